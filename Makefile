@@ -1,0 +1,47 @@
+# nnfpga: the two commands (and a few more).
+#   make demo    install what is missing, build, run a layer on the simulated device
+#   make test    install what is missing, build, run every test that fits CI
+#   make bench   benchmarks -> build/reports/bench.json
+#   make synth   Yosys + nextpnr for each target -> build/reports/synth-<target>.json
+#   make asan    build and test with AddressSanitizer + UBSan (build-asan/)
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all demo test test-all bench synth asan bootstrap configure build clean lint
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+configure: bootstrap
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@$(BUILD)/bench/nnfpga_demo
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
+
+test-all: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@cmake --build $(BUILD) --target bench
+
+synth: configure
+	@cmake --build $(BUILD) --target synth
+
+lint:
+	@verilator --lint-only -Wall -Irtl/core rtl/core/*.v --top-module nnf_gemm
+
+asan: bootstrap
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNNF_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure -j $(JOBS) -LE 'slow|synth'
+
+clean:
+	rm -rf $(BUILD) build-asan
