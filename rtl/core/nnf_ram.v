@@ -1,0 +1,30 @@
+// nnf_ram: simple dual-port synchronous RAM (one write port with byte
+// enables, one read port with read enable), written so that Yosys infers
+// block RAM and Verilator / Icarus simulate it identically.
+//
+// Read-during-write to the same address returns the OLD contents.
+`default_nettype none
+
+module nnf_ram #(
+    parameter integer AW = 8,            // address width (depth 2^AW)
+    parameter integer NB = 1             // word width in bytes
+) (
+    input  wire            clk,
+    input  wire [NB-1:0]   we,           // byte write enables
+    input  wire [AW-1:0]   wa,
+    input  wire [8*NB-1:0] wd,
+    input  wire            re,
+    input  wire [AW-1:0]   ra,
+    output reg  [8*NB-1:0] rd
+);
+    reg [8*NB-1:0] mem [0:(1<<AW)-1];
+
+    integer i;
+    always @(posedge clk) begin
+        for (i = 0; i < NB; i = i + 1)
+            if (we[i]) mem[wa][8*i +: 8] <= wd[8*i +: 8];
+        if (re) rd <= mem[ra];
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,107 @@
+// nnf_systolic: ROWS x COLS weight-stationary systolic array with input skew
+// and output de-skew.
+//
+// Timing: a row of ROWS activations (a_row, lane r = input k of the tile)
+// presented in cycle t produces the COLS column sums (lane c = output n of
+// the tile) in cycle t + LAT, LAT = ROWS + COLS - 1, one row per cycle, fully
+// pipelined. Activation lane r reaches PE (r, c) in cycle t + r + c.
+//
+// Weights: wl_en writes wl_data (COLS bytes, byte c -> column c) into bank
+// wl_bank of every PE in row wl_row. Row r must be written before the first
+// activation that uses the bank reaches it (cycle t + r) and after the last
+// activation that used the old contents has left it (cycle t_last + r + COLS-1).
+`default_nettype none
+
+module nnf_systolic #(
+    parameter integer ROWS   = 8,
+    parameter integer COLS   = 8,
+    parameter integer PSUM_W = 20,
+    parameter integer ROW_W  = 3               // width of wl_row
+) (
+    input  wire                     clk,
+    input  wire [ROWS*8-1:0]        a_row,     // lane r = bits [8r+7:8r]
+    input  wire                     a_bank,
+    input  wire                     wl_en,
+    input  wire [ROW_W-1:0]         wl_row,
+    input  wire                     wl_bank,
+    input  wire [COLS*8-1:0]        wl_data,
+    output wire [COLS*PSUM_W-1:0]   sum_row    // lane c = bits [PSUM_W*c +: PSUM_W]
+);
+    // Horizontal activation / bank wires: ROWS x (COLS+1); vertical sums:
+    // (ROWS+1) x COLS.
+    // The activations and banks leaving the right edge are not used.
+    /* verilator lint_off UNUSED */
+    wire [8*ROWS*(COLS+1)-1:0]      a_h;
+    wire [ROWS*(COLS+1)-1:0]        b_h;
+    /* verilator lint_on UNUSED */
+    wire [PSUM_W*(ROWS+1)*COLS-1:0] p_v;
+
+    genvar r, c;
+    generate
+        for (c = 0; c < COLS; c = c + 1) begin : g_top
+            assign p_v[PSUM_W*c +: PSUM_W] = {PSUM_W{1'b0}};
+        end
+
+        // Input skew: lane r is delayed r cycles.
+        for (r = 0; r < ROWS; r = r + 1) begin : g_skew
+            if (r == 0) begin : g_direct
+                assign a_h[0 +: 8] = a_row[7:0];
+                assign b_h[0]      = a_bank;
+            end else begin : g_delay
+                reg [8*r-1:0] a_sr_q;
+                reg [r-1:0]   b_sr_q;
+                if (r == 1) begin : g_one
+                    always @(posedge clk) begin
+                        a_sr_q <= a_row[8*r +: 8];
+                        b_sr_q <= a_bank;
+                    end
+                end else begin : g_many
+                    always @(posedge clk) begin
+                        a_sr_q <= {a_sr_q[8*(r-1)-1:0], a_row[8*r +: 8]};
+                        b_sr_q <= {b_sr_q[r-2:0], a_bank};
+                    end
+                end
+                assign a_h[8*(r*(COLS+1)) +: 8] = a_sr_q[8*r-1 -: 8];
+                assign b_h[r*(COLS+1)]          = b_sr_q[r-1];
+            end
+        end
+
+        for (r = 0; r < ROWS; r = r + 1) begin : g_row
+            for (c = 0; c < COLS; c = c + 1) begin : g_col
+                nnf_pe #(.PSUM_W(PSUM_W)) u_pe (
+                    .clk    (clk),
+                    .a_i    (a_h[8*(r*(COLS+1)+c) +: 8]),
+                    .bank_i (b_h[r*(COLS+1)+c]),
+                    .psum_i (p_v[PSUM_W*(r*COLS+c) +: PSUM_W]),
+                    .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
+                    .wl_bank(wl_bank),
+                    .wl_data(wl_data[8*c +: 8]),
+                    .a_o    (a_h[8*(r*(COLS+1)+c+1) +: 8]),
+                    .bank_o (b_h[r*(COLS+1)+c+1]),
+                    .psum_o (p_v[PSUM_W*((r+1)*COLS+c) +: PSUM_W])
+                );
+            end
+        end
+
+        // Output de-skew: column c leaves the array in cycle t + ROWS + c;
+        // delay it COLS-1-c cycles so the whole row appears in t + LAT.
+        for (c = 0; c < COLS; c = c + 1) begin : g_deskew
+            localparam integer D = COLS - 1 - c;
+            wire [PSUM_W-1:0] bottom = p_v[PSUM_W*(ROWS*COLS+c) +: PSUM_W];
+            if (D == 0) begin : g_direct
+                assign sum_row[PSUM_W*c +: PSUM_W] = bottom;
+            end else begin : g_delay
+                reg [PSUM_W*D-1:0] sr_q;
+                if (D == 1) begin : g_one
+                    always @(posedge clk) sr_q <= bottom;
+                end else begin : g_many
+                    always @(posedge clk) sr_q <= {sr_q[PSUM_W*(D-1)-1:0], bottom};
+                end
+                assign sum_row[PSUM_W*c +: PSUM_W] = sr_q[PSUM_W*D-1 -: PSUM_W];
+            end
+        end
+    endgenerate
+
+endmodule
+
+`default_nettype wire
