@@ -25,7 +25,9 @@ module nnf_gemm #(
     parameter integer ACT_WORDS = 32768,
     parameter integer W_WORDS   = 16384,
     parameter integer P_WORDS   = 64,
-    parameter integer ACC_DEPTH = 256
+    parameter integer ACC_DEPTH = 256,
+    parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
+    parameter integer PE_DSP    = 1     // 0: PE multipliers in LUTs, not DSPs
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -171,7 +173,10 @@ module nnf_gemm #(
 
     wire ld_go  = busy && !lw_done && ((ld_row != {LOG_R{1'b0}}) || !bank_busy[ld_bank]);
     wire ld_end = ld_go && (ld_row == ROWS[LOG_R-1:0] - 1'b1);
-    wire st_go  = busy && !sw_done && ((st_m != 16'd0) || bank_ready[st_bank]);
+    // With VEC_SERIAL, rows of a last K tile leave COLS cycles between them.
+    reg  [LOG_C-1:0] thr_cnt;
+    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt == {LOG_C{1'b0}});
+    wire st_go  = busy && !sw_done && thr_ok && ((st_m != 16'd0) || bank_ready[st_bank]);
     wire st_end = st_go && (st_m == {{(16-ML_W){1'b0}}, sw_mlen} - 16'd1);
 
     assign lw_adv = ld_end;
@@ -191,7 +196,10 @@ module nnf_gemm #(
             ld_bank    <= 1'b0;
             st_m       <= 16'd0;
             st_bank    <= 1'b0;
+            thr_cnt    <= {LOG_C{1'b0}};
         end else begin
+            if (st_go && sw_last) thr_cnt <= COLS[LOG_C-1:0] - 1'b1;
+            else if (thr_cnt != {LOG_C{1'b0}}) thr_cnt <= thr_cnt - 1'b1;
             if (ld_go) ld_row <= ld_end ? {LOG_R{1'b0}} : ld_row + 1'b1;
             if (ld_end) ld_bank <= !ld_bank;
             if (st_go) st_m <= st_end ? 16'd0 : st_m + 16'd1;
@@ -337,7 +345,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     wire [COLS*PSUM_W-1:0] sum_row;
 
-    nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R)) u_array (
+    nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP)) u_array (
         .clk(clk), .a_row(a_row), .a_bank(s0_bank_q),
         .wl_en(wl_v_q), .wl_row(wl_row_q), .wl_bank(wl_bank_q), .wl_data(wl_data),
         .sum_row(sum_row));
@@ -376,22 +384,16 @@ module nnf_gemm #(
         fwd_a <= x_ra;
     end
 
-    // Vector-stage valid line: vl_q[i] is valid at X+1+i; the write is at X+7.
-    reg  [VLAT-1:0] vl_q;
-    always @(posedge clk) begin
-        if (rst) vl_q <= {VLAT{1'b0}};
-        else     vl_q <= {vl_q[VLAT-2:0], tx_v && tx_last};
-    end
-
     // Host access to P: byte address ((entry * COLS + lane) * 16 + b).
     wire [3:0]       hp_pb    = hp_addr[3:0];
     wire [LOG_C-1:0] hp_plane = hp_addr[4 +: LOG_C];
     wire [P_AW-1:0]  hp_pent  = hp_addr[4+LOG_C +: P_AW];
 
     wire [COLS*72-1:0] p_rd_all;
-    wire [COLS*8-1:0]  lut_rd_all;
-    wire [COLS*8-1:0]  q_all;
-    reg  [COLS*8-1:0]  q_d;
+    wire [COLS*32-1:0] fin_acc_all;     // final sums of the last row, per lane
+    wire [COLS*31-1:0] fin_m0_all;
+    wire [COLS*8-1:0]  fin_sh_all;
+    wire               fin_load = tx_v && tx_last;
 
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_lane
@@ -420,31 +422,107 @@ module nnf_gemm #(
                 .re(tp_v), .ra(acc_ra), .rd(acc_rd));
             always @(posedge clk) fwd_d <= sum;
 
-            // vector stage
+            // final sum and its parameters, held for the vector stage
             reg [31:0] fin_acc;
             reg [30:0] fin_m0;
             reg [7:0]  fin_sh;
             always @(posedge clk) begin
-                fin_acc <= sum;
-                fin_m0  <= p_rd[62:32];
-                fin_sh  <= p_rd[71:64];
+                if (fin_load) begin
+                    fin_acc <= sum;
+                    fin_m0  <= p_rd[62:32];
+                    fin_sh  <= p_rd[71:64];
+                end
             end
-            nnf_requant u_rq (
-                .clk(clk), .acc(fin_acc), .m0(fin_m0), .shift(fin_sh),
-                .zp(c_zp), .lo(c_lo), .hi(c_hi), .q(q_all[8*g +: 8]));
-
-            // activation LUT (one copy per lane, written together)
-            wire [7:0] lut_rd;
-            nnf_ram #(.AW(8), .NB(1)) u_lut (
-                .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
-                .re(busy ? 1'b1 : (hp_re && hp_lut)),
-                .ra(busy ? q_all[8*g +: 8] : hp_addr[7:0]),
-                .rd(lut_rd));
-            assign lut_rd_all[8*g +: 8] = lut_rd;
+            assign fin_acc_all[32*g +: 32] = fin_acc;
+            assign fin_m0_all[31*g +: 31]  = fin_m0;
+            assign fin_sh_all[8*g +: 8]    = fin_sh;
         end
     endgenerate
 
-    always @(posedge clk) q_d <= q_all;
+    // ------------------------------------------------------------------
+    // Vector stage: requantize + clamp (nnf_requant), then the LUT.
+    //   VEC_SERIAL = 0: one nnf_requant and one LUT copy per lane; a row per
+    //                   cycle; the row is written at X+7.
+    //   VEC_SERIAL = 1: one shared nnf_requant and LUT visit the lanes in
+    //                   turn; the streamer spaces last-K-tile rows COLS
+    //                   cycles apart; the row is written at X+7+COLS.
+    // ------------------------------------------------------------------
+    wire [COLS*8-1:0] o_row;        // int8 results before the N mask
+    wire              vec_idle;     // nothing in flight in the vector stage
+    wire [7:0]        lut_host_rd;  // LUT copy 0, for host reads
+
+    generate
+        if (VEC_SERIAL == 0) begin : g_vec_par
+            // vl_q[i] is valid at X+1+i; the write is at X+7.
+            reg  [VLAT-1:0]   vl_q;
+            wire [COLS*8-1:0] q_all;
+            wire [COLS*8-1:0] lut_all;
+            reg  [COLS*8-1:0] q_d;
+            always @(posedge clk) begin
+                if (rst) vl_q <= {VLAT{1'b0}};
+                else     vl_q <= {vl_q[VLAT-2:0], fin_load};
+                q_d <= q_all;
+            end
+            for (g = 0; g < COLS; g = g + 1) begin : g_vlane
+                nnf_requant u_rq (
+                    .clk(clk), .acc(fin_acc_all[32*g +: 32]), .m0(fin_m0_all[31*g +: 31]),
+                    .shift(fin_sh_all[8*g +: 8]), .zp(c_zp), .lo(c_lo), .hi(c_hi),
+                    .q(q_all[8*g +: 8]));
+                // activation LUT (one copy per lane, written together)
+                nnf_ram #(.AW(8), .NB(1)) u_lut (
+                    .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
+                    .re(busy ? 1'b1 : (hp_re && hp_lut)),
+                    .ra(busy ? q_all[8*g +: 8] : hp_addr[7:0]),
+                    .rd(lut_all[8*g +: 8]));
+            end
+            assign o_row       = c_lut ? lut_all : q_d;
+            assign o_we        = vl_q[VLAT-1];
+            assign vec_idle    = (vl_q == {VLAT{1'b0}});
+            assign lut_host_rd = lut_all[7:0];
+        end else begin : g_vec_ser
+            // ser_lane: lane entering nnf_requant (COLS = idle).
+            reg  [LOG_C:0]    ser_lane;
+            // lane number and valid, delayed to the LUT output (6 cycles)
+            reg  [LOG_C-1:0]  sl_q [0:5];
+            reg  [5:0]        sv_q;
+            reg  [COLS*8-1:0] row_q;
+            reg               we_q;
+            wire              ser_on = !ser_lane[LOG_C];
+            wire [LOG_C-1:0]  lane   = ser_lane[LOG_C-1:0];
+            wire [7:0]        q;
+            wire [7:0]        lut_rd;
+            reg  [7:0]        q_d;
+            integer i;
+            always @(posedge clk) begin
+                if (rst) begin
+                    ser_lane <= COLS[LOG_C:0];
+                    sv_q     <= 6'd0;
+                    we_q     <= 1'b0;
+                end else begin
+                    if (fin_load)    ser_lane <= {(LOG_C+1){1'b0}};
+                    else if (ser_on) ser_lane <= ser_lane + 1'b1;
+                    sv_q <= {sv_q[4:0], ser_on};
+                    we_q <= sv_q[5] && (sl_q[5] == COLS[LOG_C-1:0] - 1'b1);
+                end
+                sl_q[0] <= lane;
+                for (i = 1; i < 6; i = i + 1) sl_q[i] <= sl_q[i-1];
+                q_d <= q;
+                if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= c_lut ? lut_rd : q_d;
+            end
+            nnf_requant u_rq (
+                .clk(clk), .acc(fin_acc_all[32*lane +: 32]), .m0(fin_m0_all[31*lane +: 31]),
+                .shift(fin_sh_all[8*lane +: 8]), .zp(c_zp), .lo(c_lo), .hi(c_hi), .q(q));
+            nnf_ram #(.AW(8), .NB(1)) u_lut (
+                .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
+                .re(busy ? 1'b1 : (hp_re && hp_lut)),
+                .ra(busy ? q : hp_addr[7:0]),
+                .rd(lut_rd));
+            assign o_row       = row_q;
+            assign o_we        = we_q;
+            assign vec_idle    = !ser_on && (sv_q == 6'd0) && !we_q;
+            assign lut_host_rd = lut_rd;
+        end
+    endgenerate
 
     // ------------------------------------------------------------------
     // Output write: rows arrive in address order o_base, o_base+1, ...;
@@ -452,12 +530,10 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     reg  [15:0] o_rows;      // rows written in this N tile
     reg  [16:0] o_nrem;      // N - nt * COLS
-    assign o_we = vl_q[VLAT-1];
 
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_out
-            assign o_data[8*g +: 8] = (o_nrem > g) ? (c_lut ? lut_rd_all[8*g +: 8] : q_d[8*g +: 8])
-                                                   : 8'd0;
+            assign o_data[8*g +: 8] = (o_nrem > g) ? o_row[8*g +: 8] : 8'd0;
         end
     endgenerate
 
@@ -484,7 +560,7 @@ module nnf_gemm #(
     always @(*) begin
         for (t = 0; t <= LAT; t = t + 1) tag_valids[t] = tag_q[t][4];
     end
-    wire pipe_empty = (tag_valids == {(LAT+1){1'b0}}) && (vl_q == {VLAT{1'b0}}) && !s0_v_q;
+    wire pipe_empty = (tag_valids == {(LAT+1){1'b0}}) && vec_idle && !s0_v_q;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -535,7 +611,7 @@ module nnf_gemm #(
     assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
                     : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
                     : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)
-                    : lut_rd_all[7:0];
+                    : lut_host_rd;
 
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */

@@ -8,7 +8,9 @@
 `default_nettype none
 
 module nnf_pe #(
-    parameter integer PSUM_W = 20          // partial-sum width (>= 17)
+    parameter integer PSUM_W = 20,         // partial-sum width (>= 17)
+    parameter integer MUL_DSP = 1          // 1: '*' (Yosys may map it to a DSP)
+                                           // 0: shift-and-add form (LUTs only)
 ) (
     input  wire                  clk,
     // from the left neighbour (or the input skew)
@@ -29,7 +31,26 @@ module nnf_pe #(
     reg  [7:0] w1_q;
 
     wire [7:0]         w    = bank_i ? w1_q : w0_q;
-    wire signed [15:0] prod = $signed(a_i) * $signed(w);
+    wire [15:0] prod;
+
+    generate
+        if (MUL_DSP != 0) begin : g_mul_dsp
+            assign prod = $signed(a_i) * $signed(w);
+        end else begin : g_mul_fabric
+            // Signed 8x8 as a sum of shifted copies of a (bit 7 of w weighs -128):
+            // an expression Yosys does not recognise as a multiplier.
+            wire [15:0] ax = {{8{a_i[7]}}, a_i};
+            wire [15:0] pp0 = w[0] ? ax        : 16'd0;
+            wire [15:0] pp1 = w[1] ? ax << 1   : 16'd0;
+            wire [15:0] pp2 = w[2] ? ax << 2   : 16'd0;
+            wire [15:0] pp3 = w[3] ? ax << 3   : 16'd0;
+            wire [15:0] pp4 = w[4] ? ax << 4   : 16'd0;
+            wire [15:0] pp5 = w[5] ? ax << 5   : 16'd0;
+            wire [15:0] pp6 = w[6] ? ax << 6   : 16'd0;
+            wire [15:0] pp7 = w[7] ? ax << 7   : 16'd0;
+            assign prod = ((pp0 + pp1) + (pp2 + pp3)) + ((pp4 + pp5) + (pp6 - pp7));
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (wl_en && !wl_bank) w0_q <= wl_data;

@@ -16,7 +16,8 @@ module nnf_systolic #(
     parameter integer ROWS   = 8,
     parameter integer COLS   = 8,
     parameter integer PSUM_W = 20,
-    parameter integer ROW_W  = 3               // width of wl_row
+    parameter integer ROW_W  = 3,              // width of wl_row
+    parameter integer MUL_DSP = 1              // passed to nnf_pe
 ) (
     input  wire                     clk,
     input  wire [ROWS*8-1:0]        a_row,     // lane r = bits [8r+7:8r]
@@ -68,7 +69,7 @@ module nnf_systolic #(
 
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
             for (c = 0; c < COLS; c = c + 1) begin : g_col
-                nnf_pe #(.PSUM_W(PSUM_W)) u_pe (
+                nnf_pe #(.PSUM_W(PSUM_W), .MUL_DSP(MUL_DSP)) u_pe (
                     .clk    (clk),
                     .a_i    (a_h[8*(r*(COLS+1)+c) +: 8]),
                     .bank_i (b_h[r*(COLS+1)+c]),
