@@ -135,7 +135,8 @@ module nnf_gemm #(
     wire [NL_W-1:0] lw_nl;
     wire [ML_W-1:0] lw_mlen;
     wire [15:0]     lw_mrow0;
-    wire [31:0]     lw_kofs, lw_wofs;
+    wire [ACT_AW-1:0] lw_kofs;
+    wire [W_AW-1:0]   lw_wofs;
     wire            lw_adv;
 
     wire            sw_done, sw_first, sw_last, sw_nth;
@@ -143,16 +144,17 @@ module nnf_gemm #(
     wire [NL_W-1:0] sw_nl;
     wire [ML_W-1:0] sw_mlen;
     wire [15:0]     sw_mrow0;
-    wire [31:0]     sw_kofs, sw_wofs;
+    wire [ACT_AW-1:0] sw_kofs;
+    wire [W_AW-1:0]   sw_wofs;
     wire            sw_adv;
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_lwalk (
+    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_lwalk (
         .clk(clk), .start(accept), .m(cmd_m), .k(cmd_k), .n(cmd_n), .kt_n(k_tiles),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen),
         .m_row0(lw_mrow0), .k_ofs(lw_kofs), .w_ofs(lw_wofs));
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH)) u_swalk (
+    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_swalk (
         .clk(clk), .start(accept), .m(cmd_m), .k(cmd_k), .n(cmd_n), .kt_n(k_tiles),
         .adv(sw_adv), .done(sw_done), .kt_first(sw_first), .kt_last(sw_last),
         .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen),
@@ -243,7 +245,7 @@ module nnf_gemm #(
     wire [LOG_R-1:0]  hp_abyte = hp_addr[LOG_R-1:0];
     wire [LOG_C-1:0]  hp_wbyte = hp_addr[LOG_C-1:0];
 
-    wire [ACT_AW-1:0] st_addr = c_a_base + sw_kofs[ACT_AW-1:0]
+    wire [ACT_AW-1:0] st_addr = c_a_base + sw_kofs
                               + sw_mrow0[ACT_AW-1:0] + st_m[ACT_AW-1:0];
 
     genvar g;
@@ -270,7 +272,7 @@ module nnf_gemm #(
         end
     endgenerate
 
-    wire [W_AW-1:0] ld_addr = c_w_base + lw_wofs[W_AW-1:0] + {{(W_AW-LOG_R){1'b0}}, ld_row};
+    wire [W_AW-1:0] ld_addr = c_w_base + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row};
 
     nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
         .clk(clk),
@@ -618,7 +620,7 @@ module nnf_gemm #(
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mrow0, lw_kofs,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, hp_addr, k_round, lw_wofs, sw_mrow0, sw_kofs};
+                    cmd_o_base, hp_addr, k_round, sw_mrow0};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

@@ -10,7 +10,9 @@
 module nnf_tile_walk #(
     parameter integer ROWS      = 8,
     parameter integer COLS      = 8,
-    parameter integer ACC_DEPTH = 256
+    parameter integer ACC_DEPTH = 256,
+    parameter integer A_W       = 32,     // width of k_ofs (ACT address)
+    parameter integer W_W       = 32      // width of w_ofs (W address)
 ) (
     input  wire        clk,
     input  wire        start,       // load a new command (m, k, n, kt_n valid)
@@ -27,8 +29,8 @@ module nnf_tile_walk #(
     output wire [$clog2(COLS):0]      n_lanes,  // valid output lanes, 1..COLS
     output wire [$clog2(ACC_DEPTH):0] m_len,    // rows in this m block, 1..ACC_DEPTH
     output reg  [15:0] m_row0,      // first row of this m block
-    output reg  [31:0] k_ofs,       // kt * m
-    output reg  [31:0] w_ofs        // (nt * kt_n + kt) * ROWS
+    output reg  [A_W-1:0] k_ofs,    // kt * m          (mod 2^A_W)
+    output reg  [W_W-1:0] w_ofs     // (nt * kt_n + kt) * ROWS  (mod 2^W_W)
 );
     localparam integer KL_W = $clog2(ROWS) + 1;
     localparam integer NL_W = $clog2(COLS) + 1;
@@ -38,14 +40,20 @@ module nnf_tile_walk #(
     reg [16:0] krem_q;      // k - kt*ROWS   (>= 0)
     reg [16:0] mrem_q;      // m - m_row0    (>= 1)
     reg [16:0] nrem_q;      // n - nt*COLS   (>= 1)
-    reg [31:0] w_nt_q;      // nt * kt_n * ROWS
+    reg [W_W-1:0] w_nt_q;   // nt * kt_n * ROWS
     reg        nt0_q;       // in the first N tile
 
     localparam [16:0] ROWS17 = ROWS[16:0];
     localparam [16:0] COLS17 = COLS[16:0];
     localparam [16:0] ACC17  = ACC_DEPTH[16:0];
 
-    wire [31:0] w_tile = {16'd0, kt_n} << $clog2(ROWS);   // kt_n * ROWS
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [W_W+15:0] w_tile_full = {{W_W{1'b0}}, kt_n} << $clog2(ROWS);
+    wire [W_W-1:0]  w_tile = w_tile_full[W_W-1:0];        // kt_n * ROWS
+    wire [A_W+15:0] m_full = {{A_W{1'b0}}, m};
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [A_W-1:0]  m_a    = m_full[A_W-1:0];
+    localparam [W_W-1:0] ROWS_W = ROWS[W_W-1:0];
 
     assign kt_first = (kt_q == 16'd0);
     assign kt_last  = (kt_q == kt_n - 16'd1);
@@ -62,20 +70,20 @@ module nnf_tile_walk #(
             mrem_q <= {1'b0, m};
             nrem_q <= {1'b0, n};
             m_row0 <= 16'd0;
-            k_ofs  <= 32'd0;
-            w_ofs  <= 32'd0;
-            w_nt_q <= 32'd0;
+            k_ofs  <= {A_W{1'b0}};
+            w_ofs  <= {W_W{1'b0}};
+            w_nt_q <= {W_W{1'b0}};
             nt0_q  <= 1'b1;
         end else if (adv && !done) begin
             if (!kt_last) begin
                 kt_q   <= kt_q + 16'd1;
                 krem_q <= krem_q - ROWS17;
-                k_ofs  <= k_ofs + {16'd0, m};
-                w_ofs  <= w_ofs + ROWS;
+                k_ofs  <= k_ofs + m_a;
+                w_ofs  <= w_ofs + ROWS_W;
             end else begin
                 kt_q   <= 16'd0;
                 krem_q <= {1'b0, k};
-                k_ofs  <= 32'd0;
+                k_ofs  <= {A_W{1'b0}};
                 if (mrem_q > ACC17) begin           // next m block, same N tile
                     m_row0 <= m_row0 + ACC_DEPTH[15:0];
                     mrem_q <= mrem_q - ACC17;
