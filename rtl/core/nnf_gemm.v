@@ -56,6 +56,7 @@ module nnf_gemm #(
     input  wire [31:0] hp_addr,
     input  wire [7:0]  hp_wdata,
     output wire [7:0]  hp_rdata,
+    output wire        hp_wait,        // ACT write while busy not taken this cycle
 
     // counters
     output reg  [63:0] cnt_cycles,
@@ -233,6 +234,10 @@ module nnf_gemm #(
     wire [COLS*8-1:0] w_rd;
 
     wire              hp_act = (hp_sel == 2'd0) && !busy;
+    // ACT writes from the host are also taken while busy, in the cycles the
+    // output writer leaves free; hp_wait asks the host to hold the write.
+    wire              hp_actw = hp_we && (hp_sel == 2'd0) && !(busy && o_we);
+    assign hp_wait = busy && hp_we && (hp_sel == 2'd0) && o_we;
     wire              hp_w   = (hp_sel == 2'd1) && !busy;
     wire              hp_p   = (hp_sel == 2'd2) && !busy;
     wire              hp_lut = (hp_sel == 2'd3) && !busy;
@@ -252,15 +257,15 @@ module nnf_gemm #(
     wire [ROWS-1:0] act_we;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_act_we
-            assign act_we[g] = busy ? o_we : (hp_we && hp_act && hp_abyte == g);
+            assign act_we[g] = (busy && o_we) || (hp_actw && hp_abyte == g);
         end
     endgenerate
 
     nnf_ram #(.AW(ACT_AW), .NB(ROWS)) u_act (
         .clk(clk),
         .we(act_we),
-        .wa(busy ? o_ptr : hp_addr[LOG_R +: ACT_AW]),
-        .wd(busy ? o_data : {ROWS{hp_wdata}}),
+        .wa((busy && o_we) ? o_ptr : hp_addr[LOG_R +: ACT_AW]),
+        .wd((busy && o_we) ? o_data : {ROWS{hp_wdata}}),
         .re(busy ? st_go : (hp_re && hp_act)),
         .ra(busy ? st_addr : hp_addr[LOG_R +: ACT_AW]),
         .rd(act_rd));
