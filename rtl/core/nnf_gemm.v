@@ -59,6 +59,7 @@ module nnf_gemm #(
     output wire        hp_wait,        // ACT write while busy not taken this cycle
 
     // counters
+    input  wire        cnt_clear,      // zero the counters (like rst, counters only)
     output reg  [63:0] cnt_cycles,
     output reg  [63:0] cnt_busy,
     output reg  [63:0] cnt_macs
@@ -589,7 +590,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     wire [2*KL_W-1:0] row_macs = sw_kl * sw_nl;
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst || cnt_clear) begin
             cnt_cycles <= 64'd0;
             cnt_busy   <= 64'd0;
             cnt_macs   <= 64'd0;

@@ -1,0 +1,500 @@
+// nnf_core: the device. Link layer + command executor + micro-program
+// sequencer + the GEMM engine and its buffers, on a generic byte stream
+// (8-bit valid/ready each way). Board-independent: a board top adds a link
+// adapter (UART, FT245, ...) in front of it.
+//
+// docs/protocol.md is the specification of everything seen on the stream;
+// docs/engine.md of the engine it drives.
+`default_nettype none
+
+module nnf_core #(
+    parameter integer ROWS        = 8,
+    parameter integer COLS        = 8,
+    parameter integer ACT_WORDS   = 32768,
+    parameter integer W_WORDS     = 16384,
+    parameter integer P_WORDS     = 64,
+    parameter integer ACC_DEPTH   = 256,
+    parameter integer VEC_SERIAL  = 0,
+    parameter integer PE_DSP      = 1,
+    parameter integer PROG_WORDS  = 64,       // micro-program instructions
+    parameter integer MAX_PAYLOAD = 4096,
+    parameter integer TIMEOUT     = 1048576,  // idle cycles that abandon a frame
+    parameter integer CLOCK_HZ    = 0         // reported by INFO (0: unknown)
+) (
+    input  wire        clk,
+    input  wire        rst,
+    input  wire        rx_valid,
+    input  wire [7:0]  rx_data,
+    output wire        rx_ready,
+    output wire        tx_valid,
+    output wire [7:0]  tx_data,
+    input  wire        tx_ready,
+    output wire        running            // a program is running (for a LED)
+);
+    localparam integer PROG_AW = $clog2(PROG_WORDS);
+    localparam [15:0] PROTO_VERSION = 16'd1;
+    localparam [15:0] RTL_VERSION   = 16'h0001;     // 0.1
+
+    // region sizes in bytes
+    localparam [31:0] SZ_ACT  = ACT_WORDS * ROWS;
+    localparam [31:0] SZ_W    = W_WORDS * COLS;
+    localparam [31:0] SZ_P    = P_WORDS * COLS * 16;
+    localparam [31:0] SZ_LUT  = 256;
+    localparam [31:0] SZ_PROG = PROG_WORDS * 32;
+
+    // command and answer codes
+    localparam [7:0] C_INFO = 8'h01, C_WRITE = 8'h02, C_READ = 8'h03, C_RUN = 8'h04,
+                     C_WAIT = 8'h05, C_STATUS = 8'h06, C_COUNTERS = 8'h07, C_RESET = 8'h08;
+    localparam [7:0] A_ERR = 8'hFF;
+    localparam [7:0] E_BAD_CRC = 8'd1, E_UNKNOWN = 8'd2, E_BAD_LEN = 8'd3, E_RANGE = 8'd4,
+                     E_BAD_PROG = 8'd5, E_TIMEOUT = 8'd6;
+
+    generate
+        if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
+            nnf_core_bad_parameter_PROG_WORDS_must_be_a_power_of_two_2_to_65536 u_bad();
+        end
+        if (MAX_PAYLOAD < 16 || MAX_PAYLOAD > 65535) begin : g_bad_pay
+            nnf_core_bad_parameter_MAX_PAYLOAD_must_be_16_to_65535 u_bad();
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------
+    // Link layer
+    // ------------------------------------------------------------------
+    wire        rx_accept;
+    wire        hdr_valid, end_valid, end_ok, end_tmo, frame_err, byte_in;
+    wire [7:0]  h_type, h_seq;
+    wire [15:0] h_len;
+    wire [31:0] h_arg;
+    wire        pl_valid;
+    wire [7:0]  pl_data;
+    wire        pl_ready;
+
+    nnf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT)) u_rx (
+        .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
+        .accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
+        .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
+        .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
+        .frame_err(frame_err), .byte_in(byte_in));
+
+    reg         tx_start;
+    reg  [7:0]  a_type;            // answer type
+    reg  [15:0] a_len;             // answer payload length
+    wire        tx_idle, tx_done, tx_req;
+    reg  [7:0]  a_byte;            // answer payload byte (1 cycle after tx_req)
+    wire [7:0]  a_data;            // what the transmitter takes
+
+    nnf_frame_tx u_tx (
+        .clk(clk), .rst(rst), .start(tx_start), .type_i(a_type), .seq_i(r_seq), .len_i(a_len),
+        .idle(tx_idle), .done(tx_done), .pl_req(tx_req), .pl_data(a_data),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready));
+
+    // ------------------------------------------------------------------
+    // The engine
+    // ------------------------------------------------------------------
+    reg         e_cmd_valid;
+    wire        e_cmd_ready, e_busy, e_done;
+    reg  [15:0] e_m, e_k, e_n;
+    reg  [31:0] e_a, e_w, e_p, e_o;
+    reg  [7:0]  e_zp, e_lo, e_hi;
+    reg         e_lut;
+    reg         hp_we;             // write path (registered, from the payload)
+    reg  [1:0]  hp_wsel;
+    reg  [31:0] hp_waddr;
+    reg  [7:0]  hp_wdata;
+    wire        rd_now;            // read path (combinational, for READ answers)
+    wire [31:0] rd_addr;
+    wire        hp_re   = rd_now && (r_region != 4'd4);
+    wire [1:0]  hp_sel  = rd_now ? r_region[1:0] : hp_wsel;
+    wire [31:0] hp_addr = rd_now ? rd_addr : hp_waddr;
+    wire [7:0]  hp_rdata;
+    wire        hp_wait;
+    reg         cnt_clear;
+    wire [63:0] e_cycles, e_cbusy, e_cmacs;
+
+    nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .PE_DSP(PE_DSP)) u_gemm (
+        .clk(clk), .rst(rst),
+        .cmd_valid(e_cmd_valid), .cmd_ready(e_cmd_ready),
+        .cmd_m(e_m), .cmd_k(e_k), .cmd_n(e_n),
+        .cmd_a_base(e_a), .cmd_w_base(e_w), .cmd_p_base(e_p), .cmd_o_base(e_o),
+        .cmd_zp(e_zp), .cmd_lo(e_lo), .cmd_hi(e_hi), .cmd_lut(e_lut),
+        .busy(e_busy), .done(e_done),
+        .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
+        .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
+
+    // ------------------------------------------------------------------
+    // Program memory (32-byte instructions) and the sequencer
+    // ------------------------------------------------------------------
+    reg               pm_we_on;            // a WRITE byte to PROG this cycle
+    reg  [PROG_AW-1:0] pm_waddr;
+    reg  [4:0]        pm_wbyte;
+    reg  [7:0]        pm_wdata;
+    wire [31:0]       pm_we;
+    wire              pm_re_host = rd_now && (r_region == 4'd4);
+    wire [PROG_AW-1:0] pm_raddr_host = rd_addr[5 +: PROG_AW];
+    reg  [4:0]        pm_rbyte_q;
+    wire [255:0]      pm_rd;
+
+    reg               p_run;               // program running
+    reg  [PROG_AW:0]  p_pc;                // may reach PROG_WORDS (= end)
+    reg  [1:0]        p_st;                // 0 fetch, 1 decode, 2 issue, 3 barrier
+    reg               p_abort;
+    localparam [1:0] P_FETCH = 2'd0, P_DEC = 2'd1, P_ISSUE = 2'd2, P_BAR = 2'd3;
+
+    genvar g;
+    generate
+        for (g = 0; g < 32; g = g + 1) begin : g_pmwe
+            assign pm_we[g] = pm_we_on && (pm_wbyte == g);
+        end
+    endgenerate
+
+    wire p_fetch = p_run && (p_st == P_FETCH) && !p_pc[PROG_AW];
+
+    nnf_ram #(.AW(PROG_AW), .NB(32)) u_prog (
+        .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({32{pm_wdata}}),
+        .re(p_fetch || pm_re_host),
+        .ra(p_fetch ? p_pc[PROG_AW-1:0] : pm_raddr_host),
+        .rd(pm_rd));
+
+    assign running = p_run;
+    wire prog_idle = !p_run && !e_busy && !e_cmd_valid;
+
+    reg  start_prog;                        // from the executor (RUN)
+    reg  [PROG_AW-1:0] start_pc;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            p_run       <= 1'b0;
+            p_st        <= P_FETCH;
+            e_cmd_valid <= 1'b0;
+        end else if (start_prog) begin
+            p_run <= 1'b1;
+            p_pc  <= {1'b0, start_pc};
+            p_st  <= P_FETCH;
+        end else if (p_run) begin
+            case (p_st)
+                P_FETCH: begin
+                    if (p_pc[PROG_AW] || p_abort) p_run <= 1'b0;   // ran off the end, or aborted
+                    else                          p_st  <= P_DEC;
+                end
+                P_DEC: begin
+                    case (pm_rd[7:0])
+                        8'd1: begin                                 // GEMM
+                            e_lut <= pm_rd[8];
+                            e_zp  <= pm_rd[23:16];
+                            e_lo  <= pm_rd[31:24];
+                            e_hi  <= pm_rd[39:32];
+                            e_m   <= pm_rd[79:64];
+                            e_k   <= pm_rd[95:80];
+                            e_n   <= pm_rd[111:96];
+                            e_a   <= pm_rd[159:128];
+                            e_w   <= pm_rd[191:160];
+                            e_p   <= pm_rd[223:192];
+                            e_o   <= pm_rd[255:224];
+                            e_cmd_valid <= 1'b1;
+                            p_st  <= P_ISSUE;
+                        end
+                        8'd2: p_st <= P_BAR;                        // BARRIER
+                        default: p_run <= 1'b0;                     // END (and reserved)
+                    endcase
+                end
+                P_ISSUE: begin
+                    if (e_cmd_ready) begin                          // accepted this cycle
+                        e_cmd_valid <= 1'b0;
+                        p_pc <= p_pc + 1'b1;
+                        p_st <= P_FETCH;
+                    end
+                end
+                default: begin                                      // P_BAR
+                    if (!e_busy) begin
+                        p_pc <= p_pc + 1'b1;
+                        p_st <= P_FETCH;
+                    end
+                end
+            endcase
+        end
+    end
+
+    // ------------------------------------------------------------------
+    // Counters
+    // ------------------------------------------------------------------
+    reg  [63:0] c_cycles, c_stall, c_bin, c_bout, c_ferr;
+    wire        byte_out = tx_valid && tx_ready;
+    reg         stall;
+
+    always @(posedge clk) begin
+        if (rst || cnt_clear) begin
+            c_cycles <= 64'd0;
+            c_stall  <= 64'd0;
+            c_bin    <= 64'd0;
+            c_bout   <= 64'd0;
+            c_ferr   <= 64'd0;
+        end else begin
+            c_cycles <= c_cycles + 64'd1;
+            if (stall)     c_stall <= c_stall + 64'd1;
+            if (byte_in)   c_bin   <= c_bin + 64'd1;
+            if (byte_out)  c_bout  <= c_bout + 64'd1;
+            if (frame_err) c_ferr  <= c_ferr + 64'd1;
+        end
+    end
+
+    // ------------------------------------------------------------------
+    // Command executor
+    // ------------------------------------------------------------------
+    localparam [2:0] X_IDLE = 3'd0, X_PAY = 3'd1, X_EXEC = 3'd2, X_WAITP = 3'd3,
+                     X_ANS = 3'd4, X_SEND = 3'd5;
+    reg  [2:0]  xst;
+    reg  [7:0]  r_type, r_seq;
+    reg  [15:0] r_len;
+    reg  [31:0] r_arg;
+    reg  [15:0] r_cnt;          // payload bytes taken
+    reg  [31:0] r_word;         // first four payload bytes (READ count)
+    reg         r_ok, r_tmo;    // end of frame status
+    reg  [7:0]  r_err;          // 0 = OK, else error code for the answer
+    reg  [7:0]  prev_seq, prev_type;
+    reg         prev_valid;
+
+    assign rx_accept = (xst == X_IDLE);
+
+    // region decode of the request's argument
+    wire [3:0]  r_region = r_arg[31:28];
+    wire [27:0] r_addr   = r_arg[27:0];
+    reg  [31:0] r_size;
+    always @(*) begin
+        case (r_region)
+            4'd0: r_size = SZ_ACT;
+            4'd1: r_size = SZ_W;
+            4'd2: r_size = SZ_P;
+            4'd3: r_size = SZ_LUT;
+            4'd4: r_size = SZ_PROG;
+            default: r_size = 32'd0;
+        endcase
+    end
+    // addr + count <= size, without overflow (count <= 65535)
+    function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
+        in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
+    endfunction
+    wire wr_ok = in_range(r_size, r_addr, {16'd0, r_len});
+    wire [31:0] rd_count = r_word;
+    wire rd_ok = in_range(r_size, r_addr, rd_count);
+
+    // WRITE payload routing
+    wire is_write = (r_type == C_WRITE) && wr_ok;
+    wire wr_act   = is_write && (r_region == 4'd0);
+    wire wr_eng   = is_write && (r_region <= 4'd3);
+    wire wr_prog  = is_write && (r_region == 4'd4);
+    // ACT may be written while a program runs; other regions wait for it.
+    wire wr_may   = wr_act || prog_idle;
+    wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt};
+
+    assign pl_ready = (xst == X_PAY) && (!is_write || (wr_may && !(hp_we && hp_wait)));
+
+    // answer payload index
+    reg  [15:0] a_idx;
+
+    // INFO record byte
+    reg  [7:0] info_byte;
+    localparam [31:0] INFO_ACT = ACT_WORDS, INFO_W = W_WORDS, INFO_P = P_WORDS,
+                      INFO_ACC = ACC_DEPTH, INFO_PROG = PROG_WORDS, INFO_TMO = TIMEOUT,
+                      INFO_HZ = CLOCK_HZ;
+    localparam [15:0] INFO_MAXP = MAX_PAYLOAD[15:0];
+    localparam [15:0] INFO_FEAT = (VEC_SERIAL != 0) ? 16'h000B : 16'h0003;
+    localparam [7:0]  INFO_ROWS = ROWS[7:0], INFO_COLS = COLS[7:0];
+    reg [383:0] info_rec;
+    always @(*) begin
+        info_rec = {64'd0, INFO_HZ, INFO_TMO, 16'd1, INFO_MAXP, INFO_PROG, INFO_ACC, INFO_P,
+                    INFO_W, INFO_ACT, INFO_FEAT, INFO_COLS, INFO_ROWS, RTL_VERSION, PROTO_VERSION};
+        info_byte = info_rec[8*a_idx[5:0] +: 8];
+    end
+
+    // COUNTERS snapshot
+    reg  [447:0] cnt_snap;
+    // STATUS: running, last error, pc
+    reg  [7:0]   last_err;
+
+    wire [15:0] pc16 = {{(15-PROG_AW){1'b0}}, p_pc};
+
+    // request validation at the end of the frame
+    reg  [7:0] v_err;
+    always @(*) begin
+        v_err = 8'd0;
+        if (!r_ok)                                   v_err = r_tmo ? E_TIMEOUT : E_BAD_CRC;
+        else case (r_type)
+            C_INFO, C_WAIT, C_STATUS, C_COUNTERS, C_RESET:
+                if (r_len != 16'd0) v_err = E_BAD_LEN;
+            C_RUN:
+                if (r_len != 16'd0) v_err = E_BAD_LEN;
+                else if (r_arg >= PROG_WORDS) v_err = E_BAD_PROG;
+            C_WRITE:
+                if (r_len == 16'd0) v_err = E_BAD_LEN;
+                else if (!wr_ok)    v_err = E_RANGE;
+            C_READ:
+                if (r_len != 16'd4) v_err = E_BAD_LEN;
+                else if (rd_count == 32'd0 || rd_count > MAX_PAYLOAD) v_err = E_BAD_LEN;
+                else if (!rd_ok) v_err = E_RANGE;
+            default: v_err = E_UNKNOWN;
+        endcase
+    end
+
+    // a RUN or RESET repeating the previous frame's seq is a retry
+    wire retry = prev_valid && (prev_seq == r_seq) && (prev_type == r_type);
+
+    // answer byte source, one cycle after tx_req
+    always @(posedge clk) begin
+        if (tx_req) begin
+            a_idx <= a_idx + 16'd1;
+            if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
+            else case (r_type)
+                C_INFO:     a_byte <= info_byte;
+                C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, p_run}
+                                    : (a_idx == 16'd1) ? last_err
+                                    : (a_idx == 16'd2) ? pc16[7:0] : pc16[15:8];
+                C_COUNTERS: a_byte <= cnt_snap[8*a_idx[5:0] +: 8];
+                default:    a_byte <= 8'd0;                 // READ: straight from memory
+            endcase
+        end
+    end
+
+    always @(posedge clk) begin
+        tx_start   <= 1'b0;
+        start_prog <= 1'b0;
+        cnt_clear  <= 1'b0;
+        hp_we      <= 1'b0;
+        pm_we_on   <= 1'b0;
+        stall      <= 1'b0;
+        if (rst) begin
+            xst        <= X_IDLE;
+            p_abort    <= 1'b0;
+            prev_valid <= 1'b0;
+            last_err   <= 8'd0;
+        end else begin
+            if (!p_run) p_abort <= 1'b0;
+            case (xst)
+                X_IDLE: if (hdr_valid) begin
+                    r_type <= h_type;
+                    r_seq  <= h_seq;
+                    r_len  <= h_len;
+                    r_arg  <= h_arg;
+                    r_cnt  <= 16'd0;
+                    r_word <= 32'd0;
+                    if (end_valid) begin              // no payload
+                        r_ok  <= end_ok;
+                        r_tmo <= end_tmo;
+                        xst   <= X_EXEC;
+                    end else begin
+                        xst <= X_PAY;
+                    end
+                end
+                X_PAY: begin
+                    // hp_we of the previous cycle was not taken: hold it
+                    if (hp_we && hp_wait) begin
+                        hp_we <= 1'b1;
+                    end
+                    if (pl_valid && pl_ready) begin
+                        r_cnt <= r_cnt + 16'd1;
+                        if (r_cnt < 16'd4) r_word <= {pl_data, r_word[31:8]};
+                        if (wr_eng) begin
+                            hp_we    <= 1'b1;
+                            hp_wsel  <= r_region[1:0];
+                            hp_waddr <= wr_addr;
+                            hp_wdata <= pl_data;
+                        end
+                        if (wr_prog) begin
+                            pm_we_on <= 1'b1;
+                            pm_waddr <= wr_addr[5 +: PROG_AW];
+                            pm_wbyte <= wr_addr[4:0];
+                            pm_wdata <= pl_data;
+                        end
+                    end else if (pl_valid) begin
+                        stall <= 1'b1;
+                    end
+                    if (end_valid) begin
+                        r_ok  <= end_ok;
+                        r_tmo <= end_tmo;
+                        xst   <= X_EXEC;
+                    end
+                end
+                X_EXEC: if (hp_we && hp_wait) begin
+                    hp_we <= 1'b1;                      // last payload byte still pending
+                end else begin
+                    r_err <= v_err;
+                    if (v_err != 8'd0) begin
+                        last_err <= v_err;
+                        a_type   <= A_ERR;
+                        a_len    <= 16'd2;
+                        xst      <= X_ANS;
+                    end else begin
+                        a_type <= 8'h80 | r_type;
+                        case (r_type)
+                            C_INFO:     begin a_len <= 16'd48; xst <= X_ANS; end
+                            C_STATUS:   begin a_len <= 16'd4;  xst <= X_ANS; end
+                            C_COUNTERS: begin
+                                a_len    <= 16'd56;
+                                cnt_snap <= {c_ferr, c_bout, c_bin, c_stall, e_cmacs, e_cbusy, c_cycles};
+                                xst      <= X_ANS;
+                            end
+                            C_RESET: begin
+                                a_len <= 16'd0;
+                                if (!retry) begin
+                                    cnt_clear <= r_arg[0];
+                                    if (r_arg[1]) p_abort <= 1'b1;
+                                end
+                                xst <= X_ANS;
+                            end
+                            C_WRITE:    begin a_len <= 16'd0; xst <= X_ANS; end
+                            C_READ:     begin a_len <= rd_count[15:0]; xst <= X_WAITP; end
+                            C_RUN:      begin a_len <= 16'd0; xst <= X_WAITP; end
+                            default:    begin a_len <= 16'd0; xst <= X_WAITP; end   // WAIT
+                        endcase
+                    end
+                end
+                X_WAITP: begin
+                    // READ, RUN and WAIT run once the program and engine are idle
+                    if (prog_idle) begin
+                        if (r_type == C_RUN && !retry) begin
+                            start_prog <= 1'b1;
+                            start_pc   <= r_arg[PROG_AW-1:0];
+                        end
+                        xst <= X_ANS;
+                    end else begin
+                        stall <= 1'b1;
+                    end
+                end
+                X_ANS: begin
+                    a_idx    <= 16'd0;
+                    tx_start <= 1'b1;
+                    xst      <= X_SEND;
+                end
+                default: begin                    // X_SEND
+                    if (tx_done) begin
+                        prev_valid <= (r_err == 8'd0) && (r_type == C_RUN || r_type == C_RESET);
+                        prev_seq   <= r_seq;
+                        prev_type  <= r_type;
+                        xst        <= X_IDLE;
+                    end
+                end
+            endcase
+
+        end
+    end
+
+    // READ answers: the transmitter asks for byte a_idx; the memory is read
+    // in that cycle and its output is the byte the next cycle.
+    reg read_ans_q;
+    assign rd_now  = (xst == X_SEND) && tx_req && read_ans_q;
+    assign rd_addr = {4'd0, r_addr} + {16'd0, a_idx};
+    always @(posedge clk) begin
+        pm_rbyte_q <= rd_addr[4:0];
+        read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
+    end
+    assign a_data = !read_ans_q ? a_byte
+                  : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8] : hp_rdata;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused = &{1'b0, tx_idle, e_done, e_cycles};
+    /* verilator lint_on UNUSEDSIGNAL */
+endmodule
+
+`default_nettype wire

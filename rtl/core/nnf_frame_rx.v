@@ -1,0 +1,172 @@
+// nnf_frame_rx: the receiving half of the link layer (docs/protocol.md).
+//
+// Hunts for the sync bytes, checks the header CRC and length, passes the
+// payload through byte by byte (valid/ready, so the consumer can stall the
+// link), checks the payload CRC, and reports the end of the frame. Garbage,
+// a broken header or a stalled sender never hangs it: it counts a frame
+// error and hunts again.
+//
+// New frames are taken only while `accept` is high (the command executor is
+// idle); the executor sees: hdr_valid (a good header, fields held), the
+// payload bytes, then end_valid with end_ok (payload CRC good) or end_tmo
+// (the sender stopped mid-payload).
+`default_nettype none
+
+module nnf_frame_rx #(
+    parameter integer MAX_PAYLOAD = 4096,
+    parameter integer TIMEOUT     = 1048576   // idle cycles inside a frame
+) (
+    input  wire        clk,
+    input  wire        rst,
+    // byte stream in
+    input  wire        rx_valid,
+    input  wire [7:0]  rx_data,
+    output wire        rx_ready,
+    // executor side
+    input  wire        accept,
+    output reg         hdr_valid,     // one-cycle pulse
+    output reg  [7:0]  h_type,
+    output reg  [7:0]  h_seq,
+    output reg  [15:0] h_len,
+    output reg  [31:0] h_arg,
+    output wire        pl_valid,
+    output wire [7:0]  pl_data,
+    input  wire        pl_ready,
+    output reg         end_valid,     // one-cycle pulse
+    output reg         end_ok,
+    output reg         end_tmo,
+    // statistics
+    output reg         frame_err,     // one-cycle pulse per frame error
+    output wire        byte_in        // a byte was taken this cycle
+);
+    localparam [2:0] S_HUNT = 3'd0, S_SYNC = 3'd1, S_HDR = 3'd2, S_PAY = 3'd3, S_PCRC = 3'd4;
+    localparam integer TW = $clog2(TIMEOUT + 1);
+
+    reg  [2:0]   state;
+    reg  [3:0]   hcnt;          // header bytes taken (0..11)
+    reg  [15:0]  pcnt;          // payload bytes left
+    reg  [1:0]   ccnt;          // CRC bytes taken
+    reg  [31:0]  crc;           // running CRC
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0]  rcv_crc;       // received CRC (shifted in, little-endian)
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [TW-1:0] idle;
+
+    wire [31:0] crc_next;
+    nnf_crc32 u_crc (.crc_i(crc), .data(rx_data), .crc_o(crc_next));
+
+    assign rx_ready = (state == S_PAY) ? pl_ready
+                    : (state == S_PCRC) ? 1'b1
+                    : accept;
+    assign pl_valid = (state == S_PAY) && rx_valid;
+    assign pl_data  = rx_data;
+    assign byte_in  = rx_valid && rx_ready;
+
+    wire in_frame = (state == S_HDR) || (state == S_PAY) || (state == S_PCRC);
+    wire timeout  = in_frame && (idle == TIMEOUT[TW-1:0]);
+
+    // The header, as it is shifted in: bytes 2..13 of the frame.
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [95:0] hdr;             // byte 0 falls off as the 12th byte arrives
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [95:0] hdr_next = {rx_data, hdr[95:8]};
+    // Fields of a complete header (after the 12th byte is shifted in).
+    wire [7:0]  f_type = hdr_next[7:0];
+    wire [7:0]  f_seq  = hdr_next[15:8];
+    wire [15:0] f_len  = hdr_next[31:16];
+    wire [31:0] f_arg  = hdr_next[63:32];
+    wire [31:0] f_hcrc = hdr_next[95:64];
+    // The header CRC covers the first 8 header bytes; crc holds it once
+    // hcnt reaches 8.
+    reg  [31:0] hcrc_calc;
+
+    always @(posedge clk) begin
+        hdr_valid <= 1'b0;
+        end_valid <= 1'b0;
+        frame_err <= 1'b0;
+        if (rst) begin
+            state <= S_HUNT;
+            idle  <= {TW{1'b0}};
+            end_ok  <= 1'b0;
+            end_tmo <= 1'b0;
+        end else if (timeout) begin
+            frame_err <= 1'b1;
+            idle      <= {TW{1'b0}};
+            if (state != S_HDR) begin           // header was good: tell the executor
+                end_valid <= 1'b1;
+                end_ok    <= 1'b0;
+                end_tmo   <= 1'b1;
+            end
+            state <= S_HUNT;
+        end else begin
+            if (in_frame && rx_ready && !rx_valid) idle <= idle + 1'b1;
+            else if (byte_in)                      idle <= {TW{1'b0}};
+
+            if (byte_in) begin
+                case (state)
+                    S_HUNT: if (rx_data == 8'hA5) state <= S_SYNC;
+                    S_SYNC: begin
+                        if (rx_data == 8'h5A) begin
+                            state <= S_HDR;
+                            hcnt  <= 4'd0;
+                            crc   <= 32'hFFFFFFFF;
+                            idle  <= {TW{1'b0}};
+                        end else if (rx_data != 8'hA5) begin
+                            state <= S_HUNT;
+                        end
+                    end
+                    S_HDR: begin
+                        hdr  <= hdr_next;
+                        hcnt <= hcnt + 4'd1;
+                        if (hcnt < 4'd8) crc <= crc_next;
+                        if (hcnt == 4'd7) hcrc_calc <= ~crc_next;
+                        if (hcnt == 4'd11) begin
+                            if (f_hcrc != hcrc_calc || f_len > MAX_PAYLOAD[15:0]) begin
+                                frame_err <= 1'b1;
+                                state     <= S_HUNT;
+                            end else begin
+                                hdr_valid <= 1'b1;
+                                h_type    <= f_type;
+                                h_seq     <= f_seq;
+                                h_len     <= f_len;
+                                h_arg     <= f_arg;
+                                pcnt      <= f_len;
+                                crc       <= 32'hFFFFFFFF;
+                                if (f_len == 16'd0) begin
+                                    end_valid <= 1'b1;
+                                    end_ok    <= 1'b1;
+                                    end_tmo   <= 1'b0;
+                                    state     <= S_HUNT;
+                                end else begin
+                                    state <= S_PAY;
+                                end
+                            end
+                        end
+                    end
+                    S_PAY: begin
+                        crc  <= crc_next;
+                        pcnt <= pcnt - 16'd1;
+                        if (pcnt == 16'd1) begin
+                            state <= S_PCRC;
+                            ccnt  <= 2'd0;
+                        end
+                    end
+                    S_PCRC: begin
+                        rcv_crc <= {rx_data, rcv_crc[31:8]};
+                        ccnt    <= ccnt + 2'd1;
+                        if (ccnt == 2'd3) begin
+                            end_valid <= 1'b1;
+                            end_ok    <= ({rx_data, rcv_crc[31:8]} == ~crc);
+                            end_tmo   <= 1'b0;
+                            if ({rx_data, rcv_crc[31:8]} != ~crc) frame_err <= 1'b1;
+                            state <= S_HUNT;
+                        end
+                    end
+                    default: state <= S_HUNT;
+                endcase
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,142 @@
+// nnf_frame_tx: the sending half of the link layer (docs/protocol.md).
+//
+// On `start` it sends one frame: sync, type, seq, len, arg = 0, header CRC,
+// `len` payload bytes, payload CRC. Payload bytes are pulled from the
+// producer: pl_req asks for the next byte, which must be on pl_data exactly
+// one cycle later. A two-byte prefetch keeps one byte per cycle on the link.
+`default_nettype none
+
+module nnf_frame_tx (
+    input  wire        clk,
+    input  wire        rst,
+    input  wire        start,        // one-cycle pulse while idle
+    input  wire [7:0]  type_i,
+    input  wire [7:0]  seq_i,
+    input  wire [15:0] len_i,
+    output wire        idle,
+    output reg         done,         // one-cycle pulse after the last byte
+    output wire        pl_req,
+    input  wire [7:0]  pl_data,
+    // byte stream out
+    output wire        tx_valid,
+    output wire [7:0]  tx_data,
+    input  wire        tx_ready
+);
+    localparam [1:0] S_IDLE = 2'd0, S_HDR = 2'd1, S_PAY = 2'd2, S_PCRC = 2'd3;
+
+    reg  [1:0]  state;
+    reg  [3:0]  hidx;        // header byte index 0..13
+    reg  [15:0] left;        // payload bytes still to send
+    reg  [15:0] req_left;    // payload bytes still to request
+    reg  [1:0]  cidx;
+    reg  [7:0]  t_type, t_seq;
+    reg  [15:0] t_len;
+    reg  [31:0] crc;
+    reg  [31:0] hcrc;
+
+    // prefetch FIFO (2 entries)
+    reg  [7:0]  f0, f1;
+    reg  [1:0]  fcnt;
+    reg         inflight;
+
+    assign idle   = (state == S_IDLE);
+    assign pl_req = (state == S_HDR || state == S_PAY) && (req_left != 16'd0)
+                  && ({1'b0, fcnt} + {2'b00, inflight} < 3'd2);
+
+    reg [7:0] hbyte;
+    always @(*) begin
+        case (hidx)
+            4'd0:  hbyte = 8'hA5;
+            4'd1:  hbyte = 8'h5A;
+            4'd2:  hbyte = t_type;
+            4'd3:  hbyte = t_seq;
+            4'd4:  hbyte = t_len[7:0];
+            4'd5:  hbyte = t_len[15:8];
+            4'd10: hbyte = hcrc[7:0];
+            4'd11: hbyte = hcrc[15:8];
+            4'd12: hbyte = hcrc[23:16];
+            4'd13: hbyte = hcrc[31:24];
+            default: hbyte = 8'h00;          // arg = 0
+        endcase
+    end
+
+    wire [31:0] pcrc = ~crc;
+    assign tx_valid = (state == S_HDR) || (state == S_PCRC) || (state == S_PAY && fcnt != 2'd0);
+    assign tx_data  = (state == S_HDR) ? hbyte
+                    : (state == S_PAY) ? f0
+                    : pcrc[8*cidx +: 8];
+
+    wire        fire = tx_valid && tx_ready;
+    wire [31:0] crc_next;
+    nnf_crc32 u_crc (.crc_i(crc), .data(tx_data), .crc_o(crc_next));
+
+    wire pop  = fire && (state == S_PAY);
+    wire push = inflight;
+
+    always @(posedge clk) begin
+        done     <= 1'b0;
+        inflight <= pl_req && !rst;
+        // prefetch FIFO
+        if (push && !pop) begin
+            if (fcnt == 2'd0) f0 <= pl_data; else f1 <= pl_data;
+            fcnt <= fcnt + 2'd1;
+        end else if (pop && !push) begin
+            f0   <= f1;
+            fcnt <= fcnt - 2'd1;
+        end else if (pop && push) begin
+            if (fcnt == 2'd1) f0 <= pl_data;
+            else begin f0 <= f1; f1 <= pl_data; end
+        end
+        if (pl_req) req_left <= req_left - 16'd1;
+
+        if (rst) begin
+            state <= S_IDLE;
+            fcnt  <= 2'd0;
+        end else begin
+            case (state)
+                S_IDLE: if (start) begin
+                    state    <= S_HDR;
+                    hidx     <= 4'd0;
+                    t_type   <= type_i;
+                    t_seq    <= seq_i;
+                    t_len    <= len_i;
+                    left     <= len_i;
+                    req_left <= len_i;
+                    fcnt     <= 2'd0;
+                    crc      <= 32'hFFFFFFFF;
+                end
+                S_HDR: if (fire) begin
+                    hidx <= hidx + 4'd1;
+                    if (hidx >= 4'd2 && hidx <= 4'd9) crc <= crc_next;
+                    if (hidx == 4'd9) hcrc <= ~crc_next;
+                    if (hidx == 4'd13) begin
+                        crc <= 32'hFFFFFFFF;
+                        if (t_len == 16'd0) begin
+                            state <= S_IDLE;
+                            done  <= 1'b1;
+                        end else begin
+                            state <= S_PAY;
+                        end
+                    end
+                end
+                S_PAY: if (fire) begin
+                    crc  <= crc_next;
+                    left <= left - 16'd1;
+                    if (left == 16'd1) begin
+                        state <= S_PCRC;
+                        cidx  <= 2'd0;
+                    end
+                end
+                default: if (fire) begin     // S_PCRC
+                    cidx <= cidx + 2'd1;
+                    if (cidx == 2'd3) begin
+                        state <= S_IDLE;
+                        done  <= 1'b1;
+                    end
+                end
+            endcase
+        end
+    end
+endmodule
+
+`default_nettype wire
