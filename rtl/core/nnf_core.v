@@ -168,6 +168,7 @@ module nnf_core #(
     always @(posedge clk) begin
         if (rst) begin
             p_run       <= 1'b0;
+            p_pc        <= {(PROG_AW+1){1'b0}};
             p_st        <= P_FETCH;
             e_cmd_valid <= 1'b0;
         end else if (start_prog) begin

@@ -1,0 +1,75 @@
+/*
+ * nnfm_device.h - the functional model of the whole device (nnf_core): the
+ * link protocol of docs/protocol.md, the command executor and the
+ * micro-program sequencer, over the engine model (nnfm_engine). It answers
+ * every frame with the same bytes as the RTL.
+ *
+ * What it does not model: time. A RUN completes at once; the counters of
+ * cycles, busy cycles and stall cycles read 0. MACs, link bytes and frame
+ * errors are counted exactly as the RTL counts them. A GEMM instruction that
+ * nnfm_engine_check refuses (the RTL would wrap addresses) stops the program
+ * and is counted in nnfm_device_stats; the driver never sends one.
+ *
+ * Ownership: nnfm_device_create returns a handle owned by the caller
+ * (nnfm_device_destroy). Pointer arguments are borrowed for the call.
+ */
+#ifndef NNFM_DEVICE_H
+#define NNFM_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnfm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  nnfm_config engine;       /* array and buffer sizes */
+  uint32_t prog_words;      /* instructions of 32 bytes, power of two */
+  uint32_t max_payload;     /* 16..65535 */
+  uint32_t timeout_cycles;  /* reported by INFO */
+  uint32_t clock_hz;        /* reported by INFO */
+  int vec_serial;           /* reported in the INFO feature bits */
+} nnfm_device_config;
+
+/* The default simulation configuration (matches the nnf_core defaults used
+ * by the simulator). */
+nnfm_device_config nnfm_device_config_default(void);
+
+typedef struct nnfm_device nnfm_device;
+
+/* NULL on a bad configuration or out of memory. */
+nnfm_device *nnfm_device_create(const nnfm_device_config *cfg);
+void nnfm_device_destroy(nnfm_device *d);
+
+/* Bytes arriving at the device's receiver, in order. Answers they cause are
+ * queued for nnfm_device_tx. */
+void nnfm_device_rx(nnfm_device *d, const uint8_t *buf, size_t len);
+
+/* The sender has been quiet for more than timeout_cycles: a partial frame is
+ * abandoned (a frame error; answered ERR TIMEOUT when its header was good). */
+void nnfm_device_idle_timeout(nnfm_device *d);
+
+/* 1 when a partial frame is waiting for more bytes. */
+int nnfm_device_in_frame(const nnfm_device *d);
+
+/* Take up to max queued answer bytes; returns how many. */
+size_t nnfm_device_tx(nnfm_device *d, uint8_t *buf, size_t max);
+size_t nnfm_device_tx_pending(const nnfm_device *d);
+
+/* The engine model inside (buffers), for tests. */
+nnfm_engine *nnfm_device_engine(nnfm_device *d);
+
+typedef struct {
+  uint64_t frames_ok;        /* frames executed */
+  uint64_t frame_errors;     /* as the COUNTERS record counts them */
+  uint64_t refused_gemms;    /* program GEMMs nnfm_engine_check refused */
+} nnfm_device_stats;
+nnfm_device_stats nnfm_device_get_stats(const nnfm_device *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNFM_DEVICE_H */
