@@ -18,7 +18,7 @@ module nnf_core #(
     parameter integer PE_DSP      = 1,
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
     parameter integer MAX_PAYLOAD = 4096,
-    parameter integer TIMEOUT     = 1048576,  // idle cycles that abandon a frame
+    parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0         // reported by INFO (0: unknown)
 ) (
     input  wire        clk,
@@ -29,7 +29,8 @@ module nnf_core #(
     output wire        tx_valid,
     output wire [7:0]  tx_data,
     input  wire        tx_ready,
-    output wire        running            // a program is running (for a LED)
+    output wire        running,           // a program is running (for a LED)
+    output wire        idle               // nothing in progress: no frame, no answer, no program
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam [15:0] PROTO_VERSION = 16'd1;
@@ -62,7 +63,7 @@ module nnf_core #(
     // Link layer
     // ------------------------------------------------------------------
     wire        rx_accept;
-    wire        hdr_valid, end_valid, end_ok, end_tmo, frame_err, byte_in;
+    wire        hdr_valid, end_valid, end_ok, end_tmo, frame_err, byte_in, rx_busy;
     wire [7:0]  h_type, h_seq;
     wire [15:0] h_len;
     wire [31:0] h_arg;
@@ -75,7 +76,7 @@ module nnf_core #(
         .accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
         .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
-        .frame_err(frame_err), .byte_in(byte_in));
+        .frame_err(frame_err), .byte_in(byte_in), .busy(rx_busy));
 
     reg         tx_start;
     reg  [7:0]  a_type;            // answer type
@@ -493,8 +494,10 @@ module nnf_core #(
     end
     assign a_data = !read_ans_q ? a_byte
                   : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8] : hp_rdata;
+    assign idle = (xst == X_IDLE) && !rx_busy && tx_idle && prog_idle;
+
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, tx_idle, e_done, e_cycles};
+    wire unused = &{1'b0, e_done, e_cycles};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

@@ -37,7 +37,8 @@ module nnf_frame_rx #(
     output reg         end_tmo,
     // statistics
     output reg         frame_err,     // one-cycle pulse per frame error
-    output wire        byte_in        // a byte was taken this cycle
+    output wire        byte_in,       // a byte was taken this cycle
+    output wire        busy           // inside a frame (past the sync bytes)
 );
     localparam [2:0] S_HUNT = 3'd0, S_SYNC = 3'd1, S_HDR = 3'd2, S_PAY = 3'd3, S_PCRC = 3'd4;
     localparam integer TW = $clog2(TIMEOUT + 1);
@@ -63,6 +64,7 @@ module nnf_frame_rx #(
     assign byte_in  = rx_valid && rx_ready;
 
     wire in_frame = (state == S_HDR) || (state == S_PAY) || (state == S_PCRC);
+    assign busy   = in_frame;
     wire timeout  = in_frame && (idle == TIMEOUT[TW-1:0]);
 
     // The header, as it is shifted in: bytes 2..13 of the frame.

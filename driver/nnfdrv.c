@@ -1,0 +1,418 @@
+/*
+ * nnfdrv.c - the driver core: URIs, framing, retries, fault injection and
+ * the commands of docs/protocol.md, over any transport.
+ */
+#include "nnfdrv.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfdrv_proto.h"
+#include "nnfdrv_transport.h"
+
+enum { DEFAULT_TIMEOUT_MS = 1000, DEFAULT_TRIES = 8, MAX_ANSWER = 65535 };
+
+struct nnfdrv {
+  nnfdrv_transport *t;
+  nnfdrv_info info;
+  uint8_t seq;
+  int timeout_ms, tries;
+  int dev_err;
+  char msg[512];
+  nnfdrv_link_stats stats;
+  /* answer parsing */
+  nnfp_parser parser;
+  uint8_t *ans;                 /* MAX_ANSWER bytes */
+  uint8_t *frame;               /* outgoing frame buffer */
+  /* fault injection */
+  double f_drop, f_dup, f_corrupt;
+  uint64_t f_rng;
+};
+
+static int fail(nnfdrv *d, int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+const char *nnfdrv_strerror(int status) {
+  switch (status) {
+  case NNFDRV_OK: return "ok";
+  case NNFDRV_ERR_ARG: return "bad argument";
+  case NNFDRV_ERR_URI: return "bad device URI";
+  case NNFDRV_ERR_NO_DEVICE: return "no device";
+  case NNFDRV_ERR_IO: return "link I/O error";
+  case NNFDRV_ERR_TIMEOUT: return "no answer from the device";
+  case NNFDRV_ERR_DEVICE: return "the device refused the command";
+  case NNFDRV_ERR_PROTOCOL: return "protocol error";
+  case NNFDRV_ERR_NOMEM: return "out of memory";
+  case NNFDRV_ERR_UNSUPPORTED: return "not supported in this build";
+  default: return "unknown error";
+  }
+}
+
+static const char *device_error_name(int code) {
+  switch (code) {
+  case NNFP_E_BAD_CRC: return "BAD_CRC";
+  case NNFP_E_UNKNOWN: return "UNKNOWN";
+  case NNFP_E_BAD_LEN: return "BAD_LEN";
+  case NNFP_E_RANGE: return "RANGE";
+  case NNFP_E_BAD_PROG: return "BAD_PROG";
+  case NNFP_E_TIMEOUT: return "TIMEOUT";
+  default: return "?";
+  }
+}
+
+const char *nnfdrv_errmsg(const nnfdrv *d) { return d ? d->msg : ""; }
+int nnfdrv_device_error(const nnfdrv *d) { return d ? d->dev_err : 0; }
+const nnfdrv_info *nnfdrv_get_info(const nnfdrv *d) { return d ? &d->info : NULL; }
+void nnfdrv_set_timeout_ms(nnfdrv *d, int ms) { if (d && ms > 0) d->timeout_ms = ms; }
+void nnfdrv_set_tries(nnfdrv *d, int tries) { if (d && tries > 0) d->tries = tries; }
+nnfdrv_link_stats nnfdrv_get_link_stats(const nnfdrv *d) { return d->stats; }
+
+/* ---- fault injection ------------------------------------------------------ */
+
+void nnfdrv_set_faults(nnfdrv *d, double drop, double dup, double corrupt, uint64_t seed) {
+  d->f_drop = drop;
+  d->f_dup = dup;
+  d->f_corrupt = corrupt;
+  d->f_rng = seed * 0x9E3779B97F4A7C15ull + 1;
+}
+
+static double rng_unit(nnfdrv *d) {
+  /* xorshift64* */
+  uint64_t x = d->f_rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  d->f_rng = x;
+  return (double)((x * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+}
+
+static int faults_on(const nnfdrv *d) { return d->f_drop > 0 || d->f_dup > 0 || d->f_corrupt > 0; }
+
+/* Apply faults to buf (len bytes) into out (room for 2*len); returns new length. */
+static size_t apply_faults(nnfdrv *d, const uint8_t *buf, size_t len, uint8_t *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (rng_unit(d) < d->f_drop) continue;
+    uint8_t b = buf[i];
+    if (rng_unit(d) < d->f_corrupt) b ^= (uint8_t)(1u << (unsigned)(rng_unit(d) * 8));
+    out[n++] = b;
+    if (rng_unit(d) < d->f_dup) out[n++] = b;
+  }
+  return n;
+}
+
+static int link_send(nnfdrv *d, const uint8_t *buf, size_t len) {
+  d->stats.wire_bytes_sent += len;
+  if (!faults_on(d)) return d->t->send(d->t, buf, len);
+  uint8_t *tmp = malloc(2 * len + 1);
+  if (!tmp) return fail(d, NNFDRV_ERR_NOMEM, "out of memory");
+  size_t n = apply_faults(d, buf, len, tmp);
+  int rc = n ? d->t->send(d->t, tmp, n) : NNFDRV_OK;
+  free(tmp);
+  return rc;
+}
+
+static int link_recv(nnfdrv *d, uint8_t *buf, size_t max) {
+  int n = d->t->recv(d->t, buf, faults_on(d) ? max / 2 : max, d->timeout_ms);
+  if (n <= 0 || !faults_on(d)) return n;
+  uint8_t tmp[2048];
+  size_t m = apply_faults(d, buf, (size_t)n, tmp);
+  memcpy(buf, tmp, m);
+  return (int)m;
+}
+
+/* ---- one command, with retries ---------------------------------------------- */
+
+/* Send (type, arg, payload) and wait for its answer. On success *ans_len is
+ * the answer payload length (in d->ans). */
+static int transact(nnfdrv *d, uint8_t type, uint32_t arg, const uint8_t *pl, uint16_t len,
+                    uint16_t *ans_len) {
+  uint8_t seq = ++d->seq;
+  size_t flen = nnfp_encode(d->frame, type, seq, arg, pl, len);
+  uint8_t rx[1024];
+  d->dev_err = 0;
+  for (int attempt = 0; attempt < d->tries; attempt++) {
+    if (attempt > 0) d->stats.retries++;
+    d->stats.frames_sent++;
+    int rc = link_send(d, d->frame, flen);
+    if (rc != NNFDRV_OK) return fail(d, rc, "sending to the device: %s", d->t->err);
+    d->stats.payload_bytes_sent += len;
+    nnfp_parser_reset(&d->parser);
+    int resend = 0;
+    while (!resend) {
+      int n = link_recv(d, rx, sizeof rx);
+      if (n < 0) return fail(d, NNFDRV_ERR_IO, "receiving from the device: %s", d->t->err);
+      if (n == 0) {
+        d->stats.timeouts++;
+        resend = 1;
+        break;
+      }
+      d->stats.wire_bytes_received += (uint64_t)n;
+      for (int i = 0; i < n && !resend; i++) {
+        nnfp_parse_event ev = nnfp_parse_byte(&d->parser, rx[i]);
+        if (ev == NNFP_PARSE_BAD_HDR) {
+          d->stats.bad_answers++;
+          continue;
+        }
+        if (ev != NNFP_PARSE_FRAME) continue;
+        const nnfp_header *h = &d->parser.h;
+        if (h->seq != seq) continue;                 /* a stale or duplicated answer */
+        if (!d->parser.crc_ok) {                     /* our answer, damaged: ask again */
+          d->stats.bad_answers++;
+          resend = 1;
+          break;
+        }
+        if (h->type == NNFP_ERR) {
+          int code = h->len >= 1 ? d->ans[0] : 0;
+          if (code == NNFP_E_BAD_CRC || code == NNFP_E_TIMEOUT) {   /* our frame was damaged */
+            resend = 1;
+            break;
+          }
+          d->dev_err = code;
+          return fail(d, NNFDRV_ERR_DEVICE, "the device refused command 0x%02x: %s (%d)",
+                      type, device_error_name(code), code);
+        }
+        if (h->type != NNFP_OK(type))
+          return fail(d, NNFDRV_ERR_PROTOCOL, "answer type 0x%02x to command 0x%02x", h->type, type);
+        *ans_len = h->len;
+        d->stats.payload_bytes_received += h->len;
+        return NNFDRV_OK;
+      }
+    }
+  }
+  return fail(d, NNFDRV_ERR_TIMEOUT, "no valid answer to command 0x%02x after %d tries", type, d->tries);
+}
+
+/* ---- commands ---------------------------------------------------------------- */
+
+static int expect_len(nnfdrv *d, uint16_t got, uint16_t want, const char *what) {
+  if (got != want) return fail(d, NNFDRV_ERR_PROTOCOL, "%s answer of %u bytes, expected %u", what, got, want);
+  return NNFDRV_OK;
+}
+
+static int do_info(nnfdrv *d) {
+  uint16_t n;
+  int rc = transact(d, NNFP_INFO, 0, NULL, 0, &n);
+  if (rc) return rc;
+  if ((rc = expect_len(d, n, NNFP_INFO_BYTES, "INFO"))) return rc;
+  const uint8_t *r = d->ans;
+  nnfdrv_info *i = &d->info;
+  i->proto_version = nnfp_get16(r);
+  i->rtl_version = nnfp_get16(r + 2);
+  i->rows = r[4];
+  i->cols = r[5];
+  i->features = nnfp_get16(r + 6);
+  i->act_words = nnfp_get32(r + 8);
+  i->w_words = nnfp_get32(r + 12);
+  i->p_words = nnfp_get32(r + 16);
+  i->acc_depth = nnfp_get32(r + 20);
+  i->prog_words = nnfp_get32(r + 24);
+  i->max_payload = nnfp_get16(r + 28);
+  i->credits = nnfp_get16(r + 30);
+  i->timeout_cycles = nnfp_get32(r + 32);
+  i->clock_hz = nnfp_get32(r + 36);
+  if (i->proto_version != NNFP_VERSION)
+    return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
+                i->proto_version, NNFP_VERSION);
+  if (i->max_payload < 16 || i->rows == 0 || i->cols == 0)
+    return fail(d, NNFDRV_ERR_PROTOCOL, "implausible INFO record (max_payload %u, array %ux%u)",
+                i->max_payload, i->rows, i->cols);
+  return NNFDRV_OK;
+}
+
+static uint64_t region_bytes(const nnfdrv_info *i, int region) {
+  switch (region) {
+  case NNFDRV_ACT: return (uint64_t)i->act_words * i->rows;
+  case NNFDRV_W: return (uint64_t)i->w_words * i->cols;
+  case NNFDRV_P: return (uint64_t)i->p_words * i->cols * 16u;
+  case NNFDRV_LUT: return 256;
+  case NNFDRV_PROG: return (uint64_t)i->prog_words * NNFP_INSN_BYTES;
+  default: return 0;
+  }
+}
+
+static int check_range(nnfdrv *d, int region, uint32_t addr, size_t len, const void *buf) {
+  if (!buf && len) return fail(d, NNFDRV_ERR_ARG, "NULL buffer");
+  if (region < NNFDRV_ACT || region > NNFDRV_PROG) return fail(d, NNFDRV_ERR_ARG, "no region %d", region);
+  uint64_t size = region_bytes(&d->info, region);
+  if (addr > size || len > size - addr)
+    return fail(d, NNFDRV_ERR_ARG, "bytes %u..%llu outside region %d (%llu bytes)", addr,
+                (unsigned long long)addr + len, region, (unsigned long long)size);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t len) {
+  if (!d) return NNFDRV_ERR_ARG;
+  int rc = check_range(d, region, addr, len, buf);
+  if (rc) return rc;
+  const uint8_t *p = buf;
+  while (len > 0) {
+    uint16_t chunk = (uint16_t)(len > d->info.max_payload ? d->info.max_payload : len);
+    uint16_t n;
+    rc = transact(d, NNFP_WRITE, ((uint32_t)region << 28) | addr, p, chunk, &n);
+    if (rc) return rc;
+    if ((rc = expect_len(d, n, 0, "WRITE"))) return rc;
+    p += chunk;
+    addr += chunk;
+    len -= chunk;
+  }
+  return NNFDRV_OK;
+}
+
+int nnfdrv_read(nnfdrv *d, int region, uint32_t addr, void *buf, size_t len) {
+  if (!d) return NNFDRV_ERR_ARG;
+  int rc = check_range(d, region, addr, len, buf);
+  if (rc) return rc;
+  uint8_t *p = buf;
+  while (len > 0) {
+    uint16_t chunk = (uint16_t)(len > d->info.max_payload ? d->info.max_payload : len);
+    uint8_t req[4];
+    uint16_t n;
+    nnfp_put32(req, chunk);
+    rc = transact(d, NNFP_READ, ((uint32_t)region << 28) | addr, req, 4, &n);
+    if (rc) return rc;
+    if ((rc = expect_len(d, n, chunk, "READ"))) return rc;
+    memcpy(p, d->ans, chunk);
+    p += chunk;
+    addr += chunk;
+    len -= chunk;
+  }
+  return NNFDRV_OK;
+}
+
+static int simple(nnfdrv *d, uint8_t type, uint32_t arg, const char *what) {
+  if (!d) return NNFDRV_ERR_ARG;
+  uint16_t n;
+  int rc = transact(d, type, arg, NULL, 0, &n);
+  if (rc) return rc;
+  return expect_len(d, n, 0, what);
+}
+
+int nnfdrv_run(nnfdrv *d, uint32_t entry) {
+  if (d && entry >= d->info.prog_words)
+    return fail(d, NNFDRV_ERR_ARG, "program entry %u outside program memory (%u)", entry, d->info.prog_words);
+  return simple(d, NNFP_RUN, entry, "RUN");
+}
+
+int nnfdrv_wait(nnfdrv *d) { return simple(d, NNFP_WAIT, 0, "WAIT"); }
+
+int nnfdrv_reset(nnfdrv *d, unsigned what) {
+  if (d && what > 3) return fail(d, NNFDRV_ERR_ARG, "RESET takes bits 0..1, got 0x%x", what);
+  return simple(d, NNFP_RESET, what, "RESET");
+}
+
+int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st) {
+  if (!d || !st) return d ? fail(d, NNFDRV_ERR_ARG, "NULL state") : NNFDRV_ERR_ARG;
+  uint16_t n;
+  int rc = transact(d, NNFP_STATUS, 0, NULL, 0, &n);
+  if (rc) return rc;
+  if ((rc = expect_len(d, n, NNFP_STATUS_BYTES, "STATUS"))) return rc;
+  st->running = d->ans[0] & 1;
+  st->last_error = d->ans[1];
+  st->pc = nnfp_get16(d->ans + 2);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_get_counters(nnfdrv *d, nnfdrv_counters *c) {
+  if (!d || !c) return d ? fail(d, NNFDRV_ERR_ARG, "NULL counters") : NNFDRV_ERR_ARG;
+  uint16_t n;
+  int rc = transact(d, NNFP_COUNTERS, 0, NULL, 0, &n);
+  if (rc) return rc;
+  if ((rc = expect_len(d, n, NNFP_COUNTERS_BYTES, "COUNTERS"))) return rc;
+  const uint8_t *r = d->ans;
+  c->cycles = nnfp_get64(r);
+  c->busy_cycles = nnfp_get64(r + 8);
+  c->macs = nnfp_get64(r + 16);
+  c->stall_cycles = nnfp_get64(r + 24);
+  c->bytes_in = nnfp_get64(r + 32);
+  c->bytes_out = nnfp_get64(r + 40);
+  c->frame_errors = nnfp_get64(r + 48);
+  return NNFDRV_OK;
+}
+
+/* ---- micro-program encoding ---------------------------------------------------- */
+
+void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g) {
+  memset(out, 0, NNFP_INSN_BYTES);
+  out[0] = NNFP_OP_GEMM;
+  out[1] = g->lut ? 1 : 0;
+  out[2] = (uint8_t)g->zp;
+  out[3] = (uint8_t)g->lo;
+  out[4] = (uint8_t)g->hi;
+  nnfp_put16(out + 8, g->m);
+  nnfp_put16(out + 10, g->k);
+  nnfp_put16(out + 12, g->n);
+  nnfp_put32(out + 16, g->a_base);
+  nnfp_put32(out + 20, g->w_base);
+  nnfp_put32(out + 24, g->p_base);
+  nnfp_put32(out + 28, g->o_base);
+}
+
+void nnfdrv_insn_barrier(uint8_t out[32]) {
+  memset(out, 0, NNFP_INSN_BYTES);
+  out[0] = NNFP_OP_BARRIER;
+}
+
+void nnfdrv_insn_end(uint8_t out[32]) { memset(out, 0, NNFP_INSN_BYTES); }
+
+/* ---- open / close ---------------------------------------------------------------- */
+
+int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {
+  if (err && errlen) err[0] = '\0';
+  if (!out) return NNFDRV_ERR_ARG;
+  *out = NULL;
+  if (!uri || !*uri) uri = "sim";
+  nnfdrv *d = calloc(1, sizeof *d);
+  if (!d) return NNFDRV_ERR_NOMEM;
+  d->timeout_ms = DEFAULT_TIMEOUT_MS;
+  d->tries = DEFAULT_TRIES;
+  d->ans = malloc(MAX_ANSWER);
+  d->frame = malloc(nnfp_frame_size(MAX_ANSWER));
+  if (!d->ans || !d->frame) {
+    nnfdrv_close(d);
+    return NNFDRV_ERR_NOMEM;
+  }
+  nnfp_parser_init(&d->parser, d->ans, MAX_ANSWER);
+
+  const char *colon = strchr(uri, ':');
+  size_t slen = colon ? (size_t)(colon - uri) : strlen(uri);
+  const char *spec = colon ? colon + 1 : "";
+  char msg[256] = "";
+  int rc;
+  if (slen == 5 && !strncmp(uri, "model", 5)) rc = nnfdrv_open_model(spec, &d->t, msg, sizeof msg);
+  else if (slen == 3 && !strncmp(uri, "sim", 3)) rc = nnfdrv_open_sim(spec, &d->t, msg, sizeof msg);
+  else if (slen == 6 && !strncmp(uri, "serial", 6)) rc = nnfdrv_open_serial(spec, &d->t, msg, sizeof msg);
+  else if (slen == 3 && !strncmp(uri, "usb", 3)) rc = nnfdrv_open_usb(spec, &d->t, msg, sizeof msg);
+  else {
+    rc = NNFDRV_ERR_URI;
+    snprintf(msg, sizeof msg, "unknown device \"%s\" (expected sim, model, serial:PATH[@BAUD] or usb[:VID:PID[:SERIAL]])", uri);
+  }
+  if (rc != NNFDRV_OK) {
+    if (err && errlen) snprintf(err, errlen, "%s", msg);
+    nnfdrv_close(d);
+    return rc;
+  }
+  rc = do_info(d);
+  if (rc != NNFDRV_OK) {
+    if (err && errlen) snprintf(err, errlen, "%s: %s", uri, d->msg);
+    nnfdrv_close(d);
+    return rc;
+  }
+  *out = d;
+  return NNFDRV_OK;
+}
+
+void nnfdrv_close(nnfdrv *d) {
+  if (!d) return;
+  if (d->t) d->t->close(d->t);
+  free(d->ans);
+  free(d->frame);
+  free(d);
+}

@@ -1,0 +1,130 @@
+/*
+ * nnfdrv.h - libnnfdrv, the driver of the nnfpga device.
+ *
+ * Opens a device by URI and runs the commands of docs/protocol.md on it:
+ *
+ *   "sim"                         the Verilated nnf_core, in process (default)
+ *   "model"                       the functional model (nnfm_device), in process
+ *   "serial:/dev/ttyUSB1[@baud]"  a board on a serial port (termios)
+ *   "usb[:vid:pid[:serial]]"      a board behind an FTDI bridge (libftdi1/libusb)
+ *
+ * Every call is synchronous and returns NNFDRV_OK (0) or a negative
+ * nnfdrv_status; nnfdrv_errmsg() then says what went wrong in words. Lost,
+ * corrupted or duplicated bytes are retried (bounded) and never turn into a
+ * wrong result: a call either returns data that passed both CRCs of its frame
+ * or fails.
+ *
+ * Ownership: nnfdrv_open gives a handle owned by the caller, released by
+ * nnfdrv_close. Buffers passed in are borrowed for the call. Strings returned
+ * (nnfdrv_errmsg, nnfdrv_strerror) belong to the library.
+ */
+#ifndef NNFDRV_H
+#define NNFDRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  NNFDRV_OK = 0,
+  NNFDRV_ERR_ARG = -1,          /* a bad argument (NULL, size, region) */
+  NNFDRV_ERR_URI = -2,          /* the URI is malformed or names no backend */
+  NNFDRV_ERR_NO_DEVICE = -3,    /* nothing at that URI (no such port / USB device) */
+  NNFDRV_ERR_IO = -4,           /* the link failed (device unplugged, read/write error) */
+  NNFDRV_ERR_TIMEOUT = -5,      /* no valid answer after every retry */
+  NNFDRV_ERR_DEVICE = -6,       /* the device answered ERR (nnfdrv_device_error) */
+  NNFDRV_ERR_PROTOCOL = -7,     /* an answer that cannot be (wrong type, size, version) */
+  NNFDRV_ERR_NOMEM = -8,
+  NNFDRV_ERR_UNSUPPORTED = -9,  /* backend not built in */
+} nnfdrv_status;
+
+typedef struct nnfdrv nnfdrv;
+
+/* Regions (docs/protocol.md). */
+enum { NNFDRV_ACT = 0, NNFDRV_W = 1, NNFDRV_P = 2, NNFDRV_LUT = 3, NNFDRV_PROG = 4 };
+
+typedef struct {
+  uint16_t proto_version, rtl_version;
+  uint8_t rows, cols;
+  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL */
+  uint32_t act_words, w_words, p_words, acc_depth, prog_words;
+  uint16_t max_payload, credits;
+  uint32_t timeout_cycles, clock_hz;
+} nnfdrv_info;
+
+typedef struct {
+  uint64_t cycles, busy_cycles, macs, stall_cycles, bytes_in, bytes_out, frame_errors;
+} nnfdrv_counters;
+
+typedef struct {
+  int running;
+  uint8_t last_error;
+  uint16_t pc;
+} nnfdrv_state;
+
+/* Link statistics kept by the driver. */
+typedef struct {
+  uint64_t frames_sent, retries, bad_answers, timeouts;
+  uint64_t payload_bytes_sent, wire_bytes_sent, payload_bytes_received, wire_bytes_received;
+} nnfdrv_link_stats;
+
+/* Open a device (NULL or "" means "sim") and read its INFO record. *out is
+ * set only on success; on failure err (errlen bytes, may be NULL) says why. */
+int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen);
+void nnfdrv_close(nnfdrv *d);
+
+/* The message for the last failure on this handle ("" if none). */
+const char *nnfdrv_errmsg(const nnfdrv *d);
+/* A short name for a status code. */
+const char *nnfdrv_strerror(int status);
+/* After NNFDRV_ERR_DEVICE: the device's error code (docs/protocol.md). */
+int nnfdrv_device_error(const nnfdrv *d);
+
+/* The device's INFO record (cached at open). */
+const nnfdrv_info *nnfdrv_get_info(const nnfdrv *d);
+
+/* Buffers: any length; split into frames of at most max_payload bytes. */
+int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t len);
+int nnfdrv_read(nnfdrv *d, int region, uint32_t addr, void *buf, size_t len);
+
+/* Start the micro-program at instruction `entry` (answered at once). */
+int nnfdrv_run(nnfdrv *d, uint32_t entry);
+/* Wait until the program and the engine are idle. */
+int nnfdrv_wait(nnfdrv *d);
+int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st);
+int nnfdrv_get_counters(nnfdrv *d, nnfdrv_counters *c);
+/* what: bit 0 zero the counters, bit 1 abort the program. */
+int nnfdrv_reset(nnfdrv *d, unsigned what);
+
+/* Tuning: answer timeout per try (real links, milliseconds; default 1000)
+ * and tries per frame (default 8). */
+void nnfdrv_set_timeout_ms(nnfdrv *d, int ms);
+void nnfdrv_set_tries(nnfdrv *d, int tries);
+nnfdrv_link_stats nnfdrv_get_link_stats(const nnfdrv *d);
+
+/* Fault injection for tests (any backend): from now on each byte on the
+ * wire, in either direction, is dropped, duplicated or corrupted with the
+ * given probabilities (0..1), from a seeded generator. All zero: off. */
+void nnfdrv_set_faults(nnfdrv *d, double drop, double dup, double corrupt, uint64_t seed);
+
+/* ---- micro-programs (docs/protocol.md) ----------------------------------- */
+
+typedef struct {
+  uint16_t m, k, n;
+  uint32_t a_base, w_base, p_base, o_base;
+  int8_t zp, lo, hi;
+  int lut;
+} nnfdrv_gemm;
+
+/* Encode instructions into 32-byte words. */
+void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g);
+void nnfdrv_insn_barrier(uint8_t out[32]);
+void nnfdrv_insn_end(uint8_t out[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNFDRV_H */

@@ -1,0 +1,52 @@
+/* nnfdrv_model.c - the "model" backend: the functional model of the device
+ * (sim/model/nnfm_device.c) in process, behind the same frames. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nnfdrv.h"
+#include "nnfdrv_transport.h"
+#include "nnfm_device.h"
+
+typedef struct {
+  nnfdrv_transport t;
+  nnfm_device *dev;
+} model_transport;
+
+static int model_send(nnfdrv_transport *t, const uint8_t *buf, size_t len) {
+  nnfm_device_rx(((model_transport *)t)->dev, buf, len);
+  return NNFDRV_OK;
+}
+
+static int model_recv(nnfdrv_transport *t, uint8_t *buf, size_t max, int timeout_ms) {
+  (void)timeout_ms;
+  nnfm_device *dev = ((model_transport *)t)->dev;
+  /* Nothing queued: the host is waiting, so the device's frame timeout runs
+   * out (a partial frame may then be answered ERR TIMEOUT). */
+  if (nnfm_device_tx_pending(dev) == 0) nnfm_device_idle_timeout(dev);
+  return (int)nnfm_device_tx(dev, buf, max);
+}
+
+static void model_close(nnfdrv_transport *t) {
+  model_transport *m = (model_transport *)t;
+  nnfm_device_destroy(m->dev);
+  free(m);
+}
+
+int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
+  if (spec && *spec) {
+    snprintf(msg, msglen, "model: takes no options (got \"%s\")", spec);
+    return NNFDRV_ERR_URI;
+  }
+  model_transport *m = calloc(1, sizeof *m);
+  nnfm_device_config cfg = nnfm_device_config_default();
+  if (!m || !(m->dev = nnfm_device_create(&cfg))) {
+    free(m);
+    snprintf(msg, msglen, "model: out of memory");
+    return NNFDRV_ERR_NOMEM;
+  }
+  m->t.send = model_send;
+  m->t.recv = model_recv;
+  m->t.close = model_close;
+  *out = &m->t;
+  return NNFDRV_OK;
+}

@@ -1,0 +1,32 @@
+/*
+ * nnfdrv_transport.h - internal: what a backend provides to the driver core.
+ * A transport moves bytes; framing, retries and fault injection live in
+ * nnfdrv.c, so every backend gets them the same way.
+ */
+#ifndef NNFDRV_TRANSPORT_H
+#define NNFDRV_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nnfdrv_transport nnfdrv_transport;
+
+struct nnfdrv_transport {
+  /* Send every byte. NNFDRV_OK or NNFDRV_ERR_IO (message in err). */
+  int (*send)(nnfdrv_transport *t, const uint8_t *buf, size_t len);
+  /* Receive 1..max bytes. Real links wait up to timeout_ms; simulated
+   * devices run until they produce a byte or provably never will. Returns
+   * the count, 0 when nothing came, or NNFDRV_ERR_IO (message in err). */
+  int (*recv)(nnfdrv_transport *t, uint8_t *buf, size_t max, int timeout_ms);
+  void (*close)(nnfdrv_transport *t);
+  char err[256];
+};
+
+/* Backends. Each returns NNFDRV_OK and sets *out, or an error with a message
+ * in msg (msglen bytes). `spec` is the URI after "<scheme>:" (may be ""). */
+int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
+int nnfdrv_open_sim(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
+int nnfdrv_open_serial(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
+int nnfdrv_open_usb(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
+
+#endif /* NNFDRV_TRANSPORT_H */

@@ -1,0 +1,55 @@
+/*
+ * nnfsim_core.h - the cycle-accurate simulator of the whole device: the
+ * Verilated nnf_core (rtl/core/nnf_core.v) behind a C API. The driver's
+ * "sim" backend runs on it; tests and benches can drive it directly.
+ *
+ * Ownership: nnfsim_core_create returns a handle owned by the caller,
+ * released by nnfsim_core_destroy. Buffers are borrowed for the call.
+ */
+#ifndef NNFSIM_CORE_H
+#define NNFSIM_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nnfsim_core nnfsim_core;
+
+/* Create the simulator (compiled-in configuration), reset and ready.
+ * NULL on out of memory. */
+nnfsim_core *nnfsim_core_create(void);
+void nnfsim_core_destroy(nnfsim_core *s);
+
+/* Hold reset for `cycles` (>= 1) cycles. */
+void nnfsim_core_reset(nnfsim_core *s, unsigned cycles);
+
+enum {
+  NNFSIM_RUN_UNTIL_OUTPUT = 1,  /* stop after the first cycle that produced a byte */
+  NNFSIM_RUN_UNTIL_QUIET = 2,   /* stop when all input is taken and the device is idle */
+};
+
+/* Run at most max_cycles cycles. Input bytes in[*in_used .. in_len) are
+ * offered on the receive port (valid/ready), *in_used advancing as the
+ * device takes them; bytes the device sends are stored in out (at most
+ * out_max; the transmit port is held not-ready when out is full), *out_len
+ * counting them. Returns the number of cycles run. */
+uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in_len, size_t *in_used,
+                         uint8_t *out, size_t out_max, size_t *out_len, uint64_t max_cycles,
+                         int flags);
+
+/* 1 when no frame, answer or program is in progress. */
+int nnfsim_core_idle(const nnfsim_core *s);
+/* Cycles simulated since creation. */
+uint64_t nnfsim_core_cycles(const nnfsim_core *s);
+
+/* FST waveform of the whole core: start (overwrites path) and stop. */
+int nnfsim_core_trace_open(nnfsim_core *s, const char *path);
+void nnfsim_core_trace_close(nnfsim_core *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNFSIM_CORE_H */

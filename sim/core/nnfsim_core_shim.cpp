@@ -1,0 +1,119 @@
+// nnfsim_core_shim.cpp - the C API of nnfsim_core.h over the Verilated
+// nnf_core. The only C++ here is what Verilator requires.
+#include "nnfsim_core.h"
+
+#include <memory>
+#include <new>
+
+#include "Vnnf_core.h"
+#include "verilated.h"
+#include "verilated_fst_c.h"
+
+struct nnfsim_core {
+  VerilatedContext ctx;
+  Vnnf_core *top = nullptr;
+  VerilatedFstC *trace = nullptr;
+  uint64_t cycles = 0;
+  uint64_t time = 0;
+};
+
+// One rising edge; the inputs are already set.
+static inline void edge(nnfsim_core *s) {
+  s->top->clk = 1;
+  s->top->eval();
+  if (s->trace) s->trace->dump(s->time++);
+  s->top->clk = 0;
+  s->top->eval();
+  if (s->trace) s->trace->dump(s->time++);
+  s->cycles++;
+}
+
+extern "C" nnfsim_core *nnfsim_core_create(void) {
+  nnfsim_core *s = new (std::nothrow) nnfsim_core;
+  if (!s) return nullptr;
+  s->ctx.traceEverOn(true);
+  s->top = new (std::nothrow) Vnnf_core(&s->ctx, "nnf_core");
+  if (!s->top) {
+    delete s;
+    return nullptr;
+  }
+  s->top->clk = 0;
+  s->top->rx_valid = 0;
+  s->top->tx_ready = 0;
+  s->top->eval();
+  nnfsim_core_reset(s, 4);
+  return s;
+}
+
+extern "C" void nnfsim_core_destroy(nnfsim_core *s) {
+  if (!s) return;
+  nnfsim_core_trace_close(s);
+  s->top->final();
+  delete s->top;
+  delete s;
+}
+
+extern "C" void nnfsim_core_reset(nnfsim_core *s, unsigned cycles) {
+  s->top->rst = 1;
+  s->top->rx_valid = 0;
+  s->top->tx_ready = 0;
+  for (unsigned i = 0; i < (cycles ? cycles : 1); i++) edge(s);
+  s->top->rst = 0;
+  s->top->eval();
+}
+
+extern "C" uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in_len,
+                                    size_t *in_used, uint8_t *out, size_t out_max,
+                                    size_t *out_len, uint64_t max_cycles, int flags) {
+  Vnnf_core *t = s->top;
+  size_t ip = *in_used, op = *out_len;
+  uint64_t n = 0;
+  while (n < max_cycles) {
+    t->rx_valid = ip < in_len;
+    t->rx_data = ip < in_len ? in[ip] : 0;
+    t->tx_ready = op < out_max;
+    t->eval();
+    const bool take = t->rx_valid && t->rx_ready;
+    const bool give = t->tx_valid && t->tx_ready;
+    const uint8_t byte = t->tx_data;
+    edge(s);
+    n++;
+    if (take) ip++;
+    if (give) out[op++] = byte;
+    if ((flags & NNFSIM_RUN_UNTIL_OUTPUT) && give) break;
+    if ((flags & NNFSIM_RUN_UNTIL_QUIET) && ip == in_len && t->idle) break;
+  }
+  t->rx_valid = 0;
+  t->tx_ready = 0;
+  t->eval();
+  *in_used = ip;
+  *out_len = op;
+  return n;
+}
+
+extern "C" int nnfsim_core_idle(const nnfsim_core *s) { return s->top->idle ? 1 : 0; }
+
+extern "C" uint64_t nnfsim_core_cycles(const nnfsim_core *s) { return s->cycles; }
+
+extern "C" int nnfsim_core_trace_open(nnfsim_core *s, const char *path) {
+  if (!s || !path) return -1;
+  nnfsim_core_trace_close(s);
+  s->trace = new (std::nothrow) VerilatedFstC;
+  if (!s->trace) return -1;
+  s->top->trace(s->trace, 99);
+  s->trace->open(path);
+  if (!s->trace->isOpen()) {
+    delete s->trace;
+    s->trace = nullptr;
+    return -1;
+  }
+  return 0;
+}
+
+extern "C" void nnfsim_core_trace_close(nnfsim_core *s) {
+  if (s && s->trace) {
+    s->trace->close();
+    delete s->trace;
+    s->trace = nullptr;
+  }
+}
