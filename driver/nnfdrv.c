@@ -17,6 +17,7 @@ enum { DEFAULT_TIMEOUT_MS = 1000, DEFAULT_TRIES = 8, MAX_ANSWER = 65535 };
 struct nnfdrv {
   nnfdrv_transport *t;
   nnfdrv_info info;
+  uint16_t chunk;               /* WRITE/READ payload per frame */
   uint8_t seq;
   int timeout_ms, tries;
   int dev_err;
@@ -224,6 +225,7 @@ static int do_info(nnfdrv *d) {
   if (i->max_payload < 16 || i->rows == 0 || i->cols == 0)
     return fail(d, NNFDRV_ERR_PROTOCOL, "implausible INFO record (max_payload %u, array %ux%u)",
                 i->max_payload, i->rows, i->cols);
+  d->chunk = i->max_payload;
   return NNFDRV_OK;
 }
 
@@ -248,15 +250,25 @@ static int check_range(nnfdrv *d, int region, uint32_t addr, size_t len, const v
   return NNFDRV_OK;
 }
 
+/* A link that damages most large frames still carries small ones: after a
+ * chunk fails every try, halve the chunk size (down to 64 bytes) and go on. */
+static int shrink_chunk(nnfdrv *d) {
+  if (d->chunk <= 64) return 0;
+  d->chunk /= 2;
+  d->stats.chunk_shrinks++;
+  return 1;
+}
+
 int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t len) {
   if (!d) return NNFDRV_ERR_ARG;
   int rc = check_range(d, region, addr, len, buf);
   if (rc) return rc;
   const uint8_t *p = buf;
   while (len > 0) {
-    uint16_t chunk = (uint16_t)(len > d->info.max_payload ? d->info.max_payload : len);
+    uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
     uint16_t n;
     rc = transact(d, NNFP_WRITE, ((uint32_t)region << 28) | addr, p, chunk, &n);
+    if (rc == NNFDRV_ERR_TIMEOUT && shrink_chunk(d)) continue;
     if (rc) return rc;
     if ((rc = expect_len(d, n, 0, "WRITE"))) return rc;
     p += chunk;
@@ -272,11 +284,12 @@ int nnfdrv_read(nnfdrv *d, int region, uint32_t addr, void *buf, size_t len) {
   if (rc) return rc;
   uint8_t *p = buf;
   while (len > 0) {
-    uint16_t chunk = (uint16_t)(len > d->info.max_payload ? d->info.max_payload : len);
+    uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
     uint8_t req[4];
     uint16_t n;
     nnfp_put32(req, chunk);
     rc = transact(d, NNFP_READ, ((uint32_t)region << 28) | addr, req, 4, &n);
+    if (rc == NNFDRV_ERR_TIMEOUT && shrink_chunk(d)) continue;
     if (rc) return rc;
     if ((rc = expect_len(d, n, chunk, "READ"))) return rc;
     memcpy(p, d->ans, chunk);

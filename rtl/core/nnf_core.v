@@ -494,7 +494,7 @@ module nnf_core #(
     end
     assign a_data = !read_ans_q ? a_byte
                   : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8] : hp_rdata;
-    assign idle = (xst == X_IDLE) && !rx_busy && tx_idle && prog_idle;
+    assign idle = (xst == X_IDLE) && !rx_busy && !hdr_valid && tx_idle && prog_idle;
 
     /* verilator lint_off UNUSEDSIGNAL */
     wire unused = &{1'b0, e_done, e_cycles};
