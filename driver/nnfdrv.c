@@ -133,9 +133,8 @@ static int link_recv(nnfdrv *d, uint8_t *buf, size_t max) {
 
 /* Send (type, arg, payload) and wait for its answer. On success *ans_len is
  * the answer payload length (in d->ans). */
-static int transact(nnfdrv *d, uint8_t type, uint32_t arg, const uint8_t *pl, uint16_t len,
-                    uint16_t *ans_len) {
-  uint8_t seq = ++d->seq;
+static int transact_seq(nnfdrv *d, uint8_t seq, uint8_t type, uint32_t arg, const uint8_t *pl,
+                        uint16_t len, uint16_t *ans_len) {
   size_t flen = nnfp_encode(d->frame, type, seq, arg, pl, len);
   uint8_t rx[1024];
   d->dev_err = 0;
@@ -190,6 +189,27 @@ static int transact(nnfdrv *d, uint8_t type, uint32_t arg, const uint8_t *pl, ui
   }
   return fail(d, NNFDRV_ERR_TIMEOUT, "no valid answer to command 0x%02x after %d tries", type, d->tries);
 }
+
+static int transact(nnfdrv *d, uint8_t type, uint32_t arg, const uint8_t *pl, uint16_t len,
+                    uint16_t *ans_len) {
+  return transact_seq(d, ++d->seq, type, arg, pl, len, ans_len);
+}
+
+int nnfdrv_transact(nnfdrv *d, int seq, uint8_t type, uint32_t arg, const void *payload,
+                    uint16_t len, void *ans, size_t ans_max, uint16_t *ans_len) {
+  if (!d || (len && !payload) || !ans_len || (ans_max && !ans))
+    return d ? fail(d, NNFDRV_ERR_ARG, "bad arguments to nnfdrv_transact") : NNFDRV_ERR_ARG;
+  if (len > d->info.max_payload)
+    return fail(d, NNFDRV_ERR_ARG, "payload of %u bytes > max_payload %u", len, d->info.max_payload);
+  uint8_t s = seq < 0 ? ++d->seq : (uint8_t)seq;
+  int rc = transact_seq(d, s, type, arg, payload, len, ans_len);
+  if (rc) return rc;
+  if (*ans_len > ans_max) return fail(d, NNFDRV_ERR_ARG, "answer of %u bytes > buffer of %zu", *ans_len, ans_max);
+  if (*ans_len) memcpy(ans, d->ans, *ans_len);
+  return NNFDRV_OK;
+}
+
+uint8_t nnfdrv_last_seq(const nnfdrv *d) { return d->seq; }
 
 /* ---- commands ---------------------------------------------------------------- */
 

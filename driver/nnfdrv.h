@@ -110,6 +110,16 @@ nnfdrv_link_stats nnfdrv_get_link_stats(const nnfdrv *d);
  * given probabilities (0..1), from a seeded generator. All zero: off. */
 void nnfdrv_set_faults(nnfdrv *d, double drop, double dup, double corrupt, uint64_t seed);
 
+/* One raw frame and its answer, with the driver's retries; for tests and
+ * tools. seq < 0 takes the next sequence number; seq >= 0 sends that one
+ * (a host retry, as the device sees it). On NNFDRV_OK the answer payload is
+ * copied to ans (ans_max bytes of room) and its length to *ans_len. A device
+ * ERR answer gives NNFDRV_ERR_DEVICE and nnfdrv_device_error(). */
+int nnfdrv_transact(nnfdrv *d, int seq, uint8_t type, uint32_t arg, const void *payload,
+                    uint16_t len, void *ans, size_t ans_max, uint16_t *ans_len);
+/* The sequence number of the last frame sent. */
+uint8_t nnfdrv_last_seq(const nnfdrv *d);
+
 /* ---- micro-programs (docs/protocol.md) ----------------------------------- */
 
 typedef struct {

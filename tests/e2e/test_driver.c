@@ -1,0 +1,350 @@
+/*
+ * test_driver.c - one driver test suite for every backend (label e2e).
+ *
+ *   test_driver URI          the suite on a clean link
+ *   test_driver URI faults   the data-path tests again with bytes dropped,
+ *                            duplicated and corrupted on the wire
+ *
+ * Every result is checked against the functional model (nnfm_gemm), bit for
+ * bit; every refusal against its exact error code.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnf_test.h"
+#include "nnfdrv.h"
+#include "nnfdrv_proto.h"
+#include "nnfm.h"
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t rnd(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 11);
+}
+static void fill(uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd();
+}
+
+static nnfdrv *open_dev(const char *uri) {
+  char err[256];
+  nnfdrv *d = NULL;
+  int rc = nnfdrv_open(uri, &d, err, sizeof err);
+  if (rc != NNFDRV_OK) {
+    fprintf(stderr, "cannot open %s: %s (%s)\n", uri, err, nnfdrv_strerror(rc));
+    exit(1);
+  }
+  return d;
+}
+
+/* ---- buffers -------------------------------------------------------------- */
+
+static void test_round_trips(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  uint64_t act = (uint64_t)in->act_words * in->rows;
+  /* a transfer larger than max_payload, at an odd offset */
+  size_t n = 3 * in->max_payload + 17;
+  uint8_t *a = malloc(n), *b = malloc(n);
+  fill(a, n);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, 1001, a, n) == NNFDRV_OK);
+  memset(b, 0, n);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, 1001, b, n) == NNFDRV_OK);
+  CHECK(memcmp(a, b, n) == 0);
+  /* the last bytes of each region */
+  static const int regions[] = {NNFDRV_ACT, NNFDRV_W, NNFDRV_LUT, NNFDRV_PROG};
+  uint64_t sizes[] = {act, (uint64_t)in->w_words * in->cols, 256, (uint64_t)in->prog_words * 32};
+  for (int r = 0; r < 4; r++) {
+    uint32_t at = (uint32_t)(sizes[r] - 100);
+    fill(a, 100);
+    CHECK(nnfdrv_write(d, regions[r], at, a, 100) == NNFDRV_OK);
+    memset(b, 0, 100);
+    CHECK(nnfdrv_read(d, regions[r], at, b, 100) == NNFDRV_OK);
+    CHECK(memcmp(a, b, 100) == 0);
+  }
+  /* P: bytes 9..15 of an entry are not stored and read as zero */
+  uint8_t p16[16], q16[16];
+  memset(p16, 0x5C, sizeof p16);
+  CHECK(nnfdrv_write(d, NNFDRV_P, 32, p16, 16) == NNFDRV_OK);
+  CHECK(nnfdrv_read(d, NNFDRV_P, 32, q16, 16) == NNFDRV_OK);
+  for (int i = 0; i < 16; i++) CHECK(q16[i] == (i < 9 ? 0x5C : 0));
+  /* the driver refuses what cannot fit, before the device sees it */
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, (uint32_t)act - 1, a, 2) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_read(d, 9, 0, b, 1) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, 0, NULL, 1) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_run(d, in->prog_words) == NNFDRV_ERR_ARG);
+  free(a);
+  free(b);
+}
+
+/* ---- device-side refusals (raw frames) ------------------------------------ */
+
+static void expect_device_error(nnfdrv *d, uint8_t type, uint32_t arg, const void *pl, uint16_t len,
+                                int code) {
+  uint8_t ans[64];
+  uint16_t n = 0;
+  CHECK(nnfdrv_transact(d, -1, type, arg, pl, len, ans, sizeof ans, &n) == NNFDRV_ERR_DEVICE);
+  CHECK(nnfdrv_device_error(d) == code);
+}
+
+static void test_device_errors(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  uint8_t four[4] = {0, 0, 0, 0}, one = 1;
+  expect_device_error(d, 0x42, 0, NULL, 0, NNFP_E_UNKNOWN);
+  expect_device_error(d, NNFP_INFO, 0, &one, 1, NNFP_E_BAD_LEN);
+  expect_device_error(d, NNFP_READ, 0, four, 4, NNFP_E_BAD_LEN);           /* count 0 */
+  nnfp_put32(four, (uint32_t)in->max_payload + 1);
+  expect_device_error(d, NNFP_READ, 0, four, 4, NNFP_E_BAD_LEN);           /* count too big */
+  nnfp_put32(four, 2);
+  expect_device_error(d, NNFP_READ, (3u << 28) | 255, four, 4, NNFP_E_RANGE);
+  expect_device_error(d, NNFP_READ, 5u << 28, four, 4, NNFP_E_RANGE);      /* no region 5 */
+  expect_device_error(d, NNFP_WRITE, (3u << 28) | 256, &one, 1, NNFP_E_RANGE);
+  expect_device_error(d, NNFP_RUN, in->prog_words, NULL, 0, NNFP_E_BAD_PROG);
+  /* STATUS remembers the last error */
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  CHECK(st.last_error == NNFP_E_BAD_PROG);
+  /* a refused WRITE wrote nothing */
+  uint8_t lut_before[256], lut_after[256], junk[300];
+  CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_before, 256) == NNFDRV_OK);
+  fill(junk, sizeof junk);
+  expect_device_error(d, NNFP_WRITE, (3u << 28) | 0, junk, 300, NNFP_E_RANGE);
+  CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_after, 256) == NNFDRV_OK);
+  CHECK(memcmp(lut_before, lut_after, 256) == 0);
+}
+
+/* ---- GEMM programs against the model ------------------------------------- */
+
+typedef struct {
+  int m, k, n;
+  int8_t *a, *w, *y;
+  int32_t *bias, *m0;
+  int8_t *shift;
+} layer;
+
+static void layer_random(layer *L, int m, int k, int n) {
+  L->m = m;
+  L->k = k;
+  L->n = n;
+  L->a = malloc((size_t)m * k + 1);
+  L->w = malloc((size_t)k * n + 1);
+  L->y = malloc((size_t)m * n + 1);
+  L->bias = malloc(sizeof(int32_t) * n);
+  L->m0 = malloc(sizeof(int32_t) * n);
+  L->shift = malloc((size_t)n);
+  fill((uint8_t *)L->a, (size_t)m * k);
+  for (int i = 0; i < k * n; i++) L->w[i] = (int8_t)((int)(rnd() % 255) - 127);
+  for (int j = 0; j < n; j++) {
+    L->bias[j] = (int32_t)(rnd() % 200001) - 100000;
+    L->m0[j] = (int32_t)((1u << 30) + rnd() % (1u << 30));
+    L->shift[j] = (int8_t)(-(int)(rnd() % 12) - 1);
+  }
+}
+
+static void layer_free(layer *L) {
+  free(L->a);
+  free(L->w);
+  free(L->y);
+  free(L->bias);
+  free(L->m0);
+  free(L->shift);
+}
+
+/* Put a layer's weights and parameters into the device through an engine
+ * image (the model's layout helpers define the byte layout). */
+static void upload_layer(nnfdrv *d, nnfm_engine *img, const layer *L, uint32_t w_base, uint32_t p_base) {
+  const nnfm_config *c = &img->cfg;
+  CHECK(nnfm_engine_put_weights(img, w_base, L->w, (uint32_t)L->k, (uint32_t)L->n) == NNFM_OK);
+  CHECK(nnfm_engine_put_params(img, p_base, L->bias, L->m0, L->shift, (uint32_t)L->n) == NNFM_OK);
+  uint32_t ww = nnfm_w_words(c, (uint32_t)L->k, (uint32_t)L->n);
+  CHECK(nnfdrv_write(d, NNFDRV_W, w_base * (uint32_t)c->cols, img->w + (size_t)w_base * c->cols,
+                     (size_t)ww * c->cols) == NNFDRV_OK);
+  uint32_t pe = nnfm_p_entries(c, (uint32_t)L->n);
+  for (uint32_t e = p_base; e < p_base + pe; e++)
+    for (int lane = 0; lane < c->cols; lane++) {
+      uint8_t rec[16] = {0};
+      size_t i = (size_t)e * c->cols + lane;
+      nnfp_put32(rec, (uint32_t)img->bias[i]);
+      nnfp_put32(rec + 4, (uint32_t)img->m0[i]);
+      rec[8] = (uint8_t)img->shift[i];
+      CHECK(nnfdrv_write(d, NNFDRV_P, (uint32_t)((e * c->cols + lane) * 16), rec, 9) == NNFDRV_OK);
+    }
+}
+
+static void test_mlp_program(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_config cfg = nnfm_config_default();
+  cfg.rows = in->rows;
+  cfg.cols = in->cols;
+  cfg.act_words = in->act_words;
+  cfg.w_words = in->w_words;
+  cfg.p_words = in->p_words;
+  cfg.acc_depth = in->acc_depth;
+  nnfm_engine *img = nnfm_engine_create(&cfg);
+  CHECK(img != NULL);
+
+  /* 100 x 200 -> 37 -> 10: ragged K and N on both layers */
+  layer L1, L2;
+  layer_random(&L1, 100, 200, 37);
+  layer_random(&L2, 100, 37, 10);
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)(127 - i);
+  nnfm_gemm_args g1 = {L1.m, L1.k, L1.n, -5, -5, 127, NULL};      /* ReLU at zp -5 */
+  nnfm_gemm_args g2 = {L2.m, L2.k, L2.n, 3, -128, 127, lut};
+  CHECK(nnfm_gemm(&g1, L1.a, L1.w, L1.bias, L1.m0, L1.shift, L1.y) == NNFM_OK);
+  memcpy(L2.a, L1.y, (size_t)L1.m * L1.n);
+  CHECK(nnfm_gemm(&g2, L2.a, L2.w, L2.bias, L2.m0, L2.shift, L2.y) == NNFM_OK);
+
+  uint32_t a0 = 0, h0 = nnfm_act_words(&cfg, 100, 200), o0 = h0 + nnfm_act_words(&cfg, 100, 37);
+  uint32_t w1 = 0, w2 = nnfm_w_words(&cfg, 200, 37), p2 = nnfm_p_entries(&cfg, 37);
+  upload_layer(d, img, &L1, w1, 0);
+  upload_layer(d, img, &L2, w2, p2);
+  CHECK(nnfdrv_write(d, NNFDRV_LUT, 0, lut, 256) == NNFDRV_OK);
+  CHECK(nnfm_engine_put_act(img, a0, L1.a, 100, 200) == NNFM_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, a0 * cfg.rows, img->act + (size_t)a0 * cfg.rows,
+                     (size_t)nnfm_act_words(&cfg, 100, 200) * cfg.rows) == NNFDRV_OK);
+
+  uint8_t prog[3 * 32];
+  nnfdrv_gemm i1 = {100, 200, 37, a0, w1, 0, h0, -5, -5, 127, 0};
+  nnfdrv_gemm i2 = {100, 37, 10, h0, w2, p2, o0, 3, -128, 127, 1};
+  nnfdrv_insn_gemm(prog, &i1);
+  nnfdrv_insn_gemm(prog + 32, &i2);
+  nnfdrv_insn_end(prog + 64);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+
+  nnfdrv_counters c0, c1;
+  CHECK(nnfdrv_get_counters(d, &c0) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  CHECK(nnfdrv_get_counters(d, &c1) == NNFDRV_OK);
+  CHECK(c1.macs - c0.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+
+  /* both layers' outputs, bit for bit */
+  int8_t *got = malloc(100 * 40);
+  uint8_t *raw = malloc((size_t)nnfm_act_words(&cfg, 100, 37) * cfg.rows);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, h0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 37) * cfg.rows) == NNFDRV_OK);
+  memcpy(img->act + (size_t)h0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 37) * cfg.rows);
+  CHECK(nnfm_engine_get_act(img, h0, got, 100, 37) == NNFM_OK);
+  CHECK(memcmp(got, L1.y, 100 * 37) == 0);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows) == NNFDRV_OK);
+  memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows);
+  CHECK(nnfm_engine_get_act(img, o0, got, 100, 10) == NNFM_OK);
+  CHECK(memcmp(got, L2.y, 100 * 10) == 0);
+
+  /* a RUN repeated with the same seq (a host retry) executes once */
+  uint16_t n;
+  uint8_t ans[8];
+  CHECK(nnfdrv_get_counters(d, &c0) == NNFDRV_OK);
+  CHECK(nnfdrv_transact(d, -1, NNFP_RUN, 0, NULL, 0, ans, sizeof ans, &n) == NNFDRV_OK);
+  CHECK(nnfdrv_transact(d, nnfdrv_last_seq(d), NNFP_RUN, 0, NULL, 0, ans, sizeof ans, &n) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  CHECK(nnfdrv_get_counters(d, &c1) == NNFDRV_OK);
+  CHECK(c1.macs - c0.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+  /* the next RUN with a new seq executes again */
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  CHECK(nnfdrv_get_counters(d, &c0) == NNFDRV_OK);
+  CHECK(c0.macs - c1.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+
+  /* inputs for the next batch stream in while the program runs */
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  uint8_t *spare = malloc(8192);
+  fill(spare, 8192);
+  uint32_t spare_at = (o0 + nnfm_act_words(&cfg, 100, 10) + 16) * cfg.rows;
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, spare_at, spare, 8192) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  uint8_t *back = malloc(8192);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, spare_at, back, 8192) == NNFDRV_OK);
+  CHECK(memcmp(spare, back, 8192) == 0);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows) == NNFDRV_OK);
+  memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows);
+  CHECK(nnfm_engine_get_act(img, o0, got, 100, 10) == NNFM_OK);
+  CHECK(memcmp(got, L2.y, 100 * 10) == 0);
+
+  /* STATUS after the program: stopped at its END */
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  CHECK(st.running == 0 && st.pc == 2);
+
+  /* RESET bit 0 zeroes the counters */
+  CHECK(nnfdrv_reset(d, 1) == NNFDRV_OK);
+  CHECK(nnfdrv_get_counters(d, &c1) == NNFDRV_OK);
+  CHECK(c1.macs == 0 && c1.frame_errors == 0);
+  CHECK(nnfdrv_reset(d, 4) == NNFDRV_ERR_ARG);
+
+  free(spare);
+  free(back);
+  free(got);
+  free(raw);
+  layer_free(&L1);
+  layer_free(&L2);
+  nnfm_engine_destroy(img);
+}
+
+static void test_faults(nnfdrv *d) {
+  /* Damage on the wire is retried and never returns wrong data. */
+  nnfdrv_set_faults(d, 2e-4, 2e-4, 2e-4, 12345);
+  size_t n = 20000;
+  uint8_t *a = malloc(n), *b = malloc(n);
+  for (int it = 0; it < 3; it++) {
+    fill(a, n);
+    CHECK(nnfdrv_write(d, NNFDRV_ACT, 4096, a, n) == NNFDRV_OK);
+    CHECK(nnfdrv_read(d, NNFDRV_ACT, 4096, b, n) == NNFDRV_OK);
+    CHECK(memcmp(a, b, n) == 0);
+  }
+  test_mlp_program(d);
+  nnfdrv_link_stats ls = nnfdrv_get_link_stats(d);
+  printf("faults: %llu frames, %llu retries, %llu bad answers, %llu timeouts\n",
+         (unsigned long long)ls.frames_sent, (unsigned long long)ls.retries,
+         (unsigned long long)ls.bad_answers, (unsigned long long)ls.timeouts);
+  CHECK(ls.retries > 0); /* the faults really happened */
+  /* A link that loses everything fails with a clear error, not a hang. */
+  nnfdrv_set_faults(d, 1.0, 0, 0, 1);
+  nnfdrv_set_tries(d, 3);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, 0, b, 16) == NNFDRV_ERR_TIMEOUT);
+  CHECK(strstr(nnfdrv_errmsg(d), "no valid answer") != NULL);
+  nnfdrv_set_faults(d, 0, 0, 0, 0);
+  nnfdrv_set_tries(d, 8);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, 4096, b, 16) == NNFDRV_OK);
+  free(a);
+  free(b);
+}
+
+static void test_open_errors(void) {
+  char err[256];
+  nnfdrv *d = (nnfdrv *)1;
+  CHECK(nnfdrv_open("bogus", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  CHECK(d == NULL);
+  CHECK(strstr(err, "unknown device") != NULL);
+  CHECK(nnfdrv_open("model:x", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  CHECK(nnfdrv_open("serial:", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  CHECK(nnfdrv_open("serial:/dev/null@12345", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  CHECK(nnfdrv_open("serial:/nonexistent/tty", &d, err, sizeof err) == NNFDRV_ERR_NO_DEVICE);
+  CHECK(strstr(err, "/nonexistent/tty") != NULL);
+  CHECK(nnfdrv_open("serial:/dev/null", &d, err, sizeof err) == NNFDRV_ERR_NO_DEVICE);
+  CHECK(nnfdrv_open("usb:zz", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  int rc = nnfdrv_open("usb", &d, err, sizeof err);     /* no board on this machine */
+  CHECK(rc == NNFDRV_ERR_NO_DEVICE || rc == NNFDRV_ERR_UNSUPPORTED);
+  CHECK(err[0] != '\0');
+  CHECK(nnfdrv_open("usb:0403:6010:NOSUCHSERIAL", &d, err, sizeof err) != NNFDRV_OK);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help")) {
+    printf("usage: test_driver URI [faults]\n");
+    return argc < 2 ? 2 : 0;
+  }
+  int faults = argc > 2 && !strcmp(argv[2], "faults");
+  nnfdrv *d = open_dev(argv[1]);
+  if (faults) {
+    test_faults(d);
+  } else {
+    test_open_errors();
+    test_round_trips(d);
+    test_device_errors(d);
+    test_mlp_program(d);
+  }
+  nnfdrv_close(d);
+  return nnf_test_summary();
+}
