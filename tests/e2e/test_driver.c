@@ -17,16 +17,9 @@
 #include "nnfdrv_proto.h"
 #include "nnfm.h"
 
-static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 11);
-}
-static void fill(uint8_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rnd();
-}
+static nnf_rng rng = {20261122};
+static uint32_t rnd(void) { return nnf_rng_u32(&rng); }
+static void fill(uint8_t *p, size_t n) { nnf_rng_fill(&rng, p, n); }
 
 static nnfdrv *open_dev(const char *uri) {
   char err[256];
@@ -51,7 +44,7 @@ static void test_round_trips(nnfdrv *d) {
   CHECK(nnfdrv_write(d, NNFDRV_ACT, 1001, a, n) == NNFDRV_OK);
   memset(b, 0, n);
   CHECK(nnfdrv_read(d, NNFDRV_ACT, 1001, b, n) == NNFDRV_OK);
-  CHECK(memcmp(a, b, n) == 0);
+  CHECK_MEM_EQ(a, b, n);
   /* the last bytes of each region */
   static const int regions[] = {NNFDRV_ACT, NNFDRV_W, NNFDRV_LUT, NNFDRV_PROG};
   uint64_t sizes[] = {act, (uint64_t)in->w_words * in->cols, 256, (uint64_t)in->prog_words * 32};
@@ -85,7 +78,7 @@ static void expect_device_error(nnfdrv *d, uint8_t type, uint32_t arg, const voi
   uint8_t ans[64];
   uint16_t n = 0;
   CHECK(nnfdrv_transact(d, -1, type, arg, pl, len, ans, sizeof ans, &n) == NNFDRV_ERR_DEVICE);
-  CHECK(nnfdrv_device_error(d) == code);
+  CHECK_EQ(nnfdrv_device_error(d), code);
 }
 
 static void test_device_errors(nnfdrv *d) {
@@ -226,11 +219,11 @@ static void test_mlp_program(nnfdrv *d) {
   CHECK(nnfdrv_read(d, NNFDRV_ACT, h0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 37) * cfg.rows) == NNFDRV_OK);
   memcpy(img->act + (size_t)h0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 37) * cfg.rows);
   CHECK(nnfm_engine_get_act(img, h0, got, 100, 37) == NNFM_OK);
-  CHECK(memcmp(got, L1.y, 100 * 37) == 0);
+  CHECK_MEM_EQ(got, L1.y, 100 * 37);
   CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows) == NNFDRV_OK);
   memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows);
   CHECK(nnfm_engine_get_act(img, o0, got, 100, 10) == NNFM_OK);
-  CHECK(memcmp(got, L2.y, 100 * 10) == 0);
+  CHECK_MEM_EQ(got, L2.y, 100 * 10);
 
   /* a RUN repeated with the same seq (a host retry) executes once */
   uint16_t n;
@@ -260,7 +253,7 @@ static void test_mlp_program(nnfdrv *d) {
   CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows) == NNFDRV_OK);
   memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)nnfm_act_words(&cfg, 100, 10) * cfg.rows);
   CHECK(nnfm_engine_get_act(img, o0, got, 100, 10) == NNFM_OK);
-  CHECK(memcmp(got, L2.y, 100 * 10) == 0);
+  CHECK_MEM_EQ(got, L2.y, 100 * 10);
 
   /* STATUS after the program: stopped at its END */
   nnfdrv_state st;
@@ -291,7 +284,7 @@ static void test_faults(nnfdrv *d) {
     fill(a, n);
     CHECK(nnfdrv_write(d, NNFDRV_ACT, 4096, a, n) == NNFDRV_OK);
     CHECK(nnfdrv_read(d, NNFDRV_ACT, 4096, b, n) == NNFDRV_OK);
-    CHECK(memcmp(a, b, n) == 0);
+    CHECK_MEM_EQ(a, b, n);
   }
   test_mlp_program(d);
   nnfdrv_link_stats ls = nnfdrv_get_link_stats(d);
@@ -346,5 +339,5 @@ int main(int argc, char **argv) {
     test_mlp_program(d);
   }
   nnfdrv_close(d);
-  return nnf_test_summary();
+  return nnf_test_done(argv[0]);
 }
