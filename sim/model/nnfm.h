@@ -28,13 +28,21 @@ typedef enum {
 /* Human-readable message for a status code (static string, never NULL). */
 const char *nnfm_strerror(int status);
 
+/* Range of the requantization shift (k = 31 - shift runs over 1..62). */
+#define NNFM_SHIFT_MIN (-31)
+#define NNFM_SHIFT_MAX 30
+
 /* ---- numeric contract (docs/numerics.md) ---------------------------------- */
 
 /* Single-rounding requantization (TFLite / CMSIS-NN):
  *   k = 31 - shift (1 <= k <= 62), y = (acc * m0 + (1 << (k-1))) >> k,
  *   return clamp(y + zp, lo, hi).
+ * The product is int64 (exact), the shift arithmetic (ties round toward
+ * +infinity), y + zp and the clamp are done in int64 before narrowing.
  * Preconditions (checked by nnfm_requant_params_valid): 0 <= m0 < 2^31,
- * -31 <= shift <= 30, lo <= hi. */
+ * -31 <= shift <= 30, lo <= hi. Parameters outside them give a defined
+ * result: invalid (m0, shift) act as m0 = 0 (so the result is
+ * clamp(zp, lo, hi)); lo > hi gives lo when y + zp < lo, else hi. */
 int32_t nnfm_requantize(int32_t acc, int32_t m0, int shift, int32_t zp,
                         int32_t lo, int32_t hi);
 
@@ -43,8 +51,14 @@ int nnfm_requant_params_valid(int32_t m0, int shift);
 
 /* Decompose a positive real multiplier into (m0, shift) with
  * real ~= m0 * 2^(shift - 31), m0 in [2^30, 2^31), as TFLite's
- * QuantizeMultiplier does. real == 0 gives m0 = 0, shift = 0. Returns
- * NNFM_ERR_RANGE if real < 0, not finite, or the shift leaves [-31, 30]. */
+ * QuantizeMultiplier does (frexp, m0 = round(q * 2^31) with ties away from
+ * zero, q rounding up to 1 renormalised). real == 0 gives m0 = 0, shift = 0.
+ * A multiplier too small for shift = -31 (real < 2^-32 after rounding) is
+ * flushed to m0 = 0, shift = 0 and returns NNFM_OK, like TFLite: this is
+ * exact, since |acc * real| < 1/2 for every int32 acc and y rounds to 0.
+ * Returns NNFM_ERR_RANGE if real < 0, not finite (NaN, inf), or too large
+ * (real >= 2^30 after rounding, i.e. shift > 30); NNFM_ERR_NULL for NULL
+ * outputs. Outputs are untouched on error. */
 int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift);
 
 /* Clamp to [lo, hi]. */
@@ -55,6 +69,21 @@ int8_t nnfm_lut(const int8_t lut[256], int8_t x);
 
 /* Wrapping int32 addition (two's complement, mod 2^32): the accumulator rule. */
 int32_t nnfm_acc_add(int32_t acc, int32_t x);
+
+/* The engine's vector stage for one lane: requantize, add zp, clamp to
+ * [lo, hi], then lut[(uint8_t)y] when lut != NULL. lo and hi must be in int8
+ * range (the result is then int8 without further narrowing). */
+int8_t nnfm_vector_stage(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
+                         int32_t hi, const int8_t *lut);
+
+/* Input zero point. The engine has none: the host folds it into the bias,
+ *   bias_out[n] = bias[n] - zp_in * sum_k w[k][n]          (mod 2^32)
+ * so that bias_out[n] + sum_k a[k] * w[k][n] == bias[n] + sum_k (a[k] - zp_in) * w[k][n]
+ * exactly in wrapping int32 arithmetic. w: K x N row-major; bias may be NULL
+ * (zero); bias_out may alias bias. NNFM_ERR_RANGE if k or n < 0,
+ * NNFM_ERR_NULL if a needed pointer is NULL. */
+int nnfm_fold_input_zp(const int8_t *w, int k, int n, int32_t zp_in, const int32_t *bias,
+                       int32_t *bias_out);
 
 /* ---- plain GEMM on row-major matrices ------------------------------------- */
 
@@ -68,7 +97,9 @@ typedef struct {
 /* y[m][n] = f(requantize(bias[n] + sum_k a[m][k] * w[k][n], m0[n], shift[n]))
  * a: M x K row-major, w: K x N row-major, bias/m0/shift: N, y: M x N.
  * Accumulation wraps mod 2^32. Pointers may be NULL only when the matrices
- * they point to are empty. Returns NNFM_OK or an error (y untouched). */
+ * they point to are empty. Returns NNFM_OK or an error (y untouched):
+ * NNFM_ERR_NULL, or NNFM_ERR_RANGE for a negative size, out_zp / lo / hi
+ * outside int8, lo > hi, or an invalid (m0[n], shift[n]). */
 int nnfm_gemm(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,
               const int32_t *bias, const int32_t *m0, const int8_t *shift,
               int8_t *y);
@@ -85,7 +116,11 @@ typedef struct {
 
 /* The default simulation configuration (matches rtl defaults). */
 nnfm_config nnfm_config_default(void);
-/* NNFM_OK if the configuration is one the RTL accepts, else NNFM_ERR_RANGE. */
+/* NNFM_OK if the configuration is one the RTL accepts, else NNFM_ERR_RANGE
+ * (NNFM_ERR_NULL for NULL). The RTL's rules (rtl/core/nnf_gemm.v,
+ * docs/engine.md): rows a power of two in 2..64, cols == rows; act_words and
+ * w_words powers of two in 2..2^24; p_words a power of two in 2..2^16;
+ * acc_depth a power of two in 2..2^15. */
 int nnfm_config_check(const nnfm_config *cfg);
 
 typedef struct {
@@ -118,7 +153,18 @@ int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8
 
 /* Check a command against the configuration: sizes, parameter ranges, and
  * that every word it reads or writes lies inside its buffer (no wrapping).
- * NNFM_OK, NNFM_ERR_RANGE or NNFM_ERR_SHAPE. */
+ * NNFM_OK, NNFM_ERR_RANGE or NNFM_ERR_SHAPE. In this order:
+ *   NNFM_ERR_NULL   e or c is NULL
+ *   NNFM_ERR_RANGE  m, k or n > 65535; zp, lo or hi outside int8; lo > hi;
+ *                   lut not 0 or 1
+ *   (M == 0 or N == 0: the command touches nothing and is accepted)
+ *   NNFM_ERR_SHAPE  with KT = max(1, ceil(K/rows)), NT = ceil(N/cols):
+ *                   ACT read  a_base .. a_base + KT*M - 1,
+ *                   ACT write o_base .. o_base + NT*M - 1,
+ *                   W read    w_base .. w_base + NT*KT*rows - 1,
+ *                   P entries p_base .. p_base + NT - 1 must lie inside their
+ *                   buffers, and the ACT read and write ranges must not overlap
+ *   NNFM_ERR_RANGE  a used P entry (lane n < N) has invalid (m0, shift) */
 int nnfm_engine_check(const nnfm_engine *e, const nnfm_cmd *c);
 
 /* Execute one command on the buffer images, exactly as the RTL does
@@ -128,14 +174,25 @@ int nnfm_engine_check(const nnfm_engine *e, const nnfm_cmd *c);
 int nnfm_engine_gemm(nnfm_engine *e, const nnfm_cmd *c, uint64_t *macs);
 
 /* Packing helpers: place row-major matrices into the engine's layouts.
- * They check bounds like nnfm_engine_check. */
+ * They check bounds like nnfm_engine_check (NNFM_ERR_SHAPE, nothing written)
+ * and write whole words: padding bytes (k >= K, n >= N) are written as 0.
+ * put_act writes nnfm_act_words(m, k) words (so K = 0 writes M zero words:
+ * the words a K = 0 command reads); get_act reads the m x k matrix back from
+ * the same region. put_params refuses invalid (m0, shift) with
+ * NNFM_ERR_RANGE; padding lanes get bias = m0 = shift = 0. A NULL matrix is
+ * allowed only when it is empty. */
 int nnfm_engine_put_act(nnfm_engine *e, uint32_t base, const int8_t *a, uint32_t m, uint32_t k);
 int nnfm_engine_get_act(const nnfm_engine *e, uint32_t base, int8_t *a, uint32_t m, uint32_t k);
 int nnfm_engine_put_weights(nnfm_engine *e, uint32_t base, const int8_t *w, uint32_t k, uint32_t n);
 int nnfm_engine_put_params(nnfm_engine *e, uint32_t base, const int32_t *bias,
                            const int32_t *m0, const int8_t *shift, uint32_t n);
 
-/* Word counts a layer needs (for the layouts above). */
+/* Word counts a layer needs (for the layouts above), with
+ * KT = max(1, ceil(k/rows)), NT = ceil(n/cols):
+ *   act_words = KT * m   (an output region: nnfm_act_words(cfg, m, n) >= NT * m)
+ *   w_words   = NT * KT * rows
+ *   p_entries = NT
+ * Saturate at UINT32_MAX (more than any buffer holds). */
 uint32_t nnfm_act_words(const nnfm_config *cfg, uint32_t m, uint32_t k);
 uint32_t nnfm_w_words(const nnfm_config *cfg, uint32_t k, uint32_t n);
 uint32_t nnfm_p_entries(const nnfm_config *cfg, uint32_t n);

@@ -1,0 +1,160 @@
+/*
+ * nnfm.c - the numeric contract of nnfpga (docs/numerics.md), defined once.
+ *
+ * Everything the device computes on numbers is here: requantization, the
+ * clamp, the activation LUT, the wrapping accumulator and the plain GEMM
+ * built from them. The engine model (nnfm_engine.c), the RTL tests and the
+ * host library all call these functions; no other file restates a rule.
+ *
+ * Portability: the code relies on no implementation-defined behaviour of
+ * signed integers. Arithmetic right shifts and unsigned-to-signed narrowing
+ * go through the two helpers below.
+ */
+#include "nnfm.h"
+
+#include <math.h>
+
+/* ---- integer helpers -------------------------------------------------------- */
+
+/* floor(x / 2^k) for 0 <= k <= 62: an arithmetic shift right. For x < 0,
+ * ~x = -x - 1 >= 0 and floor(x / 2^k) = ~(~x >> k). */
+static int64_t asr64(int64_t x, int k) { return x >= 0 ? x >> k : ~(~x >> k); }
+
+/* The int32 whose two's complement bits are u (u mod 2^32 as a signed value). */
+static int32_t i32_of_u32(uint32_t u) {
+  if (u <= (uint32_t)INT32_MAX) return (int32_t)u;
+  return (int32_t)(u - 0x80000000u) + INT32_MIN;
+}
+
+static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) {
+  /* below first, then above: the order the RTL's clamp uses */
+  if (x < lo) return lo;
+  if (x > hi) return hi;
+  return x;
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+const char *nnfm_strerror(int status) {
+  switch (status) {
+  case NNFM_OK: return "success";
+  case NNFM_ERR_NULL: return "a required pointer is NULL";
+  case NNFM_ERR_RANGE: return "a parameter is outside its documented range";
+  case NNFM_ERR_SHAPE: return "sizes do not fit the buffers";
+  default: return "unknown nnfm status";
+  }
+}
+
+/* ---- the numeric contract --------------------------------------------------- */
+
+int nnfm_requant_params_valid(int32_t m0, int shift) {
+  return m0 >= 0 && shift >= NNFM_SHIFT_MIN && shift <= NNFM_SHIFT_MAX;
+}
+
+int32_t nnfm_requantize(int32_t acc, int32_t m0, int shift, int32_t zp,
+                        int32_t lo, int32_t hi) {
+  if (!nnfm_requant_params_valid(m0, shift)) { /* outside the contract: as m0 = 0 */
+    m0 = 0;
+    shift = 0;
+  }
+  int k = 31 - shift;                                   /* 1 .. 62 */
+  int64_t prod = (int64_t)acc * m0;                     /* |prod| < 2^62 */
+  int64_t y = asr64(prod + ((int64_t)1 << (k - 1)), k); /* ties round toward +inf */
+  /* |y| < 2^61, so y + zp cannot overflow; clamp before narrowing. */
+  return (int32_t)clamp64(y + zp, lo, hi);
+}
+
+int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift) {
+  if (!m0 || !shift) return NNFM_ERR_NULL;
+  if (!isfinite(real) || real < 0) return NNFM_ERR_RANGE; /* NaN is not finite */
+  if (real == 0) {
+    *m0 = 0;
+    *shift = 0;
+    return NNFM_OK;
+  }
+  int e;
+  double q = frexp(real, &e);                   /* real = q * 2^e, q in [0.5, 1) */
+  int64_t qf = (int64_t)round(q * 2147483648.0); /* [2^30, 2^31], ties away from 0 */
+  if (qf == ((int64_t)1 << 31)) {               /* q rounded up to 1.0 */
+    qf /= 2;
+    e++;
+  }
+  if (e < NNFM_SHIFT_MIN) {
+    /* real < 2^-32: |acc * real| <= 2^31 * real < 1/2 for every int32 acc,
+     * so y = 0 exactly (ties toward +inf): m0 = 0 is the exact multiplier.
+     * TFLite flushes the same way. */
+    *m0 = 0;
+    *shift = 0;
+    return NNFM_OK;
+  }
+  if (e > NNFM_SHIFT_MAX) return NNFM_ERR_RANGE; /* real >= 2^30 */
+  *m0 = (int32_t)qf;
+  *shift = e;
+  return NNFM_OK;
+}
+
+int32_t nnfm_clamp(int32_t x, int32_t lo, int32_t hi) { return (int32_t)clamp64(x, lo, hi); }
+
+int8_t nnfm_lut(const int8_t lut[256], int8_t x) { return lut[(uint8_t)x]; }
+
+int32_t nnfm_acc_add(int32_t acc, int32_t x) {
+  return i32_of_u32((uint32_t)acc + (uint32_t)x); /* mod 2^32, no signed overflow */
+}
+
+int8_t nnfm_vector_stage(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
+                         int32_t hi, const int8_t *lut) {
+  int32_t q = nnfm_requantize(acc, m0, shift, zp, lo, hi);
+  int8_t y = (int8_t)nnfm_clamp(q, INT8_MIN, INT8_MAX); /* no-op for int8 lo, hi */
+  return lut ? nnfm_lut(lut, y) : y;
+}
+
+int nnfm_fold_input_zp(const int8_t *w, int k, int n, int32_t zp_in, const int32_t *bias,
+                       int32_t *bias_out) {
+  if (k < 0 || n < 0) return NNFM_ERR_RANGE;
+  if (n == 0) return NNFM_OK;
+  if (!bias_out || (k > 0 && !w)) return NNFM_ERR_NULL;
+  for (int j = 0; j < n; j++) {
+    /* bias_out[j] = bias[j] - zp_in * sum_i w[i][j]  (mod 2^32) */
+    uint32_t colsum = 0;
+    for (int i = 0; i < k; i++) colsum += (uint32_t)(int32_t)w[(size_t)i * n + j];
+    uint32_t b = bias ? (uint32_t)bias[j] : 0u;
+    bias_out[j] = i32_of_u32(b - (uint32_t)zp_in * colsum);
+  }
+  return NNFM_OK;
+}
+
+/* ---- plain GEMM ------------------------------------------------------------- */
+
+static int gemm_args_check(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,
+                           const int32_t *bias, const int32_t *m0, const int8_t *shift,
+                           const int8_t *y) {
+  if (!g) return NNFM_ERR_NULL;
+  if (g->m < 0 || g->k < 0 || g->n < 0) return NNFM_ERR_RANGE;
+  int64_t mk = (int64_t)g->m * g->k, kn = (int64_t)g->k * g->n, mn = (int64_t)g->m * g->n;
+  if ((mk && !a) || (kn && !w) || (mn && !y)) return NNFM_ERR_NULL;
+  if (g->n && (!bias || !m0 || !shift)) return NNFM_ERR_NULL;
+  if (g->out_zp < INT8_MIN || g->out_zp > INT8_MAX || g->lo < INT8_MIN || g->hi > INT8_MAX ||
+      g->lo > g->hi)
+    return NNFM_ERR_RANGE;
+  for (int j = 0; j < g->n; j++)
+    if (!nnfm_requant_params_valid(m0[j], shift[j])) return NNFM_ERR_RANGE;
+  return NNFM_OK;
+}
+
+int nnfm_gemm(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,
+              const int32_t *bias, const int32_t *m0, const int8_t *shift,
+              int8_t *y) {
+  int st = gemm_args_check(g, a, w, bias, m0, shift, y);
+  if (st != NNFM_OK) return st;
+  const int M = g->m, K = g->k, N = g->n;
+  for (int i = 0; i < M; i++) {
+    const int8_t *arow = a ? a + (size_t)i * K : NULL; /* a[i][:], K */
+    for (int j = 0; j < N; j++) {
+      int32_t acc = bias[j];
+      for (int kk = 0; kk < K; kk++)
+        acc = nnfm_acc_add(acc, (int32_t)arow[kk] * w[(size_t)kk * N + j]);
+      y[(size_t)i * N + j] = nnfm_vector_stage(acc, m0[j], shift[j], g->out_zp, g->lo, g->hi, g->lut);
+    }
+  }
+  return NNFM_OK;
+}
