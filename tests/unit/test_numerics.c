@@ -1,0 +1,288 @@
+/*
+ * test_numerics.c - the numeric contract (sim/model/nnfm.c, docs/numerics.md):
+ * requantize on hand-worked values (every value below was worked out by hand
+ * and cross-checked with exact integer arithmetic), quantize_multiplier,
+ * clamp, LUT, the wrapping accumulator, and requantize against an
+ * independent 128-bit reference on random inputs.
+ */
+#include <math.h>
+
+#include "nnf_test.h"
+#include "nnfm.h"
+
+#define I32_LO INT32_MIN
+#define I32_HI INT32_MAX
+#define M0_MAX INT32_MAX /* 2^31 - 1 */
+#define HALF (1 << 30)   /* m0 = 2^30: multiplier 0.5 at shift 0 */
+
+/* requantize with a clamp wide enough never to bite */
+static int32_t rq(int32_t acc, int32_t m0, int shift) {
+  return nnfm_requantize(acc, m0, shift, 0, I32_LO, I32_HI);
+}
+
+static void test_ties(void) {
+  /* k = 1 (shift 30), m0 = 1: y = (acc + 1) >> 1 = acc / 2 with ties up */
+  CHECK_EQ(rq(3, 1, 30), 2);   /*  1.5 ->  2 */
+  CHECK_EQ(rq(-3, 1, 30), -1); /* -1.5 -> -1 */
+  CHECK_EQ(rq(1, 1, 30), 1);   /*  0.5 ->  1 */
+  CHECK_EQ(rq(-1, 1, 30), 0);  /* -0.5 ->  0 */
+  CHECK_EQ(rq(2, 1, 30), 1);
+  CHECK_EQ(rq(-2, 1, 30), -1);
+  /* k = 31 (shift 0), m0 = 2^30: multiplier 0.5 */
+  CHECK_EQ(rq(5, HALF, 0), 3);   /*  2.5 ->  3 */
+  CHECK_EQ(rq(-5, HALF, 0), -2); /* -2.5 -> -2 */
+  CHECK_EQ(rq(7, HALF, 0), 4);   /*  3.5 ->  4 */
+  CHECK_EQ(rq(-7, HALF, 0), -3); /* -3.5 -> -3 */
+  CHECK_EQ(rq(4, HALF, 0), 2);
+  CHECK_EQ(rq(-4, HALF, 0), -2);
+  /* m0 = 3 * 2^29 (0.75), shift -3, k = 34: multiplier 3/32 */
+  CHECK_EQ(rq(16, 3 << 29, -3), 2);   /*  1.5 ->  2 */
+  CHECK_EQ(rq(-16, 3 << 29, -3), -1); /* -1.5 -> -1 */
+  CHECK_EQ(rq(48, 3 << 29, -3), 5);   /*  4.5 ->  5 */
+  CHECK_EQ(rq(-48, 3 << 29, -3), -4); /* -4.5 -> -4 */
+  CHECK_EQ(rq(-49, 3 << 29, -3), -5); /* -4.59375 -> -5 (not a tie: nearest) */
+  CHECK_EQ(rq(-47, 3 << 29, -3), -4); /* -4.40625 -> -4 */
+}
+
+static void test_extremes(void) {
+  /* k = 62 (shift -31), m0 = 2^31 - 1: multiplier 1/2^31 - 1/2^62 */
+  CHECK_EQ(rq(I32_LO, M0_MAX, -31), -1); /* -(1 - 2^-31)       -> -1 */
+  CHECK_EQ(rq(I32_HI, M0_MAX, -31), 1);  /* (1-2^-31)^2        ->  1 */
+  CHECK_EQ(rq(1, M0_MAX, -31), 0);
+  CHECK_EQ(rq(-1, M0_MAX, -31), 0);
+  CHECK_EQ(rq(-(1 << 30), M0_MAX, -31), 0); /* -(0.5 - 2^-32): just above the tie */
+  /* k = 1 (shift 30), m0 = 2^31 - 1: y is far outside int32; the clamp is
+   * applied to the int64 value, not to a truncated one. */
+  CHECK_EQ(rq(I32_HI, M0_MAX, 30), I32_HI); /* y = 2305843007066210305 */
+  CHECK_EQ(rq(I32_LO, M0_MAX, 30), I32_LO); /* y = -2305843008139952128 */
+  CHECK_EQ(nnfm_requantize(I32_HI, M0_MAX, 30, -128, -128, 127), 127);
+  CHECK_EQ(nnfm_requantize(I32_LO, M0_MAX, 30, 127, -128, 127), -128);
+  /* k = 31, m0 = 2^31 - 1: multiplier 1 - 2^-31 */
+  CHECK_EQ(rq(I32_HI, M0_MAX, 0), 2147483646);  /* 2^31 - 2 + 2^-31 */
+  CHECK_EQ(rq(I32_LO, M0_MAX, 0), -2147483647); /* exactly -(2^31 - 1) */
+  /* shift 1, m0 = 2^30: multiplier exactly 1 */
+  CHECK_EQ(rq(12345, HALF, 1), 12345);
+  CHECK_EQ(rq(I32_LO, HALF, 1), I32_LO);
+  CHECK_EQ(rq(I32_HI, HALF, 1), I32_HI);
+  /* a realistic multiplier: 0.65/128 -> m0 = 1395864371, shift = -7 */
+  CHECK_EQ(rq(1000, 1395864371, -7), 5);  /*  5.078 */
+  CHECK_EQ(rq(-1000, 1395864371, -7), -5);
+  CHECK_EQ(rq(I32_HI, 1395864371, -7), 10905190);
+  /* s_in 0.02, s_w 0.005, s_out 0.1: 0.001 -> m0 1099511628, shift -9 (k 40).
+   * 500 * m0 = 2^39 + 112: just above the tie, so +-0.5 round away here. */
+  int32_t m0;
+  int shift;
+  CHECK_OK(nnfm_quantize_multiplier(0.02 * 0.005 / 0.1, &m0, &shift));
+  CHECK_EQ(m0, 1099511628);
+  CHECK_EQ(shift, -9);
+  const int32_t acc[8] = {12345, -12345, 500, -500, 1500, -1500, 2500, -2500};
+  const int32_t want[8] = {9, -15, -2, -4, -1, -5, 0, -6}; /* y + zp, zp = -3 */
+  for (int i = 0; i < 8; i++) CHECK_EQ(nnfm_requantize(acc[i], m0, shift, -3, -128, 127), want[i]);
+}
+
+static void test_zp_clamp(void) {
+  /* y = 50 (acc 100, multiplier 0.5) */
+  CHECK_EQ(nnfm_requantize(100, HALF, 0, -10, -128, 127), 40);
+  CHECK_EQ(nnfm_requantize(100, HALF, 0, 100, -128, 127), 127); /* 150 saturates */
+  CHECK_EQ(nnfm_requantize(-400, HALF, 0, 0, -128, 127), -128);
+  /* ReLU with zp = -5: clamp at lo = zp */
+  CHECK_EQ(nnfm_requantize(-20, HALF, 0, -5, -5, 127), -5);
+  CHECK_EQ(nnfm_requantize(20, HALF, 0, -5, -5, 127), 5);
+  /* ReLU6 with output scale 0.1, zp 0: lo = zp = 0, hi = zp + 6 / 0.1 = 60 */
+  CHECK_EQ(nnfm_requantize(200, HALF, 0, 0, 0, 60), 60);
+  CHECK_EQ(nnfm_requantize(100, HALF, 0, 0, 0, 60), 50);
+  /* m0 = 0: y = 0 at every shift, the result is clamp(zp) */
+  CHECK_EQ(nnfm_requantize(123456, 0, -31, 7, -128, 127), 7);
+  CHECK_EQ(nnfm_requantize(I32_LO, 0, 30, -3, -128, 127), -3);
+  CHECK_EQ(nnfm_requantize(I32_HI, 0, 0, 100, -128, 50), 50);
+  /* outside the preconditions: as m0 = 0 */
+  CHECK_EQ(nnfm_requantize(1000, -1, 0, 9, -128, 127), 9);
+  CHECK_EQ(nnfm_requantize(1000, HALF, 31, 9, -128, 127), 9);
+  CHECK_EQ(nnfm_requantize(1000, HALF, -32, 9, -128, 127), 9);
+  /* clamp order (below first): lo > hi gives lo below lo, else hi */
+  CHECK_EQ(nnfm_clamp(-5, 3, 1), 3);
+  CHECK_EQ(nnfm_clamp(2, 3, 1), 3);
+  CHECK_EQ(nnfm_clamp(5, 3, 1), 1);
+  CHECK_EQ(nnfm_clamp(I32_LO, -128, 127), -128);
+  CHECK_EQ(nnfm_clamp(I32_HI, -128, 127), 127);
+  CHECK_EQ(nnfm_clamp(-7, -128, 127), -7);
+}
+
+static void test_params_valid(void) {
+  CHECK_EQ(nnfm_requant_params_valid(0, 0), 1);
+  CHECK_EQ(nnfm_requant_params_valid(M0_MAX, -31), 1);
+  CHECK_EQ(nnfm_requant_params_valid(M0_MAX, 30), 1);
+  CHECK_EQ(nnfm_requant_params_valid(-1, 0), 0);
+  CHECK_EQ(nnfm_requant_params_valid(I32_LO, 0), 0);
+  CHECK_EQ(nnfm_requant_params_valid(HALF, -32), 0);
+  CHECK_EQ(nnfm_requant_params_valid(HALF, 31), 0);
+}
+
+static void check_qm(double real, int32_t m0_want, int shift_want) {
+  int32_t m0 = -7;
+  int shift = -77;
+  nnf_test_ctx("real = %.17g", real);
+  CHECK_OK(nnfm_quantize_multiplier(real, &m0, &shift));
+  CHECK_EQ(m0, m0_want);
+  CHECK_EQ(shift, shift_want);
+  nnf_test_ctx("");
+}
+
+static void check_qm_refused(double real) {
+  int32_t m0 = -7;
+  int shift = -77;
+  nnf_test_ctx("real = %.17g", real);
+  CHECK_EQ(nnfm_quantize_multiplier(real, &m0, &shift), NNFM_ERR_RANGE);
+  CHECK_EQ(m0, -7); /* untouched */
+  CHECK_EQ(shift, -77);
+  nnf_test_ctx("");
+}
+
+static void test_quantize_multiplier(void) {
+  check_qm(0.5, 1 << 30, 0);
+  check_qm(1.0, 1 << 30, 1);
+  check_qm(0.75, 3 << 29, 0);
+  check_qm(0.25, 1 << 30, -1);
+  check_qm(1.0 / 3.0, 1431655765, -1);     /* 2/3 * 2^31 = 1431655765.33 */
+  check_qm(0.65 / 128, 1395864371, -7);
+  check_qm(0.0, 0, 0);
+  check_qm(-0.0, 0, 0);
+  /* m0 = round(q * 2^31), ties away from zero */
+  check_qm((1073741824.0 + 0.5) / 2147483648.0, 1073741825, 0);
+  /* q rounds up to 1.0: renormalised to 2^30 and shift + 1 */
+  check_qm(1.0 - ldexp(1.0, -32), 1 << 30, 1);
+  /* the small end: shift -31 is the last one kept ... */
+  check_qm(ldexp(1.0, -31), 1 << 30, -30);
+  check_qm(ldexp(1.0, -32), 1 << 30, -31);
+  check_qm(ldexp(1.0 - ldexp(1.0, -40), -32), 1 << 30, -31); /* rounds up into range */
+  /* ... smaller ones flush to (0, 0) with NNFM_OK (exact: y would be 0) */
+  check_qm(ldexp(1.0, -33), 0, 0);
+  check_qm(ldexp(1.9, -34), 0, 0);
+  check_qm(5e-324, 0, 0); /* smallest subnormal */
+  /* the large end: shift 30 is the last one */
+  check_qm(ldexp(1.0, 29), 1 << 30, 30);
+  check_qm(ldexp(1.0, 30) * (1.0 - ldexp(1.0, -30)), 2147483646, 30);
+  check_qm_refused(ldexp(1.0, 30));
+  check_qm_refused(ldexp(1.0, 30) * (1.0 - ldexp(1.0, -40))); /* rounds up out of range */
+  check_qm_refused(1e300);
+  /* negative, NaN, infinities */
+  check_qm_refused(-0.5);
+  check_qm_refused(-5e-324);
+  check_qm_refused(NAN);
+  check_qm_refused(INFINITY);
+  check_qm_refused(-INFINITY);
+  int32_t m0;
+  int shift;
+  CHECK_EQ(nnfm_quantize_multiplier(0.5, NULL, &shift), NNFM_ERR_NULL);
+  CHECK_EQ(nnfm_quantize_multiplier(0.5, &m0, NULL), NNFM_ERR_NULL);
+
+  /* random multipliers: m0 in [2^30, 2^31), |m0 * 2^(shift-31) - real| <= 2^(shift-32) */
+  nnf_rng r = nnf_rng_seed(42);
+  for (int i = 0; i < 2000; i++) {
+    /* q in [0.5, 1], exponent up to 29 so that rounding up stays in range */
+    double q = 0.5 + 0.5 * ((double)nnf_rng_u64(&r) / 18446744073709551616.0);
+    double real = ldexp(q, (int)nnf_rng_range(&r, -31, 29));
+    nnf_test_ctx("random real %.17g", real);
+    CHECK_OK(nnfm_quantize_multiplier(real, &m0, &shift));
+    CHECK(m0 >= (1 << 30));
+    CHECK(nnfm_requant_params_valid(m0, shift));
+    double err = fabs(ldexp((double)m0, shift - 31) - real);
+    CHECK(err <= ldexp(1.0, shift - 32));
+  }
+  nnf_test_ctx("");
+}
+
+/* docs/numerics.md: a sigmoid table, input scale 1/16, output 1/256 zp -128 */
+static void test_sigmoid_lut(void) {
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++) {
+    int x = i < 128 ? i : i - 256;
+    double q = round(256.0 / (1.0 + exp(-x / 16.0))) - 128;
+    lut[i] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+  }
+  const int8_t x[6] = {0, 16, -16, -1, -128, 127};
+  const int8_t want[6] = {0, 59, -59, -4, -128, 127};
+  for (int i = 0; i < 6; i++) CHECK_EQ(nnfm_lut(lut, x[i]), want[i]);
+  /* after the clamp: y = 50 clamped to [-128, 16] indexes lut[16] */
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, 0, -128, 16, lut), 59);
+}
+
+static void test_lut_acc(void) {
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)(127 - i / 2); /* 127 .. -0 */
+  CHECK_EQ(nnfm_lut(lut, 0), lut[0]);
+  CHECK_EQ(nnfm_lut(lut, 127), lut[127]);
+  CHECK_EQ(nnfm_lut(lut, -1), lut[255]);   /* (uint8_t)-1 = 255 */
+  CHECK_EQ(nnfm_lut(lut, -128), lut[128]); /* (uint8_t)-128 = 128 */
+  CHECK_EQ(nnfm_acc_add(I32_HI, 1), I32_LO);
+  CHECK_EQ(nnfm_acc_add(I32_LO, -1), I32_HI);
+  CHECK_EQ(nnfm_acc_add(I32_LO, I32_LO), 0);
+  CHECK_EQ(nnfm_acc_add(I32_HI, I32_HI), -2);
+  CHECK_EQ(nnfm_acc_add(-5, 3), -2);
+  /* the vector stage: requantize, clamp, then the LUT on the clamped value */
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, NULL), 40);
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, lut), lut[40]);
+  CHECK_EQ(nnfm_vector_stage(-1000, HALF, 0, 0, -20, 127, lut), lut[(uint8_t)-20]);
+}
+
+/* An independent reference for requantize: exact 128-bit product and a
+ * floor division written with / and %, not shifts. */
+#ifdef __SIZEOF_INT128__
+static int32_t ref_requant(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo, int32_t hi) {
+  int k = 31 - shift;
+  __int128 x = (__int128)acc * m0 + ((__int128)1 << (k - 1));
+  __int128 d = (__int128)1 << k;
+  __int128 q = x / d;
+  if (x % d != 0 && x < 0) q -= 1; /* floor */
+  q += zp;
+  if (q < lo) q = lo;
+  if (q > hi) q = hi;
+  return (int32_t)q;
+}
+
+static void test_random_vs_ref(void) {
+  nnf_rng r = nnf_rng_seed(7);
+  for (int i = 0; i < 200000; i++) {
+    int32_t acc;
+    switch (i % 4) { /* full range, small, near the extremes, near ties */
+    case 0: acc = (int32_t)nnf_rng_u32(&r); break;
+    case 1: acc = (int32_t)nnf_rng_range(&r, -70000, 70000); break;
+    case 2: acc = (int32_t)(nnf_rng_range(&r, 0, 1) ? I32_HI - nnf_rng_range(&r, 0, 99) : I32_LO + nnf_rng_range(&r, 0, 99)); break;
+    default: acc = (int32_t)nnf_rng_range(&r, -64, 64) * 16; break;
+    }
+    int32_t m0 = (int32_t)(i % 5 == 0 ? nnf_rng_range(&r, 0, 4) : nnf_rng_range(&r, 0, I32_HI));
+    if (i % 7 == 0) m0 = (int32_t)nnf_rng_range(&r, 1 << 30, I32_HI);
+    int shift = (int)nnf_rng_range(&r, -31, 30);
+    int32_t zp = (int32_t)nnf_rng_range(&r, -128, 127);
+    int32_t lo = (int32_t)nnf_rng_range(&r, -128, 127);
+    int32_t hi = (int32_t)nnf_rng_range(&r, lo, 127);
+    if (i % 3 == 0) lo = I32_LO, hi = I32_HI, zp = (int32_t)nnf_rng_u32(&r);
+    nnf_test_ctx("acc %d m0 %d shift %d zp %d lo %d hi %d", acc, m0, shift, zp, lo, hi);
+    CHECK_EQ(nnfm_requantize(acc, m0, shift, zp, lo, hi), ref_requant(acc, m0, shift, zp, lo, hi));
+  }
+  nnf_test_ctx("");
+}
+#else
+static void test_random_vs_ref(void) {}
+#endif
+
+static void test_strerror(void) {
+  CHECK(nnfm_strerror(NNFM_OK) != NULL);
+  CHECK(strcmp(nnfm_strerror(NNFM_ERR_SHAPE), nnfm_strerror(NNFM_ERR_RANGE)) != 0);
+  CHECK(strcmp(nnfm_strerror(NNFM_ERR_NULL), nnfm_strerror(NNFM_ERR_RANGE)) != 0);
+  CHECK(nnfm_strerror(-999) != NULL);
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  test_ties();
+  test_extremes();
+  test_zp_clamp();
+  test_params_valid();
+  test_quantize_multiplier();
+  test_lut_acc();
+  test_sigmoid_lut();
+  test_random_vs_ref();
+  test_strerror();
+  return nnf_test_done(argv[0]);
+}
