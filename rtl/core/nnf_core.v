@@ -160,7 +160,7 @@ module nnf_core #(
         .ra(p_fetch ? p_pc[PROG_AW-1:0] : pm_raddr_host),
         .rd(pm_rd));
 
-    assign running = p_run;
+    assign running = p_run || e_busy;
     wire prog_idle = !p_run && !e_busy && !e_cmd_valid;
 
     reg  start_prog;                        // from the executor (RUN)
@@ -351,7 +351,7 @@ module nnf_core #(
             if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
             else case (r_type)
                 C_INFO:     a_byte <= info_byte;
-                C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, p_run}
+                C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, !prog_idle}
                                     : (a_idx == 16'd1) ? last_err
                                     : (a_idx == 16'd2) ? pc16[7:0] : pc16[15:8];
                 C_COUNTERS: a_byte <= cnt_snap[8*a_idx[5:0] +: 8];

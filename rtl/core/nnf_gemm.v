@@ -104,7 +104,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       c_m;
+    reg  [15:0]       c_m, c_k, c_n, c_kt;
     reg  [ACT_AW-1:0] c_a_base;
     reg  [W_AW-1:0]   c_w_base;
     reg  [7:0]        c_zp, c_lo, c_hi;
@@ -120,6 +120,9 @@ module nnf_gemm #(
     always @(posedge clk) begin
         if (accept) begin
             c_m      <= cmd_m;
+            c_k      <= cmd_k;
+            c_n      <= cmd_n;
+            c_kt     <= k_tiles;
             c_a_base <= cmd_a_base[ACT_AW-1:0];
             c_w_base <= cmd_w_base[W_AW-1:0];
             c_zp     <= cmd_zp;
@@ -130,8 +133,14 @@ module nnf_gemm #(
     end
 
     // ------------------------------------------------------------------
-    // Tile walkers: one for the weight loader, one for the streamer
+    // Tile walkers: one for the weight loader, one for the streamer. They
+    // see the command's sizes from the port in the accepting cycle and from
+    // the command registers after it (the port may change while busy).
     // ------------------------------------------------------------------
+    wire [15:0] w_m  = accept ? cmd_m   : c_m;
+    wire [15:0] w_k  = accept ? cmd_k   : c_k;
+    wire [15:0] w_n  = accept ? cmd_n   : c_n;
+    wire [15:0] w_kt = accept ? k_tiles : c_kt;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
@@ -151,13 +160,13 @@ module nnf_gemm #(
     wire            sw_adv;
 
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_lwalk (
-        .clk(clk), .start(accept), .m(cmd_m), .k(cmd_k), .n(cmd_n), .kt_n(k_tiles),
+        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen),
         .m_row0(lw_mrow0), .k_ofs(lw_kofs), .w_ofs(lw_wofs));
 
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_swalk (
-        .clk(clk), .start(accept), .m(cmd_m), .k(cmd_k), .n(cmd_n), .kt_n(k_tiles),
+        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
         .adv(sw_adv), .done(sw_done), .kt_first(sw_first), .kt_last(sw_last),
         .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen),
         .m_row0(sw_mrow0), .k_ofs(sw_kofs), .w_ofs(sw_wofs));

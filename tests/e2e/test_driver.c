@@ -211,7 +211,7 @@ static void test_mlp_program(nnfdrv *d) {
   CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
   CHECK(nnfdrv_wait(d) == NNFDRV_OK);
   CHECK(nnfdrv_get_counters(d, &c1) == NNFDRV_OK);
-  CHECK(c1.macs - c0.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+  CHECK_EQ_U64(c1.macs - c0.macs, 100ull * 200 * 37 + 100ull * 37 * 10);
 
   /* both layers' outputs, bit for bit */
   int8_t *got = malloc(100 * 40);
@@ -233,12 +233,12 @@ static void test_mlp_program(nnfdrv *d) {
   CHECK(nnfdrv_transact(d, nnfdrv_last_seq(d), NNFP_RUN, 0, NULL, 0, ans, sizeof ans, &n) == NNFDRV_OK);
   CHECK(nnfdrv_wait(d) == NNFDRV_OK);
   CHECK(nnfdrv_get_counters(d, &c1) == NNFDRV_OK);
-  CHECK(c1.macs - c0.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+  CHECK_EQ_U64(c1.macs - c0.macs, 100ull * 200 * 37 + 100ull * 37 * 10);
   /* the next RUN with a new seq executes again */
   CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
   CHECK(nnfdrv_wait(d) == NNFDRV_OK);
   CHECK(nnfdrv_get_counters(d, &c0) == NNFDRV_OK);
-  CHECK(c0.macs - c1.macs == 100ull * 200 * 37 + 100ull * 37 * 10);
+  CHECK_EQ_U64(c0.macs - c1.macs, 100ull * 200 * 37 + 100ull * 37 * 10);
 
   /* inputs for the next batch stream in while the program runs */
   CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
