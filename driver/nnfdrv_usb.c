@@ -95,8 +95,12 @@ int nnfdrv_open_usb(const char *spec, nnfdrv_transport **out, char *msg, size_t 
       rc = try_open(u->ftdi, (int)known[i][0], (int)known[i][1], NULL);
   }
   if (rc < 0) {
-    snprintf(msg, msglen, "usb: no board found (%s%s%s): %s", vid ? "" : "tried 0403:6010, 0403:6015, 0403:6014",
-             vid ? spec : "", "", ftdi_get_error_string(u->ftdi));
+    if (vid)
+      snprintf(msg, msglen, "usb: no board at %04x:%04x%s%s: %s", vid, pid, *serial ? " serial " : "", serial,
+               ftdi_get_error_string(u->ftdi));
+    else
+      snprintf(msg, msglen, "usb: no board found (tried 0403:6010, 0403:6015, 0403:6014): %s",
+               ftdi_get_error_string(u->ftdi));
     usb_close(&u->t);
     return NNFDRV_ERR_NO_DEVICE;
   }
