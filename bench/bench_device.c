@@ -75,19 +75,14 @@ static void upload(nnfdrv *d, nnfm_engine *img, const dense *L, uint32_t w_base,
   }
   DRV(nnfdrv_write(d, NNFDRV_W, w_base * (uint32_t)c->cols, img->w + (size_t)w_base * c->cols,
                    (size_t)nnfm_w_words(c, (uint32_t)L->k, (uint32_t)L->n) * c->cols), "weights");
-  uint32_t entries = nnfm_p_entries(c, (uint32_t)L->n);
-  size_t bytes = (size_t)entries * c->cols * 16;
-  uint8_t *rec = calloc(bytes, 1);
-  for (size_t i = 0; i < (size_t)entries * c->cols; i++) {
-    size_t e = (size_t)p_base * c->cols + i;
-    uint32_t b = (uint32_t)img->bias[e], m = (uint32_t)img->m0[e];
-    for (int j = 0; j < 4; j++) {
-      rec[i * 16 + j] = (uint8_t)(b >> (8 * j));
-      rec[i * 16 + 4 + j] = (uint8_t)(m >> (8 * j));
-    }
-    rec[i * 16 + 8] = (uint8_t)img->shift[e];
+  /* P through the image's host-port bytes: the model defines the layout */
+  uint32_t p_addr = p_base * (uint32_t)c->cols * 16, p_len = nnfm_p_entries(c, (uint32_t)L->n) * (uint32_t)c->cols * 16;
+  uint8_t *rec = malloc(p_len);
+  if (nnfm_engine_read_bytes(img, NNFDRV_P, p_addr, rec, p_len) != NNFM_OK) {
+    fprintf(stderr, "bench_device: parameters do not fit the device\n");
+    exit(1);
   }
-  DRV(nnfdrv_write(d, NNFDRV_P, p_base * (uint32_t)c->cols * 16, rec, bytes), "parameters");
+  DRV(nnfdrv_write(d, NNFDRV_P, p_addr, rec, p_len), "parameters");
   free(rec);
 }
 

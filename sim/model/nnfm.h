@@ -150,6 +150,9 @@ void nnfm_engine_destroy(nnfm_engine *e);
  * address outside the region. Reading P bytes 9..15 of an entry gives 0. */
 int nnfm_engine_write_byte(nnfm_engine *e, int region, uint32_t addr, uint8_t v);
 int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8_t *v);
+/* len bytes from addr: the exact bytes a host sends to fill that range of
+ * the device (nothing written on error). */
+int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint8_t *buf, size_t len);
 
 /* Check a command against the configuration: sizes, parameter ranges, and
  * that every word it reads or writes lies inside its buffer (no wrapping).

@@ -170,6 +170,14 @@ int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8
   return NNFM_OK;
 }
 
+int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint8_t *buf, size_t len) {
+  if (!e || (!buf && len)) return NNFM_ERR_NULL;
+  if (addr > region_bytes(&e->cfg, region) || len > region_bytes(&e->cfg, region) - addr)
+    return NNFM_ERR_RANGE;
+  for (size_t i = 0; i < len; i++) nnfm_engine_read_byte(e, region, addr + (uint32_t)i, &buf[i]);
+  return NNFM_OK;
+}
+
 /* ---- command check ---------------------------------------------------------- */
 
 static int in_int8(int32_t x) { return x >= INT8_MIN && x <= INT8_MAX; }

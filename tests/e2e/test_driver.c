@@ -153,16 +153,12 @@ static void upload_layer(nnfdrv *d, nnfm_engine *img, const layer *L, uint32_t w
   uint32_t ww = nnfm_w_words(c, (uint32_t)L->k, (uint32_t)L->n);
   CHECK(nnfdrv_write(d, NNFDRV_W, w_base * (uint32_t)c->cols, img->w + (size_t)w_base * c->cols,
                      (size_t)ww * c->cols) == NNFDRV_OK);
-  uint32_t pe = nnfm_p_entries(c, (uint32_t)L->n);
-  for (uint32_t e = p_base; e < p_base + pe; e++)
-    for (int lane = 0; lane < c->cols; lane++) {
-      uint8_t rec[16] = {0};
-      size_t i = (size_t)e * c->cols + lane;
-      nnfp_put32(rec, (uint32_t)img->bias[i]);
-      nnfp_put32(rec + 4, (uint32_t)img->m0[i]);
-      rec[8] = (uint8_t)img->shift[i];
-      CHECK(nnfdrv_write(d, NNFDRV_P, (uint32_t)((e * c->cols + lane) * 16), rec, 9) == NNFDRV_OK);
-    }
+  /* P through the image's host-port bytes: the model defines the layout */
+  uint32_t p_addr = p_base * (uint32_t)c->cols * 16, p_len = nnfm_p_entries(c, (uint32_t)L->n) * (uint32_t)c->cols * 16;
+  uint8_t *rec = malloc(p_len);
+  CHECK_OK(nnfm_engine_read_bytes(img, NNFDRV_P, p_addr, rec, p_len));
+  CHECK(nnfdrv_write(d, NNFDRV_P, p_addr, rec, p_len) == NNFDRV_OK);
+  free(rec);
 }
 
 static void test_mlp_program(nnfdrv *d) {
