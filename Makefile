@@ -39,7 +39,7 @@ lint:
 	@verilator --lint-only -Wall -Irtl/core rtl/core/*.v --top-module nnf_gemm
 
 asan: bootstrap
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNNF_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNNF_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS) -LE 'slow|synth'
 
