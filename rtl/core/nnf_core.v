@@ -346,8 +346,9 @@ module nnf_core #(
 
     // answer byte source, one cycle after tx_req
     always @(posedge clk) begin
+        if (xst == X_ANS) a_idx <= 16'd0;
+        else if (tx_req) a_idx <= a_idx + 16'd1;
         if (tx_req) begin
-            a_idx <= a_idx + 16'd1;
             if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
             else case (r_type)
                 C_INFO:     a_byte <= info_byte;
@@ -466,7 +467,6 @@ module nnf_core #(
                     end
                 end
                 X_ANS: begin
-                    a_idx    <= 16'd0;
                     tx_start <= 1'b1;
                     xst      <= X_SEND;
                 end
