@@ -1,0 +1,154 @@
+// nnf_gemm_synth_top: a few-pin wrapper to synthesise the GEMM engine
+// (nnf_gemm) alone, for utilisation and fmax reports (scripts/synth.py,
+// docs/synthesis.md). Not a board top: it has no link and no protocol.
+//
+// The engine has about 250 ports; an iCE40UP5K-SG48 has 39 IOs. Here every
+// command field and every host-port input comes from one serial shift
+// register, and every engine output reaches a pin, so Yosys can remove no
+// engine logic: results land in the ACT buffer, which hp_rdata reads; the W,
+// P and LUT buffers are readable through hp_rdata too; the three 64-bit
+// counters are folded into one parity pin.
+//
+// Pins (13 in, 13 out is the whole interface; all clocked by clk):
+//   sdi, sen      while sen is high, sdi shifts into the field register
+//                 (MSB first: the last bit shifted is bit 0 of hp_wdata)
+//   cmd_valid_i, hp_we_i, hp_re_i, cnt_clear_i
+//                 the engine's strobes, registered once
+//   rst_i         synchronous reset, registered once
+//   outputs       cmd_ready, busy, done, hp_wait, hp_rdata, cnt_par:
+//                 registered once (so no pin lies on a reg-to-reg path)
+//
+// Field register, from its MSB to bit 0 (widths follow the parameters: an
+// address field is only as wide as the engine uses, since addresses wrap
+// modulo the buffer depth, docs/engine.md):
+//   cmd_m 16, cmd_k 16, cmd_n 16, cmd_a_base ACT_AW, cmd_w_base W_AW,
+//   cmd_p_base P_AW, cmd_o_base ACT_AW, cmd_zp 8, cmd_lo 8, cmd_hi 8,
+//   cmd_lut 1, hp_sel 2, hp_addr HP_AW, hp_wdata 8
+// The wrapper itself costs SR_W + 20 flip-flops plus the parity tree (about
+// 200 FFs and 70 LUTs for a 4x4 engine); docs/synthesis.md lists it.
+`default_nettype none
+
+module nnf_gemm_synth_top #(
+    parameter integer ROWS       = 4,
+    parameter integer COLS       = 4,
+    parameter integer ACT_WORDS  = 1024,
+    parameter integer W_WORDS    = 1024,
+    parameter integer P_WORDS    = 16,
+    parameter integer ACC_DEPTH  = 256,
+    parameter integer VEC_SERIAL = 0,
+    parameter integer PE_DSP     = 1
+) (
+    input  wire       clk,
+    input  wire       rst_i,
+    input  wire       sdi,
+    input  wire       sen,
+    input  wire       cmd_valid_i,
+    input  wire       hp_we_i,
+    input  wire       hp_re_i,
+    input  wire       cnt_clear_i,
+    output reg        cmd_ready_o,
+    output reg        busy_o,
+    output reg        done_o,
+    output reg        hp_wait_o,
+    output reg  [7:0] hp_rdata_o,
+    output reg        cnt_par_o
+);
+    localparam integer LOG_R  = $clog2(ROWS);
+    localparam integer LOG_C  = $clog2(COLS);
+    localparam integer ACT_AW = $clog2(ACT_WORDS);
+    localparam integer W_AW   = $clog2(W_WORDS);
+    localparam integer P_AW   = $clog2(P_WORDS);
+    // host byte address bits the engine decodes, per region (engine.md)
+    localparam integer HA_ACT = LOG_R + ACT_AW;
+    localparam integer HA_W   = LOG_C + W_AW;
+    localparam integer HA_P   = 4 + LOG_C + P_AW;
+    localparam integer HA_01  = (HA_ACT > HA_W) ? HA_ACT : HA_W;
+    localparam integer HA_P8  = (HA_P > 8) ? HA_P : 8;
+    localparam integer HP_AW  = (HA_01 > HA_P8) ? HA_01 : HA_P8;
+
+    // field offsets in the shift register, from bit 0 up
+    localparam integer O_WDATA = 0;
+    localparam integer O_ADDR  = O_WDATA + 8;
+    localparam integer O_SEL   = O_ADDR + HP_AW;
+    localparam integer O_LUT   = O_SEL + 2;
+    localparam integer O_HI    = O_LUT + 1;
+    localparam integer O_LO    = O_HI + 8;
+    localparam integer O_ZP    = O_LO + 8;
+    localparam integer O_OBASE = O_ZP + 8;
+    localparam integer O_PBASE = O_OBASE + ACT_AW;
+    localparam integer O_WBASE = O_PBASE + P_AW;
+    localparam integer O_ABASE = O_WBASE + W_AW;
+    localparam integer O_N     = O_ABASE + ACT_AW;
+    localparam integer O_K     = O_N + 16;
+    localparam integer O_M     = O_K + 16;
+    localparam integer SR_W    = O_M + 16;
+
+    // ------------------------------------------------------------------
+    // Inputs: registered once, then the field shift register
+    // ------------------------------------------------------------------
+    reg            rst_q, sdi_q, sen_q, cmd_valid_q, hp_we_q, hp_re_q, cnt_clear_q;
+    reg [SR_W-1:0] sr_q;
+
+    always @(posedge clk) begin
+        rst_q       <= rst_i;
+        sdi_q       <= sdi;
+        sen_q       <= sen;
+        cmd_valid_q <= cmd_valid_i;
+        hp_we_q     <= hp_we_i;
+        hp_re_q     <= hp_re_i;
+        cnt_clear_q <= cnt_clear_i;
+        if (sen_q) sr_q <= {sr_q[SR_W-2:0], sdi_q};
+    end
+
+    // Address fields padded to the engine's 32-bit ports (upper bits unused
+    // by the engine: addresses wrap modulo the buffer depths).
+    wire [31:0] a_base = {{(32-ACT_AW){1'b0}}, sr_q[O_ABASE +: ACT_AW]};
+    wire [31:0] w_base = {{(32-W_AW){1'b0}},   sr_q[O_WBASE +: W_AW]};
+    wire [31:0] p_base = {{(32-P_AW){1'b0}},   sr_q[O_PBASE +: P_AW]};
+    wire [31:0] o_base = {{(32-ACT_AW){1'b0}}, sr_q[O_OBASE +: ACT_AW]};
+    wire [31:0] h_addr = {{(32-HP_AW){1'b0}},  sr_q[O_ADDR +: HP_AW]};
+
+    // ------------------------------------------------------------------
+    // The engine
+    // ------------------------------------------------------------------
+    wire        cmd_ready, busy, done, hp_wait;
+    wire [7:0]  hp_rdata;
+    wire [63:0] cnt_cycles, cnt_busy, cnt_macs;
+
+    nnf_gemm #(
+        .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+        .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+        .PE_DSP(PE_DSP)
+    ) u_gemm (
+        .clk(clk), .rst(rst_q),
+        .cmd_valid(cmd_valid_q), .cmd_ready(cmd_ready),
+        .cmd_m(sr_q[O_M +: 16]), .cmd_k(sr_q[O_K +: 16]), .cmd_n(sr_q[O_N +: 16]),
+        .cmd_a_base(a_base), .cmd_w_base(w_base), .cmd_p_base(p_base),
+        .cmd_o_base(o_base),
+        .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
+        .cmd_lut(sr_q[O_LUT]),
+        .busy(busy), .done(done),
+        .hp_we(hp_we_q), .hp_re(hp_re_q), .hp_sel(sr_q[O_SEL +: 2]),
+        .hp_addr(h_addr), .hp_wdata(sr_q[O_WDATA +: 8]),
+        .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .cnt_clear(cnt_clear_q),
+        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs));
+
+    // ------------------------------------------------------------------
+    // Outputs: registered; the counters folded to one parity bit in two
+    // registered stages (each counter bit changes the pin, so no counter
+    // logic can be removed, and the tree stays off the critical path).
+    // ------------------------------------------------------------------
+    reg [2:0] par_q;
+    always @(posedge clk) begin
+        par_q       <= {^cnt_cycles, ^cnt_busy, ^cnt_macs};
+        cnt_par_o   <= ^par_q;
+        cmd_ready_o <= cmd_ready;
+        busy_o      <= busy;
+        done_o      <= done;
+        hp_wait_o   <= hp_wait;
+        hp_rdata_o  <= hp_rdata;
+    end
+endmodule
+
+`default_nettype wire

