@@ -24,8 +24,8 @@
 //   cmd_m 16, cmd_k 16, cmd_n 16, cmd_a_base ACT_AW, cmd_w_base W_AW,
 //   cmd_p_base P_AW, cmd_o_base ACT_AW, cmd_zp 8, cmd_lo 8, cmd_hi 8,
 //   cmd_lut 1, hp_sel 2, hp_addr HP_AW, hp_wdata 8
-// The wrapper itself costs SR_W + 20 flip-flops plus the parity tree (about
-// 200 FFs and 70 LUTs for a 4x4 engine); docs/synthesis.md lists it.
+// The wrapper itself costs the field register, 24 more flip-flops and the parity tree (158 FFs
+// and 64 LUTs around a 4x4 engine on iCE40); docs/synthesis.md.
 `default_nettype none
 
 module nnf_gemm_synth_top #(
