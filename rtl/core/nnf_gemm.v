@@ -144,7 +144,7 @@ module nnf_gemm #(
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
-    wire [ML_W-1:0] lw_mlen;
+    wire [ML_W-1:0] lw_mlen, lw_mlast;
     wire [15:0]     lw_mrow0;
     wire [ACT_AW-1:0] lw_kofs;
     wire [W_AW-1:0]   lw_wofs;
@@ -153,7 +153,7 @@ module nnf_gemm #(
     wire            sw_done, sw_first, sw_last, sw_nth;
     wire [KL_W-1:0] sw_kl;
     wire [NL_W-1:0] sw_nl;
-    wire [ML_W-1:0] sw_mlen;
+    wire [ML_W-1:0] sw_mlen, sw_mlast;
     wire [15:0]     sw_mrow0;
     wire [ACT_AW-1:0] sw_kofs;
     wire [W_AW-1:0]   sw_wofs;
@@ -162,13 +162,13 @@ module nnf_gemm #(
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_lwalk (
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
-        .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen),
+        .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
         .m_row0(lw_mrow0), .k_ofs(lw_kofs), .w_ofs(lw_wofs));
 
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_swalk (
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
         .adv(sw_adv), .done(sw_done), .kt_first(sw_first), .kt_last(sw_last),
-        .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen),
+        .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen), .m_last(sw_mlast),
         .m_row0(sw_mrow0), .k_ofs(sw_kofs), .w_ofs(sw_wofs));
 
     // ------------------------------------------------------------------
@@ -190,7 +190,7 @@ module nnf_gemm #(
     reg  [LOG_C-1:0] thr_cnt;
     wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt == {LOG_C{1'b0}});
     wire st_go  = busy && !sw_done && thr_ok && ((st_m != 16'd0) || bank_ready[st_bank]);
-    wire st_end = st_go && (st_m == {{(16-ML_W){1'b0}}, sw_mlen} - 16'd1);
+    wire st_end = st_go && (st_m == {{(16-ML_W){1'b0}}, sw_mlast});
 
     assign lw_adv = ld_end;
     assign sw_adv = st_end;
@@ -406,10 +406,12 @@ module nnf_gemm #(
     wire [LOG_C-1:0] hp_plane = hp_addr[4 +: LOG_C];
     wire [P_AW-1:0]  hp_pent  = hp_addr[4+LOG_C +: P_AW];
 
-    wire [COLS*72-1:0] p_rd_all;
-    wire [COLS*32-1:0] fin_acc_all;     // final sums of the last row, per lane
-    wire [COLS*31-1:0] fin_m0_all;
-    wire [COLS*8-1:0]  fin_sh_all;
+    // Per-lane values as arrays, so a lane chosen at run time is a mux (a
+    // variable part-select of a flat vector becomes a wide shifter).
+    wire [71:0] p_rd_arr    [0:COLS-1];
+    wire [31:0] fin_acc_arr [0:COLS-1];   // final sums of the last row, per lane
+    wire [30:0] fin_m0_arr  [0:COLS-1];
+    wire [7:0]  fin_sh_arr  [0:COLS-1];
     wire               fin_load = tx_v && tx_last;
 
     generate
@@ -426,7 +428,7 @@ module nnf_gemm #(
                 .re(busy ? tp_v : (hp_re && hp_p)),
                 .ra(busy ? p_ra : hp_pent),
                 .rd(p_rd));
-            assign p_rd_all[72*g +: 72] = p_rd;
+            assign p_rd_arr[g] = p_rd;
 
             // accumulator
             wire [31:0] acc_rd;
@@ -450,9 +452,9 @@ module nnf_gemm #(
                     fin_sh  <= p_rd[71:64];
                 end
             end
-            assign fin_acc_all[32*g +: 32] = fin_acc;
-            assign fin_m0_all[31*g +: 31]  = fin_m0;
-            assign fin_sh_all[8*g +: 8]    = fin_sh;
+            assign fin_acc_arr[g] = fin_acc;
+            assign fin_m0_arr[g]  = fin_m0;
+            assign fin_sh_arr[g]  = fin_sh;
         end
     endgenerate
 
@@ -482,8 +484,8 @@ module nnf_gemm #(
             end
             for (g = 0; g < COLS; g = g + 1) begin : g_vlane
                 nnf_requant u_rq (
-                    .clk(clk), .acc(fin_acc_all[32*g +: 32]), .m0(fin_m0_all[31*g +: 31]),
-                    .shift(fin_sh_all[8*g +: 8]), .zp(c_zp), .lo(c_lo), .hi(c_hi),
+                    .clk(clk), .acc(fin_acc_arr[g]), .m0(fin_m0_arr[g]),
+                    .shift(fin_sh_arr[g]), .zp(c_zp), .lo(c_lo), .hi(c_hi),
                     .q(q_all[8*g +: 8]));
                 // activation LUT (one copy per lane, written together)
                 nnf_ram #(.AW(8), .NB(1)) u_lut (
@@ -527,8 +529,8 @@ module nnf_gemm #(
                 if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= c_lut ? lut_rd : q_d;
             end
             nnf_requant u_rq (
-                .clk(clk), .acc(fin_acc_all[32*lane +: 32]), .m0(fin_m0_all[31*lane +: 31]),
-                .shift(fin_sh_all[8*lane +: 8]), .zp(c_zp), .lo(c_lo), .hi(c_hi), .q(q));
+                .clk(clk), .acc(fin_acc_arr[lane]), .m0(fin_m0_arr[lane]),
+                .shift(fin_sh_arr[lane]), .zp(c_zp), .lo(c_lo), .hi(c_hi), .q(q));
             nnf_ram #(.AW(8), .NB(1)) u_lut (
                 .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
                 .re(busy ? 1'b1 : (hp_re && hp_lut)),
@@ -597,7 +599,14 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Counters
     // ------------------------------------------------------------------
-    wire [2*KL_W-1:0] row_macs = sw_kl * sw_nl;
+    // Useful MACs of the row issued last cycle (registered: keeps the
+    // multiply and the 64-bit add in separate cycles).
+    reg  [2*KL_W-1:0] row_macs_q;
+    reg               row_go_q;
+    always @(posedge clk) begin
+        row_macs_q <= sw_kl * sw_nl;
+        row_go_q   <= st_go && !rst;
+    end
     always @(posedge clk) begin
         if (rst || cnt_clear) begin
             cnt_cycles <= 64'd0;
@@ -606,7 +615,7 @@ module nnf_gemm #(
         end else begin
             cnt_cycles <= cnt_cycles + 64'd1;
             if (busy)  cnt_busy <= cnt_busy + 64'd1;
-            if (st_go) cnt_macs <= cnt_macs + {{(64-2*KL_W){1'b0}}, row_macs};
+            if (row_go_q) cnt_macs <= cnt_macs + {{(64-2*KL_W){1'b0}}, row_macs_q};
         end
     end
 
@@ -624,7 +633,7 @@ module nnf_gemm #(
         rd_lane_q <= hp_plane;
     end
 
-    wire [71:0] p_rd_sel = p_rd_all[72*rd_lane_q +: 72];
+    wire [71:0] p_rd_sel = p_rd_arr[rd_lane_q];
     assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
                     : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
                     : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)
@@ -633,7 +642,7 @@ module nnf_gemm #(
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
-    wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mrow0, lw_kofs,
+    wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0, lw_kofs,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
                     cmd_o_base, hp_addr, k_round, sw_mrow0};
     /* verilator lint_on UNUSEDSIGNAL */

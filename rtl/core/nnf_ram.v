@@ -2,7 +2,8 @@
 // enables, one read port with read enable), written so that Yosys infers
 // block RAM and Verilator / Icarus simulate it identically.
 //
-// Read-during-write to the same address returns the OLD contents.
+// Read-during-write to the same address: the simulators return the old
+// contents; synthesis leaves it undefined (no_rw_check). Nothing relies on it.
 `default_nettype none
 
 module nnf_ram #(
@@ -17,6 +18,10 @@ module nnf_ram #(
     input  wire [AW-1:0]   ra,
     output reg  [8*NB-1:0] rd
 );
+    // no_rw_check: nothing in the design depends on what a read returns when
+    // the same word is written in that cycle (the accumulator forwards its
+    // own write), so Yosys need not build a bypass around every RAM.
+    (* no_rw_check *)
     reg [8*NB-1:0] mem [0:(1<<AW)-1];
 
     integer i;

@@ -28,6 +28,7 @@ module nnf_tile_walk #(
     output wire [$clog2(ROWS):0]      k_lanes,  // valid activation lanes, 0..ROWS
     output wire [$clog2(COLS):0]      n_lanes,  // valid output lanes, 1..COLS
     output wire [$clog2(ACC_DEPTH):0] m_len,    // rows in this m block, 1..ACC_DEPTH
+    output reg  [$clog2(ACC_DEPTH):0] m_last,   // m_len - 1, registered
     output reg  [15:0] m_row0,      // first row of this m block
     output reg  [A_W-1:0] k_ofs,    // kt * m          (mod 2^A_W)
     output reg  [W_W-1:0] w_ofs     // (nt * kt_n + kt) * ROWS  (mod 2^W_W)
@@ -62,9 +63,15 @@ module nnf_tile_walk #(
     assign n_lanes  = (nrem_q >= COLS17)     ? COLS[NL_W-1:0]      : nrem_q[NL_W-1:0];
     assign m_len    = (mrem_q >= ACC17) ? ACC_DEPTH[ML_W-1:0] : mrem_q[ML_W-1:0];
 
+    // m_len - 1 of a block that starts with `rem` rows left
+    function [ML_W-1:0] last_of(input [16:0] rem);
+        last_of = (rem >= ACC17) ? ACC_DEPTH[ML_W-1:0] - 1'b1 : rem[ML_W-1:0] - 1'b1;
+    endfunction
+
     always @(posedge clk) begin
         if (start) begin
             done   <= (m == 16'd0) || (n == 16'd0);
+            m_last <= last_of({1'b0, m});
             kt_q   <= 16'd0;
             krem_q <= {1'b0, k};
             mrem_q <= {1'b0, m};
@@ -87,10 +94,12 @@ module nnf_tile_walk #(
                 if (mrem_q > ACC17) begin           // next m block, same N tile
                     m_row0 <= m_row0 + ACC_DEPTH[15:0];
                     mrem_q <= mrem_q - ACC17;
+                    m_last <= last_of(mrem_q - ACC17);
                     w_ofs  <= w_nt_q;
                 end else if (nrem_q > COLS17) begin       // next N tile
                     m_row0 <= 16'd0;
                     mrem_q <= {1'b0, m};
+                    m_last <= last_of({1'b0, m});
                     nrem_q <= nrem_q - COLS17;
                     w_nt_q <= w_nt_q + w_tile;
                     w_ofs  <= w_nt_q + w_tile;
