@@ -46,9 +46,12 @@ typedef struct {
   uint8_t hp_we, hp_re, hp_sel;
   uint32_t hp_addr;
   uint8_t hp_wdata;
+  uint8_t cnt_clear;
   /* outputs */
   uint8_t cmd_ready, busy, done;
   uint8_t hp_rdata;
+  uint8_t hp_wait; /* the ACT write offered in the last cycle stepped was not
+                      taken (the RTL's hp_wait, sampled before that edge) */
   uint64_t cnt_cycles, cnt_busy, cnt_macs;
 } nnfsim_ports;
 
@@ -57,8 +60,14 @@ typedef struct {
 nnfsim *nnfsim_create(void);
 void nnfsim_destroy(nnfsim *s);
 
-/* The compiled-in configuration (array size and buffer depths). */
+/* The compiled-in configuration (array size and buffer depths), read from
+ * the RTL's parameters. */
 nnfm_config nnfsim_config(const nnfsim *s);
+
+/* One of the RTL's parameters by name ("ROWS", "COLS", "ACT_WORDS",
+ * "W_WORDS", "P_WORDS", "ACC_DEPTH", "VEC_SERIAL", "PE_DSP"); -1 for an
+ * unknown name or a NULL argument. */
+long nnfsim_param(const nnfsim *s, const char *name);
 
 /* Assert reset for `cycles` (>= 1) cycles, then release it. */
 void nnfsim_reset(nnfsim *s, unsigned cycles);
@@ -75,24 +84,36 @@ void nnfsim_trace_close(nnfsim *s);
 
 /* ---- conveniences built on the ports (C, sim/rtl/nnfsim.c) --------------- */
 
-/* Write / read len bytes through the host port (region 0..3, byte address).
- * Refuses addresses outside the region and use while busy. */
+/* Write / read len bytes through the host port (region 0..3, byte address),
+ * one byte per cycle. Refuses addresses outside the region (NNFSIM_ERR_RANGE)
+ * and use while busy (NNFSIM_ERR_BUSY), except ACT writes: those the engine
+ * takes in the cycles its output writer leaves free (a write it did not take,
+ * hp_wait, is offered again), so inputs can stream in while a command runs.
+ * The caller must not write words the running command reads or writes. */
 int nnfsim_write(nnfsim *s, int region, uint32_t addr, const uint8_t *buf, size_t len);
 int nnfsim_read(nnfsim *s, int region, uint32_t addr, uint8_t *buf, size_t len);
 
-/* Copy a whole model engine's buffers into the device (all four regions). */
+/* Copy a whole model engine's buffers into the device (all four regions;
+ * P bytes 9..15 of an entry, which hold nothing, are skipped).
+ * NNFSIM_ERR_SHAPE if the engine's configuration is not the device's. */
 int nnfsim_load_engine(nnfsim *s, const nnfm_engine *e);
 
 /* Issue one command and wait for done (at most max_cycles; 0 = a limit
  * derived from the command's size). The command is checked first with
- * nnfm_engine_check rules. *busy_cycles / *macs (may be NULL) receive the
- * counters' increments over the command. */
+ * nnfm_engine_check's rules and codes, in its order: fields (RANGE), then
+ * buffer ranges (SHAPE) without touching the device, then (BUSY if a command
+ * runs) the (m0, shift) of the used P lanes, read back through the host port
+ * (5 cycles per lane; RANGE if invalid). *busy_cycles / *macs (may be NULL)
+ * receive the counters' increments over the command. On TIMEOUT the command
+ * may still be running (nnfsim_reset stops it). */
 int nnfsim_gemm(nnfsim *s, const nnfm_cmd *c, uint64_t max_cycles,
                 uint64_t *busy_cycles, uint64_t *macs);
 
-/* Issue a command without waiting (returns when accepted). */
+/* Issue a command without waiting (returns when accepted, one cycle; the
+ * same checks as nnfsim_gemm). */
 int nnfsim_gemm_start(nnfsim *s, const nnfm_cmd *c);
-/* Wait for done after nnfsim_gemm_start. */
+/* Wait for done after nnfsim_gemm_start (at most max_cycles; 0 = the limit
+ * derived from the started command). NNFSIM_OK at once when nothing runs. */
 int nnfsim_gemm_wait(nnfsim *s, uint64_t max_cycles);
 
 /* Message for the last failure on this handle ("" if none). */
