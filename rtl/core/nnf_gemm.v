@@ -104,7 +104,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       c_m, c_k, c_n, c_kt;
+    reg  [15:0]       c_m;
     reg  [ACT_AW-1:0] c_a_base;
     reg  [W_AW-1:0]   c_w_base;
     reg  [7:0]        c_zp, c_lo, c_hi;
@@ -120,9 +120,6 @@ module nnf_gemm #(
     always @(posedge clk) begin
         if (accept) begin
             c_m      <= cmd_m;
-            c_k      <= cmd_k;
-            c_n      <= cmd_n;
-            c_kt     <= k_tiles;
             c_a_base <= cmd_a_base[ACT_AW-1:0];
             c_w_base <= cmd_w_base[W_AW-1:0];
             c_zp     <= cmd_zp;
@@ -133,14 +130,14 @@ module nnf_gemm #(
     end
 
     // ------------------------------------------------------------------
-    // Tile walkers: one for the weight loader, one for the streamer. They
-    // see the command's sizes from the port in the accepting cycle and from
-    // the command registers after it (the port may change while busy).
+    // Tile walkers: one for the weight loader, one for the streamer. Each
+    // latches the command's sizes when it starts (the port may change while
+    // the engine is busy).
     // ------------------------------------------------------------------
-    wire [15:0] w_m  = accept ? cmd_m   : c_m;
-    wire [15:0] w_k  = accept ? cmd_k   : c_k;
-    wire [15:0] w_n  = accept ? cmd_n   : c_n;
-    wire [15:0] w_kt = accept ? k_tiles : c_kt;
+    wire [15:0] w_m  = cmd_m;
+    wire [15:0] w_k  = cmd_k;
+    wire [15:0] w_n  = cmd_n;
+    wire [15:0] w_kt = k_tiles;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;

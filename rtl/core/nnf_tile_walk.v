@@ -48,16 +48,20 @@ module nnf_tile_walk #(
     localparam [16:0] COLS17 = COLS[16:0];
     localparam [16:0] ACC17  = ACC_DEPTH[16:0];
 
+    // The command's sizes, latched at start: after it, nothing here depends
+    // on the input ports (which may change, and whose logic is then off
+    // every path through this module).
+    reg  [15:0]    m_q, k_q, ktl_q;    // m, k, kt_n - 1
+    reg  [W_W-1:0] w_tile;             // kt_n * ROWS
+    reg  [A_W-1:0] m_a;                // m, as an ACT offset
     /* verilator lint_off UNUSEDSIGNAL */
     wire [W_W+15:0] w_tile_full = {{W_W{1'b0}}, kt_n} << $clog2(ROWS);
-    wire [W_W-1:0]  w_tile = w_tile_full[W_W-1:0];        // kt_n * ROWS
     wire [A_W+15:0] m_full = {{A_W{1'b0}}, m};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [A_W-1:0]  m_a    = m_full[A_W-1:0];
     localparam [W_W-1:0] ROWS_W = ROWS[W_W-1:0];
 
     assign kt_first = (kt_q == 16'd0);
-    assign kt_last  = (kt_q == kt_n - 16'd1);
+    assign kt_last  = (kt_q == ktl_q);
     assign nt_head  = kt_first && (m_row0 == 16'd0) && !nt0_q;
     assign k_lanes  = (krem_q >= ROWS17)     ? ROWS[KL_W-1:0]      : krem_q[KL_W-1:0];
     assign n_lanes  = (nrem_q >= COLS17)     ? COLS[NL_W-1:0]      : nrem_q[NL_W-1:0];
@@ -70,6 +74,11 @@ module nnf_tile_walk #(
 
     always @(posedge clk) begin
         if (start) begin
+            m_q    <= m;
+            k_q    <= k;
+            ktl_q  <= kt_n - 16'd1;
+            w_tile <= w_tile_full[W_W-1:0];
+            m_a    <= m_full[A_W-1:0];
             done   <= (m == 16'd0) || (n == 16'd0);
             m_last <= last_of({1'b0, m});
             kt_q   <= 16'd0;
@@ -89,7 +98,7 @@ module nnf_tile_walk #(
                 w_ofs  <= w_ofs + ROWS_W;
             end else begin
                 kt_q   <= 16'd0;
-                krem_q <= {1'b0, k};
+                krem_q <= {1'b0, k_q};
                 k_ofs  <= {A_W{1'b0}};
                 if (mrem_q > ACC17) begin           // next m block, same N tile
                     m_row0 <= m_row0 + ACC_DEPTH[15:0];
@@ -98,8 +107,8 @@ module nnf_tile_walk #(
                     w_ofs  <= w_nt_q;
                 end else if (nrem_q > COLS17) begin       // next N tile
                     m_row0 <= 16'd0;
-                    mrem_q <= {1'b0, m};
-                    m_last <= last_of({1'b0, m});
+                    mrem_q <= {1'b0, m_q};
+                    m_last <= last_of({1'b0, m_q});
                     nrem_q <= nrem_q - COLS17;
                     w_nt_q <= w_nt_q + w_tile;
                     w_ofs  <= w_nt_q + w_tile;
