@@ -388,15 +388,13 @@ module nnf_gemm #(
         x_ra <= acc_ra;
     end
 
-    reg               fwd_v;
-    reg  [ACC_AW-1:0] fwd_a;
-    wire              fwd_hit = fwd_v && (fwd_a == x_ra);
+    // One-deep write forwarding: the row at X reads the word the row at X-1
+    // is writing (the RAM's read in X-1 saw the old value). Whether it does
+    // is known in X-1 (the row at X-1 writes x_ra; the row at X reads
+    // acc_ra), so the hit is registered and only a mux select in X.
     wire              acc_we  = tx_v && !tx_last;
-
-    always @(posedge clk) begin
-        fwd_v <= acc_we && !rst;
-        fwd_a <= x_ra;
-    end
+    reg               fwd_hit;
+    always @(posedge clk) fwd_hit <= acc_we && !rst && (x_ra == acc_ra);
 
     // Host access to P: byte address ((entry * COLS + lane) * 16 + b).
     wire [3:0]       hp_pb    = hp_addr[3:0];

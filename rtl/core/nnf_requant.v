@@ -55,17 +55,19 @@ module nnf_requant (
     wire [63:0] e_lh = {17'd0, lh_q, 16'd0};
     wire [63:0] e_ll = {32'd0, ll_q};
     reg  [63:0] prod_q;
+    reg  [63:0] rc_q;       // the rounding constant 2^(k-1), decoded here
     reg  [5:0]  k2_q;
     always @(posedge clk) begin
         prod_q <= e_hh + e_hl + e_lh + e_ll;
+        rc_q   <= 64'd1 << (k1_q - 6'd1);
         k2_q   <= k1_q;
     end
 
-    // ---- 3: add the rounding constant 2^(k-1).
+    // ---- 3: add the rounding constant.
     reg  [63:0] rnd_q;
     reg  [5:0]  k3_q;
     always @(posedge clk) begin
-        rnd_q <= prod_q + (64'd1 << (k2_q - 6'd1));
+        rnd_q <= prod_q + rc_q;
         k3_q  <= k2_q;
     end
 
