@@ -46,7 +46,7 @@ typedef struct {
   uint8_t hp_we, hp_re, hp_sel;
   uint32_t hp_addr;
   uint8_t hp_wdata;
-  uint8_t cnt_clear;
+  uint8_t cnt_clear; /* zero the counters on the next edge (like rst, counters only) */
   /* outputs */
   uint8_t cmd_ready, busy, done;
   uint8_t hp_rdata;
@@ -69,7 +69,9 @@ nnfm_config nnfsim_config(const nnfsim *s);
  * unknown name or a NULL argument. */
 long nnfsim_param(const nnfsim *s, const char *name);
 
-/* Assert reset for `cycles` (>= 1) cycles, then release it. */
+/* Assert reset for `cycles` (>= 1) cycles, then release it (a running
+ * command is abandoned; cmd_valid, hp_we, hp_re and cnt_clear are cleared;
+ * the buffers keep their contents). */
 void nnfsim_reset(nnfsim *s, unsigned cycles);
 
 /* Advance n clock cycles, driving the inputs in nnfsim_ports each cycle. */
