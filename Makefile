@@ -6,6 +6,7 @@
 #   make asan    build and test with AddressSanitizer + UBSan (build-asan/)
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all demo test test-all bench synth asan bootstrap configure build clean lint
 
@@ -22,6 +23,10 @@ build: configure
 
 demo: build
 	@$(BUILD)/bench/nnfpga_demo
+	@echo
+	@echo "== the whole device through the link protocol (nnfpga info, then a resident MLP streamed in) =="
+	@$(BUILD)/host/nnfpga info --device sim
+	@$(BUILD)/bench/bench_device --device sim
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow
