@@ -802,7 +802,7 @@ static void directed_hp_wait(rtl_h *h, nnf_rng *r) {
     for (size_t i = 0; i < len; i++) CHECK_OK(nnfm_engine_write_byte(h->e, 0, wr_word * R + (uint32_t)i, buf[i]));
     CHECK_OK(nnfm_engine_gemm(h->e, &L.c, NULL));
     rtl_compare_act_words(h, 0, (int64_t)wr_word + (int64_t)(len / R) + 1, "ACT after writes while busy");
-    if (verbose) fprintf(stderr, "hp_wait pass %d: %" PRIu64 " waits\n", pass, waits);
+    if (verbose && pass == 0) fprintf(stderr, "hp_wait: %" PRIu64 " writes held\n", waits);
     free(buf);
   }
   free(a);
