@@ -238,6 +238,19 @@ static int issue(nnfsim *s, const nnfm_cmd *c) {
   p->cmd_valid = 1;
   nnfsim_step(s, 1); /* cmd_ready was high: accepted on this edge */
   p->cmd_valid = 0;
+  /* The port owes the engine nothing after acceptance: scramble it, so an
+   * RTL that kept reading it (a real bug, once) fails every comparison. */
+  p->cmd_m = (uint16_t)~p->cmd_m;
+  p->cmd_k = (uint16_t)~p->cmd_k;
+  p->cmd_n = (uint16_t)~p->cmd_n;
+  p->cmd_a_base = ~p->cmd_a_base;
+  p->cmd_w_base = ~p->cmd_w_base;
+  p->cmd_p_base = ~p->cmd_p_base;
+  p->cmd_o_base = ~p->cmd_o_base;
+  p->cmd_zp = (int8_t)~p->cmd_zp;
+  p->cmd_lo = (int8_t)~p->cmd_lo;
+  p->cmd_hi = (int8_t)~p->cmd_hi;
+  p->cmd_lut = (uint8_t)!p->cmd_lut;
   nnfsim_host *h = nnfsim_host_of_(s);
   nnfm_config cfg = nnfsim_config(s);
   h->pending = 1;
