@@ -28,25 +28,27 @@ module nnf_systolic #(
     input  wire [COLS*8-1:0]        wl_data,
     output wire [COLS*PSUM_W-1:0]   sum_row    // lane c = bits [PSUM_W*c +: PSUM_W]
 );
-    // Horizontal activation / bank wires: ROWS x (COLS+1); vertical sums:
-    // (ROWS+1) x COLS.
+    // Horizontal activation / bank nets: ROWS x (COLS+1); vertical sums:
+    // (ROWS+1) x COLS. Arrays of nets rather than flat vectors: a simulator
+    // then updates one PE's link, not a bus every PE reads (Icarus ran ~40x
+    // slower on flat vectors).
     // The activations and banks leaving the right edge are not used.
     /* verilator lint_off UNUSED */
-    wire [8*ROWS*(COLS+1)-1:0]      a_h;
-    wire [ROWS*(COLS+1)-1:0]        b_h;
+    wire [7:0]        a_h [0:ROWS*(COLS+1)-1];
+    wire              b_h [0:ROWS*(COLS+1)-1];
     /* verilator lint_on UNUSED */
-    wire [PSUM_W*(ROWS+1)*COLS-1:0] p_v;
+    wire [PSUM_W-1:0] p_v [0:(ROWS+1)*COLS-1];
 
     genvar r, c;
     generate
         for (c = 0; c < COLS; c = c + 1) begin : g_top
-            assign p_v[PSUM_W*c +: PSUM_W] = {PSUM_W{1'b0}};
+            assign p_v[c] = {PSUM_W{1'b0}};
         end
 
         // Input skew: lane r is delayed r cycles.
         for (r = 0; r < ROWS; r = r + 1) begin : g_skew
             if (r == 0) begin : g_direct
-                assign a_h[0 +: 8] = a_row[7:0];
+                assign a_h[0] = a_row[7:0];
                 assign b_h[0]      = a_bank;
             end else begin : g_delay
                 reg [8*r-1:0] a_sr_q;
@@ -62,7 +64,7 @@ module nnf_systolic #(
                         b_sr_q <= {b_sr_q[r-2:0], a_bank};
                     end
                 end
-                assign a_h[8*(r*(COLS+1)) +: 8] = a_sr_q[8*r-1 -: 8];
+                assign a_h[r*(COLS+1)] = a_sr_q[8*r-1 -: 8];
                 assign b_h[r*(COLS+1)]          = b_sr_q[r-1];
             end
         end
@@ -71,15 +73,15 @@ module nnf_systolic #(
             for (c = 0; c < COLS; c = c + 1) begin : g_col
                 nnf_pe #(.PSUM_W(PSUM_W), .MUL_DSP(MUL_DSP)) u_pe (
                     .clk    (clk),
-                    .a_i    (a_h[8*(r*(COLS+1)+c) +: 8]),
+                    .a_i    (a_h[r*(COLS+1)+c]),
                     .bank_i (b_h[r*(COLS+1)+c]),
-                    .psum_i (p_v[PSUM_W*(r*COLS+c) +: PSUM_W]),
+                    .psum_i (p_v[r*COLS+c]),
                     .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
                     .wl_bank(wl_bank),
                     .wl_data(wl_data[8*c +: 8]),
-                    .a_o    (a_h[8*(r*(COLS+1)+c+1) +: 8]),
+                    .a_o    (a_h[r*(COLS+1)+c+1]),
                     .bank_o (b_h[r*(COLS+1)+c+1]),
-                    .psum_o (p_v[PSUM_W*((r+1)*COLS+c) +: PSUM_W])
+                    .psum_o (p_v[(r+1)*COLS+c])
                 );
             end
         end
@@ -88,7 +90,7 @@ module nnf_systolic #(
         // delay it COLS-1-c cycles so the whole row appears in t + LAT.
         for (c = 0; c < COLS; c = c + 1) begin : g_deskew
             localparam integer D = COLS - 1 - c;
-            wire [PSUM_W-1:0] bottom = p_v[PSUM_W*(ROWS*COLS+c) +: PSUM_W];
+            wire [PSUM_W-1:0] bottom = p_v[ROWS*COLS+c];
             if (D == 0) begin : g_direct
                 assign sum_row[PSUM_W*c +: PSUM_W] = bottom;
             end else begin : g_delay
