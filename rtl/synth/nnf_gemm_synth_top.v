@@ -29,11 +29,11 @@
 `default_nettype none
 
 module nnf_gemm_synth_top #(
-    parameter integer ROWS       = 4,
-    parameter integer COLS       = 4,
-    parameter integer ACT_WORDS  = 1024,
-    parameter integer W_WORDS    = 1024,
-    parameter integer P_WORDS    = 16,
+    parameter integer ROWS       = 8,
+    parameter integer COLS       = 8,
+    parameter integer ACT_WORDS  = 32768,
+    parameter integer W_WORDS    = 16384,
+    parameter integer P_WORDS    = 64,
     parameter integer ACC_DEPTH  = 256,
     parameter integer VEC_SERIAL = 0,
     parameter integer PE_DSP     = 1
