@@ -11,6 +11,7 @@
 
 #include "nnfdrv_proto.h"
 #include "nnfdrv_transport.h"
+#include "nnfm.h"
 
 enum { DEFAULT_TIMEOUT_MS = 1000, DEFAULT_TRIES = 8, MAX_ANSWER = 65535 };
 
@@ -250,14 +251,9 @@ static int do_info(nnfdrv *d) {
 }
 
 static uint64_t region_bytes(const nnfdrv_info *i, int region) {
-  switch (region) {
-  case NNFDRV_ACT: return (uint64_t)i->act_words * i->rows;
-  case NNFDRV_W: return (uint64_t)i->w_words * i->cols;
-  case NNFDRV_P: return (uint64_t)i->p_words * i->cols * 16u;
-  case NNFDRV_LUT: return 256;
-  case NNFDRV_PROG: return (uint64_t)i->prog_words * NNFP_INSN_BYTES;
-  default: return 0;
-  }
+  if (region == NNFDRV_PROG) return (uint64_t)i->prog_words * NNFP_INSN_BYTES;
+  nnfm_config c = {i->rows, i->cols, i->act_words, i->w_words, i->p_words, i->acc_depth};
+  return nnfm_region_bytes(&c, region);
 }
 
 static int check_range(nnfdrv *d, int region, uint32_t addr, size_t len, const void *buf) {

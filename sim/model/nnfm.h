@@ -150,6 +150,9 @@ void nnfm_engine_destroy(nnfm_engine *e);
  * address outside the region. Reading P bytes 9..15 of an entry gives 0. */
 int nnfm_engine_write_byte(nnfm_engine *e, int region, uint32_t addr, uint8_t v);
 int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8_t *v);
+/* Size in bytes of host-port region 0..3 (ACT, W, P, LUT) of a configuration;
+ * 0 for any other region. The one definition of the regions' sizes. */
+uint64_t nnfm_region_bytes(const nnfm_config *cfg, int region);
 /* len bytes from addr: the exact bytes a host sends to fill that range of
  * the device (nothing written on error). */
 int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint8_t *buf, size_t len);

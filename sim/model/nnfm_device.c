@@ -118,15 +118,8 @@ static void answer_err(nnfm_device *d, const nnfp_header *h, uint8_t code) {
 /* ---- regions --------------------------------------------------------------- */
 
 static uint64_t region_size(const nnfm_device *d, unsigned region) {
-  const nnfm_config *c = &d->cfg.engine;
-  switch (region) {
-  case NNFP_REGION_ACT: return (uint64_t)c->act_words * (uint64_t)c->rows;
-  case NNFP_REGION_W: return (uint64_t)c->w_words * (uint64_t)c->cols;
-  case NNFP_REGION_P: return (uint64_t)c->p_words * (uint64_t)c->cols * 16u;
-  case NNFP_REGION_LUT: return 256;
-  case NNFP_REGION_PROG: return (uint64_t)d->cfg.prog_words * NNFP_INSN_BYTES;
-  default: return 0;
-  }
+  if (region == NNFP_REGION_PROG) return (uint64_t)d->cfg.prog_words * NNFP_INSN_BYTES;
+  return nnfm_region_bytes(&d->cfg.engine, (int)region);
 }
 
 static int in_range(const nnfm_device *d, uint32_t arg, uint64_t count) {

@@ -122,8 +122,7 @@ void nnfm_engine_destroy(nnfm_engine *e) {
 
 /* ---- host port -------------------------------------------------------------- */
 
-/* Size in bytes of a host-port region, 0 for an unknown region. */
-static uint64_t region_bytes(const nnfm_config *c, int region) {
+uint64_t nnfm_region_bytes(const nnfm_config *c, int region) {
   switch (region) {
   case 0: return (uint64_t)c->act_words * (uint64_t)c->rows;
   case 1: return (uint64_t)c->w_words * (uint64_t)c->cols;
@@ -135,7 +134,7 @@ static uint64_t region_bytes(const nnfm_config *c, int region) {
 
 int nnfm_engine_write_byte(nnfm_engine *e, int region, uint32_t addr, uint8_t v) {
   if (!e) return NNFM_ERR_NULL;
-  if (addr >= region_bytes(&e->cfg, region)) return NNFM_ERR_RANGE;
+  if (addr >= nnfm_region_bytes(&e->cfg, region)) return NNFM_ERR_RANGE;
   size_t slot = addr / P_BYTES; /* P: entry * cols + lane */
   unsigned b = addr % P_BYTES;
   switch (region) {
@@ -153,7 +152,7 @@ int nnfm_engine_write_byte(nnfm_engine *e, int region, uint32_t addr, uint8_t v)
 
 int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8_t *v) {
   if (!e || !v) return NNFM_ERR_NULL;
-  if (addr >= region_bytes(&e->cfg, region)) return NNFM_ERR_RANGE;
+  if (addr >= nnfm_region_bytes(&e->cfg, region)) return NNFM_ERR_RANGE;
   size_t slot = addr / P_BYTES;
   unsigned b = addr % P_BYTES;
   switch (region) {
@@ -172,7 +171,7 @@ int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8
 
 int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint8_t *buf, size_t len) {
   if (!e || (!buf && len)) return NNFM_ERR_NULL;
-  if (addr > region_bytes(&e->cfg, region) || len > region_bytes(&e->cfg, region) - addr)
+  if (addr > nnfm_region_bytes(&e->cfg, region) || len > nnfm_region_bytes(&e->cfg, region) - addr)
     return NNFM_ERR_RANGE;
   for (size_t i = 0; i < len; i++) nnfm_engine_read_byte(e, region, addr + (uint32_t)i, &buf[i]);
   return NNFM_OK;

@@ -35,20 +35,9 @@ static const char *region_name(int region) {
   return region >= 0 && region < 4 ? names[region] : "?";
 }
 
-/* Bytes of a host-port region (0 for an unknown region). */
-static uint64_t region_bytes(const nnfm_config *c, int region) {
-  switch (region) {
-  case 0: return (uint64_t)c->act_words * (uint64_t)c->rows;
-  case 1: return (uint64_t)c->w_words * (uint64_t)c->cols;
-  case 2: return (uint64_t)c->p_words * (uint64_t)c->cols * P_BYTES;
-  case 3: return 256;
-  default: return 0;
-  }
-}
-
 static int check_region(nnfsim *s, const char *what, int region, uint32_t addr, size_t len) {
   nnfm_config cfg = nnfsim_config(s);
-  uint64_t bytes = region_bytes(&cfg, region);
+  uint64_t bytes = nnfm_region_bytes(&cfg, region);
   if (bytes == 0) return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "%s: no region %d", what, region);
   if ((uint64_t)addr > bytes || (uint64_t)len > bytes - addr)
     return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "%s: %s bytes %lu..+%zu outside the region (%llu bytes)",
@@ -128,8 +117,8 @@ int nnfsim_load_engine(nnfsim *s, const nnfm_engine *e) {
     return nnfsim_fail_(s, NNFSIM_ERR_NULL, "load_engine: engine without buffers");
   if (nnfsim_ports_of(s)->busy)
     return nnfsim_fail_(s, NNFSIM_ERR_BUSY, "load_engine: a command runs");
-  int rc = nnfsim_write(s, 0, 0, e->act, (size_t)region_bytes(&d, 0));
-  if (!rc) rc = nnfsim_write(s, 1, 0, e->w, (size_t)region_bytes(&d, 1));
+  int rc = nnfsim_write(s, 0, 0, e->act, (size_t)nnfm_region_bytes(&d, 0));
+  if (!rc) rc = nnfsim_write(s, 1, 0, e->w, (size_t)nnfm_region_bytes(&d, 1));
   const uint64_t slots = (uint64_t)d.p_words * (uint64_t)d.cols;
   for (uint64_t i = 0; !rc && i < slots; i++) {
     uint8_t rec[P_USED];
