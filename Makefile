@@ -1,5 +1,5 @@
 # nnfpga: the two commands (and a few more).
-#   make demo    install what is missing, build, run a layer on the simulated device
+#   make demo    install what is missing, build, train and evaluate on the simulated device
 #   make test    install what is missing, build, run every test that fits CI
 #   make bench   benchmarks -> build/reports/bench.json
 #   make synth   Yosys + nextpnr for each target -> build/reports/synth-<target>.json
@@ -21,12 +21,20 @@ configure: bootstrap
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The main job on the simulated device: train 784-128-10 on a Fashion-MNIST
+# subset with every forward pass on the Verilated RTL, then evaluate the int8
+# model on the whole test set there (a full run: docs/host.md, README).
+DEMO_DIR ?= $(BUILD)/demo
 demo: build
-	@$(BUILD)/bench/nnfpga_demo
-	@echo
-	@echo "== the whole device through the link protocol (nnfpga info, then a resident MLP streamed in) =="
+	@mkdir -p $(DEMO_DIR)
 	@$(BUILD)/host/nnfpga info --device sim
-	@$(BUILD)/bench/bench_device --device sim
+	@echo
+	@echo "== training 784-128-10 (ReLU, Adam) on 12000 Fashion-MNIST images, 2 epochs, forward passes on the simulated device =="
+	@$(BUILD)/host/nnfpga train --device sim --layers 784,128,10 --act relu --optimizer adam \
+	  --limit 12000 --epochs 2 --test-limit 1000 --batch 64 --seed 1 --out $(DEMO_DIR)/fashion.safetensors
+	@echo
+	@echo "== the int8 model on the simulated device, full 10000-image test set =="
+	@$(BUILD)/host/nnfpga eval --model $(DEMO_DIR)/fashion.safetensors --device sim
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow

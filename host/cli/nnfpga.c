@@ -1,9 +1,10 @@
 /*
  * nnfpga - the command-line tool of nnfpga.
  *
- *   nnfpga info [--device URI] [--json]
+ *   nnfpga info | train | eval | infer | bench  [OPTIONS]   (nnfpga COMMAND --help)
  *
- * Exit codes: 0 success, 1 the device failed or refused, 2 bad usage.
+ * Exit codes: 0 success, 1 the device failed or refused, 2 bad usage,
+ * 3 bad input (a data set, checkpoint or file that cannot be used).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "nnfdrv.h"
-
-enum { EXIT_DEVICE = 1, EXIT_USAGE = 2 };
+#include "nnfpga_cli.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -21,13 +21,18 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  info     show what the device is: array size, buffers, protocol, counters\n"
+          "  train    train a network: int8 forward passes on the device, QAT on the host\n"
+          "  eval     accuracy and device figures of a checkpoint over a test set\n"
+          "  infer    classes and int8 logits of samples, from a checkpoint\n"
+          "  bench    host training step time and device inference figures\n"
           "\n"
           "options:\n"
           "  --device URI   sim (default), model, serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
           "  --json         machine-readable output\n"
           "  -h, --help     this text (also: nnfpga COMMAND --help)\n"
           "\n"
-          "exit codes: 0 success, 1 the device failed or refused, 2 bad usage\n");
+          "exit codes: 0 success, 1 the device failed or refused, 2 bad usage,\n"
+          "            3 bad input (data set, checkpoint or file)\n");
 }
 
 static void usage_info(FILE *f) {
@@ -132,6 +137,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "train")) return cmd_train(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "eval")) return cmd_eval(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "infer")) return cmd_infer(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
   fprintf(stderr, "nnfpga: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return EXIT_USAGE;

@@ -95,6 +95,16 @@ int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift) {
 
 int32_t nnfm_clamp(int32_t x, int32_t lo, int32_t hi) { return (int32_t)clamp64(x, lo, hi); }
 
+int32_t nnfm_quantize_real(double x, double scale, int32_t zp, int32_t lo, int32_t hi) {
+  if (!(scale > 0.0) || !isfinite(scale) || isnan(x)) return nnfm_clamp(zp, lo, hi);
+  double r = round(x / scale);
+  int64_t q;
+  if (r >= 9.2e18) q = INT64_MAX / 2;
+  else if (r <= -9.2e18) q = INT64_MIN / 2;
+  else q = (int64_t)r;
+  return (int32_t)clamp64(q + zp, lo, hi);
+}
+
 int8_t nnfm_lut(const int8_t lut[256], int8_t x) { return lut[(uint8_t)x]; }
 
 int32_t nnfm_acc_add(int32_t acc, int32_t x) {

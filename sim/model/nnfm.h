@@ -61,6 +61,14 @@ int nnfm_requant_params_valid(int32_t m0, int shift);
  * outputs. Outputs are untouched on error. */
 int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift);
 
+/* Quantize a real value: q = clamp(round(x / scale) + zp, lo, hi), where
+ * round is to nearest with ties away from zero (TFLite's quantizer, C's
+ * round()), computed in double. The one rule by which the host turns reals
+ * into integers: inputs, weights (zp = 0), int32 biases and LUT entries.
+ * scale must be > 0 and finite (else the result is clamp(zp, lo, hi));
+ * NaN x gives clamp(zp, lo, hi); values beyond the int64 range saturate. */
+int32_t nnfm_quantize_real(double x, double scale, int32_t zp, int32_t lo, int32_t hi);
+
 /* Clamp to [lo, hi]. */
 int32_t nnfm_clamp(int32_t x, int32_t lo, int32_t hi);
 

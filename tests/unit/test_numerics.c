@@ -273,6 +273,21 @@ static void test_strerror(void) {
   CHECK(nnfm_strerror(-999) != NULL);
 }
 
+/* nnfm_quantize_real: ties away from zero, zero point, clamp, bad scales. */
+static void test_quantize_real(void) {
+  CHECK_EQ(nnfm_quantize_real(2.5, 1.0, 0, -128, 127), 3);
+  CHECK_EQ(nnfm_quantize_real(-2.5, 1.0, 0, -128, 127), -3);
+  CHECK_EQ(nnfm_quantize_real(0.5 / 255.0, 1.0 / 255.0, -128, -128, 127), -127); /* 0.5 -> 1 */
+  CHECK_EQ(nnfm_quantize_real(1.0, 1.0 / 255.0, -128, -128, 127), 127);
+  CHECK_EQ(nnfm_quantize_real(7.0, 0.5, 3, -128, 127), 17);
+  CHECK_EQ(nnfm_quantize_real(1000.0, 1.0, 0, -128, 127), 127);
+  CHECK_EQ(nnfm_quantize_real(-1e30, 1e-30, 5, -128, 127), -128);
+  CHECK_EQ(nnfm_quantize_real(1e300, 1e-300, 0, INT32_MIN, INT32_MAX), INT32_MAX);
+  CHECK_EQ(nnfm_quantize_real(1.0, 0.0, 9, -128, 127), 9);
+  CHECK_EQ(nnfm_quantize_real(1.0, -1.0, 9, -128, 127), 9);
+  CHECK_EQ(nnfm_quantize_real(NAN, 1.0, 200, -128, 127), 127);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_ties();
@@ -284,5 +299,6 @@ int main(int argc, char **argv) {
   test_sigmoid_lut();
   test_random_vs_ref();
   test_strerror();
+  test_quantize_real();
   return nnf_test_done(argv[0]);
 }

@@ -1,0 +1,47 @@
+/*
+ * nnfpga_cli.h - what the nnfpga command's files share: exit codes, option
+ * parsing, the progress bar and data loading.
+ */
+#ifndef NNFPGA_CLI_H
+#define NNFPGA_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nnf_data.h"
+
+/* Exit codes (documented in `nnfpga --help` and docs/cli.md). */
+enum { EXIT_DEVICE = 1, EXIT_USAGE = 2, EXIT_INPUT = 3 };
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 and *val set (and *i
+ * advanced past a separate value), 0 if argv[*i] is another option, -1 if
+ * the value is missing. */
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val);
+/* Integers / reals with a range; print an error and return -1 if bad. */
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+int cli_real(const char *cmd, const char *opt, const char *s, double *out);
+
+/* A progress bar with rate and ETA on stderr, drawn only when stderr is a
+ * terminal and enabled. */
+typedef struct {
+  int enabled;
+  double t0, last;
+  const char *what;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *what, int enabled);
+void cli_progress_update(cli_progress *p, long done, long total);
+void cli_progress_end(cli_progress *p);
+double cli_now(void);
+
+/* Data: a directory of IDX files (MNIST layout; split "train" or "test") or
+ * a CSV file (label_col); limit > 0 keeps the first limit samples. Prints
+ * the error and returns -1. */
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int train,
+                  long limit, nnf_dataset *out);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif /* NNFPGA_CLI_H */

@@ -1,0 +1,111 @@
+/*
+ * nnfpga_util.c - option parsing, progress bar and data loading for the
+ * nnfpga command (see nnfpga_cli.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nnfpga_cli.h"
+
+int cli_opt(int argc, char **argv, int *i, const char *name, const char **val) {
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n)) return 0;
+  if (a[n] == '=') {
+    *val = a + n + 1;
+    return 1;
+  }
+  if (a[n]) return 0;
+  if (*i + 1 >= argc) return -1;
+  *val = argv[++*i];
+  return 1;
+}
+
+int cli_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "nnfpga %s: %s wants an integer in %ld..%ld, not '%s'\n", cmd, opt, lo, hi, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int cli_real(const char *cmd, const char *opt, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !isfinite(v)) {
+    fprintf(stderr, "nnfpga %s: %s wants a number, not '%s'\n", cmd, opt, s);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cli_progress_init(cli_progress *p, const char *what, int enabled) {
+  p->enabled = enabled && isatty(2);
+  p->t0 = p->last = cli_now();
+  p->what = what;
+}
+
+static void hms(char *buf, size_t len, double s) {
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(buf, len, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+  else snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
+}
+
+void cli_progress_update(cli_progress *p, long done, long total) {
+  if (!p->enabled || total <= 0) return;
+  double t = cli_now();
+  if (t - p->last < 0.1 && done < total) return;
+  p->last = t;
+  const int width = 30;
+  int fill = (int)((double)done / (double)total * width);
+  char bar[64], eta[32];
+  for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+  bar[width] = 0;
+  double rate = done / (t - p->t0 > 1e-9 ? t - p->t0 : 1e-9);
+  hms(eta, sizeof eta, rate > 0 ? (double)(total - done) / rate : 0);
+  fprintf(stderr, "\r%s [%s] %3d%% %ld/%ld  %.1f/s  ETA %s ", p->what, bar,
+          (int)(100.0 * done / total), done, total, rate, eta);
+  fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p) {
+  if (p->enabled) fprintf(stderr, "\r%*s\r", 79, "");
+}
+
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int train,
+                  long limit, nnf_dataset *out) {
+  char err[512];
+  int rc = csv ? nnf_dataset_load_csv(csv, label_col, out, err, sizeof err)
+               : nnf_dataset_load_mnist_dir(dir, train, out, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return -1;
+  }
+  if (limit > 0 && (size_t)limit < out->count) {
+    nnf_dataset sub;
+    if (nnf_dataset_slice(out, 0, (size_t)limit, &sub)) {
+      fprintf(stderr, "nnfpga %s: out of memory\n", cmd);
+      nnf_dataset_free(out);
+      return -1;
+    }
+    nnf_dataset_free(out);
+    *out = sub;
+  }
+  return 0;
+}
