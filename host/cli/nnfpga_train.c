@@ -239,6 +239,23 @@ int cmd_train(int argc, char **argv) {
     nnf_dataset_free(&train);
     return EXIT_INPUT;
   }
+  /* the architecture must fit the data: a usage problem of the data (exit 3) */
+  const nnf_dataset *sets[2] = {&train, have_test ? &test : NULL};
+  for (int k = 0; k < 2; k++) {
+    if (!sets[k]) continue;
+    const char *which = k ? "test" : "training";
+    if (sets[k]->features != (size_t)sizes[0] || sets[k]->classes > sizes[ns - 1]) {
+      if (sets[k]->features != (size_t)sizes[0])
+        fprintf(stderr, "nnfpga train: --layers %s takes %d inputs but the %s data has %zu features per sample\n",
+                layers, sizes[0], which, sets[k]->features);
+      else
+        fprintf(stderr, "nnfpga train: the %s data has %d classes but --layers %s has %d outputs\n", which,
+                sets[k]->classes, layers, sizes[ns - 1]);
+      nnf_dataset_free(&train);
+      nnf_dataset_free(&test);
+      return EXIT_INPUT;
+    }
+  }
   nnf_net *net = nnf_net_create(sizes, ns, (nnf_act)a, (uint64_t)seed, err, sizeof err);
   nnf_optim *opt = net ? nnf_optim_create(&oc, err, sizeof err) : NULL;
   nnf_device *dev = NULL;

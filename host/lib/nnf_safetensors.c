@@ -265,7 +265,8 @@ static int st_offsets(const char *name, const char *tn, const cJSON *j, st_span 
   return 0;
 }
 
-/* The three fields of a tensor entry, each exactly once, nothing else. */
+/* The three fields of a tensor entry, each exactly once; other fields are
+ * ignored, as the reference implementation does. */
 static int st_tensor_fields(const char *name, const cJSON *obj, const cJSON *fld[3],
                             char *err, size_t errlen) {
   static const char *const keys[3] = {"dtype", "shape", "data_offsets"};
@@ -276,8 +277,7 @@ static int st_tensor_fields(const char *name, const cJSON *obj, const cJSON *fld
   for (const cJSON *c = obj->child; c; c = c->next) {
     int k = 0;
     while (k < 3 && strcmp(c->string, keys[k])) k++;
-    if (k == 3)
-      return fail(err, errlen, "%s: tensor '%s': unknown field '%.40s'", name, tn, c->string);
+    if (k == 3) continue;
     if (fld[k]) return fail(err, errlen, "%s: tensor '%s': duplicate field '%s'", name, tn,
                             keys[k]);
     fld[k] = c;

@@ -3,6 +3,7 @@
  */
 #include "nnf_train.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +153,17 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
       size_t first = (size_t)s * (size_t)B;
       int b = (int)(train->count - first < (size_t)B ? train->count - first : (size_t)B);
       gather(train, perm, first, b, x, y);
-      if (o->mode != NNF_FWD_FAKEQUANT && done % every == 0 && nnf_net_observe(n, x, b)) {
-        rc = fail(err, errlen, "out of memory");
-        break;
+      if (o->mode != NNF_FWD_FAKEQUANT && done % every == 0) {
+        /* observing every `every` steps, move as far as `every` PyTorch-style
+         * per-step updates would: the same time constant in steps */
+        float m = n->observer_momentum;
+        n->observer_momentum = (float)(1.0 - pow(1.0 - (double)m, (double)every));
+        int orc = nnf_net_observe(n, x, b);
+        n->observer_momentum = m;
+        if (orc) {
+          rc = fail(err, errlen, "out of memory");
+          break;
+        }
       }
       if (o->mode == NNF_FWD_DEVICE) {
         /* quantize and upload this step's weights */
