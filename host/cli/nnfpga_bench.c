@@ -54,8 +54,7 @@ static double bench_train_step(long steps, char *err, size_t errlen) {
     for (long s = -20; s < steps; s++) { /* 20 warm-up steps */
       double t0 = cli_now();
       nnf_net_forward(n, NNF_FWD_FLOAT, NULL, x, B, err, errlen);
-      nnf_net_zero_grad(n);
-      nnf_net_backward(n, y, B);
+      nnf_net_backward(n, y, B, 1.0f, 0);
       nnf_optim_step(o);
       if (s >= 0) t[s] = (cli_now() - t0) * 1e6;
     }

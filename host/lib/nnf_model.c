@@ -324,11 +324,12 @@ void nnf_net_quantize_input(const nnf_net *n, const float *x, int8_t *xq, int ba
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* Float forward; the input stays the caller's (no copy; backward reads it). */
 static void forward_float(nnf_net *n, const float *x, int batch) {
-  memcpy(n->a[0], x, (size_t)batch * n->sizes[0] * sizeof(float));
+  n->input = x;
   for (int l = 0; l < n->nlayers; l++) {
     size_t cnt = (size_t)batch * n->sizes[l + 1];
-    nnf_dense_forward(&n->layer[l], NULL, n->a[l], n->z[l], batch);
+    nnf_dense_forward(&n->layer[l], NULL, l ? n->a[l] : x, n->z[l], batch);
     nnf_act_forward(has_act(n, l) ? n->act : NNF_ACT_NONE, n->z[l], n->a[l + 1], cnt);
   }
 }
@@ -392,6 +393,7 @@ int nnf_net_forward(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const float 
     return 0;
   }
   if (!n->quantized && nnf_net_quantize(n, err, errlen)) return -1;
+  n->input = n->a[0];
   if (mode == NNF_FWD_FAKEQUANT) {
     forward_fakequant(n, x, batch);
     return 0;
@@ -416,10 +418,12 @@ static void ste_backward(const nnf_net *n, int l, const float *dy, float *dz, si
   for (size_t i = 0; i < cnt; i++) dz[i] = (q[i] > Q->lo && q[i] < Q->hi) ? dy[i] : 0.0f;
 }
 
-float nnf_net_backward(nnf_net *n, const int32_t *labels, int batch) {
+float nnf_net_backward(nnf_net *n, const int32_t *labels, int batch, float scale, int accumulate) {
   int L = n->nlayers;
   float *g = n->g0, *gnext = n->g1;
   float loss = nnf_loss_softmax_ce(n->a[L], labels, batch, n->sizes[L], g);
+  if (scale != 1.0f)
+    for (size_t i = 0; i < (size_t)batch * n->sizes[L]; i++) g[i] *= scale;
   int quant = n->last_mode != NNF_FWD_FLOAT;
   for (int l = L - 1; l >= 0; l--) {
     size_t cnt = (size_t)batch * n->sizes[l + 1];
@@ -428,7 +432,8 @@ float nnf_net_backward(nnf_net *n, const int32_t *labels, int batch) {
     else
       nnf_act_backward(has_act(n, l) ? n->act : NNF_ACT_NONE, n->z[l], n->a[l + 1], g, g, cnt);
     const float *w = quant ? n->ql[l].w_fq : NULL;
-    nnf_dense_backward(&n->layer[l], w, n->a[l], g, l > 0 ? gnext : NULL, batch);
+    nnf_dense_backward(&n->layer[l], w, l ? n->a[l] : n->input, g, l > 0 ? gnext : NULL, batch,
+                       accumulate);
     float *t = g;
     g = gnext;
     gnext = t;

@@ -78,6 +78,7 @@ typedef struct {
   float *a[NNF_MAX_LAYERS + 1];         /* a[0] input, a[l + 1] layer l's outputs (dequantized) */
   int8_t *qa[NNF_MAX_LAYERS + 1];       /* int8 activations (quantized modes) */
   float *g0, *g1;                       /* gradient scratch */
+  const float *input;                   /* the last forward's input (a[0] or the caller's x) */
   nnf_fwd_mode last_mode;
 } nnf_net;
 
@@ -112,9 +113,11 @@ struct nnf_device;
  * the quantized modes the int8 logits in n->qa[n->nlayers]. */
 int nnf_net_forward(nnf_net *n, nnf_fwd_mode mode, struct nnf_device *dev, const float *x,
                     int batch, char *err, size_t errlen);
-/* Softmax cross-entropy of the last forward's logits against labels;
- * accumulates gradients (after nnf_net_zero_grad) and returns the loss. */
-float nnf_net_backward(nnf_net *n, const int32_t *labels, int batch);
+/* Softmax cross-entropy of the last forward's logits against labels: the
+ * gradients of scale * (mean loss) overwrite the parameters' gradients, or
+ * with accumulate are added to them (gradient accumulation: scale = this
+ * batch's share of the samples in the step). Returns the mean loss. */
+float nnf_net_backward(nnf_net *n, const int32_t *labels, int batch, float scale, int accumulate);
 
 /* The int8 model on the host, with the functional model's nnfm_gemm: the
  * integer reference a device must equal bit for bit. xq: batch x sizes[0];

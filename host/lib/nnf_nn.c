@@ -110,11 +110,12 @@ void nnf_dense_forward(const nnf_dense *L, const float *w_override, const float 
 }
 
 void nnf_dense_backward(nnf_dense *L, const float *w_override, const float *x, const float *dy,
-                        float *dx, int batch) {
+                        float *dx, int batch, int accumulate) {
   const float *w = w_override ? w_override : L->w;
-  /* dW (out x in) += dy^T (out x B) x (B x in) */
+  /* dW (out x in) (+)= dy^T (out x B) x (B x in) */
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L->out, L->in, batch, 1.0f, dy, L->out, x,
-              L->in, 1.0f, L->dw, L->in);
+              L->in, accumulate ? 1.0f : 0.0f, L->dw, L->in);
+  if (!accumulate) memset(L->db, 0, (size_t)L->out * sizeof(float));
   for (int r = 0; r < batch; r++) {
     const float *d = dy + (size_t)r * L->out;
     for (int j = 0; j < L->out; j++) L->db[j] += d[j];

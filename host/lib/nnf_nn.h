@@ -4,8 +4,8 @@
  *
  * Conventions, as PyTorch's:
  *   dense:   y = x W^T + b, W is out x in (torch.nn.Linear's layout);
- *            backward accumulates dW += dy^T x and db += sum_b dy (call
- *            nnf_dense_zero_grad first) and writes dx = dy W when dx != NULL.
+ *            backward writes (or, accumulating, adds) dW = dy^T x and
+ *            db = sum_b dy, and writes dx = dy W when dx != NULL.
  *   activations act elementwise; their backward takes the forward's input z
  *            and output y (whichever the rule needs) and dy, and writes dz.
  *   softmax: over each row of C values.
@@ -62,9 +62,10 @@ void nnf_dense_init_default(nnf_dense *L, uint64_t *rng);
  * L->w when not NULL (fake-quantized weights). */
 void nnf_dense_forward(const nnf_dense *L, const float *w_override, const float *x, float *y,
                        int batch);
-/* Accumulate dW, db from x and dy; dx = dy W (W or w_override) if dx. */
+/* dW, db from x and dy (accumulate: added to the gradients there, else
+ * overwriting them); dx = dy W (W or w_override) if dx. */
 void nnf_dense_backward(nnf_dense *L, const float *w_override, const float *x, const float *dy,
-                        float *dx, int batch);
+                        float *dx, int batch, int accumulate);
 
 /* p = softmax(z) per row (max-subtracted); p may alias z. */
 void nnf_softmax_forward(const float *z, float *p, int batch, int classes);

@@ -179,8 +179,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
         }
       }
       if ((rc = nnf_net_forward(n, o->mode, dev, x, b, err, errlen))) break;
-      nnf_net_zero_grad(n);
-      loss += (double)nnf_net_backward(n, y, b) * b;
+      loss += (double)nnf_net_backward(n, y, b, 1.0f, 0) * b;
       correct += (uint64_t)count_correct(n, y, b);
       nnf_optim_step(opt);
       n->quantized = 0;

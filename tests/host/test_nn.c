@@ -65,7 +65,7 @@ static void gradcheck_dense(void) {
   for (int i = 0; i < B * OUT; i++) c[i] = urand(-1, 1);
   nnf_dense_zero_grad(&L);
   nnf_dense_forward(&L, NULL, x, y, B);
-  nnf_dense_backward(&L, NULL, x, c, dx, B);
+  nnf_dense_backward(&L, NULL, x, c, dx, B, 1);
   /* forward against a naive loop */
   for (int b = 0; b < B; b++)
     for (int o = 0; o < OUT; o++) {
@@ -90,10 +90,14 @@ static void gradcheck_dense(void) {
       nnf_test_ctx("dense parameter set %d index %d", p, i);
       CHECK_NEAR(grads[p][i], (fp - fm) / (2 * h), 2e-3);
     }
-  /* backward accumulates: a second call doubles dW */
-  float dw0 = L.dw[3];
-  nnf_dense_backward(&L, NULL, x, c, NULL, B);
+  /* accumulating, a second call doubles dW and db; overwriting, it leaves them */
+  float dw0 = L.dw[3], db0 = L.db[1];
+  nnf_dense_backward(&L, NULL, x, c, NULL, B, 1);
   CHECK_NEAR(L.dw[3], 2 * dw0, 1e-6);
+  CHECK_NEAR(L.db[1], 2 * db0, 1e-6);
+  nnf_dense_backward(&L, NULL, x, c, NULL, B, 0);
+  CHECK_NEAR(L.dw[3], dw0, 1e-6);
+  CHECK_NEAR(L.db[1], db0, 1e-6);
   nnf_dense_free(&L);
 }
 
@@ -203,8 +207,7 @@ static void gradcheck_net(nnf_act act) {
   int32_t lab[B] = {0, 1, 2, 1};
   for (int i = 0; i < B * 6; i++) x[i] = urand(-1, 1);
   CHECK_OK(nnf_net_forward(n, NNF_FWD_FLOAT, NULL, x, B, err, sizeof err));
-  nnf_net_zero_grad(n);
-  nnf_net_backward(n, lab, B);
+  nnf_net_backward(n, lab, B, 1.0f, 0);
   const float h = 1e-2f;
   for (int l = 0; l < 3; l++)
     for (int i = 0; i < sizes[l] * sizes[l + 1]; i += 3) {
