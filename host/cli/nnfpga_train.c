@@ -32,9 +32,21 @@ static void usage_train(FILE *f) {
           "  --initial-accumulator-value X, --alpha X, --beta1 X, --beta2 X, --eps X,\n"
           "  --nesterov, --centered, --amsgrad\n"
           "                   optimizer hyperparameters (PyTorch's names and defaults)\n"
+          "  --init I         weight initialisation: default (torch.nn.Linear's), zeros, uniform,\n"
+          "                   normal, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal\n"
+          "                   (--init-a/--init-b uniform bounds, --init-mean/--init-std normal,\n"
+          "                   --init-mode fan_in|fan_out for kaiming; gains from --act)\n"
           "  --epochs N       (default 10)\n"
-          "  --batch N        (default 64)\n"
-          "  --seed N         initialisation and shuffling seed (default 1)\n"
+          "  --batch N        samples per forward pass (default 64; 1: online; 0 or full: the\n"
+          "                   whole training set, one step per epoch)\n"
+          "  --accumulate N   passes per optimizer step (gradient accumulation, default 1)\n"
+          "  --schedule S     learning rate: constant (default), step (--step-size N --gamma G),\n"
+          "                   exponential (--gamma G), cosine (--t-max N --eta-min X)\n"
+          "  --warmup-steps N linear warm-up over the first N optimizer steps\n"
+          "  --val-split F    hold out a fraction F of the training set for validation; the\n"
+          "                   weights with the best validation accuracy are kept\n"
+          "  --patience N     stop after N epochs without a better validation accuracy\n"
+          "  --seed N         initialisation, shuffling and split seed (default 1)\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT ")\n"
           "  --train-csv F, --test-csv F   CSV data instead (--label-col N, default 0)\n"
           "  --limit N        train on the first N samples only\n"
@@ -111,8 +123,9 @@ static void on_progress(void *ctx, long done, long total, const nnf_epoch_stats 
   cli_progress_end(&u->bar);
   fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%", e->epoch, u->epochs, e->loss,
           100 * e->train_acc);
+  if (e->val_acc >= 0) fprintf(stderr, "  val %.2f%%%s", 100 * e->val_acc, e->best ? " (best)" : "");
   if (e->test_acc >= 0) fprintf(stderr, "  test %.2f%%", 100 * e->test_acc);
-  fprintf(stderr, "  %.1f s\n", e->seconds);
+  fprintf(stderr, "  lr %.3g  %.1f s\n", e->lr, e->seconds);
 }
 
 /* Optimizer hyperparameter flags: --name-with-dashes maps to torch's name. */
@@ -167,8 +180,12 @@ typedef struct {
 int cmd_train(int argc, char **argv) {
   const char *layers = "784,128,10", *act = "relu", *optname = "adam", *data = NULL;
   const char *train_csv = NULL, *test_csv = NULL, *uri = "model", *out = "model.safetensors",
-             *csv_path = NULL;
+             *csv_path = NULL, *init = "default", *init_mode = "fan_in", *sched = "constant",
+             *batch_s = "64";
+  const char *init_a = "0", *init_b = "1", *init_mean = "0", *init_std = "1", *gamma = NULL,
+             *eta_min = "0", *val_split = NULL;
   long epochs = 10, batch = 64, seed = 1, limit = 0, test_limit = -1, label_col = 0, observe = 8;
+  long accumulate = 1, step_size = 10, t_max = 0, warmup = 0, patience = 0;
   int json = 0, quiet = 0, use_float = 0;
   deferred hp = {{0}, 0};
   for (int i = 0; i < argc; i++) {
@@ -178,8 +195,14 @@ int cmd_train(int argc, char **argv) {
 #define INT(flag, var, lo, hi) if ((g = cli_opt(argc, argv, &i, flag, &v)) != 0) { if (g < 0) goto missing; if (cli_int("train", flag, v, lo, hi, &var)) return EXIT_USAGE; continue; }
     STR("--layers", layers) STR("--act", act) STR("--optimizer", optname) STR("--data", data)
     STR("--train-csv", train_csv) STR("--test-csv", test_csv) STR("--device", uri)
-    STR("--out", out) STR("--csv", csv_path)
-    INT("--epochs", epochs, 1, 100000) INT("--batch", batch, 1, 65535) INT("--seed", seed, 0, 0x7fffffffL)
+    STR("--out", out) STR("--csv", csv_path) STR("--init", init) STR("--init-mode", init_mode)
+    STR("--init-a", init_a) STR("--init-b", init_b) STR("--init-mean", init_mean) STR("--init-std", init_std)
+    STR("--schedule", sched) STR("--gamma", gamma) STR("--eta-min", eta_min) STR("--val-split", val_split)
+    STR("--batch", batch_s)
+    INT("--accumulate", accumulate, 1, 1000000) INT("--step-size", step_size, 1, 1000000)
+    INT("--t-max", t_max, 1, 1000000) INT("--warmup-steps", warmup, 0, 1000000000L)
+    INT("--patience", patience, 1, 1000000)
+    INT("--epochs", epochs, 1, 100000) INT("--seed", seed, 0, 0x7fffffffL)
     INT("--limit", limit, 0, 0x7fffffffL) INT("--test-limit", test_limit, 0, 0x7fffffffL)
     INT("--label-col", label_col, -1, 100000) INT("--observe-every", observe, 1, 1000000)
     if (!strcmp(argv[i], "--json")) { json = 1; continue; }
@@ -220,6 +243,55 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "nnfpga train: %s\n", err);
     return EXIT_USAGE;
   }
+  /* batch, initialisation, schedule, validation split */
+  if (!strcmp(batch_s, "full")) batch = 0;
+  else if (cli_int("train", "--batch", batch_s, 0, 65535, &batch)) return EXIT_USAGE;
+  int ik = nnf_init_parse(init);
+  if (ik < 0) {
+    fprintf(stderr, "nnfpga train: unknown --init '%s' (default, zeros, uniform, normal, xavier_uniform, "
+                    "xavier_normal, kaiming_uniform, kaiming_normal)\n", init);
+    return EXIT_USAGE;
+  }
+  nnf_init_spec is = nnf_init_defaults((nnf_init_kind)ik);
+  if (cli_real("train", "--init-a", init_a, &is.a) || cli_real("train", "--init-b", init_b, &is.b) ||
+      cli_real("train", "--init-mean", init_mean, &is.mean) || cli_real("train", "--init-std", init_std, &is.std))
+    return EXIT_USAGE;
+  if (strcmp(init_mode, "fan_in") && strcmp(init_mode, "fan_out")) {
+    fprintf(stderr, "nnfpga train: --init-mode is fan_in or fan_out, not '%s'\n", init_mode);
+    return EXIT_USAGE;
+  }
+  is.fan_out = !strcmp(init_mode, "fan_out");
+  if (is.b < is.a || is.std < 0) {
+    fprintf(stderr, "nnfpga train: --init-b must be >= --init-a and --init-std >= 0\n");
+    return EXIT_USAGE;
+  }
+  nnf_sched sc;
+  memset(&sc, 0, sizeof sc);
+  int skind = nnf_sched_parse(sched);
+  if (skind < 0) {
+    fprintf(stderr, "nnfpga train: unknown --schedule '%s' (constant, step, exponential, cosine)\n", sched);
+    return EXIT_USAGE;
+  }
+  sc.kind = (nnf_sched_kind)skind;
+  sc.step_size = (int)step_size;
+  sc.gamma = sc.kind == NNF_SCHED_EXPONENTIAL ? 0.95 : 0.1;
+  if (gamma && cli_real("train", "--gamma", gamma, &sc.gamma)) return EXIT_USAGE;
+  sc.t_max = (int)(t_max ? t_max : epochs);
+  if (cli_real("train", "--eta-min", eta_min, &sc.eta_min)) return EXIT_USAGE;
+  sc.warmup_steps = warmup;
+  if (nnf_sched_validate(&sc, err, sizeof err)) {
+    fprintf(stderr, "nnfpga train: %s\n", err);
+    return EXIT_USAGE;
+  }
+  double vsplit = 0;
+  if (val_split && (cli_real("train", "--val-split", val_split, &vsplit) || !(vsplit > 0 && vsplit < 1))) {
+    fprintf(stderr, "nnfpga train: --val-split wants a fraction between 0 and 1, not '%s'\n", val_split);
+    return EXIT_USAGE;
+  }
+  if (patience && !val_split) {
+    fprintf(stderr, "nnfpga train: --patience needs --val-split (early stopping watches the validation set)\n");
+    return EXIT_USAGE;
+  }
   int sizes[NNF_MAX_LAYERS + 1];
   int ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, err, sizeof err);
   int a = nnf_act_parse(act);
@@ -256,7 +328,25 @@ int cmd_train(int argc, char **argv) {
       return EXIT_INPUT;
     }
   }
+  nnf_dataset val = {0};
+  if (val_split) {
+    nnf_dataset rest;
+    if (nnf_dataset_split(&train, vsplit, (uint64_t)seed, &rest, &val, err, sizeof err)) {
+      fprintf(stderr, "nnfpga train: %s\n", err);
+      nnf_dataset_free(&train);
+      nnf_dataset_free(&test);
+      return EXIT_INPUT;
+    }
+    nnf_dataset_free(&train);
+    train = rest;
+  }
   nnf_net *net = nnf_net_create(sizes, ns, (nnf_act)a, (uint64_t)seed, err, sizeof err);
+  if (net && nnf_net_init(net, &is, (uint64_t)seed)) {
+    fprintf(stderr, "nnfpga train: invalid initialisation parameters\n");
+    nnf_net_free(net);
+    net = NULL;
+    snprintf(err, sizeof err, "invalid initialisation");
+  }
   nnf_optim *opt = net ? nnf_optim_create(&oc, err, sizeof err) : NULL;
   nnf_device *dev = NULL;
   int rc = 0;
@@ -283,29 +373,42 @@ int cmd_train(int argc, char **argv) {
   }
   double t0 = cli_now();
   nnf_eval_result ev = {0};
+  nnf_epoch_stats *history = calloc((size_t)epochs, sizeof *history);
+  int epochs_run = 0;
+  if (!history && !rc) {
+    fprintf(stderr, "nnfpga train: out of memory\n");
+    rc = EXIT_INPUT;
+  }
   if (!rc) {
     nnf_train_opts o = nnf_train_defaults();
     o.mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : NNF_FWD_FAKEQUANT;
     o.eval_mode = o.mode;
     o.epochs = (int)epochs;
     o.batch = (int)batch;
+    o.accumulate = (int)accumulate;
     o.seed = (uint64_t)seed;
     o.observe_every = (int)observe;
+    o.sched = sc;
+    o.patience = (int)patience;
     o.csv = csv;
+    o.history = history;
+    o.epochs_run = &epochs_run;
     train_ui ui;
     ui.quiet = quiet || json;
     ui.epochs = (int)epochs;
     cli_progress_init(&ui.bar, "train", !ui.quiet);
     o.progress = on_progress;
     o.progress_ctx = &ui;
-    if (nnf_train(net, opt, dev, &train, have_test ? &test : NULL, &o, err, sizeof err)) {
+    if (nnf_train(net, opt, dev, &train, val_split ? &val : NULL, have_test ? &test : NULL, &o, err,
+                  sizeof err)) {
       cli_progress_end(&ui.bar);
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = dev ? EXIT_DEVICE : EXIT_INPUT;
     } else if (use_float && nnf_net_quantize(net, err, sizeof err)) {
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = EXIT_INPUT;
-    } else if (have_test && nnf_evaluate(net, o.eval_mode, dev, &test, (int)batch, &ev, NULL, NULL, err, sizeof err)) {
+    } else if (have_test && nnf_evaluate(net, o.eval_mode, dev, &test, batch ? (int)batch : 64, &ev, NULL,
+                                         NULL, err, sizeof err)) {
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = EXIT_DEVICE;
     }
@@ -315,13 +418,24 @@ int cmd_train(int argc, char **argv) {
     rc = EXIT_INPUT;
   }
   if (!rc) {
-    char seed_s[32], ep_s[32], b_s[32];
+    char seed_s[32], ep_s[32], b_s[32], acc_s[32], sched_s[128], init_s[128], lr_s[32];
     snprintf(seed_s, sizeof seed_s, "%ld", seed);
-    snprintf(ep_s, sizeof ep_s, "%ld", epochs);
+    snprintf(ep_s, sizeof ep_s, "%d", epochs_run);
     snprintf(b_s, sizeof b_s, "%ld", batch);
-    const char *k[] = {"optimizer", "seed", "epochs", "batch", "device"};
-    const char *v[] = {optname, seed_s, ep_s, b_s, use_float ? "float" : uri};
-    if (nnf_ckpt_save(out, net, k, v, 5, err, sizeof err)) {
+    snprintf(acc_s, sizeof acc_s, "%ld", accumulate);
+    snprintf(lr_s, sizeof lr_s, "%.9g", oc.lr);
+    snprintf(sched_s, sizeof sched_s, "%s step_size=%d gamma=%g t_max=%d eta_min=%g warmup_steps=%ld",
+             nnf_sched_name(sc.kind), sc.step_size, sc.gamma, sc.t_max, sc.eta_min, sc.warmup_steps);
+    if (is.kind == NNF_INIT_UNIFORM) snprintf(init_s, sizeof init_s, "uniform a=%g b=%g", is.a, is.b);
+    else if (is.kind == NNF_INIT_NORMAL) snprintf(init_s, sizeof init_s, "normal mean=%g std=%g", is.mean, is.std);
+    else if (is.kind == NNF_INIT_KAIMING_UNIFORM || is.kind == NNF_INIT_KAIMING_NORMAL)
+      snprintf(init_s, sizeof init_s, "%s mode=%s", nnf_init_name(is.kind), init_mode);
+    else snprintf(init_s, sizeof init_s, "%s", nnf_init_name(is.kind));
+    const char *k[] = {"optimizer", "lr", "seed", "epochs", "batch", "accumulate", "init", "schedule",
+                       "val_split", "device"};
+    const char *v[] = {optname, lr_s, seed_s, ep_s, b_s, acc_s, init_s, sched_s, val_split ? val_split : "0",
+                       use_float ? "float" : uri};
+    if (nnf_ckpt_save(out, net, k, v, 10, err, sizeof err)) {
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = EXIT_INPUT;
     }
@@ -333,7 +447,12 @@ int cmd_train(int argc, char **argv) {
       cJSON_AddStringToObject(o, "checkpoint", out);
       cJSON_AddStringToObject(o, "csv", csv_path);
       cJSON_AddStringToObject(o, "device", use_float ? "float" : uri);
-      cJSON_AddNumberToObject(o, "epochs", (double)epochs);
+      cJSON_AddNumberToObject(o, "epochs", (double)epochs_run);
+      if (val_split) {
+        double best = -1;
+        for (int e = 0; e < epochs_run; e++) best = history[e].val_acc > best ? history[e].val_acc : best;
+        cJSON_AddNumberToObject(o, "best_val_accuracy", best);
+      }
       cJSON_AddNumberToObject(o, "train_images", (double)train.count);
       if (have_test) {
         cJSON_AddNumberToObject(o, "test_accuracy", ev.accuracy);
@@ -345,8 +464,8 @@ int cmd_train(int argc, char **argv) {
       free(txt);
       cJSON_Delete(o);
     } else {
-      printf("trained %s (%s) on %zu images for %ld epochs in %.1f s; forward passes on %s\n", layers,
-             act, train.count, epochs, secs, use_float ? "the host (float)" : uri);
+      printf("trained %s (%s) on %zu images for %d epochs in %.1f s; forward passes on %s\n", layers,
+             act, train.count, epochs_run, secs, use_float ? "the host (float)" : uri);
       if (have_test) printf("test accuracy %.2f%% on %llu images\n", 100 * ev.accuracy, (unsigned long long)ev.images);
       printf("checkpoint %s, log %s\n", out, csv_path);
     }
@@ -356,6 +475,8 @@ int cmd_train(int argc, char **argv) {
   nnf_net_free(net);
   nnf_dataset_free(&train);
   nnf_dataset_free(&test);
+  nnf_dataset_free(&val);
+  free(history);
   return rc;
 }
 

@@ -165,6 +165,14 @@ nnf_net *nnf_net_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed
   return n;
 }
 
+int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed) {
+  uint64_t rng = seed;
+  for (int l = 0; l < n->nlayers; l++)
+    if (nnf_init_layer(&n->layer[l], s, has_act(n, l) ? n->act : NNF_ACT_NONE, &rng)) return -1;
+  n->quantized = 0;
+  return 0;
+}
+
 void nnf_net_free(nnf_net *n) {
   if (!n) return;
   for (int l = 0; l < n->nlayers; l++) {

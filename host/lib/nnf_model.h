@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nnf_init.h"
 #include "nnf_nn.h"
 #include "nnf_optim.h"
 
@@ -87,6 +88,10 @@ typedef struct {
 nnf_net *nnf_net_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed, char *err,
                         size_t errlen);
 void nnf_net_free(nnf_net *n);
+/* Re-initialise every layer with an initialiser (nnf_init.h) from seed;
+ * hidden layers use the gain of the hidden activation, the last layer the
+ * linear gain. 0, or -1 for an invalid spec. */
+int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed);
 /* Parse "784,128,10" into sizes; returns the count or -1 (+ err). */
 int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen);
 /* "784,128,10" for a network (buf of len bytes). */

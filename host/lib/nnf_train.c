@@ -34,6 +34,9 @@ nnf_train_opts nnf_train_defaults(void) {
   o.batch = 64;
   o.seed = 1;
   o.observe_every = 8;
+  o.accumulate = 1;
+  o.sched.gamma = 0.1;
+  o.sched.step_size = 10;
   return o;
 }
 
@@ -122,87 +125,250 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
   return 0;
 }
 
+/* ---- schedules ---------------------------------------------------------- */
+
+static const char *const sched_names[] = {"constant", "step", "exponential", "cosine"};
+
+int nnf_sched_parse(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(name, sched_names[i])) return i;
+  if (!strcmp(name, "exp")) return NNF_SCHED_EXPONENTIAL;
+  return -1;
+}
+
+const char *nnf_sched_name(nnf_sched_kind k) { return (unsigned)k < 4 ? sched_names[k] : "?"; }
+
+double nnf_sched_lr(const nnf_sched *s, double lr0, int epoch, long step) {
+  double lr = lr0;
+  switch (s->kind) {
+    case NNF_SCHED_CONSTANT: break;
+    case NNF_SCHED_STEP: lr = lr0 * pow(s->gamma, (double)(epoch / (s->step_size > 0 ? s->step_size : 1))); break;
+    case NNF_SCHED_EXPONENTIAL: lr = lr0 * pow(s->gamma, (double)epoch); break;
+    case NNF_SCHED_COSINE: {
+      int t = s->t_max > 0 ? s->t_max : 1;
+      lr = s->eta_min + (lr0 - s->eta_min) * (1.0 + cos(M_PI * (double)epoch / (double)t)) / 2.0;
+      break;
+    }
+  }
+  if (s->warmup_steps > 0 && step < s->warmup_steps) lr *= (double)(step + 1) / (double)s->warmup_steps;
+  return lr;
+}
+
+int nnf_sched_validate(const nnf_sched *s, char *err, size_t errlen) {
+  if ((unsigned)s->kind > NNF_SCHED_COSINE) return fail(err, errlen, "unknown schedule %d", (int)s->kind);
+  if (s->kind == NNF_SCHED_STEP && s->step_size < 1)
+    return fail(err, errlen, "the step schedule needs a step size >= 1 (got %d)", s->step_size);
+  if ((s->kind == NNF_SCHED_STEP || s->kind == NNF_SCHED_EXPONENTIAL) && !(s->gamma > 0 && isfinite(s->gamma)))
+    return fail(err, errlen, "the %s schedule needs gamma > 0 (got %g)", nnf_sched_name(s->kind), s->gamma);
+  if (s->kind == NNF_SCHED_COSINE && (s->t_max < 0 || !(s->eta_min >= 0) || !isfinite(s->eta_min)))
+    return fail(err, errlen, "the cosine schedule needs t_max >= 0 and eta_min >= 0");
+  if (s->warmup_steps < 0) return fail(err, errlen, "warm-up steps must be >= 0");
+  return 0;
+}
+
+/* ---- data split --------------------------------------------------------- */
+
+static int copy_rows(const nnf_dataset *d, const uint32_t *idx, size_t n, nnf_dataset *out) {
+  memset(out, 0, sizeof *out);
+  out->count = n;
+  out->features = d->features;
+  out->classes = d->classes;
+  out->x = malloc((n ? n : 1) * d->features * sizeof(float));
+  out->y = malloc((n ? n : 1) * sizeof(int32_t));
+  if (!out->x || !out->y) {
+    nnf_dataset_free(out);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(out->x + i * d->features, d->x + (size_t)idx[i] * d->features, d->features * sizeof(float));
+    out->y[i] = d->y[idx[i]];
+  }
+  return 0;
+}
+
+int nnf_dataset_split(const nnf_dataset *d, double fraction, uint64_t seed, nnf_dataset *train,
+                      nnf_dataset *val, char *err, size_t errlen) {
+  memset(train, 0, sizeof *train);
+  memset(val, 0, sizeof *val);
+  if (!(fraction > 0 && fraction < 1))
+    return fail(err, errlen, "the validation split must be a fraction in (0, 1), not %g", fraction);
+  size_t nv = (size_t)llround(fraction * (double)d->count);
+  if (nv < 1 || nv >= d->count)
+    return fail(err, errlen, "a validation split of %g leaves %zu of %zu samples for validation", fraction,
+                nv, d->count);
+  uint32_t *perm = malloc(d->count * sizeof *perm);
+  if (!perm) return fail(err, errlen, "out of memory");
+  nnf_shuffle(perm, d->count, seed ^ 0x5eed5011ull);
+  int rc = copy_rows(d, perm + nv, d->count - nv, train) || copy_rows(d, perm, nv, val);
+  free(perm);
+  if (rc) {
+    nnf_dataset_free(train);
+    nnf_dataset_free(val);
+    return fail(err, errlen, "out of memory");
+  }
+  return 0;
+}
+
+/* ---- training ----------------------------------------------------------- */
+
+/* A snapshot of what training changes: float weights and the observers. */
+typedef struct {
+  float *w[NNF_MAX_LAYERS], *b[NNF_MAX_LAYERS];
+  nnf_qrange q[NNF_MAX_LAYERS + 1], pre[NNF_MAX_LAYERS];
+} snapshot;
+
+static void snap_free(snapshot *s) {
+  for (int l = 0; l < NNF_MAX_LAYERS; l++) {
+    free(s->w[l]);
+    free(s->b[l]);
+  }
+}
+
+static int snap_take(snapshot *s, const nnf_net *n) {
+  for (int l = 0; l < n->nlayers; l++) {
+    size_t nw = (size_t)n->sizes[l] * n->sizes[l + 1], nb = (size_t)n->sizes[l + 1];
+    if (!s->w[l] && !(s->w[l] = malloc(nw * sizeof(float)))) return -1;
+    if (!s->b[l] && !(s->b[l] = malloc(nb * sizeof(float)))) return -1;
+    memcpy(s->w[l], n->layer[l].w, nw * sizeof(float));
+    memcpy(s->b[l], n->layer[l].b, nb * sizeof(float));
+  }
+  memcpy(s->q, n->q, sizeof s->q);
+  memcpy(s->pre, n->pre, sizeof s->pre);
+  return 0;
+}
+
+static void snap_restore(const snapshot *s, nnf_net *n) {
+  for (int l = 0; l < n->nlayers; l++) {
+    memcpy(n->layer[l].w, s->w[l], (size_t)n->sizes[l] * n->sizes[l + 1] * sizeof(float));
+    memcpy(n->layer[l].b, s->b[l], (size_t)n->sizes[l + 1] * sizeof(float));
+  }
+  memcpy(n->q, s->q, sizeof s->q);
+  memcpy(n->pre, s->pre, sizeof s->pre);
+  n->quantized = 0;
+}
+
+/* One forward/backward pass of b samples (gradient weight `scale`). */
+static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, const float *x,
+                      const int32_t *y, int b, int chunk, long pass, float scale, int accumulate,
+                      double *loss, uint64_t *correct, char *err, size_t errlen) {
+  int every = o->observe_every < 1 ? 1 : o->observe_every;
+  if (o->mode != NNF_FWD_FAKEQUANT && pass % every == 0) {
+    /* observing every `every` passes, move as far as `every` PyTorch-style
+     * per-step updates would: the same time constant in steps */
+    float m = n->observer_momentum;
+    n->observer_momentum = (float)(1.0 - pow(1.0 - (double)m, (double)every));
+    int orc = nnf_net_observe(n, x, b);
+    n->observer_momentum = m;
+    if (orc) return fail(err, errlen, "out of memory");
+  }
+  /* quantize and upload once per optimizer step (and after observing) */
+  if (o->mode != NNF_FWD_FLOAT && !n->quantized) {
+    if (nnf_net_quantize(n, err, errlen)) return -1;
+    if (o->mode == NNF_FWD_DEVICE && nnf_device_load(dev, n, chunk, err, errlen)) return -1;
+  }
+  if (nnf_net_forward(n, o->mode, dev, x, b, err, errlen)) return -1;
+  *loss += (double)nnf_net_backward(n, y, b, scale, accumulate) * b;
+  *correct += (uint64_t)count_correct(n, y, b);
+  return 0;
+}
+
 int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *train,
-              const nnf_dataset *test, const nnf_train_opts *o, char *err, size_t errlen) {
+              const nnf_dataset *val, const nnf_dataset *test, const nnf_train_opts *o,
+              char *err, size_t errlen) {
   if (check_data(n, train, "training", err, errlen)) return -1;
+  if (val && check_data(n, val, "validation", err, errlen)) return -1;
   if (test && check_data(n, test, "test", err, errlen)) return -1;
-  if (o->epochs < 1 || o->batch < 1 || o->batch > 65535)
-    return fail(err, errlen, "epochs must be >= 1 and batch 1..65535");
+  if (o->epochs < 1 || o->batch < 0 || o->batch > 65535 || o->accumulate < 0)
+    return fail(err, errlen, "epochs must be >= 1, batch 0..65535 (0: full batch), accumulate >= 1");
+  if (o->patience > 0 && !val) return fail(err, errlen, "early stopping needs a validation set");
   if ((o->mode == NNF_FWD_DEVICE || o->eval_mode == NNF_FWD_DEVICE) && !dev)
     return fail(err, errlen, "device mode needs a device");
-  int B = o->batch;
-  float *x = malloc((size_t)B * train->features * sizeof(float));
-  int32_t *y = malloc((size_t)B * sizeof(int32_t));
+  if (nnf_sched_validate(&o->sched, err, errlen)) return -1;
+  /* full batch: passes of up to 1024 samples, one optimizer step per epoch */
+  int full = o->batch == 0;
+  int chunk = full ? (train->count < 1024 ? (int)train->count : 1024) : o->batch;
+  long passes_per_epoch = (long)((train->count + (size_t)chunk - 1) / (size_t)chunk);
+  int acc = full ? (int)passes_per_epoch : (o->accumulate < 1 ? 1 : o->accumulate);
+  float *x = malloc((size_t)chunk * train->features * sizeof(float));
+  int32_t *y = malloc((size_t)chunk * sizeof(int32_t));
   uint32_t *perm = malloc(train->count * sizeof(uint32_t));
+  snapshot best;
+  memset(&best, 0, sizeof best);
   if (!x || !y || !perm) {
     free(x);
     free(y);
     free(perm);
     return fail(err, errlen, "out of memory");
   }
-  if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,test_accuracy,seconds\n");
-  long steps_per_epoch = (long)((train->count + (size_t)B - 1) / (size_t)B);
-  long total = steps_per_epoch * o->epochs, done = 0;
-  int every = o->observe_every < 1 ? 1 : o->observe_every;
-  int rc = 0;
-  for (int e = 0; e < o->epochs && !rc; e++) {
+  if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds\n");
+  long total = passes_per_epoch * o->epochs, done = 0, steps = 0;
+  double lr0 = nnf_optim_config(opt)->lr, best_acc = -1;
+  int rc = 0, since_best = 0, e;
+  for (e = 0; e < o->epochs && !rc; e++) {
     double t0 = now_s(), loss = 0;
     uint64_t correct = 0;
     nnf_shuffle(perm, train->count, o->seed + (uint64_t)e * 0x9e3779b97f4a7c15ull);
-    for (long s = 0; s < steps_per_epoch && !rc; s++) {
-      size_t first = (size_t)s * (size_t)B;
-      int b = (int)(train->count - first < (size_t)B ? train->count - first : (size_t)B);
+    for (long s = 0; s < passes_per_epoch && !rc; s++) {
+      size_t first = (size_t)s * (size_t)chunk;
+      int b = (int)(train->count - first < (size_t)chunk ? train->count - first : (size_t)chunk);
+      /* this pass's place in its accumulation window, and the window's samples */
+      long w0 = s - s % acc, w1 = w0 + acc < passes_per_epoch ? w0 + acc : passes_per_epoch;
+      size_t wfirst = (size_t)w0 * chunk, wlast = (size_t)w1 * chunk;
+      if (wlast > train->count) wlast = train->count;
+      float scale = (float)b / (float)(wlast - wfirst);
       gather(train, perm, first, b, x, y);
-      if (o->mode != NNF_FWD_FAKEQUANT && done % every == 0) {
-        /* observing every `every` steps, move as far as `every` PyTorch-style
-         * per-step updates would: the same time constant in steps */
-        float m = n->observer_momentum;
-        n->observer_momentum = (float)(1.0 - pow(1.0 - (double)m, (double)every));
-        int orc = nnf_net_observe(n, x, b);
-        n->observer_momentum = m;
-        if (orc) {
-          rc = fail(err, errlen, "out of memory");
-          break;
-        }
-      }
-      if (o->mode == NNF_FWD_DEVICE) {
-        /* quantize and upload this step's weights */
-        if (nnf_net_quantize(n, err, errlen) ||
-            nnf_device_load(dev, n, B, err, errlen)) {
-          rc = err && *err ? -1 : fail(err, errlen, "out of memory");
-          break;
-        }
-      } else if (o->mode == NNF_FWD_FAKEQUANT) {
-        if (nnf_net_quantize(n, err, errlen)) {
-          rc = -1;
-          break;
-        }
-      }
-      if ((rc = nnf_net_forward(n, o->mode, dev, x, b, err, errlen))) break;
-      loss += (double)nnf_net_backward(n, y, b, 1.0f, 0) * b;
-      correct += (uint64_t)count_correct(n, y, b);
-      nnf_optim_step(opt);
-      n->quantized = 0;
+      rc = train_pass(n, dev, o, x, y, b, chunk, done, scale, s != w0, &loss, &correct, err, errlen);
+      if (rc) break;
       done++;
+      if (s + 1 == w1) {
+        nnf_optim_set_lr(opt, nnf_sched_lr(&o->sched, lr0, e, steps));
+        nnf_optim_step(opt);
+        steps++;
+        n->quantized = 0;
+      }
       if (o->progress) o->progress(o->progress_ctx, done, total, NULL);
     }
     if (rc) break;
     nnf_epoch_stats st = {e + 1, loss / (double)train->count, (double)correct / (double)train->count,
-                          -1.0, 0};
-    if (test) {
+                          -1.0, -1.0, nnf_optim_config(opt)->lr, 0, 0};
+    const nnf_dataset *sets[2] = {val, test};
+    double *accs[2] = {&st.val_acc, &st.test_acc};
+    for (int k = 0; k < 2 && !rc; k++) {
       nnf_eval_result r;
-      if (o->eval_mode != NNF_FWD_FLOAT && (rc = nnf_net_quantize(n, err, errlen))) break;
-      if ((rc = nnf_evaluate(n, o->eval_mode, dev, test, B, &r, NULL, NULL, err, errlen))) break;
-      st.test_acc = r.accuracy;
+      if (!sets[k]) continue;
+      if ((rc = nnf_evaluate(n, o->eval_mode, dev, sets[k], chunk < 64 ? 64 : chunk, &r, NULL, NULL, err, errlen)))
+        break;
+      *accs[k] = r.accuracy;
+    }
+    if (rc) break;
+    if (val) {
+      if (st.val_acc > best_acc) {
+        best_acc = st.val_acc;
+        since_best = 0;
+        st.best = 1;
+        if (snap_take(&best, n)) rc = fail(err, errlen, "out of memory");
+      } else {
+        since_best++;
+      }
     }
     st.seconds = now_s() - t0;
-    if (o->csv)
-      fprintf(o->csv, "%d,%.6f,%.6f,%.6f,%.3f\n", st.epoch, st.loss, st.train_acc, st.test_acc,
-              st.seconds);
-    if (o->csv) fflush(o->csv);
+    if (o->csv) {
+      fprintf(o->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", st.epoch, st.loss, st.train_acc, st.val_acc,
+              st.test_acc, st.lr, st.seconds);
+      fflush(o->csv);
+    }
+    if (o->history) o->history[e] = st;
     if (o->progress) o->progress(o->progress_ctx, done, total, &st);
+    if (o->patience > 0 && since_best >= o->patience) {
+      e++;
+      break;
+    }
   }
+  if (o->epochs_run) *o->epochs_run = e;
+  if (!rc && val && best.w[0]) snap_restore(&best, n);
   if (!rc && o->mode != NNF_FWD_FLOAT) rc = nnf_net_quantize(n, err, errlen);
+  snap_free(&best);
   free(x);
   free(y);
   free(perm);

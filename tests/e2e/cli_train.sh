@@ -30,7 +30,7 @@ expect 0 "test accuracy" -- "$nnfpga" train --device model --data "$data" --limi
 [ -s "$ck" ] || fail "no checkpoint"
 lines=$(wc -l <"$tmp/cli.csv")
 [ "$lines" -eq 3 ] || fail "CSV has $lines lines, want a header and 2 epochs"
-head -1 "$tmp/cli.csv" | grep -q '^epoch,loss,train_accuracy,test_accuracy' || fail "CSV header"
+head -1 "$tmp/cli.csv" | grep -q '^epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds$' || fail "CSV header"
 
 # the same seed gives the same checkpoint, byte for byte
 "$nnfpga" train --device model --data "$data" --limit 2000 --epochs 2 --test-limit 500 --seed 3 \

@@ -126,7 +126,7 @@ static nnf_net *train_toy(const char *uri, uint64_t seed, double *acc) {
   CHECK_OK(nnf_net_observe(n, tr.x, 64));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
   CHECK_OK(nnf_evaluate(n, NNF_FWD_DEVICE, d, &te, 64, &r0, NULL, NULL, err, sizeof err));
-  if (nnf_train(n, o, d, &tr, &te, &opts, err, sizeof err)) {
+  if (nnf_train(n, o, d, &tr, NULL, &te, &opts, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
     CHECK(0);
   }
