@@ -240,6 +240,7 @@ static int do_info(nnfdrv *d) {
   i->credits = nnfp_get16(r + 30);
   i->timeout_cycles = nnfp_get32(r + 32);
   i->clock_hz = nnfp_get32(r + 36);
+  i->state_words = nnfp_get32(r + 40);
   if (i->proto_version != NNFP_VERSION)
     return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
                 i->proto_version, NNFP_VERSION);
@@ -252,13 +253,14 @@ static int do_info(nnfdrv *d) {
 
 static uint64_t region_bytes(const nnfdrv_info *i, int region) {
   if (region == NNFDRV_PROG) return (uint64_t)i->prog_words * NNFP_INSN_BYTES;
+  if (region == NNFDRV_STATE) return (uint64_t)i->state_words * NNFP_STATE_BYTES;
   nnfm_config c = {i->rows, i->cols, i->act_words, i->w_words, i->p_words, i->acc_depth};
   return nnfm_region_bytes(&c, region);
 }
 
 static int check_range(nnfdrv *d, int region, uint32_t addr, size_t len, const void *buf) {
   if (!buf && len) return fail(d, NNFDRV_ERR_ARG, "NULL buffer");
-  if (region < NNFDRV_ACT || region > NNFDRV_PROG) return fail(d, NNFDRV_ERR_ARG, "no region %d", region);
+  if (region < NNFDRV_ACT || region > NNFDRV_STATE) return fail(d, NNFDRV_ERR_ARG, "no region %d", region);
   uint64_t size = region_bytes(&d->info, region);
   if (addr > size || len > size - addr)
     return fail(d, NNFDRV_ERR_ARG, "bytes %u..%llu outside region %d (%llu bytes)", addr,
@@ -275,10 +277,23 @@ static int shrink_chunk(nnfdrv *d) {
   return 1;
 }
 
+/* Whole LOOP instructions in a PROG write must jump inside program memory. */
+static int check_loops(nnfdrv *d, uint32_t addr, const uint8_t *p, size_t len) {
+  uint32_t first = (addr + NNFP_INSN_BYTES - 1) / NNFP_INSN_BYTES;
+  for (uint64_t i = first; (i + 1) * NNFP_INSN_BYTES <= (uint64_t)addr + len; i++) {
+    const uint8_t *in = p + (i * NNFP_INSN_BYTES - addr);
+    if (in[0] == NNFP_OP_LOOP && nnfp_get32(in + 16) >= d->info.prog_words)
+      return fail(d, NNFDRV_ERR_ARG, "LOOP at %llu jumps to %u, outside program memory (%u)",
+                  (unsigned long long)i, nnfp_get32(in + 16), d->info.prog_words);
+  }
+  return NNFDRV_OK;
+}
+
 int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t len) {
   if (!d) return NNFDRV_ERR_ARG;
   int rc = check_range(d, region, addr, len, buf);
   if (rc) return rc;
+  if (region == NNFDRV_PROG && (rc = check_loops(d, addr, buf, len))) return rc;
   const uint8_t *p = buf;
   while (len > 0) {
     uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
@@ -390,6 +405,38 @@ void nnfdrv_insn_barrier(uint8_t out[32]) {
 }
 
 void nnfdrv_insn_end(uint8_t out[32]) { memset(out, 0, NNFP_INSN_BYTES); }
+
+int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l) {
+  if (!out || !l || l->m == 0 || l->n == 0 || l->du > 4095 || l->dv > 4095 || l->vth < 0 ||
+      l->vth > 131071 || l->bias_mant < -4096 || l->bias_mant > 4095 || l->bias_exp > 7 ||
+      l->reset_sub > 1 || l->refractory > 15 || l->count > 1 || l->clear > 1)
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  out[0] = NNFP_OP_LIF;
+  out[1] = (uint8_t)((l->reset_sub ? NNFP_LIF_RESET_SUB : 0) | (l->count ? NNFP_LIF_COUNT : 0) |
+                     (l->clear ? NNFP_LIF_CLEAR : 0));
+  out[2] = l->refractory;
+  out[3] = l->bias_exp;
+  nnfp_put16(out + 4, (uint16_t)l->bias_mant);
+  nnfp_put16(out + 8, l->m);
+  nnfp_put16(out + 10, l->du);
+  nnfp_put16(out + 12, l->n);
+  nnfp_put16(out + 14, l->dv);
+  nnfp_put32(out + 16, l->a_base);
+  nnfp_put32(out + 20, (uint32_t)l->vth);
+  nnfp_put32(out + 24, l->s_base);
+  nnfp_put32(out + 28, l->o_base);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count) {
+  if (!out || count == 0 || count > 65535 || target > 65535) return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  out[0] = NNFP_OP_LOOP;
+  nnfp_put16(out + 8, (uint16_t)count);
+  nnfp_put32(out + 16, target);
+  return NNFDRV_OK;
+}
 
 /* ---- open / close ---------------------------------------------------------------- */
 

@@ -44,7 +44,17 @@ typedef enum {
 typedef struct nnfdrv nnfdrv;
 
 /* Regions (docs/protocol.md). */
-enum { NNFDRV_ACT = 0, NNFDRV_W = 1, NNFDRV_P = 2, NNFDRV_LUT = 3, NNFDRV_PROG = 4 };
+enum {
+  NNFDRV_ACT = 0,
+  NNFDRV_W = 1,
+  NNFDRV_P = 2,
+  NNFDRV_LUT = 3,
+  NNFDRV_PROG = 4,
+  NNFDRV_STATE = 5  /* LIF state region: entries of 16 bytes: u (int32 LE), v (int32 LE),
+                       count (uint32 LE), ref (u8), 3 zero bytes; entry index =
+                       s_base + m * n_neurons + n. u is held in 25 bits, v in 24, ref in 4:
+                       they read back sign-extended (docs/protocol.md) */
+};
 
 typedef struct {
   uint16_t proto_version, rtl_version;
@@ -53,6 +63,7 @@ typedef struct {
   uint32_t act_words, w_words, p_words, acc_depth, prog_words;
   uint16_t max_payload, credits;
   uint32_t timeout_cycles, clock_hz;
+  uint32_t state_words;         /* LIF state entries (region NNFDRV_STATE); 0 without LIF */
 } nnfdrv_info;
 
 typedef struct {
@@ -129,10 +140,36 @@ typedef struct {
   int lut;
 } nnfdrv_gemm;
 
+/* One LIF time step of an m x n layer (docs/protocol.md, LIF; the update is
+ * nnfm_lif_step, docs/numerics.md "LIF neurons"). */
+typedef struct {
+  uint16_t m, n;          /* rows (batch) and neurons */
+  uint32_t a_base;        /* ACT word of the int8 currents (m x n, the activation layout) */
+  uint32_t o_base;        /* ACT word of the spikes out (0/1 int8, same layout) */
+  uint32_t s_base;        /* first state entry */
+  uint16_t du, dv;        /* 0..4095 */
+  int32_t vth;            /* 0..131071 */
+  int16_t bias_mant;      /* -4096..4095 */
+  uint8_t bias_exp;       /* 0..7 */
+  uint8_t reset_sub, refractory;  /* 0/1, 0..15 */
+  uint8_t count;          /* 1: count += spike */
+  uint8_t clear;          /* 1: zero u, v, ref and count of these entries before this step */
+} nnfdrv_lif;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[32]);
 void nnfdrv_insn_end(uint8_t out[32]);
+/* NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for any field out of range
+ * or m/n 0. */
+int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l);
+/* LOOP: run instructions [target, this LOOP) count times in all (count
+ * 1..65535; the body runs once before the LOOP is reached, so count - 1
+ * jumps back). One LOOP is active at a time (no nesting). NNFDRV_ERR_ARG
+ * (nothing written) for count 0 or target > 65535 (no program memory is
+ * larger); nnfdrv_write to NNFDRV_PROG refuses whole LOOP instructions whose
+ * target is outside the device's program memory. */
+int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count);
 
 #ifdef __cplusplus
 }

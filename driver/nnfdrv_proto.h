@@ -54,7 +54,13 @@ enum {
   NNFP_REGION_P = 2,
   NNFP_REGION_LUT = 3,
   NNFP_REGION_PROG = 4,
+  NNFP_REGION_STATE = 5,      /* LIF neuron state, NNFP_STATE_BYTES per entry */
 };
+
+/* LIF state entry (host view, little-endian): u int32 (held in 25 bits,
+ * bytes 3 reads as the sign of bit 24), v int32 (24 bits), count uint32,
+ * ref u8 (4 bits), 3 zero bytes. */
+enum { NNFP_STATE_BYTES = 16 };
 
 /* Micro-program. */
 enum {
@@ -62,7 +68,11 @@ enum {
   NNFP_OP_END = 0,
   NNFP_OP_GEMM = 1,
   NNFP_OP_BARRIER = 2,
+  NNFP_OP_LIF = 3,
+  NNFP_OP_LOOP = 4,
 };
+/* LIF instruction flags (byte 1). */
+enum { NNFP_LIF_RESET_SUB = 1, NNFP_LIF_COUNT = 2, NNFP_LIF_CLEAR = 4 };
 
 enum { NNFP_INFO_BYTES = 48, NNFP_COUNTERS_BYTES = 56, NNFP_STATUS_BYTES = 4 };
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include "nnf_data.h"
+#include "nnf_optim.h"
+#include "nnf_train.h"
 
 /* Exit codes (documented in `nnfpga --help` and docs/cli.md). */
 enum { EXIT_DEVICE = 1, EXIT_USAGE = 2, EXIT_INPUT = 3 };
@@ -39,9 +41,21 @@ double cli_now(void);
 int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int train,
                   long limit, nnf_dataset *out);
 
+/* Optimizer hyperparameter flags (--lr, --momentum, --nesterov, ...) at
+ * argv[*i]: *handled says whether it was one; -1 on a bad value. */
+int cli_opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int *i, int *handled);
+/* Loss and accuracy per epoch (n epochs of h) as an SVG line chart; prints
+ * the error and returns -1 on failure. */
+int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n);
 int cmd_train(int argc, char **argv);
+int cmd_train_snn(int argc, char **argv);
+int cmd_eval_snn(int argc, char **argv);
+int cmd_infer_snn(int argc, char **argv);
+/* 1 when the --model FILE among argv is a spiking-network checkpoint. */
+int cli_model_is_snn(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 #endif /* NNFPGA_CLI_H */

@@ -25,6 +25,7 @@ static void usage_train(FILE *f) {
           "in int8 on the device, gradients and optimizer steps in float on the host.\n"
           "Writes the checkpoint (safetensors) and a CSV of loss and accuracy per epoch.\n"
           "\n"
+          "  --model M        mlp (default) or snn: a spiking network (see nnfpga train --model snn --help)\n"
           "  --layers L       sizes, input to output (default 784,128,10)\n"
           "  --act A          hidden activation: relu (default), relu6, sigmoid, tanh, none\n"
           "  --optimizer O    sgd, adagrad, rmsprop, adam (default), adamw\n"
@@ -46,6 +47,7 @@ static void usage_train(FILE *f) {
           "  --val-split F    hold out a fraction F of the training set for validation; the\n"
           "                   weights with the best validation accuracy are kept\n"
           "  --patience N     stop after N epochs without a better validation accuracy\n"
+          "  --plot FILE.svg  draw loss and accuracy per epoch (SVG)\n"
           "  --seed N         initialisation, shuffling and split seed (default 1)\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT ")\n"
           "  --train-csv F, --test-csv F   CSV data instead (--label-col N, default 0)\n"
@@ -129,7 +131,7 @@ static void on_progress(void *ctx, long done, long total, const nnf_epoch_stats 
 }
 
 /* Optimizer hyperparameter flags: --name-with-dashes maps to torch's name. */
-static int opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int *i, int *handled) {
+int cli_opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int *i, int *handled) {
   static const char *bools[] = {"nesterov", "centered", "amsgrad"};
   static const char *reals[] = {"lr", "momentum", "dampening", "weight-decay", "lr-decay",
                                 "initial-accumulator-value", "alpha", "beta1", "beta2", "eps"};
@@ -178,10 +180,13 @@ typedef struct {
 } deferred;
 
 int cmd_train(int argc, char **argv) {
+  for (int i = 0; i + 1 < argc; i++)
+    if ((!strcmp(argv[i], "--model") && !strcmp(argv[i + 1], "snn")) || !strcmp(argv[i], "--model=snn"))
+      return cmd_train_snn(argc, argv);
   const char *layers = "784,128,10", *act = "relu", *optname = "adam", *data = NULL;
   const char *train_csv = NULL, *test_csv = NULL, *uri = "model", *out = "model.safetensors",
              *csv_path = NULL, *init = "default", *init_mode = "fan_in", *sched = "constant",
-             *batch_s = "64";
+             *batch_s = "64", *plot = NULL;
   const char *init_a = "0", *init_b = "1", *init_mean = "0", *init_std = "1", *gamma = NULL,
              *eta_min = "0", *val_split = NULL;
   long epochs = 10, batch = 64, seed = 1, limit = 0, test_limit = -1, label_col = 0, observe = 8;
@@ -198,7 +203,7 @@ int cmd_train(int argc, char **argv) {
     STR("--out", out) STR("--csv", csv_path) STR("--init", init) STR("--init-mode", init_mode)
     STR("--init-a", init_a) STR("--init-b", init_b) STR("--init-mean", init_mean) STR("--init-std", init_std)
     STR("--schedule", sched) STR("--gamma", gamma) STR("--eta-min", eta_min) STR("--val-split", val_split)
-    STR("--batch", batch_s)
+    STR("--batch", batch_s) STR("--plot", plot)
     INT("--accumulate", accumulate, 1, 1000000) INT("--step-size", step_size, 1, 1000000)
     INT("--t-max", t_max, 1, 1000000) INT("--warmup-steps", warmup, 0, 1000000000L)
     INT("--patience", patience, 1, 1000000)
@@ -233,7 +238,7 @@ int cmd_train(int argc, char **argv) {
   nnf_opt_config oc = nnf_optim_defaults((nnf_opt_kind)kind);
   for (int k = 0; k < hp.n; k++) {
     int i = hp.idx[k], handled;
-    if (opt_flag("train", &oc, argc, argv, &i, &handled)) return EXIT_USAGE;
+    if (cli_opt_flag("train", &oc, argc, argv, &i, &handled)) return EXIT_USAGE;
     if (!handled) {
       fprintf(stderr, "nnfpga train: unknown option '%s' (see nnfpga train --help)\n", argv[hp.idx[k]]);
       return EXIT_USAGE;
@@ -440,6 +445,11 @@ int cmd_train(int argc, char **argv) {
       rc = EXIT_INPUT;
     }
   }
+  if (!rc && plot) {
+    char title[160];
+    snprintf(title, sizeof title, "%s %s, %s, forward on %s", layers, act, optname, use_float ? "host (float)" : uri);
+    if (cli_plot_history("train", plot, title, history, epochs_run)) rc = EXIT_INPUT;
+  }
   if (!rc) {
     double secs = cli_now() - t0;
     if (json) {
@@ -486,6 +496,7 @@ static void eval_progress(void *ctx, long done, long total, const nnf_epoch_stat
 }
 
 int cmd_eval(int argc, char **argv) {
+  if (cli_model_is_snn(argc, argv)) return cmd_eval_snn(argc, argv);
   const char *model = NULL, *uri = "model", *data = NULL, *csvf = NULL;
   long limit = 0, batch = 64, label_col = 0;
   int json = 0, quiet = 0, use_float = 0;
@@ -582,6 +593,7 @@ int cmd_eval(int argc, char **argv) {
 }
 
 int cmd_infer(int argc, char **argv) {
+  if (cli_model_is_snn(argc, argv)) return cmd_infer_snn(argc, argv);
   const char *model = NULL, *uri = "model", *data = NULL, *csvf = NULL;
   long first = 0, count = 10, label_col = 0;
   int json = 0;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nnf_plot.h"
 #include "nnfpga_cli.h"
 
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val) {
@@ -108,4 +109,40 @@ int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_c
     *out = sub;
   }
   return 0;
+}
+
+int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n) {
+  double *x = malloc(sizeof(double) * (size_t)(n ? n : 1) * 5);
+  if (!x) return -1;
+  double *loss = x + n, *tr = x + 2 * n, *va = x + 3 * n, *te = x + 4 * n;
+  int have_val = 0, have_test = 0;
+  for (int i = 0; i < n; i++) {
+    x[i] = h[i].epoch;
+    loss[i] = h[i].loss;
+    tr[i] = 100 * h[i].train_acc;
+    va[i] = h[i].val_acc >= 0 ? 100 * h[i].val_acc : NAN;
+    te[i] = h[i].test_acc >= 0 ? 100 * h[i].test_acc : NAN;
+    have_val |= h[i].val_acc >= 0;
+    have_test |= h[i].test_acc >= 0;
+  }
+  nnf_plot_series s[4] = {{"training loss", loss, 0}, {"training accuracy", tr, 1}, {"validation accuracy", va, 1},
+                          {"test accuracy", te, 1}};
+  nnf_plot_series use[4];
+  int ns = 0;
+  use[ns++] = s[0];
+  use[ns++] = s[1];
+  if (have_val) use[ns++] = s[2];
+  if (have_test) use[ns++] = s[3];
+  nnf_plot_line_opts o;
+  memset(&o, 0, sizeof o);
+  o.title = title;
+  o.xlabel = "epoch";
+  o.ylabel[0] = "loss";
+  o.ylabel[1] = "accuracy (%)";
+  o.x_integer = 1;
+  char err[512];
+  int rc = nnf_plot_lines(path, &o, x, n, use, ns, err, sizeof err);
+  if (rc) fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+  free(x);
+  return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nnf_safetensors.h"
+#include "nnf_snn.h"
 
 #define MAX_T (NNF_MAX_LAYERS * 8 + 8)
 
@@ -214,4 +215,169 @@ nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
   }
   nnf_st_free(f);
   return n;
+}
+
+/* ---- spiking networks ------------------------------------------------------ */
+
+int nnf_ckpt_save_snn(const char *path, const nnf_snn *n, const char *const *keys, const char *const *vals,
+                      int n_extra, char *err, size_t errlen) {
+  if (!n->quantized) return fail(err, errlen, "the spiking network is not quantized");
+  tlist tl;
+  memset(&tl, 0, sizeof tl);
+  int L = n->nlayers;
+  float ranges[NNF_MAX_LAYERS];
+  int32_t vth[NNF_MAX_LAYERS], seen[NNF_MAX_LAYERS];
+  char name[48];
+  for (int l = 0; l < L; l++) {
+    const nnf_dense *D = &n->layer[l];
+    const nnf_qlayer *Q = &n->ql[l];
+    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
+    add(&tl, name, NNF_ST_F32, D->w, 2, D->out, D->in);
+    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
+    add(&tl, name, NNF_ST_F32, D->b, 1, D->out, 0);
+    snprintf(name, sizeof name, "quant.%d.weight_scale", l);
+    add(&tl, name, NNF_ST_F32, Q->s_w, 1, D->out, 0);
+    snprintf(name, sizeof name, "quant.%d.weight_int8", l);
+    add(&tl, name, NNF_ST_I8, Q->w_kn, 2, D->in, D->out);
+    snprintf(name, sizeof name, "quant.%d.bias_int32", l);
+    add(&tl, name, NNF_ST_I32, Q->bias, 1, D->out, 0);
+    snprintf(name, sizeof name, "quant.%d.multiplier", l);
+    add(&tl, name, NNF_ST_I32, Q->m0, 1, D->out, 0);
+    snprintf(name, sizeof name, "quant.%d.shift", l);
+    add(&tl, name, NNF_ST_I8, Q->shift, 1, D->out, 0);
+    ranges[l] = n->cur[l].range;
+    vth[l] = n->cur[l].vth;
+    seen[l] = n->cur[l].seen;
+  }
+  add(&tl, "quant.current_range", NNF_ST_F32, ranges, 1, L, 0);
+  add(&tl, "quant.vth", NNF_ST_I32, vth, 1, L, 0);
+  add(&tl, "quant.observed", NNF_ST_I32, seen, 1, L, 0);
+  char layers[128], steps[16], beta[32], thr[32], slope[32], res[16], dv[16];
+  size_t used = 0;
+  for (int i = 0; i <= L && used < sizeof layers; i++)
+    used += (size_t)snprintf(layers + used, sizeof layers - used, i ? ",%d" : "%d", n->sizes[i]);
+  snprintf(steps, sizeof steps, "%d", n->cfg.steps);
+  snprintf(beta, sizeof beta, "%.17g", n->cfg.beta);
+  snprintf(thr, sizeof thr, "%.17g", n->cfg.threshold);
+  snprintf(slope, sizeof slope, "%.17g", n->cfg.slope);
+  snprintf(res, sizeof res, "%d", n->cfg.resolution);
+  snprintf(dv, sizeof dv, "%u", n->lif.dv);
+  const char *mk[24] = {"format", "format_version", "model", "layers", "steps", "beta", "threshold", "reset",
+                        "encoding", "surrogate", "slope", "resolution", "du", "dv", "quantized"};
+  const char *mv[24] = {"nnfpga", "1", "snn", layers, steps, beta, thr, n->cfg.reset_sub ? "subtract" : "zero",
+                        n->cfg.encoding == NNF_ENC_RATE ? "rate" : "direct",
+                        n->cfg.surrogate == NNF_SURR_ATAN ? "atan" : "fast_sigmoid", slope, res, "4095", dv, "1"};
+  int nm = 15;
+  for (int i = 0; i < n_extra && nm < 24; i++, nm++) {
+    mk[nm] = keys[i];
+    mv[nm] = vals[i];
+  }
+  return nnf_st_write(path, tl.t, tl.n, mk, mv, nm, err, errlen);
+}
+
+static int meta_double(const nnf_st_file *f, const char *path, const char *key, double *v, char *err,
+                       size_t errlen) {
+  const char *s = nnf_st_meta(f, key);
+  char *end;
+  if (!s) return fail(err, errlen, "%s: metadata lacks '%s'", path, key);
+  *v = strtod(s, &end);
+  if (end == s || *end) return fail(err, errlen, "%s: metadata '%s' is not a number: '%.40s'", path, key, s);
+  return 0;
+}
+
+static int snn_config_from(const nnf_st_file *f, const char *path, nnf_snn_config *c, char *err, size_t errlen) {
+  double steps = 0, res = 0;
+  *c = nnf_snn_defaults();
+  if (meta_double(f, path, "steps", &steps, err, errlen) || meta_double(f, path, "beta", &c->beta, err, errlen) ||
+      meta_double(f, path, "threshold", &c->threshold, err, errlen) ||
+      meta_double(f, path, "slope", &c->slope, err, errlen) || meta_double(f, path, "resolution", &res, err, errlen))
+    return -1;
+  if (steps < 1 || steps > 65535 || res < 1 || res > NNFM_LIF_VTH_MAX)
+    return fail(err, errlen, "%s: steps or resolution out of range", path);
+  c->steps = (int)steps;
+  c->resolution = (int)res;
+  const char *r = nnf_st_meta(f, "reset"), *e = nnf_st_meta(f, "encoding"), *s = nnf_st_meta(f, "surrogate");
+  if (!r || !e || !s) return fail(err, errlen, "%s: metadata lacks reset, encoding or surrogate", path);
+  if (!strcmp(r, "subtract")) c->reset_sub = 1;
+  else if (strcmp(r, "zero")) return fail(err, errlen, "%s: unknown reset '%.20s'", path, r);
+  if (!strcmp(e, "rate")) c->encoding = NNF_ENC_RATE;
+  else if (strcmp(e, "direct")) return fail(err, errlen, "%s: unknown encoding '%.20s'", path, e);
+  if (!strcmp(s, "atan")) c->surrogate = NNF_SURR_ATAN;
+  else if (strcmp(s, "fast_sigmoid")) return fail(err, errlen, "%s: unknown surrogate '%.20s'", path, s);
+  return nnf_snn_config_check(c, err, errlen);
+}
+
+static int snn_load_into(nnf_snn *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  int L = n->nlayers;
+  char name[48];
+  for (int l = 0; l < L; l++) {
+    nnf_dense *D = &n->layer[l];
+    const nnf_st_tensor *w, *b;
+    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
+    if (!(w = want(f, path, name, NNF_ST_F32, 2, D->out, D->in, err, errlen))) return -1;
+    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
+    if (!(b = want(f, path, name, NNF_ST_F32, 1, D->out, 0, err, errlen))) return -1;
+    memcpy(D->w, w->data, (size_t)D->out * D->in * sizeof(float));
+    memcpy(D->b, b->data, (size_t)D->out * sizeof(float));
+  }
+  const nnf_st_tensor *r, *v, *o;
+  if (!(r = want(f, path, "quant.current_range", NNF_ST_F32, 1, L, 0, err, errlen)) ||
+      !(v = want(f, path, "quant.vth", NNF_ST_I32, 1, L, 0, err, errlen)) ||
+      !(o = want(f, path, "quant.observed", NNF_ST_I32, 1, L, 0, err, errlen)))
+    return -1;
+  for (int l = 0; l < L; l++) {
+    n->cur[l].range = ((const float *)r->data)[l];
+    n->cur[l].seen = ((const int32_t *)o->data)[l];
+  }
+  if (nnf_snn_quantize(n, err, errlen)) return -1;
+  for (int l = 0; l < L; l++) {
+    const nnf_qlayer *Q = &n->ql[l];
+    int in = n->sizes[l], out = n->sizes[l + 1];
+    const nnf_st_tensor *t;
+    int same = n->cur[l].vth == ((const int32_t *)v->data)[l];
+    snprintf(name, sizeof name, "quant.%d.weight_int8", l);
+    if (!(t = want(f, path, name, NNF_ST_I8, 2, in, out, err, errlen))) return -1;
+    same = same && !memcmp(t->data, Q->w_kn, (size_t)in * out);
+    snprintf(name, sizeof name, "quant.%d.bias_int32", l);
+    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
+    same = same && !memcmp(t->data, Q->bias, (size_t)out * 4);
+    snprintf(name, sizeof name, "quant.%d.multiplier", l);
+    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
+    same = same && !memcmp(t->data, Q->m0, (size_t)out * 4);
+    if (!same)
+      return fail(err, errlen,
+                  "%s: layer %d's int8 tensors do not match its float weights and ranges "
+                  "(edited or corrupt checkpoint)", path, l + 1);
+  }
+  return 0;
+}
+
+nnf_snn *nnf_ckpt_load_snn(const char *path, char *err, size_t errlen) {
+  nnf_st_file *f = nnf_st_read(path, err, errlen);
+  if (!f) return NULL;
+  nnf_snn *n = NULL;
+  const char *fmt = nnf_st_meta(f, "format"), *model = nnf_st_meta(f, "model"), *layers = nnf_st_meta(f, "layers");
+  int sizes[NNF_MAX_LAYERS + 1], ns;
+  char sub[256];
+  nnf_snn_config c;
+  if (!fmt || strcmp(fmt, "nnfpga") || !model || strcmp(model, "snn"))
+    fail(err, errlen, "%s: not an nnfpga spiking-network checkpoint", path);
+  else if (!layers || (ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, sub, sizeof sub)) < 0)
+    fail(err, errlen, "%s: bad or missing 'layers' metadata", path);
+  else if (snn_config_from(f, path, &c, err, errlen) == 0 &&
+           (n = nnf_snn_create(sizes, ns, &c, 0, err, errlen)) && snn_load_into(n, f, path, err, errlen)) {
+    nnf_snn_free(n);
+    n = NULL;
+  }
+  nnf_st_free(f);
+  return n;
+}
+
+const char *nnf_ckpt_model_kind(const char *path, char *err, size_t errlen) {
+  nnf_st_file *f = nnf_st_read(path, err, errlen);
+  if (!f) return NULL;
+  const char *m = nnf_st_meta(f, "model");
+  const char *kind = m && !strcmp(m, "snn") ? "snn" : "mlp";
+  nnf_st_free(f);
+  return kind;
 }

@@ -36,6 +36,18 @@ int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys,
  * tensor is checked against it (name, dtype, shape). NULL + err on failure. */
 nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen);
 
+/* Spiking networks (nnf_snn.h): the same float tensors; quant.<l>.* int8
+ * tensors; quant.current_range F32 [L], quant.vth I32 [L], quant.observed
+ * I32 [L]; metadata model "snn", steps, beta, threshold, reset, encoding,
+ * surrogate, slope, resolution. */
+struct nnf_snn;
+int nnf_ckpt_save_snn(const char *path, const struct nnf_snn *n, const char *const *keys,
+                      const char *const *vals, int n_extra, char *err, size_t errlen);
+struct nnf_snn *nnf_ckpt_load_snn(const char *path, char *err, size_t errlen);
+/* "mlp" or "snn" by the file's metadata (NULL + err if unreadable). The
+ * string is static. */
+const char *nnf_ckpt_model_kind(const char *path, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -279,7 +279,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if (check_data(n, train, "training", err, errlen)) return -1;
   if (val && check_data(n, val, "validation", err, errlen)) return -1;
   if (test && check_data(n, test, "test", err, errlen)) return -1;
-  if (o->epochs < 1 || o->batch < 0 || o->batch > 65535 || o->accumulate < 0)
+  if (o->epochs < 1 || o->batch < 0 || o->batch > 65535 || o->accumulate < 1)
     return fail(err, errlen, "epochs must be >= 1, batch 0..65535 (0: full batch), accumulate >= 1");
   if (o->patience > 0 && !val) return fail(err, errlen, "early stopping needs a validation set");
   if ((o->mode == NNF_FWD_DEVICE || o->eval_mode == NNF_FWD_DEVICE) && !dev)

@@ -10,13 +10,15 @@
 #include <string.h>
 
 #include "nnfdrv_proto.h"
+#include "nnfm_lif.h"
 
-enum { RTL_VERSION = 0x0001 };
+enum { RTL_VERSION = 0x0002 }; /* 0.2: LIF, LOOP, STATE */
 
 struct nnfm_device {
   nnfm_device_config cfg;
   nnfm_engine *eng;
   uint8_t *prog;             /* prog_words * 32 bytes */
+  uint8_t *state;            /* state_words * 16 bytes, as the host wrote them */
   nnfp_parser parser;
   uint8_t *payload;          /* max_payload bytes */
   /* answer queue */
@@ -25,6 +27,9 @@ struct nnfm_device {
   /* executor state */
   uint8_t last_err;
   uint32_t pc;
+  /* the LOOP register: one active LOOP (at loop_pc) with loop_left jumps to go */
+  int loop_act;
+  uint32_t loop_pc, loop_left;
   int prev_valid;
   uint8_t prev_seq, prev_type;
   /* counters */
@@ -42,13 +47,15 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.timeout_cycles = 65536;
   c.clock_hz = 0;
   c.vec_serial = 0;
+  c.state_words = 16384;
   return c;
 }
 
 nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   if (!cfg || nnfm_config_check(&cfg->engine) != NNFM_OK || !is_pow2(cfg->prog_words) ||
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
-      cfg->max_payload > 65535)
+      cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
+      cfg->state_words > (1u << 24))
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -56,7 +63,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   d->eng = nnfm_engine_create(&cfg->engine);
   d->prog = calloc(cfg->prog_words, NNFP_INSN_BYTES);
   d->payload = malloc(cfg->max_payload);
-  if (!d->eng || !d->prog || !d->payload) {
+  d->state = calloc(cfg->state_words ? cfg->state_words : 1, NNFP_STATE_BYTES);
+  if (!d->eng || !d->prog || !d->payload || !d->state) {
     nnfm_device_destroy(d);
     return NULL;
   }
@@ -68,6 +76,7 @@ void nnfm_device_destroy(nnfm_device *d) {
   if (!d) return;
   nnfm_engine_destroy(d->eng);
   free(d->prog);
+  free(d->state);
   free(d->payload);
   free(d->out);
   free(d);
@@ -119,6 +128,7 @@ static void answer_err(nnfm_device *d, const nnfp_header *h, uint8_t code) {
 
 static uint64_t region_size(const nnfm_device *d, unsigned region) {
   if (region == NNFP_REGION_PROG) return (uint64_t)d->cfg.prog_words * NNFP_INSN_BYTES;
+  if (region == NNFP_REGION_STATE) return (uint64_t)d->cfg.state_words * NNFP_STATE_BYTES;
   return nnfm_region_bytes(&d->cfg.engine, (int)region);
 }
 
@@ -127,14 +137,60 @@ static int in_range(const nnfm_device *d, uint32_t arg, uint64_t count) {
   return addr <= size && count <= size - addr;
 }
 
+/* ---- LIF state entries ------------------------------------------------------ */
+
+/* Sign-extend the low `bits` bits of x. */
+static int32_t sext(uint32_t x, unsigned bits) {
+  uint32_t m = 1u << (bits - 1);
+  x &= (m << 1) - 1u;
+  return (int32_t)(x ^ m) - (int32_t)m;
+}
+
+typedef struct {
+  nnfm_lif_state s;
+  uint32_t count;
+} lif_entry;
+
+/* The entry as the RTL's state memory holds it: u 25 bits, v 24, ref 4. */
+static lif_entry entry_get(const nnfm_device *d, uint32_t i) {
+  const uint8_t *p = d->state + (size_t)i * NNFP_STATE_BYTES;
+  lif_entry e;
+  e.s.u = sext(nnfp_get32(p), 25);
+  e.s.v = sext(nnfp_get32(p + 4), 24);
+  e.count = nnfp_get32(p + 8);
+  e.s.ref = (uint8_t)(p[12] & 15);
+  return e;
+}
+
+static void entry_put(nnfm_device *d, uint32_t i, const lif_entry *e) {
+  uint8_t *p = d->state + (size_t)i * NNFP_STATE_BYTES;
+  nnfp_put32(p, (uint32_t)e->s.u);
+  nnfp_put32(p + 4, (uint32_t)e->s.v);
+  nnfp_put32(p + 8, e->count);
+  p[12] = e->s.ref;
+  p[13] = p[14] = p[15] = 0;
+}
+
+static uint8_t state_read_byte(const nnfm_device *d, uint32_t addr) {
+  lif_entry e = entry_get(d, addr / NNFP_STATE_BYTES);
+  uint8_t b[NNFP_STATE_BYTES] = {0};
+  nnfp_put32(b, (uint32_t)e.s.u);
+  nnfp_put32(b + 4, (uint32_t)e.s.v);
+  nnfp_put32(b + 8, e.count);
+  b[12] = e.s.ref;
+  return b[addr % NNFP_STATE_BYTES];
+}
+
 static void put_byte(nnfm_device *d, unsigned region, uint32_t addr, uint8_t v) {
   if (region == NNFP_REGION_PROG) d->prog[addr] = v;
+  else if (region == NNFP_REGION_STATE) d->state[addr] = v;
   else nnfm_engine_write_byte(d->eng, (int)region, addr, v);
 }
 
 static uint8_t get_byte(const nnfm_device *d, unsigned region, uint32_t addr) {
   uint8_t v = 0;
   if (region == NNFP_REGION_PROG) v = d->prog[addr];
+  else if (region == NNFP_REGION_STATE) v = state_read_byte(d, addr);
   else nnfm_engine_read_byte(d->eng, (int)region, addr, &v);
   return v;
 }
@@ -150,11 +206,99 @@ static void write_payload(nnfm_device *d, const nnfp_header *h, uint32_t receive
 
 /* ---- the micro-program ---------------------------------------------------- */
 
+/* [b0, b0 + n0) and [b1, b1 + n1) share a word. */
+static int ranges_overlap(uint64_t b0, uint64_t n0, uint64_t b1, uint64_t n1) {
+  return n0 && n1 && b0 < b1 + n1 && b1 < b0 + n0;
+}
+
+/* One LIF instruction (docs/protocol.md): per ACT word of the currents, in
+ * address order (N tile nt outer, row m inner), lanes j < N - nt*R: neuron
+ * n = nt*R + j of row m, state entry s_base + m*N + n. Fields are taken
+ * modulo their widths, as the RTL decodes them. Returns 0, or -1 refused. */
+static int run_lif(nnfm_device *d, const uint8_t *in) {
+  nnfm_engine *e = d->eng;
+  const uint32_t R = (uint32_t)e->cfg.rows;
+  nnfm_lif_params p;
+  p.reset_sub = in[1] & NNFP_LIF_RESET_SUB;
+  int counting = (in[1] & NNFP_LIF_COUNT) != 0, clear = (in[1] & NNFP_LIF_CLEAR) != 0;
+  p.refractory = in[2] & 15;
+  p.bias_exp = in[3] & 7;
+  p.bias_mant = (int16_t)sext(nnfp_get16(in + 4), 13);
+  uint32_t m = nnfp_get16(in + 8), n = nnfp_get16(in + 12);
+  p.du = nnfp_get16(in + 10) & 0xFFF;
+  p.dv = nnfp_get16(in + 14) & 0xFFF;
+  uint32_t a_base = nnfp_get32(in + 16), s_base = nnfp_get32(in + 24), o_base = nnfp_get32(in + 28);
+  p.vth = (int32_t)(nnfp_get32(in + 20) & 0x1FFFF);
+  if (m == 0 || n == 0) return 0;
+  uint64_t nt_n = (n + R - 1) / R, words = nt_n * m;
+  if (!(a_base < e->cfg.act_words && words <= e->cfg.act_words - a_base) ||
+      !(o_base < e->cfg.act_words && words <= e->cfg.act_words - o_base) ||
+      !(s_base < d->cfg.state_words && (uint64_t)m * n <= d->cfg.state_words - s_base) ||
+      (a_base != o_base && ranges_overlap(a_base, words, o_base, words)))
+    return -1;
+  for (uint32_t nt = 0; nt < nt_n; nt++) {
+    uint32_t lanes = n - nt * R < R ? n - nt * R : R;
+    for (uint32_t r = 0; r < m; r++) {
+      const uint8_t *a = e->act + ((size_t)a_base + (size_t)nt * m + r) * R;
+      uint8_t spikes[64] = {0};
+      for (uint32_t j = 0; j < lanes; j++) {
+        uint32_t idx = s_base + r * n + nt * R + j;
+        lif_entry st;
+        if (clear) memset(&st, 0, sizeof st);
+        else st = entry_get(d, idx);
+        int sp = nnfm_lif_step(&p, &st.s, (int8_t)a[j]);
+        if (counting) st.count += (uint32_t)sp;
+        entry_put(d, idx, &st);
+        spikes[j] = (uint8_t)sp;
+      }
+      memcpy(e->act + ((size_t)o_base + (size_t)nt * m + r) * R, spikes, R);
+    }
+  }
+  d->stats.lif_updates += (uint64_t)m * n;
+  return 0;
+}
+
+/* LOOP at d->pc (docs/protocol.md): one LOOP active at a time; a LOOP met
+ * while another is active falls through, so every program ends. */
+static void run_loop(nnfm_device *d, const uint8_t *in) {
+  uint32_t count = nnfp_get16(in + 8), target = nnfp_get32(in + 16);
+  int jump = 0;
+  if (d->loop_act && d->loop_pc == d->pc) {
+    if (d->loop_left) {
+      d->loop_left--;
+      jump = 1;
+    } else {
+      d->loop_act = 0;
+    }
+  } else if (!d->loop_act && count > 1) {
+    d->loop_act = 1;
+    d->loop_pc = d->pc;
+    d->loop_left = count - 2;
+    jump = 1;
+  }
+  if (!jump) d->pc++;
+  else d->pc = target < d->cfg.prog_words ? target : d->cfg.prog_words;
+}
+
 static void run_program(nnfm_device *d, uint32_t entry) {
   d->pc = entry;
+  d->loop_act = 0;
+  d->loop_pc = d->loop_left = 0;
   while (d->pc < d->cfg.prog_words) {
     const uint8_t *in = d->prog + (size_t)d->pc * NNFP_INSN_BYTES;
     if (in[0] == NNFP_OP_BARRIER) {
+      d->pc++;
+      continue;
+    }
+    if (in[0] == NNFP_OP_LOOP) {
+      run_loop(d, in);
+      continue;
+    }
+    if (in[0] == NNFP_OP_LIF && d->cfg.state_words != 0) {
+      if (run_lif(d, in) != 0) {
+        d->stats.refused_lifs++;
+        return;
+      }
       d->pc++;
       continue;
     }
@@ -212,7 +356,8 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_put16(r + 2, RTL_VERSION);
   r[4] = (uint8_t)c->rows;
   r[5] = (uint8_t)c->cols;
-  nnfp_put16(r + 6, (uint16_t)(0x3u | (d->cfg.vec_serial ? 0x8u : 0u)));
+  nnfp_put16(r + 6, (uint16_t)(0x3u | (d->cfg.state_words ? 0x4u : 0u) |
+                               (d->cfg.vec_serial ? 0x8u : 0u)));
   nnfp_put32(r + 8, c->act_words);
   nnfp_put32(r + 12, c->w_words);
   nnfp_put32(r + 16, c->p_words);
@@ -222,6 +367,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_put16(r + 30, 1); /* credits */
   nnfp_put32(r + 32, d->cfg.timeout_cycles);
   nnfp_put32(r + 36, d->cfg.clock_hz);
+  nnfp_put32(r + 40, d->cfg.state_words);
 }
 
 static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {

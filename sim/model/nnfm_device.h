@@ -8,7 +8,15 @@
  * cycles, busy cycles and stall cycles read 0. MACs, link bytes and frame
  * errors are counted exactly as the RTL counts them. A GEMM instruction that
  * nnfm_engine_check refuses (the RTL would wrap addresses) stops the program
- * and is counted in nnfm_device_stats; the driver never sends one.
+ * and is counted in nnfm_device_stats; so does a LIF instruction whose
+ * current, spike or state range leaves its buffer, or whose current and
+ * spike ranges overlap without being equal (docs/protocol.md, LIF).
+ *
+ * LIF and LOOP (docs/protocol.md): the LIF update itself is nnfm_lif_step
+ * (nnfm_lif.h); this file walks the layout and keeps the state region, whose
+ * entries are held as the host wrote them and read back in canonical form
+ * (u sign-extended from bit 24, v from bit 23, ref 4 bits), exactly as the
+ * RTL's narrower state memory does.
  *
  * Ownership: nnfm_device_create returns a handle owned by the caller
  * (nnfm_device_destroy). Pointer arguments are borrowed for the call.
@@ -32,6 +40,8 @@ typedef struct {
   uint32_t timeout_cycles;  /* reported by INFO */
   uint32_t clock_hz;        /* reported by INFO */
   int vec_serial;           /* reported in the INFO feature bits */
+  uint32_t state_words;     /* LIF state entries (region STATE, 16 bytes each);
+                               0: no LIF core (LIF stops a program like END) */
 } nnfm_device_config;
 
 /* The default simulation configuration (matches the nnf_core defaults used
@@ -66,6 +76,8 @@ typedef struct {
   uint64_t frames_ok;        /* frames executed */
   uint64_t frame_errors;     /* as the COUNTERS record counts them */
   uint64_t refused_gemms;    /* program GEMMs nnfm_engine_check refused */
+  uint64_t refused_lifs;     /* program LIFs out of range (see above) */
+  uint64_t lif_updates;      /* neuron updates done by LIF instructions */
 } nnfm_device_stats;
 nnfm_device_stats nnfm_device_get_stats(const nnfm_device *d);
 

@@ -46,6 +46,30 @@ grep -qE '"cycles_per_image":[[:space:]]*[0-9]' <<<"$s" || fail "sim eval lacks 
 grep -qE '"images":[[:space:]]*700' <<<"$s" || fail "sim eval images"
 expect 0 '"class"' -- "$nnfpga" infer --model "$ck" --device sim --data "$data" --first 5 --count 3 --json
 
+# a spiking network: trained on the host, the same accuracy on the model device and
+# on the host's integer reference (the same spikes)
+sk=$tmp/snn.safetensors
+expect 0 "test accuracy" -- "$nnfpga" train --model snn --data "$data" --limit 2000 --epochs 1 --steps 6 \
+  --test-limit 300 --out "$sk" --quiet
+sm=$("$nnfpga" eval --model "$sk" --device model --data "$data" --limit 300 --json) || fail "snn eval model"
+sh=$("$nnfpga" eval --model "$sk" --device host --data "$data" --limit 300 --json) || fail "snn eval host"
+[ "$(grep '"accuracy"' <<<"$sm")" = "$(grep '"accuracy"' <<<"$sh")" ] || fail "snn: model and host disagree: $sm / $sh"
+expect 0 '"spike_counts"' -- "$nnfpga" infer --model "$sk" --device model --data "$data" --count 2 --json
+expect 2 "time steps" -- "$nnfpga" train --model snn --steps 0 --data "$data"
+expect 2 "reset" -- "$nnfpga" train --model snn --reset sideways --data "$data"
+expect 2 "beta" -- "$nnfpga" train --model snn --beta 1.5 --data "$data"
+
+# training features: validation split, schedule, init, plot
+expect 0 "test accuracy" -- "$nnfpga" train --device host --data "$data" --limit 1500 --epochs 3 --val-split 0.2 \
+  --patience 5 --schedule cosine --warmup-steps 10 --init kaiming_uniform --plot "$tmp/curve.svg" \
+  --out "$tmp/feat.safetensors" --quiet
+grep -q '^<svg' "$tmp/curve.svg" || fail "plot: no SVG"
+[ "$(grep -c '<polyline' "$tmp/curve.svg")" -ge 4 ] || fail "plot: want loss, train, validation and test lines"
+grep -q '"init":"kaiming_uniform mode=fan_in"' "$tmp/feat.safetensors" || fail "init not recorded in the checkpoint"
+expect 2 "val-split" -- "$nnfpga" train --patience 3 --data "$data"
+expect 2 "schedule" -- "$nnfpga" train --schedule zigzag --data "$data"
+expect 2 "init" -- "$nnfpga" train --init lecun --data "$data"
+
 # CSV data: 784 features, label first
 awk 'BEGIN{srand(1); printf "label"; for(j=0;j<784;j++) printf ",p%d", j; printf "\n"; for(i=0;i<200;i++){ l=i%10; printf "%d", l; for(j=0;j<784;j++) printf ",%.3f", (j%10==l)?0.9:rand()*0.2; printf "\n"}}' >"$tmp/d.csv"
 expect 0 "test accuracy" -- "$nnfpga" train --device host --train-csv "$tmp/d.csv" --test-csv "$tmp/d.csv" \
