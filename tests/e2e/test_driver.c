@@ -91,7 +91,9 @@ static void test_device_errors(nnfdrv *d) {
   expect_device_error(d, NNFP_READ, 0, four, 4, NNFP_E_BAD_LEN);           /* count too big */
   nnfp_put32(four, 2);
   expect_device_error(d, NNFP_READ, (3u << 28) | 255, four, 4, NNFP_E_RANGE);
-  expect_device_error(d, NNFP_READ, 5u << 28, four, 4, NNFP_E_RANGE);      /* no region 5 */
+  expect_device_error(d, NNFP_READ, 6u << 28, four, 4, NNFP_E_RANGE);      /* no region 6 */
+  expect_device_error(d, NNFP_READ, (5u << 28) | (in->state_words * 16 - 1), four, 4,
+                      NNFP_E_RANGE);                                          /* past STATE */
   expect_device_error(d, NNFP_WRITE, (3u << 28) | 256, &one, 1, NNFP_E_RANGE);
   expect_device_error(d, NNFP_RUN, in->prog_words, NULL, 0, NNFP_E_BAD_PROG);
   /* STATUS remembers the last error */
