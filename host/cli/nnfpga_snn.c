@@ -31,6 +31,8 @@ static void usage_train_snn(FILE *f) {
           "  --slope X        the surrogate's slope\n"
           "  --resolution N   least threshold in current steps (vth, default 48)\n"
           "  --optimizer O, --lr X, ...   as for the MLP (default adam, lr 1e-3)\n"
+          "  --schedule S, --step-size N, --gamma G, --t-max N, --eta-min X, --warmup-steps N\n"
+          "                   the learning-rate schedule, as for the MLP (default constant)\n"
           "  --epochs N (default 10), --batch N (default 128), --seed N (default 1)\n"
           "  --data DIR, --train-csv F --test-csv F, --label-col N, --limit N, --test-limit N\n"
           "  --observe-every N  steps between current-range observations (default 8)\n"
@@ -92,7 +94,9 @@ static int pick(const char *cmd, const char *opt, const char *v, const char *a, 
 int cmd_train_snn(int argc, char **argv) {
   const char *layers = "784,128,10", *optname = "adam", *data = NULL, *train_csv = NULL, *test_csv = NULL;
   const char *out = "snn.safetensors", *csv_path = NULL, *reset = "subtract", *enc = "direct", *surr = "atan";
-  const char *beta_s = NULL, *thr_s = NULL, *slope_s = NULL, *plot = NULL;
+  const char *beta_s = NULL, *thr_s = NULL, *slope_s = NULL, *plot = NULL, *sched_s = "constant",
+             *gamma_s = NULL, *eta_s = "0";
+  long step_size = 10, t_max = 0, warmup = 0;
   long epochs = 10, batch = 128, seed = 1, limit = 0, test_limit = -1, label_col = 0, observe = 8, steps = 25,
        resolution = 48;
   int json = 0, quiet = 0, hp[64], nhp = 0;
@@ -105,7 +109,9 @@ int cmd_train_snn(int argc, char **argv) {
     SSTR("--layers", layers) SSTR("--optimizer", optname) SSTR("--data", data) SSTR("--train-csv", train_csv)
     SSTR("--test-csv", test_csv) SSTR("--out", out) SSTR("--csv", csv_path) SSTR("--reset", reset)
     SSTR("--encoding", enc) SSTR("--surrogate", surr) SSTR("--beta", beta_s) SSTR("--threshold", thr_s)
-    SSTR("--slope", slope_s) SSTR("--plot", plot)
+    SSTR("--slope", slope_s) SSTR("--plot", plot) SSTR("--schedule", sched_s) SSTR("--gamma", gamma_s)
+    SSTR("--eta-min", eta_s) SINT("--step-size", step_size, 1, 1000000) SINT("--t-max", t_max, 1, 1000000)
+    SINT("--warmup-steps", warmup, 0, 1000000000L)
     SINT("--epochs", epochs, 1, 100000) SINT("--batch", batch, 1, 65535) SINT("--seed", seed, 0, 0x7fffffffL)
     SINT("--limit", limit, 0, 0x7fffffffL) SINT("--test-limit", test_limit, 0, 0x7fffffffL)
     SINT("--label-col", label_col, -1, 100000) SINT("--observe-every", observe, 1, 1000000)
@@ -161,6 +167,24 @@ int cmd_train_snn(int argc, char **argv) {
       (slope_s && cli_real("train", "--slope", slope_s, &c.slope)))
     return EXIT_USAGE;
   if (nnf_snn_config_check(&c, err, sizeof err)) {
+    fprintf(stderr, "nnfpga train: %s\n", err);
+    return EXIT_USAGE;
+  }
+  nnf_sched sc;
+  memset(&sc, 0, sizeof sc);
+  int sk = nnf_sched_parse(sched_s);
+  if (sk < 0) {
+    fprintf(stderr, "nnfpga train: unknown --schedule '%s' (constant, step, exponential, cosine)\n", sched_s);
+    return EXIT_USAGE;
+  }
+  sc.kind = (nnf_sched_kind)sk;
+  sc.step_size = (int)step_size;
+  sc.gamma = sc.kind == NNF_SCHED_EXPONENTIAL ? 0.95 : 0.1;
+  sc.t_max = (int)(t_max ? t_max : epochs);
+  sc.warmup_steps = warmup;
+  if ((gamma_s && cli_real("train", "--gamma", gamma_s, &sc.gamma)) || cli_real("train", "--eta-min", eta_s, &sc.eta_min))
+    return EXIT_USAGE;
+  if (nnf_sched_validate(&sc, err, sizeof err)) {
     fprintf(stderr, "nnfpga train: %s\n", err);
     return EXIT_USAGE;
   }
@@ -221,6 +245,7 @@ int cmd_train_snn(int argc, char **argv) {
     o.batch = (int)batch;
     o.seed = (uint64_t)seed;
     o.observe_every = (int)observe;
+    o.sched = sc;
     o.progress = on_progress;
     o.progress_ctx = &ui;
     o.csv = csv;

@@ -488,6 +488,15 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
   if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds\n");
   long spe = (long)((train->count + (size_t)B - 1) / (size_t)B), total = spe * o->epochs, done = 0;
   float mom = (float)(1.0 - pow(0.99, every));
+  double lr0 = nnf_optim_config(opt)->lr;
+  nnf_sched sched = o->sched;
+  if (sched.kind == NNF_SCHED_COSINE && sched.t_max < 1) sched.t_max = o->epochs;
+  if (nnf_sched_validate(&sched, err, errlen)) {
+    free(x);
+    free(y);
+    free(perm);
+    return -1;
+  }
   int rc = 0;
   n->rng = o->seed ^ 0x52a7e5ull;
   for (int e = 0; e < o->epochs && !rc; e++) {
@@ -507,6 +516,7 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
       loss += (double)nnf_snn_backward(n, y, b) * b;
       int C = n->sizes[n->nlayers];
       for (int r = 0; r < b; r++) correct += argmax_counts(n->counts + (size_t)r * C, C) == y[r];
+      nnf_optim_set_lr(opt, nnf_sched_lr(&sched, lr0, e, done));
       nnf_optim_step(opt);
       n->quantized = 0;
       done++;

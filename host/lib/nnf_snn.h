@@ -118,6 +118,7 @@ typedef struct {
   int epochs, batch;
   uint64_t seed;
   int observe_every;                     /* steps between range observations (>= 1) */
+  nnf_sched sched;                       /* learning-rate schedule (zeroed: constant) */
   nnf_progress_fn progress;              /* from nnf_train.h's type */
   void *progress_ctx;
   FILE *csv;
