@@ -1,5 +1,6 @@
 // nnf_core: the device. Link layer + command executor + micro-program
-// sequencer + the GEMM engine and its buffers, on a generic byte stream
+// sequencer (GEMM, BARRIER, LIF, LOOP) + the GEMM engine and its buffers +
+// the LIF core and its neuron-state memory, on a generic byte stream
 // (8-bit valid/ready each way). Board-independent: a board top adds a link
 // adapter (UART, FT245, ...) in front of it.
 //
@@ -17,6 +18,8 @@ module nnf_core #(
     parameter integer VEC_SERIAL  = 0,
     parameter integer PE_DSP      = 1,
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
+    parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
+    parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0         // reported by INFO (0: unknown)
@@ -34,7 +37,8 @@ module nnf_core #(
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam [15:0] PROTO_VERSION = 16'd1;
-    localparam [15:0] RTL_VERSION   = 16'h0001;     // 0.1
+    localparam [15:0] RTL_VERSION   = 16'h0002;     // 0.2: LIF, LOOP, STATE
+    localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
 
     // region sizes in bytes
     localparam [31:0] SZ_ACT  = ACT_WORDS * ROWS;
@@ -42,6 +46,7 @@ module nnf_core #(
     localparam [31:0] SZ_P    = P_WORDS * COLS * 16;
     localparam [31:0] SZ_LUT  = 256;
     localparam [31:0] SZ_PROG = PROG_WORDS * 32;
+    localparam [31:0] SZ_STATE = STATE_WORDS * 16;
 
     // command and answer codes
     localparam [7:0] C_INFO = 8'h01, C_WRITE = 8'h02, C_READ = 8'h03, C_RUN = 8'h04,
@@ -56,6 +61,10 @@ module nnf_core #(
         end
         if (MAX_PAYLOAD < 16 || MAX_PAYLOAD > 65535) begin : g_bad_pay
             nnf_core_bad_parameter_MAX_PAYLOAD_must_be_16_to_65535 u_bad();
+        end
+        if (STATE_WORDS != 0 && (STATE_WORDS < 2 || (1 << $clog2(STATE_WORDS)) != STATE_WORDS ||
+                                 STATE_WORDS > (1 << 24))) begin : g_bad_state
+            nnf_core_bad_parameter_STATE_WORDS_must_be_0_or_a_power_of_two_2_to_2e24 u_bad();
         end
     endgenerate
 
@@ -105,13 +114,17 @@ module nnf_core #(
     reg  [7:0]  hp_wdata;
     wire        rd_now;            // read path (combinational, for READ answers)
     wire [31:0] rd_addr;
-    wire        hp_re   = rd_now && (r_region != 4'd4);
+    wire        hp_re   = rd_now && (r_region <= 4'd3);
     wire [1:0]  hp_sel  = rd_now ? r_region[1:0] : hp_wsel;
     wire [31:0] hp_addr = rd_now ? rd_addr : hp_waddr;
     wire [7:0]  hp_rdata;
     wire        hp_wait;
     reg         cnt_clear;
     wire [63:0] e_cycles, e_cbusy, e_cmacs;
+    // the LIF core's ACT port into the engine's buffer
+    wire              l_act_re, l_act_we;
+    wire [31:0]       l_act_ra, l_act_wa;
+    wire [ROWS*8-1:0] l_act_rd, l_act_wd;
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
@@ -124,6 +137,8 @@ module nnf_core #(
         .busy(e_busy), .done(e_done),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .lp_re(l_act_re), .lp_ra(l_act_ra), .lp_rd(l_act_rd),
+        .lp_we(l_act_we), .lp_wa(l_act_wa), .lp_wd(l_act_wd),
         .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
 
     // ------------------------------------------------------------------
@@ -141,9 +156,31 @@ module nnf_core #(
 
     reg               p_run;               // program running
     reg  [PROG_AW:0]  p_pc;                // may reach PROG_WORDS (= end)
-    reg  [1:0]        p_st;                // 0 fetch, 1 decode, 2 issue, 3 barrier
+    reg  [2:0]        p_st;
     reg               p_abort;
-    localparam [1:0] P_FETCH = 2'd0, P_DEC = 2'd1, P_ISSUE = 2'd2, P_BAR = 2'd3;
+    localparam [2:0] P_FETCH = 3'd0, P_DEC = 3'd1, P_ISSUE = 3'd2, P_BAR = 3'd3,
+                     P_LIFW = 3'd4, P_LIF = 3'd5;
+
+    // LOOP: one active LOOP (at loop_pc) with loop_left jumps to go
+    reg               loop_act;
+    reg  [PROG_AW-1:0] loop_pc;
+    reg  [15:0]       loop_left;
+    wire [15:0]       lp_count  = pm_rd[79:64];
+    wire [31:0]       lp_target = pm_rd[159:128];
+    wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
+                                : PROG_WORDS[PROG_AW:0];
+
+    // LIF instruction fields, held while it runs
+    reg               l_start;
+    wire              l_busy, l_done, l_update;
+    reg  [15:0]       l_m, l_n;
+    reg  [31:0]       l_a, l_o, l_s;
+    reg  [11:0]       l_du, l_dv;
+    reg  [16:0]       l_vth;
+    reg  [12:0]       l_bm;
+    reg  [2:0]        l_be;
+    reg               l_rsub, l_cnt, l_clr;
+    reg  [3:0]        l_refr;
 
     genvar g;
     generate
@@ -172,11 +209,15 @@ module nnf_core #(
             p_pc        <= {(PROG_AW+1){1'b0}};
             p_st        <= P_FETCH;
             e_cmd_valid <= 1'b0;
+            loop_act    <= 1'b0;
+            l_start     <= 1'b0;
         end else if (start_prog) begin
-            p_run <= 1'b1;
-            p_pc  <= {1'b0, start_pc};
-            p_st  <= P_FETCH;
+            p_run    <= 1'b1;
+            p_pc     <= {1'b0, start_pc};
+            p_st     <= P_FETCH;
+            loop_act <= 1'b0;
         end else if (p_run) begin
+            l_start <= 1'b0;
             case (p_st)
                 P_FETCH: begin
                     if (p_pc[PROG_AW] || p_abort) p_run <= 1'b0;   // ran off the end, or aborted
@@ -200,8 +241,60 @@ module nnf_core #(
                             p_st  <= P_ISSUE;
                         end
                         8'd2: p_st <= P_BAR;                        // BARRIER
+                        8'd3: begin                                 // LIF (END without a LIF core)
+                            if (HAS_LIF != 0) begin
+                                l_rsub <= pm_rd[8];
+                                l_cnt  <= pm_rd[9];
+                                l_clr  <= pm_rd[10];
+                                l_refr <= pm_rd[19:16];
+                                l_be   <= pm_rd[26:24];
+                                l_bm   <= pm_rd[44:32];
+                                l_m    <= pm_rd[79:64];
+                                l_du   <= pm_rd[91:80];
+                                l_n    <= pm_rd[111:96];
+                                l_dv   <= pm_rd[123:112];
+                                l_a    <= pm_rd[159:128];
+                                l_vth  <= pm_rd[176:160];
+                                l_s    <= pm_rd[223:192];
+                                l_o    <= pm_rd[255:224];
+                                p_st   <= P_LIFW;
+                            end else begin
+                                p_run <= 1'b0;
+                            end
+                        end
+                        8'd4: begin                                 // LOOP
+                            p_st <= P_FETCH;
+                            if (loop_act && loop_pc == p_pc[PROG_AW-1:0]) begin
+                                if (loop_left != 16'd0) begin
+                                    loop_left <= loop_left - 16'd1;
+                                    p_pc      <= lp_dest;
+                                end else begin
+                                    loop_act <= 1'b0;
+                                    p_pc     <= p_pc + 1'b1;
+                                end
+                            end else if (!loop_act && lp_count > 16'd1) begin
+                                loop_act  <= 1'b1;
+                                loop_pc   <= p_pc[PROG_AW-1:0];
+                                loop_left <= lp_count - 16'd2;
+                                p_pc      <= lp_dest;
+                            end else begin
+                                p_pc <= p_pc + 1'b1;
+                            end
+                        end
                         default: p_run <= 1'b0;                     // END (and reserved)
                     endcase
+                end
+                P_LIFW: begin                                       // the GEMM before it is done
+                    if (!e_busy) begin
+                        l_start <= 1'b1;
+                        p_st    <= P_LIF;
+                    end
+                end
+                P_LIF: begin
+                    if (l_done) begin
+                        p_pc <= p_pc + 1'b1;
+                        p_st <= P_FETCH;
+                    end
                 end
                 P_ISSUE: begin
                     if (e_cmd_ready) begin                          // accepted this cycle
@@ -211,7 +304,7 @@ module nnf_core #(
                     end
                 end
                 default: begin                                      // P_BAR
-                    if (!e_busy) begin
+                    if (!e_busy && !l_busy) begin
                         p_pc <= p_pc + 1'b1;
                         p_st <= P_FETCH;
                     end
@@ -219,6 +312,51 @@ module nnf_core #(
             endcase
         end
     end
+
+    // ------------------------------------------------------------------
+    // The LIF core (docs/protocol.md, LIF; rtl/core/nnf_lif.v)
+    // ------------------------------------------------------------------
+    reg         st_we;                 // host write to STATE (registered, from the payload)
+    reg  [31:0] st_waddr;
+    wire        st_re   = rd_now && (r_region == 4'd5);
+    wire [7:0]  st_rdata;
+
+    generate
+        if (HAS_LIF != 0) begin : g_lif
+            nnf_lif #(.ROWS(ROWS), .ACT_AW($clog2(ACT_WORDS)),
+                      .STATE_WORDS(HAS_LIF != 0 ? STATE_WORDS : 2), .LANES(LIF_LANES)) u_lif (
+                .clk(clk), .rst(rst),
+                .start(l_start), .abort(p_abort),
+                .c_m(l_m), .c_n(l_n), .c_a_base(l_a), .c_o_base(l_o), .c_s_base(l_s),
+                .c_du(l_du), .c_dv(l_dv), .c_vth(l_vth), .c_bias_mant(l_bm),
+                .c_bias_exp(l_be), .c_reset_sub(l_rsub), .c_refractory(l_refr),
+                .c_count(l_cnt), .c_clear(l_clr),
+                .busy(l_busy), .done(l_done), .update(l_update),
+                .act_re(l_act_re), .act_ra(l_act_ra[$clog2(ACT_WORDS)-1:0]), .act_rd(l_act_rd),
+                .act_we(l_act_we), .act_wa(l_act_wa[$clog2(ACT_WORDS)-1:0]), .act_wd(l_act_wd),
+                .hp_we(st_we), .hp_re(st_re), .hp_addr(st_re ? rd_addr : st_waddr),
+                .hp_wdata(hp_wdata), .hp_rdata(st_rdata));
+            if ($clog2(ACT_WORDS) < 32) begin : g_pad
+                assign l_act_ra[31:$clog2(ACT_WORDS)] = {(32-$clog2(ACT_WORDS)){1'b0}};
+                assign l_act_wa[31:$clog2(ACT_WORDS)] = {(32-$clog2(ACT_WORDS)){1'b0}};
+            end
+        end else begin : g_no_lif
+            assign l_busy = 1'b0;
+            assign l_done = 1'b0;
+            assign l_update = 1'b0;
+            assign l_act_re = 1'b0;
+            assign l_act_we = 1'b0;
+            assign l_act_ra = 32'd0;
+            assign l_act_wa = 32'd0;
+            assign l_act_wd = {(ROWS*8){1'b0}};
+            assign st_rdata = 8'd0;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_lif = &{1'b0, l_start, l_m, l_n, l_a, l_o, l_s, l_du, l_dv, l_vth, l_bm,
+                                l_be, l_rsub, l_cnt, l_clr, l_refr, st_we, st_waddr, st_re,
+                                l_act_rd, p_abort};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
 
     // ------------------------------------------------------------------
     // Counters
@@ -272,6 +410,7 @@ module nnf_core #(
             4'd2: r_size = SZ_P;
             4'd3: r_size = SZ_LUT;
             4'd4: r_size = SZ_PROG;
+            4'd5: r_size = SZ_STATE;
             default: r_size = 32'd0;
         endcase
     end
@@ -288,6 +427,7 @@ module nnf_core #(
     wire wr_act   = is_write && (r_region == 4'd0);
     wire wr_eng   = is_write && (r_region <= 4'd3);
     wire wr_prog  = is_write && (r_region == 4'd4);
+    wire wr_state = is_write && (r_region == 4'd5);
     // ACT may be written while a program runs; other regions wait for it.
     wire wr_may   = wr_act || prog_idle;
     wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt};
@@ -303,11 +443,13 @@ module nnf_core #(
                       INFO_ACC = ACC_DEPTH, INFO_PROG = PROG_WORDS, INFO_TMO = TIMEOUT,
                       INFO_HZ = CLOCK_HZ;
     localparam [15:0] INFO_MAXP = MAX_PAYLOAD[15:0];
-    localparam [15:0] INFO_FEAT = (VEC_SERIAL != 0) ? 16'h000B : 16'h0003;
+    localparam [15:0] INFO_FEAT = 16'h0003 | ((HAS_LIF != 0) ? 16'h0004 : 16'h0000)
+                                | ((VEC_SERIAL != 0) ? 16'h0008 : 16'h0000);
+    localparam [31:0] INFO_STATE = STATE_WORDS;
     localparam [7:0]  INFO_ROWS = ROWS[7:0], INFO_COLS = COLS[7:0];
     reg [383:0] info_rec;
     always @(*) begin
-        info_rec = {64'd0, INFO_HZ, INFO_TMO, 16'd1, INFO_MAXP, INFO_PROG, INFO_ACC, INFO_P,
+        info_rec = {32'd0, INFO_STATE, INFO_HZ, INFO_TMO, 16'd1, INFO_MAXP, INFO_PROG, INFO_ACC, INFO_P,
                     INFO_W, INFO_ACT, INFO_FEAT, INFO_COLS, INFO_ROWS, RTL_VERSION, PROTO_VERSION};
         info_byte = info_rec[8*a_idx[5:0] +: 8];
     end
@@ -366,6 +508,7 @@ module nnf_core #(
         start_prog <= 1'b0;
         cnt_clear  <= 1'b0;
         hp_we      <= 1'b0;
+        st_we      <= 1'b0;
         pm_we_on   <= 1'b0;
         stall      <= 1'b0;
         if (rst) begin
@@ -403,6 +546,11 @@ module nnf_core #(
                             hp_we    <= 1'b1;
                             hp_wsel  <= r_region[1:0];
                             hp_waddr <= wr_addr;
+                            hp_wdata <= pl_data;
+                        end
+                        if (wr_state) begin
+                            st_we    <= 1'b1;
+                            st_waddr <= wr_addr;
                             hp_wdata <= pl_data;
                         end
                         if (wr_prog) begin
@@ -493,11 +641,12 @@ module nnf_core #(
         read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     end
     assign a_data = !read_ans_q ? a_byte
-                  : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8] : hp_rdata;
+                  : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8]
+                  : (r_region == 4'd5) ? st_rdata : hp_rdata;
     assign idle = (xst == X_IDLE) && !rx_busy && !hdr_valid && tx_idle && prog_idle;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles};
+    wire unused = &{1'b0, e_done, e_cycles, l_update};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

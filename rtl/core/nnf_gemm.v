@@ -56,7 +56,16 @@ module nnf_gemm #(
     input  wire [31:0] hp_addr,
     input  wire [7:0]  hp_wdata,
     output wire [7:0]  hp_rdata,
-    output wire        hp_wait,        // ACT write while busy not taken this cycle
+    output wire        hp_wait,        // ACT write not taken this cycle (busy, or lp_we)
+
+    // word-wide ACT port for the LIF core, while idle (lp_we has priority
+    // over a host ACT write, which then waits)
+    input  wire        lp_re,
+    input  wire [31:0] lp_ra,          // ACT word
+    output wire [ROWS*8-1:0] lp_rd,    // the cycle after lp_re, held until the next ACT read
+    input  wire        lp_we,
+    input  wire [31:0] lp_wa,
+    input  wire [ROWS*8-1:0] lp_wd,
 
     // counters
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
@@ -243,8 +252,10 @@ module nnf_gemm #(
     wire              hp_act = (hp_sel == 2'd0) && !busy;
     // ACT writes from the host are also taken while busy, in the cycles the
     // output writer leaves free; hp_wait asks the host to hold the write.
-    wire              hp_actw = hp_we && (hp_sel == 2'd0) && !(busy && o_we);
-    assign hp_wait = busy && hp_we && (hp_sel == 2'd0) && o_we;
+    wire              lp_w  = lp_we && !busy;
+    wire              lp_r  = lp_re && !busy;
+    wire              hp_actw = hp_we && (hp_sel == 2'd0) && !(busy && o_we) && !lp_w;
+    assign hp_wait = hp_we && (hp_sel == 2'd0) && ((busy && o_we) || lp_w);
     wire              hp_w   = (hp_sel == 2'd1) && !busy;
     wire              hp_p   = (hp_sel == 2'd2) && !busy;
     wire              hp_lut = (hp_sel == 2'd3) && !busy;
@@ -264,18 +275,19 @@ module nnf_gemm #(
     wire [ROWS-1:0] act_we;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_act_we
-            assign act_we[g] = (busy && o_we) || (hp_actw && hp_abyte == g);
+            assign act_we[g] = (busy && o_we) || lp_w || (hp_actw && hp_abyte == g);
         end
     endgenerate
 
     nnf_ram #(.AW(ACT_AW), .NB(ROWS)) u_act (
         .clk(clk),
         .we(act_we),
-        .wa((busy && o_we) ? o_ptr : hp_addr[LOG_R +: ACT_AW]),
-        .wd((busy && o_we) ? o_data : {ROWS{hp_wdata}}),
-        .re(busy ? st_go : (hp_re && hp_act)),
-        .ra(busy ? st_addr : hp_addr[LOG_R +: ACT_AW]),
+        .wa((busy && o_we) ? o_ptr : lp_w ? lp_wa[ACT_AW-1:0] : hp_addr[LOG_R +: ACT_AW]),
+        .wd((busy && o_we) ? o_data : lp_w ? lp_wd : {ROWS{hp_wdata}}),
+        .re(busy ? st_go : (lp_r || (hp_re && hp_act))),
+        .ra(busy ? st_addr : lp_r ? lp_ra[ACT_AW-1:0] : hp_addr[LOG_R +: ACT_AW]),
         .rd(act_rd));
+    assign lp_rd = act_rd;
 
     wire [COLS-1:0] w_we;
     generate
@@ -639,7 +651,7 @@ module nnf_gemm #(
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0, lw_kofs,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, hp_addr, k_round, sw_mrow0};
+                    cmd_o_base, hp_addr, k_round, sw_mrow0, lp_ra, lp_wa};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

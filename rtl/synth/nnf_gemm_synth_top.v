@@ -112,6 +112,9 @@ module nnf_gemm_synth_top #(
     // The engine
     // ------------------------------------------------------------------
     wire        cmd_ready, busy, done, hp_wait;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [ROWS*8-1:0] lp_rd_nc;       // the LIF core's ACT port: not used here
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [7:0]  hp_rdata;
     wire [63:0] cnt_cycles, cnt_busy, cnt_macs;
 
@@ -131,6 +134,8 @@ module nnf_gemm_synth_top #(
         .hp_we(hp_we_q), .hp_re(hp_re_q), .hp_sel(sr_q[O_SEL +: 2]),
         .hp_addr(h_addr), .hp_wdata(sr_q[O_WDATA +: 8]),
         .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .lp_re(1'b0), .lp_ra(32'd0), .lp_rd(lp_rd_nc), .lp_we(1'b0), .lp_wa(32'd0),
+        .lp_wd({(ROWS*8){1'b0}}),
         .cnt_clear(cnt_clear_q),
         .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs));
 

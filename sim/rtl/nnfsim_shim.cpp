@@ -50,6 +50,10 @@ static inline void drive(Vnnf_gemm *t, const nnfsim_ports *p) {
   t->hp_addr = p->hp_addr;
   t->hp_wdata = p->hp_wdata;
   t->cnt_clear = p->cnt_clear & 1;
+  t->lp_re = 0;  // the LIF core's ACT port: unused here
+  t->lp_we = 0;
+  t->lp_ra = 0;
+  t->lp_wa = 0;
 }
 
 // Copy the model's outputs into the port struct.

@@ -6,7 +6,9 @@
  *   gen_core_stream SEED STIM.hex EXPECT.hex
  *
  * The stream: INFO, buffers written, a two-layer GEMM program (ragged edges,
- * the LUT), RUN, WAIT, READ of both layers' outputs, STATUS, a frame with a
+ * the LUT), RUN, WAIT, READ of both layers' outputs, STATUS, a spiking
+ * program (LIF, GEMM, LIF in place, LOOP; random LIF parameters, host-written
+ * state bytes) with READs of its spikes and STATE entries, a frame with a
  * damaged payload, garbage with sync bytes in it, INFO again.
  */
 #include <stdio.h>
@@ -116,6 +118,58 @@ int main(int argc, char **argv) {
   frame(NNFP_WAIT, 0, NULL, 0);
   read_region(NNFDRV_ACT, h0 * c->rows, (o0 + nnfm_act_words(c, M, N2) - h0) * c->rows);
   frame(NNFP_STATUS, 0, NULL, 0);
+
+  /* A spiking program at instruction 4: layer 1's output as the currents of
+   * 13 x 21 LIF neurons, their spikes through layer 2's weights into 13 x 7
+   * LIF neurons (spikes in place); 5 time steps. */
+  {
+    uint32_t sp1 = o0 + nnfm_act_words(c, M, N2) + 3, c2 = sp1 + nnfm_act_words(c, M, N1);
+    uint32_t st1 = 5, st2 = 600;
+    uint8_t st[64 * 16];
+    nnf_rng_fill(&r, st, sizeof st);
+    write_region(NNFDRV_STATE, st1 * 16, st, sizeof st); /* cleared by the first step */
+    nnfdrv_lif l1, l2;
+    memset(&l1, 0, sizeof l1);
+    l1.m = (uint16_t)M;
+    l1.n = (uint16_t)N1;
+    l1.a_base = h0;
+    l1.o_base = sp1;
+    l1.s_base = st1;
+    l1.du = (uint16_t)nnf_rng_range(&r, 0, 4095);
+    l1.dv = (uint16_t)nnf_rng_range(&r, 0, 4095);
+    l1.vth = (int32_t)nnf_rng_range(&r, 0, 60);
+    l1.bias_mant = (int16_t)nnf_rng_range(&r, -4096, 4095);
+    l1.bias_exp = (uint8_t)nnf_rng_range(&r, 0, 3);
+    l1.reset_sub = 1;
+    l1.refractory = 2;
+    l1.count = 1;
+    l2 = l1;
+    l2.n = (uint16_t)N2;
+    l2.a_base = l2.o_base = c2;
+    l2.s_base = st2;
+    l2.du = 4095;
+    l2.reset_sub = 0;
+    l2.refractory = 0;
+    nnfdrv_gemm gs = {(uint16_t)M, (uint16_t)N1, (uint16_t)N2, sp1, w2b, p2, c2, 0, -128, 127, 0};
+    uint8_t sp[8 * 32];
+    l1.clear = l2.clear = 1;
+    CHECK_OK(nnfdrv_insn_lif(sp, &l1));
+    nnfdrv_insn_gemm(sp + 32, &gs);
+    CHECK_OK(nnfdrv_insn_lif(sp + 64, &l2));
+    l1.clear = l2.clear = 0;
+    CHECK_OK(nnfdrv_insn_lif(sp + 96, &l1));
+    nnfdrv_insn_gemm(sp + 128, &gs);
+    CHECK_OK(nnfdrv_insn_lif(sp + 160, &l2));
+    CHECK_OK(nnfdrv_insn_loop(sp + 192, 4 + 3, 4));
+    nnfdrv_insn_end(sp + 224);
+    write_region(NNFDRV_PROG, 4 * 32, sp, sizeof sp);
+    frame(NNFP_RUN, 4, NULL, 0);
+    frame(NNFP_WAIT, 0, NULL, 0);
+    read_region(NNFDRV_ACT, sp1 * c->rows, (c2 + nnfm_act_words(c, M, N2) - sp1) * c->rows);
+    read_region(NNFDRV_STATE, st1 * 16, (uint32_t)(M * N1) * 16);
+    read_region(NNFDRV_STATE, st2 * 16, (uint32_t)(M * N2) * 16);
+    frame(NNFP_STATUS, 0, NULL, 0);
+  }
   /* a damaged payload: ERR BAD_CRC */
   uint8_t junk[40];
   nnf_rng_fill(&r, junk, sizeof junk);

@@ -7,6 +7,7 @@
 module tb_core_icarus;
     parameter integer NSTIM = 1;
     parameter integer NEXP  = 1;
+    parameter integer LIF_LANES = 1;
     reg clk = 1'b0;
     reg rst = 1'b1;
     reg [7:0] stim [0:NSTIM-1];
@@ -18,7 +19,7 @@ module tb_core_icarus;
     wire       rx_valid = !rst && (ip < NSTIM);
     wire [7:0] rx_data  = (ip < NSTIM) ? stim[ip] : 8'h00;
 
-    nnf_core #(.TIMEOUT(65536)) dut (
+    nnf_core #(.TIMEOUT(65536), .LIF_LANES(LIF_LANES)) dut (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(1'b1), .running(running), .idle(idle));
 

@@ -45,6 +45,8 @@ module tb_gemm_icarus;
         .busy(busy), .done(done),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .lp_re(1'b0), .lp_ra(32'd0), .lp_rd(), .lp_we(1'b0), .lp_wa(32'd0),
+        .lp_wd(64'd0),   // the default ROWS = 8
         .cnt_clear(cnt_clear), .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy),
         .cnt_macs(cnt_macs));
 
