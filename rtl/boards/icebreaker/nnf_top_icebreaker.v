@@ -1,0 +1,60 @@
+// nnf_top_icebreaker: nnf_core on the iCEBreaker (iCE40UP5K-SG48).
+// 12 MHz oscillator -> SB_PLL40_PAD -> CLOCK_HZ core clock (default 24 MHz:
+// DIVR 0, DIVF 63, DIVQ 5, as icepll computes for 12 -> 24 MHz); link: UART
+// on the FT2232H's channel B at BAUD (default 3 Mbaud, 8 clocks per bit);
+// reset: PLL not locked or the user button (BTN_N) held.
+// LEDs (active low): green = link activity or a program running, red = a
+// framing error or receive overrun in the last ~0.1 s.
+// Pins: constraints/icebreaker.pcf. Build: cmake --build build --target
+// bitstream-icebreaker (docs/boards/icebreaker.md).
+`default_nettype none
+
+module nnf_top_icebreaker #(
+    parameter integer ROWS = 2, parameter integer COLS = 2,
+    parameter integer ACT_WORDS = 512, parameter integer W_WORDS = 512,
+    parameter integer P_WORDS = 16, parameter integer ACC_DEPTH = 64,
+    parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
+    parameter integer PROG_WORDS = 16, parameter integer MAX_PAYLOAD = 1024,
+    parameter integer STATE_WORDS = 0,  // LIF state entries (0: no LIF core)
+    parameter integer CLOCK_HZ = 24000000,
+    parameter integer BAUD = 3000000,
+    parameter [3:0] PLL_DIVR = 4'd0,
+    parameter [6:0] PLL_DIVF = 7'd63,
+    parameter [2:0] PLL_DIVQ = 3'd5,
+    parameter [2:0] PLL_FILTER = 3'd1
+) (
+    input  wire CLK,        // 12 MHz
+    input  wire RX,         // from the FT2232H (channel B TXD)
+    output wire TX,         // to the FT2232H (channel B RXD)
+    input  wire BTN_N,
+    output wire LEDR_N,
+    output wire LEDG_N
+);
+    localparam integer DIV = CLOCK_HZ / BAUD;
+    wire clk, locked;
+
+    SB_PLL40_PAD #(
+        .FEEDBACK_PATH("SIMPLE"), .DIVR(PLL_DIVR), .DIVF(PLL_DIVF), .DIVQ(PLL_DIVQ),
+        .FILTER_RANGE(PLL_FILTER)
+    ) u_pll (
+        .PACKAGEPIN(CLK), .PLLOUTGLOBAL(clk), .LOCK(locked),
+        .RESETB(1'b1), .BYPASS(1'b0));
+
+    wire rst;
+    nnf_reset_sync #(.STAGES(4)) u_rst (.clk(clk), .arst(!locked || !BTN_N), .rst(rst));
+
+    wire led_act, led_err, led_run;
+    nnf_dev_uart #(
+        .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+        .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
+        .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+    ) u_dev (
+        .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(RX), .txd(TX),
+        .led_act(led_act), .led_err(led_err), .led_run(led_run));
+
+    assign LEDG_N = !(led_act || led_run);
+    assign LEDR_N = !led_err;
+endmodule
+
+`default_nettype wire

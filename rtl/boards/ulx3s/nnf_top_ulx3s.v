@@ -1,0 +1,57 @@
+// nnf_top_ulx3s: nnf_core on the ULX3S (ECP5 LFE5U-12F/25F/45F/85F, CABGA381).
+// 25 MHz oscillator -> EHXPLLL -> CLOCK_HZ core clock (default 45 MHz:
+// 25 / CLKI_DIV 5 * CLKFB_DIV 9, VCO 540 MHz with CLKOP_DIV 12; 60 MHz is
+// CLKFB_DIV 12, CLKOP_DIV 10); link: UART on the FT231X at BAUD (default
+// 3 Mbaud, 15 clocks per bit); reset: PLL not
+// locked or FIRE1 (btn[1]) held. wifi_gpio0 is held high so the ESP32 does
+// not take over the board.
+// LEDs (active high): led[0] activity, led[1] error (framing / overrun in
+// the last ~0.1 s), led[2] program running, led[7] PLL locked.
+// Pins: constraints/ulx3s.lpf (from the board's published ulx3s_v20.lpf).
+`default_nettype none
+
+module nnf_top_ulx3s #(
+    parameter integer ROWS = 4, parameter integer COLS = 4,
+    parameter integer ACT_WORDS = 4096, parameter integer W_WORDS = 8192,
+    parameter integer P_WORDS = 256, parameter integer ACC_DEPTH = 512,
+    parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
+    parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
+    parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
+    parameter integer CLOCK_HZ = 45000000,
+    parameter integer BAUD = 3000000,
+    parameter integer PLL_CLKI_DIV = 5,
+    parameter integer PLL_CLKFB_DIV = 9,
+    parameter integer PLL_CLKOP_DIV = 12
+) (
+    input  wire       clk_25mhz,
+    input  wire       ftdi_txd,     // from the FT231X
+    output wire       ftdi_rxd,     // to the FT231X
+    input  wire [1:1] btn,          // FIRE1, active high
+    output wire [7:0] led,
+    output wire       wifi_gpio0
+);
+    localparam integer DIV = CLOCK_HZ / BAUD;
+    wire clk, locked;
+
+    nnf_ecp5_pll #(.CLKI_DIV(PLL_CLKI_DIV), .CLKFB_DIV(PLL_CLKFB_DIV),
+                   .CLKOP_DIV(PLL_CLKOP_DIV)) u_pll (
+        .clk_in(clk_25mhz), .clk_out(clk), .locked(locked));
+
+    wire rst;
+    nnf_reset_sync #(.STAGES(4)) u_rst (.clk(clk), .arst(!locked || btn[1]), .rst(rst));
+
+    wire led_act, led_err, led_run;
+    nnf_dev_uart #(
+        .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+        .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
+        .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+    ) u_dev (
+        .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(ftdi_txd), .txd(ftdi_rxd),
+        .led_act(led_act), .led_err(led_err), .led_run(led_run));
+
+    assign led        = {locked, 4'b0000, led_run, led_err, led_act};
+    assign wifi_gpio0 = 1'b1;
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,78 @@
+// nnf_dev_uart: the device behind a UART, what every UART board top
+// instantiates after its PLL and reset synchroniser: nnf_uart (the link
+// adapter) + nnf_core + three status lights, each held on for STRETCH cycles
+// after its event so a human can see it:
+//   led_act  a byte went in or out      led_err  framing error or overrun
+//   led_run  a program or GEMM is running (not stretched)
+// tests/boards/ simulates exactly this module against a bit-level peer.
+`default_nettype none
+
+module nnf_dev_uart #(
+    parameter integer ROWS        = 2,
+    parameter integer COLS        = 2,
+    parameter integer ACT_WORDS   = 256,
+    parameter integer W_WORDS     = 256,
+    parameter integer P_WORDS     = 16,
+    parameter integer ACC_DEPTH   = 64,
+    parameter integer VEC_SERIAL  = 1,
+    parameter integer PE_DSP      = 1,
+    parameter integer PROG_WORDS  = 16,
+    parameter integer STATE_WORDS = 256,      // LIF state entries (0: no LIF core)
+    parameter integer MAX_PAYLOAD = 1024,
+    parameter integer TIMEOUT     = 65536,
+    parameter integer CLOCK_HZ    = 0,
+    parameter integer RX_FIFO     = 16,
+    parameter integer STRETCH     = 1 << 20
+) (
+    input  wire clk,
+    input  wire rst,
+    input  wire [15:0] baud_div,          // clocks per bit (>= 4; a constant on a board)
+    input  wire rxd,
+    output wire txd,
+    output wire led_act,
+    output wire led_err,
+    output wire led_run
+);
+    localparam integer SW = $clog2(STRETCH + 1);
+
+    wire       rx_valid, rx_ready, tx_valid, tx_ready;
+    wire [7:0] rx_data, tx_data;
+    wire       overrun, frame_err, rx_busy, tx_busy, running, idle;
+
+    nnf_uart #(.DIV_W(16), .RX_FIFO(RX_FIFO)) u_uart (
+        .clk(clk), .rst(rst), .div(baud_div), .rxd(rxd), .txd(txd),
+        .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
+        .overrun(overrun), .frame_err(frame_err), .rx_busy(rx_busy), .tx_busy(tx_busy));
+
+    nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .PE_DSP(PE_DSP), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS),
+               .MAX_PAYLOAD(MAX_PAYLOAD),
+               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ)) u_core (
+        .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
+        .running(running), .idle(idle));
+
+    reg [SW-1:0] act_q, err_q;
+    always @(posedge clk) begin
+        if (rst) begin
+            act_q <= {SW{1'b0}};
+            err_q <= {SW{1'b0}};
+        end else begin
+            if (rx_busy || tx_busy)     act_q <= STRETCH[SW-1:0];
+            else if (act_q != 0)        act_q <= act_q - 1'b1;
+            if (overrun || frame_err)   err_q <= STRETCH[SW-1:0];
+            else if (err_q != 0)        err_q <= err_q - 1'b1;
+        end
+    end
+    assign led_act = (act_q != 0);
+    assign led_err = (err_q != 0);
+    assign led_run = running;
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused = idle;
+    /* verilator lint_on UNUSEDSIGNAL */
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# board_lint.sh: the link adapters and board tops, lint clean and elaborating
+# in both simulators. verilator --lint-only -Wall (any warning fails) and
+# iverilog -g2005 -Wall (warnings in these files fail; the core's own are
+# its owners') over: nnf_uart / nnf_uart_rx / nnf_uart_tx / nnf_fifo /
+# nnf_ft245 / nnf_reset_sync / nnf_dev_uart, tb_ft245_core, and each board top
+# in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives.
+# CTest: rtl_board_lint (label rtl).
+#
+#   tests/boards/board_lint.sh [REPO_ROOT]
+set -u
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+here="$root/tests/boards"
+VERILATOR=${VERILATOR:-verilator}
+command -v "$VERILATOR" >/dev/null 2>&1 || { echo "board_lint: $VERILATOR not found" >&2; exit 2; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+core=("$root"/rtl/core/*.v)
+ecp5="$root/rtl/boards/ecp5/nnf_ecp5_pll.v"
+fail=0; n=0
+
+check() {   # check NAME TOP FILES...
+  local name=$1 top=$2; shift 2
+  n=$((n + 1))
+  if "$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" --top-module "$top" "$@" >"$tmp/out" 2>&1 \
+       && [ ! -s "$tmp/out" ]; then
+    echo "ok   verilator $name"
+  else
+    echo "FAIL verilator $name"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail + 1))
+  fi
+  if command -v iverilog >/dev/null 2>&1; then
+    n=$((n + 1))
+    if iverilog -g2005 -Wall -Wno-timescale -o "$tmp/a.out" -s "$top" "$@" >"$tmp/out" 2>&1 \
+         && ! grep -E "(nnf_uart|nnf_fifo|nnf_ft245|nnf_reset_sync|nnf_dev_uart|rtl/boards|tests/boards)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
+      echo "ok   iverilog  $name"
+    else
+      echo "FAIL iverilog  $name"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail + 1))
+    fi
+  fi
+}
+
+for m in nnf_uart nnf_uart_rx nnf_uart_tx nnf_fifo nnf_ft245 nnf_reset_sync nnf_dev_uart; do
+  check "$m" "$m" "${core[@]}"
+done
+check tb_ft245_core tb_ft245_core "$here/tb_ft245_core.v" "${core[@]}"
+check nnf_top_icebreaker nnf_top_icebreaker "$root/rtl/boards/icebreaker/nnf_top_icebreaker.v" \
+  "$here/vendor_stubs.v" "${core[@]}"
+check nnf_top_ulx3s nnf_top_ulx3s "$root/rtl/boards/ulx3s/nnf_top_ulx3s.v" "$ecp5" \
+  "$here/vendor_stubs.v" "${core[@]}"
+check nnf_top_orangecrab nnf_top_orangecrab "$root/rtl/boards/orangecrab/nnf_top_orangecrab.v" "$ecp5" \
+  "$here/vendor_stubs.v" "${core[@]}"
+
+echo "$((n - fail)) passed, $fail failed"
+[ $fail -eq 0 ]
