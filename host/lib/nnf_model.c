@@ -266,17 +266,13 @@ static float act_ref(nnf_act a, float x) {
   return y;
 }
 
-static int quantize_layer(nnf_net *n, int l, char *err, size_t errlen) {
-  const nnf_dense *L = &n->layer[l];
-  nnf_qlayer *Q = &n->ql[l];
-  const nnf_qrange *qin = &n->q[l];
-  int lut = uses_lut(n, l);
-  const nnf_qrange *qout = lut ? &n->pre[l] : &n->q[l + 1];
+int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t zp_in, double s_out,
+                        int layer, char *err, size_t errlen) {
   for (int o = 0; o < L->out; o++) {
     const float *w = L->w + (size_t)o * L->in;
     float mx = 0;
     for (int i = 0; i < L->in; i++) mx = fabsf(w[i]) > mx ? fabsf(w[i]) : mx;
-    if (!isfinite(mx)) return fail(err, errlen, "layer %d has a non-finite weight", l + 1);
+    if (!isfinite(mx)) return fail(err, errlen, "layer %d has a non-finite weight", layer);
     double sw = mx > 0 ? mx / 127.0 : 1.0;
     Q->s_w[o] = (float)sw;
     for (int i = 0; i < L->in; i++) {
@@ -284,18 +280,27 @@ static int quantize_layer(nnf_net *n, int l, char *err, size_t errlen) {
       Q->w_kn[(size_t)i * L->out + o] = (int8_t)q;
       Q->w_fq[(size_t)o * L->in + i] = (float)(q * sw);
     }
-    double sacc = qin->scale * sw;
+    double sacc = s_in * sw;
     int32_t qb = nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX);
     Q->bias[o] = qb;
     Q->b_fq[o] = (float)(qb * sacc);
     int sh;
-    if (nnfm_quantize_multiplier(sacc / qout->scale, &Q->m0[o], &sh) != NNFM_OK)
-      return fail(err, errlen, "layer %d channel %d: multiplier %g out of range", l + 1, o,
-                  sacc / qout->scale);
+    if (nnfm_quantize_multiplier(sacc / s_out, &Q->m0[o], &sh) != NNFM_OK)
+      return fail(err, errlen, "layer %d channel %d: multiplier %g out of range", layer, o, sacc / s_out);
     Q->shift[o] = (int8_t)sh;
   }
-  if (nnfm_fold_input_zp(Q->w_kn, L->in, L->out, qin->zp, Q->bias, Q->bias) != NNFM_OK)
-    return fail(err, errlen, "layer %d: cannot fold the input zero point", l + 1);
+  if (nnfm_fold_input_zp(Q->w_kn, L->in, L->out, zp_in, Q->bias, Q->bias) != NNFM_OK)
+    return fail(err, errlen, "layer %d: cannot fold the input zero point", layer);
+  return 0;
+}
+
+static int quantize_layer(nnf_net *n, int l, char *err, size_t errlen) {
+  const nnf_dense *L = &n->layer[l];
+  nnf_qlayer *Q = &n->ql[l];
+  const nnf_qrange *qin = &n->q[l];
+  int lut = uses_lut(n, l);
+  const nnf_qrange *qout = lut ? &n->pre[l] : &n->q[l + 1];
+  if (nnf_qlayer_quantize(Q, L, qin->scale, qin->zp, qout->scale, l + 1, err, errlen)) return -1;
   Q->lut = lut;
   if (lut) {
     Q->zp = qout->zp;

@@ -106,6 +106,14 @@ void nnf_net_zero_grad(nnf_net *n);
 int nnf_net_observe(nnf_net *n, const float *x, int batch);
 /* Derive the int8 model (ql) from the float weights and the ranges. */
 int nnf_net_quantize(nnf_net *n, char *err, size_t errlen);
+/* The int8 form of one dense layer (the numeric contract, docs/numerics.md):
+ * per-channel symmetric weights (s_w = max|W[n,:]| / 127), int32 biases at
+ * s_in * s_w, multipliers s_in * s_w / s_out, the input zero point folded
+ * into the biases; also the dequantized (fake-quant) weights and biases.
+ * Leaves zp / lo / hi / lut to the caller. `layer` (1-based) names it in
+ * messages. */
+int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t zp_in, double s_out,
+                        int layer, char *err, size_t errlen);
 /* Quantize a batch of inputs with q[0] (batch x sizes[0] int8). */
 void nnf_net_quantize_input(const nnf_net *n, const float *x, int8_t *xq, int batch);
 

@@ -199,30 +199,8 @@ int nnf_snn_quantize(nnf_snn *n, char *err, size_t errlen) {
     if (vth > NNFM_LIF_VTH_MAX) vth = NNFM_LIF_VTH_MAX;
     c->vth = (int32_t)vth;
     c->scale = theta / (double)vth;
-    double sin = in_scale(n, l);
-    for (int o = 0; o < L->out; o++) {
-      const float *w = L->w + (size_t)o * L->in;
-      float mx = 0;
-      for (int i = 0; i < L->in; i++) mx = fabsf(w[i]) > mx ? fabsf(w[i]) : mx;
-      if (!isfinite(mx)) return fail(err, errlen, "layer %d has a non-finite weight", l + 1);
-      double sw = mx > 0 ? mx / 127.0 : 1.0;
-      Q->s_w[o] = (float)sw;
-      for (int i = 0; i < L->in; i++) {
-        int32_t q = nnfm_quantize_real(w[i], sw, 0, -127, 127);
-        Q->w_kn[(size_t)i * L->out + o] = (int8_t)q;
-        Q->w_fq[(size_t)o * L->in + i] = (float)(q * sw);
-      }
-      double sacc = sin * sw;
-      Q->bias[o] = nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX);
-      Q->b_fq[o] = (float)(Q->bias[o] * sacc);
-      int sh;
-      if (nnfm_quantize_multiplier(sacc / c->scale, &Q->m0[o], &sh) != NNFM_OK)
-        return fail(err, errlen, "layer %d: current multiplier out of range", l + 1);
-      Q->shift[o] = (int8_t)sh;
-    }
+    if (nnf_qlayer_quantize(Q, L, in_scale(n, l), in_zp(n, l), c->scale, l + 1, err, errlen)) return -1;
     for (size_t i = 0; i < (size_t)L->in * L->out; i++) n->wq[l][i] = Q->w_kn[i];
-    if (nnfm_fold_input_zp(Q->w_kn, L->in, L->out, in_zp(n, l), Q->bias, Q->bias) != NNFM_OK)
-      return fail(err, errlen, "layer %d: cannot fold the input zero point", l + 1);
     Q->zp = 0;
     Q->lo = -128;
     Q->hi = 127;
