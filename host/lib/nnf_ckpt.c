@@ -2,6 +2,7 @@
  * nnf_ckpt.c - checkpoints in safetensors (see nnf_ckpt.h).
  */
 #include "nnf_ckpt.h"
+#include "nnf_err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,16 +13,6 @@
 #include "nnf_snn.h"
 
 #define MAX_T (NNF_MAX_LAYERS * 8 + 8)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 typedef struct {
   nnf_st_tensor t[MAX_T];
@@ -117,7 +108,7 @@ static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const c
                                  size_t errlen) {
   const nnf_st_tensor *t = nnf_st_find(f, name);
   if (!t) {
-    fail(err, errlen, "%s: tensor '%s' missing", path, name);
+    nnf_fail(err, errlen, "%s: tensor '%s' missing", path, name);
     return NULL;
   }
   if (t->dtype != dt || t->ndim != ndim || t->shape[0] != d0 || (ndim > 1 && t->shape[1] != d1)) {
@@ -125,7 +116,7 @@ static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const c
     if (t->ndim == 1) snprintf(sh, sizeof sh, "[%lld]", (long long)t->shape[0]);
     else if (t->ndim == 2) snprintf(sh, sizeof sh, "[%lld, %lld]", (long long)t->shape[0], (long long)t->shape[1]);
     else snprintf(sh, sizeof sh, "(%d dims)", t->ndim);
-    fail(err, errlen,
+    nnf_fail(err, errlen,
          "%s: tensor '%s' is %s %s but the architecture needs %s [%lld%s%lld]", path, name,
          nnf_st_dtype_name(t->dtype), sh, nnf_st_dtype_name(dt), (long long)d0, ndim > 1 ? ", " : "",
          ndim > 1 ? (long long)d1 : 0LL);
@@ -155,7 +146,7 @@ static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *e
   const float *rv = r->data, *pv = pr->data;
   const int32_t *sv = seen->data;
   for (int l = 0; l <= L; l++) {
-    if (sv[l] < 0) return fail(err, errlen, "%s: negative observation count", path);
+    if (sv[l] < 0) return nnf_fail(err, errlen, "%s: negative observation count", path);
     n->q[l].lo = rv[2 * l];
     n->q[l].hi = rv[2 * l + 1];
     n->q[l].seen = sv[l];
@@ -186,7 +177,7 @@ static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *e
     if (!(t = want(f, path, name, NNF_ST_I8, 1, out, 0, err, errlen))) return -1;
     same = same && !memcmp(t->data, Q->shift, (size_t)out);
     if (!same)
-      return fail(err, errlen,
+      return nnf_fail(err, errlen,
                   "%s: layer %d's int8 tensors do not match its float weights and ranges "
                   "(edited or corrupt checkpoint)", path, l + 1);
   }
@@ -202,13 +193,13 @@ nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
   int sizes[NNF_MAX_LAYERS + 1], ns, a;
   char sub[256];
   if (!fmt || strcmp(fmt, "nnfpga"))
-    fail(err, errlen, "%s: not an nnfpga checkpoint (metadata 'format' is %s)", path, fmt ? fmt : "absent");
+    nnf_fail(err, errlen, "%s: not an nnfpga checkpoint (metadata 'format' is %s)", path, fmt ? fmt : "absent");
   else if (!layers || !act)
-    fail(err, errlen, "%s: metadata lacks 'layers' or 'activation'", path);
+    nnf_fail(err, errlen, "%s: metadata lacks 'layers' or 'activation'", path);
   else if ((ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, sub, sizeof sub)) < 0)
-    fail(err, errlen, "%s: %s", path, sub);
+    nnf_fail(err, errlen, "%s: %s", path, sub);
   else if ((a = nnf_act_parse(act)) < 0)
-    fail(err, errlen, "%s: unknown activation '%s'", path, act);
+    nnf_fail(err, errlen, "%s: unknown activation '%s'", path, act);
   else if ((n = nnf_net_create(sizes, ns, (nnf_act)a, 0, err, errlen)) && load_into(n, f, path, err, errlen)) {
     nnf_net_free(n);
     n = NULL;
@@ -221,7 +212,7 @@ nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
 
 int nnf_ckpt_save_snn(const char *path, const nnf_snn *n, const char *const *keys, const char *const *vals,
                       int n_extra, char *err, size_t errlen) {
-  if (!n->quantized) return fail(err, errlen, "the spiking network is not quantized");
+  if (!n->quantized) return nnf_fail(err, errlen, "the spiking network is not quantized");
   tlist tl;
   memset(&tl, 0, sizeof tl);
   int L = n->nlayers;
@@ -279,9 +270,9 @@ static int meta_double(const nnf_st_file *f, const char *path, const char *key, 
                        size_t errlen) {
   const char *s = nnf_st_meta(f, key);
   char *end;
-  if (!s) return fail(err, errlen, "%s: metadata lacks '%s'", path, key);
+  if (!s) return nnf_fail(err, errlen, "%s: metadata lacks '%s'", path, key);
   *v = strtod(s, &end);
-  if (end == s || *end) return fail(err, errlen, "%s: metadata '%s' is not a number: '%.40s'", path, key, s);
+  if (end == s || *end) return nnf_fail(err, errlen, "%s: metadata '%s' is not a number: '%.40s'", path, key, s);
   return 0;
 }
 
@@ -293,17 +284,17 @@ static int snn_config_from(const nnf_st_file *f, const char *path, nnf_snn_confi
       meta_double(f, path, "slope", &c->slope, err, errlen) || meta_double(f, path, "resolution", &res, err, errlen))
     return -1;
   if (steps < 1 || steps > 65535 || res < 1 || res > NNFM_LIF_VTH_MAX)
-    return fail(err, errlen, "%s: steps or resolution out of range", path);
+    return nnf_fail(err, errlen, "%s: steps or resolution out of range", path);
   c->steps = (int)steps;
   c->resolution = (int)res;
   const char *r = nnf_st_meta(f, "reset"), *e = nnf_st_meta(f, "encoding"), *s = nnf_st_meta(f, "surrogate");
-  if (!r || !e || !s) return fail(err, errlen, "%s: metadata lacks reset, encoding or surrogate", path);
+  if (!r || !e || !s) return nnf_fail(err, errlen, "%s: metadata lacks reset, encoding or surrogate", path);
   if (!strcmp(r, "subtract")) c->reset_sub = 1;
-  else if (strcmp(r, "zero")) return fail(err, errlen, "%s: unknown reset '%.20s'", path, r);
+  else if (strcmp(r, "zero")) return nnf_fail(err, errlen, "%s: unknown reset '%.20s'", path, r);
   if (!strcmp(e, "rate")) c->encoding = NNF_ENC_RATE;
-  else if (strcmp(e, "direct")) return fail(err, errlen, "%s: unknown encoding '%.20s'", path, e);
+  else if (strcmp(e, "direct")) return nnf_fail(err, errlen, "%s: unknown encoding '%.20s'", path, e);
   if (!strcmp(s, "atan")) c->surrogate = NNF_SURR_ATAN;
-  else if (strcmp(s, "fast_sigmoid")) return fail(err, errlen, "%s: unknown surrogate '%.20s'", path, s);
+  else if (strcmp(s, "fast_sigmoid")) return nnf_fail(err, errlen, "%s: unknown surrogate '%.20s'", path, s);
   return nnf_snn_config_check(c, err, errlen);
 }
 
@@ -345,7 +336,7 @@ static int snn_load_into(nnf_snn *n, const nnf_st_file *f, const char *path, cha
     if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
     same = same && !memcmp(t->data, Q->m0, (size_t)out * 4);
     if (!same)
-      return fail(err, errlen,
+      return nnf_fail(err, errlen,
                   "%s: layer %d's int8 tensors do not match its float weights and ranges "
                   "(edited or corrupt checkpoint)", path, l + 1);
   }
@@ -361,9 +352,9 @@ nnf_snn *nnf_ckpt_load_snn(const char *path, char *err, size_t errlen) {
   char sub[256];
   nnf_snn_config c;
   if (!fmt || strcmp(fmt, "nnfpga") || !model || strcmp(model, "snn"))
-    fail(err, errlen, "%s: not an nnfpga spiking-network checkpoint", path);
+    nnf_fail(err, errlen, "%s: not an nnfpga spiking-network checkpoint", path);
   else if (!layers || (ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, sub, sizeof sub)) < 0)
-    fail(err, errlen, "%s: bad or missing 'layers' metadata", path);
+    nnf_fail(err, errlen, "%s: bad or missing 'layers' metadata", path);
   else if (snn_config_from(f, path, &c, err, errlen) == 0 &&
            (n = nnf_snn_create(sizes, ns, &c, 0, err, errlen)) && snn_load_into(n, f, path, err, errlen)) {
     nnf_snn_free(n);

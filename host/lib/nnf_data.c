@@ -17,6 +17,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "nnf_data.h"
+#include "nnf_err.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -37,19 +38,6 @@
 #define GZ_MAX_RATIO 1040
 
 /* ---- small helpers -------------------------------------------------------- */
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* *out = a * b; -1 if that overflows size_t. */
 static int mul_size(size_t a, size_t b, size_t *out) {
@@ -72,13 +60,13 @@ static int read_all(const char *path, size_t cap, uint8_t **bufp, size_t *lenp, 
   *bufp = NULL;
   *lenp = 0;
   FILE *fp = fopen(path, "rb");
-  if (!fp) return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+  if (!fp) return nnf_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
   struct stat st;
   size_t size = 65536;
   if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
     if ((unsigned long long)st.st_size > cap) {
       fclose(fp);
-      return fail(err, errlen, "%s: file is %lld bytes, more than the %zu-byte limit", path,
+      return nnf_fail(err, errlen, "%s: file is %lld bytes, more than the %zu-byte limit", path,
                   (long long)st.st_size, cap);
     }
     size = (size_t)st.st_size + 1; /* +1: the read that sees EOF */
@@ -102,14 +90,14 @@ static int read_all(const char *path, size_t cap, uint8_t **bufp, size_t *lenp, 
   int bad = ferror(fp);
   int saved = errno;
   fclose(fp);
-  if (!buf) return fail(err, errlen, "%s: out of memory reading the file", path);
+  if (!buf) return nnf_fail(err, errlen, "%s: out of memory reading the file", path);
   if (bad) {
     free(buf);
-    return fail(err, errlen, "%s: read error: %s", path, strerror(saved));
+    return nnf_fail(err, errlen, "%s: read error: %s", path, strerror(saved));
   }
   if (len > cap) {
     free(buf);
-    return fail(err, errlen, "%s: file is more than the %zu-byte limit", path, cap);
+    return nnf_fail(err, errlen, "%s: file is more than the %zu-byte limit", path, cap);
   }
   *bufp = buf;
   *lenp = len;
@@ -153,14 +141,14 @@ static int gz_run(const char *name, z_stream *zs, const uint8_t *in, size_t inle
                   uint8_t **out, size_t *outlen, char *err, size_t errlen) {
   size_t size = gz_first_size(in, inlen, cap), pos = 0, used = 0;
   uint8_t *buf = malloc(size);
-  if (!buf) return fail(err, errlen, "%s: out of memory inflating", name);
+  if (!buf) return nnf_fail(err, errlen, "%s: out of memory inflating", name);
   for (;;) {
     if (used == size) {
       int g = gz_grow(&buf, &size, cap);
       if (g) {
         free(buf);
-        if (g == -2) return fail(err, errlen, "%s: out of memory inflating", name);
-        return fail(err, errlen, "%s: gzip data inflates to more than %zu bytes", name, cap);
+        if (g == -2) return nnf_fail(err, errlen, "%s: out of memory inflating", name);
+        return nnf_fail(err, errlen, "%s: gzip data inflates to more than %zu bytes", name, cap);
       }
     }
     size_t in_chunk = inlen - pos > (1u << 30) ? (1u << 30) : inlen - pos;
@@ -176,7 +164,7 @@ static int gz_run(const char *name, z_stream *zs, const uint8_t *in, size_t inle
       if (pos == inlen) break;
       if (!is_gzip(in + pos, inlen - pos)) {
         free(buf);
-        return fail(err, errlen, "%s: %zu bytes of trailing garbage after the gzip stream", name,
+        return nnf_fail(err, errlen, "%s: %zu bytes of trailing garbage after the gzip stream", name,
                     inlen - pos);
       }
       if (inflateReset(zs) != Z_OK) ret = Z_STREAM_ERROR;
@@ -184,23 +172,23 @@ static int gz_run(const char *name, z_stream *zs, const uint8_t *in, size_t inle
     }
     if (ret == Z_DATA_ERROR || ret == Z_NEED_DICT || ret == Z_STREAM_ERROR) {
       const char *why = zs->msg ? zs->msg : "bad data";
-      fail(err, errlen, "%s: corrupt gzip stream (%s)", name, why);
+      nnf_fail(err, errlen, "%s: corrupt gzip stream (%s)", name, why);
       free(buf);
       return -1;
     }
     if (ret == Z_MEM_ERROR) {
       free(buf);
-      return fail(err, errlen, "%s: out of memory inflating", name);
+      return nnf_fail(err, errlen, "%s: out of memory inflating", name);
     }
     /* Z_OK or Z_BUF_ERROR: stuck for want of input means truncated. */
     if (zs->avail_out > 0 && pos == inlen) {
       free(buf);
-      return fail(err, errlen, "%s: truncated gzip stream", name);
+      return nnf_fail(err, errlen, "%s: truncated gzip stream", name);
     }
   }
   if (used > cap) {
     free(buf);
-    return fail(err, errlen, "%s: gzip data inflates to more than %zu bytes", name, cap);
+    return nnf_fail(err, errlen, "%s: gzip data inflates to more than %zu bytes", name, cap);
   }
   *out = buf;
   *outlen = used;
@@ -213,7 +201,7 @@ static int gunzip(const char *name, const uint8_t *in, size_t inlen, size_t cap,
   z_stream zs;
   memset(&zs, 0, sizeof zs);
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-    return fail(err, errlen, "%s: cannot initialise zlib", name);
+    return nnf_fail(err, errlen, "%s: cannot initialise zlib", name);
   int rc = gz_run(name, &zs, in, inlen, cap, out, outlen, err, errlen);
   inflateEnd(&zs);
   return rc;
@@ -270,20 +258,20 @@ static float idx_value(int dtype, const uint8_t *p) {
 static int idx_header(const char *name, const uint8_t *buf, size_t len, nnf_idx *a, size_t *hdr,
                       size_t *bytes, char *err, size_t errlen) {
   if (len < 4)
-    return fail(err, errlen, "%s: truncated header (%zu bytes, an IDX header has at least 4)",
+    return nnf_fail(err, errlen, "%s: truncated header (%zu bytes, an IDX header has at least 4)",
                 name, len);
   if (buf[0] || buf[1])
-    return fail(err, errlen, "%s: wrong magic 0x%08x (want an IDX file)", name, be32(buf));
+    return nnf_fail(err, errlen, "%s: wrong magic 0x%08x (want an IDX file)", name, be32(buf));
   a->dtype = buf[2];
   a->ndims = buf[3];
   size_t esize = idx_elem_size(a->dtype);
-  if (!esize) return fail(err, errlen, "%s: unknown IDX dtype 0x%02x", name, a->dtype);
+  if (!esize) return nnf_fail(err, errlen, "%s: unknown IDX dtype 0x%02x", name, a->dtype);
   if (a->ndims < 1 || a->ndims > NNF_IDX_MAX_DIMS)
-    return fail(err, errlen, "%s: %d dimensions (want 1..%d)", name, a->ndims,
+    return nnf_fail(err, errlen, "%s: %d dimensions (want 1..%d)", name, a->ndims,
                 NNF_IDX_MAX_DIMS);
   *hdr = 4 + 4 * (size_t)a->ndims;
   if (len < *hdr)
-    return fail(err, errlen, "%s: truncated header (%zu bytes, %d dimensions need %zu)", name,
+    return nnf_fail(err, errlen, "%s: truncated header (%zu bytes, %d dimensions need %zu)", name,
                 len, a->ndims, *hdr);
   int zero = 0;
   for (int i = 0; i < a->ndims; i++) {
@@ -294,7 +282,7 @@ static int idx_header(const char *name, const uint8_t *buf, size_t len, nnf_idx 
   for (int i = 0; i < a->ndims && count; i++)
     if (mul_size(count, a->dims[i], &count)) count = SIZE_MAX;
   if (count == SIZE_MAX || mul_size(count, esize, bytes) || *bytes > NNF_DATA_MAX_BYTES)
-    return fail(err, errlen, "%s: dimensions ask for more than %zu bytes of data", name,
+    return nnf_fail(err, errlen, "%s: dimensions ask for more than %zu bytes of data", name,
                 (size_t)NNF_DATA_MAX_BYTES);
   a->count = count;
   return 0;
@@ -308,10 +296,10 @@ static int idx_parse_named(const char *name, const uint8_t *buf, size_t len, nnf
   size_t hdr = 0, bytes = 0;
   if (idx_header(name, buf, len, &a, &hdr, &bytes, err, errlen)) return -1;
   if (len - hdr != bytes)
-    return fail(err, errlen, "%s: header says %zu bytes of data, file has %zu", name, bytes,
+    return nnf_fail(err, errlen, "%s: header says %zu bytes of data, file has %zu", name, bytes,
                 len - hdr);
   a.data = alloc_n(a.count, sizeof *a.data);
-  if (!a.data) return fail(err, errlen, "%s: out of memory (%zu values)", name, a.count);
+  if (!a.data) return nnf_fail(err, errlen, "%s: out of memory (%zu values)", name, a.count);
   size_t esize = idx_elem_size(a.dtype);
   for (size_t i = 0; i < a.count; i++) a.data[i] = idx_value(a.dtype, buf + hdr + i * esize);
   *out = a;
@@ -332,23 +320,23 @@ static int idx_parse_any_named(const char *name, const uint8_t *buf, size_t len,
 }
 
 int nnf_idx_parse(const uint8_t *buf, size_t len, nnf_idx *out, char *err, size_t errlen) {
-  if (!out) return fail(err, errlen, "IDX data: no output");
+  if (!out) return nnf_fail(err, errlen, "IDX data: no output");
   memset(out, 0, sizeof *out);
-  if (!buf && len) return fail(err, errlen, "IDX data: NULL buffer");
+  if (!buf && len) return nnf_fail(err, errlen, "IDX data: NULL buffer");
   return idx_parse_named("IDX data", buf, len, out, err, errlen);
 }
 
 int nnf_idx_parse_any(const uint8_t *buf, size_t len, nnf_idx *out, char *err, size_t errlen) {
-  if (!out) return fail(err, errlen, "IDX data: no output");
+  if (!out) return nnf_fail(err, errlen, "IDX data: no output");
   memset(out, 0, sizeof *out);
-  if (!buf && len) return fail(err, errlen, "IDX data: NULL buffer");
+  if (!buf && len) return nnf_fail(err, errlen, "IDX data: NULL buffer");
   return idx_parse_any_named("IDX data", buf, len, out, err, errlen);
 }
 
 int nnf_idx_read(const char *path, nnf_idx *out, char *err, size_t errlen) {
-  if (!out) return fail(err, errlen, "nnf_idx_read: no output");
+  if (!out) return nnf_fail(err, errlen, "nnf_idx_read: no output");
   memset(out, 0, sizeof *out);
-  if (!path) return fail(err, errlen, "nnf_idx_read: no path");
+  if (!path) return nnf_fail(err, errlen, "nnf_idx_read: no path");
   uint8_t *buf = NULL;
   size_t len = 0;
   if (read_all(path, GZ_MAX_FILE, &buf, &len, err, errlen)) return -1;
@@ -376,13 +364,13 @@ void nnf_dataset_free(nnf_dataset *d) {
 static int labels_from_idx(const char *name, const nnf_idx *yi, int32_t **yp, int *classes,
                            char *err, size_t errlen) {
   int32_t *y = alloc_n(yi->count, sizeof *y);
-  if (!y) return fail(err, errlen, "%s: out of memory (%zu labels)", name, yi->count);
+  if (!y) return nnf_fail(err, errlen, "%s: out of memory (%zu labels)", name, yi->count);
   int32_t most = 1;
   for (size_t i = 0; i < yi->count; i++) {
     float v = yi->data[i];
     if (!(v >= 0.0f && v <= 255.0f && v == floorf(v))) {
       free(y);
-      return fail(err, errlen, "%s: label %g at index %zu is out of range (want 0..255)", name,
+      return nnf_fail(err, errlen, "%s: label %g at index %zu is out of range (want 0..255)", name,
                   (double)v, i);
     }
     y[i] = (int32_t)v;
@@ -397,13 +385,13 @@ static int labels_from_idx(const char *name, const nnf_idx *yi, int32_t **yp, in
 static int dataset_from_idx(const char *images, const char *labels, nnf_idx *xi, nnf_idx *yi,
                             nnf_dataset *out, char *err, size_t errlen) {
   if (yi->ndims != 1)
-    return fail(err, errlen, "%s: labels have %d dimensions (want 1)", labels, yi->ndims);
+    return nnf_fail(err, errlen, "%s: labels have %d dimensions (want 1)", labels, yi->ndims);
   size_t n = xi->dims[0], features = 1;
   for (int i = 1; i < xi->ndims; i++)
     if (mul_size(features, xi->dims[i], &features))
-      return fail(err, errlen, "%s: sample size overflows", images);
+      return nnf_fail(err, errlen, "%s: sample size overflows", images);
   if (yi->dims[0] != n)
-    return fail(err, errlen, "%s: %zu images but %u labels", labels, n, yi->dims[0]);
+    return nnf_fail(err, errlen, "%s: %zu images but %u labels", labels, n, yi->dims[0]);
   if (labels_from_idx(labels, yi, &out->y, &out->classes, err, errlen)) return -1;
   if (xi->dtype == 0x08)
     for (size_t i = 0; i < xi->count; i++) xi->data[i] /= 255.0f;
@@ -416,9 +404,9 @@ static int dataset_from_idx(const char *images, const char *labels, nnf_idx *xi,
 
 int nnf_dataset_load_idx(const char *images, const char *labels, nnf_dataset *out, char *err,
                          size_t errlen) {
-  if (!out) return fail(err, errlen, "nnf_dataset_load_idx: no output");
+  if (!out) return nnf_fail(err, errlen, "nnf_dataset_load_idx: no output");
   memset(out, 0, sizeof *out);
-  if (!images || !labels) return fail(err, errlen, "nnf_dataset_load_idx: no path");
+  if (!images || !labels) return nnf_fail(err, errlen, "nnf_dataset_load_idx: no path");
   nnf_idx xi, yi;
   if (nnf_idx_read(images, &xi, err, errlen)) return -1;
   if (nnf_idx_read(labels, &yi, err, errlen)) {
@@ -436,11 +424,11 @@ static int mnist_path(const char *dir, const char *base, char *path, size_t size
                       size_t errlen) {
   struct stat st;
   int n = snprintf(path, size, "%s/%s.gz", dir, base);
-  if (n < 0 || (size_t)n >= size) return fail(err, errlen, "%s: path too long", dir);
+  if (n < 0 || (size_t)n >= size) return nnf_fail(err, errlen, "%s: path too long", dir);
   if (stat(path, &st) == 0) return 0;
   snprintf(path, size, "%s/%s", dir, base);
   if (stat(path, &st) == 0) return 0;
-  return fail(err, errlen, "%s: neither %s.gz nor %s found", dir, base, base);
+  return nnf_fail(err, errlen, "%s: neither %s.gz nor %s found", dir, base, base);
 }
 
 int nnf_dataset_load_mnist_dir(const char *dir, int train, nnf_dataset *out, char *err,
@@ -449,7 +437,7 @@ int nnf_dataset_load_mnist_dir(const char *dir, int train, nnf_dataset *out, cha
       {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"},
       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"},
   };
-  if (!out) return fail(err, errlen, "nnf_dataset_load_mnist_dir: no output");
+  if (!out) return nnf_fail(err, errlen, "nnf_dataset_load_mnist_dir: no output");
   memset(out, 0, sizeof *out);
   if (!dir) dir = NNF_FASHION_DEFAULT;
   char images[4096], labels[4096];
@@ -587,24 +575,24 @@ static int csv_data_line(const csv_reader *r, span line, const csv_shape *sh, fl
     span f = next_field(&rest);
     double v;
     if (!f.n)
-      return fail(err, errlen, "%s: line %zu: field %zu is empty", r->name, r->lineno, i + 1);
+      return nnf_fail(err, errlen, "%s: line %zu: field %zu is empty", r->name, r->lineno, i + 1);
     int rc = parse_number(f, &v);
     int show = f.n > 40 ? 40 : (int)f.n;
     if (rc)
-      return fail(err, errlen, "%s: line %zu: field %zu ('%.*s') %s", r->name, r->lineno,
+      return nnf_fail(err, errlen, "%s: line %zu: field %zu ('%.*s') %s", r->name, r->lineno,
                   i + 1, show, f.p, rc == -1 ? "is not a number" : "is out of float range");
     if (i != sh->label) {
       *x++ = (float)v;
       continue;
     }
     if (v < 0)
-      return fail(err, errlen, "%s: line %zu: label '%.*s' is negative", r->name, r->lineno,
+      return nnf_fail(err, errlen, "%s: line %zu: label '%.*s' is negative", r->name, r->lineno,
                   show, f.p);
     if (v != floor(v))
-      return fail(err, errlen, "%s: line %zu: label '%.*s' is not an integer", r->name,
+      return nnf_fail(err, errlen, "%s: line %zu: label '%.*s' is not an integer", r->name,
                   r->lineno, show, f.p);
     if (v > 65535)
-      return fail(err, errlen, "%s: line %zu: label '%.*s' is above 65535", r->name,
+      return nnf_fail(err, errlen, "%s: line %zu: label '%.*s' is above 65535", r->name,
                   r->lineno, show, f.p);
     *y = (int32_t)v;
   }
@@ -617,15 +605,15 @@ static int csv_first_line(csv_reader *r, int label_col, csv_shape *sh, int *head
                           size_t errlen) {
   span line;
   do {
-    if (!csv_next_line(r, &line)) return fail(err, errlen, "%s: no samples", r->name);
+    if (!csv_next_line(r, &line)) return nnf_fail(err, errlen, "%s: no samples", r->name);
   } while (is_blank_line(line));
   sh->fields = field_count(line);
   sh->first = r->lineno;
   if (sh->fields < 2)
-    return fail(err, errlen, "%s: line %zu has one field (want a label and features)",
+    return nnf_fail(err, errlen, "%s: line %zu has one field (want a label and features)",
                 r->name, r->lineno);
   if (label_col < -1 || (label_col >= 0 && (size_t)label_col >= sh->fields))
-    return fail(err, errlen, "%s: label column %d, but line %zu has %zu fields", r->name,
+    return nnf_fail(err, errlen, "%s: label column %d, but line %zu has %zu fields", r->name,
                 label_col, r->lineno, sh->fields);
   sh->label = label_col < 0 ? sh->fields - 1 : (size_t)label_col;
   *header = !line_is_numeric(line);
@@ -657,7 +645,7 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
   if (!x || !y) {
     free(x);
     free(y);
-    return fail(err, errlen, "%s: out of memory (%zu lines)", name, rows);
+    return nnf_fail(err, errlen, "%s: out of memory (%zu lines)", name, rows);
   }
   size_t n = 0;
   int32_t most = 1;
@@ -666,7 +654,7 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
     if (is_blank_line(line)) continue;
     size_t nf = field_count(line);
     int rc = nf != sh.fields
-                 ? fail(err, errlen, "%s: line %zu has %zu fields, expected %zu (as on line %zu)",
+                 ? nnf_fail(err, errlen, "%s: line %zu has %zu fields, expected %zu (as on line %zu)",
                         name, r.lineno, nf, sh.fields, sh.first)
                  : csv_data_line(&r, line, &sh, x + n * features, y + n, err, errlen);
     if (rc) {
@@ -680,7 +668,7 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
   if (!n) {
     free(x);
     free(y);
-    return fail(err, errlen, "%s: no samples", name);
+    return nnf_fail(err, errlen, "%s: no samples", name);
   }
   out->count = n;
   out->features = features;
@@ -692,17 +680,17 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
 
 int nnf_csv_parse(const char *buf, size_t len, int label_col, nnf_dataset *out, char *err,
                   size_t errlen) {
-  if (!out) return fail(err, errlen, "CSV data: no output");
+  if (!out) return nnf_fail(err, errlen, "CSV data: no output");
   memset(out, 0, sizeof *out);
-  if (!buf && len) return fail(err, errlen, "CSV data: NULL buffer");
+  if (!buf && len) return nnf_fail(err, errlen, "CSV data: NULL buffer");
   return csv_parse_named("CSV data", buf, len, label_col, out, err, errlen);
 }
 
 int nnf_dataset_load_csv(const char *path, int label_col, nnf_dataset *out, char *err,
                          size_t errlen) {
-  if (!out) return fail(err, errlen, "nnf_dataset_load_csv: no output");
+  if (!out) return nnf_fail(err, errlen, "nnf_dataset_load_csv: no output");
   memset(out, 0, sizeof *out);
-  if (!path) return fail(err, errlen, "nnf_dataset_load_csv: no path");
+  if (!path) return nnf_fail(err, errlen, "nnf_dataset_load_csv: no path");
   uint8_t *buf = NULL;
   size_t len = 0;
   if (read_all(path, NNF_DATA_MAX_BYTES, &buf, &len, err, errlen)) return -1;

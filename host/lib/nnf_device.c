@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nnf_model.h"
+#include "nnf_err.h"
 #include "nnf_snn.h"
 #include "nnfdrv.h"
 #include "nnfm.h"
@@ -41,25 +42,15 @@ struct nnf_device {
   int snn_entry_first, snn_entry_next;        /* rate coding: programs of step 0 and later steps */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 static int drv_fail(nnf_device *d, int rc, const char *what, char *err, size_t errlen) {
-  return fail(err, errlen, "device %s: %s failed: %s (%s)", d->uri, what, nnfdrv_strerror(rc),
+  return nnf_fail(err, errlen, "device %s: %s failed: %s (%s)", d->uri, what, nnfdrv_strerror(rc),
               nnfdrv_errmsg(d->drv));
 }
 
 nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen) {
   nnf_device *d = calloc(1, sizeof *d);
   if (!d) {
-    fail(err, errlen, "out of memory");
+    nnf_fail(err, errlen, "out of memory");
     return NULL;
   }
   snprintf(d->uri, sizeof d->uri, "%s", uri && *uri ? uri : "sim");
@@ -77,7 +68,7 @@ nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen) {
   d->cfg.acc_depth = in->acc_depth;
   if (!(in->features & 1) || nnfm_config_check(&d->cfg) != NNFM_OK ||
       !(d->img = nnfm_engine_create(&d->cfg))) {
-    fail(err, errlen, "device %s: its INFO record describes no usable GEMM engine", d->uri);
+    nnf_fail(err, errlen, "device %s: its INFO record describes no usable GEMM engine", d->uri);
     nnf_device_close(d);
     return NULL;
   }
@@ -100,7 +91,7 @@ static size_t act_bytes(const nnf_device *d, uint32_t words) { return (size_t)wo
 static int upload_range(nnf_device *d, int region, uint32_t addr, size_t len, const char *what,
                         char *err, size_t errlen) {
   uint8_t *buf = malloc(len ? len : 1);
-  if (!buf) return fail(err, errlen, "out of memory");
+  if (!buf) return nnf_fail(err, errlen, "out of memory");
   int rc = nnfm_engine_read_bytes(d->img, region, addr, buf, len);
   if (rc == NNFM_OK) rc = nnfdrv_write(d->drv, region, addr, buf, len);
   else rc = NNFDRV_ERR_ARG;
@@ -128,13 +119,13 @@ static int plan(nnf_device *d, const nnf_net *n, int B, char *err, size_t errlen
     a += nnfm_act_words(c, (uint32_t)B, (uint32_t)n->sizes[l]);
   }
   if (w > c->w_words)
-    return fail(err, errlen, "the weights need %llu W words; device %s has %u",
+    return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u",
                 (unsigned long long)w, d->uri, c->w_words);
   if (p > c->p_words)
-    return fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
+    return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
                 (unsigned long long)p, d->uri, c->p_words);
   if (a > c->act_words)
-    return fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u (use a smaller batch)",
+    return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u (use a smaller batch)",
                 B, (unsigned long long)a, d->uri, c->act_words);
   return 0;
 }
@@ -174,8 +165,8 @@ static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
 }
 
 int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen) {
-  if (!n->quantized) return fail(err, errlen, "the network is not quantized yet");
-  if (max_batch < 1 || max_batch > 65535) return fail(err, errlen, "batch %d out of range", max_batch);
+  if (!n->quantized) return nnf_fail(err, errlen, "the network is not quantized yet");
+  if (max_batch < 1 || max_batch > 65535) return nnf_fail(err, errlen, "batch %d out of range", max_batch);
   int B = fit_batch(d, n, max_batch);
   if (B < 1) return plan(d, n, 1, err, errlen);
   d->max_batch = B;
@@ -191,7 +182,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
                                 (uint32_t)n->sizes[l + 1]) != NNFM_OK ||
         nnfm_engine_put_params(d->img, d->p_base[l], Q->bias, Q->m0, Q->shift,
                                (uint32_t)n->sizes[l + 1]) != NNFM_OK)
-      return fail(err, errlen, "layer %d does not pack into the device's buffers", l + 1);
+      return nnf_fail(err, errlen, "layer %d does not pack into the device's buffers", l + 1);
     nnfdrv_gemm g = {0, (uint16_t)n->sizes[l], (uint16_t)n->sizes[l + 1], d->act_base[l],
                      d->w_base[l], d->p_base[l], d->act_base[l + 1], (int8_t)Q->zp,
                      (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
@@ -226,7 +217,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
 static int put_inputs(nnf_device *d, int buf, const int8_t *xq, int B, char *err, size_t errlen) {
   uint32_t base = d->in_base[buf];
   if (nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)d->sizes[0]) != NNFM_OK)
-    return fail(err, errlen, "inputs do not pack");
+    return nnf_fail(err, errlen, "inputs do not pack");
   uint32_t words = nnfm_act_words(&d->cfg, (uint32_t)B, (uint32_t)d->sizes[0]);
   int rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows,
                         d->img->act + act_bytes(d, base), act_bytes(d, words));
@@ -273,7 +264,7 @@ static int get_outputs(nnf_device *d, int B, int8_t *const *outs, char *err, siz
  * outputs are read back and chunk i + 1 started. */
 int nnf_device_run(nnf_device *d, const int8_t *xq, int batch, int8_t *const *outs, char *err,
                    size_t errlen) {
-  if (!d->max_batch) return fail(err, errlen, "no network loaded on device %s", d->uri);
+  if (!d->max_batch) return nnf_fail(err, errlen, "no network loaded on device %s", d->uri);
   int nchunks = (batch + d->max_batch - 1) / d->max_batch;
   int last = batch - (nchunks - 1) * d->max_batch;
   int B0 = nchunks > 1 ? d->max_batch : last;
@@ -351,18 +342,18 @@ static int snn_plan(nnf_device *d, const nnf_snn *n, int B, char *err, size_t er
     st += (uint64_t)B * N;
   }
   if (!(in->features & 4) || !in->state_words)
-    return fail(err, errlen, "device %s has no LIF cores (INFO feature bit 2)", d->uri);
+    return nnf_fail(err, errlen, "device %s has no LIF cores (INFO feature bit 2)", d->uri);
   if (w > c->w_words)
-    return fail(err, errlen, "the weights need %llu W words; device %s has %u", (unsigned long long)w, d->uri,
+    return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u", (unsigned long long)w, d->uri,
                 c->w_words);
   if (p > c->p_words)
-    return fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
+    return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
                 (unsigned long long)p, d->uri, c->p_words);
   if (a > c->act_words)
-    return fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u", B, (unsigned long long)a,
+    return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u", B, (unsigned long long)a,
                 d->uri, c->act_words);
   if (st > in->state_words)
-    return fail(err, errlen, "a batch of %d needs %llu LIF state entries; device %s has %u", B,
+    return nnf_fail(err, errlen, "a batch of %d needs %llu LIF state entries; device %s has %u", B,
                 (unsigned long long)st, d->uri, in->state_words);
   return 0;
 }
@@ -416,7 +407,7 @@ static int snn_program(nnf_device *d, const nnf_snn *n, int B, char *err, size_t
   size_t max = (size_t)(4 * NNF_MAX_LAYERS + 8);
   uint8_t *prog = calloc(max, 32);
   int pc = 0, rc = 0, T = n->cfg.steps;
-  if (!prog) return fail(err, errlen, "out of memory");
+  if (!prog) return nnf_fail(err, errlen, "out of memory");
   if (n->cfg.encoding == NNF_ENC_DIRECT) {
     nnfdrv_gemm g = snn_gemm(d, n, 0, B);
     nnfdrv_insn_gemm(prog + 32 * pc++, &g);
@@ -438,11 +429,11 @@ static int snn_program(nnf_device *d, const nnf_snn *n, int B, char *err, size_t
   }
   if (rc) {
     free(prog);
-    return fail(err, errlen, "a LIF parameter or the step count is out of the device's range");
+    return nnf_fail(err, errlen, "a LIF parameter or the step count is out of the device's range");
   }
   if ((uint32_t)pc > in->prog_words) {
     free(prog);
-    return fail(err, errlen, "the program needs %d instructions; device %s has %u", pc, d->uri, in->prog_words);
+    return nnf_fail(err, errlen, "the program needs %d instructions; device %s has %u", pc, d->uri, in->prog_words);
   }
   int drc = nnfdrv_write(d->drv, NNFDRV_PROG, 0, prog, (size_t)pc * 32);
   free(prog);
@@ -452,8 +443,8 @@ static int snn_program(nnf_device *d, const nnf_snn *n, int B, char *err, size_t
 }
 
 int nnf_snn_device_load(nnf_device *d, const nnf_snn *n, int max_batch, char *err, size_t errlen) {
-  if (!n->quantized) return fail(err, errlen, "the spiking network is not quantized yet");
-  if (max_batch < 1 || max_batch > 65535) return fail(err, errlen, "batch %d out of range", max_batch);
+  if (!n->quantized) return nnf_fail(err, errlen, "the spiking network is not quantized yet");
+  if (max_batch < 1 || max_batch > 65535) return nnf_fail(err, errlen, "batch %d out of range", max_batch);
   int B = max_batch;
   while (B > 1 && snn_plan(d, n, B, NULL, 0)) B /= 2;
   if (snn_plan(d, n, B, err, errlen)) return -1;
@@ -462,7 +453,7 @@ int nnf_snn_device_load(nnf_device *d, const nnf_snn *n, int max_batch, char *er
     if (nnfm_engine_put_weights(d->img, d->snn_w[l], Q->w_kn, (uint32_t)n->sizes[l], (uint32_t)n->sizes[l + 1]) !=
             NNFM_OK ||
         nnfm_engine_put_params(d->img, d->snn_p[l], Q->bias, Q->m0, Q->shift, (uint32_t)n->sizes[l + 1]) != NNFM_OK)
-      return fail(err, errlen, "layer %d does not pack into the device's buffers", l + 1);
+      return nnf_fail(err, errlen, "layer %d does not pack into the device's buffers", l + 1);
   }
   const nnfm_config *c = &d->cfg;
   int L = n->nlayers;
@@ -479,7 +470,7 @@ int nnf_snn_device_load(nnf_device *d, const nnf_snn *n, int max_batch, char *er
 
 static int snn_write_input(nnf_device *d, const int8_t *q, int B, int K, char *err, size_t errlen) {
   if (nnfm_engine_put_act(d->img, d->snn_x, q, (uint32_t)B, (uint32_t)K) != NNFM_OK)
-    return fail(err, errlen, "inputs do not pack");
+    return nnf_fail(err, errlen, "inputs do not pack");
   uint32_t words = nnfm_act_words(&d->cfg, (uint32_t)B, (uint32_t)K);
   int rc = nnfdrv_write(d->drv, NNFDRV_ACT, d->snn_x * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, d->snn_x),
                         act_bytes(d, words));
@@ -500,7 +491,7 @@ static int snn_chunk(nnf_device *d, nnf_snn *n, const float *x, int B, size_t ro
   int8_t *q = malloc(cnt);
   uint8_t *raw = malloc((size_t)B * C * 16);
   int rc = 0;
-  if (!q || !raw) rc = fail(err, errlen, "out of memory");
+  if (!q || !raw) rc = nnf_fail(err, errlen, "out of memory");
   if (!rc && B != d->snn_batch) rc = snn_program(d, n, B, err, errlen);
   if (!rc && n->cfg.encoding == NNF_ENC_DIRECT) {
     for (size_t i = 0; i < cnt; i++) q[i] = (int8_t)nnfm_quantize_real(x[i], 1.0 / 255.0, -128, -128, 127);
@@ -530,7 +521,7 @@ static int snn_chunk(nnf_device *d, nnf_snn *n, const float *x, int B, size_t ro
 
 int nnf_snn_device_run(nnf_device *d, nnf_snn *n, const float *x, int batch, int32_t *counts, char *err,
                        size_t errlen) {
-  if (d->snn != n || !d->max_batch) return fail(err, errlen, "the spiking network is not loaded on %s", d->uri);
+  if (d->snn != n || !d->max_batch) return nnf_fail(err, errlen, "the spiking network is not loaded on %s", d->uri);
   int C = n->sizes[n->nlayers];
   uint64_t base = n->cfg.encoding == NNF_ENC_RATE ? nnf_rng_next(&n->rng) : 0;
   for (int first = 0; first < batch; first += d->max_batch) {

@@ -4,6 +4,7 @@
  * forward modes and the straight-through backward pass (see nnf_model.h).
  */
 #include "nnf_model.h"
+#include "nnf_err.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,16 +15,6 @@
 
 #include "nnfm.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
-
 /* Does layer l (0-based) apply the hidden activation? */
 static int has_act(const nnf_net *n, int l) { return l + 1 < n->nlayers; }
 static int lut_act(nnf_act a) { return a == NNF_ACT_SIGMOID || a == NNF_ACT_TANH; }
@@ -32,20 +23,20 @@ static int uses_lut(const nnf_net *n, int l) { return has_act(n, l) && lut_act(n
 int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen) {
   int count = 0;
   const char *p = spec;
-  if (!p || !*p) return fail(err, errlen, "empty layer list (want e.g. 784,128,10)");
+  if (!p || !*p) return nnf_fail(err, errlen, "empty layer list (want e.g. 784,128,10)");
   while (*p) {
     char *end;
     errno = 0;
     long v = strtol(p, &end, 10);
     if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ','))
-      return fail(err, errlen, "bad layer list '%s': sizes are integers 1..65535 separated by commas",
+      return nnf_fail(err, errlen, "bad layer list '%s': sizes are integers 1..65535 separated by commas",
                   spec);
-    if (count == max) return fail(err, errlen, "too many layers in '%s' (at most %d sizes)", spec, max);
+    if (count == max) return nnf_fail(err, errlen, "too many layers in '%s' (at most %d sizes)", spec, max);
     sizes[count++] = (int)v;
     p = *end ? end + 1 : end;
-    if (*end && !*p) return fail(err, errlen, "bad layer list '%s': trailing comma", spec);
+    if (*end && !*p) return nnf_fail(err, errlen, "bad layer list '%s': trailing comma", spec);
   }
-  if (count < 2) return fail(err, errlen, "layer list '%s' needs at least an input and an output size", spec);
+  if (count < 2) return nnf_fail(err, errlen, "layer list '%s' needs at least an input and an output size", spec);
   return count;
 }
 
@@ -130,21 +121,21 @@ static void fix_output_range(nnf_qrange *q, nnf_act a) {
 nnf_net *nnf_net_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed, char *err,
                         size_t errlen) {
   if (nsizes < 2 || nsizes > NNF_MAX_LAYERS + 1) {
-    fail(err, errlen, "a network has 2..%d sizes (got %d)", NNF_MAX_LAYERS + 1, nsizes);
+    nnf_fail(err, errlen, "a network has 2..%d sizes (got %d)", NNF_MAX_LAYERS + 1, nsizes);
     return NULL;
   }
   for (int i = 0; i < nsizes; i++)
     if (sizes[i] < 1 || sizes[i] > 65535) {
-      fail(err, errlen, "layer size %d out of range 1..65535", sizes[i]);
+      nnf_fail(err, errlen, "layer size %d out of range 1..65535", sizes[i]);
       return NULL;
     }
   if ((unsigned)act > NNF_ACT_TANH) {
-    fail(err, errlen, "unknown activation %d", (int)act);
+    nnf_fail(err, errlen, "unknown activation %d", (int)act);
     return NULL;
   }
   nnf_net *n = calloc(1, sizeof *n);
   if (!n) {
-    fail(err, errlen, "out of memory");
+    nnf_fail(err, errlen, "out of memory");
     return NULL;
   }
   n->nlayers = nsizes - 1;
@@ -156,7 +147,7 @@ nnf_net *nnf_net_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed
     if (nnf_dense_init(&n->layer[l], sizes[l], sizes[l + 1]) ||
         qlayer_alloc(&n->ql[l], sizes[l], sizes[l + 1])) {
       nnf_net_free(n);
-      fail(err, errlen, "out of memory for a %d x %d layer", sizes[l + 1], sizes[l]);
+      nnf_fail(err, errlen, "out of memory for a %d x %d layer", sizes[l + 1], sizes[l]);
       return NULL;
     }
     nnf_dense_init_default(&n->layer[l], &rng);
@@ -272,7 +263,7 @@ int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t 
     const float *w = L->w + (size_t)o * L->in;
     float mx = 0;
     for (int i = 0; i < L->in; i++) mx = fabsf(w[i]) > mx ? fabsf(w[i]) : mx;
-    if (!isfinite(mx)) return fail(err, errlen, "layer %d has a non-finite weight", layer);
+    if (!isfinite(mx)) return nnf_fail(err, errlen, "layer %d has a non-finite weight", layer);
     double sw = mx > 0 ? mx / 127.0 : 1.0;
     Q->s_w[o] = (float)sw;
     for (int i = 0; i < L->in; i++) {
@@ -286,11 +277,11 @@ int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t 
     Q->b_fq[o] = (float)(qb * sacc);
     int sh;
     if (nnfm_quantize_multiplier(sacc / s_out, &Q->m0[o], &sh) != NNFM_OK)
-      return fail(err, errlen, "layer %d channel %d: multiplier %g out of range", layer, o, sacc / s_out);
+      return nnf_fail(err, errlen, "layer %d channel %d: multiplier %g out of range", layer, o, sacc / s_out);
     Q->shift[o] = (int8_t)sh;
   }
   if (nnfm_fold_input_zp(Q->w_kn, L->in, L->out, zp_in, Q->bias, Q->bias) != NNFM_OK)
-    return fail(err, errlen, "layer %d: cannot fold the input zero point", layer);
+    return nnf_fail(err, errlen, "layer %d: cannot fold the input zero point", layer);
   return 0;
 }
 
@@ -382,7 +373,7 @@ static void forward_fakequant(nnf_net *n, const float *x, int batch) {
 
 static int forward_device(nnf_net *n, nnf_device *dev, const float *x, int batch, char *err,
                           size_t errlen) {
-  if (!dev) return fail(err, errlen, "device mode needs a device");
+  if (!dev) return nnf_fail(err, errlen, "device mode needs a device");
   nnf_net_quantize_input(n, x, n->qa[0], batch);
   size_t cnt0 = (size_t)batch * n->sizes[0];
   for (size_t i = 0; i < cnt0; i++) n->a[0][i] = deq(n->qa[0][i], &n->q[0]);
@@ -398,8 +389,8 @@ static int forward_device(nnf_net *n, nnf_device *dev, const float *x, int batch
 
 int nnf_net_forward(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const float *x, int batch,
                     char *err, size_t errlen) {
-  if (batch < 1 || batch > 65535) return fail(err, errlen, "batch %d out of range 1..65535", batch);
-  if (ensure_cap(n, batch)) return fail(err, errlen, "out of memory for a batch of %d", batch);
+  if (batch < 1 || batch > 65535) return nnf_fail(err, errlen, "batch %d out of range 1..65535", batch);
+  if (ensure_cap(n, batch)) return nnf_fail(err, errlen, "out of memory for a batch of %d", batch);
   n->last_mode = mode;
   if (mode == NNF_FWD_FLOAT) {
     forward_float(n, x, batch);

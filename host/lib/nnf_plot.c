@@ -8,6 +8,7 @@
  * lies inside its panel.
  */
 #include "nnf_plot.h"
+#include "nnf_err.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,16 +24,6 @@ static const char *const PALETTE[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 #define NPALETTE (int)(sizeof PALETTE / sizeof *PALETTE)
 #define MAX_CATS 64
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- a growing string ------------------------------------------------------ */
 
@@ -366,16 +357,16 @@ static void svg_begin(sbuf *b, double w, double h, const char *title) {
 /* ---- writing --------------------------------------------------------------- */
 
 static int write_atomic(const char *path, const sbuf *b, char *err, size_t errlen) {
-  if (b->oom) return fail(err, errlen, "%s: out of memory building the chart", path);
+  if (b->oom) return nnf_fail(err, errlen, "%s: out of memory building the chart", path);
   size_t plen = strlen(path) + 32;
   char *tmp = malloc(plen);
-  if (!tmp) return fail(err, errlen, "%s: out of memory", path);
+  if (!tmp) return nnf_fail(err, errlen, "%s: out of memory", path);
   snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
   if (fd < 0) {
     int e = errno;
     free(tmp);
-    return fail(err, errlen, "cannot write %s: %s", path, strerror(e));
+    return nnf_fail(err, errlen, "cannot write %s: %s", path, strerror(e));
   }
   size_t off = 0;
   int e = 0;
@@ -389,7 +380,7 @@ static int write_atomic(const char *path, const sbuf *b, char *err, size_t errle
   if (!e && rename(tmp, path)) e = errno;
   if (e) unlink(tmp);
   free(tmp);
-  return e ? fail(err, errlen, "cannot write %s: %s", path, strerror(e)) : 0;
+  return e ? nnf_fail(err, errlen, "cannot write %s: %s", path, strerror(e)) : 0;
 }
 
 /* ---- line charts ----------------------------------------------------------- */
@@ -442,11 +433,11 @@ int nnf_plot_lines(const char *path, const nnf_plot_line_opts *o, const double *
   nnf_plot_line_opts def;
   memset(&def, 0, sizeof def);
   if (!o) o = &def;
-  if (n < 0 || nseries < 0 || (nseries && !s)) return fail(err, errlen, "%s: invalid chart arguments", path);
+  if (n < 0 || nseries < 0 || (nseries && !s)) return nnf_fail(err, errlen, "%s: invalid chart arguments", path);
   int np = 1;
   for (int k = 0; k < nseries; k++) {
     if (s[k].panel < 0 || s[k].panel >= NNF_PLOT_MAX_PANELS)
-      return fail(err, errlen, "%s: series %d has panel %d (0..%d)", path, k, s[k].panel, NNF_PLOT_MAX_PANELS - 1);
+      return nnf_fail(err, errlen, "%s: series %d has panel %d (0..%d)", path, k, s[k].panel, NNF_PLOT_MAX_PANELS - 1);
     if (s[k].panel + 1 > np) np = s[k].panel + 1;
   }
   double W = o->width > 0 ? o->width : 720, ph = o->panel_height > 0 ? o->panel_height : 240;
@@ -584,10 +575,10 @@ int nnf_plot_scatter(const char *path, const nnf_plot_scatter_opts *o, const nnf
   def.highlight = -1;
   if (!o) o = &def;
   if (n < 0 || nvars < 0 || (nvars && !vars) || (n && !y))
-    return fail(err, errlen, "%s: invalid chart arguments", path);
+    return nnf_fail(err, errlen, "%s: invalid chart arguments", path);
   for (int k = 0; k < nvars; k++)
     if (!vars[k].x && !vars[k].cat && n)
-      return fail(err, errlen, "%s: variable %d has neither values nor categories", path, k);
+      return nnf_fail(err, errlen, "%s: variable %d has neither values nor categories", path, k);
   int cols = o->columns > 0 ? o->columns : nvars < 3 ? (nvars ? nvars : 1) : 3;
   int rows = nvars ? (nvars + cols - 1) / cols : 1;
   double pw = o->panel_width > 0 ? o->panel_width : 300, ph = o->panel_height > 0 ? o->panel_height : 220;

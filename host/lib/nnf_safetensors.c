@@ -17,6 +17,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "nnf_safetensors.h"
+#include "nnf_err.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -66,19 +67,6 @@ static const char *const st_unsupported[] = {
 };
 
 /* ---- small helpers -------------------------------------------------------- */
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static int host_is_le(void) {
   const uint16_t one = 1;
@@ -218,7 +206,7 @@ static const char *json_uint_why(int rc) {
 static int st_dtype(const char *name, const char *tn, const cJSON *j, nnf_st_dtype *dt,
                     char *err, size_t errlen) {
   if (!cJSON_IsString(j))
-    return fail(err, errlen, "%s: tensor '%s': dtype is not a string", name, tn);
+    return nnf_fail(err, errlen, "%s: tensor '%s': dtype is not a string", name, tn);
   for (int i = 0; i < ST_NTYPES; i++)
     if (!strcmp(j->valuestring, st_types[i].name)) {
       *dt = (nnf_st_dtype)i;
@@ -226,24 +214,24 @@ static int st_dtype(const char *name, const char *tn, const cJSON *j, nnf_st_dty
     }
   for (size_t i = 0; i < sizeof st_unsupported / sizeof st_unsupported[0]; i++)
     if (!strcmp(j->valuestring, st_unsupported[i]))
-      return fail(err, errlen, "%s: tensor '%s': unsupported dtype %s", name, tn,
+      return nnf_fail(err, errlen, "%s: tensor '%s': unsupported dtype %s", name, tn,
                   j->valuestring);
-  return fail(err, errlen, "%s: tensor '%s': unknown dtype %.40s", name, tn, j->valuestring);
+  return nnf_fail(err, errlen, "%s: tensor '%s': unknown dtype %.40s", name, tn, j->valuestring);
 }
 
 static int st_shape(const char *name, const char *tn, const cJSON *j, nnf_st_tensor *t,
                     char *err, size_t errlen) {
   if (!cJSON_IsArray(j))
-    return fail(err, errlen, "%s: tensor '%s': shape is not an array", name, tn);
+    return nnf_fail(err, errlen, "%s: tensor '%s': shape is not an array", name, tn);
   t->ndim = 0;
   for (const cJSON *e = j->child; e; e = e->next) {
     if (t->ndim == NNF_ST_MAX_DIMS)
-      return fail(err, errlen, "%s: tensor '%s': shape has more than %d dimensions", name, tn,
+      return nnf_fail(err, errlen, "%s: tensor '%s': shape has more than %d dimensions", name, tn,
                   NNF_ST_MAX_DIMS);
     uint64_t v = 0;
     int rc = json_uint(e, &v);
     if (rc)
-      return fail(err, errlen, "%s: tensor '%s': shape entry %d %s", name, tn, t->ndim,
+      return nnf_fail(err, errlen, "%s: tensor '%s': shape entry %d %s", name, tn, t->ndim,
                   json_uint_why(rc));
     t->shape[t->ndim++] = (int64_t)v;
   }
@@ -254,13 +242,13 @@ static int st_offsets(const char *name, const char *tn, const cJSON *j, st_span 
                       size_t errlen) {
   const cJSON *b = cJSON_IsArray(j) ? j->child : NULL, *e = b ? b->next : NULL;
   if (!e || e->next)
-    return fail(err, errlen, "%s: tensor '%s': data_offsets is not an array of two", name, tn);
+    return nnf_fail(err, errlen, "%s: tensor '%s': data_offsets is not an array of two", name, tn);
   int rb = json_uint(b, &s->begin), re = json_uint(e, &s->end);
   if (rb || re)
-    return fail(err, errlen, "%s: tensor '%s': data_offsets entry %s", name, tn,
+    return nnf_fail(err, errlen, "%s: tensor '%s': data_offsets entry %s", name, tn,
                 json_uint_why(rb ? rb : re));
   if (s->begin > s->end)
-    return fail(err, errlen, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
+    return nnf_fail(err, errlen, "%s: tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
                 "] are out of order", name, tn, s->begin, s->end);
   return 0;
 }
@@ -272,18 +260,18 @@ static int st_tensor_fields(const char *name, const cJSON *obj, const cJSON *fld
   static const char *const keys[3] = {"dtype", "shape", "data_offsets"};
   const char *tn = obj->string;
   if (!cJSON_IsObject(obj))
-    return fail(err, errlen, "%s: tensor '%s': entry is not an object", name, tn);
+    return nnf_fail(err, errlen, "%s: tensor '%s': entry is not an object", name, tn);
   fld[0] = fld[1] = fld[2] = NULL;
   for (const cJSON *c = obj->child; c; c = c->next) {
     int k = 0;
     while (k < 3 && strcmp(c->string, keys[k])) k++;
     if (k == 3) continue;
-    if (fld[k]) return fail(err, errlen, "%s: tensor '%s': duplicate field '%s'", name, tn,
+    if (fld[k]) return nnf_fail(err, errlen, "%s: tensor '%s': duplicate field '%s'", name, tn,
                             keys[k]);
     fld[k] = c;
   }
   for (int k = 0; k < 3; k++)
-    if (!fld[k]) return fail(err, errlen, "%s: tensor '%s': no %s", name, tn, keys[k]);
+    if (!fld[k]) return nnf_fail(err, errlen, "%s: tensor '%s': no %s", name, tn, keys[k]);
   return 0;
 }
 
@@ -298,12 +286,12 @@ static int st_tensor(const char *name, const cJSON *obj, uint64_t data_len, nnf_
       st_shape(name, tn, fld[1], t, err, errlen) || st_offsets(name, tn, fld[2], s, err, errlen))
     return -1;
   if (st_nbytes(t->shape, t->ndim, nnf_st_dtype_size(t->dtype), &nbytes))
-    return fail(err, errlen, "%s: tensor '%s': shape product overflows int64", name, tn);
+    return nnf_fail(err, errlen, "%s: tensor '%s': shape product overflows int64", name, tn);
   if (s->end > data_len)
-    return fail(err, errlen, "%s: tensor '%s': data ends at %" PRIu64
+    return nnf_fail(err, errlen, "%s: tensor '%s': data ends at %" PRIu64
                 ", beyond the data area (%" PRIu64 " bytes)", name, tn, s->end, data_len);
   if (s->end - s->begin != nbytes)
-    return fail(err, errlen, "%s: tensor '%s': data_offsets span %" PRIu64
+    return nnf_fail(err, errlen, "%s: tensor '%s': data_offsets span %" PRIu64
                 " bytes but shape and dtype need %" PRIu64, name, tn, s->end - s->begin, nbytes);
   return 0;
 }
@@ -312,23 +300,23 @@ static int st_metadata(const char *name, const cJSON *obj, nnf_st_file *f, char 
                        size_t errlen) {
   if (cJSON_IsNull(obj)) return 0;
   if (!cJSON_IsObject(obj))
-    return fail(err, errlen, "%s: " ST_META " is not an object", name);
+    return nnf_fail(err, errlen, "%s: " ST_META " is not an object", name);
   int n = 0;
   for (const cJSON *c = obj->child; c; c = c->next) n++;
   f->meta_keys = calloc((size_t)n + 1, sizeof *f->meta_keys);
   f->meta_vals = calloc((size_t)n + 1, sizeof *f->meta_vals);
-  if (!f->meta_keys || !f->meta_vals) return fail(err, errlen, "%s: out of memory", name);
+  if (!f->meta_keys || !f->meta_vals) return nnf_fail(err, errlen, "%s: out of memory", name);
   for (const cJSON *c = obj->child; c; c = c->next) {
     if (!cJSON_IsString(c))
-      return fail(err, errlen, "%s: metadata '%.40s' is not a string", name, c->string);
+      return nnf_fail(err, errlen, "%s: metadata '%.40s' is not a string", name, c->string);
     f->meta_keys[f->n_meta] = st_strdup(c->string);
     f->meta_vals[f->n_meta] = st_strdup(c->valuestring);
     f->n_meta++;
     if (!f->meta_keys[f->n_meta - 1] || !f->meta_vals[f->n_meta - 1])
-      return fail(err, errlen, "%s: out of memory", name);
+      return nnf_fail(err, errlen, "%s: out of memory", name);
   }
   const char *dup = first_duplicate((const char **)f->meta_keys, (size_t)f->n_meta);
-  if (dup) return fail(err, errlen, "%s: duplicate metadata key '%.40s'", name, dup);
+  if (dup) return nnf_fail(err, errlen, "%s: duplicate metadata key '%.40s'", name, dup);
   return 0;
 }
 
@@ -336,11 +324,11 @@ static int st_metadata(const char *name, const cJSON *obj, nnf_st_file *f, char 
 static int st_unique_keys(const char *name, const cJSON *root, int n, char *err,
                           size_t errlen) {
   const char **keys = malloc(((size_t)n + 1) * sizeof *keys);
-  if (!keys) return fail(err, errlen, "%s: out of memory", name);
+  if (!keys) return nnf_fail(err, errlen, "%s: out of memory", name);
   int k = 0;
   for (const cJSON *c = root->child; c; c = c->next) keys[k++] = c->string;
   const char *dup = first_duplicate(keys, (size_t)n);
-  int rc = dup ? fail(err, errlen, "%s: duplicate key '%.40s' in the header", name, dup) : 0;
+  int rc = dup ? nnf_fail(err, errlen, "%s: duplicate key '%.40s' in the header", name, dup) : 0;
   free(keys);
   return rc;
 }
@@ -359,15 +347,15 @@ static int st_coverage(const char *name, const nnf_st_file *f, st_span *sp, uint
   uint64_t at = 0;
   for (int i = 0; i < f->n; i++) {
     if (sp[i].begin < at)
-      return fail(err, errlen, "%s: tensors '%s' and '%s' overlap", name,
+      return nnf_fail(err, errlen, "%s: tensors '%s' and '%s' overlap", name,
                   f->t[sp[i - 1].index].name, f->t[sp[i].index].name);
     if (sp[i].begin > at)
-      return fail(err, errlen, "%s: gap in the data area: bytes %" PRIu64 "..%" PRIu64
+      return nnf_fail(err, errlen, "%s: gap in the data area: bytes %" PRIu64 "..%" PRIu64
                   " belong to no tensor", name, at, sp[i].begin);
     at = sp[i].end;
   }
   if (at != data_len)
-    return fail(err, errlen, "%s: gap in the data area: bytes %" PRIu64 "..%" PRIu64
+    return nnf_fail(err, errlen, "%s: gap in the data area: bytes %" PRIu64 "..%" PRIu64
                 " belong to no tensor", name, at, data_len);
   return 0;
 }
@@ -377,7 +365,7 @@ static int st_alloc_tensors(const char *name, nnf_st_file *f, int n, st_span **s
                             size_t errlen) {
   f->t = calloc((size_t)n + 1, sizeof *f->t);
   *sp = calloc((size_t)n + 1, sizeof **sp);
-  if (!f->t || !*sp) return fail(err, errlen, "%s: out of memory", name);
+  if (!f->t || !*sp) return nnf_fail(err, errlen, "%s: out of memory", name);
   return 0;
 }
 
@@ -398,7 +386,7 @@ static int st_entries(const char *name, const cJSON *root, uint64_t data_len, nn
     nnf_st_tensor *t = &f->t[f->n];
     st_span *s = &(*sp)[f->n];
     s->index = f->n;
-    if (!(t->name = st_strdup(c->string))) return fail(err, errlen, "%s: out of memory", name);
+    if (!(t->name = st_strdup(c->string))) return nnf_fail(err, errlen, "%s: out of memory", name);
     f->n++;
     if (st_tensor(name, c, data_len, t, s, err, errlen)) return -1;
   }
@@ -409,16 +397,16 @@ static int st_entries(const char *name, const cJSON *root, uint64_t data_len, nn
 static cJSON *st_json(const char *name, const uint8_t *hdr, size_t hlen, char *err,
                       size_t errlen) {
   if (memchr(hdr, 0, hlen)) {
-    fail(err, errlen, "%s: header contains a NUL byte", name);
+    nnf_fail(err, errlen, "%s: header contains a NUL byte", name);
     return NULL;
   }
   if (!utf8_ok(hdr, hlen)) {
-    fail(err, errlen, "%s: header is not valid UTF-8", name);
+    nnf_fail(err, errlen, "%s: header is not valid UTF-8", name);
     return NULL;
   }
   char *text = malloc(hlen + 1);
   if (!text) {
-    fail(err, errlen, "%s: out of memory (%zu-byte header)", name, hlen);
+    nnf_fail(err, errlen, "%s: out of memory (%zu-byte header)", name, hlen);
     return NULL;
   }
   memcpy(text, hdr, hlen);
@@ -426,10 +414,10 @@ static cJSON *st_json(const char *name, const uint8_t *hdr, size_t hlen, char *e
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
   if (!root)
-    fail(err, errlen, "%s: header is not valid JSON (at byte %zu)", name,
+    nnf_fail(err, errlen, "%s: header is not valid JSON (at byte %zu)", name,
          end && end >= text && end <= text + hlen ? (size_t)(end - text) : (size_t)0);
   else if (!cJSON_IsObject(root)) {
-    fail(err, errlen, "%s: header is not a JSON object", name);
+    nnf_fail(err, errlen, "%s: header is not a JSON object", name);
     cJSON_Delete(root);
     root = NULL;
   }
@@ -442,17 +430,17 @@ static cJSON *st_json(const char *name, const uint8_t *hdr, size_t hlen, char *e
 static int st_header_len(const char *name, const uint8_t *p, uint64_t total, uint64_t *hlen,
                          char *err, size_t errlen) {
   if (total < 8)
-    return fail(err, errlen, "%s: %" PRIu64 " bytes, too short for a safetensors file", name,
+    return nnf_fail(err, errlen, "%s: %" PRIu64 " bytes, too short for a safetensors file", name,
                 total);
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = n << 8 | p[i];
   if (n > ST_MAX_HEADER)
-    return fail(err, errlen, "%s: header length %" PRIu64 " exceeds the %llu-byte limit", name,
+    return nnf_fail(err, errlen, "%s: header length %" PRIu64 " exceeds the %llu-byte limit", name,
                 n, ST_MAX_HEADER);
   if (n > total - 8)
-    return fail(err, errlen, "%s: header length %" PRIu64 " runs past the end of the file (%"
+    return nnf_fail(err, errlen, "%s: header length %" PRIu64 " runs past the end of the file (%"
                 PRIu64 " bytes)", name, n, total);
-  if (n < 2) return fail(err, errlen, "%s: header length %" PRIu64 " is too small", name, n);
+  if (n < 2) return nnf_fail(err, errlen, "%s: header length %" PRIu64 " is too small", name, n);
   *hlen = n;
   return 0;
 }
@@ -463,19 +451,19 @@ static nnf_st_file *st_header(const char *name, const uint8_t *hdr, size_t hlen,
                               uint64_t data_len, st_span **sp, char *err, size_t errlen) {
   *sp = NULL;
   if (!host_is_le()) {
-    fail(err, errlen, "%s: big-endian hosts are not supported", name);
+    nnf_fail(err, errlen, "%s: big-endian hosts are not supported", name);
     return NULL;
   }
   cJSON *root = st_json(name, hdr, hlen, err, errlen);
   if (!root) return NULL;
   nnf_st_file *f = calloc(1, sizeof *f);
   int rc = f ? st_entries(name, root, data_len, f, sp, err, errlen)
-             : fail(err, errlen, "%s: out of memory", name);
+             : nnf_fail(err, errlen, "%s: out of memory", name);
   cJSON_Delete(root);
   uint64_t total = 0; /* tensors rounded up to 8 bytes each; <= data_len + 8n */
   for (int i = 0; rc == 0 && i < f->n; i++) total += ((*sp)[i].end - (*sp)[i].begin + 7) & ~7ull;
   if (rc == 0 && (total > SIZE_MAX || !(f->data = malloc(total ? (size_t)total : 1))))
-    rc = fail(err, errlen, "%s: out of memory (%" PRIu64 " bytes of tensors)", name, total);
+    rc = nnf_fail(err, errlen, "%s: out of memory (%" PRIu64 " bytes of tensors)", name, total);
   size_t at = 0;
   for (int i = 0; rc == 0 && i < f->n; i++) {
     f->t[(*sp)[i].index].data = f->data + at;
@@ -496,7 +484,7 @@ nnf_st_file *nnf_st_parse(const uint8_t *buf, size_t len, char *err, size_t errl
   const char *name = "safetensors data";
   uint64_t hlen = 0;
   if (!buf && len) {
-    fail(err, errlen, "%s: NULL buffer", name);
+    nnf_fail(err, errlen, "%s: NULL buffer", name);
     return NULL;
   }
   if (st_header_len(name, buf, len, &hlen, err, errlen)) return NULL;
@@ -520,7 +508,7 @@ static int st_read_data(const char *path, FILE *fp, nnf_st_file *f, const st_spa
   for (int i = 0; i < f->n; i++)
     if (read_exact(fp, (void *)(uintptr_t)f->t[sp[i].index].data,
                    (size_t)(sp[i].end - sp[i].begin)))
-      return fail(err, errlen, "%s: read error or file shrank while reading", path);
+      return nnf_fail(err, errlen, "%s: read error or file shrank while reading", path);
   return 0;
 }
 
@@ -532,12 +520,12 @@ static uint8_t *st_read_header(const char *path, FILE *fp, uint64_t total, uint6
   if (st_header_len(path, len8, got < 8 ? got : total, hlen, err, errlen)) return NULL;
   uint8_t *hdr = malloc((size_t)*hlen);
   if (!hdr) {
-    fail(err, errlen, "%s: out of memory", path);
+    nnf_fail(err, errlen, "%s: out of memory", path);
     return NULL;
   }
   if (read_exact(fp, hdr, (size_t)*hlen)) {
     free(hdr);
-    fail(err, errlen, "%s: read error in the header", path);
+    nnf_fail(err, errlen, "%s: read error in the header", path);
     return NULL;
   }
   return hdr;
@@ -545,14 +533,14 @@ static uint8_t *st_read_header(const char *path, FILE *fp, uint64_t total, uint6
 
 nnf_st_file *nnf_st_read(const char *path, char *err, size_t errlen) {
   if (!path) {
-    fail(err, errlen, "nnf_st_read: no path");
+    nnf_fail(err, errlen, "nnf_st_read: no path");
     return NULL;
   }
   FILE *fp = fopen(path, "rb");
   struct stat st;
   if (!fp || fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
     if (fp) fclose(fp);
-    fail(err, errlen, "%s: %s", path, fp ? "not a regular file" : strerror(errno));
+    nnf_fail(err, errlen, "%s: %s", path, fp ? "not a regular file" : strerror(errno));
     return NULL;
   }
   uint64_t total = (uint64_t)st.st_size, hlen = 0;
@@ -576,26 +564,26 @@ nnf_st_file *nnf_st_read(const char *path, char *err, size_t errlen) {
 static int st_check_write(const nnf_st_tensor *t, int n, const char *const *mk,
                           const char *const *mv, int n_meta, char *err, size_t errlen) {
   if (n < 0 || n_meta < 0 || (n && !t) || (n_meta && (!mk || !mv)))
-    return fail(err, errlen, "nnf_st_write: bad arguments");
+    return nnf_fail(err, errlen, "nnf_st_write: bad arguments");
   for (int i = 0; i < n; i++) {
     const char *nm = t[i].name;
     uint64_t nb;
     if (!nm || !nm[0] || !utf8_ok((const uint8_t *)nm, strlen(nm)) || !strcmp(nm, ST_META))
-      return fail(err, errlen, "tensor %d: name is empty, not UTF-8 or reserved", i);
+      return nnf_fail(err, errlen, "tensor %d: name is empty, not UTF-8 or reserved", i);
     if ((unsigned)t[i].dtype >= (unsigned)ST_NTYPES || t[i].ndim < 0 ||
         t[i].ndim > NNF_ST_MAX_DIMS)
-      return fail(err, errlen, "tensor '%s': bad dtype or rank", nm);
+      return nnf_fail(err, errlen, "tensor '%s': bad dtype or rank", nm);
     for (int d = 0; d < t[i].ndim; d++)
-      if (t[i].shape[d] < 0) return fail(err, errlen, "tensor '%s': negative shape", nm);
+      if (t[i].shape[d] < 0) return nnf_fail(err, errlen, "tensor '%s': negative shape", nm);
     if (st_nbytes(t[i].shape, t[i].ndim, nnf_st_dtype_size(t[i].dtype), &nb) ||
         nb > SIZE_MAX)
-      return fail(err, errlen, "tensor '%s': size overflows", nm);
-    if (nb && !t[i].data) return fail(err, errlen, "tensor '%s': no data", nm);
+      return nnf_fail(err, errlen, "tensor '%s': size overflows", nm);
+    if (nb && !t[i].data) return nnf_fail(err, errlen, "tensor '%s': no data", nm);
   }
   for (int i = 0; i < n_meta; i++)
     if (!mk[i] || !mv[i] || !utf8_ok((const uint8_t *)mk[i], strlen(mk[i])) ||
         !utf8_ok((const uint8_t *)mv[i], strlen(mv[i])))
-      return fail(err, errlen, "metadata %d: missing or not UTF-8", i);
+      return nnf_fail(err, errlen, "metadata %d: missing or not UTF-8", i);
   return 0;
 }
 
@@ -603,13 +591,13 @@ static int st_check_unique(const nnf_st_tensor *t, int n, const char *const *mk,
                            char *err, size_t errlen) {
   size_t most = (size_t)(n > n_meta ? n : n_meta);
   const char **names = malloc((most + 1) * sizeof *names);
-  if (!names) return fail(err, errlen, "nnf_st_write: out of memory");
+  if (!names) return nnf_fail(err, errlen, "nnf_st_write: out of memory");
   for (int i = 0; i < n; i++) names[i] = t[i].name;
   const char *dup = first_duplicate(names, (size_t)n);
-  int rc = dup ? fail(err, errlen, "duplicate tensor name '%s'", dup) : 0;
+  int rc = dup ? nnf_fail(err, errlen, "duplicate tensor name '%s'", dup) : 0;
   for (int i = 0; i < n_meta; i++) names[i] = mk[i];
   if (!rc && (dup = first_duplicate(names, (size_t)n_meta)))
-    rc = fail(err, errlen, "duplicate metadata key '%s'", dup);
+    rc = nnf_fail(err, errlen, "duplicate metadata key '%s'", dup);
   free(names);
   return rc;
 }
@@ -709,11 +697,11 @@ static int st_write_atomic(const char *path, const char *hdr, size_t hlen,
                            const nnf_st_tensor *t, int n, char *err, size_t errlen) {
   size_t tl = strlen(path) + 32;
   char *tmp = malloc(tl);
-  if (!tmp) return fail(err, errlen, "%s: out of memory", path);
+  if (!tmp) return nnf_fail(err, errlen, "%s: out of memory", path);
   snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
   FILE *fp = fopen(tmp, "wb");
   if (!fp) {
-    fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    nnf_fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     free(tmp);
     return -1;
   }
@@ -724,7 +712,7 @@ static int st_write_atomic(const char *path, const char *hdr, size_t hlen,
   if (!rc && rename(tmp, path)) rc = -1, saved = errno, what = "rename";
   if (rc) {
     unlink(tmp);
-    fail(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
+    nnf_fail(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
   } else {
     sync_dir_of(path);
   }
@@ -735,14 +723,14 @@ static int st_write_atomic(const char *path, const char *hdr, size_t hlen,
 int nnf_st_write(const char *path, const nnf_st_tensor *tensors, int n_tensors,
                  const char *const *meta_keys, const char *const *meta_vals, int n_meta,
                  char *err, size_t errlen) {
-  if (!path || !path[0]) return fail(err, errlen, "nnf_st_write: no path");
-  if (!host_is_le()) return fail(err, errlen, "%s: big-endian hosts are not supported", path);
+  if (!path || !path[0]) return nnf_fail(err, errlen, "nnf_st_write: no path");
+  if (!host_is_le()) return nnf_fail(err, errlen, "%s: big-endian hosts are not supported", path);
   if (st_check_write(tensors, n_tensors, meta_keys, meta_vals, n_meta, err, errlen) ||
       st_check_unique(tensors, n_tensors, meta_keys, n_meta, err, errlen))
     return -1;
   size_t hlen = 0;
   char *hdr = st_header_text(tensors, n_tensors, meta_keys, meta_vals, n_meta, &hlen);
-  if (!hdr) return fail(err, errlen, "%s: out of memory building the header", path);
+  if (!hdr) return nnf_fail(err, errlen, "%s: out of memory building the header", path);
   int rc = st_write_atomic(path, hdr, hlen, tensors, n_tensors, err, errlen);
   free(hdr);
   return rc;

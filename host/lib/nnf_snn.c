@@ -4,6 +4,7 @@
  * and evaluation loops (see nnf_snn.h, docs/snn.md).
  */
 #include "nnf_snn.h"
+#include "nnf_err.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -13,16 +14,6 @@
 #include <time.h>
 
 #include "nnfm.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 nnf_snn_config nnf_snn_defaults(void) {
   nnf_snn_config c;
@@ -40,18 +31,18 @@ nnf_snn_config nnf_snn_defaults(void) {
 
 int nnf_snn_config_check(const nnf_snn_config *c, char *err, size_t errlen) {
   if (c->steps < 1 || c->steps > 65535)
-    return fail(err, errlen, "time steps T must be 1..65535 (got %d)", c->steps);
+    return nnf_fail(err, errlen, "time steps T must be 1..65535 (got %d)", c->steps);
   if (!(c->beta >= 0 && c->beta <= 1))
-    return fail(err, errlen, "beta must be in [0, 1] (got %g)", c->beta);
+    return nnf_fail(err, errlen, "beta must be in [0, 1] (got %g)", c->beta);
   if (!(c->threshold > 0) || !isfinite(c->threshold))
-    return fail(err, errlen, "the threshold must be > 0 (got %g)", c->threshold);
+    return nnf_fail(err, errlen, "the threshold must be > 0 (got %g)", c->threshold);
   if (!(c->slope > 0) || !isfinite(c->slope))
-    return fail(err, errlen, "the surrogate slope must be > 0 (got %g)", c->slope);
+    return nnf_fail(err, errlen, "the surrogate slope must be > 0 (got %g)", c->slope);
   if (c->resolution < 1 || c->resolution > NNFM_LIF_VTH_MAX)
-    return fail(err, errlen, "the threshold resolution must be 1..%d", NNFM_LIF_VTH_MAX);
+    return nnf_fail(err, errlen, "the threshold resolution must be 1..%d", NNFM_LIF_VTH_MAX);
   if ((unsigned)c->encoding > NNF_ENC_RATE || (unsigned)c->surrogate > NNF_SURR_ATAN || c->reset_sub > 1 ||
       c->reset_sub < 0)
-    return fail(err, errlen, "unknown encoding, surrogate or reset");
+    return nnf_fail(err, errlen, "unknown encoding, surrogate or reset");
   return 0;
 }
 
@@ -114,12 +105,12 @@ nnf_snn *nnf_snn_create(const int *sizes, int nsizes, const nnf_snn_config *c, u
                         char *err, size_t errlen) {
   if (nnf_snn_config_check(c, err, errlen)) return NULL;
   if (nsizes < 2 || nsizes > NNF_MAX_LAYERS + 1) {
-    fail(err, errlen, "a network has 2..%d sizes", NNF_MAX_LAYERS + 1);
+    nnf_fail(err, errlen, "a network has 2..%d sizes", NNF_MAX_LAYERS + 1);
     return NULL;
   }
   nnf_snn *n = calloc(1, sizeof *n);
   if (!n) {
-    fail(err, errlen, "out of memory");
+    nnf_fail(err, errlen, "out of memory");
     return NULL;
   }
   n->nlayers = nsizes - 1;
@@ -140,7 +131,7 @@ nnf_snn *nnf_snn_create(const int *sizes, int nsizes, const nnf_snn_config *c, u
         !(Q->bias = calloc((size_t)out, sizeof(int32_t))) || !(Q->m0 = calloc((size_t)out, sizeof(int32_t))) ||
         !(Q->shift = calloc((size_t)out, 1)) || !(n->wq[l] = calloc((size_t)in * out, sizeof(double)))) {
       nnf_snn_free(n);
-      fail(err, errlen, "bad layer size or out of memory");
+      nnf_fail(err, errlen, "bad layer size or out of memory");
       return NULL;
     }
     nnf_dense_init_default(&n->layer[l], &rng);
@@ -240,8 +231,8 @@ static void currents(nnf_snn *n, int l, const int8_t *in, int B, int8_t *a, int 
 
 static int forward(nnf_snn *n, const float *x, int B, int observe, float momentum, char *err,
                    size_t errlen) {
-  if (B < 1) return fail(err, errlen, "empty batch");
-  if (ensure(n, B)) return fail(err, errlen, "out of memory for a batch of %d", B);
+  if (B < 1) return nnf_fail(err, errlen, "empty batch");
+  if (ensure(n, B)) return nnf_fail(err, errlen, "out of memory for a batch of %d", B);
   if (!n->quantized && nnf_snn_quantize(n, err, errlen)) return -1;
   int T = n->cfg.steps, L = n->nlayers, K0 = n->sizes[0];
   size_t cnt0 = (size_t)B * K0;
@@ -258,7 +249,7 @@ static int forward(nnf_snn *n, const float *x, int B, int observe, float momentu
     st[l] = calloc((size_t)B * n->sizes[l + 1], sizeof(nnfm_lif_state));
     if (!st[l]) {
       for (int k = 0; k < l; k++) free(st[k]);
-      return fail(err, errlen, "out of memory");
+      return nnf_fail(err, errlen, "out of memory");
     }
   }
   memset(n->counts, 0, (size_t)B * n->sizes[L] * sizeof(int32_t));
@@ -407,13 +398,13 @@ int nnf_snn_evaluate(nnf_snn *n, struct nnf_device *dev, const nnf_dataset *d, i
   memset(r, 0, sizeof *r);
   int C = n->sizes[n->nlayers];
   if (d->features != (size_t)n->sizes[0])
-    return fail(err, errlen, "the network takes %d inputs but the data has %zu features", n->sizes[0], d->features);
-  if (d->classes > C) return fail(err, errlen, "the data has %d classes but the network %d outputs", d->classes, C);
-  if (batch < 1) return fail(err, errlen, "batch must be >= 1");
+    return nnf_fail(err, errlen, "the network takes %d inputs but the data has %zu features", n->sizes[0], d->features);
+  if (d->classes > C) return nnf_fail(err, errlen, "the data has %d classes but the network %d outputs", d->classes, C);
+  if (batch < 1) return nnf_fail(err, errlen, "batch must be >= 1");
   if (!n->quantized && nnf_snn_quantize(n, err, errlen)) return -1;
   int32_t *counts = malloc((size_t)batch * C * sizeof(int32_t));
   nnf_device_figures f0 = {0}, f1 = {0};
-  if (!counts) return fail(err, errlen, "out of memory");
+  if (!counts) return nnf_fail(err, errlen, "out of memory");
   if (dev && (nnf_snn_device_load(dev, n, batch, err, errlen) || nnf_device_figures_get(dev, &f0, err, errlen))) {
     free(counts);
     return -1;
@@ -447,12 +438,12 @@ int nnf_snn_evaluate(nnf_snn *n, struct nnf_device *dev, const nnf_dataset *d, i
 int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nnf_dataset *test,
                   const nnf_snn_train_opts *o, char *err, size_t errlen) {
   if (train->features != (size_t)n->sizes[0])
-    return fail(err, errlen, "the network takes %d inputs but the data has %zu features", n->sizes[0],
+    return nnf_fail(err, errlen, "the network takes %d inputs but the data has %zu features", n->sizes[0],
                 train->features);
   if (train->classes > n->sizes[n->nlayers])
-    return fail(err, errlen, "the data has %d classes but the network %d outputs", train->classes,
+    return nnf_fail(err, errlen, "the data has %d classes but the network %d outputs", train->classes,
                 n->sizes[n->nlayers]);
-  if (o->epochs < 1 || o->batch < 1 || o->batch > 65535) return fail(err, errlen, "epochs >= 1, batch 1..65535");
+  if (o->epochs < 1 || o->batch < 1 || o->batch > 65535) return nnf_fail(err, errlen, "epochs >= 1, batch 1..65535");
   int B = o->batch, every = o->observe_every < 1 ? 1 : o->observe_every;
   float *x = malloc((size_t)B * train->features * sizeof(float));
   int32_t *y = malloc((size_t)B * sizeof(int32_t));
@@ -461,7 +452,7 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
     free(x);
     free(y);
     free(perm);
-    return fail(err, errlen, "out of memory");
+    return nnf_fail(err, errlen, "out of memory");
   }
   if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds\n");
   long spe = (long)((train->count + (size_t)B - 1) / (size_t)B), total = spe * o->epochs, done = 0;

@@ -2,22 +2,13 @@
  * nnf_train.c - the training and evaluation loops (see nnf_train.h).
  */
 #include "nnf_train.h"
+#include "nnf_err.h"
 
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 static double now_s(void) {
   struct timespec ts;
@@ -43,12 +34,12 @@ nnf_train_opts nnf_train_defaults(void) {
 static int check_data(const nnf_net *n, const nnf_dataset *d, const char *what, char *err,
                       size_t errlen) {
   if ((size_t)n->sizes[0] != d->features)
-    return fail(err, errlen, "the network takes %d inputs but the %s data has %zu features per sample",
+    return nnf_fail(err, errlen, "the network takes %d inputs but the %s data has %zu features per sample",
                 n->sizes[0], what, d->features);
   if (d->classes > n->sizes[n->nlayers])
-    return fail(err, errlen, "the %s data has %d classes but the network has %d outputs", what,
+    return nnf_fail(err, errlen, "the %s data has %d classes but the network has %d outputs", what,
                 d->classes, n->sizes[n->nlayers]);
-  if (d->count == 0) return fail(err, errlen, "the %s data is empty", what);
+  if (d->count == 0) return nnf_fail(err, errlen, "the %s data is empty", what);
   return 0;
 }
 
@@ -72,7 +63,7 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
                  nnf_eval_result *r, nnf_progress_fn progress, void *ctx, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
   if (check_data(n, d, "evaluation", err, errlen)) return -1;
-  if (batch < 1) return fail(err, errlen, "batch must be >= 1");
+  if (batch < 1) return nnf_fail(err, errlen, "batch must be >= 1");
   if (mode != NNF_FWD_FLOAT && !n->quantized && nnf_net_quantize(n, err, errlen)) return -1;
   nnf_device_figures f0 = {0}, f1 = {0};
   if (mode == NNF_FWD_DEVICE) {
@@ -87,7 +78,7 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
   if (!x || !y) {
     free(x);
     free(y);
-    return fail(err, errlen, "out of memory");
+    return nnf_fail(err, errlen, "out of memory");
   }
   /* Evaluation must not move the observers: keep them. */
   nnf_qrange q[NNF_MAX_LAYERS + 1], pre[NNF_MAX_LAYERS];
@@ -156,14 +147,14 @@ double nnf_sched_lr(const nnf_sched *s, double lr0, int epoch, long step) {
 }
 
 int nnf_sched_validate(const nnf_sched *s, char *err, size_t errlen) {
-  if ((unsigned)s->kind > NNF_SCHED_COSINE) return fail(err, errlen, "unknown schedule %d", (int)s->kind);
+  if ((unsigned)s->kind > NNF_SCHED_COSINE) return nnf_fail(err, errlen, "unknown schedule %d", (int)s->kind);
   if (s->kind == NNF_SCHED_STEP && s->step_size < 1)
-    return fail(err, errlen, "the step schedule needs a step size >= 1 (got %d)", s->step_size);
+    return nnf_fail(err, errlen, "the step schedule needs a step size >= 1 (got %d)", s->step_size);
   if ((s->kind == NNF_SCHED_STEP || s->kind == NNF_SCHED_EXPONENTIAL) && !(s->gamma > 0 && isfinite(s->gamma)))
-    return fail(err, errlen, "the %s schedule needs gamma > 0 (got %g)", nnf_sched_name(s->kind), s->gamma);
+    return nnf_fail(err, errlen, "the %s schedule needs gamma > 0 (got %g)", nnf_sched_name(s->kind), s->gamma);
   if (s->kind == NNF_SCHED_COSINE && (s->t_max < 0 || !(s->eta_min >= 0) || !isfinite(s->eta_min)))
-    return fail(err, errlen, "the cosine schedule needs t_max >= 0 and eta_min >= 0");
-  if (s->warmup_steps < 0) return fail(err, errlen, "warm-up steps must be >= 0");
+    return nnf_fail(err, errlen, "the cosine schedule needs t_max >= 0 and eta_min >= 0");
+  if (s->warmup_steps < 0) return nnf_fail(err, errlen, "warm-up steps must be >= 0");
   return 0;
 }
 
@@ -192,20 +183,20 @@ int nnf_dataset_split(const nnf_dataset *d, double fraction, uint64_t seed, nnf_
   memset(train, 0, sizeof *train);
   memset(val, 0, sizeof *val);
   if (!(fraction > 0 && fraction < 1))
-    return fail(err, errlen, "the validation split must be a fraction in (0, 1), not %g", fraction);
+    return nnf_fail(err, errlen, "the validation split must be a fraction in (0, 1), not %g", fraction);
   size_t nv = (size_t)llround(fraction * (double)d->count);
   if (nv < 1 || nv >= d->count)
-    return fail(err, errlen, "a validation split of %g leaves %zu of %zu samples for validation", fraction,
+    return nnf_fail(err, errlen, "a validation split of %g leaves %zu of %zu samples for validation", fraction,
                 nv, d->count);
   uint32_t *perm = malloc(d->count * sizeof *perm);
-  if (!perm) return fail(err, errlen, "out of memory");
+  if (!perm) return nnf_fail(err, errlen, "out of memory");
   nnf_shuffle(perm, d->count, seed ^ 0x5eed5011ull);
   int rc = copy_rows(d, perm + nv, d->count - nv, train) || copy_rows(d, perm, nv, val);
   free(perm);
   if (rc) {
     nnf_dataset_free(train);
     nnf_dataset_free(val);
-    return fail(err, errlen, "out of memory");
+    return nnf_fail(err, errlen, "out of memory");
   }
   return 0;
 }
@@ -260,7 +251,7 @@ static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, cons
     n->observer_momentum = (float)(1.0 - pow(1.0 - (double)m, (double)every));
     int orc = nnf_net_observe(n, x, b);
     n->observer_momentum = m;
-    if (orc) return fail(err, errlen, "out of memory");
+    if (orc) return nnf_fail(err, errlen, "out of memory");
   }
   /* quantize and upload once per optimizer step (and after observing) */
   if (o->mode != NNF_FWD_FLOAT && !n->quantized) {
@@ -280,10 +271,10 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if (val && check_data(n, val, "validation", err, errlen)) return -1;
   if (test && check_data(n, test, "test", err, errlen)) return -1;
   if (o->epochs < 1 || o->batch < 0 || o->batch > 65535 || o->accumulate < 1)
-    return fail(err, errlen, "epochs must be >= 1, batch 0..65535 (0: full batch), accumulate >= 1");
-  if (o->patience > 0 && !val) return fail(err, errlen, "early stopping needs a validation set");
+    return nnf_fail(err, errlen, "epochs must be >= 1, batch 0..65535 (0: full batch), accumulate >= 1");
+  if (o->patience > 0 && !val) return nnf_fail(err, errlen, "early stopping needs a validation set");
   if ((o->mode == NNF_FWD_DEVICE || o->eval_mode == NNF_FWD_DEVICE) && !dev)
-    return fail(err, errlen, "device mode needs a device");
+    return nnf_fail(err, errlen, "device mode needs a device");
   if (nnf_sched_validate(&o->sched, err, errlen)) return -1;
   /* full batch: passes of up to 1024 samples, one optimizer step per epoch */
   int full = o->batch == 0;
@@ -299,7 +290,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
     free(x);
     free(y);
     free(perm);
-    return fail(err, errlen, "out of memory");
+    return nnf_fail(err, errlen, "out of memory");
   }
   if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds\n");
   long total = passes_per_epoch * o->epochs, done = 0, steps = 0;
@@ -347,7 +338,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
         best_acc = st.val_acc;
         since_best = 0;
         st.best = 1;
-        if (snap_take(&best, n)) rc = fail(err, errlen, "out of memory");
+        if (snap_take(&best, n)) rc = nnf_fail(err, errlen, "out of memory");
       } else {
         since_best++;
       }
