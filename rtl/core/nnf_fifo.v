@@ -25,7 +25,7 @@ module nnf_fifo #(
         end
     endgenerate
 
-    reg [W-1:0] mem [0:DEPTH-1];
+    reg [W-1:0] mem [0:(1 << AW) - 1];  // DEPTH entries (a power of two, checked above)
     reg [AW:0]  wp_q, rp_q;             // one extra bit tells full from empty
 
     wire empty = (wp_q == rp_q);
