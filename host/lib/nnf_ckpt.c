@@ -33,6 +33,30 @@ static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, 
   tl->n++;
 }
 
+/* A layer's tensors: float weights and biases, and with Q its int8 form. */
+static void add_layer(tlist *tl, int l, const nnf_dense *D, const nnf_qlayer *Q) {
+  char name[48];
+  snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
+  add(tl, name, NNF_ST_F32, D->w, 2, D->out, D->in);
+  snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
+  add(tl, name, NNF_ST_F32, D->b, 1, D->out, 0);
+  if (!Q) return;
+  snprintf(name, sizeof name, "quant.%d.weight_scale", l);
+  add(tl, name, NNF_ST_F32, Q->s_w, 1, D->out, 0);
+  snprintf(name, sizeof name, "quant.%d.weight_int8", l);
+  add(tl, name, NNF_ST_I8, Q->w_kn, 2, D->in, D->out);
+  snprintf(name, sizeof name, "quant.%d.bias_int32", l);
+  add(tl, name, NNF_ST_I32, Q->bias, 1, D->out, 0);
+  snprintf(name, sizeof name, "quant.%d.multiplier", l);
+  add(tl, name, NNF_ST_I32, Q->m0, 1, D->out, 0);
+  snprintf(name, sizeof name, "quant.%d.shift", l);
+  add(tl, name, NNF_ST_I8, Q->shift, 1, D->out, 0);
+  if (Q->lut) {
+    snprintf(name, sizeof name, "quant.%d.lut", l);
+    add(tl, name, NNF_ST_I8, Q->table, 1, 256, 0);
+  }
+}
+
 int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys,
                   const char *const *vals, int n_extra, char *err, size_t errlen) {
   tlist tl;
@@ -41,30 +65,10 @@ int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys,
   float ranges[NNF_MAX_LAYERS + 1][2], pranges[NNF_MAX_LAYERS][2];
   double scales[NNF_MAX_LAYERS + 1], pscales[NNF_MAX_LAYERS];
   int32_t zps[NNF_MAX_LAYERS + 1], pzps[NNF_MAX_LAYERS];
-  char name[48];
   for (int l = 0; l < L; l++) {
     const nnf_dense *D = &n->layer[l];
     const nnf_qlayer *Q = &n->ql[l];
-    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-    add(&tl, name, NNF_ST_F32, D->w, 2, D->out, D->in);
-    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
-    add(&tl, name, NNF_ST_F32, D->b, 1, D->out, 0);
-    if (n->quantized) {
-      snprintf(name, sizeof name, "quant.%d.weight_scale", l);
-      add(&tl, name, NNF_ST_F32, Q->s_w, 1, D->out, 0);
-      snprintf(name, sizeof name, "quant.%d.weight_int8", l);
-      add(&tl, name, NNF_ST_I8, Q->w_kn, 2, D->in, D->out);
-      snprintf(name, sizeof name, "quant.%d.bias_int32", l);
-      add(&tl, name, NNF_ST_I32, Q->bias, 1, D->out, 0);
-      snprintf(name, sizeof name, "quant.%d.multiplier", l);
-      add(&tl, name, NNF_ST_I32, Q->m0, 1, D->out, 0);
-      snprintf(name, sizeof name, "quant.%d.shift", l);
-      add(&tl, name, NNF_ST_I8, Q->shift, 1, D->out, 0);
-      if (Q->lut) {
-        snprintf(name, sizeof name, "quant.%d.lut", l);
-        add(&tl, name, NNF_ST_I8, Q->table, 1, 256, 0);
-      }
-    }
+    add_layer(&tl, l, D, n->quantized ? Q : NULL);
   }
   for (int l = 0; l <= L; l++) {
     ranges[l][0] = n->q[l].lo;
@@ -125,11 +129,12 @@ static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const c
   return t;
 }
 
-static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
-  int L = n->nlayers;
+/* Float weights and biases of layers 0..L-1 from the file. */
+static int load_floats(nnf_dense *layers, int L, const nnf_st_file *f, const char *path, char *err,
+                       size_t errlen) {
   char name[48];
   for (int l = 0; l < L; l++) {
-    nnf_dense *D = &n->layer[l];
+    nnf_dense *D = &layers[l];
     const nnf_st_tensor *w, *b;
     snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
     if (!(w = want(f, path, name, NNF_ST_F32, 2, D->out, D->in, err, errlen))) return -1;
@@ -138,6 +143,35 @@ static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *e
     memcpy(D->w, w->data, (size_t)D->out * D->in * sizeof(float));
     memcpy(D->b, b->data, (size_t)D->out * sizeof(float));
   }
+  return 0;
+}
+
+/* The stored int8 tensors of layer l must be what the float weights and
+ * ranges give (Q, just recomputed): 0, or -1 and why. */
+static int check_int8(const nnf_qlayer *Q, int l, int in, int out, const nnf_st_file *f, const char *path,
+                      char *err, size_t errlen) {
+  static const char *const names[4] = {"weight_int8", "bias_int32", "multiplier", "shift"};
+  const void *mine[4] = {Q->w_kn, Q->bias, Q->m0, Q->shift};
+  const nnf_st_dtype types[4] = {NNF_ST_I8, NNF_ST_I32, NNF_ST_I32, NNF_ST_I8};
+  const size_t bytes[4] = {(size_t)in * out, (size_t)out * 4, (size_t)out * 4, (size_t)out};
+  char name[48];
+  int same = 1;
+  for (int k = 0; k < 4; k++) {
+    const nnf_st_tensor *t;
+    snprintf(name, sizeof name, "quant.%d.%s", l, names[k]);
+    if (!(t = want(f, path, name, types[k], k ? 1 : 2, k ? out : in, k ? 0 : out, err, errlen))) return -1;
+    same = same && !memcmp(t->data, mine[k], bytes[k]);
+  }
+  if (!same)
+    return nnf_fail(err, errlen,
+                    "%s: layer %d's int8 tensors do not match its float weights and ranges "
+                    "(edited or corrupt checkpoint)", path, l + 1);
+  return 0;
+}
+
+static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  int L = n->nlayers;
+  if (load_floats(n->layer, L, f, path, err, errlen)) return -1;
   const nnf_st_tensor *r, *pr, *seen;
   if (!(r = want(f, path, "quant.act_range", NNF_ST_F32, 2, L + 1, 2, err, errlen)) ||
       !(pr = want(f, path, "quant.pre_range", NNF_ST_F32, 2, L, 2, err, errlen)) ||
@@ -160,27 +194,8 @@ static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *e
   if (!qz || strcmp(qz, "1")) return 0;
   if (nnf_net_quantize(n, err, errlen)) return -1;
   /* the stored int8 model must be the one these weights and ranges give */
-  for (int l = 0; l < L; l++) {
-    const nnf_qlayer *Q = &n->ql[l];
-    int in = n->sizes[l], out = n->sizes[l + 1];
-    const nnf_st_tensor *t;
-    snprintf(name, sizeof name, "quant.%d.weight_int8", l);
-    if (!(t = want(f, path, name, NNF_ST_I8, 2, in, out, err, errlen))) return -1;
-    int same = !memcmp(t->data, Q->w_kn, (size_t)in * out);
-    snprintf(name, sizeof name, "quant.%d.bias_int32", l);
-    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->bias, (size_t)out * 4);
-    snprintf(name, sizeof name, "quant.%d.multiplier", l);
-    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->m0, (size_t)out * 4);
-    snprintf(name, sizeof name, "quant.%d.shift", l);
-    if (!(t = want(f, path, name, NNF_ST_I8, 1, out, 0, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->shift, (size_t)out);
-    if (!same)
-      return nnf_fail(err, errlen,
-                  "%s: layer %d's int8 tensors do not match its float weights and ranges "
-                  "(edited or corrupt checkpoint)", path, l + 1);
-  }
+  for (int l = 0; l < L; l++)
+    if (check_int8(&n->ql[l], l, n->sizes[l], n->sizes[l + 1], f, path, err, errlen)) return -1;
   return 0;
 }
 
@@ -218,24 +233,10 @@ int nnf_ckpt_save_snn(const char *path, const nnf_snn *n, const char *const *key
   int L = n->nlayers;
   float ranges[NNF_MAX_LAYERS];
   int32_t vth[NNF_MAX_LAYERS], seen[NNF_MAX_LAYERS];
-  char name[48];
   for (int l = 0; l < L; l++) {
     const nnf_dense *D = &n->layer[l];
     const nnf_qlayer *Q = &n->ql[l];
-    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-    add(&tl, name, NNF_ST_F32, D->w, 2, D->out, D->in);
-    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
-    add(&tl, name, NNF_ST_F32, D->b, 1, D->out, 0);
-    snprintf(name, sizeof name, "quant.%d.weight_scale", l);
-    add(&tl, name, NNF_ST_F32, Q->s_w, 1, D->out, 0);
-    snprintf(name, sizeof name, "quant.%d.weight_int8", l);
-    add(&tl, name, NNF_ST_I8, Q->w_kn, 2, D->in, D->out);
-    snprintf(name, sizeof name, "quant.%d.bias_int32", l);
-    add(&tl, name, NNF_ST_I32, Q->bias, 1, D->out, 0);
-    snprintf(name, sizeof name, "quant.%d.multiplier", l);
-    add(&tl, name, NNF_ST_I32, Q->m0, 1, D->out, 0);
-    snprintf(name, sizeof name, "quant.%d.shift", l);
-    add(&tl, name, NNF_ST_I8, Q->shift, 1, D->out, 0);
+    add_layer(&tl, l, D, Q);
     ranges[l] = n->cur[l].range;
     vth[l] = n->cur[l].vth;
     seen[l] = n->cur[l].seen;
@@ -300,17 +301,7 @@ static int snn_config_from(const nnf_st_file *f, const char *path, nnf_snn_confi
 
 static int snn_load_into(nnf_snn *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
   int L = n->nlayers;
-  char name[48];
-  for (int l = 0; l < L; l++) {
-    nnf_dense *D = &n->layer[l];
-    const nnf_st_tensor *w, *b;
-    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-    if (!(w = want(f, path, name, NNF_ST_F32, 2, D->out, D->in, err, errlen))) return -1;
-    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
-    if (!(b = want(f, path, name, NNF_ST_F32, 1, D->out, 0, err, errlen))) return -1;
-    memcpy(D->w, w->data, (size_t)D->out * D->in * sizeof(float));
-    memcpy(D->b, b->data, (size_t)D->out * sizeof(float));
-  }
+  if (load_floats(n->layer, L, f, path, err, errlen)) return -1;
   const nnf_st_tensor *r, *v, *o;
   if (!(r = want(f, path, "quant.current_range", NNF_ST_F32, 1, L, 0, err, errlen)) ||
       !(v = want(f, path, "quant.vth", NNF_ST_I32, 1, L, 0, err, errlen)) ||
@@ -322,23 +313,10 @@ static int snn_load_into(nnf_snn *n, const nnf_st_file *f, const char *path, cha
   }
   if (nnf_snn_quantize(n, err, errlen)) return -1;
   for (int l = 0; l < L; l++) {
-    const nnf_qlayer *Q = &n->ql[l];
-    int in = n->sizes[l], out = n->sizes[l + 1];
-    const nnf_st_tensor *t;
-    int same = n->cur[l].vth == ((const int32_t *)v->data)[l];
-    snprintf(name, sizeof name, "quant.%d.weight_int8", l);
-    if (!(t = want(f, path, name, NNF_ST_I8, 2, in, out, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->w_kn, (size_t)in * out);
-    snprintf(name, sizeof name, "quant.%d.bias_int32", l);
-    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->bias, (size_t)out * 4);
-    snprintf(name, sizeof name, "quant.%d.multiplier", l);
-    if (!(t = want(f, path, name, NNF_ST_I32, 1, out, 0, err, errlen))) return -1;
-    same = same && !memcmp(t->data, Q->m0, (size_t)out * 4);
-    if (!same)
-      return nnf_fail(err, errlen,
-                  "%s: layer %d's int8 tensors do not match its float weights and ranges "
-                  "(edited or corrupt checkpoint)", path, l + 1);
+    if (n->cur[l].vth != ((const int32_t *)v->data)[l])
+      return nnf_fail(err, errlen, "%s: layer %d's threshold does not match its current range (edited or corrupt "
+                      "checkpoint)", path, l + 1);
+    if (check_int8(&n->ql[l], l, n->sizes[l], n->sizes[l + 1], f, path, err, errlen)) return -1;
   }
   return 0;
 }
