@@ -8,15 +8,15 @@
 //
 // The update is nnfm_lif_step (sim/model/nnfm_lif.c, docs/numerics.md "LIF
 // neurons"), bit for bit. One datapath, time-multiplexed over the state
-// memory: one neuron per cycle, a four-stage pipeline:
+// memory: one neuron per cycle, a five-stage pipeline:
 //
 //   I    state read of entry e; the current a is lane j of the ACT word
 //   I+1  state arrives (zeroed when clear); u*(4095-du) and v*(4096-dv)
 //   I+2  truncate toward zero (>> 12), u' = .. + (a << 6) and the 24-bit
 //        wrap; v partial = decayed v + bias
-//   I+3  v' = partial + u', clip, threshold, reset, refractory, count;
-//        state write of entry e; on the word's last lane the spike word
-//        is written to ACT
+//   I+3  v' = partial + u', clipped
+//   I+4  threshold, reset, refractory, count; state write of entry e; on
+//        the word's last lane the spike word is written to ACT
 //
 // The ACT word of the next neuron group is read in the cycle the current
 // word's last lane issues, so words stream back to back; a spike word is
@@ -125,7 +125,7 @@ module nnf_lif #(
     wire [12:0] dv_c = {1'b0, c_dv};
     wire [19:0] bias_c = {{7{c_bias_mant[12]}}, c_bias_mant} <<< c_bias_exp;
 
-    reg [2:0] pv_q;                  // pipeline valid: stages 2..4
+    reg [3:0] pv_q;                  // pipeline valid: stages 2..5
     wire      start_empty = (c_m == 16'd0) || (c_n == 16'd0);
 
     always @(posedge clk) begin
@@ -179,7 +179,7 @@ module nnf_lif #(
                         lane <= lane + LANES[LOG_R-1:0];
                     end
                 end
-                if (!iss && pv_q == 3'd0) begin
+                if (!iss && pv_q == 4'd0) begin
                     busy <= 1'b0;
                     done <= 1'b1;
                 end
@@ -214,7 +214,7 @@ module nnf_lif #(
     wire hp_w = hp_we && !busy;
     wire hp_r = hp_re && !busy;
 
-    // stage-4 write, per bank (filled in below from the lanes)
+    // stage-5 write, per bank (filled in below from the lanes)
     wire [LANES-1:0]   s_we;
     wire [BAW-1:0]     s_wa [0:LANES-1];
     wire [95:0]        s_wd [0:LANES-1];
@@ -277,15 +277,15 @@ module nnf_lif #(
         end
     endgenerate
 
-    reg [LOG_R-1:0]  s1_lane, s2_lane, s3_lane;
-    reg              s1_end, s2_end, s3_end;      // last group of its word
-    reg [ACT_AW-1:0] s1_o, s2_o, s3_o;
-    reg [LW-1:0]     s1_r, s2_r, s3_r;
-    reg [BAW-1:0]    s1_q, s2_q, s3_q;
+    reg [LOG_R-1:0]  s1_lane, s2_lane, s3_lane, s4_lane;
+    reg              s1_end, s2_end, s3_end, s4_end;      // last group of its word
+    reg [ACT_AW-1:0] s1_o, s2_o, s3_o, s4_o;
+    reg [LW-1:0]     s1_r, s2_r, s3_r, s4_r;
+    reg [BAW-1:0]    s1_q, s2_q, s3_q, s4_q;
 
     always @(posedge clk) begin
-        if (rst) pv_q <= 3'd0;
-        else     pv_q <= {pv_q[1:0], go};
+        if (rst) pv_q <= 4'd0;
+        else     pv_q <= {pv_q[2:0], go};
         s1_lane <= lane;
         s1_end  <= at_last;
         s1_o    <= o_ptr;
@@ -301,6 +301,11 @@ module nnf_lif #(
         s3_o    <= s2_o;
         s3_r    <= s2_r;
         s3_q    <= s2_q;
+        s4_lane <= s3_lane;
+        s4_end  <= s3_end;
+        s4_o    <= s3_o;
+        s4_r    <= s3_r;
+        s4_q    <= s3_q;
     end
 
     // ------------------------------------------------------------------
@@ -311,8 +316,8 @@ module nnf_lif #(
     localparam signed [26:0] V_MAX = 27'sd8388607;      // 2^23 - 1
     wire signed [26:0] th = {4'd0, r_th};
 
-    wire [LANES-1:0]  ln_spike;                         // stage 4, valid lanes only
-    wire [LANES-1:0]  ln_v3;                            // stage 4 lane valid
+    wire [LANES-1:0]  ln_spike;                         // stage 5, valid lanes only
+    wire [LANES-1:0]  ln_v3;                            // stage 5 lane valid
     wire [95:0]       ln_wd [0:LANES-1];
 
     generate
@@ -375,18 +380,35 @@ module nnf_lif #(
                 s3_ref  <= s2_ref;
                 s3_v_ok <= s2_v_ok;
             end
-            // stage 4: v', spike, reset, refractory, count
+            // stage 4: v' = partial + u', clipped to +-(2^23 - 1)
             wire signed [26:0] v_sum = s3_vp + {{2{s3_u[24]}}, s3_u};
             wire signed [26:0] v_clp = (v_sum > V_MAX) ? V_MAX : (v_sum < -V_MAX) ? -V_MAX : v_sum;
-            wire               free  = (s3_ref == 4'd0);
-            wire               spike = free && (v_clp > th);
-            wire signed [26:0] v_rst = r_reset_sub ? v_clp - th : 27'sd0;
-            wire signed [23:0] v_new = !free ? s3_v : spike ? v_rst[23:0] : v_clp[23:0];
-            wire [3:0]         r_new = !free ? s3_ref - 4'd1 : spike ? r_refr : 4'd0;
-            wire [31:0]        c_new = s3_cnt + {31'd0, r_count && spike};
-            assign ln_spike[g] = spike && s3_v_ok;
-            assign ln_v3[g]    = s3_v_ok;
-            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s3_u[24]}}, s3_u};
+            reg signed [24:0] s4_u;
+            reg signed [23:0] s4_vc;
+            reg signed [23:0] s4_v;
+            reg [31:0]        s4_cnt, s4_cnt1;
+            reg [3:0]         s4_ref1;
+            reg               s4_v_ok, s4_free;
+            always @(posedge clk) begin
+                s4_u    <= s3_u;
+                s4_vc   <= v_clp[23:0];
+                s4_v    <= s3_v;
+                s4_cnt  <= s3_cnt;
+                s4_cnt1 <= s3_cnt + 32'd1;
+                s4_ref1 <= s3_ref - 4'd1;
+                s4_free <= (s3_ref == 4'd0);
+                s4_v_ok <= s3_v_ok;
+            end
+            // stage 5: spike, reset, refractory, count
+            wire signed [26:0] v_c   = {{3{s4_vc[23]}}, s4_vc};
+            wire               spike = s4_free && (v_c > th);
+            wire signed [26:0] v_rst = r_reset_sub ? v_c - th : 27'sd0;
+            wire signed [23:0] v_new = !s4_free ? s4_v : spike ? v_rst[23:0] : s4_vc;
+            wire [3:0]         r_new = !s4_free ? s4_ref1 : spike ? r_refr : 4'd0;
+            wire [31:0]        c_new = (r_count && spike) ? s4_cnt1 : s4_cnt;
+            assign ln_spike[g] = spike && s4_v_ok;
+            assign ln_v3[g]    = s4_v_ok;
+            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s4_u[24]}}, s4_u};
 
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ln = &{1'b0, st_rd[95:92], st_rd[31:25], pu_adj[11:0], pv_adj[11:0],
@@ -394,13 +416,13 @@ module nnf_lif #(
             /* verilator lint_on UNUSEDSIGNAL */
         end
 
-        // stage-4 writes: bank b takes lane (b - r) mod LANES, on row q (+1 when b < r)
+        // stage-5 writes: bank b takes lane (b - r) mod LANES, on row q (+1 when b < r)
         for (g = 0; g < LANES; g = g + 1) begin : g_wb
             localparam [LW-1:0] GL = g;
-            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s3_r;
-            assign s_we[g] = pv_q[2] && ln_v3[lsel];
-            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s3_r};
-            assign s_wa[g] = s3_q + {{(BAW-1){1'b0}}, dw[LW]};
+            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s4_r;
+            assign s_we[g] = pv_q[3] && ln_v3[lsel];
+            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s4_r};
+            assign s_wa[g] = s4_q + {{(BAW-1){1'b0}}, dw[LW]};
             assign s_wd[g] = ln_wd[lsel];
         end
     endgenerate
@@ -417,12 +439,12 @@ module nnf_lif #(
             end
         end
     endgenerate
-    wire [ROWS-1:0] sp_bits = ((s3_lane == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc)
-                            | (ln_ext << s3_lane);
-    always @(posedge clk) if (pv_q[2]) sp_acc <= sp_bits;
+    wire [ROWS-1:0] sp_bits = ((s4_lane == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc)
+                            | (ln_ext << s4_lane);
+    always @(posedge clk) if (pv_q[3]) sp_acc <= sp_bits;
 
-    assign act_we = pv_q[2] && s3_end;
-    assign act_wa = s3_o;
+    assign act_we = pv_q[3] && s4_end;
+    assign act_wa = s4_o;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_o
             assign act_wd[8*g +: 8] = {7'd0, sp_bits[g]};
