@@ -334,8 +334,8 @@ module nnf_core #(
                 .busy(l_busy), .done(l_done), .update(l_update),
                 .act_re(l_act_re), .act_ra(l_act_ra[$clog2(ACT_WORDS)-1:0]), .act_rd(l_act_rd),
                 .act_we(l_act_we), .act_wa(l_act_wa[$clog2(ACT_WORDS)-1:0]), .act_wd(l_act_wd),
-                .hp_we(st_we), .hp_re(st_re), .hp_addr(st_re ? rd_addr : st_waddr),
-                .hp_wdata(hp_wdata), .hp_rdata(st_rdata));
+                .hp_we(st_we), .hp_waddr(st_waddr), .hp_wdata(hp_wdata),
+                .hp_re(st_re), .hp_raddr(rd_addr), .hp_rdata(st_rdata));
             if ($clog2(ACT_WORDS) < 32) begin : g_pad
                 assign l_act_ra[31:$clog2(ACT_WORDS)] = {(32-$clog2(ACT_WORDS)){1'b0}};
                 assign l_act_wa[31:$clog2(ACT_WORDS)] = {(32-$clog2(ACT_WORDS)){1'b0}};

@@ -8,14 +8,15 @@
 //
 // The update is nnfm_lif_step (sim/model/nnfm_lif.c, docs/numerics.md "LIF
 // neurons"), bit for bit. One datapath, time-multiplexed over the state
-// memory: one neuron per cycle, a five-stage pipeline:
+// memory: one neuron per cycle, a six-stage pipeline:
 //
 //   I    state read of entry e; the current a is lane j of the ACT word
-//   I+1  state arrives (zeroed when clear); u*(4095-du) and v*(4096-dv)
-//   I+2  truncate toward zero (>> 12), u' = .. + (a << 6) and the 24-bit
+//   I+1  state arrives, rotated into lane order (zeroed when clear)
+//   I+2  u*(4095-du) and v*(4096-dv)
+//   I+3  truncate toward zero (>> 12), u' = .. + (a << 6) and the 24-bit
 //        wrap; v partial = decayed v + bias
-//   I+3  v' = partial + u', clipped
-//   I+4  threshold, reset, refractory, count; state write of entry e; on
+//   I+4  v' = partial + u', clipped
+//   I+5  threshold, reset, refractory, count; state write of entry e; on
 //        the word's last lane the spike word is written to ACT
 //
 // The ACT word of the next neuron group is read in the cycle the current
@@ -71,9 +72,10 @@ module nnf_lif #(
 
     // host port to the state memory (byte address entry*16 + b), while idle
     input  wire        hp_we,
-    input  wire        hp_re,
-    input  wire [31:0] hp_addr,
+    input  wire [31:0] hp_waddr,
     input  wire [7:0]  hp_wdata,
+    input  wire        hp_re,          // never in the same cycle as hp_we
+    input  wire [31:0] hp_raddr,
     output wire [7:0]  hp_rdata        // the cycle after hp_re
 );
     localparam integer LOG_R  = $clog2(ROWS);
@@ -125,7 +127,7 @@ module nnf_lif #(
     wire [12:0] dv_c = {1'b0, c_dv};
     wire [19:0] bias_c = {{7{c_bias_mant[12]}}, c_bias_mant} <<< c_bias_exp;
 
-    reg [3:0] pv_q;                  // pipeline valid: stages 2..5
+    reg [4:0] pv_q;                  // pipeline valid: stages 2..6
     wire      start_empty = (c_m == 16'd0) || (c_n == 16'd0);
 
     always @(posedge clk) begin
@@ -179,7 +181,7 @@ module nnf_lif #(
                         lane <= lane + LANES[LOG_R-1:0];
                     end
                 end
-                if (!iss && pv_q == 4'd0) begin
+                if (!iss && pv_q == 5'd0) begin
                     busy <= 1'b0;
                     done <= 1'b1;
                 end
@@ -201,10 +203,15 @@ module nnf_lif #(
     wire [BAW-1:0] e_q = e0[SAW-1:LOG_L];
 
     // host byte b of an entry -> physical byte: 0..3 u, 4..6 v, 8..11 count (7..10), 12 ref (11)
-    wire [3:0]     hb = hp_addr[3:0];
-    wire [SAW-1:0] hp_e = hp_addr[4 +: SAW];
+    // (write and read decoded apart: the read address comes straight from the
+    // answer path, and must not reach the write enables)
+    wire [3:0]     hb = hp_waddr[3:0];
+    wire [SAW-1:0] hp_e = hp_waddr[4 +: SAW];
     wire [LW-1:0]  hp_bank = (LANES == 1) ? {LW{1'b0}} : hp_e[LW-1:0];
     wire [BAW-1:0] hp_row = hp_e[SAW-1:LOG_L];
+    wire [SAW-1:0] hr_e = hp_raddr[4 +: SAW];
+    wire [LW-1:0]  hr_bank = (LANES == 1) ? {LW{1'b0}} : hr_e[LW-1:0];
+    wire [BAW-1:0] hr_row = hr_e[SAW-1:LOG_L];
     reg  [11:0]    hp_be;
     always @(*) begin
         hp_be = 12'd0;
@@ -214,7 +221,7 @@ module nnf_lif #(
     wire hp_w = hp_we && !busy;
     wire hp_r = hp_re && !busy;
 
-    // stage-5 write, per bank (filled in below from the lanes)
+    // stage-6 write, per bank (filled in below from the lanes)
     wire [LANES-1:0]   s_we;
     wire [BAW-1:0]     s_wa [0:LANES-1];
     wire [95:0]        s_wd [0:LANES-1];
@@ -228,13 +235,14 @@ module nnf_lif #(
             wire [LW:0]    dr = {1'b0, GL} - {1'b0, e_r};     // negative: g < r
             wire [BAW-1:0] ra = e_q + {{(BAW-1){1'b0}}, dr[LW]};
             wire           hsel = (hp_bank == GL);
+            wire           rsel = (hr_bank == GL);
             nnf_ram #(.AW(BAW), .NB(12)) u_state (
                 .clk(clk),
                 .we(s_we[g] ? 12'hFFF : ((hp_w && hsel) ? hp_be : 12'd0)),
                 .wa(s_we[g] ? s_wa[g] : hp_row),
                 .wd(s_we[g] ? s_wd[g] : {12{hp_wdata}}),
-                .re(go || (hp_r && hsel)),
-                .ra(busy ? ra : hp_row),
+                .re(go || (hp_r && rsel)),
+                .ra(busy ? ra : hr_row),
                 .rd(bk_rd[g]));
         end
     endgenerate
@@ -242,8 +250,8 @@ module nnf_lif #(
     reg [3:0]    hb_q;
     reg [LW-1:0] hbank_q;
     always @(posedge clk) begin
-        hb_q    <= hb;
-        hbank_q <= hp_bank;
+        hb_q    <= hp_raddr[3:0];
+        hbank_q <= hr_bank;
     end
     wire [95:0] h_rd = bk_rd[hbank_q];
     reg  [7:0]  hp_byte;
@@ -277,15 +285,15 @@ module nnf_lif #(
         end
     endgenerate
 
-    reg [LOG_R-1:0]  s1_lane, s2_lane, s3_lane, s4_lane;
-    reg              s1_end, s2_end, s3_end, s4_end;      // last group of its word
-    reg [ACT_AW-1:0] s1_o, s2_o, s3_o, s4_o;
-    reg [LW-1:0]     s1_r, s2_r, s3_r, s4_r;
-    reg [BAW-1:0]    s1_q, s2_q, s3_q, s4_q;
+    reg [LOG_R-1:0]  s1_lane, s2_lane, s3_lane, s4_lane, s5_lane;
+    reg              s1_end, s2_end, s3_end, s4_end, s5_end;   // last group of its word
+    reg [ACT_AW-1:0] s1_o, s2_o, s3_o, s4_o, s5_o;
+    reg [LW-1:0]     s1_r, s2_r, s3_r, s4_r, s5_r;
+    reg [BAW-1:0]    s1_q, s2_q, s3_q, s4_q, s5_q;
 
     always @(posedge clk) begin
-        if (rst) pv_q <= 4'd0;
-        else     pv_q <= {pv_q[2:0], go};
+        if (rst) pv_q <= 5'd0;
+        else     pv_q <= {pv_q[3:0], go};
         s1_lane <= lane;
         s1_end  <= at_last;
         s1_o    <= o_ptr;
@@ -306,6 +314,11 @@ module nnf_lif #(
         s4_o    <= s3_o;
         s4_r    <= s3_r;
         s4_q    <= s3_q;
+        s5_lane <= s4_lane;
+        s5_end  <= s4_end;
+        s5_o    <= s4_o;
+        s5_r    <= s4_r;
+        s5_q    <= s4_q;
     end
 
     // ------------------------------------------------------------------
@@ -316,8 +329,8 @@ module nnf_lif #(
     localparam signed [26:0] V_MAX = 27'sd8388607;      // 2^23 - 1
     wire signed [26:0] th = {4'd0, r_th};
 
-    wire [LANES-1:0]  ln_spike;                         // stage 5, valid lanes only
-    wire [LANES-1:0]  ln_v3;                            // stage 5 lane valid
+    wire [LANES-1:0]  ln_spike;                         // stage 6, valid lanes only
+    wire [LANES-1:0]  ln_v3;                            // stage 6 lane valid
     wire [95:0]       ln_wd [0:LANES-1];
 
     generate
@@ -332,83 +345,94 @@ module nnf_lif #(
                 s1_a <= act_arr[pos[LOG_R-1:0]];
                 s1_v <= (pos <= {1'b0, nl_m1});
             end
-            // stage 2: this lane's entry is in bank (r + g) mod LANES
+            // stage 2: this lane's entry is in bank (r + g) mod LANES; zeroed on clear
             wire [LW-1:0]      bsel   = (LANES == 1) ? {LW{1'b0}} : s1_r + GL;
             wire [95:0]        st_rd  = bk_rd[bsel];
             wire               clr    = r_clear;
-            wire signed [24:0] u_old  = clr ? 25'sd0 : st_rd[24:0];
-            wire signed [23:0] v_old  = clr ? 24'sd0 : st_rd[55:32];
-            wire [31:0]        c_old  = clr ? 32'd0  : st_rd[87:56];
-            wire [3:0]         rf_old = clr ? 4'd0   : st_rd[91:88];
-            wire signed [37:0] pu = u_old * $signed({1'b0, r_mu});
-            wire signed [37:0] pv = v_old * $signed({1'b0, r_mv});
-            reg signed [37:0] s2_pu, s2_pv;
+            reg signed [24:0] s2_u;
             reg signed [23:0] s2_v;
             reg [31:0]        s2_cnt;
             reg [3:0]         s2_ref;
             reg [7:0]         s2_a;
             reg               s2_v_ok;
             always @(posedge clk) begin
-                s2_pu   <= pu;
-                s2_pv   <= pv;
-                s2_v    <= v_old;
-                s2_cnt  <= c_old;
-                s2_ref  <= rf_old;
+                s2_u    <= clr ? 25'sd0 : st_rd[24:0];
+                s2_v    <= clr ? 24'sd0 : st_rd[55:32];
+                s2_cnt  <= clr ? 32'd0  : st_rd[87:56];
+                s2_ref  <= clr ? 4'd0   : st_rd[91:88];
                 s2_a    <= s1_a;
                 s2_v_ok <= s1_v;
             end
-            // stage 3: trunc(x / 4096) toward zero = floor((x + 4095) / 4096) for x < 0
-            wire signed [37:0] pu_adj = s2_pu + (s2_pu[37] ? 38'sd4095 : 38'sd0);
-            wire signed [37:0] pv_adj = s2_pv + (s2_pv[37] ? 38'sd4095 : 38'sd0);
-            wire signed [25:0] du_t   = pu_adj[37:12];          // |.| < 2^24
-            wire signed [25:0] dv_t   = pv_adj[37:12];          // |.| < 2^23
-            wire signed [26:0] u_sum  = {du_t[25], du_t} + {{13{s2_a[7]}}, s2_a, 6'd0};
-            wire signed [26:0] u_wrap = (u_sum > U_MAX)  ? u_sum - U_MOD
-                                      : (u_sum <= -U_MAX) ? u_sum + U_MOD : u_sum;
-            wire signed [26:0] v_part = {dv_t[25], dv_t} + {{7{r_bias[19]}}, r_bias};
-            reg signed [24:0] s3_u;
-            reg signed [26:0] s3_vp;
+            // stage 3: the decay products
+            wire signed [37:0] pu = s2_u * $signed({1'b0, r_mu});
+            wire signed [37:0] pv = s2_v * $signed({1'b0, r_mv});
+            reg signed [37:0] s3_pu, s3_pv;
             reg signed [23:0] s3_v;
             reg [31:0]        s3_cnt;
             reg [3:0]         s3_ref;
+            reg [7:0]         s3_a;
             reg               s3_v_ok;
             always @(posedge clk) begin
-                s3_u    <= u_wrap[24:0];
-                s3_vp   <= v_part;
+                s3_pu   <= pu;
+                s3_pv   <= pv;
                 s3_v    <= s2_v;
                 s3_cnt  <= s2_cnt;
                 s3_ref  <= s2_ref;
+                s3_a    <= s2_a;
                 s3_v_ok <= s2_v_ok;
             end
-            // stage 4: v' = partial + u', clipped to +-(2^23 - 1)
-            wire signed [26:0] v_sum = s3_vp + {{2{s3_u[24]}}, s3_u};
-            wire signed [26:0] v_clp = (v_sum > V_MAX) ? V_MAX : (v_sum < -V_MAX) ? -V_MAX : v_sum;
+            // stage 4: trunc(x / 4096) toward zero = floor((x + 4095) / 4096) for x < 0
+            wire signed [37:0] pu_adj = s3_pu + (s3_pu[37] ? 38'sd4095 : 38'sd0);
+            wire signed [37:0] pv_adj = s3_pv + (s3_pv[37] ? 38'sd4095 : 38'sd0);
+            wire signed [25:0] du_t   = pu_adj[37:12];          // |.| < 2^24
+            wire signed [25:0] dv_t   = pv_adj[37:12];          // |.| < 2^23
+            wire signed [26:0] u_sum  = {du_t[25], du_t} + {{13{s3_a[7]}}, s3_a, 6'd0};
+            wire signed [26:0] u_wrap = (u_sum > U_MAX)  ? u_sum - U_MOD
+                                      : (u_sum <= -U_MAX) ? u_sum + U_MOD : u_sum;
+            wire signed [26:0] v_part = {dv_t[25], dv_t} + {{7{r_bias[19]}}, r_bias};
             reg signed [24:0] s4_u;
-            reg signed [23:0] s4_vc;
+            reg signed [26:0] s4_vp;
             reg signed [23:0] s4_v;
-            reg [31:0]        s4_cnt, s4_cnt1;
-            reg [3:0]         s4_ref1;
-            reg               s4_v_ok, s4_free;
+            reg [31:0]        s4_cnt;
+            reg [3:0]         s4_ref;
+            reg               s4_v_ok;
             always @(posedge clk) begin
-                s4_u    <= s3_u;
-                s4_vc   <= v_clp[23:0];
+                s4_u    <= u_wrap[24:0];
+                s4_vp   <= v_part;
                 s4_v    <= s3_v;
                 s4_cnt  <= s3_cnt;
-                s4_cnt1 <= s3_cnt + 32'd1;
-                s4_ref1 <= s3_ref - 4'd1;
-                s4_free <= (s3_ref == 4'd0);
+                s4_ref  <= s3_ref;
                 s4_v_ok <= s3_v_ok;
             end
-            // stage 5: spike, reset, refractory, count
-            wire signed [26:0] v_c   = {{3{s4_vc[23]}}, s4_vc};
-            wire               spike = s4_free && (v_c > th);
+            // stage 5: v' = partial + u', clipped to +-(2^23 - 1)
+            wire signed [26:0] v_sum = s4_vp + {{2{s4_u[24]}}, s4_u};
+            wire signed [26:0] v_clp = (v_sum > V_MAX) ? V_MAX : (v_sum < -V_MAX) ? -V_MAX : v_sum;
+            reg signed [24:0] s5_u;
+            reg signed [23:0] s5_vc;
+            reg signed [23:0] s5_v;
+            reg [31:0]        s5_cnt, s5_cnt1;
+            reg [3:0]         s5_ref1;
+            reg               s5_v_ok, s5_free;
+            always @(posedge clk) begin
+                s5_u    <= s4_u;
+                s5_vc   <= v_clp[23:0];
+                s5_v    <= s4_v;
+                s5_cnt  <= s4_cnt;
+                s5_cnt1 <= s4_cnt + 32'd1;
+                s5_ref1 <= s4_ref - 4'd1;
+                s5_free <= (s4_ref == 4'd0);
+                s5_v_ok <= s4_v_ok;
+            end
+            // stage 6: spike, reset, refractory, count
+            wire signed [26:0] v_c   = {{3{s5_vc[23]}}, s5_vc};
+            wire               spike = s5_free && (v_c > th);
             wire signed [26:0] v_rst = r_reset_sub ? v_c - th : 27'sd0;
-            wire signed [23:0] v_new = !s4_free ? s4_v : spike ? v_rst[23:0] : s4_vc;
-            wire [3:0]         r_new = !s4_free ? s4_ref1 : spike ? r_refr : 4'd0;
-            wire [31:0]        c_new = (r_count && spike) ? s4_cnt1 : s4_cnt;
-            assign ln_spike[g] = spike && s4_v_ok;
-            assign ln_v3[g]    = s4_v_ok;
-            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s4_u[24]}}, s4_u};
+            wire signed [23:0] v_new = !s5_free ? s5_v : spike ? v_rst[23:0] : s5_vc;
+            wire [3:0]         r_new = !s5_free ? s5_ref1 : spike ? r_refr : 4'd0;
+            wire [31:0]        c_new = (r_count && spike) ? s5_cnt1 : s5_cnt;
+            assign ln_spike[g] = spike && s5_v_ok;
+            assign ln_v3[g]    = s5_v_ok;
+            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s5_u[24]}}, s5_u};
 
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ln = &{1'b0, st_rd[95:92], st_rd[31:25], pu_adj[11:0], pv_adj[11:0],
@@ -416,13 +440,13 @@ module nnf_lif #(
             /* verilator lint_on UNUSEDSIGNAL */
         end
 
-        // stage-5 writes: bank b takes lane (b - r) mod LANES, on row q (+1 when b < r)
+        // stage-6 writes: bank b takes lane (b - r) mod LANES, on row q (+1 when b < r)
         for (g = 0; g < LANES; g = g + 1) begin : g_wb
             localparam [LW-1:0] GL = g;
-            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s4_r;
-            assign s_we[g] = pv_q[3] && ln_v3[lsel];
-            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s4_r};
-            assign s_wa[g] = s4_q + {{(BAW-1){1'b0}}, dw[LW]};
+            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s5_r;
+            assign s_we[g] = pv_q[4] && ln_v3[lsel];
+            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s5_r};
+            assign s_wa[g] = s5_q + {{(BAW-1){1'b0}}, dw[LW]};
             assign s_wd[g] = ln_wd[lsel];
         end
     endgenerate
@@ -439,12 +463,12 @@ module nnf_lif #(
             end
         end
     endgenerate
-    wire [ROWS-1:0] sp_bits = ((s4_lane == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc)
-                            | (ln_ext << s4_lane);
-    always @(posedge clk) if (pv_q[3]) sp_acc <= sp_bits;
+    wire [ROWS-1:0] sp_bits = ((s5_lane == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc)
+                            | (ln_ext << s5_lane);
+    always @(posedge clk) if (pv_q[4]) sp_acc <= sp_bits;
 
-    assign act_we = pv_q[3] && s4_end;
-    assign act_wa = s4_o;
+    assign act_we = pv_q[4] && s5_end;
+    assign act_wa = s5_o;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_o
             assign act_wd[8*g +: 8] = {7'd0, sp_bits[g]};
@@ -452,8 +476,8 @@ module nnf_lif #(
     endgenerate
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, c_a_base, c_o_base, c_s_base, c_n, hp_addr[31:4], w_nrem[16:LOG_R],
-                    e0[LW-1:0], hp_e[LW-1:0], h_rd[95:92], h_rd[31:25]};
+    wire unused = &{1'b0, c_a_base, c_o_base, c_s_base, c_n, hp_waddr[31:4], hp_raddr[31:4], w_nrem[16:LOG_R],
+                    e0[LW-1:0], hp_e[LW-1:0], hr_e[LW-1:0], h_rd[95:92], h_rd[31:25]};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 
