@@ -22,6 +22,7 @@ struct nnfdrv {
   uint8_t seq;
   int timeout_ms, tries;
   int dev_err;
+  int may_run;                  /* a RUN was answered and no WAIT / READ since */
   char msg[512];
   nnfdrv_link_stats stats;
   /* answer parsing */
@@ -294,6 +295,13 @@ int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t l
   int rc = check_range(d, region, addr, len, buf);
   if (rc) return rc;
   if (region == NNFDRV_PROG && (rc = check_loops(d, addr, buf, len))) return rc;
+  /* A WRITE to anything but ACT waits in the device for a running program
+   * (docs/protocol.md) with its payload held at the receiver; over a UART
+   * that payload would be lost and retried until the program ends. */
+  if (region != NNFDRV_ACT && d->may_run && d->t->no_flow_control && len > 0) {
+    d->stats.auto_waits++;
+    if ((rc = nnfdrv_wait(d))) return rc;
+  }
   const uint8_t *p = buf;
   while (len > 0) {
     uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
@@ -323,6 +331,7 @@ int nnfdrv_read(nnfdrv *d, int region, uint32_t addr, void *buf, size_t len) {
     if (rc == NNFDRV_ERR_TIMEOUT && shrink_chunk(d)) continue;
     if (rc) return rc;
     if ((rc = expect_len(d, n, chunk, "READ"))) return rc;
+    d->may_run = 0;                        /* a READ runs after the program */
     memcpy(p, d->ans, chunk);
     p += chunk;
     addr += chunk;
@@ -342,10 +351,16 @@ static int simple(nnfdrv *d, uint8_t type, uint32_t arg, const char *what) {
 int nnfdrv_run(nnfdrv *d, uint32_t entry) {
   if (d && entry >= d->info.prog_words)
     return fail(d, NNFDRV_ERR_ARG, "program entry %u outside program memory (%u)", entry, d->info.prog_words);
-  return simple(d, NNFP_RUN, entry, "RUN");
+  int rc = simple(d, NNFP_RUN, entry, "RUN");
+  if (rc == NNFDRV_OK) d->may_run = 1;
+  return rc;
 }
 
-int nnfdrv_wait(nnfdrv *d) { return simple(d, NNFP_WAIT, 0, "WAIT"); }
+int nnfdrv_wait(nnfdrv *d) {
+  int rc = simple(d, NNFP_WAIT, 0, "WAIT");
+  if (rc == NNFDRV_OK) d->may_run = 0;
+  return rc;
+}
 
 int nnfdrv_reset(nnfdrv *d, unsigned what) {
   if (d && what > 3) return fail(d, NNFDRV_ERR_ARG, "RESET takes bits 0..1, got 0x%x", what);

@@ -79,6 +79,7 @@ typedef struct {
 /* Link statistics kept by the driver. */
 typedef struct {
   uint64_t frames_sent, retries, bad_answers, timeouts, chunk_shrinks;
+  uint64_t auto_waits;   /* WAITs sent before a WRITE on a link without flow control */
   uint64_t payload_bytes_sent, wire_bytes_sent, payload_bytes_received, wire_bytes_received;
 } nnfdrv_link_stats;
 

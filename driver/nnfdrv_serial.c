@@ -145,6 +145,7 @@ int nnfdrv_open_serial(const char *spec, nnfdrv_transport **out, char *msg, size
   }
   s->fd = fd;
   s->t.send = serial_send;
+  s->t.no_flow_control = 1;   /* a UART: see nnfdrv_transport.h */
   s->t.recv = serial_recv;
   s->t.close = serial_close;
   *out = &s->t;

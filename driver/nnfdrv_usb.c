@@ -112,6 +112,7 @@ int nnfdrv_open_usb(const char *spec, nnfdrv_transport **out, char *msg, size_t 
   }
   ftdi_tcioflush(u->ftdi);
   u->t.send = usb_send;
+  u->t.no_flow_control = 1;   /* a UART: see nnfdrv_transport.h */
   u->t.recv = usb_recv;
   u->t.close = usb_close;
   *out = &u->t;

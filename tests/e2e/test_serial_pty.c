@@ -5,6 +5,13 @@
  * nnf_core). Then the device "disappears" (the master is closed in the
  * middle of a transfer) and the driver must fail with NNFDRV_ERR_IO, fast.
  *
+ * With the simulator the master side behaves like a board's UART: each byte
+ * takes one byte time (UART_CYCLES_PER_BYTE device cycles) on the wire, goes
+ * into the 16-byte receive FIFO of nnf_dev_uart and is lost when that FIFO
+ * is full, and the device keeps running while the host is quiet. That is
+ * what makes a WRITE to W during a running program lose bytes on a real
+ * board, and what the driver's automatic WAIT (nnfdrv_write) must prevent.
+ *
  *   test_serial_pty model|sim
  */
 #define _GNU_SOURCE
@@ -20,6 +27,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv.h"
+#include "nnfdrv_proto.h"
 #include "nnfm_device.h"
 #include "nnfsim_core.h"
 
@@ -29,17 +37,49 @@ typedef struct {
   atomic_long cut_after;    /* close the master after this many bytes in (-1: never) */
   atomic_int stop;
   long bytes_in;
+  atomic_long dropped;      /* bytes lost at a full receive FIFO (sim) */
 } server;
+
+/* nnf_dev_uart at 24 MHz and 3 Mbaud: 10 bits of 8 clocks each per byte. */
+enum { UART_CYCLES_PER_BYTE = 80, UART_FIFO = 16, UART_SLICE = 2000 };
+
+typedef struct {
+  nnfsim_core *core;
+  uint8_t fifo[UART_FIFO];
+  size_t n;
+} uart_dev;
+
+/* Run the device for `cycles` with the FIFO on its stream port; returns
+ * the number of answer bytes put in out. */
+static size_t uart_run(uart_dev *u, uint64_t cycles, uint8_t *out, size_t out_max) {
+  size_t used = 0, m = 0;
+  nnfsim_core_run(u->core, u->fifo, u->n, &used, out, out_max, &m, cycles, 0);
+  memmove(u->fifo, u->fifo + used, u->n - used);
+  u->n -= used;
+  return m;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n) {
+  for (size_t off = 0; off < n;) {
+    ssize_t w = write(fd, p + off, n - off);
+    if (w < 0 && errno == EAGAIN) continue;
+    if (w < 0) return;
+    off += (size_t)w;
+  }
+}
 
 static void *serve(void *arg) {
   server *s = arg;
   nnfm_device_config cfg = nnfm_device_config_default();
   nnfm_device *dev = s->use_sim ? NULL : nnfm_device_create(&cfg);
-  nnfsim_core *core = s->use_sim ? nnfsim_core_create() : NULL;
+  uart_dev u = {s->use_sim ? nnfsim_core_create() : NULL, {0}, 0};
+  nnfsim_core *core = u.core;
   uint8_t in[4096], out[8192];
   while (!atomic_load(&s->stop)) {
     struct pollfd pfd = {s->master, POLLIN, 0};
-    int pr = poll(&pfd, 1, 20);
+    /* a busy simulated device keeps running while the host is quiet */
+    int busy = core && (u.n > 0 || !nnfsim_core_idle(core));
+    int pr = poll(&pfd, 1, busy ? 0 : 20);
     ssize_t n = 0;
     if (pr > 0 && (pfd.revents & POLLIN)) n = read(s->master, in, sizeof in);
     if (n < 0 && errno != EAGAIN && errno != EINTR) break;
@@ -57,17 +97,20 @@ static void *serve(void *arg) {
       if (n > 0) nnfm_device_rx(dev, in, (size_t)n);
       else if (pr == 0 && nnfm_device_in_frame(dev)) nnfm_device_idle_timeout(dev);
       m = nnfm_device_tx(dev, out, sizeof out);
-    } else {
-      size_t used = 0;
-      nnfsim_core_run(core, in, n > 0 ? (size_t)n : 0, &used, out, sizeof out, &m, 50000000,
-                      NNFSIM_RUN_UNTIL_QUIET);
+    } else if (n > 0) {
+      for (ssize_t i = 0; i < n; i++) {             /* one byte per byte time */
+        if (u.n < UART_FIFO) u.fifo[u.n++] = in[i];
+        else atomic_fetch_add(&s->dropped, 1);
+        m += uart_run(&u, UART_CYCLES_PER_BYTE, out + m, sizeof out - m);
+        if (m > sizeof out / 2) {
+          write_all(s->master, out, m);
+          m = 0;
+        }
+      }
+    } else if (busy) {
+      m = uart_run(&u, UART_SLICE, out, sizeof out);
     }
-    for (size_t off = 0; off < m;) {
-      ssize_t w = write(s->master, out + off, m - off);
-      if (w < 0 && errno == EAGAIN) continue;
-      if (w < 0) break;
-      off += (size_t)w;
-    }
+    write_all(s->master, out, m);
   }
   nnfm_device_destroy(dev);
   if (core) nnfsim_core_destroy(core);
@@ -109,6 +152,52 @@ int main(int argc, char **argv) {
   CHECK_EQ(nnfdrv_write(d, NNFDRV_ACT, 77, a, n), NNFDRV_OK);
   CHECK_EQ(nnfdrv_read(d, NNFDRV_ACT, 77, b, n), NNFDRV_OK);
   CHECK_MEM_EQ(a, b, n);
+
+  /* A WRITE to W after a RUN, while the program runs: the driver WAITs for
+   * the program first, so no byte reaches a device holding its input. The
+   * program is one 64x64x64 GEMM looped 100 times (~0.4 M cycles). */
+  {
+    uint8_t prog[3 * 32];
+    nnfdrv_gemm g = {64, 64, 64, 0, 0, 0, 4096, 0, -128, 127, 0};
+    nnfdrv_insn_gemm(prog, &g);
+    CHECK_EQ(nnfdrv_insn_loop(prog + 32, 0, 100), NNFDRV_OK);
+    nnfdrv_insn_end(prog + 64);
+    CHECK_EQ(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog), NNFDRV_OK);
+    nnfdrv_link_stats before = nnfdrv_get_link_stats(d);
+    long dropped0 = atomic_load(&s.dropped);
+    size_t wn = 2 * info->max_payload;
+    uint8_t *wa = malloc(wn), *wb = malloc(wn);
+    nnf_rng_fill(&r, wa, wn);
+    CHECK_EQ(nnfdrv_run(d, 0), NNFDRV_OK);
+    CHECK_EQ(nnfdrv_write(d, NNFDRV_W, 0, wa, wn), NNFDRV_OK);
+    nnfdrv_link_stats after = nnfdrv_get_link_stats(d);
+    CHECK_EQ(after.auto_waits - before.auto_waits, 1);
+    CHECK_EQ(after.retries - before.retries, 0);
+    CHECK_EQ(atomic_load(&s.dropped) - dropped0, 0);
+    CHECK_EQ(nnfdrv_read(d, NNFDRV_W, 0, wb, wn), NNFDRV_OK);
+    CHECK_MEM_EQ(wa, wb, wn);
+    /* no program ran since: the next WRITE needs no WAIT */
+    CHECK_EQ(nnfdrv_write(d, NNFDRV_W, 0, wa, 64), NNFDRV_OK);
+    CHECK_EQ(nnfdrv_get_link_stats(d).auto_waits - before.auto_waits, 1);
+
+    /* The same WRITE as a raw frame, with no WAIT before it: on the UART
+     * the device drops bytes while the program runs (the frame then fails
+     * and is retried until the program has ended). */
+    if (s.use_sim) {
+      uint16_t alen;
+      CHECK_EQ(nnfdrv_run(d, 0), NNFDRV_OK);
+      nnfdrv_set_tries(d, 50);
+      rc = nnfdrv_transact(d, -1, NNFP_WRITE, (uint32_t)NNFDRV_W << 28, wa, info->max_payload, NULL, 0,
+                           &alen);
+      printf("raw WRITE during the program: rc %d, %ld bytes dropped, %llu retries\n", rc,
+             atomic_load(&s.dropped) - dropped0,
+             (unsigned long long)(nnfdrv_get_link_stats(d).retries - after.retries));
+      CHECK(atomic_load(&s.dropped) - dropped0 > 0);
+      CHECK_EQ(nnfdrv_wait(d), NNFDRV_OK);
+    }
+    free(wa);
+    free(wb);
+  }
 
   /* unplugged in the middle of a write: a clear error, quickly */
   nnfdrv_set_timeout_ms(d, 200);
