@@ -92,7 +92,7 @@ module nnf_core #(
     reg  [15:0] a_len;             // answer payload length
     wire        tx_idle, tx_done, tx_req;
     reg  [7:0]  a_byte;            // answer payload byte (1 cycle after tx_req)
-    wire [7:0]  a_data;            // what the transmitter takes
+    reg  [7:0]  a_data;            // what the transmitter takes (a_byte or memory, registered)
 
     nnf_frame_tx u_tx (
         .clk(clk), .rst(rst), .start(tx_start), .type_i(a_type), .seq_i(r_seq), .len_i(a_len),
@@ -402,23 +402,26 @@ module nnf_core #(
     // region decode of the request's argument
     wire [3:0]  r_region = r_arg[31:28];
     wire [27:0] r_addr   = r_arg[27:0];
-    reg  [31:0] r_size;
-    always @(*) begin
-        case (r_region)
-            4'd0: r_size = SZ_ACT;
-            4'd1: r_size = SZ_W;
-            4'd2: r_size = SZ_P;
-            4'd3: r_size = SZ_LUT;
-            4'd4: r_size = SZ_PROG;
-            4'd5: r_size = SZ_STATE;
-            default: r_size = 32'd0;
+    function automatic [31:0] region_size(input [3:0] region);
+        case (region)
+            4'd0: region_size = SZ_ACT;
+            4'd1: region_size = SZ_W;
+            4'd2: region_size = SZ_P;
+            4'd3: region_size = SZ_LUT;
+            4'd4: region_size = SZ_PROG;
+            4'd5: region_size = SZ_STATE;
+            default: region_size = 32'd0;
         endcase
-    end
+    endfunction
+    wire [31:0] r_size = region_size(r_region);
     // addr + count <= size, without overflow (count <= 65535)
     function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
         in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
     endfunction
-    wire wr_ok = in_range(r_size, r_addr, {16'd0, r_len});
+    // a WRITE's range, checked as its header arrives (registered: the check
+    // must not sit on the payload's ready path)
+    reg  wr_ok;
+    wire wr_ok_hdr = in_range(region_size(h_arg[31:28]), h_arg[27:0], {16'd0, h_len});
     wire [31:0] rd_count = r_word;
     wire rd_ok = in_range(r_size, r_addr, rd_count);
 
@@ -524,6 +527,7 @@ module nnf_core #(
                     r_seq  <= h_seq;
                     r_len  <= h_len;
                     r_arg  <= h_arg;
+                    wr_ok  <= wr_ok_hdr;
                     r_cnt  <= 16'd0;
                     r_word <= 32'd0;
                     if (end_valid) begin              // no payload
@@ -640,9 +644,11 @@ module nnf_core #(
         pm_rbyte_q <= rd_addr[4:0];
         read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     end
-    assign a_data = !read_ans_q ? a_byte
-                  : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8]
-                  : (r_region == 4'd5) ? st_rdata : hp_rdata;
+    // the answer byte, registered: the transmitter takes it two cycles after tx_req
+    always @(posedge clk)
+        a_data <= !read_ans_q ? a_byte
+                : (r_region == 4'd4) ? pm_rd[8*pm_rbyte_q +: 8]
+                : (r_region == 4'd5) ? st_rdata : hp_rdata;
     assign idle = (xst == X_IDLE) && !rx_busy && !hdr_valid && tx_idle && prog_idle;
 
     /* verilator lint_off UNUSEDSIGNAL */

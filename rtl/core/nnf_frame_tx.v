@@ -3,7 +3,8 @@
 // On `start` it sends one frame: sync, type, seq, len, arg = 0, header CRC,
 // `len` payload bytes, payload CRC. Payload bytes are pulled from the
 // producer: pl_req asks for the next byte, which must be on pl_data exactly
-// one cycle later. A two-byte prefetch keeps one byte per cycle on the link.
+// two cycles later (a memory read, then a register). A three-byte prefetch
+// keeps one byte per cycle on the link.
 `default_nettype none
 
 module nnf_frame_tx (
@@ -34,14 +35,14 @@ module nnf_frame_tx (
     reg  [31:0] crc;
     reg  [31:0] hcrc;
 
-    // prefetch FIFO (2 entries)
-    reg  [7:0]  f0, f1;
+    // prefetch FIFO (3 entries); inflight[i]: a byte asked for i + 1 cycles ago
+    reg  [7:0]  f0, f1, f2;
     reg  [1:0]  fcnt;
-    reg         inflight;
+    reg  [1:0]  inflight;
 
     assign idle   = (state == S_IDLE);
     assign pl_req = (state == S_HDR || state == S_PAY) && (req_left != 16'd0)
-                  && ({1'b0, fcnt} + {2'b00, inflight} < 3'd2);
+                  && ({1'b0, fcnt} + {2'b00, inflight[0]} + {2'b00, inflight[1]} < 3'd3);
 
     reg [7:0] hbyte;
     always @(*) begin
@@ -71,21 +72,25 @@ module nnf_frame_tx (
     nnf_crc32 u_crc (.crc_i(crc), .data(tx_data), .crc_o(crc_next));
 
     wire pop  = fire && (state == S_PAY);
-    wire push = inflight;
+    wire push = inflight[1];
 
     always @(posedge clk) begin
         done     <= 1'b0;
-        inflight <= pl_req && !rst;
-        // prefetch FIFO
+        inflight <= rst ? 2'b00 : {inflight[0], pl_req};
+        // prefetch FIFO: pop shifts f2 -> f1 -> f0; push fills the first free slot
         if (push && !pop) begin
-            if (fcnt == 2'd0) f0 <= pl_data; else f1 <= pl_data;
+            if (fcnt == 2'd0)      f0 <= pl_data;
+            else if (fcnt == 2'd1) f1 <= pl_data;
+            else                   f2 <= pl_data;
             fcnt <= fcnt + 2'd1;
         end else if (pop && !push) begin
             f0   <= f1;
+            f1   <= f2;
             fcnt <= fcnt - 2'd1;
         end else if (pop && push) begin
-            if (fcnt == 2'd1) f0 <= pl_data;
-            else begin f0 <= f1; f1 <= pl_data; end
+            f0 <= (fcnt == 2'd1) ? pl_data : f1;
+            f1 <= (fcnt == 2'd2) ? pl_data : f2;
+            f2 <= pl_data;
         end
         if (pl_req) req_left <= req_left - 16'd1;
 

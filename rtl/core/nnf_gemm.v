@@ -9,7 +9,9 @@
 //
 // Pipeline (cycle numbers relative to a row's ACT read issue, s):
 //   s          streamer issues the ACT read of one row of one tile
-//   s+1        row enters the systolic array (masked lanes forced to zero)
+//   s+1        ACT data arrives; masked lanes forced to zero, registered
+//   s+2        row enters the systolic array (the weight rows likewise one
+//              cycle after their W read: no block RAM drives a PE directly)
 //   s+1+LAT    de-skewed column sums ("X"): add to the accumulator or the bias
 //   X+1..X+5   vector stage (nnf_requant) on the last K tile
 //   X+6        LUT read
@@ -83,7 +85,7 @@ module nnf_gemm #(
     localparam integer P_AW   = $clog2(P_WORDS);
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer PSUM_W = 17 + LOG_R;        // |sum of ROWS int8 products| <= ROWS * 2^14
-    localparam integer LAT    = ROWS + COLS - 1;   // array latency
+    localparam integer LAT    = ROWS + COLS;       // input register + array latency
     localparam integer VLAT   = 7;                 // X -> ACT write
     localparam integer KL_W   = LOG_R + 1;
     localparam integer NL_W   = LOG_C + 1;
@@ -371,9 +373,25 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     wire [COLS*PSUM_W-1:0] sum_row;
 
+    // Array input registers: activations and weight rows alike, so every
+    // timing relation between them is as if the array were fed directly.
+    reg [ROWS*8-1:0] ar_a;
+    reg              ar_bank;
+    reg              ar_wl_en, ar_wl_bank;
+    reg [LOG_R-1:0]  ar_wl_row;
+    reg [COLS*8-1:0] ar_wl_data;
+    always @(posedge clk) begin
+        ar_a       <= a_row;
+        ar_bank    <= s0_bank_q;
+        ar_wl_en   <= wl_v_q && !rst;
+        ar_wl_row  <= wl_row_q;
+        ar_wl_bank <= wl_bank_q;
+        ar_wl_data <= wl_data;
+    end
+
     nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP)) u_array (
-        .clk(clk), .a_row(a_row), .a_bank(s0_bank_q),
-        .wl_en(wl_v_q), .wl_row(wl_row_q), .wl_bank(wl_bank_q), .wl_data(wl_data),
+        .clk(clk), .a_row(ar_a), .a_bank(ar_bank),
+        .wl_en(ar_wl_en), .wl_row(ar_wl_row), .wl_bank(ar_wl_bank), .wl_data(ar_wl_data),
         .sum_row(sum_row));
 
     // ------------------------------------------------------------------

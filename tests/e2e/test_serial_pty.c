@@ -155,8 +155,11 @@ int main(int argc, char **argv) {
 
   /* A WRITE to W after a RUN, while the program runs: the driver WAITs for
    * the program first, so no byte reaches a device holding its input. The
-   * program is one 64x64x64 GEMM looped 100 times (~0.4 M cycles). */
+   * program is one 64x64x64 GEMM looped 100 times (~0.4 M cycles: 17 ms
+   * on a board, seconds for the simulator on a loaded machine, so the
+   * answer timeout is long enough that no WAIT is retried). */
   {
+    nnfdrv_set_timeout_ms(d, 120000);
     uint8_t prog[3 * 32];
     nnfdrv_gemm g = {64, 64, 64, 0, 0, 0, 4096, 0, -128, 127, 0};
     nnfdrv_insn_gemm(prog, &g);
