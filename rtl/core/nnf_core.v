@@ -143,59 +143,118 @@ module nnf_core #(
 
     // ------------------------------------------------------------------
     // Program memory (32-byte instructions) and the sequencer
+    //
+    // The memory is 32 bits wide, eight words per instruction (word i =
+    // bytes 4i..4i+3 of docs/protocol.md's layout), so it is one block RAM
+    // on an iCE40 at small depths instead of sixteen. The sequencer fetches
+    // an instruction as eight sequential reads (P_LOAD) and latches each
+    // word's fields as it arrives; the fields of GEMM, LIF and LOOP share
+    // registers (the same bytes of the instruction): the engine samples its
+    // command when it accepts it, and no fetch happens while a LIF step runs.
     // ------------------------------------------------------------------
+    localparam integer PM_AW = PROG_AW + 3;
     reg               pm_we_on;            // a WRITE byte to PROG this cycle
-    reg  [PROG_AW-1:0] pm_waddr;
-    reg  [4:0]        pm_wbyte;
+    reg  [PM_AW-1:0]  pm_waddr;
+    reg  [1:0]        pm_wbyte;
     reg  [7:0]        pm_wdata;
-    wire [31:0]       pm_we;
+    wire [3:0]        pm_we;
     wire              pm_re_host = rd_now && (r_region == 4'd4);
-    wire [PROG_AW-1:0] pm_raddr_host = rd_addr[5 +: PROG_AW];
-    reg  [4:0]        pm_rbyte_q;
-    wire [255:0]      pm_rd;
+    wire [PM_AW-1:0]  pm_raddr_host = rd_addr[2 +: PM_AW];
+    reg  [1:0]        pm_rbyte_q;
+    wire [31:0]       pm_rd;
 
     reg               p_run;               // program running
     reg  [PROG_AW:0]  p_pc;                // may reach PROG_WORDS (= end)
     reg  [2:0]        p_st;
     reg               p_abort;
     localparam [2:0] P_FETCH = 3'd0, P_DEC = 3'd1, P_ISSUE = 3'd2, P_BAR = 3'd3,
-                     P_LIFW = 3'd4, P_LIF = 3'd5;
+                     P_LIFW = 3'd4, P_LIF = 3'd5, P_LOAD = 3'd6;
+    reg  [3:0]        f_idx;               // next word to read (8: all issued)
+    reg               f_got;               // word f_gidx arrives on pm_rd
+    reg  [2:0]        f_gidx;
+
+    // Instruction fields (docs/protocol.md, Micro-program), as GEMM names them;
+    // LIF and LOOP read the same bytes.
+    reg  [7:0]        i_op;                // byte 0
+    reg               i_cnt, i_clr;        // byte 1 bits 1, 2 (LIF)
+    reg  [4:0]        i_bmh;               // bits 44:40 (LIF bias mantissa, high)
+    reg  [11:0]       i_dv;                // bits 123:112 (LIF dv)
 
     // LOOP: one active LOOP (at loop_pc) with loop_left jumps to go
     reg               loop_act;
     reg  [PROG_AW-1:0] loop_pc;
     reg  [15:0]       loop_left;
-    wire [15:0]       lp_count  = pm_rd[79:64];
-    wire [31:0]       lp_target = pm_rd[159:128];
+    wire [15:0]       lp_count  = e_m;     // bits 79:64
+    wire [31:0]       lp_target = e_a;     // bits 159:128
     wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
-    // LIF instruction fields, held while it runs
+    // LIF instruction fields, held while it runs (the latched instruction)
     reg               l_start;
     wire              l_busy, l_done, l_update;
-    reg  [15:0]       l_m, l_n;
-    reg  [31:0]       l_a, l_o, l_s;
-    reg  [11:0]       l_du, l_dv;
-    reg  [16:0]       l_vth;
-    reg  [12:0]       l_bm;
-    reg  [2:0]        l_be;
-    reg               l_rsub, l_cnt, l_clr;
-    reg  [3:0]        l_refr;
+    wire [15:0]       l_m   = e_m;         // bits 79:64
+    wire [15:0]       l_n   = e_n;         // bits 111:96
+    wire [31:0]       l_a   = e_a;         // bits 159:128
+    wire [31:0]       l_o   = e_o;         // bits 255:224
+    wire [31:0]       l_s   = e_p;         // bits 223:192
+    wire [11:0]       l_du  = e_k[11:0];   // bits 91:80
+    wire [11:0]       l_dv  = i_dv;        // bits 123:112
+    wire [16:0]       l_vth = e_w[16:0];   // bits 176:160
+    wire [12:0]       l_bm  = {i_bmh, e_hi};   // bits 44:32
+    wire [2:0]        l_be  = e_lo[2:0];   // bits 26:24
+    wire              l_rsub = e_lut;      // bit 8
+    wire              l_cnt = i_cnt;       // bit 9
+    wire              l_clr = i_clr;       // bit 10
+    wire [3:0]        l_refr = e_zp[3:0];  // bits 19:16
 
     genvar g;
     generate
-        for (g = 0; g < 32; g = g + 1) begin : g_pmwe
+        for (g = 0; g < 4; g = g + 1) begin : g_pmwe
             assign pm_we[g] = pm_we_on && (pm_wbyte == g);
         end
     endgenerate
 
-    wire p_fetch = p_run && (p_st == P_FETCH) && !p_pc[PROG_AW];
+    wire p_fetch = p_run && (p_st == P_LOAD) && !f_idx[3];
 
-    nnf_ram #(.AW(PROG_AW), .NB(32)) u_prog (
-        .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({32{pm_wdata}}),
+    nnf_ram #(.AW(PM_AW), .NB(4)) u_prog (
+        .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({4{pm_wdata}}),
         .re(p_fetch || pm_re_host),
-        .ra(p_fetch ? p_pc[PROG_AW-1:0] : pm_raddr_host),
+        .ra(p_fetch ? {p_pc[PROG_AW-1:0], f_idx[2:0]} : pm_raddr_host),
         .rd(pm_rd));
+
+    // latch each instruction word's fields as it arrives
+    always @(posedge clk) begin
+        f_got  <= p_fetch;
+        f_gidx <= f_idx[2:0];
+        if (f_got) begin
+            case (f_gidx)
+                3'd0: begin
+                    i_op  <= pm_rd[7:0];
+                    e_lut <= pm_rd[8];
+                    i_cnt <= pm_rd[9];
+                    i_clr <= pm_rd[10];
+                    e_zp  <= pm_rd[23:16];
+                    e_lo  <= pm_rd[31:24];
+                end
+                3'd1: begin
+                    e_hi  <= pm_rd[7:0];
+                    i_bmh <= pm_rd[12:8];
+                end
+                3'd2: begin
+                    e_m   <= pm_rd[15:0];
+                    e_k   <= pm_rd[31:16];
+                end
+                3'd3: begin
+                    e_n   <= pm_rd[15:0];
+                    i_dv  <= pm_rd[27:16];
+                end
+                3'd4: e_a <= pm_rd;
+                3'd5: e_w <= pm_rd;
+                3'd6: e_p <= pm_rd;
+                default: e_o <= pm_rd;
+            endcase
+        end
+    end
 
     assign running = p_run || e_busy;
     wire prog_idle = !p_run && !e_busy && !e_cmd_valid;
@@ -220,43 +279,23 @@ module nnf_core #(
             l_start <= 1'b0;
             case (p_st)
                 P_FETCH: begin
+                    f_idx <= 4'd0;
                     if (p_pc[PROG_AW] || p_abort) p_run <= 1'b0;   // ran off the end, or aborted
-                    else                          p_st  <= P_DEC;
+                    else                          p_st  <= P_LOAD;
+                end
+                P_LOAD: begin                                       // eight word reads
+                    if (!f_idx[3]) f_idx <= f_idx + 4'd1;
+                    if (f_got && f_gidx == 3'd7) p_st <= P_DEC;    // the last word arrives
                 end
                 P_DEC: begin
-                    case (pm_rd[7:0])
+                    case (i_op)
                         8'd1: begin                                 // GEMM
-                            e_lut <= pm_rd[8];
-                            e_zp  <= pm_rd[23:16];
-                            e_lo  <= pm_rd[31:24];
-                            e_hi  <= pm_rd[39:32];
-                            e_m   <= pm_rd[79:64];
-                            e_k   <= pm_rd[95:80];
-                            e_n   <= pm_rd[111:96];
-                            e_a   <= pm_rd[159:128];
-                            e_w   <= pm_rd[191:160];
-                            e_p   <= pm_rd[223:192];
-                            e_o   <= pm_rd[255:224];
                             e_cmd_valid <= 1'b1;
                             p_st  <= P_ISSUE;
                         end
                         8'd2: p_st <= P_BAR;                        // BARRIER
                         8'd3: begin                                 // LIF (END without a LIF core)
                             if (HAS_LIF != 0) begin
-                                l_rsub <= pm_rd[8];
-                                l_cnt  <= pm_rd[9];
-                                l_clr  <= pm_rd[10];
-                                l_refr <= pm_rd[19:16];
-                                l_be   <= pm_rd[26:24];
-                                l_bm   <= pm_rd[44:32];
-                                l_m    <= pm_rd[79:64];
-                                l_du   <= pm_rd[91:80];
-                                l_n    <= pm_rd[111:96];
-                                l_dv   <= pm_rd[123:112];
-                                l_a    <= pm_rd[159:128];
-                                l_vth  <= pm_rd[176:160];
-                                l_s    <= pm_rd[223:192];
-                                l_o    <= pm_rd[255:224];
                                 p_st   <= P_LIFW;
                             end else begin
                                 p_run <= 1'b0;
@@ -555,8 +594,8 @@ module nnf_core #(
                         end
                         if (wr_prog) begin
                             pm_we_on <= 1'b1;
-                            pm_waddr <= wr_addr[5 +: PROG_AW];
-                            pm_wbyte <= wr_addr[4:0];
+                            pm_waddr <= wr_addr[2 +: PM_AW];
+                            pm_wbyte <= wr_addr[1:0];
                             pm_wdata <= pl_data;
                         end
                     end else if (pl_valid) begin
@@ -637,7 +676,7 @@ module nnf_core #(
     assign rd_now  = (xst == X_SEND) && tx_req && read_ans_q;
     assign rd_addr = {4'd0, r_addr} + {16'd0, a_idx};
     always @(posedge clk) begin
-        pm_rbyte_q <= rd_addr[4:0];
+        pm_rbyte_q <= rd_addr[1:0];
         read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     end
     assign a_data = !read_ans_q ? a_byte
