@@ -22,7 +22,8 @@ module nnf_core #(
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
-    parameter integer CLOCK_HZ    = 0         // reported by INFO (0: unknown)
+    parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
+    parameter integer CNT_W       = 64        // counter bits, 8..64 by 8 (COUNTERS reads the rest as 0)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -58,6 +59,9 @@ module nnf_core #(
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
             nnf_core_bad_parameter_PROG_WORDS_must_be_a_power_of_two_2_to_65536 u_bad();
+        end
+        if (CNT_W < 8 || CNT_W > 64 || CNT_W % 8 != 0) begin : g_bad_cnt
+            nnf_core_bad_parameter_CNT_W_must_be_8_to_64_in_steps_of_8 u_bad();
         end
         if (MAX_PAYLOAD < 16 || MAX_PAYLOAD > 65535) begin : g_bad_pay
             nnf_core_bad_parameter_MAX_PAYLOAD_must_be_16_to_65535 u_bad();
@@ -398,25 +402,27 @@ module nnf_core #(
     endgenerate
 
     // ------------------------------------------------------------------
-    // Counters
+    // Counters: CNT_W bits each (64 by default; a board short of logic may
+    // keep fewer, they wrap at 2^CNT_W and COUNTERS reads the upper bytes 0)
     // ------------------------------------------------------------------
-    reg  [63:0] c_cycles, c_stall, c_bin, c_bout, c_ferr;
+    localparam integer CNT_B = CNT_W / 8;   // bytes kept per counter
+    reg  [CNT_W-1:0] c_cycles, c_stall, c_bin, c_bout, c_ferr;
     wire        byte_out = tx_valid && tx_ready;
     reg         stall;
 
     always @(posedge clk) begin
         if (rst || cnt_clear) begin
-            c_cycles <= 64'd0;
-            c_stall  <= 64'd0;
-            c_bin    <= 64'd0;
-            c_bout   <= 64'd0;
-            c_ferr   <= 64'd0;
+            c_cycles <= {CNT_W{1'b0}};
+            c_stall  <= {CNT_W{1'b0}};
+            c_bin    <= {CNT_W{1'b0}};
+            c_bout   <= {CNT_W{1'b0}};
+            c_ferr   <= {CNT_W{1'b0}};
         end else begin
-            c_cycles <= c_cycles + 64'd1;
-            if (stall)     c_stall <= c_stall + 64'd1;
-            if (byte_in)   c_bin   <= c_bin + 64'd1;
-            if (byte_out)  c_bout  <= c_bout + 64'd1;
-            if (frame_err) c_ferr  <= c_ferr + 64'd1;
+            c_cycles <= c_cycles + 1'b1;
+            if (stall)     c_stall <= c_stall + 1'b1;
+            if (byte_in)   c_bin   <= c_bin + 1'b1;
+            if (byte_out)  c_bout  <= c_bout + 1'b1;
+            if (frame_err) c_ferr  <= c_ferr + 1'b1;
         end
     end
 
@@ -476,7 +482,7 @@ module nnf_core #(
     // answer payload index
     reg  [15:0] a_idx;
 
-    // INFO record byte
+    // INFO record byte (a constant: a small ROM on a_idx)
     reg  [7:0] info_byte;
     localparam [31:0] INFO_ACT = ACT_WORDS, INFO_W = W_WORDS, INFO_P = P_WORDS,
                       INFO_ACC = ACC_DEPTH, INFO_PROG = PROG_WORDS, INFO_TMO = TIMEOUT,
@@ -493,8 +499,11 @@ module nnf_core #(
         info_byte = info_rec[8*a_idx[5:0] +: 8];
     end
 
-    // COUNTERS snapshot
-    reg  [447:0] cnt_snap;
+    // COUNTERS snapshot, taken when the request is executed and sent byte by
+    // byte from a shift register (no 56-way byte multiplexer): byte i of the
+    // record is byte i%8 of counter i/8, 0 from byte CNT_B of a counter up.
+    reg  [7*CNT_W-1:0] cnt_snap;
+    wire               cnt_shift = ({1'b0, a_idx[2:0]} < CNT_B[3:0]);
     // STATUS: running, last error, pc
     reg  [7:0]   last_err;
 
@@ -529,6 +538,11 @@ module nnf_core #(
     always @(posedge clk) begin
         if (xst == X_ANS) a_idx <= 16'd0;
         else if (tx_req) a_idx <= a_idx + 16'd1;
+        if (xst == X_EXEC && r_type == C_COUNTERS)
+            cnt_snap <= {c_ferr, c_bout, c_bin, c_stall, e_cmacs[CNT_W-1:0], e_cbusy[CNT_W-1:0],
+                         c_cycles};
+        else if (tx_req && r_type == C_COUNTERS && cnt_shift)
+            cnt_snap <= cnt_snap >> 8;
         if (tx_req) begin
             if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
             else case (r_type)
@@ -536,7 +550,7 @@ module nnf_core #(
                 C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, !prog_idle}
                                     : (a_idx == 16'd1) ? last_err
                                     : (a_idx == 16'd2) ? pc16[7:0] : pc16[15:8];
-                C_COUNTERS: a_byte <= cnt_snap[8*a_idx[5:0] +: 8];
+                C_COUNTERS: a_byte <= cnt_shift ? cnt_snap[7:0] : 8'd0;
                 default:    a_byte <= 8'd0;                 // READ: straight from memory
             endcase
         end
@@ -621,11 +635,7 @@ module nnf_core #(
                         case (r_type)
                             C_INFO:     begin a_len <= 16'd48; xst <= X_ANS; end
                             C_STATUS:   begin a_len <= 16'd4;  xst <= X_ANS; end
-                            C_COUNTERS: begin
-                                a_len    <= 16'd56;
-                                cnt_snap <= {c_ferr, c_bout, c_bin, c_stall, e_cmacs, e_cbusy, c_cycles};
-                                xst      <= X_ANS;
-                            end
+                            C_COUNTERS: begin a_len <= 16'd56; xst <= X_ANS; end
                             C_RESET: begin
                                 a_len <= 16'd0;
                                 if (!retry) begin
@@ -685,7 +695,7 @@ module nnf_core #(
     assign idle = (xst == X_IDLE) && !rx_busy && !hdr_valid && tx_idle && prog_idle;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles, l_update};
+    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 
