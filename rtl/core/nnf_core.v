@@ -432,9 +432,11 @@ module nnf_core #(
     localparam [2:0] X_IDLE = 3'd0, X_PAY = 3'd1, X_EXEC = 3'd2, X_WAITP = 3'd3,
                      X_ANS = 3'd4, X_SEND = 3'd5;
     reg  [2:0]  xst;
-    reg  [7:0]  r_type, r_seq;
-    reg  [15:0] r_len;
-    reg  [31:0] r_arg;
+    // the request's header: the receiver holds it until the next header
+    // starts, which it takes only in X_IDLE (rx_accept)
+    wire [7:0]  r_type = h_type, r_seq = h_seq;
+    wire [15:0] r_len  = h_len;
+    wire [31:0] r_arg  = h_arg;
     reg  [15:0] r_cnt;          // payload bytes taken
     reg  [31:0] r_word;         // first four payload bytes (READ count)
     reg         r_ok, r_tmo;    // end of frame status
@@ -463,9 +465,12 @@ module nnf_core #(
     function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
         in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
     endfunction
-    wire wr_ok = in_range(r_size, r_addr, {16'd0, r_len});
+    // one check serves both: a WRITE's count is its length (known from the
+    // header), a READ's the u32 of its payload (known at X_EXEC)
     wire [31:0] rd_count = r_word;
-    wire rd_ok = in_range(r_size, r_addr, rd_count);
+    wire rng_ok = in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
+    wire wr_ok  = rng_ok;
+    wire rd_ok  = rng_ok;
 
     // WRITE payload routing
     wire is_write = (r_type == C_WRITE) && wr_ok;
@@ -573,10 +578,6 @@ module nnf_core #(
             if (!p_run) p_abort <= 1'b0;
             case (xst)
                 X_IDLE: if (hdr_valid) begin
-                    r_type <= h_type;
-                    r_seq  <= h_seq;
-                    r_len  <= h_len;
-                    r_arg  <= h_arg;
                     r_cnt  <= 16'd0;
                     r_word <= 32'd0;
                     if (end_valid) begin              // no payload
