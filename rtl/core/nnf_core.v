@@ -465,12 +465,24 @@ module nnf_core #(
     function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
         in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
     endfunction
-    // one check serves both: a WRITE's count is its length (known from the
-    // header), a READ's the u32 of its payload (known at X_EXEC)
+    // One check serves both, registered (it is 32-bit compares and a
+    // subtraction, off the payload handshake's path): a WRITE's count is its
+    // length, known from the header (the check is ready by the first payload
+    // byte, a cycle after hdr_valid); a READ's is the u32 of its payload,
+    // whose last byte is taken at least five cycles (the CRC) before
+    // X_EXEC. Frames without payload fail on their length first.
     wire [31:0] rd_count = r_word;
-    wire rng_ok = in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
+    reg  rng_ok;
+    always @(posedge clk)
+        rng_ok <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
     wire wr_ok  = rng_ok;
     wire rd_ok  = rng_ok;
+    // the other wide checks of v_err, registered the same way
+    reg  rd_cnt_bad, run_bad;
+    always @(posedge clk) begin
+        rd_cnt_bad <= (rd_count == 32'd0) || (rd_count > MAX_PAYLOAD);
+        run_bad    <= (r_arg >= PROG_WORDS);
+    end
 
     // WRITE payload routing
     wire is_write = (r_type == C_WRITE) && wr_ok;
@@ -524,13 +536,13 @@ module nnf_core #(
                 if (r_len != 16'd0) v_err = E_BAD_LEN;
             C_RUN:
                 if (r_len != 16'd0) v_err = E_BAD_LEN;
-                else if (r_arg >= PROG_WORDS) v_err = E_BAD_PROG;
+                else if (run_bad)   v_err = E_BAD_PROG;
             C_WRITE:
                 if (r_len == 16'd0) v_err = E_BAD_LEN;
                 else if (!wr_ok)    v_err = E_RANGE;
             C_READ:
                 if (r_len != 16'd4) v_err = E_BAD_LEN;
-                else if (rd_count == 32'd0 || rd_count > MAX_PAYLOAD) v_err = E_BAD_LEN;
+                else if (rd_cnt_bad) v_err = E_BAD_LEN;
                 else if (!rd_ok) v_err = E_RANGE;
             default: v_err = E_UNKNOWN;
         endcase

@@ -33,6 +33,7 @@ module nnf_top_icebreaker #(
     output wire LEDG_N
 );
     localparam integer DIV = CLOCK_HZ / BAUD;
+    localparam integer DIV_W = $clog2(DIV + 1);   // the UART's counters: no wider than DIV needs
     wire clk, locked;
 
     SB_PLL40_PAD #(
@@ -51,7 +52,7 @@ module nnf_top_icebreaker #(
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
         .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
         .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W),
-        .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+        .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(RX), .txd(TX),
         .led_act(led_act), .led_err(led_err), .led_run(led_run));
