@@ -118,9 +118,14 @@ module nnf_core #(
     reg  [7:0]  hp_wdata;
     wire        rd_now;            // read path (combinational, for READ answers)
     wire [31:0] rd_addr;
+    // Select and address: the read side for the whole of X_SEND, where no
+    // write is pending (hp_we is 0 from X_ANS on) and a RAM not read keeps
+    // its output; so the transmitter's request (rd_now) stays off the path
+    // through hp_wait to the payload handshake.
     wire        hp_re   = rd_now && (r_region <= 4'd3);
-    wire [1:0]  hp_sel  = rd_now ? r_region[1:0] : hp_wsel;
-    wire [31:0] hp_addr = rd_now ? rd_addr : hp_waddr;
+    wire        hp_rside = (xst == X_SEND);
+    wire [1:0]  hp_sel  = hp_rside ? r_region[1:0] : hp_wsel;
+    wire [31:0] hp_addr = hp_rside ? rd_addr : hp_waddr;
     wire [7:0]  hp_rdata;
     wire        hp_wait;
     reg         cnt_clear;
