@@ -87,7 +87,10 @@ BOARDS = {
         "freq": 24.0,
         "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 512,
                    "p_words": 16, "acc_depth": 64, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
+        # no LIF core (STATE_WORDS 0): with it the device does not fit the
+        # UP5K's 5280 LCs and 8 DSPs; 32-bit counters (docs/boards/icebreaker.md)
+        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "LIF_LANES": 1, "CNT_W": 32,
+                  "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
     },
     "ulx3s": {
         "target": "ecp5-25f",

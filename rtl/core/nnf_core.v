@@ -22,7 +22,8 @@ module nnf_core #(
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
-    parameter integer CLOCK_HZ    = 0         // reported by INFO (0: unknown)
+    parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
+    parameter integer CNT_W       = 64        // counter bits, 8..64 by 8 (COUNTERS reads the rest as 0)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -58,6 +59,9 @@ module nnf_core #(
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
             nnf_core_bad_parameter_PROG_WORDS_must_be_a_power_of_two_2_to_65536 u_bad();
+        end
+        if (CNT_W < 8 || CNT_W > 64 || CNT_W % 8 != 0) begin : g_bad_cnt
+            nnf_core_bad_parameter_CNT_W_must_be_8_to_64_in_steps_of_8 u_bad();
         end
         if (MAX_PAYLOAD < 16 || MAX_PAYLOAD > 65535) begin : g_bad_pay
             nnf_core_bad_parameter_MAX_PAYLOAD_must_be_16_to_65535 u_bad();
@@ -114,9 +118,14 @@ module nnf_core #(
     reg  [7:0]  hp_wdata;
     wire        rd_now;            // read path (combinational, for READ answers)
     wire [31:0] rd_addr;
+    // Select and address: the read side for the whole of X_SEND, where no
+    // write is pending (hp_we is 0 from X_ANS on) and a RAM not read keeps
+    // its output; so the transmitter's request (rd_now) stays off the path
+    // through hp_wait to the payload handshake.
     wire        hp_re   = rd_now && (r_region <= 4'd3);
-    wire [1:0]  hp_sel  = rd_now ? r_region[1:0] : hp_wsel;
-    wire [31:0] hp_addr = rd_now ? rd_addr : hp_waddr;
+    wire        hp_rside = (xst == X_SEND);
+    wire [1:0]  hp_sel  = hp_rside ? r_region[1:0] : hp_wsel;
+    wire [31:0] hp_addr = hp_rside ? rd_addr : hp_waddr;
     wire [7:0]  hp_rdata;
     wire        hp_wait;
     reg         cnt_clear;
@@ -143,59 +152,118 @@ module nnf_core #(
 
     // ------------------------------------------------------------------
     // Program memory (32-byte instructions) and the sequencer
+    //
+    // The memory is 32 bits wide, eight words per instruction (word i =
+    // bytes 4i..4i+3 of docs/protocol.md's layout), so it is one block RAM
+    // on an iCE40 at small depths instead of sixteen. The sequencer fetches
+    // an instruction as eight sequential reads (P_LOAD) and latches each
+    // word's fields as it arrives; the fields of GEMM, LIF and LOOP share
+    // registers (the same bytes of the instruction): the engine samples its
+    // command when it accepts it, and no fetch happens while a LIF step runs.
     // ------------------------------------------------------------------
+    localparam integer PM_AW = PROG_AW + 3;
     reg               pm_we_on;            // a WRITE byte to PROG this cycle
-    reg  [PROG_AW-1:0] pm_waddr;
-    reg  [4:0]        pm_wbyte;
+    reg  [PM_AW-1:0]  pm_waddr;
+    reg  [1:0]        pm_wbyte;
     reg  [7:0]        pm_wdata;
-    wire [31:0]       pm_we;
+    wire [3:0]        pm_we;
     wire              pm_re_host = rd_now && (r_region == 4'd4);
-    wire [PROG_AW-1:0] pm_raddr_host = rd_addr[5 +: PROG_AW];
-    reg  [4:0]        pm_rbyte_q;
-    wire [255:0]      pm_rd;
+    wire [PM_AW-1:0]  pm_raddr_host = rd_addr[2 +: PM_AW];
+    reg  [1:0]        pm_rbyte_q;
+    wire [31:0]       pm_rd;
 
     reg               p_run;               // program running
     reg  [PROG_AW:0]  p_pc;                // may reach PROG_WORDS (= end)
     reg  [2:0]        p_st;
     reg               p_abort;
     localparam [2:0] P_FETCH = 3'd0, P_DEC = 3'd1, P_ISSUE = 3'd2, P_BAR = 3'd3,
-                     P_LIFW = 3'd4, P_LIF = 3'd5;
+                     P_LIFW = 3'd4, P_LIF = 3'd5, P_LOAD = 3'd6;
+    reg  [3:0]        f_idx;               // next word to read (8: all issued)
+    reg               f_got;               // word f_gidx arrives on pm_rd
+    reg  [2:0]        f_gidx;
+
+    // Instruction fields (docs/protocol.md, Micro-program), as GEMM names them;
+    // LIF and LOOP read the same bytes.
+    reg  [7:0]        i_op;                // byte 0
+    reg               i_cnt, i_clr;        // byte 1 bits 1, 2 (LIF)
+    reg  [4:0]        i_bmh;               // bits 44:40 (LIF bias mantissa, high)
+    reg  [11:0]       i_dv;                // bits 123:112 (LIF dv)
 
     // LOOP: one active LOOP (at loop_pc) with loop_left jumps to go
     reg               loop_act;
     reg  [PROG_AW-1:0] loop_pc;
     reg  [15:0]       loop_left;
-    wire [15:0]       lp_count  = pm_rd[79:64];
-    wire [31:0]       lp_target = pm_rd[159:128];
+    wire [15:0]       lp_count  = e_m;     // bits 79:64
+    wire [31:0]       lp_target = e_a;     // bits 159:128
     wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
-    // LIF instruction fields, held while it runs
+    // LIF instruction fields, held while it runs (the latched instruction)
     reg               l_start;
     wire              l_busy, l_done, l_update;
-    reg  [15:0]       l_m, l_n;
-    reg  [31:0]       l_a, l_o, l_s;
-    reg  [11:0]       l_du, l_dv;
-    reg  [16:0]       l_vth;
-    reg  [12:0]       l_bm;
-    reg  [2:0]        l_be;
-    reg               l_rsub, l_cnt, l_clr;
-    reg  [3:0]        l_refr;
+    wire [15:0]       l_m   = e_m;         // bits 79:64
+    wire [15:0]       l_n   = e_n;         // bits 111:96
+    wire [31:0]       l_a   = e_a;         // bits 159:128
+    wire [31:0]       l_o   = e_o;         // bits 255:224
+    wire [31:0]       l_s   = e_p;         // bits 223:192
+    wire [11:0]       l_du  = e_k[11:0];   // bits 91:80
+    wire [11:0]       l_dv  = i_dv;        // bits 123:112
+    wire [16:0]       l_vth = e_w[16:0];   // bits 176:160
+    wire [12:0]       l_bm  = {i_bmh, e_hi};   // bits 44:32
+    wire [2:0]        l_be  = e_lo[2:0];   // bits 26:24
+    wire              l_rsub = e_lut;      // bit 8
+    wire              l_cnt = i_cnt;       // bit 9
+    wire              l_clr = i_clr;       // bit 10
+    wire [3:0]        l_refr = e_zp[3:0];  // bits 19:16
 
     genvar g;
     generate
-        for (g = 0; g < 32; g = g + 1) begin : g_pmwe
+        for (g = 0; g < 4; g = g + 1) begin : g_pmwe
             assign pm_we[g] = pm_we_on && (pm_wbyte == g);
         end
     endgenerate
 
-    wire p_fetch = p_run && (p_st == P_FETCH) && !p_pc[PROG_AW];
+    wire p_fetch = p_run && (p_st == P_LOAD) && !f_idx[3];
 
-    nnf_ram #(.AW(PROG_AW), .NB(32)) u_prog (
-        .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({32{pm_wdata}}),
+    nnf_ram #(.AW(PM_AW), .NB(4)) u_prog (
+        .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({4{pm_wdata}}),
         .re(p_fetch || pm_re_host),
-        .ra(p_fetch ? p_pc[PROG_AW-1:0] : pm_raddr_host),
+        .ra(p_fetch ? {p_pc[PROG_AW-1:0], f_idx[2:0]} : pm_raddr_host),
         .rd(pm_rd));
+
+    // latch each instruction word's fields as it arrives
+    always @(posedge clk) begin
+        f_got  <= p_fetch;
+        f_gidx <= f_idx[2:0];
+        if (f_got) begin
+            case (f_gidx)
+                3'd0: begin
+                    i_op  <= pm_rd[7:0];
+                    e_lut <= pm_rd[8];
+                    i_cnt <= pm_rd[9];
+                    i_clr <= pm_rd[10];
+                    e_zp  <= pm_rd[23:16];
+                    e_lo  <= pm_rd[31:24];
+                end
+                3'd1: begin
+                    e_hi  <= pm_rd[7:0];
+                    i_bmh <= pm_rd[12:8];
+                end
+                3'd2: begin
+                    e_m   <= pm_rd[15:0];
+                    e_k   <= pm_rd[31:16];
+                end
+                3'd3: begin
+                    e_n   <= pm_rd[15:0];
+                    i_dv  <= pm_rd[27:16];
+                end
+                3'd4: e_a <= pm_rd;
+                3'd5: e_w <= pm_rd;
+                3'd6: e_p <= pm_rd;
+                default: e_o <= pm_rd;
+            endcase
+        end
+    end
 
     assign running = p_run || e_busy;
     wire prog_idle = !p_run && !e_busy && !e_cmd_valid;
@@ -220,43 +288,23 @@ module nnf_core #(
             l_start <= 1'b0;
             case (p_st)
                 P_FETCH: begin
+                    f_idx <= 4'd0;
                     if (p_pc[PROG_AW] || p_abort) p_run <= 1'b0;   // ran off the end, or aborted
-                    else                          p_st  <= P_DEC;
+                    else                          p_st  <= P_LOAD;
+                end
+                P_LOAD: begin                                       // eight word reads
+                    if (!f_idx[3]) f_idx <= f_idx + 4'd1;
+                    if (f_got && f_gidx == 3'd7) p_st <= P_DEC;    // the last word arrives
                 end
                 P_DEC: begin
-                    case (pm_rd[7:0])
+                    case (i_op)
                         8'd1: begin                                 // GEMM
-                            e_lut <= pm_rd[8];
-                            e_zp  <= pm_rd[23:16];
-                            e_lo  <= pm_rd[31:24];
-                            e_hi  <= pm_rd[39:32];
-                            e_m   <= pm_rd[79:64];
-                            e_k   <= pm_rd[95:80];
-                            e_n   <= pm_rd[111:96];
-                            e_a   <= pm_rd[159:128];
-                            e_w   <= pm_rd[191:160];
-                            e_p   <= pm_rd[223:192];
-                            e_o   <= pm_rd[255:224];
                             e_cmd_valid <= 1'b1;
                             p_st  <= P_ISSUE;
                         end
                         8'd2: p_st <= P_BAR;                        // BARRIER
                         8'd3: begin                                 // LIF (END without a LIF core)
                             if (HAS_LIF != 0) begin
-                                l_rsub <= pm_rd[8];
-                                l_cnt  <= pm_rd[9];
-                                l_clr  <= pm_rd[10];
-                                l_refr <= pm_rd[19:16];
-                                l_be   <= pm_rd[26:24];
-                                l_bm   <= pm_rd[44:32];
-                                l_m    <= pm_rd[79:64];
-                                l_du   <= pm_rd[91:80];
-                                l_n    <= pm_rd[111:96];
-                                l_dv   <= pm_rd[123:112];
-                                l_a    <= pm_rd[159:128];
-                                l_vth  <= pm_rd[176:160];
-                                l_s    <= pm_rd[223:192];
-                                l_o    <= pm_rd[255:224];
                                 p_st   <= P_LIFW;
                             end else begin
                                 p_run <= 1'b0;
@@ -359,25 +407,27 @@ module nnf_core #(
     endgenerate
 
     // ------------------------------------------------------------------
-    // Counters
+    // Counters: CNT_W bits each (64 by default; a board short of logic may
+    // keep fewer, they wrap at 2^CNT_W and COUNTERS reads the upper bytes 0)
     // ------------------------------------------------------------------
-    reg  [63:0] c_cycles, c_stall, c_bin, c_bout, c_ferr;
+    localparam integer CNT_B = CNT_W / 8;   // bytes kept per counter
+    reg  [CNT_W-1:0] c_cycles, c_stall, c_bin, c_bout, c_ferr;
     wire        byte_out = tx_valid && tx_ready;
     reg         stall;
 
     always @(posedge clk) begin
         if (rst || cnt_clear) begin
-            c_cycles <= 64'd0;
-            c_stall  <= 64'd0;
-            c_bin    <= 64'd0;
-            c_bout   <= 64'd0;
-            c_ferr   <= 64'd0;
+            c_cycles <= {CNT_W{1'b0}};
+            c_stall  <= {CNT_W{1'b0}};
+            c_bin    <= {CNT_W{1'b0}};
+            c_bout   <= {CNT_W{1'b0}};
+            c_ferr   <= {CNT_W{1'b0}};
         end else begin
-            c_cycles <= c_cycles + 64'd1;
-            if (stall)     c_stall <= c_stall + 64'd1;
-            if (byte_in)   c_bin   <= c_bin + 64'd1;
-            if (byte_out)  c_bout  <= c_bout + 64'd1;
-            if (frame_err) c_ferr  <= c_ferr + 64'd1;
+            c_cycles <= c_cycles + 1'b1;
+            if (stall)     c_stall <= c_stall + 1'b1;
+            if (byte_in)   c_bin   <= c_bin + 1'b1;
+            if (byte_out)  c_bout  <= c_bout + 1'b1;
+            if (frame_err) c_ferr  <= c_ferr + 1'b1;
         end
     end
 
@@ -387,9 +437,11 @@ module nnf_core #(
     localparam [2:0] X_IDLE = 3'd0, X_PAY = 3'd1, X_EXEC = 3'd2, X_WAITP = 3'd3,
                      X_ANS = 3'd4, X_SEND = 3'd5;
     reg  [2:0]  xst;
-    reg  [7:0]  r_type, r_seq;
-    reg  [15:0] r_len;
-    reg  [31:0] r_arg;
+    // the request's header: the receiver holds it until the next header
+    // starts, which it takes only in X_IDLE (rx_accept)
+    wire [7:0]  r_type = h_type, r_seq = h_seq;
+    wire [15:0] r_len  = h_len;
+    wire [31:0] r_arg  = h_arg;
     reg  [15:0] r_cnt;          // payload bytes taken
     reg  [31:0] r_word;         // first four payload bytes (READ count)
     reg         r_ok, r_tmo;    // end of frame status
@@ -418,12 +470,24 @@ module nnf_core #(
     function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
         in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
     endfunction
-    // a WRITE's range, checked as its header arrives (registered: the check
-    // must not sit on the payload's ready path)
-    reg  wr_ok;
-    wire wr_ok_hdr = in_range(region_size(h_arg[31:28]), h_arg[27:0], {16'd0, h_len});
+    // One check serves both, registered (it is 32-bit compares and a
+    // subtraction, off the payload handshake's path): a WRITE's count is its
+    // length, known from the header (the check is ready by the first payload
+    // byte, a cycle after hdr_valid); a READ's is the u32 of its payload,
+    // whose last byte is taken at least five cycles (the CRC) before
+    // X_EXEC. Frames without payload fail on their length first.
     wire [31:0] rd_count = r_word;
-    wire rd_ok = in_range(r_size, r_addr, rd_count);
+    reg  rng_ok;
+    always @(posedge clk)
+        rng_ok <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
+    wire wr_ok  = rng_ok;
+    wire rd_ok  = rng_ok;
+    // the other wide checks of v_err, registered the same way
+    reg  rd_cnt_bad, run_bad;
+    always @(posedge clk) begin
+        rd_cnt_bad <= (rd_count == 32'd0) || (rd_count > MAX_PAYLOAD);
+        run_bad    <= (r_arg >= PROG_WORDS);
+    end
 
     // WRITE payload routing
     wire is_write = (r_type == C_WRITE) && wr_ok;
@@ -440,7 +504,7 @@ module nnf_core #(
     // answer payload index
     reg  [15:0] a_idx;
 
-    // INFO record byte
+    // INFO record byte (a constant: a small ROM on a_idx)
     reg  [7:0] info_byte;
     localparam [31:0] INFO_ACT = ACT_WORDS, INFO_W = W_WORDS, INFO_P = P_WORDS,
                       INFO_ACC = ACC_DEPTH, INFO_PROG = PROG_WORDS, INFO_TMO = TIMEOUT,
@@ -457,8 +521,11 @@ module nnf_core #(
         info_byte = info_rec[8*a_idx[5:0] +: 8];
     end
 
-    // COUNTERS snapshot
-    reg  [447:0] cnt_snap;
+    // COUNTERS snapshot, taken when the request is executed and sent byte by
+    // byte from a shift register (no 56-way byte multiplexer): byte i of the
+    // record is byte i%8 of counter i/8, 0 from byte CNT_B of a counter up.
+    reg  [7*CNT_W-1:0] cnt_snap;
+    wire               cnt_shift = ({1'b0, a_idx[2:0]} < CNT_B[3:0]);
     // STATUS: running, last error, pc
     reg  [7:0]   last_err;
 
@@ -474,13 +541,13 @@ module nnf_core #(
                 if (r_len != 16'd0) v_err = E_BAD_LEN;
             C_RUN:
                 if (r_len != 16'd0) v_err = E_BAD_LEN;
-                else if (r_arg >= PROG_WORDS) v_err = E_BAD_PROG;
+                else if (run_bad)   v_err = E_BAD_PROG;
             C_WRITE:
                 if (r_len == 16'd0) v_err = E_BAD_LEN;
                 else if (!wr_ok)    v_err = E_RANGE;
             C_READ:
                 if (r_len != 16'd4) v_err = E_BAD_LEN;
-                else if (rd_count == 32'd0 || rd_count > MAX_PAYLOAD) v_err = E_BAD_LEN;
+                else if (rd_cnt_bad) v_err = E_BAD_LEN;
                 else if (!rd_ok) v_err = E_RANGE;
             default: v_err = E_UNKNOWN;
         endcase
@@ -493,6 +560,11 @@ module nnf_core #(
     always @(posedge clk) begin
         if (xst == X_ANS) a_idx <= 16'd0;
         else if (tx_req) a_idx <= a_idx + 16'd1;
+        if (xst == X_EXEC && r_type == C_COUNTERS)
+            cnt_snap <= {c_ferr, c_bout, c_bin, c_stall, e_cmacs[CNT_W-1:0], e_cbusy[CNT_W-1:0],
+                         c_cycles};
+        else if (tx_req && r_type == C_COUNTERS && cnt_shift)
+            cnt_snap <= cnt_snap >> 8;
         if (tx_req) begin
             if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
             else case (r_type)
@@ -500,7 +572,7 @@ module nnf_core #(
                 C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, !prog_idle}
                                     : (a_idx == 16'd1) ? last_err
                                     : (a_idx == 16'd2) ? pc16[7:0] : pc16[15:8];
-                C_COUNTERS: a_byte <= cnt_snap[8*a_idx[5:0] +: 8];
+                C_COUNTERS: a_byte <= cnt_shift ? cnt_snap[7:0] : 8'd0;
                 default:    a_byte <= 8'd0;                 // READ: straight from memory
             endcase
         end
@@ -523,11 +595,6 @@ module nnf_core #(
             if (!p_run) p_abort <= 1'b0;
             case (xst)
                 X_IDLE: if (hdr_valid) begin
-                    r_type <= h_type;
-                    r_seq  <= h_seq;
-                    r_len  <= h_len;
-                    r_arg  <= h_arg;
-                    wr_ok  <= wr_ok_hdr;
                     r_cnt  <= 16'd0;
                     r_word <= 32'd0;
                     if (end_valid) begin              // no payload
@@ -559,8 +626,8 @@ module nnf_core #(
                         end
                         if (wr_prog) begin
                             pm_we_on <= 1'b1;
-                            pm_waddr <= wr_addr[5 +: PROG_AW];
-                            pm_wbyte <= wr_addr[4:0];
+                            pm_waddr <= wr_addr[2 +: PM_AW];
+                            pm_wbyte <= wr_addr[1:0];
                             pm_wdata <= pl_data;
                         end
                     end else if (pl_valid) begin
@@ -586,11 +653,7 @@ module nnf_core #(
                         case (r_type)
                             C_INFO:     begin a_len <= 16'd48; xst <= X_ANS; end
                             C_STATUS:   begin a_len <= 16'd4;  xst <= X_ANS; end
-                            C_COUNTERS: begin
-                                a_len    <= 16'd56;
-                                cnt_snap <= {c_ferr, c_bout, c_bin, c_stall, e_cmacs, e_cbusy, c_cycles};
-                                xst      <= X_ANS;
-                            end
+                            C_COUNTERS: begin a_len <= 16'd56; xst <= X_ANS; end
                             C_RESET: begin
                                 a_len <= 16'd0;
                                 if (!retry) begin
@@ -641,7 +704,7 @@ module nnf_core #(
     assign rd_now  = (xst == X_SEND) && tx_req && read_ans_q;
     assign rd_addr = {4'd0, r_addr} + {16'd0, a_idx};
     always @(posedge clk) begin
-        pm_rbyte_q <= rd_addr[4:0];
+        pm_rbyte_q <= rd_addr[1:0];
         read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     end
     // the answer byte, registered: the transmitter takes it two cycles after tx_req
@@ -652,7 +715,7 @@ module nnf_core #(
     assign idle = (xst == X_IDLE) && !rx_busy && !hdr_valid && tx_idle && prog_idle;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles, l_update};
+    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

@@ -18,10 +18,13 @@ module nnf_dev_uart #(
     parameter integer PE_DSP      = 1,
     parameter integer PROG_WORDS  = 16,
     parameter integer STATE_WORDS = 256,      // LIF state entries (0: no LIF core)
+    parameter integer LIF_LANES   = 1,        // LIF neurons per cycle (nnf_core)
     parameter integer MAX_PAYLOAD = 1024,
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
+    parameter integer CNT_W       = 64,       // counter bits (nnf_core)
     parameter integer RX_FIFO     = 16,
+    parameter integer DIV_W       = 16,       // bits of the UART's bit-time counters (baud_div < 2^DIV_W)
     parameter integer STRETCH     = 1 << 20
 ) (
     input  wire clk,
@@ -39,8 +42,8 @@ module nnf_dev_uart #(
     wire [7:0] rx_data, tx_data;
     wire       overrun, frame_err, rx_busy, tx_busy, running, idle;
 
-    nnf_uart #(.DIV_W(16), .RX_FIFO(RX_FIFO)) u_uart (
-        .clk(clk), .rst(rst), .div(baud_div), .rxd(rxd), .txd(txd),
+    nnf_uart #(.DIV_W(DIV_W), .RX_FIFO(RX_FIFO)) u_uart (
+        .clk(clk), .rst(rst), .div(baud_div[DIV_W-1:0]), .rxd(rxd), .txd(txd),
         .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .overrun(overrun), .frame_err(frame_err), .rx_busy(rx_busy), .tx_busy(tx_busy));
@@ -48,8 +51,8 @@ module nnf_dev_uart #(
     nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PE_DSP(PE_DSP), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS),
-               .MAX_PAYLOAD(MAX_PAYLOAD),
-               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ)) u_core (
+               .LIF_LANES(LIF_LANES), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));
@@ -71,7 +74,7 @@ module nnf_dev_uart #(
     assign led_run = running;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = idle;
+    wire unused = &{1'b0, idle, baud_div};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

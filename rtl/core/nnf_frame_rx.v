@@ -9,7 +9,9 @@
 // New frames are taken only while `accept` is high (the command executor is
 // idle); the executor sees: hdr_valid (a good header, fields held), the
 // payload bytes, then end_valid with end_ok (payload CRC good) or end_tmo
-// (the sender stopped mid-payload).
+// (the sender stopped mid-payload). The header fields are the header
+// register itself: they hold from hdr_valid until the next header's first
+// byte, which is taken only while `accept` is high again.
 `default_nettype none
 
 module nnf_frame_rx #(
@@ -25,10 +27,10 @@ module nnf_frame_rx #(
     // executor side
     input  wire        accept,
     output reg         hdr_valid,     // one-cycle pulse
-    output reg  [7:0]  h_type,
-    output reg  [7:0]  h_seq,
-    output reg  [15:0] h_len,
-    output reg  [31:0] h_arg,
+    output wire [7:0]  h_type,
+    output wire [7:0]  h_seq,
+    output wire [15:0] h_len,
+    output wire [31:0] h_arg,
     output wire        pl_valid,
     output wire [7:0]  pl_data,
     input  wire        pl_ready,
@@ -73,14 +75,14 @@ module nnf_frame_rx #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [95:0] hdr_next = {rx_data, hdr[95:8]};
     // Fields of a complete header (after the 12th byte is shifted in).
-    wire [7:0]  f_type = hdr_next[7:0];
-    wire [7:0]  f_seq  = hdr_next[15:8];
     wire [15:0] f_len  = hdr_next[31:16];
-    wire [31:0] f_arg  = hdr_next[63:32];
     wire [31:0] f_hcrc = hdr_next[95:64];
-    // The header CRC covers the first 8 header bytes; crc holds it once
-    // hcnt reaches 8.
-    reg  [31:0] hcrc_calc;
+    assign h_type = hdr[7:0];
+    assign h_seq  = hdr[15:8];
+    assign h_len  = hdr[31:16];
+    assign h_arg  = hdr[63:32];
+    // The header CRC covers the first 8 header bytes; crc holds it (not
+    // inverted) from hcnt = 8 until the header's last byte.
 
     always @(posedge clk) begin
         hdr_valid <= 1'b0;
@@ -121,17 +123,12 @@ module nnf_frame_rx #(
                         hdr  <= hdr_next;
                         hcnt <= hcnt + 4'd1;
                         if (hcnt < 4'd8) crc <= crc_next;
-                        if (hcnt == 4'd7) hcrc_calc <= ~crc_next;
                         if (hcnt == 4'd11) begin
-                            if (f_hcrc != hcrc_calc || f_len > MAX_PAYLOAD[15:0]) begin
+                            if (f_hcrc != ~crc || f_len > MAX_PAYLOAD[15:0]) begin
                                 frame_err <= 1'b1;
                                 state     <= S_HUNT;
                             end else begin
                                 hdr_valid <= 1'b1;
-                                h_type    <= f_type;
-                                h_seq     <= f_seq;
-                                h_len     <= f_len;
-                                h_arg     <= f_arg;
                                 pcnt      <= f_len;
                                 crc       <= 32'hFFFFFFFF;
                                 if (f_len == 16'd0) begin

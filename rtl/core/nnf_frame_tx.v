@@ -32,8 +32,7 @@ module nnf_frame_tx (
     reg  [1:0]  cidx;
     reg  [7:0]  t_type, t_seq;
     reg  [15:0] t_len;
-    reg  [31:0] crc;
-    reg  [31:0] hcrc;
+    reg  [31:0] crc;         // header CRC over bytes 2..9, then the payload's
 
     // prefetch FIFO (3 entries); inflight[i]: a byte asked for i + 1 cycles ago
     reg  [7:0]  f0, f1, f2;
@@ -44,6 +43,7 @@ module nnf_frame_tx (
     assign pl_req = (state == S_HDR || state == S_PAY) && (req_left != 16'd0)
                   && ({1'b0, fcnt} + {2'b00, inflight[0]} + {2'b00, inflight[1]} < 3'd3);
 
+    wire [31:0] pcrc = ~crc;
     reg [7:0] hbyte;
     always @(*) begin
         case (hidx)
@@ -53,15 +53,14 @@ module nnf_frame_tx (
             4'd3:  hbyte = t_seq;
             4'd4:  hbyte = t_len[7:0];
             4'd5:  hbyte = t_len[15:8];
-            4'd10: hbyte = hcrc[7:0];
-            4'd11: hbyte = hcrc[15:8];
-            4'd12: hbyte = hcrc[23:16];
-            4'd13: hbyte = hcrc[31:24];
+            4'd10: hbyte = pcrc[7:0];      // crc holds the header's over 10..13
+            4'd11: hbyte = pcrc[15:8];
+            4'd12: hbyte = pcrc[23:16];
+            4'd13: hbyte = pcrc[31:24];
             default: hbyte = 8'h00;          // arg = 0
         endcase
     end
 
-    wire [31:0] pcrc = ~crc;
     assign tx_valid = (state == S_HDR) || (state == S_PCRC) || (state == S_PAY && fcnt != 2'd0);
     assign tx_data  = (state == S_HDR) ? hbyte
                     : (state == S_PAY) ? f0
@@ -113,7 +112,6 @@ module nnf_frame_tx (
                 S_HDR: if (fire) begin
                     hidx <= hidx + 4'd1;
                     if (hidx >= 4'd2 && hidx <= 4'd9) crc <= crc_next;
-                    if (hidx == 4'd9) hcrc <= ~crc_next;
                     if (hidx == 4'd13) begin
                         crc <= 32'hFFFFFFFF;
                         if (t_len == 16'd0) begin

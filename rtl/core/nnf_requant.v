@@ -9,9 +9,16 @@
 // Fully pipelined, one result per cycle, latency LAT = 5 cycles:
 //   1 partial products (four 16-bit-ish multiplies, DSP friendly)
 //   2 64-bit product
-//   3 rounding constant added
-//   4 arithmetic shift, saturated to 12 bits (exact for any int8 zp/lo/hi)
+//   3 arithmetic shift by k-1, saturated to 14 bits
+//   4 rounding: y = (t + 1) >>> 1, saturated to 12 bits (exact for any
+//     int8 zp/lo/hi)
 //   5 zero point and clamp
+//
+// Stages 3-4 use (p + 2^(k-1)) >>> k == ((p >>> (k-1)) + 1) >>> 1 (floor
+// division: write p = q*2^(k-1) + r, 0 <= r < 2^(k-1)), so the rounding
+// constant is a 15-bit increment after the shift instead of a 64-bit one
+// before it. Saturating t to [-2^13, 2^13) keeps y's saturation to 12 bits
+// exact: |t| >= 2^13 gives |y| >= 2^12 either way, with t's sign.
 `default_nettype none
 
 module nnf_requant (
@@ -55,30 +62,53 @@ module nnf_requant (
     wire [63:0] e_lh = {17'd0, lh_q, 16'd0};
     wire [63:0] e_ll = {32'd0, ll_q};
     reg  [63:0] prod_q;
-    reg  [63:0] rc_q;       // the rounding constant 2^(k-1), decoded here
-    reg  [5:0]  k2_q;
+    reg  [5:0]  k2_q;       // k - 1
     always @(posedge clk) begin
         prod_q <= e_hh + e_hl + e_lh + e_ll;
-        rc_q   <= 64'd1 << (k1_q - 6'd1);
-        k2_q   <= k1_q;
+        k2_q   <= k1_q - 6'd1;
     end
 
-    // ---- 3: add the rounding constant.
-    reg  [63:0] rnd_q;
-    reg  [5:0]  k3_q;
+    // ---- 3: t = prod >>> (k-1), saturated to [-2^13, 2^13 - 1]. A
+    //         logarithmic shifter that keeps, after the stage shifting by
+    //         2^j, only the 14 + 2^j - 1 low bits the remaining stages can
+    //         bring down, and flags (o*) a stage whose dropped bits are not
+    //         all copies of the sign: then t does not fit 14 bits. (A full
+    //         64-bit shifter and a 51-bit fits check cost about twice the
+    //         LUTs.) t fits <=> no stage flags; the saturation takes the
+    //         product's sign.
+    wire [5:0]  sa = k2_q;
+    wire [63:0] y5 = sa[5] ? {{32{prod_q[63]}}, prod_q[63:32]} : prod_q;
+    wire        o5 = (y5[63:44] != {20{y5[44]}});
+    wire [44:0] y4 = sa[4] ? {{16{y5[44]}}, y5[44:16]} : y5[44:0];
+    wire        o4 = (y4[44:28] != {17{y4[28]}});
+    wire [28:0] y3 = sa[3] ? {{8{y4[28]}}, y4[28:8]} : y4[28:0];
+    wire        o3 = (y3[28:20] != {9{y3[20]}});
+    wire [20:0] y2 = sa[2] ? {{4{y3[20]}}, y3[20:4]} : y3[20:0];
+    wire        o2 = (y2[20:16] != {5{y2[16]}});
+    wire [16:0] y1 = sa[1] ? {{2{y2[16]}}, y2[16:2]} : y2[16:0];
+    wire        o1 = (y1[16:14] != {3{y1[14]}});
+    wire [14:0] y0 = sa[0] ? {y1[14], y1[14:1]} : y1[14:0];
+    wire        o0 = (y0[14:13] != {2{y0[13]}});
+    wire        t_fits = !(o5 || o4 || o3 || o2 || o1 || o0);
+    reg  [13:0] ts_q;
     always @(posedge clk) begin
-        rnd_q <= prod_q + rc_q;
-        k3_q  <= k2_q;
+        if (t_fits)          ts_q <= y0[13:0];
+        else if (prod_q[63]) ts_q <= 14'h2000;   // -8192
+        else                 ts_q <= 14'h1fff;   // +8191
     end
 
-    // ---- 4: arithmetic shift; saturate to [-2048, 2047]. With zp, lo, hi in
-    //         int8 range, clamp(y + zp, lo, hi) is unchanged by this.
-    wire [63:0] y     = $signed(rnd_q) >>> k3_q;
-    wire        fits  = (y[63:11] == {53{1'b0}}) || (y[63:11] == {53{1'b1}});
+    // ---- 4: y = (t + 1) >>> 1 (the rounding); saturate to [-2048, 2047].
+    //         With zp, lo, hi in int8 range, clamp(y + zp, lo, hi) is
+    //         unchanged by this.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [14:0] u     = {ts_q[13], ts_q} + 15'd1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] y     = u[14:1];
+    wire        fits  = (y[13:11] == 3'b000) || (y[13:11] == 3'b111);
     reg  [11:0] ys_q;
     always @(posedge clk) begin
         if (fits)       ys_q <= y[11:0];
-        else if (y[63]) ys_q <= 12'h800;    // -2048
+        else if (y[13]) ys_q <= 12'h800;    // -2048
         else            ys_q <= 12'h7ff;    // +2047
     end
 

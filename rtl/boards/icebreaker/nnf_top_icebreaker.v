@@ -16,6 +16,8 @@ module nnf_top_icebreaker #(
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 16, parameter integer MAX_PAYLOAD = 1024,
     parameter integer STATE_WORDS = 0,  // LIF state entries (0: no LIF core)
+    parameter integer LIF_LANES = 1,    // LIF neurons per cycle
+    parameter integer CNT_W = 32,       // counter bits (COUNTERS reads the upper 4 bytes as 0)
     parameter integer CLOCK_HZ = 24000000,
     parameter integer BAUD = 3000000,
     parameter [3:0] PLL_DIVR = 4'd0,
@@ -31,6 +33,7 @@ module nnf_top_icebreaker #(
     output wire LEDG_N
 );
     localparam integer DIV = CLOCK_HZ / BAUD;
+    localparam integer DIV_W = $clog2(DIV + 1);   // the UART's counters: no wider than DIV needs
     wire clk, locked;
 
     SB_PLL40_PAD #(
@@ -47,8 +50,9 @@ module nnf_top_icebreaker #(
     nnf_dev_uart #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
-        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
-        .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
+        .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W),
+        .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(RX), .txd(TX),
         .led_act(led_act), .led_err(led_err), .led_run(led_run));
