@@ -129,9 +129,12 @@ int cmd_bench(int argc, char **argv) {
     d.y = calloc((size_t)images, sizeof(int32_t));
     uint64_t rng = 5;
     for (size_t i = 0; d.x && i < 784 * (size_t)images; i++) d.x[i] = nnf_rng_uniform(&rng);
-    nnf_device *dev = nnf_device_open(uri, err, sizeof err);
+    nnf_device *dev = NULL;
+    int orc = cli_open_device("bench", uri, &dev);
     nnf_eval_result r;
-    if (!n || !dev || !d.x || !d.y || nnf_net_observe(n, d.x, 64) || nnf_net_quantize(n, err, sizeof err) ||
+    if (orc) {
+      rc = orc;
+    } else if (!n || !dev || !d.x || !d.y || nnf_net_observe(n, d.x, 64) || nnf_net_quantize(n, err, sizeof err) ||
         nnf_evaluate(n, NNF_FWD_DEVICE, dev, &d, 64, &r, NULL, NULL, err, sizeof err)) {
       fprintf(stderr, "nnfpga bench: %s\n", err);
       rc = EXIT_DEVICE;

@@ -47,6 +47,11 @@ int cli_opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int
 /* Loss and accuracy per epoch (n epochs of h) as an SVG line chart; prints
  * the error and returns -1 on failure. */
 int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n);
+/* Open the device of a command's --device (NULL, and 0, for "host"):
+ * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
+ * URI, EXIT_DEVICE when nothing usable answers there). */
+struct nnf_device;
+int cli_open_device(const char *cmd, const char *uri, struct nnf_device **dev);
 int cmd_train(int argc, char **argv);
 int cmd_train_snn(int argc, char **argv);
 int cmd_eval_snn(int argc, char **argv);

@@ -343,10 +343,7 @@ int cmd_eval_snn(int argc, char **argv) {
   }
   int rc = 0;
   nnf_device *dev = NULL;
-  if (strcmp(uri, "host") && !(dev = nnf_device_open(uri, err, sizeof err))) {
-    fprintf(stderr, "nnfpga eval: %s\n", err);
-    rc = EXIT_DEVICE;
-  }
+  rc = cli_open_device("eval", uri, &dev);
   nnf_snn_eval r;
   cli_progress bar;
   cli_progress_init(&bar, "eval", !quiet && !json);
@@ -432,10 +429,7 @@ int cmd_infer_snn(int argc, char **argv) {
   int B = (int)d.count, C = n->sizes[n->nlayers];
   int32_t *counts = rc ? NULL : malloc(sizeof(int32_t) * (size_t)B * C);
   nnf_device *dev = NULL;
-  if (!rc && strcmp(uri, "host") && !(dev = nnf_device_open(uri, err, sizeof err))) {
-    fprintf(stderr, "nnfpga infer: %s\n", err);
-    rc = EXIT_DEVICE;
-  }
+  if (!rc) rc = cli_open_device("infer", uri, &dev);
   if (!rc) {
     int frc = dev ? (nnf_snn_device_load(dev, n, B, err, sizeof err) ||
                      nnf_snn_device_run(dev, n, d.x, B, counts, err, sizeof err))

@@ -97,18 +97,6 @@ static void usage_infer(FILE *f) {
           "  --json           a JSON array of {index, label, class, logits}\n");
 }
 
-static int open_device(const char *cmd, const char *uri, nnf_device **dev) {
-  *dev = NULL;
-  if (!strcmp(uri, "host")) return 0;
-  char err[512];
-  *dev = nnf_device_open(uri, err, sizeof err);
-  if (!*dev) {
-    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
-    return -1;
-  }
-  return 0;
-}
-
 typedef struct {
   cli_progress bar;
   int quiet;
@@ -358,8 +346,8 @@ int cmd_train(int argc, char **argv) {
   if (!net || !opt || nnf_net_register(net, opt)) {
     fprintf(stderr, "nnfpga train: %s\n", err);
     rc = EXIT_USAGE;
-  } else if (!use_float && open_device("train", uri, &dev)) {
-    rc = EXIT_DEVICE;
+  } else if (!use_float) {
+    rc = cli_open_device("train", uri, &dev);
   }
   char csv_buf[1024];
   FILE *csv = NULL;
@@ -540,7 +528,7 @@ int cmd_eval(int argc, char **argv) {
   }
   nnf_device *dev = NULL;
   int rc = 0;
-  if (!use_float && open_device("eval", uri, &dev)) rc = EXIT_DEVICE;
+  if (!use_float) rc = cli_open_device("eval", uri, &dev);
   nnf_eval_result r;
   nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : NNF_FWD_FAKEQUANT;
   cli_progress bar;
@@ -642,7 +630,7 @@ int cmd_infer(int argc, char **argv) {
     rc = EXIT_INPUT;
   }
   nnf_device *dev = NULL;
-  if (!rc && open_device("infer", uri, &dev)) rc = EXIT_DEVICE;
+  if (!rc) rc = cli_open_device("infer", uri, &dev);
   int B = (int)d.count;
   nnf_fwd_mode mode = dev ? NNF_FWD_DEVICE : NNF_FWD_FAKEQUANT;
   if (!rc && dev && nnf_device_load(dev, net, B, err, sizeof err)) {

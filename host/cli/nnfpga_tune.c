@@ -1124,13 +1124,7 @@ int cmd_tune(int argc, char **argv) {
   if (!rc && !(t.done = calloc((size_t)t.total, sizeof *t.done))) rc = usage_err("out of memory");
   /* data and device first: nothing is written in DIR for a search that cannot run */
   if (!rc) rc = load_data(&t);
-  if (!rc && !t.use_float && strcmp(t.uri, "host")) {
-    char err[512];
-    if (!(t.dev = nnf_device_open(t.uri, err, sizeof err))) {
-      fprintf(stderr, "nnfpga tune: %s\n", err);
-      rc = EXIT_DEVICE;
-    }
-  }
+  if (!rc && !t.use_float) rc = cli_open_device("tune", t.uri, &t.dev);
   if (!rc) rc = lock_dir(&t);
   if (!rc) rc = check_search(&t, &resuming);
   if (!rc && resuming) rc = load_trials(&t);

@@ -9,7 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nnf_model.h"
 #include "nnf_plot.h"
+#include "nnfdrv.h"
 #include "nnfpga_cli.h"
 
 int cli_opt(int argc, char **argv, int *i, const char *name, const char **val) {
@@ -145,4 +147,14 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   if (rc) fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
   free(x);
   return rc;
+}
+
+int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
+  *dev = NULL;
+  if (!strcmp(uri, "host")) return 0;
+  char err[512];
+  int rc = nnf_device_connect(uri, dev, err, sizeof err);
+  if (rc == NNFDRV_OK) return 0;
+  fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+  return rc == NNFDRV_ERR_URI ? EXIT_USAGE : EXIT_DEVICE;
 }

@@ -48,15 +48,22 @@ static int drv_fail(nnf_device *d, int rc, const char *what, char *err, size_t e
 }
 
 nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen) {
+  nnf_device *d = NULL;
+  return nnf_device_connect(uri, &d, err, errlen) == NNFDRV_OK ? d : NULL;
+}
+
+int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errlen) {
+  *out = NULL;
   nnf_device *d = calloc(1, sizeof *d);
   if (!d) {
     nnf_fail(err, errlen, "out of memory");
-    return NULL;
+    return NNFDRV_ERR_NOMEM;
   }
   snprintf(d->uri, sizeof d->uri, "%s", uri && *uri ? uri : "sim");
-  if (nnfdrv_open(d->uri, &d->drv, err, errlen)) {
+  int rc = nnfdrv_open(d->uri, &d->drv, err, errlen);
+  if (rc) {
     free(d);
-    return NULL;
+    return rc;
   }
   const nnfdrv_info *in = nnfdrv_get_info(d->drv);
   d->cfg = nnfm_config_default();
@@ -70,10 +77,11 @@ nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen) {
       !(d->img = nnfm_engine_create(&d->cfg))) {
     nnf_fail(err, errlen, "device %s: its INFO record describes no usable GEMM engine", d->uri);
     nnf_device_close(d);
-    return NULL;
+    return NNFDRV_ERR_PROTOCOL;
   }
   d->resident_lut = -1;
-  return d;
+  *out = d;
+  return NNFDRV_OK;
 }
 
 void nnf_device_close(nnf_device *d) {

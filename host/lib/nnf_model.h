@@ -143,6 +143,10 @@ typedef struct nnf_device nnf_device;
 
 /* Open by URI (driver URIs: "model", "sim", "serial:...", "usb..."). */
 nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen);
+/* The same, returning the driver's status (NNFDRV_OK, or NNFDRV_ERR_URI for
+ * a malformed URI, NNFDRV_ERR_NO_DEVICE, ...; NNFDRV_ERR_PROTOCOL when the
+ * device's INFO describes no usable engine); *out is set only on success. */
+int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errlen);
 void nnf_device_close(nnf_device *d);
 /* Upload the quantized network (weights, parameters, LUTs, program) for
  * batches of up to max_batch rows; fails if it does not fit the device's

@@ -85,6 +85,12 @@ expect 2 "integer" -- "$nnfpga" train --epochs 0 --data "$data"
 expect 2 "unknown option" -- "$nnfpga" train --frobnicate 3 --data "$data"
 expect 2 "required" -- "$nnfpga" eval
 expect 2 "unknown command" -- "$nnfpga" fly
+# a malformed --device URI is bad usage in every command that opens one
+expect 2 "unknown device" -- "$nnfpga" info --device bogus:x
+expect 2 "unknown device" -- "$nnfpga" train --device bogus:x --data "$data" --limit 100 --epochs 1 --out "$tmp/x.safetensors"
+expect 2 "unknown device" -- "$nnfpga" eval --model "$ck" --device bogus:x --data "$data" --limit 10
+expect 2 "unknown device" -- "$nnfpga" infer --model "$ck" --device bogus:x --data "$data"
+expect 2 "baud" -- "$nnfpga" eval --model "$ck" --device serial:/dev/ttyUSB9@12345 --data "$data" --limit 10
 # bad input: exit 3
 expect 3 "takes 100 inputs" -- "$nnfpga" train --layers 100,10 --device model --data "$data" --limit 100 --test-limit 0 --out "$tmp/x.safetensors"
 expect 3 "classes" -- "$nnfpga" train --layers 784,5 --device model --data "$data" --limit 100 --test-limit 0 --out "$tmp/x.safetensors"
