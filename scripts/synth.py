@@ -99,10 +99,10 @@ BOARDS = {
         "constraints": "constraints/ulx3s.lpf",
         "bitstream": "ulx3s.bit",
         "pack_args": ["--compress"],
-        "freq": 45.0,
+        "freq": 60.0,
         "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
                    "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 60000000},
     },
     "ulx3s-85f": {
         "target": "ecp5-85f",
@@ -111,11 +111,11 @@ BOARDS = {
         "constraints": "constraints/ulx3s.lpf",
         "bitstream": "ulx3s-85f.bit",
         "pack_args": ["--compress"],
-        "freq": 30.0,
+        "freq": 45.0,
         "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
                    "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 30000000,
-                  "PLL_CLKI_DIV": 5, "PLL_CLKFB_DIV": 6, "PLL_CLKOP_DIV": 20},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000,
+                  "PLL_CLKI_DIV": 5, "PLL_CLKFB_DIV": 9, "PLL_CLKOP_DIV": 12},
     },
     "orangecrab": {
         "target": "ecp5-25f",
@@ -128,10 +128,10 @@ BOARDS = {
         "bitstream": "orangecrab.bit",
         # as the OrangeCrab's DFU bootloader expects (its examples' flags)
         "pack_args": ["--compress", "--freq", "38.8"],
-        "freq": 48.0,
+        "freq": 84.0,
         "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
                    "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 48000000},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
     },
 }
 

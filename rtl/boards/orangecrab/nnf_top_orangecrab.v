@@ -1,11 +1,10 @@
 // nnf_top_orangecrab: nnf_core on the OrangeCrab r0.2 (ECP5 LFE5U-25F or
 // 85F, CSFBGA285). 48 MHz oscillator -> EHXPLLL -> CLOCK_HZ core clock
-// (default 48 MHz: dividers 1 / 1, VCO 576 MHz with CLKOP_DIV 12; the PLL
-// gives the reset its lock signal, and 72 MHz is CLKI_DIV 8, CLKFB_DIV 12,
-// CLKOP_DIV 8 once the core closes timing there);
+// (default 84 MHz: 48 / CLKI_DIV 4 * CLKFB_DIV 7, VCO 588 MHz with
+// CLKOP_DIV 7; the PLL also gives the reset its lock signal);
 // link: UART on the Feather header (FPGA TX on pin "0" = gpio_0, RX on pin
 // "1" = gpio_1; 3.3 V, wire a USB-serial adapter there: native USB is a
-// later step) at BAUD (default 3 Mbaud, 16 clocks per bit); reset: PLL not
+// later step) at BAUD (default 3 Mbaud, 28 clocks per bit); reset: PLL not
 // locked or the user button held. rst_n is driven high (low would reboot
 // the board into its DFU bootloader).
 // RGB LED (active low): green = activity, red = error, blue = running.
@@ -19,11 +18,11 @@ module nnf_top_orangecrab #(
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
     parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
-    parameter integer CLOCK_HZ = 48000000,
+    parameter integer CLOCK_HZ = 84000000,
     parameter integer BAUD = 3000000,
-    parameter integer PLL_CLKI_DIV = 1,
-    parameter integer PLL_CLKFB_DIV = 1,
-    parameter integer PLL_CLKOP_DIV = 12
+    parameter integer PLL_CLKI_DIV = 4,
+    parameter integer PLL_CLKFB_DIV = 7,
+    parameter integer PLL_CLKOP_DIV = 7
 ) (
     input  wire clk48,
     input  wire gpio_1,        // UART RX (from the adapter's TX)

@@ -1,8 +1,8 @@
 // nnf_top_ulx3s: nnf_core on the ULX3S (ECP5 LFE5U-12F/25F/45F/85F, CABGA381).
-// 25 MHz oscillator -> EHXPLLL -> CLOCK_HZ core clock (default 45 MHz:
-// 25 / CLKI_DIV 5 * CLKFB_DIV 9, VCO 540 MHz with CLKOP_DIV 12; 60 MHz is
-// CLKFB_DIV 12, CLKOP_DIV 10); link: UART on the FT231X at BAUD (default
-// 3 Mbaud, 15 clocks per bit); reset: PLL not
+// 25 MHz oscillator -> EHXPLLL -> CLOCK_HZ core clock (default 60 MHz:
+// 25 / CLKI_DIV 5 * CLKFB_DIV 12, VCO 600 MHz with CLKOP_DIV 10; the 85F
+// build runs its 8x8 at 45 MHz: CLKFB_DIV 9, CLKOP_DIV 12); link: UART on
+// the FT231X at BAUD (default 3 Mbaud, 20 clocks per bit); reset: PLL not
 // locked or FIRE1 (btn[1]) held. wifi_gpio0 is held high so the ESP32 does
 // not take over the board.
 // LEDs (active high): led[0] activity, led[1] error (framing / overrun in
@@ -17,11 +17,11 @@ module nnf_top_ulx3s #(
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
     parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
-    parameter integer CLOCK_HZ = 45000000,
+    parameter integer CLOCK_HZ = 60000000,
     parameter integer BAUD = 3000000,
     parameter integer PLL_CLKI_DIV = 5,
-    parameter integer PLL_CLKFB_DIV = 9,
-    parameter integer PLL_CLKOP_DIV = 12
+    parameter integer PLL_CLKFB_DIV = 12,
+    parameter integer PLL_CLKOP_DIV = 10
 ) (
     input  wire       clk_25mhz,
     input  wire       ftdi_txd,     // from the FT231X
