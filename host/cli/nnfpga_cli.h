@@ -52,6 +52,12 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
  * URI, EXIT_DEVICE when nothing usable answers there). */
 struct nnf_device;
 int cli_open_device(const char *cmd, const char *uri, struct nnf_device **dev);
+/* infer's output for samples first .. first + B - 1: per sample its label
+ * (labels[r]), the class and the C output values (vals, B x C, row-major)
+ * named `key` in JSON ("logits", "spike_counts") and `label` in text, as
+ * text lines or a JSON array. */
+void cli_print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
+                           const int32_t *vals, const char *key, const char *label, int json);
 int cmd_train(int argc, char **argv);
 int cmd_train_snn(int argc, char **argv);
 int cmd_eval_snn(int argc, char **argv);

@@ -441,34 +441,21 @@ int cmd_infer_snn(int argc, char **argv) {
       memcpy(counts, n->counts, sizeof(int32_t) * (size_t)B * C);
     }
   }
-  if (!rc) {
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    for (int r = 0; r < B; r++) {
-      const int32_t *c = counts + (size_t)r * C;
-      int cls = 0;
-      for (int j = 1; j < C; j++)
-        if (c[j] > c[cls]) cls = j;
-      if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "index", (double)(first + r));
-        cJSON_AddNumberToObject(o, "label", d.y[r]);
-        cJSON_AddNumberToObject(o, "class", cls);
-        cJSON *sc = cJSON_AddArrayToObject(o, "spike_counts");
-        for (int j = 0; j < C; j++) cJSON_AddItemToArray(sc, cJSON_CreateNumber(c[j]));
-        cJSON_AddItemToArray(arr, o);
-      } else {
-        printf("%ld: class %d (label %d) spike counts", first + r, cls, d.y[r]);
-        for (int j = 0; j < C; j++) printf(" %d", c[j]);
-        printf("\n");
-      }
-    }
-    if (json) {
-      char *txt = cJSON_Print(arr);
-      puts(txt);
-      free(txt);
-      cJSON_Delete(arr);
-    }
+  int *cls = rc ? NULL : malloc(sizeof(int) * (size_t)B);
+  if (!rc && !cls) {
+    fprintf(stderr, "nnfpga infer: out of memory\n");
+    rc = EXIT_INPUT;
   }
+  if (!rc) {
+    for (int r = 0; r < B; r++) {     /* the most spikes; the first on a tie */
+      const int32_t *c = counts + (size_t)r * C;
+      cls[r] = 0;
+      for (int j = 1; j < C; j++)
+        if (c[j] > c[cls[r]]) cls[r] = j;
+    }
+    cli_print_predictions(first, B, C, d.y, cls, counts, "spike_counts", "spike counts", json);
+  }
+  free(cls);
   free(counts);
   nnf_device_close(dev);
   nnf_dataset_free(&all);

@@ -643,30 +643,18 @@ int cmd_infer(int argc, char **argv) {
   }
   if (!rc) {
     int L = net->nlayers, C = net->sizes[L];
-    cJSON *arr = json ? cJSON_CreateArray() : NULL;
-    for (int r = 0; r < B; r++) {
-      const int8_t *q = net->qa[L] + (size_t)r * C;
-      int cls = nnf_argmax(net->a[L] + (size_t)r * C, C);
-      if (json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "index", (double)(first + r));
-        cJSON_AddNumberToObject(o, "label", d.y[r]);
-        cJSON_AddNumberToObject(o, "class", cls);
-        cJSON *lg = cJSON_AddArrayToObject(o, "logits");
-        for (int j = 0; j < C; j++) cJSON_AddItemToArray(lg, cJSON_CreateNumber(q[j]));
-        cJSON_AddItemToArray(arr, o);
-      } else {
-        printf("%ld: class %d (label %d) logits", first + r, cls, d.y[r]);
-        for (int j = 0; j < C; j++) printf(" %d", q[j]);
-        printf("\n");
-      }
+    int32_t *q = malloc(sizeof(int32_t) * (size_t)B * C);
+    int *cls = malloc(sizeof(int) * (size_t)B);
+    if (!q || !cls) {
+      fprintf(stderr, "nnfpga infer: out of memory\n");
+      rc = EXIT_INPUT;
+    } else {
+      for (size_t i = 0; i < (size_t)B * C; i++) q[i] = net->qa[L][i];
+      for (int r = 0; r < B; r++) cls[r] = nnf_argmax(net->a[L] + (size_t)r * C, C);
+      cli_print_predictions(first, B, C, d.y, cls, q, "logits", "logits", json);
     }
-    if (json) {
-      char *txt = cJSON_Print(arr);
-      puts(txt);
-      free(txt);
-      cJSON_Delete(arr);
-    }
+    free(q);
+    free(cls);
   }
   nnf_device_close(dev);
   nnf_dataset_free(&all);

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "nnf_model.h"
 #include "nnf_plot.h"
 #include "nnfdrv.h"
@@ -157,4 +159,31 @@ int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
   if (rc == NNFDRV_OK) return 0;
   fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
   return rc == NNFDRV_ERR_URI ? EXIT_USAGE : EXIT_DEVICE;
+}
+
+void cli_print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
+                           const int32_t *vals, const char *key, const char *label, int json) {
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  for (int r = 0; r < B; r++) {
+    const int32_t *v = vals + (size_t)r * C;
+    if (json) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "index", (double)(first + r));
+      cJSON_AddNumberToObject(o, "label", labels[r]);
+      cJSON_AddNumberToObject(o, "class", cls[r]);
+      cJSON *lg = cJSON_AddArrayToObject(o, key);
+      for (int j = 0; j < C; j++) cJSON_AddItemToArray(lg, cJSON_CreateNumber(v[j]));
+      cJSON_AddItemToArray(arr, o);
+    } else {
+      printf("%ld: class %d (label %d) %s", first + r, cls[r], labels[r], label);
+      for (int j = 0; j < C; j++) printf(" %d", v[j]);
+      printf("\n");
+    }
+  }
+  if (json) {
+    char *txt = cJSON_Print(arr);
+    puts(txt);
+    free(txt);
+    cJSON_Delete(arr);
+  }
 }
