@@ -447,12 +447,7 @@ int cmd_infer_snn(int argc, char **argv) {
     rc = EXIT_INPUT;
   }
   if (!rc) {
-    for (int r = 0; r < B; r++) {     /* the most spikes; the first on a tie */
-      const int32_t *c = counts + (size_t)r * C;
-      cls[r] = 0;
-      for (int j = 1; j < C; j++)
-        if (c[j] > c[cls[r]]) cls[r] = j;
-    }
+    for (int r = 0; r < B; r++) cls[r] = nnf_snn_class(counts + (size_t)r * C, C);
     cli_print_predictions(first, B, C, d.y, cls, counts, "spike_counts", "spike counts", json);
   }
   free(cls);

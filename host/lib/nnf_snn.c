@@ -380,7 +380,7 @@ float nnf_snn_backward(nnf_snn *n, const int32_t *labels, int B) {
 
 /* ---- loops ---------------------------------------------------------------- */
 
-static int argmax_counts(const int32_t *c, int n) {
+int nnf_snn_class(const int32_t *c, int n) {
   int best = 0;
   for (int i = 1; i < n; i++)
     if (c[i] > c[best]) best = i;
@@ -418,7 +418,7 @@ int nnf_snn_evaluate(nnf_snn *n, struct nnf_device *dev, const nnf_dataset *d, i
     if (dev) rc = nnf_snn_device_run(dev, n, x, B, counts, err, errlen);
     else if (!(rc = nnf_snn_forward(n, x, B, err, errlen))) memcpy(counts, n->counts, (size_t)B * C * sizeof(int32_t));
     if (rc) break;
-    for (int b = 0; b < B; b++) r->correct += argmax_counts(counts + (size_t)b * C, C) == d->y[first + b];
+    for (int b = 0; b < B; b++) r->correct += nnf_snn_class(counts + (size_t)b * C, C) == d->y[first + b];
     r->images += (uint64_t)B;
     if (progress) progress(ctx, s + 1, steps, NULL);
   }
@@ -484,7 +484,7 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
       if ((rc = forward(n, x, b, done % every == 0, mom, err, errlen))) break;
       loss += (double)nnf_snn_backward(n, y, b) * b;
       int C = n->sizes[n->nlayers];
-      for (int r = 0; r < b; r++) correct += argmax_counts(n->counts + (size_t)r * C, C) == y[r];
+      for (int r = 0; r < b; r++) correct += nnf_snn_class(n->counts + (size_t)r * C, C) == y[r];
       nnf_optim_set_lr(opt, nnf_sched_lr(&sched, lr0, e, done));
       nnf_optim_step(opt);
       n->quantized = 0;

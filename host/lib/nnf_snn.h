@@ -127,6 +127,10 @@ typedef struct {
 int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nnf_dataset *test,
                   const nnf_snn_train_opts *o, char *err, size_t errlen);
 
+/* The class of one sample's n output spike counts: the most spikes, the
+ * first such output on a tie. */
+int nnf_snn_class(const int32_t *counts, int n);
+
 /* Accuracy of the integer network on d: on the host (dev NULL) or on a device. */
 typedef struct {
   double accuracy;
