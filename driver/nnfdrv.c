@@ -66,6 +66,7 @@ static const char *device_error_name(int code) {
   case NNFP_E_RANGE: return "RANGE";
   case NNFP_E_BAD_PROG: return "BAD_PROG";
   case NNFP_E_TIMEOUT: return "TIMEOUT";
+  case NNFP_E_BAD_INSN: return "BAD_INSN";
   default: return "?";
   }
 }

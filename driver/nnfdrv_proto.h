@@ -45,6 +45,7 @@ enum {
   NNFP_E_RANGE = 4,
   NNFP_E_BAD_PROG = 5,
   NNFP_E_TIMEOUT = 6,
+  NNFP_E_BAD_INSN = 7, /* STATUS only: the program stopped at an instruction the device refused */
 };
 
 /* Regions (WRITE/READ arg[31:28]). */

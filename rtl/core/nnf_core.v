@@ -54,7 +54,7 @@ module nnf_core #(
                      C_WAIT = 8'h05, C_STATUS = 8'h06, C_COUNTERS = 8'h07, C_RESET = 8'h08;
     localparam [7:0] A_ERR = 8'hFF;
     localparam [7:0] E_BAD_CRC = 8'd1, E_UNKNOWN = 8'd2, E_BAD_LEN = 8'd3, E_RANGE = 8'd4,
-                     E_BAD_PROG = 8'd5, E_TIMEOUT = 8'd6;
+                     E_BAD_PROG = 8'd5, E_TIMEOUT = 8'd6, E_BAD_INSN = 8'd7;
 
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
@@ -108,6 +108,8 @@ module nnf_core #(
     // ------------------------------------------------------------------
     reg         e_cmd_valid;
     wire        e_cmd_ready, e_busy, e_done;
+    reg         e_chk_start;           // the engine's m0 / shift check of a GEMM's P entries
+    wire        e_chk_done, e_chk_ok;
     reg  [15:0] e_m, e_k, e_n;
     reg  [31:0] e_a, e_w, e_p, e_o;
     reg  [7:0]  e_zp, e_lo, e_hi;
@@ -143,7 +145,8 @@ module nnf_core #(
         .cmd_m(e_m), .cmd_k(e_k), .cmd_n(e_n),
         .cmd_a_base(e_a), .cmd_w_base(e_w), .cmd_p_base(e_p), .cmd_o_base(e_o),
         .cmd_zp(e_zp), .cmd_lo(e_lo), .cmd_hi(e_hi), .cmd_lut(e_lut),
-        .busy(e_busy), .done(e_done),
+        .busy(e_busy), .done(e_done), .cmd_abort(p_abort),
+        .chk_start(e_chk_start), .chk_done(e_chk_done), .chk_ok(e_chk_ok),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(l_act_re), .lp_ra(l_act_ra), .lp_rd(l_act_rd),
@@ -174,10 +177,14 @@ module nnf_core #(
 
     reg               p_run;               // program running
     reg  [PROG_AW:0]  p_pc;                // may reach PROG_WORDS (= end)
-    reg  [2:0]        p_st;
+    reg  [3:0]        p_st;
     reg               p_abort;
-    localparam [2:0] P_FETCH = 3'd0, P_DEC = 3'd1, P_ISSUE = 3'd2, P_BAR = 3'd3,
-                     P_LIFW = 3'd4, P_LIF = 3'd5, P_LOAD = 3'd6;
+    reg               p_refused;           // pulse: an instruction was refused (STATUS error 7)
+    localparam [3:0] P_FETCH = 4'd0, P_DEC = 4'd1, P_ISSUE = 4'd2, P_BAR = 4'd3,
+                     P_LIFW = 4'd4, P_LIF = 4'd5, P_LOAD = 4'd6,
+                     P_CHK = 4'd7,         // nnf_insn_check: ranges, lo <= hi
+                     P_PWAIT = 4'd8,       // GEMM: wait for the engine, then check P
+                     P_PCHK = 4'd9;        // GEMM: the engine checks m0 / shift
     reg  [3:0]        f_idx;               // next word to read (8: all issued)
     reg               f_got;               // word f_gidx arrives on pm_rd
     reg  [2:0]        f_gidx;
@@ -224,6 +231,16 @@ module nnf_core #(
     endgenerate
 
     wire p_fetch = p_run && (p_st == P_LOAD) && !f_idx[3];
+
+    // The limits of GEMM and LIF, checked before the instruction has any
+    // side effect (the model's: nnfm_engine_check, run_lif).
+    reg  ic_start;
+    wire ic_done, ic_ok;
+    nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
+                     .STATE_WORDS(STATE_WORDS)) u_check (
+        .clk(clk), .rst(rst), .start(ic_start), .is_lif(i_op[1]),   // 1 GEMM, 3 LIF
+        .m(e_m), .k(e_k), .n(e_n), .a_base(e_a), .w_base(e_w), .p_base(e_p), .o_base(e_o),
+        .lo(e_lo), .hi(e_hi), .done(ic_done), .ok(ic_ok));
 
     nnf_ram #(.AW(PM_AW), .NB(4)) u_prog (
         .clk(clk), .we(pm_we), .wa(pm_waddr), .wd({4{pm_wdata}}),
@@ -272,6 +289,9 @@ module nnf_core #(
     reg  [PROG_AW-1:0] start_pc;
 
     always @(posedge clk) begin
+        ic_start    <= 1'b0;                // pulses
+        e_chk_start <= 1'b0;
+        p_refused   <= 1'b0;
         if (rst) begin
             p_run       <= 1'b0;
             p_pc        <= {(PROG_AW+1){1'b0}};
@@ -298,14 +318,15 @@ module nnf_core #(
                 end
                 P_DEC: begin
                     case (i_op)
-                        8'd1: begin                                 // GEMM
-                            e_cmd_valid <= 1'b1;
-                            p_st  <= P_ISSUE;
+                        8'd1: begin                                 // GEMM: check first
+                            ic_start <= 1'b1;
+                            p_st     <= P_CHK;
                         end
                         8'd2: p_st <= P_BAR;                        // BARRIER
                         8'd3: begin                                 // LIF (END without a LIF core)
                             if (HAS_LIF != 0) begin
-                                p_st   <= P_LIFW;
+                                ic_start <= 1'b1;
+                                p_st     <= P_CHK;
                             end else begin
                                 p_run <= 1'b0;
                             end
@@ -332,8 +353,48 @@ module nnf_core #(
                         default: p_run <= 1'b0;                     // END (and reserved)
                     endcase
                 end
+                P_CHK: begin                                        // ranges (nnf_insn_check)
+                    if (p_abort) begin
+                        p_run <= 1'b0;
+                    end else if (ic_done) begin
+                        if (!ic_ok) begin                           // refused: stop here
+                            p_run     <= 1'b0;
+                            p_refused <= 1'b1;
+                        end else if (i_op == 8'd3) begin
+                            p_st <= P_LIFW;
+                        end else if (e_m == 16'd0 || e_n == 16'd0) begin
+                            e_cmd_valid <= 1'b1;                    // touches nothing: no P check
+                            p_st        <= P_ISSUE;
+                        end else begin
+                            p_st <= P_PWAIT;
+                        end
+                    end
+                end
+                P_PWAIT: begin                                      // P is the engine's while busy
+                    if (p_abort) begin
+                        p_run <= 1'b0;
+                    end else if (!e_busy) begin
+                        e_chk_start <= 1'b1;
+                        p_st        <= P_PCHK;
+                    end
+                end
+                P_PCHK: begin
+                    if (e_chk_done) begin
+                        if (!e_chk_ok) begin
+                            p_run     <= 1'b0;
+                            p_refused <= 1'b1;
+                        end else if (p_abort) begin
+                            p_run <= 1'b0;
+                        end else begin
+                            e_cmd_valid <= 1'b1;
+                            p_st        <= P_ISSUE;
+                        end
+                    end
+                end
                 P_LIFW: begin                                       // the GEMM before it is done
-                    if (!e_busy) begin
+                    if (p_abort) begin
+                        p_run <= 1'b0;
+                    end else if (!e_busy) begin
                         l_start <= 1'b1;
                         p_st    <= P_LIF;
                     end
@@ -345,7 +406,10 @@ module nnf_core #(
                     end
                 end
                 P_ISSUE: begin
-                    if (e_cmd_ready) begin                          // accepted this cycle
+                    if (p_abort && !e_cmd_ready) begin              // not issued: drop it
+                        e_cmd_valid <= 1'b0;
+                        p_run       <= 1'b0;
+                    end else if (e_cmd_ready) begin                 // accepted this cycle
                         e_cmd_valid <= 1'b0;
                         p_pc <= p_pc + 1'b1;
                         p_st <= P_FETCH;
@@ -449,7 +513,10 @@ module nnf_core #(
     reg  [7:0]  prev_seq, prev_type;
     reg         prev_valid;
 
-    assign rx_accept = (xst == X_IDLE);
+    // Not in the cycle a header arrives either (hdr_valid): the executor
+    // leaves X_IDLE only then, and a byte taken in that cycle would count in
+    // a COUNTERS snapshot of the frame before it.
+    assign rx_accept = (xst == X_IDLE) && !hdr_valid;
 
     // region decode of the request's argument
     wire [3:0]  r_region = r_arg[31:28];
@@ -593,6 +660,7 @@ module nnf_core #(
             last_err   <= 8'd0;
         end else begin
             if (!p_run) p_abort <= 1'b0;
+            if (p_refused) last_err <= E_BAD_INSN;  // a frame's own error (below) is later
             case (xst)
                 X_IDLE: if (hdr_valid) begin
                     r_cnt  <= 16'd0;

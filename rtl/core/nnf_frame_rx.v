@@ -12,6 +12,10 @@
 // (the sender stopped mid-payload). The header fields are the header
 // register itself: they hold from hdr_valid until the next header's first
 // byte, which is taken only while `accept` is high again.
+//
+// Every byte taken (byte_in) is either hunted or stored: in the cycle the
+// idle timeout fires the receiver is not ready, so a byte arriving then
+// waits and is hunted after the abandoned frame has been reported.
 `default_nettype none
 
 module nnf_frame_rx #(
@@ -54,20 +58,23 @@ module nnf_frame_rx #(
     reg  [31:0]  rcv_crc;       // received CRC (shifted in, little-endian)
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [TW-1:0] idle;
+    reg           at_tmo;       // idle == TIMEOUT (registered with idle)
 
     wire [31:0] crc_next;
     nnf_crc32 u_crc (.crc_i(crc), .data(rx_data), .crc_o(crc_next));
 
-    assign rx_ready = (state == S_PAY) ? pl_ready
-                    : (state == S_PCRC) ? 1'b1
-                    : accept;
+    wire in_frame = (state == S_HDR) || (state == S_PAY) || (state == S_PCRC);
+    assign busy   = in_frame;
+    wire timeout  = in_frame && at_tmo;
+
+    // Not ready while the timeout fires: that cycle abandons the frame and
+    // must not take a byte it would neither hunt nor store.
+    assign rx_ready = !timeout && ((state == S_PAY) ? pl_ready
+                                 : (state == S_PCRC) ? 1'b1
+                                 : accept);
     assign pl_valid = (state == S_PAY) && rx_valid;
     assign pl_data  = rx_data;
     assign byte_in  = rx_valid && rx_ready;
-
-    wire in_frame = (state == S_HDR) || (state == S_PAY) || (state == S_PCRC);
-    assign busy   = in_frame;
-    wire timeout  = in_frame && (idle == TIMEOUT[TW-1:0]);
 
     // The header, as it is shifted in: bytes 2..13 of the frame.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -91,11 +98,13 @@ module nnf_frame_rx #(
         if (rst) begin
             state <= S_HUNT;
             idle  <= {TW{1'b0}};
+            at_tmo <= 1'b0;
             end_ok  <= 1'b0;
             end_tmo <= 1'b0;
         end else if (timeout) begin
             frame_err <= 1'b1;
             idle      <= {TW{1'b0}};
+            at_tmo    <= 1'b0;
             if (state != S_HDR) begin           // header was good: tell the executor
                 end_valid <= 1'b1;
                 end_ok    <= 1'b0;
@@ -103,8 +112,13 @@ module nnf_frame_rx #(
             end
             state <= S_HUNT;
         end else begin
-            if (in_frame && rx_ready && !rx_valid) idle <= idle + 1'b1;
-            else if (byte_in)                      idle <= {TW{1'b0}};
+            if (in_frame && rx_ready && !rx_valid) begin
+                idle   <= idle + 1'b1;
+                at_tmo <= (idle == TIMEOUT[TW-1:0] - 1'b1);
+            end else if (byte_in) begin
+                idle   <= {TW{1'b0}};
+                at_tmo <= 1'b0;
+            end
 
             if (byte_in) begin
                 case (state)
@@ -115,6 +129,7 @@ module nnf_frame_rx #(
                             hcnt  <= 4'd0;
                             crc   <= 32'hFFFFFFFF;
                             idle  <= {TW{1'b0}};
+                            at_tmo <= 1'b0;
                         end else if (rx_data != 8'hA5) begin
                             state <= S_HUNT;
                         end

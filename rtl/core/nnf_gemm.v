@@ -50,6 +50,14 @@ module nnf_gemm #(
     input  wire        cmd_lut,
     output reg         busy,
     output reg         done,
+    input  wire        cmd_abort,      // pulse: stop issuing rows, drain, end (bounded)
+
+    // parameter check (while idle): every used lane's (m0, shift) of the
+    // command's P entries p_base .. p_base + ceil(n/COLS) - 1 is valid
+    // (nnfm_requant_params_valid); cmd_p_base and cmd_n held until chk_done
+    input  wire        chk_start,      // pulse, n >= 1, P range already checked
+    output reg         chk_done,       // pulse, with chk_ok
+    output reg         chk_ok,
 
     // host port (byte-wide buffer access while idle)
     input  wire        hp_we,
@@ -192,12 +200,15 @@ module nnf_gemm #(
     reg  [15:0]      st_m;          // row within the m block
     reg              st_bank;
 
-    wire ld_go  = busy && !lw_done && ((ld_row != {LOG_R{1'b0}}) || !bank_busy[ld_bank]);
+    // Abort: no row is issued after the cycle abort arrives; the rows in
+    // flight finish (their outputs are written) and busy drops.
+    reg  ab_q;
+    wire ld_go  = busy && !ab_q && !lw_done && ((ld_row != {LOG_R{1'b0}}) || !bank_busy[ld_bank]);
     wire ld_end = ld_go && (ld_row == ROWS[LOG_R-1:0] - 1'b1);
     // With VEC_SERIAL, rows of a last K tile leave COLS cycles between them.
     reg  [LOG_C-1:0] thr_cnt;
     wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt == {LOG_C{1'b0}});
-    wire st_go  = busy && !sw_done && thr_ok && ((st_m != 16'd0) || bank_ready[st_bank]);
+    wire st_go  = busy && !ab_q && !sw_done && thr_ok && ((st_m != 16'd0) || bank_ready[st_bank]);
     wire st_end = st_go && (st_m == {{(16-ML_W){1'b0}}, sw_mlast});
 
     assign lw_adv = ld_end;
@@ -426,6 +437,10 @@ module nnf_gemm #(
     reg               fwd_hit;
     always @(posedge clk) fwd_hit <= acc_we && !rst && (x_ra == acc_ra);
 
+    // The parameter check's P reads (see "Parameter check" below).
+    reg               chk_rd;        // reading entry chk_ptr this cycle
+    reg  [P_AW-1:0]   chk_ptr;
+
     // Host access to P: byte address ((entry * COLS + lane) * 16 + b).
     wire [3:0]       hp_pb    = hp_addr[3:0];
     wire [LOG_C-1:0] hp_plane = hp_addr[4 +: LOG_C];
@@ -450,8 +465,8 @@ module nnf_gemm #(
             end
             nnf_ram #(.AW(P_AW), .NB(9)) u_p (
                 .clk(clk), .we(p_we), .wa(hp_pent), .wd({9{hp_wdata}}),
-                .re(busy ? tp_v : (hp_re && hp_p)),
-                .ra(busy ? p_ra : hp_pent),
+                .re(busy ? tp_v : (chk_rd || (hp_re && hp_p))),
+                .ra(busy ? p_ra : chk_rd ? chk_ptr : hp_pent),
                 .rd(p_rd));
             assign p_rd_arr[g] = p_rd;
 
@@ -482,6 +497,55 @@ module nnf_gemm #(
             assign fin_sh_arr[g]  = fin_sh;
         end
     endgenerate
+
+    // ------------------------------------------------------------------
+    // Parameter check: one P entry read per cycle, all lanes at once; a used
+    // lane is bad when m0 < 0 (bit 63) or shift is outside -31..30.
+    // ------------------------------------------------------------------
+    reg  [16:0]       chk_nrem;      // lanes left, from this entry on
+    reg               chk_v_q;       // entry data on p_rd_arr this cycle
+    reg               chk_last_q;
+    reg  [NL_W-1:0]   chk_nl_q;      // used lanes of that entry
+    reg               chk_bad;
+    wire [16:0]       cols17 = COLS[16:0];
+    wire              chk_last = (chk_nrem <= cols17);
+    reg  [COLS-1:0]   lane_bad;
+    integer           cl;
+    always @(*) begin
+        for (cl = 0; cl < COLS; cl = cl + 1)
+            lane_bad[cl] = (cl < chk_nl_q) && (p_rd_arr[cl][63] ||
+                           ($signed(p_rd_arr[cl][71:64]) < -8'sd31) ||
+                           ($signed(p_rd_arr[cl][71:64]) > 8'sd30));
+    end
+    always @(posedge clk) begin
+        chk_done <= 1'b0;
+        chk_v_q  <= chk_rd;
+        chk_last_q <= chk_last;
+        chk_nl_q <= chk_last ? chk_nrem[NL_W-1:0] : cols17[NL_W-1:0];
+        if (rst) begin
+            chk_rd  <= 1'b0;
+            chk_v_q <= 1'b0;
+            chk_ok  <= 1'b0;
+        end else begin
+            if (chk_start && !busy) begin
+                chk_rd   <= 1'b1;
+                chk_ptr  <= cmd_p_base[P_AW-1:0];
+                chk_nrem <= {1'b0, cmd_n};
+                chk_bad  <= 1'b0;
+            end else if (chk_rd) begin
+                chk_ptr  <= chk_ptr + 1'b1;
+                chk_nrem <= chk_nrem - cols17;
+                if (chk_last) chk_rd <= 1'b0;
+            end
+            if (chk_v_q) begin
+                chk_bad <= chk_bad || (lane_bad != {COLS{1'b0}});
+                if (chk_last_q) begin
+                    chk_done <= 1'b1;
+                    chk_ok   <= !(chk_bad || (lane_bad != {COLS{1'b0}}));
+                end
+            end
+        end
+    end
 
     // ------------------------------------------------------------------
     // Vector stage: requantize + clamp (nnf_requant), then the LUT.
@@ -607,6 +671,11 @@ module nnf_gemm #(
     wire pipe_empty = (tag_valids == {(LAT+1){1'b0}}) && vec_idle && !s0_v_q;
 
     always @(posedge clk) begin
+        if (rst || accept) ab_q <= 1'b0;
+        else if (cmd_abort && busy) ab_q <= 1'b1;
+    end
+
+    always @(posedge clk) begin
         if (rst) begin
             busy <= 1'b0;
             done <= 1'b0;
@@ -614,7 +683,7 @@ module nnf_gemm #(
             done <= 1'b0;
             if (accept) begin
                 busy <= 1'b1;
-            end else if (busy && sw_done && pipe_empty) begin
+            end else if (busy && (sw_done || ab_q) && pipe_empty) begin
                 busy <= 1'b0;
                 done <= 1'b1;
             end

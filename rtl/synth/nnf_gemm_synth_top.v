@@ -117,6 +117,9 @@ module nnf_gemm_synth_top #(
     /* verilator lint_on UNUSEDSIGNAL */
     wire [7:0]  hp_rdata;
     wire [63:0] cnt_cycles, cnt_busy, cnt_macs;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire        chk_done_nc, chk_ok_nc;   // the parameter check is the core's (not used here)
+    /* verilator lint_on UNUSEDSIGNAL */
 
     nnf_gemm #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
@@ -130,7 +133,8 @@ module nnf_gemm_synth_top #(
         .cmd_o_base(o_base),
         .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
         .cmd_lut(sr_q[O_LUT]),
-        .busy(busy), .done(done),
+        .busy(busy), .done(done), .cmd_abort(1'b0),
+        .chk_start(1'b0), .chk_done(chk_done_nc), .chk_ok(chk_ok_nc),
         .hp_we(hp_we_q), .hp_re(hp_re_q), .hp_sel(sr_q[O_SEL +: 2]),
         .hp_addr(h_addr), .hp_wdata(sr_q[O_WDATA +: 8]),
         .hp_rdata(hp_rdata), .hp_wait(hp_wait),

@@ -29,6 +29,7 @@ void nnfsim_core_reset(nnfsim_core *s, unsigned cycles);
 enum {
   NNFSIM_RUN_UNTIL_OUTPUT = 1,  /* stop after the first cycle that produced a byte */
   NNFSIM_RUN_UNTIL_QUIET = 2,   /* stop when all input is taken and the device is idle */
+  NNFSIM_RUN_UNTIL_TAKEN = 4,   /* stop after the cycle that took the last input byte */
 };
 
 /* Run at most max_cycles cycles. Input bytes in[*in_used .. in_len) are

@@ -82,6 +82,7 @@ extern "C" uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in
     if (give) out[op++] = byte;
     if ((flags & NNFSIM_RUN_UNTIL_OUTPUT) && give) break;
     if ((flags & NNFSIM_RUN_UNTIL_QUIET) && ip == in_len && t->idle) break;
+    if ((flags & NNFSIM_RUN_UNTIL_TAKEN) && take && ip == in_len) break;
   }
   t->rx_valid = 0;
   t->tx_ready = 0;

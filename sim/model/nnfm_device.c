@@ -286,6 +286,7 @@ static void run_program(nnfm_device *d, uint32_t entry) {
   d->loop_pc = d->loop_left = 0;
   while (d->pc < d->cfg.prog_words) {
     const uint8_t *in = d->prog + (size_t)d->pc * NNFP_INSN_BYTES;
+    d->stats.insns++;
     if (in[0] == NNFP_OP_BARRIER) {
       d->pc++;
       continue;
@@ -297,6 +298,7 @@ static void run_program(nnfm_device *d, uint32_t entry) {
     if (in[0] == NNFP_OP_LIF && d->cfg.state_words != 0) {
       if (run_lif(d, in) != 0) {
         d->stats.refused_lifs++;
+        d->last_err = NNFP_E_BAD_INSN; /* STATUS: stopped here, refused */
         return;
       }
       d->pc++;
@@ -318,9 +320,16 @@ static void run_program(nnfm_device *d, uint32_t entry) {
     uint64_t macs = 0;
     if (nnfm_engine_gemm(d->eng, &c, &macs) != NNFM_OK) {
       d->stats.refused_gemms++;
+      d->last_err = NNFP_E_BAD_INSN;
       return;
     }
     d->macs += macs;
+    {
+      const uint64_t R = (uint64_t)d->cfg.engine.rows;
+      uint64_t kt = c.k ? (c.k + R - 1) / R : 1, nt = (c.n + R - 1) / R;
+      d->stats.gemm_rows += nt * kt * c.m;
+      d->stats.gemm_tiles += nt * kt;
+    }
     d->pc++;
   }
 }

@@ -78,6 +78,13 @@ typedef struct {
   uint64_t refused_gemms;    /* program GEMMs nnfm_engine_check refused */
   uint64_t refused_lifs;     /* program LIFs out of range (see above) */
   uint64_t lif_updates;      /* neuron updates done by LIF instructions */
+  /* The work of the programs run, for bounds on the device's time (the
+   * differential fuzzer's hang bound): instructions reached (refused ones
+   * included), and per executed GEMM its streamed rows (NT * KT * M) and
+   * weight tiles (NT * KT). */
+  uint64_t insns;
+  uint64_t gemm_rows;
+  uint64_t gemm_tiles;
 } nnfm_device_stats;
 nnfm_device_stats nnfm_device_get_stats(const nnfm_device *d);
 

@@ -1,0 +1,866 @@
+/*
+ * nnf_difffuzz.c - the differential fuzzer: the Verilated nnf_core
+ * (nnfsim_core) and the functional model (nnfm_device) are fed the same
+ * random sessions and every answer byte is compared (docs/testing.md,
+ * "Differential fuzzer").
+ *
+ * A session is a list of chunks: bytes for the receiver, then an idle gap
+ * of exactly `gap` cycles after the last of them is taken. The generator
+ * writes random buffers and micro-programs (GEMM, LIF, LOOP, BARRIER, END,
+ * reserved opcodes; valid, out of range, overlapping, invalid m0/shift,
+ * lo > hi, huge sizes), then random commands: every type, damaged headers
+ * and payloads, truncated frames, garbage and frames hidden in it, gaps
+ * around the receive timeout, ACT writes while a program runs, and ends with
+ * a WAIT, INFO, STATUS, COUNTERS and a READ of every region.
+ *
+ * What is compared, frame by frame: type, seq, arg, length and payload of
+ * every answer, with only what the model cannot know masked: the cycle,
+ * busy and stall counters always; STATUS's running flag and pc, and the MAC
+ * counter, while a program may still run (between an OK RUN and the next OK
+ * WAIT / READ / WRITE outside ACT); STATUS's last error while an error frame
+ * and the running program race. Every RTL answer must carry good CRCs.
+ * A hang is an answer that does not come within a bound derived from the
+ * work the model did (instructions, streamed rows, weight tiles, LIF
+ * updates).
+ *
+ *   nnf_difffuzz [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]
+ *   nnf_difffuzz --replay FILE [--minimize OUT]
+ *
+ * A failing session is saved as DIR/nnf_difffuzz-<seed>-<i>.bin (replay it
+ * with --replay; --minimize drops chunks while it still fails). The core's
+ * configuration is the one this binary was built with; the model is
+ * configured from the core's own INFO answer.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnf_test.h"
+#include "nnfdrv_proto.h"
+#include "nnfm_device.h"
+#include "nnfsim_core.h"
+
+/* ---- sessions ------------------------------------------------------------ */
+
+typedef struct {
+  uint8_t *b;
+  uint32_t n;
+  uint32_t gap; /* idle cycles after the last byte is taken */
+} chunk;
+
+typedef struct {
+  chunk *c;
+  size_t n, cap;
+} session;
+
+static void *xrealloc(void *p, size_t n) {
+  void *q = realloc(p, n ? n : 1);
+  if (!q) {
+    fprintf(stderr, "nnf_difffuzz: out of memory\n");
+    exit(2);
+  }
+  return q;
+}
+
+static void sess_free(session *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->c[i].b);
+  free(s->c);
+  memset(s, 0, sizeof *s);
+}
+
+static void sess_add(session *s, const uint8_t *b, size_t n, uint32_t gap) {
+  if (s->n == s->cap) {
+    s->cap = s->cap ? 2 * s->cap : 64;
+    s->c = xrealloc(s->c, s->cap * sizeof *s->c);
+  }
+  chunk *c = &s->c[s->n++];
+  c->b = xrealloc(NULL, n);
+  if (n) memcpy(c->b, b, n);
+  c->n = (uint32_t)n;
+  c->gap = gap;
+}
+
+/* File format: "NNFDIFF1", u32 chunk count, then per chunk u32 n, u32 gap, n bytes. */
+static int sess_save(const session *s, const char *path) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  uint8_t h[8];
+  fwrite("NNFDIFF1", 1, 8, f);
+  nnfp_put32(h, (uint32_t)s->n);
+  fwrite(h, 1, 4, f);
+  for (size_t i = 0; i < s->n; i++) {
+    nnfp_put32(h, s->c[i].n);
+    nnfp_put32(h + 4, s->c[i].gap);
+    fwrite(h, 1, 8, f);
+    fwrite(s->c[i].b, 1, s->c[i].n, f);
+  }
+  return fclose(f);
+}
+
+static int sess_load(session *s, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  uint8_t h[8];
+  int rc = -1;
+  if (fread(h, 1, 8, f) != 8 || memcmp(h, "NNFDIFF1", 8) != 0 || fread(h, 1, 4, f) != 4) goto out;
+  uint32_t n = nnfp_get32(h);
+  for (uint32_t i = 0; i < n; i++) {
+    if (fread(h, 1, 8, f) != 8) goto out;
+    uint32_t len = nnfp_get32(h), gap = nnfp_get32(h + 4);
+    if (len > (1u << 24)) goto out;
+    uint8_t *b = xrealloc(NULL, len);
+    if (fread(b, 1, len, f) != len) {
+      free(b);
+      goto out;
+    }
+    sess_add(s, b, len, gap);
+    free(b);
+  }
+  rc = 0;
+out:
+  fclose(f);
+  return rc;
+}
+
+/* ---- the device's configuration (from the core's INFO) ---------------------- */
+
+typedef struct {
+  nnfm_device_config cfg;
+  uint32_t rows;
+  uint64_t act_bytes, w_bytes, p_bytes, prog_bytes, state_bytes;
+  uint32_t timeout;
+} devinfo;
+
+static uint8_t rtl_out[1 << 22];
+
+static int read_info(devinfo *di) {
+  nnfsim_core *c = nnfsim_core_create();
+  if (!c) return -1;
+  uint8_t f[64];
+  size_t n = nnfp_encode(f, NNFP_INFO, 1, 0, NULL, 0), used = 0, got = 0;
+  nnfsim_core_run(c, f, n, &used, rtl_out, sizeof rtl_out, &got, 100000, NNFSIM_RUN_UNTIL_QUIET);
+  nnfsim_core_destroy(c);
+  if (got != nnfp_frame_size(NNFP_INFO_BYTES) || rtl_out[2] != NNFP_OK(NNFP_INFO)) return -1;
+  const uint8_t *r = rtl_out + NNFP_HDR_BYTES;
+  memset(di, 0, sizeof *di);
+  di->cfg.engine.rows = r[4];
+  di->cfg.engine.cols = r[5];
+  di->cfg.vec_serial = (nnfp_get16(r + 6) & 8) != 0;
+  di->cfg.engine.act_words = nnfp_get32(r + 8);
+  di->cfg.engine.w_words = nnfp_get32(r + 12);
+  di->cfg.engine.p_words = nnfp_get32(r + 16);
+  di->cfg.engine.acc_depth = nnfp_get32(r + 20);
+  di->cfg.prog_words = nnfp_get32(r + 24);
+  di->cfg.max_payload = nnfp_get16(r + 28);
+  di->cfg.timeout_cycles = nnfp_get32(r + 32);
+  di->cfg.clock_hz = nnfp_get32(r + 36);
+  di->cfg.state_words = nnfp_get32(r + 40);
+  di->rows = r[4];
+  di->act_bytes = (uint64_t)di->cfg.engine.act_words * di->rows;
+  di->w_bytes = (uint64_t)di->cfg.engine.w_words * di->rows;
+  di->p_bytes = (uint64_t)di->cfg.engine.p_words * di->rows * 16;
+  di->prog_bytes = (uint64_t)di->cfg.prog_words * NNFP_INSN_BYTES;
+  di->state_bytes = (uint64_t)di->cfg.state_words * NNFP_STATE_BYTES;
+  di->timeout = di->cfg.timeout_cycles;
+  return 0;
+}
+
+/* ---- running one session on both --------------------------------------------- */
+
+static char fail_msg[4096];
+
+/* What the sessions exercised (printed at the end): answers by kind, and the
+ * model's program statistics. */
+static struct {
+  uint64_t ok, err[8], timeouts_hdr, frames;
+  uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
+} cov;
+
+static int failf(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(fail_msg, sizeof fail_msg, fmt, ap);
+  va_end(ap);
+  return 1;
+}
+
+static void hex(char *dst, size_t cap, const uint8_t *p, size_t n) {
+  size_t o = 0;
+  dst[0] = 0;
+  for (size_t i = 0; i < n && o + 4 < cap; i++) o += (size_t)snprintf(dst + o, cap - o, "%02x ", p[i]);
+}
+
+/* Answers split into frames: offsets of each frame in a byte stream. */
+typedef struct {
+  size_t off[4096];
+  int n;
+  size_t used; /* bytes of complete frames */
+} framing;
+
+/* Answers follow each other with nothing between them: each frame starts
+ * where the one before ended. -1 on a bad header or CRC, or bytes between. */
+static int split_frames(const uint8_t *b, size_t n, framing *fr) {
+  static uint8_t pl[65536];
+  nnfp_parser p;
+  nnfp_parser_init(&p, pl, 65535);
+  fr->n = 0;
+  fr->used = 0;
+  for (size_t i = 0; i < n; i++) {
+    nnfp_parse_event ev = nnfp_parse_byte(&p, b[i]);
+    if (ev == NNFP_PARSE_BAD_HDR) return -1;
+    if (ev == NNFP_PARSE_FRAME) {
+      if (!p.crc_ok || fr->n >= 4096) return -1;
+      if (i + 1 - nnfp_frame_size(p.h.len) != fr->used) return -1;
+      fr->off[fr->n++] = fr->used;
+      fr->used = i + 1;
+    }
+  }
+  return 0;
+}
+
+typedef struct {
+  int running;         /* a program may still run on the RTL */
+  int ref_pending;     /* the running program is one the model refused (STATUS error 7) */
+  int err_uncertain;   /* STATUS's last error: the RTL's refusal may not have happened yet */
+  int err_stuck;       /* an error frame raced the refusal: uncertain until the next error */
+  int macs_uncertain;  /* COUNTERS' MACs were cleared while a program ran */
+  uint64_t pending;    /* cycle bound of the program work not yet synchronised */
+} track;
+
+/* A bound on the cycles the model's program work since `a` takes on the RTL. */
+static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_stats b) {
+  uint64_t R = di->rows, per_row = di->cfg.vec_serial ? R + 2 : 2;
+  return 2000 + 200 * (b.insns - a.insns) + per_row * (b.gemm_rows - a.gemm_rows) +
+         (4 * R + 64) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates);
+}
+
+/* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
+static int compare_frame(const uint8_t *r, const uint8_t *m, size_t len, const track *t,
+                         size_t chunk_i, int frame_i) {
+  size_t plen = nnfp_get16(m + 4);
+  if (memcmp(r, m, NNFP_HDR_BYTES) != 0) {
+    char a[200], b[200];
+    hex(a, sizeof a, r, NNFP_HDR_BYTES);
+    hex(b, sizeof b, m, NNFP_HDR_BYTES);
+    return failf("chunk %zu answer %d: header differs\n  rtl:   %s\n  model: %s", chunk_i, frame_i, a, b);
+  }
+  uint8_t mask[65536];
+  memset(mask, 0, plen);
+  uint8_t type = m[2];
+  if (type == NNFP_OK(NNFP_COUNTERS) && plen == NNFP_COUNTERS_BYTES) {
+    memset(mask + 0, 1, 16);  /* cycles, busy cycles */
+    memset(mask + 24, 1, 8);  /* stall cycles */
+    if (t->running || t->macs_uncertain) memset(mask + 16, 1, 8);
+  } else if (type == NNFP_OK(NNFP_STATUS) && plen == NNFP_STATUS_BYTES) {
+    if (t->running) mask[0] = mask[2] = mask[3] = 1;
+    if (t->err_uncertain) mask[1] = 1;
+  }
+  const uint8_t *rp = r + NNFP_HDR_BYTES, *mp = m + NNFP_HDR_BYTES;
+  for (size_t i = 0; i < plen; i++)
+    if (!mask[i] && rp[i] != mp[i]) {
+      char a[400], b[400];
+      size_t lo = i >= 8 ? i - 8 : 0, n = plen - lo < 32 ? plen - lo : 32;
+      hex(a, sizeof a, rp + lo, n);
+      hex(b, sizeof b, mp + lo, n);
+      return failf("chunk %zu answer %d (type %02x, %zu bytes): payload byte %zu differs\n"
+                   "  rtl   [%zu..]: %s\n  model [%zu..]: %s",
+                   chunk_i, frame_i, type, plen, i, lo, a, lo, b);
+    }
+  (void)len;
+  return 0;
+}
+
+/* The host side's view of what the model executed: the same parser and
+ * timeouts as the model, fed the same bytes (for RESET's argument). */
+typedef struct {
+  nnfp_parser p;
+  uint8_t pl[65536];
+  nnfp_header ex[4096]; /* the frames executed (answered) in this chunk, in order */
+  int nex;
+} shadow;
+
+static void shadow_feed(shadow *s, const uint8_t *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (nnfp_parse_byte(&s->p, b[i]) == NNFP_PARSE_FRAME && s->nex < 4096) s->ex[s->nex++] = s->p.h;
+}
+
+static void shadow_timeout(shadow *s) {
+  if (!nnfp_parser_in_frame(&s->p)) return;
+  if (nnfp_parser_in_payload(&s->p) && s->nex < 4096) s->ex[s->nex++] = s->p.h;
+  nnfp_parser_reset(&s->p);
+}
+
+/* Run a session; 0 = agree, 1 = differ (fail_msg says how). */
+static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out) {
+  nnfsim_core *c = nnfsim_core_create();
+  nnfm_device *m = nnfm_device_create(&di->cfg);
+  if (!c || !m) {
+    fprintf(stderr, "nnf_difffuzz: cannot create the device\n");
+    exit(2);
+  }
+  static uint8_t mod_out[1 << 22];
+  static shadow sh;
+  nnfp_parser_init(&sh.p, sh.pl, di->cfg.max_payload);
+  size_t rtl_n = 0, mod_n = 0, cmp_done = 0; /* bytes of both streams compared */
+  int frames_done = 0, rc = 0;
+  track t;
+  memset(&t, 0, sizeof t);
+  fail_msg[0] = 0;
+  for (size_t ci = 0; ci < s->n && rc == 0; ci++) {
+    const chunk *ch = &s->c[ci];
+    nnfm_device_stats st0 = nnfm_device_get_stats(m);
+    /* the model */
+    sh.nex = 0;
+    nnfm_device_rx(m, ch->b, ch->n);
+    shadow_feed(&sh, ch->b, ch->n);
+    if (ch->gap >= di->timeout && nnfm_device_in_frame(m)) {
+      nnfm_device_idle_timeout(m);
+      shadow_timeout(&sh);
+    }
+    mod_n += nnfm_device_tx(m, mod_out + mod_n, sizeof mod_out - mod_n);
+    nnfm_device_stats st1 = nnfm_device_get_stats(m);
+    uint64_t work = work_bound(di, st0, st1);
+    /* the RTL: the bytes, then exactly `gap` idle cycles */
+    uint64_t bound = 20000 + 64ull * ch->n + t.pending + work;
+    size_t used = 0;
+    uint64_t spent = 0;
+    while (used < ch->n && spent < bound)
+      spent += nnfsim_core_run(c, ch->b, ch->n, &used, rtl_out, sizeof rtl_out, &rtl_n,
+                               bound - spent, NNFSIM_RUN_UNTIL_TAKEN);
+    if (used < ch->n) {
+      rc = failf("chunk %zu: the RTL took %zu of %u bytes in %llu cycles (hang)", ci, used, ch->n,
+                 (unsigned long long)spent);
+      break;
+    }
+    size_t none = 0;
+    if (ch->gap) nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, ch->gap, 0);
+    /* then, unless the model waits inside a frame, until the answers are out */
+    if (!nnfm_device_in_frame(m)) {
+      uint64_t waited = 0;
+      while (rtl_n < mod_n && waited < bound)
+        waited += nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, 64, 0);
+      if (rtl_n < mod_n) {
+        rc = failf("chunk %zu: the RTL sent %zu answer bytes, the model %zu, after %llu cycles "
+                   "(bound %llu): an answer is missing or the device hangs",
+                   ci, rtl_n - cmp_done, mod_n - cmp_done, (unsigned long long)waited,
+                   (unsigned long long)bound);
+        break;
+      }
+    }
+    /* compare the complete frames so far */
+    if (rtl_n > mod_n) {
+      char a[200];
+      hex(a, sizeof a, rtl_out + mod_n, rtl_n - mod_n < 48 ? rtl_n - mod_n : 48);
+      rc = failf("chunk %zu: the RTL sent %zu bytes more than the model: %s", ci, rtl_n - mod_n, a);
+      break;
+    }
+    if (rtl_n == mod_n && rtl_n > cmp_done) {
+      framing fr_r, fr_m;
+      if (split_frames(rtl_out + cmp_done, rtl_n - cmp_done, &fr_r) != 0 ||
+          fr_r.used != rtl_n - cmp_done) {
+        rc = failf("chunk %zu: the RTL's answers are not well-formed frames (bad CRC or header)", ci);
+        break;
+      }
+      split_frames(mod_out + cmp_done, mod_n - cmp_done, &fr_m);
+      if (fr_m.n != sh.nex) {
+        fprintf(stderr, "nnf_difffuzz: internal: %d model answers for %d frames\n", fr_m.n, sh.nex);
+        exit(2);
+      }
+      if (fr_r.n != fr_m.n) {
+        rc = failf("chunk %zu: %d answers from the RTL, %d from the model", ci, fr_r.n, fr_m.n);
+        break;
+      }
+      int refused = st1.refused_gemms + st1.refused_lifs != st0.refused_gemms + st0.refused_lifs;
+      for (int f = 0; f < fr_m.n && rc == 0; f++) {
+        const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
+        const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
+        uint8_t type = mf[2];
+        const nnfp_header *req = &sh.ex[f];
+        rc = compare_frame(rf, mf, nnfp_frame_size(nnfp_get16(mf + 4)), &t, ci, frames_done + f);
+        cov.frames++;
+        if (type == NNFP_ERR) cov.err[mf[NNFP_HDR_BYTES] & 7]++;
+        else cov.ok++;
+        /* what the answer tells about the program (docs/protocol.md: READ,
+         * WAIT and a WRITE outside ACT run once the program has finished) */
+        int sync = type == NNFP_OK(NNFP_RUN) || type == NNFP_OK(NNFP_WAIT) ||
+                   type == NNFP_OK(NNFP_READ) ||
+                   (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) != NNFP_REGION_ACT);
+        if (sync) { /* the program before has finished: its refusal has happened */
+          if (t.ref_pending && !t.err_stuck) t.err_uncertain = 0;
+          t.running = 0;
+          t.ref_pending = 0;
+          t.pending = 0;
+        }
+        if (type == NNFP_OK(NNFP_RUN)) {
+          t.running = 1;
+          t.ref_pending = refused;
+          if (refused) t.err_uncertain = 1; /* the model has set error 7; the RTL will */
+        } else if (type == NNFP_ERR) {
+          int race = t.running && t.ref_pending;
+          t.err_uncertain = race;
+          t.err_stuck = race;
+        } else if (type == NNFP_OK(NNFP_RESET) && (req->arg & 1u)) {
+          t.macs_uncertain = t.running;
+        }
+      }
+      frames_done += fr_m.n;
+      cmp_done = rtl_n;
+    }
+    if (st1.insns != st0.insns) t.pending += work;
+  }
+  if (cycles_out) *cycles_out = nnfsim_core_cycles(c);
+  nnfm_device_stats sf = nnfm_device_get_stats(m);
+  cov.insns += sf.insns;
+  cov.refused_gemms += sf.refused_gemms;
+  cov.refused_lifs += sf.refused_lifs;
+  cov.gemm_rows += sf.gemm_rows;
+  cov.lif_updates += sf.lif_updates;
+  nnfsim_core_destroy(c);
+  nnfm_device_destroy(m);
+  return rc;
+}
+
+/* ---- the generator -------------------------------------------------------------- */
+
+typedef struct {
+  nnf_rng r;
+  const devinfo *di;
+  session *s;
+  uint8_t seq;
+  int running;     /* the generator's conservative view: a program may run */
+  int clean_prog;  /* the program in PROG touches only the lower half of ACT */
+} gen;
+
+static uint32_t rnd(gen *g, uint32_t n) { return n ? (uint32_t)(nnf_rng_u64(&g->r) % n) : 0; }
+static int chance(gen *g, unsigned pct) { return rnd(g, 100) < pct; }
+
+static size_t frame(gen *g, uint8_t *out, uint8_t type, uint32_t arg, const uint8_t *pl, uint32_t len) {
+  return nnfp_encode(out, type, g->seq++, arg, pl, (uint16_t)len);
+}
+
+static void emit(gen *g, const uint8_t *b, size_t n, uint32_t gap) { sess_add(g->s, b, n, gap); }
+
+static void emit_write(gen *g, unsigned region, uint32_t addr, const uint8_t *pl, uint32_t len) {
+  static uint8_t f[70000];
+  emit(g, f, frame(g, f, NNFP_WRITE, (region << 28) | addr, pl, len), 0);
+  if (region != 0) g->running = 0;
+}
+
+static uint64_t region_bytes(const devinfo *di, unsigned region) {
+  switch (region) {
+  case 0: return di->act_bytes;
+  case 1: return di->w_bytes;
+  case 2: return di->p_bytes;
+  case 3: return 256;
+  case 4: return di->prog_bytes;
+  case 5: return di->state_bytes;
+  default: return 0;
+  }
+}
+
+/* Write [addr, addr + n) of a region with random or given bytes, in payload-sized frames. */
+static void write_region(gen *g, unsigned region, uint64_t addr, uint64_t n, const uint8_t *src) {
+  static uint8_t buf[65536];
+  uint32_t mp = g->di->cfg.max_payload;
+  while (n) {
+    uint32_t k = n < mp ? (uint32_t)n : mp;
+    if (src) memcpy(buf, src, k);
+    else nnf_rng_fill(&g->r, buf, k);
+    emit_write(g, region, (uint32_t)addr, buf, k);
+    addr += k;
+    n -= k;
+    if (src) src += k;
+  }
+}
+
+/* P entries: valid (m0 in [2^30, 2^31), shift -31..30, mostly small) or not. */
+static void gen_params(gen *g, int bad_pct) {
+  const devinfo *di = g->di;
+  uint64_t slots = (uint64_t)di->cfg.engine.p_words * di->rows;
+  uint8_t *p = calloc(slots, 16);
+  for (uint64_t i = 0; i < slots; i++) {
+    uint8_t *e = p + i * 16;
+    nnfp_put32(e, (uint32_t)(int32_t)nnf_rng_range(&g->r, -20000, 20000));
+    nnfp_put32(e + 4, (1u << 30) | (nnf_rng_u32(&g->r) >> 2));
+    e[8] = (uint8_t)(int8_t)nnf_rng_range(&g->r, -12, -4);
+    if (chance(g, bad_pct)) {
+      if (chance(g, 50)) e[7] |= 0x80;                               /* m0 < 0 */
+      else e[8] = chance(g, 50) ? (uint8_t)(31 + rnd(g, 97)) : (uint8_t)(-32 - (int)rnd(g, 96));
+    } else if (chance(g, 10)) {
+      e[8] = (uint8_t)(chance(g, 50) ? -31 : 30);                     /* the ends */
+    }
+  }
+  write_region(g, 2, 0, slots * 16, p);
+  free(p);
+}
+
+/* One instruction. `clean`: a GEMM or LIF whose ACT ranges lie in the lower
+ * half of ACT (or that the limits refuse outright). */
+static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  memset(in, 0, NNFP_INSN_BYTES);
+  unsigned kind = rnd(g, 100);
+  if (kind < 40) { /* GEMM */
+    uint32_t m = 1 + rnd(g, 12), k = rnd(g, 3 * R + 2), n = 1 + rnd(g, 3 * R);
+    if (chance(g, 5)) m = 0;
+    if (chance(g, 5)) n = 0;
+    uint32_t kt = k ? (k + R - 1) / R : 1, nt = (n + R - 1) / R;
+    uint32_t aw = kt * m, ow = nt * m;
+    if (aw + ow > half) { m = 1; aw = kt; ow = nt; }
+    uint32_t a = rnd(g, half - aw - ow + 1), o = a + aw + rnd(g, half - a - aw - ow + 1);
+    if (chance(g, 50)) { uint32_t tmp = a; a = half - aw - rnd(g, 2); if (a > half) a = tmp; o = rnd(g, a >= ow ? a - ow + 1 : 1); if (o + ow > a) o = a + aw; }
+    uint32_t ww = nt * kt * R, w = ww <= di->cfg.engine.w_words ? rnd(g, di->cfg.engine.w_words - ww + 1) : 0;
+    uint32_t p = nt <= di->cfg.engine.p_words ? rnd(g, di->cfg.engine.p_words - nt + 1) : 0;
+    int8_t lo = (int8_t)nnf_rng_range(&g->r, -128, 0), hi = (int8_t)nnf_rng_range(&g->r, 0, 127);
+    if (chance(g, 20)) { lo = -128; hi = 127; }
+    in[0] = NNFP_OP_GEMM;
+    in[1] = (uint8_t)rnd(g, 2);
+    in[2] = (uint8_t)nnf_rng_range(&g->r, -20, 20);
+    in[3] = (uint8_t)lo;
+    in[4] = (uint8_t)hi;
+    /* a wild field now and then: refused (or harmless), never a clean range outside */
+    switch (chance(g, 30) ? rnd(g, 10) : 99) {
+    case 0: in[3] = (uint8_t)hi; in[4] = (uint8_t)(hi == -128 ? -128 : lo); if (lo == hi) in[4] = (uint8_t)(lo - 1); break; /* lo > hi */
+    case 1: m = k = n = 65535; break;
+    case 2: a = act - rnd(g, 3); break;                                  /* past the end */
+    case 3: o = a + rnd(g, aw ? aw : 1); break;                          /* A/O overlap */
+    case 4: w = di->cfg.engine.w_words - rnd(g, ww ? ww : 1); break;
+    case 5: p = di->cfg.engine.p_words - rnd(g, nt ? nt : 1); break;
+    case 6: a = nnf_rng_u32(&g->r); break;
+    case 7: o = act + rnd(g, 1000); break;
+    case 8: m = act + 1; break;
+    case 9: k = 65535; break;
+    default: break;
+    }
+    nnfp_put16(in + 8, (uint16_t)m);
+    nnfp_put16(in + 10, (uint16_t)k);
+    nnfp_put16(in + 12, (uint16_t)n);
+    nnfp_put32(in + 16, a);
+    nnfp_put32(in + 20, w);
+    nnfp_put32(in + 24, p);
+    nnfp_put32(in + 28, o);
+    /* clean unless a range may reach the upper half while valid */
+    uint32_t kt2 = k ? (k + R - 1) / R : 1, nt2 = (n + R - 1) / R;
+    uint64_t ae = (uint64_t)a + (uint64_t)kt2 * m, oe = (uint64_t)o + (uint64_t)nt2 * m;
+    if (m && n && !((ae > act) || (oe > act)) && (ae > half || oe > half)) *clean = 0;
+  } else if (kind < 70 && di->cfg.state_words) { /* LIF */
+    uint32_t m = 1 + rnd(g, 8), n = 1 + rnd(g, 3 * R), nt = (n + R - 1) / R, words = nt * m;
+    if (words * 2 > half) { m = 1; words = nt; }
+    uint32_t a = rnd(g, half - words + 1), o = chance(g, 40) ? a : rnd(g, half - words + 1);
+    if (o != a && o < a + words && a < o + words) o = a;
+    uint32_t sw = di->cfg.state_words, s = (uint64_t)m * n <= sw ? rnd(g, sw - m * n + 1) : 0;
+    /* every field over its whole width and beyond (the device takes each
+     * modulo its width); thresholds mostly low enough to spike */
+    in[0] = NNFP_OP_LIF;
+    in[1] = (uint8_t)nnf_rng_u32(&g->r);
+    in[2] = (uint8_t)nnf_rng_u32(&g->r);
+    in[3] = (uint8_t)nnf_rng_u32(&g->r);
+    nnfp_put16(in + 4, (uint16_t)nnf_rng_u32(&g->r));
+    nnfp_put16(in + 10, (uint16_t)(chance(g, 20) ? 4095 : nnf_rng_u32(&g->r)));
+    nnfp_put16(in + 14, (uint16_t)nnf_rng_u32(&g->r));
+    nnfp_put32(in + 20, chance(g, 70) ? rnd(g, 1u << 8) : nnf_rng_u32(&g->r));
+    switch (chance(g, 25) ? rnd(g, 5) : 99) {
+    case 0: s = sw - rnd(g, m * n); break;
+    case 1: o = a + 1 + rnd(g, words); break;
+    case 2: a = act - rnd(g, words); break;
+    case 3: m = 65535; n = 65535; break;
+    case 4: s = nnf_rng_u32(&g->r); break;
+    default: break;
+    }
+    nnfp_put16(in + 8, (uint16_t)m);
+    nnfp_put16(in + 12, (uint16_t)n);
+    nnfp_put32(in + 16, a);
+    nnfp_put32(in + 24, s);
+    nnfp_put32(in + 28, o);
+    uint64_t ntt = (n + R - 1) / R, ae = (uint64_t)a + ntt * m, oe = (uint64_t)o + ntt * m;
+    if (m && n && ae <= act && oe <= act && (ae > half || oe > half)) *clean = 0;
+  } else if (kind < 78) { /* LOOP */
+    in[0] = NNFP_OP_LOOP;
+    nnfp_put16(in + 8, (uint16_t)(chance(g, 95) ? rnd(g, 5) : nnf_rng_u32(&g->r) % 40));
+    nnfp_put32(in + 16, chance(g, 90) ? rnd(g, pc + 1) : rnd(g, di->cfg.prog_words + 4));
+  } else if (kind < 88) {
+    in[0] = NNFP_OP_BARRIER;
+  } else if (kind < 93) {
+    in[0] = NNFP_OP_END;
+  } else {
+    in[0] = (uint8_t)(5 + rnd(g, 251)); /* reserved: stops like END */
+    nnf_rng_fill(&g->r, in + 1, 31);
+  }
+}
+
+static void gen_program(gen *g) {
+  const devinfo *di = g->di;
+  uint32_t words = di->cfg.prog_words, n = 1 + rnd(g, words);
+  uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
+  int clean = 1;
+  for (uint32_t i = 0; i < n; i++) gen_insn(g, prog + (size_t)i * NNFP_INSN_BYTES, i, &clean);
+  write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  g->clean_prog = clean;
+  free(prog);
+}
+
+/* One command frame, well-formed; returns its length in f. */
+static size_t gen_command(gen *g, uint8_t *f) {
+  const devinfo *di = g->di;
+  static uint8_t pl[65536];
+  unsigned k = rnd(g, 100);
+  if (k < 8) return frame(g, f, NNFP_INFO, 0, NULL, 0);
+  if (k < 16) return frame(g, f, NNFP_STATUS, 0, NULL, 0);
+  if (k < 24) return frame(g, f, NNFP_COUNTERS, 0, NULL, 0);
+  if (k < 34) return frame(g, f, NNFP_WAIT, 0, NULL, 0);
+  if (k < 40) { /* RESET: counters only while a program may run (abort is a timing matter) */
+    uint32_t arg = g->running ? 1 : rnd(g, 4);
+    if (chance(g, 5) && !g->running) arg |= 0xF0;
+    return frame(g, f, NNFP_RESET, arg, NULL, 0);
+  }
+  if (k < 52) { /* RUN */
+    uint32_t entry = chance(g, 85) ? rnd(g, 3) : rnd(g, di->cfg.prog_words + 3);
+    g->running = 1;
+    return frame(g, f, NNFP_RUN, entry, NULL, 0);
+  }
+  if (k < 66) { /* READ */
+    unsigned region = chance(g, 95) ? rnd(g, di->cfg.state_words ? 6 : 5) : rnd(g, 16);
+    uint64_t size = region_bytes(di, region);
+    uint32_t cnt = 1 + rnd(g, chance(g, 80) ? 64 : di->cfg.max_payload + 2);
+    if (chance(g, 3)) cnt = 0;
+    uint32_t addr = size > cnt && chance(g, 90) ? (uint32_t)rnd(g, (uint32_t)(size - cnt + 1))
+                                                : (uint32_t)(size - rnd(g, 8));
+    nnfp_put32(pl, cnt);
+    uint32_t len = chance(g, 95) ? 4 : rnd(g, 8);
+    return frame(g, f, NNFP_READ, (region << 28) | (addr & 0x0FFFFFFFu), pl, len);
+  }
+  if (k < 94) { /* WRITE */
+    unsigned region;
+    uint32_t len = 1 + rnd(g, chance(g, 80) ? 48 : di->cfg.max_payload);
+    if (g->running) {
+      /* ACT only, upper half, and only under a clean program; else wait first */
+      if (!g->clean_prog) return frame(g, f, NNFP_WAIT, 0, NULL, 0);
+      region = 0;
+      uint64_t half = di->act_bytes / 2;
+      if (len > half) len = (uint32_t)half;
+      nnf_rng_fill(&g->r, pl, len);
+      uint32_t addr = (uint32_t)(half + rnd(g, (uint32_t)(half - len + 1)));
+      return frame(g, f, NNFP_WRITE, addr, pl, len);
+    }
+    region = chance(g, 95) ? rnd(g, di->cfg.state_words ? 6 : 5) : rnd(g, 16);
+    uint64_t size = region_bytes(di, region);
+    uint32_t addr = size > len && chance(g, 90) ? rnd(g, (uint32_t)(size - len + 1))
+                                                : (uint32_t)(size + 1 - rnd(g, 8));
+    nnf_rng_fill(&g->r, pl, len);
+    if (region == 2) /* keep most P lanes valid */
+      for (uint32_t i = 0; i < len; i++)
+        if (((addr + i) & 15) == 7 && chance(g, 80)) pl[i] &= 0x7F;
+    if (chance(g, 2)) len = 0;
+    return frame(g, f, NNFP_WRITE, (region << 28) | (addr & 0x0FFFFFFFu), pl, len);
+  }
+  /* unknown types */
+  uint8_t type = (uint8_t)(chance(g, 50) ? 0 : 9 + rnd(g, 240));
+  uint32_t len = rnd(g, 3) == 0 ? 1 + rnd(g, 16) : 0;
+  nnf_rng_fill(&g->r, pl, len);
+  return frame(g, f, type, nnf_rng_u32(&g->r), pl, len);
+}
+
+static void gen_session(gen *g, int events) {
+  const devinfo *di = g->di;
+  static uint8_t f[70000], junk[256];
+  uint32_t T = di->timeout;
+  g->running = 0;
+  /* buffers and a program */
+  write_region(g, 0, 0, di->act_bytes, NULL);
+  write_region(g, 1, 0, di->w_bytes, NULL);
+  gen_params(g, chance(g, 30) ? 10 : 0);
+  write_region(g, 3, 0, 256, NULL);
+  if (di->state_bytes) {
+    /* canonical entries mostly, a few raw ones */
+    uint64_t n = di->state_bytes < 4096 ? di->state_bytes : 4096;
+    write_region(g, 5, 0, n, NULL);
+  }
+  gen_program(g);
+  for (int e = 0; e < events; e++) {
+    unsigned k = rnd(g, 100);
+    if (k < 8) { gen_program(g); continue; }
+    if (k < 10) { gen_params(g, 10); continue; }
+    size_t n = gen_command(g, f);
+    unsigned dmg = rnd(g, 100);
+    int is_wait = f[2] == NNFP_WAIT;
+    if (dmg < 70) {
+      if (is_wait) g->running = 0; /* intact: the program has finished when it is answered */
+      /* intact; sometimes garbage before it (a hidden frame) or a byte after */
+      if (chance(g, 10)) {
+        uint32_t gn = 1 + rnd(g, 40);
+        nnf_rng_fill(&g->r, junk, gn);
+        for (uint32_t i = 0; i < gn; i++)
+          if (junk[i] == 0xA5 && chance(g, 50)) junk[i] = 0x5A;
+        emit(g, junk, gn, g->running ? 0 : (chance(g, 20) ? T + rnd(g, 3) : 0));
+      }
+      if (chance(g, 10)) { /* bytes right behind it, in the same chunk (no wait) */
+        uint32_t gn = 1 + rnd(g, 3);
+        for (uint32_t i = 0; i < gn; i++) f[n + i] = (uint8_t)(rnd(g, 0xA5));
+        n += gn;
+      }
+      emit(g, f, n, 0);
+    } else if (dmg < 78) { /* a flipped bit in the header: no answer */
+      f[2 + rnd(g, 12)] ^= (uint8_t)(1u << rnd(g, 8));
+      emit(g, f, n, g->running ? 0 : (chance(g, 50) ? T + 1 : 0));
+    } else if (dmg < 86 && n > 14) { /* a flipped bit in the payload or its CRC: BAD_CRC */
+      f[14 + rnd(g, (uint32_t)(n - 14))] ^= (uint8_t)(1u << rnd(g, 8));
+      emit(g, f, n, 0);
+    } else if (!g->running) { /* cut inside the frame, silence around the timeout */
+      uint32_t cut = 2 + rnd(g, (uint32_t)(n - 2));
+      uint32_t gap;
+      unsigned w = rnd(g, 4);
+      gap = w == 0 ? T - 1 : w == 1 ? T : w == 2 ? T + 1 : (chance(g, 50) ? rnd(g, T / 2) : 2 * T);
+      emit(g, f, cut, gap);
+      if (gap < T) {
+        emit(g, f + cut, n - cut, 0); /* the rest: the frame completes */
+        if (is_wait) g->running = 0;
+      }
+    } else {
+      emit(g, f, n, 0);
+    }
+  }
+  /* epilogue: everything must be answered and every buffer agree */
+  size_t n = nnfp_encode(f, NNFP_WAIT, g->seq++, 0, NULL, 0);
+  emit(g, f, n, 0);
+  g->running = 0;
+  emit(g, f, nnfp_encode(f, NNFP_INFO, g->seq++, 0, NULL, 0), 0);
+  emit(g, f, nnfp_encode(f, NNFP_STATUS, g->seq++, 0, NULL, 0), 0);
+  emit(g, f, nnfp_encode(f, NNFP_COUNTERS, g->seq++, 0, NULL, 0), 0);
+  for (unsigned region = 0; region < 6; region++) {
+    uint64_t size = region_bytes(di, region);
+    for (uint64_t a = 0; a < size; a += di->cfg.max_payload) {
+      uint8_t pl[4];
+      uint64_t cnt = size - a < di->cfg.max_payload ? size - a : di->cfg.max_payload;
+      nnfp_put32(pl, (uint32_t)cnt);
+      emit(g, f, nnfp_encode(f, NNFP_READ, g->seq++, (region << 28) | (uint32_t)a, pl, 4), 0);
+    }
+  }
+}
+
+/* ---- minimiser ------------------------------------------------------------------- */
+
+static void sess_copy_without(session *dst, const session *src, size_t from, size_t to) {
+  memset(dst, 0, sizeof *dst);
+  for (size_t i = 0; i < src->n; i++)
+    if (i < from || i >= to) sess_add(dst, src->c[i].b, src->c[i].n, src->c[i].gap);
+}
+
+static void minimize(const devinfo *di, session *s) {
+  size_t step = s->n / 2;
+  while (step >= 1) {
+    int progress = 0;
+    for (size_t from = 0; from < s->n;) {
+      session t;
+      sess_copy_without(&t, s, from, from + step);
+      if (t.n < s->n && run_session(di, &t, NULL) != 0) {
+        sess_free(s);
+        *s = t;
+        progress = 1;
+      } else {
+        sess_free(&t);
+        from += step;
+      }
+    }
+    if (!progress) step /= 2;
+  }
+  run_session(di, s, NULL); /* leave fail_msg describing the minimal session */
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: nnf_difffuzz [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]\n"
+          "       nnf_difffuzz --replay FILE [--minimize OUT]\n"
+          "Feeds the same random sessions to the Verilated nnf_core and the functional\n"
+          "model and compares every answer byte (see the comment at the top of the source).\n");
+}
+
+int main(int argc, char **argv) {
+  uint64_t seed = 1;
+  long sessions = 20, events = 40;
+  const char *save = ".", *replay = NULL, *min_out = NULL;
+  int quiet = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--seed") && v) seed = strtoull(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--sessions") && v) sessions = strtol(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--events") && v) events = strtol(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--save") && v) save = argv[++i];
+    else if (!strcmp(a, "--replay") && v) replay = argv[++i];
+    else if (!strcmp(a, "--minimize") && v) min_out = argv[++i];
+    else if (!strcmp(a, "--quiet")) quiet = 1;
+    else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+    else { usage(stderr); return 2; }
+  }
+  devinfo di;
+  if (read_info(&di) != 0) {
+    fprintf(stderr, "nnf_difffuzz: the core does not answer INFO\n");
+    return 1;
+  }
+  if (replay) {
+    session s = {0};
+    if (sess_load(&s, replay) != 0) {
+      fprintf(stderr, "nnf_difffuzz: cannot read session %s: %s\n", replay,
+              errno ? strerror(errno) : "bad format");
+      return 2;
+    }
+    int rc = run_session(&di, &s, NULL);
+    printf("replay %s: %zu chunks: %s\n", replay, s.n, rc ? "DIFFERS" : "agrees");
+    if (rc) printf("%s\n", fail_msg);
+    if (rc && min_out) {
+      minimize(&di, &s);
+      sess_save(&s, min_out);
+      printf("minimised to %zu chunks: %s\n%s\n", s.n, min_out, fail_msg);
+    }
+    sess_free(&s);
+    return rc;
+  }
+  uint64_t total_cycles = 0, total_chunks = 0;
+  for (long i = 0; i < sessions; i++) {
+    session s = {0};
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.r = nnf_rng_seed(seed * 1000003u + (uint64_t)i);
+    g.di = &di;
+    g.s = &s;
+    gen_session(&g, (int)events);
+    uint64_t cyc = 0;
+    int rc = run_session(&di, &s, &cyc);
+    total_cycles += cyc;
+    total_chunks += s.n;
+    if (rc) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/nnf_difffuzz-%llu-%ld.bin", save, (unsigned long long)seed, i);
+      int saved = sess_save(&s, path) == 0;
+      fprintf(stderr,
+              "nnf_difffuzz: seed %llu session %ld: RTL and model differ\n%s\n"
+              "replay: nnf_difffuzz --replay %s [--minimize min.bin]%s\n",
+              (unsigned long long)seed, i, fail_msg, path, saved ? "" : " (could not save)");
+      sess_free(&s);
+      return 1;
+    }
+    sess_free(&s);
+  }
+  if (!quiet) {
+    printf("nnf_difffuzz: seed %llu: %ld sessions, %llu chunks, %llu RTL cycles: RTL == model\n",
+           (unsigned long long)seed, sessions, (unsigned long long)total_chunks,
+           (unsigned long long)total_cycles);
+    printf("  answers %llu: OK %llu, ERR BAD_CRC %llu UNKNOWN %llu BAD_LEN %llu RANGE %llu "
+           "BAD_PROG %llu TIMEOUT %llu\n",
+           (unsigned long long)cov.frames, (unsigned long long)cov.ok, (unsigned long long)cov.err[1],
+           (unsigned long long)cov.err[2], (unsigned long long)cov.err[3],
+           (unsigned long long)cov.err[4], (unsigned long long)cov.err[5],
+           (unsigned long long)cov.err[6]);
+    printf("  programs: %llu instructions, %llu GEMMs and %llu LIFs refused, %llu rows streamed, "
+           "%llu LIF updates\n",
+           (unsigned long long)cov.insns, (unsigned long long)cov.refused_gemms,
+           (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
+           (unsigned long long)cov.lif_updates);
+  }
+  return 0;
+}
