@@ -72,7 +72,7 @@ module nnf_frame_rx #(
     assign rx_ready = !timeout && ((state == S_PAY) ? pl_ready
                                  : (state == S_PCRC) ? 1'b1
                                  : accept);
-    assign pl_valid = (state == S_PAY) && rx_valid;
+    assign pl_valid = (state == S_PAY) && rx_valid && !timeout;
     assign pl_data  = rx_data;
     assign byte_in  = rx_valid && rx_ready;
 
@@ -112,7 +112,9 @@ module nnf_frame_rx #(
             end
             state <= S_HUNT;
         end else begin
-            if (in_frame && rx_ready && !rx_valid) begin
+            // idle: cycles inside a frame in which the sender offers no
+            // byte (counted whether or not the receiver is ready)
+            if (in_frame && !rx_valid) begin
                 idle   <= idle + 1'b1;
                 at_tmo <= (idle == TIMEOUT[TW-1:0] - 1'b1);
             end else if (byte_in) begin

@@ -47,8 +47,12 @@
 typedef struct {
   uint8_t *b;
   uint32_t n;
-  uint32_t gap; /* idle cycles after the last byte is taken */
+  uint32_t gap; /* idle cycles after the last byte is taken; | NOWAIT: */
 } chunk;
+/* the next chunk's bytes follow the gap at once, without waiting for the
+ * answers first (so a byte can arrive in the very cycle a timeout fires) */
+#define NOWAIT 0x80000000u
+#define GAP(c) ((c)->gap & ~NOWAIT)
 
 typedef struct {
   chunk *c;
@@ -303,6 +307,7 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   static uint8_t mod_out[1 << 22];
   static shadow sh;
   nnfp_parser_init(&sh.p, sh.pl, di->cfg.max_payload);
+  sh.nex = 0;
   size_t rtl_n = 0, mod_n = 0, cmp_done = 0; /* bytes of both streams compared */
   int frames_done = 0, rc = 0;
   track t;
@@ -312,10 +317,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
     const chunk *ch = &s->c[ci];
     nnfm_device_stats st0 = nnfm_device_get_stats(m);
     /* the model */
-    sh.nex = 0;
     nnfm_device_rx(m, ch->b, ch->n);
     shadow_feed(&sh, ch->b, ch->n);
-    if (ch->gap >= di->timeout && nnfm_device_in_frame(m)) {
+    if (GAP(ch) >= di->timeout && nnfm_device_in_frame(m)) {
       nnfm_device_idle_timeout(m);
       shadow_timeout(&sh);
     }
@@ -335,9 +339,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
       break;
     }
     size_t none = 0;
-    if (ch->gap) nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, ch->gap, 0);
+    if (GAP(ch)) nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, GAP(ch), 0);
     /* then, unless the model waits inside a frame, until the answers are out */
-    if (!nnfm_device_in_frame(m)) {
+    if (!nnfm_device_in_frame(m) && !(ch->gap & NOWAIT)) {
       uint64_t waited = 0;
       while (rtl_n < mod_n && waited < bound)
         waited += nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, 64, 0);
@@ -407,6 +411,7 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
       }
       frames_done += fr_m.n;
       cmp_done = rtl_n;
+      sh.nex = 0; /* every executed frame so far has been answered and compared */
     }
     if (st1.insns != st0.insns) t.pending += work;
   }
@@ -704,7 +709,7 @@ static void gen_session(gen *g, int events) {
       emit(g, f, n, 0);
     } else if (dmg < 78) { /* a flipped bit in the header: no answer */
       f[2 + rnd(g, 12)] ^= (uint8_t)(1u << rnd(g, 8));
-      emit(g, f, n, g->running ? 0 : (chance(g, 50) ? T + 1 : 0));
+      emit(g, f, n, g->running ? 0 : (chance(g, 50) ? (T + rnd(g, 2)) | NOWAIT : 0));
     } else if (dmg < 86 && n > 14) { /* a flipped bit in the payload or its CRC: BAD_CRC */
       f[14 + rnd(g, (uint32_t)(n - 14))] ^= (uint8_t)(1u << rnd(g, 8));
       emit(g, f, n, 0);
@@ -713,7 +718,7 @@ static void gen_session(gen *g, int events) {
       uint32_t gap;
       unsigned w = rnd(g, 4);
       gap = w == 0 ? T - 1 : w == 1 ? T : w == 2 ? T + 1 : (chance(g, 50) ? rnd(g, T / 2) : 2 * T);
-      emit(g, f, cut, gap);
+      emit(g, f, cut, gap | (gap >= T && chance(g, 50) ? NOWAIT : 0));
       if (gap < T) {
         emit(g, f + cut, n - cut, 0); /* the rest: the frame completes */
         if (is_wait) g->running = 0;
