@@ -502,13 +502,16 @@ module nnf_gemm #(
     // Parameter check: one P entry read per cycle, all lanes at once; a used
     // lane is bad when m0 < 0 (bit 63) or shift is outside -31..30.
     // ------------------------------------------------------------------
-    reg  [16:0]       chk_nrem;      // lanes left, from this entry on
+    // The range check (nnf_insn_check) has made sure the NT = ceil(n/COLS)
+    // entries lie inside P, so NT - 1 < P_WORDS: a P_AW-bit count.
+    reg  [P_AW-1:0]   chk_left;      // entries left after this one
     reg               chk_v_q;       // entry data on p_rd_arr this cycle
     reg               chk_last_q;
     reg  [NL_W-1:0]   chk_nl_q;      // used lanes of that entry
+    reg  [NL_W-1:0]   chk_nl_last;   // used lanes of the last entry: ((n-1) % COLS) + 1
     reg               chk_bad;
-    wire [16:0]       cols17 = COLS[16:0];
-    wire              chk_last = (chk_nrem <= cols17);
+    wire              chk_last = (chk_left == {P_AW{1'b0}});
+    wire [31:0]       n_m1 = {16'd0, cmd_n} - 32'd1;   // cmd_n >= 1 here
     reg  [COLS-1:0]   lane_bad;
     integer           cl;
     always @(*) begin
@@ -521,7 +524,7 @@ module nnf_gemm #(
         chk_done <= 1'b0;
         chk_v_q  <= chk_rd;
         chk_last_q <= chk_last;
-        chk_nl_q <= chk_last ? chk_nrem[NL_W-1:0] : cols17[NL_W-1:0];
+        chk_nl_q <= chk_last ? chk_nl_last : COLS[NL_W-1:0];
         if (rst) begin
             chk_rd  <= 1'b0;
             chk_v_q <= 1'b0;
@@ -530,11 +533,12 @@ module nnf_gemm #(
             if (chk_start && !busy) begin
                 chk_rd   <= 1'b1;
                 chk_ptr  <= cmd_p_base[P_AW-1:0];
-                chk_nrem <= {1'b0, cmd_n};
+                chk_left <= n_m1[LOG_C +: P_AW];
+                chk_nl_last <= {1'b0, n_m1[LOG_C-1:0]} + 1'b1;
                 chk_bad  <= 1'b0;
             end else if (chk_rd) begin
                 chk_ptr  <= chk_ptr + 1'b1;
-                chk_nrem <= chk_nrem - cols17;
+                chk_left <= chk_left - 1'b1;
                 if (chk_last) chk_rd <= 1'b0;
             end
             if (chk_v_q) begin
@@ -738,7 +742,7 @@ module nnf_gemm #(
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0, lw_kofs,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, hp_addr, k_round, sw_mrow0, lp_ra, lp_wa};
+                    cmd_o_base, hp_addr, k_round, sw_mrow0, lp_ra, lp_wa, n_m1};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

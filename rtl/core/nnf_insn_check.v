@@ -4,18 +4,22 @@
 //   GEMM  nnfm_engine_check   (sim/model/nnfm_engine.c): lo <= hi; then,
 //         unless m = 0 or n = 0, every word of A, O, W and P inside its
 //         buffer and A, O disjoint. (The per-lane m0/shift check needs the
-//         P buffer: nnf_gemm does it, cmd_check.)
+//         P buffer: nnf_gemm does it, chk_start.)
 //   LIF   run_lif             (sim/model/nnfm_device.c): unless m = 0 or
 //         n = 0, the currents, the spikes (NT*m ACT words each, NT =
 //         ceil(n / ROWS)) and the state entries s_base .. s_base + m*n - 1
 //         inside their buffers, and currents and spikes equal or disjoint.
 //
-// Protocol: fields held stable from `start` (a one-cycle pulse) until
-// `done` (a one-cycle pulse, 18 cycles later) with `ok`
-// valid in the same cycle. The three products a range needs (tiles x rows)
-// are made by serial shift-add multipliers, most significant bit first, one
-// bit per cycle, saturating above 2^(DW+1) (DW: the widest buffer's address
-// width), so the whole check is narrow adders and no DSP.
+// Protocol: the fields are held stable from `start` (a one-cycle pulse)
+// until `done` (a one-cycle pulse, 3*min(CW, 17) + 7 cycles later: 40 at
+// the iCEBreaker's buffer sizes, 58 at the simulator's) with `ok` valid in
+// the same cycle.
+//
+// One CW+2-bit adder does everything, a step per cycle (small parts have no
+// room for more): three products by shift-and-add, most significant bit
+// first (tiles x rows, saturating: "big" once >= 2^CW, which no buffer
+// holds), then each range's end (base + words) against its buffer's size,
+// then the two comparisons of the A/O overlap.
 `default_nettype none
 
 module nnf_insn_check #(
@@ -49,66 +53,89 @@ module nnf_insn_check #(
     localparam integer DW0    = (ACT_AW > W_AW) ? ACT_AW : W_AW;
     localparam integer DW1    = (DW0 > S_AW) ? DW0 : S_AW;
     localparam integer DW     = (DW1 > P_AW) ? DW1 : P_AW;
-    localparam integer CW     = DW + 2;          // product width; >= 2^(DW+1) is "big"
-    localparam integer XW     = (CW > 17) ? CW : 17;
+    localparam integer CW     = DW + 2;                        // >= 2^CW: "big"
+    localparam integer AW     = CW + 2;                        // adder width
+    localparam integer XW     = (CW > 17) ? CW : 17;           // operands, extended
+    localparam integer YB     = (CW < 17) ? CW : 17;           // multiplier bits to visit
 
-    // ---- tile counts (combinational from the held fields) ----
-    wire [16:0] k_round = ({1'b0, k} + (ROWS[16:0] - 17'd1)) >> LOG_R;
-    wire [16:0] n_round = ({1'b0, n} + (ROWS[16:0] - 17'd1)) >> LOG_R;
-    wire [15:0] kt = (k == 16'd0) ? 16'd1 : k_round[15:0];   // bit 16 is 0 (ROWS >= 2)
-    wire [15:0] nt = n_round[15:0];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_round = &{1'b0, k_round[16], n_round[16]};
-    /* verilator lint_on UNUSEDSIGNAL */
+    // ---- operands of the products, saturated to CW bits + a big flag ----
+    // kt = max(1, ceil(k / ROWS)), nt = ceil(n / ROWS)
+    wire [15:0] k_hi = k >> LOG_R, n_hi = n >> LOG_R;
+    wire        k_rem = (k & (ROWS[15:0] - 16'd1)) != 16'd0;
+    wire        n_rem = (n & (ROWS[15:0] - 16'd1)) != 16'd0;
+    wire [16:0] kt17 = (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
+    wire [16:0] nt17 = {1'b0, n_hi} + {16'd0, n_rem};
     wire        empty = (m == 16'd0) || (n == 16'd0);
 
-    // ---- the three products: x * y, y's bits from the top ----
-    //   GEMM: p1 = kt*m (A words), p2 = nt*m (O words), p3 = nt*kt (W tiles)
-    //   LIF:  p1 = p2 = nt*m (currents and spikes),     p3 = m*n (entries)
-    wire [15:0] x1 = m,  y1 = is_lif ? nt : kt;
-    wire [15:0] x2 = m,  y2 = nt;
-    wire [15:0] x3 = is_lif ? m : kt, y3 = is_lif ? n : nt;
+    //   GEMM: p1 = m*kt (A words), p2 = m*nt (O words), p3 = kt*nt (W tiles)
+    //   LIF:  p1 = p2 = m*nt (currents, spikes),        p3 = m*n (entries)
+    reg  [1:0]  ph;                 // product being made (0..2), or 3: the rest
+    wire [16:0] x17 = (is_lif || ph != 2'd2) ? {1'b0, m} : kt17;
+    wire [16:0] y17 = (ph == 2'd0) ? (is_lif ? nt17 : kt17)
+                    : (ph == 2'd1) ? nt17
+                    : (is_lif ? {1'b0, n} : nt17);
+    wire [XW-1:0] x_ext = {{(XW-17){1'b0}}, x17};
+    wire [XW-1:0] y_ext = {{(XW-17){1'b0}}, y17};
+    wire [XW-1:0] nt_ext = {{(XW-17){1'b0}}, nt17};
+    wire          x_big = (x_ext >> CW) != {XW{1'b0}};
+    wire          y_big = (y_ext >> CW) != {XW{1'b0}};
+    wire          nt_big = (nt_ext >> CW) != {XW{1'b0}};
+    wire [CW-1:0] x_lo = x_ext[CW-1:0];
 
-    reg  [4:0]    cnt;              // 0..15: multiply bit 15-cnt; 16, 17: compare
+    // ---- the sequence ----
     reg           run;
-    reg  [CW-1:0] p1, p2, p3;
-    reg           big1, big2, big3;
-    wire [3:0]    bit_i = 4'd15 - cnt[3:0];
+    reg  [4:0]    st;               // bit (products) or step (the rest)
+    reg  [CW-1:0] acc, p_a, p_o;    // product; A end; O end
+    reg           big, big_a, big_o;
+    reg           r_ok;             // every range so far inside its buffer
+    reg           a_lt;             // a_base < o_end
 
-    // acc' = 2*acc + (b ? x : 0), saturating: big once it reaches 2^CW
-    function automatic [CW:0] mac_step(input [CW-1:0] acc, input b, input [15:0] x);
-        reg [CW+16:0] s;
-        begin
-            s = {17'd0, acc} + {17'd0, acc} + (b ? {{(CW+1){1'b0}}, x} : {(CW+17){1'b0}});
-            mac_step = {|s[CW+16:CW], s[CW-1:0]};
-        end
-    endfunction
-    wire [CW:0] s1 = mac_step(p1, y1[bit_i], x1);
-    wire [CW:0] s2 = mac_step(p2, y2[bit_i], x2);
-    wire [CW:0] s3 = mac_step(p3, y3[bit_i], x3);
-
-    // ---- bases inside their buffers ----
+    // bases: all 32 bits count
     wire a_in = (a_base >> ACT_AW) == 32'd0;
     wire o_in = (o_base >> ACT_AW) == 32'd0;
     wire w_in = (w_base >> W_AW) == 32'd0;
     wire p_in = (p_base >> P_AW) == 32'd0;
-    wire s_in = (p_base >> S_AW) == 32'd0 && STATE_WORDS > 1;
+    wire s_in = ((p_base >> S_AW) == 32'd0) && (STATE_WORDS > 1);
+    wire [AW-1:0] a_lo = {{(AW-ACT_AW){1'b0}}, a_base[ACT_AW-1:0]};
+    wire [AW-1:0] o_lo = {{(AW-ACT_AW){1'b0}}, o_base[ACT_AW-1:0]};
+    wire [AW-1:0] w_lo = {{(AW-W_AW){1'b0}}, w_base[W_AW-1:0]};
+    wire [AW-1:0] p_lo = {{(AW-P_AW){1'b0}}, p_base[P_AW-1:0]};
+    wire [AW-1:0] s_lo = {{(AW-S_AW){1'b0}}, p_base[S_AW-1:0]};
 
-    // room left in each buffer from its base (<= 2^DW, fits CW bits)
-    wire [CW-1:0] a_room = ACT_WORDS[CW-1:0] - {{(CW-ACT_AW){1'b0}}, a_base[ACT_AW-1:0]};
-    wire [CW-1:0] o_room = ACT_WORDS[CW-1:0] - {{(CW-ACT_AW){1'b0}}, o_base[ACT_AW-1:0]};
-    wire [CW-1:0] w_room = (W_WORDS[CW-1:0] - {{(CW-W_AW){1'b0}}, w_base[W_AW-1:0]}) >> LOG_R;
-    wire [CW-1:0] p_room = P_WORDS[CW-1:0] - {{(CW-P_AW){1'b0}}, p_base[P_AW-1:0]};
-    wire [CW-1:0] s_room = STATE_WORDS[CW-1:0] - {{(CW-S_AW){1'b0}}, p_base[S_AW-1:0]};
-    wire [XW-1:0] nt_x     = {{(XW-16){1'b0}}, nt};
-    wire [XW-1:0] p_room_x = {{(XW-CW){1'b0}}, p_room};
+    // steps after the products (ph = 3):
+    localparam [4:0] S_AEND = 5'd0, S_OEND = 5'd1, S_WS = 5'd2, S_P = 5'd3,
+                     S_ALT = 5'd4, S_OLT = 5'd5;
+    // W words = tiles * ROWS: the shift may make the count big
+    wire          w_sh_big = (acc >> (CW - LOG_R)) != {CW{1'b0}};
+    wire [AW-1:0] acc_w    = {{(AW-CW){1'b0}}, acc << LOG_R};
+    reg  [AW-1:0] opa, opb;
+    always @(*) begin
+        opa = {{(AW-CW-1){1'b0}}, acc, 1'b0};
+        opb = {{(AW-CW){1'b0}}, x_lo};
+        if (ph != 2'd3) begin
+            if (!y_ext[st]) opb = {AW{1'b0}};
+        end else case (st)
+            S_AEND:  begin opa = {2'b00, p_a};  opb = a_lo; end
+            S_OEND:  begin opa = {2'b00, p_o};  opb = o_lo; end
+            S_WS:    begin opa = is_lif ? {2'b00, acc} : acc_w; opb = is_lif ? s_lo : w_lo; end
+            S_P:     begin opa = {2'b00, nt_ext[CW-1:0]}; opb = p_lo; end
+            S_ALT:   begin opa = {2'b00, p_o};  opb = ~a_lo; end      // o_end - a_base - 1
+            default: begin opa = {2'b00, p_a};  opb = ~o_lo; end      // a_end - o_base - 1
+        endcase
+    end
+    wire [AW-1:0] sum = opa + opb;
+    wire          sum_big = (sum >> CW) != {AW{1'b0}};
 
-    // first compare cycle (registered): each range, and the two range ends
-    reg           r_a, r_o, r_3, r_p, r_lohi, r_empty, r_same;
-    reg  [CW-1:0] a_end, o_end;
-    reg  [ACT_AW-1:0] a_lo, o_lo;
-    wire          a_before_o_end = {{(CW-ACT_AW){1'b0}}, a_lo} < o_end;
-    wire          o_before_a_end = {{(CW-ACT_AW){1'b0}}, o_lo} < a_end;
+    // s <= 2^bits (a range's end inside a buffer of 2^bits words), bits < AW
+    function automatic fits(input [AW-1:0] s, input integer bits);
+        reg [AW-1:0] top, low;
+        begin
+            top  = s >> bits;
+            low  = s << (AW - bits);
+            fits = (top == {AW{1'b0}}) ||
+                   ((top == {{(AW-1){1'b0}}, 1'b1}) && (low == {AW{1'b0}}));
+        end
+    endfunction
 
     always @(posedge clk) begin
         done <= 1'b0;
@@ -117,37 +144,48 @@ module nnf_insn_check #(
             ok  <= 1'b0;
         end else if (start) begin
             run  <= 1'b1;
-            cnt  <= 5'd0;
-            p1   <= {CW{1'b0}};
-            p2   <= {CW{1'b0}};
-            p3   <= {CW{1'b0}};
-            big1 <= 1'b0;
-            big2 <= 1'b0;
-            big3 <= 1'b0;
+            ph   <= 2'd0;
+            st   <= YB[4:0] - 5'd1;
+            acc  <= {CW{1'b0}};
+            big  <= 1'b0;
+            r_ok <= 1'b1;
         end else if (run) begin
-            cnt <= cnt + 5'd1;
-            if (!cnt[4]) begin
-                p1 <= s1[CW-1:0];  big1 <= big1 | s1[CW];
-                p2 <= s2[CW-1:0];  big2 <= big2 | s2[CW];
-                p3 <= s3[CW-1:0];  big3 <= big3 | s3[CW];
-            end else if (cnt == 5'd16) begin
-                r_a     <= a_in && !big1 && (p1 <= a_room);
-                r_o     <= o_in && !big2 && (p2 <= o_room);
-                r_3     <= is_lif ? (s_in && !big3 && (p3 <= s_room))
-                                  : (w_in && !big3 && (p3 <= w_room));
-                r_p     <= is_lif || (p_in && (nt_x <= p_room_x));
-                r_lohi  <= is_lif || ($signed(lo) <= $signed(hi));
-                r_empty <= empty;
-                r_same  <= is_lif && (a_base[ACT_AW-1:0] == o_base[ACT_AW-1:0]);
-                a_end   <= {{(CW-ACT_AW){1'b0}}, a_base[ACT_AW-1:0]} + p1;
-                o_end   <= {{(CW-ACT_AW){1'b0}}, o_base[ACT_AW-1:0]} + p2;
-                a_lo    <= a_base[ACT_AW-1:0];
-                o_lo    <= o_base[ACT_AW-1:0];
+            if (ph != 2'd3) begin                           // one product bit
+                acc <= sum[CW-1:0];
+                big <= big || sum_big || x_big || y_big;
+                if (st == 5'd0) begin
+                    if (ph == 2'd0) begin p_a <= sum[CW-1:0]; big_a <= big || sum_big || x_big || y_big; end
+                    if (ph == 2'd1) begin p_o <= sum[CW-1:0]; big_o <= big || sum_big || x_big || y_big; end
+                    ph  <= ph + 2'd1;
+                    st  <= (ph == 2'd2) ? S_AEND : YB[4:0] - 5'd1;
+                    if (ph != 2'd2) begin acc <= {CW{1'b0}}; big <= 1'b0; end
+                end else begin
+                    st <= st - 5'd1;
+                end
             end else begin
-                run  <= 1'b0;
-                done <= 1'b1;
-                ok   <= r_lohi && (r_empty || (r_a && r_o && r_3 && r_p &&
-                                               (r_same || !(a_before_o_end && o_before_a_end))));
+                st <= st + 5'd1;
+                case (st)
+                    S_AEND: begin
+                        r_ok <= r_ok && a_in && !big_a && fits(sum, ACT_AW);
+                        p_a  <= sum[CW-1:0];
+                    end
+                    S_OEND: begin
+                        r_ok <= r_ok && o_in && !big_o && fits(sum, ACT_AW);
+                        p_o  <= sum[CW-1:0];
+                    end
+                    S_WS:   r_ok <= r_ok && !big && (is_lif ? (s_in && fits(sum, S_AW))
+                                                            : (w_in && !w_sh_big && fits(sum, W_AW)));
+                    S_P:    r_ok <= r_ok && (is_lif || (p_in && !nt_big && fits(sum, P_AW)));
+                    S_ALT:  a_lt <= !sum[AW-1];
+                    S_OLT: begin
+                        run  <= 1'b0;
+                        done <= 1'b1;
+                        ok   <= (is_lif || ($signed(lo) <= $signed(hi))) &&
+                                (empty || (r_ok && (!(a_lt && !sum[AW-1]) ||
+                                                    (is_lif && a_base[ACT_AW-1:0] == o_base[ACT_AW-1:0]))));
+                    end
+                    default: ;
+                endcase
             end
         end
     end
