@@ -6,9 +6,8 @@
  * UART), waits for the answer and compares it with nnfb_work_check: stop
  * and wait, as the driver talks.
  *
- * The configuration is the board's as scripts/synth.py builds it: CMake
- * passes every top parameter synth.py sets as NNFB_P_<NAME> (tests/boards/
- * CMakeLists.txt); TIMEOUT is CLOCK_HZ / 10, as every board top passes it.
+ * The configuration is the board's as scripts/synth.py builds it
+ * (nnfb_board_config.h).
  *
  * What a workload holds (weighted at random until its byte budget is spent):
  *   - GEMM programs: 1..3 chained layers (random M, K, N: ragged tiles, K = 0,
@@ -43,36 +42,9 @@
 #include <string.h>
 
 #include "nnf_test.h"
+#include "nnfb_board_config.h"
 #include "nnfdrv_proto.h"
 #include "nnfm_device.h"
-
-#if !defined(NNFB_P_ROWS) || !defined(NNFB_P_CLOCK_HZ) || !defined(NNFB_P_STATE_WORDS)
-#error "NNFB_P_* (the board's top parameters) come from tests/boards/CMakeLists.txt"
-#endif
-#ifndef NNFB_P_CNT_W
-#define NNFB_P_CNT_W 64 /* nnf_dev_uart's default: the tops that do not set it */
-#endif
-#ifndef NNFB_P_LIF_LANES
-#define NNFB_P_LIF_LANES 1
-#endif
-
-/* The model's configuration: the board's top parameters. */
-static inline nnfm_device_config nnfb_board_config(void) {
-  nnfm_device_config c = nnfm_device_config_default();
-  c.engine.rows = NNFB_P_ROWS;
-  c.engine.cols = NNFB_P_COLS;
-  c.engine.act_words = NNFB_P_ACT_WORDS;
-  c.engine.w_words = NNFB_P_W_WORDS;
-  c.engine.p_words = NNFB_P_P_WORDS;
-  c.engine.acc_depth = NNFB_P_ACC_DEPTH;
-  c.prog_words = NNFB_P_PROG_WORDS;
-  c.state_words = NNFB_P_STATE_WORDS;
-  c.max_payload = NNFB_P_MAX_PAYLOAD;
-  c.timeout_cycles = NNFB_P_CLOCK_HZ / 10;
-  c.clock_hz = NNFB_P_CLOCK_HZ;
-  c.vec_serial = NNFB_P_VEC_SERIAL;
-  return c;
-}
 
 enum {
   NNFB_W_FRAME = 0,     /* answer compared byte for byte */
