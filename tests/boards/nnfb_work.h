@@ -374,11 +374,14 @@ static inline void nnfb_gemm_program(nnfb_work *w) {
       nnfb_insn_gemm(prog + 32 * ni++, &z);
     }
   }
-  /* the stop: END, a reserved opcode, a LOOP that falls through then END,
-   * or (no LIF core) a LIF opcode */
+  /* the stop: END, a reserved opcode, a LOOP over the whole program (count
+   * 0..3: the GEMMs run again on the same inputs) then END, or (no LIF
+   * core) a LIF opcode */
   int stop = (int)nnf_rng_range(&w->r, 0, 3);
+  uint32_t loop_at = 0xFFFFFFFFu;
   if (stop == 2) {
-    nnfb_insn_loop(prog + 32 * ni++, 0, (uint16_t)nnf_rng_range(&w->r, 0, 1));
+    loop_at = ni;
+    nnfb_insn_loop(prog + 32 * ni++, 0, (uint16_t)nnf_rng_range(&w->r, 0, 3)); /* target: the entry, below */
     stop = 0;
   }
   if (stop == 1) nnfb_insn_op(prog + 32 * ni++, (uint8_t)nnf_rng_range(&w->r, 5, 255));
@@ -388,6 +391,7 @@ static inline void nnfb_gemm_program(nnfb_work *w) {
   uint32_t entry = 0;
   if (ni < PR) entry = (uint32_t)nnf_rng_range(&w->r, 0, PR - ni);
   if (ni > PR) ni = PR; /* the end of program memory stops it too */
+  if (loop_at < ni) nnfp_put32(prog + 32 * loop_at + 16, entry);
   nnfb_write(w, 4, entry * 32, prog, (size_t)ni * 32);
   nnfb_run(w, entry, end_word);
   nnfb_read(w, 0, abase[1] * (uint32_t)e->rows, (size_t)(end_word - abase[1]) * (size_t)e->rows);
