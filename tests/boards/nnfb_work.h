@@ -60,7 +60,7 @@ typedef struct {
 } nnfb_wchunk;
 
 typedef struct {
-  int gemm_progs, lif_progs, gemms, lifs, loops, refusals, roundtrips, counters, cuts;
+  int gemm_progs, lif_progs, gemms, lifs, loops, refusals, roundtrips, counters, cuts, held_writes;
 } nnfb_wstats;
 
 typedef struct {
@@ -73,6 +73,8 @@ typedef struct {
   nnf_rng r;
   size_t bytes;       /* bytes in + out so far */
   size_t max_dim;     /* upper bound for a layer's M, K, N */
+  int flow;           /* 1: the link has flow control (a stream port): frames
+                         that wait for a running program may carry payloads */
   nnfb_wstats st;
 } nnfb_work;
 
@@ -286,7 +288,11 @@ static inline void nnfb_random_clamp(nnfb_work *w, nnfm_cmd *c) {
 }
 
 /* RUN (sometimes sent twice with one seq), maybe an ACT write while it
- * runs at [free_word, act_words), WAIT, STATUS. */
+ * runs at [free_word, act_words); then WAIT and maybe STATUS, or (a third of
+ * the time) nothing: the caller's READs wait for the program. With flow
+ * control, sometimes a WRITE to another region first, which the device holds
+ * until the program has finished (docs/protocol.md), wherever it points:
+ * the model, whose RUN completes at once, writes it after the program too. */
 static inline void nnfb_run(nnfb_work *w, uint32_t entry, uint32_t free_word) {
   const nnfm_config *e = &w->cfg.engine;
   nnfb_frame(w, NNFP_RUN, entry, NULL, 0);
@@ -299,6 +305,17 @@ static inline void nnfb_run(nnfb_work *w, uint32_t entry, uint32_t free_word) {
     nnf_rng_fill(&w->r, buf, len);
     nnfb_frame(w, NNFP_WRITE, at, buf, (uint16_t)len);
   }
+  if (w->flow && nnf_rng_range(&w->r, 0, 3) == 0) {
+    int region = (int)nnf_rng_range(&w->r, 1, w->cfg.state_words ? 5 : 4); /* W, P, LUT, PROG, STATE */
+    uint32_t size = nnfb_region_bytes(&w->cfg, region);
+    uint32_t len = (uint32_t)nnf_rng_range(&w->r, 1, size < 200 ? size : 200);
+    uint32_t at = (uint32_t)nnf_rng_range(&w->r, 0, size - len);
+    uint8_t buf[200];
+    nnf_rng_fill(&w->r, buf, len);
+    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << 28) | at, buf, (uint16_t)len);
+    w->st.held_writes++;
+  }
+  if (nnf_rng_range(&w->r, 0, 2) == 0) return; /* the READs wait */
   nnfb_frame(w, NNFP_WAIT, 0, NULL, 0);
   if (nnf_rng_range(&w->r, 0, 1)) nnfb_frame(w, NNFP_STATUS, 0, NULL, 0);
 }
@@ -611,12 +628,13 @@ static inline void nnfb_cut(nnfb_work *w) {
 }
 
 /* Build a workload of about `budget` bytes in and out; `cuts` frames cut
- * short. Largest layer dimension max_dim. */
-static inline void nnfb_work_build(nnfb_work *w, uint64_t seed, size_t budget, size_t max_dim, int cuts) {
+ * short; largest layer dimension max_dim; flow: see nnfb_work. */
+static inline void nnfb_work_build(nnfb_work *w, uint64_t seed, size_t budget, size_t max_dim, int cuts, int flow) {
   memset(w, 0, sizeof *w);
   w->cfg = nnfb_board_config();
   w->r = nnf_rng_seed(seed);
   w->max_dim = max_dim;
+  w->flow = flow;
   w->dev = nnfm_device_create(&w->cfg);
   w->img = nnfm_engine_create(&w->cfg.engine);
   CHECK(w->dev != NULL && w->img != NULL);

@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
   const size_t max_dim = argc > 3 ? (size_t)strtoull(argv[3], NULL, 0) : 40;
   static nnfb_work w;
   nnf_test_ctx("%s seed %llu: building the workload", NNFB_BOARD, (unsigned long long)seed);
-  nnfb_work_build(&w, seed, budget, max_dim, 1);
+  nnfb_work_build(&w, seed, budget, max_dim, 1, 1);
   nnfb_work_dump(&w);
   nnfsim_core *s = nnfsim_core_create();
   CHECK(s != NULL);
@@ -43,9 +43,10 @@ int main(int argc, char **argv) {
   }
   printf("%s: %d chunks, %zu bytes in and out identical to the model, %llu cycles; %d GEMM programs "
          "(%d GEMMs), %d spiking programs (%d LIF, %d LOOP), %d round trips, %d refusals, %d COUNTERS, "
-         "%d cut frames\n",
+         "%d cut frames, %d writes held for a running program\n",
          NNFB_BOARD, w.n, bytes, (unsigned long long)nnfsim_core_cycles(s), w.st.gemm_progs, w.st.gemms,
-         w.st.lif_progs, w.st.lifs, w.st.loops, w.st.roundtrips, w.st.refusals, w.st.counters, w.st.cuts);
+         w.st.lif_progs, w.st.lifs, w.st.loops, w.st.roundtrips, w.st.refusals, w.st.counters, w.st.cuts,
+         w.st.held_writes);
   CHECK(w.st.gemm_progs > 0);
   if (w.cfg.state_words) CHECK(w.st.lif_progs > 0);
   nnfsim_core_destroy(s);

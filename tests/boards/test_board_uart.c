@@ -70,7 +70,7 @@ int main(int argc, char **argv) {
   const size_t max_dim = argc > 3 ? (size_t)strtoull(argv[3], NULL, 0) : 20;
   static nnfb_work w;
   nnf_test_ctx("%s seed %llu: building the workload", NNFB_BOARD, (unsigned long long)seed);
-  nnfb_work_build(&w, seed, budget, max_dim, 1);
+  nnfb_work_build(&w, seed, budget, max_dim, 1, 0);
   static link l;
   l.dut = nnfb_board_create();
   CHECK(l.dut != NULL);
