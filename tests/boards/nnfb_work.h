@@ -13,10 +13,13 @@
  *   - GEMM programs: 1..3 chained layers (random M, K, N: ragged tiles, K = 0,
  *     M beyond ACC_DEPTH when it fits), zero points and clamps, the LUT,
  *     saturating (m0, shift) corners, BARRIERs, an M = 0 / N = 0 GEMM with
- *     wild addresses, END or a reserved opcode at the end, a random entry
- *     point; ACT written while the program runs (outside what it touches);
- *     sometimes the RUN sent twice with one seq (answered, not run, again);
- *     WAIT, STATUS, outputs READ;
+ *     wild addresses, END, a reserved opcode or a LOOP over the whole
+ *     program (count 0..3) at the end, a random entry point; ACT written
+ *     while the program runs (outside what it touches); sometimes the RUN
+ *     sent twice with one seq (answered, not run, again); with flow control
+ *     (the stream port), sometimes a WRITE to another region that the device
+ *     holds until the program ends; WAIT and STATUS, or straight to the
+ *     outputs' READs (which wait for the program);
  *   - with a LIF core (STATE_WORDS > 0): spiking programs (GEMM, LIF, GEMM,
  *     LIF, LOOP with random count, as docs/protocol.md's T-step network),
  *     random LIF parameters, spikes in place or not, host-written state with
@@ -28,7 +31,7 @@
  *     COUNTERS, RESET of the counters; optionally a frame cut short (the
  *     device's TIMEOUT, ERR TIMEOUT).
  * Every program is inside the contract (the model refuses nothing:
- * nnfb_work_finish checks its statistics), so every answer byte must agree.
+ * nnfb_work_build checks its statistics), so every answer byte must agree.
  *
  * Header-only (static functions), shared by test_board_core.c and
  * test_board_uart.c.
