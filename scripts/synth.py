@@ -237,12 +237,31 @@ COARSE_TAIL = [
 ]
 
 
-def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
+def top_params(cfg, extra=None):
+    """The top's parameters (chparam) for a configuration and a board's extras:
+    what Yosys builds, and what --print-board-params gives the simulators."""
     params = {"ROWS": cfg["rows"], "COLS": cfg["cols"], "ACT_WORDS": cfg["act_words"],
               "W_WORDS": cfg["w_words"], "P_WORDS": cfg["p_words"],
               "ACC_DEPTH": cfg["acc_depth"], "VEC_SERIAL": cfg["vec_serial"],
               "PE_DSP": cfg["pe_dsp"]}
     params.update(extra or {})
+    return params
+
+
+def print_board_params(board):
+    """A board's top, its files (relative to rtl/) and the exact parameters
+    its bitstream is built with, as one line of JSON ("all": one line per
+    board): the one source the Verilator builds of the shipped
+    configurations read (sim/core/CMakeLists.txt, tests/boards)."""
+    for name in sorted(BOARDS) if board == "all" else [board]:
+        b = BOARDS[name]
+        print(json.dumps({"board": name, "top": b["top"], "files": b["files"],
+                          "params": top_params(b["config"], b["extra"])}, sort_keys=True))
+    return 0
+
+
+def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
+    params = top_params(cfg, extra)
     for p in files + [json_out, stat_out]:
         if re.search(r"\s", p):
             raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
@@ -348,8 +367,11 @@ def parse_args(argv):
     ap.add_argument("--require-timing", action="store_true",
                     help="exit 1 when the target frequency is not met")
     ap.add_argument("--list", action="store_true", help="print the targets and their defaults, then exit")
+    ap.add_argument("--print-board-params", choices=sorted(BOARDS) + ["all"], metavar="BOARD",
+                    help="print BOARD's (or all boards') top, files and top parameters as "
+                         "JSON, one line per board, then exit")
     a = ap.parse_args(argv)
-    if a.list:
+    if a.list or a.print_board_params:
         return a
     if a.board and a.target:
         ap.error("--board and --target exclude each other")
@@ -360,6 +382,8 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
+    if a.print_board_params:
+        return print_board_params(a.print_board_params)
     if a.list:
         for name, t in sorted(TARGETS.items()):
             print("%-11s %-18s %5.0f MHz  %s" % (name, t["device"], t["freq"],

@@ -1,7 +1,9 @@
 // vendor_stubs.v: port-only stand-ins for the vendor primitives the board
 // tops instantiate (iCE40 SB_PLL40_PAD, ECP5 EHXPLLL), so Verilator and
-// Icarus can lint / elaborate the tops (board_lint.sh). Not for simulation:
-// the clock passes straight through and the PLL is always locked.
+// Icarus can lint / elaborate the tops (board_lint.sh). The clock passes
+// straight through and the PLL is always locked: no model of the PLL, but
+// exactly what the board simulations (nnfb_board.h, test_board_uart.c) need,
+// where the clock they step is the core clock.
 `default_nettype none
 
 /* verilator lint_off DECLFILENAME */

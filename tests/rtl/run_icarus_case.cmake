@@ -5,17 +5,22 @@
 #   3. the output must equal the model's byte for byte;
 #   4. the Verilated engine runs the same list (rtl_ops_replay): same bytes,
 #      and the same cycle / busy / MAC counters as Icarus, cycle for cycle.
-# Variables: GEN VVP TB REPLAY CASE DIR
+# Variables: GEN VVP TB REPLAY CASE DIR, optional OUTNAME (file names; default
+# CASE). CASE is gen_icarus_case's arguments before the two files, spaces
+# between them (e.g. "--config 4 4096 2048 16 32 random 7").
 foreach(v GEN VVP TB REPLAY CASE DIR)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "run_icarus_case.cmake: ${v} not set")
   endif()
 endforeach()
+if(NOT DEFINED OUTNAME)
+  set(OUTNAME ${CASE})
+endif()
 file(MAKE_DIRECTORY ${DIR})
-set(ops ${DIR}/${CASE}.ops.hex)
-set(exp ${DIR}/${CASE}.expected.hex)
-set(out ${DIR}/${CASE}.icarus.hex)
-set(out2 ${DIR}/${CASE}.verilator.hex)
+set(ops ${DIR}/${OUTNAME}.ops.hex)
+set(exp ${DIR}/${OUTNAME}.expected.hex)
+set(out ${DIR}/${OUTNAME}.icarus.hex)
+set(out2 ${DIR}/${OUTNAME}.verilator.hex)
 file(REMOVE ${ops} ${exp} ${out} ${out2})
 
 string(REPLACE " " ";" case_args "${CASE}")
@@ -53,7 +58,7 @@ function(compare_outputs got what)
     list(GET e ${i} a)
     list(GET g ${i} b)
     if(NOT a STREQUAL b)
-      message(FATAL_ERROR "${what}: output line ${i} (byte ${i} read, in ${CASE}.ops.hex order) is '${b}', the model says '${a}'")
+      message(FATAL_ERROR "${what}: output line ${i} (byte ${i} read, in ${OUTNAME}.ops.hex order) is '${b}', the model says '${a}'")
     endif()
   endforeach()
   message(FATAL_ERROR "${what}: the output differs from the model's")

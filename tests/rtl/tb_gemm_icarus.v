@@ -12,11 +12,17 @@
 // line "macs <cnt_macs>". At the end it prints "cycles <cnt_cycles> busy
 // <cnt_busy> macs <cnt_macs>" (counters from the end of reset), or "ERROR ..."
 // and no counters line on a configuration mismatch, a bad op or a timeout.
-// The engine is instantiated with its own default parameters; the ops list
-// starts with the configuration it was generated for, checked here.
+// The engine's parameters are this testbench's (nnf_gemm's defaults unless
+// set with iverilog -Ptb_gemm_icarus.ROWS=4 ...); the ops list starts with
+// the configuration it was generated for, checked here.
 `default_nettype none
 
-module tb_gemm_icarus;
+module tb_gemm_icarus #(
+    parameter integer ROWS = 8, parameter integer COLS = 8,
+    parameter integer ACT_WORDS = 32768, parameter integer W_WORDS = 16384,
+    parameter integer P_WORDS = 64, parameter integer ACC_DEPTH = 256,
+    parameter integer VEC_SERIAL = 0, parameter integer PE_DSP = 1
+);
     reg         clk = 1'b0;
     reg         rst = 1'b1;
     reg         cmd_valid = 1'b0;
@@ -35,7 +41,9 @@ module tb_gemm_icarus;
     reg         cnt_clear = 1'b0;
     wire [63:0] cnt_cycles, cnt_busy, cnt_macs;
 
-    nnf_gemm dut (
+    nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .PE_DSP(PE_DSP)) dut (
         .clk(clk), .rst(rst),
         .cmd_valid(cmd_valid), .cmd_ready(cmd_ready),
         .cmd_m(cmd_m), .cmd_k(cmd_k), .cmd_n(cmd_n),
@@ -47,7 +55,7 @@ module tb_gemm_icarus;
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(1'b0), .lp_ra(32'd0), .lp_rd(), .lp_we(1'b0), .lp_wa(32'd0),
-        .lp_wd(64'd0),   // the default ROWS = 8
+        .lp_wd({ROWS{8'd0}}),
         .cnt_clear(cnt_clear), .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy),
         .cnt_macs(cnt_macs));
 

@@ -9,8 +9,10 @@
  * written nothing and run nothing (cnt_busy, cnt_macs unchanged). At the end
  * every region of the device is compared with the model mirror.
  *
- * Also: the command checks agree with nnfm_engine_check on hundreds of
- * random, mostly invalid commands; busy refusals; a cycle limit that times
+ * Also: on hundreds of random, mostly invalid commands (and P slots with
+ * invalid (m0, shift)), nnfsim and the model refuse exactly what the limits
+ * of docs/engine.md refuse, as written out in this test (documented_refusal),
+ * with the same codes; busy refusals; a cycle limit that times
  * out and a wait that then completes the command; the trace file errors.
  */
 #include <inttypes.h>
@@ -319,11 +321,66 @@ static void busy_refusals(nnf_rng *r) {
   rtl_compare_act_words(&h, c.o_base, nnfm_p_entries(&h.cfg, c.n) * c.m, "output after a timeout");
 }
 
-/* nnfsim's checks give nnfm_engine_check's code on random, mostly invalid
- * commands; the accepted ones run and match the model. */
+/* The refusal docs/engine.md documents for command c, written out here from
+ * its text (not from nnfm_engine_check), with the (m0, shift) of every P
+ * slot as this test wrote them (m0s / shifts, index entry * COLS + lane).
+ * The order is nnfsim.h's: fields, then buffer ranges, then parameters.
+ *   Command port: m, k, n are 16-bit unsigned; zp, lo, hi 8-bit signed with
+ *     lo <= hi; lut one bit.                                          RANGE
+ *   M = 0 or N = 0 completes at once and writes nothing: accepted.
+ *   With KT = max(1, ceil(K/ROWS)), NT = ceil(N/COLS), every word must lie
+ *     in its buffer: A[m][k] at a_base + (k/ROWS)*M + m (KT*M words from
+ *     a_base), Y[m][n] at o_base + (n/COLS)*M + m (NT*M words), W at
+ *     w_base + ((n/COLS)*KT + k/ROWS)*ROWS + k%ROWS (NT*KT*ROWS words), P
+ *     entries p_base .. p_base + NT - 1; and the A and O ranges disjoint. SHAPE
+ *   P entry p_base + nt of lane c (channel n = nt*COLS + c < N): 0 <= m0
+ *     < 2^31 and -31 <= shift <= 30.                                   RANGE */
+static int documented_refusal(const nnfm_cmd *c, const int32_t *m0s, const int8_t *shifts) {
+  const uint64_t R = (uint64_t)h.cfg.rows, C = (uint64_t)h.cfg.cols;
+  if (c->m > 65535 || c->k > 65535 || c->n > 65535) return NNFSIM_ERR_RANGE;
+  if (c->zp < -128 || c->zp > 127 || c->lo < -128 || c->lo > 127 || c->hi < -128 || c->hi > 127)
+    return NNFSIM_ERR_RANGE;
+  if (c->lo > c->hi) return NNFSIM_ERR_RANGE;
+  if (c->lut != 0 && c->lut != 1) return NNFSIM_ERR_RANGE;
+  if (c->m == 0 || c->n == 0) return NNFSIM_OK;
+  const uint64_t M = c->m, KT = c->k == 0 ? 1 : (c->k + R - 1) / R, NT = (c->n + C - 1) / C;
+  const uint64_t a0 = c->a_base, a1 = a0 + KT * M, o0 = c->o_base, o1 = o0 + NT * M;
+  if (a1 > h.cfg.act_words || o1 > h.cfg.act_words) return NNFSIM_ERR_SHAPE;
+  if ((uint64_t)c->w_base + NT * KT * R > h.cfg.w_words) return NNFSIM_ERR_SHAPE;
+  if ((uint64_t)c->p_base + NT > h.cfg.p_words) return NNFSIM_ERR_SHAPE;
+  if (a0 < o1 && o0 < a1) return NNFSIM_ERR_SHAPE; /* the A and O ranges share a word */
+  for (uint64_t n = 0; n < c->n; n++) {
+    uint64_t slot = ((uint64_t)c->p_base + n / C) * C + n % C;
+    if (m0s[slot] < 0 || shifts[slot] < -31 || shifts[slot] > 30) return NNFSIM_ERR_RANGE;
+  }
+  return NNFSIM_OK;
+}
+
+/* Random, mostly invalid commands: nnfsim refuses exactly what the documented
+ * limits refuse (documented_refusal, the independent oracle), with its code,
+ * and so does the model; the accepted ones run and match the model. P is
+ * first rewritten with (m0, shift) that are invalid in about one slot in 48,
+ * on both sides, recorded here. */
 static void random_checks(nnf_rng *r) {
   const int64_t AW = h.cfg.act_words, WW = h.cfg.w_words, PW = h.cfg.p_words;
-  int accepted = 0, refused[4] = {0};
+  const size_t slots = (size_t)h.cfg.p_words * (size_t)h.cfg.cols;
+  int32_t *m0s = malloc(slots * sizeof *m0s);
+  int8_t *shifts = malloc(slots);
+  CHECK(m0s && shifts);
+  for (size_t i = 0; i < slots; i++) {
+    m0s[i] = (int32_t)nnf_rng_range(r, 0, INT32_MAX);
+    shifts[i] = (int8_t)nnf_rng_range(r, -31, 30);
+    switch (nnf_rng_range(r, 0, 47)) {
+    case 0: m0s[i] = (int32_t)nnf_rng_range(r, INT32_MIN, -1); break;
+    case 1: shifts[i] = (int8_t)(nnf_rng_range(r, 0, 1) ? nnf_rng_range(r, 31, 127) : nnf_rng_range(r, -128, -32)); break;
+    default: break;
+    }
+    uint8_t rec[5] = {(uint8_t)m0s[i], (uint8_t)(m0s[i] >> 8), (uint8_t)(m0s[i] >> 16),
+                      (uint8_t)((uint32_t)m0s[i] >> 24), (uint8_t)shifts[i]};
+    for (int j = 0; j < 5; j++) CHECK_OK(nnfm_engine_write_byte(h.e, 2, (uint32_t)(i * 16 + 4 + (size_t)j), rec[j]));
+    CHECK_OK(nnfsim_write(h.s, 2, (uint32_t)(i * 16 + 4), rec, 5));
+  }
+  int accepted = 0, refused[4] = {0}, by_params = 0;
   for (int i = 0; i < 400; i++) {
     nnfm_cmd c;
     memset(&c, 0, sizeof c);
@@ -346,7 +403,8 @@ static void random_checks(nnf_rng *r) {
     snprintf(d, sizeof d, "M=%u K=%u N=%u a=%u w=%u p=%u o=%u zp=%d lo=%d hi=%d lut=%d", c.m, c.k, c.n,
              c.a_base, c.w_base, c.p_base, c.o_base, (int)c.zp, (int)c.lo, (int)c.hi, c.lut);
     nnf_test_ctx("random check %d: %s", i, d);
-    int want = nnfm_engine_check(h.e, &c);
+    int want = documented_refusal(&c, m0s, shifts);
+    CHECK_EQ(nnfm_engine_check(h.e, &c), want); /* the model keeps the documented limits */
     nnfsim_ports *p = nnfsim_ports_of(h.s);
     uint64_t c0 = p->cnt_cycles, b0 = p->cnt_busy;
     uint64_t macs = 0, mm = 0;
@@ -355,17 +413,24 @@ static void random_checks(nnf_rng *r) {
     if (want == NNFSIM_OK) {
       CHECK_OK(nnfm_engine_gemm(h.e, &c, &mm));
       CHECK_EQ_U64(macs, mm);
+      CHECK_EQ_U64(macs, (uint64_t)c.m * c.k * c.n);
       if (c.m && c.n) rtl_compare_act_words(&h, c.o_base, nnfm_p_entries(&h.cfg, c.n) * c.m, "output");
       accepted++;
     } else {
       refused[-want]++;
       CHECK_EQ_U64(p->cnt_busy, b0);
       /* only an invalid (m0, shift) is found by reading P */
-      if (p->cnt_cycles != c0) CHECK_EQ(want, NNFSIM_ERR_RANGE);
+      if (p->cnt_cycles != c0) {
+        CHECK_EQ(want, NNFSIM_ERR_RANGE);
+        by_params++;
+      }
     }
   }
-  printf("random checks: %d accepted, %d RANGE, %d SHAPE\n", accepted, refused[2], refused[3]);
-  CHECK(accepted > 10 && refused[2] > 10 && refused[3] > 10);
+  printf("random checks: %d accepted, %d RANGE (%d of them for P), %d SHAPE\n", accepted, refused[2], by_params,
+         refused[3]);
+  CHECK(accepted > 10 && refused[2] > 10 && refused[3] > 10 && by_params > 3);
+  free(m0s);
+  free(shifts);
 }
 
 static void trace_errors(void) {

@@ -1,0 +1,43 @@
+/*
+ * nnfb_board_config.h - the functional model's configuration for one shipped
+ * board, from the parameters its bitstream is built with. CMake passes every
+ * top parameter scripts/synth.py sets for the board as a compile definition
+ * NNFB_P_<NAME>=<value> (nnf_board_definitions() in sim/core/CMakeLists.txt,
+ * with NNFB_BOARD="<board>"); TIMEOUT is CLOCK_HZ / 10, as every board top
+ * passes it to nnf_dev_uart. For any test linked with nnfsim_core_<board>
+ * or nnfb_board_<board>.
+ */
+#ifndef NNFB_BOARD_CONFIG_H
+#define NNFB_BOARD_CONFIG_H
+
+#include "nnfm_device.h"
+
+#if !defined(NNFB_P_ROWS) || !defined(NNFB_P_CLOCK_HZ) || !defined(NNFB_P_STATE_WORDS)
+#error "NNFB_P_* (the board's top parameters): nnf_board_definitions() in sim/core/CMakeLists.txt"
+#endif
+#ifndef NNFB_P_CNT_W
+#define NNFB_P_CNT_W 64 /* nnf_dev_uart's default: the tops that do not set it */
+#endif
+#ifndef NNFB_P_LIF_LANES
+#define NNFB_P_LIF_LANES 1
+#endif
+
+/* The model's configuration: the board's top parameters. */
+static inline nnfm_device_config nnfb_board_config(void) {
+  nnfm_device_config c = nnfm_device_config_default();
+  c.engine.rows = NNFB_P_ROWS;
+  c.engine.cols = NNFB_P_COLS;
+  c.engine.act_words = NNFB_P_ACT_WORDS;
+  c.engine.w_words = NNFB_P_W_WORDS;
+  c.engine.p_words = NNFB_P_P_WORDS;
+  c.engine.acc_depth = NNFB_P_ACC_DEPTH;
+  c.prog_words = NNFB_P_PROG_WORDS;
+  c.state_words = NNFB_P_STATE_WORDS;
+  c.max_payload = NNFB_P_MAX_PAYLOAD;
+  c.timeout_cycles = NNFB_P_CLOCK_HZ / 10;
+  c.clock_hz = NNFB_P_CLOCK_HZ;
+  c.vec_serial = NNFB_P_VEC_SERIAL;
+  return c;
+}
+
+#endif /* NNFB_BOARD_CONFIG_H */
