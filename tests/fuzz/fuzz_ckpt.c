@@ -23,10 +23,16 @@
 
 static char in_path[64], out_path[64];
 
+static void cleanup(void) {
+  remove(in_path);
+  remove(out_path);
+}
+
 static void setup(void) {
   if (in_path[0]) return;
   snprintf(in_path, sizeof in_path, "/tmp/fuzz_ckpt_in.%ld", (long)getpid());
   snprintf(out_path, sizeof out_path, "/tmp/fuzz_ckpt_out.%ld", (long)getpid());
+  atexit(cleanup);
 }
 
 static void put_file(const char *path, const uint8_t *data, size_t size) {

@@ -50,10 +50,21 @@ static void setup_search(int k, int argc, char **argv) {
   totals[k] = t->total;
 }
 
+static void cleanup(void) {
+  static const char *const files[] = {"search.json", "trials.json", "trials.csv", "best.json", "plot.svg"};
+  char path[128];
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    remove(path);
+  }
+  rmdir(dir);
+}
+
 static void setup(void) {
   if (dir[0]) return;
   snprintf(dir, sizeof dir, "/tmp/fuzz_tune.%ld", (long)getpid());
   if (mkdir(dir, 0777) && errno != EEXIST) abort();
+  atexit(cleanup);
   static char *grid[] = {"--lr", "0.01,0.1", "--batch", "16,full", "--optimizer", "sgd,adam", "--momentum",
                          "0,0.9", "--hidden", "8,4x4,none", "--init", "default,xavier_uniform", "--plot", NULL};
   static char *rnd[] = {"--search", "random", "--lr", "log:1e-4:1e-1", "--batch", "8,64", "--weight-decay",
