@@ -138,6 +138,41 @@ static void run_while_host_waits(device_side *ds) {
   atomic_fetch_add(&ds->s->free_cycles, (long)ran);
 }
 
+/* Bytes read from the pty and not yet through the device: the pty is
+ * drained as soon as bytes come (the driver gives up on a port that stays
+ * unwritable for 5 s, and simulating a 4 KB frame byte by byte takes longer
+ * than that on a loaded machine), the device takes them at its own pace. */
+typedef struct {
+  uint8_t *p;
+  size_t head, len, cap;
+} backlog;
+
+/* Take what the pty holds now (waiting up to wait_ms for it); -1 when the
+ * master is gone or closed (unplugged). A hang-up alone (no slave open yet)
+ * is not an end. */
+static int take_input(server *s, backlog *b, int wait_ms) {
+  struct pollfd pfd = {s->master, POLLIN, 0};
+  int pr = poll(&pfd, 1, wait_ms);
+  if (pr <= 0 || !(pfd.revents & POLLIN)) return 0;
+  if (b->head == b->len) b->head = b->len = 0;
+  if (b->cap - b->len < 4096) {
+    b->cap = 2 * (b->len + 4096);
+    b->p = realloc(b->p, b->cap);
+    if (!b->p) return -1;
+  }
+  ssize_t n = read(s->master, b->p + b->len, 4096);
+  if (n < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+  b->len += (size_t)n;
+  long total = atomic_fetch_add(&s->bytes_in, n) + n;
+  long cut = atomic_load(&s->cut_after);
+  if (cut >= 0 && total >= cut) {
+    close(s->master);                /* the board is unplugged */
+    s->master = -1;
+    return -1;
+  }
+  return 0;
+}
+
 static void *serve(void *arg) {
   server *s = arg;
   nnfm_device_config cfg = nnfm_device_config_default();
@@ -148,41 +183,30 @@ static void *serve(void *arg) {
   ds.u.core = s->use_sim ? nnfsim_core_create() : NULL;
   nnfp_parser_init(&ds.req.p, ds.req.pl, cfg.max_payload);
   nnfp_parser_init(&ds.ans.p, ds.ans.pl, sizeof ds.ans.pl - 1);
-  uint8_t in[4096], out[8192];
+  backlog b = {NULL, 0, 0, 0};
+  uint8_t out[8192];
   while (!atomic_load(&s->stop)) {
-    struct pollfd pfd = {s->master, POLLIN, 0};
-    int pr = poll(&pfd, 1, 50);      /* only to look at the stop flag: time changes nothing */
-    ssize_t n = 0;
-    if (pr > 0 && (pfd.revents & POLLIN)) n = read(s->master, in, sizeof in);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) break;
-    if (n <= 0) continue;
-    long total = atomic_fetch_add(&s->bytes_in, n) + n;
-    long cut = atomic_load(&s->cut_after);
-    if (cut >= 0 && total >= cut) {
-      close(s->master);              /* the board is unplugged */
-      s->master = -1;
-      break;
-    }
-    long waiting_before = ds.req.frames;
-    count_frames(&ds.req, in, (size_t)n);
-    size_t m = 0;
-    if (ds.dev) {
-      nnfm_device_rx(ds.dev, in, (size_t)n);
-      m = nnfm_device_tx(ds.dev, out, sizeof out);
-    } else {
-      for (ssize_t i = 0; i < n; i++) {             /* one byte per byte time */
-        if (ds.u.n < UART_FIFO) ds.u.fifo[ds.u.n++] = in[i];
+    /* wait (50 ms, only to look at the stop flag) when there is nothing to do */
+    if (take_input(s, &b, b.head < b.len ? 0 : 50)) break;
+    /* up to 64 bytes through the device, one byte time each, then look at the pty again */
+    for (int k = 0; k < 64 && b.head < b.len; k++) {
+      uint8_t byte = b.p[b.head++];
+      long frames = ds.req.frames;
+      count_frames(&ds.req, &byte, 1);
+      size_t m = 0;
+      if (ds.dev) {
+        nnfm_device_rx(ds.dev, &byte, 1);
+        m = nnfm_device_tx(ds.dev, out, sizeof out);
+      } else {
+        if (ds.u.n < UART_FIFO) ds.u.fifo[ds.u.n++] = byte;
         else atomic_fetch_add(&s->dropped, 1);
-        m += uart_run(&ds.u, UART_CYCLES_PER_BYTE, out + m, sizeof out - m);
-        if (m > sizeof out / 2) {
-          emit(&ds, out, m);
-          m = 0;
-        }
+        m = uart_run(&ds.u, UART_CYCLES_PER_BYTE, out, sizeof out);
       }
+      emit(&ds, out, m);
+      if (ds.req.frames > frames) run_while_host_waits(&ds);   /* a whole frame: the host waits */
     }
-    emit(&ds, out, m);
-    if (ds.req.frames > waiting_before) run_while_host_waits(&ds);
   }
+  free(b.p);
   nnfm_device_destroy(ds.dev);
   if (ds.u.core) nnfsim_core_destroy(ds.u.core);
   return NULL;
