@@ -559,11 +559,20 @@ static int same_config(const tune *t, const cJSON *o, const config *c) {
   return 1;
 }
 
-/* The number of a stored trial, 0 if it has none this search could give. */
+static const char *const RESULT_COLS[] = {"score", "best_epoch", "epochs", "train_loss", "train_accuracy",
+                                          "seconds"};
+static const char *const RESULT_FMT[] = {"%.6f", "%.0f", "%.0f", "%.6f", "%.6f", "%.3f"};
+
+/* The number of a stored trial, 0 if it has none this search could give
+ * (or its results are not numbers: they become CSV fields). */
 static long trial_number(const tune *t, const cJSON *o) {
   const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "trial");
   double n = cJSON_IsNumber(k) ? k->valuedouble : 0;
   long max = t->random ? 1000000 : t->ncanon;
+  for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, RESULT_COLS[r]);
+    if (v && !cJSON_IsNumber(v) && !cJSON_IsNull(v)) return 0;
+  }
   return n >= 1 && n <= (double)max && n == floor(n) ? (long)n : 0;
 }
 
@@ -641,38 +650,72 @@ static void csv_field(char *buf, size_t len, const cJSON *v, const char *fmt) {
   else buf[0] = 0;
 }
 
-static const char *const RESULT_COLS[] = {"score", "best_epoch", "epochs", "train_loss", "train_accuracy",
-                                          "seconds"};
-static const char *const RESULT_FMT[] = {"%.6f", "%.0f", "%.0f", "%.6f", "%.6f", "%.3f"};
+/* A growing text buffer for render_csv: fields have no length bound (a
+ * stored number prints with up to 300 digits), so it grows as it goes. */
+typedef struct {
+  char *p;
+  size_t len, cap;
+  int oom;
+} text_buf;
+
+static void tb_printf(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(text_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (b->oom || n < 0) {
+    b->oom = 1;
+    return;
+  }
+  if (b->len + (size_t)n + 1 > b->cap) {
+    size_t cap = (b->len + (size_t)n + 1) * 2;
+    char *q = realloc(b->p, cap);
+    if (!q) {
+      b->oom = 1;
+      return;
+    }
+    b->p = q;
+    b->cap = cap;
+  }
+  va_start(ap, fmt);
+  vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+/* One CSV field of a trial (empty for null), appended after a comma. */
+static void tb_field(text_buf *b, const cJSON *v, const char *fmt, int batch) {
+  tb_printf(b, ",");
+  if (cJSON_IsString(v)) tb_printf(b, "%s", v->valuestring);
+  else if (batch && cJSON_IsNumber(v) && v->valuedouble == 0) tb_printf(b, "full");
+  else if (cJSON_IsNumber(v)) tb_printf(b, fmt, v->valuedouble);
+}
 
 static char *render_csv(const tune *t) {
-  size_t cap = 4096 + (size_t)t->total * 1600, len = 0;   /* fields are at most NAME_LEN */
-  char *out = malloc(cap), field[256];
-  if (!out) return NULL;
-  len += (size_t)snprintf(out, cap, "trial");
+  text_buf b = {NULL, 0, 0, 0};
+  tb_printf(&b, "trial");
   for (int i = 0; i < NDIMS; i++)
-    if (!t->d[i].opt_param || t->d[i].given) len += (size_t)snprintf(out + len, cap - len, ",%s", t->d[i].key);
-  for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++)
-    len += (size_t)snprintf(out + len, cap - len, ",%s", RESULT_COLS[r]);
-  len += (size_t)snprintf(out + len, cap - len, "\n");
+    if (!t->d[i].opt_param || t->d[i].given) tb_printf(&b, ",%s", t->d[i].key);
+  for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++) tb_printf(&b, ",%s", RESULT_COLS[r]);
+  tb_printf(&b, "\n");
   for (long k = 0; k < t->total; k++) {
     const cJSON *o = t->done[k];
     if (!o) continue;
-    len += (size_t)snprintf(out + len, cap - len, "%ld", k + 1);
+    tb_printf(&b, "%ld", k + 1);
     for (int i = 0; i < NDIMS; i++) {
       if (t->d[i].opt_param && !t->d[i].given) continue;
-      csv_field(field, sizeof field, cJSON_GetObjectItemCaseSensitive(o, t->d[i].key), "%.9g");
-      if (i == D_BATCH && !strcmp(field, "0")) snprintf(field, sizeof field, "full");
-      len += (size_t)snprintf(out + len, cap - len, ",%s", field);
+      tb_field(&b, cJSON_GetObjectItemCaseSensitive(o, t->d[i].key), "%.9g", i == D_BATCH);
     }
-    for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++) {
-      csv_field(field, sizeof field, cJSON_GetObjectItemCaseSensitive(o, RESULT_COLS[r]), RESULT_FMT[r]);
-      len += (size_t)snprintf(out + len, cap - len, ",%s", field);
-    }
-    len += (size_t)snprintf(out + len, cap - len, "\n");
-    if (len >= cap) break;
+    for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++)
+      tb_field(&b, cJSON_GetObjectItemCaseSensitive(o, RESULT_COLS[r]), RESULT_FMT[r], 0);
+    tb_printf(&b, "\n");
   }
-  return out;
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
 }
 
 /* The command line that trains the best configuration fully. */

@@ -93,6 +93,7 @@ size_t nnfm_device_tx_pending(const nnfm_device *d) { return d->out_len - d->out
 size_t nnfm_device_tx(nnfm_device *d, uint8_t *buf, size_t max) {
   size_t n = nnfm_device_tx_pending(d);
   if (n > max) n = max;
+  if (n == 0) return 0;   /* d->out may still be NULL: no pointer arithmetic on it */
   memcpy(buf, d->out + d->out_head, n);
   d->out_head += n;
   d->bytes_out += n;
