@@ -15,10 +15,11 @@ tests/data/optim_ref_torch1.13.json with Debian 12's python3-torch 1.13,
 /usr/bin/python3). Default output: tests/data/optim_ref.json next to this
 script's repo root.
 
-PyTorch's float32 sqrt on the CPU is not correctly rounded in builds with
-MKL (the PyPI wheels: torch.sqrt goes through MKL's vsSqrt, within one ulp;
-about 17 % of results differ from the correctly rounded one), while builds
-without MKL (Debian's) round it correctly. So every case is run twice: as
+PyTorch's float32 sqrt on the CPU is not correctly rounded in every build:
+measured here, torch 2.15's PyPI wheel (built with MKL, whose vector math
+the elementwise sqrt goes through) differs from the correctly rounded root
+on 17 % of random inputs, by up to 0.75 ulp; Debian's torch 1.13 (no MKL)
+equals it everywhere. So every case is run twice: as
 PyTorch computes it (`params`), and with Tensor.sqrt / sqrt_ / torch.sqrt
 replaced by the correctly rounded square root (`params_cr_sqrt`; every
 other op is PyTorch's own). libnnf must equal the second bit for bit.

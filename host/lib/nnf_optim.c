@@ -21,8 +21,8 @@
  *                                        else fmaf(w - 1, y - x, y)
  *       x.mul(s), x / s               -> one float32 rounding each
  *       x.sqrt()                      -> sqrtf (correctly rounded; PyTorch's
- *                                        own is only where it is built
- *                                        without MKL: docs/host.md)
+ *                                        is not in every build, e.g. not in
+ *                                        the PyPI wheels: docs/host.md)
  *   - torch >= 2.0 updates Adam/AdamW's exp_avg and centered RMSprop's
  *     grad_avg with avg.lerp_(grad, 1 - beta); torch 1.13 with
  *     avg.mul_(beta).add_(grad, alpha=1 - beta) (torch1_ema = 1).
