@@ -23,18 +23,15 @@ build: configure
 
 # The main job on the simulated device: train 784-128-10 on a Fashion-MNIST
 # subset with every forward pass on the Verilated RTL, then evaluate the int8
-# model on the whole test set there (a full run: docs/host.md, README).
+# model on the test set there (scripts/demo.sh; a full run: docs/host.md,
+# README). The limits are variables so that `make test`'s smoke run
+# (e2e_demo_smoke) runs the same script with tiny ones.
 DEMO_DIR ?= $(BUILD)/demo
+DEMO_LIMIT ?= 12000
+DEMO_EPOCHS ?= 2
+DEMO_EVAL_LIMIT ?= 10000
 demo: build
-	@mkdir -p $(DEMO_DIR)
-	@$(BUILD)/host/nnfpga info --device sim
-	@echo
-	@echo "== training 784-128-10 (ReLU, Adam) on 12000 Fashion-MNIST images, 2 epochs, forward passes on the simulated device =="
-	@$(BUILD)/host/nnfpga train --device sim --layers 784,128,10 --act relu --optimizer adam \
-	  --limit 12000 --epochs 2 --test-limit 1000 --batch 64 --seed 1 --out $(DEMO_DIR)/fashion.safetensors
-	@echo
-	@echo "== the int8 model on the simulated device, full 10000-image test set =="
-	@$(BUILD)/host/nnfpga eval --model $(DEMO_DIR)/fashion.safetensors --device sim
+	@scripts/demo.sh $(BUILD)/host/nnfpga $(DEMO_DIR) $(DEMO_LIMIT) $(DEMO_EPOCHS) $(DEMO_EVAL_LIMIT)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE slow

@@ -1,5 +1,7 @@
 /*
- * nnfpga_demo.c - `make demo`: an int8 MLP layer pair, 784 -> 128 (ReLU) ->
+ * nnfpga_demo.c - the CTest rtl_gemm_layer_pair (once `make demo`, which
+ * is now scripts/demo.sh: training on the simulated device): an int8 MLP
+ * layer pair, 784 -> 128 (ReLU) ->
  * 10, for a batch of 64 rows, on the cycle-accurate simulator of the GEMM
  * engine (the Verilated RTL): inputs, weights and per-channel parameters go
  * in through the byte-wide host port, the two layers run as two commands,

@@ -62,9 +62,9 @@ def main():
     except ImportError as e:
         entry["torch_us"] = None
         entry["ratio"] = None
-        entry["torch"] = f"absent ({e}); run scripts/bootstrap --bench"
+        entry["torch"] = f"absent ({e}); run scripts/bootstrap"
         print(f"train_step: nnfpga {entry['nnfpga_us']:.1f} us; PyTorch absent, no ratio "
-              "(scripts/bootstrap --bench installs it)")
+              "(scripts/bootstrap installs it)")
     if args.json:
         root = {}
         if os.path.exists(args.json):

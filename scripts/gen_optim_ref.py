@@ -7,21 +7,39 @@ sequence of float32 gradients and records the parameters after every step.
 tests/host/test_optim.c replays the same cases with libnnf's nnf_optim and
 compares every element.
 
-Run with Debian's torch (not the first python3 on PATH):
-    /usr/bin/python3 scripts/gen_optim_ref.py [out.json]
-Default output: tests/data/optim_ref.json next to this script's repo root.
+Run with a current PyTorch (tests/data/optim_ref.json was made with torch
+2.15.0, the PyPI wheel, in a throwaway virtual environment:
+    python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch numpy
+    /tmp/torchenv/bin/python scripts/gen_optim_ref.py [out.json]
+tests/data/optim_ref_torch1.13.json with Debian 12's python3-torch 1.13,
+/usr/bin/python3). Default output: tests/data/optim_ref.json next to this
+script's repo root.
+
+PyTorch's float32 sqrt on the CPU is not correctly rounded in every build:
+measured here, torch 2.15's PyPI wheel (built with MKL, whose vector math
+the elementwise sqrt goes through) differs from the correctly rounded root
+on 17 % of random inputs, by up to 0.75 ulp; Debian's torch 1.13 (no MKL)
+equals it everywhere. So every case is run twice: as
+PyTorch computes it (`params`), and with Tensor.sqrt / sqrt_ / torch.sqrt
+replaced by the correctly rounded square root (`params_cr_sqrt`; every
+other op is PyTorch's own). libnnf must equal the second bit for bit.
 
 File layout:
     torch     torch.__version__ that produced the file
+    mkl       torch.backends.mkl.is_available()
+    sqrt_off  fraction of 100000 random float32 inputs whose torch.sqrt is
+              not the correctly rounded square root
     sizes     the parameter vector is registered as len(sizes) tensors
     init      initial parameters (float32)
     grads     grads[t] is the gradient for step t (float32, whole vector)
     cases     [{name, optimizer, hyper: {PyTorch name: value},
                 lr_change: [step, lr] or null (lr set before that step),
-                params: params[t] = whole vector after step t}]
+                params: params[t] = whole vector after step t,
+                params_cr_sqrt: the same with a correctly rounded sqrt}]
 Float32 values are written with the shortest decimal that round-trips
 through strtod + (float), checked here, or %.9g otherwise (always exact).
 """
+import contextlib
 import json
 import math
 import os
@@ -133,8 +151,41 @@ def make_optimizer(kind, params, h):
                foreach=False)
 
 
-def run(kind, hyper, lr_change):
+def cr_sqrt(t):
+    """The correctly rounded float32 square root: sqrt in float64, then one
+    rounding to float32 (exact, as 53 >= 2 * 24 + 2)."""
+    return torch.from_numpy(np.sqrt(t.detach().numpy().astype(np.float64)).astype(np.float32))
+
+
+@contextlib.contextmanager
+def correctly_rounded_sqrt():
+    saved = (torch.Tensor.sqrt, torch.Tensor.sqrt_, torch.sqrt)
+
+    def sqrt_(t):
+        t.copy_(cr_sqrt(t))
+        return t
+    torch.Tensor.sqrt = cr_sqrt
+    torch.Tensor.sqrt_ = sqrt_
+    torch.sqrt = cr_sqrt
+    try:
+        yield
+    finally:
+        torch.Tensor.sqrt, torch.Tensor.sqrt_, torch.sqrt = saved
+
+
+def sqrt_off():
+    """Fraction of random float32 inputs where torch.sqrt is not correctly rounded."""
+    rng = np.random.default_rng(1)
+    x = (np.abs(rng.standard_normal(100000)) * np.exp(rng.uniform(-20, 20, 100000))).astype(np.float32)
+    t = torch.from_numpy(x).sqrt().numpy()
+    return float(np.mean(t != cr_sqrt(torch.from_numpy(x)).numpy()))
+
+
+def run(kind, hyper, lr_change, exact_sqrt=False):
     """Trajectory (STEPS lists of float32 values) for one configuration."""
+    if exact_sqrt:
+        with correctly_rounded_sqrt():
+            return run(kind, hyper, lr_change)
     h = dict(DEFAULTS[kind], **hyper)
     flat = torch.tensor(INIT, dtype=torch.float32)
     params = [t.clone() for t in torch.split(flat, SIZES)]
@@ -198,18 +249,22 @@ def f32_list(values):
 def write_json(path, cases):
     """Compact JSON: one line per vector, float32 values exact."""
     out = ['{"torch":%s,' % json.dumps(torch.__version__),
+           '"mkl":%s,' % json.dumps(torch.backends.mkl.is_available()),
+           '"sqrt_off":%.4f,' % sqrt_off(),
            '"steps":%d,' % STEPS,
            '"sizes":%s,' % json.dumps(SIZES),
            '"init":%s,' % f32_list(INIT),
            '"grads":[\n' + ",\n".join(f32_list(g) for g in GRADS) + "],",
            '"cases":[']
     entries = []
-    for name, kind, hyper, lr_change, traj in cases:
+    for name, kind, hyper, lr_change, traj, exact in cases:
         head = '{"name":%s,"optimizer":%s,"hyper":%s,"lr_change":%s,' % (
             json.dumps(name), json.dumps(kind), json.dumps(hyper),
             json.dumps(lr_change))
         entries.append(head + '"params":[\n' +
-                       ",\n".join(f32_list(p) for p in traj) + "]}")
+                       ",\n".join(f32_list(p) for p in traj) + "],\n" +
+                       '"params_cr_sqrt":[\n' +
+                       ",\n".join(f32_list(p) for p in exact) + "]}")
     out.append(",\n".join(entries) + "]}\n")
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(out))
@@ -227,7 +282,8 @@ def main():
     for name, kind, hyper, lr_change in CASES:
         traj = run(kind, hyper, lr_change)
         check_sensitive(name, kind, hyper, lr_change, traj)
-        results.append((name, kind, hyper, lr_change, traj))
+        exact = run(kind, hyper, lr_change, exact_sqrt=True)
+        results.append((name, kind, hyper, lr_change, traj, exact))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_json(path, results)
     with open(path) as f:

@@ -58,6 +58,9 @@ int cli_open_device(const char *cmd, const char *uri, struct nnf_device **dev);
  * text lines or a JSON array. */
 void cli_print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
                            const int32_t *vals, const char *key, const char *label, int json);
+/* The same with float values (printed exactly: %.9g in text, a double in JSON). */
+void cli_print_predictions_f(long first, int B, int C, const int32_t *labels, const int *cls,
+                             const float *vals, const char *key, const char *label, int json);
 int cmd_train(int argc, char **argv);
 int cmd_train_snn(int argc, char **argv);
 int cmd_eval_snn(int argc, char **argv);

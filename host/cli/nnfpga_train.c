@@ -94,6 +94,7 @@ static void usage_infer(FILE *f) {
           "  --csv F          CSV samples instead (--label-col N, default 0; -1 = last)\n"
           "  --first N        the first sample to run (default 0)\n"
           "  --count N        how many samples (default 10)\n"
+          "  --float          the float weights on the host instead: float logits (exact, %%.9g)\n"
           "  --json           a JSON array of {index, label, class, logits}\n");
 }
 
@@ -584,7 +585,7 @@ int cmd_infer(int argc, char **argv) {
   if (cli_model_is_snn(argc, argv)) return cmd_infer_snn(argc, argv);
   const char *model = NULL, *uri = "model", *data = NULL, *csvf = NULL;
   long first = 0, count = 10, label_col = 0;
-  int json = 0;
+  int json = 0, use_float = 0;
   for (int i = 0; i < argc; i++) {
     const char *v = NULL;
     int g;
@@ -593,6 +594,7 @@ int cmd_infer(int argc, char **argv) {
     ISTR("--model", model) ISTR("--device", uri) ISTR("--data", data) ISTR("--csv", csvf)
     IINT("--first", first, 0, 0x7fffffffL) IINT("--count", count, 1, 65535) IINT("--label-col", label_col, -1, 100000)
     if (!strcmp(argv[i], "--json")) { json = 1; continue; }
+    if (!strcmp(argv[i], "--float")) { use_float = 1; continue; }
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage_infer(stdout); return 0; }
     fprintf(stderr, "nnfpga infer: unexpected argument '%s'\n", argv[i]);
     usage_infer(stderr);
@@ -630,9 +632,9 @@ int cmd_infer(int argc, char **argv) {
     rc = EXIT_INPUT;
   }
   nnf_device *dev = NULL;
-  if (!rc) rc = cli_open_device("infer", uri, &dev);
+  if (!rc && !use_float) rc = cli_open_device("infer", uri, &dev);
   int B = (int)d.count;
-  nnf_fwd_mode mode = dev ? NNF_FWD_DEVICE : NNF_FWD_FAKEQUANT;
+  nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : NNF_FWD_FAKEQUANT;
   if (!rc && dev && nnf_device_load(dev, net, B, err, sizeof err)) {
     fprintf(stderr, "nnfpga infer: %s\n", err);
     rc = EXIT_DEVICE;
@@ -649,9 +651,13 @@ int cmd_infer(int argc, char **argv) {
       fprintf(stderr, "nnfpga infer: out of memory\n");
       rc = EXIT_INPUT;
     } else {
-      for (size_t i = 0; i < (size_t)B * C; i++) q[i] = net->qa[L][i];
       for (int r = 0; r < B; r++) cls[r] = nnf_argmax(net->a[L] + (size_t)r * C, C);
-      cli_print_predictions(first, B, C, d.y, cls, q, "logits", "logits", json);
+      if (use_float) {
+        cli_print_predictions_f(first, B, C, d.y, cls, net->a[L], "logits", "logits", json);
+      } else {
+        for (size_t i = 0; i < (size_t)B * C; i++) q[i] = net->qa[L][i];
+        cli_print_predictions(first, B, C, d.y, cls, q, "logits", "logits", json);
+      }
     }
     free(q);
     free(cls);

@@ -161,22 +161,30 @@ int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
   return rc == NNFDRV_ERR_URI ? EXIT_USAGE : EXIT_DEVICE;
 }
 
-void cli_print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
-                           const int32_t *vals, const char *key, const char *label, int json) {
+/* One printer for both value types: exactly one of ivals / fvals is set. */
+static void print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
+                              const int32_t *ivals, const float *fvals, const char *key,
+                              const char *label, int json) {
   cJSON *arr = json ? cJSON_CreateArray() : NULL;
   for (int r = 0; r < B; r++) {
-    const int32_t *v = vals + (size_t)r * C;
+    size_t row = (size_t)r * C;
     if (json) {
       cJSON *o = cJSON_CreateObject();
       cJSON_AddNumberToObject(o, "index", (double)(first + r));
       cJSON_AddNumberToObject(o, "label", labels[r]);
       cJSON_AddNumberToObject(o, "class", cls[r]);
       cJSON *lg = cJSON_AddArrayToObject(o, key);
-      for (int j = 0; j < C; j++) cJSON_AddItemToArray(lg, cJSON_CreateNumber(v[j]));
+      for (int j = 0; j < C; j++)
+        cJSON_AddItemToArray(lg, cJSON_CreateNumber(ivals ? (double)ivals[row + j] : (double)fvals[row + j]));
       cJSON_AddItemToArray(arr, o);
     } else {
       printf("%ld: class %d (label %d) %s", first + r, cls[r], labels[r], label);
-      for (int j = 0; j < C; j++) printf(" %d", v[j]);
+      for (int j = 0; j < C; j++) {
+        if (ivals)
+          printf(" %d", ivals[row + j]);
+        else
+          printf(" %.9g", (double)fvals[row + j]);
+      }
       printf("\n");
     }
   }
@@ -186,4 +194,14 @@ void cli_print_predictions(long first, int B, int C, const int32_t *labels, cons
     free(txt);
     cJSON_Delete(arr);
   }
+}
+
+void cli_print_predictions(long first, int B, int C, const int32_t *labels, const int *cls,
+                           const int32_t *vals, const char *key, const char *label, int json) {
+  print_predictions(first, B, C, labels, cls, vals, NULL, key, label, json);
+}
+
+void cli_print_predictions_f(long first, int B, int C, const int32_t *labels, const int *cls,
+                             const float *vals, const char *key, const char *label, int json) {
+  print_predictions(first, B, C, labels, cls, NULL, vals, key, label, json);
 }

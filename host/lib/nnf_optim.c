@@ -2,8 +2,9 @@
  * nnf_optim.c - SGD, Adagrad, RMSprop, Adam and AdamW with PyTorch's rules.
  *
  * Each step function follows the single-tensor (foreach=False) path of
- * torch/optim/{sgd,adagrad,rmsprop,adam,adamw}.py in torch 1.13, op for op,
- * so that float32 results agree with PyTorch to the last bit or so:
+ * torch/optim/{sgd,adagrad,rmsprop,adam,adamw}.py in torch >= 2.0 (checked
+ * against 2.15), op for op, so that float32 results agree with PyTorch to
+ * the last bit; torch1_ema selects torch 1.13's one difference (below):
  *
  *   - Python-level scalar arithmetic (1 - beta1, lr / bias_correction1,
  *     1 - lr * weight_decay, the Adagrad clr, ...) is done in double, as
@@ -16,7 +17,15 @@
  *       x.add(y, alpha=a)             -> fmaf(a, y, x)            (fused)
  *       x.addcmul(t1, t2, value=v)    -> fmaf(v * t1, t2, x)      (fused)
  *       x.addcdiv(t1, t2, value=v)    -> x + (v * t1) / t2
+ *       x.lerp(y, w)                  -> fmaf(w, y - x, x) for |w| < 0.5,
+ *                                        else fmaf(w - 1, y - x, y)
  *       x.mul(s), x / s               -> one float32 rounding each
+ *       x.sqrt()                      -> sqrtf (correctly rounded; PyTorch's
+ *                                        is not in every build, e.g. not in
+ *                                        the PyPI wheels: docs/host.md)
+ *   - torch >= 2.0 updates Adam/AdamW's exp_avg and centered RMSprop's
+ *     grad_avg with avg.lerp_(grad, 1 - beta); torch 1.13 with
+ *     avg.mul_(beta).add_(grad, alpha=1 - beta) (torch1_ema = 1).
  *   - Step counters are float32, as torch's state['step'] tensors are.
  *
  * This file relies on the compiler not contracting a * b + c into an FMA on
@@ -340,6 +349,16 @@ static inline float t_add(float x, float y, float a) { return fmaf(a, y, x); }
 static inline float t_addcmul(float x, float t1, float t2, float v) { return fmaf(v * t1, t2, x); }
 /* x.addcdiv(t1, t2, value=v): x + (v * t1) / t2. */
 static inline float t_addcdiv(float x, float t1, float t2, float v) { return x + v * t1 / t2; }
+/* x.lerp(y, w) as ATen's CPU kernel: from the nearer end, one fused step. */
+static inline float t_lerp(float x, float y, float w) {
+  return fabsf(w) < 0.5f ? fmaf(w, y - x, x) : fmaf(w - 1.0f, y - x, y);
+}
+/* A running mean avg -> beta avg + (1 - beta) g: torch >= 2.0's
+ * avg.lerp_(g, 1 - beta), or torch 1.13's avg.mul_(beta).add_(g, alpha=1 - beta).
+ * one_beta is (float)(1 - beta) either way. */
+static inline float t_ema(float avg, float g, float beta, float one_beta, int torch1) {
+  return torch1 ? t_add(avg * beta, g, one_beta) : t_lerp(avg, g, one_beta);
+}
 
 /* torch.optim.SGD: the first step copies d_p into the momentum buffer,
  * later ones do buf = buf * momentum + (1 - dampening) * d_p. */
@@ -384,7 +403,7 @@ NNF_HOT static void step_rmsprop(const nnf_opt_config *c, param_state *s) {
     s->a[i] = t_addcmul(s->a[i] * alpha, g, g, one_alpha);
     float avg;
     if (c->centered) {
-      s->b[i] = t_add(s->b[i] * alpha, g, one_alpha);
+      s->b[i] = t_ema(s->b[i], g, alpha, one_alpha, c->torch1_ema);
       avg = sqrtf(t_addcmul(s->a[i], s->b[i], s->b[i], -1.0f));
     } else {
       avg = sqrtf(s->a[i]);
@@ -410,12 +429,13 @@ static inline __attribute__((always_inline)) void adam_loop(size_t n, float *res
                                                            const float *restrict gr,
                                                            float *restrict m, float *restrict v,
                                                            float *restrict vmax, const adam_k *k,
-                                                           const int wd_mode, const int ams) {
+                                                           const int wd_mode, const int ams,
+                                                           const int torch1) {
   for (size_t i = 0; i < n; i++) {
     float g = gr[i], pi = p[i];
     if (wd_mode == 2) pi *= k->shrink;
     if (wd_mode == 1) g = t_add(g, pi, k->wd);
-    float mi = t_add(m[i] * k->b1, g, k->one_b1);
+    float mi = t_ema(m[i], g, k->b1, k->one_b1, torch1);
     float vi = t_addcmul(v[i] * k->b2, g, g, k->one_b2);
     m[i] = mi;
     v[i] = vi;
@@ -451,14 +471,16 @@ NNF_HOT static void step_adam(const nnf_opt_config *c, param_state *s) {
   float *p = s->p, *m = s->a, *v = s->b, *vm = s->c;
   const float *g = s->g;
   size_t n = s->n;
-  if (c->amsgrad) {
-    if (wd_mode == 0) adam_loop(n, p, g, m, v, vm, &k, 0, 1);
-    else if (wd_mode == 1) adam_loop(n, p, g, m, v, vm, &k, 1, 1);
-    else adam_loop(n, p, g, m, v, vm, &k, 2, 1);
+  if (c->torch1_ema) { /* torch 1.13: rare, one generic loop */
+    adam_loop(n, p, g, m, v, vm, &k, wd_mode, c->amsgrad != 0, 1);
+  } else if (c->amsgrad) {
+    if (wd_mode == 0) adam_loop(n, p, g, m, v, vm, &k, 0, 1, 0);
+    else if (wd_mode == 1) adam_loop(n, p, g, m, v, vm, &k, 1, 1, 0);
+    else adam_loop(n, p, g, m, v, vm, &k, 2, 1, 0);
   } else {
-    if (wd_mode == 0) adam_loop(n, p, g, m, v, vm, &k, 0, 0);
-    else if (wd_mode == 1) adam_loop(n, p, g, m, v, vm, &k, 1, 0);
-    else adam_loop(n, p, g, m, v, vm, &k, 2, 0);
+    if (wd_mode == 0) adam_loop(n, p, g, m, v, vm, &k, 0, 0, 0);
+    else if (wd_mode == 1) adam_loop(n, p, g, m, v, vm, &k, 1, 0, 0);
+    else adam_loop(n, p, g, m, v, vm, &k, 2, 0, 0);
   }
 }
 

@@ -1,9 +1,11 @@
 /*
  * nnf_optim.h - optimizers with PyTorch's update rules and defaults
  * (torch.optim.SGD, Adagrad, RMSprop, Adam, AdamW; maximize = False,
- * foreach/fused off: the single-tensor code path), in float32 like PyTorch's
- * float32 parameters. Reference trajectories: scripts/gen_optim_ref.py ->
- * tests/data/optim_ref.json, checked by tests/host/test_optim.c.
+ * foreach/fused off: the single-tensor code path of torch >= 2.0; torch
+ * 1.13's through torch1_ema), in float32 like PyTorch's float32 parameters.
+ * Reference trajectories: scripts/gen_optim_ref.py -> tests/data/optim_ref*.json,
+ * checked by tests/host/test_optim.c (docs/host.md: how exact, and why it
+ * depends on the PyTorch build).
  *
  * Usage: cfg = nnf_optim_defaults(NNF_OPT_ADAM); cfg.lr = 1e-3;
  *        o = nnf_optim_create(&cfg, err, sizeof err);
@@ -43,6 +45,10 @@ typedef struct {
   double beta1, beta2;               /* Adam, AdamW */
   int amsgrad;                       /* Adam, AdamW */
   double eps;                        /* Adagrad, RMSprop, Adam, AdamW */
+  int torch1_ema;                    /* Adam/AdamW's exp_avg and centered RMSprop's grad_avg:
+                                        0 (default) as torch >= 2.0, avg.lerp_(grad, 1 - beta);
+                                        1 as torch 1.13, avg.mul_(beta).add_(grad, alpha=1 - beta)
+                                        (they differ in the last bits) */
 } nnf_opt_config;
 
 /* PyTorch's defaults for one optimizer (SGD: lr 1e-3 as in torch >= 2.x). */

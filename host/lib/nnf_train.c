@@ -276,6 +276,10 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if ((o->mode == NNF_FWD_DEVICE || o->eval_mode == NNF_FWD_DEVICE) && !dev)
     return nnf_fail(err, errlen, "device mode needs a device");
   if (nnf_sched_validate(&o->sched, err, errlen)) return -1;
+  /* the schedule of this run: a cosine with t_max = 0 anneals over all the
+   * epochs (nnf_train.h), as CosineAnnealingLR(T_max=epochs) does */
+  nnf_sched sched = o->sched;
+  if (sched.kind == NNF_SCHED_COSINE && sched.t_max < 1) sched.t_max = o->epochs;
   /* full batch: passes of up to 1024 samples, one optimizer step per epoch */
   int full = o->batch == 0;
   int chunk = full ? (train->count < 1024 ? (int)train->count : 1024) : o->batch;
@@ -313,7 +317,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
       if (rc) break;
       done++;
       if (s + 1 == w1) {
-        nnf_optim_set_lr(opt, nnf_sched_lr(&o->sched, lr0, e, steps));
+        nnf_optim_set_lr(opt, nnf_sched_lr(&sched, lr0, e, steps));
         nnf_optim_step(opt);
         steps++;
         n->quantized = 0;

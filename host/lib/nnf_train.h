@@ -52,7 +52,8 @@ typedef struct {
   nnf_sched_kind kind;
   int step_size;          /* StepLR (>= 1) */
   double gamma;           /* StepLR, ExponentialLR (> 0) */
-  int t_max;              /* CosineAnnealingLR (>= 1; 0: the number of epochs) */
+  int t_max;              /* CosineAnnealingLR (>= 1; 0: nnf_train anneals over its epochs,
+                             nnf_sched_lr alone takes 0 as 1) */
   double eta_min;         /* CosineAnnealingLR */
   long warmup_steps;      /* 0: none */
 } nnf_sched;

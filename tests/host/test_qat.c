@@ -1,10 +1,14 @@
 /*
  * test_qat.c - quantization-aware training and the device path:
- *   - the int8 network on the model backend, on the Verilated RTL (sim) and
- *     the host's integer reference (nnfm_gemm) agree bit for bit on every
- *     layer's activations, for each activation (ReLU, ReLU6 and the LUT ones,
- *     with two LUT segments for a 3-layer sigmoid net), with ragged sizes and
- *     a partial last batch;
+ *   - the int8 network on the model backend and on the Verilated RTL (sim)
+ *     equals, bit for bit on every layer's activations, an integer oracle
+ *     written out in this file from the documented rules (docs/numerics.md:
+ *     int32 accumulation mod 2^32, single-rounding requantization with ties
+ *     toward +infinity, output zero point, clamp, LUT) that shares no code
+ *     with the functional model, and so do the host's integer reference
+ *     (nnf_net_forward_int) and nnfm_gemm; for each activation (ReLU, ReLU6
+ *     and the LUT ones, with two LUT segments for a 3-layer sigmoid net),
+ *     with ragged sizes and a partial last batch;
  *   - the fake-quant forward on the host lands within one step of the int8
  *     logits almost everywhere;
  *   - training with the forward on the device reduces the loss, and the
@@ -38,7 +42,33 @@ static float *random_inputs(int B, int K, uint64_t seed) {
   return x;
 }
 
-/* Every layer's int8 outputs from a device equal the integer reference. */
+/* ---- the oracle: one layer of the int8 network, from docs/numerics.md ----
+ * y[m][n] = f(clamp(((acc * m0[n] + 2^(k-1)) floor/ 2^k) + zp, lo, hi)),
+ * k = 31 - shift[n], acc = bias[n] + sum_k a[m][k] w[k][n] in int32 mod 2^32,
+ * f the layer's 256-entry table (indexed by the byte) if it has one.
+ * Written with unsigned wrap-around and an explicit floor division, not
+ * with the model's helpers. */
+static int64_t floor_div_pow2(int64_t x, int k) {
+  int64_t d = (int64_t)1 << k;
+  int64_t q = x / d; /* truncates toward zero */
+  return (x % d != 0 && x < 0) ? q - 1 : q;
+}
+
+static void oracle_layer(const nnf_qlayer *Q, int M, int K, int N, const int8_t *a, int8_t *y) {
+  for (int m = 0; m < M; m++)
+    for (int n = 0; n < N; n++) {
+      uint32_t acc = (uint32_t)Q->bias[n];
+      for (int k = 0; k < K; k++) acc += (uint32_t)((int32_t)a[m * K + k] * (int32_t)Q->w_kn[k * N + n]);
+      int64_t acc_s = acc >= 0x80000000u ? (int64_t)acc - ((int64_t)1 << 32) : (int64_t)acc;
+      int sh = 31 - Q->shift[n];
+      CHECK(sh >= 1 && sh <= 62);
+      int64_t v = floor_div_pow2(acc_s * Q->m0[n] + ((int64_t)1 << (sh - 1)), sh) + Q->zp;
+      v = v < Q->lo ? Q->lo : v > Q->hi ? Q->hi : v;
+      y[m * N + n] = Q->lut ? Q->table[(uint8_t)(int8_t)v] : (int8_t)v;
+    }
+}
+
+/* Every layer's int8 outputs from a device equal the oracle's. */
 static void device_matches_reference(const char *uri, nnf_act act, int ns, const int *sizes, int B,
                                      int load_batch) {
   nnf_test_ctx("device %s, act %s, %d layers, batch %d (loaded for %d)", uri, nnf_act_name(act),
@@ -55,18 +85,28 @@ static void device_matches_reference(const char *uri, nnf_act act, int ns, const
   int8_t *outs[NNF_MAX_LAYERS + 1] = {0};
   for (int l = 1; l <= L; l++) outs[l] = malloc((size_t)B * sizes[l]);
   CHECK_OK(nnf_device_run(d, xq, B, outs, err, sizeof err));
-  CHECK_MEM_EQ(outs[L], ref, (size_t)B * sizes[L]);
-  /* the hidden layers too: the layer-by-layer reference */
+  /* every layer against the oracle, each fed the oracle's previous layer;
+   * nnfm_gemm (the model's reference) must agree with it too */
   const int8_t *in = xq;
+  int seen[256] = {0}, distinct = 0;
   for (int l = 0; l < L; l++) {
     const nnf_qlayer *Q = &n->ql[l];
-    int8_t *y = malloc((size_t)B * sizes[l + 1]);
+    size_t cnt = (size_t)B * sizes[l + 1];
+    int8_t *y = malloc(cnt), *g_y = malloc(cnt);
+    oracle_layer(Q, B, sizes[l], sizes[l + 1], in, y);
+    nnf_test_ctx("device %s, act %s, layer %d of %d against the oracle", uri, nnf_act_name(act), l + 1, L);
+    CHECK_MEM_EQ(outs[l + 1], y, cnt);
     nnfm_gemm_args g = {B, sizes[l], sizes[l + 1], Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL};
-    CHECK_EQ(nnfm_gemm(&g, in, Q->w_kn, Q->bias, Q->m0, Q->shift, y), NNFM_OK);
-    CHECK_MEM_EQ(outs[l + 1], y, (size_t)B * sizes[l + 1]);
+    CHECK_EQ(nnfm_gemm(&g, in, Q->w_kn, Q->bias, Q->m0, Q->shift, g_y), NNFM_OK);
+    CHECK_MEM_EQ(g_y, y, cnt);
+    for (size_t i = 0; i < cnt; i++) distinct += !seen[(uint8_t)y[i]]++;
+    free(g_y);
     if (in != xq) free((void *)in);
     in = y;
   }
+  CHECK_MEM_EQ(ref, in, (size_t)B * sizes[L]); /* nnf_net_forward_int */
+  /* not a degenerate network whose outputs all sit on a clamp */
+  CHECK(distinct >= 32);
   free((void *)in);
   /* the device forward of the network gives the same int8 logits */
   CHECK_OK(nnf_net_forward(n, NNF_FWD_DEVICE, d, x, B, err, sizeof err));

@@ -192,6 +192,56 @@ static void schedules(void) {
   CHECK_EQ(nnf_sched_parse("onecycle"), -1);
 }
 
+/* nnf_train with a cosine schedule and t_max = 0 anneals over the whole run
+ * (nnf_train.h): 4-3-2 network, SGD lr 0.1, 6 epochs, full batch. The lr
+ * of each epoch's step from PyTorch 1.13, printed by
+ *   opt = torch.optim.SGD(params, lr=0.1)
+ *   sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6)
+ *   for e in range(6): print(opt.param_groups[0]['lr']); opt.step(); sched.step()
+ * (PyTorch's recursive form rounds differently from the closed form in the
+ * last bits: 1e-15 absolute covers it; the bug gave 0.1 0 0.1 0 0.1 0). */
+static void cosine_over_run(void) {
+  static const double torch_lr[6] = {0.1, 0.09330127018922195, 0.07500000000000001, 0.05,
+                                     0.025000000000000012, 0.006698729810778065};
+  const int sizes[3] = {4, 3, 2};
+  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, 1, err, sizeof err);
+  CHECK(n != NULL);
+  nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_SGD);
+  oc.lr = 0.1;
+  nnf_optim *o = nnf_optim_create(&oc, err, sizeof err);
+  CHECK(o != NULL);
+  CHECK_OK(nnf_net_register(n, o));
+  nnf_dataset d;
+  memset(&d, 0, sizeof d);
+  d.count = 8;
+  d.features = 4;
+  d.classes = 2;
+  d.x = malloc(sizeof(float) * 8 * 4);
+  d.y = malloc(sizeof(int32_t) * 8);
+  uint64_t r = 9;
+  for (int i = 0; i < 8 * 4; i++) d.x[i] = nnf_rng_uniform(&r);
+  for (int i = 0; i < 8; i++) d.y[i] = i % 2;
+  nnf_epoch_stats hist[6];
+  nnf_train_opts t = nnf_train_defaults();
+  t.mode = t.eval_mode = NNF_FWD_FLOAT;
+  t.epochs = 6;
+  t.batch = 0; /* full batch: one step per epoch */
+  t.sched.kind = NNF_SCHED_COSINE;
+  t.sched.t_max = 0;
+  t.history = hist;
+  CHECK_OK(nnf_train(n, o, NULL, &d, NULL, NULL, &t, err, sizeof err));
+  for (int e = 0; e < 6; e++) {
+    nnf_test_ctx("cosine, t_max = 0, epoch %d", e);
+    CHECK_NEAR(hist[e].lr, torch_lr[e], 1e-15);
+  }
+  nnf_test_ctx("");
+  /* the caller's options are not rewritten */
+  CHECK_EQ(t.sched.t_max, 0);
+  nnf_dataset_free(&d);
+  nnf_optim_destroy(o);
+  nnf_net_free(n);
+}
+
 /* Synthetic 3-class data; feature 0 carries the sample's index (for the split test). */
 static nnf_dataset data(size_t count, uint64_t seed) {
   nnf_dataset d;
@@ -320,6 +370,7 @@ int main(int argc, char **argv) {
   (void)argc;
   initialisers();
   schedules();
+  cosine_over_run();
   accumulation();
   split_and_early_stop();
   return nnf_test_done(argv[0]);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# tests/e2e/torch_checkpoint.sh NNFPGA TMPDIR [FASHION_DIR]
+#
+# PyTorch interoperability, against PyTorch itself (Debian's python3-torch and
+# PyPI's safetensors for /usr/bin/python3, installed by scripts/bootstrap; a
+# missing PyTorch fails this test rather than skipping it):
+#   - a checkpoint written by `nnfpga train` loads in PyTorch unconverted and
+#     its float logits there equal libnnf's (`nnfpga infer --float`) image by
+#     image, logit by logit, within the float32 rounding bound that
+#     scripts/torch_check.py derives and states;
+#   - scripts/check_safetensors.py accepts it, by the format's rules and by
+#     safetensors.torch.load_file;
+#   - and both oracles can fail: logits moved by 1e-2 on one image (about 5
+#     times their bound), a truncated file and a header whose offsets overlap
+#     are refused.
+set -u
+nnfpga=$1
+tmp=$2
+data=${3:-/usr/share/datasets/fashion-mnist}
+py=/usr/bin/python3
+here=$(cd "$(dirname "$0")" && pwd)
+scripts=$here/../../scripts
+mkdir -p "$tmp"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+ck=$tmp/torch.safetensors
+"$nnfpga" train --device host --data "$data" --limit 3000 --epochs 1 --test-limit 0 --seed 2 --quiet \
+  --out "$ck" >/dev/null || { echo "FAIL: nnfpga train"; exit 1; }
+
+# 1. the float forwards agree logit by logit (2000 test images)
+"$py" "$scripts/torch_check.py" "$ck" --nnfpga "$nnfpga" --data "$data" --limit 2000
+rc=$?
+[ $rc -eq 77 ] && fail "PyTorch or safetensors missing for $py: run scripts/bootstrap"
+[ $rc -ne 0 ] && fail "torch_check.py exited $rc"
+
+# ... and not whatever nnfpga prints: one image's logits moved by 1e-2 must fail
+cat >"$tmp/nnfpga_off" <<EOS
+#!/usr/bin/env bash
+"$nnfpga" "\$@" | $py -c '
+import json, sys
+rows = json.load(sys.stdin)
+rows[7]["logits"] = [v + 1e-2 for v in rows[7]["logits"]]
+json.dump(rows, sys.stdout)'
+EOS
+chmod +x "$tmp/nnfpga_off"
+out=$("$py" "$scripts/torch_check.py" "$ck" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 2000)
+rc=$?
+[ $rc -eq 1 ] && grep -q "image 7" <<<"$out" || fail "torch_check.py accepted logits moved by 1e-2 (exit $rc): $out"
+
+# 2. the file by the format's rules and by safetensors.torch
+out=$("$py" "$scripts/check_safetensors.py" "$ck") || fail "check_safetensors.py refused the checkpoint: $out"
+grep -q "safetensors.torch.load_file agrees" <<<"$out" || fail "check_safetensors.py did not compare with safetensors.torch: $out"
+echo "$out" | head -1
+
+# ... and it refuses broken files: 4 bytes short, and two tensors' offsets overlapping
+size=$(stat -c %s "$ck")
+head -c $((size - 4)) "$ck" >"$tmp/short.safetensors"
+out=$("$py" "$scripts/check_safetensors.py" "$tmp/short.safetensors")
+[ $? -eq 1 ] && grep -q REFUSED <<<"$out" || fail "check_safetensors.py accepted a truncated file: $out"
+"$py" - "$ck" "$tmp/overlap.safetensors" <<'EOS'
+import json, struct, sys
+blob = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", blob[:8])[0]
+head = json.loads(blob[8:8 + n])
+names = sorted((k for k in head if k != "__metadata__"), key=lambda k: head[k]["data_offsets"][0])
+# the second tensor starts 4 bytes early (into the first) and ends 4 bytes early
+head[names[1]]["data_offsets"] = [o - 4 for o in head[names[1]]["data_offsets"]]
+text = json.dumps(head).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + blob[8 + n:])
+EOS
+out=$("$py" "$scripts/check_safetensors.py" "$tmp/overlap.safetensors")
+[ $? -eq 1 ] && grep -q REFUSED <<<"$out" || fail "check_safetensors.py accepted overlapping tensors: $out"
+
+[ $fails -eq 0 ] && echo "torch_checkpoint: all checks passed"
+exit $((fails > 0))
