@@ -63,9 +63,16 @@ module nnf_insn_check #(
     wire [15:0] k_hi = k >> LOG_R, n_hi = n >> LOG_R;
     wire        k_rem = (k & (ROWS[15:0] - 16'd1)) != 16'd0;
     wire        n_rem = (n & (ROWS[15:0] - 16'd1)) != 16'd0;
-    wire [16:0] kt17 = (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
-    wire [16:0] nt17 = {1'b0, n_hi} + {16'd0, n_rem};
-    wire        empty = (m == 16'd0) || (n == 16'd0);
+    // registered at start (off the adder's path; the fields are held)
+    reg  [16:0] kt17, nt17;
+    reg         empty;
+    always @(posedge clk) begin
+        if (start) begin
+            kt17  <= (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
+            nt17  <= {1'b0, n_hi} + {16'd0, n_rem};
+            empty <= (m == 16'd0) || (n == 16'd0);
+        end
+    end
 
     //   GEMM: p1 = m*kt (A words), p2 = m*nt (O words), p3 = kt*nt (W tiles)
     //   LIF:  p1 = p2 = m*nt (currents, spikes),        p3 = m*n (entries)
