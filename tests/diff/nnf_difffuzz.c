@@ -183,6 +183,8 @@ typedef struct {
   uint64_t cyc;          /* cycles run (uart, ft245; the stream asks the core) */
   char err[256];         /* the first link-level fault */
   int txd, rx_on, rx_bit; /* uart: the device's line, the peer's receiver */
+  int run_seen;          /* uart: the run light was on in this character */
+  uint64_t chars_running; /* uart: characters sent while a program ran */
   unsigned rx_cnt, rx_sh;
   const uint8_t *q;      /* ft245: host bytes the bridge still offers */
   size_t nq;
@@ -266,6 +268,7 @@ static void uart_tick(wire *w, int rxd) {
     w->rx_cnt++;
   }
   w->txd = nnfb_uart_step(w->uart, rxd);
+  if (nnfb_uart_leds(w->uart) & 4u) w->run_seen = 1;
   if (nnfb_uart_leds(w->uart) & 2u)
     wire_fault(w, "the adapter's error light: a received byte was lost (FIFO overrun) or misframed", w->cyc);
   w->cyc++;
@@ -273,10 +276,12 @@ static void uart_tick(wire *w, int rxd) {
 
 /* uart: one character, then now and then up to 3 bits of extra idle. */
 static void uart_send(wire *w, uint8_t b) {
+  w->run_seen = 0;
   for (int k = 0; k < 10; k++) {
     const int level = k == 0 ? 0 : k <= 8 ? (b >> (k - 1)) & 1 : 1;
     for (unsigned i = 0; i < w->div; i++) uart_tick(w, level);
   }
+  w->chars_running += w->run_seen;
   if (wire_rnd(w, 4) == 0)
     for (uint32_t i = wire_rnd(w, 3 * w->div); i > 0; i--) uart_tick(w, 1);
 }
@@ -411,7 +416,7 @@ static char fail_msg[4096];
  * model's program statistics. */
 static struct {
   uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
-  uint64_t gaps_short, gaps_long, act_writes_running;
+  uint64_t gaps_short, gaps_long, act_writes_running, chars_running;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
 } cov;
 
@@ -673,6 +678,7 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   }
   if (cycles_out) *cycles_out = wire_cycles(&w);
   cov.bytes_out += w.n;
+  cov.chars_running += w.chars_running;
   nnfm_device_stats sf = nnfm_device_get_stats(m);
   cov.insns += sf.insns;
   cov.refused_gemms += sf.refused_gemms;
@@ -879,8 +885,40 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   }
 }
 
+/* Paced links: a clean program that runs long (a valid GEMM in the lower
+ * half of ACT, looped 20..219 times), so frames cross the slower wire while
+ * it runs: ACT writes then, and READ / RUN / WAIT held until it ends. */
+static void gen_long_program(gen *g) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, half = di->cfg.engine.act_words / 2, words = di->cfg.prog_words;
+  uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
+  uint32_t m = 1 + rnd(g, 12), k = 1 + rnd(g, 2 * R), n = 1 + rnd(g, 2 * R);
+  uint32_t kt = (k + R - 1) / R, nt = (n + R - 1) / R;
+  if ((kt + nt) * m > half) m = 1;
+  prog[0] = NNFP_OP_GEMM;
+  prog[1] = (uint8_t)rnd(g, 2);
+  prog[3] = 0x80; /* lo -128, hi 127 */
+  prog[4] = 127;
+  nnfp_put16(prog + 8, (uint16_t)m);
+  nnfp_put16(prog + 10, (uint16_t)k);
+  nnfp_put16(prog + 12, (uint16_t)n);
+  nnfp_put32(prog + 16, 0);          /* A: words 0 .. kt*m - 1 */
+  nnfp_put32(prog + 20, 0);
+  nnfp_put32(prog + 24, 0);
+  nnfp_put32(prog + 28, kt * m);     /* O right behind it */
+  prog[NNFP_INSN_BYTES] = NNFP_OP_LOOP;
+  nnfp_put16(prog + NNFP_INSN_BYTES + 8, (uint16_t)(20 + rnd(g, 200)));
+  write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  g->clean_prog = 1;
+  free(prog);
+}
+
 static void gen_program(gen *g) {
   const devinfo *di = g->di;
+  if (g->paced && chance(g, 30)) {
+    gen_long_program(g);
+    return;
+  }
   uint32_t words = di->cfg.prog_words, n = 1 + rnd(g, words);
   uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
   int clean = 1;
@@ -888,6 +926,17 @@ static void gen_program(gen *g) {
   write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
   g->clean_prog = clean;
   free(prog);
+}
+
+/* A WRITE of len random bytes to the upper half of ACT (what a clean
+ * program leaves alone, so allowed while it runs). */
+static size_t gen_act_write(gen *g, uint8_t *f, uint32_t len) {
+  static uint8_t pl[65536];
+  uint64_t half = g->di->act_bytes / 2;
+  if (len > half) len = (uint32_t)half;
+  nnf_rng_fill(&g->r, pl, len);
+  uint32_t addr = (uint32_t)(half + rnd(g, (uint32_t)(half - len + 1)));
+  return frame(g, f, NNFP_WRITE, addr, pl, len);
 }
 
 /* One command frame, well-formed; returns its length in f. */
@@ -926,12 +975,7 @@ static size_t gen_command(gen *g, uint8_t *f) {
     if (g->running) {
       /* ACT only, upper half, and only under a clean program; else wait first */
       if (!g->clean_prog) return frame(g, f, NNFP_WAIT, 0, NULL, 0);
-      region = 0;
-      uint64_t half = di->act_bytes / 2;
-      if (len > half) len = (uint32_t)half;
-      nnf_rng_fill(&g->r, pl, len);
-      uint32_t addr = (uint32_t)(half + rnd(g, (uint32_t)(half - len + 1)));
-      return frame(g, f, NNFP_WRITE, addr, pl, len);
+      return gen_act_write(g, f, len);
     }
     region = chance(g, 95) ? rnd(g, di->cfg.state_words ? 6 : 5) : rnd(g, 16);
     uint64_t size = region_bytes(di, region);
@@ -990,6 +1034,12 @@ static void gen_session(gen *g, int events) {
         n += gn;
       }
       emit(g, f, n, 0);
+      if (g->paced && f[2] == NNFP_RUN && g->clean_prog && chance(g, 50)) {
+        /* paced links: ACT writes right behind the RUN, while the program
+         * runs (the UART's FIFO must absorb the writer's waits) */
+        for (unsigned i = 1 + rnd(g, 4); i > 0; i--)
+          emit(g, f, gen_act_write(g, f, 1 + rnd(g, chance(g, 50) ? 48 : di->cfg.max_payload)), 0);
+      }
     } else if (dmg < 78) { /* a flipped bit in the header: no answer */
       f[2 + rnd(g, 12)] ^= (uint8_t)(1u << rnd(g, 8));
       emit(g, f, n, g->running ? 0 : (chance(g, 50) ? (g->paced ? gap_long(g) | (g->noflow ? 0 : NOWAIT) : (T + rnd(g, 2)) | NOWAIT) : 0));
@@ -1191,6 +1241,9 @@ int main(int argc, char **argv) {
            "%llu ACT writes while a program may run\n",
            (unsigned long long)cov.gaps_short, di.timeout, (unsigned long long)cov.gaps_long,
            (unsigned long long)cov.act_writes_running);
+    if (link == LINK_UART)
+      printf("  %llu characters sent while a program ran (the run light)\n",
+             (unsigned long long)cov.chars_running);
     printf("  answers %llu: OK %llu, ERR BAD_CRC %llu UNKNOWN %llu BAD_LEN %llu RANGE %llu "
            "BAD_PROG %llu TIMEOUT %llu\n",
            (unsigned long long)cov.frames, (unsigned long long)cov.ok, (unsigned long long)cov.err[1],
