@@ -416,7 +416,7 @@ static char fail_msg[4096];
  * model's program statistics. */
 static struct {
   uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
-  uint64_t gaps_short, gaps_long, act_writes_running, chars_running;
+  uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
 } cov;
 
@@ -552,8 +552,11 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   track t;
   memset(&t, 0, sizeof t);
   fail_msg[0] = 0;
-  for (size_t ci = 0; ci < s->n && rc == 0; ci++) {
-    const chunk *ch = &s->c[ci];
+  /* after the last chunk the line stays idle (past the timeout): nothing
+   * more may come, a frame left open is abandoned on both sides */
+  const chunk tail = {NULL, 0, (uint32_t)(2ull * di->timeout + 1000 + 20 * bc)};
+  for (size_t ci = 0; ci <= s->n && rc == 0; ci++) {
+    const chunk *ch = ci < s->n ? &s->c[ci] : &tail;
     nnfm_device_stats st0 = nnfm_device_get_stats(m);
     /* the model */
     nnfm_device_rx(m, ch->b, ch->n);
@@ -570,7 +573,7 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
     uint64_t bound = 20000 + (64 + bc) * ch->n + bc * (mod_n - cmp_done) + t.pending + work;
     size_t used = 0;
     cov.bytes_in += ch->n;
-    if (GAP(ch)) {
+    if (GAP(ch) && ch != &tail) {
       if (GAP(ch) < di->timeout) cov.gaps_short++;
       else cov.gaps_long++;
     }
@@ -643,6 +646,7 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         int sync = type == NNFP_OK(NNFP_RUN) || type == NNFP_OK(NNFP_WAIT) ||
                    type == NNFP_OK(NNFP_READ) ||
                    (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) != NNFP_REGION_ACT);
+        if (sync && t.running && type != NNFP_OK(NNFP_WRITE)) cov.held++;
         if (sync) { /* the program before has finished: its refusal has happened */
           if (t.ref_pending && !t.err_stuck) t.err_uncertain = 0;
           t.running = 0;
@@ -666,15 +670,6 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
       sh.nex = 0; /* every executed frame so far has been answered and compared */
     }
     if (st1.insns != st0.insns) t.pending += work;
-  }
-  if (rc == 0) { /* then nothing more may come, and the link stays clean */
-    wire_idle(&w, 1000 + 20 * bc);
-    if (w.err[0]) rc = failf("after the last chunk: %s", w.err);
-    else if (w.n > mod_n) {
-      char a[200];
-      hex(a, sizeof a, rtl_out + mod_n, w.n - mod_n < 48 ? w.n - mod_n : 48);
-      rc = failf("after the last chunk: the RTL sent %zu bytes more than the model: %s", w.n - mod_n, a);
-    }
   }
   if (cycles_out) *cycles_out = wire_cycles(&w);
   cov.bytes_out += w.n;
@@ -1237,10 +1232,10 @@ int main(int argc, char **argv) {
            gaps ? "paced" : "exact", (unsigned long long)seed, sessions,
            (unsigned long long)total_chunks, (unsigned long long)cov.bytes_in,
            (unsigned long long)cov.bytes_out, (unsigned long long)total_cycles);
-    printf("  gaps: %llu under the receive timeout (%u cycles), %llu at or over it; "
-           "%llu ACT writes while a program may run\n",
+    printf("  gaps: %llu under the receive timeout (%u cycles), %llu at or over it; while a "
+           "program may run: %llu ACT writes, %llu READ / RUN / WAIT\n",
            (unsigned long long)cov.gaps_short, di.timeout, (unsigned long long)cov.gaps_long,
-           (unsigned long long)cov.act_writes_running);
+           (unsigned long long)cov.act_writes_running, (unsigned long long)cov.held);
     if (link == LINK_UART)
       printf("  %llu characters sent while a program ran (the run light)\n",
              (unsigned long long)cov.chars_running);
