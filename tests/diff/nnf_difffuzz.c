@@ -1211,13 +1211,14 @@ int main(int argc, char **argv) {
     total_cycles += cyc;
     total_chunks += s.n;
     if (rc) {
-      char path[4096];
+      char path[4096], divarg[32] = "";
+      if (link == LINK_UART) snprintf(divarg, sizeof divarg, " --div %u", div);
       snprintf(path, sizeof path, "%s/nnf_difffuzz-%llu-%ld.bin", save, (unsigned long long)seed, i);
       int saved = sess_save(&s, path) == 0;
       fprintf(stderr,
               "nnf_difffuzz: seed %llu session %ld: RTL and model differ\n%s\n"
-              "replay: %s --link %s --div %u --replay %s [--minimize min.bin]%s\n",
-              (unsigned long long)seed, i, fail_msg, argv[0], link_names[link], div, path,
+              "replay: %s --link %s%s --replay %s [--minimize min.bin]%s\n",
+              (unsigned long long)seed, i, fail_msg, argv[0], link_names[link], divarg, path,
               saved ? "" : " (could not save)");
       sess_free(&s);
       return 1;
