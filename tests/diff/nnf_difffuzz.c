@@ -23,8 +23,21 @@
  * work the model did (instructions, streamed rows, weight tiles, LIF
  * updates).
  *
- *   nnf_difffuzz [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]
- *   nnf_difffuzz --replay FILE [--minimize OUT]
+ * The link (--link) is how the bytes reach the device: nnf_core's stream
+ * port directly, or the same core behind a board's link adapter with input
+ * pacing, a UART (bit by bit at the adapter's divider, --div) or an FT245
+ * FIFO bridge (its handshake, random RXF# / TXE# gaps); the answers are
+ * decoded from the wire. Everything else (generator, model, comparison,
+ * hang bound, replay, minimiser) is one code path. On the paced links a
+ * gap is measured on the wire, so the generator makes every silence
+ * clearly shorter (<= T/2, the link's own pace counted in) or clearly
+ * longer (>= 2T) than the receive timeout T, and, on the UART, which has
+ * no flow control, sends WAIT before a WRITE that would hold its payload
+ * while a program runs, as the driver does.
+ *
+ *   nnf_difffuzz [--link stream|uart|ft245] [--div N] [--gaps exact|paced]
+ *                [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]
+ *   nnf_difffuzz [--link L] [--div N] --replay FILE [--minimize OUT]
  *
  * A failing session is saved as DIR/nnf_difffuzz-<seed>-<i>.bin (replay it
  * with --replay; --minimize drops chunks while it still fails). The core's
@@ -39,6 +52,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv_proto.h"
+#include "nnfb_sim.h"
 #include "nnfm_device.h"
 #include "nnfsim_core.h"
 
@@ -128,6 +142,219 @@ out:
   return rc;
 }
 
+static uint8_t rtl_out[1 << 22];
+
+/* ---- the link: how a session's bytes reach the device ---------------------------- */
+
+/* The transport under a session, one code path for the rest:
+ *   stream  nnf_core's byte port directly (valid/ready, a byte a cycle; gaps
+ *           exact to the cycle);
+ *   uart    the UART board device (nnf_dev_uart: nnf_uart + nnf_core)
+ *           behind a bit-level peer at the adapter's divider: start bit,
+ *           8 data bits, stop bit, `div` cycles each, and now and then up
+ *           to 3 bits of extra idle between characters; the answers are
+ *           decoded from the device's transmit line. No flow control: a
+ *           byte the adapter's FIFO cannot take is lost (its error light,
+ *           watched every cycle, fails the session);
+ *   ft245   nnf_ft245 + nnf_core (nnf_diff_ft245.v) behind a cycle-level
+ *           model of the FT2232H bridge in synchronous FIFO mode: bytes
+ *           offered on RXF# / taken with OE# then RD#, answers taken on
+ *           TXE# / WR#, random RXF# and TXE# gaps of 1..20 cycles, the bus
+ *           protocol checked every cycle.
+ * Time is device cycles on every link (the UART's bit is `div` cycles of
+ * the core's clock; the bridge's FIFO clock is the core's). The pacing is
+ * random but reproducible: reseeded per chunk from the chunk's contents, so
+ * a replayed (or minimised) session paces its chunks as the run that saved
+ * it did. */
+enum { LINK_STREAM, LINK_UART, LINK_FT245 };
+static const char *const link_names[] = {"stream", "uart", "ft245"};
+
+enum { FT_GAP_MAX = 20 };  /* the bridge's RXF# / TXE# gaps, cycles */
+
+typedef struct {
+  int kind;
+  unsigned div;          /* uart: cycles per bit */
+  nnfsim_core *core;
+  nnfb_uart *uart;
+  nnfb_ft245 *ft;
+  nnf_rng r;             /* pacing (wire_pace) */
+  uint8_t *out;          /* the answer bytes as received */
+  size_t cap, n;
+  uint64_t cyc;          /* cycles run (uart, ft245; the stream asks the core) */
+  char err[256];         /* the first link-level fault */
+  int txd, rx_on, rx_bit; /* uart: the device's line, the peer's receiver */
+  int run_seen;          /* uart: the run light was on in this character */
+  uint64_t chars_running; /* uart: characters sent while a program ran */
+  unsigned rx_cnt, rx_sh;
+  const uint8_t *q;      /* ft245: host bytes the bridge still offers */
+  size_t nq;
+  int ft_drives, rxf_hold, txe_hold;
+} wire;
+
+/* The most cycles one input byte takes on the wire, and one answer byte
+ * (for the hang bound): the stream's are the bound's own allowance. */
+static uint64_t wire_byte_cycles(int kind, unsigned div) {
+  return kind == LINK_UART ? 13ull * div : kind == LINK_FT245 ? FT_GAP_MAX + 12 : 0;
+}
+
+static void wire_fault(wire *w, const char *msg, uint64_t at) {
+  if (!w->err[0]) snprintf(w->err, sizeof w->err, "%s link: %s (cycle %llu)", link_names[w->kind], msg,
+                           (unsigned long long)at);
+}
+
+static void wire_put(wire *w, uint8_t b) {
+  if (w->n < w->cap) w->out[w->n++] = b;
+  else wire_fault(w, "answer buffer full", w->cyc);
+}
+
+static int wire_open(wire *w, int kind, unsigned div, uint8_t *out, size_t cap) {
+  memset(w, 0, sizeof *w);
+  w->kind = kind;
+  w->div = div;
+  w->out = out;
+  w->cap = cap;
+  w->txd = 1;
+  w->r = nnf_rng_seed(1);
+  if (kind == LINK_UART) w->uart = nnfb_uart_create(div);
+  else if (kind == LINK_FT245) w->ft = nnfb_ft245_create();
+  else w->core = nnfsim_core_create();
+  return w->uart || w->ft || w->core ? 0 : -1;
+}
+
+static void wire_close(wire *w) {
+  if (w->uart) nnfb_uart_destroy(w->uart);
+  if (w->ft) nnfb_ft245_destroy(w->ft);
+  if (w->core) nnfsim_core_destroy(w->core);
+  w->uart = NULL;
+  w->ft = NULL;
+  w->core = NULL;
+}
+
+static uint64_t wire_cycles(const wire *w) { return w->core ? nnfsim_core_cycles(w->core) : w->cyc; }
+
+/* Reseed the pacing from a chunk (FNV-1a over its gap and bytes). */
+static void wire_pace(wire *w, const uint8_t *b, uint32_t n, uint32_t gap) {
+  uint64_t h = 0xcbf29ce484222325ull ^ gap;
+  for (uint32_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+  w->r = nnf_rng_seed(h);
+}
+
+static uint32_t wire_rnd(wire *w, uint32_t n) { return n ? (uint32_t)(nnf_rng_u64(&w->r) % n) : 0; }
+
+/* uart: one cycle with the line at rxd; the peer samples the device's txd
+ * in the middle of each bit (the device sends at exactly `div`). */
+static void uart_tick(wire *w, int rxd) {
+  const int v = w->txd; /* the level during this cycle */
+  if (!w->rx_on && !v) {
+    w->rx_on = 1;
+    w->rx_cnt = 0;
+    w->rx_bit = 0;
+    w->rx_sh = 0;
+  }
+  if (w->rx_on) {
+    if (w->rx_cnt == (unsigned)w->rx_bit * w->div + w->div / 2) {
+      if (w->rx_bit == 0 && v) {
+        w->rx_on = 0;
+        wire_fault(w, "a start bit under half a bit long on the device's txd", w->cyc);
+      } else if (w->rx_bit >= 1 && w->rx_bit <= 8) {
+        w->rx_sh |= (unsigned)v << (w->rx_bit - 1);
+      } else if (w->rx_bit == 9) {
+        if (!v) wire_fault(w, "framing error on the device's txd (stop bit low)", w->cyc);
+        wire_put(w, (uint8_t)w->rx_sh);
+        w->rx_on = 0;
+      }
+      w->rx_bit++;
+    }
+    w->rx_cnt++;
+  }
+  w->txd = nnfb_uart_step(w->uart, rxd);
+  if (nnfb_uart_leds(w->uart) & 4u) w->run_seen = 1;
+  if (nnfb_uart_leds(w->uart) & 2u)
+    wire_fault(w, "the adapter's error light: a received byte was lost (FIFO overrun) or misframed", w->cyc);
+  w->cyc++;
+}
+
+/* uart: one character, then now and then up to 3 bits of extra idle. */
+static void uart_send(wire *w, uint8_t b) {
+  w->run_seen = 0;
+  for (int k = 0; k < 10; k++) {
+    const int level = k == 0 ? 0 : k <= 8 ? (b >> (k - 1)) & 1 : 1;
+    for (unsigned i = 0; i < w->div; i++) uart_tick(w, level);
+  }
+  w->chars_running += w->run_seen;
+  if (wire_rnd(w, 4) == 0)
+    for (uint32_t i = wire_rnd(w, 3 * w->div); i > 0; i--) uart_tick(w, 1);
+}
+
+/* ft245: one cycle of the bridge (after test_ft245_link.c's model). */
+static void ft_tick(wire *w) {
+  const nnfb_ft245_out o = nnfb_ft245_outputs(w->ft);
+  nnfb_ft245_in in;
+  if (w->rxf_hold == 0 && wire_rnd(w, 41) == 0) w->rxf_hold = 1 + (int)wire_rnd(w, FT_GAP_MAX);
+  if (w->txe_hold == 0 && wire_rnd(w, 41) == 0) w->txe_hold = 1 + (int)wire_rnd(w, FT_GAP_MAX);
+  in.rxf_n = w->nq == 0 || w->rxf_hold > 0;
+  in.txe_n = w->txe_hold > 0;
+  in.d_in = w->ft_drives && w->nq ? w->q[0] : 0xEE;
+  if (o.d_oe && w->ft_drives) wire_fault(w, "bus contention (the FPGA drives while OE# is low)", w->cyc);
+  if (!o.rd_n && !in.rxf_n) {
+    if (!w->ft_drives) wire_fault(w, "RD# low without OE# low the cycle before", w->cyc);
+    w->q++;
+    w->nq--;
+  }
+  if (!o.wr_n && !in.txe_n) {
+    if (!o.d_oe) wire_fault(w, "WR# low while the FPGA does not drive the bus", w->cyc);
+    wire_put(w, (uint8_t)o.d_out);
+  }
+  w->ft_drives = !o.oe_n;
+  nnfb_ft245_step(w->ft, &in);
+  if (w->rxf_hold) w->rxf_hold--;
+  if (w->txe_hold) w->txe_hold--;
+  w->cyc++;
+}
+
+/* Send n bytes: returns the cycles spent; *used = the bytes the device (the
+ * stream port, or the FT245 adapter) took within `bound` cycles (a UART
+ * cannot refuse: all of them, in n characters' time). */
+static uint64_t wire_send(wire *w, const uint8_t *b, uint32_t n, uint64_t bound, size_t *used) {
+  uint64_t spent = 0;
+  *used = 0;
+  if (w->kind == LINK_STREAM) {
+    while (*used < n && spent < bound)
+      spent += nnfsim_core_run(w->core, b, n, used, w->out, w->cap, &w->n, bound - spent,
+                               NNFSIM_RUN_UNTIL_TAKEN);
+  } else if (w->kind == LINK_UART) {
+    const uint64_t c0 = w->cyc;
+    for (uint32_t i = 0; i < n; i++) uart_send(w, b[i]);
+    *used = n;
+    spent = w->cyc - c0;
+  } else {
+    w->q = b;
+    w->nq = n;
+    while (w->nq && spent < bound) {
+      ft_tick(w);
+      spent++;
+    }
+    *used = n - w->nq;
+    w->q = NULL;
+    w->nq = 0;
+  }
+  return spent;
+}
+
+/* The line idle (nothing offered) for exactly `cycles` cycles; answers are
+ * still received. */
+static uint64_t wire_idle(wire *w, uint64_t cycles) {
+  if (w->kind == LINK_STREAM) {
+    size_t none = 0;
+    return nnfsim_core_run(w->core, NULL, 0, &none, w->out, w->cap, &w->n, cycles, 0);
+  }
+  for (uint64_t i = 0; i < cycles; i++) {
+    if (w->kind == LINK_UART) uart_tick(w, 1);
+    else ft_tick(w);
+  }
+  return cycles;
+}
+
 /* ---- the device's configuration (from the core's INFO) ---------------------- */
 
 typedef struct {
@@ -135,20 +362,30 @@ typedef struct {
   uint32_t rows;
   uint64_t act_bytes, w_bytes, p_bytes, prog_bytes, state_bytes;
   uint32_t timeout;
+  int link;              /* LINK_* the sessions run over */
+  unsigned div;          /* uart: cycles per bit */
 } devinfo;
 
-static uint8_t rtl_out[1 << 22];
-
-static int read_info(devinfo *di) {
-  nnfsim_core *c = nnfsim_core_create();
-  if (!c) return -1;
+/* INFO over the link the sessions will use. */
+static int read_info(devinfo *di, int link, unsigned div) {
+  wire w;
+  if (wire_open(&w, link, div, rtl_out, sizeof rtl_out) != 0) return -1;
   uint8_t f[64];
-  size_t n = nnfp_encode(f, NNFP_INFO, 1, 0, NULL, 0), used = 0, got = 0;
-  nnfsim_core_run(c, f, n, &used, rtl_out, sizeof rtl_out, &got, 100000, NNFSIM_RUN_UNTIL_QUIET);
-  nnfsim_core_destroy(c);
-  if (got != nnfp_frame_size(NNFP_INFO_BYTES) || rtl_out[2] != NNFP_OK(NNFP_INFO)) return -1;
+  size_t n = nnfp_encode(f, NNFP_INFO, 1, 0, NULL, 0), used = 0;
+  const size_t want = nnfp_frame_size(NNFP_INFO_BYTES);
+  const uint64_t bound = 100000 + 2 * (want + n) * wire_byte_cycles(link, div);
+  wire_send(&w, f, (uint32_t)n, bound, &used);
+  for (uint64_t waited = 0; w.n < want && waited < bound;) waited += wire_idle(&w, 64);
+  wire_idle(&w, 1000 + 20ull * wire_byte_cycles(link, div)); /* nothing more may come */
+  const size_t got = w.n;
+  const int fault = w.err[0] != 0;
+  if (fault) fprintf(stderr, "nnf_difffuzz: INFO: %s\n", w.err);
+  wire_close(&w);
+  if (fault || got != want || rtl_out[2] != NNFP_OK(NNFP_INFO)) return -1;
   const uint8_t *r = rtl_out + NNFP_HDR_BYTES;
   memset(di, 0, sizeof *di);
+  di->link = link;
+  di->div = div;
   di->cfg.engine.rows = r[4];
   di->cfg.engine.cols = r[5];
   di->cfg.vec_serial = (nnfp_get16(r + 6) & 8) != 0;
@@ -178,7 +415,8 @@ static char fail_msg[4096];
 /* What the sessions exercised (printed at the end): answers by kind, and the
  * model's program statistics. */
 static struct {
-  uint64_t ok, err[8], timeouts_hdr, frames;
+  uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
+  uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
 } cov;
 
@@ -298,9 +536,9 @@ static void shadow_timeout(shadow *s) {
 
 /* Run a session; 0 = agree, 1 = differ (fail_msg says how). */
 static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out) {
-  nnfsim_core *c = nnfsim_core_create();
+  static wire w;
   nnfm_device *m = nnfm_device_create(&di->cfg);
-  if (!c || !m) {
+  if (wire_open(&w, di->link, di->div, rtl_out, sizeof rtl_out) != 0 || !m) {
     fprintf(stderr, "nnf_difffuzz: cannot create the device\n");
     exit(2);
   }
@@ -308,13 +546,17 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   static shadow sh;
   nnfp_parser_init(&sh.p, sh.pl, di->cfg.max_payload);
   sh.nex = 0;
-  size_t rtl_n = 0, mod_n = 0, cmp_done = 0; /* bytes of both streams compared */
+  const uint64_t bc = wire_byte_cycles(di->link, di->div);
+  size_t mod_n = 0, cmp_done = 0; /* bytes of both streams compared; the RTL's: w.n */
   int frames_done = 0, rc = 0;
   track t;
   memset(&t, 0, sizeof t);
   fail_msg[0] = 0;
-  for (size_t ci = 0; ci < s->n && rc == 0; ci++) {
-    const chunk *ch = &s->c[ci];
+  /* after the last chunk the line stays idle (past the timeout): nothing
+   * more may come, a frame left open is abandoned on both sides */
+  const chunk tail = {NULL, 0, (uint32_t)(2ull * di->timeout + 1000 + 20 * bc)};
+  for (size_t ci = 0; ci <= s->n && rc == 0; ci++) {
+    const chunk *ch = ci < s->n ? &s->c[ci] : &tail;
     nnfm_device_stats st0 = nnfm_device_get_stats(m);
     /* the model */
     nnfm_device_rx(m, ch->b, ch->n);
@@ -326,33 +568,44 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
     mod_n += nnfm_device_tx(m, mod_out + mod_n, sizeof mod_out - mod_n);
     nnfm_device_stats st1 = nnfm_device_get_stats(m);
     uint64_t work = work_bound(di, st0, st1);
-    /* the RTL: the bytes, then exactly `gap` idle cycles */
-    uint64_t bound = 20000 + 64ull * ch->n + t.pending + work;
+    /* the RTL: the bytes over the link, then exactly `gap` idle cycles on
+     * the wire (bc: the link's cycles per byte, either way) */
+    uint64_t bound = 20000 + (64 + bc) * ch->n + bc * (mod_n - cmp_done) + t.pending + work;
     size_t used = 0;
-    uint64_t spent = 0;
-    while (used < ch->n && spent < bound)
-      spent += nnfsim_core_run(c, ch->b, ch->n, &used, rtl_out, sizeof rtl_out, &rtl_n,
-                               bound - spent, NNFSIM_RUN_UNTIL_TAKEN);
+    cov.bytes_in += ch->n;
+    if (GAP(ch) && ch != &tail) {
+      if (GAP(ch) < di->timeout) cov.gaps_short++;
+      else cov.gaps_long++;
+    }
+    wire_pace(&w, ch->b, ch->n, ch->gap);
+    uint64_t spent = wire_send(&w, ch->b, ch->n, bound, &used);
     if (used < ch->n) {
       rc = failf("chunk %zu: the RTL took %zu of %u bytes in %llu cycles (hang)", ci, used, ch->n,
                  (unsigned long long)spent);
       break;
     }
-    size_t none = 0;
-    if (GAP(ch)) nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, GAP(ch), 0);
+    if (GAP(ch)) wire_idle(&w, GAP(ch));
     /* then, unless the model waits inside a frame, until the answers are out */
     if (!nnfm_device_in_frame(m) && !(ch->gap & NOWAIT)) {
       uint64_t waited = 0;
-      while (rtl_n < mod_n && waited < bound)
-        waited += nnfsim_core_run(c, NULL, 0, &none, rtl_out, sizeof rtl_out, &rtl_n, 64, 0);
-      if (rtl_n < mod_n) {
+      while (w.n < mod_n && waited < bound && !w.err[0]) waited += wire_idle(&w, 64);
+      if (w.err[0]) {
+        rc = failf("chunk %zu: %s", ci, w.err);
+        break;
+      }
+      if (w.n < mod_n) {
         rc = failf("chunk %zu: the RTL sent %zu answer bytes, the model %zu, after %llu cycles "
                    "(bound %llu): an answer is missing or the device hangs",
-                   ci, rtl_n - cmp_done, mod_n - cmp_done, (unsigned long long)waited,
+                   ci, w.n - cmp_done, mod_n - cmp_done, (unsigned long long)waited,
                    (unsigned long long)bound);
         break;
       }
     }
+    if (w.err[0]) {
+      rc = failf("chunk %zu: %s", ci, w.err);
+      break;
+    }
+    const size_t rtl_n = w.n;
     /* compare the complete frames so far */
     if (rtl_n > mod_n) {
       char a[200];
@@ -388,9 +641,12 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         else cov.ok++;
         /* what the answer tells about the program (docs/protocol.md: READ,
          * WAIT and a WRITE outside ACT run once the program has finished) */
+        if (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) == NNFP_REGION_ACT && t.running)
+          cov.act_writes_running++;
         int sync = type == NNFP_OK(NNFP_RUN) || type == NNFP_OK(NNFP_WAIT) ||
                    type == NNFP_OK(NNFP_READ) ||
                    (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) != NNFP_REGION_ACT);
+        if (sync && t.running && type != NNFP_OK(NNFP_WRITE)) cov.held++;
         if (sync) { /* the program before has finished: its refusal has happened */
           if (t.ref_pending && !t.err_stuck) t.err_uncertain = 0;
           t.running = 0;
@@ -415,14 +671,16 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
     }
     if (st1.insns != st0.insns) t.pending += work;
   }
-  if (cycles_out) *cycles_out = nnfsim_core_cycles(c);
+  if (cycles_out) *cycles_out = wire_cycles(&w);
+  cov.bytes_out += w.n;
+  cov.chars_running += w.chars_running;
   nnfm_device_stats sf = nnfm_device_get_stats(m);
   cov.insns += sf.insns;
   cov.refused_gemms += sf.refused_gemms;
   cov.refused_lifs += sf.refused_lifs;
   cov.gemm_rows += sf.gemm_rows;
   cov.lif_updates += sf.lif_updates;
-  nnfsim_core_destroy(c);
+  wire_close(&w);
   nnfm_device_destroy(m);
   return rc;
 }
@@ -436,6 +694,9 @@ typedef struct {
   uint8_t seq;
   int running;     /* the generator's conservative view: a program may run */
   int clean_prog;  /* the program in PROG touches only the lower half of ACT */
+  int paced;       /* gaps clearly off the receive timeout (gen_paced) */
+  uint32_t pace;   /* paced: the most idle cycles the link itself puts between two bytes */
+  int noflow;      /* the link has no flow control: WAIT before a WRITE that would wait */
 } gen;
 
 static uint32_t rnd(gen *g, uint32_t n) { return n ? (uint32_t)(nnf_rng_u64(&g->r) % n) : 0; }
@@ -449,8 +710,31 @@ static void emit(gen *g, const uint8_t *b, size_t n, uint32_t gap) { sess_add(g-
 
 static void emit_write(gen *g, unsigned region, uint32_t addr, const uint8_t *pl, uint32_t len) {
   static uint8_t f[70000];
+  /* a WRITE outside ACT holds its payload at the receiver until the
+   * program has finished: on a link without flow control those bytes
+   * would be lost, so WAIT first, as the driver does (docs/protocol.md) */
+  if (g->noflow && region != 0 && g->running) {
+    emit(g, f, frame(g, f, NNFP_WAIT, 0, NULL, 0), 0);
+    g->running = 0;
+  }
   emit(g, f, frame(g, f, NNFP_WRITE, (region << 28) | addr, pl, len), 0);
   if (region != 0) g->running = 0;
+}
+
+/* Silences around the receive timeout T. Exact (the stream link): T - 1,
+ * T, T + 1 idle cycles, and the next frame in the very cycle the timeout
+ * fires. Paced (the UART and FT245 links, where a gap is measured on the
+ * wire and the link adds its own idle between bytes): clearly shorter,
+ * at most T/2 cycles between two bytes reaching the core with the link's
+ * own pace counted in, or clearly longer, at least 2T. */
+static uint32_t gap_short(gen *g) {
+  uint32_t T = g->di->timeout;
+  return g->paced ? rnd(g, T / 2 - g->pace + 1) : rnd(g, T / 2);
+}
+
+static uint32_t gap_long(gen *g) {
+  uint32_t T = g->di->timeout;
+  return g->paced ? 2 * T + rnd(g, T) : 2 * T;
 }
 
 static uint64_t region_bytes(const devinfo *di, unsigned region) {
@@ -596,8 +880,40 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   }
 }
 
+/* Paced links: a clean program that runs long (a valid GEMM in the lower
+ * half of ACT, looped 20..219 times), so frames cross the slower wire while
+ * it runs: ACT writes then, and READ / RUN / WAIT held until it ends. */
+static void gen_long_program(gen *g) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, half = di->cfg.engine.act_words / 2, words = di->cfg.prog_words;
+  uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
+  uint32_t m = 1 + rnd(g, 12), k = 1 + rnd(g, 2 * R), n = 1 + rnd(g, 2 * R);
+  uint32_t kt = (k + R - 1) / R, nt = (n + R - 1) / R;
+  if ((kt + nt) * m > half) m = 1;
+  prog[0] = NNFP_OP_GEMM;
+  prog[1] = (uint8_t)rnd(g, 2);
+  prog[3] = 0x80; /* lo -128, hi 127 */
+  prog[4] = 127;
+  nnfp_put16(prog + 8, (uint16_t)m);
+  nnfp_put16(prog + 10, (uint16_t)k);
+  nnfp_put16(prog + 12, (uint16_t)n);
+  nnfp_put32(prog + 16, 0);          /* A: words 0 .. kt*m - 1 */
+  nnfp_put32(prog + 20, 0);
+  nnfp_put32(prog + 24, 0);
+  nnfp_put32(prog + 28, kt * m);     /* O right behind it */
+  prog[NNFP_INSN_BYTES] = NNFP_OP_LOOP;
+  nnfp_put16(prog + NNFP_INSN_BYTES + 8, (uint16_t)(20 + rnd(g, 200)));
+  write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  g->clean_prog = 1;
+  free(prog);
+}
+
 static void gen_program(gen *g) {
   const devinfo *di = g->di;
+  if (g->paced && chance(g, 30)) {
+    gen_long_program(g);
+    return;
+  }
   uint32_t words = di->cfg.prog_words, n = 1 + rnd(g, words);
   uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
   int clean = 1;
@@ -605,6 +921,17 @@ static void gen_program(gen *g) {
   write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
   g->clean_prog = clean;
   free(prog);
+}
+
+/* A WRITE of len random bytes to the upper half of ACT (what a clean
+ * program leaves alone, so allowed while it runs). */
+static size_t gen_act_write(gen *g, uint8_t *f, uint32_t len) {
+  static uint8_t pl[65536];
+  uint64_t half = g->di->act_bytes / 2;
+  if (len > half) len = (uint32_t)half;
+  nnf_rng_fill(&g->r, pl, len);
+  uint32_t addr = (uint32_t)(half + rnd(g, (uint32_t)(half - len + 1)));
+  return frame(g, f, NNFP_WRITE, addr, pl, len);
 }
 
 /* One command frame, well-formed; returns its length in f. */
@@ -643,12 +970,7 @@ static size_t gen_command(gen *g, uint8_t *f) {
     if (g->running) {
       /* ACT only, upper half, and only under a clean program; else wait first */
       if (!g->clean_prog) return frame(g, f, NNFP_WAIT, 0, NULL, 0);
-      region = 0;
-      uint64_t half = di->act_bytes / 2;
-      if (len > half) len = (uint32_t)half;
-      nnf_rng_fill(&g->r, pl, len);
-      uint32_t addr = (uint32_t)(half + rnd(g, (uint32_t)(half - len + 1)));
-      return frame(g, f, NNFP_WRITE, addr, pl, len);
+      return gen_act_write(g, f, len);
     }
     region = chance(g, 95) ? rnd(g, di->cfg.state_words ? 6 : 5) : rnd(g, 16);
     uint64_t size = region_bytes(di, region);
@@ -699,7 +1021,7 @@ static void gen_session(gen *g, int events) {
         nnf_rng_fill(&g->r, junk, gn);
         for (uint32_t i = 0; i < gn; i++)
           if (junk[i] == 0xA5 && chance(g, 50)) junk[i] = 0x5A;
-        emit(g, junk, gn, g->running ? 0 : (chance(g, 20) ? T + rnd(g, 3) : 0));
+        emit(g, junk, gn, g->running ? 0 : (chance(g, 20) ? (g->paced ? gap_long(g) : T + rnd(g, 3)) : 0));
       }
       if (chance(g, 10)) { /* bytes right behind it, in the same chunk (no wait) */
         uint32_t gn = 1 + rnd(g, 3);
@@ -707,9 +1029,15 @@ static void gen_session(gen *g, int events) {
         n += gn;
       }
       emit(g, f, n, 0);
+      if (g->paced && f[2] == NNFP_RUN && g->clean_prog && chance(g, 50)) {
+        /* paced links: ACT writes right behind the RUN, while the program
+         * runs (the UART's FIFO must absorb the writer's waits) */
+        for (unsigned i = 1 + rnd(g, 4); i > 0; i--)
+          emit(g, f, gen_act_write(g, f, 1 + rnd(g, chance(g, 50) ? 48 : di->cfg.max_payload)), 0);
+      }
     } else if (dmg < 78) { /* a flipped bit in the header: no answer */
       f[2 + rnd(g, 12)] ^= (uint8_t)(1u << rnd(g, 8));
-      emit(g, f, n, g->running ? 0 : (chance(g, 50) ? (T + rnd(g, 2)) | NOWAIT : 0));
+      emit(g, f, n, g->running ? 0 : (chance(g, 50) ? (g->paced ? gap_long(g) | (g->noflow ? 0 : NOWAIT) : (T + rnd(g, 2)) | NOWAIT) : 0));
     } else if (dmg < 86 && n > 14) { /* a flipped bit in the payload or its CRC: BAD_CRC */
       f[14 + rnd(g, (uint32_t)(n - 14))] ^= (uint8_t)(1u << rnd(g, 8));
       emit(g, f, n, 0);
@@ -717,8 +1045,9 @@ static void gen_session(gen *g, int events) {
       uint32_t cut = 2 + rnd(g, (uint32_t)(n - 2));
       uint32_t gap;
       unsigned w = rnd(g, 4);
-      gap = w == 0 ? T - 1 : w == 1 ? T : w == 2 ? T + 1 : (chance(g, 50) ? rnd(g, T / 2) : 2 * T);
-      emit(g, f, cut, gap | (gap >= T && chance(g, 50) ? NOWAIT : 0));
+      if (g->paced) gap = chance(g, 50) ? gap_short(g) : gap_long(g);
+      else gap = w == 0 ? T - 1 : w == 1 ? T : w == 2 ? T + 1 : (chance(g, 50) ? gap_short(g) : gap_long(g));
+      emit(g, f, cut, gap | (gap >= T && chance(g, 50) && !g->noflow ? NOWAIT : 0));
       if (gap < T) {
         emit(g, f + cut, n - cut, 0); /* the rest: the frame completes */
         if (is_wait) g->running = 0;
@@ -778,17 +1107,22 @@ static void minimize(const devinfo *di, session *s) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: nnf_difffuzz [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]\n"
-          "       nnf_difffuzz --replay FILE [--minimize OUT]\n"
-          "Feeds the same random sessions to the Verilated nnf_core and the functional\n"
-          "model and compares every answer byte (see the comment at the top of the source).\n");
+          "usage: nnf_difffuzz [--link stream|uart|ft245] [--div N] [--gaps exact|paced]\n"
+          "                    [--seed S] [--sessions N] [--events N] [--save DIR] [--quiet]\n"
+          "       nnf_difffuzz [--link L] [--div N] --replay FILE [--minimize OUT]\n"
+          "Feeds the same random sessions to the Verilated nnf_core (directly, or behind the\n"
+          "UART or FT245 board adapter: --link; --div: the UART's cycles per bit, default 8)\n"
+          "and the functional model and compares every answer byte (see the comment at the\n"
+          "top of the source). --gaps: silences at the receive timeout exactly (the\n"
+          "stream's default) or clearly off it (paced, the default on the board links).\n");
 }
 
 int main(int argc, char **argv) {
   uint64_t seed = 1;
   long sessions = 20, events = 40;
   const char *save = ".", *replay = NULL, *min_out = NULL;
-  int quiet = 0;
+  int quiet = 0, link = LINK_STREAM, gaps = -1; /* gaps: -1 the link's default, 0 exact, 1 paced */
+  unsigned div = 8;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -799,13 +1133,39 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--replay") && v) replay = argv[++i];
     else if (!strcmp(a, "--minimize") && v) min_out = argv[++i];
     else if (!strcmp(a, "--quiet")) quiet = 1;
+    else if (!strcmp(a, "--link") && v) {
+      const char *l = argv[++i];
+      link = !strcmp(l, "stream") ? LINK_STREAM : !strcmp(l, "uart") ? LINK_UART : !strcmp(l, "ft245") ? LINK_FT245 : -1;
+      if (link < 0) { usage(stderr); return 2; }
+    } else if (!strcmp(a, "--div") && v) div = (unsigned)strtoul(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--gaps") && v) {
+      const char *m = argv[++i];
+      gaps = !strcmp(m, "exact") ? 0 : !strcmp(m, "paced") ? 1 : -2;
+      if (gaps < -1) { usage(stderr); return 2; }
+    }
     else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
     else { usage(stderr); return 2; }
   }
+  if (link == LINK_UART && (div < 4 || div > 65535)) {
+    fprintf(stderr, "nnf_difffuzz: --div must be 4..65535 (the adapter's clocks per bit)\n");
+    return 2;
+  }
+  if (gaps < 0) gaps = link != LINK_STREAM;
+  if (gaps == 0 && link != LINK_STREAM) {
+    fprintf(stderr, "nnf_difffuzz: exact gaps need the stream link (a paced link adds its own idle)\n");
+    return 2;
+  }
   devinfo di;
-  if (read_info(&di) != 0) {
-    fprintf(stderr, "nnf_difffuzz: the core does not answer INFO\n");
+  if (read_info(&di, link, div) != 0) {
+    fprintf(stderr, "nnf_difffuzz: the device does not answer INFO over the %s link\n", link_names[link]);
     return 1;
+  }
+  /* paced gaps: the link's own idle between two bytes must leave room under T/2 */
+  const uint32_t pace = (uint32_t)wire_byte_cycles(link, div);
+  if (gaps && (uint64_t)2 * pace >= di.timeout) {
+    fprintf(stderr, "nnf_difffuzz: timeout_cycles %u is too short for paced gaps on the %s link "
+            "(up to %u cycles between two bytes; a smaller --div?)\n", di.timeout, link_names[link], pace);
+    return 2;
   }
   if (replay) {
     session s = {0};
@@ -814,8 +1174,17 @@ int main(int argc, char **argv) {
               errno ? strerror(errno) : "bad format");
       return 2;
     }
+    if (link != LINK_STREAM)
+      for (size_t i = 0; i < s.n; i++)
+        if (GAP(&s.c[i]) + pace > di.timeout / 2 && GAP(&s.c[i]) < 2 * di.timeout) {
+          fprintf(stderr, "nnf_difffuzz: warning: chunk %zu's gap (%u cycles) is near the receive "
+                  "timeout (%u): on the %s link its outcome is not defined\n",
+                  i, GAP(&s.c[i]), di.timeout, link_names[link]);
+          break;
+        }
     int rc = run_session(&di, &s, NULL);
-    printf("replay %s: %zu chunks: %s\n", replay, s.n, rc ? "DIFFERS" : "agrees");
+    printf("replay %s over the %s link: %zu chunks: %s\n", replay, link_names[link], s.n,
+           rc ? "DIFFERS" : "agrees");
     if (rc) printf("%s\n", fail_msg);
     if (rc && min_out) {
       minimize(&di, &s);
@@ -833,28 +1202,44 @@ int main(int argc, char **argv) {
     g.r = nnf_rng_seed(seed * 1000003u + (uint64_t)i);
     g.di = &di;
     g.s = &s;
+    g.paced = gaps;
+    g.pace = gaps ? pace : 0;
+    g.noflow = link == LINK_UART;
     gen_session(&g, (int)events);
     uint64_t cyc = 0;
     int rc = run_session(&di, &s, &cyc);
     total_cycles += cyc;
     total_chunks += s.n;
     if (rc) {
-      char path[4096];
+      char path[4096], divarg[32] = "";
+      if (link == LINK_UART) snprintf(divarg, sizeof divarg, " --div %u", div);
       snprintf(path, sizeof path, "%s/nnf_difffuzz-%llu-%ld.bin", save, (unsigned long long)seed, i);
       int saved = sess_save(&s, path) == 0;
       fprintf(stderr,
               "nnf_difffuzz: seed %llu session %ld: RTL and model differ\n%s\n"
-              "replay: nnf_difffuzz --replay %s [--minimize min.bin]%s\n",
-              (unsigned long long)seed, i, fail_msg, path, saved ? "" : " (could not save)");
+              "replay: %s --link %s%s --replay %s [--minimize min.bin]%s\n",
+              (unsigned long long)seed, i, fail_msg, argv[0], link_names[link], divarg, path,
+              saved ? "" : " (could not save)");
       sess_free(&s);
       return 1;
     }
     sess_free(&s);
   }
   if (!quiet) {
-    printf("nnf_difffuzz: seed %llu: %ld sessions, %llu chunks, %llu RTL cycles: RTL == model\n",
-           (unsigned long long)seed, sessions, (unsigned long long)total_chunks,
-           (unsigned long long)total_cycles);
+    printf("nnf_difffuzz: %s link", link_names[link]);
+    if (link == LINK_UART) printf(" (div %u)", div);
+    printf(", %s gaps, seed %llu: %ld sessions, %llu chunks, %llu bytes in, %llu bytes out, "
+           "%llu RTL cycles: RTL == model\n",
+           gaps ? "paced" : "exact", (unsigned long long)seed, sessions,
+           (unsigned long long)total_chunks, (unsigned long long)cov.bytes_in,
+           (unsigned long long)cov.bytes_out, (unsigned long long)total_cycles);
+    printf("  gaps: %llu under the receive timeout (%u cycles), %llu at or over it; while a "
+           "program may run: %llu ACT writes, %llu READ / RUN / WAIT\n",
+           (unsigned long long)cov.gaps_short, di.timeout, (unsigned long long)cov.gaps_long,
+           (unsigned long long)cov.act_writes_running, (unsigned long long)cov.held);
+    if (link == LINK_UART)
+      printf("  %llu characters sent while a program ran (the run light)\n",
+             (unsigned long long)cov.chars_running);
     printf("  answers %llu: OK %llu, ERR BAD_CRC %llu UNKNOWN %llu BAD_LEN %llu RANGE %llu "
            "BAD_PROG %llu TIMEOUT %llu\n",
            (unsigned long long)cov.frames, (unsigned long long)cov.ok, (unsigned long long)cov.err[1],

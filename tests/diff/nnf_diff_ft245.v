@@ -1,0 +1,50 @@
+// nnf_diff_ft245: nnf_ft245 in front of nnf_core with every core parameter
+// passed through, so the differential fuzzer (nnf_difffuzz.c, --link ft245)
+// runs each of its core configurations behind the FT245 adapter. The ports
+// are those of tests/boards/tb_ft245_core.v, so the C API of
+// tests/boards/nnfb_sim.h (nnfb_ft245_*) drives it unchanged.
+`default_nettype none
+
+module nnf_diff_ft245 #(
+    parameter integer ROWS = 2, parameter integer COLS = 2,
+    parameter integer ACT_WORDS = 256, parameter integer W_WORDS = 256,
+    parameter integer P_WORDS = 16, parameter integer ACC_DEPTH = 64,
+    parameter integer VEC_SERIAL = 1, parameter integer PROG_WORDS = 16,
+    parameter integer STATE_WORDS = 256, parameter integer LIF_LANES = 1,
+    parameter integer MAX_PAYLOAD = 1024, parameter integer TIMEOUT = 65536,
+    parameter integer CNT_W = 64
+) (
+    input  wire       clk,
+    input  wire       rst,
+    input  wire       rxf_n,
+    input  wire       txe_n,
+    input  wire [7:0] d_in,
+    output wire [7:0] d_out,
+    output wire       d_oe,
+    output wire       rd_n,
+    output wire       wr_n,
+    output wire       oe_n
+);
+    wire       rx_valid, rx_ready, tx_valid, tx_ready, running, idle;
+    wire [7:0] rx_data, tx_data;
+
+    nnf_ft245 u_ft (
+        .clk(clk), .rst(rst), .rxf_n(rxf_n), .txe_n(txe_n), .d_in(d_in), .d_out(d_out),
+        .d_oe(d_oe), .rd_n(rd_n), .wr_n(wr_n), .oe_n(oe_n),
+        .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready));
+
+    nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
+               .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT), .CNT_W(CNT_W)) u_core (
+        .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
+        .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
+        .running(running), .idle(idle));
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused = &{1'b0, running, idle};
+    /* verilator lint_on UNUSEDSIGNAL */
+endmodule
+
+`default_nettype wire
