@@ -1,15 +1,19 @@
-// tb_ft245_core: nnf_ft245 in front of nnf_core (the configuration of
-// nnfb_sim.h), the bridge's bus split into d_in / d_out / d_oe, for the
-// Verilated FT245 test (test_ft245_link.c) with a C model of the bridge.
+// tb_ft245_core: nnf_ft245 in front of nnf_core (by default the configuration
+// of nnfb_sim.h; every core parameter can be set), the bridge's bus split into
+// d_in / d_out / d_oe, for the Verilated FT245 test (test_ft245_link.c) with a
+// C model of the bridge, and the differential fuzzer's FT245 link
+// (tests/diff, --link ft245).
 `default_nettype none
 
 module tb_ft245_core #(
-    parameter integer ROWS = 2, parameter integer ACT_WORDS = 256,
+    parameter integer ROWS = 2, parameter integer COLS = ROWS,
+    parameter integer ACT_WORDS = 256,
     parameter integer W_WORDS = 256, parameter integer P_WORDS = 16,
     parameter integer ACC_DEPTH = 64, parameter integer VEC_SERIAL = 1,
     parameter integer PROG_WORDS = 16, parameter integer STATE_WORDS = 256,
     parameter integer MAX_PAYLOAD = 1024,
-    parameter integer TIMEOUT = 65536
+    parameter integer TIMEOUT = 65536,
+    parameter integer LIF_LANES = 1, parameter integer CNT_W = 64
 ) (
     input  wire       clk,
     input  wire       rst,
@@ -31,10 +35,10 @@ module tb_ft245_core #(
         .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready));
 
-    nnf_core #(.ROWS(ROWS), .COLS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+    nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
-               .TIMEOUT(TIMEOUT)) u_core (
+               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
+               .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT), .CNT_W(CNT_W)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));

@@ -156,7 +156,7 @@ static uint8_t rtl_out[1 << 22];
  *           decoded from the device's transmit line. No flow control: a
  *           byte the adapter's FIFO cannot take is lost (its error light,
  *           watched every cycle, fails the session);
- *   ft245   nnf_ft245 + nnf_core (nnf_diff_ft245.v) behind a cycle-level
+ *   ft245   nnf_ft245 + nnf_core (tests/boards/tb_ft245_core.v) behind a cycle-level
  *           model of the FT2232H bridge in synchronous FIFO mode: bytes
  *           offered on RXF# / taken with OE# then RD#, answers taken on
  *           TXE# / WR#, random RXF# and TXE# gaps of 1..20 cycles, the bus
