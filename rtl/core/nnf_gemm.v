@@ -29,7 +29,8 @@ module nnf_gemm #(
     parameter integer P_WORDS   = 64,
     parameter integer ACC_DEPTH = 256,
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
-    parameter integer PE_DSP    = 1     // 0: PE multipliers in LUTs, not DSPs
+    parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs
+    parameter integer CNT_W     = 64    // counter bits (8..64; the ports read the rest as 0)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -79,9 +80,9 @@ module nnf_gemm #(
 
     // counters
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
-    output reg  [63:0] cnt_cycles,
-    output reg  [63:0] cnt_busy,
-    output reg  [63:0] cnt_macs
+    output wire [63:0] cnt_cycles,
+    output wire [63:0] cnt_busy,
+    output wire [63:0] cnt_macs
 );
     // ------------------------------------------------------------------
     // Parameters and their checks
@@ -705,17 +706,23 @@ module nnf_gemm #(
         row_macs_q <= sw_kl * sw_nl;
         row_go_q   <= st_go && !rst;
     end
-    always @(posedge clk) begin
-        if (rst || cnt_clear) begin
-            cnt_cycles <= 64'd0;
-            cnt_busy   <= 64'd0;
-            cnt_macs   <= 64'd0;
-        end else begin
-            cnt_cycles <= cnt_cycles + 64'd1;
-            if (busy)  cnt_busy <= cnt_busy + 64'd1;
-            if (row_go_q) cnt_macs <= cnt_macs + {{(64-2*KL_W){1'b0}}, row_macs_q};
+    wire [3*CNT_W-1:0] cnt_q;
+    nnf_counters #(.N(3), .W(CNT_W), .AW(2*KL_W)) u_cnt (
+        .clk(clk), .rst(rst), .clear(cnt_clear),
+        .en({row_go_q, busy, 1'b1}),
+        .amt({row_macs_q, {(2*KL_W-1){1'b0}}, 1'b1, {(2*KL_W-1){1'b0}}, 1'b1}),
+        .count(cnt_q));
+    generate
+        if (CNT_W < 64) begin : g_cnt_ext
+            assign cnt_cycles = {{(64-CNT_W){1'b0}}, cnt_q[0 +: CNT_W]};
+            assign cnt_busy   = {{(64-CNT_W){1'b0}}, cnt_q[CNT_W +: CNT_W]};
+            assign cnt_macs   = {{(64-CNT_W){1'b0}}, cnt_q[2*CNT_W +: CNT_W]};
+        end else begin : g_cnt_full
+            assign cnt_cycles = cnt_q[0 +: 64];
+            assign cnt_busy   = cnt_q[64 +: 64];
+            assign cnt_macs   = cnt_q[128 +: 64];
         end
-    end
+    endgenerate
 
     // ------------------------------------------------------------------
     // Host read data: selected by the registered region and byte.
