@@ -7,6 +7,15 @@
 // port, command port, counters. The functional model nnfm_engine_gemm
 // (sim/model/nnfm_engine.c) defines the same behaviour without cycles.
 //
+// This module is the engine's control (command registers, tile walkers, the
+// weight-bank scheduler, the streamer and loader, the tag line, busy/done,
+// counters) and the wiring of its datapath:
+//   nnf_bufs      ACT, W, P, LUT and the one arbiter in front of them
+//   nnf_systolic  the array (nnf_pe)
+//   nnf_accum     the accumulators
+//   nnf_vec       requantize (nnf_requant) and the LUT
+//   nnf_pcheck    the m0 / shift check of a command's P entries
+//
 // Pipeline (cycle numbers relative to a row's ACT read issue, s):
 //   s          streamer issues the ACT read of one row of one tile
 //   s+1        ACT data arrives; masked lanes forced to zero, registered
@@ -57,8 +66,8 @@ module nnf_gemm #(
     // command's P entries p_base .. p_base + ceil(n/COLS) - 1 is valid
     // (nnfm_requant_params_valid); cmd_p_base and cmd_n held until chk_done
     input  wire        chk_start,      // pulse, n >= 1, P range already checked
-    output reg         chk_done,       // pulse, with chk_ok
-    output reg         chk_ok,
+    output wire        chk_done,       // pulse, with chk_ok
+    output wire        chk_ok,
 
     // host port (byte-wide buffer access while idle)
     input  wire        hp_we,
@@ -67,7 +76,7 @@ module nnf_gemm #(
     input  wire [31:0] hp_addr,
     input  wire [7:0]  hp_wdata,
     output wire [7:0]  hp_rdata,
-    output wire        hp_wait,        // ACT write not taken this cycle (busy, or lp_we)
+    output wire        hp_wait,        // the request was not taken this cycle: hold it
 
     // word-wide ACT port for the LIF core, while idle (lp_we has priority
     // over a host ACT write, which then waits)
@@ -95,7 +104,6 @@ module nnf_gemm #(
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer PSUM_W = 17 + LOG_R;        // |sum of ROWS int8 products| <= ROWS * 2^14
     localparam integer LAT    = ROWS + COLS;       // input register + array latency
-    localparam integer VLAT   = 7;                 // X -> ACT write
     localparam integer KL_W   = LOG_R + 1;
     localparam integer NL_W   = LOG_C + 1;
     localparam integer ML_W   = ACC_AW + 1;
@@ -258,68 +266,37 @@ module nnf_gemm #(
     end
 
     // ------------------------------------------------------------------
-    // Buffers: ACT (activations in and out), W (weights)
+    // The buffers and their arbiter (nnf_bufs)
     // ------------------------------------------------------------------
+    localparam integer LUTS = (VEC_SERIAL != 0) ? 1 : COLS;
     wire [ROWS*8-1:0] act_rd;
     wire [COLS*8-1:0] w_rd;
-
-    wire              hp_act = (hp_sel == 2'd0) && !busy;
-    // ACT writes from the host are also taken while busy, in the cycles the
-    // output writer leaves free; hp_wait asks the host to hold the write.
-    wire              lp_w  = lp_we && !busy;
-    wire              lp_r  = lp_re && !busy;
-    wire              hp_actw = hp_we && (hp_sel == 2'd0) && !(busy && o_we) && !lp_w;
-    assign hp_wait = hp_we && (hp_sel == 2'd0) && ((busy && o_we) || lp_w);
-    wire              hp_w   = (hp_sel == 2'd1) && !busy;
-    wire              hp_p   = (hp_sel == 2'd2) && !busy;
-    wire              hp_lut = (hp_sel == 2'd3) && !busy;
-
-    // Output row write (from the vector stage), see below.
-    wire              o_we;
+    wire [COLS*72-1:0] p_rd;
+    wire              pa_re, pc_re;
+    wire [P_AW-1:0]   pa_ra, pc_ra;
+    wire [LUTS*8-1:0] lut_ra, lut_rd;
+    wire              o_we;          // output row write (from the vector stage)
     reg  [ACT_AW-1:0] o_ptr;
     wire [COLS*8-1:0] o_data;
 
-    wire [LOG_R-1:0]  hp_abyte = hp_addr[LOG_R-1:0];
-    wire [LOG_C-1:0]  hp_wbyte = hp_addr[LOG_C-1:0];
-
     wire [ACT_AW-1:0] st_addr = c_a_base + sw_kofs
                               + sw_mrow0[ACT_AW-1:0] + st_m[ACT_AW-1:0];
+    wire [W_AW-1:0]   ld_addr = c_w_base + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row};
 
-    genvar g;
-    wire [ROWS-1:0] act_we;
-    generate
-        for (g = 0; g < ROWS; g = g + 1) begin : g_act_we
-            assign act_we[g] = (busy && o_we) || lp_w || (hp_actw && hp_abyte == g);
-        end
-    endgenerate
-
-    nnf_ram #(.AW(ACT_AW), .NB(ROWS)) u_act (
-        .clk(clk),
-        .we(act_we),
-        .wa((busy && o_we) ? o_ptr : lp_w ? lp_wa[ACT_AW-1:0] : hp_addr[LOG_R +: ACT_AW]),
-        .wd((busy && o_we) ? o_data : lp_w ? lp_wd : {ROWS{hp_wdata}}),
-        .re(busy ? st_go : (lp_r || (hp_re && hp_act))),
-        .ra(busy ? st_addr : lp_r ? lp_ra[ACT_AW-1:0] : hp_addr[LOG_R +: ACT_AW]),
-        .rd(act_rd));
+    nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+               .P_WORDS(P_WORDS), .LUTS(LUTS)) u_bufs (
+        .clk(clk), .busy(busy),
+        .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
+        .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
+        .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
+        .lp_wd(lp_wd), .act_rd(act_rd),
+        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_we), .ow_wa(o_ptr), .ow_wd(o_data),
+        .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
+        .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
+        .lut_ra(lut_ra), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
 
-    wire [COLS-1:0] w_we;
-    generate
-        for (g = 0; g < COLS; g = g + 1) begin : g_w_we
-            assign w_we[g] = hp_we && hp_w && hp_wbyte == g;
-        end
-    endgenerate
-
-    wire [W_AW-1:0] ld_addr = c_w_base + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row};
-
-    nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
-        .clk(clk),
-        .we(w_we),
-        .wa(hp_addr[LOG_C +: W_AW]),
-        .wd({COLS{hp_wdata}}),
-        .re(busy ? ld_go : (hp_re && hp_w)),
-        .ra(busy ? ld_addr : hp_addr[LOG_C +: W_AW]),
-        .rd(w_rd));
+    genvar g;
 
     // ------------------------------------------------------------------
     // Weight load into the array: W data arrives the cycle after the read;
@@ -407,235 +384,34 @@ module nnf_gemm #(
         .sum_row(sum_row));
 
     // ------------------------------------------------------------------
-    // Accumulate (X-1: read accumulator and parameters; X: add)
+    // Accumulate (nnf_accum), the vector stage (nnf_vec)
     // ------------------------------------------------------------------
     wire [TAG_W-1:0] tp = tag_q[LAT-1];      // row at X-1
     wire [TAG_W-1:0] tx = tag_q[LAT];        // row at X
-    wire tp_v = tp[4], tp_row0 = tp[1], tp_nth = tp[0];
-    wire tx_v = tx[4], tx_first = tx[3], tx_last = tx[2];
+    wire              fin_load;
+    wire [COLS*32-1:0] fin_acc;
+    wire [COLS*31-1:0] fin_m0;
+    wire [COLS*8-1:0]  fin_sh;
+    nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W)) u_accum (
+        .clk(clk), .rst(rst), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
+        .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]),
+        .tx_v(tx[4]), .tx_first(tx[3]), .tx_last(tx[2]), .sum_row(sum_row),
+        .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
+        .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh));
 
-    reg  [ACC_AW-1:0] acc_ctr;               // next row within the tile
-    reg  [ACC_AW-1:0] x_ra;                  // accumulator address of the row at X
-    reg  [P_AW-1:0]   p_ptr;                 // parameter entry of the current N tile
-    wire [ACC_AW-1:0] acc_ra = tp_row0 ? {ACC_AW{1'b0}} : acc_ctr;
-    wire [P_AW-1:0]   p_ra   = tp_nth ? p_ptr + 1'b1 : p_ptr;
-
-    always @(posedge clk) begin
-        if (accept) begin
-            p_ptr <= cmd_p_base[P_AW-1:0];
-        end else if (tp_v) begin
-            acc_ctr <= acc_ra + 1'b1;
-            p_ptr   <= p_ra;
-        end
-        x_ra <= acc_ra;
-    end
-
-    // One-deep write forwarding: the row at X reads the word the row at X-1
-    // is writing (the RAM's read in X-1 saw the old value). Whether it does
-    // is known in X-1 (the row at X-1 writes x_ra; the row at X reads
-    // acc_ra), so the hit is registered and only a mux select in X.
-    wire              acc_we  = tx_v && !tx_last;
-    reg               fwd_hit;
-    always @(posedge clk) fwd_hit <= acc_we && !rst && (x_ra == acc_ra);
-
-    // The parameter check's P reads (see "Parameter check" below).
-    reg               chk_rd;        // reading entry chk_ptr this cycle
-    reg  [P_AW-1:0]   chk_ptr;
-
-    // Host access to P: byte address ((entry * COLS + lane) * 16 + b).
-    wire [3:0]       hp_pb    = hp_addr[3:0];
-    wire [LOG_C-1:0] hp_plane = hp_addr[4 +: LOG_C];
-    wire [P_AW-1:0]  hp_pent  = hp_addr[4+LOG_C +: P_AW];
-
-    // Per-lane values as arrays, so a lane chosen at run time is a mux (a
-    // variable part-select of a flat vector becomes a wide shifter).
-    wire [71:0] p_rd_arr    [0:COLS-1];
-    wire [31:0] fin_acc_arr [0:COLS-1];   // final sums of the last row, per lane
-    wire [30:0] fin_m0_arr  [0:COLS-1];
-    wire [7:0]  fin_sh_arr  [0:COLS-1];
-    wire               fin_load = tx_v && tx_last;
-
-    generate
-        for (g = 0; g < COLS; g = g + 1) begin : g_lane
-            // per-channel parameters: bias[31:0], m0[63:32], shift[71:64]
-            wire [8:0]  p_we;
-            wire [71:0] p_rd;
-            genvar pb;
-            for (pb = 0; pb < 9; pb = pb + 1) begin : g_pwe
-                assign p_we[pb] = hp_we && hp_p && hp_plane == g && hp_pb == pb;
-            end
-            nnf_ram #(.AW(P_AW), .NB(9)) u_p (
-                .clk(clk), .we(p_we), .wa(hp_pent), .wd({9{hp_wdata}}),
-                .re(busy ? tp_v : (chk_rd || (hp_re && hp_p))),
-                .ra(busy ? p_ra : chk_rd ? chk_ptr : hp_pent),
-                .rd(p_rd));
-            assign p_rd_arr[g] = p_rd;
-
-            // accumulator
-            wire [31:0] acc_rd;
-            reg  [31:0] fwd_d;
-            wire [PSUM_W-1:0] col = sum_row[PSUM_W*g +: PSUM_W];
-            wire [31:0] init = tx_first ? p_rd[31:0] : (fwd_hit ? fwd_d : acc_rd);
-            wire [31:0] sum  = init + {{(32-PSUM_W){col[PSUM_W-1]}}, col};
-            nnf_ram #(.AW(ACC_AW), .NB(4)) u_acc (
-                .clk(clk), .we({4{acc_we}}), .wa(x_ra), .wd(sum),
-                .re(tp_v), .ra(acc_ra), .rd(acc_rd));
-            always @(posedge clk) fwd_d <= sum;
-
-            // final sum and its parameters, held for the vector stage
-            reg [31:0] fin_acc;
-            reg [30:0] fin_m0;
-            reg [7:0]  fin_sh;
-            always @(posedge clk) begin
-                if (fin_load) begin
-                    fin_acc <= sum;
-                    fin_m0  <= p_rd[62:32];
-                    fin_sh  <= p_rd[71:64];
-                end
-            end
-            assign fin_acc_arr[g] = fin_acc;
-            assign fin_m0_arr[g]  = fin_m0;
-            assign fin_sh_arr[g]  = fin_sh;
-        end
-    endgenerate
-
-    // ------------------------------------------------------------------
-    // Parameter check: one P entry read per cycle, all lanes at once; a used
-    // lane is bad when m0 < 0 (bit 63) or shift is outside -31..30.
-    // ------------------------------------------------------------------
-    // The range check (nnf_insn_check) has made sure the NT = ceil(n/COLS)
-    // entries lie inside P, so NT - 1 < P_WORDS: a P_AW-bit count.
-    reg  [P_AW-1:0]   chk_left;      // entries left after this one
-    reg               chk_v_q;       // entry data on p_rd_arr this cycle
-    reg               chk_last_q;
-    reg  [NL_W-1:0]   chk_nl_q;      // used lanes of that entry
-    reg  [NL_W-1:0]   chk_nl_last;   // used lanes of the last entry: ((n-1) % COLS) + 1
-    reg               chk_bad;
-    wire              chk_last = (chk_left == {P_AW{1'b0}});
-    wire [31:0]       n_m1 = {16'd0, cmd_n} - 32'd1;   // cmd_n >= 1 here
-    reg  [COLS-1:0]   lane_bad;
-    integer           cl;
-    always @(*) begin
-        for (cl = 0; cl < COLS; cl = cl + 1)
-            lane_bad[cl] = (cl < chk_nl_q) && (p_rd_arr[cl][63] ||
-                           ($signed(p_rd_arr[cl][71:64]) < -8'sd31) ||
-                           ($signed(p_rd_arr[cl][71:64]) > 8'sd30));
-    end
-    always @(posedge clk) begin
-        chk_done <= 1'b0;
-        chk_v_q  <= chk_rd;
-        chk_last_q <= chk_last;
-        chk_nl_q <= chk_last ? chk_nl_last : COLS[NL_W-1:0];
-        if (rst) begin
-            chk_rd  <= 1'b0;
-            chk_v_q <= 1'b0;
-            chk_ok  <= 1'b0;
-        end else begin
-            if (chk_start && !busy) begin
-                chk_rd   <= 1'b1;
-                chk_ptr  <= cmd_p_base[P_AW-1:0];
-                chk_left <= n_m1[LOG_C +: P_AW];
-                chk_nl_last <= {1'b0, n_m1[LOG_C-1:0]} + 1'b1;
-                chk_bad  <= 1'b0;
-            end else if (chk_rd) begin
-                chk_ptr  <= chk_ptr + 1'b1;
-                chk_left <= chk_left - 1'b1;
-                if (chk_last) chk_rd <= 1'b0;
-            end
-            if (chk_v_q) begin
-                chk_bad <= chk_bad || (lane_bad != {COLS{1'b0}});
-                if (chk_last_q) begin
-                    chk_done <= 1'b1;
-                    chk_ok   <= !(chk_bad || (lane_bad != {COLS{1'b0}}));
-                end
-            end
-        end
-    end
-
-    // ------------------------------------------------------------------
-    // Vector stage: requantize + clamp (nnf_requant), then the LUT.
-    //   VEC_SERIAL = 0: one nnf_requant and one LUT copy per lane; a row per
-    //                   cycle; the row is written at X+7.
-    //   VEC_SERIAL = 1: one shared nnf_requant and LUT visit the lanes in
-    //                   turn; the streamer spaces last-K-tile rows COLS
-    //                   cycles apart; the row is written at X+7+COLS.
-    // ------------------------------------------------------------------
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
-    wire [7:0]        lut_host_rd;  // LUT copy 0, for host reads
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL)) u_vec (
+        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
+        .fin_sh(fin_sh), .zp(c_zp), .lo(c_lo), .hi(c_hi), .lut(c_lut),
+        .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
-    generate
-        if (VEC_SERIAL == 0) begin : g_vec_par
-            // vl_q[i] is valid at X+1+i; the write is at X+7.
-            reg  [VLAT-1:0]   vl_q;
-            wire [COLS*8-1:0] q_all;
-            wire [COLS*8-1:0] lut_all;
-            reg  [COLS*8-1:0] q_d;
-            always @(posedge clk) begin
-                if (rst) vl_q <= {VLAT{1'b0}};
-                else     vl_q <= {vl_q[VLAT-2:0], fin_load};
-                q_d <= q_all;
-            end
-            for (g = 0; g < COLS; g = g + 1) begin : g_vlane
-                nnf_requant u_rq (
-                    .clk(clk), .acc(fin_acc_arr[g]), .m0(fin_m0_arr[g]),
-                    .shift(fin_sh_arr[g]), .zp(c_zp), .lo(c_lo), .hi(c_hi),
-                    .q(q_all[8*g +: 8]));
-                // activation LUT (one copy per lane, written together)
-                nnf_ram #(.AW(8), .NB(1)) u_lut (
-                    .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
-                    .re(busy ? 1'b1 : (hp_re && hp_lut)),
-                    .ra(busy ? q_all[8*g +: 8] : hp_addr[7:0]),
-                    .rd(lut_all[8*g +: 8]));
-            end
-            assign o_row       = c_lut ? lut_all : q_d;
-            assign o_we        = vl_q[VLAT-1];
-            assign vec_idle    = (vl_q == {VLAT{1'b0}});
-            assign lut_host_rd = lut_all[7:0];
-        end else begin : g_vec_ser
-            // ser_lane: lane entering nnf_requant (COLS = idle).
-            reg  [LOG_C:0]    ser_lane;
-            // lane number and valid, delayed to the LUT output (6 cycles)
-            reg  [LOG_C-1:0]  sl_q [0:5];
-            reg  [5:0]        sv_q;
-            reg  [COLS*8-1:0] row_q;
-            reg               we_q;
-            wire              ser_on = !ser_lane[LOG_C];
-            wire [LOG_C-1:0]  lane   = ser_lane[LOG_C-1:0];
-            wire [7:0]        q;
-            wire [7:0]        lut_rd;
-            reg  [7:0]        q_d;
-            integer i;
-            always @(posedge clk) begin
-                if (rst) begin
-                    ser_lane <= COLS[LOG_C:0];
-                    sv_q     <= 6'd0;
-                    we_q     <= 1'b0;
-                end else begin
-                    if (fin_load)    ser_lane <= {(LOG_C+1){1'b0}};
-                    else if (ser_on) ser_lane <= ser_lane + 1'b1;
-                    sv_q <= {sv_q[4:0], ser_on};
-                    we_q <= sv_q[5] && (sl_q[5] == COLS[LOG_C-1:0] - 1'b1);
-                end
-                sl_q[0] <= lane;
-                for (i = 1; i < 6; i = i + 1) sl_q[i] <= sl_q[i-1];
-                q_d <= q;
-                if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= c_lut ? lut_rd : q_d;
-            end
-            nnf_requant u_rq (
-                .clk(clk), .acc(fin_acc_arr[lane]), .m0(fin_m0_arr[lane]),
-                .shift(fin_sh_arr[lane]), .zp(c_zp), .lo(c_lo), .hi(c_hi), .q(q));
-            nnf_ram #(.AW(8), .NB(1)) u_lut (
-                .clk(clk), .we(hp_we && hp_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
-                .re(busy ? 1'b1 : (hp_re && hp_lut)),
-                .ra(busy ? q : hp_addr[7:0]),
-                .rd(lut_rd));
-            assign o_row       = row_q;
-            assign o_we        = we_q;
-            assign vec_idle    = !ser_on && (sv_q == 6'd0) && !we_q;
-            assign lut_host_rd = lut_rd;
-        end
-    endgenerate
+    // ------------------------------------------------------------------
+    // Parameter check (nnf_pcheck), while idle
+    // ------------------------------------------------------------------
+    nnf_pcheck #(.COLS(COLS), .P_WORDS(P_WORDS)) u_pcheck (
+        .clk(clk), .rst(rst), .start(chk_start && !busy), .p_base(cmd_p_base[P_AW-1:0]),
+        .n(cmd_n), .re(pc_re), .ra(pc_ra), .p_rd(p_rd), .done(chk_done), .ok(chk_ok));
 
     // ------------------------------------------------------------------
     // Output write: rows arrive in address order o_base, o_base+1, ...;
@@ -724,32 +500,12 @@ module nnf_gemm #(
         end
     endgenerate
 
-    // ------------------------------------------------------------------
-    // Host read data: selected by the registered region and byte.
-    // ------------------------------------------------------------------
-    reg [1:0]  rd_sel_q;
-    reg [5:0]  rd_byte_q;
-    reg [LOG_C-1:0] rd_lane_q;
-    always @(posedge clk) begin
-        rd_sel_q  <= hp_sel;
-        rd_byte_q <= (hp_sel == 2'd0) ? {{(6-LOG_R){1'b0}}, hp_abyte}
-                   : (hp_sel == 2'd1) ? {{(6-LOG_C){1'b0}}, hp_wbyte}
-                   : {2'b00, hp_pb};
-        rd_lane_q <= hp_plane;
-    end
-
-    wire [71:0] p_rd_sel = p_rd_arr[rd_lane_q];
-    assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
-                    : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
-                    : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)
-                    : lut_host_rd;
-
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0, lw_kofs,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, hp_addr, k_round, sw_mrow0, lp_ra, lp_wa, n_m1};
+                    cmd_o_base, k_round, sw_mrow0, lp_ra, lp_wa};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

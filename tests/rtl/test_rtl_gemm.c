@@ -697,7 +697,8 @@ static void directed_corners(rtl_h *h, nnf_rng *r) {
 
 /* While a command runs: its command port fields change every cycle (cmd_valid
  * low), and the host writes and reads W, P and the LUT, which the engine
- * must ignore while busy; then every region is compared in full. */
+ * must not take while busy (hp_wait high: hold it); then every region is
+ * compared in full. */
 static void directed_port_noise(rtl_h *h, nnf_rng *r) {
   const uint32_t m = 40, k = 3 * (uint32_t)h->cfg.rows + 2, n = 2 * (uint32_t)h->cfg.cols + 1;
   int8_t *a = randomized(r, (size_t)m * k), *w = randomized(r, (size_t)k * n);
@@ -736,6 +737,8 @@ static void directed_port_noise(rtl_h *h, nnf_rng *r) {
     p->hp_we = (uint8_t)chance(r, 50);
     p->hp_re = (uint8_t)!p->hp_we;
     nnfsim_step(h->s, 1);
+    /* nnf_bufs: a W, P or LUT access while busy is not taken, and says so */
+    if (p->busy) CHECK(p->hp_wait);
     CHECK(++cycles < 10000000);
   }
   p->hp_we = p->hp_re = 0;

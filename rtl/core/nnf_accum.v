@@ -1,0 +1,107 @@
+// nnf_accum: the accumulators (docs/engine.md, "Dataflow"). Per column an
+// int32 memory of ACC_DEPTH rows; each de-skewed column-sum row from the
+// array is added to the bias (first K tile) or to the row's partial sum, and
+// on the last K tile the final sum goes, with the lane's m0 and shift, to
+// the vector stage (fin_*) instead of back to the memory.
+//
+// Timing (X: the cycle a row's sums leave the array, sum_row):
+//   X-1  tp_v with the row's tags: read its partial sums and, through the
+//        P read port (p_re / p_ra, data on p_rd in X), its parameters
+//   X    tx_v: add; write back, or (tx_last) load fin_* (fin_load)
+// A row reading the word the row before it is writing gets the written
+// value (one-deep forwarding); the RAMs need no read-during-write rule.
+`default_nettype none
+
+module nnf_accum #(
+    parameter integer COLS      = 8,
+    parameter integer P_WORDS   = 64,
+    parameter integer ACC_DEPTH = 256,
+    parameter integer PSUM_W    = 20
+) (
+    input  wire        clk,
+    input  wire        rst,
+    input  wire        start,                   // a command is accepted
+    input  wire [$clog2(P_WORDS)-1:0] p_base,   // its first P entry
+    // the row at X-1 (tp_*) and at X (tx_*)
+    input  wire        tp_v,
+    input  wire        tp_row0,                 // first row of an M block
+    input  wire        tp_nth,                  // ... of a new N tile: the next P entry
+    input  wire        tx_v,
+    input  wire        tx_first,                // first K tile: start from the bias
+    input  wire        tx_last,                 // last K tile: to the vector stage
+    input  wire [COLS*PSUM_W-1:0] sum_row,
+    // P read port (nnf_bufs)
+    output wire        p_re,
+    output wire [$clog2(P_WORDS)-1:0] p_ra,
+    input  wire [COLS*72-1:0] p_rd,
+    // to the vector stage
+    output wire        fin_load,                // fin_* load this cycle (valid from the next)
+    output wire [COLS*32-1:0] fin_acc,
+    output wire [COLS*31-1:0] fin_m0,
+    output wire [COLS*8-1:0]  fin_sh
+);
+    localparam integer ACC_AW = $clog2(ACC_DEPTH);
+    localparam integer P_AW   = $clog2(P_WORDS);
+
+    reg  [ACC_AW-1:0] acc_ctr_q;             // next row within the tile
+    reg  [ACC_AW-1:0] x_ra_q;                // accumulator address of the row at X
+    reg  [P_AW-1:0]   p_ptr_q;               // parameter entry of the current N tile
+    wire [ACC_AW-1:0] acc_ra = tp_row0 ? {ACC_AW{1'b0}} : acc_ctr_q;
+    assign p_ra = tp_nth ? p_ptr_q + 1'b1 : p_ptr_q;
+    assign p_re = tp_v;
+
+    always @(posedge clk) begin
+        if (start) begin
+            p_ptr_q <= p_base;
+        end else if (tp_v) begin
+            acc_ctr_q <= acc_ra + 1'b1;
+            p_ptr_q   <= p_ra;
+        end
+        x_ra_q <= acc_ra;
+    end
+
+    // One-deep write forwarding: whether the row at X reads the word the row
+    // at X-1 writes is known in X-1, so the hit is registered and only a mux
+    // select in X.
+    wire acc_we = tx_v && !tx_last;
+    reg  fwd_hit_q;
+    always @(posedge clk) fwd_hit_q <= acc_we && !rst && (x_ra_q == acc_ra);
+
+    assign fin_load = tx_v && tx_last;
+
+    genvar g;
+    generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_lane
+            wire [71:0]       p    = p_rd[72*g +: 72];
+            wire [31:0]       acc_rd;
+            reg  [31:0]       fwd_q;
+            wire [PSUM_W-1:0] col  = sum_row[PSUM_W*g +: PSUM_W];
+            wire [31:0]       init = tx_first ? p[31:0] : (fwd_hit_q ? fwd_q : acc_rd);
+            wire [31:0]       sum  = init + {{(32-PSUM_W){col[PSUM_W-1]}}, col};
+            nnf_ram #(.AW(ACC_AW), .NB(4)) u_acc (
+                .clk(clk), .we({4{acc_we}}), .wa(x_ra_q), .wd(sum),
+                .re(tp_v), .ra(acc_ra), .rd(acc_rd));
+            always @(posedge clk) fwd_q <= sum;
+
+            // the final sum and its parameters, held for the vector stage
+            reg [31:0] fin_acc_q;
+            reg [30:0] fin_m0_q;
+            reg [7:0]  fin_sh_q;
+            always @(posedge clk) begin
+                if (fin_load) begin
+                    fin_acc_q <= sum;
+                    fin_m0_q  <= p[62:32];
+                    fin_sh_q  <= p[71:64];
+                end
+            end
+            assign fin_acc[32*g +: 32] = fin_acc_q;
+            assign fin_m0[31*g +: 31]  = fin_m0_q;
+            assign fin_sh[8*g +: 8]    = fin_sh_q;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused = &{1'b0, p[63]};       // m0 >= 0 (nnf_pcheck)
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire

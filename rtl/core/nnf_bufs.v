@@ -1,0 +1,202 @@
+// nnf_bufs: the engine's buffers (ACT, W, P, LUT; docs/engine.md, "Buffers
+// and their layouts") and the one arbiter in front of them.
+//
+// Clients, and what each may do:
+//   engine (busy)   streamer ACT reads (sr_*), output writer ACT writes
+//                   (ow_*), loader W reads (ld_*), accumulator P reads
+//                   (pa_*), LUT lookups (lut_*). Fixed-latency pipelines: the
+//                   arbiter grants them whenever they ask, and they ask only
+//                   while busy (the engine owns the buffers then).
+//   LIF core        ACT word reads and writes (lp_*), while the engine is
+//                   idle; always granted then.
+//   P check         P reads (pc_*), while the engine is idle; always granted.
+//   host            one byte-wide port (hp_*). A request not granted in a
+//                   cycle is answered with hp_wait high: the requester holds
+//                   it (valid held until taken; nothing is dropped). Grants:
+//                     ACT write  every cycle neither the output writer nor
+//                                the LIF core writes ACT (so the next
+//                                batch streams in while a GEMM runs)
+//                     ACT read   while idle and the LIF core does not read
+//                     W, P, LUT  while idle (P: and the P check does not read)
+//
+// Read data is valid the cycle after a granted read, from the RAM's output
+// register (a RAM not read keeps its output). Priorities per RAM port:
+//   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
+//   P read: accumulator > P check > host       W, LUT: engine > host
+// Every port has at most one writer per cycle (the `ifdef FORMAL` block).
+`default_nettype none
+
+module nnf_bufs #(
+    parameter integer ROWS      = 8,
+    parameter integer COLS      = 8,
+    parameter integer ACT_WORDS = 32768,
+    parameter integer W_WORDS   = 16384,
+    parameter integer P_WORDS   = 64,
+    parameter integer LUTS      = 8        // LUT copies (one per lane, or 1 when shared)
+) (
+    input  wire        clk,
+    input  wire        busy,                         // the engine owns the buffers
+    // host byte port
+    input  wire        hp_we,
+    input  wire        hp_re,
+    input  wire [1:0]  hp_sel,                       // 0 ACT, 1 W, 2 P, 3 LUT
+    input  wire [31:0] hp_addr,
+    input  wire [7:0]  hp_wdata,
+    output wire [7:0]  hp_rdata,
+    output wire        hp_wait,
+    // LIF core: ACT words
+    input  wire        lp_re,
+    input  wire [$clog2(ACT_WORDS)-1:0] lp_ra,
+    input  wire        lp_we,
+    input  wire [$clog2(ACT_WORDS)-1:0] lp_wa,
+    input  wire [ROWS*8-1:0] lp_wd,
+    output wire [ROWS*8-1:0] act_rd,                 // the ACT read port's output (LIF, streamer)
+    // engine: streamer, output writer, loader, accumulator, LUT lookups
+    input  wire        sr_re,
+    input  wire [$clog2(ACT_WORDS)-1:0] sr_ra,
+    input  wire        ow_we,
+    input  wire [$clog2(ACT_WORDS)-1:0] ow_wa,
+    input  wire [COLS*8-1:0] ow_wd,
+    input  wire        ld_re,
+    input  wire [$clog2(W_WORDS)-1:0] ld_ra,
+    output wire [COLS*8-1:0] w_rd,
+    input  wire        pa_re,
+    input  wire [$clog2(P_WORDS)-1:0] pa_ra,
+    input  wire        pc_re,                         // the P check
+    input  wire [$clog2(P_WORDS)-1:0] pc_ra,
+    output wire [COLS*72-1:0] p_rd,                   // per lane: bias[31:0], m0[63:32], shift[71:64]
+    input  wire [LUTS*8-1:0] lut_ra,
+    output wire [LUTS*8-1:0] lut_rd
+);
+    localparam integer LOG_R  = $clog2(ROWS);
+    localparam integer LOG_C  = $clog2(COLS);
+    localparam integer ACT_AW = $clog2(ACT_WORDS);
+    localparam integer W_AW   = $clog2(W_WORDS);
+    localparam integer P_AW   = $clog2(P_WORDS);
+
+    // ------------------------------------------------------------------
+    // The arbiter: grants per RAM port
+    // ------------------------------------------------------------------
+    wire h_act = (hp_sel == 2'd0), h_w = (hp_sel == 2'd1), h_p = (hp_sel == 2'd2),
+         h_lut = (hp_sel == 2'd3);
+    wire g_ow   = busy && ow_we;                       // ACT write
+    wire g_lpw  = !busy && lp_we;
+    wire g_hw_act = hp_we && h_act && !g_ow && !g_lpw;
+    wire g_sr   = busy && sr_re;                       // ACT read
+    wire g_lpr  = !busy && lp_re;
+    wire g_hr_act = hp_re && h_act && !busy && !g_lpr;
+    wire g_hw_w = hp_we && h_w && !busy;               // W
+    wire g_hr_w = hp_re && h_w && !busy;
+    wire g_pc   = !busy && pc_re;                      // P
+    wire g_hw_p = hp_we && h_p && !busy;
+    wire g_hr_p = hp_re && h_p && !busy && !g_pc;
+    wire g_hw_lut = hp_we && h_lut && !busy;           // LUT
+    wire g_hr_lut = hp_re && h_lut && !busy;
+    wire h_granted = (hp_we && (g_hw_act || g_hw_w || g_hw_p || g_hw_lut))
+                  || (hp_re && (g_hr_act || g_hr_w || g_hr_p || g_hr_lut));
+    assign hp_wait = (hp_we || hp_re) && !h_granted;
+
+    wire [LOG_R-1:0] hp_abyte = hp_addr[LOG_R-1:0];
+    wire [LOG_C-1:0] hp_wbyte = hp_addr[LOG_C-1:0];
+    wire [3:0]       hp_pb    = hp_addr[3:0];        // P: ((entry * COLS + lane) * 16 + b)
+    wire [LOG_C-1:0] hp_plane = hp_addr[4 +: LOG_C];
+    wire [P_AW-1:0]  hp_pent  = hp_addr[4+LOG_C +: P_AW];
+
+    genvar g;
+
+    // ------------------------------------------------------------------
+    // ACT: ACT_WORDS words of ROWS bytes
+    // ------------------------------------------------------------------
+    wire [ROWS-1:0] act_we;
+    generate
+        for (g = 0; g < ROWS; g = g + 1) begin : g_act_we
+            assign act_we[g] = g_ow || g_lpw || (g_hw_act && hp_abyte == g);
+        end
+    endgenerate
+
+    nnf_ram #(.AW(ACT_AW), .NB(ROWS)) u_act (
+        .clk(clk),
+        .we(act_we),
+        .wa(g_ow ? ow_wa : g_lpw ? lp_wa : hp_addr[LOG_R +: ACT_AW]),
+        .wd(g_ow ? ow_wd : g_lpw ? lp_wd : {ROWS{hp_wdata}}),
+        .re(g_sr || g_lpr || g_hr_act),
+        .ra(busy ? sr_ra : lp_re ? lp_ra : hp_addr[LOG_R +: ACT_AW]),
+        .rd(act_rd));
+
+    // ------------------------------------------------------------------
+    // W: W_WORDS words of COLS bytes
+    // ------------------------------------------------------------------
+    wire [COLS-1:0] w_we;
+    generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_w_we
+            assign w_we[g] = g_hw_w && hp_wbyte == g;
+        end
+    endgenerate
+
+    nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
+        .clk(clk),
+        .we(w_we),
+        .wa(hp_addr[LOG_C +: W_AW]),
+        .wd({COLS{hp_wdata}}),
+        .re(busy ? ld_re : g_hr_w),
+        .ra(busy ? ld_ra : hp_addr[LOG_C +: W_AW]),
+        .rd(w_rd));
+
+    // ------------------------------------------------------------------
+    // P: per lane, P_WORDS entries of 9 bytes (bias, m0, shift)
+    // ------------------------------------------------------------------
+    generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_p
+            wire [8:0] p_we;
+            genvar pb;
+            for (pb = 0; pb < 9; pb = pb + 1) begin : g_pwe
+                assign p_we[pb] = g_hw_p && hp_plane == g && hp_pb == pb;
+            end
+            nnf_ram #(.AW(P_AW), .NB(9)) u_p (
+                .clk(clk), .we(p_we), .wa(hp_pent), .wd({9{hp_wdata}}),
+                .re(busy ? pa_re : (pc_re || g_hr_p)),
+                .ra(busy ? pa_ra : pc_re ? pc_ra : hp_pent),
+                .rd(p_rd[72*g +: 72]));
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------
+    // LUT: LUTS copies of 256 bytes, written together; copy 0 answers the host
+    // ------------------------------------------------------------------
+    generate
+        for (g = 0; g < LUTS; g = g + 1) begin : g_lut
+            nnf_ram #(.AW(8), .NB(1)) u_lut (
+                .clk(clk), .we(g_hw_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
+                .re(busy ? 1'b1 : g_hr_lut),
+                .ra(busy ? lut_ra[8*g +: 8] : hp_addr[7:0]),
+                .rd(lut_rd[8*g +: 8]));
+        end
+    endgenerate
+
+    // ------------------------------------------------------------------
+    // Host read data: selected by the registered region and byte
+    // ------------------------------------------------------------------
+    reg [1:0]       rd_sel_q;
+    reg [5:0]       rd_byte_q;
+    reg [LOG_C-1:0] rd_lane_q;
+    always @(posedge clk) begin
+        rd_sel_q  <= hp_sel;
+        rd_byte_q <= h_act ? {{(6-LOG_R){1'b0}}, hp_abyte}
+                   : h_w   ? {{(6-LOG_C){1'b0}}, hp_wbyte}
+                   : {2'b00, hp_pb};
+        rd_lane_q <= hp_plane;
+    end
+
+    wire [71:0] p_rd_sel = p_rd[72*rd_lane_q +: 72];
+    assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
+                    : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
+                    : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)
+                    : lut_rd[7:0];
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    // Address bits above the buffer depths are ignored (addresses wrap).
+    wire unused = &{1'b0, hp_addr};
+    /* verilator lint_on UNUSEDSIGNAL */
+endmodule
+
+`default_nettype wire
