@@ -1154,8 +1154,13 @@ static int run_jobs(tune *t, long *ran) {
       break;
     }
     if (pid == 0) {
+      /* flock belongs to the open file: a worker needs its own, not the parent's */
+      char err[4600];
       long n = 0;
-      int wrc = t->use_float ? 0 : cli_open_device("tune", t->uri, &t->dev);
+      nnf_tune_store_close(&t->store);
+      int wrc = nnf_tune_store_open(&t->store, t->dir, err, sizeof err) ? EXIT_INPUT : 0;
+      if (wrc) fprintf(stderr, "nnfpga tune: %s\n", err);
+      if (!wrc && !t->use_float) wrc = cli_open_device("tune", t->uri, &t->dev);
       if (!wrc) wrc = run_search(t, &n);
       t->shared->ran[started] = n;
       if (wrc) t->shared->stop = 1;

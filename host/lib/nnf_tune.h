@@ -114,7 +114,9 @@ typedef struct {
   char worker[256];        /* ID: host.pid */
 } nnf_tune_store;
 
-/* Create DIR if needed and open its lock file (no lock taken). */
+/* Create DIR if needed and open its lock file (no lock taken). flock()
+ * belongs to the open file, not the process: a forked worker must close the
+ * store it inherited and open its own, or it would share its parent's lock. */
 int nnf_tune_store_open(nnf_tune_store *st, const char *dir, char *err, size_t errlen);
 /* Take / release the store lock (blocking; flock, which Linux maps to POSIX
  * record locks on NFS, so machines sharing the directory exclude each other). */
