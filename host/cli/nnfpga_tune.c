@@ -1314,8 +1314,9 @@ static int load_data(tune *t) {
   return rc;
 }
 
-/* finished: the trials in the store now (other workers' too). */
-static void summary(const tune *t, long finished, long resumed, long ran, double seconds) {
+/* finished: the trials in the store now (other workers' too); running: the
+ * trials other live workers hold. */
+static void summary(const tune *t, long finished, long running, long resumed, long ran, double seconds) {
   const cJSON *b = best_trial(t);
   char path[4096];
   if (t->json) {
@@ -1325,6 +1326,7 @@ static void summary(const tune *t, long finished, long resumed, long ran, double
     cJSON_AddNumberToObject(o, "trials", (double)finished);
     cJSON_AddNumberToObject(o, "resumed", (double)resumed);
     cJSON_AddNumberToObject(o, "run", (double)ran);
+    cJSON_AddNumberToObject(o, "running", (double)running);
     cJSON_AddNumberToObject(o, "jobs", (double)t->jobs);
     cJSON_AddNumberToObject(o, "seconds", seconds);
     if (b) cJSON_AddItemToObject(o, "best", best_json(t, b));
@@ -1335,7 +1337,9 @@ static void summary(const tune *t, long finished, long resumed, long ran, double
     cJSON_Delete(o);
     return;
   }
-  printf("%ld trials (%ld from before, %ld run now) in %.1f s\n", finished, resumed, ran, seconds);
+  printf("%ld trials (%ld from before, %ld run now", finished, resumed, ran);
+  if (running) printf("; %ld still running in other workers", running);
+  printf(") in %.1f s\n", seconds);
   if (b) {
     config c;
     nnf_tune_point p;
@@ -1380,7 +1384,7 @@ int cmd_tune(int argc, char **argv) {
   if (t.strategy != NNF_TUNE_GRID) t.total = t.trials ? t.trials : 20;
   else if ((rc = build_grid(&t))) return rc;
   int resuming = 0;
-  long resumed = 0, ran = 0, finished = 0;
+  long resumed = 0, ran = 0, finished = 0, running = 0;
   double t0 = cli_now();
   char path[4096], err[4600];
   join(path, sizeof path, t.dir, "search.json");
@@ -1406,11 +1410,14 @@ int cmd_tune(int argc, char **argv) {
   if (!rc) rc = t.jobs > 1 ? run_jobs(&t, &ran) : run_search(&t, &ran);
   if (!rc) rc = lock_and_load(&t);
   if (!rc) {
+    const cJSON *o;
+    cJSON_ArrayForEach(o, t.claims)
+      running += nnf_tune_worker_alive(&t.store, cJSON_GetObjectItemCaseSensitive(o, "worker")->valuestring);
     if (!ran && write_results(&t)) rc = EXIT_INPUT;   /* e.g. a plot asked for afterwards */
     nnf_tune_store_unlock(&t.store);
   }
   for (long k = 0; !rc && k < t.total; k++) finished += t.done[k] != NULL;
-  if (!rc) summary(&t, finished, resumed, ran, cli_now() - t0);
+  if (!rc) summary(&t, finished, running, resumed, ran, cli_now() - t0);
   tune_free(&t);
   return rc;
 }
