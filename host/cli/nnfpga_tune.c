@@ -1,16 +1,25 @@
 /*
- * nnfpga_tune.c - `nnfpga tune`: hyperparameter search (grid or random) over
- * learning rate, batch size, hidden widths, optimizer and its parameters,
- * and initialisation, each trial trained with nnf_train and scored by its
- * best validation accuracy.
+ * nnfpga_tune.c - `nnfpga tune`: hyperparameter search (grid, random or
+ * Bayesian optimisation) over learning rate, batch size, hidden widths,
+ * optimizer and its parameters, and initialisation, each trial trained with
+ * nnf_train and scored by its best validation accuracy.
  *
- * The search is a deterministic function of its space and seed: trial k
- * (1-based) of a grid search is the k-th configuration of a seeded shuffle
- * of the grid; of a random search, a draw from a generator seeded by
- * (seed, k). That is what makes resuming exact: DIR/search.json records the
- * space, DIR/trials.json the finished trials (the source of truth; the CSV
- * is rendered from it), and a later run with the same space skips the
- * trials already there. Every file is rewritten atomically after each trial.
+ * The strategies, the search space's model view and the store's locks live
+ * in host/lib/nnf_tune.c (docs/tune.md); this file maps the command line to
+ * a space, keeps the files, and runs trials. Every call into the training
+ * library is in run_trial (configuration in, record with a score out).
+ *
+ * Trial k (1-based) of a grid search is the k-th configuration of a seeded
+ * shuffle of the grid; of a random search, a draw from a generator seeded by
+ * (seed, k); of a Bayesian search, a function of the seed and the trials
+ * recorded when it was claimed. DIR/search.json records the space,
+ * DIR/trials.json the finished trials (the source of truth; the CSV is
+ * rendered from it), DIR/claims.json the trials being run, each with its
+ * configuration and its worker. Workers (--jobs N processes, or other
+ * nnfpga tune runs on the same DIR, on this machine or another) take the
+ * store lock DIR/.lock around every read-modify-write, so no two run the
+ * same trial; a claim whose worker died (its DIR/workers/ file no longer
+ * locked) is run again. Every file is rewritten atomically.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -27,6 +38,7 @@
 #include "nnf_model.h"
 #include "nnf_plot.h"
 #include "nnf_train.h"
+#include "nnf_tune.h"
 #include "nnfpga_cli.h"
 
 #define MAX_VALS 64
@@ -83,21 +95,32 @@ typedef struct {
 typedef struct {
   /* options */
   const char *dir, *data, *csv, *uri, *act, *plot;
-  long epochs, seed, limit, label_col, trials;
+  long epochs, seed, limit, label_col, trials, init_trials, jobs;
   double val_split;
-  int random, json, quiet, resume, use_float;
+  nnf_tune_strategy strategy;
+  int json, quiet, resume, use_float;
   dim d[NDIMS];
   /* the search */
+  nnf_tune_space space;     /* the library's view: the dims in the space, in order */
+  int lib_dim[NDIMS];       /* space dim -> our dim */
   long total;               /* trials in the search (the budget, or the whole grid) */
-  long grid;                /* grid size (grid search) */
   long ncanon;              /* grid search: distinct configurations (entries of order) */
   uint32_t *order;          /* grid search: the canonical grid indices in trial order */
-  /* state */
+  /* state (reloaded from the store under its lock) */
   cJSON **done;             /* finished trials by number - 1 (total entries) */
+  cJSON *claims;            /* claims.json's array: trials being run */
+  nnf_tune_store store;
   nnf_dataset train, val;
   nnf_device *dev;
-  int lock_fd;
+  struct shared *shared;    /* --jobs: counters the worker processes share */
 } tune;
+
+/* What --jobs workers tell their parent. */
+struct shared {
+  volatile int stop;        /* a worker failed: the others take no new trial */
+  long ran[256];
+};
+#define MAX_JOBS 256
 
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_err(const char *fmt, ...) {
@@ -282,32 +305,11 @@ static int check_opt_params(const tune *t) {
 
 /* ---- trial configurations ----------------------------------------------------- */
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1.0p-53; }
-
 /* Set value k of list dimension i in c. */
 static void pick(const tune *t, config *c, int i, int k) {
   const dim *d = &t->d[i];
   c->num[i] = d->num[k];
   snprintf(c->str[i], NAME_LEN, "%s", d->str[k]);
-}
-
-/* A draw from range dimension i. */
-static void draw(const tune *t, config *c, int i, uint64_t *rng) {
-  const dim *d = &t->d[i];
-  double u = uniform01(rng);
-  double v = d->log ? exp(log(d->lo) + u * (log(d->hi) - log(d->lo))) : d->lo + u * (d->hi - d->lo);
-  if (d->type != T_REAL) v = fmin(fmax(round(v), d->lo), d->hi);
-  else v = strtod((snprintf(c->str[i], NAME_LEN, "%.4g", v), c->str[i]), NULL);   /* 4 digits: exact in JSON */
-  c->num[i] = v;
-  if (d->type == T_REAL) fmt_num(v, c->str[i], NAME_LEN);
-  else snprintf(c->str[i], NAME_LEN, "%ld", (long)v);
 }
 
 /* Mark the parameters this configuration's optimizer lacks (and those not given). */
@@ -318,63 +320,87 @@ static void mark_na(const tune *t, config *c) {
   }
 }
 
-/* Mixed-radix digits of grid index g (dimension 0 fastest). */
-static void grid_digits(const tune *t, long g, int *digit) {
-  for (int i = 0; i < NDIMS; i++) {
-    int n = t->d[i].n ? t->d[i].n : 1;
-    digit[i] = (int)(g % n);
-    g /= n;
+/* The library's conditional dims: an optimizer parameter applies only to
+ * the optimizers that have it. */
+static void space_inactive(void *ctx, const double *x, int *na) {
+  const tune *t = ctx;
+  nnf_opt_kind kind = (nnf_opt_kind)t->d[D_OPTIM].num[0];
+  for (int j = 0; j < t->space.ndims; j++)
+    if (t->lib_dim[j] == D_OPTIM) kind = (nnf_opt_kind)t->d[D_OPTIM].num[(int)x[j]];
+  for (int j = 0; j < t->space.ndims; j++) {
+    const dim *d = &t->d[t->lib_dim[j]];
+    na[j] = d->opt_param && !opt_has(kind, d->key);
   }
 }
 
-/* Grid index g as a configuration; 0 if it is a duplicate (a parameter its
- * optimizer ignores at other than its first value). */
-static int grid_config(const tune *t, long g, config *c) {
-  int digit[NDIMS];
-  grid_digits(t, g, digit);
-  memset(c, 0, sizeof *c);
-  for (int i = 0; i < NDIMS; i++)
-    if (t->d[i].n) pick(t, c, i, digit[i]);
-  mark_na(t, c);
-  for (int i = 0; i < NDIMS; i++)
-    if (c->na[i] && digit[i]) return 0;
-  return 1;
-}
-
-static void trial_config(const tune *t, long k, config *c) {
-  if (!t->random) {
-    grid_config(t, (long)t->order[k - 1], c);
-    return;
-  }
-  uint64_t rng = (uint64_t)t->seed * 0xD1B54A32D192ED03ull ^ (uint64_t)k * 0x9E3779B97F4A7C15ull;
-  memset(c, 0, sizeof *c);
+/* The space as the library sees it: every dim with a list or a range, in
+ * order (the order random draws are taken in). Numeric lists are ordered
+ * (log scale when positive and spanning a factor of 4 or more); names, and
+ * hidden layouts with several layers, are categories. */
+static void build_space(tune *t) {
+  nnf_tune_space *s = &t->space;
+  memset(s, 0, sizeof *s);
   for (int i = 0; i < NDIMS; i++) {
     const dim *d = &t->d[i];
-    if (d->range) draw(t, c, i, &rng);
-    else if (d->n) pick(t, c, i, (int)(splitmix(&rng) % (uint64_t)d->n));
+    if (!d->range && !d->n) continue;
+    nnf_tune_dim *ld = &s->dim[s->ndims];
+    t->lib_dim[s->ndims++] = i;
+    if (d->range) {
+      ld->kind = d->type == T_REAL ? NNF_TDIM_REAL : NNF_TDIM_INT;
+      ld->log = d->log, ld->lo = d->lo, ld->hi = d->hi;
+      ld->digits = 4;   /* 4 digits: exact in JSON */
+      continue;
+    }
+    ld->kind = NNF_TDIM_LIST;
+    ld->n = d->n;
+    ld->categorical = d->type == T_OPTIM || d->type == T_INIT;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < d->n && !ld->categorical; k++) {
+      double v = d->num[k];
+      if (d->type == T_HIDDEN) {
+        char *end;
+        v = strtod(d->str[k], &end);
+        if (*end || v < 1) ld->categorical = 1;   /* none, or several layers */
+      }
+      if (d->type == T_BATCH && v == 0) ld->categorical = 1;   /* full */
+      ld->num[k] = v;
+      lo = fmin(lo, v), hi = fmax(hi, v);
+    }
+    ld->log = !ld->categorical && lo > 0 && hi >= 4 * lo;
+  }
+  s->inactive = space_inactive;
+  s->ctx = t;
+}
+
+/* A library point as a configuration. */
+static void point_config(const tune *t, const nnf_tune_point *p, config *c) {
+  memset(c, 0, sizeof *c);
+  for (int j = 0; j < t->space.ndims; j++) {
+    int i = t->lib_dim[j];
+    double v = p->x[j];
+    if (!t->d[i].range) pick(t, c, i, (int)v);
+    else if (t->d[i].type == T_REAL) c->num[i] = v, fmt_num(v, c->str[i], NAME_LEN);
+    else c->num[i] = v, snprintf(c->str[i], NAME_LEN, "%ld", (long)v);
   }
   mark_na(t, c);
+}
+
+/* Trial k of a grid or random search (a function of space, seed and k). */
+static void trial_config(const tune *t, long k, config *c) {
+  nnf_tune_point p;
+  if (t->strategy == NNF_TUNE_GRID) nnf_tune_grid_point(&t->space, (long)t->order[k - 1], &p);
+  else nnf_tune_random(&t->space, (uint64_t)t->seed, k, &p);
+  point_config(t, &p, c);
 }
 
 /* The grid in seeded shuffled order, duplicates left out. */
 static int build_grid(tune *t) {
-  long g = 1;
-  for (int i = 0; i < NDIMS; i++) {
-    if (t->d[i].n > 1 && g > MAX_GRID / t->d[i].n)
-      return usage_err("the grid has more than %ld configurations; list fewer values or use --search random",
-                       MAX_GRID);
-    if (t->d[i].n > 1) g *= t->d[i].n;
-  }
-  t->grid = g;
-  t->order = malloc((size_t)g * sizeof *t->order);
-  if (!t->order) return usage_err("out of memory");
-  nnf_shuffle(t->order, (size_t)g, (uint64_t)t->seed ^ 0x67726964ull);
-  long n = 0;
-  config c;
-  for (long k = 0; k < g; k++)
-    if (grid_config(t, (long)t->order[k], &c)) t->order[n++] = t->order[k];
-  t->ncanon = n;
-  t->total = t->trials > 0 && t->trials < n ? t->trials : n;
+  int rc = nnf_tune_grid_order(&t->space, (uint64_t)t->seed, MAX_GRID, &t->order, &t->ncanon);
+  if (rc == -2)
+    return usage_err("the grid has more than %ld configurations; list fewer values or use --search random or bayes",
+                     MAX_GRID);
+  if (rc) return usage_err("out of memory");
+  t->total = t->trials > 0 && t->trials < t->ncanon ? t->trials : t->ncanon;
   return 0;
 }
 
@@ -394,48 +420,11 @@ static void join(char *buf, size_t len, const char *dir, const char *name) {
   snprintf(buf, len, "%s/%s", dir, name);
 }
 
-static int write_atomic(const char *path, const char *text) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    fprintf(stderr, "nnfpga tune: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  int ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path)) {
-    fprintf(stderr, "nnfpga tune: cannot write %s: %s\n", path, strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *p = NULL;
-  size_t n = 0, cap = 0, r;
-  char chunk[8192];
-  while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (n + r + 1 > cap) {
-      cap = (n + r + 1) * 2;
-      char *q = realloc(p, cap);
-      if (!q) {
-        free(p);
-        fclose(f);
-        return NULL;
-      }
-      p = q;
-    }
-    memcpy(p + n, chunk, r);
-    n += r;
-  }
-  fclose(f);
-  if (!p) p = calloc(1, 1);
-  else p[n] = 0;
-  return p;
+static int store_write(const tune *t, const char *name, const char *text) {
+  char err[4600];
+  if (!nnf_tune_store_write(&t->store, name, text, err, sizeof err)) return 0;
+  fprintf(stderr, "nnfpga tune: %s\n", err);
+  return -1;
 }
 
 /* What identifies a search: its space, kind, seed and the settings that
@@ -445,8 +434,9 @@ static cJSON *search_json(const tune *t) {
   char buf[4096];
   cJSON_AddStringToObject(o, "format", "nnfpga-tune");
   cJSON_AddNumberToObject(o, "version", 1);
-  cJSON_AddStringToObject(o, "search", t->random ? "random" : "grid");
+  cJSON_AddStringToObject(o, "search", nnf_tune_strategy_name(t->strategy));
   cJSON_AddNumberToObject(o, "seed", (double)t->seed);
+  if (t->strategy == NNF_TUNE_BAYES) cJSON_AddNumberToObject(o, "init_trials", (double)t->init_trials);
   for (int i = 0; i < NDIMS; i++) {
     if (!t->d[i].given && t->d[i].opt_param) continue;
     dim_text(&t->d[i], buf, sizeof buf);
@@ -499,12 +489,12 @@ static int check_search(tune *t, int *resuming) {
   char path[4096], diff[512] = "";
   join(path, sizeof path, t->dir, "search.json");
   cJSON *cur = search_json(t);
-  char *text = slurp(path);
+  char *text = nnf_tune_store_read(&t->store, "search.json");
   *resuming = 0;
   int rc = 0;
   if (!text) {
     char *out = cJSON_Print(cur);
-    if (!rc && write_atomic(path, out)) rc = EXIT_INPUT;
+    if (!rc && store_write(t, "search.json", out)) rc = EXIT_INPUT;
     free(out);
   } else {
     cJSON *old = cJSON_Parse(text);
@@ -568,7 +558,7 @@ static const char *const RESULT_FMT[] = {"%.6f", "%.0f", "%.0f", "%.6f", "%.6f",
 static long trial_number(const tune *t, const cJSON *o) {
   const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "trial");
   double n = cJSON_IsNumber(k) ? k->valuedouble : 0;
-  long max = t->random ? 1000000 : t->ncanon;
+  long max = t->strategy == NNF_TUNE_GRID ? t->ncanon : 1000000;
   for (size_t r = 0; r < sizeof RESULT_COLS / sizeof *RESULT_COLS; r++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, RESULT_COLS[r]);
     if (v && !cJSON_IsNumber(v) && !cJSON_IsNull(v)) return 0;
@@ -576,12 +566,57 @@ static long trial_number(const tune *t, const cJSON *o) {
   return n >= 1 && n <= (double)max && n == floor(n) ? (long)n : 0;
 }
 
-/* Load the finished trials of a resumed search from trials.json. Trials
- * beyond this run's budget are kept (the budget grows to hold them). */
+/* A stored trial (or claim) as a point of this search's space, checked:
+ * 0, or -1 when it holds values the space does not have. */
+static int record_point(const tune *t, const cJSON *o, nnf_tune_point *p) {
+  memset(p, 0, sizeof *p);
+  for (int j = 0; j < t->space.ndims; j++) {
+    const dim *d = &t->d[t->lib_dim[j]];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, d->key);
+    if (d->opt_param && cJSON_IsNull(v)) {   /* does not apply: checked by same_config */
+      p->x[j] = d->range ? d->lo : 0;
+    } else if (d->range) {
+      double x = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsString(v) ? strtod(v->valuestring, NULL) : NAN;
+      double tol = 1e-9 * fmax(fabs(d->lo), fabs(d->hi));
+      if (!(x >= d->lo - tol && x <= d->hi + tol)) return -1;
+      p->x[j] = x;
+    } else {
+      int k = 0;
+      int numeric = d->type == T_REAL || d->type == T_BATCH;
+      while (k < d->n && !(numeric ? cJSON_IsNumber(v) && same_number(v->valuedouble, d->num[k])
+                                   : cJSON_IsString(v) && !strcmp(v->valuestring, d->str[k])))
+        k++;
+      if (k == d->n) return -1;
+      p->x[j] = k;
+    }
+  }
+  config c;
+  point_config(t, p, &c);
+  return same_config(t, o, &c) ? 0 : -1;
+}
+
+/* Does a stored trial hold what this search gives trial n? Grid and random:
+ * the configuration trial n always has; bayes: a point of the space (its
+ * configuration was proposed from the trials recorded before it). */
+static int trial_fits(const tune *t, const cJSON *o, long n) {
+  nnf_tune_point p;
+  if (record_point(t, o, &p)) return 0;
+  if (t->strategy == NNF_TUNE_BAYES) return 1;
+  config c;
+  trial_config(t, n, &c);
+  return same_config(t, o, &c);
+}
+
+/* (Re)load the finished trials from trials.json (with the store lock held).
+ * Trials beyond this run's budget are kept (the budget grows to hold them). */
 static int load_trials(tune *t) {
   char path[4096];
   join(path, sizeof path, t->dir, "trials.json");
-  char *text = slurp(path);
+  for (long k = 0; k < t->total; k++) {
+    cJSON_Delete(t->done[k]);
+    t->done[k] = NULL;
+  }
+  char *text = nnf_tune_store_read(&t->store, "trials.json");
   if (!text) return 0;   /* interrupted before the first trial ended */
   cJSON *root = cJSON_Parse(text), *o;
   free(text);
@@ -613,9 +648,7 @@ static int load_trials(tune *t) {
   int rc = 0;
   while (!rc && (o = cJSON_DetachItemFromArray(arr, 0))) {
     long n = trial_number(t, o);
-    config c;
-    trial_config(t, n, &c);
-    if (!same_config(t, o, &c) || t->done[n - 1]) {
+    if (!trial_fits(t, o, n) || t->done[n - 1]) {
       fprintf(stderr, "nnfpga tune: %s: trial %ld does not match the search in search.json; remove %s to start over\n",
               path, n, t->dir);
       rc = EXIT_INPUT;
@@ -625,6 +658,42 @@ static int load_trials(tune *t) {
     }
   }
   cJSON_Delete(root);
+  return rc;
+}
+
+/* (Re)load claims.json (with the store lock held): the trials being run,
+ * each {"trial": k, "worker": ID, <configuration>}. */
+static int load_claims(tune *t) {
+  cJSON_Delete(t->claims);
+  t->claims = NULL;
+  char *text = nnf_tune_store_read(&t->store, "claims.json");
+  cJSON *root = text ? cJSON_Parse(text) : cJSON_CreateObject();
+  free(text);
+  cJSON *arr = cJSON_DetachItemFromObjectCaseSensitive(root, "claims");
+  cJSON_Delete(root);
+  if (!arr) arr = cJSON_CreateArray();
+  const cJSON *o;
+  nnf_tune_point p;
+  cJSON_ArrayForEach(o, arr) {
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "worker");
+    if (!trial_number(t, o) || !cJSON_IsString(w) || record_point(t, o, &p)) {
+      fprintf(stderr, "nnfpga tune: %s/claims.json is not a claims file of this search; remove %s to start over\n",
+              t->dir, t->dir);
+      cJSON_Delete(arr);
+      return EXIT_INPUT;
+    }
+  }
+  t->claims = arr;
+  return 0;
+}
+
+static int save_claims(const tune *t) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemReferenceToObject(root, "claims", t->claims);
+  char *text = cJSON_Print(root);
+  cJSON_Delete(root);
+  int rc = text ? store_write(t, "claims.json", text) : -1;
+  free(text);
   return rc;
 }
 
@@ -799,7 +868,7 @@ static int write_plot(const tune *t) {
     rc = -1;
   } else {
     char title[256], err[512];
-    snprintf(title, sizeof title, "nnfpga tune: %s search, %s", t->random ? "random" : "grid", t->dir);
+    snprintf(title, sizeof title, "nnfpga tune: %s search, %s", nnf_tune_strategy_name(t->strategy), t->dir);
     nnf_plot_scatter_opts o = {title, "best validation accuracy", "trial", best, "best", 0, 0, 0};
     if (nnf_plot_scatter(t->plot, &o, vars, nv, y, (int)t->total, err, sizeof err)) {
       fprintf(stderr, "nnfpga tune: %s\n", err);
@@ -817,7 +886,6 @@ static int write_plot(const tune *t) {
 
 /* trials.json, trials.csv, best.json (and the plot), each atomically. */
 static int write_results(const tune *t) {
-  char path[4096];
   cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "trials");
   for (long k = 0; k < t->total; k++)
     if (t->done[k]) cJSON_AddItemReferenceToArray(arr, t->done[k]);
@@ -825,18 +893,15 @@ static int write_results(const tune *t) {
   cJSON_Delete(root);
   int rc = !text || !csv ? -1 : 0;
   if (rc) fprintf(stderr, "nnfpga tune: out of memory\n");
-  join(path, sizeof path, t->dir, "trials.json");
-  if (!rc) rc = write_atomic(path, text);
-  join(path, sizeof path, t->dir, "trials.csv");
-  if (!rc) rc = write_atomic(path, csv);
+  if (!rc) rc = store_write(t, "trials.json", text);
+  if (!rc) rc = store_write(t, "trials.csv", csv);
   free(text);
   free(csv);
   const cJSON *b = best_trial(t);
   if (!rc && b) {
     cJSON *bj = best_json(t, b);
     char *bt = cJSON_Print(bj);
-    join(path, sizeof path, t->dir, "best.json");
-    rc = bt ? write_atomic(path, bt) : -1;
+    rc = bt ? store_write(t, "best.json", bt) : -1;
     free(bt);
     cJSON_Delete(bj);
   }
@@ -903,7 +968,7 @@ static int run_trial(const tune *t, long k, const config *c, cJSON **out) {
     o.epochs_run = &epochs_run;
     trial_ui ui;
     snprintf(what, sizeof what, "trial %ld/%ld", k, t->total);
-    cli_progress_init(&ui.bar, what, !t->quiet && !t->json);
+    cli_progress_init(&ui.bar, what, !t->quiet && !t->json && t->jobs == 1);
     o.progress = on_progress;
     o.progress_ctx = &ui;
     rc = nnf_train(net, opt, t->dev, &t->train, &t->val, NULL, &o, err, sizeof err);
@@ -944,21 +1009,177 @@ static void trial_line(const tune *t, long k, const config *c, const cJSON *o) {
           100 * num_field(o, "score"), 100 * num_field(b, "score"), num_field(b, "trial"), num_field(o, "seconds"));
 }
 
-static int run_search(tune *t, int *ran) {
-  *ran = 0;
-  for (long k = 1; k <= t->total; k++) {
-    if (t->done[k - 1]) continue;
-    config c;
-    trial_config(t, k, &c);
-    cJSON *o = NULL;
-    int rc = run_trial(t, k, &c, &o);
-    if (rc) return rc;
-    t->done[k - 1] = o;
-    (*ran)++;
-    if (write_results(t)) return EXIT_INPUT;
-    trial_line(t, k, &c, o);
+/* The finished trials and pending claims before trial k as points, for a
+ * Bayesian proposal; claims of dead workers are not pending. */
+static int propose(tune *t, long k, config *c) {
+  long n = 0, np = 0, cap = (long)cJSON_GetArraySize(t->claims) + 1;
+  for (long i = 0; i < t->total && i < k - 1; i++) n += t->done[i] != NULL;
+  nnf_tune_point *pts = calloc((size_t)(n + 1), sizeof *pts), *pend = calloc((size_t)cap, sizeof *pend), p;
+  double *score = calloc((size_t)(n + 1), sizeof *score);
+  int rc = !pts || !pend || !score ? -1 : 0;
+  n = 0;
+  for (long i = 0; !rc && i < t->total && i < k - 1; i++)
+    if (t->done[i] && !record_point(t, t->done[i], &pts[n])) score[n++] = num_field(t->done[i], "score");
+  const cJSON *o;
+  cJSON_ArrayForEach(o, t->claims) {
+    if (rc || trial_number(t, o) >= k) continue;
+    if (nnf_tune_worker_alive(&t->store, cJSON_GetObjectItemCaseSensitive(o, "worker")->valuestring) &&
+        !record_point(t, o, &pend[np]))
+      np++;
   }
-  return 0;
+  nnf_tune_opts opts = nnf_tune_defaults();
+  opts.strategy = t->strategy;
+  opts.seed = (uint64_t)t->seed;
+  opts.init = (int)t->init_trials;
+  if (!rc) rc = nnf_tune_propose(&t->space, &opts, t->order, k, pts, score, (int)n, pend, (int)np, &p);
+  if (!rc) point_config(t, &p, c);
+  free(pts), free(pend), free(score);
+  return rc ? usage_err("out of memory") : 0;
+}
+
+/* With the store lock held: the next trial for this worker, claimed in
+ * claims.json; *k = 0 when none is left. A claim of a dead worker (its
+ * DIR/workers/ file unlocked) is taken over with its configuration; else
+ * the lowest trial number neither finished nor claimed. */
+static int claim_next(tune *t, long *k, config *c) {
+  *k = 0;
+  cJSON *o, *next;
+  /* claims of finished trials (a worker that died between the two writes) go */
+  for (o = t->claims ? t->claims->child : NULL; o; o = next) {
+    next = o->next;
+    long n = trial_number(t, o);
+    if (n <= t->total && t->done[n - 1]) cJSON_Delete(cJSON_DetachItemViaPointer(t->claims, o));
+  }
+  for (long n = 1; n <= t->total && !*k; n++) {
+    if (t->done[n - 1]) continue;
+    cJSON *claim = NULL;
+    cJSON_ArrayForEach(o, t->claims)
+      if (trial_number(t, o) == n) claim = o;
+    if (!claim) {
+      *k = n;
+      int rc = t->strategy == NNF_TUNE_BAYES ? propose(t, n, c) : (trial_config(t, n, c), 0);
+      if (rc) return rc;
+      claim = cJSON_CreateObject();
+      cJSON_AddNumberToObject(claim, "trial", (double)n);
+      cJSON_AddStringToObject(claim, "worker", t->store.worker);
+      int sizes[NNF_MAX_LAYERS + 1], ns = trial_sizes(t, c, sizes);
+      add_config(t, claim, c, sizes, ns);
+      cJSON_AddItemToArray(t->claims, claim);
+    } else if (!nnf_tune_worker_alive(&t->store, cJSON_GetObjectItemCaseSensitive(claim, "worker")->valuestring)) {
+      nnf_tune_point p;
+      *k = n;
+      record_point(t, claim, &p);   /* checked by load_claims */
+      point_config(t, &p, c);
+      cJSON_ReplaceItemInObjectCaseSensitive(claim, "worker", cJSON_CreateString(t->store.worker));
+    }
+  }
+  return *k && save_claims(t) ? EXIT_INPUT : 0;
+}
+
+static int lock_and_load(tune *t) {
+  if (nnf_tune_store_lock(&t->store)) {
+    fprintf(stderr, "nnfpga tune: cannot lock %s/.lock: %s\n", t->dir, strerror(errno));
+    return EXIT_INPUT;
+  }
+  int rc = load_trials(t);
+  if (!rc) rc = load_claims(t);
+  if (rc) nnf_tune_store_unlock(&t->store);
+  return rc;
+}
+
+/* One worker: claim a trial, run it, record it, until none is left. */
+static int run_search(tune *t, long *ran) {
+  char err[4600];
+  *ran = 0;
+  int rc = lock_and_load(t);
+  if (rc) return rc;
+  if (nnf_tune_worker_start(&t->store, err, sizeof err)) {
+    fprintf(stderr, "nnfpga tune: %s\n", err);
+    nnf_tune_store_unlock(&t->store);
+    return EXIT_INPUT;
+  }
+  nnf_tune_store_unlock(&t->store);
+  while (!rc && !(t->shared && t->shared->stop)) {
+    long k;
+    config c;
+    if ((rc = lock_and_load(t))) break;
+    rc = claim_next(t, &k, &c);
+    nnf_tune_store_unlock(&t->store);
+    if (rc || !k) break;
+    cJSON *o = NULL;
+    if ((rc = run_trial(t, k, &c, &o))) break;   /* the claim stays: run again on resume */
+    if ((rc = lock_and_load(t))) {
+      cJSON_Delete(o);
+      break;
+    }
+    if (k > t->total || t->done[k - 1]) {
+      cJSON_Delete(o);   /* cannot happen while claims hold; keep the first record */
+    } else {
+      t->done[k - 1] = o;
+      (*ran)++;
+    }
+    cJSON *next;
+    for (cJSON *q = t->claims->child; q; q = next) {
+      next = q->next;
+      if (trial_number(t, q) == k) cJSON_Delete(cJSON_DetachItemViaPointer(t->claims, q));
+    }
+    if (write_results(t) || save_claims(t)) rc = EXIT_INPUT;
+    else trial_line(t, k, &c, t->done[k - 1]);
+    nnf_tune_store_unlock(&t->store);
+  }
+  nnf_tune_worker_end(&t->store);
+  return rc;
+}
+
+/* --jobs N: N worker processes, each with its own device. */
+static int run_jobs(tune *t, long *ran) {
+  pid_t pids[MAX_JOBS];
+  *ran = 0;
+  t->shared = mmap(NULL, sizeof *t->shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (t->shared == MAP_FAILED) {
+    t->shared = NULL;
+    return usage_err("cannot share memory with --jobs workers: %s", strerror(errno));
+  }
+  memset((void *)t->shared, 0, sizeof *t->shared);
+  nnf_device_close(t->dev);   /* each worker opens its own */
+  t->dev = NULL;
+  fflush(NULL);
+  int rc = 0;
+  long started = 0;
+  for (; started < t->jobs; started++) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      rc = usage_err("cannot start worker %ld: %s", started + 1, strerror(errno));
+      t->shared->stop = 1;
+      break;
+    }
+    if (pid == 0) {
+      /* flock belongs to the open file: a worker needs its own, not the parent's */
+      char err[4600];
+      long n = 0;
+      nnf_tune_store_close(&t->store);
+      int wrc = nnf_tune_store_open(&t->store, t->dir, err, sizeof err) ? EXIT_INPUT : 0;
+      if (wrc) fprintf(stderr, "nnfpga tune: %s\n", err);
+      if (!wrc && !t->use_float) wrc = cli_open_device("tune", t->uri, &t->dev);
+      if (!wrc) wrc = run_search(t, &n);
+      t->shared->ran[started] = n;
+      if (wrc) t->shared->stop = 1;
+      fflush(NULL);
+      _exit(wrc);
+    }
+    pids[started] = pid;
+  }
+  for (long j = 0; j < started; j++) {
+    int st;
+    while (waitpid(pids[j], &st, 0) < 0 && errno == EINTR) {
+    }
+    int wrc = WIFEXITED(st) ? WEXITSTATUS(st) : EXIT_DEVICE;
+    if (!rc) rc = wrc;
+    *ran += t->shared->ran[j];
+  }
+  munmap((void *)t->shared, sizeof *t->shared);
+  t->shared = NULL;
+  return rc;
 }
 
 /* ---- the command ---------------------------------------------------------------- */
@@ -971,9 +1192,10 @@ static void usage_tune(FILE *f) {
           "validation split (the same split for every trial) and scores each by its best\n"
           "validation accuracy. Writes DIR/trials.csv, DIR/trials.json and DIR/best.json\n"
           "after every trial; a search interrupted or extended (--trials) resumes in DIR\n"
-          "without repeating finished trials.\n"
+          "without repeating finished trials. Several runs (--jobs, or other machines\n"
+          "sharing DIR) work one search together; see docs/tune.md.\n"
           "\n"
-          "space (a list a,b,c is searched by grid or sampled; a range by random search):\n"
+          "space (a list a,b,c is searched by grid or sampled; a range by random or bayes):\n"
           "  --lr L             learning rates, e.g. 1e-3,3e-3,1e-2 or log:1e-4:1e-1 (default 0.001)\n"
           "  --batch L          batch sizes, e.g. 32,64 ('full': the whole set; default 64)\n"
           "  --hidden L         hidden widths: 64,128 (one hidden layer), 128x64 (two), none;\n"
@@ -987,10 +1209,14 @@ static void usage_tune(FILE *f) {
           "  ranges: log:LO:HI (log-uniform) or lin:LO:HI (uniform); integer sizes are rounded\n"
           "\n"
           "search:\n"
-          "  --search S         grid (every combination; the default for lists) or random\n"
-          "                     (the default when a range is given)\n"
+          "  --search S         grid (every combination; the default for lists), random\n"
+          "                     (the default when a range is given) or bayes (Bayesian\n"
+          "                     optimisation: a Gaussian process and expected improvement)\n"
           "  --trials N         budget; grid: the first N of a seeded shuffle of the grid\n"
-          "                     (default: the whole grid); random: N draws (default 20)\n"
+          "                     (default: the whole grid); random, bayes: N trials (default 20)\n"
+          "  --init-trials N    bayes: random trials before the model takes over (default 5)\n"
+          "  --jobs N           run N trials at a time in worker processes (default 1; each\n"
+          "                     opens its own device, so not with a board)\n"
           "  --seed N           the search's order and draws, initialisation, shuffling and\n"
           "                     the validation split (default 1)\n"
           "  --dir DIR          where the results go (default tune); a search already there\n"
@@ -1026,7 +1252,8 @@ static int parse_args(tune *t, int argc, char **argv) {
     TSTR("--act", t->act) TSTR("--plot", t->plot) TSTR("--search", search) TSTR("--val-split", val_split)
     TINT("--epochs", t->epochs, 1, 100000) TINT("--seed", t->seed, 0, 0x7fffffffL)
     TINT("--limit", t->limit, 0, 0x7fffffffL) TINT("--label-col", t->label_col, -1, 100000)
-    TINT("--trials", t->trials, 1, 1000000)
+    TINT("--trials", t->trials, 1, 1000000) TINT("--init-trials", t->init_trials, 1, 100000)
+    TINT("--jobs", t->jobs, 1, MAX_JOBS)
     for (int d = 0; d < NDIMS && !matched; d++) {
       if ((g = cli_opt(argc, argv, &i, t->d[d].flag, &v)) == 0) continue;
       if (g < 0) goto missing;
@@ -1058,33 +1285,20 @@ static int parse_args(tune *t, int argc, char **argv) {
     if (rc) return rc;
     any_range |= t->d[d].range;
   }
-  if (search && strcmp(search, "grid") && strcmp(search, "random"))
-    return usage_err("--search is grid or random, not '%s'", search);
-  t->random = search ? !strcmp(search, "random") : any_range;
-  if (!t->random && any_range)
+  if (search && nnf_tune_strategy_parse(search) < 0)
+    return usage_err("--search is grid, random or bayes, not '%s'", search);
+  t->strategy = search ? (nnf_tune_strategy)nnf_tune_strategy_parse(search) : any_range ? NNF_TUNE_RANDOM : NNF_TUNE_GRID;
+  if (t->init_trials && t->strategy != NNF_TUNE_BAYES) return usage_err("--init-trials goes with --search bayes");
+  if (!t->init_trials) t->init_trials = 5;
+  if (t->jobs > 1 && !t->use_float && (!strncmp(t->uri, "serial", 6) || !strncmp(t->uri, "usb", 3)))
+    return usage_err("--jobs %ld: each worker opens its own device, and %s is one board; use --jobs 1", t->jobs,
+                     t->uri);
+  if (t->strategy == NNF_TUNE_GRID && any_range)
     for (int d = 0; d < NDIMS; d++)
       if (t->d[d].range)
         return usage_err("%s %s is a range: grid search needs lists (or use --search random)", t->d[d].flag,
                          t->d[d].spec);
   return check_opt_params(t);
-}
-
-/* One search per DIR at a time. */
-static int lock_dir(tune *t) {
-  char path[4096];
-  if (mkdir(t->dir, 0777) && errno != EEXIST) {
-    fprintf(stderr, "nnfpga tune: cannot create --dir %s: %s\n", t->dir, strerror(errno));
-    return EXIT_INPUT;
-  }
-  join(path, sizeof path, t->dir, ".lock");
-  t->lock_fd = open(path, O_RDWR | O_CREAT, 0666);
-  if (t->lock_fd < 0) {
-    fprintf(stderr, "nnfpga tune: cannot use --dir %s: %s\n", t->dir, strerror(errno));
-    return EXIT_INPUT;
-  }
-  if (flock(t->lock_fd, LOCK_EX | LOCK_NB))
-    return usage_err("another nnfpga tune is running in %s", t->dir);
-  return 0;
 }
 
 static int load_data(tune *t) {
@@ -1100,16 +1314,20 @@ static int load_data(tune *t) {
   return rc;
 }
 
-static void summary(const tune *t, long resumed, int ran, double seconds) {
+/* finished: the trials in the store now (other workers' too); running: the
+ * trials other live workers hold. */
+static void summary(const tune *t, long finished, long running, long resumed, long ran, double seconds) {
   const cJSON *b = best_trial(t);
   char path[4096];
   if (t->json) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "dir", t->dir);
-    cJSON_AddStringToObject(o, "search", t->random ? "random" : "grid");
-    cJSON_AddNumberToObject(o, "trials", (double)(resumed + ran));
+    cJSON_AddStringToObject(o, "search", nnf_tune_strategy_name(t->strategy));
+    cJSON_AddNumberToObject(o, "trials", (double)finished);
     cJSON_AddNumberToObject(o, "resumed", (double)resumed);
-    cJSON_AddNumberToObject(o, "run", ran);
+    cJSON_AddNumberToObject(o, "run", (double)ran);
+    cJSON_AddNumberToObject(o, "running", (double)running);
+    cJSON_AddNumberToObject(o, "jobs", (double)t->jobs);
     cJSON_AddNumberToObject(o, "seconds", seconds);
     if (b) cJSON_AddItemToObject(o, "best", best_json(t, b));
     else cJSON_AddNullToObject(o, "best");
@@ -1119,10 +1337,14 @@ static void summary(const tune *t, long resumed, int ran, double seconds) {
     cJSON_Delete(o);
     return;
   }
-  printf("%ld trials (%ld from before, %d run now) in %.1f s\n", resumed + ran, resumed, ran, seconds);
+  printf("%ld trials (%ld from before, %ld run now", finished, resumed, ran);
+  if (running) printf("; %ld still running in other workers", running);
+  printf(") in %.1f s\n", seconds);
   if (b) {
     config c;
-    trial_config(t, (long)num_field(b, "trial"), &c);
+    nnf_tune_point p;
+    record_point(t, b, &p);
+    point_config(t, &p, &c);
     char desc[512];
     config_text(t, &c, desc, sizeof desc);
     printf("best: trial %.0f, validation accuracy %.2f%%: %s\n", num_field(b, "trial"), 100 * num_field(b, "score"),
@@ -1140,7 +1362,8 @@ static void tune_free(tune *t) {
   nnf_dataset_free(&t->train);
   nnf_dataset_free(&t->val);
   nnf_device_close(t->dev);
-  if (t->lock_fd >= 0) close(t->lock_fd);
+  cJSON_Delete(t->claims);
+  nnf_tune_store_close(&t->store);
 }
 
 int cmd_tune(int argc, char **argv) {
@@ -1151,33 +1374,50 @@ int cmd_tune(int argc, char **argv) {
   t.act = "relu";
   t.epochs = 5;
   t.seed = 1;
-  t.lock_fd = -1;
+  t.jobs = 1;
+  t.store.lock_fd = t.store.worker_fd = -1;
   memcpy(t.d, DIM_DEFS, sizeof t.d);
   for (int i = 0; i < NDIMS; i++) t.d[i].spec = t.d[i].def;
   int rc = parse_args(&t, argc, argv);
   if (rc) return rc < 0 ? 0 : rc;
-  if (t.random) t.total = t.trials ? t.trials : 20;
+  build_space(&t);
+  if (t.strategy != NNF_TUNE_GRID) t.total = t.trials ? t.trials : 20;
   else if ((rc = build_grid(&t))) return rc;
-  int resuming = 0, ran = 0;
-  long resumed = 0;
+  int resuming = 0;
+  long resumed = 0, ran = 0, finished = 0, running = 0;
   double t0 = cli_now();
-  char path[4096];
+  char path[4096], err[4600];
   join(path, sizeof path, t.dir, "search.json");
   if (t.resume && access(path, F_OK)) rc = usage_err("--resume: %s holds no search (no %s)", t.dir, path);
   if (!rc && !(t.done = calloc((size_t)t.total, sizeof *t.done))) rc = usage_err("out of memory");
   /* data and device first: nothing is written in DIR for a search that cannot run */
   if (!rc) rc = load_data(&t);
   if (!rc && !t.use_float) rc = cli_open_device("tune", t.uri, &t.dev);
-  if (!rc) rc = lock_dir(&t);
-  if (!rc) rc = check_search(&t, &resuming);
-  if (!rc && resuming) rc = load_trials(&t);
+  if (!rc && nnf_tune_store_open(&t.store, t.dir, err, sizeof err)) {
+    fprintf(stderr, "nnfpga tune: %s\n", err);
+    rc = EXIT_INPUT;
+  }
+  if (!rc && nnf_tune_store_lock(&t.store)) rc = usage_err("cannot lock %s/.lock: %s", t.dir, strerror(errno));
+  if (!rc) {
+    rc = check_search(&t, &resuming);
+    if (!rc && resuming) rc = load_trials(&t);
+    nnf_tune_store_unlock(&t.store);
+  }
   for (long k = 0; !rc && k < t.total; k++) resumed += t.done[k] != NULL;
   if (!rc && !t.quiet && !t.json && isatty(2))
-    fprintf(stderr, "%s search in %s: %ld trials%s%ld done\n", t.random ? "random" : "grid", t.dir, t.total,
-            resumed ? ", resuming: " : ", ", resumed);
-  if (!rc) rc = run_search(&t, &ran);
-  if (!rc && !ran && write_results(&t)) rc = EXIT_INPUT;   /* e.g. a plot asked for afterwards */
-  if (!rc) summary(&t, resumed, ran, cli_now() - t0);
+    fprintf(stderr, "%s search in %s: %ld trials%s%ld done%s\n", nnf_tune_strategy_name(t.strategy), t.dir, t.total,
+            resumed ? ", resuming: " : ", ", resumed, t.jobs > 1 ? ", in parallel workers" : "");
+  if (!rc) rc = t.jobs > 1 ? run_jobs(&t, &ran) : run_search(&t, &ran);
+  if (!rc) rc = lock_and_load(&t);
+  if (!rc) {
+    const cJSON *o;
+    cJSON_ArrayForEach(o, t.claims)
+      running += nnf_tune_worker_alive(&t.store, cJSON_GetObjectItemCaseSensitive(o, "worker")->valuestring);
+    if (!ran && write_results(&t)) rc = EXIT_INPUT;   /* e.g. a plot asked for afterwards */
+    nnf_tune_store_unlock(&t.store);
+  }
+  for (long k = 0; !rc && k < t.total; k++) finished += t.done[k] != NULL;
+  if (!rc) summary(&t, finished, running, resumed, ran, cli_now() - t0);
   tune_free(&t);
   return rc;
 }

@@ -12,6 +12,11 @@
 #     repeating a trial; a random search is a function of its space and seed;
 #   - a different space (or settings) in the same DIR is refused, files untouched;
 #   - --plot writes an SVG with a point per trial and hyperparameter;
+#   - bayes: finds the known best, draws inside its ranges, and resumes
+#     exactly (--trials 4 then 9 gives the trials of one run of 9);
+#   - parallel: --jobs 3 runs every trial once; two tune processes with
+#     --jobs 2 each on one DIR share the search (no trial twice, none lost);
+#     a worker killed mid-trial leaves a claim that a rerun takes over;
 #   - bad options exit 2 with a message naming the option, bad data 3.
 set -u
 nnfpga=$1
@@ -132,6 +137,73 @@ head -c 200 "$tmp/tune.svg" | grep -q '<svg xmlns="http://www.w3.org/2000/svg"' 
 [ "$(grep -c 'class="best"' "$tmp/tune.svg")" -eq 5 ] || fail "plot: the best trial is not marked in every panel"
 if command -v xmllint >/dev/null; then xmllint --noout "$tmp/tune.svg" || fail "plot: not well-formed XML"; fi
 
+# 8. Bayesian optimisation: the known best; ranges; exact resume
+d=$tmp/bayes
+expect 0 "best: trial [0-9]+.*lr 0.01" -- "$nnfpga" tune --dir "$d" --device host --search bayes --init-trials 2 \
+  --lr 1e-5,1e-4,1e-2 --trials 3 "${common[@]}"
+bcommon=(--device host --lr log:1e-5:1e-1 --hidden lin:4:32 --optimizer adam,sgd --momentum lin:0:0.9
+         --train-csv "$data" --epochs 2 --quiet)
+bspace=("${bcommon[@]}" --search bayes --init-trials 3)
+expect 0 '"run":[[:space:]]*9' -- "$nnfpga" tune --dir "$tmp/bayes1" "${bspace[@]}" --trials 9 --json
+awk -F, 'NR>1 && !($2 >= 1e-5 && $2 <= 0.1 && $4 >= 4 && $4 <= 32 && ($5 == "sgd" ? $7 >= 0 && $7 <= 0.9 : $7 == "")) {
+  print; bad=1} END{exit bad}' "$tmp/bayes1/trials.csv" || fail "bayes: a trial outside its space: $(cat "$tmp/bayes1/trials.csv")"
+grep -q '"search":[[:space:]]*"bayes"' "$tmp/bayes1/search.json" || fail "bayes: search.json"
+grep -q '"init_trials":[[:space:]]*3' "$tmp/bayes1/search.json" || fail "bayes: init_trials not in search.json"
+expect 0 '"run":[[:space:]]*4' -- "$nnfpga" tune --dir "$tmp/bayes2" "${bspace[@]}" --trials 4 --json
+expect 0 '"resumed":[[:space:]]*4' -- "$nnfpga" tune --dir "$tmp/bayes2" "${bspace[@]}" --trials 9 --json
+cmp -s <(cut -d, -f1-11 "$tmp/bayes1/trials.csv") <(cut -d, -f1-11 "$tmp/bayes2/trials.csv") ||
+  fail "bayes: resuming is not exact: $(diff "$tmp/bayes1/trials.csv" "$tmp/bayes2/trials.csv")"
+# the random start is the random search's (its twin: the same space, no --init-trials); the model's trials are not
+"$nnfpga" tune --dir "$tmp/bayes_r" "${bcommon[@]}" --search random --trials 9 >/dev/null 2>&1 || fail "bayes: the random twin failed"
+cmp -s <(cut -d, -f1-7 "$tmp/bayes1/trials.csv" | head -4) <(cut -d, -f1-7 "$tmp/bayes_r/trials.csv" | head -4) ||
+  fail "bayes: the first --init-trials trials are not the random search's"
+cmp -s <(cut -d, -f2-7 "$tmp/bayes1/trials.csv") <(cut -d, -f2-7 "$tmp/bayes_r/trials.csv") &&
+  fail "bayes: the model's trials equal random search's"
+expect 2 "different search.*init_trials" -- "$nnfpga" tune --dir "$tmp/bayes1" "${bcommon[@]}" --search bayes \
+  --init-trials 4 --trials 9
+
+# 9. parallel trials and a shared DIR
+pspace=(--device host --lr log:1e-4:1e-1 --hidden lin:4:32 --train-csv "$big" --epochs 4 --batch 1 --quiet --trials 12)
+d=$tmp/jobs
+expect 0 '"run":[[:space:]]*12' -- "$nnfpga" tune --dir "$d" "${pspace[@]}" --jobs 3 --json
+[ "$(cut -d, -f1 "$d/trials.csv" | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 11 12 " ] || fail "jobs: trial numbers"
+"$nnfpga" tune --dir "$tmp/jobs1" "${pspace[@]}" >/dev/null 2>&1 || fail "jobs: the sequential twin failed"
+cmp -s <(cut -d, -f1-11 "$d/trials.csv") <(cut -d, -f1-11 "$tmp/jobs1/trials.csv") ||
+  fail "jobs: parallel trials differ from sequential ones"
+[ -z "$(ls "$d/workers")" ] || fail "jobs: worker files left: $(ls "$d/workers")"
+grep -q '"claims":[[:space:]]*\[\]' "$d/claims.json" || fail "jobs: claims left: $(cat "$d/claims.json")"
+# two processes, two workers each, one search (bayes: pending trials are lies)
+d=$tmp/shared
+sspace=("${pspace[@]}" --search bayes --init-trials 2 --jobs 2 --json)
+"$nnfpga" tune --dir "$d" "${sspace[@]}" >"$tmp/s1.json" 2>"$tmp/s1.err" &
+p1=$!
+"$nnfpga" tune --dir "$d" "${sspace[@]}" >"$tmp/s2.json" 2>"$tmp/s2.err" &
+p2=$!
+wait $p1 || fail "shared: the first process failed: $(cat "$tmp/s1.err")"
+wait $p2 || fail "shared: the second process failed: $(cat "$tmp/s2.err")"
+r1=$(grep -o '"run":[[:space:]]*[0-9]*' "$tmp/s1.json" | grep -o '[0-9]*$')
+r2=$(grep -o '"run":[[:space:]]*[0-9]*' "$tmp/s2.json" | grep -o '[0-9]*$')
+[ "$((r1 + r2))" -eq 12 ] || fail "shared: $r1 + $r2 trials run, want 12 (a trial twice, or one lost)"
+[ "$(cut -d, -f1 "$d/trials.csv" | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 11 12 " ] || fail "shared: trial numbers"
+[ "$(cut -d, -f2-4 "$d/trials.csv" | tail -n +2 | sort | uniq -d)" = "" ] || fail "shared: a configuration proposed twice"
+expect 0 '"run":[[:space:]]*0' -- "$nnfpga" tune --dir "$d" "${sspace[@]}"
+# a worker killed mid-trial: its claim is run again by the next run
+d=$tmp/killjobs
+kspace=(--device host --lr 1e-3,2e-3,5e-3,1e-2 --hidden 16 --train-csv "$big" --epochs 60 --batch 1 --quiet)
+"$nnfpga" tune --dir "$d" "${kspace[@]}" --jobs 2 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do
+  grep -q '"worker"' "$d/claims.json" 2>/dev/null && break
+  sleep 0.05
+done
+kill -9 $(ps -o pid= --ppid "$pid") 2>/dev/null   # the workers: children of the process started here
+wait "$pid" 2>/dev/null
+grep -q '"worker"' "$d/claims.json" || fail "killjobs: no claim left by the killed workers: $(cat "$d/claims.json")"
+expect 0 "4 trials" -- "$nnfpga" tune --dir "$d" "${kspace[@]}"
+[ "$(cut -d, -f1 "$d/trials.csv" | tail -n +2 | tr '\n' ' ')" = "1 2 3 4 " ] || fail "killjobs: trial numbers"
+grep -q '"claims":[[:space:]]*\[\]' "$d/claims.json" || fail "killjobs: claims left: $(cat "$d/claims.json")"
+[ -z "$(ls "$d/workers")" ] || fail "killjobs: dead workers' files left: $(ls "$d/workers")"
+
 # 7. bad usage (2) and bad input (3)
 b=(--dir "$tmp/bad" --device host --train-csv "$data")
 expect 2 "--lr wants numbers" -- "$nnfpga" tune "${b[@]}" --lr abc
@@ -147,6 +219,10 @@ expect 2 "--val-split" -- "$nnfpga" tune "${b[@]}" --val-split 1.5
 expect 2 "--trials" -- "$nnfpga" tune "${b[@]}" --trials 0
 expect 2 "unknown option '--bogus'" -- "$nnfpga" tune "${b[@]}" --bogus
 expect 2 "--init 'foo'" -- "$nnfpga" tune "${b[@]}" --init foo
+expect 2 "--search is grid, random or bayes" -- "$nnfpga" tune "${b[@]}" --search tpe
+expect 2 "--init-trials goes with --search bayes" -- "$nnfpga" tune "${b[@]}" --init-trials 3
+expect 2 "--jobs" -- "$nnfpga" tune "${b[@]}" --jobs 0
+expect 2 "--jobs 2: each worker opens its own device" -- "$nnfpga" tune "${b[@]/host/serial:\/dev\/null}" --jobs 2
 expect 2 "--lr needs a value" -- "$nnfpga" tune "${b[@]}" --lr
 expect 3 "nope.csv" -- "$nnfpga" tune --dir "$tmp/bad" --device host --train-csv "$tmp/nope.csv"
 [ ! -e "$tmp/bad" ] || fail "a search that could not start wrote its DIR"

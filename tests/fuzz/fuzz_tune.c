@@ -1,29 +1,34 @@
 /*
  * fuzz_tune.c - libFuzzer target for the store of `nnfpga tune` (host/cli/
- * nnfpga_tune.c): DIR/search.json, read by check_search, and DIR/trials.json,
+ * nnfpga_tune.c): DIR/search.json, read by check_search, DIR/trials.json,
  * read by load_trials, then everything a resumed search makes of the stored
- * trials (trials.csv, best.json, the plot: write_results).
+ * trials (trials.csv, best.json, the plot: write_results), and
+ * DIR/claims.json, read by load_claims (then written back by save_claims).
  *
  * The reader's functions are static, so this file includes nnfpga_tune.c
  * and calls them on searches set up once from fixed command lines: a grid
  * (lr x batch x optimizer x momentum x hidden) and a random search with
- * ranges, and a grid with every dimension given (the widest CSV rows).
- * Input: byte 0 picks the search (bits 0 and 2: grid, random, wide) and the
- * file (bit 1); the rest is the file's text.
+ * ranges, a grid with every dimension given (the widest CSV rows), and a
+ * Bayesian search with lists and ranges.
+ * Input: byte 0 picks the search (bit 3: bayes, else bits 0 and 2: grid,
+ * random, wide) and the file (bit 1: search.json, else bit 4: claims.json,
+ * else trials.json); the rest is the file's text.
  *
  * Invariants: no crash, leak, UB or hang; a search.json is taken (resuming)
  * only when it describes this very search; a trials.json is either refused
  * with a message or gives trials each stored at its own number with the
- * configuration the search gives that number; the CSV has a header and one
- * row per stored trial, all with the header's number of fields, and the row
- * of trial k starts with k.
+ * configuration the search gives that number (bayes: a configuration of its
+ * space); the CSV has a header and one row per stored trial, all with the
+ * header's number of fields, and the row of trial k starts with k; a
+ * claims.json is refused or gives claims that are configurations of the
+ * space, and saving them and loading them back gives the same claims.
  */
 #include "../../host/cli/nnfpga_tune.c"
 
 #include <stdint.h>
 
-static tune searches[3];
-static long totals[3];
+static tune searches[4];
+static long totals[4];
 static char dir[64];
 
 static void put_file(const char *name, const uint8_t *data, size_t size) {
@@ -41,17 +46,21 @@ static void setup_search(int k, int argc, char **argv) {
   t->act = "relu";
   t->epochs = 5;
   t->seed = 1;
-  t->lock_fd = -1;
+  t->jobs = 1;
+  char err[4600];
+  if (nnf_tune_store_open(&t->store, dir, err, sizeof err)) abort();
   memcpy(t->d, DIM_DEFS, sizeof t->d);
   for (int i = 0; i < NDIMS; i++) t->d[i].spec = t->d[i].def;
   if (parse_args(t, argc, argv)) abort();
-  if (t->random) t->total = t->trials ? t->trials : 20;
+  build_space(t);
+  if (t->strategy != NNF_TUNE_GRID) t->total = t->trials ? t->trials : 20;
   else if (build_grid(t)) abort();
   totals[k] = t->total;
 }
 
 static void cleanup(void) {
-  static const char *const files[] = {"search.json", "trials.json", "trials.csv", "best.json", "plot.svg"};
+  static const char *const files[] = {"search.json", "trials.json", "trials.csv", "best.json", "plot.svg",
+                                      "claims.json", ".lock"};
   char path[128];
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -84,6 +93,9 @@ static void setup(void) {
   setup_search(0, 14, grid);
   setup_search(1, 14, rnd);
   setup_search(2, 26, wide);
+  static char *bayes[] = {"--search", "bayes", "--lr", "log:1e-4:1e-1", "--hidden", "lin:4:64", "--optimizer",
+                          "sgd,adam", "--momentum", "0,0.9", "--trials", "8", "--init-trials", "3", NULL};
+  setup_search(3, 14, bayes);
 }
 
 /* Fields of one CSV line (no quoting in this CSV: a comma separates). */
@@ -119,10 +131,8 @@ static void check_csv(const tune *t, const char *csv) {
 static void check_trials(tune *t) {
   for (long k = 0; k < t->total; k++) {
     if (!t->done[k]) continue;
-    config c;
     if (trial_number(t, t->done[k]) != k + 1) abort();
-    trial_config(t, k + 1, &c);
-    if (!same_config(t, t->done[k], &c)) abort();
+    if (!trial_fits(t, t->done[k], k + 1)) abort();
   }
   char *csv = render_csv(t);
   if (!csv) abort();
@@ -134,7 +144,7 @@ static void check_trials(tune *t) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   setup();
-  int which = data[0] & 4 ? 2 : data[0] & 1;
+  int which = data[0] & 8 ? 3 : data[0] & 4 ? 2 : data[0] & 1;
   tune *t = &searches[which];
   t->total = totals[which];
   t->done = calloc((size_t)t->total, sizeof *t->done);
@@ -153,6 +163,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (resuming && !cJSON_Compare(old, cur, 1)) abort();
     cJSON_Delete(cur);
     cJSON_Delete(old);
+  } else if (data[0] & 16) {
+    put_file("claims.json", data + 1, size - 1);
+    if (load_claims(t) == 0) {
+      const cJSON *o;
+      nnf_tune_point p;
+      int n = cJSON_GetArraySize(t->claims);
+      cJSON_ArrayForEach(o, t->claims)
+        if (!trial_number(t, o) || record_point(t, o, &p)) abort();
+      /* the same text back (cJSON_Compare would stumble on repeated keys) */
+      char *before = cJSON_PrintUnformatted(t->claims), *after = NULL;
+      if (!before || save_claims(t) || load_claims(t) || cJSON_GetArraySize(t->claims) != n ||
+          !(after = cJSON_PrintUnformatted(t->claims)) || strcmp(before, after))
+        abort();
+      free(before);
+      free(after);
+    }
+    cJSON_Delete(t->claims);
+    t->claims = NULL;
   } else {
     put_file("trials.json", data + 1, size - 1);
     if (load_trials(t) == 0) check_trials(t);
