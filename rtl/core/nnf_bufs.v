@@ -114,13 +114,12 @@ module nnf_bufs #(
         end
     endgenerate
 
+    wire [ACT_AW-1:0] act_wa = g_ow ? ow_wa : g_lpw ? lp_wa : hp_addr[LOG_R +: ACT_AW];
+    wire [ROWS*8-1:0] act_wd = g_ow ? ow_wd : g_lpw ? lp_wd : {ROWS{hp_wdata}};
+    wire              act_re = g_sr || g_lpr || g_hr_act;
+    wire [ACT_AW-1:0] act_ra = busy ? sr_ra : lp_re ? lp_ra : hp_addr[LOG_R +: ACT_AW];
     nnf_ram #(.AW(ACT_AW), .NB(ROWS)) u_act (
-        .clk(clk),
-        .we(act_we),
-        .wa(g_ow ? ow_wa : g_lpw ? lp_wa : hp_addr[LOG_R +: ACT_AW]),
-        .wd(g_ow ? ow_wd : g_lpw ? lp_wd : {ROWS{hp_wdata}}),
-        .re(g_sr || g_lpr || g_hr_act),
-        .ra(busy ? sr_ra : lp_re ? lp_ra : hp_addr[LOG_R +: ACT_AW]),
+        .clk(clk), .we(act_we), .wa(act_wa), .wd(act_wd), .re(act_re), .ra(act_ra),
         .rd(act_rd));
 
     // ------------------------------------------------------------------
@@ -133,14 +132,11 @@ module nnf_bufs #(
         end
     endgenerate
 
+    wire            w_re = busy ? ld_re : g_hr_w;
+    wire [W_AW-1:0] w_ra = busy ? ld_ra : hp_addr[LOG_C +: W_AW];
     nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
-        .clk(clk),
-        .we(w_we),
-        .wa(hp_addr[LOG_C +: W_AW]),
-        .wd({COLS{hp_wdata}}),
-        .re(busy ? ld_re : g_hr_w),
-        .ra(busy ? ld_ra : hp_addr[LOG_C +: W_AW]),
-        .rd(w_rd));
+        .clk(clk), .we(w_we), .wa(hp_addr[LOG_C +: W_AW]), .wd({COLS{hp_wdata}}),
+        .re(w_re), .ra(w_ra), .rd(w_rd));
 
     // ------------------------------------------------------------------
     // P: per lane, P_WORDS entries of 9 bytes (bias, m0, shift)
@@ -197,6 +193,68 @@ module nnf_bufs #(
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, hp_addr};
     /* verilator lint_on UNUSEDSIGNAL */
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Properties (docs/formal.md). The environment: the engine's clients ask
+    // only while busy, the LIF core and the P check only while idle; the
+    // host holds a request while hp_wait (valid held until taken). Fairness,
+    // the documented priorities' premise: no higher-priority client keeps a
+    // port for more than FAIR_MAX cycles in a row, and no GEMM runs longer.
+    // ------------------------------------------------------------------
+    localparam integer FAIR_MAX = 4;
+    reg f_past = 1'b0;
+    always @(posedge clk) f_past <= 1'b1;
+
+    always @(*) begin
+        if (!busy) assume(!sr_re && !ow_we && !ld_re && !pa_re);
+        if (busy)  assume(!lp_re && !lp_we && !pc_re);
+        assume(!(hp_we && hp_re));
+    end
+    always @(posedge clk) if (f_past && $past(hp_wait)) begin
+        assume(hp_we == $past(hp_we) && hp_re == $past(hp_re) && hp_sel == $past(hp_sel)
+               && hp_addr == $past(hp_addr) && hp_wdata == $past(hp_wdata));
+    end
+    reg [3:0] f_busy_run = 4'd0, f_actw_run = 4'd0, f_actr_run = 4'd0, f_pr_run = 4'd0;
+    always @(posedge clk) begin
+        f_busy_run <= busy ? f_busy_run + 4'd1 : 4'd0;
+        f_actw_run <= (g_ow || g_lpw) ? f_actw_run + 4'd1 : 4'd0;
+        f_actr_run <= (busy || lp_re) ? f_actr_run + 4'd1 : 4'd0;
+        f_pr_run   <= (busy || pc_re) ? f_pr_run + 4'd1 : 4'd0;
+    end
+    always @(*) begin
+        assume(f_busy_run <= FAIR_MAX && f_actw_run <= FAIR_MAX && f_actr_run <= FAIR_MAX
+               && f_pr_run <= FAIR_MAX);
+    end
+
+    // no two writers of one RAM port in one cycle; each write goes where its
+    // client asked
+    always @(*) begin
+        assert({1'b0, g_ow} + {1'b0, g_lpw} + {1'b0, g_hw_act} <= 2'd1);
+        if (g_ow)  assert(act_we == {ROWS{1'b1}} && act_wa == ow_wa && act_wd == ow_wd);
+        if (g_lpw) assert(act_we == {ROWS{1'b1}} && act_wa == lp_wa && act_wd == lp_wd);
+        if (g_hw_act) assert(act_we == ({{(ROWS-1){1'b0}}, 1'b1} << hp_abyte));
+        if (!g_ow && !g_lpw && !g_hw_act) assert(act_we == {ROWS{1'b0}});
+        if (!g_hw_w) assert(w_we == {COLS{1'b0}});
+        // the engine's and the LIF core's reads are always served, at their address
+        if (busy && sr_re) assert(act_re && act_ra == sr_ra);
+        if (g_lpr)         assert(act_re && act_ra == lp_ra);
+        if (busy && ld_re) assert(w_re && w_ra == ld_ra);
+        // a host request is taken exactly when hp_wait is low, and waits only
+        // while a client before it in priority has the port
+        if (hp_we || hp_re) assert(hp_wait == !h_granted);
+        if (!hp_we && !hp_re) assert(!hp_wait);
+        if (hp_wait && hp_we && h_act) assert(g_ow || g_lpw);
+        if (hp_wait && hp_re && h_act) assert(busy || g_lpr);
+        if (hp_wait && hp_re && h_p)   assert(busy || g_pc);
+        if (hp_wait && (h_w || h_lut || (hp_we && h_p))) assert(busy);
+    end
+
+    // every host request is served: a held request waits at most as long as
+    // the clients before it keep the port (FAIR_MAX), plus one cycle
+    reg [3:0] f_wait = 4'd0;
+    always @(posedge clk) f_wait <= hp_wait ? f_wait + 4'd1 : 4'd0;
+    always @(*) assert(f_wait <= FAIR_MAX + 1);
+`endif
 endmodule
 
 `default_nettype wire

@@ -78,13 +78,13 @@ module nnf_core #(
         .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
         .frame_err(frame_err), .byte_in(byte_in), .busy(rx_busy));
 
-    wire        tx_start, tx_idle, tx_done, tx_req;
+    wire        tx_start, tx_idle, tx_done, a_valid, a_ready;
     wire [7:0]  a_type, a_data;
     wire [15:0] a_len;
 
     nnf_frame_tx u_tx (
         .clk(clk), .rst(rst), .start(tx_start), .type_i(a_type), .seq_i(h_seq), .len_i(a_len),
-        .idle(tx_idle), .done(tx_done), .pl_req(tx_req), .pl_data(a_data),
+        .idle(tx_idle), .done(tx_done), .pl_valid(a_valid), .pl_data(a_data), .pl_ready(a_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready));
 
     // ------------------------------------------------------------------
@@ -122,8 +122,8 @@ module nnf_core #(
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
         .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
-        .tx_start(tx_start), .a_type(a_type), .a_len(a_len), .tx_req(tx_req),
-        .tx_done(tx_done), .a_data(a_data),
+        .tx_start(tx_start), .a_type(a_type), .a_len(a_len), .tx_done(tx_done),
+        .a_valid(a_valid), .a_data(a_data), .a_ready(a_ready),
         .m_we(m_we), .m_re(m_re), .m_sel(m_sel), .m_addr(m_addr), .m_wdata(m_wdata),
         .m_wait(m_wait), .m_rdata(m_rdata),
         .prog_start(prog_start), .prog_pc(prog_pc), .abort_req(abort_req),

@@ -8,8 +8,10 @@
 //               rx_accept), the payload (pl_valid / pl_ready / pl_data), and
 //               end_valid (one cycle) with end_ok / end_tmo
 //   answer      to nnf_frame_tx: tx_start (one-cycle pulse) with a_type /
-//               a_len; then the transmitter asks for each payload byte
-//               (tx_req) and takes a_data two cycles later; tx_done ends it
+//               a_len; the payload as a valid/ready stream (a_valid /
+//               a_data / a_ready) from nnf_prefetch, which reads each byte
+//               (a memory read, then a register) ahead of the link;
+//               tx_done ends it
 //   memory port one byte-wide port onto every region: m_we (registered, one
 //               byte; held while m_wait, which only an ACT write can see),
 //               m_re / m_addr -> m_rdata the next cycle (routed by m_sel,
@@ -57,9 +59,10 @@ module nnf_exec #(
     output reg         tx_start,
     output reg  [7:0]  a_type,
     output reg  [15:0] a_len,
-    input  wire        tx_req,
     input  wire        tx_done,
-    output reg  [7:0]  a_data,
+    output wire        a_valid,
+    output wire [7:0]  a_data,
+    input  wire        a_ready,
     // memory port
     output reg         m_we,
     output wire        m_re,
@@ -206,6 +209,7 @@ module nnf_exec #(
     // ------------------------------------------------------------------
     // Answer payload bytes
     // ------------------------------------------------------------------
+    wire        tx_req;          // the prefetcher asks for byte a_idx
     reg  [15:0] a_idx;           // index of the byte asked for
     reg  [7:0]  a_byte;          // the byte, one cycle after tx_req
     reg  [7:0]  last_err;
@@ -261,8 +265,14 @@ module nnf_exec #(
     reg read_ans_q;
     wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx};
     always @(posedge clk) read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
-    // the answer byte, registered: the transmitter takes it two cycles after tx_req
-    always @(posedge clk) a_data <= read_ans_q ? m_rdata : a_byte;
+    // the answer byte, registered: two cycles after tx_req
+    reg [7:0] a_data_q;
+    always @(posedge clk) a_data_q <= read_ans_q ? m_rdata : a_byte;
+
+    // ahead of the transmitter: requests bytes while its FIFO has room
+    nnf_prefetch #(.LAT(2), .DEPTH(3), .LEN_W(16)) u_pref (
+        .clk(clk), .rst(rst), .start(tx_start), .len(a_len), .req(tx_req), .data(a_data_q),
+        .out_valid(a_valid), .out_data(a_data), .out_ready(a_ready));
 
     // The memory port: the read side for the whole of X_SEND, where no write
     // is pending (m_we is 0 from X_ANS on) and a RAM not read keeps its

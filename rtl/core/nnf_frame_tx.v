@@ -1,10 +1,12 @@
 // nnf_frame_tx: the sending half of the link layer (docs/protocol.md).
 //
-// On `start` it sends one frame: sync, type, seq, len, arg = 0, header CRC,
-// `len` payload bytes, payload CRC. Payload bytes are pulled from the
-// producer: pl_req asks for the next byte, which must be on pl_data exactly
-// two cycles later (a memory read, then a register). A three-byte prefetch
-// keeps one byte per cycle on the link.
+// On `start` (a one-cycle pulse while idle) it sends one frame: sync, type,
+// seq, len, arg = 0, header CRC, `len` payload bytes, payload CRC; `done`
+// is a one-cycle pulse after the last byte. The payload comes from the
+// producer as a valid/ready stream (pl_valid / pl_data / pl_ready): each
+// byte goes out on the link in the cycle it is taken, so the producer
+// offers it from a register (nnf_prefetch in nnf_exec). Both streams follow
+// valid/ready: valid held until ready, data stable meanwhile.
 `default_nettype none
 
 module nnf_frame_tx (
@@ -16,8 +18,9 @@ module nnf_frame_tx (
     input  wire [15:0] len_i,
     output wire        idle,
     output reg         done,         // one-cycle pulse after the last byte
-    output wire        pl_req,
+    input  wire        pl_valid,
     input  wire [7:0]  pl_data,
+    output wire        pl_ready,
     // byte stream out
     output wire        tx_valid,
     output wire [7:0]  tx_data,
@@ -28,20 +31,13 @@ module nnf_frame_tx (
     reg  [1:0]  state;
     reg  [3:0]  hidx;        // header byte index 0..13
     reg  [15:0] left;        // payload bytes still to send
-    reg  [15:0] req_left;    // payload bytes still to request
     reg  [1:0]  cidx;
     reg  [7:0]  t_type, t_seq;
     reg  [15:0] t_len;
     reg  [31:0] crc;         // header CRC over bytes 2..9, then the payload's
 
-    // prefetch FIFO (3 entries); inflight[i]: a byte asked for i + 1 cycles ago
-    reg  [7:0]  f0, f1, f2;
-    reg  [1:0]  fcnt;
-    reg  [1:0]  inflight;
-
-    assign idle   = (state == S_IDLE);
-    assign pl_req = (state == S_HDR || state == S_PAY) && (req_left != 16'd0)
-                  && ({1'b0, fcnt} + {2'b00, inflight[0]} + {2'b00, inflight[1]} < 3'd3);
+    assign idle     = (state == S_IDLE);
+    assign pl_ready = (state == S_PAY) && tx_ready;
 
     wire [31:0] pcrc = ~crc;
     reg [7:0] hbyte;
@@ -61,41 +57,19 @@ module nnf_frame_tx (
         endcase
     end
 
-    assign tx_valid = (state == S_HDR) || (state == S_PCRC) || (state == S_PAY && fcnt != 2'd0);
+    assign tx_valid = (state == S_HDR) || (state == S_PCRC) || (state == S_PAY && pl_valid);
     assign tx_data  = (state == S_HDR) ? hbyte
-                    : (state == S_PAY) ? f0
+                    : (state == S_PAY) ? pl_data
                     : pcrc[8*cidx +: 8];
 
     wire        fire = tx_valid && tx_ready;
     wire [31:0] crc_next;
     nnf_crc32 u_crc (.crc_i(crc), .data(tx_data), .crc_o(crc_next));
 
-    wire pop  = fire && (state == S_PAY);
-    wire push = inflight[1];
-
     always @(posedge clk) begin
-        done     <= 1'b0;
-        inflight <= rst ? 2'b00 : {inflight[0], pl_req};
-        // prefetch FIFO: pop shifts f2 -> f1 -> f0; push fills the first free slot
-        if (push && !pop) begin
-            if (fcnt == 2'd0)      f0 <= pl_data;
-            else if (fcnt == 2'd1) f1 <= pl_data;
-            else                   f2 <= pl_data;
-            fcnt <= fcnt + 2'd1;
-        end else if (pop && !push) begin
-            f0   <= f1;
-            f1   <= f2;
-            fcnt <= fcnt - 2'd1;
-        end else if (pop && push) begin
-            f0 <= (fcnt == 2'd1) ? pl_data : f1;
-            f1 <= (fcnt == 2'd2) ? pl_data : f2;
-            f2 <= pl_data;
-        end
-        if (pl_req) req_left <= req_left - 16'd1;
-
+        done <= 1'b0;
         if (rst) begin
             state <= S_IDLE;
-            fcnt  <= 2'd0;
         end else begin
             case (state)
                 S_IDLE: if (start) begin
@@ -105,8 +79,6 @@ module nnf_frame_tx (
                     t_seq    <= seq_i;
                     t_len    <= len_i;
                     left     <= len_i;
-                    req_left <= len_i;
-                    fcnt     <= 2'd0;
                     crc      <= 32'hFFFFFFFF;
                 end
                 S_HDR: if (fire) begin

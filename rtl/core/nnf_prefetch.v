@@ -1,0 +1,82 @@
+// nnf_prefetch: turns a fixed-latency source into a valid/ready stream.
+//
+// The source answers each request (req) with its byte on data exactly LAT
+// cycles later (e.g. a memory read, then a register). On start (a one-cycle
+// pulse, with len) the prefetcher asks for len bytes, one per cycle while
+// its FIFO (DEPTH entries, counting the requests in flight) has room, and
+// offers them in order on out_valid / out_data until taken (out_ready).
+// With DEPTH >= LAT + 1 a consumer taking a byte every cycle gets one every
+// cycle. out_data is a register (the FIFO's head).
+//
+// Protocol: valid held until ready, data stable while valid and not ready;
+// start only when the previous stream has been taken in full.
+`default_nettype none
+
+module nnf_prefetch #(
+    parameter integer LAT   = 2,
+    parameter integer DEPTH = 3,
+    parameter integer LEN_W = 16
+) (
+    input  wire             clk,
+    input  wire             rst,
+    input  wire             start,
+    input  wire [LEN_W-1:0] len,
+    output wire             req,
+    input  wire [7:0]       data,
+    output wire             out_valid,
+    output wire [7:0]       out_data,
+    input  wire             out_ready
+);
+    localparam integer CW = $clog2(DEPTH + 1);
+
+    generate
+        if (LAT < 1 || DEPTH < 1) begin : g_bad
+            nnf_prefetch_bad_parameter_LAT_and_DEPTH_must_be_at_least_1 u_bad();
+        end
+    endgenerate
+
+    reg  [LEN_W-1:0] left_q;                 // bytes still to request
+    reg  [LAT-1:0]   inflight_q;             // inflight_q[i]: asked for i + 1 cycles ago
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [LAT:0]     inflight_next = {inflight_q, req};     // the top bit falls off
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [7:0]       f_q [0:DEPTH-1];        // f_q[0] is the head
+    reg  [CW-1:0]    cnt_q;
+
+    // requests in flight
+    integer i;
+    reg [CW:0] pending;
+    always @(*) begin
+        pending = {1'b0, cnt_q};
+        for (i = 0; i < LAT; i = i + 1) pending = pending + {{CW{1'b0}}, inflight_q[i]};
+    end
+    localparam [CW:0] DEPTH_C = DEPTH[CW:0];
+    assign req       = (left_q != {LEN_W{1'b0}}) && (pending < DEPTH_C);
+    assign out_valid = (cnt_q != {CW{1'b0}});
+    assign out_data  = f_q[0];
+
+    wire pop  = out_valid && out_ready;
+    wire push = inflight_q[LAT-1];
+
+    always @(posedge clk) begin
+        if (rst) inflight_q <= {LAT{1'b0}};
+        else     inflight_q <= inflight_next[LAT-1:0];
+        if (rst)        left_q <= {LEN_W{1'b0}};
+        else if (start) left_q <= len;
+        else if (req)   left_q <= left_q - 1'b1;
+        // pop shifts toward the head; push fills the first free slot
+        for (i = 0; i < DEPTH; i = i + 1) begin
+            if (pop) begin
+                if (push && i + 1 == {{(32-CW){1'b0}}, cnt_q}) f_q[i] <= data;
+                else if (i + 1 < DEPTH)                   f_q[i] <= f_q[(i + 1 < DEPTH) ? i + 1 : i];
+            end else if (push && i == {{(32-CW){1'b0}}, cnt_q}) begin
+                f_q[i] <= data;
+            end
+        end
+        if (rst || start)       cnt_q <= {CW{1'b0}};
+        else if (push && !pop)  cnt_q <= cnt_q + 1'b1;
+        else if (pop && !push)  cnt_q <= cnt_q - 1'b1;
+    end
+endmodule
+
+`default_nettype wire
