@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nnf_proto_gen.h" /* region numbers (proto/nnf_proto.def) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -45,12 +47,12 @@ typedef struct nnfdrv nnfdrv;
 
 /* Regions (docs/protocol.md). */
 enum {
-  NNFDRV_ACT = 0,
-  NNFDRV_W = 1,
-  NNFDRV_P = 2,
-  NNFDRV_LUT = 3,
-  NNFDRV_PROG = 4,
-  NNFDRV_STATE = 5  /* LIF state region: entries of 16 bytes: u (int32 LE), v (int32 LE),
+  NNFDRV_ACT = NNFP_REGION_ACT,
+  NNFDRV_W = NNFP_REGION_W,
+  NNFDRV_P = NNFP_REGION_P,
+  NNFDRV_LUT = NNFP_REGION_LUT,
+  NNFDRV_PROG = NNFP_REGION_PROG,
+  NNFDRV_STATE = NNFP_REGION_STATE  /* LIF state region: entries of 16 bytes: u (int32 LE), v (int32 LE),
                        count (uint32 LE), ref (u8), 3 zero bytes; entry index =
                        s_base + m * n_neurons + n. u is held in 25 bits, v in 24, ref in 4:
                        they read back sign-extended (docs/protocol.md) */
