@@ -27,11 +27,12 @@ static inline void nnfp_put32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
 }
 static inline void nnfp_put64(uint8_t *p, uint64_t v) { nnfp_put32(p, (uint32_t)v); nnfp_put32(p + 4, (uint32_t)(v >> 32)); }
-/* The low `bits` bits of x, sign-extended (1 <= bits <= 32). */
+/* The low `bits` bits of x, sign-extended (1 <= bits <= 32), without
+ * overflow: a negative value is (x - m) - m, m = 2^(bits-1). */
 static inline int32_t nnfp_sext32(uint32_t x, unsigned bits) {
   uint32_t m = 1u << (bits - 1);
   x &= bits == 32 ? 0xFFFFFFFFu : (m << 1) - 1u;
-  return (int32_t)(x ^ m) - (int32_t)m;
+  return (x & m) ? (int32_t)(x - m) - (int32_t)(m - 1u) - 1 : (int32_t)x;
 }
 
 /* An answer's type: NNFP_OK(command), or NNFP_ERR. */
