@@ -405,7 +405,7 @@ int nnfdrv_get_counters(nnfdrv *d, nnfdrv_counters *c) {
 
 /* ---- micro-program encoding ---------------------------------------------------- */
 
-void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g) {
+void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g) {
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_gemm_put_opcode(out, NNFP_OP_GEMM);
   nnfp_gemm_put_lut(out, g->lut ? 1 : 0);
@@ -421,20 +421,27 @@ void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g) {
   nnfp_gemm_put_o_base(out, g->o_base);
 }
 
-void nnfdrv_insn_barrier(uint8_t out[32]) {
+void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]) {
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_insn_put_opcode(out, NNFP_OP_BARRIER);
 }
 
-void nnfdrv_insn_end(uint8_t out[32]) {
+void nnfdrv_insn_end(uint8_t out[NNFP_INSN_BYTES]) {
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_insn_put_opcode(out, NNFP_OP_END);
 }
 
-int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l) {
-  if (!out || !l || l->m == 0 || l->n == 0 || l->du > 4095 || l->dv > 4095 || l->vth < 0 ||
-      l->vth > 131071 || l->bias_mant < -4096 || l->bias_mant > 4095 || l->bias_exp > 7 ||
-      l->reset_sub > 1 || l->refractory > 15 || l->count > 1 || l->clear > 1)
+/* The largest value of an unsigned field of w bits, and the range of a signed one. */
+#define UMAX(w) ((1LL << (w)) - 1)
+#define SMIN(w) (-(1LL << ((w) - 1)))
+#define SMAX(w) ((1LL << ((w) - 1)) - 1)
+
+int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l) {
+  if (!out || !l || l->m == 0 || l->n == 0 || l->du > UMAX(NNFP_LIF_DU_W) ||
+      l->dv > UMAX(NNFP_LIF_DV_W) || l->vth < 0 || l->vth > UMAX(NNFP_LIF_VTH_W) ||
+      l->bias_mant < SMIN(NNFP_LIF_BIAS_MANT_W) || l->bias_mant > SMAX(NNFP_LIF_BIAS_MANT_W) ||
+      l->bias_exp > UMAX(NNFP_LIF_BIAS_EXP_W) || l->reset_sub > 1 ||
+      l->refractory > UMAX(NNFP_LIF_REFRACTORY_W) || l->count > 1 || l->clear > 1)
     return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_lif_put_opcode(out, NNFP_OP_LIF);
@@ -455,8 +462,9 @@ int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l) {
   return NNFDRV_OK;
 }
 
-int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count) {
-  if (!out || count == 0 || count > 65535 || target > 65535) return NNFDRV_ERR_ARG;
+int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count) {
+  /* target: an instruction index (program memory holds at most 65536) */
+  if (!out || count == 0 || count > UMAX(NNFP_LOOP_COUNT_W) || target > 65535) return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_loop_put_opcode(out, NNFP_OP_LOOP);
   nnfp_loop_put_count(out, count);

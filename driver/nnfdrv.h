@@ -160,19 +160,19 @@ typedef struct {
 } nnfdrv_lif;
 
 /* Encode instructions into 32-byte words. */
-void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g);
-void nnfdrv_insn_barrier(uint8_t out[32]);
-void nnfdrv_insn_end(uint8_t out[32]);
+void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
+void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
+void nnfdrv_insn_end(uint8_t out[NNFP_INSN_BYTES]);
 /* NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for any field out of range
  * or m/n 0. */
-int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l);
+int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l);
 /* LOOP: run instructions [target, this LOOP) count times in all (count
  * 1..65535; the body runs once before the LOOP is reached, so count - 1
  * jumps back). One LOOP is active at a time (no nesting). NNFDRV_ERR_ARG
  * (nothing written) for count 0 or target > 65535 (no program memory is
  * larger); nnfdrv_write to NNFDRV_PROG refuses whole LOOP instructions whose
  * target is outside the device's program memory. */
-int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count);
+int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count);
 
 #ifdef __cplusplus
 }
