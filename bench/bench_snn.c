@@ -29,7 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm.h"
 
 static uint64_t rng_s = 0x2545F4914F6CDD1Dull;

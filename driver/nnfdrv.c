@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfdrv_transport.h"
 #include "nnfm.h"
 
@@ -173,7 +173,7 @@ static int transact_seq(nnfdrv *d, uint8_t seq, uint8_t type, uint32_t arg, cons
           break;
         }
         if (h->type == NNFP_ERR) {
-          int code = h->len >= 1 ? d->ans[0] : 0;
+          int code = h->len >= NNFP_ERR_CODE_OFS + 1 ? (int)nnfp_err_get_code(d->ans) : 0;
           if (code == NNFP_E_BAD_CRC || code == NNFP_E_TIMEOUT) {   /* our frame was damaged */
             resend = 1;
             break;
@@ -228,21 +228,21 @@ static int do_info(nnfdrv *d) {
   if ((rc = expect_len(d, n, NNFP_INFO_BYTES, "INFO"))) return rc;
   const uint8_t *r = d->ans;
   nnfdrv_info *i = &d->info;
-  i->proto_version = nnfp_get16(r);
-  i->rtl_version = nnfp_get16(r + 2);
-  i->rows = r[4];
-  i->cols = r[5];
-  i->features = nnfp_get16(r + 6);
-  i->act_words = nnfp_get32(r + 8);
-  i->w_words = nnfp_get32(r + 12);
-  i->p_words = nnfp_get32(r + 16);
-  i->acc_depth = nnfp_get32(r + 20);
-  i->prog_words = nnfp_get32(r + 24);
-  i->max_payload = nnfp_get16(r + 28);
-  i->credits = nnfp_get16(r + 30);
-  i->timeout_cycles = nnfp_get32(r + 32);
-  i->clock_hz = nnfp_get32(r + 36);
-  i->state_words = nnfp_get32(r + 40);
+  i->proto_version = (uint16_t)nnfp_info_get_proto_version(r);
+  i->rtl_version = (uint16_t)nnfp_info_get_rtl_version(r);
+  i->rows = nnfp_info_get_rows(r);
+  i->cols = nnfp_info_get_cols(r);
+  i->features = nnfp_info_get_features(r);
+  i->act_words = nnfp_info_get_act_words(r);
+  i->w_words = nnfp_info_get_w_words(r);
+  i->p_words = nnfp_info_get_p_words(r);
+  i->acc_depth = nnfp_info_get_acc_depth(r);
+  i->prog_words = nnfp_info_get_prog_words(r);
+  i->max_payload = nnfp_info_get_max_payload(r);
+  i->credits = nnfp_info_get_credits(r);
+  i->timeout_cycles = nnfp_info_get_timeout_cycles(r);
+  i->clock_hz = nnfp_info_get_clock_hz(r);
+  i->state_words = nnfp_info_get_state_words(r);
   if (i->proto_version != NNFP_VERSION)
     return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
                 i->proto_version, NNFP_VERSION);
@@ -258,6 +258,11 @@ static uint64_t region_bytes(const nnfdrv_info *i, int region) {
   if (region == NNFDRV_STATE) return (uint64_t)i->state_words * NNFP_STATE_BYTES;
   nnfm_config c = {i->rows, i->cols, i->act_words, i->w_words, i->p_words, i->acc_depth};
   return nnfm_region_bytes(&c, region);
+}
+
+/* A WRITE's or READ's argument: region and byte address. */
+static uint32_t region_arg(int region, uint32_t addr) {
+  return nnfp_arg_with_region(nnfp_arg_with_addr(0, addr), (uint32_t)region);
 }
 
 static int check_range(nnfdrv *d, int region, uint32_t addr, size_t len, const void *buf) {
@@ -284,9 +289,9 @@ static int check_loops(nnfdrv *d, uint32_t addr, const uint8_t *p, size_t len) {
   uint32_t first = (addr + NNFP_INSN_BYTES - 1) / NNFP_INSN_BYTES;
   for (uint64_t i = first; (i + 1) * NNFP_INSN_BYTES <= (uint64_t)addr + len; i++) {
     const uint8_t *in = p + (i * NNFP_INSN_BYTES - addr);
-    if (in[0] == NNFP_OP_LOOP && nnfp_get32(in + 16) >= d->info.prog_words)
+    if (nnfp_insn_get_opcode(in) == NNFP_OP_LOOP && nnfp_loop_get_target(in) >= d->info.prog_words)
       return fail(d, NNFDRV_ERR_ARG, "LOOP at %llu jumps to %u, outside program memory (%u)",
-                  (unsigned long long)i, nnfp_get32(in + 16), d->info.prog_words);
+                  (unsigned long long)i, nnfp_loop_get_target(in), d->info.prog_words);
   }
   return NNFDRV_OK;
 }
@@ -307,7 +312,7 @@ int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t l
   while (len > 0) {
     uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
     uint16_t n;
-    rc = transact(d, NNFP_WRITE, ((uint32_t)region << 28) | addr, p, chunk, &n);
+    rc = transact(d, NNFP_WRITE, region_arg(region, addr), p, chunk, &n);
     if (rc == NNFDRV_ERR_TIMEOUT && shrink_chunk(d)) continue;
     if (rc) return rc;
     if ((rc = expect_len(d, n, 0, "WRITE"))) return rc;
@@ -325,10 +330,10 @@ int nnfdrv_read(nnfdrv *d, int region, uint32_t addr, void *buf, size_t len) {
   uint8_t *p = buf;
   while (len > 0) {
     uint16_t chunk = (uint16_t)(len > d->chunk ? d->chunk : len);
-    uint8_t req[4];
+    uint8_t req[NNFP_READ_REQ_BYTES];
     uint16_t n;
-    nnfp_put32(req, chunk);
-    rc = transact(d, NNFP_READ, ((uint32_t)region << 28) | addr, req, 4, &n);
+    nnfp_read_req_put_count(req, chunk);
+    rc = transact(d, NNFP_READ, region_arg(region, addr), req, NNFP_READ_REQ_BYTES, &n);
     if (rc == NNFDRV_ERR_TIMEOUT && shrink_chunk(d)) continue;
     if (rc) return rc;
     if ((rc = expect_len(d, n, chunk, "READ"))) return rc;
@@ -364,7 +369,8 @@ int nnfdrv_wait(nnfdrv *d) {
 }
 
 int nnfdrv_reset(nnfdrv *d, unsigned what) {
-  if (d && what > 3) return fail(d, NNFDRV_ERR_ARG, "RESET takes bits 0..1, got 0x%x", what);
+  if (d && (what & ~(unsigned)(NNFP_RESET_ARG_COUNTERS | NNFP_RESET_ARG_ABORT)))
+    return fail(d, NNFDRV_ERR_ARG, "RESET takes bits 0..1, got 0x%x", what);
   return simple(d, NNFP_RESET, what, "RESET");
 }
 
@@ -374,9 +380,9 @@ int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st) {
   int rc = transact(d, NNFP_STATUS, 0, NULL, 0, &n);
   if (rc) return rc;
   if ((rc = expect_len(d, n, NNFP_STATUS_BYTES, "STATUS"))) return rc;
-  st->running = d->ans[0] & 1;
-  st->last_error = d->ans[1];
-  st->pc = nnfp_get16(d->ans + 2);
+  st->running = (int)nnfp_status_get_running(d->ans);
+  st->last_error = (uint8_t)nnfp_status_get_last_error(d->ans);
+  st->pc = (uint16_t)nnfp_status_get_pc(d->ans);
   return NNFDRV_OK;
 }
 
@@ -387,70 +393,82 @@ int nnfdrv_get_counters(nnfdrv *d, nnfdrv_counters *c) {
   if (rc) return rc;
   if ((rc = expect_len(d, n, NNFP_COUNTERS_BYTES, "COUNTERS"))) return rc;
   const uint8_t *r = d->ans;
-  c->cycles = nnfp_get64(r);
-  c->busy_cycles = nnfp_get64(r + 8);
-  c->macs = nnfp_get64(r + 16);
-  c->stall_cycles = nnfp_get64(r + 24);
-  c->bytes_in = nnfp_get64(r + 32);
-  c->bytes_out = nnfp_get64(r + 40);
-  c->frame_errors = nnfp_get64(r + 48);
+  c->cycles = nnfp_counters_get_cycles(r);
+  c->busy_cycles = nnfp_counters_get_busy(r);
+  c->macs = nnfp_counters_get_macs(r);
+  c->stall_cycles = nnfp_counters_get_stall(r);
+  c->bytes_in = nnfp_counters_get_bytes_in(r);
+  c->bytes_out = nnfp_counters_get_bytes_out(r);
+  c->frame_errors = nnfp_counters_get_frame_errors(r);
   return NNFDRV_OK;
 }
 
 /* ---- micro-program encoding ---------------------------------------------------- */
 
-void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g) {
+void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g) {
   memset(out, 0, NNFP_INSN_BYTES);
-  out[0] = NNFP_OP_GEMM;
-  out[1] = g->lut ? 1 : 0;
-  out[2] = (uint8_t)g->zp;
-  out[3] = (uint8_t)g->lo;
-  out[4] = (uint8_t)g->hi;
-  nnfp_put16(out + 8, g->m);
-  nnfp_put16(out + 10, g->k);
-  nnfp_put16(out + 12, g->n);
-  nnfp_put32(out + 16, g->a_base);
-  nnfp_put32(out + 20, g->w_base);
-  nnfp_put32(out + 24, g->p_base);
-  nnfp_put32(out + 28, g->o_base);
+  nnfp_gemm_put_opcode(out, NNFP_OP_GEMM);
+  nnfp_gemm_put_lut(out, g->lut ? 1 : 0);
+  nnfp_gemm_put_zp(out, g->zp);
+  nnfp_gemm_put_lo(out, g->lo);
+  nnfp_gemm_put_hi(out, g->hi);
+  nnfp_gemm_put_m(out, g->m);
+  nnfp_gemm_put_k(out, g->k);
+  nnfp_gemm_put_n(out, g->n);
+  nnfp_gemm_put_a_base(out, g->a_base);
+  nnfp_gemm_put_w_base(out, g->w_base);
+  nnfp_gemm_put_p_base(out, g->p_base);
+  nnfp_gemm_put_o_base(out, g->o_base);
 }
 
-void nnfdrv_insn_barrier(uint8_t out[32]) {
+void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]) {
   memset(out, 0, NNFP_INSN_BYTES);
-  out[0] = NNFP_OP_BARRIER;
+  nnfp_insn_put_opcode(out, NNFP_OP_BARRIER);
 }
 
-void nnfdrv_insn_end(uint8_t out[32]) { memset(out, 0, NNFP_INSN_BYTES); }
+void nnfdrv_insn_end(uint8_t out[NNFP_INSN_BYTES]) {
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_insn_put_opcode(out, NNFP_OP_END);
+}
 
-int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l) {
-  if (!out || !l || l->m == 0 || l->n == 0 || l->du > 4095 || l->dv > 4095 || l->vth < 0 ||
-      l->vth > 131071 || l->bias_mant < -4096 || l->bias_mant > 4095 || l->bias_exp > 7 ||
-      l->reset_sub > 1 || l->refractory > 15 || l->count > 1 || l->clear > 1)
+/* The largest value of an unsigned field of w bits, and the range of a signed one. */
+#define UMAX(w) ((1LL << (w)) - 1)
+#define SMIN(w) (-(1LL << ((w) - 1)))
+#define SMAX(w) ((1LL << ((w) - 1)) - 1)
+
+int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l) {
+  if (!out || !l || l->m == 0 || l->n == 0 || l->du > UMAX(NNFP_LIF_DU_W) ||
+      l->dv > UMAX(NNFP_LIF_DV_W) || l->vth < 0 || l->vth > UMAX(NNFP_LIF_VTH_W) ||
+      l->bias_mant < SMIN(NNFP_LIF_BIAS_MANT_W) || l->bias_mant > SMAX(NNFP_LIF_BIAS_MANT_W) ||
+      l->bias_exp > UMAX(NNFP_LIF_BIAS_EXP_W) || l->reset_sub > 1 ||
+      l->refractory > UMAX(NNFP_LIF_REFRACTORY_W) || l->count > 1 || l->clear > 1)
     return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
-  out[0] = NNFP_OP_LIF;
-  out[1] = (uint8_t)((l->reset_sub ? NNFP_LIF_RESET_SUB : 0) | (l->count ? NNFP_LIF_COUNT : 0) |
-                     (l->clear ? NNFP_LIF_CLEAR : 0));
-  out[2] = l->refractory;
-  out[3] = l->bias_exp;
-  nnfp_put16(out + 4, (uint16_t)l->bias_mant);
-  nnfp_put16(out + 8, l->m);
-  nnfp_put16(out + 10, l->du);
-  nnfp_put16(out + 12, l->n);
-  nnfp_put16(out + 14, l->dv);
-  nnfp_put32(out + 16, l->a_base);
-  nnfp_put32(out + 20, (uint32_t)l->vth);
-  nnfp_put32(out + 24, l->s_base);
-  nnfp_put32(out + 28, l->o_base);
+  nnfp_lif_put_opcode(out, NNFP_OP_LIF);
+  nnfp_lif_put_reset_sub(out, l->reset_sub);
+  nnfp_lif_put_count(out, l->count);
+  nnfp_lif_put_clear(out, l->clear);
+  nnfp_lif_put_refractory(out, l->refractory);
+  nnfp_lif_put_bias_exp(out, l->bias_exp);
+  nnfp_lif_put_bias_mant(out, l->bias_mant);
+  nnfp_lif_put_m(out, l->m);
+  nnfp_lif_put_du(out, l->du);
+  nnfp_lif_put_n(out, l->n);
+  nnfp_lif_put_dv(out, l->dv);
+  nnfp_lif_put_a_base(out, l->a_base);
+  nnfp_lif_put_vth(out, (uint32_t)l->vth);
+  nnfp_lif_put_s_base(out, l->s_base);
+  nnfp_lif_put_o_base(out, l->o_base);
   return NNFDRV_OK;
 }
 
-int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count) {
-  if (!out || count == 0 || count > 65535 || target > 65535) return NNFDRV_ERR_ARG;
+int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count) {
+  /* target: an instruction index (program memory holds at most 65536) */
+  if (!out || count == 0 || count > UMAX(NNFP_LOOP_COUNT_W) || target > 65535) return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
-  out[0] = NNFP_OP_LOOP;
-  nnfp_put16(out + 8, (uint16_t)count);
-  nnfp_put32(out + 16, target);
+  nnfp_loop_put_opcode(out, NNFP_OP_LOOP);
+  nnfp_loop_put_count(out, count);
+  nnfp_loop_put_target(out, target);
   return NNFDRV_OK;
 }
 

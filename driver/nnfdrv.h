@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nnf_proto_gen.h" /* region numbers (proto/nnf_proto.def) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -45,12 +47,12 @@ typedef struct nnfdrv nnfdrv;
 
 /* Regions (docs/protocol.md). */
 enum {
-  NNFDRV_ACT = 0,
-  NNFDRV_W = 1,
-  NNFDRV_P = 2,
-  NNFDRV_LUT = 3,
-  NNFDRV_PROG = 4,
-  NNFDRV_STATE = 5  /* LIF state region: entries of 16 bytes: u (int32 LE), v (int32 LE),
+  NNFDRV_ACT = NNFP_REGION_ACT,
+  NNFDRV_W = NNFP_REGION_W,
+  NNFDRV_P = NNFP_REGION_P,
+  NNFDRV_LUT = NNFP_REGION_LUT,
+  NNFDRV_PROG = NNFP_REGION_PROG,
+  NNFDRV_STATE = NNFP_REGION_STATE  /* LIF state region: entries of 16 bytes: u (int32 LE), v (int32 LE),
                        count (uint32 LE), ref (u8), 3 zero bytes; entry index =
                        s_base + m * n_neurons + n. u is held in 25 bits, v in 24, ref in 4:
                        they read back sign-extended (docs/protocol.md) */
@@ -158,19 +160,19 @@ typedef struct {
 } nnfdrv_lif;
 
 /* Encode instructions into 32-byte words. */
-void nnfdrv_insn_gemm(uint8_t out[32], const nnfdrv_gemm *g);
-void nnfdrv_insn_barrier(uint8_t out[32]);
-void nnfdrv_insn_end(uint8_t out[32]);
+void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
+void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
+void nnfdrv_insn_end(uint8_t out[NNFP_INSN_BYTES]);
 /* NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for any field out of range
  * or m/n 0. */
-int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l);
+int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l);
 /* LOOP: run instructions [target, this LOOP) count times in all (count
  * 1..65535; the body runs once before the LOOP is reached, so count - 1
  * jumps back). One LOOP is active at a time (no nesting). NNFDRV_ERR_ARG
  * (nothing written) for count 0 or target > 65535 (no program memory is
  * larger); nnfdrv_write to NNFDRV_PROG refuses whole LOOP instructions whose
  * target is outside the device's program memory. */
-int nnfdrv_insn_loop(uint8_t out[32], uint32_t target, uint32_t count);
+int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count);
 
 #ifdef __cplusplus
 }

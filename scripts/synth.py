@@ -191,6 +191,13 @@ def run(cmd, log, what, cwd=None):
     return dt
 
 
+def rtl_includes(rtl_dir):
+    """The include directory (rtl/core) and its headers: nnf_proto.vh, the
+    protocol's constants, generated from proto/nnf_proto.def."""
+    core = os.path.join(rtl_dir, "core")
+    return core, sorted(os.path.join(core, f) for f in os.listdir(core) if f.endswith(".vh"))
+
+
 def rtl_sources(rtl_dir, tops=None):
     """The top's files (default: the engine wrapper), then every rtl/core file."""
     core = os.path.join(rtl_dir, "core")
@@ -262,7 +269,8 @@ def print_board_params(board):
 
 def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
     params = top_params(cfg, extra)
-    for p in files + [json_out, stat_out]:
+    inc = rtl_includes(os.path.abspath(opts.rtl_dir))[0]
+    for p in files + [json_out, stat_out, inc]:
         if re.search(r"\s", p):
             raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
     lines = []
@@ -270,7 +278,7 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
         # board tops instantiate vendor primitives (PLL): their blackboxes first
         lines.append("read_verilog -lib -specify +/ice40/cells_sim.v" if t["family"] == "ice40"
                      else "read_verilog -lib +/ecp5/cells_bb.v")
-    lines += ["read_verilog -defer " + " ".join(files),
+    lines += ["read_verilog -defer -I%s " % inc + " ".join(files),
              "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + top,
              "hierarchy -check -top " + top]
     for pat in opts.logic_ram:
@@ -557,7 +565,8 @@ def main(argv):
         with open(bit, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
         srcs = hashlib.sha256()
-        for fn in files + [os.path.join(REPO, board["constraints"])]:
+        incs = rtl_includes(os.path.abspath(a.rtl_dir))[1]
+        for fn in files + incs + [os.path.join(REPO, board["constraints"])]:
             with open(fn, "rb") as f:
                 srcs.update(os.path.relpath(fn, REPO).encode() + b"\0" + f.read())
         result.update({"board": a.board, "top": board["top"],

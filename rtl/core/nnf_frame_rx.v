@@ -16,6 +16,10 @@
 // Every byte taken (byte_in) is either hunted or stored: in the cycle the
 // idle timeout fires the receiver is not ready, so a byte arriving then
 // waits and is hunted after the abandoned frame has been reported.
+//
+// The frame's constants and header layout: rtl/core/nnf_proto.vh (generated
+// from proto/nnf_proto.def).
+`include "nnf_proto.vh"
 `default_nettype none
 
 module nnf_frame_rx #(
@@ -76,20 +80,29 @@ module nnf_frame_rx #(
     assign pl_data  = rx_data;
     assign byte_in  = rx_valid && rx_ready;
 
-    // The header, as it is shifted in: bytes 2..13 of the frame.
+    // The header, as it is shifted in: bytes 2..13 of the frame (the HDR
+    // record after its sync bytes; SB: the bit offset of hdr[0] in HDR).
+    localparam integer HB = `NNFP_HDR_BYTES - `NNFP_SYNC_BYTES;   // 12 bytes
+    localparam integer SB = 8 * `NNFP_SYNC_BYTES;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [95:0] hdr;             // byte 0 falls off as the 12th byte arrives
+    reg [8*HB-1:0] hdr;         // byte 0 falls off as the 12th byte arrives
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [95:0] hdr_next = {rx_data, hdr[95:8]};
+    wire [8*HB-1:0] hdr_next = {rx_data, hdr[8*HB-1:8]};
     // Fields of a complete header (after the 12th byte is shifted in).
-    wire [15:0] f_len  = hdr_next[31:16];
-    wire [31:0] f_hcrc = hdr_next[95:64];
-    assign h_type = hdr[7:0];
-    assign h_seq  = hdr[15:8];
-    assign h_len  = hdr[31:16];
-    assign h_arg  = hdr[63:32];
-    // The header CRC covers the first 8 header bytes; crc holds it (not
+    wire [15:0] f_len  = hdr_next[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
+    wire [31:0] f_hcrc = hdr_next[`NNFP_HDR_HCRC_LSB - SB +: `NNFP_HDR_HCRC_W];
+    assign h_type = hdr[`NNFP_HDR_TYPE_LSB - SB +: `NNFP_HDR_TYPE_W];
+    assign h_seq  = hdr[`NNFP_HDR_SEQ_LSB - SB +: `NNFP_HDR_SEQ_W];
+    assign h_len  = hdr[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
+    assign h_arg  = hdr[`NNFP_HDR_ARG_LSB - SB +: `NNFP_HDR_ARG_W];
+    // The header CRC covers the first 8 header bytes (HCRC_SPAN from
+    // HCRC_FROM = the first byte after the sync); crc holds it (not
     // inverted) from hcnt = 8 until the header's last byte.
+    localparam integer H_LAST_I = HB - 1;                   // hcnt of the header's last byte
+    localparam integer H_CRCN_I = `NNFP_HCRC_SPAN;          // header bytes under hcrc
+    localparam integer C_LAST_I = `NNFP_CRC_BYTES - 1;      // ccnt of a CRC's last byte
+    localparam [3:0]   H_LAST = H_LAST_I[3:0], H_CRCN = H_CRCN_I[3:0];
+    localparam [1:0]   C_LAST = C_LAST_I[1:0];
 
     always @(posedge clk) begin
         hdr_valid <= 1'b0;
@@ -124,30 +137,30 @@ module nnf_frame_rx #(
 
             if (byte_in) begin
                 case (state)
-                    S_HUNT: if (rx_data == 8'hA5) state <= S_SYNC;
+                    S_HUNT: if (rx_data == `NNFP_SYNC0) state <= S_SYNC;
                     S_SYNC: begin
-                        if (rx_data == 8'h5A) begin
+                        if (rx_data == `NNFP_SYNC1) begin
                             state <= S_HDR;
                             hcnt  <= 4'd0;
-                            crc   <= 32'hFFFFFFFF;
+                            crc   <= `NNFP_CRC_INIT;
                             idle  <= {TW{1'b0}};
                             at_tmo <= 1'b0;
-                        end else if (rx_data != 8'hA5) begin
+                        end else if (rx_data != `NNFP_SYNC0) begin
                             state <= S_HUNT;
                         end
                     end
                     S_HDR: begin
                         hdr  <= hdr_next;
                         hcnt <= hcnt + 4'd1;
-                        if (hcnt < 4'd8) crc <= crc_next;
-                        if (hcnt == 4'd11) begin
-                            if (f_hcrc != ~crc || f_len > MAX_PAYLOAD[15:0]) begin
+                        if (hcnt < H_CRCN) crc <= crc_next;
+                        if (hcnt == H_LAST) begin
+                            if (f_hcrc != (crc ^ `NNFP_CRC_XOROUT) || f_len > MAX_PAYLOAD[15:0]) begin
                                 frame_err <= 1'b1;
                                 state     <= S_HUNT;
                             end else begin
                                 hdr_valid <= 1'b1;
                                 pcnt      <= f_len;
-                                crc       <= 32'hFFFFFFFF;
+                                crc       <= `NNFP_CRC_INIT;
                                 if (f_len == 16'd0) begin
                                     end_valid <= 1'b1;
                                     end_ok    <= 1'b1;
@@ -170,11 +183,11 @@ module nnf_frame_rx #(
                     S_PCRC: begin
                         rcv_crc <= {rx_data, rcv_crc[31:8]};
                         ccnt    <= ccnt + 2'd1;
-                        if (ccnt == 2'd3) begin
+                        if (ccnt == C_LAST) begin
                             end_valid <= 1'b1;
-                            end_ok    <= ({rx_data, rcv_crc[31:8]} == ~crc);
+                            end_ok    <= ({rx_data, rcv_crc[31:8]} == (crc ^ `NNFP_CRC_XOROUT));
                             end_tmo   <= 1'b0;
-                            if ({rx_data, rcv_crc[31:8]} != ~crc) frame_err <= 1'b1;
+                            if ({rx_data, rcv_crc[31:8]} != (crc ^ `NNFP_CRC_XOROUT)) frame_err <= 1'b1;
                             state <= S_HUNT;
                         end
                     end

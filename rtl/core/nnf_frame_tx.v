@@ -7,6 +7,10 @@
 // byte goes out on the link in the cycle it is taken, so the producer
 // offers it from a register (nnf_prefetch in nnf_exec). Both streams follow
 // valid/ready: valid held until ready, data stable meanwhile.
+//
+// The frame's constants and header layout: rtl/core/nnf_proto.vh (generated
+// from proto/nnf_proto.def).
+`include "nnf_proto.vh"
 `default_nettype none
 
 module nnf_frame_tx (
@@ -39,20 +43,34 @@ module nnf_frame_tx (
     assign idle     = (state == S_IDLE);
     assign pl_ready = (state == S_PAY) && tx_ready;
 
-    wire [31:0] pcrc = ~crc;
+    // header byte indices (HDR record, nnf_proto.vh)
+    localparam integer I_SYNC0 = `NNFP_HDR_SYNC0_OFS, I_SYNC1 = `NNFP_HDR_SYNC1_OFS,
+                       I_TYPE = `NNFP_HDR_TYPE_OFS, I_SEQ = `NNFP_HDR_SEQ_OFS,
+                       I_LEN = `NNFP_HDR_LEN_OFS, I_HCRC = `NNFP_HDR_HCRC_OFS,
+                       I_LAST = `NNFP_HDR_BYTES - 1,
+                       I_CFROM = `NNFP_HCRC_FROM, I_CTO = `NNFP_HCRC_FROM + `NNFP_HCRC_SPAN - 1,
+                       I_CLAST = `NNFP_CRC_BYTES - 1;
+    localparam [3:0] H_SYNC0 = I_SYNC0[3:0], H_SYNC1 = I_SYNC1[3:0], H_TYPE = I_TYPE[3:0],
+                     H_SEQ = I_SEQ[3:0], H_LEN0 = I_LEN[3:0], H_LEN1 = H_LEN0 + 4'd1,
+                     H_HCRC0 = I_HCRC[3:0], H_HCRC1 = H_HCRC0 + 4'd1, H_HCRC2 = H_HCRC0 + 4'd2,
+                     H_HCRC3 = H_HCRC0 + 4'd3, H_LAST = I_LAST[3:0],
+                     H_CFROM = I_CFROM[3:0], H_CTO = I_CTO[3:0];
+    localparam [1:0] C_LAST = I_CLAST[1:0];
+
+    wire [31:0] pcrc = crc ^ `NNFP_CRC_XOROUT;
     reg [7:0] hbyte;
     always @(*) begin
         case (hidx)
-            4'd0:  hbyte = 8'hA5;
-            4'd1:  hbyte = 8'h5A;
-            4'd2:  hbyte = t_type;
-            4'd3:  hbyte = t_seq;
-            4'd4:  hbyte = t_len[7:0];
-            4'd5:  hbyte = t_len[15:8];
-            4'd10: hbyte = pcrc[7:0];      // crc holds the header's over 10..13
-            4'd11: hbyte = pcrc[15:8];
-            4'd12: hbyte = pcrc[23:16];
-            4'd13: hbyte = pcrc[31:24];
+            H_SYNC0: hbyte = `NNFP_SYNC0;
+            H_SYNC1: hbyte = `NNFP_SYNC1;
+            H_TYPE:  hbyte = t_type;
+            H_SEQ:   hbyte = t_seq;
+            H_LEN0:  hbyte = t_len[7:0];
+            H_LEN1:  hbyte = t_len[15:8];
+            H_HCRC0: hbyte = pcrc[7:0];      // crc holds the header's over the hcrc bytes
+            H_HCRC1: hbyte = pcrc[15:8];
+            H_HCRC2: hbyte = pcrc[23:16];
+            H_HCRC3: hbyte = pcrc[31:24];
             default: hbyte = 8'h00;          // arg = 0
         endcase
     end
@@ -79,13 +97,13 @@ module nnf_frame_tx (
                     t_seq    <= seq_i;
                     t_len    <= len_i;
                     left     <= len_i;
-                    crc      <= 32'hFFFFFFFF;
+                    crc      <= `NNFP_CRC_INIT;
                 end
                 S_HDR: if (fire) begin
                     hidx <= hidx + 4'd1;
-                    if (hidx >= 4'd2 && hidx <= 4'd9) crc <= crc_next;
-                    if (hidx == 4'd13) begin
-                        crc <= 32'hFFFFFFFF;
+                    if (hidx >= H_CFROM && hidx <= H_CTO) crc <= crc_next;
+                    if (hidx == H_LAST) begin
+                        crc <= `NNFP_CRC_INIT;
                         if (t_len == 16'd0) begin
                             state <= S_IDLE;
                             done  <= 1'b1;
@@ -104,7 +122,7 @@ module nnf_frame_tx (
                 end
                 default: if (fire) begin     // S_PCRC
                     cidx <= cidx + 2'd1;
-                    if (cidx == 2'd3) begin
+                    if (cidx == C_LAST) begin
                         state <= S_IDLE;
                         done  <= 1'b1;
                     end

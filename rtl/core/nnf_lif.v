@@ -30,6 +30,10 @@
 // bytes per entry (docs/protocol.md, region STATE): u in bits [24:0]
 // (stored in the bytes 0..3; bits 31:25 read back as the sign of bit 24), v
 // in [55:32] (24 bits), count in [87:56], ref in [91:88].
+//
+// The instruction's field widths and the STATE record come from
+// rtl/core/nnf_proto.vh (generated from proto/nnf_proto.def).
+`include "nnf_proto.vh"
 `default_nettype none
 
 module nnf_lif #(
@@ -44,18 +48,18 @@ module nnf_lif #(
     // command (sampled with start)
     input  wire        start,
     input  wire        abort,          // stop issuing (the program is aborted)
-    input  wire [15:0] c_m,
-    input  wire [15:0] c_n,
-    input  wire [31:0] c_a_base,
-    input  wire [31:0] c_o_base,
-    input  wire [31:0] c_s_base,
-    input  wire [11:0] c_du,
-    input  wire [11:0] c_dv,
-    input  wire [16:0] c_vth,
-    input  wire [12:0] c_bias_mant,
-    input  wire [2:0]  c_bias_exp,
+    input  wire [`NNFP_LIF_M_W-1:0]          c_m,
+    input  wire [`NNFP_LIF_N_W-1:0]          c_n,
+    input  wire [`NNFP_LIF_A_BASE_W-1:0]     c_a_base,
+    input  wire [`NNFP_LIF_O_BASE_W-1:0]     c_o_base,
+    input  wire [`NNFP_LIF_S_BASE_W-1:0]     c_s_base,
+    input  wire [`NNFP_LIF_DU_W-1:0]         c_du,
+    input  wire [`NNFP_LIF_DV_W-1:0]         c_dv,
+    input  wire [`NNFP_LIF_VTH_W-1:0]        c_vth,
+    input  wire [`NNFP_LIF_BIAS_MANT_W-1:0]  c_bias_mant,
+    input  wire [`NNFP_LIF_BIAS_EXP_W-1:0]   c_bias_exp,
     input  wire        c_reset_sub,
-    input  wire [3:0]  c_refractory,
+    input  wire [`NNFP_LIF_REFRACTORY_W-1:0] c_refractory,
     input  wire        c_count,
     input  wire        c_clear,
     output reg         busy,
@@ -70,7 +74,7 @@ module nnf_lif #(
     output wire [ACT_AW-1:0] act_wa,
     output wire [ROWS*8-1:0] act_wd,
 
-    // host port to the state memory (byte address entry*16 + b), while idle
+    // host port to the state memory (byte address entry*STATE_BYTES + b), while idle
     input  wire        hp_we,
     input  wire [31:0] hp_waddr,
     input  wire [7:0]  hp_wdata,
@@ -84,7 +88,17 @@ module nnf_lif #(
     localparam integer LW     = (LOG_L == 0) ? 1 : LOG_L;   // width of a bank number
     localparam integer BAW    = SAW - LOG_L;                // bank address width
 
+    // The host's view of an entry is the STATE record (nnf_proto.vh); the
+    // memory packs it into 12 byte lanes (below). A record that no longer
+    // matches this packing stops elaboration: change both together.
+    localparam integer EB = $clog2(`NNFP_STATE_BYTES);     // byte-in-entry address bits
     generate
+        if (`NNFP_STATE_BYTES != 16 || `NNFP_STATE_U_OFS != 0 || `NNFP_STATE_U_W != 25 ||
+            `NNFP_STATE_V_OFS != 4 || `NNFP_STATE_V_W != 24 || `NNFP_STATE_COUNT_OFS != 8 ||
+            `NNFP_STATE_COUNT_W != 32 || `NNFP_STATE_REF_OFS != 12 ||
+            `NNFP_STATE_REF_W != 4) begin : g_bad_record
+            nnf_lif_STATE_record_in_nnf_proto_vh_does_not_match_this_packing u_bad();
+        end
         if (STATE_WORDS < 2 || (1 << SAW) != STATE_WORDS || SAW > 24) begin : g_bad_state
             nnf_lif_bad_parameter_STATE_WORDS_must_be_a_power_of_two_2_to_2e24 u_bad();
         end
@@ -206,10 +220,10 @@ module nnf_lif #(
     // (write and read decoded apart: the read address comes straight from the
     // answer path, and must not reach the write enables)
     wire [3:0]     hb = hp_waddr[3:0];
-    wire [SAW-1:0] hp_e = hp_waddr[4 +: SAW];
+    wire [SAW-1:0] hp_e = hp_waddr[EB +: SAW];
     wire [LW-1:0]  hp_bank = (LANES == 1) ? {LW{1'b0}} : hp_e[LW-1:0];
     wire [BAW-1:0] hp_row = hp_e[SAW-1:LOG_L];
-    wire [SAW-1:0] hr_e = hp_raddr[4 +: SAW];
+    wire [SAW-1:0] hr_e = hp_raddr[EB +: SAW];
     wire [LW-1:0]  hr_bank = (LANES == 1) ? {LW{1'b0}} : hr_e[LW-1:0];
     wire [BAW-1:0] hr_row = hr_e[SAW-1:LOG_L];
     reg  [11:0]    hp_be;

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_lif.h"
-
-enum { RTL_VERSION = 0x0002 }; /* 0.2: LIF, LOOP, STATE */
 
 struct nnfm_device {
   nnfm_device_config cfg;
@@ -120,9 +118,11 @@ static void answer(nnfm_device *d, uint8_t type, uint8_t seq, const uint8_t *pl,
 }
 
 static void answer_err(nnfm_device *d, const nnfp_header *h, uint8_t code) {
-  uint8_t pl[2] = {code, h->type};
+  uint8_t pl[NNFP_ERR_BYTES];
+  nnfp_err_put_code(pl, code);
+  nnfp_err_put_type(pl, h->type);
   d->last_err = code;
-  answer(d, NNFP_ERR, h->seq, pl, 2);
+  answer(d, NNFP_ERR, h->seq, pl, NNFP_ERR_BYTES);
 }
 
 /* ---- regions --------------------------------------------------------------- */
@@ -134,18 +134,11 @@ static uint64_t region_size(const nnfm_device *d, unsigned region) {
 }
 
 static int in_range(const nnfm_device *d, uint32_t arg, uint64_t count) {
-  uint64_t size = region_size(d, arg >> 28), addr = arg & 0x0FFFFFFFu;
+  uint64_t size = region_size(d, nnfp_arg_region_of(arg)), addr = nnfp_arg_addr_of(arg);
   return addr <= size && count <= size - addr;
 }
 
 /* ---- LIF state entries ------------------------------------------------------ */
-
-/* Sign-extend the low `bits` bits of x. */
-static int32_t sext(uint32_t x, unsigned bits) {
-  uint32_t m = 1u << (bits - 1);
-  x &= (m << 1) - 1u;
-  return (int32_t)(x ^ m) - (int32_t)m;
-}
 
 typedef struct {
   nnfm_lif_state s;
@@ -156,29 +149,29 @@ typedef struct {
 static lif_entry entry_get(const nnfm_device *d, uint32_t i) {
   const uint8_t *p = d->state + (size_t)i * NNFP_STATE_BYTES;
   lif_entry e;
-  e.s.u = sext(nnfp_get32(p), 25);
-  e.s.v = sext(nnfp_get32(p + 4), 24);
-  e.count = nnfp_get32(p + 8);
-  e.s.ref = (uint8_t)(p[12] & 15);
+  e.s.u = nnfp_state_get_u(p);
+  e.s.v = nnfp_state_get_v(p);
+  e.count = nnfp_state_get_count(p);
+  e.s.ref = (uint8_t)nnfp_state_get_ref(p);
   return e;
 }
 
 static void entry_put(nnfm_device *d, uint32_t i, const lif_entry *e) {
   uint8_t *p = d->state + (size_t)i * NNFP_STATE_BYTES;
-  nnfp_put32(p, (uint32_t)e->s.u);
-  nnfp_put32(p + 4, (uint32_t)e->s.v);
-  nnfp_put32(p + 8, e->count);
-  p[12] = e->s.ref;
-  p[13] = p[14] = p[15] = 0;
+  memset(p, 0, NNFP_STATE_BYTES); /* reserved bytes 0 */
+  nnfp_state_put_u(p, e->s.u);
+  nnfp_state_put_v(p, e->s.v);
+  nnfp_state_put_count(p, e->count);
+  nnfp_state_put_ref(p, e->s.ref);
 }
 
 static uint8_t state_read_byte(const nnfm_device *d, uint32_t addr) {
   lif_entry e = entry_get(d, addr / NNFP_STATE_BYTES);
   uint8_t b[NNFP_STATE_BYTES] = {0};
-  nnfp_put32(b, (uint32_t)e.s.u);
-  nnfp_put32(b + 4, (uint32_t)e.s.v);
-  nnfp_put32(b + 8, e.count);
-  b[12] = e.s.ref;
+  nnfp_state_put_u(b, e.s.u);
+  nnfp_state_put_v(b, e.s.v);
+  nnfp_state_put_count(b, e.count);
+  nnfp_state_put_ref(b, e.s.ref);
   return b[addr % NNFP_STATE_BYTES];
 }
 
@@ -200,8 +193,8 @@ static uint8_t get_byte(const nnfm_device *d, unsigned region, uint32_t addr) {
  * it writes while receiving); a bad range writes nothing. */
 static void write_payload(nnfm_device *d, const nnfp_header *h, uint32_t received) {
   if (h->type != NNFP_WRITE || !in_range(d, h->arg, h->len)) return;
-  unsigned region = h->arg >> 28;
-  uint32_t addr = h->arg & 0x0FFFFFFFu;
+  unsigned region = nnfp_arg_region_of(h->arg);
+  uint32_t addr = nnfp_arg_addr_of(h->arg);
   for (uint32_t i = 0; i < received; i++) put_byte(d, region, addr + i, d->payload[i]);
 }
 
@@ -220,16 +213,16 @@ static int run_lif(nnfm_device *d, const uint8_t *in) {
   nnfm_engine *e = d->eng;
   const uint32_t R = (uint32_t)e->cfg.rows;
   nnfm_lif_params p;
-  p.reset_sub = in[1] & NNFP_LIF_RESET_SUB;
-  int counting = (in[1] & NNFP_LIF_COUNT) != 0, clear = (in[1] & NNFP_LIF_CLEAR) != 0;
-  p.refractory = in[2] & 15;
-  p.bias_exp = in[3] & 7;
-  p.bias_mant = (int16_t)sext(nnfp_get16(in + 4), 13);
-  uint32_t m = nnfp_get16(in + 8), n = nnfp_get16(in + 12);
-  p.du = nnfp_get16(in + 10) & 0xFFF;
-  p.dv = nnfp_get16(in + 14) & 0xFFF;
-  uint32_t a_base = nnfp_get32(in + 16), s_base = nnfp_get32(in + 24), o_base = nnfp_get32(in + 28);
-  p.vth = (int32_t)(nnfp_get32(in + 20) & 0x1FFFF);
+  p.reset_sub = (uint8_t)nnfp_lif_get_reset_sub(in);
+  int counting = nnfp_lif_get_count(in) != 0, clear = nnfp_lif_get_clear(in) != 0;
+  p.refractory = (uint8_t)nnfp_lif_get_refractory(in);
+  p.bias_exp = (uint8_t)nnfp_lif_get_bias_exp(in);
+  p.bias_mant = (int16_t)nnfp_lif_get_bias_mant(in);
+  uint32_t m = nnfp_lif_get_m(in), n = nnfp_lif_get_n(in);
+  p.du = (uint16_t)nnfp_lif_get_du(in);
+  p.dv = (uint16_t)nnfp_lif_get_dv(in);
+  uint32_t a_base = nnfp_lif_get_a_base(in), s_base = nnfp_lif_get_s_base(in), o_base = nnfp_lif_get_o_base(in);
+  p.vth = (int32_t)nnfp_lif_get_vth(in);
   if (m == 0 || n == 0) return 0;
   uint64_t nt_n = (n + R - 1) / R, words = nt_n * m;
   if (!(a_base < e->cfg.act_words && words <= e->cfg.act_words - a_base) ||
@@ -262,7 +255,7 @@ static int run_lif(nnfm_device *d, const uint8_t *in) {
 /* LOOP at d->pc (docs/protocol.md): one LOOP active at a time; a LOOP met
  * while another is active falls through, so every program ends. */
 static void run_loop(nnfm_device *d, const uint8_t *in) {
-  uint32_t count = nnfp_get16(in + 8), target = nnfp_get32(in + 16);
+  uint32_t count = nnfp_loop_get_count(in), target = nnfp_loop_get_target(in);
   int jump = 0;
   if (d->loop_act && d->loop_pc == d->pc) {
     if (d->loop_left) {
@@ -287,16 +280,17 @@ static void run_program(nnfm_device *d, uint32_t entry) {
   d->loop_pc = d->loop_left = 0;
   while (d->pc < d->cfg.prog_words) {
     const uint8_t *in = d->prog + (size_t)d->pc * NNFP_INSN_BYTES;
+    const uint32_t op = nnfp_insn_get_opcode(in);
     d->stats.insns++;
-    if (in[0] == NNFP_OP_BARRIER) {
+    if (op == NNFP_OP_BARRIER) {
       d->pc++;
       continue;
     }
-    if (in[0] == NNFP_OP_LOOP) {
+    if (op == NNFP_OP_LOOP) {
       run_loop(d, in);
       continue;
     }
-    if (in[0] == NNFP_OP_LIF && d->cfg.state_words != 0) {
+    if (op == NNFP_OP_LIF && d->cfg.state_words != 0) {
       if (run_lif(d, in) != 0) {
         d->stats.refused_lifs++;
         d->last_err = NNFP_E_BAD_INSN; /* STATUS: stopped here, refused */
@@ -305,19 +299,19 @@ static void run_program(nnfm_device *d, uint32_t entry) {
       d->pc++;
       continue;
     }
-    if (in[0] != NNFP_OP_GEMM) return; /* END and reserved opcodes stop */
+    if (op != NNFP_OP_GEMM) return; /* END and reserved opcodes stop */
     nnfm_cmd c;
-    c.lut = in[1] & 1;
-    c.zp = (int8_t)in[2];
-    c.lo = (int8_t)in[3];
-    c.hi = (int8_t)in[4];
-    c.m = nnfp_get16(in + 8);
-    c.k = nnfp_get16(in + 10);
-    c.n = nnfp_get16(in + 12);
-    c.a_base = nnfp_get32(in + 16);
-    c.w_base = nnfp_get32(in + 20);
-    c.p_base = nnfp_get32(in + 24);
-    c.o_base = nnfp_get32(in + 28);
+    c.lut = (int)nnfp_gemm_get_lut(in);
+    c.zp = nnfp_gemm_get_zp(in);
+    c.lo = nnfp_gemm_get_lo(in);
+    c.hi = nnfp_gemm_get_hi(in);
+    c.m = (int)nnfp_gemm_get_m(in);
+    c.k = (int)nnfp_gemm_get_k(in);
+    c.n = (int)nnfp_gemm_get_n(in);
+    c.a_base = nnfp_gemm_get_a_base(in);
+    c.w_base = nnfp_gemm_get_w_base(in);
+    c.p_base = nnfp_gemm_get_p_base(in);
+    c.o_base = nnfp_gemm_get_o_base(in);
     uint64_t macs = 0;
     if (nnfm_engine_gemm(d->eng, &c, &macs) != NNFM_OK) {
       d->stats.refused_gemms++;
@@ -349,8 +343,8 @@ static uint8_t validate(const nnfm_device *d, const nnfp_header *h, int crc_ok, 
     if (h->len == 0) return NNFP_E_BAD_LEN;
     return in_range(d, h->arg, h->len) ? 0 : NNFP_E_RANGE;
   case NNFP_READ: {
-    if (h->len != 4) return NNFP_E_BAD_LEN;
-    uint32_t count = nnfp_get32(d->payload);
+    if (h->len != NNFP_READ_REQ_BYTES) return NNFP_E_BAD_LEN;
+    uint32_t count = nnfp_read_req_get_count(d->payload);
     if (count == 0 || count > d->cfg.max_payload) return NNFP_E_BAD_LEN;
     return in_range(d, h->arg, count) ? 0 : NNFP_E_RANGE;
   }
@@ -362,22 +356,23 @@ static uint8_t validate(const nnfm_device *d, const nnfp_header *h, int crc_ok, 
 static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   const nnfm_config *c = &d->cfg.engine;
   memset(r, 0, NNFP_INFO_BYTES);
-  nnfp_put16(r + 0, NNFP_VERSION);
-  nnfp_put16(r + 2, RTL_VERSION);
-  r[4] = (uint8_t)c->rows;
-  r[5] = (uint8_t)c->cols;
-  nnfp_put16(r + 6, (uint16_t)(0x3u | (d->cfg.state_words ? 0x4u : 0u) |
-                               (d->cfg.vec_serial ? 0x8u : 0u)));
-  nnfp_put32(r + 8, c->act_words);
-  nnfp_put32(r + 12, c->w_words);
-  nnfp_put32(r + 16, c->p_words);
-  nnfp_put32(r + 20, c->acc_depth);
-  nnfp_put32(r + 24, d->cfg.prog_words);
-  nnfp_put16(r + 28, (uint16_t)d->cfg.max_payload);
-  nnfp_put16(r + 30, 1); /* credits */
-  nnfp_put32(r + 32, d->cfg.timeout_cycles);
-  nnfp_put32(r + 36, d->cfg.clock_hz);
-  nnfp_put32(r + 40, d->cfg.state_words);
+  nnfp_info_put_proto_version(r, NNFP_VERSION);
+  nnfp_info_put_rtl_version(r, NNFP_RTL_VERSION);
+  nnfp_info_put_rows(r, (uint32_t)c->rows);
+  nnfp_info_put_cols(r, (uint32_t)c->cols);
+  nnfp_info_put_features(r, NNFP_FEAT_GEMM | NNFP_FEAT_LUT |
+                                (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
+                                (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0));
+  nnfp_info_put_act_words(r, c->act_words);
+  nnfp_info_put_w_words(r, c->w_words);
+  nnfp_info_put_p_words(r, c->p_words);
+  nnfp_info_put_acc_depth(r, c->acc_depth);
+  nnfp_info_put_prog_words(r, d->cfg.prog_words);
+  nnfp_info_put_max_payload(r, d->cfg.max_payload);
+  nnfp_info_put_credits(r, NNFP_CREDITS);
+  nnfp_info_put_timeout_cycles(r, d->cfg.timeout_cycles);
+  nnfp_info_put_clock_hz(r, d->cfg.clock_hz);
+  nnfp_info_put_state_words(r, d->cfg.state_words);
 }
 
 static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
@@ -394,24 +389,25 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       answer(d, NNFP_OK(h->type), h->seq, buf, NNFP_INFO_BYTES);
       break;
     case NNFP_STATUS:
-      buf[0] = 0; /* never running between frames: RUN completes at once */
-      buf[1] = d->last_err;
-      nnfp_put16(buf + 2, (uint16_t)d->pc);
+      memset(buf, 0, NNFP_STATUS_BYTES);
+      nnfp_status_put_running(buf, 0); /* never running between frames: RUN completes at once */
+      nnfp_status_put_last_error(buf, d->last_err);
+      nnfp_status_put_pc(buf, d->pc);
       answer(d, NNFP_OK(h->type), h->seq, buf, NNFP_STATUS_BYTES);
       break;
     case NNFP_COUNTERS:
       /* bytes_out counts what has left the device before this answer */
-      nnfp_put64(buf + 0, 0);
-      nnfp_put64(buf + 8, 0);
-      nnfp_put64(buf + 16, d->macs);
-      nnfp_put64(buf + 24, 0);
-      nnfp_put64(buf + 32, d->bytes_in);
-      nnfp_put64(buf + 40, d->bytes_out + nnfm_device_tx_pending(d));
-      nnfp_put64(buf + 48, d->frame_errors);
+      nnfp_counters_put_cycles(buf, 0);
+      nnfp_counters_put_busy(buf, 0);
+      nnfp_counters_put_macs(buf, d->macs);
+      nnfp_counters_put_stall(buf, 0);
+      nnfp_counters_put_bytes_in(buf, d->bytes_in);
+      nnfp_counters_put_bytes_out(buf, d->bytes_out + nnfm_device_tx_pending(d));
+      nnfp_counters_put_frame_errors(buf, d->frame_errors);
       answer(d, NNFP_OK(h->type), h->seq, buf, NNFP_COUNTERS_BYTES);
       break;
     case NNFP_RESET:
-      if (!retry && (h->arg & 1u)) {
+      if (!retry && nnfp_reset_arg_counters_of(h->arg)) {
         d->macs = d->bytes_in = d->bytes_out = d->frame_errors = 0;
         d->bytes_out = 0 - (uint64_t)nnfm_device_tx_pending(d); /* answers already queued were sent before */
       }
@@ -422,11 +418,11 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       answer(d, NNFP_OK(h->type), h->seq, NULL, 0);
       break;
     case NNFP_READ: {
-      uint32_t count = nnfp_get32(d->payload);
+      uint32_t count = nnfp_read_req_get_count(d->payload);
       uint8_t *data = malloc(count);
       if (!data) return;
-      unsigned region = h->arg >> 28;
-      uint32_t addr = h->arg & 0x0FFFFFFFu;
+      unsigned region = nnfp_arg_region_of(h->arg);
+      uint32_t addr = nnfp_arg_addr_of(h->arg);
       for (uint32_t i = 0; i < count; i++) data[i] = get_byte(d, region, addr + i);
       answer(d, NNFP_OK(h->type), h->seq, data, (uint16_t)count);
       free(data);

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_BYTES = 16 }; /* host-port bytes per P entry and lane */
+#include "nnf_proto_gen.h" /* region numbers, the P record (proto/nnf_proto.def) */
+
+enum { P_BYTES = NNFP_P_BYTES }; /* host-port bytes per P entry and lane */
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -54,6 +56,9 @@ static int32_t set_byte32(int32_t x, unsigned b, uint8_t v) {
 }
 
 static uint8_t get_byte32(int32_t x, unsigned b) { return (uint8_t)((uint32_t)x >> (8 * b)); }
+
+/* Byte b of a record lies in the field of `size` bytes at `ofs`. */
+static int in_field(unsigned b, unsigned ofs, unsigned size) { return b >= ofs && b < ofs + size; }
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -124,10 +129,10 @@ void nnfm_engine_destroy(nnfm_engine *e) {
 
 uint64_t nnfm_region_bytes(const nnfm_config *c, int region) {
   switch (region) {
-  case 0: return (uint64_t)c->act_words * (uint64_t)c->rows;
-  case 1: return (uint64_t)c->w_words * (uint64_t)c->cols;
-  case 2: return (uint64_t)c->p_words * (uint64_t)c->cols * P_BYTES;
-  case 3: return 256;
+  case NNFP_REGION_ACT: return (uint64_t)c->act_words * (uint64_t)c->rows;
+  case NNFP_REGION_W: return (uint64_t)c->w_words * (uint64_t)c->cols;
+  case NNFP_REGION_P: return (uint64_t)c->p_words * (uint64_t)c->cols * P_BYTES;
+  case NNFP_REGION_LUT: return NNFP_LUT_BYTES;
   default: return 0;
   }
 }
@@ -138,13 +143,16 @@ int nnfm_engine_write_byte(nnfm_engine *e, int region, uint32_t addr, uint8_t v)
   size_t slot = addr / P_BYTES; /* P: entry * cols + lane */
   unsigned b = addr % P_BYTES;
   switch (region) {
-  case 0: e->act[addr] = v; break;
-  case 1: e->w[addr] = v; break;
-  case 2:
-    if (b < 4) e->bias[slot] = set_byte32(e->bias[slot], b, v);
-    else if (b < 8) e->m0[slot] = set_byte32(e->m0[slot], b - 4, v);
-    else if (b == 8) e->shift[slot] = i8_of_u8(v);
-    break; /* bytes 9..15: ignored */
+  case NNFP_REGION_ACT: e->act[addr] = v; break;
+  case NNFP_REGION_W: e->w[addr] = v; break;
+  case NNFP_REGION_P:
+    if (in_field(b, NNFP_P_BIAS_OFS, NNFP_P_BIAS_SIZE))
+      e->bias[slot] = set_byte32(e->bias[slot], b - NNFP_P_BIAS_OFS, v);
+    else if (in_field(b, NNFP_P_M0_OFS, NNFP_P_M0_SIZE))
+      e->m0[slot] = set_byte32(e->m0[slot], b - NNFP_P_M0_OFS, v);
+    else if (b == NNFP_P_SHIFT_OFS)
+      e->shift[slot] = i8_of_u8(v);
+    break; /* the other bytes: ignored */
   default: e->lut[addr] = i8_of_u8(v); break;
   }
   return NNFM_OK;
@@ -156,12 +164,12 @@ int nnfm_engine_read_byte(const nnfm_engine *e, int region, uint32_t addr, uint8
   size_t slot = addr / P_BYTES;
   unsigned b = addr % P_BYTES;
   switch (region) {
-  case 0: *v = e->act[addr]; break;
-  case 1: *v = e->w[addr]; break;
-  case 2:
-    if (b < 4) *v = get_byte32(e->bias[slot], b);
-    else if (b < 8) *v = get_byte32(e->m0[slot], b - 4);
-    else if (b == 8) *v = (uint8_t)e->shift[slot];
+  case NNFP_REGION_ACT: *v = e->act[addr]; break;
+  case NNFP_REGION_W: *v = e->w[addr]; break;
+  case NNFP_REGION_P:
+    if (in_field(b, NNFP_P_BIAS_OFS, NNFP_P_BIAS_SIZE)) *v = get_byte32(e->bias[slot], b - NNFP_P_BIAS_OFS);
+    else if (in_field(b, NNFP_P_M0_OFS, NNFP_P_M0_SIZE)) *v = get_byte32(e->m0[slot], b - NNFP_P_M0_OFS);
+    else if (b == NNFP_P_SHIFT_OFS) *v = (uint8_t)e->shift[slot];
     else *v = 0;
     break;
   default: *v = (uint8_t)e->lut[addr]; break;

@@ -21,7 +21,7 @@ fail=0; n=0
 check() {   # check NAME TOP FILES...
   local name=$1 top=$2; shift 2
   n=$((n + 1))
-  if "$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" --top-module "$top" "$@" >"$tmp/out" 2>&1 \
+  if "$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" "-I$root/rtl/core" --top-module "$top" "$@" >"$tmp/out" 2>&1 \
        && [ ! -s "$tmp/out" ]; then
     echo "ok   verilator $name"
   else
@@ -29,7 +29,7 @@ check() {   # check NAME TOP FILES...
   fi
   if command -v iverilog >/dev/null 2>&1; then
     n=$((n + 1))
-    if iverilog -g2005 -Wall -Wno-timescale -o "$tmp/a.out" -s "$top" "$@" >"$tmp/out" 2>&1 \
+    if iverilog -g2005 -Wall -Wno-timescale "-I$root/rtl/core" -o "$tmp/a.out" -s "$top" "$@" >"$tmp/out" 2>&1 \
          && ! grep -E "(nnf_uart|nnf_fifo|nnf_ft245|nnf_reset_sync|nnf_dev_uart|rtl/boards|tests/boards)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
       echo "ok   iverilog  $name"
     else

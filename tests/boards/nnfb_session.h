@@ -21,7 +21,7 @@
 #include "nnf_test.h"
 #include "nnfb_sim.h"
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_device.h"
 
 enum { NNFB_MAX_CHUNKS = 128, NNFB_CHUNK_MAX = 1200 };
@@ -79,7 +79,7 @@ static void nnfb_frame(nnfb_session *s, uint8_t type, uint32_t arg, const void *
 static void nnfb_write(nnfb_session *s, int region, uint32_t addr, const uint8_t *p, size_t len) {
   while (len > 0) {
     uint16_t n = (uint16_t)(len > 200 ? 200 : len);
-    nnfb_frame(s, NNFP_WRITE, ((uint32_t)region << 28) | addr, p, n);
+    nnfb_frame(s, NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, p, n);
     p += n;
     addr += n;
     len -= n;
@@ -89,7 +89,7 @@ static void nnfb_write(nnfb_session *s, int region, uint32_t addr, const uint8_t
 static void nnfb_read(nnfb_session *s, int region, uint32_t addr, uint32_t len) {
   uint8_t c[4];
   nnfp_put32(c, len);
-  nnfb_frame(s, NNFP_READ, ((uint32_t)region << 28) | addr, c, 4);
+  nnfb_frame(s, NNFP_READ, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, c, 4);
 }
 
 /* Build the whole conversation (s->dev is created here; destroy it after). */

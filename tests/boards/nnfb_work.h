@@ -46,7 +46,7 @@
 
 #include "nnf_test.h"
 #include "nnfb_board_config.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_device.h"
 
 enum {
@@ -129,7 +129,7 @@ static inline void nnfb_write(nnfb_work *w, int region, uint32_t addr, const uin
     size_t most = w->cfg.max_payload;
     if (nnf_rng_range(&w->r, 0, 2) == 0) most = (size_t)nnf_rng_range(&w->r, 1, (int64_t)most);
     uint16_t n = (uint16_t)(len > most ? most : len);
-    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << 28) | addr, p, n);
+    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, p, n);
     p += n;
     addr += n;
     len -= n;
@@ -141,7 +141,7 @@ static inline void nnfb_read(nnfb_work *w, int region, uint32_t addr, size_t len
     uint32_t n = (uint32_t)(len > w->cfg.max_payload ? w->cfg.max_payload : len);
     uint8_t c[4];
     nnfp_put32(c, n);
-    nnfb_frame(w, NNFP_READ, ((uint32_t)region << 28) | addr, c, 4);
+    nnfb_frame(w, NNFP_READ, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, c, 4);
     addr += n;
     len -= n;
   }
@@ -165,18 +165,18 @@ static inline uint32_t nnfb_region_bytes(const nnfm_device_config *cfg, int regi
 
 static inline void nnfb_insn_gemm(uint8_t o[32], const nnfm_cmd *c) {
   memset(o, 0, 32);
-  o[0] = NNFP_OP_GEMM;
-  o[1] = (uint8_t)(c->lut & 1);
-  o[2] = (uint8_t)c->zp;
-  o[3] = (uint8_t)c->lo;
-  o[4] = (uint8_t)c->hi;
-  nnfp_put16(o + 8, (uint16_t)c->m);
-  nnfp_put16(o + 10, (uint16_t)c->k);
-  nnfp_put16(o + 12, (uint16_t)c->n);
-  nnfp_put32(o + 16, c->a_base);
-  nnfp_put32(o + 20, c->w_base);
-  nnfp_put32(o + 24, c->p_base);
-  nnfp_put32(o + 28, c->o_base);
+  nnfp_gemm_put_opcode(o, NNFP_OP_GEMM);
+  nnfp_gemm_put_lut(o, (uint32_t)c->lut);
+  nnfp_gemm_put_zp(o, c->zp);
+  nnfp_gemm_put_lo(o, c->lo);
+  nnfp_gemm_put_hi(o, c->hi);
+  nnfp_gemm_put_m(o, (uint32_t)c->m);
+  nnfp_gemm_put_k(o, (uint32_t)c->k);
+  nnfp_gemm_put_n(o, (uint32_t)c->n);
+  nnfp_gemm_put_a_base(o, c->a_base);
+  nnfp_gemm_put_w_base(o, c->w_base);
+  nnfp_gemm_put_p_base(o, c->p_base);
+  nnfp_gemm_put_o_base(o, c->o_base);
 }
 
 typedef struct {
@@ -188,30 +188,30 @@ typedef struct {
 
 static inline void nnfb_insn_lif(uint8_t o[32], const nnfb_lif *l) {
   memset(o, 0, 32);
-  o[0] = NNFP_OP_LIF;
-  o[1] = l->flags;
-  o[2] = l->refractory;
-  o[3] = l->bias_exp;
-  nnfp_put16(o + 4, (uint16_t)l->bias_mant);
-  nnfp_put16(o + 8, l->m);
-  nnfp_put16(o + 10, l->du);
-  nnfp_put16(o + 12, l->n);
-  nnfp_put16(o + 14, l->dv);
-  nnfp_put32(o + 16, l->a_base);
-  nnfp_put32(o + 20, l->vth);
-  nnfp_put32(o + 24, l->s_base);
-  nnfp_put32(o + 28, l->o_base);
+  nnfp_lif_put_opcode(o, NNFP_OP_LIF);
+  o[NNFP_LIF_RESET_SUB_OFS] = l->flags; /* NNFP_LIF_RESET_SUB | _COUNT | _CLEAR */
+  nnfp_lif_put_refractory(o, l->refractory);
+  nnfp_lif_put_bias_exp(o, l->bias_exp);
+  nnfp_lif_put_bias_mant(o, l->bias_mant);
+  nnfp_lif_put_m(o, l->m);
+  nnfp_lif_put_du(o, l->du);
+  nnfp_lif_put_n(o, l->n);
+  nnfp_lif_put_dv(o, l->dv);
+  nnfp_lif_put_a_base(o, l->a_base);
+  nnfp_lif_put_vth(o, l->vth);
+  nnfp_lif_put_s_base(o, l->s_base);
+  nnfp_lif_put_o_base(o, l->o_base);
 }
 
 static inline void nnfb_insn_op(uint8_t o[32], uint8_t op) {
   memset(o, 0, 32);
-  o[0] = op;
+  nnfp_insn_put_opcode(o, op);
 }
 
 static inline void nnfb_insn_loop(uint8_t o[32], uint32_t target, uint16_t count) {
   nnfb_insn_op(o, NNFP_OP_LOOP);
-  nnfp_put16(o + 8, count);
-  nnfp_put32(o + 16, target);
+  nnfp_loop_put_count(o, count);
+  nnfp_loop_put_target(o, target);
 }
 
 /* ---- data ---------------------------------------------------------------- */
@@ -315,7 +315,7 @@ static inline void nnfb_run(nnfb_work *w, uint32_t entry, uint32_t free_word) {
     uint32_t at = (uint32_t)nnf_rng_range(&w->r, 0, size - len);
     uint8_t buf[200];
     nnf_rng_fill(&w->r, buf, len);
-    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << 28) | at, buf, (uint16_t)len);
+    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | at, buf, (uint16_t)len);
     w->st.held_writes++;
   }
   if (nnf_rng_range(&w->r, 0, 2) == 0) return; /* the READs wait */
@@ -540,9 +540,9 @@ static inline void nnfb_misc(nnfb_work *w) {
     uint32_t len = (uint32_t)nnf_rng_range(&w->r, 1, nnf_rng_range(&w->r, 0, 3) ? (most < 64 ? most : 64) : most);
     uint32_t at = (uint32_t)nnf_rng_range(&w->r, 0, size - len);
     nnf_rng_fill(&w->r, buf, len);
-    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << 28) | at, buf, (uint16_t)len);
+    nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | at, buf, (uint16_t)len);
     nnfp_put32(c4, len);
-    nnfb_frame(w, NNFP_READ, ((uint32_t)region << 28) | at, c4, 4);
+    nnfb_frame(w, NNFP_READ, ((uint32_t)region << NNFP_ARG_REGION_LSB) | at, c4, 4);
     w->st.roundtrips++;
     break;
   }
@@ -554,10 +554,10 @@ static inline void nnfb_misc(nnfb_work *w) {
     if (nnf_rng_range(&w->r, 0, 3) == 0) at = (uint32_t)nnf_rng_range(&w->r, 0, 0x0FFFFFFF);
     nnf_rng_fill(&w->r, buf, len);
     if (nnf_rng_range(&w->r, 0, 1)) {
-      nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << 28) | at, buf, (uint16_t)len);
+      nnfb_frame(w, NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | at, buf, (uint16_t)len);
     } else {
       nnfp_put32(c4, len);
-      nnfb_frame(w, NNFP_READ, ((uint32_t)region << 28) | at, c4, 4);
+      nnfb_frame(w, NNFP_READ, ((uint32_t)region << NNFP_ARG_REGION_LSB) | at, c4, 4);
     }
     w->st.refusals++;
     break;
@@ -684,7 +684,7 @@ static inline void nnfb_work_free(nnfb_work *w) {
  * header and CRCs must be right. Everything else: byte for byte. */
 static inline void nnfb_work_check(const nnfb_work *w, int i, const uint8_t *got, size_t ngot) {
   const nnfb_wchunk *c = &w->c[i];
-  if (c->kind != NNFB_W_COUNTERS || c->nout != nnfp_frame_size(NNFP_COUNTERS_BYTES) || c->out[2] != NNFP_OK(NNFP_COUNTERS)) {
+  if (c->kind != NNFB_W_COUNTERS || c->nout != nnfp_frame_size(NNFP_COUNTERS_BYTES) || nnfp_hdr_get_type(c->out) != NNFP_OK(NNFP_COUNTERS)) {
     CHECK_EQ(ngot, c->nout);
     CHECK_MEM_EQ(got, c->out, c->nout);
     return;

@@ -10,7 +10,7 @@ mkdir -p "$work" && cd "$work"
 "$gen" --gen stim.hex expect.hex
 nstim=$(wc -l < stim.hex)
 nexp=$(wc -l < expect.hex)
-iverilog -g2005 -Wall -Wno-timescale -o uart.vvp -s tb_uart_icarus \
+iverilog -g2005 -Wall -Wno-timescale -I"$rtl" -o uart.vvp -s tb_uart_icarus \
   -Ptb_uart_icarus.NSTIM="$nstim" -Ptb_uart_icarus.NEXP="$((nexp + 64))" \
   "$here/tb_uart_icarus.v" "$rtl"/*.v 2> iverilog.log || { cat iverilog.log; exit 1; }
 vvp -n uart.vvp

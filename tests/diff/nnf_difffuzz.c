@@ -51,7 +51,7 @@
 #include <string.h>
 
 #include "nnf_test.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfb_sim.h"
 #include "nnfm_device.h"
 #include "nnfsim_core.h"
@@ -381,24 +381,24 @@ static int read_info(devinfo *di, int link, unsigned div) {
   const int fault = w.err[0] != 0;
   if (fault) fprintf(stderr, "nnf_difffuzz: INFO: %s\n", w.err);
   wire_close(&w);
-  if (fault || got != want || rtl_out[2] != NNFP_OK(NNFP_INFO)) return -1;
+  if (fault || got != want || nnfp_hdr_get_type(rtl_out) != NNFP_OK(NNFP_INFO)) return -1;
   const uint8_t *r = rtl_out + NNFP_HDR_BYTES;
   memset(di, 0, sizeof *di);
   di->link = link;
   di->div = div;
-  di->cfg.engine.rows = r[4];
-  di->cfg.engine.cols = r[5];
-  di->cfg.vec_serial = (nnfp_get16(r + 6) & 8) != 0;
-  di->cfg.engine.act_words = nnfp_get32(r + 8);
-  di->cfg.engine.w_words = nnfp_get32(r + 12);
-  di->cfg.engine.p_words = nnfp_get32(r + 16);
-  di->cfg.engine.acc_depth = nnfp_get32(r + 20);
-  di->cfg.prog_words = nnfp_get32(r + 24);
-  di->cfg.max_payload = nnfp_get16(r + 28);
-  di->cfg.timeout_cycles = nnfp_get32(r + 32);
-  di->cfg.clock_hz = nnfp_get32(r + 36);
-  di->cfg.state_words = nnfp_get32(r + 40);
-  di->rows = r[4];
+  di->cfg.engine.rows = (int)nnfp_info_get_rows(r);
+  di->cfg.engine.cols = (int)nnfp_info_get_cols(r);
+  di->cfg.vec_serial = (nnfp_info_get_features(r) & NNFP_FEAT_VEC_SERIAL) != 0;
+  di->cfg.engine.act_words = nnfp_info_get_act_words(r);
+  di->cfg.engine.w_words = nnfp_info_get_w_words(r);
+  di->cfg.engine.p_words = nnfp_info_get_p_words(r);
+  di->cfg.engine.acc_depth = nnfp_info_get_acc_depth(r);
+  di->cfg.prog_words = nnfp_info_get_prog_words(r);
+  di->cfg.max_payload = nnfp_info_get_max_payload(r);
+  di->cfg.timeout_cycles = nnfp_info_get_timeout_cycles(r);
+  di->cfg.clock_hz = nnfp_info_get_clock_hz(r);
+  di->cfg.state_words = nnfp_info_get_state_words(r);
+  di->rows = nnfp_info_get_rows(r);
   di->act_bytes = (uint64_t)di->cfg.engine.act_words * di->rows;
   di->w_bytes = (uint64_t)di->cfg.engine.w_words * di->rows;
   di->p_bytes = (uint64_t)di->cfg.engine.p_words * di->rows * 16;
@@ -481,7 +481,7 @@ static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_s
 /* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
 static int compare_frame(const uint8_t *r, const uint8_t *m, size_t len, const track *t,
                          size_t chunk_i, int frame_i) {
-  size_t plen = nnfp_get16(m + 4);
+  size_t plen = nnfp_hdr_get_len(m);
   if (memcmp(r, m, NNFP_HDR_BYTES) != 0) {
     char a[200], b[200];
     hex(a, sizeof a, r, NNFP_HDR_BYTES);
@@ -490,14 +490,18 @@ static int compare_frame(const uint8_t *r, const uint8_t *m, size_t len, const t
   }
   uint8_t mask[65536];
   memset(mask, 0, plen);
-  uint8_t type = m[2];
+  uint8_t type = (uint8_t)nnfp_hdr_get_type(m);
   if (type == NNFP_OK(NNFP_COUNTERS) && plen == NNFP_COUNTERS_BYTES) {
-    memset(mask + 0, 1, 16);  /* cycles, busy cycles */
-    memset(mask + 24, 1, 8);  /* stall cycles */
-    if (t->running || t->macs_uncertain) memset(mask + 16, 1, 8);
+    memset(mask + NNFP_COUNTERS_CYCLES_OFS, 1, NNFP_COUNTERS_CYCLES_SIZE);
+    memset(mask + NNFP_COUNTERS_BUSY_OFS, 1, NNFP_COUNTERS_BUSY_SIZE);
+    memset(mask + NNFP_COUNTERS_STALL_OFS, 1, NNFP_COUNTERS_STALL_SIZE);
+    if (t->running || t->macs_uncertain) memset(mask + NNFP_COUNTERS_MACS_OFS, 1, NNFP_COUNTERS_MACS_SIZE);
   } else if (type == NNFP_OK(NNFP_STATUS) && plen == NNFP_STATUS_BYTES) {
-    if (t->running) mask[0] = mask[2] = mask[3] = 1;
-    if (t->err_uncertain) mask[1] = 1;
+    if (t->running) {
+      memset(mask + NNFP_STATUS_RUNNING_OFS, 1, NNFP_STATUS_RUNNING_SIZE);
+      memset(mask + NNFP_STATUS_PC_OFS, 1, NNFP_STATUS_PC_SIZE);
+    }
+    if (t->err_uncertain) mask[NNFP_STATUS_LAST_ERROR_OFS] = 1;
   }
   const uint8_t *rp = r + NNFP_HDR_BYTES, *mp = m + NNFP_HDR_BYTES;
   for (size_t i = 0; i < plen; i++)
@@ -633,19 +637,19 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
-        uint8_t type = mf[2];
+        uint8_t type = (uint8_t)nnfp_hdr_get_type(mf);
         const nnfp_header *req = &sh.ex[f];
-        rc = compare_frame(rf, mf, nnfp_frame_size(nnfp_get16(mf + 4)), &t, ci, frames_done + f);
+        rc = compare_frame(rf, mf, nnfp_frame_size(nnfp_hdr_get_len(mf)), &t, ci, frames_done + f);
         cov.frames++;
-        if (type == NNFP_ERR) cov.err[mf[NNFP_HDR_BYTES] & 7]++;
+        if (type == NNFP_ERR) cov.err[nnfp_err_get_code(mf + NNFP_HDR_BYTES) & 7]++;
         else cov.ok++;
         /* what the answer tells about the program (docs/protocol.md: READ,
          * WAIT and a WRITE outside ACT run once the program has finished) */
-        if (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) == NNFP_REGION_ACT && t.running)
+        if (type == NNFP_OK(NNFP_WRITE) && nnfp_arg_region_of(req->arg) == NNFP_REGION_ACT && t.running)
           cov.act_writes_running++;
         int sync = type == NNFP_OK(NNFP_RUN) || type == NNFP_OK(NNFP_WAIT) ||
                    type == NNFP_OK(NNFP_READ) ||
-                   (type == NNFP_OK(NNFP_WRITE) && (req->arg >> 28) != NNFP_REGION_ACT);
+                   (type == NNFP_OK(NNFP_WRITE) && nnfp_arg_region_of(req->arg) != NNFP_REGION_ACT);
         if (sync && t.running && type != NNFP_OK(NNFP_WRITE)) cov.held++;
         if (sync) { /* the program before has finished: its refusal has happened */
           if (t.ref_pending && !t.err_stuck) t.err_uncertain = 0;
@@ -717,7 +721,7 @@ static void emit_write(gen *g, unsigned region, uint32_t addr, const uint8_t *pl
     emit(g, f, frame(g, f, NNFP_WAIT, 0, NULL, 0), 0);
     g->running = 0;
   }
-  emit(g, f, frame(g, f, NNFP_WRITE, (region << 28) | addr, pl, len), 0);
+  emit(g, f, frame(g, f, NNFP_WRITE, (region << NNFP_ARG_REGION_LSB) | addr, pl, len), 0);
   if (region != 0) g->running = 0;
 }
 
@@ -768,20 +772,20 @@ static void write_region(gen *g, unsigned region, uint64_t addr, uint64_t n, con
 static void gen_params(gen *g, int bad_pct) {
   const devinfo *di = g->di;
   uint64_t slots = (uint64_t)di->cfg.engine.p_words * di->rows;
-  uint8_t *p = calloc(slots, 16);
+  uint8_t *p = calloc(slots, NNFP_P_BYTES);
   for (uint64_t i = 0; i < slots; i++) {
-    uint8_t *e = p + i * 16;
-    nnfp_put32(e, (uint32_t)(int32_t)nnf_rng_range(&g->r, -20000, 20000));
-    nnfp_put32(e + 4, (1u << 30) | (nnf_rng_u32(&g->r) >> 2));
-    e[8] = (uint8_t)(int8_t)nnf_rng_range(&g->r, -12, -4);
+    uint8_t *e = p + i * NNFP_P_BYTES;
+    nnfp_p_put_bias(e, (int32_t)nnf_rng_range(&g->r, -20000, 20000));
+    nnfp_p_put_m0(e, (int32_t)((1u << 30) | (nnf_rng_u32(&g->r) >> 2)));
+    nnfp_p_put_shift(e, (int8_t)nnf_rng_range(&g->r, -12, -4));
     if (chance(g, bad_pct)) {
-      if (chance(g, 50)) e[7] |= 0x80;                               /* m0 < 0 */
-      else e[8] = chance(g, 50) ? (uint8_t)(31 + rnd(g, 97)) : (uint8_t)(-32 - (int)rnd(g, 96));
+      if (chance(g, 50)) e[NNFP_P_M0_OFS + NNFP_P_M0_SIZE - 1] |= 0x80; /* m0 < 0 */
+      else nnfp_p_put_shift(e, chance(g, 50) ? (int8_t)(31 + rnd(g, 97)) : (int8_t)(-32 - (int)rnd(g, 96)));
     } else if (chance(g, 10)) {
-      e[8] = (uint8_t)(chance(g, 50) ? -31 : 30);                     /* the ends */
+      nnfp_p_put_shift(e, chance(g, 50) ? -31 : 30);                   /* the ends */
     }
   }
-  write_region(g, 2, 0, slots * 16, p);
+  write_region(g, NNFP_REGION_P, 0, slots * NNFP_P_BYTES, p);
   free(p);
 }
 
@@ -805,14 +809,14 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     uint32_t p = nt <= di->cfg.engine.p_words ? rnd(g, di->cfg.engine.p_words - nt + 1) : 0;
     int8_t lo = (int8_t)nnf_rng_range(&g->r, -128, 0), hi = (int8_t)nnf_rng_range(&g->r, 0, 127);
     if (chance(g, 20)) { lo = -128; hi = 127; }
-    in[0] = NNFP_OP_GEMM;
-    in[1] = (uint8_t)rnd(g, 2);
-    in[2] = (uint8_t)nnf_rng_range(&g->r, -20, 20);
-    in[3] = (uint8_t)lo;
-    in[4] = (uint8_t)hi;
+    nnfp_gemm_put_opcode(in, NNFP_OP_GEMM);
+    in[NNFP_GEMM_LUT_OFS] = (uint8_t)rnd(g, 2); /* the flags byte */
+    nnfp_gemm_put_zp(in, (int32_t)nnf_rng_range(&g->r, -20, 20));
+    nnfp_gemm_put_lo(in, lo);
+    nnfp_gemm_put_hi(in, hi);
     /* a wild field now and then: refused (or harmless), never a clean range outside */
     switch (chance(g, 30) ? rnd(g, 10) : 99) {
-    case 0: in[3] = (uint8_t)hi; in[4] = (uint8_t)(hi == -128 ? -128 : lo); if (lo == hi) in[4] = (uint8_t)(lo - 1); break; /* lo > hi */
+    case 0: nnfp_gemm_put_lo(in, hi); nnfp_gemm_put_hi(in, hi == -128 ? -128 : lo); if (lo == hi) nnfp_gemm_put_hi(in, lo - 1); break; /* lo > hi */
     case 1: m = k = n = 65535; break;
     case 2: a = act - rnd(g, 3); break;                                  /* past the end */
     case 3: o = a + rnd(g, aw ? aw : 1); break;                          /* A/O overlap */
@@ -824,13 +828,13 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     case 9: k = 65535; break;
     default: break;
     }
-    nnfp_put16(in + 8, (uint16_t)m);
-    nnfp_put16(in + 10, (uint16_t)k);
-    nnfp_put16(in + 12, (uint16_t)n);
-    nnfp_put32(in + 16, a);
-    nnfp_put32(in + 20, w);
-    nnfp_put32(in + 24, p);
-    nnfp_put32(in + 28, o);
+    nnfp_gemm_put_m(in, m);
+    nnfp_gemm_put_k(in, k);
+    nnfp_gemm_put_n(in, n);
+    nnfp_gemm_put_a_base(in, a);
+    nnfp_gemm_put_w_base(in, w);
+    nnfp_gemm_put_p_base(in, p);
+    nnfp_gemm_put_o_base(in, o);
     /* clean unless a range may reach the upper half while valid */
     uint32_t kt2 = k ? (k + R - 1) / R : 1, nt2 = (n + R - 1) / R;
     uint64_t ae = (uint64_t)a + (uint64_t)kt2 * m, oe = (uint64_t)o + (uint64_t)nt2 * m;
@@ -843,14 +847,14 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     uint32_t sw = di->cfg.state_words, s = (uint64_t)m * n <= sw ? rnd(g, sw - m * n + 1) : 0;
     /* every field over its whole width and beyond (the device takes each
      * modulo its width); thresholds mostly low enough to spike */
-    in[0] = NNFP_OP_LIF;
-    in[1] = (uint8_t)nnf_rng_u32(&g->r);
-    in[2] = (uint8_t)nnf_rng_u32(&g->r);
-    in[3] = (uint8_t)nnf_rng_u32(&g->r);
-    nnfp_put16(in + 4, (uint16_t)nnf_rng_u32(&g->r));
-    nnfp_put16(in + 10, (uint16_t)(chance(g, 20) ? 4095 : nnf_rng_u32(&g->r)));
-    nnfp_put16(in + 14, (uint16_t)nnf_rng_u32(&g->r));
-    nnfp_put32(in + 20, chance(g, 70) ? rnd(g, 1u << 8) : nnf_rng_u32(&g->r));
+    nnfp_lif_put_opcode(in, NNFP_OP_LIF);
+    in[NNFP_LIF_RESET_SUB_OFS] = (uint8_t)nnf_rng_u32(&g->r); /* the flags byte, all of it */
+    nnfp_lif_put_refractory(in, nnf_rng_u32(&g->r));             /* the field's whole bytes */
+    nnfp_lif_put_bias_exp(in, nnf_rng_u32(&g->r));
+    nnfp_lif_put_bias_mant(in, (int32_t)nnf_rng_u32(&g->r));
+    nnfp_lif_put_du(in, chance(g, 20) ? 4095 : nnf_rng_u32(&g->r));
+    nnfp_lif_put_dv(in, nnf_rng_u32(&g->r));
+    nnfp_lif_put_vth(in, chance(g, 70) ? rnd(g, 1u << 8) : nnf_rng_u32(&g->r));
     switch (chance(g, 25) ? rnd(g, 5) : 99) {
     case 0: s = sw - rnd(g, m * n); break;
     case 1: o = a + 1 + rnd(g, words); break;
@@ -859,24 +863,24 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     case 4: s = nnf_rng_u32(&g->r); break;
     default: break;
     }
-    nnfp_put16(in + 8, (uint16_t)m);
-    nnfp_put16(in + 12, (uint16_t)n);
-    nnfp_put32(in + 16, a);
-    nnfp_put32(in + 24, s);
-    nnfp_put32(in + 28, o);
+    nnfp_lif_put_m(in, m);
+    nnfp_lif_put_n(in, n);
+    nnfp_lif_put_a_base(in, a);
+    nnfp_lif_put_s_base(in, s);
+    nnfp_lif_put_o_base(in, o);
     uint64_t ntt = (n + R - 1) / R, ae = (uint64_t)a + ntt * m, oe = (uint64_t)o + ntt * m;
     if (m && n && ae <= act && oe <= act && (ae > half || oe > half)) *clean = 0;
   } else if (kind < 78) { /* LOOP */
-    in[0] = NNFP_OP_LOOP;
-    nnfp_put16(in + 8, (uint16_t)(chance(g, 95) ? rnd(g, 5) : nnf_rng_u32(&g->r) % 40));
-    nnfp_put32(in + 16, chance(g, 90) ? rnd(g, pc + 1) : rnd(g, di->cfg.prog_words + 4));
+    nnfp_loop_put_opcode(in, NNFP_OP_LOOP);
+    nnfp_loop_put_count(in, chance(g, 95) ? rnd(g, 5) : nnf_rng_u32(&g->r) % 40);
+    nnfp_loop_put_target(in, chance(g, 90) ? rnd(g, pc + 1) : rnd(g, di->cfg.prog_words + 4));
   } else if (kind < 88) {
-    in[0] = NNFP_OP_BARRIER;
+    nnfp_insn_put_opcode(in, NNFP_OP_BARRIER);
   } else if (kind < 93) {
-    in[0] = NNFP_OP_END;
+    nnfp_insn_put_opcode(in, NNFP_OP_END);
   } else {
-    in[0] = (uint8_t)(5 + rnd(g, 251)); /* reserved: stops like END */
-    nnf_rng_fill(&g->r, in + 1, 31);
+    nnfp_insn_put_opcode(in, 5 + rnd(g, 251)); /* reserved: stops like END */
+    nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
 }
 
@@ -890,20 +894,20 @@ static void gen_long_program(gen *g) {
   uint32_t m = 1 + rnd(g, 12), k = 1 + rnd(g, 2 * R), n = 1 + rnd(g, 2 * R);
   uint32_t kt = (k + R - 1) / R, nt = (n + R - 1) / R;
   if ((kt + nt) * m > half) m = 1;
-  prog[0] = NNFP_OP_GEMM;
-  prog[1] = (uint8_t)rnd(g, 2);
-  prog[3] = 0x80; /* lo -128, hi 127 */
-  prog[4] = 127;
-  nnfp_put16(prog + 8, (uint16_t)m);
-  nnfp_put16(prog + 10, (uint16_t)k);
-  nnfp_put16(prog + 12, (uint16_t)n);
-  nnfp_put32(prog + 16, 0);          /* A: words 0 .. kt*m - 1 */
-  nnfp_put32(prog + 20, 0);
-  nnfp_put32(prog + 24, 0);
-  nnfp_put32(prog + 28, kt * m);     /* O right behind it */
-  prog[NNFP_INSN_BYTES] = NNFP_OP_LOOP;
-  nnfp_put16(prog + NNFP_INSN_BYTES + 8, (uint16_t)(20 + rnd(g, 200)));
-  write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  nnfp_gemm_put_opcode(prog, NNFP_OP_GEMM);
+  nnfp_gemm_put_lut(prog, rnd(g, 2));
+  nnfp_gemm_put_lo(prog, -128);
+  nnfp_gemm_put_hi(prog, 127);
+  nnfp_gemm_put_m(prog, m);
+  nnfp_gemm_put_k(prog, k);
+  nnfp_gemm_put_n(prog, n);
+  nnfp_gemm_put_a_base(prog, 0);     /* A: words 0 .. kt*m - 1 */
+  nnfp_gemm_put_w_base(prog, 0);
+  nnfp_gemm_put_p_base(prog, 0);
+  nnfp_gemm_put_o_base(prog, kt * m); /* O right behind it */
+  nnfp_loop_put_opcode(prog + NNFP_INSN_BYTES, NNFP_OP_LOOP);
+  nnfp_loop_put_count(prog + NNFP_INSN_BYTES, 20 + rnd(g, 200));
+  write_region(g, NNFP_REGION_PROG, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
   g->clean_prog = 1;
   free(prog);
 }
@@ -918,7 +922,7 @@ static void gen_program(gen *g) {
   uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
   int clean = 1;
   for (uint32_t i = 0; i < n; i++) gen_insn(g, prog + (size_t)i * NNFP_INSN_BYTES, i, &clean);
-  write_region(g, 4, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  write_region(g, NNFP_REGION_PROG, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
   g->clean_prog = clean;
   free(prog);
 }
@@ -962,7 +966,7 @@ static size_t gen_command(gen *g, uint8_t *f) {
                                                 : (uint32_t)(size - rnd(g, 8));
     nnfp_put32(pl, cnt);
     uint32_t len = chance(g, 95) ? 4 : rnd(g, 8);
-    return frame(g, f, NNFP_READ, (region << 28) | (addr & 0x0FFFFFFFu), pl, len);
+    return frame(g, f, NNFP_READ, nnfp_arg_with_region(nnfp_arg_with_addr(0, addr), region), pl, len);
   }
   if (k < 94) { /* WRITE */
     unsigned region;
@@ -981,7 +985,7 @@ static size_t gen_command(gen *g, uint8_t *f) {
       for (uint32_t i = 0; i < len; i++)
         if (((addr + i) & 15) == 7 && chance(g, 80)) pl[i] &= 0x7F;
     if (chance(g, 2)) len = 0;
-    return frame(g, f, NNFP_WRITE, (region << 28) | (addr & 0x0FFFFFFFu), pl, len);
+    return frame(g, f, NNFP_WRITE, nnfp_arg_with_region(nnfp_arg_with_addr(0, addr), region), pl, len);
   }
   /* unknown types */
   uint8_t type = (uint8_t)(chance(g, 50) ? 0 : 9 + rnd(g, 240));
@@ -996,14 +1000,14 @@ static void gen_session(gen *g, int events) {
   uint32_t T = di->timeout;
   g->running = 0;
   /* buffers and a program */
-  write_region(g, 0, 0, di->act_bytes, NULL);
-  write_region(g, 1, 0, di->w_bytes, NULL);
+  write_region(g, NNFP_REGION_ACT, 0, di->act_bytes, NULL);
+  write_region(g, NNFP_REGION_W, 0, di->w_bytes, NULL);
   gen_params(g, chance(g, 30) ? 10 : 0);
-  write_region(g, 3, 0, 256, NULL);
+  write_region(g, NNFP_REGION_LUT, 0, NNFP_LUT_BYTES, NULL);
   if (di->state_bytes) {
     /* canonical entries mostly, a few raw ones */
     uint64_t n = di->state_bytes < 4096 ? di->state_bytes : 4096;
-    write_region(g, 5, 0, n, NULL);
+    write_region(g, NNFP_REGION_STATE, 0, n, NULL);
   }
   gen_program(g);
   for (int e = 0; e < events; e++) {
@@ -1012,7 +1016,7 @@ static void gen_session(gen *g, int events) {
     if (k < 10) { gen_params(g, 10); continue; }
     size_t n = gen_command(g, f);
     unsigned dmg = rnd(g, 100);
-    int is_wait = f[2] == NNFP_WAIT;
+    int is_wait = nnfp_hdr_get_type(f) == NNFP_WAIT;
     if (dmg < 70) {
       if (is_wait) g->running = 0; /* intact: the program has finished when it is answered */
       /* intact; sometimes garbage before it (a hidden frame) or a byte after */
@@ -1029,7 +1033,7 @@ static void gen_session(gen *g, int events) {
         n += gn;
       }
       emit(g, f, n, 0);
-      if (g->paced && f[2] == NNFP_RUN && g->clean_prog && chance(g, 50)) {
+      if (g->paced && nnfp_hdr_get_type(f) == NNFP_RUN && g->clean_prog && chance(g, 50)) {
         /* paced links: ACT writes right behind the RUN, while the program
          * runs (the UART's FIFO must absorb the writer's waits) */
         for (unsigned i = 1 + rnd(g, 4); i > 0; i--)
@@ -1066,10 +1070,11 @@ static void gen_session(gen *g, int events) {
   for (unsigned region = 0; region < 6; region++) {
     uint64_t size = region_bytes(di, region);
     for (uint64_t a = 0; a < size; a += di->cfg.max_payload) {
-      uint8_t pl[4];
+      uint8_t pl[NNFP_READ_REQ_BYTES];
       uint64_t cnt = size - a < di->cfg.max_payload ? size - a : di->cfg.max_payload;
-      nnfp_put32(pl, (uint32_t)cnt);
-      emit(g, f, nnfp_encode(f, NNFP_READ, g->seq++, (region << 28) | (uint32_t)a, pl, 4), 0);
+      nnfp_read_req_put_count(pl, (uint32_t)cnt);
+      emit(g, f, nnfp_encode(f, NNFP_READ, g->seq++, (region << NNFP_ARG_REGION_LSB) | (uint32_t)a, pl,
+                             NNFP_READ_REQ_BYTES), 0);
     }
   }
 }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "nnf_test.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm.h"
 #include "nnfm_device.h"
 #include "nnfsim_core.h"
@@ -108,12 +108,12 @@ static void test_timeout_byte(void) {
     same_answers(p, what);
     if (gap == 65536) { /* the reported case, spelled out */
       size_t o = 0;
-      CHECK_EQ(out[o + 2], NNFP_ERR);
-      CHECK_EQ(out[o + NNFP_HDR_BYTES], NNFP_E_TIMEOUT);
+      CHECK_EQ(nnfp_hdr_get_type(out + o), NNFP_ERR);
+      CHECK_EQ(nnfp_err_get_code(out + o + NNFP_HDR_BYTES), NNFP_E_TIMEOUT);
       o += nnfp_frame_size(2);
-      CHECK_EQ(out[o + 2], NNFP_OK(NNFP_INFO));
+      CHECK_EQ(nnfp_hdr_get_type(out + o), NNFP_OK(NNFP_INFO));
       o += nnfp_frame_size(NNFP_INFO_BYTES);
-      CHECK_EQ(out[o + 2], NNFP_OK(NNFP_READ));
+      CHECK_EQ(nnfp_hdr_get_type(out + o), NNFP_OK(NNFP_READ));
       static const uint8_t act[8] = {1, 2, 3, 4, 5, 6, 0, 0};
       CHECK_MEM_EQ(out + o + NNFP_HDR_BYTES, act, 8);
     }
@@ -130,7 +130,7 @@ static void test_timeout_header(void) {
     send(p, cut, sizeof cut, gap);
     send(p, INFO, sizeof INFO, 0);
     same_answers(p, what);
-    if (gap >= 65536) CHECK_EQ(out[2], NNFP_OK(NNFP_INFO));
+    if (gap >= 65536) CHECK_EQ(nnfp_hdr_get_type(out), NNFP_OK(NNFP_INFO));
     pair_free(p);
   }
 }
@@ -143,8 +143,8 @@ static void test_counters_bytes(void) {
   settle(p, 100000);
   nnf_test_ctx("counters_bytes");
   CHECK_EQ(p->rtl_n, nnfp_frame_size(NNFP_COUNTERS_BYTES));
-  CHECK_EQ(out[2], NNFP_OK(NNFP_COUNTERS));
-  CHECK_EQ(nnfp_get64(out + NNFP_HDR_BYTES + 32), 14); /* bytes in: the frame's own 14 */
+  CHECK_EQ(nnfp_hdr_get_type(out), NNFP_OK(NNFP_COUNTERS));
+  CHECK_EQ(nnfp_counters_get_bytes_in(out + NNFP_HDR_BYTES), 14); /* bytes in: the frame's own 14 */
   CHECK_EQ(nnfp_get64(p->mout + NNFP_HDR_BYTES + 32), 14);
   pair_free(p);
 }
@@ -208,7 +208,7 @@ static void write_both(pair *p, unsigned region, uint32_t addr, const uint8_t *b
   uint8_t *f = malloc(4200);
   for (size_t o = 0; o < n; o += 4096) {
     size_t k = n - o < 4096 ? n - o : 4096;
-    send(p, f, frame(f, NNFP_WRITE, (uint8_t)o, (region << 28) | (addr + (uint32_t)o), b + o, k), 0);
+    send(p, f, frame(f, NNFP_WRITE, (uint8_t)o, (region << NNFP_ARG_REGION_LSB) | (addr + (uint32_t)o), b + o, k), 0);
     settle(p, 100000);
   }
   free(f);
@@ -216,17 +216,18 @@ static void write_both(pair *p, unsigned region, uint32_t addr, const uint8_t *b
 }
 
 static void read_rtl(pair *p, unsigned region, uint32_t addr, uint8_t *dst, size_t n) {
-  uint8_t f[64], pl[4];
+  uint8_t f[64], pl[NNFP_READ_REQ_BYTES];
   for (size_t o = 0; o < n; o += 4096) {
     uint32_t k = (uint32_t)(n - o < 4096 ? n - o : 4096);
-    nnfp_put32(pl, k);
-    size_t before = p->rtl_n, fn = frame(f, NNFP_READ, 9, (region << 28) | (addr + (uint32_t)o), pl, 4);
+    nnfp_read_req_put_count(pl, k);
+    size_t before = p->rtl_n,
+           fn = frame(f, NNFP_READ, 9, (region << NNFP_ARG_REGION_LSB) | (addr + (uint32_t)o), pl, NNFP_READ_REQ_BYTES);
     size_t used = 0, none = 0;
     nnfsim_core_run(p->c, f, fn, &used, out, sizeof out, &p->rtl_n, 1000000, NNFSIM_RUN_UNTIL_TAKEN);
     for (int i = 0; i < 100000 && p->rtl_n < before + nnfp_frame_size(k); i++)
       nnfsim_core_run(p->c, NULL, 0, &none, out, sizeof out, &p->rtl_n, 64, 0);
     CHECK_EQ(p->rtl_n, before + nnfp_frame_size(k));
-    CHECK_EQ(out[before + 2], NNFP_OK(NNFP_READ));
+    CHECK_EQ(nnfp_hdr_get_type(out + before), NNFP_OK(NNFP_READ));
     memcpy(dst + o, out + before + NNFP_HDR_BYTES, k);
     p->rtl_n = before; /* not part of the compared stream */
   }
@@ -243,7 +244,7 @@ static uint64_t abort_now(pair *p) {
   nnfsim_core_run(p->c, f, n, &used, out, sizeof out, &p->rtl_n, 1000, NNFSIM_RUN_UNTIL_TAKEN);
   while (p->rtl_n < before + nnfp_frame_size(0))
     nnfsim_core_run(p->c, NULL, 0, &none, out, sizeof out, &p->rtl_n, 1, 0);
-  CHECK_EQ(out[before + 2], NNFP_OK(NNFP_RESET));
+  CHECK_EQ(nnfp_hdr_get_type(out + before), NNFP_OK(NNFP_RESET));
   uint64_t cyc = 0;
   while (!nnfsim_core_idle(p->c) && cyc < 1000000)
     cyc += nnfsim_core_run(p->c, NULL, 0, &none, out, sizeof out, &p->rtl_n, 1, 0);
@@ -264,27 +265,27 @@ static void test_abort_gemm(void) {
   nnf_rng_fill(&r, act, (size_t)a_words * R);
   memset(act + (size_t)a_words * R, 0xEE, (size_t)o_words * R);
   nnf_rng_fill(&r, w, (size_t)K * N);
-  write_both(p, 0, 0, act, (size_t)(a_words + o_words) * R);
-  write_both(p, 1, 0, w, (size_t)K * N); /* W words 0 .. NT*KT*R - 1 = K*N bytes */
+  write_both(p, NNFP_REGION_ACT, 0, act, (size_t)(a_words + o_words) * R);
+  write_both(p, NNFP_REGION_W, 0, w, (size_t)K * N); /* W words 0 .. NT*KT*R - 1 = K*N bytes */
   /* P stays 0 (m0 = 0, shift 0: valid, every output = zp); zp 0 -> LUT off, out = clamp */
-  uint8_t in[32] = {0};
-  in[0] = NNFP_OP_GEMM;
-  in[3] = 0x80;
-  in[4] = 0x7f;
-  nnfp_put16(in + 8, M);
-  nnfp_put16(in + 10, K);
-  nnfp_put16(in + 12, N);
-  nnfp_put32(in + 28, o_base);
+  uint8_t in[NNFP_INSN_BYTES] = {0};
+  nnfp_gemm_put_opcode(in, NNFP_OP_GEMM);
+  nnfp_gemm_put_lo(in, -128);
+  nnfp_gemm_put_hi(in, 127);
+  nnfp_gemm_put_m(in, M);
+  nnfp_gemm_put_k(in, K);
+  nnfp_gemm_put_n(in, N);
+  nnfp_gemm_put_o_base(in, o_base);
   /* bias = lane index + 1, m0 = 2^30, shift 0: outputs differ from 0xEE */
-  uint8_t pe[8 * R * 16];
+  uint8_t pe[8 * R * NNFP_P_BYTES];
   memset(pe, 0, sizeof pe);
   for (int e = 0; e < 8 * R; e++) {
-    nnfp_put32(pe + e * 16, (uint32_t)(e % R) + 1);
-    nnfp_put32(pe + e * 16 + 4, 1u << 30);
-    pe[e * 16 + 8] = (uint8_t)-12;
+    nnfp_p_put_bias(pe + e * NNFP_P_BYTES, e % R + 1);
+    nnfp_p_put_m0(pe + e * NNFP_P_BYTES, 1 << 30);
+    nnfp_p_put_shift(pe + e * NNFP_P_BYTES, -12);
   }
-  write_both(p, 2, 0, pe, sizeof pe);
-  write_both(p, 4, 0, in, 32);
+  write_both(p, NNFP_REGION_P, 0, pe, sizeof pe);
+  write_both(p, NNFP_REGION_PROG, 0, in, NNFP_INSN_BYTES);
   /* the model's result, for the prefix check */
   nnfm_device_config cfg = nnfm_device_config_default();
   nnfm_device *ref = nnfm_device_create(&cfg);
@@ -303,7 +304,7 @@ static void test_abort_gemm(void) {
   size_t n = frame(f, NNFP_RUN, 30, 0, NULL, 0);
   nnfsim_core_run(p->c, f, n, &used, out, sizeof out, &p->rtl_n, 1000, NNFSIM_RUN_UNTIL_TAKEN);
   nnfsim_core_run(p->c, NULL, 0, &none, out, sizeof out, &p->rtl_n, 20000, 0);
-  CHECK_EQ(out[before + 2], NNFP_OK(NNFP_RUN));
+  CHECK_EQ(nnfp_hdr_get_type(out + before), NNFP_OK(NNFP_RUN));
   p->rtl_n = before;
   uint64_t cyc = abort_now(p);
   printf("abort_gemm: idle %llu cycles after RESET's answer (bound %d)\n", (unsigned long long)cyc,
@@ -311,7 +312,7 @@ static void test_abort_gemm(void) {
   nnf_test_ctx("abort_gemm");
   CHECK(cyc <= ABORT_BOUND);
   /* ACT: inputs unchanged, outputs a strict prefix of the model's */
-  read_rtl(p, 0, 0, got, (size_t)(a_words + o_words) * R);
+  read_rtl(p, NNFP_REGION_ACT, 0, got, (size_t)(a_words + o_words) * R);
   CHECK_MEM_EQ(got, act, (size_t)a_words * R);
   uint32_t done = 0;
   while (done < o_words && memcmp(got + (size_t)(o_base + done) * R, re->act + (size_t)(o_base + done) * R, R) == 0)
@@ -321,14 +322,14 @@ static void test_abort_gemm(void) {
   for (uint32_t i = done; i < o_words; i++)
     for (int b = 0; b < R; b++) CHECK_EQ(got[(size_t)(o_base + i) * R + b], 0xEE);
   /* and the device goes on exactly as the model: a small GEMM on both */
-  nnfp_put16(in + 8, 3);
-  nnfp_put16(in + 10, 16);
-  nnfp_put16(in + 12, 16);
-  write_both(p, 4, 0, in, 32);
+  nnfp_gemm_put_m(in, 3);
+  nnfp_gemm_put_k(in, 16);
+  nnfp_gemm_put_n(in, 16);
+  write_both(p, NNFP_REGION_PROG, 0, in, NNFP_INSN_BYTES);
   send(p, f, frame(f, NNFP_RUN, 31, 0, NULL, 0), 0);
   send(p, f, frame(f, NNFP_WAIT, 32, 0, NULL, 0), 0);
   same_answers(p, "abort_gemm: the next program");
-  read_rtl(p, 0, o_base * R, got, 3 * 2 * R);
+  read_rtl(p, NNFP_REGION_ACT, o_base * R, got, 3 * 2 * R);
   CHECK_MEM_EQ(got, pe_m->act + (size_t)o_base * R, 3 * 2 * R);
   free(got);
   free(act);
@@ -339,13 +340,13 @@ static void test_abort_gemm(void) {
 
 static void test_abort_lif(void) {
   pair *p = pair_new();
-  uint8_t in[32] = {0};
-  in[0] = NNFP_OP_LIF;
-  nnfp_put16(in + 8, 128); /* m */
-  nnfp_put16(in + 12, 128); /* n: 16384 neurons, 2048 cycles at 8 lanes */
-  nnfp_put32(in + 20, 1);
-  nnfp_put32(in + 28, 4096); /* spikes at ACT 4096 (16 x 128 words) */
-  write_both(p, 4, 0, in, 32);
+  uint8_t in[NNFP_INSN_BYTES] = {0};
+  nnfp_lif_put_opcode(in, NNFP_OP_LIF);
+  nnfp_lif_put_m(in, 128);
+  nnfp_lif_put_n(in, 128);      /* 16384 neurons, 2048 cycles at 8 lanes */
+  nnfp_lif_put_vth(in, 1);
+  nnfp_lif_put_o_base(in, 4096); /* spikes at ACT 4096 (16 x 128 words) */
+  write_both(p, NNFP_REGION_PROG, 0, in, NNFP_INSN_BYTES);
   uint8_t f[32];
   size_t used = 0, none = 0, before = p->rtl_n;
   nnfsim_core_run(p->c, f, frame(f, NNFP_RUN, 50, 0, NULL, 0), &used, out, sizeof out, &p->rtl_n,

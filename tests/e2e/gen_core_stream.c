@@ -17,7 +17,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_device.h"
 
 static uint8_t stim[1 << 20];
@@ -31,7 +31,7 @@ static void frame(uint8_t type, uint32_t arg, const void *pl, uint16_t len) {
 static void write_region(int region, uint32_t addr, const uint8_t *p, size_t len) {
   while (len > 0) {
     uint16_t chunk = (uint16_t)(len > 1000 ? 1000 : len);
-    frame(NNFP_WRITE, ((uint32_t)region << 28) | addr, p, chunk);
+    frame(NNFP_WRITE, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, p, chunk);
     p += chunk;
     addr += chunk;
     len -= chunk;
@@ -41,7 +41,7 @@ static void write_region(int region, uint32_t addr, const uint8_t *p, size_t len
 static void read_region(int region, uint32_t addr, uint32_t len) {
   uint8_t c[4];
   nnfp_put32(c, len);
-  frame(NNFP_READ, ((uint32_t)region << 28) | addr, c, 4);
+  frame(NNFP_READ, ((uint32_t)region << NNFP_ARG_REGION_LSB) | addr, c, 4);
 }
 
 static void dump(const char *path, const uint8_t *p, size_t n) {

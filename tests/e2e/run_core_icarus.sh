@@ -8,7 +8,7 @@ mkdir -p "$work" && cd "$work"
 "$gen" "$seed" stim.hex expect.hex
 nstim=$(wc -l < stim.hex)
 nexp=$(wc -l < expect.hex)
-iverilog -g2005 -Wall -Wno-timescale -o core.vvp -s tb_core_icarus \
+iverilog -g2005 -Wall -Wno-timescale -I"$rtl" -o core.vvp -s tb_core_icarus \
   -Ptb_core_icarus.NSTIM="$nstim" -Ptb_core_icarus.NEXP="$((nexp + 64))" \
   -Ptb_core_icarus.LIF_LANES="$lanes" \
   "$here/tb_core_icarus.v" "$rtl"/*.v 2> iverilog.log || { cat iverilog.log; exit 1; }

@@ -14,7 +14,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm.h"
 
 static nnf_rng rng = {20261122};
@@ -90,11 +90,13 @@ static void test_device_errors(nnfdrv *d) {
   nnfp_put32(four, (uint32_t)in->max_payload + 1);
   expect_device_error(d, NNFP_READ, 0, four, 4, NNFP_E_BAD_LEN);           /* count too big */
   nnfp_put32(four, 2);
-  expect_device_error(d, NNFP_READ, (3u << 28) | 255, four, 4, NNFP_E_RANGE);
-  expect_device_error(d, NNFP_READ, 6u << 28, four, 4, NNFP_E_RANGE);      /* no region 6 */
-  expect_device_error(d, NNFP_READ, (5u << 28) | (in->state_words * 16 - 1), four, 4,
-                      NNFP_E_RANGE);                                          /* past STATE */
-  expect_device_error(d, NNFP_WRITE, (3u << 28) | 256, &one, 1, NNFP_E_RANGE);
+  expect_device_error(d, NNFP_READ, nnfp_arg_with_region(255, NNFP_REGION_LUT), four, 4, NNFP_E_RANGE);
+  expect_device_error(d, NNFP_READ, nnfp_arg_with_region(0, 6), four, 4, NNFP_E_RANGE); /* no region 6 */
+  expect_device_error(d, NNFP_READ,
+                      nnfp_arg_with_region(in->state_words * NNFP_STATE_BYTES - 1, NNFP_REGION_STATE),
+                      four, 4, NNFP_E_RANGE);                                 /* past STATE */
+  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(NNFP_LUT_BYTES, NNFP_REGION_LUT), &one, 1,
+                      NNFP_E_RANGE);
   expect_device_error(d, NNFP_RUN, in->prog_words, NULL, 0, NNFP_E_BAD_PROG);
   /* STATUS remembers the last error */
   nnfdrv_state st;
@@ -104,7 +106,7 @@ static void test_device_errors(nnfdrv *d) {
   uint8_t lut_before[256], lut_after[256], junk[300];
   CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_before, 256) == NNFDRV_OK);
   fill(junk, sizeof junk);
-  expect_device_error(d, NNFP_WRITE, (3u << 28) | 0, junk, 300, NNFP_E_RANGE);
+  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(0, NNFP_REGION_LUT), junk, 300, NNFP_E_RANGE);
   CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_after, 256) == NNFDRV_OK);
   CHECK(memcmp(lut_before, lut_after, 256) == 0);
 }

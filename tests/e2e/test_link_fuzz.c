@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "nnf_test.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfsim_core.h"
 
 static uint8_t out[1 << 20];
@@ -108,7 +108,7 @@ int main(int argc, char **argv) {
     uint8_t pl[300];
     uint16_t len = (uint16_t)nnf_rng_range(&r, 1, sizeof pl);
     nnf_rng_fill(&r, pl, len);
-    n = nnfp_encode(buf, NNFP_WRITE, 33, (0u << 28) | 100, pl, len);
+    n = nnfp_encode(buf, NNFP_WRITE, 33, nnfp_arg_with_region(100, NNFP_REGION_ACT), pl, len);
     buf[14 + nnf_rng_range(&r, 0, len - 1)] ^= 0x10;
     got = run_quiet(c, buf, n);
     nnfp_header hs[4];
@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
     CHECK_EQ(codes[0], NNFP_E_BAD_CRC);
 
     /* 3. a frame cut short, then silence: ERR TIMEOUT once the timeout runs out */
-    n = nnfp_encode(buf, NNFP_WRITE, 34, (0u << 28) | 100, pl, len);
+    n = nnfp_encode(buf, NNFP_WRITE, 34, nnfp_arg_with_region(100, NNFP_REGION_ACT), pl, len);
     got = run_quiet(c, buf, 14 + (size_t)nnf_rng_range(&r, 0, len - 1));
     CHECK_EQ(parse_answers(got, hs, codes, 4), 1);
     CHECK_EQ(hs[0].type, NNFP_ERR);

@@ -39,7 +39,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_device.h"
 #include "nnfsim_core.h"
 
@@ -285,7 +285,7 @@ int main(int argc, char **argv) {
       uint16_t alen;
       CHECK_EQ(nnfdrv_run(d, 0), NNFDRV_OK);
       nnfdrv_set_tries(d, 50);
-      rc = nnfdrv_transact(d, -1, NNFP_WRITE, (uint32_t)NNFDRV_W << 28, wa, info->max_payload, NULL, 0,
+      rc = nnfdrv_transact(d, -1, NNFP_WRITE, (uint32_t)NNFDRV_W << NNFP_ARG_REGION_LSB, wa, info->max_payload, NULL, 0,
                            &alen);
       uint64_t retries = nnfdrv_get_link_stats(d).retries - after.retries;
       printf("raw WRITE during the program: rc %d, %ld bytes dropped, %llu retries\n", rc,

@@ -27,7 +27,7 @@
 
 #include "nnf_test.h"
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm.h"
 #include "nnfm_lif.h"
 
@@ -216,9 +216,9 @@ static void tick(uint8_t out[32], uint32_t entry) {
 }
 
 static uint32_t count_of(uint32_t entry) {
-  uint8_t b[16];
-  both_compare(NNFDRV_STATE, entry * 16, 16, b);
-  return nnfp_get32(b + 8);
+  uint8_t b[NNFP_STATE_BYTES];
+  both_compare(NNFDRV_STATE, entry * NNFP_STATE_BYTES, NNFP_STATE_BYTES, b);
+  return nnfp_state_get_count(b);
 }
 
 static void clear_ticks(void) {
@@ -285,7 +285,7 @@ static void test_loops(void) {
     CHECK_EQ(nnfdrv_insn_loop(lp, 0, 2), NNFDRV_OK);
     nnfp_put32(lp + 16, in->prog_words + 7);
     uint16_t n;
-    CHECK_EQ(nnfdrv_transact(dev[i], -1, NNFP_WRITE, (uint32_t)NNFDRV_PROG << 28, lp, 32, NULL, 0, &n),
+    CHECK_EQ(nnfdrv_transact(dev[i], -1, NNFP_WRITE, (uint32_t)NNFDRV_PROG << NNFP_ARG_REGION_LSB, lp, 32, NULL, 0, &n),
              NNFDRV_OK);
   }
   both_run(0);
@@ -546,8 +546,8 @@ static void snn_case(nnfm_engine *img, int cs) {
   CHECK_OK(nnfm_engine_get_act(rd, s2_at, dev_spk2, (uint32_t)m, (uint32_t)o));
   CHECK_MEM_EQ(dev_spk2, spk2, (size_t)(m * o));
   for (int i = 0; i < m * o; i++) {
-    const uint8_t *e = state + (size_t)(st2 + (uint32_t)i) * 16;
-    CHECK_EQ(nnfp_get32(e + 8), n2[i]);
+    const uint8_t *e = state + (size_t)(st2 + (uint32_t)i) * NNFP_STATE_BYTES;
+    CHECK_EQ(nnfp_state_get_count(e), n2[i]);
     total_spikes += n2[i];
     CHECK_EQ((int32_t)nnfp_get32(e), s2[i].u);
     CHECK_EQ((int32_t)nnfp_get32(e + 4), s2[i].v);

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfm_device.h"
 
 typedef struct {
@@ -158,7 +158,7 @@ static void timeout(session *s) {
 static void frame_step(session *s, input *in, unsigned ctl) {
   uint8_t type = (uint8_t)(take(in) % 10), seq = (uint8_t)take(in);
   uint32_t region = take(in) % 7, addr = take(in) | (take(in) & 1) << 8;
-  uint32_t arg = type == NNFP_RUN || type == NNFP_RESET ? take(in) % 20 : region << 28 | addr;
+  uint32_t arg = type == NNFP_RUN || type == NNFP_RESET ? take(in) % 20 : region << NNFP_ARG_REGION_LSB | addr;
   uint16_t len = (uint16_t)(take(in) % (s->cfg.max_payload + 9));
   uint8_t pl[512], fr[sizeof pl + 32];   /* max_payload <= 128 here */
   for (uint16_t i = 0; i < len; i++) pl[i] = (uint8_t)take(in);
@@ -213,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       nnfp_put32(cnt, 1 + take(&in) % 40);
       uint8_t type = (uint8_t)(ctl & 4 ? NNFP_INFO + (ctl >> 3) % 8 : NNFP_READ);
       size_t fl = type == NNFP_READ
-                      ? nnfp_encode(fr, type, (uint8_t)take(&in), (take(&in) % 6) << 28 | take(&in), cnt, 4)
+                      ? nnfp_encode(fr, type, (uint8_t)take(&in), (take(&in) % 6) << NNFP_ARG_REGION_LSB | take(&in), cnt, 4)
                       : nnfp_encode(fr, type, (uint8_t)take(&in), 0, NULL, 0);
       send(s, fr, fl);
     }

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "nnfdrv.h"
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 #include "nnfdrv_transport.h"
 #include "nnfm_device.h"
 
@@ -194,9 +194,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     default:
       memset(prog, 0, sizeof prog);
-      prog[0] = NNFP_OP_LOOP;
-      prog[8] = 2;
-      prog[16] = (uint8_t)take();
+      nnfp_loop_put_opcode(prog, NNFP_OP_LOOP);
+      nnfp_loop_put_count(prog, 2);
+      nnfp_loop_put_target(prog, (uint8_t)take());
       rc = nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog);
     }
     check_status(d, rc);

@@ -1,6 +1,6 @@
 /*
  * fuzz_proto.c - libFuzzer target for the frame codec both ends of the link
- * use (driver/nnfdrv_proto.c): the incremental parser nnfp_parse_byte, fed
+ * use (proto/nnf_proto.c): the incremental parser nnfp_parse_byte, fed
  * an arbitrary byte stream, against a reference written here from
  * docs/protocol.md alone (scan for A5 5A, take 12 header bytes, check hcrc
  * and len, take the payload and its CRC). Every event must come at the same
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nnfdrv_proto.h"
+#include "nnf_proto.h"
 
 enum { MAX_PL = 1023 };
 

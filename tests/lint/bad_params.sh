@@ -40,16 +40,16 @@ for c in "${cases[@]}"; do
   params=${c%%|*}; expect=${c##*|}
   vargs=(); iargs=()
   for p in $params; do vargs+=("-G$p"); iargs+=("-Pnnf_gemm.$p"); done
-  "$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" --top-module nnf_gemm "${vargs[@]}" "${core[@]}" >"$tmp/out" 2>&1
+  "$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" "-I$root/rtl/core" --top-module nnf_gemm "${vargs[@]}" "${core[@]}" >"$tmp/out" 2>&1
   check verilator "$params" "$expect" $?
   if command -v iverilog >/dev/null 2>&1; then
-    iverilog -g2005 -o "$tmp/a.out" -s nnf_gemm "${iargs[@]}" "${core[@]}" >"$tmp/out" 2>&1
+    iverilog -g2005 "-I$root/rtl/core" -o "$tmp/a.out" -s nnf_gemm "${iargs[@]}" "${core[@]}" >"$tmp/out" 2>&1
     check iverilog "$params" "$expect" $?
   fi
 done
 
 # and a good configuration still elaborates (the check is not vacuous)
-"$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" --top-module nnf_gemm -GROWS=4 -GCOLS=4 -GACT_WORDS=1024 "${core[@]}" >"$tmp/out" 2>&1
+"$VERILATOR" --lint-only -Wall --Mdir "$tmp/obj" "-I$root/rtl/core" --top-module nnf_gemm -GROWS=4 -GCOLS=4 -GACT_WORDS=1024 "${core[@]}" >"$tmp/out" 2>&1
 st=$?; n=$((n + 1))
 if [ $st -eq 0 ]; then echo "ok   verilator: ROWS=4 COLS=4 ACT_WORDS=1024 elaborates"
 else echo "FAIL verilator: a good configuration did not elaborate"; cat "$tmp/out"; fail=$((fail + 1)); fi

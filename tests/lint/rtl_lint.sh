@@ -53,7 +53,7 @@ ycheck() {   # ycheck NAME TOP CHPARAMS FILES...
   if ! command -v "$YOSYS" >/dev/null 2>&1; then
     echo "FAIL $name: $YOSYS not found (run scripts/bootstrap)"; fail=$((fail + 1)); return
   fi
-  if "$YOSYS" -q -p "read_verilog $*; chparam $params $top; hierarchy -top $top; proc; opt_clean; check -assert" \
+  if "$YOSYS" -q -p "read_verilog -I$root/rtl/core $*; chparam $params $top; hierarchy -top $top; proc; opt_clean; check -assert" \
        >"$tmp/out" 2>&1; then
     echo "ok   $name"
   else

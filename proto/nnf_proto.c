@@ -1,5 +1,5 @@
-/* nnfdrv_proto.c - frame codec of the link protocol (docs/protocol.md). */
-#include "nnfdrv_proto.h"
+/* nnf_proto.c - frame codec of the link protocol (docs/protocol.md). */
+#include "nnf_proto.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -17,13 +17,13 @@ uint32_t nnfp_crc32(uint32_t crc, const uint8_t *p, size_t n) {
 
 size_t nnfp_encode(uint8_t *out, uint8_t type, uint8_t seq, uint32_t arg,
                    const uint8_t *payload, uint16_t len) {
-  out[0] = NNFP_SYNC0;
-  out[1] = NNFP_SYNC1;
-  out[2] = type;
-  out[3] = seq;
-  nnfp_put16(out + 4, len);
-  nnfp_put32(out + 6, arg);
-  nnfp_put32(out + 10, nnfp_crc32(0, out + 2, 8));
+  nnfp_hdr_put_sync0(out, NNFP_SYNC0);
+  nnfp_hdr_put_sync1(out, NNFP_SYNC1);
+  nnfp_hdr_put_type(out, type);
+  nnfp_hdr_put_seq(out, seq);
+  nnfp_hdr_put_len(out, len);
+  nnfp_hdr_put_arg(out, arg);
+  nnfp_hdr_put_hcrc(out, nnfp_crc32(0, out + NNFP_HCRC_FROM, NNFP_HCRC_SPAN));
   if (len == 0) return NNFP_HDR_BYTES;
   memcpy(out + NNFP_HDR_BYTES, payload, len);
   nnfp_put32(out + NNFP_HDR_BYTES + len, nnfp_crc32(0, payload, len));
@@ -53,19 +53,22 @@ nnfp_parse_event nnfp_parse_byte(nnfp_parser *p, uint8_t b) {
   case ST_SYNC:
     if (b == NNFP_SYNC1) {
       p->state = ST_HDR;
-      p->hcnt = 0;
+      nnfp_hdr_put_sync0(p->hdr, NNFP_SYNC0);
+      nnfp_hdr_put_sync1(p->hdr, NNFP_SYNC1);
+      p->hcnt = NNFP_SYNC_BYTES;
     } else if (b != NNFP_SYNC0) {
       p->state = ST_HUNT;
     }
     return NNFP_PARSE_MORE;
   case ST_HDR:
     p->hdr[p->hcnt++] = b;
-    if (p->hcnt < 12) return NNFP_PARSE_MORE;
-    p->h.type = p->hdr[0];
-    p->h.seq = p->hdr[1];
-    p->h.len = nnfp_get16(p->hdr + 2);
-    p->h.arg = nnfp_get32(p->hdr + 4);
-    if (nnfp_get32(p->hdr + 8) != nnfp_crc32(0, p->hdr, 8) || p->h.len > p->max_payload) {
+    if (p->hcnt < NNFP_HDR_BYTES) return NNFP_PARSE_MORE;
+    p->h.type = (uint8_t)nnfp_hdr_get_type(p->hdr);
+    p->h.seq = (uint8_t)nnfp_hdr_get_seq(p->hdr);
+    p->h.len = (uint16_t)nnfp_hdr_get_len(p->hdr);
+    p->h.arg = nnfp_hdr_get_arg(p->hdr);
+    if (nnfp_hdr_get_hcrc(p->hdr) != nnfp_crc32(0, p->hdr + NNFP_HCRC_FROM, NNFP_HCRC_SPAN) ||
+        p->h.len > p->max_payload) {
       p->state = ST_HUNT;
       return NNFP_PARSE_BAD_HDR;
     }
@@ -86,7 +89,7 @@ nnfp_parse_event nnfp_parse_byte(nnfp_parser *p, uint8_t b) {
     return NNFP_PARSE_MORE;
   default: /* ST_PCRC */
     p->rcrc[p->ccnt++] = b;
-    if (p->ccnt < 4) return NNFP_PARSE_MORE;
+    if (p->ccnt < NNFP_CRC_BYTES) return NNFP_PARSE_MORE;
     p->state = ST_HUNT;
     p->crc_ok = nnfp_get32(p->rcrc) == nnfp_crc32(0, p->payload, p->h.len);
     return NNFP_PARSE_FRAME;
