@@ -23,6 +23,10 @@
 //   counters    cnt_clear (one-cycle pulse), cnt_snap_in (the record's
 //               counters, sampled when a COUNTERS request executes), stall
 //               (one cycle: a payload byte or a request waited)
+//
+// Codes, regions and record layouts: rtl/core/nnf_proto.vh (generated from
+// proto/nnf_proto.def, the one definition the C side uses too).
+`include "nnf_proto.vh"
 `default_nettype none
 
 module nnf_exec #(
@@ -86,24 +90,28 @@ module nnf_exec #(
     output wire        x_idle
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
-    localparam [15:0] PROTO_VERSION = 16'd1;
-    localparam [15:0] RTL_VERSION   = 16'h0002;     // 0.2: LIF, LOOP, STATE
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
 
     // region sizes in bytes
     localparam [31:0] SZ_ACT   = ACT_WORDS * ROWS;
     localparam [31:0] SZ_W     = W_WORDS * COLS;
-    localparam [31:0] SZ_P     = P_WORDS * COLS * 16;
-    localparam [31:0] SZ_LUT   = 256;
-    localparam [31:0] SZ_PROG  = PROG_WORDS * 32;
-    localparam [31:0] SZ_STATE = STATE_WORDS * 16;
+    localparam [31:0] SZ_P     = P_WORDS * COLS * `NNFP_P_BYTES;
+    localparam [31:0] SZ_LUT   = `NNFP_LUT_BYTES;
+    localparam [31:0] SZ_PROG  = PROG_WORDS * `NNFP_INSN_BYTES;
+    localparam [31:0] SZ_STATE = STATE_WORDS * `NNFP_STATE_BYTES;
 
     // command and answer codes
-    localparam [7:0] C_INFO = 8'h01, C_WRITE = 8'h02, C_READ = 8'h03, C_RUN = 8'h04,
-                     C_WAIT = 8'h05, C_STATUS = 8'h06, C_COUNTERS = 8'h07, C_RESET = 8'h08;
-    localparam [7:0] A_ERR = 8'hFF;
-    localparam [7:0] E_BAD_CRC = 8'd1, E_UNKNOWN = 8'd2, E_BAD_LEN = 8'd3, E_RANGE = 8'd4,
-                     E_BAD_PROG = 8'd5, E_TIMEOUT = 8'd6, E_BAD_INSN = 8'd7;
+    localparam [7:0] C_INFO = `NNFP_INFO, C_WRITE = `NNFP_WRITE, C_READ = `NNFP_READ,
+                     C_RUN = `NNFP_RUN, C_WAIT = `NNFP_WAIT, C_STATUS = `NNFP_STATUS,
+                     C_COUNTERS = `NNFP_COUNTERS, C_RESET = `NNFP_RESET;
+    localparam [7:0] A_ERR = `NNFP_ERR;
+    localparam [7:0] E_BAD_CRC = `NNFP_E_BAD_CRC, E_UNKNOWN = `NNFP_E_UNKNOWN,
+                     E_BAD_LEN = `NNFP_E_BAD_LEN, E_RANGE = `NNFP_E_RANGE,
+                     E_BAD_PROG = `NNFP_E_BAD_PROG, E_TIMEOUT = `NNFP_E_TIMEOUT,
+                     E_BAD_INSN = `NNFP_E_BAD_INSN;
+    localparam [3:0] R_ACT = `NNFP_REGION_ACT, R_W = `NNFP_REGION_W, R_P = `NNFP_REGION_P,
+                     R_LUT = `NNFP_REGION_LUT, R_PROG = `NNFP_REGION_PROG,
+                     R_STATE = `NNFP_REGION_STATE;
 
     localparam [2:0] X_IDLE = 3'd0, X_PAY = 3'd1, X_EXEC = 3'd2, X_WAITP = 3'd3,
                      X_ANS = 3'd4, X_SEND = 3'd5;
@@ -130,16 +138,16 @@ module nnf_exec #(
     // ------------------------------------------------------------------
     // Region decode and the request's checks
     // ------------------------------------------------------------------
-    wire [3:0]  r_region = r_arg[31:28];
-    wire [27:0] r_addr   = r_arg[27:0];
+    wire [3:0]  r_region = `NNFP_ARG_REGION_SEL(r_arg);
+    wire [27:0] r_addr   = `NNFP_ARG_ADDR_SEL(r_arg);
     function automatic [31:0] region_size(input [3:0] region);
         case (region)
-            4'd0: region_size = SZ_ACT;
-            4'd1: region_size = SZ_W;
-            4'd2: region_size = SZ_P;
-            4'd3: region_size = SZ_LUT;
-            4'd4: region_size = SZ_PROG;
-            4'd5: region_size = SZ_STATE;
+            R_ACT:   region_size = SZ_ACT;
+            R_W:     region_size = SZ_W;
+            R_P:     region_size = SZ_P;
+            R_LUT:   region_size = SZ_LUT;
+            R_PROG:  region_size = SZ_PROG;
+            R_STATE: region_size = SZ_STATE;
             default: region_size = 32'd0;
         endcase
     endfunction
@@ -169,7 +177,7 @@ module nnf_exec #(
     // (nnf_gemm takes it in the cycles its output writer leaves free);
     // the other regions wait for the program.
     wire is_write = (r_type == C_WRITE) && rng_ok_q;
-    wire wr_may   = (r_region == 4'd0) || prog_idle;
+    wire wr_may   = (r_region == R_ACT) || prog_idle;
     wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt};
     reg  [3:0]  mw_sel_q;
     reg  [31:0] mw_addr_q;
@@ -191,7 +199,7 @@ module nnf_exec #(
                 if (r_len == 16'd0)  v_err = E_BAD_LEN;
                 else if (!rng_ok_q)  v_err = E_RANGE;
             C_READ:
-                if (r_len != 16'd4)     v_err = E_BAD_LEN;
+                if (r_len != `NNFP_READ_REQ_BYTES) v_err = E_BAD_LEN;
                 else if (rd_cnt_bad_q)  v_err = E_BAD_LEN;
                 else if (!rng_ok_q)     v_err = E_RANGE;
             default: v_err = E_UNKNOWN;
@@ -204,7 +212,7 @@ module nnf_exec #(
     // RESET's abort, in the cycle the request executes (the sequencer
     // registers it)
     assign abort_req = (xst == X_EXEC) && !(m_we && m_wait) && (v_err == 8'd0)
-                    && (r_type == C_RESET) && !retry && r_arg[1];
+                    && (r_type == C_RESET) && !retry && `NNFP_RESET_ARG_ABORT_SEL(r_arg);
 
     // ------------------------------------------------------------------
     // Answer payload bytes
@@ -214,20 +222,30 @@ module nnf_exec #(
     reg  [7:0]  a_byte;          // the byte, one cycle after tx_req
     reg  [7:0]  last_err;
 
-    // INFO record byte (a constant: a small ROM on a_idx)
-    localparam [31:0] INFO_ACT = ACT_WORDS, INFO_W = W_WORDS, INFO_P = P_WORDS,
-                      INFO_ACC = ACC_DEPTH, INFO_PROG = PROG_WORDS, INFO_TMO = TIMEOUT,
-                      INFO_HZ = CLOCK_HZ;
-    localparam [15:0] INFO_MAXP = MAX_PAYLOAD[15:0];
-    localparam [15:0] INFO_FEAT = 16'h0003 | ((HAS_LIF != 0) ? 16'h0004 : 16'h0000)
-                                | ((VEC_SERIAL != 0) ? 16'h0008 : 16'h0000);
-    localparam [31:0] INFO_STATE = STATE_WORDS;
-    localparam [7:0]  INFO_ROWS = ROWS[7:0], INFO_COLS = COLS[7:0];
-    reg [383:0] info_rec;
-    reg [7:0]   info_byte;
+    // INFO record byte (a constant: a small ROM on a_idx), laid out by the table
+    localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
+                                | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
+                                | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000);
+    localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
+    reg [INFO_BITS-1:0] info_rec;
+    reg [7:0]           info_byte;
     always @(*) begin
-        info_rec = {32'd0, INFO_STATE, INFO_HZ, INFO_TMO, 16'd1, INFO_MAXP, INFO_PROG, INFO_ACC, INFO_P,
-                    INFO_W, INFO_ACT, INFO_FEAT, INFO_COLS, INFO_ROWS, RTL_VERSION, PROTO_VERSION};
+        info_rec = {INFO_BITS{1'b0}};
+        info_rec[`NNFP_INFO_PROTO_VERSION_LSB +: `NNFP_INFO_PROTO_VERSION_W] = `NNFP_VERSION;
+        info_rec[`NNFP_INFO_RTL_VERSION_LSB +: `NNFP_INFO_RTL_VERSION_W]     = `NNFP_RTL_VERSION;
+        info_rec[`NNFP_INFO_ROWS_LSB +: `NNFP_INFO_ROWS_W]                   = ROWS[`NNFP_INFO_ROWS_W-1:0];
+        info_rec[`NNFP_INFO_COLS_LSB +: `NNFP_INFO_COLS_W]                   = COLS[`NNFP_INFO_COLS_W-1:0];
+        info_rec[`NNFP_INFO_FEATURES_LSB +: `NNFP_INFO_FEATURES_W]           = INFO_FEAT;
+        info_rec[`NNFP_INFO_ACT_WORDS_LSB +: `NNFP_INFO_ACT_WORDS_W]         = ACT_WORDS;
+        info_rec[`NNFP_INFO_W_WORDS_LSB +: `NNFP_INFO_W_WORDS_W]             = W_WORDS;
+        info_rec[`NNFP_INFO_P_WORDS_LSB +: `NNFP_INFO_P_WORDS_W]             = P_WORDS;
+        info_rec[`NNFP_INFO_ACC_DEPTH_LSB +: `NNFP_INFO_ACC_DEPTH_W]         = ACC_DEPTH;
+        info_rec[`NNFP_INFO_PROG_WORDS_LSB +: `NNFP_INFO_PROG_WORDS_W]       = PROG_WORDS;
+        info_rec[`NNFP_INFO_MAX_PAYLOAD_LSB +: `NNFP_INFO_MAX_PAYLOAD_W]     = MAX_PAYLOAD[`NNFP_INFO_MAX_PAYLOAD_W-1:0];
+        info_rec[`NNFP_INFO_CREDITS_LSB +: `NNFP_INFO_CREDITS_W]             = `NNFP_CREDITS;
+        info_rec[`NNFP_INFO_TIMEOUT_CYCLES_LSB +: `NNFP_INFO_TIMEOUT_CYCLES_W] = TIMEOUT;
+        info_rec[`NNFP_INFO_CLOCK_HZ_LSB +: `NNFP_INFO_CLOCK_HZ_W]           = CLOCK_HZ;
+        info_rec[`NNFP_INFO_STATE_WORDS_LSB +: `NNFP_INFO_STATE_WORDS_W]     = STATE_WORDS;
         info_byte = info_rec[8*a_idx[5:0] +: 8];
     end
 
@@ -235,6 +253,18 @@ module nnf_exec #(
     // byte from a shift register (no 56-way byte multiplexer): byte i of the
     // record is byte i%8 of counter i/8, 0 from byte CNT_B of a counter up.
     localparam integer CNT_B = CNT_W / 8;
+    // The shift register sends the counters in cnt_snap_in's order, eight
+    // bytes each: the table's COUNTERS record must say the same.
+    generate
+        if (`NNFP_COUNTERS_BYTES != 56 || `NNFP_COUNTERS_CYCLES_OFS != 0 ||
+            `NNFP_COUNTERS_BUSY_OFS != 8 || `NNFP_COUNTERS_MACS_OFS != 16 ||
+            `NNFP_COUNTERS_STALL_OFS != 24 || `NNFP_COUNTERS_BYTES_IN_OFS != 32 ||
+            `NNFP_COUNTERS_BYTES_OUT_OFS != 40 || `NNFP_COUNTERS_FRAME_ERRORS_OFS != 48 ||
+            `NNFP_STATUS_BYTES != 4 || `NNFP_STATUS_PC_OFS != 2 || `NNFP_STATUS_PC_SIZE != 2)
+        begin : g_bad_layout
+            nnf_exec_COUNTERS_or_STATUS_layout_differs_from_nnf_proto_def u_bad();
+        end
+    endgenerate
     reg  [7*CNT_W-1:0] cnt_snap;
     wire               cnt_shift = ({1'b0, a_idx[2:0]} < CNT_B[3:0]);
 
@@ -251,9 +281,10 @@ module nnf_exec #(
             if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
             else case (r_type)
                 C_INFO:     a_byte <= info_byte;
-                C_STATUS:   a_byte <= (a_idx == 16'd0) ? {7'd0, !prog_idle}
-                                    : (a_idx == 16'd1) ? last_err
-                                    : (a_idx == 16'd2) ? pc16[7:0] : pc16[15:8];
+                C_STATUS:   a_byte <= (a_idx == `NNFP_STATUS_RUNNING_OFS)    ? {7'd0, !prog_idle}
+                                    : (a_idx == `NNFP_STATUS_LAST_ERROR_OFS) ? last_err
+                                    : (a_idx == `NNFP_STATUS_PC_OFS)         ? pc16[7:0]
+                                    : pc16[15:8];
                 C_COUNTERS: a_byte <= cnt_shift ? cnt_snap[7:0] : 8'd0;
                 default:    a_byte <= 8'd0;                 // READ: straight from memory
             endcase
@@ -337,17 +368,17 @@ module nnf_exec #(
                     if (v_err != 8'd0) begin
                         last_err <= v_err;
                         a_type   <= A_ERR;
-                        a_len    <= 16'd2;
+                        a_len    <= `NNFP_ERR_BYTES;
                         xst      <= X_ANS;
                     end else begin
-                        a_type <= 8'h80 | r_type;
+                        a_type <= `NNFP_OK(r_type);
                         case (r_type)
-                            C_INFO:     begin a_len <= 16'd48; xst <= X_ANS; end
-                            C_STATUS:   begin a_len <= 16'd4;  xst <= X_ANS; end
-                            C_COUNTERS: begin a_len <= 16'd56; xst <= X_ANS; end
+                            C_INFO:     begin a_len <= `NNFP_INFO_BYTES;     xst <= X_ANS; end
+                            C_STATUS:   begin a_len <= `NNFP_STATUS_BYTES;   xst <= X_ANS; end
+                            C_COUNTERS: begin a_len <= `NNFP_COUNTERS_BYTES; xst <= X_ANS; end
                             C_RESET: begin
                                 a_len <= 16'd0;
-                                if (!retry) cnt_clear <= r_arg[0];
+                                if (!retry) cnt_clear <= `NNFP_RESET_ARG_COUNTERS_SEL(r_arg);
                                 xst <= X_ANS;
                             end
                             C_WRITE:    begin a_len <= 16'd0; xst <= X_ANS; end

@@ -20,10 +20,12 @@
 //
 // The program memory is 32 bits wide, eight words per 32-byte instruction
 // (word i = bytes 4i..4i+3), one block RAM on an iCE40 at small depths. An
-// instruction is fetched as eight sequential reads (S_LOAD), each word's
-// fields latched as it arrives. GEMM, LIF and LOOP fields share registers
-// (the same bytes): the engine samples a command when it accepts it, and no
-// fetch happens while a LIF step runs.
+// instruction is fetched as eight sequential reads (S_LOAD) into insn_q;
+// GEMM, LIF and LOOP name their fields in it (the bits no opcode uses are
+// removed by synthesis): the engine samples a command when it accepts it,
+// and no fetch happens while a LIF step runs. The opcodes and every field's
+// position come from rtl/core/nnf_proto.vh (generated from proto/nnf_proto.def).
+`include "nnf_proto.vh"
 `default_nettype none
 
 module nnf_seq #(
@@ -82,7 +84,9 @@ module nnf_seq #(
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
 
     // opcodes
-    localparam [7:0] OP_GEMM = 8'd1, OP_BARRIER = 8'd2, OP_LIF = 8'd3, OP_LOOP = 8'd4;
+    localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
+                     OP_LOOP = `NNFP_OP_LOOP;
+    localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
                      S_LOAD  = 4'd1,     // eight word reads
@@ -122,80 +126,48 @@ module nnf_seq #(
     always @(posedge clk) pm_rbyte_q <= pm_raddr[1:0];
     assign pm_rdata = pm_rd[8*pm_rbyte_q +: 8];
 
-    // The instruction's bytes (docs/protocol.md's layout), latched per word.
-    reg  [7:0]  op_q;                    // byte 0
-    reg         b8_q, b9_q, b10_q;       // byte 1 bits 0..2
-    reg  [7:0]  b2_q, b3_q, b4_q;        // bytes 2, 3, 4
-    reg  [4:0]  b5_q;                    // byte 5 bits 4:0
-    reg  [15:0] h8_q, h10_q, h12_q;      // bytes 8..9, 10..11, 12..13
-    reg  [11:0] h14_q;                   // bytes 14..15 bits 11:0
-    reg  [31:0] w16_q, w20_q, w24_q, w28_q;   // bytes 16.., 20.., 24.., 28..
+    // The instruction (docs/protocol.md's layout), latched a word at a time.
+    reg  [INSN_BITS-1:0] insn_q;
     always @(posedge clk) begin
         f_got_q  <= fetch;
         f_gidx_q <= f_idx_q[2:0];
-        if (f_got_q) begin
-            case (f_gidx_q)
-                3'd0: begin
-                    op_q  <= pm_rd[7:0];
-                    b8_q  <= pm_rd[8];
-                    b9_q  <= pm_rd[9];
-                    b10_q <= pm_rd[10];
-                    b2_q  <= pm_rd[23:16];
-                    b3_q  <= pm_rd[31:24];
-                end
-                3'd1: begin
-                    b4_q <= pm_rd[7:0];
-                    b5_q <= pm_rd[12:8];
-                end
-                3'd2: begin
-                    h8_q  <= pm_rd[15:0];
-                    h10_q <= pm_rd[31:16];
-                end
-                3'd3: begin
-                    h12_q <= pm_rd[15:0];
-                    h14_q <= pm_rd[27:16];
-                end
-                3'd4: w16_q <= pm_rd;
-                3'd5: w20_q <= pm_rd;
-                3'd6: w24_q <= pm_rd;
-                default: w28_q <= pm_rd;
-            endcase
-        end
+        if (f_got_q) insn_q[32*f_gidx_q +: 32] <= pm_rd;
     end
+    wire [7:0] op_q = `NNFP_INSN_OPCODE_SEL(insn_q);
 
     // ------------------------------------------------------------------
     // Decode: each opcode's fields by name
     // ------------------------------------------------------------------
     // GEMM
-    assign g_lut    = b8_q;
-    assign g_zp     = b2_q;
-    assign g_lo     = b3_q;
-    assign g_hi     = b4_q;
-    assign g_m      = h8_q;
-    assign g_k      = h10_q;
-    assign g_n      = h12_q;
-    assign g_a_base = w16_q;
-    assign g_w_base = w20_q;
-    assign g_p_base = w24_q;
-    assign g_o_base = w28_q;
+    assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
+    assign g_zp     = `NNFP_GEMM_ZP_SEL(insn_q);
+    assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
+    assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
+    assign g_m      = `NNFP_GEMM_M_SEL(insn_q);
+    assign g_k      = `NNFP_GEMM_K_SEL(insn_q);
+    assign g_n      = `NNFP_GEMM_N_SEL(insn_q);
+    assign g_a_base = `NNFP_GEMM_A_BASE_SEL(insn_q);
+    assign g_w_base = `NNFP_GEMM_W_BASE_SEL(insn_q);
+    assign g_p_base = `NNFP_GEMM_P_BASE_SEL(insn_q);
+    assign g_o_base = `NNFP_GEMM_O_BASE_SEL(insn_q);
     // LIF
-    assign l_reset_sub  = b8_q;
-    assign l_count      = b9_q;
-    assign l_clear      = b10_q;
-    assign l_refractory = b2_q[3:0];
-    assign l_bias_exp   = b3_q[2:0];
-    assign l_bias_mant  = {b5_q, b4_q};
-    assign l_m          = h8_q;
-    assign l_du         = h10_q[11:0];
-    assign l_n          = h12_q;
-    assign l_dv         = h14_q;
-    assign l_a_base     = w16_q;
-    assign l_vth        = w20_q[16:0];
-    assign l_s_base     = w24_q;
-    assign l_o_base     = w28_q;
+    assign l_reset_sub  = `NNFP_LIF_RESET_SUB_SEL(insn_q);
+    assign l_count      = `NNFP_LIF_COUNT_SEL(insn_q);
+    assign l_clear      = `NNFP_LIF_CLEAR_SEL(insn_q);
+    assign l_refractory = `NNFP_LIF_REFRACTORY_SEL(insn_q);
+    assign l_bias_exp   = `NNFP_LIF_BIAS_EXP_SEL(insn_q);
+    assign l_bias_mant  = `NNFP_LIF_BIAS_MANT_SEL(insn_q);
+    assign l_m          = `NNFP_LIF_M_SEL(insn_q);
+    assign l_du         = `NNFP_LIF_DU_SEL(insn_q);
+    assign l_n          = `NNFP_LIF_N_SEL(insn_q);
+    assign l_dv         = `NNFP_LIF_DV_SEL(insn_q);
+    assign l_a_base     = `NNFP_LIF_A_BASE_SEL(insn_q);
+    assign l_vth        = `NNFP_LIF_VTH_SEL(insn_q);
+    assign l_s_base     = `NNFP_LIF_S_BASE_SEL(insn_q);
+    assign l_o_base     = `NNFP_LIF_O_BASE_SEL(insn_q);
     // LOOP
-    wire [15:0]       lp_count  = h8_q;
-    wire [31:0]       lp_target = w16_q;
+    wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
+    wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);
     wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
@@ -366,7 +338,8 @@ module nnf_seq #(
     end
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, pm_waddr[31:2+PM_AW], pm_raddr[31:2+PM_AW]};
+    // bits of the instruction no opcode uses (reserved, zero)
+    wire unused = &{1'b0, pm_waddr[31:2+PM_AW], pm_raddr[31:2+PM_AW], insn_q};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 
