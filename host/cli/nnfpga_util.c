@@ -54,11 +54,7 @@ int cli_real(const char *cmd, const char *opt, const char *s, double *out) {
   return 0;
 }
 
-double cli_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double cli_now(void) { return nnf_now(); }
 
 void cli_progress_init(cli_progress *p, const char *what, int enabled) {
   p->enabled = enabled && isatty(2);

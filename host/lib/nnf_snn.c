@@ -387,11 +387,6 @@ int nnf_snn_class(const int32_t *c, int n) {
   return best;
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int nnf_snn_evaluate(nnf_snn *n, struct nnf_device *dev, const nnf_dataset *d, int batch,
                      nnf_snn_eval *r, nnf_progress_fn progress, void *ctx, char *err, size_t errlen) {
@@ -469,7 +464,7 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
   int rc = 0;
   n->rng = o->seed ^ 0x52a7e5ull;
   for (int e = 0; e < o->epochs && !rc; e++) {
-    double t0 = now_s(), loss = 0;
+    double t0 = nnf_now(), loss = 0;
     uint64_t correct = 0;
     nnf_shuffle(perm, train->count, o->seed + (uint64_t)e * 0x9e3779b97f4a7c15ull);
     for (long s = 0; s < spe && !rc; s++) {
@@ -505,7 +500,7 @@ int nnf_snn_train(nnf_snn *n, nnf_optim *opt, const nnf_dataset *train, const nn
       if ((rc = nnf_snn_evaluate(n, NULL, test, 256, &r, NULL, NULL, err, errlen))) break;
       st.test_acc = r.accuracy;
     }
-    st.seconds = now_s() - t0;
+    st.seconds = nnf_now() - t0;
     if (o->csv) {
       fprintf(o->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", st.epoch, st.loss, st.train_acc, st.val_acc,
               st.test_acc, st.lr, st.seconds);

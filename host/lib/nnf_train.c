@@ -10,11 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 nnf_train_opts nnf_train_defaults(void) {
   nnf_train_opts o;
@@ -301,7 +296,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   double lr0 = nnf_optim_config(opt)->lr, best_acc = -1;
   int rc = 0, since_best = 0, e;
   for (e = 0; e < o->epochs && !rc; e++) {
-    double t0 = now_s(), loss = 0;
+    double t0 = nnf_now(), loss = 0;
     uint64_t correct = 0;
     nnf_shuffle(perm, train->count, o->seed + (uint64_t)e * 0x9e3779b97f4a7c15ull);
     for (long s = 0; s < passes_per_epoch && !rc; s++) {
@@ -347,7 +342,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
         since_best++;
       }
     }
-    st.seconds = now_s() - t0;
+    st.seconds = nnf_now() - t0;
     if (o->csv) {
       fprintf(o->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", st.epoch, st.loss, st.train_acc, st.val_acc,
               st.test_acc, st.lr, st.seconds);
