@@ -2,6 +2,7 @@
  * nnf_util.c - the seeded generator, the clock and atomic writes (see
  * nnf_util.h).
  */
+#define _POSIX_C_SOURCE 200809L
 #include "nnf_util.h"
 #include "nnf_err.h"
 

@@ -1,0 +1,41 @@
+/*
+ * nnf_compile.c - the buffer plan and program emission helpers (see
+ * nnf_compile.h).
+ */
+#include "nnf_compile.h"
+
+#include <string.h>
+
+uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) {
+  uint32_t base = (uint32_t)p->w;
+  p->w += words;
+  return base;
+}
+
+uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
+  uint32_t base = (uint32_t)p->p;
+  p->p += entries;
+  return base;
+}
+
+uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) {
+  uint32_t base = (uint32_t)p->a;
+  p->a += words;
+  return base;
+}
+
+uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) {
+  uint32_t base = (uint32_t)p->st;
+  p->st += entries;
+  return base;
+}
+
+uint8_t *nnf_plan_insn(nnf_plan *p) {
+  if (p->pc >= p->cap) {
+    p->ok = 0;
+    return NULL;
+  }
+  uint8_t *i = p->prog + 32 * (size_t)p->pc++;
+  memset(i, 0, 32);
+  return i;
+}
