@@ -47,6 +47,16 @@ int cli_defer(void *ctx, int argc, char **argv, int *i);
 /* The optimizer `name` with the deferred flags: 0, or the exit code. */
 int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int argc, char **argv,
                   nnf_opt_config *oc);
+/* What eval and infer share: the checkpoint, the device, the data. */
+typedef struct {
+  const char *model, *uri, *data, *csv;
+  long label_col;
+  int json, use_float;
+} cli_model_flags;
+extern const cli_option cli_model_options[];
+extern cli_model_flags cli_model_values;
+void cli_model_defaults(void);
+
 /* The learning-rate schedule from its flags: 0, or the exit code. */
 typedef struct {
   const char *name, *gamma, *eta_min;

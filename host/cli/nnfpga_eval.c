@@ -42,27 +42,24 @@ static void eval_progress(void *ctx, long done, long total, const nnf_epoch_stat
 }
 
 int cmd_eval(int argc, char **argv) {
-  const char *model = NULL, *uri = "model", *data = NULL, *csvf = NULL;
-  long limit = 0, batch = 64, label_col = 0;
-  int json = 0, quiet = 0, use_float = 0, help = 0;
-  const cli_option opts[] = {{"--model", CLI_STR, &model, 0, 0},
-                             {"--device", CLI_STR, &uri, 0, 0},
-                             {"--data", CLI_STR, &data, 0, 0},
-                             {"--csv", CLI_STR, &csvf, 0, 0},
-                             {"--limit", CLI_INT, &limit, 0, 0x7fffffffL},
+  long limit = 0, batch = 64;
+  int quiet = 0, help = 0;
+  cli_model_defaults();
+  const cli_option opts[] = {{"--limit", CLI_INT, &limit, 0, 0x7fffffffL},
                              {"--batch", CLI_INT, &batch, 1, 65535},
-                             {"--label-col", CLI_INT, &label_col, -1, 100000},
-                             {"--json", CLI_FLAG, &json, 0, 0},
                              {"--quiet", CLI_FLAG, &quiet, 0, 0},
-                             {"--float", CLI_FLAG, &use_float, 0, 0},
                              CLI_END};
-  const cli_option *tables[] = {opts, NULL};
+  const cli_option *tables[] = {cli_model_options, opts, NULL};
   int rc = cli_parse("eval", argc, argv, tables, &help, NULL, NULL);
   if (help) {
     usage_eval(stdout);
     return 0;
   }
   if (rc) return rc;
+  const char *model = cli_model_values.model, *uri = cli_model_values.uri, *data = cli_model_values.data,
+             *csvf = cli_model_values.csv;
+  long label_col = cli_model_values.label_col;
+  int json = cli_model_values.json, use_float = cli_model_values.use_float;
   if (!model) {
     fprintf(stderr, "nnfpga eval: --model FILE is required\n");
     return EXIT_USAGE;

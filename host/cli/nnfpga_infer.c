@@ -33,26 +33,23 @@ static void usage_infer(FILE *f) {
 }
 
 int cmd_infer(int argc, char **argv) {
-  const char *model = NULL, *uri = "model", *data = NULL, *csvf = NULL;
-  long first = 0, count = 10, label_col = 0;
-  int json = 0, use_float = 0, help = 0;
-  const cli_option opts[] = {{"--model", CLI_STR, &model, 0, 0},
-                             {"--device", CLI_STR, &uri, 0, 0},
-                             {"--data", CLI_STR, &data, 0, 0},
-                             {"--csv", CLI_STR, &csvf, 0, 0},
-                             {"--first", CLI_INT, &first, 0, 0x7fffffffL},
+  long first = 0, count = 10;
+  int help = 0;
+  cli_model_defaults();
+  const cli_option opts[] = {{"--first", CLI_INT, &first, 0, 0x7fffffffL},
                              {"--count", CLI_INT, &count, 1, 65535},
-                             {"--label-col", CLI_INT, &label_col, -1, 100000},
-                             {"--json", CLI_FLAG, &json, 0, 0},
-                             {"--float", CLI_FLAG, &use_float, 0, 0},
                              CLI_END};
-  const cli_option *tables[] = {opts, NULL};
+  const cli_option *tables[] = {cli_model_options, opts, NULL};
   int rc = cli_parse("infer", argc, argv, tables, &help, NULL, NULL);
   if (help) {
     usage_infer(stdout);
     return 0;
   }
   if (rc) return rc;
+  const char *model = cli_model_values.model, *uri = cli_model_values.uri, *data = cli_model_values.data,
+             *csvf = cli_model_values.csv;
+  long label_col = cli_model_values.label_col;
+  int json = cli_model_values.json, use_float = cli_model_values.use_float;
   if (!model) {
     fprintf(stderr, "nnfpga infer: --model FILE is required\n");
     return EXIT_USAGE;

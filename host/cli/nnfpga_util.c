@@ -261,6 +261,22 @@ int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int
   return 0;
 }
 
+cli_model_flags cli_model_values;
+const cli_option cli_model_options[] = {
+    {"--model", CLI_STR, &cli_model_values.model, 0, 0},
+    {"--device", CLI_STR, &cli_model_values.uri, 0, 0},
+    {"--data", CLI_STR, &cli_model_values.data, 0, 0},
+    {"--csv", CLI_STR, &cli_model_values.csv, 0, 0},
+    {"--label-col", CLI_INT, &cli_model_values.label_col, -1, 100000},
+    {"--json", CLI_FLAG, &cli_model_values.json, 0, 0},
+    {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
+    CLI_END};
+
+void cli_model_defaults(void) {
+  memset(&cli_model_values, 0, sizeof cli_model_values);
+  cli_model_values.uri = "model";
+}
+
 cli_sched_flags cli_sched_values = {"constant", NULL, "0", 10, 0, 0};
 const cli_option cli_sched_options[] = {
     {"--schedule", CLI_STR, &cli_sched_values.name, 0, 0},

@@ -197,10 +197,11 @@ static int check_int8(const nnf_qlayer *Q, int k, int in, int out, const nnf_st_
   return 0;
 }
 
+/* An observed range (one never observed has none: stored as zeros). */
 static void set_range(nnf_qrange *r, const float *v, int32_t seen) {
-  r->lo = v[0];
-  r->hi = v[1];
-  r->seen = seen;
+  r->lo = seen > 0 ? v[0] : 0.0f;
+  r->hi = seen > 0 ? v[1] : 0.0f;
+  r->seen = seen > 0 ? seen : 0;
 }
 
 static int set_current(nnf_layer *l, float range, int32_t seen) {

@@ -6,29 +6,17 @@
 
 #include <string.h>
 
-uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) {
-  uint32_t base = (uint32_t)p->w;
-  p->w += words;
+/* Take `words` from a region whose use so far is *used: the base. */
+static uint32_t take(uint64_t *used, uint32_t words) {
+  uint32_t base = (uint32_t)*used;
+  *used += words;
   return base;
 }
 
-uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
-  uint32_t base = (uint32_t)p->p;
-  p->p += entries;
-  return base;
-}
-
-uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) {
-  uint32_t base = (uint32_t)p->a;
-  p->a += words;
-  return base;
-}
-
-uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) {
-  uint32_t base = (uint32_t)p->st;
-  p->st += entries;
-  return base;
-}
+uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) { return take(&p->w, words); }
+uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) { return take(&p->p, entries); }
+uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) { return take(&p->a, words); }
+uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, entries); }
 
 uint8_t *nnf_plan_insn(nnf_plan *p) {
   if (p->pc >= p->cap) {

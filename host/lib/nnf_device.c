@@ -451,11 +451,7 @@ int nnf_device_forward(nnf_device *d, nnf_net *n, const float *x, int batch, cha
   if (!d->spiking) {
     nnf_net_quantize_input(n, x, batch);
     if (stream(d, n, batch, err, errlen)) return -1;
-    nnf_pass p;
-    memset(&p, 0, sizeof p);
-    p.mode = NNF_FWD_DEVICE;
-    p.batch = batch;
-    p.steps = n->steps;
+    nnf_pass p = nnf_net_pass(n, NNF_FWD_DEVICE, batch, 0, 1);
     return nnf_net_forward(n, &p, x, err, errlen);
   }
   int C = nnf_net_outputs(n);

@@ -133,6 +133,8 @@ typedef struct {
 
 typedef struct {
   const char *kind;   /* the PyTorch class it follows: "Linear", "ReLU", "LIF", "Flatten", ... */
+  int fusable;        /* the layer after it may fuse into it (nnf_fusion) */
+  int spiking;        /* its outputs are spikes: as the last layer, their counts are the logits */
   /* The output width for input width `in` (and steps: *steps in, out).
    * Called once, when the layer joins the network; allocates the layer's
    * own state. 0, or -1 + err (the message names the layer). */
@@ -155,6 +157,8 @@ typedef struct {
   /* Derive the int8 form from the float parameters, x's quantization and
    * the consumer's fusion. NULL: nothing to derive. */
   int (*quantize)(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen);
+  /* Forget the observed ranges before a calibration pass. NULL: none. */
+  void (*forget)(nnf_layer *l);
   /* Observe a batch's largest |synaptic current| (real units) computed by
    * the producer (LIF). */
   void (*observe_current)(nnf_layer *l, double absmax, const nnf_pass *p);
@@ -286,6 +290,8 @@ int nnf_net_quantize(nnf_net *n, char *err, size_t errlen);
  * on the host; DEVICE expects the device's int8 outputs in the boundaries
  * (nnf_device_forward). The logits are then in n->logits. */
 int nnf_net_forward(nnf_net *n, const nnf_pass *p, const float *x, char *err, size_t errlen);
+/* A pass of mode over batch rows (observing every `every` passes). */
+nnf_pass nnf_net_pass(nnf_net *n, nnf_fwd_mode mode, int batch, int observe, int every);
 /* Shorthand: a pass of mode over batch rows, observing as QAT does in
  * FAKEQUANT mode. */
 int nnf_net_run(nnf_net *n, nnf_fwd_mode mode, const float *x, int batch, char *err, size_t errlen);

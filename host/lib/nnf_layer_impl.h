@@ -20,9 +20,6 @@ void nnf_qrange_fix(nnf_qrange *q, double scale, int32_t zp);
  * constant, compounded over p->every steps. */
 float nnf_observer_momentum(const nnf_net *n, const nnf_pass *p);
 
-/* Fix the output quantization of a sigmoid or tanh layer (nnf_net_add). */
-void nnf_activation_fix_range(nnf_layer *l);
-
 /* A LIF layer's first state entry on the device (after planning). */
 uint32_t nnf_lif_state_base(const nnf_layer *l);
 

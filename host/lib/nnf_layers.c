@@ -32,6 +32,14 @@ static int copy_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
   return 0;
 }
 
+/* Sigmoid and tanh outputs: their quantization is fixed (TFLite's). */
+static int act_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  nnf_act a = ((activation *)l)->act;
+  if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
+  else if (a == NNF_ACT_TANH) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 128.0, 0);
+  return copy_shape(l, in, out, steps, err, errlen);
+}
+
 /* A pass-through on the quantized paths (and a reshape on every path). */
 static void pass_on(const nnf_pass *p, const nnf_tensor *x, nnf_tensor *y, int width, int quant) {
   size_t cnt = (size_t)x->steps * p->batch * width;
@@ -89,7 +97,7 @@ static void plain_destroy(nnf_layer *l) { free(l); }
 
 static const nnf_layer_ops activation_ops = {
     .kind = "activation",
-    .shape = copy_shape,
+    .shape = act_shape,
     .forward = act_forward,
     .backward = act_backward,
     .fuse = act_fuse,
@@ -113,14 +121,6 @@ nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen) {
   A->base.ops = &activation_ops;
   A->act = act;
   return &A->base;
-}
-
-/* Sigmoid and tanh outputs: their quantization is fixed (set when the
- * layer joins a network: nnf_net_add calls this). */
-void nnf_activation_fix_range(nnf_layer *l) {
-  int a = nnf_layer_act(l);
-  if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
-  else if (a == NNF_ACT_TANH) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 128.0, 0);
 }
 
 /* ---- Flatten: rows are flat already; the quantization passes through ---- */

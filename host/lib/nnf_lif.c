@@ -94,6 +94,8 @@ static void lif_qparams(nnf_layer *l) {
   nnf_qrange_fix(&l->net->t[l->index + 1].r, 1.0, 0); /* spikes */
 }
 
+static void lif_forget(nnf_layer *l) { ((lif_layer *)l)->seen = 0; }
+
 static void lif_observe_current(nnf_layer *l, double mx, const nnf_pass *p) {
   lif_layer *L = (lif_layer *)l;
   float momentum = p->calibrate ? 1.0f : (float)(1.0 - pow(0.99, p->every < 1 ? 1 : p->every));
@@ -241,11 +243,13 @@ static void lif_destroy(nnf_layer *l) {
 
 static const nnf_layer_ops lif_ops = {
     .kind = "LIF",
+    .spiking = 1,
     .shape = lif_shape,
     .forward = lif_forward,
     .backward = lif_backward,
     .fuse = lif_fuse,
     .qparams = lif_qparams,
+    .forget = lif_forget,
     .observe_current = lif_observe_current,
     .plan = lif_plan,
     .emit = lif_emit,

@@ -317,6 +317,7 @@ static void lin_destroy(nnf_layer *l) {
 
 static const nnf_layer_ops linear_ops = {
     .kind = "Linear",
+    .fusable = 1,
     .shape = lin_shape,
     .forward = lin_forward,
     .backward = lin_backward,

@@ -62,14 +62,7 @@ static int forward(nnf_net *n, nnf_device *dev, nnf_fwd_mode mode, const float *
     if (!dev) return nnf_fail(err, errlen, "device mode needs a device");
     return nnf_device_forward(dev, n, x, B, err, errlen);
   }
-  nnf_pass p;
-  memset(&p, 0, sizeof p);
-  p.mode = mode;
-  p.batch = B;
-  p.steps = n->steps;
-  p.observe = observe;
-  p.every = every;
-  p.rng = &n->rng;
+  nnf_pass p = nnf_net_pass(n, mode, B, observe, every);
   return nnf_net_forward(n, &p, x, err, errlen);
 }
 
