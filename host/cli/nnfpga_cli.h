@@ -55,7 +55,12 @@ typedef struct {
 } cli_model_flags;
 extern const cli_option cli_model_options[];
 extern cli_model_flags cli_model_values;
-void cli_model_defaults(void);
+/* The start of eval and infer: parse argv against cli_model_options and
+ * the command's own table, then load the checkpoint (quantized unless
+ * --float). 0 with *net set; -1 after printing the help (exit 0); or the
+ * exit code after printing the error. */
+int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
+                      nnf_net **net);
 
 /* The learning-rate schedule from its flags: 0, or the exit code. */
 typedef struct {
@@ -102,8 +107,7 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
  * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
  * URI, EXIT_DEVICE when nothing usable answers there). */
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev);
-/* A checkpoint for eval / infer: NULL after printing the error. */
-nnf_net *cli_load_model(const char *cmd, const char *path, int need_quantized);
+
 /* infer's output for samples first .. first + B - 1: per sample its label
  * (labels[r]), the class and the C output values (vals, B x C, row-major)
  * named `key` in JSON ("logits", "spike_counts") and `label` in text, as

@@ -43,36 +43,20 @@ static void eval_progress(void *ctx, long done, long total, const nnf_epoch_stat
 
 int cmd_eval(int argc, char **argv) {
   long limit = 0, batch = 64;
-  int quiet = 0, help = 0;
-  cli_model_defaults();
+  int quiet = 0;
   const cli_option opts[] = {{"--limit", CLI_INT, &limit, 0, 0x7fffffffL},
                              {"--batch", CLI_INT, &batch, 1, 65535},
                              {"--quiet", CLI_FLAG, &quiet, 0, 0},
                              CLI_END};
-  const cli_option *tables[] = {cli_model_options, opts, NULL};
-  int rc = cli_parse("eval", argc, argv, tables, &help, NULL, NULL);
-  if (help) {
-    usage_eval(stdout);
-    return 0;
-  }
-  if (rc) return rc;
+  nnf_net *net;
+  int rc = cli_model_command("eval", argc, argv, opts, usage_eval, &net);
+  if (rc) return rc < 0 ? 0 : rc;
   const char *model = cli_model_values.model, *uri = cli_model_values.uri, *data = cli_model_values.data,
              *csvf = cli_model_values.csv;
   long label_col = cli_model_values.label_col;
   int json = cli_model_values.json, use_float = cli_model_values.use_float;
-  if (!model) {
-    fprintf(stderr, "nnfpga eval: --model FILE is required\n");
-    return EXIT_USAGE;
-  }
   char err[512];
-  nnf_net *net = cli_load_model("eval", model, !use_float);
-  if (!net) return EXIT_INPUT;
   int spiking = nnf_net_spiking(net);
-  if (spiking && use_float) {
-    fprintf(stderr, "nnfpga eval: a spiking network has no float forward (use --device host)\n");
-    nnf_net_free(net);
-    return EXIT_USAGE;
-  }
   nnf_dataset d = {0};
   if (cli_load_data("eval", data, csvf, (int)label_col, 0, limit, &d)) {
     nnf_net_free(net);

@@ -34,39 +34,24 @@ static void usage_infer(FILE *f) {
 
 int cmd_infer(int argc, char **argv) {
   long first = 0, count = 10;
-  int help = 0;
-  cli_model_defaults();
   const cli_option opts[] = {{"--first", CLI_INT, &first, 0, 0x7fffffffL},
                              {"--count", CLI_INT, &count, 1, 65535},
                              CLI_END};
-  const cli_option *tables[] = {cli_model_options, opts, NULL};
-  int rc = cli_parse("infer", argc, argv, tables, &help, NULL, NULL);
-  if (help) {
-    usage_infer(stdout);
-    return 0;
-  }
-  if (rc) return rc;
-  const char *model = cli_model_values.model, *uri = cli_model_values.uri, *data = cli_model_values.data,
+  nnf_net *net;
+  int rc = cli_model_command("infer", argc, argv, opts, usage_infer, &net);
+  if (rc) return rc < 0 ? 0 : rc;
+  const char *uri = cli_model_values.uri, *data = cli_model_values.data,
              *csvf = cli_model_values.csv;
   long label_col = cli_model_values.label_col;
   int json = cli_model_values.json, use_float = cli_model_values.use_float;
-  if (!model) {
-    fprintf(stderr, "nnfpga infer: --model FILE is required\n");
-    return EXIT_USAGE;
-  }
   char err[512];
-  nnf_net *net = cli_load_model("infer", model, !use_float);
-  if (!net) return EXIT_INPUT;
   int spiking = nnf_net_spiking(net);
   nnf_dataset all = {0}, d = {0};
   if (cli_load_data("infer", data, csvf, (int)label_col, 0, 0, &all)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }
-  if (spiking && use_float) {
-    fprintf(stderr, "nnfpga infer: a spiking network has no float forward (use --device host)\n");
-    rc = EXIT_USAGE;
-  } else if ((size_t)first >= all.count) {
+  if ((size_t)first >= all.count) {
     fprintf(stderr, "nnfpga infer: --first %ld but the data has %zu samples\n", first, all.count);
     rc = EXIT_USAGE;
   } else if (nnf_dataset_slice(&all, (size_t)first, (size_t)count, &d)) {

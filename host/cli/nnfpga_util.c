@@ -272,9 +272,42 @@ const cli_option cli_model_options[] = {
     {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
     CLI_END};
 
-void cli_model_defaults(void) {
+int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
+                      nnf_net **net) {
+  char err[512];
+  int help = 0;
+  *net = NULL;
   memset(&cli_model_values, 0, sizeof cli_model_values);
   cli_model_values.uri = "model";
+  const cli_option *tables[] = {cli_model_options, own, NULL};
+  int rc = cli_parse(cmd, argc, argv, tables, &help, NULL, NULL);
+  if (help) {
+    usage(stdout);
+    return -1;
+  }
+  if (rc) return rc;
+  const char *path = cli_model_values.model;
+  if (!path) {
+    fprintf(stderr, "nnfpga %s: --model FILE is required\n", cmd);
+    return EXIT_USAGE;
+  }
+  if (!(*net = nnf_ckpt_load(path, err, sizeof err))) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_INPUT;
+  }
+  if (!cli_model_values.use_float && !(*net)->quantized) {
+    fprintf(stderr, "nnfpga %s: %s holds no quantized model (trained with --float and never quantized)\n", cmd, path);
+    nnf_net_free(*net);
+    *net = NULL;
+    return EXIT_INPUT;
+  }
+  if (cli_model_values.use_float && nnf_net_spiking(*net)) {
+    fprintf(stderr, "nnfpga %s: a spiking network has no float forward (use --device host)\n", cmd);
+    nnf_net_free(*net);
+    *net = NULL;
+    return EXIT_USAGE;
+  }
+  return 0;
 }
 
 cli_sched_flags cli_sched_values = {"constant", NULL, "0", 10, 0, 0};
@@ -307,22 +340,6 @@ int cli_schedule(const char *cmd, const cli_sched_flags *f, long epochs, nnf_sch
     return EXIT_USAGE;
   }
   return 0;
-}
-
-nnf_net *cli_load_model(const char *cmd, const char *path, int need_quantized) {
-  char err[512];
-  if (!path) {
-    fprintf(stderr, "nnfpga %s: --model FILE is required\n", cmd);
-    return NULL;
-  }
-  nnf_net *n = nnf_ckpt_load(path, err, sizeof err);
-  if (!n) fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
-  else if (need_quantized && !n->quantized) {
-    fprintf(stderr, "nnfpga %s: %s holds no quantized model (trained with --float and never quantized)\n", cmd, path);
-    nnf_net_free(n);
-    n = NULL;
-  }
-  return n;
 }
 
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
