@@ -89,7 +89,10 @@ def main():
         if i + 2 < len(sizes):
             mods.append(acts[meta["activation"]]())
     model = torch.nn.Sequential(*mods)
-    state = {k[len("layers."):]: v for k, v in tensors.items() if k.startswith("layers.")}
+    # format 2 names the float tensors as nn.Sequential's state_dict ("0.weight");
+    # format 1 put them under "layers."
+    state = {k[len("layers."):] if k.startswith("layers.") else k: v for k, v in tensors.items()
+             if not k.startswith("quant.")}
     model.load_state_dict(state, strict=True)
     (count, rows, cols), pixels = read_idx(f"{args.data}/t10k-images-idx3-ubyte.gz")
     _, labels = read_idx(f"{args.data}/t10k-labels-idx1-ubyte.gz")

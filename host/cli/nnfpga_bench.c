@@ -14,7 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "nnf_model.h"
+#include "nnf_device.h"
+#include "nnf_layer.h"
 #include "nnf_train.h"
 #include "nnfpga_cli.h"
 
@@ -40,7 +41,7 @@ static int cmp_d(const void *a, const void *b) {
 /* Median microseconds of one training step. */
 static double bench_train_step(long steps, char *err, size_t errlen) {
   const int sizes[3] = {784, 128, 10}, B = 64;
-  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, 7, err, errlen);
+  nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_RELU, 7, err, errlen);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_ADAM);
   nnf_optim *o = n ? nnf_optim_create(&oc, err, errlen) : NULL;
   float *x = malloc(sizeof(float) * B * 784);
@@ -53,8 +54,8 @@ static double bench_train_step(long steps, char *err, size_t errlen) {
     for (int i = 0; i < B; i++) y[i] = (int32_t)(nnf_rng_next(&rng) % 10);
     for (long s = -20; s < steps; s++) { /* 20 warm-up steps */
       double t0 = cli_now();
-      nnf_net_forward(n, NNF_FWD_FLOAT, NULL, x, B, err, errlen);
-      nnf_net_backward(n, y, B, 1.0f, 0);
+      nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, errlen);
+      nnf_net_backward(n, y, 1.0f, 0);
       nnf_optim_step(o);
       if (s >= 0) t[s] = (cli_now() - t0) * 1e6;
     }
@@ -120,7 +121,7 @@ int cmd_bench(int argc, char **argv) {
   int rc = 0;
   if (strcmp(uri, "none")) {
     const int sizes[3] = {784, 128, 10};
-    nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, 3, err, sizeof err);
+    nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_RELU, 3, err, sizeof err);
     nnf_dataset d = {0};
     d.count = (size_t)images;
     d.features = 784;
@@ -134,7 +135,7 @@ int cmd_bench(int argc, char **argv) {
     nnf_eval_result r;
     if (orc) {
       rc = orc;
-    } else if (!n || !dev || !d.x || !d.y || nnf_net_observe(n, d.x, 64) || nnf_net_quantize(n, err, sizeof err) ||
+    } else if (!n || !dev || !d.x || !d.y || nnf_net_observe(n, d.x, 64, 1) || nnf_net_quantize(n, err, sizeof err) ||
         nnf_evaluate(n, NNF_FWD_DEVICE, dev, &d, 64, &r, NULL, NULL, err, sizeof err)) {
       fprintf(stderr, "nnfpga bench: %s\n", err);
       rc = EXIT_DEVICE;

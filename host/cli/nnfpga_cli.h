@@ -9,11 +9,67 @@
 #include <stdio.h>
 
 #include "nnf_data.h"
+#include "nnf_device.h"
 #include "nnf_optim.h"
 #include "nnf_train.h"
 
 /* Exit codes (documented in `nnfpga --help` and docs/cli.md). */
 enum { EXIT_DEVICE = 1, EXIT_USAGE = 2, EXIT_INPUT = 3 };
+
+/* Option tables: each command parses its argv against a list of tables
+ * (shared ones, e.g. cli_data_options, and its own), so no option is
+ * declared twice. CLI_STR stores the value (const char *), CLI_INT parses a
+ * long in lo..hi, CLI_FLAG sets an int to 1. */
+typedef enum { CLI_STR = 0, CLI_INT, CLI_FLAG } cli_kind;
+typedef struct {
+  const char *flag;
+  cli_kind kind;
+  void *var;
+  long lo, hi;
+} cli_option;
+#define CLI_END {NULL, CLI_STR, NULL, 0, 0}
+
+/* Parse argv[0..argc) against the NULL-terminated list of tables. Options
+ * that no table knows are handed to `other` (may be NULL: then they are an
+ * error) with the index; it returns 0 when it took them (advancing *i past
+ * a value), -1 when it did not. -h/--help sets *help. 0, or the exit code
+ * after printing the error. */
+int cli_parse(const char *cmd, int argc, char **argv, const cli_option *const *tables, int *help,
+              int (*other)(void *ctx, int argc, char **argv, int *i), void *ctx);
+
+/* Optimizer hyperparameters given before or after --optimizer: collected
+ * by cli_parse (as `other`), applied by cli_optimizer. */
+typedef struct {
+  int idx[64];
+  int n;
+} cli_deferred;
+int cli_defer(void *ctx, int argc, char **argv, int *i);
+/* The optimizer `name` with the deferred flags: 0, or the exit code. */
+int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int argc, char **argv,
+                  nnf_opt_config *oc);
+/* What eval and infer share: the checkpoint, the device, the data. */
+typedef struct {
+  const char *model, *uri, *data, *csv;
+  long label_col;
+  int json, use_float;
+} cli_model_flags;
+extern const cli_option cli_model_options[];
+extern cli_model_flags cli_model_values;
+/* The start of eval and infer: parse argv against cli_model_options and
+ * the command's own table, then load the checkpoint (quantized unless
+ * --float). 0 with *net set; -1 after printing the help (exit 0); or the
+ * exit code after printing the error. */
+int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
+                      nnf_net **net);
+
+/* The learning-rate schedule from its flags: 0, or the exit code. */
+typedef struct {
+  const char *name, *gamma, *eta_min;
+  long step_size, t_max, warmup;
+} cli_sched_flags;
+extern const cli_option cli_sched_options[];
+extern cli_sched_flags cli_sched_values;
+int cli_schedule(const char *cmd, const cli_sched_flags *f, long epochs, nnf_sched *out);
 
 /* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 and *val set (and *i
  * advanced past a separate value), 0 if argv[*i] is another option, -1 if
@@ -50,8 +106,8 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
 /* Open the device of a command's --device (NULL, and 0, for "host"):
  * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
  * URI, EXIT_DEVICE when nothing usable answers there). */
-struct nnf_device;
-int cli_open_device(const char *cmd, const char *uri, struct nnf_device **dev);
+int cli_open_device(const char *cmd, const char *uri, nnf_device **dev);
+
 /* infer's output for samples first .. first + B - 1: per sample its label
  * (labels[r]), the class and the C output values (vals, B x C, row-major)
  * named `key` in JSON ("logits", "spike_counts") and `label` in text, as
@@ -61,12 +117,8 @@ void cli_print_predictions(long first, int B, int C, const int32_t *labels, cons
 /* The same with float values (printed exactly: %.9g in text, a double in JSON). */
 void cli_print_predictions_f(long first, int B, int C, const int32_t *labels, const int *cls,
                              const float *vals, const char *key, const char *label, int json);
+int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
-int cmd_train_snn(int argc, char **argv);
-int cmd_eval_snn(int argc, char **argv);
-int cmd_infer_snn(int argc, char **argv);
-/* 1 when the --model FILE among argv is a spiking-network checkpoint. */
-int cli_model_is_snn(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -35,7 +35,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "nnf_model.h"
+#include "nnf_layer.h"
 #include "nnf_plot.h"
 #include "nnf_train.h"
 #include "nnf_tune.h"
@@ -159,7 +159,7 @@ static int parse_hidden(const char *s, char *out, size_t len) {
     char *end;
     errno = 0;
     long w = strtol(p, &end, 10);
-    if (end == p || errno || w < 1 || w > 65535 || ++layers > NNF_MAX_LAYERS - 1) return -1;
+    if (end == p || errno || w < 1 || w > 65535 || ++layers > NNF_MAX_SIZES - 2) return -1;
     size_t k = strlen(out);
     snprintf(out + k, len - k, "%s%ld", k ? "x" : "", w);
     if (!*end) return 0;
@@ -188,7 +188,7 @@ static int parse_value(dim *d, const char *s, int k) {
     case T_HIDDEN:
       if (parse_hidden(s, d->str[k], NAME_LEN))
         return usage_err("--hidden wants widths like 128 or 128x64 (1..65535, at most %d layers) or none, not '%s'",
-                         NNF_MAX_LAYERS - 1, s);
+                         NNF_MAX_SIZES - 2, s);
       return 0;
     case T_OPTIM: {
       int kind = nnf_optim_parse(s);
@@ -944,10 +944,10 @@ static int make_optimizer(const tune *t, const config *c, nnf_opt_config *oc, ch
  * exit code for a failure that stops the search (the device). */
 static int run_trial(const tune *t, long k, const config *c, cJSON **out) {
   char err[512] = "out of memory", what[32];
-  int sizes[NNF_MAX_LAYERS + 1], ns = trial_sizes(t, c, sizes);
+  int sizes[NNF_MAX_SIZES], ns = trial_sizes(t, c, sizes);
   nnf_opt_config oc;
   nnf_epoch_stats *hist = calloc((size_t)t->epochs, sizeof *hist);
-  nnf_net *net = nnf_net_create(sizes, ns, (nnf_act)nnf_act_parse(t->act), (uint64_t)t->seed, err, sizeof err);
+  nnf_net *net = nnf_mlp_create(sizes, ns, (nnf_act)nnf_act_parse(t->act), (uint64_t)t->seed, err, sizeof err);
   nnf_init_spec is = nnf_init_defaults((nnf_init_kind)c->num[D_INIT]);
   nnf_optim *opt = NULL;
   int rc = 0, epochs_run = 0;

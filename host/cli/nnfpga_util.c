@@ -11,7 +11,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "nnf_model.h"
+#include "nnf_ckpt.h"
+#include "nnf_layer.h"
 #include "nnf_plot.h"
 #include "nnfdrv.h"
 #include "nnfpga_cli.h"
@@ -54,11 +55,7 @@ int cli_real(const char *cmd, const char *opt, const char *s, double *out) {
   return 0;
 }
 
-double cli_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double cli_now(void) { return nnf_now(); }
 
 void cli_progress_init(cli_progress *p, const char *what, int enabled) {
   p->enabled = enabled && isatty(2);
@@ -149,6 +146,200 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   if (rc) fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
   free(x);
   return rc;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const cli_option *const *tables, int *help,
+              int (*other)(void *ctx, int argc, char **argv, int *i), void *ctx) {
+  for (int i = 0; i < argc; i++) {
+    int taken = 0;
+    for (int t = 0; tables[t] && !taken; t++)
+      for (const cli_option *o = tables[t]; o->flag && !taken; o++) {
+        const char *v = NULL;
+        if (o->kind == CLI_FLAG) {
+          if (strcmp(argv[i], o->flag)) continue;
+          *(int *)o->var = 1;
+          taken = 1;
+          continue;
+        }
+        int g = cli_opt(argc, argv, &i, o->flag, &v);
+        if (!g) continue;
+        if (g < 0) {
+          fprintf(stderr, "nnfpga %s: %s needs a value\n", cmd, argv[i]);
+          return EXIT_USAGE;
+        }
+        if (o->kind == CLI_STR) *(const char **)o->var = v;
+        else if (cli_int(cmd, o->flag, v, o->lo, o->hi, (long *)o->var)) return EXIT_USAGE;
+        taken = 1;
+      }
+    if (taken) continue;
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      *help = 1;
+      continue;
+    }
+    if (other && !strncmp(argv[i], "--", 2) && other(ctx, argc, argv, &i) == 0) continue;
+    fprintf(stderr, "nnfpga %s: unexpected argument '%s' (see nnfpga %s --help)\n", cmd, argv[i], cmd);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+int cli_defer(void *ctx, int argc, char **argv, int *i) {
+  cli_deferred *hp = ctx;
+  if (hp->n == 64) return -1;
+  hp->idx[hp->n++] = *i;
+  /* skip a separate value of a hyperparameter flag */
+  if (!strchr(argv[*i], '=') && *i + 1 < argc && strncmp(argv[*i + 1], "--", 2) && strcmp(argv[*i], "--nesterov") &&
+      strcmp(argv[*i], "--centered") && strcmp(argv[*i], "--amsgrad"))
+    (*i)++;
+  return 0;
+}
+
+/* Optimizer hyperparameter flags: --name-with-dashes maps to torch's name. */
+static int opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int *i, int *handled) {
+  static const char *bools[] = {"nesterov", "centered", "amsgrad"};
+  static const char *reals[] = {"lr", "momentum", "dampening", "weight-decay", "lr-decay",
+                                "initial-accumulator-value", "alpha", "beta1", "beta2", "eps"};
+  char err[256], name[64];
+  *handled = 0;
+  const char *a = argv[*i];
+  if (strncmp(a, "--", 2)) return 0;
+  for (size_t b = 0; b < sizeof bools / sizeof *bools; b++)
+    if (!strcmp(a + 2, bools[b])) {
+      *handled = 1;
+      if (nnf_optim_set(oc, bools[b], 1, err, sizeof err)) {
+        fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+        return -1;
+      }
+      return 0;
+    }
+  for (size_t r = 0; r < sizeof reals / sizeof *reals; r++) {
+    char flag[64];
+    const char *v;
+    snprintf(flag, sizeof flag, "--%s", reals[r]);
+    int got = cli_opt(argc, argv, i, flag, &v);
+    if (!got) continue;
+    *handled = 1;
+    double x;
+    if (got < 0) {
+      fprintf(stderr, "nnfpga %s: %s needs a value\n", cmd, flag);
+      return -1;
+    }
+    if (cli_real(cmd, flag, v, &x)) return -1;
+    snprintf(name, sizeof name, "%s", reals[r]);
+    for (char *c = name; *c; c++)
+      if (*c == '-') *c = '_';
+    if (nnf_optim_set(oc, name, x, err, sizeof err)) {
+      fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+      return -1;
+    }
+    return 0;
+  }
+  return 0;
+}
+
+int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int argc, char **argv,
+                  nnf_opt_config *oc) {
+  char err[512];
+  int kind = nnf_optim_parse(name);
+  if (kind < 0) {
+    fprintf(stderr, "nnfpga %s: unknown optimizer '%s' (sgd, adagrad, rmsprop, adam, adamw)\n", cmd, name);
+    return EXIT_USAGE;
+  }
+  *oc = nnf_optim_defaults((nnf_opt_kind)kind);
+  for (int k = 0; k < hp->n; k++) {
+    int i = hp->idx[k], handled;
+    if (opt_flag(cmd, oc, argc, argv, &i, &handled)) return EXIT_USAGE;
+    if (!handled) {
+      fprintf(stderr, "nnfpga %s: unknown option '%s' (see nnfpga %s --help)\n", cmd, argv[hp->idx[k]], cmd);
+      return EXIT_USAGE;
+    }
+  }
+  if (nnf_optim_validate(oc, err, sizeof err)) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+cli_model_flags cli_model_values;
+const cli_option cli_model_options[] = {
+    {"--model", CLI_STR, &cli_model_values.model, 0, 0},
+    {"--device", CLI_STR, &cli_model_values.uri, 0, 0},
+    {"--data", CLI_STR, &cli_model_values.data, 0, 0},
+    {"--csv", CLI_STR, &cli_model_values.csv, 0, 0},
+    {"--label-col", CLI_INT, &cli_model_values.label_col, -1, 100000},
+    {"--json", CLI_FLAG, &cli_model_values.json, 0, 0},
+    {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
+    CLI_END};
+
+int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
+                      nnf_net **net) {
+  char err[512];
+  int help = 0;
+  *net = NULL;
+  memset(&cli_model_values, 0, sizeof cli_model_values);
+  cli_model_values.uri = "model";
+  const cli_option *tables[] = {cli_model_options, own, NULL};
+  int rc = cli_parse(cmd, argc, argv, tables, &help, NULL, NULL);
+  if (help) {
+    usage(stdout);
+    return -1;
+  }
+  if (rc) return rc;
+  const char *path = cli_model_values.model;
+  if (!path) {
+    fprintf(stderr, "nnfpga %s: --model FILE is required\n", cmd);
+    return EXIT_USAGE;
+  }
+  if (!(*net = nnf_ckpt_load(path, err, sizeof err))) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_INPUT;
+  }
+  if (!cli_model_values.use_float && !(*net)->quantized) {
+    fprintf(stderr, "nnfpga %s: %s holds no quantized model (trained with --float and never quantized)\n", cmd, path);
+    nnf_net_free(*net);
+    *net = NULL;
+    return EXIT_INPUT;
+  }
+  if (cli_model_values.use_float && nnf_net_spiking(*net)) {
+    fprintf(stderr, "nnfpga %s: a spiking network has no float forward (use --device host)\n", cmd);
+    nnf_net_free(*net);
+    *net = NULL;
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+cli_sched_flags cli_sched_values = {"constant", NULL, "0", 10, 0, 0};
+const cli_option cli_sched_options[] = {
+    {"--schedule", CLI_STR, &cli_sched_values.name, 0, 0},
+    {"--gamma", CLI_STR, &cli_sched_values.gamma, 0, 0},
+    {"--eta-min", CLI_STR, &cli_sched_values.eta_min, 0, 0},
+    {"--step-size", CLI_INT, &cli_sched_values.step_size, 1, 1000000},
+    {"--t-max", CLI_INT, &cli_sched_values.t_max, 1, 1000000},
+    {"--warmup-steps", CLI_INT, &cli_sched_values.warmup, 0, 1000000000L},
+    CLI_END};
+
+int cli_schedule(const char *cmd, const cli_sched_flags *f, long epochs, nnf_sched *sc) {
+  char err[512];
+  memset(sc, 0, sizeof *sc);
+  int kind = nnf_sched_parse(f->name);
+  if (kind < 0) {
+    fprintf(stderr, "nnfpga %s: unknown --schedule '%s' (constant, step, exponential, cosine)\n", cmd, f->name);
+    return EXIT_USAGE;
+  }
+  sc->kind = (nnf_sched_kind)kind;
+  sc->step_size = (int)f->step_size;
+  sc->gamma = sc->kind == NNF_SCHED_EXPONENTIAL ? 0.95 : 0.1;
+  if (f->gamma && cli_real(cmd, "--gamma", f->gamma, &sc->gamma)) return EXIT_USAGE;
+  sc->t_max = (int)(f->t_max ? f->t_max : epochs);
+  if (cli_real(cmd, "--eta-min", f->eta_min, &sc->eta_min)) return EXIT_USAGE;
+  sc->warmup_steps = f->warmup;
+  if (nnf_sched_validate(sc, err, sizeof err)) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
 }
 
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {

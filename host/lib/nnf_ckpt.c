@@ -1,18 +1,20 @@
 /*
- * nnf_ckpt.c - checkpoints in safetensors (see nnf_ckpt.h).
+ * nnf_ckpt.c - checkpoints in safetensors (see nnf_ckpt.h): format 2 for
+ * every network of the layer stack, and the loader of format 1.
  */
 #include "nnf_ckpt.h"
 #include "nnf_err.h"
+#include "nnf_layer_impl.h"
 
-#include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nnf_safetensors.h"
-#include "nnf_snn.h"
+#include "nnfm_lif.h"
 
-#define MAX_T (NNF_MAX_LAYERS * 8 + 8)
+#define MAX_T (NNF_MAX_LAYERS * 10 + 8)
 
 typedef struct {
   nnf_st_tensor t[MAX_T];
@@ -20,8 +22,8 @@ typedef struct {
   int n;
 } tlist;
 
-static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, int ndim, int64_t d0,
-                int64_t d1) {
+static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, int ndim, int64_t d0, int64_t d1) {
+  if (tl->n == MAX_T) return;
   nnf_st_tensor *t = &tl->t[tl->n];
   snprintf(tl->names[tl->n], sizeof tl->names[0], "%s", name);
   t->name = tl->names[tl->n];
@@ -33,83 +35,110 @@ static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, 
   tl->n++;
 }
 
-/* A layer's tensors: float weights and biases, and with Q its int8 form. */
-static void add_layer(tlist *tl, int l, const nnf_dense *D, const nnf_qlayer *Q) {
+/* Layer `i`'s int8 form under the prefix "quant.<k>." (k: the layer's index
+ * in format 2, its Linear ordinal in format 1). */
+static const char *const q_names[5] = {"weight_scale", "weight_int8", "bias_int32", "multiplier", "shift"};
+
+static void add_qlayer(tlist *tl, int k, int in, int out, const nnf_qlayer *Q) {
   char name[48];
-  snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-  add(tl, name, NNF_ST_F32, D->w, 2, D->out, D->in);
-  snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
-  add(tl, name, NNF_ST_F32, D->b, 1, D->out, 0);
-  if (!Q) return;
-  snprintf(name, sizeof name, "quant.%d.weight_scale", l);
-  add(tl, name, NNF_ST_F32, Q->s_w, 1, D->out, 0);
-  snprintf(name, sizeof name, "quant.%d.weight_int8", l);
-  add(tl, name, NNF_ST_I8, Q->w_kn, 2, D->in, D->out);
-  snprintf(name, sizeof name, "quant.%d.bias_int32", l);
-  add(tl, name, NNF_ST_I32, Q->bias, 1, D->out, 0);
-  snprintf(name, sizeof name, "quant.%d.multiplier", l);
-  add(tl, name, NNF_ST_I32, Q->m0, 1, D->out, 0);
-  snprintf(name, sizeof name, "quant.%d.shift", l);
-  add(tl, name, NNF_ST_I8, Q->shift, 1, D->out, 0);
+  const void *data[5] = {Q->s_w, Q->w_kn, Q->bias, Q->m0, Q->shift};
+  const nnf_st_dtype dt[5] = {NNF_ST_F32, NNF_ST_I8, NNF_ST_I32, NNF_ST_I32, NNF_ST_I8};
+  for (int j = 0; j < 5; j++) {
+    snprintf(name, sizeof name, "quant.%d.%s", k, q_names[j]);
+    add(tl, name, dt[j], data[j], j == 1 ? 2 : 1, j == 1 ? in : out, j == 1 ? out : 0);
+  }
   if (Q->lut) {
-    snprintf(name, sizeof name, "quant.%d.lut", l);
+    snprintf(name, sizeof name, "quant.%d.lut", k);
     add(tl, name, NNF_ST_I8, Q->table, 1, 256, 0);
   }
 }
 
-int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys,
-                  const char *const *vals, int n_extra, char *err, size_t errlen) {
-  tlist tl;
-  memset(&tl, 0, sizeof tl);
-  int L = n->nlayers;
-  float ranges[NNF_MAX_LAYERS + 1][2], pranges[NNF_MAX_LAYERS][2];
-  double scales[NNF_MAX_LAYERS + 1], pscales[NNF_MAX_LAYERS];
-  int32_t zps[NNF_MAX_LAYERS + 1], pzps[NNF_MAX_LAYERS];
-  for (int l = 0; l < L; l++) {
-    const nnf_dense *D = &n->layer[l];
-    const nnf_qlayer *Q = &n->ql[l];
-    add_layer(&tl, l, D, n->quantized ? Q : NULL);
-  }
-  for (int l = 0; l <= L; l++) {
-    ranges[l][0] = n->q[l].lo;
-    ranges[l][1] = n->q[l].seen ? n->q[l].hi : 0.0f;
-    if (!n->q[l].seen) ranges[l][0] = 0.0f;
-    scales[l] = n->q[l].scale;
-    zps[l] = n->q[l].zp;
-    if (l < L) {
-      pranges[l][0] = n->pre[l].seen ? n->pre[l].lo : 0.0f;
-      pranges[l][1] = n->pre[l].seen ? n->pre[l].hi : 0.0f;
-      pscales[l] = n->pre[l].scale;
-      pzps[l] = n->pre[l].zp;
-    }
-  }
-  add(&tl, "quant.act_range", NNF_ST_F32, ranges, 2, L + 1, 2);
-  add(&tl, "quant.act_scale", NNF_ST_F64, scales, 1, L + 1, 0);
-  add(&tl, "quant.act_zero_point", NNF_ST_I32, zps, 1, L + 1, 0);
-  add(&tl, "quant.pre_range", NNF_ST_F32, pranges, 2, L, 2);
-  add(&tl, "quant.pre_scale", NNF_ST_F64, pscales, 1, L, 0);
-  add(&tl, "quant.pre_zero_point", NNF_ST_I32, pzps, 1, L, 0);
-  int32_t seen[NNF_MAX_LAYERS * 2 + 1];
-  for (int l = 0; l <= L; l++) seen[l] = n->q[l].seen;
-  for (int l = 0; l < L; l++) seen[L + 1 + l] = n->pre[l].seen;
-  add(&tl, "quant.observed_batches", NNF_ST_I32, seen, 1, 2 * L + 1, 0);
+/* A range as stored: (lo, hi), zeros when nothing was observed. */
+static void range_pair(const nnf_qrange *r, float out[2]) {
+  out[0] = r->seen ? r->lo : 0.0f;
+  out[1] = r->seen ? r->hi : 0.0f;
+}
 
-  char layers[128];
-  nnf_net_layers_string(n, layers, sizeof layers);
-  const char *mk[16] = {"format", "format_version", "layers", "activation", "quantized"};
-  const char *mv[16] = {"nnfpga", "1", layers, nnf_act_name(n->act), n->quantized ? "1" : "0"};
-  int nm = 5;
-  for (int i = 0; i < n_extra && nm < 16; i++, nm++) {
+static int has_range(nnf_layer *l) { return nnf_layer_dense(l) || nnf_layer_act(l) >= 0; }
+
+static const char *act_meta(int a) {
+  static const char *const names[] = {"none", "relu", "relu6", "sigmoid", "tanh"};
+  return a >= 0 && a <= 4 ? names[a] : "none";
+}
+
+int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, const char *const *vals, int n_extra,
+                  char *err, size_t errlen) {
+  nnf_net *n = (nnf_net *)cn; /* read only: the layer accessors take non-const layers */
+  tlist *tl = calloc(1, sizeof *tl);
+  float ranges[NNF_MAX_LAYERS + 1][2];
+  int32_t seen[NNF_MAX_LAYERS + 1];
+  if (!tl) return nnf_fail(err, errlen, "out of memory");
+  char name[48];
+  range_pair(&n->t[0].r, ranges[NNF_MAX_LAYERS]);
+  seen[NNF_MAX_LAYERS] = n->t[0].r.seen;
+  add(tl, "quant.input.range", NNF_ST_F32, ranges[NNF_MAX_LAYERS], 1, 2, 0);
+  add(tl, "quant.input.observed", NNF_ST_I32, &seen[NNF_MAX_LAYERS], 1, 1, 0);
+  int has_lif = 0, act = -1;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    nnf_param p[NNF_MAX_PARAMS];
+    int k = l->ops->params ? l->ops->params(l, p) : 0;
+    for (int j = 0; j < k; j++) {
+      snprintf(name, sizeof name, "%d.%s", i, p[j].name);
+      add(tl, name, NNF_ST_F32, p[j].data, p[j].ndim, p[j].shape[0], p[j].shape[1]);
+    }
+    if (has_range(l)) {
+      range_pair(nnf_layer_range(l), ranges[i]);
+      seen[i] = nnf_layer_range(l)->seen;
+      snprintf(name, sizeof name, "quant.%d.range", i);
+      add(tl, name, NNF_ST_F32, ranges[i], 1, 2, 0);
+      snprintf(name, sizeof name, "quant.%d.observed", i);
+      add(tl, name, NNF_ST_I32, &seen[i], 1, 1, 0);
+    }
+    if (nnf_layer_act(l) >= 0 && act < 0) act = nnf_layer_act(l);
+    float *range;
+    int *cseen;
+    int32_t *vth;
+    if (!nnf_layer_lif_current(l, &range, &cseen, &vth, NULL)) {
+      has_lif = 1;
+      snprintf(name, sizeof name, "quant.%d.current_range", i);
+      add(tl, name, NNF_ST_F32, range, 1, 1, 0);
+      snprintf(name, sizeof name, "quant.%d.vth", i);
+      add(tl, name, NNF_ST_I32, vth, 1, 1, 0);
+      snprintf(name, sizeof name, "quant.%d.observed", i);
+      add(tl, name, NNF_ST_I32, cseen, 1, 1, 0);
+    }
+    if (n->quantized && nnf_layer_dense(l)) add_qlayer(tl, i, l->in, l->out, nnf_layer_qlayer(l));
+  }
+  char arch[2048], inputs[16], steps[16], layers[160];
+  nnf_net_describe(n, arch, sizeof arch);
+  snprintf(inputs, sizeof inputs, "%d", nnf_net_inputs(n));
+  snprintf(steps, sizeof steps, "%d", n->steps);
+  size_t used = (size_t)snprintf(layers, sizeof layers, "%d", nnf_net_inputs(n));
+  for (int i = 0; i < n->nlayers && used < sizeof layers; i++)
+    if (nnf_layer_dense(n->layer[i])) used += (size_t)snprintf(layers + used, sizeof layers - used, ",%d", n->layer[i]->out);
+  const char *input = n->t[0].steps > 1 ? "rate" : n->t[0].r.fixed ? "pixels" : "observed";
+  const char *mk[40] = {"format", "format_version", "architecture", "inputs", "steps", "input", "quantized", "model", "layers"};
+  const char *mv[40] = {"nnfpga", "2", arch, inputs, steps, input, n->quantized ? "1" : "0", has_lif ? "snn" : "mlp", layers};
+  int nm = 9;
+  if (!has_lif) {
+    mk[nm] = "activation";
+    mv[nm++] = act_meta(act);
+  }
+  for (int i = 0; i < n_extra && nm < 40; i++, nm++) {
     mk[nm] = keys[i];
     mv[nm] = vals[i];
   }
-  return nnf_st_write(path, tl.t, tl.n, mk, mv, nm, err, errlen);
+  int rc = nnf_st_write(path, tl->t, tl->n, mk, mv, nm, err, errlen);
+  free(tl);
+  return rc;
 }
 
+/* ---- reading ---------------------------------------------------------------- */
+
 /* The tensor `name` with exactly this dtype and shape, or NULL + err. */
-static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const char *name,
-                                 nnf_st_dtype dt, int ndim, int64_t d0, int64_t d1, char *err,
-                                 size_t errlen) {
+static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const char *name, nnf_st_dtype dt, int ndim,
+                                 int64_t d0, int64_t d1, char *err, size_t errlen) {
   const nnf_st_tensor *t = nnf_st_find(f, name);
   if (!t) {
     nnf_fail(err, errlen, "%s: tensor '%s' missing", path, name);
@@ -120,155 +149,90 @@ static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const c
     if (t->ndim == 1) snprintf(sh, sizeof sh, "[%lld]", (long long)t->shape[0]);
     else if (t->ndim == 2) snprintf(sh, sizeof sh, "[%lld, %lld]", (long long)t->shape[0], (long long)t->shape[1]);
     else snprintf(sh, sizeof sh, "(%d dims)", t->ndim);
-    nnf_fail(err, errlen,
-         "%s: tensor '%s' is %s %s but the architecture needs %s [%lld%s%lld]", path, name,
-         nnf_st_dtype_name(t->dtype), sh, nnf_st_dtype_name(dt), (long long)d0, ndim > 1 ? ", " : "",
-         ndim > 1 ? (long long)d1 : 0LL);
+    nnf_fail(err, errlen, "%s: tensor '%s' is %s %s but the architecture needs %s [%lld%s%lld]", path, name,
+             nnf_st_dtype_name(t->dtype), sh, nnf_st_dtype_name(dt), (long long)d0, ndim > 1 ? ", " : "",
+             ndim > 1 ? (long long)d1 : 0LL);
     return NULL;
   }
   return t;
 }
 
-/* Float weights and biases of layers 0..L-1 from the file. */
-static int load_floats(nnf_dense *layers, int L, const nnf_st_file *f, const char *path, char *err,
+/* The float parameters of every layer, named "<prefix><i>.<name>". */
+static int load_params(nnf_net *n, const nnf_st_file *f, const char *path, const char *prefix, char *err,
                        size_t errlen) {
-  char name[48];
-  for (int l = 0; l < L; l++) {
-    nnf_dense *D = &layers[l];
-    const nnf_st_tensor *w, *b;
-    snprintf(name, sizeof name, "layers.%d.weight", 2 * l);
-    if (!(w = want(f, path, name, NNF_ST_F32, 2, D->out, D->in, err, errlen))) return -1;
-    snprintf(name, sizeof name, "layers.%d.bias", 2 * l);
-    if (!(b = want(f, path, name, NNF_ST_F32, 1, D->out, 0, err, errlen))) return -1;
-    memcpy(D->w, w->data, (size_t)D->out * D->in * sizeof(float));
-    memcpy(D->b, b->data, (size_t)D->out * sizeof(float));
+  char name[64];
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    nnf_param p[NNF_MAX_PARAMS];
+    int k = l->ops->params ? l->ops->params(l, p) : 0;
+    for (int j = 0; j < k; j++) {
+      const nnf_st_tensor *t;
+      snprintf(name, sizeof name, "%s%d.%s", prefix, i, p[j].name);
+      if (!(t = want(f, path, name, NNF_ST_F32, p[j].ndim, p[j].shape[0], p[j].shape[1], err, errlen))) return -1;
+      memcpy(p[j].data, t->data, (size_t)p[j].shape[0] * (p[j].ndim > 1 ? (size_t)p[j].shape[1] : 1) * sizeof(float));
+    }
   }
   return 0;
 }
 
-/* The stored int8 tensors of layer l must be what the float weights and
- * ranges give (Q, just recomputed): 0, or -1 and why. */
-static int check_int8(const nnf_qlayer *Q, int l, int in, int out, const nnf_st_file *f, const char *path,
-                      char *err, size_t errlen) {
-  static const char *const names[4] = {"weight_int8", "bias_int32", "multiplier", "shift"};
+/* The stored int8 tensors of a Linear layer (prefix quant.<k>.) must be what
+ * the float weights and ranges give (Q, just recomputed). */
+static int check_int8(const nnf_qlayer *Q, int k, int in, int out, const nnf_st_file *f, const char *path, char *err,
+                      size_t errlen) {
   const void *mine[4] = {Q->w_kn, Q->bias, Q->m0, Q->shift};
   const nnf_st_dtype types[4] = {NNF_ST_I8, NNF_ST_I32, NNF_ST_I32, NNF_ST_I8};
   const size_t bytes[4] = {(size_t)in * out, (size_t)out * 4, (size_t)out * 4, (size_t)out};
   char name[48];
   int same = 1;
-  for (int k = 0; k < 4; k++) {
+  for (int j = 0; j < 4; j++) {
     const nnf_st_tensor *t;
-    snprintf(name, sizeof name, "quant.%d.%s", l, names[k]);
-    if (!(t = want(f, path, name, types[k], k ? 1 : 2, k ? out : in, k ? 0 : out, err, errlen))) return -1;
-    same = same && !memcmp(t->data, mine[k], bytes[k]);
+    snprintf(name, sizeof name, "quant.%d.%s", k, q_names[j + 1]);
+    if (!(t = want(f, path, name, types[j], j ? 1 : 2, j ? out : in, j ? 0 : out, err, errlen))) return -1;
+    same = same && !memcmp(t->data, mine[j], bytes[j]);
   }
   if (!same)
     return nnf_fail(err, errlen,
                     "%s: layer %d's int8 tensors do not match its float weights and ranges "
-                    "(edited or corrupt checkpoint)", path, l + 1);
+                    "(edited or corrupt checkpoint)", path, k + 1);
   return 0;
 }
 
-static int load_into(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
-  int L = n->nlayers;
-  if (load_floats(n->layer, L, f, path, err, errlen)) return -1;
-  const nnf_st_tensor *r, *pr, *seen;
-  if (!(r = want(f, path, "quant.act_range", NNF_ST_F32, 2, L + 1, 2, err, errlen)) ||
-      !(pr = want(f, path, "quant.pre_range", NNF_ST_F32, 2, L, 2, err, errlen)) ||
-      !(seen = want(f, path, "quant.observed_batches", NNF_ST_I32, 1, 2 * L + 1, 0, err, errlen)))
-    return -1;
-  const float *rv = r->data, *pv = pr->data;
-  const int32_t *sv = seen->data;
-  for (int l = 0; l <= L; l++) {
-    if (sv[l] < 0) return nnf_fail(err, errlen, "%s: negative observation count", path);
-    n->q[l].lo = rv[2 * l];
-    n->q[l].hi = rv[2 * l + 1];
-    n->q[l].seen = sv[l];
-    if (l < L) {
-      n->pre[l].lo = pv[2 * l];
-      n->pre[l].hi = pv[2 * l + 1];
-      n->pre[l].seen = sv[L + 1 + l];
-    }
-  }
-  const char *qz = nnf_st_meta(f, "quantized");
-  if (!qz || strcmp(qz, "1")) return 0;
-  if (nnf_net_quantize(n, err, errlen)) return -1;
-  /* the stored int8 model must be the one these weights and ranges give */
-  for (int l = 0; l < L; l++)
-    if (check_int8(&n->ql[l], l, n->sizes[l], n->sizes[l + 1], f, path, err, errlen)) return -1;
+/* An observed range (one never observed has none: stored as zeros). */
+static void set_range(nnf_qrange *r, const float *v, int32_t seen) {
+  r->lo = seen > 0 ? v[0] : 0.0f;
+  r->hi = seen > 0 ? v[1] : 0.0f;
+  r->seen = seen > 0 ? seen : 0;
+}
+
+static int set_current(nnf_layer *l, float range, int32_t seen) {
+  float *r;
+  int *s;
+  if (nnf_layer_lif_current(l, &r, &s, NULL, NULL)) return -1;
+  *r = range;
+  *s = seen;
   return 0;
 }
 
-nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
-  nnf_st_file *f = nnf_st_read(path, err, errlen);
-  if (!f) return NULL;
-  nnf_net *n = NULL;
-  const char *fmt = nnf_st_meta(f, "format"), *layers = nnf_st_meta(f, "layers"),
-             *act = nnf_st_meta(f, "activation");
-  int sizes[NNF_MAX_LAYERS + 1], ns, a;
-  char sub[256];
-  if (!fmt || strcmp(fmt, "nnfpga"))
-    nnf_fail(err, errlen, "%s: not an nnfpga checkpoint (metadata 'format' is %s)", path, fmt ? fmt : "absent");
-  else if (!layers || !act)
-    nnf_fail(err, errlen, "%s: metadata lacks 'layers' or 'activation'", path);
-  else if ((ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, sub, sizeof sub)) < 0)
-    nnf_fail(err, errlen, "%s: %s", path, sub);
-  else if ((a = nnf_act_parse(act)) < 0)
-    nnf_fail(err, errlen, "%s: unknown activation '%s'", path, act);
-  else if ((n = nnf_net_create(sizes, ns, (nnf_act)a, 0, err, errlen)) && load_into(n, f, path, err, errlen)) {
-    nnf_net_free(n);
-    n = NULL;
+/* After quantizing: the stored int8 model and thresholds must be what the
+ * weights and ranges give. k_of(i): the name index of layer i. */
+static int check_quantized(nnf_net *n, const nnf_st_file *f, const char *path, int v1, const int32_t *vth,
+                           char *err, size_t errlen) {
+  int ordinal = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    int32_t *mine;
+    if (vth && !nnf_layer_lif_current(l, NULL, NULL, &mine, NULL) && *mine != vth[i])
+      return nnf_fail(err, errlen,
+                      "%s: layer %d's threshold does not match its current range (edited or corrupt checkpoint)",
+                      path, v1 ? i / 2 + 1 : i);
+    if (!nnf_layer_dense(l)) continue;
+    if (check_int8(nnf_layer_qlayer(l), v1 ? ordinal : i, l->in, l->out, f, path, err, errlen)) return -1;
+    ordinal++;
   }
-  nnf_st_free(f);
-  return n;
+  return 0;
 }
 
-/* ---- spiking networks ------------------------------------------------------ */
-
-int nnf_ckpt_save_snn(const char *path, const nnf_snn *n, const char *const *keys, const char *const *vals,
-                      int n_extra, char *err, size_t errlen) {
-  if (!n->quantized) return nnf_fail(err, errlen, "the spiking network is not quantized");
-  tlist tl;
-  memset(&tl, 0, sizeof tl);
-  int L = n->nlayers;
-  float ranges[NNF_MAX_LAYERS];
-  int32_t vth[NNF_MAX_LAYERS], seen[NNF_MAX_LAYERS];
-  for (int l = 0; l < L; l++) {
-    const nnf_dense *D = &n->layer[l];
-    const nnf_qlayer *Q = &n->ql[l];
-    add_layer(&tl, l, D, Q);
-    ranges[l] = n->cur[l].range;
-    vth[l] = n->cur[l].vth;
-    seen[l] = n->cur[l].seen;
-  }
-  add(&tl, "quant.current_range", NNF_ST_F32, ranges, 1, L, 0);
-  add(&tl, "quant.vth", NNF_ST_I32, vth, 1, L, 0);
-  add(&tl, "quant.observed", NNF_ST_I32, seen, 1, L, 0);
-  char layers[128], steps[16], beta[32], thr[32], slope[32], res[16], dv[16];
-  size_t used = 0;
-  for (int i = 0; i <= L && used < sizeof layers; i++)
-    used += (size_t)snprintf(layers + used, sizeof layers - used, i ? ",%d" : "%d", n->sizes[i]);
-  snprintf(steps, sizeof steps, "%d", n->cfg.steps);
-  snprintf(beta, sizeof beta, "%.17g", n->cfg.beta);
-  snprintf(thr, sizeof thr, "%.17g", n->cfg.threshold);
-  snprintf(slope, sizeof slope, "%.17g", n->cfg.slope);
-  snprintf(res, sizeof res, "%d", n->cfg.resolution);
-  snprintf(dv, sizeof dv, "%u", n->lif.dv);
-  const char *mk[24] = {"format", "format_version", "model", "layers", "steps", "beta", "threshold", "reset",
-                        "encoding", "surrogate", "slope", "resolution", "du", "dv", "quantized"};
-  const char *mv[24] = {"nnfpga", "1", "snn", layers, steps, beta, thr, n->cfg.reset_sub ? "subtract" : "zero",
-                        n->cfg.encoding == NNF_ENC_RATE ? "rate" : "direct",
-                        n->cfg.surrogate == NNF_SURR_ATAN ? "atan" : "fast_sigmoid", slope, res, "4095", dv, "1"};
-  int nm = 15;
-  for (int i = 0; i < n_extra && nm < 24; i++, nm++) {
-    mk[nm] = keys[i];
-    mv[nm] = vals[i];
-  }
-  return nnf_st_write(path, tl.t, tl.n, mk, mv, nm, err, errlen);
-}
-
-static int meta_double(const nnf_st_file *f, const char *path, const char *key, double *v, char *err,
-                       size_t errlen) {
+static int meta_double(const nnf_st_file *f, const char *path, const char *key, double *v, char *err, size_t errlen) {
   const char *s = nnf_st_meta(f, key);
   char *end;
   if (!s) return nnf_fail(err, errlen, "%s: metadata lacks '%s'", path, key);
@@ -277,76 +241,262 @@ static int meta_double(const nnf_st_file *f, const char *path, const char *key, 
   return 0;
 }
 
-static int snn_config_from(const nnf_st_file *f, const char *path, nnf_snn_config *c, char *err, size_t errlen) {
+/* ---- format 1 ---------------------------------------------------------------- */
+
+static int v1_snn_config(const nnf_st_file *f, const char *path, nnf_snn_config *c, char *err, size_t errlen) {
   double steps = 0, res = 0;
   *c = nnf_snn_defaults();
-  if (meta_double(f, path, "steps", &steps, err, errlen) || meta_double(f, path, "beta", &c->beta, err, errlen) ||
-      meta_double(f, path, "threshold", &c->threshold, err, errlen) ||
-      meta_double(f, path, "slope", &c->slope, err, errlen) || meta_double(f, path, "resolution", &res, err, errlen))
+  if (meta_double(f, path, "steps", &steps, err, errlen) || meta_double(f, path, "beta", &c->lif.beta, err, errlen) ||
+      meta_double(f, path, "threshold", &c->lif.threshold, err, errlen) ||
+      meta_double(f, path, "slope", &c->lif.slope, err, errlen) || meta_double(f, path, "resolution", &res, err, errlen))
     return -1;
   if (steps < 1 || steps > 65535 || res < 1 || res > NNFM_LIF_VTH_MAX)
     return nnf_fail(err, errlen, "%s: steps or resolution out of range", path);
   c->steps = (int)steps;
-  c->resolution = (int)res;
+  c->lif.resolution = (int)res;
   const char *r = nnf_st_meta(f, "reset"), *e = nnf_st_meta(f, "encoding"), *s = nnf_st_meta(f, "surrogate");
   if (!r || !e || !s) return nnf_fail(err, errlen, "%s: metadata lacks reset, encoding or surrogate", path);
-  if (!strcmp(r, "subtract")) c->reset_sub = 1;
+  c->lif.reset_sub = 0;
+  if (!strcmp(r, "subtract")) c->lif.reset_sub = 1;
   else if (strcmp(r, "zero")) return nnf_fail(err, errlen, "%s: unknown reset '%.20s'", path, r);
   if (!strcmp(e, "rate")) c->encoding = NNF_ENC_RATE;
   else if (strcmp(e, "direct")) return nnf_fail(err, errlen, "%s: unknown encoding '%.20s'", path, e);
-  if (!strcmp(s, "atan")) c->surrogate = NNF_SURR_ATAN;
+  c->lif.surrogate = NNF_SURR_FAST_SIGMOID;
+  if (!strcmp(s, "atan")) c->lif.surrogate = NNF_SURR_ATAN;
   else if (strcmp(s, "fast_sigmoid")) return nnf_fail(err, errlen, "%s: unknown surrogate '%.20s'", path, s);
   return nnf_snn_config_check(c, err, errlen);
 }
 
-static int snn_load_into(nnf_snn *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
-  int L = n->nlayers;
-  if (load_floats(n->layer, L, f, path, err, errlen)) return -1;
-  const nnf_st_tensor *r, *v, *o;
-  if (!(r = want(f, path, "quant.current_range", NNF_ST_F32, 1, L, 0, err, errlen)) ||
-      !(v = want(f, path, "quant.vth", NNF_ST_I32, 1, L, 0, err, errlen)) ||
-      !(o = want(f, path, "quant.observed", NNF_ST_I32, 1, L, 0, err, errlen)))
+/* MLP: quant.act_range [L+1, 2] (input, then each Linear's activated output),
+ * quant.pre_range [L, 2] (pre-activations), quant.observed_batches [2L+1]. */
+static int v1_mlp_ranges(nnf_net *n, int L, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  const nnf_st_tensor *r, *pr, *seen;
+  if (!(r = want(f, path, "quant.act_range", NNF_ST_F32, 2, L + 1, 2, err, errlen)) ||
+      !(pr = want(f, path, "quant.pre_range", NNF_ST_F32, 2, L, 2, err, errlen)) ||
+      !(seen = want(f, path, "quant.observed_batches", NNF_ST_I32, 1, 2 * L + 1, 0, err, errlen)))
     return -1;
-  for (int l = 0; l < L; l++) {
-    n->cur[l].range = ((const float *)r->data)[l];
-    n->cur[l].seen = ((const int32_t *)o->data)[l];
-  }
-  if (nnf_snn_quantize(n, err, errlen)) return -1;
-  for (int l = 0; l < L; l++) {
-    if (n->cur[l].vth != ((const int32_t *)v->data)[l])
-      return nnf_fail(err, errlen, "%s: layer %d's threshold does not match its current range (edited or corrupt "
-                      "checkpoint)", path, l + 1);
-    if (check_int8(&n->ql[l], l, n->sizes[l], n->sizes[l + 1], f, path, err, errlen)) return -1;
+  const float *rv = r->data, *pv = pr->data;
+  const int32_t *sv = seen->data;
+  for (int k = 0; k < 2 * L + 1; k++)
+    if (sv[k] < 0) return nnf_fail(err, errlen, "%s: negative observation count", path);
+  set_range(&n->t[0].r, rv, sv[0]);
+  for (int k = 0; k < L; k++) {
+    /* Linear k is layer 2k, its activation layer 2k + 1 (none after the last) */
+    nnf_qrange *own = nnf_layer_range(n->layer[2 * k]);
+    if (k + 1 == L) set_range(own, rv + 2 * L, sv[L]);
+    else {
+      set_range(own, pv + 2 * k, sv[L + 1 + k]);
+      set_range(nnf_layer_range(n->layer[2 * k + 1]), rv + 2 * (k + 1), sv[k + 1]);
+    }
   }
   return 0;
 }
 
-nnf_snn *nnf_ckpt_load_snn(const char *path, char *err, size_t errlen) {
-  nnf_st_file *f = nnf_st_read(path, err, errlen);
-  if (!f) return NULL;
-  nnf_snn *n = NULL;
-  const char *fmt = nnf_st_meta(f, "format"), *model = nnf_st_meta(f, "model"), *layers = nnf_st_meta(f, "layers");
-  int sizes[NNF_MAX_LAYERS + 1], ns;
+static nnf_net *load_v1(const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  const char *model = nnf_st_meta(f, "model"), *layers = nnf_st_meta(f, "layers");
+  int sizes[NNF_MAX_SIZES], ns, snn = model && !strcmp(model, "snn");
   char sub[256];
-  nnf_snn_config c;
-  if (!fmt || strcmp(fmt, "nnfpga") || !model || strcmp(model, "snn"))
-    nnf_fail(err, errlen, "%s: not an nnfpga spiking-network checkpoint", path);
-  else if (!layers || (ns = nnf_parse_layers(layers, sizes, NNF_MAX_LAYERS + 1, sub, sizeof sub)) < 0)
-    nnf_fail(err, errlen, "%s: bad or missing 'layers' metadata", path);
-  else if (snn_config_from(f, path, &c, err, errlen) == 0 &&
-           (n = nnf_snn_create(sizes, ns, &c, 0, err, errlen)) && snn_load_into(n, f, path, err, errlen)) {
-    nnf_snn_free(n);
-    n = NULL;
+  nnf_net *n = NULL;
+  int32_t vth[NNF_MAX_LAYERS] = {0};
+  if (!layers || (ns = nnf_parse_layers(layers, sizes, NNF_MAX_SIZES, sub, sizeof sub)) < 0) {
+    nnf_fail(err, errlen, "%s: bad or missing 'layers' metadata%s%s", path, layers ? ": " : "", layers ? sub : "");
+    return NULL;
   }
-  nnf_st_free(f);
+  int L = ns - 1;
+  if (snn) {
+    nnf_snn_config c;
+    if (v1_snn_config(f, path, &c, err, errlen) || !(n = nnf_snn_create(sizes, ns, &c, 0, err, errlen))) return NULL;
+  } else {
+    const char *act = nnf_st_meta(f, "activation");
+    int a = act ? nnf_act_parse(act) : -1;
+    if (a < 0) {
+      nnf_fail(err, errlen, "%s: metadata lacks 'activation' or it is unknown", path);
+      return NULL;
+    }
+    if (!(n = nnf_mlp_create(sizes, ns, (nnf_act)a, 0, err, errlen))) return NULL;
+  }
+  int rc = load_params(n, f, path, "layers.", err, errlen);
+  if (!rc && !snn) rc = v1_mlp_ranges(n, L, f, path, err, errlen);
+  if (!rc && snn) {
+    const nnf_st_tensor *r, *v, *o;
+    if (!(r = want(f, path, "quant.current_range", NNF_ST_F32, 1, L, 0, err, errlen)) ||
+        !(v = want(f, path, "quant.vth", NNF_ST_I32, 1, L, 0, err, errlen)) ||
+        !(o = want(f, path, "quant.observed", NNF_ST_I32, 1, L, 0, err, errlen)))
+      rc = -1;
+    for (int k = 0; !rc && k < L; k++) {
+      set_current(n->layer[2 * k + 1], ((const float *)r->data)[k], ((const int32_t *)o->data)[k]);
+      vth[2 * k + 1] = ((const int32_t *)v->data)[k];
+    }
+  }
+  const char *qz = nnf_st_meta(f, "quantized");
+  if (!rc && (snn || (qz && !strcmp(qz, "1"))))
+    rc = nnf_net_quantize(n, err, errlen) || check_quantized(n, f, path, 1, snn ? vth : NULL, err, errlen);
+  if (rc) {
+    nnf_net_free(n);
+    return NULL;
+  }
   return n;
 }
 
-const char *nnf_ckpt_model_kind(const char *path, char *err, size_t errlen) {
+/* ---- format 2 ------------------------------------------------------------------- */
+
+/* key=value in a LIF(...) argument list. */
+static int lif_arg(const char *args, const char *key, char *val, size_t len) {
+  size_t kl = strlen(key);
+  for (const char *p = args; p && *p;) {
+    if (!strncmp(p, key, kl) && p[kl] == '=') {
+      const char *v = p + kl + 1, *e = strpbrk(v, ",)");
+      size_t n = e ? (size_t)(e - v) : strlen(v);
+      if (n >= len) return -1;
+      memcpy(val, v, n);
+      val[n] = 0;
+      return 0;
+    }
+    p = strchr(p, ',');
+    if (p) p++;
+  }
+  return -1;
+}
+
+static nnf_layer *parse_layer(const char *tok, int width, char *err, size_t errlen) {
+  static const char *const acts[] = {"Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh"};
+  int in, out;
+  char tail;
+  if (sscanf(tok, "Linear(%d,%d%c", &in, &out, &tail) == 3 && tail == ')') {
+    if (in != width) {
+      nnf_fail(err, errlen, "Linear(%d,%d) follows a layer of %d outputs", in, out, width);
+      return NULL;
+    }
+    return nnf_linear(out, err, errlen);
+  }
+  for (int a = 0; a <= NNF_ACT_TANH; a++)
+    if (!strcmp(tok, acts[a])) return nnf_activation((nnf_act)a, err, errlen);
+  if (!strcmp(tok, "Flatten")) return nnf_flatten(err, errlen);
+  if (!strncmp(tok, "LIF(", 4)) {
+    nnf_lif_config c = nnf_snn_defaults().lif;
+    char v[64];
+    const char *args = tok + 4;
+    if (!lif_arg(args, "beta", v, sizeof v)) c.beta = strtod(v, NULL);
+    if (!lif_arg(args, "threshold", v, sizeof v)) c.threshold = strtod(v, NULL);
+    if (!lif_arg(args, "slope", v, sizeof v)) c.slope = strtod(v, NULL);
+    if (!lif_arg(args, "resolution", v, sizeof v)) c.resolution = atoi(v);
+    if (!lif_arg(args, "reset", v, sizeof v)) c.reset_sub = !strcmp(v, "subtract") ? 1 : !strcmp(v, "zero") ? 0 : -1;
+    if (!lif_arg(args, "surrogate", v, sizeof v))
+      c.surrogate = !strcmp(v, "atan") ? NNF_SURR_ATAN : !strcmp(v, "fast_sigmoid") ? NNF_SURR_FAST_SIGMOID : (nnf_surrogate)9;
+    return nnf_lif(&c, err, errlen);
+  }
+  nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
+  return NULL;
+}
+
+nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen) {
+  nnf_net *n = nnf_net_create(inputs, err, errlen);
+  if (!n) return NULL;
+  n->steps = steps < 1 ? 1 : steps;
+  if (input == NNF_INPUT_RATE) {
+    n->t[0].steps = n->steps;
+    nnf_qrange_fix(&n->t[0].r, 1.0, 0);
+  } else if (input == NNF_INPUT_PIXELS) {
+    nnf_qrange_fix(&n->t[0].r, NNF_PIXEL_SCALE, NNF_PIXEL_ZP);
+  }
+  const char *p = arch;
+  while (p && *p) {
+    char tok[512];
+    size_t k = 0;
+    int depth = 0;
+    for (; *p && (depth || *p != ','); p++) {
+      depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+      if (k + 1 < sizeof tok) tok[k++] = *p;
+    }
+    tok[k] = 0;
+    if (*p == ',') p++;
+    char sub[256];
+    if (nnf_net_add(n, parse_layer(tok, nnf_net_outputs(n) ? nnf_net_outputs(n) : inputs, sub, sizeof sub), sub,
+                    sizeof sub)) {
+      nnf_fail(err, errlen, "architecture '%.80s': %s", arch, sub);
+      nnf_net_free(n);
+      return NULL;
+    }
+  }
+  if (!n->nlayers) {
+    nnf_fail(err, errlen, "empty architecture");
+    nnf_net_free(n);
+    return NULL;
+  }
+  return n;
+}
+
+static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  const char *arch = nnf_st_meta(f, "architecture"), *input = nnf_st_meta(f, "input");
+  double inputs = 0, steps = 1;
+  if (!arch || !input) {
+    nnf_fail(err, errlen, "%s: metadata lacks 'architecture' or 'input'", path);
+    return NULL;
+  }
+  if (meta_double(f, path, "inputs", &inputs, err, errlen) || meta_double(f, path, "steps", &steps, err, errlen))
+    return NULL;
+  nnf_input_kind in = !strcmp(input, "rate") ? NNF_INPUT_RATE : !strcmp(input, "pixels") ? NNF_INPUT_PIXELS : NNF_INPUT_OBSERVED;
+  char sub[512];
+  nnf_net *n = nnf_arch_parse(arch, (int)inputs, (int)steps, in, sub, sizeof sub);
+  if (!n) {
+    nnf_fail(err, errlen, "%s: %s", path, sub);
+    return NULL;
+  }
+  int32_t vth[NNF_MAX_LAYERS] = {0};
+  int rc = load_params(n, f, path, "", err, errlen);
+  const nnf_st_tensor *t, *o;
+  if (!rc && (!(t = want(f, path, "quant.input.range", NNF_ST_F32, 1, 2, 0, err, errlen)) ||
+              !(o = want(f, path, "quant.input.observed", NNF_ST_I32, 1, 1, 0, err, errlen))))
+    rc = -1;
+  if (!rc) set_range(&n->t[0].r, t->data, *(const int32_t *)o->data);
+  char name[48];
+  for (int i = 0; !rc && i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    snprintf(name, sizeof name, "quant.%d.observed", i);
+    if (has_range(l)) {
+      snprintf(sub, sizeof sub, "quant.%d.range", i);
+      if (!(t = want(f, path, sub, NNF_ST_F32, 1, 2, 0, err, errlen)) ||
+          !(o = want(f, path, name, NNF_ST_I32, 1, 1, 0, err, errlen)))
+        rc = -1;
+      else set_range(nnf_layer_range(l), t->data, *(const int32_t *)o->data);
+    } else if (nnf_layer_lif_config(l)) {
+      const nnf_st_tensor *v;
+      snprintf(sub, sizeof sub, "quant.%d.current_range", i);
+      char vn[48];
+      snprintf(vn, sizeof vn, "quant.%d.vth", i);
+      if (!(t = want(f, path, sub, NNF_ST_F32, 1, 1, 0, err, errlen)) ||
+          !(o = want(f, path, name, NNF_ST_I32, 1, 1, 0, err, errlen)) ||
+          !(v = want(f, path, vn, NNF_ST_I32, 1, 1, 0, err, errlen)))
+        rc = -1;
+      else {
+        set_current(l, *(const float *)t->data, *(const int32_t *)o->data);
+        vth[i] = *(const int32_t *)v->data;
+      }
+    }
+  }
+  const char *qz = nnf_st_meta(f, "quantized");
+  if (!rc && qz && !strcmp(qz, "1"))
+    rc = nnf_net_quantize(n, err, errlen) || check_quantized(n, f, path, 0, vth, err, errlen);
+  if (rc) {
+    nnf_net_free(n);
+    return NULL;
+  }
+  return n;
+}
+
+nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
   nnf_st_file *f = nnf_st_read(path, err, errlen);
   if (!f) return NULL;
-  const char *m = nnf_st_meta(f, "model");
-  const char *kind = m && !strcmp(m, "snn") ? "snn" : "mlp";
+  nnf_net *n = NULL;
+  const char *fmt = nnf_st_meta(f, "format"), *ver = nnf_st_meta(f, "format_version");
+  if (!fmt || strcmp(fmt, "nnfpga"))
+    nnf_fail(err, errlen, "%s: not an nnfpga checkpoint (metadata 'format' is %s)", path, fmt ? fmt : "absent");
+  else if (!ver || !strcmp(ver, "1"))
+    n = load_v1(f, path, err, errlen);
+  else if (!strcmp(ver, "2"))
+    n = load_v2(f, path, err, errlen);
+  else
+    nnf_fail(err, errlen, "%s: format_version %.20s is newer than this nnfpga reads (1, 2)", path, ver);
   nnf_st_free(f);
-  return kind;
+  return n;
 }

@@ -1,52 +1,51 @@
 /*
- * nnf_ckpt.h - checkpoints: a network in a safetensors file (docs/host.md).
+ * nnf_ckpt.h - checkpoints: a network of the layer stack in a safetensors
+ * file (docs/host.md, "Checkpoints").
  *
- * Tensors, named as the parameters of a torch.nn.Sequential called `layers`
- * (Linear, activation, Linear, ...) so that PyTorch loads them directly:
- *   layers.<2l>.weight          F32 [out, in]   float master weights
- *   layers.<2l>.bias            F32 [out]
- *   quant.<l>.weight_scale      F32 [out]       per-channel weight scales
- *   quant.<l>.weight_int8       I8  [in, out]   int8 weights (engine's K x N)
- *   quant.<l>.bias_int32        I32 [out]       biases with the input zp folded in
- *   quant.<l>.multiplier        I32 [out]       requantization m0
- *   quant.<l>.shift             I8  [out]       requantization shift
- *   quant.<l>.lut               I8  [256]       activation table (LUT layers)
- *   quant.act_range             F32 [L+1, 2]    observed (lo, hi) of each activation
- *   quant.act_scale             F64 [L+1]       activation scales
- *   quant.act_zero_point        I32 [L+1]       activation zero points
- *   quant.pre_range / pre_scale / pre_zero_point   the same for pre-activations
- * Metadata: format "nnfpga", format_version "1", layers "784,128,10",
- * activation "relu", quantized "1"/"0", and anything the caller adds.
+ * Format 2 (written): tensors named as torch.nn.Sequential's state_dict
+ * names them, so PyTorch loads the float model directly:
+ *   <i>.weight, <i>.bias        F32 [out, in], [out]   layer i's parameters
+ * and the quantization beside them:
+ *   quant.input.range           F32 [2]     observed (lo, hi) of the input
+ *   quant.<i>.range             F32 [2]     observed (lo, hi) of layer i's output
+ *   quant.<i>.observed          I32 [1]     batches observed
+ *   quant.<i>.current_range     F32 [1]     LIF: observed max |current|
+ *   quant.<i>.vth               I32 [1]     LIF: threshold in current steps
+ *   quant.<i>.weight_scale      F32 [out]   Linear, quantized: per-channel scales
+ *   quant.<i>.weight_int8       I8  [in, out]   int8 weights (engine's K x N)
+ *   quant.<i>.bias_int32        I32 [out]   biases with the input zp folded in
+ *   quant.<i>.multiplier, shift I32, I8 [out]   requantization
+ *   quant.<i>.lut               I8  [256]   activation table (LUT layers)
+ * Metadata: format "nnfpga", format_version "2", architecture (e.g.
+ * "Linear(784,128),ReLU,Linear(128,10)"), inputs, steps, input ("observed",
+ * "pixels", "rate"), quantized; for the ready-made networks also model
+ * ("mlp", "snn"), layers ("784,128,10") and activation; and anything the
+ * caller adds.
+ *
+ * Format 1 (before the layer stack: MLPs with `layers.<2l>.*`, quant.act_*
+ * and quant.pre_*; spiking networks with model "snn") still loads.
  */
 #ifndef NNF_CKPT_H
 #define NNF_CKPT_H
 
 #include <stddef.h>
 
-#include "nnf_model.h"
+#include "nnf_layer.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Write n to path atomically; extra metadata pairs may be 0. */
-int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys,
-                  const char *const *vals, int n_extra, char *err, size_t errlen);
-/* Load a checkpoint: the architecture comes from the metadata and every
- * tensor is checked against it (name, dtype, shape). NULL + err on failure. */
+int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys, const char *const *vals,
+                  int n_extra, char *err, size_t errlen);
+/* Load a checkpoint (format 1 or 2): the architecture comes from the
+ * metadata and every tensor is checked against it (name, dtype, shape), and
+ * the stored int8 tensors against what the float weights and ranges give.
+ * NULL + err on failure. */
 nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen);
-
-/* Spiking networks (nnf_snn.h): the same float tensors; quant.<l>.* int8
- * tensors; quant.current_range F32 [L], quant.vth I32 [L], quant.observed
- * I32 [L]; metadata model "snn", steps, beta, threshold, reset, encoding,
- * surrogate, slope, resolution. */
-struct nnf_snn;
-int nnf_ckpt_save_snn(const char *path, const struct nnf_snn *n, const char *const *keys,
-                      const char *const *vals, int n_extra, char *err, size_t errlen);
-struct nnf_snn *nnf_ckpt_load_snn(const char *path, char *err, size_t errlen);
-/* "mlp" or "snn" by the file's metadata (NULL + err if unreadable). The
- * string is static. */
-const char *nnf_ckpt_model_kind(const char *path, char *err, size_t errlen);
+/* Parse an architecture string into a network taking `inputs` features. */
+nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

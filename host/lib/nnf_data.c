@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nnf_data.h"
 #include "nnf_err.h"
+#include "nnf_util.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -722,29 +723,12 @@ int nnf_dataset_slice(const nnf_dataset *d, size_t first, size_t n, nnf_dataset 
   return 0;
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound): reject the 2^64 mod bound lowest draws, so every
- * residue is equally likely. */
-static uint64_t bounded(uint64_t *s, uint64_t bound) {
-  uint64_t reject_below = (0 - bound) % bound;
-  for (;;) {
-    uint64_t r = splitmix64(s);
-    if (r >= reject_below) return r % bound;
-  }
-}
-
 void nnf_shuffle(uint32_t *perm, size_t n, uint64_t seed) {
   if (!perm) return;
   for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)i;
   uint64_t s = seed;
   for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)bounded(&s, i);
+    size_t j = (size_t)nnf_rng_below(&s, i);
     uint32_t t = perm[i - 1];
     perm[i - 1] = perm[j];
     perm[j] = t;

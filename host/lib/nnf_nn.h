@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nnf_util.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -87,10 +89,6 @@ float nnf_loss_softmax_ce(const float *logits, const int32_t *labels, int batch,
 /* Index of the largest value (first on ties). */
 int nnf_argmax(const float *v, int n);
 
-/* splitmix64: the library's seeded generator. */
-uint64_t nnf_rng_next(uint64_t *state);
-/* Uniform float in [0, 1) with 24 random bits. */
-float nnf_rng_uniform(uint64_t *state);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
  */
 #include "nnf_plot.h"
 #include "nnf_err.h"
+#include "nnf_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -356,31 +357,14 @@ static void svg_begin(sbuf *b, double w, double h, const char *title) {
 
 /* ---- writing --------------------------------------------------------------- */
 
+static int sbuf_write_cb(FILE *fp, void *ctx) {
+  const sbuf *b = ctx;
+  return fwrite(b->p, 1, b->len, fp) == b->len ? 0 : -1;
+}
+
 static int write_atomic(const char *path, const sbuf *b, char *err, size_t errlen) {
   if (b->oom) return nnf_fail(err, errlen, "%s: out of memory building the chart", path);
-  size_t plen = strlen(path) + 32;
-  char *tmp = malloc(plen);
-  if (!tmp) return nnf_fail(err, errlen, "%s: out of memory", path);
-  snprintf(tmp, plen, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  if (fd < 0) {
-    int e = errno;
-    free(tmp);
-    return nnf_fail(err, errlen, "cannot write %s: %s", path, strerror(e));
-  }
-  size_t off = 0;
-  int e = 0;
-  while (off < b->len && !e) {
-    ssize_t w = write(fd, b->p + off, b->len - off);
-    if (w < 0 && errno != EINTR) e = errno;
-    else if (w > 0) off += (size_t)w;
-  }
-  if (!e && fsync(fd)) e = errno;
-  if (close(fd) && !e) e = errno;
-  if (!e && rename(tmp, path)) e = errno;
-  if (e) unlink(tmp);
-  free(tmp);
-  return e ? nnf_fail(err, errlen, "cannot write %s: %s", path, strerror(e)) : 0;
+  return nnf_write_atomic(path, sbuf_write_cb, (void *)b, err, errlen);
 }
 
 /* ---- line charts ----------------------------------------------------------- */

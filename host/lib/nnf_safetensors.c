@@ -18,6 +18,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nnf_safetensors.h"
 #include "nnf_err.h"
+#include "nnf_util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -662,7 +663,7 @@ static char *st_header_text(const nnf_st_tensor *t, int n, const char *const *mk
   return out;
 }
 
-/* Length, header, tensors, then flush and fsync. */
+/* Length, header, tensors (nnf_write_atomic flushes and fsyncs). */
 static int st_write_stream(FILE *fp, const char *hdr, size_t hlen, const nnf_st_tensor *t,
                            int n) {
   uint8_t len8[8];
@@ -673,51 +674,19 @@ static int st_write_stream(FILE *fp, const char *hdr, size_t hlen, const nnf_st_
     st_nbytes(t[i].shape, t[i].ndim, nnf_st_dtype_size(t[i].dtype), &nb);
     if (nb && fwrite(t[i].data, 1, (size_t)nb, fp) != nb) return -1;
   }
-  if (fflush(fp) || fsync(fileno(fp))) return -1;
   return 0;
 }
 
-/* fsync the directory holding path, so the rename is durable (best effort). */
-static void sync_dir_of(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char dir[4096];
-  if (!slash) snprintf(dir, sizeof dir, ".");
-  else if ((size_t)(slash - path) < sizeof dir)
-    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-  else return;
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) {
-    fsync(fd);
-    close(fd);
-  }
-}
+typedef struct {
+  const char *hdr;
+  size_t hlen;
+  const nnf_st_tensor *t;
+  int n;
+} st_stream;
 
-/* Write hdr + tensors to "<path>.tmp.<pid>" and rename it over path. */
-static int st_write_atomic(const char *path, const char *hdr, size_t hlen,
-                           const nnf_st_tensor *t, int n, char *err, size_t errlen) {
-  size_t tl = strlen(path) + 32;
-  char *tmp = malloc(tl);
-  if (!tmp) return nnf_fail(err, errlen, "%s: out of memory", path);
-  snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-  FILE *fp = fopen(tmp, "wb");
-  if (!fp) {
-    nnf_fail(err, errlen, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    free(tmp);
-    return -1;
-  }
-  int rc = st_write_stream(fp, hdr, hlen, t, n);
-  int saved = errno;
-  if (fclose(fp) && !rc) rc = -1, saved = errno;
-  const char *what = "write";
-  if (!rc && rename(tmp, path)) rc = -1, saved = errno, what = "rename";
-  if (rc) {
-    unlink(tmp);
-    nnf_fail(err, errlen, "%s: %s failed: %s", path, what, strerror(saved));
-  } else {
-    sync_dir_of(path);
-  }
-  free(tmp);
-  return rc;
+static int st_write_cb(FILE *fp, void *ctx) {
+  const st_stream *s = ctx;
+  return st_write_stream(fp, s->hdr, s->hlen, s->t, s->n);
 }
 
 int nnf_st_write(const char *path, const nnf_st_tensor *tensors, int n_tensors,
@@ -731,7 +700,8 @@ int nnf_st_write(const char *path, const nnf_st_tensor *tensors, int n_tensors,
   size_t hlen = 0;
   char *hdr = st_header_text(tensors, n_tensors, meta_keys, meta_vals, n_meta, &hlen);
   if (!hdr) return nnf_fail(err, errlen, "%s: out of memory building the header", path);
-  int rc = st_write_atomic(path, hdr, hlen, tensors, n_tensors, err, errlen);
+  st_stream st = {hdr, hlen, tensors, n_tensors};
+  int rc = nnf_write_atomic(path, st_write_cb, &st, err, errlen);
   free(hdr);
   return rc;
 }

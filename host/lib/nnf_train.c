@@ -3,6 +3,7 @@
  */
 #include "nnf_train.h"
 #include "nnf_err.h"
+#include "nnf_util.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -10,11 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 nnf_train_opts nnf_train_defaults(void) {
   nnf_train_opts o;
@@ -33,19 +29,19 @@ nnf_train_opts nnf_train_defaults(void) {
 
 static int check_data(const nnf_net *n, const nnf_dataset *d, const char *what, char *err,
                       size_t errlen) {
-  if ((size_t)n->sizes[0] != d->features)
+  if ((size_t)nnf_net_inputs(n) != d->features)
     return nnf_fail(err, errlen, "the network takes %d inputs but the %s data has %zu features per sample",
-                n->sizes[0], what, d->features);
-  if (d->classes > n->sizes[n->nlayers])
+                nnf_net_inputs(n), what, d->features);
+  if (d->classes > nnf_net_outputs(n))
     return nnf_fail(err, errlen, "the %s data has %d classes but the network has %d outputs", what,
-                d->classes, n->sizes[n->nlayers]);
+                d->classes, nnf_net_outputs(n));
   if (d->count == 0) return nnf_fail(err, errlen, "the %s data is empty", what);
   return 0;
 }
 
 static int count_correct(const nnf_net *n, const int32_t *labels, int batch) {
-  int L = n->nlayers, C = n->sizes[L], ok = 0;
-  for (int r = 0; r < batch; r++) ok += nnf_argmax(n->a[L] + (size_t)r * C, C) == labels[r];
+  int C = nnf_net_outputs(n), ok = 0;
+  for (int r = 0; r < batch; r++) ok += nnf_argmax(n->logits + (size_t)r * C, C) == labels[r];
   return ok;
 }
 
@@ -59,6 +55,17 @@ static void gather(const nnf_dataset *d, const uint32_t *perm, size_t first, int
   }
 }
 
+/* One forward pass of B rows in `mode` (observing as p says). */
+static int forward(nnf_net *n, nnf_device *dev, nnf_fwd_mode mode, const float *x, int B, int observe, int every,
+                   char *err, size_t errlen) {
+  if (mode == NNF_FWD_DEVICE) {
+    if (!dev) return nnf_fail(err, errlen, "device mode needs a device");
+    return nnf_device_forward(dev, n, x, B, err, errlen);
+  }
+  nnf_pass p = nnf_net_pass(n, mode, B, observe, every);
+  return nnf_net_forward(n, &p, x, err, errlen);
+}
+
 int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_dataset *d, int batch,
                  nnf_eval_result *r, nnf_progress_fn progress, void *ctx, char *err, size_t errlen) {
   memset(r, 0, sizeof *r);
@@ -67,12 +74,13 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
   if (mode != NNF_FWD_FLOAT && !n->quantized && nnf_net_quantize(n, err, errlen)) return -1;
   nnf_device_figures f0 = {0}, f1 = {0};
   if (mode == NNF_FWD_DEVICE) {
+    if (!dev) return nnf_fail(err, errlen, "device mode needs a device");
     if (nnf_device_load(dev, n, batch, err, errlen) || nnf_device_figures_get(dev, &f0, err, errlen))
       return -1;
+    /* Hand the device 16 batches per call: it streams the next batch in
+     * while one runs (rate-coded inputs draw per call: keep their calls) */
+    if (!nnf_net_spiking(n)) batch = batch * 16 > 65535 ? 65535 : batch * 16;
   }
-  /* On a device, hand it 16 batches per call: it streams the next batch in
-   * while one runs. */
-  if (mode == NNF_FWD_DEVICE) batch = batch * 16 > 65535 ? 65535 : batch * 16;
   float *x = malloc((size_t)batch * d->features * sizeof(float));
   int32_t *y = malloc((size_t)batch * sizeof(int32_t));
   if (!x || !y) {
@@ -80,26 +88,20 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
     free(y);
     return nnf_fail(err, errlen, "out of memory");
   }
-  /* Evaluation must not move the observers: keep them. */
-  nnf_qrange q[NNF_MAX_LAYERS + 1], pre[NNF_MAX_LAYERS];
-  memcpy(q, n->q, sizeof q);
-  memcpy(pre, n->pre, sizeof pre);
-  int rc = 0;
+  int rc = 0, C = nnf_net_outputs(n);
   double loss = 0;
   long steps = (long)((d->count + (size_t)batch - 1) / (size_t)batch);
   for (long s = 0; s < steps && !rc; s++) {
     size_t first = (size_t)s * (size_t)batch;
     int B = (int)(d->count - first < (size_t)batch ? d->count - first : (size_t)batch);
     gather(d, NULL, first, B, x, y);
-    rc = nnf_net_forward(n, mode, dev, x, B, err, errlen);
+    rc = forward(n, dev, mode, x, B, 0, 1, err, errlen);
     if (rc) break;
-    loss += (double)nnf_loss_softmax_ce(n->a[n->nlayers], y, B, n->sizes[n->nlayers], NULL) * B;
+    loss += (double)nnf_loss_softmax_ce(n->logits, y, B, C, NULL) * B;
     r->correct += (uint64_t)count_correct(n, y, B);
     r->images += (uint64_t)B;
     if (progress) progress(ctx, s + 1, steps, NULL);
   }
-  memcpy(n->q, q, sizeof q);
-  memcpy(n->pre, pre, sizeof pre);
   free(x);
   free(y);
   if (rc) return -1;
@@ -203,63 +205,70 @@ int nnf_dataset_split(const nnf_dataset *d, double fraction, uint64_t seed, nnf_
 
 /* ---- training ----------------------------------------------------------- */
 
-/* A snapshot of what training changes: float weights and the observers. */
+/* A snapshot of what training changes: the parameters, the observers and
+ * the spiking layers' current ranges. */
 typedef struct {
-  float *w[NNF_MAX_LAYERS], *b[NNF_MAX_LAYERS];
-  nnf_qrange q[NNF_MAX_LAYERS + 1], pre[NNF_MAX_LAYERS];
+  float *data[4 * NNF_MAX_LAYERS];
+  nnf_qrange r[NNF_MAX_LAYERS + 1];
+  float cur_range[NNF_MAX_LAYERS];
+  int cur_seen[NNF_MAX_LAYERS];
+  int taken;
 } snapshot;
 
 static void snap_free(snapshot *s) {
-  for (int l = 0; l < NNF_MAX_LAYERS; l++) {
-    free(s->w[l]);
-    free(s->b[l]);
-  }
+  for (int i = 0; i < 4 * NNF_MAX_LAYERS; i++) free(s->data[i]);
 }
 
-static int snap_take(snapshot *s, const nnf_net *n) {
-  for (int l = 0; l < n->nlayers; l++) {
-    size_t nw = (size_t)n->sizes[l] * n->sizes[l + 1], nb = (size_t)n->sizes[l + 1];
-    if (!s->w[l] && !(s->w[l] = malloc(nw * sizeof(float)))) return -1;
-    if (!s->b[l] && !(s->b[l] = malloc(nb * sizeof(float)))) return -1;
-    memcpy(s->w[l], n->layer[l].w, nw * sizeof(float));
-    memcpy(s->b[l], n->layer[l].b, nb * sizeof(float));
+static size_t param_count(const nnf_param *p) { return (size_t)p->shape[0] * (p->ndim > 1 ? (size_t)p->shape[1] : 1); }
+
+static int snap_take(snapshot *s, nnf_net *n) {
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  for (int i = 0; i < k; i++) {
+    if (!s->data[i] && !(s->data[i] = malloc(param_count(&p[i]) * sizeof(float)))) return -1;
+    memcpy(s->data[i], p[i].data, param_count(&p[i]) * sizeof(float));
   }
-  memcpy(s->q, n->q, sizeof s->q);
-  memcpy(s->pre, n->pre, sizeof s->pre);
+  for (int i = 0; i <= n->nlayers; i++) s->r[i] = n->t[i].r;
+  for (int i = 0; i < n->nlayers; i++) {
+    float *range;
+    int *seen;
+    if (!nnf_layer_lif_current(n->layer[i], &range, &seen, NULL, NULL)) s->cur_range[i] = *range, s->cur_seen[i] = *seen;
+  }
+  s->taken = 1;
   return 0;
 }
 
 static void snap_restore(const snapshot *s, nnf_net *n) {
-  for (int l = 0; l < n->nlayers; l++) {
-    memcpy(n->layer[l].w, s->w[l], (size_t)n->sizes[l] * n->sizes[l + 1] * sizeof(float));
-    memcpy(n->layer[l].b, s->b[l], (size_t)n->sizes[l + 1] * sizeof(float));
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  for (int i = 0; i < k; i++) memcpy(p[i].data, s->data[i], param_count(&p[i]) * sizeof(float));
+  for (int i = 0; i <= n->nlayers; i++) n->t[i].r = s->r[i];
+  for (int i = 0; i < n->nlayers; i++) {
+    float *range;
+    int *seen;
+    if (!nnf_layer_lif_current(n->layer[i], &range, &seen, NULL, NULL)) *range = s->cur_range[i], *seen = s->cur_seen[i];
   }
-  memcpy(n->q, s->q, sizeof s->q);
-  memcpy(n->pre, s->pre, sizeof s->pre);
   n->quantized = 0;
 }
 
-/* One forward/backward pass of b samples (gradient weight `scale`). */
+/* One forward/backward pass of b samples (gradient weight `scale`): the
+ * observers as the mode has them (nnf_train.h), the int8 model re-derived
+ * (and uploaded) after every optimizer step. */
 static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, const float *x,
                       const int32_t *y, int b, int chunk, long pass, float scale, int accumulate,
                       double *loss, uint64_t *correct, char *err, size_t errlen) {
-  int every = o->observe_every < 1 ? 1 : o->observe_every;
-  if (o->mode != NNF_FWD_FAKEQUANT && pass % every == 0) {
-    /* observing every `every` passes, move as far as `every` PyTorch-style
-     * per-step updates would: the same time constant in steps */
-    float m = n->observer_momentum;
-    n->observer_momentum = (float)(1.0 - pow(1.0 - (double)m, (double)every));
-    int orc = nnf_net_observe(n, x, b);
-    n->observer_momentum = m;
-    if (orc) return nnf_fail(err, errlen, "out of memory");
-  }
+  int every = o->observe_every < 1 ? 1 : o->observe_every, due = pass % every == 0;
+  if (o->mode == NNF_FWD_INT && pass == 0 && nnf_net_calibrate(n, x, b, err, errlen)) return -1;
+  if ((o->mode == NNF_FWD_FLOAT || o->mode == NNF_FWD_DEVICE) && due && nnf_net_observe(n, x, b, every))
+    return nnf_fail(err, errlen, "out of memory");
   /* quantize and upload once per optimizer step (and after observing) */
   if (o->mode != NNF_FWD_FLOAT && !n->quantized) {
     if (nnf_net_quantize(n, err, errlen)) return -1;
     if (o->mode == NNF_FWD_DEVICE && nnf_device_load(dev, n, chunk, err, errlen)) return -1;
   }
-  if (nnf_net_forward(n, o->mode, dev, x, b, err, errlen)) return -1;
-  *loss += (double)nnf_net_backward(n, y, b, scale, accumulate) * b;
+  int fq = o->mode == NNF_FWD_FAKEQUANT, in = o->mode == NNF_FWD_INT;
+  if (forward(n, dev, o->mode, x, b, fq || (in && due), fq ? 1 : every, err, errlen)) return -1;
+  *loss += (double)nnf_net_backward(n, y, scale, accumulate) * b;
   *correct += (uint64_t)count_correct(n, y, b);
   return 0;
 }
@@ -300,8 +309,9 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   long total = passes_per_epoch * o->epochs, done = 0, steps = 0;
   double lr0 = nnf_optim_config(opt)->lr, best_acc = -1;
   int rc = 0, since_best = 0, e;
+  n->rng = o->seed ^ 0x52a7e5ull;
   for (e = 0; e < o->epochs && !rc; e++) {
-    double t0 = now_s(), loss = 0;
+    double t0 = nnf_now(), loss = 0;
     uint64_t correct = 0;
     nnf_shuffle(perm, train->count, o->seed + (uint64_t)e * 0x9e3779b97f4a7c15ull);
     for (long s = 0; s < passes_per_epoch && !rc; s++) {
@@ -332,7 +342,8 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
     for (int k = 0; k < 2 && !rc; k++) {
       nnf_eval_result r;
       if (!sets[k]) continue;
-      if ((rc = nnf_evaluate(n, o->eval_mode, dev, sets[k], chunk < 64 ? 64 : chunk, &r, NULL, NULL, err, errlen)))
+      int eb = o->eval_batch > 0 ? o->eval_batch : chunk < 64 ? 64 : chunk;
+      if ((rc = nnf_evaluate(n, o->eval_mode, dev, sets[k], eb, &r, NULL, NULL, err, errlen)))
         break;
       *accs[k] = r.accuracy;
     }
@@ -347,7 +358,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
         since_best++;
       }
     }
-    st.seconds = now_s() - t0;
+    st.seconds = nnf_now() - t0;
     if (o->csv) {
       fprintf(o->csv, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", st.epoch, st.loss, st.train_acc, st.val_acc,
               st.test_acc, st.lr, st.seconds);
@@ -361,7 +372,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
     }
   }
   if (o->epochs_run) *o->epochs_run = e;
-  if (!rc && val && best.w[0]) snap_restore(&best, n);
+  if (!rc && val && best.taken) snap_restore(&best, n);
   if (!rc && o->mode != NNF_FWD_FLOAT) rc = nnf_net_quantize(n, err, errlen);
   snap_free(&best);
   free(x);

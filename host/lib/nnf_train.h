@@ -1,12 +1,16 @@
 /*
  * nnf_train.h - training and evaluation loops over data sets (docs/host.md).
  *
- * nnf_train runs epochs of seeded mini-batch training: each step a forward
- * pass in the chosen mode (host float, host fake-quant, or the device), the
+ * One training loop and one evaluation loop for every network of the layer
+ * stack (MLPs, spiking networks, any mix). nnf_train runs epochs of seeded
+ * mini-batch training: each step a forward pass in the chosen mode (host
+ * float, host fake-quant, the host's integer path, or the device), the
  * softmax cross-entropy backward on the host, and one optimizer step. In
  * device mode the quantized weights are re-uploaded every step and the
  * activation ranges are observed by a float forward on the host every
- * observe_every steps. The same seed gives the same run, bit for bit.
+ * observe_every steps; on the integer path (spiking networks) the first
+ * step calibrates the current ranges and every observe_every-th forward
+ * observes them. The same seed gives the same run, bit for bit.
  */
 #ifndef NNF_TRAIN_H
 #define NNF_TRAIN_H
@@ -15,7 +19,8 @@
 #include <stdio.h>
 
 #include "nnf_data.h"
-#include "nnf_model.h"
+#include "nnf_device.h"
+#include "nnf_layer.h"
 #include "nnf_optim.h"
 
 #ifdef __cplusplus
@@ -79,6 +84,8 @@ typedef struct {
   nnf_sched sched;
   int patience;         /* > 0: stop after this many epochs without a better validation
                            accuracy (needs a validation set) */
+  int eval_batch;       /* rows per evaluation forward after each epoch (0: the larger of
+                           the training batch and 64) */
   nnf_progress_fn progress;
   void *progress_ctx;
   FILE *csv;            /* NULL, or a CSV of nnf_epoch_stats per epoch */
@@ -107,7 +114,8 @@ typedef struct {
   nnf_device_figures dev;   /* device figures over the evaluation (device mode) */
 } nnf_eval_result;
 
-/* Accuracy and mean loss of n on d in the given mode. */
+/* Accuracy and mean loss of n on d in the given mode (the observers do not
+ * move). On a device the figures cover this evaluation only. */
 int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_dataset *d, int batch,
                  nnf_eval_result *r, nnf_progress_fn progress, void *ctx, char *err, size_t errlen);
 

@@ -119,7 +119,7 @@ expect 1 "" -- "$nnfpga" eval --model "$ck" --device serial:/nonexistent/ttyUSB9
 # a checkpoint whose float weights were edited no longer matches its int8 tensors
 cp "$ck" "$tmp/edited.safetensors"
 hlen=$(od -An -t u8 -N 8 "$ck" | tr -d ' ')
-begin=$(head -c $((8 + hlen)) "$ck" | tail -c "$hlen" | grep -o '"layers.0.weight":{[^}]*}' | grep -o 'data_offsets":\[[0-9]*' | grep -o '[0-9]*$')
+begin=$(head -c $((8 + hlen)) "$ck" | tail -c "$hlen" | grep -o '"0.weight":{[^}]*}' | grep -o 'data_offsets":\[[0-9]*' | grep -o '[0-9]*$')
 # weight 100 of row 0 becomes a large float (0x47000000 = 32768.0): its channel's scale changes
 printf '\x00\x00\x00\x47' | dd of="$tmp/edited.safetensors" bs=1 seek=$((8 + hlen + begin + 400)) conv=notrunc status=none
 expect 3 "do not match" -- "$nnfpga" eval --model "$tmp/edited.safetensors" --device model --data "$data" --limit 10

@@ -7,7 +7,7 @@
  */
 #include <math.h>
 
-#include "nnf_model.h"
+#include "nnf_layer.h"
 #include "nnf_nn.h"
 #include "nnf_test.h"
 
@@ -235,29 +235,29 @@ static double ref_act(nnf_act a, double z) {
  * out x in row-major, then the biases; -1: none). *kinks gets a signature
  * of the side of every kink (0, 6) each hidden pre-activation lies on.
  * x: B x sizes[0]. Layers up to 16 wide. */
-static double ref_loss(const nnf_net *n, const float *x, const int32_t *lab, int B, int which,
+static double ref_loss(nnf_net *n, nnf_act act, const float *x, const int32_t *lab, int B, int which,
                        double delta, uint64_t *kinks) {
   double a[16], z[16], total = 0;
   uint64_t sig = 1469598103934665603ull;
   for (int b = 0; b < B; b++) {
-    for (int i = 0; i < n->sizes[0]; i++) a[i] = x[b * n->sizes[0] + i];
+    for (int i = 0; i < nnf_net_size(n, 0); i++) a[i] = x[b * nnf_net_size(n, 0) + i];
     int p = 0; /* number of layer l's first parameter */
-    for (int l = 0; l < n->nlayers; l++) {
-      const nnf_dense *D = &n->layer[l];
+    for (int l = 0; l < nnf_net_linears(n); l++) {
+      const nnf_dense *D = nnf_net_dense(n, l);
       for (int o = 0; o < D->out; o++) {
         double s = (double)D->b[o] + (which == p + D->in * D->out + o ? delta : 0);
         for (int i = 0; i < D->in; i++)
           s += ((double)D->w[o * D->in + i] + (which == p + o * D->in + i ? delta : 0)) * a[i];
         z[o] = s;
       }
-      int hidden = l + 1 < n->nlayers;
+      int hidden = l + 1 < nnf_net_linears(n);
       for (int o = 0; o < D->out; o++) {
-        a[o] = hidden ? ref_act(n->act, z[o]) : z[o];
+        a[o] = hidden ? ref_act(act, z[o]) : z[o];
         if (hidden) sig = (sig ^ (uint64_t)((z[o] > 0) + 2 * (z[o] >= 6))) * 1099511628211ull;
       }
       p += D->in * D->out + D->out;
     }
-    int C = n->sizes[n->nlayers];
+    int C = nnf_net_size(n, nnf_net_linears(n));
     double mx = a[0], se = 0;
     for (int c = 1; c < C; c++) mx = a[c] > mx ? a[c] : mx;
     for (int c = 0; c < C; c++) se += exp(a[c] - mx);
@@ -270,7 +270,7 @@ static double ref_loss(const nnf_net *n, const float *x, const int32_t *lab, int
 static void gradcheck_net(nnf_act act) {
   const int sizes[4] = {6, 5, 4, 3};
   char err[256];
-  nnf_net *n = nnf_net_create(sizes, 4, act, 3, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, 4, act, 3, err, sizeof err);
   CHECK(n != NULL);
   enum { B = 4 };
   float x[B * 6];
@@ -279,21 +279,21 @@ static void gradcheck_net(nnf_act act) {
    * scale the inputs up for it so both kinks are crossed */
   float span = act == NNF_ACT_RELU6 ? 12 : 1;
   for (int i = 0; i < B * 6; i++) x[i] = urand(-span, span);
-  CHECK_OK(nnf_net_forward(n, NNF_FWD_FLOAT, NULL, x, B, err, sizeof err));
-  float loss = nnf_net_backward(n, lab, B, 1.0f, 0);
+  CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
+  float loss = nnf_net_backward(n, lab, 1.0f, 0);
   uint64_t kinks0, kp, km;
-  double ref = ref_loss(n, x, lab, B, -1, 0, &kinks0);
+  double ref = ref_loss(n, act, x, lab, B, -1, 0, &kinks0);
   nnf_test_ctx("net (%s) loss %.9g, double reference %.9g", nnf_act_name(act), loss, ref);
   CHECK(fabs(loss - ref) <= 1e-6 * fabs(ref)); /* the double network is the same network */
   int checked = 0, skipped = 0, large = 0, p = 0;
   double worst = 0;
   for (int l = 0; l < 3; l++) {
-    nnf_dense *D = &n->layer[l];
+    nnf_dense *D = nnf_net_dense(n, l);
     for (int i = 0; i < D->in * D->out + D->out; i++, p++) {
       int is_w = i < D->in * D->out;
       double g = is_w ? D->dw[i] : D->db[i - D->in * D->out];
-      double fp = ref_loss(n, x, lab, B, p, GRAD_H, &kp);
-      double fm = ref_loss(n, x, lab, B, p, -GRAD_H, &km);
+      double fp = ref_loss(n, act, x, lab, B, p, GRAD_H, &kp);
+      double fm = ref_loss(n, act, x, lab, B, p, -GRAD_H, &km);
       if (kp != kinks0 || km != kinks0) {
         skipped++;
         continue;

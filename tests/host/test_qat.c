@@ -18,9 +18,11 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nnf_ckpt.h"
-#include "nnf_model.h"
+#include "nnf_device.h"
+#include "nnf_layer.h"
 #include "nnf_train.h"
 #include "nnf_test.h"
 #include "nnfm.h"
@@ -28,9 +30,9 @@
 static char err[512];
 
 static nnf_net *make_net(const int *sizes, int ns, nnf_act act, uint64_t seed, const float *x, int B) {
-  nnf_net *n = nnf_net_create(sizes, ns, act, seed, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, ns, act, seed, err, sizeof err);
   CHECK(n != NULL);
-  CHECK_OK(nnf_net_observe(n, x, B));
+  CHECK_OK(nnf_net_observe(n, x, B, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
   return n;
 }
@@ -77,20 +79,23 @@ static void device_matches_reference(const char *uri, nnf_act act, int ns, const
   nnf_net *n = make_net(sizes, ns, act, 21 + (uint64_t)act, x, B);
   int L = ns - 1;
   int8_t *xq = malloc((size_t)B * sizes[0]), *ref = malloc((size_t)B * sizes[L]);
-  nnf_net_quantize_input(n, x, xq, B);
+  CHECK_OK(nnf_net_reserve(n, B, err, sizeof err));
+  nnf_net_quantize_input(n, x, B);
+  memcpy(xq, n->t[0].q, (size_t)B * sizes[0]);
   CHECK_OK(nnf_net_forward_int(n, xq, B, ref));
   nnf_device *d = nnf_device_open(uri, err, sizeof err);
   CHECK(d != NULL);
   CHECK_OK(nnf_device_load(d, n, load_batch, err, sizeof err));
   int8_t *outs[NNF_MAX_LAYERS + 1] = {0};
   for (int l = 1; l <= L; l++) outs[l] = malloc((size_t)B * sizes[l]);
-  CHECK_OK(nnf_device_run(d, xq, B, outs, err, sizeof err));
+  CHECK_OK(nnf_device_forward(d, n, x, B, err, sizeof err));
+  for (int l = 1; l <= L; l++) memcpy(outs[l], nnf_mlp_output_q(n, l), (size_t)B * sizes[l]);
   /* every layer against the oracle, each fed the oracle's previous layer;
    * nnfm_gemm (the model's reference) must agree with it too */
   const int8_t *in = xq;
   int seen[256] = {0}, distinct = 0;
   for (int l = 0; l < L; l++) {
-    const nnf_qlayer *Q = &n->ql[l];
+    const nnf_qlayer *Q = nnf_net_qlayer(n, l);
     size_t cnt = (size_t)B * sizes[l + 1];
     int8_t *y = malloc(cnt), *g_y = malloc(cnt);
     oracle_layer(Q, B, sizes[l], sizes[l + 1], in, y);
@@ -109,14 +114,14 @@ static void device_matches_reference(const char *uri, nnf_act act, int ns, const
   CHECK(distinct >= 32);
   free((void *)in);
   /* the device forward of the network gives the same int8 logits */
-  CHECK_OK(nnf_net_forward(n, NNF_FWD_DEVICE, d, x, B, err, sizeof err));
-  CHECK_MEM_EQ(n->qa[L], ref, (size_t)B * sizes[L]);
+  CHECK_OK(nnf_device_forward(d, n, x, B, err, sizeof err));
+  CHECK_MEM_EQ(nnf_mlp_output_q(n, L), ref, (size_t)B * sizes[L]);
   /* the fake-quant emulation is within one step almost everywhere */
   int8_t *dev_logits = malloc((size_t)B * sizes[L]);
-  memcpy(dev_logits, n->qa[L], (size_t)B * sizes[L]);
-  CHECK_OK(nnf_net_forward(n, NNF_FWD_FAKEQUANT, NULL, x, B, err, sizeof err));
+  memcpy(dev_logits, nnf_mlp_output_q(n, L), (size_t)B * sizes[L]);
+  CHECK_OK(nnf_net_run(n, NNF_FWD_FAKEQUANT, x, B, err, sizeof err));
   int far = 0;
-  for (int i = 0; i < B * sizes[L]; i++) far += abs(n->qa[L][i] - dev_logits[i]) > 1;
+  for (int i = 0; i < B * sizes[L]; i++) far += abs(nnf_mlp_output_q(n, L)[i] - dev_logits[i]) > 1;
   CHECK(far <= B * sizes[L] / 50);
   for (int l = 1; l <= L; l++) free(outs[l]);
   free(dev_logits);
@@ -148,7 +153,7 @@ static nnf_dataset toy_data(size_t count, uint64_t seed) {
 
 static nnf_net *train_toy(const char *uri, uint64_t seed, double *acc) {
   const int sizes[3] = {24, 16, 3};
-  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, seed, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_RELU, seed, err, sizeof err);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_ADAM);
   oc.lr = 0.01;
   nnf_optim *o = nnf_optim_create(&oc, err, sizeof err);
@@ -163,7 +168,7 @@ static nnf_net *train_toy(const char *uri, uint64_t seed, double *acc) {
   opts.batch = 32;
   opts.seed = seed;
   nnf_eval_result r0, r1;
-  CHECK_OK(nnf_net_observe(n, tr.x, 64));
+  CHECK_OK(nnf_net_observe(n, tr.x, 64, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
   CHECK_OK(nnf_evaluate(n, NNF_FWD_DEVICE, d, &te, 64, &r0, NULL, NULL, err, sizeof err));
   if (nnf_train(n, o, d, &tr, NULL, &te, &opts, err, sizeof err)) {
@@ -185,8 +190,8 @@ static void training(void) {
   nnf_net *n1 = train_toy("model", 5, &a1), *n2 = train_toy("model", 5, &a2);
   CHECK(a1 > 0.9);
   CHECK(a1 == a2);
-  for (int l = 0; l < n1->nlayers; l++)
-    CHECK_MEM_EQ(n1->layer[l].w, n2->layer[l].w, sizeof(float) * n1->sizes[l] * n1->sizes[l + 1]);
+  for (int l = 0; l < nnf_net_linears(n1); l++)
+    CHECK_MEM_EQ(nnf_net_dense(n1, l)->w, nnf_net_dense(n2, l)->w, sizeof(float) * nnf_net_size(n1, l) * nnf_net_size(n1, l + 1));
   /* checkpoint round trip */
   char path[512];
   snprintf(path, sizeof path, "%s/qat_toy.safetensors", NNF_TEST_TMP);
@@ -195,10 +200,10 @@ static void training(void) {
   if (!back) fprintf(stderr, "load: %s\n", err);
   CHECK(back != NULL);
   CHECK(back->quantized);
-  for (int l = 0; l < n1->nlayers; l++) {
-    CHECK_MEM_EQ(back->ql[l].w_kn, n1->ql[l].w_kn, (size_t)n1->sizes[l] * n1->sizes[l + 1]);
-    CHECK_MEM_EQ(back->ql[l].bias, n1->ql[l].bias, sizeof(int32_t) * n1->sizes[l + 1]);
-    CHECK_MEM_EQ(back->ql[l].m0, n1->ql[l].m0, sizeof(int32_t) * n1->sizes[l + 1]);
+  for (int l = 0; l < nnf_net_linears(n1); l++) {
+    CHECK_MEM_EQ(nnf_net_qlayer(back, l)->w_kn, nnf_net_qlayer(n1, l)->w_kn, (size_t)nnf_net_size(n1, l) * nnf_net_size(n1, l + 1));
+    CHECK_MEM_EQ(nnf_net_qlayer(back, l)->bias, nnf_net_qlayer(n1, l)->bias, sizeof(int32_t) * nnf_net_size(n1, l + 1));
+    CHECK_MEM_EQ(nnf_net_qlayer(back, l)->m0, nnf_net_qlayer(n1, l)->m0, sizeof(int32_t) * nnf_net_size(n1, l + 1));
   }
   nnf_net_free(back);
   nnf_net_free(n1);
@@ -207,10 +212,10 @@ static void training(void) {
 
 static void errors(void) {
   const int big[3] = {784, 4000, 10};
-  nnf_net *n = nnf_net_create(big, 3, NNF_ACT_RELU, 1, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(big, 3, NNF_ACT_RELU, 1, err, sizeof err);
   CHECK(n != NULL);
   float *x = random_inputs(4, 784, 3);
-  CHECK_OK(nnf_net_observe(n, x, 4));
+  CHECK_OK(nnf_net_observe(n, x, 4, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
   nnf_device *d = nnf_device_open("model", err, sizeof err);
   CHECK(d != NULL);

@@ -11,8 +11,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nnf_model.h"
-#include "nnf_snn.h"
+#include "nnf_device.h"
+#include "nnf_layer.h"
+#include "nnf_train.h"
 #include "nnf_test.h"
 #include "nnfdrv.h"
 
@@ -32,17 +33,17 @@ static void device_matches_host(const char *uri, nnf_encoding enc, int reset_sub
   nnf_snn_config c = nnf_snn_defaults();
   c.steps = T;
   c.encoding = enc;
-  c.reset_sub = reset_sub;
-  nnf_snn *n = nnf_snn_create(sizes, 4, &c, 11, err, sizeof err);
+  c.lif.reset_sub = reset_sub;
+  nnf_net *n = nnf_snn_create(sizes, 4, &c, 11, err, sizeof err);
   CHECK(n != NULL);
   /* scale the weights up so that every layer spikes */
   for (int l = 0; l < 3; l++)
-    for (int i = 0; i < sizes[l] * sizes[l + 1]; i++) n->layer[l].w[i] *= 3.0f;
+    for (int i = 0; i < sizes[l] * sizes[l + 1]; i++) nnf_net_dense(n, l)->w[i] *= 3.0f;
   float *x = inputs(B, 40, 3);
-  CHECK_OK(nnf_snn_observe(n, x, B, err, sizeof err));
+  CHECK_OK(nnf_net_calibrate(n, x, B, err, sizeof err));
   /* host reference (rate coding: the same seed for both) */
   n->rng = 77;
-  CHECK_OK(nnf_snn_forward(n, x, B, err, sizeof err));
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, B, err, sizeof err));
   int32_t *ref = malloc(sizeof(int32_t) * B * 5), *got = malloc(sizeof(int32_t) * B * 5);
   memcpy(ref, n->counts, sizeof(int32_t) * B * 5);
   long total = 0;
@@ -50,18 +51,19 @@ static void device_matches_host(const char *uri, nnf_encoding enc, int reset_sub
   CHECK(total > 0); /* the output layer spikes: the comparison means something */
   nnf_device *d = nnf_device_open(uri, err, sizeof err);
   CHECK(d != NULL);
-  CHECK_OK(nnf_snn_device_load(d, n, B > 8 ? 8 : B, err, sizeof err)); /* chunks of 8 */
+  CHECK_OK(nnf_device_load(d, n, B > 8 ? 8 : B, err, sizeof err)); /* chunks of 8 */
   n->rng = 77;
-  if (nnf_snn_device_run(d, n, x, B, got, err, sizeof err)) {
+  if (nnf_device_forward(d, n, x, B, err, sizeof err)) {
     fprintf(stderr, "%s\n", err);
     CHECK(0);
   }
+  memcpy(got, nnf_net_counts(n), sizeof(int32_t) * B * 5);
   CHECK_MEM_EQ(got, ref, sizeof(int32_t) * B * 5);
   nnf_device_close(d);
   free(ref);
   free(got);
   free(x);
-  nnf_snn_free(n);
+  nnf_net_free(n);
   nnf_test_ctx("");
 }
 
@@ -82,28 +84,29 @@ static nnf_dataset toy(size_t count, uint64_t seed) {
   return d;
 }
 
-static nnf_snn *train_toy(double *acc) {
+static nnf_net *train_toy(double *acc) {
   const int sizes[3] = {24, 20, 3};
   nnf_snn_config c = nnf_snn_defaults();
   c.steps = 10;
-  nnf_snn *n = nnf_snn_create(sizes, 3, &c, 5, err, sizeof err);
+  nnf_net *n = nnf_snn_create(sizes, 3, &c, 5, err, sizeof err);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_ADAM);
   oc.lr = 5e-3;
   nnf_optim *o = nnf_optim_create(&oc, err, sizeof err);
   CHECK(n && o);
-  CHECK_OK(nnf_snn_register(n, o));
+  CHECK_OK(nnf_net_register(n, o));
   nnf_dataset tr = toy(600, 1), te = toy(300, 2);
-  nnf_snn_eval r0, r1;
-  CHECK_OK(nnf_snn_observe(n, tr.x, 64, err, sizeof err));
-  CHECK_OK(nnf_snn_evaluate(n, NULL, &te, 64, &r0, NULL, NULL, err, sizeof err));
-  nnf_snn_train_opts t;
-  memset(&t, 0, sizeof t);
+  nnf_eval_result r0, r1;
+  CHECK_OK(nnf_net_calibrate(n, tr.x, 64, err, sizeof err));
+  CHECK_OK(nnf_evaluate(n, NNF_FWD_INT, NULL, &te, 64, &r0, NULL, NULL, err, sizeof err));
+  nnf_train_opts t = nnf_train_defaults();
+  t.mode = t.eval_mode = NNF_FWD_INT;
+  t.eval_batch = 256;
   t.epochs = 5;
   t.batch = 32;
   t.seed = 9;
   t.observe_every = 4;
-  CHECK_OK(nnf_snn_train(n, o, &tr, NULL, &t, err, sizeof err));
-  CHECK_OK(nnf_snn_evaluate(n, NULL, &te, 64, &r1, NULL, NULL, err, sizeof err));
+  CHECK_OK(nnf_train(n, o, NULL, &tr, NULL, NULL, &t, err, sizeof err));
+  CHECK_OK(nnf_evaluate(n, NNF_FWD_INT, NULL, &te, 64, &r1, NULL, NULL, err, sizeof err));
   CHECK(r1.accuracy > 0.9);
   CHECK(r1.accuracy > r0.accuracy);
   *acc = r1.accuracy;
@@ -120,19 +123,21 @@ static void config_errors(void) {
   CHECK(nnf_snn_create(sizes, 3, &c, 1, err, sizeof err) == NULL);
   CHECK(strstr(err, "time steps") != NULL);
   c = nnf_snn_defaults();
-  c.beta = 1.5;
+  c.lif.beta = 1.5;
   CHECK(nnf_snn_create(sizes, 3, &c, 1, err, sizeof err) == NULL);
   c = nnf_snn_defaults();
-  c.threshold = 0;
+  c.lif.threshold = 0;
   CHECK(nnf_snn_create(sizes, 3, &c, 1, err, sizeof err) == NULL);
   /* beta = 1 - dv / 4096 exactly */
   c = nnf_snn_defaults();
-  c.beta = 1.0 - 1000.0 / 4096.0;
-  nnf_snn *n = nnf_snn_create(sizes, 3, &c, 1, err, sizeof err);
+  c.lif.beta = 1.0 - 1000.0 / 4096.0;
+  nnf_net *n = nnf_snn_create(sizes, 3, &c, 1, err, sizeof err);
   CHECK(n != NULL);
-  CHECK_EQ(n->lif.dv, 1000);
-  CHECK_EQ(n->lif.du, 4095);
-  nnf_snn_free(n);
+  nnfm_lif_params lp;
+  CHECK_OK(nnf_layer_lif_params(n->layer[1], &lp));
+  CHECK_EQ(lp.dv, 1000);
+  CHECK_EQ(lp.du, 4095);
+  nnf_net_free(n);
   /* the driver refuses out-of-range LIF fields before anything is sent */
   uint8_t w[32];
   nnfdrv_lif f;
@@ -156,11 +161,11 @@ int main(int argc, char **argv) {
   }
   device_matches_host("model", NNF_ENC_RATE, 1, 6, 11);
   double a1, a2;
-  nnf_snn *n1 = train_toy(&a1), *n2 = train_toy(&a2);
+  nnf_net *n1 = train_toy(&a1), *n2 = train_toy(&a2);
   CHECK(a1 == a2);
-  CHECK_MEM_EQ(n1->layer[0].w, n2->layer[0].w, sizeof(float) * 24 * 20);
-  nnf_snn_free(n1);
-  nnf_snn_free(n2);
+  CHECK_MEM_EQ(nnf_net_dense(n1, 0)->w, nnf_net_dense(n2, 0)->w, sizeof(float) * 24 * 20);
+  nnf_net_free(n1);
+  nnf_net_free(n2);
   /* the Verilated RTL, when its INFO says it has LIF cores */
   nnfdrv *probe = NULL;
   if (nnfdrv_open("sim", &probe, err, sizeof err) == NNFDRV_OK) {

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 
 #include "nnf_init.h"
-#include "nnf_model.h"
+#include "nnf_device.h"
+#include "nnf_layer.h"
 #include "nnf_test.h"
 #include "nnf_train.h"
 
@@ -141,14 +142,14 @@ static void initialisers(void) {
 
   /* a seed reproduces a network exactly; another seed does not */
   const int sizes[3] = {20, 30, 4};
-  nnf_net *a = nnf_net_create(sizes, 3, NNF_ACT_TANH, 1, err, sizeof err);
-  nnf_net *b = nnf_net_create(sizes, 3, NNF_ACT_TANH, 2, err, sizeof err);
+  nnf_net *a = nnf_mlp_create(sizes, 3, NNF_ACT_TANH, 1, err, sizeof err);
+  nnf_net *b = nnf_mlp_create(sizes, 3, NNF_ACT_TANH, 2, err, sizeof err);
   s = nnf_init_defaults(NNF_INIT_XAVIER_NORMAL);
   CHECK_OK(nnf_net_init(a, &s, 9));
   CHECK_OK(nnf_net_init(b, &s, 9));
-  CHECK_MEM_EQ(a->layer[1].w, b->layer[1].w, sizeof(float) * 30 * 4);
+  CHECK_MEM_EQ(nnf_net_dense(a, 1)->w, nnf_net_dense(b, 1)->w, sizeof(float) * 30 * 4);
   CHECK_OK(nnf_net_init(b, &s, 10));
-  CHECK(memcmp(a->layer[0].w, b->layer[0].w, sizeof(float) * 20 * 30) != 0);
+  CHECK(memcmp(nnf_net_dense(a, 0)->w, nnf_net_dense(b, 0)->w, sizeof(float) * 20 * 30) != 0);
   nnf_net_free(a);
   nnf_net_free(b);
 }
@@ -204,7 +205,7 @@ static void cosine_over_run(void) {
   static const double torch_lr[6] = {0.1, 0.09330127018922195, 0.07500000000000001, 0.05,
                                      0.025000000000000012, 0.006698729810778065};
   const int sizes[3] = {4, 3, 2};
-  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, 1, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_RELU, 1, err, sizeof err);
   CHECK(n != NULL);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_SGD);
   oc.lr = 0.1;
@@ -265,7 +266,7 @@ static nnf_dataset data(size_t count, uint64_t seed) {
  * accumulation; returns the network. */
 static nnf_net *one_step(const nnf_dataset *d, int batch, int accumulate) {
   const int sizes[3] = {12, 8, 3};
-  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_TANH, 3, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_TANH, 3, err, sizeof err);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_SGD);
   oc.lr = 0.1;
   nnf_optim *o = nnf_optim_create(&oc, err, sizeof err);
@@ -280,10 +281,10 @@ static nnf_net *one_step(const nnf_dataset *d, int batch, int accumulate) {
   return n;
 }
 
-static void max_rel_diff(const nnf_net *a, const nnf_net *b, double tol) {
-  for (int l = 0; l < a->nlayers; l++)
-    for (int i = 0; i < a->sizes[l] * a->sizes[l + 1]; i++)
-      CHECK_NEAR(a->layer[l].w[i], b->layer[l].w[i], tol * (1 + fabs(b->layer[l].w[i])));
+static void max_rel_diff(nnf_net *a, nnf_net *b, double tol) {
+  for (int l = 0; l < nnf_net_linears(a); l++)
+    for (int i = 0; i < nnf_net_size(a, l) * nnf_net_size(a, l + 1); i++)
+      CHECK_NEAR(nnf_net_dense(a, l)->w[i], nnf_net_dense(b, l)->w[i], tol * (1 + fabs(nnf_net_dense(b, l)->w[i])));
 }
 
 static void accumulation(void) {
@@ -299,7 +300,7 @@ static void accumulation(void) {
   /* and not the same as three unaccumulated steps */
   nnf_net *steps = one_step(&d, 40, 1);
   double diff = 0;
-  for (int i = 0; i < 12 * 8; i++) diff += fabs(steps->layer[0].w[i] - big->layer[0].w[i]);
+  for (int i = 0; i < 12 * 8; i++) diff += fabs(nnf_net_dense(steps, 0)->w[i] - nnf_net_dense(big, 0)->w[i]);
   CHECK(diff > 1e-3);
   nnf_net *online = one_step(&d, 1, 1);
   CHECK(online != NULL);
@@ -331,7 +332,7 @@ static void split_and_early_stop(void) {
   /* a learning rate far too high makes validation accuracy wander: early
    * stopping ends the run, and the kept weights score the best accuracy */
   const int sizes[3] = {12, 16, 3};
-  nnf_net *n = nnf_net_create(sizes, 3, NNF_ACT_RELU, 4, err, sizeof err);
+  nnf_net *n = nnf_mlp_create(sizes, 3, NNF_ACT_RELU, 4, err, sizeof err);
   nnf_opt_config oc = nnf_optim_defaults(NNF_OPT_SGD);
   oc.lr = 3.0;
   nnf_optim *o = nnf_optim_create(&oc, err, sizeof err);

@@ -1,0 +1,104 @@
+/*
+ * nnfpga_info.c - `nnfpga info`: what the device is (INFO record, counters).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "nnfdrv.h"
+#include "nnfpga_cli.h"
+
+static void usage_info(FILE *f) {
+  fprintf(f,
+          "usage: nnfpga info [--device URI] [--json]\n"
+          "\n"
+          "Opens the device, reads its INFO record and counters, and prints them.\n"
+          "  --device URI   sim (default), model, serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
+          "  --json         one JSON object on stdout\n");
+}
+
+int cmd_info(int argc, char **argv) {
+  const char *uri = "sim";
+  int json = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--device") && i + 1 < argc) uri = argv[++i];
+    else if (!strncmp(argv[i], "--device=", 9)) uri = argv[i] + 9;
+    else if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage_info(stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "nnfpga info: unexpected argument '%s'\n", argv[i]);
+      usage_info(stderr);
+      return EXIT_USAGE;
+    }
+  }
+  char err[512];
+  nnfdrv *d = NULL;
+  int rc = nnfdrv_open(uri, &d, err, sizeof err);
+  if (rc) {
+    fprintf(stderr, "nnfpga info: %s\n", err);
+    return rc == NNFDRV_ERR_URI ? EXIT_USAGE : EXIT_DEVICE;
+  }
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfdrv_counters c;
+  rc = nnfdrv_get_counters(d, &c);
+  if (rc) {
+    fprintf(stderr, "nnfpga info: %s\n", nnfdrv_errmsg(d));
+    nnfdrv_close(d);
+    return EXIT_DEVICE;
+  }
+  if (json) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "device", uri);
+    cJSON_AddNumberToObject(o, "protocol_version", in->proto_version);
+    char rtl[16];
+    snprintf(rtl, sizeof rtl, "%u.%u", in->rtl_version >> 8, in->rtl_version & 0xFF);
+    cJSON_AddStringToObject(o, "rtl_version", rtl);
+    cJSON_AddNumberToObject(o, "rows", in->rows);
+    cJSON_AddNumberToObject(o, "cols", in->cols);
+    cJSON *feat = cJSON_AddArrayToObject(o, "features");
+    static const char *names[] = {"gemm", "lut", "lif", "vec_serial"};
+    for (int b = 0; b < 4; b++)
+      if (in->features & (1u << b)) cJSON_AddItemToArray(feat, cJSON_CreateString(names[b]));
+    cJSON_AddNumberToObject(o, "act_bytes", (double)in->act_words * in->rows);
+    cJSON_AddNumberToObject(o, "weight_bytes", (double)in->w_words * in->cols);
+    cJSON_AddNumberToObject(o, "param_entries", in->p_words);
+    cJSON_AddNumberToObject(o, "acc_depth", in->acc_depth);
+    cJSON_AddNumberToObject(o, "program_words", in->prog_words);
+    cJSON_AddNumberToObject(o, "max_payload", in->max_payload);
+    cJSON_AddNumberToObject(o, "clock_hz", in->clock_hz);
+    cJSON *cn = cJSON_AddObjectToObject(o, "counters");
+    cJSON_AddNumberToObject(cn, "cycles", (double)c.cycles);
+    cJSON_AddNumberToObject(cn, "busy_cycles", (double)c.busy_cycles);
+    cJSON_AddNumberToObject(cn, "macs", (double)c.macs);
+    cJSON_AddNumberToObject(cn, "stall_cycles", (double)c.stall_cycles);
+    cJSON_AddNumberToObject(cn, "bytes_in", (double)c.bytes_in);
+    cJSON_AddNumberToObject(cn, "bytes_out", (double)c.bytes_out);
+    cJSON_AddNumberToObject(cn, "frame_errors", (double)c.frame_errors);
+    char *txt = cJSON_Print(o);
+    puts(txt);
+    free(txt);
+    cJSON_Delete(o);
+  } else {
+    printf("device         %s\n", uri);
+    printf("protocol       %u, RTL %u.%u\n", in->proto_version, in->rtl_version >> 8, in->rtl_version & 0xFF);
+    printf("array          %u x %u int8 MACs%s\n", in->rows, in->cols,
+           (in->features & 8) ? " (shared requantizer)" : "");
+    printf("activations    %llu bytes\n", (unsigned long long)in->act_words * in->rows);
+    printf("weights        %llu bytes\n", (unsigned long long)in->w_words * in->cols);
+    printf("parameters     %u entries x %u channels\n", in->p_words, in->cols);
+    printf("accumulators   %u rows\n", in->acc_depth);
+    printf("program        %u instructions\n", in->prog_words);
+    printf("max payload    %u bytes\n", in->max_payload);
+    if (in->clock_hz) printf("clock          %.1f MHz\n", in->clock_hz / 1e6);
+    printf("counters       %llu cycles, %llu MACs, %llu bytes in, %llu out, %llu frame errors\n",
+           (unsigned long long)c.cycles, (unsigned long long)c.macs, (unsigned long long)c.bytes_in,
+           (unsigned long long)c.bytes_out, (unsigned long long)c.frame_errors);
+  }
+  nnfdrv_close(d);
+  return 0;
+}
+

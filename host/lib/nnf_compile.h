@@ -1,0 +1,51 @@
+/*
+ * nnf_compile.h - what the device compiler (nnf_device.c) and the layers'
+ * compile hooks (nnf_layer_ops.plan / pack / emit) share: the device's
+ * configuration, the staging image in its layouts, the buffer plan being
+ * built and the program being emitted. Depends only on the driver's
+ * instruction encoders and the functional model's layouts.
+ */
+#ifndef NNF_COMPILE_H
+#define NNF_COMPILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnfdrv.h"
+#include "nnfm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNF_PLAN_BOUNDARIES 25   /* NNF_MAX_LAYERS + 1 */
+
+typedef struct nnf_plan {
+  const nnfm_config *cfg;
+  nnfm_engine *img;            /* staging image in the device's layouts */
+  int B;                       /* rows per chunk */
+  /* words used so far: W, P, ACT, LIF state entries */
+  uint64_t w, p, a, st;
+  /* ACT address of every boundary (boundary 0: input buffer 0) */
+  uint32_t act[NNF_PLAN_BOUNDARIES];
+  uint32_t in_base[2];         /* input buffers (two when streaming) */
+  /* emission: instructions of 32 bytes into prog (room for cap) */
+  uint8_t *prog;
+  int pc, cap;
+  int copy;                    /* program copy (input buffer) being emitted */
+  int clear;                   /* LIF: this step clears the neurons' state */
+  int ok;                      /* 0 once an instruction did not encode */
+} nnf_plan;
+
+/* Reserve words of a region: the base address. */
+uint32_t nnf_plan_w(nnf_plan *p, uint32_t words);
+uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries);
+uint32_t nnf_plan_act(nnf_plan *p, uint32_t words);
+uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries);
+/* The next instruction slot (32 bytes, zeroed), or NULL when full. */
+uint8_t *nnf_plan_insn(nnf_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNF_COMPILE_H */

@@ -1,0 +1,74 @@
+/*
+ * nnf_device.h - the device compiler and runner: a network's int8 model on
+ * an nnfpga device through the driver (docs/host.md, "Device layout").
+ *
+ * nnf_device_load plans the device's buffers from the layer list (each
+ * layer's plan hook places its weights, parameters, outputs and neuron
+ * state), packs the int8 model into the device's layouts (the functional
+ * model's engine image, the one definition of them), uploads it and writes
+ * the micro-program the layers emit:
+ *   - networks without spiking layers: one program per LUT segment (a GEMM
+ *     per Linear layer; the device holds one LUT), twice, one copy per input
+ *     buffer, so that the next chunk's inputs stream in while one runs;
+ *     every Linear layer's int8 outputs come back;
+ *   - spiking networks: the layers before the first time-varying one once,
+ *     then one time step (clearing the neurons), then the other T - 1 steps
+ *     in a LOOP; with rate-coded input two one-step programs the host runs
+ *     per step with that step's spikes; the last LIF layer's spike counts
+ *     come back from the neuron state.
+ * The largest batch (<= max_batch) that fits is used; larger batches are
+ * split into chunks.
+ *
+ * Ownership: nnf_device_open returns a device owned by the caller (close
+ * with nnf_device_close). Functions returning int give 0 or -1 with a
+ * message in err (nnf_device_connect: a driver status).
+ */
+#ifndef NNF_DEVICE_H
+#define NNF_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnf_layer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nnf_device nnf_device;
+struct nnfdrv;
+
+/* Open by URI (driver URIs: "model", "sim", "serial:...", "usb..."). */
+nnf_device *nnf_device_open(const char *uri, char *err, size_t errlen);
+/* The same, returning the driver's status (NNFDRV_OK, or NNFDRV_ERR_URI for
+ * a malformed URI, NNFDRV_ERR_NO_DEVICE, ...; NNFDRV_ERR_PROTOCOL when the
+ * device's INFO describes no usable engine); *out is set only on success. */
+int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errlen);
+void nnf_device_close(nnf_device *d);
+const char *nnf_device_uri(const nnf_device *d);
+/* The driver handle (tests read the device's regions back through it). */
+struct nnfdrv *nnf_device_driver(nnf_device *d);
+
+/* Compile and upload the quantized network for batches of up to max_batch
+ * rows; fails if it does not fit the device's buffers (the message says
+ * which and by how much). The network must stay loaded (and unchanged)
+ * until the next load. */
+int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen);
+/* A forward pass of batch rows on the device: the inputs quantized by the
+ * network's input quantizer, the device's outputs left in the network's
+ * boundaries and logits as nnf_net_forward leaves them (n->last_mode
+ * NNF_FWD_DEVICE, so nnf_net_backward works from them). */
+int nnf_device_forward(nnf_device *d, nnf_net *n, const float *x, int batch, char *err, size_t errlen);
+
+/* Device figures since open (or the last nnf_device_reset_counters). */
+typedef struct {
+  uint64_t cycles, busy_cycles, macs, images;
+  int rows, cols;
+} nnf_device_figures;
+int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size_t errlen);
+int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNF_DEVICE_H */

@@ -1,0 +1,343 @@
+/*
+ * nnf_layer.h - the layer stack: a network is a sequence of layers, read the
+ * way torch.nn.Sequential reads, and each layer is a small vtable
+ * (docs/host.md, "The layer stack").
+ *
+ * Tensors between layers. Boundary i (0..nlayers) is the network's input
+ * (i = 0) or layer i-1's output: rows of `width` features, `steps` x batch
+ * of them (steps is 1, or the network's time steps T after a spiking layer
+ * or a rate-coded input), as floats (dequantized in the quantized modes)
+ * and, in the quantized modes, as int8 with the boundary's quantization.
+ *
+ * Forward modes:
+ *   NNF_FWD_FLOAT      float on the host (the float baseline)
+ *   NNF_FWD_FAKEQUANT  float on the host through fake quantization (QAT)
+ *   NNF_FWD_INT        the int8 model on the host, exact integer sums: the
+ *                      device's arithmetic (the integer reference, and the
+ *                      training forward of spiking networks)
+ *   NNF_FWD_DEVICE     the int8 model on a device (nnf_device.h runs it and
+ *                      leaves its int8 outputs in the boundaries; the layers
+ *                      then only dequantize)
+ * The backward pass is float; in the quantized modes it passes straight
+ * through the rounding and stops where an output was clamped.
+ *
+ * Fusion. On the quantized paths an elementwise activation after a Linear
+ * layer is the Linear layer's requantization clamp (ReLU, ReLU6, Identity)
+ * or its LUT (sigmoid, tanh), and a LIF layer takes the Linear layer's int8
+ * output as its synaptic current: the consumer says how its producer
+ * quantizes (nnf_fusion), the producer does it. Fused activations copy.
+ *
+ * Ownership: nnf_net_create returns a network owned by the caller; layers
+ * added to it belong to it. Functions returning int give 0 or -1 with a
+ * message in err.
+ */
+#ifndef NNF_LAYER_H
+#define NNF_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nnf_init.h"
+#include "nnf_nn.h"
+#include "nnf_optim.h"
+#include "nnfm_lif.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNF_MAX_LAYERS 24   /* layers of a network (activations count) */
+#define NNF_MAX_PARAMS 4    /* parameter tensors of one layer */
+#define NNF_MAX_SIZES 9     /* sizes of a ready-made MLP or SNN: up to 8 Linear layers */
+
+/* The input quantizer of images in [0, 1]: pixels are exact. */
+#define NNF_PIXEL_SCALE (1.0 / 255.0)
+#define NNF_PIXEL_ZP (-128)
+
+typedef enum { NNF_FWD_FLOAT = 0, NNF_FWD_FAKEQUANT, NNF_FWD_INT, NNF_FWD_DEVICE } nnf_fwd_mode;
+
+/* An activation tensor's quantization and its observed range. */
+typedef struct {
+  float lo, hi;    /* observed range (moving average of batch min / max) */
+  int seen;        /* batches observed */
+  int fixed;       /* 1: scale / zp fixed (sigmoid and tanh outputs, pixels, spikes) */
+  double scale;
+  int32_t zp;
+} nnf_qrange;
+
+/* The int8 form of a Linear layer (engine layout). */
+typedef struct {
+  float *s_w;        /* out: per-channel weight scales */
+  int8_t *w_kn;      /* in x out, int8 weights in the engine's K x N layout */
+  float *w_fq;       /* out x in, dequantized weights (the fake-quant weights) */
+  float *b_fq;       /* out, dequantized biases */
+  int32_t *bias;     /* out, int32 biases with the input zero point folded in */
+  int32_t *m0;       /* out */
+  int8_t *shift;     /* out */
+  int32_t zp, lo, hi;
+  int lut;           /* 1: the outputs go through table */
+  int8_t table[256];
+} nnf_qlayer;
+
+/* The int8 form of one dense layer (the numeric contract, docs/numerics.md):
+ * per-channel symmetric weights (s_w = max|W[n,:]| / 127), int32 biases at
+ * s_in * s_w, multipliers s_in * s_w / s_out, the input zero point folded
+ * into the biases; also the dequantized (fake-quant) weights and biases.
+ * Leaves zp / lo / hi / lut to the caller. `layer` (1-based) names it. */
+int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t zp_in, double s_out,
+                        int layer, char *err, size_t errlen);
+
+typedef struct {
+  int width, steps;
+  float *f;          /* steps x cap x width */
+  int8_t *q;         /* steps x cap x width (quantized modes) */
+  nnf_qrange r;      /* this boundary's quantization (inputs: the network's input quantizer) */
+} nnf_tensor;
+
+/* A pass through the network. */
+typedef struct {
+  nnf_fwd_mode mode;
+  int batch;         /* B rows per step */
+  int steps;         /* the network's T */
+  int observe;       /* update the observers on this pass */
+  int every;         /* observing every `every` passes: each observer moves as far as
+                        `every` of its per-step updates would */
+  int calibrate;     /* a calibration pass: observers take this batch's values as they are */
+  int training;      /* dropout active */
+  uint64_t *rng;     /* the network's generator (rate coding, dropout) */
+} nnf_pass;
+
+struct nnf_plan;
+typedef struct nnf_layer nnf_layer;
+typedef struct nnf_net nnf_net;
+
+/* How a consumer wants its producer's int8 output (nnf_layer_ops.fuse). */
+typedef struct {
+  nnf_act act;              /* the activation the producer applies (NONE: none) */
+  nnf_qrange *out;          /* the quantization of the producer's output (and the observer
+                               of its float output, unless fixed); NULL: the producer's own */
+  int32_t lo, hi;           /* clamp bounds of the requantization */
+  int lut;                  /* 1: the activation goes through a LUT (the producer observes and
+                               requantizes its pre-activation to its own range) */
+  nnf_layer *current;       /* a LIF consumer: the producer's output is its synaptic current,
+                               quantized at the consumer's scale (zp 0) */
+} nnf_fusion;
+
+/* One parameter tensor: the state_dict name is "<layer index>.<name>". */
+typedef struct {
+  const char *name;   /* "weight", "bias" */
+  float *data, *grad;
+  int ndim;
+  int shape[2];
+} nnf_param;
+
+typedef struct {
+  const char *kind;   /* the PyTorch class it follows: "Linear", "ReLU", "LIF", "Flatten", ... */
+  int fusable;        /* the layer after it may fuse into it (nnf_fusion) */
+  int spiking;        /* its outputs are spikes: as the last layer, their counts are the logits */
+  /* The output width for input width `in` (and steps: *steps in, out).
+   * Called once, when the layer joins the network; allocates the layer's
+   * own state. 0, or -1 + err (the message names the layer). */
+  int (*shape)(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen);
+  /* Forward of p->batch rows (x: boundary l->index, y: l->index + 1). */
+  int (*forward)(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err,
+                 size_t errlen);
+  /* Backward: dy (y's shape) -> dx (x's shape, NULL for the first layer);
+   * parameter gradients written, or with accumulate added. dy may be
+   * overwritten. */
+  void (*backward)(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y,
+                   float *dy, float *dx, int accumulate);
+  /* Parameters (up to NNF_MAX_PARAMS) into out; the count. NULL: none. */
+  int (*params)(nnf_layer *l, nnf_param *out);
+  /* What this layer asks of the layer before it (NULL: nothing; the
+   * producer uses its own range). */
+  int (*fuse)(nnf_layer *l, nnf_fusion *f);
+  /* Observed ranges -> scales and zero points (before quantize). NULL: none. */
+  void (*qparams)(nnf_layer *l);
+  /* Derive the int8 form from the float parameters, x's quantization and
+   * the consumer's fusion. NULL: nothing to derive. */
+  int (*quantize)(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen);
+  /* Forget the observed ranges before a calibration pass. NULL: none. */
+  void (*forget)(nnf_layer *l);
+  /* Observe a batch's largest |synaptic current| (real units) computed by
+   * the producer (LIF). */
+  void (*observe_current)(nnf_layer *l, double absmax, const nnf_pass *p);
+  /* The device compiler's hooks (nnf_compile.h): place buffers, pack the
+   * int8 model into the staging image, emit one step's instructions. NULL:
+   * the layer costs the device nothing (fused, or a reshape). */
+  int (*plan)(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen);
+  int (*pack)(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen);
+  int (*emit)(nnf_layer *l, struct nnf_plan *p);
+  /* The architecture entry: "Linear(784,128)", "ReLU", "LIF(...)". */
+  void (*describe)(const nnf_layer *l, char *buf, size_t len);
+  void (*destroy)(nnf_layer *l);
+} nnf_layer_ops;
+
+struct nnf_layer {
+  const nnf_layer_ops *ops;
+  nnf_net *net;
+  int index;           /* position in the network (its state_dict prefix) */
+  int in, out;         /* widths */
+  int fused;           /* folded into the layer before it on the quantized paths */
+  nnf_fusion fusion;   /* what the layer after it asks of this one's output */
+};
+
+typedef enum { NNF_ENC_DIRECT = 0, NNF_ENC_RATE } nnf_encoding;
+
+/* The network's input: observed (an MLP's default), the pixel quantizer
+ * (1/255, -128: images in [0, 1]), or rate-coded spikes over the steps. */
+typedef enum { NNF_INPUT_OBSERVED = 0, NNF_INPUT_PIXELS, NNF_INPUT_RATE } nnf_input_kind;
+
+struct nnf_net {
+  int nlayers;
+  nnf_layer *layer[NNF_MAX_LAYERS];
+  int steps;                             /* T: time steps of the spiking layers (1: none) */
+  float observer_momentum;               /* EMA constant of the range observers (0.01) */
+  uint64_t rng;                          /* rate coding, dropout */
+  int quantized;                         /* the int8 forms are up to date with the weights */
+  /* boundaries and work buffers for batches of up to cap rows */
+  int cap;
+  nnf_tensor t[NNF_MAX_LAYERS + 1];
+  float *g0, *g1;                        /* gradient scratch */
+  float *logits;                         /* cap x outputs: the last forward's logits (a
+                                            boundary's floats, or spike counts) */
+  int32_t *counts;                       /* cap x outputs: spike counts (spiking outputs) */
+  const float *input;                    /* the last float forward's input */
+  nnf_fwd_mode last_mode;
+  int last_batch;
+};
+
+/* An empty network taking `inputs` features. */
+nnf_net *nnf_net_create(int inputs, char *err, size_t errlen);
+void nnf_net_free(nnf_net *n);
+/* Append a layer (made by one of the constructors below; the network owns
+ * it from here, also on failure). 0, or -1 if its shape does not compose. */
+int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen);
+int nnf_net_inputs(const nnf_net *n);
+int nnf_net_outputs(const nnf_net *n);
+/* 1 when the network has spiking layers (its outputs are spike counts). */
+int nnf_net_spiking(const nnf_net *n);
+/* The architecture, e.g. "Linear(784,128),ReLU,Linear(128,10)". */
+void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
+
+/* Layers. */
+nnf_layer *nnf_linear(int out, char *err, size_t errlen);
+nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen);
+nnf_layer *nnf_flatten(char *err, size_t errlen);
+
+typedef enum { NNF_SURR_FAST_SIGMOID = 0, NNF_SURR_ATAN } nnf_surrogate;
+
+/* A LIF layer's neuron (docs/snn.md): snnTorch's Leaky on Lava's integer
+ * arithmetic. */
+typedef struct {
+  double beta;             /* membrane decay, snnTorch's beta; dv = round((1 - beta) 4096) */
+  double threshold;        /* theta (float units of the current) */
+  int reset_sub;           /* 0: reset to zero (Lava); 1: subtract the threshold */
+  nnf_surrogate surrogate;
+  double slope;            /* fast sigmoid k (default 25) or arctan alpha (default 2) */
+  int resolution;          /* least vth (default 48) */
+} nnf_lif_config;
+
+nnf_layer *nnf_lif(const nnf_lif_config *c, char *err, size_t errlen);
+
+/* The Linear layer's parts (NULL for another kind). */
+nnf_dense *nnf_layer_dense(nnf_layer *l);
+nnf_qlayer *nnf_layer_qlayer(nnf_layer *l);
+/* A LIF layer's configuration, integer parameters and current scale
+ * (NULL / -1 for another kind). */
+const nnf_lif_config *nnf_layer_lif_config(const nnf_layer *l);
+int nnf_layer_lif_params(const nnf_layer *l, nnfm_lif_params *p);
+/* A LIF layer's observed current range: read and set (checkpoints). */
+int nnf_layer_lif_current(nnf_layer *l, float **range, int **seen, int32_t **vth, double **scale);
+/* An activation layer's kind (-1 for another kind). */
+int nnf_layer_act(const nnf_layer *l);
+/* The range a layer owns (the observer of its output; NULL if none). */
+nnf_qrange *nnf_layer_range(nnf_layer *l);
+
+/* The k-th Linear layer (k = 0..) of a network: its float layer and int8
+ * form (NULL past the last); the count of Linear layers; and the sizes the
+ * ready-made networks are built from: i = 0 the inputs, i = k + 1 the k-th
+ * Linear layer's outputs. */
+nnf_dense *nnf_net_dense(nnf_net *n, int k);
+nnf_qlayer *nnf_net_qlayer(nnf_net *n, int k);
+int nnf_net_linears(const nnf_net *n);
+int nnf_net_size(const nnf_net *n, int i);
+
+/* Parameters of the whole network, in order (owner[i]: the layer index). */
+int nnf_net_params(nnf_net *n, nnf_param *out, int max, int *owner);
+/* Register every parameter with an optimizer. */
+int nnf_net_register(nnf_net *n, nnf_optim *o);
+void nnf_net_zero_grad(nnf_net *n);
+/* Re-initialise every Linear layer with an initialiser (nnf_init.h) from
+ * seed, the gain of the activation after it. 0, or -1 for an invalid spec. */
+int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed);
+
+/* Make the work buffers hold batches of `batch` rows. */
+int nnf_net_reserve(nnf_net *n, int batch, char *err, size_t errlen);
+/* Quantize a batch of inputs into boundary 0 (steps x batch rows; rate
+ * coding draws one base from the network's generator). */
+void nnf_net_quantize_input(nnf_net *n, const float *x, int batch);
+/* Observe activation ranges with a float forward on the host (MLPs);
+ * every: the observation period in passes. */
+int nnf_net_observe(nnf_net *n, const float *x, int batch, int every);
+/* A spiking network's calibration: the current ranges of a batch as they
+ * are, twice (the second through the scales the first gives), then quantize. */
+int nnf_net_calibrate(nnf_net *n, const float *x, int batch, char *err, size_t errlen);
+/* Observed ranges -> the int8 model. */
+int nnf_net_quantize(nnf_net *n, char *err, size_t errlen);
+
+/* Forward pass of a batch (batch <= 65535). FLOAT, FAKEQUANT and INT run
+ * on the host; DEVICE expects the device's int8 outputs in the boundaries
+ * (nnf_device_forward). The logits are then in n->logits. */
+int nnf_net_forward(nnf_net *n, const nnf_pass *p, const float *x, char *err, size_t errlen);
+/* A pass of mode over batch rows (observing every `every` passes). */
+nnf_pass nnf_net_pass(nnf_net *n, nnf_fwd_mode mode, int batch, int observe, int every);
+/* Shorthand: a pass of mode over batch rows, observing as QAT does in
+ * FAKEQUANT mode. */
+int nnf_net_run(nnf_net *n, nnf_fwd_mode mode, const float *x, int batch, char *err, size_t errlen);
+/* Softmax cross-entropy of the last forward's logits against labels: the
+ * gradients of scale * (mean loss) overwrite the parameters' gradients, or
+ * with accumulate are added to them. Returns the mean loss. */
+float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accumulate);
+/* The int8 model on the host (INT mode) from int8 inputs xq (batch x
+ * inputs; DIRECT / observed inputs only); out: batch x outputs int8. */
+int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out);
+
+/* ---- ready-made networks ------------------------------------------------- */
+
+/* A multilayer perceptron: Linear(sizes[0], sizes[1]), act, Linear, ...,
+ * Linear(.., sizes[n-1]) (no activation after the last; act NONE gives
+ * Identity layers, as the checkpoints of nn.Sequential name them), weights
+ * initialised as torch.nn.Linear's defaults from seed. */
+nnf_net *nnf_mlp_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed, char *err,
+                        size_t errlen);
+/* Parse "784,128,10" into sizes; the count or -1 (+ err). */
+int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen);
+/* The int8 outputs of an MLP's k-th Linear layer (k = 1..), batch x width. */
+const int8_t *nnf_mlp_output_q(const nnf_net *n, int k);
+
+/* A spiking network: Linear + LIF per layer, T steps, direct (the image as
+ * a current every step) or rate-coded input. */
+typedef struct {
+  int steps;               /* T, 1..65535 */
+  nnf_encoding encoding;
+  nnf_lif_config lif;
+} nnf_snn_config;
+
+nnf_snn_config nnf_snn_defaults(void);
+int nnf_snn_config_check(const nnf_snn_config *c, char *err, size_t errlen);
+nnf_net *nnf_snn_create(const int *sizes, int nsizes, const nnf_snn_config *c, uint64_t seed,
+                        char *err, size_t errlen);
+/* The spiking configuration of a network (its steps, encoding and first
+ * LIF layer's neuron); -1 if it has no LIF layer. */
+int nnf_net_snn_config(const nnf_net *n, nnf_snn_config *c);
+/* Rate coding: the input spike of feature i of row r at step t for value x,
+ * a Bernoulli draw that is a pure function of (base, r, t, i). */
+int nnf_rate_spike(uint64_t base, size_t r, int t, size_t i, float x);
+/* The spike counts of the last forward (spiking networks), batch x outputs. */
+const int32_t *nnf_net_counts(const nnf_net *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNF_LAYER_H */

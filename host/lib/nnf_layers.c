@@ -1,0 +1,165 @@
+/*
+ * nnf_layers.c - the layers without parameters: activations (ReLU, ReLU6,
+ * Sigmoid, Tanh, Identity) and Flatten (see nnf_layer.h).
+ *
+ * On the quantized paths an activation after a Linear layer is fused into
+ * it: the Linear layer's requantization clamps (ReLU: lo = zp; ReLU6: hi =
+ * q(6)) or goes through the LUT (sigmoid, tanh, whose output quantization is
+ * fixed as TFLite's: sigmoid 1/256, -128; tanh 1/128, 0); the activation
+ * layer then passes its input on. The observer of its output is its own.
+ */
+#include "nnf_err.h"
+#include "nnf_layer.h"
+#include "nnf_layer_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfm.h"
+
+typedef struct {
+  nnf_layer base;
+  nnf_act act;
+} activation;
+
+static const char *const act_kinds[] = {"Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh"};
+
+static int is_lut(nnf_act a) { return a == NNF_ACT_SIGMOID || a == NNF_ACT_TANH; }
+
+static int copy_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  (void)l, (void)steps, (void)err, (void)errlen;
+  *out = in;
+  return 0;
+}
+
+/* Sigmoid and tanh outputs: their quantization is fixed (TFLite's). */
+static int act_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  nnf_act a = ((activation *)l)->act;
+  if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
+  else if (a == NNF_ACT_TANH) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 128.0, 0);
+  return copy_shape(l, in, out, steps, err, errlen);
+}
+
+/* A pass-through on the quantized paths (and a reshape on every path). */
+static void pass_on(const nnf_pass *p, const nnf_tensor *x, nnf_tensor *y, int width, int quant) {
+  size_t cnt = (size_t)x->steps * p->batch * width;
+  y->steps = x->steps;
+  memcpy(y->f, x->f, cnt * sizeof(float));
+  if (quant) memcpy(y->q, x->q, cnt);
+}
+
+static int act_fuse(nnf_layer *l, nnf_fusion *f) {
+  activation *A = (activation *)l;
+  nnf_qrange *r = nnf_layer_range(l);
+  f->act = A->act;
+  f->out = r;
+  f->lut = is_lut(A->act);
+  f->lo = -128;
+  f->hi = 127;
+  if (A->act == NNF_ACT_RELU || A->act == NNF_ACT_RELU6) f->lo = nnfm_clamp(r->zp, -128, 127);
+  if (A->act == NNF_ACT_RELU6) f->hi = nnfm_quantize_real(6.0, r->scale, r->zp, -128, 127);
+  return 1;
+}
+
+static int act_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  activation *A = (activation *)l;
+  size_t cnt = (size_t)x->steps * p->batch * l->in;
+  if (p->mode != NNF_FWD_FLOAT) {
+    if (!l->fused)
+      return nnf_fail(err, errlen, "layer %d (%s): an activation runs quantized only right after a Linear layer",
+                      l->index, act_kinds[A->act]);
+    pass_on(p, x, y, l->in, 1);
+    return 0;
+  }
+  y->steps = x->steps;
+  nnf_act_forward(A->act, x->f, y->f, cnt);
+  if (p->observe) nnf_qrange_observe(&y->r, y->f, cnt, nnf_observer_momentum(l->net, p));
+  return 0;
+}
+
+static void act_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                         float *dx, int accumulate) {
+  activation *A = (activation *)l;
+  size_t cnt = (size_t)x->steps * p->batch * l->in;
+  (void)accumulate;
+  if (!dx) return;
+  if (p->mode != NNF_FWD_FLOAT) memcpy(dx, dy, cnt * sizeof(float)); /* the Linear layer's STE has it */
+  else nnf_act_backward(A->act, x->f, y->f, dy, dx, cnt);
+}
+
+static void act_qparams(nnf_layer *l) { nnf_qrange_params(nnf_layer_range(l)); }
+
+static void act_describe(const nnf_layer *l, char *buf, size_t len) {
+  snprintf(buf, len, "%s", act_kinds[((const activation *)l)->act]);
+}
+
+static void plain_destroy(nnf_layer *l) { free(l); }
+
+static const nnf_layer_ops activation_ops = {
+    .kind = "activation",
+    .shape = act_shape,
+    .forward = act_forward,
+    .backward = act_backward,
+    .fuse = act_fuse,
+    .qparams = act_qparams,
+    .describe = act_describe,
+    .destroy = plain_destroy,
+};
+
+int nnf_layer_act(const nnf_layer *l) { return l && l->ops == &activation_ops ? (int)((const activation *)l)->act : -1; }
+
+nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen) {
+  if ((unsigned)act > NNF_ACT_TANH) {
+    nnf_fail(err, errlen, "unknown activation %d", (int)act);
+    return NULL;
+  }
+  activation *A = calloc(1, sizeof *A);
+  if (!A) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  A->base.ops = &activation_ops;
+  A->act = act;
+  return &A->base;
+}
+
+/* ---- Flatten: rows are flat already; the quantization passes through ---- */
+
+static int flat_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  (void)err, (void)errlen;
+  pass_on(p, x, y, l->in, p->mode != NNF_FWD_FLOAT);
+  return 0;
+}
+
+static void flat_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                          float *dx, int accumulate) {
+  (void)y, (void)accumulate;
+  if (dx) memcpy(dx, dy, (size_t)x->steps * p->batch * l->in * sizeof(float));
+}
+
+static void flat_qparams(nnf_layer *l) { l->net->t[l->index + 1].r = l->net->t[l->index].r; }
+
+static void flat_describe(const nnf_layer *l, char *buf, size_t len) {
+  (void)l;
+  snprintf(buf, len, "Flatten");
+}
+
+static const nnf_layer_ops flatten_ops = {
+    .kind = "Flatten",
+    .shape = copy_shape,
+    .forward = flat_forward,
+    .backward = flat_backward,
+    .qparams = flat_qparams,
+    .describe = flat_describe,
+    .destroy = plain_destroy,
+};
+
+nnf_layer *nnf_flatten(char *err, size_t errlen) {
+  nnf_layer *l = calloc(1, sizeof *l);
+  if (!l) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  l->ops = &flatten_ops;
+  return l;
+}

@@ -1,0 +1,326 @@
+/*
+ * nnf_net.c - the network as a sequence of layers: building it, its
+ * boundaries and buffers, the input quantizer, observers, quantization, and
+ * the forward and backward passes over the layer list; the ready-made MLP
+ * and spiking networks (see nnf_layer.h).
+ */
+#include "nnf_err.h"
+#include "nnf_layer.h"
+#include "nnf_layer_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfm.h"
+
+/* ---- building ---------------------------------------------------------------- */
+
+nnf_net *nnf_net_create(int inputs, char *err, size_t errlen) {
+  if (inputs < 1 || inputs > 65535) {
+    nnf_fail(err, errlen, "a network takes 1..65535 inputs (got %d)", inputs);
+    return NULL;
+  }
+  nnf_net *n = calloc(1, sizeof *n);
+  if (!n) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  n->t[0].width = inputs;
+  n->t[0].steps = 1;
+  n->steps = 1;
+  n->observer_momentum = 0.01f;
+  n->rng = 0x52a7e5ull; /* seed 0's generator (nnf_snn_create reseeds) */
+  return n;
+}
+
+static void free_buffers(nnf_net *n) {
+  for (int i = 0; i <= NNF_MAX_LAYERS; i++) {
+    free(n->t[i].f);
+    free(n->t[i].q);
+    n->t[i].f = NULL;
+    n->t[i].q = NULL;
+  }
+  free(n->g0);
+  free(n->g1);
+  free(n->logits);
+  free(n->counts);
+  n->g0 = n->g1 = n->logits = NULL;
+  n->counts = NULL;
+  n->cap = 0;
+}
+
+void nnf_net_free(nnf_net *n) {
+  if (!n) return;
+  for (int i = 0; i < n->nlayers; i++) n->layer[i]->ops->destroy(n->layer[i]);
+  free_buffers(n);
+  free(n);
+}
+
+/* What layer i's consumer asks of it (the default: its own range, no clamp). */
+static void fusion_of(nnf_net *n, int i) {
+  nnf_layer *l = n->layer[i], *next = i + 1 < n->nlayers ? n->layer[i + 1] : NULL;
+  nnf_fusion f = {NNF_ACT_NONE, NULL, -128, 127, 0, NULL};
+  if (next && next->ops->fuse && l->ops->fusable) next->fused = next->ops->fuse(next, &f);
+  l->fusion = f;
+}
+
+int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
+  if (!l) return -1;
+  if (n->nlayers == NNF_MAX_LAYERS) {
+    l->ops->destroy(l);
+    return nnf_fail(err, errlen, "a network has at most %d layers", NNF_MAX_LAYERS);
+  }
+  int i = n->nlayers, out = 0, steps = n->t[i].steps;
+  l->net = n;
+  l->index = i;
+  l->in = n->t[i].width;
+  memset(&n->t[i + 1], 0, sizeof n->t[i + 1]);
+  if (l->ops->shape(l, l->in, &out, &steps, err, errlen)) {
+    l->ops->destroy(l);
+    return -1;
+  }
+  l->out = out;
+  n->layer[i] = l;
+  n->nlayers++;
+  n->t[i + 1].width = out;
+  n->t[i + 1].steps = steps;
+  if (i > 0) fusion_of(n, i - 1);
+  fusion_of(n, i);
+  free_buffers(n);
+  n->quantized = 0;
+  return 0;
+}
+
+int nnf_net_inputs(const nnf_net *n) { return n->t[0].width; }
+int nnf_net_outputs(const nnf_net *n) { return n->t[n->nlayers].width; }
+int nnf_net_spiking(const nnf_net *n) { return n->nlayers && n->layer[n->nlayers - 1]->ops->spiking; }
+
+void nnf_net_describe(const nnf_net *n, char *buf, size_t len) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n->nlayers && used + 1 < len; i++) {
+    if (i) buf[used++] = ',', buf[used] = 0;
+    n->layer[i]->ops->describe(n->layer[i], buf + used, len - used);
+    used += strlen(buf + used);
+  }
+}
+
+int nnf_net_params(nnf_net *n, nnf_param *out, int max, int *owner) {
+  int count = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_param p[NNF_MAX_PARAMS];
+    int k = n->layer[i]->ops->params ? n->layer[i]->ops->params(n->layer[i], p) : 0;
+    for (int j = 0; j < k && count < max; j++) {
+      if (owner) owner[count] = i;
+      out[count++] = p[j];
+    }
+  }
+  return count;
+}
+
+int nnf_net_register(nnf_net *n, nnf_optim *o) {
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  for (int i = 0; i < k; i++) {
+    size_t cnt = (size_t)p[i].shape[0] * (p[i].ndim > 1 ? (size_t)p[i].shape[1] : 1);
+    if (nnf_optim_add(o, p[i].data, p[i].grad, cnt)) return -1;
+  }
+  return 0;
+}
+
+void nnf_net_zero_grad(nnf_net *n) {
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  for (int i = 0; i < k; i++)
+    memset(p[i].grad, 0, (size_t)p[i].shape[0] * (p[i].ndim > 1 ? (size_t)p[i].shape[1] : 1) * sizeof(float));
+}
+
+/* ---- buffers ------------------------------------------------------------------ */
+
+int nnf_net_reserve(nnf_net *n, int batch, char *err, size_t errlen) {
+  if (batch <= n->cap) return 0;
+  free_buffers(n);
+  size_t widest = 0;
+  for (int i = 0; i <= n->nlayers; i++) {
+    nnf_tensor *t = &n->t[i];
+    size_t cnt = (size_t)t->steps * batch * t->width;
+    widest = cnt > widest ? cnt : widest;
+    if (!(t->f = malloc(cnt * sizeof(float))) || !(t->q = malloc(cnt))) goto oom;
+  }
+  size_t C = (size_t)nnf_net_outputs(n) * batch;
+  if (!(n->g0 = malloc(widest * sizeof(float))) || !(n->g1 = malloc(widest * sizeof(float))) ||
+      !(n->logits = malloc(C * sizeof(float))) || !(n->counts = malloc(C * sizeof(int32_t))))
+    goto oom;
+  n->cap = batch;
+  return 0;
+oom:
+  free_buffers(n);
+  return nnf_fail(err, errlen, "out of memory for a batch of %d", batch);
+}
+
+/* ---- the input quantizer -------------------------------------------------------- */
+
+int nnf_rate_spike(uint64_t base, size_t r, int t, size_t i, float x) {
+  uint64_t st = base ^ ((uint64_t)r * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)(uint32_t)t << 40) ^
+                ((uint64_t)i * 0xc2b2ae3d27d4eb4full);
+  return nnf_rng_uniform(&st) < x;
+}
+
+void nnf_net_quantize_input(nnf_net *n, const float *x, int batch) {
+  nnf_tensor *t = &n->t[0];
+  size_t K = (size_t)t->width, cnt = (size_t)batch * K;
+  if (n->t[0].steps > 1) {
+    uint64_t base = nnf_rng_next(&n->rng);
+    for (int s = 0; s < t->steps; s++)
+      for (size_t i = 0; i < cnt; i++)
+        t->q[(size_t)s * cnt + i] = (int8_t)nnf_rate_spike(base, i / K, s, i % K, x[i]);
+  } else {
+    for (size_t i = 0; i < cnt; i++) t->q[i] = (int8_t)nnfm_quantize_real(x[i], t->r.scale, t->r.zp, -128, 127);
+  }
+  nnf_qrange_dequantize(&t->r, t->q, t->f, (size_t)t->steps * cnt);
+}
+
+/* ---- quantization ---------------------------------------------------------------- */
+
+int nnf_net_quantize(nnf_net *n, char *err, size_t errlen) {
+  nnf_qrange_params(&n->t[0].r);
+  for (int i = 0; i < n->nlayers; i++)
+    if (n->layer[i]->ops->qparams) n->layer[i]->ops->qparams(n->layer[i]);
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    fusion_of(n, i);
+    if (l->ops->quantize && l->ops->quantize(l, &n->t[i], &n->t[i + 1], err, errlen)) return -1;
+  }
+  n->quantized = 1;
+  return 0;
+}
+
+/* ---- forward ---------------------------------------------------------------------- */
+
+static void logits_of(nnf_net *n, int B) {
+  const nnf_tensor *y = &n->t[n->nlayers];
+  size_t C = (size_t)y->width, cnt = (size_t)B * C;
+  if (!nnf_net_spiking(n)) {
+    memcpy(n->logits, y->f, cnt * sizeof(float));
+    return;
+  }
+  /* spike counts over the steps: snnTorch's count readout */
+  memset(n->counts, 0, cnt * sizeof(int32_t));
+  for (int t = 0; t < y->steps; t++)
+    for (size_t i = 0; i < cnt; i++) n->counts[i] += y->q[(size_t)t * cnt + i];
+  for (size_t i = 0; i < cnt; i++) n->logits[i] = (float)n->counts[i];
+}
+
+int nnf_net_forward(nnf_net *n, const nnf_pass *p, const float *x, char *err, size_t errlen) {
+  int B = p->batch;
+  if (B < 1 || B > 65535) return nnf_fail(err, errlen, "batch %d out of range 1..65535", B);
+  if (nnf_net_reserve(n, B, err, errlen)) return -1;
+  n->last_mode = p->mode;
+  n->last_batch = B;
+  nnf_tensor *t0 = &n->t[0];
+  size_t cnt0 = (size_t)B * t0->width;
+  if (p->mode == NNF_FWD_FLOAT) {
+    memcpy(t0->f, x, cnt0 * sizeof(float));
+    if (p->observe) nnf_qrange_observe(&t0->r, x, cnt0, nnf_observer_momentum(n, p));
+  } else {
+    if (!n->quantized && nnf_net_quantize(n, err, errlen)) return -1;
+    if (p->mode == NNF_FWD_FAKEQUANT && p->observe) nnf_qrange_observe(&t0->r, x, cnt0, nnf_observer_momentum(n, p));
+    if (p->mode != NNF_FWD_DEVICE) nnf_net_quantize_input(n, x, B);
+  }
+  n->input = t0->f;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    if (p->mode == NNF_FWD_DEVICE && !l->fused && l->ops->plan) {
+      /* the device's outputs: dequantize them */
+      nnf_tensor *y = &n->t[i + 1];
+      y->steps = n->t[i].steps;
+      const nnf_qrange *r = l->fusion.out ? l->fusion.out : nnf_layer_range(l);
+      nnf_qrange_dequantize(r, y->q, y->f, (size_t)y->steps * B * y->width);
+      continue;
+    }
+    nnf_pass q = *p;
+    if (p->mode == NNF_FWD_DEVICE) q.mode = NNF_FWD_INT; /* pass-through layers copy */
+    if (l->ops->forward(l, &q, &n->t[i], &n->t[i + 1], err, errlen)) return -1;
+  }
+  logits_of(n, B);
+  return 0;
+}
+
+nnf_pass nnf_net_pass(nnf_net *n, nnf_fwd_mode mode, int batch, int observe, int every) {
+  nnf_pass p;
+  memset(&p, 0, sizeof p);
+  p.mode = mode;
+  p.batch = batch;
+  p.steps = n->steps;
+  p.observe = observe;
+  p.every = every;
+  p.rng = &n->rng;
+  return p;
+}
+
+int nnf_net_run(nnf_net *n, nnf_fwd_mode mode, const float *x, int batch, char *err, size_t errlen) {
+  nnf_pass p = nnf_net_pass(n, mode, batch, mode == NNF_FWD_FAKEQUANT, 1);
+  return nnf_net_forward(n, &p, x, err, errlen);
+}
+
+int nnf_net_observe(nnf_net *n, const float *x, int batch, int every) {
+  nnf_pass p = nnf_net_pass(n, NNF_FWD_FLOAT, batch, 1, every);
+  int rc = nnf_net_forward(n, &p, x, NULL, 0);
+  n->quantized = 0;
+  return rc;
+}
+
+int nnf_net_calibrate(nnf_net *n, const float *x, int batch, char *err, size_t errlen) {
+  nnf_pass p = nnf_net_pass(n, NNF_FWD_INT, batch, 1, 1);
+  p.calibrate = 1;
+  /* two passes: the first sees ranges through default scales, the second
+   * through the scales they give */
+  for (int pass = 0; pass < 2; pass++) {
+    for (int i = 0; i < n->nlayers; i++)
+      if (n->layer[i]->ops->forget) n->layer[i]->ops->forget(n->layer[i]);
+    if (nnf_net_forward(n, &p, x, err, errlen) || nnf_net_quantize(n, err, errlen)) return -1;
+  }
+  return 0;
+}
+
+/* ---- backward ---------------------------------------------------------------------- */
+
+float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accumulate) {
+  int L = n->nlayers, B = n->last_batch, C = nnf_net_outputs(n);
+  const nnf_tensor *out = &n->t[L];
+  size_t cntL = (size_t)B * C;
+  float *g = n->g0, *gnext = n->g1;
+  float loss = nnf_loss_softmax_ce(n->logits, labels, B, C, g);
+  if (scale != 1.0f)
+    for (size_t i = 0; i < cntL; i++) g[i] *= scale;
+  /* a count readout: each step's spikes get the counts' gradient */
+  for (int t = 1; t < out->steps; t++) memcpy(g + (size_t)t * cntL, g, cntL * sizeof(float));
+  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
+  for (int i = L - 1; i >= 0; i--) {
+    nnf_layer *l = n->layer[i];
+    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], g, i > 0 ? gnext : NULL, accumulate);
+    float *tmp = g;
+    g = gnext;
+    gnext = tmp;
+  }
+  return loss;
+}
+
+int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out) {
+  if (n->t[0].steps > 1 || nnf_net_reserve(n, batch, NULL, 0)) return -1;
+  if (!n->quantized && nnf_net_quantize(n, NULL, 0)) return -1;
+  nnf_pass p = nnf_net_pass(n, NNF_FWD_INT, batch, 0, 1);
+  nnf_tensor *t0 = &n->t[0];
+  memcpy(t0->q, xq, (size_t)batch * t0->width);
+  nnf_qrange_dequantize(&t0->r, t0->q, t0->f, (size_t)batch * t0->width);
+  for (int i = 0; i < n->nlayers; i++)
+    if (n->layer[i]->ops->forward(n->layer[i], &p, &n->t[i], &n->t[i + 1], NULL, 0)) return -1;
+  memcpy(out, n->t[n->nlayers].q, (size_t)batch * nnf_net_outputs(n));
+  return 0;
+}
+
+const int32_t *nnf_net_counts(const nnf_net *n) { return n->counts; }
+
