@@ -79,7 +79,9 @@ module nnf_fifo #(
         assert(full == (f_cnt == DEPTH));
         assert(in_ready == (f_cnt != DEPTH));
         assert(out_valid == (f_cnt != 0));
+`ifndef FORMAL_PORTS_ONLY
         assert(wp_q == f_wn && rp_q == f_rn);       // the pointers are the counts
+`endif
     end
 
     // order and integrity: the i-th byte read is the i-th byte written, for
@@ -101,7 +103,9 @@ module nnf_fifo #(
     end
     always @(*) if (f_past_valid && !rst && f_tracking) begin
         assert((f_idx - f_rn) < f_cnt);             // still inside
+`ifndef FORMAL_PORTS_ONLY
         assert(mem[f_idx[AW-1:0]] == f_val);        // not overwritten
+`endif
         if (f_rd && f_rn == f_idx) assert(out_data == f_val);
     end
 `endif
