@@ -1,3 +1,3 @@
-# nnf_frame_tx mutant: a payload byte is popped whenever it is offered, taken
+# nnf_frame_tx mutant: the header advances whenever a byte is offered, taken
 # or not, so a stalled link sees tx_data change (and loses the byte).
-s|wire pop  = fire \&\& (state == S_PAY);|wire pop  = tx_valid \&\& (state == S_PAY);   // MUTANT: pops without tx_ready|
+s|                S_HDR: if (fire) begin|                S_HDR: if (tx_valid) begin   // MUTANT: advances without tx_ready|
