@@ -99,9 +99,12 @@ show_failed_lines() {
   done
 }
 
-# bounded proof from reset
+# bounded proof from reset (a mutant's needs no --presat: a counterexample
+# is never vacuous)
 bmc() {
-  yosys-smtbmc --noprogress -s "$solver" --presat -t "$depth" --dump-vcd "$work/bmc.vcd" "$work/$top.smt2" >"$work/bmc.log" 2>&1
+  presat=--presat
+  [ $expect_fail -eq 1 ] && presat=
+  yosys-smtbmc --noprogress -s "$solver" $presat -t "$depth" --dump-vcd "$work/bmc.vcd" "$work/$top.smt2" >"$work/bmc.log" 2>&1
 }
 # k-induction
 ind() {
