@@ -62,6 +62,14 @@ done
 mkdir -p "$work" || exit 2
 rm -f "$work"/*.smt2 "$work"/*.vcd "$work"/*.log
 
+# include directories: those of the given files (a mutant's copy lives in
+# DIR, its `include files do not)
+incs=
+for f in "${files[@]}"; do
+  d=$(cd "$(dirname "$f")" && pwd)
+  case " $incs " in *" -I$d "*) ;; *) incs="$incs -I$d" ;; esac
+done
+
 if [ -n "$mutate" ]; then
   orig=${files[0]}
   copy=$work/$(basename "$orig")
@@ -82,7 +90,7 @@ done
 
 defs=
 [ $expect_fail -eq 1 ] && defs=-DFORMAL_PORTS_ONLY
-ys="read_verilog -sv -formal $defs ${files[*]}; $chp prep -top $top; async2sync; dffunmap; write_smt2 -wires $work/$top.smt2"
+ys="read_verilog -sv -formal $defs$incs ${files[*]}; $chp prep -top $top; async2sync; dffunmap; write_smt2 -wires $work/$top.smt2"
 if ! yosys -q -l "$work/yosys.log" -p "$ys" >/dev/null; then
   echo "run_formal: yosys failed:" >&2
   tail -n 20 "$work/yosys.log" >&2
