@@ -102,7 +102,7 @@ fi
 show_failed_lines() {
   grep -o "Assert failed in [^ ]* [^ ]*" "$1" | sed 's/^Assert failed in [^ ]* //' | sort -u |
   while IFS= read -r loc; do
-    f=${loc%%:*}; r=${loc#*-}; l1=${r%%.*}
+    f=${loc%:*}; r=${loc##*:}; r=${r#*-}; l1=${r%%.*}
     [ -f "$f" ] && echo "  failing property: $(basename "$f"):$l1: $(sed -n "${l1}p" "$f" | sed 's/^ *//')"
   done
 }
