@@ -47,6 +47,68 @@ module nnf_fifo #(
             if (out_ready && !empty)  rp_q <= rp_q + 1'b1;
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md; tests/formal). Proved by
+    // k-induction at DEPTH 4, W 8. Ghost counters f_wn / f_rn count the
+    // handshakes on the two ports, so the properties speak of the ports, not
+    // of the pointers they check.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+
+    wire          f_wr = in_valid && in_ready;     // a write handshake
+    wire          f_rd = out_valid && out_ready;   // a read handshake
+    reg  [AW:0]   f_wn, f_rn;                      // handshakes so far (mod 2 DEPTH)
+    wire [AW:0]   f_cnt = f_wn - f_rn;             // entries, as the ports see them
+    always @(posedge clk) begin
+        if (rst) begin
+            f_wn <= {(AW+1){1'b0}};
+            f_rn <= {(AW+1){1'b0}};
+        end else begin
+            if (f_wr) f_wn <= f_wn + 1'b1;
+            if (f_rd) f_rn <= f_rn + 1'b1;
+        end
+    end
+
+    // count consistent; no overflow (never more than DEPTH entries, never
+    // ready when full) and no underflow (valid exactly when not empty)
+    always @(*) if (f_past_valid && !rst) begin
+        assert(f_cnt <= DEPTH);
+        assert(full == (f_cnt == DEPTH));
+        assert(in_ready == (f_cnt != DEPTH));
+        assert(out_valid == (f_cnt != 0));
+`ifndef FORMAL_PORTS_ONLY
+        assert(wp_q == f_wn && rp_q == f_rn);       // the pointers are the counts
+`endif
+    end
+
+    // order and integrity: the i-th byte read is the i-th byte written, for
+    // any i (f_go picks it, any time) and any value (the value written then)
+    reg           f_tracking;
+    reg  [AW:0]   f_idx;        // write number of the tagged entry
+    reg  [W-1:0]  f_val;        // its value
+    (* anyseq *) wire f_go;
+    always @(posedge clk) begin
+        if (rst) begin
+            f_tracking <= 1'b0;
+        end else if (!f_tracking && f_wr && f_go) begin
+            f_tracking <= 1'b1;
+            f_idx      <= f_wn;
+            f_val      <= in_data;
+        end else if (f_tracking && f_rd && f_rn == f_idx) begin
+            f_tracking <= 1'b0;
+        end
+    end
+    always @(*) if (f_past_valid && !rst && f_tracking) begin
+        assert((f_idx - f_rn) < f_cnt);             // still inside
+`ifndef FORMAL_PORTS_ONLY
+        assert(mem[f_idx[AW-1:0]] == f_val);        // not overwritten
+`endif
+        if (f_rd && f_rn == f_idx) assert(out_data == f_val);
+    end
+`endif
 endmodule
 
 `default_nettype wire

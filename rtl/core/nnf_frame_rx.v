@@ -196,6 +196,116 @@ module nnf_frame_rx #(
             end
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md; tests/formal). Proved at
+    // MAX_PAYLOAD 2, TIMEOUT 3, for any byte stream, any accept and any
+    // pl_ready (all free inputs):
+    //  - never hangs: a frame (busy) takes at most 12 + MAX_PAYLOAD + 4
+    //    bytes, and at most TIMEOUT + 1 cycles pass in it without the sender
+    //    offering a byte; then the receiver is hunting again;
+    //  - every good header (hdr_valid) is followed by exactly one end_valid,
+    //    before the next header, and no payload byte is offered outside
+    //    a frame that had a good header;
+    //  - end_ok only when the CRC bytes received equal the CRC of exactly
+    //    h_len payload bytes handed out (a reference CRC, f_crc, follows the
+    //    pl_valid/pl_ready handshakes): a bad CRC is never reported good.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+
+    wire f_pl = pl_valid && pl_ready;          // a payload byte handed out
+    reg  [7:0]  f_nbytes;                       // bytes taken in this frame
+    reg  [7:0]  f_quiet;                        // cycles in it with no byte offered
+    reg         f_open;                         // good header seen, no end yet
+    reg  [15:0] f_left;                         // payload bytes still to hand out
+    reg  [31:0] f_crc;                          // reference CRC over them
+    reg  [31:0] f_rcv;                          // bytes taken after them
+    reg  [2:0]  f_ncrc;                         // how many
+    // this cycle, the header's pulse included (its payload may start now)
+    wire        f_in     = f_open || (hdr_valid && !end_valid);
+    wire [15:0] f_left_c = hdr_valid ? h_len : f_left;
+    wire [31:0] f_crc_c  = hdr_valid ? 32'hFFFFFFFF : f_crc;
+    wire [2:0]  f_ncrc_c = hdr_valid ? 3'd0 : f_ncrc;
+    wire [31:0] f_crc_next;
+    nnf_crc32 f_u_crc (.crc_i(f_crc_c), .data(pl_data), .crc_o(f_crc_next));
+
+    always @(posedge clk) begin
+        if (rst || !busy) begin
+            f_nbytes <= 8'd0;
+            f_quiet  <= 8'd0;
+        end else begin
+            if (byte_in) f_nbytes <= f_nbytes + 8'd1;
+            f_quiet <= rx_valid ? 8'd0 : f_quiet + 8'd1;
+        end
+        if (rst) begin
+            f_open <= 1'b0;
+        end else begin
+            f_open <= f_in && !end_valid;
+            f_left <= f_left_c - {15'd0, f_in && f_pl};
+            f_crc  <= (f_in && f_pl) ? f_crc_next : f_crc_c;
+            f_ncrc <= f_ncrc_c;
+            if (f_in && f_left_c == 16'd0 && byte_in) begin
+                f_rcv  <= {rx_data, f_rcv[31:8]};
+                f_ncrc <= f_ncrc_c + 3'd1;
+            end
+        end
+    end
+
+    localparam integer F_MAXB = 12 + MAX_PAYLOAD + 4;
+    always @(*) if (f_past_valid && !rst) begin
+        // never hangs
+        assert(f_nbytes <= F_MAXB);
+        if (busy) assert(f_quiet <= TIMEOUT + 1);
+        // one end per good header, payload only inside one
+        if (hdr_valid) assert(!f_open);
+        if (end_valid && !hdr_valid) assert(f_open);
+        if (f_open && !end_valid) assert(busy);   // the end comes as it leaves
+        if (pl_valid) assert(f_in);
+        if (f_open) assert(f_left <= h_len && h_len <= MAX_PAYLOAD);
+        // a bad CRC is never reported good
+        if (end_valid && end_ok && !hdr_valid)
+            assert(f_left == 16'd0 && f_ncrc == 3'd4 && f_rcv == ~f_crc);
+        if (end_valid && end_ok && hdr_valid) assert(h_len == 16'd0);
+        if (end_valid && end_tmo) assert(!end_ok);
+    end
+`ifndef FORMAL_PORTS_ONLY
+    // strengthening for the induction: the registers against the reference
+    always @(*) if (f_past_valid && !rst) begin
+        assert(state <= S_PCRC);
+        if (end_valid) assert(state == S_HUNT || state == S_SYNC);
+        if (hdr_valid) assert(end_valid ? (h_len == 16'd0 && state == S_HUNT)
+                                        : (state == S_PAY && pcnt == h_len && h_len != 16'd0));
+        if (hdr_valid) assert(f_nbytes == 8'd12 && !f_open);
+        if (state == S_PAY || state == S_PCRC || hdr_valid) assert(h_len <= MAX_PAYLOAD);
+        if (state == S_PAY) assert(pcnt <= h_len);
+        assert(idle <= TIMEOUT);
+        assert(at_tmo == (idle == TIMEOUT));
+        if (!in_frame) assert(idle == 0 && !at_tmo);
+        if (!in_frame) assert(!f_open || end_valid);
+        if (state == S_HDR) assert(hcnt <= 4'd11 && f_nbytes == {4'd0, hcnt});
+        if (state == S_PAY || state == S_PCRC) begin
+            assert(f_in);
+            assert(f_crc_c == crc);
+        end
+        if (state == S_PAY) begin
+            assert(pcnt == f_left_c && pcnt != 16'd0);
+            assert(f_ncrc_c == 3'd0);
+            assert(f_nbytes == 8'd12 + h_len[7:0] - pcnt[7:0]);
+        end
+        if (state == S_PCRC) begin
+            assert(f_left_c == 16'd0 && {1'b0, ccnt} == f_ncrc_c);
+            assert(f_nbytes == 8'd12 + h_len[7:0] + {6'd0, ccnt});
+            if (ccnt == 2'd1) assert(rcv_crc[31:24] == f_rcv[31:24]);
+            if (ccnt == 2'd2) assert(rcv_crc[31:16] == f_rcv[31:16]);
+            if (ccnt == 2'd3) assert(rcv_crc[31:8]  == f_rcv[31:8]);
+        end
+        if (f_open && !end_valid) assert(state == S_PAY || state == S_PCRC);
+        if (in_frame) assert({8'd0, f_quiet} <= idle + 1);
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire

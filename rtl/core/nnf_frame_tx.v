@@ -130,6 +130,63 @@ module nnf_frame_tx (
             endcase
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties of the tx side and start/done/idle (docs/formal.md;
+    // tests/formal), for any start, len_i, pl_data and tx_ready:
+    //  - valid/ready: once tx_valid is high it stays high, with the same
+    //    tx_data, until tx_ready takes the byte;
+    //  - done is one pulse per frame started: never without a start since
+    //    the last done, and idle exactly when no frame is under way;
+    //  - a frame is 14 + len + 4 bytes (14 when len is 0).
+    // The payload side is assumed to follow the same rule (pl_valid held
+    // until pl_ready, pl_data stable meanwhile): the producer's contract.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+
+    reg        f_open;           // a frame started, its done not yet seen
+    reg [17:0] f_sent;           // bytes taken in this frame
+    reg [17:0] f_flen;           // bytes this frame has
+    reg        f_stall;          // last cycle: valid and not ready
+    reg  [7:0] f_data;           // last cycle's tx_data
+    always @(posedge clk) begin
+        f_stall <= !rst && tx_valid && !tx_ready;
+        f_data  <= tx_data;
+        if (rst) begin
+            f_open <= 1'b0;
+        end else if (idle && start) begin
+            f_open <= 1'b1;
+            f_sent <= 18'd0;
+            f_flen <= (len_i == 16'd0) ? 18'd14 : 18'd18 + {2'd0, len_i};
+        end else begin
+            if (done) f_open <= 1'b0;
+            if (fire) f_sent <= f_sent + 18'd1;
+        end
+    end
+    reg        f_pl_stall;       // last cycle: pl_valid and not pl_ready
+    reg  [7:0] f_pl_data;
+    always @(posedge clk) begin
+        f_pl_stall <= !rst && pl_valid && !pl_ready;
+        f_pl_data  <= pl_data;
+    end
+    always @(*) if (f_past_valid && !rst && f_pl_stall) assume(pl_valid && pl_data == f_pl_data);
+    always @(*) if (f_past_valid && !rst) begin
+        if (f_stall) assert(tx_valid && tx_data == f_data);
+        if (done) assert(f_open && idle && f_sent == f_flen);
+        assert(idle == (!f_open || done));
+        if (f_open && !done) assert(f_sent < f_flen);
+    end
+`ifndef FORMAL_PORTS_ONLY
+    always @(*) if (f_past_valid && !rst) begin
+        if (state == S_HDR)  assert(f_sent == {14'd0, hidx} && hidx <= 4'd13 && left == t_len);
+        if (state == S_PAY)  assert(f_sent == 18'd14 + {2'd0, t_len - left} && left != 16'd0 && left <= t_len);
+        if (state == S_PCRC) assert(f_sent == 18'd14 + {2'd0, t_len} + {16'd0, cidx} && t_len != 16'd0);
+        if (!idle) assert(f_flen == ((t_len == 16'd0) ? 18'd14 : 18'd18 + {2'd0, t_len}));
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire

@@ -110,6 +110,76 @@ module nnf_uart_rx #(
             endcase
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md; tests/formal). Proved by
+    // k-induction at DIV_W 4 (every div 4..15, held constant), for any
+    // line (rxd is free):
+    //  - out_valid and frame_err are one-cycle strobes, never together, and
+    //    come only from the end of a stop-bit window;
+    //  - it never hangs: once the line has been high for 10 div cycles the
+    //    receiver is idle (a character in progress, a false start or a
+    //    framing error's wait for the line all end).
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+    reg [DIV_W-1:0] f_div_q;          // div is a constant (a board ties it)
+    always @(posedge clk) f_div_q <= div;
+    always @(*) if (f_past_valid) assume(div == f_div_q);
+    always @(*) assume(div >= 4);
+
+    // consecutive cycles the line has been high (saturating)
+    reg [7:0] f_high;
+    always @(posedge clk) f_high <= !rxd ? 8'd0 : (f_high == 8'hFF) ? f_high : f_high + 8'd1;
+
+    // the previous cycle ended a stop-bit window
+    reg f_stop_end;
+    always @(posedge clk)
+        f_stop_end <= !rst && st_q == S_BITS && stop_bit && cnt_q == win_last;
+
+    wire [11:0] f_div12 = {{(12-DIV_W){1'b0}}, div};
+    wire [11:0] f_bound = (f_div12 << 3) + (f_div12 << 1);     // 10 div
+    always @(*) if (f_past_valid && !rst) begin
+        assert(!(out_valid && frame_err));
+        if (out_valid || frame_err) assert(f_stop_end);
+        if (busy) assert({4'd0, f_high} <= f_bound);    // never hangs
+    end
+    always @(posedge clk) if (f_past_valid && !rst && !$past(rst)) begin
+        if ($past(out_valid)) assert(!out_valid);
+        if ($past(frame_err)) assert(!frame_err);
+    end
+`ifndef FORMAL_PORTS_ONLY
+    // strengthening for the induction: f_high <= cycles since the start
+    // bit's first low sample + 1
+    reg  [11:0] f_bits_before;        // bit_q * div, in shifts and adds
+    always @(*) begin
+        case (bit_q)
+            4'd0:    f_bits_before = 12'd0;
+            4'd1:    f_bits_before = f_div12;
+            4'd2:    f_bits_before = f_div12 << 1;
+            4'd3:    f_bits_before = (f_div12 << 1) + f_div12;
+            4'd4:    f_bits_before = f_div12 << 2;
+            4'd5:    f_bits_before = (f_div12 << 2) + f_div12;
+            4'd6:    f_bits_before = (f_div12 << 2) + (f_div12 << 1);
+            4'd7:    f_bits_before = (f_div12 << 3) - f_div12;
+            4'd8:    f_bits_before = f_div12 << 3;
+            default: f_bits_before = (f_div12 << 3) + f_div12;
+        endcase
+    end
+    wire [11:0] f_elapsed = f_bits_before + {{(12-DIV_W){1'b0}}, cnt_q};
+    wire [11:0] f_stop_len = (f_div12 << 3) + f_div12 + {{(12-DIV_W){1'b0}}, (div >> 1) + (div >> 2)};
+    always @(*) if (f_past_valid && !rst) begin
+        assert(st_q != 2'd3);
+        if (st_q == S_BITS) begin
+            assert(bit_q <= 4'd9);
+            assert(cnt_q <= win_last);
+            assert({4'd0, f_high} <= f_elapsed + 12'd1);
+        end
+        if (st_q == S_WAITH) assert({4'd0, f_high} <= f_stop_len + 12'd1);
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire
