@@ -183,7 +183,15 @@ module nnf_bufs #(
         rd_lane_q <= hp_plane;
     end
 
-    wire [71:0] p_rd_sel = p_rd[72*rd_lane_q +: 72];
+    // per-lane entries as an array: the lane chosen at run time is a mux (a
+    // variable part-select of the flat vector would become a wide shifter)
+    wire [71:0] p_rd_arr [0:COLS-1];
+    generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_p_arr
+            assign p_rd_arr[g] = p_rd[72*g +: 72];
+        end
+    endgenerate
+    wire [71:0] p_rd_sel = p_rd_arr[rd_lane_q];
     assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
                     : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
                     : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)

@@ -93,7 +93,7 @@ module nnf_core #(
     // ------------------------------------------------------------------
     wire        m_we, m_re, m_wait;
     wire [3:0]  m_sel;
-    wire [31:0] m_addr;
+    wire [31:0] m_addr, m_waddr, m_raddr;
     wire [7:0]  m_wdata;
     wire [7:0]  hp_rdata, pm_rdata, st_rdata;
     wire        hp_wait;
@@ -124,7 +124,8 @@ module nnf_core #(
         .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
         .tx_start(tx_start), .a_type(a_type), .a_len(a_len), .tx_done(tx_done),
         .a_valid(a_valid), .a_data(a_data), .a_ready(a_ready),
-        .m_we(m_we), .m_re(m_re), .m_sel(m_sel), .m_addr(m_addr), .m_wdata(m_wdata),
+        .m_we(m_we), .m_re(m_re), .m_sel(m_sel), .m_addr(m_addr), .m_waddr(m_waddr),
+        .m_raddr(m_raddr), .m_wdata(m_wdata),
         .m_wait(m_wait), .m_rdata(m_rdata),
         .prog_start(prog_start), .prog_pc(prog_pc), .abort_req(abort_req),
         .prog_idle(prog_idle), .prog_pc_now(p_pc), .prog_refused(p_refused),
@@ -155,8 +156,8 @@ module nnf_core #(
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused),
-        .pm_we(m_we && m_prog), .pm_waddr(m_addr), .pm_wdata(m_wdata),
-        .pm_re(m_re && m_prog), .pm_raddr(m_addr), .pm_rdata(pm_rdata),
+        .pm_we(m_we && m_prog), .pm_waddr(m_waddr), .pm_wdata(m_wdata),
+        .pm_re(m_re && m_prog), .pm_raddr(m_raddr), .pm_rdata(pm_rdata),
         .g_valid(g_valid), .g_ready(g_ready), .g_busy(e_busy),
         .g_m(g_m), .g_k(g_k), .g_n(g_n), .g_a_base(g_a_base), .g_w_base(g_w_base),
         .g_p_base(g_p_base), .g_o_base(g_o_base), .g_zp(g_zp), .g_lo(g_lo), .g_hi(g_hi),
@@ -209,8 +210,8 @@ module nnf_core #(
                 .busy(l_busy), .done(l_done), .update(l_update),
                 .act_re(l_act_re), .act_ra(l_act_ra[ACT_AW-1:0]), .act_rd(l_act_rd),
                 .act_we(l_act_we), .act_wa(l_act_wa[ACT_AW-1:0]), .act_wd(l_act_wd),
-                .hp_we(m_we && m_state), .hp_waddr(m_addr), .hp_wdata(m_wdata),
-                .hp_re(m_re && m_state), .hp_raddr(m_addr), .hp_rdata(st_rdata));
+                .hp_we(m_we && m_state), .hp_waddr(m_waddr), .hp_wdata(m_wdata),
+                .hp_re(m_re && m_state), .hp_raddr(m_raddr), .hp_rdata(st_rdata));
             if (ACT_AW < 32) begin : g_pad
                 assign l_act_ra[31:ACT_AW] = {(32-ACT_AW){1'b0}};
                 assign l_act_wa[31:ACT_AW] = {(32-ACT_AW){1'b0}};

@@ -13,9 +13,10 @@
 //               (a memory read, then a register) ahead of the link;
 //               tx_done ends it
 //   memory port one byte-wide port onto every region: m_we (registered, one
-//               byte; held while m_wait, which only an ACT write can see),
-//               m_re / m_addr -> m_rdata the next cycle (routed by m_sel,
-//               the region, in nnf_core)
+//               byte, at m_waddr; held while m_wait), m_re at m_raddr ->
+//               m_rdata the next cycle; m_addr is the one of the two in use,
+//               for a memory with one address port (routed by m_sel, the
+//               region, in nnf_core)
 //   program     prog_start / prog_pc (one-cycle pulse, the program idle),
 //               abort_req (one cycle, in the cycle a RESET with bit 1
 //               executes), prog_idle, prog_pc_now and
@@ -71,7 +72,9 @@ module nnf_exec #(
     output reg         m_we,
     output wire        m_re,
     output wire [3:0]  m_sel,
-    output wire [31:0] m_addr,
+    output wire [31:0] m_addr,          // = m_waddr, or m_raddr while answering
+    output wire [31:0] m_waddr,         // the write's (registered)
+    output wire [31:0] m_raddr,         // the read's
     output reg  [7:0]  m_wdata,
     input  wire        m_wait,
     input  wire [7:0]  m_rdata,
@@ -311,7 +314,9 @@ module nnf_exec #(
     // m_wait to the payload handshake.
     assign m_re   = (xst == X_SEND) && tx_req && read_ans_q;
     assign m_sel  = (xst == X_SEND) ? r_region : mw_sel_q;
-    assign m_addr = (xst == X_SEND) ? rd_addr  : mw_addr_q;
+    assign m_addr  = (xst == X_SEND) ? rd_addr  : mw_addr_q;
+    assign m_waddr = mw_addr_q;
+    assign m_raddr = rd_addr;
 
     // ------------------------------------------------------------------
     // The executor

@@ -127,12 +127,20 @@ module nnf_seq #(
     assign pm_rdata = pm_rd[8*pm_rbyte_q +: 8];
 
     // The instruction (docs/protocol.md's layout), latched a word at a time.
+    // (A word enable each: a variable part-select write would become a
+    // 256-bit shifter in synthesis.)
     reg  [INSN_BITS-1:0] insn_q;
     always @(posedge clk) begin
         f_got_q  <= fetch;
         f_gidx_q <= f_idx_q[2:0];
-        if (f_got_q) insn_q[32*f_gidx_q +: 32] <= pm_rd;
     end
+    genvar w;
+    generate
+        for (w = 0; w < INSN_BITS / 32; w = w + 1) begin : g_insn
+            always @(posedge clk)
+                if (f_got_q && f_gidx_q == w) insn_q[32*w +: 32] <= pm_rd;
+        end
+    endgenerate
     wire [7:0] op_q = `NNFP_INSN_OPCODE_SEL(insn_q);
 
     // ------------------------------------------------------------------
