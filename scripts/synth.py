@@ -199,11 +199,16 @@ def rtl_includes(rtl_dir):
 
 
 def rtl_sources(rtl_dir, tops=None):
-    """The top's files (default: the engine wrapper), then every rtl/core file."""
-    core = os.path.join(rtl_dir, "core")
-    if not os.path.isdir(core):
-        raise FlowError("synth.py: no RTL directory %s" % core, 2)
-    files = sorted(os.path.join(core, f) for f in os.listdir(core) if f.endswith(".v"))
+    """The top's files, then every file of the layers under it: a board top
+    (tops given) reads rtl/boards/common (board glue), rtl/link (the link
+    adapters) and rtl/core; the default top, the engine wrapper, rtl/core."""
+    layers = ["boards/common", "link", "core"] if tops else ["core"]
+    files = []
+    for layer in layers:
+        d = os.path.join(rtl_dir, layer)
+        if not os.path.isdir(d):
+            raise FlowError("synth.py: no RTL directory %s" % d, 2)
+        files += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".v"))
     tops = tops or ["synth/nnf_gemm_synth_top.v"]
     files = [os.path.join(rtl_dir, f) for f in tops] + files
     for f in files:

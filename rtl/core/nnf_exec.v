@@ -375,25 +375,25 @@ module nnf_exec #(
 
     localparam [2:0] X_IDLE = 3'd0, X_PAY = 3'd1, X_EXEC = 3'd2, X_WAITP = 3'd3,
                      X_ANS = 3'd4, X_SEND = 3'd5;
-    reg  [2:0]  xst;
+    reg  [2:0]  xst_q;
     // the request's header: the receiver holds it until the next header
     // starts, which it takes only in X_IDLE (rx_accept)
     wire [7:0]  r_type = h_type, r_seq = h_seq;
     wire [15:0] r_len  = h_len;
     wire [31:0] r_arg  = h_arg;
-    reg  [15:0] r_cnt;          // payload bytes taken
-    reg  [31:0] r_word;         // first four payload bytes (READ count)
-    reg         r_ok, r_tmo;    // end of frame status
-    reg  [7:0]  r_err;          // 0 = OK, else error code for the answer
-    reg  [7:0]  prev_seq, prev_type;
-    reg         prev_valid;
+    reg  [15:0] r_cnt_q;          // payload bytes taken
+    reg  [31:0] r_word_q;         // first four payload bytes (READ count)
+    reg         r_ok_q, r_tmo_q;    // end of frame status
+    reg  [7:0]  r_err_q;          // 0 = OK, else error code for the answer
+    reg  [7:0]  prev_seq_q, prev_type_q;
+    reg         prev_valid_q;
 
-    assign x_idle = (xst == X_IDLE);
+    assign x_idle = (xst_q == X_IDLE);
 
     // Not in the cycle a header arrives either (hdr_valid): the executor
     // leaves X_IDLE only then, and a byte taken in that cycle would count in
     // a COUNTERS snapshot of the frame before it.
-    assign rx_accept = (xst == X_IDLE) && !hdr_valid;
+    assign rx_accept = (xst_q == X_IDLE) && !hdr_valid;
 
     // ------------------------------------------------------------------
     // Region decode and the request's checks
@@ -422,7 +422,7 @@ module nnf_exec #(
     // byte, a cycle after hdr_valid); a READ's is the u32 of its payload,
     // whose last byte is taken at least five cycles (the CRC) before
     // X_EXEC. Frames without payload fail on their length first.
-    wire [31:0] rd_count = r_word;
+    wire [31:0] rd_count = r_word_q;
     reg  rng_ok_q;
     always @(posedge clk)
         rng_ok_q <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
@@ -438,17 +438,17 @@ module nnf_exec #(
     // the other regions wait for the program.
     wire is_write = (r_type == C_WRITE) && rng_ok_q;
     wire wr_may   = (r_region == R_ACT) || prog_idle;
-    wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt};
+    wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt_q};
     reg  [3:0]  mw_sel_q;
     reg  [31:0] mw_addr_q;
 
-    assign pl_ready = (xst == X_PAY) && (!is_write || (wr_may && !(m_we && m_wait)));
+    assign pl_ready = (xst_q == X_PAY) && (!is_write || (wr_may && !(m_we && m_wait)));
 
     // request validation at the end of the frame
     reg  [7:0] v_err;
     always @(*) begin
         v_err = 8'd0;
-        if (!r_ok)                                   v_err = r_tmo ? E_TIMEOUT : E_BAD_CRC;
+        if (!r_ok_q)                                   v_err = r_tmo_q ? E_TIMEOUT : E_BAD_CRC;
         else case (r_type)
             C_INFO, C_WAIT, C_STATUS, C_COUNTERS, C_RESET:
                 if (r_len != 16'd0) v_err = E_BAD_LEN;
@@ -467,20 +467,20 @@ module nnf_exec #(
     end
 
     // a RUN or RESET repeating the previous frame's seq is a retry
-    wire retry = prev_valid && (prev_seq == r_seq) && (prev_type == r_type);
+    wire retry = prev_valid_q && (prev_seq_q == r_seq) && (prev_type_q == r_type);
 
     // RESET's abort, in the cycle the request executes (the sequencer
     // registers it)
-    assign abort_req = (xst == X_EXEC) && !(m_we && m_wait) && (v_err == 8'd0)
+    assign abort_req = (xst_q == X_EXEC) && !(m_we && m_wait) && (v_err == 8'd0)
                     && (r_type == C_RESET) && !retry && `NNFP_RESET_ARG_ABORT_SEL(r_arg);
 
     // ------------------------------------------------------------------
     // Answer payload bytes
     // ------------------------------------------------------------------
     wire        tx_req;          // the prefetcher asks for byte a_idx
-    reg  [15:0] a_idx;           // index of the byte asked for
-    reg  [7:0]  a_byte;          // the byte, one cycle after tx_req
-    reg  [7:0]  last_err;
+    reg  [15:0] a_idx_q;           // index of the byte asked for
+    reg  [7:0]  a_byte_q;          // the byte, one cycle after tx_req
+    reg  [7:0]  last_err_q;
 
     // INFO record byte (a constant: a small ROM on a_idx), laid out by the table
     localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
@@ -506,7 +506,7 @@ module nnf_exec #(
         info_rec[`NNFP_INFO_TIMEOUT_CYCLES_LSB +: `NNFP_INFO_TIMEOUT_CYCLES_W] = TIMEOUT;
         info_rec[`NNFP_INFO_CLOCK_HZ_LSB +: `NNFP_INFO_CLOCK_HZ_W]           = CLOCK_HZ;
         info_rec[`NNFP_INFO_STATE_WORDS_LSB +: `NNFP_INFO_STATE_WORDS_W]     = STATE_WORDS;
-        info_byte = info_rec[8*a_idx[5:0] +: 8];
+        info_byte = info_rec[8*a_idx_q[5:0] +: 8];
     end
 
     // COUNTERS snapshot, taken when the request is executed and sent byte by
@@ -525,28 +525,28 @@ module nnf_exec #(
             nnf_exec_COUNTERS_or_STATUS_layout_differs_from_nnf_proto_def u_bad();
         end
     endgenerate
-    reg  [7*CNT_W-1:0] cnt_snap;
-    wire               cnt_shift = ({1'b0, a_idx[2:0]} < CNT_B[3:0]);
+    reg  [7*CNT_W-1:0] cnt_snap_q;
+    wire               cnt_shift = ({1'b0, a_idx_q[2:0]} < CNT_B[3:0]);
 
     wire [15:0] pc16 = {{(15-PROG_AW){1'b0}}, prog_pc_now};
 
     always @(posedge clk) begin
-        if (xst == X_ANS) a_idx <= 16'd0;
-        else if (tx_req) a_idx <= a_idx + 16'd1;
-        if (xst == X_EXEC && r_type == C_COUNTERS)
-            cnt_snap <= cnt_snap_in;
+        if (xst_q == X_ANS) a_idx_q <= 16'd0;
+        else if (tx_req) a_idx_q <= a_idx_q + 16'd1;
+        if (xst_q == X_EXEC && r_type == C_COUNTERS)
+            cnt_snap_q <= cnt_snap_in;
         else if (tx_req && r_type == C_COUNTERS && cnt_shift)
-            cnt_snap <= cnt_snap >> 8;
+            cnt_snap_q <= cnt_snap_q >> 8;
         if (tx_req) begin
-            if (a_type == A_ERR)                a_byte <= (a_idx == 16'd0) ? r_err : r_type;
+            if (a_type == A_ERR)                a_byte_q <= (a_idx_q == 16'd0) ? r_err_q : r_type;
             else case (r_type)
-                C_INFO:     a_byte <= info_byte;
-                C_STATUS:   a_byte <= (a_idx == `NNFP_STATUS_RUNNING_OFS)    ? {7'd0, !prog_idle}
-                                    : (a_idx == `NNFP_STATUS_LAST_ERROR_OFS) ? last_err
-                                    : (a_idx == `NNFP_STATUS_PC_OFS)         ? pc16[7:0]
+                C_INFO:     a_byte_q <= info_byte;
+                C_STATUS:   a_byte_q <= (a_idx_q == `NNFP_STATUS_RUNNING_OFS)    ? {7'd0, !prog_idle}
+                                    : (a_idx_q == `NNFP_STATUS_LAST_ERROR_OFS) ? last_err_q
+                                    : (a_idx_q == `NNFP_STATUS_PC_OFS)         ? pc16[7:0]
                                     : pc16[15:8];
-                C_COUNTERS: a_byte <= cnt_shift ? cnt_snap[7:0] : 8'd0;
-                default:    a_byte <= 8'd0;                 // READ: straight from memory
+                C_COUNTERS: a_byte_q <= cnt_shift ? cnt_snap_q[7:0] : 8'd0;
+                default:    a_byte_q <= 8'd0;                 // READ: straight from memory
             endcase
         end
     end
@@ -554,11 +554,11 @@ module nnf_exec #(
     // READ answers: the transmitter asks for byte a_idx; the memory is read
     // in that cycle and its output is the byte the next cycle.
     reg read_ans_q;
-    wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx};
+    wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx_q};
     always @(posedge clk) read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     // the answer byte, registered: two cycles after tx_req
     reg [7:0] a_data_q;
-    always @(posedge clk) a_data_q <= read_ans_q ? m_rdata : a_byte;
+    always @(posedge clk) a_data_q <= read_ans_q ? m_rdata : a_byte_q;
 
     // ahead of the transmitter: requests bytes while its FIFO has room
     nnf_prefetch #(.LAT(2), .DEPTH(3), .LEN_W(16)) u_pref (
@@ -569,9 +569,9 @@ module nnf_exec #(
     // is pending (m_we is 0 from X_ANS on) and a RAM not read keeps its
     // output; so the transmitter's request stays off the path through
     // m_wait to the payload handshake.
-    assign m_re   = (xst == X_SEND) && tx_req && read_ans_q;
-    assign m_sel  = (xst == X_SEND) ? r_region : mw_sel_q;
-    assign m_addr  = (xst == X_SEND) ? rd_addr  : mw_addr_q;
+    assign m_re   = (xst_q == X_SEND) && tx_req && read_ans_q;
+    assign m_sel  = (xst_q == X_SEND) ? r_region : mw_sel_q;
+    assign m_addr  = (xst_q == X_SEND) ? rd_addr  : mw_addr_q;
     assign m_waddr = mw_addr_q;
     assign m_raddr = rd_addr;
 
@@ -585,29 +585,29 @@ module nnf_exec #(
         m_we       <= 1'b0;
         stall      <= 1'b0;
         if (rst) begin
-            xst        <= X_IDLE;
-            prev_valid <= 1'b0;
-            last_err   <= 8'd0;
+            xst_q        <= X_IDLE;
+            prev_valid_q <= 1'b0;
+            last_err_q   <= 8'd0;
         end else begin
-            if (prog_refused) last_err <= E_BAD_INSN;   // a frame's own error (below) is later
-            case (xst)
+            if (prog_refused) last_err_q <= E_BAD_INSN;   // a frame's own error (below) is later
+            case (xst_q)
                 X_IDLE: if (hdr_valid) begin
-                    r_cnt  <= 16'd0;
-                    r_word <= 32'd0;
+                    r_cnt_q  <= 16'd0;
+                    r_word_q <= 32'd0;
                     if (end_valid) begin              // no payload
-                        r_ok  <= end_ok;
-                        r_tmo <= end_tmo;
-                        xst   <= X_EXEC;
+                        r_ok_q  <= end_ok;
+                        r_tmo_q <= end_tmo;
+                        xst_q   <= X_EXEC;
                     end else begin
-                        xst <= X_PAY;
+                        xst_q <= X_PAY;
                     end
                 end
                 X_PAY: begin
                     // the write of the previous cycle was not taken: hold it
                     if (m_we && m_wait) m_we <= 1'b1;
                     if (pl_valid && pl_ready) begin
-                        r_cnt <= r_cnt + 16'd1;
-                        if (r_cnt < 16'd4) r_word <= {pl_data, r_word[31:8]};
+                        r_cnt_q <= r_cnt_q + 16'd1;
+                        if (r_cnt_q < 16'd4) r_word_q <= {pl_data, r_word_q[31:8]};
                         if (is_write) begin
                             m_we      <= 1'b1;
                             mw_sel_q  <= r_region;
@@ -618,35 +618,35 @@ module nnf_exec #(
                         stall <= 1'b1;
                     end
                     if (end_valid) begin
-                        r_ok  <= end_ok;
-                        r_tmo <= end_tmo;
-                        xst   <= X_EXEC;
+                        r_ok_q  <= end_ok;
+                        r_tmo_q <= end_tmo;
+                        xst_q   <= X_EXEC;
                     end
                 end
                 X_EXEC: if (m_we && m_wait) begin
                     m_we <= 1'b1;                       // last payload byte still pending
                 end else begin
-                    r_err <= v_err;
+                    r_err_q <= v_err;
                     if (v_err != 8'd0) begin
-                        last_err <= v_err;
+                        last_err_q <= v_err;
                         a_type   <= A_ERR;
                         a_len    <= `NNFP_ERR_BYTES;
-                        xst      <= X_ANS;
+                        xst_q      <= X_ANS;
                     end else begin
                         a_type <= `NNFP_OK(r_type);
                         case (r_type)
-                            C_INFO:     begin a_len <= `NNFP_INFO_BYTES;     xst <= X_ANS; end
-                            C_STATUS:   begin a_len <= `NNFP_STATUS_BYTES;   xst <= X_ANS; end
-                            C_COUNTERS: begin a_len <= `NNFP_COUNTERS_BYTES; xst <= X_ANS; end
+                            C_INFO:     begin a_len <= `NNFP_INFO_BYTES;     xst_q <= X_ANS; end
+                            C_STATUS:   begin a_len <= `NNFP_STATUS_BYTES;   xst_q <= X_ANS; end
+                            C_COUNTERS: begin a_len <= `NNFP_COUNTERS_BYTES; xst_q <= X_ANS; end
                             C_RESET: begin
                                 a_len <= 16'd0;
                                 if (!retry) cnt_clear <= `NNFP_RESET_ARG_COUNTERS_SEL(r_arg);
-                                xst <= X_ANS;
+                                xst_q <= X_ANS;
                             end
-                            C_WRITE:    begin a_len <= 16'd0; xst <= X_ANS; end
-                            C_READ:     begin a_len <= rd_count[15:0]; xst <= X_WAITP; end
-                            C_RUN:      begin a_len <= 16'd0; xst <= X_WAITP; end
-                            default:    begin a_len <= 16'd0; xst <= X_WAITP; end   // WAIT
+                            C_WRITE:    begin a_len <= 16'd0; xst_q <= X_ANS; end
+                            C_READ:     begin a_len <= rd_count[15:0]; xst_q <= X_WAITP; end
+                            C_RUN:      begin a_len <= 16'd0; xst_q <= X_WAITP; end
+                            default:    begin a_len <= 16'd0; xst_q <= X_WAITP; end   // WAIT
                         endcase
                     end
                 end
@@ -657,21 +657,21 @@ module nnf_exec #(
                             prog_start <= 1'b1;
                             prog_pc    <= r_arg[PROG_AW-1:0];
                         end
-                        xst <= X_ANS;
+                        xst_q <= X_ANS;
                     end else begin
                         stall <= 1'b1;
                     end
                 end
                 X_ANS: begin
                     tx_start <= 1'b1;
-                    xst      <= X_SEND;
+                    xst_q      <= X_SEND;
                 end
                 default: begin                    // X_SEND
                     if (tx_done) begin
-                        prev_valid <= (r_err == 8'd0) && (r_type == C_RUN || r_type == C_RESET);
-                        prev_seq   <= r_seq;
-                        prev_type  <= r_type;
-                        xst        <= X_IDLE;
+                        prev_valid_q <= (r_err_q == 8'd0) && (r_type == C_RUN || r_type == C_RESET);
+                        prev_seq_q   <= r_seq;
+                        prev_type_q  <= r_type;
+                        xst_q        <= X_IDLE;
                     end
                 end
             endcase

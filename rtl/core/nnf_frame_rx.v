@@ -109,30 +109,30 @@ module nnf_frame_rx #(
     localparam [2:0] S_HUNT = 3'd0, S_SYNC = 3'd1, S_HDR = 3'd2, S_PAY = 3'd3, S_PCRC = 3'd4;
     localparam integer TW = $clog2(TIMEOUT + 1);
 
-    reg  [2:0]   state;
-    reg  [3:0]   hcnt;          // header bytes taken (0..11)
-    reg  [15:0]  pcnt;          // payload bytes left
-    reg  [1:0]   ccnt;          // CRC bytes taken
-    reg  [31:0]  crc;           // running CRC
+    reg  [2:0]   state_q;
+    reg  [3:0]   hcnt_q;          // header bytes taken (0..11)
+    reg  [15:0]  pcnt_q;          // payload bytes left
+    reg  [1:0]   ccnt_q;          // CRC bytes taken
+    reg  [31:0]  crc_q;           // running CRC
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [31:0]  rcv_crc;       // received CRC (shifted in, little-endian)
+    reg  [31:0]  rcv_crc_q;       // received CRC (shifted in, little-endian)
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  [TW-1:0] idle;
-    reg           at_tmo;       // idle == TIMEOUT (registered with idle)
+    reg  [TW-1:0] idle_q;
+    reg           at_tmo_q;       // idle == TIMEOUT (registered with idle)
 
     wire [31:0] crc_next;
-    nnf_crc32 u_crc (.crc_i(crc), .data(rx_data), .crc_o(crc_next));
+    nnf_crc32 u_crc (.crc_i(crc_q), .data(rx_data), .crc_o(crc_next));
 
-    wire in_frame = (state == S_HDR) || (state == S_PAY) || (state == S_PCRC);
+    wire in_frame = (state_q == S_HDR) || (state_q == S_PAY) || (state_q == S_PCRC);
     assign busy   = in_frame;
-    wire timeout  = in_frame && at_tmo;
+    wire timeout  = in_frame && at_tmo_q;
 
     // Not ready while the timeout fires: that cycle abandons the frame and
     // must not take a byte it would neither hunt nor store.
-    assign rx_ready = !timeout && ((state == S_PAY) ? pl_ready
-                                 : (state == S_PCRC) ? 1'b1
+    assign rx_ready = !timeout && ((state_q == S_PAY) ? pl_ready
+                                 : (state_q == S_PCRC) ? 1'b1
                                  : accept);
-    assign pl_valid = (state == S_PAY) && rx_valid && !timeout;
+    assign pl_valid = (state_q == S_PAY) && rx_valid && !timeout;
     assign pl_data  = rx_data;
     assign byte_in  = rx_valid && rx_ready;
 
@@ -141,16 +141,16 @@ module nnf_frame_rx #(
     localparam integer HB = `NNFP_HDR_BYTES - `NNFP_SYNC_BYTES;   // 12 bytes
     localparam integer SB = 8 * `NNFP_SYNC_BYTES;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [8*HB-1:0] hdr;         // byte 0 falls off as the 12th byte arrives
+    reg [8*HB-1:0] hdr_q;         // byte 0 falls off as the 12th byte arrives
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [8*HB-1:0] hdr_next = {rx_data, hdr[8*HB-1:8]};
+    wire [8*HB-1:0] hdr_next = {rx_data, hdr_q[8*HB-1:8]};
     // Fields of a complete header (after the 12th byte is shifted in).
     wire [15:0] f_len  = hdr_next[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
     wire [31:0] f_hcrc = hdr_next[`NNFP_HDR_HCRC_LSB - SB +: `NNFP_HDR_HCRC_W];
-    assign h_type = hdr[`NNFP_HDR_TYPE_LSB - SB +: `NNFP_HDR_TYPE_W];
-    assign h_seq  = hdr[`NNFP_HDR_SEQ_LSB - SB +: `NNFP_HDR_SEQ_W];
-    assign h_len  = hdr[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
-    assign h_arg  = hdr[`NNFP_HDR_ARG_LSB - SB +: `NNFP_HDR_ARG_W];
+    assign h_type = hdr_q[`NNFP_HDR_TYPE_LSB - SB +: `NNFP_HDR_TYPE_W];
+    assign h_seq  = hdr_q[`NNFP_HDR_SEQ_LSB - SB +: `NNFP_HDR_SEQ_W];
+    assign h_len  = hdr_q[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
+    assign h_arg  = hdr_q[`NNFP_HDR_ARG_LSB - SB +: `NNFP_HDR_ARG_W];
     // The header CRC covers the first 8 header bytes (HCRC_SPAN from
     // HCRC_FROM = the first byte after the sync); crc holds it (not
     // inverted) from hcnt = 8 until the header's last byte.
@@ -165,89 +165,89 @@ module nnf_frame_rx #(
         end_valid <= 1'b0;
         frame_err <= 1'b0;
         if (rst) begin
-            state <= S_HUNT;
-            idle  <= {TW{1'b0}};
-            at_tmo <= 1'b0;
+            state_q <= S_HUNT;
+            idle_q  <= {TW{1'b0}};
+            at_tmo_q <= 1'b0;
             end_ok  <= 1'b0;
             end_tmo <= 1'b0;
         end else if (timeout) begin
             frame_err <= 1'b1;
-            idle      <= {TW{1'b0}};
-            at_tmo    <= 1'b0;
-            if (state != S_HDR) begin           // header was good: tell the executor
+            idle_q      <= {TW{1'b0}};
+            at_tmo_q    <= 1'b0;
+            if (state_q != S_HDR) begin           // header was good: tell the executor
                 end_valid <= 1'b1;
                 end_ok    <= 1'b0;
                 end_tmo   <= 1'b1;
             end
-            state <= S_HUNT;
+            state_q <= S_HUNT;
         end else begin
             // idle: cycles inside a frame in which the sender offers no
             // byte (counted whether or not the receiver is ready)
             if (in_frame && !rx_valid) begin
-                idle   <= idle + 1'b1;
-                at_tmo <= (idle == TIMEOUT[TW-1:0] - 1'b1);
+                idle_q   <= idle_q + 1'b1;
+                at_tmo_q <= (idle_q == TIMEOUT[TW-1:0] - 1'b1);
             end else if (byte_in) begin
-                idle   <= {TW{1'b0}};
-                at_tmo <= 1'b0;
+                idle_q   <= {TW{1'b0}};
+                at_tmo_q <= 1'b0;
             end
 
             if (byte_in) begin
-                case (state)
-                    S_HUNT: if (rx_data == `NNFP_SYNC0) state <= S_SYNC;
+                case (state_q)
+                    S_HUNT: if (rx_data == `NNFP_SYNC0) state_q <= S_SYNC;
                     S_SYNC: begin
                         if (rx_data == `NNFP_SYNC1) begin
-                            state <= S_HDR;
-                            hcnt  <= 4'd0;
-                            crc   <= `NNFP_CRC_INIT;
-                            idle  <= {TW{1'b0}};
-                            at_tmo <= 1'b0;
+                            state_q <= S_HDR;
+                            hcnt_q  <= 4'd0;
+                            crc_q   <= `NNFP_CRC_INIT;
+                            idle_q  <= {TW{1'b0}};
+                            at_tmo_q <= 1'b0;
                         end else if (rx_data != `NNFP_SYNC0) begin
-                            state <= S_HUNT;
+                            state_q <= S_HUNT;
                         end
                     end
                     S_HDR: begin
-                        hdr  <= hdr_next;
-                        hcnt <= hcnt + 4'd1;
-                        if (hcnt < H_CRCN) crc <= crc_next;
-                        if (hcnt == H_LAST) begin
-                            if (f_hcrc != (crc ^ `NNFP_CRC_XOROUT) || f_len > MAX_PAYLOAD[15:0]) begin
+                        hdr_q  <= hdr_next;
+                        hcnt_q <= hcnt_q + 4'd1;
+                        if (hcnt_q < H_CRCN) crc_q <= crc_next;
+                        if (hcnt_q == H_LAST) begin
+                            if (f_hcrc != (crc_q ^ `NNFP_CRC_XOROUT) || f_len > MAX_PAYLOAD[15:0]) begin
                                 frame_err <= 1'b1;
-                                state     <= S_HUNT;
+                                state_q     <= S_HUNT;
                             end else begin
                                 hdr_valid <= 1'b1;
-                                pcnt      <= f_len;
-                                crc       <= `NNFP_CRC_INIT;
+                                pcnt_q      <= f_len;
+                                crc_q       <= `NNFP_CRC_INIT;
                                 if (f_len == 16'd0) begin
                                     end_valid <= 1'b1;
                                     end_ok    <= 1'b1;
                                     end_tmo   <= 1'b0;
-                                    state     <= S_HUNT;
+                                    state_q     <= S_HUNT;
                                 end else begin
-                                    state <= S_PAY;
+                                    state_q <= S_PAY;
                                 end
                             end
                         end
                     end
                     S_PAY: begin
-                        crc  <= crc_next;
-                        pcnt <= pcnt - 16'd1;
-                        if (pcnt == 16'd1) begin
-                            state <= S_PCRC;
-                            ccnt  <= 2'd0;
+                        crc_q  <= crc_next;
+                        pcnt_q <= pcnt_q - 16'd1;
+                        if (pcnt_q == 16'd1) begin
+                            state_q <= S_PCRC;
+                            ccnt_q  <= 2'd0;
                         end
                     end
                     S_PCRC: begin
-                        rcv_crc <= {rx_data, rcv_crc[31:8]};
-                        ccnt    <= ccnt + 2'd1;
-                        if (ccnt == C_LAST) begin
+                        rcv_crc_q <= {rx_data, rcv_crc_q[31:8]};
+                        ccnt_q    <= ccnt_q + 2'd1;
+                        if (ccnt_q == C_LAST) begin
                             end_valid <= 1'b1;
-                            end_ok    <= ({rx_data, rcv_crc[31:8]} == (crc ^ `NNFP_CRC_XOROUT));
+                            end_ok    <= ({rx_data, rcv_crc_q[31:8]} == (crc_q ^ `NNFP_CRC_XOROUT));
                             end_tmo   <= 1'b0;
-                            if ({rx_data, rcv_crc[31:8]} != (crc ^ `NNFP_CRC_XOROUT)) frame_err <= 1'b1;
-                            state <= S_HUNT;
+                            if ({rx_data, rcv_crc_q[31:8]} != (crc_q ^ `NNFP_CRC_XOROUT)) frame_err <= 1'b1;
+                            state_q <= S_HUNT;
                         end
                     end
-                    default: state <= S_HUNT;
+                    default: state_q <= S_HUNT;
                 endcase
             end
         end
@@ -329,36 +329,36 @@ module nnf_frame_rx #(
 `ifndef FORMAL_PORTS_ONLY
     // strengthening for the induction: the registers against the reference
     always @(*) if (f_past_valid && !rst) begin
-        assert(state <= S_PCRC);
-        if (end_valid) assert(state == S_HUNT || state == S_SYNC);
-        if (hdr_valid) assert(end_valid ? (h_len == 16'd0 && state == S_HUNT)
-                                        : (state == S_PAY && pcnt == h_len && h_len != 16'd0));
+        assert(state_q <= S_PCRC);
+        if (end_valid) assert(state_q == S_HUNT || state_q == S_SYNC);
+        if (hdr_valid) assert(end_valid ? (h_len == 16'd0 && state_q == S_HUNT)
+                                        : (state_q == S_PAY && pcnt_q == h_len && h_len != 16'd0));
         if (hdr_valid) assert(f_nbytes == 8'd12 && !f_open);
-        if (state == S_PAY || state == S_PCRC || hdr_valid) assert(h_len <= MAX_PAYLOAD);
-        if (state == S_PAY) assert(pcnt <= h_len);
-        assert(idle <= TIMEOUT);
-        assert(at_tmo == (idle == TIMEOUT));
-        if (!in_frame) assert(idle == 0 && !at_tmo);
+        if (state_q == S_PAY || state_q == S_PCRC || hdr_valid) assert(h_len <= MAX_PAYLOAD);
+        if (state_q == S_PAY) assert(pcnt_q <= h_len);
+        assert(idle_q <= TIMEOUT);
+        assert(at_tmo_q == (idle_q == TIMEOUT));
+        if (!in_frame) assert(idle_q == 0 && !at_tmo_q);
         if (!in_frame) assert(!f_open || end_valid);
-        if (state == S_HDR) assert(hcnt <= 4'd11 && f_nbytes == {4'd0, hcnt});
-        if (state == S_PAY || state == S_PCRC) begin
+        if (state_q == S_HDR) assert(hcnt_q <= 4'd11 && f_nbytes == {4'd0, hcnt_q});
+        if (state_q == S_PAY || state_q == S_PCRC) begin
             assert(f_in);
-            assert(f_crc_c == crc);
+            assert(f_crc_c == crc_q);
         end
-        if (state == S_PAY) begin
-            assert(pcnt == f_left_c && pcnt != 16'd0);
+        if (state_q == S_PAY) begin
+            assert(pcnt_q == f_left_c && pcnt_q != 16'd0);
             assert(f_ncrc_c == 3'd0);
-            assert(f_nbytes == 8'd12 + h_len[7:0] - pcnt[7:0]);
+            assert(f_nbytes == 8'd12 + h_len[7:0] - pcnt_q[7:0]);
         end
-        if (state == S_PCRC) begin
-            assert(f_left_c == 16'd0 && {1'b0, ccnt} == f_ncrc_c);
-            assert(f_nbytes == 8'd12 + h_len[7:0] + {6'd0, ccnt});
-            if (ccnt == 2'd1) assert(rcv_crc[31:24] == f_rcv[31:24]);
-            if (ccnt == 2'd2) assert(rcv_crc[31:16] == f_rcv[31:16]);
-            if (ccnt == 2'd3) assert(rcv_crc[31:8]  == f_rcv[31:8]);
+        if (state_q == S_PCRC) begin
+            assert(f_left_c == 16'd0 && {1'b0, ccnt_q} == f_ncrc_c);
+            assert(f_nbytes == 8'd12 + h_len[7:0] + {6'd0, ccnt_q});
+            if (ccnt_q == 2'd1) assert(rcv_crc_q[31:24] == f_rcv[31:24]);
+            if (ccnt_q == 2'd2) assert(rcv_crc_q[31:16] == f_rcv[31:16]);
+            if (ccnt_q == 2'd3) assert(rcv_crc_q[31:8]  == f_rcv[31:8]);
         end
-        if (f_open && !end_valid) assert(state == S_PAY || state == S_PCRC);
-        if (in_frame) assert({8'd0, f_quiet} <= idle + 1);
+        if (f_open && !end_valid) assert(state_q == S_PAY || state_q == S_PCRC);
+        if (in_frame) assert({8'd0, f_quiet} <= idle_q + 1);
     end
 `endif
 `endif

@@ -76,16 +76,16 @@ module nnf_frame_tx (
 );
     localparam [1:0] S_IDLE = 2'd0, S_HDR = 2'd1, S_PAY = 2'd2, S_PCRC = 2'd3;
 
-    reg  [1:0]  state;
-    reg  [3:0]  hidx;        // header byte index 0..13
-    reg  [15:0] left;        // payload bytes still to send
-    reg  [1:0]  cidx;
-    reg  [7:0]  t_type, t_seq;
-    reg  [15:0] t_len;
-    reg  [31:0] crc;         // header CRC over bytes 2..9, then the payload's
+    reg  [1:0]  state_q;
+    reg  [3:0]  hidx_q;        // header byte index 0..13
+    reg  [15:0] left_q;        // payload bytes still to send
+    reg  [1:0]  cidx_q;
+    reg  [7:0]  t_type_q, t_seq_q;
+    reg  [15:0] t_len_q;
+    reg  [31:0] crc_q;         // header CRC over bytes 2..9, then the payload's
 
-    assign idle     = (state == S_IDLE);
-    assign pl_ready = (state == S_PAY) && tx_ready;
+    assign idle     = (state_q == S_IDLE);
+    assign pl_ready = (state_q == S_PAY) && tx_ready;
 
     // header byte indices (HDR record, nnf_proto.vh)
     localparam integer I_SYNC0 = `NNFP_HDR_SYNC0_OFS, I_SYNC1 = `NNFP_HDR_SYNC1_OFS,
@@ -101,16 +101,16 @@ module nnf_frame_tx (
                      H_CFROM = I_CFROM[3:0], H_CTO = I_CTO[3:0];
     localparam [1:0] C_LAST = I_CLAST[1:0];
 
-    wire [31:0] pcrc = crc ^ `NNFP_CRC_XOROUT;
+    wire [31:0] pcrc = crc_q ^ `NNFP_CRC_XOROUT;
     reg [7:0] hbyte;
     always @(*) begin
-        case (hidx)
+        case (hidx_q)
             H_SYNC0: hbyte = `NNFP_SYNC0;
             H_SYNC1: hbyte = `NNFP_SYNC1;
-            H_TYPE:  hbyte = t_type;
-            H_SEQ:   hbyte = t_seq;
-            H_LEN0:  hbyte = t_len[7:0];
-            H_LEN1:  hbyte = t_len[15:8];
+            H_TYPE:  hbyte = t_type_q;
+            H_SEQ:   hbyte = t_seq_q;
+            H_LEN0:  hbyte = t_len_q[7:0];
+            H_LEN1:  hbyte = t_len_q[15:8];
             H_HCRC0: hbyte = pcrc[7:0];      // crc holds the header's over the hcrc bytes
             H_HCRC1: hbyte = pcrc[15:8];
             H_HCRC2: hbyte = pcrc[23:16];
@@ -119,55 +119,55 @@ module nnf_frame_tx (
         endcase
     end
 
-    assign tx_valid = (state == S_HDR) || (state == S_PCRC) || (state == S_PAY && pl_valid);
-    assign tx_data  = (state == S_HDR) ? hbyte
-                    : (state == S_PAY) ? pl_data
-                    : pcrc[8*cidx +: 8];
+    assign tx_valid = (state_q == S_HDR) || (state_q == S_PCRC) || (state_q == S_PAY && pl_valid);
+    assign tx_data  = (state_q == S_HDR) ? hbyte
+                    : (state_q == S_PAY) ? pl_data
+                    : pcrc[8*cidx_q +: 8];
 
     wire        fire = tx_valid && tx_ready;
     wire [31:0] crc_next;
-    nnf_crc32 u_crc (.crc_i(crc), .data(tx_data), .crc_o(crc_next));
+    nnf_crc32 u_crc (.crc_i(crc_q), .data(tx_data), .crc_o(crc_next));
 
     always @(posedge clk) begin
         done <= 1'b0;
         if (rst) begin
-            state <= S_IDLE;
+            state_q <= S_IDLE;
         end else begin
-            case (state)
+            case (state_q)
                 S_IDLE: if (start) begin
-                    state    <= S_HDR;
-                    hidx     <= 4'd0;
-                    t_type   <= type_i;
-                    t_seq    <= seq_i;
-                    t_len    <= len_i;
-                    left     <= len_i;
-                    crc      <= `NNFP_CRC_INIT;
+                    state_q    <= S_HDR;
+                    hidx_q     <= 4'd0;
+                    t_type_q   <= type_i;
+                    t_seq_q    <= seq_i;
+                    t_len_q    <= len_i;
+                    left_q     <= len_i;
+                    crc_q      <= `NNFP_CRC_INIT;
                 end
                 S_HDR: if (fire) begin
-                    hidx <= hidx + 4'd1;
-                    if (hidx >= H_CFROM && hidx <= H_CTO) crc <= crc_next;
-                    if (hidx == H_LAST) begin
-                        crc <= `NNFP_CRC_INIT;
-                        if (t_len == 16'd0) begin
-                            state <= S_IDLE;
+                    hidx_q <= hidx_q + 4'd1;
+                    if (hidx_q >= H_CFROM && hidx_q <= H_CTO) crc_q <= crc_next;
+                    if (hidx_q == H_LAST) begin
+                        crc_q <= `NNFP_CRC_INIT;
+                        if (t_len_q == 16'd0) begin
+                            state_q <= S_IDLE;
                             done  <= 1'b1;
                         end else begin
-                            state <= S_PAY;
+                            state_q <= S_PAY;
                         end
                     end
                 end
                 S_PAY: if (fire) begin
-                    crc  <= crc_next;
-                    left <= left - 16'd1;
-                    if (left == 16'd1) begin
-                        state <= S_PCRC;
-                        cidx  <= 2'd0;
+                    crc_q  <= crc_next;
+                    left_q <= left_q - 16'd1;
+                    if (left_q == 16'd1) begin
+                        state_q <= S_PCRC;
+                        cidx_q  <= 2'd0;
                     end
                 end
                 default: if (fire) begin     // S_PCRC
-                    cidx <= cidx + 2'd1;
-                    if (cidx == C_LAST) begin
-                        state <= S_IDLE;
+                    cidx_q <= cidx_q + 2'd1;
+                    if (cidx_q == C_LAST) begin
+                        state_q <= S_IDLE;
                         done  <= 1'b1;
                     end
                 end
@@ -224,10 +224,10 @@ module nnf_frame_tx (
     end
 `ifndef FORMAL_PORTS_ONLY
     always @(*) if (f_past_valid && !rst) begin
-        if (state == S_HDR)  assert(f_sent == {14'd0, hidx} && hidx <= 4'd13 && left == t_len);
-        if (state == S_PAY)  assert(f_sent == 18'd14 + {2'd0, t_len - left} && left != 16'd0 && left <= t_len);
-        if (state == S_PCRC) assert(f_sent == 18'd14 + {2'd0, t_len} + {16'd0, cidx} && t_len != 16'd0);
-        if (!idle) assert(f_flen == ((t_len == 16'd0) ? 18'd14 : 18'd18 + {2'd0, t_len}));
+        if (state_q == S_HDR)  assert(f_sent == {14'd0, hidx_q} && hidx_q <= 4'd13 && left_q == t_len_q);
+        if (state_q == S_PAY)  assert(f_sent == 18'd14 + {2'd0, t_len_q - left_q} && left_q != 16'd0 && left_q <= t_len_q);
+        if (state_q == S_PCRC) assert(f_sent == 18'd14 + {2'd0, t_len_q} + {16'd0, cidx_q} && t_len_q != 16'd0);
+        if (!idle) assert(f_flen == ((t_len_q == 16'd0) ? 18'd14 : 18'd18 + {2'd0, t_len_q}));
     end
 `endif
 `endif

@@ -132,11 +132,11 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       c_m;
-    reg  [ACT_AW-1:0] c_a_base;
-    reg  [W_AW-1:0]   c_w_base;
-    reg  [7:0]        c_zp, c_lo, c_hi;
-    reg               c_lut;
+    reg  [15:0]       c_m_q;
+    reg  [ACT_AW-1:0] c_a_base_q;
+    reg  [W_AW-1:0]   c_w_base_q;
+    reg  [7:0]        c_zp_q, c_lo_q, c_hi_q;
+    reg               c_lut_q;
 
     wire        accept = cmd_valid && cmd_ready;
     // K tiles: max(1, ceil(K / ROWS))
@@ -147,13 +147,13 @@ module nnf_gemm #(
 
     always @(posedge clk) begin
         if (accept) begin
-            c_m      <= cmd_m;
-            c_a_base <= cmd_a_base[ACT_AW-1:0];
-            c_w_base <= cmd_w_base[W_AW-1:0];
-            c_zp     <= cmd_zp;
-            c_lo     <= cmd_lo;
-            c_hi     <= cmd_hi;
-            c_lut    <= cmd_lut;
+            c_m_q      <= cmd_m;
+            c_a_base_q <= cmd_a_base[ACT_AW-1:0];
+            c_w_base_q <= cmd_w_base[W_AW-1:0];
+            c_zp_q     <= cmd_zp;
+            c_lo_q     <= cmd_lo;
+            c_hi_q     <= cmd_hi;
+            c_lut_q    <= cmd_lut;
         end
     end
 
@@ -201,24 +201,24 @@ module nnf_gemm #(
     // that used the bank has left the array; ready from the end of a load
     // until the streamer starts the tile.
     // ------------------------------------------------------------------
-    reg  [1:0]       bank_busy, bank_ready, bank_drain;
-    reg  [LOG_C+1:0] drain_cnt0, drain_cnt1;
+    reg  [1:0]       bank_busy_q, bank_ready_q, bank_drain_q;
+    reg  [LOG_C+1:0] drain_cnt0_q, drain_cnt1_q;
 
-    reg  [LOG_R-1:0] ld_row;
-    reg              ld_bank;
-    reg  [15:0]      st_m;          // row within the m block
-    reg              st_bank;
+    reg  [LOG_R-1:0] ld_row_q;
+    reg              ld_bank_q;
+    reg  [15:0]      st_m_q;          // row within the m block
+    reg              st_bank_q;
 
     // Abort: no row is issued after the cycle abort arrives; the rows in
     // flight finish (their outputs are written) and busy drops.
     reg  ab_q;
-    wire ld_go  = busy && !ab_q && !lw_done && ((ld_row != {LOG_R{1'b0}}) || !bank_busy[ld_bank]);
-    wire ld_end = ld_go && (ld_row == ROWS[LOG_R-1:0] - 1'b1);
+    wire ld_go  = busy && !ab_q && !lw_done && ((ld_row_q != {LOG_R{1'b0}}) || !bank_busy_q[ld_bank_q]);
+    wire ld_end = ld_go && (ld_row_q == ROWS[LOG_R-1:0] - 1'b1);
     // With VEC_SERIAL, rows of a last K tile leave COLS cycles between them.
-    reg  [LOG_C-1:0] thr_cnt;
-    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt == {LOG_C{1'b0}});
-    wire st_go  = busy && !ab_q && !sw_done && thr_ok && ((st_m != 16'd0) || bank_ready[st_bank]);
-    wire st_end = st_go && (st_m == {{(16-ML_W){1'b0}}, sw_mlast});
+    reg  [LOG_C-1:0] thr_cnt_q;
+    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {LOG_C{1'b0}});
+    wire st_go  = busy && !ab_q && !sw_done && thr_ok && ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
+    wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
 
     assign lw_adv = ld_end;
     assign sw_adv = st_end;
@@ -228,39 +228,39 @@ module nnf_gemm #(
     integer b;
     always @(posedge clk) begin
         if (rst || accept) begin
-            bank_busy  <= 2'b00;
-            bank_ready <= 2'b00;
-            bank_drain <= 2'b00;
-            drain_cnt0 <= {(LOG_C+2){1'b0}};
-            drain_cnt1 <= {(LOG_C+2){1'b0}};
-            ld_row     <= {LOG_R{1'b0}};
-            ld_bank    <= 1'b0;
-            st_m       <= 16'd0;
-            st_bank    <= 1'b0;
-            thr_cnt    <= {LOG_C{1'b0}};
+            bank_busy_q  <= 2'b00;
+            bank_ready_q <= 2'b00;
+            bank_drain_q <= 2'b00;
+            drain_cnt0_q <= {(LOG_C+2){1'b0}};
+            drain_cnt1_q <= {(LOG_C+2){1'b0}};
+            ld_row_q     <= {LOG_R{1'b0}};
+            ld_bank_q    <= 1'b0;
+            st_m_q       <= 16'd0;
+            st_bank_q    <= 1'b0;
+            thr_cnt_q    <= {LOG_C{1'b0}};
         end else begin
-            if (st_go && sw_last) thr_cnt <= COLS[LOG_C-1:0] - 1'b1;
-            else if (thr_cnt != {LOG_C{1'b0}}) thr_cnt <= thr_cnt - 1'b1;
-            if (ld_go) ld_row <= ld_end ? {LOG_R{1'b0}} : ld_row + 1'b1;
-            if (ld_end) ld_bank <= !ld_bank;
-            if (st_go) st_m <= st_end ? 16'd0 : st_m + 16'd1;
-            if (st_end) st_bank <= !st_bank;
+            if (st_go && sw_last) thr_cnt_q <= COLS[LOG_C-1:0] - 1'b1;
+            else if (thr_cnt_q != {LOG_C{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
+            if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
+            if (ld_end) ld_bank_q <= !ld_bank_q;
+            if (st_go) st_m_q <= st_end ? 16'd0 : st_m_q + 16'd1;
+            if (st_end) st_bank_q <= !st_bank_q;
 
             for (b = 0; b < 2; b = b + 1) begin
-                if (ld_go && ld_row == {LOG_R{1'b0}} && ld_bank == b[0]) bank_busy[b] <= 1'b1;
-                if (ld_end && ld_bank == b[0])                          bank_ready[b] <= 1'b1;
-                if (st_go && st_m == 16'd0 && st_bank == b[0])          bank_ready[b] <= 1'b0;
-                if (st_end && st_bank == b[0])                          bank_drain[b] <= 1'b1;
+                if (ld_go && ld_row_q == {LOG_R{1'b0}} && ld_bank_q == b[0]) bank_busy_q[b] <= 1'b1;
+                if (ld_end && ld_bank_q == b[0])                          bank_ready_q[b] <= 1'b1;
+                if (st_go && st_m_q == 16'd0 && st_bank_q == b[0])          bank_ready_q[b] <= 1'b0;
+                if (st_end && st_bank_q == b[0])                          bank_drain_q[b] <= 1'b1;
             end
-            if (st_end && !st_bank) drain_cnt0 <= DRAIN;
-            else if (bank_drain[0]) begin
-                if (drain_cnt0 == 0) begin bank_drain[0] <= 1'b0; bank_busy[0] <= 1'b0; end
-                else drain_cnt0 <= drain_cnt0 - 1'b1;
+            if (st_end && !st_bank_q) drain_cnt0_q <= DRAIN;
+            else if (bank_drain_q[0]) begin
+                if (drain_cnt0_q == 0) begin bank_drain_q[0] <= 1'b0; bank_busy_q[0] <= 1'b0; end
+                else drain_cnt0_q <= drain_cnt0_q - 1'b1;
             end
-            if (st_end && st_bank) drain_cnt1 <= DRAIN;
-            else if (bank_drain[1]) begin
-                if (drain_cnt1 == 0) begin bank_drain[1] <= 1'b0; bank_busy[1] <= 1'b0; end
-                else drain_cnt1 <= drain_cnt1 - 1'b1;
+            if (st_end && st_bank_q) drain_cnt1_q <= DRAIN;
+            else if (bank_drain_q[1]) begin
+                if (drain_cnt1_q == 0) begin bank_drain_q[1] <= 1'b0; bank_busy_q[1] <= 1'b0; end
+                else drain_cnt1_q <= drain_cnt1_q - 1'b1;
             end
         end
     end
@@ -276,12 +276,12 @@ module nnf_gemm #(
     wire [P_AW-1:0]   pa_ra, pc_ra;
     wire [LUTS*8-1:0] lut_ra, lut_rd;
     wire              o_we;          // output row write (from the vector stage)
-    reg  [ACT_AW-1:0] o_ptr;
+    reg  [ACT_AW-1:0] o_ptr_q;
     wire [COLS*8-1:0] o_data;
 
-    wire [ACT_AW-1:0] st_addr = c_a_base + sw_kofs
-                              + sw_mrow0[ACT_AW-1:0] + st_m[ACT_AW-1:0];
-    wire [W_AW-1:0]   ld_addr = c_w_base + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row};
+    wire [ACT_AW-1:0] st_addr = c_a_base_q + sw_kofs
+                              + sw_mrow0[ACT_AW-1:0] + st_m_q[ACT_AW-1:0];
+    wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .LUTS(LUTS)) u_bufs (
@@ -290,7 +290,7 @@ module nnf_gemm #(
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
         .lp_wd(lp_wd), .act_rd(act_rd),
-        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_we), .ow_wa(o_ptr), .ow_wd(o_data),
+        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_we), .ow_wa(o_ptr_q), .ow_wd(o_data),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
         .lut_ra(lut_ra), .lut_rd(lut_rd));
@@ -310,9 +310,9 @@ module nnf_gemm #(
 
     always @(posedge clk) begin
         wl_v_q    <= ld_go && !rst;
-        wl_row_q  <= ld_row;
-        wl_bank_q <= ld_bank;
-        wl_kok_q  <= {{(16-LOG_R){1'b0}}, ld_row} < {{(16-KL_W){1'b0}}, lw_kl};
+        wl_row_q  <= ld_row_q;
+        wl_bank_q <= ld_bank_q;
+        wl_kok_q  <= {{(16-LOG_R){1'b0}}, ld_row_q} < {{(16-KL_W){1'b0}}, lw_kl};
         wl_nl_q   <= lw_nl;
     end
 
@@ -336,7 +336,7 @@ module nnf_gemm #(
 
     always @(posedge clk) begin
         s0_v_q    <= st_go && !rst;
-        s0_bank_q <= st_bank;
+        s0_bank_q <= st_bank_q;
         s0_kl_q   <= sw_kl;
     end
 
@@ -345,7 +345,7 @@ module nnf_gemm #(
         if (rst) begin
             for (t = 0; t <= LAT; t = t + 1) tag_q[t] <= {TAG_W{1'b0}};
         end else begin
-            tag_q[0] <= {st_go, sw_first, sw_last, st_m == 16'd0, sw_nth && st_m == 16'd0};
+            tag_q[0] <= {st_go, sw_first, sw_last, st_m_q == 16'd0, sw_nth && st_m_q == 16'd0};
             for (t = 1; t <= LAT; t = t + 1) tag_q[t] <= tag_q[t-1];
         end
     end
@@ -364,23 +364,23 @@ module nnf_gemm #(
 
     // Array input registers: activations and weight rows alike, so every
     // timing relation between them is as if the array were fed directly.
-    reg [ROWS*8-1:0] ar_a;
-    reg              ar_bank;
-    reg              ar_wl_en, ar_wl_bank;
-    reg [LOG_R-1:0]  ar_wl_row;
-    reg [COLS*8-1:0] ar_wl_data;
+    reg [ROWS*8-1:0] ar_a_q;
+    reg              ar_bank_q;
+    reg              ar_wl_en_q, ar_wl_bank_q;
+    reg [LOG_R-1:0]  ar_wl_row_q;
+    reg [COLS*8-1:0] ar_wl_data_q;
     always @(posedge clk) begin
-        ar_a       <= a_row;
-        ar_bank    <= s0_bank_q;
-        ar_wl_en   <= wl_v_q && !rst;
-        ar_wl_row  <= wl_row_q;
-        ar_wl_bank <= wl_bank_q;
-        ar_wl_data <= wl_data;
+        ar_a_q       <= a_row;
+        ar_bank_q    <= s0_bank_q;
+        ar_wl_en_q   <= wl_v_q && !rst;
+        ar_wl_row_q  <= wl_row_q;
+        ar_wl_bank_q <= wl_bank_q;
+        ar_wl_data_q <= wl_data;
     end
 
     nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP)) u_array (
-        .clk(clk), .a_row(ar_a), .a_bank(ar_bank),
-        .wl_en(ar_wl_en), .wl_row(ar_wl_row), .wl_bank(ar_wl_bank), .wl_data(ar_wl_data),
+        .clk(clk), .a_row(ar_a_q), .a_bank(ar_bank_q),
+        .wl_en(ar_wl_en_q), .wl_row(ar_wl_row_q), .wl_bank(ar_wl_bank_q), .wl_data(ar_wl_data_q),
         .sum_row(sum_row));
 
     // ------------------------------------------------------------------
@@ -403,7 +403,7 @@ module nnf_gemm #(
     wire              vec_idle;     // nothing in flight in the vector stage
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .zp(c_zp), .lo(c_lo), .hi(c_hi), .lut(c_lut),
+        .fin_sh(fin_sh), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------
@@ -417,27 +417,27 @@ module nnf_gemm #(
     // Output write: rows arrive in address order o_base, o_base+1, ...;
     // lanes beyond N are written as zero.
     // ------------------------------------------------------------------
-    reg  [15:0] o_rows;      // rows written in this N tile
-    reg  [16:0] o_nrem;      // N - nt * COLS
+    reg  [15:0] o_rows_q;      // rows written in this N tile
+    reg  [16:0] o_nrem_q;      // N - nt * COLS
 
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_out
-            assign o_data[8*g +: 8] = (o_nrem > g) ? o_row[8*g +: 8] : 8'd0;
+            assign o_data[8*g +: 8] = (o_nrem_q > g) ? o_row[8*g +: 8] : 8'd0;
         end
     endgenerate
 
     always @(posedge clk) begin
         if (accept) begin
-            o_ptr  <= cmd_o_base[ACT_AW-1:0];
-            o_rows <= 16'd0;
-            o_nrem <= {1'b0, cmd_n};
+            o_ptr_q  <= cmd_o_base[ACT_AW-1:0];
+            o_rows_q <= 16'd0;
+            o_nrem_q <= {1'b0, cmd_n};
         end else if (o_we) begin
-            o_ptr <= o_ptr + 1'b1;
-            if (o_rows == c_m - 16'd1) begin
-                o_rows <= 16'd0;
-                o_nrem <= o_nrem - COLS[16:0];
+            o_ptr_q <= o_ptr_q + 1'b1;
+            if (o_rows_q == c_m_q - 16'd1) begin
+                o_rows_q <= 16'd0;
+                o_nrem_q <= o_nrem_q - COLS[16:0];
             end else begin
-                o_rows <= o_rows + 16'd1;
+                o_rows_q <= o_rows_q + 16'd1;
             end
         end
     end

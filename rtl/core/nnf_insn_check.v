@@ -64,38 +64,38 @@ module nnf_insn_check #(
     wire        k_rem = (k & (ROWS[15:0] - 16'd1)) != 16'd0;
     wire        n_rem = (n & (ROWS[15:0] - 16'd1)) != 16'd0;
     // registered at start (off the adder's path; the fields are held)
-    reg  [16:0] kt17, nt17;
-    reg         empty;
+    reg  [16:0] kt17_q, nt17_q;
+    reg         empty_q;
     always @(posedge clk) begin
         if (start) begin
-            kt17  <= (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
-            nt17  <= {1'b0, n_hi} + {16'd0, n_rem};
-            empty <= (m == 16'd0) || (n == 16'd0);
+            kt17_q  <= (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
+            nt17_q  <= {1'b0, n_hi} + {16'd0, n_rem};
+            empty_q <= (m == 16'd0) || (n == 16'd0);
         end
     end
 
     //   GEMM: p1 = m*kt (A words), p2 = m*nt (O words), p3 = kt*nt (W tiles)
     //   LIF:  p1 = p2 = m*nt (currents, spikes),        p3 = m*n (entries)
-    reg  [1:0]  ph;                 // product being made (0..2), or 3: the rest
-    wire [16:0] x17 = (is_lif || ph != 2'd2) ? {1'b0, m} : kt17;
-    wire [16:0] y17 = (ph == 2'd0) ? (is_lif ? nt17 : kt17)
-                    : (ph == 2'd1) ? nt17
-                    : (is_lif ? {1'b0, n} : nt17);
+    reg  [1:0]  ph_q;                 // product being made (0..2), or 3: the rest
+    wire [16:0] x17 = (is_lif || ph_q != 2'd2) ? {1'b0, m} : kt17_q;
+    wire [16:0] y17 = (ph_q == 2'd0) ? (is_lif ? nt17_q : kt17_q)
+                    : (ph_q == 2'd1) ? nt17_q
+                    : (is_lif ? {1'b0, n} : nt17_q);
     wire [XW-1:0] x_ext = {{(XW-17){1'b0}}, x17};
     wire [XW-1:0] y_ext = {{(XW-17){1'b0}}, y17};
-    wire [XW-1:0] nt_ext = {{(XW-17){1'b0}}, nt17};
+    wire [XW-1:0] nt_ext = {{(XW-17){1'b0}}, nt17_q};
     wire          x_big = (x_ext >> CW) != {XW{1'b0}};
     wire          y_big = (y_ext >> CW) != {XW{1'b0}};
     wire          nt_big = (nt_ext >> CW) != {XW{1'b0}};
     wire [CW-1:0] x_lo = x_ext[CW-1:0];
 
     // ---- the sequence ----
-    reg           run;
-    reg  [4:0]    st;               // bit (products) or step (the rest)
-    reg  [CW-1:0] acc, p_a, p_o;    // product; A end; O end
-    reg           big, big_a, big_o;
-    reg           r_ok;             // every range so far inside its buffer
-    reg           a_lt;             // a_base < o_end
+    reg           run_q;
+    reg  [4:0]    st_q;               // bit (products) or step (the rest)
+    reg  [CW-1:0] acc_q, p_a_q, p_o_q;    // product; A end; O end
+    reg           big_q, big_a_q, big_o_q;
+    reg           r_ok_q;             // every range so far inside its buffer
+    reg           a_lt_q;             // a_base < o_end
 
     // bases: all 32 bits count
     wire a_in = (a_base >> ACT_AW) == 32'd0;
@@ -113,21 +113,21 @@ module nnf_insn_check #(
     localparam [4:0] S_AEND = 5'd0, S_OEND = 5'd1, S_WS = 5'd2, S_P = 5'd3,
                      S_ALT = 5'd4, S_OLT = 5'd5;
     // W words = tiles * ROWS: the shift may make the count big
-    wire          w_sh_big = (acc >> (CW - LOG_R)) != {CW{1'b0}};
-    wire [AW-1:0] acc_w    = {{(AW-CW){1'b0}}, acc << LOG_R};
+    wire          w_sh_big = (acc_q >> (CW - LOG_R)) != {CW{1'b0}};
+    wire [AW-1:0] acc_w    = {{(AW-CW){1'b0}}, acc_q << LOG_R};
     reg  [AW-1:0] opa, opb;
     always @(*) begin
-        opa = {{(AW-CW-1){1'b0}}, acc, 1'b0};
+        opa = {{(AW-CW-1){1'b0}}, acc_q, 1'b0};
         opb = {{(AW-CW){1'b0}}, x_lo};
-        if (ph != 2'd3) begin
-            if (!y_ext[st]) opb = {AW{1'b0}};
-        end else case (st)
-            S_AEND:  begin opa = {2'b00, p_a};  opb = a_lo; end
-            S_OEND:  begin opa = {2'b00, p_o};  opb = o_lo; end
-            S_WS:    begin opa = is_lif ? {2'b00, acc} : acc_w; opb = is_lif ? s_lo : w_lo; end
+        if (ph_q != 2'd3) begin
+            if (!y_ext[st_q]) opb = {AW{1'b0}};
+        end else case (st_q)
+            S_AEND:  begin opa = {2'b00, p_a_q};  opb = a_lo; end
+            S_OEND:  begin opa = {2'b00, p_o_q};  opb = o_lo; end
+            S_WS:    begin opa = is_lif ? {2'b00, acc_q} : acc_w; opb = is_lif ? s_lo : w_lo; end
             S_P:     begin opa = {2'b00, nt_ext[CW-1:0]}; opb = p_lo; end
-            S_ALT:   begin opa = {2'b00, p_o};  opb = ~a_lo; end      // o_end - a_base - 1
-            default: begin opa = {2'b00, p_a};  opb = ~o_lo; end      // a_end - o_base - 1
+            S_ALT:   begin opa = {2'b00, p_o_q};  opb = ~a_lo; end      // o_end - a_base - 1
+            default: begin opa = {2'b00, p_a_q};  opb = ~o_lo; end      // a_end - o_base - 1
         endcase
     end
     wire [AW-1:0] sum = opa + opb;
@@ -147,48 +147,48 @@ module nnf_insn_check #(
     always @(posedge clk) begin
         done <= 1'b0;
         if (rst) begin
-            run <= 1'b0;
+            run_q <= 1'b0;
             ok  <= 1'b0;
         end else if (start) begin
-            run  <= 1'b1;
-            ph   <= 2'd0;
-            st   <= YB[4:0] - 5'd1;
-            acc  <= {CW{1'b0}};
-            big  <= 1'b0;
-            r_ok <= 1'b1;
-        end else if (run) begin
-            if (ph != 2'd3) begin                           // one product bit
-                acc <= sum[CW-1:0];
-                big <= big || sum_big || x_big || y_big;
-                if (st == 5'd0) begin
-                    if (ph == 2'd0) begin p_a <= sum[CW-1:0]; big_a <= big || sum_big || x_big || y_big; end
-                    if (ph == 2'd1) begin p_o <= sum[CW-1:0]; big_o <= big || sum_big || x_big || y_big; end
-                    ph  <= ph + 2'd1;
-                    st  <= (ph == 2'd2) ? S_AEND : YB[4:0] - 5'd1;
-                    if (ph != 2'd2) begin acc <= {CW{1'b0}}; big <= 1'b0; end
+            run_q  <= 1'b1;
+            ph_q   <= 2'd0;
+            st_q   <= YB[4:0] - 5'd1;
+            acc_q  <= {CW{1'b0}};
+            big_q  <= 1'b0;
+            r_ok_q <= 1'b1;
+        end else if (run_q) begin
+            if (ph_q != 2'd3) begin                           // one product bit
+                acc_q <= sum[CW-1:0];
+                big_q <= big_q || sum_big || x_big || y_big;
+                if (st_q == 5'd0) begin
+                    if (ph_q == 2'd0) begin p_a_q <= sum[CW-1:0]; big_a_q <= big_q || sum_big || x_big || y_big; end
+                    if (ph_q == 2'd1) begin p_o_q <= sum[CW-1:0]; big_o_q <= big_q || sum_big || x_big || y_big; end
+                    ph_q  <= ph_q + 2'd1;
+                    st_q  <= (ph_q == 2'd2) ? S_AEND : YB[4:0] - 5'd1;
+                    if (ph_q != 2'd2) begin acc_q <= {CW{1'b0}}; big_q <= 1'b0; end
                 end else begin
-                    st <= st - 5'd1;
+                    st_q <= st_q - 5'd1;
                 end
             end else begin
-                st <= st + 5'd1;
-                case (st)
+                st_q <= st_q + 5'd1;
+                case (st_q)
                     S_AEND: begin
-                        r_ok <= r_ok && a_in && !big_a && fits(sum, ACT_AW);
-                        p_a  <= sum[CW-1:0];
+                        r_ok_q <= r_ok_q && a_in && !big_a_q && fits(sum, ACT_AW);
+                        p_a_q  <= sum[CW-1:0];
                     end
                     S_OEND: begin
-                        r_ok <= r_ok && o_in && !big_o && fits(sum, ACT_AW);
-                        p_o  <= sum[CW-1:0];
+                        r_ok_q <= r_ok_q && o_in && !big_o_q && fits(sum, ACT_AW);
+                        p_o_q  <= sum[CW-1:0];
                     end
-                    S_WS:   r_ok <= r_ok && !big && (is_lif ? (s_in && fits(sum, S_AW))
+                    S_WS:   r_ok_q <= r_ok_q && !big_q && (is_lif ? (s_in && fits(sum, S_AW))
                                                             : (w_in && !w_sh_big && fits(sum, W_AW)));
-                    S_P:    r_ok <= r_ok && (is_lif || (p_in && !nt_big && fits(sum, P_AW)));
-                    S_ALT:  a_lt <= !sum[AW-1];
+                    S_P:    r_ok_q <= r_ok_q && (is_lif || (p_in && !nt_big && fits(sum, P_AW)));
+                    S_ALT:  a_lt_q <= !sum[AW-1];
                     S_OLT: begin
-                        run  <= 1'b0;
+                        run_q  <= 1'b0;
                         done <= 1'b1;
                         ok   <= (is_lif || ($signed(lo) <= $signed(hi))) &&
-                                (empty || (r_ok && (!(a_lt && !sum[AW-1]) ||
+                                (empty_q || (r_ok_q && (!(a_lt_q && !sum[AW-1]) ||
                                                     (is_lif && a_base[ACT_AW-1:0] == o_base[ACT_AW-1:0]))));
                     end
                     default: ;

@@ -172,32 +172,32 @@ module nnf_lif #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       r_m;
-    reg  [11:0]       r_mu;          // 4096 - (du + 1) = 4095 - du
-    reg  [12:0]       r_mv;          // 4096 - dv
-    reg  [22:0]       r_th;          // vth << 6
-    reg  [19:0]       r_bias;        // bias_mant << bias_exp, signed
-    reg               r_reset_sub, r_count, r_clear;
-    reg  [3:0]        r_refr;
-    reg  [SAW-1:0]    r_n;           // N modulo the state depth (entry stride of a row)
+    reg  [15:0]       r_m_q;
+    reg  [11:0]       r_mu_q;          // 4096 - (du + 1) = 4095 - du
+    reg  [12:0]       r_mv_q;          // 4096 - dv
+    reg  [22:0]       r_th_q;          // vth << 6
+    reg  [19:0]       r_bias_q;        // bias_mant << bias_exp, signed
+    reg               r_reset_sub_q, r_count_q, r_clear_q;
+    reg  [3:0]        r_refr_q;
+    reg  [SAW-1:0]    r_n_q;           // N modulo the state depth (entry stride of a row)
 
     // walk: current word (tile nt, row w_m), first lane of the group, pointers
-    reg               iss;           // issuing: act_rd holds the current word
-    reg  [15:0]       w_m;           // row within the tile
-    reg  [16:0]       w_nrem;        // N - nt*ROWS
-    reg  [LOG_R-1:0]  lane;          // first lane of the current group (a multiple of LANES)
-    reg  [ACT_AW-1:0] a_ptr, o_ptr;  // ACT words of the current word
-    reg  [SAW-1:0]    e_word;        // entry of lane 0 of the current word
-    reg  [SAW-1:0]    e_tile;        // entry of row 0 of the current tile
+    reg               iss_q;           // issuing: act_rd holds the current word
+    reg  [15:0]       w_m_q;           // row within the tile
+    reg  [16:0]       w_nrem_q;        // N - nt*ROWS
+    reg  [LOG_R-1:0]  lane_q;          // first lane of the current group (a multiple of LANES)
+    reg  [ACT_AW-1:0] a_ptr_q, o_ptr_q;  // ACT words of the current word
+    reg  [SAW-1:0]    e_word_q;        // entry of lane 0 of the current word
+    reg  [SAW-1:0]    e_tile_q;        // entry of row 0 of the current tile
 
     wire [16:0] rows17   = ROWS[16:0];
-    wire        full_t   = (w_nrem >= rows17);
-    wire [LOG_R-1:0] nl_m1 = full_t ? ROWS[LOG_R-1:0] - 1'b1 : w_nrem[LOG_R-1:0] - 1'b1;
+    wire        full_t   = (w_nrem_q >= rows17);
+    wire [LOG_R-1:0] nl_m1 = full_t ? ROWS[LOG_R-1:0] - 1'b1 : w_nrem_q[LOG_R-1:0] - 1'b1;
     wire [LOG_R-1:0] grp_last = (nl_m1 >> LOG_L) << LOG_L;     // first lane of the last group
-    wire        at_last  = (lane == grp_last);
-    wire        row_last = (w_m == r_m - 16'd1);
-    wire        all_last = at_last && row_last && (w_nrem <= rows17);
-    wire        go       = iss && !abort;
+    wire        at_last  = (lane_q == grp_last);
+    wire        row_last = (w_m_q == r_m_q - 16'd1);
+    wire        all_last = at_last && row_last && (w_nrem_q <= rows17);
+    wire        go       = iss_q && !abort;
 
     wire [11:0] du_c = c_du;
     wire [12:0] dv_c = {1'b0, c_dv};
@@ -210,7 +210,7 @@ module nnf_lif #(
         if (rst) begin
             busy <= 1'b0;
             done <= 1'b0;
-            iss  <= 1'b0;
+            iss_q  <= 1'b0;
         end else begin
             done <= 1'b0;
             if (start && !busy) begin
@@ -218,46 +218,46 @@ module nnf_lif #(
                     done <= 1'b1;
                 end else begin
                     busy <= 1'b1;
-                    iss  <= 1'b1;               // word 0 is read this cycle (act_re)
+                    iss_q  <= 1'b1;               // word 0 is read this cycle (act_re)
                 end
-                r_m         <= c_m;
-                r_mu        <= 12'd4095 - du_c;
-                r_mv        <= 13'd4096 - dv_c;
-                r_th        <= {c_vth, 6'd0};
-                r_bias      <= bias_c;
-                r_reset_sub <= c_reset_sub;
-                r_count     <= c_count;
-                r_clear     <= c_clear;
-                r_refr      <= c_refractory;
-                r_n         <= c_n[SAW-1:0];
-                w_m         <= 16'd0;
-                w_nrem      <= {1'b0, c_n};
-                lane        <= {LOG_R{1'b0}};
-                a_ptr       <= c_a_base[ACT_AW-1:0];
-                o_ptr       <= c_o_base[ACT_AW-1:0];
-                e_word      <= c_s_base[SAW-1:0];
-                e_tile      <= c_s_base[SAW-1:0];
+                r_m_q         <= c_m;
+                r_mu_q        <= 12'd4095 - du_c;
+                r_mv_q        <= 13'd4096 - dv_c;
+                r_th_q        <= {c_vth, 6'd0};
+                r_bias_q      <= bias_c;
+                r_reset_sub_q <= c_reset_sub;
+                r_count_q     <= c_count;
+                r_clear_q     <= c_clear;
+                r_refr_q      <= c_refractory;
+                r_n_q         <= c_n[SAW-1:0];
+                w_m_q         <= 16'd0;
+                w_nrem_q      <= {1'b0, c_n};
+                lane_q        <= {LOG_R{1'b0}};
+                a_ptr_q       <= c_a_base[ACT_AW-1:0];
+                o_ptr_q       <= c_o_base[ACT_AW-1:0];
+                e_word_q      <= c_s_base[SAW-1:0];
+                e_tile_q      <= c_s_base[SAW-1:0];
             end else if (busy) begin
-                if (iss && (abort || all_last)) iss <= 1'b0;
+                if (iss_q && (abort || all_last)) iss_q <= 1'b0;
                 if (go && !all_last) begin
                     if (at_last) begin
-                        lane  <= {LOG_R{1'b0}};
-                        a_ptr <= a_ptr + 1'b1;
-                        o_ptr <= o_ptr + 1'b1;
+                        lane_q  <= {LOG_R{1'b0}};
+                        a_ptr_q <= a_ptr_q + 1'b1;
+                        o_ptr_q <= o_ptr_q + 1'b1;
                         if (row_last) begin
-                            w_m    <= 16'd0;
-                            w_nrem <= w_nrem - rows17;
-                            e_tile <= e_tile + ROWS[SAW-1:0];
-                            e_word <= e_tile + ROWS[SAW-1:0];
+                            w_m_q    <= 16'd0;
+                            w_nrem_q <= w_nrem_q - rows17;
+                            e_tile_q <= e_tile_q + ROWS[SAW-1:0];
+                            e_word_q <= e_tile_q + ROWS[SAW-1:0];
                         end else begin
-                            w_m    <= w_m + 16'd1;
-                            e_word <= e_word + r_n;
+                            w_m_q    <= w_m_q + 16'd1;
+                            e_word_q <= e_word_q + r_n_q;
                         end
                     end else begin
-                        lane <= lane + LANES[LOG_R-1:0];
+                        lane_q <= lane_q + LANES[LOG_R-1:0];
                     end
                 end
-                if (!iss && pv_q == 5'd0) begin
+                if (!iss_q && pv_q == 5'd0) begin
                     busy <= 1'b0;
                     done <= 1'b1;
                 end
@@ -267,14 +267,14 @@ module nnf_lif #(
 
     // ACT read: word 0 at start, the next word with the current word's last group
     assign act_re = (start && !busy && !start_empty) || (go && at_last && !all_last);
-    assign act_ra = (start && !busy) ? c_a_base[ACT_AW-1:0] : a_ptr + 1'b1;
+    assign act_ra = (start && !busy) ? c_a_base[ACT_AW-1:0] : a_ptr_q + 1'b1;
     assign update = go;
 
     // ------------------------------------------------------------------
     // State memory: LANES banks
     // ------------------------------------------------------------------
     // the group's first entry e0 = e_word + lane: bank r = e0 mod LANES, row q
-    wire [SAW-1:0] e0 = e_word + {{(SAW-LOG_R){1'b0}}, lane};
+    wire [SAW-1:0] e0 = e_word_q + {{(SAW-LOG_R){1'b0}}, lane_q};
     wire [LW-1:0]  e_r = (LANES == 1) ? {LW{1'b0}} : e0[LW-1:0];
     wire [BAW-1:0] e_q = e0[SAW-1:LOG_L];
 
@@ -361,39 +361,39 @@ module nnf_lif #(
         end
     endgenerate
 
-    reg [LOG_R-1:0]  s1_lane, s2_lane, s3_lane, s4_lane, s5_lane;
-    reg              s1_end, s2_end, s3_end, s4_end, s5_end;   // last group of its word
-    reg [ACT_AW-1:0] s1_o, s2_o, s3_o, s4_o, s5_o;
-    reg [LW-1:0]     s1_r, s2_r, s3_r, s4_r, s5_r;
+    reg [LOG_R-1:0]  s1_lane_q, s2_lane_q, s3_lane_q, s4_lane_q, s5_lane_q;
+    reg              s1_end_q, s2_end_q, s3_end_q, s4_end_q, s5_end_q;   // last group of its word
+    reg [ACT_AW-1:0] s1_o_q, s2_o_q, s3_o_q, s4_o_q, s5_o_q;
+    reg [LW-1:0]     s1_r_q, s2_r_q, s3_r_q, s4_r_q, s5_r_q;
     reg [BAW-1:0]    s1_q, s2_q, s3_q, s4_q, s5_q;
 
     always @(posedge clk) begin
         if (rst) pv_q <= 5'd0;
         else     pv_q <= {pv_q[3:0], go};
-        s1_lane <= lane;
-        s1_end  <= at_last;
-        s1_o    <= o_ptr;
-        s1_r    <= e_r;
+        s1_lane_q <= lane_q;
+        s1_end_q  <= at_last;
+        s1_o_q    <= o_ptr_q;
+        s1_r_q    <= e_r;
         s1_q    <= e_q;
-        s2_lane <= s1_lane;
-        s2_end  <= s1_end;
-        s2_o    <= s1_o;
-        s2_r    <= s1_r;
+        s2_lane_q <= s1_lane_q;
+        s2_end_q  <= s1_end_q;
+        s2_o_q    <= s1_o_q;
+        s2_r_q    <= s1_r_q;
         s2_q    <= s1_q;
-        s3_lane <= s2_lane;
-        s3_end  <= s2_end;
-        s3_o    <= s2_o;
-        s3_r    <= s2_r;
+        s3_lane_q <= s2_lane_q;
+        s3_end_q  <= s2_end_q;
+        s3_o_q    <= s2_o_q;
+        s3_r_q    <= s2_r_q;
         s3_q    <= s2_q;
-        s4_lane <= s3_lane;
-        s4_end  <= s3_end;
-        s4_o    <= s3_o;
-        s4_r    <= s3_r;
+        s4_lane_q <= s3_lane_q;
+        s4_end_q  <= s3_end_q;
+        s4_o_q    <= s3_o_q;
+        s4_r_q    <= s3_r_q;
         s4_q    <= s3_q;
-        s5_lane <= s4_lane;
-        s5_end  <= s4_end;
-        s5_o    <= s4_o;
-        s5_r    <= s4_r;
+        s5_lane_q <= s4_lane_q;
+        s5_end_q  <= s4_end_q;
+        s5_o_q    <= s4_o_q;
+        s5_r_q    <= s4_r_q;
         s5_q    <= s4_q;
     end
 
@@ -403,7 +403,7 @@ module nnf_lif #(
     localparam signed [26:0] U_MAX = 27'sd8388608;      // 2^23
     localparam signed [26:0] U_MOD = 27'sd16777216;     // 2^24
     localparam signed [26:0] V_MAX = 27'sd8388607;      // 2^23 - 1
-    wire signed [26:0] th = {4'd0, r_th};
+    wire signed [26:0] th = {4'd0, r_th_q};
 
     wire [LANES-1:0]  ln_spike;                         // stage 6, valid lanes only
     wire [LANES-1:0]  ln_v3;                            // stage 6 lane valid
@@ -414,101 +414,101 @@ module nnf_lif #(
             localparam [LW-1:0]  GL = g;
             localparam [LOG_R:0] GR = g;
             // stage 1: current and validity
-            wire [LOG_R:0] pos = {1'b0, lane} + GR;
-            reg [7:0] s1_a;
-            reg       s1_v;
+            wire [LOG_R:0] pos = {1'b0, lane_q} + GR;
+            reg [7:0] s1_a_q;
+            reg       s1_v_q;
             always @(posedge clk) begin
-                s1_a <= act_arr[pos[LOG_R-1:0]];
-                s1_v <= (pos <= {1'b0, nl_m1});
+                s1_a_q <= act_arr[pos[LOG_R-1:0]];
+                s1_v_q <= (pos <= {1'b0, nl_m1});
             end
             // stage 2: this lane's entry is in bank (r + g) mod LANES; zeroed on clear
-            wire [LW-1:0]      bsel   = (LANES == 1) ? {LW{1'b0}} : s1_r + GL;
+            wire [LW-1:0]      bsel   = (LANES == 1) ? {LW{1'b0}} : s1_r_q + GL;
             wire [95:0]        st_rd  = bk_rd[bsel];
-            wire               clr    = r_clear;
-            reg signed [24:0] s2_u;
-            reg signed [23:0] s2_v;
-            reg [31:0]        s2_cnt;
-            reg [3:0]         s2_ref;
-            reg [7:0]         s2_a;
-            reg               s2_v_ok;
+            wire               clr    = r_clear_q;
+            reg signed [24:0] s2_u_q;
+            reg signed [23:0] s2_v_q;
+            reg [31:0]        s2_cnt_q;
+            reg [3:0]         s2_ref_q;
+            reg [7:0]         s2_a_q;
+            reg               s2_v_ok_q;
             always @(posedge clk) begin
-                s2_u    <= clr ? 25'sd0 : st_rd[24:0];
-                s2_v    <= clr ? 24'sd0 : st_rd[55:32];
-                s2_cnt  <= clr ? 32'd0  : st_rd[87:56];
-                s2_ref  <= clr ? 4'd0   : st_rd[91:88];
-                s2_a    <= s1_a;
-                s2_v_ok <= s1_v;
+                s2_u_q    <= clr ? 25'sd0 : st_rd[24:0];
+                s2_v_q    <= clr ? 24'sd0 : st_rd[55:32];
+                s2_cnt_q  <= clr ? 32'd0  : st_rd[87:56];
+                s2_ref_q  <= clr ? 4'd0   : st_rd[91:88];
+                s2_a_q    <= s1_a_q;
+                s2_v_ok_q <= s1_v_q;
             end
             // stage 3: the decay products
-            wire signed [37:0] pu = s2_u * $signed({1'b0, r_mu});
-            wire signed [37:0] pv = s2_v * $signed({1'b0, r_mv});
-            reg signed [37:0] s3_pu, s3_pv;
-            reg signed [23:0] s3_v;
-            reg [31:0]        s3_cnt;
-            reg [3:0]         s3_ref;
-            reg [7:0]         s3_a;
-            reg               s3_v_ok;
+            wire signed [37:0] pu = s2_u_q * $signed({1'b0, r_mu_q});
+            wire signed [37:0] pv = s2_v_q * $signed({1'b0, r_mv_q});
+            reg signed [37:0] s3_pu_q, s3_pv_q;
+            reg signed [23:0] s3_v_q;
+            reg [31:0]        s3_cnt_q;
+            reg [3:0]         s3_ref_q;
+            reg [7:0]         s3_a_q;
+            reg               s3_v_ok_q;
             always @(posedge clk) begin
-                s3_pu   <= pu;
-                s3_pv   <= pv;
-                s3_v    <= s2_v;
-                s3_cnt  <= s2_cnt;
-                s3_ref  <= s2_ref;
-                s3_a    <= s2_a;
-                s3_v_ok <= s2_v_ok;
+                s3_pu_q   <= pu;
+                s3_pv_q   <= pv;
+                s3_v_q    <= s2_v_q;
+                s3_cnt_q  <= s2_cnt_q;
+                s3_ref_q  <= s2_ref_q;
+                s3_a_q    <= s2_a_q;
+                s3_v_ok_q <= s2_v_ok_q;
             end
             // stage 4: trunc(x / 4096) toward zero = floor((x + 4095) / 4096) for x < 0
-            wire signed [37:0] pu_adj = s3_pu + (s3_pu[37] ? 38'sd4095 : 38'sd0);
-            wire signed [37:0] pv_adj = s3_pv + (s3_pv[37] ? 38'sd4095 : 38'sd0);
+            wire signed [37:0] pu_adj = s3_pu_q + (s3_pu_q[37] ? 38'sd4095 : 38'sd0);
+            wire signed [37:0] pv_adj = s3_pv_q + (s3_pv_q[37] ? 38'sd4095 : 38'sd0);
             wire signed [25:0] du_t   = pu_adj[37:12];          // |.| < 2^24
             wire signed [25:0] dv_t   = pv_adj[37:12];          // |.| < 2^23
-            wire signed [26:0] u_sum  = {du_t[25], du_t} + {{13{s3_a[7]}}, s3_a, 6'd0};
+            wire signed [26:0] u_sum  = {du_t[25], du_t} + {{13{s3_a_q[7]}}, s3_a_q, 6'd0};
             wire signed [26:0] u_wrap = (u_sum > U_MAX)  ? u_sum - U_MOD
                                       : (u_sum <= -U_MAX) ? u_sum + U_MOD : u_sum;
-            wire signed [26:0] v_part = {dv_t[25], dv_t} + {{7{r_bias[19]}}, r_bias};
-            reg signed [24:0] s4_u;
-            reg signed [26:0] s4_vp;
-            reg signed [23:0] s4_v;
-            reg [31:0]        s4_cnt;
-            reg [3:0]         s4_ref;
-            reg               s4_v_ok;
+            wire signed [26:0] v_part = {dv_t[25], dv_t} + {{7{r_bias_q[19]}}, r_bias_q};
+            reg signed [24:0] s4_u_q;
+            reg signed [26:0] s4_vp_q;
+            reg signed [23:0] s4_v_q;
+            reg [31:0]        s4_cnt_q;
+            reg [3:0]         s4_ref_q;
+            reg               s4_v_ok_q;
             always @(posedge clk) begin
-                s4_u    <= u_wrap[24:0];
-                s4_vp   <= v_part;
-                s4_v    <= s3_v;
-                s4_cnt  <= s3_cnt;
-                s4_ref  <= s3_ref;
-                s4_v_ok <= s3_v_ok;
+                s4_u_q    <= u_wrap[24:0];
+                s4_vp_q   <= v_part;
+                s4_v_q    <= s3_v_q;
+                s4_cnt_q  <= s3_cnt_q;
+                s4_ref_q  <= s3_ref_q;
+                s4_v_ok_q <= s3_v_ok_q;
             end
             // stage 5: v' = partial + u', clipped to +-(2^23 - 1)
-            wire signed [26:0] v_sum = s4_vp + {{2{s4_u[24]}}, s4_u};
+            wire signed [26:0] v_sum = s4_vp_q + {{2{s4_u_q[24]}}, s4_u_q};
             wire signed [26:0] v_clp = (v_sum > V_MAX) ? V_MAX : (v_sum < -V_MAX) ? -V_MAX : v_sum;
-            reg signed [24:0] s5_u;
-            reg signed [23:0] s5_vc;
-            reg signed [23:0] s5_v;
-            reg [31:0]        s5_cnt, s5_cnt1;
-            reg [3:0]         s5_ref1;
-            reg               s5_v_ok, s5_free;
+            reg signed [24:0] s5_u_q;
+            reg signed [23:0] s5_vc_q;
+            reg signed [23:0] s5_v_q;
+            reg [31:0]        s5_cnt_q, s5_cnt1_q;
+            reg [3:0]         s5_ref1_q;
+            reg               s5_v_ok_q, s5_free_q;
             always @(posedge clk) begin
-                s5_u    <= s4_u;
-                s5_vc   <= v_clp[23:0];
-                s5_v    <= s4_v;
-                s5_cnt  <= s4_cnt;
-                s5_cnt1 <= s4_cnt + 32'd1;
-                s5_ref1 <= s4_ref - 4'd1;
-                s5_free <= (s4_ref == 4'd0);
-                s5_v_ok <= s4_v_ok;
+                s5_u_q    <= s4_u_q;
+                s5_vc_q   <= v_clp[23:0];
+                s5_v_q    <= s4_v_q;
+                s5_cnt_q  <= s4_cnt_q;
+                s5_cnt1_q <= s4_cnt_q + 32'd1;
+                s5_ref1_q <= s4_ref_q - 4'd1;
+                s5_free_q <= (s4_ref_q == 4'd0);
+                s5_v_ok_q <= s4_v_ok_q;
             end
             // stage 6: spike, reset, refractory, count
-            wire signed [26:0] v_c   = {{3{s5_vc[23]}}, s5_vc};
-            wire               spike = s5_free && (v_c > th);
-            wire signed [26:0] v_rst = r_reset_sub ? v_c - th : 27'sd0;
-            wire signed [23:0] v_new = !s5_free ? s5_v : spike ? v_rst[23:0] : s5_vc;
-            wire [3:0]         r_new = !s5_free ? s5_ref1 : spike ? r_refr : 4'd0;
-            wire [31:0]        c_new = (r_count && spike) ? s5_cnt1 : s5_cnt;
-            assign ln_spike[g] = spike && s5_v_ok;
-            assign ln_v3[g]    = s5_v_ok;
-            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s5_u[24]}}, s5_u};
+            wire signed [26:0] v_c   = {{3{s5_vc_q[23]}}, s5_vc_q};
+            wire               spike = s5_free_q && (v_c > th);
+            wire signed [26:0] v_rst = r_reset_sub_q ? v_c - th : 27'sd0;
+            wire signed [23:0] v_new = !s5_free_q ? s5_v_q : spike ? v_rst[23:0] : s5_vc_q;
+            wire [3:0]         r_new = !s5_free_q ? s5_ref1_q : spike ? r_refr_q : 4'd0;
+            wire [31:0]        c_new = (r_count_q && spike) ? s5_cnt1_q : s5_cnt_q;
+            assign ln_spike[g] = spike && s5_v_ok_q;
+            assign ln_v3[g]    = s5_v_ok_q;
+            assign ln_wd[g]    = {4'd0, r_new, c_new, v_new, {7{s5_u_q[24]}}, s5_u_q};
 
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ln = &{1'b0, st_rd[95:92], st_rd[31:25], pu_adj[11:0], pv_adj[11:0],
@@ -519,16 +519,16 @@ module nnf_lif #(
         // stage-6 writes: bank b takes lane (b - r) mod LANES, on row q (+1 when b < r)
         for (g = 0; g < LANES; g = g + 1) begin : g_wb
             localparam [LW-1:0] GL = g;
-            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s5_r;
+            wire [LW-1:0] lsel = (LANES == 1) ? {LW{1'b0}} : GL - s5_r_q;
             assign s_we[g] = pv_q[4] && ln_v3[lsel];
-            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s5_r};
+            wire [LW:0]   dw = {1'b0, GL} - {1'b0, s5_r_q};
             assign s_wa[g] = s5_q + {{(BAW-1){1'b0}}, dw[LW]};
             assign s_wd[g] = ln_wd[lsel];
         end
     endgenerate
 
     // spike word: groups of this word so far, then the word on its last group
-    reg  [ROWS-1:0] sp_acc;
+    reg  [ROWS-1:0] sp_acc_q;
     wire [ROWS-1:0] ln_ext;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_ext
@@ -539,12 +539,12 @@ module nnf_lif #(
             end
         end
     endgenerate
-    wire [ROWS-1:0] sp_bits = ((s5_lane == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc)
-                            | (ln_ext << s5_lane);
-    always @(posedge clk) if (pv_q[4]) sp_acc <= sp_bits;
+    wire [ROWS-1:0] sp_bits = ((s5_lane_q == {LOG_R{1'b0}}) ? {ROWS{1'b0}} : sp_acc_q)
+                            | (ln_ext << s5_lane_q);
+    always @(posedge clk) if (pv_q[4]) sp_acc_q <= sp_bits;
 
-    assign act_we = pv_q[4] && s5_end;
-    assign act_wa = s5_o;
+    assign act_we = pv_q[4] && s5_end_q;
+    assign act_wa = s5_o_q;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_o
             assign act_wd[8*g +: 8] = {7'd0, sp_bits[g]};
@@ -552,7 +552,7 @@ module nnf_lif #(
     endgenerate
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, c_a_base, c_o_base, c_s_base, c_n, hp_waddr[31:4], hp_raddr[31:4], w_nrem[16:LOG_R],
+    wire unused = &{1'b0, c_a_base, c_o_base, c_s_base, c_n, hp_waddr[31:4], hp_raddr[31:4], w_nrem_q[16:LOG_R],
                     e0[LW-1:0], hp_e[LW-1:0], hr_e[LW-1:0], h_rd[95:92], h_rd[31:25]};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule

@@ -289,11 +289,11 @@ module nnf_seq #(
     // The limits of GEMM and LIF, checked before the instruction has any
     // side effect (the model's nnfm_engine_check and run_lif).
     // ------------------------------------------------------------------
-    reg  ic_start;
+    reg  ic_start_q;
     wire ic_done, ic_ok;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
                      .STATE_WORDS(STATE_WORDS)) u_check (
-        .clk(clk), .rst(rst), .start(ic_start), .is_lif(op_q[1]),   // 1 GEMM, 3 LIF
+        .clk(clk), .rst(rst), .start(ic_start_q), .is_lif(op_q[1]),   // 1 GEMM, 3 LIF
         .m(g_m), .k(g_k), .n(g_n), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
         .o_base(g_o_base), .lo(g_lo), .hi(g_hi), .done(ic_done), .ok(ic_ok));
 
@@ -309,7 +309,7 @@ module nnf_seq #(
     end
 
     always @(posedge clk) begin
-        ic_start    <= 1'b0;                // pulses
+        ic_start_q    <= 1'b0;                // pulses
         g_chk_start <= 1'b0;
         refused     <= 1'b0;
         if (rst) begin
@@ -339,13 +339,13 @@ module nnf_seq #(
                 S_DEC: begin
                     case (op_q)
                         OP_GEMM: begin                          // check first
-                            ic_start <= 1'b1;
+                            ic_start_q <= 1'b1;
                             st_q     <= S_CHK;
                         end
                         OP_BARRIER: st_q <= S_BAR;
                         OP_LIF: begin                           // END without a LIF core
                             if (HAS_LIF != 0) begin
-                                ic_start <= 1'b1;
+                                ic_start_q <= 1'b1;
                                 st_q     <= S_CHK;
                             end else begin
                                 running_q <= 1'b0;

@@ -52,8 +52,8 @@ module nnf_tile_walk #(
     // on the input ports (which may change, and whose logic is then off
     // every path through this module).
     reg  [15:0]    m_q, k_q, ktl_q;    // m, k, kt_n - 1
-    reg  [W_W-1:0] w_tile;             // kt_n * ROWS
-    reg  [A_W-1:0] m_a;                // m, as an ACT offset
+    reg  [W_W-1:0] w_tile_q;             // kt_n * ROWS
+    reg  [A_W-1:0] m_a_q;                // m, as an ACT offset
     /* verilator lint_off UNUSEDSIGNAL */
     wire [W_W+15:0] w_tile_full = {{W_W{1'b0}}, kt_n} << $clog2(ROWS);
     wire [A_W+15:0] m_full = {{A_W{1'b0}}, m};
@@ -77,8 +77,8 @@ module nnf_tile_walk #(
             m_q    <= m;
             k_q    <= k;
             ktl_q  <= kt_n - 16'd1;
-            w_tile <= w_tile_full[W_W-1:0];
-            m_a    <= m_full[A_W-1:0];
+            w_tile_q <= w_tile_full[W_W-1:0];
+            m_a_q    <= m_full[A_W-1:0];
             done   <= (m == 16'd0) || (n == 16'd0);
             m_last <= last_of({1'b0, m});
             kt_q   <= 16'd0;
@@ -94,7 +94,7 @@ module nnf_tile_walk #(
             if (!kt_last) begin
                 kt_q   <= kt_q + 16'd1;
                 krem_q <= krem_q - ROWS17;
-                k_ofs  <= k_ofs + m_a;
+                k_ofs  <= k_ofs + m_a_q;
                 w_ofs  <= w_ofs + ROWS_W;
             end else begin
                 kt_q   <= 16'd0;
@@ -110,8 +110,8 @@ module nnf_tile_walk #(
                     mrem_q <= {1'b0, m_q};
                     m_last <= last_of({1'b0, m_q});
                     nrem_q <= nrem_q - COLS17;
-                    w_nt_q <= w_nt_q + w_tile;
-                    w_ofs  <= w_nt_q + w_tile;
+                    w_nt_q <= w_nt_q + w_tile_q;
+                    w_ofs  <= w_nt_q + w_tile_q;
                     nt0_q  <= 1'b0;
                 end else begin
                     done <= 1'b1;
@@ -119,6 +119,114 @@ module nnf_tile_walk #(
             end
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md; tests/formal), proved by
+    // k-induction for ROWS = COLS = ACC_DEPTH = 2 and any m, k, n in
+    // 0..F_MAX, with any pattern of `adv`. On the ports:
+    //   terminates  the walk issues exactly ceil(n / COLS) * ceil(m /
+    //               ACC_DEPTH) * kt_n tiles (f_tiles counts the advances
+    //               while not done): never more, and `done` exactly when all
+    //               are issued; `done` stays until the next start;
+    //   in bounds   every ACT offset the streamer issues (k_ofs + m_row0 +
+    //               row, row < m_len) is below kt_n * m, the command's input
+    //               extent, and every W offset (w_ofs + r, r < ROWS) below
+    //               ceil(n / COLS) * kt_n * ROWS, its weights' extent: the
+    //               bounds nnf_gemm checks a command against.
+    // Inside (not under FORMAL_PORTS_ONLY, which a mutant run sets): ghost
+    // counters f_mb / f_nt number the m block and N tile, and the
+    // invariants state each running offset as the product it stands for
+    // (the RTL keeps them by additions only).
+    // ------------------------------------------------------------------
+    localparam integer F_B   = 4;                  // bits of m, k, n here
+    localparam integer F_MAX = (1 << F_B) - 1;
+    localparam integer F_LR  = $clog2(ROWS);
+    localparam integer F_LC  = $clog2(COLS);
+    localparam integer F_LA  = $clog2(ACC_DEPTH);
+
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(start);
+
+    // commands as nnf_gemm issues them: kt_n = max(1, ceil(k / ROWS))
+    wire [16:0] f_kround = ({1'b0, k} + ROWS17 - 17'd1) >> F_LR;
+    always @(*) if (start) begin
+        assume(m <= F_MAX && k <= F_MAX && n <= F_MAX);
+        assume(kt_n == ((k == 16'd0) ? 16'd1 : f_kround[15:0]));
+    end
+
+    // the command as the ports gave it, and the tiles issued since
+    reg  [15:0] f_m, f_n, f_ktn, f_tiles;
+    always @(posedge clk) begin
+        if (start) begin
+            f_m <= m; f_n <= n; f_ktn <= kt_n; f_tiles <= 16'd0;
+        end else if (adv && !done) begin
+            f_tiles <= f_tiles + 16'd1;
+        end
+    end
+    wire [15:0]      f_nts = (f_n + COLS[15:0] - 16'd1) >> F_LC;       // ceil(n / COLS)
+    wire [15:0]      f_mbs = (f_m + ACC_DEPTH[15:0] - 16'd1) >> F_LA;  // ceil(m / ACC_DEPTH)
+    wire [2*F_B-1:0] f_ktn_m   = f_ktn[F_B-1:0] * f_m[F_B-1:0];         // kt_n * m
+    wire [2*F_B-1:0] f_nts_ktn = f_nts[F_B-1:0] * f_ktn[F_B-1:0];
+    wire [3*F_B-1:0] f_total   = f_nts_ktn * f_mbs[F_B-1:0];           // tiles of the command
+    wire [31:0]      f_act_end = {{(32-A_W){1'b0}}, k_ofs} + {16'd0, m_row0}
+                               + {{(32-ML_W){1'b0}}, m_len};
+    wire [31:0]      f_w_end   = {{(32-W_W){1'b0}}, w_ofs} + ROWS;
+
+    always @(*) if (f_past_valid) begin
+        assert(f_m <= F_MAX && f_n <= F_MAX && f_ktn >= 16'd1 && f_ktn <= (F_MAX + ROWS - 1) / ROWS);
+        assert(f_tiles <= f_total);
+        assert(done == (f_tiles == f_total));
+        if (!done) begin
+            assert(f_act_end <= {{(32-2*F_B){1'b0}}, f_ktn_m});
+            assert(f_w_end <= {{(32-2*F_B-F_LR){1'b0}}, f_nts_ktn, {F_LR{1'b0}}});
+            assert(k_lanes <= ROWS && n_lanes >= 1 && m_len >= 1);
+            assert(m_last == m_len - 1'b1);
+        end
+    end
+    reg f_done_q = 1'b0;
+    always @(posedge clk) f_done_q <= !start && done;
+    always @(*) if (f_past_valid && f_done_q) assert(done);
+
+`ifndef FORMAL_PORTS_ONLY
+    reg  [15:0] f_mb, f_nt;
+    always @(posedge clk) begin
+        if (start) begin
+            f_mb <= 16'd0; f_nt <= 16'd0;
+        end else if (adv && !done && kt_last) begin
+            if (mrem_q > ACC17)       f_mb <= f_mb + 16'd1;
+            else if (nrem_q > COLS17) begin
+                f_mb <= 16'd0;
+                f_nt <= f_nt + 16'd1;
+            end
+        end
+    end
+    wire [2*F_B-1:0] f_kt_m   = kt_q[F_B-1:0] * m_q[F_B-1:0];     // kt * m
+    wire [2*F_B-1:0] f_nt_ktn = f_nt[F_B-1:0] * f_ktn[F_B-1:0];   // nt * kt_n
+    wire [3*F_B-1:0] f_before = (f_nt[F_B-1:0] * f_mbs[F_B-1:0] + {{F_B{1'b0}}, f_mb[F_B-1:0]})
+                              * f_ktn[F_B-1:0];                   // tiles before this m block
+    always @(*) if (f_past_valid) begin
+        assert(m_q == f_m && k_q <= F_MAX);
+        assert(f_ktn == ((k_q == 16'd0) ? 16'd1 : (({1'b0, k_q} + ROWS17 - 17'd1) >> F_LR)));
+        assert(ktl_q == f_ktn - 16'd1);
+        assert(w_tile_q == {{(W_W-16){1'b0}}, f_ktn} << F_LR);
+        assert(m_a_q == {{(A_W-16){1'b0}}, m_q});
+        assert(kt_q <= ktl_q);
+        assert(krem_q == {1'b0, k_q} - ({1'b0, kt_q} << F_LR));
+        assert(k_ofs == {{(A_W-2*F_B){1'b0}}, f_kt_m});
+        assert(m_row0 == f_mb << F_LA);
+        assert(mrem_q == {1'b0, m_q} - ({1'b0, f_mb} << F_LA));
+        assert(nrem_q == {1'b0, f_n} - ({1'b0, f_nt} << F_LC));
+        assert(f_mb <= F_MAX && f_nt <= F_MAX);
+        if (!done) begin
+            assert(m_row0 < m_q && (f_nt << F_LC) < f_n);
+            assert(f_tiles == {{(16-3*F_B){1'b0}}, f_before} + kt_q);
+            assert(w_nt_q == {{(W_W-2*F_B-F_LR){1'b0}}, f_nt_ktn, {F_LR{1'b0}}});
+            assert(w_ofs == w_nt_q + ({{(W_W-16){1'b0}}, kt_q} << F_LR));
+        end
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire

@@ -41,11 +41,11 @@ module nnf_vec #(
             // vl_q[i] is valid at fin_load + 1 + i
             reg  [VLAT-1:0]   vl_q;
             wire [COLS*8-1:0] q_all;
-            reg  [COLS*8-1:0] q_d;
+            reg  [COLS*8-1:0] req_q;
             always @(posedge clk) begin
                 if (rst) vl_q <= {VLAT{1'b0}};
                 else     vl_q <= {vl_q[VLAT-2:0], fin_load};
-                q_d <= q_all;
+                req_q <= q_all;
             end
             for (g = 0; g < COLS; g = g + 1) begin : g_lane
                 nnf_requant u_rq (
@@ -54,7 +54,7 @@ module nnf_vec #(
                     .q(q_all[8*g +: 8]));
             end
             assign lut_ra = q_all;
-            assign o_row  = lut ? lut_rd : q_d;
+            assign o_row  = lut ? lut_rd : req_q;
             assign o_we   = vl_q[VLAT-1];
             assign idle   = (vl_q == {VLAT{1'b0}});
         end else begin : g_ser
@@ -68,7 +68,7 @@ module nnf_vec #(
             wire              ser_on = !ser_lane_q[LOG_C];
             wire [LOG_C-1:0]  lane   = ser_lane_q[LOG_C-1:0];
             wire [7:0]        q;
-            reg  [7:0]        q_d;
+            reg  [7:0]        req_q;
             integer i;
             // per-lane values as arrays: a lane chosen at run time is a mux
             wire [31:0] acc_arr [0:COLS-1];
@@ -92,8 +92,8 @@ module nnf_vec #(
                 end
                 sl_q[0] <= lane;
                 for (i = 1; i < 6; i = i + 1) sl_q[i] <= sl_q[i-1];
-                q_d <= q;
-                if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= lut ? lut_rd : q_d;
+                req_q <= q;
+                if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= lut ? lut_rd : req_q;
             end
             nnf_requant u_rq (
                 .clk(clk), .acc(acc_arr[lane]), .m0(m0_arr[lane]),

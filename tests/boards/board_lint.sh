@@ -3,7 +3,8 @@
 # in both simulators. verilator --lint-only -Wall (any warning fails) and
 # iverilog -g2005 -Wall (warnings in these files fail; the core's own are
 # its owners') over: nnf_uart / nnf_uart_rx / nnf_uart_tx / nnf_fifo /
-# nnf_ft245 / nnf_reset_sync / nnf_dev_uart, tb_ft245_core, and each board top
+# nnf_ft245 (rtl/link) / nnf_reset_sync / nnf_led_stretch / nnf_dev_uart
+# (rtl/boards/common), tb_ft245_core, and each board top
 # in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives.
 # CTest: rtl_board_lint (label rtl).
 #
@@ -14,7 +15,7 @@ here="$root/tests/boards"
 VERILATOR=${VERILATOR:-verilator}
 command -v "$VERILATOR" >/dev/null 2>&1 || { echo "board_lint: $VERILATOR not found" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-core=("$root"/rtl/core/*.v)
+core=("$root"/rtl/boards/common/*.v "$root"/rtl/link/*.v "$root"/rtl/core/*.v)
 ecp5="$root/rtl/boards/ecp5/nnf_ecp5_pll.v"
 fail=0; n=0
 
@@ -30,7 +31,7 @@ check() {   # check NAME TOP FILES...
   if command -v iverilog >/dev/null 2>&1; then
     n=$((n + 1))
     if iverilog -g2005 -Wall -Wno-timescale "-I$root/rtl/core" -o "$tmp/a.out" -s "$top" "$@" >"$tmp/out" 2>&1 \
-         && ! grep -E "(nnf_uart|nnf_fifo|nnf_ft245|nnf_reset_sync|nnf_dev_uart|rtl/boards|tests/boards)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
+         && ! grep -E "(rtl/link|rtl/boards|tests/boards)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
       echo "ok   iverilog  $name"
     else
       echo "FAIL iverilog  $name"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail + 1))
@@ -38,7 +39,7 @@ check() {   # check NAME TOP FILES...
   fi
 }
 
-for m in nnf_uart nnf_uart_rx nnf_uart_tx nnf_fifo nnf_ft245 nnf_reset_sync nnf_dev_uart; do
+for m in nnf_uart nnf_uart_rx nnf_uart_tx nnf_fifo nnf_ft245 nnf_reset_sync nnf_led_stretch nnf_dev_uart; do
   check "$m" "$m" "${core[@]}"
 done
 check tb_ft245_core tb_ft245_core "$here/tb_ft245_core.v" "${core[@]}"

@@ -5,7 +5,8 @@
 #
 # Lints rtl/core with top nnf_gemm (default parameters and the small and
 # board configurations synth.py builds), rtl/core with top nnf_core, and the
-# synthesis wrapper rtl/synth/nnf_gemm_synth_top.v. CTest: rtl_lint (label rtl).
+# synthesis wrapper rtl/synth/nnf_gemm_synth_top.v; a Yosys structural check;
+# the register naming rule (rtl_naming.py). CTest: rtl_lint (label rtl).
 set -u
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 VERILATOR=${VERILATOR:-verilator}
@@ -64,6 +65,14 @@ ycheck "yosys check nnf_core"          nnf_core "-set ACT_WORDS 1024 -set W_WORD
 ycheck "yosys check nnf_core 8 LIF lanes" nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 1024 -set LIF_LANES 8" "${core[@]}"
 ycheck "yosys check nnf_core no LIF"   nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 0" "${core[@]}"
 ycheck "yosys check nnf_gemm 4x4 serial" nnf_gemm "-set ROWS 4 -set COLS 4 -set ACT_WORDS 256 -set W_WORDS 256 -set VEC_SERIAL 1 -set PE_DSP 0" "${core[@]}"
+
+# The naming rule for registers (tests/lint/rtl_naming.py, docs/engine.md).
+n=$((n + 1))
+if python3 "$root/tests/lint/rtl_naming.py" "$root" >"$tmp/out" 2>&1; then
+  echo "ok   register names (_q)"
+else
+  echo "FAIL register names (_q)"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail + 1))
+fi
 
 echo "$((n - fail)) passed, $fail failed"
 [ $fail -eq 0 ]

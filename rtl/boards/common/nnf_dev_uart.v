@@ -1,7 +1,7 @@
 // nnf_dev_uart: the device behind a UART, what every UART board top
 // instantiates after its PLL and reset synchroniser: nnf_uart (the link
-// adapter) + nnf_core + three status lights, each held on for STRETCH cycles
-// after its event so a human can see it:
+// adapter, rtl/link) + nnf_core + three status lights, two of them held on
+// for STRETCH cycles after their event by nnf_led_stretch:
 //   led_act  a byte went in or out      led_err  framing error or overrun
 //   led_run  a program or GEMM is running (not stretched)
 // tests/boards/ simulates exactly this module against a bit-level peer.
@@ -36,8 +36,6 @@ module nnf_dev_uart #(
     output wire led_err,
     output wire led_run
 );
-    localparam integer SW = $clog2(STRETCH + 1);
-
     wire       rx_valid, rx_ready, tx_valid, tx_ready;
     wire [7:0] rx_data, tx_data;
     wire       overrun, frame_err, rx_busy, tx_busy, running, idle;
@@ -57,20 +55,10 @@ module nnf_dev_uart #(
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));
 
-    reg [SW-1:0] act_q, err_q;
-    always @(posedge clk) begin
-        if (rst) begin
-            act_q <= {SW{1'b0}};
-            err_q <= {SW{1'b0}};
-        end else begin
-            if (rx_busy || tx_busy)     act_q <= STRETCH[SW-1:0];
-            else if (act_q != 0)        act_q <= act_q - 1'b1;
-            if (overrun || frame_err)   err_q <= STRETCH[SW-1:0];
-            else if (err_q != 0)        err_q <= err_q - 1'b1;
-        end
-    end
-    assign led_act = (act_q != 0);
-    assign led_err = (err_q != 0);
+    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_act (
+        .clk(clk), .rst(rst), .event_in(rx_busy || tx_busy), .led(led_act));
+    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_err (
+        .clk(clk), .rst(rst), .event_in(overrun || frame_err), .led(led_err));
     assign led_run = running;
 
     /* verilator lint_off UNUSEDSIGNAL */
