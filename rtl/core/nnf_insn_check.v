@@ -64,12 +64,14 @@ module nnf_insn_check #(
     wire        k_rem = (k & (ROWS[15:0] - 16'd1)) != 16'd0;
     wire        n_rem = (n & (ROWS[15:0] - 16'd1)) != 16'd0;
     // registered at start (off the adder's path; the fields are held)
+    wire [16:0] kt17_d = (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
+    wire [16:0] nt17_d = {1'b0, n_hi} + {16'd0, n_rem};
     reg  [16:0] kt17_q, nt17_q;
     reg         empty_q;
     always @(posedge clk) begin
         if (start) begin
-            kt17_q  <= (k == 16'd0) ? 17'd1 : {1'b0, k_hi} + {16'd0, k_rem};
-            nt17_q  <= {1'b0, n_hi} + {16'd0, n_rem};
+            kt17_q  <= kt17_d;
+            nt17_q  <= nt17_d;
             empty_q <= (m == 16'd0) || (n == 16'd0);
         end
     end
@@ -77,17 +79,23 @@ module nnf_insn_check #(
     //   GEMM: p1 = m*kt (A words), p2 = m*nt (O words), p3 = kt*nt (W tiles)
     //   LIF:  p1 = p2 = m*nt (currents, spikes),        p3 = m*n (entries)
     reg  [1:0]  ph_q;                 // product being made (0..2), or 3: the rest
-    wire [16:0] x17 = (is_lif || ph_q != 2'd2) ? {1'b0, m} : kt17_q;
-    wire [16:0] y17 = (ph_q == 2'd0) ? (is_lif ? nt17_q : kt17_q)
-                    : (ph_q == 2'd1) ? nt17_q
+    // The operands of the product about to start (x times y; the products
+    // are A: m * kt (LIF: m * nt), O: m * nt, W: kt * nt (LIF: m * n)),
+    // loaded into x_q / y_q when it starts so that no operand mux sits on
+    // the adder's path: y_q shifts left, its top bit is the multiplier bit
+    // of this step (st_q).
+    wire [16:0] x17 = (start || is_lif || ph_q != 2'd1) ? {1'b0, m} : kt17_q;  // product ph_q + 1
+    wire [16:0] y17 = start        ? (is_lif ? nt17_d : kt17_d)
+                    : (ph_q == 2'd0) ? nt17_q
                     : (is_lif ? {1'b0, n} : nt17_q);
     wire [XW-1:0] x_ext = {{(XW-17){1'b0}}, x17};
     wire [XW-1:0] y_ext = {{(XW-17){1'b0}}, y17};
     wire [XW-1:0] nt_ext = {{(XW-17){1'b0}}, nt17_q};
-    wire          x_big = (x_ext >> CW) != {XW{1'b0}};
-    wire          y_big = (y_ext >> CW) != {XW{1'b0}};
+    wire          xy_big = ((x_ext >> CW) != {XW{1'b0}}) || ((y_ext >> CW) != {XW{1'b0}});
     wire          nt_big = (nt_ext >> CW) != {XW{1'b0}};
-    wire [CW-1:0] x_lo = x_ext[CW-1:0];
+    reg  [CW-1:0] x_q;                // multiplicand (low CW bits)
+    reg  [YB-1:0] y_q;                // multiplier bits not yet visited, next at the top
+    reg           xy_big_q;           // an operand >= 2^CW
 
     // ---- the sequence ----
     reg           run_q;
@@ -115,21 +123,32 @@ module nnf_insn_check #(
     // W words = tiles * ROWS: the shift may make the count big
     wire          w_sh_big = (acc_q >> (CW - LOG_R)) != {CW{1'b0}};
     wire [AW-1:0] acc_w    = {{(AW-CW){1'b0}}, acc_q << LOG_R};
-    reg  [AW-1:0] opa, opb;
+    // The range steps' operands, registered a step ahead (ra_q, rb_q) so
+    // that no step decode sits on the adder's path. Each step's inputs are
+    // final a step before it: p_a_q / p_o_q after their products (and
+    // S_AEND / S_OEND, which S_OLT / S_ALT read), acc_q after the last one.
+    wire [4:0]    r_next = (ph_q != 2'd3) ? S_AEND : st_q + 5'd1;
+    reg  [AW-1:0] r_opa, r_opb;
     always @(*) begin
-        opa = {{(AW-CW-1){1'b0}}, acc_q, 1'b0};
-        opb = {{(AW-CW){1'b0}}, x_lo};
-        if (ph_q != 2'd3) begin
-            if (!y_ext[st_q]) opb = {AW{1'b0}};
-        end else case (st_q)
-            S_AEND:  begin opa = {2'b00, p_a_q};  opb = a_lo; end
-            S_OEND:  begin opa = {2'b00, p_o_q};  opb = o_lo; end
-            S_WS:    begin opa = is_lif ? {2'b00, acc_q} : acc_w; opb = is_lif ? s_lo : w_lo; end
-            S_P:     begin opa = {2'b00, nt_ext[CW-1:0]}; opb = p_lo; end
-            S_ALT:   begin opa = {2'b00, p_o_q};  opb = ~a_lo; end      // o_end - a_base - 1
-            default: begin opa = {2'b00, p_a_q};  opb = ~o_lo; end      // a_end - o_base - 1
+        case (r_next)
+            S_AEND:  begin r_opa = {2'b00, p_a_q};  r_opb = a_lo; end
+            S_OEND:  begin r_opa = {2'b00, p_o_q};  r_opb = o_lo; end
+            S_WS:    begin r_opa = is_lif ? {2'b00, acc_q} : acc_w; r_opb = is_lif ? s_lo : w_lo; end
+            S_P:     begin r_opa = {2'b00, nt_ext[CW-1:0]}; r_opb = p_lo; end
+            S_ALT:   begin r_opa = {2'b00, p_o_q};  r_opb = ~a_lo; end      // o_end - a_base - 1
+            default: begin r_opa = {2'b00, p_a_q};  r_opb = ~o_lo; end      // a_end - o_base - 1
         endcase
     end
+    reg  [AW-1:0] ra_q, rb_q;
+    always @(posedge clk) begin
+        ra_q <= r_opa;
+        rb_q <= r_opb;
+    end
+
+    // products: acc = 2*acc + (bit ? x : 0); range steps: the registered pair
+    wire [AW-1:0] opa = (ph_q == 2'd3) ? ra_q : {{(AW-CW-1){1'b0}}, acc_q, 1'b0};
+    wire [AW-1:0] opb = (ph_q == 2'd3) ? rb_q
+                      : (y_q[YB-1] ? {{(AW-CW){1'b0}}, x_q} : {AW{1'b0}});
     wire [AW-1:0] sum = opa + opb;
     wire          sum_big = (sum >> CW) != {AW{1'b0}};
 
@@ -156,16 +175,26 @@ module nnf_insn_check #(
             acc_q  <= {CW{1'b0}};
             big_q  <= 1'b0;
             r_ok_q <= 1'b1;
+            x_q      <= x_ext[CW-1:0];
+            y_q      <= y_ext[YB-1:0];
+            xy_big_q <= xy_big;
         end else if (run_q) begin
             if (ph_q != 2'd3) begin                           // one product bit
                 acc_q <= sum[CW-1:0];
-                big_q <= big_q || sum_big || x_big || y_big;
+                big_q <= big_q || sum_big || xy_big_q;
+                y_q   <= y_q << 1;
                 if (st_q == 5'd0) begin
-                    if (ph_q == 2'd0) begin p_a_q <= sum[CW-1:0]; big_a_q <= big_q || sum_big || x_big || y_big; end
-                    if (ph_q == 2'd1) begin p_o_q <= sum[CW-1:0]; big_o_q <= big_q || sum_big || x_big || y_big; end
+                    if (ph_q == 2'd0) begin p_a_q <= sum[CW-1:0]; big_a_q <= big_q || sum_big || xy_big_q; end
+                    if (ph_q == 2'd1) begin p_o_q <= sum[CW-1:0]; big_o_q <= big_q || sum_big || xy_big_q; end
                     ph_q  <= ph_q + 2'd1;
                     st_q  <= (ph_q == 2'd2) ? S_AEND : YB[4:0] - 5'd1;
-                    if (ph_q != 2'd2) begin acc_q <= {CW{1'b0}}; big_q <= 1'b0; end
+                    if (ph_q != 2'd2) begin
+                        acc_q    <= {CW{1'b0}};
+                        big_q    <= 1'b0;
+                        x_q      <= x_ext[CW-1:0];
+                        y_q      <= y_ext[YB-1:0];
+                        xy_big_q <= xy_big;
+                    end
                 end else begin
                     st_q <= st_q - 5'd1;
                 end
