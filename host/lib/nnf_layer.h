@@ -40,6 +40,7 @@
 #include "nnf_init.h"
 #include "nnf_nn.h"
 #include "nnf_optim.h"
+#include "nnfm.h"
 #include "nnfm_lif.h"
 
 #ifdef __cplusplus
@@ -50,9 +51,10 @@ extern "C" {
 #define NNF_MAX_PARAMS 4    /* parameter tensors of one layer */
 #define NNF_MAX_SIZES 9     /* sizes of a ready-made MLP or SNN: up to 8 Linear layers */
 
-/* The input quantizer of images in [0, 1]: pixels are exact. */
-#define NNF_PIXEL_SCALE (1.0 / 255.0)
-#define NNF_PIXEL_ZP (-128)
+/* The input quantizer of images in [0, 1]: pixels are exact (the model's
+ * definition, nnfm.h). */
+#define NNF_PIXEL_SCALE NNFM_PIXEL_SCALE
+#define NNF_PIXEL_ZP NNFM_PIXEL_ZP
 
 typedef enum { NNF_FWD_FLOAT = 0, NNF_FWD_FAKEQUANT, NNF_FWD_INT, NNF_FWD_DEVICE } nnf_fwd_mode;
 
