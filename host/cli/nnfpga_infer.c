@@ -47,7 +47,8 @@ int cmd_infer(int argc, char **argv) {
   char err[512];
   int spiking = nnf_net_spiking(net);
   nnf_dataset all = {0}, d = {0};
-  if (cli_load_data("infer", data, csvf, (int)label_col, 0, 0, &all)) {
+  int targets = nnf_task_uses_targets(net->task.kind) ? nnf_net_outputs(net) : 0;
+  if (cli_load_data("infer", data, csvf, (int)label_col, targets, 0, 0, &all)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }
@@ -83,7 +84,16 @@ int cmd_infer(int argc, char **argv) {
     } else {
       const int8_t *lq = net->t[net->nlayers].q;
       for (int r = 0; r < B; r++) cls[r] = nnf_argmax(net->logits + (size_t)r * C, C);
-      if (use_float) {
+      if (net->task.kind != NNF_TASK_MULTICLASS) {
+        /* binary / multilabel: sigmoid probabilities (class: logit > 0, the
+         * first label's for multilabel); regression: the predictions */
+        int reg = net->task.kind == NNF_TASK_REGRESSION;
+        float *v = (float *)q; /* B x C floats fit where B x C int32 do */
+        for (size_t i = 0; i < (size_t)B * C; i++) v[i] = reg ? net->logits[i] : nnf_sigmoid(net->logits[i]);
+        for (int r = 0; r < B; r++) cls[r] = reg ? 0 : net->logits[(size_t)r * C] > 0;
+        cli_print_predictions_f(first, B, C, d.y, cls, v, reg ? "predictions" : "probabilities",
+                                reg ? "predictions" : "probabilities", json);
+      } else if (use_float) {
         cli_print_predictions_f(first, B, C, d.y, cls, net->logits, "logits", "logits", json);
       } else if (spiking) {
         cli_print_predictions(first, B, C, d.y, cls, nnf_net_counts(net), "spike_counts", "spike counts", json);
