@@ -519,8 +519,10 @@ int cmd_train(int argc, char **argv) {
         printf("trained spiking %s (T = %d, %s reset, %s input) on %zu images for %d epochs in %.1f s\n", f.layers,
                sc_snn.steps, f.reset, f.enc, train.count, epochs_run, secs);
       else
-        printf("trained %s (%s) on %zu images for %d epochs in %.1f s; forward passes on %s\n", f.layers, f.act,
-               train.count, epochs_run, secs, f.use_float ? "the host (float)" : uri);
+        printf("trained %s (%s%s%s) on %zu %s for %d epochs in %.1f s; forward passes on %s\n", f.layers, f.act,
+               task.kind == NNF_TASK_MULTICLASS ? "" : ", ", task.kind == NNF_TASK_MULTICLASS ? "" : nnf_task_name(task.kind),
+               train.count, task.kind == NNF_TASK_MULTICLASS ? "images" : "samples", epochs_run, secs,
+               f.use_float ? "the host (float)" : uri);
       if (have_test && task.kind == NNF_TASK_MULTICLASS)
         printf("test accuracy %.2f%% on %llu images%s\n", 100 * ev.accuracy, (unsigned long long)ev.images,
                o.eval_mode == NNF_FWD_INT ? " (host integer reference: the device's spikes)" : "");
