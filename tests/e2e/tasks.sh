@@ -96,6 +96,18 @@ grep -q 'Dropout(0.2)' <<<"$meta" || fail "the checkpoint's architecture lacks D
 e=$("$nnfpga" eval --model "$tmp/drop.safetensors" --csv "$tmp/multilabel_test.csv" --label-col -1 --device sim --json)
 check "$(num label_accuracy <<<"$e") >= 0.85" "dropout network on sim: per-label accuracy $(num label_accuracy <<<"$e")"
 
+# ---- tune: the score is the task's validation figure (regression: minus the MSE) --------------------
+rm -rf "$tmp/tune"
+T="--dir $tmp/tune --task regression --targets 2 --train-csv $tmp/regression_train.csv --label-col -1 --epochs 5"
+expect 0 "best: trial [0-9]+, validation MSE" -- "$nnfpga" tune $T --lr 1e-3,1e-2 --hidden 8,32 --device model --quiet
+grep -q '"metric":[[:space:]]*"minus the best validation MSE"' "$tmp/tune/best.json" || fail "tune best.json metric"
+grep -q -- '--task regression --loss mse' "$tmp/tune/best.json" || fail "tune's train command lacks the task"
+best=$(num score <"$tmp/tune/best.json")
+check "$best < 0 && 0 - $best < $base / 5" "tune's best validation MSE $best (the test baseline $base)"
+expect 2 'holds a different search \(loss was "mse", now "mae"\)' -- "$nnfpga" tune $T --loss mae --lr 1e-3,1e-2 \
+  --hidden 8,32 --device model --resume
+expect 2 "needs --targets N" -- "$nnfpga" tune --dir "$tmp/tune2" --task multilabel --train-csv "$tmp/multilabel_train.csv"
+
 # ---- invalid combinations: exit 2 (usage) or 3 (data) with a message -----------------------------
 expect 2 "regression task takes the mse, mae or huber loss, not bce" -- "$nnfpga" train --task regression --loss bce \
   --layers 8,32,2 $R --epochs 1
