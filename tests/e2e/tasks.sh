@@ -96,6 +96,18 @@ grep -q 'Dropout(0.2)' <<<"$meta" || fail "the checkpoint's architecture lacks D
 e=$("$nnfpga" eval --model "$tmp/drop.safetensors" --csv "$tmp/multilabel_test.csv" --label-col -1 --device sim --json)
 check "$(num label_accuracy <<<"$e") >= 0.85" "dropout network on sim: per-label accuracy $(num label_accuracy <<<"$e")"
 
+# an input dropout: the first Linear layer reads the device's input buffer through the (empty)
+# Dropout layer, in both streamed program copies (eval streams 16 batches per call); the device
+# agrees with the host's fake quantization
+"$nnfpga" train --task multilabel --layers 16,dropout:0.1,32,4 $M --epochs 5 --device host \
+  --out "$tmp/indrop.safetensors" --quiet >/dev/null || fail "input dropout train"
+h=$("$nnfpga" eval --model "$tmp/indrop.safetensors" --csv "$tmp/multilabel_test.csv" --label-col -1 --device host --json)
+e=$("$nnfpga" eval --model "$tmp/indrop.safetensors" --csv "$tmp/multilabel_test.csv" --label-col -1 --device sim --json \
+  --batch 16)
+echo "tasks: input dropout: per-label accuracy $(num label_accuracy <<<"$e") on sim, $(num label_accuracy <<<"$h") on the host"
+check "$(num label_accuracy <<<"$e") - $(num label_accuracy <<<"$h") <= 0.01 && $(num label_accuracy <<<"$h") - $(num label_accuracy <<<"$e") <= 0.01" \
+  "input dropout: sim and host disagree"
+
 # ---- tune: the score is the task's validation figure (regression: minus the MSE) --------------------
 rm -rf "$tmp/tune"
 T="--dir $tmp/tune --task regression --targets 2 --train-csv $tmp/regression_train.csv --label-col -1 --epochs 5"
