@@ -58,8 +58,8 @@ for dev in sim model; do
   [ "$(num mse <<<"$e")" = "$mse" ] || fail "eval on $dev: MSE $(num mse <<<"$e") != training's $mse"
   grep -q '"task":[[:space:]]*"regression"' <<<"$e" || fail "eval on $dev does not report the regression task"
 done
-expect 0 "predictions" -- "$nnfpga" infer --model "$tmp/reg.safetensors" --csv "$tmp/regression_test.csv" \
-  --label-col -1 --count 2
+expect 0 '"predictions":.*"targets":' -- "$nnfpga" infer --model "$tmp/reg.safetensors" \
+  --csv "$tmp/regression_test.csv" --label-col -1 --count 2 --json
 
 # ---- multi-label on the simulated RTL --------------------------------------------------
 j=$("$nnfpga" train --task multilabel --layers 16,32,4 $M --epochs 15 --batch 32 --lr 5e-3 --device sim \
@@ -67,6 +67,8 @@ j=$("$nnfpga" train --task multilabel --layers 16,32,4 $M --epochs 15 --batch 32
 la=$(num test_label_accuracy <<<"$j") em=$(num test_exact_match <<<"$j") mb=$(num test_baseline_label_accuracy <<<"$j")
 echo "tasks: multilabel per-label accuracy $la (majority $mb), exact match $em"
 check "$la >= 0.85 && $em >= 0.55 && $la > $mb + 0.25" "multilabel figures $la / $em (majority $mb)"
+expect 0 "^0: labels [01] \([01]\.[0-9]{3}\) .*targets [01] [01] [01] [01]" -- "$nnfpga" infer --model "$tmp/ml.safetensors" \
+  --csv "$tmp/multilabel_test.csv" --label-col -1 --count 3 --device sim
 e=$("$nnfpga" eval --model "$tmp/ml.safetensors" --csv "$tmp/multilabel_test.csv" --label-col -1 --device model --json)
 [ "$(num label_accuracy <<<"$e")" = "$la" ] || fail "multilabel eval on model $(num label_accuracy <<<"$e") != $la"
 
