@@ -5,7 +5,11 @@
  * stack (MLPs, spiking networks, any mix). nnf_train runs epochs of seeded
  * mini-batch training: each step a forward pass in the chosen mode (host
  * float, host fake-quant, the host's integer path, or the device), the
- * softmax cross-entropy backward on the host, and one optimizer step. In
+ * backward of the network's task loss on the host (n->task, nnf_task.h:
+ * softmax cross-entropy by default), the optional L1 term and gradient
+ * clipping, and one optimizer step. Dropout layers drop only on these
+ * training forwards (host modes; nnf_train refuses them with a device or
+ * integer forward). In
  * device mode the quantized weights are re-uploaded every step and the
  * activation ranges are observed by a float forward on the host every
  * observe_every steps; on the integer path (spiking networks) the first
