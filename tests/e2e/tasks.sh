@@ -12,7 +12,7 @@
 # binary, dropout; errors: the refusals); ctest runs the three apart.
 #
 # Bounds (measured with these exact commands: regression test MSE 0.0120
-# against 0.432 for predicting the training targets' mean, 36x; multi-label
+# against 0.432 for predicting the test targets' mean, 36x; multi-label
 # per-label accuracy 89.9 % against 55.1 % for always the majority label,
 # exact match 66.3 %; binary 92.3 %, the label being x0 + x1 > 1 with 2 % of
 # the labels flipped):
