@@ -8,9 +8,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "nnf_data.h"
 #include "nnf_device.h"
 #include "nnf_optim.h"
+#include "nnf_task.h"
 #include "nnf_train.h"
 
 /* Exit codes (documented in `nnfpga --help` and docs/cli.md). */
@@ -92,10 +95,22 @@ void cli_progress_end(cli_progress *p);
 double cli_now(void);
 
 /* Data: a directory of IDX files (MNIST layout; split "train" or "test") or
- * a CSV file (label_col); limit > 0 keeps the first limit samples. Prints
- * the error and returns -1. */
-int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int train,
+ * a CSV file (label_col; with targets > 0, that many float target columns
+ * from label_col on, -1: the last ones; CSV only); limit > 0 keeps the
+ * first limit samples. Prints the error and returns -1. */
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int targets, int train,
                   long limit, nnf_dataset *out);
+/* The task from --task, --loss, --huber-delta (NULL: defaults) for a
+ * network of `outputs` outputs: 0, or EXIT_USAGE after printing why. */
+int cli_task(const char *cmd, const char *task, const char *loss, const char *delta, int outputs, nnf_task *out);
+/* A real option >= 0 (NULL: 0): 0, or EXIT_USAGE after printing why. */
+int cli_nonneg(const char *cmd, const char *opt, const char *s, float *out);
+/* An evaluation's figures by task: into a JSON object as <prefix>accuracy,
+ * <prefix>label_accuracy / exact_match / baseline_label_accuracy,
+ * <prefix>mse / mae / baseline_mse, <prefix>loss; or as a text line.
+ * The baselines are what a constant guess scores on d. */
+void cli_json_figures(cJSON *j, const char *prefix, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);
+void cli_print_figures(const char *what, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);
 
 /* Optimizer hyperparameter flags (--lr, --momentum, --nesterov, ...) at
  * argv[*i]: *handled says whether it was one; -1 on a bad value. */

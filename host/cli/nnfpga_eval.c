@@ -23,13 +23,15 @@ static void usage_eval(FILE *f) {
           "usage: nnfpga eval --model FILE [OPTIONS]\n"
           "\n"
           "Evaluates a checkpoint's int8 model on a device over a test set and prints the\n"
-          "accuracy and the device's figures.\n"
+          "figures of its task (recorded in the checkpoint: accuracy; per-label accuracy and\n"
+          "exact match for multilabel; MSE and MAE for regression) and the device's figures.\n"
           "\n"
           "  --model FILE     checkpoint written by nnfpga train\n"
           DEVICE_HELP
           "  --float          evaluate the float weights on the host instead\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
-          "  --csv F          CSV data instead (--label-col N, default 0)\n"
+          "  --csv F          CSV data instead (--label-col N, default 0, -1 the last; multilabel\n"
+          "                   and regression read one target column per output from there)\n"
           "  --limit N        the first N samples only\n"
           "  --batch N        images per device run (default 64)\n"
           "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization, ...}\n"
@@ -58,7 +60,8 @@ int cmd_eval(int argc, char **argv) {
   char err[512];
   int spiking = nnf_net_spiking(net);
   nnf_dataset d = {0};
-  if (cli_load_data("eval", data, csvf, (int)label_col, 0, limit, &d)) {
+  int targets = nnf_task_uses_targets(net->task.kind) ? nnf_net_outputs(net) : 0;
+  if (cli_load_data("eval", data, csvf, (int)label_col, targets, 0, limit, &d)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }
@@ -71,7 +74,7 @@ int cmd_eval(int argc, char **argv) {
   if (!rc && nnf_evaluate(net, mode, dev, &d, (int)batch, &r, eval_progress, &bar, err, sizeof err)) {
     cli_progress_end(&bar);
     fprintf(stderr, "nnfpga eval: %s\n", err);
-    rc = strstr(err, "features") || strstr(err, "classes") ? EXIT_INPUT : EXIT_DEVICE;
+    rc = strstr(err, "features") || strstr(err, "classes") || strstr(err, "task") ? EXIT_INPUT : EXIT_DEVICE;
   }
   cli_progress_end(&bar);
   if (!rc) {
@@ -87,10 +90,16 @@ int cmd_eval(int argc, char **argv) {
       cJSON *o = cJSON_CreateObject();
       cJSON_AddStringToObject(o, "model", model);
       cJSON_AddStringToObject(o, "device", use_float ? "float" : uri);
-      cJSON_AddNumberToObject(o, "accuracy", r.accuracy);
+      cJSON_AddStringToObject(o, "task", nnf_task_name(net->task.kind));
+      cJSON_AddStringToObject(o, "loss_kind", nnf_loss_name(net->task.loss));
+      if (net->task.kind == NNF_TASK_MULTICLASS) {
+        cJSON_AddNumberToObject(o, "accuracy", r.accuracy);
+        cJSON_AddNumberToObject(o, "loss", r.loss);
+      } else {
+        cli_json_figures(o, "", &net->task, &r, &d);
+      }
       cJSON_AddNumberToObject(o, "images", (double)r.images);
       cJSON_AddNumberToObject(o, "correct", (double)r.correct);
-      cJSON_AddNumberToObject(o, "loss", r.loss);
       if (spiking) cJSON_AddNumberToObject(o, "steps", net->steps);
       if (has_cycles) {
         cJSON_AddNumberToObject(o, "cycles_per_image", cpi);
@@ -109,9 +118,14 @@ int cmd_eval(int argc, char **argv) {
       if (spiking)
         printf("accuracy %.2f%% (%llu of %llu images), spiking network, T = %d, on %s\n", 100 * r.accuracy,
                (unsigned long long)r.correct, (unsigned long long)r.images, net->steps, uri);
-      else
+      else if (net->task.kind == NNF_TASK_MULTICLASS)
         printf("accuracy %.2f%% (%llu of %llu images), loss %.4f, on %s\n", 100 * r.accuracy,
                (unsigned long long)r.correct, (unsigned long long)r.images, r.loss, use_float ? "the host (float)" : uri);
+      else {
+        char what[160];
+        snprintf(what, sizeof what, "%s task on %s:", nnf_task_name(net->task.kind), use_float ? "the host (float)" : uri);
+        cli_print_figures(what, &net->task, &r, &d);
+      }
       if (has_cycles && spiking)
         printf("device: %.1f cycles per image, %.3f neuron updates per cycle\n", cpi, (double)updates / (double)r.dev.cycles);
       else if (has_cycles)

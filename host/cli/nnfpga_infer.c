@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
 #include "nnfpga_cli.h"
@@ -20,7 +22,8 @@ static void usage_infer(FILE *f) {
           "usage: nnfpga infer --model FILE [OPTIONS]\n"
           "\n"
           "Runs a checkpoint's int8 model on a device and prints each sample's class and\n"
-          "int8 logits.\n"
+          "int8 logits (binary: the probability; multilabel: each label and its probability;\n"
+          "regression: the predictions; both beside the targets).\n"
           "\n"
           "  --model FILE     checkpoint written by nnfpga train\n"
           DEVICE_HELP
@@ -30,6 +33,42 @@ static void usage_infer(FILE *f) {
           "  --count N        how many samples (default 10)\n"
           "  --float          the float weights on the host instead: float logits (exact, %%.9g)\n"
           "  --json           a JSON array of {index, label, class, logits}\n");
+}
+
+/* Multilabel (per label: its probability and the decision p > 0.5) and
+ * regression (the predictions), each row beside its targets. */
+static void print_targets(const nnf_net *net, long first, int B, const nnf_dataset *d, int json) {
+  int C = nnf_net_outputs(net), reg = net->task.kind == NNF_TASK_REGRESSION;
+  cJSON *arr = json ? cJSON_CreateArray() : NULL;
+  for (int r = 0; r < B; r++) {
+    const float *z = net->logits + (size_t)r * C, *t = d->t + (size_t)r * C;
+    if (json) {
+      cJSON *o = cJSON_CreateObject(), *pv = cJSON_AddArrayToObject(o, reg ? "predictions" : "probabilities");
+      cJSON *tv = cJSON_AddArrayToObject(o, "targets"), *lv = reg ? NULL : cJSON_AddArrayToObject(o, "labels");
+      cJSON_AddNumberToObject(o, "index", (double)(first + r));
+      for (int j = 0; j < C; j++) {
+        cJSON_AddItemToArray(pv, cJSON_CreateNumber(reg ? z[j] : nnf_sigmoid(z[j])));
+        cJSON_AddItemToArray(tv, cJSON_CreateNumber(t[j]));
+        if (lv) cJSON_AddItemToArray(lv, cJSON_CreateNumber(z[j] > 0));
+      }
+      cJSON_AddItemToArray(arr, o);
+      continue;
+    }
+    printf("%ld: %s", first + r, reg ? "predictions" : "labels");
+    for (int j = 0; j < C; j++) {
+      if (reg) printf(" %.9g", (double)z[j]);
+      else printf(" %d (%.3f)", z[j] > 0, (double)nnf_sigmoid(z[j]));
+    }
+    printf("  targets");
+    for (int j = 0; j < C; j++) printf(" %.9g", (double)t[j]);
+    printf("\n");
+  }
+  if (json) {
+    char *txt = cJSON_Print(arr);
+    puts(txt);
+    free(txt);
+    cJSON_Delete(arr);
+  }
 }
 
 int cmd_infer(int argc, char **argv) {
@@ -47,7 +86,8 @@ int cmd_infer(int argc, char **argv) {
   char err[512];
   int spiking = nnf_net_spiking(net);
   nnf_dataset all = {0}, d = {0};
-  if (cli_load_data("infer", data, csvf, (int)label_col, 0, 0, &all)) {
+  int targets = nnf_task_uses_targets(net->task.kind) ? nnf_net_outputs(net) : 0;
+  if (cli_load_data("infer", data, csvf, (int)label_col, targets, 0, 0, &all)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }
@@ -83,7 +123,14 @@ int cmd_infer(int argc, char **argv) {
     } else {
       const int8_t *lq = net->t[net->nlayers].q;
       for (int r = 0; r < B; r++) cls[r] = nnf_argmax(net->logits + (size_t)r * C, C);
-      if (use_float) {
+      if (net->task.kind == NNF_TASK_BINARY) {
+        /* the probability of class 1 (sigmoid of the logit); class: p > 0.5 */
+        float *v = (float *)q; /* B x C floats fit where B x C int32 do */
+        for (int r = 0; r < B; r++) v[r] = nnf_sigmoid(net->logits[r]), cls[r] = net->logits[r] > 0;
+        cli_print_predictions_f(first, B, C, d.y, cls, v, "probability", "probability", json);
+      } else if (net->task.kind != NNF_TASK_MULTICLASS) {
+        print_targets(net, first, B, &d, json);
+      } else if (use_float) {
         cli_print_predictions_f(first, B, C, d.y, cls, net->logits, "logits", "logits", json);
       } else if (spiking) {
         cli_print_predictions(first, B, C, d.y, cls, nnf_net_counts(net), "spike_counts", "spike counts", json);

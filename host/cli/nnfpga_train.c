@@ -28,7 +28,17 @@ static void usage_train(FILE *f) {
           "Writes the checkpoint (safetensors) and a CSV of loss and accuracy per epoch.\n"
           "\n"
           "  --model M        mlp (default) or snn: a spiking network (see nnfpga train --model snn --help)\n"
-          "  --layers L       sizes, input to output (default 784,128,10)\n"
+          "  --layers L       sizes, input to output (default 784,128,10); dropout:P between two\n"
+          "                   sizes adds a Dropout(P) layer there (e.g. 784,128,dropout:0.2,10)\n"
+          "  --task T         multiclass (default: softmax + cross-entropy), binary (one sigmoid\n"
+          "                   output, labels 0/1), multilabel (a sigmoid per output, CSV targets),\n"
+          "                   regression (no activation, CSV targets; reports MSE and MAE)\n"
+          "  --loss L         the task's loss: ce (multiclass), bce (binary, multilabel),\n"
+          "                   mse (default), mae or huber (regression; --huber-delta X, default 1)\n"
+          "  --targets N      multilabel / regression: N target columns per CSV line, from\n"
+          "                   --label-col on (-1: the last N); default and required: the outputs\n"
+          "  --l1 X           add X * sign(w) to every parameter's gradient (loss + X * sum|w|)\n"
+          "  --clip-norm X    clip the gradients to global norm X before each step\n"
           "  --act A          hidden activation: relu (default), relu6, sigmoid, tanh, none\n"
           "  --optimizer O    sgd, adagrad, rmsprop, adam (default), adamw\n"
           "  --lr X, --momentum X, --dampening X, --weight-decay X, --lr-decay X,\n"
@@ -52,7 +62,7 @@ static void usage_train(FILE *f) {
           "  --plot FILE.svg  draw loss and accuracy per epoch (SVG)\n"
           "  --seed N         initialisation, shuffling and split seed (default 1)\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT ")\n"
-          "  --train-csv F, --test-csv F   CSV data instead (--label-col N, default 0)\n"
+          "  --train-csv F, --test-csv F   CSV data instead (--label-col N, default 0, -1 the last)\n"
           "  --limit N        train on the first N samples only\n"
           "  --test-limit N   evaluate on the first N test samples only (0: none)\n"
           DEVICE_HELP
@@ -97,6 +107,7 @@ typedef struct {
   cli_progress bar;
   int quiet;
   int epochs;
+  nnf_task_kind task;
 } train_ui;
 
 static void on_progress(void *ctx, long done, long total, const nnf_epoch_stats *e) {
@@ -107,10 +118,14 @@ static void on_progress(void *ctx, long done, long total, const nnf_epoch_stats 
   }
   if (u->quiet) return;
   cli_progress_end(&u->bar);
-  fprintf(stderr, "epoch %d/%d  loss %.4f  train %.2f%%", e->epoch, u->epochs, e->loss,
-          100 * e->train_acc);
-  if (e->val_acc >= 0) fprintf(stderr, "  val %.2f%%%s", 100 * e->val_acc, e->best ? " (best)" : "");
-  if (e->test_acc >= 0) fprintf(stderr, "  test %.2f%%", 100 * e->test_acc);
+  /* the task's figure: a percentage, or regression's MSE */
+  int pct = u->task != NNF_TASK_REGRESSION;
+  const char *fmt = pct ? "  %s %.2f%%%s" : "  %s mse %.5g%s";
+  double k = pct ? 100 : 1;
+  fprintf(stderr, "epoch %d/%d  loss %.4f", e->epoch, u->epochs, e->loss);
+  fprintf(stderr, fmt, "train", k * e->train_acc, "");
+  if (e->val_acc >= 0) fprintf(stderr, fmt, "val", k * e->val_acc, e->best ? " (best)" : "");
+  if (e->test_acc >= 0) fprintf(stderr, fmt, "test", k * e->test_acc, "");
   fprintf(stderr, "  lr %.3g  %.1f s\n", e->lr, e->seconds);
 }
 
@@ -128,14 +143,21 @@ static int pick(const char *opt, const char *v, const char *a, const char *b, in
 static struct {
   const char *model, *layers, *act, *optname, *data, *train_csv, *test_csv, *uri, *out, *csv_path, *plot, *batch,
       *val_split;
+  const char *task, *loss, *huber_delta, *l1, *clip_norm;
   const char *init, *init_mode, *init_a, *init_b, *init_mean, *init_std;
   const char *reset, *enc, *surr, *beta, *thr, *slope;
-  long epochs, seed, limit, test_limit, label_col, observe, accumulate, patience, steps, resolution;
+  long epochs, seed, limit, test_limit, label_col, observe, accumulate, patience, steps, resolution, targets;
   int json, quiet, use_float;
 } f;
 
 static const cli_option train_options[] = {
     {"--model", CLI_STR, &f.model, 0, 0},
+    {"--task", CLI_STR, &f.task, 0, 0},
+    {"--loss", CLI_STR, &f.loss, 0, 0},
+    {"--huber-delta", CLI_STR, &f.huber_delta, 0, 0},
+    {"--l1", CLI_STR, &f.l1, 0, 0},
+    {"--clip-norm", CLI_STR, &f.clip_norm, 0, 0},
+    {"--targets", CLI_INT, &f.targets, 1, 65535},
     {"--layers", CLI_STR, &f.layers, 0, 0},
     {"--act", CLI_STR, &f.act, 0, 0},
     {"--optimizer", CLI_STR, &f.optname, 0, 0},
@@ -274,11 +296,38 @@ int cmd_train(int argc, char **argv) {
     return EXIT_USAGE;
   }
   int sizes[NNF_MAX_SIZES];
-  int ns = nnf_parse_layers(f.layers, sizes, NNF_MAX_SIZES, err, sizeof err);
+  double drop[NNF_MAX_SIZES];
+  int ns = snn ? nnf_parse_layers(f.layers, sizes, NNF_MAX_SIZES, err, sizeof err)
+               : nnf_parse_mlp_spec(f.layers, sizes, drop, NNF_MAX_SIZES, err, sizeof err);
   int a = nnf_act_parse(f.act);
   if (ns < 0 || a < 0) {
     if (ns < 0) fprintf(stderr, "nnfpga train: %s\n", err);
     else fprintf(stderr, "nnfpga train: unknown activation '%s' (relu, relu6, sigmoid, tanh, none)\n", f.act);
+    return EXIT_USAGE;
+  }
+  nnf_task task;
+  float l1 = 0, clip = 0;
+  if ((rc = cli_task("train", f.task, f.loss, f.huber_delta, sizes[ns - 1], &task)) ||
+      (rc = cli_nonneg("train", "--l1", f.l1, &l1)) || (rc = cli_nonneg("train", "--clip-norm", f.clip_norm, &clip)))
+    return rc;
+  int targets = nnf_task_uses_targets(task.kind) ? sizes[ns - 1] : 0;
+  if (snn && task.kind != NNF_TASK_MULTICLASS) {
+    fprintf(stderr, "nnfpga train: a spiking network's outputs are spike counts: --task multiclass only\n");
+    return EXIT_USAGE;
+  }
+  if (f.targets && !targets) {
+    fprintf(stderr, "nnfpga train: --targets is for --task multilabel or regression (the %s task reads a label)\n",
+            nnf_task_name(task.kind));
+    return EXIT_USAGE;
+  }
+  if (f.targets && f.targets != targets) {
+    fprintf(stderr, "nnfpga train: --targets %ld but --layers %s has %d outputs (one per target)\n", f.targets,
+            f.layers, targets);
+    return EXIT_USAGE;
+  }
+  if (targets && !f.train_csv) {
+    fprintf(stderr, "nnfpga train: the %s task reads its targets from CSV (--train-csv F --test-csv F)\n",
+            nnf_task_name(task.kind));
     return EXIT_USAGE;
   }
   if ((f.train_csv != NULL) != (f.test_csv != NULL) && f.test_limit != 0 && f.train_csv) {
@@ -286,9 +335,9 @@ int cmd_train(int argc, char **argv) {
     return EXIT_USAGE;
   }
   nnf_dataset train = {0}, test = {0}, val = {0};
-  if (cli_load_data("train", f.data, f.train_csv, (int)f.label_col, 1, f.limit, &train)) return EXIT_INPUT;
+  if (cli_load_data("train", f.data, f.train_csv, (int)f.label_col, targets, 1, f.limit, &train)) return EXIT_INPUT;
   int have_test = f.test_limit != 0;
-  if (have_test && cli_load_data("train", f.data, f.test_csv, (int)f.label_col, 0, f.test_limit, &test)) {
+  if (have_test && cli_load_data("train", f.data, f.test_csv, (int)f.label_col, targets, 0, f.test_limit, &test)) {
     nnf_dataset_free(&train);
     return EXIT_INPUT;
   }
@@ -298,9 +347,12 @@ int cmd_train(int argc, char **argv) {
     if (sets[k]->features != (size_t)sizes[0])
       fprintf(stderr, "nnfpga train: --layers %s takes %d inputs but the %s data has %zu features per sample\n",
               f.layers, sizes[0], which, sets[k]->features), rc = EXIT_INPUT;
-    else if (sets[k]->classes > sizes[ns - 1])
+    else if (task.kind == NNF_TASK_MULTICLASS && sets[k]->classes > sizes[ns - 1])
       fprintf(stderr, "nnfpga train: the %s data has %d classes but --layers %s has %d outputs\n", which,
               sets[k]->classes, f.layers, sizes[ns - 1]), rc = EXIT_INPUT;
+    else if (task.kind == NNF_TASK_BINARY && sets[k]->classes > 2)
+      fprintf(stderr, "nnfpga train: the binary task takes labels 0 and 1 but the %s data has labels up to %d\n",
+              which, sets[k]->classes - 1), rc = EXIT_INPUT;
   }
   if (!rc && f.val_split) {
     nnf_dataset rest;
@@ -315,7 +367,8 @@ int cmd_train(int argc, char **argv) {
   nnf_net *net = NULL;
   if (!rc) {
     net = snn ? nnf_snn_create(sizes, ns, &sc_snn, (uint64_t)f.seed, err, sizeof err)
-              : nnf_mlp_create(sizes, ns, (nnf_act)a, (uint64_t)f.seed, err, sizeof err);
+              : nnf_mlp_create_dropout(sizes, ns, (nnf_act)a, drop, (uint64_t)f.seed, err, sizeof err);
+    if (net) net->task = task;
     if (net && !snn && nnf_net_init(net, &is, (uint64_t)f.seed)) {
       nnf_net_free(net);
       net = NULL;
@@ -368,19 +421,22 @@ int cmd_train(int argc, char **argv) {
     o.observe_every = (int)f.observe;
     o.sched = sc;
     o.patience = (int)f.patience;
+    o.l1 = l1;
+    o.clip_norm = clip;
     o.csv = csv;
     o.history = history;
     o.epochs_run = &epochs_run;
     train_ui ui;
     ui.quiet = f.quiet || f.json;
     ui.epochs = (int)f.epochs;
+    ui.task = task.kind;
     cli_progress_init(&ui.bar, "train", !ui.quiet);
     o.progress = on_progress;
     o.progress_ctx = &ui;
     if (nnf_train(net, opt, dev, &train, f.val_split ? &val : NULL, have_test ? &test : NULL, &o, err, sizeof err)) {
       cli_progress_end(&ui.bar);
       fprintf(stderr, "nnfpga train: %s\n", err);
-      rc = dev ? EXIT_DEVICE : EXIT_INPUT;
+      rc = strstr(err, "dropout needs") ? EXIT_USAGE : dev ? EXIT_DEVICE : EXIT_INPUT;
     } else if (f.use_float && nnf_net_quantize(net, err, sizeof err)) {
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = EXIT_INPUT;
@@ -408,11 +464,14 @@ int cmd_train(int argc, char **argv) {
     else if (is.kind == NNF_INIT_KAIMING_UNIFORM || is.kind == NNF_INIT_KAIMING_NORMAL)
       snprintf(init_s, sizeof init_s, "%s mode=%s", nnf_init_name(is.kind), f.init_mode);
     else snprintf(init_s, sizeof init_s, "%s", nnf_init_name(is.kind));
+    char l1_s[32], clip_s[32];
+    snprintf(l1_s, sizeof l1_s, "%.9g", (double)l1);
+    snprintf(clip_s, sizeof clip_s, "%.9g", (double)clip);
     const char *k[] = {"optimizer", "lr", "seed", "epochs", "batch", "accumulate", "init", "schedule",
-                       "val_split", "device"};
+                       "val_split", "device", "l1", "clip_norm"};
     const char *v[] = {f.optname, lr_s, seed_s, ep_s, b_s, acc_s, snn ? "default" : init_s, sched_s,
-                       f.val_split ? f.val_split : "0", f.use_float ? "float" : uri};
-    if (nnf_ckpt_save(out, net, k, v, 10, err, sizeof err)) {
+                       f.val_split ? f.val_split : "0", f.use_float ? "float" : uri, l1_s, clip_s};
+    if (nnf_ckpt_save(out, net, k, v, 12, err, sizeof err)) {
       fprintf(stderr, "nnfpga train: %s\n", err);
       rc = EXIT_INPUT;
     }
@@ -434,14 +493,20 @@ int cmd_train(int argc, char **argv) {
       if (snn) cJSON_AddNumberToObject(j, "steps", sc_snn.steps);
       cJSON_AddStringToObject(j, "device", f.use_float ? "float" : uri);
       cJSON_AddNumberToObject(j, "epochs", (double)epochs_run);
+      cJSON_AddStringToObject(j, "task", nnf_task_name(task.kind));
+      cJSON_AddStringToObject(j, "loss", nnf_loss_name(task.loss));
       if (f.val_split) {
-        double best = -1;
-        for (int e = 0; e < epochs_run; e++) best = history[e].val_acc > best ? history[e].val_acc : best;
-        cJSON_AddNumberToObject(j, "best_val_accuracy", best);
+        int low = nnf_task_lower_better(task.kind);
+        double best = history[0].val_acc;
+        for (int e = 1; e < epochs_run; e++)
+          if (low ? history[e].val_acc < best : history[e].val_acc > best) best = history[e].val_acc;
+        char key[48];
+        snprintf(key, sizeof key, "best_val_%s", nnf_task_figure_name(task.kind));
+        cJSON_AddNumberToObject(j, key, best);
       }
       cJSON_AddNumberToObject(j, "train_images", (double)train.count);
       if (have_test) {
-        cJSON_AddNumberToObject(j, "test_accuracy", ev.accuracy);
+        cli_json_figures(j, "test_", &task, &ev, &test);
         cJSON_AddNumberToObject(j, "test_images", (double)ev.images);
       }
       cJSON_AddNumberToObject(j, "seconds", secs);
@@ -454,11 +519,15 @@ int cmd_train(int argc, char **argv) {
         printf("trained spiking %s (T = %d, %s reset, %s input) on %zu images for %d epochs in %.1f s\n", f.layers,
                sc_snn.steps, f.reset, f.enc, train.count, epochs_run, secs);
       else
-        printf("trained %s (%s) on %zu images for %d epochs in %.1f s; forward passes on %s\n", f.layers, f.act,
-               train.count, epochs_run, secs, f.use_float ? "the host (float)" : uri);
-      if (have_test)
+        printf("trained %s (%s%s%s) on %zu %s for %d epochs in %.1f s; forward passes on %s\n", f.layers, f.act,
+               task.kind == NNF_TASK_MULTICLASS ? "" : ", ", task.kind == NNF_TASK_MULTICLASS ? "" : nnf_task_name(task.kind),
+               train.count, task.kind == NNF_TASK_MULTICLASS ? "images" : "samples", epochs_run, secs,
+               f.use_float ? "the host (float)" : uri);
+      if (have_test && task.kind == NNF_TASK_MULTICLASS)
         printf("test accuracy %.2f%% on %llu images%s\n", 100 * ev.accuracy, (unsigned long long)ev.images,
                o.eval_mode == NNF_FWD_INT ? " (host integer reference: the device's spikes)" : "");
+      else if (have_test)
+        cli_print_figures("test", &task, &ev, &test);
       printf("checkpoint %s, log %s\n", out, csv_path);
     }
   }

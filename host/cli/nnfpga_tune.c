@@ -95,7 +95,10 @@ typedef struct {
 typedef struct {
   /* options */
   const char *dir, *data, *csv, *uri, *act, *plot;
-  long epochs, seed, limit, label_col, trials, init_trials, jobs;
+  const char *task_s, *loss_s, *delta_s;
+  long epochs, seed, limit, label_col, trials, init_trials, jobs, targets;
+  nnf_task task;            /* --task / --loss: the score is the task's validation figure
+                               (regression: minus the MSE, so higher is better everywhere) */
   double val_split;
   nnf_tune_strategy strategy;
   int json, quiet, resume, use_float;
@@ -427,6 +430,27 @@ static int store_write(const tune *t, const char *name, const char *text) {
   return -1;
 }
 
+/* A validation figure as a score (higher is better): the figure, or minus
+ * regression's MSE. */
+static double score_of(const tune *t, double figure) {
+  return nnf_task_lower_better(t->task.kind) ? -figure : figure;
+}
+
+/* The score as people read it: "91.20%" or "MSE 0.0123". */
+static void score_text(const tune *t, double score, char *buf, size_t len) {
+  if (nnf_task_lower_better(t->task.kind)) snprintf(buf, len, "MSE %.5g", -score);
+  else snprintf(buf, len, "%.2f%%", 100 * score);
+}
+
+/* What the score is. */
+static const char *metric_name(const tune *t) {
+  switch (t->task.kind) {
+    case NNF_TASK_MULTILABEL: return "best validation per-label accuracy";
+    case NNF_TASK_REGRESSION: return "minus the best validation MSE";
+    default: return "best validation accuracy";
+  }
+}
+
 /* What identifies a search: its space, kind, seed and the settings that
  * change scores. The trial budget is not part of it. */
 static cJSON *search_json(const tune *t) {
@@ -451,6 +475,12 @@ static cJSON *search_json(const tune *t) {
   cJSON_AddNumberToObject(st, "label_col", (double)t->label_col);
   cJSON_AddNumberToObject(st, "limit", (double)t->limit);
   cJSON_AddStringToObject(st, "device", t->use_float ? "float" : t->uri);
+  if (t->task.kind != NNF_TASK_MULTICLASS) {
+    cJSON_AddStringToObject(st, "task", nnf_task_name(t->task.kind));
+    cJSON_AddStringToObject(st, "loss", nnf_loss_name(t->task.loss));
+    fmt_num(t->task.huber_delta, buf, sizeof buf);
+    if (t->task.loss == NNF_LOSS_HUBER) cJSON_AddStringToObject(st, "huber_delta", buf);
+  }
   cJSON_AddItemToObject(o, "settings", st);
   return o;
 }
@@ -804,6 +834,11 @@ static void train_command(const tune *t, const cJSON *b, char *buf, size_t len) 
   size_t l = strlen(buf);
   snprintf(buf + l, len - l, " --epochs %ld --seed %ld%s%s", t->epochs, t->seed, t->use_float ? " --float" : " --device ",
            t->use_float ? "" : t->uri);
+  if (t->task.kind != NNF_TASK_MULTICLASS) {
+    l = strlen(buf);
+    snprintf(buf + l, len - l, " --task %s --loss %s", nnf_task_name(t->task.kind), nnf_loss_name(t->task.loss));
+    if (t->task.loss == NNF_LOSS_HUBER) l = strlen(buf), snprintf(buf + l, len - l, " --huber-delta %g", (double)t->task.huber_delta);
+  }
 }
 
 static cJSON *best_json(const tune *t, const cJSON *b) {
@@ -811,7 +846,7 @@ static cJSON *best_json(const tune *t, const cJSON *b) {
   char cmd[2048];
   cJSON_AddNumberToObject(o, "trial", num_field(b, "trial"));
   cJSON_AddNumberToObject(o, "score", num_field(b, "score"));
-  cJSON_AddStringToObject(o, "metric", "best validation accuracy");
+  cJSON_AddStringToObject(o, "metric", metric_name(t));
   cJSON_AddItemToObject(o, "config", cJSON_Duplicate(b, 1));
   train_command(t, b, cmd, sizeof cmd);
   cJSON_AddStringToObject(o, "train_command", cmd);
@@ -869,7 +904,7 @@ static int write_plot(const tune *t) {
   } else {
     char title[256], err[512];
     snprintf(title, sizeof title, "nnfpga tune: %s search, %s", nnf_tune_strategy_name(t->strategy), t->dir);
-    nnf_plot_scatter_opts o = {title, "best validation accuracy", "trial", best, "best", 0, 0, 0};
+    nnf_plot_scatter_opts o = {title, metric_name(t), "trial", best, "best", 0, 0, 0};
     if (nnf_plot_scatter(t->plot, &o, vars, nv, y, (int)t->total, err, sizeof err)) {
       fprintf(stderr, "nnfpga tune: %s\n", err);
       rc = -1;
@@ -920,7 +955,8 @@ static void on_progress(void *ctx, long done, long total, const nnf_epoch_stats 
   if (!e) cli_progress_update(&u->bar, done, total);
 }
 
-/* The network of a configuration: data inputs, hidden widths, data classes. */
+/* The network of a configuration: data inputs, hidden widths, data classes
+ * (binary: one output; multilabel, regression: --targets). */
 static int trial_sizes(const tune *t, const config *c, int *sizes) {
   int ns = 0;
   sizes[ns++] = (int)t->train.features;
@@ -928,7 +964,7 @@ static int trial_sizes(const tune *t, const config *c, int *sizes) {
     for (const char *p = c->str[D_HIDDEN]; p; p = strchr(p, 'x') ? strchr(p, 'x') + 1 : NULL)
       sizes[ns++] = atoi(p);
   int classes = t->train.classes > t->val.classes ? t->train.classes : t->val.classes;
-  sizes[ns++] = classes < 2 ? 2 : classes;
+  sizes[ns++] = t->task.kind == NNF_TASK_BINARY ? 1 : t->targets ? (int)t->targets : classes < 2 ? 2 : classes;
   return ns;
 }
 
@@ -952,6 +988,7 @@ static int run_trial(const tune *t, long k, const config *c, cJSON **out) {
   nnf_optim *opt = NULL;
   int rc = 0, epochs_run = 0;
   double t0 = cli_now();
+  if (net) net->task = t->task;
   if (!hist || !net) rc = -1;
   else if (nnf_net_init(net, &is, (uint64_t)t->seed)) rc = -1, snprintf(err, sizeof err, "invalid --init");
   else if (make_optimizer(t, c, &oc, err, sizeof err) || !(opt = nnf_optim_create(&oc, err, sizeof err)) ||
@@ -980,11 +1017,11 @@ static int run_trial(const tune *t, long k, const config *c, cJSON **out) {
   } else {
     int be = 0;
     for (int e = 0; e < epochs_run; e++)
-      if (!be || hist[e].val_acc > hist[be - 1].val_acc) be = e + 1;
+      if (!be || score_of(t, hist[e].val_acc) > score_of(t, hist[be - 1].val_acc)) be = e + 1;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "trial", (double)k);
     add_config(t, o, c, sizes, ns);
-    cJSON_AddNumberToObject(o, "score", hist[be - 1].val_acc);
+    cJSON_AddNumberToObject(o, "score", score_of(t, hist[be - 1].val_acc));
     cJSON_AddNumberToObject(o, "best_epoch", be);
     cJSON_AddNumberToObject(o, "epochs", epochs_run);
     cJSON_AddNumberToObject(o, "train_loss", hist[epochs_run - 1].loss);
@@ -1005,8 +1042,11 @@ static void trial_line(const tune *t, long k, const config *c, const cJSON *o) {
   char desc[512];
   config_text(t, c, desc, sizeof desc);
   const cJSON *b = best_trial(t);
-  fprintf(stderr, "trial %ld/%ld  %s  -> val %.2f%%  (best %.2f%%, trial %.0f)  %.1f s\n", k, t->total, desc,
-          100 * num_field(o, "score"), 100 * num_field(b, "score"), num_field(b, "trial"), num_field(o, "seconds"));
+  char sc[64], sb[64];
+  score_text(t, num_field(o, "score"), sc, sizeof sc);
+  score_text(t, num_field(b, "score"), sb, sizeof sb);
+  fprintf(stderr, "trial %ld/%ld  %s  -> val %s  (best %s, trial %.0f)  %.1f s\n", k, t->total, desc, sc, sb,
+          num_field(b, "trial"), num_field(o, "seconds"));
 }
 
 /* The finished trials and pending claims before trial k as points, for a
@@ -1230,6 +1270,10 @@ static void usage_tune(FILE *f) {
           "  --val-split F      validation fraction of the training set (default 0.1)\n"
           "  --data DIR         IDX files in MNIST layout (default " NNF_FASHION_DEFAULT ")\n"
           "  --train-csv F      CSV data instead (--label-col N, default 0; -1 = last)\n"
+          "  --task T, --loss L the task and loss as for train (default multiclass, ce); the score\n"
+          "                     is the task's best validation figure (regression: minus the MSE)\n"
+          "  --targets N        multilabel / regression: N target columns from --label-col on\n"
+          "  --huber-delta X    with --loss huber\n"
           "  --limit N          the first N training samples only\n"
           "  --device URI       model (default), sim, host, serial:..., usb...\n"
           "  --float            train in float without quantization\n"
@@ -1253,7 +1297,8 @@ static int parse_args(tune *t, int argc, char **argv) {
     TINT("--epochs", t->epochs, 1, 100000) TINT("--seed", t->seed, 0, 0x7fffffffL)
     TINT("--limit", t->limit, 0, 0x7fffffffL) TINT("--label-col", t->label_col, -1, 100000)
     TINT("--trials", t->trials, 1, 1000000) TINT("--init-trials", t->init_trials, 1, 100000)
-    TINT("--jobs", t->jobs, 1, MAX_JOBS)
+    TINT("--jobs", t->jobs, 1, MAX_JOBS) TINT("--targets", t->targets, 1, 65535)
+    TSTR("--task", t->task_s) TSTR("--loss", t->loss_s) TSTR("--huber-delta", t->delta_s)
     for (int d = 0; d < NDIMS && !matched; d++) {
       if ((g = cli_opt(argc, argv, &i, t->d[d].flag, &v)) == 0) continue;
       if (g < 0) goto missing;
@@ -1278,6 +1323,13 @@ static int parse_args(tune *t, int argc, char **argv) {
   if (nnf_act_parse(t->act) < 0)
     return usage_err("unknown activation '%s' (relu, relu6, sigmoid, tanh, none)", t->act);
   if (t->data && t->csv) return usage_err("--data and --train-csv are exclusive");
+  int task_k = t->task_s ? nnf_task_parse(t->task_s) : NNF_TASK_MULTICLASS, rc_task;
+  int outs = task_k == NNF_TASK_BINARY ? 1 : task_k >= 0 && nnf_task_uses_targets((nnf_task_kind)task_k) ? (int)t->targets : 2;
+  if (task_k >= 0 && nnf_task_uses_targets((nnf_task_kind)task_k) && !t->targets)
+    return usage_err("--task %s needs --targets N (the target columns, one per output)", t->task_s);
+  if (t->targets && (task_k < 0 || !nnf_task_uses_targets((nnf_task_kind)task_k)))
+    return usage_err("--targets is for --task multilabel or regression");
+  if ((rc_task = cli_task("tune", t->task_s, t->loss_s, t->delta_s, outs, &t->task))) return rc_task;
   int any_range = 0;
   for (int d = 0; d < NDIMS; d++) {
     if (!t->d[d].spec) continue;
@@ -1304,7 +1356,7 @@ static int parse_args(tune *t, int argc, char **argv) {
 static int load_data(tune *t) {
   nnf_dataset all = {0};
   char err[512];
-  if (cli_load_data("tune", t->data, t->csv, (int)t->label_col, 1, t->limit, &all)) return EXIT_INPUT;
+  if (cli_load_data("tune", t->data, t->csv, (int)t->label_col, (int)t->targets, 1, t->limit, &all)) return EXIT_INPUT;
   int rc = 0;
   if (nnf_dataset_split(&all, t->val_split, (uint64_t)t->seed, &t->train, &t->val, err, sizeof err)) {
     fprintf(stderr, "nnfpga tune: --val-split %g: %s\n", t->val_split, err);
@@ -1347,8 +1399,11 @@ static void summary(const tune *t, long finished, long running, long resumed, lo
     point_config(t, &p, &c);
     char desc[512];
     config_text(t, &c, desc, sizeof desc);
-    printf("best: trial %.0f, validation accuracy %.2f%%: %s\n", num_field(b, "trial"), 100 * num_field(b, "score"),
-           desc);
+    char sb[64];
+    score_text(t, num_field(b, "score"), sb, sizeof sb);
+    printf("best: trial %.0f, validation %s%s: %s\n", num_field(b, "trial"),
+           t->task.kind == NNF_TASK_REGRESSION ? "" : t->task.kind == NNF_TASK_MULTILABEL ? "per-label accuracy " : "accuracy ",
+           sb, desc);
   }
   join(path, sizeof path, t->dir, "");
   printf("wrote %strials.csv, %strials.json, %sbest.json%s%s\n", path, path, path, t->plot ? ", " : "",

@@ -90,11 +90,16 @@ void cli_progress_end(cli_progress *p) {
   if (p->enabled) fprintf(stderr, "\r%*s\r", 79, "");
 }
 
-int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int train,
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int targets, int train,
                   long limit, nnf_dataset *out) {
   char err[512];
-  int rc = csv ? nnf_dataset_load_csv(csv, label_col, out, err, sizeof err)
-               : nnf_dataset_load_mnist_dir(dir, train, out, err, sizeof err);
+  if (targets && !csv) {
+    fprintf(stderr, "nnfpga %s: float targets (multilabel, regression) come from CSV data, not an IDX directory\n", cmd);
+    return -1;
+  }
+  int rc = targets ? nnf_dataset_load_csv_targets(csv, label_col, targets, out, err, sizeof err)
+           : csv   ? nnf_dataset_load_csv(csv, label_col, out, err, sizeof err)
+                   : nnf_dataset_load_mnist_dir(dir, train, out, err, sizeof err);
   if (rc) {
     fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
     return -1;
@@ -110,6 +115,109 @@ int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_c
     *out = sub;
   }
   return 0;
+}
+
+int cli_task(const char *cmd, const char *task, const char *loss, const char *delta, int outputs, nnf_task *out) {
+  char err[256];
+  int k = task ? nnf_task_parse(task) : NNF_TASK_MULTICLASS;
+  int l = loss ? nnf_loss_parse(loss) : -1;
+  if (k < 0) {
+    fprintf(stderr, "nnfpga %s: --task is multiclass, binary, multilabel or regression, not '%s'\n", cmd, task);
+    return EXIT_USAGE;
+  }
+  if (loss && l < 0) {
+    fprintf(stderr, "nnfpga %s: --loss is ce, bce, mse, mae or huber, not '%s'\n", cmd, loss);
+    return EXIT_USAGE;
+  }
+  memset(out, 0, sizeof *out);
+  out->kind = (nnf_task_kind)k;
+  out->loss = loss ? (nnf_loss_kind)l : nnf_task_default_loss(out->kind);
+  double d = 1.0;
+  if (delta && out->loss != NNF_LOSS_HUBER) {
+    fprintf(stderr, "nnfpga %s: --huber-delta goes with --loss huber\n", cmd);
+    return EXIT_USAGE;
+  }
+  if (delta && (cli_real(cmd, "--huber-delta", delta, &d) || !(d > 0))) {
+    fprintf(stderr, "nnfpga %s: --huber-delta must be > 0\n", cmd);
+    return EXIT_USAGE;
+  }
+  out->huber_delta = (float)d;
+  if (nnf_task_check(out, outputs, err, sizeof err)) {
+    fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+int cli_nonneg(const char *cmd, const char *opt, const char *s, float *out) {
+  double v = 0;
+  *out = 0;
+  if (!s) return 0;
+  if (cli_real(cmd, opt, s, &v)) return EXIT_USAGE;
+  if (!(v >= 0) || !isfinite(v) || v > 3.4e38) {
+    fprintf(stderr, "nnfpga %s: %s must be a number >= 0, not '%s'\n", cmd, opt, s);
+    return EXIT_USAGE;
+  }
+  *out = (float)v;
+  return 0;
+}
+
+/* What a constant guess scores on d: regression, the MSE of predicting each
+ * target's mean (the targets' variance); multilabel, the per-label accuracy
+ * of predicting each label's majority value. */
+static double baseline(const nnf_task *t, const nnf_dataset *d) {
+  size_t T = d->targets, n = d->count;
+  double score = 0;
+  if (!d->t || !T || !n) return 0;
+  for (size_t j = 0; j < T; j++) {
+    double mean = 0, sq = 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) mean += d->t[i * T + j], pos += d->t[i * T + j] >= 0.5f;
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) sq += (d->t[i * T + j] - mean) * (d->t[i * T + j] - mean);
+    score += t->kind == NNF_TASK_REGRESSION ? sq / (double)n : (double)(pos > n - pos ? pos : n - pos) / (double)n;
+  }
+  return score / (double)T;
+}
+
+void cli_json_figures(cJSON *j, const char *prefix, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d) {
+  char key[64];
+#define FIG(name, value) (snprintf(key, sizeof key, "%s%s", prefix, name), cJSON_AddNumberToObject(j, key, value))
+  switch (t->kind) {
+    case NNF_TASK_MULTICLASS:
+    case NNF_TASK_BINARY: FIG("accuracy", r->accuracy); break;
+    case NNF_TASK_MULTILABEL:
+      FIG("label_accuracy", r->accuracy);
+      FIG("exact_match", r->exact_match);
+      FIG("baseline_label_accuracy", baseline(t, d));
+      break;
+    case NNF_TASK_REGRESSION:
+      FIG("mse", r->mse);
+      FIG("mae", r->mae);
+      FIG("baseline_mse", baseline(t, d));
+      break;
+  }
+  FIG("loss", r->loss);
+#undef FIG
+}
+
+void cli_print_figures(const char *what, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d) {
+  switch (t->kind) {
+    case NNF_TASK_MULTICLASS:
+    case NNF_TASK_BINARY:
+      printf("%s accuracy %.2f%% on %llu samples, loss %.4f\n", what, 100 * r->accuracy, (unsigned long long)r->images,
+             r->loss);
+      break;
+    case NNF_TASK_MULTILABEL:
+      printf("%s per-label accuracy %.2f%% (always the majority: %.2f%%), exact match %.2f%% on %llu samples, "
+             "loss %.4f\n", what, 100 * r->accuracy, 100 * baseline(t, d), 100 * r->exact_match,
+             (unsigned long long)r->images, r->loss);
+      break;
+    case NNF_TASK_REGRESSION:
+      printf("%s MSE %.5g, MAE %.5g on %llu samples (predicting the mean: MSE %.5g)\n", what, r->mse, r->mae,
+             (unsigned long long)r->images, baseline(t, d));
+      break;
+  }
 }
 
 int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n) {

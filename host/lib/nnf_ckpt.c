@@ -125,6 +125,11 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
     mk[nm] = "activation";
     mv[nm++] = act_meta(act);
   }
+  char delta[32];
+  snprintf(delta, sizeof delta, "%.9g", (double)(n->task.huber_delta > 0 ? n->task.huber_delta : 1.0f));
+  mk[nm] = "task", mv[nm++] = nnf_task_name(n->task.kind);
+  mk[nm] = "loss", mv[nm++] = nnf_loss_name(n->task.loss);
+  if (n->task.loss == NNF_LOSS_HUBER) mk[nm] = "huber_delta", mv[nm++] = delta;
   for (int i = 0; i < n_extra && nm < 40; i++, nm++) {
     mk[nm] = keys[i];
     mv[nm] = vals[i];
@@ -372,6 +377,8 @@ static nnf_layer *parse_layer(const char *tok, int width, char *err, size_t errl
   for (int a = 0; a <= NNF_ACT_TANH; a++)
     if (!strcmp(tok, acts[a])) return nnf_activation((nnf_act)a, err, errlen);
   if (!strcmp(tok, "Flatten")) return nnf_flatten(err, errlen);
+  double dp;
+  if (sscanf(tok, "Dropout(%lf%c", &dp, &tail) == 2 && tail == ')') return nnf_dropout(dp, err, errlen);
   if (!strncmp(tok, "LIF(", 4)) {
     nnf_lif_config c = nnf_snn_defaults().lif;
     char v[64];
@@ -484,6 +491,26 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
   return n;
 }
 
+/* The task and loss (absent before tasks: multiclass, cross-entropy). */
+static int load_task(const nnf_st_file *f, const char *path, nnf_net *n, char *err, size_t errlen) {
+  const char *task = nnf_st_meta(f, "task"), *loss = nnf_st_meta(f, "loss");
+  nnf_task t = {NNF_TASK_MULTICLASS, NNF_LOSS_CE, 0.0f};
+  int k = task ? nnf_task_parse(task) : 0, l = loss ? nnf_loss_parse(loss) : -1;
+  if (k < 0) return nnf_fail(err, errlen, "%s: unknown task '%.40s' in the metadata", path, task);
+  if (loss && l < 0) return nnf_fail(err, errlen, "%s: unknown loss '%.40s' in the metadata", path, loss);
+  t.kind = (nnf_task_kind)k;
+  t.loss = loss ? (nnf_loss_kind)l : nnf_task_default_loss(t.kind);
+  if (t.loss == NNF_LOSS_HUBER) {
+    double d = 1.0;
+    if (meta_double(f, path, "huber_delta", &d, err, errlen)) return -1;
+    t.huber_delta = (float)d;
+  }
+  char sub[256];
+  if (nnf_task_check(&t, nnf_net_outputs(n), sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
+  n->task = t;
+  return 0;
+}
+
 nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
   nnf_st_file *f = nnf_st_read(path, err, errlen);
   if (!f) return NULL;
@@ -497,6 +524,10 @@ nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen) {
     n = load_v2(f, path, err, errlen);
   else
     nnf_fail(err, errlen, "%s: format_version %.20s is newer than this nnfpga reads (1, 2)", path, ver);
+  if (n && load_task(f, path, n, err, errlen)) {
+    nnf_net_free(n);
+    n = NULL;
+  }
   nnf_st_free(f);
   return n;
 }

@@ -19,8 +19,12 @@
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.
  * "Linear(784,128),ReLU,Linear(128,10)"), inputs, steps, input ("observed",
  * "pixels", "rate"), quantized; for the ready-made networks also model
- * ("mlp", "snn"), layers ("784,128,10") and activation; and anything the
- * caller adds.
+ * ("mlp", "snn"), layers ("784,128,10") and activation; task
+ * ("multiclass", "binary", "multilabel", "regression") and loss ("ce",
+ * "bce", "mse", "mae", "huber"; huber_delta with "huber"), which load into
+ * nnf_net.task (absent: multiclass and ce, as every checkpoint before
+ * tasks); and anything the caller adds. A Dropout(p) layer is in the
+ * architecture and holds no tensors.
  *
  * Format 1 (before the layer stack: MLPs with `layers.<2l>.*`, quant.act_*
  * and quant.pre_*; spiking networks with model "snn") still loads.

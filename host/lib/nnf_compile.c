@@ -18,6 +18,10 @@ uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) { return take(&p->p, entries)
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) { return take(&p->a, words); }
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, entries); }
 
+uint32_t nnf_plan_input(const nnf_plan *p, int i) {
+  return i == 0 || p->act[i] == p->act[0] ? p->in_base[p->copy] : p->act[i];
+}
+
 uint8_t *nnf_plan_insn(nnf_plan *p) {
   if (p->pc >= p->cap) {
     p->ok = 0;

@@ -42,6 +42,10 @@ uint32_t nnf_plan_w(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries);
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries);
+/* Where boundary i is read in the copy being emitted: the copy's input
+ * buffer when i is the network's input or aliases it (layers before it
+ * that cost the device nothing, e.g. Flatten or Dropout), else act[i]. */
+uint32_t nnf_plan_input(const nnf_plan *p, int i);
 /* The next instruction slot (32 bytes, zeroed), or NULL when full. */
 uint8_t *nnf_plan_insn(nnf_plan *p);
 

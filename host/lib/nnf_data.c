@@ -358,6 +358,7 @@ void nnf_dataset_free(nnf_dataset *d) {
   if (!d) return;
   free(d->x);
   free(d->y);
+  free(d->t);
   memset(d, 0, sizeof *d);
 }
 
@@ -564,13 +565,14 @@ static int line_is_numeric(span line) {
 
 typedef struct {
   size_t fields;   /* per line */
-  size_t label;    /* column of the label */
+  size_t label;    /* column of the label (or of the first target) */
   size_t first;    /* line number of the line that set `fields` */
+  size_t targets;  /* float targets from column `label` on (0: one integer label) */
 } csv_shape;
 
 /* Field, number and label checks for one data line; writes x and *y. */
 static int csv_data_line(const csv_reader *r, span line, const csv_shape *sh, float *x,
-                         int32_t *y, char *err, size_t errlen) {
+                         int32_t *y, float *t, char *err, size_t errlen) {
   span rest = line;
   for (size_t i = 0; i < sh->fields; i++) {
     span f = next_field(&rest);
@@ -582,7 +584,11 @@ static int csv_data_line(const csv_reader *r, span line, const csv_shape *sh, fl
     if (rc)
       return nnf_fail(err, errlen, "%s: line %zu: field %zu ('%.*s') %s", r->name, r->lineno,
                   i + 1, show, f.p, rc == -1 ? "is not a number" : "is out of float range");
-    if (i != sh->label) {
+    if (sh->targets && i >= sh->label && i - sh->label < sh->targets) {
+      *t++ = (float)v;
+      continue;
+    }
+    if (sh->targets || i != sh->label) {
       *x++ = (float)v;
       continue;
     }
@@ -604,19 +610,23 @@ static int csv_data_line(const csv_reader *r, span line, const csv_shape *sh, fl
  * non-numeric first line is a header. */
 static int csv_first_line(csv_reader *r, int label_col, csv_shape *sh, int *header, char *err,
                           size_t errlen) {
+  size_t nt = sh->targets ? sh->targets : 1;
   span line;
   do {
     if (!csv_next_line(r, &line)) return nnf_fail(err, errlen, "%s: no samples", r->name);
   } while (is_blank_line(line));
   sh->fields = field_count(line);
   sh->first = r->lineno;
-  if (sh->fields < 2)
-    return nnf_fail(err, errlen, "%s: line %zu has one field (want a label and features)",
-                r->name, r->lineno);
-  if (label_col < -1 || (label_col >= 0 && (size_t)label_col >= sh->fields))
-    return nnf_fail(err, errlen, "%s: label column %d, but line %zu has %zu fields", r->name,
-                label_col, r->lineno, sh->fields);
-  sh->label = label_col < 0 ? sh->fields - 1 : (size_t)label_col;
+  if (sh->fields < nt + 1 && !sh->targets)
+    return nnf_fail(err, errlen, "%s: line %zu has one field (want a label and features)", r->name, r->lineno);
+  if (sh->fields < nt + 1)
+    return nnf_fail(err, errlen, "%s: line %zu has %zu fields (want %zu targets and at least one feature)",
+                r->name, r->lineno, sh->fields, nt);
+  if (label_col < -1 || (label_col >= 0 && (size_t)label_col + nt > sh->fields))
+    return nnf_fail(err, errlen, "%s: %s column %d%s, but line %zu has %zu fields", r->name,
+                sh->targets ? "target" : "label", label_col, sh->targets ? " and the targets after it" : "",
+                r->lineno, sh->fields);
+  sh->label = label_col < 0 ? sh->fields - nt : (size_t)label_col;
   *header = !line_is_numeric(line);
   if (!*header) { /* rewind: the line is data */
     r->pos = (size_t)(line.p - r->buf);
@@ -634,18 +644,20 @@ static size_t csv_count_lines(csv_reader r, size_t fields) {
   return n;
 }
 
-static int csv_parse_named(const char *name, const char *buf, size_t len, int label_col,
+static int csv_parse_named(const char *name, const char *buf, size_t len, int label_col, size_t ntargets,
                            nnf_dataset *out, char *err, size_t errlen) {
   csv_reader r = {name, buf, len, 0, 0};
-  csv_shape sh = {0, 0, 0};
+  csv_shape sh = {0, 0, 0, ntargets};
   int header = 0;
   if (csv_first_line(&r, label_col, &sh, &header, err, errlen)) return -1;
-  size_t rows = csv_count_lines(r, sh.fields), features = sh.fields - 1;
+  size_t rows = csv_count_lines(r, sh.fields), nt = ntargets, features = sh.fields - (nt ? nt : 1);
   float *x = alloc_n(rows, features * sizeof(float)); /* features < len: no overflow */
-  int32_t *y = alloc_n(rows, sizeof *y);
-  if (!x || !y) {
+  int32_t *y = calloc(rows ? rows : 1, sizeof *y);
+  float *t = nt ? alloc_n(rows, nt * sizeof(float)) : NULL;
+  if (!x || !y || (nt && !t)) {
     free(x);
     free(y);
+    free(t);
     return nnf_fail(err, errlen, "%s: out of memory (%zu lines)", name, rows);
   }
   size_t n = 0;
@@ -657,10 +669,11 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
     int rc = nf != sh.fields
                  ? nnf_fail(err, errlen, "%s: line %zu has %zu fields, expected %zu (as on line %zu)",
                         name, r.lineno, nf, sh.fields, sh.first)
-                 : csv_data_line(&r, line, &sh, x + n * features, y + n, err, errlen);
+                 : csv_data_line(&r, line, &sh, x + n * features, y + n, t ? t + n * nt : NULL, err, errlen);
     if (rc) {
       free(x);
       free(y);
+      free(t);
       return -1;
     }
     if (y[n] > most) most = y[n];
@@ -669,13 +682,16 @@ static int csv_parse_named(const char *name, const char *buf, size_t len, int la
   if (!n) {
     free(x);
     free(y);
+    free(t);
     return nnf_fail(err, errlen, "%s: no samples", name);
   }
   out->count = n;
   out->features = features;
-  out->classes = most + 1;
+  out->classes = nt ? 0 : most + 1;
   out->x = x;
   out->y = y;
+  out->targets = nt;
+  out->t = t;
   return 0;
 }
 
@@ -684,20 +700,43 @@ int nnf_csv_parse(const char *buf, size_t len, int label_col, nnf_dataset *out, 
   if (!out) return nnf_fail(err, errlen, "CSV data: no output");
   memset(out, 0, sizeof *out);
   if (!buf && len) return nnf_fail(err, errlen, "CSV data: NULL buffer");
-  return csv_parse_named("CSV data", buf, len, label_col, out, err, errlen);
+  return csv_parse_named("CSV data", buf, len, label_col, 0, out, err, errlen);
 }
 
-int nnf_dataset_load_csv(const char *path, int label_col, nnf_dataset *out, char *err,
-                         size_t errlen) {
+int nnf_csv_parse_targets(const char *buf, size_t len, int first_col, int ntargets, nnf_dataset *out,
+                          char *err, size_t errlen) {
+  if (!out) return nnf_fail(err, errlen, "CSV data: no output");
+  memset(out, 0, sizeof *out);
+  if (!buf && len) return nnf_fail(err, errlen, "CSV data: NULL buffer");
+  if (ntargets < 1) return nnf_fail(err, errlen, "CSV data: %d target columns (want >= 1)", ntargets);
+  return csv_parse_named("CSV data", buf, len, first_col, (size_t)ntargets, out, err, errlen);
+}
+
+/* Either CSV form from a file (ntargets 0: one integer label). */
+static int load_csv(const char *path, int col, int ntargets, nnf_dataset *out, char *err, size_t errlen) {
   if (!out) return nnf_fail(err, errlen, "nnf_dataset_load_csv: no output");
   memset(out, 0, sizeof *out);
   if (!path) return nnf_fail(err, errlen, "nnf_dataset_load_csv: no path");
+  if (ntargets < 0) return nnf_fail(err, errlen, "%s: %d target columns", path, ntargets);
   uint8_t *buf = NULL;
   size_t len = 0;
   if (read_all(path, NNF_DATA_MAX_BYTES, &buf, &len, err, errlen)) return -1;
-  int rc = csv_parse_named(path, (const char *)buf, len, label_col, out, err, errlen);
+  int rc = csv_parse_named(path, (const char *)buf, len, col, (size_t)ntargets, out, err, errlen);
   free(buf);
   return rc;
+}
+
+int nnf_dataset_load_csv(const char *path, int label_col, nnf_dataset *out, char *err, size_t errlen) {
+  return load_csv(path, label_col, 0, out, err, errlen);
+}
+
+int nnf_dataset_load_csv_targets(const char *path, int first_col, int ntargets, nnf_dataset *out, char *err,
+                                 size_t errlen) {
+  if (ntargets < 1) {
+    if (out) memset(out, 0, sizeof *out);
+    return nnf_fail(err, errlen, "%s: %d target columns (want >= 1)", path ? path : "CSV", ntargets);
+  }
+  return load_csv(path, first_col, ntargets, out, err, errlen);
 }
 
 /* ---- slicing and shuffling ------------------------------------------------ */
@@ -711,12 +750,15 @@ int nnf_dataset_slice(const nnf_dataset *d, size_t first, size_t n, nnf_dataset 
   size_t nx = n * d->features; /* <= count * features, which exists */
   out->x = alloc_n(nx, sizeof *out->x);
   out->y = alloc_n(n, sizeof *out->y);
-  if (!out->x || !out->y) {
+  if (d->t && d->targets) out->t = alloc_n(n * d->targets, sizeof *out->t);
+  if (!out->x || !out->y || (d->t && d->targets && !out->t)) {
     nnf_dataset_free(out);
     return -1;
   }
   if (nx) memcpy(out->x, d->x + first * d->features, nx * sizeof *out->x);
   if (n) memcpy(out->y, d->y + first, n * sizeof *out->y);
+  if (n && out->t) memcpy(out->t, d->t + first * d->targets, n * d->targets * sizeof *out->t);
+  out->targets = out->t ? d->targets : 0;
   out->count = n;
   out->features = d->features;
   out->classes = d->classes;

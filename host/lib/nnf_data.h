@@ -49,7 +49,9 @@ typedef struct {
   size_t features;  /* floats per sample */
   int classes;      /* labels are 0..classes-1 */
   float *x;         /* count x features, row-major */
-  int32_t *y;       /* count labels */
+  int32_t *y;       /* count labels (all 0 when the data holds targets) */
+  size_t targets;   /* float targets per sample (0: integer labels only) */
+  float *t;         /* count x targets, row-major (NULL when targets is 0) */
 } nnf_dataset;
 
 /* Images (N x d1 x d2 ..., u8 scaled by 1/255; other dtypes as stored) and
@@ -73,6 +75,15 @@ int nnf_csv_parse(const char *buf, size_t len, int label_col, nnf_dataset *out, 
                   size_t errlen);
 int nnf_dataset_load_csv(const char *path, int label_col, nnf_dataset *out, char *err,
                          size_t errlen);
+/* CSV with float targets (multi-label and regression): the ntargets >= 1
+ * consecutive columns starting at first_col (0-based; -1 = the last
+ * ntargets columns) are the targets (any finite number), the other columns
+ * the features (at least one). Otherwise as nnf_csv_parse; classes is 0
+ * and y all 0. */
+int nnf_csv_parse_targets(const char *buf, size_t len, int first_col, int ntargets, nnf_dataset *out,
+                          char *err, size_t errlen);
+int nnf_dataset_load_csv_targets(const char *path, int first_col, int ntargets, nnf_dataset *out, char *err,
+                                 size_t errlen);
 
 void nnf_dataset_free(nnf_dataset *d);
 

@@ -402,12 +402,6 @@ static int run_wait(nnf_device *d, uint32_t entry, char *err, size_t errlen) {
   return rc ? drv_fail(d, rc, "run", err, errlen) : 0;
 }
 
-/* A LIF state entry's spike count (docs/protocol.md: u, v, count as int32
- * LE, then ref). */
-static int32_t state_count(const uint8_t *e) {
-  const uint8_t *c = e + 8;
-  return (int32_t)((uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24);
-}
 
 /* One chunk of B rows from row `row0`: inputs in (per step when rate-coded),
  * the T steps, the last layer's spike counts out. */
@@ -437,7 +431,7 @@ static int step_chunk(nnf_device *d, nnf_net *n, const float *x, int B, size_t r
     int drc = nnfdrv_read(d->drv, NNFDRV_STATE, s0 * (uint32_t)NNFP_STATE_BYTES, raw, nc * NNFP_STATE_BYTES);
     if (drc) rc = drv_fail(d, drc, "spike count read-back", err, errlen);
   }
-  for (size_t i = 0; !rc && i < nc; i++) counts[i] = state_count(raw + NNFP_STATE_BYTES * i);
+  for (size_t i = 0; !rc && i < nc; i++) counts[i] = (int32_t)nnfp_state_get_count(raw + NNFP_STATE_BYTES * i);
   if (!rc) d->images += (uint64_t)B;
   free(q);
   free(raw);

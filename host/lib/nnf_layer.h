@@ -40,6 +40,8 @@
 #include "nnf_init.h"
 #include "nnf_nn.h"
 #include "nnf_optim.h"
+#include "nnf_task.h"
+#include "nnfm.h"
 #include "nnfm_lif.h"
 
 #ifdef __cplusplus
@@ -50,9 +52,10 @@ extern "C" {
 #define NNF_MAX_PARAMS 4    /* parameter tensors of one layer */
 #define NNF_MAX_SIZES 9     /* sizes of a ready-made MLP or SNN: up to 8 Linear layers */
 
-/* The input quantizer of images in [0, 1]: pixels are exact. */
-#define NNF_PIXEL_SCALE (1.0 / 255.0)
-#define NNF_PIXEL_ZP (-128)
+/* The input quantizer of images in [0, 1]: pixels are exact (the model's
+ * definition, nnfm.h). */
+#define NNF_PIXEL_SCALE NNFM_PIXEL_SCALE
+#define NNF_PIXEL_ZP NNFM_PIXEL_ZP
 
 typedef enum { NNF_FWD_FLOAT = 0, NNF_FWD_FAKEQUANT, NNF_FWD_INT, NNF_FWD_DEVICE } nnf_fwd_mode;
 
@@ -194,6 +197,7 @@ struct nnf_net {
   int steps;                             /* T: time steps of the spiking layers (1: none) */
   float observer_momentum;               /* EMA constant of the range observers (0.01) */
   uint64_t rng;                          /* rate coding, dropout */
+  nnf_task task;                         /* what the outputs mean, the loss (nnf_task.h) */
   int quantized;                         /* the int8 forms are up to date with the weights */
   /* boundaries and work buffers for batches of up to cap rows */
   int cap;
@@ -224,6 +228,19 @@ void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
 nnf_layer *nnf_linear(int out, char *err, size_t errlen);
 nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen);
 nnf_layer *nnf_flatten(char *err, size_t errlen);
+/* torch.nn.Dropout(p), 0 <= p <= 1: on training passes of the host's float
+ * and fake-quant forwards each value is zeroed with probability p (drawn
+ * from the network's generator) and the others scaled by 1 / (1 - p); the
+ * identity at evaluation, on the integer path and on the device (the
+ * compiler emits nothing for it). */
+nnf_layer *nnf_dropout(double p, char *err, size_t errlen);
+/* A Dropout layer's p (-1 for another kind). */
+double nnf_layer_dropout_p(const nnf_layer *l);
+/* The dropout rule given a mask (1 = kept): y = x * (mask ? 1 / (1 - p) : 0),
+ * the factor 1 / (float)(1 - p) with 1 - p in double (torch's); also its
+ * backward (dy -> dx).
+ * y may alias x. */
+void nnf_dropout_apply(const float *x, const uint8_t *mask, size_t n, double p, float *y);
 
 typedef enum { NNF_SURR_FAST_SIGMOID = 0, NNF_SURR_ATAN } nnf_surrogate;
 
@@ -295,10 +312,23 @@ nnf_pass nnf_net_pass(nnf_net *n, nnf_fwd_mode mode, int batch, int observe, int
 /* Shorthand: a pass of mode over batch rows, observing as QAT does in
  * FAKEQUANT mode. */
 int nnf_net_run(nnf_net *n, nnf_fwd_mode mode, const float *x, int batch, char *err, size_t errlen);
-/* Softmax cross-entropy of the last forward's logits against labels: the
- * gradients of scale * (mean loss) overwrite the parameters' gradients, or
- * with accumulate are added to them. Returns the mean loss. */
+/* The task's loss (n->task; multiclass: softmax cross-entropy) of the last
+ * forward's outputs against labels (multiclass, binary) or targets
+ * (multilabel, regression: batch x outputs): the gradients of scale *
+ * (mean loss) overwrite the parameters' gradients, or with accumulate are
+ * added to them. Returns the mean loss. */
+float nnf_net_backward_task(nnf_net *n, const int32_t *labels, const float *targets, float scale, int accumulate);
+/* The same with labels only (multiclass and binary). */
 float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accumulate);
+/* Regularisation on the parameters' gradients (all of them, biases too, as
+ * `loss + l1 * sum(p.abs().sum() for p in model.parameters())` does): adds
+ * l1 * sign(w); returns the penalty l1 * sum |w|. */
+double nnf_net_l1(nnf_net *n, float l1);
+/* torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) over the
+ * gradients: returns the total norm before clipping. */
+float nnf_net_clip_grad_norm(nnf_net *n, float max_norm);
+/* 1 if the network has a Dropout layer with p > 0. */
+int nnf_net_has_dropout(const nnf_net *n);
 /* The int8 model on the host (INT mode) from int8 inputs xq (batch x
  * inputs; DIRECT / observed inputs only); out: batch x outputs int8. */
 int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out);
@@ -313,6 +343,16 @@ nnf_net *nnf_mlp_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed
                         size_t errlen);
 /* Parse "784,128,10" into sizes; the count or -1 (+ err). */
 int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen);
+/* The same with dropouts: "784,dropout:0.2,128,dropout:0.5,10" puts
+ * Dropout(0.2) before the first Linear layer and Dropout(0.5) after the
+ * hidden layer's activation (torch's usual place); drop[i] (max entries)
+ * is the p after size i, 0 for none. Not after the output size. */
+int nnf_parse_mlp_spec(const char *spec, int *sizes, double *drop, int max, char *err, size_t errlen);
+/* nnf_mlp_create with drop[i] > 0 (i = 0..nsizes-2, or drop NULL) a Dropout
+ * after size i: before the first Linear layer (i = 0), else after hidden
+ * layer i's activation. Same initialisation as without. */
+nnf_net *nnf_mlp_create_dropout(const int *sizes, int nsizes, nnf_act act, const double *drop, uint64_t seed,
+                                char *err, size_t errlen);
 /* The int8 outputs of an MLP's k-th Linear layer (k = 1..), batch x width. */
 const int8_t *nnf_mlp_output_q(const nnf_net *n, int k);
 

@@ -7,14 +7,17 @@
  * q(6)) or goes through the LUT (sigmoid, tanh, whose output quantization is
  * fixed as TFLite's: sigmoid 1/256, -128; tanh 1/128, 0); the activation
  * layer then passes its input on. The observer of its output is its own.
+ * Dropout (inverted, seeded, training only) is at the end.
  */
 #include "nnf_err.h"
 #include "nnf_layer.h"
 #include "nnf_layer_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnf_util.h"
 #include "nnfm.h"
 
 typedef struct {
@@ -162,4 +165,104 @@ nnf_layer *nnf_flatten(char *err, size_t errlen) {
   }
   l->ops = &flatten_ops;
   return l;
+}
+
+/* ---- Dropout: PyTorch's inverted dropout ---------------------------------------------
+ * Training (a host forward with p->training): each value is kept with
+ * probability 1 - p, drawn from the network's generator, and kept values
+ * are scaled by 1 / (1 - p) (as torch's noise.div_(1 - p): the factor is
+ * rounded to float once); backward multiplies by the same mask and factor.
+ * Evaluation, the integer path and the device: the identity (no program,
+ * no buffer: the quantization passes through as for Flatten). */
+
+typedef struct {
+  nnf_layer base;
+  double p;          /* as torch keeps it: 1 - p is taken in double, then rounded to float */
+  uint8_t *mask;
+  size_t mask_cap;
+  int masked;   /* the last forward applied a mask (backward applies it too) */
+} dropout;
+
+static float drop_factor(double p) { return p < 1.0 ? 1.0f / (float)(1.0 - p) : 0.0f; }
+
+void nnf_dropout_apply(const float *x, const uint8_t *mask, size_t n, double p, float *y) {
+  float s = drop_factor(p);
+  /* x * noise, noise = mask * s, as torch: a dropped -x is -0 and a dropped NaN stays NaN */
+  for (size_t i = 0; i < n; i++) y[i] = x[i] * (mask[i] ? s : 0.0f);
+}
+
+static int drop_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  dropout *D = (dropout *)l;
+  size_t cnt = (size_t)x->steps * p->batch * l->in;
+  int quant = p->mode != NNF_FWD_FLOAT;
+  D->masked = 0;
+  if (!p->training || D->p == 0.0 || p->mode == NNF_FWD_INT || p->mode == NNF_FWD_DEVICE || !p->rng) {
+    pass_on(p, x, y, l->in, quant);
+    return 0;
+  }
+  if (cnt > D->mask_cap) {
+    uint8_t *m = realloc(D->mask, cnt);
+    if (!m) return nnf_fail(err, errlen, "layer %d (Dropout): out of memory", l->index);
+    D->mask = m;
+    D->mask_cap = cnt;
+  }
+  for (size_t i = 0; i < cnt; i++) D->mask[i] = (double)nnf_rng_uniform(p->rng) >= D->p;
+  y->steps = x->steps;
+  nnf_dropout_apply(x->f, D->mask, cnt, D->p, y->f);
+  if (quant) memcpy(y->q, x->q, cnt);
+  D->masked = 1;
+  return 0;
+}
+
+static void drop_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                          float *dx, int accumulate) {
+  dropout *D = (dropout *)l;
+  size_t cnt = (size_t)x->steps * p->batch * l->in;
+  (void)y, (void)accumulate;
+  if (!dx) return;
+  if (D->masked) nnf_dropout_apply(dy, D->mask, cnt, D->p, dx);
+  else memcpy(dx, dy, cnt * sizeof(float));
+}
+
+/* "Dropout(0.2)": the shortest form that reads back as the same float. */
+static void drop_describe(const nnf_layer *l, char *buf, size_t len) {
+  double p = ((const dropout *)l)->p;
+  char v[32];
+  snprintf(v, sizeof v, "%g", p);
+  if (strtod(v, NULL) != p) snprintf(v, sizeof v, "%.17g", p);
+  snprintf(buf, len, "Dropout(%s)", v);
+}
+
+static void drop_destroy(nnf_layer *l) {
+  free(((dropout *)l)->mask);
+  free(l);
+}
+
+static const nnf_layer_ops dropout_ops = {
+    .kind = "Dropout",
+    .shape = copy_shape,
+    .forward = drop_forward,
+    .backward = drop_backward,
+    .qparams = flat_qparams,
+    .describe = drop_describe,
+    .destroy = drop_destroy,
+};
+
+nnf_layer *nnf_dropout(double p, char *err, size_t errlen) {
+  if (!(p >= 0.0 && p <= 1.0)) {
+    nnf_fail(err, errlen, "dropout probability has to be between 0 and 1, but got %g", p);
+    return NULL;
+  }
+  dropout *D = calloc(1, sizeof *D);
+  if (!D) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  D->base.ops = &dropout_ops;
+  D->p = p;
+  return &D->base;
+}
+
+double nnf_layer_dropout_p(const nnf_layer *l) {
+  return l && l->ops == &dropout_ops ? ((const dropout *)l)->p : -1.0;
 }

@@ -295,7 +295,7 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
   uint8_t *insn = nnf_plan_insn(p);
   if (!insn) return -1;
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)l->in, (uint16_t)l->out,
-                   l->index ? p->act[l->index] : p->in_base[p->copy], L->w_base, L->p_base,
+                   nnf_plan_input(p, l->index), L->w_base, L->p_base,
                    p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut};
   nnfdrv_insn_gemm(insn, &g);
   return 0;

@@ -50,23 +50,43 @@ int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed) {
 
 /* ---- ready-made networks --------------------------------------------------------------- */
 
-int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen) {
+int nnf_parse_mlp_spec(const char *spec, int *sizes, double *drop, int max, char *err, size_t errlen) {
   int count = 0;
   const char *p = spec;
+  const char *want = drop ? "sizes are integers 1..65535 (a dropout: dropout:P) separated by commas"
+                          : "sizes are integers 1..65535 separated by commas";
   if (!p || !*p) return nnf_fail(err, errlen, "empty layer list (want e.g. 784,128,10)");
   while (*p) {
     char *end;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ','))
-      return nnf_fail(err, errlen, "bad layer list '%s': sizes are integers 1..65535 separated by commas", spec);
-    if (count == max) return nnf_fail(err, errlen, "too many layers in '%s' (at most %d sizes)", spec, max);
-    sizes[count++] = (int)v;
+    if (drop && !strncmp(p, "dropout:", 8)) {
+      errno = 0;
+      double v = strtod(p + 8, &end);
+      if (end == p + 8 || errno || (*end && *end != ','))
+        return nnf_fail(err, errlen, "bad layer list '%s': %s", spec, want);
+      if (!(v >= 0 && v <= 1)) return nnf_fail(err, errlen, "bad layer list '%s': a dropout probability is in [0, 1], not %g", spec, v);
+      if (!count) return nnf_fail(err, errlen, "bad layer list '%s': a dropout comes after a size (the input's, or a hidden layer's)", spec);
+      if (drop[count - 1] > 0) return nnf_fail(err, errlen, "bad layer list '%s': two dropouts in a row", spec);
+      drop[count - 1] = v > 0 ? v : 0;
+    } else {
+      errno = 0;
+      long v = strtol(p, &end, 10);
+      if (end == p || errno || v < 1 || v > 65535 || (*end && *end != ','))
+        return nnf_fail(err, errlen, "bad layer list '%s': %s", spec, want);
+      if (count == max) return nnf_fail(err, errlen, "too many layers in '%s' (at most %d sizes)", spec, max);
+      if (drop) drop[count] = 0;
+      sizes[count++] = (int)v;
+    }
     p = *end ? end + 1 : end;
     if (*end && !*p) return nnf_fail(err, errlen, "bad layer list '%s': trailing comma", spec);
   }
   if (count < 2) return nnf_fail(err, errlen, "layer list '%s' needs at least an input and an output size", spec);
+  if (drop && drop[count - 1] > 0)
+    return nnf_fail(err, errlen, "bad layer list '%s': a dropout after the output layer (the outputs are the logits)", spec);
   return count;
+}
+
+int nnf_parse_layers(const char *spec, int *sizes, int max, char *err, size_t errlen) {
+  return nnf_parse_mlp_spec(spec, sizes, NULL, max, err, errlen);
 }
 
 static int check_sizes(const int *sizes, int nsizes, char *err, size_t errlen) {
@@ -78,6 +98,11 @@ static int check_sizes(const int *sizes, int nsizes, char *err, size_t errlen) {
 }
 
 nnf_net *nnf_mlp_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed, char *err, size_t errlen) {
+  return nnf_mlp_create_dropout(sizes, nsizes, act, NULL, seed, err, errlen);
+}
+
+nnf_net *nnf_mlp_create_dropout(const int *sizes, int nsizes, nnf_act act, const double *drop, uint64_t seed,
+                                char *err, size_t errlen) {
   if (check_sizes(sizes, nsizes, err, errlen)) return NULL;
   if ((unsigned)act > NNF_ACT_TANH) {
     nnf_fail(err, errlen, "unknown activation %d", (int)act);
@@ -86,12 +111,18 @@ nnf_net *nnf_mlp_create(const int *sizes, int nsizes, nnf_act act, uint64_t seed
   nnf_net *n = nnf_net_create(sizes[0], err, errlen);
   uint64_t rng = seed;
   for (int k = 1; n && k < nsizes; k++) {
-    if (nnf_net_add(n, nnf_linear(sizes[k], err, errlen), err, errlen) ||
-        (k + 1 < nsizes && nnf_net_add(n, nnf_activation(act, err, errlen), err, errlen))) {
+    int hidden = k + 1 < nsizes;
+    if ((drop && drop[k - 1] > 0 && nnf_net_add(n, nnf_dropout(drop[k - 1], err, errlen), err, errlen)) ||
+        nnf_net_add(n, nnf_linear(sizes[k], err, errlen), err, errlen)) {
       nnf_net_free(n);
       return NULL;
     }
-    nnf_dense_init_default(nnf_layer_dense(n->layer[n->nlayers - (k + 1 < nsizes ? 2 : 1)]), &rng);
+    nnf_layer *lin = n->layer[n->nlayers - 1];
+    if (hidden && nnf_net_add(n, nnf_activation(act, err, errlen), err, errlen)) {
+      nnf_net_free(n);
+      return NULL;
+    }
+    nnf_dense_init_default(nnf_layer_dense(lin), &rng);
   }
   return n;
 }

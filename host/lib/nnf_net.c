@@ -121,21 +121,20 @@ int nnf_net_params(nnf_net *n, nnf_param *out, int max, int *owner) {
   return count;
 }
 
+static size_t param_size(const nnf_param *p) { return (size_t)p->shape[0] * (p->ndim > 1 ? (size_t)p->shape[1] : 1); }
+
 int nnf_net_register(nnf_net *n, nnf_optim *o) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
-  for (int i = 0; i < k; i++) {
-    size_t cnt = (size_t)p[i].shape[0] * (p[i].ndim > 1 ? (size_t)p[i].shape[1] : 1);
-    if (nnf_optim_add(o, p[i].data, p[i].grad, cnt)) return -1;
-  }
+  for (int i = 0; i < k; i++)
+    if (nnf_optim_add(o, p[i].data, p[i].grad, param_size(&p[i]))) return -1;
   return 0;
 }
 
 void nnf_net_zero_grad(nnf_net *n) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
-  for (int i = 0; i < k; i++)
-    memset(p[i].grad, 0, (size_t)p[i].shape[0] * (p[i].ndim > 1 ? (size_t)p[i].shape[1] : 1) * sizeof(float));
+  for (int i = 0; i < k; i++) memset(p[i].grad, 0, param_size(&p[i]) * sizeof(float));
 }
 
 /* ---- buffers ------------------------------------------------------------------ */
@@ -289,11 +288,15 @@ int nnf_net_calibrate(nnf_net *n, const float *x, int batch, char *err, size_t e
 /* ---- backward ---------------------------------------------------------------------- */
 
 float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accumulate) {
+  return nnf_net_backward_task(n, labels, NULL, scale, accumulate);
+}
+
+float nnf_net_backward_task(nnf_net *n, const int32_t *labels, const float *targets, float scale, int accumulate) {
   int L = n->nlayers, B = n->last_batch, C = nnf_net_outputs(n);
   const nnf_tensor *out = &n->t[L];
   size_t cntL = (size_t)B * C;
   float *g = n->g0, *gnext = n->g1;
-  float loss = nnf_loss_softmax_ce(n->logits, labels, B, C, g);
+  float loss = nnf_task_loss(&n->task, n->logits, labels, targets, B, C, g);
   if (scale != 1.0f)
     for (size_t i = 0; i < cntL; i++) g[i] *= scale;
   /* a count readout: each step's spikes get the counts' gradient */
@@ -324,3 +327,28 @@ int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out) {
 
 const int32_t *nnf_net_counts(const nnf_net *n) { return n->counts; }
 
+
+/* ---- regularisation ------------------------------------------------------------------ */
+
+double nnf_net_l1(nnf_net *n, float l1) {
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  double s = 0.0;
+  for (int i = 0; i < k; i++) s += nnf_l1_penalty(p[i].data, p[i].grad, param_size(&p[i]), l1);
+  return s;
+}
+
+float nnf_net_clip_grad_norm(nnf_net *n, float max_norm) {
+  nnf_param p[4 * NNF_MAX_LAYERS];
+  float *g[4 * NNF_MAX_LAYERS];
+  size_t cnt[4 * NNF_MAX_LAYERS];
+  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  for (int i = 0; i < k; i++) g[i] = p[i].grad, cnt[i] = param_size(&p[i]);
+  return nnf_clip_grad_norm(g, cnt, k, max_norm);
+}
+
+int nnf_net_has_dropout(const nnf_net *n) {
+  for (int i = 0; i < n->nlayers; i++)
+    if (nnf_layer_dropout_p(n->layer[i]) > 0) return 1;
+  return 0;
+}

@@ -148,17 +148,27 @@ void nnf_softmax_backward(const float *p, const float *dp, float *dz, int batch,
   }
 }
 
-float nnf_loss_mse(const float *y, const float *t, size_t n, float *grad) {
+/* The mean of an elementwise regression loss over n values and its
+ * gradient: MSE d^2 (grad (2/n) d), L1 |d| (grad sign(d) / n), Huber. */
+typedef enum { EL_MSE, EL_MAE, EL_HUBER } elementwise;
+
+static float mean_loss(elementwise k, const float *y, const float *t, size_t n, float delta, float *grad) {
   if (n == 0) return 0.0f;
   double s = 0.0;
-  float g = 2.0f / (float)n;
+  float inv = 1.0f / (float)n, two = 2.0f / (float)n;
   for (size_t i = 0; i < n; i++) {
-    float d = y[i] - t[i];
-    s += (double)d * d;
-    if (grad) grad[i] = g * d;
+    float d = y[i] - t[i], g;
+    double a = fabs((double)d);
+    if (k == EL_MSE) s += a * a, g = two * d;
+    else if (k == EL_MAE) s += a, g = d > 0 ? inv : d < 0 ? -inv : 0.0f;
+    else s += a < delta ? 0.5 * a * a : (double)delta * (a - 0.5 * (double)delta),
+         g = (d < -delta ? -delta : d > delta ? delta : d) * inv;
+    if (grad) grad[i] = g;
   }
   return (float)(s / (double)n);
 }
+
+float nnf_loss_mse(const float *y, const float *t, size_t n, float *grad) { return mean_loss(EL_MSE, y, t, n, 0, grad); }
 
 float nnf_loss_bce(const float *p, const float *t, size_t n, float *grad) {
   if (n == 0) return 0.0f;
@@ -199,6 +209,62 @@ float nnf_loss_softmax_ce(const float *logits, const int32_t *labels, int batch,
     }
   }
   return (float)(s / batch);
+}
+
+float nnf_sigmoid(float z) {
+  if (z >= 0) return 1.0f / (1.0f + expf(-z));
+  float e = expf(z);
+  return e / (1.0f + e);
+}
+
+double nnf_bce_logit(float z, float t, float *d) {
+  /* log(1 + exp(z)) - z t, written so that exp never overflows */
+  double zd = z;
+  if (d) *d = nnf_sigmoid(z) - t;
+  return (zd > 0 ? zd : 0.0) - zd * (double)t + log1p(exp(-fabs(zd)));
+}
+
+float nnf_loss_bce_logits(const float *z, const float *t, size_t n, float *grad) {
+  if (n == 0) return 0.0f;
+  double s = 0.0;
+  float inv = 1.0f / (float)n;
+  for (size_t i = 0; i < n; i++) {
+    float d;
+    s += nnf_bce_logit(z[i], t[i], &d);
+    if (grad) grad[i] = d * inv;
+  }
+  return (float)(s / (double)n);
+}
+
+float nnf_loss_mae(const float *y, const float *t, size_t n, float *grad) { return mean_loss(EL_MAE, y, t, n, 0, grad); }
+
+float nnf_loss_huber(const float *y, const float *t, size_t n, float delta, float *grad) {
+  return mean_loss(EL_HUBER, y, t, n, delta, grad);
+}
+
+double nnf_l1_penalty(const float *w, float *g, size_t n, float l1) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    s += fabs((double)w[i]);
+    if (g) g[i] += w[i] > 0 ? l1 : w[i] < 0 ? -l1 : 0.0f;
+  }
+  return (double)l1 * s;
+}
+
+float nnf_clip_grad_norm(float *const *g, const size_t *n, int k, float max_norm) {
+  double total = 0.0;
+  for (int j = 0; j < k; j++) {
+    double s = 0.0;
+    for (size_t i = 0; i < n[j]; i++) s += (double)g[j][i] * g[j][i];
+    float norm = (float)sqrt(s); /* torch: each tensor's norm in float, then the norm of those */
+    total += (double)norm * norm;
+  }
+  float tn = (float)sqrt(total);
+  float coef = max_norm / (tn + 1e-6f);
+  if (coef < 1.0f)
+    for (int j = 0; j < k; j++)
+      for (size_t i = 0; i < n[j]; i++) g[j][i] *= coef;
+  return tn;
 }
 
 int nnf_argmax(const float *v, int n) {

@@ -86,6 +86,31 @@ float nnf_loss_bce(const float *p, const float *t, size_t n, float *grad);
 float nnf_loss_softmax_ce(const float *logits, const int32_t *labels, int batch, int classes,
                           float *grad);
 
+/* Binary cross-entropy on logits z with targets t in [0, 1]
+ * (torch.nn.BCEWithLogitsLoss, no weights): per element
+ * max(z, 0) - z t + log(1 + exp(-|z|)), stable for any finite z; grad =
+ * (sigmoid(z) - t) / n. */
+float nnf_loss_bce_logits(const float *z, const float *t, size_t n, float *grad);
+/* One element of it: the loss, and sigmoid(z) - t in *d (not divided). */
+double nnf_bce_logit(float z, float t, float *d);
+/* Mean absolute error (torch.nn.L1Loss): grad = sign(y - t) / n (0 at 0). */
+float nnf_loss_mae(const float *y, const float *t, size_t n, float *grad);
+/* Huber loss (torch.nn.HuberLoss, delta > 0): 0.5 d^2 where |d| < delta,
+ * else delta (|d| - 0.5 delta); grad = clamp(d, -delta, delta) / n. */
+float nnf_loss_huber(const float *y, const float *t, size_t n, float delta, float *grad);
+
+/* Stable logistic function: 1 / (1 + exp(-z)) without overflow. */
+float nnf_sigmoid(float z);
+
+/* L1 penalty l1 * sum |w| of n weights; adds its gradient l1 * sign(w)
+ * (torch.sign: 0 at 0) to g when g is not NULL. Returns the penalty. */
+double nnf_l1_penalty(const float *w, float *g, size_t n, float l1);
+/* Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_
+ * (norm 2): total = || (||g_0||, ..., ||g_{k-1}||) ||, and every gradient
+ * is multiplied by min(1, max_norm / (total + 1e-6)). k arrays g[i] of
+ * n[i] floats. Returns the total norm (before clipping). */
+float nnf_clip_grad_norm(float *const *g, const size_t *n, int k, float max_norm);
+
 /* Index of the largest value (first on ties). */
 int nnf_argmax(const float *v, int n);
 

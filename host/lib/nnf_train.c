@@ -29,40 +29,67 @@ nnf_train_opts nnf_train_defaults(void) {
 
 static int check_data(const nnf_net *n, const nnf_dataset *d, const char *what, char *err,
                       size_t errlen) {
+  const nnf_task *t = &n->task;
+  int C = nnf_net_outputs(n);
   if ((size_t)nnf_net_inputs(n) != d->features)
     return nnf_fail(err, errlen, "the network takes %d inputs but the %s data has %zu features per sample",
                 nnf_net_inputs(n), what, d->features);
-  if (d->classes > nnf_net_outputs(n))
+  if (nnf_task_check(t, C, err, errlen)) return -1;
+  if (t->kind != NNF_TASK_MULTICLASS && nnf_net_spiking(n))
+    return nnf_fail(err, errlen, "a spiking network's outputs are spike counts: only the multiclass task fits it");
+  if (nnf_task_uses_targets(t->kind) && (!d->t || d->targets != (size_t)C))
+    return nnf_fail(err, errlen, "the %s task needs %d target columns per sample (one per output) but the %s data has %zu",
+                    nnf_task_name(t->kind), C, what, d->t ? d->targets : 0);
+  if (t->kind == NNF_TASK_BINARY && d->classes > 2)
+    return nnf_fail(err, errlen, "the binary task takes labels 0 and 1 but the %s data has labels up to %d", what,
+                    d->classes - 1);
+  if (t->kind == NNF_TASK_MULTICLASS && d->classes > C)
     return nnf_fail(err, errlen, "the %s data has %d classes but the network has %d outputs", what,
-                d->classes, nnf_net_outputs(n));
+                d->classes, C);
   if (d->count == 0) return nnf_fail(err, errlen, "the %s data is empty", what);
   return 0;
 }
 
-static int count_correct(const nnf_net *n, const int32_t *labels, int batch) {
-  int C = nnf_net_outputs(n), ok = 0;
-  for (int r = 0; r < batch; r++) ok += nnf_argmax(n->logits + (size_t)r * C, C) == labels[r];
-  return ok;
-}
-
-/* Gather the rows perm[first .. first + B) into x / y. */
+/* Gather the rows perm[first .. first + B) into x / y (and t: targets). */
 static void gather(const nnf_dataset *d, const uint32_t *perm, size_t first, int B, float *x,
-                   int32_t *y) {
+                   int32_t *y, float *t) {
   for (int r = 0; r < B; r++) {
     size_t i = perm ? perm[first + (size_t)r] : first + (size_t)r;
     memcpy(x + (size_t)r * d->features, d->x + i * d->features, d->features * sizeof(float));
     y[r] = d->y[i];
+    if (t) memcpy(t + (size_t)r * d->targets, d->t + i * d->targets, d->targets * sizeof(float));
   }
 }
 
-/* One forward pass of B rows in `mode` (observing as p says). */
+/* Row buffers of a loop: inputs, labels and (for target tasks) targets. */
+typedef struct {
+  float *x, *t;
+  int32_t *y;
+} rows_buf;
+
+static int rows_alloc(rows_buf *b, const nnf_dataset *d, int rows) {
+  b->x = malloc((size_t)rows * d->features * sizeof(float));
+  b->y = malloc((size_t)rows * sizeof(int32_t));
+  b->t = d->t && d->targets ? malloc((size_t)rows * d->targets * sizeof(float)) : NULL;
+  return b->x && b->y && (b->t || !(d->t && d->targets)) ? 0 : -1;
+}
+
+static void rows_free(rows_buf *b) {
+  free(b->x);
+  free(b->y);
+  free(b->t);
+}
+
+/* One forward pass of B rows in `mode` (observing as p says; training:
+ * dropout active). */
 static int forward(nnf_net *n, nnf_device *dev, nnf_fwd_mode mode, const float *x, int B, int observe, int every,
-                   char *err, size_t errlen) {
+                   int training, char *err, size_t errlen) {
   if (mode == NNF_FWD_DEVICE) {
     if (!dev) return nnf_fail(err, errlen, "device mode needs a device");
     return nnf_device_forward(dev, n, x, B, err, errlen);
   }
   nnf_pass p = nnf_net_pass(n, mode, B, observe, every);
+  p.training = training;
   return nnf_net_forward(n, &p, x, err, errlen);
 }
 
@@ -81,29 +108,27 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
      * while one runs (rate-coded inputs draw per call: keep their calls) */
     if (!nnf_net_spiking(n)) batch = batch * 16 > 65535 ? 65535 : batch * 16;
   }
-  float *x = malloc((size_t)batch * d->features * sizeof(float));
-  int32_t *y = malloc((size_t)batch * sizeof(int32_t));
-  if (!x || !y) {
-    free(x);
-    free(y);
+  rows_buf b;
+  if (rows_alloc(&b, d, batch)) {
+    rows_free(&b);
     return nnf_fail(err, errlen, "out of memory");
   }
   int rc = 0, C = nnf_net_outputs(n);
   double loss = 0;
+  nnf_tally tally;
+  memset(&tally, 0, sizeof tally);
   long steps = (long)((d->count + (size_t)batch - 1) / (size_t)batch);
   for (long s = 0; s < steps && !rc; s++) {
     size_t first = (size_t)s * (size_t)batch;
     int B = (int)(d->count - first < (size_t)batch ? d->count - first : (size_t)batch);
-    gather(d, NULL, first, B, x, y);
-    rc = forward(n, dev, mode, x, B, 0, 1, err, errlen);
+    gather(d, NULL, first, B, b.x, b.y, b.t);
+    rc = forward(n, dev, mode, b.x, B, 0, 1, 0, err, errlen);
     if (rc) break;
-    loss += (double)nnf_loss_softmax_ce(n->logits, y, B, C, NULL) * B;
-    r->correct += (uint64_t)count_correct(n, y, B);
-    r->images += (uint64_t)B;
+    loss += (double)nnf_task_loss(&n->task, n->logits, b.y, b.t, B, C, NULL) * B;
+    nnf_task_tally(&n->task, n->logits, b.y, b.t, B, C, &tally);
     if (progress) progress(ctx, s + 1, steps, NULL);
   }
-  free(x);
-  free(y);
+  rows_free(&b);
   if (rc) return -1;
   if (mode == NNF_FWD_DEVICE) {
     if (nnf_device_figures_get(dev, &f1, err, errlen)) return -1;
@@ -113,7 +138,16 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
     r->dev.macs -= f0.macs;
     r->dev.images -= f0.images;
   }
-  r->accuracy = (double)r->correct / (double)r->images;
+  r->images = tally.rows;
+  r->correct = tally.correct;
+  r->figure = nnf_task_figure(&n->task, &tally);
+  r->accuracy = n->task.kind == NNF_TASK_MULTILABEL ? r->figure : (double)r->correct / (double)r->images;
+  if (n->task.kind == NNF_TASK_MULTILABEL) r->exact_match = (double)r->correct / (double)r->images;
+  if (n->task.kind == NNF_TASK_REGRESSION) {
+    r->accuracy = 0;
+    r->mse = tally.sq / (double)tally.values;
+    r->mae = tally.abs / (double)tally.values;
+  }
   r->loss = loss / (double)r->images;
   return 0;
 }
@@ -169,13 +203,16 @@ static int copy_rows(const nnf_dataset *d, const uint32_t *idx, size_t n, nnf_da
   out->classes = d->classes;
   out->x = malloc((n ? n : 1) * d->features * sizeof(float));
   out->y = malloc((n ? n : 1) * sizeof(int32_t));
-  if (!out->x || !out->y) {
+  out->targets = d->t ? d->targets : 0;
+  if (out->targets) out->t = malloc((n ? n : 1) * d->targets * sizeof(float));
+  if (!out->x || !out->y || (out->targets && !out->t)) {
     nnf_dataset_free(out);
     return -1;
   }
   for (size_t i = 0; i < n; i++) {
     memcpy(out->x + i * d->features, d->x + (size_t)idx[i] * d->features, d->features * sizeof(float));
     out->y[i] = d->y[idx[i]];
+    if (out->t) memcpy(out->t + i * d->targets, d->t + (size_t)idx[i] * d->targets, d->targets * sizeof(float));
   }
   return 0;
 }
@@ -254,9 +291,10 @@ static void snap_restore(const snapshot *s, nnf_net *n) {
 /* One forward/backward pass of b samples (gradient weight `scale`): the
  * observers as the mode has them (nnf_train.h), the int8 model re-derived
  * (and uploaded) after every optimizer step. */
-static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, const float *x,
-                      const int32_t *y, int b, int chunk, long pass, float scale, int accumulate,
-                      double *loss, uint64_t *correct, char *err, size_t errlen) {
+static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, const rows_buf *rb, int b, int chunk,
+                      long pass, float scale, int accumulate, double *loss, nnf_tally *tally, char *err,
+                      size_t errlen) {
+  const float *x = rb->x;
   int every = o->observe_every < 1 ? 1 : o->observe_every, due = pass % every == 0;
   if (o->mode == NNF_FWD_INT && pass == 0 && nnf_net_calibrate(n, x, b, err, errlen)) return -1;
   if ((o->mode == NNF_FWD_FLOAT || o->mode == NNF_FWD_DEVICE) && due && nnf_net_observe(n, x, b, every))
@@ -267,10 +305,16 @@ static int train_pass(nnf_net *n, nnf_device *dev, const nnf_train_opts *o, cons
     if (o->mode == NNF_FWD_DEVICE && nnf_device_load(dev, n, chunk, err, errlen)) return -1;
   }
   int fq = o->mode == NNF_FWD_FAKEQUANT, in = o->mode == NNF_FWD_INT;
-  if (forward(n, dev, o->mode, x, b, fq || (in && due), fq ? 1 : every, err, errlen)) return -1;
-  *loss += (double)nnf_net_backward(n, y, scale, accumulate) * b;
-  *correct += (uint64_t)count_correct(n, y, b);
+  if (forward(n, dev, o->mode, x, b, fq || (in && due), fq ? 1 : every, 1, err, errlen)) return -1;
+  *loss += (double)nnf_net_backward_task(n, rb->y, rb->t, scale, accumulate) * b;
+  nnf_task_tally(&n->task, n->logits, rb->y, rb->t, b, nnf_net_outputs(n), tally);
   return 0;
+}
+
+/* v better than best for the task (higher accuracy, lower MSE). */
+static int better(const nnf_net *n, double v, double best, int have_best) {
+  if (!have_best) return 1;
+  return nnf_task_lower_better(n->task.kind) ? v < best : v > best;
 }
 
 int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *train,
@@ -285,6 +329,13 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if ((o->mode == NNF_FWD_DEVICE || o->eval_mode == NNF_FWD_DEVICE) && !dev)
     return nnf_fail(err, errlen, "device mode needs a device");
   if (nnf_sched_validate(&o->sched, err, errlen)) return -1;
+  if (!(o->l1 >= 0) || !(o->clip_norm >= 0) || !isfinite(o->l1) || !isfinite(o->clip_norm))
+    return nnf_fail(err, errlen, "the L1 coefficient and the clipping norm must be >= 0 (got %g, %g)", (double)o->l1,
+                    (double)o->clip_norm);
+  if (nnf_net_has_dropout(n) && (o->mode == NNF_FWD_DEVICE || o->mode == NNF_FWD_INT))
+    return nnf_fail(err, errlen, "dropout needs the training forward on the host (float or fake quantization, "
+                                 "e.g. --device host): a device or integer forward cannot drop values; evaluation "
+                                 "on a device is fine (dropout is the identity there)");
   /* the schedule of this run: a cosine with t_max = 0 anneals over all the
    * epochs (nnf_train.h), as CosineAnnealingLR(T_max=epochs) does */
   nnf_sched sched = o->sched;
@@ -294,25 +345,26 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   int chunk = full ? (train->count < 1024 ? (int)train->count : 1024) : o->batch;
   long passes_per_epoch = (long)((train->count + (size_t)chunk - 1) / (size_t)chunk);
   int acc = full ? (int)passes_per_epoch : (o->accumulate < 1 ? 1 : o->accumulate);
-  float *x = malloc((size_t)chunk * train->features * sizeof(float));
-  int32_t *y = malloc((size_t)chunk * sizeof(int32_t));
+  rows_buf rb;
+  int no_rows = rows_alloc(&rb, train, chunk);
   uint32_t *perm = malloc(train->count * sizeof(uint32_t));
   snapshot best;
   memset(&best, 0, sizeof best);
-  if (!x || !y || !perm) {
-    free(x);
-    free(y);
+  if (no_rows || !perm) {
+    rows_free(&rb);
     free(perm);
     return nnf_fail(err, errlen, "out of memory");
   }
-  if (o->csv) fprintf(o->csv, "epoch,loss,train_accuracy,val_accuracy,test_accuracy,lr,seconds\n");
+  const char *fig = nnf_task_figure_name(n->task.kind);
+  if (o->csv) fprintf(o->csv, "epoch,loss,train_%s,val_%s,test_%s,lr,seconds\n", fig, fig, fig);
   long total = passes_per_epoch * o->epochs, done = 0, steps = 0;
   double lr0 = nnf_optim_config(opt)->lr, best_acc = -1;
   int rc = 0, since_best = 0, e;
   n->rng = o->seed ^ 0x52a7e5ull;
   for (e = 0; e < o->epochs && !rc; e++) {
     double t0 = nnf_now(), loss = 0;
-    uint64_t correct = 0;
+    nnf_tally tally;
+    memset(&tally, 0, sizeof tally);
     nnf_shuffle(perm, train->count, o->seed + (uint64_t)e * 0x9e3779b97f4a7c15ull);
     for (long s = 0; s < passes_per_epoch && !rc; s++) {
       size_t first = (size_t)s * (size_t)chunk;
@@ -322,11 +374,13 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
       size_t wfirst = (size_t)w0 * chunk, wlast = (size_t)w1 * chunk;
       if (wlast > train->count) wlast = train->count;
       float scale = (float)b / (float)(wlast - wfirst);
-      gather(train, perm, first, b, x, y);
-      rc = train_pass(n, dev, o, x, y, b, chunk, done, scale, s != w0, &loss, &correct, err, errlen);
+      gather(train, perm, first, b, rb.x, rb.y, rb.t);
+      rc = train_pass(n, dev, o, &rb, b, chunk, done, scale, s != w0, &loss, &tally, err, errlen);
       if (rc) break;
       done++;
       if (s + 1 == w1) {
+        if (o->l1 > 0) nnf_net_l1(n, o->l1);
+        if (o->clip_norm > 0) nnf_net_clip_grad_norm(n, o->clip_norm);
         nnf_optim_set_lr(opt, nnf_sched_lr(&sched, lr0, e, steps));
         nnf_optim_step(opt);
         steps++;
@@ -335,7 +389,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
       if (o->progress) o->progress(o->progress_ctx, done, total, NULL);
     }
     if (rc) break;
-    nnf_epoch_stats st = {e + 1, loss / (double)train->count, (double)correct / (double)train->count,
+    nnf_epoch_stats st = {e + 1, loss / (double)train->count, nnf_task_figure(&n->task, &tally),
                           -1.0, -1.0, nnf_optim_config(opt)->lr, 0, 0};
     const nnf_dataset *sets[2] = {val, test};
     double *accs[2] = {&st.val_acc, &st.test_acc};
@@ -345,11 +399,11 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
       int eb = o->eval_batch > 0 ? o->eval_batch : chunk < 64 ? 64 : chunk;
       if ((rc = nnf_evaluate(n, o->eval_mode, dev, sets[k], eb, &r, NULL, NULL, err, errlen)))
         break;
-      *accs[k] = r.accuracy;
+      *accs[k] = r.figure;
     }
     if (rc) break;
     if (val) {
-      if (st.val_acc > best_acc) {
+      if (better(n, st.val_acc, best_acc, best.taken)) {
         best_acc = st.val_acc;
         since_best = 0;
         st.best = 1;
@@ -375,8 +429,7 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if (!rc && val && best.taken) snap_restore(&best, n);
   if (!rc && o->mode != NNF_FWD_FLOAT) rc = nnf_net_quantize(n, err, errlen);
   snap_free(&best);
-  free(x);
-  free(y);
+  rows_free(&rb);
   free(perm);
   return rc;
 }

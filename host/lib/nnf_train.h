@@ -5,7 +5,11 @@
  * stack (MLPs, spiking networks, any mix). nnf_train runs epochs of seeded
  * mini-batch training: each step a forward pass in the chosen mode (host
  * float, host fake-quant, the host's integer path, or the device), the
- * softmax cross-entropy backward on the host, and one optimizer step. In
+ * backward of the network's task loss on the host (n->task, nnf_task.h:
+ * softmax cross-entropy by default), the optional L1 term and gradient
+ * clipping, and one optimizer step. Dropout layers drop only on these
+ * training forwards (host modes; nnf_train refuses them with a device or
+ * integer forward). In
  * device mode the quantized weights are re-uploaded every step and the
  * activation ranges are observed by a float forward on the host every
  * observe_every steps; on the integer path (spiking networks) the first
@@ -27,12 +31,17 @@
 extern "C" {
 #endif
 
+/* The figures per epoch are the task's (nnf_task_figure): accuracy for
+ * multiclass and binary, per-label accuracy for multilabel, MSE for
+ * regression (lower is better: the kept weights are those of the lowest
+ * validation MSE). */
 typedef struct {
   int epoch;            /* 1-based */
-  double loss;          /* mean training loss over the epoch */
-  double train_acc;     /* training accuracy of the epoch's forward passes */
-  double val_acc;       /* accuracy on the validation set after the epoch (-1: none) */
-  double test_acc;      /* accuracy on the test set after the epoch (-1: none) */
+  double loss;          /* mean training loss over the epoch (the task's loss; an L1 penalty
+                           is not in it) */
+  double train_acc;     /* the task's figure over the epoch's training forward passes */
+  double val_acc;       /* ... on the validation set after the epoch (-1: none) */
+  double test_acc;      /* ... on the test set after the epoch (-1: none) */
   double lr;            /* learning rate at the end of the epoch */
   double seconds;
   int best;             /* 1: the best validation accuracy so far (the kept weights) */
@@ -83,7 +92,11 @@ typedef struct {
   int observe_every;    /* device mode: host observation period in steps (>= 1) */
   nnf_sched sched;
   int patience;         /* > 0: stop after this many epochs without a better validation
-                           accuracy (needs a validation set) */
+                           figure (needs a validation set) */
+  float l1;             /* > 0: add l1 * sign(w) to every parameter's gradient before each
+                           optimizer step (the loss + l1 * sum |w| of PyTorch code) */
+  float clip_norm;      /* > 0: clip the gradients to this global norm before each step
+                           (torch.nn.utils.clip_grad_norm_, after the L1 term) */
   int eval_batch;       /* rows per evaluation forward after each epoch (0: the larger of
                            the training batch and 64) */
   nnf_progress_fn progress;
@@ -109,13 +122,17 @@ int nnf_dataset_split(const nnf_dataset *d, double fraction, uint64_t seed, nnf_
                       nnf_dataset *val, char *err, size_t errlen);
 
 typedef struct {
-  double accuracy, loss;
-  uint64_t images, correct;
+  double accuracy, loss;     /* accuracy: multiclass / binary; multilabel: per-label accuracy */
+  uint64_t images, correct;  /* correct: multilabel, rows with every label right */
+  double exact_match;        /* multilabel: the fraction of rows with every label right */
+  double mse, mae;           /* regression: over every output of every row */
+  double figure;             /* the task's figure (nnf_task_figure) */
   nnf_device_figures dev;   /* device figures over the evaluation (device mode) */
 } nnf_eval_result;
 
-/* Accuracy and mean loss of n on d in the given mode (the observers do not
- * move). On a device the figures cover this evaluation only. */
+/* The task's figures and mean loss of n on d in the given mode (the
+ * observers do not move). On a device the figures cover this evaluation
+ * only. */
 int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_dataset *d, int batch,
                  nnf_eval_result *r, nnf_progress_fn progress, void *ctx, char *err, size_t errlen);
 

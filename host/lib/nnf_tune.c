@@ -28,6 +28,7 @@
 
 #include "nnf_data.h"
 #include "nnf_gp.h"
+#include "nnf_util.h"
 
 #define MAX_COLS NNF_GP_MAX_D
 
@@ -50,14 +51,8 @@ int nnf_tune_strategy_parse(const char *name) {
 
 /* ---- draws ----------------------------------------------------------------------- */
 
-static uint64_t splitmix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static double uniform01(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1.0p-53; }
+/* The library's generator (nnf_util.h), 53 bits for a double in [0, 1). */
+static double uniform01(uint64_t *s) { return (double)(nnf_rng_next(s) >> 11) * 0x1.0p-53; }
 
 static double gauss(uint64_t *s) {
   double u = uniform01(s), v = uniform01(s);
@@ -87,7 +82,7 @@ static void draw_point(const nnf_tune_space *s, uint64_t *rng, nnf_tune_point *o
   memset(out, 0, sizeof *out);
   for (int i = 0; i < s->ndims; i++) {
     const nnf_tune_dim *d = &s->dim[i];
-    if (d->kind == NNF_TDIM_LIST) out->x[i] = (double)(splitmix(rng) % (uint64_t)(d->n > 0 ? d->n : 1));
+    if (d->kind == NNF_TDIM_LIST) out->x[i] = (double)(nnf_rng_next(rng) % (uint64_t)(d->n > 0 ? d->n : 1));
     else out->x[i] = range_value(d, uniform01(rng));
   }
 }
@@ -194,16 +189,16 @@ int nnf_tune_encode(const nnf_tune_space *s, const nnf_tune_point *p, double *v,
  * names to another name. */
 static void perturb(const nnf_tune_space *s, const nnf_tune_point *p, double sd, uint64_t *rng, nnf_tune_point *out) {
   *out = *p;
-  int moved = 0, forced = (int)(splitmix(rng) % (uint64_t)s->ndims);
+  int moved = 0, forced = (int)(nnf_rng_next(rng) % (uint64_t)s->ndims);
   for (int i = 0; i < s->ndims; i++) {
     const nnf_tune_dim *d = &s->dim[i];
-    if (!dim_cols(d) || (!(splitmix(rng) & 1) && !(i == forced && !moved))) continue;
+    if (!dim_cols(d) || (!(nnf_rng_next(rng) & 1) && !(i == forced && !moved))) continue;
     if (d->kind != NNF_TDIM_LIST) {
       out->x[i] = range_value(d, fmin(fmax(range_unit(d, p->x[i]) + sd * gauss(rng), 0), 1));
     } else if (d->categorical) {
-      out->x[i] = (double)(((long)p->x[i] + 1 + (long)(splitmix(rng) % (uint64_t)(d->n - 1))) % d->n);
+      out->x[i] = (double)(((long)p->x[i] + 1 + (long)(nnf_rng_next(rng) % (uint64_t)(d->n - 1))) % d->n);
     } else {
-      long j = (long)p->x[i] + ((splitmix(rng) & 1) ? 1 : -1);
+      long j = (long)p->x[i] + ((nnf_rng_next(rng) & 1) ? 1 : -1);
       out->x[i] = (double)(j < 0 ? 1 : j >= d->n ? d->n - 2 : j);
     }
     moved = 1;
@@ -446,21 +441,10 @@ char *nnf_tune_store_read(const nnf_tune_store *st, const char *name) {
   return p;
 }
 
+static int put_text(FILE *fp, void *ctx) { return fputs((const char *)ctx, fp) < 0 ? -1 : 0; }
+
 int nnf_tune_store_write(const nnf_tune_store *st, const char *name, const char *text, char *err, size_t errlen) {
-  char path[4200], tmp[4400];
+  char path[4200];
   store_path(st, name, path, sizeof path);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    return -1;
-  }
-  int ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path)) {
-    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
+  return nnf_write_atomic(path, put_text, (void *)text, err, errlen);
 }

@@ -69,6 +69,12 @@ int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift);
  * NaN x gives clamp(zp, lo, hi); values beyond the int64 range saturate. */
 int32_t nnfm_quantize_real(double x, double scale, int32_t zp, int32_t lo, int32_t hi);
 
+/* The input quantizer of images with values in [0, 1] (pixels / 255):
+ * q = round(x * 255) - 128 covers -128..127 and is exact for 8-bit pixels.
+ * The device takes such inputs as they are; the host quantizes with these. */
+#define NNFM_PIXEL_SCALE (1.0 / 255.0)
+#define NNFM_PIXEL_ZP (-128)
+
 /* Clamp to [lo, hi]. */
 int32_t nnfm_clamp(int32_t x, int32_t lo, int32_t hi);
 

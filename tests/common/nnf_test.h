@@ -98,6 +98,25 @@ static inline int nnf_test_done(const char *name) {
   return 0;
 }
 
+/* A whole file as a NUL-terminated string (malloc'ed; NULL if unreadable). */
+static inline char *nnf_test_read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = NULL;
+  long len = -1;
+  if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+  if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf[len] = '\0';
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
 /* ---- seeded random numbers (splitmix64) ----------------------------------- */
 
 typedef struct {

@@ -597,6 +597,60 @@ static void test_shuffle(void) {
   test_shuffle_uniform();
 }
 
+/* CSV with float targets (multilabel, regression): the columns, the
+ * placement by first_col, the checks, and slicing keeping them. */
+static void test_csv_targets(void) {
+  nnf_dataset d, s;
+  char err[512] = "";
+  const char *text = "x0,x1,t0,t1\n1,2,0.5,-3\n4,5,1e2,0\n";
+  CHECK_OK(nnf_csv_parse_targets(text, strlen(text), -1, 2, &d, err, sizeof err));
+  CHECK(d.count == 2 && d.features == 2 && d.targets == 2 && d.classes == 0 && d.t && d.y);
+  const float x[] = {1, 2, 4, 5}, t[] = {0.5f, -3, 100, 0};
+  CHECK_MEM_EQ(d.x, x, sizeof x);
+  CHECK_MEM_EQ(d.t, t, sizeof t);
+  CHECK(d.y[0] == 0 && d.y[1] == 0);
+  CHECK_OK(nnf_dataset_slice(&d, 1, 5, &s));
+  CHECK(s.count == 1 && s.targets == 2 && s.t[0] == 100 && s.t[1] == 0 && s.x[0] == 4);
+  nnf_dataset_free(&s);
+  nnf_dataset_free(&d);
+  CHECK(d.t == NULL && d.targets == 0);
+  /* targets first (first_col 0), then one in the middle */
+  const char *mid = "9,1,2,8\n7,3,4,6\n";
+  CHECK_OK(nnf_csv_parse_targets(mid, strlen(mid), 1, 2, &d, err, sizeof err));
+  const float xm[] = {9, 8, 7, 6}, tm[] = {1, 2, 3, 4};
+  CHECK(d.features == 2);
+  CHECK_MEM_EQ(d.x, xm, sizeof xm);
+  CHECK_MEM_EQ(d.t, tm, sizeof tm);
+  nnf_dataset_free(&d);
+  /* the file reader agrees with the memory parser */
+  char path[512];
+  snprintf(path, sizeof path, "%s/targets.csv", NNF_TEST_TMP);
+  write_bytes(path, mid, strlen(mid));
+  CHECK_OK(nnf_dataset_load_csv_targets(path, 1, 2, &d, err, sizeof err));
+  CHECK(d.count == 2 && d.t[3] == 4);
+  nnf_dataset_free(&d);
+  /* refusals: nothing allocated, one message */
+  static const struct {
+    const char *text;
+    int col, n;
+    const char *want;
+  } bad[] = {
+      {"1,2\n", -1, 2, "has 2 fields (want 2 targets and at least one feature)"},
+      {"1,2,3\n", 2, 2, "target column 2 and the targets after it, but line 1 has 3 fields"},
+      {"1,2,3\n4,5,x\n", -1, 1, "line 2: field 3 ('x') is not a number"},
+      {"1,2,3\n4,5\n", -1, 1, "line 2 has 2 fields, expected 3"},
+      {"1,2,3\n", -1, 0, "0 target columns"},
+      {"1,2,3\n1,2,1e39\n", -1, 1, "out of float range"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    nnf_test_ctx("case %zu: %s", i, bad[i].text);
+    int rc = nnf_csv_parse_targets(bad[i].text, strlen(bad[i].text), bad[i].col, bad[i].n, &d, err, sizeof err);
+    check_err_(rc, err, bad[i].want, __LINE__);
+    CHECK(d.x == NULL && d.t == NULL && d.y == NULL);
+  }
+  nnf_test_ctx("");
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_idx_roundtrip();
@@ -607,6 +661,7 @@ int main(int argc, char **argv) {
   test_mnist_dir();
   test_fashion();
   test_csv();
+  test_csv_targets();
   test_slice();
   test_shuffle();
   return nnf_test_done(argv[0]);

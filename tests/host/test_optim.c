@@ -49,26 +49,8 @@ static double rel_tol;    /* of the reference being replayed (0: bit for bit) */
 
 /* ---- reading the reference file ----------------------------------------- */
 
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  char *buf = NULL;
-  long len = -1;
-  if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-  if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1)) != NULL) {
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-      free(buf);
-      buf = NULL;
-    } else {
-      buf[len] = '\0';
-    }
-  }
-  fclose(f);
-  return buf;
-}
-
 static cJSON *load_ref(const char *path) {
-  char *text = read_text(path);
+  char *text = nnf_test_read_text(path);
   nnf_test_ctx("reading %s", path);
   CHECK(text != NULL);
   cJSON *root = cJSON_Parse(text);
