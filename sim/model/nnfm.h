@@ -230,20 +230,24 @@ int32_t nnfm_avg_round(int32_t sum, int32_t count);
 
 /* A window walk over a batch of feature maps, NCHW: B images of C channels,
  * H x W pixels; a KH x KW kernel at stride (SH, SW) with PH rows of padding
- * above and PW columns to the left. The output is OH x OW with
- *   OH = (H + 2*PH - KH) / SH + 1,   OW = (W + 2*PW - KW) / SW + 1
- * (PyTorch's rule: the padding below / right is whatever the last window
- * reaches, at most PH / PW). Output pixel (oy, ox), tap (ky, kx) reads input
+ * above and PH + EH below, PW columns left and PW + EW right. The output is
+ * OH x OW with
+ *   OH = (H + 2*PH + EH - KH) / SH + 1,   OW = (W + 2*PW + EW - KW) / SW + 1
+ * (the floor rule). EH = EW = 0 is PyTorch's symmetric padding; TFLite's
+ * SAME padding is PH = total/2 with EH = total % 2 (the odd row below), its
+ * VALID padding all zero. Output pixel (oy, ox), tap (ky, kx) reads input
  * pixel (oy*SH - PH + ky, ox*SW - PW + kx); outside the map it is a padding
- * tap. */
+ * tap. Fields left 0 in an initializer mean no extra padding. */
 typedef struct {
   int b, c, h, w;              /* input: batch, channels, height, width */
-  int kh, kw, sh, sw, ph, pw;  /* kernel, stride, padding */
+  int kh, kw, sh, sw, ph, pw;  /* kernel, stride, padding above / left */
+  int eh, ew;                  /* extra padding below / right (beyond PH / PW) */
 } nnfm_window;
 
 /* NNFM_OK when the walk is well formed, with the output size in *oh, *ow
  * (either may be NULL): every size >= 1, strides >= 1, padding >= 0, and the
- * kernel no larger than the padded input (KH <= H + 2*PH, KW <= W + 2*PW);
+ * kernel no larger than the padded input (KH <= H + 2*PH + EH,
+ * KW <= W + 2*PW + EW);
  * with need_tap != 0 also every window has at least one in-bounds tap (a
  * pooling window of padding only has no value). NNFM_ERR_NULL for w NULL,
  * NNFM_ERR_RANGE otherwise. No limit on the sizes here beyond int: the
@@ -319,7 +323,8 @@ typedef struct {
   uint32_t n;                    /* output channels 1..65535 */
   uint32_t kh, kw;               /* 1..NNFM_KERNEL_MAX */
   uint32_t sh, sw;               /* 1..NNFM_STRIDE_MAX */
-  uint32_t ph, pw;               /* 0..NNFM_PAD_MAX */
+  uint32_t ph, pw;               /* 0..NNFM_PAD_MAX, above / left */
+  uint32_t eh, ew;               /* 0 or 1: one more padding row below / column right */
   uint32_t a_base, w_base, p_base, o_base;
   int32_t zp_in;                 /* padding value, int8 */
   int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
@@ -336,6 +341,7 @@ typedef struct {
   int op;                        /* NNFM_POOL_MAX or NNFM_POOL_AVG */
   uint32_t c, h, w, b;           /* channels 1..65535, H, W, B 1..1024 */
   uint32_t kh, kw, sh, sw, ph, pw; /* as nnfm_conv_cmd */
+  uint32_t eh, ew;               /* as nnfm_conv_cmd */
   uint32_t a_base, o_base;
   int32_t lo, hi;                /* clamp, int8, lo <= hi */
 } nnfm_pool_cmd;
@@ -345,7 +351,7 @@ typedef struct {
  *   NNFM_ERR_RANGE  a field outside its range above (zero sizes, stride 0,
  *                   a kernel over 7, ...), zp_in / zp / lo / hi outside int8,
  *                   lo > hi, lut not 0/1, or a kernel larger than the padded
- *                   input (KH > H + 2*PH or KW > W + 2*PW)
+ *                   input (KH > H + 2*PH + EH or KW > W + 2*PW + EW)
  *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B:
  *                   ACT read  a_base .. + CT*H*W*B - 1,
  *                   ACT write o_base .. + NT*M - 1,

@@ -21,9 +21,10 @@ static int32_t i32_of_u32(uint32_t u) {
 
 /* ---- window geometry ------------------------------------------------------- */
 
-/* Output size along one axis, or -1 when the kernel does not fit. */
-static int out_size(int in, int k, int s, int p) {
-  int64_t span = (int64_t)in + 2 * (int64_t)p; /* the padded input */
+/* Output size along one axis (p before, p + e after), or -1 when the kernel
+ * does not fit. */
+static int out_size(int in, int k, int s, int p, int e) {
+  int64_t span = (int64_t)in + 2 * (int64_t)p + e; /* the padded input */
   if (k > span) return -1;
   return (int)((span - k) / s + 1);
 }
@@ -40,9 +41,9 @@ static int axis_has_empty(int in, int k, int s, int p, int o_n) {
 int nnfm_window_check(const nnfm_window *w, int need_tap, int *oh, int *ow) {
   if (!w) return NNFM_ERR_NULL;
   if (w->b < 1 || w->c < 1 || w->h < 1 || w->w < 1 || w->kh < 1 || w->kw < 1 || w->sh < 1 ||
-      w->sw < 1 || w->ph < 0 || w->pw < 0)
+      w->sw < 1 || w->ph < 0 || w->pw < 0 || w->eh < 0 || w->ew < 0)
     return NNFM_ERR_RANGE;
-  int h = out_size(w->h, w->kh, w->sh, w->ph), x = out_size(w->w, w->kw, w->sw, w->pw);
+  int h = out_size(w->h, w->kh, w->sh, w->ph, w->eh), x = out_size(w->w, w->kw, w->sw, w->pw, w->ew);
   if (h < 1 || x < 1) return NNFM_ERR_RANGE; /* kernel larger than the padded input */
   if (need_tap && (axis_has_empty(w->h, w->kh, w->sh, w->ph, h) ||
                    axis_has_empty(w->w, w->kw, w->sw, w->pw, x)))

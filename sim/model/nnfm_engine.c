@@ -348,27 +348,29 @@ static int u_in(uint32_t x, uint32_t lo, uint32_t hi) { return x >= lo && x <= h
 
 /* The shape fields CONV and POOL share, in their ranges (docs/conv.md). */
 static int walk_fields_ok(uint32_t h, uint32_t w, uint32_t b, uint32_t kh, uint32_t kw, uint32_t sh,
-                          uint32_t sw, uint32_t ph, uint32_t pw) {
+                          uint32_t sw, uint32_t ph, uint32_t pw, uint32_t eh, uint32_t ew) {
   return u_in(h, 1, 1024) && u_in(w, 1, 1024) && u_in(b, 1, 1024) &&
          u_in(kh, 1, NNFM_KERNEL_MAX) && u_in(kw, 1, NNFM_KERNEL_MAX) &&
          u_in(sh, 1, NNFM_STRIDE_MAX) && u_in(sw, 1, NNFM_STRIDE_MAX) && ph <= NNFM_PAD_MAX &&
-         pw <= NNFM_PAD_MAX;
+         pw <= NNFM_PAD_MAX && eh <= 1 && ew <= 1;
 }
 
 static nnfm_window window_of(uint32_t c, uint32_t h, uint32_t w, uint32_t b, uint32_t kh,
-                             uint32_t kw, uint32_t sh, uint32_t sw, uint32_t ph, uint32_t pw) {
+                             uint32_t kw, uint32_t sh, uint32_t sw, uint32_t ph, uint32_t pw,
+                             uint32_t eh, uint32_t ew) {
   nnfm_window g;
   g.b = (int)b, g.c = (int)c, g.h = (int)h, g.w = (int)w;
   g.kh = (int)kh, g.kw = (int)kw, g.sh = (int)sh, g.sw = (int)sw, g.ph = (int)ph, g.pw = (int)pw;
+  g.eh = (int)eh, g.ew = (int)ew;
   return g;
 }
 
 static nnfm_window conv_window(const nnfm_conv_cmd *c) {
-  return window_of(c->cin, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw);
+  return window_of(c->cin, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew);
 }
 
 static nnfm_window pool_window(const nnfm_pool_cmd *c) {
-  return window_of(c->c, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw);
+  return window_of(c->c, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew);
 }
 
 /* Sizes of a (range-checked) CONV or POOL. */
@@ -417,7 +419,7 @@ static int act_ranges_ok(const nnfm_config *cfg, uint64_t a_base, uint64_t a_n, 
 int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
   if (!e || !c) return NNFM_ERR_NULL;
   if (!u_in(c->cin, 1, 65535) || !u_in(c->n, 1, 65535) ||
-      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw) ||
+      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
       !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) ||
       c->lo > c->hi || (c->lut != 0 && c->lut != 1))
     return NNFM_ERR_RANGE;
@@ -513,7 +515,7 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
 int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c) {
   if (!e || !c) return NNFM_ERR_NULL;
   if ((c->op != NNFM_POOL_MAX && c->op != NNFM_POOL_AVG) || !u_in(c->c, 1, 65535) ||
-      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw) ||
+      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
       !in_int8(c->lo) || !in_int8(c->hi) || c->lo > c->hi)
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};

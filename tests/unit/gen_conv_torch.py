@@ -19,7 +19,11 @@ the operators the host trains with:
     mean is then TFLite's rule written with exact integers here, and the
     mean itself is checked against avg_pool2d(count_include_pad=False).
 Shapes follow PyTorch's output-size rule (floor), padding <= kernel/2 for
-the pools (PyTorch's limit).
+the pools (PyTorch's limit). Some cases have one more padding row below /
+column right (the model's EH / EW, TFLite's SAME with an odd total): those
+pad explicitly with F.pad (zero for the conv and the sums, -inf for the
+max); the others use the operators' own padding argument and, for the
+pools, are also checked against the F.pad form.
 """
 
 import random
@@ -51,11 +55,11 @@ def main():
     w("#define CONV_TORCH_REF_H")
     w("#include <stdint.h>")
     w("typedef struct {")
-    w("  int b, c, h, w, n, kh, kw, sh, sw, ph, pw, zp_in, oh, ow;")
+    w("  int b, c, h, w, n, kh, kw, sh, sw, ph, pw, eh, ew, zp_in, oh, ow;")
     w("  const int8_t *x, *wt; const int32_t *bias, *acc; /* NCHW, OIHW, N, B x N x OH x OW */")
     w("} conv_torch_case;")
     w("typedef struct {")
-    w("  int b, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow;")
+    w("  int b, c, h, w, kh, kw, sh, sw, ph, pw, eh, ew, oh, ow;")
     w("  const int8_t *x, *max, *avg; /* NCHW; the max pool; the rounded average */")
     w("} pool_torch_case;")
 
@@ -67,10 +71,11 @@ def main():
         ph, pw = rnd.randint(0, kh - 1), rnd.randint(0, kw - 1)
         if i % 5 == 0:
             ph, pw = rnd.randint(0, 7), rnd.randint(0, 7)  # beyond k-1: windows of padding only
-        h = rnd.randint(max(1, kh - 2 * ph), 9)
-        wd = rnd.randint(max(1, kw - 2 * pw), 9)
-        if i % 7 == 0:
-            h, wd = max(1, kh - 2 * ph), max(1, kw - 2 * pw)  # kernel == padded input, if it can
+        eh, ew = (rnd.randint(0, 1), rnd.randint(0, 1)) if i % 3 == 1 else (0, 0)
+        h = rnd.randint(max(1, kh - 2 * ph - eh), 9)
+        wd = rnd.randint(max(1, kw - 2 * pw - ew), 9)
+        if i % 7 == 0:  # kernel == padded input, if it can
+            h, wd = max(1, kh - 2 * ph - eh), max(1, kw - 2 * pw - ew)
         zp_in = [-128, 127, rnd.randint(-128, 127)][i % 3]
         x = [rnd.randint(-128, 127) for _ in range(b * c * h * wd)]
         wt = [rnd.randint(-127, 127) for _ in range(n * c * kh * kw)]
@@ -78,7 +83,10 @@ def main():
         xt = torch.tensor(x, dtype=torch.float64).reshape(b, c, h, wd) - zp_in
         wtt = torch.tensor(wt, dtype=torch.float64).reshape(n, c, kh, kw)
         bt = torch.tensor(bias, dtype=torch.float64)
-        y = F.conv2d(xt, wtt, bt, stride=(sh, sw), padding=(ph, pw))
+        if eh or ew:
+            y = F.conv2d(F.pad(xt, (pw, pw + ew, ph, ph + eh)), wtt, bt, stride=(sh, sw))
+        else:
+            y = F.conv2d(xt, wtt, bt, stride=(sh, sw), padding=(ph, pw))
         oh, ow = y.shape[2], y.shape[3]
         acc = [int(v) for v in y.flatten().tolist()]
         assert all(float(a) == v for a, v in zip(acc, y.flatten().tolist()))  # exact integers
@@ -87,8 +95,8 @@ def main():
         w(arr(p + "w", "int8_t", wt))
         w(arr(p + "bias", "int32_t", bias))
         w(arr(p + "acc", "int32_t", acc))
-        conv_rows.append("  {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %sx, %sw, %sbias, %sacc},"
-                         % (b, c, h, wd, n, kh, kw, sh, sw, ph, pw, zp_in, oh, ow, p, p, p, p))
+        conv_rows.append("  {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %sx, %sw, %sbias, %sacc},"
+                         % (b, c, h, wd, n, kh, kw, sh, sw, ph, pw, eh, ew, zp_in, oh, ow, p, p, p, p))
     w("static const conv_torch_case conv_torch_cases[] = {")
     out.extend(conv_rows)
     w("};")
@@ -99,30 +107,37 @@ def main():
         kh, kw = rnd.randint(1, 7), rnd.randint(1, 7)
         sh, sw = rnd.randint(1, 4), rnd.randint(1, 4)
         ph, pw = rnd.randint(0, kh // 2), rnd.randint(0, kw // 2)
-        h = rnd.randint(max(1, kh - 2 * ph), 10)
-        wd = rnd.randint(max(1, kw - 2 * pw), 10)
+        # one more row / column at the end, where no window can be all padding
+        eh = rnd.randint(0, 1) if i % 3 == 1 and ph < kh - 1 else 0
+        ew = rnd.randint(0, 1) if i % 3 == 1 and pw < kw - 1 else 0
+        h = rnd.randint(max(1, kh - 2 * ph - eh), 10)
+        wd = rnd.randint(max(1, kw - 2 * pw - ew), 10)
         if i % 6 == 0:  # global: the window is the whole map
             h, wd = rnd.randint(1, 7), rnd.randint(1, 7)
-            kh, kw, sh, sw, ph, pw = h, wd, 1, 1, 0, 0
+            kh, kw, sh, sw, ph, pw, eh, ew = h, wd, 1, 1, 0, 0, 0, 0
         lo, hi = (-3, 3) if i % 4 == 1 else (-128, 127)  # small values: many ties
         x = [rnd.randint(lo, hi) for _ in range(b * c * h * wd)]
         xt = torch.tensor(x, dtype=torch.float64).reshape(b, c, h, wd)
-        mx = F.max_pool2d(xt, (kh, kw), (sh, sw), (ph, pw))
-        sm = F.avg_pool2d(xt, (kh, kw), (sh, sw), (ph, pw), divisor_override=1)
-        cnt = F.avg_pool2d(torch.ones_like(xt), (kh, kw), (sh, sw), (ph, pw), divisor_override=1)
-        mean = F.avg_pool2d(xt, (kh, kw), (sh, sw), (ph, pw), count_include_pad=False)
+        pads = (pw, pw + ew, ph, ph + eh)
+        k, s = (kh, kw), (sh, sw)
+        mx = F.max_pool2d(F.pad(xt, pads, value=float("-inf")), k, s)
+        sm = F.avg_pool2d(F.pad(xt, pads), k, s, divisor_override=1)
+        cnt = F.avg_pool2d(F.pad(torch.ones_like(xt), pads), k, s, divisor_override=1)
+        if not (eh or ew):  # the operators' own padding agrees
+            assert torch.equal(mx, F.max_pool2d(xt, k, s, (ph, pw)))
+            mean = F.avg_pool2d(xt, k, s, (ph, pw), count_include_pad=False)
+            assert torch.allclose(sm / cnt, mean, rtol=0, atol=1e-9)
         oh, ow = mx.shape[2], mx.shape[3]
         avg = []
-        for s, k, m in zip(sm.flatten().tolist(), cnt.flatten().tolist(), mean.flatten().tolist()):
-            s, k = int(s), int(k)
-            assert k >= 1 and abs(s / k - m) < 1e-9
-            avg.append(round_half_away(s, k))
+        for sv, kv in zip(sm.flatten().tolist(), cnt.flatten().tolist()):
+            assert kv >= 1
+            avg.append(round_half_away(int(sv), int(kv)))
         p = "pool%d_" % i
         w(arr(p + "x", "int8_t", x))
         w(arr(p + "max", "int8_t", [int(v) for v in mx.flatten().tolist()]))
         w(arr(p + "avg", "int8_t", avg))
-        pool_rows.append("  {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %sx, %smax, %savg},"
-                         % (b, c, h, wd, kh, kw, sh, sw, ph, pw, oh, ow, p, p, p))
+        pool_rows.append("  {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %sx, %smax, %savg},"
+                         % (b, c, h, wd, kh, kw, sh, sw, ph, pw, eh, ew, oh, ow, p, p, p))
     w("static const pool_torch_case pool_torch_cases[] = {")
     out.extend(pool_rows)
     w("};")

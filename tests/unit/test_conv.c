@@ -139,7 +139,7 @@ static void test_avg_round(void) {
 /* ---- window geometry -------------------------------------------------------- */
 
 static nnfm_window win(int b, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw) {
-  nnfm_window g = {b, c, h, w, kh, kw, sh, sw, ph, pw};
+  nnfm_window g = {b, c, h, w, kh, kw, sh, sw, ph, pw, 0, 0};
   return g;
 }
 
@@ -182,6 +182,29 @@ static void test_window(void) {
   CHECK_EQ(nnfm_window_check(&g, 1, NULL, NULL), NNFM_ERR_RANGE);
   g = win(1, 1, 4, 4, 2, 2, 1, 1, 0, 2);
   CHECK_EQ(nnfm_window_check(&g, 1, NULL, NULL), NNFM_ERR_RANGE);
+  /* TFLite's SAME with an odd total: H 4, K 3, S 2 pads 0 above and 1 below */
+  g = win(1, 1, 4, 5, 3, 3, 2, 2, 0, 0);
+  CHECK_OK(nnfm_window_check(&g, 1, &oh, &ow));
+  CHECK_EQ(oh, 1);
+  CHECK_EQ(ow, 2);
+  g.eh = 1;
+  CHECK_OK(nnfm_window_check(&g, 1, &oh, &ow));
+  CHECK_EQ(oh, 2);
+  CHECK_EQ(ow, 2);
+  g.ew = 1; /* W 5: total 0, one more column changes nothing */
+  CHECK_OK(nnfm_window_check(&g, 1, &oh, &ow));
+  CHECK_EQ(ow, 2);
+  g = win(1, 1, 2, 2, 2, 2, 1, 1, 1, 0), g.eh = 1; /* padding k-1 plus one: the last window is empty */
+  CHECK_OK(nnfm_window_check(&g, 0, &oh, &ow));
+  CHECK_EQ(oh, 4);
+  CHECK_EQ(nnfm_window_check(&g, 1, NULL, NULL), NNFM_ERR_RANGE);
+  g = win(1, 1, 2, 2, 5, 1, 1, 1, 1, 0); /* the kernel needs the extra row */
+  CHECK_EQ(nnfm_window_check(&g, 0, NULL, NULL), NNFM_ERR_RANGE);
+  g.eh = 1;
+  CHECK_OK(nnfm_window_check(&g, 0, &oh, NULL));
+  CHECK_EQ(oh, 1);
+  g.eh = -1;
+  CHECK_EQ(nnfm_window_check(&g, 0, NULL, NULL), NNFM_ERR_RANGE);
   g = win(1, 1, 4, 4, 3, 3, 3, 3, 2, 2); /* padding k-1: every window has a tap */
   CHECK_OK(nnfm_window_check(&g, 1, &oh, &ow));
   CHECK_EQ(oh, 2); CHECK_EQ(ow, 2);
@@ -224,6 +247,22 @@ static void test_conv_ref_hand(void) {
     CHECK_OK(nnfm_conv2d_ref(&a, xz, w2, bias, m0, shift, yz));
     for (int i = 0; i < 4; i++) CHECK_EQ(yz[i], 10);
   }
+  /* TFLite SAME, 3x3 of ones, stride 2 over 4x4 = 0..15: pads one row below
+   * and one column right; the windows' in-map sums are 45, 39, 66, 50 */
+  int8_t x16[16], y4[4];
+  const int8_t ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+  const int32_t zero[1] = {0};
+  for (int i = 0; i < 16; i++) x16[i] = (int8_t)i;
+  nnfm_conv_args same = {win(1, 1, 4, 4, 3, 3, 2, 2, 0, 0), 1, 0, 0, -128, 127, NULL};
+  same.win.eh = same.win.ew = 1;
+  CHECK_OK(nnfm_conv2d_ref(&same, x16, ones, zero, m0, shift, y4));
+  const int8_t want_same[4] = {45, 39, 66, 50};
+  CHECK_MEM_EQ(y4, want_same, 4);
+  same.zp_in = 3; /* padding is the zero point: in-map taps give x - 3 */
+  CHECK_OK(nnfm_conv2d_ref(&same, x16, ones, zero, m0, shift, y4));
+  const int8_t want_same3[4] = {45 - 27, 39 - 18, 66 - 18, 50 - 12};
+  CHECK_MEM_EQ(y4, want_same3, 4);
+
   /* refusals, y untouched */
   int8_t keep[4] = {1, 2, 3, 4};
   a.zp_in = 1;
@@ -399,21 +438,25 @@ static nnfm_window random_window(nnf_rng *r, int rows, int pool) {
   /* padding up to k-1 (a conv also beyond, up to 7) */
   g.ph = (int)nnf_rng_range(r, 0, g.kh - 1), g.pw = (int)nnf_rng_range(r, 0, g.kw - 1);
   if (!pool && corner == 3) g.ph = (int)nnf_rng_range(r, 0, 7), g.pw = (int)nnf_rng_range(r, 0, 7);
+  /* one more padding row below / column right (TFLite's SAME with an odd total) */
+  g.eh = nnf_rng_range(r, 0, 3) == 0, g.ew = nnf_rng_range(r, 0, 3) == 0;
+  if (pool && g.ph + g.eh >= g.kh) g.eh = 0; /* else the last window is padding only */
+  if (pool && g.pw + g.ew >= g.kw) g.ew = 0;
   g.h = (int)nnf_rng_range(r, 1, 9), g.w = (int)nnf_rng_range(r, 1, 9);
-  if (g.kh > g.h + 2 * g.ph) g.h = g.kh - 2 * g.ph; /* may stay < 1: fixed below */
-  if (g.kw > g.w + 2 * g.pw) g.w = g.kw - 2 * g.pw;
+  if (g.kh > g.h + 2 * g.ph + g.eh) g.h = g.kh - 2 * g.ph - g.eh; /* may stay < 1: fixed below */
+  if (g.kw > g.w + 2 * g.pw + g.ew) g.w = g.kw - 2 * g.pw - g.ew;
   if (g.h < 1) g.h = 1;
   if (g.w < 1) g.w = 1;
-  if (corner == 4) g.h = g.kh - 2 * g.ph > 0 ? g.kh - 2 * g.ph : g.h; /* kernel == padded input */
+  if (corner == 4) g.h = g.kh - 2 * g.ph - g.eh > 0 ? g.kh - 2 * g.ph - g.eh : g.h; /* kernel == padded input */
   if (corner == 5) { /* stride > kernel */
-    g.kh = (int)nnf_rng_range(r, 1, 3), g.sh = g.kh + 1, g.ph = 0;
-    g.kw = (int)nnf_rng_range(r, 1, 3), g.sw = g.kw + 1, g.pw = 0;
+    g.kh = (int)nnf_rng_range(r, 1, 3), g.sh = g.kh + 1, g.ph = 0, g.eh = 0;
+    g.kw = (int)nnf_rng_range(r, 1, 3), g.sw = g.kw + 1, g.pw = 0, g.ew = 0;
     if (g.h < g.kh) g.h = g.kh;
     if (g.w < g.kw) g.w = g.kw;
   }
   if (corner == 6 && pool) { /* global: the window is the whole map */
     g.h = (int)nnf_rng_range(r, 1, 7), g.w = (int)nnf_rng_range(r, 1, 7);
-    g.kh = g.h, g.kw = g.w, g.sh = g.sw = 1, g.ph = g.pw = 0;
+    g.kh = g.h, g.kw = g.w, g.sh = g.sw = 1, g.ph = g.pw = g.eh = g.ew = 0;
   }
   return g;
 }
@@ -471,6 +514,7 @@ static int run_conv_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int n) {
   c.cin = (uint32_t)g.c, c.h = (uint32_t)g.h, c.w = (uint32_t)g.w, c.b = (uint32_t)g.b;
   c.n = (uint32_t)n, c.kh = (uint32_t)g.kh, c.kw = (uint32_t)g.kw, c.sh = (uint32_t)g.sh;
   c.sw = (uint32_t)g.sw, c.ph = (uint32_t)g.ph, c.pw = (uint32_t)g.pw;
+  c.eh = (uint32_t)g.eh, c.ew = (uint32_t)g.ew;
   c.zp_in = t.zp_in, c.zp = t.zp, c.lo = t.lo, c.hi = t.hi, c.lut = t.lut;
 
   /* the operands into the device layout, garbage where the engine must not look */
@@ -503,10 +547,10 @@ static int run_conv_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int n) {
       }
     }
   uint64_t macs = 1;
-  nnf_test_ctx("rows %d acc %u: B %d C %d H %d W %d N %d k %dx%d s %d,%d p %d,%d zp_in %d lut %d "
+  nnf_test_ctx("rows %d acc %u: B %d C %d H %d W %d N %d k %dx%d s %d,%d p %d+%d,%d+%d zp_in %d lut %d "
                "a %u o %u w %u p %u",
-               cfg->rows, cfg->acc_depth, g.b, g.c, g.h, g.w, n, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
-               t.zp_in, t.lut, c.a_base, c.o_base, c.w_base, c.p_base);
+               cfg->rows, cfg->acc_depth, g.b, g.c, g.h, g.w, n, g.kh, g.kw, g.sh, g.sw, g.ph, g.eh,
+               g.pw, g.ew, t.zp_in, t.lut, c.a_base, c.o_base, c.w_base, c.p_base);
   CHECK_OK(nnfm_engine_conv_check(e, &c));
   CHECK_OK(nnfm_engine_conv(e, &c, &macs));
   check_same(e, &s);
@@ -534,7 +578,7 @@ static int run_pool_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int op) {
   c.op = op;
   c.c = (uint32_t)g.c, c.h = (uint32_t)g.h, c.w = (uint32_t)g.w, c.b = (uint32_t)g.b;
   c.kh = (uint32_t)g.kh, c.kw = (uint32_t)g.kw, c.sh = (uint32_t)g.sh, c.sw = (uint32_t)g.sw;
-  c.ph = (uint32_t)g.ph, c.pw = (uint32_t)g.pw;
+  c.ph = (uint32_t)g.ph, c.pw = (uint32_t)g.pw, c.eh = (uint32_t)g.eh, c.ew = (uint32_t)g.ew;
   c.lo = (int32_t)nnf_rng_range(r, -128, 127), c.hi = (int32_t)nnf_rng_range(r, c.lo, 127);
   if (nnf_rng_range(r, 0, 2)) c.lo = -128, c.hi = 127;
   size_t nx = (size_t)g.b * g.c * g.h * g.w, ny = (size_t)g.b * g.c * oh * ow;
@@ -761,7 +805,7 @@ static void test_conv_is_gemm(void) {
       nnf_rng s1 = nnf_rng_seed(sseed), s2 = nnf_rng_seed(sseed);
       scribble_spare_lanes(&s1, e1, g.a_base, k, 1, 1, m);
       scribble_spare_lanes(&s2, e2, g.a_base, k, 1, 1, m);
-      nnfm_conv_cmd c = {k, 1, 1, m, n, 1, 1, 1, 1, 0, 0, g.a_base, g.w_base, g.p_base, g.o_base,
+      nnfm_conv_cmd c = {k, 1, 1, m, n, 1, 1, 1, 1, 0, 0, 0, 0, g.a_base, g.w_base, g.p_base, g.o_base,
                          (int32_t)nnf_rng_range(&r, -128, 127), g.zp, g.lo, g.hi, g.lut};
       uint64_t mg = 0, mc = 1;
       nnf_test_ctx("rows %u: m %u k %u n %u", R, m, k, n);
@@ -854,7 +898,7 @@ static void test_conv_check(void) {
   /* Cin 6 (CT 2), H 5, W 4, B 3, N 9 (NT 3), 3x2 kernel, stride 2,1, pad 1,0:
    * OH = (5+2-3)/2+1 = 3, OW = 3, M = 27; in 2*5*4*3 = 120 words, out 81,
    * W 3 * 3*2*2 * 4 = 144 words, P 3 entries */
-  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0};
+  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0};
   nnfm_conv_cmd c = ok;
   CHECK_OK(nnfm_engine_conv_check(e, &c));
   CHECK_EQ(nnfm_engine_conv_check(NULL, &c), NNFM_ERR_NULL);
@@ -866,6 +910,7 @@ static void test_conv_check(void) {
       {&c.b, 0, 1024},    {&c.b, 1025, 1024},     {&c.kh, 0, 7},      {&c.kh, 8, 7},
       {&c.kw, 0, 7},      {&c.kw, 8, 7},          {&c.sh, 0, 4},      {&c.sh, 5, 4},
       {&c.sw, 0, 4},      {&c.sw, 5, 4},          {&c.ph, 8, 7},      {&c.pw, 8, 7},
+      {&c.eh, 2, 1},      {&c.ew, 2, 1},
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     c = ok;
@@ -892,6 +937,10 @@ static void test_conv_check(void) {
   c = ok, c.kw = 5, c.w_base = 0;
   CHECK_EQ(nnfm_engine_conv_check(e, &c), NNFM_ERR_RANGE);
   c.pw = 1;
+  CHECK_OK(nnfm_engine_conv_check(e, &c));
+  c = ok, c.w = 1, c.kw = 2, c.pw = 0; /* 2 > 1: the extra column makes it fit */
+  CHECK_EQ(nnfm_engine_conv_check(e, &c), NNFM_ERR_RANGE);
+  c.ew = 1;
   CHECK_OK(nnfm_engine_conv_check(e, &c));
   c = ok, c.ph = 3, c.pw = 2; /* windows of padding only: a conv takes them */
   c.o_base = 200;
@@ -950,7 +999,7 @@ static void test_pool_check(void) {
   CHECK(e != NULL);
   /* C 5 (CT 2), H 6, W 5, B 2, 3x3 stride 2 pad 1: OH 3, OW 3;
    * in 2*6*5*2 = 120 words, out 2*3*3*2 = 36 */
-  const nnfm_pool_cmd ok = {NNFM_POOL_AVG, 5, 6, 5, 2, 3, 3, 2, 2, 1, 1, 0, 300, -128, 127};
+  const nnfm_pool_cmd ok = {NNFM_POOL_AVG, 5, 6, 5, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 300, -128, 127};
   nnfm_pool_cmd c = ok;
   CHECK_OK(nnfm_engine_pool_check(e, &c));
   c.op = NNFM_POOL_MAX;
@@ -964,7 +1013,7 @@ static void test_pool_check(void) {
   struct { uint32_t *f; uint32_t bad; } fields[] = {
       {&c.c, 0},  {&c.c, 65536}, {&c.h, 0},  {&c.h, 1025}, {&c.w, 0},  {&c.w, 1025}, {&c.b, 0},
       {&c.b, 1025}, {&c.kh, 0},  {&c.kh, 8}, {&c.kw, 0},   {&c.kw, 8}, {&c.sh, 0},   {&c.sh, 5},
-      {&c.sw, 0}, {&c.sw, 5},    {&c.ph, 8}, {&c.pw, 8},
+      {&c.sw, 0}, {&c.sw, 5},    {&c.ph, 8}, {&c.pw, 8},  {&c.eh, 2},   {&c.ew, 2},
   };
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
     c = ok;

@@ -22,7 +22,7 @@ static void test_conv(void) {
   long pixels = 0;
   for (int i = 0; i < ncase; i++) {
     const conv_torch_case *t = &conv_torch_cases[i];
-    nnfm_conv_args a = {{t->b, t->c, t->h, t->w, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw},
+    nnfm_conv_args a = {{t->b, t->c, t->h, t->w, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw, t->eh, t->ew},
                         t->n, t->zp_in, 0, -128, 127, NULL};
     int oh, ow;
     nnf_test_ctx("conv case %d", i);
@@ -57,7 +57,8 @@ static void test_pool(void) {
   const int ncase = (int)(sizeof pool_torch_cases / sizeof pool_torch_cases[0]);
   for (int i = 0; i < ncase; i++) {
     const pool_torch_case *t = &pool_torch_cases[i];
-    nnfm_pool_args p = {{t->b, t->c, t->h, t->w, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw}, -128, 127};
+    nnfm_pool_args p = {{t->b, t->c, t->h, t->w, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw, t->eh, t->ew},
+                        -128, 127};
     int oh, ow;
     nnf_test_ctx("pool case %d", i);
     CHECK_OK(nnfm_window_check(&p.win, 1, &oh, &ow));
