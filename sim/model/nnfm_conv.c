@@ -26,7 +26,8 @@ static int32_t i32_of_u32(uint32_t u) {
 static int out_size(int in, int k, int s, int p, int e) {
   int64_t span = (int64_t)in + 2 * (int64_t)p + e; /* the padded input */
   if (k > span) return -1;
-  return (int)((span - k) / s + 1);
+  int64_t o = (span - k) / s + 1;
+  return o > INT32_MAX ? -1 : (int)o; /* an output no int can count is refused */
 }
 
 /* Some window along one axis has no in-bounds tap. Window o covers inputs

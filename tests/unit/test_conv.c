@@ -175,6 +175,11 @@ static void test_window(void) {
   nnf_test_ctx("");
   CHECK_EQ(oh, -7); CHECK_EQ(ow, -7);
   CHECK_EQ(nnfm_window_check(NULL, 0, &oh, &ow), NNFM_ERR_NULL);
+  g = win(1, 1, INT32_MAX, 1, 1, 1, 1, 1, 1, 0); /* INT32_MAX + 2 output rows: no int holds it */
+  CHECK_EQ(nnfm_window_check(&g, 0, &oh, &ow), NNFM_ERR_RANGE);
+  g.ph = 0;
+  CHECK_OK(nnfm_window_check(&g, 0, &oh, &ow));
+  CHECK_EQ(oh, INT32_MAX);
   /* padding >= kernel: windows of padding only; a conv takes them, a pool not */
   g = win(1, 1, 4, 4, 2, 2, 1, 1, 2, 0);
   CHECK_OK(nnfm_window_check(&g, 0, &oh, &ow));
