@@ -376,8 +376,9 @@ int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c);
 int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c);
 
 /* Feature maps and conv weights into the layouts above (bounds checked like
- * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a zero
- * size). put_fmap writes nnfm_fmap_words whole words (lanes of channels
+ * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size
+ * of 0 or over 65535, or a kernel over NNFM_KERNEL_MAX; NNFM_ERR_NULL for a
+ * NULL engine or array). get_fmap reads the map back. put_fmap writes nnfm_fmap_words whole words (lanes of channels
  * >= C as 0); x is B x C x H x W row-major. put_conv_weights writes
  * nnfm_conv_w_words words from OIHW weights (rows of channels >= Cin and
  * lanes of outputs >= Cout as 0). */
