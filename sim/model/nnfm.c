@@ -133,6 +133,16 @@ int nnfm_fold_input_zp(const int8_t *w, int k, int n, int32_t zp_in, const int32
   return NNFM_OK;
 }
 
+int32_t nnfm_avg_round(int32_t sum, int32_t count) {
+  if (count <= 0) return 0;
+  /* TFLite's rule; in int64 so that sum +- count/2 cannot overflow (for the
+   * sums pooling produces, |sum| <= 128 * count, it equals the int32 form).
+   * C division truncates toward zero, so adding half the count away from
+   * zero first rounds the mean to nearest with ties away from zero. */
+  int64_t s = sum, half = count / 2;
+  return (int32_t)(s > 0 ? (s + half) / count : (s - half) / count);
+}
+
 /* ---- plain GEMM ------------------------------------------------------------- */
 
 static int gemm_args_check(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,

@@ -153,6 +153,7 @@ typedef struct {
   int32_t *m0;     /* same */
   int8_t *shift;   /* same */
   int8_t lut[256];
+  int32_t *accum;  /* acc_depth * cols: the accumulator memories (CONV's block sums) */
 } nnfm_engine;
 
 /* Allocate zeroed buffers; NULL on bad config or out of memory. */
@@ -216,6 +217,189 @@ int nnfm_engine_put_params(nnfm_engine *e, uint32_t base, const int32_t *bias,
 uint32_t nnfm_act_words(const nnfm_config *cfg, uint32_t m, uint32_t k);
 uint32_t nnfm_w_words(const nnfm_config *cfg, uint32_t k, uint32_t n);
 uint32_t nnfm_p_entries(const nnfm_config *cfg, uint32_t n);
+
+/* ---- convolution and pooling (docs/conv.md, docs/numerics.md) ------------- */
+
+/* Average pooling's rounding (TFLite's reference kernels, integer_ops
+ * AveragePool): with count >= 1 the in-bounds taps and sum their int32 sum,
+ *   sum > 0 ? (sum + count/2) / count : (sum - count/2) / count
+ * in C division (truncation toward zero): the mean rounded to nearest, ties
+ * away from zero. count <= 0 gives 0 (the engine refuses empty windows). */
+int32_t nnfm_avg_round(int32_t sum, int32_t count);
+
+/* Largest kernel the engine takes (KH, KW), the largest stride and padding. */
+#define NNFM_KERNEL_MAX 7
+#define NNFM_STRIDE_MAX 4
+#define NNFM_PAD_MAX 7
+/* Largest window of the pooling references (KH*KW): sums stay exact in int32. */
+#define NNFM_POOL_TAPS_MAX (1 << 23)
+
+/* A window walk over a batch of feature maps, NCHW: B images of C channels,
+ * H x W pixels; a KH x KW kernel at stride (SH, SW) with PH rows of padding
+ * above and PH + EH below, PW columns left and PW + EW right. The output is
+ * OH x OW with
+ *   OH = (H + 2*PH + EH - KH) / SH + 1,   OW = (W + 2*PW + EW - KW) / SW + 1
+ * (the floor rule). EH = EW = 0 is PyTorch's symmetric padding; TFLite's
+ * SAME padding is PH = total/2 with EH = total % 2 (the odd row below), its
+ * VALID padding all zero. Output pixel (oy, ox), tap (ky, kx) reads input
+ * pixel (oy*SH - PH + ky, ox*SW - PW + kx); outside the map it is a padding
+ * tap. Fields left 0 in an initializer mean no extra padding. */
+typedef struct {
+  int b, c, h, w;              /* input: batch, channels, height, width */
+  int kh, kw, sh, sw, ph, pw;  /* kernel, stride, padding above / left */
+  int eh, ew;                  /* extra padding below / right (beyond PH / PW) */
+} nnfm_window;
+
+/* NNFM_OK when the walk is well formed, with the output size in *oh, *ow
+ * (either may be NULL): every size >= 1, strides >= 1, padding >= 0, and the
+ * kernel no larger than the padded input (KH <= H + 2*PH + EH,
+ * KW <= W + 2*PW + EW);
+ * with need_tap != 0 also every window has at least one in-bounds tap (a
+ * pooling window of padding only has no value). NNFM_ERR_NULL for w NULL,
+ * NNFM_ERR_RANGE otherwise. No limit on the sizes here beyond int: the
+ * engine's limits (NNFM_KERNEL_MAX ...) are checked by the engine. */
+int nnfm_window_check(const nnfm_window *w, int need_tap, int *oh, int *ow);
+
+typedef struct {
+  nnfm_window win;    /* input geometry; win.c = Cin */
+  int n;              /* output channels Cout >= 1 */
+  int32_t zp_in;      /* input zero point, the value of padding taps, int8 */
+  int32_t out_zp;     /* output zero point, int8 */
+  int32_t lo, hi;     /* clamp, int8, lo <= hi */
+  const int8_t *lut;  /* NULL or 256 entries applied after the clamp */
+} nnfm_conv_args;
+
+/* Direct int8 convolution, the numeric definition of a conv layer:
+ *   acc[b][n][oy][ox] = bias[n] + sum_{c,ky,kx} (x'[b][c][iy][ix] - zp_in) * w[n][c][ky][kx]
+ *   y[b][n][oy][ox]   = nnfm_vector_stage(acc, m0[n], shift[n], out_zp, lo, hi, lut)
+ * with iy = oy*SH - PH + ky, ix = ox*SW - PW + kx, x' = x inside the map and
+ * zp_in in the padding (TFLite: padding is the real 0.0), the sum wrapping as
+ * nnfm_acc_add. bias is NOT folded (see nnfm_conv_fold_input_zp).
+ * x: B x Cin x H x W, w: Cout x Cin x KH x KW (OIHW), bias/m0/shift: Cout,
+ * y: B x Cout x OH x OW, all row-major. Errors (y untouched): NNFM_ERR_NULL,
+ * NNFM_ERR_RANGE (nnfm_window_check with need_tap 0, n < 1, zp_in / out_zp /
+ * lo / hi outside int8, lo > hi, an invalid (m0[n], shift[n])). */
+int nnfm_conv2d_ref(const nnfm_conv_args *a, const int8_t *x, const int8_t *w,
+                    const int32_t *bias, const int32_t *m0, const int8_t *shift, int8_t *y);
+
+/* The input zero point of a conv folded into its bias, as the device needs it
+ * (it feeds zp_in into padding taps and has no zero point of its own):
+ *   bias_out[n] = bias[n] - zp_in * sum_{c < Cin, ky, kx} w[n][c][ky][kx]     (mod 2^32)
+ * over every tap of the real channels: then
+ *   bias_out[n] + sum x' * w == bias[n] + sum (x' - zp_in) * w   exactly.
+ * w: Cout x Cin x KH x KW; bias may be NULL (zero), bias_out may alias it.
+ * NNFM_ERR_RANGE for a negative size, NNFM_ERR_NULL for a needed NULL. */
+int nnfm_conv_fold_input_zp(const int8_t *w, int cout, int cin, int kh, int kw, int32_t zp_in,
+                            const int32_t *bias, int32_t *bias_out);
+
+typedef struct {
+  nnfm_window win;    /* input geometry; the output has win.c channels too */
+  int32_t lo, hi;     /* clamp, int8, lo <= hi */
+} nnfm_pool_args;
+
+/* Pooling, the numeric definition (TFLite's integer reference kernels): per
+ * output value the in-bounds taps of its window (padding taps are skipped,
+ * not zero points), then
+ *   max: clamp(max of the taps, lo, hi)
+ *   avg: clamp(nnfm_avg_round(sum of the taps, number of taps), lo, hi)
+ * Input and output share scale and zero point (TFLite's int8 pooling needs
+ * it), so nothing is requantized. x: B x C x H x W, y: B x C x OH x OW.
+ * Errors (y untouched): NNFM_ERR_NULL; NNFM_ERR_RANGE for a window
+ * nnfm_window_check(.., need_tap 1, ..) refuses (so no window is empty),
+ * lo / hi outside int8, lo > hi, or more than NNFM_POOL_TAPS_MAX taps in a
+ * window (so the int32 sum is exact). Global average pooling is
+ * nnfm_avgpool_ref with KH = H, KW = W, stride 1, no padding. */
+int nnfm_maxpool_ref(const nnfm_pool_args *p, const int8_t *x, int8_t *y);
+int nnfm_avgpool_ref(const nnfm_pool_args *p, const int8_t *x, int8_t *y);
+
+/* ---- the engine's conv and pool commands (docs/conv.md) ------------------ */
+
+/* CONV: a conv layer on the array, the GEMM with M = OH*OW*B output rows,
+ * N = Cout, K tiles kt = (ky*KW + kx)*CT + ct, CT = ceil(Cin/rows). The
+ * input feature map X[b][c][y][x] is in ACT at
+ *   word a_base + ((ct*H + y)*W + x)*B + b,  lane c % rows   (ct = c / rows)
+ * and the output is written with the GEMM's rule o_base + nt*M + m,
+ * m = (oy*OW + ox)*B + b: the same layout for the next layer. Weights in W
+ * as a GEMM's W[k][n] with k = kt*rows + (c % rows); P as a GEMM's. Lanes of
+ * channels >= Cin are masked to zero as a GEMM masks k >= K; padding taps
+ * feed zp_in into every other lane. H = W = KH = KW = 1 is the GEMM
+ * (M = B, K = Cin). */
+typedef struct {
+  uint32_t cin, h, w, b;         /* input: channels 1..65535, H, W, B 1..1024 */
+  uint32_t n;                    /* output channels 1..65535 */
+  uint32_t kh, kw;               /* 1..NNFM_KERNEL_MAX */
+  uint32_t sh, sw;               /* 1..NNFM_STRIDE_MAX */
+  uint32_t ph, pw;               /* 0..NNFM_PAD_MAX, above / left */
+  uint32_t eh, ew;               /* 0 or 1: one more padding row below / column right */
+  uint32_t a_base, w_base, p_base, o_base;
+  int32_t zp_in;                 /* padding value, int8 */
+  int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
+  int lut;                       /* 0 or 1 */
+} nnfm_conv_cmd;
+
+enum { NNFM_POOL_MAX = 0, NNFM_POOL_AVG = 1 };
+
+/* POOL: max or average pooling of a feature map in the layout above, the
+ * output in the same layout with the same channel count:
+ *   word o_base + ((ct*OH + oy)*OW + ox)*B + b,  lane c % rows
+ * lanes of channels >= C written as zero. */
+typedef struct {
+  int op;                        /* NNFM_POOL_MAX or NNFM_POOL_AVG */
+  uint32_t c, h, w, b;           /* channels 1..65535, H, W, B 1..1024 */
+  uint32_t kh, kw, sh, sw, ph, pw; /* as nnfm_conv_cmd */
+  uint32_t eh, ew;               /* as nnfm_conv_cmd */
+  uint32_t a_base, o_base;
+  int32_t lo, hi;                /* clamp, int8, lo <= hi */
+} nnfm_pool_cmd;
+
+/* Check a CONV against the configuration, in this order:
+ *   NNFM_ERR_NULL   e or c NULL
+ *   NNFM_ERR_RANGE  a field outside its range above (zero sizes, stride 0,
+ *                   a kernel over 7, ...), zp_in / zp / lo / hi outside int8,
+ *                   lo > hi, lut not 0/1, or a kernel larger than the padded
+ *                   input (KH > H + 2*PH + EH or KW > W + 2*PW + EW)
+ *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B:
+ *                   ACT read  a_base .. + CT*H*W*B - 1,
+ *                   ACT write o_base .. + NT*M - 1,
+ *                   W read    w_base .. + NT*KH*KW*CT*rows - 1,
+ *                   P entries p_base .. + NT - 1 inside their buffers, and
+ *                   the ACT read and write ranges disjoint
+ *   NNFM_ERR_RANGE  a used P lane (n < N) with invalid (m0, shift) */
+int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c);
+
+/* Execute a CONV on the buffer images as the RTL walks it (N tiles, M blocks
+ * of acc_depth rows, K tiles, rows). *macs (may be NULL): the useful MACs,
+ * M * KH*KW*Cin * N (padding taps are MACs with zp_in). Refuses (buffers
+ * untouched) what nnfm_engine_conv_check refuses. */
+int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs);
+
+/* Check a POOL, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for op not
+ * max / avg, a field out of range (as CONV), lo / hi outside int8, lo > hi,
+ * a kernel larger than the padded input, or a window with no in-bounds tap;
+ * NNFM_ERR_SHAPE for ACT read a_base .. + CT*H*W*B - 1 or ACT write
+ * o_base .. + CT*OH*OW*B - 1 outside ACT, or the two sharing a word. */
+int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c);
+int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c);
+
+/* Feature maps and conv weights into the layouts above (bounds checked like
+ * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size
+ * of 0 or over 65535, or a kernel over NNFM_KERNEL_MAX; NNFM_ERR_NULL for a
+ * NULL engine or array). get_fmap reads the map back. put_fmap writes nnfm_fmap_words whole words (lanes of channels
+ * >= C as 0); x is B x C x H x W row-major. put_conv_weights writes
+ * nnfm_conv_w_words words from OIHW weights (rows of channels >= Cin and
+ * lanes of outputs >= Cout as 0). */
+int nnfm_engine_put_fmap(nnfm_engine *e, uint32_t base, const int8_t *x, uint32_t b, uint32_t c,
+                         uint32_t h, uint32_t w);
+int nnfm_engine_get_fmap(const nnfm_engine *e, uint32_t base, int8_t *x, uint32_t b, uint32_t c,
+                         uint32_t h, uint32_t w);
+int nnfm_engine_put_conv_weights(nnfm_engine *e, uint32_t base, const int8_t *w, uint32_t cout,
+                                 uint32_t cin, uint32_t kh, uint32_t kw);
+
+/* Words (saturating at UINT32_MAX): a feature map, CT*H*W*B with
+ * CT = ceil(C/rows); a conv's weights, NT*KH*KW*CT*rows. */
+uint32_t nnfm_fmap_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b);
+uint32_t nnfm_conv_w_words(const nnfm_config *cfg, uint32_t cout, uint32_t cin, uint32_t kh,
+                           uint32_t kw);
 
 #ifdef __cplusplus
 }

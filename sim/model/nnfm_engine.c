@@ -108,7 +108,8 @@ nnfm_engine *nnfm_engine_create(const nnfm_config *cfg) {
   e->bias = calloc(p_slots, sizeof *e->bias);
   e->m0 = calloc(p_slots, sizeof *e->m0);
   e->shift = calloc(p_slots, sizeof *e->shift);
-  if (!e->act || !e->w || !e->bias || !e->m0 || !e->shift) {
+  e->accum = calloc((size_t)cfg->acc_depth * (size_t)cfg->cols, sizeof *e->accum);
+  if (!e->act || !e->w || !e->bias || !e->m0 || !e->shift || !e->accum) {
     nnfm_engine_destroy(e);
     return NULL;
   }
@@ -122,6 +123,7 @@ void nnfm_engine_destroy(nnfm_engine *e) {
   free(e->bias);
   free(e->m0);
   free(e->shift);
+  free(e->accum);
   free(e);
 }
 
@@ -329,6 +331,324 @@ int nnfm_engine_put_params(nnfm_engine *e, uint32_t base, const int32_t *bias,
     e->bias[slot] = nn < n ? bias[nn] : 0;
     e->m0[slot] = nn < n ? m0[nn] : 0;
     e->shift[slot] = nn < n ? shift[nn] : 0;
+  }
+  return NNFM_OK;
+}
+
+/* ---- feature maps, CONV and POOL (docs/conv.md) ---------------------------- *
+ *
+ * Layout (R = rows, CT = ceil(C/R)):
+ *   X[b][c][y][x]  ACT word base + ((ct*H + y)*W + x)*B + b,  byte c%R  (ct = c/R)
+ * A CONV is the GEMM with M = OH*OW*B rows m = (oy*OW + ox)*B + b, N = Cout,
+ * K tiles kt = (ky*KW + kx)*CT + ct; its output word o_base + nt*M + m is
+ * the same layout with C = Cout, H = OH, W = OW.
+ */
+
+static int u_in(uint32_t x, uint32_t lo, uint32_t hi) { return x >= lo && x <= hi; }
+
+/* The shape fields CONV and POOL share, in their ranges (docs/conv.md). */
+static int walk_fields_ok(uint32_t h, uint32_t w, uint32_t b, uint32_t kh, uint32_t kw, uint32_t sh,
+                          uint32_t sw, uint32_t ph, uint32_t pw, uint32_t eh, uint32_t ew) {
+  return u_in(h, 1, 1024) && u_in(w, 1, 1024) && u_in(b, 1, 1024) &&
+         u_in(kh, 1, NNFM_KERNEL_MAX) && u_in(kw, 1, NNFM_KERNEL_MAX) &&
+         u_in(sh, 1, NNFM_STRIDE_MAX) && u_in(sw, 1, NNFM_STRIDE_MAX) && ph <= NNFM_PAD_MAX &&
+         pw <= NNFM_PAD_MAX && eh <= 1 && ew <= 1;
+}
+
+static nnfm_window window_of(uint32_t c, uint32_t h, uint32_t w, uint32_t b, uint32_t kh,
+                             uint32_t kw, uint32_t sh, uint32_t sw, uint32_t ph, uint32_t pw,
+                             uint32_t eh, uint32_t ew) {
+  nnfm_window g;
+  g.b = (int)b, g.c = (int)c, g.h = (int)h, g.w = (int)w;
+  g.kh = (int)kh, g.kw = (int)kw, g.sh = (int)sh, g.sw = (int)sw, g.ph = (int)ph, g.pw = (int)pw;
+  g.eh = (int)eh, g.ew = (int)ew;
+  return g;
+}
+
+static nnfm_window conv_window(const nnfm_conv_cmd *c) {
+  return window_of(c->cin, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew);
+}
+
+static nnfm_window pool_window(const nnfm_pool_cmd *c) {
+  return window_of(c->c, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew);
+}
+
+/* Sizes of a (range-checked) CONV or POOL. */
+typedef struct {
+  uint32_t oh, ow;
+  uint64_t ct, nt, kt, m;   /* channel tiles in, N tiles out, K tiles, output rows */
+  uint64_t in_words, out_words, w_words;
+} walk_sizes;
+
+static int conv_sizes(const nnfm_config *cfg, const nnfm_conv_cmd *c, walk_sizes *s) {
+  nnfm_window g = conv_window(c);
+  int oh, ow;
+  if (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK) return 0;
+  s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
+  s->ct = ceil_div(c->cin, (uint64_t)cfg->rows);
+  s->nt = n_tiles(cfg, c->n);
+  s->kt = (uint64_t)c->kh * c->kw * s->ct;
+  s->m = (uint64_t)s->oh * s->ow * c->b;
+  s->in_words = s->ct * c->h * c->w * c->b;
+  s->out_words = s->nt * s->m;
+  s->w_words = s->nt * s->kt * (uint64_t)cfg->rows;
+  return 1;
+}
+
+static int pool_sizes(const nnfm_config *cfg, const nnfm_pool_cmd *c, walk_sizes *s) {
+  nnfm_window g = pool_window(c);
+  int oh, ow;
+  if (nnfm_window_check(&g, 1, &oh, &ow) != NNFM_OK) return 0;
+  s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
+  s->ct = s->nt = ceil_div(c->c, (uint64_t)cfg->rows);
+  s->kt = (uint64_t)c->kh * c->kw;
+  s->m = (uint64_t)s->oh * s->ow * c->b;
+  s->in_words = s->ct * c->h * c->w * c->b;
+  s->out_words = s->ct * s->m;
+  s->w_words = 0;
+  return 1;
+}
+
+/* The input and output ranges inside ACT and disjoint. */
+static int act_ranges_ok(const nnfm_config *cfg, uint64_t a_base, uint64_t a_n, uint64_t o_base,
+                         uint64_t o_n) {
+  if (!range_ok(a_base, a_n, cfg->act_words) || !range_ok(o_base, o_n, cfg->act_words)) return 0;
+  return !(a_base < o_base + o_n && o_base < a_base + a_n);
+}
+
+int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if (!u_in(c->cin, 1, 65535) || !u_in(c->n, 1, 65535) ||
+      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
+      !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) ||
+      c->lo > c->hi || (c->lut != 0 && c->lut != 1))
+    return NNFM_ERR_RANGE;
+  walk_sizes s = {0};
+  if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input */
+  if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words) ||
+      !range_ok(c->w_base, s.w_words, e->cfg.w_words) || !range_ok(c->p_base, s.nt, e->cfg.p_words))
+    return NNFM_ERR_SHAPE;
+  nnfm_cmd g; /* the P lanes are checked as a GEMM's */
+  memset(&g, 0, sizeof g);
+  g.n = c->n, g.p_base = c->p_base;
+  if (!cmd_params_ok(e, &g)) return NNFM_ERR_RANGE;
+  return NNFM_OK;
+}
+
+/* The pixel walker (docs/conv.md): output pixel (oy, ox) and image b of a
+ * row, and the window's corner (iy0, ix0) = (oy*SH - PH, ox*SW - PW), kept
+ * by additions as the RTL keeps them. Rows run b fastest, then ox, then oy. */
+typedef struct {
+  uint32_t oy, ox, b;
+  int64_t iy0, ix0;
+} pix_walk;
+
+static pix_walk pix_first(uint32_t ph, uint32_t pw) {
+  pix_walk p = {0, 0, 0, -(int64_t)ph, -(int64_t)pw};
+  return p;
+}
+
+static void pix_next(pix_walk *p, uint32_t B, uint32_t OW, uint32_t sh, uint32_t sw, uint32_t pw) {
+  if (++p->b < B) return;
+  p->b = 0;
+  p->ix0 += sw;
+  if (++p->ox < OW) return;
+  p->ox = 0;
+  p->ix0 = -(int64_t)pw;
+  p->oy++;
+  p->iy0 += sh;
+}
+
+int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
+  int st = nnfm_engine_conv_check(e, c);
+  if (st != NNFM_OK) return st;
+  walk_sizes s = {0};
+  conv_sizes(&e->cfg, c, &s);
+  const uint32_t R = (uint32_t)e->cfg.rows, C = (uint32_t)e->cfg.cols, D = e->cfg.acc_depth;
+  const uint32_t H = c->h, W = c->w, B = c->b, CT = (uint32_t)s.ct;
+  const uint64_t M = s.m, KT = s.kt;
+  const int8_t *lut = c->lut ? e->lut : NULL;
+  for (uint32_t nt = 0; nt < s.nt; nt++) {
+    const size_t p0 = ((size_t)c->p_base + nt) * C; /* P slot of lane 0 */
+    pix_walk blk = pix_first(c->ph, c->pw);         /* the block's first row */
+    for (uint64_t mb = 0; mb < M; mb += D) {        /* M blocks of <= D rows */
+      const uint32_t rows = (uint32_t)(M - mb < D ? M - mb : D);
+      pix_walk p = blk;
+      uint64_t kt = 0;
+      for (uint32_t ky = 0; ky < c->kh; ky++)
+        for (uint32_t kx = 0; kx < c->kw; kx++)
+          for (uint32_t ct = 0; ct < CT; ct++, kt++) { /* kt = (ky*KW + kx)*CT + ct */
+            const int64_t toff = (((int64_t)ct * H + ky) * W + kx) * B; /* the tile's offset */
+            const uint8_t *wt = e->w + ((size_t)c->w_base + ((size_t)nt * KT + kt) * R) * C;
+            p = blk; /* the block re-streams from its saved start */
+            for (uint32_t i = 0; i < rows; i++, pix_next(&p, B, s.ow, c->sh, c->sw, c->pw)) {
+              int32_t *acc = e->accum + (size_t)i * C;
+              if (kt == 0)
+                for (uint32_t j = 0; j < C; j++) acc[j] = e->bias[p0 + j]; /* start from bias */
+              const int64_t iy = p.iy0 + ky, ix = p.ix0 + kx;
+              const int inside = iy >= 0 && iy < (int64_t)H && ix >= 0 && ix < (int64_t)W;
+              const uint8_t *word = NULL;
+              if (inside) /* a_base + toff + pix + b, pix = (iy0*W + ix0)*B */
+                word = e->act + (size_t)((int64_t)c->a_base + toff + (p.iy0 * W + p.ix0) * B + p.b) * R;
+              for (uint32_t r = 0; r < R && ct * R + r < c->cin; r++) { /* lanes >= Cin masked */
+                int32_t a = inside ? i8_of_u8(word[r]) : c->zp_in; /* padding: the zero point */
+                const uint8_t *wrow = wt + (size_t)r * C;
+                for (uint32_t j = 0; j < C; j++) acc[j] = nnfm_acc_add(acc[j], a * i8_of_u8(wrow[j]));
+              }
+              if (kt + 1 == KT) { /* last K tile: the vector stage, then the output word */
+                uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)nt * M + mb + i) * R;
+                for (uint32_t j = 0; j < C; j++)
+                  orow[j] = nt * C + j < c->n
+                                ? (uint8_t)nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j],
+                                                             c->zp, c->lo, c->hi, lut)
+                                : 0; /* padded output lane */
+              }
+            }
+          }
+      blk = p; /* the next block starts where this one ended */
+    }
+  }
+  if (macs) *macs = M * c->kh * c->kw * c->cin * c->n;
+  return NNFM_OK;
+}
+
+int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if ((c->op != NNFM_POOL_MAX && c->op != NNFM_POOL_AVG) || !u_in(c->c, 1, 65535) ||
+      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
+      !in_int8(c->lo) || !in_int8(c->hi) || c->lo > c->hi)
+    return NNFM_ERR_RANGE;
+  walk_sizes s = {0};
+  if (!pool_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* too large, or an empty window */
+  if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words)) return NNFM_ERR_SHAPE;
+  return NNFM_OK;
+}
+
+int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c) {
+  int st = nnfm_engine_pool_check(e, c);
+  if (st != NNFM_OK) return st;
+  walk_sizes s = {0};
+  pool_sizes(&e->cfg, c, &s);
+  const uint32_t R = (uint32_t)e->cfg.rows, H = c->h, W = c->w, B = c->b;
+  for (uint32_t ct = 0; ct < s.ct; ct++) {
+    pix_walk p = pix_first(c->ph, c->pw);
+    for (uint64_t m = 0; m < s.m; m++, pix_next(&p, B, s.ow, c->sh, c->sw, c->pw)) {
+      int32_t mx[64], sum[64], count = 0; /* per lane; R <= 64 */
+      for (uint32_t r = 0; r < R; r++) mx[r] = INT8_MIN, sum[r] = 0;
+      for (uint32_t ky = 0; ky < c->kh; ky++)
+        for (uint32_t kx = 0; kx < c->kw; kx++) {
+          const int64_t iy = p.iy0 + ky, ix = p.ix0 + kx;
+          if (iy < 0 || iy >= (int64_t)H || ix < 0 || ix >= (int64_t)W) continue; /* skipped */
+          const uint8_t *word = e->act + ((size_t)c->a_base + (((size_t)ct * H + (size_t)iy) * W + (size_t)ix) * B + p.b) * R;
+          for (uint32_t r = 0; r < R; r++) {
+            int32_t v = i8_of_u8(word[r]);
+            if (v > mx[r]) mx[r] = v;
+            sum[r] += v; /* at most 49 taps */
+          }
+          count++;
+        }
+      uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)ct * s.m + m) * R;
+      for (uint32_t r = 0; r < R; r++) {
+        if (ct * R + r >= c->c) {
+          orow[r] = 0; /* lanes of channels >= C */
+          continue;
+        }
+        int32_t q = c->op == NNFM_POOL_MAX ? mx[r] : nnfm_avg_round(sum[r], count);
+        orow[r] = (uint8_t)(int8_t)nnfm_clamp(q, c->lo, c->hi);
+      }
+    }
+  }
+  return NNFM_OK;
+}
+
+/* ---- feature-map and conv-weight packing ------------------------------------ */
+
+uint32_t nnfm_fmap_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b) {
+  uint64_t ct = ceil_div(c, (uint64_t)cfg->rows), hw = (uint64_t)h * w, hwb = hw * b;
+  if (h && w && b && (hw / w != h || hwb / b != hw)) return UINT32_MAX;
+  if (ct && hwb > UINT64_MAX / ct) return UINT32_MAX;
+  return sat_u32(ct * hwb);
+}
+
+uint32_t nnfm_conv_w_words(const nnfm_config *cfg, uint32_t cout, uint32_t cin, uint32_t kh,
+                           uint32_t kw) {
+  uint64_t nt = n_tiles(cfg, cout), ct = ceil_div(cin, (uint64_t)cfg->rows);
+  uint64_t taps = (uint64_t)kh * kw; /* < 2^64 */
+  uint64_t x = nt * ct;              /* < 2^58 */
+  if (taps && x > UINT64_MAX / taps) return UINT32_MAX;
+  x *= taps;
+  if (x > UINT64_MAX / (uint64_t)cfg->rows) return UINT32_MAX;
+  return sat_u32(x * (uint64_t)cfg->rows);
+}
+
+/* Sizes of a map the packers take: each 1..65535 (products fit in 64 bits). */
+static int fmap_dims_ok(uint32_t b, uint32_t c, uint32_t h, uint32_t w) {
+  return u_in(b, 1, 65535) && u_in(c, 1, 65535) && u_in(h, 1, 65535) && u_in(w, 1, 65535);
+}
+
+/* ACT word of pixel (y, x), image bi, channel tile ct of a map at base. */
+static size_t fmap_word(uint32_t base, uint32_t ct, uint32_t y, uint32_t x, uint32_t bi,
+                        uint32_t h, uint32_t w, uint32_t b) {
+  return (size_t)base + (((size_t)ct * h + y) * w + x) * b + bi;
+}
+
+int nnfm_engine_put_fmap(nnfm_engine *e, uint32_t base, const int8_t *x, uint32_t b, uint32_t c,
+                         uint32_t h, uint32_t w) {
+  if (!e || !x) return NNFM_ERR_NULL;
+  if (!fmap_dims_ok(b, c, h, w)) return NNFM_ERR_RANGE;
+  const uint32_t R = (uint32_t)e->cfg.rows, CT = (uint32_t)ceil_div(c, R);
+  if (!range_ok(base, (uint64_t)CT * h * w * b, e->cfg.act_words)) return NNFM_ERR_SHAPE;
+  for (uint32_t ct = 0; ct < CT; ct++)
+    for (uint32_t y = 0; y < h; y++)
+      for (uint32_t xx = 0; xx < w; xx++)
+        for (uint32_t bi = 0; bi < b; bi++) {
+          uint8_t *word = e->act + fmap_word(base, ct, y, xx, bi, h, w, b) * R;
+          for (uint32_t r = 0; r < R; r++) {
+            uint32_t ch = ct * R + r; /* X[bi][ch][y][xx] */
+            word[r] = ch < c ? (uint8_t)x[(((size_t)bi * c + ch) * h + y) * w + xx] : 0;
+          }
+        }
+  return NNFM_OK;
+}
+
+int nnfm_engine_get_fmap(const nnfm_engine *e, uint32_t base, int8_t *x, uint32_t b, uint32_t c,
+                         uint32_t h, uint32_t w) {
+  if (!e || !x) return NNFM_ERR_NULL;
+  if (!fmap_dims_ok(b, c, h, w)) return NNFM_ERR_RANGE;
+  const uint32_t R = (uint32_t)e->cfg.rows;
+  if (!range_ok(base, ceil_div(c, R) * h * w * b, e->cfg.act_words)) return NNFM_ERR_SHAPE;
+  for (uint32_t bi = 0; bi < b; bi++)
+    for (uint32_t ch = 0; ch < c; ch++)
+      for (uint32_t y = 0; y < h; y++)
+        for (uint32_t xx = 0; xx < w; xx++)
+          x[(((size_t)bi * c + ch) * h + y) * w + xx] =
+              i8_of_u8(e->act[fmap_word(base, ch / R, y, xx, bi, h, w, b) * R + ch % R]);
+  return NNFM_OK;
+}
+
+int nnfm_engine_put_conv_weights(nnfm_engine *e, uint32_t base, const int8_t *w, uint32_t cout,
+                                 uint32_t cin, uint32_t kh, uint32_t kw) {
+  if (!e || !w) return NNFM_ERR_NULL;
+  if (!u_in(cout, 1, 65535) || !u_in(cin, 1, 65535) || !u_in(kh, 1, NNFM_KERNEL_MAX) ||
+      !u_in(kw, 1, NNFM_KERNEL_MAX))
+    return NNFM_ERR_RANGE;
+  const uint32_t R = (uint32_t)e->cfg.rows, C = (uint32_t)e->cfg.cols;
+  const uint32_t CT = (uint32_t)ceil_div(cin, R), NT = (uint32_t)n_tiles(&e->cfg, cout);
+  const uint64_t KT = (uint64_t)kh * kw * CT;
+  if (!range_ok(base, NT * KT * R, e->cfg.w_words)) return NNFM_ERR_SHAPE;
+  for (uint32_t nt = 0; nt < NT; nt++) {
+    uint64_t kt = 0;
+    for (uint32_t ky = 0; ky < kh; ky++)
+      for (uint32_t kx = 0; kx < kw; kx++)
+        for (uint32_t ct = 0; ct < CT; ct++, kt++)
+          for (uint32_t r = 0; r < R; r++) {
+            uint8_t *word = e->w + ((size_t)base + ((size_t)nt * KT + kt) * R + r) * C;
+            uint32_t ch = ct * R + r;
+            for (uint32_t j = 0; j < C; j++) {
+              uint32_t n = nt * C + j; /* w[n][ch][ky][kx] */
+              word[j] = (n < cout && ch < cin) ? (uint8_t)w[(((size_t)n * cin + ch) * kh + ky) * kw + kx] : 0;
+            }
+          }
   }
   return NNFM_OK;
 }
