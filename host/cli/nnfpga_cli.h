@@ -109,6 +109,8 @@ int cli_nonneg(const char *cmd, const char *opt, const char *s, float *out);
  * <prefix>label_accuracy / exact_match / baseline_label_accuracy,
  * <prefix>mse / mae / baseline_mse, <prefix>loss; or as a text line.
  * The baselines are what a constant guess scores on d. */
+/* Prints j (cJSON_Print: indented) and a newline to stdout, then deletes j. */
+void cli_json_emit(cJSON *j);
 void cli_json_figures(cJSON *j, const char *prefix, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);
 void cli_print_figures(const char *what, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);
 

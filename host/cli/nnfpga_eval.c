@@ -110,10 +110,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNullToObject(o, "cycles_per_image");
       }
       if (dev) cJSON_AddNumberToObject(o, "macs", (double)r.dev.macs);
-      char *txt = cJSON_Print(o);
-      puts(txt);
-      free(txt);
-      cJSON_Delete(o);
+      cli_json_emit(o);
     } else {
       if (spiking)
         printf("accuracy %.2f%% (%llu of %llu images), spiking network, T = %d, on %s\n", 100 * r.accuracy,

@@ -64,10 +64,7 @@ static void print_targets(const nnf_net *net, long first, int B, const nnf_datas
     printf("\n");
   }
   if (json) {
-    char *txt = cJSON_Print(arr);
-    puts(txt);
-    free(txt);
-    cJSON_Delete(arr);
+    cli_json_emit(arr);
   }
 }
 

@@ -78,10 +78,7 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddNumberToObject(cn, "bytes_in", (double)c.bytes_in);
     cJSON_AddNumberToObject(cn, "bytes_out", (double)c.bytes_out);
     cJSON_AddNumberToObject(cn, "frame_errors", (double)c.frame_errors);
-    char *txt = cJSON_Print(o);
-    puts(txt);
-    free(txt);
-    cJSON_Delete(o);
+    cli_json_emit(o);
   } else {
     printf("device         %s\n", uri);
     printf("protocol       %u, RTL %u.%u\n", in->proto_version, in->rtl_version >> 8, in->rtl_version & 0xFF);

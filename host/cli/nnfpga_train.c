@@ -510,10 +510,7 @@ int cmd_train(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "test_images", (double)ev.images);
       }
       cJSON_AddNumberToObject(j, "seconds", secs);
-      char *txt = cJSON_Print(j);
-      puts(txt);
-      free(txt);
-      cJSON_Delete(j);
+      cli_json_emit(j);
     } else {
       if (snn)
         printf("trained spiking %s (T = %d, %s reset, %s input) on %zu images for %d epochs in %.1f s\n", f.layers,

@@ -1383,10 +1383,7 @@ static void summary(const tune *t, long finished, long running, long resumed, lo
     cJSON_AddNumberToObject(o, "seconds", seconds);
     if (b) cJSON_AddItemToObject(o, "best", best_json(t, b));
     else cJSON_AddNullToObject(o, "best");
-    char *txt = cJSON_Print(o);
-    puts(txt);
-    free(txt);
-    cJSON_Delete(o);
+    cli_json_emit(o);
     return;
   }
   printf("%ld trials (%ld from before, %ld run now", finished, resumed, ran);

@@ -488,10 +488,7 @@ static void print_predictions(long first, int B, int C, const int32_t *labels, c
     }
   }
   if (json) {
-    char *txt = cJSON_Print(arr);
-    puts(txt);
-    free(txt);
-    cJSON_Delete(arr);
+    cli_json_emit(arr);
   }
 }
 
@@ -503,4 +500,12 @@ void cli_print_predictions(long first, int B, int C, const int32_t *labels, cons
 void cli_print_predictions_f(long first, int B, int C, const int32_t *labels, const int *cls,
                              const float *vals, const char *key, const char *label, int json) {
   print_predictions(first, B, C, labels, cls, NULL, vals, key, label, json);
+}
+
+void cli_json_emit(cJSON *j) {
+  char *txt = cJSON_Print(j);
+  if (txt) puts(txt);
+  else fprintf(stderr, "nnfpga: out of memory printing JSON\n");
+  free(txt);
+  cJSON_Delete(j);
 }

@@ -10,19 +10,8 @@ nnfpga=$1
 tmp=$2
 data=${3:-/usr/share/datasets/fashion-mnist}
 mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-# expect CODE PATTERN -- command...: exit code and a stderr/stdout pattern
-expect() {
-  local code=$1 pat=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, want $code: $out"; return; fi
-  if ! grep -qiE -- "$pat" <<<"$out"; then fail "'$*' output lacks /$pat/: $out"; fi
-}
 
 ck=$tmp/cli.safetensors
 expect 0 "test accuracy" -- "$nnfpga" train --device model --data "$data" --limit 2000 --epochs 2 \

@@ -24,19 +24,8 @@ nnfpga=$1
 tmp=$2
 repo=$3
 mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-# expect CODE PATTERN -- command...: exit code and a stderr/stdout pattern
-expect() {
-  local code=$1 pat=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, want $code: $out"; return; fi
-  if ! grep -qiE -- "$pat" <<<"$out"; then fail "'$*' output lacks /$pat/: $out"; fi
-}
 # num KEY < json: the number after "KEY":
 num() { grep -oE "\"$1\":[[:space:]]*[-0-9.eE+]+" | head -1 | grep -oE '[-0-9.eE+]+$'; }
 # check "a OP b" with awk (floats)

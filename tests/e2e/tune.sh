@@ -23,19 +23,8 @@ nnfpga=$1
 tmp=$2
 rm -rf "$tmp"
 mkdir -p "$tmp"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-# expect CODE PATTERN -- command...: exit code and an output pattern
-expect() {
-  local code=$1 pat=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ]; then fail "'$*' exited $rc, want $code: $out"; return; fi
-  if ! grep -qiE -- "$pat" <<<"$out"; then fail "'$*' output lacks /$pat/: $out"; fi
-}
 rows() { echo $(($(wc -l <"$1") - 1)); }
 
 # three well separated classes, eight features, label first

@@ -10,64 +10,8 @@
 
 #include "nnf_test.h"
 #include "nnfm.h"
+#include "nnfm_snap.h"
 
-/* ---- buffer snapshots ------------------------------------------------------- */
-
-typedef struct {
-  uint8_t *act, *w;
-  int32_t *bias, *m0;
-  int8_t *shift;
-  int8_t lut[256];
-} snap;
-
-static size_t act_bytes(const nnfm_engine *e) { return (size_t)e->cfg.act_words * e->cfg.rows; }
-static size_t w_bytes(const nnfm_engine *e) { return (size_t)e->cfg.w_words * e->cfg.cols; }
-static size_t p_slots(const nnfm_engine *e) { return (size_t)e->cfg.p_words * e->cfg.cols; }
-
-static snap snap_take(const nnfm_engine *e) {
-  snap s;
-  s.act = malloc(act_bytes(e));
-  s.w = malloc(w_bytes(e));
-  s.bias = malloc(p_slots(e) * sizeof(int32_t));
-  s.m0 = malloc(p_slots(e) * sizeof(int32_t));
-  s.shift = malloc(p_slots(e));
-  CHECK(s.act && s.w && s.bias && s.m0 && s.shift);
-  memcpy(s.act, e->act, act_bytes(e));
-  memcpy(s.w, e->w, w_bytes(e));
-  memcpy(s.bias, e->bias, p_slots(e) * sizeof(int32_t));
-  memcpy(s.m0, e->m0, p_slots(e) * sizeof(int32_t));
-  memcpy(s.shift, e->shift, p_slots(e));
-  memcpy(s.lut, e->lut, 256);
-  return s;
-}
-
-static void snap_free(snap *s) {
-  free(s->act), free(s->w), free(s->bias), free(s->m0), free(s->shift);
-}
-
-/* Every buffer of e equals the snapshot (ACT compared against s->act). */
-static void check_same(const nnfm_engine *e, const snap *s) {
-  CHECK_MEM_EQ(e->act, s->act, act_bytes(e));
-  CHECK_MEM_EQ(e->w, s->w, w_bytes(e));
-  CHECK_MEM_EQ(e->bias, s->bias, p_slots(e) * sizeof(int32_t));
-  CHECK_MEM_EQ(e->m0, s->m0, p_slots(e) * sizeof(int32_t));
-  CHECK_MEM_EQ(e->shift, s->shift, p_slots(e));
-  CHECK_MEM_EQ(e->lut, s->lut, 256);
-}
-
-static void fill_garbage(nnf_rng *r, nnfm_engine *e) {
-  nnf_rng_fill(r, e->act, act_bytes(e));
-  nnf_rng_fill(r, e->w, w_bytes(e));
-  nnf_rng_fill(r, e->bias, p_slots(e) * sizeof(int32_t));
-  nnf_rng_fill(r, e->m0, p_slots(e) * sizeof(int32_t)); /* about half invalid (m0 < 0) */
-  nnf_rng_fill(r, e->shift, p_slots(e));
-  nnf_rng_fill(r, e->lut, 256);
-}
-
-static nnfm_config small_cfg(int rows, uint32_t act, uint32_t w, uint32_t p, uint32_t acc) {
-  nnfm_config c = {rows, rows, act, w, p, acc};
-  return c;
-}
 
 /* ---- configuration and word counts ------------------------------------------ */
 
