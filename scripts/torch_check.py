@@ -4,7 +4,9 @@
     /usr/bin/python3 scripts/torch_check.py CHECKPOINT [--nnfpga PATH] [--data DIR] [--limit N]
 
 Loads CHECKPOINT with safetensors.torch.load_file, builds the network its
-metadata describes as a torch.nn.Sequential (`layers`), loads the float
+metadata describes as a torch.nn.Sequential (its `architecture`, e.g.
+`Linear(784,128),ReLU,Dropout(0.2),Linear(128,10)`; or, in checkpoints
+older than it, `layers` and `activation`), loads the float
 weights with load_state_dict(strict=True) and runs it in float32 on the
 first N Fashion-MNIST test images. With --nnfpga it compares every logit of
 every image with `nnfpga infer --float` (libnnf's float forward of the same
@@ -18,7 +20,8 @@ terms summed in any order in float32 is within gamma_n * sum |terms| of
 the exact value, gamma_n = n u / (1 - n u), u = 2^-24; each layer
 y = W a + b adds gamma_(in+1) (|W| |a| + |b|), the error of its input comes
 through |W| (the hidden activations are 1-Lipschitz: ReLU, ReLU6, tanh,
-sigmoid), computed here in float64 per image and logit. Both forwards
+sigmoid; Dropout, Flatten and Identity are the identity in evaluation),
+computed here in float64 per image and logit. Both forwards
 lie within the bound of the exact result, so within 2 * bound of each
 other, whatever their summation order (BLAS blocking, vector lanes). The
 largest difference as a fraction of its bound is printed.
@@ -48,18 +51,60 @@ def read_idx(path):
     return dims, data[4 + 4 * ndims:]
 
 
-def error_bound(torch, linears, act, x):
+def error_bound(torch, mods, x):
     """Per image and logit, the float32 rounding bound of the forward (float64)."""
     a = x.double()
     err = torch.zeros_like(a)
-    for i, lin in enumerate(linears):
-        w, b = lin.weight.double(), lin.bias.double()
-        k = w.shape[1]
-        err = gamma(k + 1) * (a.abs() @ w.abs().T + b.abs()) + err @ w.abs().T
-        a = a @ w.T + b
-        if i + 1 < len(linears):
-            a = act(a)
+    for m in mods:
+        if isinstance(m, torch.nn.Linear):
+            w, b = m.weight.double(), m.bias.double()
+            k = w.shape[1]
+            err = gamma(k + 1) * (a.abs() @ w.abs().T + b.abs()) + err @ w.abs().T
+            a = a @ w.T + b
+        else:
+            a = m(a)
     return err
+
+
+def split_arch(arch):
+    """The layers of an architecture string, split at the commas outside ()."""
+    out, depth, cur = [], 0, ""
+    for ch in arch:
+        if ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        depth += (ch == "(") - (ch == ")")
+        cur += ch
+    return out + ([cur] if cur else [])
+
+
+def build(torch, meta):
+    """The nn.Sequential's modules the metadata describes; None if a layer
+    has no PyTorch module (a LIF layer)."""
+    acts = {"relu": torch.nn.ReLU, "relu6": torch.nn.ReLU6, "sigmoid": torch.nn.Sigmoid,
+            "tanh": torch.nn.Tanh, "none": torch.nn.Identity}
+    mods = []
+    if "architecture" in meta:
+        for tok in split_arch(meta["architecture"]):
+            name, _, args = tok.partition("(")
+            args = args.rstrip(")")
+            if name == "Linear":
+                i, o = (int(v) for v in args.split(","))
+                mods.append(torch.nn.Linear(i, o))
+            elif name == "Dropout":
+                mods.append(torch.nn.Dropout(float(args)))
+            elif name in ("ReLU", "ReLU6", "Sigmoid", "Tanh", "Identity", "Flatten"):
+                mods.append(getattr(torch.nn, name)())
+            else:
+                return None
+        return mods
+    sizes = [int(v) for v in meta["layers"].split(",")]
+    for i in range(len(sizes) - 1):
+        mods.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i + 2 < len(sizes):
+            mods.append(acts[meta["activation"]]())
+    return mods
 
 
 def main():
@@ -79,16 +124,12 @@ def main():
     with open(args.checkpoint, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         meta = json.loads(f.read(n))["__metadata__"]
-    sizes = [int(s) for s in meta["layers"].split(",")]
-    acts = {"relu": torch.nn.ReLU, "relu6": torch.nn.ReLU6, "sigmoid": torch.nn.Sigmoid,
-            "tanh": torch.nn.Tanh, "none": torch.nn.Identity}
-    mods, linears = [], []
-    for i in range(len(sizes) - 1):
-        linears.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
-        mods.append(linears[-1])
-        if i + 2 < len(sizes):
-            mods.append(acts[meta["activation"]]())
-    model = torch.nn.Sequential(*mods)
+    mods = build(torch, meta)
+    if mods is None:
+        print(f"torch_check: {args.checkpoint}: a layer without a PyTorch module "
+              f"({meta.get('architecture')}); this check is for float networks")
+        return 1
+    model = torch.nn.Sequential(*mods).eval()
     # format 2 names the float tensors as nn.Sequential's state_dict ("0.weight");
     # format 1 put them under "layers."
     state = {k[len("layers."):] if k.startswith("layers.") else k: v for k, v in tensors.items()
@@ -102,7 +143,7 @@ def main():
     y = torch.tensor(list(labels[:count]))
     with torch.no_grad():
         logits = model(x)
-        bound = error_bound(torch, linears, acts[meta["activation"]](), x)
+        bound = error_bound(torch, mods, x)
     acc = (logits.argmax(1) == y).float().mean().item()
     print(f"torch_check: {args.checkpoint} loads in PyTorch {torch.__version__}; "
           f"float accuracy {100 * acc:.2f}% on {count} images")

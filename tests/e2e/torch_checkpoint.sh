@@ -48,6 +48,14 @@ out=$("$py" "$scripts/torch_check.py" "$ck" --nnfpga "$tmp/nnfpga_off" --data "$
 rc=$?
 [ $rc -eq 1 ] && grep -q "image 7" <<<"$out" || fail "torch_check.py accepted logits moved by 1e-2 (exit $rc): $out"
 
+# ... and a network with Dropout layers (its architecture metadata) loads too
+ckd=$tmp/torch_dropout.safetensors
+"$nnfpga" train --device host --data "$data" --layers 784,dropout:0.2,64,dropout:0.5,10 --limit 2000 \
+  --epochs 1 --test-limit 0 --seed 3 --quiet --out "$ckd" >/dev/null || fail "nnfpga train with dropout"
+out=$("$py" "$scripts/torch_check.py" "$ckd" --nnfpga "$nnfpga" --data "$data" --limit 500)
+[ $? -eq 0 ] || fail "torch_check.py on a dropout network: $out"
+echo "$out" | tail -1
+
 # 2. the file by the format's rules and by safetensors.torch
 out=$("$py" "$scripts/check_safetensors.py" "$ck") || fail "check_safetensors.py refused the checkpoint: $out"
 grep -q "safetensors.torch.load_file agrees" <<<"$out" || fail "check_safetensors.py did not compare with safetensors.torch: $out"
