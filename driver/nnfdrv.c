@@ -472,7 +472,13 @@ int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t cou
   return NNFDRV_OK;
 }
 
-/* The shape fields CONV and POOL share, in the ranges their records hold. */
+/* The shape fields CONV and POOL share, in the ranges their records hold
+ * (the same bits in both records: checked here, since walk_ok reads CONV's). */
+#define SAME_FIELD(f) (NNFP_CONV_##f##_LSB == NNFP_POOL_##f##_LSB && NNFP_CONV_##f##_W == NNFP_POOL_##f##_W)
+_Static_assert(SAME_FIELD(KH) && SAME_FIELD(KW) && SAME_FIELD(SH_M1) && SAME_FIELD(SW_M1) &&
+                   SAME_FIELD(PH) && SAME_FIELD(PW) && SAME_FIELD(H_M1) && SAME_FIELD(W_M1) &&
+                   SAME_FIELD(B_M1) && SAME_FIELD(EH) && SAME_FIELD(EW),
+               "CONV and POOL shape fields differ");
 static int walk_ok(uint16_t h, uint16_t w, uint16_t b, uint8_t kh, uint8_t kw, uint8_t sh, uint8_t sw,
                    uint8_t ph, uint8_t pw, uint8_t eh, uint8_t ew) {
   return h >= 1 && h <= UMAX(NNFP_CONV_H_M1_W) + 1 && w >= 1 && w <= UMAX(NNFP_CONV_W_M1_W) + 1 &&
