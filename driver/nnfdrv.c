@@ -472,6 +472,79 @@ int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t cou
   return NNFDRV_OK;
 }
 
+/* The shape fields CONV and POOL share, in the ranges their records hold
+ * (the same bits in both records: checked here, since walk_ok reads CONV's). */
+#define SAME_FIELD(f) (NNFP_CONV_##f##_LSB == NNFP_POOL_##f##_LSB && NNFP_CONV_##f##_W == NNFP_POOL_##f##_W)
+_Static_assert(SAME_FIELD(KH) && SAME_FIELD(KW) && SAME_FIELD(SH_M1) && SAME_FIELD(SW_M1) &&
+                   SAME_FIELD(PH) && SAME_FIELD(PW) && SAME_FIELD(H_M1) && SAME_FIELD(W_M1) &&
+                   SAME_FIELD(B_M1) && SAME_FIELD(EH) && SAME_FIELD(EW),
+               "CONV and POOL shape fields differ");
+static int walk_ok(uint16_t h, uint16_t w, uint16_t b, uint8_t kh, uint8_t kw, uint8_t sh, uint8_t sw,
+                   uint8_t ph, uint8_t pw, uint8_t eh, uint8_t ew) {
+  return h >= 1 && h <= UMAX(NNFP_CONV_H_M1_W) + 1 && w >= 1 && w <= UMAX(NNFP_CONV_W_M1_W) + 1 &&
+         b >= 1 && b <= UMAX(NNFP_CONV_B_M1_W) + 1 && kh >= 1 && kh <= UMAX(NNFP_CONV_KH_W) &&
+         kw >= 1 && kw <= UMAX(NNFP_CONV_KW_W) && sh >= 1 && sh <= UMAX(NNFP_CONV_SH_M1_W) + 1 &&
+         sw >= 1 && sw <= UMAX(NNFP_CONV_SW_M1_W) + 1 && ph <= UMAX(NNFP_CONV_PH_W) &&
+         pw <= UMAX(NNFP_CONV_PW_W) && eh <= 1 && ew <= 1;
+}
+
+int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
+  if (!out || !c || c->cin == 0 || c->n == 0 || (c->lut != 0 && c->lut != 1) ||
+      !walk_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew))
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_conv_put_opcode(out, NNFP_OP_CONV);
+  nnfp_conv_put_lut(out, (uint32_t)c->lut);
+  nnfp_conv_put_zp(out, c->zp);
+  nnfp_conv_put_lo(out, c->lo);
+  nnfp_conv_put_hi(out, c->hi);
+  nnfp_conv_put_zp_in(out, c->zp_in);
+  nnfp_conv_put_kh(out, c->kh);
+  nnfp_conv_put_kw(out, c->kw);
+  nnfp_conv_put_sh_m1(out, c->sh - 1u);
+  nnfp_conv_put_sw_m1(out, c->sw - 1u);
+  nnfp_conv_put_ph(out, c->ph);
+  nnfp_conv_put_pw(out, c->pw);
+  nnfp_conv_put_cin(out, c->cin);
+  nnfp_conv_put_n(out, c->n);
+  nnfp_conv_put_h_m1(out, c->h - 1u);
+  nnfp_conv_put_w_m1(out, c->w - 1u);
+  nnfp_conv_put_b_m1(out, c->b - 1u);
+  nnfp_conv_put_eh(out, c->eh);
+  nnfp_conv_put_ew(out, c->ew);
+  nnfp_conv_put_a_base(out, c->a_base);
+  nnfp_conv_put_w_base(out, c->w_base);
+  nnfp_conv_put_p_base(out, c->p_base);
+  nnfp_conv_put_o_base(out, c->o_base);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p) {
+  if (!out || !p || p->c == 0 || (p->avg != 0 && p->avg != 1) ||
+      !walk_ok(p->h, p->w, p->b, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->eh, p->ew))
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_pool_put_opcode(out, NNFP_OP_POOL);
+  nnfp_pool_put_avg(out, (uint32_t)p->avg);
+  nnfp_pool_put_lo(out, p->lo);
+  nnfp_pool_put_hi(out, p->hi);
+  nnfp_pool_put_kh(out, p->kh);
+  nnfp_pool_put_kw(out, p->kw);
+  nnfp_pool_put_sh_m1(out, p->sh - 1u);
+  nnfp_pool_put_sw_m1(out, p->sw - 1u);
+  nnfp_pool_put_ph(out, p->ph);
+  nnfp_pool_put_pw(out, p->pw);
+  nnfp_pool_put_c(out, p->c);
+  nnfp_pool_put_h_m1(out, p->h - 1u);
+  nnfp_pool_put_w_m1(out, p->w - 1u);
+  nnfp_pool_put_b_m1(out, p->b - 1u);
+  nnfp_pool_put_eh(out, p->eh);
+  nnfp_pool_put_ew(out, p->ew);
+  nnfp_pool_put_a_base(out, p->a_base);
+  nnfp_pool_put_o_base(out, p->o_base);
+  return NNFDRV_OK;
+}
+
 /* ---- open / close ---------------------------------------------------------------- */
 
 int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {

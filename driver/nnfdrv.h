@@ -61,7 +61,7 @@ enum {
 typedef struct {
   uint16_t proto_version, rtl_version;
   uint8_t rows, cols;
-  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL */
+  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL, 4 CONV */
   uint32_t act_words, w_words, p_words, acc_depth, prog_words;
   uint16_t max_payload, credits;
   uint32_t timeout_cycles, clock_hz;
@@ -159,6 +159,36 @@ typedef struct {
   uint8_t clear;          /* 1: zero u, v, ref and count of these entries before this step */
 } nnfdrv_lif;
 
+/* One conv layer on the array (docs/conv.md, docs/protocol.md CONV): the
+ * input map (cin x h x w, b images, the feature-map layout) at a_base, the
+ * output map (n x OH x OW) at o_base, weights at w_base, P entries at p_base;
+ * the numeric definition is nnfm_conv2d_ref with the bias folded
+ * (nnfm_conv_fold_input_zp). Needs INFO feature FEAT_CONV. */
+typedef struct {
+  uint16_t cin, n;        /* channels in and out, 1..65535 */
+  uint16_t h, w, b;       /* input height, width, images: 1..1024 */
+  uint8_t kh, kw;         /* kernel 1..7 */
+  uint8_t sh, sw;         /* stride 1..4 */
+  uint8_t ph, pw;         /* padding above and below / left and right, 0..7 */
+  uint8_t eh, ew;         /* 0/1: one more padding row below / column right (TFLite SAME) */
+  uint32_t a_base, w_base, p_base, o_base;
+  int8_t zp_in;           /* input zero point: the value of padding taps */
+  int8_t zp, lo, hi;      /* output zero point, clamp */
+  int lut;                /* 0/1: apply the LUT */
+} nnfdrv_conv;
+
+/* Max or average pooling of a map (docs/conv.md, docs/protocol.md POOL):
+ * c x h x w, b images at a_base, the output (c x OH x OW) at o_base; the
+ * numeric definition is nnfm_maxpool_ref / nnfm_avgpool_ref. FEAT_CONV. */
+typedef struct {
+  int avg;                /* 0 max, 1 average */
+  uint16_t c;             /* channels, 1..65535 */
+  uint16_t h, w, b;       /* 1..1024 */
+  uint8_t kh, kw, sh, sw, ph, pw, eh, ew;  /* as nnfdrv_conv */
+  uint32_t a_base, o_base;
+  int8_t lo, hi;          /* clamp */
+} nnfdrv_pool;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
@@ -173,6 +203,14 @@ int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l);
  * larger); nnfdrv_write to NNFDRV_PROG refuses whole LOOP instructions whose
  * target is outside the device's program memory. */
 int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count);
+/* CONV and POOL: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for a field
+ * the record cannot hold (a size, kernel, stride, padding, eh / ew, lut or
+ * avg outside the ranges above). What depends on several fields or on the
+ * device (lo > hi, a kernel larger than the padded input, a pooling window
+ * of padding only, ranges outside the buffers) the device refuses when the
+ * program reaches the instruction (STATUS: BAD_INSN). */
+int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c);
+int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p);
 
 #ifdef __cplusplus
 }

@@ -318,6 +318,7 @@ static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put3
 #define NNFP_FEAT_LUT 2
 #define NNFP_FEAT_LIF 4  /* LIF and LOOP instructions, STATE region */
 #define NNFP_FEAT_VEC_SERIAL 8  /* one shared requantizer */
+#define NNFP_FEAT_CONV 0x10  /* CONV and POOL instructions */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -452,6 +453,8 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_BARRIER 2
 #define NNFP_OP_LIF 3
 #define NNFP_OP_LOOP 4
+#define NNFP_OP_CONV 5  /* with FEAT_CONV; else stops like END */
+#define NNFP_OP_POOL 6  /* with FEAT_CONV; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -676,5 +679,309 @@ static inline void nnfp_loop_put_count(uint8_t *p, uint32_t v) { nnfp_put16(p + 
 #define NNFP_LOOP_TARGET_W 32
 static inline uint32_t nnfp_loop_get_target(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
 static inline void nnfp_loop_put_target(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+
+/* record CONV */
+#define NNFP_CONV_BYTES 32
+#define NNFP_CONV_OPCODE_OFS 0
+#define NNFP_CONV_OPCODE_SIZE 1
+#define NNFP_CONV_OPCODE_LSB 0
+#define NNFP_CONV_OPCODE_W 8
+static inline uint32_t nnfp_conv_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_conv_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* LUT: apply the LUT */
+#define NNFP_CONV_LUT_OFS 1
+#define NNFP_CONV_LUT_SIZE 1
+#define NNFP_CONV_LUT_LSB 8
+#define NNFP_CONV_LUT_W 1
+#define NNFP_CONV_LUT 1
+static inline uint32_t nnfp_conv_get_lut(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_conv_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT) | ((v) & NNFP_CONV_LUT)); }
+/* ZP: output zero point */
+#define NNFP_CONV_ZP_OFS 2
+#define NNFP_CONV_ZP_SIZE 1
+#define NNFP_CONV_ZP_LSB 16
+#define NNFP_CONV_ZP_W 8
+static inline int32_t nnfp_conv_get_zp(const uint8_t *p) { return nnfp_sext32((uint32_t)p[2], 8); }
+static inline void nnfp_conv_put_zp(uint8_t *p, int32_t v) { p[2] = (uint8_t)v; }
+/* LO: clamp low */
+#define NNFP_CONV_LO_OFS 3
+#define NNFP_CONV_LO_SIZE 1
+#define NNFP_CONV_LO_LSB 24
+#define NNFP_CONV_LO_W 8
+static inline int32_t nnfp_conv_get_lo(const uint8_t *p) { return nnfp_sext32((uint32_t)p[3], 8); }
+static inline void nnfp_conv_put_lo(uint8_t *p, int32_t v) { p[3] = (uint8_t)v; }
+/* HI: clamp high */
+#define NNFP_CONV_HI_OFS 4
+#define NNFP_CONV_HI_SIZE 1
+#define NNFP_CONV_HI_LSB 32
+#define NNFP_CONV_HI_W 8
+static inline int32_t nnfp_conv_get_hi(const uint8_t *p) { return nnfp_sext32((uint32_t)p[4], 8); }
+static inline void nnfp_conv_put_hi(uint8_t *p, int32_t v) { p[4] = (uint8_t)v; }
+/* ZP_IN: input zero point: the value of padding taps */
+#define NNFP_CONV_ZP_IN_OFS 5
+#define NNFP_CONV_ZP_IN_SIZE 1
+#define NNFP_CONV_ZP_IN_LSB 40
+#define NNFP_CONV_ZP_IN_W 8
+static inline int32_t nnfp_conv_get_zp_in(const uint8_t *p) { return nnfp_sext32((uint32_t)p[5], 8); }
+static inline void nnfp_conv_put_zp_in(uint8_t *p, int32_t v) { p[5] = (uint8_t)v; }
+/* KH: kernel height 1..7 (0 refused) */
+#define NNFP_CONV_KH_OFS 6
+#define NNFP_CONV_KH_SIZE 2
+#define NNFP_CONV_KH_LSB 48
+#define NNFP_CONV_KH_W 3
+#define NNFP_CONV_KH_MASK 7
+static inline uint32_t nnfp_conv_get_kh(const uint8_t *p) { return ((uint32_t)nnfp_get16(p + 6) & 7); }
+static inline void nnfp_conv_put_kh(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_KH_MASK) | ((v) & NNFP_CONV_KH_MASK)); }
+/* KW: kernel width 1..7 (0 refused) */
+#define NNFP_CONV_KW_OFS 6
+#define NNFP_CONV_KW_SIZE 2
+#define NNFP_CONV_KW_LSB 51
+#define NNFP_CONV_KW_W 3
+#define NNFP_CONV_KW_MASK 0x38
+static inline uint32_t nnfp_conv_get_kw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 3) & 7); }
+static inline void nnfp_conv_put_kw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_KW_MASK) | ((v << 3) & NNFP_CONV_KW_MASK)); }
+/* SH_M1: stride - 1 (stride 1..4) */
+#define NNFP_CONV_SH_M1_OFS 6
+#define NNFP_CONV_SH_M1_SIZE 2
+#define NNFP_CONV_SH_M1_LSB 54
+#define NNFP_CONV_SH_M1_W 2
+#define NNFP_CONV_SH_M1_MASK 0xC0
+static inline uint32_t nnfp_conv_get_sh_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 6) & 3); }
+static inline void nnfp_conv_put_sh_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_SH_M1_MASK) | ((v << 6) & NNFP_CONV_SH_M1_MASK)); }
+#define NNFP_CONV_SW_M1_OFS 6
+#define NNFP_CONV_SW_M1_SIZE 2
+#define NNFP_CONV_SW_M1_LSB 56
+#define NNFP_CONV_SW_M1_W 2
+#define NNFP_CONV_SW_M1_MASK 0x300
+static inline uint32_t nnfp_conv_get_sw_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 8) & 3); }
+static inline void nnfp_conv_put_sw_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_SW_M1_MASK) | ((v << 8) & NNFP_CONV_SW_M1_MASK)); }
+/* PH: padding rows above (and below) 0..7 */
+#define NNFP_CONV_PH_OFS 6
+#define NNFP_CONV_PH_SIZE 2
+#define NNFP_CONV_PH_LSB 58
+#define NNFP_CONV_PH_W 3
+#define NNFP_CONV_PH_MASK 0x1C00
+static inline uint32_t nnfp_conv_get_ph(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 10) & 7); }
+static inline void nnfp_conv_put_ph(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_PH_MASK) | ((v << 10) & NNFP_CONV_PH_MASK)); }
+/* PW: padding columns left (and right) 0..7 */
+#define NNFP_CONV_PW_OFS 6
+#define NNFP_CONV_PW_SIZE 2
+#define NNFP_CONV_PW_LSB 61
+#define NNFP_CONV_PW_W 3
+#define NNFP_CONV_PW_MASK 0xE000
+static inline uint32_t nnfp_conv_get_pw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 13) & 7); }
+static inline void nnfp_conv_put_pw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_CONV_PW_MASK) | ((v << 13) & NNFP_CONV_PW_MASK)); }
+/* CIN: input channels (0 refused) */
+#define NNFP_CONV_CIN_OFS 8
+#define NNFP_CONV_CIN_SIZE 2
+#define NNFP_CONV_CIN_LSB 64
+#define NNFP_CONV_CIN_W 16
+static inline uint32_t nnfp_conv_get_cin(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_conv_put_cin(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* N: output channels (0 refused) */
+#define NNFP_CONV_N_OFS 10
+#define NNFP_CONV_N_SIZE 2
+#define NNFP_CONV_N_LSB 80
+#define NNFP_CONV_N_W 16
+static inline uint32_t nnfp_conv_get_n(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
+static inline void nnfp_conv_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* H_M1: input height - 1 (1..1024) */
+#define NNFP_CONV_H_M1_OFS 12
+#define NNFP_CONV_H_M1_SIZE 4
+#define NNFP_CONV_H_M1_LSB 96
+#define NNFP_CONV_H_M1_W 10
+#define NNFP_CONV_H_M1_MASK 0x3FF
+static inline uint32_t nnfp_conv_get_h_m1(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 12) & 0x3FF); }
+static inline void nnfp_conv_put_h_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_CONV_H_M1_MASK) | ((v) & NNFP_CONV_H_M1_MASK)); }
+/* W_M1: input width - 1 */
+#define NNFP_CONV_W_M1_OFS 12
+#define NNFP_CONV_W_M1_SIZE 4
+#define NNFP_CONV_W_M1_LSB 106
+#define NNFP_CONV_W_M1_W 10
+#define NNFP_CONV_W_M1_MASK 0xFFC00
+static inline uint32_t nnfp_conv_get_w_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 10) & 0x3FF); }
+static inline void nnfp_conv_put_w_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_CONV_W_M1_MASK) | ((v << 10) & NNFP_CONV_W_M1_MASK)); }
+/* B_M1: images - 1 */
+#define NNFP_CONV_B_M1_OFS 12
+#define NNFP_CONV_B_M1_SIZE 4
+#define NNFP_CONV_B_M1_LSB 116
+#define NNFP_CONV_B_M1_W 10
+#define NNFP_CONV_B_M1_MASK 0x3FF00000
+static inline uint32_t nnfp_conv_get_b_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 20) & 0x3FF); }
+static inline void nnfp_conv_put_b_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_CONV_B_M1_MASK) | ((v << 20) & NNFP_CONV_B_M1_MASK)); }
+/* EH: one more padding row below */
+#define NNFP_CONV_EH_OFS 12
+#define NNFP_CONV_EH_SIZE 4
+#define NNFP_CONV_EH_LSB 126
+#define NNFP_CONV_EH_W 1
+#define NNFP_CONV_EH_MASK 0x40000000
+static inline uint32_t nnfp_conv_get_eh(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 30) & 1); }
+static inline void nnfp_conv_put_eh(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_CONV_EH_MASK) | ((v << 30) & NNFP_CONV_EH_MASK)); }
+/* EW: one more padding column right */
+#define NNFP_CONV_EW_OFS 12
+#define NNFP_CONV_EW_SIZE 4
+#define NNFP_CONV_EW_LSB 127
+#define NNFP_CONV_EW_W 1
+#define NNFP_CONV_EW_MASK 0x80000000u
+static inline uint32_t nnfp_conv_get_ew(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 31) & 1); }
+static inline void nnfp_conv_put_ew(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_CONV_EW_MASK) | ((v << 31) & NNFP_CONV_EW_MASK)); }
+/* A_BASE: ACT word of the input map */
+#define NNFP_CONV_A_BASE_OFS 16
+#define NNFP_CONV_A_BASE_SIZE 4
+#define NNFP_CONV_A_BASE_LSB 128
+#define NNFP_CONV_A_BASE_W 32
+static inline uint32_t nnfp_conv_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_conv_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* W_BASE: W word */
+#define NNFP_CONV_W_BASE_OFS 20
+#define NNFP_CONV_W_BASE_SIZE 4
+#define NNFP_CONV_W_BASE_LSB 160
+#define NNFP_CONV_W_BASE_W 32
+static inline uint32_t nnfp_conv_get_w_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 20); }
+static inline void nnfp_conv_put_w_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
+/* P_BASE: P entry */
+#define NNFP_CONV_P_BASE_OFS 24
+#define NNFP_CONV_P_BASE_SIZE 4
+#define NNFP_CONV_P_BASE_LSB 192
+#define NNFP_CONV_P_BASE_W 32
+static inline uint32_t nnfp_conv_get_p_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 24); }
+static inline void nnfp_conv_put_p_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 24, (uint32_t)v); }
+/* O_BASE: ACT word of the output map */
+#define NNFP_CONV_O_BASE_OFS 28
+#define NNFP_CONV_O_BASE_SIZE 4
+#define NNFP_CONV_O_BASE_LSB 224
+#define NNFP_CONV_O_BASE_W 32
+static inline uint32_t nnfp_conv_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_conv_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* record POOL */
+#define NNFP_POOL_BYTES 32
+#define NNFP_POOL_OPCODE_OFS 0
+#define NNFP_POOL_OPCODE_SIZE 1
+#define NNFP_POOL_OPCODE_LSB 0
+#define NNFP_POOL_OPCODE_W 8
+static inline uint32_t nnfp_pool_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_pool_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* AVG: 0 max, 1 average */
+#define NNFP_POOL_AVG_OFS 1
+#define NNFP_POOL_AVG_SIZE 1
+#define NNFP_POOL_AVG_LSB 8
+#define NNFP_POOL_AVG_W 1
+#define NNFP_POOL_AVG 1
+static inline uint32_t nnfp_pool_get_avg(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_pool_put_avg(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_POOL_AVG) | ((v) & NNFP_POOL_AVG)); }
+/* LO: clamp low */
+#define NNFP_POOL_LO_OFS 3
+#define NNFP_POOL_LO_SIZE 1
+#define NNFP_POOL_LO_LSB 24
+#define NNFP_POOL_LO_W 8
+static inline int32_t nnfp_pool_get_lo(const uint8_t *p) { return nnfp_sext32((uint32_t)p[3], 8); }
+static inline void nnfp_pool_put_lo(uint8_t *p, int32_t v) { p[3] = (uint8_t)v; }
+/* HI: clamp high */
+#define NNFP_POOL_HI_OFS 4
+#define NNFP_POOL_HI_SIZE 1
+#define NNFP_POOL_HI_LSB 32
+#define NNFP_POOL_HI_W 8
+static inline int32_t nnfp_pool_get_hi(const uint8_t *p) { return nnfp_sext32((uint32_t)p[4], 8); }
+static inline void nnfp_pool_put_hi(uint8_t *p, int32_t v) { p[4] = (uint8_t)v; }
+/* KH: as CONV */
+#define NNFP_POOL_KH_OFS 6
+#define NNFP_POOL_KH_SIZE 2
+#define NNFP_POOL_KH_LSB 48
+#define NNFP_POOL_KH_W 3
+#define NNFP_POOL_KH_MASK 7
+static inline uint32_t nnfp_pool_get_kh(const uint8_t *p) { return ((uint32_t)nnfp_get16(p + 6) & 7); }
+static inline void nnfp_pool_put_kh(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_KH_MASK) | ((v) & NNFP_POOL_KH_MASK)); }
+#define NNFP_POOL_KW_OFS 6
+#define NNFP_POOL_KW_SIZE 2
+#define NNFP_POOL_KW_LSB 51
+#define NNFP_POOL_KW_W 3
+#define NNFP_POOL_KW_MASK 0x38
+static inline uint32_t nnfp_pool_get_kw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 3) & 7); }
+static inline void nnfp_pool_put_kw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_KW_MASK) | ((v << 3) & NNFP_POOL_KW_MASK)); }
+#define NNFP_POOL_SH_M1_OFS 6
+#define NNFP_POOL_SH_M1_SIZE 2
+#define NNFP_POOL_SH_M1_LSB 54
+#define NNFP_POOL_SH_M1_W 2
+#define NNFP_POOL_SH_M1_MASK 0xC0
+static inline uint32_t nnfp_pool_get_sh_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 6) & 3); }
+static inline void nnfp_pool_put_sh_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_SH_M1_MASK) | ((v << 6) & NNFP_POOL_SH_M1_MASK)); }
+#define NNFP_POOL_SW_M1_OFS 6
+#define NNFP_POOL_SW_M1_SIZE 2
+#define NNFP_POOL_SW_M1_LSB 56
+#define NNFP_POOL_SW_M1_W 2
+#define NNFP_POOL_SW_M1_MASK 0x300
+static inline uint32_t nnfp_pool_get_sw_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 8) & 3); }
+static inline void nnfp_pool_put_sw_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_SW_M1_MASK) | ((v << 8) & NNFP_POOL_SW_M1_MASK)); }
+#define NNFP_POOL_PH_OFS 6
+#define NNFP_POOL_PH_SIZE 2
+#define NNFP_POOL_PH_LSB 58
+#define NNFP_POOL_PH_W 3
+#define NNFP_POOL_PH_MASK 0x1C00
+static inline uint32_t nnfp_pool_get_ph(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 10) & 7); }
+static inline void nnfp_pool_put_ph(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_PH_MASK) | ((v << 10) & NNFP_POOL_PH_MASK)); }
+#define NNFP_POOL_PW_OFS 6
+#define NNFP_POOL_PW_SIZE 2
+#define NNFP_POOL_PW_LSB 61
+#define NNFP_POOL_PW_W 3
+#define NNFP_POOL_PW_MASK 0xE000
+static inline uint32_t nnfp_pool_get_pw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 13) & 7); }
+static inline void nnfp_pool_put_pw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_POOL_PW_MASK) | ((v << 13) & NNFP_POOL_PW_MASK)); }
+/* C: channels in and out (0 refused) */
+#define NNFP_POOL_C_OFS 8
+#define NNFP_POOL_C_SIZE 2
+#define NNFP_POOL_C_LSB 64
+#define NNFP_POOL_C_W 16
+static inline uint32_t nnfp_pool_get_c(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_pool_put_c(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+#define NNFP_POOL_H_M1_OFS 12
+#define NNFP_POOL_H_M1_SIZE 4
+#define NNFP_POOL_H_M1_LSB 96
+#define NNFP_POOL_H_M1_W 10
+#define NNFP_POOL_H_M1_MASK 0x3FF
+static inline uint32_t nnfp_pool_get_h_m1(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 12) & 0x3FF); }
+static inline void nnfp_pool_put_h_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_POOL_H_M1_MASK) | ((v) & NNFP_POOL_H_M1_MASK)); }
+#define NNFP_POOL_W_M1_OFS 12
+#define NNFP_POOL_W_M1_SIZE 4
+#define NNFP_POOL_W_M1_LSB 106
+#define NNFP_POOL_W_M1_W 10
+#define NNFP_POOL_W_M1_MASK 0xFFC00
+static inline uint32_t nnfp_pool_get_w_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 10) & 0x3FF); }
+static inline void nnfp_pool_put_w_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_POOL_W_M1_MASK) | ((v << 10) & NNFP_POOL_W_M1_MASK)); }
+#define NNFP_POOL_B_M1_OFS 12
+#define NNFP_POOL_B_M1_SIZE 4
+#define NNFP_POOL_B_M1_LSB 116
+#define NNFP_POOL_B_M1_W 10
+#define NNFP_POOL_B_M1_MASK 0x3FF00000
+static inline uint32_t nnfp_pool_get_b_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 20) & 0x3FF); }
+static inline void nnfp_pool_put_b_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_POOL_B_M1_MASK) | ((v << 20) & NNFP_POOL_B_M1_MASK)); }
+#define NNFP_POOL_EH_OFS 12
+#define NNFP_POOL_EH_SIZE 4
+#define NNFP_POOL_EH_LSB 126
+#define NNFP_POOL_EH_W 1
+#define NNFP_POOL_EH_MASK 0x40000000
+static inline uint32_t nnfp_pool_get_eh(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 30) & 1); }
+static inline void nnfp_pool_put_eh(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_POOL_EH_MASK) | ((v << 30) & NNFP_POOL_EH_MASK)); }
+#define NNFP_POOL_EW_OFS 12
+#define NNFP_POOL_EW_SIZE 4
+#define NNFP_POOL_EW_LSB 127
+#define NNFP_POOL_EW_W 1
+#define NNFP_POOL_EW_MASK 0x80000000u
+static inline uint32_t nnfp_pool_get_ew(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 31) & 1); }
+static inline void nnfp_pool_put_ew(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_POOL_EW_MASK) | ((v << 31) & NNFP_POOL_EW_MASK)); }
+/* A_BASE: ACT word of the input map */
+#define NNFP_POOL_A_BASE_OFS 16
+#define NNFP_POOL_A_BASE_SIZE 4
+#define NNFP_POOL_A_BASE_LSB 128
+#define NNFP_POOL_A_BASE_W 32
+static inline uint32_t nnfp_pool_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_pool_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* O_BASE: ACT word of the output map */
+#define NNFP_POOL_O_BASE_OFS 28
+#define NNFP_POOL_O_BASE_SIZE 4
+#define NNFP_POOL_O_BASE_LSB 224
+#define NNFP_POOL_O_BASE_W 32
+static inline uint32_t nnfp_pool_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_pool_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
 
 #endif /* NNF_PROTO_GEN_H */

@@ -230,6 +230,7 @@
 `define NNFP_FEAT_LUT 16'h0002
 `define NNFP_FEAT_LIF 16'h0004  // LIF and LOOP instructions, STATE region
 `define NNFP_FEAT_VEC_SERIAL 16'h0008  // one shared requantizer
+`define NNFP_FEAT_CONV 16'h0010  // CONV and POOL instructions
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -335,6 +336,8 @@
 `define NNFP_OP_BARRIER 8'h02
 `define NNFP_OP_LIF 8'h03
 `define NNFP_OP_LOOP 8'h04
+`define NNFP_OP_CONV 8'h05  // with FEAT_CONV; else stops like END
+`define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -506,5 +509,240 @@
 `define NNFP_LOOP_TARGET_LSB 128
 `define NNFP_LOOP_TARGET_W 32
 `define NNFP_LOOP_TARGET_SEL(v) v[159:128]
+
+// record CONV
+`define NNFP_CONV_BYTES 32
+`define NNFP_CONV_OPCODE_OFS 0
+`define NNFP_CONV_OPCODE_SIZE 1
+`define NNFP_CONV_OPCODE_LSB 0
+`define NNFP_CONV_OPCODE_W 8
+`define NNFP_CONV_OPCODE_SEL(v) v[7:0]
+`define NNFP_CONV_LUT_OFS 1  // apply the LUT
+`define NNFP_CONV_LUT_SIZE 1
+`define NNFP_CONV_LUT_LSB 8
+`define NNFP_CONV_LUT_W 1
+`define NNFP_CONV_LUT_SEL(v) v[8]
+`define NNFP_CONV_LUT 8'h01
+`define NNFP_CONV_ZP_OFS 2  // output zero point
+`define NNFP_CONV_ZP_SIZE 1
+`define NNFP_CONV_ZP_LSB 16
+`define NNFP_CONV_ZP_W 8
+`define NNFP_CONV_ZP_SEL(v) v[23:16]
+`define NNFP_CONV_LO_OFS 3  // clamp low
+`define NNFP_CONV_LO_SIZE 1
+`define NNFP_CONV_LO_LSB 24
+`define NNFP_CONV_LO_W 8
+`define NNFP_CONV_LO_SEL(v) v[31:24]
+`define NNFP_CONV_HI_OFS 4  // clamp high
+`define NNFP_CONV_HI_SIZE 1
+`define NNFP_CONV_HI_LSB 32
+`define NNFP_CONV_HI_W 8
+`define NNFP_CONV_HI_SEL(v) v[39:32]
+`define NNFP_CONV_ZP_IN_OFS 5  // input zero point: the value of padding taps
+`define NNFP_CONV_ZP_IN_SIZE 1
+`define NNFP_CONV_ZP_IN_LSB 40
+`define NNFP_CONV_ZP_IN_W 8
+`define NNFP_CONV_ZP_IN_SEL(v) v[47:40]
+`define NNFP_CONV_KH_OFS 6  // kernel height 1..7 (0 refused)
+`define NNFP_CONV_KH_SIZE 2
+`define NNFP_CONV_KH_LSB 48
+`define NNFP_CONV_KH_W 3
+`define NNFP_CONV_KH_SEL(v) v[50:48]
+`define NNFP_CONV_KH_MASK 16'h0007
+`define NNFP_CONV_KW_OFS 6  // kernel width 1..7 (0 refused)
+`define NNFP_CONV_KW_SIZE 2
+`define NNFP_CONV_KW_LSB 51
+`define NNFP_CONV_KW_W 3
+`define NNFP_CONV_KW_SEL(v) v[53:51]
+`define NNFP_CONV_KW_MASK 16'h0038
+`define NNFP_CONV_SH_M1_OFS 6  // stride - 1 (stride 1..4)
+`define NNFP_CONV_SH_M1_SIZE 2
+`define NNFP_CONV_SH_M1_LSB 54
+`define NNFP_CONV_SH_M1_W 2
+`define NNFP_CONV_SH_M1_SEL(v) v[55:54]
+`define NNFP_CONV_SH_M1_MASK 16'h00C0
+`define NNFP_CONV_SW_M1_OFS 6
+`define NNFP_CONV_SW_M1_SIZE 2
+`define NNFP_CONV_SW_M1_LSB 56
+`define NNFP_CONV_SW_M1_W 2
+`define NNFP_CONV_SW_M1_SEL(v) v[57:56]
+`define NNFP_CONV_SW_M1_MASK 16'h0300
+`define NNFP_CONV_PH_OFS 6  // padding rows above (and below) 0..7
+`define NNFP_CONV_PH_SIZE 2
+`define NNFP_CONV_PH_LSB 58
+`define NNFP_CONV_PH_W 3
+`define NNFP_CONV_PH_SEL(v) v[60:58]
+`define NNFP_CONV_PH_MASK 16'h1C00
+`define NNFP_CONV_PW_OFS 6  // padding columns left (and right) 0..7
+`define NNFP_CONV_PW_SIZE 2
+`define NNFP_CONV_PW_LSB 61
+`define NNFP_CONV_PW_W 3
+`define NNFP_CONV_PW_SEL(v) v[63:61]
+`define NNFP_CONV_PW_MASK 16'hE000
+`define NNFP_CONV_CIN_OFS 8  // input channels (0 refused)
+`define NNFP_CONV_CIN_SIZE 2
+`define NNFP_CONV_CIN_LSB 64
+`define NNFP_CONV_CIN_W 16
+`define NNFP_CONV_CIN_SEL(v) v[79:64]
+`define NNFP_CONV_N_OFS 10  // output channels (0 refused)
+`define NNFP_CONV_N_SIZE 2
+`define NNFP_CONV_N_LSB 80
+`define NNFP_CONV_N_W 16
+`define NNFP_CONV_N_SEL(v) v[95:80]
+`define NNFP_CONV_H_M1_OFS 12  // input height - 1 (1..1024)
+`define NNFP_CONV_H_M1_SIZE 4
+`define NNFP_CONV_H_M1_LSB 96
+`define NNFP_CONV_H_M1_W 10
+`define NNFP_CONV_H_M1_SEL(v) v[105:96]
+`define NNFP_CONV_H_M1_MASK 32'h000003FF
+`define NNFP_CONV_W_M1_OFS 12  // input width - 1
+`define NNFP_CONV_W_M1_SIZE 4
+`define NNFP_CONV_W_M1_LSB 106
+`define NNFP_CONV_W_M1_W 10
+`define NNFP_CONV_W_M1_SEL(v) v[115:106]
+`define NNFP_CONV_W_M1_MASK 32'h000FFC00
+`define NNFP_CONV_B_M1_OFS 12  // images - 1
+`define NNFP_CONV_B_M1_SIZE 4
+`define NNFP_CONV_B_M1_LSB 116
+`define NNFP_CONV_B_M1_W 10
+`define NNFP_CONV_B_M1_SEL(v) v[125:116]
+`define NNFP_CONV_B_M1_MASK 32'h3FF00000
+`define NNFP_CONV_EH_OFS 12  // one more padding row below
+`define NNFP_CONV_EH_SIZE 4
+`define NNFP_CONV_EH_LSB 126
+`define NNFP_CONV_EH_W 1
+`define NNFP_CONV_EH_SEL(v) v[126]
+`define NNFP_CONV_EH_MASK 32'h40000000
+`define NNFP_CONV_EW_OFS 12  // one more padding column right
+`define NNFP_CONV_EW_SIZE 4
+`define NNFP_CONV_EW_LSB 127
+`define NNFP_CONV_EW_W 1
+`define NNFP_CONV_EW_SEL(v) v[127]
+`define NNFP_CONV_EW_MASK 32'h80000000
+`define NNFP_CONV_A_BASE_OFS 16  // ACT word of the input map
+`define NNFP_CONV_A_BASE_SIZE 4
+`define NNFP_CONV_A_BASE_LSB 128
+`define NNFP_CONV_A_BASE_W 32
+`define NNFP_CONV_A_BASE_SEL(v) v[159:128]
+`define NNFP_CONV_W_BASE_OFS 20  // W word
+`define NNFP_CONV_W_BASE_SIZE 4
+`define NNFP_CONV_W_BASE_LSB 160
+`define NNFP_CONV_W_BASE_W 32
+`define NNFP_CONV_W_BASE_SEL(v) v[191:160]
+`define NNFP_CONV_P_BASE_OFS 24  // P entry
+`define NNFP_CONV_P_BASE_SIZE 4
+`define NNFP_CONV_P_BASE_LSB 192
+`define NNFP_CONV_P_BASE_W 32
+`define NNFP_CONV_P_BASE_SEL(v) v[223:192]
+`define NNFP_CONV_O_BASE_OFS 28  // ACT word of the output map
+`define NNFP_CONV_O_BASE_SIZE 4
+`define NNFP_CONV_O_BASE_LSB 224
+`define NNFP_CONV_O_BASE_W 32
+`define NNFP_CONV_O_BASE_SEL(v) v[255:224]
+
+// record POOL
+`define NNFP_POOL_BYTES 32
+`define NNFP_POOL_OPCODE_OFS 0
+`define NNFP_POOL_OPCODE_SIZE 1
+`define NNFP_POOL_OPCODE_LSB 0
+`define NNFP_POOL_OPCODE_W 8
+`define NNFP_POOL_OPCODE_SEL(v) v[7:0]
+`define NNFP_POOL_AVG_OFS 1  // 0 max, 1 average
+`define NNFP_POOL_AVG_SIZE 1
+`define NNFP_POOL_AVG_LSB 8
+`define NNFP_POOL_AVG_W 1
+`define NNFP_POOL_AVG_SEL(v) v[8]
+`define NNFP_POOL_AVG 8'h01
+`define NNFP_POOL_LO_OFS 3  // clamp low
+`define NNFP_POOL_LO_SIZE 1
+`define NNFP_POOL_LO_LSB 24
+`define NNFP_POOL_LO_W 8
+`define NNFP_POOL_LO_SEL(v) v[31:24]
+`define NNFP_POOL_HI_OFS 4  // clamp high
+`define NNFP_POOL_HI_SIZE 1
+`define NNFP_POOL_HI_LSB 32
+`define NNFP_POOL_HI_W 8
+`define NNFP_POOL_HI_SEL(v) v[39:32]
+`define NNFP_POOL_KH_OFS 6  // as CONV
+`define NNFP_POOL_KH_SIZE 2
+`define NNFP_POOL_KH_LSB 48
+`define NNFP_POOL_KH_W 3
+`define NNFP_POOL_KH_SEL(v) v[50:48]
+`define NNFP_POOL_KH_MASK 16'h0007
+`define NNFP_POOL_KW_OFS 6
+`define NNFP_POOL_KW_SIZE 2
+`define NNFP_POOL_KW_LSB 51
+`define NNFP_POOL_KW_W 3
+`define NNFP_POOL_KW_SEL(v) v[53:51]
+`define NNFP_POOL_KW_MASK 16'h0038
+`define NNFP_POOL_SH_M1_OFS 6
+`define NNFP_POOL_SH_M1_SIZE 2
+`define NNFP_POOL_SH_M1_LSB 54
+`define NNFP_POOL_SH_M1_W 2
+`define NNFP_POOL_SH_M1_SEL(v) v[55:54]
+`define NNFP_POOL_SH_M1_MASK 16'h00C0
+`define NNFP_POOL_SW_M1_OFS 6
+`define NNFP_POOL_SW_M1_SIZE 2
+`define NNFP_POOL_SW_M1_LSB 56
+`define NNFP_POOL_SW_M1_W 2
+`define NNFP_POOL_SW_M1_SEL(v) v[57:56]
+`define NNFP_POOL_SW_M1_MASK 16'h0300
+`define NNFP_POOL_PH_OFS 6
+`define NNFP_POOL_PH_SIZE 2
+`define NNFP_POOL_PH_LSB 58
+`define NNFP_POOL_PH_W 3
+`define NNFP_POOL_PH_SEL(v) v[60:58]
+`define NNFP_POOL_PH_MASK 16'h1C00
+`define NNFP_POOL_PW_OFS 6
+`define NNFP_POOL_PW_SIZE 2
+`define NNFP_POOL_PW_LSB 61
+`define NNFP_POOL_PW_W 3
+`define NNFP_POOL_PW_SEL(v) v[63:61]
+`define NNFP_POOL_PW_MASK 16'hE000
+`define NNFP_POOL_C_OFS 8  // channels in and out (0 refused)
+`define NNFP_POOL_C_SIZE 2
+`define NNFP_POOL_C_LSB 64
+`define NNFP_POOL_C_W 16
+`define NNFP_POOL_C_SEL(v) v[79:64]
+`define NNFP_POOL_H_M1_OFS 12
+`define NNFP_POOL_H_M1_SIZE 4
+`define NNFP_POOL_H_M1_LSB 96
+`define NNFP_POOL_H_M1_W 10
+`define NNFP_POOL_H_M1_SEL(v) v[105:96]
+`define NNFP_POOL_H_M1_MASK 32'h000003FF
+`define NNFP_POOL_W_M1_OFS 12
+`define NNFP_POOL_W_M1_SIZE 4
+`define NNFP_POOL_W_M1_LSB 106
+`define NNFP_POOL_W_M1_W 10
+`define NNFP_POOL_W_M1_SEL(v) v[115:106]
+`define NNFP_POOL_W_M1_MASK 32'h000FFC00
+`define NNFP_POOL_B_M1_OFS 12
+`define NNFP_POOL_B_M1_SIZE 4
+`define NNFP_POOL_B_M1_LSB 116
+`define NNFP_POOL_B_M1_W 10
+`define NNFP_POOL_B_M1_SEL(v) v[125:116]
+`define NNFP_POOL_B_M1_MASK 32'h3FF00000
+`define NNFP_POOL_EH_OFS 12
+`define NNFP_POOL_EH_SIZE 4
+`define NNFP_POOL_EH_LSB 126
+`define NNFP_POOL_EH_W 1
+`define NNFP_POOL_EH_SEL(v) v[126]
+`define NNFP_POOL_EH_MASK 32'h40000000
+`define NNFP_POOL_EW_OFS 12
+`define NNFP_POOL_EW_SIZE 4
+`define NNFP_POOL_EW_LSB 127
+`define NNFP_POOL_EW_W 1
+`define NNFP_POOL_EW_SEL(v) v[127]
+`define NNFP_POOL_EW_MASK 32'h80000000
+`define NNFP_POOL_A_BASE_OFS 16  // ACT word of the input map
+`define NNFP_POOL_A_BASE_SIZE 4
+`define NNFP_POOL_A_BASE_LSB 128
+`define NNFP_POOL_A_BASE_W 32
+`define NNFP_POOL_A_BASE_SEL(v) v[159:128]
+`define NNFP_POOL_O_BASE_OFS 28  // ACT word of the output map
+`define NNFP_POOL_O_BASE_SIZE 4
+`define NNFP_POOL_O_BASE_LSB 224
+`define NNFP_POOL_O_BASE_W 32
+`define NNFP_POOL_O_BASE_SEL(v) v[255:224]
 
 `endif // NNF_PROTO_VH

@@ -46,6 +46,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.clock_hz = 0;
   c.vec_serial = 0;
   c.state_words = 16384;
+  c.conv = 0;
   return c;
 }
 
@@ -53,7 +54,7 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   if (!cfg || nnfm_config_check(&cfg->engine) != NNFM_OK || !is_pow2(cfg->prog_words) ||
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
-      cfg->state_words > (1u << 24))
+      cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1))
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -274,6 +275,90 @@ static void run_loop(nnfm_device *d, const uint8_t *in) {
   else d->pc = target < d->cfg.prog_words ? target : d->cfg.prog_words;
 }
 
+/* CONV and POOL records (docs/protocol.md): sizes stored minus one come
+ * back plus one, so only KH, KW, Cin, N, C (0) and the relations between
+ * fields (lo > hi, a kernel larger than the padded input, a pooling window
+ * of padding only, the extents) can be refused, by the engine's checks. */
+static void conv_decode(const uint8_t *in, nnfm_conv_cmd *c) {
+  memset(c, 0, sizeof *c);
+  c->lut = (int)nnfp_conv_get_lut(in);
+  c->zp = nnfp_conv_get_zp(in);
+  c->lo = nnfp_conv_get_lo(in);
+  c->hi = nnfp_conv_get_hi(in);
+  c->zp_in = nnfp_conv_get_zp_in(in);
+  c->kh = nnfp_conv_get_kh(in);
+  c->kw = nnfp_conv_get_kw(in);
+  c->sh = nnfp_conv_get_sh_m1(in) + 1;
+  c->sw = nnfp_conv_get_sw_m1(in) + 1;
+  c->ph = nnfp_conv_get_ph(in);
+  c->pw = nnfp_conv_get_pw(in);
+  c->cin = nnfp_conv_get_cin(in);
+  c->n = nnfp_conv_get_n(in);
+  c->h = nnfp_conv_get_h_m1(in) + 1;
+  c->w = nnfp_conv_get_w_m1(in) + 1;
+  c->b = nnfp_conv_get_b_m1(in) + 1;
+  c->eh = nnfp_conv_get_eh(in);
+  c->ew = nnfp_conv_get_ew(in);
+  c->a_base = nnfp_conv_get_a_base(in);
+  c->w_base = nnfp_conv_get_w_base(in);
+  c->p_base = nnfp_conv_get_p_base(in);
+  c->o_base = nnfp_conv_get_o_base(in);
+}
+
+static void pool_decode(const uint8_t *in, nnfm_pool_cmd *c) {
+  memset(c, 0, sizeof *c);
+  c->op = nnfp_pool_get_avg(in) ? NNFM_POOL_AVG : NNFM_POOL_MAX;
+  c->lo = nnfp_pool_get_lo(in);
+  c->hi = nnfp_pool_get_hi(in);
+  c->kh = nnfp_pool_get_kh(in);
+  c->kw = nnfp_pool_get_kw(in);
+  c->sh = nnfp_pool_get_sh_m1(in) + 1;
+  c->sw = nnfp_pool_get_sw_m1(in) + 1;
+  c->ph = nnfp_pool_get_ph(in);
+  c->pw = nnfp_pool_get_pw(in);
+  c->c = nnfp_pool_get_c(in);
+  c->h = nnfp_pool_get_h_m1(in) + 1;
+  c->w = nnfp_pool_get_w_m1(in) + 1;
+  c->b = nnfp_pool_get_b_m1(in) + 1;
+  c->eh = nnfp_pool_get_eh(in);
+  c->ew = nnfp_pool_get_ew(in);
+  c->a_base = nnfp_pool_get_a_base(in);
+  c->o_base = nnfp_pool_get_o_base(in);
+}
+
+/* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
+static void refuse(nnfm_device *d, uint64_t *count, int why) {
+  (*count)++;
+  d->stats.last_refusal = why;
+  d->last_err = NNFP_E_BAD_INSN;
+}
+
+/* One CONV or POOL at d->pc: 0 done, -1 refused (the program stops). */
+static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
+  if (op == NNFP_OP_CONV) {
+    nnfm_conv_cmd c;
+    uint64_t macs = 0;
+    conv_decode(in, &c);
+    int st = nnfm_engine_conv(d->eng, &c, &macs);
+    if (st != NNFM_OK) {
+      refuse(d, &d->stats.refused_convs, st);
+      return -1;
+    }
+    d->macs += macs;
+    d->stats.convs++;
+  } else {
+    nnfm_pool_cmd c;
+    pool_decode(in, &c);
+    int st = nnfm_engine_pool(d->eng, &c);
+    if (st != NNFM_OK) {
+      refuse(d, &d->stats.refused_pools, st);
+      return -1;
+    }
+    d->stats.pools++;
+  }
+  return 0;
+}
+
 static void run_program(nnfm_device *d, uint32_t entry) {
   d->pc = entry;
   d->loop_act = 0;
@@ -292,14 +377,18 @@ static void run_program(nnfm_device *d, uint32_t entry) {
     }
     if (op == NNFP_OP_LIF && d->cfg.state_words != 0) {
       if (run_lif(d, in) != 0) {
-        d->stats.refused_lifs++;
-        d->last_err = NNFP_E_BAD_INSN; /* STATUS: stopped here, refused */
+        refuse(d, &d->stats.refused_lifs, NNFM_ERR_SHAPE); /* STATUS: stopped here, refused */
         return;
       }
       d->pc++;
       continue;
     }
-    if (op != NNFP_OP_GEMM) return; /* END and reserved opcodes stop */
+    if ((op == NNFP_OP_CONV || op == NNFP_OP_POOL) && d->cfg.conv) {
+      if (run_conv_pool(d, op, in) != 0) return;
+      d->pc++;
+      continue;
+    }
+    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL without cfg.conv: stop */
     nnfm_cmd c;
     c.lut = (int)nnfp_gemm_get_lut(in);
     c.zp = nnfp_gemm_get_zp(in);
@@ -313,9 +402,9 @@ static void run_program(nnfm_device *d, uint32_t entry) {
     c.p_base = nnfp_gemm_get_p_base(in);
     c.o_base = nnfp_gemm_get_o_base(in);
     uint64_t macs = 0;
-    if (nnfm_engine_gemm(d->eng, &c, &macs) != NNFM_OK) {
-      d->stats.refused_gemms++;
-      d->last_err = NNFP_E_BAD_INSN;
+    int st = nnfm_engine_gemm(d->eng, &c, &macs);
+    if (st != NNFM_OK) {
+      refuse(d, &d->stats.refused_gemms, st);
       return;
     }
     d->macs += macs;
@@ -362,7 +451,8 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_cols(r, (uint32_t)c->cols);
   nnfp_info_put_features(r, NNFP_FEAT_GEMM | NNFP_FEAT_LUT |
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
-                                (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0));
+                                (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
+                                (d->cfg.conv ? NNFP_FEAT_CONV : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);

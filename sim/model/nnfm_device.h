@@ -12,6 +12,11 @@
  * current, spike or state range leaves its buffer, or whose current and
  * spike ranges overlap without being equal (docs/protocol.md, LIF).
  *
+ * CONV and POOL (docs/protocol.md, docs/conv.md), with cfg.conv: decoded
+ * from their records and run by nnfm_engine_conv / nnfm_engine_pool, which
+ * check them first; a refused one stops the program as a refused GEMM does
+ * (STATUS: last error BAD_INSN, pc = the instruction; nothing written).
+ *
  * LIF and LOOP (docs/protocol.md): the LIF update itself is nnfm_lif_step
  * (nnfm_lif.h); this file walks the layout and keeps the state region, whose
  * entries are held as the host wrote them and read back in canonical form
@@ -42,10 +47,15 @@ typedef struct {
   int vec_serial;           /* reported in the INFO feature bits */
   uint32_t state_words;     /* LIF state entries (region STATE, 16 bytes each);
                                0: no LIF core (LIF stops a program like END) */
+  int conv;                 /* 1: CONV and POOL instructions (INFO feature bit
+                               FEAT_CONV); 0: opcodes CONV and POOL stop a
+                               program like END, as on the RTL, which has no
+                               CONV yet */
 } nnfm_device_config;
 
 /* The default simulation configuration (matches the nnf_core defaults used
- * by the simulator). */
+ * by the simulator, so conv = 0: its INFO is the RTL's byte for byte; the
+ * driver's `model` backend turns conv on). */
 nnfm_device_config nnfm_device_config_default(void);
 
 typedef struct nnfm_device nnfm_device;
@@ -77,6 +87,14 @@ typedef struct {
   uint64_t frame_errors;     /* as the COUNTERS record counts them */
   uint64_t refused_gemms;    /* program GEMMs nnfm_engine_check refused */
   uint64_t refused_lifs;     /* program LIFs out of range (see above) */
+  uint64_t refused_convs;    /* program CONVs nnfm_engine_conv_check refused */
+  uint64_t refused_pools;    /* program POOLs nnfm_engine_pool_check refused */
+  uint64_t convs, pools;     /* CONV and POOL instructions executed */
+  /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
+   * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
+   * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while
+   * nothing has been refused. The link reports only BAD_INSN. */
+  int last_refusal;
   uint64_t lif_updates;      /* neuron updates done by LIF instructions */
   /* The work of the programs run, for bounds on the device's time (the
    * differential fuzzer's hang bound): instructions reached (refused ones
