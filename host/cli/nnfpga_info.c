@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nnf_proto_gen.h"
 #include "nnfdrv.h"
 #include "nnfpga_cli.h"
 
@@ -18,6 +19,13 @@ static void usage_info(FILE *f) {
           "  --device URI   sim (default), model, serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
           "  --json         one JSON object on stdout\n");
 }
+
+/* INFO's FEATURES bits by name (proto/nnf_proto.def). */
+static const struct {
+  unsigned bit;
+  const char *name;
+} feature_names[] = {{NNFP_FEAT_GEMM, "gemm"}, {NNFP_FEAT_LUT, "lut"}, {NNFP_FEAT_LIF, "lif"},
+                     {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}};
 
 int cmd_info(int argc, char **argv) {
   const char *uri = "sim";
@@ -60,9 +68,8 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddNumberToObject(o, "rows", in->rows);
     cJSON_AddNumberToObject(o, "cols", in->cols);
     cJSON *feat = cJSON_AddArrayToObject(o, "features");
-    static const char *names[] = {"gemm", "lut", "lif", "vec_serial"};
-    for (int b = 0; b < 4; b++)
-      if (in->features & (1u << b)) cJSON_AddItemToArray(feat, cJSON_CreateString(names[b]));
+    for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+      if (in->features & feature_names[i].bit) cJSON_AddItemToArray(feat, cJSON_CreateString(feature_names[i].name));
     cJSON_AddNumberToObject(o, "act_bytes", (double)in->act_words * in->rows);
     cJSON_AddNumberToObject(o, "weight_bytes", (double)in->w_words * in->cols);
     cJSON_AddNumberToObject(o, "param_entries", in->p_words);
@@ -84,6 +91,10 @@ int cmd_info(int argc, char **argv) {
     printf("protocol       %u, RTL %u.%u\n", in->proto_version, in->rtl_version >> 8, in->rtl_version & 0xFF);
     printf("array          %u x %u int8 MACs%s\n", in->rows, in->cols,
            (in->features & 8) ? " (shared requantizer)" : "");
+    printf("features      ");
+    for (size_t i = 0; i < sizeof feature_names / sizeof feature_names[0]; i++)
+      if (in->features & feature_names[i].bit) printf(" %s", feature_names[i].name);
+    printf("\n");
     printf("activations    %llu bytes\n", (unsigned long long)in->act_words * in->rows);
     printf("weights        %llu bytes\n", (unsigned long long)in->w_words * in->cols);
     printf("parameters     %u entries x %u channels\n", in->p_words, in->cols);
