@@ -1,7 +1,8 @@
 /*
  * fuzz_device.c - libFuzzer target for the functional model of the device
  * (sim/model/nnfm_device.c): nnfm_device_rx and nnfm_device_idle_timeout fed
- * an arbitrary session on a small configuration picked by the input.
+ * an arbitrary session on a small configuration picked by the input (CONV
+ * and POOL on or off: FEAT_CONV).
  *
  * A session is a list of steps: raw bytes, a frame built from the input with
  * good CRCs (optionally with one bit flipped, or cut short and followed by a
@@ -88,6 +89,7 @@ static void check_answer(session *s, const nnfp_header *h, const uint8_t *pl) {
   case NNFP_INFO: {
     const nnfm_config *c = &s->cfg.engine;
     if (h->len != NNFP_INFO_BYTES || nnfp_get16(pl) != NNFP_VERSION || pl[4] != c->rows || pl[5] != c->cols ||
+        !(nnfp_info_get_features(pl) & NNFP_FEAT_CONV) != !s->cfg.conv ||
         nnfp_get32(pl + 8) != c->act_words || nnfp_get32(pl + 12) != c->w_words ||
         nnfp_get32(pl + 24) != s->cfg.prog_words || nnfp_get16(pl + 28) != s->cfg.max_payload ||
         nnfp_get16(pl + 30) != 1 || nnfp_get32(pl + 40) != s->cfg.state_words)
@@ -188,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s->cfg.prog_words = 2u << (c1 & 3);
   s->cfg.max_payload = 16u << (c1 >> 2 & 3);
   s->cfg.state_words = c1 & 0x10 ? 0 : 2u << (c1 >> 5 & 3);
+  s->cfg.conv = c1 >> 7 & 1; /* CONV and POOL run (FEAT_CONV), or stop like END */
   s->dev = nnfm_device_create(&s->cfg);
   if (!s->dev) abort();
   nnfp_parser_init(&s->req, s->req_pl, s->cfg.max_payload);
