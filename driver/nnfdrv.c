@@ -520,12 +520,16 @@ int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
 }
 
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p) {
-  if (!out || !p || p->c == 0 || (p->avg != 0 && p->avg != 1) ||
-      !walk_ok(p->h, p->w, p->b, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->eh, p->ew))
+  if (!out || !p || p->c == 0 || (p->avg != 0 && p->avg != 1) || (p->global != 0 && p->global != 1))
+    return NNFDRV_ERR_ARG;
+  if (p->global ? (p->kh || p->kw || p->sh != 1 || p->sw != 1 || p->ph || p->pw || p->eh || p->ew ||
+                   !walk_ok(p->h, p->w, p->b, 1, 1, 1, 1, 0, 0, 0, 0))
+                : !walk_ok(p->h, p->w, p->b, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->eh, p->ew))
     return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_pool_put_opcode(out, NNFP_OP_POOL);
   nnfp_pool_put_avg(out, (uint32_t)p->avg);
+  nnfp_pool_put_global(out, (uint32_t)p->global);
   nnfp_pool_put_lo(out, p->lo);
   nnfp_pool_put_hi(out, p->hi);
   nnfp_pool_put_kh(out, p->kh);

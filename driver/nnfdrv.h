@@ -187,6 +187,9 @@ typedef struct {
   uint8_t kh, kw, sh, sw, ph, pw, eh, ew;  /* as nnfdrv_conv */
   uint32_t a_base, o_base;
   int8_t lo, hi;          /* clamp */
+  int global;             /* 1: the window is the whole h x w map (global
+                           * pooling, any size): kh = kw = 0, sh = sw = 1,
+                           * no padding; the output is c x 1 x 1 */
 } nnfdrv_pool;
 
 /* Encode instructions into 32-byte words. */

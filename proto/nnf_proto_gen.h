@@ -870,6 +870,14 @@ static inline void nnfp_pool_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_
 #define NNFP_POOL_AVG 1
 static inline uint32_t nnfp_pool_get_avg(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
 static inline void nnfp_pool_put_avg(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_POOL_AVG) | ((v) & NNFP_POOL_AVG)); }
+/* GLOBAL: the window is the whole map (KH, KW, strides, padding 0): one output pixel */
+#define NNFP_POOL_GLOBAL_OFS 1
+#define NNFP_POOL_GLOBAL_SIZE 1
+#define NNFP_POOL_GLOBAL_LSB 9
+#define NNFP_POOL_GLOBAL_W 1
+#define NNFP_POOL_GLOBAL 2
+static inline uint32_t nnfp_pool_get_global(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
+static inline void nnfp_pool_put_global(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_POOL_GLOBAL) | ((v << 1) & NNFP_POOL_GLOBAL)); }
 /* LO: clamp low */
 #define NNFP_POOL_LO_OFS 3
 #define NNFP_POOL_LO_SIZE 1

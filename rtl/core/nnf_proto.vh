@@ -653,6 +653,12 @@
 `define NNFP_POOL_AVG_W 1
 `define NNFP_POOL_AVG_SEL(v) v[8]
 `define NNFP_POOL_AVG 8'h01
+`define NNFP_POOL_GLOBAL_OFS 1  // the window is the whole map (KH, KW, strides, padding 0): one output pixel
+`define NNFP_POOL_GLOBAL_SIZE 1
+`define NNFP_POOL_GLOBAL_LSB 9
+`define NNFP_POOL_GLOBAL_W 1
+`define NNFP_POOL_GLOBAL_SEL(v) v[9]
+`define NNFP_POOL_GLOBAL 8'h02
 `define NNFP_POOL_LO_OFS 3  // clamp low
 `define NNFP_POOL_LO_SIZE 1
 `define NNFP_POOL_LO_LSB 24

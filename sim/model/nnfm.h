@@ -350,6 +350,9 @@ typedef struct {
   uint32_t eh, ew;               /* as nnfm_conv_cmd */
   uint32_t a_base, o_base;
   int32_t lo, hi;                /* clamp, int8, lo <= hi */
+  uint32_t global;               /* 1: the window is the whole H x W map (any size),
+                                  * one output pixel; kh = kw = 0, sh = sw = 1,
+                                  * ph = pw = eh = ew = 0 */
 } nnfm_pool_cmd;
 
 /* Check a CONV against the configuration, in this order:

@@ -308,6 +308,7 @@ static void conv_decode(const uint8_t *in, nnfm_conv_cmd *c) {
 static void pool_decode(const uint8_t *in, nnfm_pool_cmd *c) {
   memset(c, 0, sizeof *c);
   c->op = nnfp_pool_get_avg(in) ? NNFM_POOL_AVG : NNFM_POOL_MAX;
+  c->global = nnfp_pool_get_global(in);
   c->lo = nnfp_pool_get_lo(in);
   c->hi = nnfp_pool_get_hi(in);
   c->kh = nnfp_pool_get_kh(in);

@@ -512,21 +512,38 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
   return NNFM_OK;
 }
 
+/* The POOL as walked: a global one is the H x W window at stride 1 without
+ * padding (its own window fields must be kh = kw = 0, sh = sw = 1, no
+ * padding). 0 when the global fields are not so. */
+static int pool_walked(const nnfm_pool_cmd *c, nnfm_pool_cmd *g) {
+  *g = *c;
+  if (!c->global) return 1;
+  if (c->kh || c->kw || c->sh != 1 || c->sw != 1 || c->ph || c->pw || c->eh || c->ew) return 0;
+  g->kh = c->h, g->kw = c->w;
+  return 1;
+}
+
 int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c) {
   if (!e || !c) return NNFM_ERR_NULL;
-  if ((c->op != NNFM_POOL_MAX && c->op != NNFM_POOL_AVG) || !u_in(c->c, 1, 65535) ||
-      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
+  nnfm_pool_cmd g;
+  if ((c->op != NNFM_POOL_MAX && c->op != NNFM_POOL_AVG) || !u_in(c->c, 1, 65535) || c->global > 1 ||
+      !pool_walked(c, &g) ||
+      !walk_fields_ok(g.h, g.w, g.b, g.global ? 1 : g.kh, g.global ? 1 : g.kw, g.sh, g.sw, g.ph, g.pw, g.eh,
+                      g.ew) ||
       !in_int8(c->lo) || !in_int8(c->hi) || c->lo > c->hi)
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
-  if (!pool_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* too large, or an empty window */
+  if (!pool_sizes(&e->cfg, &g, &s)) return NNFM_ERR_RANGE; /* too large, or an empty window */
   if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words)) return NNFM_ERR_SHAPE;
   return NNFM_OK;
 }
 
-int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c) {
-  int st = nnfm_engine_pool_check(e, c);
+int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *cmd) {
+  int st = nnfm_engine_pool_check(e, cmd);
   if (st != NNFM_OK) return st;
+  nnfm_pool_cmd walked;
+  pool_walked(cmd, &walked);
+  const nnfm_pool_cmd *c = &walked;
   walk_sizes s = {0};
   pool_sizes(&e->cfg, c, &s);
   const uint32_t R = (uint32_t)e->cfg.rows, H = c->h, W = c->w, B = c->b;
@@ -543,7 +560,7 @@ int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c) {
           for (uint32_t r = 0; r < R; r++) {
             int32_t v = i8_of_u8(word[r]);
             if (v > mx[r]) mx[r] = v;
-            sum[r] += v; /* at most 49 taps */
+            sum[r] += v; /* |sum| <= 128 * 1024 * 1024 taps (global) */
           }
           count++;
         }

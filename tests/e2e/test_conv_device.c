@@ -225,6 +225,26 @@ static void test_encoders(void) {
     CHECK_EQ(r[0], 0xEE);
   }
   nnf_test_ctx("");
+  /* global: the flag, and window fields that must be 0 */
+  nnfdrv_pool gp;
+  memset(&gp, 0, sizeof gp);
+  gp.avg = 1, gp.global = 1, gp.c = 64, gp.h = 25, gp.w = 5, gp.b = 1, gp.sh = gp.sw = 1, gp.lo = -128, gp.hi = 127;
+  CHECK_EQ(nnfdrv_insn_pool(r, &gp), NNFDRV_OK);
+  CHECK_EQ(r[1], 3);
+  CHECK_EQ(nnfp_pool_get_global(r), 1);
+  CHECK_EQ(nnfp_get16(r + 6), 0);
+  for (int f = 0; f < 4; f++) {
+    nnfdrv_pool q = gp;
+    if (f == 0) q.kh = 1;
+    if (f == 1) q.sw = 2;
+    if (f == 2) q.pw = 1;
+    if (f == 3) q.global = 2;
+    memset(r, 0xEE, sizeof r);
+    nnf_test_ctx("global pool field case %d", f);
+    CHECK_EQ(nnfdrv_insn_pool(r, &q), NNFDRV_ERR_ARG);
+    CHECK_EQ(r[0], 0xEE);
+  }
+  nnf_test_ctx("");
   CHECK_EQ(nnfdrv_insn_pool(NULL, &p), NNFDRV_ERR_ARG);
   CHECK_EQ(nnfdrv_insn_pool(r, NULL), NNFDRV_ERR_ARG);
 }
@@ -505,13 +525,19 @@ static void test_random(int cases) {
   memcpy(img->lut, lut, 256);
   CHECK_EQ(nnfdrv_write(dev, NNFDRV_LUT, 0, lut, 256), NNFDRV_OK);
   CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, before, act_bytes()), NNFDRV_OK);
-  int convs = 0, pools = 0;
+  int convs = 0, pools = 0, globals = 0;
   for (int t = 0; t < cases; t++) {
     nnf_test_ctx("random case %d", t);
     memcpy(img->act, before, act_bytes());
     uint8_t prog[64];
     int is_conv = rr(0, 1) != 0;
     nnfm_window g = rand_window(!is_conv);
+    /* a quarter of the POOLs global: the window the whole map, up to 16 x 16 */
+    int global = !is_conv && rr(0, 3) == 0;
+    if (global) {
+      g.h = (int)rr(1, 16), g.w = (int)rr(1, 16), g.kh = g.h, g.kw = g.w;
+      g.sh = g.sw = 1, g.ph = g.pw = g.eh = g.ew = 0;
+    }
     size_t nx = (size_t)g.b * g.c * g.h * g.w;
     int8_t *x = xmalloc(nx);
     rand_i8(x, nx);
@@ -552,6 +578,7 @@ static void test_random(int cases) {
       out_words = nnfm_fmap_words(&cfg, (uint32_t)outc, (uint32_t)oh, (uint32_t)ow, (uint32_t)g.b);
       rand_bases(in_words, out_words, &a_base, &o_base);
       nnfdrv_pool q = pool_insn(&pa, avg, a_base, o_base);
+      if (global) q.global = 1, q.kh = q.kw = 0, globals++;
       CHECK_EQ(nnfdrv_insn_pool(prog, &q), NNFDRV_OK);
       y = xmalloc((size_t)g.b * outc * oh * ow);
       CHECK_OK(avg ? nnfm_avgpool_ref(&pa, x, y) : nnfm_maxpool_ref(&pa, x, y));
@@ -577,7 +604,8 @@ static void test_random(int cases) {
     free(x), free(y), free(got);
   }
   nnf_test_ctx("");
-  printf("random: %d CONV, %d POOL instructions against the references\n", convs, pools);
+  printf("random: %d CONV, %d POOL (%d global) instructions against the references\n", convs, pools, globals);
+  CHECK(globals > 0);
   fflush(stdout);
   CHECK(convs > cases / 4 && pools > cases / 4);
   free(before), free(act);

@@ -519,18 +519,22 @@ static int run_conv_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int n) {
 }
 
 /* One POOL on the engine vs the reference; 0 when it does not fit. */
-static int run_pool_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int op) {
+/* One POOL on the engine against the reference; global: as a global POOL
+ * (g must then be the whole map: kernel H x W, stride 1, no padding). */
+static int run_pool_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int op, int global) {
   const nnfm_config *cfg = &e->cfg;
   const uint32_t R = (uint32_t)cfg->rows, CT = cdiv((uint32_t)g.c, R);
   int oh, ow;
   if (nnfm_window_check(&g, 1, &oh, &ow) != NNFM_OK) return 0;
   const uint64_t M = (uint64_t)oh * ow * g.b, in_w = (uint64_t)CT * g.h * g.w * g.b, out_w = CT * M;
   nnfm_pool_cmd c;
+  memset(&c, 0, sizeof c);
   if (!place_act(r, cfg->act_words, in_w, out_w, &c.a_base, &c.o_base)) return 0;
   c.op = op;
   c.c = (uint32_t)g.c, c.h = (uint32_t)g.h, c.w = (uint32_t)g.w, c.b = (uint32_t)g.b;
   c.kh = (uint32_t)g.kh, c.kw = (uint32_t)g.kw, c.sh = (uint32_t)g.sh, c.sw = (uint32_t)g.sw;
   c.ph = (uint32_t)g.ph, c.pw = (uint32_t)g.pw, c.eh = (uint32_t)g.eh, c.ew = (uint32_t)g.ew;
+  if (global) c.global = 1, c.kh = c.kw = 0;
   c.lo = (int32_t)nnf_rng_range(r, -128, 127), c.hi = (int32_t)nnf_rng_range(r, c.lo, 127);
   if (nnf_rng_range(r, 0, 2)) c.lo = -128, c.hi = 127;
   size_t nx = (size_t)g.b * g.c * g.h * g.w, ny = (size_t)g.b * g.c * oh * ow;
@@ -613,7 +617,7 @@ static void test_engine_pool_random(void) {
     for (int t = 0; t < 500; t++) {
       nnfm_window g = random_window(&r, cfgs[ci].rows, 1);
       tried++;
-      ran += run_pool_case(&r, e, g, t % 2 ? NNFM_POOL_AVG : NNFM_POOL_MAX);
+      ran += run_pool_case(&r, e, g, t % 2 ? NNFM_POOL_AVG : NNFM_POOL_MAX, 0);
     }
     nnfm_engine_destroy(e);
   }
@@ -631,8 +635,8 @@ static void test_engine_large(void) {
   fill_garbage(&r, e);
   CHECK_EQ(run_conv_case(&r, e, win(2, 1, 28, 28, 5, 5, 1, 1, 2, 2), 16), 1);
   CHECK_EQ(run_conv_case(&r, e, win(1, 16, 14, 14, 5, 5, 1, 1, 2, 2), 32), 1);
-  CHECK_EQ(run_pool_case(&r, e, win(2, 16, 28, 28, 2, 2, 2, 2, 0, 0), NNFM_POOL_MAX), 1);
-  CHECK_EQ(run_pool_case(&r, e, win(3, 32, 7, 7, 7, 7, 1, 1, 0, 0), NNFM_POOL_AVG), 1);
+  CHECK_EQ(run_pool_case(&r, e, win(2, 16, 28, 28, 2, 2, 2, 2, 0, 0), NNFM_POOL_MAX, 0), 1);
+  CHECK_EQ(run_pool_case(&r, e, win(3, 32, 7, 7, 7, 7, 1, 1, 0, 0), NNFM_POOL_AVG, 0), 1);
   nnfm_engine_destroy(e);
 }
 
@@ -951,7 +955,7 @@ static void test_pool_check(void) {
   CHECK(e != NULL);
   /* C 5 (CT 2), H 6, W 5, B 2, 3x3 stride 2 pad 1: OH 3, OW 3;
    * in 2*6*5*2 = 120 words, out 2*3*3*2 = 36 */
-  const nnfm_pool_cmd ok = {NNFM_POOL_AVG, 5, 6, 5, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 300, -128, 127};
+  const nnfm_pool_cmd ok = {NNFM_POOL_AVG, 5, 6, 5, 2, 3, 3, 2, 2, 1, 1, 0, 0, 0, 300, -128, 127, 0};
   nnfm_pool_cmd c = ok;
   CHECK_OK(nnfm_engine_pool_check(e, &c));
   c.op = NNFM_POOL_MAX;
@@ -1016,6 +1020,45 @@ static void test_pool_check(void) {
   nnfm_engine_destroy(e);
 }
 
+/* Global pooling (POOL's global flag): the window is the whole map, of any
+ * size (DS-CNN's 25 x 5, ResNet's 8 x 8, 32 x 32), against the reference's
+ * H x W window; a global POOL with window fields set is refused. */
+static void test_engine_pool_global(void) {
+  nnf_rng r = nnf_rng_seed(14);
+  int ncfg;
+  const nnfm_config *cfgs = random_cfgs(&ncfg);
+  static const int hw[][2] = {{25, 5}, {8, 8}, {1, 1}, {13, 11}, {32, 32}, {7, 9}};
+  int done = 0;
+  for (int k = 0; k < ncfg; k++) {
+    nnfm_engine *e = nnfm_engine_create(&cfgs[k]);
+    CHECK(e != NULL);
+    for (size_t i = 0; i < sizeof hw / sizeof hw[0]; i++)
+      for (int op = 0; op < 2; op++) {
+        fill_garbage(&r, e);
+        nnfm_window g;
+        memset(&g, 0, sizeof g);
+        g.b = (int)nnf_rng_range(&r, 1, 3), g.c = (int)nnf_rng_range(&r, 1, 20);
+        g.h = hw[i][0], g.w = hw[i][1], g.kh = g.h, g.kw = g.w, g.sh = g.sw = 1;
+        done += run_pool_case(&r, e, g, op, 1);
+      }
+    nnfm_pool_cmd c;
+    memset(&c, 0, sizeof c);
+    c.op = NNFM_POOL_AVG, c.c = 3, c.h = 25, c.w = 5, c.b = 1, c.sh = c.sw = 1, c.o_base = 400;
+    c.lo = -128, c.hi = 127, c.global = 1;
+    CHECK_OK(nnfm_engine_pool_check(e, &c));
+    c.kh = 1;
+    CHECK_EQ(nnfm_engine_pool_check(e, &c), NNFM_ERR_RANGE); /* window fields must be 0 */
+    c.kh = 0, c.sh = 2;
+    CHECK_EQ(nnfm_engine_pool_check(e, &c), NNFM_ERR_RANGE);
+    c.sh = 1, c.global = 2;
+    CHECK_EQ(nnfm_engine_pool_check(e, &c), NNFM_ERR_RANGE);
+    c.global = 0;
+    CHECK_EQ(nnfm_engine_pool_check(e, &c), NNFM_ERR_RANGE); /* a 0 x 0 window */
+    nnfm_engine_destroy(e);
+  }
+  CHECK(done >= 40);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_avg_round();
@@ -1030,6 +1073,7 @@ int main(int argc, char **argv) {
   test_flatten_dense();
   test_engine_conv_random();
   test_engine_pool_random();
+  test_engine_pool_global();
   test_engine_large();
   return nnf_test_done(argv[0]);
 }
