@@ -477,12 +477,12 @@ module nnf_exec #(
     // ------------------------------------------------------------------
     // Answer payload bytes
     // ------------------------------------------------------------------
-    wire        tx_req;          // the prefetcher asks for byte a_idx
+    wire        tx_req;          // the prefetcher asks for byte a_idx_q
     reg  [15:0] a_idx_q;           // index of the byte asked for
     reg  [7:0]  a_byte_q;          // the byte, one cycle after tx_req
     reg  [7:0]  last_err_q;
 
-    // INFO record byte (a constant: a small ROM on a_idx), laid out by the table
+    // INFO record byte (a constant: a small ROM on a_idx_q), laid out by the table
     localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000);
@@ -551,7 +551,7 @@ module nnf_exec #(
         end
     end
 
-    // READ answers: the transmitter asks for byte a_idx; the memory is read
+    // READ answers: the transmitter asks for byte a_idx_q; the memory is read
     // in that cycle and its output is the byte the next cycle.
     reg read_ans_q;
     wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx_q};

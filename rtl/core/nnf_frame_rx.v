@@ -118,7 +118,7 @@ module nnf_frame_rx #(
     reg  [31:0]  rcv_crc_q;       // received CRC (shifted in, little-endian)
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [TW-1:0] idle_q;
-    reg           at_tmo_q;       // idle == TIMEOUT (registered with idle)
+    reg           at_tmo_q;       // idle_q == TIMEOUT (registered with idle_q)
 
     wire [31:0] crc_next;
     nnf_crc32 u_crc (.crc_i(crc_q), .data(rx_data), .crc_o(crc_next));
@@ -152,11 +152,11 @@ module nnf_frame_rx #(
     assign h_len  = hdr_q[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
     assign h_arg  = hdr_q[`NNFP_HDR_ARG_LSB - SB +: `NNFP_HDR_ARG_W];
     // The header CRC covers the first 8 header bytes (HCRC_SPAN from
-    // HCRC_FROM = the first byte after the sync); crc holds it (not
-    // inverted) from hcnt = 8 until the header's last byte.
-    localparam integer H_LAST_I = HB - 1;                   // hcnt of the header's last byte
+    // HCRC_FROM = the first byte after the sync); crc_q holds it (not
+    // inverted) from hcnt_q = 8 until the header's last byte.
+    localparam integer H_LAST_I = HB - 1;                   // hcnt_q of the header's last byte
     localparam integer H_CRCN_I = `NNFP_HCRC_SPAN;          // header bytes under hcrc
-    localparam integer C_LAST_I = `NNFP_CRC_BYTES - 1;      // ccnt of a CRC's last byte
+    localparam integer C_LAST_I = `NNFP_CRC_BYTES - 1;      // ccnt_q of a CRC's last byte
     localparam [3:0]   H_LAST = H_LAST_I[3:0], H_CRCN = H_CRCN_I[3:0];
     localparam [1:0]   C_LAST = C_LAST_I[1:0];
 

@@ -117,7 +117,7 @@ module nnf_insn_check #(
     wire [AW-1:0] p_lo = {{(AW-P_AW){1'b0}}, p_base[P_AW-1:0]};
     wire [AW-1:0] s_lo = {{(AW-S_AW){1'b0}}, p_base[S_AW-1:0]};
 
-    // steps after the products (ph = 3):
+    // steps after the products (ph_q = 3):
     localparam [4:0] S_AEND = 5'd0, S_OEND = 5'd1, S_WS = 5'd2, S_P = 5'd3,
                      S_ALT = 5'd4, S_OLT = 5'd5;
     // W words = tiles * ROWS: the shift may make the count big

@@ -181,7 +181,7 @@ module nnf_lif #(
     reg  [3:0]        r_refr_q;
     reg  [SAW-1:0]    r_n_q;           // N modulo the state depth (entry stride of a row)
 
-    // walk: current word (tile nt, row w_m), first lane of the group, pointers
+    // walk: current word (tile nt, row w_m_q), first lane of the group, pointers
     reg               iss_q;           // issuing: act_rd holds the current word
     reg  [15:0]       w_m_q;           // row within the tile
     reg  [16:0]       w_nrem_q;        // N - nt*ROWS
@@ -273,7 +273,7 @@ module nnf_lif #(
     // ------------------------------------------------------------------
     // State memory: LANES banks
     // ------------------------------------------------------------------
-    // the group's first entry e0 = e_word + lane: bank r = e0 mod LANES, row q
+    // the group's first entry e0 = e_word_q + lane: bank r = e0 mod LANES, row q
     wire [SAW-1:0] e0 = e_word_q + {{(SAW-LOG_R){1'b0}}, lane_q};
     wire [LW-1:0]  e_r = (LANES == 1) ? {LW{1'b0}} : e0[LW-1:0];
     wire [BAW-1:0] e_q = e0[SAW-1:LOG_L];
