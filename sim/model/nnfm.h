@@ -231,6 +231,11 @@ int32_t nnfm_avg_round(int32_t sum, int32_t count);
 #define NNFM_KERNEL_MAX 7
 #define NNFM_STRIDE_MAX 4
 #define NNFM_PAD_MAX 7
+/* The walk's counters (16 bits, as a GEMM's M): a CONV's output rows
+ * M = OH*OW*B and K tiles KH*KW*CT, a POOL's M, at most this (else
+ * NNFM_ERR_SHAPE). No buffer of today's configurations (ACT <= 2^15 words,
+ * W <= 2^14) holds more, so the limit only names what the RTL counts. */
+#define NNFM_WALK_MAX 65535u
 /* Largest window of the pooling references (KH*KW): sums stay exact in int32. */
 #define NNFM_POOL_TAPS_MAX (1 << 23)
 

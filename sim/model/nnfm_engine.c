@@ -425,6 +425,7 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
   if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input */
+  if (s.m > NNFM_WALK_MAX || s.kt > NNFM_WALK_MAX) return NNFM_ERR_SHAPE; /* the walk's counters */
   if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words) ||
       !range_ok(c->w_base, s.w_words, e->cfg.w_words) || !range_ok(c->p_base, s.nt, e->cfg.p_words))
     return NNFM_ERR_SHAPE;
@@ -534,6 +535,7 @@ int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c) {
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
   if (!pool_sizes(&e->cfg, &g, &s)) return NNFM_ERR_RANGE; /* too large, or an empty window */
+  if (s.m > NNFM_WALK_MAX) return NNFM_ERR_SHAPE; /* the walk's row counter */
   if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words)) return NNFM_ERR_SHAPE;
   return NNFM_OK;
 }

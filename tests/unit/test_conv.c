@@ -949,6 +949,35 @@ static void test_conv_check(void) {
   nnfm_engine_destroy(e);
 }
 
+/* The walk's 16-bit counters (NNFM_WALK_MAX, as a GEMM's M): a CONV's
+ * M = OH*OW*B and KT = KH*KW*CT, a POOL's M, up to 65535 taken and beyond
+ * refused with NNFM_ERR_SHAPE, in a configuration whose buffers hold both. */
+static void test_walk_limits(void) {
+  nnfm_config cfg = small_cfg(2, 1u << 21, 1u << 20, 8, 4);
+  nnfm_engine *e = nnfm_engine_create(&cfg);
+  CHECK(e != NULL);
+  for (size_t i = 0; i < p_slots(e); i++) e->m0[i] = 1 << 30, e->shift[i] = 0;
+  /* M: W 1000 padded by 4 each side, 1x1 kernel: OW 1008; B 65 -> 65520 rows, B 66 -> 66528 */
+  nnfm_conv_cmd c = {.cin = 1, .h = 1, .w = 1000, .b = 65, .n = 1, .kh = 1, .kw = 1, .sh = 1,
+                     .sw = 1, .pw = 4, .o_base = 1u << 20, .lo = -128, .hi = 127};
+  CHECK_OK(nnfm_engine_conv_check(e, &c));
+  c.b = 66;
+  CHECK_EQ(nnfm_engine_conv_check(e, &c), NNFM_ERR_SHAPE);
+  /* KT: 7x7 over 1337 channel tiles is 65513, over 1338 it is 65562 */
+  nnfm_conv_cmd k = {.cin = 2674, .h = 7, .w = 7, .b = 1, .n = 1, .kh = 7, .kw = 7, .sh = 1,
+                     .sw = 1, .o_base = 1u << 20, .lo = -128, .hi = 127};
+  CHECK_OK(nnfm_engine_conv_check(e, &k));
+  k.cin = 2675;
+  CHECK_EQ(nnfm_engine_conv_check(e, &k), NNFM_ERR_SHAPE);
+  /* POOL: 1024 x 63 rows taken, 1024 x 64 = 65536 refused */
+  nnfm_pool_cmd p = {.op = NNFM_POOL_MAX, .c = 1, .h = 1, .w = 1024, .b = 63, .kh = 1, .kw = 1,
+                     .sh = 1, .sw = 1, .o_base = 1u << 20, .lo = -128, .hi = 127};
+  CHECK_OK(nnfm_engine_pool_check(e, &p));
+  p.b = 64;
+  CHECK_EQ(nnfm_engine_pool_check(e, &p), NNFM_ERR_SHAPE);
+  nnfm_engine_destroy(e);
+}
+
 static void test_pool_check(void) {
   nnfm_config cfg = small_cfg(4, 1024, 16, 2, 4);
   nnfm_engine *e = nnfm_engine_create(&cfg);
@@ -1069,6 +1098,7 @@ int main(int argc, char **argv) {
   test_packing();
   test_conv_check();
   test_pool_check();
+  test_walk_limits();
   test_conv_is_gemm();
   test_flatten_dense();
   test_engine_conv_random();
