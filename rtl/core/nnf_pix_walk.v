@@ -1,0 +1,219 @@
+// nnf_pix_walk: the ACT address generator of a window walk (docs/conv.md).
+//
+// A feature map of B images, channel tiles ct, H x W pixels lives in ACT at
+//
+//     word  base + ((ct*H + y)*W + x)*B + b
+//
+// and a walk visits output rows m = (oy*OW + ox)*B + b (b fastest) and, for
+// each, taps t = (ky*KW + kx)*CT + ct (ct fastest). For row (oy, ox, b) and
+// tap (ky, kx, ct) the input pixel is
+//
+//     iy = oy*SH - PH + ky,   ix = ox*SW - PW + kx
+//
+// and this module gives its word offset from the map's base (ofs) and
+// whether it is inside the map (in_map; otherwise the tap is padding and
+// ofs means nothing). Everything is kept by additions of constants made
+// once per command (no multiplier):
+//
+//     row:  rowoff = (iy0*W + ix0)*B + b     (iy0 = oy*SH - PH, ix0 = ox*SW - PW)
+//     tap:  tapoff = (ct*H*W + ky*W + kx)*B
+//     ofs = tapoff + rowoff  (mod 2^AW)
+//
+// A GEMM is the walk with H = W = KH = KW = 1, B = m and CT = K tiles:
+// ofs = kt*m + m_row, its A layout.
+//
+// Row operations (row_op; 0 none), one per cycle:
+//   NEXT       the next row
+//   BACK       back to the marked row (a block of rows re-streamed per tile)
+//   NEXT_MARK  the next row, and mark it (the next block starts there)
+//   FIRST      row 0, marked
+// Tap operations (tap_op; 0 none): NEXT (ct, then kx, then ky), FIRST (tap 0).
+// The consumers own the counts (the tile walker, the pooling engine);
+// row_last / tap_last say when the current row / tap is the last.
+//
+// start latches the geometry; the constants take two more cycles: ready
+// rises the third cycle after start (row 0, tap 0), and no operation may be
+// given before it.
+`default_nettype none
+
+module nnf_pix_walk #(
+    parameter integer AW = 15          // ACT address bits
+) (
+    input  wire          clk,
+    input  wire          start,
+    input  wire [10:0]   h, w,         // input map 1..1024 (a GEMM: 1)
+    input  wire [15:0]   b,            // images 1..1024 (a GEMM: its m rows, any)
+    input  wire [10:0]   kh, kw,       // kernel as walked 1..1024 (global pooling: H, W)
+    input  wire [2:0]    sh, sw,       // stride 1..4
+    input  wire [2:0]    ph, pw,       // padding above / left 0..7
+    input  wire [10:0]   oh, ow,       // output size >= 1
+    input  wire [15:0]   ct_n,         // channel tiles per tap (>= 1; pooling: 1)
+    input  wire [AW-1:0] wb, hwb,      // W*B, H*W*B (mod 2^AW)
+    input  wire [2:0]    row_op,
+    input  wire [1:0]    tap_op,
+    output reg           ready,
+    output wire [AW-1:0] ofs,
+    output wire          in_map,
+    output wire          row_last,
+    output wire          tap_last
+);
+    localparam [2:0] R_NEXT = 3'd1, R_BACK = 3'd2, R_NEXT_MARK = 3'd3, R_FIRST = 3'd4;
+    localparam [1:0] T_NEXT = 2'd1, T_FIRST = 2'd2;
+    localparam integer SW_ = 13;       // signed pixel coordinates
+
+    // ---- geometry, latched at start ----
+    reg  [10:0]   h_q, w_q, kh_q, kw_q, oh_q, ow_q;
+    reg  [15:0]   b_q, ctn_q;
+    reg  [2:0]    sh_q, sw_q, ph_q, pw_q;
+    reg  [AW-1:0] wb_q, hwb_q;
+    // ---- constants (two cycles after start) ----
+    reg  [AW-1:0] bstep_q;     // (SW-1)*B + 1: rowoff step to the next pixel of a row
+    reg  [AW-1:0] rstep_q;     // SH*W*B:       row start step to the next output row
+    reg  [AW-1:0] phwb_q, pwb_q;  // PH*W*B, PW*B
+    reg  [AW-1:0] row0_q;      // -(PH*W + PW)*B: rowoff of row 0
+    reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
+    // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
+    wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [AW+15:0] b_ext = {{AW{1'b0}}, b_q};
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [AW-1:0] bb   = b_ext[AW-1:0];               // B (mod 2^AW)
+    function [AW-1:0] mul7(input [2:0] f, input [AW-1:0] x);   // f * x, f in 0..7
+        mul7 = (f[0] ? x : {AW{1'b0}}) + (f[1] ? (x << 1) : {AW{1'b0}})
+             + (f[2] ? (x << 2) : {AW{1'b0}});
+    endfunction
+
+    always @(posedge clk) begin
+        if (start) begin
+            h_q <= h; w_q <= w; kh_q <= kh; kw_q <= kw; oh_q <= oh; ow_q <= ow;
+            b_q <= b; ctn_q <= ct_n;
+            sh_q <= sh; sw_q <= sw; ph_q <= ph; pw_q <= pw;
+            wb_q <= wb; hwb_q <= hwb;
+            prep_q <= 2'd2;
+        end else if (prep_q == 2'd2) begin
+            bstep_q <= mul7(sw_q - 3'd1, bb) + {{(AW-1){1'b0}}, 1'b1};
+            rstep_q <= mul7(sh_q, wb_q);
+            phwb_q  <= mul7(ph_q, wb_q);
+            pwb_q   <= mul7(pw_q, bb);
+            prep_q  <= 2'd1;
+        end else if (prep_q == 2'd1) begin
+            row0_q  <= row0_d;
+            prep_q  <= 2'd0;
+        end
+    end
+
+    // ---- the row: current and marked ----
+    reg  [15:0]          rb_q, mb_q;          // b
+    reg  [10:0]          rox_q, mox_q;        // ox
+    reg  [10:0]          roy_q, moy_q;        // oy
+    reg  signed [SW_-1:0] riy_q, miy_q;       // iy0
+    reg  signed [SW_-1:0] rix_q, mix_q;       // ix0
+    reg  [AW-1:0]        roff_q, moff_q;      // rowoff
+    reg  [AW-1:0]        rst_q, mst_q;        // rowoff of (oy, ox = 0, b = 0)
+
+    wire signed [SW_-1:0] iy_init = -$signed({{(SW_-3){1'b0}}, ph_q});
+    wire signed [SW_-1:0] ix_init = -$signed({{(SW_-3){1'b0}}, pw_q});
+    wire signed [SW_-1:0] sh_s = $signed({{(SW_-3){1'b0}}, sh_q});
+    wire signed [SW_-1:0] sw_s = $signed({{(SW_-3){1'b0}}, sw_q});
+
+    // the next row of the current one
+    wire b_end  = (rb_q == b_q - 16'd1);
+    wire ox_end = (rox_q == ow_q - 11'd1);
+    reg  [15:0]          nb;
+    reg  [10:0]          nox, noy;
+    reg  signed [SW_-1:0] niy, nix;
+    reg  [AW-1:0]        noff, nst;
+    always @(*) begin
+        nb = rb_q + 16'd1; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q;
+        noff = roff_q + {{(AW-1){1'b0}}, 1'b1}; nst = rst_q;
+        if (b_end) begin
+            nb = 16'd0;
+            if (!ox_end) begin
+                nox  = rox_q + 11'd1;
+                nix  = rix_q + sw_s;
+                noff = roff_q + bstep_q;
+            end else begin
+                nox  = 11'd0;
+                nix  = ix_init;
+                noy  = roy_q + 11'd1;
+                niy  = riy_q + sh_s;
+                nst  = rst_q + rstep_q;
+                noff = rst_q + rstep_q;
+            end
+        end
+    end
+
+    wire go = (prep_q == 2'd0);
+    always @(posedge clk) begin
+        if (start) ready <= 1'b0;
+        else if (prep_q == 2'd1) ready <= 1'b1;
+        if (prep_q == 2'd1 || (go && row_op == R_FIRST)) begin   // row 0, marked
+            rb_q <= 16'd0; rox_q <= 11'd0; roy_q <= 11'd0; riy_q <= iy_init; rix_q <= ix_init;
+            roff_q <= row0_d; rst_q <= row0_d;
+            mb_q <= 16'd0; mox_q <= 11'd0; moy_q <= 11'd0; miy_q <= iy_init; mix_q <= ix_init;
+            moff_q <= row0_d; mst_q <= row0_d;
+        end else if (go) begin
+            case (row_op)
+                R_NEXT: begin
+                    rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
+                    roff_q <= noff; rst_q <= nst;
+                end
+                R_BACK: begin
+                    rb_q <= mb_q; rox_q <= mox_q; roy_q <= moy_q; riy_q <= miy_q; rix_q <= mix_q;
+                    roff_q <= moff_q; rst_q <= mst_q;
+                end
+                R_NEXT_MARK: begin
+                    rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
+                    roff_q <= noff; rst_q <= nst;
+                    mb_q <= nb; mox_q <= nox; moy_q <= noy; miy_q <= niy; mix_q <= nix;
+                    moff_q <= noff; mst_q <= nst;
+                end
+                default: ;
+            endcase
+        end
+    end
+
+    // ---- the tap ----
+    reg  [15:0]   ct_q;
+    reg  [10:0]   kx_q, ky_q;
+    reg  [AW-1:0] toff_q;      // (ct*H*W + ky*W + kx)*B
+    reg  [AW-1:0] kxb_q;       // (ky*W + kx)*B
+    reg  [AW-1:0] kyb_q;       // ky*W*B
+    wire ct_end = (ct_q == ctn_q - 16'd1);
+    wire kx_end = (kx_q == kw_q - 11'd1);
+    always @(posedge clk) begin
+        if (prep_q == 2'd1 || (go && tap_op == T_FIRST)) begin
+            ct_q <= 16'd0; kx_q <= 11'd0; ky_q <= 11'd0;
+            toff_q <= {AW{1'b0}}; kxb_q <= {AW{1'b0}}; kyb_q <= {AW{1'b0}};
+        end else if (go && tap_op == T_NEXT) begin
+            if (!ct_end) begin
+                ct_q   <= ct_q + 16'd1;
+                toff_q <= toff_q + hwb_q;
+            end else if (!kx_end) begin
+                ct_q   <= 16'd0;
+                kx_q   <= kx_q + 11'd1;
+                kxb_q  <= kxb_q + bb;
+                toff_q <= kxb_q + bb;
+            end else begin
+                ct_q   <= 16'd0;
+                kx_q   <= 11'd0;
+                ky_q   <= ky_q + 11'd1;
+                kyb_q  <= kyb_q + wb_q;
+                kxb_q  <= kyb_q + wb_q;
+                toff_q <= kyb_q + wb_q;
+            end
+        end
+    end
+
+    // ---- outputs ----
+    assign ofs = toff_q + roff_q;
+    wire signed [SW_-1:0] iy = riy_q + $signed({2'b00, ky_q});
+    wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
+    assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
+                    (ix >= 0) && (ix < $signed({2'b00, w_q}));
+    assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1);
+    assign tap_last = ct_end && kx_end && (ky_q == kh_q - 11'd1);
+endmodule
+
+`default_nettype wire
