@@ -58,6 +58,17 @@ module nnf_gemm #(
     input  wire [7:0]  cmd_lo,
     input  wire [7:0]  cmd_hi,
     input  wire        cmd_lut,
+    // CONV (docs/conv.md): cmd_conv = 1 walks the input as a feature map
+    // (cmd_m = OH*OW*B rows, cmd_k = Cin, cmd_n = Cout, cmd_kt = KH*KW*CT
+    // K tiles of CT = cmd_ct channel tiles each; the sizes nnf_insn_check
+    // computed); padding taps feed cmd_zp_in. cmd_conv = 0: a GEMM, the
+    // geometry inputs unused.
+    input  wire        cmd_conv,
+    input  wire [15:0] cmd_kt, cmd_ct,
+    input  wire [10:0] cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow,
+    input  wire [2:0]  cmd_kh, cmd_kw, cmd_sh, cmd_sw, cmd_ph, cmd_pw,
+    input  wire [31:0] cmd_wb, cmd_hwb,   // W*B, H*W*B
+    input  wire [7:0]  cmd_zp_in,
     output reg         busy,
     output reg         done,
     input  wire        cmd_abort,      // pulse: stop issuing rows, drain, end (bounded)
@@ -135,7 +146,7 @@ module nnf_gemm #(
     reg  [15:0]       c_m_q;
     reg  [ACT_AW-1:0] c_a_base_q;
     reg  [W_AW-1:0]   c_w_base_q;
-    reg  [7:0]        c_zp_q, c_lo_q, c_hi_q;
+    reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
     reg               c_lut_q;
 
     wire        accept = cmd_valid && cmd_ready;
@@ -154,6 +165,7 @@ module nnf_gemm #(
             c_lo_q     <= cmd_lo;
             c_hi_q     <= cmd_hi;
             c_lut_q    <= cmd_lut;
+            c_zpin_q   <= cmd_conv ? cmd_zp_in : 8'd0;
         end
     end
 
@@ -165,13 +177,13 @@ module nnf_gemm #(
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
     wire [15:0] w_n  = cmd_n;
-    wire [15:0] w_kt = k_tiles;
+    wire [15:0] w_kt = cmd_conv ? cmd_kt : k_tiles;
+    wire [15:0] w_ct = cmd_conv ? cmd_ct : k_tiles;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
     wire [ML_W-1:0] lw_mlen, lw_mlast;
     wire [15:0]     lw_mrow0;
-    wire [ACT_AW-1:0] lw_kofs;
     wire [W_AW-1:0]   lw_wofs;
     wire            lw_adv;
 
@@ -180,21 +192,44 @@ module nnf_gemm #(
     wire [NL_W-1:0] sw_nl;
     wire [ML_W-1:0] sw_mlen, sw_mlast;
     wire [15:0]     sw_mrow0;
-    wire [ACT_AW-1:0] sw_kofs;
     wire [W_AW-1:0]   sw_wofs;
     wire            sw_adv;
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_lwalk (
-        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
+    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_lwalk (
+        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
-        .m_row0(lw_mrow0), .k_ofs(lw_kofs), .w_ofs(lw_wofs));
+        .m_row0(lw_mrow0), .w_ofs(lw_wofs));
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .A_W(ACT_AW), .W_W(W_AW)) u_swalk (
-        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt),
+    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_swalk (
+        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
         .adv(sw_adv), .done(sw_done), .kt_first(sw_first), .kt_last(sw_last),
         .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen), .m_last(sw_mlast),
-        .m_row0(sw_mrow0), .k_ofs(sw_kofs), .w_ofs(sw_wofs));
+        .m_row0(sw_mrow0), .w_ofs(sw_wofs));
+
+    // The streamer's ACT addresses (nnf_pix_walk): a CONV's feature-map walk;
+    // a GEMM is the walk of H = W = K = 1 over B = m rows, kt_n channel tiles
+    // (word kt*m + row, its A layout).
+    wire [ACT_AW-1:0] pw_ofs;
+    wire              pw_ready, pw_in, pw_row_last, pw_tap_last;
+    reg  [2:0]        pw_row_op;
+    reg  [1:0]        pw_tap_op;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [ACT_AW+15:0] m_ext = {{ACT_AW{1'b0}}, cmd_m};
+    /* verilator lint_on UNUSEDSIGNAL */
+    nnf_pix_walk #(.AW(ACT_AW)) u_pix (
+        .clk(clk), .start(accept),
+        .h(cmd_conv ? cmd_h : 11'd1), .w(cmd_conv ? cmd_w : 11'd1),
+        .b(cmd_conv ? {5'd0, cmd_b} : cmd_m),
+        .kh(cmd_conv ? {8'd0, cmd_kh} : 11'd1), .kw(cmd_conv ? {8'd0, cmd_kw} : 11'd1),
+        .sh(cmd_conv ? cmd_sh : 3'd1), .sw(cmd_conv ? cmd_sw : 3'd1),
+        .ph(cmd_conv ? cmd_ph : 3'd0), .pw(cmd_conv ? cmd_pw : 3'd0),
+        .oh(cmd_conv ? cmd_oh : 11'd1), .ow(cmd_conv ? cmd_ow : 11'd1),
+        .ct_n(w_ct),
+        .wb(cmd_conv ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .hwb(cmd_conv ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .row_op(pw_row_op), .tap_op(pw_tap_op), .ready(pw_ready), .ofs(pw_ofs),
+        .in_map(pw_in), .row_last(pw_row_last), .tap_last(pw_tap_last));
 
     // ------------------------------------------------------------------
     // Weight banks: busy from the start of a load until the last activation
@@ -217,8 +252,23 @@ module nnf_gemm #(
     // With VEC_SERIAL, rows of a last K tile leave COLS cycles between them.
     reg  [LOG_C-1:0] thr_cnt_q;
     wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {LOG_C{1'b0}});
-    wire st_go  = busy && !ab_q && !sw_done && thr_ok && ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
+    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready &&
+                  ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
     wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
+    // the walk: the next row; at a tile's end back to the block's first row
+    // for the next K tile, or on to the next block (marked), or row 0 for
+    // the next N tile; the taps follow the K tiles
+    always @(*) begin
+        pw_row_op = 3'd0;
+        pw_tap_op = 2'd0;
+        if (st_go) begin
+            if (!st_end)          pw_row_op = 3'd1;     // NEXT
+            else if (!sw_last)    pw_row_op = 3'd2;     // BACK
+            else if (pw_row_last) pw_row_op = 3'd4;     // FIRST
+            else                  pw_row_op = 3'd3;     // NEXT_MARK
+            if (st_end) pw_tap_op = sw_last ? 2'd2 : 2'd1;
+        end
+    end
 
     assign lw_adv = ld_end;
     assign sw_adv = st_end;
@@ -279,8 +329,7 @@ module nnf_gemm #(
     reg  [ACT_AW-1:0] o_ptr_q;
     wire [COLS*8-1:0] o_data;
 
-    wire [ACT_AW-1:0] st_addr = c_a_base_q + sw_kofs
-                              + sw_mrow0[ACT_AW-1:0] + st_m_q[ACT_AW-1:0];
+    wire [ACT_AW-1:0] st_addr = c_a_base_q + pw_ofs;
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
@@ -328,6 +377,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     reg              s0_v_q;
     reg              s0_bank_q;
+    reg              s0_in_q;        // the tap is inside the map (else padding: zp_in)
     reg [KL_W-1:0]   s0_kl_q;
 
     // Tag delay line to the accumulator: {valid, first, last, row0, nt_head}.
@@ -337,6 +387,7 @@ module nnf_gemm #(
     always @(posedge clk) begin
         s0_v_q    <= st_go && !rst;
         s0_bank_q <= st_bank_q;
+        s0_in_q   <= pw_in;
         s0_kl_q   <= sw_kl;
     end
 
@@ -353,7 +404,8 @@ module nnf_gemm #(
     wire [ROWS*8-1:0] a_row;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_amask
-            assign a_row[8*g +: 8] = (s0_v_q && g < s0_kl_q) ? act_rd[8*g +: 8] : 8'd0;
+            assign a_row[8*g +: 8] = (s0_v_q && g < s0_kl_q) ? (s0_in_q ? act_rd[8*g +: 8] : c_zpin_q)
+                                                             : 8'd0;
         end
     endgenerate
 
@@ -503,9 +555,10 @@ module nnf_gemm #(
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
-    wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0, lw_kofs,
+    wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0,
                     sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, k_round, sw_mrow0, lp_ra, lp_wa};
+                    cmd_o_base, k_round, sw_mrow0, lp_ra, lp_wa, cmd_wb, cmd_hwb,
+                    pw_tap_last};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

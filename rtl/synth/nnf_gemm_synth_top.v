@@ -21,6 +21,9 @@
 // Field register, from its MSB to bit 0 (widths follow the parameters: an
 // address field is only as wide as the engine uses, since addresses wrap
 // modulo the buffer depth, docs/engine.md):
+//   the CONV geometry (cmd_conv 1, cmd_zp_in 8, cmd_kt 16, cmd_ct 16,
+//   cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow 11 each, cmd_kh, cmd_kw, cmd_sh,
+//   cmd_sw, cmd_ph, cmd_pw 3 each, cmd_wb, cmd_hwb ACT_AW each),
 //   cmd_m 16, cmd_k 16, cmd_n 16, cmd_a_base ACT_AW, cmd_w_base W_AW,
 //   cmd_p_base P_AW, cmd_o_base ACT_AW, cmd_zp 8, cmd_lo 8, cmd_hi 8,
 //   cmd_lut 1, hp_sel 2, hp_addr HP_AW, hp_wdata 8
@@ -81,7 +84,15 @@ module nnf_gemm_synth_top #(
     localparam integer O_N     = O_ABASE + ACT_AW;
     localparam integer O_K     = O_N + 16;
     localparam integer O_M     = O_K + 16;
-    localparam integer SR_W    = O_M + 16;
+    localparam integer O_HWB   = O_M + 16;
+    localparam integer O_WB    = O_HWB + ACT_AW;
+    localparam integer O_GEO3  = O_WB + ACT_AW;     // kh, kw, sh, sw, ph, pw: 3 bits each
+    localparam integer O_GEO11 = O_GEO3 + 18;       // h, w, b, oh, ow: 11 bits each
+    localparam integer O_CT    = O_GEO11 + 55;
+    localparam integer O_KT    = O_CT + 16;
+    localparam integer O_ZPIN  = O_KT + 16;
+    localparam integer O_CONV  = O_ZPIN + 8;
+    localparam integer SR_W    = O_CONV + 1;
 
     // ------------------------------------------------------------------
     // Inputs: registered once, then the field shift register
@@ -133,6 +144,16 @@ module nnf_gemm_synth_top #(
         .cmd_o_base(o_base),
         .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
         .cmd_lut(sr_q[O_LUT]),
+        .cmd_conv(sr_q[O_CONV]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
+        .cmd_h(sr_q[O_GEO11 +: 11]), .cmd_w(sr_q[O_GEO11 + 11 +: 11]),
+        .cmd_b(sr_q[O_GEO11 + 22 +: 11]), .cmd_oh(sr_q[O_GEO11 + 33 +: 11]),
+        .cmd_ow(sr_q[O_GEO11 + 44 +: 11]),
+        .cmd_kh(sr_q[O_GEO3 +: 3]), .cmd_kw(sr_q[O_GEO3 + 3 +: 3]), .cmd_sh(sr_q[O_GEO3 + 6 +: 3]),
+        .cmd_sw(sr_q[O_GEO3 + 9 +: 3]), .cmd_ph(sr_q[O_GEO3 + 12 +: 3]),
+        .cmd_pw(sr_q[O_GEO3 + 15 +: 3]),
+        .cmd_wb({{(32-ACT_AW){1'b0}}, sr_q[O_WB +: ACT_AW]}),
+        .cmd_hwb({{(32-ACT_AW){1'b0}}, sr_q[O_HWB +: ACT_AW]}),
+        .cmd_zp_in(sr_q[O_ZPIN +: 8]),
         .busy(busy), .done(done), .cmd_abort(1'b0),
         .chk_start(1'b0), .chk_done(chk_done_nc), .chk_ok(chk_ok_nc),
         .hp_we(hp_we_q), .hp_re(hp_re_q), .hp_sel(sr_q[O_SEL +: 2]),

@@ -159,6 +159,22 @@ static void fmt_cmd(char *buf, size_t n, const nnfm_cmd *c) {
            (unsigned long)c->o_base, (long)c->zp, (long)c->lo, (long)c->hi, c->lut);
 }
 
+/* The (m0, shift) of P lanes 0..n-1 from entry p_base, as the device holds
+ * them, into a stand-in engine's slots (read through the host port). */
+static int read_p_lanes(nnfsim *s, nnfm_engine *f, uint32_t n_lanes, uint32_t p_base) {
+  const size_t C = (size_t)f->cfg.cols;
+  int rc = NNFSIM_OK;
+  for (uint32_t n = 0; !rc && n < n_lanes; n++) {
+    size_t slot = ((size_t)p_base + n / C) * C + n % C;
+    uint8_t b[5] = {0};
+    rc = nnfsim_read(s, 2, (uint32_t)(slot * P_BYTES + 4), b, sizeof b);
+    f->m0[slot] = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                            (uint32_t)b[3] << 24);
+    f->shift[slot] = (int8_t)b[4];
+  }
+  return rc;
+}
+
 /* nnfm_engine_check's rules on the device: the fields and buffer ranges on a
  * stand-in engine with the device's configuration (nothing touched), then the
  * used lanes' (m0, shift) as the device holds them, read through the host port. */
@@ -190,14 +206,7 @@ static int check_cmd(nnfsim *s, const char *what, const nnfm_cmd *c) {
     if (nnfsim_ports_of(s)->busy) {
       rc = nnfsim_fail_(s, NNFSIM_ERR_BUSY, "%s: a command runs", what);
     } else {
-      for (uint32_t n = 0; !rc && n < c->n; n++) {
-        size_t slot = ((size_t)c->p_base + n / C) * C + n % C;
-        uint8_t b[5];
-        rc = nnfsim_read(s, 2, (uint32_t)(slot * P_BYTES + 4), b, sizeof b);
-        f.m0[slot] = (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                               (uint32_t)b[3] << 24);
-        f.shift[slot] = (int8_t)b[4];
-      }
+      rc = read_p_lanes(s, &f, c->n, c->p_base);
       if (!rc && (st = nnfm_engine_check(&f, c)) != NNFM_OK)
         rc = nnfsim_fail_(s, status_of_model(st), "%s: invalid (m0, shift) in P (%s)", what, desc);
     }
@@ -277,6 +286,77 @@ int nnfsim_gemm(nnfsim *s, const nnfm_cmd *c, uint64_t max_cycles, uint64_t *bus
   if (rc) return rc;
   const uint64_t busy0 = p->cnt_busy, macs0 = p->cnt_macs;
   if ((rc = issue(s, c)) != NNFSIM_OK) return rc;
+  if ((rc = nnfsim_gemm_wait(s, max_cycles)) != NNFSIM_OK) return rc;
+  if (busy_cycles) *busy_cycles = p->cnt_busy - busy0;
+  if (macs) *macs = p->cnt_macs - macs0;
+  return NNFSIM_OK;
+}
+
+int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles, uint64_t *busy_cycles,
+                uint64_t *macs) {
+  if (!s) return NNFSIM_ERR_NULL;
+  if (!c) return nnfsim_fail_(s, NNFSIM_ERR_NULL, "conv: NULL command");
+  nnfsim_ports *p = nnfsim_ports_of(s);
+  const nnfm_config cfg = nnfsim_config(s);
+  const uint64_t R = (uint64_t)cfg.rows, C = (uint64_t)cfg.cols;
+  /* the model's check on a stand-in engine: fields and ranges first (every
+   * P pair valid), then the used lanes' pairs as the device holds them */
+  uint64_t entries = (uint64_t)c->p_base + (c->n + C - 1) / C;
+  if (entries > cfg.p_words) entries = cfg.p_words;
+  const size_t slots = (size_t)(entries * C) + 1;
+  nnfm_engine f;
+  memset(&f, 0, sizeof f);
+  f.cfg = cfg;
+  f.m0 = calloc(slots, sizeof *f.m0);
+  f.shift = calloc(slots, sizeof *f.shift);
+  int rc = NNFSIM_OK, st;
+  if (!f.m0 || !f.shift) {
+    rc = nnfsim_fail_(s, NNFSIM_ERR_RANGE, "conv: out of memory");
+  } else if ((st = nnfm_engine_conv_check(&f, c)) != NNFM_OK) {
+    rc = nnfsim_fail_(s, status_of_model(st), "conv: %s", nnfm_strerror(st));
+  } else if (p->busy) {
+    rc = nnfsim_fail_(s, NNFSIM_ERR_BUSY, "conv: a command runs");
+  } else if (!(rc = read_p_lanes(s, &f, c->n, c->p_base)) &&
+             (st = nnfm_engine_conv_check(&f, c)) != NNFM_OK) {
+    rc = nnfsim_fail_(s, status_of_model(st), "conv: invalid (m0, shift) in P");
+  }
+  free(f.m0);
+  free(f.shift);
+  if (rc) return rc;
+  /* the geometry nnf_insn_check computes */
+  nnfm_window g = {(int)c->b, (int)c->cin, (int)c->h, (int)c->w, (int)c->kh, (int)c->kw,
+                   (int)c->sh, (int)c->sw, (int)c->ph, (int)c->pw, (int)c->eh, (int)c->ew};
+  int oh = 0, ow = 0;
+  if (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK)
+    return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "conv: window");
+  const uint32_t ct = (uint32_t)((c->cin + R - 1) / R);
+  const uint32_t M = (uint32_t)oh * (uint32_t)ow * c->b;
+  nnfm_cmd e; /* the GEMM the port carries besides the geometry */
+  memset(&e, 0, sizeof e);
+  e.m = M, e.k = c->cin, e.n = c->n;
+  e.a_base = c->a_base, e.w_base = c->w_base, e.p_base = c->p_base, e.o_base = c->o_base;
+  e.zp = c->zp, e.lo = c->lo, e.hi = c->hi, e.lut = c->lut;
+  p->cmd_conv = 1;
+  p->cmd_kt = (uint16_t)(c->kh * c->kw * ct), p->cmd_ct = (uint16_t)ct;
+  p->cmd_h = (uint16_t)c->h, p->cmd_w = (uint16_t)c->w, p->cmd_b = (uint16_t)c->b;
+  p->cmd_oh = (uint16_t)oh, p->cmd_ow = (uint16_t)ow;
+  p->cmd_kh = (uint8_t)c->kh, p->cmd_kw = (uint8_t)c->kw, p->cmd_sh = (uint8_t)c->sh;
+  p->cmd_sw = (uint8_t)c->sw, p->cmd_ph = (uint8_t)c->ph, p->cmd_pw = (uint8_t)c->pw;
+  p->cmd_wb = c->w * c->b, p->cmd_hwb = c->h * c->w * c->b;
+  p->cmd_zp_in = (int8_t)c->zp_in;
+  const uint64_t busy0 = p->cnt_busy, macs0 = p->cnt_macs;
+  rc = issue(s, &e);
+  /* scrambled after acceptance, as the GEMM fields are */
+  p->cmd_conv = 0;
+  p->cmd_kt = (uint16_t)~p->cmd_kt, p->cmd_ct = (uint16_t)~p->cmd_ct;
+  p->cmd_h = (uint16_t)~p->cmd_h, p->cmd_w = (uint16_t)~p->cmd_w, p->cmd_b = (uint16_t)~p->cmd_b;
+  p->cmd_oh = (uint16_t)~p->cmd_oh, p->cmd_ow = (uint16_t)~p->cmd_ow;
+  p->cmd_kh ^= 7, p->cmd_kw ^= 7, p->cmd_sh ^= 7, p->cmd_sw ^= 7, p->cmd_ph ^= 7, p->cmd_pw ^= 7;
+  p->cmd_wb = ~p->cmd_wb, p->cmd_hwb = ~p->cmd_hwb, p->cmd_zp_in = (int8_t)~p->cmd_zp_in;
+  if (rc) return rc;
+  nnfm_cmd lim = e; /* the cycle guard of the GEMM with as many K tiles */
+  lim.k = (uint32_t)(c->kh * c->kw * ct * R);
+  nnfsim_host_of_(s)->limit = cmd_limit(&cfg, &lim);
   if ((rc = nnfsim_gemm_wait(s, max_cycles)) != NNFSIM_OK) return rc;
   if (busy_cycles) *busy_cycles = p->cnt_busy - busy0;
   if (macs) *macs = p->cnt_macs - macs0;

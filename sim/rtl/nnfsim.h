@@ -43,6 +43,13 @@ typedef struct {
   uint32_t cmd_a_base, cmd_w_base, cmd_p_base, cmd_o_base;
   int8_t cmd_zp, cmd_lo, cmd_hi;
   uint8_t cmd_lut;
+  /* CONV geometry (cmd_conv = 1; docs/conv.md): the sizes nnf_insn_check
+   * computes, given here by nnfsim_conv */
+  uint8_t cmd_conv;
+  uint16_t cmd_kt, cmd_ct, cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow;
+  uint8_t cmd_kh, cmd_kw, cmd_sh, cmd_sw, cmd_ph, cmd_pw;
+  uint32_t cmd_wb, cmd_hwb;
+  int8_t cmd_zp_in;
   uint8_t hp_we, hp_re, hp_sel;
   uint32_t hp_addr;
   uint8_t hp_wdata;
@@ -117,6 +124,14 @@ int nnfsim_gemm_start(nnfsim *s, const nnfm_cmd *c);
 /* Wait for done after nnfsim_gemm_start (at most max_cycles; 0 = the limit
  * derived from the started command). NNFSIM_OK at once when nothing runs. */
 int nnfsim_gemm_wait(nnfsim *s, uint64_t max_cycles);
+
+/* Issue one CONV (nnfm_conv_cmd: the model's command) on the engine's
+ * command port with the geometry nnf_insn_check would compute (OH, OW,
+ * M = OH*OW*B, CT, KT = KH*KW*CT, W*B, H*W*B), and wait for done: the
+ * checks, codes, limits and counters of nnfsim_gemm, with
+ * nnfm_engine_conv_check's rules. */
+int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles,
+                uint64_t *busy_cycles, uint64_t *macs);
 
 /* Message for the last failure on this handle ("" if none). */
 const char *nnfsim_last_error(const nnfsim *s);
