@@ -7,7 +7,7 @@
 //     over the window's taps (the pixel walker's taps, ct_n = 1):
 //       an in-map tap reads word a_base + ct*HWB + ofs; a padding tap is
 //       skipped (no read, not counted)
-//     max: lane-wise max from -128;  avg: lane-wise int32-exact sum and
+//     max: lane-wise max from -128;  avg: lane-wise exact sum and
 //     count = in-map taps, then q = sign(sum) * ((|sum| + count/2) / count)
 //     (TFLite's rule, C division: the same as (sum -+ count/2) / count)
 //     clamp to [lo, hi]; lanes of channels >= C as 0;
@@ -30,18 +30,21 @@
 // restoring one shared by the lanes (one divisor, count): since every tap
 // is >= -128 and <= 127, |sum| + count/2 < 256*count, so the quotient has 8
 // bits and takes 8 cycles, one bit per cycle, for every count (global pools
-// up to 1024 x 1024: count <= 2^20, |sum| <= 2^27). It runs while the next
-// row is walked; only the row's last tap waits for it: max(KH*KW, 9) cycles
-// per output word. Per command add the walker's 3 set-up cycles and the
-// pipeline's drain (done 8 cycles after the last tap issues for max, 15 for
-// average).
+// up to 1024 x 1024: count <= 2^20, |sum| <= 2^27; the widths follow
+// ACT_AW, below, as a window's taps are input words ACT holds). It runs
+// while the next row is walked; only a row's last tap waits for it:
+// max(KH*KW, 9) cycles per output word. With N = CT*M output words, done
+// comes N*KH*KW + 8 cycles after the start cycle for max, and
+// KH*KW + (N-1)*max(KH*KW, 9) + 17 for average (the walker's 3 set-up
+// cycles and the pipeline's drain; tests/rtl/tb_vu.v checks both exactly).
 //
 // start is a one-cycle pulse while idle; the c_* fields are held from start
 // until done (the walker and the lane mask read them throughout). abort
 // (while busy) stops the issue; the taps in flight and a result in the
 // divider finish (so the written words are a prefix of the command's, each
-// complete), then done: at most 15 cycles after abort. A partial row is
-// dropped.
+// complete), then done, at most 14 cycles after the cycle of abort. A partial row is
+// dropped. The windows are checked before (every window has an in-map tap:
+// count >= 1).
 //
 // Ports: act_re / act_ra / act_we / act_wa / act_wd and the outputs busy,
 // done are registered.
@@ -79,8 +82,14 @@ module nnf_vu #(
     output wire [ACT_AW-1:0] act_wa,
     output wire [ROWS*8-1:0] act_wd
 );
-    localparam integer SUM_W = 28;      // |sum| <= 128 * 2^20 taps
-    localparam integer CNT_W = 21;      // count <= 2^20
+    // A window's in-map taps are pixels of the input, which ACT holds:
+    // count <= H*W <= 2^ACT_AW, and H*W <= 2^20 (H, W <= 1024). So with
+    // CAP = min(ACT_AW, 20): count < 2^(CAP+1), |sum| <= 128*count
+    // <= 2^(CAP+7), and |sum| + count/2 < 2^(CAP+8): exact for every
+    // command the ACT can hold (a 1024 x 1024 global pool at ACT_AW >= 20).
+    localparam integer CAP   = ACT_AW < 20 ? ACT_AW : 20;
+    localparam integer SUM_W = CAP + 8;  // the sum, signed; |sum| + count/2, unsigned
+    localparam integer CNT_W = CAP + 1;  // the count
     localparam [3:0]   DIV_N = 4'd8;    // quotient bits (|q| <= 128)
     localparam [2:0] R_NEXT = 3'd1, R_FIRST = 3'd4;
     localparam [1:0] T_NEXT = 2'd1, T_FIRST = 2'd2;
@@ -177,8 +186,11 @@ module nnf_vu #(
 
     // ---- the divider's shared divisor ----
     reg  [SUM_W-1:0] d_q;         // count << (iterations left - 1)
-    reg              zc_q;        // count 0 (a window of padding only: 0, as the model)
     wire div_load = ld_q && c_avg;
+    // count/2, and count/2 + 1 (|sum| + count/2 of a negative sum is
+    // ~sum + count/2 + 1: one adder per lane)
+    wire [CNT_W-1:0] half  = {1'b0, cnt_q[CNT_W-1:1]};
+    wire [CNT_W-1:0] half1 = half + {{(CNT_W-1){1'b0}}, 1'b1};
     always @(posedge clk) begin
         if (rst) begin
             dcnt_q <= 4'd0;
@@ -190,7 +202,6 @@ module nnf_vu #(
         end
         if (div_load) begin
             d_q  <= {cnt_q, {(SUM_W-CNT_W){1'b0}}};
-            zc_q <= (cnt_q == {CNT_W{1'b0}});
         end else if (dcnt_q != 4'd0) begin
             d_q  <= d_q >> 1;
         end
@@ -202,7 +213,6 @@ module nnf_vu #(
     reg  [ACT_AW-1:0] wa_q, oaddr_q;
     reg  [15:0]      om_q;        // row within the channel tile
     reg  [15:0]      ocl_q;       // channels left: C - ct*ROWS of the tile written
-    reg  [ROWS*8-1:0] wd_q;
     always @(posedge clk) begin
         if (rst) w_q <= 1'b0;
         else     w_q <= out_now;
@@ -223,7 +233,6 @@ module nnf_vu #(
     end
     assign act_we = w_q;
     assign act_wa = wa_q;
-    assign act_wd = wd_q;
 
     // ---- the lanes ----
     function [7:0] clamp9(input signed [8:0] x, input [7:0] lo, input [7:0] hi);
@@ -236,36 +245,43 @@ module nnf_vu #(
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_lane
             wire signed [7:0]       v  = act_rd[8*g +: 8];
-            wire signed [SUM_W-1:0] vx = {{(SUM_W-8){v[7]}}, v};
-            reg  signed [SUM_W-1:0] acc_q;     // max (sign-extended) or sum
-            wire signed [SUM_W-1:0] base = !a_first_q ? acc_q
-                                         : c_avg ? {SUM_W{1'b0}} : -$signed({{(SUM_W-8){1'b0}}, 8'd128});
-            wire signed [SUM_W-1:0] nxt  = c_avg ? base + vx
-                                         : (v > $signed(base[7:0])) ? vx : base;
+            // the sum (from 0 on the row's first tap; padding taps add 0)
+            reg  signed [SUM_W-1:0] acc_q;
+            wire signed [SUM_W-1:0] sbase = a_first_q ? {SUM_W{1'b0}} : acc_q;
+            wire signed [SUM_W-1:0] sadd  = a_rd_q ? {{(SUM_W-8){v[7]}}, v} : {SUM_W{1'b0}};
             always @(posedge clk)
-                if (a_v_q) acc_q <= a_rd_q ? nxt : base;
+                if (a_v_q && c_avg) acc_q <= sbase + sadd;
+            // the max (from -128 on the row's first tap)
+            reg  signed [7:0]       mx_q;
+            wire signed [7:0]       mbase = a_first_q ? -8'sd128 : mx_q;
+            always @(posedge clk)
+                if (a_v_q && !c_avg) mx_q <= (a_rd_q && v > mbase) ? v : mbase;
 
             // divider: remainder and quotient of (|sum| + count/2) / count
             reg  [SUM_W-1:0] rem_q;
             reg  [7:0]       q_q;
             reg              neg_q;
-            wire [SUM_W-1:0] mag  = acc_q[SUM_W-1] ? ({SUM_W{1'b0}} - acc_q) : acc_q;
+            wire             neg  = acc_q[SUM_W-1];
+            wire [SUM_W-1:0] magh = (acc_q ^ {SUM_W{neg}})      // |sum| + count/2
+                                  + {{(SUM_W-CNT_W){1'b0}}, neg ? half1 : half};
             wire [SUM_W:0]   diff = {1'b0, rem_q} - {1'b0, d_q};
             always @(posedge clk) begin
                 if (div_load) begin
-                    rem_q <= mag + {{(SUM_W-CNT_W+1){1'b0}}, cnt_q[CNT_W-1:1]};
-                    neg_q <= acc_q[SUM_W-1];
+                    rem_q <= magh;
+                    neg_q <= neg;
                     q_q   <= 8'd0;
                 end else if (dcnt_q != 4'd0) begin
                     if (!diff[SUM_W]) rem_q <= diff[SUM_W-1:0];
                     q_q <= {q_q[6:0], !diff[SUM_W]};
                 end
             end
-            wire signed [8:0] qs  = zc_q ? 9'sd0 : neg_q ? -$signed({1'b0, q_q}) : $signed({1'b0, q_q});
-            wire signed [8:0] val = c_avg ? qs : $signed({acc_q[7], acc_q[7:0]});
+            wire signed [8:0] qs  = neg_q ? -$signed({1'b0, q_q}) : $signed({1'b0, q_q});
+            wire signed [8:0] val = c_avg ? qs : $signed({mx_q[7], mx_q});
             wire on = (ocl_q > g);
+            reg  [7:0] wd_q;
             always @(posedge clk)
-                if (out_now) wd_q[8*g +: 8] <= on ? clamp9(val, c_lo, c_hi) : 8'd0;
+                if (out_now) wd_q <= on ? clamp9(val, c_lo, c_hi) : 8'd0;
+            assign act_wd[8*g +: 8] = wd_q;
         end
     endgenerate
 

@@ -15,7 +15,10 @@
  *   data uniform, small (rounding ties), the int8 extremes; ~4% aborted).
  * SUITE global: NCASES global pools of large maps (up to what ACT holds),
  *   max and average, data at the extremes and sums set on rounding ties,
- *   positive and negative.
+ *   positive and negative. The first four are the largest square map of
+ *   one tile and one image: max, average of all -128 (|sum| = 128*count,
+ *   the largest), of all 127, and on ties (at ACT_AW = 21: 1024 x 1024,
+ *   count 2^20, sum -2^27).
  *
  * Each case is run on a model engine (nnfm_engine_pool) whose ACT holds the
  * input; the file carries the fields, the input words and the output words
@@ -37,6 +40,10 @@ enum {
   F_AVG, F_C, F_CT, F_H, F_W, F_B, F_KH, F_KW, F_SH, F_SW, F_PH, F_PW, F_OH, F_OW, F_M, F_WB,
   F_HWB, F_ABASE, F_OBASE, F_LO, F_HI, F_ABORT, F_NIN, F_NOUT, F_READS, F_CYCLES, NF
 };
+
+/* nnf_vu's fixed cycles per command: the walker's set-up and the drain */
+#define CYC_MAX 8
+#define CYC_AVG 17
 
 static nnf_rng rng;
 static int R, AW;
@@ -128,8 +135,12 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
     fprintf(stderr, "gen_vu_cases: nnfm_engine_pool refused a checked case\n");
     exit(1);
   }
+  /* nnf_vu's cycles from start to done (docs/conv.md): the walker's set-up,
+   * KH*KW cycles per output word (max) or max(KH*KW, 9) but the first's
+   * KH*KW (avg), and the drain */
   const uint64_t kt = (uint64_t)w.kh * w.kw, per = c->op == NNFM_POOL_AVG && kt < 9 ? 9 : kt;
-  const uint64_t cycles = (uint64_t)nout * per + 20; /* 3 set-up, <= 15 drain */
+  const uint64_t cycles = c->op == NNFM_POOL_AVG ? CYC_AVG + kt + (uint64_t)(nout - 1) * per
+                                                 : CYC_MAX + (uint64_t)nout * kt;
   uint32_t f[NF] = {0};
   f[F_AVG] = c->op == NNFM_POOL_AVG, f[F_C] = c->c, f[F_CT] = ct, f[F_H] = c->h, f[F_W] = c->w;
   f[F_B] = c->b, f[F_KH] = w.kh, f[F_KW] = w.kw, f[F_SH] = c->sh, f[F_SW] = c->sw;
@@ -202,15 +213,16 @@ static int global_case(nnfm_engine *e, int i) {
   c.global = 1, c.sh = c.sw = 1;
   c.c = (uint32_t)rnd(1, 2 * R + 1);
   c.b = (uint32_t)rnd(1, 2);
+  if (i < 4) c.c = (uint32_t)R, c.b = 1; /* the largest map: one tile, one image */
   /* the largest map the ACT holds at this C and B, or smaller */
   uint64_t per = (uint64_t)((c.c + R - 1) / R) * c.b, most = (A - per) / per;
   uint32_t s = 1;
   while ((uint64_t)(s + 1) * (s + 1) <= most && s < 1024) s++;
   c.h = (uint32_t)rnd(s / 2 > 1 ? s / 2 : 1, s), c.w = (uint32_t)rnd(c.h > 1 ? c.h - 1 : 1, s);
-  if (i < 4) c.h = c.w = s, c.c = (uint32_t)R, c.b = 1;      /* the largest, one tile */
-  if (i == 1 || i == 2) c.op = NNFM_POOL_AVG;
-  int mode = i == 1 ? 3 : i == 2 ? 4 : (int)rnd(0, 5);      /* all -128, all 127 */
-  int ties = c.op == NNFM_POOL_AVG && mode != 3 && mode != 4 && rnd(0, 1);
+  if (i < 4) c.h = c.w = s;
+  if (i >= 1 && i <= 3) c.op = NNFM_POOL_AVG;
+  int mode = i == 1 ? 3 : i == 2 ? 4 : i == 3 ? 0 : (int)rnd(0, 5); /* all -128, all 127 */
+  int ties = c.op == NNFM_POOL_AVG && mode != 3 && mode != 4 && (i == 3 || rnd(0, 1));
   if (ties && (c.h * c.w) % 2) c.w = c.w > 1 ? c.w - 1 : c.w + 1; /* an even count */
   clampf(&c);
   if (i < 4) c.lo = -128, c.hi = 127;
@@ -227,8 +239,8 @@ int main(int argc, char **argv) {
   const char *suite = argv[3], *name = argv[6], *dir = argv[7];
   int ncases = atoi(argv[5]);
   rng = nnf_rng_seed(strtoull(argv[4], NULL, 0));
-  if (R < 2 || R > 64 || AW < 4 || AW > 16 || ncases < 1) {
-    fprintf(stderr, "gen_vu_cases: ROWS 2..64, ACT_AW 4..16, NCASES >= 1\n");
+  if (R < 2 || R > 64 || AW < 4 || AW > 21 || ncases < 1) {
+    fprintf(stderr, "gen_vu_cases: ROWS 2..64, ACT_AW 4..21, NCASES >= 1\n");
     return 2;
   }
   A = 1u << AW;

@@ -8,7 +8,7 @@
 // checked: reads only inside the input, exactly the in-map taps' count of
 // them, no port activity while idle, busy / done, and the cycles within
 // the documented bound (nnf_vu.v). A case with an abort time pulses abort
-// then: done within 16 cycles, and the output words are a prefix of the
+// then: done within 14 cycles, and the output words are a prefix of the
 // model's followed by untouched ones. Prints "PASS ..." or stops at the
 // first mismatch with "FAIL ...". Runs under Icarus and Verilator --binary.
 `timescale 1ns / 1ps
@@ -29,7 +29,7 @@ module tb_vu #(
     reg [WB-1:0] f   [0:FWORDS-1];
     reg [WB-1:0] act [0:A-1];
     reg [WB-1:0] expw [0:A-1];
-    reg [WB-1:0] before [0:A-1];
+    reg [WB-1:0] orig [0:A-1];
     reg [WB-1:0] rd_q;
 
     reg rst = 1'b1, start = 1'b0, abort = 1'b0;
@@ -74,7 +74,7 @@ module tb_vu #(
     end
 
     integer p, i, j, k, ncases, total_cycles, total_reads, naborts, nmax, navg, nglobal;
-    integer first_bad, abort_at, abort_cyc;
+    integer first_bad, abort_at, abort_cyc, abort_lat;
     reg [WB-1:0] garbage;
 
     function integer fld(input integer at);
@@ -85,7 +85,7 @@ module tb_vu #(
         $readmemh(FILE, f);
         ncases = fld(0);
         p = 2;
-        total_cycles = 0; total_reads = 0; naborts = 0; nmax = 0; navg = 0; nglobal = 0;
+        total_cycles = 0; total_reads = 0; abort_lat = 0; naborts = 0; nmax = 0; navg = 0; nglobal = 0;
         nreads = 0;
         for (i = 0; i < NF; i = i + 1) fv[i] = 0;
         repeat (3) @(negedge clk);
@@ -100,7 +100,7 @@ module tb_vu #(
                 for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
                 act[i] = garbage;
                 expw[i] = garbage;
-                before[i] = garbage;
+                orig[i] = garbage;
             end
             for (i = 0; i < fv[22]; i = i + 1) begin
                 act[fv[17] + i] = f[p + i];
@@ -138,7 +138,7 @@ module tb_vu #(
                 @(negedge clk);
                 abort = 1'b0;
                 ncyc = ncyc + 1;
-                if (ncyc > fv[25] + 2) begin
+                if (ncyc > fv[25] + 20) begin
                     $display("FAIL case %0d: no done after %0d cycles (bound %0d)", cas, ncyc, fv[25]);
                     $finish;
                 end
@@ -147,7 +147,8 @@ module tb_vu #(
                 $display("FAIL case %0d: busy with done", cas);
                 $finish;
             end
-            if (abort_cyc >= 0 && ncyc - abort_cyc > 16) begin
+            if (abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
+            if (abort_cyc >= 0 && ncyc - abort_cyc > 14) begin
                 $display("FAIL case %0d: done %0d cycles after abort", cas, ncyc - abort_cyc);
                 $finish;
             end
@@ -179,13 +180,17 @@ module tb_vu #(
                     // the words are written in order: from the first one not the
                     // model's on, all untouched
                     for (j = first_bad; j < fv[23]; j = j + 1)
-                        if (act[fv[18] + j] !== before[fv[18] + j]) begin
+                        if (act[fv[18] + j] !== orig[fv[18] + j]) begin
                             $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
-                                     cas, j, act[fv[18] + j], before[fv[18] + j], expw[fv[18] + j]);
+                                     cas, j, act[fv[18] + j], orig[fv[18] + j], expw[fv[18] + j]);
                             $finish;
                         end
                 end
             end else begin
+                if (ncyc != fv[25]) begin
+                    $display("FAIL case %0d (avg %0d): %0d cycles, want %0d", cas, fv[0], ncyc, fv[25]);
+                    $finish;
+                end
                 if (nreads != fv[24]) begin
                     $display("FAIL case %0d: %0d reads, want %0d", cas, nreads, fv[24]);
                     $finish;
@@ -196,8 +201,8 @@ module tb_vu #(
                 if (fv[6] == fv[3] && fv[7] == fv[4] && fv[12] == 1 && fv[13] == 1) nglobal = nglobal + 1;
             end
         end
-        $display("PASS %0d cases (%0d max, %0d avg, %0d whole-map windows, %0d aborted), %0d reads, %0d cycles",
-                 ncases, nmax, navg, nglobal, naborts, total_reads, total_cycles);
+        $display("PASS %0d cases (%0d max, %0d avg, %0d with the window the whole map; %0d aborted, done at most %0d cycles after abort), %0d reads, %0d cycles",
+                 ncases, nmax, navg, nglobal, naborts, abort_lat, total_reads, total_cycles);
         $finish;
     end
 endmodule
