@@ -168,7 +168,7 @@ module tb_vu #(
                     end else begin
                         $display("FAIL case %0d (avg %0d C %0d H %0d W %0d B %0d K %0dx%0d S %0d,%0d P %0d,%0d O %0dx%0d a %0d o %0d lo %0d hi %0d abort %0d): word %0d = %h, want %h",
                                  cas, fv[0], fv[1], fv[3], fv[4], fv[5], fv[6], fv[7], fv[8], fv[9],
-                                 fv[10], fv[11], fv[12], fv[13], fv[17], fv[18], fv[19], fv[20],
+                                 fv[10], fv[11], fv[12], fv[13], fv[17], fv[18], $signed(c_lo), $signed(c_hi),
                                  abort_at, i, act[i], expw[i]);
                         $finish;
                     end
