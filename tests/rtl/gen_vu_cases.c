@@ -152,7 +152,9 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
   f[F_WB] = (c->w * c->b) & (A - 1), f[F_HWB] = (c->h * c->w * c->b) & (A - 1);
   f[F_ABASE] = c->a_base, f[F_OBASE] = c->o_base;
   f[F_LO] = (uint8_t)(int8_t)c->lo, f[F_HI] = (uint8_t)(int8_t)c->hi;
-  f[F_ABORT] = abort_ok && rnd(0, 24) == 0 ? (uint32_t)rnd(1, (int64_t)(cycles < 4000 ? cycles : 4000)) : 0;
+  /* abort at a random cycle (a quarter of them in the walker's set-up) */
+  f[F_ABORT] = !abort_ok || rnd(0, 24) ? 0
+               : rnd(0, 3) ? (uint32_t)rnd(1, (int64_t)(cycles < 4000 ? cycles : 4000)) : (uint32_t)rnd(1, 4);
   f[F_NIN] = nin, f[F_NOUT] = nout, f[F_READS] = (uint32_t)reads_of(&w, ct, (uint32_t)oh, (uint32_t)ow);
   f[F_CYCLES] = (uint32_t)cycles;
   for (int i = 0; i < NF; i++) put_u32(f[i]);
