@@ -1,0 +1,308 @@
+/*
+ * gen_vu_cases.c - POOL cases for tb_vu.v (nnf_vu against the functional
+ * model, bit for bit).
+ *
+ *   gen_vu_cases ROWS ACT_AW SUITE SEED NCASES NAME OUTDIR
+ *
+ * Writes OUTDIR/NAME.hex (the cases, $readmemh of ROWS*8-bit words) and
+ * OUTDIR/NAME.v, the testbench's top: module NAME instantiating tb_vu with
+ * ROWS, ACT_AW, the hex file's absolute path and its length.
+ *
+ * SUITE random: NCASES random POOLs on an ACT of 2^ACT_AW words (max and
+ *   average; 1x1 windows, kernel == input, strides larger than the kernel,
+ *   padding with windows partly outside, extra padding below / right,
+ *   channel counts not multiples of ROWS, batches, global pools, clamps;
+ *   data uniform, small (rounding ties), the int8 extremes; ~4% aborted).
+ * SUITE global: NCASES global pools of large maps (up to what ACT holds),
+ *   max and average, data at the extremes and sums set on rounding ties,
+ *   positive and negative. The first four are the largest square map of
+ *   one tile and one image: max, average of all -128 (|sum| = 128*count,
+ *   the largest), of all 127, and on ties (at ACT_AW = 21: 1024 x 1024,
+ *   count 2^20, sum -2^27).
+ *
+ * Each case is run on a model engine (nnfm_engine_pool) whose ACT holds the
+ * input; the file carries the fields, the input words and the output words
+ * the model wrote. The testbench fills the rest of its ACT with garbage, so
+ * comparing its whole ACT afterwards also checks nothing else was written.
+ *
+ * File layout: 2 words (lo, hi 16 bits) of the case count, then per case
+ * NF fields of 2 words each (lo, hi 16 bits; the order of F_* below), the
+ * n_in input words (ACT a_base ..), the n_out expected words (o_base ..).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnf_test.h"
+#include "nnfm.h"
+
+enum {
+  F_AVG, F_C, F_CT, F_H, F_W, F_B, F_KH, F_KW, F_SH, F_SW, F_PH, F_PW, F_OH, F_OW, F_M, F_WB,
+  F_HWB, F_ABASE, F_OBASE, F_LO, F_HI, F_ABORT, F_NIN, F_NOUT, F_READS, F_CYCLES, NF
+};
+
+/* nnf_vu's fixed cycles per command: the walker's set-up and the drain */
+#define CYC_MAX 8
+#define CYC_AVG 17
+
+static nnf_rng rng;
+/* what the cases cover (printed at the end) */
+static struct {
+  int max, avg, global, padded, stride_gt_k, k_eq_in, one, c_ragged, tiles, batch, clamp, aborts;
+} cov;
+static int R, AW;
+static uint32_t A; /* ACT words */
+static FILE *out;
+static size_t nwords;
+
+static int64_t rnd(int64_t lo, int64_t hi) { return nnf_rng_range(&rng, lo, hi); }
+
+static void put_word(const uint8_t *bytes) { /* lane R-1 first (the hex's high digits) */
+  for (int r = R - 1; r >= 0; r--) fprintf(out, "%02x", bytes[r]);
+  fputc('\n', out);
+  nwords++;
+}
+
+static void put_u32(uint32_t v) {
+  uint8_t b[64] = {0};
+  for (int half = 0; half < 2; half++) {
+    memset(b, 0, sizeof b);
+    uint32_t x = half ? v >> 16 : v & 0xffff;
+    b[0] = (uint8_t)x, b[1] = (uint8_t)(x >> 8);
+    put_word(b);
+  }
+}
+
+static int8_t data_of(int mode) {
+  static const int8_t ext4[4] = {-128, -127, 126, 127};
+  switch (mode) {
+  case 1: return (int8_t)rnd(-3, 3);
+  case 2: return rnd(0, 1) ? 127 : -128;
+  case 3: return -128;
+  case 4: return 127;
+  case 5: return ext4[rnd(0, 3)];
+  default: return nnf_rng_i8(&rng);
+  }
+}
+
+/* Set one lane's global sum (the pixels of image bi, tile ct) to a rounding
+ * tie: k*count + count/2 or its negative, count even. */
+static void make_tie(nnfm_engine *e, const nnfm_pool_cmd *c, uint32_t ct, uint32_t bi, int r) {
+  const uint32_t n = c->h * c->w;
+  int64_t s = 0;
+  for (uint32_t p = 0; p < n; p++) s += (int8_t)e->act[((size_t)c->a_base + ((size_t)ct * n + p) * c->b + bi) * R + r];
+  int64_t k = rnd(0, 126), t = k * n + n / 2;
+  if (rnd(0, 1)) t = -t;
+  int64_t d = t - s;
+  for (uint32_t p = 0; p < n && d; p++) {
+    uint8_t *q = &e->act[((size_t)c->a_base + ((size_t)ct * n + p) * c->b + bi) * R + r];
+    int v = (int8_t)*q;
+    int64_t room = d > 0 ? 127 - v : -128 - v;
+    int64_t step = d > 0 ? (d < room ? d : room) : (d > room ? d : room);
+    *q = (uint8_t)(int8_t)(v + step);
+    d -= step;
+  }
+}
+
+/* The in-map taps of the walk (reads the RTL must issue). */
+static uint64_t reads_of(const nnfm_pool_cmd *w, uint32_t ct, uint32_t oh, uint32_t ow) {
+  uint64_t n = 0;
+  for (uint32_t oy = 0; oy < oh; oy++)
+    for (uint32_t ox = 0; ox < ow; ox++)
+      for (uint32_t ky = 0; ky < w->kh; ky++)
+        for (uint32_t kx = 0; kx < w->kw; kx++) {
+          int64_t iy = (int64_t)oy * w->sh - w->ph + ky, ix = (int64_t)ox * w->sw - w->pw + kx;
+          n += iy >= 0 && iy < (int64_t)w->h && ix >= 0 && ix < (int64_t)w->w;
+        }
+  return n * w->b * ct;
+}
+
+static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_ok) {
+  if (nnfm_engine_pool_check(e, c) != NNFM_OK) return 0;
+  nnfm_pool_cmd w = *c; /* as walked */
+  if (c->global) w.kh = c->h, w.kw = c->w;
+  nnfm_window win = {(int)c->b, (int)c->c, (int)c->h, (int)c->w, (int)w.kh, (int)w.kw, (int)c->sh,
+                     (int)c->sw, (int)c->ph, (int)c->pw, (int)c->eh, (int)c->ew};
+  int oh, ow;
+  if (nnfm_window_check(&win, 1, &oh, &ow) != NNFM_OK) return 0;
+  const uint32_t ct = (c->c + R - 1) / R, m = (uint32_t)oh * ow * c->b;
+  const uint32_t nin = ct * c->h * c->w * c->b, nout = ct * m;
+  /* the input (lanes of channels >= C too: the RTL must ignore them) */
+  for (uint32_t i = 0; i < nin; i++)
+    for (int r = 0; r < R; r++) e->act[((size_t)c->a_base + i) * R + r] = (uint8_t)data_of(mode);
+  if (ties)
+    for (uint32_t t = 0; t < ct; t++)
+      for (uint32_t bi = 0; bi < c->b; bi++)
+        for (int r = 0; r < R; r++) make_tie(e, c, t, bi, r);
+  memset(e->act + (size_t)c->o_base * R, 0x5a, (size_t)nout * R);
+  if (nnfm_engine_pool(e, c) != NNFM_OK) {
+    fprintf(stderr, "gen_vu_cases: nnfm_engine_pool refused a checked case\n");
+    exit(1);
+  }
+  /* nnf_vu's cycles from start to done (docs/conv.md): the walker's set-up,
+   * KH*KW cycles per output word (max) or max(KH*KW, 9) but the first's
+   * KH*KW (avg), and the drain */
+  const uint64_t kt = (uint64_t)w.kh * w.kw, per = c->op == NNFM_POOL_AVG && kt < 9 ? 9 : kt;
+  const uint64_t cycles = c->op == NNFM_POOL_AVG ? CYC_AVG + kt + (uint64_t)(nout - 1) * per
+                                                 : CYC_MAX + (uint64_t)nout * kt;
+  uint32_t f[NF] = {0};
+  f[F_AVG] = c->op == NNFM_POOL_AVG, f[F_C] = c->c, f[F_CT] = ct, f[F_H] = c->h, f[F_W] = c->w;
+  f[F_B] = c->b, f[F_KH] = w.kh, f[F_KW] = w.kw, f[F_SH] = c->sh, f[F_SW] = c->sw;
+  f[F_PH] = c->ph, f[F_PW] = c->pw, f[F_OH] = (uint32_t)oh, f[F_OW] = (uint32_t)ow, f[F_M] = m;
+  f[F_WB] = (c->w * c->b) & (A - 1), f[F_HWB] = (c->h * c->w * c->b) & (A - 1);
+  f[F_ABASE] = c->a_base, f[F_OBASE] = c->o_base;
+  f[F_LO] = (uint8_t)(int8_t)c->lo, f[F_HI] = (uint8_t)(int8_t)c->hi;
+  /* abort at a random cycle (a quarter of them in the walker's set-up) */
+  f[F_ABORT] = !abort_ok || rnd(0, 24) ? 0
+               : rnd(0, 3) ? (uint32_t)rnd(1, (int64_t)(cycles < 4000 ? cycles : 4000)) : (uint32_t)rnd(1, 4);
+  f[F_NIN] = nin, f[F_NOUT] = nout, f[F_READS] = (uint32_t)reads_of(&w, ct, (uint32_t)oh, (uint32_t)ow);
+  f[F_CYCLES] = (uint32_t)cycles;
+  for (int i = 0; i < NF; i++) put_u32(f[i]);
+  cov.max += c->op == NNFM_POOL_MAX, cov.avg += c->op == NNFM_POOL_AVG, cov.global += (int)c->global;
+  cov.padded += f[F_READS] < (uint64_t)nout * kt, cov.stride_gt_k += c->sh > w.kh || c->sw > w.kw;
+  cov.k_eq_in += !c->global && w.kh == c->h && w.kw == c->w, cov.one += kt == 1;
+  cov.c_ragged += c->c % R != 0, cov.tiles += ct > 1, cov.batch += c->b > 1;
+  cov.clamp += c->lo > -128 || c->hi < 127, cov.aborts += f[F_ABORT] != 0;
+  for (uint32_t i = 0; i < nin; i++) put_word(e->act + ((size_t)c->a_base + i) * R);
+  for (uint32_t i = 0; i < nout; i++) put_word(e->act + ((size_t)c->o_base + i) * R);
+  return 1;
+}
+
+/* a_base / o_base: the two regions disjoint, in random order, random gaps. */
+static int place(nnfm_pool_cmd *c) {
+  const uint64_t ct = (c->c + R - 1) / R;
+  uint64_t kh = c->global ? c->h : c->kh, kw = c->global ? c->w : c->kw;
+  int64_t oh = ((int64_t)c->h + 2 * c->ph + c->eh - (int64_t)kh) / c->sh + 1;
+  int64_t ow = ((int64_t)c->w + 2 * c->pw + c->ew - (int64_t)kw) / c->sw + 1;
+  if (oh < 1 || ow < 1) return 0;
+  const uint64_t nin = ct * c->h * c->w * c->b, nout = ct * (uint64_t)oh * ow * c->b;
+  if (nin + nout > A) return 0;
+  uint64_t free = A - nin - nout, g0 = (uint64_t)rnd(0, (int64_t)free), g1 = (uint64_t)rnd(0, (int64_t)(free - g0));
+  if (rnd(0, 1)) c->a_base = (uint32_t)g0, c->o_base = (uint32_t)(g0 + nin + g1);
+  else c->o_base = (uint32_t)g0, c->a_base = (uint32_t)(g0 + nout + g1);
+  return 1;
+}
+
+static void clampf(nnfm_pool_cmd *c) {
+  c->lo = -128, c->hi = 127;
+  if (rnd(0, 4) == 0) {
+    c->lo = (int32_t)rnd(-128, 127), c->hi = (int32_t)rnd(c->lo, 127);
+    if (rnd(0, 3) == 0) c->lo = c->hi; /* lo == hi */
+  }
+}
+
+static int random_case(nnfm_engine *e) {
+  nnfm_pool_cmd c;
+  memset(&c, 0, sizeof c);
+  c.op = (int)rnd(0, 1);
+  c.c = (uint32_t)(rnd(0, 3) ? rnd(1, 3 * R + 1) : rnd(1, R));
+  c.h = (uint32_t)rnd(1, rnd(0, 3) ? 7 : 14), c.w = (uint32_t)rnd(1, rnd(0, 3) ? 7 : 14);
+  c.b = (uint32_t)(rnd(0, 2) ? 1 : rnd(2, 4));
+  c.sh = (uint32_t)rnd(1, 4), c.sw = (uint32_t)rnd(1, 4);
+  c.ph = (uint32_t)(rnd(0, 1) ? 0 : rnd(0, 7)), c.pw = (uint32_t)(rnd(0, 1) ? 0 : rnd(0, 7));
+  c.eh = (uint32_t)rnd(0, 3) == 0, c.ew = (uint32_t)rnd(0, 3) == 0;
+  c.kh = (uint32_t)rnd(1, 7), c.kw = (uint32_t)rnd(1, 7);
+  switch (rnd(0, 9)) {
+  case 0: c.kh = c.kw = 1; break;                                   /* 1x1 */
+  case 1: if (c.h <= 7 && c.w <= 7) c.kh = c.h, c.kw = c.w, c.ph = c.pw = c.eh = c.ew = 0; break; /* kernel == input */
+  case 2: c.kh = (uint32_t)rnd(1, 2), c.kw = (uint32_t)rnd(1, 2), c.sh = c.sw = 4; break; /* stride > kernel */
+  case 3: /* global */
+    c.global = 1, c.kh = c.kw = 0, c.sh = c.sw = 1, c.ph = c.pw = c.eh = c.ew = 0;
+    break;
+  default: break;
+  }
+  clampf(&c);
+  if (!place(&c)) return 0;
+  static const int modes[] = {0, 0, 0, 1, 1, 1, 2, 3, 4, 5};
+  return emit(e, &c, modes[rnd(0, 9)], 0, 1);
+}
+
+static int global_case(nnfm_engine *e, int i) {
+  nnfm_pool_cmd c;
+  memset(&c, 0, sizeof c);
+  c.op = i % 3 == 0 ? NNFM_POOL_MAX : NNFM_POOL_AVG;
+  c.global = 1, c.sh = c.sw = 1;
+  c.c = (uint32_t)rnd(1, 2 * R + 1);
+  c.b = (uint32_t)rnd(1, 2);
+  if (i < 4) c.c = (uint32_t)R, c.b = 1; /* the largest map: one tile, one image */
+  /* the largest map the ACT holds at this C and B, or smaller */
+  uint64_t per = (uint64_t)((c.c + R - 1) / R) * c.b, most = (A - per) / per;
+  uint32_t s = 1;
+  while ((uint64_t)(s + 1) * (s + 1) <= most && s < 1024) s++;
+  c.h = (uint32_t)rnd(s / 2 > 1 ? s / 2 : 1, s), c.w = (uint32_t)rnd(c.h > 1 ? c.h - 1 : 1, s);
+  if (i < 4) c.h = c.w = s;
+  if (i >= 1 && i <= 3) c.op = NNFM_POOL_AVG;
+  int mode = i == 1 ? 3 : i == 2 ? 4 : i == 3 ? 0 : (int)rnd(0, 5); /* all -128, all 127 */
+  int ties = c.op == NNFM_POOL_AVG && mode != 3 && mode != 4 && (i == 3 || rnd(0, 1));
+  if (ties && (c.h * c.w) % 2) c.w = c.w > 1 ? c.w - 1 : c.w + 1; /* an even count */
+  clampf(&c);
+  if (i < 4) c.lo = -128, c.hi = 127;
+  if (!place(&c)) return 0;
+  return emit(e, &c, mode, ties, 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 8) {
+    fprintf(stderr, "usage: gen_vu_cases ROWS ACT_AW random|global SEED NCASES NAME OUTDIR\n");
+    return 2;
+  }
+  R = atoi(argv[1]), AW = atoi(argv[2]);
+  const char *suite = argv[3], *name = argv[6], *dir = argv[7];
+  int ncases = atoi(argv[5]);
+  rng = nnf_rng_seed(strtoull(argv[4], NULL, 0));
+  if (R < 2 || R > 64 || AW < 4 || AW > 21 || ncases < 1) {
+    fprintf(stderr, "gen_vu_cases: ROWS 2..64, ACT_AW 4..21, NCASES >= 1\n");
+    return 2;
+  }
+  A = 1u << AW;
+  nnfm_config cfg = nnfm_config_default();
+  cfg.rows = cfg.cols = R, cfg.act_words = A;
+  nnfm_engine *e = nnfm_engine_create(&cfg);
+  if (!e) {
+    fprintf(stderr, "gen_vu_cases: bad configuration\n");
+    return 1;
+  }
+  char path[4096], vpath[4096];
+  snprintf(path, sizeof path, "%s/%s.hex", dir, name);
+  snprintf(vpath, sizeof vpath, "%s/%s.v", dir, name);
+  out = fopen(path, "w");
+  if (!out) {
+    perror(path);
+    return 1;
+  }
+  put_u32((uint32_t)ncases);
+  int global = strcmp(suite, "global") == 0;
+  if (!global && strcmp(suite, "random") != 0) {
+    fprintf(stderr, "gen_vu_cases: unknown suite %s\n", suite);
+    return 2;
+  }
+  for (int i = 0; i < ncases;)
+    i += global ? global_case(e, i) : random_case(e);
+  if (fclose(out)) {
+    perror(path);
+    return 1;
+  }
+  printf("gen_vu_cases %s: %d cases: %d max, %d avg, %d global, %d with padding taps, %d stride > "
+         "kernel, %d kernel == input, %d 1x1, %d C %% ROWS != 0, %d CT > 1, %d B > 1, %d clamped, "
+         "%d with an abort\n",
+         name, ncases, cov.max, cov.avg, cov.global, cov.padded, cov.stride_gt_k, cov.k_eq_in, cov.one,
+         cov.c_ragged, cov.tiles, cov.batch, cov.clamp, cov.aborts);
+  FILE *v = fopen(vpath, "w");
+  if (!v) {
+    perror(vpath);
+    return 1;
+  }
+  fprintf(v,
+          "// generated by gen_vu_cases %s %s %s %s %s: the top of tb_vu for this suite\n"
+          "`timescale 1ns / 1ps\n"
+          "module %s;\n"
+          "    tb_vu #(.ROWS(%d), .ACT_AW(%d), .FWORDS(%zu), .FILE(\"%s\")) tb ();\n"
+          "endmodule\n",
+          argv[1], argv[2], argv[3], argv[4], argv[5], name, R, AW, nwords, path);
+  if (fclose(v)) {
+    perror(vpath);
+    return 1;
+  }
+  nnfm_engine_destroy(e);
+  return 0;
+}

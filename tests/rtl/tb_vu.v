@@ -1,0 +1,210 @@
+// tb_vu: nnf_vu (POOL) against the functional model, bit for bit. The cases
+// come from gen_vu_cases (tests/rtl/gen_vu_cases.c: nnfm_engine_pool on a
+// model engine), one $readmemh file per suite; a generated top module sets
+// ROWS, ACT_AW and the file. Per case: the testbench's ACT (2^ACT_AW words,
+// read data the cycle after act_re, held until the next read) is filled with
+// garbage, the input words loaded at a_base, nnf_vu run, and the WHOLE ACT
+// compared with the garbage plus the model's output words at o_base. Also
+// checked: reads only inside the input, exactly the in-map taps' count of
+// them, no port activity while idle, busy / done, and the cycles within
+// the documented bound (nnf_vu.v). A case with an abort time pulses abort
+// then: done within 14 cycles, and the output words are a prefix of the
+// model's followed by untouched ones. Prints "PASS ..." or stops at the
+// first mismatch with "FAIL ...". Runs under Icarus and Verilator --binary.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module tb_vu #(
+    parameter integer ROWS   = 8,
+    parameter integer ACT_AW = 10,
+    parameter integer FWORDS = 2,
+    parameter         FILE   = "vu.hex"
+) ();
+    localparam integer A  = 1 << ACT_AW;
+    localparam integer WB = ROWS * 8;
+    localparam integer NF = 26;
+    reg clk = 1'b0;
+    always #5 clk = !clk;
+
+    reg [WB-1:0] f   [0:FWORDS-1];
+    reg [WB-1:0] act [0:A-1];
+    reg [WB-1:0] expw [0:A-1];
+    reg [WB-1:0] orig [0:A-1];
+    reg [WB-1:0] rd_q;
+
+    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
+    reg c_avg;
+    reg [15:0] c_c, c_ct, c_m;
+    reg [10:0] c_h, c_w, c_b, c_kh, c_kw, c_oh, c_ow;
+    reg [2:0]  c_sh, c_sw, c_ph, c_pw;
+    reg [ACT_AW-1:0] c_wb, c_hwb, c_a_base, c_o_base;
+    reg [7:0]  c_lo, c_hi;
+    wire busy, done, act_re, act_we;
+    wire [ACT_AW-1:0] act_ra, act_wa;
+    wire [WB-1:0] act_wd;
+
+    nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW)) dut (
+        .clk(clk), .rst(rst), .start(start), .abort(abort), .c_avg(c_avg), .c_c(c_c), .c_ct(c_ct),
+        .c_h(c_h), .c_w(c_w), .c_b(c_b), .c_kh(c_kh), .c_kw(c_kw), .c_sh(c_sh), .c_sw(c_sw),
+        .c_ph(c_ph), .c_pw(c_pw), .c_oh(c_oh), .c_ow(c_ow), .c_m(c_m), .c_wb(c_wb), .c_hwb(c_hwb),
+        .c_a_base(c_a_base), .c_o_base(c_o_base), .c_lo(c_lo), .c_hi(c_hi),
+        .busy(busy), .done(done), .act_re(act_re), .act_ra(act_ra), .act_rd(rd_q),
+        .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
+
+    // the ACT model and the port checks
+    integer nreads, ncyc, cas;
+    integer fv [0:NF-1];
+    always @(posedge clk) begin
+        if (act_re) begin
+            rd_q <= act[act_ra];
+            nreads = nreads + 1;
+            if (!busy || act_ra < fv[17] || act_ra >= fv[17] + fv[22]) begin
+                $display("FAIL case %0d: read of word %0d outside the input %0d..+%0d (busy %0d)",
+                         cas, act_ra, fv[17], fv[22], busy);
+                $finish;
+            end
+        end
+        if (act_we) begin
+            act[act_wa] <= act_wd;
+            if (!busy) begin
+                $display("FAIL case %0d: write while idle", cas);
+                $finish;
+            end
+        end
+    end
+
+    integer p, i, j, k, ncases, total_cycles, total_reads, naborts, nmax, navg, nglobal;
+    integer first_bad, abort_at, abort_cyc, abort_lat;
+    reg [WB-1:0] garbage;
+
+    function integer fld(input integer at);
+        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
+    endfunction
+
+    initial begin
+        $readmemh(FILE, f);
+        ncases = fld(0);
+        p = 2;
+        total_cycles = 0; total_reads = 0; abort_lat = 0; naborts = 0; nmax = 0; navg = 0; nglobal = 0;
+        nreads = 0;
+        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
+        repeat (3) @(negedge clk);
+        rst = 1'b0;
+        @(negedge clk);
+        for (cas = 0; cas < ncases; cas = cas + 1) begin
+            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
+            p = p + 2 * NF;
+            // ACT: garbage, the input; expected: the garbage, the outputs
+            for (i = 0; i < A; i = i + 1) begin
+                garbage = 0;
+                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
+                act[i] = garbage;
+                expw[i] = garbage;
+                orig[i] = garbage;
+            end
+            for (i = 0; i < fv[22]; i = i + 1) begin
+                act[fv[17] + i] = f[p + i];
+                expw[fv[17] + i] = f[p + i];
+            end
+            p = p + fv[22];
+            for (i = 0; i < fv[23]; i = i + 1) expw[fv[18] + i] = f[p + i];
+            p = p + fv[23];
+            c_avg = fv[0][0]; c_c = fv[1][15:0]; c_ct = fv[2][15:0]; c_h = fv[3][10:0]; c_w = fv[4][10:0];
+            c_b = fv[5][10:0]; c_kh = fv[6][10:0]; c_kw = fv[7][10:0]; c_sh = fv[8][2:0]; c_sw = fv[9][2:0];
+            c_ph = fv[10][2:0]; c_pw = fv[11][2:0]; c_oh = fv[12][10:0]; c_ow = fv[13][10:0];
+            c_m = fv[14][15:0]; c_wb = fv[15][ACT_AW-1:0]; c_hwb = fv[16][ACT_AW-1:0];
+            c_a_base = fv[17][ACT_AW-1:0]; c_o_base = fv[18][ACT_AW-1:0];
+            c_lo = fv[19][7:0]; c_hi = fv[20][7:0];
+            abort_at = fv[21];
+            if (busy || done) begin
+                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
+                $finish;
+            end
+            nreads = 0;
+            start = 1'b1;
+            @(negedge clk);
+            start = 1'b0;
+            ncyc = 1;
+            abort_cyc = -1;
+            while (!done) begin
+                if (!busy) begin
+                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
+                    $finish;
+                end
+                if (abort_at != 0 && ncyc == abort_at) begin
+                    abort = 1'b1;
+                    abort_cyc = ncyc;
+                end
+                @(negedge clk);
+                abort = 1'b0;
+                ncyc = ncyc + 1;
+                if (ncyc > fv[25] + 20) begin
+                    $display("FAIL case %0d: no done after %0d cycles (bound %0d)", cas, ncyc, fv[25]);
+                    $finish;
+                end
+            end
+            if (busy) begin
+                $display("FAIL case %0d: busy with done", cas);
+                $finish;
+            end
+            if (abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
+            if (abort_cyc >= 0 && ncyc - abort_cyc > 14) begin
+                $display("FAIL case %0d: done %0d cycles after abort", cas, ncyc - abort_cyc);
+                $finish;
+            end
+            @(negedge clk);
+            if (done) begin
+                $display("FAIL case %0d: done longer than one cycle", cas);
+                $finish;
+            end
+            // the whole ACT
+            first_bad = -1;
+            for (i = 0; i < A; i = i + 1) begin
+                if (act[i] !== expw[i]) begin
+                    j = i - fv[18];
+                    if (abort_cyc >= 0 && j >= 0 && j < fv[23]) begin
+                        // aborted: a prefix of the outputs, the rest untouched
+                        if (first_bad < 0) first_bad = j;
+                    end else begin
+                        $display("FAIL case %0d (avg %0d C %0d H %0d W %0d B %0d K %0dx%0d S %0d,%0d P %0d,%0d O %0dx%0d a %0d o %0d lo %0d hi %0d abort %0d): word %0d = %h, want %h",
+                                 cas, fv[0], fv[1], fv[3], fv[4], fv[5], fv[6], fv[7], fv[8], fv[9],
+                                 fv[10], fv[11], fv[12], fv[13], fv[17], fv[18], $signed(c_lo), $signed(c_hi),
+                                 abort_at, i, act[i], expw[i]);
+                        $finish;
+                    end
+                end
+            end
+            if (abort_cyc >= 0) begin
+                naborts = naborts + 1;
+                if (first_bad >= 0) begin
+                    // the words are written in order: from the first one not the
+                    // model's on, all untouched
+                    for (j = first_bad; j < fv[23]; j = j + 1)
+                        if (act[fv[18] + j] !== orig[fv[18] + j]) begin
+                            $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
+                                     cas, j, act[fv[18] + j], orig[fv[18] + j], expw[fv[18] + j]);
+                            $finish;
+                        end
+                end
+            end else begin
+                if (ncyc != fv[25]) begin
+                    $display("FAIL case %0d (avg %0d): %0d cycles, want %0d", cas, fv[0], ncyc, fv[25]);
+                    $finish;
+                end
+                if (nreads != fv[24]) begin
+                    $display("FAIL case %0d: %0d reads, want %0d", cas, nreads, fv[24]);
+                    $finish;
+                end
+                total_reads = total_reads + nreads;
+                total_cycles = total_cycles + ncyc;
+                if (fv[0] != 0) navg = navg + 1; else nmax = nmax + 1;
+                if (fv[6] == fv[3] && fv[7] == fv[4] && fv[12] == 1 && fv[13] == 1) nglobal = nglobal + 1;
+            end
+        end
+        $display("PASS %0d cases (%0d max, %0d avg, %0d with the window the whole map; %0d aborted, done at most %0d cycles after abort), %0d reads, %0d cycles",
+                 ncases, nmax, navg, nglobal, naborts, abort_lat, total_reads, total_cycles);
+        $finish;
+    end
+endmodule
+
+`default_nettype wire
