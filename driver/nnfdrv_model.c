@@ -39,7 +39,6 @@ int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_
   }
   model_transport *m = calloc(1, sizeof *m);
   nnfm_device_config cfg = nnfm_device_config_default();
-  cfg.conv = 1; /* the model runs CONV and POOL (FEAT_CONV); the RTL does not yet */
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {
     free(m);
     snprintf(msg, msglen, "model: out of memory");

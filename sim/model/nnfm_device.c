@@ -46,7 +46,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.clock_hz = 0;
   c.vec_serial = 0;
   c.state_words = 16384;
-  c.conv = 0;
+  c.conv = 1;
   return c;
 }
 

@@ -49,13 +49,13 @@ typedef struct {
                                0: no LIF core (LIF stops a program like END) */
   int conv;                 /* 1: CONV and POOL instructions (INFO feature bit
                                FEAT_CONV); 0: opcodes CONV and POOL stop a
-                               program like END, as on the RTL, which has no
-                               CONV yet */
+                               program like END, as on an RTL built with
+                               HAS_CONV = 0 */
 } nnfm_device_config;
 
 /* The default simulation configuration (matches the nnf_core defaults used
- * by the simulator, so conv = 0: its INFO is the RTL's byte for byte; the
- * driver's `model` backend turns conv on). */
+ * by the simulator, CONV and POOL included: its INFO is the RTL's byte for
+ * byte). */
 nnfm_device_config nnfm_device_config_default(void);
 
 typedef struct nnfm_device nnfm_device;

@@ -398,6 +398,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.timeout_cycles = nnfp_info_get_timeout_cycles(r);
   di->cfg.clock_hz = nnfp_info_get_clock_hz(r);
   di->cfg.state_words = nnfp_info_get_state_words(r);
+  di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->rows = nnfp_info_get_rows(r);
   di->act_bytes = (uint64_t)di->cfg.engine.act_words * di->rows;
   di->w_bytes = (uint64_t)di->cfg.engine.w_words * di->rows;
@@ -418,6 +419,7 @@ static struct {
   uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
+  uint64_t convs, pools, refused_convs, refused_pools;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -633,7 +635,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         rc = failf("chunk %zu: %d answers from the RTL, %d from the model", ci, fr_r.n, fr_m.n);
         break;
       }
-      int refused = st1.refused_gemms + st1.refused_lifs != st0.refused_gemms + st0.refused_lifs;
+      int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools !=
+                    st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -682,6 +685,10 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.insns += sf.insns;
   cov.refused_gemms += sf.refused_gemms;
   cov.refused_lifs += sf.refused_lifs;
+  cov.convs += sf.convs;
+  cov.pools += sf.pools;
+  cov.refused_convs += sf.refused_convs;
+  cov.refused_pools += sf.refused_pools;
   cov.gemm_rows += sf.gemm_rows;
   cov.lif_updates += sf.lif_updates;
   wire_close(&w);
@@ -789,13 +796,105 @@ static void gen_params(gen *g, int bad_pct) {
   free(p);
 }
 
-/* One instruction. `clean`: a GEMM or LIF whose ACT ranges lie in the lower
- * half of ACT (or that the limits refuse outright). */
+/* A CONV or POOL (devices with FEAT_CONV): small maps in the lower half of
+ * ACT, every shape field over its range (1x1, kernel == padded input,
+ * stride > kernel, EH / EW, global pools, ragged channel tiles), and now and
+ * then a wild field the check must refuse exactly as the model does. */
+static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  const int pool = chance(g, 40), global = pool && chance(g, 25);
+  uint32_t c = 1 + rnd(g, 2 * R + 3), n = 1 + rnd(g, 2 * R + 3);
+  uint32_t h = 1 + rnd(g, 8), w = 1 + rnd(g, 8), b = 1 + rnd(g, 3);
+  uint32_t ph = rnd(g, 3), pw = rnd(g, 3), eh = chance(g, 25), ew = chance(g, 25);
+  uint32_t sh = 1 + rnd(g, 4), sw = 1 + rnd(g, 4);
+  uint32_t hp = h + 2 * ph + eh, wp = w + 2 * pw + ew;
+  uint32_t kh = 1 + rnd(g, hp < 7 ? hp : 7), kw = 1 + rnd(g, wp < 7 ? wp : 7);
+  if (pool) { /* a pooling window always has an in-map tap: padding below the kernel */
+    if (ph >= kh) ph = kh - 1;
+    if (pw >= kw) pw = kw - 1;
+  }
+  if (global) kh = kw = 0, sh = sw = 1, ph = pw = eh = ew = 0;
+  const uint32_t gkh = global ? h : kh, gkw = global ? w : kw;
+  const uint32_t oh = (h + 2 * ph + eh - gkh) / sh + 1, ow = (w + 2 * pw + ew - gkw) / sw + 1;
+  const uint32_t ct = (c + R - 1) / R, nt = pool ? ct : (n + R - 1) / R;
+  uint32_t iw = ct * h * w * b, owds = nt * oh * ow * b;
+  while (iw + owds > half && b > 1) b--, iw = ct * h * w * b, owds = nt * oh * ow * b;
+  uint32_t a = iw + owds <= half ? rnd(g, half - iw - owds + 1) : 0;
+  uint32_t o = a + iw + (iw + owds <= half ? rnd(g, half - a - iw - owds + 1) : 0);
+  if (chance(g, 50) && iw + owds <= half) { uint32_t t = rnd(g, half - iw - owds + 1); o = t; a = t + owds; }
+  uint32_t ww = nt * gkh * gkw * ct * R, wb = ww <= di->cfg.engine.w_words ? rnd(g, di->cfg.engine.w_words - ww + 1) : 0;
+  uint32_t pb = nt <= di->cfg.engine.p_words ? rnd(g, di->cfg.engine.p_words - nt + 1) : 0;
+  int8_t lo = (int8_t)nnf_rng_range(&g->r, -128, 0), hi = (int8_t)nnf_rng_range(&g->r, 0, 127);
+  if (chance(g, 30)) { lo = -128; hi = 127; }
+  switch (chance(g, 25) ? rnd(g, 10) : 99) {
+  case 0: kh = 0; break;                                   /* kernel 0 (or a global's non-zero) */
+  case 1: kh = hp + 1 > 7 ? 7 : hp + 1; break;              /* larger than the padded input, maybe */
+  case 2: { int8_t t = lo; lo = hi; hi = t; if (lo == hi) hi = (int8_t)(lo - 1); } break;
+  case 3: a = act - rnd(g, 3); break;                       /* past the end */
+  case 4: o = a + rnd(g, iw ? iw : 1); break;               /* A/O overlap */
+  case 5: wb = di->cfg.engine.w_words - rnd(g, ww ? ww : 1); break;
+  case 6: pb = di->cfg.engine.p_words - rnd(g, nt ? nt : 1); break;
+  case 7: h = 1024; w = 1024; break;                        /* far too large */
+  case 8: c = 0; break;
+  case 9: ph = 7; pw = 7; break;                            /* windows of padding only */
+  default: break;
+  }
+  if (pool) {
+    nnfp_pool_put_opcode(in, NNFP_OP_POOL);
+    nnfp_pool_put_avg(in, rnd(g, 2));
+    nnfp_pool_put_global(in, (uint32_t)global);
+    nnfp_pool_put_lo(in, lo);
+    nnfp_pool_put_hi(in, hi);
+    nnfp_pool_put_c(in, c);
+  } else {
+    nnfp_conv_put_opcode(in, NNFP_OP_CONV);
+    nnfp_conv_put_lut(in, rnd(g, 2));
+    nnfp_conv_put_zp(in, (int32_t)nnf_rng_range(&g->r, -20, 20));
+    nnfp_conv_put_lo(in, lo);
+    nnfp_conv_put_hi(in, hi);
+    nnfp_conv_put_zp_in(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+    nnfp_conv_put_cin(in, c);
+    nnfp_conv_put_n(in, n);
+    nnfp_conv_put_w_base(in, wb);
+    nnfp_conv_put_p_base(in, pb);
+  }
+  /* the shape fields sit where CONV's do in both records */
+  nnfp_conv_put_kh(in, kh);
+  nnfp_conv_put_kw(in, kw);
+  nnfp_conv_put_sh_m1(in, sh - 1);
+  nnfp_conv_put_sw_m1(in, sw - 1);
+  nnfp_conv_put_ph(in, ph);
+  nnfp_conv_put_pw(in, pw);
+  nnfp_conv_put_h_m1(in, h - 1);
+  nnfp_conv_put_w_m1(in, w - 1);
+  nnfp_conv_put_b_m1(in, b - 1);
+  nnfp_conv_put_eh(in, eh);
+  nnfp_conv_put_ew(in, ew);
+  nnfp_conv_put_a_base(in, a);
+  nnfp_conv_put_o_base(in, o);
+  /* clean unless a valid range may reach the upper half (recomputed from the fields) */
+  const uint32_t hp2 = h + 2 * ph + eh, wp2 = w + 2 * pw + ew;
+  const uint32_t k2h = global ? h : kh, k2w = global ? w : kw;
+  if (c && k2h && k2w && k2h <= hp2 && k2w <= wp2) {
+    const uint64_t ct2 = (c + R - 1) / R, nt2 = pool ? ct2 : (n + R - 1) / R;
+    const uint64_t ae = (uint64_t)a + ct2 * h * w * b;
+    const uint64_t oe = (uint64_t)o + nt2 * ((hp2 - k2h) / sh + 1) * ((wp2 - k2w) / sw + 1) * b;
+    if (!(ae > act || oe > act) && (ae > half || oe > half)) *clean = 0;
+  }
+}
+
+/* One instruction. `clean`: a GEMM, LIF, CONV or POOL whose ACT ranges lie
+ * in the lower half of ACT (or that the limits refuse outright). */
 static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   const devinfo *di = g->di;
   const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
   memset(in, 0, NNFP_INSN_BYTES);
   unsigned kind = rnd(g, 100);
+  if (di->cfg.conv && chance(g, 20)) {
+    gen_conv_pool(g, in, clean);
+    return;
+  }
   if (kind < 40) { /* GEMM */
     uint32_t m = 1 + rnd(g, 12), k = rnd(g, 3 * R + 2), n = 1 + rnd(g, 3 * R);
     if (chance(g, 5)) m = 0;
@@ -879,7 +978,8 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   } else if (kind < 93) {
     nnfp_insn_put_opcode(in, NNFP_OP_END);
   } else {
-    nnfp_insn_put_opcode(in, 5 + rnd(g, 251)); /* reserved: stops like END */
+    /* reserved: stops like END (so do CONV and POOL without FEAT_CONV) */
+    nnfp_insn_put_opcode(in, di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251));
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
 }
@@ -1256,6 +1356,9 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.insns, (unsigned long long)cov.refused_gemms,
            (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
            (unsigned long long)cov.lif_updates);
+    printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused\n",
+           (unsigned long long)cov.convs, (unsigned long long)cov.refused_convs,
+           (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools);
   }
   return 0;
 }

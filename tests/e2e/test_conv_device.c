@@ -978,9 +978,9 @@ static void test_feat_off(void) {
   nnfp_info_put_features(ia, nnfp_info_get_features(ia) & ~(uint32_t)NNFP_FEAT_CONV);
   CHECK_MEM_EQ(ia, b->ans_pl, NNFP_INFO_BYTES);
   sess_free(a), sess_free(b);
-  /* the default configuration mirrors the RTL (conv off); a bad flag is refused */
+  /* the default configuration mirrors the RTL's (HAS_CONV = 1); a bad flag is refused */
   nnfm_device_config d = nnfm_device_config_default();
-  CHECK_EQ(d.conv, 0);
+  CHECK_EQ(d.conv, 1);
   d.conv = 2;
   CHECK(nnfm_device_create(&d) == NULL);
 
