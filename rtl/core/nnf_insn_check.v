@@ -27,14 +27,15 @@
 //
 // Protocol: `kind` and the fields are held stable from `start` (a one-cycle
 // pulse) until `done` (a one-cycle pulse) with `ok` valid in the same cycle.
-// `done` comes, with YB = min(CW, 17) (CW below), NS = min(11, YB),
+// `done` comes, with CW = 2 + log2 of the largest of ACT_WORDS, W_WORDS,
+// P_WORDS, STATE_WORDS, YB = min(CW, 17), NS = min(11, YB),
 // NT' = min(17 - log2(ROWS), YB), NK = min(3, YB):
-//   GEMM, LIF  3*YB + 7 cycles after start   (40 at the iCEBreaker's buffer
-//              sizes, 58 at the simulator's)
-//   CONV       4*NS + 3*NT' + 2*NK + 7       (99 at the simulator's ROWS = 8)
-//   POOL       4*NS + 2*NT' + 7              (79 at ROWS = 8)
-// (CONV / POOL wait for the stride divider if 2*NS + NT' < 11, i.e. never
-// with a buffer of 8 words or more.)
+//   GEMM, LIF  3*YB + 7 cycles after start      (40 at the iCEBreaker's sizes,
+//              58 at the simulator's)
+//   CONV       4*NS + 3*NT' + 2*NK + 7          (90, 99)
+//   POOL       4*NS + 2*NT' + 7                 (73, 79)
+// (CONV / POOL wait for the stride divider if 2*NS + NT' < 12, i.e. only
+// when no buffer has more than 4 words.)
 // The sizes of an accepted CONV / POOL (s_*) are registered: valid from
 // `done` (when ok) and held until the next `start`:
 //   s_oh, s_ow  OH, OW              s_kh, s_kw  the walked kernel (GLOBAL: H, W)
@@ -119,10 +120,9 @@ module nnf_insn_check #(
     localparam integer YB     = (CW < 17) ? CW : 17;           // multiplier bits to visit
     // multiplier bits a product visits, by the multiplier's kind:
     localparam integer TW     = 17 - LOG_R;                    // a tile count (<= ceil(65535 / ROWS))
-    localparam integer NB_S   = (YB < 11) ? YB : 11;           // a size, 1..1043
+    localparam integer NB_S   = (YB < 11) ? YB : 11;           // a size: H, W, B, OH, OW <= 1039
     localparam integer NB_T   = (YB < TW) ? YB : TW;
     localparam integer NB_K   = (YB < 3) ? YB : 3;             // a kernel field, 0..7
-    localparam [1:0]   CL_F = 2'd0, CL_S = 2'd1, CL_T = 2'd2, CL_K = 2'd3;
 
     wire is_lif  = (kind == 2'd1);
     wire is_cv   = kind[1];                 // CONV or POOL
@@ -222,51 +222,86 @@ module nnf_insn_check #(
     reg           prod_q;             // making a product (else: the range steps)
     reg  [3:0]    ph_q;               // the product being made
     wire [3:0]    np = start ? 4'd0 : ph_q + 4'd1;   // the product to start next
-    reg  [16:0]   xo, yo;
-    reg           xch;
-    reg  [1:0]    ycl;
+    // a multiplier of nb bits, aligned to the top of y_q (wiring only; bits
+    // of v at and above YB make it big, big17 below)
+    /* verilator lint_off UNUSEDSIGNAL */
+    function automatic [YB-1:0] yal(input [16:0] v, input integer nb);
+        yal = v[YB-1:0] << (YB - nb);
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+    // an operand >= 2^CW
+    function automatic big17(input [16:0] v);
+        big17 = ({{(XW-17){1'b0}}, v} >> CW) != {XW{1'b0}};
+    endfunction
+    reg  [16:0]   xo;                 // the multiplicand (unless chained)
+    reg           xch;                // chained: the product just made
+    reg  [YB-1:0] y_al;               // the multiplier, aligned
+    reg           y_big;
+    reg  [4:0]    nb_m1;              // its bits to visit, minus 1
     always @(*) begin
-        xo  = {1'b0, m};
-        xch = 1'b0;
-        yo  = nt17_q;
-        ycl = CL_F;
+        xo    = {1'b0, m};
+        xch   = 1'b0;
+        y_al  = yal(nt17_q, YB);
+        y_big = big17(nt17_q);
+        nb_m1 = YB[4:0] - 5'd1;
         if (!is_cv) begin
             case (np)
-                4'd0:    yo = is_lif ? nt17_d : kt17_d;      // at start
-                4'd1:    yo = nt17_q;
+                4'd0: begin                                    // at start
+                    y_al  = is_lif ? yal(nt17_d, YB) : yal(kt17_d, YB);
+                    y_big = is_lif ? big17(nt17_d) : big17(kt17_d);
+                end
+                4'd1: ;
                 default: begin
-                    xo = is_lif ? {1'b0, m} : kt17_q;
-                    yo = is_lif ? {1'b0, n} : nt17_q;
+                    xo    = is_lif ? {1'b0, m} : kt17_q;
+                    y_al  = is_lif ? yal({1'b0, n}, YB) : yal(nt17_q, YB);
+                    y_big = is_lif ? big17({1'b0, n}) : big17(nt17_q);
                 end
             endcase
         end else begin
             case (np)
-                4'd0:    begin xo = w17;                           yo = b17;             ycl = CL_S; end
-                4'd1:    begin xch = 1'b1;                         yo = h17;             ycl = CL_S; end
-                4'd2:    begin xch = 1'b1;                         yo = kt17_q;          ycl = CL_T; end
-                4'd3:    begin xo = {6'd0, dq_h_q};                yo = {6'd0, dq_w_q};  ycl = CL_S; end
-                4'd4:    begin xch = 1'b1;                         yo = b17;             ycl = CL_S; end
-                4'd5:    begin xch = 1'b1;                         yo = nt17_q;          ycl = CL_T; end
-                4'd6:    begin xo = kt17_q;                        yo = {14'd0, c_kw};   ycl = CL_K; end
-                4'd7:    begin xch = 1'b1;                         yo = {14'd0, c_kh};   ycl = CL_K; end
-                default: begin xch = 1'b1;                         yo = nt17_q;          ycl = CL_T; end
+                4'd0, 4'd4: begin                              // W * B, (OH*OW) * B
+                    xo    = w17;
+                    xch   = (np == 4'd4);
+                    y_al  = yal(b17, NB_S);
+                    y_big = big17(b17);
+                    nb_m1 = NB_S[4:0] - 5'd1;
+                end
+                4'd1: begin                                    // (W*B) * H
+                    xch   = 1'b1;
+                    y_al  = yal(h17, NB_S);
+                    y_big = big17(h17);
+                    nb_m1 = NB_S[4:0] - 5'd1;
+                end
+                4'd3: begin                                    // OH * OW
+                    xo    = {6'd0, dq_h_q};
+                    y_al  = yal({6'd0, dq_w_q}, NB_S);
+                    y_big = big17({6'd0, dq_w_q});
+                    nb_m1 = NB_S[4:0] - 5'd1;
+                end
+                4'd2: begin                                    // (H*W*B) * CT
+                    xch   = 1'b1;
+                    y_al  = yal(kt17_q, NB_T);
+                    y_big = big17(kt17_q);
+                    nb_m1 = NB_T[4:0] - 5'd1;
+                end
+                4'd6, 4'd7: begin                              // CT * KW, (CT*KW) * KH
+                    xo    = kt17_q;
+                    xch   = (np == 4'd7);
+                    y_al  = (np == 4'd7) ? yal({14'd0, c_kh}, NB_K) : yal({14'd0, c_kw}, NB_K);
+                    y_big = 1'b0;                              // CW >= 3
+                    nb_m1 = NB_K[4:0] - 5'd1;
+                end
+                default: begin                                 // M * NT, KT * NT
+                    xch   = 1'b1;
+                    y_al  = yal(nt17_q, NB_T);
+                    y_big = big17(nt17_q);
+                    nb_m1 = NB_T[4:0] - 5'd1;
+                end
             endcase
         end
     end
     wire [XW-1:0] x_ext = {{(XW-17){1'b0}}, xo};
-    wire [XW-1:0] y_ext = {{(XW-17){1'b0}}, yo};
     wire          x_big = (x_ext >> CW) != {XW{1'b0}};
-    wire          y_big = (y_ext >> CW) != {XW{1'b0}};
-    reg  [YB-1:0] y_al;               // the multiplier, aligned to the top
-    reg  [4:0]    nb_m1;              // its bits to visit, minus 1
-    always @(*) begin
-        case (ycl)
-            CL_S:    begin y_al = y_ext[YB-1:0] << (YB - NB_S); nb_m1 = NB_S[4:0] - 5'd1; end
-            CL_T:    begin y_al = y_ext[YB-1:0] << (YB - NB_T); nb_m1 = NB_T[4:0] - 5'd1; end
-            CL_K:    begin y_al = y_ext[YB-1:0] << (YB - NB_K); nb_m1 = NB_K[4:0] - 5'd1; end
-            default: begin y_al = y_ext[YB-1:0];                 nb_m1 = YB[4:0] - 5'd1;   end
-        endcase
-    end
     wire [XW-1:0] nt_ext = {{(XW-17){1'b0}}, nt17_q};
     wire          nt_big = (nt_ext >> CW) != {XW{1'b0}};
     reg  [CW-1:0] x_q;                // multiplicand (low CW bits)

@@ -295,9 +295,11 @@ static void gen_cv(fields *f, unsigned kind, int mode) {
       f->cin = chance(50) ? rr(1, R) : f->cin;
     } else {
       /* KT = KH*KW*CT around 65535: 49 * 1337 = 65513, 49 * 1338 = 65562;
-       * 42 * 1560 = 65520, 42 * 1561 = 65562; 36 * 1820 = 65520, 36 * 1821 = 65556 */
-      static const uint32_t kk[3][3] = {{7, 7, 1337}, {6, 7, 1560}, {6, 6, 1820}};
-      const uint32_t *q = kk[rr(0, 2)];
+       * 42 * 1560 = 65520, 42 * 1561 = 65562; 36 * 1820 = 65520, 36 * 1821 = 65556;
+       * 15 * 4369 = 65535, 15 * 4370 = 65550; 16 * 4096 = 65536, 16 * 4095 = 65520 */
+      static const uint32_t kk[6][3] = {{7, 7, 1337}, {6, 7, 1560}, {6, 6, 1820},
+                                        {3, 5, 4369}, {5, 3, 4369}, {4, 4, 4095}};
+      const uint32_t *q = kk[rr(0, 5)];
       f->kh = q[0], f->kw = q[1], f->ph = f->pw = 3, f->h_m1 = f->w_m1 = 0, f->b_m1 = rr(0, 2);
       uint32_t ct = q[2] + rr(0, 1) - (chance(20) ? 1 : 0);
       f->cin = ct * R - rr(0, R - 1);
@@ -339,6 +341,90 @@ static void gen_cv(fields *f, unsigned kind, int mode) {
   }
 }
 
+/* ---- extents that wrap the check's saturating counters ------------------- *
+ * nnf_insn_check counts in CW = 2 + log2(largest buffer) bits and flags a
+ * product >= 2^CW as "big" (refused). An extent of exactly 2^CW words
+ * (or W tiles of 2^CW / ROWS) wraps to 0 in CW bits: it must still be
+ * refused. One of A, O, W is made exactly that, the rest small. */
+static int cw_bits(void) {
+  uint32_t mx = cfg.act_words;
+  if (cfg.w_words > mx) mx = cfg.w_words;
+  if (cfg.p_words > mx) mx = cfg.p_words;
+  if (state_words > mx) mx = state_words;
+  int b = 0;
+  while ((1u << b) < mx) b++;
+  return (b < 1 ? 1 : b) + 2;
+}
+
+static int log2u(uint32_t x) {
+  int b = 0;
+  while ((1u << b) < x) b++;
+  return b;
+}
+
+/* e = sum of parts, part i at most cap[i] (exponents); 0 when impossible. */
+static int split(int e, int n, const int *cap, int *part) {
+  int left = e;
+  for (int i = 0; i < n; i++) part[i] = 0;
+  for (int pass = 0; pass < 4 && left > 0; pass++)
+    for (int i = 0; i < n && left > 0; i++) {
+      int room = cap[i] - part[i], t = room < left ? room : left;
+      if (pass == 0) t = (int)rr(0, (uint32_t)t);
+      part[i] += t, left -= t;
+    }
+  return left == 0;
+}
+
+static int gen_wrap(fields *f, unsigned kind) {
+  int CW = cw_bits(), LR = log2u(cfg.rows), which = (int)rr(0, 2); /* A, O, W */
+  int tmax = 15 - LR; /* tiles <= 2^tmax: k, n, Cin = tiles * ROWS <= 32768 */
+  memset(f, 0, sizeof *f);
+  f->kind = kind;
+  f->lo = -1, f->hi = 1;
+  if (kind == K_GEMM) {
+    int part[2];
+    if (which == 0) { /* m * kt */
+      int cap[2] = {15, tmax};
+      if (!split(CW, 2, cap, part)) return 0;
+      f->m = 1u << part[0], f->k = (1u << part[1]) * cfg.rows, f->n = 1;
+    } else if (which == 1) { /* m * nt */
+      int cap[2] = {15, tmax};
+      if (!split(CW, 2, cap, part)) return 0;
+      f->m = 1u << part[0], f->n = (1u << part[1]) * cfg.rows, f->k = 1;
+    } else { /* kt * nt tiles, * ROWS words */
+      int cap[2] = {tmax, tmax};
+      if (!split(CW - LR, 2, cap, part)) return 0;
+      f->m = 1, f->k = (1u << part[0]) * cfg.rows, f->n = (1u << part[1]) * cfg.rows;
+    }
+    uint64_t KT = cdiv(f->k, cfg.rows), NT = cdiv(f->n, cfg.rows);
+    f->a_base = 0, f->o_base = (uint32_t)(KT * f->m) % cfg.act_words;
+    f->w_base = 0, f->p_base = 0;
+    (void)NT;
+    return 1;
+  }
+  /* CONV: H, W, B, CT, NT powers of two, kernel 1 */
+  f->kh = f->kw = 1, f->sh_m1 = f->sw_m1 = 0, f->ph = f->pw = 0, f->eh = f->ew = 0;
+  int part[5];
+  int cap[5] = {10, 10, 10, tmax, tmax}; /* H, W, B, CT, NT */
+  if (which == 0) { /* CT*H*W*B */
+    cap[4] = 0;
+    if (!split(CW, 5, cap, part)) return 0;
+  } else if (which == 1) { /* NT*M, M = H*W*B, CT = 1 */
+    cap[3] = 0;
+    if (!split(CW, 5, cap, part)) return 0;
+  } else { /* NT*KT tiles, KT = CT; H = W = B = 1 */
+    cap[0] = cap[1] = cap[2] = 0;
+    if (!split(CW - LR, 5, cap, part)) return 0;
+  }
+  f->h_m1 = (1u << part[0]) - 1, f->w_m1 = (1u << part[1]) - 1, f->b_m1 = (1u << part[2]) - 1;
+  f->cin = (1u << part[3]) * cfg.rows, f->n = (1u << part[4]) * cfg.rows;
+  if (f->cin > 65535 || f->n > 65535) return 0;
+  uint64_t in = (uint64_t)(1u << part[3]) << (part[0] + part[1] + part[2]);
+  f->a_base = 0, f->o_base = (uint32_t)(in % cfg.act_words);
+  f->w_base = 0, f->p_base = 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (argc != 9) {
     fprintf(stderr, "usage: gen_insn_check ROWS ACT_WORDS W_WORDS P_WORDS STATE_WORDS SEED CASES out.hex\n");
@@ -367,10 +453,18 @@ int main(int argc, char **argv) {
     fields f;
     memset(&f, 0, sizeof f);
     uint32_t r = rr(0, 99);
-    if (r < 8) gen_gemm_lif(&f, K_GEMM);
-    else if (r < 14) gen_gemm_lif(&f, K_LIF);
-    else if (r < 57) gen_cv(&f, K_CONV, chance(12) ? 1 : chance(12) ? 2 : 0);
+    if (r < 2) {
+      if (!gen_wrap(&f, K_GEMM)) gen_gemm_lif(&f, K_GEMM);
+    } else if (r < 4) {
+      if (!gen_wrap(&f, K_CONV)) gen_cv(&f, K_CONV, 0);
+    } else if (r < 10) gen_gemm_lif(&f, K_GEMM);
+    else if (r < 16) gen_gemm_lif(&f, K_LIF);
+    else if (r < 58) gen_cv(&f, K_CONV, chance(12) ? 1 : chance(12) ? 2 : 0);
     else gen_cv(&f, K_POOL, chance(12) ? 1 : chance(12) ? 2 : 0);
+    if (f.m > 65535 || f.k > 65535 || f.n > 65535 || f.cin > 65535) {
+      fprintf(stderr, "gen_insn_check: case %ld: a 16-bit field out of range\n", i);
+      return 1;
+    }
     sizes s;
     int ok = verdict(&f, &s);
     n_all[f.kind]++, n_ok[f.kind] += ok;

@@ -49,6 +49,7 @@ module tb_insn_check #(
     reg  [511:0] vec [0:MAX_CASES-1];
     reg  [511:0] v;
     reg  [1:0]   kd;
+    reg  [4*11+3*16+2*ACT_AW-1:0] at_done;   // the sizes in the cycle of done
     reg  [1023:0] path;
     integer ncases, i, j, cyc, errors, lat[0:3], nok[0:3], nall[0:3];
 
@@ -123,12 +124,15 @@ module tb_insn_check #(
                 nall[kd] = nall[kd] + 1;
                 if (ok) nok[kd] = nok[kd] + 1;
                 if (ok !== w[0][2]) err("ok", {31'd0, ok}, {31'd0, w[0][2]});
+                at_done = {s_oh, s_ow, s_kh, s_kw, s_m, s_ct, s_kt, s_wb, s_hwb};
                 // scramble the fields: the sizes must hold
                 c_h_m1 = ~c_h_m1;  c_w_m1 = ~c_w_m1;  c_b_m1 = ~c_b_m1;  c_cin = ~c_cin;
                 c_kh = ~c_kh;  c_kw = ~c_kw;  c_global = ~c_global;  n = ~n;  kind = ~kind;
                 @(negedge clk);
                 @(negedge clk);
                 if (w[0][2] && w[0][1]) begin
+                    if ({s_oh, s_ow, s_kh, s_kw, s_m, s_ct, s_kt, s_wb, s_hwb} !== at_done)
+                        err("sizes changed after done", 0, 0);
                     if (s_oh !== w[10][26:16]) err("s_oh", {21'd0, s_oh}, {21'd0, w[10][26:16]});
                     if (s_ow !== w[10][10:0])  err("s_ow", {21'd0, s_ow}, {21'd0, w[10][10:0]});
                     if (s_kh !== w[11][26:16]) err("s_kh", {21'd0, s_kh}, {21'd0, w[11][26:16]});
