@@ -293,9 +293,15 @@ module nnf_seq #(
     wire ic_done, ic_ok;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
                      .STATE_WORDS(STATE_WORDS)) u_check (
-        .clk(clk), .rst(rst), .start(ic_start_q), .is_lif(op_q[1]),   // 1 GEMM, 3 LIF
+        .clk(clk), .rst(rst), .start(ic_start_q), .kind({1'b0, op_q == OP_LIF}),   // 1 GEMM, 3 LIF
         .m(g_m), .k(g_k), .n(g_n), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
-        .o_base(g_o_base), .lo(g_lo), .hi(g_hi), .done(ic_done), .ok(ic_ok));
+        .o_base(g_o_base), .lo(g_lo), .hi(g_hi),
+        .c_cin(16'd0), .c_kh(3'd0), .c_kw(3'd0), .c_sh_m1(2'd0), .c_sw_m1(2'd0), .c_ph(3'd0),
+        .c_pw(3'd0), .c_h_m1(10'd0), .c_w_m1(10'd0), .c_b_m1(10'd0), .c_eh(1'b0), .c_ew(1'b0),
+        .c_global(1'b0), .done(ic_done), .ok(ic_ok),
+        /* verilator lint_off PINCONNECTEMPTY */
+        .s_oh(), .s_ow(), .s_kh(), .s_kw(), .s_m(), .s_ct(), .s_kt(), .s_wb(), .s_hwb()
+        /* verilator lint_on PINCONNECTEMPTY */);
 
     // ------------------------------------------------------------------
     // The sequencer
