@@ -89,7 +89,8 @@ BOARDS = {
                    "p_words": 16, "acc_depth": 64, "vec_serial": 1, "pe_dsp": 1},
         # no LIF core (STATE_WORDS 0): with it the device does not fit the
         # UP5K's 5280 LCs and 8 DSPs; 32-bit counters (docs/boards/icebreaker.md)
-        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "LIF_LANES": 1, "CNT_W": 32,
+        # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
+        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "LIF_LANES": 1, "CNT_W": 32,
                   "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
     },
     "ulx3s": {

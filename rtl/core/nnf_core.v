@@ -24,6 +24,7 @@ module nnf_core #(
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
+    parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
@@ -116,7 +117,8 @@ module nnf_core #(
 
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
+               .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
@@ -150,9 +152,15 @@ module nnf_core #(
     wire [2:0]  l_be;
     wire        l_rsub, l_cnt, l_clr;
     wire [3:0]  l_refr;
+    wire        g_conv, v_start, v_done, v_avg;
+    wire [10:0] w_h, w_w, w_b, w_oh, w_ow, w_kh, w_kw;
+    wire [2:0]  w_sh, w_sw, w_ph, w_pw;
+    wire [15:0] w_m, w_ct, w_kt, v_c;
+    wire [ACT_AW-1:0] w_wb, w_hwb;
+    wire [7:0]  w_zp_in;
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
-              .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS)) u_seq (
+              .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused),
@@ -165,7 +173,11 @@ module nnf_core #(
         .l_start(l_start), .l_busy(l_busy), .l_done(l_done),
         .l_m(l_m), .l_n(l_n), .l_a_base(l_a_base), .l_o_base(l_o_base), .l_s_base(l_s_base),
         .l_du(l_du), .l_dv(l_dv), .l_vth(l_vth), .l_bias_mant(l_bm), .l_bias_exp(l_be),
-        .l_reset_sub(l_rsub), .l_count(l_cnt), .l_clear(l_clr), .l_refractory(l_refr));
+        .l_reset_sub(l_rsub), .l_count(l_cnt), .l_clear(l_clr), .l_refractory(l_refr),
+        .g_conv(g_conv), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
+        .w_kw(w_kw), .w_sh(w_sh), .w_sw(w_sw), .w_ph(w_ph), .w_pw(w_pw), .w_m(w_m), .w_ct(w_ct),
+        .w_kt(w_kt), .w_wb(w_wb), .w_hwb(w_hwb), .w_zp_in(w_zp_in),
+        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c));
 
     assign running = p_run || e_busy;
     assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_idle;
@@ -177,6 +189,16 @@ module nnf_core #(
     wire              l_act_re, l_act_we;
     wire [31:0]       l_act_ra, l_act_wa;
     wire [ROWS*8-1:0] l_act_rd, l_act_wd;
+    // The engine's word-wide ACT port: the LIF core's or the vector unit's
+    // (the sequencer runs one of them at a time, each while the engine is idle).
+    wire              v_act_re, v_act_we, v_busy;
+    wire [ACT_AW-1:0] v_act_ra, v_act_wa;
+    wire [ROWS*8-1:0] v_act_wd;
+    wire              x_act_re = v_busy ? v_act_re : l_act_re;
+    wire              x_act_we = v_busy ? v_act_we : l_act_we;
+    wire [31:0]       x_act_ra = v_busy ? {{(32-ACT_AW){1'b0}}, v_act_ra} : l_act_ra;
+    wire [31:0]       x_act_wa = v_busy ? {{(32-ACT_AW){1'b0}}, v_act_wa} : l_act_wa;
+    wire [ROWS*8-1:0] x_act_wd = v_busy ? v_act_wd : l_act_wd;
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
@@ -186,16 +208,17 @@ module nnf_core #(
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),
         .cmd_a_base(g_a_base), .cmd_w_base(g_w_base), .cmd_p_base(g_p_base), .cmd_o_base(g_o_base),
         .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut),
-        .cmd_conv(1'b0), .cmd_kt(16'd0), .cmd_ct(16'd0), .cmd_h(11'd0), .cmd_w(11'd0),
-        .cmd_b(11'd0), .cmd_oh(11'd0), .cmd_ow(11'd0), .cmd_kh(3'd0), .cmd_kw(3'd0),
-        .cmd_sh(3'd0), .cmd_sw(3'd0), .cmd_ph(3'd0), .cmd_pw(3'd0), .cmd_wb(32'd0),
-        .cmd_hwb(32'd0), .cmd_zp_in(8'd0),
+        .cmd_conv(g_conv), .cmd_kt(w_kt), .cmd_ct(w_ct), .cmd_h(w_h), .cmd_w(w_w),
+        .cmd_b(w_b), .cmd_oh(w_oh), .cmd_ow(w_ow), .cmd_kh(w_kh[2:0]), .cmd_kw(w_kw[2:0]),
+        .cmd_sh(w_sh), .cmd_sw(w_sw), .cmd_ph(w_ph), .cmd_pw(w_pw),
+        .cmd_wb({{(32-ACT_AW){1'b0}}, w_wb}), .cmd_hwb({{(32-ACT_AW){1'b0}}, w_hwb}),
+        .cmd_zp_in(w_zp_in),
         .busy(e_busy), .done(e_done), .cmd_abort(p_abort),
         .chk_start(g_chk_start), .chk_done(g_chk_done), .chk_ok(g_chk_ok),
         .hp_we(m_we && m_eng), .hp_re(m_re && m_eng), .hp_sel(m_sel[1:0]), .hp_addr(m_addr),
         .hp_wdata(m_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
-        .lp_re(l_act_re), .lp_ra(l_act_ra), .lp_rd(l_act_rd),
-        .lp_we(l_act_we), .lp_wa(l_act_wa), .lp_wd(l_act_wd),
+        .lp_re(x_act_re), .lp_ra(x_act_ra), .lp_rd(l_act_rd),
+        .lp_we(x_act_we), .lp_wa(x_act_wa), .lp_wd(x_act_wd),
         .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
 
     // ------------------------------------------------------------------
@@ -242,6 +265,31 @@ module nnf_core #(
     // The link's counters (the engine keeps cycles, busy and MACs):
     // CNT_W bits each, wrapping; COUNTERS reads the upper bytes as 0
     // ------------------------------------------------------------------
+    generate
+        if (HAS_CONV != 0) begin : g_vu
+            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW)) u_vu (
+                .clk(clk), .rst(rst), .start(v_start), .abort(p_abort),
+                .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),
+                .c_kh(w_kh), .c_kw(w_kw), .c_sh(w_sh), .c_sw(w_sw), .c_ph(w_ph), .c_pw(w_pw),
+                .c_oh(w_oh), .c_ow(w_ow), .c_m(w_m), .c_wb(w_wb), .c_hwb(w_hwb),
+                .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
+                .c_lo(g_lo), .c_hi(g_hi), .busy(v_busy), .done(v_done),
+                .act_re(v_act_re), .act_ra(v_act_ra), .act_rd(l_act_rd),
+                .act_we(v_act_we), .act_wa(v_act_wa), .act_wd(v_act_wd));
+        end else begin : g_no_vu
+            assign v_busy = 1'b0;
+            assign v_done = 1'b0;
+            assign v_act_re = 1'b0;
+            assign v_act_we = 1'b0;
+            assign v_act_ra = {ACT_AW{1'b0}};
+            assign v_act_wa = {ACT_AW{1'b0}};
+            assign v_act_wd = {(ROWS*8){1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_vu = &{1'b0, v_start, v_avg, v_c, w_oh, w_ow, w_m, w_kh[10:3], w_kw[10:3]};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+
     nnf_counters #(.N(4), .W(CNT_W), .AW(1)) u_cnt (
         .clk(clk), .rst(rst), .clear(cnt_clear),
         .en({frame_err, tx_valid && tx_ready, byte_in, stall}), .amt(4'b1111),

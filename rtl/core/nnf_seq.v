@@ -15,6 +15,11 @@
 //                      the command's P entries, while the engine is idle
 //   LIF step           l_start (one-cycle pulse while the LIF core is idle),
 //                      fields stable until l_done
+//   CONV               a GEMM command with g_conv set and the geometry w_*
+//                      (the sizes nnf_insn_check computed; docs/conv.md)
+//   POOL               v_start (one-cycle pulse while the vector unit is
+//                      idle, after the engine is), fields and w_* stable
+//                      until v_done
 //   host port          pm_we (byte write, registered by the executor) and
 //                      pm_re / pm_raddr -> pm_rdata the next cycle
 //
@@ -38,6 +43,12 @@
 `endif
 `ifndef NNFP_OP_LOOP
 `define NNFP_OP_LOOP 8'h04
+`endif
+`ifndef NNFP_OP_CONV
+`define NNFP_OP_CONV 8'h05  // with FEAT_CONV; else stops like END
+`endif
+`ifndef NNFP_OP_POOL
+`define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
 `endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
@@ -126,6 +137,54 @@
 `ifndef NNFP_LOOP_TARGET_SEL
 `define NNFP_LOOP_TARGET_SEL(v) v[159:128]
 `endif
+`ifndef NNFP_CONV_ZP_IN_SEL
+`define NNFP_CONV_ZP_IN_SEL(v) v[47:40]
+`endif
+`ifndef NNFP_CONV_KH_SEL
+`define NNFP_CONV_KH_SEL(v) v[50:48]
+`endif
+`ifndef NNFP_CONV_KW_SEL
+`define NNFP_CONV_KW_SEL(v) v[53:51]
+`endif
+`ifndef NNFP_CONV_SH_M1_SEL
+`define NNFP_CONV_SH_M1_SEL(v) v[55:54]
+`endif
+`ifndef NNFP_CONV_SW_M1_SEL
+`define NNFP_CONV_SW_M1_SEL(v) v[57:56]
+`endif
+`ifndef NNFP_CONV_PH_SEL
+`define NNFP_CONV_PH_SEL(v) v[60:58]
+`endif
+`ifndef NNFP_CONV_PW_SEL
+`define NNFP_CONV_PW_SEL(v) v[63:61]
+`endif
+`ifndef NNFP_CONV_CIN_SEL
+`define NNFP_CONV_CIN_SEL(v) v[79:64]
+`endif
+`ifndef NNFP_CONV_N_SEL
+`define NNFP_CONV_N_SEL(v) v[95:80]
+`endif
+`ifndef NNFP_CONV_H_M1_SEL
+`define NNFP_CONV_H_M1_SEL(v) v[105:96]
+`endif
+`ifndef NNFP_CONV_W_M1_SEL
+`define NNFP_CONV_W_M1_SEL(v) v[115:106]
+`endif
+`ifndef NNFP_CONV_B_M1_SEL
+`define NNFP_CONV_B_M1_SEL(v) v[125:116]
+`endif
+`ifndef NNFP_CONV_EH_SEL
+`define NNFP_CONV_EH_SEL(v) v[126]
+`endif
+`ifndef NNFP_CONV_EW_SEL
+`define NNFP_CONV_EW_SEL(v) v[127]
+`endif
+`ifndef NNFP_POOL_AVG_SEL
+`define NNFP_POOL_AVG_SEL(v) v[8]
+`endif
+`ifndef NNFP_POOL_GLOBAL_SEL
+`define NNFP_POOL_GLOBAL_SEL(v) v[9]
+`endif
 // nnf_proto: end
 `default_nettype none
 
@@ -135,7 +194,8 @@ module nnf_seq #(
     parameter integer W_WORDS     = 16384,
     parameter integer P_WORDS     = 64,
     parameter integer PROG_WORDS  = 64,
-    parameter integer STATE_WORDS = 16384     // 0: no LIF core (LIF ends the program)
+    parameter integer STATE_WORDS = 16384,    // 0: no LIF core (LIF ends the program)
+    parameter integer HAS_CONV    = 1         // 0: CONV and POOL end the program
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -162,6 +222,7 @@ module nnf_seq #(
     output wire [31:0] g_a_base, g_w_base, g_p_base, g_o_base,
     output wire [7:0]  g_zp, g_lo, g_hi,
     output wire        g_lut,
+    output wire        g_conv,             // a CONV: the walk below applies
     output reg         g_chk_start,
     input  wire        g_chk_done,
     input  wire        g_chk_ok,
@@ -178,7 +239,18 @@ module nnf_seq #(
     output wire        l_reset_sub,
     output wire        l_count,
     output wire        l_clear,
-    output wire [3:0]  l_refractory
+    output wire [3:0]  l_refractory,
+    // CONV / POOL geometry (nnf_insn_check's sizes and the record's fields)
+    output wire [10:0] w_h, w_w, w_b, w_oh, w_ow, w_kh, w_kw,
+    output wire [2:0]  w_sh, w_sw, w_ph, w_pw,
+    output wire [15:0] w_m, w_ct, w_kt,
+    output wire [$clog2(ACT_WORDS)-1:0] w_wb, w_hwb,
+    output wire [7:0]  w_zp_in,
+    // POOL to the vector unit (nnf_vu): channels, op; bases, lo, hi are g_*
+    output reg         v_start,
+    input  wire        v_done,
+    output wire        v_avg,
+    output wire [15:0] v_c
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer PM_AW   = PROG_AW + 3;
@@ -186,7 +258,7 @@ module nnf_seq #(
 
     // opcodes
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
-                     OP_LOOP = `NNFP_OP_LOOP;
+                     OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -198,7 +270,9 @@ module nnf_seq #(
                      S_ISSUE = 4'd6,     // GEMM: g_valid until g_ready
                      S_LIFW  = 4'd7,     // LIF: the GEMM before it is done
                      S_LIF   = 4'd8,     // LIF: running
-                     S_BAR   = 4'd9;     // BARRIER: the engine and the LIF core idle
+                     S_BAR   = 4'd9,     // BARRIER: the engine and the LIF core idle
+                     S_VUW   = 4'd10,    // POOL: the GEMM before it is done
+                     S_VU    = 4'd11;    // POOL: running
     reg  [3:0] st_q;
 
     // ------------------------------------------------------------------
@@ -247,14 +321,17 @@ module nnf_seq #(
     // ------------------------------------------------------------------
     // Decode: each opcode's fields by name
     // ------------------------------------------------------------------
-    // GEMM
+    // GEMM, and CONV where its record differs (LUT, zp, lo, hi and the
+    // bases sit where GEMM's do; M is the walk's, K is Cin)
+    wire   is_conv  = (op_q == OP_CONV);
+    assign g_conv   = is_conv;
     assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
     assign g_zp     = `NNFP_GEMM_ZP_SEL(insn_q);
     assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
     assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
-    assign g_m      = `NNFP_GEMM_M_SEL(insn_q);
-    assign g_k      = `NNFP_GEMM_K_SEL(insn_q);
-    assign g_n      = `NNFP_GEMM_N_SEL(insn_q);
+    assign g_m      = is_conv ? w_m : `NNFP_GEMM_M_SEL(insn_q);
+    assign g_k      = is_conv ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
+    assign g_n      = is_conv ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
     assign g_a_base = `NNFP_GEMM_A_BASE_SEL(insn_q);
     assign g_w_base = `NNFP_GEMM_W_BASE_SEL(insn_q);
     assign g_p_base = `NNFP_GEMM_P_BASE_SEL(insn_q);
@@ -274,6 +351,25 @@ module nnf_seq #(
     assign l_vth        = `NNFP_LIF_VTH_SEL(insn_q);
     assign l_s_base     = `NNFP_LIF_S_BASE_SEL(insn_q);
     assign l_o_base     = `NNFP_LIF_O_BASE_SEL(insn_q);
+    // CONV and POOL share the shape fields' positions
+    wire [2:0]  f_kh    = `NNFP_CONV_KH_SEL(insn_q);
+    wire [2:0]  f_kw    = `NNFP_CONV_KW_SEL(insn_q);
+    wire [1:0]  f_sh_m1 = `NNFP_CONV_SH_M1_SEL(insn_q);
+    wire [1:0]  f_sw_m1 = `NNFP_CONV_SW_M1_SEL(insn_q);
+    wire [9:0]  f_h_m1  = `NNFP_CONV_H_M1_SEL(insn_q);
+    wire [9:0]  f_w_m1  = `NNFP_CONV_W_M1_SEL(insn_q);
+    wire [9:0]  f_b_m1  = `NNFP_CONV_B_M1_SEL(insn_q);
+    assign w_ph    = `NNFP_CONV_PH_SEL(insn_q);
+    assign w_pw    = `NNFP_CONV_PW_SEL(insn_q);
+    assign w_sh    = {1'b0, f_sh_m1} + 3'd1;
+    assign w_sw    = {1'b0, f_sw_m1} + 3'd1;
+    assign w_h     = {1'b0, f_h_m1} + 11'd1;
+    assign w_w     = {1'b0, f_w_m1} + 11'd1;
+    assign w_b     = {1'b0, f_b_m1} + 11'd1;
+    assign w_zp_in = `NNFP_CONV_ZP_IN_SEL(insn_q);
+    assign v_avg   = `NNFP_POOL_AVG_SEL(insn_q);
+    assign v_c     = `NNFP_CONV_CIN_SEL(insn_q);
+    wire   f_global = (op_q == OP_POOL) && `NNFP_POOL_GLOBAL_SEL(insn_q);
     // LOOP
     wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
     wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);
@@ -291,17 +387,19 @@ module nnf_seq #(
     // ------------------------------------------------------------------
     reg  ic_start_q;
     wire ic_done, ic_ok;
+    wire [1:0] ic_kind = (op_q == OP_LIF) ? 2'd1 : (op_q == OP_CONV) ? 2'd2
+                       : (op_q == OP_POOL) ? 2'd3 : 2'd0;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
                      .STATE_WORDS(STATE_WORDS)) u_check (
-        .clk(clk), .rst(rst), .start(ic_start_q), .kind({1'b0, op_q == OP_LIF}),   // 1 GEMM, 3 LIF
+        .clk(clk), .rst(rst), .start(ic_start_q), .kind(ic_kind),
         .m(g_m), .k(g_k), .n(g_n), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
         .o_base(g_o_base), .lo(g_lo), .hi(g_hi),
-        .c_cin(16'd0), .c_kh(3'd0), .c_kw(3'd0), .c_sh_m1(2'd0), .c_sw_m1(2'd0), .c_ph(3'd0),
-        .c_pw(3'd0), .c_h_m1(10'd0), .c_w_m1(10'd0), .c_b_m1(10'd0), .c_eh(1'b0), .c_ew(1'b0),
-        .c_global(1'b0), .done(ic_done), .ok(ic_ok),
-        /* verilator lint_off PINCONNECTEMPTY */
-        .s_oh(), .s_ow(), .s_kh(), .s_kw(), .s_m(), .s_ct(), .s_kt(), .s_wb(), .s_hwb()
-        /* verilator lint_on PINCONNECTEMPTY */);
+        .c_cin(v_c), .c_kh(f_kh), .c_kw(f_kw), .c_sh_m1(f_sh_m1), .c_sw_m1(f_sw_m1),
+        .c_ph(w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
+        .c_eh(`NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
+        .s_oh(w_oh), .s_ow(w_ow), .s_kh(w_kh), .s_kw(w_kw), .s_m(w_m), .s_ct(w_ct), .s_kt(w_kt),
+        .s_wb(w_wb), .s_hwb(w_hwb),
+        .done(ic_done), .ok(ic_ok));
 
     // ------------------------------------------------------------------
     // The sequencer
@@ -317,6 +415,7 @@ module nnf_seq #(
     always @(posedge clk) begin
         ic_start_q    <= 1'b0;                // pulses
         g_chk_start <= 1'b0;
+        v_start     <= 1'b0;
         refused     <= 1'b0;
         if (rst) begin
             running_q  <= 1'b0;
@@ -357,6 +456,14 @@ module nnf_seq #(
                                 running_q <= 1'b0;
                             end
                         end
+                        OP_CONV, OP_POOL: begin                 // END without the vector unit
+                            if (HAS_CONV != 0) begin
+                                ic_start_q <= 1'b1;
+                                st_q     <= S_CHK;
+                            end else begin
+                                running_q <= 1'b0;
+                            end
+                        end
                         OP_LOOP: begin
                             st_q <= S_FETCH;
                             if (loop_act_q && loop_pc_q == pc_q[PROG_AW-1:0]) begin
@@ -388,6 +495,8 @@ module nnf_seq #(
                             refused   <= 1'b1;
                         end else if (op_q == OP_LIF) begin
                             st_q <= S_LIFW;
+                        end else if (op_q == OP_POOL) begin
+                            st_q <= S_VUW;
                         end else if (g_m == 16'd0 || g_n == 16'd0) begin
                             g_valid <= 1'b1;                    // touches nothing: no P check
                             st_q    <= S_ISSUE;
@@ -437,6 +546,20 @@ module nnf_seq #(
                 end
                 S_LIF: begin
                     if (l_done) begin
+                        pc_q <= pc_q + 1'b1;
+                        st_q <= S_FETCH;
+                    end
+                end
+                S_VUW: begin
+                    if (abort_q) begin
+                        running_q <= 1'b0;
+                    end else if (!g_busy) begin
+                        v_start <= 1'b1;
+                        st_q    <= S_VU;
+                    end
+                end
+                S_VU: begin                                     // (an abort ends it early)
+                    if (v_done) begin
                         pc_q <= pc_q + 1'b1;
                         st_q <= S_FETCH;
                     end

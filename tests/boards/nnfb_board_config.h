@@ -37,6 +37,9 @@ static inline nnfm_device_config nnfb_board_config(void) {
   c.timeout_cycles = NNFB_P_CLOCK_HZ / 10;
   c.clock_hz = NNFB_P_CLOCK_HZ;
   c.vec_serial = NNFB_P_VEC_SERIAL;
+#ifdef NNFB_P_HAS_CONV
+  c.conv = NNFB_P_HAS_CONV;
+#endif
   return c;
 }
 

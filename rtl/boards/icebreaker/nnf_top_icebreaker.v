@@ -16,6 +16,7 @@ module nnf_top_icebreaker #(
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 16, parameter integer MAX_PAYLOAD = 1024,
     parameter integer STATE_WORDS = 0,  // LIF state entries (0: no LIF core)
+    parameter integer HAS_CONV = 0,     // no CONV / POOL (the part is full: docs/boards/icebreaker.md)
     parameter integer LIF_LANES = 1,    // LIF neurons per cycle
     parameter integer CNT_W = 32,       // counter bits (COUNTERS reads the upper 4 bytes as 0)
     parameter integer CLOCK_HZ = 24000000,
@@ -50,7 +51,7 @@ module nnf_top_icebreaker #(
     nnf_dev_uart #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
-        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV), .LIF_LANES(LIF_LANES),
         .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W),
         .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
