@@ -50,6 +50,9 @@ int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys, c
 nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen);
 /* Parse an architecture string into a network taking `inputs` features. */
 nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen);
+/* The same for a network taking shape[0] x shape[1] x shape[2] maps (C, H, W). */
+nnf_net *nnf_arch_parse_map(const char *arch, const int shape[3], int steps, nnf_input_kind input, char *err,
+                            size_t errlen);
 
 #ifdef __cplusplus
 }
