@@ -152,7 +152,7 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
                     (unsigned long long)p->p, d->uri, c->p_words);
   if (p->a > c->act_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u%s", B,
-                    (unsigned long long)p->a, d->uri, c->act_words, d->spiking ? "" : " (use a smaller batch)");
+                    (unsigned long long)p->a, d->uri, c->act_words, d->spiking || B == 1 ? "" : " (use a smaller batch)");
   if (p->st > in->state_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu LIF state entries; device %s has %u", B,
                     (unsigned long long)p->st, d->uri, in->state_words);
