@@ -120,6 +120,17 @@ int cli_opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int
 /* Loss and accuracy per epoch (n epochs of h) as an SVG line chart; prints
  * the error and returns -1 on failure. */
 int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n);
+/* The help text of --arch and --input-shape (train and tune). */
+#define CLI_ARCH_HELP                                                                                   \
+  "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \
+  "                   conv(16,5,pad=2),relu,maxpool(2),conv(32,5,pad=2),relu,maxpool(2),flatten,dense(10)\n" \
+  "                   conv(OUT,K,stride=S,pad=P,bias=0|1), maxpool(K,stride=S,pad=P), avgpool(K,...),\n"    \
+  "                   gap (global average pooling), flatten, dense(OUT), relu, relu6, sigmoid, tanh,\n"     \
+  "                   identity, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n"          \
+  "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images)\n"
+/* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,
+ * or EXIT_USAGE after printing why (the layer's index and text). */
+int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net **net);
 /* Open the device of a command's --device (NULL, and 0, for "host"):
  * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
  * URI, EXIT_DEVICE when nothing usable answers there). */

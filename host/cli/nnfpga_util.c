@@ -450,6 +450,24 @@ int cli_schedule(const char *cmd, const cli_sched_flags *f, long epochs, nnf_sch
   return 0;
 }
 
+int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net **net) {
+  int sh[3];
+  char sep1, sep2, tail;
+  char err[512];
+  *net = NULL;
+  if (sscanf(shape, "%d%c%d%c%d%c", &sh[0], &sep1, &sh[1], &sep2, &sh[2], &tail) != 5 || sep1 != sep2 ||
+      (sep1 != ',' && sep1 != 'x') || sh[0] < 1 || sh[1] < 1 || sh[2] < 1 || sh[0] > 65535 || sh[1] > 65535 ||
+      sh[2] > 65535) {
+    fprintf(stderr, "nnfpga %s: --input-shape wants C,H,W (e.g. 1,28,28), not '%s'\n", cmd, shape);
+    return EXIT_USAGE;
+  }
+  if (!(*net = nnf_arch_build(arch, sh, err, sizeof err))) {
+    fprintf(stderr, "nnfpga %s: --arch: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
   *dev = NULL;
   if (!strcmp(uri, "host")) return 0;
