@@ -24,6 +24,9 @@ import sys
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_check import split_arch  # noqa: E402  (the one split of an architecture string)
+
 CASES = [
     ("strided", [2, 3, 9, 9],
      "Conv2d(3,5,kernel_size=3,stride=2,padding=1),ReLU,Conv2d(5,6,kernel_size=1,stride=1,padding=0),"
@@ -37,20 +40,6 @@ CASES = [
      "Conv2d(6,10,kernel_size=3,stride=2,padding=1),Tanh,AvgPool2d(kernel_size=3,stride=1,padding=1,"
      "count_include_pad=False),Flatten,Linear(90,5)"),
 ]
-
-
-def split_arch(arch):
-    out, depth, cur = [], 0, ""
-    for ch in arch:
-        if ch == "," and depth == 0:
-            out.append(cur)
-            cur = ""
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        cur += ch
-    out.append(cur)
-    return out
 
 
 def build(arch):

@@ -475,41 +475,17 @@ static int pool_emit(nnf_layer *l, nnf_plan *p) {
 
 static void pool_destroy(nnf_layer *l) { free(l); }
 
-static const nnf_layer_ops maxpool_ops = {
-    .kind = "MaxPool2d",
-    .shape = pool_shape,
-    .forward = pool_forward,
-    .backward = pool_backward,
-    .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */,
-    .plan = pool_plan,
-    .emit = pool_emit,
-    .describe = pool_describe,
-    .destroy = pool_destroy,
-};
+/* The three pools differ only in their kind (the PyTorch class). */
+#define POOL_OPS(kind_name)                                                                                  \
+  {                                                                                                          \
+    .kind = kind_name, .shape = pool_shape, .forward = pool_forward, .backward = pool_backward,             \
+    .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */, .plan = pool_plan, \
+    .emit = pool_emit, .describe = pool_describe, .destroy = pool_destroy,                                   \
+  }
 
-static const nnf_layer_ops avgpool_ops = {
-    .kind = "AvgPool2d",
-    .shape = pool_shape,
-    .forward = pool_forward,
-    .backward = pool_backward,
-    .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */,
-    .plan = pool_plan,
-    .emit = pool_emit,
-    .describe = pool_describe,
-    .destroy = pool_destroy,
-};
-
-static const nnf_layer_ops gap_ops = {
-    .kind = "AdaptiveAvgPool2d",
-    .shape = pool_shape,
-    .forward = pool_forward,
-    .backward = pool_backward,
-    .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */,
-    .plan = pool_plan,
-    .emit = pool_emit,
-    .describe = pool_describe,
-    .destroy = pool_destroy,
-};
+static const nnf_layer_ops maxpool_ops = POOL_OPS("MaxPool2d");
+static const nnf_layer_ops avgpool_ops = POOL_OPS("AvgPool2d");
+static const nnf_layer_ops gap_ops = POOL_OPS("AdaptiveAvgPool2d");
 
 static nnf_layer *pool_new(const nnf_layer_ops *ops, int avg, int global, int k, int stride, int pad, char *err,
                            size_t errlen) {
