@@ -10,7 +10,8 @@
 #     device), its checkpoint evaluates on the model device with the same
 #     accuracy the training run reported on the host's integer-exact path;
 #   - a device without FEAT_CONV (model:conv=0) refuses the CNN (exit 1,
-#     the message names FEAT_CONV and the layer) and still runs an MLP.
+#     the message names FEAT_CONV and the layer) and still runs an MLP;
+#   - nnfpga tune --arch searches the training of one CNN; its refusals.
 set -u
 nnfpga=$1
 tmp=$2
@@ -63,6 +64,17 @@ expect 1 "device model:conv=0 does not run CONV / POOL \(its INFO lacks feature 
 expect 0 "accuracy" -- "$nnfpga" train --quiet --arch "flatten,dense(16),relu,dense(10)" --device model:conv=0 \
   --limit 200 --test-limit 50 --epochs 1 --out "$tmp/mlp.safetensors"
 expect 2 "model: the only option is conv=0 or conv=1" -- "$nnfpga" eval --model "$tmp/cnn.safetensors" --device model:conv=9
+
+# 4. nnfpga tune --arch: every trial trains that network; best.json's command trains it
+expect 0 "best: trial [0-9]+, validation accuracy [0-9.]+%: lr [0-9.e-]+, batch 64, optimizer adam" -- \
+  "$nnfpga" tune --dir "$tmp/tune" --arch "conv(4,3),relu,maxpool(2),flatten,dense(10)" --lr 1e-3,3e-3 --limit 600 \
+  --epochs 1 --device host --quiet
+grep -q "\"train_command\":[[:space:]]*\"nnfpga train --arch 'conv(4,3),relu,maxpool(2),flatten,dense(10)' --input-shape 1,28,28" \
+  "$tmp/tune/best.json" || fail "tune best.json: $(cat "$tmp/tune/best.json")"
+expect 2 "nnfpga tune: --arch: layer 1 'dense\(10\)': its input is a 4 x 26 x 26 map; flatten it first" -- \
+  "$nnfpga" tune --dir "$tmp/tune2" --arch "conv(4,3),dense(10)"
+expect 2 "nnfpga tune: --arch gives the whole network: not with --hidden" -- \
+  "$nnfpga" tune --dir "$tmp/tune2" --arch "conv(4,3),flatten,dense(10)" --hidden 64
 
 [ "$fails" -eq 0 ] && echo "cnn_cli: all checks passed"
 exit $((fails > 0))
