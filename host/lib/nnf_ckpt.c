@@ -113,6 +113,8 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       add(tl, name, NNF_ST_I32, cseen, 1, 1, 0);
     }
     if (n->quantized && nnf_layer_dense(l)) add_qlayer(tl, i, l->in, l->out, nnf_layer_qlayer(l));
+    const nnf_dense *cd = nnf_layer_conv(l);
+    if (n->quantized && cd) add_qlayer(tl, i, cd->in, cd->out, nnf_layer_conv_qlayer(l));
   }
   char arch[2048], inputs[16], steps[16], layers[160], shape[48];
   nnf_net_describe(n, arch, sizeof arch);
@@ -247,6 +249,8 @@ static int check_quantized(nnf_net *n, const nnf_st_file *f, const char *path, i
       return nnf_fail(err, errlen,
                       "%s: layer %d's threshold does not match its current range (edited or corrupt checkpoint)",
                       path, v1 ? i / 2 + 1 : i);
+    const nnf_dense *cd = nnf_layer_conv(l);
+    if (cd && check_int8(nnf_layer_conv_qlayer(l), i, cd->in, cd->out, f, path, err, errlen)) return -1;
     if (!nnf_layer_dense(l)) continue;
     if (check_int8(nnf_layer_qlayer(l), v1 ? ordinal : i, l->in, l->out, f, path, err, errlen)) return -1;
     ordinal++;

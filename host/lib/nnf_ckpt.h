@@ -14,6 +14,9 @@
  *   quant.<i>.weight_scale      F32 [out]   Linear, quantized: per-channel scales
  *   quant.<i>.weight_int8       I8  [in, out]   int8 weights (engine's K x N)
  *   quant.<i>.bias_int32        I32 [out]   biases with the input zp folded in
+ *                                           (Conv2d, the same with in = Cin*K*K,
+ *                                           k = (c*K + ky)*K + kx, and the bias
+ *                                           not folded: nnfm_conv2d_ref's)
  *   quant.<i>.multiplier, shift I32, I8 [out]   requantization
  *   quant.<i>.lut               I8  [256]   activation table (LUT layers)
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.

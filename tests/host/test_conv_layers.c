@@ -273,6 +273,50 @@ static void qat(void) {
   nnf_test_ctx("fake quant vs int: %d of %d first-conv outputs off by one", off, B * 125);
   CHECK(off * 20 <= B * 125);
   for (int i = 0; i < B * 3; i++) CHECK(abs(qi[i] - n->t[n->nlayers].q[i]) <= 3);
+
+  /* the checkpoint: saved and loaded, the same architecture, input shape and
+   * integer outputs; a conv's stored int8 weight edited is refused */
+  char path[512];
+  snprintf(path, sizeof path, "%s/cnn.safetensors", NNF_TEST_TMP);
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err)); /* the fake-quant pass above moved the observers */
+  CHECK_OK(nnf_ckpt_save(path, n, NULL, NULL, 0, err, sizeof err));
+  nnf_net *m = nnf_ckpt_load(path, err, sizeof err);
+  nnf_test_ctx("load: %s", err);
+  CHECK(m != NULL);
+  char a1[1024], a2[1024];
+  nnf_net_describe(n, a1, sizeof a1);
+  nnf_net_describe(m, a2, sizeof a2);
+  CHECK(!strcmp(a1, a2));
+  CHECK(m->t[0].c == 3 && m->t[0].h == 10 && m->t[0].w == 10);
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, B, err, sizeof err));
+  CHECK_OK(nnf_net_run(m, NNF_FWD_INT, x, B, err, sizeof err));
+  CHECK_MEM_EQ(m->t[m->nlayers].q, n->t[n->nlayers].q, B * 3);
+  CHECK_MEM_EQ(m->t[2].q, n->t[2].q, B * 125);
+  nnf_net_free(m);
+  /* flip the first int8 weight of layer 0 (quant.0.weight_int8) in the file */
+  char *text = NULL;
+  FILE *fp = fopen(path, "r+b");
+  CHECK(fp != NULL);
+  uint64_t hl = 0;
+  CHECK(fread(&hl, 8, 1, fp) == 1);
+  text = malloc(hl + 1);
+  CHECK(fread(text, 1, hl, fp) == hl);
+  text[hl] = 0;
+  const char *e = strstr(text, "\"quant.0.weight_int8\"");
+  CHECK(e != NULL);
+  e = strstr(e, "\"data_offsets\"");
+  CHECK(e != NULL);
+  long at = strtol(strchr(e, '[') + 1, NULL, 10);
+  CHECK_OK(fseek(fp, (long)(8 + hl) + at, SEEK_SET));
+  int byte = fgetc(fp);
+  CHECK_OK(fseek(fp, (long)(8 + hl) + at, SEEK_SET));
+  fputc(byte ^ 1, fp);
+  fclose(fp);
+  free(text);
+  err[0] = 0;
+  CHECK(nnf_ckpt_load(path, err, sizeof err) == NULL);
+  nnf_test_ctx("tampered: %s", err);
+  CHECK(strstr(err, "layer 1's int8 tensors do not match its float weights and ranges") != NULL);
   nnf_net_free(n);
 }
 
