@@ -272,12 +272,18 @@ static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
   return rc;
 }
 
+/* The int8 form of a layer with weights (Linear or Conv2d; NULL for another). */
+static const nnf_qlayer *weights_q(nnf_layer *l) {
+  const nnf_qlayer *Q = nnf_layer_qlayer(l);
+  return Q ? Q : nnf_layer_conv_qlayer(l);
+}
+
 /* Segments: a new one where a second, different LUT is needed. */
 static void segments(nnf_device *d, const nnf_net *n) {
   int cur = -2;
   d->nseg = 0;
   for (int i = 0; i < n->nlayers; i++) {
-    const nnf_qlayer *Q = nnf_layer_qlayer(n->layer[i]);
+    const nnf_qlayer *Q = weights_q(n->layer[i]);
     if (!Q) continue;
     if (Q->lut && cur >= 0 && memcmp(d->luts[cur], Q->table, 256)) cur = -2;
     if (cur == -2) {
@@ -301,7 +307,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   d->spiking = nnf_net_spiking(n);
   if (d->spiking)
     for (int i = 0; i < n->nlayers; i++) {
-      const nnf_qlayer *Q = nnf_layer_qlayer(n->layer[i]);
+      const nnf_qlayer *Q = weights_q(n->layer[i]);
       if (Q && Q->lut) return nnf_fail(err, errlen, "layer %d: LUT activations in a spiking program are not supported", i);
     }
   d->max_batch = 0;

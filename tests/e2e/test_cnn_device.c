@@ -125,6 +125,9 @@ int main(int argc, char **argv) {
   /* the Fashion-MNIST shape: 1 x 28 x 28, two conv blocks, flatten + dense 7 x 7 */
   total += same_on_device("conv(8,5,pad=2),relu,maxpool(2),conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10)", 1, 28,
                           28, 11, 1000, seed + 2);
+  /* LUT activations: conv + tanh and dense + sigmoid need two tables (two
+   * program segments, a LUT upload between them) */
+  total += same_on_device("conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)", 1, 8, 8, 19, 8, seed + 5);
   /* an MLP over a map input (flattened on the host: the GEMM path) */
   total += same_on_device("flatten,dense(16),relu,dense(4)", 1, 6, 6, 9, 4, seed + 3);
   /* large maps: the batch is chosen so OH*OW*B <= 65535 (here B <= 16 for 64 x 64) */
