@@ -66,7 +66,7 @@ static void col2im(const float *dcol, int c, int h, int w, int k, int s, int pad
 /* A map layer's input must be the map the device holds (not a Flatten's). */
 static int need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen) {
   const nnf_tensor *x = &l->net->t[l->index];
-  if (x->mc != x->c || x->mh != x->h || x->mw != x->w)
+  if (!x->map || x->mc != x->c || x->mh != x->h || x->mw != x->w)
     return nnf_fail(err, errlen, "layer %d (%s): its input is flattened; a map layer needs a C x H x W map", l->index,
                     what);
   if (*steps != 1) return nnf_fail(err, errlen, "layer %d (%s): map layers take no time steps", l->index, what);
@@ -136,7 +136,7 @@ static int conv_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
       !(C->w_oihw = calloc((size_t)K * C->cout, 1)) || !(C->bias_dev = calloc((size_t)C->cout, sizeof(int32_t))) ||
       !(C->col = malloc((size_t)K * P * sizeof(float))) || !(C->dcol = malloc((size_t)K * P * sizeof(float))))
     return nnf_fail(err, errlen, "layer %d (%s): out of memory", l->index, what);
-  l->oc = C->cout, l->oh = oh, l->ow = ow;
+  l->oc = C->cout, l->oh = oh, l->ow = ow, l->omap = 1;
   *out = C->cout * P;
   return 0;
 }
@@ -371,7 +371,7 @@ static int pool_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
   if (need_map(l, what, steps, err, errlen)) return -1;
   nnfm_window win = pool_win(P, 1);
   if (window_fits(l, what, &win, 1, &oh, &ow, err, errlen)) return -1;
-  l->oh = oh, l->ow = ow;
+  l->oh = oh, l->ow = ow, l->omap = 1;
   *out = l->ic * oh * ow;
   return 0;
 }

@@ -94,6 +94,8 @@ typedef struct {
   int width, steps;
   int c, h, w;       /* the shape of a row: c x h x w == width, PyTorch's (C, H, W)
                         order (c = width, h = w = 1 for flat rows) */
+  int map;           /* 1: rows are maps (PyTorch's 4-d tensors, even 1 x 1: a
+                        Linear layer needs a Flatten before it), 0: flat */
   int mc, mh, mw;    /* the map the device holds for it (nnf_compile.h): the shape,
                         or after a Flatten (which costs the device nothing) the
                         map it flattens */
@@ -192,6 +194,7 @@ struct nnf_layer {
   int ic, ih, iw;      /* the input's shape (C, H, W); the shape hook sets */
   int oc, oh, ow;      /* the output's (preset to the input's; a layer that leaves
                           them so keeps the map's shape) */
+  int imap, omap;      /* input / output rows are maps (nnf_tensor.map); omap preset to imap */
   int fused;           /* folded into the layer before it on the quantized paths */
   nnf_fusion fusion;   /* what the layer after it asks of this one's output */
 };

@@ -150,7 +150,7 @@ static void flat_describe(const nnf_layer *l, char *buf, size_t len) {
 /* C x H x W rows become CHW features (PyTorch's order; the device keeps the
  * map: nnf_tensor.mc/mh/mw). */
 static int flat_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
-  l->oc = in, l->oh = l->ow = 1;
+  l->oc = in, l->oh = l->ow = 1, l->omap = 0;
   return copy_shape(l, in, out, steps, err, errlen);
 }
 

@@ -70,7 +70,8 @@ static int lin_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size
   linear *L = (linear *)l;
   (void)steps;
   if (in < 1 || in > 65535) return nnf_fail(err, errlen, "layer %d (Linear): %d inputs, not 1..65535", l->index, in);
-  if (l->ih * l->iw > 1)
+  l->omap = 0;
+  if (l->imap)
     return nnf_fail(err, errlen, "layer %d (Linear): its input is a %d x %d x %d map; flatten it first", l->index, l->ic,
                     l->ih, l->iw);
   /* after a Flatten of the network's input map the device holds the input

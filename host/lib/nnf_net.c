@@ -50,6 +50,7 @@ nnf_net *nnf_net_create_map(int c, int h, int w, char *err, size_t errlen) {
   t->c = t->mc = c;
   t->h = t->mh = h;
   t->w = t->mw = w;
+  t->map = 1;
   return n;
 }
 
@@ -97,19 +98,21 @@ int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
   l->ic = l->oc = n->t[i].c;
   l->ih = l->oh = n->t[i].h;
   l->iw = l->ow = n->t[i].w;
+  l->imap = l->omap = n->t[i].map;
   memset(&n->t[i + 1], 0, sizeof n->t[i + 1]);
   if (l->ops->shape(l, l->in, &out, &steps, err, errlen)) {
     l->ops->destroy(l);
     return -1;
   }
   l->out = out;
-  if ((int64_t)l->oc * l->oh * l->ow != out) l->oc = out, l->oh = l->ow = 1;
+  if ((int64_t)l->oc * l->oh * l->ow != out) l->oc = out, l->oh = l->ow = 1, l->omap = 0;
   n->layer[i] = l;
   n->nlayers++;
   nnf_tensor *y = &n->t[i + 1];
   y->width = out;
   y->steps = steps;
   y->c = l->oc, y->h = l->oh, y->w = l->ow;
+  y->map = l->omap;
   /* the device's map: a layer it runs writes its shape; one it skips
    * (Flatten, activations, Dropout) leaves its input's where it is */
   if (l->ops->plan) y->mc = l->oc, y->mh = l->oh, y->mw = l->ow;

@@ -359,6 +359,8 @@ static void grammar(void) {
       {"conv(4,3,dilation=2)", "layer 0 'conv(4,3,dilation=2)': has no argument 'dilation'"},
       {"flatten,conv(4,3)", "layer 1 'conv(4,3)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3),", "architecture ends with a comma"},
+      {"conv(4,3),gap,dense(3)", "layer 2 'dense(3)': its input is a 4 x 1 x 1 map; flatten it first"},
+      {"flatten,dense(8),conv(4,1)", "layer 2 'conv(4,1)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3", "layer 0 'conv(4,3': arguments are closed by ')' at the end"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
