@@ -73,10 +73,12 @@ static int need_map(const nnf_layer *l, const char *what, int *steps, char *err,
   return 0;
 }
 
-/* "kernel 5 is larger than the padded 3 x 3 map (padding 0)" and the like,
- * from the model's window check. */
-static int window_fits(const nnf_layer *l, const char *what, const nnfm_window *win, int need_tap, int *oh, int *ow,
-                       char *err, size_t errlen) {
+/* A map layer's input and window: the map (need_map), then "a 5 x 5 kernel
+ * is larger than the 3 x 3 input map padded by 0" and the like from the
+ * model's window check; the output size in *oh, *ow. */
+static int window_fits(const nnf_layer *l, const char *what, const nnfm_window *win, int need_tap, int *steps, int *oh,
+                       int *ow, char *err, size_t errlen) {
+  if (need_map(l, what, steps, err, errlen)) return -1;
   if (nnfm_window_check(win, 0, oh, ow) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (%s): a %d x %d kernel is larger than the %d x %d input map padded by %d",
                     l->index, what, win->kh, win->kw, win->h, win->w, win->ph);
@@ -124,10 +126,9 @@ static int conv_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
   int oh, ow;
   (void)in;
   conv_describe(l, what, sizeof what);
-  if (need_map(l, what, steps, err, errlen)) return -1;
-  if (l->ic > 65535) return nnf_fail(err, errlen, "layer %d (%s): %d input channels, not 1..65535", l->index, what, l->ic);
   nnfm_window win = conv_win(C, 1);
-  if (window_fits(l, what, &win, 0, &oh, &ow, err, errlen)) return -1;
+  if (window_fits(l, what, &win, 0, steps, &oh, &ow, err, errlen)) return -1;
+  if (l->ic > 65535) return nnf_fail(err, errlen, "layer %d (%s): %d input channels, not 1..65535", l->index, what, l->ic);
   int K = l->ic * C->k * C->k, P = oh * ow;
   if ((int64_t)C->cout * P > (1 << 24))
     return nnf_fail(err, errlen, "layer %d (%s): a %d x %d x %d output is more than 2^24 values", l->index, what, C->cout,
@@ -368,9 +369,8 @@ static int pool_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
   int oh, ow;
   (void)in;
   pool_describe(l, what, sizeof what);
-  if (need_map(l, what, steps, err, errlen)) return -1;
   nnfm_window win = pool_win(P, 1);
-  if (window_fits(l, what, &win, 1, &oh, &ow, err, errlen)) return -1;
+  if (window_fits(l, what, &win, 1, steps, &oh, &ow, err, errlen)) return -1;
   l->oh = oh, l->ow = ow, l->omap = 1;
   *out = l->ic * oh * ow;
   return 0;
