@@ -5,6 +5,7 @@
  * Format 2 (written): tensors named as torch.nn.Sequential's state_dict
  * names them, so PyTorch loads the float model directly:
  *   <i>.weight, <i>.bias        F32 [out, in], [out]   layer i's parameters
+ *                               (Conv2d: [out, in, kh, kw]; no bias with bias=False)
  * and the quantization beside them:
  *   quant.input.range           F32 [2]     observed (lo, hi) of the input
  *   quant.<i>.range             F32 [2]     observed (lo, hi) of layer i's output
@@ -26,8 +27,11 @@
  * ("multiclass", "binary", "multilabel", "regression") and loss ("ce",
  * "bce", "mse", "mae", "huber"; huber_delta with "huber"), which load into
  * nnf_net.task (absent: multiclass and ce, as every checkpoint before
- * tasks); and anything the caller adds. A Dropout(p) layer is in the
- * architecture and holds no tensors.
+ * tasks); input_shape ("C,H,W") for a network over maps (its conv and
+ * pool entries are PyTorch constructor calls, e.g.
+ * "Conv2d(1,16,kernel_size=5,stride=1,padding=2)"); and anything the
+ * caller adds. A Dropout(p) layer is in the architecture and holds no
+ * tensors.
  *
  * Format 1 (before the layer stack: MLPs with `layers.<2l>.*`, quant.act_*
  * and quant.pre_*; spiking networks with model "snn") still loads.
