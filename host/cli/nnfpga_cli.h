@@ -127,7 +127,8 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   "                   conv(OUT,K,stride=S,pad=P,bias=0|1), maxpool(K,stride=S,pad=P), avgpool(K,...),\n"    \
   "                   gap (global average pooling), flatten, dense(OUT), relu, relu6, sigmoid, tanh,\n"     \
   "                   identity, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n"          \
-  "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images)\n"
+  "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images), or N:\n"     \
+  "                   flat rows of N features (CSV data; then dense first, no conv)\n"
 /* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,
  * or EXIT_USAGE after printing why (the layer's index and text). */
 int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net **net);

@@ -455,10 +455,13 @@ int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net *
   char sep1, sep2, tail;
   char err[512];
   *net = NULL;
-  if (sscanf(shape, "%d%c%d%c%d%c", &sh[0], &sep1, &sh[1], &sep2, &sh[2], &tail) != 5 || sep1 != sep2 ||
-      (sep1 != ',' && sep1 != 'x') || sh[0] < 1 || sh[1] < 1 || sh[2] < 1 || sh[0] > 65535 || sh[1] > 65535 ||
-      sh[2] > 65535) {
-    fprintf(stderr, "nnfpga %s: --input-shape wants C,H,W (e.g. 1,28,28), not '%s'\n", cmd, shape);
+  int got = sscanf(shape, "%d%c%d%c%d%c", &sh[0], &sep1, &sh[1], &sep2, &sh[2], &tail);
+  if (got == 1) sh[1] = sh[2] = 0; /* N: flat rows of N features (CSV data) */
+  else if (got != 5 || sep1 != sep2 || (sep1 != ',' && sep1 != 'x') || sh[1] < 1 || sh[2] < 1 || sh[1] > 65535 ||
+           sh[2] > 65535)
+    got = 0;
+  if (!got || sh[0] < 1 || sh[0] > 65535) {
+    fprintf(stderr, "nnfpga %s: --input-shape wants C,H,W (e.g. 1,28,28) or N (flat rows), not '%s'\n", cmd, shape);
     return EXIT_USAGE;
   }
   if (!(*net = nnf_arch_build(arch, sh, err, sizeof err))) {

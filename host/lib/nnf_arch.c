@@ -179,7 +179,8 @@ nnf_net *nnf_arch_build(const char *spec, const int shape[3], char *err, size_t 
     nnf_fail(err, errlen, "empty architecture (want e.g. conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10))");
     return NULL;
   }
-  nnf_net *n = nnf_net_create_map(shape[0], shape[1], shape[2], err, errlen);
+  nnf_net *n = shape[1] || shape[2] ? nnf_net_create_map(shape[0], shape[1], shape[2], err, errlen)
+                                     : nnf_net_create(shape[0], err, errlen);
   if (!n) return NULL;
   const char *p = spec;
   for (int idx = 0; *p; idx++) {

@@ -137,7 +137,7 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   mk[nm] = "task", mv[nm++] = nnf_task_name(n->task.kind);
   mk[nm] = "loss", mv[nm++] = nnf_loss_name(n->task.loss);
   if (n->task.loss == NNF_LOSS_HUBER) mk[nm] = "huber_delta", mv[nm++] = delta;
-  if (n->t[0].h * n->t[0].w > 1) mk[nm] = "input_shape", mv[nm++] = shape; /* C,H,W of map inputs */
+  if (n->t[0].map) mk[nm] = "input_shape", mv[nm++] = shape; /* C,H,W of map inputs */
   for (int i = 0; i < n_extra && nm < 40; i++, nm++) {
     mk[nm] = keys[i];
     mv[nm] = vals[i];
@@ -418,15 +418,21 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
   return m;
 }
 
+static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_kind input, char *err, size_t errlen);
+
 nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen) {
-  int shape[3] = {inputs, 1, 1};
-  return nnf_arch_parse_map(arch, shape, steps, input, err, errlen);
+  nnf_net *n = nnf_net_create(inputs, err, errlen); /* flat rows (an MLP's) */
+  return n ? arch_layers(n, arch, steps, input, err, errlen) : NULL;
 }
 
 nnf_net *nnf_arch_parse_map(const char *arch, const int shape[3], int steps, nnf_input_kind input, char *err,
                             size_t errlen) {
   nnf_net *n = nnf_net_create_map(shape[0], shape[1], shape[2], err, errlen);
-  if (!n) return NULL;
+  return n ? arch_layers(n, arch, steps, input, err, errlen) : NULL;
+}
+
+/* The layers of arch appended to the empty network n (freed on failure). */
+static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_kind input, char *err, size_t errlen) {
   n->steps = steps < 1 ? 1 : steps;
   if (input == NNF_INPUT_RATE) {
     n->t[0].steps = n->steps;
@@ -480,7 +486,9 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
     nnf_fail(err, errlen, "%s: metadata 'input_shape' '%.40s' is not C,H,W of the %g inputs", path, ms, inputs);
     return NULL;
   }
-  nnf_net *n = nnf_arch_parse_map(arch, shape, (int)steps, in, sub, sizeof sub);
+  /* maps with input_shape; flat rows (an MLP's) without */
+  nnf_net *n = ms ? nnf_arch_parse_map(arch, shape, (int)steps, in, sub, sizeof sub)
+                  : nnf_arch_parse(arch, (int)inputs, (int)steps, in, sub, sizeof sub);
   if (!n) {
     nnf_fail(err, errlen, "%s: %s", path, sub);
     return NULL;

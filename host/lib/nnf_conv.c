@@ -346,6 +346,7 @@ typedef struct {
   int avg;              /* 0 max, 1 average */
   int global;           /* AdaptiveAvgPool2d(1): the window is the whole map */
   int k, stride, pad;
+  int32_t lo, hi;       /* the clamp: a fused ReLU / ReLU6 after the pool (else -128, 127) */
 } pool;
 
 static void pool_describe(const nnf_layer *l, char *buf, size_t len) {
@@ -425,7 +426,7 @@ static int pool_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tens
     return 0;
   }
   /* quantized: the model's pool on the int8 map, at the input's scale and zero point */
-  nnfm_pool_args a = {pool_win(P, (int)rows), -128, 127};
+  nnfm_pool_args a = {pool_win(P, (int)rows), P->lo, P->hi};
   int rc = P->avg ? nnfm_avgpool_ref(&a, x->q, y->q) : nnfm_maxpool_ref(&a, x->q, y->q);
   if (rc != NNFM_OK) return nnf_fail(err, errlen, "layer %d (%s): the model refuses the pool", l->index, l->ops->kind);
   nnf_qrange_dequantize(&x->r, y->q, y->f, cnt);
@@ -437,13 +438,38 @@ static void pool_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, 
   pool *P = (pool *)l;
   size_t rows = (size_t)x->steps * p->batch;
   int hw = l->ih * l->iw, ohw = l->oh * l->ow;
-  (void)y, (void)accumulate;
+  (void)accumulate;
   if (!dx) return;
-  /* dy: rows x (C, OH, OW)  ->  dx: rows x (C, H, W) (straight through the quantized pools) */
+  /* dy: rows x (C, OH, OW)  ->  dx: rows x (C, H, W), straight through the
+   * quantized pools but where a fused ReLU / ReLU6 clamped */
   nnfm_window w = pool_win(P, 1);
+  if (p->mode != NNF_FWD_FLOAT && (P->lo > -128 || P->hi < 127))
+    for (size_t i = 0; i < rows * (size_t)l->out; i++)
+      if ((y->q[i] <= P->lo && P->lo > -128) || (y->q[i] >= P->hi && P->hi < 127)) dy[i] = 0.0f;
   memset(dx, 0, rows * (size_t)l->in * sizeof(float));
   for (size_t r = 0; r < rows * (size_t)l->ic; r++)
     pool_plane(P, &w, l->oh, l->ow, x->f + r * hw, NULL, dy + r * ohw, dx + r * hw);
+}
+
+/* A ReLU or ReLU6 after a pool is its clamp on the int8 path (the device's
+ * POOL clamps): its output keeps the pool's quantization, the input's, so
+ * ReLU is max(q, zp) and ReLU6 also min(q, q(6)), both exact. */
+static int pool_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  pool *P = (pool *)l;
+  const nnf_fusion *f = &l->fusion;
+  (void)y;
+  P->lo = -128, P->hi = 127;
+  if (f->current) return nnf_fail(err, errlen, "layer %d (%s): a LIF layer cannot follow a pool", l->index, l->ops->kind);
+  if (!f->out) return 0;
+  if (f->lut)
+    return nnf_fail(err, errlen,
+                    "layer %d (%s): a sigmoid or tanh after a pool has no int8 form (the pool keeps its input's "
+                    "quantization); put it before the pool",
+                    l->index, l->ops->kind);
+  *f->out = x->r;
+  if (f->act == NNF_ACT_RELU || f->act == NNF_ACT_RELU6) P->lo = nnfm_clamp(x->r.zp, -128, 127);
+  if (f->act == NNF_ACT_RELU6) P->hi = nnfm_quantize_real(6.0, x->r.scale, x->r.zp, -128, 127);
+  return 0;
 }
 
 /* ---- pooling on the device: the output map in ACT; one POOL ---- */
@@ -468,7 +494,7 @@ static int pool_emit(nnf_layer *l, nnf_plan *p) {
                    (uint8_t)(P->global ? 0 : P->k), (uint8_t)(P->global ? 0 : P->k),
                    (uint8_t)(P->global ? 1 : P->stride), (uint8_t)(P->global ? 1 : P->stride),
                    (uint8_t)(P->global ? 0 : P->pad), (uint8_t)(P->global ? 0 : P->pad), 0, 0,
-                   nnf_plan_input(p, l->index), p->act[l->index + 1], -128, 127, P->global};
+                   nnf_plan_input(p, l->index), p->act[l->index + 1], (int8_t)P->lo, (int8_t)P->hi, P->global};
   if (nnfdrv_insn_pool(insn, &c) != NNFDRV_OK) p->ok = 0;
   return 0;
 }
@@ -478,7 +504,7 @@ static void pool_destroy(nnf_layer *l) { free(l); }
 /* The three pools differ only in their kind (the PyTorch class). */
 #define POOL_OPS(kind_name)                                                                                  \
   {                                                                                                          \
-    .kind = kind_name, .shape = pool_shape, .forward = pool_forward, .backward = pool_backward,             \
+    .kind = kind_name, .fusable = 1, .shape = pool_shape, .quantize = pool_quantize, .forward = pool_forward, .backward = pool_backward,             \
     .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */, .plan = pool_plan, \
     .emit = pool_emit, .describe = pool_describe, .destroy = pool_destroy,                                   \
   }
@@ -513,6 +539,8 @@ static nnf_layer *pool_new(const nnf_layer_ops *ops, int avg, int global, int k,
   P->k = k;
   P->stride = stride;
   P->pad = pad;
+  P->lo = -128;
+  P->hi = 127;
   return &P->base;
 }
 
@@ -525,6 +553,10 @@ nnf_layer *nnf_avgpool2d(int k, int stride, int pad, char *err, size_t errlen) {
 }
 
 nnf_layer *nnf_global_avgpool(char *err, size_t errlen) { return pool_new(&gap_ops, 1, 1, 1, 1, 0, err, errlen); }
+
+int nnf_layer_is_pool(const nnf_layer *l) {
+  return l && (l->ops == &maxpool_ops || l->ops == &avgpool_ops || l->ops == &gap_ops);
+}
 
 /* ---- the architecture entries, as describe writes them ------------------------------ */
 

@@ -266,7 +266,8 @@ nnf_dense *nnf_layer_conv(nnf_layer *l);
 nnf_qlayer *nnf_layer_conv_qlayer(nnf_layer *l);
 /* A network from the users' architecture grammar (nnf_arch.c, docs/cli.md),
  * e.g. "conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10)", over
- * shape[0] x shape[1] x shape[2] inputs (C, H, W); parameters zero (then
+ * shape[0] x shape[1] x shape[2] inputs (C, H, W), or flat rows of shape[0]
+ * features when shape[1] = shape[2] = 0; parameters zero (then
  * nnf_net_init). NULL + err naming the item (index from 0, its text) that
  * is malformed, unknown or whose shape does not compose. */
 nnf_net *nnf_arch_build(const char *spec, const int shape[3], char *err, size_t errlen);

@@ -38,6 +38,10 @@ static int copy_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
 /* Sigmoid and tanh outputs: their quantization is fixed (TFLite's). */
 static int act_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
   nnf_act a = ((activation *)l)->act;
+  /* after a pool only a clamp has an int8 form (the pool keeps its input's quantization) */
+  if (is_lut(a) && l->index > 0 && nnf_layer_is_pool(l->net->layer[l->index - 1]))
+    return nnf_fail(err, errlen, "layer %d (%s): a sigmoid or tanh after a pool has no int8 form; put it before the pool",
+                    l->index, act_kinds[a]);
   if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
   else if (a == NNF_ACT_TANH) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 128.0, 0);
   return copy_shape(l, in, out, steps, err, errlen);
@@ -69,7 +73,7 @@ static int act_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tenso
   size_t cnt = (size_t)x->steps * p->batch * l->in;
   if (p->mode != NNF_FWD_FLOAT) {
     if (!l->fused)
-      return nnf_fail(err, errlen, "layer %d (%s): an activation runs quantized only right after a Linear or Conv2d layer",
+      return nnf_fail(err, errlen, "layer %d (%s): an activation runs quantized only right after a Linear or Conv2d layer (ReLU, ReLU6 also after a pool)",
                       l->index, act_kinds[A->act]);
     pass_on(p, x, y, l->in, 1);
     return 0;

@@ -41,7 +41,7 @@ expect 2 "--arch: architecture ends with a comma" -- t "${nodata[@]}" --arch "co
 expect 2 "--arch: layer 1 'conv\(4,3\)': its input is flattened" -- t "${nodata[@]}" --arch "flatten,conv(4,3)"
 expect 2 "--arch gives the whole network: not with --layers" -- t "${nodata[@]}" --arch "flatten,dense(10)" --layers 784,10
 expect 2 "--arch gives the whole network: not with --model snn" -- t "${nodata[@]}" --arch "flatten,dense(10)" --model snn
-expect 2 "--input-shape wants C,H,W \(e.g. 1,28,28\), not '28,28'" -- \
+expect 2 "--input-shape wants C,H,W \(e.g. 1,28,28\) or N \(flat rows\), not '28,28'" -- \
   t "${nodata[@]}" --arch "flatten,dense(10)" --input-shape 28,28
 expect 3 "--arch conv\(4,3\),relu,flatten,dense\(10\) takes 2352 inputs but the training data has 784 features" -- \
   t --arch "conv(4,3),relu,flatten,dense(10)" --input-shape 3,28,28 --limit 50 --test-limit 0 --epochs 1
@@ -62,6 +62,12 @@ awk -v a="$acc" -v d="$dev_acc" 'BEGIN{exit !(d - a <= 1 && a - d <= 1)}' ||
 out=$("$nnfpga" train --quiet --arch "$arch" --device model --limit 300 --test-limit 100 --epochs 1 \
   --out "$tmp/cnn_dev.safetensors" 2>&1) || fail "training on the model device failed: $out"
 grep -q "forward passes on model" <<<"$out" || fail "device training output: $out"
+
+# flat rows (--input-shape N): dense first, and its checkpoint is an MLP's (no input_shape)
+expect 0 "test accuracy" -- "$nnfpga" train --quiet --arch "dense(32),relu,dense(10)" --input-shape 784 --device model \
+  --limit 300 --test-limit 100 --epochs 1 --out "$tmp/flat.safetensors"
+expect 0 "accuracy" -- "$nnfpga" eval --quiet --model "$tmp/flat.safetensors" --device model --limit 50
+expect 2 "--arch: layer 0 'conv\(4,3\)': its input is flattened" -- t "${nodata[@]}" --arch "conv(4,3)" --input-shape 784
 
 # 3. a device without FEAT_CONV
 expect 1 "device model:conv=0 does not run CONV / POOL \(its INFO lacks feature bit 4, FEAT_CONV\): layer 0 \(Conv2d\(1,6,kernel_size=5,stride=1,padding=2\)\) needs them" -- \

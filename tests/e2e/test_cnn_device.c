@@ -128,6 +128,9 @@ int main(int argc, char **argv) {
   /* LUT activations: conv + tanh and dense + sigmoid need two tables (two
    * program segments, a LUT upload between them) */
   total += same_on_device("conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)", 1, 8, 8, 19, 8, seed + 5);
+  /* ReLU after a max pool and ReLU6 after an average pool: the POOL's clamp */
+  total += same_on_device("conv(6,3),maxpool(2),relu,conv(5,3,pad=1),avgpool(2,pad=1),relu6,flatten,dense(4)", 2, 11,
+                          11, 23, 1000, seed + 6);
   /* an MLP over a map input (flattened on the host: the GEMM path) */
   total += same_on_device("flatten,dense(16),relu,dense(4)", 1, 6, 6, 9, 4, seed + 3);
   /* large maps: the batch is chosen so OH*OW*B <= 65535 (here B <= 16 for 64 x 64) */

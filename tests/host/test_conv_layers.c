@@ -320,6 +320,53 @@ static void qat(void) {
   nnf_net_free(n);
 }
 
+/* A ReLU after a max pool and a ReLU6 after an average pool are the pools'
+ * clamps on the int8 path: the outputs keep the pool's quantization, are
+ * max(pool, zp) (and min(., q(6))) of the unclamped pool, and the same
+ * network in float is the float ReLU of the pool. */
+static void pool_activations(void) {
+  char err[512];
+  int shape[3] = {2, 9, 9};
+  nnf_net *n = nnf_arch_build("conv(4,3),maxpool(2),relu,conv(3,1),avgpool(2,stride=1),relu6,flatten,dense(2)", shape, err,
+                              sizeof err);
+  nnf_test_ctx("%s", err);
+  CHECK(n != NULL);
+  nnf_init_spec is = {0};
+  CHECK_OK(nnf_net_init(n, &is, 8));
+  enum { B = 5 };
+  static float x[B * 162];
+  nnf_rng r = nnf_rng_seed(9);
+  for (int i = 0; i < B * 162; i++) x[i] = (float)(nnf_rng_u32(&r) % 1000) / 250.0f - 2.0f;
+  CHECK_OK(nnf_net_observe(n, x, B, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK(n->layer[2]->fused && n->layer[5]->fused);
+  /* the activations' outputs keep their pools' quantization */
+  CHECK(n->t[3].r.scale == n->t[1].r.scale && n->t[3].r.zp == n->t[1].r.zp);
+  CHECK(n->t[6].r.scale == n->t[4].r.scale && n->t[6].r.zp == n->t[4].r.zp);
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, B, err, sizeof err));
+  /* layer 1's max pool of the conv's int8 map (4 x 7 x 7 -> 4 x 3 x 3), then max(., zp) */
+  int zp = n->t[1].r.zp, clamped = 0;
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < 4; c++)
+      for (int oy = 0; oy < 3; oy++)
+        for (int ox = 0; ox < 3; ox++) {
+          int m = -128;
+          for (int ky = 0; ky < 2; ky++)
+            for (int kx = 0; kx < 2; kx++) {
+              int v = n->t[1].q[((b * 4 + c) * 7 + oy * 2 + ky) * 7 + ox * 2 + kx];
+              m = v > m ? v : m;
+            }
+          clamped += m < zp;
+          CHECK_EQ(n->t[3].q[((b * 4 + c) * 3 + oy) * 3 + ox], m > zp ? m : zp);
+        }
+  nnf_test_ctx("%d of %d max-pool outputs below zero", clamped, B * 36);
+  CHECK(clamped > 0 && clamped < B * 36);
+  /* ReLU6: nothing above q(6) */
+  int q6 = nnfm_quantize_real(6.0, n->t[4].r.scale, n->t[4].r.zp, -128, 127);
+  for (int i = 0; i < B * 12; i++) CHECK(n->t[6].q[i] >= n->t[4].r.zp && n->t[6].q[i] <= q6);
+  nnf_net_free(n);
+}
+
 /* ---- the grammar ------------------------------------------------------------------ */
 
 static void grammar(void) {
@@ -359,6 +406,7 @@ static void grammar(void) {
       {"conv(4,3,dilation=2)", "layer 0 'conv(4,3,dilation=2)': has no argument 'dilation'"},
       {"flatten,conv(4,3)", "layer 1 'conv(4,3)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3),", "architecture ends with a comma"},
+      {"conv(4,3),maxpool(2),tanh", "layer 2 'tanh': a sigmoid or tanh after a pool has no int8 form; put it before the pool"},
       {"conv(4,3),gap,dense(3)", "layer 2 'dense(3)': its input is a 4 x 1 x 1 map; flatten it first"},
       {"flatten,dense(8),conv(4,1)", "layer 2 'conv(4,1)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3", "layer 0 'conv(4,3': arguments are closed by ')' at the end"},
@@ -376,6 +424,7 @@ int main(int argc, char **argv) {
   (void)argc;
   torch_cases();
   qat();
+  pool_activations();
   grammar();
   return nnf_test_done(argv[0]);
 }
