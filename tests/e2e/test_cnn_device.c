@@ -10,7 +10,9 @@
  * runs an MLP), a map the walk's 16-bit counters cannot take, maps that do
  * not fit ACT, a flattened map too large for a whole-map kernel.
  *
- * usage: test_cnn_device [seed]
+ * Then 40 random architectures (random_arch) the same way.
+ *
+ * usage: test_cnn_device [seed [random networks]]
  */
 #include "nnf_device.h"
 #include "nnf_layer.h"
@@ -87,6 +89,43 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   return compared;
 }
 
+/* A random CNN of seed r: 1..3 blocks of conv (kernel 1..5, stride 1..2,
+ * padding up to k/2+1, 1..13 channels, with or without bias) followed by
+ * nothing, ReLU or ReLU6, and maybe a max / average pool (padding up to
+ * k/2, stride 1..k) or a ReLU after it; then global pooling or not,
+ * flatten, and one or two dense layers. Written in the --arch grammar;
+ * shapes that do not compose are drawn again. */
+static int random_arch(nnf_rng *r, char *buf, size_t len, int c, int h, int w) {
+  static const char *const acts[] = {"", ",relu", ",relu6"};
+  size_t u = 0;
+  int blocks = 1 + (int)nnf_rng_range(r, 0, 2);
+  buf[0] = 0;
+  for (int b = 0; b < blocks; b++) {
+    int k = 1 + (int)nnf_rng_range(r, 0, 4), st = 1 + (int)nnf_rng_range(r, 0, 1), pd = (int)nnf_rng_range(r, 0, k / 2 + 1);
+    u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,%d,stride=%d,pad=%d,bias=%d)%s", b ? "," : "",
+                          1 + (int)nnf_rng_range(r, 0, 12), k, st, pd, (int)nnf_rng_range(r, 0, 1),
+                          acts[nnf_rng_range(r, 0, 2)]);
+    if (nnf_rng_range(r, 0, 2)) {
+      int pk = 2 + (int)nnf_rng_range(r, 0, 1);
+      u += (size_t)snprintf(buf + u, len - u, ",%s(%d,stride=%d,pad=%d)%s", nnf_rng_range(r, 0, 1) ? "maxpool" : "avgpool",
+                            pk, 1 + (int)nnf_rng_range(r, 0, pk - 1), (int)nnf_rng_range(r, 0, pk / 2),
+                            nnf_rng_range(r, 0, 2) ? "" : ",relu");
+    }
+  }
+  u += (size_t)snprintf(buf + u, len - u, "%s,flatten,dense(%d)", nnf_rng_range(r, 0, 3) ? "" : ",gap",
+                        2 + (int)nnf_rng_range(r, 0, 8));
+  if (nnf_rng_range(r, 0, 1)) snprintf(buf + u, len - u, ",relu,dense(%d)", 2 + (int)nnf_rng_range(r, 0, 5));
+  char err[512];
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(buf, shape, err, sizeof err);
+  if (!n) return -1;
+  /* the dense layer after a flattened map runs as a whole-map CONV: at most 7 x 7 */
+  int ok = 1;
+  for (int i = 0; i <= n->nlayers; i++) ok &= n->t[i].map || (n->t[i].mh <= 7 && n->t[i].mw <= 7);
+  nnf_net_free(n);
+  return ok ? 0 : -1;
+}
+
 /* nnf_device_load refuses with exactly msg. */
 static void refused(const char *uri, const char *arch, int c, int h, int w, int max_batch, const char *msg) {
   char err[512] = "";
@@ -136,6 +175,19 @@ int main(int argc, char **argv) {
   /* large maps: the batch is chosen so OH*OW*B <= 65535 (here B <= 16 for 64 x 64) */
   total += same_on_device("conv(4,3,pad=1),relu,avgpool(4),conv(4,3),gap,flatten,dense(3)", 1, 64, 64, 21, 1000,
                           seed + 4);
+
+  /* random architectures (random input sizes and channel counts too) */
+  {
+    nnf_rng r = nnf_rng_seed(seed * 31 + 7);
+    int nets = argc > 2 ? atoi(argv[2]) : 40;
+    for (int k = 0; k < nets; k++) {
+      char arch[512];
+      int c = 1 + (int)nnf_rng_range(&r, 0, 9), h = 4 + (int)nnf_rng_range(&r, 0, 12), w = 4 + (int)nnf_rng_range(&r, 0, 12);
+      while (random_arch(&r, arch, sizeof arch, c, h, w)) {}
+      total += same_on_device(arch, c, h, w, 3 + (int)nnf_rng_range(&r, 0, 20), 1 + (int)nnf_rng_range(&r, 0, 30),
+                              seed + 100 + (uint64_t)k);
+    }
+  }
 
   /* refusals */
   refused("model:conv=0", "conv(4,3),relu,flatten,dense(3)", 1, 8, 8, 8,
