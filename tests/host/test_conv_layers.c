@@ -194,22 +194,31 @@ static int8_t conv_rule(const nnfm_conv_args *a, const int8_t *x, const int8_t *
   return (int8_t)nnfm_requantize((int32_t)acc, m0[n], shift[n], a->out_zp, a->lo, a->hi);
 }
 
-static void qat(void) {
+/* The network of arch over c x h x w maps, initialised from seed, its
+ * ranges observed on B inputs x (filled here, uniform in [lo, lo + span)),
+ * quantized. */
+static nnf_net *quantized(const char *arch, int c, int h, int w, uint64_t seed, int B, float *x, float lo, float span) {
   char err[512];
-  int shape[3] = {3, 10, 10};
-  nnf_net *n = nnf_arch_build("conv(5,3,pad=1,stride=2),relu,maxpool(2,pad=1),conv(4,1),avgpool(2,stride=1),gap,"
-                              "flatten,dense(3)",
-                              shape, err, sizeof err);
-  nnf_test_ctx("%s", err);
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
+  nnf_test_ctx("%s: %s", arch, err);
   CHECK(n != NULL);
   nnf_init_spec is = {0};
-  CHECK_OK(nnf_net_init(n, &is, 5));
-  enum { B = 6 };
-  static float x[B * 300];
-  nnf_rng r = nnf_rng_seed(3);
-  for (int i = 0; i < B * 300; i++) x[i] = (float)(nnf_rng_u32(&r) % 1000) / 500.0f - 0.7f;
+  CHECK_OK(nnf_net_init(n, &is, seed));
+  nnf_rng r = nnf_rng_seed(seed + 1);
+  for (int i = 0; i < B * c * h * w; i++) x[i] = (float)(nnf_rng_u32(&r) % 1000) / 1000.0f * span + lo;
   CHECK_OK(nnf_net_observe(n, x, B, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  return n;
+}
+
+static void qat(void) {
+  char err[512];
+  enum { B = 6 };
+  static float x[B * 300];
+  nnf_net *n = quantized("conv(5,3,pad=1,stride=2),relu,maxpool(2,pad=1),conv(4,1),avgpool(2,stride=1),gap,flatten,"
+                         "dense(3)",
+                         3, 10, 10, 5, B, x, -0.7f, 2.0f);
   /* the conv fused with ReLU clamps at its output zero point */
   nnf_qlayer *Q = nnf_layer_conv_qlayer(n->layer[0]);
   CHECK(Q != NULL);
@@ -326,19 +335,10 @@ static void qat(void) {
  * network in float is the float ReLU of the pool. */
 static void pool_activations(void) {
   char err[512];
-  int shape[3] = {2, 9, 9};
-  nnf_net *n = nnf_arch_build("conv(4,3),maxpool(2),relu,conv(3,1),avgpool(2,stride=1),relu6,flatten,dense(2)", shape, err,
-                              sizeof err);
-  nnf_test_ctx("%s", err);
-  CHECK(n != NULL);
-  nnf_init_spec is = {0};
-  CHECK_OK(nnf_net_init(n, &is, 8));
   enum { B = 5 };
   static float x[B * 162];
-  nnf_rng r = nnf_rng_seed(9);
-  for (int i = 0; i < B * 162; i++) x[i] = (float)(nnf_rng_u32(&r) % 1000) / 250.0f - 2.0f;
-  CHECK_OK(nnf_net_observe(n, x, B, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_net *n = quantized("conv(4,3),maxpool(2),relu,conv(3,1),avgpool(2,stride=1),relu6,flatten,dense(2)", 2, 9, 9, 8, B,
+                         x, -2.0f, 4.0f);
   CHECK(n->layer[2]->fused && n->layer[5]->fused);
   /* the activations' outputs keep their pools' quantization */
   CHECK(n->t[3].r.scale == n->t[1].r.scale && n->t[3].r.zp == n->t[1].r.zp);
