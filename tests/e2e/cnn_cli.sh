@@ -12,6 +12,8 @@
 #     the model device (int8) within a point of it;
 #   - a device without FEAT_CONV (model:conv=0) refuses the CNN (exit 1,
 #     the message names FEAT_CONV and the layer) and still runs an MLP;
+#   - eval / infer --arch run an untrained network on a device (its cost,
+#     its fit: the refusals with their messages);
 #   - nnfpga tune --arch searches the training of one CNN; its refusals.
 set -u
 nnfpga=$1
@@ -76,7 +78,22 @@ expect 0 "accuracy" -- "$nnfpga" train --quiet --arch "flatten,dense(16),relu,de
   --limit 200 --test-limit 50 --epochs 1 --out "$tmp/mlp.safetensors"
 expect 2 "model: the only option is conv=0 or conv=1" -- "$nnfpga" eval --model "$tmp/cnn.safetensors" --device model:conv=9
 
-# 4. nnfpga tune --arch: every trial trains that network; best.json's command trains it
+# 4. eval / infer --arch: an untrained network on a device (what it costs, whether it fits)
+a2="conv(8,3,pad=1),relu,maxpool(2),conv(8,3,pad=1),relu,maxpool(2),flatten,dense(10)"
+expect 0 "^accuracy [0-9.]+% \([0-9]+ of 50 images\).*on model" -- "$nnfpga" eval --quiet --arch "$a2" --device model --limit 50
+grep -q '"macs":[[:space:]]*[1-9]' <<<"$("$nnfpga" eval --quiet --json --arch "$a2" --limit 20)" ||
+  fail "eval --arch --json has no MACs"
+expect 0 "^1: class [0-9] \(label [0-9]\) logits" -- "$nnfpga" infer --arch "$a2" --count 2
+expect 1 "layer 4 \(Linear\) after Flatten: the device runs it as a conv over the whole 8 x 14 x 14 map" -- \
+  "$nnfpga" eval --quiet --arch "conv(8,3,pad=1),relu,maxpool(2),flatten,dense(10)" --limit 10
+expect 1 "device model:conv=0 does not run CONV / POOL" -- "$nnfpga" infer --arch "$a2" --device model:conv=0
+expect 2 "--model and --arch both give the network: one of them" -- \
+  "$nnfpga" eval --model "$tmp/cnn.safetensors" --arch "$a2"
+expect 2 "nnfpga infer: --arch: layer 1 'dense\(10\)': its input is a 8 x 26 x 26 map; flatten it first" -- \
+  "$nnfpga" infer --arch "conv(8,3),dense(10)"
+"$nnfpga" eval --help | grep -q "instead of --model: an untrained network" || fail "eval --help lacks --arch"
+
+# 5. nnfpga tune --arch: every trial trains that network; best.json's command trains it
 expect 0 "best: trial [0-9]+, validation accuracy [0-9.]+%: lr [0-9.e-]+, batch 64, optimizer adam" -- \
   "$nnfpga" tune --dir "$tmp/tune" --arch "conv(4,3),relu,maxpool(2),flatten,dense(10)" --lr 1e-3,3e-3 --limit 600 \
   --epochs 1 --device host --quiet
