@@ -4,7 +4,8 @@
  * Opens a device by URI and runs the commands of docs/protocol.md on it:
  *
  *   "sim"                         the Verilated nnf_core, in process (default)
- *   "model"                       the functional model (nnfm_device), in process
+ *   "model"                       the functional model (nnfm_device), in process, with CONV / POOL
+ *   "model:conv=0"                the same without them (FEAT_CONV clear, as an RTL built with HAS_CONV = 0)
  *   "serial:/dev/ttyUSB1[@baud]"  a board on a serial port (termios)
  *   "usb[:vid:pid[:serial]]"      a board behind an FTDI bridge (libftdi1/libusb)
  *

@@ -2,6 +2,7 @@
  * (sim/model/nnfm_device.c) in process, behind the same frames. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nnfdrv.h"
 #include "nnfdrv_transport.h"
@@ -32,13 +33,21 @@ static void model_close(nnfdrv_transport *t) {
   free(m);
 }
 
+/* "model" or "model:conv=0" (CONV and POOL off, FEAT_CONV clear: a device
+ * built with HAS_CONV = 0, such as the iCEBreaker's, which a host must
+ * refuse a CNN on). */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
+  int conv = 1; /* CONV and POOL (FEAT_CONV), as the RTL's default */
   if (spec && *spec) {
-    snprintf(msg, msglen, "model: takes no options (got \"%s\")", spec);
-    return NNFDRV_ERR_URI;
+    if (strcmp(spec, "conv=0") && strcmp(spec, "conv=1")) {
+      snprintf(msg, msglen, "model: the only option is conv=0 or conv=1 (got \"%s\")", spec);
+      return NNFDRV_ERR_URI;
+    }
+    conv = spec[5] == '1';
   }
   model_transport *m = calloc(1, sizeof *m);
   nnfm_device_config cfg = nnfm_device_config_default();
+  cfg.conv = conv;
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {
     free(m);
     snprintf(msg, msglen, "model: out of memory");

@@ -5,7 +5,9 @@
 
 Loads CHECKPOINT with safetensors.torch.load_file, builds the network its
 metadata describes as a torch.nn.Sequential (its `architecture`, e.g.
-`Linear(784,128),ReLU,Dropout(0.2),Linear(128,10)`; or, in checkpoints
+`Linear(784,128),ReLU,Dropout(0.2),Linear(128,10)`, or with convolutions
+`Conv2d(1,8,kernel_size=5,stride=1,padding=2),ReLU,MaxPool2d(kernel_size=2,
+stride=2,padding=0),Flatten,Linear(1568,10)` over `input_shape` maps; or, in checkpoints
 older than it, `layers` and `activation`), loads the float
 weights with load_state_dict(strict=True) and runs it in float32 on the
 first N Fashion-MNIST test images. With --nnfpga it compares every logit of
@@ -20,7 +22,8 @@ terms summed in any order in float32 is within gamma_n * sum |terms| of
 the exact value, gamma_n = n u / (1 - n u), u = 2^-24; each layer
 y = W a + b adds gamma_(in+1) (|W| |a| + |b|), the error of its input comes
 through |W| (the hidden activations are 1-Lipschitz: ReLU, ReLU6, tanh,
-sigmoid; Dropout, Flatten and Identity are the identity in evaluation),
+sigmoid; Dropout, Flatten and Identity are the identity in evaluation;
+convolutions and pools: error_bound below),
 computed here in float64 per image and logit. Both forwards
 lie within the bound of the exact result, so within 2 * bound of each
 other, whatever their summation order (BLAS blocking, vector lanes). The
@@ -52,7 +55,14 @@ def read_idx(path):
 
 
 def error_bound(torch, mods, x):
-    """Per image and logit, the float32 rounding bound of the forward (float64)."""
+    """Per image and logit, the float32 rounding bound of the forward (float64).
+
+    Conv2d is the Linear rule over each output's Cin*KH*KW taps (padding
+    taps are exact zeros); MaxPool2d passes the largest error of its window
+    (|max(a + e) - max(a)| <= max |e|); an average pool of n taps adds the
+    rounding of its sum and division, gamma(n + 1) * mean |a|, to the mean
+    error; Flatten reshapes it."""
+    F = torch.nn.functional
     a = x.double()
     err = torch.zeros_like(a)
     for m in mods:
@@ -61,6 +71,21 @@ def error_bound(torch, mods, x):
             k = w.shape[1]
             err = gamma(k + 1) * (a.abs() @ w.abs().T + b.abs()) + err @ w.abs().T
             a = a @ w.T + b
+        elif isinstance(m, torch.nn.Conv2d):
+            w = m.weight.double()
+            b = m.bias.double() if m.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+            k = w.shape[1] * w.shape[2] * w.shape[3]
+            conv = lambda v, ww, bb=None: F.conv2d(v, ww, bb, m.stride, m.padding)
+            err = gamma(k + 1) * (conv(a.abs(), w.abs(), b.abs())) + conv(err, w.abs())
+            a = conv(a, w, b)
+        elif isinstance(m, (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)):
+            k = m.kernel_size if isinstance(m, torch.nn.AvgPool2d) else (a.shape[2], a.shape[3])
+            n = k * k if isinstance(k, int) else k[0] * k[1]
+            err = m(err) + gamma(n + 1) * m(a.abs())
+            a = m(a)
+        elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.Flatten)):
+            err = m(err)
+            a = m(a)
         else:
             a = m(a)
     return err
@@ -96,6 +121,18 @@ def build(torch, meta):
                 mods.append(torch.nn.Dropout(float(args)))
             elif name in ("ReLU", "ReLU6", "Sigmoid", "Tanh", "Identity", "Flatten"):
                 mods.append(getattr(torch.nn, name)())
+            elif name in ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"):
+                # libnnf writes them as constructor calls: positional integers,
+                # then key=integer / False (count_include_pad=False, bias=False)
+                pos, kw = [], {}
+                for part in args.split(","):
+                    key, eq, val = part.partition("=")
+                    v = False if val == "False" else True if val == "True" else int(val if eq else key)
+                    if eq:
+                        kw[key] = v
+                    else:
+                        pos.append(v)
+                mods.append(getattr(torch.nn, name)(*pos, **kw))
             else:
                 return None
         return mods
@@ -140,6 +177,8 @@ def main():
     count = min(count, args.limit)
     x = torch.frombuffer(bytearray(pixels[:count * rows * cols]), dtype=torch.uint8)
     x = x.reshape(count, rows * cols).float() / 255.0
+    if "input_shape" in meta:  # a network over maps: the images as C x H x W
+        x = x.reshape(count, *(int(v) for v in meta["input_shape"].split(",")))
     y = torch.tensor(list(labels[:count]))
     with torch.no_grad():
         logits = model(x)

@@ -53,14 +53,17 @@ int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int
 /* What eval and infer share: the checkpoint, the device, the data. */
 typedef struct {
   const char *model, *uri, *data, *csv;
-  long label_col;
+  const char *arch, *input_shape;   /* --arch instead of --model: an untrained network */
+  long label_col, seed;
   int json, use_float;
 } cli_model_flags;
 extern const cli_option cli_model_options[];
 extern cli_model_flags cli_model_values;
 /* The start of eval and infer: parse argv against cli_model_options and
  * the command's own table, then load the checkpoint (quantized unless
- * --float). 0 with *net set; -1 after printing the help (exit 0); or the
+ * --float), or with --arch build that network untrained (torch's default
+ * initialisation from --seed, ranges observed on 64 seeded uniform inputs
+ * in [0, 1), quantized): what an architecture costs a device. 0 with *net set; -1 after printing the help (exit 0); or the
  * exit code after printing the error. */
 int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
                       nnf_net **net);
@@ -120,6 +123,23 @@ int cli_opt_flag(const char *cmd, nnf_opt_config *oc, int argc, char **argv, int
 /* Loss and accuracy per epoch (n epochs of h) as an SVG line chart; prints
  * the error and returns -1 on failure. */
 int cli_plot_history(const char *cmd, const char *path, const char *title, const nnf_epoch_stats *h, int n);
+/* eval's and infer's --arch (cli_model_command). */
+#define CLI_MODEL_ARCH_HELP                                                                             \
+  "  --arch A         instead of --model: an untrained network of that architecture (as\n"           \
+  "                   train --arch takes it; --input-shape S, --seed N): what it costs the\n"         \
+  "                   device (cycles, MACs) and whether it fits; its accuracy is chance\n"
+/* The help text of --arch and --input-shape (train and tune). */
+#define CLI_ARCH_HELP                                                                                   \
+  "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \
+  "                   conv(16,5,pad=2),relu,maxpool(2),conv(32,5,pad=2),relu,maxpool(2),flatten,dense(10)\n" \
+  "                   conv(OUT,K,stride=S,pad=P,bias=0|1), maxpool(K,stride=S,pad=P), avgpool(K,...),\n"    \
+  "                   gap (global average pooling), flatten, dense(OUT), relu, relu6, sigmoid, tanh,\n"     \
+  "                   identity, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n"          \
+  "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images), or N:\n"     \
+  "                   flat rows of N features (CSV data; then dense first, no conv)\n"
+/* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,
+ * or EXIT_USAGE after printing why (the layer's index and text). */
+int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net **net);
 /* Open the device of a command's --device (NULL, and 0, for "host"):
  * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
  * URI, EXIT_DEVICE when nothing usable answers there). */

@@ -27,6 +27,7 @@ static void usage_eval(FILE *f) {
           "exact match for multilabel; MSE and MAE for regression) and the device's figures.\n"
           "\n"
           "  --model FILE     checkpoint written by nnfpga train\n"
+          CLI_MODEL_ARCH_HELP
           DEVICE_HELP
           "  --float          evaluate the float weights on the host instead\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
@@ -53,7 +54,7 @@ int cmd_eval(int argc, char **argv) {
   nnf_net *net;
   int rc = cli_model_command("eval", argc, argv, opts, usage_eval, &net);
   if (rc) return rc < 0 ? 0 : rc;
-  const char *model = cli_model_values.model, *uri = cli_model_values.uri, *data = cli_model_values.data,
+  const char *model = cli_model_values.model ? cli_model_values.model : cli_model_values.arch, *uri = cli_model_values.uri, *data = cli_model_values.data,
              *csvf = cli_model_values.csv;
   long label_col = cli_model_values.label_col;
   int json = cli_model_values.json, use_float = cli_model_values.use_float;

@@ -26,6 +26,7 @@ static void usage_infer(FILE *f) {
           "regression: the predictions; both beside the targets).\n"
           "\n"
           "  --model FILE     checkpoint written by nnfpga train\n"
+          CLI_MODEL_ARCH_HELP
           DEVICE_HELP
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV samples instead (--label-col N, default 0; -1 = last)\n"

@@ -23,13 +23,15 @@ static void usage_train(FILE *f) {
   fprintf(f,
           "usage: nnfpga train [OPTIONS]\n"
           "\n"
-          "Trains a multilayer perceptron with quantization-aware training: forward passes\n"
+          "Trains a multilayer perceptron (or the network of --arch: convolutions, pooling)\n"
+          "with quantization-aware training: forward passes\n"
           "in int8 on the device, gradients and optimizer steps in float on the host.\n"
           "Writes the checkpoint (safetensors) and a CSV of loss and accuracy per epoch.\n"
           "\n"
           "  --model M        mlp (default) or snn: a spiking network (see nnfpga train --model snn --help)\n"
           "  --layers L       sizes, input to output (default 784,128,10); dropout:P between two\n"
           "                   sizes adds a Dropout(P) layer there (e.g. 784,128,dropout:0.2,10)\n"
+          CLI_ARCH_HELP
           "  --task T         multiclass (default: softmax + cross-entropy), binary (one sigmoid\n"
           "                   output, labels 0/1), multilabel (a sigmoid per output, CSV targets),\n"
           "                   regression (no activation, CSV targets; reports MSE and MAE)\n"
@@ -141,7 +143,7 @@ static int pick(const char *opt, const char *v, const char *a, const char *b, in
 
 /* The flags of `nnfpga train`: one table for every kind of network. */
 static struct {
-  const char *model, *layers, *act, *optname, *data, *train_csv, *test_csv, *uri, *out, *csv_path, *plot, *batch,
+  const char *model, *layers, *arch, *input_shape, *act, *optname, *data, *train_csv, *test_csv, *uri, *out, *csv_path, *plot, *batch,
       *val_split;
   const char *task, *loss, *huber_delta, *l1, *clip_norm;
   const char *init, *init_mode, *init_a, *init_b, *init_mean, *init_std;
@@ -159,6 +161,8 @@ static const cli_option train_options[] = {
     {"--clip-norm", CLI_STR, &f.clip_norm, 0, 0},
     {"--targets", CLI_INT, &f.targets, 1, 65535},
     {"--layers", CLI_STR, &f.layers, 0, 0},
+    {"--arch", CLI_STR, &f.arch, 0, 0},
+    {"--input-shape", CLI_STR, &f.input_shape, 0, 0},
     {"--act", CLI_STR, &f.act, 0, 0},
     {"--optimizer", CLI_STR, &f.optname, 0, 0},
     {"--data", CLI_STR, &f.data, 0, 0},
@@ -248,7 +252,7 @@ static int snn_config(nnf_snn_config *c) {
 
 int cmd_train(int argc, char **argv) {
   memset(&f, 0, sizeof f);
-  f.model = "mlp", f.layers = "784,128,10", f.act = "relu", f.optname = "adam", f.init = "default";
+  f.model = "mlp", f.layers = NULL, f.input_shape = "1,28,28", f.act = "relu", f.optname = "adam", f.init = "default";
   f.init_mode = "fan_in", f.init_a = "0", f.init_b = "1", f.init_mean = "0", f.init_std = "1";
   f.reset = "subtract", f.enc = "direct", f.surr = "atan";
   f.epochs = 10, f.seed = 1, f.test_limit = -1, f.observe = 8, f.accumulate = 1, f.steps = 25, f.resolution = 48;
@@ -268,6 +272,20 @@ int cmd_train(int argc, char **argv) {
   if (!snn && strcmp(f.model, "mlp")) {
     fprintf(stderr, "nnfpga train: --model is mlp or snn, not '%s'\n", f.model);
     return EXIT_USAGE;
+  }
+  if (f.arch && (snn || f.layers)) {
+    fprintf(stderr, "nnfpga train: --arch gives the whole network: not with %s\n", snn ? "--model snn" : "--layers");
+    return EXIT_USAGE;
+  }
+  const char *spec_flag = f.arch ? "--arch" : "--layers";
+  if (!f.layers) f.layers = "784,128,10";
+  const char *spec = f.arch ? f.arch : f.layers;
+  int arch_io[2] = {0, 0}; /* --arch: checked here, before any data is read; built again below */
+  if (f.arch) {
+    nnf_net *probe = NULL;
+    if ((rc = cli_arch_net("train", f.arch, f.input_shape, &probe))) return rc;
+    arch_io[0] = nnf_net_inputs(probe), arch_io[1] = nnf_net_outputs(probe);
+    nnf_net_free(probe);
   }
   if (snn && f.use_float) {
     fprintf(stderr, "nnfpga train: a spiking network trains on its integer forward pass (no --float)\n");
@@ -297,8 +315,10 @@ int cmd_train(int argc, char **argv) {
   }
   int sizes[NNF_MAX_SIZES];
   double drop[NNF_MAX_SIZES];
-  int ns = snn ? nnf_parse_layers(f.layers, sizes, NNF_MAX_SIZES, err, sizeof err)
-               : nnf_parse_mlp_spec(f.layers, sizes, drop, NNF_MAX_SIZES, err, sizeof err);
+  int ns = 2;
+  if (f.arch) sizes[0] = arch_io[0], sizes[1] = arch_io[1];
+  else ns = snn ? nnf_parse_layers(f.layers, sizes, NNF_MAX_SIZES, err, sizeof err)
+                : nnf_parse_mlp_spec(f.layers, sizes, drop, NNF_MAX_SIZES, err, sizeof err);
   int a = nnf_act_parse(f.act);
   if (ns < 0 || a < 0) {
     if (ns < 0) fprintf(stderr, "nnfpga train: %s\n", err);
@@ -321,8 +341,8 @@ int cmd_train(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (f.targets && f.targets != targets) {
-    fprintf(stderr, "nnfpga train: --targets %ld but --layers %s has %d outputs (one per target)\n", f.targets,
-            f.layers, targets);
+    fprintf(stderr, "nnfpga train: --targets %ld but %s %s has %d outputs (one per target)\n", f.targets,
+            spec_flag, spec, targets);
     return EXIT_USAGE;
   }
   if (targets && !f.train_csv) {
@@ -345,11 +365,11 @@ int cmd_train(int argc, char **argv) {
   for (int k = 0; k < 1 + have_test && !rc; k++) {
     const char *which = k ? "test" : "training";
     if (sets[k]->features != (size_t)sizes[0])
-      fprintf(stderr, "nnfpga train: --layers %s takes %d inputs but the %s data has %zu features per sample\n",
-              f.layers, sizes[0], which, sets[k]->features), rc = EXIT_INPUT;
+      fprintf(stderr, "nnfpga train: %s %s takes %d inputs but the %s data has %zu features per sample\n",
+              spec_flag, spec, sizes[0], which, sets[k]->features), rc = EXIT_INPUT;
     else if (task.kind == NNF_TASK_MULTICLASS && sets[k]->classes > sizes[ns - 1])
-      fprintf(stderr, "nnfpga train: the %s data has %d classes but --layers %s has %d outputs\n", which,
-              sets[k]->classes, f.layers, sizes[ns - 1]), rc = EXIT_INPUT;
+      fprintf(stderr, "nnfpga train: the %s data has %d classes but %s %s has %d outputs\n", which,
+              sets[k]->classes, spec_flag, spec, sizes[ns - 1]), rc = EXIT_INPUT;
     else if (task.kind == NNF_TASK_BINARY && sets[k]->classes > 2)
       fprintf(stderr, "nnfpga train: the binary task takes labels 0 and 1 but the %s data has labels up to %d\n",
               which, sets[k]->classes - 1), rc = EXIT_INPUT;
@@ -366,8 +386,9 @@ int cmd_train(int argc, char **argv) {
   }
   nnf_net *net = NULL;
   if (!rc) {
-    net = snn ? nnf_snn_create(sizes, ns, &sc_snn, (uint64_t)f.seed, err, sizeof err)
-              : nnf_mlp_create_dropout(sizes, ns, (nnf_act)a, drop, (uint64_t)f.seed, err, sizeof err);
+    if (f.arch) cli_arch_net("train", f.arch, f.input_shape, &net);
+    else net = snn ? nnf_snn_create(sizes, ns, &sc_snn, (uint64_t)f.seed, err, sizeof err)
+                   : nnf_mlp_create_dropout(sizes, ns, (nnf_act)a, drop, (uint64_t)f.seed, err, sizeof err);
     if (net) net->task = task;
     if (net && !snn && nnf_net_init(net, &is, (uint64_t)f.seed)) {
       nnf_net_free(net);
@@ -479,7 +500,7 @@ int cmd_train(int argc, char **argv) {
   if (!rc && f.plot) {
     char title[160];
     if (snn) snprintf(title, sizeof title, "spiking %s, T = %d, %s reset", f.layers, sc_snn.steps, f.reset);
-    else snprintf(title, sizeof title, "%s %s, %s, forward on %s", f.layers, f.act, f.optname,
+    else snprintf(title, sizeof title, "%s %s, %s, forward on %s", spec, f.arch ? "" : f.act, f.optname,
                   f.use_float ? "host (float)" : uri);
     if (cli_plot_history("train", f.plot, title, history, epochs_run)) rc = EXIT_INPUT;
   }
@@ -489,7 +510,8 @@ int cmd_train(int argc, char **argv) {
       cJSON *j = cJSON_CreateObject();
       cJSON_AddStringToObject(j, "checkpoint", out);
       cJSON_AddStringToObject(j, "csv", csv_path);
-      cJSON_AddStringToObject(j, "model", snn ? "snn" : "mlp");
+      cJSON_AddStringToObject(j, "model", snn ? "snn" : f.arch ? "arch" : "mlp");
+      if (f.arch) cJSON_AddStringToObject(j, "arch", f.arch);
       if (snn) cJSON_AddNumberToObject(j, "steps", sc_snn.steps);
       cJSON_AddStringToObject(j, "device", f.use_float ? "float" : uri);
       cJSON_AddNumberToObject(j, "epochs", (double)epochs_run);
@@ -516,7 +538,8 @@ int cmd_train(int argc, char **argv) {
         printf("trained spiking %s (T = %d, %s reset, %s input) on %zu images for %d epochs in %.1f s\n", f.layers,
                sc_snn.steps, f.reset, f.enc, train.count, epochs_run, secs);
       else
-        printf("trained %s (%s%s%s) on %zu %s for %d epochs in %.1f s; forward passes on %s\n", f.layers, f.act,
+        printf("trained %s (%s%s%s) on %zu %s for %d epochs in %.1f s; forward passes on %s\n", spec,
+               f.arch ? "arch" : f.act,
                task.kind == NNF_TASK_MULTICLASS ? "" : ", ", task.kind == NNF_TASK_MULTICLASS ? "" : nnf_task_name(task.kind),
                train.count, task.kind == NNF_TASK_MULTICLASS ? "images" : "samples", epochs_run, secs,
                f.use_float ? "the host (float)" : uri);

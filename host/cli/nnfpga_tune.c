@@ -95,6 +95,7 @@ typedef struct {
 typedef struct {
   /* options */
   const char *dir, *data, *csv, *uri, *act, *plot;
+  const char *arch, *input_shape;   /* --arch: one network for every trial (not searched) */
   const char *task_s, *loss_s, *delta_s;
   long epochs, seed, limit, label_col, trials, init_trials, jobs, targets;
   nnf_task task;            /* --task / --loss: the score is the task's validation figure
@@ -411,7 +412,7 @@ static int build_grid(tune *t) {
 static void config_text(const tune *t, const config *c, char *buf, size_t len) {
   buf[0] = 0;
   for (int i = 0; i < NDIMS; i++) {
-    if (c->na[i] || (t->d[i].opt_param && !t->d[i].given)) continue;
+    if (c->na[i] || (t->d[i].opt_param && !t->d[i].given) || (i == D_HIDDEN && t->arch)) continue;
     size_t l = strlen(buf);
     snprintf(buf + l, len - l, "%s%s %s", l ? ", " : "", t->d[i].key, c->str[i]);
   }
@@ -469,6 +470,10 @@ static cJSON *search_json(const tune *t) {
   cJSON_AddItemToObject(o, "space", sp);
   cJSON_AddNumberToObject(st, "epochs", (double)t->epochs);
   cJSON_AddStringToObject(st, "act", t->act);
+  if (t->arch) {
+    cJSON_AddStringToObject(st, "arch", t->arch);
+    cJSON_AddStringToObject(st, "input_shape", t->input_shape);
+  }
   fmt_num(t->val_split, buf, sizeof buf);
   cJSON_AddStringToObject(st, "val_split", buf);
   cJSON_AddStringToObject(st, "data", t->csv ? t->csv : t->data ? t->data : NNF_FASHION_DEFAULT);
@@ -553,6 +558,10 @@ static void add_config(const tune *t, cJSON *o, const config *c, const int *size
     if (c->na[i]) cJSON_AddNullToObject(o, d->key);
     else if (d->type == T_REAL || d->type == T_BATCH) cJSON_AddNumberToObject(o, d->key, c->num[i]);
     else cJSON_AddStringToObject(o, d->key, c->str[i]);
+  }
+  if (t->arch) {
+    cJSON_AddStringToObject(o, "arch", t->arch);
+    return;
   }
   char layers[128] = "";
   for (int l = 0; l < ns; l++) {
@@ -820,7 +829,8 @@ static char *render_csv(const tune *t) {
 /* The command line that trains the best configuration fully. */
 static void train_command(const tune *t, const cJSON *b, char *buf, size_t len) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(b, "layers");
-  snprintf(buf, len, "nnfpga train --layers %s --act %s", cJSON_IsString(v) ? v->valuestring : "?", t->act);
+  if (t->arch) snprintf(buf, len, "nnfpga train --arch '%s' --input-shape %s", t->arch, t->input_shape);
+  else snprintf(buf, len, "nnfpga train --layers %s --act %s", cJSON_IsString(v) ? v->valuestring : "?", t->act);
   for (int i = 0; i < NDIMS; i++) {
     if (t->d[i].opt_param && !t->d[i].given) continue;
     char f[128];
@@ -983,7 +993,9 @@ static int run_trial(const tune *t, long k, const config *c, cJSON **out) {
   int sizes[NNF_MAX_SIZES], ns = trial_sizes(t, c, sizes);
   nnf_opt_config oc;
   nnf_epoch_stats *hist = calloc((size_t)t->epochs, sizeof *hist);
-  nnf_net *net = nnf_mlp_create(sizes, ns, (nnf_act)nnf_act_parse(t->act), (uint64_t)t->seed, err, sizeof err);
+  nnf_net *net = NULL;
+  if (!t->arch) net = nnf_mlp_create(sizes, ns, (nnf_act)nnf_act_parse(t->act), (uint64_t)t->seed, err, sizeof err);
+  else if (cli_arch_net("tune", t->arch, t->input_shape, &net)) snprintf(err, sizeof err, "--arch refused");
   nnf_init_spec is = nnf_init_defaults((nnf_init_kind)c->num[D_INIT]);
   nnf_optim *opt = NULL;
   int rc = 0, epochs_run = 0;
@@ -1240,6 +1252,9 @@ static void usage_tune(FILE *f) {
           "  --batch L          batch sizes, e.g. 32,64 ('full': the whole set; default 64)\n"
           "  --hidden L         hidden widths: 64,128 (one hidden layer), 128x64 (two), none;\n"
           "                     a range such as log:16:256 (default 128)\n"
+          "  --arch A           instead of --hidden: one network for every trial, as nnfpga train\n"
+          "                     --arch takes it (conv(8,5,pad=2),relu,maxpool(2),flatten,dense(10));\n"
+          "                     --input-shape C,H,W (default 1,28,28)\n"
           "  --optimizer L      sgd, adagrad, rmsprop, adam, adamw (default adam)\n"
           "  --momentum L, --dampening L, --weight-decay L, --alpha L, --beta1 L, --beta2 L,\n"
           "  --eps L, --lr-decay L\n"
@@ -1293,7 +1308,7 @@ static int parse_args(tune *t, int argc, char **argv) {
 #define TSTR(flag, var) if ((g = cli_opt(argc, argv, &i, flag, &v)) != 0) { if (g < 0) goto missing; var = v; continue; }
 #define TINT(flag, var, lo, hi) if ((g = cli_opt(argc, argv, &i, flag, &v)) != 0) { if (g < 0) goto missing; if (cli_int("tune", flag, v, lo, hi, &var)) return EXIT_USAGE; continue; }
     TSTR("--dir", t->dir) TSTR("--data", t->data) TSTR("--train-csv", t->csv) TSTR("--device", t->uri)
-    TSTR("--act", t->act) TSTR("--plot", t->plot) TSTR("--search", search) TSTR("--val-split", val_split)
+    TSTR("--act", t->act) TSTR("--arch", t->arch) TSTR("--input-shape", t->input_shape) TSTR("--plot", t->plot) TSTR("--search", search) TSTR("--val-split", val_split)
     TINT("--epochs", t->epochs, 1, 100000) TINT("--seed", t->seed, 0, 0x7fffffffL)
     TINT("--limit", t->limit, 0, 0x7fffffffL) TINT("--label-col", t->label_col, -1, 100000)
     TINT("--trials", t->trials, 1, 1000000) TINT("--init-trials", t->init_trials, 1, 100000)
@@ -1323,6 +1338,13 @@ static int parse_args(tune *t, int argc, char **argv) {
   if (nnf_act_parse(t->act) < 0)
     return usage_err("unknown activation '%s' (relu, relu6, sigmoid, tanh, none)", t->act);
   if (t->data && t->csv) return usage_err("--data and --train-csv are exclusive");
+  if (t->arch) {
+    nnf_net *probe = NULL;
+    int rc_arch;
+    if (t->d[D_HIDDEN].given) return usage_err("--arch gives the whole network: not with --hidden");
+    if ((rc_arch = cli_arch_net("tune", t->arch, t->input_shape, &probe))) return rc_arch;
+    nnf_net_free(probe);
+  }
   int task_k = t->task_s ? nnf_task_parse(t->task_s) : NNF_TASK_MULTICLASS, rc_task;
   int outs = task_k == NNF_TASK_BINARY ? 1 : task_k >= 0 && nnf_task_uses_targets((nnf_task_kind)task_k) ? (int)t->targets : 2;
   if (task_k >= 0 && nnf_task_uses_targets((nnf_task_kind)task_k) && !t->targets)
@@ -1424,6 +1446,7 @@ int cmd_tune(int argc, char **argv) {
   t.dir = "tune";
   t.uri = "model";
   t.act = "relu";
+  t.input_shape = "1,28,28";
   t.epochs = 5;
   t.seed = 1;
   t.jobs = 1;

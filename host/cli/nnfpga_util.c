@@ -14,6 +14,7 @@
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
 #include "nnf_plot.h"
+#include "nnf_util.h"
 #include "nnfdrv.h"
 #include "nnfpga_cli.h"
 
@@ -378,7 +379,34 @@ const cli_option cli_model_options[] = {
     {"--label-col", CLI_INT, &cli_model_values.label_col, -1, 100000},
     {"--json", CLI_FLAG, &cli_model_values.json, 0, 0},
     {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
+    {"--arch", CLI_STR, &cli_model_values.arch, 0, 0},
+    {"--input-shape", CLI_STR, &cli_model_values.input_shape, 0, 0},
+    {"--seed", CLI_INT, &cli_model_values.seed, 0, 0x7fffffffL},
     CLI_END};
+
+/* --arch: the network untrained, its ranges observed on 64 seeded uniform
+ * inputs in [0, 1), quantized. 0, or the exit code after printing why. */
+static int untrained(const char *cmd, nnf_net **net) {
+  const cli_model_flags *m = &cli_model_values;
+  char err[512];
+  int rc = cli_arch_net(cmd, m->arch, m->input_shape, net);
+  if (rc) return rc;
+  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+  size_t cnt = (size_t)64 * nnf_net_inputs(*net);
+  float *x = malloc(cnt * sizeof(float));
+  uint64_t g = (uint64_t)m->seed;
+  for (size_t i = 0; x && i < cnt; i++) x[i] = nnf_rng_uniform(&g);
+  if (!x || nnf_net_init(*net, &is, (uint64_t)m->seed) || nnf_net_observe(*net, x, 64, 1) ||
+      nnf_net_quantize(*net, err, sizeof err)) {
+    fprintf(stderr, "nnfpga %s: --arch: %s\n", cmd, x ? err : "out of memory");
+    free(x);
+    nnf_net_free(*net);
+    *net = NULL;
+    return EXIT_INPUT;
+  }
+  free(x);
+  return 0;
+}
 
 int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *own, void (*usage)(FILE *),
                       nnf_net **net) {
@@ -387,6 +415,8 @@ int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *
   *net = NULL;
   memset(&cli_model_values, 0, sizeof cli_model_values);
   cli_model_values.uri = "model";
+  cli_model_values.input_shape = "1,28,28";
+  cli_model_values.seed = 1;
   const cli_option *tables[] = {cli_model_options, own, NULL};
   int rc = cli_parse(cmd, argc, argv, tables, &help, NULL, NULL);
   if (help) {
@@ -395,8 +425,13 @@ int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *
   }
   if (rc) return rc;
   const char *path = cli_model_values.model;
+  if (path && cli_model_values.arch) {
+    fprintf(stderr, "nnfpga %s: --model and --arch both give the network: one of them\n", cmd);
+    return EXIT_USAGE;
+  }
+  if (cli_model_values.arch) return untrained(cmd, net);
   if (!path) {
-    fprintf(stderr, "nnfpga %s: --model FILE is required\n", cmd);
+    fprintf(stderr, "nnfpga %s: --model FILE (or --arch A) is required\n", cmd);
     return EXIT_USAGE;
   }
   if (!(*net = nnf_ckpt_load(path, err, sizeof err))) {
@@ -445,6 +480,27 @@ int cli_schedule(const char *cmd, const cli_sched_flags *f, long epochs, nnf_sch
   sc->warmup_steps = f->warmup;
   if (nnf_sched_validate(sc, err, sizeof err)) {
     fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net **net) {
+  int sh[3];
+  char sep1, sep2, tail;
+  char err[512];
+  *net = NULL;
+  int got = sscanf(shape, "%d%c%d%c%d%c", &sh[0], &sep1, &sh[1], &sep2, &sh[2], &tail);
+  if (got == 1) sh[1] = sh[2] = 0; /* N: flat rows of N features (CSV data) */
+  else if (got != 5 || sep1 != sep2 || (sep1 != ',' && sep1 != 'x') || sh[1] < 1 || sh[2] < 1 || sh[1] > 65535 ||
+           sh[2] > 65535)
+    got = 0;
+  if (!got || sh[0] < 1 || sh[0] > 65535) {
+    fprintf(stderr, "nnfpga %s: --input-shape wants C,H,W (e.g. 1,28,28) or N (flat rows), not '%s'\n", cmd, shape);
+    return EXIT_USAGE;
+  }
+  if (!(*net = nnf_arch_build(arch, sh, err, sizeof err))) {
+    fprintf(stderr, "nnfpga %s: --arch: %s\n", cmd, err);
     return EXIT_USAGE;
   }
   return 0;

@@ -22,17 +22,21 @@ typedef struct {
   int n;
 } tlist;
 
-static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, int ndim, int64_t d0, int64_t d1) {
+static void add_shape(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, int ndim, const int *shape) {
   if (tl->n == MAX_T) return;
   nnf_st_tensor *t = &tl->t[tl->n];
   snprintf(tl->names[tl->n], sizeof tl->names[0], "%s", name);
   t->name = tl->names[tl->n];
   t->dtype = dt;
   t->ndim = ndim;
-  t->shape[0] = d0;
-  t->shape[1] = d1;
+  for (int d = 0; d < ndim; d++) t->shape[d] = shape[d];
   t->data = data;
   tl->n++;
+}
+
+static void add(tlist *tl, const char *name, nnf_st_dtype dt, const void *data, int ndim, int64_t d0, int64_t d1) {
+  int shape[2] = {(int)d0, (int)d1};
+  add_shape(tl, name, dt, data, ndim, shape);
 }
 
 /* Layer `i`'s int8 form under the prefix "quant.<k>." (k: the layer's index
@@ -59,7 +63,7 @@ static void range_pair(const nnf_qrange *r, float out[2]) {
   out[1] = r->seen ? r->hi : 0.0f;
 }
 
-static int has_range(nnf_layer *l) { return nnf_layer_dense(l) || nnf_layer_act(l) >= 0; }
+static int has_range(nnf_layer *l) { return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0; }
 
 static const char *act_meta(int a) {
   static const char *const names[] = {"none", "relu", "relu6", "sigmoid", "tanh"};
@@ -85,7 +89,7 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
     int k = l->ops->params ? l->ops->params(l, p) : 0;
     for (int j = 0; j < k; j++) {
       snprintf(name, sizeof name, "%d.%s", i, p[j].name);
-      add(tl, name, NNF_ST_F32, p[j].data, p[j].ndim, p[j].shape[0], p[j].shape[1]);
+      add_shape(tl, name, NNF_ST_F32, p[j].data, p[j].ndim, p[j].shape);
     }
     if (has_range(l)) {
       range_pair(nnf_layer_range(l), ranges[i]);
@@ -109,9 +113,12 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       add(tl, name, NNF_ST_I32, cseen, 1, 1, 0);
     }
     if (n->quantized && nnf_layer_dense(l)) add_qlayer(tl, i, l->in, l->out, nnf_layer_qlayer(l));
+    const nnf_dense *cd = nnf_layer_conv(l);
+    if (n->quantized && cd) add_qlayer(tl, i, cd->in, cd->out, nnf_layer_conv_qlayer(l));
   }
-  char arch[2048], inputs[16], steps[16], layers[160];
+  char arch[2048], inputs[16], steps[16], layers[160], shape[48];
   nnf_net_describe(n, arch, sizeof arch);
+  snprintf(shape, sizeof shape, "%d,%d,%d", n->t[0].c, n->t[0].h, n->t[0].w);
   snprintf(inputs, sizeof inputs, "%d", nnf_net_inputs(n));
   snprintf(steps, sizeof steps, "%d", n->steps);
   size_t used = (size_t)snprintf(layers, sizeof layers, "%d", nnf_net_inputs(n));
@@ -130,6 +137,7 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   mk[nm] = "task", mv[nm++] = nnf_task_name(n->task.kind);
   mk[nm] = "loss", mv[nm++] = nnf_loss_name(n->task.loss);
   if (n->task.loss == NNF_LOSS_HUBER) mk[nm] = "huber_delta", mv[nm++] = delta;
+  if (n->t[0].map) mk[nm] = "input_shape", mv[nm++] = shape; /* C,H,W of map inputs */
   for (int i = 0; i < n_extra && nm < 40; i++, nm++) {
     mk[nm] = keys[i];
     mv[nm] = vals[i];
@@ -142,24 +150,35 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
 /* ---- reading ---------------------------------------------------------------- */
 
 /* The tensor `name` with exactly this dtype and shape, or NULL + err. */
-static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const char *name, nnf_st_dtype dt, int ndim,
-                                 int64_t d0, int64_t d1, char *err, size_t errlen) {
+static const nnf_st_tensor *want_shape(const nnf_st_file *f, const char *path, const char *name, nnf_st_dtype dt,
+                                       int ndim, const int *shape, char *err, size_t errlen) {
   const nnf_st_tensor *t = nnf_st_find(f, name);
   if (!t) {
     nnf_fail(err, errlen, "%s: tensor '%s' missing", path, name);
     return NULL;
   }
-  if (t->dtype != dt || t->ndim != ndim || t->shape[0] != d0 || (ndim > 1 && t->shape[1] != d1)) {
-    char sh[64];
-    if (t->ndim == 1) snprintf(sh, sizeof sh, "[%lld]", (long long)t->shape[0]);
-    else if (t->ndim == 2) snprintf(sh, sizeof sh, "[%lld, %lld]", (long long)t->shape[0], (long long)t->shape[1]);
-    else snprintf(sh, sizeof sh, "(%d dims)", t->ndim);
-    nnf_fail(err, errlen, "%s: tensor '%s' is %s %s but the architecture needs %s [%lld%s%lld]", path, name,
-             nnf_st_dtype_name(t->dtype), sh, nnf_st_dtype_name(dt), (long long)d0, ndim > 1 ? ", " : "",
-             ndim > 1 ? (long long)d1 : 0LL);
+  int same = t->dtype == dt && t->ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
+  if (!same) {
+    char sh[96], need[96];
+    size_t u = 0, v = 0;
+    sh[0] = need[0] = 0;
+    for (int d = 0; d < t->ndim && d < 4 && u < sizeof sh; d++)
+      u += (size_t)snprintf(sh + u, sizeof sh - u, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    if (t->ndim > 4 && u < sizeof sh) snprintf(sh + u, sizeof sh - u, ", ...");
+    for (int d = 0; d < ndim && v < sizeof need; d++)
+      v += (size_t)snprintf(need + v, sizeof need - v, "%s%d", d ? ", " : "", shape[d]);
+    nnf_fail(err, errlen, "%s: tensor '%s' is %s [%s] but the architecture needs %s [%s]", path, name,
+             nnf_st_dtype_name(t->dtype), sh, nnf_st_dtype_name(dt), need);
     return NULL;
   }
   return t;
+}
+
+static const nnf_st_tensor *want(const nnf_st_file *f, const char *path, const char *name, nnf_st_dtype dt, int ndim,
+                                 int64_t d0, int64_t d1, char *err, size_t errlen) {
+  int shape[2] = {(int)d0, (int)d1};
+  return want_shape(f, path, name, dt, ndim, shape, err, errlen);
 }
 
 /* The float parameters of every layer, named "<prefix><i>.<name>". */
@@ -173,8 +192,8 @@ static int load_params(nnf_net *n, const nnf_st_file *f, const char *path, const
     for (int j = 0; j < k; j++) {
       const nnf_st_tensor *t;
       snprintf(name, sizeof name, "%s%d.%s", prefix, i, p[j].name);
-      if (!(t = want(f, path, name, NNF_ST_F32, p[j].ndim, p[j].shape[0], p[j].shape[1], err, errlen))) return -1;
-      memcpy(p[j].data, t->data, (size_t)p[j].shape[0] * (p[j].ndim > 1 ? (size_t)p[j].shape[1] : 1) * sizeof(float));
+      if (!(t = want_shape(f, path, name, NNF_ST_F32, p[j].ndim, p[j].shape, err, errlen))) return -1;
+      memcpy(p[j].data, t->data, nnf_param_size(&p[j]) * sizeof(float));
     }
   }
   return 0;
@@ -230,6 +249,8 @@ static int check_quantized(nnf_net *n, const nnf_st_file *f, const char *path, i
       return nnf_fail(err, errlen,
                       "%s: layer %d's threshold does not match its current range (edited or corrupt checkpoint)",
                       path, v1 ? i / 2 + 1 : i);
+    const nnf_dense *cd = nnf_layer_conv(l);
+    if (cd && check_int8(nnf_layer_conv_qlayer(l), i, cd->in, cd->out, f, path, err, errlen)) return -1;
     if (!nnf_layer_dense(l)) continue;
     if (check_int8(nnf_layer_qlayer(l), v1 ? ordinal : i, l->in, l->out, f, path, err, errlen)) return -1;
     ordinal++;
@@ -363,7 +384,7 @@ static int lif_arg(const char *args, const char *key, char *val, size_t len) {
   return -1;
 }
 
-static nnf_layer *parse_layer(const char *tok, int width, char *err, size_t errlen) {
+static nnf_layer *parse_layer(const char *tok, int width, int channels, char *err, size_t errlen) {
   static const char *const acts[] = {"Identity", "ReLU", "ReLU6", "Sigmoid", "Tanh"};
   int in, out;
   char tail;
@@ -392,13 +413,26 @@ static nnf_layer *parse_layer(const char *tok, int width, char *err, size_t errl
       c.surrogate = !strcmp(v, "atan") ? NNF_SURR_ATAN : !strcmp(v, "fast_sigmoid") ? NNF_SURR_FAST_SIGMOID : (nnf_surrogate)9;
     return nnf_lif(&c, err, errlen);
   }
-  nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
-  return NULL;
+  nnf_layer *m = nnf_map_layer_parse(tok, channels, err, errlen);
+  if (!m && !err[0]) nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
+  return m;
 }
 
+static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_kind input, char *err, size_t errlen);
+
 nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen) {
-  nnf_net *n = nnf_net_create(inputs, err, errlen);
-  if (!n) return NULL;
+  nnf_net *n = nnf_net_create(inputs, err, errlen); /* flat rows (an MLP's) */
+  return n ? arch_layers(n, arch, steps, input, err, errlen) : NULL;
+}
+
+nnf_net *nnf_arch_parse_map(const char *arch, const int shape[3], int steps, nnf_input_kind input, char *err,
+                            size_t errlen) {
+  nnf_net *n = nnf_net_create_map(shape[0], shape[1], shape[2], err, errlen);
+  return n ? arch_layers(n, arch, steps, input, err, errlen) : NULL;
+}
+
+/* The layers of arch appended to the empty network n (freed on failure). */
+static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_kind input, char *err, size_t errlen) {
   n->steps = steps < 1 ? 1 : steps;
   if (input == NNF_INPUT_RATE) {
     n->t[0].steps = n->steps;
@@ -418,8 +452,8 @@ nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind 
     tok[k] = 0;
     if (*p == ',') p++;
     char sub[256];
-    if (nnf_net_add(n, parse_layer(tok, nnf_net_outputs(n) ? nnf_net_outputs(n) : inputs, sub, sizeof sub), sub,
-                    sizeof sub)) {
+    const nnf_tensor *last = &n->t[n->nlayers];
+    if (nnf_net_add(n, parse_layer(tok, last->width, last->c, sub, sizeof sub), sub, sizeof sub)) {
       nnf_fail(err, errlen, "architecture '%.80s': %s", arch, sub);
       nnf_net_free(n);
       return NULL;
@@ -444,7 +478,17 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
     return NULL;
   nnf_input_kind in = !strcmp(input, "rate") ? NNF_INPUT_RATE : !strcmp(input, "pixels") ? NNF_INPUT_PIXELS : NNF_INPUT_OBSERVED;
   char sub[512];
-  nnf_net *n = nnf_arch_parse(arch, (int)inputs, (int)steps, in, sub, sizeof sub);
+  int shape[3] = {(int)inputs, 1, 1};
+  const char *ms = nnf_st_meta(f, "input_shape");
+  char tail;
+  if (ms && (sscanf(ms, "%d,%d,%d%c", &shape[0], &shape[1], &shape[2], &tail) != 3 ||
+             (double)shape[0] * shape[1] * shape[2] != inputs)) {
+    nnf_fail(err, errlen, "%s: metadata 'input_shape' '%.40s' is not C,H,W of the %g inputs", path, ms, inputs);
+    return NULL;
+  }
+  /* maps with input_shape; flat rows (an MLP's) without */
+  nnf_net *n = ms ? nnf_arch_parse_map(arch, shape, (int)steps, in, sub, sizeof sub)
+                  : nnf_arch_parse(arch, (int)inputs, (int)steps, in, sub, sizeof sub);
   if (!n) {
     nnf_fail(err, errlen, "%s: %s", path, sub);
     return NULL;

@@ -5,6 +5,7 @@
  * Format 2 (written): tensors named as torch.nn.Sequential's state_dict
  * names them, so PyTorch loads the float model directly:
  *   <i>.weight, <i>.bias        F32 [out, in], [out]   layer i's parameters
+ *                               (Conv2d: [out, in, kh, kw]; no bias with bias=False)
  * and the quantization beside them:
  *   quant.input.range           F32 [2]     observed (lo, hi) of the input
  *   quant.<i>.range             F32 [2]     observed (lo, hi) of layer i's output
@@ -14,6 +15,9 @@
  *   quant.<i>.weight_scale      F32 [out]   Linear, quantized: per-channel scales
  *   quant.<i>.weight_int8       I8  [in, out]   int8 weights (engine's K x N)
  *   quant.<i>.bias_int32        I32 [out]   biases with the input zp folded in
+ *                                           (Conv2d, the same with in = Cin*K*K,
+ *                                           k = (c*K + ky)*K + kx, and the bias
+ *                                           not folded: nnfm_conv2d_ref's)
  *   quant.<i>.multiplier, shift I32, I8 [out]   requantization
  *   quant.<i>.lut               I8  [256]   activation table (LUT layers)
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.
@@ -23,8 +27,11 @@
  * ("multiclass", "binary", "multilabel", "regression") and loss ("ce",
  * "bce", "mse", "mae", "huber"; huber_delta with "huber"), which load into
  * nnf_net.task (absent: multiclass and ce, as every checkpoint before
- * tasks); and anything the caller adds. A Dropout(p) layer is in the
- * architecture and holds no tensors.
+ * tasks); input_shape ("C,H,W") for a network over maps (its conv and
+ * pool entries are PyTorch constructor calls, e.g.
+ * "Conv2d(1,16,kernel_size=5,stride=1,padding=2)"); and anything the
+ * caller adds. A Dropout(p) layer is in the architecture and holds no
+ * tensors.
  *
  * Format 1 (before the layer stack: MLPs with `layers.<2l>.*`, quant.act_*
  * and quant.pre_*; spiking networks with model "snn") still loads.
@@ -50,6 +57,9 @@ int nnf_ckpt_save(const char *path, const nnf_net *n, const char *const *keys, c
 nnf_net *nnf_ckpt_load(const char *path, char *err, size_t errlen);
 /* Parse an architecture string into a network taking `inputs` features. */
 nnf_net *nnf_arch_parse(const char *arch, int inputs, int steps, nnf_input_kind input, char *err, size_t errlen);
+/* The same for a network taking shape[0] x shape[1] x shape[2] maps (C, H, W). */
+nnf_net *nnf_arch_parse_map(const char *arch, const int shape[3], int steps, nnf_input_kind input, char *err,
+                            size_t errlen);
 
 #ifdef __cplusplus
 }

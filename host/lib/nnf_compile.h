@@ -22,6 +22,8 @@ extern "C" {
 
 typedef struct nnf_plan {
   const nnfm_config *cfg;
+  uint32_t features;           /* the device's INFO feature bits (NNFP_FEAT_*) */
+  const char *dev;             /* its URI (messages) */
   nnfm_engine *img;            /* staging image in the device's layouts */
   int B;                       /* rows per chunk */
   /* words used so far: W, P, ACT, LIF state entries */
@@ -46,6 +48,15 @@ uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries);
  * buffer when i is the network's input or aliases it (layers before it
  * that cost the device nothing, e.g. Flatten or Dropout), else act[i]. */
 uint32_t nnf_plan_input(const nnf_plan *p, int i);
+/* Layer `index` (described as `what`) needs CONV / POOL: 0, or -1 with a
+ * message when the device lacks FEAT_CONV. */
+int nnf_plan_need_conv(const nnf_plan *p, int index, const char *what, char *err, size_t errlen);
+/* A CONV / POOL of p->B images over an h x w input map with an oh x ow
+ * output and kt K tiles (KH*KW*CT; 1 for a POOL) fits the walk's counters
+ * and the record: B and the input sizes <= 1024, OH*OW*B and KT <= 65535
+ * (NNFM_WALK_MAX). 0, or -1 with the numbers. */
+int nnf_plan_walk_fits(const nnf_plan *p, int index, const char *what, uint32_t h, uint32_t w, uint32_t oh,
+                       uint32_t ow, uint32_t kt, char *err, size_t errlen);
 /* The next instruction slot (32 bytes, zeroed), or NULL when full. */
 uint8_t *nnf_plan_insn(nnf_plan *p);
 

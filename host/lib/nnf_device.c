@@ -110,6 +110,15 @@ static int upload_range(nnf_device *d, int region, uint32_t addr, size_t len, co
 
 /* ---- the plan --------------------------------------------------------------- */
 
+/* A boundary's device map (docs/conv.md): a C x H x W map is the
+ * feature-map layout; a flat one (H = W = 1) is the same as a GEMM's rows. */
+static int is_map(const nnf_tensor *t) { return t->mh * t->mw > 1; }
+
+static uint32_t map_words(const nnfm_config *c, const nnf_tensor *t, int B) {
+  if (!is_map(t)) return nnfm_act_words(c, (uint32_t)B, (uint32_t)t->width);
+  return nnfm_fmap_words(c, (uint32_t)t->mc, (uint32_t)t->mh, (uint32_t)t->mw, (uint32_t)B);
+}
+
 /* The layout for batches of B rows into p: the input buffer(s) (two when
  * streaming), then what each layer places. 0 if it fits, else a message. */
 static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, size_t errlen) {
@@ -117,9 +126,11 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   const nnfdrv_info *in = nnfdrv_get_info(d->drv);
   memset(p, 0, sizeof *p);
   p->cfg = c;
+  p->features = in->features;
+  p->dev = d->uri;
   p->img = d->img;
   p->B = B;
-  uint32_t in_words = nnfm_act_words(c, (uint32_t)B, (uint32_t)nnf_net_inputs(n));
+  uint32_t in_words = map_words(c, &n->t[0], B);
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
@@ -141,7 +152,7 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
                     (unsigned long long)p->p, d->uri, c->p_words);
   if (p->a > c->act_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u%s", B,
-                    (unsigned long long)p->a, d->uri, c->act_words, d->spiking ? "" : " (use a smaller batch)");
+                    (unsigned long long)p->a, d->uri, c->act_words, d->spiking || B == 1 ? "" : " (use a smaller batch)");
   if (p->st > in->state_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu LIF state entries; device %s has %u", B,
                     (unsigned long long)p->st, d->uri, in->state_words);
@@ -253,7 +264,7 @@ static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
   int rc = d->spiking ? step_program(d, &p, B) : stream_program(d, &p, B);
   if (rc || !p.ok) {
     free(p.prog);
-    return nnf_fail(err, errlen, "a LIF parameter or the step count is out of the device's range");
+    return nnf_fail(err, errlen, "an instruction does not encode: a LIF parameter, the step count or a map size is out of the device's range");
   }
   rc = write_prog(d, &p, err, errlen);
   free(p.prog);
@@ -261,12 +272,18 @@ static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
   return rc;
 }
 
+/* The int8 form of a layer with weights (Linear or Conv2d; NULL for another). */
+static const nnf_qlayer *weights_q(nnf_layer *l) {
+  const nnf_qlayer *Q = nnf_layer_qlayer(l);
+  return Q ? Q : nnf_layer_conv_qlayer(l);
+}
+
 /* Segments: a new one where a second, different LUT is needed. */
 static void segments(nnf_device *d, const nnf_net *n) {
   int cur = -2;
   d->nseg = 0;
   for (int i = 0; i < n->nlayers; i++) {
-    const nnf_qlayer *Q = nnf_layer_qlayer(n->layer[i]);
+    const nnf_qlayer *Q = weights_q(n->layer[i]);
     if (!Q) continue;
     if (Q->lut && cur >= 0 && memcmp(d->luts[cur], Q->table, 256)) cur = -2;
     if (cur == -2) {
@@ -290,7 +307,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   d->spiking = nnf_net_spiking(n);
   if (d->spiking)
     for (int i = 0; i < n->nlayers; i++) {
-      const nnf_qlayer *Q = nnf_layer_qlayer(n->layer[i]);
+      const nnf_qlayer *Q = weights_q(n->layer[i]);
       if (Q && Q->lut) return nnf_fail(err, errlen, "layer %d: LUT activations in a spiking program are not supported", i);
     }
   d->max_batch = 0;
@@ -319,11 +336,14 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
 
 /* WRITE a chunk's inputs into input buffer `buf`. */
 static int put_inputs(nnf_device *d, uint32_t base, const int8_t *xq, int B, int K, char *err, size_t errlen) {
-  if (nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K) != NNFM_OK)
-    return nnf_fail(err, errlen, "inputs do not pack");
-  uint32_t words = nnfm_act_words(&d->cfg, (uint32_t)B, (uint32_t)K);
-  int rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
-                        act_bytes(d, words));
+  const nnf_tensor *t = &d->net->t[0];
+  int rc = is_map(t) ? nnfm_engine_put_fmap(d->img, base, xq, (uint32_t)B, (uint32_t)t->mc, (uint32_t)t->mh,
+                                            (uint32_t)t->mw)
+                     : nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K);
+  if (rc != NNFM_OK) return nnf_fail(err, errlen, "inputs do not pack");
+  uint32_t words = map_words(&d->cfg, t, B);
+  rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
+                    act_bytes(d, words));
   return rc ? drv_fail(d, rc, "input upload", err, errlen) : 0;
 }
 
@@ -352,12 +372,15 @@ static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, char *err
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
+    const nnf_tensor *y = &n->t[i + 1];
     uint32_t base = d->plan.act[i + 1], W = (uint32_t)l->out;
-    uint32_t words = nnfm_act_words(&d->cfg, (uint32_t)B, W);
+    uint32_t words = map_words(&d->cfg, y, B);
     int rc = nnfdrv_read(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
                          act_bytes(d, words));
     if (rc) return drv_fail(d, rc, "activation read-back", err, errlen);
-    nnfm_engine_get_act(d->img, base, n->t[i + 1].q + first * W, (uint32_t)B, W);
+    if (is_map(y))
+      nnfm_engine_get_fmap(d->img, base, y->q + first * W, (uint32_t)B, (uint32_t)y->mc, (uint32_t)y->mh, (uint32_t)y->mw);
+    else nnfm_engine_get_act(d->img, base, y->q + first * W, (uint32_t)B, W);
   }
   return 0;
 }

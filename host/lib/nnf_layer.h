@@ -92,6 +92,13 @@ int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t 
 
 typedef struct {
   int width, steps;
+  int c, h, w;       /* the shape of a row: c x h x w == width, PyTorch's (C, H, W)
+                        order (c = width, h = w = 1 for flat rows) */
+  int map;           /* 1: rows are maps (PyTorch's 4-d tensors, even 1 x 1: a
+                        Linear layer needs a Flatten before it), 0: flat */
+  int mc, mh, mw;    /* the map the device holds for it (nnf_compile.h): the shape,
+                        or after a Flatten (which costs the device nothing) the
+                        map it flattens */
   float *f;          /* steps x cap x width */
   int8_t *q;         /* steps x cap x width (quantized modes) */
   nnf_qrange r;      /* this boundary's quantization (inputs: the network's input quantizer) */
@@ -131,8 +138,11 @@ typedef struct {
   const char *name;   /* "weight", "bias" */
   float *data, *grad;
   int ndim;
-  int shape[2];
+  int shape[4];       /* Linear [out, in], Conv2d [out, in, kh, kw], biases [out] */
 } nnf_param;
+
+/* Elements of a parameter tensor. */
+size_t nnf_param_size(const nnf_param *p);
 
 typedef struct {
   const char *kind;   /* the PyTorch class it follows: "Linear", "ReLU", "LIF", "Flatten", ... */
@@ -181,6 +191,10 @@ struct nnf_layer {
   nnf_net *net;
   int index;           /* position in the network (its state_dict prefix) */
   int in, out;         /* widths */
+  int ic, ih, iw;      /* the input's shape (C, H, W); the shape hook sets */
+  int oc, oh, ow;      /* the output's (preset to the input's; a layer that leaves
+                          them so keeps the map's shape) */
+  int imap, omap;      /* input / output rows are maps (nnf_tensor.map); omap preset to imap */
   int fused;           /* folded into the layer before it on the quantized paths */
   nnf_fusion fusion;   /* what the layer after it asks of this one's output */
 };
@@ -213,6 +227,9 @@ struct nnf_net {
 
 /* An empty network taking `inputs` features. */
 nnf_net *nnf_net_create(int inputs, char *err, size_t errlen);
+/* An empty network taking c x h x w feature maps (PyTorch's (C, H, W) rows;
+ * c x h x w <= 2^24). */
+nnf_net *nnf_net_create_map(int c, int h, int w, char *err, size_t errlen);
 void nnf_net_free(nnf_net *n);
 /* Append a layer (made by one of the constructors below; the network owns
  * it from here, also on failure). 0, or -1 if its shape does not compose. */
@@ -228,6 +245,37 @@ void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
 nnf_layer *nnf_linear(int out, char *err, size_t errlen);
 nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen);
 nnf_layer *nnf_flatten(char *err, size_t errlen);
+
+/* Maps (nnf_conv.c, docs/conv.md "Host"), over c x h x w rows:
+ * torch.nn.Conv2d(cin, cout, k, stride, padding, bias) with cin taken from
+ * its input (k 1..7, stride 1..4, padding 0..7: the device's ranges);
+ * MaxPool2d(k, stride, padding) and AvgPool2d(k, stride, padding) as
+ * TFLite pools (padding taps skipped: PyTorch's count_include_pad=False;
+ * floor output sizes: ceil_mode=False; PyTorch's MaxPool2d needs padding
+ * <= k/2, which the constructor checks); AdaptiveAvgPool2d(1) (global
+ * average pooling, 1 x 1 output). stride 0 means the kernel size (PyTorch's
+ * default for pools). Shapes that do not compose are refused when the
+ * layer joins a network (nnf_net_add), naming it. */
+nnf_layer *nnf_conv2d(int cout, int k, int stride, int pad, int bias, char *err, size_t errlen);
+nnf_layer *nnf_maxpool2d(int k, int stride, int pad, char *err, size_t errlen);
+nnf_layer *nnf_avgpool2d(int k, int stride, int pad, char *err, size_t errlen);
+nnf_layer *nnf_global_avgpool(char *err, size_t errlen);
+/* A Conv2d layer's float weights (as a dense layer of in = cin*k*k, out =
+ * cout, OIHW rows) and int8 form; NULL for another kind. */
+nnf_dense *nnf_layer_conv(nnf_layer *l);
+nnf_qlayer *nnf_layer_conv_qlayer(nnf_layer *l);
+/* A network from the users' architecture grammar (nnf_arch.c, docs/cli.md),
+ * e.g. "conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10)", over
+ * shape[0] x shape[1] x shape[2] inputs (C, H, W), or flat rows of shape[0]
+ * features when shape[1] = shape[2] = 0; parameters zero (then
+ * nnf_net_init). NULL + err naming the item (index from 0, its text) that
+ * is malformed, unknown or whose shape does not compose. */
+nnf_net *nnf_arch_build(const char *spec, const int shape[3], char *err, size_t errlen);
+/* The PyTorch-form entry of a map layer ("Conv2d(1,16,kernel_size=5,...)",
+ * "MaxPool2d(...)", "AvgPool2d(...)", "AdaptiveAvgPool2d(1)") as
+ * nnf_layer_ops.describe writes it: the layer, or NULL + err (also NULL
+ * with err "" when tok is no map layer's entry). */
+nnf_layer *nnf_map_layer_parse(const char *tok, int cin, char *err, size_t errlen);
 /* torch.nn.Dropout(p), 0 <= p <= 1: on training passes of the host's float
  * and fake-quant forwards each value is zeroed with probability p (drawn
  * from the network's generator) and the others scaled by 1 / (1 - p); the

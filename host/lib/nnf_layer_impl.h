@@ -20,6 +20,33 @@ void nnf_qrange_fix(nnf_qrange *q, double scale, int32_t zp);
  * constant, compounded over p->every steps. */
 float nnf_observer_momentum(const nnf_net *n, const nnf_pass *p);
 
+/* The int8 form of a layer with weights (Linear, Conv2d), shared:
+ * allocation for in x out weights; the output's quantization (the
+ * consumer's, or the layer's own range) and the requantization's (the
+ * pre-activation's own range for a LUT); zp / lo / hi / lut and the table
+ * from the fusion; the fake-quant output of pre-activations z (cnt values,
+ * observed as the consumer asks; za scratch) into qa; the straight-through
+ * backward of the rounding (dy zeroed where the output was clamped). */
+int nnf_qlayer_alloc(nnf_qlayer *q, int in, int out);
+void nnf_qlayer_free(nnf_qlayer *q);
+const nnf_qrange *nnf_out_q(nnf_layer *l);
+const nnf_qrange *nnf_req_q(nnf_layer *l);
+void nnf_qlayer_output(nnf_layer *l, nnf_qlayer *Q);
+void nnf_fq_output(nnf_layer *l, const nnf_qlayer *Q, const nnf_pass *p, const float *z, float *za, size_t cnt,
+                   int8_t *qa);
+void nnf_ste_backward(nnf_layer *l, const nnf_qlayer *Q, const nnf_tensor *y, float *dy, size_t cnt);
+/* nnf_qlayer_quantize without folding the input zero point (Q->bias is
+ * then the plain int32 bias; L->b NULL: no bias). */
+int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, double s_out, int layer, char *err,
+                                size_t errlen);
+
+/* 1 for MaxPool2d, AvgPool2d, AdaptiveAvgPool2d. */
+int nnf_layer_is_pool(const nnf_layer *l);
+
+/* qparams of a layer whose output keeps its input's quantization (Flatten,
+ * Dropout, pools). */
+void nnf_qparams_pass(nnf_layer *l);
+
 /* A LIF layer's first state entry on the device (after planning). */
 uint32_t nnf_lif_state_base(const nnf_layer *l);
 

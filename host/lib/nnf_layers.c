@@ -38,6 +38,10 @@ static int copy_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
 /* Sigmoid and tanh outputs: their quantization is fixed (TFLite's). */
 static int act_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
   nnf_act a = ((activation *)l)->act;
+  /* after a pool only a clamp has an int8 form (the pool keeps its input's quantization) */
+  if (is_lut(a) && l->index > 0 && nnf_layer_is_pool(l->net->layer[l->index - 1]))
+    return nnf_fail(err, errlen, "layer %d (%s): a sigmoid or tanh after a pool has no int8 form; put it before the pool",
+                    l->index, act_kinds[a]);
   if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
   else if (a == NNF_ACT_TANH) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 128.0, 0);
   return copy_shape(l, in, out, steps, err, errlen);
@@ -69,7 +73,7 @@ static int act_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tenso
   size_t cnt = (size_t)x->steps * p->batch * l->in;
   if (p->mode != NNF_FWD_FLOAT) {
     if (!l->fused)
-      return nnf_fail(err, errlen, "layer %d (%s): an activation runs quantized only right after a Linear layer",
+      return nnf_fail(err, errlen, "layer %d (%s): an activation runs quantized only right after a Linear or Conv2d layer (ReLU, ReLU6 also after a pool)",
                       l->index, act_kinds[A->act]);
     pass_on(p, x, y, l->in, 1);
     return 0;
@@ -140,19 +144,26 @@ static void flat_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, 
   if (dx) memcpy(dx, dy, (size_t)x->steps * p->batch * l->in * sizeof(float));
 }
 
-static void flat_qparams(nnf_layer *l) { l->net->t[l->index + 1].r = l->net->t[l->index].r; }
+void nnf_qparams_pass(nnf_layer *l) { l->net->t[l->index + 1].r = l->net->t[l->index].r; }
 
 static void flat_describe(const nnf_layer *l, char *buf, size_t len) {
   (void)l;
   snprintf(buf, len, "Flatten");
 }
 
+/* C x H x W rows become CHW features (PyTorch's order; the device keeps the
+ * map: nnf_tensor.mc/mh/mw). */
+static int flat_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  l->oc = in, l->oh = l->ow = 1, l->omap = 0;
+  return copy_shape(l, in, out, steps, err, errlen);
+}
+
 static const nnf_layer_ops flatten_ops = {
     .kind = "Flatten",
-    .shape = copy_shape,
+    .shape = flat_shape,
     .forward = flat_forward,
     .backward = flat_backward,
-    .qparams = flat_qparams,
+    .qparams = nnf_qparams_pass,
     .describe = flat_describe,
     .destroy = plain_destroy,
 };
@@ -243,7 +254,7 @@ static const nnf_layer_ops dropout_ops = {
     .shape = copy_shape,
     .forward = drop_forward,
     .backward = drop_backward,
-    .qparams = flat_qparams,
+    .qparams = nnf_qparams_pass,
     .describe = drop_describe,
     .destroy = drop_destroy,
 };

@@ -32,31 +32,8 @@ static const nnf_layer_ops linear_ops;
 nnf_dense *nnf_layer_dense(nnf_layer *l) { return l && l->ops == &linear_ops ? &((linear *)l)->d : NULL; }
 nnf_qlayer *nnf_layer_qlayer(nnf_layer *l) { return l && l->ops == &linear_ops ? &((linear *)l)->q : NULL; }
 
-static void qlayer_free(nnf_qlayer *q) {
-  free(q->s_w);
-  free(q->w_kn);
-  free(q->w_fq);
-  free(q->b_fq);
-  free(q->bias);
-  free(q->m0);
-  free(q->shift);
-  memset(q, 0, sizeof *q);
-}
-
-static int qlayer_alloc(nnf_qlayer *q, int in, int out) {
-  size_t nw = (size_t)in * out;
-  q->s_w = calloc((size_t)out, sizeof(float));
-  q->w_kn = calloc(nw, 1);
-  q->w_fq = calloc(nw, sizeof(float));
-  q->b_fq = calloc((size_t)out, sizeof(float));
-  q->bias = calloc((size_t)out, sizeof(int32_t));
-  q->m0 = calloc((size_t)out, sizeof(int32_t));
-  q->shift = calloc((size_t)out, 1);
-  return q->s_w && q->w_kn && q->w_fq && q->b_fq && q->bias && q->m0 && q->shift ? 0 : -1;
-}
-
-int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t zp_in, double s_out,
-                        int layer, char *err, size_t errlen) {
+int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, double s_out, int layer, char *err,
+                                size_t errlen) {
   for (int o = 0; o < L->out; o++) {
     const float *w = L->w + (size_t)o * L->in;
     float mx = 0;
@@ -70,7 +47,7 @@ int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t 
       Q->w_fq[(size_t)o * L->in + i] = (float)(q * sw);
     }
     double sacc = s_in * sw;
-    int32_t qb = nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX);
+    int32_t qb = L->b ? nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX) : 0;
     Q->bias[o] = qb;
     Q->b_fq[o] = (float)(qb * sacc);
     int sh;
@@ -78,6 +55,12 @@ int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t 
       return nnf_fail(err, errlen, "layer %d channel %d: multiplier %g out of range", layer, o, sacc / s_out);
     Q->shift[o] = (int8_t)sh;
   }
+  return 0;
+}
+
+int nnf_qlayer_quantize(nnf_qlayer *Q, const nnf_dense *L, double s_in, int32_t zp_in, double s_out,
+                        int layer, char *err, size_t errlen) {
+  if (nnf_qlayer_quantize_weights(Q, L, s_in, s_out, layer, err, errlen)) return -1;
   if (nnfm_fold_input_zp(Q->w_kn, L->in, L->out, zp_in, Q->bias, Q->bias) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d: cannot fold the input zero point", layer);
   return 0;
@@ -87,22 +70,22 @@ static int lin_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size
   linear *L = (linear *)l;
   (void)steps;
   if (in < 1 || in > 65535) return nnf_fail(err, errlen, "layer %d (Linear): %d inputs, not 1..65535", l->index, in);
-  if (nnf_dense_init(&L->d, in, l->out) || qlayer_alloc(&L->q, in, l->out) ||
+  l->omap = 0;
+  if (l->imap)
+    return nnf_fail(err, errlen, "layer %d (Linear): its input is a %d x %d x %d map; flatten it first", l->index, l->ic,
+                    l->ih, l->iw);
+  /* after a Flatten of the network's input map the device holds the input
+   * flat (nothing on the device produced the map) */
+  nnf_net *n = l->net;
+  int i = l->index, first = 1;
+  for (int j = 0; j < i; j++) first = first && !n->layer[j]->ops->plan;
+  if (first)
+    for (int j = 0; j <= i; j++) n->t[j].mc = n->t[j].width, n->t[j].mh = n->t[j].mw = 1;
+  if (nnf_dense_init(&L->d, in, l->out) || nnf_qlayer_alloc(&L->q, in, l->out) ||
       !(L->wq = calloc((size_t)in * l->out, sizeof(double))))
     return nnf_fail(err, errlen, "layer %d (Linear): out of memory for %d x %d", l->index, l->out, in);
   *out = l->out;
   return 0;
-}
-
-/* The quantization of this layer's int8 output. */
-static const nnf_qrange *out_q(nnf_layer *l) {
-  return l->fusion.out ? l->fusion.out : nnf_layer_range(l);
-}
-
-/* The range the requantization uses (the pre-activation's own for a LUT). */
-static const nnf_qrange *req_q(nnf_layer *l) {
-  const nnf_fusion *f = &l->fusion;
-  return f->out && !f->lut ? f->out : nnf_layer_range(l);
 }
 
 static int scratch(linear *L, size_t rows, int dbl) {
@@ -131,27 +114,12 @@ static int scratch(linear *L, size_t rows, int dbl) {
  * the output quantized (and observed) as the consumer asks. */
 static void forward_fakequant(linear *L, const nnf_pass *p, const nnf_tensor *x, nnf_tensor *y, size_t rows) {
   nnf_layer *l = &L->base;
-  const nnf_fusion *f = &l->fusion;
-  float m = nnf_observer_momentum(l->net, p);
   nnf_dense tmp = L->d;
   tmp.b = L->q.b_fq;
   size_t cnt = rows * (size_t)l->out;
   float *z = L->z;
   nnf_dense_forward(&tmp, L->q.w_fq, x->f, z, (int)rows);
-  int8_t *qa = y->q;
-  if (f->lut) {
-    nnf_qrange *pre = nnf_layer_range(l);
-    if (p->observe) nnf_qrange_observe(pre, z, cnt, m);
-    for (size_t i = 0; i < cnt; i++)
-      qa[i] = L->q.table[(uint8_t)nnfm_quantize_real(z[i], pre->scale, pre->zp, -128, 127)];
-  } else {
-    nnf_qrange *qo = f->out ? f->out : nnf_layer_range(l);
-    if (p->observe) {
-      nnf_act_forward(f->act, z, L->za, cnt);
-      nnf_qrange_observe(qo, L->za, cnt, m);
-    }
-    for (size_t i = 0; i < cnt; i++) qa[i] = (int8_t)nnfm_quantize_real(z[i], qo->scale, qo->zp, L->q.lo, L->q.hi);
-  }
+  nnf_fq_output(l, &L->q, p, z, L->za, cnt, y->q);
 }
 
 /* The exact integer forward: per step, the int8 inputs times the int8
@@ -199,7 +167,7 @@ static int lin_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tenso
     if (scratch(L, (size_t)p->batch, 1)) return nnf_fail(err, errlen, "out of memory");
     forward_int(L, p, x, y);
   }
-  nnf_qrange_dequantize(out_q(l), y->q, y->f, cnt);
+  nnf_qrange_dequantize(nnf_out_q(l), y->q, y->f, cnt);
   return 0;
 }
 
@@ -209,16 +177,7 @@ static void lin_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, c
   int B = p->batch, K = l->in, N = l->out;
   size_t cnt = (size_t)y->steps * B * N;
   int quant = p->mode != NNF_FWD_FLOAT;
-  if (quant) {
-    /* straight through the rounding where the output was not clamped; a
-     * LUT activation multiplies by its derivative at the dequantized output */
-    if (l->fusion.lut) {
-      nnf_act_backward(l->fusion.act, NULL, y->f, dy, dy, cnt);
-    } else {
-      const int8_t *q = y->q;
-      for (size_t i = 0; i < cnt; i++) dy[i] = (q[i] > L->q.lo && q[i] < L->q.hi) ? dy[i] : 0.0f;
-    }
-  }
+  if (quant) nnf_ste_backward(l, &L->q, y, dy, cnt);
   const float *w = quant ? L->q.w_fq : NULL;
   if (x->steps == 1) {
     nnf_dense_backward(&L->d, w, x->f, dy, dx, B, accumulate);
@@ -241,40 +200,49 @@ static int lin_params(nnf_layer *l, nnf_param *o) {
 
 static void lin_qparams(nnf_layer *l) { nnf_qrange_params(nnf_layer_range(l)); }
 
-static float act_ref(nnf_act a, float x) {
-  float y;
-  nnf_act_forward(a, &x, &y, 1);
-  return y;
-}
-
 static int lin_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
   linear *L = (linear *)l;
-  const nnf_fusion *f = &l->fusion;
   nnf_qlayer *Q = &L->q;
-  const nnf_qrange *qr = req_q(l);
+  const nnf_qrange *qr = nnf_req_q(l);
   (void)y;
   if (nnf_qlayer_quantize(Q, &L->d, x->r.scale, x->r.zp, qr->scale, l->index + 1, err, errlen)) return -1;
   for (size_t i = 0; i < (size_t)l->in * l->out; i++) L->wq[i] = Q->w_kn[i];
-  Q->lut = f->lut;
-  Q->zp = qr->zp;
-  Q->lo = f->lo;
-  Q->hi = f->hi;
-  if (f->lut) {
-    const nnf_qrange *qa = f->out;
-    for (int v = -128; v < 128; v++) {
-      float xv = (float)((v - qr->zp) * qr->scale);
-      Q->table[(uint8_t)v] = (int8_t)nnfm_quantize_real(act_ref(f->act, xv), qa->scale, qa->zp, -128, 127);
-    }
-  }
+  nnf_qlayer_output(l, Q);
   return 0;
 }
 
-/* ---- device hooks: W, P and the output in ACT; one GEMM ------------------ */
+/* ---- device hooks: W, P and the output in ACT; one GEMM (a CONV over a map) */
+
+static void lin_describe(const nnf_layer *l, char *buf, size_t len) { snprintf(buf, len, "Linear(%d,%d)", l->in, l->out); }
+
+
+/* The map the device holds for the input (after a Flatten of a conv's or
+ * pool's output): the layer runs as a CONV whose kernel is the whole map. */
+static const nnf_tensor *map_in(const nnf_layer *l) {
+  const nnf_tensor *x = &l->net->t[l->index];
+  return x->mh * x->mw > 1 ? x : NULL;
+}
 
 static int lin_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   linear *L = (linear *)l;
-  (void)err, (void)errlen;
-  L->w_base = nnf_plan_w(p, nnfm_w_words(p->cfg, (uint32_t)l->in, (uint32_t)l->out));
+  const nnf_tensor *m = map_in(l);
+  uint32_t w_words = nnfm_w_words(p->cfg, (uint32_t)l->in, (uint32_t)l->out);
+  if (m) {
+    char what[64];
+    lin_describe(l, what, sizeof what);
+    if (nnf_plan_need_conv(p, l->index, what, err, errlen)) return -1;
+    if (m->mh > NNFM_KERNEL_MAX || m->mw > NNFM_KERNEL_MAX)
+      return nnf_fail(err, errlen,
+                      "layer %d (Linear) after Flatten: the device runs it as a conv over the whole %d x %d x %d map, "
+                      "and its kernel is at most %d x %d (pool the map first)",
+                      l->index, m->mc, m->mh, m->mw, NNFM_KERNEL_MAX, NNFM_KERNEL_MAX);
+    uint32_t ct = ((uint32_t)m->mc + (uint32_t)p->cfg->rows - 1) / (uint32_t)p->cfg->rows;
+    if (nnf_plan_walk_fits(p, l->index, what, (uint32_t)m->mh, (uint32_t)m->mw, 1, 1, (uint32_t)(m->mh * m->mw) * ct,
+                           err, errlen))
+      return -1;
+    w_words = nnfm_conv_w_words(p->cfg, (uint32_t)l->out, (uint32_t)m->mc, (uint32_t)m->mh, (uint32_t)m->mw);
+  }
+  L->w_base = nnf_plan_w(p, w_words);
   L->p_base = nnf_plan_p(p, nnfm_p_entries(p->cfg, (uint32_t)l->out));
   p->act[l->index + 1] = nnf_plan_act(p, nnfm_act_words(p->cfg, (uint32_t)p->B, (uint32_t)l->out));
   return 0;
@@ -283,8 +251,22 @@ static int lin_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
 static int lin_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   linear *L = (linear *)l;
   const nnf_qlayer *Q = &L->q;
-  if (nnfm_engine_put_weights(p->img, L->w_base, Q->w_kn, (uint32_t)l->in, (uint32_t)l->out) != NNFM_OK ||
-      nnfm_engine_put_params(p->img, L->p_base, Q->bias, Q->m0, Q->shift, (uint32_t)l->out) != NNFM_OK)
+  const nnf_tensor *m = map_in(l);
+  int rc;
+  if (m) {
+    /* the weights' rows in PyTorch's flatten order (c, y, x) are the conv's
+     * OIHW kernel: the engine's packer puts them where the K tiles walk */
+    int8_t *oihw = malloc((size_t)l->in * l->out);
+    if (!oihw) return nnf_fail(err, errlen, "out of memory");
+    for (int o = 0; o < l->out; o++)
+      for (int i = 0; i < l->in; i++) oihw[(size_t)o * l->in + i] = Q->w_kn[(size_t)i * l->out + o];
+    rc = nnfm_engine_put_conv_weights(p->img, L->w_base, oihw, (uint32_t)l->out, (uint32_t)m->mc, (uint32_t)m->mh,
+                                      (uint32_t)m->mw);
+    free(oihw);
+  } else {
+    rc = nnfm_engine_put_weights(p->img, L->w_base, Q->w_kn, (uint32_t)l->in, (uint32_t)l->out);
+  }
+  if (rc != NNFM_OK || nnfm_engine_put_params(p->img, L->p_base, Q->bias, Q->m0, Q->shift, (uint32_t)l->out) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (Linear) does not pack into the device's buffers", l->index);
   return 0;
 }
@@ -292,8 +274,17 @@ static int lin_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
 static int lin_emit(nnf_layer *l, nnf_plan *p) {
   linear *L = (linear *)l;
   const nnf_qlayer *Q = &L->q;
+  const nnf_tensor *m = map_in(l);
   uint8_t *insn = nnf_plan_insn(p);
   if (!insn) return -1;
+  if (m) {
+    nnfdrv_conv c = {(uint16_t)m->mc, (uint16_t)l->out, (uint16_t)m->mh, (uint16_t)m->mw, (uint16_t)p->B,
+                     (uint8_t)m->mh, (uint8_t)m->mw, 1, 1, 0, 0, 0, 0,
+                     nnf_plan_input(p, l->index), L->w_base, L->p_base, p->act[l->index + 1],
+                     (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+    if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
+    return 0;
+  }
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)l->in, (uint16_t)l->out,
                    nnf_plan_input(p, l->index), L->w_base, L->p_base,
                    p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut};
@@ -301,12 +292,11 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
   return 0;
 }
 
-static void lin_describe(const nnf_layer *l, char *buf, size_t len) { snprintf(buf, len, "Linear(%d,%d)", l->in, l->out); }
 
 static void lin_destroy(nnf_layer *l) {
   linear *L = (linear *)l;
   nnf_dense_free(&L->d);
-  qlayer_free(&L->q);
+  nnf_qlayer_free(&L->q);
   free(L->wq);
   free(L->dx);
   free(L->dacc);

@@ -40,6 +40,7 @@ int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed) {
   uint64_t rng = seed;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_dense *d = nnf_layer_dense(n->layer[i]);
+    if (!d) d = nnf_layer_conv(n->layer[i]); /* fan-in Cin*K*K, as torch's */
     if (!d) continue;
     int a = i + 1 < n->nlayers ? nnf_layer_act(n->layer[i + 1]) : -1;
     if (nnf_init_layer(d, s, a < 0 ? NNF_ACT_NONE : (nnf_act)a, &rng)) return -1;

@@ -30,9 +30,27 @@ nnf_net *nnf_net_create(int inputs, char *err, size_t errlen) {
   }
   n->t[0].width = inputs;
   n->t[0].steps = 1;
+  n->t[0].c = n->t[0].mc = inputs;
+  n->t[0].h = n->t[0].w = n->t[0].mh = n->t[0].mw = 1;
   n->steps = 1;
   n->observer_momentum = 0.01f;
   n->rng = 0x52a7e5ull; /* seed 0's generator (nnf_snn_create reseeds) */
+  return n;
+}
+
+nnf_net *nnf_net_create_map(int c, int h, int w, char *err, size_t errlen) {
+  if (c < 1 || h < 1 || w < 1 || (int64_t)c * h * w > (1 << 24)) {
+    nnf_fail(err, errlen, "a network takes c x h x w maps of 1..2^24 values (got %d x %d x %d)", c, h, w);
+    return NULL;
+  }
+  nnf_net *n = nnf_net_create(1, err, errlen);
+  if (!n) return NULL;
+  nnf_tensor *t = &n->t[0];
+  t->width = c * h * w;
+  t->c = t->mc = c;
+  t->h = t->mh = h;
+  t->w = t->mw = w;
+  t->map = 1;
   return n;
 }
 
@@ -77,16 +95,28 @@ int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
   l->net = n;
   l->index = i;
   l->in = n->t[i].width;
+  l->ic = l->oc = n->t[i].c;
+  l->ih = l->oh = n->t[i].h;
+  l->iw = l->ow = n->t[i].w;
+  l->imap = l->omap = n->t[i].map;
   memset(&n->t[i + 1], 0, sizeof n->t[i + 1]);
   if (l->ops->shape(l, l->in, &out, &steps, err, errlen)) {
     l->ops->destroy(l);
     return -1;
   }
   l->out = out;
+  if ((int64_t)l->oc * l->oh * l->ow != out) l->oc = out, l->oh = l->ow = 1, l->omap = 0;
   n->layer[i] = l;
   n->nlayers++;
-  n->t[i + 1].width = out;
-  n->t[i + 1].steps = steps;
+  nnf_tensor *y = &n->t[i + 1];
+  y->width = out;
+  y->steps = steps;
+  y->c = l->oc, y->h = l->oh, y->w = l->ow;
+  y->map = l->omap;
+  /* the device's map: a layer it runs writes its shape; one it skips
+   * (Flatten, activations, Dropout) leaves its input's where it is */
+  if (l->ops->plan) y->mc = l->oc, y->mh = l->oh, y->mw = l->ow;
+  else y->mc = n->t[i].mc, y->mh = n->t[i].mh, y->mw = n->t[i].mw;
   if (i > 0) fusion_of(n, i - 1);
   fusion_of(n, i);
   free_buffers(n);
@@ -121,20 +151,25 @@ int nnf_net_params(nnf_net *n, nnf_param *out, int max, int *owner) {
   return count;
 }
 
-static size_t param_size(const nnf_param *p) { return (size_t)p->shape[0] * (p->ndim > 1 ? (size_t)p->shape[1] : 1); }
+size_t nnf_param_size(const nnf_param *p) {
+  size_t s = 1;
+  for (int d = 0; d < p->ndim; d++) s *= (size_t)p->shape[d];
+  return s;
+}
+
 
 int nnf_net_register(nnf_net *n, nnf_optim *o) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
   for (int i = 0; i < k; i++)
-    if (nnf_optim_add(o, p[i].data, p[i].grad, param_size(&p[i]))) return -1;
+    if (nnf_optim_add(o, p[i].data, p[i].grad, nnf_param_size(&p[i]))) return -1;
   return 0;
 }
 
 void nnf_net_zero_grad(nnf_net *n) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
-  for (int i = 0; i < k; i++) memset(p[i].grad, 0, param_size(&p[i]) * sizeof(float));
+  for (int i = 0; i < k; i++) memset(p[i].grad, 0, nnf_param_size(&p[i]) * sizeof(float));
 }
 
 /* ---- buffers ------------------------------------------------------------------ */
@@ -334,7 +369,7 @@ double nnf_net_l1(nnf_net *n, float l1) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
   double s = 0.0;
-  for (int i = 0; i < k; i++) s += nnf_l1_penalty(p[i].data, p[i].grad, param_size(&p[i]), l1);
+  for (int i = 0; i < k; i++) s += nnf_l1_penalty(p[i].data, p[i].grad, nnf_param_size(&p[i]), l1);
   return s;
 }
 
@@ -343,7 +378,7 @@ float nnf_net_clip_grad_norm(nnf_net *n, float max_norm) {
   float *g[4 * NNF_MAX_LAYERS];
   size_t cnt[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
-  for (int i = 0; i < k; i++) g[i] = p[i].grad, cnt[i] = param_size(&p[i]);
+  for (int i = 0; i < k; i++) g[i] = p[i].grad, cnt[i] = nnf_param_size(&p[i]);
   return nnf_clip_grad_norm(g, cnt, k, max_norm);
 }
 

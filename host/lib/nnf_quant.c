@@ -7,6 +7,8 @@
 #include "nnf_layer_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nnfm.h"
 
@@ -59,3 +61,87 @@ float nnf_observer_momentum(const nnf_net *n, const nnf_pass *p) {
 
 nnf_qrange *nnf_layer_range(nnf_layer *l) { return &l->net->t[l->index + 1].r; }
 
+
+/* ---- the int8 form of a layer with weights (Linear, Conv2d) ------------------ */
+
+void nnf_qlayer_free(nnf_qlayer *q) {
+  free(q->s_w);
+  free(q->w_kn);
+  free(q->w_fq);
+  free(q->b_fq);
+  free(q->bias);
+  free(q->m0);
+  free(q->shift);
+  memset(q, 0, sizeof *q);
+}
+
+int nnf_qlayer_alloc(nnf_qlayer *q, int in, int out) {
+  size_t nw = (size_t)in * out;
+  q->s_w = calloc((size_t)out, sizeof(float));
+  q->w_kn = calloc(nw, 1);
+  q->w_fq = calloc(nw, sizeof(float));
+  q->b_fq = calloc((size_t)out, sizeof(float));
+  q->bias = calloc((size_t)out, sizeof(int32_t));
+  q->m0 = calloc((size_t)out, sizeof(int32_t));
+  q->shift = calloc((size_t)out, 1);
+  return q->s_w && q->w_kn && q->w_fq && q->b_fq && q->bias && q->m0 && q->shift ? 0 : -1;
+}
+
+const nnf_qrange *nnf_out_q(nnf_layer *l) { return l->fusion.out ? l->fusion.out : nnf_layer_range(l); }
+
+const nnf_qrange *nnf_req_q(nnf_layer *l) {
+  const nnf_fusion *f = &l->fusion;
+  return f->out && !f->lut ? f->out : nnf_layer_range(l);
+}
+
+static float act_ref(nnf_act a, float x) {
+  float y;
+  nnf_act_forward(a, &x, &y, 1);
+  return y;
+}
+
+void nnf_qlayer_output(nnf_layer *l, nnf_qlayer *Q) {
+  const nnf_fusion *f = &l->fusion;
+  const nnf_qrange *qr = nnf_req_q(l);
+  Q->lut = f->lut;
+  Q->zp = qr->zp;
+  Q->lo = f->lo;
+  Q->hi = f->hi;
+  if (f->lut) {
+    const nnf_qrange *qa = f->out;
+    for (int v = -128; v < 128; v++) {
+      float xv = (float)((v - qr->zp) * qr->scale);
+      Q->table[(uint8_t)v] = (int8_t)nnfm_quantize_real(act_ref(f->act, xv), qa->scale, qa->zp, -128, 127);
+    }
+  }
+}
+
+void nnf_fq_output(nnf_layer *l, const nnf_qlayer *Q, const nnf_pass *p, const float *z, float *za, size_t cnt,
+                   int8_t *qa) {
+  const nnf_fusion *f = &l->fusion;
+  float m = nnf_observer_momentum(l->net, p);
+  if (f->lut) {
+    nnf_qrange *pre = nnf_layer_range(l);
+    if (p->observe) nnf_qrange_observe(pre, z, cnt, m);
+    for (size_t i = 0; i < cnt; i++)
+      qa[i] = Q->table[(uint8_t)nnfm_quantize_real(z[i], pre->scale, pre->zp, -128, 127)];
+  } else {
+    nnf_qrange *qo = f->out ? f->out : nnf_layer_range(l);
+    if (p->observe) {
+      nnf_act_forward(f->act, z, za, cnt);
+      nnf_qrange_observe(qo, za, cnt, m);
+    }
+    for (size_t i = 0; i < cnt; i++) qa[i] = (int8_t)nnfm_quantize_real(z[i], qo->scale, qo->zp, Q->lo, Q->hi);
+  }
+}
+
+void nnf_ste_backward(nnf_layer *l, const nnf_qlayer *Q, const nnf_tensor *y, float *dy, size_t cnt) {
+  /* straight through the rounding where the output was not clamped; a LUT
+   * activation multiplies by its derivative at the dequantized output */
+  if (l->fusion.lut) {
+    nnf_act_backward(l->fusion.act, NULL, y->f, dy, dy, cnt);
+    return;
+  }
+  const int8_t *q = y->q;
+  for (size_t i = 0; i < cnt; i++) dy[i] = (q[i] > Q->lo && q[i] < Q->hi) ? dy[i] : 0.0f;
+}

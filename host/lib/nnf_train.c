@@ -256,14 +256,13 @@ static void snap_free(snapshot *s) {
   for (int i = 0; i < 4 * NNF_MAX_LAYERS; i++) free(s->data[i]);
 }
 
-static size_t param_count(const nnf_param *p) { return (size_t)p->shape[0] * (p->ndim > 1 ? (size_t)p->shape[1] : 1); }
 
 static int snap_take(snapshot *s, nnf_net *n) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
   for (int i = 0; i < k; i++) {
-    if (!s->data[i] && !(s->data[i] = malloc(param_count(&p[i]) * sizeof(float)))) return -1;
-    memcpy(s->data[i], p[i].data, param_count(&p[i]) * sizeof(float));
+    if (!s->data[i] && !(s->data[i] = malloc(nnf_param_size(&p[i]) * sizeof(float)))) return -1;
+    memcpy(s->data[i], p[i].data, nnf_param_size(&p[i]) * sizeof(float));
   }
   for (int i = 0; i <= n->nlayers; i++) s->r[i] = n->t[i].r;
   for (int i = 0; i < n->nlayers; i++) {
@@ -278,7 +277,7 @@ static int snap_take(snapshot *s, nnf_net *n) {
 static void snap_restore(const snapshot *s, nnf_net *n) {
   nnf_param p[4 * NNF_MAX_LAYERS];
   int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
-  for (int i = 0; i < k; i++) memcpy(p[i].data, s->data[i], param_count(&p[i]) * sizeof(float));
+  for (int i = 0; i < k; i++) memcpy(p[i].data, s->data[i], nnf_param_size(&p[i]) * sizeof(float));
   for (int i = 0; i <= n->nlayers; i++) n->t[i].r = s->r[i];
   for (int i = 0; i < n->nlayers; i++) {
     float *range;

@@ -56,6 +56,25 @@ out=$("$py" "$scripts/torch_check.py" "$ckd" --nnfpga "$nnfpga" --data "$data" -
 [ $? -eq 0 ] || fail "torch_check.py on a dropout network: $out"
 echo "$out" | tail -1
 
+# ... and a CNN (--arch): Conv2d with and without bias, stride 2, padding, max,
+# average and global pooling, Flatten, as PyTorch's modules of the same names
+ckc=$tmp/torch_cnn.safetensors
+"$nnfpga" train --device host --data "$data" --limit 2000 --epochs 1 --test-limit 0 --seed 4 --quiet \
+  --arch "conv(6,5,pad=2),relu,maxpool(2),conv(10,3,stride=2,pad=1,bias=0),relu6,avgpool(2,stride=1,pad=1),conv(12,1),relu,gap,flatten,dense(10)" \
+  --out "$ckc" >/dev/null || fail "nnfpga train --arch"
+out=$("$py" "$scripts/torch_check.py" "$ckc" --nnfpga "$nnfpga" --data "$data" --limit 500)
+[ $? -eq 0 ] || fail "torch_check.py on a CNN: $out"
+echo "$out" | tail -1
+ckf=$tmp/torch_cnn_flat.safetensors
+"$nnfpga" train --device host --data "$data" --limit 2000 --epochs 1 --test-limit 0 --seed 5 --quiet \
+  --arch "conv(8,3,pad=1),relu,maxpool(2),conv(8,3,pad=1),relu,maxpool(2),flatten,dense(10)" --out "$ckf" >/dev/null ||
+  fail "nnfpga train --arch (flatten + dense)"
+out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$nnfpga" --data "$data" --limit 500)
+[ $? -eq 0 ] || fail "torch_check.py on a CNN with flatten + dense: $out"
+echo "$out" | tail -1
+out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 500)
+[ $? -eq 1 ] || fail "torch_check.py accepted a CNN's logits moved by 1e-2: $out"
+
 # 2. the file by the format's rules and by safetensors.torch
 out=$("$py" "$scripts/check_safetensors.py" "$ck") || fail "check_safetensors.py refused the checkpoint: $out"
 grep -q "safetensors.torch.load_file agrees" <<<"$out" || fail "check_safetensors.py did not compare with safetensors.torch: $out"

@@ -1,0 +1,212 @@
+/*
+ * nnf_arch.c - the users' architecture grammar (nnfpga --arch, docs/cli.md):
+ *
+ *   conv(16,5,pad=2),relu,maxpool(2),conv(32,5,pad=2,stride=2),relu,avgpool(2),gap,flatten,dense(10)
+ *
+ * items separated by commas at the top level, each a name and optional
+ * arguments, positional first, then key=value:
+ *   conv(OUT, K, stride=S, pad=P, bias=0|1)   Conv2d (conv2d too); stride 1, pad 0, bias 1
+ *   maxpool(K, stride=S, pad=P)               MaxPool2d; stride K, pad 0
+ *   avgpool(K, stride=S, pad=P)               AvgPool2d (count_include_pad=False)
+ *   gap                                       AdaptiveAvgPool2d(1): global average pooling
+ *   flatten                                   Flatten
+ *   dense(OUT)                                Linear (linear too)
+ *   relu, relu6, sigmoid, tanh, identity      activations
+ *   dropout(P)                                Dropout
+ * Names are case-insensitive; "padding" is "pad". Every shape is checked
+ * when the item joins the network, so an architecture that does not
+ * compose is refused here with the item's index and text (see nnf_ckpt.h).
+ */
+#include "nnf_ckpt.h"
+#include "nnf_err.h"
+#include "nnf_layer.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_ARGS 8
+
+typedef struct {
+  char name[32];
+  int npos;
+  double pos[MAX_ARGS];
+  int nkey;
+  char key[MAX_ARGS][16];
+  double kval[MAX_ARGS];
+} item;
+
+/* One number: all of the text, finite. */
+static int number(const char *s, size_t len, double *v) {
+  char buf[48], *end;
+  if (!len || len >= sizeof buf) return -1;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  errno = 0;
+  *v = strtod(buf, &end);
+  return end == buf || *end || errno || *v != *v ? -1 : 0;
+}
+
+/* "name" or "name(a,b,k=v)" into it; -1 + err on a malformed item. */
+static int split_item(const char *tok, item *it, char *err, size_t errlen) {
+  memset(it, 0, sizeof *it);
+  size_t n = strcspn(tok, "(");
+  while (n && isspace((unsigned char)tok[n - 1])) n--;
+  if (!n || n >= sizeof it->name) return nnf_fail(err, errlen, "no layer name");
+  for (size_t i = 0; i < n; i++) it->name[i] = (char)tolower((unsigned char)tok[i]);
+  const char *p = strchr(tok, '(');
+  if (!p) return strlen(tok) == n ? 0 : nnf_fail(err, errlen, "unexpected text after the name");
+  const char *close = strrchr(tok, ')');
+  if (!close || close[1]) return nnf_fail(err, errlen, "arguments are closed by ')' at the end");
+  p++;
+  while (p < close) {
+    const char *e = p;
+    while (e < close && *e != ',') e++;
+    const char *eq = memchr(p, '=', (size_t)(e - p));
+    while (p < e && isspace((unsigned char)*p)) p++;
+    if (eq) {
+      size_t kl = (size_t)(eq - p);
+      while (kl && isspace((unsigned char)p[kl - 1])) kl--;
+      if (it->nkey == MAX_ARGS || !kl || kl >= sizeof it->key[0]) return nnf_fail(err, errlen, "bad argument");
+      for (size_t i = 0; i < kl; i++) it->key[it->nkey][i] = (char)tolower((unsigned char)p[i]);
+      const char *v = eq + 1;
+      while (v < e && isspace((unsigned char)*v)) v++;
+      size_t vl = (size_t)(e - v);
+      while (vl && isspace((unsigned char)v[vl - 1])) vl--;
+      if (number(v, vl, &it->kval[it->nkey]))
+        return nnf_fail(err, errlen, "%s wants a number, not '%.*s'", it->key[it->nkey], (int)vl, v);
+      it->nkey++;
+    } else {
+      size_t vl = (size_t)(e - p);
+      while (vl && isspace((unsigned char)p[vl - 1])) vl--;
+      if (it->nkey) return nnf_fail(err, errlen, "positional arguments come before key=value ones");
+      if (it->npos == MAX_ARGS || number(p, vl, &it->pos[it->npos]))
+        return nnf_fail(err, errlen, "'%.*s' is not a number", (int)vl, p);
+      it->npos++;
+    }
+    p = e < close ? e + 1 : e;
+  }
+  return 0;
+}
+
+/* An integer argument: positional i (or key), default dflt (-1: required). */
+static int int_arg(const item *it, int i, const char *key, const char *alias, int dflt, int *out, char *err,
+                   size_t errlen) {
+  double v = dflt;
+  int have = i >= 0 && i < it->npos;
+  if (have) v = it->pos[i];
+  for (int k = 0; k < it->nkey; k++)
+    if (!strcmp(it->key[k], key) || (alias && !strcmp(it->key[k], alias))) {
+      if (have) return nnf_fail(err, errlen, "%s given twice", key);
+      v = it->kval[k], have = 1;
+    }
+  if (!have && dflt < 0) return nnf_fail(err, errlen, "needs %s", key);
+  if (v != (double)(int)v || v < 0 || v > 1e6) return nnf_fail(err, errlen, "%s wants a whole number, not %g", key, v);
+  *out = (int)v;
+  return 0;
+}
+
+/* Refuse arguments the item does not take. */
+static int only(const item *it, int npos, const char *const *keys, char *err, size_t errlen) {
+  if (it->npos > npos) return nnf_fail(err, errlen, "takes %d positional argument%s, not %d", npos, npos == 1 ? "" : "s", it->npos);
+  for (int k = 0; k < it->nkey; k++) {
+    int ok = 0;
+    for (int j = 0; keys && keys[j]; j++) ok |= !strcmp(it->key[k], keys[j]);
+    if (!ok) return nnf_fail(err, errlen, "has no argument '%s'", it->key[k]);
+  }
+  return 0;
+}
+
+static nnf_layer *make(const item *it, char *err, size_t errlen) {
+  static const char *const conv_keys[] = {"out", "kernel", "stride", "pad", "padding", "bias", NULL};
+  static const char *const pool_keys[] = {"kernel", "stride", "pad", "padding", NULL};
+  static const char *const acts[] = {"identity", "relu", "relu6", "sigmoid", "tanh"};
+  const char *n = it->name;
+  int a = 0, k = 0, s = 0, p = 0, b = 1;
+  if (!strcmp(n, "conv") || !strcmp(n, "conv2d")) {
+    if (only(it, 2, conv_keys, err, errlen) || int_arg(it, 0, "out", NULL, -1, &a, err, errlen) ||
+        int_arg(it, 1, "kernel", NULL, -1, &k, err, errlen) || int_arg(it, -1, "stride", NULL, 1, &s, err, errlen) ||
+        int_arg(it, -1, "pad", "padding", 0, &p, err, errlen) || int_arg(it, -1, "bias", NULL, 1, &b, err, errlen))
+      return NULL;
+    if (b > 1) return nnf_fail(err, errlen, "bias is 0 or 1"), NULL;
+    return nnf_conv2d(a, k, s, p, b, err, errlen);
+  }
+  if (!strcmp(n, "maxpool") || !strcmp(n, "maxpool2d") || !strcmp(n, "avgpool") || !strcmp(n, "avgpool2d")) {
+    if (only(it, 1, pool_keys, err, errlen) || int_arg(it, 0, "kernel", NULL, -1, &k, err, errlen) ||
+        int_arg(it, -1, "stride", NULL, 0, &s, err, errlen) || int_arg(it, -1, "pad", "padding", 0, &p, err, errlen))
+      return NULL;
+    if (!s) s = k;
+    return n[0] == 'm' ? nnf_maxpool2d(k, s, p, err, errlen) : nnf_avgpool2d(k, s, p, err, errlen);
+  }
+  if (!strcmp(n, "gap") || !strcmp(n, "adaptiveavgpool2d")) {
+    /* AdaptiveAvgPool2d(1) may say its 1 */
+    if (it->nkey || it->npos > 1 || (it->npos == 1 && it->pos[0] != 1))
+      return nnf_fail(err, errlen, "global average pooling takes no arguments (or 1: the output size)"), NULL;
+    return nnf_global_avgpool(err, errlen);
+  }
+  if (!strcmp(n, "dense") || !strcmp(n, "linear")) {
+    static const char *const keys[] = {"out", NULL};
+    if (only(it, 1, keys, err, errlen) || int_arg(it, 0, "out", NULL, -1, &a, err, errlen)) return NULL;
+    return nnf_linear(a, err, errlen);
+  }
+  if (!strcmp(n, "dropout")) {
+    if (it->npos != 1 || it->nkey) return nnf_fail(err, errlen, "takes one argument, the probability"), NULL;
+    return nnf_dropout(it->pos[0], err, errlen);
+  }
+  for (int j = 0; j <= NNF_ACT_TANH; j++)
+    if (!strcmp(n, acts[j]) || !strcmp(n, "flatten")) {
+      if (it->npos || it->nkey) return nnf_fail(err, errlen, "takes no arguments"), NULL;
+      return strcmp(n, "flatten") ? nnf_activation((nnf_act)j, err, errlen) : nnf_flatten(err, errlen);
+    }
+  nnf_fail(err, errlen,
+           "unknown layer '%s' (conv, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, "
+           "dropout)", n);
+  return NULL;
+}
+
+/* A layer's own message starts "layer N (Kind(...)): "; the item says that. */
+static const char *strip_prefix(const char *m) {
+  if (strncmp(m, "layer ", 6)) return m;
+  const char *c = strstr(m, "): ");
+  return c ? c + 3 : m;
+}
+
+nnf_net *nnf_arch_build(const char *spec, const int shape[3], char *err, size_t errlen) {
+  if (!spec || !*spec) {
+    nnf_fail(err, errlen, "empty architecture (want e.g. conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10))");
+    return NULL;
+  }
+  nnf_net *n = shape[1] || shape[2] ? nnf_net_create_map(shape[0], shape[1], shape[2], err, errlen)
+                                     : nnf_net_create(shape[0], err, errlen);
+  if (!n) return NULL;
+  const char *p = spec;
+  for (int idx = 0; *p; idx++) {
+    char tok[128], sub[384];
+    size_t k = 0;
+    int depth = 0, too_long = 0;
+    for (; *p && (depth || *p != ','); p++) {
+      depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+      if (k + 1 < sizeof tok) tok[k++] = *p;
+      else too_long = 1;
+    }
+    tok[k] = 0;
+    if (*p == ',' && !*++p) {
+      nnf_fail(err, errlen, "architecture ends with a comma");
+      nnf_net_free(n);
+      return NULL;
+    }
+    item it;
+    nnf_layer *l = NULL;
+    if (too_long) nnf_fail(sub, sizeof sub, "too long");
+    else if (!split_item(tok, &it, sub, sizeof sub)) l = make(&it, sub, sizeof sub);
+    if (!l || nnf_net_add(n, l, sub, sizeof sub)) {
+      nnf_fail(err, errlen, "layer %d '%s': %s", idx, tok, strip_prefix(sub));
+      nnf_net_free(n);
+      return NULL;
+    }
+  }
+  return n;
+}

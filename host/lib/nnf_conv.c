@@ -1,0 +1,591 @@
+/*
+ * nnf_conv.c - the map layers (docs/conv.md "Host", nnf_layer.h): Conv2d,
+ * MaxPool2d, AvgPool2d and AdaptiveAvgPool2d(1) over rows that are C x H x W
+ * maps in PyTorch's order (row = c*H*W + y*W + x).
+ *
+ * Float forward and backward by im2col and CBLAS (one image at a time:
+ * col is (Cin*K*K) x (OH*OW), so the conv is W (Cout x Cin*K*K) @ col).
+ * On the quantized paths a conv is a Linear layer's int8 form over the
+ * kernel's taps: per-channel weights, int32 biases, the requantizer, ReLU /
+ * ReLU6 as its clamp; the integer forward is the model's nnfm_conv2d_ref
+ * (the one definition), the device gets the bias with the input zero point
+ * folded by nnfm_conv_fold_input_zp. Pools keep their input's scale and
+ * zero point (TFLite's int8 pooling) and run nnfm_maxpool_ref /
+ * nnfm_avgpool_ref on every quantized path, so the host's fake-quant forward
+ * of a pool is already the device's value.
+ */
+#include "nnf_compile.h"
+#include "nnf_err.h"
+#include "nnf_layer.h"
+#include "nnf_layer_impl.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnfm.h"
+
+/* ---- im2col ------------------------------------------------------------------- */
+
+/* One image x (c x h x w) into col ((c*k*k) x (oh*ow)):
+ *   col[(ci*k + ky)*k + kx][oy*ow + ox] = x[ci][oy*s - pad + ky][ox*s - pad + kx], 0 in the padding. */
+static void im2col(const float *x, int c, int h, int w, int k, int s, int pad, int oh, int ow, float *col) {
+  for (int ci = 0; ci < c; ci++)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        float *row = col + ((size_t)(ci * k + ky) * k + kx) * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy * s - pad + ky;
+          for (int ox = 0; ox < ow; ox++) {
+            int ix = ox * s - pad + kx;
+            row[oy * ow + ox] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[((size_t)ci * h + iy) * w + ix] : 0.0f;
+          }
+        }
+      }
+}
+
+/* The adjoint: dx (c x h x w) += the taps of dcol ((c*k*k) x (oh*ow)). */
+static void col2im(const float *dcol, int c, int h, int w, int k, int s, int pad, int oh, int ow, float *dx) {
+  for (int ci = 0; ci < c; ci++)
+    for (int ky = 0; ky < k; ky++)
+      for (int kx = 0; kx < k; kx++) {
+        const float *row = dcol + ((size_t)(ci * k + ky) * k + kx) * oh * ow;
+        for (int oy = 0; oy < oh; oy++) {
+          int iy = oy * s - pad + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (int ox = 0; ox < ow; ox++) {
+            int ix = ox * s - pad + kx;
+            if (ix >= 0 && ix < w) dx[((size_t)ci * h + iy) * w + ix] += row[oy * ow + ox];
+          }
+        }
+      }
+}
+
+/* A map layer's input must be the map the device holds (not a Flatten's). */
+static int need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen) {
+  const nnf_tensor *x = &l->net->t[l->index];
+  if (!x->map || x->mc != x->c || x->mh != x->h || x->mw != x->w)
+    return nnf_fail(err, errlen, "layer %d (%s): its input is flattened; a map layer needs a C x H x W map", l->index,
+                    what);
+  if (*steps != 1) return nnf_fail(err, errlen, "layer %d (%s): map layers take no time steps", l->index, what);
+  return 0;
+}
+
+/* A map layer's input and window: the map (need_map), then "a 5 x 5 kernel
+ * is larger than the 3 x 3 input map padded by 0" and the like from the
+ * model's window check; the output size in *oh, *ow. */
+static int window_fits(const nnf_layer *l, const char *what, const nnfm_window *win, int need_tap, int *steps, int *oh,
+                       int *ow, char *err, size_t errlen) {
+  if (need_map(l, what, steps, err, errlen)) return -1;
+  if (nnfm_window_check(win, 0, oh, ow) != NNFM_OK)
+    return nnf_fail(err, errlen, "layer %d (%s): a %d x %d kernel is larger than the %d x %d input map padded by %d",
+                    l->index, what, win->kh, win->kw, win->h, win->w, win->ph);
+  if (need_tap && nnfm_window_check(win, 1, oh, ow) != NNFM_OK)
+    return nnf_fail(err, errlen, "layer %d (%s): a window lies wholly in the padding of the %d x %d map", l->index, what,
+                    win->h, win->w);
+  return 0;
+}
+
+/* ---- Conv2d -------------------------------------------------------------------- */
+
+typedef struct {
+  nnf_layer base;
+  int cout, k, stride, pad, bias;
+  nnf_dense d;           /* in = Cin*K*K, out = Cout: rows are OIHW kernels (d.b unused without bias) */
+  nnf_qlayer q;          /* the int8 form; q.bias NOT folded (nnfm_conv2d_ref's) */
+  int8_t *w_oihw;        /* int8 weights, Cout x Cin x K x K */
+  int32_t *bias_dev;     /* q.bias with the input zero point folded (the device's) */
+  float *col, *dcol;     /* one image's im2col: K x P */
+  float *z, *za;         /* FAKEQUANT scratch: rows x out */
+  size_t zcap;
+  uint32_t w_base, p_base;
+} conv;
+
+static const nnf_layer_ops conv_ops;
+
+nnf_dense *nnf_layer_conv(nnf_layer *l) { return l && l->ops == &conv_ops ? &((conv *)l)->d : NULL; }
+nnf_qlayer *nnf_layer_conv_qlayer(nnf_layer *l) { return l && l->ops == &conv_ops ? &((conv *)l)->q : NULL; }
+
+static void conv_describe(const nnf_layer *l, char *buf, size_t len) {
+  const conv *C = (const conv *)l;
+  snprintf(buf, len, "Conv2d(%d,%d,kernel_size=%d,stride=%d,padding=%d%s)", l->ic, C->cout, C->k, C->stride, C->pad,
+           C->bias ? "" : ",bias=False");
+}
+
+static nnfm_window conv_win(const conv *C, int batch) {
+  const nnf_layer *l = &C->base;
+  nnfm_window w = {batch, l->ic, l->ih, l->iw, C->k, C->k, C->stride, C->stride, C->pad, C->pad, 0, 0};
+  return w;
+}
+
+static int conv_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  conv *C = (conv *)l;
+  char what[96];
+  int oh, ow;
+  (void)in;
+  conv_describe(l, what, sizeof what);
+  nnfm_window win = conv_win(C, 1);
+  if (window_fits(l, what, &win, 0, steps, &oh, &ow, err, errlen)) return -1;
+  if (l->ic > 65535) return nnf_fail(err, errlen, "layer %d (%s): %d input channels, not 1..65535", l->index, what, l->ic);
+  int K = l->ic * C->k * C->k, P = oh * ow;
+  if ((int64_t)C->cout * P > (1 << 24))
+    return nnf_fail(err, errlen, "layer %d (%s): a %d x %d x %d output is more than 2^24 values", l->index, what, C->cout,
+                    oh, ow);
+  if (nnf_dense_init(&C->d, K, C->cout) || nnf_qlayer_alloc(&C->q, K, C->cout) ||
+      !(C->w_oihw = calloc((size_t)K * C->cout, 1)) || !(C->bias_dev = calloc((size_t)C->cout, sizeof(int32_t))) ||
+      !(C->col = malloc((size_t)K * P * sizeof(float))) || !(C->dcol = malloc((size_t)K * P * sizeof(float))))
+    return nnf_fail(err, errlen, "layer %d (%s): out of memory", l->index, what);
+  l->oc = C->cout, l->oh = oh, l->ow = ow, l->omap = 1;
+  *out = C->cout * P;
+  return 0;
+}
+
+/* y (rows x Cout*P) = conv(x (rows x Cin*H*W)) with weights w (Cout x K) and biases b (NULL: none). */
+static void conv_float(conv *C, const float *w, const float *b, const float *x, float *y, size_t rows) {
+  nnf_layer *l = &C->base;
+  int K = C->d.in, N = C->cout, P = l->oh * l->ow;
+  for (size_t r = 0; r < rows; r++) {
+    float *yr = y + r * (size_t)l->out;
+    im2col(x + r * (size_t)l->in, l->ic, l->ih, l->iw, C->k, C->stride, C->pad, l->oh, l->ow, C->col);
+    /* yr (N x P) = w (N x K) @ col (K x P) + b */
+    for (int n = 0; n < N; n++)
+      for (int j = 0; j < P; j++) yr[(size_t)n * P + j] = b ? b[n] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, P, K, 1.0f, w, K, C->col, P, 1.0f, yr, P);
+  }
+}
+
+static int conv_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  conv *C = (conv *)l;
+  size_t rows = (size_t)x->steps * p->batch, cnt = rows * (size_t)l->out;
+  y->steps = x->steps;
+  if (p->mode == NNF_FWD_FLOAT) {
+    /* x: rows x (Cin, H, W)  ->  y: rows x (Cout, OH, OW) */
+    conv_float(C, C->d.w, C->bias ? C->d.b : NULL, x->f, y->f, rows);
+    if (p->observe && (!l->fusion.out || l->fusion.lut))
+      nnf_qrange_observe(nnf_layer_range(l), y->f, cnt, nnf_observer_momentum(l->net, p));
+    return 0;
+  }
+  if (p->mode == NNF_FWD_FAKEQUANT) {
+    /* the same through the fake-quant weights, the output quantized as the consumer asks */
+    if (cnt > C->zcap) {
+      free(C->z);
+      free(C->za);
+      C->z = malloc(cnt * sizeof(float));
+      C->za = malloc(cnt * sizeof(float));
+      C->zcap = C->z && C->za ? cnt : 0;
+      if (!C->zcap) return nnf_fail(err, errlen, "layer %d (Conv2d): out of memory", l->index);
+    }
+    conv_float(C, C->q.w_fq, C->q.b_fq, x->f, C->z, rows);
+    nnf_fq_output(l, &C->q, p, C->z, C->za, cnt, y->q);
+  } else {
+    /* the device's integer conv (int8 x: rows x (Cin, H, W) -> int8 y: rows x (Cout, OH, OW)) */
+    const nnf_qlayer *Q = &C->q;
+    nnfm_conv_args a = {conv_win(C, (int)rows), C->cout, x->r.zp, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL};
+    if (nnfm_conv2d_ref(&a, x->q, C->w_oihw, Q->bias, Q->m0, Q->shift, y->q) != NNFM_OK)
+      return nnf_fail(err, errlen, "layer %d (Conv2d): the model refuses its integer form", l->index);
+  }
+  nnf_qrange_dequantize(nnf_out_q(l), y->q, y->f, cnt);
+  return 0;
+}
+
+static void conv_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                          float *dx, int accumulate) {
+  conv *C = (conv *)l;
+  int K = C->d.in, N = C->cout, P = l->oh * l->ow;
+  size_t rows = (size_t)x->steps * p->batch, cnt = rows * (size_t)l->out;
+  int quant = p->mode != NNF_FWD_FLOAT;
+  if (quant) nnf_ste_backward(l, &C->q, y, dy, cnt);
+  const float *w = quant ? C->q.w_fq : C->d.w;
+  if (!accumulate) nnf_dense_zero_grad(&C->d);
+  for (size_t r = 0; r < rows; r++) {
+    const float *dyr = dy + r * (size_t)l->out;
+    im2col(x->f + r * (size_t)l->in, l->ic, l->ih, l->iw, C->k, C->stride, C->pad, l->oh, l->ow, C->col);
+    /* dW (N x K) += dy (N x P) @ col^T (P x K);  db[n] += sum_p dy[n][p] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, K, P, 1.0f, dyr, P, C->col, P, 1.0f, C->d.dw, K);
+    for (int n = 0; n < N; n++) {
+      float s = 0.0f;
+      for (int j = 0; j < P; j++) s += dyr[(size_t)n * P + j];
+      C->d.db[n] += s;
+    }
+    if (!dx) continue;
+    /* dcol (K x P) = W^T (K x N) @ dy (N x P);  dx (Cin, H, W) = col2im(dcol) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, N, 1.0f, w, K, dyr, P, 0.0f, C->dcol, P);
+    float *dxr = dx + r * (size_t)l->in;
+    memset(dxr, 0, (size_t)l->in * sizeof(float));
+    col2im(C->dcol, l->ic, l->ih, l->iw, C->k, C->stride, C->pad, l->oh, l->ow, dxr);
+  }
+}
+
+static int conv_params(nnf_layer *l, nnf_param *o) {
+  conv *C = (conv *)l;
+  nnf_param w = {"weight", C->d.w, C->d.dw, 4, {C->cout, l->ic, C->k, C->k}};
+  nnf_param b = {"bias", C->d.b, C->d.db, 1, {C->cout, 0, 0, 0}};
+  o[0] = w;
+  if (!C->bias) return 1;
+  o[1] = b;
+  return 2;
+}
+
+static void conv_qparams(nnf_layer *l) { nnf_qrange_params(nnf_layer_range(l)); }
+
+static int conv_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  conv *C = (conv *)l;
+  nnf_qlayer *Q = &C->q;
+  nnf_dense v = C->d;
+  int K = C->d.in, N = C->cout;
+  (void)y;
+  if (l->fusion.current) return nnf_fail(err, errlen, "layer %d (Conv2d): a LIF layer cannot follow a conv", l->index);
+  if (!C->bias) v.b = NULL;
+  if (nnf_qlayer_quantize_weights(Q, &v, x->r.scale, nnf_req_q(l)->scale, l->index + 1, err, errlen)) return -1;
+  for (int n = 0; n < N; n++)
+    for (int i = 0; i < K; i++) C->w_oihw[(size_t)n * K + i] = Q->w_kn[(size_t)i * N + n];
+  if (nnfm_conv_fold_input_zp(C->w_oihw, N, l->ic, C->k, C->k, x->r.zp, Q->bias, C->bias_dev) != NNFM_OK)
+    return nnf_fail(err, errlen, "layer %d (Conv2d): cannot fold the input zero point", l->index);
+  nnf_qlayer_output(l, Q);
+  return 0;
+}
+
+/* ---- Conv2d on the device: W, P, the output map in ACT; one CONV ---- */
+
+static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  conv *C = (conv *)l;
+  const nnfm_config *c = p->cfg;
+  char what[96];
+  conv_describe(l, what, sizeof what);
+  uint32_t ct = ((uint32_t)l->ic + (uint32_t)c->rows - 1) / (uint32_t)c->rows;
+  if (nnf_plan_need_conv(p, l->index, what, err, errlen) ||
+      nnf_plan_walk_fits(p, l->index, what, (uint32_t)l->ih, (uint32_t)l->iw, (uint32_t)l->oh, (uint32_t)l->ow,
+                         (uint32_t)(C->k * C->k) * ct, err, errlen))
+    return -1;
+  C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, (uint32_t)l->ic, (uint32_t)C->k, (uint32_t)C->k));
+  C->p_base = nnf_plan_p(p, nnfm_p_entries(c, (uint32_t)C->cout));
+  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, (uint32_t)C->cout, (uint32_t)l->oh, (uint32_t)l->ow,
+                                                         (uint32_t)p->B));
+  return 0;
+}
+
+static int conv_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  conv *C = (conv *)l;
+  const nnf_qlayer *Q = &C->q;
+  if (nnfm_engine_put_conv_weights(p->img, C->w_base, C->w_oihw, (uint32_t)C->cout, (uint32_t)l->ic, (uint32_t)C->k,
+                                   (uint32_t)C->k) != NNFM_OK ||
+      nnfm_engine_put_params(p->img, C->p_base, C->bias_dev, Q->m0, Q->shift, (uint32_t)C->cout) != NNFM_OK)
+    return nnf_fail(err, errlen, "layer %d (Conv2d) does not pack into the device's buffers", l->index);
+  return 0;
+}
+
+static int conv_emit(nnf_layer *l, nnf_plan *p) {
+  conv *C = (conv *)l;
+  const nnf_qlayer *Q = &C->q;
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return -1;
+  nnfdrv_conv c = {(uint16_t)l->ic, (uint16_t)C->cout, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
+                   (uint8_t)C->k, (uint8_t)C->k, (uint8_t)C->stride, (uint8_t)C->stride, (uint8_t)C->pad,
+                   (uint8_t)C->pad, 0, 0, nnf_plan_input(p, l->index), C->w_base, C->p_base, p->act[l->index + 1],
+                   (int8_t)l->net->t[l->index].r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+  if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
+  return 0;
+}
+
+static void conv_destroy(nnf_layer *l) {
+  conv *C = (conv *)l;
+  nnf_dense_free(&C->d);
+  nnf_qlayer_free(&C->q);
+  free(C->w_oihw);
+  free(C->bias_dev);
+  free(C->col);
+  free(C->dcol);
+  free(C->z);
+  free(C->za);
+  free(C);
+}
+
+static const nnf_layer_ops conv_ops = {
+    .kind = "Conv2d",
+    .fusable = 1,
+    .shape = conv_shape,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .params = conv_params,
+    .qparams = conv_qparams,
+    .quantize = conv_quantize,
+    .plan = conv_plan,
+    .pack = conv_pack,
+    .emit = conv_emit,
+    .describe = conv_describe,
+    .destroy = conv_destroy,
+};
+
+nnf_layer *nnf_conv2d(int cout, int k, int stride, int pad, int bias, char *err, size_t errlen) {
+  if (cout < 1 || cout > 65535 || k < 1 || k > NNFM_KERNEL_MAX || stride < 1 || stride > NNFM_STRIDE_MAX || pad < 0 ||
+      pad > NNFM_PAD_MAX) {
+    nnf_fail(err, errlen, "a Conv2d has 1..65535 output channels, kernel 1..%d, stride 1..%d, padding 0..%d (got %d, %d, %d, %d)",
+             NNFM_KERNEL_MAX, NNFM_STRIDE_MAX, NNFM_PAD_MAX, cout, k, stride, pad);
+    return NULL;
+  }
+  conv *C = calloc(1, sizeof *C);
+  if (!C) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  C->base.ops = &conv_ops;
+  C->cout = cout;
+  C->k = k;
+  C->stride = stride;
+  C->pad = pad;
+  C->bias = bias != 0;
+  return &C->base;
+}
+
+/* ---- pooling --------------------------------------------------------------------- */
+
+typedef struct {
+  nnf_layer base;
+  int avg;              /* 0 max, 1 average */
+  int global;           /* AdaptiveAvgPool2d(1): the window is the whole map */
+  int k, stride, pad;
+  int32_t lo, hi;       /* the clamp: a fused ReLU / ReLU6 after the pool (else -128, 127) */
+} pool;
+
+static void pool_describe(const nnf_layer *l, char *buf, size_t len) {
+  const pool *P = (const pool *)l;
+  if (P->global) snprintf(buf, len, "AdaptiveAvgPool2d(1)");
+  else if (P->avg)
+    snprintf(buf, len, "AvgPool2d(kernel_size=%d,stride=%d,padding=%d,count_include_pad=False)", P->k, P->stride, P->pad);
+  else snprintf(buf, len, "MaxPool2d(kernel_size=%d,stride=%d,padding=%d)", P->k, P->stride, P->pad);
+}
+
+static nnfm_window pool_win(const pool *P, int batch) {
+  const nnf_layer *l = &P->base;
+  nnfm_window w = {batch, l->ic, l->ih, l->iw, P->k, P->k, P->stride, P->stride, P->pad, P->pad, 0, 0};
+  if (P->global) w.kh = l->ih, w.kw = l->iw, w.sh = w.sw = 1, w.ph = w.pw = 0;
+  return w;
+}
+
+static int pool_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  pool *P = (pool *)l;
+  char what[96];
+  int oh, ow;
+  (void)in;
+  pool_describe(l, what, sizeof what);
+  nnfm_window win = pool_win(P, 1);
+  if (window_fits(l, what, &win, 1, steps, &oh, &ow, err, errlen)) return -1;
+  l->oh = oh, l->ow = ow, l->omap = 1;
+  *out = l->ic * oh * ow;
+  return 0;
+}
+
+/* The float pool of one image's channel: x (h x w) -> y (oh x ow); with
+ * dx, the backward instead: dx += the routing of dy (max: to the first
+ * largest tap, PyTorch's; average: dy / taps to each in-bounds tap). */
+static void pool_plane(const pool *P, const nnfm_window *w, int oh, int ow, const float *x, float *y, const float *dy,
+                       float *dx) {
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++) {
+      int y0 = oy * w->sh - w->ph, x0 = ox * w->sw - w->pw, n = 0, arg = -1;
+      float acc = 0.0f;
+      for (int ky = 0; ky < w->kh; ky++)
+        for (int kx = 0; kx < w->kw; kx++) {
+          int iy = y0 + ky, ix = x0 + kx;
+          if (iy < 0 || iy >= w->h || ix < 0 || ix >= w->w) continue;
+          int i = iy * w->w + ix;
+          if (P->avg) acc += x[i];
+          else if (arg < 0 || x[i] > acc || isnan(x[i])) acc = x[i], arg = i;
+          n++;
+        }
+      int o = oy * ow + ox;
+      if (!dx) {
+        y[o] = P->avg ? acc / (float)n : acc;
+        continue;
+      }
+      if (!P->avg) {
+        dx[arg] += dy[o];
+        continue;
+      }
+      float g = dy[o] / (float)n;
+      for (int ky = 0; ky < w->kh; ky++)
+        for (int kx = 0; kx < w->kw; kx++) {
+          int iy = y0 + ky, ix = x0 + kx;
+          if (iy >= 0 && iy < w->h && ix >= 0 && ix < w->w) dx[iy * w->w + ix] += g;
+        }
+    }
+}
+
+static int pool_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  pool *P = (pool *)l;
+  size_t rows = (size_t)x->steps * p->batch, cnt = rows * (size_t)l->out;
+  int hw = l->ih * l->iw, ohw = l->oh * l->ow;
+  y->steps = x->steps;
+  if (p->mode == NNF_FWD_FLOAT) {
+    /* x: rows x (C, H, W)  ->  y: rows x (C, OH, OW) */
+    nnfm_window w = pool_win(P, 1);
+    for (size_t r = 0; r < rows * (size_t)l->ic; r++)
+      pool_plane(P, &w, l->oh, l->ow, x->f + r * hw, y->f + r * ohw, NULL, NULL);
+    return 0;
+  }
+  /* quantized: the model's pool on the int8 map, at the input's scale and zero point */
+  nnfm_pool_args a = {pool_win(P, (int)rows), P->lo, P->hi};
+  int rc = P->avg ? nnfm_avgpool_ref(&a, x->q, y->q) : nnfm_maxpool_ref(&a, x->q, y->q);
+  if (rc != NNFM_OK) return nnf_fail(err, errlen, "layer %d (%s): the model refuses the pool", l->index, l->ops->kind);
+  nnf_qrange_dequantize(&x->r, y->q, y->f, cnt);
+  return 0;
+}
+
+static void pool_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                          float *dx, int accumulate) {
+  pool *P = (pool *)l;
+  size_t rows = (size_t)x->steps * p->batch;
+  int hw = l->ih * l->iw, ohw = l->oh * l->ow;
+  (void)accumulate;
+  if (!dx) return;
+  /* dy: rows x (C, OH, OW)  ->  dx: rows x (C, H, W), straight through the
+   * quantized pools but where a fused ReLU / ReLU6 clamped */
+  nnfm_window w = pool_win(P, 1);
+  if (p->mode != NNF_FWD_FLOAT && (P->lo > -128 || P->hi < 127))
+    for (size_t i = 0; i < rows * (size_t)l->out; i++)
+      if ((y->q[i] <= P->lo && P->lo > -128) || (y->q[i] >= P->hi && P->hi < 127)) dy[i] = 0.0f;
+  memset(dx, 0, rows * (size_t)l->in * sizeof(float));
+  for (size_t r = 0; r < rows * (size_t)l->ic; r++)
+    pool_plane(P, &w, l->oh, l->ow, x->f + r * hw, NULL, dy + r * ohw, dx + r * hw);
+}
+
+/* A ReLU or ReLU6 after a pool is its clamp on the int8 path (the device's
+ * POOL clamps): its output keeps the pool's quantization, the input's, so
+ * ReLU is max(q, zp) and ReLU6 also min(q, q(6)), both exact. */
+static int pool_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  pool *P = (pool *)l;
+  const nnf_fusion *f = &l->fusion;
+  (void)y;
+  P->lo = -128, P->hi = 127;
+  if (f->current) return nnf_fail(err, errlen, "layer %d (%s): a LIF layer cannot follow a pool", l->index, l->ops->kind);
+  if (!f->out) return 0;
+  if (f->lut)
+    return nnf_fail(err, errlen,
+                    "layer %d (%s): a sigmoid or tanh after a pool has no int8 form (the pool keeps its input's "
+                    "quantization); put it before the pool",
+                    l->index, l->ops->kind);
+  *f->out = x->r;
+  if (f->act == NNF_ACT_RELU || f->act == NNF_ACT_RELU6) P->lo = nnfm_clamp(x->r.zp, -128, 127);
+  if (f->act == NNF_ACT_RELU6) P->hi = nnfm_quantize_real(6.0, x->r.scale, x->r.zp, -128, 127);
+  return 0;
+}
+
+/* ---- pooling on the device: the output map in ACT; one POOL ---- */
+
+static int pool_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  char what[96];
+  pool_describe(l, what, sizeof what);
+  if (nnf_plan_need_conv(p, l->index, what, err, errlen) ||
+      nnf_plan_walk_fits(p, l->index, what, (uint32_t)l->ih, (uint32_t)l->iw, (uint32_t)l->oh, (uint32_t)l->ow, 1, err,
+                         errlen))
+    return -1;
+  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(p->cfg, (uint32_t)l->ic, (uint32_t)l->oh, (uint32_t)l->ow,
+                                                         (uint32_t)p->B));
+  return 0;
+}
+
+static int pool_emit(nnf_layer *l, nnf_plan *p) {
+  pool *P = (pool *)l;
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return -1;
+  nnfdrv_pool c = {P->avg, (uint16_t)l->ic, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
+                   (uint8_t)(P->global ? 0 : P->k), (uint8_t)(P->global ? 0 : P->k),
+                   (uint8_t)(P->global ? 1 : P->stride), (uint8_t)(P->global ? 1 : P->stride),
+                   (uint8_t)(P->global ? 0 : P->pad), (uint8_t)(P->global ? 0 : P->pad), 0, 0,
+                   nnf_plan_input(p, l->index), p->act[l->index + 1], (int8_t)P->lo, (int8_t)P->hi, P->global};
+  if (nnfdrv_insn_pool(insn, &c) != NNFDRV_OK) p->ok = 0;
+  return 0;
+}
+
+static void pool_destroy(nnf_layer *l) { free(l); }
+
+/* The three pools differ only in their kind (the PyTorch class). */
+#define POOL_OPS(kind_name)                                                                                  \
+  {                                                                                                          \
+    .kind = kind_name, .fusable = 1, .shape = pool_shape, .quantize = pool_quantize, .forward = pool_forward, .backward = pool_backward,             \
+    .qparams = nnf_qparams_pass /* the input's scale and zero point (TFLite's int8 pools) */, .plan = pool_plan, \
+    .emit = pool_emit, .describe = pool_describe, .destroy = pool_destroy,                                   \
+  }
+
+static const nnf_layer_ops maxpool_ops = POOL_OPS("MaxPool2d");
+static const nnf_layer_ops avgpool_ops = POOL_OPS("AvgPool2d");
+static const nnf_layer_ops gap_ops = POOL_OPS("AdaptiveAvgPool2d");
+
+static nnf_layer *pool_new(const nnf_layer_ops *ops, int avg, int global, int k, int stride, int pad, char *err,
+                           size_t errlen) {
+  const char *name = ops->kind;
+  if (stride == 0) stride = k;
+  if (!global && (k < 1 || k > NNFM_KERNEL_MAX || stride < 1 || stride > NNFM_STRIDE_MAX || pad < 0 ||
+                  pad > NNFM_PAD_MAX)) {
+    nnf_fail(err, errlen, "a %s has kernel 1..%d, stride 1..%d, padding 0..%d (got %d, %d, %d)", name, NNFM_KERNEL_MAX,
+             NNFM_STRIDE_MAX, NNFM_PAD_MAX, k, stride, pad);
+    return NULL;
+  }
+  if (!global && 2 * pad > k) {
+    nnf_fail(err, errlen, "a %s's padding is at most half its kernel (PyTorch's rule; got kernel %d, padding %d)", name, k,
+             pad);
+    return NULL;
+  }
+  pool *P = calloc(1, sizeof *P);
+  if (!P) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  P->base.ops = ops;
+  P->avg = avg;
+  P->global = global;
+  P->k = k;
+  P->stride = stride;
+  P->pad = pad;
+  P->lo = -128;
+  P->hi = 127;
+  return &P->base;
+}
+
+nnf_layer *nnf_maxpool2d(int k, int stride, int pad, char *err, size_t errlen) {
+  return pool_new(&maxpool_ops, 0, 0, k, stride, pad, err, errlen);
+}
+
+nnf_layer *nnf_avgpool2d(int k, int stride, int pad, char *err, size_t errlen) {
+  return pool_new(&avgpool_ops, 1, 0, k, stride, pad, err, errlen);
+}
+
+nnf_layer *nnf_global_avgpool(char *err, size_t errlen) { return pool_new(&gap_ops, 1, 1, 1, 1, 0, err, errlen); }
+
+int nnf_layer_is_pool(const nnf_layer *l) {
+  return l && (l->ops == &maxpool_ops || l->ops == &avgpool_ops || l->ops == &gap_ops);
+}
+
+/* ---- the architecture entries, as describe writes them ------------------------------ */
+
+nnf_layer *nnf_map_layer_parse(const char *tok, int cin, char *err, size_t errlen) {
+  int a, b, k, s, pad, used = -1;
+  if (err && errlen) err[0] = 0;
+  if (sscanf(tok, "Conv2d(%d,%d,kernel_size=%d,stride=%d,padding=%d%n", &a, &b, &k, &s, &pad, &used) == 5 && used > 0) {
+    const char *rest = tok + used;
+    int bias = strcmp(rest, ",bias=False)") != 0;
+    if (bias && strcmp(rest, ")")) used = -1;
+    else if (a != cin) {
+      nnf_fail(err, errlen, "%s follows a map of %d channels", tok, cin);
+      return NULL;
+    } else {
+      return nnf_conv2d(b, k, s, pad, bias, err, errlen);
+    }
+  }
+  char tail;
+  if (sscanf(tok, "MaxPool2d(kernel_size=%d,stride=%d,padding=%d%c%n", &k, &s, &pad, &tail, &used) == 4 && tail == ')' &&
+      !tok[used])
+    return nnf_maxpool2d(k, s, pad, err, errlen);
+  used = -1;
+  if (sscanf(tok, "AvgPool2d(kernel_size=%d,stride=%d,padding=%d,count_include_pad=False%c%n", &k, &s, &pad, &tail,
+             &used) == 4 &&
+      tail == ')' && !tok[used])
+    return nnf_avgpool2d(k, s, pad, err, errlen);
+  if (!strcmp(tok, "AdaptiveAvgPool2d(1)")) return nnf_global_avgpool(err, errlen);
+  if (!strncmp(tok, "Conv2d(", 7) || !strncmp(tok, "MaxPool2d(", 10) || !strncmp(tok, "AvgPool2d(", 10) ||
+      !strncmp(tok, "AdaptiveAvgPool2d(", 18))
+    nnf_fail(err, errlen, "malformed layer '%.60s'", tok);
+  return NULL;
+}

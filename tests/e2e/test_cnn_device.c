@@ -1,0 +1,232 @@
+/*
+ * test_cnn_device.c - CNNs of the layer stack compiled for a device
+ * (nnf_device.c through the layers' plan / pack / emit hooks: CONV for
+ * Conv2d and for a dense layer after a flattened map, POOL for the pools)
+ * and run on the driver's `model` backend, every int8 value the device
+ * returns (each layer's outputs, the logits) bit for bit against the host's
+ * integer forward (NNF_FWD_INT, the model's nnfm_conv2d_ref / pools), over
+ * several chunks with a shorter last one. Then the refusals, with their
+ * exact messages: a device without FEAT_CONV (`model:conv=0`, which still
+ * runs an MLP), a map the walk's 16-bit counters cannot take, maps that do
+ * not fit ACT, a flattened map too large for a whole-map kernel.
+ *
+ * Then 40 random architectures (random_arch) the same way.
+ *
+ * usage: test_cnn_device [seed [random networks]]
+ */
+#include "nnf_device.h"
+#include "nnf_layer.h"
+#include "nnf_test.h"
+
+static float *inputs(int count, int width, uint64_t seed) {
+  float *x = malloc((size_t)count * width * sizeof(float));
+  nnf_rng r = nnf_rng_seed(seed);
+  for (size_t i = 0; i < (size_t)count * width; i++) x[i] = (float)(nnf_rng_u32(&r) % 2001) / 1000.0f - 0.6f;
+  return x;
+}
+
+static nnf_net *build(const char *arch, int c, int h, int w, uint64_t seed) {
+  char err[512];
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
+  nnf_test_ctx("%s: %s", arch, err);
+  CHECK(n != NULL);
+  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+  CHECK_OK(nnf_net_init(n, &is, seed));
+  return n;
+}
+
+/* Observe, quantize; host INT forward; the device's; every planned layer's
+ * int8 outputs and the logits equal. Returns the number of values compared. */
+static size_t same_on_device(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed) {
+  char err[512];
+  nnf_net *n = build(arch, c, h, w, seed);
+  int K = nnf_net_inputs(n), L = n->nlayers;
+  float *x = inputs(count, K, seed * 7 + 1);
+  CHECK_OK(nnf_net_observe(n, x, count, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
+  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
+  for (int i = 1; i <= L; i++) {
+    size_t cnt = (size_t)count * n->t[i].width;
+    host[i] = malloc(cnt);
+    memcpy(host[i], n->t[i].q, cnt);
+  }
+  float *logits = malloc((size_t)count * nnf_net_outputs(n) * sizeof(float));
+  memcpy(logits, n->logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
+  nnf_device *d = nnf_device_open("model", err, sizeof err);
+  nnf_test_ctx("%s: open: %s", arch, err);
+  CHECK(d != NULL);
+  CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
+  for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
+  nnf_test_ctx("%s: forward: %s", arch, err);
+  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
+  size_t compared = 0;
+  for (int i = 0; i < L; i++) {
+    nnf_layer *l = n->layer[i];
+    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
+    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", arch, i, l->ops->kind);
+    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
+    compared += (size_t)count * n->t[i + 1].width;
+  }
+  nnf_test_ctx("%s: logits", arch);
+  CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * nnf_net_outputs(n));
+  CHECK_MEM_EQ(n->logits, logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
+  /* the device really computed: the int8 logits are not all one value */
+  int varied = 0;
+  for (int i = 1; i < count * nnf_net_outputs(n); i++) varied |= host[L][i] != host[L][0];
+  CHECK(varied);
+  nnf_device_figures f;
+  CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
+  CHECK_EQ_U64(f.images, (uint64_t)count);
+  CHECK(f.macs > 0);
+  nnf_device_close(d);
+  for (int i = 1; i <= L; i++) free(host[i]);
+  free(logits);
+  free(x);
+  nnf_net_free(n);
+  printf("%s on %d x %d x %d: %zu int8 values equal\n", arch, c, h, w, compared);
+  return compared;
+}
+
+/* A random CNN of seed r: 1..3 blocks of conv (kernel 1..5, stride 1..2,
+ * padding up to k/2+1, 1..13 channels, with or without bias) followed by
+ * nothing, ReLU or ReLU6, and maybe a max / average pool (padding up to
+ * k/2, stride 1..k) or a ReLU after it; then global pooling or not,
+ * flatten, and one or two dense layers. Written in the --arch grammar;
+ * shapes that do not compose are drawn again. */
+static int random_arch(nnf_rng *r, char *buf, size_t len, int c, int h, int w) {
+  static const char *const acts[] = {"", ",relu", ",relu6"};
+  size_t u = 0;
+  int blocks = 1 + (int)nnf_rng_range(r, 0, 2);
+  buf[0] = 0;
+  for (int b = 0; b < blocks; b++) {
+    int k = 1 + (int)nnf_rng_range(r, 0, 4), st = 1 + (int)nnf_rng_range(r, 0, 1), pd = (int)nnf_rng_range(r, 0, k / 2 + 1);
+    u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,%d,stride=%d,pad=%d,bias=%d)%s", b ? "," : "",
+                          1 + (int)nnf_rng_range(r, 0, 12), k, st, pd, (int)nnf_rng_range(r, 0, 1),
+                          acts[nnf_rng_range(r, 0, 2)]);
+    if (nnf_rng_range(r, 0, 2)) {
+      int pk = 2 + (int)nnf_rng_range(r, 0, 1);
+      u += (size_t)snprintf(buf + u, len - u, ",%s(%d,stride=%d,pad=%d)%s", nnf_rng_range(r, 0, 1) ? "maxpool" : "avgpool",
+                            pk, 1 + (int)nnf_rng_range(r, 0, pk - 1), (int)nnf_rng_range(r, 0, pk / 2),
+                            nnf_rng_range(r, 0, 2) ? "" : ",relu");
+    }
+  }
+  u += (size_t)snprintf(buf + u, len - u, "%s,flatten,dense(%d)", nnf_rng_range(r, 0, 3) ? "" : ",gap",
+                        2 + (int)nnf_rng_range(r, 0, 8));
+  if (nnf_rng_range(r, 0, 1)) snprintf(buf + u, len - u, ",relu,dense(%d)", 2 + (int)nnf_rng_range(r, 0, 5));
+  char err[512];
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(buf, shape, err, sizeof err);
+  if (!n) return -1;
+  /* the dense layer after a flattened map runs as a whole-map CONV: at most 7 x 7 */
+  int ok = 1;
+  for (int i = 0; i <= n->nlayers; i++) ok &= n->t[i].map || (n->t[i].mh <= 7 && n->t[i].mw <= 7);
+  nnf_net_free(n);
+  return ok ? 0 : -1;
+}
+
+/* nnf_device_load refuses with exactly msg. */
+static void refused(const char *uri, const char *arch, int c, int h, int w, int max_batch, const char *msg) {
+  char err[512] = "";
+  nnf_net *n = build(arch, c, h, w, 3);
+  float *x = inputs(2, nnf_net_inputs(n), 5);
+  CHECK_OK(nnf_net_observe(n, x, 2, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_device *d = nnf_device_open(uri, err, sizeof err);
+  nnf_test_ctx("open %s: %s", uri, err);
+  CHECK(d != NULL);
+  err[0] = 0;
+  CHECK(nnf_device_load(d, n, max_batch, err, sizeof err) == -1);
+  nnf_test_ctx("%s on %s:\n    got  '%s'\n    want '%s'", arch, uri, err, msg);
+  CHECK(!strcmp(err, msg));
+  /* nothing is loaded: a forward is refused too */
+  CHECK(nnf_device_forward(d, n, x, 2, err, sizeof err) == -1);
+  nnf_device_close(d);
+  free(x);
+  nnf_net_free(n);
+}
+
+int main(int argc, char **argv) {
+  uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 14;
+  size_t total = 0;
+  /* conv 3x3 pad 1 over 3 channels (a ragged tile), max pool, a stride-2
+   * conv into ReLU6, an average pool with padding (count_include_pad=False),
+   * a 1x1 conv, global average pooling, dense after the 1 x 1 map (a GEMM) */
+  total += same_on_device("conv(10,3,pad=1),relu,maxpool(2),conv(12,3,pad=1,stride=2),relu6,avgpool(2,stride=1,pad=1),"
+                          "conv(9,1),gap,flatten,dense(5)",
+                          3, 12, 12, 37, 16, seed);
+  /* flatten + dense over a 11 x 2 x 2 map: a whole-map CONV (PyTorch's flatten
+   * order translated by the weights' packing); no bias; a conv with stride 3 */
+  total += same_on_device("conv(6,3,pad=1,bias=0),relu,maxpool(3,stride=2,pad=1),conv(11,2,stride=3,pad=2),relu,flatten,"
+                          "dense(7),relu,dense(4)",
+                          2, 10, 9, 29, 1000, seed + 1);
+  /* the Fashion-MNIST shape: 1 x 28 x 28, two conv blocks, flatten + dense 7 x 7 */
+  total += same_on_device("conv(8,5,pad=2),relu,maxpool(2),conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10)", 1, 28,
+                          28, 11, 1000, seed + 2);
+  /* LUT activations: conv + tanh and dense + sigmoid need two tables (two
+   * program segments, a LUT upload between them) */
+  total += same_on_device("conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)", 1, 8, 8, 19, 8, seed + 5);
+  /* ReLU after a max pool and ReLU6 after an average pool: the POOL's clamp */
+  total += same_on_device("conv(6,3),maxpool(2),relu,conv(5,3,pad=1),avgpool(2,pad=1),relu6,flatten,dense(4)", 2, 11,
+                          11, 23, 1000, seed + 6);
+  /* an MLP over a map input (flattened on the host: the GEMM path) */
+  total += same_on_device("flatten,dense(16),relu,dense(4)", 1, 6, 6, 9, 4, seed + 3);
+  /* large maps: the batch is chosen so OH*OW*B <= 65535 (here B <= 16 for 64 x 64) */
+  total += same_on_device("conv(4,3,pad=1),relu,avgpool(4),conv(4,3),gap,flatten,dense(3)", 1, 64, 64, 21, 1000,
+                          seed + 4);
+
+  /* random architectures (random input sizes and channel counts too) */
+  {
+    nnf_rng r = nnf_rng_seed(seed * 31 + 7);
+    int nets = argc > 2 ? atoi(argv[2]) : 40;
+    for (int k = 0; k < nets; k++) {
+      char arch[512];
+      int c = 1 + (int)nnf_rng_range(&r, 0, 9), h = 4 + (int)nnf_rng_range(&r, 0, 12), w = 4 + (int)nnf_rng_range(&r, 0, 12);
+      while (random_arch(&r, arch, sizeof arch, c, h, w)) {}
+      total += same_on_device(arch, c, h, w, 3 + (int)nnf_rng_range(&r, 0, 20), 1 + (int)nnf_rng_range(&r, 0, 30),
+                              seed + 100 + (uint64_t)k);
+    }
+  }
+
+  /* refusals */
+  refused("model:conv=0", "conv(4,3),relu,flatten,dense(3)", 1, 8, 8, 8,
+          "device model:conv=0 does not run CONV / POOL (its INFO lacks feature bit 4, FEAT_CONV): layer 0 "
+          "(Conv2d(1,4,kernel_size=3,stride=1,padding=0)) needs them");
+  refused("model:conv=0", "maxpool(2),flatten,dense(3)", 2, 8, 8, 8,
+          "device model:conv=0 does not run CONV / POOL (its INFO lacks feature bit 4, FEAT_CONV): layer 0 "
+          "(MaxPool2d(kernel_size=2,stride=2,padding=0)) needs them");
+  refused("model", "conv(2,1),relu,gap,flatten,dense(3)", 1, 300, 300, 8,
+          "layer 0 (Conv2d(1,2,kernel_size=1,stride=1,padding=0)) does not fit the device's walk: 300 x 300 outputs x "
+          "1 images = 90000 rows, more than 65535");
+  refused("model", "conv(64,3,pad=1),relu,gap,flatten,dense(3)", 8, 128, 128, 8,
+          "a batch of 1 needs 163849 ACT words; device model has 32768"); /* 2 x 16384 inputs + 8 x 16384 + 8 + 1 */
+  refused("model", "conv(4,3,pad=1),flatten,dense(3)", 1, 9, 9, 8,
+          "layer 2 (Linear) after Flatten: the device runs it as a conv over the whole 4 x 9 x 9 map, and its kernel "
+          "is at most 7 x 7 (pool the map first)");
+  /* the same MLP runs on a device without FEAT_CONV */
+  {
+    char err[512];
+    nnf_net *n = build("flatten,dense(8),relu,dense(3)", 1, 5, 5, 9);
+    float *x = inputs(4, 25, 2);
+    CHECK_OK(nnf_net_observe(n, x, 4, 1));
+    CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+    nnf_device *d = nnf_device_open("model:conv=0", err, sizeof err);
+    CHECK(d != NULL);
+    nnf_test_ctx("MLP on model:conv=0: %s", err);
+    CHECK_OK(nnf_device_load(d, n, 4, err, sizeof err));
+    CHECK_OK(nnf_device_forward(d, n, x, 4, err, sizeof err));
+    nnf_device_close(d);
+    free(x);
+    nnf_net_free(n);
+  }
+  /* a malformed model URI */
+  {
+    char err[512] = "";
+    CHECK(nnf_device_open("model:conv=2", err, sizeof err) == NULL);
+    nnf_test_ctx("%s", err);
+    CHECK(strstr(err, "model: the only option is conv=0 or conv=1 (got \"conv=2\")") != NULL);
+  }
+  printf("%zu int8 values equal in all\n", total);
+  return nnf_test_done(argv[0]);
+}
