@@ -44,3 +44,13 @@ int nnfdrv_insn_lif(uint8_t out[32], const nnfdrv_lif *l) {
   (void)out, (void)l;
   abort();
 }
+
+int nnfdrv_insn_conv(uint8_t out[32], const nnfdrv_conv *c) {
+  (void)out, (void)c;
+  abort();
+}
+
+int nnfdrv_insn_pool(uint8_t out[32], const nnfdrv_pool *p) {
+  (void)out, (void)p;
+  abort();
+}
