@@ -35,7 +35,8 @@ static void usage_eval(FILE *f) {
           "                   and regression read one target column per output from there)\n"
           "  --limit N        the first N samples only\n"
           "  --batch N        images per device run (default 64)\n"
-          "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization, ...}\n"
+          "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization,\n"
+          "                   link_bytes_in_per_image, link_bytes_out_per_image, ...}\n"
           "  --quiet          no progress bar\n");
 }
 
@@ -68,6 +69,7 @@ int cmd_eval(int argc, char **argv) {
   }
   nnf_device *dev = NULL;
   if (!use_float) rc = cli_open_device("eval", uri, &dev);
+  nnf_device_set_outputs_only(dev, 1); /* only the logits cross the link back */
   nnf_eval_result r;
   nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : spiking ? NNF_FWD_INT : NNF_FWD_FAKEQUANT;
   cli_progress bar;
@@ -107,6 +109,9 @@ int cmd_eval(int argc, char **argv) {
         if (spiking) cJSON_AddNumberToObject(o, "neuron_updates_per_cycle", (double)updates / (double)r.dev.cycles);
         else cJSON_AddNumberToObject(o, "utilization", util);
         cJSON_AddNumberToObject(o, "cycles", (double)r.dev.cycles);
+        /* the link's bytes per image, frames included (inputs in, outputs out) */
+        cJSON_AddNumberToObject(o, "link_bytes_in_per_image", (double)r.dev.bytes_in / (double)r.images);
+        cJSON_AddNumberToObject(o, "link_bytes_out_per_image", (double)r.dev.bytes_out / (double)r.images);
       } else {
         cJSON_AddNullToObject(o, "cycles_per_image");
       }

@@ -102,6 +102,7 @@ int cmd_infer(int argc, char **argv) {
   }
   nnf_device *dev = NULL;
   if (!rc && !use_float) rc = cli_open_device("infer", uri, &dev);
+  nnf_device_set_outputs_only(dev, 1); /* only the outputs cross the link back */
   int B = (int)d.count, C = nnf_net_outputs(net);
   if (!rc) {
     int frc = dev ? nnf_device_load(dev, net, B, err, sizeof err) || nnf_device_forward(dev, net, d.x, B, err, sizeof err)

@@ -34,6 +34,7 @@ struct nnf_device {
   int8_t luts[NNF_MAX_LAYERS][256];
   int resident_lut;          /* layer whose table is on the device, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
+  int outputs_only;          /* read back only the network's outputs (no backward pass) */
   uint64_t images;
 };
 
@@ -369,9 +370,13 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
 /* READ every planned layer's outputs of a chunk of B rows starting at row
  * `first` into the network's boundaries (a READ waits for the program). */
 static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, char *err, size_t errlen) {
+  int last = -1; /* the last layer the device computes: its output is the network's */
+  for (int i = 0; i < n->nlayers; i++)
+    if (n->layer[i]->ops->plan && !n->layer[i]->fused) last = i;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
+    if (d->outputs_only && i != last) continue;
     const nnf_tensor *y = &n->t[i + 1];
     uint32_t base = d->plan.act[i + 1], W = (uint32_t)l->out;
     uint32_t words = map_words(&d->cfg, y, B);
@@ -492,10 +497,16 @@ int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size
   f->cycles = c.cycles;
   f->busy_cycles = c.busy_cycles;
   f->macs = c.macs;
+  f->bytes_in = c.bytes_in;
+  f->bytes_out = c.bytes_out;
   f->images = d->images;
   f->rows = d->cfg.rows;
   f->cols = d->cfg.cols;
   return 0;
+}
+
+void nnf_device_set_outputs_only(nnf_device *d, int on) {
+  if (d) d->outputs_only = on != 0;
 }
 
 int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen) {

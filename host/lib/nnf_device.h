@@ -63,10 +63,16 @@ int nnf_device_forward(nnf_device *d, nnf_net *n, const float *x, int batch, cha
 /* Device figures since open (or the last nnf_device_reset_counters). */
 typedef struct {
   uint64_t cycles, busy_cycles, macs, images;
+  uint64_t bytes_in, bytes_out;   /* link bytes the device took in / sent (frames included) */
   int rows, cols;
 } nnf_device_figures;
 int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size_t errlen);
 int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen);
+/* Read back only the network's outputs after each chunk (on: inference,
+ * where no backward pass needs the hidden boundaries; off, the default:
+ * every layer's output, as training and the tests need). Non-spiking
+ * networks; the hidden boundaries then keep stale values. */
+void nnf_device_set_outputs_only(nnf_device *d, int on);
 
 #ifdef __cplusplus
 }

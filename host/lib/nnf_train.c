@@ -136,6 +136,8 @@ int nnf_evaluate(nnf_net *n, nnf_fwd_mode mode, nnf_device *dev, const nnf_datas
     r->dev.cycles -= f0.cycles;
     r->dev.busy_cycles -= f0.busy_cycles;
     r->dev.macs -= f0.macs;
+    r->dev.bytes_in -= f0.bytes_in;
+    r->dev.bytes_out -= f0.bytes_out;
     r->dev.images -= f0.images;
   }
   r->images = tally.rows;
