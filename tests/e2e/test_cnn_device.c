@@ -12,11 +12,14 @@
  *
  * Then 40 random architectures (random_arch) the same way.
  *
- * usage: test_cnn_device [seed [random networks]]
+ * usage: test_cnn_device [seed [random networks [device URI]]]
+ * (the device: `model` by default; `sim`, the Verilated RTL, for rtl_cnn_device)
  */
 #include "nnf_device.h"
 #include "nnf_layer.h"
 #include "nnf_test.h"
+
+static const char *dev_uri = "model"; /* where the CNNs run */
 
 static float *inputs(int count, int width, uint64_t seed) {
   float *x = malloc((size_t)count * width * sizeof(float));
@@ -54,8 +57,8 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   }
   float *logits = malloc((size_t)count * nnf_net_outputs(n) * sizeof(float));
   memcpy(logits, n->logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
-  nnf_device *d = nnf_device_open("model", err, sizeof err);
-  nnf_test_ctx("%s: open: %s", arch, err);
+  nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
+  nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
   CHECK(d != NULL);
   CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
   for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
@@ -149,6 +152,7 @@ static void refused(const char *uri, const char *arch, int c, int h, int w, int 
 
 int main(int argc, char **argv) {
   uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 14;
+  if (argc > 3) dev_uri = argv[3];
   size_t total = 0;
   /* conv 3x3 pad 1 over 3 channels (a ragged tile), max pool, a stride-2
    * conv into ReLU6, an average pool with padding (count_include_pad=False),
