@@ -16,9 +16,10 @@ the cycles do not depend on the weights) and records in bench.json, under
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
+
+import bench_json
 
 ARCH = "conv(16,3,pad=1),relu,maxpool(2),conv(32,3,pad=1),relu,maxpool(2),flatten,dense(10)"
 
@@ -59,15 +60,7 @@ def main():
           % (a.arch, a.device, rows, cols, cpi, ideal, cpi / ideal, ev["utilization"],
              out["link_bytes_in_per_image"], out["link_bytes_out_per_image"], 784, 10))
     if a.json:
-        root = {}
-        if os.path.exists(a.json):
-            with open(a.json) as f:
-                root = json.load(f)
-        root["cnn_inference"] = out
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(root, f, indent=2)
-        os.replace(tmp, a.json)
+        bench_json.merge(a.json, "cnn_inference", out)
 
 
 if __name__ == "__main__":

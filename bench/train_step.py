@@ -13,11 +13,12 @@ without PyTorch (Debian's python3-torch, installed by `scripts/bootstrap
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
+
+import bench_json
 
 
 def torch_step_us(steps):
@@ -66,15 +67,7 @@ def main():
         print(f"train_step: nnfpga {entry['nnfpga_us']:.1f} us; PyTorch absent, no ratio "
               "(scripts/bootstrap installs it)")
     if args.json:
-        root = {}
-        if os.path.exists(args.json):
-            with open(args.json) as f:
-                root = json.load(f)
-        root["train_step"] = entry
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(root, f, indent=2)
-        os.replace(tmp, args.json)
+        bench_json.merge(args.json, "train_step", entry)
     return 0
 
 

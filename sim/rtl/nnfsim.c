@@ -175,27 +175,34 @@ static int read_p_lanes(nnfsim *s, nnfm_engine *f, uint32_t n_lanes, uint32_t p_
   return rc;
 }
 
+/* A stand-in engine for the model's checks: the device's configuration and
+ * (m0, shift) slots for P entries p_base .. p_base + ceil(n / cols) - 1 (as
+ * far as they fit), all (0, 0), a valid pair; no buffers. 0, or -1 when out
+ * of memory (nothing to free then). */
+static int standin_open(nnfsim *s, nnfm_engine *f, uint32_t n, uint32_t p_base) {
+  const nnfm_config cfg = nnfsim_config(s);
+  const uint64_t C = (uint64_t)cfg.cols;
+  uint64_t entries = (uint64_t)p_base + (n + C - 1) / C;
+  if (entries > cfg.p_words) entries = cfg.p_words;
+  const size_t slots = (size_t)(entries * C) + 1;
+  memset(f, 0, sizeof *f);
+  f->cfg = cfg;
+  f->m0 = calloc(slots, sizeof *f->m0);
+  f->shift = calloc(slots, sizeof *f->shift);
+  if (f->m0 && f->shift) return 0;
+  free(f->m0);
+  free(f->shift);
+  return -1;
+}
+
 /* nnfm_engine_check's rules on the device: the fields and buffer ranges on a
  * stand-in engine with the device's configuration (nothing touched), then the
  * used lanes' (m0, shift) as the device holds them, read through the host port. */
 static int check_cmd(nnfsim *s, const char *what, const nnfm_cmd *c) {
   if (!c) return nnfsim_fail_(s, NNFSIM_ERR_NULL, "%s: NULL command", what);
-  const nnfm_config cfg = nnfsim_config(s);
-  const uint64_t C = (uint64_t)cfg.cols;
   /* The check reads P slots only when entries p_base .. p_base+NT-1 fit. */
-  uint64_t entries = (uint64_t)c->p_base + (c->n + C - 1) / C;
-  if (entries > cfg.p_words) entries = cfg.p_words;
-  const size_t slots = (size_t)(entries * C) + 1;
   nnfm_engine f;
-  memset(&f, 0, sizeof f);
-  f.cfg = cfg;
-  f.m0 = calloc(slots, sizeof *f.m0); /* (0, 0) is a valid pair */
-  f.shift = calloc(slots, sizeof *f.shift);
-  if (!f.m0 || !f.shift) {
-    free(f.m0);
-    free(f.shift);
-    return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "%s: out of memory", what);
-  }
+  if (standin_open(s, &f, c->n, c->p_base)) return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "%s: out of memory", what);
   char desc[200];
   fmt_cmd(desc, sizeof desc, c);
   int st = nnfm_engine_check(&f, c);
@@ -298,21 +305,13 @@ int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles, uint64_t
   if (!c) return nnfsim_fail_(s, NNFSIM_ERR_NULL, "conv: NULL command");
   nnfsim_ports *p = nnfsim_ports_of(s);
   const nnfm_config cfg = nnfsim_config(s);
-  const uint64_t R = (uint64_t)cfg.rows, C = (uint64_t)cfg.cols;
+  const uint64_t R = (uint64_t)cfg.rows;
   /* the model's check on a stand-in engine: fields and ranges first (every
    * P pair valid), then the used lanes' pairs as the device holds them */
-  uint64_t entries = (uint64_t)c->p_base + (c->n + C - 1) / C;
-  if (entries > cfg.p_words) entries = cfg.p_words;
-  const size_t slots = (size_t)(entries * C) + 1;
   nnfm_engine f;
-  memset(&f, 0, sizeof f);
-  f.cfg = cfg;
-  f.m0 = calloc(slots, sizeof *f.m0);
-  f.shift = calloc(slots, sizeof *f.shift);
+  if (standin_open(s, &f, c->n, c->p_base)) return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "conv: out of memory");
   int rc = NNFSIM_OK, st;
-  if (!f.m0 || !f.shift) {
-    rc = nnfsim_fail_(s, NNFSIM_ERR_RANGE, "conv: out of memory");
-  } else if ((st = nnfm_engine_conv_check(&f, c)) != NNFM_OK) {
+  if ((st = nnfm_engine_conv_check(&f, c)) != NNFM_OK) {
     rc = nnfsim_fail_(s, status_of_model(st), "conv: %s", nnfm_strerror(st));
   } else if (p->busy) {
     rc = nnfsim_fail_(s, NNFSIM_ERR_BUSY, "conv: a command runs");
