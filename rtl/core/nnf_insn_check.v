@@ -94,6 +94,8 @@ module nnf_insn_check #(
     input  wire        c_eh,
     input  wire        c_ew,
     input  wire        c_global,    // POOL only (ignored for CONV)
+    input  wire        c_pack,      // POOL: a PACK (its input is H*W*B words: CT taken as 1)
+    input  wire        c_xok,       // CONV, POOL: the fields' other checks passed
     output reg         done,
     output reg         ok,
     output wire [10:0] s_oh,        // registered (the dividers' quotients)
@@ -278,10 +280,10 @@ module nnf_insn_check #(
                     y_big = big17({6'd0, dq_w_q});
                     nb_m1 = NB_S[4:0] - 5'd1;
                 end
-                4'd2: begin                                    // (H*W*B) * CT
+                4'd2: begin                                    // (H*W*B) * CT (PACK: * 1)
                     xch   = 1'b1;
-                    y_al  = yal(kt17_q, NB_T);
-                    y_big = big17(kt17_q);
+                    y_al  = c_pack ? yal(17'd1, NB_T) : yal(kt17_q, NB_T);
+                    y_big = !c_pack && big17(kt17_q);
                     nb_m1 = NB_T[4:0] - 5'd1;
                 end
                 4'd6, 4'd7: begin                              // CT * KW, (CT*KW) * KH
@@ -396,7 +398,7 @@ module nnf_insn_check #(
                     ({1'b0, c_pw} + {3'd0, c_ew} < {1'b0, c_kw} + {2'd0, dr_w_q});
     wire g_zero   = (c_kh == 3'd0) && (c_kw == 3'd0) && (c_sh_m1 == 2'd0) && (c_sw_m1 == 2'd0) &&
                     (c_ph == 3'd0) && (c_pw == 3'd0) && !c_eh && !c_ew;
-    wire cv_ok    = (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
+    wire cv_ok    = c_xok && (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
                     (is_pool ? (glob ? g_zero : (k_nz && taps_ok)) : ((n != 16'd0) && k_nz));
 
     always @(posedge clk) begin

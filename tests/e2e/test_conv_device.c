@@ -967,7 +967,7 @@ static void test_refusals(void) {
  * like END; with it on they run. */
 static void test_feat_off(void) {
   const nnfm_device_config on = small_cfg(1), off = small_cfg(0);
-  /* INFO: only the feature bit differs */
+  /* INFO: only the feature bits differ (CONV and PACK) */
   sess *a = sess_new(&on), *b = sess_new(&off);
   CHECK_EQ(sess_cmd(a, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(sess_cmd(b, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
@@ -975,7 +975,7 @@ static void test_feat_off(void) {
   CHECK_EQ(nnfp_info_get_features(b->ans_pl) & NNFP_FEAT_CONV, 0);
   uint8_t ia[NNFP_INFO_BYTES];
   memcpy(ia, a->ans_pl, sizeof ia);
-  nnfp_info_put_features(ia, nnfp_info_get_features(ia) & ~(uint32_t)NNFP_FEAT_CONV);
+  nnfp_info_put_features(ia, nnfp_info_get_features(ia) & ~(uint32_t)(NNFP_FEAT_CONV | NNFP_FEAT_PACK));
   CHECK_MEM_EQ(ia, b->ans_pl, NNFP_INFO_BYTES);
   sess_free(a), sess_free(b);
   /* the default configuration mirrors the RTL's (HAS_CONV = 1); a bad flag is refused */
