@@ -132,8 +132,8 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
 /* The help text of --no-pack (eval and infer). */
 #define CLI_PACK_HELP                                                                                   \
   "  --no-pack        do not PACK a first conv's few input channels on the device: the\n"          \
-  "                   inputs go as feature maps (8 bytes a pixel), the conv runs as it is;\n"       \
-  "                   the same results, for comparison (docs/conv.md)\n"
+  "                   inputs go as feature maps (a word of ROWS bytes a pixel) and the\n"          \
+  "                   conv runs as it is; the same results, for comparison (docs/conv.md)\n"
 /* The help text of --arch and --input-shape (train and tune). */
 #define CLI_ARCH_HELP                                                                                   \
   "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \
