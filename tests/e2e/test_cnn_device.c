@@ -49,6 +49,40 @@ static nnf_net *build(const char *arch, int c, int h, int w, uint64_t seed) {
   return n;
 }
 
+/* Observe x, quantize, the host's INT forward: every boundary's int8
+ * values into host[1..L] (malloc'd). */
+static void host_int(nnf_net *n, const float *x, int count, int8_t **host) {
+  char err[512];
+  CHECK_OK(nnf_net_observe(n, x, count, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
+  for (int i = 1; i <= n->nlayers; i++) {
+    size_t cnt = (size_t)count * n->t[i].width;
+    host[i] = malloc(cnt);
+    memcpy(host[i], n->t[i].q, cnt);
+  }
+}
+
+/* The device's forward of x (after scribbling over the boundaries): every
+ * planned layer's int8 outputs equal host's. Returns the values compared. */
+static size_t device_equals_host(const char *what, nnf_device *d, nnf_net *n, const float *x, int count,
+                                 int8_t *const *host) {
+  char err[512] = "";
+  for (int i = 1; i <= n->nlayers; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
+  nnf_test_ctx("%s: forward", what);
+  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
+  nnf_test_ctx("%s: forward: %s", what, err);
+  size_t compared = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
+    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", what, i, l->ops->kind);
+    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
+    compared += (size_t)count * n->t[i + 1].width;
+  }
+  return compared;
+}
+
 /* Observe, quantize; host INT forward; the device's; every planned layer's
  * int8 outputs and the logits equal. Returns the number of values compared. */
 static size_t same_on_device(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed) {
@@ -56,32 +90,15 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   nnf_net *n = build(arch, c, h, w, seed);
   int K = nnf_net_inputs(n), L = n->nlayers;
   float *x = inputs(count, K, seed * 7 + 1);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
   int8_t *host[NNF_MAX_LAYERS + 1] = {0};
-  for (int i = 1; i <= L; i++) {
-    size_t cnt = (size_t)count * n->t[i].width;
-    host[i] = malloc(cnt);
-    memcpy(host[i], n->t[i].q, cnt);
-  }
+  host_int(n, x, count, host);
   float *logits = malloc((size_t)count * nnf_net_outputs(n) * sizeof(float));
   memcpy(logits, n->logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
   nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
   nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
   CHECK(d != NULL);
   CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
-  for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
-  nnf_test_ctx("%s: forward: %s", arch, err);
-  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
-  size_t compared = 0;
-  for (int i = 0; i < L; i++) {
-    nnf_layer *l = n->layer[i];
-    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
-    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", arch, i, l->ops->kind);
-    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
-    compared += (size_t)count * n->t[i + 1].width;
-  }
+  size_t compared = device_equals_host(arch, d, n, x, count, host);
   nnf_test_ctx("%s: logits", arch);
   CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * nnf_net_outputs(n));
   CHECK_MEM_EQ(n->logits, logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
@@ -117,15 +134,8 @@ static void pack_case(const char *arch, int c, int h, int w, int count, int max_
   nnf_net *n = build(arch, c, h, w, seed);
   int K = nnf_net_inputs(n), L = n->nlayers;
   float *x = inputs(count, K, seed * 7 + 1);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
   int8_t *host[NNF_MAX_LAYERS + 1] = {0};
-  for (int i = 1; i <= L; i++) {
-    size_t cnt = (size_t)count * n->t[i].width;
-    host[i] = malloc(cnt);
-    memcpy(host[i], n->t[i].q, cnt);
-  }
+  host_int(n, x, count, host);
   uint64_t bytes_in[2] = {0, 0}, macs[2] = {0, 0};
   int rows = 0, packed = 0;
   for (int pack = 0; pack < 2; pack++) {
@@ -166,15 +176,9 @@ static void pack_case(const char *arch, int c, int h, int w, int count, int max_
     CHECK_EQ(seen, want ? 2 : 0); /* one per program copy (input buffer) */
     free(prog);
     CHECK_OK(nnf_device_reset_counters(d, err, sizeof err));
-    for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
-    nnf_test_ctx("%s, pack %d: forward: %s", arch, pack, err);
-    CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
-    for (int i = 0; i < L; i++) {
-      nnf_layer *l = n->layer[i];
-      if (!l->ops->plan || l->fused) continue;
-      nnf_test_ctx("%s, pack %d: layer %d (%s) outputs, device vs host INT", arch, pack, i, l->ops->kind);
-      CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
-    }
+    char what[600];
+    snprintf(what, sizeof what, "%s, pack %d", arch, pack);
+    device_equals_host(what, d, n, x, count, host);
     nnf_device_figures f;
     CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
     bytes_in[pack] = f.bytes_in, macs[pack] = f.macs;
