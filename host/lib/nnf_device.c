@@ -143,11 +143,10 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
     if (nnf_conv_packs(l, p)) p->pack_layer = i;
     break;
   }
-  /* a dense input takes ceil(H*W*Cin*B / rows) words; PACK's check counts
-   * the region as a one-tile map of H*W*B words (as Cin <= rows) */
+  /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
   const nnf_tensor *t0 = &n->t[0];
   uint32_t in_words = p->pack_layer >= 0
-                          ? nnfm_fmap_words(c, 1, (uint32_t)t0->mh, (uint32_t)t0->mw, (uint32_t)B)
+                          ? nnfm_dense_words(c, (uint32_t)t0->mc, (uint32_t)t0->mh, (uint32_t)t0->mw, (uint32_t)B)
                           : map_words(c, t0, B);
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);

@@ -416,7 +416,7 @@ module nnf_seq #(
         .c_sh_m1(is_pack ? 2'd0 : f_sh_m1), .c_sw_m1(f_sw_m1),
         .c_ph(is_pack ? 3'd0 : w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
         .c_eh(!is_pack && `NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
-        .c_pack(is_pack), .c_xok(!is_pack || pk_cin_ok),
+        .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
         .s_oh(w_oh), .s_ow(w_ow), .s_kh(w_kh), .s_kw(w_kw), .s_m(w_m), .s_ct(w_ct), .s_kt(w_kt),
         .s_wb(w_wb), .s_hwb(w_hwb),
         .done(ic_done), .ok(ic_ok));

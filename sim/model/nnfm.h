@@ -414,8 +414,8 @@ typedef struct {
  * field out of range (as CONV), zp_in outside int8, a kernel wider than the
  * padded row, or an output column whose window is padding only (POOL's
  * rule on the 1 x KW window); NNFM_ERR_SHAPE for M = H*OW*B over
- * NNFM_WALK_MAX, or the ACT read a_base .. + H*W*B - 1 (a one-tile map's
- * words, which hold the dense bytes as Cin <= rows) or the ACT write
+ * NNFM_WALK_MAX, or the ACT read a_base .. + ceil(H*W*B*Cin/rows) - 1 (the
+ * dense bytes' words, nnfm_dense_words) or the ACT write
  * o_base .. + ceil(C'/rows)*M - 1 outside ACT, or the two sharing a word.
  * (The RTL checks PACK as POOL with C = C', KH = SH = 1, PH = EH = 0.) */
 int nnfm_engine_pack_check(const nnfm_engine *e, const nnfm_pack_cmd *c);

@@ -689,7 +689,7 @@ static int pack_sizes(const nnfm_config *cfg, const nnfm_pack_cmd *c, uint32_t *
   s->ct = s->nt = ceil_div(*cp, (uint64_t)cfg->rows);
   s->kt = 1;
   s->m = (uint64_t)s->oh * s->ow * c->b;
-  s->in_words = (uint64_t)c->h * c->w * c->b;
+  s->in_words = ceil_div((uint64_t)c->h * c->w * c->b * c->cin, (uint64_t)cfg->rows); /* dense bytes */
   s->out_words = s->ct * s->m;
   s->w_words = 0;
   return 1;

@@ -898,12 +898,12 @@ static void gen_pack(gen *g, uint8_t *in, int *clean) {
   uint32_t wp = w + 2 * pw + ew, kw = 1 + rnd(g, wp < 7 ? wp : 7);
   if (pw >= kw) pw = kw - 1; /* usually no column of padding only */
   const uint32_t ow = (w + 2 * pw + ew - kw) / sw + 1, ct = (kw * cin + R - 1) / R;
-  uint32_t iw = h * w * b, owds = ct * h * ow * b;
-  while (iw + owds > half && b > 1) b--, iw = h * w * b, owds = ct * h * ow * b;
+  uint32_t iw = (h * w * b * cin + R - 1) / R, owds = ct * h * ow * b; /* the dense bytes' words */
+  while (iw + owds > half && b > 1) b--, iw = (h * w * b * cin + R - 1) / R, owds = ct * h * ow * b;
   uint32_t a = iw + owds <= half ? rnd(g, half - iw - owds + 1) : 0;
   uint32_t o = a + iw + (iw + owds <= half ? rnd(g, half - a - iw - owds + 1) : 0);
   if (chance(g, 50) && iw + owds <= half) { uint32_t t = rnd(g, half - iw - owds + 1); o = t; a = t + owds; }
-  switch (chance(g, 25) ? rnd(g, 8) : 99) {
+  switch (chance(g, 25) ? rnd(g, 9) : 99) {
   case 0: cin = 0; break;
   case 1: cin = R + 1 + rnd(g, 3); break;                  /* more channels than lanes */
   case 2: kw = 0; break;
@@ -912,6 +912,10 @@ static void gen_pack(gen *g, uint8_t *in, int *clean) {
   case 5: o = a + rnd(g, iw ? iw : 1); break;               /* A/O overlap */
   case 6: h = 1024; w = 1024; break;                        /* far too large */
   case 7: kw = 7; break;                                    /* maybe wider than the padded row */
+  case 8: /* the input's end at ACT's end, or one word past it (the rounding up) */
+    a = act - iw + rnd(g, 2);
+    o = owds <= a ? rnd(g, a - owds + 1) : 0;
+    break;
   default: break;
   }
   nnfp_pack_put_opcode(in, NNFP_OP_PACK);
@@ -937,7 +941,7 @@ static void gen_pack(gen *g, uint8_t *in, int *clean) {
   /* clean unless a valid range may reach the upper half */
   const uint32_t wp2 = w + 2 * pw + ew;
   if (cin && cin <= R && kw && kw <= wp2) {
-    const uint64_t ae = (uint64_t)a + (uint64_t)h * w * b;
+    const uint64_t ae = (uint64_t)a + ((uint64_t)h * w * b * cin + R - 1) / R;
     const uint64_t oe = (uint64_t)o + (uint64_t)((kw * cin + R - 1) / R) * h * ((wp2 - kw) / sw + 1) * b;
     if (!(ae > act || oe > act) && (ae > half || oe > half)) *clean = 0;
   }

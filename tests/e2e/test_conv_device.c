@@ -33,7 +33,8 @@
  *   byte as on a twin device whose program has END there; and the accepted
  *   boundaries (the last word of each buffer, kernel == padded input, an
  *   invalid P lane that is not used); for PACK also Cin 0 / = rows / >
- *   rows, an output column of padding only, the input counted as H*W*B
+ *   rows, an output column of padding only, the input counted as the dense
+ *   bytes' ceil(H*W*B*Cin / rows) words
  *   words (not its dense bytes), M = 65535 run and M = 65790 refused;
  * - FEAT_CONV off: INFO differs from FEAT_CONV on only in the bits
  *   FEAT_CONV and FEAT_PACK, and CONV / POOL / PACK stop a program exactly
@@ -1103,22 +1104,29 @@ static void test_pack_refusals(void) {
   pack_case("pack last column padding only (EW)", k, NNFM_ERR_RANGE);
   k = small_pack(), k.w = 1, k.kw = 3, k.pw = 2;
   pack_case("pack edge columns with one tap", k, 0);
-  /* extents: in 40 words (H*W*B, though the dense bytes fill 20), out 80 */
-  k = small_pack(), k.a_base = A - 40;
+  /* extents: in 20 words (the dense bytes: 5*4*2 pixels of 2 bytes), out 80 */
+  k = small_pack(), k.a_base = A - 20;
   pack_case("pack input ends at ACT's end", k, 0);
-  k.a_base = A - 39;
+  k.a_base = A - 19;
   pack_case("pack input one word past ACT", k, NNFM_ERR_SHAPE);
+  /* 15 bytes are 4 words: the last one partly used still counts */
+  k = small_pack(), k.cin = 1, k.h = 5, k.w = 3, k.b = 1, k.a_base = A - 4;
+  pack_case("pack input of 15 bytes ends at ACT's end", k, 0);
+  k.a_base = A - 3;
+  pack_case("pack input of 15 bytes, its last word past ACT", k, NNFM_ERR_SHAPE);
+  k.a_base = 200, k.o_base = 203;
+  pack_case("pack output on the partly used last input word", k, NNFM_ERR_SHAPE);
+  k.o_base = 204;
+  pack_case("pack output right after 15 input bytes", k, 0);
   k.a_base = 0xFFFFFFFFu;
   pack_case("pack a_base 2^32 - 1", k, NNFM_ERR_SHAPE);
   k = small_pack(), k.o_base = A - 80;
   pack_case("pack output ends at ACT's end", k, 0);
   k.o_base = A - 79;
   pack_case("pack output one word past ACT", k, NNFM_ERR_SHAPE);
-  k = small_pack(), k.o_base = k.a_base + 39;
-  pack_case("pack output on the input's last counted word", k, NNFM_ERR_SHAPE);
+  k = small_pack(), k.o_base = k.a_base + 19;
+  pack_case("pack output on the input's last word", k, NNFM_ERR_SHAPE);
   k.o_base = k.a_base + 20;
-  pack_case("pack output past the dense bytes, inside H*W*B", k, NNFM_ERR_SHAPE);
-  k.o_base = k.a_base + 40;
   pack_case("pack output right after the input", k, 0);
   k = small_pack(), k.o_base = 0, k.a_base = 79;
   pack_case("pack input on the output's last word", k, NNFM_ERR_SHAPE);

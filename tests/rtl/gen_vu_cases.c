@@ -210,8 +210,8 @@ static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64
   *cycles = cyc, *reads = rd;
 }
 
-/* One random PACK: the dense input's region (H*W*B words, as checked) full
- * of data, only its first H*W*B*Cin bytes the image's. */
+/* One random PACK: the dense input's words full of data, the bytes past
+ * its H*W*B*Cin in the last word garbage the PACK must not use. */
 static int pack_case(nnfm_engine *e) {
   nnfm_pack_cmd c;
   memset(&c, 0, sizeof c);
@@ -224,7 +224,7 @@ static int pack_case(nnfm_engine *e) {
   c.zp_in = (int32_t)rnd(-128, 127);
   if (nnfm_engine_pack_check(e, &c) == NNFM_ERR_RANGE) return 0;
   const uint32_t ow = (c.w + 2 * c.pw + c.ew - c.kw) / c.sw + 1, ct = (c.kw * c.cin + R - 1) / R;
-  const uint64_t nin = (uint64_t)c.h * c.w * c.b, nout = (uint64_t)ct * c.h * ow * c.b;
+  const uint64_t nin = nnfm_dense_words(&e->cfg, c.cin, c.h, c.w, c.b), nout = (uint64_t)ct * c.h * ow * c.b;
   if (nin + nout > A) return 0;
   uint64_t free = A - nin - nout, g0 = (uint64_t)rnd(0, (int64_t)free), g1 = (uint64_t)rnd(0, (int64_t)(free - g0));
   if (rnd(0, 1)) c.a_base = (uint32_t)g0, c.o_base = (uint32_t)(g0 + nin + g1);
@@ -245,7 +245,7 @@ static int pack_case(nnfm_engine *e) {
   f[F_C] = c.kw * c.cin, f[F_CT] = ct, f[F_H] = c.h, f[F_W] = c.w, f[F_B] = c.b;
   f[F_KH] = 1, f[F_KW] = c.kw, f[F_SH] = 1, f[F_SW] = c.sw, f[F_PW] = c.pw;
   f[F_OH] = c.h, f[F_OW] = ow, f[F_M] = (uint32_t)(c.h * ow * c.b);
-  f[F_WB] = (c.w * c.b) & (A - 1), f[F_HWB] = (uint32_t)nin & (A - 1);
+  f[F_WB] = (c.w * c.b) & (A - 1), f[F_HWB] = (c.h * c.w * c.b) & (A - 1);
   f[F_ABASE] = c.a_base, f[F_OBASE] = c.o_base, f[F_LO] = 0x80, f[F_HI] = 0x7f;
   f[F_ABORT] = rnd(0, 24) ? 0 : (uint32_t)rnd(1, (int64_t)(cycles < 4000 ? cycles : 4000));
   f[F_NIN] = (uint32_t)nin, f[F_NOUT] = (uint32_t)nout, f[F_READS] = (uint32_t)reads;
