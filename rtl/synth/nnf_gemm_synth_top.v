@@ -21,7 +21,7 @@
 // Field register, from its MSB to bit 0 (widths follow the parameters: an
 // address field is only as wide as the engine uses, since addresses wrap
 // modulo the buffer depth, docs/engine.md):
-//   the CONV geometry (cmd_conv 1, cmd_zp_in 8, cmd_kt 16, cmd_ct 16,
+//   the CONV geometry (cmd_pool2 1, cmd_conv 1, cmd_zp_in 8, cmd_kt 16, cmd_ct 16,
 //   cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow 11 each, cmd_kh, cmd_kw, cmd_sh,
 //   cmd_sw, cmd_ph, cmd_pw 3 each, cmd_wb, cmd_hwb ACT_AW each),
 //   cmd_m 16, cmd_k 16, cmd_n 16, cmd_a_base ACT_AW, cmd_w_base W_AW,
@@ -92,7 +92,8 @@ module nnf_gemm_synth_top #(
     localparam integer O_KT    = O_CT + 16;
     localparam integer O_ZPIN  = O_KT + 16;
     localparam integer O_CONV  = O_ZPIN + 8;
-    localparam integer SR_W    = O_CONV + 1;
+    localparam integer O_POOL2 = O_CONV + 1;
+    localparam integer SR_W    = O_POOL2 + 1;
 
     // ------------------------------------------------------------------
     // Inputs: registered once, then the field shift register
@@ -144,7 +145,7 @@ module nnf_gemm_synth_top #(
         .cmd_o_base(o_base),
         .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
         .cmd_lut(sr_q[O_LUT]),
-        .cmd_conv(sr_q[O_CONV]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
+        .cmd_conv(sr_q[O_CONV]), .cmd_pool2(sr_q[O_POOL2]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
         .cmd_h(sr_q[O_GEO11 +: 11]), .cmd_w(sr_q[O_GEO11 + 11 +: 11]),
         .cmd_b(sr_q[O_GEO11 + 22 +: 11]), .cmd_oh(sr_q[O_GEO11 + 33 +: 11]),
         .cmd_ow(sr_q[O_GEO11 + 44 +: 11]),

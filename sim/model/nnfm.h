@@ -340,6 +340,7 @@ typedef struct {
   int32_t zp_in;                 /* padding value, int8 */
   int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
   int lut;                       /* 0 or 1 */
+  uint32_t pool2;                /* 0 or 1: fused 2x2 max pooling */
 } nnfm_conv_cmd;
 
 enum { NNFM_POOL_MAX = 0, NNFM_POOL_AVG = 1 };
