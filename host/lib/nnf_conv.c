@@ -338,7 +338,7 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
   nnfdrv_conv c = {(uint16_t)l->ic, (uint16_t)C->cout, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
                    (uint8_t)C->k, (uint8_t)C->k, (uint8_t)C->stride, (uint8_t)C->stride, (uint8_t)C->pad,
                    (uint8_t)C->pad, 0, 0, nnf_plan_input(p, l->index), C->w_base, C->p_base, p->act[l->index + 1],
-                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0};
   if (C->packed) {
     /* the KH x 1 conv of KW*Cin channels over the packed H x OW map */
     c.cin = (uint16_t)(C->k * l->ic), c.w = (uint16_t)l->ow, c.kw = 1, c.sw = 1, c.pw = 0;
