@@ -124,6 +124,17 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   return compared;
 }
 
+/* The device of dev_uri, its driver and INFO. */
+static nnf_device *open_dev(const char *arch, nnfdrv **drv, const nnfdrv_info **in) {
+  char err[512] = "";
+  nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
+  nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
+  CHECK(d != NULL);
+  *drv = nnf_device_driver(d);
+  *in = nnfdrv_get_info(*drv);
+  return d;
+}
+
 /* PACK (docs/conv.md): the CNN on the device with packing allowed and with
  * it off (nnf_device_set_pack, the CLI's --no-pack), each time every
  * planned layer's int8 outputs bit for bit against the host's INT forward;
@@ -144,11 +155,9 @@ static void pack_case(const char *arch, int c, int h, int w, int count, int max_
   uint64_t bytes_in[2] = {0, 0}, macs[2] = {0, 0};
   int rows = 0, packed = 0;
   for (int pack = 0; pack < 2; pack++) {
-    nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
-    nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
-    CHECK(d != NULL);
-    nnfdrv *drv = nnf_device_driver(d);
-    const nnfdrv_info *in = nnfdrv_get_info(drv);
+    nnfdrv *drv;
+    const nnfdrv_info *in;
+    nnf_device *d = open_dev(arch, &drv, &in);
     const int want = pack && packs && (in->features & NNFP_FEAT_PACK);
     rows = in->rows;
     if (pack) packed = want;
@@ -222,9 +231,10 @@ static void fuse_case(const char *arch, int c, int h, int w, int count, int max_
   {
     /* a device without FEAT_CONV_POOL (today's RTL) compiles as before:
      * the other cases cover it */
-    nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
-    CHECK(d != NULL);
-    const int has = (nnfdrv_get_info(nnf_device_driver(d))->features & NNFP_FEAT_CONV_POOL) != 0;
+    nnfdrv *drv;
+    const nnfdrv_info *in;
+    nnf_device *d = open_dev(arch, &drv, &in);
+    const int has = (in->features & NNFP_FEAT_CONV_POOL) != 0;
     nnf_device_close(d);
     if (!has) {
       printf("%s: skipped (device %s lacks FEAT_CONV_POOL)\n", arch, dev_uri);
@@ -243,11 +253,9 @@ static void fuse_case(const char *arch, int c, int h, int w, int count, int max_
   int batch[2][2] = {{0}}, got_fused = 0;
   for (int pack = 0; pack < 2; pack++)
     for (int fuse = 0; fuse < 2; fuse++) {
-      nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
-      nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
-      CHECK(d != NULL);
-      nnfdrv *drv = nnf_device_driver(d);
-      const nnfdrv_info *in = nnfdrv_get_info(drv);
+      nnfdrv *drv;
+      const nnfdrv_info *in;
+      nnf_device *d = open_dev(arch, &drv, &in);
       const int can = fuse && (in->features & NNFP_FEAT_CONV_POOL);
       nnf_device_set_pack(d, pack);
       nnf_device_set_fuse_pool(d, fuse);
@@ -430,7 +438,7 @@ int main(int argc, char **argv) {
    * dropped), a conv + maxpool(2) without ReLU, a pool as the network's
    * last layer, tanh (a LUT) before the pool, several chunks with a shorter
    * last one; pools that do not fuse (stride 1, kernel 3, average, a ReLU
-   * after the pool, a conv output of one row) */
+   * after the pool, which the host may fuse only when that clamp is none) */
   fuse_case("conv(8,3,pad=1),relu,maxpool(2),conv(16,3,pad=1),relu,maxpool(2),flatten,dense(10)", 1, 28, 28, 37, 16,
             seed + 40, 2);
   fuse_case("conv(6,3,pad=1),relu,maxpool(2),conv(7,2),maxpool(2),flatten,dense(5)", 3, 11, 13, 23, 8, seed + 41, 2);

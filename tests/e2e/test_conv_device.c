@@ -611,13 +611,19 @@ static void rand_bases(uint64_t in, uint64_t out, uint32_t *a, uint32_t *o) {
   }
 }
 
-static void test_random(int cases) {
-  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
-  int8_t lut[256];
+/* A random LUT into the image and the device; ACT as the device holds it
+ * into before. */
+static void random_lut(int8_t lut[256], uint8_t *before) {
   rand_i8(lut, 256);
   memcpy(img->lut, lut, 256);
   CHECK_EQ(nnfdrv_write(dev, NNFDRV_LUT, 0, lut, 256), NNFDRV_OK);
   CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, before, act_bytes()), NNFDRV_OK);
+}
+
+static void test_random(int cases) {
+  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
+  int8_t lut[256];
+  random_lut(lut, before);
   int convs = 0, pools = 0, globals = 0;
   for (int t = 0; t < cases; t++) {
     nnf_test_ctx("random case %d", t);
@@ -725,10 +731,7 @@ static void max2x2(const int8_t *y, int nb, int oh, int ow, int8_t *yp) {
 static void test_random_pool2(int cases) {
   uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
   int8_t lut[256];
-  rand_i8(lut, 256);
-  memcpy(img->lut, lut, 256);
-  CHECK_EQ(nnfdrv_write(dev, NNFDRV_LUT, 0, lut, 256), NNFDRV_OK);
-  CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, before, act_bytes()), NNFDRV_OK);
+  random_lut(lut, before);
   /* the twin engine: the device's buffers, accumulator blocks of 2 rows */
   nnfm_config c2 = cfg;
   c2.acc_depth = 2;
