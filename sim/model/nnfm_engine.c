@@ -448,7 +448,8 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
 
 /* The pixel walker (docs/conv.md): output pixel (oy, ox) and image b of a
  * row, and the window's corner (iy0, ix0) = (oy*SH - PH, ox*SW - PW), kept
- * by additions as the RTL keeps them. Rows run b fastest, then ox, then oy. */
+ * by additions as the RTL keeps them (POOL; CONV computes them per row,
+ * conv_row_pixel). Rows run b fastest, then ox, then oy. */
 typedef struct {
   uint32_t oy, ox, b;
   int64_t iy0, ix0;
@@ -500,7 +501,8 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
   const uint32_t H = c->h, W = c->w, B = c->b, CT = (uint32_t)s.ct;
   const uint64_t M = s.m, KT = s.kt;
   const int8_t *lut = c->lut ? e->lut : NULL;
-  int8_t pmax[64]; /* pool2: the window's running lane-wise max (C <= 64) */
+  int8_t out[64]; /* the output word's lanes (C <= 64): the vector stage's, or with
+                   * pool2 the window's running lane-wise max */
   for (uint32_t nt = 0; nt < s.nt; nt++) {
     const size_t p0 = ((size_t)c->p_base + nt) * C; /* P slot of lane 0 */
     for (uint64_t mb = 0; mb < M; mb += D) {        /* M blocks of <= D rows */
@@ -533,14 +535,13 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
               for (uint32_t j = 0; j < C; j++) {
                 int8_t y = nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j], c->zp, c->lo,
                                              c->hi, lut);
-                if (c->pool2) pmax[j] = (tap == 0 || y > pmax[j]) ? y : pmax[j];
-                else pmax[j] = y;
+                out[j] = (!c->pool2 || tap == 0 || y > out[j]) ? y : out[j];
               }
               if (c->pool2 && tap + 1 < NNFM_POOL2_TAPS) continue;
               const uint64_t orow_i = c->pool2 ? row / NNFM_POOL2_TAPS : row;
               uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)nt * s.om + orow_i) * R;
               for (uint32_t j = 0; j < C; j++)
-                orow[j] = nt * C + j < c->n ? (uint8_t)pmax[j] : 0; /* padded output lane: 0 */
+                orow[j] = nt * C + j < c->n ? (uint8_t)out[j] : 0; /* padded output lane: 0 */
             }
           }
     }
