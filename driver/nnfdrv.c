@@ -549,6 +549,33 @@ int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p) {
   return NNFDRV_OK;
 }
 
+/* PACK's shape fields sit where POOL's do (proto/nnf_proto.def), so walk_ok
+ * checks them too. */
+#define SAME_PACK_FIELD(f) (NNFP_PACK_##f##_LSB == NNFP_POOL_##f##_LSB && NNFP_PACK_##f##_W == NNFP_POOL_##f##_W)
+_Static_assert(SAME_PACK_FIELD(KW) && SAME_PACK_FIELD(SW_M1) && SAME_PACK_FIELD(PW) && SAME_PACK_FIELD(H_M1) &&
+                   SAME_PACK_FIELD(W_M1) && SAME_PACK_FIELD(B_M1) && SAME_PACK_FIELD(EW),
+               "PACK and POOL shape fields differ");
+
+int nnfdrv_insn_pack(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pack *p) {
+  /* the 1 x KW window of POOL's ranges (KH = SH = 1, PH = EH = 0) */
+  if (!out || !p || p->cin == 0 || !walk_ok(p->h, p->w, p->b, 1, p->kw, 1, p->sw, 0, p->pw, 0, p->ew))
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_pack_put_opcode(out, NNFP_OP_PACK);
+  nnfp_pack_put_zp_in(out, p->zp_in);
+  nnfp_pack_put_kw(out, p->kw);
+  nnfp_pack_put_sw_m1(out, p->sw - 1u);
+  nnfp_pack_put_pw(out, p->pw);
+  nnfp_pack_put_cin(out, p->cin);
+  nnfp_pack_put_h_m1(out, p->h - 1u);
+  nnfp_pack_put_w_m1(out, p->w - 1u);
+  nnfp_pack_put_b_m1(out, p->b - 1u);
+  nnfp_pack_put_ew(out, p->ew);
+  nnfp_pack_put_a_base(out, p->a_base);
+  nnfp_pack_put_o_base(out, p->o_base);
+  return NNFDRV_OK;
+}
+
 /* ---- open / close ---------------------------------------------------------------- */
 
 int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {

@@ -4,7 +4,7 @@
  * Opens a device by URI and runs the commands of docs/protocol.md on it:
  *
  *   "sim"                         the Verilated nnf_core, in process (default)
- *   "model"                       the functional model (nnfm_device), in process, with CONV / POOL
+ *   "model"                       the functional model (nnfm_device), in process, with CONV / POOL / PACK
  *   "model:conv=0"                the same without them (FEAT_CONV clear, as an RTL built with HAS_CONV = 0)
  *   "serial:/dev/ttyUSB1[@baud]"  a board on a serial port (termios)
  *   "usb[:vid:pid[:serial]]"      a board behind an FTDI bridge (libftdi1/libusb)
@@ -62,7 +62,7 @@ enum {
 typedef struct {
   uint16_t proto_version, rtl_version;
   uint8_t rows, cols;
-  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL, 4 CONV */
+  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL, 4 CONV, 5 PACK */
   uint32_t act_words, w_words, p_words, acc_depth, prog_words;
   uint16_t max_payload, credits;
   uint32_t timeout_cycles, clock_hz;
@@ -193,6 +193,24 @@ typedef struct {
                            * no padding; the output is c x 1 x 1 */
 } nnfdrv_pool;
 
+/* A first layer's few input channels folded into the lanes (docs/conv.md,
+ * "PACK"; the definition is nnfm_engine_pack). The input at a_base is a
+ * dense map: b images of h x w pixels of cin bytes, image after image
+ * (byte a_base*rows + ((b*h + y)*w + x)*cin + c); the output at o_base the
+ * feature map of C' = kw*cin channels, h rows and OW = (w + 2*pw + ew -
+ * kw) / sw + 1 columns that the conv's KH x 1 form reads (channel
+ * kx*cin + c of pixel (y, ox) is X[c][y][ox*sw - pw + kx], zp_in outside
+ * the row). kw, sw, pw, ew are the conv's own. Needs INFO feature
+ * FEAT_PACK. */
+typedef struct {
+  uint16_t cin;           /* input channels, 1..rows (the record holds up to 65535) */
+  uint16_t h, w, b;       /* as nnfdrv_conv: 1..1024 */
+  uint8_t kw, sw, pw, ew; /* the conv's kernel width 1..7, column stride 1..4,
+                           * padding 0..7, extra right column 0/1 */
+  uint32_t a_base, o_base;
+  int8_t zp_in;           /* the input zero point: the value of padding columns */
+} nnfdrv_pack;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
@@ -215,6 +233,12 @@ int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t cou
  * program reaches the instruction (STATUS: BAD_INSN). */
 int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c);
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p);
+/* PACK: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for cin 0 or a size,
+ * kernel width, stride, padding or ew outside the ranges above. The device
+ * refuses (STATUS: BAD_INSN) cin over its rows, a kernel wider than the
+ * padded row, an output column of padding only, h*OW*b over 65535 and
+ * ranges outside ACT or sharing a word (nnfm_engine_pack_check). */
+int nnfdrv_insn_pack(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pack *p);
 
 #ifdef __cplusplus
 }

@@ -319,6 +319,7 @@ static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put3
 #define NNFP_FEAT_LIF 4  /* LIF and LOOP instructions, STATE region */
 #define NNFP_FEAT_VEC_SERIAL 8  /* one shared requantizer */
 #define NNFP_FEAT_CONV 0x10  /* CONV and POOL instructions */
+#define NNFP_FEAT_PACK 0x20  /* PACK instruction (with CONV) */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -455,6 +456,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_LOOP 4
 #define NNFP_OP_CONV 5  /* with FEAT_CONV; else stops like END */
 #define NNFP_OP_POOL 6  /* with FEAT_CONV; else stops like END */
+#define NNFP_OP_PACK 7  /* with FEAT_PACK; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -991,5 +993,95 @@ static inline void nnfp_pool_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p +
 #define NNFP_POOL_O_BASE_W 32
 static inline uint32_t nnfp_pool_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
 static inline void nnfp_pool_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* record PACK */
+#define NNFP_PACK_BYTES 32
+#define NNFP_PACK_OPCODE_OFS 0
+#define NNFP_PACK_OPCODE_SIZE 1
+#define NNFP_PACK_OPCODE_LSB 0
+#define NNFP_PACK_OPCODE_W 8
+static inline uint32_t nnfp_pack_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_pack_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* ZP_IN: the value of padding columns */
+#define NNFP_PACK_ZP_IN_OFS 5
+#define NNFP_PACK_ZP_IN_SIZE 1
+#define NNFP_PACK_ZP_IN_LSB 40
+#define NNFP_PACK_ZP_IN_W 8
+static inline int32_t nnfp_pack_get_zp_in(const uint8_t *p) { return nnfp_sext32((uint32_t)p[5], 8); }
+static inline void nnfp_pack_put_zp_in(uint8_t *p, int32_t v) { p[5] = (uint8_t)v; }
+/* KW: the conv's kernel width 1..7 (0 refused) */
+#define NNFP_PACK_KW_OFS 6
+#define NNFP_PACK_KW_SIZE 2
+#define NNFP_PACK_KW_LSB 51
+#define NNFP_PACK_KW_W 3
+#define NNFP_PACK_KW_MASK 0x38
+static inline uint32_t nnfp_pack_get_kw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 3) & 7); }
+static inline void nnfp_pack_put_kw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_PACK_KW_MASK) | ((v << 3) & NNFP_PACK_KW_MASK)); }
+/* SW_M1: the conv's column stride - 1 */
+#define NNFP_PACK_SW_M1_OFS 6
+#define NNFP_PACK_SW_M1_SIZE 2
+#define NNFP_PACK_SW_M1_LSB 56
+#define NNFP_PACK_SW_M1_W 2
+#define NNFP_PACK_SW_M1_MASK 0x300
+static inline uint32_t nnfp_pack_get_sw_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 8) & 3); }
+static inline void nnfp_pack_put_sw_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_PACK_SW_M1_MASK) | ((v << 8) & NNFP_PACK_SW_M1_MASK)); }
+/* PW: the conv's padding columns left (and right) */
+#define NNFP_PACK_PW_OFS 6
+#define NNFP_PACK_PW_SIZE 2
+#define NNFP_PACK_PW_LSB 61
+#define NNFP_PACK_PW_W 3
+#define NNFP_PACK_PW_MASK 0xE000
+static inline uint32_t nnfp_pack_get_pw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 13) & 7); }
+static inline void nnfp_pack_put_pw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_PACK_PW_MASK) | ((v << 13) & NNFP_PACK_PW_MASK)); }
+/* CIN: input channels 1..rows (others refused) */
+#define NNFP_PACK_CIN_OFS 8
+#define NNFP_PACK_CIN_SIZE 2
+#define NNFP_PACK_CIN_LSB 64
+#define NNFP_PACK_CIN_W 16
+static inline uint32_t nnfp_pack_get_cin(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_pack_put_cin(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* H_M1: as POOL */
+#define NNFP_PACK_H_M1_OFS 12
+#define NNFP_PACK_H_M1_SIZE 4
+#define NNFP_PACK_H_M1_LSB 96
+#define NNFP_PACK_H_M1_W 10
+#define NNFP_PACK_H_M1_MASK 0x3FF
+static inline uint32_t nnfp_pack_get_h_m1(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 12) & 0x3FF); }
+static inline void nnfp_pack_put_h_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_PACK_H_M1_MASK) | ((v) & NNFP_PACK_H_M1_MASK)); }
+#define NNFP_PACK_W_M1_OFS 12
+#define NNFP_PACK_W_M1_SIZE 4
+#define NNFP_PACK_W_M1_LSB 106
+#define NNFP_PACK_W_M1_W 10
+#define NNFP_PACK_W_M1_MASK 0xFFC00
+static inline uint32_t nnfp_pack_get_w_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 10) & 0x3FF); }
+static inline void nnfp_pack_put_w_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_PACK_W_M1_MASK) | ((v << 10) & NNFP_PACK_W_M1_MASK)); }
+#define NNFP_PACK_B_M1_OFS 12
+#define NNFP_PACK_B_M1_SIZE 4
+#define NNFP_PACK_B_M1_LSB 116
+#define NNFP_PACK_B_M1_W 10
+#define NNFP_PACK_B_M1_MASK 0x3FF00000
+static inline uint32_t nnfp_pack_get_b_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 20) & 0x3FF); }
+static inline void nnfp_pack_put_b_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_PACK_B_M1_MASK) | ((v << 20) & NNFP_PACK_B_M1_MASK)); }
+#define NNFP_PACK_EW_OFS 12
+#define NNFP_PACK_EW_SIZE 4
+#define NNFP_PACK_EW_LSB 127
+#define NNFP_PACK_EW_W 1
+#define NNFP_PACK_EW_MASK 0x80000000u
+static inline uint32_t nnfp_pack_get_ew(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 31) & 1); }
+static inline void nnfp_pack_put_ew(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_PACK_EW_MASK) | ((v << 31) & NNFP_PACK_EW_MASK)); }
+/* A_BASE: ACT word of the dense input */
+#define NNFP_PACK_A_BASE_OFS 16
+#define NNFP_PACK_A_BASE_SIZE 4
+#define NNFP_PACK_A_BASE_LSB 128
+#define NNFP_PACK_A_BASE_W 32
+static inline uint32_t nnfp_pack_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_pack_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* O_BASE: ACT word of the packed map */
+#define NNFP_PACK_O_BASE_OFS 28
+#define NNFP_PACK_O_BASE_SIZE 4
+#define NNFP_PACK_O_BASE_LSB 224
+#define NNFP_PACK_O_BASE_W 32
+static inline uint32_t nnfp_pack_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_pack_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
 
 #endif /* NNF_PROTO_GEN_H */

@@ -56,6 +56,7 @@ typedef struct {
   const char *arch, *input_shape;   /* --arch instead of --model: an untrained network */
   long label_col, seed;
   int json, use_float;
+  int no_pack;                      /* --no-pack: nnf_device_set_pack(dev, 0) */
 } cli_model_flags;
 extern const cli_option cli_model_options[];
 extern cli_model_flags cli_model_values;
@@ -128,6 +129,11 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   "  --arch A         instead of --model: an untrained network of that architecture (as\n"           \
   "                   train --arch takes it; --input-shape S, --seed N): what it costs the\n"         \
   "                   device (cycles, MACs) and whether it fits; its accuracy is chance\n"
+/* The help text of --no-pack (eval and infer). */
+#define CLI_PACK_HELP                                                                                   \
+  "  --no-pack        do not PACK a first conv's few input channels on the device: the\n"          \
+  "                   inputs go as feature maps (a word of ROWS bytes a pixel) and the\n"          \
+  "                   conv runs as it is; the same results, for comparison (docs/conv.md)\n"
 /* The help text of --arch and --input-shape (train and tune). */
 #define CLI_ARCH_HELP                                                                                   \
   "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \

@@ -29,6 +29,7 @@ static void usage_eval(FILE *f) {
           "  --model FILE     checkpoint written by nnfpga train\n"
           CLI_MODEL_ARCH_HELP
           DEVICE_HELP
+          CLI_PACK_HELP
           "  --float          evaluate the float weights on the host instead\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV data instead (--label-col N, default 0, -1 the last; multilabel\n"
@@ -36,7 +37,7 @@ static void usage_eval(FILE *f) {
           "  --limit N        the first N samples only\n"
           "  --batch N        images per device run (default 64)\n"
           "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization,\n"
-          "                   link_bytes_in_per_image, link_bytes_out_per_image, ...}\n"
+          "                   link_bytes_in_per_image, link_bytes_out_per_image, packed, ...}\n"
           "  --quiet          no progress bar\n");
 }
 
@@ -69,6 +70,7 @@ int cmd_eval(int argc, char **argv) {
   }
   nnf_device *dev = NULL;
   if (!use_float) rc = cli_open_device("eval", uri, &dev);
+  nnf_device_set_pack(dev, !cli_model_values.no_pack);
   nnf_device_set_outputs_only(dev, 1); /* only the logits cross the link back */
   nnf_eval_result r;
   nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : spiking ? NNF_FWD_INT : NNF_FWD_FAKEQUANT;
@@ -109,13 +111,17 @@ int cmd_eval(int argc, char **argv) {
         if (spiking) cJSON_AddNumberToObject(o, "neuron_updates_per_cycle", (double)updates / (double)r.dev.cycles);
         else cJSON_AddNumberToObject(o, "utilization", util);
         cJSON_AddNumberToObject(o, "cycles", (double)r.dev.cycles);
-        /* the link's bytes per image, frames included (inputs in, outputs out) */
-        cJSON_AddNumberToObject(o, "link_bytes_in_per_image", (double)r.dev.bytes_in / (double)r.images);
-        cJSON_AddNumberToObject(o, "link_bytes_out_per_image", (double)r.dev.bytes_out / (double)r.images);
       } else {
         cJSON_AddNullToObject(o, "cycles_per_image");
       }
-      if (dev) cJSON_AddNumberToObject(o, "macs", (double)r.dev.macs);
+      if (dev) {
+        cJSON_AddNumberToObject(o, "macs", (double)r.dev.macs);
+        /* the link's bytes per image, frames included (inputs in, outputs out);
+         * the model counts them too */
+        cJSON_AddNumberToObject(o, "link_bytes_in_per_image", (double)r.dev.bytes_in / (double)r.images);
+        cJSON_AddNumberToObject(o, "link_bytes_out_per_image", (double)r.dev.bytes_out / (double)r.images);
+        cJSON_AddBoolToObject(o, "packed", nnf_device_packed(dev));
+      }
       cli_json_emit(o);
     } else {
       if (spiking)

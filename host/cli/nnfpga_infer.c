@@ -28,6 +28,7 @@ static void usage_infer(FILE *f) {
           "  --model FILE     checkpoint written by nnfpga train\n"
           CLI_MODEL_ARCH_HELP
           DEVICE_HELP
+          CLI_PACK_HELP
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV samples instead (--label-col N, default 0; -1 = last)\n"
           "  --first N        the first sample to run (default 0)\n"
@@ -102,6 +103,7 @@ int cmd_infer(int argc, char **argv) {
   }
   nnf_device *dev = NULL;
   if (!rc && !use_float) rc = cli_open_device("infer", uri, &dev);
+  nnf_device_set_pack(dev, !cli_model_values.no_pack);
   nnf_device_set_outputs_only(dev, 1); /* only the outputs cross the link back */
   int B = (int)d.count, C = nnf_net_outputs(net);
   if (!rc) {

@@ -14,6 +14,8 @@
 #include "nnfdrv.h"
 #include "nnfm.h"
 
+struct nnf_layer;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -26,6 +28,10 @@ typedef struct nnf_plan {
   const char *dev;             /* its URI (messages) */
   nnfm_engine *img;            /* staging image in the device's layouts */
   int B;                       /* rows per chunk */
+  int pack;                    /* 1: the host allows PACK (nnf_device_set_pack) */
+  int pack_layer;              /* the Conv2d whose input a PACK folds into the
+                                  lanes (nnf_conv_packs): the input buffers then
+                                  hold the dense map; -1: none */
   /* words used so far: W, P, ACT, LIF state entries */
   uint64_t w, p, a, st;
   /* ACT address of every boundary (boundary 0: input buffer 0) */
@@ -57,6 +63,14 @@ int nnf_plan_need_conv(const nnf_plan *p, int index, const char *what, char *err
  * (NNFM_WALK_MAX). 0, or -1 with the numbers. */
 int nnf_plan_walk_fits(const nnf_plan *p, int index, const char *what, uint32_t h, uint32_t w, uint32_t oh,
                        uint32_t ow, uint32_t kt, char *err, size_t errlen);
+/* Whether the Conv2d l, reading the network's input, runs on the plan's
+ * device as PACK and its KH x 1 form (docs/conv.md, "PACK"): PACK allowed
+ * (p->pack) and reported (FEAT_PACK), Cin <= rows, fewer K tiles
+ * (ceil(KW*Cin/rows) < KW*ceil(Cin/rows)), and the PACK's 1 x KW window
+ * passes the model's pool-mode check (nnfm_window_check: no output column
+ * of padding only) with M = H*OW <= NNFM_WALK_MAX for one image (the plan
+ * then keeps H*OW*B within it, as for the CONV's M). 0 for any other layer. */
+int nnf_conv_packs(const struct nnf_layer *l, const nnf_plan *p);
 /* The next instruction slot (32 bytes, zeroed), or NULL when full. */
 uint8_t *nnf_plan_insn(nnf_plan *p);
 

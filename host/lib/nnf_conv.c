@@ -101,6 +101,8 @@ typedef struct {
   float *z, *za;         /* FAKEQUANT scratch: rows x out */
   size_t zcap;
   uint32_t w_base, p_base;
+  int packed;            /* the plan's pack_layer: PACK, then the KH x 1 CONV */
+  uint32_t pack_base;    /* ACT word of the packed map (KW*Cin channels, H x OW) */
 } conv;
 
 static const nnf_layer_ops conv_ops;
@@ -249,29 +251,73 @@ static int conv_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char 
 
 /* ---- Conv2d on the device: W, P, the output map in ACT; one CONV ---- */
 
+/* On a packed first layer (docs/conv.md, "PACK") the device runs PACK, the
+ * input's KW kernel columns folded into C' = KW*Cin channels of an H x OW
+ * map, then the KH x 1 conv of C' channels over it (strides SH, 1; padding
+ * PH, 0) with the weights W'[o][kx*Cin + c][ky][0] = W[o][c][ky][kx]: the
+ * same sums, KH*ceil(C'/rows) K tiles instead of KH*KW*ceil(Cin/rows). */
+
+int nnf_conv_packs(const nnf_layer *l, const nnf_plan *p) {
+  if (!l || l->ops != &conv_ops || !p->pack || !(p->features & NNFP_FEAT_CONV) || !(p->features & NNFP_FEAT_PACK))
+    return 0;
+  const conv *C = (const conv *)l;
+  const uint64_t R = (uint64_t)p->cfg->rows, cin = (uint64_t)l->ic, cp = (uint64_t)C->k * cin;
+  if (cin > R || (cp + R - 1) / R >= (uint64_t)C->k * ((cin + R - 1) / R)) return 0;
+  /* PACK's check: POOL's on the 1 x KW window of C' channels */
+  nnfm_window g = {1, (int)cp, l->ih, l->iw, 1, C->k, 1, C->stride, 0, C->pad, 0, 0};
+  int oh, ow;
+  if (nnfm_window_check(&g, 1, &oh, &ow) != NNFM_OK) return 0;
+  return (uint64_t)l->ih * (uint64_t)ow <= NNFM_WALK_MAX;
+}
+
 static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   conv *C = (conv *)l;
   const nnfm_config *c = p->cfg;
+  const uint32_t R = (uint32_t)c->rows, K = (uint32_t)C->k, H = (uint32_t)l->ih, OW = (uint32_t)l->ow;
   char what[96];
   conv_describe(l, what, sizeof what);
-  uint32_t ct = ((uint32_t)l->ic + (uint32_t)c->rows - 1) / (uint32_t)c->rows;
-  if (nnf_plan_need_conv(p, l->index, what, err, errlen) ||
-      nnf_plan_walk_fits(p, l->index, what, (uint32_t)l->ih, (uint32_t)l->iw, (uint32_t)l->oh, (uint32_t)l->ow,
-                         (uint32_t)(C->k * C->k) * ct, err, errlen))
-    return -1;
-  C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, (uint32_t)l->ic, (uint32_t)C->k, (uint32_t)C->k));
+  C->packed = p->pack_layer == l->index;
+  if (nnf_plan_need_conv(p, l->index, what, err, errlen)) return -1;
+  if (C->packed) {
+    /* the PACK (M = H*OW*B, one tile per output word) and the KH x 1 CONV over its H x OW map */
+    const uint32_t cp = K * (uint32_t)l->ic;
+    if (nnf_plan_walk_fits(p, l->index, what, H, (uint32_t)l->iw, H, OW, 1, err, errlen) ||
+        nnf_plan_walk_fits(p, l->index, what, H, OW, (uint32_t)l->oh, OW, K * ((cp + R - 1) / R), err, errlen))
+      return -1;
+    C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, cp, K, 1));
+    C->pack_base = nnf_plan_act(p, nnfm_fmap_words(c, cp, H, OW, (uint32_t)p->B));
+  } else {
+    uint32_t ct = ((uint32_t)l->ic + R - 1) / R;
+    if (nnf_plan_walk_fits(p, l->index, what, H, (uint32_t)l->iw, (uint32_t)l->oh, OW, K * K * ct, err, errlen))
+      return -1;
+    C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, (uint32_t)l->ic, K, K));
+  }
   C->p_base = nnf_plan_p(p, nnfm_p_entries(c, (uint32_t)C->cout));
-  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, (uint32_t)C->cout, (uint32_t)l->oh, (uint32_t)l->ow,
-                                                         (uint32_t)p->B));
+  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, (uint32_t)C->cout, (uint32_t)l->oh, OW, (uint32_t)p->B));
   return 0;
 }
 
 static int conv_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   conv *C = (conv *)l;
   const nnf_qlayer *Q = &C->q;
-  if (nnfm_engine_put_conv_weights(p->img, C->w_base, C->w_oihw, (uint32_t)C->cout, (uint32_t)l->ic, (uint32_t)C->k,
-                                   (uint32_t)C->k) != NNFM_OK ||
-      nnfm_engine_put_params(p->img, C->p_base, C->bias_dev, Q->m0, Q->shift, (uint32_t)C->cout) != NNFM_OK)
+  const int N = C->cout, CI = l->ic, K = C->k;
+  int rc;
+  if (C->packed) {
+    /* W'[o][kx*Cin + c][ky][0] = W[o][c][ky][kx] (the folded bias is the same: the taps' sum is) */
+    int8_t *wp = malloc((size_t)N * CI * K * K);
+    if (!wp) return nnf_fail(err, errlen, "out of memory");
+    for (int o = 0; o < N; o++)
+      for (int ci = 0; ci < CI; ci++)
+        for (int ky = 0; ky < K; ky++)
+          for (int kx = 0; kx < K; kx++)
+            wp[(((size_t)o * K + kx) * CI + ci) * K + ky] = C->w_oihw[(((size_t)o * CI + ci) * K + ky) * K + kx];
+    rc = nnfm_engine_put_conv_weights(p->img, C->w_base, wp, (uint32_t)N, (uint32_t)(K * CI), (uint32_t)K, 1);
+    free(wp);
+  } else {
+    rc = nnfm_engine_put_conv_weights(p->img, C->w_base, C->w_oihw, (uint32_t)N, (uint32_t)CI, (uint32_t)K,
+                                      (uint32_t)K);
+  }
+  if (rc != NNFM_OK || nnfm_engine_put_params(p->img, C->p_base, C->bias_dev, Q->m0, Q->shift, (uint32_t)N) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (Conv2d) does not pack into the device's buffers", l->index);
   return 0;
 }
@@ -279,12 +325,25 @@ static int conv_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
 static int conv_emit(nnf_layer *l, nnf_plan *p) {
   conv *C = (conv *)l;
   const nnf_qlayer *Q = &C->q;
+  const int8_t zp_in = (int8_t)l->net->t[l->index].r.zp;
+  if (C->packed) {
+    uint8_t *insn = nnf_plan_insn(p);
+    if (!insn) return -1;
+    nnfdrv_pack k = {(uint16_t)l->ic, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B, (uint8_t)C->k,
+                     (uint8_t)C->stride, (uint8_t)C->pad, 0, nnf_plan_input(p, l->index), C->pack_base, zp_in};
+    if (nnfdrv_insn_pack(insn, &k) != NNFDRV_OK) p->ok = 0;
+  }
   uint8_t *insn = nnf_plan_insn(p);
   if (!insn) return -1;
   nnfdrv_conv c = {(uint16_t)l->ic, (uint16_t)C->cout, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
                    (uint8_t)C->k, (uint8_t)C->k, (uint8_t)C->stride, (uint8_t)C->stride, (uint8_t)C->pad,
                    (uint8_t)C->pad, 0, 0, nnf_plan_input(p, l->index), C->w_base, C->p_base, p->act[l->index + 1],
-                   (int8_t)l->net->t[l->index].r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+  if (C->packed) {
+    /* the KH x 1 conv of KW*Cin channels over the packed H x OW map */
+    c.cin = (uint16_t)(C->k * l->ic), c.w = (uint16_t)l->ow, c.kw = 1, c.sw = 1, c.pw = 0;
+    c.a_base = C->pack_base;
+  }
   if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
   return 0;
 }

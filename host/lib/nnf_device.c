@@ -35,6 +35,7 @@ struct nnf_device {
   int resident_lut;          /* layer whose table is on the device, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
   int outputs_only;          /* read back only the network's outputs (no backward pass) */
+  int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
   uint64_t images;
 };
 
@@ -75,6 +76,7 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
     return NNFDRV_ERR_PROTOCOL;
   }
   d->resident_lut = -1;
+  d->pack = 1;
   *out = d;
   return NNFDRV_OK;
 }
@@ -131,7 +133,21 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   p->dev = d->uri;
   p->img = d->img;
   p->B = B;
-  uint32_t in_words = map_words(c, &n->t[0], B);
+  /* the first layer the device runs reads the input: a Conv2d there may
+   * PACK it (not in spiking programs, whose inputs stay feature maps) */
+  p->pack = d->pack && !d->spiking;
+  p->pack_layer = -1;
+  for (int i = 0; i < n->nlayers; i++) {
+    const nnf_layer *l = n->layer[i];
+    if (!l->ops->plan || l->fused) continue;
+    if (nnf_conv_packs(l, p)) p->pack_layer = i;
+    break;
+  }
+  /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
+  const nnf_tensor *t0 = &n->t[0];
+  uint32_t in_words = p->pack_layer >= 0
+                          ? nnfm_dense_words(c, (uint32_t)t0->mc, (uint32_t)t0->mh, (uint32_t)t0->mw, (uint32_t)B)
+                          : map_words(c, t0, B);
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
@@ -335,14 +351,18 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
 
 /* ---- streaming (networks without spiking layers) ---------------------------------- */
 
-/* WRITE a chunk's inputs into input buffer `buf`. */
+/* WRITE a chunk's inputs into input buffer `buf`: a dense map (H*W*Cin
+ * bytes an image) when the first layer PACKs it, else the first layer's
+ * layout. */
 static int put_inputs(nnf_device *d, uint32_t base, const int8_t *xq, int B, int K, char *err, size_t errlen) {
   const nnf_tensor *t = &d->net->t[0];
-  int rc = is_map(t) ? nnfm_engine_put_fmap(d->img, base, xq, (uint32_t)B, (uint32_t)t->mc, (uint32_t)t->mh,
-                                            (uint32_t)t->mw)
-                     : nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K);
+  const uint32_t C = (uint32_t)t->mc, H = (uint32_t)t->mh, W = (uint32_t)t->mw;
+  const int dense = d->plan.pack_layer >= 0;
+  int rc = dense        ? nnfm_engine_put_dense(d->img, base, xq, (uint32_t)B, C, H, W)
+           : is_map(t) ? nnfm_engine_put_fmap(d->img, base, xq, (uint32_t)B, C, H, W)
+                       : nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K);
   if (rc != NNFM_OK) return nnf_fail(err, errlen, "inputs do not pack");
-  uint32_t words = map_words(&d->cfg, t, B);
+  uint32_t words = dense ? nnfm_dense_words(&d->cfg, C, H, W, (uint32_t)B) : map_words(&d->cfg, t, B);
   rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
                     act_bytes(d, words));
   return rc ? drv_fail(d, rc, "input upload", err, errlen) : 0;
@@ -508,6 +528,12 @@ int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size
 void nnf_device_set_outputs_only(nnf_device *d, int on) {
   if (d) d->outputs_only = on != 0;
 }
+
+void nnf_device_set_pack(nnf_device *d, int on) {
+  if (d) d->pack = on != 0;
+}
+
+int nnf_device_packed(const nnf_device *d) { return d && d->net && d->max_batch && d->plan.pack_layer >= 0; }
 
 int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen) {
   int rc = nnfdrv_reset(d->drv, 1);

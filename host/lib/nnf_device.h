@@ -73,6 +73,16 @@ int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen);
  * every layer's output, as training and the tests need). Non-spiking
  * networks; the hidden boundaries then keep stale values. */
 void nnf_device_set_outputs_only(nnf_device *d, int on);
+/* PACK (docs/conv.md, "PACK"; on by default): when the network's first
+ * layer is a Conv2d over few input channels that packing speeds up on a
+ * device reporting FEAT_PACK (nnf_conv_packs), the inputs are uploaded as
+ * dense maps (H*W*Cin bytes an image) and the program PACKs them before
+ * the conv's KH x 1 form; the results are bit for bit the same. Off: the
+ * inputs go as feature maps and the conv runs as it is. Takes effect at the
+ * next nnf_device_load. */
+void nnf_device_set_pack(nnf_device *d, int on);
+/* 1 when the loaded network's first layer runs through PACK. */
+int nnf_device_packed(const nnf_device *d);
 
 #ifdef __cplusplus
 }

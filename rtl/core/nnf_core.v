@@ -152,7 +152,8 @@ module nnf_core #(
     wire [2:0]  l_be;
     wire        l_rsub, l_cnt, l_clr;
     wire [3:0]  l_refr;
-    wire        g_conv, v_start, v_done, v_avg;
+    wire        g_conv, v_start, v_done, v_avg, v_pack;
+    wire [$clog2(ROWS):0] v_cin;
     wire [10:0] w_h, w_w, w_b, w_oh, w_ow, w_kh, w_kw;
     wire [2:0]  w_sh, w_sw, w_ph, w_pw;
     wire [15:0] w_m, w_ct, w_kt, v_c;
@@ -177,7 +178,7 @@ module nnf_core #(
         .g_conv(g_conv), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
         .w_kw(w_kw), .w_sh(w_sh), .w_sw(w_sw), .w_ph(w_ph), .w_pw(w_pw), .w_m(w_m), .w_ct(w_ct),
         .w_kt(w_kt), .w_wb(w_wb), .w_hwb(w_hwb), .w_zp_in(w_zp_in),
-        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c));
+        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin));
 
     assign running = p_run || e_busy;
     assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_idle;
@@ -269,6 +270,7 @@ module nnf_core #(
         if (HAS_CONV != 0) begin : g_vu
             nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW)) u_vu (
                 .clk(clk), .rst(rst), .start(v_start), .abort(p_abort),
+                .c_pack(v_pack), .c_cin(v_cin), .c_zp_in(w_zp_in),
                 .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),
                 .c_kh(w_kh), .c_kw(w_kw), .c_sh(w_sh), .c_sw(w_sw), .c_ph(w_ph), .c_pw(w_pw),
                 .c_oh(w_oh), .c_ow(w_ow), .c_m(w_m), .c_wb(w_wb), .c_hwb(w_hwb),
@@ -285,7 +287,7 @@ module nnf_core #(
             assign v_act_wa = {ACT_AW{1'b0}};
             assign v_act_wd = {(ROWS*8){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_vu = &{1'b0, v_start, v_avg, v_c, w_oh, w_ow, w_m, w_kh[10:3], w_kw[10:3]};
+            wire unused_vu = &{1'b0, v_start, v_avg, v_pack, v_cin, v_c, w_oh, w_ow, w_m, w_kh[10:3], w_kw[10:3]};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

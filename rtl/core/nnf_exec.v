@@ -239,6 +239,9 @@
 `ifndef NNFP_FEAT_CONV
 `define NNFP_FEAT_CONV 16'h0010  // CONV and POOL instructions
 `endif
+`ifndef NNFP_FEAT_PACK
+`define NNFP_FEAT_PACK 16'h0020  // PACK instruction (with CONV)
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
@@ -300,7 +303,7 @@ module nnf_exec #(
     parameter integer VEC_SERIAL  = 0,
     parameter integer PROG_WORDS  = 64,
     parameter integer STATE_WORDS = 16384,
-    parameter integer HAS_CONV    = 1,       // CONV, POOL and the vector unit (INFO FEAT_CONV)
+    parameter integer HAS_CONV    = 1,       // CONV, POOL, PACK and the vector unit (INFO FEAT_CONV, FEAT_PACK)
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
@@ -490,7 +493,7 @@ module nnf_exec #(
     localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000)
-                                | ((HAS_CONV != 0) ? `NNFP_FEAT_CONV : 16'h0000);
+                                | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK) : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;
     reg [7:0]           info_byte;

@@ -22,6 +22,11 @@
 //         input and no window without an in-bounds tap (KH > PH and
 //         PH + EH < KH + (H + 2*PH + EH - KH) mod SH, W likewise); M <= 65535;
 //         input (CT*H*W*B) and output (CT*M words) inside ACT and disjoint.
+//   PACK  nnfm_engine_pack_check, given as POOL with C = C' = KW*Cin, KH =
+//         SH = 1, PH = EH = 0 (c_pack), Cin in 1..ROWS by the caller
+//         (c_xok): as POOL, except that the input is the dense bytes'
+//         ceil(H*W*B*Cin / ROWS) words (the third product by Cin, rounded
+//         up to words at the range step).
 //   with CT = ceil(Cin / ROWS), NT = ceil(N / ROWS) (POOL: NT = CT) and
 //   OH = (H + 2*PH + EH - KH) / SH + 1, OW likewise.
 //
@@ -94,6 +99,9 @@ module nnf_insn_check #(
     input  wire        c_eh,
     input  wire        c_ew,
     input  wire        c_global,    // POOL only (ignored for CONV)
+    input  wire        c_pack,      // POOL: a PACK (its input: ceil(H*W*B*Cin / ROWS) words)
+    input  wire [15:0] c_pcin,      // PACK: Cin (checked <= ROWS by the caller: c_xok)
+    input  wire        c_xok,       // CONV, POOL: the fields' other checks passed
     output reg         done,
     output reg         ok,
     output wire [10:0] s_oh,        // registered (the dividers' quotients)
@@ -278,10 +286,10 @@ module nnf_insn_check #(
                     y_big = big17({6'd0, dq_w_q});
                     nb_m1 = NB_S[4:0] - 5'd1;
                 end
-                4'd2: begin                                    // (H*W*B) * CT
+                4'd2: begin                                    // (H*W*B) * CT (PACK: * Cin, bytes)
                     xch   = 1'b1;
-                    y_al  = yal(kt17_q, NB_T);
-                    y_big = big17(kt17_q);
+                    y_al  = c_pack ? yal({1'b0, c_pcin}, NB_T) : yal(kt17_q, NB_T);
+                    y_big = c_pack ? big17({1'b0, c_pcin}) : big17(kt17_q);
                     nb_m1 = NB_T[4:0] - 5'd1;
                 end
                 4'd6, 4'd7: begin                              // CT * KW, (CT*KW) * KH
@@ -347,10 +355,15 @@ module nnf_insn_check #(
     // final a step before it: p_a_q / p_o_q after their products (and
     // S_AEND / S_OEND, which S_OLT / S_ALT read), acc_q after the last one.
     wire [4:0]    r_next = prod_q ? S_AEND : st_q + 5'd1;
+    // PACK: the dense bytes' words, ceil(H*W*B*Cin / ROWS) (p_a_q is final
+    // from the input product on, long before S_AEND reads this)
+    localparam integer  RM1 = ROWS - 1;
+    wire [AW-1:0] pk_sum   = {2'b00, p_a_q} + RM1[AW-1:0];
+    wire [AW-1:0] pk_words = pk_sum >> LOG_R;
     reg  [AW-1:0] r_opa, r_opb;
     always @(*) begin
         case (r_next)
-            S_AEND:  begin r_opa = {2'b00, p_a_q};  r_opb = a_lo; end
+            S_AEND:  begin r_opa = c_pack ? pk_words : {2'b00, p_a_q};  r_opb = a_lo; end
             S_OEND:  begin r_opa = {2'b00, p_o_q};  r_opb = o_lo; end
             S_WS:    begin r_opa = is_lif ? {2'b00, acc_q} : acc_w; r_opb = is_lif ? s_lo : w_lo; end
             S_P:     begin r_opa = {2'b00, nt_ext[CW-1:0]}; r_opb = p_lo; end
@@ -396,7 +409,7 @@ module nnf_insn_check #(
                     ({1'b0, c_pw} + {3'd0, c_ew} < {1'b0, c_kw} + {2'd0, dr_w_q});
     wire g_zero   = (c_kh == 3'd0) && (c_kw == 3'd0) && (c_sh_m1 == 2'd0) && (c_sw_m1 == 2'd0) &&
                     (c_ph == 3'd0) && (c_pw == 3'd0) && !c_eh && !c_ew;
-    wire cv_ok    = (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
+    wire cv_ok    = c_xok && (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
                     (is_pool ? (glob ? g_zero : (k_nz && taps_ok)) : ((n != 16'd0) && k_nz));
 
     always @(posedge clk) begin

@@ -231,6 +231,7 @@
 `define NNFP_FEAT_LIF 16'h0004  // LIF and LOOP instructions, STATE region
 `define NNFP_FEAT_VEC_SERIAL 16'h0008  // one shared requantizer
 `define NNFP_FEAT_CONV 16'h0010  // CONV and POOL instructions
+`define NNFP_FEAT_PACK 16'h0020  // PACK instruction (with CONV)
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -338,6 +339,7 @@
 `define NNFP_OP_LOOP 8'h04
 `define NNFP_OP_CONV 8'h05  // with FEAT_CONV; else stops like END
 `define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
+`define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -750,5 +752,75 @@
 `define NNFP_POOL_O_BASE_LSB 224
 `define NNFP_POOL_O_BASE_W 32
 `define NNFP_POOL_O_BASE_SEL(v) v[255:224]
+
+// record PACK
+`define NNFP_PACK_BYTES 32
+`define NNFP_PACK_OPCODE_OFS 0
+`define NNFP_PACK_OPCODE_SIZE 1
+`define NNFP_PACK_OPCODE_LSB 0
+`define NNFP_PACK_OPCODE_W 8
+`define NNFP_PACK_OPCODE_SEL(v) v[7:0]
+`define NNFP_PACK_ZP_IN_OFS 5  // the value of padding columns
+`define NNFP_PACK_ZP_IN_SIZE 1
+`define NNFP_PACK_ZP_IN_LSB 40
+`define NNFP_PACK_ZP_IN_W 8
+`define NNFP_PACK_ZP_IN_SEL(v) v[47:40]
+`define NNFP_PACK_KW_OFS 6  // the conv's kernel width 1..7 (0 refused)
+`define NNFP_PACK_KW_SIZE 2
+`define NNFP_PACK_KW_LSB 51
+`define NNFP_PACK_KW_W 3
+`define NNFP_PACK_KW_SEL(v) v[53:51]
+`define NNFP_PACK_KW_MASK 16'h0038
+`define NNFP_PACK_SW_M1_OFS 6  // the conv's column stride - 1
+`define NNFP_PACK_SW_M1_SIZE 2
+`define NNFP_PACK_SW_M1_LSB 56
+`define NNFP_PACK_SW_M1_W 2
+`define NNFP_PACK_SW_M1_SEL(v) v[57:56]
+`define NNFP_PACK_SW_M1_MASK 16'h0300
+`define NNFP_PACK_PW_OFS 6  // the conv's padding columns left (and right)
+`define NNFP_PACK_PW_SIZE 2
+`define NNFP_PACK_PW_LSB 61
+`define NNFP_PACK_PW_W 3
+`define NNFP_PACK_PW_SEL(v) v[63:61]
+`define NNFP_PACK_PW_MASK 16'hE000
+`define NNFP_PACK_CIN_OFS 8  // input channels 1..rows (others refused)
+`define NNFP_PACK_CIN_SIZE 2
+`define NNFP_PACK_CIN_LSB 64
+`define NNFP_PACK_CIN_W 16
+`define NNFP_PACK_CIN_SEL(v) v[79:64]
+`define NNFP_PACK_H_M1_OFS 12  // as POOL
+`define NNFP_PACK_H_M1_SIZE 4
+`define NNFP_PACK_H_M1_LSB 96
+`define NNFP_PACK_H_M1_W 10
+`define NNFP_PACK_H_M1_SEL(v) v[105:96]
+`define NNFP_PACK_H_M1_MASK 32'h000003FF
+`define NNFP_PACK_W_M1_OFS 12
+`define NNFP_PACK_W_M1_SIZE 4
+`define NNFP_PACK_W_M1_LSB 106
+`define NNFP_PACK_W_M1_W 10
+`define NNFP_PACK_W_M1_SEL(v) v[115:106]
+`define NNFP_PACK_W_M1_MASK 32'h000FFC00
+`define NNFP_PACK_B_M1_OFS 12
+`define NNFP_PACK_B_M1_SIZE 4
+`define NNFP_PACK_B_M1_LSB 116
+`define NNFP_PACK_B_M1_W 10
+`define NNFP_PACK_B_M1_SEL(v) v[125:116]
+`define NNFP_PACK_B_M1_MASK 32'h3FF00000
+`define NNFP_PACK_EW_OFS 12
+`define NNFP_PACK_EW_SIZE 4
+`define NNFP_PACK_EW_LSB 127
+`define NNFP_PACK_EW_W 1
+`define NNFP_PACK_EW_SEL(v) v[127]
+`define NNFP_PACK_EW_MASK 32'h80000000
+`define NNFP_PACK_A_BASE_OFS 16  // ACT word of the dense input
+`define NNFP_PACK_A_BASE_SIZE 4
+`define NNFP_PACK_A_BASE_LSB 128
+`define NNFP_PACK_A_BASE_W 32
+`define NNFP_PACK_A_BASE_SEL(v) v[159:128]
+`define NNFP_PACK_O_BASE_OFS 28  // ACT word of the packed map
+`define NNFP_PACK_O_BASE_SIZE 4
+`define NNFP_PACK_O_BASE_LSB 224
+`define NNFP_PACK_O_BASE_W 32
+`define NNFP_PACK_O_BASE_SEL(v) v[255:224]
 
 `endif // NNF_PROTO_VH

@@ -50,6 +50,9 @@
 `ifndef NNFP_OP_POOL
 `define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
 `endif
+`ifndef NNFP_OP_PACK
+`define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
+`endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
 `endif
@@ -185,6 +188,9 @@
 `ifndef NNFP_POOL_GLOBAL_SEL
 `define NNFP_POOL_GLOBAL_SEL(v) v[9]
 `endif
+`ifndef NNFP_PACK_CIN_SEL
+`define NNFP_PACK_CIN_SEL(v) v[79:64]
+`endif
 // nnf_proto: end
 `default_nettype none
 
@@ -250,7 +256,9 @@ module nnf_seq #(
     output reg         v_start,
     input  wire        v_done,
     output wire        v_avg,
-    output wire [15:0] v_c
+    output wire [15:0] v_c,
+    output wire        v_pack,             // PACK: v_c is C' = KW*Cin, v_cin Cin
+    output wire [$clog2(ROWS):0] v_cin
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer PM_AW   = PROG_AW + 3;
@@ -258,7 +266,8 @@ module nnf_seq #(
 
     // opcodes
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
-                     OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL;
+                     OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
+                     OP_PACK = `NNFP_OP_PACK;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -368,8 +377,17 @@ module nnf_seq #(
     assign w_b     = {1'b0, f_b_m1} + 11'd1;
     assign w_zp_in = `NNFP_CONV_ZP_IN_SEL(insn_q);
     assign v_avg   = `NNFP_POOL_AVG_SEL(insn_q);
-    assign v_c     = `NNFP_CONV_CIN_SEL(insn_q);
     wire   f_global = (op_q == OP_POOL) && `NNFP_POOL_GLOBAL_SEL(insn_q);
+    // PACK: checked as POOL with C = C' = KW*Cin, KH = SH = 1, PH = EH = 0
+    // (the record has no KH, SH, PH, EH, LO, HI); Cin in 1..ROWS
+    localparam integer LR = $clog2(ROWS);
+    wire   is_pack  = (op_q == OP_PACK);
+    wire [15:0] f_cin = `NNFP_PACK_CIN_SEL(insn_q);
+    wire   pk_cin_ok = (f_cin != 16'd0) && (f_cin <= ROWS[15:0]);
+    assign v_pack  = is_pack;
+    assign v_cin   = f_cin[LR:0];
+    wire [15:0] pk_cp = {{(13-LR){1'b0}}, f_kw} * {{(15-LR){1'b0}}, f_cin[LR:0]};
+    assign v_c     = is_pack ? pk_cp : `NNFP_CONV_CIN_SEL(insn_q);
     // LOOP
     wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
     wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);
@@ -388,15 +406,17 @@ module nnf_seq #(
     reg  ic_start_q;
     wire ic_done, ic_ok;
     wire [1:0] ic_kind = (op_q == OP_LIF) ? 2'd1 : (op_q == OP_CONV) ? 2'd2
-                       : (op_q == OP_POOL) ? 2'd3 : 2'd0;
+                       : (op_q == OP_POOL || is_pack) ? 2'd3 : 2'd0;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
                      .STATE_WORDS(STATE_WORDS)) u_check (
         .clk(clk), .rst(rst), .start(ic_start_q), .kind(ic_kind),
         .m(g_m), .k(g_k), .n(g_n), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
-        .o_base(g_o_base), .lo(g_lo), .hi(g_hi),
-        .c_cin(v_c), .c_kh(f_kh), .c_kw(f_kw), .c_sh_m1(f_sh_m1), .c_sw_m1(f_sw_m1),
-        .c_ph(w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
-        .c_eh(`NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
+        .o_base(g_o_base), .lo(is_pack ? 8'd0 : g_lo), .hi(is_pack ? 8'd0 : g_hi),
+        .c_cin(v_c), .c_kh(is_pack ? 3'd1 : f_kh), .c_kw(f_kw),
+        .c_sh_m1(is_pack ? 2'd0 : f_sh_m1), .c_sw_m1(f_sw_m1),
+        .c_ph(is_pack ? 3'd0 : w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
+        .c_eh(!is_pack && `NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
+        .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
         .s_oh(w_oh), .s_ow(w_ow), .s_kh(w_kh), .s_kw(w_kw), .s_m(w_m), .s_ct(w_ct), .s_kt(w_kt),
         .s_wb(w_wb), .s_hwb(w_hwb),
         .done(ic_done), .ok(ic_ok));
@@ -456,7 +476,7 @@ module nnf_seq #(
                                 running_q <= 1'b0;
                             end
                         end
-                        OP_CONV, OP_POOL: begin                 // END without the vector unit
+                        OP_CONV, OP_POOL, OP_PACK: begin        // END without the vector unit
                             if (HAS_CONV != 0) begin
                                 ic_start_q <= 1'b1;
                                 st_q     <= S_CHK;
@@ -495,7 +515,7 @@ module nnf_seq #(
                             refused   <= 1'b1;
                         end else if (op_q == OP_LIF) begin
                             st_q <= S_LIFW;
-                        end else if (op_q == OP_POOL) begin
+                        end else if (op_q == OP_POOL || is_pack) begin
                             st_q <= S_VUW;
                         end else if (g_m == 16'd0 || g_n == 16'd0) begin
                             g_valid <= 1'b1;                    // touches nothing: no P check

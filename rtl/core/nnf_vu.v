@@ -1,6 +1,8 @@
 // nnf_vu: the vector unit (docs/conv.md, "Pooling and the vector unit").
-// Its first op is POOL, max and average (a global pool is the average with
-// the window the whole map), bit for bit nnfm_engine_pool
+// Its ops: PACK (c_pack: nnf_vu_pack.v, a first layer's channels folded
+// into the lanes, bit for bit nnfm_engine_pack) and POOL, max and average
+// (a global pool is the average with the window the whole map), bit for
+// bit nnfm_engine_pool
 // (sim/model/nnfm_engine.c) with nnfm_avg_round (sim/model/nnfm.c):
 //
 //   for ct in 0..CT-1, for each output row m (the pixel walker's rows),
@@ -47,7 +49,9 @@
 // count >= 1).
 //
 // Ports: act_re / act_ra / act_we / act_wa / act_wd and the outputs busy,
-// done are registered.
+// done are registered in POOL's datapath and in nnf_vu_pack and combined
+// here by an OR (one of the two runs at a time) or a mux whose select is
+// PACK's busy flop.
 `default_nettype none
 
 module nnf_vu #(
@@ -60,6 +64,9 @@ module nnf_vu #(
     /* verilator lint_off SYMRSVDWORD */
     input  wire              abort,     // stop issuing, drain, done (the interface's name)
     /* verilator lint_on SYMRSVDWORD */
+    input  wire              c_pack,    // PACK (nnf_vu_pack) instead of POOL
+    input  wire [$clog2(ROWS):0] c_cin, // PACK: Cin 1..ROWS (c_c is C' = KW*Cin)
+    input  wire [7:0]        c_zp_in,   // PACK: padding columns
     input  wire              c_avg,     // 0 max, 1 average
     input  wire [15:0]       c_c,       // channels C
     input  wire [15:0]       c_ct,      // channel tiles ceil(C/ROWS)
@@ -73,8 +80,8 @@ module nnf_vu #(
     input  wire [ACT_AW-1:0] c_wb, c_hwb,  // W*B, H*W*B
     input  wire [ACT_AW-1:0] c_a_base, c_o_base,
     input  wire [7:0]        c_lo, c_hi,  // int8 clamp
-    output reg               busy,
-    output reg               done,      // one-cycle pulse at the end
+    output wire              busy,
+    output wire              done,      // one-cycle pulse at the end
     output wire              act_re,
     output wire [ACT_AW-1:0] act_ra,
     input  wire [ROWS*8-1:0] act_rd,    // the cycle after act_re
@@ -95,7 +102,8 @@ module nnf_vu #(
     localparam [1:0] T_NEXT = 2'd1, T_FIRST = 2'd2;
     localparam [15:0] ROWS16 = ROWS[15:0];
 
-    wire go_start = start && !busy;
+    wire go_start = start && !busy && !c_pack;
+    reg  p_busy_q, p_done_q;          // POOL's (busy, done)
 
     // ---- the window walk ----
     wire              pw_ready, pw_in, pw_rlast, pw_tlast;
@@ -176,8 +184,7 @@ module nnf_vu #(
         a_first_q <= r_first_q;
         a_last_q  <= r_last_q;
     end
-    assign act_re = r_re_q;
-    assign act_ra = r_a_q;
+    wire p_re = r_re_q;
 
     // count of the row's in-map taps
     reg  [CNT_W-1:0] cnt_q;
@@ -231,10 +238,10 @@ module nnf_vu #(
             end
         end
     end
-    assign act_we = w_q;
-    assign act_wa = wa_q;
+
 
     // ---- the lanes ----
+    wire [ROWS*8-1:0] p_wd;
     function [7:0] clamp9(input signed [8:0] x, input [7:0] lo, input [7:0] hi);
         if (x < $signed({lo[7], lo}))      clamp9 = lo;
         else if (x > $signed({hi[7], hi})) clamp9 = hi;
@@ -281,7 +288,7 @@ module nnf_vu #(
             reg  [7:0] wd_q;
             always @(posedge clk)
                 if (out_now) wd_q <= on ? clamp9(val, c_lo, c_hi) : 8'd0;
-            assign act_wd[8*g +: 8] = wd_q;
+            assign p_wd[8*g +: 8] = wd_q;
         end
     endgenerate
 
@@ -289,18 +296,38 @@ module nnf_vu #(
     wire drained = !walk_q && !r_v_q && !a_v_q && !ld_q && dcnt_q == 4'd0 && !res_q && !w_q;
     always @(posedge clk) begin
         if (rst) begin
-            busy <= 1'b0;
-            done <= 1'b0;
+            p_busy_q <= 1'b0;
+            p_done_q <= 1'b0;
         end else begin
-            done <= 1'b0;
+            p_done_q <= 1'b0;
             if (go_start) begin
-                busy <= 1'b1;
-            end else if (busy && drained) begin
-                busy <= 1'b0;
-                done <= 1'b1;
+                p_busy_q <= 1'b1;
+            end else if (p_busy_q && drained) begin
+                p_busy_q <= 1'b0;
+                p_done_q <= 1'b1;
             end
         end
     end
+
+    // ---- PACK ----
+    wire              k_busy, k_done, k_re, k_we;
+    wire [ACT_AW-1:0] k_ra, k_wa;
+    wire [ROWS*8-1:0] k_wd;
+    nnf_vu_pack #(.ROWS(ROWS), .ACT_AW(ACT_AW)) u_pack (
+        .clk(clk), .rst(rst), .start(start && !busy && c_pack), .abort(abort),
+        .c_cin(c_cin), .c_cp(c_c), .c_ct(c_ct), .c_h(c_h), .c_w(c_w), .c_b(c_b), .c_ow(c_ow),
+        .c_sw(c_sw), .c_pw(c_pw), .c_m(c_m), .c_a_base(c_a_base), .c_o_base(c_o_base),
+        .c_zp_in(c_zp_in), .busy(k_busy), .done(k_done),
+        .act_re(k_re), .act_ra(k_ra), .act_rd(act_rd), .act_we(k_we), .act_wa(k_wa), .act_wd(k_wd));
+
+    // one of the two runs at a time; the port's selects are flops
+    assign busy   = p_busy_q || k_busy;
+    assign done   = p_done_q || k_done;
+    assign act_re = p_re || k_re;
+    assign act_ra = k_busy ? k_ra : r_a_q;
+    assign act_we = w_q || k_we;
+    assign act_wa = k_busy ? k_wa : wa_q;
+    assign act_wd = k_busy ? k_wd : p_wd;
 endmodule
 
 `default_nettype wire

@@ -389,6 +389,46 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs);
 int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c);
 int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c);
 
+/* PACK (docs/conv.md, "PACK"): a first layer's few input channels folded
+ * into the lanes, so that its conv uses the array's rows. The input is a
+ * dense map: B images of H x W pixels of Cin bytes, image after image, in
+ * ACT from byte a_base*rows:
+ *   X[b][c][y][x]  byte a_base*rows + ((b*H + y)*W + x)*Cin + c
+ * The output is a feature map (the layout above) of C' = KW*Cin channels,
+ * H rows, OW = (W + 2*PW + EW - KW) / SW + 1 columns: channel kx*Cin + c of
+ * pixel (y, ox, b) is X[b][c][y][ox*SW - PW + kx], zp_in outside the row;
+ * lanes of channels >= C' are 0. A KH x KW conv of Cin channels (strides
+ * SH, SW, padding PH, PW, EH, EW) is then the KH x 1 conv of C' channels
+ * (strides SH, 1, padding PH, 0, EH, 0) over the packed map, its weights
+ * W'[o][kx*Cin + c][ky][0] = W[o][c][ky][kx]: KH*ceil(C'/rows) K tiles
+ * instead of KH*KW*ceil(Cin/rows). */
+typedef struct {
+  uint32_t cin;                  /* 1..rows */
+  uint32_t h, w, b;              /* 1..1024 */
+  uint32_t kw, sw, pw, ew;       /* as nnfm_conv_cmd */
+  uint32_t a_base, o_base;       /* ACT words */
+  int32_t zp_in;                 /* int8: the value of padding columns */
+} nnfm_pack_cmd;
+
+/* Check a PACK: NNFM_ERR_NULL; NNFM_ERR_RANGE for Cin outside 1..rows, a
+ * field out of range (as CONV), zp_in outside int8, a kernel wider than the
+ * padded row, or an output column whose window is padding only (POOL's
+ * rule on the 1 x KW window); NNFM_ERR_SHAPE for M = H*OW*B over
+ * NNFM_WALK_MAX, or the ACT read a_base .. + ceil(H*W*B*Cin/rows) - 1 (the
+ * dense bytes' words, nnfm_dense_words) or the ACT write
+ * o_base .. + ceil(C'/rows)*M - 1 outside ACT, or the two sharing a word.
+ * (The RTL checks PACK as POOL with C = C', KH = SH = 1, PH = EH = 0.) */
+int nnfm_engine_pack_check(const nnfm_engine *e, const nnfm_pack_cmd *c);
+int nnfm_engine_pack(nnfm_engine *e, const nnfm_pack_cmd *c);
+
+/* The dense map PACK reads: x (B x C x H x W row-major, PyTorch's NCHW) to
+ * bytes base*rows + ((b*H + y)*W + x)*C + c, the rest of the last word
+ * 0; nnfm_dense_words(cfg, c, h, w, b) words = ceil(B*H*W*C / rows).
+ * NNFM_ERR_SHAPE when they do not fit ACT (nothing written). */
+int nnfm_engine_put_dense(nnfm_engine *e, uint32_t base, const int8_t *x, uint32_t b, uint32_t c,
+                          uint32_t h, uint32_t w);
+uint32_t nnfm_dense_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b);
+
 /* Feature maps and conv weights into the layouts above (bounds checked like
  * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size
  * of 0 or over 65535, or a kernel over NNFM_KERNEL_MAX; NNFM_ERR_NULL for a

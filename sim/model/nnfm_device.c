@@ -327,6 +327,21 @@ static void pool_decode(const uint8_t *in, nnfm_pool_cmd *c) {
   c->o_base = nnfp_pool_get_o_base(in);
 }
 
+static void pack_decode(const uint8_t *in, nnfm_pack_cmd *c) {
+  memset(c, 0, sizeof *c);
+  c->zp_in = nnfp_pack_get_zp_in(in);
+  c->kw = nnfp_pack_get_kw(in);
+  c->sw = nnfp_pack_get_sw_m1(in) + 1;
+  c->pw = nnfp_pack_get_pw(in);
+  c->cin = nnfp_pack_get_cin(in);
+  c->h = nnfp_pack_get_h_m1(in) + 1;
+  c->w = nnfp_pack_get_w_m1(in) + 1;
+  c->b = nnfp_pack_get_b_m1(in) + 1;
+  c->ew = nnfp_pack_get_ew(in);
+  c->a_base = nnfp_pack_get_a_base(in);
+  c->o_base = nnfp_pack_get_o_base(in);
+}
+
 /* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
 static void refuse(nnfm_device *d, uint64_t *count, int why) {
   (*count)++;
@@ -334,9 +349,18 @@ static void refuse(nnfm_device *d, uint64_t *count, int why) {
   d->last_err = NNFP_E_BAD_INSN;
 }
 
-/* One CONV or POOL at d->pc: 0 done, -1 refused (the program stops). */
+/* One CONV, POOL or PACK at d->pc: 0 done, -1 refused (the program stops). */
 static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
-  if (op == NNFP_OP_CONV) {
+  if (op == NNFP_OP_PACK) {
+    nnfm_pack_cmd c;
+    pack_decode(in, &c);
+    int st = nnfm_engine_pack(d->eng, &c);
+    if (st != NNFM_OK) {
+      refuse(d, &d->stats.refused_packs, st);
+      return -1;
+    }
+    d->stats.packs++;
+  } else if (op == NNFP_OP_CONV) {
     nnfm_conv_cmd c;
     uint64_t macs = 0;
     conv_decode(in, &c);
@@ -384,12 +408,12 @@ static void run_program(nnfm_device *d, uint32_t entry) {
       d->pc++;
       continue;
     }
-    if ((op == NNFP_OP_CONV || op == NNFP_OP_POOL) && d->cfg.conv) {
+    if ((op == NNFP_OP_CONV || op == NNFP_OP_POOL || op == NNFP_OP_PACK) && d->cfg.conv) {
       if (run_conv_pool(d, op, in) != 0) return;
       d->pc++;
       continue;
     }
-    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL without cfg.conv: stop */
+    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK without cfg.conv: stop */
     nnfm_cmd c;
     c.lut = (int)nnfp_gemm_get_lut(in);
     c.zp = nnfp_gemm_get_zp(in);
@@ -453,7 +477,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_features(r, NNFP_FEAT_GEMM | NNFP_FEAT_LUT |
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
-                                (d->cfg.conv ? NNFP_FEAT_CONV : 0));
+                                (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);

@@ -47,10 +47,10 @@ typedef struct {
   int vec_serial;           /* reported in the INFO feature bits */
   uint32_t state_words;     /* LIF state entries (region STATE, 16 bytes each);
                                0: no LIF core (LIF stops a program like END) */
-  int conv;                 /* 1: CONV and POOL instructions (INFO feature bit
-                               FEAT_CONV); 0: opcodes CONV and POOL stop a
-                               program like END, as on an RTL built with
-                               HAS_CONV = 0 */
+  int conv;                 /* 1: CONV, POOL and PACK instructions (INFO
+                               feature bits FEAT_CONV, FEAT_PACK); 0: those
+                               opcodes stop a program like END, as on an RTL
+                               built with HAS_CONV = 0 */
 } nnfm_device_config;
 
 /* The default simulation configuration (matches the nnf_core defaults used
@@ -90,6 +90,8 @@ typedef struct {
   uint64_t refused_convs;    /* program CONVs nnfm_engine_conv_check refused */
   uint64_t refused_pools;    /* program POOLs nnfm_engine_pool_check refused */
   uint64_t convs, pools;     /* CONV and POOL instructions executed */
+  uint64_t refused_packs;    /* program PACKs nnfm_engine_pack_check refused */
+  uint64_t packs;            /* PACK instructions executed */
   /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
    * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
    * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while

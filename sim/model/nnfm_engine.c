@@ -671,3 +671,85 @@ int nnfm_engine_put_conv_weights(nnfm_engine *e, uint32_t base, const int8_t *w,
   }
   return NNFM_OK;
 }
+
+/* ---- PACK: a first layer's channels folded into the lanes ------------------- */
+
+/* The PACK's sizes: C' (cp), OW, M = H*OW*B, CT' tiles. 0 when a field is
+ * out of range or the 1 x KW window does not fit (nnfm_window_check, pool
+ * mode: a window of padding only refuses). */
+static int pack_sizes(const nnfm_config *cfg, const nnfm_pack_cmd *c, uint32_t *cp, walk_sizes *s) {
+  if (!u_in(c->cin, 1, (uint32_t)cfg->rows) || !in_int8(c->zp_in) ||
+      !walk_fields_ok(c->h, c->w, c->b, 1, c->kw, 1, c->sw, 0, c->pw, 0, c->ew))
+    return 0;
+  *cp = c->kw * c->cin;
+  nnfm_window g = window_of(*cp, c->h, c->w, c->b, 1, c->kw, 1, c->sw, 0, c->pw, 0, c->ew);
+  int oh, ow;
+  if (nnfm_window_check(&g, 1, &oh, &ow) != NNFM_OK) return 0;
+  s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
+  s->ct = s->nt = ceil_div(*cp, (uint64_t)cfg->rows);
+  s->kt = 1;
+  s->m = (uint64_t)s->oh * s->ow * c->b;
+  s->in_words = ceil_div((uint64_t)c->h * c->w * c->b * c->cin, (uint64_t)cfg->rows); /* dense bytes */
+  s->out_words = s->ct * s->m;
+  s->w_words = 0;
+  return 1;
+}
+
+int nnfm_engine_pack_check(const nnfm_engine *e, const nnfm_pack_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  uint32_t cp;
+  walk_sizes s = {0};
+  if (!pack_sizes(&e->cfg, c, &cp, &s)) return NNFM_ERR_RANGE;
+  if (s.m > NNFM_WALK_MAX) return NNFM_ERR_SHAPE;
+  if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words)) return NNFM_ERR_SHAPE;
+  return NNFM_OK;
+}
+
+int nnfm_engine_pack(nnfm_engine *e, const nnfm_pack_cmd *c) {
+  int st = nnfm_engine_pack_check(e, c);
+  if (st != NNFM_OK) return st;
+  uint32_t cp;
+  walk_sizes s = {0};
+  pack_sizes(&e->cfg, c, &cp, &s);
+  const uint32_t R = (uint32_t)e->cfg.rows, H = c->h, W = c->w, B = c->b, CI = c->cin;
+  const size_t in0 = (size_t)c->a_base * R;
+  /* input and output share no word (checked): the order does not matter */
+  for (uint32_t ct = 0; ct < s.ct; ct++)
+    for (uint32_t y = 0; y < H; y++)
+      for (uint32_t ox = 0; ox < s.ow; ox++)
+        for (uint32_t b = 0; b < B; b++) {
+          uint8_t *word = e->act + fmap_word(c->o_base, ct, y, ox, b, H, s.ow, B) * R;
+          for (uint32_t r = 0; r < R; r++) {
+            const uint32_t k = ct * R + r; /* packed channel kx*Cin + ci */
+            if (k >= cp) {
+              word[r] = 0;
+              continue;
+            }
+            const int64_t x = (int64_t)ox * c->sw - (int64_t)c->pw + (int64_t)(k / CI);
+            word[r] = (x < 0 || x >= (int64_t)W)
+                          ? (uint8_t)(int8_t)c->zp_in
+                          : e->act[in0 + (((size_t)b * H + y) * W + (size_t)x) * CI + k % CI];
+          }
+        }
+  return NNFM_OK;
+}
+
+uint32_t nnfm_dense_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b) {
+  return sat_u32(ceil_div((uint64_t)c * h * w * b, (uint64_t)cfg->rows));
+}
+
+int nnfm_engine_put_dense(nnfm_engine *e, uint32_t base, const int8_t *x, uint32_t b, uint32_t c,
+                          uint32_t h, uint32_t w) {
+  if (!e || !x) return NNFM_ERR_NULL;
+  if (!fmap_dims_ok(b, c, h, w)) return NNFM_ERR_RANGE;
+  const uint64_t words = nnfm_dense_words(&e->cfg, c, h, w, b);
+  if (!range_ok(base, words, e->cfg.act_words)) return NNFM_ERR_SHAPE;
+  uint8_t *dst = e->act + (size_t)base * (size_t)e->cfg.rows;
+  memset(dst, 0, (size_t)words * (size_t)e->cfg.rows);
+  for (uint32_t bi = 0; bi < b; bi++)
+    for (uint32_t ch = 0; ch < c; ch++)
+      for (uint32_t y = 0; y < h; y++)
+        for (uint32_t xx = 0; xx < w; xx++)
+          dst[(((size_t)bi * h + y) * w + xx) * c + ch] = (uint8_t)x[(((size_t)bi * c + ch) * h + y) * w + xx];
+  return NNFM_OK;
+}

@@ -419,7 +419,7 @@ static struct {
   uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
-  uint64_t convs, pools, refused_convs, refused_pools;
+  uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -635,8 +635,10 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         rc = failf("chunk %zu: %d answers from the RTL, %d from the model", ci, fr_r.n, fr_m.n);
         break;
       }
-      int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools !=
-                    st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools;
+      int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
+                        st1.refused_packs !=
+                    st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
+                        st0.refused_packs;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -689,6 +691,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.pools += sf.pools;
   cov.refused_convs += sf.refused_convs;
   cov.refused_pools += sf.refused_pools;
+  cov.packs += sf.packs;
+  cov.refused_packs += sf.refused_packs;
   cov.gemm_rows += sf.gemm_rows;
   cov.lif_updates += sf.lif_updates;
   wire_close(&w);
@@ -884,6 +888,65 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   }
 }
 
+/* A PACK (docs/conv.md): a dense input of Cin <= rows channels folded into
+ * a KW-column map, now and then with a field that refuses it. */
+static void gen_pack(gen *g, uint8_t *in, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  uint32_t cin = 1 + rnd(g, R), h = 1 + rnd(g, 8), w = 1 + rnd(g, 12), b = 1 + rnd(g, 3);
+  uint32_t pw = rnd(g, 4), ew = chance(g, 25), sw = 1 + rnd(g, 4);
+  uint32_t wp = w + 2 * pw + ew, kw = 1 + rnd(g, wp < 7 ? wp : 7);
+  if (pw >= kw) pw = kw - 1; /* usually no column of padding only */
+  const uint32_t ow = (w + 2 * pw + ew - kw) / sw + 1, ct = (kw * cin + R - 1) / R;
+  uint32_t iw = (h * w * b * cin + R - 1) / R, owds = ct * h * ow * b; /* the dense bytes' words */
+  while (iw + owds > half && b > 1) b--, iw = (h * w * b * cin + R - 1) / R, owds = ct * h * ow * b;
+  uint32_t a = iw + owds <= half ? rnd(g, half - iw - owds + 1) : 0;
+  uint32_t o = a + iw + (iw + owds <= half ? rnd(g, half - a - iw - owds + 1) : 0);
+  if (chance(g, 50) && iw + owds <= half) { uint32_t t = rnd(g, half - iw - owds + 1); o = t; a = t + owds; }
+  switch (chance(g, 25) ? rnd(g, 9) : 99) {
+  case 0: cin = 0; break;
+  case 1: cin = R + 1 + rnd(g, 3); break;                  /* more channels than lanes */
+  case 2: kw = 0; break;
+  case 3: pw = kw + rnd(g, 2); if (pw > 7) pw = 7; break;  /* a column of padding only */
+  case 4: a = act - rnd(g, 3); break;                       /* past the end */
+  case 5: o = a + rnd(g, iw ? iw : 1); break;               /* A/O overlap */
+  case 6: h = 1024; w = 1024; break;                        /* far too large */
+  case 7: kw = 7; break;                                    /* maybe wider than the padded row */
+  case 8: /* the input's end at ACT's end, or one word past it (the rounding up) */
+    a = act - iw + rnd(g, 2);
+    o = owds <= a ? rnd(g, a - owds + 1) : 0;
+    break;
+  default: break;
+  }
+  nnfp_pack_put_opcode(in, NNFP_OP_PACK);
+  nnfp_pack_put_zp_in(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+  nnfp_pack_put_kw(in, kw);
+  nnfp_pack_put_sw_m1(in, sw - 1);
+  nnfp_pack_put_pw(in, pw);
+  nnfp_pack_put_cin(in, cin);
+  nnfp_pack_put_h_m1(in, h - 1);
+  nnfp_pack_put_w_m1(in, w - 1);
+  nnfp_pack_put_b_m1(in, b - 1);
+  nnfp_pack_put_ew(in, ew);
+  nnfp_pack_put_a_base(in, a);
+  nnfp_pack_put_o_base(in, o);
+  if (chance(g, 20)) { /* the bits PACK does not read: POOL's KH, SH, PH, EH, LO, HI */
+    nnfp_conv_put_kh(in, rnd(g, 8));
+    nnfp_conv_put_sh_m1(in, rnd(g, 4));
+    nnfp_conv_put_ph(in, rnd(g, 8));
+    nnfp_conv_put_eh(in, rnd(g, 2));
+    nnfp_conv_put_lo(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+    nnfp_conv_put_hi(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+  }
+  /* clean unless a valid range may reach the upper half */
+  const uint32_t wp2 = w + 2 * pw + ew;
+  if (cin && cin <= R && kw && kw <= wp2) {
+    const uint64_t ae = (uint64_t)a + ((uint64_t)h * w * b * cin + R - 1) / R;
+    const uint64_t oe = (uint64_t)o + (uint64_t)((kw * cin + R - 1) / R) * h * ((wp2 - kw) / sw + 1) * b;
+    if (!(ae > act || oe > act) && (ae > half || oe > half)) *clean = 0;
+  }
+}
+
 /* One instruction. `clean`: a GEMM, LIF, CONV or POOL whose ACT ranges lie
  * in the lower half of ACT (or that the limits refuse outright). */
 static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
@@ -892,7 +955,8 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   memset(in, 0, NNFP_INSN_BYTES);
   unsigned kind = rnd(g, 100);
   if (di->cfg.conv && chance(g, 20)) {
-    gen_conv_pool(g, in, clean);
+    if (chance(g, 25)) gen_pack(g, in, clean);
+    else gen_conv_pool(g, in, clean);
     return;
   }
   if (kind < 40) { /* GEMM */
@@ -1356,9 +1420,10 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.insns, (unsigned long long)cov.refused_gemms,
            (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
            (unsigned long long)cov.lif_updates);
-    printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused\n",
+    printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused; PACK: %llu run, %llu refused\n",
            (unsigned long long)cov.convs, (unsigned long long)cov.refused_convs,
-           (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools);
+           (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools,
+           (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs);
   }
   return 0;
 }

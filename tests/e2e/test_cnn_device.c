@@ -10,7 +10,16 @@
  * runs an MLP), a map the walk's 16-bit counters cannot take, maps that do
  * not fit ACT, a flattened map too large for a whole-map kernel.
  *
- * Then 40 random architectures (random_arch) the same way.
+ * PACK (docs/conv.md): first layers over 1 or 3 channels (kernels 2..7,
+ * strides 1..2, padding) with packing allowed and off (nnf_device_set_pack),
+ * both bit for bit against NNF_FWD_INT, the program read back holding PACK
+ * + the KH x 1 CONV in each copy, fewer link bytes in, the same MACs; and
+ * first layers that must not pack (a 1 x 1 kernel, 9 channels, no K tile
+ * saved, a padding-only output column): no PACK, the same bytes. On a
+ * device without FEAT_PACK (today's RTL) nothing packs.
+ *
+ * Then 40 random architectures (random_arch) the same way (those whose
+ * first conv qualifies pack).
  *
  * usage: test_cnn_device [seed [random networks [device URI]]]
  * (the device: `model` by default; `sim`, the Verilated RTL, for rtl_cnn_device)
@@ -18,6 +27,7 @@
 #include "nnf_device.h"
 #include "nnf_layer.h"
 #include "nnf_test.h"
+#include "nnfdrv.h"
 
 static const char *dev_uri = "model"; /* where the CNNs run */
 
@@ -39,6 +49,40 @@ static nnf_net *build(const char *arch, int c, int h, int w, uint64_t seed) {
   return n;
 }
 
+/* Observe x, quantize, the host's INT forward: every boundary's int8
+ * values into host[1..L] (malloc'd). */
+static void host_int(nnf_net *n, const float *x, int count, int8_t **host) {
+  char err[512];
+  CHECK_OK(nnf_net_observe(n, x, count, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
+  for (int i = 1; i <= n->nlayers; i++) {
+    size_t cnt = (size_t)count * n->t[i].width;
+    host[i] = malloc(cnt);
+    memcpy(host[i], n->t[i].q, cnt);
+  }
+}
+
+/* The device's forward of x (after scribbling over the boundaries): every
+ * planned layer's int8 outputs equal host's. Returns the values compared. */
+static size_t device_equals_host(const char *what, nnf_device *d, nnf_net *n, const float *x, int count,
+                                 int8_t *const *host) {
+  char err[512] = "";
+  for (int i = 1; i <= n->nlayers; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
+  nnf_test_ctx("%s: forward", what);
+  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
+  nnf_test_ctx("%s: forward: %s", what, err);
+  size_t compared = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
+    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", what, i, l->ops->kind);
+    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
+    compared += (size_t)count * n->t[i + 1].width;
+  }
+  return compared;
+}
+
 /* Observe, quantize; host INT forward; the device's; every planned layer's
  * int8 outputs and the logits equal. Returns the number of values compared. */
 static size_t same_on_device(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed) {
@@ -46,32 +90,15 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   nnf_net *n = build(arch, c, h, w, seed);
   int K = nnf_net_inputs(n), L = n->nlayers;
   float *x = inputs(count, K, seed * 7 + 1);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
   int8_t *host[NNF_MAX_LAYERS + 1] = {0};
-  for (int i = 1; i <= L; i++) {
-    size_t cnt = (size_t)count * n->t[i].width;
-    host[i] = malloc(cnt);
-    memcpy(host[i], n->t[i].q, cnt);
-  }
+  host_int(n, x, count, host);
   float *logits = malloc((size_t)count * nnf_net_outputs(n) * sizeof(float));
   memcpy(logits, n->logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
   nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
   nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
   CHECK(d != NULL);
   CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
-  for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
-  nnf_test_ctx("%s: forward: %s", arch, err);
-  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
-  size_t compared = 0;
-  for (int i = 0; i < L; i++) {
-    nnf_layer *l = n->layer[i];
-    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
-    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", arch, i, l->ops->kind);
-    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
-    compared += (size_t)count * n->t[i + 1].width;
-  }
+  size_t compared = device_equals_host(arch, d, n, x, count, host);
   nnf_test_ctx("%s: logits", arch);
   CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * nnf_net_outputs(n));
   CHECK_MEM_EQ(n->logits, logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
@@ -90,6 +117,86 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   nnf_net_free(n);
   printf("%s on %d x %d x %d: %zu int8 values equal\n", arch, c, h, w, compared);
   return compared;
+}
+
+/* PACK (docs/conv.md): the CNN on the device with packing allowed and with
+ * it off (nnf_device_set_pack, the CLI's --no-pack), each time every
+ * planned layer's int8 outputs bit for bit against the host's INT forward;
+ * then the program read back: with packing (expected when the device
+ * reports FEAT_PACK and `packs`), each copy holds a PACK of the input
+ * (Cin = c, h x w) followed by the KH x 1 CONV of KW*c channels over its
+ * output, and the link carried fewer bytes in (at least half of the
+ * H*W*(rows - c) bytes an image packing saves, less the longer program);
+ * without, no PACK and exactly the same bytes. The MACs are the same
+ * either way. */
+static void pack_case(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed, int packs) {
+  char err[512];
+  nnf_net *n = build(arch, c, h, w, seed);
+  int K = nnf_net_inputs(n), L = n->nlayers;
+  float *x = inputs(count, K, seed * 7 + 1);
+  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
+  host_int(n, x, count, host);
+  uint64_t bytes_in[2] = {0, 0}, macs[2] = {0, 0};
+  int rows = 0, packed = 0;
+  for (int pack = 0; pack < 2; pack++) {
+    nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
+    nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
+    CHECK(d != NULL);
+    nnfdrv *drv = nnf_device_driver(d);
+    const nnfdrv_info *in = nnfdrv_get_info(drv);
+    const int want = pack && packs && (in->features & NNFP_FEAT_PACK);
+    rows = in->rows;
+    if (pack) packed = want;
+    nnf_device_set_pack(d, pack);
+    nnf_test_ctx("%s, pack %d: load: %s", arch, pack, err);
+    CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
+    CHECK_EQ(nnf_device_packed(d), want);
+    /* the program as the device holds it */
+    size_t plen = (size_t)in->prog_words * NNFP_INSN_BYTES;
+    uint8_t *prog = malloc(plen);
+    CHECK_EQ(nnfdrv_read(drv, NNFDRV_PROG, 0, prog, plen), NNFDRV_OK);
+    int seen = 0;
+    for (size_t i = 0; i + 1 < in->prog_words; i++) {
+      const uint8_t *k = prog + i * NNFP_INSN_BYTES, *cv = k + NNFP_INSN_BYTES;
+      if (k[0] != NNFP_OP_PACK) continue;
+      seen++;
+      nnf_test_ctx("%s: the PACK at %zu and the CONV after it", arch, i);
+      CHECK_EQ(nnfp_pack_get_cin(k), (uint32_t)c);
+      CHECK_EQ(nnfp_pack_get_h_m1(k) + 1, (uint32_t)h);
+      CHECK_EQ(nnfp_pack_get_w_m1(k) + 1, (uint32_t)w);
+      CHECK_EQ(cv[0], NNFP_OP_CONV);
+      CHECK_EQ(nnfp_conv_get_cin(cv), nnfp_pack_get_kw(k) * (uint32_t)c);
+      CHECK_EQ(nnfp_conv_get_kh(cv), nnfp_pack_get_kw(k));
+      CHECK_EQ(nnfp_conv_get_kw(cv), 1);
+      CHECK_EQ(nnfp_conv_get_sw_m1(cv), 0);
+      CHECK_EQ(nnfp_conv_get_pw(cv), 0);
+      CHECK_EQ(nnfp_conv_get_a_base(cv), nnfp_pack_get_o_base(k));
+    }
+    nnf_test_ctx("%s, pack %d: PACK instructions in the program", arch, pack);
+    CHECK_EQ(seen, want ? 2 : 0); /* one per program copy (input buffer) */
+    free(prog);
+    CHECK_OK(nnf_device_reset_counters(d, err, sizeof err));
+    char what[600];
+    snprintf(what, sizeof what, "%s, pack %d", arch, pack);
+    device_equals_host(what, d, n, x, count, host);
+    nnf_device_figures f;
+    CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
+    bytes_in[pack] = f.bytes_in, macs[pack] = f.macs;
+    nnf_device_close(d);
+  }
+  nnf_test_ctx("%s: link bytes in %llu packed, %llu not", arch, (unsigned long long)bytes_in[1],
+               (unsigned long long)bytes_in[0]);
+  CHECK_EQ_U64(macs[1], macs[0]);
+  CHECK(macs[0] > 0);
+  /* the program, rewritten for a shorter last chunk, is 2 PACKs longer:
+   * at most 160 bytes (two writes, frames included) */
+  if (packed) CHECK(bytes_in[1] + (uint64_t)count * h * w * (uint64_t)(rows - c) / 2 <= bytes_in[0] + 160);
+  else CHECK_EQ_U64(bytes_in[1], bytes_in[0]);
+  printf("%s on %d x %d x %d: packed %s, link bytes in %.1f an image (%.1f unpacked)\n", arch, c, h, w,
+         packed ? "yes" : "no", (double)bytes_in[1] / count, (double)bytes_in[0] / count);
+  for (int i = 1; i <= L; i++) free(host[i]);
+  free(x);
+  nnf_net_free(n);
 }
 
 /* A random CNN of seed r: 1..3 blocks of conv (kernel 1..5, stride 1..2,
@@ -179,6 +286,30 @@ int main(int argc, char **argv) {
   /* large maps: the batch is chosen so OH*OW*B <= 65535 (here B <= 16 for 64 x 64) */
   total += same_on_device("conv(4,3,pad=1),relu,avgpool(4),conv(4,3),gap,flatten,dense(3)", 1, 64, 64, 21, 1000,
                           seed + 4);
+
+  /* PACK of the first layer: 1 and 3 channels, kernels 2..7, strides 1..2,
+   * padding; several chunks with a shorter last one (the inputs stream
+   * dense into both buffers) */
+  pack_case("conv(8,3,pad=1),relu,maxpool(2),conv(16,3,pad=1),relu,maxpool(2),flatten,dense(10)", 1, 28, 28, 37, 16,
+            seed + 20, 1);
+  pack_case("conv(6,5,stride=2,pad=2),relu,flatten,dense(4)", 3, 13, 11, 23, 8, seed + 21, 1);
+  pack_case("conv(5,7,pad=3),relu6,gap,flatten,dense(3)", 1, 9, 9, 19, 1000, seed + 22, 1);
+  pack_case("conv(5,7,stride=2,pad=1,bias=0),tanh,gap,flatten,dense(3)", 3, 10, 12, 9, 4, seed + 23, 1);
+  pack_case("conv(4,2,stride=2),relu,flatten,dense(5)", 3, 6, 7, 11, 3, seed + 24, 1);
+  pack_case("conv(7,4,stride=1,pad=2),maxpool(2),relu,conv(6,3),flatten,dense(4)", 1, 9, 8, 13, 5, seed + 25, 1);
+  pack_case("conv(3,6,stride=2,pad=0),avgpool(2,pad=1),flatten,dense(3)", 3, 16, 17, 7, 1000, seed + 26, 1);
+  /* a 1 x 1 input (its unpacked upload is the GEMM's row layout) and a
+   * single row */
+  pack_case("conv(4,3,pad=1),relu,flatten,dense(3)", 3, 1, 1, 10, 4, seed + 31, 1);
+  pack_case("conv(4,3,pad=1),relu,flatten,dense(3)", 1, 1, 7, 10, 4, seed + 32, 1);
+  /* not packed, as before: a 1 x 1 kernel (nothing to fold), 9 channels
+   * (more than the rows), 5 channels with a 2 x 2 kernel (2 K tiles either
+   * way), and a 2 x 2 kernel with padding 2 (PACK refuses an output
+   * column of padding only; CONV takes it) */
+  pack_case("conv(4,1),relu,flatten,dense(3)", 3, 6, 6, 9, 1000, seed + 27, 0);
+  pack_case("conv(4,3,pad=1),relu,flatten,dense(3)", 9, 6, 6, 9, 1000, seed + 28, 0);
+  pack_case("conv(4,2),relu,flatten,dense(3)", 5, 6, 6, 9, 1000, seed + 29, 0);
+  pack_case("conv(4,2,pad=2),relu,gap,flatten,dense(3)", 1, 5, 5, 9, 1000, seed + 30, 0);
 
   /* random architectures (random input sizes and channel counts too) */
   {

@@ -1,14 +1,15 @@
 /*
- * test_conv_device.c - CONV and POOL instructions on the functional model of
- * the device, through its frames (docs/protocol.md CONV / POOL, docs/conv.md).
- * The RTL does not run CONV yet: this test is model-only.
+ * test_conv_device.c - CONV, POOL and PACK instructions on the functional
+ * model of the device, through its frames (docs/protocol.md CONV / POOL,
+ * docs/conv.md). This test is model-only.
  *
  *   test_conv_device [CASES [SEED]]
  *
  * Through the driver's `model` backend (FEAT_CONV on):
- * - the driver's encoders nnfdrv_insn_conv / _pool: every field at both ends
- *   of its range lands in its bits (read back with the generated getters),
- *   every value the record cannot hold is refused with nothing written;
+ * - the driver's encoders nnfdrv_insn_conv / _pool / _pack: every field at
+ *   both ends of its range lands in its bits (byte for byte, and read back
+ *   with the generated getters), every value the record cannot hold is
+ *   refused with nothing written;
  * - a small CNN as one program (conv 3x3 pad 1 with a ragged channel tile,
  *   maxpool 2x2, conv stride 2 with TFLite's odd SAME padding (EH), avgpool
  *   3x3 pad 1, flatten + dense as a whole-map conv), WRITE ACT / W / P / LUT
@@ -18,18 +19,27 @@
  *   nothing else in ACT touched;
  * - CASES random single CONV or POOL instructions (every field random in
  *   its range, random bases) against the references, the rest of ACT
- *   unchanged, MACs counted.
+ *   unchanged, MACs counted;
+ * - CASES random PACKs (Cin 1..rows, every window field random, random
+ *   bases) from a dense input written byte by byte (nnfm_engine_put_dense
+ *   checked against it) against a reference written here from the NCHW
+ *   input, spare lanes 0, the rest of ACT unchanged; then CASES / 8 that
+ *   the window rule (written here too) refuses: BAD_INSN, ACT untouched.
  * On nnfm_device directly (raw frames, a small 4x4 configuration):
- * - refused CONV / POOL (each field or extent that can be wrong, one word
+ * - refused CONV / POOL / PACK (each field or extent that can be wrong, one word
  *   past each buffer, a and o sharing one word, an invalid used P lane):
  *   STATUS running 0, last error BAD_INSN, pc the instruction; the model's
  *   refusal code (NNFM_ERR_RANGE / _SHAPE) exact; every region byte for
  *   byte as on a twin device whose program has END there; and the accepted
  *   boundaries (the last word of each buffer, kernel == padded input, an
- *   invalid P lane that is not used);
- * - FEAT_CONV off (the RTL's configuration): INFO differs from FEAT_CONV on
- *   only in that bit, and CONV / POOL stop a program exactly like an unknown
- *   opcode and like END: the same answer bytes, the same buffers.
+ *   invalid P lane that is not used); for PACK also Cin 0 / = rows / >
+ *   rows, an output column of padding only, the input counted as the dense
+ *   bytes' ceil(H*W*B*Cin / rows) words
+ *   words (not its dense bytes), M = 65535 run and M = 65790 refused;
+ * - FEAT_CONV off: INFO differs from FEAT_CONV on only in the bits
+ *   FEAT_CONV and FEAT_PACK, and CONV / POOL / PACK stop a program exactly
+ *   like an unknown opcode and like END: the same answer bytes, the same
+ *   buffers.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +257,69 @@ static void test_encoders(void) {
   nnf_test_ctx("");
   CHECK_EQ(nnfdrv_insn_pool(NULL, &p), NNFDRV_ERR_ARG);
   CHECK_EQ(nnfdrv_insn_pool(r, NULL), NNFDRV_ERR_ARG);
+
+  /* PACK: the top of every range, byte by byte */
+  nnfdrv_pack k;
+  memset(&k, 0, sizeof k);
+  k.cin = 65535, k.h = 1024, k.w = 1024, k.b = 1024, k.kw = 7, k.sw = 4, k.pw = 7, k.ew = 1;
+  k.a_base = 0x11223344u, k.o_base = 0xAABBCCDDu, k.zp_in = -128;
+  memset(r, 0xEE, sizeof r);
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  static const uint8_t want_k[32] = {7,    0,    0,    0,    0,    0x80, 0x38, 0xE3,
+                                     0xFF, 0xFF, 0,    0,    0xFF, 0xFF, 0xFF, 0xBF,
+                                     0x44, 0x33, 0x22, 0x11, 0,    0,    0,    0,
+                                     0,    0,    0,    0,    0xDD, 0xCC, 0xBB, 0xAA};
+  CHECK_MEM_EQ(r, want_k, 32);
+  /* the bottom: the stored-minus-one fields 0, KW 1 */
+  k.cin = 1, k.h = k.w = k.b = 1, k.kw = 1, k.sw = 1, k.pw = 0, k.ew = 0, k.a_base = k.o_base = 0, k.zp_in = 0;
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  static const uint8_t want_k0[32] = {7, 0, 0, 0, 0, 0, 0x08, 0, 1, 0};
+  CHECK_MEM_EQ(r, want_k0, 32);
+  /* one value per field, through the generated getters (the model's decode) */
+  k.cin = 3, k.h = 28, k.w = 1000, k.b = 513, k.kw = 5, k.sw = 2, k.pw = 2, k.ew = 0, k.zp_in = -7;
+  k.a_base = 0x01020304u, k.o_base = 0x0A0B0C0Du;
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  CHECK_EQ(nnfp_get16(r + 6), 5 << 3 | 1 << 8 | 2 << 13);
+  CHECK_EQ(nnfp_get32(r + 12), 27u | 999u << 10 | 512u << 20);
+  CHECK_EQ(nnfp_pack_get_opcode(r), NNFP_OP_PACK);
+  CHECK_EQ(nnfp_pack_get_zp_in(r), -7);
+  CHECK_EQ(nnfp_pack_get_kw(r), 5);
+  CHECK_EQ(nnfp_pack_get_sw_m1(r) + 1, 2);
+  CHECK_EQ(nnfp_pack_get_pw(r), 2);
+  CHECK_EQ(nnfp_pack_get_cin(r), 3);
+  CHECK_EQ(nnfp_pack_get_h_m1(r) + 1, 28);
+  CHECK_EQ(nnfp_pack_get_w_m1(r) + 1, 1000);
+  CHECK_EQ(nnfp_pack_get_b_m1(r) + 1, 513);
+  CHECK_EQ(nnfp_pack_get_ew(r), 0);
+  CHECK_EQ(nnfp_pack_get_a_base(r), 0x01020304u);
+  CHECK_EQ(nnfp_pack_get_o_base(r), 0x0A0B0C0Du);
+  for (int f = 0; f < 14; f++) {
+    nnfdrv_pack q = k;
+    switch (f) {
+    case 0: q.cin = 0; break;
+    case 1: q.h = 0; break;
+    case 2: q.h = 1025; break;
+    case 3: q.w = 0; break;
+    case 4: q.w = 1025; break;
+    case 5: q.b = 0; break;
+    case 6: q.b = 1025; break;
+    case 7: q.kw = 0; break;
+    case 8: q.kw = 8; break;
+    case 9: q.sw = 0; break;
+    case 10: q.sw = 5; break;
+    case 11: q.pw = 8; break;
+    case 12: q.ew = 2; break;
+    default: q.ew = 255; break;
+    }
+    memset(r, 0xEE, sizeof r);
+    nnf_test_ctx("pack field case %d", f);
+    CHECK_EQ(nnfdrv_insn_pack(r, &q), NNFDRV_ERR_ARG);
+    CHECK_EQ(r[0], 0xEE);
+    CHECK_EQ(r[31], 0xEE);
+  }
+  nnf_test_ctx("");
+  CHECK_EQ(nnfdrv_insn_pack(NULL, &k), NNFDRV_ERR_ARG);
+  CHECK_EQ(nnfdrv_insn_pack(r, NULL), NNFDRV_ERR_ARG);
 }
 
 /* ---- the device through the driver ------------------------------------------- */
@@ -611,6 +684,123 @@ static void test_random(int cases) {
   free(before), free(act);
 }
 
+/* PACK's rule, written here from docs/conv.md: the kernel no wider than the
+ * padded row and every output column's window reaching into the row; the
+ * output width in *ow. */
+static int pack_window_ok(int w, int kw, int sw, int pw, int ew, int *ow) {
+  if (kw > w + 2 * pw + ew) return 0;
+  *ow = (w + 2 * pw + ew - kw) / sw + 1;
+  for (int ox = 0; ox < *ow; ox++) {
+    int x0 = ox * sw - pw; /* the window: columns x0 .. x0 + kw - 1 */
+    if (x0 + kw - 1 < 0 || x0 > w - 1) return 0;
+  }
+  return 1;
+}
+
+/* One random PACK on the driver's model device, drawn until the rule above
+ * says want_ok: the input written as the dense bytes of docs/conv.md (and
+ * nnfm_engine_put_dense checked to give the same bytes); accepted, the
+ * packed map against the reference here, from the NCHW input, spare lanes
+ * 0, the rest of ACT unchanged, no MACs; refused, BAD_INSN at pc 0 and ACT
+ * untouched. before: ACT as the device holds it (kept up to date). Returns
+ * 1 when Cin = rows. */
+static int one_pack(int want_ok, uint8_t *before, uint8_t *act) {
+  const uint32_t R = (uint32_t)cfg.rows;
+  memcpy(img->act, before, act_bytes());
+  int cin, h, w, b, kw, sw, pw, ew, ow = 1;
+  do {
+    cin = (int)rr(1, R), h = (int)rr(1, 11), w = (int)rr(1, 11), b = (int)rr(1, 3);
+    kw = (int)rr(1, 7), sw = (int)rr(1, 4), pw = (int)rr(0, rr(0, 1) ? 7 : 2), ew = (int)rr(0, 1);
+  } while (pack_window_ok(w, kw, sw, pw, ew, &ow) != want_ok);
+  if (!want_ok) ow = 1; /* sizes for the bases only */
+  const int cp = kw * cin;
+  const uint64_t in_words = (uint64_t)h * w * b;
+  const uint64_t out_words = (uint64_t)((cp + (int)R - 1) / (int)R) * h * ow * b;
+  uint32_t a_base, o_base;
+  rand_bases(in_words, out_words, &a_base, &o_base);
+  nnf_test_ctx("PACK: cin %d, %d x %d, b %d, kw %d, sw %d, pw %d, ew %d, a %u (%llu words), o %u (%llu)", cin, h, w,
+               b, kw, sw, pw, ew, a_base, (unsigned long long)in_words, o_base, (unsigned long long)out_words);
+  /* the input, NCHW, and its dense bytes */
+  size_t nx = (size_t)b * cin * h * w;
+  int8_t *x = xmalloc(nx);
+  rand_i8(x, nx);
+  const uint32_t dw = nnfm_dense_words(&cfg, (uint32_t)cin, (uint32_t)h, (uint32_t)w, (uint32_t)b);
+  CHECK_EQ(dw, (uint32_t)((nx + R - 1) / R));
+  uint8_t *dense = calloc((size_t)dw * R, 1);
+  CHECK(dense != NULL);
+  for (int bi = 0; bi < b; bi++)
+    for (int c = 0; c < cin; c++)
+      for (int y = 0; y < h; y++)
+        for (int xx = 0; xx < w; xx++)
+          dense[(((size_t)bi * h + y) * w + xx) * cin + c] = (uint8_t)x[(((size_t)bi * cin + c) * h + y) * w + xx];
+  CHECK_OK(nnfm_engine_put_dense(img, a_base, x, (uint32_t)b, (uint32_t)cin, (uint32_t)h, (uint32_t)w));
+  CHECK_MEM_EQ(img->act + (size_t)a_base * R, dense, (size_t)dw * R);
+  upload(NNFDRV_ACT, a_base, dw);
+  memcpy(before, img->act, act_bytes());
+  nnfdrv_pack k;
+  memset(&k, 0, sizeof k);
+  k.cin = (uint16_t)cin, k.h = (uint16_t)h, k.w = (uint16_t)w, k.b = (uint16_t)b;
+  k.kw = (uint8_t)kw, k.sw = (uint8_t)sw, k.pw = (uint8_t)pw, k.ew = (uint8_t)ew;
+  k.a_base = a_base, k.o_base = o_base, k.zp_in = nnf_rng_i8(&rng);
+  uint8_t prog[64];
+  CHECK_EQ(nnfdrv_insn_pack(prog, &k), NNFDRV_OK);
+  nnfdrv_insn_end(prog + 32);
+  CHECK_EQ(nnfdrv_write(dev, NNFDRV_PROG, 0, prog, sizeof prog), NNFDRV_OK);
+  uint64_t m0 = macs_now();
+  if (!want_ok) {
+    CHECK_EQ(nnfdrv_run(dev, 0), NNFDRV_OK);
+    CHECK_EQ(nnfdrv_wait(dev), NNFDRV_OK);
+    nnfdrv_state st;
+    CHECK_EQ(nnfdrv_get_state(dev, &st), NNFDRV_OK);
+    CHECK_EQ(st.last_error, NNFP_E_BAD_INSN);
+    CHECK_EQ(st.pc, 0);
+    CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, act, act_bytes()), NNFDRV_OK);
+    CHECK_MEM_EQ(act, before, act_bytes());
+  } else {
+    run_and_read(act, 1);
+    CHECK_EQ_U64(macs_now() - m0, 0);
+    /* the reference: channel kx*Cin + c of pixel (y, ox, b) = X[b][c][y][ox*SW - PW + kx], zp_in outside */
+    size_t ny = (size_t)b * cp * h * ow;
+    int8_t *want = xmalloc(ny), *got = xmalloc(ny);
+    for (int bi = 0; bi < b; bi++)
+      for (int kx = 0; kx < kw; kx++)
+        for (int c = 0; c < cin; c++)
+          for (int y = 0; y < h; y++)
+            for (int ox = 0; ox < ow; ox++) {
+              int xx = ox * sw - pw + kx;
+              want[(((size_t)bi * cp + kx * cin + c) * h + y) * ow + ox] =
+                  xx < 0 || xx >= w ? k.zp_in : x[(((size_t)bi * cin + c) * h + y) * w + xx];
+            }
+    map_of(act, o_base, got, b, cp, h, ow);
+    CHECK_MEM_EQ(got, want, ny);
+    check_rest_of_act(before, act, o_base, out_words);
+    /* the last tile's lanes of channels >= C' are 0 */
+    const uint64_t m = (uint64_t)h * ow * b;
+    for (uint64_t i = out_words - m; i < out_words; i++)
+      for (int r = cp % (int)R ? cp % (int)R : (int)R; r < (int)R; r++) CHECK_EQ(act[(o_base + i) * R + r], 0);
+    memcpy(before, act, act_bytes());
+    free(want), free(got);
+  }
+  free(x), free(dense);
+  nnf_test_ctx("");
+  return cin == (int)R;
+}
+
+/* CASES random PACKs against the reference, then CASES / 8 the rule
+ * refuses (the device's STATUS keeps its last error: refusals last). */
+static void test_random_pack(int cases) {
+  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
+  CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, before, act_bytes()), NNFDRV_OK);
+  int full = 0;
+  for (int t = 0; t < cases; t++) full += one_pack(1, before, act);
+  for (int t = 0; t < cases / 8; t++) one_pack(0, before, act);
+  printf("random: %d PACK instructions against the reference (%d with Cin = rows), %d refused as the rule says\n",
+         cases, full, cases / 8);
+  fflush(stdout);
+  CHECK(full > 0);
+  free(before), free(act);
+}
+
 /* ---- nnfm_device directly: refusals, FEAT_CONV off ------------------------------- */
 
 /* A session with one model device: every answer byte kept. */
@@ -778,9 +968,10 @@ static nnfdrv_pool small_pool(void) {
 /* Program [GEMM, insn, GEMM, END] on a device, and [GEMM, END, GEMM, END] on a
  * twin: want 0 (insn accepted: it runs, STATUS pc 3), or the model's refusal
  * code (STATUS: BAD_INSN at pc 1, the buffers exactly the twin's). */
-static void refusal_case(const char *what, const uint8_t insn[32], int want, int bad_entry, int bad_lane) {
+static void refusal_case_on(const nnfm_device_config *cfg_in, const char *what, const uint8_t insn[32], int want,
+                            int bad_entry, int bad_lane) {
   nnf_test_ctx("refusal case %s", what);
-  nnfm_device_config c = small_cfg(1);
+  nnfm_device_config c = *cfg_in;
   sess *s = sess_new(&c), *t = sess_new(&c);
   sess_fill(s, &c, 99, bad_entry, bad_lane);
   sess_fill(t, &c, 99, bad_entry, bad_lane);
@@ -805,19 +996,21 @@ static void refusal_case(const char *what, const uint8_t insn[32], int want, int
   int run, err, pc;
   sess_status(s, &run, &err, &pc);
   CHECK_EQ(run, 0);
-  const int is_conv = insn[0] == NNFP_OP_CONV;
+  const int op = insn[0];
   if (want == 0) {
     CHECK_EQ(err, 0);
     CHECK_EQ(pc, 3);
-    CHECK_EQ_U64(s1.refused_convs + s1.refused_pools, s0.refused_convs + s0.refused_pools);
-    CHECK_EQ_U64(s1.convs + s1.pools, s0.convs + s0.pools + 1);
+    CHECK_EQ_U64(s1.refused_convs + s1.refused_pools + s1.refused_packs,
+                 s0.refused_convs + s0.refused_pools + s0.refused_packs);
+    CHECK_EQ_U64(s1.convs + s1.pools + s1.packs, s0.convs + s0.pools + s0.packs + 1);
   } else {
     CHECK_EQ(err, NNFP_E_BAD_INSN);
     CHECK_EQ(pc, 1);
     CHECK_EQ(s1.last_refusal, want);
-    CHECK_EQ_U64(s1.refused_convs, s0.refused_convs + (is_conv ? 1 : 0));
-    CHECK_EQ_U64(s1.refused_pools, s0.refused_pools + (is_conv ? 0 : 1));
-    CHECK_EQ_U64(s1.convs + s1.pools, s0.convs + s0.pools);
+    CHECK_EQ_U64(s1.refused_convs, s0.refused_convs + (op == NNFP_OP_CONV));
+    CHECK_EQ_U64(s1.refused_pools, s0.refused_pools + (op == NNFP_OP_POOL));
+    CHECK_EQ_U64(s1.refused_packs, s0.refused_packs + (op == NNFP_OP_PACK));
+    CHECK_EQ_U64(s1.convs + s1.pools + s1.packs, s0.convs + s0.pools + s0.packs);
     sess_status(t, &run, &err, &pc); /* the twin stopped at its END there */
     CHECK_EQ(err, 0);
     CHECK_EQ(pc, 1);
@@ -843,6 +1036,11 @@ static void refusal_case(const char *what, const uint8_t insn[32], int want, int
   nnf_test_ctx("");
 }
 
+static void refusal_case(const char *what, const uint8_t insn[32], int want, int bad_entry, int bad_lane) {
+  const nnfm_device_config c = small_cfg(1);
+  refusal_case_on(&c, what, insn, want, bad_entry, bad_lane);
+}
+
 static void conv_case(const char *what, nnfdrv_conv c, int want) {
   uint8_t r[32];
   CHECK_EQ(nnfdrv_insn_conv(r, &c), NNFDRV_OK);
@@ -853,6 +1051,99 @@ static void pool_case(const char *what, nnfdrv_pool p, int want) {
   uint8_t r[32];
   CHECK_EQ(nnfdrv_insn_pool(r, &p), NNFDRV_OK);
   refusal_case(what, r, want, -1, 0);
+}
+
+/* A small valid PACK on the 4x4 configuration: C' = 6 (CT' = 2), OW = 4,
+ * M = 40; in: 40 words counted (20 of dense bytes), out: 80. */
+static nnfdrv_pack small_pack(void) {
+  nnfdrv_pack k;
+  memset(&k, 0, sizeof k);
+  k.cin = 2, k.h = 5, k.w = 4, k.b = 2, k.kw = 3, k.sw = 1, k.pw = 1;
+  k.a_base = 10, k.o_base = 100, k.zp_in = -3;
+  return k;
+}
+
+static void pack_case_on(const nnfm_device_config *c, const char *what, nnfdrv_pack k, int want) {
+  uint8_t r[32];
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  refusal_case_on(c, what, r, want, -1, 0);
+}
+
+static void pack_case(const char *what, nnfdrv_pack k, int want) {
+  const nnfm_device_config c = small_cfg(1);
+  pack_case_on(&c, what, k, want);
+}
+
+/* PACK's refusals (nnfm_engine_pack_check): each field or extent that can
+ * be wrong, and the accepted boundaries. */
+static void test_pack_refusals(void) {
+  const uint32_t A = small_cfg(1).engine.act_words;
+  nnfdrv_pack k;
+  uint8_t r[32];
+  pack_case("pack valid", small_pack(), 0);
+  k = small_pack(), k.cin = 4;
+  pack_case("pack Cin = rows", k, 0);
+  k.cin = 5;
+  pack_case("pack Cin > rows", k, NNFM_ERR_RANGE);
+  k = small_pack();
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  nnfp_pack_put_cin(r, 0);
+  refusal_case("pack Cin 0", r, NNFM_ERR_RANGE, -1, 0);
+  CHECK_EQ(nnfdrv_insn_pack(r, &k), NNFDRV_OK);
+  nnfp_pack_put_kw(r, 0);
+  refusal_case("pack KW 0", r, NNFM_ERR_RANGE, -1, 0);
+  /* the kernel wider than the padded row, and exactly as wide */
+  k = small_pack(), k.w = 1, k.kw = 4, k.pw = 1;
+  pack_case("pack KW > W + 2PW", k, NNFM_ERR_RANGE);
+  k.ew = 1;
+  pack_case("pack KW == W + 2PW + EW", k, 0);
+  /* an output column of padding only: the first (PW >= KW), the last (EW) */
+  k = small_pack(), k.w = 2, k.kw = 1, k.pw = 1;
+  pack_case("pack first column padding only", k, NNFM_ERR_RANGE);
+  k.pw = 0, k.ew = 1;
+  pack_case("pack last column padding only (EW)", k, NNFM_ERR_RANGE);
+  k = small_pack(), k.w = 1, k.kw = 3, k.pw = 2;
+  pack_case("pack edge columns with one tap", k, 0);
+  /* extents: in 20 words (the dense bytes: 5*4*2 pixels of 2 bytes), out 80 */
+  k = small_pack(), k.a_base = A - 20;
+  pack_case("pack input ends at ACT's end", k, 0);
+  k.a_base = A - 19;
+  pack_case("pack input one word past ACT", k, NNFM_ERR_SHAPE);
+  /* 15 bytes are 4 words: the last one partly used still counts */
+  k = small_pack(), k.cin = 1, k.h = 5, k.w = 3, k.b = 1, k.a_base = A - 4;
+  pack_case("pack input of 15 bytes ends at ACT's end", k, 0);
+  k.a_base = A - 3;
+  pack_case("pack input of 15 bytes, its last word past ACT", k, NNFM_ERR_SHAPE);
+  k.a_base = 200, k.o_base = 203;
+  pack_case("pack output on the partly used last input word", k, NNFM_ERR_SHAPE);
+  k.o_base = 204;
+  pack_case("pack output right after 15 input bytes", k, 0);
+  k.a_base = 0xFFFFFFFFu;
+  pack_case("pack a_base 2^32 - 1", k, NNFM_ERR_SHAPE);
+  k = small_pack(), k.o_base = A - 80;
+  pack_case("pack output ends at ACT's end", k, 0);
+  k.o_base = A - 79;
+  pack_case("pack output one word past ACT", k, NNFM_ERR_SHAPE);
+  k = small_pack(), k.o_base = k.a_base + 19;
+  pack_case("pack output on the input's last word", k, NNFM_ERR_SHAPE);
+  k.o_base = k.a_base + 20;
+  pack_case("pack output right after the input", k, 0);
+  k = small_pack(), k.o_base = 0, k.a_base = 79;
+  pack_case("pack input on the output's last word", k, NNFM_ERR_SHAPE);
+  k = small_pack(), k.o_base = k.a_base;
+  pack_case("pack in place", k, NNFM_ERR_SHAPE);
+  /* a field refusal wins over an extent refusal */
+  k = small_pack(), k.cin = 5, k.a_base = 0xFFFFFFFFu;
+  pack_case("pack Cin > rows and a_base out", k, NNFM_ERR_RANGE);
+  /* M = H*OW*B: 65535 runs, 65535 + 255 is refused (an ACT large enough for both) */
+  nnfm_device_config big = small_cfg(1);
+  big.engine.act_words = 1u << 18;
+  big.max_payload = 16384;
+  k = small_pack(), k.cin = 1, k.h = 255, k.w = 1, k.b = 257, k.kw = 1, k.pw = 0;
+  k.a_base = 1024, k.o_base = 1024 + 66000;
+  pack_case_on(&big, "pack M = 65535", k, 0);
+  k.b = 258;
+  pack_case_on(&big, "pack M = 65790", k, NNFM_ERR_SHAPE);
 }
 
 static void test_refusals(void) {
@@ -967,15 +1258,16 @@ static void test_refusals(void) {
  * like END; with it on they run. */
 static void test_feat_off(void) {
   const nnfm_device_config on = small_cfg(1), off = small_cfg(0);
-  /* INFO: only the feature bit differs */
+  /* INFO: only the feature bits CONV and PACK differ */
   sess *a = sess_new(&on), *b = sess_new(&off);
+  const uint32_t both = NNFP_FEAT_CONV | NNFP_FEAT_PACK;
   CHECK_EQ(sess_cmd(a, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(sess_cmd(b, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
-  CHECK_EQ(nnfp_info_get_features(a->ans_pl) & NNFP_FEAT_CONV, NNFP_FEAT_CONV);
-  CHECK_EQ(nnfp_info_get_features(b->ans_pl) & NNFP_FEAT_CONV, 0);
+  CHECK_EQ(nnfp_info_get_features(a->ans_pl) & both, both);
+  CHECK_EQ(nnfp_info_get_features(b->ans_pl) & both, 0);
   uint8_t ia[NNFP_INFO_BYTES];
   memcpy(ia, a->ans_pl, sizeof ia);
-  nnfp_info_put_features(ia, nnfp_info_get_features(ia) & ~(uint32_t)NNFP_FEAT_CONV);
+  nnfp_info_put_features(ia, nnfp_info_get_features(ia) & ~both);
   CHECK_MEM_EQ(ia, b->ans_pl, NNFP_INFO_BYTES);
   sess_free(a), sess_free(b);
   /* the default configuration mirrors the RTL's (HAS_CONV = 1); a bad flag is refused */
@@ -984,13 +1276,16 @@ static void test_feat_off(void) {
   d.conv = 2;
   CHECK(nnfm_device_create(&d) == NULL);
 
-  uint8_t ins[2][32];
+  uint8_t ins[3][32];
+  static const char *const names[3] = {"CONV", "POOL", "PACK"};
   nnfdrv_conv k = small_conv();
   nnfdrv_pool p = small_pool();
+  nnfdrv_pack q = small_pack();
   CHECK_EQ(nnfdrv_insn_conv(ins[0], &k), NNFDRV_OK);
   CHECK_EQ(nnfdrv_insn_pool(ins[1], &p), NNFDRV_OK);
-  for (int which = 0; which < 2; which++) {
-    nnf_test_ctx("FEAT_CONV off, %s", which ? "POOL" : "CONV");
+  CHECK_EQ(nnfdrv_insn_pack(ins[2], &q), NNFDRV_OK);
+  for (int which = 0; which < 3; which++) {
+    nnf_test_ctx("FEAT_CONV off, %s", names[which]);
     /* four sessions, the same requests but the instruction at pc 1: the
      * CONV / POOL (conv off), an unknown opcode, END, and the CONV / POOL
      * on a device with conv on */
@@ -1027,9 +1322,9 @@ static void test_feat_off(void) {
       CHECK_MEM_EQ(s[i]->log, s[0]->log, s[0]->log_len);
     }
     nnfm_device_stats st = nnfm_device_get_stats(s[0]->d);
-    CHECK_EQ_U64(st.convs + st.pools + st.refused_convs + st.refused_pools, 0);
+    CHECK_EQ_U64(st.convs + st.pools + st.packs + st.refused_convs + st.refused_pools + st.refused_packs, 0);
     st = nnfm_device_get_stats(s[3]->d);
-    CHECK_EQ_U64(which ? st.pools : st.convs, 1);
+    CHECK_EQ_U64(which == 2 ? st.packs : which ? st.pools : st.convs, 1);
     /* and conv on differs: the instruction ran (its output region changed) */
     CHECK(s[3]->log_len != s[0]->log_len || memcmp(s[3]->log, s[0]->log, s[0]->log_len) != 0);
     for (int i = 0; i < n; i++) sess_free(s[i]);
@@ -1057,10 +1352,12 @@ int main(int argc, char **argv) {
   CHECK(img != NULL);
   test_cnn_program();
   test_random(cases);
+  test_random_pack(cases);
   nnfm_engine_destroy(img);
   nnfdrv_close(dev);
 
   test_refusals();
+  test_pack_refusals();
   test_feat_off();
   return nnf_test_done(argv[0]);
 }

@@ -54,3 +54,8 @@ int nnfdrv_insn_pool(uint8_t out[32], const nnfdrv_pool *p) {
   (void)out, (void)p;
   abort();
 }
+
+int nnfdrv_insn_pack(uint8_t out[32], const nnfdrv_pack *p) {
+  (void)out, (void)p;
+  abort();
+}

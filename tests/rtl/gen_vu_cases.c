@@ -13,6 +13,10 @@
  *   padding with windows partly outside, extra padding below / right,
  *   channel counts not multiples of ROWS, batches, global pools, clamps;
  *   data uniform, small (rounding ties), the int8 extremes; ~4% aborted).
+ * SUITE pack: NCASES random PACKs (nnfm_engine_pack: Cin 1..ROWS, kernel
+ *   widths 1..7 up to the padded row, strides 1..4, padding left / right,
+ *   batches, channel tiles, the input's spare bytes garbage; ~4% aborted),
+ *   with the cycles and reads of nnf_vu_pack.v's documented timing.
  * SUITE global: NCASES global pools of large maps (up to what ACT holds),
  *   max and average, data at the extremes and sums set on rounding ties,
  *   positive and negative. The first four are the largest square map of
@@ -38,7 +42,8 @@
 
 enum {
   F_AVG, F_C, F_CT, F_H, F_W, F_B, F_KH, F_KW, F_SH, F_SW, F_PH, F_PW, F_OH, F_OW, F_M, F_WB,
-  F_HWB, F_ABASE, F_OBASE, F_LO, F_HI, F_ABORT, F_NIN, F_NOUT, F_READS, F_CYCLES, NF
+  F_HWB, F_ABASE, F_OBASE, F_LO, F_HI, F_ABORT, F_NIN, F_NOUT, F_READS, F_CYCLES,
+  F_PACK, F_CIN, F_ZPIN, NF
 };
 
 /* nnf_vu's fixed cycles per command: the walker's set-up and the drain */
@@ -168,6 +173,91 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
   return 1;
 }
 
+/* floor(a / b) for b > 0 */
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* nnf_vu_pack's cycles from start to done and its reads (the module's
+ * "Timing": a word in 1 cycle when the cached window holds its used bytes or
+ * it uses none; otherwise a refill first, 1, 3 or 4 cycles for 0, 1 or 2
+ * reads; bits(Cin) + 4 cycles of set-up and drain). */
+static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
+  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin;
+  int64_t cw = INT64_MIN / 2;
+  int lv = 0, hv = 0, L = 0;
+  for (uint32_t v = c->cin; v; v >>= 1) L++;
+  uint64_t cyc = (uint64_t)L + 4, rd = 0;
+  for (uint32_t t = 0; t < ct; t++)
+    for (uint32_t b = 0; b < c->b; b++)
+      for (uint32_t y = 0; y < c->h; y++)
+        for (uint32_t ox = 0; ox < ow; ox++) {
+          const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
+          const int64_t pos = (int64_t)c->a_base * R + ((int64_t)b * c->h + y) * wc + r;
+          int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
+          const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
+          const int need = lo < he;
+          const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
+          const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
+          const int same = w0 == cw, slide = w0 == cw + 1;
+          if (!need || (same && (!nlo || lv) && (!nhi || hv))) {
+            cyc += 1;
+            continue;
+          }
+          const int n_lv = same ? lv : (slide && hv), n_hv = same && hv;
+          const int k = (nlo && !n_lv) + (nhi && !n_hv);
+          cyc += 1 + (k == 0 ? 1 : k == 1 ? 3 : 4) , rd += (uint64_t)k;
+          cw = w0, lv = n_lv || nlo, hv = n_hv || nhi;
+        }
+  *cycles = cyc, *reads = rd;
+}
+
+/* One random PACK: the dense input's words full of data, the bytes past
+ * its H*W*B*Cin in the last word garbage the PACK must not use. */
+static int pack_case(nnfm_engine *e) {
+  nnfm_pack_cmd c;
+  memset(&c, 0, sizeof c);
+  c.cin = (uint32_t)rnd(1, R);
+  c.h = (uint32_t)rnd(1, rnd(0, 3) ? 6 : 12), c.w = (uint32_t)rnd(1, rnd(0, 3) ? 10 : 30);
+  c.b = (uint32_t)(rnd(0, 2) ? 1 : rnd(2, 4));
+  c.sw = (uint32_t)(rnd(0, 2) ? 1 : rnd(2, 4)), c.pw = (uint32_t)rnd(0, 3), c.ew = rnd(0, 3) == 0;
+  c.kw = (uint32_t)rnd(1, 7);
+  if (c.pw >= c.kw) c.pw = c.kw - 1;
+  c.zp_in = (int32_t)rnd(-128, 127);
+  if (nnfm_engine_pack_check(e, &c) == NNFM_ERR_RANGE) return 0;
+  const uint32_t ow = (c.w + 2 * c.pw + c.ew - c.kw) / c.sw + 1, ct = (c.kw * c.cin + R - 1) / R;
+  const uint64_t nin = nnfm_dense_words(&e->cfg, c.cin, c.h, c.w, c.b), nout = (uint64_t)ct * c.h * ow * c.b;
+  if (nin + nout > A) return 0;
+  uint64_t free = A - nin - nout, g0 = (uint64_t)rnd(0, (int64_t)free), g1 = (uint64_t)rnd(0, (int64_t)(free - g0));
+  if (rnd(0, 1)) c.a_base = (uint32_t)g0, c.o_base = (uint32_t)(g0 + nin + g1);
+  else c.o_base = (uint32_t)g0, c.a_base = (uint32_t)(g0 + nout + g1);
+  if (nnfm_engine_pack_check(e, &c) != NNFM_OK) return 0;
+  static const int modes[] = {0, 0, 0, 1, 2, 5};
+  const int mode = modes[rnd(0, 5)];
+  for (uint64_t i = 0; i < nin * (uint64_t)R; i++) e->act[(size_t)c.a_base * R + i] = (uint8_t)data_of(mode);
+  memset(e->act + (size_t)c.o_base * R, 0x5a, (size_t)nout * R);
+  if (nnfm_engine_pack(e, &c) != NNFM_OK) {
+    fprintf(stderr, "gen_vu_cases: nnfm_engine_pack refused a checked case\n");
+    exit(1);
+  }
+  uint64_t cycles, reads;
+  pack_timing(&c, ow, ct, &cycles, &reads);
+  uint32_t f[NF] = {0};
+  f[F_PACK] = 1, f[F_CIN] = c.cin, f[F_ZPIN] = (uint8_t)(int8_t)c.zp_in;
+  f[F_C] = c.kw * c.cin, f[F_CT] = ct, f[F_H] = c.h, f[F_W] = c.w, f[F_B] = c.b;
+  f[F_KH] = 1, f[F_KW] = c.kw, f[F_SH] = 1, f[F_SW] = c.sw, f[F_PW] = c.pw;
+  f[F_OH] = c.h, f[F_OW] = ow, f[F_M] = (uint32_t)(c.h * ow * c.b);
+  f[F_WB] = (c.w * c.b) & (A - 1), f[F_HWB] = (c.h * c.w * c.b) & (A - 1);
+  f[F_ABASE] = c.a_base, f[F_OBASE] = c.o_base, f[F_LO] = 0x80, f[F_HI] = 0x7f;
+  f[F_ABORT] = rnd(0, 24) ? 0 : (uint32_t)rnd(1, (int64_t)(cycles < 4000 ? cycles : 4000));
+  f[F_NIN] = (uint32_t)nin, f[F_NOUT] = (uint32_t)nout, f[F_READS] = (uint32_t)reads;
+  f[F_CYCLES] = (uint32_t)cycles;
+  for (int i = 0; i < NF; i++) put_u32(f[i]);
+  cov.tiles += ct > 1, cov.batch += c.b > 1, cov.aborts += f[F_ABORT] != 0, cov.padded += c.pw > 0 || c.ew;
+  cov.c_ragged += (c.kw * c.cin) % R != 0, cov.stride_gt_k += c.sw > c.kw, cov.one += c.kw == 1;
+  for (uint64_t i = 0; i < nin; i++) put_word(e->act + ((size_t)c.a_base + i) * R);
+  for (uint64_t i = 0; i < nout; i++) put_word(e->act + ((size_t)c.o_base + i) * R);
+  return 1;
+}
+
 /* a_base / o_base: the two regions disjoint, in random order, random gaps. */
 static int place(nnfm_pool_cmd *c) {
   const uint64_t ct = (c->c + R - 1) / R;
@@ -243,7 +333,7 @@ static int global_case(nnfm_engine *e, int i) {
 
 int main(int argc, char **argv) {
   if (argc != 8) {
-    fprintf(stderr, "usage: gen_vu_cases ROWS ACT_AW random|global SEED NCASES NAME OUTDIR\n");
+    fprintf(stderr, "usage: gen_vu_cases ROWS ACT_AW random|global|pack SEED NCASES NAME OUTDIR\n");
     return 2;
   }
   R = atoi(argv[1]), AW = atoi(argv[2]);
@@ -271,13 +361,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   put_u32((uint32_t)ncases);
-  int global = strcmp(suite, "global") == 0;
-  if (!global && strcmp(suite, "random") != 0) {
+  int global = strcmp(suite, "global") == 0, pack = strcmp(suite, "pack") == 0;
+  if (!global && !pack && strcmp(suite, "random") != 0) {
     fprintf(stderr, "gen_vu_cases: unknown suite %s\n", suite);
     return 2;
   }
   for (int i = 0; i < ncases;)
-    i += global ? global_case(e, i) : random_case(e);
+    i += global ? global_case(e, i) : pack ? pack_case(e) : random_case(e);
   if (fclose(out)) {
     perror(path);
     return 1;

@@ -1,0 +1,314 @@
+// nnf_vu_pack: the vector unit's PACK (docs/conv.md, "First layers with few
+// channels: PACK"), bit for bit nnfm_engine_pack (sim/model/nnfm_engine.c).
+//
+// The input is a dense map: B images of H x W pixels of Cin bytes, image
+// after image, from byte a_base*ROWS (Cin <= ROWS). The output is a feature
+// map of C' = KW*Cin channels, H rows, OW columns: word
+// o_base + ct*M + (y*OW + ox)*B + b (M = H*OW*B), lane l holding packed
+// channel k = ct*ROWS + l = kx*Cin + c, i.e. the byte at row position
+// r + l with r = (ox*SW - PW)*Cin + ct*ROWS: X[b][c][y][ox*SW - PW + kx],
+// zp_in when r + l is outside [0, W*Cin) (a padding column), 0 when
+// k >= C'.
+//
+// The words are made in the order (ct, b, y, ox), so that consecutive words
+// read overlapping byte windows of one row: word pos = RB + r, with
+// RB = a_base*ROWS + ((b*H + y)*W)*Cin the row's first byte, needs bytes
+// pos .. pos + ROWS - 1 only, inside the two words cw = floor(pos/ROWS) and
+// cw + 1. Those two are cached (lo_q, hi_q); lane l takes byte s + l of
+// {hi_q, lo_q} (s = pos mod ROWS, a 2*ROWS-to-1 byte mux). Every address
+// is kept by additions of per-command constants (no multiplier):
+//   ox + 1:          pos += SW*Cin, r += SW*Cin, out += B
+//   next row (y, b): pos = row_pos += W*Cin, r = r_ct, out += B (the row's
+//                    words follow the last one; a new image: img_out + 1)
+//   next ct:         pos = row_pos = ct_pos += ROWS, r = r_ct += ROWS,
+//                    out = img_out = tile_out += M
+// W*Cin is made at start by shift-and-add over Cin's bits (LOG_R + 1
+// cycles); SW*Cin and PW*Cin (at most 3 terms each) are registered at start.
+//
+// Timing: a word is made (and written the next cycle) in one cycle when
+// the cache holds the words of its used bytes, or it uses none (padding
+// only, or beyond C'). Otherwise a refill cycle first moves the window to
+// cw = floor(pos/ROWS), keeping what it holds of it (when the window slid by
+// one word, lo_q <= hi_q), and reads the used words it lacks, only those (so
+// every read is inside the dense input): none costs 1 cycle more, one read
+// 3, two reads 4. W*Cin takes bits(Cin) + 1 cycles at start; done comes 3
+// cycles after the last word is made. Reads and writes come from flops
+// (act_re / act_ra / act_we / act_wa / act_wd); act_rd is the read's data
+// the cycle after act_re.
+//
+// start is a one-cycle pulse while idle, the c_* fields held until done.
+// abort stops making words; reads in flight land; done follows (the written
+// words are a prefix of the command's). The command was checked before
+// (nnf_insn_check, as POOL with C = C', KH = SH = 1, PH = EH = 0).
+`default_nettype none
+
+module nnf_vu_pack #(
+    parameter integer ROWS   = 8,
+    parameter integer ACT_AW = 15
+) (
+    input  wire              clk,
+    input  wire              rst,
+    input  wire              start,
+    /* verilator lint_off SYMRSVDWORD */
+    input  wire              abort,
+    /* verilator lint_on SYMRSVDWORD */
+    input  wire [$clog2(ROWS):0] c_cin,  // 1..ROWS
+    input  wire [15:0]       c_cp,       // C' = KW*Cin
+    input  wire [15:0]       c_ct,       // ceil(C'/ROWS)
+    input  wire [10:0]       c_h, c_w, c_b, c_ow,
+    input  wire [2:0]        c_sw, c_pw,
+    input  wire [15:0]       c_m,        // H*OW*B
+    input  wire [ACT_AW-1:0] c_a_base, c_o_base,
+    input  wire [7:0]        c_zp_in,
+    output reg               busy,
+    output reg               done,
+    output wire              act_re,
+    output wire [ACT_AW-1:0] act_ra,
+    input  wire [ROWS*8-1:0] act_rd,
+    output wire              act_we,
+    output wire [ACT_AW-1:0] act_wa,
+    output wire [ROWS*8-1:0] act_wd
+);
+    localparam integer LR  = $clog2(ROWS);
+    localparam integer CIW = LR + 1;                 // Cin's bits
+    localparam integer BW0 = ACT_AW + LR + 3;        // signed byte positions
+    localparam integer BW  = (BW0 > 12) ? BW0 : 12;
+    localparam integer CWW = BW - LR;                // signed word index
+    localparam [15:0]  ROWS16 = ROWS[15:0];
+
+    // ---- set-up: W*Cin by shift-and-add, SW*Cin and PW*Cin ----
+    reg             setup_q;
+    reg  [CIW-1:0]  sc_left_q;      // Cin's bits not yet added (shifted down)
+    reg  [BW-1:0]   wsh_q;          // W << bit
+    reg  [BW-1:0]   wc_q;           // W*Cin
+    reg  [BW-1:0]   swc_q, pwc_q;   // SW*Cin, PW*Cin
+    wire [BW-1:0]   cin_x = {{(BW-CIW){1'b0}}, c_cin};
+    wire [BW-1:0]   abyte = {{(BW-ACT_AW-LR){1'b0}}, c_a_base, {LR{1'b0}}};
+
+    // ---- the walk ----
+    reg             run_q;          // words left to make
+    reg  [15:0]     ct_q;
+    reg  [10:0]     b_q, y_q, ox_q;
+    reg  [BW-1:0]   pos_q, row_pos_q, ct_pos_q;   // signed byte positions
+    reg  [BW-1:0]   r_q, r_ct_q;                  // row-relative (signed)
+    reg  [15:0]     ocl_q;          // channels left: C' - ct*ROWS
+    reg  [ACT_AW-1:0] out_q, img_out_q, tile_out_q;
+    wire last_ox = (ox_q == c_ow - 11'd1);
+    wire last_y  = (y_q == c_h - 11'd1);
+    wire last_b  = (b_q == c_b - 11'd1);
+    wire last_ct = (ct_q == c_ct - 16'd1);
+
+    // lanes in the row: lo_n <= l < hi_n; channels: l < ocl_n
+    wire [BW-1:0]   neg_r  = {BW{1'b0}} - r_q;
+    wire [BW-1:0]   room   = wc_q - r_q;          // W*Cin - r
+    wire            r_neg  = r_q[BW-1];
+    wire [LR:0]     lo_n   = !r_neg ? {(LR+1){1'b0}}
+                           : (neg_r >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : neg_r[LR:0];
+    wire [LR:0]     hi_n   = room[BW-1] ? {(LR+1){1'b0}}
+                           : (room >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : room[LR:0];
+    wire [LR:0]     ocl_n  = (ocl_q >= ROWS16) ? ROWS[LR:0] : ocl_q[LR:0];
+    wire [LR:0]     hi_e   = (hi_n < ocl_n) ? hi_n : ocl_n;
+    wire            need   = lo_n < hi_e;         // some input byte is used
+
+    // ---- the cache: words cw_q (lo_q) and cw_q + 1 (hi_q) ----
+    // Only words holding a used byte are read (so every read is inside the
+    // dense input): lo when a used lane falls in it (s + lo_n < ROWS), hi
+    // when one falls past it (s + hi_e > ROWS).
+    reg  [CWW-1:0]  cw_q;
+    reg             lv_q, hv_q;     // lo_q, hi_q hold words cw_q, cw_q + 1
+    reg  [ROWS*8-1:0] lo_q, hi_q;
+    wire [CWW-1:0]  cw_need = pos_q[BW-1:LR];
+    wire [LR-1:0]   sh      = pos_q[LR-1:0];
+    wire [LR+1:0]   s_lo    = {2'b00, sh} + {1'b0, lo_n};
+    wire [LR+1:0]   s_hi    = {2'b00, sh} + {1'b0, hi_e};
+    wire            need_lo = need && (s_lo < {1'b0, ROWS[LR:0]});
+    wire            need_hi = need && (s_hi > {1'b0, ROWS[LR:0]});
+    wire            same    = (cw_need == cw_q);
+    wire            slide   = (cw_need == cw_q + {{(CWW-1){1'b0}}, 1'b1});
+    wire            hit     = !need || (same && (!need_lo || lv_q) && (!need_hi || hv_q));
+    // the window after a refill: what the cache already holds of it
+    wire            n_lv    = same ? lv_q : (slide && hv_q);
+    wire            n_hv    = same && hv_q;
+    wire            rd_lo   = need_lo && !n_lv, rd_hi = need_hi && !n_hv;
+    reg  [1:0]      fill_q;         // reads in flight or to issue
+    reg             rd2_q;          // a second read (hi) to issue next cycle
+    reg             re_q, re_hi_q;  // the read on the port, and where its data goes
+    reg  [ACT_AW-1:0] ra_q;
+    reg             dv_q, dhi_q;    // its data on act_rd now: to lo_q or hi_q
+    // B and M as address increments
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [ACT_AW+15:0] b_x = {{(ACT_AW+5){1'b0}}, c_b};
+    wire [ACT_AW+15:0] m_x = {{ACT_AW{1'b0}}, c_m};
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [ACT_AW-1:0] b_inc = b_x[ACT_AW-1:0], m_inc = m_x[ACT_AW-1:0];
+
+    wire make = run_q && !setup_q && !abort && (fill_q == 2'd0) && hit;
+    wire miss = run_q && !setup_q && !abort && (fill_q == 2'd0) && !hit;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            run_q   <= 1'b0;
+            setup_q <= 1'b0;
+            lv_q    <= 1'b0;
+            hv_q    <= 1'b0;
+            fill_q  <= 2'd0;
+            rd2_q   <= 1'b0;
+            re_q    <= 1'b0;
+            dv_q    <= 1'b0;
+        end else begin
+            re_q  <= 1'b0;
+            dv_q  <= re_q;
+            dhi_q <= re_hi_q;
+            if (start && !busy) begin
+                run_q     <= 1'b1;
+                setup_q   <= 1'b1;
+                lv_q      <= 1'b0;
+                hv_q      <= 1'b0;
+                sc_left_q <= c_cin;
+                wsh_q     <= {{(BW-11){1'b0}}, c_w};
+                wc_q      <= {BW{1'b0}};
+                swc_q     <= (c_sw[0] ? cin_x : {BW{1'b0}}) + (c_sw[1] ? cin_x << 1 : {BW{1'b0}})
+                           + (c_sw[2] ? cin_x << 2 : {BW{1'b0}});
+                pwc_q     <= (c_pw[0] ? cin_x : {BW{1'b0}}) + (c_pw[1] ? cin_x << 1 : {BW{1'b0}})
+                           + (c_pw[2] ? cin_x << 2 : {BW{1'b0}});
+            end else if (abort) begin
+                run_q   <= 1'b0;
+                setup_q <= 1'b0;
+            end else if (setup_q) begin
+                if (sc_left_q != {CIW{1'b0}}) begin
+                    if (sc_left_q[0]) wc_q <= wc_q + wsh_q;
+                    wsh_q     <= wsh_q << 1;
+                    sc_left_q <= sc_left_q >> 1;
+                end else begin                          // the first word's positions
+                    setup_q    <= 1'b0;
+                    ct_q       <= 16'd0;
+                    b_q        <= 11'd0;
+                    y_q        <= 11'd0;
+                    ox_q       <= 11'd0;
+                    pos_q      <= abyte - pwc_q;
+                    row_pos_q  <= abyte - pwc_q;
+                    ct_pos_q   <= abyte - pwc_q;
+                    r_q        <= {BW{1'b0}} - pwc_q;
+                    r_ct_q     <= {BW{1'b0}} - pwc_q;
+                    ocl_q      <= c_cp;
+                    out_q      <= c_o_base;
+                    img_out_q  <= c_o_base;
+                    tile_out_q <= c_o_base;
+                end
+            end else if (make) begin
+                if (!last_ox) begin
+                    ox_q  <= ox_q + 11'd1;
+                    pos_q <= pos_q + swc_q;
+                    r_q   <= r_q + swc_q;
+                    out_q <= out_q + b_inc;
+                end else begin
+                    ox_q <= 11'd0;
+                    if (!(last_y && last_b)) begin             // the next row
+                        pos_q     <= row_pos_q + wc_q;
+                        row_pos_q <= row_pos_q + wc_q;
+                        r_q       <= r_ct_q;
+                        if (!last_y) begin
+                            y_q   <= y_q + 11'd1;
+                            out_q <= out_q + b_inc;
+                        end else begin
+                            y_q       <= 11'd0;
+                            b_q       <= b_q + 11'd1;
+                            out_q     <= img_out_q + {{(ACT_AW-1){1'b0}}, 1'b1};
+                            img_out_q <= img_out_q + {{(ACT_AW-1){1'b0}}, 1'b1};
+                        end
+                    end else if (!last_ct) begin               // the next channel tile
+                        y_q        <= 11'd0;
+                        b_q        <= 11'd0;
+                        ct_q       <= ct_q + 16'd1;
+                        pos_q      <= ct_pos_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        row_pos_q  <= ct_pos_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        ct_pos_q   <= ct_pos_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        r_q        <= r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        r_ct_q     <= r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        ocl_q      <= ocl_q - ROWS16;
+                        out_q      <= tile_out_q + m_inc;
+                        img_out_q  <= tile_out_q + m_inc;
+                        tile_out_q <= tile_out_q + m_inc;
+                    end else begin
+                        run_q <= 1'b0;
+                    end
+                end
+            end
+            // a refill: the window moves to cw_need, keeping what it holds
+            // of it, and reads the used words it lacks (lo first)
+            if (miss) begin
+                cw_q   <= cw_need;
+                lv_q   <= n_lv;
+                hv_q   <= n_hv;
+                if (slide) lo_q <= hi_q;
+                fill_q <= {1'b0, rd_lo} + {1'b0, rd_hi};
+                if (rd_lo || rd_hi) begin
+                    re_q    <= 1'b1;
+                    ra_q    <= cw_need[ACT_AW-1:0] + {{(ACT_AW-1){1'b0}}, !rd_lo};
+                    re_hi_q <= !rd_lo;
+                end
+                rd2_q <= rd_lo && rd_hi;
+            end else if (rd2_q) begin
+                rd2_q   <= 1'b0;
+                re_q    <= 1'b1;
+                ra_q    <= ra_q + {{(ACT_AW-1){1'b0}}, 1'b1};
+                re_hi_q <= 1'b1;
+            end
+            if (dv_q) begin                                 // a read's data (act_rd now)
+                if (dhi_q) begin
+                    hi_q <= act_rd;
+                    hv_q <= 1'b1;
+                end else begin
+                    lo_q <= act_rd;
+                    lv_q <= 1'b1;
+                end
+                fill_q <= fill_q - 2'd1;
+            end
+        end
+    end
+    assign act_re = re_q;
+    assign act_ra = ra_q;
+
+    // ---- the output word ----
+    reg               we_q;
+    reg  [ACT_AW-1:0] wa_q;
+    reg  [ROWS*8-1:0] wd_q;
+    wire [2*ROWS*8-1:0] win = {hi_q, lo_q};
+    genvar g;
+    generate
+        for (g = 0; g < ROWS; g = g + 1) begin : g_lane
+            wire [LR:0] idx  = {1'b0, sh} + g[LR:0];
+            wire        in_c = (g[LR:0] < ocl_n);
+            wire        in_r = (g[LR:0] >= lo_n) && (g[LR:0] < hi_n);
+            always @(posedge clk)
+                if (make) wd_q[8*g +: 8] <= !in_c ? 8'd0 : !in_r ? c_zp_in : win[8*idx +: 8];
+        end
+    endgenerate
+    always @(posedge clk) begin
+        if (rst) we_q <= 1'b0;
+        else     we_q <= make;
+        if (make) wa_q <= out_q;
+    end
+    assign act_we = we_q;
+    assign act_wa = wa_q;
+    assign act_wd = wd_q;
+
+    // ---- busy / done ----
+    wire drained = !run_q && !setup_q && (fill_q == 2'd0) && !rd2_q && !re_q && !dv_q && !we_q;
+    always @(posedge clk) begin
+        if (rst) begin
+            busy <= 1'b0;
+            done <= 1'b0;
+        end else begin
+            done <= 1'b0;
+            if (start && !busy) begin
+                busy <= 1'b1;
+            end else if (busy && drained) begin
+                busy <= 1'b0;
+                done <= 1'b1;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire
