@@ -203,7 +203,7 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .CNT_W(CNT_W)) u_gemm (
+               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),

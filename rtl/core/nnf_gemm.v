@@ -39,7 +39,8 @@ module nnf_gemm #(
     parameter integer ACC_DEPTH = 256,
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs
-    parameter integer CNT_W     = 64    // counter bits (8..64; the ports read the rest as 0)
+    parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
+    parameter integer HAS_CONV  = 1     // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -154,6 +155,9 @@ module nnf_gemm #(
     reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
     reg               c_lut_q;
     reg               c_p2_q;
+    // CONV (and its fused pooling) only when built with it: HAS_CONV = 0
+    // leaves the pixel walker a GEMM's address counter
+    wire              conv_c = (HAS_CONV != 0) && cmd_conv;
 
     wire        accept = cmd_valid && cmd_ready;
     // K tiles: max(1, ceil(K / ROWS))
@@ -171,8 +175,8 @@ module nnf_gemm #(
             c_lo_q     <= cmd_lo;
             c_hi_q     <= cmd_hi;
             c_lut_q    <= cmd_lut;
-            c_zpin_q   <= cmd_conv ? cmd_zp_in : 8'd0;
-            c_p2_q     <= cmd_conv && cmd_pool2;
+            c_zpin_q   <= conv_c ? cmd_zp_in : 8'd0;
+            c_p2_q     <= conv_c && cmd_pool2;
         end
     end
 
@@ -184,8 +188,8 @@ module nnf_gemm #(
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
     wire [15:0] w_n  = cmd_n;
-    wire [15:0] w_kt = cmd_conv ? cmd_kt : k_tiles;
-    wire [15:0] w_ct = cmd_conv ? cmd_ct : k_tiles;
+    wire [15:0] w_kt = conv_c ? cmd_kt : k_tiles;
+    wire [15:0] w_ct = conv_c ? cmd_ct : k_tiles;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
@@ -226,15 +230,15 @@ module nnf_gemm #(
     /* verilator lint_on UNUSEDSIGNAL */
     nnf_pix_walk #(.AW(ACT_AW)) u_pix (
         .clk(clk), .start(accept),
-        .h(cmd_conv ? cmd_h : 11'd1), .w(cmd_conv ? cmd_w : 11'd1),
-        .b(cmd_conv ? {5'd0, cmd_b} : cmd_m),
-        .kh(cmd_conv ? {8'd0, cmd_kh} : 11'd1), .kw(cmd_conv ? {8'd0, cmd_kw} : 11'd1),
-        .sh(cmd_conv ? cmd_sh : 3'd1), .sw(cmd_conv ? cmd_sw : 3'd1),
-        .ph(cmd_conv ? cmd_ph : 3'd0), .pw(cmd_conv ? cmd_pw : 3'd0),
-        .oh(cmd_conv ? cmd_oh : 11'd1), .ow(cmd_conv ? cmd_ow : 11'd1),
-        .ct_n(w_ct), .pool2(cmd_conv && cmd_pool2),
-        .wb(cmd_conv ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
-        .hwb(cmd_conv ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .h(conv_c ? cmd_h : 11'd1), .w(conv_c ? cmd_w : 11'd1),
+        .b(conv_c ? {5'd0, cmd_b} : cmd_m),
+        .kh(conv_c ? {8'd0, cmd_kh} : 11'd1), .kw(conv_c ? {8'd0, cmd_kw} : 11'd1),
+        .sh(conv_c ? cmd_sh : 3'd1), .sw(conv_c ? cmd_sw : 3'd1),
+        .ph(conv_c ? cmd_ph : 3'd0), .pw(conv_c ? cmd_pw : 3'd0),
+        .oh(conv_c ? cmd_oh : 11'd1), .ow(conv_c ? cmd_ow : 11'd1),
+        .ct_n(w_ct), .pool2(conv_c && cmd_pool2),
+        .wb(conv_c ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .hwb(conv_c ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
         .row_op(pw_row_op), .tap_op(pw_tap_op), .ready(pw_ready), .ofs(pw_ofs),
         .in_map(pw_in), .row_last(pw_row_last), .tap_last(pw_tap_last));
 

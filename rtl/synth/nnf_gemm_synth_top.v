@@ -39,7 +39,8 @@ module nnf_gemm_synth_top #(
     parameter integer P_WORDS    = 64,
     parameter integer ACC_DEPTH  = 256,
     parameter integer VEC_SERIAL = 0,
-    parameter integer PE_DSP     = 1
+    parameter integer PE_DSP     = 1,
+    parameter integer HAS_CONV   = 1     // 0: the engine without CONV (the iCE40 targets)
 ) (
     input  wire       clk,
     input  wire       rst_i,
@@ -136,7 +137,7 @@ module nnf_gemm_synth_top #(
     nnf_gemm #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-        .PE_DSP(PE_DSP)
+        .PE_DSP(PE_DSP), .HAS_CONV(HAS_CONV)
     ) u_gemm (
         .clk(clk), .rst(rst_q),
         .cmd_valid(cmd_valid_q), .cmd_ready(cmd_ready),
