@@ -490,11 +490,13 @@ static int walk_ok(uint16_t h, uint16_t w, uint16_t b, uint8_t kh, uint8_t kw, u
 
 int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
   if (!out || !c || c->cin == 0 || c->n == 0 || (c->lut != 0 && c->lut != 1) ||
+      (c->pool2 != 0 && c->pool2 != 1) ||
       !walk_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew))
     return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_conv_put_opcode(out, NNFP_OP_CONV);
   nnfp_conv_put_lut(out, (uint32_t)c->lut);
+  nnfp_conv_put_pool2(out, (uint32_t)c->pool2);
   nnfp_conv_put_zp(out, c->zp);
   nnfp_conv_put_lo(out, c->lo);
   nnfp_conv_put_hi(out, c->hi);

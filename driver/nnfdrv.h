@@ -176,6 +176,9 @@ typedef struct {
   int8_t zp_in;           /* input zero point: the value of padding taps */
   int8_t zp, lo, hi;      /* output zero point, clamp */
   int lut;                /* 0/1: apply the LUT */
+  int pool2;              /* 0/1: fused 2x2 max pooling at stride 2 (nnfm_conv_cmd
+                           * pool2): the output is n x OH/2 x OW/2. Needs INFO
+                           * feature FEAT_CONV_POOL */
 } nnfdrv_conv;
 
 /* Max or average pooling of a map (docs/conv.md, docs/protocol.md POOL):
@@ -227,9 +230,10 @@ int nnfdrv_insn_lif(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_lif *l);
 int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count);
 /* CONV and POOL: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for a field
  * the record cannot hold (a size, kernel, stride, padding, eh / ew, lut or
- * avg outside the ranges above). What depends on several fields or on the
- * device (lo > hi, a kernel larger than the padded input, a pooling window
- * of padding only, ranges outside the buffers) the device refuses when the
+ * avg outside the ranges above, pool2 not 0/1). What depends on several
+ * fields or on the device (lo > hi, a kernel larger than the padded input, a
+ * pooling window of padding only, a pooled conv's output under 2x2, ranges
+ * outside the buffers) the device refuses when the
  * program reaches the instruction (STATUS: BAD_INSN). */
 int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c);
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p);

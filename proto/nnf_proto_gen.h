@@ -320,6 +320,7 @@ static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put3
 #define NNFP_FEAT_VEC_SERIAL 8  /* one shared requantizer */
 #define NNFP_FEAT_CONV 0x10  /* CONV and POOL instructions */
 #define NNFP_FEAT_PACK 0x20  /* PACK instruction (with CONV) */
+#define NNFP_FEAT_CONV_POOL 0x40  /* CONV's fused 2x2 max pooling */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -698,6 +699,14 @@ static inline void nnfp_conv_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_
 #define NNFP_CONV_LUT 1
 static inline uint32_t nnfp_conv_get_lut(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
 static inline void nnfp_conv_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT) | ((v) & NNFP_CONV_LUT)); }
+/* POOL2: fused 2x2 max pooling, stride 2 */
+#define NNFP_CONV_POOL2_OFS 1
+#define NNFP_CONV_POOL2_SIZE 1
+#define NNFP_CONV_POOL2_LSB 9
+#define NNFP_CONV_POOL2_W 1
+#define NNFP_CONV_POOL2 2
+static inline uint32_t nnfp_conv_get_pool2(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
+static inline void nnfp_conv_put_pool2(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_POOL2) | ((v << 1) & NNFP_CONV_POOL2)); }
 /* ZP: output zero point */
 #define NNFP_CONV_ZP_OFS 2
 #define NNFP_CONV_ZP_SIZE 1

@@ -53,6 +53,9 @@ TARGETS = {
         "freq": 30.0,
         "config": {"rows": 2, "cols": 2, "act_words": 2048, "w_words": 1024,
                    "p_words": 256, "acc_depth": 256, "vec_serial": 1, "pe_dsp": 1},
+        # the engine without CONV (its pixel walker a GEMM's counter), as the
+        # iCEBreaker's device has none (HAS_CONV 0, BOARDS below)
+        "extra": {"HAS_CONV": 0},
     },
     "ecp5-25f": {
         "family": "ecp5",
@@ -441,7 +444,7 @@ def main(argv):
         packer = find_tool(["ecppack", "yowasp-ecppack"]) if a.pack else None
 
     files = rtl_sources(os.path.abspath(a.rtl_dir), board["files"] if board else None)
-    extra = dict(board["extra"]) if board else {}
+    extra = dict(board["extra"]) if board else dict(t.get("extra", {}))
     for pv in a.param:
         m = re.match(r"^([A-Z_][A-Z0-9_]*)=(\d+)$", pv)
         if not m or not board:
@@ -454,7 +457,7 @@ def main(argv):
         if board:
             f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra))
         else:
-            f.write(yosys_script(t, cfg, files, netlist, stat, a))
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, extra=extra))
 
     tools = {"yosys": tool_version([yosys, "-V"]),
              "nextpnr": "%s (%s)" % (tool_version([pnr, "--version"]), os.path.basename(pnr))}

@@ -57,6 +57,7 @@ typedef struct {
   long label_col, seed;
   int json, use_float;
   int no_pack;                      /* --no-pack: nnf_device_set_pack(dev, 0) */
+  int no_fuse_pool;                 /* --no-fuse-pool: nnf_device_set_fuse_pool(dev, 0) */
 } cli_model_flags;
 extern const cli_option cli_model_options[];
 extern cli_model_flags cli_model_values;
@@ -133,7 +134,10 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
 #define CLI_PACK_HELP                                                                                   \
   "  --no-pack        do not PACK a first conv's few input channels on the device: the\n"          \
   "                   inputs go as feature maps (a word of ROWS bytes a pixel) and the\n"          \
-  "                   conv runs as it is; the same results, for comparison (docs/conv.md)\n"
+  "                   conv runs as it is; the same results, for comparison (docs/conv.md)\n"          \
+  "  --no-fuse-pool   do not run a MaxPool2d(2) after a conv (and ReLU) inside the conv's\n"       \
+  "                   CONV (fused 2x2 max pooling, INFO feature conv_pool): the conv's map\n"     \
+  "                   goes to ACT and a POOL reads it; the same results, for comparison\n"
 /* The help text of --arch and --input-shape (train and tune). */
 #define CLI_ARCH_HELP                                                                                   \
   "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \

@@ -37,7 +37,8 @@ static void usage_eval(FILE *f) {
           "  --limit N        the first N samples only\n"
           "  --batch N        images per device run (default 64)\n"
           "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization,\n"
-          "                   link_bytes_in_per_image, link_bytes_out_per_image, packed, ...}\n"
+          "                   link_bytes_in_per_image, link_bytes_out_per_image, packed, pools_fused,\n"
+          "                   device_batch (the largest batch <= --batch the buffers fit), ...}\n"
           "  --quiet          no progress bar\n");
 }
 
@@ -71,6 +72,7 @@ int cmd_eval(int argc, char **argv) {
   nnf_device *dev = NULL;
   if (!use_float) rc = cli_open_device("eval", uri, &dev);
   nnf_device_set_pack(dev, !cli_model_values.no_pack);
+  nnf_device_set_fuse_pool(dev, !cli_model_values.no_fuse_pool);
   nnf_device_set_outputs_only(dev, 1); /* only the logits cross the link back */
   nnf_eval_result r;
   nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : spiking ? NNF_FWD_INT : NNF_FWD_FAKEQUANT;
@@ -121,6 +123,8 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "link_bytes_in_per_image", (double)r.dev.bytes_in / (double)r.images);
         cJSON_AddNumberToObject(o, "link_bytes_out_per_image", (double)r.dev.bytes_out / (double)r.images);
         cJSON_AddBoolToObject(o, "packed", nnf_device_packed(dev));
+        cJSON_AddNumberToObject(o, "pools_fused", nnf_device_pools_fused(dev));
+        cJSON_AddNumberToObject(o, "device_batch", nnf_device_batch(dev));
       }
       cli_json_emit(o);
     } else {

@@ -104,6 +104,7 @@ int cmd_infer(int argc, char **argv) {
   nnf_device *dev = NULL;
   if (!rc && !use_float) rc = cli_open_device("infer", uri, &dev);
   nnf_device_set_pack(dev, !cli_model_values.no_pack);
+  nnf_device_set_fuse_pool(dev, !cli_model_values.no_fuse_pool);
   nnf_device_set_outputs_only(dev, 1); /* only the outputs cross the link back */
   int B = (int)d.count, C = nnf_net_outputs(net);
   if (!rc) {

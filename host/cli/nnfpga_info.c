@@ -25,7 +25,8 @@ static const struct {
   unsigned bit;
   const char *name;
 } feature_names[] = {{NNFP_FEAT_GEMM, "gemm"}, {NNFP_FEAT_LUT, "lut"}, {NNFP_FEAT_LIF, "lif"},
-                     {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}, {NNFP_FEAT_PACK, "pack"}};
+                     {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}, {NNFP_FEAT_PACK, "pack"},
+                     {NNFP_FEAT_CONV_POOL, "conv_pool"}};
 
 int cmd_info(int argc, char **argv) {
   const char *uri = "sim";

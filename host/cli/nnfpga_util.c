@@ -380,6 +380,7 @@ const cli_option cli_model_options[] = {
     {"--json", CLI_FLAG, &cli_model_values.json, 0, 0},
     {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
     {"--no-pack", CLI_FLAG, &cli_model_values.no_pack, 0, 0},
+    {"--no-fuse-pool", CLI_FLAG, &cli_model_values.no_fuse_pool, 0, 0},
     {"--arch", CLI_STR, &cli_model_values.arch, 0, 0},
     {"--input-shape", CLI_STR, &cli_model_values.input_shape, 0, 0},
     {"--seed", CLI_INT, &cli_model_values.seed, 0, 0x7fffffffL},

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nnf_layer.h"
 #include "nnf_proto.h"
 
 /* Take `words` from a region whose use so far is *used: the base. */
@@ -23,6 +24,10 @@ uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, ent
 
 uint32_t nnf_plan_input(const nnf_plan *p, int i) {
   return i == 0 || p->act[i] == p->act[0] ? p->in_base[p->copy] : p->act[i];
+}
+
+int nnf_plan_runs(const nnf_plan *p, const struct nnf_layer *l) {
+  return l->ops->plan && !l->fused && !p->pool_fused[l->index];
 }
 
 uint8_t *nnf_plan_insn(nnf_plan *p) {

@@ -32,6 +32,12 @@ typedef struct nnf_plan {
   int pack_layer;              /* the Conv2d whose input a PACK folds into the
                                   lanes (nnf_conv_packs): the input buffers then
                                   hold the dense map; -1: none */
+  int fuse_pool;               /* 1: the host allows CONV's fused 2x2 max pooling
+                                  (nnf_device_set_fuse_pool) */
+  /* layer i a Conv2d whose CONV also max-pools (pool2, nnf_conv_fuses_pool):
+   * boundary i + 1 is not on the device; pool_fused[k]: layer k the
+   * MaxPool2d it runs (emits nothing; boundary k + 1 is the CONV's output) */
+  uint8_t pooled[NNF_PLAN_BOUNDARIES], pool_fused[NNF_PLAN_BOUNDARIES];
   /* words used so far: W, P, ACT, LIF state entries */
   uint64_t w, p, a, st;
   /* ACT address of every boundary (boundary 0: input buffer 0) */
@@ -71,6 +77,18 @@ int nnf_plan_walk_fits(const nnf_plan *p, int index, const char *what, uint32_t 
  * of padding only) with M = H*OW <= NNFM_WALK_MAX for one image (the plan
  * then keeps H*OW*B within it, as for the CONV's M). 0 for any other layer. */
 int nnf_conv_packs(const struct nnf_layer *l, const nnf_plan *p);
+/* Whether layer l costs the device an instruction of its own (a plan
+ * hook, not folded into the layer before it, not a MaxPool2d its conv runs). */
+int nnf_plan_runs(const nnf_plan *p, const struct nnf_layer *l);
+/* Whether the Conv2d l runs the MaxPool2d after it as CONV's fused 2x2 max
+ * pooling (docs/conv.md, "Fused 2x2 max pooling"): the host allows it
+ * (p->fuse_pool) and the device reports FEAT_CONV and FEAT_CONV_POOL; the
+ * next layer but those folded into the conv (a ReLU in its clamp) is a
+ * MaxPool2d of kernel 2, stride 2, padding 0 without a clamp of its own (no
+ * ReLU after it); the conv's output is at least 2 x 2; one image's walk,
+ * 4*(OH/2)*(OW/2) rows, within NNFM_WALK_MAX (the plan keeps the batch's
+ * within it). The pool's layer index, or -1. */
+int nnf_conv_fuses_pool(const struct nnf_layer *l, const nnf_plan *p);
 /* The next instruction slot (32 bytes, zeroed), or NULL when full. */
 uint8_t *nnf_plan_insn(nnf_plan *p);
 

@@ -103,9 +103,11 @@ typedef struct {
   uint32_t w_base, p_base;
   int packed;            /* the plan's pack_layer: PACK, then the KH x 1 CONV */
   uint32_t pack_base;    /* ACT word of the packed map (KW*Cin channels, H x OW) */
+  int pool2;             /* the CONV max-pools 2x2 (nnf_conv_fuses_pool): output OH/2 x OW/2 */
 } conv;
 
 static const nnf_layer_ops conv_ops;
+static const nnf_layer_ops maxpool_ops;
 
 nnf_dense *nnf_layer_conv(nnf_layer *l) { return l && l->ops == &conv_ops ? &((conv *)l)->d : NULL; }
 nnf_qlayer *nnf_layer_conv_qlayer(nnf_layer *l) { return l && l->ops == &conv_ops ? &((conv *)l)->q : NULL; }
@@ -278,22 +280,28 @@ static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   conv_describe(l, what, sizeof what);
   C->packed = p->pack_layer == l->index;
   if (nnf_plan_need_conv(p, l->index, what, err, errlen)) return -1;
+  /* with the pool fused the walk covers the 2*(OH/2) x 2*(OW/2) pixels the
+   * windows take (4*Mp rows) and the output is the pooled OH/2 x OW/2 map */
+  const int pool = nnf_conv_fuses_pool(l, p);
+  C->pool2 = pool >= 0;
+  if (C->pool2) p->pooled[l->index] = 1, p->pool_fused[pool] = 1;
+  const uint32_t f = C->pool2 ? 2 : 1, OHo = (uint32_t)l->oh / f, OWo = OW / f;
   if (C->packed) {
     /* the PACK (M = H*OW*B, one tile per output word) and the KH x 1 CONV over its H x OW map */
     const uint32_t cp = K * (uint32_t)l->ic;
     if (nnf_plan_walk_fits(p, l->index, what, H, (uint32_t)l->iw, H, OW, 1, err, errlen) ||
-        nnf_plan_walk_fits(p, l->index, what, H, OW, (uint32_t)l->oh, OW, K * ((cp + R - 1) / R), err, errlen))
+        nnf_plan_walk_fits(p, l->index, what, H, OW, OHo * f, OWo * f, K * ((cp + R - 1) / R), err, errlen))
       return -1;
     C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, cp, K, 1));
     C->pack_base = nnf_plan_act(p, nnfm_fmap_words(c, cp, H, OW, (uint32_t)p->B));
   } else {
     uint32_t ct = ((uint32_t)l->ic + R - 1) / R;
-    if (nnf_plan_walk_fits(p, l->index, what, H, (uint32_t)l->iw, (uint32_t)l->oh, OW, K * K * ct, err, errlen))
+    if (nnf_plan_walk_fits(p, l->index, what, H, (uint32_t)l->iw, OHo * f, OWo * f, K * K * ct, err, errlen))
       return -1;
     C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, (uint32_t)C->cout, (uint32_t)l->ic, K, K));
   }
   C->p_base = nnf_plan_p(p, nnfm_p_entries(c, (uint32_t)C->cout));
-  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, (uint32_t)C->cout, (uint32_t)l->oh, OW, (uint32_t)p->B));
+  p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, (uint32_t)C->cout, OHo, OWo, (uint32_t)p->B));
   return 0;
 }
 
@@ -338,7 +346,7 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
   nnfdrv_conv c = {(uint16_t)l->ic, (uint16_t)C->cout, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
                    (uint8_t)C->k, (uint8_t)C->k, (uint8_t)C->stride, (uint8_t)C->stride, (uint8_t)C->pad,
                    (uint8_t)C->pad, 0, 0, nnf_plan_input(p, l->index), C->w_base, C->p_base, p->act[l->index + 1],
-                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, C->pool2};
   if (C->packed) {
     /* the KH x 1 conv of KW*Cin channels over the packed H x OW map */
     c.cin = (uint16_t)(C->k * l->ic), c.w = (uint16_t)l->ow, c.kw = 1, c.sw = 1, c.pw = 0;
@@ -612,6 +620,22 @@ nnf_layer *nnf_avgpool2d(int k, int stride, int pad, char *err, size_t errlen) {
 }
 
 nnf_layer *nnf_global_avgpool(char *err, size_t errlen) { return pool_new(&gap_ops, 1, 1, 1, 1, 0, err, errlen); }
+
+/* ---- a MaxPool2d(2) run by the conv before it (docs/conv.md, "Fused 2x2 max pooling") ---- */
+
+int nnf_conv_fuses_pool(const nnf_layer *l, const nnf_plan *p) {
+  const uint32_t need = NNFP_FEAT_CONV | NNFP_FEAT_CONV_POOL;
+  if (!l || l->ops != &conv_ops || !p->fuse_pool || (p->features & need) != need) return -1;
+  const nnf_net *n = l->net;
+  int i = l->index + 1;
+  while (i < n->nlayers && n->layer[i]->fused) i++; /* a ReLU in the conv's clamp */
+  if (i >= n->nlayers || n->layer[i]->ops != &maxpool_ops) return -1;
+  const pool *P = (const pool *)n->layer[i];
+  if (P->k != 2 || P->stride != 2 || P->pad != 0 || P->lo != -128 || P->hi != 127) return -1;
+  if (l->oh < 2 || l->ow < 2) return -1;
+  if (NNFM_POOL2_TAPS * nnfm_conv_pool2_rows((uint32_t)l->oh, (uint32_t)l->ow, 1) > NNFM_WALK_MAX) return -1;
+  return i;
+}
 
 int nnf_layer_is_pool(const nnf_layer *l) {
   return l && (l->ops == &maxpool_ops || l->ops == &avgpool_ops || l->ops == &gap_ops);

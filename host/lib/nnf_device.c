@@ -36,6 +36,7 @@ struct nnf_device {
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
   int outputs_only;          /* read back only the network's outputs (no backward pass) */
   int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
+  int fuse_pool;             /* CONV's fused pooling allowed (nnf_device_set_fuse_pool; default on) */
   uint64_t images;
 };
 
@@ -77,6 +78,7 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
   }
   d->resident_lut = -1;
   d->pack = 1;
+  d->fuse_pool = 1;
   *out = d;
   return NNFDRV_OK;
 }
@@ -137,6 +139,9 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
    * PACK it (not in spiking programs, whose inputs stay feature maps) */
   p->pack = d->pack && !d->spiking;
   p->pack_layer = -1;
+  /* a conv may run the MaxPool2d(2) after it (the conv's own output then
+   * never reaches ACT: only when no backward pass reads it back) */
+  p->fuse_pool = d->fuse_pool && d->outputs_only && !d->spiking;
   for (int i = 0; i < n->nlayers; i++) {
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
@@ -153,7 +158,7 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   p->act[0] = p->in_base[0];
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
-    if (l->ops->plan && !l->fused) {
+    if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
       if (l->ops->plan(l, p, err, errlen)) return -1;
     } else {
       p->act[i + 1] = p->act[i];
@@ -201,7 +206,7 @@ static int fit_batch(nnf_device *d, const nnf_net *n, int want) {
 static int emit_layers(const nnf_net *n, nnf_plan *p, int first, int last) {
   for (int i = first; i < last; i++) {
     nnf_layer *l = n->layer[i];
-    if (l->ops->emit && !l->fused && l->ops->emit(l, p)) return -1;
+    if (l->ops->emit && nnf_plan_runs(p, l) && l->ops->emit(l, p)) return -1;
   }
   return 0;
 }
@@ -337,7 +342,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   plan(d, n, B, &d->plan, NULL, 0);
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
-    if (l->ops->pack && !l->fused && l->ops->pack(l, &d->plan, err, errlen)) return -1;
+    if (l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen)) return -1;
   }
   if (upload_range(d, NNFDRV_W, 0, (size_t)d->plan.w * d->cfg.cols, "weight upload", err, errlen) ||
       upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen))
@@ -387,15 +392,23 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
   return 0;
 }
 
+/* Whether the device holds layer i's output: a planned layer's, but a conv
+ * whose CONV max-pools (its output is the fused MaxPool2d's, in ACT at that
+ * layer's boundary). */
+static int holds_output(const nnf_device *d, const nnf_net *n, int i) {
+  const nnf_layer *l = n->layer[i];
+  return l->ops->plan && !l->fused && !d->plan.pooled[i];
+}
+
 /* READ every planned layer's outputs of a chunk of B rows starting at row
  * `first` into the network's boundaries (a READ waits for the program). */
 static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, char *err, size_t errlen) {
   int last = -1; /* the last layer the device computes: its output is the network's */
   for (int i = 0; i < n->nlayers; i++)
-    if (n->layer[i]->ops->plan && !n->layer[i]->fused) last = i;
+    if (holds_output(d, n, i)) last = i;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
-    if (!l->ops->plan || l->fused) continue;
+    if (!holds_output(d, n, i)) continue;
     if (d->outputs_only && i != last) continue;
     const nnf_tensor *y = &n->t[i + 1];
     uint32_t base = d->plan.act[i + 1], W = (uint32_t)l->out;
@@ -534,6 +547,19 @@ void nnf_device_set_pack(nnf_device *d, int on) {
 }
 
 int nnf_device_packed(const nnf_device *d) { return d && d->net && d->max_batch && d->plan.pack_layer >= 0; }
+
+void nnf_device_set_fuse_pool(nnf_device *d, int on) {
+  if (d) d->fuse_pool = on != 0;
+}
+
+int nnf_device_batch(const nnf_device *d) { return d && d->net ? d->max_batch : 0; }
+
+int nnf_device_pools_fused(const nnf_device *d) {
+  int k = 0;
+  if (!d || !d->net || !d->max_batch) return 0;
+  for (int i = 0; i < d->net->nlayers; i++) k += d->plan.pool_fused[i];
+  return k;
+}
 
 int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen) {
   int rc = nnfdrv_reset(d->drv, 1);

@@ -83,6 +83,23 @@ void nnf_device_set_outputs_only(nnf_device *d, int on);
 void nnf_device_set_pack(nnf_device *d, int on);
 /* 1 when the loaded network's first layer runs through PACK. */
 int nnf_device_packed(const nnf_device *d);
+/* CONV's fused 2x2 max pooling (docs/conv.md, "Fused 2x2 max pooling"; on
+ * by default): a Conv2d (and a ReLU folded into its clamp) followed by
+ * MaxPool2d(2) (kernel 2, stride 2, padding 0, no ReLU after it) runs as one
+ * CONV that max-pools its output on a device reporting FEAT_CONV_POOL
+ * (nnf_conv_fuses_pool): the pool emits nothing and the conv's unpooled map
+ * never reaches ACT, so fewer instructions, ACT words and passes; the
+ * results are bit for bit the same. Only with outputs only
+ * (nnf_device_set_outputs_only at the load): the conv's own boundary, which
+ * a backward pass reads, is not computed. Takes effect at the next
+ * nnf_device_load. */
+void nnf_device_set_fuse_pool(nnf_device *d, int on);
+/* The number of MaxPool2d layers the loaded network's convs run (0 when
+ * nothing is loaded). */
+int nnf_device_pools_fused(const nnf_device *d);
+/* The batch the loaded program runs (the largest <= max_batch that fits;
+ * 0 when nothing is loaded). */
+int nnf_device_batch(const nnf_device *d);
 
 #ifdef __cplusplus
 }

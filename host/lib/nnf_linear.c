@@ -281,7 +281,7 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
     nnfdrv_conv c = {(uint16_t)m->mc, (uint16_t)l->out, (uint16_t)m->mh, (uint16_t)m->mw, (uint16_t)p->B,
                      (uint8_t)m->mh, (uint8_t)m->mw, 1, 1, 0, 0, 0, 0,
                      nnf_plan_input(p, l->index), L->w_base, L->p_base, p->act[l->index + 1],
-                     (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+                     (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0};
     if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
     return 0;
   }

@@ -152,7 +152,7 @@ module nnf_core #(
     wire [2:0]  l_be;
     wire        l_rsub, l_cnt, l_clr;
     wire [3:0]  l_refr;
-    wire        g_conv, v_start, v_done, v_avg, v_pack;
+    wire        g_conv, g_pool2, v_start, v_done, v_avg, v_pack;
     wire [$clog2(ROWS):0] v_cin;
     wire [10:0] w_h, w_w, w_b, w_oh, w_ow, w_kh, w_kw;
     wire [2:0]  w_sh, w_sw, w_ph, w_pw;
@@ -175,7 +175,7 @@ module nnf_core #(
         .l_m(l_m), .l_n(l_n), .l_a_base(l_a_base), .l_o_base(l_o_base), .l_s_base(l_s_base),
         .l_du(l_du), .l_dv(l_dv), .l_vth(l_vth), .l_bias_mant(l_bm), .l_bias_exp(l_be),
         .l_reset_sub(l_rsub), .l_count(l_cnt), .l_clear(l_clr), .l_refractory(l_refr),
-        .g_conv(g_conv), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
+        .g_conv(g_conv), .g_pool2(g_pool2), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
         .w_kw(w_kw), .w_sh(w_sh), .w_sw(w_sw), .w_ph(w_ph), .w_pw(w_pw), .w_m(w_m), .w_ct(w_ct),
         .w_kt(w_kt), .w_wb(w_wb), .w_hwb(w_hwb), .w_zp_in(w_zp_in),
         .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin));
@@ -203,14 +203,15 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .CNT_W(CNT_W)) u_gemm (
+               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),
         .cmd_a_base(g_a_base), .cmd_w_base(g_w_base), .cmd_p_base(g_p_base), .cmd_o_base(g_o_base),
         .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut),
-        .cmd_conv(g_conv), .cmd_kt(w_kt), .cmd_ct(w_ct), .cmd_h(w_h), .cmd_w(w_w),
-        .cmd_b(w_b), .cmd_oh(w_oh), .cmd_ow(w_ow), .cmd_kh(w_kh[2:0]), .cmd_kw(w_kw[2:0]),
+        .cmd_conv(g_conv), .cmd_pool2(g_pool2), .cmd_kt(w_kt), .cmd_ct(w_ct), .cmd_h(w_h), .cmd_w(w_w),
+        .cmd_b(w_b), .cmd_oh(g_pool2 ? {1'b0, w_oh[10:1]} : w_oh),
+        .cmd_ow(g_pool2 ? {1'b0, w_ow[10:1]} : w_ow), .cmd_kh(w_kh[2:0]), .cmd_kw(w_kw[2:0]),
         .cmd_sh(w_sh), .cmd_sw(w_sw), .cmd_ph(w_ph), .cmd_pw(w_pw),
         .cmd_wb({{(32-ACT_AW){1'b0}}, w_wb}), .cmd_hwb({{(32-ACT_AW){1'b0}}, w_hwb}),
         .cmd_zp_in(w_zp_in),

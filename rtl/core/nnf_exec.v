@@ -242,6 +242,9 @@
 `ifndef NNFP_FEAT_PACK
 `define NNFP_FEAT_PACK 16'h0020  // PACK instruction (with CONV)
 `endif
+`ifndef NNFP_FEAT_CONV_POOL
+`define NNFP_FEAT_CONV_POOL 16'h0040  // CONV's fused 2x2 max pooling
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
@@ -493,7 +496,7 @@ module nnf_exec #(
     localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000)
-                                | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK) : 16'h0000);
+                                | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;
     reg [7:0]           info_byte;

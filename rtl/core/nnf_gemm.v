@@ -39,7 +39,8 @@ module nnf_gemm #(
     parameter integer ACC_DEPTH = 256,
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs
-    parameter integer CNT_W     = 64    // counter bits (8..64; the ports read the rest as 0)
+    parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
+    parameter integer HAS_CONV  = 1     // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -62,8 +63,13 @@ module nnf_gemm #(
     // (cmd_m = OH*OW*B rows, cmd_k = Cin, cmd_n = Cout, cmd_kt = KH*KW*CT
     // K tiles of CT = cmd_ct channel tiles each; the sizes nnf_insn_check
     // computed); padding taps feed cmd_zp_in. cmd_conv = 0: a GEMM, the
-    // geometry inputs unused.
+    // geometry inputs unused. cmd_pool2 (with cmd_conv): fused 2x2 max
+    // pooling: cmd_m = 4*OHp*OWp*B rows walked in windows of four
+    // (nnf_pix_walk's pool2 order, cmd_oh, cmd_ow the pooled sizes), each
+    // window's four int8 rows reduced by a lane-wise signed max into one
+    // output word (o_base + nt*M/4 + window).
     input  wire        cmd_conv,
+    input  wire        cmd_pool2,
     input  wire [15:0] cmd_kt, cmd_ct,
     input  wire [10:0] cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow,
     input  wire [2:0]  cmd_kh, cmd_kw, cmd_sh, cmd_sw, cmd_ph, cmd_pw,
@@ -148,6 +154,10 @@ module nnf_gemm #(
     reg  [W_AW-1:0]   c_w_base_q;
     reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
     reg               c_lut_q;
+    reg               c_p2_q;
+    // CONV (and its fused pooling) only when built with it: HAS_CONV = 0
+    // leaves the pixel walker a GEMM's address counter
+    wire              conv_c = (HAS_CONV != 0) && cmd_conv;
 
     wire        accept = cmd_valid && cmd_ready;
     // K tiles: max(1, ceil(K / ROWS))
@@ -165,7 +175,8 @@ module nnf_gemm #(
             c_lo_q     <= cmd_lo;
             c_hi_q     <= cmd_hi;
             c_lut_q    <= cmd_lut;
-            c_zpin_q   <= cmd_conv ? cmd_zp_in : 8'd0;
+            c_zpin_q   <= conv_c ? cmd_zp_in : 8'd0;
+            c_p2_q     <= conv_c && cmd_pool2;
         end
     end
 
@@ -177,8 +188,8 @@ module nnf_gemm #(
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
     wire [15:0] w_n  = cmd_n;
-    wire [15:0] w_kt = cmd_conv ? cmd_kt : k_tiles;
-    wire [15:0] w_ct = cmd_conv ? cmd_ct : k_tiles;
+    wire [15:0] w_kt = conv_c ? cmd_kt : k_tiles;
+    wire [15:0] w_ct = conv_c ? cmd_ct : k_tiles;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
@@ -219,15 +230,15 @@ module nnf_gemm #(
     /* verilator lint_on UNUSEDSIGNAL */
     nnf_pix_walk #(.AW(ACT_AW)) u_pix (
         .clk(clk), .start(accept),
-        .h(cmd_conv ? cmd_h : 11'd1), .w(cmd_conv ? cmd_w : 11'd1),
-        .b(cmd_conv ? {5'd0, cmd_b} : cmd_m),
-        .kh(cmd_conv ? {8'd0, cmd_kh} : 11'd1), .kw(cmd_conv ? {8'd0, cmd_kw} : 11'd1),
-        .sh(cmd_conv ? cmd_sh : 3'd1), .sw(cmd_conv ? cmd_sw : 3'd1),
-        .ph(cmd_conv ? cmd_ph : 3'd0), .pw(cmd_conv ? cmd_pw : 3'd0),
-        .oh(cmd_conv ? cmd_oh : 11'd1), .ow(cmd_conv ? cmd_ow : 11'd1),
-        .ct_n(w_ct),
-        .wb(cmd_conv ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
-        .hwb(cmd_conv ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .h(conv_c ? cmd_h : 11'd1), .w(conv_c ? cmd_w : 11'd1),
+        .b(conv_c ? {5'd0, cmd_b} : cmd_m),
+        .kh(conv_c ? {8'd0, cmd_kh} : 11'd1), .kw(conv_c ? {8'd0, cmd_kw} : 11'd1),
+        .sh(conv_c ? cmd_sh : 3'd1), .sw(conv_c ? cmd_sw : 3'd1),
+        .ph(conv_c ? cmd_ph : 3'd0), .pw(conv_c ? cmd_pw : 3'd0),
+        .oh(conv_c ? cmd_oh : 11'd1), .ow(conv_c ? cmd_ow : 11'd1),
+        .ct_n(w_ct), .pool2(conv_c && cmd_pool2),
+        .wb(conv_c ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .hwb(conv_c ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
         .row_op(pw_row_op), .tap_op(pw_tap_op), .ready(pw_ready), .ofs(pw_ofs),
         .in_map(pw_in), .row_last(pw_row_last), .tap_last(pw_tap_last));
 
@@ -325,7 +336,8 @@ module nnf_gemm #(
     wire              pa_re, pc_re;
     wire [P_AW-1:0]   pa_ra, pc_ra;
     wire [LUTS*8-1:0] lut_ra, lut_rd;
-    wire              o_we;          // output row write (from the vector stage)
+    wire              o_we;          // output row (from the vector stage)
+    wire              o_wr;          // its write (pool2: a window's fourth row)
     reg  [ACT_AW-1:0] o_ptr_q;
     wire [COLS*8-1:0] o_data;
 
@@ -339,7 +351,7 @@ module nnf_gemm #(
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
         .lp_wd(lp_wd), .act_rd(act_rd),
-        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_we), .ow_wa(o_ptr_q), .ow_wd(o_data),
+        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_wr), .ow_wa(o_ptr_q), .ow_wd(o_data),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
         .lut_ra(lut_ra), .lut_rd(lut_rd));
@@ -467,16 +479,33 @@ module nnf_gemm #(
 
     // ------------------------------------------------------------------
     // Output write: rows arrive in address order o_base, o_base+1, ...;
-    // lanes beyond N are written as zero.
+    // lanes beyond N are written as zero. pool2: the rows come in windows of
+    // four, reduced by a lane-wise signed max (o_max_q holds the window's
+    // so far); the fourth row writes the window's word.
     // ------------------------------------------------------------------
-    reg  [15:0] o_rows_q;      // rows written in this N tile
+    reg  [15:0] o_rows_q;      // rows of this N tile (walked rows)
     reg  [16:0] o_nrem_q;      // N - nt * COLS
+    reg  [1:0]  o_ph_q;        // pool2: the row's place in its window
+    reg  [COLS*8-1:0] o_max_q;
+    wire [COLS*8-1:0] o_red;
 
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_out
-            assign o_data[8*g +: 8] = (o_nrem_q > g) ? o_row[8*g +: 8] : 8'd0;
+            wire signed [7:0] ov = o_row[8*g +: 8], om = o_max_q[8*g +: 8];
+            assign o_red[8*g +: 8]  = (o_ph_q == 2'd0 || ov > om) ? ov : om;
+            assign o_data[8*g +: 8] = (o_nrem_q > g) ? o_red[8*g +: 8] : 8'd0;
         end
     endgenerate
+    assign o_wr = o_we && (!c_p2_q || o_ph_q == 2'd3);
+
+    always @(posedge clk) begin
+        if (accept) begin
+            o_ph_q <= 2'd0;
+        end else if (o_we) begin
+            o_ph_q  <= c_p2_q ? o_ph_q + 2'd1 : 2'd0;
+            o_max_q <= o_red;
+        end
+    end
 
     always @(posedge clk) begin
         if (accept) begin
@@ -484,7 +513,7 @@ module nnf_gemm #(
             o_rows_q <= 16'd0;
             o_nrem_q <= {1'b0, cmd_n};
         end else if (o_we) begin
-            o_ptr_q <= o_ptr_q + 1'b1;
+            if (o_wr) o_ptr_q <= o_ptr_q + 1'b1;
             if (o_rows_q == c_m_q - 16'd1) begin
                 o_rows_q <= 16'd0;
                 o_nrem_q <= o_nrem_q - COLS[16:0];

@@ -22,6 +22,8 @@
 //         input and no window without an in-bounds tap (KH > PH and
 //         PH + EH < KH + (H + 2*PH + EH - KH) mod SH, W likewise); M <= 65535;
 //         input (CT*H*W*B) and output (CT*M words) inside ACT and disjoint.
+//         With POOL2 (c_pool2): also OH, OW >= 2, M = (OH/2)*(OW/2)*B
+//         (the output), 4*M <= 65535 (the rows walked).
 //   PACK  nnfm_engine_pack_check, given as POOL with C = C' = KW*Cin, KH =
 //         SH = 1, PH = EH = 0 (c_pack), Cin in 1..ROWS by the caller
 //         (c_xok): as POOL, except that the input is the dense bytes'
@@ -99,6 +101,7 @@ module nnf_insn_check #(
     input  wire        c_eh,
     input  wire        c_ew,
     input  wire        c_global,    // POOL only (ignored for CONV)
+    input  wire        c_pool2,     // CONV: fused 2x2 max pooling (OH, OW >= 2; M = OH/2*OW/2*B, 4*M walked)
     input  wire        c_pack,      // POOL: a PACK (its input: ceil(H*W*B*Cin / ROWS) words)
     input  wire [15:0] c_pcin,      // PACK: Cin (checked <= ROWS by the caller: c_xok)
     input  wire        c_xok,       // CONV, POOL: the fields' other checks passed
@@ -280,10 +283,10 @@ module nnf_insn_check #(
                     y_big = big17(h17);
                     nb_m1 = NB_S[4:0] - 5'd1;
                 end
-                4'd3: begin                                    // OH * OW
-                    xo    = {6'd0, dq_h_q};
-                    y_al  = yal({6'd0, dq_w_q}, NB_S);
-                    y_big = big17({6'd0, dq_w_q});
+                4'd3: begin                                    // OH * OW (pool2: OH/2 * OW/2)
+                    xo    = c_pool2 ? {7'd0, dq_h_q[10:1]} : {6'd0, dq_h_q};
+                    y_al  = c_pool2 ? yal({7'd0, dq_w_q[10:1]}, NB_S) : yal({6'd0, dq_w_q}, NB_S);
+                    y_big = c_pool2 ? big17({7'd0, dq_w_q[10:1]}) : big17({6'd0, dq_w_q});
                     nb_m1 = NB_S[4:0] - 5'd1;
                 end
                 4'd2: begin                                    // (H*W*B) * CT (PACK: * Cin, bytes)
@@ -385,6 +388,7 @@ module nnf_insn_check #(
     wire          fin_big = big_q || sum_big || xy_big_q;    // the product so far
     wire [CW+15:0] sum_z  = {16'd0, sum[CW-1:0]};
     wire          sum_64k = (sum_z >> 16) != {(CW+16){1'b0}};  // >= 65536 (NNFM_WALK_MAX)
+    wire          sum_16k = (sum_z >> 14) != {(CW+16){1'b0}};  // >= 16384
 
     // s <= 2^bits (a range's end inside a buffer of 2^bits words), bits < AW
     function automatic fits(input [AW-1:0] s, input integer bits);
@@ -410,7 +414,8 @@ module nnf_insn_check #(
     wire g_zero   = (c_kh == 3'd0) && (c_kw == 3'd0) && (c_sh_m1 == 2'd0) && (c_sw_m1 == 2'd0) &&
                     (c_ph == 3'd0) && (c_pw == 3'd0) && !c_eh && !c_ew;
     wire cv_ok    = c_xok && (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
-                    (is_pool ? (glob ? g_zero : (k_nz && taps_ok)) : ((n != 16'd0) && k_nz));
+                    (is_pool ? (glob ? g_zero : (k_nz && taps_ok))
+                             : ((n != 16'd0) && k_nz && (!c_pool2 || (dq_h_q > 11'd1 && dq_w_q > 11'd1))));
 
     always @(posedge clk) begin
         done <= 1'b0;
@@ -446,7 +451,8 @@ module nnf_insn_check #(
                         if (ph_q == 4'd1) s_hwb <= sum[ACT_AW-1:0];
                         if (ph_q == 4'd4) s_m   <= sum_z[15:0];
                         if (ph_q == 4'd7) s_kt  <= sum_z[15:0];
-                        if ((ph_q == 4'd4) || (ph_q == 4'd7)) walk_ok_q <= walk_ok_q && !sum_64k;
+                        if ((ph_q == 4'd4) || (ph_q == 4'd7))           // pool2: 4*M walked
+                            walk_ok_q <= walk_ok_q && !sum_64k && !(c_pool2 && ph_q == 4'd4 && sum_16k);
                     end
                     if (ph_last) begin
                         prod_q <= 1'b0;

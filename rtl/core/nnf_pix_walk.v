@@ -22,6 +22,19 @@
 // A GEMM is the walk with H = W = KH = KW = 1, B = m and CT = K tiles:
 // ofs = kt*m + m_row, its A layout.
 //
+// pool2 (a CONV with fused 2x2 max pooling): the rows go in the order
+// (py, px, b, wy, wx) with oy = 2*py + wy, ox = 2*px + wx, py < OH, px < OW
+// (oh, ow are then the pooled sizes), so that the four rows of a pooling
+// window come one after the other:
+//
+//     wx 0 -> 1:   ix0 += SW,            rowoff += SW*B
+//     wy 0 -> 1:   ix0 -= SW, iy0 += SH, rowoff += SH*W*B - SW*B
+//     next b:      back to the window's (wy, wx) = (0, 0): the group's
+//                  iy0, ix0, rowoff + 1
+//     next px:     the group's ix0 + 2*SW, rowoff of (px, b = 0) + 2*SW*B
+//     next py:     the group's iy0 + 2*SH, ix0 of column 0, the row start
+//                  + 2*SH*W*B
+//
 // Row operations (row_op; 0 none), one per cycle:
 //   NEXT       the next row
 //   BACK       back to the marked row (a block of rows re-streamed per tile)
@@ -48,6 +61,7 @@ module nnf_pix_walk #(
     input  wire [2:0]    ph, pw,       // padding above / left 0..7
     input  wire [10:0]   oh, ow,       // output size >= 1
     input  wire [15:0]   ct_n,         // channel tiles per tap (>= 1; pooling: 1)
+    input  wire          pool2,        // rows in 2x2 pooling windows (above)
     input  wire [AW-1:0] wb, hwb,      // W*B, H*W*B (mod 2^AW)
     input  wire [2:0]    row_op,
     input  wire [1:0]    tap_op,
@@ -66,11 +80,14 @@ module nnf_pix_walk #(
     reg  [15:0]   b_q, ctn_q;
     reg  [2:0]    sh_q, sw_q, ph_q, pw_q;
     reg  [AW-1:0] wb_q, hwb_q;
+    reg           p2_q;
     // ---- constants (two cycles after start) ----
     reg  [AW-1:0] bstep_q;     // (SW-1)*B + 1: rowoff step to the next pixel of a row
     reg  [AW-1:0] rstep_q;     // SH*W*B:       row start step to the next output row
     reg  [AW-1:0] phwb_q, pwb_q;  // PH*W*B, PW*B
     reg  [AW-1:0] row0_q;      // -(PH*W + PW)*B: rowoff of row 0
+    reg  [AW-1:0] swb_q;       // SW*B (pool2)
+    reg  [AW-1:0] dstep_q;     // SH*W*B - SW*B (pool2: wy 0 -> 1)
     reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
     // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
     wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
@@ -90,15 +107,18 @@ module nnf_pix_walk #(
             b_q <= b; ctn_q <= ct_n;
             sh_q <= sh; sw_q <= sw; ph_q <= ph; pw_q <= pw;
             wb_q <= wb; hwb_q <= hwb;
+            p2_q <= pool2;
             prep_q <= 2'd2;
         end else if (prep_q == 2'd2) begin
             bstep_q <= mul7(sw_q - 3'd1, bb) + {{(AW-1){1'b0}}, 1'b1};
             rstep_q <= mul7(sh_q, wb_q);
             phwb_q  <= mul7(ph_q, wb_q);
             pwb_q   <= mul7(pw_q, bb);
+            swb_q   <= mul7(sw_q, bb);
             prep_q  <= 2'd1;
         end else if (prep_q == 2'd1) begin
             row0_q  <= row0_d;
+            dstep_q <= rstep_q - swb_q;
             prep_q  <= 2'd0;
         end
     end
@@ -111,6 +131,11 @@ module nnf_pix_walk #(
     reg  signed [SW_-1:0] rix_q, mix_q;       // ix0
     reg  [AW-1:0]        roff_q, moff_q;      // rowoff
     reg  [AW-1:0]        rst_q, mst_q;        // rowoff of (oy, ox = 0, b = 0)
+    // pool2: the window's position, and its group's (wy = wx = 0) iy0, ix0,
+    // rowoff, and the rowoff of (py, px, b = 0)
+    reg                  rwx_q, mwx_q, rwy_q, mwy_q;
+    reg  signed [SW_-1:0] giy_q, mgiy_q, gix_q, mgix_q;
+    reg  [AW-1:0]        goff_q, mgoff_q, gpoff_q, mgpoff_q;
 
     wire signed [SW_-1:0] iy_init = -$signed({{(SW_-3){1'b0}}, ph_q});
     wire signed [SW_-1:0] ix_init = -$signed({{(SW_-3){1'b0}}, pw_q});
@@ -122,24 +147,70 @@ module nnf_pix_walk #(
     wire ox_end = (rox_q == ow_q - 11'd1);
     reg  [15:0]          nb;
     reg  [10:0]          nox, noy;
-    reg  signed [SW_-1:0] niy, nix;
-    reg  [AW-1:0]        noff, nst;
+    reg  signed [SW_-1:0] niy, nix, ngiy, ngix;
+    reg  [AW-1:0]        noff, nst, ngoff, ngpoff;
+    reg                  nwx, nwy;
     always @(*) begin
-        nb = rb_q + 16'd1; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q;
-        noff = roff_q + {{(AW-1){1'b0}}, 1'b1}; nst = rst_q;
-        if (b_end) begin
-            nb = 16'd0;
-            if (!ox_end) begin
-                nox  = rox_q + 11'd1;
-                nix  = rix_q + sw_s;
-                noff = roff_q + bstep_q;
+        nb = rb_q; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q; noff = roff_q; nst = rst_q;
+        nwx = rwx_q; nwy = rwy_q; ngiy = giy_q; ngix = gix_q; ngoff = goff_q; ngpoff = gpoff_q;
+        if (!p2_q) begin
+            nb   = rb_q + 16'd1;
+            noff = roff_q + {{(AW-1){1'b0}}, 1'b1};
+            if (b_end) begin
+                nb = 16'd0;
+                if (!ox_end) begin
+                    nox  = rox_q + 11'd1;
+                    nix  = rix_q + sw_s;
+                    noff = roff_q + bstep_q;
+                end else begin
+                    nox  = 11'd0;
+                    nix  = ix_init;
+                    noy  = roy_q + 11'd1;
+                    niy  = riy_q + sh_s;
+                    nst  = rst_q + rstep_q;
+                    noff = rst_q + rstep_q;
+                end
+            end
+        end else if (!rwx_q) begin                      // (wy, 0) -> (wy, 1)
+            nwx  = 1'b1;
+            nix  = rix_q + sw_s;
+            noff = roff_q + swb_q;
+        end else if (!rwy_q) begin                      // (0, 1) -> (1, 0)
+            nwx  = 1'b0;
+            nwy  = 1'b1;
+            nix  = rix_q - sw_s;
+            niy  = riy_q + sh_s;
+            noff = roff_q + dstep_q;
+        end else begin                                  // the next window
+            nwx = 1'b0;
+            nwy = 1'b0;
+            if (!b_end) begin
+                nb    = rb_q + 16'd1;
+                niy   = giy_q;
+                nix   = gix_q;
+                noff  = goff_q + {{(AW-1){1'b0}}, 1'b1};
+                ngoff = noff;
+            end else if (!ox_end) begin
+                nb     = 16'd0;
+                nox    = rox_q + 11'd1;
+                niy    = giy_q;
+                nix    = gix_q + (sw_s <<< 1);
+                ngix   = nix;
+                noff   = gpoff_q + (swb_q << 1);
+                ngoff  = noff;
+                ngpoff = noff;
             end else begin
-                nox  = 11'd0;
-                nix  = ix_init;
-                noy  = roy_q + 11'd1;
-                niy  = riy_q + sh_s;
-                nst  = rst_q + rstep_q;
-                noff = rst_q + rstep_q;
+                nb     = 16'd0;
+                nox    = 11'd0;
+                noy    = roy_q + 11'd1;
+                niy    = giy_q + (sh_s <<< 1);
+                ngiy   = niy;
+                nix    = ix_init;
+                ngix   = ix_init;
+                nst    = rst_q + (rstep_q << 1);
+                noff   = nst;
+                ngoff  = nst;
+                ngpoff = nst;
             end
         end
     end
@@ -153,21 +224,33 @@ module nnf_pix_walk #(
             roff_q <= row0_d; rst_q <= row0_d;
             mb_q <= 16'd0; mox_q <= 11'd0; moy_q <= 11'd0; miy_q <= iy_init; mix_q <= ix_init;
             moff_q <= row0_d; mst_q <= row0_d;
+            rwx_q <= 1'b0; rwy_q <= 1'b0; giy_q <= iy_init; gix_q <= ix_init;
+            goff_q <= row0_d; gpoff_q <= row0_d;
+            mwx_q <= 1'b0; mwy_q <= 1'b0; mgiy_q <= iy_init; mgix_q <= ix_init;
+            mgoff_q <= row0_d; mgpoff_q <= row0_d;
         end else if (go) begin
             case (row_op)
                 R_NEXT: begin
                     rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
                     roff_q <= noff; rst_q <= nst;
+                    rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
+                    goff_q <= ngoff; gpoff_q <= ngpoff;
                 end
                 R_BACK: begin
                     rb_q <= mb_q; rox_q <= mox_q; roy_q <= moy_q; riy_q <= miy_q; rix_q <= mix_q;
                     roff_q <= moff_q; rst_q <= mst_q;
+                    rwx_q <= mwx_q; rwy_q <= mwy_q; giy_q <= mgiy_q; gix_q <= mgix_q;
+                    goff_q <= mgoff_q; gpoff_q <= mgpoff_q;
                 end
                 R_NEXT_MARK: begin
                     rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
                     roff_q <= noff; rst_q <= nst;
+                    rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
+                    goff_q <= ngoff; gpoff_q <= ngpoff;
                     mb_q <= nb; mox_q <= nox; moy_q <= noy; miy_q <= niy; mix_q <= nix;
                     moff_q <= noff; mst_q <= nst;
+                    mwx_q <= nwx; mwy_q <= nwy; mgiy_q <= ngiy; mgix_q <= ngix;
+                    mgoff_q <= ngoff; mgpoff_q <= ngpoff;
                 end
                 default: ;
             endcase
@@ -212,7 +295,7 @@ module nnf_pix_walk #(
     wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
     assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
                     (ix >= 0) && (ix < $signed({2'b00, w_q}));
-    assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1);
+    assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1) && (!p2_q || (rwx_q && rwy_q));
     assign tap_last = ct_end && kx_end && (ky_q == kh_q - 11'd1);
 endmodule
 

@@ -232,6 +232,7 @@
 `define NNFP_FEAT_VEC_SERIAL 16'h0008  // one shared requantizer
 `define NNFP_FEAT_CONV 16'h0010  // CONV and POOL instructions
 `define NNFP_FEAT_PACK 16'h0020  // PACK instruction (with CONV)
+`define NNFP_FEAT_CONV_POOL 16'h0040  // CONV's fused 2x2 max pooling
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -525,6 +526,12 @@
 `define NNFP_CONV_LUT_W 1
 `define NNFP_CONV_LUT_SEL(v) v[8]
 `define NNFP_CONV_LUT 8'h01
+`define NNFP_CONV_POOL2_OFS 1  // fused 2x2 max pooling, stride 2
+`define NNFP_CONV_POOL2_SIZE 1
+`define NNFP_CONV_POOL2_LSB 9
+`define NNFP_CONV_POOL2_W 1
+`define NNFP_CONV_POOL2_SEL(v) v[9]
+`define NNFP_CONV_POOL2 8'h02
 `define NNFP_CONV_ZP_OFS 2  // output zero point
 `define NNFP_CONV_ZP_SIZE 1
 `define NNFP_CONV_ZP_LSB 16

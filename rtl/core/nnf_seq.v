@@ -140,6 +140,9 @@
 `ifndef NNFP_LOOP_TARGET_SEL
 `define NNFP_LOOP_TARGET_SEL(v) v[159:128]
 `endif
+`ifndef NNFP_CONV_POOL2_SEL
+`define NNFP_CONV_POOL2_SEL(v) v[9]
+`endif
 `ifndef NNFP_CONV_ZP_IN_SEL
 `define NNFP_CONV_ZP_IN_SEL(v) v[47:40]
 `endif
@@ -229,6 +232,7 @@ module nnf_seq #(
     output wire [7:0]  g_zp, g_lo, g_hi,
     output wire        g_lut,
     output wire        g_conv,             // a CONV: the walk below applies
+    output wire        g_pool2,            // a CONV with fused 2x2 max pooling
     output reg         g_chk_start,
     input  wire        g_chk_done,
     input  wire        g_chk_ok,
@@ -334,11 +338,12 @@ module nnf_seq #(
     // bases sit where GEMM's do; M is the walk's, K is Cin)
     wire   is_conv  = (op_q == OP_CONV);
     assign g_conv   = is_conv;
+    assign g_pool2  = is_conv && `NNFP_CONV_POOL2_SEL(insn_q);
     assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
     assign g_zp     = `NNFP_GEMM_ZP_SEL(insn_q);
     assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
     assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
-    assign g_m      = is_conv ? w_m : `NNFP_GEMM_M_SEL(insn_q);
+    assign g_m      = !is_conv ? `NNFP_GEMM_M_SEL(insn_q) : g_pool2 ? {w_m[13:0], 2'b00} : w_m;
     assign g_k      = is_conv ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
     assign g_n      = is_conv ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
     assign g_a_base = `NNFP_GEMM_A_BASE_SEL(insn_q);
@@ -416,7 +421,7 @@ module nnf_seq #(
         .c_sh_m1(is_pack ? 2'd0 : f_sh_m1), .c_sw_m1(f_sw_m1),
         .c_ph(is_pack ? 3'd0 : w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
         .c_eh(!is_pack && `NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
-        .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
+        .c_pool2(g_pool2), .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
         .s_oh(w_oh), .s_ow(w_ow), .s_kh(w_kh), .s_kw(w_kw), .s_m(w_m), .s_ct(w_ct), .s_kt(w_kt),
         .s_wb(w_wb), .s_hwb(w_hwb),
         .done(ic_done), .ok(ic_ok));

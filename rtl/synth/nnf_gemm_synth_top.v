@@ -21,7 +21,7 @@
 // Field register, from its MSB to bit 0 (widths follow the parameters: an
 // address field is only as wide as the engine uses, since addresses wrap
 // modulo the buffer depth, docs/engine.md):
-//   the CONV geometry (cmd_conv 1, cmd_zp_in 8, cmd_kt 16, cmd_ct 16,
+//   the CONV geometry (cmd_pool2 1, cmd_conv 1, cmd_zp_in 8, cmd_kt 16, cmd_ct 16,
 //   cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow 11 each, cmd_kh, cmd_kw, cmd_sh,
 //   cmd_sw, cmd_ph, cmd_pw 3 each, cmd_wb, cmd_hwb ACT_AW each),
 //   cmd_m 16, cmd_k 16, cmd_n 16, cmd_a_base ACT_AW, cmd_w_base W_AW,
@@ -39,7 +39,8 @@ module nnf_gemm_synth_top #(
     parameter integer P_WORDS    = 64,
     parameter integer ACC_DEPTH  = 256,
     parameter integer VEC_SERIAL = 0,
-    parameter integer PE_DSP     = 1
+    parameter integer PE_DSP     = 1,
+    parameter integer HAS_CONV   = 1     // 0: the engine without CONV (the iCE40 targets)
 ) (
     input  wire       clk,
     input  wire       rst_i,
@@ -92,7 +93,8 @@ module nnf_gemm_synth_top #(
     localparam integer O_KT    = O_CT + 16;
     localparam integer O_ZPIN  = O_KT + 16;
     localparam integer O_CONV  = O_ZPIN + 8;
-    localparam integer SR_W    = O_CONV + 1;
+    localparam integer O_POOL2 = O_CONV + 1;
+    localparam integer SR_W    = O_POOL2 + 1;
 
     // ------------------------------------------------------------------
     // Inputs: registered once, then the field shift register
@@ -135,7 +137,7 @@ module nnf_gemm_synth_top #(
     nnf_gemm #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-        .PE_DSP(PE_DSP)
+        .PE_DSP(PE_DSP), .HAS_CONV(HAS_CONV)
     ) u_gemm (
         .clk(clk), .rst(rst_q),
         .cmd_valid(cmd_valid_q), .cmd_ready(cmd_ready),
@@ -144,7 +146,7 @@ module nnf_gemm_synth_top #(
         .cmd_o_base(o_base),
         .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
         .cmd_lut(sr_q[O_LUT]),
-        .cmd_conv(sr_q[O_CONV]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
+        .cmd_conv(sr_q[O_CONV]), .cmd_pool2(sr_q[O_POOL2]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
         .cmd_h(sr_q[O_GEO11 +: 11]), .cmd_w(sr_q[O_GEO11 + 11 +: 11]),
         .cmd_b(sr_q[O_GEO11 + 22 +: 11]), .cmd_oh(sr_q[O_GEO11 + 33 +: 11]),
         .cmd_ow(sr_q[O_GEO11 + 44 +: 11]),

@@ -340,7 +340,26 @@ typedef struct {
   int32_t zp_in;                 /* padding value, int8 */
   int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
   int lut;                       /* 0 or 1 */
+  uint32_t pool2;                /* 0 or 1: fused 2x2 max pooling, stride 2 (below) */
 } nnfm_conv_cmd;
+
+/* CONV with pool2 = 1 (docs/conv.md, "Fused 2x2 max pooling"): the conv's
+ * int8 output map (the vector stage's bytes, N x OH x OW, exactly what the
+ * CONV writes with pool2 = 0) max-pooled 2x2 at stride 2 with the floor rule
+ * (PyTorch's MaxPool2d(2)): N x OHp x OWp with OHp = OH/2, OWp = OW/2, written
+ * in the map layout, word o_base + nt*Mp + (py*OWp + px)*B + b with
+ * Mp = OHp*OWp*B, lanes of channels >= N zero. Only the 4*Mp conv rows that
+ * fall in a window are computed. The walk's rows run in the order
+ *   (py, px, b, wy, wx),   oy = 2*py + wy, ox = 2*px + wx   (wx fastest)
+ * and each 4 consecutive rows' vector-stage outputs are reduced by a lane-wise
+ * signed max into one output word (the RTL follows this order; blocks of
+ * acc_depth rows cut the walk anywhere, the reduction follows the output
+ * stream). nnfm_conv_pool2_rows gives the walk's sizes. */
+#define NNFM_POOL2_TAPS 4u /* rows a fused pooling window reduces */
+
+/* The fused pooling's output rows per N tile, Mp = (OH/2)*(OW/2)*B, from the
+ * conv's output size: the one rule the model, the host and the tests share. */
+uint64_t nnfm_conv_pool2_rows(uint32_t oh, uint32_t ow, uint32_t b);
 
 enum { NNFM_POOL_MAX = 0, NNFM_POOL_AVG = 1 };
 
@@ -364,11 +383,15 @@ typedef struct {
  *   NNFM_ERR_NULL   e or c NULL
  *   NNFM_ERR_RANGE  a field outside its range above (zero sizes, stride 0,
  *                   a kernel over 7, ...), zp_in / zp / lo / hi outside int8,
- *                   lo > hi, lut not 0/1, or a kernel larger than the padded
- *                   input (KH > H + 2*PH + EH or KW > W + 2*PW + EW)
- *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B:
+ *                   lo > hi, lut or pool2 not 0/1, a kernel larger than the
+ *                   padded input (KH > H + 2*PH + EH or KW > W + 2*PW + EW),
+ *                   or with pool2 = 1 OH < 2 or OW < 2
+ *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B
+ *                   (pool2 = 0) or the pooled Mp = (OH/2)*(OW/2)*B (pool2 = 1):
+ *                   the walk's rows (M, or 4*Mp with pool2) or K tiles over
+ *                   NNFM_WALK_MAX,
  *                   ACT read  a_base .. + CT*H*W*B - 1,
- *                   ACT write o_base .. + NT*M - 1,
+ *                   ACT write o_base .. + NT*M - 1 (NT*Mp with pool2),
  *                   W read    w_base .. + NT*KH*KW*CT*rows - 1,
  *                   P entries p_base .. + NT - 1 inside their buffers, and
  *                   the ACT read and write ranges disjoint
@@ -377,8 +400,9 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c);
 
 /* Execute a CONV on the buffer images as the RTL walks it (N tiles, M blocks
  * of acc_depth rows, K tiles, rows). *macs (may be NULL): the useful MACs,
- * M * KH*KW*Cin * N (padding taps are MACs with zp_in). Refuses (buffers
- * untouched) what nnfm_engine_conv_check refuses. */
+ * rows * KH*KW*Cin * N with rows = M, or 4*Mp with pool2 (padding taps are
+ * MACs with zp_in). Refuses (buffers untouched) what nnfm_engine_conv_check
+ * refuses. */
 int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs);
 
 /* Check a POOL, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for op not

@@ -282,6 +282,7 @@ static void run_loop(nnfm_device *d, const uint8_t *in) {
 static void conv_decode(const uint8_t *in, nnfm_conv_cmd *c) {
   memset(c, 0, sizeof *c);
   c->lut = (int)nnfp_conv_get_lut(in);
+  c->pool2 = nnfp_conv_get_pool2(in);
   c->zp = nnfp_conv_get_zp(in);
   c->lo = nnfp_conv_get_lo(in);
   c->hi = nnfp_conv_get_hi(in);
@@ -477,7 +478,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_features(r, NNFP_FEAT_GEMM | NNFP_FEAT_LUT |
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
-                                (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK : 0));
+                                (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);

@@ -47,8 +47,9 @@ typedef struct {
   int vec_serial;           /* reported in the INFO feature bits */
   uint32_t state_words;     /* LIF state entries (region STATE, 16 bytes each);
                                0: no LIF core (LIF stops a program like END) */
-  int conv;                 /* 1: CONV, POOL and PACK instructions (INFO
-                               feature bits FEAT_CONV, FEAT_PACK); 0: those
+  int conv;                 /* 1: CONV (with its fused pooling), POOL and
+                               PACK instructions (INFO feature bits
+                               FEAT_CONV, FEAT_PACK, FEAT_CONV_POOL); 0: those
                                opcodes stop a program like END, as on an RTL
                                built with HAS_CONV = 0 */
 } nnfm_device_config;

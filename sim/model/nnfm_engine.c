@@ -376,21 +376,30 @@ static nnfm_window pool_window(const nnfm_pool_cmd *c) {
 /* Sizes of a (range-checked) CONV or POOL. */
 typedef struct {
   uint32_t oh, ow;
-  uint64_t ct, nt, kt, m;   /* channel tiles in, N tiles out, K tiles, output rows */
+  uint64_t ct, nt, kt, m;   /* channel tiles in, N tiles out, K tiles, rows walked */
+  uint64_t om;              /* output rows per N tile: m, or Mp with CONV's pool2 */
   uint64_t in_words, out_words, w_words;
 } walk_sizes;
 
+uint64_t nnfm_conv_pool2_rows(uint32_t oh, uint32_t ow, uint32_t b) {
+  return (uint64_t)(oh / 2) * (ow / 2) * b;
+}
+
+/* 0 when the window does not fit, or with pool2 the conv's output is
+ * smaller than one 2x2 window. */
 static int conv_sizes(const nnfm_config *cfg, const nnfm_conv_cmd *c, walk_sizes *s) {
   nnfm_window g = conv_window(c);
   int oh, ow;
   if (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK) return 0;
+  if (c->pool2 && (oh < 2 || ow < 2)) return 0;
   s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
   s->ct = ceil_div(c->cin, (uint64_t)cfg->rows);
   s->nt = n_tiles(cfg, c->n);
   s->kt = (uint64_t)c->kh * c->kw * s->ct;
-  s->m = (uint64_t)s->oh * s->ow * c->b;
+  s->om = c->pool2 ? nnfm_conv_pool2_rows(s->oh, s->ow, c->b) : (uint64_t)s->oh * s->ow * c->b;
+  s->m = c->pool2 ? NNFM_POOL2_TAPS * s->om : s->om;
   s->in_words = s->ct * c->h * c->w * c->b;
-  s->out_words = s->nt * s->m;
+  s->out_words = s->nt * s->om;
   s->w_words = s->nt * s->kt * (uint64_t)cfg->rows;
   return 1;
 }
@@ -404,6 +413,7 @@ static int pool_sizes(const nnfm_config *cfg, const nnfm_pool_cmd *c, walk_sizes
   s->kt = (uint64_t)c->kh * c->kw;
   s->m = (uint64_t)s->oh * s->ow * c->b;
   s->in_words = s->ct * c->h * c->w * c->b;
+  s->om = s->m;
   s->out_words = s->ct * s->m;
   s->w_words = 0;
   return 1;
@@ -421,10 +431,10 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
   if (!u_in(c->cin, 1, 65535) || !u_in(c->n, 1, 65535) ||
       !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
       !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) ||
-      c->lo > c->hi || (c->lut != 0 && c->lut != 1))
+      c->lo > c->hi || (c->lut != 0 && c->lut != 1) || c->pool2 > 1)
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
-  if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input */
+  if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input, pool2 on < 2x2 */
   if (s.m > NNFM_WALK_MAX || s.kt > NNFM_WALK_MAX) return NNFM_ERR_SHAPE; /* the walk's counters */
   if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words) ||
       !range_ok(c->w_base, s.w_words, e->cfg.w_words) || !range_ok(c->p_base, s.nt, e->cfg.p_words))
@@ -438,7 +448,8 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
 
 /* The pixel walker (docs/conv.md): output pixel (oy, ox) and image b of a
  * row, and the window's corner (iy0, ix0) = (oy*SH - PH, ox*SW - PW), kept
- * by additions as the RTL keeps them. Rows run b fastest, then ox, then oy. */
+ * by additions as the RTL keeps them (POOL; CONV computes them per row,
+ * conv_row_pixel). Rows run b fastest, then ox, then oy. */
 typedef struct {
   uint32_t oy, ox, b;
   int64_t iy0, ix0;
@@ -460,6 +471,27 @@ static void pix_next(pix_walk *p, uint32_t B, uint32_t OW, uint32_t sh, uint32_t
   p->iy0 += sh;
 }
 
+/* The output pixel (oy, ox), image b and window corner of CONV row `row`:
+ * rows m = (oy*OW + ox)*B + b, or with pool2 the order (py, px, b, wy, wx)
+ * of nnfm.h (row = (((py*OWp + px)*B + b)*2 + wy)*2 + wx). */
+static pix_walk conv_row_pixel(const nnfm_conv_cmd *c, const walk_sizes *s, uint64_t row) {
+  uint64_t q = row;
+  uint32_t wy = 0, wx = 0, ow = s->ow, f = 1; /* f: output pixels per walked column step */
+  if (c->pool2) {
+    wx = (uint32_t)(q % 2), wy = (uint32_t)(q / 2 % 2);
+    q /= NNFM_POOL2_TAPS;
+    ow = s->ow / 2, f = 2;
+  }
+  pix_walk p;
+  p.b = (uint32_t)(q % c->b);
+  q /= c->b;
+  p.ox = (uint32_t)(q % ow) * f + wx;
+  p.oy = (uint32_t)(q / ow) * f + wy;
+  p.iy0 = (int64_t)p.oy * c->sh - (int64_t)c->ph;
+  p.ix0 = (int64_t)p.ox * c->sw - (int64_t)c->pw;
+  return p;
+}
+
 int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
   int st = nnfm_engine_conv_check(e, c);
   if (st != NNFM_OK) return st;
@@ -469,20 +501,20 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
   const uint32_t H = c->h, W = c->w, B = c->b, CT = (uint32_t)s.ct;
   const uint64_t M = s.m, KT = s.kt;
   const int8_t *lut = c->lut ? e->lut : NULL;
+  int8_t out[64]; /* the output word's lanes (C <= 64): the vector stage's, or with
+                   * pool2 the window's running lane-wise max */
   for (uint32_t nt = 0; nt < s.nt; nt++) {
     const size_t p0 = ((size_t)c->p_base + nt) * C; /* P slot of lane 0 */
-    pix_walk blk = pix_first(c->ph, c->pw);         /* the block's first row */
     for (uint64_t mb = 0; mb < M; mb += D) {        /* M blocks of <= D rows */
       const uint32_t rows = (uint32_t)(M - mb < D ? M - mb : D);
-      pix_walk p = blk;
       uint64_t kt = 0;
       for (uint32_t ky = 0; ky < c->kh; ky++)
         for (uint32_t kx = 0; kx < c->kw; kx++)
           for (uint32_t ct = 0; ct < CT; ct++, kt++) { /* kt = (ky*KW + kx)*CT + ct */
             const int64_t toff = (((int64_t)ct * H + ky) * W + kx) * B; /* the tile's offset */
             const uint8_t *wt = e->w + ((size_t)c->w_base + ((size_t)nt * KT + kt) * R) * C;
-            p = blk; /* the block re-streams from its saved start */
-            for (uint32_t i = 0; i < rows; i++, pix_next(&p, B, s.ow, c->sh, c->sw, c->pw)) {
+            for (uint32_t i = 0; i < rows; i++) { /* the block re-streams its rows */
+              const pix_walk p = conv_row_pixel(c, &s, mb + i);
               int32_t *acc = e->accum + (size_t)i * C;
               if (kt == 0)
                 for (uint32_t j = 0; j < C; j++) acc[j] = e->bias[p0 + j]; /* start from bias */
@@ -496,17 +528,22 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
                 const uint8_t *wrow = wt + (size_t)r * C;
                 for (uint32_t j = 0; j < C; j++) acc[j] = nnfm_acc_add(acc[j], a * i8_of_u8(wrow[j]));
               }
-              if (kt + 1 == KT) { /* last K tile: the vector stage, then the output word */
-                uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)nt * M + mb + i) * R;
-                for (uint32_t j = 0; j < C; j++)
-                  orow[j] = nt * C + j < c->n
-                                ? (uint8_t)nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j],
-                                                             c->zp, c->lo, c->hi, lut)
-                                : 0; /* padded output lane */
+              if (kt + 1 < KT) continue;
+              /* last K tile: the vector stage, then the output word (pool2: the
+               * window's max, written with its fourth row) */
+              const uint64_t row = mb + i, tap = row % NNFM_POOL2_TAPS;
+              for (uint32_t j = 0; j < C; j++) {
+                int8_t y = nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j], c->zp, c->lo,
+                                             c->hi, lut);
+                out[j] = (!c->pool2 || tap == 0 || y > out[j]) ? y : out[j];
               }
+              if (c->pool2 && tap + 1 < NNFM_POOL2_TAPS) continue;
+              const uint64_t orow_i = c->pool2 ? row / NNFM_POOL2_TAPS : row;
+              uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)nt * s.om + orow_i) * R;
+              for (uint32_t j = 0; j < C; j++)
+                orow[j] = nt * C + j < c->n ? (uint8_t)out[j] : 0; /* padded output lane: 0 */
             }
           }
-      blk = p; /* the next block starts where this one ended */
     }
   }
   if (macs) *macs = M * c->kh * c->kw * c->cin * c->n;
@@ -688,7 +725,7 @@ static int pack_sizes(const nnfm_config *cfg, const nnfm_pack_cmd *c, uint32_t *
   s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
   s->ct = s->nt = ceil_div(*cp, (uint64_t)cfg->rows);
   s->kt = 1;
-  s->m = (uint64_t)s->oh * s->ow * c->b;
+  s->m = s->om = (uint64_t)s->oh * s->ow * c->b;
   s->in_words = ceil_div((uint64_t)c->h * c->w * c->b * c->cin, (uint64_t)cfg->rows); /* dense bytes */
   s->out_words = s->ct * s->m;
   s->w_words = 0;

@@ -329,13 +329,16 @@ int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles, uint64_t
   if (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK)
     return nnfsim_fail_(s, NNFSIM_ERR_RANGE, "conv: window");
   const uint32_t ct = (uint32_t)((c->cin + R - 1) / R);
-  const uint32_t M = (uint32_t)oh * (uint32_t)ow * c->b;
+  /* pool2: the pooled sizes; the rows walked are 4*M */
+  if (c->pool2) oh /= 2, ow /= 2;
+  const uint32_t M = (uint32_t)oh * (uint32_t)ow * c->b * (c->pool2 ? 4u : 1u);
   nnfm_cmd e; /* the GEMM the port carries besides the geometry */
   memset(&e, 0, sizeof e);
   e.m = M, e.k = c->cin, e.n = c->n;
   e.a_base = c->a_base, e.w_base = c->w_base, e.p_base = c->p_base, e.o_base = c->o_base;
   e.zp = c->zp, e.lo = c->lo, e.hi = c->hi, e.lut = c->lut;
   p->cmd_conv = 1;
+  p->cmd_pool2 = (uint8_t)(c->pool2 ? 1 : 0);
   p->cmd_kt = (uint16_t)(c->kh * c->kw * ct), p->cmd_ct = (uint16_t)ct;
   p->cmd_h = (uint16_t)c->h, p->cmd_w = (uint16_t)c->w, p->cmd_b = (uint16_t)c->b;
   p->cmd_oh = (uint16_t)oh, p->cmd_ow = (uint16_t)ow;
@@ -347,6 +350,7 @@ int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles, uint64_t
   rc = issue(s, &e);
   /* scrambled after acceptance, as the GEMM fields are */
   p->cmd_conv = 0;
+  p->cmd_pool2 ^= 1;
   p->cmd_kt = (uint16_t)~p->cmd_kt, p->cmd_ct = (uint16_t)~p->cmd_ct;
   p->cmd_h = (uint16_t)~p->cmd_h, p->cmd_w = (uint16_t)~p->cmd_w, p->cmd_b = (uint16_t)~p->cmd_b;
   p->cmd_oh = (uint16_t)~p->cmd_oh, p->cmd_ow = (uint16_t)~p->cmd_ow;

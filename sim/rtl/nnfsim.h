@@ -46,6 +46,7 @@ typedef struct {
   /* CONV geometry (cmd_conv = 1; docs/conv.md): the sizes nnf_insn_check
    * computes, given here by nnfsim_conv */
   uint8_t cmd_conv;
+  uint8_t cmd_pool2;             /* with cmd_conv: fused 2x2 max pooling */
   uint16_t cmd_kt, cmd_ct, cmd_h, cmd_w, cmd_b, cmd_oh, cmd_ow;
   uint8_t cmd_kh, cmd_kw, cmd_sh, cmd_sw, cmd_ph, cmd_pw;
   uint32_t cmd_wb, cmd_hwb;

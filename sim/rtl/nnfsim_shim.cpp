@@ -45,6 +45,7 @@ static inline void drive(Vnnf_gemm *t, const nnfsim_ports *p) {
   t->cmd_hi = (uint8_t)p->cmd_hi;
   t->cmd_lut = p->cmd_lut & 1;
   t->cmd_conv = p->cmd_conv & 1;
+  t->cmd_pool2 = p->cmd_pool2 & 1;
   t->cmd_kt = p->cmd_kt;
   t->cmd_ct = p->cmd_ct;
   t->cmd_h = p->cmd_h & 0x7ff;

@@ -820,7 +820,12 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   }
   if (global) kh = kw = 0, sh = sw = 1, ph = pw = eh = ew = 0;
   const uint32_t gkh = global ? h : kh, gkw = global ? w : kw;
-  const uint32_t oh = (h + 2 * ph + eh - gkh) / sh + 1, ow = (w + 2 * pw + ew - gkw) / sw + 1;
+  uint32_t oh = (h + 2 * ph + eh - gkh) / sh + 1, ow = (w + 2 * pw + ew - gkw) / sw + 1;
+  /* a CONV with fused 2x2 max pooling (FEAT_CONV_POOL), now and then one
+   * whose output is too small for it (refused) */
+  const int pool2 = !pool && di->cfg.conv && ((oh >= 2 && ow >= 2) || chance(g, 10)) &&
+                    chance(g, 35);
+  if (pool2) oh /= 2, ow /= 2;
   const uint32_t ct = (c + R - 1) / R, nt = pool ? ct : (n + R - 1) / R;
   uint32_t iw = ct * h * w * b, owds = nt * oh * ow * b;
   while (iw + owds > half && b > 1) b--, iw = ct * h * w * b, owds = nt * oh * ow * b;
@@ -862,6 +867,7 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
     nnfp_conv_put_n(in, n);
     nnfp_conv_put_w_base(in, wb);
     nnfp_conv_put_p_base(in, pb);
+    nnfp_conv_put_pool2(in, (uint32_t)pool2);
   }
   /* the shape fields sit where CONV's do in both records */
   nnfp_conv_put_kh(in, kh);
@@ -883,7 +889,8 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   if (c && k2h && k2w && k2h <= hp2 && k2w <= wp2) {
     const uint64_t ct2 = (c + R - 1) / R, nt2 = pool ? ct2 : (n + R - 1) / R;
     const uint64_t ae = (uint64_t)a + ct2 * h * w * b;
-    const uint64_t oe = (uint64_t)o + nt2 * ((hp2 - k2h) / sh + 1) * ((wp2 - k2w) / sw + 1) * b;
+    const uint64_t oh2 = (hp2 - k2h) / sh + 1, ow2 = (wp2 - k2w) / sw + 1;
+    const uint64_t oe = (uint64_t)o + nt2 * (pool2 ? (oh2 / 2) * (ow2 / 2) : oh2 * ow2) * b;
     if (!(ae > act || oe > act) && (ae > half || oe > half)) *clean = 0;
   }
 }

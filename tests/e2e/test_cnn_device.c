@@ -18,6 +18,11 @@
  * saved, a padding-only output column): no PACK, the same bytes. On a
  * device without FEAT_PACK (today's RTL) nothing packs.
  *
+ * Fused 2x2 max pooling (docs/conv.md): CNNs with conv (+ ReLU) +
+ * MaxPool2d(2), packed first layers among them, with the fusion on and off
+ * (nnf_device_set_fuse_pool), outputs and logits bit for bit against
+ * NNF_FWD_INT, the programs shorter by the fused POOLs (fuse_case).
+ *
  * Then 40 random architectures (random_arch) the same way (those whose
  * first conv qualifies pack).
  *
@@ -119,6 +124,17 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   return compared;
 }
 
+/* The device of dev_uri, its driver and INFO. */
+static nnf_device *open_dev(const char *arch, nnfdrv **drv, const nnfdrv_info **in) {
+  char err[512] = "";
+  nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
+  nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
+  CHECK(d != NULL);
+  *drv = nnf_device_driver(d);
+  *in = nnfdrv_get_info(*drv);
+  return d;
+}
+
 /* PACK (docs/conv.md): the CNN on the device with packing allowed and with
  * it off (nnf_device_set_pack, the CLI's --no-pack), each time every
  * planned layer's int8 outputs bit for bit against the host's INT forward;
@@ -139,11 +155,9 @@ static void pack_case(const char *arch, int c, int h, int w, int count, int max_
   uint64_t bytes_in[2] = {0, 0}, macs[2] = {0, 0};
   int rows = 0, packed = 0;
   for (int pack = 0; pack < 2; pack++) {
-    nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
-    nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
-    CHECK(d != NULL);
-    nnfdrv *drv = nnf_device_driver(d);
-    const nnfdrv_info *in = nnfdrv_get_info(drv);
+    nnfdrv *drv;
+    const nnfdrv_info *in;
+    nnf_device *d = open_dev(arch, &drv, &in);
     const int want = pack && packs && (in->features & NNFP_FEAT_PACK);
     rows = in->rows;
     if (pack) packed = want;
@@ -195,6 +209,114 @@ static void pack_case(const char *arch, int c, int h, int w, int count, int max_
   printf("%s on %d x %d x %d: packed %s, link bytes in %.1f an image (%.1f unpacked)\n", arch, c, h, w,
          packed ? "yes" : "no", (double)bytes_in[1] / count, (double)bytes_in[0] / count);
   for (int i = 1; i <= L; i++) free(host[i]);
+  free(x);
+  nnf_net_free(n);
+}
+
+/* Fused 2x2 max pooling (docs/conv.md): the CNN on the device, outputs
+ * only (what eval and infer read back), with the fusion allowed and off
+ * (nnf_device_set_fuse_pool, the CLI's --no-fuse-pool), and with PACK
+ * allowed or not: the network's int8 outputs and logits bit for bit
+ * against the host's INT forward (conv, then the pool) every time; with the
+ * fusion (expected when the device reports FEAT_CONV_POOL) `fused` pools
+ * run inside their convs: each program copy holds `fused` CONVs with pool2
+ * and `fused` POOLs fewer, the other instructions the same; the MACs no
+ * more (fewer when a map's odd row or column is dropped), the batch the
+ * plan fits no smaller. fused < 0: whatever the host decides (0 or more),
+ * still bit for bit. Then with every boundary read back (training's mode)
+ * the fusion is off, and every planned layer's outputs equal the host's.
+ * Skipped on a device without FEAT_CONV_POOL. */
+static void fuse_case(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed, int fused) {
+  char err[512];
+  {
+    /* a device without FEAT_CONV_POOL (today's RTL) compiles as before:
+     * the other cases cover it */
+    nnfdrv *drv;
+    const nnfdrv_info *in;
+    nnf_device *d = open_dev(arch, &drv, &in);
+    const int has = (in->features & NNFP_FEAT_CONV_POOL) != 0;
+    nnf_device_close(d);
+    if (!has) {
+      printf("%s: skipped (device %s lacks FEAT_CONV_POOL)\n", arch, dev_uri);
+      return;
+    }
+  }
+  nnf_net *n = build(arch, c, h, w, seed);
+  int K = nnf_net_inputs(n), L = n->nlayers, O = nnf_net_outputs(n);
+  float *x = inputs(count, K, seed * 7 + 1);
+  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
+  host_int(n, x, count, host);
+  float *logits = malloc((size_t)count * O * sizeof(float));
+  memcpy(logits, n->logits, (size_t)count * O * sizeof(float));
+  int insns[2][2][3] = {{{0}}}; /* [pack][fuse]: CONV with pool2, POOL, all but END */
+  uint64_t macs[2][2] = {{0}};
+  int batch[2][2] = {{0}}, got_fused = 0;
+  for (int pack = 0; pack < 2; pack++)
+    for (int fuse = 0; fuse < 2; fuse++) {
+      nnfdrv *drv;
+      const nnfdrv_info *in;
+      nnf_device *d = open_dev(arch, &drv, &in);
+      const int can = fuse && (in->features & NNFP_FEAT_CONV_POOL);
+      nnf_device_set_pack(d, pack);
+      nnf_device_set_fuse_pool(d, fuse);
+      nnf_device_set_outputs_only(d, 1);
+      nnf_test_ctx("%s, pack %d, fuse %d: load: %s", arch, pack, fuse, err);
+      CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
+      const int k = nnf_device_pools_fused(d);
+      if (fused >= 0) CHECK_EQ(k, can ? fused : 0);
+      else if (!can) CHECK_EQ(k, 0);
+      if (fuse) got_fused = k;
+      batch[pack][fuse] = nnf_device_batch(d);
+      size_t plen = (size_t)in->prog_words * NNFP_INSN_BYTES;
+      uint8_t *prog = malloc(plen);
+      CHECK_EQ(nnfdrv_read(drv, NNFDRV_PROG, 0, prog, plen), NNFDRV_OK);
+      for (size_t i = 0; i < in->prog_words; i++) {
+        const uint8_t *q = prog + i * NNFP_INSN_BYTES;
+        insns[pack][fuse][0] += q[0] == NNFP_OP_CONV && nnfp_conv_get_pool2(q);
+        insns[pack][fuse][1] += q[0] == NNFP_OP_POOL;
+        insns[pack][fuse][2] += q[0] != NNFP_OP_END;
+      }
+      free(prog);
+      nnf_test_ctx("%s, pack %d, fuse %d: %d pools fused, instructions", arch, pack, fuse, k);
+      CHECK_EQ(insns[pack][fuse][0], 2 * k); /* one per program copy */
+      CHECK_OK(nnf_device_reset_counters(d, err, sizeof err));
+      memset(n->t[L].q, 0x5a, (size_t)count * n->t[L].width);
+      nnf_test_ctx("%s, pack %d, fuse %d: forward", arch, pack, fuse);
+      CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
+      nnf_test_ctx("%s, pack %d, fuse %d: outputs, device vs host INT", arch, pack, fuse);
+      CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * n->t[L].width);
+      CHECK_MEM_EQ(n->logits, logits, (size_t)count * O * sizeof(float));
+      nnf_device_figures f;
+      CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
+      macs[pack][fuse] = f.macs;
+      nnf_device_close(d);
+    }
+  for (int pack = 0; pack < 2; pack++) {
+    nnf_test_ctx("%s, pack %d: fused vs not: %d fused", arch, pack, got_fused);
+    const int k = insns[pack][1][0] / 2;
+    CHECK_EQ(insns[pack][1][1], insns[pack][0][1] - 2 * k);
+    CHECK_EQ(insns[pack][1][2], insns[pack][0][2] - 2 * k);
+    CHECK_EQ(insns[pack][0][0], 0);
+    CHECK(macs[pack][1] <= macs[pack][0] && macs[pack][1] > 0);
+    if (!k) CHECK_EQ_U64(macs[pack][1], macs[pack][0]);
+    CHECK(batch[pack][1] >= batch[pack][0]);
+  }
+  /* every boundary read back: no fusion, every planned layer as the host's */
+  {
+    nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
+    CHECK(d != NULL);
+    CHECK_OK(nnf_device_load(d, n, max_batch, err, sizeof err));
+    CHECK_EQ(nnf_device_pools_fused(d), 0);
+    char what[600];
+    snprintf(what, sizeof what, "%s, every boundary", arch);
+    device_equals_host(what, d, n, x, count, host);
+    nnf_device_close(d);
+  }
+  printf("%s on %d x %d x %d: %d pools fused, %d instructions a copy (%d unfused), MACs %llu (%llu), batch %d (%d)\n",
+         arch, c, h, w, got_fused, insns[1][1][2] / 2, insns[1][0][2] / 2, (unsigned long long)macs[1][1],
+         (unsigned long long)macs[1][0], batch[1][1], batch[1][0]);
+  for (int i = 1; i <= L; i++) free(host[i]);
+  free(logits);
   free(x);
   nnf_net_free(n);
 }
@@ -310,6 +432,25 @@ int main(int argc, char **argv) {
   pack_case("conv(4,3,pad=1),relu,flatten,dense(3)", 9, 6, 6, 9, 1000, seed + 28, 0);
   pack_case("conv(4,2),relu,flatten,dense(3)", 5, 6, 6, 9, 1000, seed + 29, 0);
   pack_case("conv(4,2,pad=2),relu,gap,flatten,dense(3)", 1, 5, 5, 9, 1000, seed + 30, 0);
+
+  /* fused 2x2 max pooling: conv + ReLU + maxpool(2) twice (the first conv
+   * packed when PACK is allowed), odd maps (floor: the last row and column
+   * dropped), a conv + maxpool(2) without ReLU, a pool as the network's
+   * last layer, tanh (a LUT) before the pool, several chunks with a shorter
+   * last one; pools that do not fuse (stride 1, kernel 3, average, a ReLU
+   * after the pool, which the host may fuse only when that clamp is none) */
+  fuse_case("conv(8,3,pad=1),relu,maxpool(2),conv(16,3,pad=1),relu,maxpool(2),flatten,dense(10)", 1, 28, 28, 37, 16,
+            seed + 40, 2);
+  fuse_case("conv(6,3,pad=1),relu,maxpool(2),conv(7,2),maxpool(2),flatten,dense(5)", 3, 11, 13, 23, 8, seed + 41, 2);
+  fuse_case("conv(9,3),maxpool(2),flatten,dense(4)", 2, 10, 9, 19, 1000, seed + 42, 1);
+  fuse_case("conv(5,3,pad=1),relu6,maxpool(2)", 1, 9, 7, 13, 5, seed + 43, 1);
+  fuse_case("conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)", 1, 8, 8, 19, 8, seed + 44, 1);
+  fuse_case("conv(6,3,pad=1),relu,maxpool(2,stride=1),conv(6,3),maxpool(3),conv(4,1),avgpool(2),flatten,dense(3)", 2,
+            12, 12, 9, 1000, seed + 45, 0);
+  fuse_case("conv(4,3),maxpool(2),relu,flatten,dense(3)", 1, 8, 8, 9, 1000, seed + 46, -1);
+  /* a 64 x 64 map: without the conv's unpooled 4096 words an image in ACT
+   * the plan fits a larger batch (fuse_case checks it is no smaller) */
+  fuse_case("conv(8,3,pad=1),relu,maxpool(2),gap,flatten,dense(3)", 1, 64, 64, 7, 8, seed + 48, 1);
 
   /* random architectures (random input sizes and channel counts too) */
   {

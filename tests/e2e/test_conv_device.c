@@ -36,8 +36,15 @@
  *   rows, an output column of padding only, the input counted as the dense
  *   bytes' ceil(H*W*B*Cin / rows) words
  *   words (not its dense bytes), M = 65535 run and M = 65790 refused;
+ * - CONV with pool2 (docs/conv.md, "Fused 2x2 max pooling"): CASES random
+ *   ones through the frames against nnfm_conv2d_ref and a 2x2 max written
+ *   here (odd OH / OW, ragged channel tiles, batches, maps over several
+ *   accumulator blocks), MACs 4*Mp*KH*KW*Cin*N, the rest of ACT unchanged,
+ *   and all of ACT as an engine with acc_depth 2 (blocks cutting windows)
+ *   leaves it; refusals (OH or OW < 2, 4*Mp over the walk, the output
+ *   range NT*Mp words) leaving every region as it was;
  * - FEAT_CONV off: INFO differs from FEAT_CONV on only in the bits
- *   FEAT_CONV and FEAT_PACK, and CONV / POOL / PACK stop a program exactly
+ *   FEAT_CONV, FEAT_PACK and FEAT_CONV_POOL, and CONV / POOL / PACK stop a program exactly
  *   like an unknown opcode and like END: the same answer bytes, the same
  *   buffers.
  */
@@ -91,6 +98,7 @@ static nnfdrv_conv conv_max(void) {
 static void check_conv_fields(const uint8_t *r, const nnfdrv_conv *c) {
   CHECK_EQ(r[0], NNFP_OP_CONV);
   CHECK_EQ(nnfp_conv_get_lut(r), (uint32_t)c->lut);
+  CHECK_EQ(nnfp_conv_get_pool2(r), (uint32_t)c->pool2);
   CHECK_EQ(nnfp_conv_get_zp(r), c->zp);
   CHECK_EQ(nnfp_conv_get_lo(r), c->lo);
   CHECK_EQ(nnfp_conv_get_hi(r), c->hi);
@@ -125,6 +133,16 @@ static void test_encoders(void) {
                                    0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xCD, 0xAB, 0x89,
                                    0x67, 0x45, 0x23, 0x01, 0x98, 0xBA, 0xDC, 0xFE};
   CHECK_MEM_EQ(r, want, 32);
+  /* pool2: byte 1 bit 1, next to LUT (bit 0), nothing else moves */
+  c.pool2 = 1;
+  CHECK_EQ(nnfdrv_insn_conv(r, &c), NNFDRV_OK);
+  check_conv_fields(r, &c);
+  CHECK_EQ(r[1], 3);
+  CHECK_MEM_EQ(r + 2, want + 2, 30);
+  c.lut = 0;
+  CHECK_EQ(nnfdrv_insn_conv(r, &c), NNFDRV_OK);
+  CHECK_EQ(r[1], 2);
+  c.pool2 = 0;
   /* the bottom of every range: the stored-minus-one fields are 0 */
   c.cin = c.n = 1, c.h = c.w = c.b = 1, c.kh = c.kw = 1, c.sh = c.sw = 1, c.ph = c.pw = 0;
   c.eh = c.ew = 0, c.lut = 0, c.zp_in = 0, c.zp = 0, c.lo = 0, c.hi = 0;
@@ -145,7 +163,7 @@ static void test_encoders(void) {
   CHECK_EQ(nnfp_get16(r + 6), 5 | 2 << 3 | 2 << 6 | 1 << 8 | 6 << 10 | 1 << 13);
   CHECK_EQ(nnfp_get32(r + 12), 27u | 999u << 10 | 512u << 20 | 1u << 30);
   /* what the record cannot hold: refused, nothing written */
-  for (int f = 0; f < 22; f++) {
+  for (int f = 0; f < 24; f++) {
     c = conv_max();
     switch (f) {
     case 0: c.cin = 0; break;
@@ -169,7 +187,9 @@ static void test_encoders(void) {
     case 18: c.eh = 2; break;
     case 19: c.ew = 2; break;
     case 20: c.lut = 2; break;
-    default: c.lut = -1; break;
+    case 21: c.lut = -1; break;
+    case 22: c.pool2 = 2; break;
+    default: c.pool2 = -1; break;
     }
     memset(r, 0xEE, sizeof r);
     nnf_test_ctx("conv field case %d", f);
@@ -591,13 +611,19 @@ static void rand_bases(uint64_t in, uint64_t out, uint32_t *a, uint32_t *o) {
   }
 }
 
-static void test_random(int cases) {
-  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
-  int8_t lut[256];
+/* A random LUT into the image and the device; ACT as the device holds it
+ * into before. */
+static void random_lut(int8_t lut[256], uint8_t *before) {
   rand_i8(lut, 256);
   memcpy(img->lut, lut, 256);
   CHECK_EQ(nnfdrv_write(dev, NNFDRV_LUT, 0, lut, 256), NNFDRV_OK);
   CHECK_EQ(nnfdrv_read(dev, NNFDRV_ACT, 0, before, act_bytes()), NNFDRV_OK);
+}
+
+static void test_random(int cases) {
+  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
+  int8_t lut[256];
+  random_lut(lut, before);
   int convs = 0, pools = 0, globals = 0;
   for (int t = 0; t < cases; t++) {
     nnf_test_ctx("random case %d", t);
@@ -681,6 +707,122 @@ static void test_random(int cases) {
   CHECK(globals > 0);
   fflush(stdout);
   CHECK(convs > cases / 4 && pools > cases / 4);
+  free(before), free(act);
+}
+
+/* ---- CONV with fused 2x2 max pooling ---------------------------------------- */
+
+/* The 2x2 max at stride 2 with the floor rule, written here from
+ * docs/conv.md: y (nb planes of oh x ow) to yp (nb planes of oh/2 x ow/2). */
+static void max2x2(const int8_t *y, int nb, int oh, int ow, int8_t *yp) {
+  const int ph = oh / 2, pw = ow / 2;
+  for (int i = 0; i < nb; i++)
+    for (int py = 0; py < ph; py++)
+      for (int px = 0; px < pw; px++) {
+        const int8_t *q = y + (size_t)i * oh * ow + (size_t)(2 * py) * ow + 2 * px;
+        int8_t m = q[0];
+        if (q[1] > m) m = q[1];
+        if (q[ow] > m) m = q[ow];
+        if (q[ow + 1] > m) m = q[ow + 1];
+        yp[((size_t)i * ph + py) * pw + px] = m;
+      }
+}
+
+static void test_random_pool2(int cases) {
+  uint8_t *before = xmalloc(act_bytes()), *act = xmalloc(act_bytes());
+  int8_t lut[256];
+  random_lut(lut, before);
+  /* the twin engine: the device's buffers, accumulator blocks of 2 rows */
+  nnfm_config c2 = cfg;
+  c2.acc_depth = 2;
+  nnfm_engine *e2 = nnfm_engine_create(&c2);
+  CHECK(e2 != NULL);
+  int odd = 0, ragged = 0, multi = 0;
+  for (int t = 0; t < cases; t++) {
+    nnf_test_ctx("pool2 case %d", t);
+    memcpy(img->act, before, act_bytes());
+    nnfm_window g;
+    int oh, ow;
+    do {
+      g = rand_window(0);
+      if (rr(0, 3) == 0) { /* larger maps: several accumulator blocks */
+        g.h = (int)rr(8, 24), g.w = (int)rr(8, 24), g.kh = (int)rr(1, 3), g.kw = (int)rr(1, 3);
+        g.sh = g.sw = 1, g.ph = (int)rr(0, 1), g.pw = (int)rr(0, 1), g.eh = g.ew = 0;
+      }
+    } while (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK || oh < 2 || ow < 2);
+    const int ph = oh / 2, pw = ow / 2;
+    int32_t lo = (int32_t)rr(-128, 127), hi = (int32_t)rr(lo, 127);
+    if (rr(0, 1)) lo = -128, hi = 127;
+    nnfm_conv_args ca = {g, (int)rr(1, 20), (int32_t)rr(-128, 127), (int32_t)rr(-128, 127), lo, hi,
+                         rr(0, 1) ? lut : NULL};
+    conv_layer L;
+    conv_layer_init(&L, &ca);
+    const int n = ca.n;
+    odd += oh % 2 || ow % 2;
+    ragged += g.c % cfg.rows || n % cfg.cols;
+    multi += 4ull * ph * pw * g.b > cfg.acc_depth;
+    size_t nx = (size_t)g.b * g.c * g.h * g.w, ny = (size_t)g.b * n * oh * ow, np = (size_t)g.b * n * ph * pw;
+    int8_t *x = xmalloc(nx), *y = xmalloc(ny), *yp = xmalloc(np), *got = xmalloc(np);
+    rand_i8(x, nx);
+    uint64_t in_words = nnfm_fmap_words(&cfg, (uint32_t)g.c, (uint32_t)g.h, (uint32_t)g.w, (uint32_t)g.b);
+    uint64_t out_words = nnfm_fmap_words(&cfg, (uint32_t)n, (uint32_t)ph, (uint32_t)pw, (uint32_t)g.b);
+    uint32_t a_base, o_base;
+    rand_bases(in_words, out_words, &a_base, &o_base);
+    uint32_t ww = nnfm_conv_w_words(&cfg, (uint32_t)n, (uint32_t)g.c, (uint32_t)g.kh, (uint32_t)g.kw);
+    uint32_t w_base = (uint32_t)rr(0, cfg.w_words - ww);
+    uint32_t p_base = (uint32_t)rr(0, cfg.p_words - nnfm_p_entries(&cfg, (uint32_t)n));
+    conv_layer_load(&L, w_base, p_base);
+    nnfdrv_conv c = conv_insn(&L, a_base, w_base, p_base, o_base);
+    c.pool2 = 1;
+    uint8_t prog[64];
+    CHECK_EQ(nnfdrv_insn_conv(prog, &c), NNFDRV_OK);
+    nnfdrv_insn_end(prog + 32);
+    CHECK_EQ(nnfdrv_write(dev, NNFDRV_PROG, 0, prog, sizeof prog), NNFDRV_OK);
+    /* the reference: the conv's int8 map, then its 2x2 maxima */
+    CHECK_OK(nnfm_conv2d_ref(&L.a, x, L.w, L.bias, L.m0, L.shift, y));
+    max2x2(y, g.b * n, oh, ow, yp);
+    CHECK_OK(nnfm_engine_put_fmap(img, a_base, x, (uint32_t)g.b, (uint32_t)g.c, (uint32_t)g.h, (uint32_t)g.w));
+    upload(NNFDRV_ACT, a_base, in_words);
+    memcpy(before, img->act, act_bytes());
+    /* the twin engine gets the same buffers */
+    memcpy(e2->act, img->act, act_bytes());
+    memcpy(e2->w, img->w, (size_t)cfg.w_words * cfg.cols);
+    memcpy(e2->bias, img->bias, sizeof(int32_t) * cfg.p_words * cfg.cols);
+    memcpy(e2->m0, img->m0, sizeof(int32_t) * cfg.p_words * cfg.cols);
+    memcpy(e2->shift, img->shift, (size_t)cfg.p_words * cfg.cols);
+    memcpy(e2->lut, lut, 256);
+    nnfm_conv_cmd k;
+    memset(&k, 0, sizeof k);
+    k.cin = (uint32_t)g.c, k.h = (uint32_t)g.h, k.w = (uint32_t)g.w, k.b = (uint32_t)g.b, k.n = (uint32_t)n;
+    k.kh = (uint32_t)g.kh, k.kw = (uint32_t)g.kw, k.sh = (uint32_t)g.sh, k.sw = (uint32_t)g.sw;
+    k.ph = (uint32_t)g.ph, k.pw = (uint32_t)g.pw, k.eh = (uint32_t)g.eh, k.ew = (uint32_t)g.ew;
+    k.a_base = a_base, k.w_base = w_base, k.p_base = p_base, k.o_base = o_base;
+    k.zp_in = ca.zp_in, k.zp = ca.out_zp, k.lo = lo, k.hi = hi, k.lut = ca.lut != NULL, k.pool2 = 1;
+    CHECK_OK(nnfm_engine_conv_check(img, &k)); /* the device's buffers as the host sent them */
+    uint64_t m0 = macs_now();
+    run_and_read(act, 1);
+    const uint64_t macs = 4ull * ph * pw * g.b * g.kh * g.kw * g.c * n;
+    CHECK_EQ_U64(macs_now() - m0, macs);
+    map_of(act, o_base, got, g.b, n, ph, pw);
+    CHECK_MEM_EQ(got, yp, np);
+    check_rest_of_act(before, act, o_base, out_words);
+    for (uint64_t i = out_words - (uint64_t)ph * pw * g.b; i < out_words; i++) /* lanes of channels >= N: 0 */
+      for (int r = n % cfg.rows ? n % cfg.rows : cfg.rows; r < cfg.rows; r++)
+        CHECK_EQ(act[(o_base + i) * cfg.rows + r], 0);
+    uint64_t m2 = 0;
+    CHECK_OK(nnfm_engine_conv(e2, &k, &m2));
+    CHECK_EQ_U64(m2, macs);
+    CHECK_MEM_EQ(e2->act, act, act_bytes());
+    memcpy(before, act, act_bytes());
+    conv_layer_free(&L);
+    free(x), free(y), free(yp), free(got);
+  }
+  nnf_test_ctx("");
+  printf("pool2: %d CONVs with fused 2x2 max pooling (%d odd OH or OW, %d ragged tiles, %d over one "
+         "accumulator block) against the references\n", cases, odd, ragged, multi);
+  fflush(stdout);
+  CHECK(odd > 0 && ragged > 0 && multi > 0);
+  nnfm_engine_destroy(e2);
   free(before), free(act);
 }
 
@@ -1146,6 +1288,79 @@ static void test_pack_refusals(void) {
   pack_case_on(&big, "pack M = 65790", k, NNFM_ERR_SHAPE);
 }
 
+/* CONV with pool2's refusals (nnfm_engine_conv_check) and accepted
+ * boundaries. small_conv: OH = 5, OW = 3, B = 2, CT = NT = 2, so the pooled
+ * output is 2 x 1: Mp = 4, NT*Mp = 8 words (NT*M would be 60). */
+static void test_pool2_refusals(void) {
+  const uint32_t A = small_cfg(1).engine.act_words;
+  nnfdrv_conv k = small_conv();
+  k.pool2 = 1;
+  conv_case("pool2 valid", k, 0);
+  /* the output range is NT*Mp words */
+  k.o_base = A - 8;
+  conv_case("pool2 output ends at ACT's end", k, 0);
+  k.o_base = A - 7;
+  conv_case("pool2 output one word past ACT", k, NNFM_ERR_SHAPE);
+  k = small_conv(), k.pool2 = 1, k.o_base = k.a_base + 79;
+  conv_case("pool2 output on the input's last word", k, NNFM_ERR_SHAPE);
+  k.o_base = k.a_base + 80;
+  conv_case("pool2 output right after the input", k, 0);
+  k = small_conv(), k.pool2 = 1, k.o_base = 0, k.a_base = 7;
+  conv_case("pool2 input on the output's last word", k, NNFM_ERR_SHAPE);
+  k.a_base = 8;
+  conv_case("pool2 input right after the output", k, 0);
+  /* OH or OW under 2: refused with pool2, run without */
+  k = small_conv(), k.h = 2, k.kh = 2, k.ph = 0; /* OH = 1 */
+  conv_case("conv OH 1", k, 0);
+  k.pool2 = 1;
+  conv_case("pool2 OH 1", k, NNFM_ERR_RANGE);
+  k.h = 3; /* OH = 2 */
+  conv_case("pool2 OH 2", k, 0);
+  k = small_conv(), k.w = 2, k.kw = 2, k.pw = 0; /* OW = 1 */
+  conv_case("conv OW 1", k, 0);
+  k.pool2 = 1;
+  conv_case("pool2 OW 1", k, NNFM_ERR_RANGE);
+  k.sw = 1, k.w = 3, k.kw = 2; /* OW = 2 */
+  conv_case("pool2 OW 2", k, 0);
+  /* a field refusal wins over an extent refusal */
+  k = small_conv(), k.pool2 = 1, k.h = 2, k.kh = 2, k.ph = 0, k.o_base = 0xFFFFFFFFu;
+  conv_case("pool2 OH 1 and o_base out", k, NNFM_ERR_RANGE);
+  /* the walk: 4*Mp rows. H = 3, W = 254, B = 129, a 1 x 1 kernel: M = 98298
+   * rows unpooled (refused), 4*Mp = 4*(1*127*129) = 65532 pooled (runs);
+   * W = 256, B = 128: 4*Mp = 65536, refused */
+  nnfm_device_config big = small_cfg(1);
+  big.engine.act_words = 1u << 18;
+  big.max_payload = 16384;
+  nnfdrv_conv w;
+  memset(&w, 0, sizeof w);
+  w.cin = 1, w.n = 1, w.h = 3, w.w = 254, w.b = 129, w.kh = w.kw = 1, w.sh = w.sw = 1;
+  w.a_base = 1024, w.o_base = 1024 + 100000, w.w_base = 7, w.p_base = 1, w.lo = -128, w.hi = 127;
+  uint8_t r[32];
+  CHECK_EQ(nnfdrv_insn_conv(r, &w), NNFDRV_OK);
+  refusal_case_on(&big, "conv M = 98298", r, NNFM_ERR_SHAPE, -1, 0);
+  w.pool2 = 1;
+  CHECK_EQ(nnfdrv_insn_conv(r, &w), NNFDRV_OK);
+  refusal_case_on(&big, "pool2 4*Mp = 65532", r, 0, -1, 0);
+  w.w = 256, w.b = 128, w.h = 2;
+  CHECK_EQ(nnfdrv_insn_conv(r, &w), NNFDRV_OK);
+  refusal_case_on(&big, "pool2 4*Mp = 65536", r, NNFM_ERR_SHAPE, -1, 0);
+  /* pool2 beyond 0 / 1 (no record holds it): the engine's check */
+  nnfm_engine *e = nnfm_engine_create(&big.engine);
+  CHECK(e != NULL);
+  nnfm_conv_cmd c;
+  memset(&c, 0, sizeof c);
+  c.cin = 1, c.n = 1, c.h = 4, c.w = 4, c.b = 1, c.kh = c.kw = c.sh = c.sw = 1;
+  c.a_base = 0, c.o_base = 100, c.lo = -128, c.hi = 127, c.pool2 = 1;
+  e->m0[0] = 1 << 30;
+  CHECK_OK(nnfm_engine_conv_check(e, &c));
+  c.pool2 = 2;
+  CHECK_EQ(nnfm_engine_conv_check(e, &c), NNFM_ERR_RANGE);
+  uint64_t macs = 7;
+  CHECK_EQ(nnfm_engine_conv(e, &c, &macs), NNFM_ERR_RANGE);
+  CHECK_EQ_U64(macs, 7);
+  nnfm_engine_destroy(e);
+}
+
 static void test_refusals(void) {
   const nnfm_device_config c = small_cfg(1);
   const uint32_t A = c.engine.act_words, Wd = c.engine.w_words, P = c.engine.p_words;
@@ -1260,7 +1475,7 @@ static void test_feat_off(void) {
   const nnfm_device_config on = small_cfg(1), off = small_cfg(0);
   /* INFO: only the feature bits CONV and PACK differ */
   sess *a = sess_new(&on), *b = sess_new(&off);
-  const uint32_t both = NNFP_FEAT_CONV | NNFP_FEAT_PACK;
+  const uint32_t both = NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL;
   CHECK_EQ(sess_cmd(a, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(sess_cmd(b, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(nnfp_info_get_features(a->ans_pl) & both, both);
@@ -1352,12 +1567,14 @@ int main(int argc, char **argv) {
   CHECK(img != NULL);
   test_cnn_program();
   test_random(cases);
-  test_random_pack(cases);
+  test_random_pool2(cases);
+  test_random_pack(cases); /* its refused PACKs last: STATUS keeps BAD_INSN as the last error */
   nnfm_engine_destroy(img);
   nnfdrv_close(dev);
 
   test_refusals();
   test_pack_refusals();
+  test_pool2_refusals();
   test_feat_off();
   return nnf_test_done(argv[0]);
 }

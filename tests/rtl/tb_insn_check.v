@@ -42,7 +42,7 @@ module tb_insn_check #(
         .a_base(a_base), .w_base(w_base), .p_base(p_base), .o_base(o_base), .lo(lo), .hi(hi),
         .c_cin(c_cin), .c_kh(c_kh), .c_kw(c_kw), .c_sh_m1(c_sh_m1), .c_sw_m1(c_sw_m1),
         .c_ph(c_ph), .c_pw(c_pw), .c_h_m1(c_h_m1), .c_w_m1(c_w_m1), .c_b_m1(c_b_m1),
-        .c_eh(c_eh), .c_ew(c_ew), .c_global(c_global), .c_pack(1'b0), .c_pcin(16'd0), .c_xok(1'b1),
+        .c_eh(c_eh), .c_ew(c_ew), .c_global(c_global), .c_pool2(1'b0), .c_pack(1'b0), .c_pcin(16'd0), .c_xok(1'b1),
         .done(done), .ok(ok),
         .s_oh(s_oh), .s_ow(s_ow), .s_kh(s_kh), .s_kw(s_kw), .s_m(s_m), .s_ct(s_ct),
         .s_kt(s_kt), .s_wb(s_wb), .s_hwb(s_hwb));

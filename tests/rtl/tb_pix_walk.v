@@ -3,7 +3,8 @@
 // conv streamer walks them: per N tile, per block of D rows, per tap
 // (ct fastest), every row of the block; the block re-streamed (BACK) for each
 // tap but the last, then NEXT_MARK into the next block, FIRST after the last
-// row. Self-checking: prints "PASS <n>" or stops at the first mismatch with
+// row; half of the commands in the pool2 order (where OH, OW >= 2) (rows (py, px, b, wy, wx)).
+// Self-checking: prints "PASS <n>" or stops at the first mismatch with
 // "FAIL ...". Runs under Icarus and Verilator --binary alike.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -18,6 +19,7 @@ module tb_pix_walk;
     reg  [15:0]  b, ct_n;
     reg  [2:0]   sh, sw, ph, pw;
     reg  [AW-1:0] wb, hwb;
+    reg          pool2 = 1'b0;
     reg  [2:0]   row_op = 3'd0;
     reg  [1:0]   tap_op = 2'd0;
     wire         ready, in_map, row_last, tap_last;
@@ -25,25 +27,30 @@ module tb_pix_walk;
 
     nnf_pix_walk #(.AW(AW)) dut (
         .clk(clk), .start(start), .h(h), .w(w), .b(b), .kh(kh), .kw(kw), .sh(sh), .sw(sw),
-        .ph(ph), .pw(pw), .oh(oh), .ow(ow), .ct_n(ct_n), .wb(wb), .hwb(hwb),
+        .ph(ph), .pw(pw), .oh(oh), .ow(ow), .ct_n(ct_n), .pool2(pool2), .wb(wb), .hwb(hwb),
         .row_op(row_op), .tap_op(tap_op), .ready(ready), .ofs(ofs), .in_map(in_map),
         .row_last(row_last), .tap_last(tap_last));
 
     integer seed, cmd, nt, nts, m0, m, t, M, KT, D, rows, eh, ew;
-    integer checks = 0;
-    integer oy, ox, bi, ky, kx, ct, iy, ix, exp_ofs, exp_in;
+    integer checks = 0, npool2 = 0;
+    integer oy, ox, bi, ky, kx, ct, iy, ix, exp_ofs, exp_in, wq, grp;
 
     task check_here;
         begin
-            bi = m % b; ox = (m / b) % ow; oy = m / (b * ow);
+            if (pool2) begin                      // m = (((py*OW + px)*B + b)*2 + wy)*2 + wx
+                wq = m % 4; grp = m / 4;
+                bi = grp % b; ox = 2 * ((grp / b) % ow) + wq % 2; oy = 2 * (grp / (b * ow)) + wq / 2;
+            end else begin
+                bi = m % b; ox = (m / b) % ow; oy = m / (b * ow);
+            end
             ct = t % ct_n; kx = (t / ct_n) % kw; ky = t / (ct_n * kw);
             iy = oy * sh - ph + ky; ix = ox * sw - pw + kx;
             exp_in = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? 1 : 0;
             exp_ofs = ((ct * h * w + iy * w + ix) * b + bi) & ((1 << AW) - 1);
             if (in_map !== exp_in[0] || (exp_in != 0 && ofs !== exp_ofs[AW-1:0]) ||
                 row_last !== (m == M - 1) || tap_last !== (t == KT - 1)) begin
-                $display("FAIL cmd %0d: H %0d W %0d B %0d K %0dx%0d S %0d,%0d P %0d,%0d CT %0d D %0d m %0d t %0d: ofs %0d in %0d rl %0d tl %0d, want %0d %0d %0d %0d",
-                         cmd, h, w, b, kh, kw, sh, sw, ph, pw, ct_n, D, m, t, ofs, in_map,
+                $display("FAIL cmd %0d (pool2 %0d): H %0d W %0d B %0d K %0dx%0d S %0d,%0d P %0d,%0d CT %0d D %0d m %0d t %0d: ofs %0d in %0d rl %0d tl %0d, want %0d %0d %0d %0d",
+                         cmd, pool2, h, w, b, kh, kw, sh, sw, ph, pw, ct_n, D, m, t, ofs, in_map,
                          row_last, tap_last, exp_ofs, exp_in, m == M - 1, t == KT - 1);
                 $finish;
             end
@@ -69,7 +76,11 @@ module tb_pix_walk;
                 h = 1; w = 1; kh = 1; kw = 1; sh = 1; sw = 1; ph = 0; pw = 0; oh = 1; ow = 1;
                 b = 1 + ($urandom % 40); wb = b; hwb = b; ct_n = 1 + ($urandom % 4);
             end
-            M = oh * ow * b; KT = kh * kw * ct_n;
+            pool2 = 1'b0;
+            if (cmd % 2 == 1 && oh >= 2 && ow >= 2) begin   // pooled sizes
+                pool2 = 1'b1; oh = oh / 2; ow = ow / 2; npool2 = npool2 + 1;
+            end
+            M = oh * ow * b * (pool2 ? 4 : 1); KT = kh * kw * ct_n;
             D = 1 + ($urandom % 6);
             nts = 1 + ($urandom % 2);
             @(negedge clk); start = 1'b1;
@@ -96,7 +107,7 @@ module tb_pix_walk;
                 end
             end
         end
-        $display("PASS %0d", checks);
+        $display("PASS %0d checks, %0d of 400 commands in the pool2 order", checks, npool2);
         $finish;
     end
 endmodule

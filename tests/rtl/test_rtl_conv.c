@@ -10,7 +10,8 @@
  * of the array's side), kernels 1..7 up to the padded input (a quarter 1x1,
  * a tenth exactly the padded input), strides 1..4 (also larger than the
  * kernel), padding 0..3 with the extra row / column EH / EW, the input
- * zero point, clamps, the LUT, realistic or saturating requantization; A, O,
+ * zero point, clamps, the LUT, realistic or saturating requantization, a
+ * third of those with OH, OW >= 2 with the fused 2x2 max pooling; A, O,
  * W and P placed at random. Compared: the output region and its neighbour
  * words after every case, the MAC count, the whole ACT image every F cases
  * and at the end.
@@ -54,6 +55,7 @@ static int draw_case(rtl_h *h, nnf_rng *r, nnfm_conv_cmd *c, uint64_t *out_words
                    (int)c->sh, (int)c->sw, (int)c->ph, (int)c->pw, (int)c->eh, (int)c->ew};
   int oh, ow;
   if (nnfm_window_check(&g, 0, &oh, &ow) != NNFM_OK) return 0;
+  if (oh >= 2 && ow >= 2 && chance(r, 30)) c->pool2 = 1, oh /= 2, ow /= 2; /* fused 2x2 max pooling */
   const uint64_t in = nnfm_fmap_words(cfg, c->cin, c->h, c->w, c->b);
   const uint64_t nt = (c->n + C - 1) / C, out = nt * (uint64_t)oh * (uint64_t)ow * c->b;
   const uint64_t ww = nnfm_conv_w_words(cfg, c->n, c->cin, c->kh, c->kw);
@@ -112,9 +114,9 @@ int main(int argc, char **argv) {
       continue;
     }
     nnf_test_ctx("seed %" PRIu64 " case %ld: Cin %u H %u W %u B %u N %u K %ux%u S %u,%u P %u,%u E %u,%u "
-                 "a %u w %u p %u o %u zp_in %d lut %d",
+                 "a %u w %u p %u o %u zp_in %d lut %d pool2 %u",
                  seed, i, c.cin, c.h, c.w, c.b, c.n, c.kh, c.kw, c.sh, c.sw, c.ph, c.pw, c.eh, c.ew,
-                 c.a_base, c.w_base, c.p_base, c.o_base, c.zp_in, c.lut);
+                 c.a_base, c.w_base, c.p_base, c.o_base, c.zp_in, c.lut, c.pool2);
     if (verbose) fprintf(stderr, "%s\n", nnf_test_ctx_);
     uint64_t macs_rtl = 0, macs_model = 0;
     int rc = nnfsim_conv(h.s, &c, 0, NULL, &macs_rtl);
