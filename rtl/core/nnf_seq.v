@@ -391,8 +391,11 @@ module nnf_seq #(
     wire   pk_cin_ok = (f_cin != 16'd0) && (f_cin <= ROWS[15:0]);
     assign v_pack  = is_pack;
     assign v_cin   = f_cin[LR:0];
-    wire [15:0] pk_cp = {{(13-LR){1'b0}}, f_kw} * {{(15-LR){1'b0}}, f_cin[LR:0]};
-    assign v_c     = is_pack ? pk_cp : `NNFP_CONV_CIN_SEL(insn_q);
+    // C' registered: the instruction is held from S_DEC on, and the check
+    // starts the cycle after S_DEC (the product off the check's start path)
+    reg  [15:0] pk_cp_q;
+    always @(posedge clk) pk_cp_q <= {{(13-LR){1'b0}}, f_kw} * {{(15-LR){1'b0}}, f_cin[LR:0]};
+    assign v_c     = is_pack ? pk_cp_q : `NNFP_CONV_CIN_SEL(insn_q);
     // LOOP
     wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
     wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);

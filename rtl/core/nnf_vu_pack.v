@@ -98,33 +98,47 @@ module nnf_vu_pack #(
     wire last_b  = (b_q == c_b - 11'd1);
     wire last_ct = (ct_q == c_ct - 16'd1);
 
-    // lanes in the row: lo_n <= l < hi_n; channels: l < ocl_n
-    wire [BW-1:0]   neg_r  = {BW{1'b0}} - r_q;
-    wire [BW-1:0]   room   = wc_q - r_q;          // W*Cin - r
-    wire            r_neg  = r_q[BW-1];
-    wire [LR:0]     lo_n   = !r_neg ? {(LR+1){1'b0}}
-                           : (neg_r >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : neg_r[LR:0];
-    wire [LR:0]     hi_n   = room[BW-1] ? {(LR+1){1'b0}}
-                           : (room >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : room[LR:0];
-    wire [LR:0]     ocl_n  = (ocl_q >= ROWS16) ? ROWS[LR:0] : ocl_q[LR:0];
-    wire [LR:0]     hi_e   = (hi_n < ocl_n) ? hi_n : ocl_n;
-    wire            need   = lo_n < hi_e;         // some input byte is used
+    // lanes in the row: lo_n_q <= l < hi_n_q; channels: l < ocl_n_q. They are
+    // registered with r_q and ocl_q, made from the values those take next
+    // (off the path from the cache check to the walk's enables).
+    function automatic [LR:0] lo_of(input [BW-1:0] r);      // min(max(-r, 0), ROWS)
+        reg [BW-1:0] nr;
+        begin
+            nr = {BW{1'b0}} - r;
+            lo_of = !r[BW-1] ? {(LR+1){1'b0}}
+                  : (nr >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : nr[LR:0];
+        end
+    endfunction
+    function automatic [LR:0] hi_of(input [BW-1:0] r, input [BW-1:0] wc);   // min(max(wc - r, 0), ROWS)
+        reg [BW-1:0] rm;
+        begin
+            rm = wc - r;
+            hi_of = rm[BW-1] ? {(LR+1){1'b0}}
+                  : (rm >= {{(BW-LR-1){1'b0}}, ROWS[LR:0]}) ? ROWS[LR:0] : rm[LR:0];
+        end
+    endfunction
+    function automatic [LR:0] cl_of(input [15:0] c);        // min(c, ROWS)
+        cl_of = (c >= ROWS16) ? ROWS[LR:0] : c[LR:0];
+    endfunction
+    reg  [LR:0]     lo_n_q, hi_n_q, ocl_n_q;
+    wire [LR:0]     hi_e   = (hi_n_q < ocl_n_q) ? hi_n_q : ocl_n_q;
+    wire            need   = lo_n_q < hi_e;         // some input byte is used
 
     // ---- the cache: words cw_q (lo_q) and cw_q + 1 (hi_q) ----
     // Only words holding a used byte are read (so every read is inside the
-    // dense input): lo when a used lane falls in it (s + lo_n < ROWS), hi
+    // dense input): lo when a used lane falls in it (s + lo_n_q < ROWS), hi
     // when one falls past it (s + hi_e > ROWS).
-    reg  [CWW-1:0]  cw_q;
+    reg  [CWW-1:0]  cw_q, cw1_q;    // cw1_q = cw_q + 1
     reg             lv_q, hv_q;     // lo_q, hi_q hold words cw_q, cw_q + 1
     reg  [ROWS*8-1:0] lo_q, hi_q;
     wire [CWW-1:0]  cw_need = pos_q[BW-1:LR];
     wire [LR-1:0]   sh      = pos_q[LR-1:0];
-    wire [LR+1:0]   s_lo    = {2'b00, sh} + {1'b0, lo_n};
+    wire [LR+1:0]   s_lo    = {2'b00, sh} + {1'b0, lo_n_q};
     wire [LR+1:0]   s_hi    = {2'b00, sh} + {1'b0, hi_e};
     wire            need_lo = need && (s_lo < {1'b0, ROWS[LR:0]});
     wire            need_hi = need && (s_hi > {1'b0, ROWS[LR:0]});
     wire            same    = (cw_need == cw_q);
-    wire            slide   = (cw_need == cw_q + {{(CWW-1){1'b0}}, 1'b1});
+    wire            slide   = (cw_need == cw1_q);
     wire            hit     = !need || (same && (!need_lo || lv_q) && (!need_hi || hv_q));
     // the window after a refill: what the cache already holds of it
     wire            n_lv    = same ? lv_q : (slide && hv_q);
@@ -164,6 +178,8 @@ module nnf_vu_pack #(
                 setup_q   <= 1'b1;
                 lv_q      <= 1'b0;
                 hv_q      <= 1'b0;
+                cw_q      <= {CWW{1'b0}};
+                cw1_q     <= {{(CWW-1){1'b0}}, 1'b1};
                 sc_left_q <= c_cin;
                 wsh_q     <= {{(BW-11){1'b0}}, c_w};
                 wc_q      <= {BW{1'b0}};
@@ -190,7 +206,10 @@ module nnf_vu_pack #(
                     ct_pos_q   <= abyte - pwc_q;
                     r_q        <= {BW{1'b0}} - pwc_q;
                     r_ct_q     <= {BW{1'b0}} - pwc_q;
+                    lo_n_q       <= lo_of({BW{1'b0}} - pwc_q);
+                    hi_n_q       <= hi_of({BW{1'b0}} - pwc_q, wc_q);
                     ocl_q      <= c_cp;
+                    ocl_n_q      <= cl_of(c_cp);
                     out_q      <= c_o_base;
                     img_out_q  <= c_o_base;
                     tile_out_q <= c_o_base;
@@ -200,6 +219,8 @@ module nnf_vu_pack #(
                     ox_q  <= ox_q + 11'd1;
                     pos_q <= pos_q + swc_q;
                     r_q   <= r_q + swc_q;
+                    lo_n_q  <= lo_of(r_q + swc_q);
+                    hi_n_q  <= hi_of(r_q + swc_q, wc_q);
                     out_q <= out_q + b_inc;
                 end else begin
                     ox_q <= 11'd0;
@@ -207,6 +228,8 @@ module nnf_vu_pack #(
                         pos_q     <= row_pos_q + wc_q;
                         row_pos_q <= row_pos_q + wc_q;
                         r_q       <= r_ct_q;
+                        lo_n_q      <= lo_of(r_ct_q);
+                        hi_n_q      <= hi_of(r_ct_q, wc_q);
                         if (!last_y) begin
                             y_q   <= y_q + 11'd1;
                             out_q <= out_q + b_inc;
@@ -225,7 +248,10 @@ module nnf_vu_pack #(
                         ct_pos_q   <= ct_pos_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
                         r_q        <= r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
                         r_ct_q     <= r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]};
+                        lo_n_q       <= lo_of(r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]});
+                        hi_n_q       <= hi_of(r_ct_q + {{(BW-LR-1){1'b0}}, ROWS[LR:0]}, wc_q);
                         ocl_q      <= ocl_q - ROWS16;
+                        ocl_n_q      <= cl_of(ocl_q - ROWS16);
                         out_q      <= tile_out_q + m_inc;
                         img_out_q  <= tile_out_q + m_inc;
                         tile_out_q <= tile_out_q + m_inc;
@@ -238,6 +264,7 @@ module nnf_vu_pack #(
             // of it, and reads the used words it lacks (lo first)
             if (miss) begin
                 cw_q   <= cw_need;
+                cw1_q  <= cw_need + {{(CWW-1){1'b0}}, 1'b1};
                 lv_q   <= n_lv;
                 hv_q   <= n_hv;
                 if (slide) lo_q <= hi_q;
@@ -278,8 +305,8 @@ module nnf_vu_pack #(
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_lane
             wire [LR:0] idx  = {1'b0, sh} + g[LR:0];
-            wire        in_c = (g[LR:0] < ocl_n);
-            wire        in_r = (g[LR:0] >= lo_n) && (g[LR:0] < hi_n);
+            wire        in_c = (g[LR:0] < ocl_n_q);
+            wire        in_r = (g[LR:0] >= lo_n_q) && (g[LR:0] < hi_n_q);
             always @(posedge clk)
                 if (make) wd_q[8*g +: 8] <= !in_c ? 8'd0 : !in_r ? c_zp_in : win[8*idx +: 8];
         end
