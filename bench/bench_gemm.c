@@ -86,7 +86,7 @@ static result run_shape(nnfsim *sim, nnfm_engine *e, shape sh) {
   result res;
   memset(&res, 0, sizeof res);
   res.s = sh;
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.m = sh.m, c.k = sh.k, c.n = sh.n;
   c.o_base = nnfm_act_words(&cfg, sh.m, sh.k);

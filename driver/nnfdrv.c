@@ -579,6 +579,65 @@ int nnfdrv_insn_pack(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pack *p) {
   return NNFDRV_OK;
 }
 
+int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e) {
+  if (!out || !e || nnfm_ew_params_check(&e->p) != NNFM_OK || e->b_base > UMAX(NNFP_EW_B_BASE_W) ||
+      (e->lut != 0 && e->lut != 1) || e->lut_idx > UMAX(NNFP_EW_LUT_IDX_W))
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_ew_put_opcode(out, NNFP_OP_EW);
+  nnfp_ew_put_lut(out, (uint32_t)e->lut);
+  nnfp_ew_put_a_small(out, (uint32_t)e->p.a_small);
+  nnfp_ew_put_lut_idx(out, e->lut_idx);
+  nnfp_ew_put_zp(out, e->p.zp);
+  nnfp_ew_put_lo(out, e->p.lo);
+  nnfp_ew_put_hi(out, e->p.hi);
+  nnfp_ew_put_zp_a(out, e->p.zp_a);
+  nnfp_ew_put_zp_b(out, e->p.zp_b);
+  nnfp_ew_put_shift(out, e->p.shift);
+  nnfp_ew_put_n(out, e->n);
+  nnfp_ew_put_m(out, e->m);
+  nnfp_ew_put_b_base(out, e->b_base);
+  nnfp_ew_put_nshift_s(out, (uint32_t)-e->p.shift_s);
+  nnfp_ew_put_op(out, (uint32_t)e->p.op);
+  nnfp_ew_put_a_base(out, e->a_base);
+  nnfp_ew_put_m0_s(out, (uint32_t)e->p.m0_s);
+  nnfp_ew_put_m0(out, (uint32_t)e->p.m0);
+  nnfp_ew_put_o_base(out, e->o_base);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count,
+                            uint32_t stride) {
+  int rc = nnfdrv_insn_loop(out, target, count);
+  if (rc == NNFDRV_OK) nnfp_loop_put_stride(out, stride);
+  return rc;
+}
+
+/* LUT_IDX and the REL flags sit at the same bits in every record that has them. */
+_Static_assert(NNFP_GEMM_LUT_IDX_LSB == NNFP_CONV_LUT_IDX_LSB && NNFP_GEMM_LUT_IDX_LSB == NNFP_EW_LUT_IDX_LSB &&
+                   NNFP_GEMM_A_REL == NNFP_INSN_A_REL && NNFP_EW_O_REL == NNFP_INSN_O_REL,
+               "LUT_IDX or REL bits differ between records");
+
+int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx) {
+  if (!insn || idx > UMAX(NNFP_GEMM_LUT_IDX_W)) return NNFDRV_ERR_ARG;
+  uint32_t op = nnfp_insn_get_opcode(insn);
+  if (op != NNFP_OP_GEMM && op != NNFP_OP_CONV && op != NNFP_OP_EW) return NNFDRV_ERR_ARG;
+  nnfp_gemm_put_lut_idx(insn, idx);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int b_rel) {
+  if (!insn) return NNFDRV_ERR_ARG;
+  uint32_t op = nnfp_insn_get_opcode(insn);
+  int bases = op == NNFP_OP_GEMM || op == NNFP_OP_LIF || op == NNFP_OP_CONV || op == NNFP_OP_POOL ||
+              op == NNFP_OP_PACK || op == NNFP_OP_EW;
+  if (!bases || (b_rel && op != NNFP_OP_EW)) return NNFDRV_ERR_ARG;
+  nnfp_insn_put_a_rel(insn, a_rel ? 1u : 0u);
+  nnfp_insn_put_o_rel(insn, o_rel ? 1u : 0u);
+  if (op == NNFP_OP_EW) nnfp_ew_put_b_rel(insn, b_rel ? 1u : 0u);
+  return NNFDRV_OK;
+}
+
 /* ---- open / close ---------------------------------------------------------------- */
 
 int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "nnf_proto_gen.h" /* region numbers (proto/nnf_proto.def) */
+#include "nnfm.h"          /* nnfm_ew_params (EW) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -215,6 +216,18 @@ typedef struct {
   int8_t zp_in;           /* the input zero point: the value of padding columns */
 } nnfdrv_pack;
 
+/* An elementwise op (docs/rnn.md, docs/protocol.md EW): A and B, m rows of n
+ * channels in the activation layout, into O (the same range as A or B, or
+ * disjoint). The numbers are nnfm_ew's (nnfm_ew_prepare computes them from
+ * real scales as TFLite does). Needs INFO feature FEAT_EW. */
+typedef struct {
+  nnfm_ew_params p;       /* op, zero points, multipliers, clamp */
+  uint16_t n, m;          /* channels, rows */
+  uint32_t a_base, b_base, o_base;  /* ACT words (b_base < 2^24; MAP reads no B) */
+  int lut;                /* 0/1: apply LUT lut_idx after the clamp */
+  uint8_t lut_idx;        /* 0..7 (the device refuses one >= its INFO LUTS) */
+} nnfdrv_ew;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
@@ -244,6 +257,22 @@ int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p);
  * padded row, an output column of padding only, h*OW*b over 65535 and
  * ranges outside ACT or sharing a word (nnfm_engine_pack_check). */
 int nnfdrv_insn_pack(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pack *p);
+/* EW: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for parameters
+ * nnfm_ew_params_check refuses, b_base >= 2^24, lut not 0/1 or lut_idx > 7.
+ * The device refuses ranges outside ACT, a partial overlap of O with A or B
+ * and lut_idx >= its LUTS (STATUS: BAD_INSN). */
+int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e);
+/* LOOP with a stride (INFO feature FEAT_REL): as nnfdrv_insn_loop, and each
+ * jump back adds `stride` ACT words to the LOOP offset that relative bases
+ * add (nnfdrv_insn_set_rel). */
+int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count,
+                            uint32_t stride);
+/* Options of an encoded instruction. set_lut: the LUT a GEMM, CONV or EW
+ * applies (0..7). set_rel (FEAT_REL): its A and O bases (and an EW's B)
+ * plus the LOOP offset. NNFDRV_ERR_ARG (nothing changed) for an opcode
+ * without the field, or idx > 7. */
+int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx);
+int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int b_rel);
 
 #ifdef __cplusplus
 }

@@ -511,14 +511,14 @@ static inline void nnfp_gemm_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_
 #define NNFP_GEMM_LUT 1
 static inline uint32_t nnfp_gemm_get_lut(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
 static inline void nnfp_gemm_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT) | ((v) & NNFP_GEMM_LUT)); }
-/* LUT_SEL: which LUT (< INFO LUTS) */
-#define NNFP_GEMM_LUT_SEL_OFS 1
-#define NNFP_GEMM_LUT_SEL_SIZE 1
-#define NNFP_GEMM_LUT_SEL_LSB 10
-#define NNFP_GEMM_LUT_SEL_W 3
-#define NNFP_GEMM_LUT_SEL_MASK 0x1C
-static inline uint32_t nnfp_gemm_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
-static inline void nnfp_gemm_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT_SEL_MASK) | ((v << 2) & NNFP_GEMM_LUT_SEL_MASK)); }
+/* LUT_IDX: which LUT (< INFO LUTS) */
+#define NNFP_GEMM_LUT_IDX_OFS 1
+#define NNFP_GEMM_LUT_IDX_SIZE 1
+#define NNFP_GEMM_LUT_IDX_LSB 10
+#define NNFP_GEMM_LUT_IDX_W 3
+#define NNFP_GEMM_LUT_IDX_MASK 0x1C
+static inline uint32_t nnfp_gemm_get_lut_idx(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_gemm_put_lut_idx(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT_IDX_MASK) | ((v << 2) & NNFP_GEMM_LUT_IDX_MASK)); }
 #define NNFP_GEMM_A_REL_OFS 1
 #define NNFP_GEMM_A_REL_SIZE 1
 #define NNFP_GEMM_A_REL_LSB 14
@@ -762,14 +762,14 @@ static inline void nnfp_conv_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)(
 #define NNFP_CONV_POOL2 2
 static inline uint32_t nnfp_conv_get_pool2(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
 static inline void nnfp_conv_put_pool2(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_POOL2) | ((v << 1) & NNFP_CONV_POOL2)); }
-/* LUT_SEL: which LUT (< INFO LUTS) */
-#define NNFP_CONV_LUT_SEL_OFS 1
-#define NNFP_CONV_LUT_SEL_SIZE 1
-#define NNFP_CONV_LUT_SEL_LSB 10
-#define NNFP_CONV_LUT_SEL_W 3
-#define NNFP_CONV_LUT_SEL_MASK 0x1C
-static inline uint32_t nnfp_conv_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
-static inline void nnfp_conv_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT_SEL_MASK) | ((v << 2) & NNFP_CONV_LUT_SEL_MASK)); }
+/* LUT_IDX: which LUT (< INFO LUTS) */
+#define NNFP_CONV_LUT_IDX_OFS 1
+#define NNFP_CONV_LUT_IDX_SIZE 1
+#define NNFP_CONV_LUT_IDX_LSB 10
+#define NNFP_CONV_LUT_IDX_W 3
+#define NNFP_CONV_LUT_IDX_MASK 0x1C
+static inline uint32_t nnfp_conv_get_lut_idx(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_conv_put_lut_idx(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT_IDX_MASK) | ((v << 2) & NNFP_CONV_LUT_IDX_MASK)); }
 /* ZP: output zero point */
 #define NNFP_CONV_ZP_OFS 2
 #define NNFP_CONV_ZP_SIZE 1
@@ -1164,7 +1164,7 @@ static inline void nnfp_pack_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p +
 #define NNFP_EW_OPCODE_W 8
 static inline uint32_t nnfp_ew_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
 static inline void nnfp_ew_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
-/* LUT: apply LUT LUT_SEL after the clamp */
+/* LUT: apply LUT LUT_IDX after the clamp */
 #define NNFP_EW_LUT_OFS 1
 #define NNFP_EW_LUT_SIZE 1
 #define NNFP_EW_LUT_LSB 8
@@ -1180,13 +1180,14 @@ static inline void nnfp_ew_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p
 #define NNFP_EW_A_SMALL 2
 static inline uint32_t nnfp_ew_get_a_small(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
 static inline void nnfp_ew_put_a_small(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_A_SMALL) | ((v << 1) & NNFP_EW_A_SMALL)); }
-#define NNFP_EW_LUT_SEL_OFS 1
-#define NNFP_EW_LUT_SEL_SIZE 1
-#define NNFP_EW_LUT_SEL_LSB 10
-#define NNFP_EW_LUT_SEL_W 3
-#define NNFP_EW_LUT_SEL_MASK 0x1C
-static inline uint32_t nnfp_ew_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
-static inline void nnfp_ew_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_LUT_SEL_MASK) | ((v << 2) & NNFP_EW_LUT_SEL_MASK)); }
+/* LUT_IDX: which LUT (< INFO LUTS) */
+#define NNFP_EW_LUT_IDX_OFS 1
+#define NNFP_EW_LUT_IDX_SIZE 1
+#define NNFP_EW_LUT_IDX_LSB 10
+#define NNFP_EW_LUT_IDX_W 3
+#define NNFP_EW_LUT_IDX_MASK 0x1C
+static inline uint32_t nnfp_ew_get_lut_idx(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_ew_put_lut_idx(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_LUT_IDX_MASK) | ((v << 2) & NNFP_EW_LUT_IDX_MASK)); }
 /* B_REL: (FEAT_REL) the B base plus the LOOP offset */
 #define NNFP_EW_B_REL_OFS 1
 #define NNFP_EW_B_REL_SIZE 1

@@ -48,6 +48,7 @@ typedef struct nnf_plan {
   int pc, cap;
   int copy;                    /* program copy (input buffer) being emitted */
   int clear;                   /* LIF: this step clears the neurons' state */
+  int8_t lut_slot[NNF_PLAN_BOUNDARIES];  /* the device LUT (INFO LUTS) layer i's table is in */
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
 

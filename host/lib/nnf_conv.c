@@ -353,6 +353,7 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
     c.a_base = C->pack_base;
   }
   if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
+  if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
   return 0;
 }
 

@@ -29,10 +29,13 @@ struct nnf_device {
   nnf_plan plan;             /* buffer addresses for max_batch rows */
   int prog_len;              /* instructions of one program copy (streaming) */
   /* segments: layers [seg_first[s], seg_first[s + 1]) run as one program of
-   * seg_len[s] instructions and an END, with the LUT of layer seg_lut[s] (or none) */
-  int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG];
+   * seg_len[s] instructions and an END, with the tables of layers
+   * seg_lut[s][k] in the device's LUT k (-1: none); a new segment begins
+   * only where a table needs a LUT and all `luts` are taken */
+  int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG][NNFM_LUTS_MAX];
   int8_t luts[NNF_MAX_LAYERS][256];
-  int resident_lut;          /* layer whose table is on the device, -1 none */
+  int nluts;                 /* the device's resident LUTs (INFO LUTS) */
+  int resident_lut[NNFM_LUTS_MAX];  /* layer whose table is in LUT k, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
   int outputs_only;          /* read back only the network's outputs (no backward pass) */
   int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
@@ -76,7 +79,8 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
     nnf_device_close(d);
     return NNFDRV_ERR_PROTOCOL;
   }
-  d->resident_lut = -1;
+  d->nluts = in->luts < 1 ? 1 : in->luts > NNFM_LUTS_MAX ? NNFM_LUTS_MAX : (int)in->luts;
+  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
   d->pack = 1;
   d->fuse_pool = 1;
   *out = d;
@@ -300,24 +304,34 @@ static const nnf_qlayer *weights_q(nnf_layer *l) {
   return Q ? Q : nnf_layer_conv_qlayer(l);
 }
 
-/* Segments: a new one where a second, different LUT is needed. */
+/* Segments and LUTs: each distinct table of a segment takes one of the
+ * device's LUTs (plan.lut_slot[i] says which layer i's GEMM or CONV
+ * selects); a new segment begins where a table needs a LUT and all are
+ * taken (with one LUT: wherever the table changes). */
 static void segments(nnf_device *d, const nnf_net *n) {
-  int cur = -2;
+  int used = 0;
   d->nseg = 0;
   for (int i = 0; i < n->nlayers; i++) {
+    d->plan.lut_slot[i] = 0;
     const nnf_qlayer *Q = weights_q(n->layer[i]);
     if (!Q) continue;
-    if (Q->lut && cur >= 0 && memcmp(d->luts[cur], Q->table, 256)) cur = -2;
-    if (cur == -2) {
+    int slot = -1;
+    if (Q->lut && d->nseg)
+      for (int k = 0; k < used && slot < 0; k++)
+        if (!memcmp(d->luts[d->seg_lut[d->nseg - 1][k]], Q->table, 256)) slot = k;
+    if (!d->nseg || (Q->lut && slot < 0 && used == d->nluts)) {
       d->seg_first[d->nseg] = d->nseg ? i : 0;
-      d->seg_lut[d->nseg] = -1;
+      for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
       d->nseg++;
-      cur = -1;
+      used = 0;
     }
     if (Q->lut) {
-      memcpy(d->luts[i], Q->table, 256);
-      if (cur < 0) cur = i;
-      d->seg_lut[d->nseg - 1] = cur;
+      if (slot < 0) {
+        slot = used++;
+        memcpy(d->luts[i], Q->table, 256);
+        d->seg_lut[d->nseg - 1][slot] = i;
+      }
+      d->plan.lut_slot[i] = (int8_t)slot;
     }
   }
   d->seg_first[d->nseg] = n->nlayers;
@@ -350,7 +364,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   d->net = n;
   d->max_batch = B;
   if (!d->spiking) segments(d, n);
-  d->resident_lut = -1;
+  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
   return write_program(d, B, err, errlen);
 }
 
@@ -380,10 +394,12 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
   int rc, pc = buf * d->prog_len;
   *waited = d->nseg > 1;
   for (int s = 0; s < d->nseg; s++) {
-    int lut = d->seg_lut[s];
-    if (lut >= 0 && lut != d->resident_lut) {
-      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, 0, d->luts[lut], 256))) return drv_fail(d, rc, "LUT upload", err, errlen);
-      d->resident_lut = lut;
+    for (int k = 0; k < d->nluts; k++) {
+      int lut = d->seg_lut[s][k];
+      if (lut < 0 || lut == d->resident_lut[k]) continue;
+      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, (uint32_t)k * 256u, d->luts[lut], 256)))
+        return drv_fail(d, rc, "LUT upload", err, errlen);
+      d->resident_lut[k] = lut;
     }
     if ((rc = nnfdrv_run(d->drv, (uint32_t)pc))) return drv_fail(d, rc, "run", err, errlen);
     if (d->nseg > 1 && (rc = nnfdrv_wait(d->drv))) return drv_fail(d, rc, "run", err, errlen);

@@ -283,12 +283,14 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
                      nnf_plan_input(p, l->index), L->w_base, L->p_base, p->act[l->index + 1],
                      (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0};
     if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
+    if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
     return 0;
   }
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)l->in, (uint16_t)l->out,
                    nnf_plan_input(p, l->index), L->w_base, L->p_base,
                    p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut};
   nnfdrv_insn_gemm(insn, &g);
+  if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
   return 0;
 }
 

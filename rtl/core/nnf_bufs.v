@@ -32,7 +32,8 @@ module nnf_bufs #(
     parameter integer ACT_WORDS = 32768,
     parameter integer W_WORDS   = 16384,
     parameter integer P_WORDS   = 64,
-    parameter integer LUTS      = 8        // LUT copies (one per lane, or 1 when shared)
+    parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
+    parameter integer LUT_COUNT = 1        // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
 ) (
     input  wire        clk,
     input  wire        busy,                         // the engine owns the buffers
@@ -66,6 +67,7 @@ module nnf_bufs #(
     input  wire [$clog2(P_WORDS)-1:0] pc_ra,
     output wire [COLS*72-1:0] p_rd,                   // per lane: bias[31:0], m0[63:32], shift[71:64]
     input  wire [LUTS*8-1:0] lut_ra,
+    input  wire [2:0]  lut_sel,                      // the table (held while busy)
     output wire [LUTS*8-1:0] lut_rd
 );
     localparam integer LOG_R  = $clog2(ROWS);
@@ -157,15 +159,22 @@ module nnf_bufs #(
     endgenerate
 
     // ------------------------------------------------------------------
-    // LUT: LUTS copies of 256 bytes, written together; copy 0 answers the host
+    // LUT: LUTS copies of LUT_COUNT tables of 256 bytes (table t at byte
+    // 256*t), written together; copy 0 answers the host
     // ------------------------------------------------------------------
+    localparam integer LUT_AW = 8 + ((LUT_COUNT > 1) ? $clog2(LUT_COUNT) : 0);
+    wire [10:0] lut_hsel = hp_addr[10:0];
     generate
         for (g = 0; g < LUTS; g = g + 1) begin : g_lut
-            nnf_ram #(.AW(8), .NB(1)) u_lut (
-                .clk(clk), .we(g_hw_lut), .wa(hp_addr[7:0]), .wd(hp_wdata),
+            wire [10:0] ra_e = {lut_sel, lut_ra[8*g +: 8]};
+            nnf_ram #(.AW(LUT_AW), .NB(1)) u_lut (
+                .clk(clk), .we(g_hw_lut), .wa(lut_hsel[LUT_AW-1:0]), .wd(hp_wdata),
                 .re(busy ? 1'b1 : g_hr_lut),
-                .ra(busy ? lut_ra[8*g +: 8] : hp_addr[7:0]),
+                .ra(busy ? ra_e[LUT_AW-1:0] : lut_hsel[LUT_AW-1:0]),
                 .rd(lut_rd[8*g +: 8]));
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_ra = &{1'b0, ra_e, lut_hsel};
+            /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
 

@@ -5,6 +5,7 @@
 //   nnf_seq                       the micro-program (memory, fetch, decode, LOOP, issue)
 //   nnf_gemm                      the GEMM engine and its buffers
 //   nnf_lif                       the LIF core and its neuron-state memory
+//   nnf_vu, nnf_vu_ew             the vector unit: POOL / PACK, and EW (elementwise)
 //   nnf_counters                  the link's performance counters
 // Board-independent: a board top adds a link adapter (rtl/link) in front.
 //
@@ -25,6 +26,9 @@ module nnf_core #(
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
+    parameter integer HAS_EW      = 1,        // EW, relative bases, LOOP's stride (0: EW ends a program)
+    parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
+    parameter integer LUT_COUNT   = 8,        // resident LUTs: 1, 2, 4 or 8
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
@@ -118,7 +122,7 @@ module nnf_core #(
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .MAX_PAYLOAD(MAX_PAYLOAD),
+               .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
@@ -140,6 +144,15 @@ module nnf_core #(
     // The micro-program
     // ------------------------------------------------------------------
     wire        g_ready, g_lut, g_chk_start, g_chk_done, g_chk_ok;
+    wire [2:0]  g_lut_idx;
+    wire        x_start, x_done, x_a_small, x_lut;
+    wire [1:0]  x_op;
+    wire [15:0] x_n, x_m;
+    wire [31:0] x_b_base;
+    wire [7:0]  x_zp_a, x_zp_b, x_shift, x_zp, x_lo, x_hi;
+    wire [30:0] x_m0_s, x_m0;
+    wire [4:0]  x_nshift_s;
+    wire [2:0]  x_lut_idx;
     wire [15:0] g_m, g_k, g_n;
     wire [31:0] g_a_base, g_w_base, g_p_base, g_o_base;
     wire [7:0]  g_zp, g_lo, g_hi;
@@ -161,7 +174,8 @@ module nnf_core #(
     wire [7:0]  w_zp_in;
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
-              .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV)) u_seq (
+              .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
+              .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused),
@@ -170,7 +184,7 @@ module nnf_core #(
         .g_valid(g_valid), .g_ready(g_ready), .g_busy(e_busy),
         .g_m(g_m), .g_k(g_k), .g_n(g_n), .g_a_base(g_a_base), .g_w_base(g_w_base),
         .g_p_base(g_p_base), .g_o_base(g_o_base), .g_zp(g_zp), .g_lo(g_lo), .g_hi(g_hi),
-        .g_lut(g_lut), .g_chk_start(g_chk_start), .g_chk_done(g_chk_done), .g_chk_ok(g_chk_ok),
+        .g_lut(g_lut), .g_lut_idx(g_lut_idx), .g_chk_start(g_chk_start), .g_chk_done(g_chk_done), .g_chk_ok(g_chk_ok),
         .l_start(l_start), .l_busy(l_busy), .l_done(l_done),
         .l_m(l_m), .l_n(l_n), .l_a_base(l_a_base), .l_o_base(l_o_base), .l_s_base(l_s_base),
         .l_du(l_du), .l_dv(l_dv), .l_vth(l_vth), .l_bias_mant(l_bm), .l_bias_exp(l_be),
@@ -178,7 +192,11 @@ module nnf_core #(
         .g_conv(g_conv), .g_pool2(g_pool2), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
         .w_kw(w_kw), .w_sh(w_sh), .w_sw(w_sw), .w_ph(w_ph), .w_pw(w_pw), .w_m(w_m), .w_ct(w_ct),
         .w_kt(w_kt), .w_wb(w_wb), .w_hwb(w_hwb), .w_zp_in(w_zp_in),
-        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin));
+        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin),
+        .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
+        .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
+        .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut),
+        .x_lut_idx(x_lut_idx));
 
     assign running = p_run || e_busy;
     assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_idle;
@@ -190,25 +208,31 @@ module nnf_core #(
     wire              l_act_re, l_act_we;
     wire [31:0]       l_act_ra, l_act_wa;
     wire [ROWS*8-1:0] l_act_rd, l_act_wd;
-    // The engine's word-wide ACT port: the LIF core's or the vector unit's
-    // (the sequencer runs one of them at a time, each while the engine is idle).
+    // The engine's word-wide ACT port: the LIF core's, the vector unit's or
+    // the EW unit's (the sequencer runs one of them at a time, each while
+    // the engine is idle).
     wire              v_act_re, v_act_we, v_busy;
     wire [ACT_AW-1:0] v_act_ra, v_act_wa;
     wire [ROWS*8-1:0] v_act_wd;
-    wire              x_act_re = v_busy ? v_act_re : l_act_re;
-    wire              x_act_we = v_busy ? v_act_we : l_act_we;
-    wire [31:0]       x_act_ra = v_busy ? {{(32-ACT_AW){1'b0}}, v_act_ra} : l_act_ra;
-    wire [31:0]       x_act_wa = v_busy ? {{(32-ACT_AW){1'b0}}, v_act_wa} : l_act_wa;
-    wire [ROWS*8-1:0] x_act_wd = v_busy ? v_act_wd : l_act_wd;
+    wire              e_act_re, e_act_we, x_busy;
+    wire [ACT_AW-1:0] e_act_ra, e_act_wa;
+    wire [ROWS*8-1:0] e_act_wd;
+    wire              x_act_re = x_busy ? e_act_re : v_busy ? v_act_re : l_act_re;
+    wire              x_act_we = x_busy ? e_act_we : v_busy ? v_act_we : l_act_we;
+    wire [31:0]       x_act_ra = x_busy ? {{(32-ACT_AW){1'b0}}, e_act_ra}
+                               : v_busy ? {{(32-ACT_AW){1'b0}}, v_act_ra} : l_act_ra;
+    wire [31:0]       x_act_wa = x_busy ? {{(32-ACT_AW){1'b0}}, e_act_wa}
+                               : v_busy ? {{(32-ACT_AW){1'b0}}, v_act_wa} : l_act_wa;
+    wire [ROWS*8-1:0] x_act_wd = x_busy ? e_act_wd : v_busy ? v_act_wd : l_act_wd;
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV)) u_gemm (
+               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),
         .cmd_a_base(g_a_base), .cmd_w_base(g_w_base), .cmd_p_base(g_p_base), .cmd_o_base(g_o_base),
-        .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut),
+        .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut), .cmd_lut_sel(g_lut_idx),
         .cmd_conv(g_conv), .cmd_pool2(g_pool2), .cmd_kt(w_kt), .cmd_ct(w_ct), .cmd_h(w_h), .cmd_w(w_w),
         .cmd_b(w_b), .cmd_oh(g_pool2 ? {1'b0, w_oh[10:1]} : w_oh),
         .cmd_ow(g_pool2 ? {1'b0, w_ow[10:1]} : w_ow), .cmd_kh(w_kh[2:0]), .cmd_kw(w_kw[2:0]),
@@ -293,13 +317,45 @@ module nnf_core #(
         end
     endgenerate
 
+    // ------------------------------------------------------------------
+    // The EW unit (docs/rnn.md; rtl/core/nnf_vu_ew.v): its LUT copies take
+    // the host's LUT writes as the engine's do
+    // ------------------------------------------------------------------
+    generate
+        if (HAS_EW != 0) begin : g_ew
+            nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(EW_LANES), .LUT_COUNT(LUT_COUNT)) u_ew (
+                .clk(clk), .rst(rst), .start(x_start), .abort(p_abort),
+                .c_op(x_op), .c_n(x_n), .c_m(x_m), .c_a_base(g_a_base[ACT_AW-1:0]),
+                .c_b_base(x_b_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
+                .c_zp_a(x_zp_a), .c_zp_b(x_zp_b), .c_m0_s(x_m0_s), .c_nshift_s(x_nshift_s),
+                .c_a_small(x_a_small), .c_m0(x_m0), .c_shift(x_shift), .c_zp(x_zp), .c_lo(x_lo),
+                .c_hi(x_hi), .c_lut(x_lut), .c_lut_sel(x_lut_idx),
+                .lw_we(m_we && m_sel == 4'd3), .lw_addr(m_addr[10:0]), .lw_data(m_wdata),
+                .busy(x_busy), .done(x_done),
+                .act_re(e_act_re), .act_ra(e_act_ra), .act_rd(l_act_rd),
+                .act_we(e_act_we), .act_wa(e_act_wa), .act_wd(e_act_wd));
+        end else begin : g_no_ew
+            assign x_busy = 1'b0;
+            assign x_done = 1'b0;
+            assign e_act_re = 1'b0;
+            assign e_act_we = 1'b0;
+            assign e_act_ra = {ACT_AW{1'b0}};
+            assign e_act_wa = {ACT_AW{1'b0}};
+            assign e_act_wd = {(ROWS*8){1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
+                               x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+
     nnf_counters #(.N(4), .W(CNT_W), .AW(1)) u_cnt (
         .clk(clk), .rst(rst), .clear(cnt_clear),
         .en({frame_err, tx_valid && tx_ready, byte_in, stall}), .amt(4'b1111),
         .count({c_ferr, c_bout, c_bin, c_stall}));
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update};
+    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update, x_b_base};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

@@ -40,7 +40,8 @@ module nnf_gemm #(
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
-    parameter integer HAS_CONV  = 1     // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
+    parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
+    parameter integer LUT_COUNT = 1     // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -59,6 +60,7 @@ module nnf_gemm #(
     input  wire [7:0]  cmd_lo,
     input  wire [7:0]  cmd_hi,
     input  wire        cmd_lut,
+    input  wire [2:0]  cmd_lut_sel,    // which LUT (checked < LUT_COUNT before issue)
     // CONV (docs/conv.md): cmd_conv = 1 walks the input as a feature map
     // (cmd_m = OH*OW*B rows, cmd_k = Cin, cmd_n = Cout, cmd_kt = KH*KW*CT
     // K tiles of CT = cmd_ct channel tiles each; the sizes nnf_insn_check
@@ -154,6 +156,7 @@ module nnf_gemm #(
     reg  [W_AW-1:0]   c_w_base_q;
     reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
     reg               c_lut_q;
+    reg  [2:0]        c_lsel_q;
     reg               c_p2_q;
     // CONV (and its fused pooling) only when built with it: HAS_CONV = 0
     // leaves the pixel walker a GEMM's address counter
@@ -175,6 +178,7 @@ module nnf_gemm #(
             c_lo_q     <= cmd_lo;
             c_hi_q     <= cmd_hi;
             c_lut_q    <= cmd_lut;
+            c_lsel_q   <= cmd_lut_sel;
             c_zpin_q   <= conv_c ? cmd_zp_in : 8'd0;
             c_p2_q     <= conv_c && cmd_pool2;
         end
@@ -345,7 +349,7 @@ module nnf_gemm #(
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-               .P_WORDS(P_WORDS), .LUTS(LUTS)) u_bufs (
+               .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT)) u_bufs (
         .clk(clk), .busy(busy),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
@@ -354,7 +358,7 @@ module nnf_gemm #(
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_wr), .ow_wa(o_ptr_q), .ow_wd(o_data),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
-        .lut_ra(lut_ra), .lut_rd(lut_rd));
+        .lut_ra(lut_ra), .lut_sel(c_lsel_q), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
 
     genvar g;

@@ -383,12 +383,12 @@
 `define NNFP_GEMM_LUT_W 1
 `define NNFP_GEMM_LUT_SEL(v) v[8]
 `define NNFP_GEMM_LUT 8'h01
-`define NNFP_GEMM_LUT_SEL_OFS 1  // which LUT (< INFO LUTS)
-`define NNFP_GEMM_LUT_SEL_SIZE 1
-`define NNFP_GEMM_LUT_SEL_LSB 10
-`define NNFP_GEMM_LUT_SEL_W 3
-`define NNFP_GEMM_LUT_SEL_SEL(v) v[12:10]
-`define NNFP_GEMM_LUT_SEL_MASK 8'h1C
+`define NNFP_GEMM_LUT_IDX_OFS 1  // which LUT (< INFO LUTS)
+`define NNFP_GEMM_LUT_IDX_SIZE 1
+`define NNFP_GEMM_LUT_IDX_LSB 10
+`define NNFP_GEMM_LUT_IDX_W 3
+`define NNFP_GEMM_LUT_IDX_SEL(v) v[12:10]
+`define NNFP_GEMM_LUT_IDX_MASK 8'h1C
 `define NNFP_GEMM_A_REL_OFS 1
 `define NNFP_GEMM_A_REL_SIZE 1
 `define NNFP_GEMM_A_REL_LSB 14
@@ -575,12 +575,12 @@
 `define NNFP_CONV_POOL2_W 1
 `define NNFP_CONV_POOL2_SEL(v) v[9]
 `define NNFP_CONV_POOL2 8'h02
-`define NNFP_CONV_LUT_SEL_OFS 1  // which LUT (< INFO LUTS)
-`define NNFP_CONV_LUT_SEL_SIZE 1
-`define NNFP_CONV_LUT_SEL_LSB 10
-`define NNFP_CONV_LUT_SEL_W 3
-`define NNFP_CONV_LUT_SEL_SEL(v) v[12:10]
-`define NNFP_CONV_LUT_SEL_MASK 8'h1C
+`define NNFP_CONV_LUT_IDX_OFS 1  // which LUT (< INFO LUTS)
+`define NNFP_CONV_LUT_IDX_SIZE 1
+`define NNFP_CONV_LUT_IDX_LSB 10
+`define NNFP_CONV_LUT_IDX_W 3
+`define NNFP_CONV_LUT_IDX_SEL(v) v[12:10]
+`define NNFP_CONV_LUT_IDX_MASK 8'h1C
 `define NNFP_CONV_ZP_OFS 2  // output zero point
 `define NNFP_CONV_ZP_SIZE 1
 `define NNFP_CONV_ZP_LSB 16
@@ -886,7 +886,7 @@
 `define NNFP_EW_OPCODE_LSB 0
 `define NNFP_EW_OPCODE_W 8
 `define NNFP_EW_OPCODE_SEL(v) v[7:0]
-`define NNFP_EW_LUT_OFS 1  // apply LUT LUT_SEL after the clamp
+`define NNFP_EW_LUT_OFS 1  // apply LUT LUT_IDX after the clamp
 `define NNFP_EW_LUT_SIZE 1
 `define NNFP_EW_LUT_LSB 8
 `define NNFP_EW_LUT_W 1
@@ -898,12 +898,12 @@
 `define NNFP_EW_A_SMALL_W 1
 `define NNFP_EW_A_SMALL_SEL(v) v[9]
 `define NNFP_EW_A_SMALL 8'h02
-`define NNFP_EW_LUT_SEL_OFS 1
-`define NNFP_EW_LUT_SEL_SIZE 1
-`define NNFP_EW_LUT_SEL_LSB 10
-`define NNFP_EW_LUT_SEL_W 3
-`define NNFP_EW_LUT_SEL_SEL(v) v[12:10]
-`define NNFP_EW_LUT_SEL_MASK 8'h1C
+`define NNFP_EW_LUT_IDX_OFS 1  // which LUT (< INFO LUTS)
+`define NNFP_EW_LUT_IDX_SIZE 1
+`define NNFP_EW_LUT_IDX_LSB 10
+`define NNFP_EW_LUT_IDX_W 3
+`define NNFP_EW_LUT_IDX_SEL(v) v[12:10]
+`define NNFP_EW_LUT_IDX_MASK 8'h1C
 `define NNFP_EW_B_REL_OFS 1  // (FEAT_REL) the B base plus the LOOP offset
 `define NNFP_EW_B_REL_SIZE 1
 `define NNFP_EW_B_REL_LSB 13

@@ -20,6 +20,12 @@
 //   POOL               v_start (one-cycle pulse while the vector unit is
 //                      idle, after the engine is), fields and w_* stable
 //                      until v_done
+//   EW                 x_start (one-cycle pulse while the EW unit is idle,
+//                      after the engine is), fields x_* stable until x_done
+//   relative bases     (HAS_EW) the A and O bases (and EW's B) plus the
+//                      LOOP offset where the instruction's flags ask,
+//                      registered in S_DEC: g_a_base, g_o_base, l_a_base,
+//                      l_o_base, x_b_base are those registers
 //   host port          pm_we (byte write, registered by the executor) and
 //                      pm_re / pm_raddr -> pm_rdata the next cycle
 //
@@ -53,14 +59,26 @@
 `ifndef NNFP_OP_PACK
 `define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
 `endif
+`ifndef NNFP_OP_EW
+`define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
+`endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
 `endif
 `ifndef NNFP_INSN_OPCODE_SEL
 `define NNFP_INSN_OPCODE_SEL(v) v[7:0]
 `endif
+`ifndef NNFP_INSN_A_REL_SEL
+`define NNFP_INSN_A_REL_SEL(v) v[14]
+`endif
+`ifndef NNFP_INSN_O_REL_SEL
+`define NNFP_INSN_O_REL_SEL(v) v[15]
+`endif
 `ifndef NNFP_GEMM_LUT_SEL
 `define NNFP_GEMM_LUT_SEL(v) v[8]
+`endif
+`ifndef NNFP_GEMM_LUT_IDX_SEL
+`define NNFP_GEMM_LUT_IDX_SEL(v) v[12:10]
 `endif
 `ifndef NNFP_GEMM_ZP_SEL
 `define NNFP_GEMM_ZP_SEL(v) v[23:16]
@@ -122,23 +140,20 @@
 `ifndef NNFP_LIF_DV_SEL
 `define NNFP_LIF_DV_SEL(v) v[123:112]
 `endif
-`ifndef NNFP_LIF_A_BASE_SEL
-`define NNFP_LIF_A_BASE_SEL(v) v[159:128]
-`endif
 `ifndef NNFP_LIF_VTH_SEL
 `define NNFP_LIF_VTH_SEL(v) v[176:160]
 `endif
 `ifndef NNFP_LIF_S_BASE_SEL
 `define NNFP_LIF_S_BASE_SEL(v) v[223:192]
 `endif
-`ifndef NNFP_LIF_O_BASE_SEL
-`define NNFP_LIF_O_BASE_SEL(v) v[255:224]
-`endif
 `ifndef NNFP_LOOP_COUNT_SEL
 `define NNFP_LOOP_COUNT_SEL(v) v[79:64]
 `endif
 `ifndef NNFP_LOOP_TARGET_SEL
 `define NNFP_LOOP_TARGET_SEL(v) v[159:128]
+`endif
+`ifndef NNFP_LOOP_STRIDE_SEL
+`define NNFP_LOOP_STRIDE_SEL(v) v[191:160]
 `endif
 `ifndef NNFP_CONV_POOL2_SEL
 `define NNFP_CONV_POOL2_SEL(v) v[9]
@@ -194,6 +209,57 @@
 `ifndef NNFP_PACK_CIN_SEL
 `define NNFP_PACK_CIN_SEL(v) v[79:64]
 `endif
+`ifndef NNFP_EW_LUT_SEL
+`define NNFP_EW_LUT_SEL(v) v[8]
+`endif
+`ifndef NNFP_EW_A_SMALL_SEL
+`define NNFP_EW_A_SMALL_SEL(v) v[9]
+`endif
+`ifndef NNFP_EW_LUT_IDX_SEL
+`define NNFP_EW_LUT_IDX_SEL(v) v[12:10]
+`endif
+`ifndef NNFP_EW_B_REL_SEL
+`define NNFP_EW_B_REL_SEL(v) v[13]
+`endif
+`ifndef NNFP_EW_ZP_SEL
+`define NNFP_EW_ZP_SEL(v) v[23:16]
+`endif
+`ifndef NNFP_EW_LO_SEL
+`define NNFP_EW_LO_SEL(v) v[31:24]
+`endif
+`ifndef NNFP_EW_HI_SEL
+`define NNFP_EW_HI_SEL(v) v[39:32]
+`endif
+`ifndef NNFP_EW_ZP_A_SEL
+`define NNFP_EW_ZP_A_SEL(v) v[47:40]
+`endif
+`ifndef NNFP_EW_ZP_B_SEL
+`define NNFP_EW_ZP_B_SEL(v) v[55:48]
+`endif
+`ifndef NNFP_EW_SHIFT_SEL
+`define NNFP_EW_SHIFT_SEL(v) v[63:56]
+`endif
+`ifndef NNFP_EW_N_SEL
+`define NNFP_EW_N_SEL(v) v[79:64]
+`endif
+`ifndef NNFP_EW_M_SEL
+`define NNFP_EW_M_SEL(v) v[95:80]
+`endif
+`ifndef NNFP_EW_B_BASE_SEL
+`define NNFP_EW_B_BASE_SEL(v) v[119:96]
+`endif
+`ifndef NNFP_EW_NSHIFT_S_SEL
+`define NNFP_EW_NSHIFT_S_SEL(v) v[124:120]
+`endif
+`ifndef NNFP_EW_OP_SEL
+`define NNFP_EW_OP_SEL(v) v[126:125]
+`endif
+`ifndef NNFP_EW_M0_S_SEL
+`define NNFP_EW_M0_S_SEL(v) v[190:160]
+`endif
+`ifndef NNFP_EW_M0_SEL
+`define NNFP_EW_M0_SEL(v) v[222:192]
+`endif
 // nnf_proto: end
 `default_nettype none
 
@@ -204,7 +270,9 @@ module nnf_seq #(
     parameter integer P_WORDS     = 64,
     parameter integer PROG_WORDS  = 64,
     parameter integer STATE_WORDS = 16384,    // 0: no LIF core (LIF ends the program)
-    parameter integer HAS_CONV    = 1         // 0: CONV and POOL end the program
+    parameter integer HAS_CONV    = 1,        // 0: CONV and POOL end the program
+    parameter integer HAS_EW      = 0,        // 0: EW ends the program; REL flags and LOOP's stride ignored
+    parameter integer LUT_COUNT   = 1         // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -231,6 +299,7 @@ module nnf_seq #(
     output wire [31:0] g_a_base, g_w_base, g_p_base, g_o_base,
     output wire [7:0]  g_zp, g_lo, g_hi,
     output wire        g_lut,
+    output wire [2:0]  g_lut_idx,
     output wire        g_conv,             // a CONV: the walk below applies
     output wire        g_pool2,            // a CONV with fused 2x2 max pooling
     output reg         g_chk_start,
@@ -262,7 +331,18 @@ module nnf_seq #(
     output wire        v_avg,
     output wire [15:0] v_c,
     output wire        v_pack,             // PACK: v_c is C' = KW*Cin, v_cin Cin
-    output wire [$clog2(ROWS):0] v_cin
+    output wire [$clog2(ROWS):0] v_cin,
+    // EW to the elementwise unit (nnf_vu_ew); bases g_a_base, g_o_base, x_b_base
+    output reg         x_start,
+    input  wire        x_done,
+    output wire [1:0]  x_op,
+    output wire [15:0] x_n, x_m,
+    output wire [31:0] x_b_base,
+    output wire [7:0]  x_zp_a, x_zp_b, x_shift, x_zp, x_lo, x_hi,
+    output wire [30:0] x_m0_s, x_m0,
+    output wire [4:0]  x_nshift_s,
+    output wire        x_a_small, x_lut,
+    output wire [2:0]  x_lut_idx
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer PM_AW   = PROG_AW + 3;
@@ -271,7 +351,7 @@ module nnf_seq #(
     // opcodes
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
                      OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
-                     OP_PACK = `NNFP_OP_PACK;
+                     OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -284,8 +364,9 @@ module nnf_seq #(
                      S_LIFW  = 4'd7,     // LIF: the GEMM before it is done
                      S_LIF   = 4'd8,     // LIF: running
                      S_BAR   = 4'd9,     // BARRIER: the engine and the LIF core idle
-                     S_VUW   = 4'd10,    // POOL: the GEMM before it is done
-                     S_VU    = 4'd11;    // POOL: running
+                     S_VUW   = 4'd10,    // POOL, PACK, EW: the GEMM before it is done
+                     S_VU    = 4'd11,    // POOL, PACK, EW: running
+                     S_XCHK  = 4'd12;    // EW: nnf_ew_check
     reg  [3:0] st_q;
 
     // ------------------------------------------------------------------
@@ -331,6 +412,9 @@ module nnf_seq #(
     endgenerate
     wire [7:0] op_q = `NNFP_INSN_OPCODE_SEL(insn_q);
 
+    // the A, O and B bases the instruction runs with (relative bases applied)
+    reg  [31:0] a_eff_q, o_eff_q, b_eff_q;
+
     // ------------------------------------------------------------------
     // Decode: each opcode's fields by name
     // ------------------------------------------------------------------
@@ -340,16 +424,18 @@ module nnf_seq #(
     assign g_conv   = is_conv;
     assign g_pool2  = is_conv && `NNFP_CONV_POOL2_SEL(insn_q);
     assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
+    assign g_lut_idx = `NNFP_GEMM_LUT_IDX_SEL(insn_q);      // CONV's and EW's at the same bits
     assign g_zp     = `NNFP_GEMM_ZP_SEL(insn_q);
     assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
     assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
     assign g_m      = !is_conv ? `NNFP_GEMM_M_SEL(insn_q) : g_pool2 ? {w_m[13:0], 2'b00} : w_m;
     assign g_k      = is_conv ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
     assign g_n      = is_conv ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
-    assign g_a_base = `NNFP_GEMM_A_BASE_SEL(insn_q);
+    // (without HAS_EW the record's own fields: no relocation registers)
+    assign g_a_base = (HAS_EW != 0) ? a_eff_q : `NNFP_GEMM_A_BASE_SEL(insn_q);
     assign g_w_base = `NNFP_GEMM_W_BASE_SEL(insn_q);
     assign g_p_base = `NNFP_GEMM_P_BASE_SEL(insn_q);
-    assign g_o_base = `NNFP_GEMM_O_BASE_SEL(insn_q);
+    assign g_o_base = (HAS_EW != 0) ? o_eff_q : `NNFP_GEMM_O_BASE_SEL(insn_q);
     // LIF
     assign l_reset_sub  = `NNFP_LIF_RESET_SUB_SEL(insn_q);
     assign l_count      = `NNFP_LIF_COUNT_SEL(insn_q);
@@ -361,10 +447,10 @@ module nnf_seq #(
     assign l_du         = `NNFP_LIF_DU_SEL(insn_q);
     assign l_n          = `NNFP_LIF_N_SEL(insn_q);
     assign l_dv         = `NNFP_LIF_DV_SEL(insn_q);
-    assign l_a_base     = `NNFP_LIF_A_BASE_SEL(insn_q);
+    assign l_a_base     = g_a_base;                       // LIF's A, O sit where GEMM's do
     assign l_vth        = `NNFP_LIF_VTH_SEL(insn_q);
     assign l_s_base     = `NNFP_LIF_S_BASE_SEL(insn_q);
-    assign l_o_base     = `NNFP_LIF_O_BASE_SEL(insn_q);
+    assign l_o_base     = g_o_base;
     // CONV and POOL share the shape fields' positions
     wire [2:0]  f_kh    = `NNFP_CONV_KH_SEL(insn_q);
     wire [2:0]  f_kw    = `NNFP_CONV_KW_SEL(insn_q);
@@ -402,10 +488,69 @@ module nnf_seq #(
     wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
-    // One active LOOP (at loop_pc_q) with loop_left_q jumps to go.
+    wire [31:0]       lp_stride = (HAS_EW != 0) ? `NNFP_LOOP_STRIDE_SEL(insn_q) : 32'd0;
+
+    // One active LOOP (at loop_pc_q) with loop_left_q jumps to go, and its
+    // offset (stride times the jumps taken; 0 with no LOOP active).
     reg               loop_act_q;
     reg  [PROG_AW-1:0] loop_pc_q;
     reg  [15:0]       loop_left_q;
+    reg  [31:0]       loop_off_q;
+
+    // ------------------------------------------------------------------
+    // Relative bases (HAS_EW): the record's A, O (every record keeps them
+    // at bytes 16..19 and 28..31) and EW's B plus the LOOP offset where
+    // the flags ask, registered in S_DEC (the checks start a cycle later)
+    // ------------------------------------------------------------------
+    wire        is_ew   = (op_q == OP_EW);
+    wire        rel_a   = (HAS_EW != 0) && `NNFP_INSN_A_REL_SEL(insn_q);
+    wire        rel_o   = (HAS_EW != 0) && `NNFP_INSN_O_REL_SEL(insn_q);
+    wire        rel_b   = (HAS_EW != 0) && `NNFP_EW_B_REL_SEL(insn_q);
+    always @(posedge clk) begin
+        if (st_q == S_DEC) begin
+            a_eff_q <= `NNFP_GEMM_A_BASE_SEL(insn_q) + (rel_a ? loop_off_q : 32'd0);
+            o_eff_q <= `NNFP_GEMM_O_BASE_SEL(insn_q) + (rel_o ? loop_off_q : 32'd0);
+            b_eff_q <= {8'd0, `NNFP_EW_B_BASE_SEL(insn_q)} + (rel_b ? loop_off_q : 32'd0);
+        end
+    end
+
+    // ------------------------------------------------------------------
+    // EW: its fields, and its check (nnf_ew_check)
+    // ------------------------------------------------------------------
+    assign x_op       = `NNFP_EW_OP_SEL(insn_q);
+    assign x_n        = `NNFP_EW_N_SEL(insn_q);
+    assign x_m        = `NNFP_EW_M_SEL(insn_q);
+    assign x_b_base   = b_eff_q;
+    assign x_zp_a     = `NNFP_EW_ZP_A_SEL(insn_q);
+    assign x_zp_b     = `NNFP_EW_ZP_B_SEL(insn_q);
+    assign x_shift    = `NNFP_EW_SHIFT_SEL(insn_q);
+    assign x_zp       = `NNFP_EW_ZP_SEL(insn_q);
+    assign x_lo       = `NNFP_EW_LO_SEL(insn_q);
+    assign x_hi       = `NNFP_EW_HI_SEL(insn_q);
+    assign x_m0_s     = `NNFP_EW_M0_S_SEL(insn_q);
+    assign x_m0       = `NNFP_EW_M0_SEL(insn_q);
+    assign x_nshift_s = `NNFP_EW_NSHIFT_S_SEL(insn_q);
+    assign x_a_small  = `NNFP_EW_A_SMALL_SEL(insn_q);
+    assign x_lut      = `NNFP_EW_LUT_SEL(insn_q);
+    assign x_lut_idx  = `NNFP_EW_LUT_IDX_SEL(insn_q);
+    reg  xc_start_q;
+    wire xc_done, xc_ok;
+    generate
+        if (HAS_EW != 0) begin : g_ew_check
+            nnf_ew_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .LUT_COUNT(LUT_COUNT)) u_ew_check (
+                .clk(clk), .rst(rst), .start(xc_start_q), .n(x_n), .m(x_m), .a_base(g_a_base),
+                .b_base(b_eff_q), .o_base(g_o_base), .binary(x_op != 2'd3), .lo(x_lo), .hi(x_hi),
+                .shift(x_shift), .lut_sel(x_lut_idx), .done(xc_done), .ok(xc_ok));
+        end else begin : g_no_ew_check
+            assign xc_done = 1'b0;
+            assign xc_ok   = 1'b0;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_xc = &{1'b0, xc_start_q, b_eff_q};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+    // GEMM and CONV: the LUT index (the rest is nnf_insn_check's)
+    wire lidx_ok = ({29'd0, g_lut_idx} < LUT_COUNT) || !(op_q == OP_GEMM || is_conv);
 
     // ------------------------------------------------------------------
     // The limits of GEMM and LIF, checked before the instruction has any
@@ -442,8 +587,10 @@ module nnf_seq #(
 
     always @(posedge clk) begin
         ic_start_q    <= 1'b0;                // pulses
+        xc_start_q    <= 1'b0;
         g_chk_start <= 1'b0;
         v_start     <= 1'b0;
+        x_start     <= 1'b0;
         refused     <= 1'b0;
         if (rst) begin
             running_q  <= 1'b0;
@@ -451,12 +598,14 @@ module nnf_seq #(
             st_q       <= S_FETCH;
             g_valid    <= 1'b0;
             loop_act_q <= 1'b0;
+            loop_off_q <= 32'd0;
             l_start    <= 1'b0;
         end else if (start) begin
             running_q  <= 1'b1;
             pc_q       <= {1'b0, start_pc};
             st_q       <= S_FETCH;
             loop_act_q <= 1'b0;
+            loop_off_q <= 32'd0;
         end else if (running_q) begin
             l_start <= 1'b0;
             case (st_q)
@@ -484,6 +633,14 @@ module nnf_seq #(
                                 running_q <= 1'b0;
                             end
                         end
+                        OP_EW: begin                            // END without the EW unit
+                            if (HAS_EW != 0) begin
+                                xc_start_q <= 1'b1;
+                                st_q       <= S_XCHK;
+                            end else begin
+                                running_q <= 1'b0;
+                            end
+                        end
                         OP_CONV, OP_POOL, OP_PACK: begin        // END without the vector unit
                             if (HAS_CONV != 0) begin
                                 ic_start_q <= 1'b1;
@@ -497,15 +654,18 @@ module nnf_seq #(
                             if (loop_act_q && loop_pc_q == pc_q[PROG_AW-1:0]) begin
                                 if (loop_left_q != 16'd0) begin
                                     loop_left_q <= loop_left_q - 16'd1;
+                                    loop_off_q  <= loop_off_q + lp_stride;
                                     pc_q        <= lp_dest;
                                 end else begin
                                     loop_act_q <= 1'b0;
+                                    loop_off_q <= 32'd0;
                                     pc_q       <= pc_q + 1'b1;
                                 end
                             end else if (!loop_act_q && lp_count > 16'd1) begin
                                 loop_act_q  <= 1'b1;
                                 loop_pc_q   <= pc_q[PROG_AW-1:0];
                                 loop_left_q <= lp_count - 16'd2;
+                                loop_off_q  <= lp_stride;
                                 pc_q        <= lp_dest;
                             end else begin
                                 pc_q <= pc_q + 1'b1;
@@ -518,7 +678,7 @@ module nnf_seq #(
                     if (abort_q) begin
                         running_q <= 1'b0;
                     end else if (ic_done) begin
-                        if (!ic_ok) begin                       // refused: stop here
+                        if (!ic_ok || !lidx_ok) begin           // refused: stop here
                             running_q <= 1'b0;
                             refused   <= 1'b1;
                         end else if (op_q == OP_LIF) begin
@@ -578,16 +738,29 @@ module nnf_seq #(
                         st_q <= S_FETCH;
                     end
                 end
+                S_XCHK: begin
+                    if (abort_q) begin
+                        running_q <= 1'b0;
+                    end else if (xc_done) begin
+                        if (!xc_ok) begin
+                            running_q <= 1'b0;
+                            refused   <= 1'b1;
+                        end else begin
+                            st_q <= S_VUW;
+                        end
+                    end
+                end
                 S_VUW: begin
                     if (abort_q) begin
                         running_q <= 1'b0;
                     end else if (!g_busy) begin
-                        v_start <= 1'b1;
+                        v_start <= !is_ew;
+                        x_start <= is_ew;
                         st_q    <= S_VU;
                     end
                 end
                 S_VU: begin                                     // (an abort ends it early)
-                    if (v_done) begin
+                    if (v_done || x_done) begin
                         pc_q <= pc_q + 1'b1;
                         st_q <= S_FETCH;
                     end

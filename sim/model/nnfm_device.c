@@ -48,7 +48,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.vec_serial = 0;
   c.state_words = 16384;
   c.conv = 1;
-  c.ew = 0;
+  c.ew = 1;
   return c;
 }
 
@@ -307,7 +307,7 @@ static void conv_decode(const uint8_t *in, nnfm_conv_cmd *c) {
   c->b = nnfp_conv_get_b_m1(in) + 1;
   c->eh = nnfp_conv_get_eh(in);
   c->ew = nnfp_conv_get_ew(in);
-  c->lut_sel = nnfp_conv_get_lut_sel(in);
+  c->lut_sel = nnfp_conv_get_lut_idx(in);
   c->a_base = nnfp_conv_get_a_base(in);
   c->w_base = nnfp_conv_get_w_base(in);
   c->p_base = nnfp_conv_get_p_base(in);
@@ -372,7 +372,7 @@ static void ew_decode(const nnfm_device *d, const uint8_t *in, nnfm_ew_cmd *c) {
   c->b_base = nnfp_ew_get_b_base(in) + (nnfp_ew_get_b_rel(in) ? d->loop_off : 0);
   c->o_base = nnfp_ew_get_o_base(in);
   c->lut = (int)nnfp_ew_get_lut(in);
-  c->lut_sel = nnfp_ew_get_lut_sel(in);
+  c->lut_sel = nnfp_ew_get_lut_idx(in);
 }
 
 /* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
@@ -394,7 +394,7 @@ static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
     }
     d->stats.packs++;
   } else if (op == NNFP_OP_CONV) {
-    nnfm_conv_cmd c;
+    nnfm_conv_cmd c = {0};
     uint64_t macs = 0;
     conv_decode(in, &c);
     int st = nnfm_engine_conv(d->eng, &c, &macs);
@@ -472,13 +472,14 @@ static void run_program(nnfm_device *d, uint32_t entry) {
         return;
       }
       d->stats.ews++;
+      d->stats.ew_words += (uint64_t)((c.n + d->cfg.engine.rows - 1) / (uint32_t)d->cfg.engine.rows) * c.m;
       d->pc++;
       continue;
     }
     if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW without them: stop */
-    nnfm_cmd c;
+    nnfm_cmd c = {0};
     c.lut = (int)nnfp_gemm_get_lut(in);
-    c.lut_sel = nnfp_gemm_get_lut_sel(in);
+    c.lut_sel = nnfp_gemm_get_lut_idx(in);
     c.zp = nnfp_gemm_get_zp(in);
     c.lo = nnfp_gemm_get_lo(in);
     c.hi = nnfp_gemm_get_hi(in);

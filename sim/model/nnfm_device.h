@@ -100,6 +100,7 @@ typedef struct {
   uint64_t packs;            /* PACK instructions executed */
   uint64_t refused_ews;      /* program EWs nnfm_engine_ew_check refused */
   uint64_t ews;              /* EW instructions executed */
+  uint64_t ew_words;         /* and the output words they wrote (for time bounds) */
   /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
    * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
    * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while

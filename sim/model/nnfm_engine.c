@@ -70,7 +70,7 @@ nnfm_config nnfm_config_default(void) {
   c.w_words = 16384;
   c.p_words = 64;
   c.acc_depth = 256;
-  c.luts = 1;
+  c.luts = 8;
   return c;
 }
 
@@ -445,7 +445,7 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
   if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words) ||
       !range_ok(c->w_base, s.w_words, e->cfg.w_words) || !range_ok(c->p_base, s.nt, e->cfg.p_words))
     return NNFM_ERR_SHAPE;
-  nnfm_cmd g; /* the P lanes are checked as a GEMM's */
+  nnfm_cmd g = {0}; /* the P lanes are checked as a GEMM's */
   memset(&g, 0, sizeof g);
   g.n = c->n, g.p_base = c->p_base;
   if (!cmd_params_ok(e, &g)) return NNFM_ERR_RANGE;

@@ -332,7 +332,7 @@ int nnfsim_conv(nnfsim *s, const nnfm_conv_cmd *c, uint64_t max_cycles, uint64_t
   /* pool2: the pooled sizes; the rows walked are 4*M */
   if (c->pool2) oh /= 2, ow /= 2;
   const uint32_t M = (uint32_t)oh * (uint32_t)ow * c->b * (c->pool2 ? 4u : 1u);
-  nnfm_cmd e; /* the GEMM the port carries besides the geometry */
+  nnfm_cmd e = {0}; /* the GEMM the port carries besides the geometry */
   memset(&e, 0, sizeof e);
   e.m = M, e.k = c->cin, e.n = c->n;
   e.a_base = c->a_base, e.w_base = c->w_base, e.p_base = c->p_base, e.o_base = c->o_base;

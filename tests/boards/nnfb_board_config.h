@@ -21,6 +21,12 @@
 #ifndef NNFB_P_LIF_LANES
 #define NNFB_P_LIF_LANES 1
 #endif
+#ifndef NNFB_P_HAS_EW
+#define NNFB_P_HAS_EW 0 /* the board tops' (no EW unit yet: docs/rnn.md) */
+#endif
+#ifndef NNFB_P_LUT_COUNT
+#define NNFB_P_LUT_COUNT 1
+#endif
 
 /* The model's configuration: the board's top parameters. */
 static inline nnfm_device_config nnfb_board_config(void) {
@@ -40,6 +46,8 @@ static inline nnfm_device_config nnfb_board_config(void) {
 #ifdef NNFB_P_HAS_CONV
   c.conv = NNFB_P_HAS_CONV;
 #endif
+  c.ew = NNFB_P_HAS_EW;
+  c.engine.luts = NNFB_P_LUT_COUNT;
   return c;
 }
 

@@ -374,7 +374,7 @@ static inline void nnfb_gemm_program(nnfb_work *w) {
   uint8_t prog[16 * 32];
   uint32_t ni = 0;
   for (uint32_t i = 0; i < L; i++) {
-    nnfm_cmd c;
+    nnfm_cmd c = {0};
     memset(&c, 0, sizeof c);
     c.m = m, c.k = k[i], c.n = n[i];
     c.a_base = abase[i], c.o_base = abase[i + 1], c.w_base = wb[i], c.p_base = pb[i];
@@ -383,7 +383,7 @@ static inline void nnfb_gemm_program(nnfb_work *w) {
     w->st.gemms++;
     if (nnf_rng_range(&w->r, 0, 3) == 0) nnfb_insn_op(prog + 32 * ni++, NNFP_OP_BARRIER);
     if (nnf_rng_range(&w->r, 0, 7) == 0) { /* M = 0 or N = 0: nothing happens, wherever it points */
-      nnfm_cmd z;
+      nnfm_cmd z = {0};
       memset(&z, 0, sizeof z);
       z.m = nnf_rng_range(&w->r, 0, 1) ? 0 : (uint32_t)nnf_rng_range(&w->r, 1, 50);
       z.n = z.m ? 0 : (uint32_t)nnf_rng_range(&w->r, 0, 50);

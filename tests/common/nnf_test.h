@@ -144,6 +144,8 @@ static inline int64_t nnf_rng_range(nnf_rng *r, int64_t lo, int64_t hi) {
 }
 
 static inline int8_t nnf_rng_i8(nnf_rng *r) { return (int8_t)nnf_rng_range(r, -128, 127); }
+/* Uniform in [0, 1): the top 53 bits. */
+static inline double nnf_rng_unit(nnf_rng *r) { return (double)(nnf_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0); }
 
 static inline void nnf_rng_fill(nnf_rng *r, void *buf, size_t n) {
   unsigned char *p = (unsigned char *)buf;

@@ -399,6 +399,8 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.clock_hz = nnfp_info_get_clock_hz(r);
   di->cfg.state_words = nnfp_info_get_state_words(r);
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
+  di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
+  di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
   di->rows = nnfp_info_get_rows(r);
   di->act_bytes = (uint64_t)di->cfg.engine.act_words * di->rows;
   di->w_bytes = (uint64_t)di->cfg.engine.w_words * di->rows;
@@ -419,7 +421,7 @@ static struct {
   uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
-  uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs;
+  uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs, ews, refused_ews;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -477,7 +479,8 @@ typedef struct {
 static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_stats b) {
   uint64_t R = di->rows, per_row = di->cfg.vec_serial ? R + 2 : 2;
   return 2000 + 200 * (b.insns - a.insns) + per_row * (b.gemm_rows - a.gemm_rows) +
-         (4 * R + 64) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates);
+         (4 * R + 64) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
+         (R + 4) * (b.ew_words - a.ew_words);
 }
 
 /* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
@@ -636,9 +639,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         break;
       }
       int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
-                        st1.refused_packs !=
+                        st1.refused_packs + st1.refused_ews !=
                     st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
-                        st0.refused_packs;
+                        st0.refused_packs + st0.refused_ews;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -693,6 +696,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.refused_pools += sf.refused_pools;
   cov.packs += sf.packs;
   cov.refused_packs += sf.refused_packs;
+  cov.ews += sf.ews;
+  cov.refused_ews += sf.refused_ews;
   cov.gemm_rows += sf.gemm_rows;
   cov.lif_updates += sf.lif_updates;
   wire_close(&w);
@@ -757,7 +762,7 @@ static uint64_t region_bytes(const devinfo *di, unsigned region) {
   case 0: return di->act_bytes;
   case 1: return di->w_bytes;
   case 2: return di->p_bytes;
-  case 3: return 256;
+  case 3: return 256u * (di->cfg.engine.luts ? di->cfg.engine.luts : 1);
   case 4: return di->prog_bytes;
   case 5: return di->state_bytes;
   default: return 0;
@@ -954,8 +959,73 @@ static void gen_pack(gen *g, uint8_t *in, int *clean) {
   }
 }
 
+/* Relative bases now and then (FEAT_REL: without it the device ignores the
+ * flags); a relocated range may go anywhere, so the program is not clean. */
+static void g_rel(gen *g, uint8_t *in, int *clean) {
+  if (!chance(g, 25)) return;
+  in[1] |= (uint8_t)(rnd(g, 4) << 6);
+  if (nnfp_insn_get_opcode(in) == NNFP_OP_EW && chance(g, 50)) in[1] |= NNFP_EW_B_REL;
+  if (g->di->cfg.ew && (in[1] & 0xE0)) *clean = 0;
+}
+
+/* EW (FEAT_EW): random ops, shapes, numbers and LUTs; operands in the lower
+ * half of ACT (disjoint, in place, or A == B), or a wild field now and then. */
+static void gen_ew(gen *g, uint8_t *in, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  uint32_t n = 1 + rnd(g, 3 * R), m = 1 + rnd(g, 10);
+  if (chance(g, 4)) n = 0;
+  if (chance(g, 4)) m = 0;
+  uint32_t words = ((n + R - 1) / R) * m;
+  if (3 * words > half) { m = 1; words = (n + R - 1) / R; }
+  uint32_t a = rnd(g, half - 3 * words + 1), b = a + words, o = b + words;
+  switch (rnd(g, 4)) {
+  case 0: o = a; break;               /* in place over A */
+  case 1: o = b; break;               /* over B */
+  case 2: b = a; break;               /* A == B */
+  default: break;
+  }
+  unsigned op = rnd(g, 4);
+  int8_t lo = (int8_t)nnf_rng_range(&g->r, -128, 0), hi = (int8_t)nnf_rng_range(&g->r, 0, 127);
+  if (chance(g, 30)) { lo = -128; hi = 127; }
+  int shift = (int)nnf_rng_range(&g->r, -31, 30);
+  if (chance(g, 60)) shift = (int)nnf_rng_range(&g->r, -24, -8); /* mostly in range of the values */
+  nnfp_ew_put_opcode(in, NNFP_OP_EW);
+  in[NNFP_EW_LUT_OFS] = (uint8_t)(rnd(g, 2) | rnd(g, 2) << 1 |
+                                 (chance(g, 85) ? rnd(g, di->cfg.engine.luts) : rnd(g, 8)) << 2);
+  nnfp_ew_put_zp(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+  nnfp_ew_put_lo(in, lo);
+  nnfp_ew_put_hi(in, hi);
+  nnfp_ew_put_zp_a(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+  nnfp_ew_put_zp_b(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+  nnfp_ew_put_shift(in, shift);
+  nnfp_ew_put_op(in, op);
+  nnfp_ew_put_nshift_s(in, chance(g, 20) ? 0 : rnd(g, 32));
+  nnfp_ew_put_m0_s(in, nnf_rng_u32(&g->r) & 0x7FFFFFFFu);
+  nnfp_ew_put_m0(in, chance(g, 5) ? 0 : (nnf_rng_u32(&g->r) & 0x7FFFFFFFu) | 0x40000000u);
+  switch (chance(g, 25) ? rnd(g, 8) : 99) {
+  case 0: nnfp_ew_put_lo(in, hi); nnfp_ew_put_hi(in, lo); if (lo == hi) nnfp_ew_put_hi(in, lo - 1); break; /* lo > hi */
+  case 1: nnfp_ew_put_shift(in, chance(g, 50) ? 31 + (int)rnd(g, 97) : -32 - (int)rnd(g, 97)); break;
+  case 2: a = act - rnd(g, 3); break;                                 /* past the end */
+  case 3: o = a + 1 + rnd(g, words ? words : 1); break;               /* partial overlap */
+  case 4: b = o + 1 + rnd(g, words ? words : 1); break;
+  case 5: n = m = 65535; break;
+  case 6: o = nnf_rng_u32(&g->r); break;
+  case 7: b = act - rnd(g, 2) ; break;                                /* B past the end (not for MAP) */
+  default: break;
+  }
+  nnfp_ew_put_n(in, n);
+  nnfp_ew_put_m(in, m);
+  nnfp_ew_put_a_base(in, a);
+  nnfp_ew_put_b_base(in, b & 0xFFFFFFu);
+  nnfp_ew_put_o_base(in, o);
+  uint64_t w64 = (uint64_t)((n + R - 1) / R) * m;
+  if (n && m && (a + w64 > half || o + w64 > half || (op != 3 && (b & 0xFFFFFFu) + w64 > half))) *clean = 0;
+}
+
 /* One instruction. `clean`: a GEMM, LIF, CONV or POOL whose ACT ranges lie
- * in the lower half of ACT (or that the limits refuse outright). */
+ * in the lower half of ACT (or that the limits refuse outright), with no
+ * relative base. */
 static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   const devinfo *di = g->di;
   const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
@@ -964,6 +1034,12 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   if (di->cfg.conv && chance(g, 20)) {
     if (chance(g, 25)) gen_pack(g, in, clean);
     else gen_conv_pool(g, in, clean);
+    g_rel(g, in, clean);
+    return;
+  }
+  if (di->cfg.ew && chance(g, 20)) {
+    gen_ew(g, in, clean);
+    g_rel(g, in, clean);
     return;
   }
   if (kind < 40) { /* GEMM */
@@ -981,6 +1057,8 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     if (chance(g, 20)) { lo = -128; hi = 127; }
     nnfp_gemm_put_opcode(in, NNFP_OP_GEMM);
     in[NNFP_GEMM_LUT_OFS] = (uint8_t)rnd(g, 2); /* the flags byte */
+    if (di->cfg.engine.luts > 1 || chance(g, 10)) /* a LUT index, now and then one too large */
+      nnfp_gemm_put_lut_idx(in, chance(g, 90) ? rnd(g, di->cfg.engine.luts ? di->cfg.engine.luts : 1) : rnd(g, 8));
     nnfp_gemm_put_zp(in, (int32_t)nnf_rng_range(&g->r, -20, 20));
     nnfp_gemm_put_lo(in, lo);
     nnfp_gemm_put_hi(in, hi);
@@ -1009,6 +1087,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     uint32_t kt2 = k ? (k + R - 1) / R : 1, nt2 = (n + R - 1) / R;
     uint64_t ae = (uint64_t)a + (uint64_t)kt2 * m, oe = (uint64_t)o + (uint64_t)nt2 * m;
     if (m && n && !((ae > act) || (oe > act)) && (ae > half || oe > half)) *clean = 0;
+    g_rel(g, in, clean);
   } else if (kind < 70 && di->cfg.state_words) { /* LIF */
     uint32_t m = 1 + rnd(g, 8), n = 1 + rnd(g, 3 * R), nt = (n + R - 1) / R, words = nt * m;
     if (words * 2 > half) { m = 1; words = nt; }
@@ -1040,17 +1119,20 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     nnfp_lif_put_o_base(in, o);
     uint64_t ntt = (n + R - 1) / R, ae = (uint64_t)a + ntt * m, oe = (uint64_t)o + ntt * m;
     if (m && n && ae <= act && oe <= act && (ae > half || oe > half)) *clean = 0;
+    if ((in[NNFP_LIF_RESET_SUB_OFS] & (NNFP_INSN_A_REL | NNFP_INSN_O_REL)) && di->cfg.ew) *clean = 0;
   } else if (kind < 78) { /* LOOP */
     nnfp_loop_put_opcode(in, NNFP_OP_LOOP);
     nnfp_loop_put_count(in, chance(g, 95) ? rnd(g, 5) : nnf_rng_u32(&g->r) % 40);
     nnfp_loop_put_target(in, chance(g, 90) ? rnd(g, pc + 1) : rnd(g, di->cfg.prog_words + 4));
+    if (chance(g, 40)) /* a stride: small, or now and then any (FEAT_REL; ignored without) */
+      nnfp_loop_put_stride(in, chance(g, 85) ? rnd(g, 3 * R) : nnf_rng_u32(&g->r));
   } else if (kind < 88) {
     nnfp_insn_put_opcode(in, NNFP_OP_BARRIER);
   } else if (kind < 93) {
     nnfp_insn_put_opcode(in, NNFP_OP_END);
   } else {
     /* reserved: stops like END (so do CONV and POOL without FEAT_CONV) */
-    nnfp_insn_put_opcode(in, di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251));
+    nnfp_insn_put_opcode(in, di->cfg.ew ? 9 + rnd(g, 247) : di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251));
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
 }
@@ -1427,10 +1509,12 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.insns, (unsigned long long)cov.refused_gemms,
            (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
            (unsigned long long)cov.lif_updates);
-    printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused; PACK: %llu run, %llu refused\n",
+    printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused; PACK: %llu run, %llu refused; "
+           "EW: %llu run, %llu refused\n",
            (unsigned long long)cov.convs, (unsigned long long)cov.refused_convs,
            (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools,
-           (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs);
+           (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs,
+           (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews);
   }
   return 0;
 }

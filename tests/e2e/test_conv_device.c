@@ -791,7 +791,7 @@ static void test_random_pool2(int cases) {
     memcpy(e2->m0, img->m0, sizeof(int32_t) * cfg.p_words * cfg.cols);
     memcpy(e2->shift, img->shift, (size_t)cfg.p_words * cfg.cols);
     memcpy(e2->lut, lut, 256);
-    nnfm_conv_cmd k;
+    nnfm_conv_cmd k = {0};
     memset(&k, 0, sizeof k);
     k.cin = (uint32_t)g.c, k.h = (uint32_t)g.h, k.w = (uint32_t)g.w, k.b = (uint32_t)g.b, k.n = (uint32_t)n;
     k.kh = (uint32_t)g.kh, k.kw = (uint32_t)g.kw, k.sh = (uint32_t)g.sh, k.sw = (uint32_t)g.sw;
@@ -1347,7 +1347,7 @@ static void test_pool2_refusals(void) {
   /* pool2 beyond 0 / 1 (no record holds it): the engine's check */
   nnfm_engine *e = nnfm_engine_create(&big.engine);
   CHECK(e != NULL);
-  nnfm_conv_cmd c;
+  nnfm_conv_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.cin = 1, c.n = 1, c.h = 4, c.w = 4, c.b = 1, c.kh = c.kw = c.sh = c.sw = 1;
   c.a_base = 0, c.o_base = 100, c.lo = -128, c.hi = 127, c.pool2 = 1;

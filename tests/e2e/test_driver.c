@@ -90,12 +90,13 @@ static void test_device_errors(nnfdrv *d) {
   nnfp_put32(four, (uint32_t)in->max_payload + 1);
   expect_device_error(d, NNFP_READ, 0, four, 4, NNFP_E_BAD_LEN);           /* count too big */
   nnfp_put32(four, 2);
-  expect_device_error(d, NNFP_READ, nnfp_arg_with_region(255, NNFP_REGION_LUT), four, 4, NNFP_E_RANGE);
+  const uint32_t lut_bytes = NNFP_LUT_BYTES * in->luts; /* INFO LUTS tables */
+  expect_device_error(d, NNFP_READ, nnfp_arg_with_region(lut_bytes - 1, NNFP_REGION_LUT), four, 4, NNFP_E_RANGE);
   expect_device_error(d, NNFP_READ, nnfp_arg_with_region(0, 6), four, 4, NNFP_E_RANGE); /* no region 6 */
   expect_device_error(d, NNFP_READ,
                       nnfp_arg_with_region(in->state_words * NNFP_STATE_BYTES - 1, NNFP_REGION_STATE),
                       four, 4, NNFP_E_RANGE);                                 /* past STATE */
-  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(NNFP_LUT_BYTES, NNFP_REGION_LUT), &one, 1,
+  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(lut_bytes, NNFP_REGION_LUT), &one, 1,
                       NNFP_E_RANGE);
   expect_device_error(d, NNFP_RUN, in->prog_words, NULL, 0, NNFP_E_BAD_PROG);
   /* STATUS remembers the last error */
@@ -104,10 +105,11 @@ static void test_device_errors(nnfdrv *d) {
   CHECK(st.last_error == NNFP_E_BAD_PROG);
   /* a refused WRITE wrote nothing */
   uint8_t lut_before[256], lut_after[256], junk[300];
-  CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_before, 256) == NNFDRV_OK);
+  CHECK(nnfdrv_read(d, NNFDRV_LUT, lut_bytes - 256, lut_before, 256) == NNFDRV_OK);
   fill(junk, sizeof junk);
-  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(0, NNFP_REGION_LUT), junk, 300, NNFP_E_RANGE);
-  CHECK(nnfdrv_read(d, NNFDRV_LUT, 0, lut_after, 256) == NNFDRV_OK);
+  expect_device_error(d, NNFP_WRITE, nnfp_arg_with_region(lut_bytes - 256, NNFP_REGION_LUT), junk, 300,
+                      NNFP_E_RANGE);
+  CHECK(nnfdrv_read(d, NNFDRV_LUT, lut_bytes - 256, lut_after, 256) == NNFDRV_OK);
   CHECK(memcmp(lut_before, lut_after, 256) == 0);
 }
 

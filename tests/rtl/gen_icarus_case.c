@@ -78,7 +78,7 @@ static void layer_data(nnf_ops *o, const nnfm_cmd *c, int keep_a, pspec ps) {
 }
 
 static nnfm_cmd cmd_at(uint32_t m, uint32_t k, uint32_t n, uint32_t a_base, uint32_t o_base) {
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.m = m, c.k = k, c.n = n, c.a_base = a_base, c.o_base = o_base;
   c.lo = -128, c.hi = 127;

@@ -130,7 +130,7 @@ static int lif_ok(const fields *f) {
 }
 
 static nnfm_conv_cmd conv_of(const fields *f) {
-  nnfm_conv_cmd c;
+  nnfm_conv_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.cin = f->cin, c.h = f->h_m1 + 1, c.w = f->w_m1 + 1, c.b = f->b_m1 + 1, c.n = f->n;
   c.kh = f->kh, c.kw = f->kw, c.sh = f->sh_m1 + 1, c.sw = f->sw_m1 + 1, c.ph = f->ph, c.pw = f->pw;
@@ -155,7 +155,7 @@ static nnfm_pool_cmd pool_of(const fields *f) {
 static int verdict(const fields *f, sizes *s) {
   memset(s, 0, sizeof *s);
   if (f->kind == K_GEMM) {
-    nnfm_cmd c;
+    nnfm_cmd c = {0};
     memset(&c, 0, sizeof c);
     c.m = f->m, c.k = f->k, c.n = f->n;
     c.a_base = f->a_base, c.w_base = f->w_base, c.p_base = f->p_base, c.o_base = f->o_base;

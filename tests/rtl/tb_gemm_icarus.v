@@ -49,7 +49,7 @@ module tb_gemm_icarus #(
         .cmd_m(cmd_m), .cmd_k(cmd_k), .cmd_n(cmd_n),
         .cmd_a_base(cmd_a_base), .cmd_w_base(cmd_w_base),
         .cmd_p_base(cmd_p_base), .cmd_o_base(cmd_o_base),
-        .cmd_zp(cmd_zp), .cmd_lo(cmd_lo), .cmd_hi(cmd_hi), .cmd_lut(cmd_lut),
+        .cmd_zp(cmd_zp), .cmd_lo(cmd_lo), .cmd_hi(cmd_hi), .cmd_lut(cmd_lut), .cmd_lut_sel(3'd0),
         .cmd_conv(1'b0), .cmd_pool2(1'b0), .cmd_kt(16'd0), .cmd_ct(16'd0), .cmd_h(11'd0), .cmd_w(11'd0),
         .cmd_b(11'd0), .cmd_oh(11'd0), .cmd_ow(11'd0), .cmd_kh(3'd0), .cmd_kw(3'd0),
         .cmd_sh(3'd0), .cmd_sw(3'd0), .cmd_ph(3'd0), .cmd_pw(3'd0), .cmd_wb(32'd0),

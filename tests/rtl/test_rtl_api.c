@@ -36,7 +36,7 @@ static rtl_h h;
   } while (0)
 
 static nnfm_cmd good_cmd(uint32_t m, uint32_t k, uint32_t n) {
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.m = m;
   c.k = k;
@@ -382,7 +382,7 @@ static void random_checks(nnf_rng *r) {
   }
   int accepted = 0, refused[4] = {0}, by_params = 0;
   for (int i = 0; i < 400; i++) {
-    nnfm_cmd c;
+    nnfm_cmd c = {0};
     memset(&c, 0, sizeof c);
     c.m = (uint32_t)nnf_rng_range(r, 0, 40);
     c.k = (uint32_t)nnf_rng_range(r, 0, 40);

@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
   uint64_t macs_total = 0;
   for (long i = first; i < first + cases; i++) {
     nnf_rng r = nnf_rng_seed(seed * 1000003u + (uint64_t)i);
-    nnfm_conv_cmd c;
+    nnfm_conv_cmd c = {0};
     uint64_t out = 0;
     if (!draw_case(&h, &r, &c, &out)) {
       skipped++;

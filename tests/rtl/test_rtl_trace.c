@@ -188,7 +188,7 @@ static void check_trace(const char *path, const expected *x) {
 }
 
 static void traced_gemm(rtl_h *h, nnf_rng *r, const char *path) {
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   memset(&c, 0, sizeof c);
   c.m = 9;
   c.k = 2 * (uint32_t)h->cfg.rows + 1;

@@ -451,7 +451,7 @@ static int run_conv_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int n) {
   const uint64_t M = (uint64_t)t.oh * t.ow * g.b, KT = (uint64_t)g.kh * g.kw * CT;
   const uint64_t in_w = (uint64_t)CT * g.h * g.w * g.b, out_w = NT * M, ww = NT * KT * R;
   if (ww > cfg->w_words || NT > cfg->p_words) return 0;
-  nnfm_conv_cmd c;
+  nnfm_conv_cmd c = {0};
   memset(&c, 0, sizeof c);
   if (!place_act(r, cfg->act_words, in_w, out_w, &c.a_base, &c.o_base)) return 0;
   c.w_base = (uint32_t)nnf_rng_range(r, 0, (int64_t)(cfg->w_words - ww));

@@ -7,10 +7,13 @@
  * expected (padded lanes 0), every other byte of every buffer untouched.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nnf_test.h"
 #include "nnfm.h"
 #include "nnfm_snap.h"
+#include "nnf_proto_gen.h"
 
 
 /* ---- configuration and word counts ------------------------------------------ */
@@ -277,7 +280,7 @@ static void test_check(void) {
   for (int i = 0; i < 9; i++) m0[i] = 1 << 30;
   CHECK_OK(nnfm_engine_put_params(e, 10, bias, m0, shift, 9));
   const nnfm_cmd ok = {4, 10, 9, 100, 200, 10, 300, 0, -128, 127, 0, 0};
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   CHECK_OK(nnfm_engine_check(e, &ok));
   CHECK_EQ(nnfm_engine_check(NULL, &ok), NNFM_ERR_NULL);
   CHECK_EQ(nnfm_engine_check(e, NULL), NNFM_ERR_NULL);
@@ -424,7 +427,7 @@ static int run_case(nnf_rng *r, nnfm_engine *e, shape sh) {
   uint64_t slack = cfg->act_words - aw - ow;
   uint64_t g0 = (uint64_t)nnf_rng_range(r, 0, (int64_t)slack);
   uint64_t g1 = (uint64_t)nnf_rng_range(r, 0, (int64_t)(slack - g0));
-  nnfm_cmd c;
+  nnfm_cmd c = {0};
   if (nnf_rng_range(r, 0, 1)) c.a_base = (uint32_t)g0, c.o_base = (uint32_t)(g0 + aw + g1);
   else c.o_base = (uint32_t)g0, c.a_base = (uint32_t)(g0 + ow + g1);
   c.w_base = (uint32_t)nnf_rng_range(r, 0, (int64_t)(cfg->w_words - ww));
@@ -599,6 +602,113 @@ static void test_engine_large(void) {
   nnfm_engine_destroy(e);
 }
 
+
+/* EW (nnfm_engine_ew): the activation layout, lanes of channels >= N as 0,
+ * in place, the LUT select, and every refusal (nothing written). */
+static void test_ew(void) {
+  nnfm_config cfg = nnfm_config_default();
+  cfg.act_words = 1024;
+  nnfm_engine *e = nnfm_engine_create(&cfg);
+  CHECK(e != NULL);
+  if (!e) return;
+  const uint32_t R = (uint32_t)cfg.rows;
+  CHECK_EQ(nnfm_region_bytes(&cfg, NNFP_REGION_LUT), 8u * 256u);
+  nnf_rng r = nnf_rng_seed(27);
+  for (int t = 0; t < 400; t++) {
+    nnf_rng_fill(&r, e->act, (size_t)cfg.act_words * R);
+    nnf_rng_fill(&r, e->lut, sizeof e->lut);
+    nnfm_ew_cmd c;
+    memset(&c, 0, sizeof c);
+    int op = (int)nnf_rng_range(&r, 0, 3);
+    CHECK_OK(nnfm_ew_prepare(op, 0.001 + 0.05 * (double)nnf_rng_range(&r, 1, 100) / 100, (int32_t)nnf_rng_range(&r, -128, 127),
+                             0.001 + 0.05 * (double)nnf_rng_range(&r, 1, 100) / 100, (int32_t)nnf_rng_range(&r, -128, 127),
+                             0.002 + 0.1 * (double)nnf_rng_range(&r, 1, 100) / 100, (int32_t)nnf_rng_range(&r, -128, 127),
+                             -128, 127, &c.p));
+    c.n = (uint32_t)nnf_rng_range(&r, 1, 3 * R + 1);
+    c.m = (uint32_t)nnf_rng_range(&r, 1, 20);
+    c.lut = t % 2;
+    c.lut_sel = (uint32_t)nnf_rng_range(&r, 0, 7);
+    const uint32_t CT = (c.n + R - 1) / R, words = CT * c.m;
+    c.a_base = (uint32_t)nnf_rng_range(&r, 0, 300);
+    c.b_base = c.a_base + words + (uint32_t)nnf_rng_range(&r, 0, 10);
+    c.o_base = t % 3 == 0 ? c.a_base : t % 3 == 1 ? c.b_base : c.b_base + words;
+    uint8_t *before = malloc((size_t)cfg.act_words * R);
+    memcpy(before, e->act, (size_t)cfg.act_words * R);
+    CHECK_OK(nnfm_engine_ew(e, &c));
+    for (uint32_t m = 0; m < c.m; m++)
+      for (uint32_t ct = 0; ct < CT; ct++)
+        for (uint32_t l = 0; l < R; l++) {
+          const size_t w = (size_t)ct * c.m + m; /* word of (m, channel ct*R + l) */
+          int8_t a = (int8_t)before[((size_t)c.a_base + w) * R + l];
+          int8_t b = (int8_t)before[((size_t)c.b_base + w) * R + l];
+          int8_t want = ct * R + l < c.n ? nnfm_ew(&c.p, a, b, c.lut ? e->lut + 256 * c.lut_sel : NULL) : 0;
+          CHECK_EQ((int8_t)e->act[((size_t)c.o_base + w) * R + l], want);
+        }
+    /* nothing else changed */
+    for (uint32_t w = 0; w < cfg.act_words; w++)
+      if (w < c.o_base || w >= c.o_base + words) CHECK_EQ(memcmp(e->act + (size_t)w * R, before + (size_t)w * R, R), 0);
+    free(before);
+  }
+  /* refusals, in the documented order */
+  nnfm_ew_cmd ok;
+  memset(&ok, 0, sizeof ok);
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.1, 0, 0.1, 0, 0.1, 0, -128, 127, &ok.p));
+  ok.n = 20, ok.m = 10, ok.a_base = 0, ok.b_base = 30, ok.o_base = 60; /* 3 tiles: 30 words each */
+  CHECK_OK(nnfm_engine_ew_check(e, &ok));
+  nnfm_ew_cmd c = ok;
+  CHECK_EQ(nnfm_engine_ew_check(NULL, &c), NNFM_ERR_NULL);
+  CHECK_EQ(nnfm_engine_ew_check(e, NULL), NNFM_ERR_NULL);
+  c = ok, c.p.lo = 1, c.p.hi = 0;
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
+  c = ok, c.lut_sel = 8;
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
+  c = ok, c.lut = 2;
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
+  c = ok, c.n = 65536;
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
+  c = ok, c.m = 0, c.a_base = 5000; /* touches nothing */
+  CHECK_OK(nnfm_engine_ew_check(e, &c));
+  c = ok, c.a_base = 1024 - 29; /* one word past the end */
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_SHAPE);
+  c = ok, c.a_base = 1024 - 30, c.o_base = 0;
+  CHECK_OK(nnfm_engine_ew_check(e, &c));
+  c = ok, c.o_base = 1; /* O overlaps A partly */
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_SHAPE);
+  c = ok, c.o_base = 59; /* O overlaps B by one word */
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_SHAPE);
+  c = ok, c.o_base = 30; /* in place over B */
+  CHECK_OK(nnfm_engine_ew_check(e, &c));
+  c = ok, c.b_base = 0; /* A == B */
+  CHECK_OK(nnfm_engine_ew_check(e, &c));
+  c = ok, c.b_base = 2000; /* B outside: refused, but MAP reads no B */
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_SHAPE);
+  c.p.op = NNFM_EW_MAP;
+  CHECK_OK(nnfm_engine_ew_check(e, &c));
+  c.o_base = 2001; /* MAP: O still checked */
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_SHAPE);
+  /* a refused command writes nothing */
+  memset(e->act, 0x33, (size_t)cfg.act_words * R);
+  c = ok, c.o_base = 1;
+  CHECK_EQ(nnfm_engine_ew(e, &c), NNFM_ERR_SHAPE);
+  for (size_t i = 0; i < (size_t)cfg.act_words * R; i++) CHECK_EQ(e->act[i], 0x33);
+  nnfm_engine_destroy(e);
+  /* one LUT: LUT_SEL 1 refused, GEMM's too */
+  cfg.luts = 1;
+  e = nnfm_engine_create(&cfg);
+  CHECK(e != NULL);
+  if (!e) return;
+  CHECK_EQ(nnfm_region_bytes(&cfg, NNFP_REGION_LUT), 256u);
+  c = ok, c.lut_sel = 1;
+  CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
+  nnfm_cmd g = {4, 8, 8, 0, 0, 0, 100, 0, -128, 127, 1, 1};
+  CHECK_EQ(nnfm_engine_check(e, &g), NNFM_ERR_RANGE);
+  g.lut_sel = 0;
+  CHECK_OK(nnfm_engine_check(e, &g));
+  nnfm_engine_destroy(e);
+  cfg.luts = 9;
+  CHECK_EQ(nnfm_config_check(&cfg), NNFM_ERR_RANGE);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_config();
@@ -609,5 +719,6 @@ int main(int argc, char **argv) {
   test_engine_hand();
   test_engine_random();
   test_engine_large();
+  test_ew();
   return nnf_test_done(argv[0]);
 }

@@ -6,6 +6,7 @@
  * independent 128-bit reference on random inputs.
  */
 #include <math.h>
+#include <string.h>
 
 #include "nnf_test.h"
 #include "nnfm.h"
@@ -288,6 +289,148 @@ static void test_quantize_real(void) {
   CHECK_EQ(nnfm_quantize_real(NAN, 1.0, 200, -128, 127), 127);
 }
 
+
+/* ---- elementwise ops (nnfm_ew, docs/numerics.md "Elementwise ops") -------- */
+
+/* prepare + one element, wide clamp */
+static int ew1(int op, double sa, int32_t za, double sb, int32_t zb, double so, int32_t zp, int8_t a,
+               int8_t b) {
+  nnfm_ew_params p;
+  CHECK_OK(nnfm_ew_prepare(op, sa, za, sb, zb, so, zp, -128, 127, &p));
+  return nnfm_ew(&p, a, b, NULL);
+}
+
+static void test_ew_worked(void) {
+  nnfm_ew_params p;
+  /* ADD: s_a 0.02 (zp -3), s_b 0.01 (zp 5), s_out 0.05 (zp 1). twice = 0.04:
+   * b is the smaller-scale input, 0.01 / 0.04 = 0.25 = 2^30 * 2^(-1-31);
+   * the output 0.04 / (2^20 * 0.05) = 0.8 * 2^-20: m0 = round(0.8 * 2^31) =
+   * 1717986918, shift -20. */
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.02, -3, 0.01, 5, 0.05, 1, -128, 127, &p));
+  CHECK_EQ(p.a_small, 0);
+  CHECK_EQ(p.m0_s, 1 << 30);
+  CHECK_EQ(p.shift_s, -1);
+  CHECK_EQ(p.m0, 1717986918);
+  CHECK_EQ(p.shift, -20);
+  /* a 47 = 1.0, b 105 = 1.0: sa = 50 << 19, sb = (100 * 2^50 + 2^31) >> 32
+   * = 100 << 18, acc = 52428800 = 50 * 2^20; 50 * 2^20 * m0 = 40 * 2^51 -
+   * 20 * 2^20, plus 2^50, >> 51 = 40; + 1 */
+  CHECK_EQ(nnfm_ew(&p, 47, 105, NULL), 41);
+  CHECK_EQ(nnfm_ew(&p, -128, 127, NULL), -25); /* -2.5 + 1.22 = -1.28 -> -25.6 -> -26, + 1 */
+  CHECK_EQ(nnfm_ew(&p, 127, 127, NULL), 77);   /* 2.6 + 1.22 = 3.82 -> 76.4 -> 76, + 1 */
+  CHECK_EQ(nnfm_ew(&p, -3, 5, NULL), 1);       /* 0 + 0 */
+  p.op = NNFM_EW_SUB;
+  CHECK_EQ(nnfm_ew(&p, 47, 105, NULL), 1);     /* 1.0 - 1.0 */
+  CHECK_EQ(nnfm_ew(&p, -3, 105, NULL), -19);   /* 0 - 1.0 -> -20, + 1 */
+  /* the smaller scale on A: s_a 0.01 (zp 0), s_b 0.04 (zp 10), s_out 0.03 (zp -7):
+   * a's multiplier 0.125 (2^30, shift -2), the output 0.08 / (2^20 * 0.03) */
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.01, 0, 0.04, 10, 0.03, -7, -128, 127, &p));
+  CHECK_EQ(p.a_small, 1);
+  CHECK_EQ(p.m0_s, 1 << 30);
+  CHECK_EQ(p.shift_s, -2);
+  CHECK_EQ(p.m0, 1431655765);
+  CHECK_EQ(p.shift, -18);
+  CHECK_EQ(nnfm_ew(&p, 100, 20, NULL), 40);     /* 1.0 + 0.4 = 1.4 -> 46.67 -> 47, - 7 */
+  CHECK_EQ(nnfm_ew(&p, -100, -128, NULL), -128); /* -1.0 - 5.52 -> -217: clamped */
+  /* MUL: a sigmoid output (1/256, zp -128) times a tanh output (1/128, zp 0)
+   * into 1/128: the multiplier 1/256 = 2^30 * 2^(-7-31) */
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_MUL, 1.0 / 256, -128, 1.0 / 128, 0, 1.0 / 128, 0, -128, 127, &p));
+  CHECK_EQ(p.m0, 1 << 30);
+  CHECK_EQ(p.shift, -7);
+  CHECK_EQ(nnfm_ew(&p, 127, 127, NULL), 127); /* 255 * 127 / 256 = 126.504 -> 127 */
+  CHECK_EQ(nnfm_ew(&p, 0, 64, NULL), 32);     /* 0.5 * 0.5 */
+  CHECK_EQ(nnfm_ew(&p, 0, -64, NULL), -32);
+  CHECK_EQ(nnfm_ew(&p, -128, -128, NULL), 0); /* 0 * -1 */
+  /* MAP: 0.1 (zp 3) into 0.05 (zp -2): the multiplier 2 = 2^30 * 2^(2-31) */
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_MAP, 0.1, 3, 0.0, 0, 0.05, -2, -128, 127, &p));
+  CHECK_EQ(p.m0, 1 << 30);
+  CHECK_EQ(p.shift, 2);
+  CHECK_EQ(nnfm_ew(&p, 13, 99, NULL), 18);     /* 1.0 -> 20, - 2 (b ignored) */
+  CHECK_EQ(nnfm_ew(&p, 127, 0, NULL), 127);    /* 12.4 -> 248: clamped */
+  CHECK_EQ(nnfm_ew(&p, -128, 0, NULL), -128);
+  /* ties, equal scales 0.5 into 1.0: (ia + ib) / 2, ties toward +infinity
+   * (TFLite's double-rounding default would give -1 for -0.5) */
+  CHECK_EQ(ew1(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, 1, 0), 1);
+  CHECK_EQ(ew1(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -1, 0), 0);
+  CHECK_EQ(ew1(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, 3, 0), 2);
+  CHECK_EQ(ew1(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -3, 0), -1);
+  CHECK_EQ(ew1(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -2, -1), -1);
+  /* the clamp and the LUT come last */
+  int8_t lut[256];
+  for (int i = 0; i < 256; i++) lut[i] = (int8_t)(i ^ 0x5A);
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.02, -3, 0.01, 5, 0.05, 1, -10, 30, &p));
+  CHECK_EQ(nnfm_ew(&p, 47, 105, NULL), 30);
+  CHECK_EQ(nnfm_ew(&p, 47, 105, lut), (int8_t)(30 ^ 0x5A));
+  CHECK_EQ(nnfm_ew(&p, -128, -128, lut), (int8_t)((uint8_t)-10 ^ 0x5A));
+}
+
+/* Properties: ADD within one step of the real sum, SUB of equal inputs is
+ * the zero point, the smaller-scale input on either side gives the same. */
+static void test_ew_properties(void) {
+  nnf_rng r = nnf_rng_seed(15);
+  for (int t = 0; t < 20000; t++) {
+    double sa = 0.001 + 0.1 * nnf_rng_unit(&r), sb = 0.001 + 0.1 * nnf_rng_unit(&r);
+    double so = (sa + sb) * (0.3 + 2.0 * nnf_rng_unit(&r));
+    int32_t za = (int32_t)nnf_rng_range(&r, -128, 127), zb = (int32_t)nnf_rng_range(&r, -128, 127);
+    int32_t zo = (int32_t)nnf_rng_range(&r, -128, 127);
+    int8_t a = (int8_t)nnf_rng_range(&r, -128, 127), b = (int8_t)nnf_rng_range(&r, -128, 127);
+    nnfm_ew_params p, q;
+    CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, sa, za, sb, zb, so, zo, -128, 127, &p));
+    double real = ((a - za) * sa + (b - zb) * sb) / so + zo;
+    double want = real < -128 ? -128 : real > 127 ? 127 : real;
+    int got = nnfm_ew(&p, a, b, NULL);
+    if (fabs(got - want) > 1.0) {
+      nnf_test_ctx("sa %g sb %g so %g za %d zb %d zo %d a %d b %d", sa, sb, so, za, zb, zo, a, b);
+      CHECK_EQ(got, (int)lround(want));
+    }
+    CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, sb, zb, sa, za, so, zo, -128, 127, &q));
+    CHECK_EQ(nnfm_ew(&q, b, a, NULL), got);
+    CHECK_OK(nnfm_ew_prepare(NNFM_EW_SUB, sa, za, sa, za, so, zo, -128, 127, &q));
+    CHECK_EQ(nnfm_ew(&q, a, a, NULL), zo);
+    double m = (a - za) * sa * ((b - zb) * sb) / so + zo;
+    CHECK_OK(nnfm_ew_prepare(NNFM_EW_MUL, sa, za, sb, zb, so, zo, -128, 127, &q));
+    got = nnfm_ew(&q, a, b, NULL);
+    want = m < -128 ? -128 : m > 127 ? 127 : m;
+    CHECK(fabs(got - want) <= 0.5 + 1e-6);
+  }
+}
+
+static void test_ew_params(void) {
+  nnfm_ew_params p, ok;
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -128, 127, &ok));
+  CHECK_EQ(ok.m0_s, 1 << 30); /* equal scales: both 0.5 */
+  CHECK_EQ(ok.shift_s, 0);
+  CHECK_OK(nnfm_ew_params_check(&ok));
+  CHECK_EQ(nnfm_ew_params_check(NULL), NNFM_ERR_NULL);
+  p = ok, p.op = 4;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.zp_a = 128;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.lo = 5, p.hi = 4;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.shift_s = 1; /* a multiplier over 0.5's exponent */
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.shift_s = -32;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.m0_s = -1;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.shift = 31;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  p = ok, p.a_small = 2;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+  /* scales: not positive, not finite; a multiplier too large; untouched on error */
+  p = ok;
+  CHECK_EQ(nnfm_ew_prepare(NNFM_EW_ADD, 0.0, 0, 0.5, 0, 1.0, 0, -128, 127, &p), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_ew_prepare(NNFM_EW_MUL, 0.5, 0, NAN, 0, 1.0, 0, -128, 127, &p), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_ew_prepare(NNFM_EW_MAP, 1.0, 0, 0.0, 0, 1e-12, 0, -128, 127, &p), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_ew_prepare(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, 3, 2, &p), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_ew_prepare(7, 0.5, 0, 0.5, 0, 1.0, 0, -128, 127, &p), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_ew_prepare(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -128, 127, NULL), NNFM_ERR_NULL);
+  CHECK_EQ(memcmp(&p, &ok, sizeof p), 0);
+  /* MAP ignores B's scale (0 allowed) */
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_MAP, 0.5, 0, 0.0, 0, 1.0, 0, -128, 127, &p));
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_ties();
@@ -300,5 +443,8 @@ int main(int argc, char **argv) {
   test_random_vs_ref();
   test_strerror();
   test_quantize_real();
+  test_ew_worked();
+  test_ew_properties();
+  test_ew_params();
   return nnf_test_done(argv[0]);
 }
