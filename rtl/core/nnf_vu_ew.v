@@ -241,16 +241,16 @@ module nnf_vu_ew #(
     generate
         for (l = 0; l < LANES; l = l + 1) begin : g_lane
             // s0: inputs minus zero points (-255 .. 255)
-            reg  signed [9:0]  ia_q, ib_q0;
+            reg  signed [9:0]  ia_q, ibl_q;
             always @(posedge clk) begin
                 ia_q  <= $signed({{2{ga[8*l+7]}}, ga[8*l +: 8]}) - $signed({{2{c_zp_a[7]}}, c_zp_a});
-                ib_q0 <= $signed({{2{gb[8*l+7]}}, gb[8*l +: 8]}) - $signed({{2{c_zp_b[7]}}, c_zp_b});
+                ibl_q <= $signed({{2{gb[8*l+7]}}, gb[8*l +: 8]}) - $signed({{2{c_zp_b[7]}}, c_zp_b});
             end
             // s1: the product (ADD / SUB: the small input times m0_s; MUL:
             // ia * ib), the large term, and ia (MAP)
-            wire signed [9:0]  xs = (c_op[1] || c_a_small) ? ia_q : ib_q0;
-            wire signed [9:0]  xl = c_a_small ? ib_q0 : ia_q;
-            wire signed [32:0] ys = c_op[1] ? {{23{ib_q0[9]}}, ib_q0} : {2'b00, c_m0_s};
+            wire signed [9:0]  xs = (c_op[1] || c_a_small) ? ia_q : ibl_q;
+            wire signed [9:0]  xl = c_a_small ? ibl_q : ia_q;
+            wire signed [32:0] ys = c_op[1] ? {{23{ibl_q[9]}}, ibl_q} : {2'b00, c_m0_s};
             reg  signed [42:0] p_q;
             reg  signed [28:0] lg_q;
             reg  signed [9:0]  ia1_q;
