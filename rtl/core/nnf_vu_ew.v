@@ -32,9 +32,19 @@
 //          into the output word, and after the last group the word is
 //          written (act_we / act_wa / act_wd are flops)
 //
-// start is a one-cycle pulse while idle; the c_* fields are held from
-// start until done. abort stops launching words; the words in flight are
-// written (a prefix of the command's words, each complete), then done.
+// Cycles. The first word is launched in the cycle after start's, word i in
+// cycle 1 + i*P; the last (W = CT*M words) is written G + 15 cycles after
+// its launch, and done is high two cycles after that write: in cycle
+//   (W - 1)*P + G + 18        after the cycle of start (W = 0: cycle 2)
+// (measured: tests/rtl/tb_vu_ew.v checks it exactly).
+//
+// start is a one-cycle pulse while idle (it may come in the cycle done is
+// high); the c_* fields are held from start until done. busy (from the
+// cycle after start until done) and done (a one-cycle pulse) are
+// registered outputs. abort (a one-cycle pulse while busy) stops launching
+// words; the words in flight are written (a prefix of the command's words,
+// each complete), then done, at most G + 16 cycles after the cycle of abort
+// (the last word launched before it drains).
 // lw_*: the host's LUT writes (region LUT, byte LUT*256 + index), copied
 // into this unit's LANES LUT copies (the executor writes LUTs only while no
 // program runs).
@@ -209,26 +219,23 @@ module nnf_vu_ew #(
     wire [LANES*8-1:0] gb = wb_now[LANES*8*gr_q +: LANES*8];
 
     // tags along the lane pipeline: valid, group, last group, word, lanes
-    reg              t_v_q  [0:D-1];
+    reg  [D-1:0]     t_v_q;             // bit j: stage j holds a group
     reg  [GW-1:0]    t_g_q  [0:D-1];
     reg              t_l_q  [0:D-1];
     reg  [ACT_AW-1:0] t_i_q [0:D-1];
     reg  [LR:0]      t_n_q  [0:D-1];
     always @(posedge clk) begin
         for (j = D - 1; j > 0; j = j - 1) begin
-            t_v_q[j] <= t_v_q[j-1];
             t_g_q[j] <= t_g_q[j-1];
             t_l_q[j] <= t_l_q[j-1];
             t_i_q[j] <= t_i_q[j-1];
             t_n_q[j] <= t_n_q[j-1];
         end
-        t_v_q[0] <= gr_v_q;
+        t_v_q    <= rst ? {D{1'b0}} : {t_v_q[D-2:0], gr_v_q};
         t_g_q[0] <= gr_q;
         t_l_q[0] <= (gr_q == GM1[GW-1:0]);
         t_i_q[0] <= gr_i_q;
         t_n_q[0] <= gr_n_q;
-        if (rst)
-            for (j = 0; j < D; j = j + 1) t_v_q[j] <= 1'b0;
     end
 
     // ------------------------------------------------------------------
@@ -313,12 +320,14 @@ module nnf_vu_ew #(
     localparam integer TO = D - 1;                          // the tag beside the output byte
     reg  [ROWS*8-1:0] ow_q;
     reg  [ROWS*8-1:0] ow_next;
+    wire [GW-1:0]     to_g = t_g_q[TO];
+    wire [LR:0]       to_n = t_n_q[TO];
     integer b;
     always @(*) begin
         ow_next = ow_q;
         for (b = 0; b < ROWS; b = b + 1)
-            if ((b / LANES) == {{(32-GW){1'b0}}, t_g_q[TO]})
-                ow_next[8*b +: 8] = (b < t_n_q[TO]) ? q_out[8*(b % LANES) +: 8] : 8'd0;
+            if ((b / LANES) == {{(32-GW){1'b0}}, to_g})
+                ow_next[8*b +: 8] = (b < to_n) ? q_out[8*(b % LANES) +: 8] : 8'd0;
     end
     always @(posedge clk) begin
         act_we <= 1'b0;
@@ -335,11 +344,7 @@ module nnf_vu_ew #(
     // ------------------------------------------------------------------
     // busy / done
     // ------------------------------------------------------------------
-    reg any_t;
-    always @(*) begin
-        any_t = 1'b0;
-        for (j = 0; j < D; j = j + 1) any_t = any_t | t_v_q[j];
-    end
+    wire any_t = |t_v_q;
     wire drained = !run_q && !bnext_q && (ev_q == 3'd0) && !gr_v_q && !any_t && !act_we;
     always @(posedge clk) begin
         done <= 1'b0;

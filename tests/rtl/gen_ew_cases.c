@@ -12,8 +12,9 @@
  * 2^ACT_AW, luts = LUT_COUNT) whose whole ACT is random garbage first:
  *   op        ADD, SUB, MUL, MAP
  *   N, M      N 1..40 (a quarter of them multiples of ROWS), M 1..30 (fewer
- *             when the operands would not fit ACT); ~2% with N or M = 0
- *             (touches nothing)
+ *             when the operands would not fit ACT); 1/12 with many tiles
+ *             (N up to ROWS*ACT/4, M 1..2), 1/12 with one tile and many
+ *             rows; ~2% with N or M = 0 (touches nothing)
  *   bases     A, B, O disjoint in random order with random gaps; O == A or
  *             O == B (in place); A == B; A == B == O; B overlapping A
  *             partly; MAP: B anywhere (never read)
@@ -30,7 +31,11 @@
  *             tables are written through the unit's lw_* port: all of them
  *             in the first case, then now and then a few random bytes or a
  *             whole table again (the model's LUT region follows)
- *   abort     ~6% of the cases, at a random cycle of the command
+ *   abort     ~6% of the cases, at a random cycle of the command; 1/8 of
+ *             them pulse abort in the idle cycles before the start too
+ *   gap       the idle cycles between done and the next start: 0 (start in
+ *             the cycle done is high) in 40% of them, else 1..3, plus the
+ *             LUT writes' cycles
  *
  * File layout: 2 words (lo, hi 16 bits) of the case count, then per case NF
  * fields of 2 words each (the order of F_* below), F_NLW LUT writes of 2
@@ -51,7 +56,7 @@
 enum {
   F_OP, F_N, F_M, F_WORDS, F_ABASE, F_BBASE, F_OBASE, F_ZPA, F_ZPB, F_M0S, F_NSHIFTS, F_ASMALL,
   F_M0, F_SHIFT, F_ZP, F_LO, F_HI, F_LUT, F_LUTSEL, F_ABORT, F_NB, F_NO, F_CYCLES, F_NLW, F_MODE,
-  NF
+  F_GAP, F_IABORT, NF
 };
 
 /* nnf_vu_ew's cycles from start to done (its header, "Timing"): with W =
@@ -64,6 +69,7 @@ static nnf_rng rng;
 static struct {
   int op[4], ragged, tiles, empty, disjoint, o_eq_a, o_eq_b, a_eq_b, all_eq, ab_overlap, prepared,
       raw, narrow, lo_eq_hi, lut, aborts, lut_writes;
+  uint64_t bytes, at_bound;
 } cov;
 static int R, AW, LANES, NL;
 static uint32_t A; /* ACT words */
@@ -168,6 +174,11 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   const int binary = op != NNFM_EW_MAP;
   c.n = (uint32_t)(rnd(0, 3) == 0 ? R * rnd(1, 40 / R > 1 ? 40 / R : 2) : rnd(1, 40));
   c.m = (uint32_t)rnd(1, rnd(0, 3) ? 30 : 4);
+  switch (rnd(0, 11)) {
+  case 0: c.n = (uint32_t)rnd(1, (int64_t)R * (A / 4)), c.m = (uint32_t)rnd(1, 2); break; /* many tiles */
+  case 1: c.n = (uint32_t)rnd(1, R), c.m = (uint32_t)rnd(30, A / 3); break;              /* many rows */
+  default: break;
+  }
   if (rnd(0, 49) == 0) {
     if (rnd(0, 1)) c.n = 0; else c.m = 0;
   }
@@ -279,6 +290,9 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   f[F_ABORT] = rnd(0, 15) ? 0 : (uint32_t)rnd(1, (int64_t)cycles);
   f[F_NB] = binary ? words : 0, f[F_NO] = words, f[F_CYCLES] = (uint32_t)cycles, f[F_NLW] = nlw;
   f[F_MODE] = (uint32_t)(place * 4 + mode);
+  /* idle cycles before the start (0: start in the cycle done is high), and
+   * abort pulsed in them (and in the LUT writes' cycles) */
+  f[F_GAP] = rnd(0, 4) < 2 ? 0 : (uint32_t)rnd(1, 3), f[F_IABORT] = rnd(0, 7) == 0;
   for (int i = 0; i < NF; i++) put_u32(f[i]);
   for (uint32_t i = 0; i < nlw; i++) put_u32(lw[i]);
   for (uint32_t i = 0; i < words; i++) put_word(before + ((size_t)c.a_base + i) * R);
@@ -290,6 +304,11 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
     if ((!words || i < c.o_base || i >= c.o_base + words) && memcmp(before + (size_t)i * R, e->act + (size_t)i * R, (size_t)R)) {
       fprintf(stderr, "gen_ew_cases: the model wrote word %u outside O\n", i);
       exit(1);
+    }
+  for (uint32_t i = 0; i < words; i++)
+    for (uint32_t r = 0; r < (uint32_t)R && (i / c.m) * R + r < c.n; r++) {
+      const int8_t y = (int8_t)e->act[((size_t)c.o_base + i) * R + r];
+      cov.bytes++, cov.at_bound += !c.lut && (y == c.p.lo || y == c.p.hi);
     }
   cov.op[op]++, cov.ragged += c.n % R != 0, cov.tiles += ct > 1, cov.empty += !words;
   if (words) {
@@ -342,10 +361,11 @@ int main(int argc, char **argv) {
   printf("gen_ew_cases %s: %d cases: %d ADD, %d SUB, %d MUL, %d MAP; %d N %% ROWS != 0, %d CT > 1, "
          "%d N or M 0; %d disjoint, %d O == A, %d O == B, %d A == B, %d A == B == O, %d B overlapping A; "
          "%d prepared, %d raw multipliers; %d clamped, %d lo == hi; %d with the LUT, %d with LUT writes; "
-         "%d with an abort\n",
+         "%d with an abort; %llu output bytes, %llu of them (no LUT) at lo or hi\n",
          name, ncases, cov.op[0], cov.op[1], cov.op[2], cov.op[3], cov.ragged, cov.tiles, cov.empty,
          cov.disjoint, cov.o_eq_a, cov.o_eq_b, cov.a_eq_b, cov.all_eq, cov.ab_overlap, cov.prepared,
-         cov.raw, cov.narrow, cov.lo_eq_hi, cov.lut, cov.lut_writes, cov.aborts);
+         cov.raw, cov.narrow, cov.lo_eq_hi, cov.lut, cov.lut_writes, cov.aborts,
+         (unsigned long long)cov.bytes, (unsigned long long)cov.at_bound);
   FILE *v = fopen(vpath, "w");
   if (!v) {
     perror(vpath);

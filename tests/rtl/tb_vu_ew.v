@@ -10,8 +10,10 @@
 // are A's words and B's in the order of the header's timing (A i, then B i
 // unless MAP; so only inside A and B, and none of B for MAP), the writes O's
 // words in order (none outside O), no port activity while idle (with the
-// command fields scrambled there), busy from the cycle after start until
-// done, done a one-cycle pulse, and the exact cycles from start to done:
+// command fields scrambled and abort pulsed there), busy from the cycle
+// after start until done, done a one-cycle pulse (the next start comes 0..3
+// idle cycles after it, 0: in the cycle done is high), and the exact cycles
+// from start to done:
 //   W = CT*M words, G = ROWS / LANES, P = max(G, 2) (MAP: max(G, 1)):
 //   W ? (W - 1)*P + G + 18 : 2        (FIXED = 18 below)
 // A case with an abort time pulses abort in that cycle: done must follow
@@ -41,7 +43,7 @@ module tb_vu_ew #(
                        F_ZPA = 7, F_ZPB = 8, F_M0S = 9, F_NSHIFTS = 10, F_ASMALL = 11, F_M0 = 12,
                        F_SHIFT = 13, F_ZP = 14, F_LO = 15, F_HI = 16, F_LUT = 17, F_LUTSEL = 18,
                        F_ABORT = 19, F_NB = 20, F_NO = 21, F_CYCLES = 22, F_NLW = 23, F_MODE = 24,
-                       NF = 25;
+                       F_GAP = 25, F_IABORT = 26, NF = 27;
     reg clk = 1'b0;
     always #5 clk = !clk;
 
@@ -144,16 +146,22 @@ module tb_vu_ew #(
             for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
             p = p + 2 * NF;
             binary = (fv[F_OP] != 3);
-            // the LUT writes, idle, the command fields garbage
+            // the LUT writes and F_GAP cycles, idle, the command fields garbage,
+            // abort pulsed in them (F_IABORT); none: start in the cycle done is high
             scramble;
             for (i = 0; i < fv[F_NLW]; i = i + 1) begin
                 k = fld(p + 2 * i);
                 lw_we = 1'b1; lw_addr = k[18:8]; lw_data = k[7:0];
+                abort = fv[F_IABORT][0] & i[0];
                 @(negedge clk);
             end
             lw_we = 1'b0; lw_addr = $random; lw_data = $random;
             p = p + 2 * fv[F_NLW];
-            @(negedge clk);
+            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
+                abort = fv[F_IABORT][0] & !i[0];
+                @(negedge clk);
+            end
+            abort = 1'b0;
             // ACT: garbage, the inputs; expected: the same, the outputs
             for (i = 0; i < A; i = i + 1) begin
                 garbage = 0;
@@ -178,7 +186,7 @@ module tb_vu_ew #(
             c_shift = fv[F_SHIFT][7:0]; c_zp = fv[F_ZP][7:0]; c_lo = fv[F_LO][7:0]; c_hi = fv[F_HI][7:0];
             c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0];
             abort_at = fv[F_ABORT];
-            if (busy || done) begin
+            if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin
                 $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
                 $finish;
             end
@@ -188,6 +196,10 @@ module tb_vu_ew #(
             start = 1'b0;
             ncyc = 1;
             abort_cyc = -1;
+            if (done) begin
+                $display("FAIL case %0d: done longer than one cycle, or one cycle after start", cas);
+                $finish;
+            end
             while (!done) begin
                 if (!busy) begin
                     $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
@@ -212,11 +224,6 @@ module tb_vu_ew #(
             if (abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
             if (abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
                 $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
-                $finish;
-            end
-            @(negedge clk);
-            if (done || busy) begin
-                $display("FAIL case %0d: done %0d busy %0d the cycle after done", cas, done, busy);
                 $finish;
             end
             // the whole ACT
@@ -263,6 +270,11 @@ module tb_vu_ew #(
                 if (fv[F_LUT] != 0) nlut = nlut + 1;
                 if (fv[F_WORDS] == 0) nempty = nempty + 1;
             end
+        end
+        @(negedge clk);
+        if (done || busy) begin
+            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
+            $finish;
         end
         $display("PASS %0d cases (%0d ADD, %0d SUB, %0d MUL, %0d MAP, %0d with the LUT, %0d empty; %0d aborted, done at most %0d cycles after abort), %0d words, %0d cycles",
                  ncases, nop[0], nop[1], nop[2], nop[3], nlut, nempty, naborts, abort_lat, total_words, total_cycles);
