@@ -44,7 +44,8 @@
 // registered outputs. abort (a one-cycle pulse while busy) stops launching
 // words; the words in flight are written (a prefix of the command's words,
 // each complete), then done, at most G + 16 cycles after the cycle of abort
-// (the last word launched before it drains).
+// (the last word launched before it drains). rst drops the words in
+// flight: no read or write from the cycle after its edge on.
 // lw_*: the host's LUT writes (region LUT, byte LUT*256 + index), copied
 // into this unit's LANES LUT copies (the executor writes LUTs only while no
 // program runs).
@@ -331,7 +332,7 @@ module nnf_vu_ew #(
     end
     always @(posedge clk) begin
         act_we <= 1'b0;
-        if (t_v_q[TO]) begin
+        if (t_v_q[TO] && !rst) begin                          // none in or after a reset
             ow_q <= ow_next;
             if (t_l_q[TO]) begin
                 act_we <= 1'b1;

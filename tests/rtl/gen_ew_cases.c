@@ -33,6 +33,8 @@
  *             whole table again (the model's LUT region follows)
  *   abort     ~6% of the cases, at a random cycle of the command; 1/8 of
  *             them pulse abort in the idle cycles before the start too
+ *   reset     ~3% of the others: rst for one cycle at a random cycle of the
+ *             command (then idle, no port activity, O a prefix)
  *   gap       the idle cycles between done and the next start: 0 (start in
  *             the cycle done is high) in 40% of them, else 1..3, plus the
  *             LUT writes' cycles
@@ -56,7 +58,7 @@
 enum {
   F_OP, F_N, F_M, F_WORDS, F_ABASE, F_BBASE, F_OBASE, F_ZPA, F_ZPB, F_M0S, F_NSHIFTS, F_ASMALL,
   F_M0, F_SHIFT, F_ZP, F_LO, F_HI, F_LUT, F_LUTSEL, F_ABORT, F_NB, F_NO, F_CYCLES, F_NLW, F_MODE,
-  F_GAP, F_IABORT, NF
+  F_GAP, F_IABORT, F_RESET, NF
 };
 
 /* nnf_vu_ew's cycles from start to done (its header, "Timing"): with W =
@@ -68,7 +70,7 @@ enum {
 static nnf_rng rng;
 static struct {
   int op[4], ragged, tiles, empty, disjoint, o_eq_a, o_eq_b, a_eq_b, all_eq, ab_overlap, prepared,
-      raw, narrow, lo_eq_hi, lut, aborts, lut_writes;
+      raw, narrow, lo_eq_hi, lut, aborts, resets, lut_writes;
   uint64_t bytes, at_bound;
 } cov;
 static int R, AW, LANES, NL;
@@ -293,6 +295,8 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   /* idle cycles before the start (0: start in the cycle done is high), and
    * abort pulsed in them (and in the LUT writes' cycles) */
   f[F_GAP] = rnd(0, 4) < 2 ? 0 : (uint32_t)rnd(1, 3), f[F_IABORT] = rnd(0, 7) == 0;
+  /* a reset in a random cycle of the command instead (~3%) */
+  f[F_RESET] = f[F_ABORT] || rnd(0, 31) ? 0 : (uint32_t)rnd(1, (int64_t)cycles);
   for (int i = 0; i < NF; i++) put_u32(f[i]);
   for (uint32_t i = 0; i < nlw; i++) put_u32(lw[i]);
   for (uint32_t i = 0; i < words; i++) put_word(before + ((size_t)c.a_base + i) * R);
@@ -316,7 +320,7 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
     cov.a_eq_b += place == 3, cov.all_eq += place == 4, cov.ab_overlap += place == 5;
   }
   cov.prepared += mode == 0, cov.raw += mode != 0, cov.narrow += c.p.lo > -128 || c.p.hi < 127;
-  cov.lo_eq_hi += c.p.lo == c.p.hi, cov.lut += c.lut, cov.aborts += f[F_ABORT] != 0, cov.lut_writes += nlw != 0;
+  cov.lo_eq_hi += c.p.lo == c.p.hi, cov.lut += c.lut, cov.aborts += f[F_ABORT] != 0, cov.resets += f[F_RESET] != 0, cov.lut_writes += nlw != 0;
   return 1;
 }
 
@@ -361,10 +365,10 @@ int main(int argc, char **argv) {
   printf("gen_ew_cases %s: %d cases: %d ADD, %d SUB, %d MUL, %d MAP; %d N %% ROWS != 0, %d CT > 1, "
          "%d N or M 0; %d disjoint, %d O == A, %d O == B, %d A == B, %d A == B == O, %d B overlapping A; "
          "%d prepared, %d raw multipliers; %d clamped, %d lo == hi; %d with the LUT, %d with LUT writes; "
-         "%d with an abort; %llu output bytes, %llu of them (no LUT) at lo or hi\n",
+         "%d with an abort, %d with a reset; %llu output bytes, %llu of them (no LUT) at lo or hi\n",
          name, ncases, cov.op[0], cov.op[1], cov.op[2], cov.op[3], cov.ragged, cov.tiles, cov.empty,
          cov.disjoint, cov.o_eq_a, cov.o_eq_b, cov.a_eq_b, cov.all_eq, cov.ab_overlap, cov.prepared,
-         cov.raw, cov.narrow, cov.lo_eq_hi, cov.lut, cov.lut_writes, cov.aborts,
+         cov.raw, cov.narrow, cov.lo_eq_hi, cov.lut, cov.lut_writes, cov.aborts, cov.resets,
          (unsigned long long)cov.bytes, (unsigned long long)cov.at_bound);
   FILE *v = fopen(vpath, "w");
   if (!v) {

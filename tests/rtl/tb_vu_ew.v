@@ -20,7 +20,9 @@
 // within G + 16 cycles (the last word launched before the abort drains: it
 // is written G + 15 cycles after its launch and done follows two cycles
 // later, FIXED - 2 + G), and the words of O are a prefix of the model's
-// followed by untouched ones. Prints "PASS ..." or stops at the first
+// followed by untouched ones. A case with a reset time raises rst for that
+// cycle instead: then busy and done stay low, no reads or writes, and O is
+// a prefix of the model's words as after an abort. Prints "PASS ..." or stops at the first
 // mismatch with "FAIL ...". Runs under Icarus and Verilator --binary.
 `timescale 1ns / 1ps
 `default_nettype none
@@ -43,7 +45,7 @@ module tb_vu_ew #(
                        F_ZPA = 7, F_ZPB = 8, F_M0S = 9, F_NSHIFTS = 10, F_ASMALL = 11, F_M0 = 12,
                        F_SHIFT = 13, F_ZP = 14, F_LO = 15, F_HI = 16, F_LUT = 17, F_LUTSEL = 18,
                        F_ABORT = 19, F_NB = 20, F_NO = 21, F_CYCLES = 22, F_NLW = 23, F_MODE = 24,
-                       F_GAP = 25, F_IABORT = 26, NF = 27;
+                       F_GAP = 25, F_IABORT = 26, F_RESET = 27, NF = 28;
     reg clk = 1'b0;
     always #5 clk = !clk;
 
@@ -114,7 +116,7 @@ module tb_vu_ew #(
 
     integer p, i, j, k, ncases, total_cycles, total_words, naborts, abort_lat, nlut, nempty;
     integer nop [0:3];
-    integer first_bad, abort_at, abort_cyc, binary;
+    integer first_bad, abort_at, abort_cyc, binary, reset_at, nresets;
     reg [WB-1:0] garbage;
 
     function integer fld(input integer at);
@@ -134,7 +136,7 @@ module tb_vu_ew #(
         $readmemh(FILE, f);
         ncases = fld(0);
         p = 2;
-        total_cycles = 0; total_words = 0; abort_lat = 0; naborts = 0; nlut = 0; nempty = 0;
+        total_cycles = 0; total_words = 0; nresets = 0; abort_lat = 0; naborts = 0; nlut = 0; nempty = 0;
         for (i = 0; i < 4; i = i + 1) nop[i] = 0;
         nreads = 0; nwrites = 0; cas = -1;
         for (i = 0; i < NF; i = i + 1) fv[i] = 0;
@@ -186,6 +188,7 @@ module tb_vu_ew #(
             c_shift = fv[F_SHIFT][7:0]; c_zp = fv[F_ZP][7:0]; c_lo = fv[F_LO][7:0]; c_hi = fv[F_HI][7:0];
             c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0];
             abort_at = fv[F_ABORT];
+            reset_at = fv[F_RESET];
             if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin
                 $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
                 $finish;
@@ -200,7 +203,25 @@ module tb_vu_ew #(
                 $display("FAIL case %0d: done longer than one cycle, or one cycle after start", cas);
                 $finish;
             end
+            begin : wait_done
             while (!done) begin
+                if (reset_at != 0 && ncyc == reset_at) begin
+                    // rst for one cycle: then idle (the monitor: no reads or
+                    // writes while not busy), no done; O a prefix, as abort's
+                    rst = 1'b1;
+                    abort_cyc = ncyc;
+                    @(negedge clk);
+                    rst = 1'b0;
+                    for (i = 0; i < G + FIXED + 4; i = i + 1) begin
+                        if (busy || done) begin
+                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
+                            $finish;
+                        end
+                        @(negedge clk);
+                    end
+                    nresets = nresets + 1;
+                    disable wait_done;
+                end
                 if (!busy) begin
                     $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
                     $finish;
@@ -217,12 +238,13 @@ module tb_vu_ew #(
                     $finish;
                 end
             end
+            end
             if (busy) begin
                 $display("FAIL case %0d: busy with done", cas);
                 $finish;
             end
-            if (abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-            if (abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
+            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
+            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
                 $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
                 $finish;
             end
@@ -245,7 +267,7 @@ module tb_vu_ew #(
                 end
             end
             if (abort_cyc >= 0) begin
-                naborts = naborts + 1;
+                if (reset_at == 0) naborts = naborts + 1;
                 if (first_bad >= 0) begin
                     for (j = first_bad; j < fv[F_NO]; j = j + 1)
                         if (act[fv[F_OBASE] + j] !== orig[fv[F_OBASE] + j]) begin
@@ -276,8 +298,8 @@ module tb_vu_ew #(
             $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
             $finish;
         end
-        $display("PASS %0d cases (%0d ADD, %0d SUB, %0d MUL, %0d MAP, %0d with the LUT, %0d empty; %0d aborted, done at most %0d cycles after abort), %0d words, %0d cycles",
-                 ncases, nop[0], nop[1], nop[2], nop[3], nlut, nempty, naborts, abort_lat, total_words, total_cycles);
+        $display("PASS %0d cases (%0d ADD, %0d SUB, %0d MUL, %0d MAP, %0d with the LUT, %0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d words, %0d cycles",
+                 ncases, nop[0], nop[1], nop[2], nop[3], nlut, nempty, naborts, abort_lat, nresets, total_words, total_cycles);
         $finish;
     end
 endmodule
