@@ -39,9 +39,9 @@
 // (measured: tests/rtl/tb_vu_ew.v checks it exactly).
 //
 // start is a one-cycle pulse while idle (it may come in the cycle done is
-// high); the c_* fields are held from start until done. busy (from the
-// cycle after start until done) and done (a one-cycle pulse) are
-// registered outputs. abort (a one-cycle pulse while busy) stops launching
+// high); the c_* fields are held from start until done. busy (high from
+// the cycle after start's to the one before done's) and done (a one-cycle
+// pulse) are registered outputs. abort (a one-cycle pulse while busy) stops launching
 // words; the words in flight are written (a prefix of the command's words,
 // each complete), then done, at most G + 16 cycles after the cycle of abort
 // (the last word launched before it drains). rst drops the words in
