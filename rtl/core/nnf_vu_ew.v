@@ -32,9 +32,20 @@
 //          into the output word, and after the last group the word is
 //          written (act_we / act_wa / act_wd are flops)
 //
-// start is a one-cycle pulse while idle; the c_* fields are held from
-// start until done. abort stops launching words; the words in flight are
-// written (a prefix of the command's words, each complete), then done.
+// Cycles. The first word is launched in the cycle after start's, word i in
+// cycle 1 + i*P; the last (W = CT*M words) is written G + 15 cycles after
+// its launch, and done is high two cycles after that write: in cycle
+//   (W - 1)*P + G + 18        after the cycle of start (W = 0: cycle 2)
+// (measured: tests/rtl/tb_vu_ew.v checks it exactly).
+//
+// start is a one-cycle pulse while idle (it may come in the cycle done is
+// high); the c_* fields are held from start until done. busy (high from
+// the cycle after start's to the one before done's) and done (a one-cycle
+// pulse) are registered outputs. abort (a one-cycle pulse while busy) stops launching
+// words; the words in flight are written (a prefix of the command's words,
+// each complete), then done, at most G + 16 cycles after the cycle of abort
+// (the last word launched before it drains). rst drops the words in
+// flight: no read or write from the cycle after its edge on.
 // lw_*: the host's LUT writes (region LUT, byte LUT*256 + index), copied
 // into this unit's LANES LUT copies (the executor writes LUTs only while no
 // program runs).
@@ -209,26 +220,23 @@ module nnf_vu_ew #(
     wire [LANES*8-1:0] gb = wb_now[LANES*8*gr_q +: LANES*8];
 
     // tags along the lane pipeline: valid, group, last group, word, lanes
-    reg              t_v_q  [0:D-1];
+    reg  [D-1:0]     t_v_q;             // bit j: stage j holds a group
     reg  [GW-1:0]    t_g_q  [0:D-1];
     reg              t_l_q  [0:D-1];
     reg  [ACT_AW-1:0] t_i_q [0:D-1];
     reg  [LR:0]      t_n_q  [0:D-1];
     always @(posedge clk) begin
         for (j = D - 1; j > 0; j = j - 1) begin
-            t_v_q[j] <= t_v_q[j-1];
             t_g_q[j] <= t_g_q[j-1];
             t_l_q[j] <= t_l_q[j-1];
             t_i_q[j] <= t_i_q[j-1];
             t_n_q[j] <= t_n_q[j-1];
         end
-        t_v_q[0] <= gr_v_q;
+        t_v_q    <= rst ? {D{1'b0}} : {t_v_q[D-2:0], gr_v_q};
         t_g_q[0] <= gr_q;
         t_l_q[0] <= (gr_q == GM1[GW-1:0]);
         t_i_q[0] <= gr_i_q;
         t_n_q[0] <= gr_n_q;
-        if (rst)
-            for (j = 0; j < D; j = j + 1) t_v_q[j] <= 1'b0;
     end
 
     // ------------------------------------------------------------------
@@ -241,16 +249,16 @@ module nnf_vu_ew #(
     generate
         for (l = 0; l < LANES; l = l + 1) begin : g_lane
             // s0: inputs minus zero points (-255 .. 255)
-            reg  signed [9:0]  ia_q, ib0_q;
+            reg  signed [9:0]  ia_q, ibl_q;
             always @(posedge clk) begin
                 ia_q  <= $signed({{2{ga[8*l+7]}}, ga[8*l +: 8]}) - $signed({{2{c_zp_a[7]}}, c_zp_a});
-                ib0_q <= $signed({{2{gb[8*l+7]}}, gb[8*l +: 8]}) - $signed({{2{c_zp_b[7]}}, c_zp_b});
+                ibl_q <= $signed({{2{gb[8*l+7]}}, gb[8*l +: 8]}) - $signed({{2{c_zp_b[7]}}, c_zp_b});
             end
             // s1: the product (ADD / SUB: the small input times m0_s; MUL:
             // ia * ib), the large term, and ia (MAP)
-            wire signed [9:0]  xs = (c_op[1] || c_a_small) ? ia_q : ib0_q;
-            wire signed [9:0]  xl = c_a_small ? ib0_q : ia_q;
-            wire signed [32:0] ys = c_op[1] ? {{23{ib0_q[9]}}, ib0_q} : {2'b00, c_m0_s};
+            wire signed [9:0]  xs = (c_op[1] || c_a_small) ? ia_q : ibl_q;
+            wire signed [9:0]  xl = c_a_small ? ibl_q : ia_q;
+            wire signed [32:0] ys = c_op[1] ? {{23{ibl_q[9]}}, ibl_q} : {2'b00, c_m0_s};
             reg  signed [42:0] p_q;
             reg  signed [28:0] lg_q;
             reg  signed [9:0]  ia1_q;
@@ -313,16 +321,18 @@ module nnf_vu_ew #(
     localparam integer TO = D - 1;                          // the tag beside the output byte
     reg  [ROWS*8-1:0] ow_q;
     reg  [ROWS*8-1:0] ow_next;
+    wire [GW-1:0]     to_g = t_g_q[TO];
+    wire [LR:0]       to_n = t_n_q[TO];
     integer b;
     always @(*) begin
         ow_next = ow_q;
         for (b = 0; b < ROWS; b = b + 1)
-            if ((b / LANES) == {{(32-GW){1'b0}}, t_g_q[TO]})
-                ow_next[8*b +: 8] = (b < t_n_q[TO]) ? q_out[8*(b % LANES) +: 8] : 8'd0;
+            if ((b / LANES) == {{(32-GW){1'b0}}, to_g})
+                ow_next[8*b +: 8] = (b < to_n) ? q_out[8*(b % LANES) +: 8] : 8'd0;
     end
     always @(posedge clk) begin
         act_we <= 1'b0;
-        if (t_v_q[TO]) begin
+        if (t_v_q[TO] && !rst) begin                          // none in or after a reset
             ow_q <= ow_next;
             if (t_l_q[TO]) begin
                 act_we <= 1'b1;
@@ -335,11 +345,7 @@ module nnf_vu_ew #(
     // ------------------------------------------------------------------
     // busy / done
     // ------------------------------------------------------------------
-    reg any_t;
-    always @(*) begin
-        any_t = 1'b0;
-        for (j = 0; j < D; j = j + 1) any_t = any_t | t_v_q[j];
-    end
+    wire any_t = |t_v_q;
     wire drained = !run_q && !bnext_q && (ev_q == 3'd0) && !gr_v_q && !any_t && !act_we;
     always @(posedge clk) begin
         done <= 1'b0;

@@ -1,0 +1,307 @@
+// tb_vu_ew: nnf_vu_ew (EW: ADD, SUB, MUL, MAP, the LUTs) against the
+// functional model, bit for bit. The cases come from gen_ew_cases
+// (tests/rtl/gen_ew_cases.c: nnfm_engine_ew on a model engine), one
+// $readmemh file per suite; a generated top module sets ROWS, ACT_AW, LANES,
+// LUT_COUNT and the file. Per case: the case's LUT bytes are written through
+// the lw_* port (idle), the testbench's ACT (2^ACT_AW words, read data the
+// cycle after act_re, held until the next read) is filled with garbage, the
+// A and B words loaded, nnf_vu_ew run, and the WHOLE ACT compared with the
+// garbage plus the model's output words at o_base. Also checked: the reads
+// are A's words and B's in the order of the header's timing (A i, then B i
+// unless MAP; so only inside A and B, and none of B for MAP), the writes O's
+// words in order (none outside O), no port activity while idle (with the
+// command fields scrambled and abort pulsed there), busy from the cycle
+// after start until done, done a one-cycle pulse (the next start comes 0..3
+// idle cycles after it, 0: in the cycle done is high), and the exact cycles
+// from start to done:
+//   W = CT*M words, G = ROWS / LANES, P = max(G, 2) (MAP: max(G, 1)):
+//   W ? (W - 1)*P + G + 18 : 2        (FIXED = 18 below)
+// A case with an abort time pulses abort in that cycle: done must follow
+// within G + 16 cycles (the last word launched before the abort drains: it
+// is written G + 15 cycles after its launch and done follows two cycles
+// later, FIXED - 2 + G), and the words of O are a prefix of the model's
+// followed by untouched ones. A case with a reset time raises rst for that
+// cycle instead: then busy and done stay low, no reads or writes, and O is
+// a prefix of the model's words as after an abort. Prints "PASS ..." or stops at the first
+// mismatch with "FAIL ...". Runs under Icarus and Verilator --binary.
+`timescale 1ns / 1ps
+`default_nettype none
+
+module tb_vu_ew #(
+    parameter integer ROWS      = 8,
+    parameter integer ACT_AW    = 9,
+    parameter integer LANES     = 8,
+    parameter integer LUT_COUNT = 8,
+    parameter integer FWORDS    = 2,
+    parameter         FILE      = "ew.hex"
+) ();
+    localparam integer A     = 1 << ACT_AW;
+    localparam integer WB    = ROWS * 8;
+    localparam integer G     = ROWS / LANES;
+    localparam integer FIXED = 18;                 // cycles: W ? (W-1)*P + G + FIXED : 2
+    localparam integer ABORT_MAX = G + FIXED - 2;   // done at most this many cycles after abort
+    // fields (gen_ew_cases.c's F_*)
+    localparam integer F_OP = 0, F_N = 1, F_M = 2, F_WORDS = 3, F_ABASE = 4, F_BBASE = 5, F_OBASE = 6,
+                       F_ZPA = 7, F_ZPB = 8, F_M0S = 9, F_NSHIFTS = 10, F_ASMALL = 11, F_M0 = 12,
+                       F_SHIFT = 13, F_ZP = 14, F_LO = 15, F_HI = 16, F_LUT = 17, F_LUTSEL = 18,
+                       F_ABORT = 19, F_NB = 20, F_NO = 21, F_CYCLES = 22, F_NLW = 23, F_MODE = 24,
+                       F_GAP = 25, F_IABORT = 26, F_RESET = 27, NF = 28;
+    reg clk = 1'b0;
+    always #5 clk = !clk;
+
+    reg [WB-1:0] f    [0:FWORDS-1];
+    reg [WB-1:0] act  [0:A-1];
+    reg [WB-1:0] expw [0:A-1];
+    reg [WB-1:0] orig [0:A-1];
+    reg [WB-1:0] rd_q;
+
+    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
+    reg [1:0]        c_op;
+    reg [15:0]       c_n, c_m;
+    reg [ACT_AW-1:0] c_a_base, c_b_base, c_o_base;
+    reg [7:0]        c_zp_a, c_zp_b;
+    reg [30:0]       c_m0_s;
+    reg [4:0]        c_nshift_s;
+    reg              c_a_small;
+    reg [30:0]       c_m0;
+    reg [7:0]        c_shift, c_zp, c_lo, c_hi;
+    reg              c_lut;
+    reg [2:0]        c_lut_sel;
+    reg              lw_we = 1'b0;
+    reg [10:0]       lw_addr = 11'd0;
+    reg [7:0]        lw_data = 8'd0;
+    wire busy, done, act_re, act_we;
+    wire [ACT_AW-1:0] act_ra, act_wa;
+    wire [WB-1:0] act_wd;
+
+    nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(LANES), .LUT_COUNT(LUT_COUNT)) dut (
+        .clk(clk), .rst(rst), .start(start), .abort(abort), .c_op(c_op), .c_n(c_n), .c_m(c_m),
+        .c_a_base(c_a_base), .c_b_base(c_b_base), .c_o_base(c_o_base), .c_zp_a(c_zp_a),
+        .c_zp_b(c_zp_b), .c_m0_s(c_m0_s), .c_nshift_s(c_nshift_s), .c_a_small(c_a_small),
+        .c_m0(c_m0), .c_shift(c_shift), .c_zp(c_zp), .c_lo(c_lo), .c_hi(c_hi), .c_lut(c_lut),
+        .c_lut_sel(c_lut_sel), .lw_we(lw_we), .lw_addr(lw_addr), .lw_data(lw_data),
+        .busy(busy), .done(done), .act_re(act_re), .act_ra(act_ra), .act_rd(rd_q),
+        .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
+
+    // the ACT model and the port checks
+    integer nreads, nwrites, ncyc, cas, want;
+    integer fv [0:NF-1];
+    always @(posedge clk) begin
+        if (act_re) begin
+            rd_q <= act[act_ra];
+            // read k: A's word k (MAP), else A's word k/2 then B's word k/2
+            if (fv[F_OP] == 3) want = fv[F_ABASE] + nreads;
+            else want = ((nreads % 2) ? fv[F_BBASE] : fv[F_ABASE]) + nreads / 2;
+            if (!busy || nreads >= fv[F_WORDS] * (fv[F_OP] == 3 ? 1 : 2) || act_ra !== want[ACT_AW-1:0]) begin
+                $display("FAIL case %0d: read %0d of word %0d, want %0d (A %0d B %0d words %0d op %0d, busy %0d)",
+                         cas, nreads, act_ra, want, fv[F_ABASE], fv[F_BBASE], fv[F_WORDS], fv[F_OP], busy);
+                $finish;
+            end
+            nreads = nreads + 1;
+        end
+        if (act_we) begin
+            act[act_wa] <= act_wd;
+            if (!busy || nwrites >= fv[F_WORDS] || act_wa !== fv[F_OBASE] + nwrites) begin
+                $display("FAIL case %0d: write %0d to word %0d, want %0d (O %0d words %0d, busy %0d)",
+                         cas, nwrites, act_wa, fv[F_OBASE] + nwrites, fv[F_OBASE], fv[F_WORDS], busy);
+                $finish;
+            end
+            nwrites = nwrites + 1;
+        end
+        if (!busy && (act_re || act_we)) begin
+            $display("FAIL case %0d: port activity while idle", cas);
+            $finish;
+        end
+    end
+
+    integer p, i, j, k, ncases, total_cycles, total_words, naborts, abort_lat, nlut, nempty;
+    integer nop [0:3];
+    integer first_bad, abort_at, abort_cyc, binary, reset_at, nresets;
+    reg [WB-1:0] garbage;
+
+    function integer fld(input integer at);
+        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
+    endfunction
+
+    task scramble;  // the command fields while idle: garbage
+        begin
+            c_op = $random; c_n = $random; c_m = $random; c_a_base = $random; c_b_base = $random;
+            c_o_base = $random; c_zp_a = $random; c_zp_b = $random; c_m0_s = $random;
+            c_nshift_s = $random; c_a_small = $random; c_m0 = $random; c_shift = $random;
+            c_zp = $random; c_lo = $random; c_hi = $random; c_lut = $random; c_lut_sel = $random;
+        end
+    endtask
+
+    initial begin
+        $readmemh(FILE, f);
+        ncases = fld(0);
+        p = 2;
+        total_cycles = 0; total_words = 0; nresets = 0; abort_lat = 0; naborts = 0; nlut = 0; nempty = 0;
+        for (i = 0; i < 4; i = i + 1) nop[i] = 0;
+        nreads = 0; nwrites = 0; cas = -1;
+        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
+        scramble;
+        repeat (3) @(negedge clk);
+        rst = 1'b0;
+        @(negedge clk);
+        for (cas = 0; cas < ncases; cas = cas + 1) begin
+            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
+            p = p + 2 * NF;
+            binary = (fv[F_OP] != 3);
+            // the LUT writes and F_GAP cycles, idle, the command fields garbage,
+            // abort pulsed in them (F_IABORT); none: start in the cycle done is high
+            scramble;
+            for (i = 0; i < fv[F_NLW]; i = i + 1) begin
+                k = fld(p + 2 * i);
+                lw_we = 1'b1; lw_addr = k[18:8]; lw_data = k[7:0];
+                abort = fv[F_IABORT][0] & i[0];
+                @(negedge clk);
+            end
+            lw_we = 1'b0; lw_addr = $random; lw_data = $random;
+            p = p + 2 * fv[F_NLW];
+            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
+                abort = fv[F_IABORT][0] & !i[0];
+                @(negedge clk);
+            end
+            abort = 1'b0;
+            // ACT: garbage, the inputs; expected: the same, the outputs
+            for (i = 0; i < A; i = i + 1) begin
+                garbage = 0;
+                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
+                act[i] = garbage;
+            end
+            for (i = 0; i < fv[F_WORDS]; i = i + 1) act[fv[F_ABASE] + i] = f[p + i];
+            p = p + fv[F_WORDS];
+            for (i = 0; i < fv[F_NB]; i = i + 1) act[fv[F_BBASE] + i] = f[p + i];
+            p = p + fv[F_NB];
+            for (i = 0; i < A; i = i + 1) begin
+                orig[i] = act[i];
+                expw[i] = act[i];
+            end
+            for (i = 0; i < fv[F_NO]; i = i + 1) expw[fv[F_OBASE] + i] = f[p + i];
+            p = p + fv[F_NO];
+            c_op = fv[F_OP][1:0]; c_n = fv[F_N][15:0]; c_m = fv[F_M][15:0];
+            c_a_base = fv[F_ABASE][ACT_AW-1:0]; c_b_base = fv[F_BBASE][ACT_AW-1:0];
+            c_o_base = fv[F_OBASE][ACT_AW-1:0];
+            c_zp_a = fv[F_ZPA][7:0]; c_zp_b = fv[F_ZPB][7:0]; c_m0_s = fv[F_M0S][30:0];
+            c_nshift_s = fv[F_NSHIFTS][4:0]; c_a_small = fv[F_ASMALL][0]; c_m0 = fv[F_M0][30:0];
+            c_shift = fv[F_SHIFT][7:0]; c_zp = fv[F_ZP][7:0]; c_lo = fv[F_LO][7:0]; c_hi = fv[F_HI][7:0];
+            c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0];
+            abort_at = fv[F_ABORT];
+            reset_at = fv[F_RESET];
+            if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin
+                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
+                $finish;
+            end
+            nreads = 0; nwrites = 0;
+            start = 1'b1;
+            @(negedge clk);
+            start = 1'b0;
+            ncyc = 1;
+            abort_cyc = -1;
+            if (done) begin
+                $display("FAIL case %0d: done longer than one cycle, or one cycle after start", cas);
+                $finish;
+            end
+            begin : wait_done
+            while (!done) begin
+                if (reset_at != 0 && ncyc == reset_at) begin
+                    // rst for one cycle: then idle (the monitor: no reads or
+                    // writes while not busy), no done; O a prefix, as abort's
+                    rst = 1'b1;
+                    abort_cyc = ncyc;
+                    @(negedge clk);
+                    rst = 1'b0;
+                    for (i = 0; i < G + FIXED + 4; i = i + 1) begin
+                        if (busy || done) begin
+                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
+                            $finish;
+                        end
+                        @(negedge clk);
+                    end
+                    nresets = nresets + 1;
+                    disable wait_done;
+                end
+                if (!busy) begin
+                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
+                    $finish;
+                end
+                if (abort_at != 0 && ncyc == abort_at) begin
+                    abort = 1'b1;
+                    abort_cyc = ncyc;
+                end
+                @(negedge clk);
+                abort = 1'b0;
+                ncyc = ncyc + 1;
+                if (ncyc > fv[F_CYCLES] + 20) begin
+                    $display("FAIL case %0d: no done after %0d cycles (want %0d)", cas, ncyc, fv[F_CYCLES]);
+                    $finish;
+                end
+            end
+            end
+            if (busy) begin
+                $display("FAIL case %0d: busy with done", cas);
+                $finish;
+            end
+            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
+            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
+                $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
+                $finish;
+            end
+            // the whole ACT
+            first_bad = -1;
+            for (i = 0; i < A; i = i + 1) begin
+                if (act[i] !== expw[i]) begin
+                    j = i - fv[F_OBASE];
+                    if (abort_cyc >= 0 && j >= 0 && j < fv[F_NO]) begin
+                        // aborted: a prefix of the outputs, the rest untouched
+                        if (first_bad < 0) first_bad = j;
+                    end else begin
+                        $display("FAIL case %0d (op %0d N %0d M %0d a %0d b %0d o %0d zp %0d,%0d m0_s %0d >>%0d a_small %0d m0 %0d shift %0d zp %0d lo %0d hi %0d lut %0d sel %0d mode %0d abort %0d): word %0d = %h, want %h",
+                                 cas, fv[F_OP], fv[F_N], fv[F_M], fv[F_ABASE], fv[F_BBASE], fv[F_OBASE],
+                                 $signed(c_zp_a), $signed(c_zp_b), fv[F_M0S], fv[F_NSHIFTS], fv[F_ASMALL],
+                                 fv[F_M0], $signed(c_shift), $signed(c_zp), $signed(c_lo), $signed(c_hi),
+                                 fv[F_LUT], fv[F_LUTSEL], fv[F_MODE], abort_at, i, act[i], expw[i]);
+                        $finish;
+                    end
+                end
+            end
+            if (abort_cyc >= 0) begin
+                if (reset_at == 0) naborts = naborts + 1;
+                if (first_bad >= 0) begin
+                    for (j = first_bad; j < fv[F_NO]; j = j + 1)
+                        if (act[fv[F_OBASE] + j] !== orig[fv[F_OBASE] + j]) begin
+                            $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
+                                     cas, j, act[fv[F_OBASE] + j], orig[fv[F_OBASE] + j], expw[fv[F_OBASE] + j]);
+                            $finish;
+                        end
+                end
+            end else begin
+                if (ncyc != fv[F_CYCLES]) begin
+                    $display("FAIL case %0d (op %0d N %0d M %0d words %0d): %0d cycles, want %0d",
+                             cas, fv[F_OP], fv[F_N], fv[F_M], fv[F_WORDS], ncyc, fv[F_CYCLES]);
+                    $finish;
+                end
+                if (nreads != fv[F_WORDS] * (binary ? 2 : 1) || nwrites != fv[F_WORDS]) begin
+                    $display("FAIL case %0d: %0d reads, %0d writes, for %0d words", cas, nreads, nwrites, fv[F_WORDS]);
+                    $finish;
+                end
+                total_cycles = total_cycles + ncyc;
+                total_words = total_words + fv[F_WORDS];
+                nop[fv[F_OP]] = nop[fv[F_OP]] + 1;
+                if (fv[F_LUT] != 0) nlut = nlut + 1;
+                if (fv[F_WORDS] == 0) nempty = nempty + 1;
+            end
+        end
+        @(negedge clk);
+        if (done || busy) begin
+            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
+            $finish;
+        end
+        $display("PASS %0d cases (%0d ADD, %0d SUB, %0d MUL, %0d MAP, %0d with the LUT, %0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d words, %0d cycles",
+                 ncases, nop[0], nop[1], nop[2], nop[3], nlut, nempty, naborts, abort_lat, nresets, total_words, total_cycles);
+        $finish;
+    end
+endmodule
+
+`default_nettype wire
