@@ -63,7 +63,9 @@ static void range_pair(const nnf_qrange *r, float out[2]) {
   out[1] = r->seen ? r->hi : 0.0f;
 }
 
-static int has_range(nnf_layer *l) { return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0; }
+static int has_range(nnf_layer *l) {
+  return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0 || !nnf_layer_rnn(l, NULL, NULL, NULL, NULL);
+}
 
 static const char *act_meta(int a) {
   static const char *const names[] = {"none", "relu", "relu6", "sigmoid", "tanh"};
@@ -414,6 +416,7 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
     return nnf_lif(&c, err, errlen);
   }
   nnf_layer *m = nnf_map_layer_parse(tok, channels, err, errlen);
+  if (!m && !err[0]) m = nnf_rnn_layer_parse(tok, err, errlen);
   if (!m && !err[0]) nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
   return m;
 }
