@@ -20,6 +20,10 @@
  * its bias included, as PyTorch's). The forms of the updates follow ATen's
  * CPU cells (RNN.cpp) so the float roundings are as close as they can be.
  *
+ * The forward keeps what the backward needs (gates, states) and the backward
+ * reuses that cache as its scratch: one backward per forward, as the
+ * training loop runs them.
+ *
  * Float only for now: the quantized modes and the device compiler refuse
  * the layer with its grammar entry in the message.
  */
