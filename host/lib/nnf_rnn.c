@@ -153,6 +153,8 @@ static int rnn_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size
                     l->index, k, in, R->ni);
   R->T = in / R->ni;
   size_t GH = (size_t)R->G * R->H;
+  if ((double)GH * (R->ni + R->H) > (double)(1 << 27))
+    return nnf_fail(err, errlen, "layer %d (%s): %zu x %d weights, more than 2^27", l->index, k, GH, R->ni + R->H);
   if ((size_t)R->T * R->H > 65535 * 256)
     return nnf_fail(err, errlen, "layer %d (%s): %d steps of %d outputs are too many", l->index, k, R->T, R->H);
   float **bufs[8] = {&R->w_ih, &R->w_hh, &R->b_ih, &R->b_hh, &R->dw_ih, &R->dw_hh, &R->db_ih, &R->db_hh};

@@ -327,6 +327,7 @@ static void refusals(void) {
       {"gru(4,in=2,layers=2)", "layer 0 'gru(4,in=2,layers=2)': has no argument 'layers'"},
       {"gru(4,2)", "layer 0 'gru(4,2)': takes 1 positional argument, not 2"},
       {"conv(4,3,act=relu)", "layer 0 'conv(4,3,act=relu)': has no argument 'act'"},
+      {"gru(7000,in=22)", "layer 0 'gru(7000,in=22)': 21000 x 7022 weights, more than 2^27"},
       {"dense(11),gru(4)", "layer 1 'gru(4)': needs in= (the features of one step) for flat rows of 11 features"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
