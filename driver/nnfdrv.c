@@ -243,6 +243,7 @@ static int do_info(nnfdrv *d) {
   i->timeout_cycles = nnfp_info_get_timeout_cycles(r);
   i->clock_hz = nnfp_info_get_clock_hz(r);
   i->state_words = nnfp_info_get_state_words(r);
+  i->luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
   if (i->proto_version != NNFP_VERSION)
     return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
                 i->proto_version, NNFP_VERSION);
@@ -256,7 +257,7 @@ static int do_info(nnfdrv *d) {
 static uint64_t region_bytes(const nnfdrv_info *i, int region) {
   if (region == NNFDRV_PROG) return (uint64_t)i->prog_words * NNFP_INSN_BYTES;
   if (region == NNFDRV_STATE) return (uint64_t)i->state_words * NNFP_STATE_BYTES;
-  nnfm_config c = {i->rows, i->cols, i->act_words, i->w_words, i->p_words, i->acc_depth};
+  nnfm_config c = {i->rows, i->cols, i->act_words, i->w_words, i->p_words, i->acc_depth, i->luts};
   return nnfm_region_bytes(&c, region);
 }
 

@@ -62,11 +62,12 @@ enum {
 typedef struct {
   uint16_t proto_version, rtl_version;
   uint8_t rows, cols;
-  uint16_t features;            /* bit 0 GEMM, 1 LUT, 2 LIF, 3 VEC_SERIAL, 4 CONV, 5 PACK */
+  uint16_t features;            /* NNFP_FEAT_*: GEMM, LUT, LIF, VEC_SERIAL, CONV, PACK, CONV_POOL, EW, REL */
   uint32_t act_words, w_words, p_words, acc_depth, prog_words;
   uint16_t max_payload, credits;
   uint32_t timeout_cycles, clock_hz;
   uint32_t state_words;         /* LIF state entries (region NNFDRV_STATE); 0 without LIF */
+  uint32_t luts;                /* resident activation LUTs, >= 1 (INFO's 0 reads as 1) */
 } nnfdrv_info;
 
 typedef struct {

@@ -170,7 +170,7 @@ static inline uint32_t nnfp_arg_with_region(uint32_t word, uint32_t v) {
 #define NNFP_REGION_ACT 0  /* activations, ROWS bytes a word */
 #define NNFP_REGION_W 1  /* weights, COLS bytes a word */
 #define NNFP_REGION_P 2  /* per-channel parameters, P record per entry and lane */
-#define NNFP_REGION_LUT 3  /* activation LUT, LUT_BYTES bytes */
+#define NNFP_REGION_LUT 3  /* activation LUTs, INFO LUTS * LUT_BYTES bytes (LUT i from byte i * LUT_BYTES) */
 #define NNFP_REGION_PROG 4  /* program memory, INSN_BYTES per instruction */
 #define NNFP_REGION_STATE 5  /* LIF neuron state, STATE record per entry */
 
@@ -312,6 +312,13 @@ static inline void nnfp_info_put_clock_hz(uint8_t *p, uint32_t v) { nnfp_put32(p
 #define NNFP_INFO_STATE_WORDS_W 32
 static inline uint32_t nnfp_info_get_state_words(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 40); }
 static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put32(p + 40, (uint32_t)v); }
+/* LUTS: resident activation LUTs (region LUT: LUTS * LUT_BYTES); 0 reads as 1 */
+#define NNFP_INFO_LUTS_OFS 44
+#define NNFP_INFO_LUTS_SIZE 1
+#define NNFP_INFO_LUTS_LSB 352
+#define NNFP_INFO_LUTS_W 8
+static inline uint32_t nnfp_info_get_luts(const uint8_t *p) { return (uint32_t)p[44]; }
+static inline void nnfp_info_put_luts(uint8_t *p, uint32_t v) { p[44] = (uint8_t)v; }
 
 /* INFO FEATURES bits */
 #define NNFP_FEAT_GEMM 1
@@ -321,6 +328,8 @@ static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put3
 #define NNFP_FEAT_CONV 0x10  /* CONV and POOL instructions */
 #define NNFP_FEAT_PACK 0x20  /* PACK instruction (with CONV) */
 #define NNFP_FEAT_CONV_POOL 0x40  /* CONV's fused 2x2 max pooling */
+#define NNFP_FEAT_EW 0x80  /* EW instruction (elementwise ADD, SUB, MUL, MAP) */
+#define NNFP_FEAT_REL 0x100  /* relative bases (A_REL, O_REL, B_REL) and LOOP's stride */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -458,6 +467,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_CONV 5  /* with FEAT_CONV; else stops like END */
 #define NNFP_OP_POOL 6  /* with FEAT_CONV; else stops like END */
 #define NNFP_OP_PACK 7  /* with FEAT_PACK; else stops like END */
+#define NNFP_OP_EW 8  /* with FEAT_EW; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -468,6 +478,22 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_INSN_OPCODE_W 8
 static inline uint32_t nnfp_insn_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
 static inline void nnfp_insn_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* A_REL: (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, POOL, PACK, EW */
+#define NNFP_INSN_A_REL_OFS 1
+#define NNFP_INSN_A_REL_SIZE 1
+#define NNFP_INSN_A_REL_LSB 14
+#define NNFP_INSN_A_REL_W 1
+#define NNFP_INSN_A_REL 0x40
+static inline uint32_t nnfp_insn_get_a_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 6) & 1); }
+static inline void nnfp_insn_put_a_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_INSN_A_REL) | ((v << 6) & NNFP_INSN_A_REL)); }
+/* O_REL: (FEAT_REL) the O base (bytes 28..31) plus the LOOP offset */
+#define NNFP_INSN_O_REL_OFS 1
+#define NNFP_INSN_O_REL_SIZE 1
+#define NNFP_INSN_O_REL_LSB 15
+#define NNFP_INSN_O_REL_W 1
+#define NNFP_INSN_O_REL 0x80
+static inline uint32_t nnfp_insn_get_o_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 7) & 1); }
+static inline void nnfp_insn_put_o_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_INSN_O_REL) | ((v << 7) & NNFP_INSN_O_REL)); }
 
 /* record GEMM */
 #define NNFP_GEMM_BYTES 32
@@ -485,6 +511,28 @@ static inline void nnfp_gemm_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_
 #define NNFP_GEMM_LUT 1
 static inline uint32_t nnfp_gemm_get_lut(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
 static inline void nnfp_gemm_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT) | ((v) & NNFP_GEMM_LUT)); }
+/* LUT_SEL: which LUT (< INFO LUTS) */
+#define NNFP_GEMM_LUT_SEL_OFS 1
+#define NNFP_GEMM_LUT_SEL_SIZE 1
+#define NNFP_GEMM_LUT_SEL_LSB 10
+#define NNFP_GEMM_LUT_SEL_W 3
+#define NNFP_GEMM_LUT_SEL_MASK 0x1C
+static inline uint32_t nnfp_gemm_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_gemm_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT_SEL_MASK) | ((v << 2) & NNFP_GEMM_LUT_SEL_MASK)); }
+#define NNFP_GEMM_A_REL_OFS 1
+#define NNFP_GEMM_A_REL_SIZE 1
+#define NNFP_GEMM_A_REL_LSB 14
+#define NNFP_GEMM_A_REL_W 1
+#define NNFP_GEMM_A_REL 0x40
+static inline uint32_t nnfp_gemm_get_a_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 6) & 1); }
+static inline void nnfp_gemm_put_a_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_A_REL) | ((v << 6) & NNFP_GEMM_A_REL)); }
+#define NNFP_GEMM_O_REL_OFS 1
+#define NNFP_GEMM_O_REL_SIZE 1
+#define NNFP_GEMM_O_REL_LSB 15
+#define NNFP_GEMM_O_REL_W 1
+#define NNFP_GEMM_O_REL 0x80
+static inline uint32_t nnfp_gemm_get_o_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 7) & 1); }
+static inline void nnfp_gemm_put_o_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_O_REL) | ((v << 7) & NNFP_GEMM_O_REL)); }
 /* ZP: output zero point */
 #define NNFP_GEMM_ZP_OFS 2
 #define NNFP_GEMM_ZP_SIZE 1
@@ -682,6 +730,13 @@ static inline void nnfp_loop_put_count(uint8_t *p, uint32_t v) { nnfp_put16(p + 
 #define NNFP_LOOP_TARGET_W 32
 static inline uint32_t nnfp_loop_get_target(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
 static inline void nnfp_loop_put_target(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* STRIDE: (FEAT_REL) ACT words the LOOP offset grows by at each jump back */
+#define NNFP_LOOP_STRIDE_OFS 20
+#define NNFP_LOOP_STRIDE_SIZE 4
+#define NNFP_LOOP_STRIDE_LSB 160
+#define NNFP_LOOP_STRIDE_W 32
+static inline uint32_t nnfp_loop_get_stride(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 20); }
+static inline void nnfp_loop_put_stride(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
 
 /* record CONV */
 #define NNFP_CONV_BYTES 32
@@ -707,6 +762,14 @@ static inline void nnfp_conv_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)(
 #define NNFP_CONV_POOL2 2
 static inline uint32_t nnfp_conv_get_pool2(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
 static inline void nnfp_conv_put_pool2(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_POOL2) | ((v << 1) & NNFP_CONV_POOL2)); }
+/* LUT_SEL: which LUT (< INFO LUTS) */
+#define NNFP_CONV_LUT_SEL_OFS 1
+#define NNFP_CONV_LUT_SEL_SIZE 1
+#define NNFP_CONV_LUT_SEL_LSB 10
+#define NNFP_CONV_LUT_SEL_W 3
+#define NNFP_CONV_LUT_SEL_MASK 0x1C
+static inline uint32_t nnfp_conv_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_conv_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT_SEL_MASK) | ((v << 2) & NNFP_CONV_LUT_SEL_MASK)); }
 /* ZP: output zero point */
 #define NNFP_CONV_ZP_OFS 2
 #define NNFP_CONV_ZP_SIZE 1
@@ -1092,5 +1155,173 @@ static inline void nnfp_pack_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p +
 #define NNFP_PACK_O_BASE_W 32
 static inline uint32_t nnfp_pack_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
 static inline void nnfp_pack_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* record EW */
+#define NNFP_EW_BYTES 32
+#define NNFP_EW_OPCODE_OFS 0
+#define NNFP_EW_OPCODE_SIZE 1
+#define NNFP_EW_OPCODE_LSB 0
+#define NNFP_EW_OPCODE_W 8
+static inline uint32_t nnfp_ew_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_ew_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* LUT: apply LUT LUT_SEL after the clamp */
+#define NNFP_EW_LUT_OFS 1
+#define NNFP_EW_LUT_SIZE 1
+#define NNFP_EW_LUT_LSB 8
+#define NNFP_EW_LUT_W 1
+#define NNFP_EW_LUT 1
+static inline uint32_t nnfp_ew_get_lut(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_ew_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_LUT) | ((v) & NNFP_EW_LUT)); }
+/* A_SMALL: ADD / SUB: M0_S scales A (else B) */
+#define NNFP_EW_A_SMALL_OFS 1
+#define NNFP_EW_A_SMALL_SIZE 1
+#define NNFP_EW_A_SMALL_LSB 9
+#define NNFP_EW_A_SMALL_W 1
+#define NNFP_EW_A_SMALL 2
+static inline uint32_t nnfp_ew_get_a_small(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
+static inline void nnfp_ew_put_a_small(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_A_SMALL) | ((v << 1) & NNFP_EW_A_SMALL)); }
+#define NNFP_EW_LUT_SEL_OFS 1
+#define NNFP_EW_LUT_SEL_SIZE 1
+#define NNFP_EW_LUT_SEL_LSB 10
+#define NNFP_EW_LUT_SEL_W 3
+#define NNFP_EW_LUT_SEL_MASK 0x1C
+static inline uint32_t nnfp_ew_get_lut_sel(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
+static inline void nnfp_ew_put_lut_sel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_LUT_SEL_MASK) | ((v << 2) & NNFP_EW_LUT_SEL_MASK)); }
+/* B_REL: (FEAT_REL) the B base plus the LOOP offset */
+#define NNFP_EW_B_REL_OFS 1
+#define NNFP_EW_B_REL_SIZE 1
+#define NNFP_EW_B_REL_LSB 13
+#define NNFP_EW_B_REL_W 1
+#define NNFP_EW_B_REL 0x20
+static inline uint32_t nnfp_ew_get_b_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 5) & 1); }
+static inline void nnfp_ew_put_b_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_B_REL) | ((v << 5) & NNFP_EW_B_REL)); }
+#define NNFP_EW_A_REL_OFS 1
+#define NNFP_EW_A_REL_SIZE 1
+#define NNFP_EW_A_REL_LSB 14
+#define NNFP_EW_A_REL_W 1
+#define NNFP_EW_A_REL 0x40
+static inline uint32_t nnfp_ew_get_a_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 6) & 1); }
+static inline void nnfp_ew_put_a_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_A_REL) | ((v << 6) & NNFP_EW_A_REL)); }
+#define NNFP_EW_O_REL_OFS 1
+#define NNFP_EW_O_REL_SIZE 1
+#define NNFP_EW_O_REL_LSB 15
+#define NNFP_EW_O_REL_W 1
+#define NNFP_EW_O_REL 0x80
+static inline uint32_t nnfp_ew_get_o_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 7) & 1); }
+static inline void nnfp_ew_put_o_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_EW_O_REL) | ((v << 7) & NNFP_EW_O_REL)); }
+/* ZP: output zero point */
+#define NNFP_EW_ZP_OFS 2
+#define NNFP_EW_ZP_SIZE 1
+#define NNFP_EW_ZP_LSB 16
+#define NNFP_EW_ZP_W 8
+static inline int32_t nnfp_ew_get_zp(const uint8_t *p) { return nnfp_sext32((uint32_t)p[2], 8); }
+static inline void nnfp_ew_put_zp(uint8_t *p, int32_t v) { p[2] = (uint8_t)v; }
+/* LO: clamp low */
+#define NNFP_EW_LO_OFS 3
+#define NNFP_EW_LO_SIZE 1
+#define NNFP_EW_LO_LSB 24
+#define NNFP_EW_LO_W 8
+static inline int32_t nnfp_ew_get_lo(const uint8_t *p) { return nnfp_sext32((uint32_t)p[3], 8); }
+static inline void nnfp_ew_put_lo(uint8_t *p, int32_t v) { p[3] = (uint8_t)v; }
+/* HI: clamp high */
+#define NNFP_EW_HI_OFS 4
+#define NNFP_EW_HI_SIZE 1
+#define NNFP_EW_HI_LSB 32
+#define NNFP_EW_HI_W 8
+static inline int32_t nnfp_ew_get_hi(const uint8_t *p) { return nnfp_sext32((uint32_t)p[4], 8); }
+static inline void nnfp_ew_put_hi(uint8_t *p, int32_t v) { p[4] = (uint8_t)v; }
+/* ZP_A: A's zero point */
+#define NNFP_EW_ZP_A_OFS 5
+#define NNFP_EW_ZP_A_SIZE 1
+#define NNFP_EW_ZP_A_LSB 40
+#define NNFP_EW_ZP_A_W 8
+static inline int32_t nnfp_ew_get_zp_a(const uint8_t *p) { return nnfp_sext32((uint32_t)p[5], 8); }
+static inline void nnfp_ew_put_zp_a(uint8_t *p, int32_t v) { p[5] = (uint8_t)v; }
+/* ZP_B: B's zero point */
+#define NNFP_EW_ZP_B_OFS 6
+#define NNFP_EW_ZP_B_SIZE 1
+#define NNFP_EW_ZP_B_LSB 48
+#define NNFP_EW_ZP_B_W 8
+static inline int32_t nnfp_ew_get_zp_b(const uint8_t *p) { return nnfp_sext32((uint32_t)p[6], 8); }
+static inline void nnfp_ew_put_zp_b(uint8_t *p, int32_t v) { p[6] = (uint8_t)v; }
+/* SHIFT: output shift (-31..30, others refused) */
+#define NNFP_EW_SHIFT_OFS 7
+#define NNFP_EW_SHIFT_SIZE 1
+#define NNFP_EW_SHIFT_LSB 56
+#define NNFP_EW_SHIFT_W 8
+static inline int32_t nnfp_ew_get_shift(const uint8_t *p) { return nnfp_sext32((uint32_t)p[7], 8); }
+static inline void nnfp_ew_put_shift(uint8_t *p, int32_t v) { p[7] = (uint8_t)v; }
+/* N: channels */
+#define NNFP_EW_N_OFS 8
+#define NNFP_EW_N_SIZE 2
+#define NNFP_EW_N_LSB 64
+#define NNFP_EW_N_W 16
+static inline uint32_t nnfp_ew_get_n(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_ew_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* M: rows */
+#define NNFP_EW_M_OFS 10
+#define NNFP_EW_M_SIZE 2
+#define NNFP_EW_M_LSB 80
+#define NNFP_EW_M_W 16
+static inline uint32_t nnfp_ew_get_m(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
+static inline void nnfp_ew_put_m(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* B_BASE: ACT word of B (not read by MAP) */
+#define NNFP_EW_B_BASE_OFS 12
+#define NNFP_EW_B_BASE_SIZE 4
+#define NNFP_EW_B_BASE_LSB 96
+#define NNFP_EW_B_BASE_W 24
+#define NNFP_EW_B_BASE_MASK 0xFFFFFF
+static inline uint32_t nnfp_ew_get_b_base(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 12) & 0xFFFFFF); }
+static inline void nnfp_ew_put_b_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_EW_B_BASE_MASK) | ((v) & NNFP_EW_B_BASE_MASK)); }
+/* NSHIFT_S: minus M0_S's shift (0..31) */
+#define NNFP_EW_NSHIFT_S_OFS 12
+#define NNFP_EW_NSHIFT_S_SIZE 4
+#define NNFP_EW_NSHIFT_S_LSB 120
+#define NNFP_EW_NSHIFT_S_W 5
+#define NNFP_EW_NSHIFT_S_MASK 0x1F000000
+static inline uint32_t nnfp_ew_get_nshift_s(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 24) & 0x1F); }
+static inline void nnfp_ew_put_nshift_s(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_EW_NSHIFT_S_MASK) | ((v << 24) & NNFP_EW_NSHIFT_S_MASK)); }
+/* OP: EWOP_* */
+#define NNFP_EW_OP_OFS 12
+#define NNFP_EW_OP_SIZE 4
+#define NNFP_EW_OP_LSB 125
+#define NNFP_EW_OP_W 2
+#define NNFP_EW_OP_MASK 0x60000000
+static inline uint32_t nnfp_ew_get_op(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 29) & 3); }
+static inline void nnfp_ew_put_op(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_EW_OP_MASK) | ((v << 29) & NNFP_EW_OP_MASK)); }
+/* A_BASE: ACT word of A */
+#define NNFP_EW_A_BASE_OFS 16
+#define NNFP_EW_A_BASE_SIZE 4
+#define NNFP_EW_A_BASE_LSB 128
+#define NNFP_EW_A_BASE_W 32
+static inline uint32_t nnfp_ew_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_ew_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* M0_S: ADD / SUB: the smaller-scale input's multiplier */
+#define NNFP_EW_M0_S_OFS 20
+#define NNFP_EW_M0_S_SIZE 4
+#define NNFP_EW_M0_S_LSB 160
+#define NNFP_EW_M0_S_W 31
+static inline uint32_t nnfp_ew_get_m0_s(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 20) & 0x7FFFFFFF); }
+static inline void nnfp_ew_put_m0_s(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
+/* M0: output multiplier */
+#define NNFP_EW_M0_OFS 24
+#define NNFP_EW_M0_SIZE 4
+#define NNFP_EW_M0_LSB 192
+#define NNFP_EW_M0_W 31
+static inline uint32_t nnfp_ew_get_m0(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 24) & 0x7FFFFFFF); }
+static inline void nnfp_ew_put_m0(uint8_t *p, uint32_t v) { nnfp_put32(p + 24, (uint32_t)v); }
+/* O_BASE: ACT word of the output */
+#define NNFP_EW_O_BASE_OFS 28
+#define NNFP_EW_O_BASE_SIZE 4
+#define NNFP_EW_O_BASE_LSB 224
+#define NNFP_EW_O_BASE_W 32
+static inline uint32_t nnfp_ew_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_ew_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* EW ops (EW OP) */
+#define NNFP_EWOP_ADD 0
+#define NNFP_EWOP_SUB 1
+#define NNFP_EWOP_MUL 2
+#define NNFP_EWOP_MAP 3
 
 #endif /* NNF_PROTO_GEN_H */

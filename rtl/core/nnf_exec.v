@@ -111,7 +111,7 @@
 `define NNFP_REGION_P 4'h2  // per-channel parameters, P record per entry and lane
 `endif
 `ifndef NNFP_REGION_LUT
-`define NNFP_REGION_LUT 4'h3  // activation LUT, LUT_BYTES bytes
+`define NNFP_REGION_LUT 4'h3  // activation LUTs, INFO LUTS * LUT_BYTES bytes (LUT i from byte i * LUT_BYTES)
 `endif
 `ifndef NNFP_REGION_PROG
 `define NNFP_REGION_PROG 4'h4  // program memory, INSN_BYTES per instruction
@@ -224,6 +224,12 @@
 `ifndef NNFP_INFO_STATE_WORDS_W
 `define NNFP_INFO_STATE_WORDS_W 32
 `endif
+`ifndef NNFP_INFO_LUTS_LSB
+`define NNFP_INFO_LUTS_LSB 352
+`endif
+`ifndef NNFP_INFO_LUTS_W
+`define NNFP_INFO_LUTS_W 8
+`endif
 `ifndef NNFP_FEAT_GEMM
 `define NNFP_FEAT_GEMM 16'h0001
 `endif
@@ -244,6 +250,12 @@
 `endif
 `ifndef NNFP_FEAT_CONV_POOL
 `define NNFP_FEAT_CONV_POOL 16'h0040  // CONV's fused 2x2 max pooling
+`endif
+`ifndef NNFP_FEAT_EW
+`define NNFP_FEAT_EW 16'h0080  // EW instruction (elementwise ADD, SUB, MUL, MAP)
+`endif
+`ifndef NNFP_FEAT_REL
+`define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
 `endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
@@ -307,6 +319,8 @@ module nnf_exec #(
     parameter integer PROG_WORDS  = 64,
     parameter integer STATE_WORDS = 16384,
     parameter integer HAS_CONV    = 1,       // CONV, POOL, PACK and the vector unit (INFO FEAT_CONV, FEAT_PACK)
+    parameter integer HAS_EW      = 0,       // EW, relative bases, LOOP's stride (INFO FEAT_EW, FEAT_REL)
+    parameter integer LUT_COUNT   = 1,       // resident LUTs (INFO LUTS, region LUT's size)
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
@@ -366,7 +380,7 @@ module nnf_exec #(
     localparam [31:0] SZ_ACT   = ACT_WORDS * ROWS;
     localparam [31:0] SZ_W     = W_WORDS * COLS;
     localparam [31:0] SZ_P     = P_WORDS * COLS * `NNFP_P_BYTES;
-    localparam [31:0] SZ_LUT   = `NNFP_LUT_BYTES;
+    localparam [31:0] SZ_LUT   = `NNFP_LUT_BYTES * LUT_COUNT;
     localparam [31:0] SZ_PROG  = PROG_WORDS * `NNFP_INSN_BYTES;
     localparam [31:0] SZ_STATE = STATE_WORDS * `NNFP_STATE_BYTES;
 
@@ -496,7 +510,8 @@ module nnf_exec #(
     localparam [15:0] INFO_FEAT = `NNFP_FEAT_GEMM | `NNFP_FEAT_LUT
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000)
-                                | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000);
+                                | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000)
+                                | ((HAS_EW != 0) ? (`NNFP_FEAT_EW | `NNFP_FEAT_REL) : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;
     reg [7:0]           info_byte;
@@ -517,6 +532,7 @@ module nnf_exec #(
         info_rec[`NNFP_INFO_TIMEOUT_CYCLES_LSB +: `NNFP_INFO_TIMEOUT_CYCLES_W] = TIMEOUT;
         info_rec[`NNFP_INFO_CLOCK_HZ_LSB +: `NNFP_INFO_CLOCK_HZ_W]           = CLOCK_HZ;
         info_rec[`NNFP_INFO_STATE_WORDS_LSB +: `NNFP_INFO_STATE_WORDS_W]     = STATE_WORDS;
+        info_rec[`NNFP_INFO_LUTS_LSB +: `NNFP_INFO_LUTS_W]                   = LUT_COUNT[`NNFP_INFO_LUTS_W-1:0];
         info_byte = info_rec[8*a_idx_q[5:0] +: 8];
     end
 

@@ -118,7 +118,7 @@
 `define NNFP_REGION_ACT 4'h0  // activations, ROWS bytes a word
 `define NNFP_REGION_W 4'h1  // weights, COLS bytes a word
 `define NNFP_REGION_P 4'h2  // per-channel parameters, P record per entry and lane
-`define NNFP_REGION_LUT 4'h3  // activation LUT, LUT_BYTES bytes
+`define NNFP_REGION_LUT 4'h3  // activation LUTs, INFO LUTS * LUT_BYTES bytes (LUT i from byte i * LUT_BYTES)
 `define NNFP_REGION_PROG 4'h4  // program memory, INSN_BYTES per instruction
 `define NNFP_REGION_STATE 4'h5  // LIF neuron state, STATE record per entry
 
@@ -224,6 +224,11 @@
 `define NNFP_INFO_STATE_WORDS_LSB 320
 `define NNFP_INFO_STATE_WORDS_W 32
 `define NNFP_INFO_STATE_WORDS_SEL(v) v[351:320]
+`define NNFP_INFO_LUTS_OFS 44  // resident activation LUTs (region LUT: LUTS * LUT_BYTES); 0 reads as 1
+`define NNFP_INFO_LUTS_SIZE 1
+`define NNFP_INFO_LUTS_LSB 352
+`define NNFP_INFO_LUTS_W 8
+`define NNFP_INFO_LUTS_SEL(v) v[359:352]
 
 // INFO FEATURES bits
 `define NNFP_FEAT_GEMM 16'h0001
@@ -233,6 +238,8 @@
 `define NNFP_FEAT_CONV 16'h0010  // CONV and POOL instructions
 `define NNFP_FEAT_PACK 16'h0020  // PACK instruction (with CONV)
 `define NNFP_FEAT_CONV_POOL 16'h0040  // CONV's fused 2x2 max pooling
+`define NNFP_FEAT_EW 16'h0080  // EW instruction (elementwise ADD, SUB, MUL, MAP)
+`define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -341,6 +348,7 @@
 `define NNFP_OP_CONV 8'h05  // with FEAT_CONV; else stops like END
 `define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
 `define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
+`define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -349,6 +357,18 @@
 `define NNFP_INSN_OPCODE_LSB 0
 `define NNFP_INSN_OPCODE_W 8
 `define NNFP_INSN_OPCODE_SEL(v) v[7:0]
+`define NNFP_INSN_A_REL_OFS 1  // (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, POOL, PACK, EW
+`define NNFP_INSN_A_REL_SIZE 1
+`define NNFP_INSN_A_REL_LSB 14
+`define NNFP_INSN_A_REL_W 1
+`define NNFP_INSN_A_REL_SEL(v) v[14]
+`define NNFP_INSN_A_REL 8'h40
+`define NNFP_INSN_O_REL_OFS 1  // (FEAT_REL) the O base (bytes 28..31) plus the LOOP offset
+`define NNFP_INSN_O_REL_SIZE 1
+`define NNFP_INSN_O_REL_LSB 15
+`define NNFP_INSN_O_REL_W 1
+`define NNFP_INSN_O_REL_SEL(v) v[15]
+`define NNFP_INSN_O_REL 8'h80
 
 // record GEMM
 `define NNFP_GEMM_BYTES 32
@@ -363,6 +383,24 @@
 `define NNFP_GEMM_LUT_W 1
 `define NNFP_GEMM_LUT_SEL(v) v[8]
 `define NNFP_GEMM_LUT 8'h01
+`define NNFP_GEMM_LUT_SEL_OFS 1  // which LUT (< INFO LUTS)
+`define NNFP_GEMM_LUT_SEL_SIZE 1
+`define NNFP_GEMM_LUT_SEL_LSB 10
+`define NNFP_GEMM_LUT_SEL_W 3
+`define NNFP_GEMM_LUT_SEL_SEL(v) v[12:10]
+`define NNFP_GEMM_LUT_SEL_MASK 8'h1C
+`define NNFP_GEMM_A_REL_OFS 1
+`define NNFP_GEMM_A_REL_SIZE 1
+`define NNFP_GEMM_A_REL_LSB 14
+`define NNFP_GEMM_A_REL_W 1
+`define NNFP_GEMM_A_REL_SEL(v) v[14]
+`define NNFP_GEMM_A_REL 8'h40
+`define NNFP_GEMM_O_REL_OFS 1
+`define NNFP_GEMM_O_REL_SIZE 1
+`define NNFP_GEMM_O_REL_LSB 15
+`define NNFP_GEMM_O_REL_W 1
+`define NNFP_GEMM_O_REL_SEL(v) v[15]
+`define NNFP_GEMM_O_REL 8'h80
 `define NNFP_GEMM_ZP_OFS 2  // output zero point
 `define NNFP_GEMM_ZP_SIZE 1
 `define NNFP_GEMM_ZP_LSB 16
@@ -512,6 +550,11 @@
 `define NNFP_LOOP_TARGET_LSB 128
 `define NNFP_LOOP_TARGET_W 32
 `define NNFP_LOOP_TARGET_SEL(v) v[159:128]
+`define NNFP_LOOP_STRIDE_OFS 20  // (FEAT_REL) ACT words the LOOP offset grows by at each jump back
+`define NNFP_LOOP_STRIDE_SIZE 4
+`define NNFP_LOOP_STRIDE_LSB 160
+`define NNFP_LOOP_STRIDE_W 32
+`define NNFP_LOOP_STRIDE_SEL(v) v[191:160]
 
 // record CONV
 `define NNFP_CONV_BYTES 32
@@ -532,6 +575,12 @@
 `define NNFP_CONV_POOL2_W 1
 `define NNFP_CONV_POOL2_SEL(v) v[9]
 `define NNFP_CONV_POOL2 8'h02
+`define NNFP_CONV_LUT_SEL_OFS 1  // which LUT (< INFO LUTS)
+`define NNFP_CONV_LUT_SEL_SIZE 1
+`define NNFP_CONV_LUT_SEL_LSB 10
+`define NNFP_CONV_LUT_SEL_W 3
+`define NNFP_CONV_LUT_SEL_SEL(v) v[12:10]
+`define NNFP_CONV_LUT_SEL_MASK 8'h1C
 `define NNFP_CONV_ZP_OFS 2  // output zero point
 `define NNFP_CONV_ZP_SIZE 1
 `define NNFP_CONV_ZP_LSB 16
@@ -829,5 +878,133 @@
 `define NNFP_PACK_O_BASE_LSB 224
 `define NNFP_PACK_O_BASE_W 32
 `define NNFP_PACK_O_BASE_SEL(v) v[255:224]
+
+// record EW
+`define NNFP_EW_BYTES 32
+`define NNFP_EW_OPCODE_OFS 0
+`define NNFP_EW_OPCODE_SIZE 1
+`define NNFP_EW_OPCODE_LSB 0
+`define NNFP_EW_OPCODE_W 8
+`define NNFP_EW_OPCODE_SEL(v) v[7:0]
+`define NNFP_EW_LUT_OFS 1  // apply LUT LUT_SEL after the clamp
+`define NNFP_EW_LUT_SIZE 1
+`define NNFP_EW_LUT_LSB 8
+`define NNFP_EW_LUT_W 1
+`define NNFP_EW_LUT_SEL(v) v[8]
+`define NNFP_EW_LUT 8'h01
+`define NNFP_EW_A_SMALL_OFS 1  // ADD / SUB: M0_S scales A (else B)
+`define NNFP_EW_A_SMALL_SIZE 1
+`define NNFP_EW_A_SMALL_LSB 9
+`define NNFP_EW_A_SMALL_W 1
+`define NNFP_EW_A_SMALL_SEL(v) v[9]
+`define NNFP_EW_A_SMALL 8'h02
+`define NNFP_EW_LUT_SEL_OFS 1
+`define NNFP_EW_LUT_SEL_SIZE 1
+`define NNFP_EW_LUT_SEL_LSB 10
+`define NNFP_EW_LUT_SEL_W 3
+`define NNFP_EW_LUT_SEL_SEL(v) v[12:10]
+`define NNFP_EW_LUT_SEL_MASK 8'h1C
+`define NNFP_EW_B_REL_OFS 1  // (FEAT_REL) the B base plus the LOOP offset
+`define NNFP_EW_B_REL_SIZE 1
+`define NNFP_EW_B_REL_LSB 13
+`define NNFP_EW_B_REL_W 1
+`define NNFP_EW_B_REL_SEL(v) v[13]
+`define NNFP_EW_B_REL 8'h20
+`define NNFP_EW_A_REL_OFS 1
+`define NNFP_EW_A_REL_SIZE 1
+`define NNFP_EW_A_REL_LSB 14
+`define NNFP_EW_A_REL_W 1
+`define NNFP_EW_A_REL_SEL(v) v[14]
+`define NNFP_EW_A_REL 8'h40
+`define NNFP_EW_O_REL_OFS 1
+`define NNFP_EW_O_REL_SIZE 1
+`define NNFP_EW_O_REL_LSB 15
+`define NNFP_EW_O_REL_W 1
+`define NNFP_EW_O_REL_SEL(v) v[15]
+`define NNFP_EW_O_REL 8'h80
+`define NNFP_EW_ZP_OFS 2  // output zero point
+`define NNFP_EW_ZP_SIZE 1
+`define NNFP_EW_ZP_LSB 16
+`define NNFP_EW_ZP_W 8
+`define NNFP_EW_ZP_SEL(v) v[23:16]
+`define NNFP_EW_LO_OFS 3  // clamp low
+`define NNFP_EW_LO_SIZE 1
+`define NNFP_EW_LO_LSB 24
+`define NNFP_EW_LO_W 8
+`define NNFP_EW_LO_SEL(v) v[31:24]
+`define NNFP_EW_HI_OFS 4  // clamp high
+`define NNFP_EW_HI_SIZE 1
+`define NNFP_EW_HI_LSB 32
+`define NNFP_EW_HI_W 8
+`define NNFP_EW_HI_SEL(v) v[39:32]
+`define NNFP_EW_ZP_A_OFS 5  // A's zero point
+`define NNFP_EW_ZP_A_SIZE 1
+`define NNFP_EW_ZP_A_LSB 40
+`define NNFP_EW_ZP_A_W 8
+`define NNFP_EW_ZP_A_SEL(v) v[47:40]
+`define NNFP_EW_ZP_B_OFS 6  // B's zero point
+`define NNFP_EW_ZP_B_SIZE 1
+`define NNFP_EW_ZP_B_LSB 48
+`define NNFP_EW_ZP_B_W 8
+`define NNFP_EW_ZP_B_SEL(v) v[55:48]
+`define NNFP_EW_SHIFT_OFS 7  // output shift (-31..30, others refused)
+`define NNFP_EW_SHIFT_SIZE 1
+`define NNFP_EW_SHIFT_LSB 56
+`define NNFP_EW_SHIFT_W 8
+`define NNFP_EW_SHIFT_SEL(v) v[63:56]
+`define NNFP_EW_N_OFS 8  // channels
+`define NNFP_EW_N_SIZE 2
+`define NNFP_EW_N_LSB 64
+`define NNFP_EW_N_W 16
+`define NNFP_EW_N_SEL(v) v[79:64]
+`define NNFP_EW_M_OFS 10  // rows
+`define NNFP_EW_M_SIZE 2
+`define NNFP_EW_M_LSB 80
+`define NNFP_EW_M_W 16
+`define NNFP_EW_M_SEL(v) v[95:80]
+`define NNFP_EW_B_BASE_OFS 12  // ACT word of B (not read by MAP)
+`define NNFP_EW_B_BASE_SIZE 4
+`define NNFP_EW_B_BASE_LSB 96
+`define NNFP_EW_B_BASE_W 24
+`define NNFP_EW_B_BASE_SEL(v) v[119:96]
+`define NNFP_EW_B_BASE_MASK 32'h00FFFFFF
+`define NNFP_EW_NSHIFT_S_OFS 12  // minus M0_S's shift (0..31)
+`define NNFP_EW_NSHIFT_S_SIZE 4
+`define NNFP_EW_NSHIFT_S_LSB 120
+`define NNFP_EW_NSHIFT_S_W 5
+`define NNFP_EW_NSHIFT_S_SEL(v) v[124:120]
+`define NNFP_EW_NSHIFT_S_MASK 32'h1F000000
+`define NNFP_EW_OP_OFS 12  // EWOP_*
+`define NNFP_EW_OP_SIZE 4
+`define NNFP_EW_OP_LSB 125
+`define NNFP_EW_OP_W 2
+`define NNFP_EW_OP_SEL(v) v[126:125]
+`define NNFP_EW_OP_MASK 32'h60000000
+`define NNFP_EW_A_BASE_OFS 16  // ACT word of A
+`define NNFP_EW_A_BASE_SIZE 4
+`define NNFP_EW_A_BASE_LSB 128
+`define NNFP_EW_A_BASE_W 32
+`define NNFP_EW_A_BASE_SEL(v) v[159:128]
+`define NNFP_EW_M0_S_OFS 20  // ADD / SUB: the smaller-scale input's multiplier
+`define NNFP_EW_M0_S_SIZE 4
+`define NNFP_EW_M0_S_LSB 160
+`define NNFP_EW_M0_S_W 31
+`define NNFP_EW_M0_S_SEL(v) v[190:160]
+`define NNFP_EW_M0_OFS 24  // output multiplier
+`define NNFP_EW_M0_SIZE 4
+`define NNFP_EW_M0_LSB 192
+`define NNFP_EW_M0_W 31
+`define NNFP_EW_M0_SEL(v) v[222:192]
+`define NNFP_EW_O_BASE_OFS 28  // ACT word of the output
+`define NNFP_EW_O_BASE_SIZE 4
+`define NNFP_EW_O_BASE_LSB 224
+`define NNFP_EW_O_BASE_W 32
+`define NNFP_EW_O_BASE_SEL(v) v[255:224]
+
+// EW ops (EW OP)
+`define NNFP_EWOP_ADD 2'h0
+`define NNFP_EWOP_SUB 2'h1
+`define NNFP_EWOP_MUL 2'h2
+`define NNFP_EWOP_MAP 2'h3
 
 `endif // NNF_PROTO_VH

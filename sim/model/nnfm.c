@@ -143,6 +143,77 @@ int32_t nnfm_avg_round(int32_t sum, int32_t count) {
   return (int32_t)(s > 0 ? (s + half) / count : (s - half) / count);
 }
 
+/* ---- elementwise ops (TFLite's ADD, SUB, MUL, requantize) ------------------- */
+
+static int in_int8(int32_t v) { return v >= INT8_MIN && v <= INT8_MAX; }
+
+int nnfm_ew_params_check(const nnfm_ew_params *p) {
+  if (!p) return NNFM_ERR_NULL;
+  if (p->op < NNFM_EW_ADD || p->op > NNFM_EW_MAP) return NNFM_ERR_RANGE;
+  if (!in_int8(p->zp_a) || !in_int8(p->zp_b) || !in_int8(p->zp) || !in_int8(p->lo) ||
+      !in_int8(p->hi) || p->lo > p->hi)
+    return NNFM_ERR_RANGE;
+  if (p->m0_s < 0 || p->shift_s < NNFM_SHIFT_MIN || p->shift_s > 0) return NNFM_ERR_RANGE;
+  if (p->a_small != 0 && p->a_small != 1) return NNFM_ERR_RANGE;
+  if (!nnfm_requant_params_valid(p->m0, p->shift)) return NNFM_ERR_RANGE;
+  return NNFM_OK;
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier with single rounding: nnfm_requantize
+ * without zero point, over the whole int32 range (the clamp never binds for
+ * the values the ops below pass: |x * m| < 2^59). */
+static int32_t mbqm(int32_t x, int32_t m0, int shift) {
+  return nnfm_requantize(x, m0, shift, 0, INT32_MIN, INT32_MAX);
+}
+
+int8_t nnfm_ew(const nnfm_ew_params *p, int8_t a, int8_t b, const int8_t *lut) {
+  int32_t ia = (int32_t)a - p->zp_a, ib = (int32_t)b - p->zp_b; /* |ia|, |ib| <= 255 */
+  int32_t acc;
+  switch (p->op) {
+  case NNFM_EW_ADD:
+  case NNFM_EW_SUB: {
+    /* (ia << 20) fits: |ia| <= 255 < 2^8, so < 2^28 */
+    int32_t xa = ia * (1 << NNFM_EW_LEFT_SHIFT), xb = ib * (1 << NNFM_EW_LEFT_SHIFT);
+    int32_t half = (int32_t)1 << 30;
+    int32_t sa = p->a_small ? mbqm(xa, p->m0_s, p->shift_s) : mbqm(xa, half, 0);
+    int32_t sb = p->a_small ? mbqm(xb, half, 0) : mbqm(xb, p->m0_s, p->shift_s);
+    acc = p->op == NNFM_EW_ADD ? sa + sb : sa - sb; /* |sa|, |sb| < 2^27 */
+    break;
+  }
+  case NNFM_EW_MUL: acc = ia * ib; break;
+  default: acc = ia; break; /* MAP */
+  }
+  return nnfm_vector_stage(acc, p->m0, p->shift, p->zp, p->lo, p->hi, lut);
+}
+
+int nnfm_ew_prepare(int op, double s_a, int32_t zp_a, double s_b, int32_t zp_b, double s_out,
+                    int32_t zp, int32_t lo, int32_t hi, nnfm_ew_params *p) {
+  if (!p) return NNFM_ERR_NULL;
+  int binary = op != NNFM_EW_MAP;
+  if (!(s_a > 0) || !isfinite(s_a) || !(s_out > 0) || !isfinite(s_out) ||
+      (binary && (!(s_b > 0) || !isfinite(s_b))))
+    return NNFM_ERR_RANGE;
+  nnfm_ew_params q = {op, zp_a, binary ? zp_b : 0, 0, 0, 0, 0, 0, zp, lo, hi};
+  double real;
+  if (op == NNFM_EW_ADD || op == NNFM_EW_SUB) {
+    double twice = 2.0 * (s_a > s_b ? s_a : s_b);
+    q.a_small = s_a < s_b;
+    if (nnfm_quantize_multiplier((q.a_small ? s_a : s_b) / twice, &q.m0_s, &q.shift_s) != NNFM_OK)
+      return NNFM_ERR_RANGE;
+    real = twice / ((double)(1 << NNFM_EW_LEFT_SHIFT) * s_out);
+  } else if (op == NNFM_EW_MUL) {
+    real = s_a * s_b / s_out;
+  } else if (op == NNFM_EW_MAP) {
+    real = s_a / s_out;
+  } else {
+    return NNFM_ERR_RANGE;
+  }
+  if (nnfm_quantize_multiplier(real, &q.m0, &q.shift) != NNFM_OK) return NNFM_ERR_RANGE;
+  if (nnfm_ew_params_check(&q) != NNFM_OK) return NNFM_ERR_RANGE;
+  *p = q;
+  return NNFM_OK;
+}
+
 /* ---- plain GEMM ------------------------------------------------------------- */
 
 static int gemm_args_check(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,

@@ -99,6 +99,58 @@ int8_t nnfm_vector_stage(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t
 int nnfm_fold_input_zp(const int8_t *w, int k, int n, int32_t zp_in, const int32_t *bias,
                        int32_t *bias_out);
 
+/* ---- elementwise int8 ops: TFLite's ADD, SUB, MUL and requantize ---------- */
+
+/* The vector unit's elementwise ops on int8 tensors (docs/numerics.md,
+ * "Elementwise ops"), TFLite's reference kernels with single rounding
+ * (nnfm_requantize's rule, applied through the same function):
+ *   ia = a - zp_a, ib = b - zp_b                          (-255..255)
+ *   ADD, SUB  (TFLite's left_shift 20): with (m0_s, shift_s) scaling the
+ *             input of the smaller scale and 0.5 the other (a_small says
+ *             which is which):
+ *               sa = MBQM(ia << 20, m_a, s_a), sb = MBQM(ib << 20, m_b, s_b)
+ *               y  = MBQM(sa + sb, m0, shift)      (SUB: sa - sb)
+ *   MUL       y  = MBQM(ia * ib, m0, shift)
+ *   MAP       y  = MBQM(ia, m0, shift)                    (b unused)
+ *   out = clamp(y + zp, lo, hi), then lut[(uint8_t)out] when lut != NULL
+ * where MBQM(x, m, s) = (x * m + 2^(30-s)) >> (31-s) (nnfm_requantize
+ * without zero point and clamp). The 0.5 of ADD's larger-scale input is
+ * exact in TFLite (its scale over twice itself), so one multiplier per op
+ * names both inputs; MBQM(ia << 20, 2^30, 0) is ia << 19. */
+enum { NNFM_EW_ADD = 0, NNFM_EW_SUB = 1, NNFM_EW_MUL = 2, NNFM_EW_MAP = 3 };
+#define NNFM_EW_LEFT_SHIFT 20 /* TFLite's int8 ADD / SUB left shift */
+
+typedef struct {
+  int op;                 /* NNFM_EW_* */
+  int32_t zp_a, zp_b;     /* input zero points, int8 */
+  int32_t m0_s;           /* ADD / SUB: the smaller-scale input's multiplier, 0 <= m0_s < 2^31 */
+  int shift_s;            /* and its shift, -31..0 (a multiplier <= 0.5) */
+  int a_small;            /* 1: (m0_s, shift_s) scales a and 0.5 scales b; 0: the reverse */
+  int32_t m0;             /* output multiplier, as nnfm_requantize's */
+  int shift;
+  int32_t zp, lo, hi;     /* output zero point and clamp, int8, lo <= hi */
+} nnfm_ew_params;
+
+/* NNFM_OK when the parameters are in range (op, int8 fields, lo <= hi,
+ * 0 <= m0_s < 2^31, -31 <= shift_s <= 0, a_small 0 or 1, (m0, shift) valid),
+ * NNFM_ERR_RANGE otherwise, NNFM_ERR_NULL for NULL. */
+int nnfm_ew_params_check(const nnfm_ew_params *p);
+
+/* One output element (b is ignored by MAP). Parameters outside their ranges
+ * give a defined result (invalid multipliers act as 0). */
+int8_t nnfm_ew(const nnfm_ew_params *p, int8_t a, int8_t b, const int8_t *lut);
+
+/* The parameters from real scales, as TFLite's Prepare computes them:
+ *   ADD / SUB: twice = 2 * max(s_a, s_b); the smaller input's multiplier
+ *              s_small / twice (quantized with shift <= 0), the output's
+ *              twice / (2^20 * s_out); a_small = s_a < s_b
+ *   MUL:       s_a * s_b / s_out
+ *   MAP:       s_a / s_out                              (s_b, zp_b unused)
+ * zp_* are int8, lo <= hi int8. NNFM_ERR_RANGE for a scale that is not
+ * positive and finite or a multiplier nnfm_quantize_multiplier refuses. */
+int nnfm_ew_prepare(int op, double s_a, int32_t zp_a, double s_b, int32_t zp_b, double s_out,
+                    int32_t zp, int32_t lo, int32_t hi, nnfm_ew_params *p);
+
 /* ---- plain GEMM on row-major matrices ------------------------------------- */
 
 typedef struct {
@@ -126,7 +178,14 @@ typedef struct {
   uint32_t w_words;      /* W depth, words of cols bytes */
   uint32_t p_words;      /* P entries per lane */
   uint32_t acc_depth;    /* accumulator depth (largest M block) */
+  uint32_t luts;         /* resident activation LUTs, 1..NNFM_LUTS_MAX (0 reads as 1:
+                            configurations written before there were several) */
 } nnfm_config;
+
+/* The most activation LUTs a device holds (the 3-bit LUT select of GEMM,
+ * CONV and EW), and the LUT count of a configuration (0 counts as 1). */
+#define NNFM_LUTS_MAX 8
+uint32_t nnfm_config_luts(const nnfm_config *cfg);
 
 /* The default simulation configuration (matches rtl defaults). */
 nnfm_config nnfm_config_default(void);
@@ -134,7 +193,7 @@ nnfm_config nnfm_config_default(void);
  * (NNFM_ERR_NULL for NULL). The RTL's rules (rtl/core/nnf_gemm.v,
  * docs/engine.md): rows a power of two in 2..64, cols == rows; act_words and
  * w_words powers of two in 2..2^24; p_words a power of two in 2..2^16;
- * acc_depth a power of two in 2..2^15. */
+ * acc_depth a power of two in 2..2^15; luts 0..NNFM_LUTS_MAX. */
 int nnfm_config_check(const nnfm_config *cfg);
 
 typedef struct {
@@ -142,6 +201,7 @@ typedef struct {
   uint32_t a_base, w_base, p_base, o_base;
   int32_t zp, lo, hi;                  /* int8 range, lo <= hi */
   int lut;                             /* 0 or 1 */
+  uint32_t lut_sel;                    /* which LUT, < the configuration's luts */
 } nnfm_cmd;
 
 /* Engine state: the buffer images, laid out exactly as the RTL holds them. */
@@ -152,7 +212,7 @@ typedef struct {
   int32_t *bias;   /* p_words * cols, index entry * cols + lane */
   int32_t *m0;     /* same */
   int8_t *shift;   /* same */
-  int8_t lut[256];
+  int8_t lut[NNFM_LUTS_MAX * 256]; /* LUT i at lut + 256*i (region LUT's bytes) */
   int32_t *accum;  /* acc_depth * cols: the accumulator memories (CONV's block sums) */
 } nnfm_engine;
 
@@ -177,7 +237,7 @@ int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint
  * NNFM_OK, NNFM_ERR_RANGE or NNFM_ERR_SHAPE. In this order:
  *   NNFM_ERR_NULL   e or c is NULL
  *   NNFM_ERR_RANGE  m, k or n > 65535; zp, lo or hi outside int8; lo > hi;
- *                   lut not 0 or 1
+ *                   lut not 0 or 1; lut_sel >= the configuration's luts
  *   (M == 0 or N == 0: the command touches nothing and is accepted)
  *   NNFM_ERR_SHAPE  with KT = max(1, ceil(K/rows)), NT = ceil(N/cols):
  *                   ACT read  a_base .. a_base + KT*M - 1,
@@ -341,6 +401,7 @@ typedef struct {
   int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
   int lut;                       /* 0 or 1 */
   uint32_t pool2;                /* 0 or 1: fused 2x2 max pooling, stride 2 (below) */
+  uint32_t lut_sel;              /* which LUT, as nnfm_cmd's */
 } nnfm_conv_cmd;
 
 /* CONV with pool2 = 1 (docs/conv.md, "Fused 2x2 max pooling"): the conv's
@@ -383,7 +444,7 @@ typedef struct {
  *   NNFM_ERR_NULL   e or c NULL
  *   NNFM_ERR_RANGE  a field outside its range above (zero sizes, stride 0,
  *                   a kernel over 7, ...), zp_in / zp / lo / hi outside int8,
- *                   lo > hi, lut or pool2 not 0/1, a kernel larger than the
+ *                   lo > hi, lut or pool2 not 0/1, lut_sel >= luts, a kernel larger than the
  *                   padded input (KH > H + 2*PH + EH or KW > W + 2*PW + EW),
  *                   or with pool2 = 1 OH < 2 or OW < 2
  *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B
@@ -452,6 +513,27 @@ int nnfm_engine_pack(nnfm_engine *e, const nnfm_pack_cmd *c);
 int nnfm_engine_put_dense(nnfm_engine *e, uint32_t base, const int8_t *x, uint32_t b, uint32_t c,
                           uint32_t h, uint32_t w);
 uint32_t nnfm_dense_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b);
+
+/* EW (docs/rnn.md): an elementwise op (nnfm_ew) over two int8 tensors of M
+ * rows and N channels in the activation layout (word base + (n/rows)*M + m,
+ * lane n % rows; CT = ceil(N/rows) tiles, CT*M words each), written in the
+ * same layout at o_base, lanes of channels >= N as 0. MAP reads no B. */
+typedef struct {
+  nnfm_ew_params p;              /* op and numbers */
+  uint32_t n, m;                 /* channels and rows, 0..65535 */
+  uint32_t a_base, b_base, o_base; /* ACT words */
+  int lut;                       /* 0 or 1: apply LUT lut_sel after the clamp */
+  uint32_t lut_sel;
+} nnfm_ew_cmd;
+
+/* Check an EW, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for parameters
+ * nnfm_ew_params_check refuses, n or m over 65535, lut not 0/1, lut_sel >=
+ * luts; (M == 0 or N == 0: accepted, touches nothing); NNFM_ERR_SHAPE for an
+ * operand range (A; B unless MAP; O: CT*M words each) outside ACT, or O
+ * sharing a word with A or B without being the same range (in place is
+ * allowed: each word is read before it is written). */
+int nnfm_engine_ew_check(const nnfm_engine *e, const nnfm_ew_cmd *c);
+int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c);
 
 /* Feature maps and conv weights into the layouts above (bounds checked like
  * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size

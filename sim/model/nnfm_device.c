@@ -28,6 +28,7 @@ struct nnfm_device {
   /* the LOOP register: one active LOOP (at loop_pc) with loop_left jumps to go */
   int loop_act;
   uint32_t loop_pc, loop_left;
+  uint32_t loop_off; /* the LOOP offset: stride * jumps taken (mod 2^32), 0 with no LOOP active */
   int prev_valid;
   uint8_t prev_seq, prev_type;
   /* counters */
@@ -47,6 +48,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.vec_serial = 0;
   c.state_words = 16384;
   c.conv = 1;
+  c.ew = 0;
   return c;
 }
 
@@ -54,7 +56,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   if (!cfg || nnfm_config_check(&cfg->engine) != NNFM_OK || !is_pow2(cfg->prog_words) ||
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
-      cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1))
+      cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
+      (cfg->ew != 0 && cfg->ew != 1))
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -257,18 +260,22 @@ static int run_lif(nnfm_device *d, const uint8_t *in) {
  * while another is active falls through, so every program ends. */
 static void run_loop(nnfm_device *d, const uint8_t *in) {
   uint32_t count = nnfp_loop_get_count(in), target = nnfp_loop_get_target(in);
+  uint32_t stride = d->cfg.ew ? nnfp_loop_get_stride(in) : 0; /* FEAT_REL comes with FEAT_EW */
   int jump = 0;
   if (d->loop_act && d->loop_pc == d->pc) {
     if (d->loop_left) {
       d->loop_left--;
+      d->loop_off += stride;
       jump = 1;
     } else {
       d->loop_act = 0;
+      d->loop_off = 0;
     }
   } else if (!d->loop_act && count > 1) {
     d->loop_act = 1;
     d->loop_pc = d->pc;
     d->loop_left = count - 2;
+    d->loop_off = stride;
     jump = 1;
   }
   if (!jump) d->pc++;
@@ -300,6 +307,7 @@ static void conv_decode(const uint8_t *in, nnfm_conv_cmd *c) {
   c->b = nnfp_conv_get_b_m1(in) + 1;
   c->eh = nnfp_conv_get_eh(in);
   c->ew = nnfp_conv_get_ew(in);
+  c->lut_sel = nnfp_conv_get_lut_sel(in);
   c->a_base = nnfp_conv_get_a_base(in);
   c->w_base = nnfp_conv_get_w_base(in);
   c->p_base = nnfp_conv_get_p_base(in);
@@ -341,6 +349,30 @@ static void pack_decode(const uint8_t *in, nnfm_pack_cmd *c) {
   c->ew = nnfp_pack_get_ew(in);
   c->a_base = nnfp_pack_get_a_base(in);
   c->o_base = nnfp_pack_get_o_base(in);
+}
+
+/* EW record (docs/rnn.md); B relocated here (its field is 24 bits), A and O
+ * in the record by run_program. */
+static void ew_decode(const nnfm_device *d, const uint8_t *in, nnfm_ew_cmd *c) {
+  memset(c, 0, sizeof *c);
+  c->p.op = (int)nnfp_ew_get_op(in);
+  c->p.zp_a = nnfp_ew_get_zp_a(in);
+  c->p.zp_b = nnfp_ew_get_zp_b(in);
+  c->p.m0_s = (int32_t)nnfp_ew_get_m0_s(in);
+  c->p.shift_s = -(int)nnfp_ew_get_nshift_s(in);
+  c->p.a_small = (int)nnfp_ew_get_a_small(in);
+  c->p.m0 = (int32_t)nnfp_ew_get_m0(in);
+  c->p.shift = nnfp_ew_get_shift(in);
+  c->p.zp = nnfp_ew_get_zp(in);
+  c->p.lo = nnfp_ew_get_lo(in);
+  c->p.hi = nnfp_ew_get_hi(in);
+  c->n = nnfp_ew_get_n(in);
+  c->m = nnfp_ew_get_m(in);
+  c->a_base = nnfp_ew_get_a_base(in);
+  c->b_base = nnfp_ew_get_b_base(in) + (nnfp_ew_get_b_rel(in) ? d->loop_off : 0);
+  c->o_base = nnfp_ew_get_o_base(in);
+  c->lut = (int)nnfp_ew_get_lut(in);
+  c->lut_sel = nnfp_ew_get_lut_sel(in);
 }
 
 /* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
@@ -385,13 +417,30 @@ static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
   return 0;
 }
 
+/* A + off (mod 2^32) into the 4-byte little-endian field at `ofs`. */
+static void relocate(uint8_t *rec, unsigned ofs, uint32_t off) {
+  uint32_t v = (uint32_t)rec[ofs] | (uint32_t)rec[ofs + 1] << 8 | (uint32_t)rec[ofs + 2] << 16 |
+               (uint32_t)rec[ofs + 3] << 24;
+  v += off;
+  for (unsigned i = 0; i < 4; i++) rec[ofs + i] = (uint8_t)(v >> (8 * i));
+}
+
 static void run_program(nnfm_device *d, uint32_t entry) {
   d->pc = entry;
   d->loop_act = 0;
   d->loop_pc = d->loop_left = 0;
+  d->loop_off = 0;
   while (d->pc < d->cfg.prog_words) {
-    const uint8_t *in = d->prog + (size_t)d->pc * NNFP_INSN_BYTES;
+    /* the instruction as it runs: A (bytes 16..19) and O (28..31) relocated
+     * by the LOOP offset where its flags ask (every record keeps them there) */
+    uint8_t rec[NNFP_INSN_BYTES];
+    memcpy(rec, d->prog + (size_t)d->pc * NNFP_INSN_BYTES, NNFP_INSN_BYTES);
+    const uint8_t *in = rec;
     const uint32_t op = nnfp_insn_get_opcode(in);
+    if (d->cfg.ew && op != NNFP_OP_LOOP && op != NNFP_OP_BARRIER) {
+      if (nnfp_insn_get_a_rel(rec)) relocate(rec, NNFP_GEMM_A_BASE_OFS, d->loop_off);
+      if (nnfp_insn_get_o_rel(rec)) relocate(rec, NNFP_GEMM_O_BASE_OFS, d->loop_off);
+    }
     d->stats.insns++;
     if (op == NNFP_OP_BARRIER) {
       d->pc++;
@@ -414,9 +463,22 @@ static void run_program(nnfm_device *d, uint32_t entry) {
       d->pc++;
       continue;
     }
-    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK without cfg.conv: stop */
+    if (op == NNFP_OP_EW && d->cfg.ew) {
+      nnfm_ew_cmd c;
+      ew_decode(d, in, &c);
+      int st = nnfm_engine_ew(d->eng, &c);
+      if (st != NNFM_OK) {
+        refuse(d, &d->stats.refused_ews, st);
+        return;
+      }
+      d->stats.ews++;
+      d->pc++;
+      continue;
+    }
+    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW without them: stop */
     nnfm_cmd c;
     c.lut = (int)nnfp_gemm_get_lut(in);
+    c.lut_sel = nnfp_gemm_get_lut_sel(in);
     c.zp = nnfp_gemm_get_zp(in);
     c.lo = nnfp_gemm_get_lo(in);
     c.hi = nnfp_gemm_get_hi(in);
@@ -478,7 +540,8 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_features(r, NNFP_FEAT_GEMM | NNFP_FEAT_LUT |
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
-                                (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0));
+                                (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
+                                (d->cfg.ew ? NNFP_FEAT_EW | NNFP_FEAT_REL : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);
@@ -489,6 +552,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_timeout_cycles(r, d->cfg.timeout_cycles);
   nnfp_info_put_clock_hz(r, d->cfg.clock_hz);
   nnfp_info_put_state_words(r, d->cfg.state_words);
+  nnfp_info_put_luts(r, nnfm_config_luts(c));
 }
 
 static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {

@@ -52,6 +52,11 @@ typedef struct {
                                FEAT_CONV, FEAT_PACK, FEAT_CONV_POOL); 0: those
                                opcodes stop a program like END, as on an RTL
                                built with HAS_CONV = 0 */
+  int ew;                   /* 1: the EW instruction, relative bases and LOOP's
+                               stride (INFO FEAT_EW, FEAT_REL); 0: EW stops a
+                               program like END, the REL flags and the
+                               stride are ignored (HAS_EW = 0). The LUT
+                               count is engine.luts */
 } nnfm_device_config;
 
 /* The default simulation configuration (matches the nnf_core defaults used
@@ -93,6 +98,8 @@ typedef struct {
   uint64_t convs, pools;     /* CONV and POOL instructions executed */
   uint64_t refused_packs;    /* program PACKs nnfm_engine_pack_check refused */
   uint64_t packs;            /* PACK instructions executed */
+  uint64_t refused_ews;      /* program EWs nnfm_engine_ew_check refused */
+  uint64_t ews;              /* EW instructions executed */
   /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
    * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
    * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while

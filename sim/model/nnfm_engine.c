@@ -70,8 +70,11 @@ nnfm_config nnfm_config_default(void) {
   c.w_words = 16384;
   c.p_words = 64;
   c.acc_depth = 256;
+  c.luts = 1;
   return c;
 }
+
+uint32_t nnfm_config_luts(const nnfm_config *cfg) { return cfg->luts ? cfg->luts : 1; }
 
 static int depth_ok(uint32_t d, uint32_t max) { return is_pow2(d) && d >= 2 && d <= max; }
 
@@ -80,7 +83,8 @@ int nnfm_config_check(const nnfm_config *cfg) {
   if (cfg->rows < 2 || cfg->rows > 64 || !is_pow2((uint64_t)cfg->rows)) return NNFM_ERR_RANGE;
   if (cfg->cols != cfg->rows) return NNFM_ERR_RANGE;
   if (!depth_ok(cfg->act_words, 1u << 24) || !depth_ok(cfg->w_words, 1u << 24) ||
-      !depth_ok(cfg->p_words, 1u << 16) || !depth_ok(cfg->acc_depth, 1u << 15))
+      !depth_ok(cfg->p_words, 1u << 16) || !depth_ok(cfg->acc_depth, 1u << 15) ||
+      cfg->luts > NNFM_LUTS_MAX)
     return NNFM_ERR_RANGE;
   return NNFM_OK;
 }
@@ -134,7 +138,7 @@ uint64_t nnfm_region_bytes(const nnfm_config *c, int region) {
   case NNFP_REGION_ACT: return (uint64_t)c->act_words * (uint64_t)c->rows;
   case NNFP_REGION_W: return (uint64_t)c->w_words * (uint64_t)c->cols;
   case NNFP_REGION_P: return (uint64_t)c->p_words * (uint64_t)c->cols * P_BYTES;
-  case NNFP_REGION_LUT: return NNFP_LUT_BYTES;
+  case NNFP_REGION_LUT: return (uint64_t)NNFP_LUT_BYTES * nnfm_config_luts(c);
   default: return 0;
   }
 }
@@ -191,7 +195,8 @@ int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint
 
 static int in_int8(int32_t x) { return x >= INT8_MIN && x <= INT8_MAX; }
 
-static int cmd_fields_ok(const nnfm_cmd *c) {
+static int cmd_fields_ok(const nnfm_config *cfg, const nnfm_cmd *c) {
+  if (c->lut_sel >= nnfm_config_luts(cfg)) return 0;
   return c->m <= 65535 && c->k <= 65535 && c->n <= 65535 && in_int8(c->zp) && in_int8(c->lo) &&
          in_int8(c->hi) && c->lo <= c->hi && (c->lut == 0 || c->lut == 1);
 }
@@ -220,7 +225,7 @@ static int cmd_params_ok(const nnfm_engine *e, const nnfm_cmd *c) {
 
 int nnfm_engine_check(const nnfm_engine *e, const nnfm_cmd *c) {
   if (!e || !c) return NNFM_ERR_NULL;
-  if (!cmd_fields_ok(c)) return NNFM_ERR_RANGE;
+  if (!cmd_fields_ok(&e->cfg, c)) return NNFM_ERR_RANGE;
   if (c->m == 0 || c->n == 0) return NNFM_OK; /* completes at once, touches nothing */
   if (!cmd_ranges_ok(&e->cfg, c)) return NNFM_ERR_SHAPE;
   if (!cmd_params_ok(e, c)) return NNFM_ERR_RANGE;
@@ -248,7 +253,7 @@ static void engine_row(nnfm_engine *e, const nnfm_cmd *c, uint32_t nt, uint32_t 
     }
   }
   uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)nt * M + m) * R; /* C == R bytes */
-  const int8_t *lut = c->lut ? e->lut : NULL;
+  const int8_t *lut = c->lut ? e->lut + 256 * (size_t)c->lut_sel : NULL;
   for (uint32_t j = 0; j < C; j++) {
     if (nt * C + j >= c->n) {
       orow[j] = 0; /* padded output lane */
@@ -431,7 +436,8 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
   if (!u_in(c->cin, 1, 65535) || !u_in(c->n, 1, 65535) ||
       !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
       !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) ||
-      c->lo > c->hi || (c->lut != 0 && c->lut != 1) || c->pool2 > 1)
+      c->lo > c->hi || (c->lut != 0 && c->lut != 1) || c->pool2 > 1 ||
+      c->lut_sel >= nnfm_config_luts(&e->cfg))
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
   if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input, pool2 on < 2x2 */
@@ -500,7 +506,7 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
   const uint32_t R = (uint32_t)e->cfg.rows, C = (uint32_t)e->cfg.cols, D = e->cfg.acc_depth;
   const uint32_t H = c->h, W = c->w, B = c->b, CT = (uint32_t)s.ct;
   const uint64_t M = s.m, KT = s.kt;
-  const int8_t *lut = c->lut ? e->lut : NULL;
+  const int8_t *lut = c->lut ? e->lut + 256 * (size_t)c->lut_sel : NULL;
   int8_t out[64]; /* the output word's lanes (C <= 64): the vector stage's, or with
                    * pool2 the window's running lane-wise max */
   for (uint32_t nt = 0; nt < s.nt; nt++) {
@@ -788,5 +794,48 @@ int nnfm_engine_put_dense(nnfm_engine *e, uint32_t base, const int8_t *x, uint32
       for (uint32_t y = 0; y < h; y++)
         for (uint32_t xx = 0; xx < w; xx++)
           dst[(((size_t)bi * h + y) * w + xx) * c + ch] = (uint8_t)x[(((size_t)bi * c + ch) * h + y) * w + xx];
+  return NNFM_OK;
+}
+
+/* ---- EW: elementwise ops (docs/rnn.md) -------------------------------------- */
+
+/* O and X inside ACT (checked apart): the same range, or no word shared. */
+static int same_or_disjoint(uint64_t o, uint64_t x, uint64_t n) { return o == x || o + n <= x || x + n <= o; }
+
+int nnfm_engine_ew_check(const nnfm_engine *e, const nnfm_ew_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if (nnfm_ew_params_check(&c->p) != NNFM_OK || c->n > 65535 || c->m > 65535 ||
+      (c->lut != 0 && c->lut != 1) || c->lut_sel >= nnfm_config_luts(&e->cfg))
+    return NNFM_ERR_RANGE;
+  if (c->n == 0 || c->m == 0) return NNFM_OK;
+  const uint64_t words = n_tiles(&e->cfg, c->n) * c->m, D = e->cfg.act_words;
+  const int binary = c->p.op != NNFM_EW_MAP;
+  if (!range_ok(c->a_base, words, D) || !range_ok(c->o_base, words, D) ||
+      (binary && !range_ok(c->b_base, words, D)))
+    return NNFM_ERR_SHAPE;
+  if (!same_or_disjoint(c->o_base, c->a_base, words) ||
+      (binary && !same_or_disjoint(c->o_base, c->b_base, words)))
+    return NNFM_ERR_SHAPE;
+  return NNFM_OK;
+}
+
+int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c) {
+  int st = nnfm_engine_ew_check(e, c);
+  if (st != NNFM_OK) return st;
+  const uint32_t R = (uint32_t)e->cfg.rows;
+  const uint64_t words = n_tiles(&e->cfg, c->n) * c->m;
+  const int8_t *lut = c->lut ? e->lut + 256 * (size_t)c->lut_sel : NULL;
+  const int binary = c->p.op != NNFM_EW_MAP;
+  /* word by word; an in-place word is read before it is written, and words
+   * of O that are not A's or B's own are no input (checked) */
+  for (uint64_t i = 0; i < words; i++) {
+    const uint32_t ct = (uint32_t)(i / c->m);
+    const uint8_t *wa = e->act + ((size_t)c->a_base + i) * R;
+    const uint8_t *wb = binary ? e->act + ((size_t)c->b_base + i) * R : wa;
+    uint8_t out[64];
+    for (uint32_t r = 0; r < R; r++)
+      out[r] = ct * R + r < c->n ? (uint8_t)nnfm_ew(&c->p, i8_of_u8(wa[r]), i8_of_u8(wb[r]), lut) : 0;
+    memcpy(e->act + ((size_t)c->o_base + i) * R, out, R);
+  }
   return NNFM_OK;
 }

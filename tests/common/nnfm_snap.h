@@ -64,7 +64,7 @@ static inline void fill_garbage(nnf_rng *r, nnfm_engine *e) {
 }
 
 static inline nnfm_config small_cfg(int rows, uint32_t act, uint32_t w, uint32_t p, uint32_t acc) {
-  nnfm_config c = {rows, rows, act, w, p, acc};
+  nnfm_config c = {rows, rows, act, w, p, acc, 1};
   return c;
 }
 

@@ -624,7 +624,7 @@ int main(int argc, char **argv) {
   test_loops();
   test_corner_on_device();
   const nnfdrv_info *in = nnfdrv_get_info(dev[1]);
-  nnfm_config cfg = {in->rows, in->cols, in->act_words, in->w_words, in->p_words, in->acc_depth};
+  nnfm_config cfg = {in->rows, in->cols, in->act_words, in->w_words, in->p_words, in->acc_depth, in->luts};
   nnfm_engine *img = nnfm_engine_create(&cfg);
   CHECK(img != NULL);
   for (int cs = 0; cs < cases; cs++) {

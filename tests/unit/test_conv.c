@@ -743,7 +743,7 @@ static void test_conv_is_gemm(void) {
         shift[j] = (int8_t)s;
         bias[j] = (int32_t)nnf_rng_range(&r, -500000, 500000);
       }
-      nnfm_cmd g = {m, k, n, 0, 0, 0, 0, 0, 0, 0, 0};
+      nnfm_cmd g = {m, k, n, 0, 0, 0, 0, 0, 0, 0, 0, 0};
       CHECK(place_act(&r, cfgs[ci].act_words, (uint64_t)KT * m, (uint64_t)NT * m, &g.a_base, &g.o_base));
       g.w_base = (uint32_t)nnf_rng_range(&r, 0, (int64_t)(cfgs[ci].w_words - NT * KT * R));
       g.p_base = (uint32_t)nnf_rng_range(&r, 0, (int64_t)(cfgs[ci].p_words - NT));
@@ -763,7 +763,7 @@ static void test_conv_is_gemm(void) {
       scribble_spare_lanes(&s1, e1, g.a_base, k, 1, 1, m);
       scribble_spare_lanes(&s2, e2, g.a_base, k, 1, 1, m);
       nnfm_conv_cmd c = {k, 1, 1, m, n, 1, 1, 1, 1, 0, 0, 0, 0, g.a_base, g.w_base, g.p_base, g.o_base,
-                         (int32_t)nnf_rng_range(&r, -128, 127), g.zp, g.lo, g.hi, g.lut, 0};
+                         (int32_t)nnf_rng_range(&r, -128, 127), g.zp, g.lo, g.hi, g.lut, 0, 0};
       uint64_t mg = 0, mc = 1;
       nnf_test_ctx("rows %u: m %u k %u n %u", R, m, k, n);
       CHECK_OK(nnfm_engine_gemm(e1, &g, &mg));
@@ -855,7 +855,7 @@ static void test_conv_check(void) {
   /* Cin 6 (CT 2), H 5, W 4, B 3, N 9 (NT 3), 3x2 kernel, stride 2,1, pad 1,0:
    * OH = (5+2-3)/2+1 = 3, OW = 3, M = 27; in 2*5*4*3 = 120 words, out 81,
    * W 3 * 3*2*2 * 4 = 144 words, P 3 entries */
-  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0, 0};
+  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0, 0, 0};
   nnfm_conv_cmd c = ok;
   CHECK_OK(nnfm_engine_conv_check(e, &c));
   CHECK_EQ(nnfm_engine_conv_check(NULL, &c), NNFM_ERR_NULL);

@@ -276,7 +276,7 @@ static void test_check(void) {
   int8_t shift[9] = {0};
   for (int i = 0; i < 9; i++) m0[i] = 1 << 30;
   CHECK_OK(nnfm_engine_put_params(e, 10, bias, m0, shift, 9));
-  const nnfm_cmd ok = {4, 10, 9, 100, 200, 10, 300, 0, -128, 127, 0};
+  const nnfm_cmd ok = {4, 10, 9, 100, 200, 10, 300, 0, -128, 127, 0, 0};
   nnfm_cmd c;
   CHECK_OK(nnfm_engine_check(e, &ok));
   CHECK_EQ(nnfm_engine_check(NULL, &ok), NNFM_ERR_NULL);
@@ -516,7 +516,7 @@ static void test_engine_hand(void) {
   CHECK_OK(nnfm_engine_put_weights(e, 0, w, 3, 2));
   CHECK_OK(nnfm_engine_put_params(e, 1, bias, m0, shift, 2));
   e->act[3 * 2 + 1] = 0x7f; /* A word 3 = row 1, lanes k 2 (valid) and k 3 (padding) */
-  nnfm_cmd c = {2, 3, 2, 0, 0, 1, 10, 3, -128, 127, 0};
+  nnfm_cmd c = {2, 3, 2, 0, 0, 1, 10, 3, -128, 127, 0, 0};
   uint64_t macs = 0;
   CHECK_OK(nnfm_engine_gemm(e, &c, &macs));
   CHECK_EQ_U64(macs, 12);
