@@ -300,8 +300,9 @@ void nnf_dropout_apply(const float *x, const uint8_t *mask, size_t n, double p, 
  * C * H steps; after a recurrent layer with seq = 1: its hidden size), else
  * refused. Parameters weight_ih_l0 (G*hidden x in), weight_hh_l0
  * (G*hidden x hidden), bias_ih_l0, bias_hh_l0 (G*hidden), G = 1, 3 (GRU:
- * r, z, n), 4 (LSTM: i, f, g, o). Float only: the quantized forwards and
- * the device compiler refuse them. */
+ * r, z, n), 4 (LSTM: i, f, g, o). FLOAT, FAKEQUANT and INT on the host
+ * (INT: docs/rnn.md's int8 step through the functional model); the device
+ * compiler refuses them. */
 typedef enum { NNF_RNN_TANH = 0, NNF_RNN_RELU, NNF_RNN_GRU, NNF_RNN_LSTM } nnf_rnn_kind;
 nnf_layer *nnf_rnn(nnf_rnn_kind kind, int hidden, int in, int seq, char *err, size_t errlen);
 /* A recurrent layer's configuration (in: resolved once in a network); -1
@@ -311,6 +312,10 @@ int nnf_layer_rnn(const nnf_layer *l, nnf_rnn_kind *kind, int *hidden, int *in, 
  * uniform in +-1/sqrt(hidden), in state_dict order) from rng; -1 for
  * another kind. */
 int nnf_rnn_init(nnf_layer *l, uint64_t *rng);
+/* The observed ranges of its int8 step's intermediates (docs/rnn.md;
+ * checkpoints keep them): their count (0..7) and *ranges, or -1 for
+ * another kind. */
+int nnf_layer_rnn_ranges(nnf_layer *l, nnf_qrange **ranges);
 /* Its entry in the users' grammar, e.g. "gru(128,in=28)". */
 void nnf_rnn_grammar(const nnf_layer *l, char *buf, size_t len);
 /* The PyTorch-form entry describe writes ("GRU(28,128,batch_first=True)",
