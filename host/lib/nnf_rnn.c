@@ -107,6 +107,20 @@ static void mm_fold(nnf_qrange *q, const minmax *m, float momentum) {
   if (m->any) nnf_qrange_observe(q, v, 2, momentum);
 }
 
+/* The observers of the step's ranges move at least 10 times as fast as the
+ * network's (0.1 a pass against MovingAverageMinMaxObserver's 0.01): the
+ * ranges of a recurrent state grow with training and feed back through T
+ * steps, so a lagging clamp compounds. Measured on sequential
+ * Fashion-MNIST (3000 images, 6 epochs, Adam lr 0.01, seed 3, QAT on the
+ * host): lstm(32),dense(10) 49.6 % test accuracy with these observers at
+ * 0.01, 72.8 % at 0.1 (77.7 % in float); gru(32) 79.2 % (float 77.3 %). */
+#define RNN_MOMENTUM 0.1
+
+static float rnn_momentum(const nnf_layer *l, const nnf_pass *p) {
+  double m = nnf_observer_momentum(l->net, p), fast = 1.0 - pow(1.0 - RNN_MOMENTUM, p->every > 1 ? p->every : 1);
+  return (float)(m > fast ? m : fast);
+}
+
 static const char *const kind_names[] = {"RNN", "RNN", "GRU", "LSTM"};
 static const char *const grammar_names[] = {"rnn", "rnn", "gru", "lstm"};
 
@@ -480,7 +494,7 @@ static void forward_quant(rnn *R, const nnf_pass *p, const nnf_tensor *x, nnf_te
   size_t cnt = (size_t)B * R->base.out;
   nnf_qrange_dequantize(hr, y->q, y->f, cnt);
   if (p->observe) {
-    float m = nnf_observer_momentum(R->base.net, p);
+    float m = rnn_momentum(&R->base, p);
     for (int k = 0; k < n_ranges[R->kind]; k++) mm_fold(&R->rg[k], &obs[k], m);
     mm_fold(&y->r, &obs[OBS_H], m);
   }
@@ -626,6 +640,8 @@ int nnf_layer_rnn_ranges(nnf_layer *l, nnf_qrange **ranges) {
   return n_ranges[R->kind];
 }
 
+static void rnn_qparams(nnf_layer *l);
+
 static int rnn_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
   rnn *R = (rnn *)l;
   if (p->mode == NNF_FWD_DEVICE) return refuse_quantized(l, err, errlen);
@@ -633,15 +649,28 @@ static int rnn_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tenso
     return nnf_fail(err, errlen, "layer %d (%s): out of memory for a batch of %d", l->index, kind_names[R->kind],
                     p->batch);
   y->steps = x->steps;
+  minmax obs[RNN_RANGES + 1];
+  memset(obs, 0, sizeof obs);
+  int fresh = n_ranges[R->kind] ? !R->rg[0].seen : !y->r.seen;
+  if (p->mode == NNF_FWD_FAKEQUANT && p->observe && fresh) {
+    /* QAT's first pass: the step's ranges were never observed, and an int8
+     * step through default ranges would seed every observer downstream of
+     * the first clamp with garbage: take them from a float pass of this
+     * batch first, and quantize the layer with them */
+    forward_float(R, x->f, y->f, p->batch, obs);
+    float m = rnn_momentum(l, p);
+    for (int k = 0; k < n_ranges[R->kind]; k++) mm_fold(&R->rg[k], &obs[k], m);
+    mm_fold(&y->r, &obs[OBS_H], m);
+    rnn_qparams(l);
+    if (rnn_quantize(l, x, y, err, errlen)) return -1;
+  }
   if (p->mode != NNF_FWD_FLOAT) {
     forward_quant(R, p, x, y);
     return 0;
   }
-  minmax obs[RNN_RANGES + 1];
-  memset(obs, 0, sizeof obs);
   forward_float(R, x->f, y->f, p->batch, p->observe ? obs : NULL);
   if (p->observe) {
-    float m = nnf_observer_momentum(l->net, p);
+    float m = rnn_momentum(l, p);
     for (int k = 0; k < n_ranges[R->kind]; k++) mm_fold(&R->rg[k], &obs[k], m);
     mm_fold(&y->r, &obs[OBS_H], m); /* a ReLU RNN's h: every step's (the others' boundary is fixed) */
   }

@@ -460,6 +460,33 @@ static void quantized(void) {
     nnf_net_free(m);
     nnf_net_free(n);
   }
+  /* QAT's first pass: a network never observed takes the step's ranges from
+   * a float pass of its first batch (not from the default [0, 1] ranges) */
+  for (int a = 0; a < 4; a++) {
+    int shape[3] = {T * I, 0, 0};
+    nnf_net *n = nnf_arch_build(archs[a], shape, err, sizeof err);
+    CHECK(n != NULL);
+    nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+    CHECK_OK(nnf_net_init(n, &is, 90 + a));
+    uint64_t r = 9 + a;
+    for (int i = 0; i < B * T * I; i++) x[i] = nnf_rng_uniform(&r); /* [0, 1]: the default input quantizer holds it */
+    int W = nnf_net_outputs(n);
+    CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
+    memcpy(yf, n->logits, (size_t)B * W * sizeof(float));
+    nnf_qrange *rr;
+    int nr = nnf_layer_rnn_ranges(n->layer[0], &rr);
+    CHECK(nr >= 0);
+    for (int k = 0; k < nr; k++) CHECK_EQ(rr[k].seen, 0);
+    CHECK_OK(nnf_net_run(n, NNF_FWD_FAKEQUANT, x, B, err, sizeof err)); /* observes */
+    for (int k = 0; k < nr; k++) CHECK_EQ(rr[k].seen, 2);               /* the float pass's, then its own */
+    const nnf_qrange *hr = &n->t[1].r;
+    double wf = 0;
+    for (int i = 0; i < B * W; i++) wf = fmax(wf, fabs((n->logits[i] - yf[i]) / hr->scale));
+    printf("int8 %-26s first QAT pass vs float: %.2f steps\n", archs[a], wf);
+    nnf_test_ctx("%s: first QAT pass %.2f steps from float", archs[a], wf);
+    CHECK(wf <= 6);
+    nnf_net_free(n);
+  }
 }
 
 int main(int argc, char **argv) {
