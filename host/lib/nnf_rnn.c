@@ -39,14 +39,13 @@
 #include <string.h>
 
 /* An elementwise op of the int8 step: its operands' and output's
- * quantization, the observer of its real output (NULL: fixed), an optional
- * LUT, and the functional model's parameters derived from them. */
+ * quantization, an optional LUT, and the functional model's parameters
+ * derived from them. */
 #define RNN_RANGES 7
 typedef struct {
   int op;                    /* NNFM_EW_* */
   double sa, sb, so;
   int32_t za, zb, zo, lo, hi;
-  nnf_qrange *obs;
   const int8_t *lut;
   nnfm_ew_params p;
 } ew_io;
@@ -72,7 +71,7 @@ typedef struct {
   ew_io ew[5];                /* the elementwise ops */
   int8_t lut_tanh[256];       /* GRU: n's tanh; LSTM: tanh(c) */
   float *wih_fq, *whh_fq;     /* the fake-quant weights (GH, I), (GH, H): the quantized backward's */
-  int8_t *qa, *qx, *qh;       /* (B, I+H), (B, I), (B, H): GEMM inputs of a step */
+  int8_t *qa, *qx;            /* (B, I+H), (B, I): GEMM inputs of a step */
   int8_t *qo[5];              /* (B, GH) each: a step's int8 intermediates */
   int8_t *qhs, *qcs;          /* (B, H): the int8 states */
   float *fa, *fz;             /* (B, I+H), (B, GH): the fake-quant GEMM's floats */
@@ -361,12 +360,12 @@ static void forward_float(rnn *R, const float *x, float *y, int B, minmax *obs) 
 static int reserve_q(rnn *R, int B) {
   if (B <= R->qcap) return 0;
   size_t b = (size_t)B, K = (size_t)R->ni + R->H, GH = (size_t)R->G * R->H;
-  free(R->qa), free(R->qx), free(R->qh), free(R->qhs), free(R->qcs), free(R->fa), free(R->fz);
+  free(R->qa), free(R->qx), free(R->qhs), free(R->qcs), free(R->fa), free(R->fz);
   for (int k = 0; k < 5; k++) free(R->qo[k]), R->qo[k] = NULL;
-  R->qa = malloc(b * K), R->qx = malloc(b * R->ni), R->qh = malloc(b * R->H);
+  R->qa = malloc(b * K), R->qx = malloc(b * R->ni);
   R->qhs = malloc(b * R->H), R->qcs = malloc(b * R->H);
   R->fa = malloc(b * K * sizeof(float)), R->fz = malloc(b * GH * sizeof(float));
-  int ok = R->qa && R->qx && R->qh && R->qhs && R->qcs && R->fa && R->fz;
+  int ok = R->qa && R->qx && R->qhs && R->qcs && R->fa && R->fz;
   for (int k = 0; k < 5; k++) ok = (R->qo[k] = malloc(b * GH)) && ok;
   R->qcap = ok ? B : 0;
   return ok ? 0 : -1;
@@ -551,10 +550,9 @@ static void block_out(nnf_qlayer *Q, const nnf_qrange *oq, int relu, const int8_
   if (table && table != Q->table) memcpy(Q->table, table, 256);
 }
 
-static int ew_set(rnn *R, ew_io *e, int op, double sa, int32_t za, double sb, int32_t zb, const nnf_qrange *out,
-                  double so, int32_t zo, const int8_t *lut, char *err, size_t errlen) {
-  (void)out;
-  *e = (ew_io){op, sa, sb, so, za, zb, zo, -128, 127, NULL, lut, {0}};
+static int ew_set(rnn *R, ew_io *e, int op, double sa, int32_t za, double sb, int32_t zb, double so, int32_t zo,
+                  const int8_t *lut, char *err, size_t errlen) {
+  *e = (ew_io){op, sa, sb, so, za, zb, zo, -128, 127, lut, {0}};
   if (nnfm_ew_prepare(op, sa, za, sb, zb, so, zo, -128, 127, &e->p) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (%s): elementwise op %d's scales are out of the device's range", R->base.index,
                     kind_names[R->kind], (int)(e - R->ew));
@@ -590,15 +588,15 @@ static int rnn_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *
       block_out(&R->qg[2], &rg[G_GHN], 0, NULL);
       lut_fill(R->lut_tanh, NNF_ACT_TANH, &rg[G_PN], S_TANH, Z_TANH);
       rc = rc ||
-           ew_set(R, &R->ew[0], NNFM_EW_MUL, S_SIG, Z_SIG, rg[G_GHN].scale, rg[G_GHN].zp, &rg[G_RGH], rg[G_RGH].scale,
+           ew_set(R, &R->ew[0], NNFM_EW_MUL, S_SIG, Z_SIG, rg[G_GHN].scale, rg[G_GHN].zp, rg[G_RGH].scale,
                   rg[G_RGH].zp, NULL, err, errlen) ||
-           ew_set(R, &R->ew[1], NNFM_EW_ADD, rg[G_GIN].scale, rg[G_GIN].zp, rg[G_RGH].scale, rg[G_RGH].zp, &rg[G_PN],
+           ew_set(R, &R->ew[1], NNFM_EW_ADD, rg[G_GIN].scale, rg[G_GIN].zp, rg[G_RGH].scale, rg[G_RGH].zp,
                   rg[G_PN].scale, rg[G_PN].zp, R->lut_tanh, err, errlen) ||
-           ew_set(R, &R->ew[2], NNFM_EW_SUB, hr->scale, hr->zp, S_TANH, Z_TANH, &rg[G_D], rg[G_D].scale, rg[G_D].zp,
+           ew_set(R, &R->ew[2], NNFM_EW_SUB, hr->scale, hr->zp, S_TANH, Z_TANH, rg[G_D].scale, rg[G_D].zp,
                   NULL, err, errlen) ||
-           ew_set(R, &R->ew[3], NNFM_EW_MUL, S_SIG, Z_SIG, rg[G_D].scale, rg[G_D].zp, &rg[G_ZD], rg[G_ZD].scale,
+           ew_set(R, &R->ew[3], NNFM_EW_MUL, S_SIG, Z_SIG, rg[G_D].scale, rg[G_D].zp, rg[G_ZD].scale,
                   rg[G_ZD].zp, NULL, err, errlen) ||
-           ew_set(R, &R->ew[4], NNFM_EW_ADD, S_TANH, Z_TANH, rg[G_ZD].scale, rg[G_ZD].zp, NULL, hr->scale, hr->zp, NULL,
+           ew_set(R, &R->ew[4], NNFM_EW_ADD, S_TANH, Z_TANH, rg[G_ZD].scale, rg[G_ZD].zp, hr->scale, hr->zp, NULL,
                   err, errlen);
       break;
     case NNF_RNN_LSTM: {
@@ -617,15 +615,15 @@ static int rnn_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *
       block_out(&R->qg[1], &rg[L_PG], 0, R->qg[1].table);
       lut_fill(R->lut_tanh, NNF_ACT_TANH, &rg[L_C], S_TANH, Z_TANH);
       rc = rc ||
-           ew_set(R, &R->ew[0], NNFM_EW_MUL, S_SIG, Z_SIG, rg[L_C].scale, rg[L_C].zp, &rg[L_FC], rg[L_FC].scale,
+           ew_set(R, &R->ew[0], NNFM_EW_MUL, S_SIG, Z_SIG, rg[L_C].scale, rg[L_C].zp, rg[L_FC].scale,
                   rg[L_FC].zp, NULL, err, errlen) ||
-           ew_set(R, &R->ew[1], NNFM_EW_MUL, S_SIG, Z_SIG, S_TANH, Z_TANH, &rg[L_IG], rg[L_IG].scale, rg[L_IG].zp, NULL,
+           ew_set(R, &R->ew[1], NNFM_EW_MUL, S_SIG, Z_SIG, S_TANH, Z_TANH, rg[L_IG].scale, rg[L_IG].zp, NULL,
                   err, errlen) ||
-           ew_set(R, &R->ew[2], NNFM_EW_ADD, rg[L_FC].scale, rg[L_FC].zp, rg[L_IG].scale, rg[L_IG].zp, &rg[L_C],
+           ew_set(R, &R->ew[2], NNFM_EW_ADD, rg[L_FC].scale, rg[L_FC].zp, rg[L_IG].scale, rg[L_IG].zp,
                   rg[L_C].scale, rg[L_C].zp, NULL, err, errlen) ||
-           ew_set(R, &R->ew[3], NNFM_EW_MAP, rg[L_C].scale, rg[L_C].zp, 1.0, 0, NULL, rg[L_C].scale, rg[L_C].zp,
+           ew_set(R, &R->ew[3], NNFM_EW_MAP, rg[L_C].scale, rg[L_C].zp, 1.0, 0, rg[L_C].scale, rg[L_C].zp,
                   R->lut_tanh, err, errlen) ||
-           ew_set(R, &R->ew[4], NNFM_EW_MUL, S_SIG, Z_SIG, S_TANH, Z_TANH, NULL, hr->scale, hr->zp, NULL, err, errlen);
+           ew_set(R, &R->ew[4], NNFM_EW_MUL, S_SIG, Z_SIG, S_TANH, Z_TANH, hr->scale, hr->zp, NULL, err, errlen);
       break;
     }
   }
@@ -824,7 +822,7 @@ static void rnn_destroy(nnf_layer *l) {
   float *bufs[10] = {R->w_ih, R->w_hh, R->b_ih, R->b_hh, R->dw_ih, R->dw_hh, R->db_ih, R->db_hh, R->wih_fq, R->whh_fq};
   for (int j = 0; j < 10; j++) free(bufs[j]);
   for (int j = 0; j < 3; j++) nnf_qlayer_free(&R->qg[j]);
-  free(R->qa), free(R->qx), free(R->qh), free(R->qhs), free(R->qcs), free(R->fa), free(R->fz);
+  free(R->qa), free(R->qx), free(R->qhs), free(R->qcs), free(R->fa), free(R->fz);
   for (int j = 0; j < 5; j++) free(R->qo[j]);
   free(R);
 }
