@@ -422,6 +422,10 @@ static void deq(const int8_t *q, int ldq, double scale, int32_t zp, float *f, in
     for (int j = 0; j < H; j++) f[(size_t)r * ldf + j] = (float)((q[(size_t)r * ldq + j] - zp) * scale);
 }
 
+/* x->q: (B, T, I) int8  ->  per step t: qa: (B, I+H) = [x_t, h_{t-1}], the gate GEMMs'
+ * outputs (B, N), the elementwise ops' (B, H), h_t: (B, H) in qhs (c_t in qcs);
+ * kept for the backward: gate (T, B, GH), hs (T+1, B, H), cs (T+1, B, H) dequantized;
+ * y->q: (B, H) = h_T, or (B, T, H); y->f dequantized */
 static void forward_quant(rnn *R, const nnf_pass *p, const nnf_tensor *x, nnf_tensor *y) {
   const int B = p->batch, T = R->T, NI = R->ni, H = R->H, GH = R->G * H, K = NI + H;
   const size_t BH = (size_t)B * H, BGH = (size_t)B * GH;
