@@ -11,8 +11,11 @@
  *   - a checkpoint round trip (the same outputs after save and load) and
  *     PyTorch's state_dict names;
  *   - bad input: widths that are not whole steps, zero sizes, a missing in=,
- *     bad act / seq, the quantized modes and the device compiler, each with
- *     its exact message.
+ *     bad act / seq, the device compiler, each with its exact message;
+ *   - the int8 step (docs/rnn.md): INT (the functional model) against
+ *     FAKEQUANT, both against float, the fake-quant gradients, checkpoints
+ *     of quantized layers, QAT's first pass, and INT bit for bit against the
+ *     rule re-derived here (an Elman tanh RNN).
  *
  * Tolerance against PyTorch: |ours - torch| <= 2e-6 + 2e-6 |torch| for every
  * value. Both run the same operations in float32 in different orders (OpenBLAS
@@ -30,6 +33,7 @@
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
 #include "nnf_test.h"
+#include "nnfm.h"
 
 #define MAXV 4096
 
@@ -489,6 +493,73 @@ static void quantized(void) {
   }
 }
 
+/* The INT path is docs/rnn.md's rule, bit for bit: an Elman tanh RNN's
+ * step derived here from the float parameters and the ranges alone (the
+ * weights [W_ih s_x | W_hh s_h] per output channel, the int32 bias with both
+ * zero points folded, the multiplier to the pre-activation's range, the
+ * tanh LUT into 1/128) and run through nnfm_gemm, against the layer's INT
+ * outputs at every step. */
+static void int_rule(void) {
+  enum { B = 6, T = 4, I = 3, H = 5, K = I + H };
+  char err[512];
+  int shape[3] = {T * I, 0, 0};
+  nnf_net *n = nnf_arch_build("rnn(5,in=3,seq=1)", shape, err, sizeof err);
+  CHECK(n != NULL);
+  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+  CHECK_OK(nnf_net_init(n, &is, 123));
+  float x[B * T * I];
+  uint64_t r = 77;
+  for (int i = 0; i < B * T * I; i++) x[i] = 3 * nnf_rng_uniform(&r) - 1.5f;
+  CHECK_OK(nnf_net_observe(n, x, B, 1));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_pass pi = nnf_net_pass(n, NNF_FWD_INT, B, 0, 1);
+  CHECK_OK(nnf_net_forward(n, &pi, x, err, sizeof err));
+  nnf_param p[4];
+  CHECK_EQ(nnf_net_params(n, p, 4, NULL), 4);
+  nnf_qrange *rg;
+  CHECK_EQ(nnf_layer_rnn_ranges(n->layer[0], &rg), 1);
+  const nnf_qrange *xr = &n->t[0].r, *pre = &rg[0];
+  const double sh = 1.0 / 128.0;
+  int8_t w[K * H], lut[256];
+  int32_t bias[H], m0[H];
+  int8_t shift[H];
+  for (int o = 0; o < H; o++) {
+    float row[K], mx = 0;
+    for (int k = 0; k < K; k++) {
+      row[k] = k < I ? (float)(p[0].data[o * I + k] * xr->scale) : (float)(p[1].data[o * H + k - I] * sh);
+      mx = fabsf(row[k]) > mx ? fabsf(row[k]) : mx;
+    }
+    double sw = mx / 127.0;
+    for (int k = 0; k < K; k++) w[k * H + o] = (int8_t)nnfm_quantize_real(row[k], sw, 0, -127, 127);
+    bias[o] = nnfm_quantize_real(p[2].data[o] + p[3].data[o], sw, 0, INT32_MIN, INT32_MAX);
+    int sft;
+    CHECK_EQ(nnfm_quantize_multiplier(sw / pre->scale, &m0[o], &sft), NNFM_OK);
+    shift[o] = (int8_t)sft;
+  }
+  CHECK_EQ(nnfm_fold_input_zp(w, I, H, xr->zp, bias, bias), NNFM_OK);
+  CHECK_EQ(nnfm_fold_input_zp(w + I * H, H, H, 0, bias, bias), NNFM_OK);
+  for (int v = -128; v < 128; v++)
+    lut[(uint8_t)v] = (int8_t)nnfm_quantize_real(tanhf((float)((v - pre->zp) * pre->scale)), sh, 0, -128, 127);
+  int8_t a[B * K], h[B * H], xq[B * T * I];
+  memset(h, 0, sizeof h);
+  for (int i = 0; i < B * T * I; i++) xq[i] = (int8_t)nnfm_quantize_real(x[i], xr->scale, xr->zp, -128, 127);
+  int differ = 0;
+  for (int t = 0; t < T; t++) {
+    for (int b = 0; b < B; b++) {
+      memcpy(a + b * K, xq + (b * T + t) * I, I);
+      memcpy(a + b * K + I, h + b * H, H);
+    }
+    nnfm_gemm_args g = {B, K, H, pre->zp, -128, 127, lut};
+    CHECK_EQ(nnfm_gemm(&g, a, w, bias, m0, shift, h), NNFM_OK);
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < H; j++) differ += h[b * H + j] != n->t[1].q[(b * T + t) * H + j];
+  }
+  nnf_test_ctx("%d of %d INT outputs differ from the rule", differ, B * T * H);
+  CHECK_EQ(differ, 0);
+  printf("int8 rnn(5,in=3,seq=1): INT equals docs/rnn.md's rule on all %d outputs\n", B * T * H);
+  nnf_net_free(n);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   torch_cases();
@@ -496,5 +567,6 @@ int main(int argc, char **argv) {
   init_and_ckpt();
   refusals();
   quantized();
+  int_rule();
   return nnf_test_done(argv[0]);
 }
