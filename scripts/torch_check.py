@@ -24,7 +24,14 @@ y = W a + b adds gamma_(in+1) (|W| |a| + |b|), the error of its input comes
 through |W| (the hidden activations are 1-Lipschitz: ReLU, ReLU6, tanh,
 sigmoid; Dropout, Flatten and Identity are the identity in evaluation;
 convolutions and pools: error_bound below),
-computed here in float64 per image and logit. Both forwards
+computed here in float64 per image and logit.
+A network with recurrent layers (RNN, GRU, LSTM: libnnf's rows of T steps,
+see recurrent_module) has no useful a-priori bound: the same rule through
+the steps grows as (|W_hh| |f'|)^T, beyond 1e6 after 28 steps. Its bound
+is measured instead (recurrent_bound): 4 times the largest deviation of
+PyTorch's float32 logits from its float64 forward of the same weights over
+all the images, plus 8 u |logit|: nnfpga's float forward must be as
+accurate as PyTorch's own, within that factor. Both forwards
 lie within the bound of the exact result, so within 2 * bound of each
 other, whatever their summation order (BLAS blocking, vector lanes). The
 largest difference as a fraction of its bound is printed.
@@ -86,9 +93,48 @@ def error_bound(torch, mods, x):
         elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.Flatten)):
             err = m(err)
             a = m(a)
+        elif isinstance(m, (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM)):
+            return None  # recurrent_bound
         else:
             a = m(a)
     return err
+
+
+def recurrent_bound(torch, model, x, logits):
+    """Per image and logit, the measured bound of a network with recurrent
+    layers (see the module's docstring)."""
+    with torch.no_grad():
+        ref = model.double()(x.double())
+        model.float()
+    worst = (logits.double() - ref).abs().max()
+    return 4 * worst + 8 * U * ref.abs()
+
+
+def recurrent_module(torch, name, args):
+    """torch.nn.RNN / GRU / LSTM from libnnf's entry ("GRU(28,128,batch_first=True)",
+    "RNN(28,128,nonlinearity='relu',batch_first=True,seq=1)"), as a subclass
+    that takes rows of T * input_size (its parameters keep nn.GRU's names)
+    and returns h_T (output[:, -1]), or with seq=1 every step's, flattened."""
+    pos, kw = [], {}
+    for part in args.split(","):
+        key, eq, val = part.partition("=")
+        v = val if eq else key
+        v = False if v == "False" else True if v == "True" else v.strip("'") if v.startswith("'") else int(v)
+        if eq:
+            kw[key] = v
+        else:
+            pos.append(v)
+    seq = kw.pop("seq", 0)
+    base = getattr(torch.nn, name)
+
+    class Rows(base):
+        def forward(self, x):
+            out, _ = super().forward(x.reshape(x.shape[0], -1, self.input_size))
+            return out.flatten(1) if self.seq else out[:, -1]
+
+    mod = Rows(*pos, **kw)
+    mod.seq = seq
+    return mod
 
 
 def split_arch(arch):
@@ -133,6 +179,8 @@ def build(torch, meta):
                     else:
                         pos.append(v)
                 mods.append(getattr(torch.nn, name)(*pos, **kw))
+            elif name in ("RNN", "GRU", "LSTM"):
+                mods.append(recurrent_module(torch, name, args))
             else:
                 return None
         return mods
@@ -183,6 +231,8 @@ def main():
     with torch.no_grad():
         logits = model(x)
         bound = error_bound(torch, mods, x)
+        if bound is None:
+            bound = recurrent_bound(torch, model, x, logits)
     acc = (logits.argmax(1) == y).float().mean().item()
     print(f"torch_check: {args.checkpoint} loads in PyTorch {torch.__version__}; "
           f"float accuracy {100 * acc:.2f}% on {count} images")

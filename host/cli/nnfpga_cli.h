@@ -55,6 +55,7 @@ typedef struct {
   const char *model, *uri, *data, *csv;
   const char *arch, *input_shape;   /* --arch instead of --model: an untrained network */
   long label_col, seed;
+  long seq_id;                      /* --seq-id N: CSV of one line per time step (-1: none) */
   int json, use_float;
   int no_pack;                      /* --no-pack: nnf_device_set_pack(dev, 0) */
   int no_fuse_pool;                 /* --no-fuse-pool: nnf_device_set_fuse_pool(dev, 0) */
@@ -102,8 +103,10 @@ double cli_now(void);
 /* Data: a directory of IDX files (MNIST layout; split "train" or "test") or
  * a CSV file (label_col; with targets > 0, that many float target columns
  * from label_col on, -1: the last ones; CSV only); limit > 0 keeps the
- * first limit samples. Prints the error and returns -1. */
-int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int targets, int train,
+ * first limit samples; seq_id >= 0: a CSV of one line per time step, the
+ * sequence id in that column (nnf_csv_parse_steps). Prints the error and
+ * returns -1. */
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int seq_id, int targets, int train,
                   long limit, nnf_dataset *out);
 /* The task from --task, --loss, --huber-delta (NULL: defaults) for a
  * network of `outputs` outputs: 0, or EXIT_USAGE after printing why. */

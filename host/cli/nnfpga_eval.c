@@ -34,6 +34,7 @@ static void usage_eval(FILE *f) {
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV data instead (--label-col N, default 0, -1 the last; multilabel\n"
           "                   and regression read one target column per output from there)\n"
+          "  --seq-id N       the CSV has one line per time step, sequences by the id in column N\n"
           "  --limit N        the first N samples only\n"
           "  --batch N        images per device run (default 64)\n"
           "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization,\n"
@@ -65,7 +66,7 @@ int cmd_eval(int argc, char **argv) {
   int spiking = nnf_net_spiking(net);
   nnf_dataset d = {0};
   int targets = nnf_task_uses_targets(net->task.kind) ? nnf_net_outputs(net) : 0;
-  if (cli_load_data("eval", data, csvf, (int)label_col, targets, 0, limit, &d)) {
+  if (cli_load_data("eval", data, csvf, (int)label_col, (int)cli_model_values.seq_id, targets, 0, limit, &d)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }

@@ -31,6 +31,7 @@ static void usage_infer(FILE *f) {
           CLI_PACK_HELP
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV samples instead (--label-col N, default 0; -1 = last)\n"
+          "  --seq-id N       the CSV has one line per time step, sequences by the id in column N\n"
           "  --first N        the first sample to run (default 0)\n"
           "  --count N        how many samples (default 10)\n"
           "  --float          the float weights on the host instead: float logits (exact, %%.9g)\n"
@@ -86,7 +87,7 @@ int cmd_infer(int argc, char **argv) {
   int spiking = nnf_net_spiking(net);
   nnf_dataset all = {0}, d = {0};
   int targets = nnf_task_uses_targets(net->task.kind) ? nnf_net_outputs(net) : 0;
-  if (cli_load_data("infer", data, csvf, (int)label_col, targets, 0, 0, &all)) {
+  if (cli_load_data("infer", data, csvf, (int)label_col, (int)cli_model_values.seq_id, targets, 0, 0, &all)) {
     nnf_net_free(net);
     return EXIT_INPUT;
   }

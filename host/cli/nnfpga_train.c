@@ -65,6 +65,8 @@ static void usage_train(FILE *f) {
           "  --seed N         initialisation, shuffling and split seed (default 1)\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT ")\n"
           "  --train-csv F, --test-csv F   CSV data instead (--label-col N, default 0, -1 the last)\n"
+          "  --seq-id N       the CSV has one line per time step, sequences grouped by the id in\n"
+          "                   column N (a sample: the whole sequence, its label its last line's)\n"
           "  --limit N        train on the first N samples only\n"
           "  --test-limit N   evaluate on the first N test samples only (0: none)\n"
           DEVICE_HELP
@@ -148,7 +150,7 @@ static struct {
   const char *task, *loss, *huber_delta, *l1, *clip_norm;
   const char *init, *init_mode, *init_a, *init_b, *init_mean, *init_std;
   const char *reset, *enc, *surr, *beta, *thr, *slope;
-  long epochs, seed, limit, test_limit, label_col, observe, accumulate, patience, steps, resolution, targets;
+  long epochs, seed, limit, test_limit, label_col, seq_id, observe, accumulate, patience, steps, resolution, targets;
   int json, quiet, use_float;
 } f;
 
@@ -191,6 +193,7 @@ static const cli_option train_options[] = {
     {"--limit", CLI_INT, &f.limit, 0, 0x7fffffffL},
     {"--test-limit", CLI_INT, &f.test_limit, 0, 0x7fffffffL},
     {"--label-col", CLI_INT, &f.label_col, -1, 100000},
+    {"--seq-id", CLI_INT, &f.seq_id, 0, 100000},
     {"--observe-every", CLI_INT, &f.observe, 1, 1000000},
     {"--accumulate", CLI_INT, &f.accumulate, 1, 1000000},
     {"--patience", CLI_INT, &f.patience, 1, 1000000},
@@ -255,7 +258,7 @@ int cmd_train(int argc, char **argv) {
   f.model = "mlp", f.layers = NULL, f.input_shape = "1,28,28", f.act = "relu", f.optname = "adam", f.init = "default";
   f.init_mode = "fan_in", f.init_a = "0", f.init_b = "1", f.init_mean = "0", f.init_std = "1";
   f.reset = "subtract", f.enc = "direct", f.surr = "atan";
-  f.epochs = 10, f.seed = 1, f.test_limit = -1, f.observe = 8, f.accumulate = 1, f.steps = 25, f.resolution = 48;
+  f.epochs = 10, f.seed = 1, f.test_limit = -1, f.seq_id = -1, f.observe = 8, f.accumulate = 1, f.steps = 25, f.resolution = 48;
   cli_sched_flags defaults = {"constant", NULL, "0", 10, 0, 0};
   cli_sched_values = defaults;
   cli_deferred hp = {{0}, 0};
@@ -355,9 +358,9 @@ int cmd_train(int argc, char **argv) {
     return EXIT_USAGE;
   }
   nnf_dataset train = {0}, test = {0}, val = {0};
-  if (cli_load_data("train", f.data, f.train_csv, (int)f.label_col, targets, 1, f.limit, &train)) return EXIT_INPUT;
+  if (cli_load_data("train", f.data, f.train_csv, (int)f.label_col, (int)f.seq_id, targets, 1, f.limit, &train)) return EXIT_INPUT;
   int have_test = f.test_limit != 0;
-  if (have_test && cli_load_data("train", f.data, f.test_csv, (int)f.label_col, targets, 0, f.test_limit, &test)) {
+  if (have_test && cli_load_data("train", f.data, f.test_csv, (int)f.label_col, (int)f.seq_id, targets, 0, f.test_limit, &test)) {
     nnf_dataset_free(&train);
     return EXIT_INPUT;
   }

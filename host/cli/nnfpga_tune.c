@@ -1378,7 +1378,7 @@ static int parse_args(tune *t, int argc, char **argv) {
 static int load_data(tune *t) {
   nnf_dataset all = {0};
   char err[512];
-  if (cli_load_data("tune", t->data, t->csv, (int)t->label_col, (int)t->targets, 1, t->limit, &all)) return EXIT_INPUT;
+  if (cli_load_data("tune", t->data, t->csv, (int)t->label_col, -1, (int)t->targets, 1, t->limit, &all)) return EXIT_INPUT;
   int rc = 0;
   if (nnf_dataset_split(&all, t->val_split, (uint64_t)t->seed, &t->train, &t->val, err, sizeof err)) {
     fprintf(stderr, "nnfpga tune: --val-split %g: %s\n", t->val_split, err);

@@ -91,14 +91,20 @@ void cli_progress_end(cli_progress *p) {
   if (p->enabled) fprintf(stderr, "\r%*s\r", 79, "");
 }
 
-int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int targets, int train,
+int cli_load_data(const char *cmd, const char *dir, const char *csv, int label_col, int seq_id, int targets, int train,
                   long limit, nnf_dataset *out) {
   char err[512];
   if (targets && !csv) {
     fprintf(stderr, "nnfpga %s: float targets (multilabel, regression) come from CSV data, not an IDX directory\n", cmd);
     return -1;
   }
-  int rc = targets ? nnf_dataset_load_csv_targets(csv, label_col, targets, out, err, sizeof err)
+  if (seq_id >= 0 && !csv) {
+    fprintf(stderr, "nnfpga %s: --seq-id reads CSV data (one line per time step), not an IDX directory\n", cmd);
+    return -1;
+  }
+  nnf_csv_seq sq = {seq_id, label_col, targets, 0};
+  int rc = seq_id >= 0 ? nnf_dataset_load_csv_steps(csv, &sq, out, err, sizeof err)
+           : targets ? nnf_dataset_load_csv_targets(csv, label_col, targets, out, err, sizeof err)
            : csv   ? nnf_dataset_load_csv(csv, label_col, out, err, sizeof err)
                    : nnf_dataset_load_mnist_dir(dir, train, out, err, sizeof err);
   if (rc) {
@@ -377,6 +383,7 @@ const cli_option cli_model_options[] = {
     {"--data", CLI_STR, &cli_model_values.data, 0, 0},
     {"--csv", CLI_STR, &cli_model_values.csv, 0, 0},
     {"--label-col", CLI_INT, &cli_model_values.label_col, -1, 100000},
+    {"--seq-id", CLI_INT, &cli_model_values.seq_id, 0, 100000},
     {"--json", CLI_FLAG, &cli_model_values.json, 0, 0},
     {"--float", CLI_FLAG, &cli_model_values.use_float, 0, 0},
     {"--no-pack", CLI_FLAG, &cli_model_values.no_pack, 0, 0},
@@ -418,6 +425,7 @@ int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *
   memset(&cli_model_values, 0, sizeof cli_model_values);
   cli_model_values.uri = "model";
   cli_model_values.input_shape = "1,28,28";
+  cli_model_values.seq_id = -1;
   cli_model_values.seed = 1;
   const cli_option *tables[] = {cli_model_options, own, NULL};
   int rc = cli_parse(cmd, argc, argv, tables, &help, NULL, NULL);

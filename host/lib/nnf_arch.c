@@ -13,6 +13,8 @@
  *   dense(OUT)                                Linear (linear too)
  *   relu, relu6, sigmoid, tanh, identity      activations
  *   dropout(P)                                Dropout
+ *   rnn(H, in=I, act=tanh|relu, seq=0|1)      RNN (batch_first); in from the input if omitted
+ *   gru(H, in=I, seq=0|1), lstm(H, in=I, seq=0|1)   GRU, LSTM; seq=1: every step's output
  * Names are case-insensitive; "padding" is "pad". Every shape is checked
  * when the item joins the network, so an architecture that does not
  * compose is refused here with the item's index and text (see nnf_ckpt.h).
@@ -23,6 +25,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,7 @@ typedef struct {
   int nkey;
   char key[MAX_ARGS][16];
   double kval[MAX_ARGS];
+  char kstr[MAX_ARGS][16]; /* a word value (act=relu): kval is then NAN */
 } item;
 
 /* One number: all of the text, finite. */
@@ -76,8 +80,13 @@ static int split_item(const char *tok, item *it, char *err, size_t errlen) {
       while (v < e && isspace((unsigned char)*v)) v++;
       size_t vl = (size_t)(e - v);
       while (vl && isspace((unsigned char)v[vl - 1])) vl--;
-      if (number(v, vl, &it->kval[it->nkey]))
-        return nnf_fail(err, errlen, "%s wants a number, not '%.*s'", it->key[it->nkey], (int)vl, v);
+      if (number(v, vl, &it->kval[it->nkey])) {
+        /* the one key that takes a word: a recurrent layer's act */
+        if (strcmp(it->key[it->nkey], "act") || !vl || vl >= sizeof it->kstr[0])
+          return nnf_fail(err, errlen, "%s wants a number, not '%.*s'", it->key[it->nkey], (int)vl, v);
+        for (size_t i = 0; i < vl; i++) it->kstr[it->nkey][i] = (char)tolower((unsigned char)v[i]);
+        it->kval[it->nkey] = NAN;
+      }
       it->nkey++;
     } else {
       size_t vl = (size_t)(e - p);
@@ -152,6 +161,24 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
     if (only(it, 1, keys, err, errlen) || int_arg(it, 0, "out", NULL, -1, &a, err, errlen)) return NULL;
     return nnf_linear(a, err, errlen);
   }
+  if (!strcmp(n, "rnn") || !strcmp(n, "gru") || !strcmp(n, "lstm")) {
+    static const char *const rnn_keys[] = {"hidden", "in", "seq", "act", NULL};
+    int in = 0, seq = 0;
+    nnf_rnn_kind kind = n[0] == 'g' ? NNF_RNN_GRU : n[0] == 'l' ? NNF_RNN_LSTM : NNF_RNN_TANH;
+    for (int j = 0; j < it->nkey; j++)
+      if (!strcmp(it->key[j], "act")) {
+        if (kind != NNF_RNN_TANH) return nnf_fail(err, errlen, "has no argument 'act' (only rnn does: tanh or relu)"), NULL;
+        if (!strcmp(it->kstr[j], "relu")) kind = NNF_RNN_RELU;
+        else if (strcmp(it->kstr[j], "tanh"))
+          return nnf_fail(err, errlen, "act is tanh or relu, not '%s'", it->kstr[j][0] ? it->kstr[j] : "a number"), NULL;
+      }
+    if (only(it, 1, rnn_keys, err, errlen) || int_arg(it, 0, "hidden", NULL, -1, &a, err, errlen) ||
+        int_arg(it, -1, "in", NULL, 0, &in, err, errlen) || int_arg(it, -1, "seq", NULL, 0, &seq, err, errlen))
+      return NULL;
+    for (int j = 0; j < it->nkey; j++)
+      if (!strcmp(it->key[j], "in") && !in) return nnf_fail(err, errlen, "in is 1..65535, not 0"), NULL;
+    return nnf_rnn(kind, a, in, seq, err, errlen);
+  }
   if (!strcmp(n, "dropout")) {
     if (it->npos != 1 || it->nkey) return nnf_fail(err, errlen, "takes one argument, the probability"), NULL;
     return nnf_dropout(it->pos[0], err, errlen);
@@ -163,7 +190,7 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
     }
   nnf_fail(err, errlen,
            "unknown layer '%s' (conv, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, "
-           "dropout)", n);
+           "dropout, rnn, gru, lstm)", n);
   return NULL;
 }
 

@@ -63,7 +63,9 @@ static void range_pair(const nnf_qrange *r, float out[2]) {
   out[1] = r->seen ? r->hi : 0.0f;
 }
 
-static int has_range(nnf_layer *l) { return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0; }
+static int has_range(nnf_layer *l) {
+  return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0 || !nnf_layer_rnn(l, NULL, NULL, NULL, NULL);
+}
 
 static const char *act_meta(int a) {
   static const char *const names[] = {"none", "relu", "relu6", "sigmoid", "tanh"};
@@ -76,6 +78,8 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   tlist *tl = calloc(1, sizeof *tl);
   float ranges[NNF_MAX_LAYERS + 1][2];
   int32_t seen[NNF_MAX_LAYERS + 1];
+  float rnn_ranges[NNF_MAX_LAYERS][8][2]; /* a recurrent layer's intermediates */
+  int32_t rnn_seen[NNF_MAX_LAYERS][8];
   if (!tl) return nnf_fail(err, errlen, "out of memory");
   char name[48];
   range_pair(&n->t[0].r, ranges[NNF_MAX_LAYERS]);
@@ -98,6 +102,18 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       add(tl, name, NNF_ST_F32, ranges[i], 1, 2, 0);
       snprintf(name, sizeof name, "quant.%d.observed", i);
       add(tl, name, NNF_ST_I32, &seen[i], 1, 1, 0);
+    }
+    nnf_qrange *rr;
+    int nr = nnf_layer_rnn_ranges(l, &rr);
+    for (int j = 0; j < nr && j < 8; j++) {
+      range_pair(&rr[j], rnn_ranges[i][j]);
+      rnn_seen[i][j] = rr[j].seen;
+    }
+    if (nr > 0) {
+      snprintf(name, sizeof name, "quant.%d.rnn_ranges", i);
+      add(tl, name, NNF_ST_F32, rnn_ranges[i], 2, nr, 2);
+      snprintf(name, sizeof name, "quant.%d.rnn_observed", i);
+      add(tl, name, NNF_ST_I32, rnn_seen[i], 1, nr, 0);
     }
     if (nnf_layer_act(l) >= 0 && act < 0) act = nnf_layer_act(l);
     float *range;
@@ -414,6 +430,7 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
     return nnf_lif(&c, err, errlen);
   }
   nnf_layer *m = nnf_map_layer_parse(tok, channels, err, errlen);
+  if (!m && !err[0]) m = nnf_rnn_layer_parse(tok, err, errlen);
   if (!m && !err[0]) nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
   return m;
 }
@@ -504,6 +521,19 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
   for (int i = 0; !rc && i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     snprintf(name, sizeof name, "quant.%d.observed", i);
+    nnf_qrange *rr;
+    int nr = nnf_layer_rnn_ranges(l, &rr);
+    if (nr > 0) {
+      char on[48];
+      snprintf(sub, sizeof sub, "quant.%d.rnn_ranges", i);
+      snprintf(on, sizeof on, "quant.%d.rnn_observed", i);
+      if (!(t = want(f, path, sub, NNF_ST_F32, 2, nr, 2, err, errlen)) ||
+          !(o = want(f, path, on, NNF_ST_I32, 1, nr, 0, err, errlen))) {
+        rc = -1;
+        break;
+      }
+      for (int j = 0; j < nr; j++) set_range(&rr[j], (const float *)t->data + 2 * j, ((const int32_t *)o->data)[j]);
+    }
     if (has_range(l)) {
       snprintf(sub, sizeof sub, "quant.%d.range", i);
       if (!(t = want(f, path, sub, NNF_ST_F32, 1, 2, 0, err, errlen)) ||

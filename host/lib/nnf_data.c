@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -568,6 +569,7 @@ typedef struct {
   size_t label;    /* column of the label (or of the first target) */
   size_t first;    /* line number of the line that set `fields` */
   size_t targets;  /* float targets from column `label` on (0: one integer label) */
+  size_t skip;     /* a column that is neither (a sequence id), or SIZE_MAX */
 } csv_shape;
 
 /* Field, number and label checks for one data line; writes x and *y. */
@@ -577,6 +579,7 @@ static int csv_data_line(const csv_reader *r, span line, const csv_shape *sh, fl
   for (size_t i = 0; i < sh->fields; i++) {
     span f = next_field(&rest);
     double v;
+    if (i == sh->skip) continue;
     if (!f.n)
       return nnf_fail(err, errlen, "%s: line %zu: field %zu is empty", r->name, r->lineno, i + 1);
     int rc = parse_number(f, &v);
@@ -647,7 +650,7 @@ static size_t csv_count_lines(csv_reader r, size_t fields) {
 static int csv_parse_named(const char *name, const char *buf, size_t len, int label_col, size_t ntargets,
                            nnf_dataset *out, char *err, size_t errlen) {
   csv_reader r = {name, buf, len, 0, 0};
-  csv_shape sh = {0, 0, 0, ntargets};
+  csv_shape sh = {0, 0, 0, ntargets, SIZE_MAX};
   int header = 0;
   if (csv_first_line(&r, label_col, &sh, &header, err, errlen)) return -1;
   size_t rows = csv_count_lines(r, sh.fields), nt = ntargets, features = sh.fields - (nt ? nt : 1);
@@ -737,6 +740,174 @@ int nnf_dataset_load_csv_targets(const char *path, int first_col, int ntargets, 
     return nnf_fail(err, errlen, "%s: %d target columns (want >= 1)", path ? path : "CSV", ntargets);
   }
   return load_csv(path, first_col, ntargets, out, err, errlen);
+}
+
+/* ---- sequences: one CSV line per time step ---------------------------------------
+ * Lines  id, features..., label (or targets)  in any column order; the lines
+ * of one sequence are consecutive and share its id (any text without a
+ * comma); a sample is a whole sequence, its steps' features one after
+ * another (time-major: PyTorch's batch_first (T, I) row), its label or
+ * targets those of its last line. */
+
+typedef struct {
+  span id;
+  size_t first, last; /* line numbers */
+  size_t row;         /* its first data row */
+} seq_span;
+
+static int span_cmp(span a, span b) {
+  size_t n = a.n < b.n ? a.n : b.n;
+  int c = memcmp(a.p, b.p, n);
+  return c ? c : a.n < b.n ? -1 : a.n > b.n;
+}
+
+static int seq_cmp(const void *a, const void *b) {
+  const seq_span *x = a, *y = b;
+  int c = span_cmp(x->id, y->id);
+  return c ? c : x->first < y->first ? -1 : x->first > y->first;
+}
+
+static int steps_parse_named(const char *name, const char *buf, size_t len, nnf_csv_seq *o, nnf_dataset *out,
+                             char *err, size_t errlen) {
+  csv_reader r = {name, buf, len, 0, 0};
+  size_t nt = o->ntargets > 0 ? (size_t)o->ntargets : 0, nlab = nt ? nt : 1;
+  span line;
+  do {
+    if (!csv_next_line(&r, &line)) return nnf_fail(err, errlen, "%s: no sequences", name);
+  } while (is_blank_line(line));
+  csv_shape sh = {field_count(line), 0, r.lineno, nt, 0};
+  if (sh.fields < nlab + 2)
+    return nnf_fail(err, errlen, "%s: line %zu has %zu field%s (want a sequence id, %s and at least one feature)", name,
+                    r.lineno, sh.fields, sh.fields == 1 ? "" : "s", nt ? "the targets" : "a label");
+  if (o->id_col < -1 || (o->id_col >= 0 && (size_t)o->id_col >= sh.fields))
+    return nnf_fail(err, errlen, "%s: sequence-id column %d, but line %zu has %zu fields", name, o->id_col, r.lineno,
+                    sh.fields);
+  if (o->label_col < -1 || (o->label_col >= 0 && (size_t)o->label_col + nlab > sh.fields))
+    return nnf_fail(err, errlen, "%s: %s column %d%s, but line %zu has %zu fields", name, nt ? "target" : "label",
+                    o->label_col, nt ? " and the targets after it" : "", r.lineno, sh.fields);
+  sh.skip = o->id_col < 0 ? sh.fields - 1 : (size_t)o->id_col;
+  sh.label = o->label_col < 0 ? sh.fields - nlab : (size_t)o->label_col;
+  if (o->label_col < 0 && o->id_col < 0) sh.label--; /* the id is last: the label(s) just before it */
+  if (sh.skip >= sh.label && sh.skip < sh.label + nlab)
+    return nnf_fail(err, errlen, "%s: the sequence id (column %zu) is also a %s column", name, sh.skip,
+                    nt ? "target" : "label");
+  /* a header: any field but the id that is not a number */
+  int header = 0;
+  span rest = line;
+  for (size_t i = 0; i < sh.fields; i++) {
+    span f = next_field(&rest);
+    double v;
+    if (i != sh.skip && (!f.n || parse_number(f, &v))) header = 1;
+  }
+  if (!header) r.pos = (size_t)(line.p - r.buf), r.lineno--;
+  size_t rows = csv_count_lines(r, sh.fields), features = sh.fields - nlab - 1;
+  float *x = alloc_n(rows, features * sizeof(float));
+  int32_t *y = calloc(rows ? rows : 1, sizeof *y);
+  float *t = nt ? alloc_n(rows, nt * sizeof(float)) : NULL;
+  seq_span *seqs = calloc(rows ? rows : 1, sizeof *seqs);
+  int rc = 0;
+  size_t n = 0, ns = 0;
+  if (!x || !y || (nt && !t) || !seqs) rc = nnf_fail(err, errlen, "%s: out of memory (%zu lines)", name, rows);
+  while (!rc && csv_next_line(&r, &line)) {
+    if (is_blank_line(line)) continue;
+    size_t nf = field_count(line);
+    if (nf != sh.fields) {
+      rc = nnf_fail(err, errlen, "%s: line %zu has %zu fields, expected %zu (as on line %zu)", name, r.lineno, nf,
+                    sh.fields, sh.first);
+      break;
+    }
+    span id = line;
+    rest = line;
+    for (size_t i = 0; i <= sh.skip; i++) id = next_field(&rest);
+    if (!id.n) {
+      rc = nnf_fail(err, errlen, "%s: line %zu: the sequence id (field %zu) is empty", name, r.lineno, sh.skip + 1);
+      break;
+    }
+    if ((rc = csv_data_line(&r, line, &sh, x + n * features, y + n, t ? t + n * nt : NULL, err, errlen))) break;
+    if (!ns || span_cmp(seqs[ns - 1].id, id)) seqs[ns++] = (seq_span){id, r.lineno, r.lineno, n};
+    seqs[ns - 1].last = r.lineno;
+    n++;
+  }
+  if (!rc && !ns) rc = nnf_fail(err, errlen, "%s: no sequences", name);
+  /* the length: the one asked for, or the first sequence's; all the same */
+  size_t T = o->steps > 0 ? (size_t)o->steps : 0;
+  for (size_t k = 0; !rc && k < ns; k++) {
+    size_t len_k = (k + 1 < ns ? seqs[k + 1].row : n) - seqs[k].row;
+    if (!T) T = len_k;
+    if (len_k == T) continue;
+    int show = seqs[k].id.n > 40 ? 40 : (int)seqs[k].id.n;
+    if (o->steps > 0)
+      rc = nnf_fail(err, errlen, "%s: sequence '%.*s' (lines %zu-%zu) has %zu step%s, not the %zu asked for", name,
+                    show, seqs[k].id.p, seqs[k].first, seqs[k].last, len_k, len_k == 1 ? "" : "s", T);
+    else
+      rc = nnf_fail(err, errlen,
+                    "%s: sequence '%.*s' (lines %zu-%zu) has %zu step%s, not %zu as sequence '%.*s' (lines %zu-%zu)",
+                    name, show, seqs[k].id.p, seqs[k].first, seqs[k].last, len_k, len_k == 1 ? "" : "s", T,
+                    seqs[0].id.n > 40 ? 40 : (int)seqs[0].id.n, seqs[0].id.p, seqs[0].first, seqs[0].last);
+  }
+  /* an id that comes back after another sequence */
+  if (!rc && ns > 1) {
+    seq_span *sorted = malloc(ns * sizeof *sorted);
+    if (!sorted) rc = nnf_fail(err, errlen, "%s: out of memory (%zu sequences)", name, ns);
+    else {
+      memcpy(sorted, seqs, ns * sizeof *sorted);
+      qsort(sorted, ns, sizeof *sorted, seq_cmp);
+      for (size_t k = 1; !rc && k < ns; k++)
+        if (!span_cmp(sorted[k - 1].id, sorted[k].id))
+          rc = nnf_fail(err, errlen,
+                        "%s: sequence '%.*s' has lines %zu-%zu and again %zu-%zu (a sequence's lines are consecutive)",
+                        name, sorted[k].id.n > 40 ? 40 : (int)sorted[k].id.n, sorted[k].id.p, sorted[k - 1].first,
+                        sorted[k - 1].last, sorted[k].first, sorted[k].last);
+      free(sorted);
+    }
+  }
+  if (rc) {
+    free(x);
+    free(y);
+    free(t);
+    free(seqs);
+    return -1;
+  }
+  /* rows are in sequence order already: x is the samples; the labels and
+   * targets are each sequence's last row's */
+  int32_t most = 1;
+  for (size_t k = 0; k < ns; k++) {
+    size_t lastrow = seqs[k].row + T - 1;
+    y[k] = y[lastrow];
+    if (t) memmove(t + k * nt, t + lastrow * nt, nt * sizeof(float));
+    if (y[k] > most) most = y[k];
+  }
+  free(seqs);
+  out->count = ns;
+  out->features = T * features;
+  out->classes = nt ? 0 : most + 1;
+  out->x = x;
+  out->y = y;
+  out->targets = nt;
+  out->t = t;
+  o->steps = (int)T;
+  return 0;
+}
+
+int nnf_csv_parse_steps(const char *buf, size_t len, nnf_csv_seq *o, nnf_dataset *out, char *err, size_t errlen) {
+  if (!out) return nnf_fail(err, errlen, "CSV data: no output");
+  memset(out, 0, sizeof *out);
+  if (!buf && len) return nnf_fail(err, errlen, "CSV data: NULL buffer");
+  if (!o || o->ntargets < 0 || o->steps < 0) return nnf_fail(err, errlen, "CSV data: bad sequence options");
+  return steps_parse_named("CSV data", buf, len, o, out, err, errlen);
+}
+
+int nnf_dataset_load_csv_steps(const char *path, nnf_csv_seq *o, nnf_dataset *out, char *err, size_t errlen) {
+  if (!out) return nnf_fail(err, errlen, "nnf_dataset_load_csv_steps: no output");
+  memset(out, 0, sizeof *out);
+  if (!path) return nnf_fail(err, errlen, "nnf_dataset_load_csv_steps: no path");
+  if (!o || o->ntargets < 0 || o->steps < 0) return nnf_fail(err, errlen, "%s: bad sequence options", path);
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (read_all(path, NNF_DATA_MAX_BYTES, &buf, &len, err, errlen)) return -1;
+  int rc = steps_parse_named(path, (const char *)buf, len, o, out, err, errlen);
+  free(buf);
+  return rc;
 }
 
 /* ---- slicing and shuffling ------------------------------------------------ */

@@ -85,6 +85,27 @@ int nnf_csv_parse_targets(const char *buf, size_t len, int first_col, int ntarge
 int nnf_dataset_load_csv_targets(const char *path, int first_col, int ntargets, nnf_dataset *out, char *err,
                                  size_t errlen);
 
+/* Sequences (docs/host.md "Recurrent layers"), one CSV line per time step:
+ * a sequence-id column (any text without a comma), the features of the
+ * step, and a label or targets. A sequence's lines are consecutive (an id
+ * that comes back after another sequence is refused with both line ranges);
+ * every sequence has the same number of steps T (steps, or the first
+ * sequence's: a ragged one is refused with its id and lines). A sample is a
+ * whole sequence: features = T * (per-step features), time-major (PyTorch's
+ * batch_first (T, I) row, what the recurrent layers read), its label or
+ * targets those of its last line. Header, blank lines, numbers and labels
+ * as nnf_csv_parse. (One line per sequence, T * I features and a label, is
+ * plain nnf_csv_parse.) */
+typedef struct {
+  int id_col;     /* the sequence id's column (0-based; -1: the last) */
+  int label_col;  /* the label's, or the first target's (0-based; -1: the last ones before
+                     an id in the last column, else the last ones) */
+  int ntargets;   /* 0: one integer label; >= 1: float targets */
+  int steps;      /* in: T (0: the first sequence's length); out: T */
+} nnf_csv_seq;
+int nnf_csv_parse_steps(const char *buf, size_t len, nnf_csv_seq *o, nnf_dataset *out, char *err, size_t errlen);
+int nnf_dataset_load_csv_steps(const char *path, nnf_csv_seq *o, nnf_dataset *out, char *err, size_t errlen);
+
 void nnf_dataset_free(nnf_dataset *d);
 
 /* A copy of samples [first, first + n) (n clipped to what is there). */

@@ -59,9 +59,11 @@ double nnf_rng_normal(uint64_t *rng, double *spare, int *have_spare) {
   return r * cos(t);
 }
 
-static void fill_uniform(float *v, size_t n, double lo, double hi, uint64_t *rng) {
+void nnf_init_uniform(float *v, size_t n, double lo, double hi, uint64_t *rng) {
   for (size_t i = 0; i < n; i++) v[i] = (float)(lo + (hi - lo) * u53(rng));
 }
+
+static void fill_uniform(float *v, size_t n, double lo, double hi, uint64_t *rng) { nnf_init_uniform(v, n, lo, hi, rng); }
 
 static void fill_normal(float *v, size_t n, double mean, double std, uint64_t *rng) {
   double spare = 0;

@@ -59,6 +59,9 @@ double nnf_init_gain(nnf_act act);
  * nonlinearity after it. Returns 0, or -1 for an invalid spec (b < a,
  * std < 0, non-finite values). */
 int nnf_init_layer(nnf_dense *L, const nnf_init_spec *s, nnf_act next, uint64_t *rng);
+/* n values uniform in [lo, hi) (torch.nn.init.uniform_), the draws every
+ * uniform initialiser here makes (the recurrent layers' default, too). */
+void nnf_init_uniform(float *v, size_t n, double lo, double hi, uint64_t *rng);
 /* One standard normal draw (Box-Muller, the second value cached in *spare). */
 double nnf_rng_normal(uint64_t *rng, double *spare, int *have_spare);
 

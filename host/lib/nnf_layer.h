@@ -290,6 +290,39 @@ double nnf_layer_dropout_p(const nnf_layer *l);
  * y may alias x. */
 void nnf_dropout_apply(const float *x, const uint8_t *mask, size_t n, double p, float *y);
 
+/* Recurrent layers (nnf_rnn.c, docs/host.md "Recurrent layers"):
+ * torch.nn.RNN (nonlinearity tanh or relu), GRU and LSTM with
+ * batch_first=True, one layer, one direction, zero initial states. A row is
+ * a whole sequence, PyTorch's (T, I) slice of its (B, T, I) tensor: width =
+ * T * in. The output is the last hidden state (width hidden), or with
+ * seq = 1 every step's (PyTorch's `output`, width T * hidden). in = 0: taken
+ * from the input when the layer joins a network (a C x H x W map: in = W,
+ * C * H steps; after a recurrent layer with seq = 1: its hidden size), else
+ * refused. Parameters weight_ih_l0 (G*hidden x in), weight_hh_l0
+ * (G*hidden x hidden), bias_ih_l0, bias_hh_l0 (G*hidden), G = 1, 3 (GRU:
+ * r, z, n), 4 (LSTM: i, f, g, o). FLOAT, FAKEQUANT and INT on the host
+ * (INT: docs/rnn.md's int8 step through the functional model); the device
+ * compiler refuses them. */
+typedef enum { NNF_RNN_TANH = 0, NNF_RNN_RELU, NNF_RNN_GRU, NNF_RNN_LSTM } nnf_rnn_kind;
+nnf_layer *nnf_rnn(nnf_rnn_kind kind, int hidden, int in, int seq, char *err, size_t errlen);
+/* A recurrent layer's configuration (in: resolved once in a network); -1
+ * for another kind. Any pointer may be NULL. */
+int nnf_layer_rnn(const nnf_layer *l, nnf_rnn_kind *kind, int *hidden, int *in, int *seq);
+/* PyTorch's default initialisation of a recurrent layer (every parameter
+ * uniform in +-1/sqrt(hidden), in state_dict order) from rng; -1 for
+ * another kind. */
+int nnf_rnn_init(nnf_layer *l, uint64_t *rng);
+/* The observed ranges of its int8 step's intermediates (docs/rnn.md;
+ * checkpoints keep them): their count (0..7) and *ranges, or -1 for
+ * another kind. */
+int nnf_layer_rnn_ranges(nnf_layer *l, nnf_qrange **ranges);
+/* Its entry in the users' grammar, e.g. "gru(128,in=28)". */
+void nnf_rnn_grammar(const nnf_layer *l, char *buf, size_t len);
+/* The PyTorch-form entry describe writes ("GRU(28,128,batch_first=True)",
+ * "RNN(28,128,nonlinearity='relu',batch_first=True,seq=1)"): the layer, or
+ * NULL + err (NULL with err "" when tok is no recurrent layer's entry). */
+nnf_layer *nnf_rnn_layer_parse(const char *tok, char *err, size_t errlen);
+
 typedef enum { NNF_SURR_FAST_SIGMOID = 0, NNF_SURR_ATAN } nnf_surrogate;
 
 /* A LIF layer's neuron (docs/snn.md): snnTorch's Leaky on Lava's integer

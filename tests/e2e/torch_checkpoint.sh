@@ -8,6 +8,7 @@
 #     its float logits there equal libnnf's (`nnfpga infer --float`) image by
 #     image, logit by logit, within the float32 rounding bound that
 #     scripts/torch_check.py derives and states;
+#     (also for recurrent networks: GRU, LSTM, RNN, trained with --float);
 #   - scripts/check_safetensors.py accepts it, by the format's rules and by
 #     safetensors.torch.load_file;
 #   - and both oracles can fail: logits moved by 1e-2 on one image (about 5
@@ -74,6 +75,21 @@ out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$nnfpga" --data "$data" -
 echo "$out" | tail -1
 out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 500)
 [ $? -eq 1 ] || fail "torch_check.py accepted a CNN's logits moved by 1e-2: $out"
+
+# ... and recurrent networks (trained in float: they have no int8 form yet):
+# GRU, LSTM with every step's output into a second LSTM, a ReLU RNN, as
+# subclasses of torch.nn.GRU / LSTM / RNN over rows of T steps (the state_dict
+# names are the modules' own: 0.weight_ih_l0, ...), loaded strict
+for arch in "gru(24),dense(10)" "lstm(12,seq=1),lstm(16),relu,dense(10)" "rnn(20,act=relu),dense(10)"; do
+  ckr=$tmp/torch_rnn.safetensors
+  "$nnfpga" train --float --data "$data" --limit 1000 --epochs 1 --test-limit 0 --seed 6 --quiet --arch "$arch" \
+    --out "$ckr" >/dev/null || fail "nnfpga train --float --arch $arch"
+  out=$("$py" "$scripts/torch_check.py" "$ckr" --nnfpga "$nnfpga" --data "$data" --limit 300)
+  [ $? -eq 0 ] || fail "torch_check.py on $arch: $out"
+  echo "$out" | tail -1
+done
+out=$("$py" "$scripts/torch_check.py" "$ckr" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 300)
+[ $? -eq 1 ] || fail "torch_check.py accepted a recurrent network's logits moved by 1e-2: $out"
 
 # 2. the file by the format's rules and by safetensors.torch
 out=$("$py" "$scripts/check_safetensors.py" "$ck") || fail "check_safetensors.py refused the checkpoint: $out"

@@ -1,7 +1,8 @@
 /*
  * fuzz_csv.c - libFuzzer target for the CSV parser: the input is CSV text,
  * parsed with the label in the last column and in the first, and with float
- * targets (multi-label, regression: 1 or 2 columns, first or last). A parse
+ * targets (multi-label, regression: 1 or 2 columns, first or last), and as
+ * sequences of one line per step (nnf_csv_parse_steps). A parse
  * must either fail with a message or give a dataset whose labels are in
  * range, or whose targets are finite and as many as asked; slicing and
  * shuffling it must work too.
@@ -63,6 +64,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = nnf_csv_parse_targets((const char *)data, size, tcols[k][0], tcols[k][1], &d, err, sizeof err);
     if (rc == 0) check_targets(&d, (size_t)tcols[k][1]);
     else if (rc != -1 || !err[0] || d.x || d.y || d.t) abort();
+    nnf_dataset_free(&d);
+  }
+  /* sequences of one line per time step: the id first with a label, the id
+   * last with one target; T steps of whole lines */
+  static const nnf_csv_seq sq[2] = {{0, -1, 0, 0}, {-1, -1, 1, 0}};
+  for (int k = 0; k < 2; k++) {
+    nnf_dataset d;
+    nnf_csv_seq o = sq[k];
+    err[0] = 0;
+    int rc = nnf_csv_parse_steps((const char *)data, size, &o, &d, err, sizeof err);
+    if (rc == 0) {
+      if (o.steps < 1 || d.features % (size_t)o.steps) abort();
+      if (k) check_targets(&d, 1);
+      else check(&d);
+    } else if (rc != -1 || !err[0] || d.x || d.y || d.t) {
+      abort();
+    }
     nnf_dataset_free(&d);
   }
   return 0;

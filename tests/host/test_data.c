@@ -651,6 +651,94 @@ static void test_csv_targets(void) {
   nnf_test_ctx("");
 }
 
+/* Sequences: one CSV line per time step (nnf_csv_parse_steps), and one
+ * line per sequence (plain nnf_csv_parse of T * I features). */
+static void steps_bad(const char *text, int id_col, int label_col, int ntargets, int steps, const char *want) {
+  char err[512] = "";
+  nnf_dataset d;
+  nnf_csv_seq o = {id_col, label_col, ntargets, steps};
+  nnf_test_ctx("'%s' -> '%s', want '%s'", text, err, want);
+  CHECK_EQ(nnf_csv_parse_steps(text, strlen(text), &o, &d, err, sizeof err), -1);
+  nnf_test_ctx("'%s' -> '%s', want '%s'", text, err, want);
+  CHECK(!strcmp(err, want));
+  CHECK(d.x == NULL && d.y == NULL && d.t == NULL && d.count == 0);
+}
+
+static void test_csv_steps(void) {
+  char err[512];
+  nnf_dataset d;
+  /* ids as text, a header, labels from each sequence's last line, two features per step */
+  const char *text = "seq,a,b,label\ns1,1,2,0\ns1,3,4,0\ns1,5,6,2\n\nB,7,8,1\nB,9,10,1\nB,11,12,1\r\n";
+  nnf_csv_seq o = {0, -1, 0, 0};
+  CHECK_OK(nnf_csv_parse_steps(text, strlen(text), &o, &d, err, sizeof err));
+  CHECK_EQ(o.steps, 3);
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(d.features, 6);
+  CHECK_EQ(d.classes, 3);
+  CHECK_EQ(d.y[0], 2);
+  CHECK_EQ(d.y[1], 1);
+  for (int i = 0; i < 12; i++) CHECK(d.x[i] == (float)(i + 1));
+  nnf_dataset_free(&d);
+  /* the same as one line per sequence */
+  const char *flat = "1,2,3,4,5,6,2\n7,8,9,10,11,12,1\n";
+  nnf_dataset e;
+  CHECK_OK(nnf_csv_parse(flat, strlen(flat), -1, &e, err, sizeof err));
+  CHECK_OK(nnf_csv_parse_steps(text, strlen(text), &o, &d, err, sizeof err));
+  CHECK_EQ(e.count, d.count);
+  CHECK_EQ(e.features, d.features);
+  CHECK_MEM_EQ(e.x, d.x, 12 * sizeof(float));
+  CHECK_MEM_EQ(e.y, d.y, 2 * sizeof(int32_t));
+  nnf_dataset_free(&d);
+  nnf_dataset_free(&e);
+  /* targets (regression), the id last, numeric ids, no header, T given */
+  const char *reg = "0.5,1.5,7\n0.25,2.5,7\n1,-1,8\n2,-2,8\n";
+  nnf_csv_seq r = {-1, -1, 1, 2};
+  CHECK_OK(nnf_csv_parse_steps(reg, strlen(reg), &r, &d, err, sizeof err));
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(d.features, 2);
+  CHECK_EQ(d.targets, 1);
+  CHECK_EQ(d.classes, 0);
+  CHECK(d.x[0] == 0.5f && d.x[1] == 0.25f && d.x[2] == 1 && d.x[3] == 2);
+  CHECK(d.t[0] == 2.5f && d.t[1] == -2.0f);
+  nnf_dataset_free(&d);
+  /* a file */
+  char path[512];
+  tmp_path(path, sizeof path, "steps.csv");
+  write_bytes(path, text, strlen(text));
+  o.steps = 0;
+  CHECK_OK(nnf_dataset_load_csv_steps(path, &o, &d, err, sizeof err));
+  CHECK_EQ(d.count, 2);
+  CHECK_EQ(o.steps, 3);
+  nnf_dataset_free(&d);
+
+  /* bad input, with the exact messages */
+  steps_bad("a,1,0\na,2,0\nb,3,1\n", 0, -1, 0, 0,
+            "CSV data: sequence 'b' (lines 3-3) has 1 step, not 2 as sequence 'a' (lines 1-2)");
+  steps_bad("id,x,y\nq,1,0\nq,2,0\nq,3,0\nr,1,1\nr,2,1\n", 0, -1, 0, 0,
+            "CSV data: sequence 'r' (lines 5-6) has 2 steps, not 3 as sequence 'q' (lines 2-4)");
+  steps_bad("a,1,0\na,2,0\nb,3,1\nb,4,1\n", 0, -1, 0, 3, "CSV data: sequence 'a' (lines 1-2) has 2 steps, not the 3 asked for");
+  steps_bad("a,1,0\nb,2,0\na,3,1\n", 0, -1, 0, 0,
+            "CSV data: sequence 'a' has lines 1-1 and again 3-3 (a sequence's lines are consecutive)");
+  steps_bad("", 0, -1, 0, 0, "CSV data: no sequences");
+  steps_bad("\n  \n", 0, -1, 0, 0, "CSV data: no sequences");
+  steps_bad("id,x,label\n", 0, -1, 0, 0, "CSV data: no sequences");
+  steps_bad("a,1,0\na,x1,0\n", 0, -1, 0, 0, "CSV data: line 2: field 2 ('x1') is not a number");
+  steps_bad("a,1,0\na,1,0.5\n", 0, -1, 0, 0, "CSV data: line 2: label '0.5' is not an integer");
+  steps_bad("a,1,0\na,1\n", 0, -1, 0, 0, "CSV data: line 2 has 2 fields, expected 3 (as on line 1)");
+  steps_bad("a,1,0\n,1,0\n", 0, -1, 0, 0, "CSV data: line 2: the sequence id (field 1) is empty");
+  steps_bad("a,0\n", 0, -1, 0, 0, "CSV data: line 1 has 2 fields (want a sequence id, a label and at least one feature)");
+  steps_bad("a,1,0\n", 0, 0, 0, 0, "CSV data: the sequence id (column 0) is also a label column");
+  steps_bad("a,1,0\n", 5, -1, 0, 0, "CSV data: sequence-id column 5, but line 1 has 3 fields");
+  steps_bad("a,1,0\n", 0, 3, 0, 0, "CSV data: label column 3, but line 1 has 3 fields");
+  steps_bad("1,2,a\n", -1, -1, 2, 0, "CSV data: line 1 has 3 fields (want a sequence id, the targets and at least one feature)");
+  nnf_test_ctx("");
+  nnf_csv_seq bado = {0, -1, -1, 0};
+  CHECK_EQ(nnf_csv_parse_steps("a,1,0\n", 6, &bado, &d, err, sizeof err), -1);
+  CHECK(!strcmp(err, "CSV data: bad sequence options"));
+  CHECK_EQ(nnf_dataset_load_csv_steps("/nonexistent/steps.csv", &o, &d, err, sizeof err), -1);
+  CHECK(strstr(err, "/nonexistent/steps.csv") != NULL);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_idx_roundtrip();
@@ -662,6 +750,7 @@ int main(int argc, char **argv) {
   test_fashion();
   test_csv();
   test_csv_targets();
+  test_csv_steps();
   test_slice();
   test_shuffle();
   return nnf_test_done(argv[0]);
