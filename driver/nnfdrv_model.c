@@ -33,21 +33,37 @@ static void model_close(nnfdrv_transport *t) {
   free(m);
 }
 
-/* "model" or "model:conv=0" (CONV and POOL off, FEAT_CONV clear: a device
- * built with HAS_CONV = 0, such as the iCEBreaker's, which a host must
- * refuse a CNN on). */
+/* "model" or "model:OPTS", OPTS comma-separated: conv=0|1 (CONV and POOL
+ * off, FEAT_CONV clear: a device built with HAS_CONV = 0, such as the
+ * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
+ * instruction, relative bases and LOOP's stride: FEAT_EW, FEAT_REL) and
+ * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as today's
+ * boards do. */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
-  int conv = 1; /* CONV and POOL (FEAT_CONV), as the RTL's default */
-  if (spec && *spec) {
-    if (strcmp(spec, "conv=0") && strcmp(spec, "conv=1")) {
-      snprintf(msg, msglen, "model: the only option is conv=0 or conv=1 (got \"%s\")", spec);
+  nnfm_device_config cfg = nnfm_device_config_default();
+  const char *p = spec ? spec : "";
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    char opt[32];
+    int ok = n < sizeof opt;
+    if (ok) {
+      memcpy(opt, p, n);
+      opt[n] = 0;
+      if (!strcmp(opt, "conv=0") || !strcmp(opt, "conv=1")) cfg.conv = opt[5] == '1';
+      else if (!strcmp(opt, "ew=0") || !strcmp(opt, "ew=1")) cfg.ew = opt[3] == '1';
+      else if (!strcmp(opt, "luts=1") || !strcmp(opt, "luts=2") || !strcmp(opt, "luts=4") || !strcmp(opt, "luts=8"))
+        cfg.engine.luts = (uint32_t)(opt[5] - '0');
+      else ok = 0;
+    }
+    if (!ok) {
+      snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, "
+               "luts=1|2|4|8)", (int)(n < 64 ? n : 64), p);
       return NNFDRV_ERR_URI;
     }
-    conv = spec[5] == '1';
+    p += n;
+    if (*p == ',') p++;
   }
   model_transport *m = calloc(1, sizeof *m);
-  nnfm_device_config cfg = nnfm_device_config_default();
-  cfg.conv = conv;
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {
     free(m);
     snprintf(msg, msglen, "model: out of memory");
