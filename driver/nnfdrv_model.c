@@ -33,21 +33,35 @@ static void model_close(nnfdrv_transport *t) {
   free(m);
 }
 
-/* "model" or "model:conv=0" (CONV and POOL off, FEAT_CONV clear: a device
- * built with HAS_CONV = 0, such as the iCEBreaker's, which a host must
- * refuse a CNN on). */
+/* "model" or "model:OPTS", OPTS comma-separated: conv=0 (CONV and POOL
+ * off, FEAT_CONV clear: a device built with HAS_CONV = 0, such as the
+ * iCEBreaker's, which a host must refuse a CNN on), ew=0 (EW, relative
+ * bases and LOOP's stride off: FEAT_EW and FEAT_REL clear, as on a board
+ * built with HAS_EW = 0), luts=N (N resident LUTs, 1..8). */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
-  int conv = 1; /* CONV and POOL (FEAT_CONV), as the RTL's default */
-  if (spec && *spec) {
-    if (strcmp(spec, "conv=0") && strcmp(spec, "conv=1")) {
-      snprintf(msg, msglen, "model: the only option is conv=0 or conv=1 (got \"%s\")", spec);
+  int conv = 1, ew = -1, luts = 0; /* CONV and POOL (FEAT_CONV), as the RTL's default; EW and LUTS: the model's */
+  char opts[128];
+  snprintf(opts, sizeof opts, "%s", spec ? spec : "");
+  for (char *tok = opts, *next; tok && *tok; tok = next) {
+    next = strchr(tok, ',');
+    if (next) *next++ = 0;
+    char *end = NULL;
+    long v = -1;
+    if (!strncmp(tok, "luts=", 5)) v = strtol(tok + 5, &end, 10);
+    if (!strcmp(tok, "conv=0") || !strcmp(tok, "conv=1")) conv = tok[5] == '1';
+    else if (!strcmp(tok, "ew=0") || !strcmp(tok, "ew=1")) ew = tok[3] == '1';
+    else if (end && !*end && v >= 1 && v <= NNFM_LUTS_MAX) luts = (int)v;
+    else {
+      if (!strncmp(tok, "conv=", 5)) snprintf(msg, msglen, "model: the only option is conv=0 or conv=1 (got \"%s\")", tok);
+      else snprintf(msg, msglen, "model: the options are conv=0|1, ew=0|1 and luts=1..%d (got \"%s\")", NNFM_LUTS_MAX, tok);
       return NNFDRV_ERR_URI;
     }
-    conv = spec[5] == '1';
   }
   model_transport *m = calloc(1, sizeof *m);
   nnfm_device_config cfg = nnfm_device_config_default();
   cfg.conv = conv;
+  if (ew >= 0) cfg.ew = ew;
+  if (luts) cfg.engine.luts = (uint32_t)luts;
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {
     free(m);
     snprintf(msg, msglen, "model: out of memory");

@@ -21,6 +21,7 @@ extern "C" {
 #endif
 
 #define NNF_PLAN_BOUNDARIES 25   /* NNF_MAX_LAYERS + 1 */
+#define NNF_LAYER_LUTS 4         /* tables one layer may select (nnf_layer_ops.luts) */
 
 typedef struct nnf_plan {
   const nnfm_config *cfg;
@@ -49,6 +50,11 @@ typedef struct nnf_plan {
   int copy;                    /* program copy (input buffer) being emitted */
   int clear;                   /* LIF: this step clears the neurons' state */
   int8_t lut_slot[NNF_PLAN_BOUNDARIES];  /* the device LUT (INFO LUTS) layer i's table is in */
+  /* the device LUT of layer i's table k (the luts hook's order; k = 0 is
+   * lut_slot[i]) */
+  int8_t lut_slots[NNF_PLAN_BOUNDARIES][NNF_LAYER_LUTS];
+  int in_layer;                /* the layer whose input hook lays out the
+                                  input buffers (nnf_layer_ops.input); -1: none */
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
 

@@ -29,13 +29,14 @@ struct nnf_device {
   nnf_plan plan;             /* buffer addresses for max_batch rows */
   int prog_len;              /* instructions of one program copy (streaming) */
   /* segments: layers [seg_first[s], seg_first[s + 1]) run as one program of
-   * seg_len[s] instructions and an END, with the tables of layers
-   * seg_lut[s][k] in the device's LUT k (-1: none); a new segment begins
-   * only where a table needs a LUT and all `luts` are taken */
+   * seg_len[s] instructions and an END, with table seg_lut[s][k] (of
+   * tables) in the device's LUT k (-1: none); a new segment begins only
+   * where a layer's tables need more LUTs than are free */
   int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG][NNFM_LUTS_MAX];
-  int8_t luts[NNF_MAX_LAYERS][256];
+  int8_t tables[NNF_MAX_LAYERS * NNF_LAYER_LUTS][256];
+  int ntables;
   int nluts;                 /* the device's resident LUTs (INFO LUTS) */
-  int resident_lut[NNFM_LUTS_MAX];  /* layer whose table is in LUT k, -1 none */
+  int resident_lut[NNFM_LUTS_MAX];  /* table in LUT k, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
   int outputs_only;          /* read back only the network's outputs (no backward pass) */
   int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
@@ -146,10 +147,12 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   /* a conv may run the MaxPool2d(2) after it (the conv's own output then
    * never reaches ACT: only when no backward pass reads it back) */
   p->fuse_pool = d->fuse_pool && d->outputs_only && !d->spiking;
+  p->in_layer = -1;
   for (int i = 0; i < n->nlayers; i++) {
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
     if (nnf_conv_packs(l, p)) p->pack_layer = i;
+    if (l->ops->input && !d->spiking) p->in_layer = i;
     break;
   }
   /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
@@ -157,6 +160,10 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   uint32_t in_words = p->pack_layer >= 0
                           ? nnfm_dense_words(c, (uint32_t)t0->mc, (uint32_t)t0->mh, (uint32_t)t0->mw, (uint32_t)B)
                           : map_words(c, t0, B);
+  if (p->in_layer >= 0) {
+    nnf_layer *l = n->layer[p->in_layer];
+    in_words = l->ops->input(l, p, 0, NULL, B);
+  }
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
@@ -304,37 +311,78 @@ static const nnf_qlayer *weights_q(nnf_layer *l) {
   return Q ? Q : nnf_layer_conv_qlayer(l);
 }
 
-/* Segments and LUTs: each distinct table of a segment takes one of the
- * device's LUTs (plan.lut_slot[i] says which layer i's GEMM or CONV
- * selects); a new segment begins where a table needs a LUT and all are
- * taken (with one LUT: wherever the table changes). */
-static void segments(nnf_device *d, const nnf_net *n) {
+/* The tables layer l's instructions select (nnf_layer_ops.luts, else a
+ * Linear / Conv2d's LUT activation): their count. */
+static int layer_tables(nnf_layer *l, const int8_t **t) {
+  if (l->ops->luts) return l->ops->luts(l, t, NNF_LAYER_LUTS);
+  const nnf_qlayer *Q = weights_q(l);
+  if (!Q || !Q->lut) return 0;
+  t[0] = Q->table;
+  return 1;
+}
+
+/* Segments and LUTs: each distinct table (by content) of a segment takes
+ * one of the device's LUTs (plan.lut_slots[i][k] says which layer i's
+ * table k selects; lut_slot[i] is its first); a new segment begins where a
+ * layer's new tables do not fit the LUTs left (with one LUT: wherever the
+ * table changes). A layer needing more tables than the device has LUTs is
+ * refused. */
+static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
   int used = 0;
-  d->nseg = 0;
+  d->nseg = 1;
+  d->ntables = 0;
+  d->seg_first[0] = 0;
+  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[0][k] = -1;
   for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    const int8_t *t[NNF_LAYER_LUTS];
+    int nt = nnf_plan_runs(&d->plan, l) ? layer_tables(l, t) : 0;
+    memset(d->plan.lut_slots[i], 0, sizeof d->plan.lut_slots[i]);
     d->plan.lut_slot[i] = 0;
-    const nnf_qlayer *Q = weights_q(n->layer[i]);
-    if (!Q) continue;
-    int slot = -1;
-    if (Q->lut && d->nseg)
-      for (int k = 0; k < used && slot < 0; k++)
-        if (!memcmp(d->luts[d->seg_lut[d->nseg - 1][k]], Q->table, 256)) slot = k;
-    if (!d->nseg || (Q->lut && slot < 0 && used == d->nluts)) {
-      d->seg_first[d->nseg] = d->nseg ? i : 0;
+    if (!nt) continue;
+    /* the layer's distinct tables */
+    int distinct = 0;
+    for (int k = 0; k < nt; k++) {
+      int dup = 0;
+      for (int j = 0; j < k && !dup; j++) dup = !memcmp(t[j], t[k], 256);
+      distinct += !dup;
+    }
+    if (distinct > d->nluts) {
+      char what[96];
+      l->ops->describe(l, what, sizeof what);
+      return nnf_fail(err, errlen, "layer %d (%s) needs %d activation tables at once; device %s has %d LUT%s (INFO LUTS)",
+                      i, what, distinct, d->uri, d->nluts, d->nluts == 1 ? "" : "s");
+    }
+    /* those not resident in the current segment */
+    int fresh = 0;
+    for (int k = 0; k < nt; k++) {
+      int found = 0;
+      for (int j = 0; j < used && !found; j++) found = !memcmp(d->tables[d->seg_lut[d->nseg - 1][j]], t[k], 256);
+      for (int j = 0; j < k && !found; j++) found = !memcmp(t[j], t[k], 256);
+      fresh += !found;
+    }
+    if (used + fresh > d->nluts) {
+      d->seg_first[d->nseg] = i;
       for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
       d->nseg++;
       used = 0;
     }
-    if (Q->lut) {
+    int *seg = d->seg_lut[d->nseg - 1];
+    for (int k = 0; k < nt; k++) {
+      int slot = -1;
+      for (int j = 0; j < used && slot < 0; j++)
+        if (!memcmp(d->tables[seg[j]], t[k], 256)) slot = j;
       if (slot < 0) {
         slot = used++;
-        memcpy(d->luts[i], Q->table, 256);
-        d->seg_lut[d->nseg - 1][slot] = i;
+        memcpy(d->tables[d->ntables], t[k], 256);
+        seg[slot] = d->ntables++;
       }
-      d->plan.lut_slot[i] = (int8_t)slot;
+      d->plan.lut_slots[i][k] = (int8_t)slot;
     }
+    d->plan.lut_slot[i] = d->plan.lut_slots[i][0];
   }
   d->seg_first[d->nseg] = n->nlayers;
+  return 0;
 }
 
 int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen) {
@@ -354,6 +402,7 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
     return -1;
   }
   plan(d, n, B, &d->plan, NULL, 0);
+  if (!d->spiking && segments(d, n, err, errlen)) return -1;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen)) return -1;
@@ -363,7 +412,6 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
     return -1;
   d->net = n;
   d->max_batch = B;
-  if (!d->spiking) segments(d, n);
   for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
   return write_program(d, B, err, errlen);
 }
@@ -377,6 +425,16 @@ static int put_inputs(nnf_device *d, uint32_t base, const int8_t *xq, int B, int
   const nnf_tensor *t = &d->net->t[0];
   const uint32_t C = (uint32_t)t->mc, H = (uint32_t)t->mh, W = (uint32_t)t->mw;
   const int dense = d->plan.pack_layer >= 0;
+  if (d->plan.in_layer >= 0) { /* a layer's own layout (a recurrent layer's regions) */
+    nnf_plan p = d->plan;
+    p.B = B;
+    nnf_layer *l = d->net->layer[p.in_layer];
+    uint32_t words = l->ops->input(l, &p, base, xq, B);
+    if (!words) return nnf_fail(err, errlen, "inputs do not pack");
+    int rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
+                          act_bytes(d, words));
+    return rc ? drv_fail(d, rc, "input upload", err, errlen) : 0;
+  }
   int rc = dense        ? nnfm_engine_put_dense(d->img, base, xq, (uint32_t)B, C, H, W)
            : is_map(t) ? nnfm_engine_put_fmap(d->img, base, xq, (uint32_t)B, C, H, W)
                        : nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K);
@@ -397,7 +455,7 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
     for (int k = 0; k < d->nluts; k++) {
       int lut = d->seg_lut[s][k];
       if (lut < 0 || lut == d->resident_lut[k]) continue;
-      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, (uint32_t)k * 256u, d->luts[lut], 256)))
+      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, (uint32_t)k * 256u, d->tables[lut], 256)))
         return drv_fail(d, rc, "LUT upload", err, errlen);
       d->resident_lut[k] = lut;
     }

@@ -25,9 +25,10 @@
  * training loop runs them.
  *
  * Quantized: FAKEQUANT and INT run the int8 step of docs/rnn.md on the host
- * (below); the device compiler refuses the layer (the device's EW and
- * relative bases are not in the RTL yet) with its grammar entry.
+ * (below); the device runs INT's step bit for bit as one loop body
+ * (rnn_plan .. rnn_emit, at the end).
  */
+#include "nnf_compile.h"
 #include "nnf_err.h"
 #include "nnf_layer.h"
 #include "nnf_layer_impl.h"
@@ -37,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nnf_proto.h"
 
 /* An elementwise op of the int8 step: its operands' and output's
  * quantization, an optional LUT, and the functional model's parameters
@@ -76,6 +79,9 @@ typedef struct {
   int8_t *qhs, *qcs;          /* (B, H): the int8 states */
   float *fa, *fz;             /* (B, I+H), (B, GH): the fake-quant GEMM's floats */
   int qcap;
+  /* the device plan (rnn_plan): W and P of the gate GEMMs, the step's
+   * scratch tensors in ACT (fixed: the step body reads them absolute) */
+  uint32_t dw[3], dp[3], scratch[5];
 } rnn;
 
 /* The fixed quantizations (TFLite's LOGISTIC and TANH outputs; the hidden
@@ -815,9 +821,246 @@ static void rnn_qparams(nnf_layer *l) {
   nnf_qrange_params(nnf_layer_range(l));
 }
 
-static int rnn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen) {
-  (void)p;
-  return refuse_quantized(l, err, errlen);
+
+/* ---- the device (docs/rnn.md "A recurrent step") ----------------------------------------
+ * One input buffer (nnf_plan.in_base, two when streaming) holds, for B
+ * sequences, T regions R_t of S = (KX + KH) * B words, R_t = [x_t (KX*B
+ * words)][h_{t-1} (KH*B words)] in the activation layout (KX = ceil(I /
+ * rows), KH = ceil(H / rows)), then the LSTM's cell state (KH*B words). The
+ * host writes every x_t, h_0 (h's zero point) and c_0; step t reads R_t and
+ * writes h_t into R_{t+1}'s h part: the step body's bases are relative and
+ * one LOOP strides by S. The last step runs unrolled with absolute bases
+ * and writes h_T to the layer's output boundary (KH*B words), which the
+ * next layer reads or the host reads back. The gate GEMMs read [x_t,
+ * h_{t-1}] as Kd = KX*rows + H inputs (the x part's last tile padded with
+ * zero weight rows); their outputs are gate-tiled (gate g's channel j at
+ * g*KH*rows + j; padding channels have zero weights and bias) so that every
+ * gate is a tensor of its own for EW. The intermediates are fixed ACT
+ * tensors (scratch). */
+
+/* A gate GEMM on the device: the host block Q over x (ux) and / or h (uh),
+ * g gates of H channels. */
+typedef struct {
+  const nnf_qlayer *Q;
+  int ux, uh, g;
+} rnn_gemm;
+
+static int gemms(const rnn *R, rnn_gemm *m) {
+  switch (R->kind) {
+    case NNF_RNN_GRU:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 2};
+      m[1] = (rnn_gemm){&R->qg[1], 1, 0, 1};
+      m[2] = (rnn_gemm){&R->qg[2], 0, 1, 1};
+      return 3;
+    case NNF_RNN_LSTM:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 3};
+      m[1] = (rnn_gemm){&R->qg[1], 1, 1, 1};
+      return 2;
+    default:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 1};
+      return 1;
+  }
+}
+
+static uint32_t tiles(uint32_t n, uint32_t rows) { return (n + rows - 1) / rows; }
+
+/* The device shape of a gate GEMM: inputs Kd, outputs Nd. */
+static void gemm_dims(const rnn *R, const rnn_gemm *m, uint32_t rows, uint32_t *kd, uint32_t *nd) {
+  uint32_t KX = tiles((uint32_t)R->ni, rows), HP = tiles((uint32_t)R->H, rows) * rows;
+  *kd = m->ux && m->uh ? KX * rows + (uint32_t)R->H : m->ux ? (uint32_t)R->ni : (uint32_t)R->H;
+  *nd = (uint32_t)(m->g - 1) * HP + (uint32_t)R->H;
+}
+
+static uint32_t region_words(const rnn *R, uint32_t rows, uint32_t B) {
+  return (tiles((uint32_t)R->ni, rows) + tiles((uint32_t)R->H, rows)) * B;
+}
+
+static int rnn_luts(const nnf_layer *l, const int8_t **t, int max) {
+  const rnn *R = (const rnn *)l;
+  int n = 0;
+  if (R->kind == NNF_RNN_TANH && max > 0) t[n++] = R->qg[0].table;
+  if (R->kind == NNF_RNN_GRU && max > 1) t[n++] = R->qg[0].table, t[n++] = R->lut_tanh;
+  if (R->kind == NNF_RNN_LSTM && max > 2) t[n++] = R->qg[0].table, t[n++] = R->qg[1].table, t[n++] = R->lut_tanh;
+  return n;
+}
+
+static uint32_t rnn_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const int8_t *xq, int B) {
+  rnn *R = (rnn *)l;
+  const uint32_t rows = (uint32_t)p->cfg->rows, S = region_words(R, rows, (uint32_t)B);
+  const uint32_t KX = tiles((uint32_t)R->ni, rows), KH = tiles((uint32_t)R->H, rows);
+  const int T = R->T, NI = R->ni, H = R->H;
+  uint32_t words = (uint32_t)T * S + (R->kind == NNF_RNN_LSTM ? KH * (uint32_t)B : 0);
+  if (!xq) return words;
+  size_t n = (size_t)B * (NI > H ? NI : H);
+  int8_t *buf = malloc(n ? n : 1);
+  if (!buf) return 0;
+  int ok = 1;
+  for (int t = 0; t < T && ok; t++) {
+    for (int b = 0; b < B; b++) memcpy(buf + (size_t)b * NI, xq + ((size_t)b * T + t) * NI, (size_t)NI);
+    ok = nnfm_engine_put_act(p->img, base + (uint32_t)t * S, buf, (uint32_t)B, (uint32_t)NI) == NNFM_OK;
+  }
+  memset(buf, (int8_t)nnf_layer_range(l)->zp, (size_t)B * H); /* h_0 = 0 */
+  ok = ok && nnfm_engine_put_act(p->img, base + KX * (uint32_t)B, buf, (uint32_t)B, (uint32_t)H) == NNFM_OK;
+  if (R->kind == NNF_RNN_LSTM) { /* c_0 = 0 */
+    memset(buf, (int8_t)R->rg[L_C].zp, (size_t)B * H);
+    ok = ok && nnfm_engine_put_act(p->img, base + (uint32_t)T * S, buf, (uint32_t)B, (uint32_t)H) == NNFM_OK;
+  }
+  free(buf);
+  return ok ? words : 0;
+}
+
+static int rnn_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  rnn *R = (rnn *)l;
+  char g[96];
+  nnf_rnn_grammar(l, g, sizeof g);
+  int ew = R->kind == NNF_RNN_GRU || R->kind == NNF_RNN_LSTM;
+  if (!(p->features & NNFP_FEAT_REL) || (ew && !(p->features & NNFP_FEAT_EW)))
+    return nnf_fail(err, errlen,
+                    "device %s does not run recurrent layers: its INFO lacks %s: layer %d '%s' needs relative bases "
+                    "and LOOP's stride%s",
+                    p->dev ? p->dev : "?",
+                    !(p->features & NNFP_FEAT_REL) && ew && !(p->features & NNFP_FEAT_EW)
+                        ? "feature bits 7 and 8 (FEAT_EW, FEAT_REL)"
+                    : !(p->features & NNFP_FEAT_REL) ? "feature bit 8 (FEAT_REL)"
+                                                     : "feature bit 7 (FEAT_EW)",
+                    l->index, g, ew ? " and EW" : "");
+  if (p->in_layer != l->index)
+    return nnf_fail(err, errlen,
+                    "layer %d '%s': on the device a recurrent layer reads the network's input (after another layer it "
+                    "does not run on the device yet)",
+                    l->index, g);
+  if (R->seq)
+    return nnf_fail(err, errlen,
+                    "layer %d '%s': every step's hidden state (seq=1) does not run on the device yet (the last state "
+                    "does)",
+                    l->index, g);
+  if (R->T > 65536)
+    return nnf_fail(err, errlen, "layer %d '%s': %d steps, more than a LOOP's 65536", l->index, g, R->T);
+  const uint32_t rows = (uint32_t)p->cfg->rows, B = (uint32_t)p->B, KH = tiles((uint32_t)R->H, rows);
+  rnn_gemm m[3];
+  int ng = gemms(R, m);
+  for (int k = 0; k < ng; k++) {
+    uint32_t kd, nd;
+    gemm_dims(R, &m[k], rows, &kd, &nd);
+    if (kd > 65535 || nd > 65535)
+      return nnf_fail(err, errlen, "layer %d '%s': a gate GEMM of %u x %u is larger than the device's 65535 x 65535",
+                      l->index, g, kd, nd);
+    R->dw[k] = nnf_plan_w(p, nnfm_w_words(p->cfg, kd, nd));
+    R->dp[k] = nnf_plan_p(p, nnfm_p_entries(p->cfg, nd));
+  }
+  /* scratch: GRU r|z, gin, ghn, r*ghn, n; LSTM i|f|o, g, two products */
+  static const int sizes[4][5] = {{0}, {0}, {2, 1, 1, 1, 1}, {3, 1, 1, 1, 0}};
+  for (int k = 0; k < 5; k++)
+    R->scratch[k] = sizes[R->kind][k] ? nnf_plan_act(p, (uint32_t)sizes[R->kind][k] * KH * B) : 0;
+  p->act[l->index + 1] = nnf_plan_act(p, nnfm_act_words(p->cfg, B, (uint32_t)R->H));
+  return 0;
+}
+
+static int rnn_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  rnn *R = (rnn *)l;
+  const uint32_t rows = (uint32_t)p->cfg->rows, KX = tiles((uint32_t)R->ni, rows);
+  const uint32_t HP = tiles((uint32_t)R->H, rows) * rows;
+  rnn_gemm m[3];
+  int ng = gemms(R, m), rc = 0;
+  for (int k = 0; k < ng && !rc; k++) {
+    const nnf_qlayer *Q = m[k].Q;
+    uint32_t kd, nd, kh = (uint32_t)(m[k].ux ? R->ni : 0) + (uint32_t)(m[k].uh ? R->H : 0), nh = (uint32_t)(m[k].g * R->H);
+    gemm_dims(R, &m[k], rows, &kd, &nd);
+    int8_t *w = calloc((size_t)kd * nd, 1);
+    int32_t *bias = calloc(nd, sizeof *bias), *m0 = calloc(nd, sizeof *m0);
+    int8_t *shift = calloc(nd, 1);
+    if (!w || !bias || !m0 || !shift) rc = nnf_fail(err, errlen, "out of memory");
+    for (uint32_t n = 0; !rc && n < nd; n++) /* padding channels: zero weights and bias */
+      m0[n] = Q->m0[0], shift[n] = Q->shift[0];
+    for (uint32_t n = 0; !rc && n < nh; n++) {
+      uint32_t dn = n / (uint32_t)R->H * HP + n % (uint32_t)R->H; /* gate-tiled */
+      bias[dn] = Q->bias[n], m0[dn] = Q->m0[n], shift[dn] = Q->shift[n];
+      for (uint32_t k2 = 0; k2 < kh; k2++) {
+        uint32_t dk = m[k].ux && m[k].uh && k2 >= (uint32_t)R->ni ? KX * rows + (k2 - (uint32_t)R->ni) : k2;
+        w[(size_t)dk * nd + dn] = Q->w_kn[(size_t)k2 * nh + n];
+      }
+    }
+    if (!rc && (nnfm_engine_put_weights(p->img, R->dw[k], w, kd, nd) != NNFM_OK ||
+                nnfm_engine_put_params(p->img, R->dp[k], bias, m0, shift, nd) != NNFM_OK))
+      rc = nnf_fail(err, errlen, "layer %d (%s) does not pack into the device's buffers", l->index, kind_names[R->kind]);
+    free(w), free(bias), free(m0), free(shift);
+  }
+  return rc ? -1 : 0;
+}
+
+static void put_gemm(nnf_plan *p, const rnn *R, int k, uint32_t a, uint32_t o, int lut_k, int a_rel, int o_rel) {
+  rnn_gemm m[3];
+  gemms(R, m);
+  uint32_t kd, nd;
+  gemm_dims(R, &m[k], (uint32_t)p->cfg->rows, &kd, &nd);
+  const nnf_qlayer *Q = m[k].Q;
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return;
+  nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)kd, (uint16_t)nd, a, R->dw[k], R->dp[k], o,
+                   (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+  nnfdrv_insn_gemm(insn, &g);
+  if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slots[R->base.index][lut_k]) != NNFDRV_OK) p->ok = 0;
+  if ((a_rel || o_rel) && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;
+}
+
+static void put_ew(nnf_plan *p, const rnn *R, int k, uint32_t a, uint32_t b, uint32_t o, int lut_k, int a_rel,
+                   int o_rel) {
+  const ew_io *e = &R->ew[k];
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return;
+  nnfdrv_ew w = {e->p, (uint16_t)R->H, (uint16_t)p->B, a, b, o, e->lut != NULL,
+                 (uint8_t)(e->lut ? p->lut_slots[R->base.index][lut_k] : 0)};
+  if (nnfdrv_insn_ew(insn, &w) != NNFDRV_OK) p->ok = 0;
+  if ((a_rel || o_rel) && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;
+}
+
+/* One step: R_t at r, h_t to h (rel: both plus the LOOP offset); c the
+ * LSTM's cell state. */
+static void emit_step(nnf_plan *p, const rnn *R, uint32_t r, uint32_t h, uint32_t c, int rel) {
+  const uint32_t rows = (uint32_t)p->cfg->rows, B = (uint32_t)p->B;
+  const uint32_t hb = r + tiles((uint32_t)R->ni, rows) * B, KB = tiles((uint32_t)R->H, rows) * B;
+  const uint32_t *s = R->scratch;
+  switch (R->kind) {
+    case NNF_RNN_TANH:
+    case NNF_RNN_RELU:
+      put_gemm(p, R, 0, r, h, 0, rel, rel);
+      break;
+    case NNF_RNN_GRU:
+      put_gemm(p, R, 0, r, s[0], 0, rel, 0);                    /* r | z */
+      put_gemm(p, R, 1, r, s[1], 0, rel, 0);                    /* gin */
+      put_gemm(p, R, 2, hb, s[2], 0, rel, 0);                   /* ghn */
+      put_ew(p, R, 0, s[0], s[2], s[3], 0, 0, 0);               /* r * ghn */
+      put_ew(p, R, 1, s[1], s[3], s[4], 1, 0, 0);               /* n = tanh(gin + that) */
+      put_ew(p, R, 2, hb, s[4], s[3], 0, rel, 0);               /* h - n */
+      put_ew(p, R, 3, s[0] + KB, s[3], s[1], 0, 0, 0);          /* z * (h - n) */
+      put_ew(p, R, 4, s[4], s[1], h, 0, 0, rel);                /* h' = n + that */
+      break;
+    case NNF_RNN_LSTM:
+      put_gemm(p, R, 0, r, s[0], 0, rel, 0);                    /* i | f | o */
+      put_gemm(p, R, 1, r, s[1], 1, rel, 0);                    /* g */
+      put_ew(p, R, 0, s[0] + KB, c, s[2], 0, 0, 0);             /* f * c */
+      put_ew(p, R, 1, s[0], s[1], s[3], 0, 0, 0);               /* i * g */
+      put_ew(p, R, 2, s[2], s[3], c, 0, 0, 0);                  /* c' */
+      put_ew(p, R, 3, c, c, s[2], 2, 0, 0);                     /* tanh(c') */
+      put_ew(p, R, 4, s[0] + 2 * KB, s[2], h, 0, 0, rel);       /* h' = o * that */
+      break;
+  }
+}
+
+static int rnn_emit(nnf_layer *l, nnf_plan *p) {
+  rnn *R = (rnn *)l;
+  const uint32_t rows = (uint32_t)p->cfg->rows, S = region_words(R, rows, (uint32_t)p->B);
+  const uint32_t in = nnf_plan_input(p, l->index), c = in + (uint32_t)R->T * S;
+  if (R->T > 1) {
+    int body = p->pc;
+    emit_step(p, R, in, in + S + tiles((uint32_t)R->ni, rows) * (uint32_t)p->B, c, 1);
+    if (R->T > 2) {
+      uint8_t *insn = nnf_plan_insn(p);
+      if (!insn || nnfdrv_insn_loop_stride(insn, (uint32_t)body, (uint32_t)(R->T - 1), S) != NNFDRV_OK) p->ok = 0;
+    }
+  }
+  emit_step(p, R, in + (uint32_t)(R->T - 1) * S, p->act[l->index + 1], c, 0);
+  return p->ok ? 0 : -1;
 }
 
 static void rnn_destroy(nnf_layer *l) {
@@ -834,7 +1077,8 @@ static void rnn_destroy(nnf_layer *l) {
 #define RNN_OPS(name)                                                                                              \
   {                                                                                                                \
     .kind = name, .shape = rnn_shape, .forward = rnn_forward, .backward = rnn_backward, .params = rnn_params,     \
-    .qparams = rnn_qparams, .quantize = rnn_quantize, .plan = rnn_plan, .describe = rnn_describe, .destroy = rnn_destroy,                    \
+    .qparams = rnn_qparams, .quantize = rnn_quantize, .plan = rnn_plan, .pack = rnn_pack, .emit = rnn_emit,       \
+    .luts = rnn_luts, .input = rnn_input, .describe = rnn_describe, .destroy = rnn_destroy,                      \
   }
 
 static const nnf_layer_ops rnn_ops[4] = {RNN_OPS("RNN"), RNN_OPS("RNN"), RNN_OPS("GRU"), RNN_OPS("LSTM")};
