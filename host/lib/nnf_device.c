@@ -35,6 +35,9 @@ struct nnf_device {
   int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG][NNFM_LUTS_MAX];
   int8_t tables[NNF_MAX_LAYERS * NNF_LAYER_LUTS][256];
   int ntables;
+  int seg_page[MAX_SEG];     /* the parameter page segment s uses (plan.ppage) */
+  uint8_t *pages[NNF_PLAN_BOUNDARIES];  /* with plan.npages > 1: each page's P bytes */
+  int resident_page;         /* the page in P, -1 none */
   int nluts;                 /* the device's resident LUTs (INFO LUTS) */
   int resident_lut[NNFM_LUTS_MAX];  /* table in LUT k, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
@@ -88,8 +91,13 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
   return NNFDRV_OK;
 }
 
+static void free_pages(nnf_device *d) {
+  for (int k = 0; k < NNF_PLAN_BOUNDARIES; k++) free(d->pages[k]), d->pages[k] = NULL;
+}
+
 void nnf_device_close(nnf_device *d) {
   if (!d) return;
+  free_pages(d);
   if (d->drv) nnfdrv_close(d->drv);
   nnfm_engine_destroy(d->img);
   free(d);
@@ -167,22 +175,33 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
+  p->npages = 1;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
+      uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p;
       if (l->ops->plan(l, p, err, errlen)) return -1;
+      if (p->p > c->p_words && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES) {
+        /* the layer's parameters start a new page (uploaded before its segment runs) */
+        p->w = w0, p->a = a0, p->st = s0, p->p = 0;
+        p->npages++;
+        if (l->ops->plan(l, p, err, errlen)) return -1;
+      }
     } else {
       p->act[i + 1] = p->act[i];
     }
+    p->ppage[i] = p->npages - 1;
+    p->pused[p->npages - 1] = p->p;
   }
   if (d->spiking && (!(in->features & 4) || !in->state_words))
     return nnf_fail(err, errlen, "device %s has no LIF cores (INFO feature bit 2)", d->uri);
   if (p->w > c->w_words)
     return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u", (unsigned long long)p->w, d->uri,
                     c->w_words);
-  if (p->p > c->p_words)
-    return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
-                    (unsigned long long)p->p, d->uri, c->p_words);
+  for (int k = 0; k < p->npages; k++)
+    if (p->pused[k] > c->p_words)
+      return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
+                      (unsigned long long)p->pused[k], d->uri, c->p_words);
   if (p->a > c->act_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u%s", B,
                     (unsigned long long)p->a, d->uri, c->act_words, d->spiking || B == 1 ? "" : " (use a smaller batch)");
@@ -332,6 +351,7 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
   d->nseg = 1;
   d->ntables = 0;
   d->seg_first[0] = 0;
+  d->seg_page[0] = 0;
   for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[0][k] = -1;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
@@ -339,6 +359,12 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
     int nt = nnf_plan_runs(&d->plan, l) ? layer_tables(l, t) : 0;
     memset(d->plan.lut_slots[i], 0, sizeof d->plan.lut_slots[i]);
     d->plan.lut_slot[i] = 0;
+    if (d->plan.ppage[i] != d->seg_page[d->nseg - 1]) { /* a new parameter page: a new segment */
+      d->seg_first[d->nseg] = i;
+      for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
+      d->seg_page[d->nseg++] = d->plan.ppage[i];
+      used = 0;
+    }
     if (!nt) continue;
     /* the layer's distinct tables */
     int distinct = 0;
@@ -364,6 +390,7 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
     if (used + fresh > d->nluts) {
       d->seg_first[d->nseg] = i;
       for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
+      d->seg_page[d->nseg] = d->seg_page[d->nseg - 1];
       d->nseg++;
       used = 0;
     }
@@ -403,13 +430,24 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   }
   plan(d, n, B, &d->plan, NULL, 0);
   if (!d->spiking && segments(d, n, err, errlen)) return -1;
-  for (int i = 0; i < n->nlayers; i++) {
-    nnf_layer *l = n->layer[i];
-    if (l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen)) return -1;
+  free_pages(d);
+  for (int pg = 0; pg < d->plan.npages; pg++) {
+    for (int i = 0; i < n->nlayers; i++) {
+      nnf_layer *l = n->layer[i];
+      if (d->plan.ppage[i] == pg && l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen))
+        return -1;
+    }
+    if (d->plan.npages > 1) { /* keep the page's P bytes for start() */
+      size_t len = (size_t)d->plan.pused[pg] * p_entry_bytes(d);
+      if (!(d->pages[pg] = malloc(len ? len : 1))) return nnf_fail(err, errlen, "out of memory");
+      nnfm_engine_read_bytes(d->img, NNFDRV_P, 0, d->pages[pg], len);
+    }
   }
   if (upload_range(d, NNFDRV_W, 0, (size_t)d->plan.w * d->cfg.cols, "weight upload", err, errlen) ||
-      upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen))
+      (d->plan.npages == 1 &&
+       upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen)))
     return -1;
+  d->resident_page = d->plan.npages == 1 ? 0 : -1;
   d->net = n;
   d->max_batch = B;
   for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
@@ -452,6 +490,13 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
   int rc, pc = buf * d->prog_len;
   *waited = d->nseg > 1;
   for (int s = 0; s < d->nseg; s++) {
+    int pg = d->seg_page[s];
+    if (pg != d->resident_page) {
+      size_t len = (size_t)d->plan.pused[pg] * p_entry_bytes(d);
+      if ((rc = nnfdrv_write(d->drv, NNFDRV_P, 0, d->pages[pg], len)))
+        return drv_fail(d, rc, "parameter upload", err, errlen);
+      d->resident_page = pg;
+    }
     for (int k = 0; k < d->nluts; k++) {
       int lut = d->seg_lut[s][k];
       if (lut < 0 || lut == d->resident_lut[k]) continue;
