@@ -2,13 +2,26 @@
  * nnf_test_device.h - the closing checks of a network run on a device (the
  * e2e device tests): the device really computed (its int8 outputs are not
  * all one value), its counters saw the images and some MACs; then the
- * device is closed.
+ * device is closed. And the networks they build.
  */
 #ifndef NNF_TEST_DEVICE_H
 #define NNF_TEST_DEVICE_H
 
 #include "nnf_device.h"
+#include "nnf_layer.h"
 #include "nnf_test.h"
+
+/* The network of arch over c x h x w inputs, initialised from seed. */
+static inline nnf_net *nnf_test_device_net(const char *arch, int c, int h, int w, uint64_t seed) {
+  char err[512];
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
+  nnf_test_ctx("%s: %s", arch, err);
+  CHECK(n != NULL);
+  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+  CHECK_OK(nnf_net_init(n, &is, seed));
+  return n;
+}
 
 static inline void nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
   char err[512] = "";

@@ -45,14 +45,7 @@ static float *inputs(int count, int width, uint64_t seed) {
 }
 
 static nnf_net *build(const char *arch, int c, int h, int w, uint64_t seed) {
-  char err[512];
-  int shape[3] = {c, h, w};
-  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
-  nnf_test_ctx("%s: %s", arch, err);
-  CHECK(n != NULL);
-  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
-  CHECK_OK(nnf_net_init(n, &is, seed));
-  return n;
+  return nnf_test_device_net(arch, c, h, w, seed);
 }
 
 /* Observe x, quantize, the host's INT forward: every boundary's int8

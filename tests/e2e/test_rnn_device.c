@@ -35,14 +35,7 @@ static float *inputs(int count, int width, uint64_t seed) {
 /* A network over sequences of T steps of I features (a 1 x T x I map: the
  * recurrent layer's in= is I). */
 static nnf_net *build(const char *arch, int T, int I, uint64_t seed) {
-  char err[512];
-  int shape[3] = {1, T, I};
-  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
-  nnf_test_ctx("%s: %s", arch, err);
-  CHECK(n != NULL);
-  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
-  CHECK_OK(nnf_net_init(n, &is, seed));
-  return n;
+  return nnf_test_device_net(arch, 1, T, I, seed);
 }
 
 /* Observe, quantize; the host's INT forward; the device's (over chunks of
