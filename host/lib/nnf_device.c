@@ -521,16 +521,32 @@ static int holds_output(const nnf_device *d, const nnf_net *n, int i) {
 
 /* READ every planned layer's outputs of a chunk of B rows starting at row
  * `first` into the network's boundaries (a READ waits for the program). */
-static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, char *err, size_t errlen) {
+static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, int buf, char *err, size_t errlen) {
   int last = -1; /* the last layer the device computes: its output is the network's */
   for (int i = 0; i < n->nlayers; i++)
     if (holds_output(d, n, i)) last = i;
+  int in_read = 0; /* input buffer buf read back (for output hooks) */
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (!holds_output(d, n, i)) continue;
     if (d->outputs_only && i != last) continue;
     const nnf_tensor *y = &n->t[i + 1];
     uint32_t base = d->plan.act[i + 1], W = (uint32_t)l->out;
+    nnf_plan p = d->plan;
+    p.B = B;
+    if (l->ops->output && d->plan.in_layer >= 0 && !l->ops->output(l, &p, 0, NULL, B)) {
+      /* the outputs stay in the input buffer's layout */
+      uint32_t in = d->plan.in_base[buf];
+      nnf_layer *il = n->layer[p.in_layer];
+      int rc = 0;
+      if (!in_read)
+        rc = nnfdrv_read(d->drv, NNFDRV_ACT, in * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, in),
+                         act_bytes(d, il->ops->input(il, &p, 0, NULL, B)));
+      if (rc) return drv_fail(d, rc, "activation read-back", err, errlen);
+      in_read = 1;
+      if (l->ops->output(l, &p, in, y->q + first * W, B)) return nnf_fail(err, errlen, "outputs do not unpack");
+      continue;
+    }
     uint32_t words = map_words(&d->cfg, y, B);
     int rc = nnfdrv_read(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
                          act_bytes(d, words));
@@ -563,7 +579,7 @@ static int stream(nnf_device *d, nnf_net *n, int batch, char *err, size_t errlen
     int overlap = c + 1 < nchunks && next_B == B;
     if (overlap && put_inputs(d, d->plan.in_base[buf ^ 1], xq + (first + (size_t)B) * K, next_B, K, err, errlen))
       return -1;
-    if (get_outputs(d, n, B, first, err, errlen)) return -1;
+    if (get_outputs(d, n, B, first, buf, err, errlen)) return -1;
     (void)waited;
     d->images += (uint64_t)B;
     if (c + 1 < nchunks && !overlap) {

@@ -871,8 +871,40 @@ static void gemm_dims(const rnn *R, const rnn_gemm *m, uint32_t rows, uint32_t *
   *nd = (uint32_t)(m->g - 1) * HP + (uint32_t)R->H;
 }
 
-static uint32_t region_words(const rnn *R, uint32_t rows, uint32_t B) {
-  return (tiles((uint32_t)R->ni, rows) + tiles((uint32_t)R->H, rows)) * B;
+/* A chain: recurrent layers first .. first+k-1, each but the last with
+ * seq=1 feeding the next, run as a wavefront over shared regions Q_t = [x_t
+ * | h1_{t-1} | h2_{t-2} | ... | hk_{t-k}] of S words (slot 0: KX*B words,
+ * slot m: KH_m*B): layer m's step s reads [slot m-1 | slot m] of Q_{s+m-1}
+ * and writes h_m(s) into slot m of Q_{s+m}, so every layer's step body is
+ * relative with the one stride S. T + k regions, then the LSTMs' cell states
+ * (KH_m*B words each). A single layer is the chain k = 1. */
+typedef struct {
+  int first, k, j;         /* the chain's first layer and length; this layer's place, 1..k */
+  uint32_t S, off[NNF_MAX_LAYERS + 1], cell[NNF_MAX_LAYERS + 1], words;
+} rnn_chain;
+
+static const rnn *chain_layer(const nnf_net *n, int i) { return i >= 0 && i < n->nlayers ? as_rnn(n->layer[i]) : NULL; }
+
+static void chain_of(const rnn *R, uint32_t rows, uint32_t B, rnn_chain *c) {
+  const nnf_net *n = R->base.net;
+  int i = R->base.index;
+  while (chain_layer(n, i - 1) && chain_layer(n, i - 1)->seq) i--;
+  c->first = i;
+  c->k = 1;
+  while (chain_layer(n, i + c->k - 1)->seq && chain_layer(n, i + c->k)) c->k++;
+  c->j = R->base.index - i + 1;
+  const rnn *F = chain_layer(n, i);
+  uint32_t at = tiles((uint32_t)F->ni, rows) * B;
+  c->off[0] = 0;
+  for (int m = 1; m <= c->k; m++) c->off[m] = at, at += tiles((uint32_t)chain_layer(n, i + m - 1)->H, rows) * B;
+  c->S = at;
+  at = (uint32_t)(F->T + c->k) * c->S;
+  for (int m = 1; m <= c->k; m++) {
+    const rnn *L = chain_layer(n, i + m - 1);
+    c->cell[m] = at;
+    if (L->kind == NNF_RNN_LSTM) at += tiles((uint32_t)L->H, rows) * B;
+  }
+  c->words = at;
 }
 
 static int rnn_luts(const nnf_layer *l, const int8_t **t, int max) {
@@ -886,27 +918,53 @@ static int rnn_luts(const nnf_layer *l, const int8_t **t, int max) {
 
 static uint32_t rnn_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const int8_t *xq, int B) {
   rnn *R = (rnn *)l;
-  const uint32_t rows = (uint32_t)p->cfg->rows, S = region_words(R, rows, (uint32_t)B);
-  const uint32_t KX = tiles((uint32_t)R->ni, rows), KH = tiles((uint32_t)R->H, rows);
-  const int T = R->T, NI = R->ni, H = R->H;
-  uint32_t words = (uint32_t)T * S + (R->kind == NNF_RNN_LSTM ? KH * (uint32_t)B : 0);
-  if (!xq) return words;
-  size_t n = (size_t)B * (NI > H ? NI : H);
-  int8_t *buf = malloc(n ? n : 1);
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)B, &c);
+  if (!xq) return c.words;
+  const int T = R->T, NI = R->ni;
+  int widest = NI;
+  for (int m = 1; m <= c.k; m++) widest = chain_layer(l->net, c.first + m - 1)->H > widest ? chain_layer(l->net, c.first + m - 1)->H : widest;
+  int8_t *buf = malloc((size_t)B * widest);
   if (!buf) return 0;
   int ok = 1;
-  for (int t = 0; t < T && ok; t++) {
+  for (int t = 0; t < T && ok; t++) { /* x_t in slot 0 of Q_t */
     for (int b = 0; b < B; b++) memcpy(buf + (size_t)b * NI, xq + ((size_t)b * T + t) * NI, (size_t)NI);
-    ok = nnfm_engine_put_act(p->img, base + (uint32_t)t * S, buf, (uint32_t)B, (uint32_t)NI) == NNFM_OK;
+    ok = nnfm_engine_put_act(p->img, base + (uint32_t)t * c.S, buf, (uint32_t)B, (uint32_t)NI) == NNFM_OK;
   }
-  memset(buf, (int8_t)nnf_layer_range(l)->zp, (size_t)B * H); /* h_0 = 0 */
-  ok = ok && nnfm_engine_put_act(p->img, base + KX * (uint32_t)B, buf, (uint32_t)B, (uint32_t)H) == NNFM_OK;
-  if (R->kind == NNF_RNN_LSTM) { /* c_0 = 0 */
-    memset(buf, (int8_t)R->rg[L_C].zp, (size_t)B * H);
-    ok = ok && nnfm_engine_put_act(p->img, base + (uint32_t)T * S, buf, (uint32_t)B, (uint32_t)H) == NNFM_OK;
+  for (int m = 1; m <= c.k && ok; m++) { /* h_m(-1) = 0 in slot m of Q_{m-1}; c_m(-1) = 0 */
+    rnn *L = (rnn *)chain_layer(l->net, c.first + m - 1);
+    memset(buf, (int8_t)nnf_layer_range(&L->base)->zp, (size_t)B * L->H);
+    ok = nnfm_engine_put_act(p->img, base + (uint32_t)(m - 1) * c.S + c.off[m], buf, (uint32_t)B, (uint32_t)L->H) ==
+         NNFM_OK;
+    if (ok && L->kind == NNF_RNN_LSTM) {
+      memset(buf, (int8_t)L->rg[L_C].zp, (size_t)B * L->H);
+      ok = nnfm_engine_put_act(p->img, base + c.cell[m], buf, (uint32_t)B, (uint32_t)L->H) == NNFM_OK;
+    }
   }
   free(buf);
-  return ok ? words : 0;
+  return ok ? c.words : 0;
+}
+
+/* A seq=1 layer's every-step states, from the staging image of the input
+ * buffer at base (read back): h(s) in slot j of Q_{s+j}. 1 for a layer
+ * whose output (h_T) is in its boundary. */
+static int rnn_output(nnf_layer *l, const nnf_plan *p, uint32_t base, int8_t *yq, int B) {
+  rnn *R = (rnn *)l;
+  if (!R->seq) return 1; /* h_T: in the boundary */
+  if (!yq) return 0;
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)B, &c);
+  const int T = R->T, H = R->H;
+  int8_t *buf = malloc((size_t)B * H);
+  if (!buf) return -1;
+  int ok = 1;
+  for (int s = 0; s < T && ok; s++) {
+    ok = nnfm_engine_get_act(p->img, base + (uint32_t)(s + c.j) * c.S + c.off[c.j], buf, (uint32_t)B, (uint32_t)H) ==
+         NNFM_OK;
+    for (int b = 0; ok && b < B; b++) memcpy(yq + ((size_t)b * T + s) * H, buf + (size_t)b * H, (size_t)H);
+  }
+  free(buf);
+  return ok ? 0 : -1;
 }
 
 static int rnn_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
@@ -924,16 +982,22 @@ static int rnn_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
                     : !(p->features & NNFP_FEAT_REL) ? "feature bit 8 (FEAT_REL)"
                                                      : "feature bit 7 (FEAT_EW)",
                     l->index, g, ew ? " and EW" : "");
-  if (p->in_layer != l->index)
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)p->B, &c);
+  if (p->in_layer != c.first)
     return nnf_fail(err, errlen,
-                    "layer %d '%s': on the device a recurrent layer reads the network's input (after another layer it "
-                    "does not run on the device yet)",
+                    "layer %d '%s': on the device a recurrent layer reads the network's input or a recurrent layer's "
+                    "every step (after another layer it does not run on the device yet)",
                     l->index, g);
-  if (R->seq)
+  const rnn *F = chain_layer(l->net, c.first);
+  if (c.j > 1 && (R->T != F->T || R->ni != chain_layer(l->net, l->index - 1)->H))
+    return nnf_fail(err, errlen, "layer %d '%s': its steps are not the previous recurrent layer's %d steps of %d",
+                    l->index, g, F->T, chain_layer(l->net, l->index - 1)->H);
+  if (R->seq && c.j == c.k && l->index + 1 < l->net->nlayers)
     return nnf_fail(err, errlen,
-                    "layer %d '%s': every step's hidden state (seq=1) does not run on the device yet (the last state "
-                    "does)",
-                    l->index, g);
+                    "layer %d '%s': on the device every step's hidden state (seq=1) feeds a recurrent layer or is the "
+                    "network's output (layer %d, %s, does not read it yet)",
+                    l->index, g, l->index + 1, l->net->layer[l->index + 1]->ops->kind);
   if (R->T > 65536)
     return nnf_fail(err, errlen, "layer %d '%s': %d steps, more than a LOOP's 65536", l->index, g, R->T);
   const uint32_t rows = (uint32_t)p->cfg->rows, B = (uint32_t)p->B, KH = tiles((uint32_t)R->H, rows);
@@ -952,7 +1016,8 @@ static int rnn_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   static const int sizes[4][5] = {{0}, {0}, {2, 1, 1, 1, 1}, {3, 1, 1, 1, 0}};
   for (int k = 0; k < 5; k++)
     R->scratch[k] = sizes[R->kind][k] ? nnf_plan_act(p, (uint32_t)sizes[R->kind][k] * KH * B) : 0;
-  p->act[l->index + 1] = nnf_plan_act(p, nnfm_act_words(p->cfg, B, (uint32_t)R->H));
+  /* h_T in a boundary of its own; every step's stays in the regions (rnn_output) */
+  p->act[l->index + 1] = R->seq ? p->act[l->index] : nnf_plan_act(p, nnfm_act_words(p->cfg, B, (uint32_t)R->H));
   return 0;
 }
 
@@ -1049,17 +1114,21 @@ static void emit_step(nnf_plan *p, const rnn *R, uint32_t r, uint32_t h, uint32_
 
 static int rnn_emit(nnf_layer *l, nnf_plan *p) {
   rnn *R = (rnn *)l;
-  const uint32_t rows = (uint32_t)p->cfg->rows, S = region_words(R, rows, (uint32_t)p->B);
-  const uint32_t in = nnf_plan_input(p, l->index), c = in + (uint32_t)R->T * S;
-  if (R->T > 1) {
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)p->B, &c);
+  const uint32_t in = p->in_base[p->copy], S = c.S, cell = in + c.cell[c.j];
+  const uint32_t r0 = in + (uint32_t)(c.j - 1) * S + c.off[c.j - 1], h0 = r0 + S + (c.off[c.j] - c.off[c.j - 1]);
+  /* seq=1: every step in the loop (into the regions); else the last unrolled into the boundary */
+  int looped = R->seq ? R->T : R->T - 1;
+  if (looped > 0) {
     int body = p->pc;
-    emit_step(p, R, in, in + S + tiles((uint32_t)R->ni, rows) * (uint32_t)p->B, c, 1);
-    if (R->T > 2) {
+    emit_step(p, R, r0, h0, cell, 1);
+    if (looped > 1) {
       uint8_t *insn = nnf_plan_insn(p);
-      if (!insn || nnfdrv_insn_loop_stride(insn, (uint32_t)body, (uint32_t)(R->T - 1), S) != NNFDRV_OK) p->ok = 0;
+      if (!insn || nnfdrv_insn_loop_stride(insn, (uint32_t)body, (uint32_t)looped, S) != NNFDRV_OK) p->ok = 0;
     }
   }
-  emit_step(p, R, in + (uint32_t)(R->T - 1) * S, p->act[l->index + 1], c, 0);
+  if (!R->seq) emit_step(p, R, r0 + (uint32_t)(R->T - 1) * S, p->act[l->index + 1], cell, 0);
   return p->ok ? 0 : -1;
 }
 
@@ -1078,7 +1147,7 @@ static void rnn_destroy(nnf_layer *l) {
   {                                                                                                                \
     .kind = name, .shape = rnn_shape, .forward = rnn_forward, .backward = rnn_backward, .params = rnn_params,     \
     .qparams = rnn_qparams, .quantize = rnn_quantize, .plan = rnn_plan, .pack = rnn_pack, .emit = rnn_emit,       \
-    .luts = rnn_luts, .input = rnn_input, .describe = rnn_describe, .destroy = rnn_destroy,                      \
+    .luts = rnn_luts, .input = rnn_input, .output = rnn_output, .describe = rnn_describe, .destroy = rnn_destroy,                      \
   }
 
 static const nnf_layer_ops rnn_ops[4] = {RNN_OPS("RNN"), RNN_OPS("RNN"), RNN_OPS("GRU"), RNN_OPS("LSTM")};

@@ -8,11 +8,12 @@
  * following Linear's outputs and the logits) byte for byte against the
  * host's integer forward (NNF_FWD_INT, which runs the same step through
  * nnfm_gemm / nnfm_ew), over several chunks with a shorter last one, on
- * fixed shapes (H and I not multiples of the rows, T = 1, T = 2) and random
- * ones. Then the refusals, with their exact messages: a device without
- * FEAT_EW / FEAT_REL (`model:ew=0`), fewer LUTs than an LSTM's three tables
- * (`model:luts=2`), every step's state (seq=1), a recurrent layer after
- * another layer, weights beyond W, a sequence beyond ACT.
+ * fixed shapes (H and I not multiples of the rows, T = 1, T = 2), every
+ * step's state (seq=1) as the output, stacked layers (seq=1 into the next),
+ * and random ones. Then the refusals, with their exact messages: a device
+ * without FEAT_EW / FEAT_REL (`model:ew=0`), fewer LUTs than an LSTM's three
+ * tables (`model:luts=2`), every step's state into a Linear, a recurrent
+ * layer after another layer, weights beyond W, a sequence beyond ACT.
  *
  * usage: test_rnn_device [seed [random networks [device URI]]]
  * (the device: `model` by default; `sim`, the Verilated RTL, for rtl_rnn_device)
@@ -121,13 +122,23 @@ int main(int argc, char **argv) {
   total += same_on_device("lstm(17),dense(6)", 2, 20, 13, 4, seed + 5);
   total += same_on_device("rnn(24)", 3, 16, 10, 16, seed + 6);
   total += same_on_device("lstm(8),dense(10)", 28, 28, 12, 64, seed + 7);
+  /* every step's state (seq=1) as the output, stacked layers (a wavefront over shared regions), T = 1 */
+  total += same_on_device("lstm(11,seq=1)", 5, 6, 23, 8, seed + 8);
+  total += same_on_device("gru(12,seq=1),lstm(9),dense(4)", 6, 7, 21, 8, seed + 9);
+  total += same_on_device("rnn(10,seq=1),gru(7,seq=1),rnn(5,act=relu),dense(3)", 4, 9, 19, 8, seed + 10);
+  total += same_on_device("gru(9,seq=1),gru(6,seq=1)", 1, 5, 11, 4, seed + 11);
+  total += same_on_device("lstm(16,seq=1),lstm(8),dense(10)", 28, 28, 9, 64, seed + 12);
   nnf_rng r = nnf_rng_seed(seed * 13 + 5);
   static const char *const kinds[4] = {"rnn", "rnn", "gru", "lstm"};
   for (int k = 0; k < nrandom; k++) {
     int kind = (int)(nnf_rng_u32(&r) % 4), H = 1 + (int)(nnf_rng_u32(&r) % 40), I = 1 + (int)(nnf_rng_u32(&r) % 20);
     int T = 1 + (int)(nnf_rng_u32(&r) % 9), count = 2 + (int)(nnf_rng_u32(&r) % 30), mb = 1 + (int)(nnf_rng_u32(&r) % 12);
-    char arch[96];
-    snprintf(arch, sizeof arch, "%s(%d%s),dense(%d)", kinds[kind], H, kind == 1 ? ",act=relu" : "",
+    char arch[160], pre[64] = "";
+    if (nnf_rng_u32(&r) % 3 == 0) { /* a seq=1 layer before it */
+      int k2 = (int)(nnf_rng_u32(&r) % 4);
+      snprintf(pre, sizeof pre, "%s(%d,seq=1%s),", kinds[k2], 1 + (int)(nnf_rng_u32(&r) % 24), k2 == 1 ? ",act=relu" : "");
+    }
+    snprintf(arch, sizeof arch, "%s%s(%d%s),dense(%d)", pre, kinds[kind], H, kind == 1 ? ",act=relu" : "",
              2 + (int)(nnf_rng_u32(&r) % 9));
     total += same_on_device(arch, T, I, count, mb, seed + 100 + (uint64_t)k);
   }
@@ -147,13 +158,13 @@ int main(int argc, char **argv) {
        "layer 0 (LSTM(4,8,batch_first=True)) needs 3 activation tables at once; device model:luts=2 has 2 LUTs "
        "(INFO LUTS)"},
       {"lstm(8,seq=1),dense(3)", 3, 4, "model",
-       "layer 0 'lstm(8,in=4,seq=1)': every step's hidden state (seq=1) does not run on the device yet (the last "
-       "state does)"},
+       "layer 0 'lstm(8,in=4,seq=1)': on the device every step's hidden state (seq=1) feeds a recurrent layer or is "
+       "the network's output (layer 1, Linear, does not read it yet)"},
       {"flatten,dense(12),rnn(8,in=4)", 3, 4, "model",
-       "layer 2 'rnn(8,in=4)': on the device a recurrent layer reads the network's input (after another layer it "
-       "does not run on the device yet)"},
+       "layer 2 'rnn(8,in=4)': on the device a recurrent layer reads the network's input or a recurrent layer's "
+       "every step (after another layer it does not run on the device yet)"},
       {"lstm(1500),dense(3)", 3, 28, "model", "the weights need 1156576 W words; device model has 16384"},
-      {"rnn(8)", 30000, 8, "model", "a batch of 1 needs 120001 ACT words; device model has 32768"},
+      {"rnn(8)", 30000, 8, "model", "a batch of 1 needs 120005 ACT words; device model has 32768"},
   };
   for (size_t k = 0; k < sizeof refusals / sizeof refusals[0]; k++)
     refused(refusals[k].arch, refusals[k].T, refusals[k].I, refusals[k].uri, 8, refusals[k].want);

@@ -358,11 +358,14 @@ static void refusals(void) {
   nnf_net *n = nnf_arch_build("dense(8),gru(4,in=2),dense(3)", w10, err, sizeof err);
   nnf_test_ctx("%s", err);
   CHECK(n != NULL);
-  const char *want = "layer 1 'gru(4,in=2)': on the device a recurrent layer reads the network's input (after "
-                     "another layer it does not run on the device yet)";
+  const char *want = "layer 1 'gru(4,in=2)': on the device a recurrent layer reads the network's input or a "
+                     "recurrent layer's every step (after another layer it does not run on the device yet)";
   err[0] = 0;
   nnf_plan pl;
   memset(&pl, 0, sizeof pl);
+  nnfm_config cfg = nnfm_config_default();
+  pl.cfg = &cfg;
+  pl.B = 1;
   pl.features = NNFP_FEAT_EW | NNFP_FEAT_REL;
   pl.in_layer = -1;
   pl.dev = "model";
