@@ -128,6 +128,9 @@ int main(int argc, char **argv) {
   total += same_on_device("rnn(10,seq=1),gru(7,seq=1),rnn(5,act=relu),dense(3)", 4, 9, 19, 8, seed + 10);
   total += same_on_device("gru(9,seq=1),gru(6,seq=1)", 1, 5, 11, 4, seed + 11);
   total += same_on_device("lstm(16,seq=1),lstm(8),dense(10)", 28, 28, 9, 64, seed + 12);
+  /* 4H = 512 channels of parameters fill P (64 entries of 8): the head's take a parameter page of its own */
+  total += same_on_device("gru(128),dense(10)", 28, 28, 7, 4, seed + 13);
+  total += same_on_device("lstm(128),dense(10)", 6, 28, 5, 4, seed + 14);
   nnf_rng r = nnf_rng_seed(seed * 13 + 5);
   static const char *const kinds[4] = {"rnn", "rnn", "gru", "lstm"};
   for (int k = 0; k < nrandom; k++) {
