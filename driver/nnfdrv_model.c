@@ -33,35 +33,37 @@ static void model_close(nnfdrv_transport *t) {
   free(m);
 }
 
-/* "model" or "model:OPTS", OPTS comma-separated: conv=0 (CONV and POOL
+/* "model" or "model:OPTS", OPTS comma-separated: conv=0|1 (CONV and POOL
  * off, FEAT_CONV clear: a device built with HAS_CONV = 0, such as the
- * iCEBreaker's, which a host must refuse a CNN on), ew=0 (EW, relative
- * bases and LOOP's stride off: FEAT_EW and FEAT_REL clear, as on a board
- * built with HAS_EW = 0), luts=N (N resident LUTs, 1..8). */
+ * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
+ * instruction, relative bases and LOOP's stride: FEAT_EW, FEAT_REL) and
+ * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as today's
+ * boards do. */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
-  int conv = 1, ew = -1, luts = 0; /* CONV and POOL (FEAT_CONV), as the RTL's default; EW and LUTS: the model's */
-  char opts[128];
-  snprintf(opts, sizeof opts, "%s", spec ? spec : "");
-  for (char *tok = opts, *next; tok && *tok; tok = next) {
-    next = strchr(tok, ',');
-    if (next) *next++ = 0;
-    char *end = NULL;
-    long v = -1;
-    if (!strncmp(tok, "luts=", 5)) v = strtol(tok + 5, &end, 10);
-    if (!strcmp(tok, "conv=0") || !strcmp(tok, "conv=1")) conv = tok[5] == '1';
-    else if (!strcmp(tok, "ew=0") || !strcmp(tok, "ew=1")) ew = tok[3] == '1';
-    else if (end && !*end && v >= 1 && v <= NNFM_LUTS_MAX) luts = (int)v;
-    else {
-      if (!strncmp(tok, "conv=", 5)) snprintf(msg, msglen, "model: the only option is conv=0 or conv=1 (got \"%s\")", tok);
-      else snprintf(msg, msglen, "model: the options are conv=0|1, ew=0|1 and luts=1..%d (got \"%s\")", NNFM_LUTS_MAX, tok);
+  nnfm_device_config cfg = nnfm_device_config_default();
+  const char *p = spec ? spec : "";
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    char opt[32];
+    int ok = n < sizeof opt;
+    if (ok) {
+      memcpy(opt, p, n);
+      opt[n] = 0;
+      if (!strcmp(opt, "conv=0") || !strcmp(opt, "conv=1")) cfg.conv = opt[5] == '1';
+      else if (!strcmp(opt, "ew=0") || !strcmp(opt, "ew=1")) cfg.ew = opt[3] == '1';
+      else if (!strcmp(opt, "luts=1") || !strcmp(opt, "luts=2") || !strcmp(opt, "luts=4") || !strcmp(opt, "luts=8"))
+        cfg.engine.luts = (uint32_t)(opt[5] - '0');
+      else ok = 0;
+    }
+    if (!ok) {
+      snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, "
+               "luts=1|2|4|8)", (int)(n < 64 ? n : 64), p);
       return NNFDRV_ERR_URI;
     }
+    p += n;
+    if (*p == ',') p++;
   }
   model_transport *m = calloc(1, sizeof *m);
-  nnfm_device_config cfg = nnfm_device_config_default();
-  cfg.conv = conv;
-  if (ew >= 0) cfg.ew = ew;
-  if (luts) cfg.engine.luts = (uint32_t)luts;
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {
     free(m);
     snprintf(msg, msglen, "model: out of memory");

@@ -131,7 +131,7 @@ nnfsim *nnfsim_create(void) {
   s->cfg.w_words = (uint32_t)P::W_WORDS;
   s->cfg.p_words = (uint32_t)P::P_WORDS;
   s->cfg.acc_depth = (uint32_t)P::ACC_DEPTH;
-  s->cfg.luts = (uint32_t)P::LUT_COUNT;
+  s->cfg.luts = 1; // nnf_gemm's LUT_COUNT default (no variant sets it; Verilator keeps no constant for it)
   // The RTL refuses to elaborate outside these rules; the model must agree.
   if (nnfm_config_check(&s->cfg) != NNFM_OK) {
     std::fprintf(stderr, "nnfsim: the RTL's configuration is not one the model accepts\n");

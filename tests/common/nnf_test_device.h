@@ -2,7 +2,7 @@
  * nnf_test_device.h - the closing checks of a network run on a device (the
  * e2e device tests): the device really computed (its int8 outputs are not
  * all one value), its counters saw the images and some MACs; then the
- * device is closed. And the networks they build.
+ * device is closed (the link bytes in: the return value). And the networks they build.
  */
 #ifndef NNF_TEST_DEVICE_H
 #define NNF_TEST_DEVICE_H
@@ -23,7 +23,7 @@ static inline nnf_net *nnf_test_device_net(const char *arch, int c, int h, int w
   return n;
 }
 
-static inline void nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
+static inline uint64_t nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
   char err[512] = "";
   int varied = 0;
   for (size_t i = 1; i < n; i++) varied |= out[i] != out[0];
@@ -33,6 +33,7 @@ static inline void nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t 
   CHECK_EQ_U64(f.images, images);
   CHECK(f.macs > 0);
   nnf_device_close(d);
+  return f.bytes_in;
 }
 
 #endif /* NNF_TEST_DEVICE_H */

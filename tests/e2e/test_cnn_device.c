@@ -84,6 +84,8 @@ static size_t device_equals_host(const char *what, nnf_device *d, nnf_net *n, co
 
 /* Observe, quantize; host INT forward; the device's; every planned layer's
  * int8 outputs and the logits equal. Returns the number of values compared. */
+static uint64_t last_bytes_in; /* link bytes the last same_on_device's device took in */
+
 static size_t same_on_device(const char *arch, int c, int h, int w, int count, int max_batch, uint64_t seed) {
   char err[512];
   nnf_net *n = build(arch, c, h, w, seed);
@@ -101,7 +103,7 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   nnf_test_ctx("%s: logits", arch);
   CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * nnf_net_outputs(n));
   CHECK_MEM_EQ(n->logits, logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
-  nnf_test_device_ran(d, host[L], (size_t)count * nnf_net_outputs(n), (uint64_t)count);
+  last_bytes_in = nnf_test_device_ran(d, host[L], (size_t)count * nnf_net_outputs(n), (uint64_t)count);
   for (int i = 1; i <= L; i++) free(host[i]);
   free(logits);
   free(x);
@@ -383,9 +385,28 @@ int main(int argc, char **argv) {
   /* the Fashion-MNIST shape: 1 x 28 x 28, two conv blocks, flatten + dense 7 x 7 */
   total += same_on_device("conv(8,5,pad=2),relu,maxpool(2),conv(16,5,pad=2),relu,maxpool(2),flatten,dense(10)", 1, 28,
                           28, 11, 1000, seed + 2);
-  /* LUT activations: conv + tanh and dense + sigmoid need two tables (two
-   * program segments, a LUT upload between them) */
-  total += same_on_device("conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)", 1, 8, 8, 19, 8, seed + 5);
+  /* LUT activations: conv + tanh and dense + sigmoid need two tables: in two
+   * of the device's LUTs, one program (LUT_IDX); on a device with one LUT,
+   * two program segments with a LUT upload between them, every chunk. The
+   * same bytes either way, and fewer link bytes with two LUTs. */
+  {
+    const char *arch = "conv(6,3,pad=1),tanh,maxpool(2),flatten,dense(8),sigmoid,dense(3)";
+    const char *uri = dev_uri;
+    total += same_on_device(arch, 1, 8, 8, 19, 8, seed + 5);
+    if (!strncmp(uri, "model", 5)) {
+      uint64_t in_luts[2];
+      const char *uris[2] = {"model:luts=1", "model:luts=2"};
+      for (int k = 0; k < 2; k++) {
+        dev_uri = uris[k];
+        total += same_on_device(arch, 1, 8, 8, 19, 8, seed + 5);
+        in_luts[k] = last_bytes_in;
+      }
+      dev_uri = uri;
+      nnf_test_ctx("link bytes in: one LUT %llu, two %llu", (unsigned long long)in_luts[0],
+                   (unsigned long long)in_luts[1]);
+      CHECK(in_luts[0] >= in_luts[1] + 4 * 256); /* six table uploads (three chunks) against two */
+    }
+  }
   /* ReLU after a max pool and ReLU6 after an average pool: the POOL's clamp */
   total += same_on_device("conv(6,3),maxpool(2),relu,conv(5,3,pad=1),avgpool(2,pad=1),relu6,flatten,dense(4)", 2, 11,
                           11, 23, 1000, seed + 6);
@@ -487,7 +508,8 @@ int main(int argc, char **argv) {
     char err[512] = "";
     CHECK(nnf_device_open("model:conv=2", err, sizeof err) == NULL);
     nnf_test_ctx("%s", err);
-    CHECK(strstr(err, "model: the only option is conv=0 or conv=1 (got \"conv=2\")") != NULL);
+    CHECK(strstr(err, "model: unknown option \"conv=2\" (options, comma-separated: conv=0|1, ew=0|1, "
+                      "luts=1|2|4|8)") != NULL);
   }
   printf("%zu int8 values equal in all\n", total);
   return nnf_test_done(argv[0]);

@@ -59,3 +59,23 @@ int nnfdrv_insn_pack(uint8_t out[32], const nnfdrv_pack *p) {
   (void)out, (void)p;
   abort();
 }
+
+int nnfdrv_insn_set_lut(uint8_t insn[32], unsigned idx) {
+  (void)insn, (void)idx;
+  abort();
+}
+
+int nnfdrv_insn_set_rel(uint8_t insn[32], int a_rel, int o_rel, int b_rel) {
+  (void)insn, (void)a_rel, (void)o_rel, (void)b_rel;
+  abort();
+}
+
+int nnfdrv_insn_ew(uint8_t out[32], const nnfdrv_ew *e) {
+  (void)out, (void)e;
+  abort();
+}
+
+int nnfdrv_insn_loop_stride(uint8_t out[32], uint32_t target, uint32_t count, uint32_t stride) {
+  (void)out, (void)target, (void)count, (void)stride;
+  abort();
+}

@@ -27,56 +27,15 @@
 
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
+#include "nnf_layer_ref.h"
 #include "nnf_test.h"
 #include "nnfm.h"
 
 #define MAXV 4096
 
-static int floats(const cJSON *o, const char *key, float *out) {
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key), *v;
-  nnf_test_ctx("key \"%s\"", key);
-  CHECK(cJSON_IsArray(arr));
-  int n = 0;
-  cJSON_ArrayForEach(v, arr) {
-    CHECK(cJSON_IsNumber(v) && n < MAXV);
-    out[n++] = (float)v->valuedouble;
-  }
-  return n;
-}
-
-/* The worst |a - b| / (2e-5 + 2e-5 |b|) over n values; must stay <= 1. */
-static double worst(const float *a, const float *b, int n) {
-  double w = 0;
-  for (int i = 0; i < n; i++) {
-    double e = fabs((double)a[i] - b[i]) / (2e-5 + 2e-5 * fabs((double)b[i]));
-    w = e > w ? e : w;
-  }
-  return w;
-}
-
-/* Backward of the loss (y . g) through the layers: dx into dx (if not NULL). */
-static void backward(nnf_net *n, const float *g, int B, float *dx) {
-  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
-  size_t cnt = (size_t)B * nnf_net_outputs(n);
-  memcpy(n->g0, g, cnt * sizeof(float));
-  float *cur = n->g0, *next = n->g1;
-  for (int i = n->nlayers - 1; i >= 0; i--) {
-    nnf_layer *l = n->layer[i];
-    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], cur, next, 0);
-    float *t = cur;
-    cur = next;
-    next = t;
-  }
-  if (dx) memcpy(dx, cur, (size_t)B * nnf_net_inputs(n) * sizeof(float));
-}
-
-static double loss(nnf_net *n, const float *x, const float *g, int B) {
-  char err[256];
-  CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
-  double s = 0;
-  for (size_t i = 0; i < (size_t)B * nnf_net_outputs(n); i++) s += (double)n->logits[i] * g[i];
-  return s;
-}
+/* the shared reader and comparison (tests/common/nnf_layer_ref.h) at this file's sizes and tolerance */
+static int floats(const cJSON *o, const char *key, float *out) { return nnf_ref_floats(o, key, out, MAXV); }
+static double worst(const float *a, const float *b, int n) { return nnf_ref_worst(a, b, n, 2e-5); }
 
 /* Central differences of (y . g) at a few coordinates of v (n values) against
  * the analytic gradient d: relative to the largest |d|, 2e-2 (float32
@@ -92,9 +51,9 @@ static void fd_check(nnf_net *n, const float *x, const float *g, int B, float *v
     int i = (int)(((uint64_t)k * 2654435761u + 7) % (uint64_t)cnt);
     float keep = v[i];
     v[i] = keep + 1e-3f;
-    double up = loss(n, x, g, B);
+    double up = nnf_ref_loss(n, x, g, B);
     v[i] = keep - 1e-3f;
-    double dn = loss(n, x, g, B);
+    double dn = nnf_ref_loss(n, x, g, B);
     v[i] = keep;
     double fd = (up - dn) / 2e-3;
     if (fabs(fd - d[i]) > 2e-2 * dmax) miss++, printf("  fd %s[%d]: %g vs %g (max %g)\n", what, i, fd, d[i], dmax);
@@ -144,7 +103,7 @@ static void torch_cases(void) {
     }
     CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
     double w = worst(n->logits, y, ny);
-    backward(n, g, B, mine);
+    nnf_ref_backward(n, g, B, mine);
     floats(c, "dx", dx);
     double wx = worst(mine, dx, nx), wp = 0;
     const cJSON *grads = cJSON_GetObjectItemCaseSensitive(c, "grads");
@@ -162,7 +121,7 @@ static void torch_cases(void) {
     fd_check(n, x, g, B, x, mine, nx, "x");
     for (int j = 0; j < np; j++) {
       CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
-      backward(n, g, B, NULL);
+      nnf_ref_backward(n, g, B, NULL);
       int k = (int)nnf_param_size(&p[j]);
       memcpy(ref, p[j].grad, (size_t)k * sizeof(float));
       fd_check(n, x, g, B, p[j].data, ref, k, p[j].name);

@@ -6,8 +6,12 @@
  * regions after loading, every output after a run, and PROG again after the
  * run (the last, shorter chunk rewrites the program) are hashed (FNV-1a 64)
  * and compared with the values recorded from the code before the layer
- * stack (issue 13). A change to the device compiler that moves one byte of
- * one program fails here.
+ * stack (issue 13), on a device with one LUT (`model:luts=1`, as the code
+ * then knew). The MLP cases run again on the default model (8 LUTs: each
+ * distinct table in a LUT of its own, one program where there were
+ * segments), with hashes recorded when that came (issue 15), and their
+ * outputs must equal the one-LUT run's. A change to the device compiler
+ * that moves one byte of one program fails here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +79,7 @@ static void compare(const char *name, uint64_t load, uint64_t out, uint64_t afte
   CHECK(!"no recorded hashes for this case");
 }
 
-static void mlp_case(nnf_device *dev, const char *name, const int *sizes, int ns, nnf_act act, int max_batch) {
+static uint64_t mlp_case(nnf_device *dev, const char *name, const int *sizes, int ns, nnf_act act, int max_batch) {
   const int B = 10;
   float *x = inputs(B, sizes[0], 5);
   nnf_net *n = nnf_mlp_create(sizes, ns, act, 3, err, sizeof err);
@@ -90,6 +94,7 @@ static void mlp_case(nnf_device *dev, const char *name, const int *sizes, int ns
   compare(name, load, out, regions_hash(dev));
   nnf_net_free(n);
   free(x);
+  return out;
 }
 
 static void snn_case(nnf_device *dev, const char *name, const int *sizes, int ns, int steps, nnf_encoding enc,
@@ -113,16 +118,33 @@ static void snn_case(nnf_device *dev, const char *name, const int *sizes, int ns
 }
 
 int main(void) {
+  const int small[4] = {20, 16, 12, 5}, fashion[3] = {784, 128, 10}, two[2] = {33, 9};
+  const struct {
+    const char *name;
+    const int *sizes;
+    int ns;
+    nnf_act act;
+    int max_batch;
+  } mlps[] = {{"mlp relu", small, 4, NNF_ACT_RELU, 7},      {"mlp relu6", small, 4, NNF_ACT_RELU6, 7},
+              {"mlp sigmoid", small, 4, NNF_ACT_SIGMOID, 7}, {"mlp tanh", small, 4, NNF_ACT_TANH, 4},
+              {"mlp none", small, 4, NNF_ACT_NONE, 10},      {"mlp 784-128-10", fashion, 3, NNF_ACT_RELU, 64},
+              {"mlp one layer", two, 2, NNF_ACT_RELU, 3}};
+  const int nmlp = (int)(sizeof mlps / sizeof *mlps);
+  uint64_t out1[sizeof mlps / sizeof *mlps];
   nnf_device *dev = nnf_device_open("model", err, sizeof err);
   CHECK(dev != NULL);
-  const int small[4] = {20, 16, 12, 5}, fashion[3] = {784, 128, 10}, two[2] = {33, 9};
-  mlp_case(dev, "mlp relu", small, 4, NNF_ACT_RELU, 7);
-  mlp_case(dev, "mlp relu6", small, 4, NNF_ACT_RELU6, 7);
-  mlp_case(dev, "mlp sigmoid", small, 4, NNF_ACT_SIGMOID, 7);
-  mlp_case(dev, "mlp tanh", small, 4, NNF_ACT_TANH, 4);
-  mlp_case(dev, "mlp none", small, 4, NNF_ACT_NONE, 10);
-  mlp_case(dev, "mlp 784-128-10", fashion, 3, NNF_ACT_RELU, 64);
-  mlp_case(dev, "mlp one layer", two, 2, NNF_ACT_RELU, 3);
+  for (int i = 0; i < nmlp; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "8 luts: %s", mlps[i].name);
+    out1[i] = mlp_case(dev, name, mlps[i].sizes, mlps[i].ns, mlps[i].act, mlps[i].max_batch);
+  }
+  nnf_device_close(dev);
+  dev = nnf_device_open("model:luts=1", err, sizeof err);
+  CHECK(dev != NULL);
+  for (int i = 0; i < nmlp; i++) {
+    nnf_test_ctx("%s: the outputs with one LUT and with eight", mlps[i].name);
+    CHECK(mlp_case(dev, mlps[i].name, mlps[i].sizes, mlps[i].ns, mlps[i].act, mlps[i].max_batch) == out1[i]);
+  }
   const int s3[3] = {20, 16, 5}, s4[4] = {24, 17, 9, 4};
   snn_case(dev, "snn direct T5", s3, 3, 5, NNF_ENC_DIRECT, 1, 6);
   snn_case(dev, "snn direct T2 zero", s4, 4, 2, NNF_ENC_DIRECT, 0, 6);

@@ -33,57 +33,16 @@
 #include "nnf_compile.h"
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
+#include "nnf_layer_ref.h"
 #include "nnf_test.h"
 #include "nnfm.h"
 #include "nnf_proto.h"
 
 #define MAXV 4096
 
-static int floats(const cJSON *o, const char *key, float *out) {
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key), *v;
-  nnf_test_ctx("key \"%s\"", key);
-  CHECK(cJSON_IsArray(arr));
-  int n = 0;
-  cJSON_ArrayForEach(v, arr) {
-    CHECK(cJSON_IsNumber(v) && n < MAXV);
-    out[n++] = (float)v->valuedouble;
-  }
-  return n;
-}
-
-static double worst(const float *a, const float *b, int n) {
-  double w = 0;
-  for (int i = 0; i < n; i++) {
-    double e = fabs((double)a[i] - b[i]) / (2e-6 + 2e-6 * fabs((double)b[i]));
-    w = e > w ? e : w;
-  }
-  return w;
-}
-
-/* Backward of the loss (y . g) through the layers (parameter gradients
- * written); dx into dx if not NULL. */
-static void backward(nnf_net *n, const float *g, int B, float *dx) {
-  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
-  size_t cnt = (size_t)B * nnf_net_outputs(n);
-  memcpy(n->g0, g, cnt * sizeof(float));
-  float *cur = n->g0, *next = n->g1;
-  for (int i = n->nlayers - 1; i >= 0; i--) {
-    nnf_layer *l = n->layer[i];
-    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], cur, next, 0);
-    float *t = cur;
-    cur = next;
-    next = t;
-  }
-  if (dx) memcpy(dx, cur, (size_t)B * nnf_net_inputs(n) * sizeof(float));
-}
-
-static double loss(nnf_net *n, const float *x, const float *g, int B) {
-  char err[256];
-  CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
-  double s = 0;
-  for (size_t i = 0; i < (size_t)B * nnf_net_outputs(n); i++) s += (double)n->logits[i] * g[i];
-  return s;
-}
+/* the shared reader and comparison (tests/common/nnf_layer_ref.h) at this file's sizes and tolerance */
+static int floats(const cJSON *o, const char *key, float *out) { return nnf_ref_floats(o, key, out, MAXV); }
+static double worst(const float *a, const float *b, int n) { return nnf_ref_worst(a, b, n, 2e-6); }
 
 static void torch_cases(void) {
   char path[512], err[512];
@@ -138,7 +97,7 @@ static void torch_cases(void) {
     }
     CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
     double w = worst(n->logits, y, ny);
-    backward(n, dy, B, mine);
+    nnf_ref_backward(n, dy, B, mine);
     floats(c, "dx", dx);
     double wx = worst(mine, dx, nx), wp = 0;
     const cJSON *grads = cJSON_GetObjectItemCaseSensitive(c, "grads");
@@ -186,9 +145,9 @@ static void fd_check(nnf_net *n, const float *x, const float *g, int B, float *v
     int i = (int)(((uint64_t)k * 2654435761u + 3) % (uint64_t)cnt);
     float keep = v[i];
     v[i] = keep + 1e-2f;
-    double up = loss(n, x, g, B);
+    double up = nnf_ref_loss(n, x, g, B);
     v[i] = keep - 1e-2f;
-    double dn = loss(n, x, g, B);
+    double dn = nnf_ref_loss(n, x, g, B);
     v[i] = keep;
     double fd = (up - dn) / ((double)(keep + 1e-2f) - (double)(keep - 1e-2f));
     if (fabs(fd - d[i]) > 5e-3 * dmax) miss++, printf("  fd %s[%d]: %g vs %g (max %g)\n", what, i, fd, d[i], dmax);
@@ -216,15 +175,15 @@ static void finite_differences(void) {
     for (int i = 0; i < B * T * I; i++) x[i] = 2 * nnf_rng_uniform(&r) - 1;
     for (int i = 0; i < B * 3; i++) g[i] = 2 * nnf_rng_uniform(&r) - 1;
     int kinks = a == 1;
-    loss(n, x, g, B);
-    backward(n, g, B, mine);
+    nnf_ref_loss(n, x, g, B);
+    nnf_ref_backward(n, g, B, mine);
     fd_check(n, x, g, B, x, mine, B * T * I, "x", kinks);
     nnf_param p[16];
     int np = nnf_net_params(n, p, 16, NULL);
     CHECK_EQ(np, 10);
     for (int j = 0; j < np; j++) {
-      loss(n, x, g, B);
-      backward(n, g, B, NULL);
+      nnf_ref_loss(n, x, g, B);
+      nnf_ref_backward(n, g, B, NULL);
       int k = (int)nnf_param_size(&p[j]);
       memcpy(ref, p[j].grad, (size_t)k * sizeof(float));
       fd_check(n, x, g, B, p[j].data, ref, k, p[j].name, kinks);
@@ -429,7 +388,7 @@ static void quantized(void) {
              pq = nnf_net_pass(n, NNF_FWD_FAKEQUANT, B, 0, 1);
     CHECK_OK(nnf_net_forward(n, &pf, x, err, sizeof err));
     memcpy(yf, n->logits, (size_t)B * W * sizeof(float));
-    backward(n, g, B, NULL);
+    nnf_ref_backward(n, g, B, NULL);
     nnf_param p[4];
     CHECK_EQ(nnf_net_params(n, p, 4, NULL), 4);
     for (int j = 0; j < 4; j++) memcpy(gf[j], p[j].grad, nnf_param_size(&p[j]) * sizeof(float));
@@ -449,7 +408,7 @@ static void quantized(void) {
       wf = e > wf ? e : wf;
     }
     /* the fake-quant backward against the float one */
-    backward(n, g, B, NULL);
+    nnf_ref_backward(n, g, B, NULL);
     double cmin = 1;
     for (int j = 0; j < 4; j++) {
       double dot = 0, na = 0, nb = 0;
