@@ -160,13 +160,12 @@ void nnf_rnn_grammar(const nnf_layer *l, char *buf, size_t len) {
   if (n >= 0 && (size_t)n < len) snprintf(buf + n, len - n, ")");
 }
 
-/* "layer 3 'gru(128,in=28)': " */
+/* A device forward computes the layer on the device (nnf_device_forward
+ * reads its outputs back): never through the layer's forward. */
 static int refuse_quantized(const nnf_layer *l, char *err, size_t errlen) {
   char g[96];
   nnf_rnn_grammar(l, g, sizeof g);
-  return nnf_fail(err, errlen,
-                  "layer %d '%s': recurrent layers do not run on the device yet (train and evaluate them with --float or "
-                  "--device host)",
+  return nnf_fail(err, errlen, "layer %d '%s': a device forward runs recurrent layers on the device (nnf_device_forward)",
                   l->index, g);
 }
 
