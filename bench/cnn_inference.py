@@ -15,20 +15,13 @@ the cycles do not depend on the weights) and records in bench.json, under
     cnn_inference.py --nnfpga PATH [--device sim] [--images 256] [--json FILE]
 """
 import argparse
-import json
-import subprocess
-import sys
-
 import bench_json
 
 ARCH = "conv(16,3,pad=1),relu,maxpool(2),conv(32,3,pad=1),relu,maxpool(2),flatten,dense(10)"
 
 
 def run_json(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        sys.exit("cnn_inference: %s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
-    return json.loads(p.stdout)
+    return bench_json.run_json(cmd, "cnn_inference")
 
 
 def main():

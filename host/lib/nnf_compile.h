@@ -21,6 +21,7 @@ extern "C" {
 #endif
 
 #define NNF_PLAN_BOUNDARIES 25   /* NNF_MAX_LAYERS + 1 */
+#define NNF_LAYER_LUTS 4         /* tables one layer may select (nnf_layer_ops.luts) */
 
 typedef struct nnf_plan {
   const nnfm_config *cfg;
@@ -49,6 +50,17 @@ typedef struct nnf_plan {
   int copy;                    /* program copy (input buffer) being emitted */
   int clear;                   /* LIF: this step clears the neurons' state */
   int8_t lut_slot[NNF_PLAN_BOUNDARIES];  /* the device LUT (INFO LUTS) layer i's table is in */
+  /* the device LUT of layer i's table k (the luts hook's order; k = 0 is
+   * lut_slot[i]) */
+  int8_t lut_slots[NNF_PLAN_BOUNDARIES][NNF_LAYER_LUTS];
+  /* parameter pages: when the layers' P entries do not fit the device's P,
+   * layer i's entries are in page ppage[i] (each page based at entry 0,
+   * pused[k] entries; the device compiler uploads a page before the
+   * segment that uses it runs). npages 1: P holds them all. */
+  int npages, ppage[NNF_PLAN_BOUNDARIES];
+  uint64_t pused[NNF_PLAN_BOUNDARIES];
+  int in_layer;                /* the layer whose input hook lays out the
+                                  input buffers (nnf_layer_ops.input); -1: none */
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
 

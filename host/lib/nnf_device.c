@@ -29,13 +29,17 @@ struct nnf_device {
   nnf_plan plan;             /* buffer addresses for max_batch rows */
   int prog_len;              /* instructions of one program copy (streaming) */
   /* segments: layers [seg_first[s], seg_first[s + 1]) run as one program of
-   * seg_len[s] instructions and an END, with the tables of layers
-   * seg_lut[s][k] in the device's LUT k (-1: none); a new segment begins
-   * only where a table needs a LUT and all `luts` are taken */
+   * seg_len[s] instructions and an END, with table seg_lut[s][k] (of
+   * tables) in the device's LUT k (-1: none); a new segment begins only
+   * where a layer's tables need more LUTs than are free */
   int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG][NNFM_LUTS_MAX];
-  int8_t luts[NNF_MAX_LAYERS][256];
+  int8_t tables[NNF_MAX_LAYERS * NNF_LAYER_LUTS][256];
+  int ntables;
+  int seg_page[MAX_SEG];     /* the parameter page segment s uses (plan.ppage) */
+  uint8_t *pages[NNF_PLAN_BOUNDARIES];  /* with plan.npages > 1: each page's P bytes */
+  int resident_page;         /* the page in P, -1 none */
   int nluts;                 /* the device's resident LUTs (INFO LUTS) */
-  int resident_lut[NNFM_LUTS_MAX];  /* layer whose table is in LUT k, -1 none */
+  int resident_lut[NNFM_LUTS_MAX];  /* table in LUT k, -1 none */
   int entry_first, entry_next;  /* rate coding: programs of step 0 and later steps */
   int outputs_only;          /* read back only the network's outputs (no backward pass) */
   int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
@@ -87,8 +91,13 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
   return NNFDRV_OK;
 }
 
+static void free_pages(nnf_device *d) {
+  for (int k = 0; k < NNF_PLAN_BOUNDARIES; k++) free(d->pages[k]), d->pages[k] = NULL;
+}
+
 void nnf_device_close(nnf_device *d) {
   if (!d) return;
+  free_pages(d);
   if (d->drv) nnfdrv_close(d->drv);
   nnfm_engine_destroy(d->img);
   free(d);
@@ -146,10 +155,12 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   /* a conv may run the MaxPool2d(2) after it (the conv's own output then
    * never reaches ACT: only when no backward pass reads it back) */
   p->fuse_pool = d->fuse_pool && d->outputs_only && !d->spiking;
+  p->in_layer = -1;
   for (int i = 0; i < n->nlayers; i++) {
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
     if (nnf_conv_packs(l, p)) p->pack_layer = i;
+    if (l->ops->input && !d->spiking) p->in_layer = i;
     break;
   }
   /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
@@ -157,25 +168,40 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   uint32_t in_words = p->pack_layer >= 0
                           ? nnfm_dense_words(c, (uint32_t)t0->mc, (uint32_t)t0->mh, (uint32_t)t0->mw, (uint32_t)B)
                           : map_words(c, t0, B);
+  if (p->in_layer >= 0) {
+    nnf_layer *l = n->layer[p->in_layer];
+    in_words = l->ops->input(l, p, 0, NULL, B);
+  }
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
+  p->npages = 1;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
+      uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p;
       if (l->ops->plan(l, p, err, errlen)) return -1;
+      if (p->p > c->p_words && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES) {
+        /* the layer's parameters start a new page (uploaded before its segment runs) */
+        p->w = w0, p->a = a0, p->st = s0, p->p = 0;
+        p->npages++;
+        if (l->ops->plan(l, p, err, errlen)) return -1;
+      }
     } else {
       p->act[i + 1] = p->act[i];
     }
+    p->ppage[i] = p->npages - 1;
+    p->pused[p->npages - 1] = p->p;
   }
   if (d->spiking && (!(in->features & 4) || !in->state_words))
     return nnf_fail(err, errlen, "device %s has no LIF cores (INFO feature bit 2)", d->uri);
   if (p->w > c->w_words)
     return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u", (unsigned long long)p->w, d->uri,
                     c->w_words);
-  if (p->p > c->p_words)
-    return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
-                    (unsigned long long)p->p, d->uri, c->p_words);
+  for (int k = 0; k < p->npages; k++)
+    if (p->pused[k] > c->p_words)
+      return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
+                      (unsigned long long)p->pused[k], d->uri, c->p_words);
   if (p->a > c->act_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u%s", B,
                     (unsigned long long)p->a, d->uri, c->act_words, d->spiking || B == 1 ? "" : " (use a smaller batch)");
@@ -304,37 +330,86 @@ static const nnf_qlayer *weights_q(nnf_layer *l) {
   return Q ? Q : nnf_layer_conv_qlayer(l);
 }
 
-/* Segments and LUTs: each distinct table of a segment takes one of the
- * device's LUTs (plan.lut_slot[i] says which layer i's GEMM or CONV
- * selects); a new segment begins where a table needs a LUT and all are
- * taken (with one LUT: wherever the table changes). */
-static void segments(nnf_device *d, const nnf_net *n) {
+/* The tables layer l's instructions select (nnf_layer_ops.luts, else a
+ * Linear / Conv2d's LUT activation): their count. */
+static int layer_tables(nnf_layer *l, const int8_t **t) {
+  if (l->ops->luts) return l->ops->luts(l, t, NNF_LAYER_LUTS);
+  const nnf_qlayer *Q = weights_q(l);
+  if (!Q || !Q->lut) return 0;
+  t[0] = Q->table;
+  return 1;
+}
+
+/* Segments and LUTs: each distinct table (by content) of a segment takes
+ * one of the device's LUTs (plan.lut_slots[i][k] says which layer i's
+ * table k selects; lut_slot[i] is its first); a new segment begins where a
+ * layer's new tables do not fit the LUTs left (with one LUT: wherever the
+ * table changes). A layer needing more tables than the device has LUTs is
+ * refused. */
+static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
   int used = 0;
-  d->nseg = 0;
+  d->nseg = 1;
+  d->ntables = 0;
+  d->seg_first[0] = 0;
+  d->seg_page[0] = 0;
+  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[0][k] = -1;
   for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    const int8_t *t[NNF_LAYER_LUTS];
+    int nt = nnf_plan_runs(&d->plan, l) ? layer_tables(l, t) : 0;
+    memset(d->plan.lut_slots[i], 0, sizeof d->plan.lut_slots[i]);
     d->plan.lut_slot[i] = 0;
-    const nnf_qlayer *Q = weights_q(n->layer[i]);
-    if (!Q) continue;
-    int slot = -1;
-    if (Q->lut && d->nseg)
-      for (int k = 0; k < used && slot < 0; k++)
-        if (!memcmp(d->luts[d->seg_lut[d->nseg - 1][k]], Q->table, 256)) slot = k;
-    if (!d->nseg || (Q->lut && slot < 0 && used == d->nluts)) {
-      d->seg_first[d->nseg] = d->nseg ? i : 0;
+    if (d->plan.ppage[i] != d->seg_page[d->nseg - 1]) { /* a new parameter page: a new segment */
+      d->seg_first[d->nseg] = i;
       for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
+      d->seg_page[d->nseg++] = d->plan.ppage[i];
+      used = 0;
+    }
+    if (!nt) continue;
+    /* the layer's distinct tables */
+    int distinct = 0;
+    for (int k = 0; k < nt; k++) {
+      int dup = 0;
+      for (int j = 0; j < k && !dup; j++) dup = !memcmp(t[j], t[k], 256);
+      distinct += !dup;
+    }
+    if (distinct > d->nluts) {
+      char what[96];
+      l->ops->describe(l, what, sizeof what);
+      return nnf_fail(err, errlen, "layer %d (%s) needs %d activation tables at once; device %s has %d LUT%s (INFO LUTS)",
+                      i, what, distinct, d->uri, d->nluts, d->nluts == 1 ? "" : "s");
+    }
+    /* those not resident in the current segment */
+    int fresh = 0;
+    for (int k = 0; k < nt; k++) {
+      int found = 0;
+      for (int j = 0; j < used && !found; j++) found = !memcmp(d->tables[d->seg_lut[d->nseg - 1][j]], t[k], 256);
+      for (int j = 0; j < k && !found; j++) found = !memcmp(t[j], t[k], 256);
+      fresh += !found;
+    }
+    if (used + fresh > d->nluts) {
+      d->seg_first[d->nseg] = i;
+      for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
+      d->seg_page[d->nseg] = d->seg_page[d->nseg - 1];
       d->nseg++;
       used = 0;
     }
-    if (Q->lut) {
+    int *seg = d->seg_lut[d->nseg - 1];
+    for (int k = 0; k < nt; k++) {
+      int slot = -1;
+      for (int j = 0; j < used && slot < 0; j++)
+        if (!memcmp(d->tables[seg[j]], t[k], 256)) slot = j;
       if (slot < 0) {
         slot = used++;
-        memcpy(d->luts[i], Q->table, 256);
-        d->seg_lut[d->nseg - 1][slot] = i;
+        memcpy(d->tables[d->ntables], t[k], 256);
+        seg[slot] = d->ntables++;
       }
-      d->plan.lut_slot[i] = (int8_t)slot;
+      d->plan.lut_slots[i][k] = (int8_t)slot;
     }
+    d->plan.lut_slot[i] = d->plan.lut_slots[i][0];
   }
   d->seg_first[d->nseg] = n->nlayers;
+  return 0;
 }
 
 int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen) {
@@ -354,16 +429,27 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
     return -1;
   }
   plan(d, n, B, &d->plan, NULL, 0);
-  for (int i = 0; i < n->nlayers; i++) {
-    nnf_layer *l = n->layer[i];
-    if (l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen)) return -1;
+  if (!d->spiking && segments(d, n, err, errlen)) return -1;
+  free_pages(d);
+  for (int pg = 0; pg < d->plan.npages; pg++) {
+    for (int i = 0; i < n->nlayers; i++) {
+      nnf_layer *l = n->layer[i];
+      if (d->plan.ppage[i] == pg && l->ops->pack && nnf_plan_runs(&d->plan, l) && l->ops->pack(l, &d->plan, err, errlen))
+        return -1;
+    }
+    if (d->plan.npages > 1) { /* keep the page's P bytes for start() */
+      size_t len = (size_t)d->plan.pused[pg] * p_entry_bytes(d);
+      if (!(d->pages[pg] = malloc(len ? len : 1))) return nnf_fail(err, errlen, "out of memory");
+      nnfm_engine_read_bytes(d->img, NNFDRV_P, 0, d->pages[pg], len);
+    }
   }
   if (upload_range(d, NNFDRV_W, 0, (size_t)d->plan.w * d->cfg.cols, "weight upload", err, errlen) ||
-      upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen))
+      (d->plan.npages == 1 &&
+       upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen)))
     return -1;
+  d->resident_page = d->plan.npages == 1 ? 0 : -1;
   d->net = n;
   d->max_batch = B;
-  if (!d->spiking) segments(d, n);
   for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
   return write_program(d, B, err, errlen);
 }
@@ -377,6 +463,16 @@ static int put_inputs(nnf_device *d, uint32_t base, const int8_t *xq, int B, int
   const nnf_tensor *t = &d->net->t[0];
   const uint32_t C = (uint32_t)t->mc, H = (uint32_t)t->mh, W = (uint32_t)t->mw;
   const int dense = d->plan.pack_layer >= 0;
+  if (d->plan.in_layer >= 0) { /* a layer's own layout (a recurrent layer's regions) */
+    nnf_plan p = d->plan;
+    p.B = B;
+    nnf_layer *l = d->net->layer[p.in_layer];
+    uint32_t words = l->ops->input(l, &p, base, xq, B);
+    if (!words) return nnf_fail(err, errlen, "inputs do not pack");
+    int rc = nnfdrv_write(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
+                          act_bytes(d, words));
+    return rc ? drv_fail(d, rc, "input upload", err, errlen) : 0;
+  }
   int rc = dense        ? nnfm_engine_put_dense(d->img, base, xq, (uint32_t)B, C, H, W)
            : is_map(t) ? nnfm_engine_put_fmap(d->img, base, xq, (uint32_t)B, C, H, W)
                        : nnfm_engine_put_act(d->img, base, xq, (uint32_t)B, (uint32_t)K);
@@ -394,10 +490,17 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
   int rc, pc = buf * d->prog_len;
   *waited = d->nseg > 1;
   for (int s = 0; s < d->nseg; s++) {
+    int pg = d->seg_page[s];
+    if (pg != d->resident_page) {
+      size_t len = (size_t)d->plan.pused[pg] * p_entry_bytes(d);
+      if ((rc = nnfdrv_write(d->drv, NNFDRV_P, 0, d->pages[pg], len)))
+        return drv_fail(d, rc, "parameter upload", err, errlen);
+      d->resident_page = pg;
+    }
     for (int k = 0; k < d->nluts; k++) {
       int lut = d->seg_lut[s][k];
       if (lut < 0 || lut == d->resident_lut[k]) continue;
-      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, (uint32_t)k * 256u, d->luts[lut], 256)))
+      if ((rc = nnfdrv_write(d->drv, NNFDRV_LUT, (uint32_t)k * 256u, d->tables[lut], 256)))
         return drv_fail(d, rc, "LUT upload", err, errlen);
       d->resident_lut[k] = lut;
     }
@@ -418,16 +521,32 @@ static int holds_output(const nnf_device *d, const nnf_net *n, int i) {
 
 /* READ every planned layer's outputs of a chunk of B rows starting at row
  * `first` into the network's boundaries (a READ waits for the program). */
-static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, char *err, size_t errlen) {
+static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, int buf, char *err, size_t errlen) {
   int last = -1; /* the last layer the device computes: its output is the network's */
   for (int i = 0; i < n->nlayers; i++)
     if (holds_output(d, n, i)) last = i;
+  int in_read = 0; /* input buffer buf read back (for output hooks) */
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (!holds_output(d, n, i)) continue;
     if (d->outputs_only && i != last) continue;
     const nnf_tensor *y = &n->t[i + 1];
     uint32_t base = d->plan.act[i + 1], W = (uint32_t)l->out;
+    nnf_plan p = d->plan;
+    p.B = B;
+    if (l->ops->output && d->plan.in_layer >= 0 && !l->ops->output(l, &p, 0, NULL, B)) {
+      /* the outputs stay in the input buffer's layout */
+      uint32_t in = d->plan.in_base[buf];
+      nnf_layer *il = n->layer[p.in_layer];
+      int rc = 0;
+      if (!in_read)
+        rc = nnfdrv_read(d->drv, NNFDRV_ACT, in * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, in),
+                         act_bytes(d, il->ops->input(il, &p, 0, NULL, B)));
+      if (rc) return drv_fail(d, rc, "activation read-back", err, errlen);
+      in_read = 1;
+      if (l->ops->output(l, &p, in, y->q + first * W, B)) return nnf_fail(err, errlen, "outputs do not unpack");
+      continue;
+    }
     uint32_t words = map_words(&d->cfg, y, B);
     int rc = nnfdrv_read(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
                          act_bytes(d, words));
@@ -460,7 +579,7 @@ static int stream(nnf_device *d, nnf_net *n, int batch, char *err, size_t errlen
     int overlap = c + 1 < nchunks && next_B == B;
     if (overlap && put_inputs(d, d->plan.in_base[buf ^ 1], xq + (first + (size_t)B) * K, next_B, K, err, errlen))
       return -1;
-    if (get_outputs(d, n, B, first, err, errlen)) return -1;
+    if (get_outputs(d, n, B, first, buf, err, errlen)) return -1;
     (void)waited;
     d->images += (uint64_t)B;
     if (c + 1 < nchunks && !overlap) {

@@ -181,6 +181,24 @@ typedef struct {
   int (*plan)(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen);
   int (*pack)(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen);
   int (*emit)(nnf_layer *l, struct nnf_plan *p);
+  /* The activation tables the layer's instructions select (a layer with
+   * several: the recurrent ones), at most max, in the layer's order: their
+   * count. The device compiler gives each distinct table a device LUT
+   * (nnf_plan.lut_slots[index][k] for the layer's table k). NULL: the
+   * Linear / Conv2d table of nnf_qlayer, if any. */
+  int (*luts)(const nnf_layer *l, const int8_t **tables, int max);
+  /* A layer that reads the network's input in a layout of its own (the
+   * recurrent layers' per-step regions): with xq NULL the ACT words one
+   * input buffer of p->B rows takes; else lay B rows of xq (the input
+   * boundary's int8 rows) into the staging image at ACT word base. NULL:
+   * the input is in the boundary's layout. */
+  uint32_t (*input)(nnf_layer *l, const struct nnf_plan *p, uint32_t base, const int8_t *xq, int B);
+  /* A layer whose outputs stay in the input buffer's layout (a recurrent
+   * layer's every step, seq=1): its B rows into yq, from the staging image
+   * of the input buffer at ACT word base, read back: 0, or -1. It returns 1
+   * (with any yq, NULL too) when the outputs are in the boundary after all;
+   * with yq NULL, 0 when it would read them. NULL: the boundary. */
+  int (*output)(nnf_layer *l, const struct nnf_plan *p, uint32_t base, int8_t *yq, int B);
   /* The architecture entry: "Linear(784,128)", "ReLU", "LIF(...)". */
   void (*describe)(const nnf_layer *l, char *buf, size_t len);
   void (*destroy)(nnf_layer *l);

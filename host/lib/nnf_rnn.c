@@ -25,9 +25,10 @@
  * training loop runs them.
  *
  * Quantized: FAKEQUANT and INT run the int8 step of docs/rnn.md on the host
- * (below); the device compiler refuses the layer (the device's EW and
- * relative bases are not in the RTL yet) with its grammar entry.
+ * (below); the device runs INT's step bit for bit as one loop body
+ * (rnn_plan .. rnn_emit, at the end).
  */
+#include "nnf_compile.h"
 #include "nnf_err.h"
 #include "nnf_layer.h"
 #include "nnf_layer_impl.h"
@@ -37,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nnf_proto.h"
 
 /* An elementwise op of the int8 step: its operands' and output's
  * quantization, an optional LUT, and the functional model's parameters
@@ -76,6 +79,9 @@ typedef struct {
   int8_t *qhs, *qcs;          /* (B, H): the int8 states */
   float *fa, *fz;             /* (B, I+H), (B, GH): the fake-quant GEMM's floats */
   int qcap;
+  /* the device plan (rnn_plan): W and P of the gate GEMMs, the step's
+   * scratch tensors in ACT (fixed: the step body reads them absolute) */
+  uint32_t dw[3], dp[3], scratch[5];
 } rnn;
 
 /* The fixed quantizations (TFLite's LOGISTIC and TANH outputs; the hidden
@@ -154,13 +160,12 @@ void nnf_rnn_grammar(const nnf_layer *l, char *buf, size_t len) {
   if (n >= 0 && (size_t)n < len) snprintf(buf + n, len - n, ")");
 }
 
-/* "layer 3 'gru(128,in=28)': " */
+/* A device forward computes the layer on the device (nnf_device_forward
+ * reads its outputs back): never through the layer's forward. */
 static int refuse_quantized(const nnf_layer *l, char *err, size_t errlen) {
   char g[96];
   nnf_rnn_grammar(l, g, sizeof g);
-  return nnf_fail(err, errlen,
-                  "layer %d '%s': recurrent layers do not run on the device yet (train and evaluate them with --float or "
-                  "--device host)",
+  return nnf_fail(err, errlen, "layer %d '%s': a device forward runs recurrent layers on the device (nnf_device_forward)",
                   l->index, g);
 }
 
@@ -815,9 +820,315 @@ static void rnn_qparams(nnf_layer *l) {
   nnf_qrange_params(nnf_layer_range(l));
 }
 
-static int rnn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen) {
-  (void)p;
-  return refuse_quantized(l, err, errlen);
+
+/* ---- the device (docs/rnn.md "A recurrent step") ----------------------------------------
+ * One input buffer (nnf_plan.in_base, two when streaming) holds, for B
+ * sequences, T regions R_t of S = (KX + KH) * B words, R_t = [x_t (KX*B
+ * words)][h_{t-1} (KH*B words)] in the activation layout (KX = ceil(I /
+ * rows), KH = ceil(H / rows)), then the LSTM's cell state (KH*B words). The
+ * host writes every x_t, h_0 (h's zero point) and c_0; step t reads R_t and
+ * writes h_t into R_{t+1}'s h part: the step body's bases are relative and
+ * one LOOP strides by S. The last step runs unrolled with absolute bases
+ * and writes h_T to the layer's output boundary (KH*B words), which the
+ * next layer reads or the host reads back. The gate GEMMs read [x_t,
+ * h_{t-1}] as Kd = KX*rows + H inputs (the x part's last tile padded with
+ * zero weight rows); their outputs are gate-tiled (gate g's channel j at
+ * g*KH*rows + j; padding channels have zero weights and bias) so that every
+ * gate is a tensor of its own for EW. The intermediates are fixed ACT
+ * tensors (scratch). */
+
+/* A gate GEMM on the device: the host block Q over x (ux) and / or h (uh),
+ * g gates of H channels. */
+typedef struct {
+  const nnf_qlayer *Q;
+  int ux, uh, g;
+} rnn_gemm;
+
+static int gemms(const rnn *R, rnn_gemm *m) {
+  switch (R->kind) {
+    case NNF_RNN_GRU:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 2};
+      m[1] = (rnn_gemm){&R->qg[1], 1, 0, 1};
+      m[2] = (rnn_gemm){&R->qg[2], 0, 1, 1};
+      return 3;
+    case NNF_RNN_LSTM:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 3};
+      m[1] = (rnn_gemm){&R->qg[1], 1, 1, 1};
+      return 2;
+    default:
+      m[0] = (rnn_gemm){&R->qg[0], 1, 1, 1};
+      return 1;
+  }
+}
+
+static uint32_t tiles(uint32_t n, uint32_t rows) { return (n + rows - 1) / rows; }
+
+/* The device shape of a gate GEMM: inputs Kd, outputs Nd. */
+static void gemm_dims(const rnn *R, const rnn_gemm *m, uint32_t rows, uint32_t *kd, uint32_t *nd) {
+  uint32_t KX = tiles((uint32_t)R->ni, rows), HP = tiles((uint32_t)R->H, rows) * rows;
+  *kd = m->ux && m->uh ? KX * rows + (uint32_t)R->H : m->ux ? (uint32_t)R->ni : (uint32_t)R->H;
+  *nd = (uint32_t)(m->g - 1) * HP + (uint32_t)R->H;
+}
+
+/* A chain: recurrent layers first .. first+k-1, each but the last with
+ * seq=1 feeding the next, run as a wavefront over shared regions Q_t = [x_t
+ * | h1_{t-1} | h2_{t-2} | ... | hk_{t-k}] of S words (slot 0: KX*B words,
+ * slot m: KH_m*B): layer m's step s reads [slot m-1 | slot m] of Q_{s+m-1}
+ * and writes h_m(s) into slot m of Q_{s+m}, so every layer's step body is
+ * relative with the one stride S. T + k regions, then the LSTMs' cell states
+ * (KH_m*B words each). A single layer is the chain k = 1. */
+typedef struct {
+  int first, k, j;         /* the chain's first layer and length; this layer's place, 1..k */
+  uint32_t S, off[NNF_MAX_LAYERS + 1], cell[NNF_MAX_LAYERS + 1], words;
+} rnn_chain;
+
+static const rnn *chain_layer(const nnf_net *n, int i) { return i >= 0 && i < n->nlayers ? as_rnn(n->layer[i]) : NULL; }
+
+static void chain_of(const rnn *R, uint32_t rows, uint32_t B, rnn_chain *c) {
+  const nnf_net *n = R->base.net;
+  int i = R->base.index;
+  while (chain_layer(n, i - 1) && chain_layer(n, i - 1)->seq) i--;
+  c->first = i;
+  c->k = 1;
+  while (chain_layer(n, i + c->k - 1)->seq && chain_layer(n, i + c->k)) c->k++;
+  c->j = R->base.index - i + 1;
+  const rnn *F = chain_layer(n, i);
+  uint32_t at = tiles((uint32_t)F->ni, rows) * B;
+  c->off[0] = 0;
+  for (int m = 1; m <= c->k; m++) c->off[m] = at, at += tiles((uint32_t)chain_layer(n, i + m - 1)->H, rows) * B;
+  c->S = at;
+  at = (uint32_t)(F->T + c->k) * c->S;
+  for (int m = 1; m <= c->k; m++) {
+    const rnn *L = chain_layer(n, i + m - 1);
+    c->cell[m] = at;
+    if (L->kind == NNF_RNN_LSTM) at += tiles((uint32_t)L->H, rows) * B;
+  }
+  c->words = at;
+}
+
+static int rnn_luts(const nnf_layer *l, const int8_t **t, int max) {
+  const rnn *R = (const rnn *)l;
+  int n = 0;
+  if (R->kind == NNF_RNN_TANH && max > 0) t[n++] = R->qg[0].table;
+  if (R->kind == NNF_RNN_GRU && max > 1) t[n++] = R->qg[0].table, t[n++] = R->lut_tanh;
+  if (R->kind == NNF_RNN_LSTM && max > 2) t[n++] = R->qg[0].table, t[n++] = R->qg[1].table, t[n++] = R->lut_tanh;
+  return n;
+}
+
+static uint32_t rnn_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const int8_t *xq, int B) {
+  rnn *R = (rnn *)l;
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)B, &c);
+  if (!xq) return c.words;
+  const int T = R->T, NI = R->ni;
+  int widest = NI;
+  for (int m = 1; m <= c.k; m++) widest = chain_layer(l->net, c.first + m - 1)->H > widest ? chain_layer(l->net, c.first + m - 1)->H : widest;
+  int8_t *buf = malloc((size_t)B * widest);
+  if (!buf) return 0;
+  int ok = 1;
+  for (int t = 0; t < T && ok; t++) { /* x_t in slot 0 of Q_t */
+    for (int b = 0; b < B; b++) memcpy(buf + (size_t)b * NI, xq + ((size_t)b * T + t) * NI, (size_t)NI);
+    ok = nnfm_engine_put_act(p->img, base + (uint32_t)t * c.S, buf, (uint32_t)B, (uint32_t)NI) == NNFM_OK;
+  }
+  for (int m = 1; m <= c.k && ok; m++) { /* h_m(-1) = 0 in slot m of Q_{m-1}; c_m(-1) = 0 */
+    rnn *L = (rnn *)chain_layer(l->net, c.first + m - 1);
+    memset(buf, (int8_t)nnf_layer_range(&L->base)->zp, (size_t)B * L->H);
+    ok = nnfm_engine_put_act(p->img, base + (uint32_t)(m - 1) * c.S + c.off[m], buf, (uint32_t)B, (uint32_t)L->H) ==
+         NNFM_OK;
+    if (ok && L->kind == NNF_RNN_LSTM) {
+      memset(buf, (int8_t)L->rg[L_C].zp, (size_t)B * L->H);
+      ok = nnfm_engine_put_act(p->img, base + c.cell[m], buf, (uint32_t)B, (uint32_t)L->H) == NNFM_OK;
+    }
+  }
+  free(buf);
+  return ok ? c.words : 0;
+}
+
+/* A seq=1 layer's every-step states, from the staging image of the input
+ * buffer at base (read back): h(s) in slot j of Q_{s+j}. 1 for a layer
+ * whose output (h_T) is in its boundary. */
+static int rnn_output(nnf_layer *l, const nnf_plan *p, uint32_t base, int8_t *yq, int B) {
+  rnn *R = (rnn *)l;
+  if (!R->seq) return 1; /* h_T: in the boundary */
+  if (!yq) return 0;
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)B, &c);
+  const int T = R->T, H = R->H;
+  int8_t *buf = malloc((size_t)B * H);
+  if (!buf) return -1;
+  int ok = 1;
+  for (int s = 0; s < T && ok; s++) {
+    ok = nnfm_engine_get_act(p->img, base + (uint32_t)(s + c.j) * c.S + c.off[c.j], buf, (uint32_t)B, (uint32_t)H) ==
+         NNFM_OK;
+    for (int b = 0; ok && b < B; b++) memcpy(yq + ((size_t)b * T + s) * H, buf + (size_t)b * H, (size_t)H);
+  }
+  free(buf);
+  return ok ? 0 : -1;
+}
+
+static int rnn_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  rnn *R = (rnn *)l;
+  char g[96];
+  nnf_rnn_grammar(l, g, sizeof g);
+  int ew = R->kind == NNF_RNN_GRU || R->kind == NNF_RNN_LSTM;
+  if (!(p->features & NNFP_FEAT_REL) || (ew && !(p->features & NNFP_FEAT_EW)))
+    return nnf_fail(err, errlen,
+                    "device %s does not run recurrent layers: its INFO lacks %s: layer %d '%s' needs relative bases "
+                    "and LOOP's stride%s",
+                    p->dev ? p->dev : "?",
+                    !(p->features & NNFP_FEAT_REL) && ew && !(p->features & NNFP_FEAT_EW)
+                        ? "feature bits 7 and 8 (FEAT_EW, FEAT_REL)"
+                    : !(p->features & NNFP_FEAT_REL) ? "feature bit 8 (FEAT_REL)"
+                                                     : "feature bit 7 (FEAT_EW)",
+                    l->index, g, ew ? " and EW" : "");
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)p->B, &c);
+  if (p->in_layer != c.first)
+    return nnf_fail(err, errlen,
+                    "layer %d '%s': on the device a recurrent layer reads the network's input or a recurrent layer's "
+                    "every step (after another layer it does not run on the device yet)",
+                    l->index, g);
+  const rnn *F = chain_layer(l->net, c.first);
+  if (c.j > 1 && (R->T != F->T || R->ni != chain_layer(l->net, l->index - 1)->H))
+    return nnf_fail(err, errlen, "layer %d '%s': its steps are not the previous recurrent layer's %d steps of %d",
+                    l->index, g, F->T, chain_layer(l->net, l->index - 1)->H);
+  if (R->seq && c.j == c.k && l->index + 1 < l->net->nlayers)
+    return nnf_fail(err, errlen,
+                    "layer %d '%s': on the device every step's hidden state (seq=1) feeds a recurrent layer or is the "
+                    "network's output (layer %d, %s, does not read it yet)",
+                    l->index, g, l->index + 1, l->net->layer[l->index + 1]->ops->kind);
+  if (R->T > 65536)
+    return nnf_fail(err, errlen, "layer %d '%s': %d steps, more than a LOOP's 65536", l->index, g, R->T);
+  const uint32_t rows = (uint32_t)p->cfg->rows, B = (uint32_t)p->B, KH = tiles((uint32_t)R->H, rows);
+  rnn_gemm m[3];
+  int ng = gemms(R, m);
+  for (int k = 0; k < ng; k++) {
+    uint32_t kd, nd;
+    gemm_dims(R, &m[k], rows, &kd, &nd);
+    if (kd > 65535 || nd > 65535)
+      return nnf_fail(err, errlen, "layer %d '%s': a gate GEMM of %u x %u is larger than the device's 65535 x 65535",
+                      l->index, g, kd, nd);
+    R->dw[k] = nnf_plan_w(p, nnfm_w_words(p->cfg, kd, nd));
+    R->dp[k] = nnf_plan_p(p, nnfm_p_entries(p->cfg, nd));
+  }
+  /* scratch: GRU r|z, gin, ghn, r*ghn, n; LSTM i|f|o, g, two products */
+  static const int sizes[4][5] = {{0}, {0}, {2, 1, 1, 1, 1}, {3, 1, 1, 1, 0}};
+  for (int k = 0; k < 5; k++)
+    R->scratch[k] = sizes[R->kind][k] ? nnf_plan_act(p, (uint32_t)sizes[R->kind][k] * KH * B) : 0;
+  /* h_T in a boundary of its own; every step's stays in the regions (rnn_output) */
+  p->act[l->index + 1] = R->seq ? p->act[l->index] : nnf_plan_act(p, nnfm_act_words(p->cfg, B, (uint32_t)R->H));
+  return 0;
+}
+
+static int rnn_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
+  rnn *R = (rnn *)l;
+  const uint32_t rows = (uint32_t)p->cfg->rows, KX = tiles((uint32_t)R->ni, rows);
+  const uint32_t HP = tiles((uint32_t)R->H, rows) * rows;
+  rnn_gemm m[3];
+  int ng = gemms(R, m), rc = 0;
+  for (int k = 0; k < ng && !rc; k++) {
+    const nnf_qlayer *Q = m[k].Q;
+    uint32_t kd, nd, kh = (uint32_t)(m[k].ux ? R->ni : 0) + (uint32_t)(m[k].uh ? R->H : 0), nh = (uint32_t)(m[k].g * R->H);
+    gemm_dims(R, &m[k], rows, &kd, &nd);
+    int8_t *w = calloc((size_t)kd * nd, 1);
+    int32_t *bias = calloc(nd, sizeof *bias), *m0 = calloc(nd, sizeof *m0);
+    int8_t *shift = calloc(nd, 1);
+    if (!w || !bias || !m0 || !shift) rc = nnf_fail(err, errlen, "out of memory");
+    for (uint32_t n = 0; !rc && n < nd; n++) /* padding channels: zero weights and bias */
+      m0[n] = Q->m0[0], shift[n] = Q->shift[0];
+    for (uint32_t n = 0; !rc && n < nh; n++) {
+      uint32_t dn = n / (uint32_t)R->H * HP + n % (uint32_t)R->H; /* gate-tiled */
+      bias[dn] = Q->bias[n], m0[dn] = Q->m0[n], shift[dn] = Q->shift[n];
+      for (uint32_t k2 = 0; k2 < kh; k2++) {
+        uint32_t dk = m[k].ux && m[k].uh && k2 >= (uint32_t)R->ni ? KX * rows + (k2 - (uint32_t)R->ni) : k2;
+        w[(size_t)dk * nd + dn] = Q->w_kn[(size_t)k2 * nh + n];
+      }
+    }
+    if (!rc && (nnfm_engine_put_weights(p->img, R->dw[k], w, kd, nd) != NNFM_OK ||
+                nnfm_engine_put_params(p->img, R->dp[k], bias, m0, shift, nd) != NNFM_OK))
+      rc = nnf_fail(err, errlen, "layer %d (%s) does not pack into the device's buffers", l->index, kind_names[R->kind]);
+    free(w), free(bias), free(m0), free(shift);
+  }
+  return rc ? -1 : 0;
+}
+
+static void put_gemm(nnf_plan *p, const rnn *R, int k, uint32_t a, uint32_t o, int lut_k, int a_rel, int o_rel) {
+  rnn_gemm m[3];
+  gemms(R, m);
+  uint32_t kd, nd;
+  gemm_dims(R, &m[k], (uint32_t)p->cfg->rows, &kd, &nd);
+  const nnf_qlayer *Q = m[k].Q;
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return;
+  nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)kd, (uint16_t)nd, a, R->dw[k], R->dp[k], o,
+                   (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+  nnfdrv_insn_gemm(insn, &g);
+  if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slots[R->base.index][lut_k]) != NNFDRV_OK) p->ok = 0;
+  if ((a_rel || o_rel) && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;
+}
+
+static void put_ew(nnf_plan *p, const rnn *R, int k, uint32_t a, uint32_t b, uint32_t o, int lut_k, int a_rel,
+                   int o_rel) {
+  const ew_io *e = &R->ew[k];
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return;
+  nnfdrv_ew w = {e->p, (uint16_t)R->H, (uint16_t)p->B, a, b, o, e->lut != NULL,
+                 (uint8_t)(e->lut ? p->lut_slots[R->base.index][lut_k] : 0)};
+  if (nnfdrv_insn_ew(insn, &w) != NNFDRV_OK) p->ok = 0;
+  if ((a_rel || o_rel) && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;
+}
+
+/* One step: R_t at r, h_t to h (rel: both plus the LOOP offset); c the
+ * LSTM's cell state. */
+static void emit_step(nnf_plan *p, const rnn *R, uint32_t r, uint32_t h, uint32_t c, int rel) {
+  const uint32_t rows = (uint32_t)p->cfg->rows, B = (uint32_t)p->B;
+  const uint32_t hb = r + tiles((uint32_t)R->ni, rows) * B, KB = tiles((uint32_t)R->H, rows) * B;
+  const uint32_t *s = R->scratch;
+  switch (R->kind) {
+    case NNF_RNN_TANH:
+    case NNF_RNN_RELU:
+      put_gemm(p, R, 0, r, h, 0, rel, rel);
+      break;
+    case NNF_RNN_GRU:
+      put_gemm(p, R, 0, r, s[0], 0, rel, 0);                    /* r | z */
+      put_gemm(p, R, 1, r, s[1], 0, rel, 0);                    /* gin */
+      put_gemm(p, R, 2, hb, s[2], 0, rel, 0);                   /* ghn */
+      put_ew(p, R, 0, s[0], s[2], s[3], 0, 0, 0);               /* r * ghn */
+      put_ew(p, R, 1, s[1], s[3], s[4], 1, 0, 0);               /* n = tanh(gin + that) */
+      put_ew(p, R, 2, hb, s[4], s[3], 0, rel, 0);               /* h - n */
+      put_ew(p, R, 3, s[0] + KB, s[3], s[1], 0, 0, 0);          /* z * (h - n) */
+      put_ew(p, R, 4, s[4], s[1], h, 0, 0, rel);                /* h' = n + that */
+      break;
+    case NNF_RNN_LSTM:
+      put_gemm(p, R, 0, r, s[0], 0, rel, 0);                    /* i | f | o */
+      put_gemm(p, R, 1, r, s[1], 1, rel, 0);                    /* g */
+      put_ew(p, R, 0, s[0] + KB, c, s[2], 0, 0, 0);             /* f * c */
+      put_ew(p, R, 1, s[0], s[1], s[3], 0, 0, 0);               /* i * g */
+      put_ew(p, R, 2, s[2], s[3], c, 0, 0, 0);                  /* c' */
+      put_ew(p, R, 3, c, c, s[2], 2, 0, 0);                     /* tanh(c') */
+      put_ew(p, R, 4, s[0] + 2 * KB, s[2], h, 0, 0, rel);       /* h' = o * that */
+      break;
+  }
+}
+
+static int rnn_emit(nnf_layer *l, nnf_plan *p) {
+  rnn *R = (rnn *)l;
+  rnn_chain c;
+  chain_of(R, (uint32_t)p->cfg->rows, (uint32_t)p->B, &c);
+  const uint32_t in = p->in_base[p->copy], S = c.S, cell = in + c.cell[c.j];
+  const uint32_t r0 = in + (uint32_t)(c.j - 1) * S + c.off[c.j - 1], h0 = r0 + S + (c.off[c.j] - c.off[c.j - 1]);
+  /* seq=1: every step in the loop (into the regions); else the last unrolled into the boundary */
+  int looped = R->seq ? R->T : R->T - 1;
+  if (looped > 0) {
+    int body = p->pc;
+    emit_step(p, R, r0, h0, cell, 1);
+    if (looped > 1) {
+      uint8_t *insn = nnf_plan_insn(p);
+      if (!insn || nnfdrv_insn_loop_stride(insn, (uint32_t)body, (uint32_t)looped, S) != NNFDRV_OK) p->ok = 0;
+    }
+  }
+  if (!R->seq) emit_step(p, R, r0 + (uint32_t)(R->T - 1) * S, p->act[l->index + 1], cell, 0);
+  return p->ok ? 0 : -1;
 }
 
 static void rnn_destroy(nnf_layer *l) {
@@ -834,7 +1145,8 @@ static void rnn_destroy(nnf_layer *l) {
 #define RNN_OPS(name)                                                                                              \
   {                                                                                                                \
     .kind = name, .shape = rnn_shape, .forward = rnn_forward, .backward = rnn_backward, .params = rnn_params,     \
-    .qparams = rnn_qparams, .quantize = rnn_quantize, .plan = rnn_plan, .describe = rnn_describe, .destroy = rnn_destroy,                    \
+    .qparams = rnn_qparams, .quantize = rnn_quantize, .plan = rnn_plan, .pack = rnn_pack, .emit = rnn_emit,       \
+    .luts = rnn_luts, .input = rnn_input, .output = rnn_output, .describe = rnn_describe, .destroy = rnn_destroy,                      \
   }
 
 static const nnf_layer_ops rnn_ops[4] = {RNN_OPS("RNN"), RNN_OPS("RNN"), RNN_OPS("GRU"), RNN_OPS("LSTM")};

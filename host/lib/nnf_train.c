@@ -333,6 +333,15 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
   if (!(o->l1 >= 0) || !(o->clip_norm >= 0) || !isfinite(o->l1) || !isfinite(o->clip_norm))
     return nnf_fail(err, errlen, "the L1 coefficient and the clipping norm must be >= 0 (got %g, %g)", (double)o->l1,
                     (double)o->clip_norm);
+  for (int i = 0; o->mode == NNF_FWD_DEVICE && i < n->nlayers; i++)
+    if (!nnf_layer_rnn(n->layer[i], NULL, NULL, NULL, NULL)) {
+      char g[96];
+      nnf_rnn_grammar(n->layer[i], g, sizeof g);
+      return nnf_fail(err, errlen,
+                      "layer %d '%s': recurrent layers train with --float or --device host (a device's forward keeps "
+                      "nothing for the backward through time); eval --device runs them on the device",
+                      i, g);
+    }
   if (nnf_net_has_dropout(n) && (o->mode == NNF_FWD_DEVICE || o->mode == NNF_FWD_INT))
     return nnf_fail(err, errlen, "dropout needs the training forward on the host (float or fake quantization, "
                                  "e.g. --device host): a device or integer forward cannot drop values; evaluation "

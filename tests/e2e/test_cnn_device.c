@@ -32,6 +32,7 @@
 #include "nnf_device.h"
 #include "nnf_layer.h"
 #include "nnf_test.h"
+#include "nnf_test_device.h"
 #include "nnfdrv.h"
 
 static const char *dev_uri = "model"; /* where the CNNs run */
@@ -44,14 +45,7 @@ static float *inputs(int count, int width, uint64_t seed) {
 }
 
 static nnf_net *build(const char *arch, int c, int h, int w, uint64_t seed) {
-  char err[512];
-  int shape[3] = {c, h, w};
-  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
-  nnf_test_ctx("%s: %s", arch, err);
-  CHECK(n != NULL);
-  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
-  CHECK_OK(nnf_net_init(n, &is, seed));
-  return n;
+  return nnf_test_device_net(arch, c, h, w, seed);
 }
 
 /* Observe x, quantize, the host's INT forward: every boundary's int8
@@ -109,16 +103,7 @@ static size_t same_on_device(const char *arch, int c, int h, int w, int count, i
   nnf_test_ctx("%s: logits", arch);
   CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * nnf_net_outputs(n));
   CHECK_MEM_EQ(n->logits, logits, (size_t)count * nnf_net_outputs(n) * sizeof(float));
-  /* the device really computed: the int8 logits are not all one value */
-  int varied = 0;
-  for (int i = 1; i < count * nnf_net_outputs(n); i++) varied |= host[L][i] != host[L][0];
-  CHECK(varied);
-  nnf_device_figures f;
-  CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
-  CHECK_EQ_U64(f.images, (uint64_t)count);
-  CHECK(f.macs > 0);
-  last_bytes_in = f.bytes_in;
-  nnf_device_close(d);
+  last_bytes_in = nnf_test_device_ran(d, host[L], (size_t)count * nnf_net_outputs(n), (uint64_t)count);
   for (int i = 1; i <= L; i++) free(host[i]);
   free(logits);
   free(x);

@@ -30,11 +30,13 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
+#include "nnf_compile.h"
 #include "nnf_ckpt.h"
 #include "nnf_layer.h"
 #include "nnf_layer_ref.h"
 #include "nnf_test.h"
 #include "nnfm.h"
+#include "nnf_proto.h"
 
 #define MAXV 4096
 
@@ -309,15 +311,24 @@ static void refusals(void) {
   nnf_test_ctx("%s", err);
   CHECK(!strcmp(err, "layer 2 (GRU): takes rows of whole sequences, not a spiking network's 4 time steps"));
   nnf_net_free(s);
-  /* the device compiler refuses it (the host's quantized paths run it: quantized()) */
+  /* the device compiler refuses one that does not read the network's input
+   * (tests/e2e/test_rnn_device.c runs the others on the device) */
   int w10[3] = {10, 0, 0};
   nnf_net *n = nnf_arch_build("dense(8),gru(4,in=2),dense(3)", w10, err, sizeof err);
   nnf_test_ctx("%s", err);
   CHECK(n != NULL);
-  const char *want = "layer 1 'gru(4,in=2)': recurrent layers do not run on the device yet (train and evaluate them "
-                     "with --float or --device host)";
+  const char *want = "layer 1 'gru(4,in=2)': on the device a recurrent layer reads the network's input or a "
+                     "recurrent layer's every step (after another layer it does not run on the device yet)";
   err[0] = 0;
-  CHECK_EQ(n->layer[1]->ops->plan(n->layer[1], NULL, err, sizeof err), -1);
+  nnf_plan pl;
+  memset(&pl, 0, sizeof pl);
+  nnfm_config cfg = nnfm_config_default();
+  pl.cfg = &cfg;
+  pl.B = 1;
+  pl.features = NNFP_FEAT_EW | NNFP_FEAT_REL;
+  pl.in_layer = -1;
+  pl.dev = "model";
+  CHECK_EQ(n->layer[1]->ops->plan(n->layer[1], &pl, err, sizeof err), -1);
   nnf_test_ctx("%s", err);
   CHECK(!strcmp(err, want));
   nnf_net_free(n);

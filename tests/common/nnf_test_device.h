@@ -1,0 +1,39 @@
+/*
+ * nnf_test_device.h - the closing checks of a network run on a device (the
+ * e2e device tests): the device really computed (its int8 outputs are not
+ * all one value), its counters saw the images and some MACs; then the
+ * device is closed (the link bytes in: the return value). And the networks they build.
+ */
+#ifndef NNF_TEST_DEVICE_H
+#define NNF_TEST_DEVICE_H
+
+#include "nnf_device.h"
+#include "nnf_layer.h"
+#include "nnf_test.h"
+
+/* The network of arch over c x h x w inputs, initialised from seed. */
+static inline nnf_net *nnf_test_device_net(const char *arch, int c, int h, int w, uint64_t seed) {
+  char err[512];
+  int shape[3] = {c, h, w};
+  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
+  nnf_test_ctx("%s: %s", arch, err);
+  CHECK(n != NULL);
+  nnf_init_spec is = nnf_init_defaults(NNF_INIT_DEFAULT);
+  CHECK_OK(nnf_net_init(n, &is, seed));
+  return n;
+}
+
+static inline uint64_t nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
+  char err[512] = "";
+  int varied = 0;
+  for (size_t i = 1; i < n; i++) varied |= out[i] != out[0];
+  CHECK(varied);
+  nnf_device_figures f;
+  CHECK_OK(nnf_device_figures_get(d, &f, err, sizeof err));
+  CHECK_EQ_U64(f.images, images);
+  CHECK(f.macs > 0);
+  nnf_device_close(d);
+  return f.bytes_in;
+}
+
+#endif /* NNF_TEST_DEVICE_H */
