@@ -9,10 +9,25 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nnf_layer.h"
 #include "nnf_test.h"
+
+/* The parsed reference file NNF_TEST_DATA/name (checked; free with cJSON_Delete). */
+static inline cJSON *nnf_ref_load(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", NNF_TEST_DATA, name);
+  char *text = nnf_test_read_text(path);
+  nnf_test_ctx("%s", path);
+  CHECK(text != NULL);
+  cJSON *root = text ? cJSON_Parse(text) : NULL;
+  CHECK(root != NULL);
+  free(text);
+  return root;
+}
 
 /* The numbers of array `key` of o into out (at most max); their count. */
 static inline int nnf_ref_floats(const cJSON *o, const char *key, float *out, int max) {

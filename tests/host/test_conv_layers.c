@@ -63,13 +63,8 @@ static void fd_check(nnf_net *n, const float *x, const float *g, int B, float *v
 }
 
 static void torch_cases(void) {
-  char path[512], err[512];
-  snprintf(path, sizeof path, "%s/conv_layer_ref.json", NNF_TEST_DATA);
-  char *text = nnf_test_read_text(path);
-  nnf_test_ctx("%s", path);
-  CHECK(text != NULL);
-  cJSON *root = cJSON_Parse(text);
-  CHECK(root != NULL);
+  char err[512];
+  cJSON *root = nnf_ref_load("conv_layer_ref.json");
   const cJSON *c;
   static float x[MAXV], y[MAXV], g[MAXV], dx[MAXV], ref[MAXV], mine[MAXV];
   int ncases = 0;
@@ -131,7 +126,6 @@ static void torch_cases(void) {
   }
   CHECK_EQ(ncases, 3);
   cJSON_Delete(root);
-  free(text);
 }
 
 /* ---- QAT ------------------------------------------------------------------------- */

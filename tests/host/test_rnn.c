@@ -45,13 +45,8 @@ static int floats(const cJSON *o, const char *key, float *out) { return nnf_ref_
 static double worst(const float *a, const float *b, int n) { return nnf_ref_worst(a, b, n, 2e-6); }
 
 static void torch_cases(void) {
-  char path[512], err[512];
-  snprintf(path, sizeof path, "%s/rnn_ref.json", NNF_TEST_DATA);
-  char *text = nnf_test_read_text(path);
-  nnf_test_ctx("%s", path);
-  CHECK(text != NULL);
-  cJSON *root = cJSON_Parse(text);
-  CHECK(root != NULL);
+  char err[512];
+  cJSON *root = nnf_ref_load("rnn_ref.json");
   const cJSON *c;
   static float x[MAXV], y[MAXV], dy[MAXV], dx[MAXV], ref[MAXV], mine[MAXV];
   int ncases = 0;
@@ -126,7 +121,6 @@ static void torch_cases(void) {
   CHECK_EQ(ncases, 8);
   printf("against PyTorch: 8 cases, worst deviation %.3f of the bound 2e-6 + 2e-6 |v|\n", all);
   cJSON_Delete(root);
-  free(text);
 }
 
 /* ---- finite differences ------------------------------------------------------------------ */
