@@ -112,6 +112,8 @@ static inline void nnfp_hdr_put_hcrc(uint8_t *p, uint32_t v) { nnfp_put32(p + 10
 #define NNFP_STATUS 6  /* answer: STATUS record */
 #define NNFP_COUNTERS 7  /* answer: COUNTERS record */
 #define NNFP_RESET 8  /* arg: RESET_ARG flags */
+#define NNFP_BWAIT 9  /* (FEAT_BANKS) arg: bank; answered once the bank is empty (docs/protocol.md, Banks) */
+#define NNFP_BPOST 0xA  /* (FEAT_BANKS) arg: bank; marks it full (not executed twice on a retry) */
 
 /* error codes (ERR answer byte 0, STATUS last error) */
 #define NNFP_E_BAD_CRC 1  /* payload CRC mismatch */
@@ -121,6 +123,7 @@ static inline void nnfp_hdr_put_hcrc(uint8_t *p, uint32_t v) { nnfp_put32(p + 10
 #define NNFP_E_BAD_PROG 5  /* RUN entry outside program memory */
 #define NNFP_E_TIMEOUT 6  /* the sender stopped inside the payload */
 #define NNFP_E_BAD_INSN 7  /* STATUS only: the program stopped at a refused instruction */
+#define NNFP_E_BANK 8  /* BWAIT: the bank is full and the program waits at a BANK acquire for another one */
 
 /* record ERR: ERR answer payload */
 #define NNFP_ERR_BYTES 2
@@ -319,6 +322,13 @@ static inline void nnfp_info_put_state_words(uint8_t *p, uint32_t v) { nnfp_put3
 #define NNFP_INFO_LUTS_W 8
 static inline uint32_t nnfp_info_get_luts(const uint8_t *p) { return (uint32_t)p[44]; }
 static inline void nnfp_info_put_luts(uint8_t *p, uint32_t v) { p[44] = (uint8_t)v; }
+/* BANKS: bank flags for BANK, BWAIT and BPOST (FEAT_BANKS); 0 without */
+#define NNFP_INFO_BANKS_OFS 45
+#define NNFP_INFO_BANKS_SIZE 1
+#define NNFP_INFO_BANKS_LSB 360
+#define NNFP_INFO_BANKS_W 8
+static inline uint32_t nnfp_info_get_banks(const uint8_t *p) { return (uint32_t)p[45]; }
+static inline void nnfp_info_put_banks(uint8_t *p, uint32_t v) { p[45] = (uint8_t)v; }
 
 /* INFO FEATURES bits */
 #define NNFP_FEAT_GEMM 1
@@ -330,6 +340,7 @@ static inline void nnfp_info_put_luts(uint8_t *p, uint32_t v) { p[44] = (uint8_t
 #define NNFP_FEAT_CONV_POOL 0x40  /* CONV's fused 2x2 max pooling */
 #define NNFP_FEAT_EW 0x80  /* EW instruction (elementwise ADD, SUB, MUL, MAP) */
 #define NNFP_FEAT_REL 0x100  /* relative bases (A_REL, O_REL, B_REL) and LOOP's stride */
+#define NNFP_FEAT_BANKS 0x200  /* BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -341,6 +352,14 @@ static inline void nnfp_info_put_luts(uint8_t *p, uint32_t v) { p[44] = (uint8_t
 #define NNFP_STATUS_RUNNING 1
 static inline uint32_t nnfp_status_get_running(const uint8_t *p) { return ((uint32_t)p[0] & 1); }
 static inline void nnfp_status_put_running(uint8_t *p, uint32_t v) { p[0] = (uint8_t)((p[0] & ~NNFP_STATUS_RUNNING) | ((v) & NNFP_STATUS_RUNNING)); }
+/* WAITING: the program waits at a BANK acquire for a bank the host has not posted (RUNNING too) */
+#define NNFP_STATUS_WAITING_OFS 0
+#define NNFP_STATUS_WAITING_SIZE 1
+#define NNFP_STATUS_WAITING_LSB 1
+#define NNFP_STATUS_WAITING_W 1
+#define NNFP_STATUS_WAITING 2
+static inline uint32_t nnfp_status_get_waiting(const uint8_t *p) { return (((uint32_t)p[0] >> 1) & 1); }
+static inline void nnfp_status_put_waiting(uint8_t *p, uint32_t v) { p[0] = (uint8_t)((p[0] & ~NNFP_STATUS_WAITING) | ((v << 1) & NNFP_STATUS_WAITING)); }
 /* LAST_ERROR: last error code (E_*) */
 #define NNFP_STATUS_LAST_ERROR_OFS 1
 #define NNFP_STATUS_LAST_ERROR_SIZE 1
@@ -468,6 +487,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_POOL 6  /* with FEAT_CONV; else stops like END */
 #define NNFP_OP_PACK 7  /* with FEAT_PACK; else stops like END */
 #define NNFP_OP_EW 8  /* with FEAT_EW; else stops like END */
+#define NNFP_OP_BANK 9  /* with FEAT_BANKS; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -1324,5 +1344,42 @@ static inline void nnfp_ew_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 2
 #define NNFP_EWOP_SUB 1
 #define NNFP_EWOP_MUL 2
 #define NNFP_EWOP_MAP 3
+
+/* record BANK */
+#define NNFP_BANK_BYTES 32
+#define NNFP_BANK_OPCODE_OFS 0
+#define NNFP_BANK_OPCODE_SIZE 1
+#define NNFP_BANK_OPCODE_LSB 0
+#define NNFP_BANK_OPCODE_W 8
+static inline uint32_t nnfp_bank_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_bank_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* ACQUIRE: wait until ACQ_BANK is full */
+#define NNFP_BANK_ACQUIRE_OFS 1
+#define NNFP_BANK_ACQUIRE_SIZE 1
+#define NNFP_BANK_ACQUIRE_LSB 8
+#define NNFP_BANK_ACQUIRE_W 1
+#define NNFP_BANK_ACQUIRE 1
+static inline uint32_t nnfp_bank_get_acquire(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_bank_put_acquire(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_BANK_ACQUIRE) | ((v) & NNFP_BANK_ACQUIRE)); }
+/* RELEASE: after the work before it, empty REL_BANK */
+#define NNFP_BANK_RELEASE_OFS 1
+#define NNFP_BANK_RELEASE_SIZE 1
+#define NNFP_BANK_RELEASE_LSB 9
+#define NNFP_BANK_RELEASE_W 1
+#define NNFP_BANK_RELEASE 2
+static inline uint32_t nnfp_bank_get_release(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
+static inline void nnfp_bank_put_release(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_BANK_RELEASE) | ((v << 1) & NNFP_BANK_RELEASE)); }
+#define NNFP_BANK_REL_BANK_OFS 2
+#define NNFP_BANK_REL_BANK_SIZE 1
+#define NNFP_BANK_REL_BANK_LSB 16
+#define NNFP_BANK_REL_BANK_W 8
+static inline uint32_t nnfp_bank_get_rel_bank(const uint8_t *p) { return (uint32_t)p[2]; }
+static inline void nnfp_bank_put_rel_bank(uint8_t *p, uint32_t v) { p[2] = (uint8_t)v; }
+#define NNFP_BANK_ACQ_BANK_OFS 3
+#define NNFP_BANK_ACQ_BANK_SIZE 1
+#define NNFP_BANK_ACQ_BANK_LSB 24
+#define NNFP_BANK_ACQ_BANK_W 8
+static inline uint32_t nnfp_bank_get_acq_bank(const uint8_t *p) { return (uint32_t)p[3]; }
+static inline void nnfp_bank_put_acq_bank(uint8_t *p, uint32_t v) { p[3] = (uint8_t)v; }
 
 #endif /* NNF_PROTO_GEN_H */

@@ -76,6 +76,8 @@
 `define NNFP_STATUS 8'h06  // answer: STATUS record
 `define NNFP_COUNTERS 8'h07  // answer: COUNTERS record
 `define NNFP_RESET 8'h08  // arg: RESET_ARG flags
+`define NNFP_BWAIT 8'h09  // (FEAT_BANKS) arg: bank; answered once the bank is empty (docs/protocol.md, Banks)
+`define NNFP_BPOST 8'h0A  // (FEAT_BANKS) arg: bank; marks it full (not executed twice on a retry)
 
 // error codes (ERR answer byte 0, STATUS last error)
 `define NNFP_E_BAD_CRC 8'h01  // payload CRC mismatch
@@ -85,6 +87,7 @@
 `define NNFP_E_BAD_PROG 8'h05  // RUN entry outside program memory
 `define NNFP_E_TIMEOUT 8'h06  // the sender stopped inside the payload
 `define NNFP_E_BAD_INSN 8'h07  // STATUS only: the program stopped at a refused instruction
+`define NNFP_E_BANK 8'h08  // BWAIT: the bank is full and the program waits at a BANK acquire for another one
 
 // record ERR: ERR answer payload
 `define NNFP_ERR_BYTES 2
@@ -229,6 +232,11 @@
 `define NNFP_INFO_LUTS_LSB 352
 `define NNFP_INFO_LUTS_W 8
 `define NNFP_INFO_LUTS_SEL(v) v[359:352]
+`define NNFP_INFO_BANKS_OFS 45  // bank flags for BANK, BWAIT and BPOST (FEAT_BANKS); 0 without
+`define NNFP_INFO_BANKS_SIZE 1
+`define NNFP_INFO_BANKS_LSB 360
+`define NNFP_INFO_BANKS_W 8
+`define NNFP_INFO_BANKS_SEL(v) v[367:360]
 
 // INFO FEATURES bits
 `define NNFP_FEAT_GEMM 16'h0001
@@ -240,6 +248,7 @@
 `define NNFP_FEAT_CONV_POOL 16'h0040  // CONV's fused 2x2 max pooling
 `define NNFP_FEAT_EW 16'h0080  // EW instruction (elementwise ADD, SUB, MUL, MAP)
 `define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
+`define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -249,6 +258,12 @@
 `define NNFP_STATUS_RUNNING_W 1
 `define NNFP_STATUS_RUNNING_SEL(v) v[0]
 `define NNFP_STATUS_RUNNING 8'h01
+`define NNFP_STATUS_WAITING_OFS 0  // the program waits at a BANK acquire for a bank the host has not posted (RUNNING too)
+`define NNFP_STATUS_WAITING_SIZE 1
+`define NNFP_STATUS_WAITING_LSB 1
+`define NNFP_STATUS_WAITING_W 1
+`define NNFP_STATUS_WAITING_SEL(v) v[1]
+`define NNFP_STATUS_WAITING 8'h02
 `define NNFP_STATUS_LAST_ERROR_OFS 1  // last error code (E_*)
 `define NNFP_STATUS_LAST_ERROR_SIZE 1
 `define NNFP_STATUS_LAST_ERROR_LSB 8
@@ -349,6 +364,7 @@
 `define NNFP_OP_POOL 8'h06  // with FEAT_CONV; else stops like END
 `define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
 `define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
+`define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -1006,5 +1022,35 @@
 `define NNFP_EWOP_SUB 2'h1
 `define NNFP_EWOP_MUL 2'h2
 `define NNFP_EWOP_MAP 2'h3
+
+// record BANK
+`define NNFP_BANK_BYTES 32
+`define NNFP_BANK_OPCODE_OFS 0
+`define NNFP_BANK_OPCODE_SIZE 1
+`define NNFP_BANK_OPCODE_LSB 0
+`define NNFP_BANK_OPCODE_W 8
+`define NNFP_BANK_OPCODE_SEL(v) v[7:0]
+`define NNFP_BANK_ACQUIRE_OFS 1  // wait until ACQ_BANK is full
+`define NNFP_BANK_ACQUIRE_SIZE 1
+`define NNFP_BANK_ACQUIRE_LSB 8
+`define NNFP_BANK_ACQUIRE_W 1
+`define NNFP_BANK_ACQUIRE_SEL(v) v[8]
+`define NNFP_BANK_ACQUIRE 8'h01
+`define NNFP_BANK_RELEASE_OFS 1  // after the work before it, empty REL_BANK
+`define NNFP_BANK_RELEASE_SIZE 1
+`define NNFP_BANK_RELEASE_LSB 9
+`define NNFP_BANK_RELEASE_W 1
+`define NNFP_BANK_RELEASE_SEL(v) v[9]
+`define NNFP_BANK_RELEASE 8'h02
+`define NNFP_BANK_REL_BANK_OFS 2
+`define NNFP_BANK_REL_BANK_SIZE 1
+`define NNFP_BANK_REL_BANK_LSB 16
+`define NNFP_BANK_REL_BANK_W 8
+`define NNFP_BANK_REL_BANK_SEL(v) v[23:16]
+`define NNFP_BANK_ACQ_BANK_OFS 3
+`define NNFP_BANK_ACQ_BANK_SIZE 1
+`define NNFP_BANK_ACQ_BANK_LSB 24
+`define NNFP_BANK_ACQ_BANK_W 8
+`define NNFP_BANK_ACQ_BANK_SEL(v) v[31:24]
 
 `endif // NNF_PROTO_VH
