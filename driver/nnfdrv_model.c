@@ -38,7 +38,18 @@ static void model_close(nnfdrv_transport *t) {
  * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
  * instruction, relative bases and LOOP's stride: FEAT_EW, FEAT_REL) and
  * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as today's
- * boards do; banks=0..8 (bank flags, FEAT_BANKS; default 4). */
+ * boards do; banks=0..8 (bank flags, FEAT_BANKS; default 4); w_words=N,
+ * p_words=N, act_words=N (buffer depths, powers of two; P at most 2^16):
+ * e.g. a board's sizes, or W too small for a network, to stream it. */
+/* A buffer depth option's value: a decimal power of two, 2..2^24. */
+static int words_opt(const char *v, uint32_t *out) {
+  char *end;
+  unsigned long x = strtoul(v, &end, 10);
+  if (end == v || *end || x < 2 || x > (1ul << 24) || (x & (x - 1))) return 0;
+  *out = (uint32_t)x;
+  return 1;
+}
+
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
   nnfm_device_config cfg = nnfm_device_config_default();
   const char *p = spec ? spec : "";
@@ -55,15 +66,22 @@ int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_
         cfg.engine.luts = (uint32_t)(opt[5] - '0');
       else if (!strncmp(opt, "banks=", 6) && opt[6] >= '0' && opt[6] <= '8' && !opt[7])
         cfg.banks = (uint32_t)(opt[6] - '0');
+      else if (!strncmp(opt, "w_words=", 8)) ok = words_opt(opt + 8, &cfg.engine.w_words);
+      else if (!strncmp(opt, "p_words=", 8)) ok = words_opt(opt + 8, &cfg.engine.p_words);
+      else if (!strncmp(opt, "act_words=", 10)) ok = words_opt(opt + 10, &cfg.engine.act_words);
       else ok = 0;
     }
     if (!ok) {
       snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, "
-               "luts=1|2|4|8, banks=0..8)", (int)(n < 64 ? n : 64), p);
+               "luts=1|2|4|8, banks=0..8, w_words=N, p_words=N, act_words=N: powers of two)", (int)(n < 64 ? n : 64), p);
       return NNFDRV_ERR_URI;
     }
     p += n;
     if (*p == ',') p++;
+  }
+  if (nnfm_config_check(&cfg.engine) != NNFM_OK) {
+    snprintf(msg, msglen, "model: buffer depths out of range (p_words at most 65536)");
+    return NNFDRV_ERR_URI;
   }
   model_transport *m = calloc(1, sizeof *m);
   if (!m || !(m->dev = nnfm_device_create(&cfg))) {

@@ -17,8 +17,16 @@ static uint32_t take(uint64_t *used, uint32_t words) {
   return base;
 }
 
-uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) { return take(&p->w, words); }
-uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) { return take(&p->p, entries); }
+static int streamed(const nnf_plan *p) { return p->cur >= 0 && p->cur < NNF_PLAN_BOUNDARIES && p->stream[p->cur]; }
+
+uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) {
+  if (!streamed(p)) return take(&p->w, words);
+  return p->s_wbase[p->cur] = p->cfg->w_words + take(&p->vw, words);
+}
+uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
+  if (!streamed(p)) return take(&p->p, entries);
+  return p->s_pbase[p->cur] = p->cfg->p_words + take(&p->vp, entries);
+}
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) { return take(&p->a, words); }
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, entries); }
 

@@ -61,10 +61,21 @@ typedef struct nnf_plan {
   uint64_t pused[NNF_PLAN_BOUNDARIES];
   int in_layer;                /* the layer whose input hook lays out the
                                   input buffers (nnf_layer_ops.input); -1: none */
+  /* weight streaming (docs/memory.md): a streamed layer's W words and P
+   * entries (stream[i]) are taken past the device's W and P, in the staging
+   * image only (vw, vp so far): the device compiler sends them through the
+   * banks and rewrites the layer's GEMM into one per chunk. cur: the layer
+   * whose plan hook runs (-1: none). */
+  uint8_t stream[NNF_PLAN_BOUNDARIES];
+  int cur;
+  uint64_t vw, vp;
+  uint32_t s_wbase[NNF_PLAN_BOUNDARIES], s_pbase[NNF_PLAN_BOUNDARIES]; /* a streamed layer's first (virtual) W word and P entry */
+  int bank_prev;               /* emission: the bank the last chunk acquired (-1: none) */
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
 
-/* Reserve words of a region: the base address. */
+/* Reserve words of a region: the base address (W and P of a streamed
+ * layer: past the device's, cfg->w_words + vw and cfg->p_words + vp). */
 uint32_t nnf_plan_w(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries);
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words);
@@ -90,6 +101,11 @@ int nnf_plan_walk_fits(const nnf_plan *p, int index, const char *what, uint32_t 
  * of padding only) with M = H*OW <= NNFM_WALK_MAX for one image (the plan
  * then keeps H*OW*B within it, as for the CONV's M). 0 for any other layer. */
 int nnf_conv_packs(const struct nnf_layer *l, const nnf_plan *p);
+/* Whether layer l's weights may be streamed through the banks
+ * (docs/memory.md): a Linear that runs as one GEMM (not after a Flatten of
+ * a map, which runs as a CONV), whose N tiles can then run as GEMMs of
+ * their own. */
+int nnf_linear_streamable(const struct nnf_layer *l);
 /* Whether layer l costs the device an instruction of its own (a plan
  * hook, not folded into the layer before it, not a MaxPool2d its conv runs). */
 int nnf_plan_runs(const nnf_plan *p, const struct nnf_layer *l);

@@ -18,6 +18,14 @@
 
 #define MAX_SEG NNF_MAX_LAYERS
 
+/* One chunk of a streamed layer: its N tiles [t0, t1), whose W words and P
+ * entries are at vw / vp in the staging image (docs/memory.md). */
+typedef struct {
+  int layer, bank;
+  uint32_t t0, t1;
+  uint32_t vw, words, vp, entries;
+} nnf_chunk;
+
 struct nnf_device {
   nnfdrv *drv;
   char uri[128];
@@ -45,6 +53,17 @@ struct nnf_device {
   int pack;                  /* PACK allowed (nnf_device_set_pack; default on) */
   int fuse_pool;             /* CONV's fused pooling allowed (nnf_device_set_fuse_pool; default on) */
   uint64_t images;
+  /* weight streaming (docs/memory.md): layer i's weights go through the
+   * banks when stream[i]; the plan may take w_cap W words and p_cap P
+   * entries (the device's, less the banks' least); the chunks of one pass,
+   * in order, chunk j in bank j & 1 (W words bank_w[b] .., P entries
+   * bank_p[b] ..) */
+  uint8_t stream[NNF_PLAN_BOUNDARIES];
+  uint32_t w_cap, p_cap;
+  nnf_chunk *chunk;
+  int nchunks;
+  uint32_t bank_w[2], bank_p[2], bank_words, bank_entries;
+  int copies;                /* program copies (input buffers): 2, or 1 when two do not fit */
 };
 
 static int drv_fail(nnf_device *d, int rc, const char *what, char *err, size_t errlen) {
@@ -87,6 +106,9 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
   for (int k = 0; k < NNFM_LUTS_MAX; k++) d->resident_lut[k] = -1;
   d->pack = 1;
   d->fuse_pool = 1;
+  d->w_cap = d->cfg.w_words;
+  d->p_cap = d->cfg.p_words;
+  d->copies = 2;
   *out = d;
   return NNFDRV_OK;
 }
@@ -98,6 +120,7 @@ static void free_pages(nnf_device *d) {
 void nnf_device_close(nnf_device *d) {
   if (!d) return;
   free_pages(d);
+  free(d->chunk);
   if (d->drv) nnfdrv_close(d->drv);
   nnfm_engine_destroy(d->img);
   free(d);
@@ -115,15 +138,22 @@ static size_t p_entry_bytes(const nnf_device *d) {
   return (size_t)(nnfm_region_bytes(&d->cfg, NNFDRV_P) / d->cfg.p_words);
 }
 
-static int upload_range(nnf_device *d, int region, uint32_t addr, size_t len, const char *what, char *err,
-                        size_t errlen) {
+/* The staging image's bytes [src, src + len) of a region to the device's
+ * at dst. */
+static int upload_to(nnf_device *d, int region, uint32_t src, uint32_t dst, size_t len, const char *what, char *err,
+                     size_t errlen) {
   uint8_t *buf = malloc(len ? len : 1);
   if (!buf) return nnf_fail(err, errlen, "out of memory");
-  int rc = nnfm_engine_read_bytes(d->img, region, addr, buf, len);
-  if (rc == NNFM_OK) rc = nnfdrv_write(d->drv, region, addr, buf, len);
+  int rc = nnfm_engine_read_bytes(d->img, region, src, buf, len);
+  if (rc == NNFM_OK) rc = nnfdrv_write(d->drv, region, dst, buf, len);
   else rc = NNFDRV_ERR_ARG;
   free(buf);
   return rc ? drv_fail(d, rc, what, err, errlen) : 0;
+}
+
+static int upload_range(nnf_device *d, int region, uint32_t addr, size_t len, const char *what, char *err,
+                        size_t errlen) {
+  return upload_to(d, region, addr, addr, len, what, err, errlen);
 }
 
 /* ---- the plan --------------------------------------------------------------- */
@@ -143,6 +173,8 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   const nnfm_config *c = &d->cfg;
   const nnfdrv_info *in = nnfdrv_get_info(d->drv);
   memset(p, 0, sizeof *p);
+  p->cur = -1;
+  memcpy(p->stream, d->stream, sizeof p->stream);
   p->cfg = c;
   p->features = in->features;
   p->dev = d->uri;
@@ -179,14 +211,16 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
-      uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p;
+      uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p, vw0 = p->vw, vp0 = p->vp;
+      p->cur = i;
       if (l->ops->plan(l, p, err, errlen)) return -1;
-      if (p->p > c->p_words && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES) {
+      if (p->p > d->p_cap && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES) {
         /* the layer's parameters start a new page (uploaded before its segment runs) */
-        p->w = w0, p->a = a0, p->st = s0, p->p = 0;
+        p->w = w0, p->a = a0, p->st = s0, p->p = 0, p->vw = vw0, p->vp = vp0;
         p->npages++;
         if (l->ops->plan(l, p, err, errlen)) return -1;
       }
+      p->cur = -1;
     } else {
       p->act[i + 1] = p->act[i];
     }
@@ -195,13 +229,22 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   }
   if (d->spiking && (!(in->features & 4) || !in->state_words))
     return nnf_fail(err, errlen, "device %s has no LIF cores (INFO feature bit 2)", d->uri);
-  if (p->w > c->w_words)
-    return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u", (unsigned long long)p->w, d->uri,
-                    c->w_words);
+  if (p->w > d->w_cap) {
+    if (d->w_cap < c->w_words)
+      return nnf_fail(err, errlen, "the resident weights need %llu W words; device %s has %u after its two banks "
+                      "for the streamed layers", (unsigned long long)p->w, d->uri, d->w_cap);
+    int banks = (in->features & NNFP_FEAT_BANKS) && in->banks >= 2;
+    return nnf_fail(err, errlen, "the weights need %llu W words; device %s has %u%s", (unsigned long long)p->w, d->uri,
+                    c->w_words,
+                    !banks        ? " and no banks to stream them through"
+                    : d->spiking ? " (a spiking network streams only the layers before its first LIF, with static input: "
+                                   "the others run at every step)"
+                                 : "");
+  }
   for (int k = 0; k < p->npages; k++)
-    if (p->pused[k] > c->p_words)
+    if (p->pused[k] > d->p_cap)
       return nnf_fail(err, errlen, "the layers need %llu parameter entries; device %s has %u",
-                      (unsigned long long)p->pused[k], d->uri, c->p_words);
+                      (unsigned long long)p->pused[k], d->uri, d->p_cap);
   if (p->a > c->act_words)
     return nnf_fail(err, errlen, "a batch of %d needs %llu ACT words; device %s has %u%s", B,
                     (unsigned long long)p->a, d->uri, c->act_words, d->spiking || B == 1 ? "" : " (use a smaller batch)");
@@ -232,11 +275,91 @@ static int fit_batch(nnf_device *d, const nnf_net *n, int want) {
 
 /* ---- programs ------------------------------------------------------------------ */
 
+/* A streamed layer (docs/memory.md): its one GEMM, as the layer emits it,
+ * becomes per chunk a BANK (release the last chunk's bank, acquire this
+ * one's) and the GEMM of the chunk's N tiles from the bank's W and P; after
+ * the last streamed layer a BANK releases the last bank. With FEAT_REL the
+ * full chunks go two at a time through one LOOP body (acquire, GEMM,
+ * release and acquire, GEMM, release; the output base relative, the stride
+ * two chunks' output words), so a layer costs at most a dozen instructions
+ * however many chunks it has. */
+static uint8_t *chunk_gemm(const nnf_device *d, nnf_plan *p, const uint8_t *g, const nnf_chunk *c) {
+  const uint32_t C = (uint32_t)d->cfg.cols, m = nnfp_gemm_get_m(g), n = nnfp_gemm_get_n(g);
+  uint8_t *gi = nnf_plan_insn(p);
+  if (!gi) return NULL;
+  memcpy(gi, g, 32);
+  uint32_t n1 = c->t1 * C < n ? c->t1 * C : n;
+  nnfp_gemm_put_n(gi, n1 - c->t0 * C);
+  nnfp_gemm_put_w_base(gi, d->bank_w[c->bank]);
+  nnfp_gemm_put_p_base(gi, d->bank_p[c->bank]);
+  nnfp_gemm_put_o_base(gi, nnfp_gemm_get_o_base(g) + c->t0 * m);
+  return gi;
+}
+
+static int emit_bank(nnf_plan *p, int release, int acquire) {
+  uint8_t *b = nnf_plan_insn(p);
+  return b && nnfdrv_insn_bank(b, release, acquire) == NNFDRV_OK ? 0 : -1;
+}
+
+static int emit_streamed(nnf_device *d, nnf_layer *l, nnf_plan *p) {
+  int pc0 = p->pc;
+  if (l->ops->emit(l, p)) return -1;
+  if (p->pc != pc0 + 1 || nnfp_insn_get_opcode(p->prog + 32 * (size_t)pc0) != NNFP_OP_GEMM) {
+    p->ok = 0;
+    return -1;
+  }
+  uint8_t g[32];
+  memcpy(g, p->prog + 32 * (size_t)pc0, 32);
+  p->pc = pc0;
+  const uint32_t C = (uint32_t)d->cfg.cols, m = nnfp_gemm_get_m(g), n = nnfp_gemm_get_n(g);
+  int first = -1, k = 0, last = 0;
+  for (int j = 0; j < d->nchunks; j++) {
+    last = d->chunk[j].layer;
+    if (d->chunk[j].layer == l->index) {
+      if (first < 0) first = j;
+      k++;
+    }
+  }
+  if (first < 0) return -1;
+  const nnf_chunk *c0 = &d->chunk[first];
+  const uint32_t per = c0->t1 - c0->t0;
+  /* full chunks: per tiles of COLS channels each */
+  int full = 0;
+  while (full < k && d->chunk[first + full].t1 - d->chunk[first + full].t0 == per &&
+         d->chunk[first + full].t1 * C <= n)
+    full++;
+  int pairs = (p->features & NNFP_FEAT_REL) && full >= 4 ? full / 2 : 0, j = first;
+  if (pairs) {
+    if (p->bank_prev >= 0 && emit_bank(p, p->bank_prev, -1)) return -1;
+    int body = p->pc, b0 = c0->bank, b1 = d->chunk[first + 1].bank;
+    uint8_t *gi;
+    if (emit_bank(p, -1, b0) || !(gi = chunk_gemm(d, p, g, c0)) || nnfdrv_insn_set_rel(gi, 0, 1, 0) ||
+        emit_bank(p, b0, b1) || !(gi = chunk_gemm(d, p, g, &d->chunk[first + 1])) ||
+        nnfdrv_insn_set_rel(gi, 0, 1, 0) || emit_bank(p, b1, -1))
+      return -1;
+    uint8_t *lp = nnf_plan_insn(p);
+    if (!lp || nnfdrv_insn_loop_stride(lp, (uint32_t)body, (uint32_t)pairs, 2 * per * m) != NNFDRV_OK) return -1;
+    p->bank_prev = -1;
+    j = first + 2 * pairs;
+  }
+  for (; j < first + k; j++) {
+    const nnf_chunk *c = &d->chunk[j];
+    if (emit_bank(p, p->bank_prev, c->bank) || !chunk_gemm(d, p, g, c)) return -1;
+    p->bank_prev = c->bank;
+  }
+  if (l->index == last && p->bank_prev >= 0) {
+    if (emit_bank(p, p->bank_prev, -1)) return -1;
+    p->bank_prev = -1;
+  }
+  return 0;
+}
+
 /* Emit layers [first, last) (those that cost the device something). */
-static int emit_layers(const nnf_net *n, nnf_plan *p, int first, int last) {
+static int emit_layers(nnf_device *d, const nnf_net *n, nnf_plan *p, int first, int last) {
   for (int i = first; i < last; i++) {
     nnf_layer *l = n->layer[i];
-    if (l->ops->emit && nnf_plan_runs(p, l) && l->ops->emit(l, p)) return -1;
+    if (!l->ops->emit || !nnf_plan_runs(p, l)) continue;
+    if (d->stream[i] ? emit_streamed(d, l, p) : l->ops->emit(l, p)) return -1;
   }
   return 0;
 }
@@ -261,35 +384,45 @@ static int write_prog(nnf_device *d, nnf_plan *p, char *err, size_t errlen) {
 static int stream_program(nnf_device *d, nnf_plan *p, int B) {
   const nnf_net *n = d->net;
   p->B = B;
-  for (int copy = 0; copy < 2; copy++) {
+  for (int copy = 0; copy < d->copies; copy++) {
     p->copy = copy;
+    p->bank_prev = -1;
     for (int s = 0; s < d->nseg; s++) {
       int pc0 = p->pc;
-      if (emit_layers(n, p, d->seg_first[s], d->seg_first[s + 1]) || emit_end(p)) return -1;
+      if (emit_layers(d, n, p, d->seg_first[s], d->seg_first[s + 1]) || emit_end(p)) return -1;
       d->seg_len[s] = p->pc - pc0 - 1;
     }
   }
-  d->prog_len = p->pc / 2;
+  d->prog_len = p->pc / d->copies;
   return 0;
 }
 
 /* Spiking: the layers before the first time-varying one (static input)
  * once, step 0 clearing the neurons, the other T - 1 steps in a LOOP; with
  * time-varying input two one-step programs (with and without clear). */
+/* The spiking layers before the first time-varying one: with static input
+ * (t[0].steps == 1) they run once, before the steps; 0 otherwise. */
+static int static_prefix(const nnf_net *n) {
+  int ft = 0;
+  if (n->t[0].steps != 1) return 0;
+  while (ft < n->nlayers && n->t[ft + 1].steps == 1 && !nnf_layer_lif_config(n->layer[ft])) ft++;
+  return ft;
+}
+
 static int step_program(nnf_device *d, nnf_plan *p, int B) {
   const nnf_net *n = d->net;
-  int T = n->steps, L = n->nlayers, ft = 0;
-  while (ft < L && n->t[ft + 1].steps == 1 && !nnf_layer_lif_config(n->layer[ft])) ft++;
+  int T = n->steps, L = n->nlayers, ft = static_prefix(n);
   p->B = B;
   p->copy = 0;
+  p->bank_prev = -1;
   if (n->t[0].steps == 1) {
-    if (emit_layers(n, p, 0, ft)) return -1;
+    if (emit_layers(d, n, p, 0, ft)) return -1;
     p->clear = 1;
-    if (emit_layers(n, p, ft, L)) return -1;
+    if (emit_layers(d, n, p, ft, L)) return -1;
     if (T > 1) {
       int body = p->pc;
       p->clear = 0;
-      if (emit_layers(n, p, ft, L)) return -1;
+      if (emit_layers(d, n, p, ft, L)) return -1;
       if (T > 2) {
         uint8_t *insn = nnf_plan_insn(p);
         if (!insn || nnfdrv_insn_loop(insn, (uint32_t)body, (uint32_t)(T - 1)) != NNFDRV_OK) return -1;
@@ -299,21 +432,28 @@ static int step_program(nnf_device *d, nnf_plan *p, int B) {
   }
   d->entry_first = p->pc;
   p->clear = 1;
-  if (emit_layers(n, p, 0, L) || emit_end(p)) return -1;
+  if (emit_layers(d, n, p, 0, L) || emit_end(p)) return -1;
   d->entry_next = p->pc;
   p->clear = 0;
-  if (emit_layers(n, p, 0, L) || emit_end(p)) return -1;
+  if (emit_layers(d, n, p, 0, L) || emit_end(p)) return -1;
   return 0;
 }
 
 /* Emit and upload the program for chunks of B rows. */
 static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
   nnf_plan p = d->plan;
-  p.cap = 4 * NNF_MAX_LAYERS + 8;
+  p.cap = 4 * NNF_MAX_LAYERS + 8 + 2 * (2 * d->nchunks + 2);
   p.pc = 0;
   p.ok = 1;
   if (!(p.prog = calloc((size_t)p.cap, 32))) return nnf_fail(err, errlen, "out of memory");
   int rc = d->spiking ? step_program(d, &p, B) : stream_program(d, &p, B);
+  if (!rc && p.ok && !d->spiking && d->copies == 2 && d->nchunks &&
+      (uint32_t)p.pc > nnfdrv_get_info(d->drv)->prog_words) {
+    /* streamed chunks make the program long: one copy (one input buffer) */
+    d->copies = 1;
+    p.pc = 0;
+    rc = stream_program(d, &p, B);
+  }
   if (rc || !p.ok) {
     free(p.prog);
     return nnf_fail(err, errlen, "an instruction does not encode: a LIF parameter, the step count or a map size is out of the device's range");
@@ -412,6 +552,170 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
   return 0;
 }
 
+/* ---- weight streaming (docs/memory.md) ----------------------------------------------- */
+
+/* W words and N tiles of a streamable Linear, and one tile's words. */
+static uint32_t lin_words(const nnf_device *d, const nnf_layer *l, uint32_t *nt, uint32_t *tile) {
+  const uint32_t R = (uint32_t)d->cfg.rows, C = (uint32_t)d->cfg.cols;
+  uint32_t kt = l->in > 0 ? ((uint32_t)l->in + R - 1) / R : 1;
+  *nt = ((uint32_t)l->out + C - 1) / C;
+  *tile = kt * R;
+  return *nt * *tile;
+}
+
+/* Which layers' weights go through the banks: none when they all fit W (or
+ * the device has fewer than two banks: the plan then says they do not
+ * fit). Otherwise every streamable layer (nnf_linear_streamable; in a
+ * spiking network only those before the steps, with static input) starts
+ * streamed, and the largest are made resident while the rest still leaves
+ * room for two banks of the largest streamed tile: most bytes stay on the
+ * device, fewest cross the link. Sets d->stream, d->w_cap, d->p_cap. */
+static int choose_streaming(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
+  const nnfdrv_info *in = nnfdrv_get_info(d->drv);
+  memset(d->stream, 0, sizeof d->stream);
+  d->w_cap = d->cfg.w_words;
+  d->p_cap = d->cfg.p_words;
+  nnf_plan p;
+  if (plan(d, n, 1, &p, NULL, 0) && p.cur >= 0) return 0; /* a layer's own refusal: reported by the load */
+  if (p.w <= d->cfg.w_words || !(in->features & NNFP_FEAT_BANKS) || in->banks < 2) return 0;
+  int last = d->spiking ? static_prefix(n) : n->nlayers, cand[NNF_PLAN_BOUNDARIES], nc = 0;
+  uint64_t wres = p.w;
+  for (int i = 0; i < last; i++) {
+    nnf_layer *l = n->layer[i];
+    uint32_t nt, tile;
+    if (!nnf_plan_runs(&p, l) || !nnf_linear_streamable(l)) continue;
+    cand[nc++] = i;
+    d->stream[i] = 1;
+    wres -= lin_words(d, l, &nt, &tile);
+  }
+  if (!nc) return 0;
+  /* largest first */
+  for (int a = 0; a < nc; a++)
+    for (int b = a + 1; b < nc; b++) {
+      uint32_t nt, t;
+      if (lin_words(d, n->layer[cand[b]], &nt, &t) > lin_words(d, n->layer[cand[a]], &nt, &t)) {
+        int x = cand[a];
+        cand[a] = cand[b];
+        cand[b] = x;
+      }
+    }
+  for (int a = 0; a < nc; a++) {
+    uint32_t nt, tile, wi = lin_words(d, n->layer[cand[a]], &nt, &tile);
+    uint64_t tmax = 0;
+    for (int b = 0; b < nc; b++) {
+      uint32_t t;
+      if (b != a && d->stream[cand[b]] && lin_words(d, n->layer[cand[b]], &nt, &t) && t > tmax) tmax = t;
+    }
+    if (tmax && wres + wi + 2 * tmax <= d->cfg.w_words) {
+      d->stream[cand[a]] = 0;
+      wres += wi;
+    }
+  }
+  uint64_t tmax = 0, streamed = 0;
+  for (int a = 0; a < nc; a++) {
+    uint32_t nt, tile;
+    if (!d->stream[cand[a]]) continue;
+    streamed += lin_words(d, n->layer[cand[a]], &nt, &tile);
+    if (tile > tmax) tmax = tile;
+  }
+  if (wres + 2 * tmax > d->cfg.w_words || d->cfg.p_words < 4) {
+    memset(d->stream, 0, sizeof d->stream);
+    return nnf_fail(err, errlen,
+                    "the weights need %llu W words; device %s has %u: streaming %llu of them through its banks still "
+                    "leaves %llu resident and needs two banks of at least %llu words (one N tile of the widest "
+                    "streamed layer)",
+                    (unsigned long long)p.w, d->uri, d->cfg.w_words, (unsigned long long)streamed,
+                    (unsigned long long)wres, (unsigned long long)tmax);
+  }
+  d->w_cap = d->cfg.w_words - 2 * (uint32_t)tmax;
+  d->p_cap = d->cfg.p_words - 2;
+  return 0;
+}
+
+static int next_pow2(uint64_t x, uint32_t *out) {
+  uint64_t v = 2;
+  while (v < x) v <<= 1;
+  if (v > (1u << 24)) return -1;
+  *out = (uint32_t)v;
+  return 0;
+}
+
+/* The staging image for a streaming plan: W and P past the device's hold the
+ * streamed layers (nnf_plan_w / _p). */
+static int grow_image(nnf_device *d, const nnf_plan *p, char *err, size_t errlen) {
+  nnfm_config c = d->cfg;
+  if (next_pow2((uint64_t)d->cfg.w_words + p->vw, &c.w_words) || next_pow2((uint64_t)d->cfg.p_words + p->vp, &c.p_words) ||
+      c.p_words > (1u << 16))
+    return nnf_fail(err, errlen, "the streamed weights (%llu W words) are too large to stage", (unsigned long long)p->vw);
+  if (c.w_words == d->img->cfg.w_words && c.p_words == d->img->cfg.p_words) return 0;
+  nnfm_engine *img = nnfm_engine_create(&c);
+  if (!img) return nnf_fail(err, errlen, "out of memory");
+  nnfm_engine_destroy(d->img);
+  d->img = img;
+  return 0;
+}
+
+/* The chunks of one pass, from the final plan: the banks take what the
+ * resident layers leave of W and P, halved; a chunk is as many N tiles of
+ * its layer as a bank holds. */
+static int make_chunks(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
+  const nnf_plan *p = &d->plan;
+  free(d->chunk);
+  d->chunk = NULL;
+  d->nchunks = 0;
+  d->bank_words = (uint32_t)((d->cfg.w_words - p->w) / 2);
+  d->bank_entries = (uint32_t)((d->cfg.p_words - p->pused[0]) / 2);
+  for (int b = 0; b < 2; b++) {
+    d->bank_w[b] = (uint32_t)p->w + (uint32_t)b * d->bank_words;
+    d->bank_p[b] = (uint32_t)p->pused[0] + (uint32_t)b * d->bank_entries;
+  }
+  int cap = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    if (!d->stream[i]) continue;
+    uint32_t nt, tile;
+    lin_words(d, n->layer[i], &nt, &tile);
+    uint32_t per = d->bank_words / tile < d->bank_entries ? d->bank_words / tile : d->bank_entries;
+    if (per == 0) return nnf_fail(err, errlen, "layer %d: one N tile (%u W words) does not fit a bank of %u", i, tile, d->bank_words);
+    for (uint32_t t0 = 0; t0 < nt; t0 += per) {
+      if (d->nchunks == cap) {
+        cap = cap ? 2 * cap : 16;
+        nnf_chunk *c = realloc(d->chunk, (size_t)cap * sizeof *c);
+        if (!c) return nnf_fail(err, errlen, "out of memory");
+        d->chunk = c;
+      }
+      nnf_chunk *c = &d->chunk[d->nchunks];
+      c->layer = i;
+      c->bank = d->nchunks & 1;
+      c->t0 = t0;
+      c->t1 = t0 + per < nt ? t0 + per : nt;
+      c->vw = p->s_wbase[i] + t0 * tile;
+      c->words = (c->t1 - t0) * tile;
+      c->vp = p->s_pbase[i] + t0;
+      c->entries = c->t1 - t0;
+      d->nchunks++;
+    }
+  }
+  return 0;
+}
+
+/* One pass of the streamed weights, while the program runs: per chunk,
+ * wait until its bank is empty, fill its W and P, post it. */
+static int stream_weights(nnf_device *d, char *err, size_t errlen) {
+  const uint32_t C = (uint32_t)d->cfg.cols, pe = (uint32_t)p_entry_bytes(d);
+  for (int j = 0; j < d->nchunks; j++) {
+    const nnf_chunk *c = &d->chunk[j];
+    int rc = nnfdrv_bank_wait(d->drv, (unsigned)c->bank);
+    if (rc) return drv_fail(d, rc, "bank wait", err, errlen);
+    if (upload_to(d, NNFDRV_W, c->vw * C, d->bank_w[c->bank] * C, (size_t)c->words * C, "weight streaming", err,
+                  errlen) ||
+        upload_to(d, NNFDRV_P, c->vp * pe, d->bank_p[c->bank] * pe, (size_t)c->entries * pe, "parameter streaming",
+                  err, errlen))
+      return -1;
+    if ((rc = nnfdrv_bank_post(d->drv, (unsigned)c->bank))) return drv_fail(d, rc, "bank post", err, errlen);
+  }
+  return 0;
+}
+
 int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen) {
   if (!n->quantized) return nnf_fail(err, errlen, "the network is not quantized yet");
   if (max_batch < 1 || max_batch > 65535) return nnf_fail(err, errlen, "batch %d out of range", max_batch);
@@ -423,13 +727,27 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
     }
   d->max_batch = 0;
   d->net = NULL;
+  d->nchunks = 0;
+  d->copies = 2;
+  if (choose_streaming(d, n, err, errlen)) return -1;
   int B = fit_batch(d, n, max_batch);
   if (B < 1) {
     plan(d, n, 1, &d->plan, err, errlen);
     return -1;
   }
   plan(d, n, B, &d->plan, NULL, 0);
+  int streaming = d->plan.vw > 0;
+  if (streaming && (grow_image(d, &d->plan, err, errlen) || plan(d, n, B, &d->plan, err, errlen))) return -1;
   if (!d->spiking && segments(d, n, err, errlen)) return -1;
+  if (streaming) {
+    if (d->plan.npages > 1 || d->nseg > 1)
+      return nnf_fail(err, errlen, "device %s: streamed weights with more than one program segment (parameter pages "
+                      "or more activation tables than its LUTs) are not supported", d->uri);
+    if (make_chunks(d, n, err, errlen)) return -1;
+    /* no program runs and every bank is empty */
+    int rc = nnfdrv_reset(d->drv, NNFP_RESET_ARG_ABORT);
+    if (rc) return drv_fail(d, rc, "reset", err, errlen);
+  }
   free_pages(d);
   for (int pg = 0; pg < d->plan.npages; pg++) {
     for (int i = 0; i < n->nlayers; i++) {
@@ -505,6 +823,7 @@ static int start(nnf_device *d, int buf, int *waited, char *err, size_t errlen) 
       d->resident_lut[k] = lut;
     }
     if ((rc = nnfdrv_run(d->drv, (uint32_t)pc))) return drv_fail(d, rc, "run", err, errlen);
+    if (d->nchunks && stream_weights(d, err, errlen)) return -1;
     if (d->nseg > 1 && (rc = nnfdrv_wait(d->drv))) return drv_fail(d, rc, "run", err, errlen);
     pc += d->seg_len[s] + 1;
   }
@@ -570,13 +889,14 @@ static int stream(nnf_device *d, nnf_net *n, int batch, char *err, size_t errlen
   if (B0 != d->prog_batch && write_program(d, B0, err, errlen)) return -1;
   if (put_inputs(d, d->plan.in_base[0], xq, B0, K, err, errlen)) return -1;
   for (int c = 0; c < nchunks; c++) {
-    int buf = c & 1, B = c + 1 < nchunks ? d->max_batch : last, waited;
+    int buf = d->copies == 2 ? c & 1 : 0, B = c + 1 < nchunks ? d->max_batch : last, waited;
     size_t first = (size_t)c * d->max_batch;
     if (start(d, buf, &waited, err, errlen)) return -1;
     int next_B = c + 2 < nchunks ? d->max_batch : last;
     /* the last chunk may be shorter: its program is rewritten, which must
-     * wait for this one, so its inputs go in afterwards */
-    int overlap = c + 1 < nchunks && next_B == B;
+     * wait for this one, so its inputs go in afterwards; with one program
+     * copy the next inputs wait for this chunk too */
+    int overlap = c + 1 < nchunks && next_B == B && d->copies == 2;
     if (overlap && put_inputs(d, d->plan.in_base[buf ^ 1], xq + (first + (size_t)B) * K, next_B, K, err, errlen))
       return -1;
     if (get_outputs(d, n, B, first, buf, err, errlen)) return -1;
@@ -584,7 +904,9 @@ static int stream(nnf_device *d, nnf_net *n, int batch, char *err, size_t errlen
     d->images += (uint64_t)B;
     if (c + 1 < nchunks && !overlap) {
       if (next_B != d->prog_batch && write_program(d, next_B, err, errlen)) return -1;
-      if (put_inputs(d, d->plan.in_base[buf ^ 1], xq + (first + (size_t)B) * K, next_B, K, err, errlen)) return -1;
+      if (put_inputs(d, d->plan.in_base[d->copies == 2 ? buf ^ 1 : 0], xq + (first + (size_t)B) * K, next_B, K, err,
+                     errlen))
+        return -1;
     }
   }
   return 0;
@@ -594,6 +916,7 @@ static int stream(nnf_device *d, nnf_net *n, int batch, char *err, size_t errlen
 
 static int run_wait(nnf_device *d, uint32_t entry, char *err, size_t errlen) {
   int rc = nnfdrv_run(d->drv, entry);
+  if (!rc && d->nchunks && stream_weights(d, err, errlen)) return -1;
   if (!rc) rc = nnfdrv_wait(d->drv);
   return rc ? drv_fail(d, rc, "run", err, errlen) : 0;
 }
@@ -670,6 +993,24 @@ int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size
   f->images = d->images;
   f->rows = d->cfg.rows;
   f->cols = d->cfg.cols;
+  return 0;
+}
+
+int nnf_device_memory_get(const nnf_device *d, nnf_device_memory *m) {
+  memset(m, 0, sizeof *m);
+  if (!d || !d->net || !d->max_batch) return -1;
+  const uint64_t C = (uint64_t)d->cfg.cols, pe = p_entry_bytes(d);
+  m->batch = d->max_batch;
+  m->copies = d->spiking ? 1 : d->copies;
+  m->resident_w_bytes = d->plan.w * C;
+  m->resident_p_bytes = d->plan.p * pe;
+  m->chunks = d->nchunks;
+  for (int i = 0; i < NNF_PLAN_BOUNDARIES; i++) m->streamed_layers += d->stream[i];
+  if (d->nchunks) {
+    m->bank_words = d->bank_words;
+    m->bank_entries = d->bank_entries;
+  }
+  for (int j = 0; j < d->nchunks; j++) m->streamed_bytes += d->chunk[j].words * C + d->chunk[j].entries * pe;
   return 0;
 }
 

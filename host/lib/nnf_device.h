@@ -67,6 +67,19 @@ typedef struct {
   int rows, cols;
 } nnf_device_figures;
 int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size_t errlen);
+/* Where the loaded network's weights live (docs/memory.md): resident in W
+ * and P, or streamed through two banks (each pass of a device batch sends
+ * streamed_bytes: the chunks' W and P bytes, whole frames not counted). */
+typedef struct {
+  int batch;                      /* rows per device run (pass) */
+  int streamed_layers, chunks;    /* 0, 0: everything resident */
+  int copies;                     /* program copies: 2 (inputs double-buffered) or 1 */
+  uint32_t bank_words, bank_entries;  /* each bank's W words and P entries */
+  uint64_t resident_w_bytes, resident_p_bytes;
+  uint64_t streamed_bytes;        /* per pass */
+} nnf_device_memory;
+/* 0, or -1 when no network is loaded. */
+int nnf_device_memory_get(const nnf_device *d, nnf_device_memory *m);
 int nnf_device_reset_counters(nnf_device *d, char *err, size_t errlen);
 /* Read back only the network's outputs after each chunk (on: inference,
  * where no backward pass needs the hidden boundaries; off, the default:
