@@ -39,7 +39,10 @@ static void usage_eval(FILE *f) {
           "  --batch N        images per device run (default 64)\n"
           "  --json           {accuracy, images, correct, loss, cycles_per_image, utilization,\n"
           "                   link_bytes_in_per_image, link_bytes_out_per_image, packed, pools_fused,\n"
-          "                   device_batch (the largest batch <= --batch the buffers fit), ...}\n"
+          "                   device_batch (the largest batch <= --batch the buffers fit; with streamed\n"
+          "                   weights the largest they fit), weights {resident_bytes,\n"
+          "                   streamed_layers, chunks, bank_bytes, streamed_bytes_per_pass,\n"
+          "                   streamed_bytes_per_image, program_copies}, ...}\n"
           "  --quiet          no progress bar\n");
 }
 
@@ -126,6 +129,18 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddBoolToObject(o, "packed", nnf_device_packed(dev));
         cJSON_AddNumberToObject(o, "pools_fused", nnf_device_pools_fused(dev));
         cJSON_AddNumberToObject(o, "device_batch", nnf_device_batch(dev));
+        nnf_device_memory m;
+        if (!nnf_device_memory_get(dev, &m)) {
+          /* where the weights live (docs/memory.md) */
+          cJSON *mo = cJSON_AddObjectToObject(o, "weights");
+          cJSON_AddNumberToObject(mo, "resident_bytes", (double)(m.resident_w_bytes + m.resident_p_bytes));
+          cJSON_AddNumberToObject(mo, "streamed_layers", m.streamed_layers);
+          cJSON_AddNumberToObject(mo, "chunks", m.chunks);
+          cJSON_AddNumberToObject(mo, "bank_bytes", (double)m.bank_words * r.dev.cols);
+          cJSON_AddNumberToObject(mo, "streamed_bytes_per_pass", (double)m.streamed_bytes);
+          cJSON_AddNumberToObject(mo, "streamed_bytes_per_image", (double)m.streamed_bytes / m.batch);
+          cJSON_AddNumberToObject(mo, "program_copies", m.copies);
+        }
       }
       cli_json_emit(o);
     } else {
@@ -147,6 +162,13 @@ int cmd_eval(int argc, char **argv) {
       else if (dev)
         printf("device: %llu MACs (the functional model keeps no clock; use --device sim for cycles)\n",
                (unsigned long long)r.dev.macs);
+      nnf_device_memory m;
+      if (dev && !nnf_device_memory_get(dev, &m) && m.chunks)
+        printf("weights: %llu bytes resident, %llu streamed per batch of %d (%d layer%s in %d chunks through two banks "
+               "of %llu bytes), %.0f bytes an image\n",
+               (unsigned long long)(m.resident_w_bytes + m.resident_p_bytes), (unsigned long long)m.streamed_bytes,
+               m.batch, m.streamed_layers, m.streamed_layers == 1 ? "" : "s", m.chunks,
+               (unsigned long long)m.bank_words * (unsigned long long)r.dev.cols, (double)m.streamed_bytes / m.batch);
     }
   }
   nnf_device_close(dev);

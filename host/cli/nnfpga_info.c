@@ -26,7 +26,8 @@ static const struct {
   const char *name;
 } feature_names[] = {{NNFP_FEAT_GEMM, "gemm"}, {NNFP_FEAT_LUT, "lut"}, {NNFP_FEAT_LIF, "lif"},
                      {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}, {NNFP_FEAT_PACK, "pack"},
-                     {NNFP_FEAT_CONV_POOL, "conv_pool"}};
+                     {NNFP_FEAT_CONV_POOL, "conv_pool"}, {NNFP_FEAT_EW, "ew"}, {NNFP_FEAT_REL, "rel"},
+                     {NNFP_FEAT_BANKS, "banks"}};
 
 int cmd_info(int argc, char **argv) {
   const char *uri = "sim";
@@ -76,6 +77,8 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddNumberToObject(o, "param_entries", in->p_words);
     cJSON_AddNumberToObject(o, "acc_depth", in->acc_depth);
     cJSON_AddNumberToObject(o, "program_words", in->prog_words);
+    cJSON_AddNumberToObject(o, "luts", in->luts);
+    cJSON_AddNumberToObject(o, "banks", in->banks);
     cJSON_AddNumberToObject(o, "max_payload", in->max_payload);
     cJSON_AddNumberToObject(o, "clock_hz", in->clock_hz);
     cJSON *cn = cJSON_AddObjectToObject(o, "counters");
@@ -101,6 +104,11 @@ int cmd_info(int argc, char **argv) {
     printf("parameters     %u entries x %u channels\n", in->p_words, in->cols);
     printf("accumulators   %u rows\n", in->acc_depth);
     printf("program        %u instructions\n", in->prog_words);
+    printf("LUTs           %u resident\n", in->luts);
+    if (in->banks)
+      printf("banks          %u (weights larger than W stream through them while the program runs)\n", in->banks);
+    else
+      printf("banks          none (networks must fit the weight buffer)\n");
     printf("max payload    %u bytes\n", in->max_payload);
     if (in->clock_hz) printf("clock          %.1f MHz\n", in->clock_hz / 1e6);
     printf("counters       %llu cycles, %llu MACs, %llu bytes in, %llu out, %llu frame errors\n",

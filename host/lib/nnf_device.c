@@ -730,7 +730,11 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
   d->nchunks = 0;
   d->copies = 2;
   if (choose_streaming(d, n, err, errlen)) return -1;
-  int B = fit_batch(d, n, max_batch);
+  int streams = 0;
+  for (int i = 0; i < NNF_PLAN_BOUNDARIES; i++) streams |= d->stream[i];
+  /* streamed weights cross the link once a batch: the largest batch the
+   * buffers hold amortises them best (a forward of fewer rows runs fewer) */
+  int B = fit_batch(d, n, streams ? 65535 : max_batch);
   if (B < 1) {
     plan(d, n, 1, &d->plan, err, errlen);
     return -1;

@@ -51,8 +51,11 @@ struct nnfdrv *nnf_device_driver(nnf_device *d);
 
 /* Compile and upload the quantized network for batches of up to max_batch
  * rows; fails if it does not fit the device's buffers (the message says
- * which and by how much). The network must stay loaded (and unchanged)
- * until the next load. */
+ * which and by how much). When weights do not fit W and the device has
+ * banks, the largest layers stream through them (docs/memory.md; see
+ * nnf_device_memory_get) and the batch is the largest the buffers hold,
+ * whatever max_batch says: each batch sends the streamed weights once. The
+ * network must stay loaded (and unchanged) until the next load. */
 int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, size_t errlen);
 /* A forward pass of batch rows on the device: the inputs quantized by the
  * network's input quantizer, the device's outputs left in the network's
