@@ -21,6 +21,7 @@ static int streamed(const nnf_plan *p) { return p->cur >= 0 && p->cur < NNF_PLAN
 
 uint32_t nnf_plan_w(nnf_plan *p, uint32_t words) {
   if (!streamed(p)) return take(&p->w, words);
+  p->s_words[p->cur] = words;
   return p->s_wbase[p->cur] = p->cfg->w_words + take(&p->vw, words);
 }
 uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
@@ -32,6 +33,10 @@ uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, ent
 
 uint32_t nnf_plan_input(const nnf_plan *p, int i) {
   return i == 0 || p->act[i] == p->act[0] ? p->in_base[p->copy] : p->act[i];
+}
+
+int nnf_layer_streamable(const struct nnf_layer *l) {
+  return l && l->ops->plan && (!strcmp(l->ops->kind, "Linear") || !strcmp(l->ops->kind, "Conv2d"));
 }
 
 int nnf_plan_runs(const nnf_plan *p, const struct nnf_layer *l) {

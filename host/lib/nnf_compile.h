@@ -70,6 +70,7 @@ typedef struct nnf_plan {
   int cur;
   uint64_t vw, vp;
   uint32_t s_wbase[NNF_PLAN_BOUNDARIES], s_pbase[NNF_PLAN_BOUNDARIES]; /* a streamed layer's first (virtual) W word and P entry */
+  uint32_t s_words[NNF_PLAN_BOUNDARIES];  /* and its W words */
   int bank_prev;               /* emission: the bank the last chunk acquired (-1: none) */
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
@@ -102,10 +103,10 @@ int nnf_plan_walk_fits(const nnf_plan *p, int index, const char *what, uint32_t 
  * then keeps H*OW*B within it, as for the CONV's M). 0 for any other layer. */
 int nnf_conv_packs(const struct nnf_layer *l, const nnf_plan *p);
 /* Whether layer l's weights may be streamed through the banks
- * (docs/memory.md): a Linear that runs as one GEMM (not after a Flatten of
- * a map, which runs as a CONV), whose N tiles can then run as GEMMs of
- * their own. */
-int nnf_linear_streamable(const struct nnf_layer *l);
+ * (docs/memory.md): a Linear (one GEMM, or after a Flatten of a map one
+ * CONV) or a Conv2d (a CONV, after a PACK when it packs its input): its N
+ * tiles can run as instructions of their own. */
+int nnf_layer_streamable(const struct nnf_layer *l);
 /* Whether layer l costs the device an instruction of its own (a plan
  * hook, not folded into the layer before it, not a MaxPool2d its conv runs). */
 int nnf_plan_runs(const nnf_plan *p, const struct nnf_layer *l);

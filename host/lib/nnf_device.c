@@ -275,24 +275,42 @@ static int fit_batch(nnf_device *d, const nnf_net *n, int want) {
 
 /* ---- programs ------------------------------------------------------------------ */
 
-/* A streamed layer (docs/memory.md): its one GEMM, as the layer emits it,
- * becomes per chunk a BANK (release the last chunk's bank, acquire this
- * one's) and the GEMM of the chunk's N tiles from the bank's W and P; after
- * the last streamed layer a BANK releases the last bank. With FEAT_REL the
- * full chunks go two at a time through one LOOP body (acquire, GEMM,
- * release and acquire, GEMM, release; the output base relative, the stride
- * two chunks' output words), so a layer costs at most a dozen instructions
- * however many chunks it has. */
-static uint8_t *chunk_gemm(const nnf_device *d, nnf_plan *p, const uint8_t *g, const nnf_chunk *c) {
-  const uint32_t C = (uint32_t)d->cfg.cols, m = nnfp_gemm_get_m(g), n = nnfp_gemm_get_n(g);
+/* A streamed layer's weighted instruction (docs/memory.md): a GEMM or a
+ * CONV. Its N (channels), and its output rows per N tile (the output
+ * layout is N-tile major: tile nt's rows start at o_base + nt * rows). */
+static int weighted(const uint8_t *in) {
+  uint32_t op = nnfp_insn_get_opcode(in);
+  return op == NNFP_OP_GEMM || op == NNFP_OP_CONV;
+}
+
+static uint32_t weighted_n(const uint8_t *in) {
+  return nnfp_insn_get_opcode(in) == NNFP_OP_GEMM ? nnfp_gemm_get_n(in) : nnfp_conv_get_n(in);
+}
+
+static uint32_t weighted_rows(const uint8_t *in) {
+  if (nnfp_insn_get_opcode(in) == NNFP_OP_GEMM) return nnfp_gemm_get_m(in);
+  uint32_t h = nnfp_conv_get_h_m1(in) + 1, w = nnfp_conv_get_w_m1(in) + 1, b = nnfp_conv_get_b_m1(in) + 1;
+  uint32_t oh = (h + 2 * nnfp_conv_get_ph(in) + nnfp_conv_get_eh(in) - nnfp_conv_get_kh(in)) /
+                    (nnfp_conv_get_sh_m1(in) + 1) + 1,
+           ow = (w + 2 * nnfp_conv_get_pw(in) + nnfp_conv_get_ew(in) - nnfp_conv_get_kw(in)) /
+                    (nnfp_conv_get_sw_m1(in) + 1) + 1;
+  return nnfp_conv_get_pool2(in) ? (oh / 2) * (ow / 2) * b : oh * ow * b;
+}
+
+/* The chunk's instruction: the layer's, with N cut to the chunk's channels,
+ * W and P at its bank, the output moved by t0 tiles. */
+static uint8_t *chunk_insn(const nnf_device *d, nnf_plan *p, const uint8_t *g, const nnf_chunk *c) {
+  const uint32_t C = (uint32_t)d->cfg.cols, n = weighted_n(g);
   uint8_t *gi = nnf_plan_insn(p);
   if (!gi) return NULL;
   memcpy(gi, g, 32);
   uint32_t n1 = c->t1 * C < n ? c->t1 * C : n;
-  nnfp_gemm_put_n(gi, n1 - c->t0 * C);
+  if (nnfp_insn_get_opcode(g) == NNFP_OP_GEMM) nnfp_gemm_put_n(gi, n1 - c->t0 * C);
+  else nnfp_conv_put_n(gi, n1 - c->t0 * C);
+  /* W, P and O sit at the same bytes in GEMM and CONV */
   nnfp_gemm_put_w_base(gi, d->bank_w[c->bank]);
   nnfp_gemm_put_p_base(gi, d->bank_p[c->bank]);
-  nnfp_gemm_put_o_base(gi, nnfp_gemm_get_o_base(g) + c->t0 * m);
+  nnfp_gemm_put_o_base(gi, nnfp_gemm_get_o_base(g) + c->t0 * weighted_rows(g));
   return gi;
 }
 
@@ -301,17 +319,25 @@ static int emit_bank(nnf_plan *p, int release, int acquire) {
   return b && nnfdrv_insn_bank(b, release, acquire) == NNFDRV_OK ? 0 : -1;
 }
 
+/* A streamed layer: what it emits before its weighted instruction (a PACK)
+ * stays; the weighted instruction becomes per chunk a BANK (release the
+ * last chunk's bank, acquire this one's) and the instruction of the chunk's
+ * N tiles from the bank's W and P; after the last streamed layer a BANK
+ * releases the last bank. With FEAT_REL the full chunks go two at a time
+ * through one LOOP body (acquire, chunk, release and acquire, chunk,
+ * release; the output base relative, the stride two chunks' output words),
+ * so a layer costs at most a dozen instructions however many chunks it has. */
 static int emit_streamed(nnf_device *d, nnf_layer *l, nnf_plan *p) {
   int pc0 = p->pc;
   if (l->ops->emit(l, p)) return -1;
-  if (p->pc != pc0 + 1 || nnfp_insn_get_opcode(p->prog + 32 * (size_t)pc0) != NNFP_OP_GEMM) {
+  if (p->pc <= pc0 || !weighted(p->prog + 32 * (size_t)(p->pc - 1))) {
     p->ok = 0;
     return -1;
   }
   uint8_t g[32];
-  memcpy(g, p->prog + 32 * (size_t)pc0, 32);
-  p->pc = pc0;
-  const uint32_t C = (uint32_t)d->cfg.cols, m = nnfp_gemm_get_m(g), n = nnfp_gemm_get_n(g);
+  memcpy(g, p->prog + 32 * (size_t)(p->pc - 1), 32);
+  p->pc--;
+  const uint32_t C = (uint32_t)d->cfg.cols, n = weighted_n(g), rows = weighted_rows(g);
   int first = -1, k = 0, last = 0;
   for (int j = 0; j < d->nchunks; j++) {
     last = d->chunk[j].layer;
@@ -333,18 +359,18 @@ static int emit_streamed(nnf_device *d, nnf_layer *l, nnf_plan *p) {
     if (p->bank_prev >= 0 && emit_bank(p, p->bank_prev, -1)) return -1;
     int body = p->pc, b0 = c0->bank, b1 = d->chunk[first + 1].bank;
     uint8_t *gi;
-    if (emit_bank(p, -1, b0) || !(gi = chunk_gemm(d, p, g, c0)) || nnfdrv_insn_set_rel(gi, 0, 1, 0) ||
-        emit_bank(p, b0, b1) || !(gi = chunk_gemm(d, p, g, &d->chunk[first + 1])) ||
+    if (emit_bank(p, -1, b0) || !(gi = chunk_insn(d, p, g, c0)) || nnfdrv_insn_set_rel(gi, 0, 1, 0) ||
+        emit_bank(p, b0, b1) || !(gi = chunk_insn(d, p, g, &d->chunk[first + 1])) ||
         nnfdrv_insn_set_rel(gi, 0, 1, 0) || emit_bank(p, b1, -1))
       return -1;
     uint8_t *lp = nnf_plan_insn(p);
-    if (!lp || nnfdrv_insn_loop_stride(lp, (uint32_t)body, (uint32_t)pairs, 2 * per * m) != NNFDRV_OK) return -1;
+    if (!lp || nnfdrv_insn_loop_stride(lp, (uint32_t)body, (uint32_t)pairs, 2 * per * rows) != NNFDRV_OK) return -1;
     p->bank_prev = -1;
     j = first + 2 * pairs;
   }
   for (; j < first + k; j++) {
     const nnf_chunk *c = &d->chunk[j];
-    if (emit_bank(p, p->bank_prev, c->bank) || !chunk_gemm(d, p, g, c)) return -1;
+    if (emit_bank(p, p->bank_prev, c->bank) || !chunk_insn(d, p, g, c)) return -1;
     p->bank_prev = c->bank;
   }
   if (l->index == last && p->bank_prev >= 0) {
@@ -554,18 +580,29 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
 
 /* ---- weight streaming (docs/memory.md) ----------------------------------------------- */
 
-/* W words and N tiles of a streamable Linear, and one tile's words. */
-static uint32_t lin_words(const nnf_device *d, const nnf_layer *l, uint32_t *nt, uint32_t *tile) {
-  const uint32_t R = (uint32_t)d->cfg.rows, C = (uint32_t)d->cfg.cols;
-  uint32_t kt = l->in > 0 ? ((uint32_t)l->in + R - 1) / R : 1;
-  *nt = ((uint32_t)l->out + C - 1) / C;
-  *tile = kt * R;
-  return *nt * *tile;
+/* A streamed (or would-be streamed) layer's N tiles and the W words of
+ * one (all its K rows for COLS channels), from its instruction as it emits
+ * it under plan p (in a scratch program) and the words p gave it. 0, or -1
+ * when it emits no GEMM or CONV last. */
+static int layer_tiles(const nnf_device *d, nnf_plan *p, nnf_layer *l, uint32_t *nt, uint32_t *tile) {
+  nnf_plan q = *p;
+  uint8_t prog[4 * 32];
+  q.prog = prog;
+  q.cap = 4;
+  q.pc = 0;
+  q.ok = 1;
+  q.copy = 0;
+  if (l->ops->emit(l, &q) || !q.ok || q.pc < 1 || !weighted(prog + 32 * (size_t)(q.pc - 1))) return -1;
+  const uint32_t C = (uint32_t)d->cfg.cols;
+  *nt = (weighted_n(prog + 32 * (size_t)(q.pc - 1)) + C - 1) / C;
+  if (!*nt || p->s_words[l->index] % *nt) return -1;
+  *tile = p->s_words[l->index] / *nt;
+  return 0;
 }
 
 /* Which layers' weights go through the banks: none when they all fit W (or
  * the device has fewer than two banks: the plan then says they do not
- * fit). Otherwise every streamable layer (nnf_linear_streamable; in a
+ * fit). Otherwise every streamable layer (nnf_layer_streamable; in a
  * spiking network only those before the steps, with static input) starts
  * streamed, and the largest are made resident while the rest still leaves
  * room for two banks of the largest streamed tile: most bytes stay on the
@@ -579,52 +616,63 @@ static int choose_streaming(nnf_device *d, const nnf_net *n, char *err, size_t e
   if (plan(d, n, 1, &p, NULL, 0) && p.cur >= 0) return 0; /* a layer's own refusal: reported by the load */
   if (p.w <= d->cfg.w_words || !(in->features & NNFP_FEAT_BANKS) || in->banks < 2) return 0;
   int last = d->spiking ? static_prefix(n) : n->nlayers, cand[NNF_PLAN_BOUNDARIES], nc = 0;
-  uint64_t wres = p.w;
   for (int i = 0; i < last; i++) {
     nnf_layer *l = n->layer[i];
-    uint32_t nt, tile;
-    if (!nnf_plan_runs(&p, l) || !nnf_linear_streamable(l)) continue;
+    if (!nnf_plan_runs(&p, l) || !nnf_layer_streamable(l)) continue;
     cand[nc++] = i;
     d->stream[i] = 1;
-    wres -= lin_words(d, l, &nt, &tile);
   }
   if (!nc) return 0;
+  /* the plan with every candidate streamed: their words and tiles */
+  if (plan(d, n, 1, &p, NULL, 0) && p.cur >= 0) {
+    memset(d->stream, 0, sizeof d->stream);
+    return 0;
+  }
+  uint32_t words[NNF_PLAN_BOUNDARIES] = {0}, tile[NNF_PLAN_BOUNDARIES] = {0};
+  for (int a = 0; a < nc; a++) {
+    uint32_t nt;
+    if (layer_tiles(d, &p, n->layer[cand[a]], &nt, &tile[cand[a]])) {
+      d->stream[cand[a]] = 0; /* not cut into tiles: resident */
+      continue;
+    }
+    words[cand[a]] = p.s_words[cand[a]];
+  }
+  uint64_t wres = p.w;
+  for (int a = 0; a < nc; a++)
+    if (!d->stream[cand[a]]) wres += p.s_words[cand[a]];
   /* largest first */
   for (int a = 0; a < nc; a++)
-    for (int b = a + 1; b < nc; b++) {
-      uint32_t nt, t;
-      if (lin_words(d, n->layer[cand[b]], &nt, &t) > lin_words(d, n->layer[cand[a]], &nt, &t)) {
+    for (int b = a + 1; b < nc; b++)
+      if (words[cand[b]] > words[cand[a]]) {
         int x = cand[a];
         cand[a] = cand[b];
         cand[b] = x;
       }
-    }
   for (int a = 0; a < nc; a++) {
-    uint32_t nt, tile, wi = lin_words(d, n->layer[cand[a]], &nt, &tile);
+    int i = cand[a];
+    if (!d->stream[i]) continue;
     uint64_t tmax = 0;
-    for (int b = 0; b < nc; b++) {
-      uint32_t t;
-      if (b != a && d->stream[cand[b]] && lin_words(d, n->layer[cand[b]], &nt, &t) && t > tmax) tmax = t;
-    }
-    if (tmax && wres + wi + 2 * tmax <= d->cfg.w_words) {
-      d->stream[cand[a]] = 0;
-      wres += wi;
+    for (int b = 0; b < nc; b++)
+      if (b != a && d->stream[cand[b]] && tile[cand[b]] > tmax) tmax = tile[cand[b]];
+    if (tmax && wres + words[i] + 2 * tmax <= d->cfg.w_words) {
+      d->stream[i] = 0;
+      wres += words[i];
     }
   }
   uint64_t tmax = 0, streamed = 0;
   for (int a = 0; a < nc; a++) {
-    uint32_t nt, tile;
     if (!d->stream[cand[a]]) continue;
-    streamed += lin_words(d, n->layer[cand[a]], &nt, &tile);
-    if (tile > tmax) tmax = tile;
+    streamed += words[cand[a]];
+    if (tile[cand[a]] > tmax) tmax = tile[cand[a]];
   }
-  if (wres + 2 * tmax > d->cfg.w_words || d->cfg.p_words < 4) {
+  if (!streamed || wres + 2 * tmax > d->cfg.w_words || d->cfg.p_words < 4) {
     memset(d->stream, 0, sizeof d->stream);
+    if (!streamed) return 0;
     return nnf_fail(err, errlen,
                     "the weights need %llu W words; device %s has %u: streaming %llu of them through its banks still "
                     "leaves %llu resident and needs two banks of at least %llu words (one N tile of the widest "
                     "streamed layer)",
-                    (unsigned long long)p.w, d->uri, d->cfg.w_words, (unsigned long long)streamed,
+                    (unsigned long long)(wres + streamed), d->uri, d->cfg.w_words, (unsigned long long)streamed,
                     (unsigned long long)wres, (unsigned long long)tmax);
   }
   d->w_cap = d->cfg.w_words - 2 * (uint32_t)tmax;
@@ -659,7 +707,7 @@ static int grow_image(nnf_device *d, const nnf_plan *p, char *err, size_t errlen
  * resident layers leave of W and P, halved; a chunk is as many N tiles of
  * its layer as a bank holds. */
 static int make_chunks(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
-  const nnf_plan *p = &d->plan;
+  nnf_plan *p = &d->plan;
   free(d->chunk);
   d->chunk = NULL;
   d->nchunks = 0;
@@ -673,7 +721,8 @@ static int make_chunks(nnf_device *d, const nnf_net *n, char *err, size_t errlen
   for (int i = 0; i < n->nlayers; i++) {
     if (!d->stream[i]) continue;
     uint32_t nt, tile;
-    lin_words(d, n->layer[i], &nt, &tile);
+    if (layer_tiles(d, &d->plan, n->layer[i], &nt, &tile))
+      return nnf_fail(err, errlen, "layer %d: its instruction does not cut into N tiles", i);
     uint32_t per = d->bank_words / tile < d->bank_entries ? d->bank_words / tile : d->bank_entries;
     if (per == 0) return nnf_fail(err, errlen, "layer %d: one N tile (%u W words) does not fit a bank of %u", i, tile, d->bank_words);
     for (uint32_t t0 = 0; t0 < nt; t0 += per) {

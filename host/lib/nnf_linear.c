@@ -248,8 +248,6 @@ static int lin_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   return 0;
 }
 
-int nnf_linear_streamable(const nnf_layer *l) { return l && l->ops == &linear_ops && !map_in(l); }
-
 static int lin_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   linear *L = (linear *)l;
   const nnf_qlayer *Q = &L->q;
