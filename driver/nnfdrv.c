@@ -67,6 +67,7 @@ static const char *device_error_name(int code) {
   case NNFP_E_BAD_PROG: return "BAD_PROG";
   case NNFP_E_TIMEOUT: return "TIMEOUT";
   case NNFP_E_BAD_INSN: return "BAD_INSN";
+  case NNFP_E_BANK: return "BANK";
   default: return "?";
   }
 }
@@ -244,6 +245,7 @@ static int do_info(nnfdrv *d) {
   i->clock_hz = nnfp_info_get_clock_hz(r);
   i->state_words = nnfp_info_get_state_words(r);
   i->luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
+  i->banks = (i->features & NNFP_FEAT_BANKS) ? nnfp_info_get_banks(r) : 0;
   if (i->proto_version != NNFP_VERSION)
     return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
                 i->proto_version, NNFP_VERSION);
@@ -302,10 +304,13 @@ int nnfdrv_write(nnfdrv *d, int region, uint32_t addr, const void *buf, size_t l
   int rc = check_range(d, region, addr, len, buf);
   if (rc) return rc;
   if (region == NNFDRV_PROG && (rc = check_loops(d, addr, buf, len))) return rc;
-  /* A WRITE to anything but ACT waits in the device for a running program
-   * (docs/protocol.md) with its payload held at the receiver; over a UART
-   * that payload would be lost and retried until the program ends. */
-  if (region != NNFDRV_ACT && d->may_run && d->t->no_flow_control && len > 0) {
+  /* A WRITE to anything but ACT (and, with banks, W and P) waits in the
+   * device for a running program (docs/protocol.md) with its payload held at
+   * the receiver; over a UART that payload would be lost and retried until
+   * the program ends. */
+  int while_running = region == NNFDRV_ACT ||
+                      ((d->info.features & NNFP_FEAT_BANKS) && (region == NNFDRV_W || region == NNFDRV_P));
+  if (!while_running && d->may_run && d->t->no_flow_control && len > 0) {
     d->stats.auto_waits++;
     if ((rc = nnfdrv_wait(d))) return rc;
   }
@@ -375,6 +380,18 @@ int nnfdrv_reset(nnfdrv *d, unsigned what) {
   return simple(d, NNFP_RESET, what, "RESET");
 }
 
+static int bank_cmd(nnfdrv *d, uint8_t type, unsigned bank, const char *what) {
+  if (!d) return NNFDRV_ERR_ARG;
+  if (!d->info.banks) return fail(d, NNFDRV_ERR_UNSUPPORTED, "%s: the device has no banks (INFO feature BANKS)", what);
+  if (bank >= d->info.banks)
+    return fail(d, NNFDRV_ERR_ARG, "%s: bank %u, the device has %u", what, bank, d->info.banks);
+  return simple(d, type, bank, what);
+}
+
+int nnfdrv_bank_wait(nnfdrv *d, unsigned bank) { return bank_cmd(d, NNFP_BWAIT, bank, "BWAIT"); }
+
+int nnfdrv_bank_post(nnfdrv *d, unsigned bank) { return bank_cmd(d, NNFP_BPOST, bank, "BPOST"); }
+
 int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st) {
   if (!d || !st) return d ? fail(d, NNFDRV_ERR_ARG, "NULL state") : NNFDRV_ERR_ARG;
   uint16_t n;
@@ -382,6 +399,7 @@ int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st) {
   if (rc) return rc;
   if ((rc = expect_len(d, n, NNFP_STATUS_BYTES, "STATUS"))) return rc;
   st->running = (int)nnfp_status_get_running(d->ans);
+  st->waiting = (int)nnfp_status_get_waiting(d->ans);
   st->last_error = (uint8_t)nnfp_status_get_last_error(d->ans);
   st->pc = (uint16_t)nnfp_status_get_pc(d->ans);
   return NNFDRV_OK;
@@ -635,6 +653,21 @@ int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int
   nnfp_insn_put_a_rel(insn, a_rel ? 1u : 0u);
   nnfp_insn_put_o_rel(insn, o_rel ? 1u : 0u);
   if (op == NNFP_OP_EW) nnfp_ew_put_b_rel(insn, b_rel ? 1u : 0u);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_insn_bank(uint8_t out[NNFP_INSN_BYTES], int release, int acquire) {
+  if (!out || release < -1 || release > 255 || acquire < -1 || acquire > 255) return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_bank_put_opcode(out, NNFP_OP_BANK);
+  if (release >= 0) {
+    nnfp_bank_put_release(out, 1);
+    nnfp_bank_put_rel_bank(out, (uint32_t)release);
+  }
+  if (acquire >= 0) {
+    nnfp_bank_put_acquire(out, 1);
+    nnfp_bank_put_acq_bank(out, (uint32_t)acquire);
+  }
   return NNFDRV_OK;
 }
 

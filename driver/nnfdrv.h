@@ -69,6 +69,7 @@ typedef struct {
   uint32_t timeout_cycles, clock_hz;
   uint32_t state_words;         /* LIF state entries (region NNFDRV_STATE); 0 without LIF */
   uint32_t luts;                /* resident activation LUTs, >= 1 (INFO's 0 reads as 1) */
+  uint32_t banks;               /* bank flags (FEAT_BANKS; 0 without): nnfdrv_bank_wait / _post, BANK */
 } nnfdrv_info;
 
 typedef struct {
@@ -79,6 +80,7 @@ typedef struct {
   int running;
   uint8_t last_error;
   uint16_t pc;
+  int waiting;                  /* the program waits at a BANK acquire (pc) for a bank not posted */
 } nnfdrv_state;
 
 /* Link statistics kept by the driver. */
@@ -113,8 +115,15 @@ int nnfdrv_run(nnfdrv *d, uint32_t entry);
 int nnfdrv_wait(nnfdrv *d);
 int nnfdrv_get_state(nnfdrv *d, nnfdrv_state *st);
 int nnfdrv_get_counters(nnfdrv *d, nnfdrv_counters *c);
-/* what: bit 0 zero the counters, bit 1 abort the program. */
+/* what: bit 0 zero the counters, bit 1 abort the program (and empty every bank). */
 int nnfdrv_reset(nnfdrv *d, unsigned what);
+/* Banks (INFO banks > 0; docs/protocol.md, Banks): bank_wait returns once
+ * bank `bank` is empty, the host's to fill (NNFDRV_ERR_DEVICE with device
+ * error NNFP_E_BANK when the program waits for another bank and could never
+ * empty this one); bank_post marks it full, the program's to acquire.
+ * NNFDRV_ERR_UNSUPPORTED without banks, NNFDRV_ERR_ARG for bank >= banks. */
+int nnfdrv_bank_wait(nnfdrv *d, unsigned bank);
+int nnfdrv_bank_post(nnfdrv *d, unsigned bank);
 
 /* Tuning: answer timeout per try (real links, milliseconds; default 1000)
  * and tries per frame (default 8). */
@@ -273,6 +282,11 @@ int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint3
  * without the field, or idx > 7. */
 int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx);
 int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int b_rel);
+/* BANK (FEAT_BANKS): release bank `release` (after the work before it) and
+ * then acquire bank `acquire` (wait until it is full); -1 for none.
+ * NNFDRV_ERR_ARG (nothing written) for a bank outside -1..255; the device
+ * refuses banks at or above its INFO banks (STATUS: BAD_INSN). */
+int nnfdrv_insn_bank(uint8_t out[NNFP_INSN_BYTES], int release, int acquire);
 
 #ifdef __cplusplus
 }

@@ -38,7 +38,7 @@ static void model_close(nnfdrv_transport *t) {
  * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
  * instruction, relative bases and LOOP's stride: FEAT_EW, FEAT_REL) and
  * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as today's
- * boards do. */
+ * boards do; banks=0..8 (bank flags, FEAT_BANKS; default 4). */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
   nnfm_device_config cfg = nnfm_device_config_default();
   const char *p = spec ? spec : "";
@@ -53,11 +53,13 @@ int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_
       else if (!strcmp(opt, "ew=0") || !strcmp(opt, "ew=1")) cfg.ew = opt[3] == '1';
       else if (!strcmp(opt, "luts=1") || !strcmp(opt, "luts=2") || !strcmp(opt, "luts=4") || !strcmp(opt, "luts=8"))
         cfg.engine.luts = (uint32_t)(opt[5] - '0');
+      else if (!strncmp(opt, "banks=", 6) && opt[6] >= '0' && opt[6] <= '8' && !opt[7])
+        cfg.banks = (uint32_t)(opt[6] - '0');
       else ok = 0;
     }
     if (!ok) {
       snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, "
-               "luts=1|2|4|8)", (int)(n < 64 ? n : 64), p);
+               "luts=1|2|4|8, banks=0..8)", (int)(n < 64 ? n : 64), p);
       return NNFDRV_ERR_URI;
     }
     p += n;

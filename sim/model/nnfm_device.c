@@ -29,6 +29,11 @@ struct nnfm_device {
   int loop_act;
   uint32_t loop_pc, loop_left;
   uint32_t loop_off; /* the LOOP offset: stride * jumps taken (mod 2^32), 0 with no LOOP active */
+  /* banks (docs/protocol.md, Banks): the flags, and a program suspended at
+   * the BANK instruction d->pc until bank wait_bank is full */
+  uint8_t bank_full[NNFM_BANKS_MAX];
+  int waiting;
+  uint32_t wait_bank;
   int prev_valid;
   uint8_t prev_seq, prev_type;
   /* counters */
@@ -49,6 +54,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.state_words = 16384;
   c.conv = 1;
   c.ew = 1;
+  c.banks = 0; /* 4 once the RTL has them */
   return c;
 }
 
@@ -57,7 +63,7 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
-      (cfg->ew != 0 && cfg->ew != 1))
+      (cfg->ew != 0 && cfg->ew != 1) || cfg->banks > NNFM_BANKS_MAX)
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -425,11 +431,37 @@ static void relocate(uint8_t *rec, unsigned ofs, uint32_t off) {
   for (unsigned i = 0; i < 4; i++) rec[ofs + i] = (uint8_t)(v >> (8 * i));
 }
 
-static void run_program(nnfm_device *d, uint32_t entry) {
-  d->pc = entry;
-  d->loop_act = 0;
-  d->loop_pc = d->loop_left = 0;
-  d->loop_off = 0;
+/* BANK at d->pc (docs/protocol.md, Banks): 0 go on, 1 wait (the program is
+ * suspended here until the host posts the bank), -1 refused. Everything
+ * before it has finished (the model has no time), so a release is at once. */
+static int run_bank(nnfm_device *d, const uint8_t *in) {
+  int acq = nnfp_bank_get_acquire(in) != 0, rel = nnfp_bank_get_release(in) != 0;
+  uint32_t ab = nnfp_bank_get_acq_bank(in), rb = nnfp_bank_get_rel_bank(in);
+  if ((acq && ab >= d->cfg.banks) || (rel && rb >= d->cfg.banks)) {
+    d->stats.refused_banks++;
+    d->stats.last_refusal = NNFM_ERR_RANGE;
+    d->last_err = NNFP_E_BAD_INSN;
+    return -1;
+  }
+  if (rel) d->bank_full[rb] = 0;
+  if (acq && !d->bank_full[ab]) {
+    d->waiting = 1;
+    d->wait_bank = ab;
+    d->stats.bank_waits++;
+    return 1;
+  }
+  return 0;
+}
+
+/* Run the program from d->pc until it ends, is refused, or waits at a BANK
+ * acquire. A suspended program resumes after its BANK's release (done
+ * before it waited) once the bank is full. */
+static void resume(nnfm_device *d) {
+  if (d->waiting) {
+    if (!d->bank_full[d->wait_bank]) return;
+    d->waiting = 0;
+    d->pc++;
+  }
   while (d->pc < d->cfg.prog_words) {
     /* the instruction as it runs: A (bytes 16..19) and O (28..31) relocated
      * by the LOOP offset where its flags ask (every record keeps them there) */
@@ -443,6 +475,11 @@ static void run_program(nnfm_device *d, uint32_t entry) {
     }
     d->stats.insns++;
     if (op == NNFP_OP_BARRIER) {
+      d->pc++;
+      continue;
+    }
+    if (op == NNFP_OP_BANK && d->cfg.banks) {
+      if (run_bank(d, in)) return;
       d->pc++;
       continue;
     }
@@ -507,6 +544,15 @@ static void run_program(nnfm_device *d, uint32_t entry) {
   }
 }
 
+static void run_program(nnfm_device *d, uint32_t entry) {
+  d->pc = entry;
+  d->waiting = 0; /* a program waiting at a BANK is abandoned */
+  d->loop_act = 0;
+  d->loop_pc = d->loop_left = 0;
+  d->loop_off = 0;
+  resume(d);
+}
+
 /* ---- the executor ---------------------------------------------------------- */
 
 static uint8_t validate(const nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
@@ -517,6 +563,10 @@ static uint8_t validate(const nnfm_device *d, const nnfp_header *h, int crc_ok, 
   case NNFP_RUN:
     if (h->len != 0) return NNFP_E_BAD_LEN;
     return h->arg >= d->cfg.prog_words ? NNFP_E_BAD_PROG : 0;
+  case NNFP_BWAIT: case NNFP_BPOST:
+    if (!d->cfg.banks) return NNFP_E_UNKNOWN;
+    if (h->len != 0) return NNFP_E_BAD_LEN;
+    return h->arg >= d->cfg.banks ? NNFP_E_RANGE : 0;
   case NNFP_WRITE:
     if (h->len == 0) return NNFP_E_BAD_LEN;
     return in_range(d, h->arg, h->len) ? 0 : NNFP_E_RANGE;
@@ -542,7 +592,8 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
-                                (d->cfg.ew ? NNFP_FEAT_EW | NNFP_FEAT_REL : 0));
+                                (d->cfg.ew ? NNFP_FEAT_EW | NNFP_FEAT_REL : 0) |
+                                (d->cfg.banks ? NNFP_FEAT_BANKS : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);
@@ -554,6 +605,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_clock_hz(r, d->cfg.clock_hz);
   nnfp_info_put_state_words(r, d->cfg.state_words);
   nnfp_info_put_luts(r, nnfm_config_luts(c));
+  nnfp_info_put_banks(r, d->cfg.banks);
 }
 
 static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
@@ -571,7 +623,10 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       break;
     case NNFP_STATUS:
       memset(buf, 0, NNFP_STATUS_BYTES);
-      nnfp_status_put_running(buf, 0); /* never running between frames: RUN completes at once */
+      /* never running between frames unless waiting at a BANK: a program runs
+       * at once up to its end or its first acquire of an empty bank */
+      nnfp_status_put_running(buf, (uint32_t)d->waiting);
+      nnfp_status_put_waiting(buf, (uint32_t)d->waiting);
       nnfp_status_put_last_error(buf, d->last_err);
       nnfp_status_put_pc(buf, d->pc);
       answer(d, NNFP_OK(h->type), h->seq, buf, NNFP_STATUS_BYTES);
@@ -588,6 +643,10 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       answer(d, NNFP_OK(h->type), h->seq, buf, NNFP_COUNTERS_BYTES);
       break;
     case NNFP_RESET:
+      if (!retry && nnfp_reset_arg_abort_of(h->arg)) { /* stops a waiting program, empties the banks */
+        d->waiting = 0;
+        memset(d->bank_full, 0, sizeof d->bank_full);
+      }
       if (!retry && nnfp_reset_arg_counters_of(h->arg)) {
         d->macs = d->bytes_in = d->bytes_out = d->frame_errors = 0;
         d->bytes_out = 0 - (uint64_t)nnfm_device_tx_pending(d); /* answers already queued were sent before */
@@ -596,6 +655,21 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       break;
     case NNFP_RUN:
       if (!retry) run_program(d, h->arg);
+      answer(d, NNFP_OK(h->type), h->seq, NULL, 0);
+      break;
+    case NNFP_BPOST:
+      if (!retry) {
+        d->bank_full[h->arg] = 1;
+        resume(d);
+      }
+      answer(d, NNFP_OK(h->type), h->seq, NULL, 0);
+      break;
+    case NNFP_BWAIT:
+      if (d->bank_full[h->arg] && d->waiting) { /* it would never be emptied */
+        answer_err(d, h, NNFP_E_BANK);
+        break;
+      }
+      d->bank_full[h->arg] = 0; /* empty, or no program runs to empty it */
       answer(d, NNFP_OK(h->type), h->seq, NULL, 0);
       break;
     case NNFP_READ: {
@@ -614,7 +688,7 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
       break;
     }
   }
-  d->prev_valid = !err && (h->type == NNFP_RUN || h->type == NNFP_RESET);
+  d->prev_valid = !err && (h->type == NNFP_RUN || h->type == NNFP_RESET || h->type == NNFP_BPOST);
   d->prev_seq = h->seq;
   d->prev_type = h->type;
 }

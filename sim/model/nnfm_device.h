@@ -4,7 +4,9 @@
  * micro-program sequencer, over the engine model (nnfm_engine). It answers
  * every frame with the same bytes as the RTL.
  *
- * What it does not model: time. A RUN completes at once; the counters of
+ * What it does not model: time. A RUN runs the program at once to its end,
+ * or to its first BANK acquire of an empty bank, where it waits until the
+ * host posts the bank (BPOST resumes it); the counters of
  * cycles, busy cycles and stall cycles read 0. MACs, link bytes and frame
  * errors are counted exactly as the RTL counts them. A GEMM instruction that
  * nnfm_engine_check refuses (the RTL would wrap addresses) stops the program
@@ -57,7 +59,13 @@ typedef struct {
                                program like END, the REL flags and the
                                stride are ignored (HAS_EW = 0). The LUT
                                count is engine.luts */
+  uint32_t banks;           /* bank flags (INFO BANKS, FEAT_BANKS; 0..
+                               NNFM_BANKS_MAX): BWAIT, BPOST and the BANK
+                               instruction (docs/protocol.md, Banks); 0: they
+                               are unknown / stop a program like END */
 } nnfm_device_config;
+
+#define NNFM_BANKS_MAX 8
 
 /* The default simulation configuration (matches the nnf_core defaults used
  * by the simulator, CONV and POOL included: its INFO is the RTL's byte for
@@ -114,6 +122,8 @@ typedef struct {
   uint64_t insns;
   uint64_t gemm_rows;
   uint64_t gemm_tiles;
+  uint64_t refused_banks;    /* BANK instructions naming a bank >= banks */
+  uint64_t bank_waits;       /* times a program was suspended at a BANK acquire */
 } nnfm_device_stats;
 nnfm_device_stats nnfm_device_get_stats(const nnfm_device *d);
 

@@ -277,6 +277,233 @@ static void test_mlp_program(nnfdrv *d) {
   nnfm_engine_destroy(img);
 }
 
+/* ---- banks (docs/protocol.md, Banks) ---------------------------------------- */
+
+static void expect_state(nnfdrv *d, int running, int waiting, uint8_t last_error, uint16_t pc) {
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  if (st.running != running || st.waiting != waiting || st.last_error != last_error || st.pc != pc) {
+    fprintf(stderr, "  STATUS running %d waiting %d error %u pc %u, expected %d %d %u %u\n", st.running, st.waiting,
+            st.last_error, st.pc, running, waiting, last_error, pc);
+    CHECK(0);
+  }
+}
+
+/* One layer's output channels [n0, n1) as a layer of its own. */
+static void layer_slice(const layer *L, int n0, int n1, layer *S) {
+  int n = n1 - n0;
+  S->m = L->m;
+  S->k = L->k;
+  S->n = n;
+  S->a = NULL;
+  S->y = NULL;
+  S->w = malloc((size_t)L->k * n);
+  S->bias = malloc(sizeof(int32_t) * n);
+  S->m0 = malloc(sizeof(int32_t) * n);
+  S->shift = malloc((size_t)n);
+  for (int k = 0; k < L->k; k++) memcpy(S->w + (size_t)k * n, L->w + (size_t)k * L->n + n0, (size_t)n);
+  memcpy(S->bias, L->bias + n0, sizeof(int32_t) * n);
+  memcpy(S->m0, L->m0 + n0, sizeof(int32_t) * n);
+  memcpy(S->shift, L->shift + n0, (size_t)n);
+}
+
+/* A layer streamed in two chunks of output channels through banks 0 and 1,
+ * step by step (STATUS at every stop) and overlapped as a host streams it;
+ * then the refusals, E_BANK, abort, a RUN abandoning a waiting program and
+ * BPOST's retry rule. */
+static void test_banks(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  if (!in->banks) {
+    uint8_t ans[8];
+    uint16_t n;
+    CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_ERR_UNSUPPORTED);
+    CHECK(nnfdrv_transact(d, -1, NNFP_BWAIT, 0, NULL, 0, ans, sizeof ans, &n) == NNFDRV_ERR_DEVICE);
+    CHECK(nnfdrv_device_error(d) == NNFP_E_UNKNOWN);
+    uint8_t prog[64];
+    CHECK(nnfdrv_insn_bank(prog, -1, 0) == NNFDRV_OK);
+    nnfdrv_insn_end(prog + 32);
+    CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+    CHECK(nnfdrv_run(d, 0) == NNFDRV_OK && nnfdrv_wait(d) == NNFDRV_OK);
+    expect_state(d, 0, 0, NNFP_E_UNKNOWN, 0); /* stops like END (the error is BWAIT's) */
+    return;
+  }
+  CHECK(in->features & NNFP_FEAT_BANKS);
+  nnfm_config cfg = nnfm_config_default();
+  cfg.rows = in->rows;
+  cfg.cols = in->cols;
+  cfg.act_words = in->act_words;
+  cfg.w_words = in->w_words;
+  cfg.p_words = in->p_words;
+  cfg.acc_depth = in->acc_depth;
+  nnfm_engine *img = nnfm_engine_create(&cfg);
+  CHECK(img != NULL);
+  const int C = in->cols, M = 50, K = 100, N = 3 * C - 2; /* three N tiles, the last ragged */
+  layer L, S0, S1;
+  layer_random(&L, M, K, N);
+  nnfm_gemm_args g = {M, K, N, 7, -100, 120, NULL};
+  CHECK(nnfm_gemm(&g, L.a, L.w, L.bias, L.m0, L.shift, L.y) == NNFM_OK);
+  const int n0 = 2 * C;
+  layer_slice(&L, 0, n0, &S0);
+  layer_slice(&L, n0, N, &S1);
+  const uint32_t a0 = 0, o0 = nnfm_act_words(&cfg, M, K), owords = nnfm_act_words(&cfg, M, N);
+  const uint32_t wb[2] = {0, nnfm_w_words(&cfg, K, n0)}, pb[2] = {0, nnfm_p_entries(&cfg, n0)};
+  CHECK(nnfm_engine_put_act(img, a0, L.a, M, K) == NNFM_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, 0, img->act, (size_t)o0 * cfg.rows) == NNFDRV_OK);
+  uint8_t prog[20 * 32];
+  memset(prog, 0, sizeof prog);
+  nnfdrv_gemm c0 = {M, K, (uint16_t)n0, a0, wb[0], pb[0], o0, 7, -100, 120, 0};
+  nnfdrv_gemm c1 = {M, K, (uint16_t)(N - n0), a0, wb[1], pb[1], o0 + (uint32_t)(n0 / C) * M, 7, -100, 120, 0};
+  CHECK(nnfdrv_insn_bank(prog, -1, 0) == NNFDRV_OK);            /* 0: acquire 0 */
+  nnfdrv_insn_gemm(prog + 32, &c0);                             /* 1 */
+  CHECK(nnfdrv_insn_bank(prog + 64, 0, 1) == NNFDRV_OK);        /* 2: release 0, acquire 1 */
+  nnfdrv_insn_gemm(prog + 96, &c1);                             /* 3 */
+  CHECK(nnfdrv_insn_bank(prog + 128, 1, -1) == NNFDRV_OK);      /* 4: release 1 */
+  nnfdrv_insn_end(prog + 160);                                  /* 5 */
+  CHECK(nnfdrv_insn_bank(prog + 6 * 32, -1, 1) == NNFDRV_OK);   /* 6: acquire 1, 7 END */
+  CHECK(nnfdrv_insn_bank(prog + 8 * 32, -1, 0) == NNFDRV_OK);   /* 8: acquire 0, 9 END */
+  CHECK(nnfdrv_insn_bank(prog + 10 * 32, -1, 0) == NNFDRV_OK);  /* 10: acquire 0, 11: release 0, 12 END */
+  CHECK(nnfdrv_insn_bank(prog + 11 * 32, 0, -1) == NNFDRV_OK);
+  CHECK(nnfdrv_insn_bank(prog + 13 * 32, -1, (int)in->banks) == NNFDRV_OK); /* 13: refused, 14 END */
+  CHECK(nnfdrv_insn_bank(prog + 15 * 32, (int)in->banks, -1) == NNFDRV_OK); /* 15: refused, 16 END */
+  CHECK(nnfdrv_insn_bank(prog + 17 * 32, -1, -1) == NNFDRV_OK);             /* 17: no-op, 18 END */
+  CHECK(nnfdrv_insn_bank(prog, -2, 0) == NNFDRV_ERR_ARG && nnfdrv_insn_bank(prog, 0, 256) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+  uint8_t *zero = calloc((size_t)owords * cfg.rows, 1), *raw = malloc((size_t)owords * cfg.rows);
+  int8_t *got = malloc((size_t)M * N);
+  nnfdrv_counters k0, k1;
+  CHECK(nnfdrv_reset(d, 2) == NNFDRV_OK); /* every bank empty */
+  nnfdrv_state st0;
+  CHECK(nnfdrv_get_state(d, &st0) == NNFDRV_OK);
+  const uint8_t e0 = st0.last_error; /* the earlier tests' */
+
+  /* step by step: the program stops at each acquire until the bank is posted */
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, o0 * cfg.rows, zero, (size_t)owords * cfg.rows) == NNFDRV_OK);
+  CHECK(nnfdrv_get_counters(d, &k0) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK); /* answered: the program waits */
+  expect_state(d, 1, 1, e0, 0);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_OK);
+  upload_layer(d, img, &S0, wb[0], pb[0]);
+  CHECK(nnfdrv_bank_post(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 1, 1, e0, 2);
+  CHECK(nnfdrv_bank_wait(d, 1) == NNFDRV_OK);
+  upload_layer(d, img, &S1, wb[1], pb[1]);
+  CHECK(nnfdrv_bank_post(d, 1) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, e0, 5);
+  CHECK(nnfdrv_get_counters(d, &k1) == NNFDRV_OK);
+  CHECK_EQ_U64(k1.macs - k0.macs, (uint64_t)M * K * N);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)owords * cfg.rows) == NNFDRV_OK);
+  memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)owords * cfg.rows);
+  CHECK(nnfm_engine_get_act(img, o0, got, M, N) == NNFM_OK);
+  CHECK_MEM_EQ(got, L.y, (size_t)M * N);
+
+  /* overlapped, as a host streams: bank 0 filled before RUN, bank 1 while
+   * the program computes from bank 0, then bank 0 again once released */
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, o0 * cfg.rows, zero, (size_t)owords * cfg.rows) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_W, 0, zero, 64) == NNFDRV_OK); /* trash both banks */
+  CHECK(nnfdrv_write(d, NNFDRV_W, wb[1] * (uint32_t)C, zero, 64) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_OK);
+  upload_layer(d, img, &S0, wb[0], pb[0]);
+  CHECK(nnfdrv_bank_post(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 1) == NNFDRV_OK);
+  upload_layer(d, img, &S1, wb[1], pb[1]);
+  CHECK(nnfdrv_bank_post(d, 1) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_OK); /* the program released it */
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, o0 * cfg.rows, raw, (size_t)owords * cfg.rows) == NNFDRV_OK);
+  memcpy(img->act + (size_t)o0 * cfg.rows, raw, (size_t)owords * cfg.rows);
+  CHECK(nnfm_engine_get_act(img, o0, got, M, N) == NNFM_OK);
+  CHECK_MEM_EQ(got, L.y, (size_t)M * N);
+  expect_state(d, 0, 0, e0, 5);
+
+  /* a full bank the waiting program can never empty: ERR BANK */
+  CHECK(nnfdrv_bank_post(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 1) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 6) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_ERR_DEVICE);
+  CHECK(nnfdrv_device_error(d) == NNFP_E_BANK);
+  expect_state(d, 1, 1, NNFP_E_BANK, 6);
+  /* abort: the program stops, every bank is empty */
+  CHECK(nnfdrv_reset(d, 2) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 6);
+  CHECK(nnfdrv_run(d, 8) == NNFDRV_OK); /* bank 0 was emptied: waits */
+  expect_state(d, 1, 1, NNFP_E_BANK, 8);
+  /* a RUN abandons a waiting program */
+  CHECK(nnfdrv_run(d, 17) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 18);
+  /* with no program, BWAIT empties a full bank at once */
+  CHECK(nnfdrv_bank_post(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 8) == NNFDRV_OK);
+  expect_state(d, 1, 1, NNFP_E_BANK, 8);
+  CHECK(nnfdrv_reset(d, 2) == NNFDRV_OK);
+
+  /* BPOST repeated with the same seq (a host retry) executes once */
+  uint8_t ans[8];
+  uint16_t an;
+  CHECK(nnfdrv_run(d, 10) == NNFDRV_OK);
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK); /* acquired 0, released it, ended */
+  expect_state(d, 0, 0, NNFP_E_BANK, 12);
+  uint8_t seq;
+  CHECK(nnfdrv_transact(d, -1, NNFP_RUN, 8, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  CHECK(nnfdrv_transact(d, nnfdrv_last_seq(d), NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 9); /* the RUN's seq, but another type: posted, the program ran through */
+  CHECK(nnfdrv_run(d, 8) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 9);  /* bank 0 still full (nobody released it) */
+  CHECK(nnfdrv_run(d, 10) == NNFDRV_OK); /* acquire 0, release 0 */
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 12);
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  seq = nnfdrv_last_seq(d);
+  CHECK(nnfdrv_bank_wait(d, 0) == NNFDRV_OK); /* no program: empties it */
+  CHECK(nnfdrv_transact(d, seq, NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK); /* an old seq */
+  CHECK(nnfdrv_run(d, 8) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 9);  /* that one executed: the frame before was a BWAIT */
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 1, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  CHECK(nnfdrv_transact(d, nnfdrv_last_seq(d), NNFP_BPOST, 1, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 6) == NNFDRV_OK);   /* bank 1 full: runs through */
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BANK, 7);
+  CHECK(nnfdrv_reset(d, 2) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 10) == NNFDRV_OK);
+  uint8_t pseq;
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK);
+  pseq = nnfdrv_last_seq(d);
+  CHECK(nnfdrv_transact(d, pseq, NNFP_BPOST, 0, NULL, 0, ans, sizeof ans, &an) == NNFDRV_OK); /* retry */
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 8) == NNFDRV_OK);   /* the retry did not post again: waits */
+  expect_state(d, 1, 1, NNFP_E_BANK, 8);
+  CHECK(nnfdrv_reset(d, 2) == NNFDRV_OK);
+
+  /* refusals: a BANK naming a bank the device lacks stops the program */
+  CHECK(nnfdrv_run(d, 13) == NNFDRV_OK && nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BAD_INSN, 13);
+  CHECK(nnfdrv_run(d, 15) == NNFDRV_OK && nnfdrv_wait(d) == NNFDRV_OK);
+  expect_state(d, 0, 0, NNFP_E_BAD_INSN, 15);
+  CHECK(nnfdrv_bank_wait(d, in->banks) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_bank_post(d, in->banks) == NNFDRV_ERR_ARG);
+  CHECK(nnfdrv_transact(d, -1, NNFP_BWAIT, in->banks, NULL, 0, ans, sizeof ans, &an) == NNFDRV_ERR_DEVICE);
+  CHECK(nnfdrv_device_error(d) == NNFP_E_RANGE);
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 0, ans, 1, ans, sizeof ans, &an) == NNFDRV_ERR_DEVICE);
+  CHECK(nnfdrv_device_error(d) == NNFP_E_BAD_LEN);
+  CHECK(nnfdrv_transact(d, -1, NNFP_BPOST, 0xFFFFFFFFu, NULL, 0, ans, sizeof ans, &an) == NNFDRV_ERR_DEVICE);
+  CHECK(nnfdrv_device_error(d) == NNFP_E_RANGE);
+
+  free(zero);
+  free(raw);
+  free(got);
+  layer_free(&L);
+  layer_free(&S0);
+  layer_free(&S1);
+  nnfm_engine_destroy(img);
+}
+
 static void test_faults(nnfdrv *d) {
   /* Damage on the wire is retried and never returns wrong data. */
   nnfdrv_set_faults(d, 2e-4, 2e-4, 2e-4, 12345);
@@ -339,6 +566,12 @@ int main(int argc, char **argv) {
     test_round_trips(d);
     test_device_errors(d);
     test_mlp_program(d);
+    test_banks(d);
+    if (!strcmp(argv[1], "model")) { /* a device without banks */
+      nnfdrv *d0 = open_dev("model:banks=0");
+      test_banks(d0);
+      nnfdrv_close(d0);
+    }
   }
   nnfdrv_close(d);
   return nnf_test_done(argv[0]);

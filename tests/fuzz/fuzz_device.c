@@ -79,12 +79,16 @@ static void check_answer(session *s, const nnfp_header *h, const uint8_t *pl) {
     if (h->type != NNFP_ERR || h->len != 2 || pl[0] != e.forced_err || pl[1] != e.type) abort();
     return;
   }
+  /* the commands this device knows: BWAIT and BPOST only with banks */
+  const unsigned last = s->cfg.banks ? NNFP_BPOST : NNFP_RESET;
   if (h->type == NNFP_ERR) {
-    if (h->len != 2 || pl[1] != e.type || pl[0] < NNFP_E_UNKNOWN || pl[0] > NNFP_E_BAD_PROG) abort();
-    if ((e.type < NNFP_INFO || e.type > NNFP_RESET) != (pl[0] == NNFP_E_UNKNOWN)) abort();
+    if (h->len != 2 || pl[1] != e.type || pl[0] < NNFP_E_UNKNOWN || pl[0] > NNFP_E_BANK || pl[0] == NNFP_E_TIMEOUT ||
+        pl[0] == NNFP_E_BAD_INSN || (pl[0] == NNFP_E_BANK && e.type != NNFP_BWAIT))
+      abort();
+    if ((e.type < NNFP_INFO || e.type > last) != (pl[0] == NNFP_E_UNKNOWN)) abort();
     return;
   }
-  if (h->type != NNFP_OK(e.type) || e.type < NNFP_INFO || e.type > NNFP_RESET) abort();
+  if (h->type != NNFP_OK(e.type) || e.type < NNFP_INFO || e.type > last) abort();
   switch (e.type) {
   case NNFP_INFO: {
     const nnfm_config *c = &s->cfg.engine;
@@ -92,12 +96,14 @@ static void check_answer(session *s, const nnfp_header *h, const uint8_t *pl) {
         !(nnfp_info_get_features(pl) & NNFP_FEAT_CONV) != !s->cfg.conv ||
         nnfp_get32(pl + 8) != c->act_words || nnfp_get32(pl + 12) != c->w_words ||
         nnfp_get32(pl + 24) != s->cfg.prog_words || nnfp_get16(pl + 28) != s->cfg.max_payload ||
-        nnfp_get16(pl + 30) != 1 || nnfp_get32(pl + 40) != s->cfg.state_words)
+        nnfp_get16(pl + 30) != 1 || nnfp_get32(pl + 40) != s->cfg.state_words ||
+        nnfp_info_get_banks(pl) != s->cfg.banks || !(nnfp_info_get_features(pl) & NNFP_FEAT_BANKS) != !s->cfg.banks)
       abort();
     break;
   }
   case NNFP_STATUS:
-    if (h->len != NNFP_STATUS_BYTES || pl[0] != 0) abort();   /* the model is never running */
+    /* the model is never running, unless a program waits at a BANK acquire */
+    if (h->len != NNFP_STATUS_BYTES || (pl[0] != 0 && (pl[0] != 3 || !s->cfg.banks))) abort();
     break;
   case NNFP_COUNTERS:
     if (h->len != NNFP_COUNTERS_BYTES) abort();
@@ -158,9 +164,11 @@ static void timeout(session *s) {
 
 /* A frame with good CRCs from the input; maybe damaged or cut short. */
 static void frame_step(session *s, input *in, unsigned ctl) {
-  uint8_t type = (uint8_t)(take(in) % 10), seq = (uint8_t)take(in);
+  uint8_t type = (uint8_t)(take(in) % 12), seq = (uint8_t)take(in);
   uint32_t region = take(in) % 7, addr = take(in) | (take(in) & 1) << 8;
-  uint32_t arg = type == NNFP_RUN || type == NNFP_RESET ? take(in) % 20 : region << NNFP_ARG_REGION_LSB | addr;
+  uint32_t arg = type == NNFP_RUN || type == NNFP_RESET ? take(in) % 20
+                 : type == NNFP_BWAIT || type == NNFP_BPOST ? take(in) % 5
+                                                          : region << NNFP_ARG_REGION_LSB | addr;
   uint16_t len = (uint16_t)(take(in) % (s->cfg.max_payload + 9));
   uint8_t pl[512], fr[sizeof pl + 32];   /* max_payload <= 128 here */
   for (uint16_t i = 0; i < len; i++) pl[i] = (uint8_t)take(in);
@@ -191,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s->cfg.max_payload = 16u << (c1 >> 2 & 3);
   s->cfg.state_words = c1 & 0x10 ? 0 : 2u << (c1 >> 5 & 3);
   s->cfg.conv = c1 >> 7 & 1; /* CONV and POOL run (FEAT_CONV), or stop like END */
+  s->cfg.banks = c0 >> 6 & 3; /* 0: no banks (BWAIT, BPOST unknown) */
   s->dev = nnfm_device_create(&s->cfg);
   if (!s->dev) abort();
   nnfp_parser_init(&s->req, s->req_pl, s->cfg.max_payload);
@@ -214,7 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     default: {    /* a READ of a small count, or INFO / STATUS / COUNTERS */
       uint8_t cnt[4], fr[32];
       nnfp_put32(cnt, 1 + take(&in) % 40);
-      uint8_t type = (uint8_t)(ctl & 4 ? NNFP_INFO + (ctl >> 3) % 8 : NNFP_READ);
+      uint8_t type = (uint8_t)(ctl & 4 ? NNFP_INFO + (ctl >> 3) % 10 : NNFP_READ);
       size_t fl = type == NNFP_READ
                       ? nnfp_encode(fr, type, (uint8_t)take(&in), (take(&in) % 6) << NNFP_ARG_REGION_LSB | take(&in), cnt, 4)
                       : nnfp_encode(fr, type, (uint8_t)take(&in), 0, NULL, 0);
