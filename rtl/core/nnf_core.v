@@ -126,8 +126,15 @@ module nnf_core #(
     wire [7:0]  b_full;
     wire        prog_idle = !p_run && !e_busy && !g_valid;
     // quiet: idle, or waiting at a BANK acquire with all the work before it
-    // done (READ, RUN, WAIT and the other WRITEs execute then)
-    wire        prog_quiet = prog_idle || (p_wait && !e_busy && !g_valid && !l_busy && !v_busy && !x_busy);
+    // done (READ, RUN, WAIT and the other WRITEs execute then). Registered
+    // (off the paths from the units' busy into the payload handshake): it
+    // may rise a cycle late, and it falls only after the executor's own
+    // RUN or BPOST, which it does not look at again for many cycles.
+    reg         prog_quiet_q;
+    always @(posedge clk)
+        if (rst) prog_quiet_q <= 1'b1;
+        else     prog_quiet_q <= prog_idle || (p_wait && !e_busy && !g_valid && !l_busy && !v_busy && !x_busy);
+    wire        prog_quiet = prog_quiet_q;
     wire [CNT_W-1:0] c_stall, c_bin, c_bout, c_ferr;
     wire [63:0] e_cycles, e_cbusy, e_cmacs;
 
