@@ -17,7 +17,11 @@
 //                                the LIF core writes ACT (so the next
 //                                batch streams in while a GEMM runs)
 //                     ACT read   while idle and the LIF core does not read
-//                     W, P, LUT  while idle (P: and the P check does not read)
+//                     W, P write every cycle: the host is their write ports'
+//                                only client (so the next bank's weights
+//                                stream in while a program computes from
+//                                the last one, docs/protocol.md, Banks)
+//                     W, P read, LUT  while idle (P: and the P check does not read)
 //
 // Read data is valid the cycle after a granted read, from the RAM's output
 // register (a RAM not read keeps its output). Priorities per RAM port:
@@ -87,10 +91,10 @@ module nnf_bufs #(
     wire g_sr   = busy && sr_re;                       // ACT read
     wire g_lpr  = !busy && lp_re;
     wire g_hr_act = hp_re && h_act && !busy && !g_lpr;
-    wire g_hw_w = hp_we && h_w && !busy;               // W
+    wire g_hw_w = hp_we && h_w;                        // W (write port: the host's alone)
     wire g_hr_w = hp_re && h_w && !busy;
     wire g_pc   = !busy && pc_re;                      // P
-    wire g_hw_p = hp_we && h_p && !busy;
+    wire g_hw_p = hp_we && h_p;                        // (write port: the host's alone)
     wire g_hr_p = hp_re && h_p && !busy && !g_pc;
     wire g_hw_lut = hp_we && h_lut && !busy;           // LUT
     wire g_hr_lut = hp_re && h_lut && !busy;
@@ -252,6 +256,7 @@ module nnf_bufs #(
         if (g_hw_act) assert(act_we == ({{(ROWS-1){1'b0}}, 1'b1} << hp_abyte));
         if (!g_ow && !g_lpw && !g_hw_act) assert(act_we == {ROWS{1'b0}});
         if (!g_hw_w) assert(w_we == {COLS{1'b0}});
+        if (g_hw_w)  assert(w_we == ({{(COLS-1){1'b0}}, 1'b1} << hp_wbyte));
         // the engine's and the LIF core's reads are always served, at their address
         if (busy && sr_re) assert(act_re && act_ra == sr_ra);
         if (g_lpr)         assert(act_re && act_ra == lp_ra);
@@ -263,7 +268,10 @@ module nnf_bufs #(
         if (hp_wait && hp_we && h_act) assert(g_ow || g_lpw);
         if (hp_wait && hp_re && h_act) assert(busy || g_lpr);
         if (hp_wait && hp_re && h_p)   assert(busy || g_pc);
-        if (hp_wait && (h_w || h_lut || (hp_we && h_p))) assert(busy);
+        // W and P writes are never held (busy or not); W reads and LUT
+        // accesses wait only while busy
+        if (hp_we && (h_w || h_p)) assert(!hp_wait);
+        if (hp_wait && (h_lut || (hp_re && h_w))) assert(busy);
     end
 
     // every host request is served: a held request waits at most as long as

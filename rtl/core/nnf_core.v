@@ -29,6 +29,7 @@ module nnf_core #(
     parameter integer HAS_EW      = 1,        // EW, relative bases, LOOP's stride (0: EW ends a program)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
     parameter integer LUT_COUNT   = 8,        // resident LUTs: 1, 2, 4 or 8
+    parameter integer BANKS       = 4,        // bank flags for weight streaming, 0..8 (0: no BWAIT, BPOST, BANK)
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
@@ -43,7 +44,8 @@ module nnf_core #(
     output wire [7:0]  tx_data,
     input  wire        tx_ready,
     output wire        running,           // a program is running (for a LED)
-    output wire        idle               // nothing in progress: no frame, no answer, no program
+    output wire        idle               // nothing in progress: no frame, no answer, the program
+                                          // done or waiting at a BANK acquire with its work done
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
@@ -62,6 +64,9 @@ module nnf_core #(
         if (STATE_WORDS != 0 && (STATE_WORDS < 2 || (1 << $clog2(STATE_WORDS)) != STATE_WORDS ||
                                  STATE_WORDS > (1 << 24))) begin : g_bad_state
             nnf_core_bad_parameter_STATE_WORDS_must_be_0_or_a_power_of_two_2_to_2e24 u_bad();
+        end
+        if (BANKS < 0 || BANKS > 8) begin : g_bad_banks
+            nnf_core_bad_parameter_BANKS_must_be_0_to_8 u_bad();
         end
     endgenerate
 
@@ -112,10 +117,24 @@ module nnf_core #(
 
     wire        prog_start, abort_req, cnt_clear, stall, x_idle;
     wire [PROG_AW-1:0] prog_pc;
-    wire        p_run, p_abort, p_refused;
+    wire        p_run, p_abort, p_refused, p_wait;
     wire [PROG_AW:0] p_pc;
     wire        e_busy, e_done, g_valid;
+    wire        l_busy, v_busy, x_busy;
+    wire        b_post, b_clear;
+    wire [2:0]  b_idx;
+    wire [7:0]  b_full;
     wire        prog_idle = !p_run && !e_busy && !g_valid;
+    // quiet: idle, or waiting at a BANK acquire with all the work before it
+    // done (READ, RUN, WAIT and the other WRITEs execute then). Registered
+    // (off the paths from the units' busy into the payload handshake): it
+    // may rise a cycle late, and it falls only after the executor's own
+    // RUN or BPOST, which it does not look at again for many cycles.
+    reg         prog_quiet_q;
+    always @(posedge clk)
+        if (rst) prog_quiet_q <= 1'b1;
+        else     prog_quiet_q <= prog_idle || (p_wait && !e_busy && !g_valid && !l_busy && !v_busy && !x_busy);
+    wire        prog_quiet = prog_quiet_q;
     wire [CNT_W-1:0] c_stall, c_bin, c_bout, c_ferr;
     wire [63:0] e_cycles, e_cbusy, e_cmacs;
 
@@ -123,7 +142,7 @@ module nnf_core #(
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
-               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_exec (
+               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
@@ -134,7 +153,9 @@ module nnf_core #(
         .m_raddr(m_raddr), .m_wdata(m_wdata),
         .m_wait(m_wait), .m_rdata(m_rdata),
         .prog_start(prog_start), .prog_pc(prog_pc), .abort_req(abort_req),
-        .prog_idle(prog_idle), .prog_pc_now(p_pc), .prog_refused(p_refused),
+        .prog_idle(prog_idle), .prog_quiet(prog_quiet), .prog_waiting(p_wait),
+        .prog_pc_now(p_pc), .prog_refused(p_refused),
+        .b_post(b_post), .b_clear(b_clear), .b_idx(b_idx), .b_full(b_full),
         .cnt_clear(cnt_clear),
         .cnt_snap_in({c_ferr, c_bout, c_bin, c_stall, e_cmacs[CNT_W-1:0], e_cbusy[CNT_W-1:0],
                       e_cycles[CNT_W-1:0]}),
@@ -156,7 +177,7 @@ module nnf_core #(
     wire [15:0] g_m, g_k, g_n;
     wire [31:0] g_a_base, g_w_base, g_p_base, g_o_base;
     wire [7:0]  g_zp, g_lo, g_hi;
-    wire        l_start, l_busy, l_done, l_update;
+    wire        l_start, l_done, l_update;
     wire [15:0] l_m, l_n;
     wire [31:0] l_a_base, l_o_base, l_s_base;
     wire [11:0] l_du, l_dv;
@@ -175,10 +196,11 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT)) u_seq (
+              .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
-        .running_q(p_run), .pc_q(p_pc), .refused(p_refused),
+        .running_q(p_run), .pc_q(p_pc), .refused(p_refused), .waiting(p_wait),
+        .b_post(b_post), .b_clear(b_clear), .b_idx(b_idx), .b_full(b_full),
         .pm_we(m_we && m_prog), .pm_waddr(m_waddr), .pm_wdata(m_wdata),
         .pm_re(m_re && m_prog), .pm_raddr(m_raddr), .pm_rdata(pm_rdata),
         .g_valid(g_valid), .g_ready(g_ready), .g_busy(e_busy),
@@ -199,7 +221,7 @@ module nnf_core #(
         .x_lut_idx(x_lut_idx));
 
     assign running = p_run || e_busy;
-    assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_idle;
+    assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_quiet;
 
     // ------------------------------------------------------------------
     // The engine
@@ -211,10 +233,10 @@ module nnf_core #(
     // The engine's word-wide ACT port: the LIF core's, the vector unit's or
     // the EW unit's (the sequencer runs one of them at a time, each while
     // the engine is idle).
-    wire              v_act_re, v_act_we, v_busy;
+    wire              v_act_re, v_act_we;
     wire [ACT_AW-1:0] v_act_ra, v_act_wa;
     wire [ROWS*8-1:0] v_act_wd;
-    wire              e_act_re, e_act_we, x_busy;
+    wire              e_act_re, e_act_we;
     wire [ACT_AW-1:0] e_act_ra, e_act_wa;
     wire [ROWS*8-1:0] e_act_wd;
     wire              x_act_re = x_busy ? e_act_re : v_busy ? v_act_re : l_act_re;

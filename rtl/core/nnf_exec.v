@@ -17,10 +17,16 @@
 //               m_rdata the next cycle; m_addr is the one of the two in use,
 //               for a memory with one address port (routed by m_sel, the
 //               region, in nnf_core)
-//   program     prog_start / prog_pc (one-cycle pulse, the program idle),
+//   program     prog_start / prog_pc (one-cycle pulse, the program quiet),
 //               abort_req (one cycle, in the cycle a RESET with bit 1
-//               executes), prog_idle, prog_pc_now and
-//               prog_refused (one-cycle pulse) for STATUS
+//               executes), prog_idle (no program runs, the engine idle),
+//               prog_quiet (idle, or waiting at a BANK acquire with all
+//               the work before it done), prog_waiting (at a BANK
+//               acquire), prog_pc_now and prog_refused (one-cycle pulse)
+//               for STATUS
+//   banks       (BANKS > 0) b_post (one-cycle pulse: BPOST fills bank
+//               b_idx), b_clear (one-cycle pulse: a BWAIT empties it, no
+//               program running), b_full (the flags, from nnf_seq)
 //   counters    cnt_clear (one-cycle pulse), cnt_snap_in (the record's
 //               counters, sampled when a COUNTERS request executes), stall
 //               (one cycle: a payload byte or a request waited)
@@ -71,6 +77,12 @@
 `ifndef NNFP_RESET
 `define NNFP_RESET 8'h08  // arg: RESET_ARG flags
 `endif
+`ifndef NNFP_BWAIT
+`define NNFP_BWAIT 8'h09  // (FEAT_BANKS) arg: bank; answered once the bank is empty (docs/protocol.md, Banks)
+`endif
+`ifndef NNFP_BPOST
+`define NNFP_BPOST 8'h0A  // (FEAT_BANKS) arg: bank; marks it full (not executed twice on a retry)
+`endif
 `ifndef NNFP_E_BAD_CRC
 `define NNFP_E_BAD_CRC 8'h01  // payload CRC mismatch
 `endif
@@ -91,6 +103,9 @@
 `endif
 `ifndef NNFP_E_BAD_INSN
 `define NNFP_E_BAD_INSN 8'h07  // STATUS only: the program stopped at a refused instruction
+`endif
+`ifndef NNFP_E_BANK
+`define NNFP_E_BANK 8'h08  // BWAIT: the bank is full and the program waits at a BANK acquire for another one
 `endif
 `ifndef NNFP_ERR_BYTES
 `define NNFP_ERR_BYTES 2
@@ -230,6 +245,12 @@
 `ifndef NNFP_INFO_LUTS_W
 `define NNFP_INFO_LUTS_W 8
 `endif
+`ifndef NNFP_INFO_BANKS_LSB
+`define NNFP_INFO_BANKS_LSB 360
+`endif
+`ifndef NNFP_INFO_BANKS_W
+`define NNFP_INFO_BANKS_W 8
+`endif
 `ifndef NNFP_FEAT_GEMM
 `define NNFP_FEAT_GEMM 16'h0001
 `endif
@@ -257,11 +278,23 @@
 `ifndef NNFP_FEAT_REL
 `define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
 `endif
+`ifndef NNFP_FEAT_BANKS
+`define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
 `ifndef NNFP_STATUS_RUNNING_OFS
 `define NNFP_STATUS_RUNNING_OFS 0  // the program or its last GEMM still in progress
+`endif
+`ifndef NNFP_STATUS_RUNNING
+`define NNFP_STATUS_RUNNING 8'h01
+`endif
+`ifndef NNFP_STATUS_WAITING_OFS
+`define NNFP_STATUS_WAITING_OFS 0  // the program waits at a BANK acquire for a bank the host has not posted (RUNNING too)
+`endif
+`ifndef NNFP_STATUS_WAITING
+`define NNFP_STATUS_WAITING 8'h02
 `endif
 `ifndef NNFP_STATUS_LAST_ERROR_OFS
 `define NNFP_STATUS_LAST_ERROR_OFS 1  // last error code (E_*)
@@ -324,7 +357,8 @@ module nnf_exec #(
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
-    parameter integer CNT_W       = 64
+    parameter integer CNT_W       = 64,
+    parameter integer BANKS       = 0        // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -364,8 +398,15 @@ module nnf_exec #(
     output reg  [$clog2(PROG_WORDS)-1:0] prog_pc,
     output wire        abort_req,
     input  wire        prog_idle,
+    input  wire        prog_quiet,
+    input  wire        prog_waiting,
     input  wire [$clog2(PROG_WORDS):0] prog_pc_now,
     input  wire        prog_refused,
+    // banks
+    output reg         b_post,
+    output reg         b_clear,
+    output wire [2:0]  b_idx,
+    input  wire [7:0]  b_full,
     // counters
     output reg         cnt_clear,
     input  wire [7*CNT_W-1:0] cnt_snap_in,
@@ -375,6 +416,7 @@ module nnf_exec #(
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
+    localparam integer BK      = (BANKS > 0) ? BANKS : 1;   // (BANKS 0: BWAIT, BPOST unknown)
 
     // region sizes in bytes
     localparam [31:0] SZ_ACT   = ACT_WORDS * ROWS;
@@ -387,12 +429,13 @@ module nnf_exec #(
     // command and answer codes
     localparam [7:0] C_INFO = `NNFP_INFO, C_WRITE = `NNFP_WRITE, C_READ = `NNFP_READ,
                      C_RUN = `NNFP_RUN, C_WAIT = `NNFP_WAIT, C_STATUS = `NNFP_STATUS,
-                     C_COUNTERS = `NNFP_COUNTERS, C_RESET = `NNFP_RESET;
+                     C_COUNTERS = `NNFP_COUNTERS, C_RESET = `NNFP_RESET,
+                     C_BWAIT = `NNFP_BWAIT, C_BPOST = `NNFP_BPOST;
     localparam [7:0] A_ERR = `NNFP_ERR;
     localparam [7:0] E_BAD_CRC = `NNFP_E_BAD_CRC, E_UNKNOWN = `NNFP_E_UNKNOWN,
                      E_BAD_LEN = `NNFP_E_BAD_LEN, E_RANGE = `NNFP_E_RANGE,
                      E_BAD_PROG = `NNFP_E_BAD_PROG, E_TIMEOUT = `NNFP_E_TIMEOUT,
-                     E_BAD_INSN = `NNFP_E_BAD_INSN;
+                     E_BAD_INSN = `NNFP_E_BAD_INSN, E_BANK = `NNFP_E_BANK;
     localparam [3:0] R_ACT = `NNFP_REGION_ACT, R_W = `NNFP_REGION_W, R_P = `NNFP_REGION_P,
                      R_LUT = `NNFP_REGION_LUT, R_PROG = `NNFP_REGION_PROG,
                      R_STATE = `NNFP_REGION_STATE;
@@ -451,17 +494,23 @@ module nnf_exec #(
     always @(posedge clk)
         rng_ok_q <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
     // the other wide checks of v_err, registered the same way
-    reg  rd_cnt_bad_q, run_bad_q;
+    reg  rd_cnt_bad_q, run_bad_q, bank_bad_q;
     always @(posedge clk) begin
         rd_cnt_bad_q <= (rd_count == 32'd0) || (rd_count > MAX_PAYLOAD);
         run_bad_q    <= (r_arg >= PROG_WORDS);
+        bank_bad_q   <= (r_arg >= BK);
     end
+    // BWAIT / BPOST: the bank (r_arg < BANKS once checked)
+    assign b_idx = r_arg[2:0];
+    wire   bank_full_sel = b_full[b_idx];
 
     // WRITE payload routing: ACT may be written while a program runs
-    // (nnf_gemm takes it in the cycles its output writer leaves free);
-    // the other regions wait for the program.
+    // (nnf_gemm takes it in the cycles its output writer leaves free), and
+    // with banks W and P too (their write ports are the host's alone); the
+    // other regions wait until the program is quiet.
     wire is_write = (r_type == C_WRITE) && rng_ok_q;
-    wire wr_may   = (r_region == R_ACT) || prog_idle;
+    wire wr_may   = (r_region == R_ACT) || prog_quiet
+                 || ((BANKS > 0) && (r_region == R_W || r_region == R_P));
     wire [31:0] wr_addr = {4'd0, r_addr} + {16'd0, r_cnt_q};
     reg  [3:0]  mw_sel_q;
     reg  [31:0] mw_addr_q;
@@ -479,6 +528,10 @@ module nnf_exec #(
             C_RUN:
                 if (r_len != 16'd0)  v_err = E_BAD_LEN;
                 else if (run_bad_q)  v_err = E_BAD_PROG;
+            C_BWAIT, C_BPOST:
+                if (BANKS == 0)        v_err = E_UNKNOWN;
+                else if (r_len != 16'd0) v_err = E_BAD_LEN;
+                else if (bank_bad_q)   v_err = E_RANGE;
             C_WRITE:
                 if (r_len == 16'd0)  v_err = E_BAD_LEN;
                 else if (!rng_ok_q)  v_err = E_RANGE;
@@ -490,7 +543,7 @@ module nnf_exec #(
         endcase
     end
 
-    // a RUN or RESET repeating the previous frame's seq is a retry
+    // a RUN, RESET or BPOST repeating the previous frame's seq is a retry
     wire retry = prev_valid_q && (prev_seq_q == r_seq) && (prev_type_q == r_type);
 
     // RESET's abort, in the cycle the request executes (the sequencer
@@ -511,7 +564,8 @@ module nnf_exec #(
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000)
                                 | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000)
-                                | ((HAS_EW != 0) ? (`NNFP_FEAT_EW | `NNFP_FEAT_REL) : 16'h0000);
+                                | ((HAS_EW != 0) ? (`NNFP_FEAT_EW | `NNFP_FEAT_REL) : 16'h0000)
+                                | ((BANKS != 0) ? `NNFP_FEAT_BANKS : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;
     reg [7:0]           info_byte;
@@ -533,6 +587,7 @@ module nnf_exec #(
         info_rec[`NNFP_INFO_CLOCK_HZ_LSB +: `NNFP_INFO_CLOCK_HZ_W]           = CLOCK_HZ;
         info_rec[`NNFP_INFO_STATE_WORDS_LSB +: `NNFP_INFO_STATE_WORDS_W]     = STATE_WORDS;
         info_rec[`NNFP_INFO_LUTS_LSB +: `NNFP_INFO_LUTS_W]                   = LUT_COUNT[`NNFP_INFO_LUTS_W-1:0];
+        info_rec[`NNFP_INFO_BANKS_LSB +: `NNFP_INFO_BANKS_W]                 = BANKS[`NNFP_INFO_BANKS_W-1:0];
         info_byte = info_rec[8*a_idx_q[5:0] +: 8];
     end
 
@@ -547,7 +602,8 @@ module nnf_exec #(
             `NNFP_COUNTERS_BUSY_OFS != 8 || `NNFP_COUNTERS_MACS_OFS != 16 ||
             `NNFP_COUNTERS_STALL_OFS != 24 || `NNFP_COUNTERS_BYTES_IN_OFS != 32 ||
             `NNFP_COUNTERS_BYTES_OUT_OFS != 40 || `NNFP_COUNTERS_FRAME_ERRORS_OFS != 48 ||
-            `NNFP_STATUS_BYTES != 4 || `NNFP_STATUS_PC_OFS != 2 || `NNFP_STATUS_PC_SIZE != 2)
+            `NNFP_STATUS_BYTES != 4 || `NNFP_STATUS_PC_OFS != 2 || `NNFP_STATUS_PC_SIZE != 2 ||
+            `NNFP_STATUS_RUNNING_OFS != 0 || `NNFP_STATUS_WAITING_OFS != 0)
         begin : g_bad_layout
             nnf_exec_COUNTERS_or_STATUS_layout_differs_from_nnf_proto_def u_bad();
         end
@@ -556,6 +612,9 @@ module nnf_exec #(
     wire               cnt_shift = ({1'b0, a_idx_q[2:0]} < CNT_B[3:0]);
 
     wire [15:0] pc16 = {{(15-PROG_AW){1'b0}}, prog_pc_now};
+    // STATUS byte 0: running (a waiting program runs), waiting
+    wire [7:0]  st_flags = (prog_idle ? 8'd0 : `NNFP_STATUS_RUNNING)
+                         | (prog_waiting ? `NNFP_STATUS_WAITING : 8'd0);
 
     always @(posedge clk) begin
         if (xst_q == X_ANS) a_idx_q <= 16'd0;
@@ -568,7 +627,7 @@ module nnf_exec #(
             if (a_type == A_ERR)                a_byte_q <= (a_idx_q == 16'd0) ? r_err_q : r_type;
             else case (r_type)
                 C_INFO:     a_byte_q <= info_byte;
-                C_STATUS:   a_byte_q <= (a_idx_q == `NNFP_STATUS_RUNNING_OFS)    ? {7'd0, !prog_idle}
+                C_STATUS:   a_byte_q <= (a_idx_q == `NNFP_STATUS_RUNNING_OFS)    ? st_flags
                                     : (a_idx_q == `NNFP_STATUS_LAST_ERROR_OFS) ? last_err_q
                                     : (a_idx_q == `NNFP_STATUS_PC_OFS)         ? pc16[7:0]
                                     : pc16[15:8];
@@ -611,6 +670,8 @@ module nnf_exec #(
         cnt_clear  <= 1'b0;
         m_we       <= 1'b0;
         stall      <= 1'b0;
+        b_post     <= 1'b0;
+        b_clear    <= 1'b0;
         if (rst) begin
             xst_q        <= X_IDLE;
             prev_valid_q <= 1'b0;
@@ -671,15 +732,39 @@ module nnf_exec #(
                                 xst_q <= X_ANS;
                             end
                             C_WRITE:    begin a_len <= 16'd0; xst_q <= X_ANS; end
+                            C_BPOST: begin
+                                a_len  <= 16'd0;
+                                b_post <= !retry;
+                                xst_q  <= X_ANS;
+                            end
                             C_READ:     begin a_len <= rd_count[15:0]; xst_q <= X_WAITP; end
                             C_RUN:      begin a_len <= 16'd0; xst_q <= X_WAITP; end
-                            default:    begin a_len <= 16'd0; xst_q <= X_WAITP; end   // WAIT
+                            default:    begin a_len <= 16'd0; xst_q <= X_WAITP; end   // WAIT, BWAIT
                         endcase
                     end
                 end
                 X_WAITP: begin
-                    // READ, RUN and WAIT run once the program and engine are idle
-                    if (prog_idle) begin
+                    // BWAIT: answered once the bank is empty; with no
+                    // program running it is emptied at once; ERR BANK when
+                    // the program waits at an acquire (of another bank) and
+                    // nothing will change without the host
+                    if (r_type == C_BWAIT) begin
+                        if (!bank_full_sel) begin
+                            xst_q <= X_ANS;
+                        end else if (prog_idle) begin
+                            b_clear <= 1'b1;
+                            xst_q   <= X_ANS;
+                        end else if (prog_waiting && prog_quiet) begin
+                            r_err_q    <= E_BANK;
+                            last_err_q <= E_BANK;
+                            a_type     <= A_ERR;
+                            a_len      <= `NNFP_ERR_BYTES;
+                            xst_q      <= X_ANS;
+                        end else begin
+                            stall <= 1'b1;
+                        end
+                    // READ, RUN and WAIT run once the program is quiet
+                    end else if (prog_quiet) begin
                         if (r_type == C_RUN && !retry) begin
                             prog_start <= 1'b1;
                             prog_pc    <= r_arg[PROG_AW-1:0];
@@ -695,7 +780,8 @@ module nnf_exec #(
                 end
                 default: begin                    // X_SEND
                     if (tx_done) begin
-                        prev_valid_q <= (r_err_q == 8'd0) && (r_type == C_RUN || r_type == C_RESET);
+                        prev_valid_q <= (r_err_q == 8'd0)
+                                     && (r_type == C_RUN || r_type == C_RESET || r_type == C_BPOST);
                         prev_seq_q   <= r_seq;
                         prev_type_q  <= r_type;
                         xst_q        <= X_IDLE;

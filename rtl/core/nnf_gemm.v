@@ -88,7 +88,8 @@ module nnf_gemm #(
     output wire        chk_done,       // pulse, with chk_ok
     output wire        chk_ok,
 
-    // host port (byte-wide buffer access while idle)
+    // host port (byte-wide buffer access: while idle, but ACT, W and P
+    // writes also while busy; nnf_bufs)
     input  wire        hp_we,
     input  wire        hp_re,
     input  wire [1:0]  hp_sel,         // 0 ACT, 1 W, 2 P, 3 LUT

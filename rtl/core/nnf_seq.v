@@ -28,6 +28,14 @@
 //                      l_o_base, x_b_base are those registers
 //   host port          pm_we (byte write, registered by the executor) and
 //                      pm_re / pm_raddr -> pm_rdata the next cycle
+//   banks              (BANKS > 0; docs/protocol.md, Banks) the flags
+//                      bank_full_q, one per bank: b_post (one-cycle pulse,
+//                      BPOST) fills bank b_idx, b_clear (one-cycle pulse, a
+//                      BWAIT while no program runs) empties it, abort_req
+//                      empties them all; the BANK instruction's RELEASE
+//                      empties one (after the work before it, as BARRIER),
+//                      its ACQUIRE waits until one is full: waiting is high
+//                      while it waits (pc_q stays at the BANK)
 //
 // The program memory is 32 bits wide, eight words per 32-byte instruction
 // (word i = bytes 4i..4i+3), one block RAM on an iCE40 at small depths. An
@@ -61,6 +69,9 @@
 `endif
 `ifndef NNFP_OP_EW
 `define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
+`endif
+`ifndef NNFP_OP_BANK
+`define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
 `endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
@@ -260,6 +271,18 @@
 `ifndef NNFP_EW_M0_SEL
 `define NNFP_EW_M0_SEL(v) v[222:192]
 `endif
+`ifndef NNFP_BANK_ACQUIRE_SEL
+`define NNFP_BANK_ACQUIRE_SEL(v) v[8]
+`endif
+`ifndef NNFP_BANK_RELEASE_SEL
+`define NNFP_BANK_RELEASE_SEL(v) v[9]
+`endif
+`ifndef NNFP_BANK_REL_BANK_SEL
+`define NNFP_BANK_REL_BANK_SEL(v) v[23:16]
+`endif
+`ifndef NNFP_BANK_ACQ_BANK_SEL
+`define NNFP_BANK_ACQ_BANK_SEL(v) v[31:24]
+`endif
 // nnf_proto: end
 `default_nettype none
 
@@ -272,7 +295,8 @@ module nnf_seq #(
     parameter integer STATE_WORDS = 16384,    // 0: no LIF core (LIF ends the program)
     parameter integer HAS_CONV    = 1,        // 0: CONV and POOL end the program
     parameter integer HAS_EW      = 0,        // 0: EW ends the program; REL flags and LOOP's stride ignored
-    parameter integer LUT_COUNT   = 1         // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
+    parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
+    parameter integer BANKS       = 4         // bank flags, 0..8 (0: BANK ends the program)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -284,6 +308,12 @@ module nnf_seq #(
     output reg         running_q,
     output reg  [$clog2(PROG_WORDS):0] pc_q,
     output reg         refused,
+    output wire        waiting,            // at a BANK acquire, the bank empty
+    // bank flags (BANKS > 0)
+    input  wire        b_post,
+    input  wire        b_clear,
+    input  wire [2:0]  b_idx,
+    output wire [7:0]  b_full,             // bank_full_q, 0 above BANKS
     // host access to the program memory (byte-wide)
     input  wire        pm_we,
     input  wire [31:0] pm_waddr,
@@ -351,7 +381,7 @@ module nnf_seq #(
     // opcodes
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
                      OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
-                     OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW;
+                     OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW, OP_BANK = `NNFP_OP_BANK;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -366,7 +396,9 @@ module nnf_seq #(
                      S_BAR   = 4'd9,     // BARRIER: the engine and the LIF core idle
                      S_VUW   = 4'd10,    // POOL, PACK, EW: the GEMM before it is done
                      S_VU    = 4'd11,    // POOL, PACK, EW: running
-                     S_XCHK  = 4'd12;    // EW: nnf_ew_check
+                     S_XCHK  = 4'd12,    // EW: nnf_ew_check
+                     S_REL   = 4'd13,    // BANK: RELEASE once the work before it is done
+                     S_ACQ   = 4'd14;    // BANK: ACQUIRE, until the bank is full
     reg  [3:0] st_q;
 
     // ------------------------------------------------------------------
@@ -575,6 +607,53 @@ module nnf_seq #(
         .done(ic_done), .ok(ic_ok));
 
     // ------------------------------------------------------------------
+    // Banks (docs/protocol.md, Banks): the flags, and the BANK record
+    // ------------------------------------------------------------------
+    localparam integer BK = (BANKS > 0) ? BANKS : 1;   // (a vector of at least one bit)
+    wire        bk_acq  = `NNFP_BANK_ACQUIRE_SEL(insn_q);
+    wire        bk_rel  = `NNFP_BANK_RELEASE_SEL(insn_q);
+    wire [7:0]  bk_rnum = `NNFP_BANK_REL_BANK_SEL(insn_q);
+    wire [7:0]  bk_anum = `NNFP_BANK_ACQ_BANK_SEL(insn_q);
+    // refused when a bank its flags name is at or above BANKS
+    wire        bk_bad  = (bk_acq && ({24'd0, bk_anum} >= BK)) || (bk_rel && ({24'd0, bk_rnum} >= BK));
+    localparam [BK-1:0] BK_ONE = 1;
+    reg  [BK-1:0] bank_full_q;
+    // S_REL's release, in the cycle the work before it is done (the flag is
+    // empty the next cycle, when an ACQUIRE of the same bank looks at it)
+    wire          bk_rel_now = running_q && !start && (st_q == S_REL) && !g_busy && !l_busy;
+    wire [BK-1:0] bk_acq_1h = BK_ONE << bk_anum[2:0];
+    wire [BK-1:0] bk_rel_1h = BK_ONE << bk_rnum[2:0];
+    wire [BK-1:0] bk_idx_1h = BK_ONE << b_idx;
+    wire          bk_acq_full = |(bank_full_q & bk_acq_1h);
+    generate
+        if (BANKS > 0) begin : g_banks
+            // the program's release and the host's BWAIT empty a bank, the
+            // host's BPOST fills one (a host that keeps the protocol never
+            // posts a bank a release is about to empty)
+            always @(posedge clk) begin
+                if (rst || abort_req)
+                    bank_full_q <= {BK{1'b0}};
+                else
+                    bank_full_q <= (bank_full_q & ~((bk_rel_now ? bk_rel_1h : {BK{1'b0}})
+                                                   | (b_clear ? bk_idx_1h : {BK{1'b0}})))
+                                 | (b_post ? bk_idx_1h : {BK{1'b0}});
+            end
+            if (BK < 8) begin : g_pad
+                assign b_full = {{(8-BK){1'b0}}, bank_full_q};
+            end else begin : g_full
+                assign b_full = bank_full_q;
+            end
+        end else begin : g_no_banks
+            always @(posedge clk) bank_full_q <= {BK{1'b0}};
+            assign b_full = 8'd0;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_bk = &{1'b0, b_post, b_clear, bk_rel_now, bk_rel_1h, bk_idx_1h};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+    assign waiting = running_q && (st_q == S_ACQ) && !bk_acq_full;
+
+    // ------------------------------------------------------------------
     // The sequencer
     // ------------------------------------------------------------------
     // abort_q: from the request until the program has stopped (also when
@@ -647,6 +726,21 @@ module nnf_seq #(
                                 st_q     <= S_CHK;
                             end else begin
                                 running_q <= 1'b0;
+                            end
+                        end
+                        OP_BANK: begin                          // END without banks
+                            if (BANKS == 0) begin
+                                running_q <= 1'b0;
+                            end else if (bk_bad) begin          // refused: stop here
+                                running_q <= 1'b0;
+                                refused   <= 1'b1;
+                            end else if (bk_rel) begin
+                                st_q <= S_REL;
+                            end else if (bk_acq) begin
+                                st_q <= S_ACQ;
+                            end else begin                      // neither: a no-op
+                                pc_q <= pc_q + 1'b1;
+                                st_q <= S_FETCH;
                             end
                         end
                         OP_LOOP: begin
@@ -767,6 +861,24 @@ module nnf_seq #(
                 end
                 S_BAR: begin
                     if (!g_busy && !l_busy) begin
+                        pc_q <= pc_q + 1'b1;
+                        st_q <= S_FETCH;
+                    end
+                end
+                S_REL: begin                                    // as BARRIER, then empty it
+                    if (!g_busy && !l_busy) begin               // (bk_rel_now empties it)
+                        if (bk_acq) begin
+                            st_q <= S_ACQ;
+                        end else begin
+                            pc_q <= pc_q + 1'b1;
+                            st_q <= S_FETCH;
+                        end
+                    end
+                end
+                S_ACQ: begin                                    // until the host posts it
+                    if (abort_q) begin
+                        running_q <= 1'b0;
+                    end else if (bk_acq_full) begin
                         pc_q <= pc_q + 1'b1;
                         st_q <= S_FETCH;
                     end

@@ -54,7 +54,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.state_words = 16384;
   c.conv = 1;
   c.ew = 1;
-  c.banks = 0; /* 4 once the RTL has them */
+  c.banks = 4; /* nnf_core's BANKS */
   return c;
 }
 
@@ -660,7 +660,7 @@ static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {
     case NNFP_BPOST:
       if (!retry) {
         d->bank_full[h->arg] = 1;
-        resume(d);
+        if (d->waiting) resume(d); /* (a program that ended, was refused or aborted stays so) */
       }
       answer(d, NNFP_OK(h->type), h->seq, NULL, 0);
       break;

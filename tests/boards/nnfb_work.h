@@ -404,7 +404,10 @@ static inline void nnfb_gemm_program(nnfb_work *w) {
     nnfb_insn_loop(prog + 32 * ni++, 0, (uint16_t)nnf_rng_range(&w->r, 0, 3)); /* target: the entry, below */
     stop = 0;
   }
-  if (stop == 1) nnfb_insn_op(prog + 32 * ni++, (uint8_t)nnf_rng_range(&w->r, 5, 255));
+  if (stop == 1) { /* (not BANK: the cores have FEAT_BANKS) */
+    uint8_t op = (uint8_t)nnf_rng_range(&w->r, 5, 254);
+    nnfb_insn_op(prog + 32 * ni++, op >= NNFP_OP_BANK ? (uint8_t)(op + 1) : op);
+  }
   else if (stop == 3 && w->cfg.state_words == 0) nnfb_insn_op(prog + 32 * ni++, NNFP_OP_LIF);
   else nnfb_insn_op(prog + 32 * ni++, NNFP_OP_END);
   CHECK(ni <= 16);
@@ -578,7 +581,7 @@ static inline void nnfb_misc(nnfb_work *w) {
     break;
   }
   case 6: { /* UNKNOWN */
-    static const uint8_t types[] = {0x00, 0x09, 0x0F, 0x7F, 0x80, 0x81, 0xFE, 0xFF};
+    static const uint8_t types[] = {0x00, 0x0B, 0x0F, 0x7F, 0x80, 0x81, 0xFE, 0xFF};
     nnfb_frame(w, types[nnf_rng_range(&w->r, 0, 7)], nnf_rng_u32(&w->r), NULL, 0);
     w->st.refusals++;
     break;

@@ -10,14 +10,24 @@
  * reserved opcodes; valid, out of range, overlapping, invalid m0/shift,
  * lo > hi, huge sizes), then random commands: every type, damaged headers
  * and payloads, truncated frames, garbage and frames hidden in it, gaps
- * around the receive timeout, ACT writes while a program runs, and ends with
- * a WAIT, INFO, STATUS, COUNTERS and a READ of every region.
+ * around the receive timeout, ACT writes while a program runs, BWAIT and
+ * BPOST (good and bad banks and lengths), and ends with a WAIT, INFO,
+ * STATUS, COUNTERS and a READ of every region. With FEAT_BANKS some sessions
+ * are bank sessions (gen_bank_events): straight-line programs of BANK
+ * acquires and releases (refused ones, ones without flags), GEMMs reading
+ * the banks they hold and BARRIERs, and a host that keeps the bank protocol
+ * (BWAIT before writing a bank's W and P while the program runs and before
+ * posting it) but otherwise does anything: BWAITs answered ERR BANK, BPOST
+ * retries, RUN while the program waits at an acquire, RESET with abort while
+ * it waits, STATUS while it waits.
  *
  * What is compared, frame by frame: type, seq, arg, length and payload of
  * every answer, with only what the model cannot know masked: the cycle,
- * busy and stall counters always; STATUS's running flag and pc, and the MAC
- * counter, while a program may still run (between an OK RUN and the next OK
- * WAIT / READ / WRITE outside ACT); STATUS's last error while an error frame
+ * busy and stall counters always; STATUS's running and waiting flags and
+ * pc, and the MAC counter, while a program may still run (between an OK RUN
+ * or BPOST and the next OK WAIT / READ / WRITE outside ACT, W and P: the
+ * program is quiet then, ended or waiting at an acquire as the model's
+ * is); STATUS's last error while an error frame
  * and the running program race. Every RTL answer must carry good CRCs.
  * A hang is an answer that does not come within a bound derived from the
  * work the model did (instructions, streamed rows, weight tiles, LIF
@@ -401,6 +411,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
   di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
+  di->cfg.banks = (nnfp_info_get_features(r) & NNFP_FEAT_BANKS) ? nnfp_info_get_banks(r) : 0;
   di->rows = nnfp_info_get_rows(r);
   di->act_bytes = (uint64_t)di->cfg.engine.act_words * di->rows;
   di->w_bytes = (uint64_t)di->cfg.engine.w_words * di->rows;
@@ -418,7 +429,8 @@ static char fail_msg[4096];
 /* What the sessions exercised (printed at the end): answers by kind, and the
  * model's program statistics. */
 static struct {
-  uint64_t ok, err[8], timeouts_hdr, frames, bytes_in, bytes_out;
+  uint64_t ok, err[16], timeouts_hdr, frames, bytes_in, bytes_out;
+  uint64_t bank_sessions, bwaits, bposts, bank_waits, refused_banks, wp_writes_running;
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
   uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs, ews, refused_ews;
@@ -639,9 +651,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         break;
       }
       int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
-                        st1.refused_packs + st1.refused_ews !=
+                        st1.refused_packs + st1.refused_ews + st1.refused_banks !=
                     st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
-                        st0.refused_packs + st0.refused_ews;
+                        st0.refused_packs + st0.refused_ews + st0.refused_banks;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -649,15 +661,23 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         const nnfp_header *req = &sh.ex[f];
         rc = compare_frame(rf, mf, nnfp_frame_size(nnfp_hdr_get_len(mf)), &t, ci, frames_done + f);
         cov.frames++;
-        if (type == NNFP_ERR) cov.err[nnfp_err_get_code(mf + NNFP_HDR_BYTES) & 7]++;
+        if (type == NNFP_ERR) cov.err[nnfp_err_get_code(mf + NNFP_HDR_BYTES) & 15]++;
         else cov.ok++;
         /* what the answer tells about the program (docs/protocol.md: READ,
-         * WAIT and a WRITE outside ACT run once the program has finished) */
-        if (type == NNFP_OK(NNFP_WRITE) && nnfp_arg_region_of(req->arg) == NNFP_REGION_ACT && t.running)
+         * WAIT and a WRITE outside ACT (with banks: outside ACT, W and P)
+         * run once the program is quiet: finished, or waiting at a BANK
+         * acquire with its work done, as the model's is) */
+        const unsigned wreg = nnfp_arg_region_of(req->arg);
+        const int wr_running = wreg == NNFP_REGION_ACT ||
+                               (di->cfg.banks && (wreg == NNFP_REGION_W || wreg == NNFP_REGION_P));
+        if (type == NNFP_OK(NNFP_WRITE) && wreg == NNFP_REGION_ACT && t.running)
           cov.act_writes_running++;
+        if (type == NNFP_OK(NNFP_WRITE) && wr_running && wreg != NNFP_REGION_ACT && t.running)
+          cov.wp_writes_running++;
+        if (type == NNFP_OK(NNFP_BWAIT) || (type == NNFP_ERR && req->type == NNFP_BWAIT)) cov.bwaits++;
+        if (type == NNFP_OK(NNFP_BPOST)) cov.bposts++;
         int sync = type == NNFP_OK(NNFP_RUN) || type == NNFP_OK(NNFP_WAIT) ||
-                   type == NNFP_OK(NNFP_READ) ||
-                   (type == NNFP_OK(NNFP_WRITE) && nnfp_arg_region_of(req->arg) != NNFP_REGION_ACT);
+                   type == NNFP_OK(NNFP_READ) || (type == NNFP_OK(NNFP_WRITE) && !wr_running);
         if (sync && t.running && type != NNFP_OK(NNFP_WRITE)) cov.held++;
         if (sync) { /* the program before has finished: its refusal has happened */
           if (t.ref_pending && !t.err_stuck) t.err_uncertain = 0;
@@ -669,6 +689,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
           t.running = 1;
           t.ref_pending = refused;
           if (refused) t.err_uncertain = 1; /* the model has set error 7; the RTL will */
+        } else if (type == NNFP_OK(NNFP_BPOST)) { /* a waiting program may go on */
+          t.running = 1;
+          if (refused) t.ref_pending = t.err_uncertain = 1;
         } else if (type == NNFP_ERR) {
           int race = t.running && t.ref_pending;
           t.err_uncertain = race;
@@ -698,6 +721,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.refused_packs += sf.refused_packs;
   cov.ews += sf.ews;
   cov.refused_ews += sf.refused_ews;
+  cov.bank_waits += sf.bank_waits;
+  cov.refused_banks += sf.refused_banks;
   cov.gemm_rows += sf.gemm_rows;
   cov.lif_updates += sf.lif_updates;
   wire_close(&w);
@@ -717,6 +742,9 @@ typedef struct {
   int paced;       /* gaps clearly off the receive timeout (gen_paced) */
   uint32_t pace;   /* paced: the most idle cycles the link itself puts between two bytes */
   int noflow;      /* the link has no flow control: WAIT before a WRITE that would wait */
+  /* bank sessions: banks 0 .. nb-1 own W words [b*wb, (b+1)*wb) and P
+   * entries [b*pb, (b+1)*pb) (docs/protocol.md, Banks) */
+  uint32_t nb, wb, pb;
 } gen;
 
 static uint32_t rnd(gen *g, uint32_t n) { return n ? (uint32_t)(nnf_rng_u64(&g->r) % n) : 0; }
@@ -733,12 +761,21 @@ static void emit_write(gen *g, unsigned region, uint32_t addr, const uint8_t *pl
   /* a WRITE outside ACT holds its payload at the receiver until the
    * program has finished: on a link without flow control those bytes
    * would be lost, so WAIT first, as the driver does (docs/protocol.md) */
-  if (g->noflow && region != 0 && g->running) {
+  const int taken = region == NNFP_REGION_ACT ||
+                    (g->di->cfg.banks && (region == NNFP_REGION_W || region == NNFP_REGION_P));
+  if (g->noflow && !taken && g->running) {
     emit(g, f, frame(g, f, NNFP_WAIT, 0, NULL, 0), 0);
     g->running = 0;
   }
   emit(g, f, frame(g, f, NNFP_WRITE, (region << NNFP_ARG_REGION_LSB) | addr, pl, len), 0);
-  if (region != 0) g->running = 0;
+  if (!taken) g->running = 0;
+}
+
+/* WAIT, intact: once answered the program is quiet */
+static void wait_quiet(gen *g) {
+  static uint8_t f[64];
+  emit(g, f, frame(g, f, NNFP_WAIT, 0, NULL, 0), 0);
+  g->running = 0;
 }
 
 /* Silences around the receive timeout T. Exact (the stream link): T - 1,
@@ -785,8 +822,12 @@ static void write_region(gen *g, unsigned region, uint64_t addr, uint64_t n, con
 }
 
 /* P entries: valid (m0 in [2^30, 2^31), shift -31..30, mostly small) or not. */
+static void wait_quiet(gen *g);
+
 static void gen_params(gen *g, int bad_pct) {
   const devinfo *di = g->di;
+  /* with banks a P write is taken while the program runs: wait for it first */
+  if (di->cfg.banks && g->running) wait_quiet(g);
   uint64_t slots = (uint64_t)di->cfg.engine.p_words * di->rows;
   uint8_t *p = calloc(slots, NNFP_P_BYTES);
   for (uint64_t i = 0; i < slots; i++) {
@@ -1131,8 +1172,11 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   } else if (kind < 93) {
     nnfp_insn_put_opcode(in, NNFP_OP_END);
   } else {
-    /* reserved: stops like END (so do CONV and POOL without FEAT_CONV) */
-    nnfp_insn_put_opcode(in, di->cfg.ew ? 9 + rnd(g, 247) : di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251));
+    /* reserved: stops like END (so do CONV and POOL without FEAT_CONV, and
+     * BANK without FEAT_BANKS; with it, BANK is the bank sessions') */
+    uint32_t op = di->cfg.ew ? 9 + rnd(g, 247) : di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251);
+    if (di->cfg.banks && op == NNFP_OP_BANK) op = NNFP_OP_BANK + 1 + rnd(g, 255 - NNFP_OP_BANK);
+    nnfp_insn_put_opcode(in, op);
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
 }
@@ -1240,11 +1284,247 @@ static size_t gen_command(gen *g, uint8_t *f) {
     if (chance(g, 2)) len = 0;
     return frame(g, f, NNFP_WRITE, nnfp_arg_with_region(nnfp_arg_with_addr(0, addr), region), pl, len);
   }
+  if (di->cfg.banks && k < 97) { /* BWAIT / BPOST: no program here waits at a BANK */
+    uint8_t type = chance(g, 50) ? NNFP_BWAIT : NNFP_BPOST;
+    uint32_t arg = chance(g, 85) ? rnd(g, di->cfg.banks) : chance(g, 50) ? di->cfg.banks + rnd(g, 4) : nnf_rng_u32(&g->r);
+    uint32_t len = chance(g, 90) ? 0 : 1 + rnd(g, 8);
+    nnf_rng_fill(&g->r, pl, len);
+    return frame(g, f, type, arg, pl, len);
+  }
   /* unknown types */
   uint8_t type = (uint8_t)(chance(g, 50) ? 0 : 9 + rnd(g, 240));
+  if (di->cfg.banks && (type == NNFP_BWAIT || type == NNFP_BPOST)) type = (uint8_t)(NNFP_BPOST + 1 + rnd(g, 200));
   uint32_t len = rnd(g, 3) == 0 ? 1 + rnd(g, 16) : 0;
   nnf_rng_fill(&g->r, pl, len);
   return frame(g, f, type, nnf_rng_u32(&g->r), pl, len);
+}
+
+
+/* ---- bank sessions (docs/protocol.md, Banks) ------------------------------------------ */
+
+/* A bank session keeps the protocol, so that what the RTL and the model do
+ * cannot depend on time: the program reads a bank's W words and P entries
+ * only between its acquire and its release of that bank (straight-line
+ * programs, RUN only at entry 0); the host writes a bank's W and P while a
+ * program may run only after a BWAIT of that bank (answered OK: empty, so
+ * the program is done with it and cannot take it before the next BPOST; or
+ * ERR BANK: the program waits, quiet), and posts a bank while a program may
+ * run only right after such a BWAIT. Otherwise anything goes: BWAIT and
+ * BPOST of any bank, bad arguments and lengths, BPOST retries, RUN while
+ * the program waits (abandoning it), RESET with abort while it waits, STATUS
+ * while it waits, refused BANKs, BANKs without flags, reads and writes of
+ * every region while the program is quiet. */
+
+static void bank_insn(uint8_t *in, int acq, uint32_t ab, int rel, uint32_t rb) {
+  memset(in, 0, NNFP_INSN_BYTES);
+  nnfp_bank_put_opcode(in, NNFP_OP_BANK);
+  nnfp_bank_put_acquire(in, (uint32_t)acq);
+  nnfp_bank_put_release(in, (uint32_t)rel);
+  nnfp_bank_put_acq_bank(in, ab);
+  nnfp_bank_put_rel_bank(in, rb);
+}
+
+/* A GEMM reading bank b's W words and P entries, ACT in the lower half. */
+static void bank_gemm(gen *g, uint8_t *in, uint32_t b) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, half = di->cfg.engine.act_words / 2;
+  uint32_t ntmax = g->pb < 3 ? g->pb : 3, nt = 1 + rnd(g, ntmax);
+  uint32_t ktmax = g->wb / (nt * R);
+  if (ktmax > 3) ktmax = 3;
+  uint32_t kt = 1 + rnd(g, ktmax), m = 1 + rnd(g, 12);
+  uint32_t n = (nt - 1) * R + 1 + rnd(g, R), k = (kt - 1) * R + 1 + rnd(g, R);
+  uint32_t aw = kt * m, ow = nt * m;
+  if (aw + ow > half) { m = 1; aw = kt; ow = nt; }
+  uint32_t a = rnd(g, half - aw - ow + 1), o = a + aw + rnd(g, half - a - aw - ow + 1);
+  if (chance(g, 30)) { uint32_t t = rnd(g, half - aw - ow + 1); o = t; a = t + ow; }
+  memset(in, 0, NNFP_INSN_BYTES);
+  nnfp_gemm_put_opcode(in, NNFP_OP_GEMM);
+  nnfp_gemm_put_lut(in, rnd(g, 2));
+  nnfp_gemm_put_lut_idx(in, rnd(g, di->cfg.engine.luts ? di->cfg.engine.luts : 1));
+  nnfp_gemm_put_zp(in, (int32_t)nnf_rng_range(&g->r, -20, 20));
+  nnfp_gemm_put_lo(in, (int32_t)nnf_rng_range(&g->r, -128, 0));
+  nnfp_gemm_put_hi(in, (int32_t)nnf_rng_range(&g->r, 0, 127));
+  if (chance(g, 4)) { nnfp_gemm_put_lo(in, 5); nnfp_gemm_put_hi(in, -5); } /* refused: lo > hi */
+  nnfp_gemm_put_m(in, m);
+  nnfp_gemm_put_k(in, k);
+  nnfp_gemm_put_n(in, n);
+  nnfp_gemm_put_a_base(in, a);
+  nnfp_gemm_put_w_base(in, b * g->wb + rnd(g, g->wb - kt * nt * R + 1));
+  nnfp_gemm_put_p_base(in, b * g->pb + rnd(g, g->pb - nt + 1));
+  nnfp_gemm_put_o_base(in, o);
+}
+
+static uint32_t pick_bank(gen *g, uint32_t set, int in_set) {
+  uint32_t c[8], n = 0;
+  for (uint32_t b = 0; b < g->nb; b++)
+    if (((set >> b) & 1u) == (uint32_t)in_set) c[n++] = b;
+  return n ? c[rnd(g, n)] : 0;
+}
+
+/* A straight-line program of BANK, GEMM (of a held bank), BARRIER and END,
+ * written while nothing runs (WAIT, RESET with abort first: every bank
+ * empty). */
+static void gen_bank_program(gen *g) {
+  const devinfo *di = g->di;
+  const uint32_t words = di->cfg.prog_words, all = (1u << g->nb) - 1, banks = di->cfg.banks;
+  static uint8_t f[64];
+  wait_quiet(g);
+  emit(g, f, frame(g, f, NNFP_RESET, 2, NULL, 0), 0);
+  uint8_t *prog = calloc(words, NNFP_INSN_BYTES);
+  uint32_t held = 0, i = 0, len = 2 + rnd(g, words - 1);
+  for (int tries = 0; i + 1 < len && tries < 200; tries++) {
+    uint8_t *in = prog + (size_t)i * NNFP_INSN_BYTES;
+    unsigned k = rnd(g, 100);
+    if (k < 30 && held != all) {          /* acquire, maybe with a release */
+      uint32_t ab = pick_bank(g, held, 0);
+      if (held && chance(g, 50)) {
+        uint32_t rb = pick_bank(g, held, 1);
+        bank_insn(in, 1, ab, 1, rb);
+        held &= ~(1u << rb);
+        if (chance(g, 25)) ab = rb, in[NNFP_BANK_ACQ_BANK_OFS] = (uint8_t)rb; /* release and take it again */
+      } else {
+        bank_insn(in, 1, ab, 0, chance(g, 30) ? rnd(g, 256) : 0); /* REL_BANK ignored */
+      }
+      held |= 1u << ab;
+    } else if (k < 42 && held) {          /* release */
+      uint32_t rb = pick_bank(g, held, 1);
+      bank_insn(in, 0, chance(g, 30) ? rnd(g, 256) : 0, 1, rb); /* ACQ_BANK ignored */
+      held &= ~(1u << rb);
+    } else if (k < 78 && held) {
+      bank_gemm(g, in, pick_bank(g, held, 1));
+    } else if (k < 84) {
+      nnfp_insn_put_opcode(in, NNFP_OP_BARRIER);
+    } else if (k < 89) {                  /* no flags: a no-op, whatever the banks say */
+      bank_insn(in, 0, rnd(g, 256), 0, rnd(g, 256));
+      in[1] = (uint8_t)(rnd(g, 64) << 2); /* the other flag bits, reserved */
+    } else if (k < 92) {                  /* refused: a bank at or above BANKS (it stops there) */
+      uint32_t bad = banks + rnd(g, 256 - banks);
+      if (chance(g, 50)) bank_insn(in, 1, bad, 0, rnd(g, 256));
+      else bank_insn(in, 0, rnd(g, 256), 1, bad);
+    } else if (k < 94) {
+      nnfp_insn_put_opcode(in, NNFP_OP_END);
+    } else {
+      continue;
+    }
+    i++;
+  }
+  while (held && i < words) { /* release what it holds, then END (zeros) */
+    uint32_t rb = pick_bank(g, held, 1);
+    bank_insn(prog + (size_t)i++ * NNFP_INSN_BYTES, 0, 0, 1, rb);
+    held &= ~(1u << rb);
+  }
+  write_region(g, NNFP_REGION_PROG, 0, (uint64_t)words * NNFP_INSN_BYTES, prog);
+  g->clean_prog = 1;
+  free(prog);
+}
+
+/* BWAIT b, new W words and P entries for bank b (while the program may
+ * run), BPOST b (now and then twice with one seq: a retry) */
+static void bank_refill(gen *g, uint32_t b) {
+  const devinfo *di = g->di;
+  static uint8_t f[128];
+  uint8_t *p;
+  emit(g, f, frame(g, f, NNFP_BWAIT, b, NULL, 0), 0);
+  if (b < g->nb) {
+    const uint32_t R = di->rows;
+    if (chance(g, 85)) {
+      uint32_t n = 1 + rnd(g, g->wb), a = b * g->wb + rnd(g, g->wb - n + 1);
+      write_region(g, NNFP_REGION_W, (uint64_t)a * R, (uint64_t)n * R, NULL);
+    }
+    if (chance(g, 60)) {
+      uint32_t slots = g->pb * R;
+      p = calloc(slots, NNFP_P_BYTES);
+      for (uint32_t i = 0; i < slots; i++) {
+        uint8_t *e = p + (size_t)i * NNFP_P_BYTES;
+        nnfp_p_put_bias(e, (int32_t)nnf_rng_range(&g->r, -20000, 20000));
+        nnfp_p_put_m0(e, (int32_t)((1u << 30) | (nnf_rng_u32(&g->r) >> 2)));
+        nnfp_p_put_shift(e, (int8_t)nnf_rng_range(&g->r, -12, -4));
+        if (chance(g, 2)) nnfp_p_put_shift(e, 40); /* refused */
+      }
+      write_region(g, NNFP_REGION_P, (uint64_t)b * g->pb * R * NNFP_P_BYTES, (uint64_t)slots * NNFP_P_BYTES, p);
+      free(p);
+    }
+  }
+  size_t n = frame(g, f, NNFP_BPOST, b, NULL, 0);
+  emit(g, f, n, 0);
+  if (chance(g, 15)) emit(g, f, n, 0); /* a retry: answered, not executed */
+  g->running = 1;
+}
+
+static void gen_bank_events(gen *g, int events) {
+  const devinfo *di = g->di;
+  static uint8_t f[70000];
+  const uint32_t banks = di->cfg.banks;
+  cov.bank_sessions++;
+  gen_bank_program(g);
+  for (uint32_t b = 0; b < g->nb; b++)
+    if (chance(g, 60)) bank_refill(g, b);
+  g->running = 0; /* (nothing runs yet) */
+  emit(g, f, frame(g, f, NNFP_RUN, 0, NULL, 0), 0);
+  g->running = 1;
+  for (int e = 0; e < events; e++) {
+    unsigned k = rnd(g, 100);
+    if (k < 30) {
+      bank_refill(g, chance(g, 90) ? rnd(g, g->nb) : rnd(g, banks));
+    } else if (k < 38) {
+      emit(g, f, frame(g, f, NNFP_BWAIT, rnd(g, banks), NULL, 0), 0);
+    } else if (k < 44) { /* a BPOST alone: only while nothing runs (else a refill) */
+      uint32_t b = rnd(g, banks);
+      if (g->running) { bank_refill(g, b); continue; }
+      size_t n = frame(g, f, NNFP_BPOST, b, NULL, 0);
+      emit(g, f, n, 0);
+      if (chance(g, 20)) emit(g, f, n, 0);
+      g->running = 1;
+    } else if (k < 49) { /* refused at once: RANGE or BAD_LEN */
+      uint8_t pl[8];
+      uint32_t len = chance(g, 50) ? 1 + rnd(g, 8) : 0;
+      uint32_t arg = len && chance(g, 50) ? rnd(g, banks) : banks + (chance(g, 70) ? rnd(g, 8) : nnf_rng_u32(&g->r) % 1000000);
+      nnf_rng_fill(&g->r, pl, len);
+      emit(g, f, frame(g, f, chance(g, 50) ? NNFP_BWAIT : NNFP_BPOST, arg, pl, len), 0);
+    } else if (k < 57) {
+      wait_quiet(g);
+    } else if (k < 64) {
+      emit(g, f, frame(g, f, NNFP_STATUS, 0, NULL, 0), 0);
+    } else if (k < 67) {
+      emit(g, f, frame(g, f, chance(g, 50) ? NNFP_INFO : NNFP_COUNTERS, 0, NULL, 0), 0);
+    } else if (k < 73) { /* RUN: entry 0 (abandons a waiting program), or a bad entry */
+      emit(g, f, frame(g, f, NNFP_RUN, chance(g, 90) ? 0 : di->cfg.prog_words + rnd(g, 3), NULL, 0), 0);
+      g->running = 1;
+    } else if (k < 77) { /* RESET: abort (empties the banks) only while quiet */
+      emit(g, f, frame(g, f, NNFP_RESET, g->running ? 1 : rnd(g, 4), NULL, 0), 0);
+    } else if (k < 83) {
+      unsigned region = rnd(g, di->cfg.state_words ? 6 : 5);
+      uint64_t size = region_bytes(di, region);
+      uint32_t cnt = 1 + rnd(g, 64);
+      if (cnt > size) cnt = (uint32_t)size;
+      uint8_t pl[NNFP_READ_REQ_BYTES];
+      nnfp_read_req_put_count(pl, cnt);
+      emit(g, f, frame(g, f, NNFP_READ, (region << NNFP_ARG_REGION_LSB) | rnd(g, (uint32_t)(size - cnt + 1)), pl,
+                       NNFP_READ_REQ_BYTES), 0);
+    } else if (k < 90) { /* a WRITE: ACT's upper half while the program may run, else not PROG */
+      uint32_t len = 1 + rnd(g, 48);
+      if (g->running) {
+        emit(g, f, gen_act_write(g, f, len), 0);
+      } else {
+        static const unsigned regs[] = {NNFP_REGION_ACT, NNFP_REGION_W, NNFP_REGION_P, NNFP_REGION_LUT, NNFP_REGION_STATE};
+        unsigned region = regs[rnd(g, di->cfg.state_words ? 5 : 4)];
+        uint64_t size = region_bytes(di, region);
+        if (len > size) len = (uint32_t)size;
+        write_region(g, region, rnd(g, (uint32_t)(size - len + 1)), len, NULL);
+      }
+    } else if (k < 93) {
+      gen_bank_program(g);
+      for (uint32_t b = 0; b < g->nb; b++)
+        if (chance(g, 50)) bank_refill(g, b);
+      g->running = 0;
+      if (chance(g, 70)) {
+        emit(g, f, frame(g, f, NNFP_RUN, 0, NULL, 0), 0);
+        g->running = 1;
+      }
+    } else {
+      emit(g, f, frame(g, f, NNFP_STATUS, 0, NULL, 0), 0);
+    }
+  }
 }
 
 static void gen_session(gen *g, int events) {
@@ -1262,7 +1542,17 @@ static void gen_session(gen *g, int events) {
     uint64_t n = di->state_bytes < 4096 ? di->state_bytes : 4096;
     write_region(g, NNFP_REGION_STATE, 0, n, NULL);
   }
-  gen_program(g);
+  /* a bank session, now and then (devices with FEAT_BANKS and room for
+   * three banks and a spare quarter of W and P) */
+  g->nb = di->cfg.banks < 3 ? di->cfg.banks : 3;
+  g->wb = di->cfg.engine.w_words / 4;
+  g->pb = di->cfg.engine.p_words / 4;
+  if (g->nb && g->pb && g->wb >= di->rows && chance(g, 30)) {
+    gen_bank_events(g, events);
+    events = 0;
+  } else {
+    gen_program(g);
+  }
   for (int e = 0; e < events; e++) {
     unsigned k = rnd(g, 100);
     if (k < 8) { gen_program(g); continue; }
@@ -1515,6 +1805,13 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools,
            (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs,
            (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews);
+    if (di.cfg.banks)
+      printf("  banks (%u): %llu bank sessions, %llu BWAIT (ERR BANK %llu), %llu BPOST answered, "
+             "%llu waits at an acquire, %llu BANKs refused, %llu W / P writes while a program may run\n",
+             di.cfg.banks, (unsigned long long)cov.bank_sessions, (unsigned long long)cov.bwaits,
+             (unsigned long long)cov.err[NNFP_E_BANK], (unsigned long long)cov.bposts,
+             (unsigned long long)cov.bank_waits, (unsigned long long)cov.refused_banks,
+             (unsigned long long)cov.wp_writes_running);
   }
   return 0;
 }

@@ -39,6 +39,9 @@ lint "nnf_core 2x2, 2 state words"  nnf_core "${core[@]}" -- -GROWS=2 -GCOLS=2 -
 lint "nnf_core 16x16 serial, 4 LIF lanes" nnf_core "${core[@]}" -- -GROWS=16 -GCOLS=16 -GVEC_SERIAL=1 -GSTATE_WORDS=1024 -GLIF_LANES=4
 lint "nnf_core 8 LIF lanes"         nnf_core "${core[@]}" -- -GLIF_LANES=8
 lint "nnf_core 2x2, 2 LIF lanes"    nnf_core "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=2 -GW_WORDS=2 -GP_WORDS=2 -GACC_DEPTH=2 -GSTATE_WORDS=4 -GPROG_WORDS=2 -GLIF_LANES=2
+lint "nnf_core no banks"            nnf_core "${core[@]}" -- -GBANKS=0
+lint "nnf_core 1 bank, no EW, 1 LUT" nnf_core "${core[@]}" -- -GBANKS=1 -GHAS_EW=0 -GLUT_COUNT=1
+lint "nnf_core 8 banks"             nnf_core "${core[@]}" -- -GBANKS=8
 wrap="$root/rtl/synth/nnf_gemm_synth_top.v"
 lint "nnf_gemm_synth_top (defaults)" nnf_gemm_synth_top "$wrap" "${core[@]}" --
 lint "nnf_gemm_synth_top 2x2"       nnf_gemm_synth_top "$wrap" "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=256 -GW_WORDS=256 -GP_WORDS=16 -GACC_DEPTH=64 -GVEC_SERIAL=1 -GPE_DSP=0
@@ -64,6 +67,7 @@ ycheck() {   # ycheck NAME TOP CHPARAMS FILES...
 ycheck "yosys check nnf_core"          nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 1024" "${core[@]}"
 ycheck "yosys check nnf_core 8 LIF lanes" nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 1024 -set LIF_LANES 8" "${core[@]}"
 ycheck "yosys check nnf_core no LIF"   nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 0" "${core[@]}"
+ycheck "yosys check nnf_core no banks" nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 1024 -set BANKS 0" "${core[@]}"
 ycheck "yosys check nnf_gemm 4x4 serial" nnf_gemm "-set ROWS 4 -set COLS 4 -set ACT_WORDS 256 -set W_WORDS 256 -set VEC_SERIAL 1 -set PE_DSP 0" "${core[@]}"
 
 # The naming rule for registers (tests/lint/rtl_naming.py, docs/engine.md).
