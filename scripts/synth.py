@@ -93,7 +93,7 @@ BOARDS = {
         # no LIF core (STATE_WORDS 0): with it the device does not fit the
         # UP5K's 5280 LCs and 8 DSPs; 32-bit counters (docs/boards/icebreaker.md)
         # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
-        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "LIF_LANES": 1, "CNT_W": 32,
+        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "HAS_REL": 0, "LIF_LANES": 1, "CNT_W": 32,
                   "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
     },
     "ulx3s": {
@@ -106,7 +106,7 @@ BOARDS = {
         "freq": 60.0,
         "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
                    "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 60000000},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 60000000},
     },
     "ulx3s-85f": {
         "target": "ecp5-85f",
@@ -118,7 +118,7 @@ BOARDS = {
         "freq": 45.0,
         "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
                    "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000,
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000,
                   "PLL_CLKI_DIV": 5, "PLL_CLKFB_DIV": 9, "PLL_CLKOP_DIV": 12},
     },
     "orangecrab": {
@@ -135,7 +135,7 @@ BOARDS = {
         "freq": 84.0,
         "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
                    "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
     },
 }
 

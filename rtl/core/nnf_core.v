@@ -26,7 +26,8 @@ module nnf_core #(
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
-    parameter integer HAS_EW      = 1,        // EW, relative bases, LOOP's stride (0: EW ends a program)
+    parameter integer HAS_EW      = 1,        // EW (0: EW ends a program)
+    parameter integer HAS_REL     = 1,        // relative bases and LOOP's stride (0: the flags and the stride are ignored)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
     parameter integer LUT_COUNT   = 8,        // resident LUTs: 1, 2, 4 or 8
     parameter integer BANKS       = 4,        // bank flags for weight streaming, 0..8 (0: no BWAIT, BPOST, BANK)
@@ -141,7 +142,7 @@ module nnf_core #(
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
@@ -196,7 +197,7 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS)) u_seq (
+              .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused), .waiting(p_wait),

@@ -352,7 +352,8 @@ module nnf_exec #(
     parameter integer PROG_WORDS  = 64,
     parameter integer STATE_WORDS = 16384,
     parameter integer HAS_CONV    = 1,       // CONV, POOL, PACK and the vector unit (INFO FEAT_CONV, FEAT_PACK)
-    parameter integer HAS_EW      = 0,       // EW, relative bases, LOOP's stride (INFO FEAT_EW, FEAT_REL)
+    parameter integer HAS_EW      = 0,       // EW (INFO FEAT_EW)
+    parameter integer HAS_REL     = 0,       // relative bases, LOOP's stride (INFO FEAT_REL)
     parameter integer LUT_COUNT   = 1,       // resident LUTs (INFO LUTS, region LUT's size)
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,
@@ -564,7 +565,8 @@ module nnf_exec #(
                                 | ((HAS_LIF != 0) ? `NNFP_FEAT_LIF : 16'h0000)
                                 | ((VEC_SERIAL != 0) ? `NNFP_FEAT_VEC_SERIAL : 16'h0000)
                                 | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000)
-                                | ((HAS_EW != 0) ? (`NNFP_FEAT_EW | `NNFP_FEAT_REL) : 16'h0000)
+                                | ((HAS_EW != 0) ? `NNFP_FEAT_EW : 16'h0000)
+                                | ((HAS_REL != 0) ? `NNFP_FEAT_REL : 16'h0000)
                                 | ((BANKS != 0) ? `NNFP_FEAT_BANKS : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;

@@ -22,7 +22,7 @@
 //                      until v_done
 //   EW                 x_start (one-cycle pulse while the EW unit is idle,
 //                      after the engine is), fields x_* stable until x_done
-//   relative bases     (HAS_EW) the A and O bases (and EW's B) plus the
+//   relative bases     (HAS_REL) the A and O bases (and EW's B) plus the
 //                      LOOP offset where the instruction's flags ask,
 //                      registered in S_DEC: g_a_base, g_o_base, l_a_base,
 //                      l_o_base, x_b_base are those registers
@@ -294,7 +294,8 @@ module nnf_seq #(
     parameter integer PROG_WORDS  = 64,
     parameter integer STATE_WORDS = 16384,    // 0: no LIF core (LIF ends the program)
     parameter integer HAS_CONV    = 1,        // 0: CONV and POOL end the program
-    parameter integer HAS_EW      = 0,        // 0: EW ends the program; REL flags and LOOP's stride ignored
+    parameter integer HAS_EW      = 0,        // 0: EW ends the program
+    parameter integer HAS_REL     = 0,        // 0: REL flags and LOOP's stride ignored
     parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
     parameter integer BANKS       = 4         // bank flags, 0..8 (0: BANK ends the program)
 ) (
@@ -463,11 +464,11 @@ module nnf_seq #(
     assign g_m      = !is_conv ? `NNFP_GEMM_M_SEL(insn_q) : g_pool2 ? {w_m[13:0], 2'b00} : w_m;
     assign g_k      = is_conv ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
     assign g_n      = is_conv ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
-    // (without HAS_EW the record's own fields: no relocation registers)
-    assign g_a_base = (HAS_EW != 0) ? a_eff_q : `NNFP_GEMM_A_BASE_SEL(insn_q);
+    // (without HAS_REL the record's own fields: no relocation registers)
+    assign g_a_base = (HAS_REL != 0) ? a_eff_q : `NNFP_GEMM_A_BASE_SEL(insn_q);
     assign g_w_base = `NNFP_GEMM_W_BASE_SEL(insn_q);
     assign g_p_base = `NNFP_GEMM_P_BASE_SEL(insn_q);
-    assign g_o_base = (HAS_EW != 0) ? o_eff_q : `NNFP_GEMM_O_BASE_SEL(insn_q);
+    assign g_o_base = (HAS_REL != 0) ? o_eff_q : `NNFP_GEMM_O_BASE_SEL(insn_q);
     // LIF
     assign l_reset_sub  = `NNFP_LIF_RESET_SUB_SEL(insn_q);
     assign l_count      = `NNFP_LIF_COUNT_SEL(insn_q);
@@ -520,7 +521,7 @@ module nnf_seq #(
     wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
-    wire [31:0]       lp_stride = (HAS_EW != 0) ? `NNFP_LOOP_STRIDE_SEL(insn_q) : 32'd0;
+    wire [31:0]       lp_stride = (HAS_REL != 0) ? `NNFP_LOOP_STRIDE_SEL(insn_q) : 32'd0;
 
     // One active LOOP (at loop_pc_q) with loop_left_q jumps to go, and its
     // offset (stride times the jumps taken; 0 with no LOOP active).
@@ -530,14 +531,14 @@ module nnf_seq #(
     reg  [31:0]       loop_off_q;
 
     // ------------------------------------------------------------------
-    // Relative bases (HAS_EW): the record's A, O (every record keeps them
+    // Relative bases (HAS_REL): the record's A, O (every record keeps them
     // at bytes 16..19 and 28..31) and EW's B plus the LOOP offset where
     // the flags ask, registered in S_DEC (the checks start a cycle later)
     // ------------------------------------------------------------------
     wire        is_ew   = (op_q == OP_EW);
-    wire        rel_a   = (HAS_EW != 0) && `NNFP_INSN_A_REL_SEL(insn_q);
-    wire        rel_o   = (HAS_EW != 0) && `NNFP_INSN_O_REL_SEL(insn_q);
-    wire        rel_b   = (HAS_EW != 0) && `NNFP_EW_B_REL_SEL(insn_q);
+    wire        rel_a   = (HAS_REL != 0) && `NNFP_INSN_A_REL_SEL(insn_q);
+    wire        rel_o   = (HAS_REL != 0) && `NNFP_INSN_O_REL_SEL(insn_q);
+    wire        rel_b   = (HAS_REL != 0) && `NNFP_EW_B_REL_SEL(insn_q);
     always @(posedge clk) begin
         if (st_q == S_DEC) begin
             a_eff_q <= `NNFP_GEMM_A_BASE_SEL(insn_q) + (rel_a ? loop_off_q : 32'd0);

@@ -55,6 +55,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.conv = 1;
   c.ew = 1;
   c.banks = 4; /* nnf_core's BANKS */
+  c.rel = 1;
   return c;
 }
 
@@ -63,7 +64,7 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
-      (cfg->ew != 0 && cfg->ew != 1) || cfg->banks > NNFM_BANKS_MAX)
+      (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) || cfg->banks > NNFM_BANKS_MAX)
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -266,7 +267,7 @@ static int run_lif(nnfm_device *d, const uint8_t *in) {
  * while another is active falls through, so every program ends. */
 static void run_loop(nnfm_device *d, const uint8_t *in) {
   uint32_t count = nnfp_loop_get_count(in), target = nnfp_loop_get_target(in);
-  uint32_t stride = d->cfg.ew ? nnfp_loop_get_stride(in) : 0; /* FEAT_REL comes with FEAT_EW */
+  uint32_t stride = d->cfg.rel ? nnfp_loop_get_stride(in) : 0; /* FEAT_REL */
   int jump = 0;
   if (d->loop_act && d->loop_pc == d->pc) {
     if (d->loop_left) {
@@ -375,7 +376,7 @@ static void ew_decode(const nnfm_device *d, const uint8_t *in, nnfm_ew_cmd *c) {
   c->n = nnfp_ew_get_n(in);
   c->m = nnfp_ew_get_m(in);
   c->a_base = nnfp_ew_get_a_base(in);
-  c->b_base = nnfp_ew_get_b_base(in) + (nnfp_ew_get_b_rel(in) ? d->loop_off : 0);
+  c->b_base = nnfp_ew_get_b_base(in) + (d->cfg.rel && nnfp_ew_get_b_rel(in) ? d->loop_off : 0);
   c->o_base = nnfp_ew_get_o_base(in);
   c->lut = (int)nnfp_ew_get_lut(in);
   c->lut_sel = nnfp_ew_get_lut_idx(in);
@@ -469,7 +470,7 @@ static void resume(nnfm_device *d) {
     memcpy(rec, d->prog + (size_t)d->pc * NNFP_INSN_BYTES, NNFP_INSN_BYTES);
     const uint8_t *in = rec;
     const uint32_t op = nnfp_insn_get_opcode(in);
-    if (d->cfg.ew && op != NNFP_OP_LOOP && op != NNFP_OP_BARRIER) {
+    if (d->cfg.rel && op != NNFP_OP_LOOP && op != NNFP_OP_BARRIER) {
       if (nnfp_insn_get_a_rel(rec)) relocate(rec, NNFP_GEMM_A_BASE_OFS, d->loop_off);
       if (nnfp_insn_get_o_rel(rec)) relocate(rec, NNFP_GEMM_O_BASE_OFS, d->loop_off);
     }
@@ -592,7 +593,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
-                                (d->cfg.ew ? NNFP_FEAT_EW | NNFP_FEAT_REL : 0) |
+                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
                                 (d->cfg.banks ? NNFP_FEAT_BANKS : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);

@@ -54,15 +54,16 @@ typedef struct {
                                FEAT_CONV, FEAT_PACK, FEAT_CONV_POOL); 0: those
                                opcodes stop a program like END, as on an RTL
                                built with HAS_CONV = 0 */
-  int ew;                   /* 1: the EW instruction, relative bases and LOOP's
-                               stride (INFO FEAT_EW, FEAT_REL); 0: EW stops a
-                               program like END, the REL flags and the
-                               stride are ignored (HAS_EW = 0). The LUT
-                               count is engine.luts */
+  int ew;                   /* 1: the EW instruction (INFO FEAT_EW); 0: EW
+                               stops a program like END (HAS_EW = 0). The
+                               LUT count is engine.luts */
   uint32_t banks;           /* bank flags (INFO BANKS, FEAT_BANKS; 0..
                                NNFM_BANKS_MAX): BWAIT, BPOST and the BANK
                                instruction (docs/protocol.md, Banks); 0: they
                                are unknown / stop a program like END */
+  int rel;                  /* 1: relative bases and LOOP's stride (INFO
+                               FEAT_REL); 0: the REL flags and the stride
+                               are ignored (HAS_REL = 0) */
 } nnfm_device_config;
 
 #define NNFM_BANKS_MAX 8

@@ -27,6 +27,9 @@
 #ifndef NNFB_P_LUT_COUNT
 #define NNFB_P_LUT_COUNT 1
 #endif
+#ifndef NNFB_P_HAS_REL
+#define NNFB_P_HAS_REL 1
+#endif
 
 /* The model's configuration: the board's top parameters. */
 static inline nnfm_device_config nnfb_board_config(void) {
@@ -47,6 +50,7 @@ static inline nnfm_device_config nnfb_board_config(void) {
   c.conv = NNFB_P_HAS_CONV;
 #endif
   c.ew = NNFB_P_HAS_EW;
+  c.rel = NNFB_P_HAS_REL;
   c.engine.luts = NNFB_P_LUT_COUNT;
   return c;
 }

@@ -410,6 +410,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.state_words = nnfp_info_get_state_words(r);
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
+  di->cfg.rel = (nnfp_info_get_features(r) & NNFP_FEAT_REL) != 0;
   di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
   di->cfg.banks = (nnfp_info_get_features(r) & NNFP_FEAT_BANKS) ? nnfp_info_get_banks(r) : 0;
   di->rows = nnfp_info_get_rows(r);
@@ -1006,7 +1007,7 @@ static void g_rel(gen *g, uint8_t *in, int *clean) {
   if (!chance(g, 25)) return;
   in[1] |= (uint8_t)(rnd(g, 4) << 6);
   if (nnfp_insn_get_opcode(in) == NNFP_OP_EW && chance(g, 50)) in[1] |= NNFP_EW_B_REL;
-  if (g->di->cfg.ew && (in[1] & 0xE0)) *clean = 0;
+  if (g->di->cfg.rel && (in[1] & 0xE0)) *clean = 0;
 }
 
 /* EW (FEAT_EW): random ops, shapes, numbers and LUTs; operands in the lower
@@ -1160,7 +1161,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     nnfp_lif_put_o_base(in, o);
     uint64_t ntt = (n + R - 1) / R, ae = (uint64_t)a + ntt * m, oe = (uint64_t)o + ntt * m;
     if (m && n && ae <= act && oe <= act && (ae > half || oe > half)) *clean = 0;
-    if ((in[NNFP_LIF_RESET_SUB_OFS] & (NNFP_INSN_A_REL | NNFP_INSN_O_REL)) && di->cfg.ew) *clean = 0;
+    if ((in[NNFP_LIF_RESET_SUB_OFS] & (NNFP_INSN_A_REL | NNFP_INSN_O_REL)) && di->cfg.rel) *clean = 0;
   } else if (kind < 78) { /* LOOP */
     nnfp_loop_put_opcode(in, NNFP_OP_LOOP);
     nnfp_loop_put_count(in, chance(g, 95) ? rnd(g, 5) : nnf_rng_u32(&g->r) % 40);

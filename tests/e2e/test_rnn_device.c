@@ -11,7 +11,7 @@
  * fixed shapes (H and I not multiples of the rows, T = 1, T = 2), every
  * step's state (seq=1) as the output, stacked layers (seq=1 into the next),
  * and random ones. Then the refusals, with their exact messages: a device
- * without FEAT_EW / FEAT_REL (`model:ew=0`), fewer LUTs than an LSTM's three
+ * without FEAT_EW / FEAT_REL (`model:ew=0`, `model:rel=0`), fewer LUTs than an LSTM's three
  * tables (`model:luts=2`), every step's state into a Linear, a recurrent
  * layer after another layer, weights beyond W, a sequence beyond ACT.
  *
@@ -151,11 +151,14 @@ int main(int argc, char **argv) {
     int T, I;
     const char *uri, *want;
   } refusals[] = {
-      {"gru(8),dense(3)", 3, 4, "model:ew=0",
-       "device model:ew=0 does not run recurrent layers: its INFO lacks feature bits 7 and 8 (FEAT_EW, FEAT_REL): "
+      {"gru(8),dense(3)", 3, 4, "model:ew=0,rel=0",
+       "device model:ew=0,rel=0 does not run recurrent layers: its INFO lacks feature bits 7 and 8 (FEAT_EW, FEAT_REL): "
        "layer 0 'gru(8,in=4)' needs relative bases and LOOP's stride and EW"},
-      {"rnn(8),dense(3)", 3, 4, "model:ew=0",
-       "device model:ew=0 does not run recurrent layers: its INFO lacks feature bit 8 (FEAT_REL): layer 0 "
+      {"gru(8),dense(3)", 3, 4, "model:ew=0",
+       "device model:ew=0 does not run recurrent layers: its INFO lacks feature bit 7 (FEAT_EW): "
+       "layer 0 'gru(8,in=4)' needs relative bases and LOOP's stride and EW"},
+      {"rnn(8),dense(3)", 3, 4, "model:rel=0",
+       "device model:rel=0 does not run recurrent layers: its INFO lacks feature bit 8 (FEAT_REL): layer 0 "
        "'rnn(8,in=4)' needs relative bases and LOOP's stride"},
       {"lstm(8),dense(3)", 3, 4, "model:luts=2",
        "layer 0 (LSTM(4,8,batch_first=True)) needs 3 activation tables at once; device model:luts=2 has 2 LUTs "

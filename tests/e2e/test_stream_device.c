@@ -184,9 +184,9 @@ int main(int argc, char **argv) {
     same_as_host("dense(90),sigmoid,dense(37),relu,dense(5)", 101, "model:banks=2,w_words=512,p_words=16", 45, 16, 2,
                  4, 3);
     same_as_host("dense(128),relu,dense(10)", 784, "model:banks=4,w_words=4096", 40, 64, 1, 4, 4);
-    /* many chunks: through a LOOP (FEAT_REL), or unrolled in one program copy without it */
+    /* many chunks: through a LOOP (FEAT_REL), or unrolled in one program copy without it (rel=0) */
     same_as_host("dense(300),relu,dense(10)", 784, "model:banks=2,w_words=4096,act_words=4096", 20, 8, 1, 16, 5);
-    same_as_host("dense(300),relu,dense(10)", 784, "model:banks=2,w_words=4096,act_words=4096,ew=0", 20, 8, 1, 16, 5);
+    same_as_host("dense(300),relu,dense(10)", 784, "model:banks=2,w_words=4096,act_words=4096,rel=0", 20, 8, 1, 16, 5);
   }
   /* CNNs: convs (a packed first one, one with its 2x2 max pooling fused)
    * and the Flatten + dense that runs as a CONV over the whole map */
@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
     inference_only = 0;
     const char *convs = "conv(64,3,pad=1),relu,conv(64,3,pad=1),relu,gap,flatten,dense(10)";
     same_as_host_map(convs, 16, 8, 8, "model:banks=4,w_words=2048", 30, 16, 2, 8, 8);
-    same_as_host_map(convs, 16, 8, 8, "model:banks=4,w_words=2048,ew=0", 30, 16, 2, 8, 8);
+    same_as_host_map(convs, 16, 8, 8, "model:banks=4,w_words=2048,rel=0", 30, 16, 2, 8, 8);
   }
   const int snn[3] = {784, 256, 10};
   snn_same(snn, 3, NNF_ENC_DIRECT, dev ? dev : "model:banks=4", "model:w_words=65536", 20, 8);
