@@ -21,6 +21,7 @@ typedef struct {
   nnfsim_core *core;
   uint8_t *in;
   size_t in_len, in_used, in_cap;
+  unsigned cpb; /* link pacing: device cycles a byte */
 } sim_transport;
 
 static int sim_send(nnfdrv_transport *t, const uint8_t *buf, size_t len) {
@@ -53,10 +54,11 @@ static int sim_recv(nnfdrv_transport *t, uint8_t *buf, size_t max, int timeout_m
                            NNFSIM_RUN_UNTIL_OUTPUT | NNFSIM_RUN_UNTIL_QUIET);
     if (got == 0 && s->in_used == s->in_len && nnfsim_core_idle(s->core)) return 0;
   }
-  /* Drain the rest of the answer (one byte per cycle), stopping as soon as
+  /* Drain the rest of the answer (one byte per cpb cycles), stopping as soon as
    * the device is quiet so no idle cycles are simulated for nothing. */
   if (got > 0 && got < max)
-    nnfsim_core_run(s->core, s->in, s->in_len, &s->in_used, buf, max, &got, max - got,
+    nnfsim_core_run(s->core, s->in, s->in_len, &s->in_used, buf, max, &got,
+                    (uint64_t)(max - got) * s->cpb,
                     NNFSIM_RUN_UNTIL_QUIET);
   return (int)got;
 }
@@ -68,10 +70,45 @@ static void sim_close(nnfdrv_transport *t) {
   free(s);
 }
 
+/* The default sim's INFO reports clock 0; a paced link is computed at this
+ * nominal clock (docs/cli.md). */
+#define SIM_NOMINAL_CLOCK_HZ 100000000ull
+#define SIM_UART3M_BYTES_PER_S 300000ull  /* 3 Mbaud, 10 bits a byte */
+#define SIM_USBFS_BYTES_PER_S 1200000ull  /* USB full-speed bulk, 1.2 MB/s */
+
+/* "sim" or "sim:OPTS", OPTS comma-separated: link=uart3m|usbfs (a link of
+ * that speed at the nominal clock: 334 / 84 cycles a byte) or cpb=N (N
+ * device cycles a byte, 1..1000000): every byte in and out spends N cycles
+ * on the link (nnfsim_core_set_pacing), on the core's valid/ready ports, so the
+ * device's COUNTERS show the link's cost. */
 int nnfdrv_open_sim(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen) {
-  if (spec && *spec) {
-    snprintf(msg, msglen, "sim: takes no options (got \"%s\")", spec);
-    return NNFDRV_ERR_URI;
+  unsigned cpb = 1;
+  const char *p = spec ? spec : "";
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    char opt[32];
+    int ok = n < sizeof opt;
+    if (ok) {
+      memcpy(opt, p, n);
+      opt[n] = 0;
+      char *end = NULL;
+      if (!strcmp(opt, "link=uart3m"))
+        cpb = (unsigned)((SIM_NOMINAL_CLOCK_HZ + SIM_UART3M_BYTES_PER_S - 1) / SIM_UART3M_BYTES_PER_S);
+      else if (!strcmp(opt, "link=usbfs"))
+        cpb = (unsigned)((SIM_NOMINAL_CLOCK_HZ + SIM_USBFS_BYTES_PER_S - 1) / SIM_USBFS_BYTES_PER_S);
+      else if (!strncmp(opt, "cpb=", 4) && opt[4] >= '0' && opt[4] <= '9') {
+        unsigned long v = strtoul(opt + 4, &end, 10);
+        if (*end || v < 1 || v > 1000000) ok = 0;
+        else cpb = (unsigned)v;
+      } else ok = 0;
+    }
+    if (!ok) {
+      snprintf(msg, msglen, "sim: unknown option \"%.*s\" (options, comma-separated: link=uart3m|usbfs, "
+               "cpb=1..1000000)", (int)(n < 64 ? n : 64), p);
+      return NNFDRV_ERR_URI;
+    }
+    p += n;
+    if (*p == ',') p++;
   }
   sim_transport *s = calloc(1, sizeof *s);
   if (!s || !(s->core = nnfsim_core_create())) {
@@ -79,6 +116,8 @@ int nnfdrv_open_sim(const char *spec, nnfdrv_transport **out, char *msg, size_t 
     snprintf(msg, msglen, "sim: out of memory");
     return NNFDRV_ERR_NOMEM;
   }
+  nnfsim_core_set_pacing(s->core, cpb);
+  s->cpb = cpb;
   s->t.send = sim_send;
   s->t.recv = sim_recv;
   s->t.close = sim_close;
