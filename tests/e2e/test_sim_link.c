@@ -42,6 +42,38 @@ static void run_session(const char *uri, session *s) {
   nnfdrv_close(d);
 }
 
+#ifdef NNFB_BOARD
+/* sim:board=B runs board B's configuration: INFO as scripts/synth.py builds
+ * it, and link=uart3m at the board's own clock (CLOCK_HZ / 300000 rounded up
+ * cycles a byte). */
+static void board_checks(void) {
+  nnfdrv *d = NULL;
+  char err[512];
+  int rc = nnfdrv_open("sim:board=" NNFB_BOARD, &d, err, sizeof err);
+  if (rc != NNFDRV_OK) fprintf(stderr, "sim:board=%s: %s\n", NNFB_BOARD, err);
+  CHECK(rc == NNFDRV_OK);
+  if (!d) return;
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  CHECK_EQ_U64(in->rows, NNFB_P_ROWS);
+  CHECK_EQ_U64(in->cols, NNFB_P_COLS);
+  CHECK_EQ_U64(in->w_words, NNFB_P_W_WORDS);
+  CHECK_EQ_U64(in->act_words, NNFB_P_ACT_WORDS);
+  CHECK_EQ_U64(in->clock_hz, NNFB_P_CLOCK_HZ);
+  nnfdrv_close(d);
+  static session sb, sbu;
+  run_session("sim:board=" NNFB_BOARD, &sb);
+  run_session("sim:board=" NNFB_BOARD ",link=uart3m", &sbu);
+  CHECK_MEM_EQ(sb.back, sbu.back, N);
+  uint64_t cpb = (NNFB_P_CLOCK_HZ + 299999ull) / 300000ull;
+  CHECK(sbu.c.cycles >= (sbu.c.bytes_in + sbu.c.bytes_out) * (cpb - 1));
+  CHECK(sbu.c.cycles > sb.c.cycles);
+  /* a board that is not one */
+  d = NULL;
+  CHECK(nnfdrv_open("sim:board=de10", &d, err, sizeof err) == NNFDRV_ERR_URI);
+  CHECK(strstr(err, "board=") != NULL);
+}
+#endif
+
 static void refused(const char *uri) {
   nnfdrv *d = NULL;
   char err[256] = "";
@@ -68,6 +100,9 @@ int main(int argc, char **argv) {
   run_session("sim:link=usbfs", &su);
   CHECK_MEM_EQ(s1.back, su.back, N);
   CHECK(su.c.cycles >= (su.c.bytes_in + su.c.bytes_out) * 83);
+#ifdef NNFB_BOARD
+  board_checks();
+#endif
   refused("sim:cpb=0");
   refused("sim:cpb=x");
   refused("sim:link=pcie");
