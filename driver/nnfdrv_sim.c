@@ -139,8 +139,10 @@ static const nnfsim_core_api *sim_load_board(const char *board, void **handle, c
 #define SIM_UART3M_BYTES_PER_S 300000ull  /* 3 Mbaud, 10 bits a byte */
 #define SIM_USBFS_BYTES_PER_S 1200000ull  /* USB full-speed bulk, 1.2 MB/s */
 
-/* "sim" or "sim:OPTS", OPTS comma-separated: link=uart3m|usbfs (a link of
- * that speed at the nominal clock: 334 / 84 cycles a byte) or cpb=N (N
+/* "sim" or "sim:OPTS", OPTS comma-separated: board=NAME (that board's
+ * configuration, from its module: sim_load_board), link=uart3m|usbfs (a
+ * link of that speed at the board's CLOCK_HZ, or at the nominal clock for
+ * the default sim: 334 / 84 cycles a byte) or cpb=N (N
  * device cycles a byte, 1..1000000): every byte in and out spends N cycles
  * on the link (nnfsim_core_set_pacing), on the core's valid/ready ports, so the
  * device's COUNTERS show the link's cost. */
@@ -208,7 +210,12 @@ int nnfdrv_open_sim(const char *spec, nnfdrv_transport **out, char *msg, size_t 
 }
 
 /* For benches and tests: the simulator behind a "sim" handle's transport. */
-nnfsim_core *nnfdrv_sim_core(nnfdrv_transport *t) { return ((sim_transport *)t)->core; }
+/* NULL for sim:board=... (that core is the module's: its nnfsim_core_* are
+ * not this executable's). */
+nnfsim_core *nnfdrv_sim_core(nnfdrv_transport *t) {
+  sim_transport *s = (sim_transport *)t;
+  return s->module ? NULL : s->core;
+}
 
 #else
 

@@ -25,7 +25,7 @@ static void usage(FILE *f) {
           "  tune     hyperparameter search (grid or random), resumable, with a plot\n"
           "\n"
           "options:\n"
-          "  --device URI   sim (default; sim:link=uart3m|usbfs, sim:cpb=N pace the link), model,\n"
+          "  --device URI   sim (default; sim:board=ulx3s|icebreaker|..., sim:link=uart3m|usbfs, sim:cpb=N), model,\n"
           "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
           "  --json         machine-readable output\n"
           "  -h, --help     this text (also: nnfpga COMMAND --help)\n"
