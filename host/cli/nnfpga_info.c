@@ -16,7 +16,8 @@ static void usage_info(FILE *f) {
           "usage: nnfpga info [--device URI] [--json]\n"
           "\n"
           "Opens the device, reads its INFO record and counters, and prints them.\n"
-          "  --device URI   sim (default), model, serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
+          "  --device URI   sim (default; sim:board=ulx3s|icebreaker|..., sim:link=uart3m|usbfs, sim:cpb=N), model,\n"
+          "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
           "  --json         one JSON object on stdout\n");
 }
 

@@ -41,6 +41,16 @@ uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in_len, size_
                          uint8_t *out, size_t out_max, size_t *out_len, uint64_t max_cycles,
                          int flags);
 
+/* Pace the link (a slow UART or USB link seen from the core): from now on
+ * every byte spends `cycles_per_byte` cycles on the link. An input byte is
+ * offered on the receive port only after it has waited cycles_per_byte - 1
+ * cycles (counted from when it became pending or the previous byte was
+ * taken); the transmit port is held not-ready until the device has offered
+ * its byte for cycles_per_byte - 1 cycles. So each byte, in or out, costs
+ * the core at least cycles_per_byte - 1 cycles more than at full speed.
+ * The count carries across calls. 0 or 1: a byte a cycle, the default. */
+void nnfsim_core_set_pacing(nnfsim_core *s, unsigned cycles_per_byte);
+
 /* 1 when no frame, answer or program is in progress. */
 int nnfsim_core_idle(const nnfsim_core *s);
 /* Cycles simulated since creation. */

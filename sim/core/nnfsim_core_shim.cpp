@@ -15,6 +15,11 @@ struct nnfsim_core {
   VerilatedFstC *trace = nullptr;
   uint64_t cycles = 0;
   uint64_t time = 0;
+  // link pacing (nnfsim_core_set_pacing): every byte spends `cpb` cycles
+  // on the link; the cycles the byte now on the receive / transmit side
+  // has waited so far
+  unsigned cpb = 1;
+  uint64_t rx_wait = 0, tx_wait = 0;
 };
 
 // One rising edge; the inputs are already set.
@@ -69,17 +74,21 @@ extern "C" uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in
   size_t ip = *in_used, op = *out_len;
   uint64_t n = 0;
   while (n < max_cycles) {
-    t->rx_valid = ip < in_len;
+    const bool rx_ok = s->rx_wait + 1 >= s->cpb, tx_ok = s->tx_wait + 1 >= s->cpb;
+    t->rx_valid = ip < in_len && rx_ok;
     t->rx_data = ip < in_len ? in[ip] : 0;
-    t->tx_ready = op < out_max;
+    t->tx_ready = op < out_max && tx_ok;
     t->eval();
     const bool take = t->rx_valid && t->rx_ready;
     const bool give = t->tx_valid && t->tx_ready;
     const uint8_t byte = t->tx_data;
+    const bool rx_pend = ip < in_len, tx_pend = t->tx_valid && op < out_max;
     edge(s);
     n++;
     if (take) ip++;
     if (give) out[op++] = byte;
+    s->rx_wait = rx_pend && !take ? s->rx_wait + 1 : 0;
+    s->tx_wait = tx_pend && !give ? s->tx_wait + 1 : 0;
     if ((flags & NNFSIM_RUN_UNTIL_OUTPUT) && give) break;
     if ((flags & NNFSIM_RUN_UNTIL_QUIET) && ip == in_len && t->idle) break;
     if ((flags & NNFSIM_RUN_UNTIL_TAKEN) && take && ip == in_len) break;
@@ -90,6 +99,10 @@ extern "C" uint64_t nnfsim_core_run(nnfsim_core *s, const uint8_t *in, size_t in
   *in_used = ip;
   *out_len = op;
   return n;
+}
+
+extern "C" void nnfsim_core_set_pacing(nnfsim_core *s, unsigned cycles_per_byte) {
+  s->cpb = cycles_per_byte ? cycles_per_byte : 1;
 }
 
 extern "C" int nnfsim_core_idle(const nnfsim_core *s) { return s->top->idle ? 1 : 0; }
