@@ -22,6 +22,7 @@ and paced as a 3 Mbaud UART and as USB full-speed bulk, runs `nnfpga eval
                  [--device URI ...]   (default: the configurations below)
 """
 import argparse
+import json
 import os
 import subprocess
 import tempfile
@@ -31,7 +32,7 @@ import bench_json
 MLPS = {"mlp 784-128-10": "dense(128),relu,dense(10)",
         "mlp 784-512-256-10": "dense(512),relu,dense(256),relu,dense(10)"}
 LINKS = {"device": "", "uart 3 Mbaud": "link=uart3m", "usb full-speed": "link=usbfs"}
-DEVICES = ["sim", "sim:board=ulx3s", "sim:board=orangecrab"]
+DEVICES = ["sim", "sim:board=ulx3s", "sim:board=orangecrab", "sim:board=icebreaker"]
 
 
 def uri(dev, link):
@@ -80,16 +81,19 @@ def main():
             nets["snn 784-256-10 T=8"] = ["--model", snn]
             for name, args in nets.items():
                 per = {}
+                batch = a.batch
                 for lname, link in LINKS.items():
-                    # paced links are slow to simulate: fewer images there
-                    n = a.images if not link else min(a.images, 2 * a.batch)
+                    # paced links are slow to simulate: two device batches there
+                    n = a.images if not link else min(a.images, 2 * batch)
                     cmd = [a.nnfpga, "eval"] + args + ["--device", uri(dev, link), "--batch", str(a.batch),
                                                       "--limit", str(n), "--json", "--quiet"]
                     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                     if p.returncode:
                         per[lname] = {"refused": p.stderr.strip()}
-                        continue
-                    per[lname] = record(__import__("json").loads(p.stdout), rows, cols)
+                        print("streaming: %s on %s: %s" % (name, dev, p.stderr.strip()))
+                        break
+                    per[lname] = record(json.loads(p.stdout), rows, cols)
+                    batch = per[lname]["device_batch"] or batch
                     print("streaming: %s on %s, link %s: %.0f cycles/image, %.2fx the compute-only ideal"
                           % (name, dev, lname, per[lname]["cycles_per_image"], per[lname]["ratio"]))
                 cfg["networks"][name] = per
