@@ -65,6 +65,7 @@ def main():
     ap.add_argument("--device", action="append")
     ap.add_argument("--json")
     a = ap.parse_args()
+    a.nnfpga = os.path.abspath(a.nnfpga)
     out = {"images": a.images, "batch": a.batch, "configs": {}}
     with tempfile.TemporaryDirectory() as tmp:
         snn = os.path.join(tmp, "snn.safetensors")
