@@ -23,6 +23,32 @@ static inline nnf_net *nnf_test_device_net(const char *arch, int c, int h, int w
   return n;
 }
 
+/* The host's integer forward of the quantized network n over x (count
+ * rows): a copy of every boundary's int8 values (host[1..nlayers], the
+ * rest NULL) and of the logits, for the device's to be compared with;
+ * nnf_test_device_host_free releases them. */
+static inline float *nnf_test_device_host_int(nnf_net *n, const float *x, int count, int8_t **host) {
+  char err[512] = "";
+  int rc = nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err);
+  nnf_test_ctx("the host's INT forward: %s", err);
+  CHECK_OK(rc);
+  for (int i = 0; i <= NNF_MAX_LAYERS; i++) host[i] = NULL;
+  for (int i = 1; i <= n->nlayers; i++) {
+    size_t cnt = (size_t)count * n->t[i].width;
+    host[i] = malloc(cnt);
+    memcpy(host[i], n->t[i].q, cnt);
+  }
+  size_t nl = (size_t)count * nnf_net_outputs(n) * sizeof(float);
+  float *logits = malloc(nl);
+  memcpy(logits, n->logits, nl);
+  return logits;
+}
+
+static inline void nnf_test_device_host_free(int8_t **host, float *logits) {
+  for (int i = 0; i <= NNF_MAX_LAYERS; i++) free(host[i]);
+  free(logits);
+}
+
 static inline uint64_t nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
   char err[512] = "";
   int varied = 0;

@@ -167,8 +167,9 @@ static void upload_layer(nnfdrv *d, nnfm_engine *img, const layer *L, uint32_t w
   free(rec);
 }
 
-static void test_mlp_program(nnfdrv *d) {
-  const nnfdrv_info *in = nnfdrv_get_info(d);
+/* An engine image in the device's layouts (the model's layout helpers
+ * define the bytes the test writes). */
+static nnfm_engine *device_image(const nnfdrv_info *in) {
   nnfm_config cfg = nnfm_config_default();
   cfg.rows = in->rows;
   cfg.cols = in->cols;
@@ -178,6 +179,13 @@ static void test_mlp_program(nnfdrv *d) {
   cfg.acc_depth = in->acc_depth;
   nnfm_engine *img = nnfm_engine_create(&cfg);
   CHECK(img != NULL);
+  return img;
+}
+
+static void test_mlp_program(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
   /* M rows: 100, fewer on a device whose ACT does not hold the three
    * activations and the 8 KB written while it runs (a board configuration:
    * sim:board=ulx3s) */
@@ -335,15 +343,8 @@ static void test_banks(nnfdrv *d) {
     return;
   }
   CHECK(in->features & NNFP_FEAT_BANKS);
-  nnfm_config cfg = nnfm_config_default();
-  cfg.rows = in->rows;
-  cfg.cols = in->cols;
-  cfg.act_words = in->act_words;
-  cfg.w_words = in->w_words;
-  cfg.p_words = in->p_words;
-  cfg.acc_depth = in->acc_depth;
-  nnfm_engine *img = nnfm_engine_create(&cfg);
-  CHECK(img != NULL);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
   const int C = in->cols, M = 50, K = 100, N = 3 * C - 2; /* three N tiles, the last ragged */
   layer L, S0, S1;
   layer_random(&L, M, K, N);

@@ -48,15 +48,8 @@ static size_t same_on_device(const char *arch, int T, int I, int count, int max_
   float *x = inputs(count, K, seed * 7 + 1);
   CHECK_OK(nnf_net_observe(n, x, count, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
-  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
-  for (int i = 1; i <= L; i++) {
-    size_t cnt = (size_t)count * n->t[i].width;
-    host[i] = malloc(cnt);
-    memcpy(host[i], n->t[i].q, cnt);
-  }
-  float *logits = malloc((size_t)count * C * sizeof(float));
-  memcpy(logits, n->logits, (size_t)count * C * sizeof(float));
+  int8_t *host[NNF_MAX_LAYERS + 1];
+  float *logits = nnf_test_device_host_int(n, x, count, host);
   nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
   nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
   CHECK(d != NULL);
@@ -79,8 +72,7 @@ static size_t same_on_device(const char *arch, int T, int I, int count, int max_
   nnf_test_ctx("%s (T %d, I %d): logits", arch, T, I);
   CHECK_MEM_EQ(n->logits, logits, (size_t)count * C * sizeof(float));
   nnf_test_device_ran(d, host[L], (size_t)count * C, (uint64_t)count);
-  for (int i = 1; i <= L; i++) free(host[i]);
-  free(logits);
+  nnf_test_device_host_free(host, logits);
   free(x);
   nnf_net_free(n);
   printf("%s on %d steps of %d: %zu int8 values equal\n", arch, T, I, compared);

@@ -59,15 +59,8 @@ static void same_as_host_map(const char *arch, int c, int h, int w, const char *
   float *x = inputs(count, width, seed + 3);
   CHECK_OK(nnf_net_observe(n, x, count, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  CHECK_OK(nnf_net_run(n, NNF_FWD_INT, x, count, err, sizeof err));
-  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
-  for (int i = 1; i <= L; i++) {
-    size_t cnt = (size_t)count * n->t[i].width;
-    host[i] = malloc(cnt);
-    memcpy(host[i], n->t[i].q, cnt);
-  }
-  float *logits = malloc((size_t)count * C * sizeof(float));
-  memcpy(logits, n->logits, (size_t)count * C * sizeof(float));
+  int8_t *host[NNF_MAX_LAYERS + 1];
+  float *logits = nnf_test_device_host_int(n, x, count, host);
   nnf_device *d = open_dev(uri);
   nnf_device_set_outputs_only(d, inference_only);
   int rc = nnf_device_load(d, n, max_batch, err, sizeof err);
@@ -98,8 +91,7 @@ static void same_as_host_map(const char *arch, int c, int h, int w, const char *
          arch, uri, m.batch, m.streamed_layers, m.chunks, m.bank_words, (unsigned long long)m.streamed_bytes,
          (unsigned long long)m.resident_w_bytes, m.copies, m.copies == 1 ? "y" : "ies");
   nnf_test_device_ran(d, host[L], (size_t)count * C, (uint64_t)count);
-  for (int i = 1; i <= L; i++) free(host[i]);
-  free(logits);
+  nnf_test_device_host_free(host, logits);
   free(x);
   nnf_net_free(n);
 }

@@ -696,9 +696,14 @@ static void directed_corners(rtl_h *h, nnf_rng *r) {
 }
 
 /* While a command runs: its command port fields change every cycle (cmd_valid
- * low), and the host writes and reads W, P and the LUT, which the engine
- * must not take while busy (hp_wait high: hold it); then every region is
- * compared in full. */
+ * low), and the host reads W, P and the LUT and writes the LUT, which the
+ * engine must not take while busy (hp_wait high: hold it), and writes W and
+ * P outside what the command reads, which it takes at once (banks: the
+ * host fills one while the engine reads another; docs/memory.md); then
+ * every region is compared in full with the model, which got the same
+ * writes. */
+enum { HP_W = 1, HP_P = 2, HP_LUT = 3 }; /* host-port regions (nnf_bufs' hp_sel) */
+
 static void directed_port_noise(rtl_h *h, nnf_rng *r) {
   const uint32_t m = 40, k = 3 * (uint32_t)h->cfg.rows + 2, n = 2 * (uint32_t)h->cfg.cols + 1;
   int8_t *a = randomized(r, (size_t)m * k), *w = randomized(r, (size_t)k * n);
@@ -731,14 +736,27 @@ static void directed_port_noise(rtl_h *h, nnf_rng *r) {
     p->cmd_hi = (int8_t)nnf_rng_u32(r);
     p->cmd_lut = (uint8_t)(nnf_rng_u32(r) & 1);
     int region = (int)nnf_rng_range(r, 1, 3); /* W, P, LUT */
+    /* W and P writes go past the command's words and entries */
+    uint64_t used = region == HP_W ? (uint64_t)L.w_words * h->cfg.cols
+                    : region == HP_P ? (uint64_t)L.p_entries * h->cfg.cols * 16 : 0;
+    uint64_t size = rtl_region_bytes(&h->cfg, region);
+    int write = chance(r, 50), taken_write = write && region != HP_LUT;
     p->hp_sel = (uint8_t)region;
-    p->hp_addr = (uint32_t)nnf_rng_range(r, 0, (int64_t)rtl_region_bytes(&h->cfg, region) - 1);
+    p->hp_addr = (uint32_t)(taken_write ? (uint64_t)nnf_rng_range(r, (int64_t)used, (int64_t)size - 1)
+                                        : (uint64_t)nnf_rng_range(r, 0, (int64_t)size - 1));
     p->hp_wdata = (uint8_t)nnf_rng_u32(r);
-    p->hp_we = (uint8_t)chance(r, 50);
-    p->hp_re = (uint8_t)!p->hp_we;
+    p->hp_we = (uint8_t)write;
+    p->hp_re = (uint8_t)!write;
+    int was_busy = p->busy;
     nnfsim_step(h->s, 1);
-    /* nnf_bufs: a W, P or LUT access while busy is not taken, and says so */
-    if (p->busy) CHECK(p->hp_wait);
+    /* nnf_bufs: a W or P write while busy is taken; any other W, P or LUT
+     * access is not, and says so */
+    if (was_busy && taken_write) {
+      CHECK(!p->hp_wait);
+      CHECK_OK(nnfm_engine_write_byte(h->e, region, p->hp_addr, p->hp_wdata));
+    } else if (p->busy) {
+      CHECK(p->hp_wait);
+    }
     CHECK(++cycles < 10000000);
   }
   p->hp_we = p->hp_re = 0;
