@@ -49,6 +49,23 @@ static inline void nnf_test_device_host_free(int8_t **host, float *logits) {
   free(logits);
 }
 
+/* Loading the quantized network n on uri (batches of max_batch) fails with
+ * a message containing want; the device is closed. */
+static inline void nnf_test_device_refused(nnf_net *n, const char *what, const char *uri, int max_batch,
+                                           const char *want) {
+  char err[512] = "";
+  nnf_device *d = nnf_device_open(uri, err, sizeof err);
+  nnf_test_ctx("%s: open %s: %s", what, uri, err);
+  CHECK(d != NULL);
+  err[0] = 0;
+  int rc = nnf_device_load(d, n, max_batch, err, sizeof err);
+  nnf_test_ctx("%s on %s: refused with \"%s\" (want \"%s\")", what, uri, err, want);
+  CHECK(rc != 0);
+  CHECK(strstr(err, want) != NULL);
+  printf("refused: %s\n", err);
+  nnf_device_close(d);
+}
+
 static inline uint64_t nnf_test_device_ran(nnf_device *d, const int8_t *out, size_t n, uint64_t images) {
   char err[512] = "";
   int varied = 0;

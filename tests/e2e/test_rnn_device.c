@@ -86,16 +86,7 @@ static void refused(const char *arch, int T, int I, const char *uri, int max_bat
   float *x = inputs(4, T * I, 3);
   CHECK_OK(nnf_net_observe(n, x, 4, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  nnf_device *d = nnf_device_open(uri, err, sizeof err);
-  nnf_test_ctx("%s: open %s: %s", arch, uri, err);
-  CHECK(d != NULL);
-  err[0] = 0;
-  int rc = nnf_device_load(d, n, max_batch, err, sizeof err);
-  nnf_test_ctx("%s on %s: refused with \"%s\" (want \"%s\")", arch, uri, err, want);
-  CHECK(rc != 0);
-  CHECK(strstr(err, want) != NULL);
-  printf("refused: %s\n", err);
-  nnf_device_close(d);
+  nnf_test_device_refused(n, arch, uri, max_batch, want);
   free(x);
   nnf_net_free(n);
 }

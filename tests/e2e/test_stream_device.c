@@ -151,14 +151,7 @@ static void refused(const char *arch, int width, const char *uri, const char *wa
   float *x = inputs(4, width, 3);
   CHECK_OK(nnf_net_observe(n, x, 4, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  nnf_device *d = open_dev(uri);
-  err[0] = 0;
-  int rc = nnf_device_load(d, n, 16, err, sizeof err);
-  nnf_test_ctx("%s on %s: refused with \"%s\" (want \"%s\")", arch, uri, err, want);
-  CHECK(rc != 0);
-  CHECK(strstr(err, want) != NULL);
-  printf("refused: %s\n", err);
-  nnf_device_close(d);
+  nnf_test_device_refused(n, arch, uri, 16, want);
   free(x);
   nnf_net_free(n);
 }
