@@ -166,7 +166,7 @@ TOOLCHAINS = {
 }
 # --toolchain auto, per family: the toolchain measured better on this RTL
 # (docs/synthesis.md, "Toolchain"; scripts/toolchain_compare.py reruns it).
-AUTO_TOOLCHAIN = {"ice40": "debian", "ecp5": "debian"}
+AUTO_TOOLCHAIN = {"ice40": "debian", "ecp5": "yowasp"}
 
 
 class FlowError(Exception):
