@@ -98,9 +98,11 @@ BOARDS = {
         "bitstream": "icebreaker.bin",
         "freq": 24.0,
         "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 512,
-                   "p_words": 16, "acc_depth": 64, "vec_serial": 1, "pe_dsp": 1},
-        # no LIF core (STATE_WORDS 0): with it the device does not fit the
-        # UP5K's 5280 LCs and 8 DSPs; 32-bit counters (docs/boards/icebreaker.md)
+                   "p_words": 16, "acc_depth": 64, "vec_serial": 2, "pe_dsp": 2},
+        # the array two products per SB_MAC16 and the requantizer in the
+        # fabric: 2 of the 8 DSPs (docs/boards/icebreaker.md); no LIF core
+        # (STATE_WORDS 0): with it the device does not fit the UP5K's 5280
+        # LCs; 32-bit counters (docs/boards/icebreaker.md)
         # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
         "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "HAS_REL": 0, "LIF_LANES": 1, "CNT_W": 32,
                   "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
@@ -378,7 +380,9 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, v
         # board tops instantiate vendor primitives (PLL): their blackboxes first
         lines.append("read_verilog -lib -specify +/ice40/cells_sim.v" if t["family"] == "ice40"
                      else "read_verilog -lib +/ecp5/cells_bb.v")
-    lines += ["read_verilog -defer -I%s " % inc + " ".join(files),
+    # NNF_ICE40: the iCE40 primitives the RTL instantiates itself (nnf_pe2_ice40)
+    defs = "-DNNF_ICE40 " if t["family"] == "ice40" else ""
+    lines += ["read_verilog -defer %s-I%s " % (defs, inc) + " ".join(files),
              "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + top,
              "hierarchy -check -top " + top]
     for pat in opts.logic_ram:
@@ -458,8 +462,10 @@ def parse_args(argv):
     ap.add_argument("--w-words", type=int, help="W buffer depth (words of COLS bytes)")
     ap.add_argument("--p-words", type=int, help="parameter entries per lane")
     ap.add_argument("--acc-depth", type=int, help="accumulator depth per column")
-    ap.add_argument("--vec-serial", type=int, choices=[0, 1], help="1: one shared requantizer")
-    ap.add_argument("--pe-dsp", type=int, choices=[0, 1], help="1: PE multiplies in DSPs")
+    ap.add_argument("--vec-serial", type=int, choices=[0, 1, 2],
+                    help="1: one shared requantizer; 2: the same in the fabric (no DSP)")
+    ap.add_argument("--pe-dsp", type=int, choices=[0, 1, 2],
+                    help="1: PE multiplies in DSPs; 2: iCE40, two products per SB_MAC16")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")

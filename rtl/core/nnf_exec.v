@@ -480,10 +480,26 @@ module nnf_exec #(
         endcase
     endfunction
     wire [31:0] r_size = region_size(r_region);
-    // addr + count <= size, without overflow (count <= 65535)
+    // addr + count <= size, without overflow: in RW bits, enough for the
+    // largest region's size (an address or a count of RW bits or more is
+    // beyond every region), so no 32-bit compare sits on this path
+    localparam [31:0] SZ_M1  = (SZ_ACT > SZ_W) ? SZ_ACT : SZ_W;
+    localparam [31:0] SZ_M2  = (SZ_P > SZ_LUT) ? SZ_P : SZ_LUT;
+    localparam [31:0] SZ_M3  = (SZ_PROG > SZ_STATE) ? SZ_PROG : SZ_STATE;
+    localparam [31:0] SZ_M12 = (SZ_M1 > SZ_M2) ? SZ_M1 : SZ_M2;
+    localparam [31:0] SZ_MAX = (SZ_M12 > SZ_M3) ? SZ_M12 : SZ_M3;
+    localparam integer RW    = $clog2(SZ_MAX + 1);          // 2^RW > every size
+    /* verilator lint_off UNUSEDSIGNAL */
     function automatic in_range(input [31:0] size, input [27:0] addr, input [31:0] count);
-        in_range = ({4'd0, addr} <= size) && (count <= size - {4'd0, addr});
+        reg [31:0] a32;
+        begin
+            a32 = {4'd0, addr};
+            in_range = ((a32 >> RW) == 32'd0) && ((count >> RW) == 32'd0) &&
+                       (a32[RW-1:0] <= size[RW-1:0]) &&
+                       (count[RW-1:0] <= size[RW-1:0] - a32[RW-1:0]);
+        end
     endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
     // One check serves both, registered (it is 32-bit compares and a
     // subtraction, off the payload handshake's path): a WRITE's count is its
     // length, known from the header (the check is ready by the first payload

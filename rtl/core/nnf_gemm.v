@@ -37,8 +37,10 @@ module nnf_gemm #(
     parameter integer W_WORDS   = 16384,
     parameter integer P_WORDS   = 64,
     parameter integer ACC_DEPTH = 256,
-    parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts)
-    parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs
+    parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts); 2: the same in
+                                        // the fabric, no DSP (nnf_vec)
+    parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs; 2: iCE40 column
+                                        // pairs, two products per SB_MAC16 (nnf_pe2_ice40)
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
     parameter integer LUT_COUNT = 1     // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
@@ -147,6 +149,12 @@ module nnf_gemm #(
         if (ACC_DEPTH < 2 || (1 << ACC_AW) != ACC_DEPTH || ACC_AW > 15) begin : g_bad_acc
             nnf_gemm_bad_parameter_ACC_DEPTH_must_be_a_power_of_two_2_to_32768 u_bad();
         end
+        if (VEC_SERIAL < 0 || VEC_SERIAL > 2) begin : g_bad_vec
+            nnf_gemm_bad_parameter_VEC_SERIAL_must_be_0_1_or_2 u_bad();
+        end
+        if (PE_DSP < 0 || PE_DSP > 2) begin : g_bad_pe
+            nnf_gemm_bad_parameter_PE_DSP_must_be_0_1_or_2 u_bad();
+        end
     endgenerate
 
     // ------------------------------------------------------------------
@@ -233,7 +241,7 @@ module nnf_gemm #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ACT_AW+15:0] m_ext = {{ACT_AW{1'b0}}, cmd_m};
     /* verilator lint_on UNUSEDSIGNAL */
-    nnf_pix_walk #(.AW(ACT_AW)) u_pix (
+    nnf_pix_walk #(.AW(ACT_AW), .CONV(HAS_CONV)) u_pix (
         .clk(clk), .start(accept),
         .h(conv_c ? cmd_h : 11'd1), .w(conv_c ? cmd_w : 11'd1),
         .b(conv_c ? {5'd0, cmd_b} : cmd_m),
@@ -265,9 +273,14 @@ module nnf_gemm #(
     reg  ab_q;
     wire ld_go  = busy && !ab_q && !lw_done && ((ld_row_q != {LOG_R{1'b0}}) || !bank_busy_q[ld_bank_q]);
     wire ld_end = ld_go && (ld_row_q == ROWS[LOG_R-1:0] - 1'b1);
-    // With VEC_SERIAL, rows of a last K tile leave COLS cycles between them.
-    reg  [LOG_C-1:0] thr_cnt_q;
-    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {LOG_C{1'b0}});
+    // With VEC_SERIAL, rows of a last K tile leave VEC_GAP cycles between
+    // them: COLS (one lane a cycle), COLS * VEC_FAB_STEPS (the fabric
+    // requantizer, VEC_SERIAL = 2).
+    localparam integer VEC_FAB_STEPS = 12;
+    localparam integer VEC_GAP = (VEC_SERIAL == 2) ? COLS * VEC_FAB_STEPS : COLS;
+    localparam integer THR_W   = $clog2(VEC_GAP);
+    reg  [THR_W-1:0] thr_cnt_q;
+    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {THR_W{1'b0}});
     wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready &&
                   ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
     wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
@@ -303,10 +316,10 @@ module nnf_gemm #(
             ld_bank_q    <= 1'b0;
             st_m_q       <= 16'd0;
             st_bank_q    <= 1'b0;
-            thr_cnt_q    <= {LOG_C{1'b0}};
+            thr_cnt_q    <= {THR_W{1'b0}};
         end else begin
-            if (st_go && sw_last) thr_cnt_q <= COLS[LOG_C-1:0] - 1'b1;
-            else if (thr_cnt_q != {LOG_C{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
+            if (st_go && sw_last) thr_cnt_q <= VEC_GAP[THR_W-1:0] - 1'b1;
+            else if (thr_cnt_q != {THR_W{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
             if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
             if (ld_end) ld_bank_q <= !ld_bank_q;
             if (st_go) st_m_q <= st_end ? 16'd0 : st_m_q + 16'd1;
@@ -470,7 +483,7 @@ module nnf_gemm #(
 
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL)) u_vec (
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
         .fin_sh(fin_sh), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));

@@ -73,7 +73,9 @@ module nnf_insn_check #(
     parameter integer ACT_WORDS   = 32768,
     parameter integer W_WORDS     = 16384,
     parameter integer P_WORDS     = 64,
-    parameter integer STATE_WORDS = 16384    // 0: no LIF core (LIF is never checked)
+    parameter integer STATE_WORDS = 16384,   // 0: no LIF core (LIF is never checked)
+    parameter integer HAS_CONV    = 1        // 0: CONV / POOL are never checked (kind 2, 3
+                                             // read as GEMM: the caller never starts them)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -135,9 +137,9 @@ module nnf_insn_check #(
     localparam integer NB_T   = (YB < TW) ? YB : TW;
     localparam integer NB_K   = (YB < 3) ? YB : 3;             // a kernel field, 0..7
 
-    wire is_lif  = (kind == 2'd1);
-    wire is_cv   = kind[1];                 // CONV or POOL
-    wire is_pool = (kind == 2'd3);
+    wire is_lif  = (STATE_WORDS > 1) && (kind == 2'd1);
+    wire is_cv   = (HAS_CONV != 0) && kind[1];          // CONV or POOL
+    wire is_pool = (HAS_CONV != 0) && (kind == 2'd3);
     wire glob    = is_pool && c_global;
 
     // ---- operands of the products, saturated to CW bits + a big flag ----

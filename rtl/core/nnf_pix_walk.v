@@ -50,7 +50,10 @@
 `default_nettype none
 
 module nnf_pix_walk #(
-    parameter integer AW = 15          // ACT address bits
+    parameter integer AW   = 15,       // ACT address bits
+    parameter integer CONV = 1         // 0: GEMM walks only (H = W = KH = KW = 1, no
+                                       // padding or pool2; the geometry inputs other than
+                                       // b, ct_n and hwb are ignored): two counters
 ) (
     input  wire          clk,
     input  wire          start,
@@ -71,232 +74,286 @@ module nnf_pix_walk #(
     output wire          row_last,
     output wire          tap_last
 );
-    localparam [2:0] R_NEXT = 3'd1, R_BACK = 3'd2, R_NEXT_MARK = 3'd3, R_FIRST = 3'd4;
-    localparam [1:0] T_NEXT = 2'd1, T_FIRST = 2'd2;
-    localparam integer SW_ = 13;       // signed pixel coordinates
+    generate
+        if (CONV == 0) begin : g_gemm
+            // The GEMM walk: row b of m (rowoff = b), tap ct of kt_n
+            // (tapoff = ct*m, hwb = m), the same timing as the full walk
+            // (ready the third cycle after start).
+            localparam [2:0] G_NEXT = 3'd1, G_BACK = 3'd2, G_NEXT_MARK = 3'd3, G_FIRST = 3'd4;
+            localparam [1:0] G_TNEXT = 2'd1, G_TFIRST = 2'd2;
+            reg  [15:0]   b_q, ctn_q, rb_q, mb_q, ct_q;
+            reg  [AW-1:0] hwb_q, roff_q, moff_q, toff_q;
+            reg  [1:0]    prep_q;
+            wire          go     = (prep_q == 2'd0);
+            wire          b_end  = (rb_q == b_q - 16'd1);
+            wire          ct_end = (ct_q == ctn_q - 16'd1);
+            wire [15:0]   nb     = b_end ? 16'd0 : rb_q + 16'd1;
+            wire [AW-1:0] noff   = roff_q + {{(AW-1){1'b0}}, 1'b1};
+            always @(posedge clk) begin
+                if (start) begin
+                    b_q <= b; ctn_q <= ct_n; hwb_q <= hwb;
+                    prep_q <= 2'd2;
+                    ready  <= 1'b0;
+                end else if (prep_q != 2'd0) begin
+                    prep_q <= prep_q - 2'd1;
+                    if (prep_q == 2'd1) ready <= 1'b1;
+                end
+                if (prep_q == 2'd1 || (go && row_op == G_FIRST)) begin
+                    rb_q <= 16'd0; mb_q <= 16'd0;
+                    roff_q <= {AW{1'b0}}; moff_q <= {AW{1'b0}};
+                end else if (go) begin
+                    case (row_op)
+                        G_NEXT:      begin rb_q <= nb; roff_q <= noff; end
+                        G_BACK:      begin rb_q <= mb_q; roff_q <= moff_q; end
+                        G_NEXT_MARK: begin
+                            rb_q <= nb; roff_q <= noff; mb_q <= nb; moff_q <= noff;
+                        end
+                        default: ;
+                    endcase
+                end
+                if (prep_q == 2'd1 || (go && tap_op == G_TFIRST)) begin
+                    ct_q <= 16'd0; toff_q <= {AW{1'b0}};
+                end else if (go && tap_op == G_TNEXT) begin
+                    ct_q   <= ct_end ? 16'd0 : ct_q + 16'd1;
+                    toff_q <= toff_q + hwb_q;
+                end
+            end
+            assign ofs      = toff_q + roff_q;
+            assign in_map   = 1'b1;
+            assign row_last = b_end;
+            assign tap_last = ct_end;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused = &{1'b0, h, w, kh, kw, sh, sw, ph, pw, oh, ow, pool2, wb};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_conv
+        localparam [2:0] R_NEXT = 3'd1, R_BACK = 3'd2, R_NEXT_MARK = 3'd3, R_FIRST = 3'd4;
+        localparam [1:0] T_NEXT = 2'd1, T_FIRST = 2'd2;
+        localparam integer SW_ = 13;       // signed pixel coordinates
 
-    // ---- geometry, latched at start ----
-    reg  [10:0]   h_q, w_q, kh_q, kw_q, oh_q, ow_q;
-    reg  [15:0]   b_q, ctn_q;
-    reg  [2:0]    sh_q, sw_q, ph_q, pw_q;
-    reg  [AW-1:0] wb_q, hwb_q;
-    reg           p2_q;
-    // ---- constants (two cycles after start) ----
-    reg  [AW-1:0] bstep_q;     // (SW-1)*B + 1: rowoff step to the next pixel of a row
-    reg  [AW-1:0] rstep_q;     // SH*W*B:       row start step to the next output row
-    reg  [AW-1:0] phwb_q, pwb_q;  // PH*W*B, PW*B
-    reg  [AW-1:0] row0_q;      // -(PH*W + PW)*B: rowoff of row 0
-    reg  [AW-1:0] swb_q;       // SW*B (pool2)
-    reg  [AW-1:0] dstep_q;     // SH*W*B - SW*B (pool2: wy 0 -> 1)
-    reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
-    // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
-    wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
+        // ---- geometry, latched at start ----
+        reg  [10:0]   h_q, w_q, kh_q, kw_q, oh_q, ow_q;
+        reg  [15:0]   b_q, ctn_q;
+        reg  [2:0]    sh_q, sw_q, ph_q, pw_q;
+        reg  [AW-1:0] wb_q, hwb_q;
+        reg           p2_q;
+        // ---- constants (two cycles after start) ----
+        reg  [AW-1:0] bstep_q;     // (SW-1)*B + 1: rowoff step to the next pixel of a row
+        reg  [AW-1:0] rstep_q;     // SH*W*B:       row start step to the next output row
+        reg  [AW-1:0] phwb_q, pwb_q;  // PH*W*B, PW*B
+        reg  [AW-1:0] row0_q;      // -(PH*W + PW)*B: rowoff of row 0
+        reg  [AW-1:0] swb_q;       // SW*B (pool2)
+        reg  [AW-1:0] dstep_q;     // SH*W*B - SW*B (pool2: wy 0 -> 1)
+        reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
+        // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
+        wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
 
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [AW+15:0] b_ext = {{AW{1'b0}}, b_q};
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [AW-1:0] bb   = b_ext[AW-1:0];               // B (mod 2^AW)
-    function [AW-1:0] mul7(input [2:0] f, input [AW-1:0] x);   // f * x, f in 0..7
-        mul7 = (f[0] ? x : {AW{1'b0}}) + (f[1] ? (x << 1) : {AW{1'b0}})
-             + (f[2] ? (x << 2) : {AW{1'b0}});
-    endfunction
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [AW+15:0] b_ext = {{AW{1'b0}}, b_q};
+        /* verilator lint_on UNUSEDSIGNAL */
+        wire [AW-1:0] bb   = b_ext[AW-1:0];               // B (mod 2^AW)
+        function [AW-1:0] mul7(input [2:0] f, input [AW-1:0] x);   // f * x, f in 0..7
+            mul7 = (f[0] ? x : {AW{1'b0}}) + (f[1] ? (x << 1) : {AW{1'b0}})
+                 + (f[2] ? (x << 2) : {AW{1'b0}});
+        endfunction
 
-    always @(posedge clk) begin
-        if (start) begin
-            h_q <= h; w_q <= w; kh_q <= kh; kw_q <= kw; oh_q <= oh; ow_q <= ow;
-            b_q <= b; ctn_q <= ct_n;
-            sh_q <= sh; sw_q <= sw; ph_q <= ph; pw_q <= pw;
-            wb_q <= wb; hwb_q <= hwb;
-            p2_q <= pool2;
-            prep_q <= 2'd2;
-        end else if (prep_q == 2'd2) begin
-            bstep_q <= mul7(sw_q - 3'd1, bb) + {{(AW-1){1'b0}}, 1'b1};
-            rstep_q <= mul7(sh_q, wb_q);
-            phwb_q  <= mul7(ph_q, wb_q);
-            pwb_q   <= mul7(pw_q, bb);
-            swb_q   <= mul7(sw_q, bb);
-            prep_q  <= 2'd1;
-        end else if (prep_q == 2'd1) begin
-            row0_q  <= row0_d;
-            dstep_q <= rstep_q - swb_q;
-            prep_q  <= 2'd0;
+        always @(posedge clk) begin
+            if (start) begin
+                h_q <= h; w_q <= w; kh_q <= kh; kw_q <= kw; oh_q <= oh; ow_q <= ow;
+                b_q <= b; ctn_q <= ct_n;
+                sh_q <= sh; sw_q <= sw; ph_q <= ph; pw_q <= pw;
+                wb_q <= wb; hwb_q <= hwb;
+                p2_q <= pool2;
+                prep_q <= 2'd2;
+            end else if (prep_q == 2'd2) begin
+                bstep_q <= mul7(sw_q - 3'd1, bb) + {{(AW-1){1'b0}}, 1'b1};
+                rstep_q <= mul7(sh_q, wb_q);
+                phwb_q  <= mul7(ph_q, wb_q);
+                pwb_q   <= mul7(pw_q, bb);
+                swb_q   <= mul7(sw_q, bb);
+                prep_q  <= 2'd1;
+            end else if (prep_q == 2'd1) begin
+                row0_q  <= row0_d;
+                dstep_q <= rstep_q - swb_q;
+                prep_q  <= 2'd0;
+            end
         end
-    end
 
-    // ---- the row: current and marked ----
-    reg  [15:0]          rb_q, mb_q;          // b
-    reg  [10:0]          rox_q, mox_q;        // ox
-    reg  [10:0]          roy_q, moy_q;        // oy
-    reg  signed [SW_-1:0] riy_q, miy_q;       // iy0
-    reg  signed [SW_-1:0] rix_q, mix_q;       // ix0
-    reg  [AW-1:0]        roff_q, moff_q;      // rowoff
-    reg  [AW-1:0]        rst_q, mst_q;        // rowoff of (oy, ox = 0, b = 0)
-    // pool2: the window's position, and its group's (wy = wx = 0) iy0, ix0,
-    // rowoff, and the rowoff of (py, px, b = 0)
-    reg                  rwx_q, mwx_q, rwy_q, mwy_q;
-    reg  signed [SW_-1:0] giy_q, mgiy_q, gix_q, mgix_q;
-    reg  [AW-1:0]        goff_q, mgoff_q, gpoff_q, mgpoff_q;
+        // ---- the row: current and marked ----
+        reg  [15:0]          rb_q, mb_q;          // b
+        reg  [10:0]          rox_q, mox_q;        // ox
+        reg  [10:0]          roy_q, moy_q;        // oy
+        reg  signed [SW_-1:0] riy_q, miy_q;       // iy0
+        reg  signed [SW_-1:0] rix_q, mix_q;       // ix0
+        reg  [AW-1:0]        roff_q, moff_q;      // rowoff
+        reg  [AW-1:0]        rst_q, mst_q;        // rowoff of (oy, ox = 0, b = 0)
+        // pool2: the window's position, and its group's (wy = wx = 0) iy0, ix0,
+        // rowoff, and the rowoff of (py, px, b = 0)
+        reg                  rwx_q, mwx_q, rwy_q, mwy_q;
+        reg  signed [SW_-1:0] giy_q, mgiy_q, gix_q, mgix_q;
+        reg  [AW-1:0]        goff_q, mgoff_q, gpoff_q, mgpoff_q;
 
-    wire signed [SW_-1:0] iy_init = -$signed({{(SW_-3){1'b0}}, ph_q});
-    wire signed [SW_-1:0] ix_init = -$signed({{(SW_-3){1'b0}}, pw_q});
-    wire signed [SW_-1:0] sh_s = $signed({{(SW_-3){1'b0}}, sh_q});
-    wire signed [SW_-1:0] sw_s = $signed({{(SW_-3){1'b0}}, sw_q});
+        wire signed [SW_-1:0] iy_init = -$signed({{(SW_-3){1'b0}}, ph_q});
+        wire signed [SW_-1:0] ix_init = -$signed({{(SW_-3){1'b0}}, pw_q});
+        wire signed [SW_-1:0] sh_s = $signed({{(SW_-3){1'b0}}, sh_q});
+        wire signed [SW_-1:0] sw_s = $signed({{(SW_-3){1'b0}}, sw_q});
 
-    // the next row of the current one
-    wire b_end  = (rb_q == b_q - 16'd1);
-    wire ox_end = (rox_q == ow_q - 11'd1);
-    reg  [15:0]          nb;
-    reg  [10:0]          nox, noy;
-    reg  signed [SW_-1:0] niy, nix, ngiy, ngix;
-    reg  [AW-1:0]        noff, nst, ngoff, ngpoff;
-    reg                  nwx, nwy;
-    always @(*) begin
-        nb = rb_q; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q; noff = roff_q; nst = rst_q;
-        nwx = rwx_q; nwy = rwy_q; ngiy = giy_q; ngix = gix_q; ngoff = goff_q; ngpoff = gpoff_q;
-        if (!p2_q) begin
-            nb   = rb_q + 16'd1;
-            noff = roff_q + {{(AW-1){1'b0}}, 1'b1};
-            if (b_end) begin
-                nb = 16'd0;
-                if (!ox_end) begin
-                    nox  = rox_q + 11'd1;
-                    nix  = rix_q + sw_s;
-                    noff = roff_q + bstep_q;
+        // the next row of the current one
+        wire b_end  = (rb_q == b_q - 16'd1);
+        wire ox_end = (rox_q == ow_q - 11'd1);
+        reg  [15:0]          nb;
+        reg  [10:0]          nox, noy;
+        reg  signed [SW_-1:0] niy, nix, ngiy, ngix;
+        reg  [AW-1:0]        noff, nst, ngoff, ngpoff;
+        reg                  nwx, nwy;
+        always @(*) begin
+            nb = rb_q; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q; noff = roff_q; nst = rst_q;
+            nwx = rwx_q; nwy = rwy_q; ngiy = giy_q; ngix = gix_q; ngoff = goff_q; ngpoff = gpoff_q;
+            if (!p2_q) begin
+                nb   = rb_q + 16'd1;
+                noff = roff_q + {{(AW-1){1'b0}}, 1'b1};
+                if (b_end) begin
+                    nb = 16'd0;
+                    if (!ox_end) begin
+                        nox  = rox_q + 11'd1;
+                        nix  = rix_q + sw_s;
+                        noff = roff_q + bstep_q;
+                    end else begin
+                        nox  = 11'd0;
+                        nix  = ix_init;
+                        noy  = roy_q + 11'd1;
+                        niy  = riy_q + sh_s;
+                        nst  = rst_q + rstep_q;
+                        noff = rst_q + rstep_q;
+                    end
+                end
+            end else if (!rwx_q) begin                      // (wy, 0) -> (wy, 1)
+                nwx  = 1'b1;
+                nix  = rix_q + sw_s;
+                noff = roff_q + swb_q;
+            end else if (!rwy_q) begin                      // (0, 1) -> (1, 0)
+                nwx  = 1'b0;
+                nwy  = 1'b1;
+                nix  = rix_q - sw_s;
+                niy  = riy_q + sh_s;
+                noff = roff_q + dstep_q;
+            end else begin                                  // the next window
+                nwx = 1'b0;
+                nwy = 1'b0;
+                if (!b_end) begin
+                    nb    = rb_q + 16'd1;
+                    niy   = giy_q;
+                    nix   = gix_q;
+                    noff  = goff_q + {{(AW-1){1'b0}}, 1'b1};
+                    ngoff = noff;
+                end else if (!ox_end) begin
+                    nb     = 16'd0;
+                    nox    = rox_q + 11'd1;
+                    niy    = giy_q;
+                    nix    = gix_q + (sw_s <<< 1);
+                    ngix   = nix;
+                    noff   = gpoff_q + (swb_q << 1);
+                    ngoff  = noff;
+                    ngpoff = noff;
                 end else begin
-                    nox  = 11'd0;
-                    nix  = ix_init;
-                    noy  = roy_q + 11'd1;
-                    niy  = riy_q + sh_s;
-                    nst  = rst_q + rstep_q;
-                    noff = rst_q + rstep_q;
+                    nb     = 16'd0;
+                    nox    = 11'd0;
+                    noy    = roy_q + 11'd1;
+                    niy    = giy_q + (sh_s <<< 1);
+                    ngiy   = niy;
+                    nix    = ix_init;
+                    ngix   = ix_init;
+                    nst    = rst_q + (rstep_q << 1);
+                    noff   = nst;
+                    ngoff  = nst;
+                    ngpoff = nst;
                 end
             end
-        end else if (!rwx_q) begin                      // (wy, 0) -> (wy, 1)
-            nwx  = 1'b1;
-            nix  = rix_q + sw_s;
-            noff = roff_q + swb_q;
-        end else if (!rwy_q) begin                      // (0, 1) -> (1, 0)
-            nwx  = 1'b0;
-            nwy  = 1'b1;
-            nix  = rix_q - sw_s;
-            niy  = riy_q + sh_s;
-            noff = roff_q + dstep_q;
-        end else begin                                  // the next window
-            nwx = 1'b0;
-            nwy = 1'b0;
-            if (!b_end) begin
-                nb    = rb_q + 16'd1;
-                niy   = giy_q;
-                nix   = gix_q;
-                noff  = goff_q + {{(AW-1){1'b0}}, 1'b1};
-                ngoff = noff;
-            end else if (!ox_end) begin
-                nb     = 16'd0;
-                nox    = rox_q + 11'd1;
-                niy    = giy_q;
-                nix    = gix_q + (sw_s <<< 1);
-                ngix   = nix;
-                noff   = gpoff_q + (swb_q << 1);
-                ngoff  = noff;
-                ngpoff = noff;
-            end else begin
-                nb     = 16'd0;
-                nox    = 11'd0;
-                noy    = roy_q + 11'd1;
-                niy    = giy_q + (sh_s <<< 1);
-                ngiy   = niy;
-                nix    = ix_init;
-                ngix   = ix_init;
-                nst    = rst_q + (rstep_q << 1);
-                noff   = nst;
-                ngoff  = nst;
-                ngpoff = nst;
+        end
+
+        wire go = (prep_q == 2'd0);
+        always @(posedge clk) begin
+            if (start) ready <= 1'b0;
+            else if (prep_q == 2'd1) ready <= 1'b1;
+            if (prep_q == 2'd1 || (go && row_op == R_FIRST)) begin   // row 0, marked
+                rb_q <= 16'd0; rox_q <= 11'd0; roy_q <= 11'd0; riy_q <= iy_init; rix_q <= ix_init;
+                roff_q <= row0_d; rst_q <= row0_d;
+                mb_q <= 16'd0; mox_q <= 11'd0; moy_q <= 11'd0; miy_q <= iy_init; mix_q <= ix_init;
+                moff_q <= row0_d; mst_q <= row0_d;
+                rwx_q <= 1'b0; rwy_q <= 1'b0; giy_q <= iy_init; gix_q <= ix_init;
+                goff_q <= row0_d; gpoff_q <= row0_d;
+                mwx_q <= 1'b0; mwy_q <= 1'b0; mgiy_q <= iy_init; mgix_q <= ix_init;
+                mgoff_q <= row0_d; mgpoff_q <= row0_d;
+            end else if (go) begin
+                case (row_op)
+                    R_NEXT: begin
+                        rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
+                        roff_q <= noff; rst_q <= nst;
+                        rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
+                        goff_q <= ngoff; gpoff_q <= ngpoff;
+                    end
+                    R_BACK: begin
+                        rb_q <= mb_q; rox_q <= mox_q; roy_q <= moy_q; riy_q <= miy_q; rix_q <= mix_q;
+                        roff_q <= moff_q; rst_q <= mst_q;
+                        rwx_q <= mwx_q; rwy_q <= mwy_q; giy_q <= mgiy_q; gix_q <= mgix_q;
+                        goff_q <= mgoff_q; gpoff_q <= mgpoff_q;
+                    end
+                    R_NEXT_MARK: begin
+                        rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
+                        roff_q <= noff; rst_q <= nst;
+                        rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
+                        goff_q <= ngoff; gpoff_q <= ngpoff;
+                        mb_q <= nb; mox_q <= nox; moy_q <= noy; miy_q <= niy; mix_q <= nix;
+                        moff_q <= noff; mst_q <= nst;
+                        mwx_q <= nwx; mwy_q <= nwy; mgiy_q <= ngiy; mgix_q <= ngix;
+                        mgoff_q <= ngoff; mgpoff_q <= ngpoff;
+                    end
+                    default: ;
+                endcase
             end
         end
-    end
 
-    wire go = (prep_q == 2'd0);
-    always @(posedge clk) begin
-        if (start) ready <= 1'b0;
-        else if (prep_q == 2'd1) ready <= 1'b1;
-        if (prep_q == 2'd1 || (go && row_op == R_FIRST)) begin   // row 0, marked
-            rb_q <= 16'd0; rox_q <= 11'd0; roy_q <= 11'd0; riy_q <= iy_init; rix_q <= ix_init;
-            roff_q <= row0_d; rst_q <= row0_d;
-            mb_q <= 16'd0; mox_q <= 11'd0; moy_q <= 11'd0; miy_q <= iy_init; mix_q <= ix_init;
-            moff_q <= row0_d; mst_q <= row0_d;
-            rwx_q <= 1'b0; rwy_q <= 1'b0; giy_q <= iy_init; gix_q <= ix_init;
-            goff_q <= row0_d; gpoff_q <= row0_d;
-            mwx_q <= 1'b0; mwy_q <= 1'b0; mgiy_q <= iy_init; mgix_q <= ix_init;
-            mgoff_q <= row0_d; mgpoff_q <= row0_d;
-        end else if (go) begin
-            case (row_op)
-                R_NEXT: begin
-                    rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
-                    roff_q <= noff; rst_q <= nst;
-                    rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
-                    goff_q <= ngoff; gpoff_q <= ngpoff;
+        // ---- the tap ----
+        reg  [15:0]   ct_q;
+        reg  [10:0]   kx_q, ky_q;
+        reg  [AW-1:0] toff_q;      // (ct*H*W + ky*W + kx)*B
+        reg  [AW-1:0] kxb_q;       // (ky*W + kx)*B
+        reg  [AW-1:0] kyb_q;       // ky*W*B
+        wire ct_end = (ct_q == ctn_q - 16'd1);
+        wire kx_end = (kx_q == kw_q - 11'd1);
+        always @(posedge clk) begin
+            if (prep_q == 2'd1 || (go && tap_op == T_FIRST)) begin
+                ct_q <= 16'd0; kx_q <= 11'd0; ky_q <= 11'd0;
+                toff_q <= {AW{1'b0}}; kxb_q <= {AW{1'b0}}; kyb_q <= {AW{1'b0}};
+            end else if (go && tap_op == T_NEXT) begin
+                if (!ct_end) begin
+                    ct_q   <= ct_q + 16'd1;
+                    toff_q <= toff_q + hwb_q;
+                end else if (!kx_end) begin
+                    ct_q   <= 16'd0;
+                    kx_q   <= kx_q + 11'd1;
+                    kxb_q  <= kxb_q + bb;
+                    toff_q <= kxb_q + bb;
+                end else begin
+                    ct_q   <= 16'd0;
+                    kx_q   <= 11'd0;
+                    ky_q   <= ky_q + 11'd1;
+                    kyb_q  <= kyb_q + wb_q;
+                    kxb_q  <= kyb_q + wb_q;
+                    toff_q <= kyb_q + wb_q;
                 end
-                R_BACK: begin
-                    rb_q <= mb_q; rox_q <= mox_q; roy_q <= moy_q; riy_q <= miy_q; rix_q <= mix_q;
-                    roff_q <= moff_q; rst_q <= mst_q;
-                    rwx_q <= mwx_q; rwy_q <= mwy_q; giy_q <= mgiy_q; gix_q <= mgix_q;
-                    goff_q <= mgoff_q; gpoff_q <= mgpoff_q;
-                end
-                R_NEXT_MARK: begin
-                    rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
-                    roff_q <= noff; rst_q <= nst;
-                    rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
-                    goff_q <= ngoff; gpoff_q <= ngpoff;
-                    mb_q <= nb; mox_q <= nox; moy_q <= noy; miy_q <= niy; mix_q <= nix;
-                    moff_q <= noff; mst_q <= nst;
-                    mwx_q <= nwx; mwy_q <= nwy; mgiy_q <= ngiy; mgix_q <= ngix;
-                    mgoff_q <= ngoff; mgpoff_q <= ngpoff;
-                end
-                default: ;
-            endcase
-        end
-    end
-
-    // ---- the tap ----
-    reg  [15:0]   ct_q;
-    reg  [10:0]   kx_q, ky_q;
-    reg  [AW-1:0] toff_q;      // (ct*H*W + ky*W + kx)*B
-    reg  [AW-1:0] kxb_q;       // (ky*W + kx)*B
-    reg  [AW-1:0] kyb_q;       // ky*W*B
-    wire ct_end = (ct_q == ctn_q - 16'd1);
-    wire kx_end = (kx_q == kw_q - 11'd1);
-    always @(posedge clk) begin
-        if (prep_q == 2'd1 || (go && tap_op == T_FIRST)) begin
-            ct_q <= 16'd0; kx_q <= 11'd0; ky_q <= 11'd0;
-            toff_q <= {AW{1'b0}}; kxb_q <= {AW{1'b0}}; kyb_q <= {AW{1'b0}};
-        end else if (go && tap_op == T_NEXT) begin
-            if (!ct_end) begin
-                ct_q   <= ct_q + 16'd1;
-                toff_q <= toff_q + hwb_q;
-            end else if (!kx_end) begin
-                ct_q   <= 16'd0;
-                kx_q   <= kx_q + 11'd1;
-                kxb_q  <= kxb_q + bb;
-                toff_q <= kxb_q + bb;
-            end else begin
-                ct_q   <= 16'd0;
-                kx_q   <= 11'd0;
-                ky_q   <= ky_q + 11'd1;
-                kyb_q  <= kyb_q + wb_q;
-                kxb_q  <= kyb_q + wb_q;
-                toff_q <= kyb_q + wb_q;
             end
         end
-    end
 
-    // ---- outputs ----
-    assign ofs = toff_q + roff_q;
-    wire signed [SW_-1:0] iy = riy_q + $signed({2'b00, ky_q});
-    wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
-    assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
-                    (ix >= 0) && (ix < $signed({2'b00, w_q}));
-    assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1) && (!p2_q || (rwx_q && rwy_q));
-    assign tap_last = ct_end && kx_end && (ky_q == kh_q - 11'd1);
+        // ---- outputs ----
+        assign ofs = toff_q + roff_q;
+        wire signed [SW_-1:0] iy = riy_q + $signed({2'b00, ky_q});
+        wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
+        assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
+                        (ix >= 0) && (ix < $signed({2'b00, w_q}));
+        assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1) && (!p2_q || (rwx_q && rwy_q));
+        assign tap_last = ct_end && kx_end && (ky_q == kh_q - 11'd1);
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

@@ -594,7 +594,7 @@ module nnf_seq #(
     wire [1:0] ic_kind = (op_q == OP_LIF) ? 2'd1 : (op_q == OP_CONV) ? 2'd2
                        : (op_q == OP_POOL || is_pack) ? 2'd3 : 2'd0;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
-                     .STATE_WORDS(STATE_WORDS)) u_check (
+                     .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV)) u_check (
         .clk(clk), .rst(rst), .start(ic_start_q), .kind(ic_kind),
         .m(g_m), .k(g_k), .n(g_n), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
         .o_base(g_o_base), .lo(is_pack ? 8'd0 : g_lo), .hi(is_pack ? 8'd0 : g_hi),

@@ -17,7 +17,8 @@ module nnf_systolic #(
     parameter integer COLS   = 8,
     parameter integer PSUM_W = 20,
     parameter integer ROW_W  = 3,              // width of wl_row
-    parameter integer MUL_DSP = 1              // passed to nnf_pe
+    parameter integer MUL_DSP = 1              // 0, 1: passed to nnf_pe; 2: iCE40 column
+                                               // pairs (nnf_pe2_ice40; COLS even)
 ) (
     input  wire                     clk,
     input  wire [ROWS*8-1:0]        a_row,     // lane r = bits [8r+7:8r]
@@ -69,20 +70,44 @@ module nnf_systolic #(
             end
         end
 
-        for (r = 0; r < ROWS; r = r + 1) begin : g_row
-            for (c = 0; c < COLS; c = c + 1) begin : g_col
-                nnf_pe #(.PSUM_W(PSUM_W), .MUL_DSP(MUL_DSP)) u_pe (
-                    .clk    (clk),
-                    .a_i    (a_h[r*(COLS+1)+c]),
-                    .bank_i (b_h[r*(COLS+1)+c]),
-                    .psum_i (p_v[r*COLS+c]),
-                    .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
-                    .wl_bank(wl_bank),
-                    .wl_data(wl_data[8*c +: 8]),
-                    .a_o    (a_h[r*(COLS+1)+c+1]),
-                    .bank_o (b_h[r*(COLS+1)+c+1]),
-                    .psum_o (p_v[(r+1)*COLS+c])
-                );
+        if (MUL_DSP == 2) begin : g_pairs
+            // iCE40: the columns in pairs, two products per SB_MAC16
+            for (r = 0; r < ROWS; r = r + 1) begin : g_row
+                for (c = 0; c < COLS; c = c + 2) begin : g_col
+                    nnf_pe2_ice40 #(.PSUM_W(PSUM_W)) u_pe2 (
+                        .clk    (clk),
+                        .a_i    (a_h[r*(COLS+1)+c]),
+                        .bank_i (b_h[r*(COLS+1)+c]),
+                        .psum0_i(p_v[r*COLS+c]),
+                        .psum1_i(p_v[r*COLS+c+1]),
+                        .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
+                        .wl_bank(wl_bank),
+                        .wl_data(wl_data[8*c +: 16]),
+                        .a_m    (a_h[r*(COLS+1)+c+1]),
+                        .bank_m (b_h[r*(COLS+1)+c+1]),
+                        .a_o    (a_h[r*(COLS+1)+c+2]),
+                        .bank_o (b_h[r*(COLS+1)+c+2]),
+                        .psum0_o(p_v[(r+1)*COLS+c]),
+                        .psum1_o(p_v[(r+1)*COLS+c+1])
+                    );
+                end
+            end
+        end else begin : g_pes
+            for (r = 0; r < ROWS; r = r + 1) begin : g_row
+                for (c = 0; c < COLS; c = c + 1) begin : g_col
+                    nnf_pe #(.PSUM_W(PSUM_W), .MUL_DSP(MUL_DSP)) u_pe (
+                        .clk    (clk),
+                        .a_i    (a_h[r*(COLS+1)+c]),
+                        .bank_i (b_h[r*(COLS+1)+c]),
+                        .psum_i (p_v[r*COLS+c]),
+                        .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
+                        .wl_bank(wl_bank),
+                        .wl_data(wl_data[8*c +: 8]),
+                        .a_o    (a_h[r*(COLS+1)+c+1]),
+                        .bank_o (b_h[r*(COLS+1)+c+1]),
+                        .psum_o (p_v[(r+1)*COLS+c])
+                    );
+                end
             end
         end
 

@@ -8,13 +8,22 @@
 //   VEC_SERIAL = 1: one shared nnf_requant and LUT copy visit the lanes in
 //                   turn (the streamer spaces last-K-tile rows COLS cycles
 //                   apart); o_we 7 + COLS cycles after fin_load.
+//   VEC_SERIAL = 2: no DSP: one requantizer in the fabric visits the lanes,
+//                   FAB_STEPS (12) cycles each: the product acc * m0 by
+//                   eleven radix-8 Booth steps (a 36-bit add of 0, +-acc,
+//                   +-2acc, +-3acc or +-4acc a cycle, the partial product
+//                   shifting right three bits), then nnf_requant_tail as in
+//                   nnf_requant; the streamer spaces last-K-tile rows
+//                   COLS * FAB_STEPS cycles apart; o_we 5 + COLS * FAB_STEPS
+//                   cycles after fin_load.
 // fin_* are held from the cycle after fin_load until the next fin_load;
 // zp / lo / hi / lut are the command's, held while the engine is busy.
 `default_nettype none
 
 module nnf_vec #(
     parameter integer COLS       = 8,
-    parameter integer VEC_SERIAL = 0
+    parameter integer VEC_SERIAL = 0,
+    parameter integer FAB_STEPS  = 12          // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -36,7 +45,19 @@ module nnf_vec #(
     localparam integer VLAT  = 7;              // fin_load -> o_we (parallel)
 
     genvar g;
+    // per-lane values as arrays (the serial stages): a lane chosen at run
+    // time is a mux
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] acc_arr [0:COLS-1];
+    wire [30:0] m0_arr  [0:COLS-1];
+    wire [7:0]  sh_arr  [0:COLS-1];
+    /* verilator lint_on UNUSEDSIGNAL */
     generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_arr
+            assign acc_arr[g] = fin_acc[32*g +: 32];
+            assign m0_arr[g]  = fin_m0[31*g +: 31];
+            assign sh_arr[g]  = fin_sh[8*g +: 8];
+        end
         if (VEC_SERIAL == 0) begin : g_par
             // vl_q[i] is valid at fin_load + 1 + i
             reg  [VLAT-1:0]   vl_q;
@@ -57,7 +78,7 @@ module nnf_vec #(
             assign o_row  = lut ? lut_rd : req_q;
             assign o_we   = vl_q[VLAT-1];
             assign idle   = (vl_q == {VLAT{1'b0}});
-        end else begin : g_ser
+        end else if (VEC_SERIAL == 1) begin : g_ser
             // ser_lane_q: the lane entering nnf_requant (COLS = idle)
             reg  [LOG_C:0]    ser_lane_q;
             // lane number and valid, delayed to the LUT output (6 cycles)
@@ -70,15 +91,6 @@ module nnf_vec #(
             wire [7:0]        q;
             reg  [7:0]        req_q;
             integer i;
-            // per-lane values as arrays: a lane chosen at run time is a mux
-            wire [31:0] acc_arr [0:COLS-1];
-            wire [30:0] m0_arr  [0:COLS-1];
-            wire [7:0]  sh_arr  [0:COLS-1];
-            for (g = 0; g < COLS; g = g + 1) begin : g_arr
-                assign acc_arr[g] = fin_acc[32*g +: 32];
-                assign m0_arr[g]  = fin_m0[31*g +: 31];
-                assign sh_arr[g]  = fin_sh[8*g +: 8];
-            end
             always @(posedge clk) begin
                 if (rst) begin
                     ser_lane_q <= COLS[LOG_C:0];
@@ -102,6 +114,104 @@ module nnf_vec #(
             assign o_row  = row_q;
             assign o_we   = we_q;
             assign idle   = !ser_on && (sv_q == 6'd0) && !we_q;
+        end else if (VEC_SERIAL == 2) begin : g_fab
+            if (FAB_STEPS != 12) begin : g_bad
+                nnf_vec_bad_parameter_FAB_STEPS_must_be_12 u_bad();
+            end
+            localparam integer HW = 36;             // partial product, high part
+            localparam integer LW = 33;             // its low part: 11 steps of 3 bits
+            reg  [LOG_C:0]    lane_q;               // the lane multiplied (COLS: none)
+            reg  [3:0]        step_q;               // 0: load it, 1..11: Booth steps
+            wire              run  = !lane_q[LOG_C];
+            wire [LOG_C-1:0]  lane = lane_q[LOG_C-1:0];
+            // the lane's operands, taken at step 0
+            reg  signed [33:0] acc_q, acc3_q;       // acc, 3 * acc
+            reg  [33:0]       mx_q;                 // {0, m0, 0} >> 3 per step: the digit is mx_q[3:0]
+            reg  [5:0]        km1_q;                // k - 1 = 30 - shift (mod 64)
+            reg  [HW-1:0]     h_q;
+            reg  [LW-1:0]     l_q;
+            reg               pv_q;                 // a product is ready: to the tail now
+            reg  [LOG_C-1:0]  pl_q;                 // its lane
+            // digit d = -4*b3 + 2*b2 + b1 + b0 of mx_q[3:0]: |d| and its sign
+            wire [3:0]        dg   = mx_q[3:0];
+            wire              neg  = dg[3] && (dg != 4'hf);
+            wire [2:0]        mag  = (dg == 4'h0 || dg == 4'hf) ? 3'd0
+                                   : (dg == 4'h1 || dg == 4'h2 || dg == 4'hd || dg == 4'he) ? 3'd1
+                                   : (dg == 4'h3 || dg == 4'h4 || dg == 4'hb || dg == 4'hc) ? 3'd2
+                                   : (dg == 4'h5 || dg == 4'h6 || dg == 4'h9 || dg == 4'ha) ? 3'd3 : 3'd4;
+            reg  [HW-1:0]     mult;
+            always @(*) begin
+                case (mag)
+                    3'd1:    mult = {{(HW-34){acc_q[33]}}, acc_q};
+                    3'd2:    mult = {{(HW-35){acc_q[33]}}, acc_q, 1'b0};
+                    3'd3:    mult = {{(HW-34){acc3_q[33]}}, acc3_q};
+                    3'd4:    mult = {{(HW-36){acc_q[33]}}, acc_q, 2'b00};
+                    default: mult = {HW{1'b0}};
+                endcase
+            end
+            // h + d * acc: the subtraction as the complement plus a carry in
+            wire [HW-1:0]     h_new = h_q + (mult ^ {HW{neg}}) + {{(HW-1){1'b0}}, neg};
+            wire signed [31:0] acc_l = acc_arr[lane];
+            always @(posedge clk) begin
+                if (rst) begin
+                    lane_q <= COLS[LOG_C:0];
+                    step_q <= 4'd0;
+                    pv_q   <= 1'b0;
+                end else begin
+                    pv_q <= run && (step_q == 4'd11);
+                    if (fin_load) begin
+                        lane_q <= {(LOG_C+1){1'b0}};
+                        step_q <= 4'd0;
+                    end else if (run) begin
+                        step_q <= (step_q == 4'd11) ? 4'd0 : step_q + 4'd1;
+                        if (step_q == 4'd11) lane_q <= lane_q + 1'b1;
+                    end
+                end
+                if (run && step_q == 4'd11) pl_q <= lane;
+                if (run && step_q == 4'd0) begin
+                    acc_q  <= {{2{acc_l[31]}}, acc_l};
+                    acc3_q <= {{2{acc_l[31]}}, acc_l} + {acc_l[31], acc_l, 1'b0};
+                    mx_q   <= {2'b00, m0_arr[lane], 1'b0};
+                    km1_q  <= 6'd30 - sh_arr[lane][5:0];
+                    h_q    <= {HW{1'b0}};
+                    l_q    <= {LW{1'b0}};
+                end else if (run) begin
+                    h_q  <= {{3{h_new[HW-1]}}, h_new[HW-1:3]};
+                    l_q  <= {h_new[2:0], l_q[LW-1:3]};
+                    mx_q <= mx_q >> 3;
+                end
+            end
+            // the tail: the product {h, l} (exact in its low 64 bits) in the
+            // cycle after the last step, q 3 cycles later
+            wire [7:0] q;
+            nnf_requant_tail u_tail (
+                .clk(clk), .prod({h_q[63-LW:0], l_q}), .km1(km1_q), .zp(zp), .lo(lo), .hi(hi), .q(q));
+            reg  [3:0]        v_q;                  // v_q[i]: tail stage i+1 holds a lane's value
+            reg  [LOG_C-1:0]  vl_q [0:3];
+            reg  [7:0]        req_q;
+            reg  [COLS*8-1:0] row_q;
+            reg               we_q;
+            integer i;
+            always @(posedge clk) begin
+                if (rst) begin
+                    v_q  <= 4'd0;
+                    we_q <= 1'b0;
+                end else begin
+                    v_q  <= {v_q[2:0], pv_q};
+                    we_q <= v_q[3] && (vl_q[3] == COLS[LOG_C-1:0] - 1'b1);
+                end
+                vl_q[0] <= pl_q;
+                for (i = 1; i < 4; i = i + 1) vl_q[i] <= vl_q[i-1];
+                req_q <= q;
+                if (v_q[3]) row_q[8*vl_q[3] +: 8] <= lut ? lut_rd : req_q;
+            end
+            assign lut_ra = q;
+            assign o_row  = row_q;
+            assign o_we   = we_q;
+            assign idle   = !run && !pv_q && (v_q == 4'd0) && !we_q;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], sh_arr[lane][7:6]};
+            /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
 endmodule

@@ -458,7 +458,9 @@ int main(int argc, char **argv) {
     } else if (r < 4) {
       if (!gen_wrap(&f, K_CONV)) gen_cv(&f, K_CONV, 0);
     } else if (r < 10) gen_gemm_lif(&f, K_GEMM);
-    else if (r < 16) gen_gemm_lif(&f, K_LIF);
+    /* without a LIF core (STATE_WORDS 0) nnf_seq never starts a LIF check
+       and nnf_insn_check has none (its LIF paths fold away): GEMMs instead */
+    else if (r < 16) gen_gemm_lif(&f, state_words ? K_LIF : K_GEMM);
     else if (r < 58) gen_cv(&f, K_CONV, chance(12) ? 1 : chance(12) ? 2 : 0);
     else gen_cv(&f, K_POOL, chance(12) ? 1 : chance(12) ? 2 : 0);
     if (f.m > 65535 || f.k > 65535 || f.n > 65535 || f.cin > 65535) {

@@ -1,0 +1,72 @@
+`default_nettype none
+
+// nnf_requant_tail: stages 3-5 of the requantization (above), from the exact
+// 64-bit product acc * m0 and k - 1: the one definition of the shift, the
+// rounding, the zero point and the clamp, shared by nnf_requant (products
+// in DSPs) and nnf_vec's fabric requantizer (VEC_SERIAL = 2: the product
+// by Booth steps). q follows prod / km1 by 3 cycles.
+module nnf_requant_tail (
+    input  wire        clk,
+    input  wire [63:0] prod,    // acc * m0, exact (|acc * m0| < 2^62)
+    input  wire [5:0]  km1,     // k - 1, 0..61
+    input  wire [7:0]  zp,
+    input  wire [7:0]  lo,
+    input  wire [7:0]  hi,
+    output reg  [7:0]  q
+);
+    // ---- 3: t = prod >>> (k-1), saturated to [-2^13, 2^13 - 1]. A
+    //         logarithmic shifter that keeps, after the stage shifting by
+    //         2^j, only the 14 + 2^j - 1 low bits the remaining stages can
+    //         bring down, and flags (o*) a stage whose dropped bits are not
+    //         all copies of the sign: then t does not fit 14 bits. (A full
+    //         64-bit shifter and a 51-bit fits check cost about twice the
+    //         LUTs.) t fits <=> no stage flags; the saturation takes the
+    //         product's sign.
+    wire [5:0]  sa = km1;
+    wire [63:0] y5 = sa[5] ? {{32{prod[63]}}, prod[63:32]} : prod;
+    wire        o5 = (y5[63:44] != {20{y5[44]}});
+    wire [44:0] y4 = sa[4] ? {{16{y5[44]}}, y5[44:16]} : y5[44:0];
+    wire        o4 = (y4[44:28] != {17{y4[28]}});
+    wire [28:0] y3 = sa[3] ? {{8{y4[28]}}, y4[28:8]} : y4[28:0];
+    wire        o3 = (y3[28:20] != {9{y3[20]}});
+    wire [20:0] y2 = sa[2] ? {{4{y3[20]}}, y3[20:4]} : y3[20:0];
+    wire        o2 = (y2[20:16] != {5{y2[16]}});
+    wire [16:0] y1 = sa[1] ? {{2{y2[16]}}, y2[16:2]} : y2[16:0];
+    wire        o1 = (y1[16:14] != {3{y1[14]}});
+    wire [14:0] y0 = sa[0] ? {y1[14], y1[14:1]} : y1[14:0];
+    wire        o0 = (y0[14:13] != {2{y0[13]}});
+    wire        t_fits = !(o5 || o4 || o3 || o2 || o1 || o0);
+    reg  [13:0] ts_q;
+    always @(posedge clk) begin
+        if (t_fits)          ts_q <= y0[13:0];
+        else if (prod[63]) ts_q <= 14'h2000;   // -8192
+        else                 ts_q <= 14'h1fff;   // +8191
+    end
+
+    // ---- 4: y = (t + 1) >>> 1 (the rounding); saturate to [-2048, 2047].
+    //         With zp, lo, hi in int8 range, clamp(y + zp, lo, hi) is
+    //         unchanged by this.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [14:0] u     = {ts_q[13], ts_q} + 15'd1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] y     = u[14:1];
+    wire        fits  = (y[13:11] == 3'b000) || (y[13:11] == 3'b111);
+    reg  [11:0] ys_q;
+    always @(posedge clk) begin
+        if (fits)       ys_q <= y[11:0];
+        else if (y[13]) ys_q <= 12'h800;    // -2048
+        else            ys_q <= 12'h7ff;    // +2047
+    end
+
+    // ---- 5: zero point and clamp.
+    wire [12:0] v = {ys_q[11], ys_q} + {{5{zp[7]}}, zp};
+    wire        below = $signed(v) < $signed({{5{lo[7]}}, lo});
+    wire        above = $signed(v) > $signed({{5{hi[7]}}, hi});
+    always @(posedge clk) begin
+        if (below)      q <= lo;
+        else if (above) q <= hi;
+        else            q <= v[7:0];
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,108 @@
+// tb_vec_fab: nnf_vec's fabric requantizer (VEC_SERIAL = 2: Booth steps,
+// no DSP) against the DSP one (VEC_SERIAL = 1, nnf_requant) on the same
+// rows: random accumulators, multipliers, shifts, zero points and clamps,
+// the extremes of each, and rows arriving as close together as the
+// streamer lets them (COLS * 12 cycles); zero point and clamp change
+// between commands, with nothing in flight, as nnf_gemm holds them.
+`timescale 1ns / 1ps
+`default_nettype none
+module tb_vec_fab;
+    localparam integer COLS = 4;
+    localparam integer GAP  = COLS * 12;
+    reg clk = 1'b0, rst = 1'b1;
+    reg fin_load = 1'b0;
+    reg [COLS*32-1:0] acc = 0;
+    reg [COLS*31-1:0] m0 = 0;
+    reg [COLS*8-1:0]  sh = 0;
+    reg [7:0] zp = 0, lo = 8'h80, hi = 8'h7f;
+    wire [7:0] ra_s, ra_f;
+    wire [COLS*8-1:0] row_s, row_f;
+    wire we_s, we_f, idle_s, idle_f;
+    // LUT off (lut = 0): the requantized bytes themselves
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(1)) u_s (
+        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
+        .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
+        .o_row(row_s), .o_we(we_s), .idle(idle_s));
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(2)) u_f (
+        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
+        .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_f), .lut_rd(8'd0),
+        .o_row(row_f), .o_we(we_f), .idle(idle_f));
+    always #5 clk = !clk;
+
+    // the serial unit's rows, in order, to compare with the fabric's
+    reg [COLS*8-1:0] exp_q [0:4095];
+    integer n_s = 0, n_f = 0, errors = 0;
+    always @(posedge clk) begin
+        if (we_s) begin exp_q[n_s % 4096] <= row_s; n_s <= n_s + 1; end
+        if (we_f) begin
+            if (n_f >= n_s && !we_s) begin
+                errors = errors + 1; $display("FAIL fabric row %0d before the DSP one", n_f);
+            end
+            n_f <= n_f + 1;
+        end
+    end
+    // compare one cycle later (exp_q written with <=)
+    reg we_f_d = 1'b0; reg [COLS*8-1:0] row_f_d; integer idx_d;
+    always @(posedge clk) begin
+        we_f_d <= we_f; row_f_d <= row_f; idx_d <= n_f;
+        if (we_f_d && exp_q[idx_d % 4096] !== row_f_d) begin
+            errors = errors + 1;
+            if (errors < 10) $display("FAIL row %0d: fabric %h, DSP %h", idx_d, row_f_d, exp_q[idx_d % 4096]);
+        end
+    end
+
+    function [31:0] pick_acc(input integer r);
+        case (r % 8)
+            0: pick_acc = 32'h80000000;
+            1: pick_acc = 32'h7fffffff;
+            2: pick_acc = $random & 32'h000fffff;
+            3: pick_acc = -($random & 32'h00ffffff);
+            4: pick_acc = 32'd0;
+            default: pick_acc = $random;
+        endcase
+    endfunction
+    function [30:0] pick_m0(input integer r);
+        case (r % 6)
+            0: pick_m0 = 31'h7fffffff;
+            1: pick_m0 = 31'd0;
+            2: pick_m0 = 31'h40000000 | ($random & 31'h3fffffff);
+            default: pick_m0 = $random;
+        endcase
+    endfunction
+    integer row, c, gap, s;
+    reg [7:0] a, b;
+    initial begin
+        repeat (4) @(posedge clk);
+        rst = 1'b0;
+        for (row = 0; row < 3000; row = row + 1) begin
+            @(negedge clk);
+            for (c = 0; c < COLS; c = c + 1) begin
+                acc[32*c +: 32] = pick_acc($random & 255);
+                m0[31*c +: 31]  = pick_m0($random & 255);
+                s = ($random & 63) - 31;                 // -31..32: 30 the largest valid
+                if (s > 30) s = 30;
+                sh[8*c +: 8] = s;
+            end
+            if (row % 50 == 0) begin
+                // zp, lo, hi are a command's: held while anything is in flight
+                while (!idle_s || !idle_f) @(negedge clk);
+                a = $random; b = $random;
+                zp = $random;
+                if ($signed(a) <= $signed(b)) begin lo = a; hi = b; end else begin lo = b; hi = a; end
+                if (row % 250 == 0) begin lo = 8'h80; hi = 8'h7f; end
+            end
+            fin_load = 1'b1;
+            @(negedge clk);
+            fin_load = 1'b0;
+            gap = GAP - 1 + ((row % 3 == 0) ? ($random & 7) : 0);
+            repeat (gap) @(negedge clk);
+        end
+        repeat (200) @(negedge clk);
+        if (errors == 0 && n_s == 3000 && n_f == 3000 && idle_f)
+            $display("PASS 3000 rows of %0d lanes: the fabric requantizer equals nnf_requant", COLS);
+        else
+            $display("FAIL errors %0d, rows %0d / %0d, idle %0d", errors, n_s, n_f, idle_f);
+        $finish;
+    end
+endmodule
+`default_nettype wire
