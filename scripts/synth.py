@@ -146,7 +146,7 @@ BOARDS = {
         "freq": 84.0,
         "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
                    "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 0, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
+        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
     },
 }
 

@@ -18,7 +18,7 @@ module nnf_top_orangecrab #(
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
     parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
-    parameter integer HAS_REL = 0,     // relative bases and LOOP's stride: not yet (83.3 MHz with them at seed 1, under the 84 target)
+    parameter integer HAS_REL = 1,     // relative bases and LOOP's stride (docs/boards/orangecrab.md)
     parameter integer CLOCK_HZ = 84000000,
     parameter integer BAUD = 3000000,
     parameter integer PLL_CLKI_DIV = 4,
