@@ -368,10 +368,15 @@ def print_board_params(board):
     return 0
 
 
-def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, variant="0.23"):
-    """The Yosys script; variant is the COARSE entry for the Yosys that runs it."""
+def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, variant="0.23",
+                 base=None):
+    """The Yosys script; variant is the COARSE entry for the Yosys that runs it.
+    With base, every path in it is relative to base (Yosys runs there)."""
     params = top_params(cfg, extra)
     inc = rtl_includes(os.path.abspath(opts.rtl_dir))[0]
+    if base:
+        files = [os.path.relpath(f, base) for f in files]
+        json_out, stat_out, inc = (os.path.relpath(p, base) for p in (json_out, stat_out, inc))
     for p in files + [json_out, stat_out, inc]:
         if re.search(r"\s", p):
             raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
@@ -568,11 +573,16 @@ def main(argv):
     netlist = os.path.join(work, "netlist.json")  # nextpnr reads it by this name
     stat = os.path.join(work, "yosys-stat.json")
     ys = os.path.join(work, "synth.ys")
+    # Yosys runs in the work directory with paths relative to it: the YoWASP
+    # (WebAssembly) build maps its own temporary directory over /tmp, so an
+    # absolute path under /tmp (a clone there) is not the file
     with open(ys, "w") as f:
         if board:
-            f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra, variant))
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, board["top"], extra, variant,
+                                 base=work))
         else:
-            f.write(yosys_script(t, cfg, files, netlist, stat, a, extra=extra, variant=variant))
+            f.write(yosys_script(t, cfg, files, netlist, stat, a, extra=extra, variant=variant,
+                                 base=work))
 
     # what runs, by executable and the version it reports
     tools = {"yosys": "%s (%s)" % (yosys_version, os.path.basename(yosys)),
@@ -585,8 +595,8 @@ def main(argv):
              toolchain, os.path.basename(yosys), os.path.basename(pnr)),
           flush=True)
 
-    t_yosys = run([yosys, "-q", "-l", os.path.join(work, "yosys.log"), ys],
-                  os.path.join(work, "yosys.out"), "yosys")
+    t_yosys = run([yosys, "-q", "-l", "yosys.log", "synth.ys"],
+                  os.path.join(work, "yosys.out"), "yosys", cwd=work)
     cells = cells_of(stat)
 
     # nextpnr and the packers run in the work directory with relative paths:
