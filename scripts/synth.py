@@ -97,14 +97,17 @@ BOARDS = {
         "constraints": "constraints/icebreaker.pcf",
         "bitstream": "icebreaker.bin",
         "freq": 24.0,
-        "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 512,
+        "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 65536,
                    "p_words": 16, "acc_depth": 64, "vec_serial": 2, "pe_dsp": 2},
+        # W in the four SB_SPRAM256KA (W_SPRAM, nnf_spram): 65536 words of
+        # 2 bytes, 128 KiB, so 784-128-10 is resident
         # the array two products per SB_MAC16 and the requantizer in the
         # fabric: 2 of the 8 DSPs (docs/boards/icebreaker.md); no LIF core
         # (STATE_WORDS 0): with it the device does not fit the UP5K's 5280
         # LCs; 32-bit counters (docs/boards/icebreaker.md)
         # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
         "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "HAS_REL": 0, "LIF_LANES": 1, "CNT_W": 32,
+                  "W_SPRAM": 1,
                   "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
     },
     "ulx3s": {

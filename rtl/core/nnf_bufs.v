@@ -20,13 +20,17 @@
 //                     W, P write every cycle: the host is their write ports'
 //                                only client (so the next bank's weights
 //                                stream in while a program computes from
-//                                the last one, docs/protocol.md, Banks)
+//                                the last one, docs/protocol.md, Banks);
+//                                with W_SPRAM, a W write every cycle the
+//                                loader does not read
+//                                (W_SPRAM: W is single-ported, nnf_spram)
 //                     W, P read, LUT  while idle (P: and the P check does not read)
 //
 // Read data is valid the cycle after a granted read, from the RAM's output
 // register (a RAM not read keeps its output). Priorities per RAM port:
 //   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
 //   P read: accumulator > P check > host       W, LUT: engine > host
+//   W with W_SPRAM (one port): loader read > host write > host read
 // Every port has at most one writer per cycle (the `ifdef FORMAL` block).
 `default_nettype none
 
@@ -37,7 +41,8 @@ module nnf_bufs #(
     parameter integer W_WORDS   = 16384,
     parameter integer P_WORDS   = 64,
     parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
-    parameter integer LUT_COUNT = 1        // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
+    parameter integer LUT_COUNT = 1,       // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
+    parameter integer W_SPRAM   = 0        // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
 ) (
     input  wire        clk,
     input  wire        busy,                         // the engine owns the buffers
@@ -91,7 +96,8 @@ module nnf_bufs #(
     wire g_sr   = busy && sr_re;                       // ACT read
     wire g_lpr  = !busy && lp_re;
     wire g_hr_act = hp_re && h_act && !busy && !g_lpr;
-    wire g_hw_w = hp_we && h_w;                        // W (write port: the host's alone)
+    wire g_ld   = busy && ld_re;                       // W
+    wire g_hw_w = hp_we && h_w && !(W_SPRAM != 0 && g_ld);  // (dual port: the write port is the host's alone)
     wire g_hr_w = hp_re && h_w && !busy;
     wire g_pc   = !busy && pc_re;                      // P
     wire g_hw_p = hp_we && h_p;                        // (write port: the host's alone)
@@ -138,11 +144,29 @@ module nnf_bufs #(
         end
     endgenerate
 
+    // dual port: the read port; single port (W_SPRAM): the one port, the
+    // loader's read, else the host's write or read
     wire            w_re = busy ? ld_re : g_hr_w;
     wire [W_AW-1:0] w_ra = busy ? ld_ra : hp_addr[LOG_C +: W_AW];
-    nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
-        .clk(clk), .we(w_we), .wa(hp_addr[LOG_C +: W_AW]), .wd({COLS{hp_wdata}}),
-        .re(w_re), .ra(w_ra), .rd(w_rd));
+    wire            w_en   = g_ld || g_hw_w || g_hr_w;
+    wire [W_AW-1:0] w_addr = g_ld ? ld_ra : hp_addr[LOG_C +: W_AW];
+    generate
+        if (W_SPRAM != 0) begin : g_w_sp
+            nnf_spram #(.AW(W_AW), .NB(COLS)) u_w (
+                .clk(clk), .en(w_en), .we(w_we), .addr(w_addr), .wd({COLS{hp_wdata}}),
+                .rd(w_rd));
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_w = &{1'b0, w_re, w_ra};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_w_dp
+            nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
+                .clk(clk), .we(w_we), .wa(hp_addr[LOG_C +: W_AW]), .wd({COLS{hp_wdata}}),
+                .re(w_re), .ra(w_ra), .rd(w_rd));
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_w = &{1'b0, w_en, w_addr};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
 
     // ------------------------------------------------------------------
     // P: per lane, P_WORDS entries of 9 bytes (bias, m0, shift)
@@ -268,9 +292,14 @@ module nnf_bufs #(
         if (hp_wait && hp_we && h_act) assert(g_ow || g_lpw);
         if (hp_wait && hp_re && h_act) assert(busy || g_lpr);
         if (hp_wait && hp_re && h_p)   assert(busy || g_pc);
-        // W and P writes are never held (busy or not); W reads and LUT
-        // accesses wait only while busy
-        if (hp_we && (h_w || h_p)) assert(!hp_wait);
+        // W and P writes are never held (busy or not; with W_SPRAM a W
+        // write waits only for the loader's read, which goes to the port);
+        // W reads and LUT accesses wait only while busy
+        if (hp_we && h_p) assert(!hp_wait);
+        if (hp_we && h_w && W_SPRAM == 0) assert(!hp_wait);
+        if (hp_we && h_w && W_SPRAM != 0) assert(hp_wait == g_ld);
+        if (W_SPRAM != 0 && g_ld) assert(w_en && w_addr == ld_ra && w_we == {COLS{1'b0}});
+        if (W_SPRAM != 0 && g_hw_w) assert(w_en && w_addr == hp_addr[LOG_C +: W_AW]);
         if (hp_wait && (h_lut || (hp_re && h_w))) assert(busy);
     end
 

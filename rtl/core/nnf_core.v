@@ -34,7 +34,8 @@ module nnf_core #(
     parameter integer MAX_PAYLOAD = 4096,
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
-    parameter integer CNT_W       = 64        // counter bits, 8..64 by 8 (COUNTERS reads the rest as 0)
+    parameter integer CNT_W       = 64,       // counter bits, 8..64 by 8 (COUNTERS reads the rest as 0)
+    parameter integer W_SPRAM     = 0         // 1: W single-ported (nnf_spram: the iCE40UP5K's SPRAMs)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -250,7 +251,8 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT)) u_gemm (
+               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
+               .W_SPRAM(W_SPRAM)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),

@@ -43,7 +43,8 @@ module nnf_gemm #(
                                         // pairs, two products per SB_MAC16 (nnf_pe2_ice40)
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
-    parameter integer LUT_COUNT = 1     // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
+    parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
+    parameter integer W_SPRAM   = 0     // 1: W single-ported (nnf_spram; the iCE40UP5K's SPRAMs)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -363,7 +364,7 @@ module nnf_gemm #(
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-               .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT)) u_bufs (
+               .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM)) u_bufs (
         .clk(clk), .busy(busy),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),

@@ -24,6 +24,7 @@ module nnf_dev_uart #(
     parameter integer EW_LANES    = 1,        // EW lanes per cycle (nnf_core)
     parameter integer LUT_COUNT   = 8,        // resident LUTs (nnf_core)
     parameter integer BANKS       = 4,        // bank flags for weight streaming (nnf_core)
+    parameter integer W_SPRAM     = 0,        // W single-ported (nnf_core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle (nnf_core)
     parameter integer MAX_PAYLOAD = 1024,
     parameter integer TIMEOUT     = 65536,
@@ -56,7 +57,7 @@ module nnf_dev_uart #(
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PE_DSP(PE_DSP), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
-               .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .BANKS(BANKS), .W_SPRAM(W_SPRAM), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
