@@ -20,12 +20,8 @@ const char *nnf_import_format_name(nnf_import_format f) { return f == NNF_IMPORT
 
 nnf_net *nnf_import_mem(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
                         size_t errlen) {
-  nnf_import_info dummy;
-  if (!info) info = &dummy;
-  memset(info, 0, sizeof *info);
-  info->format = nnf_import_detect(buf, len);
-  return info->format == NNF_IMPORT_TFLITE ? nnf_import_tflite(buf, len, name, info, err, errlen)
-                                           : nnf_import_onnx(buf, len, name, info, err, errlen);
+  return nnf_import_detect(buf, len) == NNF_IMPORT_TFLITE ? nnf_import_tflite(buf, len, name, info, err, errlen)
+                                                          : nnf_import_onnx(buf, len, name, info, err, errlen);
 }
 
 nnf_net *nnf_import_file(const char *path, nnf_import_info *info, char *err, size_t errlen) {
@@ -65,6 +61,12 @@ nnf_net *nnf_import_file(const char *path, nnf_import_info *info, char *err, siz
 }
 
 /* ---- shared by the readers ---------------------------------------------------- */
+
+int nnf_imp_vfail(char *err, size_t errlen, const char *file, const char *where, const char *fmt, va_list ap) {
+  char msg[384];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  return nnf_fail(err, errlen, "%s: %s: %s", file, where, msg);
+}
 
 int nnf_imp_add(nnf_net *n, nnf_layer *l, const char *sub, const char *file, const char *where, char *err,
                 size_t errlen) {

@@ -7,7 +7,12 @@
 #ifndef NNF_IMPORT_IMPL_H
 #define NNF_IMPORT_IMPL_H
 
+#include <stdarg.h>
+
 #include "nnf_import.h"
+
+/* err = "<file>: <where>: <fmt...>"; returns -1. */
+int nnf_imp_vfail(char *err, size_t errlen, const char *file, const char *where, const char *fmt, va_list ap);
 
 /* Append l (may be NULL: its constructor failed with sub) to n; on failure
  * err = "<file>: <where>: <why>" and -1. */

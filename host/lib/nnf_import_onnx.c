@@ -48,12 +48,11 @@ static const char *dtype_name(int32_t t) {
 
 static int fail(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(walk *w, const char *fmt, ...) {
-  char msg[320];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int rc = nnf_imp_vfail(w->err, w->errlen, w->file, w->where, fmt, ap);
   va_end(ap);
-  return nnf_fail(w->err, w->errlen, "%s: %s: %s", w->file, w->where, msg);
+  return rc;
 }
 
 /* The value named `name`: an initializer or a Constant node's output. */
@@ -105,28 +104,24 @@ static float *floats(walk *w, const tensor *t, const char *what, int ndim, const
     return NULL;
   }
   int64_t n = count(t);
-  float *v = n >= 0 ? malloc((size_t)(n ? n : 1) * sizeof(float)) : NULL;
-  if (!v) {
-    fail(w, "%s '%s': too large", what, TN(t));
+  int raw = t->has_raw_data;
+  if (n < 0 || (raw && t->raw_data.len != (size_t)n * 4) || (!raw && t->n_float_data != (size_t)n)) {
+    fail(w, "%s '%s': its data does not hold its dims' elements", what, TN(t));
     return NULL;
   }
-  if (t->has_raw_data) {
-    if (t->raw_data.len != (size_t)n * 4) {
-      free(v);
-      fail(w, "%s '%s': its raw data does not hold its dims' elements", what, TN(t));
-      return NULL;
-    }
+  float *v = malloc((size_t)(n ? n : 1) * sizeof(float));
+  if (!v) {
+    fail(w, "%s '%s': out of memory", what, TN(t));
+    return NULL;
+  }
+  if (raw) {
     for (int64_t i = 0; i < n; i++) { /* little endian, as ONNX stores it */
       const uint8_t *b = t->raw_data.data + 4 * i;
       uint32_t x = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
       memcpy(&v[i], &x, 4);
     }
-  } else if (t->n_float_data == (size_t)n) {
-    memcpy(v, t->float_data, (size_t)n * sizeof(float));
   } else {
-    free(v);
-    fail(w, "%s '%s': its data does not hold its dims' elements", what, TN(t));
-    return NULL;
+    memcpy(v, t->float_data, (size_t)n * sizeof(float));
   }
   for (int64_t i = 0; i < n; i++)
     if (!isfinite(v[i])) {
@@ -492,7 +487,8 @@ static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *inf
 nnf_net *nnf_import_onnx(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
                          size_t errlen) {
   nnf_import_info dummy;
-  if (!info) info = &dummy, memset(info, 0, sizeof *info);
+  if (!info) info = &dummy;
+  memset(info, 0, sizeof *info);
   info->format = NNF_IMPORT_ONNX;
   NnfOnnx__ModelProto *m = nnf_onnx__model_proto__unpack(NULL, len, buf);
   if (!m) {

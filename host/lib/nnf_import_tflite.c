@@ -200,12 +200,11 @@ typedef struct {
 
 static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(rd *r, const char *fmt, ...) {
-  char msg[320];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int rc = nnf_imp_vfail(r->err, r->errlen, r->file, r->where, fmt, ap);
   va_end(ap);
-  return nnf_fail(r->err, r->errlen, "%s: %s: %s", r->file, r->where, msg);
+  return rc;
 }
 
 static int corrupt(rd *r, const char *what) {
@@ -297,10 +296,15 @@ static int same_q(const tfl_tensor *a, const tfl_tensor *b) {
   return a->nq == 1 && b->nq == 1 && a->nzp == 1 && b->nzp == 1 && a->scale[0] == b->scale[0] && a->zp[0] == b->zp[0];
 }
 
+/* Elements of t's shape, or -1 when a dim is negative or they pass 2^24. */
 static int elems(const tfl_tensor *t) {
   int64_t c = 1;
-  for (int d = 0; d < t->ndim; d++) c = t->shape[d] < 0 ? -1 : c * t->shape[d];
-  return c < 0 || c > (1 << 24) ? -1 : (int)c;
+  for (int d = 0; d < t->ndim; d++) {
+    if (t->shape[d] < 0) return -1;
+    c *= t->shape[d];
+    if (c > (1 << 24)) return -1;
+  }
+  return (int)c;
 }
 
 /* ---- operators into layers ------------------------------------------------------ */
@@ -375,6 +379,28 @@ static int wb(build *b, const int32_t *in, uint32_t nin, tfl_tensor **w, tfl_ten
   return 0;
 }
 
+/* The data of weights wt ([out, nw / out], int8) and bias bt ([out] int32,
+ * may be NULL): *wd the file's weight bytes, *w room for them in the
+ * layer's order, *bias the biases (NULL without bt). -1 after the error. */
+static int wb_data(build *b, const tfl_tensor *wt, const tfl_tensor *bt, int out, size_t nw, const uint8_t **wd,
+                   int8_t **w, int32_t **bias) {
+  rd *r = b->r;
+  const uint8_t *bd = NULL;
+  *w = NULL, *bias = NULL;
+  if (tensor_data(r, wt, "weights", nw, wd)) return -1;
+  if (bt && (bt->ndim != 1 || bt->shape[0] != out)) return fail(r, "its bias '%s' is not [%d]", bt->name, out);
+  if (bt && tensor_data(r, bt, "bias", (size_t)out * 4, &bd)) return -1;
+  *bias = bt ? malloc((size_t)out * 4) : NULL;
+  *w = malloc(nw);
+  if (!*w || (bt && !*bias)) {
+    free(*w), free(*bias);
+    *w = NULL, *bias = NULL;
+    return fail(r, "out of memory");
+  }
+  for (int o = 0; bt && o < out; o++) (*bias)[o] = (int32_t)rd32(&r->f, (size_t)(bd - r->f.b) + 4 * (size_t)o);
+  return 0;
+}
+
 static int fully_connected(build *b, const fb_table *opts, const int32_t *in, uint32_t nin, int out_t) {
   rd *r = b->r;
   nnf_net *n = b->n;
@@ -388,20 +414,16 @@ static int fully_connected(build *b, const fb_table *opts, const int32_t *in, ui
   if (wt->ndim != 2 || wt->shape[1] != K || wt->shape[0] < 1 || wt->shape[0] > 65535)
     return fail(r, "its weights '%s' are not [out, %d]", wt->name, K);
   int N = wt->shape[0];
-  const uint8_t *wd, *bd = NULL;
-  if (tensor_data(r, wt, "weights", (size_t)N * K, &wd)) return -1;
-  if (bt && (bt->ndim != 1 || bt->shape[0] != N)) return fail(r, "its bias '%s' is not [%d]", bt->name, N);
-  if (bt && tensor_data(r, bt, "bias", (size_t)N * 4, &bd)) return -1;
+  const uint8_t *wd;
+  int8_t *w;
+  int32_t *bias;
+  if (wb_data(b, wt, bt, N, (size_t)N * K, &wd, &w, &bias)) return -1;
   char sub[256];
   int perm = b->nhwc || (x->map && x->c > 1);
-  if (x->map && add(b, nnf_flatten(sub, sizeof sub), sub, b->out_tensor[n->nlayers])) return -1;
-  int32_t *bias = bt ? malloc((size_t)N * 4) : NULL;
-  int8_t *w = malloc((size_t)N * K);
-  if (!w || (bt && !bias)) {
+  if (x->map && add(b, nnf_flatten(sub, sizeof sub), sub, b->out_tensor[n->nlayers])) {
     free(w), free(bias);
-    return fail(r, "out of memory");
+    return -1;
   }
-  for (int o = 0; bias && o < N; o++) bias[o] = (int32_t)rd32(&r->f, (size_t)(bd - r->f.b) + 4 * (size_t)o);
   /* the rows a map flattened in TFLite's (H, W, C) order hold, in nnfpga's (C, H, W) */
   const nnf_tensor *m = perm ? &n->t[n->nlayers - 1] : NULL;
   int C = m ? n->t[n->nlayers - 1].c : 1, H = m ? n->t[n->nlayers - 1].h : 1, W = m ? n->t[n->nlayers - 1].w : 1;
@@ -457,17 +479,10 @@ static int conv2d(build *b, const fb_table *opts, const int32_t *in, uint32_t ni
   int O = wt->shape[0], k = wt->shape[1], I = x->c, pad;
   if (pad_of(b, padding, x->h, k, (int)sw, &pad) || pad_of(b, padding, x->w, k, (int)sw, &pad)) return -1;
   size_t K = (size_t)I * k * k;
-  const uint8_t *wd, *bd = NULL;
-  if (tensor_data(r, wt, "weights", (size_t)O * K, &wd)) return -1;
-  if (bt && (bt->ndim != 1 || bt->shape[0] != O)) return fail(r, "its bias '%s' is not [%d]", bt->name, O);
-  if (bt && tensor_data(r, bt, "bias", (size_t)O * 4, &bd)) return -1;
-  int32_t *bias = bt ? malloc((size_t)O * 4) : NULL;
-  int8_t *w = malloc((size_t)O * K);
-  if (!w || (bt && !bias)) {
-    free(w), free(bias);
-    return fail(r, "out of memory");
-  }
-  for (int o = 0; bias && o < O; o++) bias[o] = (int32_t)rd32(&r->f, (size_t)(bd - r->f.b) + 4 * (size_t)o);
+  const uint8_t *wd;
+  int8_t *w;
+  int32_t *bias;
+  if (wb_data(b, wt, bt, O, (size_t)O * K, &wd, &w, &bias)) return -1;
   for (int o = 0; o < O; o++) /* OHWI -> OIHW */
     for (int c = 0; c < I; c++)
       for (int y = 0; y < k; y++)
@@ -534,7 +549,7 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
   int cur = (int)rd32(f, ins), end = (int)rd32(f, outs);
   /* the network over the input's shape: (1, F) flat, (1, H, W, C) a map, (1, H, W) one channel */
   int sh[4] = {0, 0, 0, 0};
-  for (int d = 0; d < x->ndim; d++) sh[d] = x->shape[d];
+  for (int d = 0; d < x->ndim && d < 4; d++) sh[d] = x->shape[d];
   if (!((x->ndim == 2 || x->ndim == 3 || x->ndim == 4) && sh[0] == 1 && elems(x) > 0))
     return fail(r, "input '%s' is not (1, features), (1, H, W) or (1, H, W, C)", x->name);
   char sub[256];
@@ -680,7 +695,8 @@ static int check_bias(rd *r, const nnf_qlayer *Q, const int8_t *w_kn, int in, in
 nnf_net *nnf_import_tflite(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
                            size_t errlen) {
   nnf_import_info dummy;
-  if (!info) info = &dummy, memset(info, 0, sizeof *info);
+  if (!info) info = &dummy;
+  memset(info, 0, sizeof *info);
   info->format = NNF_IMPORT_TFLITE;
   info->quantized = 1;
   rd r = {{buf, len}, name, "model", err, errlen, {0, 0, 0}, {0, 0, 0}, NULL, 0, 0, 0};

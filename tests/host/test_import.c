@@ -67,12 +67,20 @@ static const cJSON *get(const cJSON *o, const char *a, const char *b) {
   return x;
 }
 
-static nnf_net *import(const char *name, nnf_import_info *info) {
-  char path[512], err[512];
+/* Import a committed file: its format, whether it is quantized, its architecture. */
+static nnf_net *import(const char *name, nnf_import_format fmt, int quantized, const char *arch) {
+  char path[512], err[512], a[1024];
+  nnf_import_info info;
   snprintf(path, sizeof path, "%s/%s", NNF_TEST_DATA, name);
-  nnf_net *n = nnf_import_file(path, info, err, sizeof err);
+  nnf_net *n = nnf_import_file(path, &info, err, sizeof err);
   nnf_test_ctx("import %s: %s", name, err);
   CHECK(n != NULL);
+  nnf_net_describe(n, a, sizeof a);
+  nnf_test_ctx("%s: %s", name, a);
+  CHECK(!strcmp(a, arch));
+  CHECK_EQ(info.format, fmt);
+  CHECK_EQ(info.quantized, quantized);
+  CHECK_EQ(n->quantized, quantized);
   return n;
 }
 
@@ -92,15 +100,8 @@ static void load_images(void) {
 }
 
 static void onnx_float(const char *file, const char *key, const char *arch) {
-  nnf_import_info info;
-  nnf_net *n = import(file, &info);
-  char a[1024], err[256];
-  nnf_net_describe(n, a, sizeof a);
-  nnf_test_ctx("%s: %s", file, a);
-  CHECK(!strcmp(a, arch));
-  CHECK_EQ(info.format, NNF_IMPORT_ONNX);
-  CHECK_EQ(info.quantized, 0);
-  CHECK(!strncmp(info.producer, "pytorch", 7));
+  nnf_net *n = import(file, NNF_IMPORT_ONNX, 0, arch);
+  char err[256];
   static double want[NREF * 10];
   static float got[NREF * 10], wf[NREF * 10];
   CHECK_EQ(flat(get(ref, key, "logits"), want, NREF * 10), NREF * 10);
@@ -125,15 +126,8 @@ static int count_diff(const int8_t *a, const double *b, int cnt) {
 }
 
 static void tflite_int8(const char *file, const char *key, const char *arch, int lut_layer) {
-  nnf_import_info info;
-  nnf_net *n = import(file, &info);
-  char a[1024], err[512];
-  nnf_net_describe(n, a, sizeof a);
-  nnf_test_ctx("%s: %s", file, a);
-  CHECK(!strcmp(a, arch));
-  CHECK_EQ(info.format, NNF_IMPORT_TFLITE);
-  CHECK_EQ(info.quantized, 1);
-  CHECK(n->quantized);
+  nnf_net *n = import(file, NNF_IMPORT_TFLITE, 1, arch);
+  char err[512];
   static double single[NREF * 10], tfl[NREF * 10];
   static int8_t got[NREF * 10], again[NREF * 10];
   CHECK_EQ(flat(get(ref, key, "single"), single, NREF * 10), NREF * 10);
