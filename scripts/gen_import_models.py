@@ -296,11 +296,17 @@ def act_tensor(m, name, shape, s, zp):
 
 # ---- the models -----------------------------------------------------------------
 
-def onnx_mlp(xtr, ytr, xte, yte, out, ref):
-    torch.manual_seed(1)
+def trained_mlp(act, seed, xtr, ytr):
+    """784-64 (ReLU), 64-32 (act), 32-10, trained 2 epochs with Adam."""
+    torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 32),
-                                torch.nn.Tanh(), torch.nn.Linear(32, 10))
-    train(model, xtr, ytr, 2, 1)
+                                act, torch.nn.Linear(32, 10))
+    train(model, xtr, ytr, 2, seed)
+    return model
+
+
+def onnx_mlp(xtr, ytr, xte, yte, out, ref):
+    model = trained_mlp(torch.nn.Tanh(), 1, xtr, ytr)
     with torch.no_grad():
         logits = model(xte)
     acc = float((logits.argmax(1) == yte).float().mean())
@@ -344,10 +350,7 @@ def onnx_bad(out):
 
 def tflite_mlp(xtr, ytr, xte_u8, yte, out, ref):
     """The int8 MLP 784-64-32-10 (ReLU fused, sigmoid as LOGISTIC)."""
-    torch.manual_seed(3)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 32),
-                                torch.nn.Sigmoid(), torch.nn.Linear(32, 10))
-    train(model, xtr, ytr, 2, 3)
+    model = trained_mlp(torch.nn.Sigmoid(), 3, xtr, ytr)
     with torch.no_grad():
         h1 = model[2](model[1](model[0](xtr[:2000])))
         z2 = model[3](h1)
@@ -437,23 +440,30 @@ def tflite_cnn(xte_u8, out, ref):
     # activation ranges from a float pass over 500 images
     x = xte_u8[:500].astype(np.float32)[..., None] / 255
 
-    def conv_f(x, w, b, pad):
+    def conv(x, w, b, pad):
+        """NHWC convolution of x by OHWI w (float, or integers: exact in int64)."""
         xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
         k = w.shape[1]
         H, W = xp.shape[1] - k + 1, xp.shape[2] - k + 1
-        y = np.zeros((x.shape[0], H, W, w.shape[0]), np.float64)
+        y = np.zeros((x.shape[0], H, W, w.shape[0]), np.float64 if x.dtype.kind == "f" else np.int64)
         for dy in range(k):
             for dx in range(k):
                 y += np.einsum("nhwc,oc->nhwo", xp[:, dy:dy + H, dx:dx + W, :], w[:, dy, dx, :])
         return y + b
 
     def pool(x, avg):
+        """2 x 2 pooling, stride 2; an integer average rounds as TFLite's (half away from zero)."""
         n, H, W, C = x.shape
         v = x[:, :H // 2 * 2, :W // 2 * 2].reshape(n, H // 2, 2, W // 2, 2, C)
-        return v.mean(axis=(2, 4)) if avg else v.max(axis=(2, 4))
+        if not avg:
+            return v.max(axis=(2, 4))
+        if x.dtype.kind == "f":
+            return v.mean(axis=(2, 4))
+        s = v.sum(axis=(2, 4))
+        return np.where(s > 0, (s + 2) // 4, -((-s + 2) // 4))
 
-    c1 = np.maximum(conv_f(x, w1, bb1, 1), 0)
-    c2 = conv_f(pool(c1, False), w2, bb2, 0)
+    c1 = np.maximum(conv(x, w1, bb1, 1), 0)
+    c2 = conv(pool(c1, False), w2, bb2, 0)
     z3 = pool(c2, True).reshape(-1, 288) @ w3.T + bb3
     s1, zp1 = qparams(0.0, float(c1.max()))
     s2, zp2 = qparams(float(c2.min()), float(c2.max()))
@@ -485,28 +495,14 @@ def tflite_cnn(xte_u8, out, ref):
     L1, L2, L3 = Q(s_x, sw1, s1), Q(s1, sw2, s2), Q(s2, sw3, s3)
 
     def conv_q(x, q, b, pad, zp_in):
-        xp = np.pad(x - zp_in, ((0, 0), (pad, pad), (pad, pad), (0, 0)))  # padding is the zero point: 0 after - zp
-        k = q.shape[1]
-        H, W = xp.shape[1] - k + 1, xp.shape[2] - k + 1
-        acc = np.zeros((x.shape[0], H, W, q.shape[0]), np.int64)
-        for dy in range(k):
-            for dx in range(k):
-                acc += np.einsum("nhwc,oc->nhwo", xp[:, dy:dy + H, dx:dx + W, :], q[:, dy, dx, :].astype(np.int64))
-        return acc + b
-
-    def pool_q(x, avg):
-        n, H, W, C = x.shape
-        v = x[:, :H // 2 * 2, :W // 2 * 2].reshape(n, H // 2, 2, W // 2, 2, C)
-        if not avg:
-            return v.max(axis=(2, 4))
-        s = v.sum(axis=(2, 4))
-        return np.where(s > 0, (s + 2) // 4, -((-s + 2) // 4))  # TFLite: half away from zero
+        # TFLite skips the padding taps: padding x - zp with zeros is the same
+        return conv(x - zp_in, q.astype(np.int64), b, pad)
 
     def run(xu8, double):
         xq = xu8.astype(np.int64)[..., None] - 128
         c1 = L1.out(conv_q(xq, q1, b1, 1, zp_x), zp1, zp1, 127, double)
-        c2 = L2.out(conv_q(pool_q(c1, False), q2, b2, 0, zp1), zp2, -128, 127, double)
-        p2 = pool_q(c2, True).reshape(-1, 288)
+        c2 = L2.out(conv_q(pool(c1, False), q2, b2, 0, zp1), zp2, -128, 127, double)
+        p2 = pool(c2, True).reshape(-1, 288)
         return L3.out((p2 - zp2) @ q3.T.astype(np.int64) + b3, zp3, -128, 127, double)
 
     n = ref["n"]
