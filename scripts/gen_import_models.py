@@ -17,6 +17,7 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
   import_cnn.tflite   an int8 CNN over (1, 28, 28, 1): CONV_2D (SAME, RELU),
                       MAX_POOL_2D, CONV_2D (VALID), AVERAGE_POOL_2D, RESHAPE,
                       FULLY_CONNECTED
+  import_tanh.tflite  an int8 784-16-10 MLP with TANH, its input int8 (no QUANTIZE)
   import_bad_op.onnx, import_bad_op.tflite   one unsupported operator each
   import_bad_dtype.tflite, import_bad_shape.tflite   float weights; a 1 x 3 kernel
   import_ref.json     inputs (pixels) and reference outputs: PyTorch's float
@@ -170,7 +171,7 @@ class Q:
 # ---- a TFLite flatbuffer writer (schema.fbs field numbers) ------------------------
 
 TT_FLOAT32, TT_INT32, TT_INT8 = 0, 2, 9
-OPS = {"QUANTIZE": 114, "DEQUANTIZE": 6, "RESHAPE": 22, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "SOFTMAX": 25,
+OPS = {"TANH": 28, "QUANTIZE": 114, "DEQUANTIZE": 6, "RESHAPE": 22, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "SOFTMAX": 25,
        "CONV_2D": 3, "MAX_POOL_2D": 17, "AVERAGE_POOL_2D": 1, "ADD": 0}
 OPT_CONV, OPT_POOL, OPT_FC, OPT_SOFTMAX, OPT_RESHAPE = 1, 5, 8, 9, 17
 
@@ -510,6 +511,51 @@ def tflite_cnn(xte_u8, out, ref):
     ref["cnn_tflite"] = {"tflite": d.tolist(), "single": s.tolist(), "differ": int((d != s).sum())}
 
 
+def tflite_tanh(xte_u8, out, ref):
+    """An untrained int8 784-16-10 MLP with TANH, its input int8 (no QUANTIZE)."""
+    rng = np.random.default_rng(6)
+    s_x, zp_x = np.float32(1 / 255), -128
+    w1 = rng.normal(0, 0.1, (16, 784)).astype(np.float32)
+    bb1 = rng.normal(0, 0.2, 16).astype(np.float32)
+    w2 = rng.normal(0, 0.5, (10, 16)).astype(np.float32)
+    bb2 = rng.normal(0, 0.1, 10).astype(np.float32)
+    x = xte_u8[:500].reshape(-1, 784).astype(np.float32) / 255
+    z1 = x @ w1.T + bb1
+    z2 = np.tanh(z1) @ w2.T + bb2
+    s1, zp1 = qparams(float(z1.min()), float(z1.max()))
+    s_t, zp_t = np.float32(1 / 128), 0
+    s2, zp2 = qparams(float(z2.min()), float(z2.max()))
+    q1, sw1 = wquant(w1)
+    q2, sw2 = wquant(w2)
+    b1, b2 = bquant(bb1, s_x, sw1), bquant(bb2, s_t, sw2)
+    m = TFLite()
+    t_x = act_tensor(m, "image", [1, 784], s_x, zp_x)
+    t_w1 = m.tensor("fc1/weights", [16, 784], TT_INT8, q1.tobytes(), sw1, [0] * 16, 0)
+    t_b1 = m.tensor("fc1/bias", [16], TT_INT32, b1.tobytes(), np.float32(s_x) * sw1, [0] * 16, 0)
+    t_z1 = act_tensor(m, "fc1", [1, 16], s1, zp1)
+    t_t = act_tensor(m, "tanh", [1, 16], s_t, zp_t)
+    t_w2 = m.tensor("fc2/weights", [10, 16], TT_INT8, q2.tobytes(), sw2, [0] * 10, 0)
+    t_b2 = m.tensor("fc2/bias", [10], TT_INT32, b2.tobytes(), np.float32(s_t) * sw2, [0] * 10, 0)
+    t_z2 = act_tensor(m, "logits", [1, 10], s2, zp2)
+    m.op("FULLY_CONNECTED", [t_x, t_w1, t_b1], [t_z1], (OPT_FC, [(0, "Int8", 0)]))
+    m.op("TANH", [t_z1], [t_t])
+    m.op("FULLY_CONNECTED", [t_t, t_w2, t_b2], [t_z2], (OPT_FC, [(0, "Int8", 0)]))
+    with open(f"{out}/import_tanh.tflite", "wb") as f:
+        f.write(m.build([t_x], [t_z2]))
+    L1, L2 = Q(s_x, sw1, s1), Q(s_t, sw2, s2)
+    table = lut(s1, zp1, s_t, zp_t, lambda v: np.tanh(v).astype(np.float32))
+
+    def run(xu8, double):
+        xq = xu8.reshape(-1, 784).astype(np.int64) - 128
+        z = L1.out((xq - zp_x) @ q1.T.astype(np.int64) + b1, zp1, -128, 127, double)
+        t = table[z + 128]
+        return L2.out((t - zp_t) @ q2.T.astype(np.int64) + b2, zp2, -128, 127, double)
+
+    n = ref["n"]
+    d, s = run(xte_u8[:n], True), run(xte_u8[:n], False)
+    ref["tanh_tflite"] = {"tflite": d.tolist(), "single": s.tolist(), "lut": table.tolist(), "differ": int((d != s).sum())}
+
+
 def tflite_bad(out):
     """QUANTIZE then ADD: an unsupported operator at index 1."""
     m = TFLite()
@@ -564,6 +610,7 @@ def main():
     onnx_bad(a.out)
     tflite_mlp(xtr, ytr_t, xte_u8, yte, a.out, ref)
     tflite_cnn(xte_u8, a.out, ref)
+    tflite_tanh(xte_u8, a.out, ref)
     tflite_bad(a.out)
     tflite_bad_more(a.out)
     with open(f"{a.out}/import_ref.json", "w") as f:
@@ -576,6 +623,7 @@ def main():
           f"{10 * t['test_images']} (at most {t['test_max_diff']}), predictions {t['test_pred_differ']}; "
           f"first {a.n}: {t['differ']}")
     print(f"tflite cnn: first {a.n}: outputs differing {ref['cnn_tflite']['differ']}")
+    print(f"tflite tanh: first {a.n}: outputs differing {ref['tanh_tflite']['differ']}")
 
 
 if __name__ == "__main__":

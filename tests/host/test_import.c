@@ -8,7 +8,7 @@
  *     device's integer arithmetic, nnf_net_forward_int) equal the
  *     reference's under nnfpga's single rounding, exactly; against TFLite's
  *     double rounding exactly the number of outputs the script counted
- *     differ; the sigmoid table is TFLite's; the checkpoint round trip
+ *     differ; the sigmoid and tanh tables are TFLite's; the checkpoint round trip
  *     keeps every int8 output;
  *   - every refusal: unsupported operators, dtypes, shapes and attributes
  *     named with their index in the graph (exact messages), and truncated
@@ -418,6 +418,7 @@ int main(void) {
               "Conv2d(1,4,kernel_size=3,stride=1,padding=1),ReLU,MaxPool2d(kernel_size=2,stride=2,padding=0),"
               "Conv2d(4,8,kernel_size=3,stride=1,padding=0),AvgPool2d(kernel_size=2,stride=2,padding=0,count_include_pad=False),Flatten,"
               "Linear(288,10)", -1);
+  tflite_int8("import_tanh.tflite", "tanh_tflite", "Linear(784,16),Tanh,Linear(16,10)", 0);
   onnx_refusals();
   tflite_refusals();
   damaged("import_mlp.tflite", 97);
