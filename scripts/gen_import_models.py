@@ -20,6 +20,8 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
   import_tanh.tflite  an int8 784-16-10 MLP with TANH, its input int8 (no QUANTIZE)
   import_bad_op.onnx, import_bad_op.tflite   one unsupported operator each
   import_bad_dtype.tflite, import_bad_shape.tflite   float weights; a 1 x 3 kernel
+  import_bad/*.tflite, import_bad/expected.json      one defect each, and the message
+                      each must be refused with
   import_ref.json     inputs (pixels) and reference outputs: PyTorch's float
                       logits for the ONNX models; for the TFLite models the int8
                       logits of TFLite's reference kernels (requantization by
@@ -188,7 +190,7 @@ class TFLite:
     def op(self, name, ins, outs, opts=None):
         self.ops.append((name, ins, outs, opts))
 
-    def build(self, inputs, outputs, description="nnfpga gen_import_models.py"):
+    def build(self, inputs, outputs, description="nnfpga gen_import_models.py", version=3, subgraphs=1):
         b = flatbuffers.Builder(1024)
 
         def ivec(vals, prepend, size, align=None):
@@ -278,10 +280,10 @@ class TFLite:
         b.PrependUOffsetTRelativeSlot(3, opv, 0)
         b.PrependUOffsetTRelativeSlot(4, sname, 0)
         sub = b.EndObject()
-        subv, codev, bufv = offvec([sub]), offvec(code_offs), offvec(buf_offs)
+        subv, codev, bufv = offvec([sub] * subgraphs), offvec(code_offs), offvec(buf_offs)
         desc = b.CreateString(description)
         b.StartObject(8)
-        b.PrependUint32Slot(0, 3, 0)
+        b.PrependUint32Slot(0, version, 0)
         b.PrependUOffsetTRelativeSlot(1, codev, 0)
         b.PrependUOffsetTRelativeSlot(2, subv, 0)
         b.PrependUOffsetTRelativeSlot(3, desc, 0)
@@ -586,6 +588,88 @@ def tflite_bad_more(out):
         f.write(m.build([t_x], [t_y]))
 
 
+def tflite_refusals(out):
+    """tests/data/import_bad/*.tflite: small models with one defect each, and
+    expected.json: the message each must be refused with (after "<file>: ")."""
+    os.makedirs(f"{out}/import_bad", exist_ok=True)
+    want = {}
+    h = np.float32(0.5)
+
+    def fc_model(name, msg, w_q=None, w_scale=(0.1, 0.1), w_zp=(0, 0), qdim=0, act=0, y_type=TT_INT8, bias_shape=None,
+                 version=3, subgraphs=1, after=None, branch=False):
+        m = TFLite()
+        t_x = act_tensor(m, "x", [1, 4], h, 0)
+        wq = np.ones((2, 4), np.int8) if w_q is None else w_q
+        t_w = m.tensor("w", [2, 4], TT_INT8, wq.tobytes(), list(w_scale), list(w_zp), qdim)
+        ins = [t_x, t_w, -1]
+        if bias_shape:
+            t_b = m.tensor("b", bias_shape, TT_INT32, np.zeros(int(np.prod(bias_shape)), np.int32).tobytes(),
+                           [0.05] * bias_shape[0], [0] * bias_shape[0], 0)
+            ins[2] = t_b
+        t_y = m.tensor("y", [1, 2], y_type, scale=[1.0] if y_type == TT_INT8 else None, zp=[0])
+        m.op("FULLY_CONNECTED", ins, [t_y], (OPT_FC, [(0, "Int8", act)]))
+        last = t_y
+        for k, (op, shape, s_o, zp_o, opts) in enumerate(after or []):
+            t_z = act_tensor(m, "z" if k == 0 else f"z{k}", shape, np.float32(s_o), zp_o)
+            m.op(op, [t_x if branch else last], [t_z], opts)
+            last = t_z
+        data = m.build([t_x], [last], version=version, subgraphs=subgraphs)
+        with open(f"{out}/import_bad/{name}.tflite", "wb") as f:
+            f.write(data)
+        want[name] = msg
+
+    fc_model("fused_tanh", "operator 0 (FULLY_CONNECTED 'y'): fused activation 4 is not supported (NONE, RELU, RELU6 "
+             "are)", act=4)
+    fc_model("weight_128", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' hold -128: int8 weights are -127..127 "
+             "(TFLite's symmetric range)", w_q=np.full((2, 4), -128, np.int8))
+    fc_model("weight_zp", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' have a zero point other than 0",
+             w_zp=(0, 3))
+    fc_model("weight_axis", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' are not quantized per tensor or per "
+             "output channel (dimension 0)", w_scale=(0.1, 0.1, 0.1, 0.1), w_zp=(0, 0, 0, 0), qdim=1)
+    fc_model("float_output", "operator 0 (FULLY_CONNECTED 'y'): its output 'y' is FLOAT32, not INT8 (only int8 "
+             "models import)", y_type=TT_FLOAT32)
+    fc_model("bias_shape", "operator 0 (FULLY_CONNECTED 'y'): its bias 'b' is not [2]", bias_shape=[3])
+    fc_model("logistic_q", "operator 1 (LOGISTIC 'z'): its output is quantized (0.0078125, -128), not TFLite's "
+             "(1/256, -128)", after=[("LOGISTIC", [1, 2], 1 / 128, -128, None)])
+    fc_model("branch", "operator 1 (LOGISTIC 'z'): it does not read the output of the operator before it (only chains "
+             "of layers import)", after=[("LOGISTIC", [1, 2], 1 / 256, -128, None)], branch=True)
+    fc_model("softmax_middle", "operator 2 (LOGISTIC 'z1'): LOGISTIC after SOFTMAX: SOFTMAX imports only at the end",
+             after=[("SOFTMAX", [1, 2], 1 / 256, -128, (OPT_SOFTMAX, [(0, "Float32", 1.0)])),
+                    ("LOGISTIC", [1, 2], 1 / 256, -128, None)])
+    fc_model("version", "model: schema version 2, not 3", version=2)
+    fc_model("subgraphs", "model: 2 subgraphs: only models of one import", subgraphs=2)
+
+    def conv_model(name, msg, k=(3, 3), stride=1, padding=1, dilation=1, pool=None):
+        m = TFLite()
+        t_x = act_tensor(m, "x", [1, 5, 5, 1], h, 0)
+        t_w = m.tensor("w", [2, k[0], k[1], 1], TT_INT8, np.ones((2, k[0], k[1], 1), np.int8).tobytes(), [0.1, 0.1],
+                       [0, 0], 0)
+        t_y = act_tensor(m, "y", [1, 5, 5, 2], h, 0)
+        m.op("CONV_2D", [t_x, t_w, -1], [t_y], (OPT_CONV, [(0, "Int8", padding), (1, "Int32", stride), (2, "Int32", stride),
+                                                           (4, "Int32", dilation), (5, "Int32", dilation)]))
+        last = t_y
+        if pool:
+            s_o, fw = pool
+            t_p = act_tensor(m, "p", [1, 2, 2, 2], np.float32(s_o), 0)
+            m.op("MAX_POOL_2D", [t_y], [t_p], (OPT_POOL, [(0, "Int8", 1), (1, "Int32", 2), (2, "Int32", 2),
+                                                           (3, "Int32", fw[0]), (4, "Int32", fw[1])]))
+            last = t_p
+        with open(f"{out}/import_bad/{name}.tflite", "wb") as f:
+            f.write(m.build([t_x], [last]))
+        want[name] = msg
+
+    conv_model("dilation", "operator 0 (CONV_2D 'y'): dilation other than 1 does not import", dilation=2)
+    conv_model("same_asymmetric", "operator 0 (CONV_2D 'y'): SAME padding is not symmetric here (1 rows and columns "
+               "in all: one more after)", k=(2, 2), stride=2, padding=0)
+    conv_model("pool_quant", "operator 1 (MAX_POOL_2D 'p'): its output's quantization is not its input's",
+               pool=(0.25, (2, 2)))
+    conv_model("pool_window", "operator 1 (MAX_POOL_2D 'p'): a 3 x 2 window with strides 2 x 2: only square windows "
+               "and equal strides import", pool=(0.5, (2, 3)))
+    with open(f"{out}/import_bad/expected.json", "w") as f:
+        json.dump(want, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data"))
@@ -596,6 +680,7 @@ def main():
         onnx_bad(a.out)
         tflite_bad(a.out)
         tflite_bad_more(a.out)
+        tflite_refusals(a.out)
         return
     torch.set_num_threads(2)
     (xtr_u8, ytr), (xte_u8, yte) = fashion()
@@ -613,6 +698,7 @@ def main():
     tflite_tanh(xte_u8, a.out, ref)
     tflite_bad(a.out)
     tflite_bad_more(a.out)
+    tflite_refusals(a.out)
     with open(f"{a.out}/import_ref.json", "w") as f:
         json.dump(ref, f, separators=(",", ":"))
         f.write("\n")

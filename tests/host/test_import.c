@@ -11,7 +11,8 @@
  *     differ; the sigmoid and tanh tables are TFLite's; the checkpoint round trip
  *     keeps every int8 output;
  *   - every refusal: unsupported operators, dtypes, shapes and attributes
- *     named with their index in the graph (exact messages), and truncated
+ *     named with their index in the graph (exact messages; the TFLite ones
+ *     of tests/data/import_bad/ with their expected.json), and truncated
  *     or damaged files (every prefix, seeded byte flips) fail cleanly.
  */
 #include <cjson/cJSON.h>
@@ -366,6 +367,19 @@ static void tflite_refusals(void) {
   expect_file_err("import_bad_dtype.tflite", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' are FLOAT32, not INT8");
   expect_file_err("import_bad_shape.tflite", "operator 0 (CONV_2D 'y'): its weights 'w' are not [out, k, k, 1]: only "
                                              "square kernels import");
+  /* tests/data/import_bad/: one defect each, the message in expected.json */
+  cJSON *want = nnf_ref_load("import_bad/expected.json");
+  const cJSON *e;
+  int files = 0;
+  cJSON_ArrayForEach(e, want) {
+    char file[128];
+    snprintf(file, sizeof file, "import_bad/%s.tflite", e->string);
+    CHECK(cJSON_IsString(e));
+    expect_file_err(file, e->valuestring);
+    files++;
+  }
+  CHECK(files >= 15);
+  cJSON_Delete(want);
   static const uint8_t hdr[8] = {0, 0, 0, 0, 'T', 'F', 'L', '3'};
   expect_err(hdr, 8, "h.tflite", "h.tflite: model: the root table points outside the file (truncated or corrupt "
                                  "flatbuffer)");
