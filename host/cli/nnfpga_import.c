@@ -26,8 +26,8 @@ static void usage_import(FILE *f) {
           "                   LOGISTIC, TANH); a final Softmax is dropped (the outputs are logits)\n"
           "  --out FILE       the checkpoint to write (safetensors)\n"
           "  --calib N        ONNX (float) models: observe the activation ranges (min / max) on\n"
-          "                   the first N training images, then quantize (default 1024; 0: no\n"
-          "                   calibration, the checkpoint holds the float model only: eval --float).\n"
+          "                   the first N training images (one pass: at most 4096), then quantize\n"
+          "                   (default 1024; 0: no calibration, the float model only: eval --float).\n"
           "                   A TFLite model keeps its own int8 quantization.\n"
           "  --data DIR       IDX files in MNIST layout for --calib (default " NNF_FASHION_DEFAULT ")\n"
           "  --json           {format, file, out, architecture, operators, quantized, calibration,\n"
@@ -51,7 +51,7 @@ int cmd_import(int argc, char **argv) {
   const char *out = NULL, *data = NULL, *file = NULL;
   long calib = 1024;
   int json = 0, help = 0;
-  const cli_option opts[] = {{"--out", CLI_STR, &out, 0, 0},       {"--calib", CLI_INT, &calib, 0, 60000},
+  const cli_option opts[] = {{"--out", CLI_STR, &out, 0, 0},       {"--calib", CLI_INT, &calib, 0, 4096},
                              {"--data", CLI_STR, &data, 0, 0},     {"--json", CLI_FLAG, &json, 0, 0},
                              CLI_END};
   const cli_option *const tables[] = {opts, NULL};

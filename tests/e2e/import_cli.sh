@@ -31,6 +31,7 @@ expect 2 "no FILE to import" -- imp --out "$tmp/x.safetensors"
 expect 2 "--out FILE is required" -- imp "$data/import_mlp.onnx"
 expect 2 "unexpected argument|unknown option" -- imp "$data/import_mlp.onnx" --out "$tmp/x.safetensors" --bogus
 expect 0 "usage: nnfpga import FILE" -- imp --help
+expect 2 "--calib wants an integer in 0..4096" -- imp "$data/import_mlp.onnx" --out "$tmp/x.safetensors" --calib 5000
 expect 3 "import_bad_op.onnx: node 2 'LeakyRelu' \(/2/LeakyRelu\): operator LeakyRelu is not supported" -- \
   imp "$data/import_bad_op.onnx" --out "$tmp/x.safetensors"
 expect 3 "import_bad_op.tflite: operator 1 \(ADD 'sum'\): operator ADD is not supported" -- \
