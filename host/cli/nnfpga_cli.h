@@ -173,5 +173,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif /* NNFPGA_CLI_H */

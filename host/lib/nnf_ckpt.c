@@ -86,10 +86,18 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   seen[NNF_MAX_LAYERS] = n->t[0].r.seen;
   add(tl, "quant.input.range", NNF_ST_F32, ranges[NNF_MAX_LAYERS], 1, 2, 0);
   add(tl, "quant.input.observed", NNF_ST_I32, &seen[NNF_MAX_LAYERS], 1, 1, 0);
-  int has_lif = 0, act = -1;
+  int has_lif = 0, act = -1, given = 0;
+  double given_scale[NNF_MAX_LAYERS + 1];
+  int32_t given_zp[NNF_MAX_LAYERS + 1];
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     nnf_param p[NNF_MAX_PARAMS];
+    const float *gs = nnf_layer_given_weight_scales(l);
+    if (gs) {
+      given = 1;
+      snprintf(name, sizeof name, "quant.%d.weight_scale_given", i);
+      add(tl, name, NNF_ST_F32, gs, 1, nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out, 0);
+    }
     int k = l->ops->params ? l->ops->params(l, p) : 0;
     for (int j = 0; j < k; j++) {
       snprintf(name, sizeof name, "%d.%s", i, p[j].name);
@@ -131,6 +139,14 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
     if (n->quantized && nnf_layer_dense(l)) add_qlayer(tl, i, l->in, l->out, nnf_layer_qlayer(l));
     const nnf_dense *cd = nnf_layer_conv(l);
     if (n->quantized && cd) add_qlayer(tl, i, cd->in, cd->out, nnf_layer_conv_qlayer(l));
+  }
+  if (given) { /* an imported int8 model: every fixed boundary's quantization as given */
+    for (int i = 0; i <= n->nlayers; i++) {
+      given_scale[i] = n->t[i].r.fixed ? n->t[i].r.scale : 0.0;
+      given_zp[i] = n->t[i].r.fixed ? n->t[i].r.zp : 0;
+    }
+    add(tl, "quant.given_scale", NNF_ST_F64, given_scale, 1, n->nlayers + 1, 0);
+    add(tl, "quant.given_zero_point", NNF_ST_I32, given_zp, 1, n->nlayers + 1, 0);
   }
   char arch[2048], inputs[16], steps[16], layers[160], shape[48];
   nnf_net_describe(n, arch, sizeof arch);
@@ -484,6 +500,36 @@ static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_k
   return n;
 }
 
+/* Given quantization (an imported int8 model): quant.given_scale F64 and
+ * quant.given_zero_point I32 [nlayers + 1] (scale 0: the boundary is
+ * observed), quant.<i>.weight_scale_given F32 [out]. Absent: none. */
+static int load_given(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  char name[48], sub[256];
+  for (int i = 0; i < n->nlayers; i++) {
+    nnf_layer *l = n->layer[i];
+    const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
+    const nnf_st_tensor *t;
+    snprintf(name, sizeof name, "quant.%d.weight_scale_given", i);
+    if (!nnf_st_find(f, name)) continue;
+    if (!d) return nnf_fail(err, errlen, "%s: tensor '%s' but layer %d has no weights", path, name, i);
+    if (!(t = want(f, path, name, NNF_ST_F32, 1, d->out, 0, err, errlen))) return -1;
+    if (nnf_layer_give_weight_scales(l, t->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
+  }
+  if (!nnf_st_find(f, "quant.given_scale")) return 0;
+  const nnf_st_tensor *s, *z;
+  if (!(s = want(f, path, "quant.given_scale", NNF_ST_F64, 1, n->nlayers + 1, 0, err, errlen)) ||
+      !(z = want(f, path, "quant.given_zero_point", NNF_ST_I32, 1, n->nlayers + 1, 0, err, errlen)))
+    return -1;
+  for (int i = 0; i <= n->nlayers; i++) {
+    double sc;
+    int32_t zp;
+    memcpy(&sc, (const char *)s->data + 8 * i, 8);
+    memcpy(&zp, (const char *)z->data + 4 * i, 4);
+    if (sc != 0.0 && nnf_net_give_range(n, i, sc, zp, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
+  }
+  return 0;
+}
+
 static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_t errlen) {
   const char *arch = nnf_st_meta(f, "architecture"), *input = nnf_st_meta(f, "input");
   double inputs = 0, steps = 1;
@@ -555,6 +601,7 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
       }
     }
   }
+  if (!rc) rc = load_given(n, f, path, err, errlen);
   const char *qz = nnf_st_meta(f, "quantized");
   if (!rc && qz && !strcmp(qz, "1"))
     rc = nnf_net_quantize(n, err, errlen) || check_quantized(n, f, path, 0, vth, err, errlen);

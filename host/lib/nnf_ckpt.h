@@ -20,6 +20,10 @@
  *                                           not folded: nnfm_conv2d_ref's)
  *   quant.<i>.multiplier, shift I32, I8 [out]   requantization
  *   quant.<i>.lut               I8  [256]   activation table (LUT layers)
+ * and for an imported int8 model (nnf_import.h), its quantization as given:
+ *   quant.given_scale           F64 [L+1]   boundary i's scale (0: observed)
+ *   quant.given_zero_point      I32 [L+1]   boundary i's zero point
+ *   quant.<i>.weight_scale_given F32 [out]  the per-channel weight scales
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.
  * "Linear(784,128),ReLU,Linear(128,10)"), inputs, steps, input ("observed",
  * "pixels", "rate"), quantized; for the ready-made networks also model

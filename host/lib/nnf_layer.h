@@ -80,6 +80,8 @@ typedef struct {
   int32_t zp, lo, hi;
   int lut;           /* 1: the outputs go through table */
   int8_t table[256];
+  float *s_w_given;  /* out, or NULL: per-channel weight scales given (an imported int8
+                        model's, nnf_layer_give_weight_scales) instead of max|W[n,:]| / 127 */
 } nnf_qlayer;
 
 /* The int8 form of one dense layer (the numeric contract, docs/numerics.md):
@@ -369,6 +371,15 @@ int nnf_layer_lif_current(nnf_layer *l, float **range, int **seen, int32_t **vth
 int nnf_layer_act(const nnf_layer *l);
 /* The range a layer owns (the observer of its output; NULL if none). */
 nnf_qrange *nnf_layer_range(nnf_layer *l);
+/* Given quantization (an imported int8 model, nnf_import.h): boundary i
+ * (0: the input) takes (scale, zp) as it is, never observed; a Linear or
+ * Conv2d layer's weights take the per-channel scales s (its out of them)
+ * instead of max|W[n,:]| / 127. Checkpoints keep both (nnf_ckpt.h). 0, or
+ * -1 + err (a layer without weights, a scale not finite and positive). */
+int nnf_net_give_range(nnf_net *n, int i, double scale, int32_t zp, char *err, size_t errlen);
+int nnf_layer_give_weight_scales(nnf_layer *l, const float *s, char *err, size_t errlen);
+/* The weight scales given to a layer (NULL: none, or another kind). */
+const float *nnf_layer_given_weight_scales(nnf_layer *l);
 
 /* The k-th Linear layer (k = 0..) of a network: its float layer and int8
  * form (NULL past the last); the count of Linear layers; and the sizes the

@@ -39,7 +39,7 @@ int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, 
     float mx = 0;
     for (int i = 0; i < L->in; i++) mx = fabsf(w[i]) > mx ? fabsf(w[i]) : mx;
     if (!isfinite(mx)) return nnf_fail(err, errlen, "layer %d has a non-finite weight", layer);
-    double sw = mx > 0 ? mx / 127.0 : 1.0;
+    double sw = Q->s_w_given ? (double)Q->s_w_given[o] : mx > 0 ? mx / 127.0 : 1.0;
     Q->s_w[o] = (float)sw;
     for (int i = 0; i < L->in; i++) {
       int32_t q = nnfm_quantize_real(w[i], sw, 0, -127, 127);

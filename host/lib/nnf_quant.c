@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnf_err.h"
 #include "nnfm.h"
 
 /* ---- ranges ----------------------------------------------------------------- */
@@ -65,6 +66,7 @@ nnf_qrange *nnf_layer_range(nnf_layer *l) { return &l->net->t[l->index + 1].r; }
 /* ---- the int8 form of a layer with weights (Linear, Conv2d) ------------------ */
 
 void nnf_qlayer_free(nnf_qlayer *q) {
+  free(q->s_w_given);
   free(q->s_w);
   free(q->w_kn);
   free(q->w_fq);
@@ -144,4 +146,51 @@ void nnf_ste_backward(nnf_layer *l, const nnf_qlayer *Q, const nnf_tensor *y, fl
   }
   const int8_t *q = y->q;
   for (size_t i = 0; i < cnt; i++) dy[i] = (q[i] > Q->lo && q[i] < Q->hi) ? dy[i] : 0.0f;
+}
+
+/* ---- given quantization (imported int8 models) ------------------------------ */
+
+int nnf_net_give_range(nnf_net *n, int i, double scale, int32_t zp, char *err, size_t errlen) {
+  if (i < 0 || i > n->nlayers) return nnf_fail(err, errlen, "boundary %d: the network has %d", i, n->nlayers + 1);
+  if (!(scale > 0) || !isfinite(scale) || zp < -128 || zp > 127)
+    return nnf_fail(err, errlen, "boundary %d: scale %g, zero point %d: not a positive finite scale and an int8 zero point",
+                    i, scale, (int)zp);
+  nnf_qrange_fix(&n->t[i].r, scale, zp);
+  n->quantized = 0;
+  return 0;
+}
+
+static nnf_qlayer *weights_q(nnf_layer *l, int *out) {
+  nnf_dense *d = nnf_layer_dense(l);
+  if (d) {
+    *out = d->out;
+    return nnf_layer_qlayer(l);
+  }
+  d = nnf_layer_conv(l);
+  if (d) {
+    *out = d->out;
+    return nnf_layer_conv_qlayer(l);
+  }
+  return NULL;
+}
+
+int nnf_layer_give_weight_scales(nnf_layer *l, const float *s, char *err, size_t errlen) {
+  int out;
+  nnf_qlayer *Q = weights_q(l, &out);
+  if (!Q) return nnf_fail(err, errlen, "layer %d (%s) has no weights to give scales to", l->index, l->ops->kind);
+  for (int o = 0; o < out; o++)
+    if (!(s[o] > 0) || !isfinite(s[o]))
+      return nnf_fail(err, errlen, "layer %d (%s) channel %d: weight scale %g is not positive and finite", l->index,
+                      l->ops->kind, o, (double)s[o]);
+  if (!Q->s_w_given && !(Q->s_w_given = malloc((size_t)out * sizeof(float))))
+    return nnf_fail(err, errlen, "out of memory");
+  memcpy(Q->s_w_given, s, (size_t)out * sizeof(float));
+  l->net->quantized = 0;
+  return 0;
+}
+
+const float *nnf_layer_given_weight_scales(nnf_layer *l) {
+  int out;
+  nnf_qlayer *Q = weights_q(l, &out);
+  return Q ? Q->s_w_given : NULL;
 }

@@ -1,0 +1,518 @@
+/*
+ * nnf_import_onnx.c - ONNX float models into the layer stack (nnf_import.h,
+ * docs/import.md). The protobuf is parsed by protobuf-c with the C that
+ * protoc-c generates from nnf_onnx.proto (the subset of onnx.proto read
+ * here); this file walks the graph's nodes in order as a chain:
+ *
+ *   Gemm (alpha = beta = 1, transA = 0), MatMul [+ Add]  -> Linear
+ *   Conv (square kernel, symmetric pads, group 1, dilation 1) -> Conv2d
+ *   MaxPool, AveragePool (count_include_pad = 0 or no pads), GlobalAveragePool
+ *   Relu, Clip(0, 6) (ReLU6), Clip(0) (ReLU), Sigmoid, Tanh
+ *   Flatten (axis 1), Reshape to (N, features): Flatten
+ *   Identity, Dropout, Pad by zeros: nothing; Constant: a value for the nodes after it
+ *   Softmax as the last node: dropped (the logits are the outputs)
+ */
+#include "nnf_import.h"
+#include "nnf_import_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nnf_err.h"
+#include "nnf_onnx.pb-c.h"
+
+typedef NnfOnnx__TensorProto tensor;
+typedef NnfOnnx__NodeProto node;
+#define TN(t) ((t)->name ? (t)->name : "")
+
+/* What the walk knows: the file, the graph's values by name. */
+typedef struct {
+  const char *file;
+  const NnfOnnx__GraphProto *g;
+  const tensor **consts;   /* Constant nodes' values, by node index (NULL: none) */
+  char where[160];         /* "node 3 'Conv' (name)" of the node being read */
+  char *err;
+  size_t errlen;
+} walk;
+
+static const char *const dtype_names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16",
+                                          "INT32", "INT64", "STRING", "BOOL", "FLOAT16", "DOUBLE",
+                                          "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+
+static const char *dtype_name(int32_t t) {
+  return t >= 0 && t < (int32_t)(sizeof dtype_names / sizeof dtype_names[0]) ? dtype_names[t] : "an unknown type";
+}
+
+static int fail(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(walk *w, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = nnf_imp_vfail(w->err, w->errlen, w->file, w->where, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* The value named `name`: an initializer or a Constant node's output. */
+static const tensor *value(const walk *w, const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < w->g->n_initializer; i++)
+    if (w->g->initializer[i]->name && !strcmp(w->g->initializer[i]->name, name)) return w->g->initializer[i];
+  for (size_t i = 0; i < w->g->n_node; i++)
+    if (w->consts[i] && w->g->node[i]->n_output > 0 && !strcmp(w->g->node[i]->output[0], name)) return w->consts[i];
+  return NULL;
+}
+
+/* Elements of t (its dims' product), or -1 when a dim is negative or the
+ * product exceeds 2^31. */
+static int64_t count(const tensor *t) {
+  int64_t c = 1;
+  for (size_t d = 0; d < t->n_dims; d++) {
+    if (t->dims[d] < 0 || t->dims[d] > (INT64_C(1) << 31)) return -1;
+    c *= t->dims[d];
+    if (c > (INT64_C(1) << 31)) return -1;
+  }
+  return c;
+}
+
+/* t's float32 values (exactly `want` of them, dims as given), malloc'ed;
+ * NULL after the error. */
+static float *floats(walk *w, const tensor *t, const char *what, int ndim, const int64_t *dims) {
+  char shape[96];
+  size_t u = 0;
+  shape[0] = 0;
+  for (int d = 0; d < ndim && u < sizeof shape; d++)
+    u += (size_t)snprintf(shape + u, sizeof shape - u, "%s%lld", d ? ", " : "", (long long)dims[d]);
+  if (t->has_data_location && t->data_location == NNF_ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    fail(w, "%s '%s' is stored outside the file (external data): save the model with its weights inside", what,
+         TN(t));
+    return NULL;
+  }
+  if (!t->has_data_type || t->data_type != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+    fail(w, "%s '%s' is %s: only FLOAT (float32) weights import", what, TN(t),
+         dtype_name(t->has_data_type ? t->data_type : 0));
+    return NULL;
+  }
+  int same = (int)t->n_dims == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->dims[d] == dims[d];
+  /* a bias may come as [out] or [1, out] */
+  if (!same && ndim == 1 && t->n_dims == 2 && t->dims[0] == 1 && t->dims[1] == dims[0]) same = 1;
+  if (!same) {
+    fail(w, "%s '%s' does not have the shape [%s] the layer needs", what, TN(t), shape);
+    return NULL;
+  }
+  int64_t n = count(t);
+  int raw = t->has_raw_data;
+  if (n < 0 || (raw && t->raw_data.len != (size_t)n * 4) || (!raw && t->n_float_data != (size_t)n)) {
+    fail(w, "%s '%s': its data does not hold its dims' elements", what, TN(t));
+    return NULL;
+  }
+  float *v = malloc((size_t)(n ? n : 1) * sizeof(float));
+  if (!v) {
+    fail(w, "%s '%s': out of memory", what, TN(t));
+    return NULL;
+  }
+  if (raw) {
+    for (int64_t i = 0; i < n; i++) { /* little endian, as ONNX stores it */
+      const uint8_t *b = t->raw_data.data + 4 * i;
+      uint32_t x = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+      memcpy(&v[i], &x, 4);
+    }
+  } else {
+    memcpy(v, t->float_data, (size_t)n * sizeof(float));
+  }
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(v[i])) {
+      free(v);
+      fail(w, "%s '%s' has a value that is not finite", what, TN(t));
+      return NULL;
+    }
+  return v;
+}
+
+/* A scalar (or one-element) float tensor's value. */
+static int scalar(walk *w, const tensor *t, const char *what, double *out) {
+  int64_t one = 1, n = count(t);
+  if (n != 1) return fail(w, "%s '%s' is not a single value", what, TN(t));
+  tensor s = *t;
+  s.n_dims = 1;
+  s.dims = &one;
+  float *v = floats(w, &s, what, 1, &one);
+  if (!v) return -1;
+  *out = v[0];
+  free(v);
+  return 0;
+}
+
+/* t's int64 values (Reshape's shape): 0 and up to max of them in v, *n. */
+static int int64s(walk *w, const tensor *t, const char *what, int64_t *v, int max, int *n) {
+  int64_t c = count(t);
+  if (!t->has_data_type || t->data_type != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || c < 0 || c > max)
+    return fail(w, "%s '%s' is not a short INT64 vector", what, TN(t));
+  if (t->has_raw_data) {
+    if (t->raw_data.len != (size_t)c * 8) return fail(w, "%s '%s': its raw data does not hold its elements", what, TN(t));
+    for (int64_t i = 0; i < c; i++) {
+      uint64_t x = 0;
+      for (int b = 7; b >= 0; b--) x = x << 8 | t->raw_data.data[8 * i + b];
+      memcpy(&v[i], &x, 8);
+    }
+  } else if (t->n_int64_data == (size_t)c) {
+    memcpy(v, t->int64_data, (size_t)c * 8);
+  } else {
+    return fail(w, "%s '%s': its data does not hold its elements", what, TN(t));
+  }
+  *n = (int)c;
+  return 0;
+}
+
+static const NnfOnnx__AttributeProto *attr(const node *nd, const char *name) {
+  for (size_t i = 0; i < nd->n_attribute; i++)
+    if (nd->attribute[i]->name && !strcmp(nd->attribute[i]->name, name)) return nd->attribute[i];
+  return NULL;
+}
+
+static int64_t attr_int(const node *nd, const char *name, int64_t def) {
+  const NnfOnnx__AttributeProto *a = attr(nd, name);
+  return a && a->has_i ? a->i : def;
+}
+
+/* An INTS attribute whose values are all equal (a square kernel, equal
+ * strides, symmetric pads): that value, def when absent, -1 when they
+ * differ or the count is not n. */
+static int64_t attr_same(const node *nd, const char *name, size_t n, int64_t def) {
+  const NnfOnnx__AttributeProto *a = attr(nd, name);
+  if (!a) return def;
+  if (a->n_ints != n) return -1;
+  for (size_t i = 1; i < n; i++)
+    if (a->ints[i] != a->ints[0]) return -1;
+  return a->ints[0];
+}
+
+/* Attributes a layer cannot take: auto_pad other than NOTSET, dilations
+ * other than 1, groups, ceil_mode, ... -> the error. */
+static int check_window(walk *w, const node *nd, int64_t *k, int64_t *s, int64_t *p) {
+  const NnfOnnx__AttributeProto *ap = attr(nd, "auto_pad");
+  if (ap && ap->has_s && ap->s.len && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))
+    return fail(w, "auto_pad is not NOTSET: give explicit pads");
+  *k = attr_same(nd, "kernel_shape", 2, 0);
+  *s = attr_same(nd, "strides", 2, 1);
+  *p = attr_same(nd, "pads", 4, 0);
+  if (*k <= 0) return fail(w, "kernel_shape is not a square kernel (k, k)");
+  if (*s <= 0) return fail(w, "strides are not equal positive values");
+  if (*p < 0) return fail(w, "pads are not the same on every side");
+  if (attr_same(nd, "dilations", 2, 1) != 1) return fail(w, "dilations other than 1 do not import");
+  if (attr_int(nd, "ceil_mode", 0)) return fail(w, "ceil_mode=1 does not import (PyTorch's default 0 does)");
+  if (*k > 64 || *s > 64 || *p > 64) return fail(w, "kernel, stride or pad too large");
+  return 0;
+}
+
+static int add(walk *w, nnf_net *n, nnf_layer *l, const char *sub) {
+  return nnf_imp_add(n, l, sub, w->file, w->where, w->err, w->errlen);
+}
+
+/* Gemm and MatMul: a Linear layer from B (k x n, or n x k with trans) and C. */
+static int linear(walk *w, nnf_net *n, const node *nd, int gemm) {
+  const nnf_tensor *x = &n->t[n->nlayers];
+  if (x->map) return fail(w, "its input is a feature map: Flatten it first");
+  if (nd->n_input < 2) return fail(w, "it has no weight input");
+  const tensor *B = value(w, nd->input[1]);
+  if (!B) return fail(w, "its weights '%s' are not an initializer or Constant", nd->input[1]);
+  int trans = 0;
+  if (gemm) {
+    const NnfOnnx__AttributeProto *al = attr(nd, "alpha"), *be = attr(nd, "beta");
+    if ((al && al->has_f && al->f != 1.0f) || (be && be->has_f && be->f != 1.0f) || attr_int(nd, "transA", 0))
+      return fail(w, "only alpha = 1, beta = 1, transA = 0 import");
+    trans = attr_int(nd, "transB", 0) != 0;
+  }
+  if (B->n_dims != 2 || B->dims[trans ? 1 : 0] != x->width || B->dims[trans ? 0 : 1] < 1 ||
+      B->dims[trans ? 0 : 1] > 65535) {
+    return fail(w, "its weights '%s' are not a 2-d matrix over the %d inputs", nd->input[1], x->width);
+  }
+  int in = x->width, out = (int)B->dims[trans ? 0 : 1];
+  int64_t dims[2] = {B->dims[0], B->dims[1]}, bd = out;
+  float *wv = floats(w, B, "weight", 2, dims), *bv = NULL, *wt = NULL;
+  if (!wv) return -1;
+  if (gemm && nd->n_input > 2 && nd->input[2][0]) {
+    const tensor *C = value(w, nd->input[2]);
+    if (!C) {
+      free(wv);
+      return fail(w, "its bias '%s' is not an initializer or Constant", nd->input[2]);
+    }
+    if (!(bv = floats(w, C, "bias", 1, &bd))) {
+      free(wv);
+      return -1;
+    }
+  }
+  if (!trans) { /* [in, out] -> [out, in] */
+    if (!(wt = malloc((size_t)in * out * sizeof(float)))) {
+      free(wv), free(bv);
+      return fail(w, "out of memory");
+    }
+    for (int i = 0; i < in; i++)
+      for (int o = 0; o < out; o++) wt[(size_t)o * in + i] = wv[(size_t)i * out + o];
+  }
+  char sub[256];
+  int rc = add(w, n, nnf_linear(out, sub, sizeof sub), sub);
+  if (!rc) nnf_imp_set_params(n->layer[n->nlayers - 1], trans ? wv : wt, bv);
+  free(wv), free(bv), free(wt);
+  return rc;
+}
+
+/* Add after MatMul: the Linear layer's bias. */
+static int matmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
+  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+  nnf_dense *d = l ? nnf_layer_dense(l) : NULL;
+  if (nd->n_input != 2 || !d) return fail(w, "Add imports only as the bias of the MatMul before it");
+  const char *other = !strcmp(nd->input[0], cur) ? nd->input[1] : nd->input[0];
+  const tensor *C = value(w, other);
+  if (!C) return fail(w, "Add imports only as the bias of the MatMul before it ('%s' is not a constant)", other);
+  int64_t bd = d->out;
+  float *bv = floats(w, C, "bias", 1, &bd);
+  if (!bv) return -1;
+  for (int o = 0; o < d->out; o++) d->b[o] += bv[o];
+  free(bv);
+  return 0;
+}
+
+static int conv(walk *w, nnf_net *n, const node *nd) {
+  const nnf_tensor *x = &n->t[n->nlayers];
+  int64_t k, s, p;
+  if (!x->map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (check_window(w, nd, &k, &s, &p)) return -1;
+  if (attr_int(nd, "group", 1) != 1) return fail(w, "group convolutions (group != 1) do not import");
+  if (nd->n_input < 2) return fail(w, "it has no weight input");
+  const tensor *W = value(w, nd->input[1]);
+  if (!W) return fail(w, "its weights '%s' are not an initializer or Constant", nd->input[1]);
+  if (W->n_dims != 4 || W->dims[0] < 1 || W->dims[0] > 65535)
+    return fail(w, "its weights '%s' are not a 4-d (out, in, kh, kw) tensor", nd->input[1]);
+  int64_t dims[4] = {W->dims[0], x->c, k, k}, bd = W->dims[0];
+  float *wv = floats(w, W, "weight", 4, dims), *bv = NULL;
+  if (!wv) return -1;
+  int has_b = nd->n_input > 2 && nd->input[2][0];
+  if (has_b) {
+    const tensor *C = value(w, nd->input[2]);
+    if (!C || !(bv = floats(w, C, "bias", 1, &bd))) {
+      free(wv);
+      return C ? -1 : fail(w, "its bias '%s' is not an initializer or Constant", nd->input[2]);
+    }
+  }
+  char sub[256];
+  int rc = add(w, n, nnf_conv2d((int)dims[0], (int)k, (int)s, (int)p, has_b, sub, sizeof sub), sub);
+  if (!rc) nnf_imp_set_params(n->layer[n->nlayers - 1], wv, bv);
+  free(wv), free(bv);
+  return rc;
+}
+
+static int pool(walk *w, nnf_net *n, const node *nd, int avg) {
+  int64_t k, s, p;
+  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (check_window(w, nd, &k, &s, &p)) return -1;
+  if (!avg && attr_int(nd, "storage_order", 0)) return fail(w, "storage_order=1 does not import");
+  if (avg && p > 0 && attr_int(nd, "count_include_pad", 0))
+    return fail(w, "count_include_pad=1 with pads does not import (nnfpga averages the in-bounds taps, as TFLite)");
+  char sub[256];
+  nnf_layer *l = avg ? nnf_avgpool2d((int)k, (int)s, (int)p, sub, sizeof sub)
+                     : nnf_maxpool2d((int)k, (int)s, (int)p, sub, sizeof sub);
+  return add(w, n, l, sub);
+}
+
+/* Clip(min, max): inputs 1, 2 (opset 11 and later) or attributes. */
+static int clip(walk *w, nnf_net *n, const node *nd) {
+  double lo = -INFINITY, hi = INFINITY;
+  const NnfOnnx__AttributeProto *a;
+  if ((a = attr(nd, "min")) && a->has_f) lo = a->f;
+  if ((a = attr(nd, "max")) && a->has_f) hi = a->f;
+  for (size_t i = 1; i < nd->n_input && i < 3; i++) {
+    if (!nd->input[i][0]) continue;
+    const tensor *t = value(w, nd->input[i]);
+    if (!t) return fail(w, "its bound '%s' is not an initializer or Constant", nd->input[i]);
+    if (scalar(w, t, i == 1 ? "min" : "max", i == 1 ? &lo : &hi)) return -1;
+  }
+  nnf_act act;
+  if (lo == 0.0 && hi == 6.0) act = NNF_ACT_RELU6;
+  else if (lo == 0.0 && hi == INFINITY) act = NNF_ACT_RELU;
+  else {
+    return fail(w, "Clip(%g, %g): only Clip(0, 6) (ReLU6) and Clip(0) (ReLU) import", lo, hi);
+  }
+  char sub[256];
+  return add(w, n, nnf_activation(act, sub, sizeof sub), sub);
+}
+
+/* Reshape: imports when it flattens (N, C, H, W) or (N, F) to (N, C*H*W). */
+static int reshape(walk *w, nnf_net *n, const node *nd) {
+  const nnf_tensor *x = &n->t[n->nlayers];
+  int64_t v[8];
+  int k = 0;
+  const tensor *t = nd->n_input > 1 ? value(w, nd->input[1]) : NULL;
+  if (!t) return fail(w, "its shape is not an initializer or Constant");
+  if (int64s(w, t, "shape", v, 8, &k)) return -1;
+  if (k != 2 || !(v[0] == -1 || v[0] == 0 || v[0] == 1) || !(v[1] == x->width || (v[1] == -1 && v[0] != -1))) {
+    return fail(w, "only a Reshape to (N, %d) (a flatten) imports", x->width);
+  }
+  if (!x->map) return 0;
+  char sub[256];
+  return add(w, n, nnf_flatten(sub, sizeof sub), sub);
+}
+
+/* Pad: imports only when it pads nothing (torch.onnx exports one before
+ * AvgPool2d with count_include_pad=True); pads belong in the Conv or pool. */
+static int pad_none(walk *w, const node *nd) {
+  int64_t v[16];
+  int k = 0;
+  const tensor *t = nd->n_input > 1 && nd->input[1][0] ? value(w, nd->input[1]) : NULL;
+  const NnfOnnx__AttributeProto *a = attr(nd, "pads");
+  if (t) {
+    if (int64s(w, t, "pads", v, 16, &k)) return -1;
+  } else if (a && a->n_ints <= 16) {
+    k = (int)a->n_ints;
+    memcpy(v, a->ints, (size_t)k * sizeof(int64_t));
+  } else {
+    return fail(w, "its pads are not an initializer or Constant");
+  }
+  for (int i = 0; i < k; i++)
+    if (v[i]) return fail(w, "only a Pad of zeros on every side imports (give the pads to the Conv or pool)");
+  return 0;
+}
+
+/* The graph's input: the first input that is not an initializer, float,
+ * (N, F) or (N, C, H, W); an empty network over it. */
+static nnf_net *input_net(walk *w, const char **name) {
+  const NnfOnnx__GraphProto *g = w->g;
+  snprintf(w->where, sizeof w->where, "graph input");
+  for (size_t i = 0; i < g->n_input; i++) {
+    const NnfOnnx__ValueInfoProto *v = g->input[i];
+    if (!v->name || value(w, v->name)) continue;
+    snprintf(w->where, sizeof w->where, "graph input '%.60s'", v->name);
+    const NnfOnnx__TypeProto__Tensor *tt = v->type ? v->type->tensor_type : NULL;
+    if (!tt || !tt->shape) {
+      fail(w, "it has no tensor type with a shape");
+      return NULL;
+    }
+    if (!tt->has_elem_type || tt->elem_type != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+      fail(w, "it is %s, not FLOAT", dtype_name(tt->has_elem_type ? tt->elem_type : 0));
+      return NULL;
+    }
+    size_t nd = tt->shape->n_dim;
+    int64_t d[4] = {0, 0, 0, 0};
+    for (size_t k = 1; k < nd && k < 4; k++) {
+      const NnfOnnx__TensorShapeProto__Dimension *dm = tt->shape->dim[k];
+      d[k] = dm->value_case == NNF_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ? dm->dim_value : -1;
+    }
+    int ok = (nd == 2 || nd == 4);
+    for (size_t k = 1; ok && k < nd; k++) ok = d[k] >= 1 && d[k] <= (1 << 24);
+    if (!ok) {
+      fail(w, "its shape is not (N, features) or (N, C, H, W) with fixed sizes");
+      return NULL;
+    }
+    *name = v->name;
+    char sub[256];
+    nnf_net *n = nd == 2 ? nnf_net_create((int)d[1], sub, sizeof sub)
+                         : nnf_net_create_map((int)d[1], (int)d[2], (int)d[3], sub, sizeof sub);
+    if (!n) fail(w, "%s", sub);
+    return n;
+  }
+  fail(w, "the graph has no input that is not an initializer");
+  return NULL;
+}
+
+/* The nodes, in order, each reading the one before it. */
+static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *info) {
+  const NnfOnnx__GraphProto *g = w->g;
+  const char *last_out = g->n_output && g->output[0]->name ? g->output[0]->name : NULL;
+  int prev_matmul = 0;
+  for (size_t i = 0; i < g->n_node; i++) {
+    const node *nd = g->node[i];
+    const char *op = nd->op_type ? nd->op_type : "";
+    snprintf(w->where, sizeof w->where, "node %zu '%.40s'%s%.60s%s", i, op, nd->name && nd->name[0] ? " (" : "",
+             nd->name ? nd->name : "", nd->name && nd->name[0] ? ")" : "");
+    if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx"))
+      return fail(w, "operator domain '%s' is not ONNX's: not supported", nd->domain);
+    if (nd->n_output < 1) return fail(w, "it has no output");
+    if (!strcmp(op, "Constant")) {
+      const NnfOnnx__AttributeProto *a = attr(nd, "value");
+      if (!a || !a->t) return fail(w, "only Constant with a tensor 'value' imports");
+      w->consts[i] = a->t;
+      continue;
+    }
+    int reads_cur = 0;
+    for (size_t k = 0; k < nd->n_input; k++) reads_cur = reads_cur || !strcmp(nd->input[k], cur);
+    if (!reads_cur || (strcmp(nd->input[0], cur) && strcmp(op, "Add")))
+      return fail(w, "it does not read the output '%s' of the layer before it (only chains of layers, as "
+                     "nn.Sequential, import)", cur);
+    int is_matmul = 0;
+    char sub[256];
+    int rc = 0;
+    if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
+    else if (!strcmp(op, "MatMul")) rc = linear(w, n, nd, 0), is_matmul = 1;
+    else if (!strcmp(op, "Add") && prev_matmul) rc = matmul_bias(w, n, nd, cur);
+    else if (!strcmp(op, "Conv")) rc = conv(w, n, nd);
+    else if (!strcmp(op, "MaxPool")) rc = pool(w, n, nd, 0);
+    else if (!strcmp(op, "AveragePool")) rc = pool(w, n, nd, 1);
+    else if (!strcmp(op, "GlobalAveragePool")) {
+      rc = n->t[n->nlayers].map ? add(w, n, nnf_global_avgpool(sub, sizeof sub), sub)
+                                : fail(w, "its input is not a feature map (N, C, H, W)");
+    } else if (!strcmp(op, "Relu")) rc = add(w, n, nnf_activation(NNF_ACT_RELU, sub, sizeof sub), sub);
+    else if (!strcmp(op, "Sigmoid")) rc = add(w, n, nnf_activation(NNF_ACT_SIGMOID, sub, sizeof sub), sub);
+    else if (!strcmp(op, "Tanh")) rc = add(w, n, nnf_activation(NNF_ACT_TANH, sub, sizeof sub), sub);
+    else if (!strcmp(op, "Clip")) rc = clip(w, n, nd);
+    else if (!strcmp(op, "Flatten")) {
+      if (attr_int(nd, "axis", 1) != 1) return fail(w, "only Flatten with axis 1 imports");
+      if (n->t[n->nlayers].map) rc = add(w, n, nnf_flatten(sub, sizeof sub), sub);
+    } else if (!strcmp(op, "Reshape")) rc = reshape(w, n, nd);
+    else if (!strcmp(op, "Pad")) rc = pad_none(w, nd);
+    else if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
+      if (nd->n_output > 1 && nd->output[1][0]) return fail(w, "Dropout's mask output is not supported");
+    } else if (!strcmp(op, "Softmax") && last_out && !strcmp(nd->output[0], last_out) && i + 1 == g->n_node) {
+      char what[64];
+      snprintf(what, sizeof what, "Softmax (node %zu)", i);
+      nnf_imp_dropped(info, what);
+    } else if (!strcmp(op, "Softmax")) {
+      return fail(w, "Softmax imports only as the last node (it is dropped: the outputs are the logits)");
+    } else {
+      return fail(w, "operator %s is not supported (docs/import.md lists those that are)", op);
+    }
+    if (rc) return -1;
+    prev_matmul = is_matmul;
+    cur = nd->output[0];
+  }
+  snprintf(w->where, sizeof w->where, "graph output");
+  if (!last_out || strcmp(cur, last_out))
+    return fail(w, "the graph's output '%s' is not the last node's output '%s'", last_out ? last_out : "(none)", cur);
+  if (!n->nlayers) return fail(w, "the graph has no layers");
+  return 0;
+}
+
+nnf_net *nnf_import_onnx(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
+                         size_t errlen) {
+  nnf_import_info dummy;
+  if (!info) info = &dummy;
+  memset(info, 0, sizeof *info);
+  info->format = NNF_IMPORT_ONNX;
+  NnfOnnx__ModelProto *m = nnf_onnx__model_proto__unpack(NULL, len, buf);
+  if (!m) {
+    nnf_fail(err, errlen, "%s: not an ONNX model or a TFLite flatbuffer (the protobuf does not parse: truncated or "
+                          "corrupt)", name);
+    return NULL;
+  }
+  walk w = {name, m->graph, NULL, "model", err, errlen};
+  nnf_net *n = NULL;
+  const char *cur = NULL;
+  snprintf(info->producer, sizeof info->producer, "%.30s%s%.30s", m->producer_name ? m->producer_name : "",
+           m->producer_version ? " " : "", m->producer_version ? m->producer_version : "");
+  if (!m->graph) {
+    fail(&w, "it has no graph");
+  } else if (!(w.consts = calloc(m->graph->n_node + 1, sizeof *w.consts))) {
+    fail(&w, "out of memory");
+  } else {
+    info->operators = (int)m->graph->n_node;
+    if ((n = input_net(&w, &cur)) && walk_nodes(&w, n, cur, info)) {
+      nnf_net_free(n);
+      n = NULL;
+    }
+  }
+  free(w.consts);
+  nnf_onnx__model_proto__free_unpacked(m, NULL);
+  return n;
+}
