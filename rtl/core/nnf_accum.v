@@ -2,24 +2,27 @@
 // int32 memory of ACC_DEPTH rows; each de-skewed column-sum row from the
 // array is added to the bias (first K tile) or to the row's partial sum, and
 // on the last K tile the final sum goes, with the lane's m0 and shift, to
-// the vector stage (fin_*) instead of back to the memory.
+// the vector stage (fin_*) instead of back to the memory. With FIN_PARAMS
+// = 0 (P_SPLIT: the serial vector stage reads m0 and shift itself) only the
+// sums are held, fin_m0 / fin_sh are 0, and fin_pent names the entry.
 //
 // Timing (X: the cycle a row's sums leave the array, sum_row):
 //   X-1  tp_v with the row's tags: read its partial sums and, through the
 //        P read port (p_re / p_ra, data on p_rd in X), its parameters
 //   X    tx_v: add; write back, or (tx_last) load fin_* (fin_load)
-// A row reading the word the row before it is writing gets the written
-// value (one-deep forwarding); the RAMs need no read-during-write rule.
+// A row never reads the word the row in the cycle before it writes (the
+// streamer leaves a cycle between them, nnf_gemm's hz_q), so the write has
+// landed before the read and the RAMs need no read-during-write rule.
 `default_nettype none
 
 module nnf_accum #(
     parameter integer COLS      = 8,
     parameter integer P_WORDS   = 64,
     parameter integer ACC_DEPTH = 256,
-    parameter integer PSUM_W    = 20
+    parameter integer PSUM_W    = 20,
+    parameter integer FIN_PARAMS = 1            // hold m0 / shift with the final sums
 ) (
     input  wire        clk,
-    input  wire        rst,
     input  wire        start,                   // a command is accepted
     input  wire [$clog2(P_WORDS)-1:0] p_base,   // its first P entry
     // the row at X-1 (tp_*) and at X (tx_*)
@@ -38,7 +41,8 @@ module nnf_accum #(
     output wire        fin_load,                // fin_* load this cycle (valid from the next)
     output wire [COLS*32-1:0] fin_acc,
     output wire [COLS*31-1:0] fin_m0,
-    output wire [COLS*8-1:0]  fin_sh
+    output wire [COLS*8-1:0]  fin_sh,
+    output wire [$clog2(P_WORDS)-1:0] fin_pent  // the P entry of the row at X (with fin_load)
 );
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer P_AW   = $clog2(P_WORDS);
@@ -60,45 +64,44 @@ module nnf_accum #(
         x_ra_q <= acc_ra;
     end
 
-    // One-deep write forwarding: whether the row at X reads the word the row
-    // at X-1 writes is known in X-1, so the hit is registered and only a mux
-    // select in X.
     wire acc_we = tx_v && !tx_last;
-    reg  fwd_hit_q;
-    always @(posedge clk) fwd_hit_q <= acc_we && !rst && (x_ra_q == acc_ra);
 
     assign fin_load = tx_v && tx_last;
+    assign fin_pent = p_ptr_q;                  // updated at X-1 with the row's tags
 
     genvar g;
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_lane
             wire [71:0]       p    = p_rd[72*g +: 72];
             wire [31:0]       acc_rd;
-            reg  [31:0]       fwd_q;
             wire [PSUM_W-1:0] col  = sum_row[PSUM_W*g +: PSUM_W];
-            wire [31:0]       init = tx_first ? p[31:0] : (fwd_hit_q ? fwd_q : acc_rd);
+            wire [31:0]       init = tx_first ? p[31:0] : acc_rd;
             wire [31:0]       sum  = init + {{(32-PSUM_W){col[PSUM_W-1]}}, col};
             nnf_ram #(.AW(ACC_AW), .NB(4)) u_acc (
                 .clk(clk), .we({4{acc_we}}), .wa(x_ra_q), .wd(sum),
                 .re(tp_v), .ra(acc_ra), .rd(acc_rd));
-            always @(posedge clk) fwd_q <= sum;
 
             // the final sum and its parameters, held for the vector stage
             reg [31:0] fin_acc_q;
-            reg [30:0] fin_m0_q;
-            reg [7:0]  fin_sh_q;
-            always @(posedge clk) begin
-                if (fin_load) begin
-                    fin_acc_q <= sum;
-                    fin_m0_q  <= p[62:32];
-                    fin_sh_q  <= p[71:64];
-                end
-            end
+            always @(posedge clk) if (fin_load) fin_acc_q <= sum;
             assign fin_acc[32*g +: 32] = fin_acc_q;
-            assign fin_m0[31*g +: 31]  = fin_m0_q;
-            assign fin_sh[8*g +: 8]    = fin_sh_q;
+            if (FIN_PARAMS != 0) begin : g_fin_p
+                reg [30:0] fin_m0_q;
+                reg [7:0]  fin_sh_q;
+                always @(posedge clk) begin
+                    if (fin_load) begin
+                        fin_m0_q  <= p[62:32];
+                        fin_sh_q  <= p[71:64];
+                    end
+                end
+                assign fin_m0[31*g +: 31]  = fin_m0_q;
+                assign fin_sh[8*g +: 8]    = fin_sh_q;
+            end else begin : g_fin_nop
+                assign fin_m0[31*g +: 31]  = 31'd0;
+                assign fin_sh[8*g +: 8]    = 8'd0;
+            end
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused = &{1'b0, p[63]};       // m0 >= 0 (nnf_pcheck)
+            wire unused = &{1'b0, p[71:32]};    // m0 >= 0 (nnf_pcheck); m0, shift: FIN_PARAMS
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

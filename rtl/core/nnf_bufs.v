@@ -4,7 +4,12 @@
 // Clients, and what each may do:
 //   engine (busy)   streamer ACT reads (sr_*), output writer ACT writes
 //                   (ow_*), loader W reads (ld_*), accumulator P reads
-//                   (pa_*), LUT lookups (lut_*). Fixed-latency pipelines: the
+//                   (pa_*), LUT lookups (lut_*); with P_SPLIT the vector
+//                   stage's m0 / shift reads (pm_*).
+//   (P_SPLIT: P is two RAMs: the biases, one per lane, read a row at a time
+//   by the accumulator; m0 and shift of every lane in one RAM at entry *
+//   COLS + lane, read a lane at a time by the serial vector stage and the P
+//   check. The host's byte addresses are the same.) Fixed-latency pipelines: the
 //                   arbiter grants them whenever they ask, and they ask only
 //                   while busy (the engine owns the buffers then).
 //   LIF core        ACT word reads and writes (lp_*), while the engine is
@@ -42,7 +47,8 @@ module nnf_bufs #(
     parameter integer P_WORDS   = 64,
     parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
     parameter integer LUT_COUNT = 1,       // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
-    parameter integer W_SPRAM   = 0        // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
+    parameter integer W_SPRAM   = 0,       // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
+    parameter integer P_SPLIT   = 0        // 1: P as biases per lane + m0 / shift lane by lane (above)
 ) (
     input  wire        clk,
     input  wire        busy,                         // the engine owns the buffers
@@ -72,9 +78,13 @@ module nnf_bufs #(
     output wire [COLS*8-1:0] w_rd,
     input  wire        pa_re,
     input  wire [$clog2(P_WORDS)-1:0] pa_ra,
-    input  wire        pc_re,                         // the P check
-    input  wire [$clog2(P_WORDS)-1:0] pc_ra,
+    input  wire        pc_re,                         // the P check (P_SPLIT: of m0 / shift, lane by lane)
+    input  wire [$clog2(P_WORDS)+(P_SPLIT != 0 ? $clog2(COLS) : 0)-1:0] pc_ra,
     output wire [COLS*72-1:0] p_rd,                   // per lane: bias[31:0], m0[63:32], shift[71:64]
+                                                      // (P_SPLIT: the biases only, the rest 0)
+    input  wire        pm_re,                         // P_SPLIT: m0 / shift of entry * COLS + lane
+    input  wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
+    output wire [39:0] pm_rd,                         // m0[31:0], shift[39:32] (P_SPLIT; else 0)
     input  wire [LUTS*8-1:0] lut_ra,
     input  wire [2:0]  lut_sel,                      // the table (held while busy)
     output wire [LUTS*8-1:0] lut_rd
@@ -84,6 +94,7 @@ module nnf_bufs #(
     localparam integer ACT_AW = $clog2(ACT_WORDS);
     localparam integer W_AW   = $clog2(W_WORDS);
     localparam integer P_AW   = $clog2(P_WORDS);
+    localparam integer PM_AW  = P_AW + LOG_C;          // P_SPLIT: m0 / shift, entry * COLS + lane
 
     // ------------------------------------------------------------------
     // The arbiter: grants per RAM port
@@ -169,9 +180,39 @@ module nnf_bufs #(
     endgenerate
 
     // ------------------------------------------------------------------
-    // P: per lane, P_WORDS entries of 9 bytes (bias, m0, shift)
+    // P: per lane, P_WORDS entries of 9 bytes (bias, m0, shift); P_SPLIT:
+    // per lane the 4 bias bytes, and one RAM of the 5 m0 / shift bytes
     // ------------------------------------------------------------------
     generate
+        if (P_SPLIT != 0) begin : g_psplit
+            for (g = 0; g < COLS; g = g + 1) begin : g_pb
+                wire [3:0] pb_we;
+                genvar pb;
+                for (pb = 0; pb < 4; pb = pb + 1) begin : g_pwe
+                    assign pb_we[pb] = g_hw_p && hp_plane == g && hp_pb == pb;
+                end
+                nnf_ram #(.AW(P_AW), .NB(4)) u_pb (
+                    .clk(clk), .we(pb_we), .wa(hp_pent), .wd({4{hp_wdata}}),
+                    .re(busy ? pa_re : g_hr_p), .ra(busy ? pa_ra : hp_pent),
+                    .rd(p_rd[72*g +: 32]));
+                assign p_rd[72*g+32 +: 40] = 40'd0;
+            end
+            wire [4:0] pm_we;
+            genvar pmb;
+            for (pmb = 0; pmb < 5; pmb = pmb + 1) begin : g_pmwe
+                assign pm_we[pmb] = g_hw_p && hp_pb == pmb + 4;
+            end
+            wire [PM_AW-1:0] hp_pm = hp_addr[4 +: PM_AW];
+            nnf_ram #(.AW(PM_AW), .NB(5)) u_pm (
+                .clk(clk), .we(pm_we), .wa(hp_pm), .wd({5{hp_wdata}}),
+                .re(busy ? pm_re : (pc_re || g_hr_p)),
+                .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
+                .rd(pm_rd));
+        end else begin : g_pfull
+        assign pm_rd = 40'd0;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_pm = &{1'b0, pm_re, pm_ra};
+        /* verilator lint_on UNUSEDSIGNAL */
         for (g = 0; g < COLS; g = g + 1) begin : g_p
             wire [8:0] p_we;
             genvar pb;
@@ -183,6 +224,7 @@ module nnf_bufs #(
                 .re(busy ? pa_re : (pc_re || g_hr_p)),
                 .ra(busy ? pa_ra : pc_re ? pc_ra : hp_pent),
                 .rd(p_rd[72*g +: 72]));
+        end
         end
     endgenerate
 
@@ -231,7 +273,10 @@ module nnf_bufs #(
     wire [71:0] p_rd_sel = p_rd_arr[rd_lane_q];
     assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
                     : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
-                    : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd9) ? p_rd_sel[8*rd_byte_q +: 8] : 8'd0)
+                    : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd4 || (P_SPLIT == 0 && rd_byte_q < 6'd9))
+                                            ? p_rd_sel[8*rd_byte_q +: 8]
+                                            : (P_SPLIT != 0 && rd_byte_q < 6'd9) ? pm_rd[8*(rd_byte_q-6'd4) +: 8]
+                                            : 8'd0)
                     : lut_rd[7:0];
 
     /* verilator lint_off UNUSEDSIGNAL */
@@ -253,6 +298,7 @@ module nnf_bufs #(
     always @(*) begin
         if (!busy) assume(!sr_re && !ow_we && !ld_re && !pa_re);
         if (busy)  assume(!lp_re && !lp_we && !pc_re);
+        if (!busy) assume(!pm_re);
         assume(!(hp_we && hp_re));
     end
     always @(posedge clk) if (f_past && $past(hp_wait)) begin

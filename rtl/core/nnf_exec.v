@@ -511,11 +511,28 @@ module nnf_exec #(
     always @(posedge clk)
         rng_ok_q <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
     // the other wide checks of v_err, registered the same way
+    // (compares with constants written as bit tests: on an iCE40 a compare
+    // is a carry chain of its width)
+    function automatic gt16(input [15:0] v, input [15:0] c);         // v > c
+        integer i;
+        reg gt, eq;
+        begin
+            gt = 1'b0; eq = 1'b1;
+            for (i = 15; i >= 0; i = i - 1) begin
+                gt = gt | (eq & v[i] & !c[i]);
+                eq = eq & (v[i] == c[i]);
+            end
+            gt16 = gt;
+        end
+    endfunction
+    localparam [15:0] MAX_PAY16 = MAX_PAYLOAD[15:0];
+    localparam [3:0]  BK4       = BK[3:0];
     reg  rd_cnt_bad_q, run_bad_q, bank_bad_q;
     always @(posedge clk) begin
-        rd_cnt_bad_q <= (rd_count == 32'd0) || (rd_count > MAX_PAYLOAD);
-        run_bad_q    <= (r_arg >= PROG_WORDS);
-        bank_bad_q   <= (r_arg >= BK);
+        rd_cnt_bad_q <= (rd_count == 32'd0) || (rd_count[31:16] != 16'd0)
+                     || gt16(rd_count[15:0], MAX_PAY16);
+        run_bad_q    <= (r_arg >> PROG_AW) != 32'd0;              // PROG_WORDS = 2^PROG_AW
+        bank_bad_q   <= ((r_arg >> 4) != 32'd0) || !gt16({12'd0, BK4}, {12'd0, r_arg[3:0]});
     end
     // BWAIT / BPOST: the bank (r_arg < BANKS once checked)
     assign b_idx = r_arg[2:0];

@@ -195,9 +195,12 @@ module nnf_gemm #(
     end
 
     // ------------------------------------------------------------------
-    // Tile walkers: one for the weight loader, one for the streamer. Each
-    // latches the command's sizes when it starts (the port may change while
-    // the engine is busy).
+    // The tile walker, the weight loader's: it latches the command's sizes
+    // when it starts (the port may change while the engine is busy). The
+    // streamer follows the loader a tile behind, bank by bank: what it needs
+    // of a tile (first / last K tile, N tile head, valid lanes, the block's
+    // last row) is kept per weight bank when the loader finishes loading it
+    // (desc_q), so it needs no walker of its own.
     // ------------------------------------------------------------------
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
@@ -215,10 +218,7 @@ module nnf_gemm #(
     wire            sw_done, sw_first, sw_last, sw_nth;
     wire [KL_W-1:0] sw_kl;
     wire [NL_W-1:0] sw_nl;
-    wire [ML_W-1:0] sw_mlen, sw_mlast;
-    wire [15:0]     sw_mrow0;
-    wire [W_AW-1:0]   sw_wofs;
-    wire            sw_adv;
+    wire [ML_W-1:0] sw_mlast;
 
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_lwalk (
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
@@ -226,11 +226,10 @@ module nnf_gemm #(
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
         .m_row0(lw_mrow0), .w_ofs(lw_wofs));
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_swalk (
-        .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
-        .adv(sw_adv), .done(sw_done), .kt_first(sw_first), .kt_last(sw_last),
-        .nt_head(sw_nth), .k_lanes(sw_kl), .n_lanes(sw_nl), .m_len(sw_mlen), .m_last(sw_mlast),
-        .m_row0(sw_mrow0), .w_ofs(sw_wofs));
+    // per bank: {first, last, nt_head, k lanes, n lanes, m_last} of the
+    // tile loaded into it, written in the loader's last cycle of the tile
+    localparam integer DESC_W = 3 + KL_W + NL_W + ML_W;
+    reg  [DESC_W-1:0] desc_q [0:1];
 
     // The streamer's ACT addresses (nnf_pix_walk): a CONV's feature-map walk;
     // a GEMM is the walk of H = W = K = 1 over B = m rows, kt_n channel tiles
@@ -277,12 +276,17 @@ module nnf_gemm #(
     // With VEC_SERIAL, rows of a last K tile leave VEC_GAP cycles between
     // them: COLS (one lane a cycle), COLS * VEC_FAB_STEPS (the fabric
     // requantizer, VEC_SERIAL = 2).
-    localparam integer VEC_FAB_STEPS = 12;
+    localparam integer VEC_FAB_STEPS = 17;
     localparam integer VEC_GAP = (VEC_SERIAL == 2) ? COLS * VEC_FAB_STEPS : COLS;
     localparam integer THR_W   = $clog2(VEC_GAP);
     reg  [THR_W-1:0] thr_cnt_q;
     wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {THR_W{1'b0}});
-    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready &&
+    // A one-row block's rows all use accumulator word 0: the row after a
+    // K tile that is not the last reads the word that row writes, so it
+    // waits a cycle (hz_q) and the accumulators need no forwarding
+    // (nnf_accum). The loader's ROWS cycles a tile make this wait rare.
+    reg  hz_q;
+    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready && !hz_q &&
                   ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
     wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
     // the walk: the next row; at a tile's end back to the block's first row
@@ -301,7 +305,12 @@ module nnf_gemm #(
     end
 
     assign lw_adv = ld_end;
-    assign sw_adv = st_end;
+    always @(posedge clk)
+        if (ld_end) desc_q[ld_bank_q] <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
+    assign {sw_first, sw_last, sw_nth, sw_kl, sw_nl, sw_mlast} = desc_q[st_bank_q];
+    // every row issued: the loader has walked every tile, and the streamer
+    // is between tiles with none loaded for it
+    assign sw_done = lw_done && (st_m_q == 16'd0) && !bank_ready_q[st_bank_q];
 
     localparam [LOG_C+1:0] DRAIN = COLS[LOG_C+1:0];
 
@@ -318,7 +327,9 @@ module nnf_gemm #(
             st_m_q       <= 16'd0;
             st_bank_q    <= 1'b0;
             thr_cnt_q    <= {THR_W{1'b0}};
+            hz_q         <= 1'b0;
         end else begin
+            hz_q <= st_end && (sw_mlast == {ML_W{1'b0}}) && !sw_last;
             if (st_go && sw_last) thr_cnt_q <= VEC_GAP[THR_W-1:0] - 1'b1;
             else if (thr_cnt_q != {THR_W{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
             if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
@@ -349,11 +360,18 @@ module nnf_gemm #(
     // The buffers and their arbiter (nnf_bufs)
     // ------------------------------------------------------------------
     localparam integer LUTS = (VEC_SERIAL != 0) ? 1 : COLS;
+    // the fabric requantizer reads m0 / shift a lane at a time: P split
+    // into biases per lane and m0 / shift lane by lane (nnf_bufs)
+    localparam integer P_SPLIT = (VEC_SERIAL == 2) ? 1 : 0;
+    localparam integer PC_AW   = P_AW + ((P_SPLIT != 0) ? LOG_C : 0);
     wire [ROWS*8-1:0] act_rd;
     wire [COLS*8-1:0] w_rd;
     wire [COLS*72-1:0] p_rd;
-    wire              pa_re, pc_re;
-    wire [P_AW-1:0]   pa_ra, pc_ra;
+    wire [39:0]       pm_rd;
+    wire              pa_re, pc_re, pm_re;
+    wire [P_AW-1:0]   pa_ra;
+    wire [PC_AW-1:0]  pc_ra;
+    wire [P_AW+LOG_C-1:0] pm_ra;
     wire [LUTS*8-1:0] lut_ra, lut_rd;
     wire              o_we;          // output row (from the vector stage)
     wire              o_wr;          // its write (pool2: a window's fourth row)
@@ -364,7 +382,8 @@ module nnf_gemm #(
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-               .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM)) u_bufs (
+               .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM),
+               .P_SPLIT(P_SPLIT)) u_bufs (
         .clk(clk), .busy(busy),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
@@ -373,6 +392,7 @@ module nnf_gemm #(
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_wr), .ow_wa(o_ptr_q), .ow_wd(o_data),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
+        .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
         .lut_ra(lut_ra), .lut_sel(c_lsel_q), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
 
@@ -392,7 +412,7 @@ module nnf_gemm #(
         wl_v_q    <= ld_go && !rst;
         wl_row_q  <= ld_row_q;
         wl_bank_q <= ld_bank_q;
-        wl_kok_q  <= {{(16-LOG_R){1'b0}}, ld_row_q} < {{(16-KL_W){1'b0}}, lw_kl};
+        wl_kok_q  <= {1'b0, ld_row_q} < lw_kl;
         wl_nl_q   <= lw_nl;
     end
 
@@ -475,26 +495,30 @@ module nnf_gemm #(
     wire [COLS*32-1:0] fin_acc;
     wire [COLS*31-1:0] fin_m0;
     wire [COLS*8-1:0]  fin_sh;
-    nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W)) u_accum (
-        .clk(clk), .rst(rst), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
+    wire [P_AW-1:0]    fin_pent;
+    nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W),
+                .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0)) u_accum (
+        .clk(clk), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
         .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]),
         .tx_v(tx[4]), .tx_first(tx[3]), .tx_last(tx[2]), .sum_row(sum_row),
         .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
-        .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh));
+        .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh),
+        .fin_pent(fin_pent));
 
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS)) u_vec (
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
+              .P_WORDS(P_WORDS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .lut(c_lut_q),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------
     // Parameter check (nnf_pcheck), while idle
     // ------------------------------------------------------------------
-    nnf_pcheck #(.COLS(COLS), .P_WORDS(P_WORDS)) u_pcheck (
+    nnf_pcheck #(.COLS(COLS), .P_WORDS(P_WORDS), .P_SPLIT(P_SPLIT)) u_pcheck (
         .clk(clk), .rst(rst), .start(chk_start && !busy), .p_base(cmd_p_base[P_AW-1:0]),
-        .n(cmd_n), .re(pc_re), .ra(pc_ra), .p_rd(p_rd), .done(chk_done), .ok(chk_ok));
+        .n(cmd_n), .re(pc_re), .ra(pc_ra), .p_rd(p_rd), .pm_rd(pm_rd), .done(chk_done), .ok(chk_ok));
 
     // ------------------------------------------------------------------
     // Output write: rows arrive in address order o_base, o_base+1, ...;
@@ -603,9 +627,8 @@ module nnf_gemm #(
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
-    wire unused = &{1'b0, lw_first, lw_last, lw_nth, lw_mlen, lw_mlast, sw_mlen, lw_mrow0,
-                    sw_wofs, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, k_round, sw_mrow0, lp_ra, lp_wa, cmd_wb, cmd_hwb,
+    wire unused = &{1'b0, lw_mlen, lw_mrow0, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
+                    cmd_o_base, k_round, lp_ra, lp_wa, cmd_wb, cmd_hwb,
                     pw_tap_last};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule

@@ -9,11 +9,15 @@
 // and n held until done; done is a one-cycle pulse with ok, NT + 2 cycles
 // after start. One P entry is read per cycle, all lanes at once, through
 // the P check port of nnf_bufs (re / ra, data on p_rd the next cycle).
+// P_SPLIT (nnf_bufs): m0 and shift are one RAM, entry * COLS + lane, so the
+// used lanes are the n words from p_base * COLS on: one a cycle from pm_rd,
+// done n + 2 cycles after start.
 `default_nettype none
 
 module nnf_pcheck #(
     parameter integer COLS    = 8,
-    parameter integer P_WORDS = 64
+    parameter integer P_WORDS = 64,
+    parameter integer P_SPLIT = 0
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -21,8 +25,9 @@ module nnf_pcheck #(
     input  wire [$clog2(P_WORDS)-1:0] p_base,
     input  wire [15:0] n,
     output reg         re,
-    output reg  [$clog2(P_WORDS)-1:0] ra,
+    output reg  [$clog2(P_WORDS)+(P_SPLIT != 0 ? $clog2(COLS) : 0)-1:0] ra,
     input  wire [COLS*72-1:0] p_rd,
+    input  wire [39:0] pm_rd,                      // P_SPLIT: m0[31:0], shift[39:32]
     output reg         done,
     output reg         ok
 );
@@ -30,56 +35,80 @@ module nnf_pcheck #(
     localparam integer P_AW  = $clog2(P_WORDS);
     localparam integer NL_W  = LOG_C + 1;
 
-    // NT - 1 < P_WORDS: a P_AW-bit count of the entries left
-    reg  [P_AW-1:0] left_q;
-    reg             v_q;            // entry data on p_rd this cycle
-    reg             last_q;
-    reg  [NL_W-1:0] nl_q;           // used lanes of that entry
-    reg  [NL_W-1:0] nl_last_q;      // used lanes of the last entry: ((n-1) % COLS) + 1
-    reg             bad_q;
-    wire            last = (left_q == {P_AW{1'b0}});
     wire [31:0]     n_m1 = {16'd0, n} - 32'd1;     // n >= 1 here
-    reg  [COLS-1:0] lane_bad;
-    integer         cl;
-    always @(*) begin
-        for (cl = 0; cl < COLS; cl = cl + 1)
-            lane_bad[cl] = (cl < nl_q) && (p_rd[72*cl + 63] ||
-                           ($signed(p_rd[72*cl + 64 +: 8]) < -8'sd31) ||
-                           ($signed(p_rd[72*cl + 64 +: 8]) > 8'sd30));
-    end
+    // One read a cycle: RA_W-bit addresses, a count of the reads left
+    // (NT - 1 < P_WORDS entries; P_SPLIT: n - 1 < P_WORDS * COLS lanes)
+    localparam integer RA_W = P_AW + ((P_SPLIT != 0) ? LOG_C : 0);
+    reg  [RA_W-1:0] left_q;
+    reg             v_q;            // read data this cycle
+    reg             last_q;
+    reg             bad_q;
+    wire            last = (left_q == {RA_W{1'b0}});
+    wire            rd_bad;         // the data read is out of range
+    // the first address and the reads left: lanes (P_SPLIT) or entries
+    wire [P_AW+LOG_C-1:0] ra0   = (P_SPLIT != 0) ? {p_base, {LOG_C{1'b0}}} : {{LOG_C{1'b0}}, p_base};
+    wire [31:0]           left0 = (P_SPLIT != 0) ? n_m1 : (n_m1 >> LOG_C);
+    generate
+        if (P_SPLIT != 0) begin : g_split
+            // one lane's m0 / shift
+            assign rd_bad = pm_rd[31] || ($signed(pm_rd[39:32]) < -8'sd31)
+                            || ($signed(pm_rd[39:32]) > 8'sd30);
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_split = &{1'b0, p_rd, pm_rd[30:0]};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_lanes
+            // an entry's lanes, the used ones: all but in the last entry
+            reg  [NL_W-1:0] nl_q;           // used lanes of the entry read
+            reg  [NL_W-1:0] nl_last_q;      // used lanes of the last entry: ((n-1) % COLS) + 1
+            reg  [COLS-1:0] lane_bad;
+            integer         cl;
+            always @(*) begin
+                for (cl = 0; cl < COLS; cl = cl + 1)
+                    lane_bad[cl] = (cl < nl_q) && (p_rd[72*cl + 63] ||
+                                   ($signed(p_rd[72*cl + 64 +: 8]) < -8'sd31) ||
+                                   ($signed(p_rd[72*cl + 64 +: 8]) > 8'sd30));
+            end
+            always @(posedge clk) begin
+                nl_q <= last ? nl_last_q : COLS[NL_W-1:0];
+                if (start) nl_last_q <= {1'b0, n_m1[LOG_C-1:0]} + 1'b1;
+            end
+            assign rd_bad = (lane_bad != {COLS{1'b0}});
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_lanes = &{1'b0, pm_rd};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
     always @(posedge clk) begin
         done   <= 1'b0;
         v_q    <= re;
         last_q <= last;
-        nl_q   <= last ? nl_last_q : COLS[NL_W-1:0];
         if (rst) begin
             re  <= 1'b0;
             v_q <= 1'b0;
             ok  <= 1'b0;
         end else begin
             if (start) begin
-                re        <= 1'b1;
-                ra        <= p_base;
-                left_q    <= n_m1[LOG_C +: P_AW];
-                nl_last_q <= {1'b0, n_m1[LOG_C-1:0]} + 1'b1;
-                bad_q     <= 1'b0;
+                re     <= 1'b1;
+                ra     <= ra0[RA_W-1:0];
+                left_q <= left0[RA_W-1:0];
+                bad_q  <= 1'b0;
             end else if (re) begin
                 ra     <= ra + 1'b1;
                 left_q <= left_q - 1'b1;
                 if (last) re <= 1'b0;
             end
             if (v_q) begin
-                bad_q <= bad_q || (lane_bad != {COLS{1'b0}});
+                bad_q <= bad_q || rd_bad;
                 if (last_q) begin
                     done <= 1'b1;
-                    ok   <= !(bad_q || (lane_bad != {COLS{1'b0}}));
+                    ok   <= !(bad_q || rd_bad);
                 end
             end
         end
     end
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, n_m1};
+    wire unused = &{1'b0, n_m1, ra0, left0};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

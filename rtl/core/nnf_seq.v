@@ -436,11 +436,38 @@ module nnf_seq #(
         f_got_q  <= fetch;
         f_gidx_q <= f_idx_q[2:0];
     end
+    // Words 4..7 hold the bases (and LOOP's target). Where nothing needs
+    // their exact value, a word keeps its low K bits and, at bit K, a flag
+    // for any higher bit set: every use of those words is then the low bits
+    // or a test "below the buffer" (base >> AW == 0, target < PROG_WORDS,
+    // with 2^AW <= 2^K), which the flag answers as the whole word would;
+    // the bits above are constant 0 (no flip-flops). Exact (K = 32): A and O
+    // with relative bases (added to the LOOP offset), word 5 with LOOP's
+    // stride, LIF's threshold or EW's multiplier, word 6 with EW's.
+    localparam integer ACT_AW = $clog2(ACT_WORDS);
+    localparam integer W_AW   = $clog2(W_WORDS);
+    localparam integer P_AW   = $clog2(P_WORDS);
+    localparam integer S_AW   = (STATE_WORDS > 1) ? $clog2(STATE_WORDS) : 1;
+    localparam integer K4 = (HAS_REL != 0) ? 32 : (ACT_AW > PROG_AW) ? ACT_AW : PROG_AW;
+    localparam integer K5 = (HAS_REL != 0 || HAS_LIF != 0 || HAS_EW != 0) ? 32 : W_AW;
+    localparam integer K6 = (HAS_EW != 0) ? 32 : (HAS_LIF != 0 && S_AW > P_AW) ? S_AW : P_AW;
+    localparam integer K7 = (HAS_REL != 0) ? 32 : ACT_AW;
+    function [31:0] compact(input [31:0] v, input integer k);
+        reg [31:0] mask;
+        begin
+            if (k >= 31) compact = v;
+            else begin
+                mask    = (32'd1 << k) - 32'd1;
+                compact = (v & mask) | (((v & ~mask) != 32'd0) ? (32'd1 << k) : 32'd0);
+            end
+        end
+    endfunction
     genvar w;
     generate
         for (w = 0; w < INSN_BITS / 32; w = w + 1) begin : g_insn
+            localparam integer K = (w == 4) ? K4 : (w == 5) ? K5 : (w == 6) ? K6 : (w == 7) ? K7 : 32;
             always @(posedge clk)
-                if (f_got_q && f_gidx_q == w) insn_q[32*w +: 32] <= pm_rd;
+                if (f_got_q && f_gidx_q == w) insn_q[32*w +: 32] <= compact(pm_rd, K);
         end
     endgenerate
     wire [7:0] op_q = `NNFP_INSN_OPCODE_SEL(insn_q);
@@ -518,7 +545,7 @@ module nnf_seq #(
     // LOOP
     wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
     wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);
-    wire [PROG_AW:0]  lp_dest   = (lp_target < PROG_WORDS) ? lp_target[PROG_AW:0]
+    wire [PROG_AW:0]  lp_dest   = ((lp_target >> PROG_AW) == 32'd0) ? lp_target[PROG_AW:0]
                                 : PROG_WORDS[PROG_AW:0];
 
     wire [31:0]       lp_stride = (HAS_REL != 0) ? `NNFP_LOOP_STRIDE_SEL(insn_q) : 32'd0;

@@ -65,13 +65,21 @@ module nnf_tile_walk #(
     assign kt_first = (kt_q == 16'd0);
     assign kt_last  = (kt_q == ktl_q);
     assign nt_head  = kt_first && (m_row0 == 16'd0) && !nt0_q;
-    assign k_lanes  = (krem_q >= ROWS17)     ? ROWS[KL_W-1:0]      : krem_q[KL_W-1:0];
-    assign n_lanes  = (nrem_q >= COLS17)     ? COLS[NL_W-1:0]      : nrem_q[NL_W-1:0];
-    assign m_len    = (mrem_q >= ACC17) ? ACC_DEPTH[ML_W-1:0] : mrem_q[ML_W-1:0];
+    // x >= 2^s, for the power-of-two sizes: a test of the high bits (a
+    // compare would be a carry chain on an iCE40)
+    function ge_pow2(input [16:0] x, input integer sh);
+        ge_pow2 = (x >> sh) != 17'd0;
+    endfunction
+    function gt_pow2(input [16:0] x, input integer sh);   // x > 2^s
+        gt_pow2 = ((x >> sh) != 17'd0) && (x != (17'd1 << sh));
+    endfunction
+    assign k_lanes  = ge_pow2(krem_q, KL_W - 1) ? ROWS[KL_W-1:0]      : krem_q[KL_W-1:0];
+    assign n_lanes  = ge_pow2(nrem_q, NL_W - 1) ? COLS[NL_W-1:0]      : nrem_q[NL_W-1:0];
+    assign m_len    = ge_pow2(mrem_q, ML_W - 1) ? ACC_DEPTH[ML_W-1:0] : mrem_q[ML_W-1:0];
 
     // m_len - 1 of a block that starts with `rem` rows left
     function [ML_W-1:0] last_of(input [16:0] rem);
-        last_of = (rem >= ACC17) ? ACC_DEPTH[ML_W-1:0] - 1'b1 : rem[ML_W-1:0] - 1'b1;
+        last_of = ge_pow2(rem, ML_W - 1) ? ACC_DEPTH[ML_W-1:0] - 1'b1 : rem[ML_W-1:0] - 1'b1;
     endfunction
 
     always @(posedge clk) begin
@@ -107,12 +115,12 @@ module nnf_tile_walk #(
                 kt_q   <= 16'd0;
                 ct_q   <= 16'd0;
                 krem_q <= {1'b0, k_q};
-                if (mrem_q > ACC17) begin           // next m block, same N tile
+                if (gt_pow2(mrem_q, ML_W - 1)) begin      // next m block, same N tile
                     m_row0 <= m_row0 + ACC_DEPTH[15:0];
                     mrem_q <= mrem_q - ACC17;
                     m_last <= last_of(mrem_q - ACC17);
                     w_ofs  <= w_nt_q;
-                end else if (nrem_q > COLS17) begin       // next N tile
+                end else if (gt_pow2(nrem_q, NL_W - 1)) begin // next N tile
                     m_row0 <= 16'd0;
                     mrem_q <= {1'b0, m_q};
                     m_last <= last_of({1'b0, m_q});

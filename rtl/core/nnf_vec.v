@@ -9,13 +9,19 @@
 //                   turn (the streamer spaces last-K-tile rows COLS cycles
 //                   apart); o_we 7 + COLS cycles after fin_load.
 //   VEC_SERIAL = 2: no DSP: one requantizer in the fabric visits the lanes,
-//                   FAB_STEPS (12) cycles each: the product acc * m0 by
-//                   eleven radix-8 Booth steps (a 36-bit add of 0, +-acc,
-//                   +-2acc, +-3acc or +-4acc a cycle, the partial product
-//                   shifting right three bits), then nnf_requant_tail as in
+//                   FAB_STEPS (17) cycles each: the product acc * m0 by
+//                   sixteen radix-4 Booth steps (a 35-bit add of 0, +-acc
+//                   or +-2acc a cycle, the partial product shifting right
+//                   two bits; radix 8 took 5 fewer cycles but its 3 * acc
+//                   about 120 more iCE40 LCs), then nnf_requant_tail as in
 //                   nnf_requant; the streamer spaces last-K-tile rows
 //                   COLS * FAB_STEPS cycles apart; o_we 5 + COLS * FAB_STEPS
-//                   cycles after fin_load.
+//                   cycles after fin_load. It reads each lane's m0 and
+//                   shift itself (P_SPLIT in nnf_bufs: entry fin_pent,
+//                   pm_re / pm_ra, data on pm_rd the next cycle): lane 0's
+//                   in the fin_load cycle, lane L+1's in lane L's last
+//                   step, so each arrives for its lane's step 0; fin_m0 /
+//                   fin_sh are not used.
 // fin_* are held from the cycle after fin_load until the next fin_load;
 // zp / lo / hi / lut are the command's, held while the engine is busy.
 `default_nettype none
@@ -23,7 +29,8 @@
 module nnf_vec #(
     parameter integer COLS       = 8,
     parameter integer VEC_SERIAL = 0,
-    parameter integer FAB_STEPS  = 12          // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
+    parameter integer FAB_STEPS  = 17,         // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
+    parameter integer P_WORDS    = 64          // VEC_SERIAL = 2: P entries (the width of fin_pent)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -31,6 +38,10 @@ module nnf_vec #(
     input  wire [COLS*32-1:0] fin_acc,
     input  wire [COLS*31-1:0] fin_m0,
     input  wire [COLS*8-1:0]  fin_sh,
+    input  wire [$clog2(P_WORDS)-1:0] fin_pent,  // VEC_SERIAL = 2: the row's P entry, with fin_load
+    output wire        pm_re,                    // VEC_SERIAL = 2: m0 / shift reads (else 0)
+    output wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
+    input  wire [39:0] pm_rd,
     input  wire [7:0]  zp,
     input  wire [7:0]  lo,
     input  wire [7:0]  hi,
@@ -43,6 +54,8 @@ module nnf_vec #(
 );
     localparam integer LOG_C = $clog2(COLS);
     localparam integer VLAT  = 7;              // fin_load -> o_we (parallel)
+    localparam integer P_AW  = $clog2(P_WORDS);
+    localparam integer PM_AW = P_AW + LOG_C;
 
     genvar g;
     // per-lane values as arrays (the serial stages): a lane chosen at run
@@ -78,6 +91,11 @@ module nnf_vec #(
             assign o_row  = lut ? lut_rd : req_q;
             assign o_we   = vl_q[VLAT-1];
             assign idle   = (vl_q == {VLAT{1'b0}});
+            assign pm_re  = 1'b0;
+            assign pm_ra  = {(PM_AW){1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_pm = &{1'b0, pm_rd, fin_pent};
+            /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 1) begin : g_ser
             // ser_lane_q: the lane entering nnf_requant (COLS = idle)
             reg  [LOG_C:0]    ser_lane_q;
@@ -114,71 +132,72 @@ module nnf_vec #(
             assign o_row  = row_q;
             assign o_we   = we_q;
             assign idle   = !ser_on && (sv_q == 6'd0) && !we_q;
+            assign pm_re  = 1'b0;
+            assign pm_ra  = {(PM_AW){1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_pm = &{1'b0, pm_rd, fin_pent};
+            /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 2) begin : g_fab
-            if (FAB_STEPS != 12) begin : g_bad
-                nnf_vec_bad_parameter_FAB_STEPS_must_be_12 u_bad();
+            if (FAB_STEPS != 17) begin : g_bad
+                nnf_vec_bad_parameter_FAB_STEPS_must_be_17 u_bad();
             end
-            localparam integer HW = 36;             // partial product, high part
-            localparam integer LW = 33;             // its low part: 11 steps of 3 bits
+            localparam integer HW = 35;             // partial product, high part
+            localparam integer LW = 32;             // its low part: 16 steps of 2 bits
             reg  [LOG_C:0]    lane_q;               // the lane multiplied (COLS: none)
-            reg  [3:0]        step_q;               // 0: load it, 1..11: Booth steps
+            reg  [4:0]        step_q;               // 0: load it, 1..16: Booth steps
             wire              run  = !lane_q[LOG_C];
             wire [LOG_C-1:0]  lane = lane_q[LOG_C-1:0];
-            // the lane's operands, taken at step 0
-            reg  signed [33:0] acc_q, acc3_q;       // acc, 3 * acc
-            reg  [33:0]       mx_q;                 // {0, m0, 0} >> 3 per step: the digit is mx_q[3:0]
+            wire              last_step = (step_q == 5'd16);
+            // the lane's operand, taken at step 0
+            reg  signed [33:0] acc_q;
+            reg  [32:0]       mx_q;                 // {0, m0, 0} >> 2 per step: the digit is mx_q[2:0]
             reg  [5:0]        km1_q;                // k - 1 = 30 - shift (mod 64)
             reg  [HW-1:0]     h_q;
             reg  [LW-1:0]     l_q;
             reg               pv_q;                 // a product is ready: to the tail now
             reg  [LOG_C-1:0]  pl_q;                 // its lane
-            // digit d = -4*b3 + 2*b2 + b1 + b0 of mx_q[3:0]: |d| and its sign
-            wire [3:0]        dg   = mx_q[3:0];
-            wire              neg  = dg[3] && (dg != 4'hf);
-            wire [2:0]        mag  = (dg == 4'h0 || dg == 4'hf) ? 3'd0
-                                   : (dg == 4'h1 || dg == 4'h2 || dg == 4'hd || dg == 4'he) ? 3'd1
-                                   : (dg == 4'h3 || dg == 4'h4 || dg == 4'hb || dg == 4'hc) ? 3'd2
-                                   : (dg == 4'h5 || dg == 4'h6 || dg == 4'h9 || dg == 4'ha) ? 3'd3 : 3'd4;
-            reg  [HW-1:0]     mult;
-            always @(*) begin
-                case (mag)
-                    3'd1:    mult = {{(HW-34){acc_q[33]}}, acc_q};
-                    3'd2:    mult = {{(HW-35){acc_q[33]}}, acc_q, 1'b0};
-                    3'd3:    mult = {{(HW-34){acc3_q[33]}}, acc3_q};
-                    3'd4:    mult = {{(HW-36){acc_q[33]}}, acc_q, 2'b00};
-                    default: mult = {HW{1'b0}};
-                endcase
-            end
+            reg  [P_AW-1:0]   pent_q;               // the row's P entry
+            // m0 / shift reads: lane 0's with fin_load, lane L+1's in lane
+            // L's last step; the data is on pm_rd at the lane's step 0
+            wire              last_lane = (lane == COLS[LOG_C-1:0] - 1'b1);
+            assign pm_re = fin_load || (run && last_step && !last_lane);
+            assign pm_ra = fin_load ? {fin_pent, {LOG_C{1'b0}}} : {pent_q, lane + 1'b1};
+            // digit d = -2*b2 + b1 + b0 of mx_q[2:0]: 0, +-1 or +-2
+            wire [2:0]        dg   = mx_q[2:0];
+            wire              neg  = dg[2] && (dg != 3'b111);
+            wire              two  = (dg == 3'b011) || (dg == 3'b100);
+            wire              one  = dg[0] ^ dg[1];
+            wire [HW-1:0]     mult = two ? {acc_q, 1'b0} : one ? {acc_q[33], acc_q} : {HW{1'b0}};
             // h + d * acc: the subtraction as the complement plus a carry in
             wire [HW-1:0]     h_new = h_q + (mult ^ {HW{neg}}) + {{(HW-1){1'b0}}, neg};
             wire signed [31:0] acc_l = acc_arr[lane];
             always @(posedge clk) begin
                 if (rst) begin
                     lane_q <= COLS[LOG_C:0];
-                    step_q <= 4'd0;
+                    step_q <= 5'd0;
                     pv_q   <= 1'b0;
                 end else begin
-                    pv_q <= run && (step_q == 4'd11);
+                    pv_q <= run && last_step;
                     if (fin_load) begin
                         lane_q <= {(LOG_C+1){1'b0}};
-                        step_q <= 4'd0;
+                        step_q <= 5'd0;
                     end else if (run) begin
-                        step_q <= (step_q == 4'd11) ? 4'd0 : step_q + 4'd1;
-                        if (step_q == 4'd11) lane_q <= lane_q + 1'b1;
+                        step_q <= last_step ? 5'd0 : step_q + 5'd1;
+                        if (last_step) lane_q <= lane_q + 1'b1;
                     end
                 end
-                if (run && step_q == 4'd11) pl_q <= lane;
-                if (run && step_q == 4'd0) begin
+                if (run && last_step) pl_q <= lane;
+                if (fin_load) pent_q <= fin_pent;
+                if (run && step_q == 5'd0) begin
                     acc_q  <= {{2{acc_l[31]}}, acc_l};
-                    acc3_q <= {{2{acc_l[31]}}, acc_l} + {acc_l[31], acc_l, 1'b0};
-                    mx_q   <= {2'b00, m0_arr[lane], 1'b0};
-                    km1_q  <= 6'd30 - sh_arr[lane][5:0];
+                    mx_q   <= {1'b0, pm_rd[30:0], 1'b0};
+                    km1_q  <= 6'd30 - pm_rd[37:32];
                     h_q    <= {HW{1'b0}};
                     l_q    <= {LW{1'b0}};
                 end else if (run) begin
-                    h_q  <= {{3{h_new[HW-1]}}, h_new[HW-1:3]};
-                    l_q  <= {h_new[2:0], l_q[LW-1:3]};
-                    mx_q <= mx_q >> 3;
+                    h_q  <= {{2{h_new[HW-1]}}, h_new[HW-1:2]};
+                    l_q  <= {h_new[1:0], l_q[LW-1:2]};
+                    mx_q <= mx_q >> 2;
                 end
             end
             // the tail: the product {h, l} (exact in its low 64 bits) in the
@@ -210,7 +229,7 @@ module nnf_vec #(
             assign o_we   = we_q;
             assign idle   = !run && !pv_q && (v_q == 4'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], sh_arr[lane][7:6]};
+            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], pm_rd[39:38], pm_rd[31]};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

@@ -421,6 +421,10 @@ typedef struct {
 /* The fused pooling's output rows per N tile, Mp = (OH/2)*(OW/2)*B, from the
  * conv's output size: the one rule the model, the host and the tests share. */
 uint64_t nnfm_conv_pool2_rows(uint32_t oh, uint32_t ow, uint32_t b);
+/* The rows a (valid) CONV writes through the vector stage: NT * its output
+ * rows per N tile; 0 when its window does not fit. For time bounds (the
+ * differential fuzzer's). */
+uint64_t nnfm_conv_out_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c);
 
 enum { NNFM_POOL_MAX = 0, NNFM_POOL_AVG = 1 };
 

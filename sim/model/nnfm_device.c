@@ -411,6 +411,7 @@ static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
     }
     d->macs += macs;
     d->stats.convs++;
+    d->stats.vec_rows += nnfm_conv_out_rows(&d->cfg.engine, &c);
   } else {
     nnfm_pool_cmd c;
     pool_decode(in, &c);
@@ -540,6 +541,7 @@ static void resume(nnfm_device *d) {
       uint64_t kt = c.k ? (c.k + R - 1) / R : 1, nt = (c.n + R - 1) / R;
       d->stats.gemm_rows += nt * kt * c.m;
       d->stats.gemm_tiles += nt * kt;
+      d->stats.vec_rows += nt * c.m;
     }
     d->pc++;
   }

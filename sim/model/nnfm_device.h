@@ -119,10 +119,12 @@ typedef struct {
   /* The work of the programs run, for bounds on the device's time (the
    * differential fuzzer's hang bound): instructions reached (refused ones
    * included), and per executed GEMM its streamed rows (NT * KT * M) and
-   * weight tiles (NT * KT). */
+   * weight tiles (NT * KT); the rows GEMMs and CONVs write through the
+   * vector stage (NT * M), which a serial vector stage spaces apart. */
   uint64_t insns;
   uint64_t gemm_rows;
   uint64_t gemm_tiles;
+  uint64_t vec_rows;
   uint64_t refused_banks;    /* BANK instructions naming a bank >= banks */
   uint64_t bank_waits;       /* times a program was suspended at a BANK acquire */
 } nnfm_device_stats;

@@ -409,6 +409,11 @@ static int conv_sizes(const nnfm_config *cfg, const nnfm_conv_cmd *c, walk_sizes
   return 1;
 }
 
+uint64_t nnfm_conv_out_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c) {
+  walk_sizes s;
+  return conv_sizes(cfg, c, &s) ? s.out_words : 0;
+}
+
 static int pool_sizes(const nnfm_config *cfg, const nnfm_pool_cmd *c, walk_sizes *s) {
   nnfm_window g = pool_window(c);
   int oh, ow;

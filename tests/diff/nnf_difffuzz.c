@@ -488,10 +488,19 @@ typedef struct {
   uint64_t pending;    /* cycle bound of the program work not yet synchronised */
 } track;
 
-/* A bound on the cycles the model's program work since `a` takes on the RTL. */
+/* Cycles a serial vector stage spends on each lane of an output row: 1 with
+ * VEC_SERIAL = 1, the fabric requantizer's 17 with VEC_SERIAL = 2 (INFO says
+ * only "serial"; tests/diff/CMakeLists.txt defines it per configuration). */
+#ifndef NNF_DIFF_VEC_LANE_CYCLES
+#define NNF_DIFF_VEC_LANE_CYCLES 1
+#endif
+
+/* A bound on the cycles the model's program work since `a` takes on the RTL:
+ * with a serial vector stage, the output rows are spaced R lanes apart. */
 static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_stats b) {
-  uint64_t R = di->rows, per_row = di->cfg.vec_serial ? R + 2 : 2;
-  return 2000 + 200 * (b.insns - a.insns) + per_row * (b.gemm_rows - a.gemm_rows) +
+  uint64_t R = di->rows, per_vec_row = di->cfg.vec_serial ? R * NNF_DIFF_VEC_LANE_CYCLES + 2 : 0;
+  return 2000 + 200 * (b.insns - a.insns) + 2 * (b.gemm_rows - a.gemm_rows) +
+         per_vec_row * (b.vec_rows - a.vec_rows) +
          (4 * R + 64) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
          (R + 4) * (b.ew_words - a.ew_words);
 }

@@ -2,13 +2,22 @@
 // no DSP) against the DSP one (VEC_SERIAL = 1, nnf_requant) on the same
 // rows: random accumulators, multipliers, shifts, zero points and clamps,
 // the extremes of each, and rows arriving as close together as the
-// streamer lets them (COLS * 12 cycles); zero point and clamp change
-// between commands, with nothing in flight, as nnf_gemm holds them.
+// streamer lets them (COLS * 17 cycles); zero point and clamp change
+// between commands, with nothing in flight, as nnf_gemm holds them. The
+// fabric unit reads each lane's m0 and shift itself (from pm_mem here, as
+// from nnf_bufs' P_SPLIT RAM: a registered read), at a random P entry.
 `timescale 1ns / 1ps
 `default_nettype none
 module tb_vec_fab;
     localparam integer COLS = 4;
-    localparam integer GAP  = COLS * 12;
+    localparam integer GAP  = COLS * 17;
+    localparam integer PW   = 16;             // P entries
+    reg [5:0] pent = 6'd0;
+    wire       pm_re;
+    wire [5:0] pm_ra;                          // entry * COLS + lane
+    reg [39:0] pm_mem [0:PW*COLS-1];
+    reg [39:0] pm_rd = 40'd0;
+    always @(posedge clk) if (pm_re) pm_rd <= pm_mem[pm_ra];
     reg clk = 1'b0, rst = 1'b1;
     reg fin_load = 1'b0;
     reg [COLS*32-1:0] acc = 0;
@@ -19,12 +28,14 @@ module tb_vec_fab;
     wire [COLS*8-1:0] row_s, row_f;
     wire we_s, we_f, idle_s, idle_f;
     // LUT off (lut = 0): the requantized bytes themselves
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(1)) u_s (
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(1), .P_WORDS(PW)) u_s (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
+        .fin_pent(4'd0), .pm_re(), .pm_ra(), .pm_rd(40'd0),
         .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
         .o_row(row_s), .o_we(we_s), .idle(idle_s));
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(2)) u_f (
-        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(2), .P_WORDS(PW)) u_f (
+        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0({(COLS*31){1'b0}}), .fin_sh({(COLS*8){1'b0}}),
+        .fin_pent(pent[3:0]), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
         .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_f), .lut_rd(8'd0),
         .o_row(row_f), .o_we(we_f), .idle(idle_f));
     always #5 clk = !clk;
@@ -76,12 +87,14 @@ module tb_vec_fab;
         rst = 1'b0;
         for (row = 0; row < 3000; row = row + 1) begin
             @(negedge clk);
+            pent = $random & (PW - 1);
             for (c = 0; c < COLS; c = c + 1) begin
                 acc[32*c +: 32] = pick_acc($random & 255);
                 m0[31*c +: 31]  = pick_m0($random & 255);
                 s = ($random & 63) - 31;                 // -31..32: 30 the largest valid
                 if (s > 30) s = 30;
                 sh[8*c +: 8] = s;
+                pm_mem[pent * COLS + c] = {sh[8*c +: 8], 1'b0, m0[31*c +: 31]};
             end
             if (row % 50 == 0) begin
                 // zp, lo, hi are a command's: held while anything is in flight
