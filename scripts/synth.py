@@ -97,10 +97,12 @@ BOARDS = {
         "constraints": "constraints/icebreaker.pcf",
         "bitstream": "icebreaker.bin",
         "freq": 24.0,
-        "config": {"rows": 2, "cols": 2, "act_words": 512, "w_words": 65536,
-                   "p_words": 16, "acc_depth": 64, "vec_serial": 2, "pe_dsp": 2},
+        "config": {"rows": 2, "cols": 2, "act_words": 1024, "w_words": 65536,
+                   "p_words": 128, "acc_depth": 64, "vec_serial": 2, "pe_dsp": 2},
         # W in the four SB_SPRAM256KA (W_SPRAM, nnf_spram): 65536 words of
-        # 2 bytes, 128 KiB, so 784-128-10 is resident
+        # 2 bytes, 128 KiB, 128 P entries a lane and 1024 ACT words, so
+        # 784-128-10 (50816 W words, 69 entries, 853 ACT words for an image)
+        # is resident
         # the array two products per SB_MAC16 and the requantizer in the
         # fabric: 2 of the 8 DSPs (docs/boards/icebreaker.md); no LIF core
         # (STATE_WORDS 0): with it the device does not fit the UP5K's 5280
