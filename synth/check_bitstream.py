@@ -7,7 +7,7 @@ and compare it byte for byte with the committed file in bitstreams/.
 
 Exit 0 when identical, 1 when they differ or the flow fails (its message is
 printed), 2 for bad arguments. CTest: synth_bitstream_orangecrab_repro
-(labels synth, slow).
+(labels synth, slow), synth_bitstream_icebreaker_repro likewise.
 """
 
 import argparse

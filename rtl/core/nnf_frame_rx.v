@@ -36,9 +36,6 @@
 `ifndef NNFP_CRC_INIT
 `define NNFP_CRC_INIT 32'hFFFFFFFF  // CRC-32 (IEEE 802.3, zlib): initial value
 `endif
-`ifndef NNFP_CRC_XOROUT
-`define NNFP_CRC_XOROUT 32'hFFFFFFFF  // and final XOR
-`endif
 `ifndef NNFP_HCRC_SPAN
 `define NNFP_HCRC_SPAN 8  // .. HCRC_FROM + HCRC_SPAN - 1 (type .. arg)
 `endif
@@ -71,9 +68,6 @@
 `endif
 `ifndef NNFP_HDR_HCRC_LSB
 `define NNFP_HDR_HCRC_LSB 80
-`endif
-`ifndef NNFP_HDR_HCRC_W
-`define NNFP_HDR_HCRC_W 32
 `endif
 // nnf_proto: end
 `default_nettype none
@@ -113,15 +107,25 @@ module nnf_frame_rx #(
     reg  [3:0]   hcnt_q;          // header bytes taken (0..11)
     reg  [15:0]  pcnt_q;          // payload bytes left
     reg  [1:0]   ccnt_q;          // CRC bytes taken
-    reg  [31:0]  crc_q;           // running CRC
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg  [31:0]  rcv_crc_q;       // received CRC (shifted in, little-endian)
-    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [31:0]  crc_q;           // running CRC, over the CRC bytes too
     reg  [TW-1:0] idle_q;
     reg           at_tmo_q;       // idle_q == TIMEOUT (registered with idle_q)
 
     wire [31:0] crc_next;
     nnf_crc32 u_crc (.crc_i(crc_q), .data(rx_data), .crc_o(crc_next));
+    // The CRC-32 residue: the register after any bytes followed by their own
+    // CRC (little-endian). Running the CRC on over the received CRC and
+    // comparing with this constant is the same test as comparing the
+    // received CRC with the computed one (the four steps are a bijection of
+    // register xor CRC bytes), without storing what was received.
+    // The eight shift steps of a byte are a bijection too, so the test is
+    // made before them: crc_next == CRC_RESIDUE exactly when the register
+    // xor the last byte is CRC_LAST (no XOR network in front of the compare).
+    /* verilator lint_off UNUSEDPARAM */
+    localparam [31:0] CRC_RESIDUE = 32'hDEBB20E3;   // (the formal properties' form)
+    /* verilator lint_on UNUSEDPARAM */
+    localparam [31:0] CRC_LAST    = 32'h00BE26ED;
+    wire crc_good = ({crc_q[31:8], crc_q[7:0] ^ rx_data} == CRC_LAST);
 
     wire in_frame = (state_q == S_HDR) || (state_q == S_PAY) || (state_q == S_PCRC);
     assign busy   = in_frame;
@@ -136,17 +140,20 @@ module nnf_frame_rx #(
     assign pl_data  = rx_data;
     assign byte_in  = rx_valid && rx_ready;
 
-    // The header, as it is shifted in: bytes 2..13 of the frame (the HDR
-    // record after its sync bytes; SB: the bit offset of hdr[0] in HDR).
+    // The header's fields, as they are shifted in: bytes 2..9 of the frame
+    // (the HDR record after its sync bytes, up to its hcrc; SB: the bit
+    // offset of hdr[0] in HDR). The hcrc bytes are checked through the
+    // residue, not stored.
     localparam integer HB = `NNFP_HDR_BYTES - `NNFP_SYNC_BYTES;   // 12 bytes
+    localparam integer HF = `NNFP_HCRC_SPAN;                       // 8 of them fields
     localparam integer SB = 8 * `NNFP_SYNC_BYTES;
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg [8*HB-1:0] hdr_q;         // byte 0 falls off as the 12th byte arrives
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [8*HB-1:0] hdr_next = {rx_data, hdr_q[8*HB-1:8]};
-    // Fields of a complete header (after the 12th byte is shifted in).
-    wire [15:0] f_len  = hdr_next[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
-    wire [31:0] f_hcrc = hdr_next[`NNFP_HDR_HCRC_LSB - SB +: `NNFP_HDR_HCRC_W];
+    generate
+        if (`NNFP_HDR_HCRC_LSB != SB + 8 * HF || HB != HF + `NNFP_CRC_BYTES) begin : g_bad_hdr
+            nnf_frame_rx_header_layout_differs_from_nnf_proto_def u_bad();
+        end
+    endgenerate
+    reg [8*HF-1:0] hdr_q;
+    wire [15:0] f_len = hdr_q[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
     assign h_type = hdr_q[`NNFP_HDR_TYPE_LSB - SB +: `NNFP_HDR_TYPE_W];
     assign h_seq  = hdr_q[`NNFP_HDR_SEQ_LSB - SB +: `NNFP_HDR_SEQ_W];
     assign h_len  = hdr_q[`NNFP_HDR_LEN_LSB - SB +: `NNFP_HDR_LEN_W];
@@ -155,7 +162,7 @@ module nnf_frame_rx #(
     // HCRC_FROM = the first byte after the sync); crc_q holds it (not
     // inverted) from hcnt_q = 8 until the header's last byte.
     localparam integer H_LAST_I = HB - 1;                   // hcnt_q of the header's last byte
-    localparam integer H_CRCN_I = `NNFP_HCRC_SPAN;          // header bytes under hcrc
+    localparam integer H_CRCN_I = HF;                       // header bytes under hcrc
     localparam integer C_LAST_I = `NNFP_CRC_BYTES - 1;      // ccnt_q of a CRC's last byte
     localparam [3:0]   H_LAST = H_LAST_I[3:0], H_CRCN = H_CRCN_I[3:0];
     localparam [1:0]   C_LAST = C_LAST_I[1:0];
@@ -206,11 +213,11 @@ module nnf_frame_rx #(
                         end
                     end
                     S_HDR: begin
-                        hdr_q  <= hdr_next;
+                        if (hcnt_q < H_CRCN) hdr_q <= {rx_data, hdr_q[8*HF-1:8]};
                         hcnt_q <= hcnt_q + 4'd1;
-                        if (hcnt_q < H_CRCN) crc_q <= crc_next;
+                        crc_q  <= crc_next;
                         if (hcnt_q == H_LAST) begin
-                            if (f_hcrc != (crc_q ^ `NNFP_CRC_XOROUT) || f_len > MAX_PAYLOAD[15:0]) begin
+                            if (!crc_good || f_len > MAX_PAYLOAD[15:0]) begin
                                 frame_err <= 1'b1;
                                 state_q     <= S_HUNT;
                             end else begin
@@ -237,13 +244,13 @@ module nnf_frame_rx #(
                         end
                     end
                     S_PCRC: begin
-                        rcv_crc_q <= {rx_data, rcv_crc_q[31:8]};
-                        ccnt_q    <= ccnt_q + 2'd1;
+                        crc_q  <= crc_next;
+                        ccnt_q <= ccnt_q + 2'd1;
                         if (ccnt_q == C_LAST) begin
                             end_valid <= 1'b1;
-                            end_ok    <= ({rx_data, rcv_crc_q[31:8]} == (crc_q ^ `NNFP_CRC_XOROUT));
+                            end_ok    <= crc_good;
                             end_tmo   <= 1'b0;
-                            if ({rx_data, rcv_crc_q[31:8]} != (crc_q ^ `NNFP_CRC_XOROUT)) frame_err <= 1'b1;
+                            if (!crc_good) frame_err <= 1'b1;
                             state_q <= S_HUNT;
                         end
                     end
@@ -266,6 +273,10 @@ module nnf_frame_rx #(
     //  - end_ok only when the CRC bytes received equal the CRC of exactly
     //    h_len payload bytes handed out (a reference CRC, f_crc, follows the
     //    pl_valid/pl_ready handshakes): a bad CRC is never reported good.
+    //    (The receiver runs its CRC on over the received CRC and tests for
+    //    the residue; that this is the same test as comparing the two CRCs
+    //    is linear algebra, checked by tests/formal/crc_residue.py: a SAT
+    //    solver takes hours over it.)
     // ------------------------------------------------------------------
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
@@ -276,8 +287,8 @@ module nnf_frame_rx #(
     reg  [7:0]  f_quiet;                        // cycles in it with no byte offered
     reg         f_open;                         // good header seen, no end yet
     reg  [15:0] f_left;                         // payload bytes still to hand out
-    reg  [31:0] f_crc;                          // reference CRC over them
-    reg  [31:0] f_rcv;                          // bytes taken after them
+    reg  [31:0] f_crc;                          // reference CRC over them, then over
+                                                // the bytes taken after them
     reg  [2:0]  f_ncrc;                         // how many
     // this cycle, the header's pulse included (its payload may start now)
     wire        f_in     = f_open || (hdr_valid && !end_valid);
@@ -303,7 +314,7 @@ module nnf_frame_rx #(
             f_crc  <= (f_in && f_pl) ? f_crc_next : f_crc_c;
             f_ncrc <= f_ncrc_c;
             if (f_in && f_left_c == 16'd0 && byte_in) begin
-                f_rcv  <= {rx_data, f_rcv[31:8]};
+                f_crc  <= f_crc_next;                    // pl_data is rx_data
                 f_ncrc <= f_ncrc_c + 3'd1;
             end
         end
@@ -320,9 +331,11 @@ module nnf_frame_rx #(
         if (f_open && !end_valid) assert(busy);   // the end comes as it leaves
         if (pl_valid) assert(f_in);
         if (f_open) assert(f_left <= h_len && h_len <= MAX_PAYLOAD);
-        // a bad CRC is never reported good
+        // a bad CRC is never reported good: the four bytes after the
+        // payload leave the CRC-32 residue (which they do exactly when they
+        // are the payload's CRC: tests/formal/crc_residue.py)
         if (end_valid && end_ok && !hdr_valid)
-            assert(f_left == 16'd0 && f_ncrc == 3'd4 && f_rcv == ~f_crc);
+            assert(f_left == 16'd0 && f_ncrc == 3'd4 && f_crc == CRC_RESIDUE);
         if (end_valid && end_ok && hdr_valid) assert(h_len == 16'd0);
         if (end_valid && end_tmo) assert(!end_ok);
     end
@@ -353,9 +366,6 @@ module nnf_frame_rx #(
         if (state_q == S_PCRC) begin
             assert(f_left_c == 16'd0 && {1'b0, ccnt_q} == f_ncrc_c);
             assert(f_nbytes == 8'd12 + h_len[7:0] + {6'd0, ccnt_q});
-            if (ccnt_q == 2'd1) assert(rcv_crc_q[31:24] == f_rcv[31:24]);
-            if (ccnt_q == 2'd2) assert(rcv_crc_q[31:16] == f_rcv[31:16]);
-            if (ccnt_q == 2'd3) assert(rcv_crc_q[31:8]  == f_rcv[31:8]);
         end
         if (f_open && !end_valid) assert(state_q == S_PAY || state_q == S_PCRC);
         if (in_frame) assert({8'd0, f_quiet} <= idle_q + 1);
