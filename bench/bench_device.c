@@ -148,8 +148,8 @@ int main(int argc, char **argv) {
   uint32_t out_words = nnfm_act_words(&cfg, B, O), o0 = hid + hid_words, o1 = o0 + out_words;
   uint8_t prog[6 * 32];
   for (int s = 0; s < 2; s++) {
-    nnfdrv_gemm g1 = {(uint16_t)B, (uint16_t)K1, (uint16_t)H, s ? x1 : x0, 0, 0, hid, -128, -128, 127, 0};
-    nnfdrv_gemm g2 = {(uint16_t)B, (uint16_t)H, (uint16_t)O, hid, w2, p2, s ? o1 : o0, 0, -128, 127, 0};
+    nnfdrv_gemm g1 = {(uint16_t)B, (uint16_t)K1, (uint16_t)H, s ? x1 : x0, 0, 0, hid, -128, -128, 127, 0, NNFM_ROUND_SINGLE};
+    nnfdrv_gemm g2 = {(uint16_t)B, (uint16_t)H, (uint16_t)O, hid, w2, p2, s ? o1 : o0, 0, -128, 127, 0, NNFM_ROUND_SINGLE};
     nnfdrv_insn_gemm(prog + (3 * s) * 32, &g1);
     nnfdrv_insn_gemm(prog + (3 * s + 1) * 32, &g2);
     nnfdrv_insn_end(prog + (3 * s + 2) * 32);
@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
   /* Inputs and expected outputs for every batch. */
   int8_t **x = malloc(sizeof *x * (size_t)batches), **y = malloc(sizeof *y * (size_t)batches);
   int8_t *h = malloc((size_t)B * H);
-  nnfm_gemm_args a1 = {B, K1, H, -128, -128, 127, NULL}, a2 = {B, H, O, 0, -128, 127, NULL};
+  nnfm_gemm_args a1 = {B, K1, H, -128, -128, 127, NULL, NNFM_ROUND_SINGLE}, a2 = {B, H, O, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
   for (int b = 0; b < batches; b++) {
     x[b] = malloc((size_t)B * K1);
     y[b] = malloc((size_t)B * O);

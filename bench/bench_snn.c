@@ -121,8 +121,8 @@ static result run_on(const char *uri, int T, const nnfm_config *want) {
   uint32_t xw = nnfm_act_words(&cfg, B, K1), hw = nnfm_act_words(&cfg, B, H), ow = nnfm_act_words(&cfg, B, O);
   uint32_t a_x = 0, a_c1 = xw, a_s1 = a_c1 + hw, a_c2 = a_s1 + hw, a_s2 = a_c2 + ow;
   uint32_t st1 = 0, st2 = (uint32_t)B * H;
-  nnfdrv_gemm g1 = {B, K1, H, a_x, 0, 0, a_c1, 0, -128, 127, 0};
-  nnfdrv_gemm g2 = {B, H, O, a_s1, w2b, p2, a_c2, 0, -128, 127, 0};
+  nnfdrv_gemm g1 = {B, K1, H, a_x, 0, 0, a_c1, 0, -128, 127, 0, NNFM_ROUND_SINGLE};
+  nnfdrv_gemm g2 = {B, H, O, a_s1, w2b, p2, a_c2, 0, -128, 127, 0, NNFM_ROUND_SINGLE};
   nnfdrv_lif l1, l2;
   memset(&l1, 0, sizeof l1);
   l1.m = B;

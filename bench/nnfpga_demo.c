@@ -217,8 +217,8 @@ int main(int argc, char **argv) {
   int exact = !memcmp(h_dev, e->act + (size_t)c1.o_base * R, h_bytes) &&
               !memcmp(y_dev, e->act + (size_t)c2.o_base * R, y_bytes) && macs1 == mm1 && macs2 == mm2;
   int8_t *h_ref = malloc((size_t)M * HID), *y_ref = malloc((size_t)M * OUT), *y_got = malloc((size_t)M * OUT);
-  nnfm_gemm_args g1 = {(int)M, IN, HID, L1.zp, L1.lo, L1.hi, NULL};
-  nnfm_gemm_args g2 = {(int)M, HID, OUT, L2.zp, L2.lo, L2.hi, NULL};
+  nnfm_gemm_args g1 = {(int)M, IN, HID, L1.zp, L1.lo, L1.hi, NULL, NNFM_ROUND_SINGLE};
+  nnfm_gemm_args g2 = {(int)M, HID, OUT, L2.zp, L2.lo, L2.hi, NULL, NNFM_ROUND_SINGLE};
   if (!h_ref || !y_ref || !y_got || nnfm_gemm(&g1, x, L1.w, L1.bias, L1.m0, L1.shift, h_ref) ||
       nnfm_gemm(&g2, h_ref, L2.w, L2.bias, L2.m0, L2.shift, y_ref))
     return fail("reference gemm", NULL);

@@ -428,6 +428,7 @@ void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g) {
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_gemm_put_opcode(out, NNFP_OP_GEMM);
   nnfp_gemm_put_lut(out, g->lut ? 1 : 0);
+  nnfp_gemm_put_tfl_round(out, g->round == NNFM_ROUND_TFLITE ? 1u : 0u);
   nnfp_gemm_put_zp(out, g->zp);
   nnfp_gemm_put_lo(out, g->lo);
   nnfp_gemm_put_hi(out, g->hi);
@@ -516,6 +517,7 @@ int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
   nnfp_conv_put_opcode(out, NNFP_OP_CONV);
   nnfp_conv_put_lut(out, (uint32_t)c->lut);
   nnfp_conv_put_pool2(out, (uint32_t)c->pool2);
+  nnfp_conv_put_tfl_round(out, c->round == NNFM_ROUND_TFLITE ? 1u : 0u);
   nnfp_conv_put_zp(out, c->zp);
   nnfp_conv_put_lo(out, c->lo);
   nnfp_conv_put_hi(out, c->hi);
@@ -617,6 +619,7 @@ int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e) {
   nnfp_ew_put_b_base(out, e->b_base);
   nnfp_ew_put_nshift_s(out, (uint32_t)-e->p.shift_s);
   nnfp_ew_put_op(out, (uint32_t)e->p.op);
+  nnfp_ew_put_tfl_round(out, e->p.round == NNFM_ROUND_TFLITE ? 1u : 0u);
   nnfp_ew_put_a_base(out, e->a_base);
   nnfp_ew_put_m0_s(out, (uint32_t)e->p.m0_s);
   nnfp_ew_put_m0(out, (uint32_t)e->p.m0);

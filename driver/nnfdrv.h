@@ -153,6 +153,8 @@ typedef struct {
   uint32_t a_base, w_base, p_base, o_base;
   int8_t zp, lo, hi;
   int lut;
+  int round;              /* NNFM_ROUND_*: NNFM_ROUND_TFLITE sets the TFL_ROUND flag
+                           * (TFLite's double rounding; INFO FEAT_TFL_ROUND) */
 } nnfdrv_gemm;
 
 /* One LIF time step of an m x n layer (docs/protocol.md, LIF; the update is
@@ -190,6 +192,7 @@ typedef struct {
   int pool2;              /* 0/1: fused 2x2 max pooling at stride 2 (nnfm_conv_cmd
                            * pool2): the output is n x OH/2 x OW/2. Needs INFO
                            * feature FEAT_CONV_POOL */
+  int round;              /* NNFM_ROUND_*, as nnfdrv_gemm's */
 } nnfdrv_conv;
 
 /* Max or average pooling of a map (docs/conv.md, docs/protocol.md POOL):
@@ -230,7 +233,8 @@ typedef struct {
  * disjoint). The numbers are nnfm_ew's (nnfm_ew_prepare computes them from
  * real scales as TFLite does). Needs INFO feature FEAT_EW. */
 typedef struct {
-  nnfm_ew_params p;       /* op, zero points, multipliers, clamp */
+  nnfm_ew_params p;       /* op, zero points, multipliers, clamp, rounding (p.round
+                           * NNFM_ROUND_TFLITE sets TFL_ROUND: FEAT_TFL_ROUND) */
   uint16_t n, m;          /* channels, rows */
   uint32_t a_base, b_base, o_base;  /* ACT words (b_base < 2^24; MAP reads no B) */
   int lut;                /* 0/1: apply LUT lut_idx after the clamp */

@@ -341,6 +341,7 @@ static inline void nnfp_info_put_banks(uint8_t *p, uint32_t v) { p[45] = (uint8_
 #define NNFP_FEAT_EW 0x80  /* EW instruction (elementwise ADD, SUB, MUL, MAP) */
 #define NNFP_FEAT_REL 0x100  /* relative bases (A_REL, O_REL, B_REL) and LOOP's stride */
 #define NNFP_FEAT_BANKS 0x200  /* BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs */
+#define NNFP_FEAT_TFL_ROUND 0x400  /* the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md) */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -539,6 +540,14 @@ static inline void nnfp_gemm_put_lut(uint8_t *p, uint32_t v) { p[1] = (uint8_t)(
 #define NNFP_GEMM_LUT_IDX_MASK 0x1C
 static inline uint32_t nnfp_gemm_get_lut_idx(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
 static inline void nnfp_gemm_put_lut_idx(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_LUT_IDX_MASK) | ((v << 2) & NNFP_GEMM_LUT_IDX_MASK)); }
+/* TFL_ROUND: (FEAT_TFL_ROUND) requantize with TFLite's double rounding */
+#define NNFP_GEMM_TFL_ROUND_OFS 1
+#define NNFP_GEMM_TFL_ROUND_SIZE 1
+#define NNFP_GEMM_TFL_ROUND_LSB 13
+#define NNFP_GEMM_TFL_ROUND_W 1
+#define NNFP_GEMM_TFL_ROUND 0x20
+static inline uint32_t nnfp_gemm_get_tfl_round(const uint8_t *p) { return (((uint32_t)p[1] >> 5) & 1); }
+static inline void nnfp_gemm_put_tfl_round(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_GEMM_TFL_ROUND) | ((v << 5) & NNFP_GEMM_TFL_ROUND)); }
 #define NNFP_GEMM_A_REL_OFS 1
 #define NNFP_GEMM_A_REL_SIZE 1
 #define NNFP_GEMM_A_REL_LSB 14
@@ -790,6 +799,14 @@ static inline void nnfp_conv_put_pool2(uint8_t *p, uint32_t v) { p[1] = (uint8_t
 #define NNFP_CONV_LUT_IDX_MASK 0x1C
 static inline uint32_t nnfp_conv_get_lut_idx(const uint8_t *p) { return (((uint32_t)p[1] >> 2) & 7); }
 static inline void nnfp_conv_put_lut_idx(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_LUT_IDX_MASK) | ((v << 2) & NNFP_CONV_LUT_IDX_MASK)); }
+/* TFL_ROUND: (FEAT_TFL_ROUND) as GEMM's */
+#define NNFP_CONV_TFL_ROUND_OFS 1
+#define NNFP_CONV_TFL_ROUND_SIZE 1
+#define NNFP_CONV_TFL_ROUND_LSB 13
+#define NNFP_CONV_TFL_ROUND_W 1
+#define NNFP_CONV_TFL_ROUND 0x20
+static inline uint32_t nnfp_conv_get_tfl_round(const uint8_t *p) { return (((uint32_t)p[1] >> 5) & 1); }
+static inline void nnfp_conv_put_tfl_round(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_CONV_TFL_ROUND) | ((v << 5) & NNFP_CONV_TFL_ROUND)); }
 /* ZP: output zero point */
 #define NNFP_CONV_ZP_OFS 2
 #define NNFP_CONV_ZP_SIZE 1
@@ -1310,6 +1327,14 @@ static inline void nnfp_ew_put_nshift_s(uint8_t *p, uint32_t v) { nnfp_put32(p +
 #define NNFP_EW_OP_MASK 0x60000000
 static inline uint32_t nnfp_ew_get_op(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 29) & 3); }
 static inline void nnfp_ew_put_op(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_EW_OP_MASK) | ((v << 29) & NNFP_EW_OP_MASK)); }
+/* TFL_ROUND: (FEAT_TFL_ROUND) every requantization of the op with TFLite's double rounding */
+#define NNFP_EW_TFL_ROUND_OFS 12
+#define NNFP_EW_TFL_ROUND_SIZE 4
+#define NNFP_EW_TFL_ROUND_LSB 127
+#define NNFP_EW_TFL_ROUND_W 1
+#define NNFP_EW_TFL_ROUND_MASK 0x80000000u
+static inline uint32_t nnfp_ew_get_tfl_round(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 31) & 1); }
+static inline void nnfp_ew_put_tfl_round(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_EW_TFL_ROUND_MASK) | ((v << 31) & NNFP_EW_TFL_ROUND_MASK)); }
 /* A_BASE: ACT word of A */
 #define NNFP_EW_A_BASE_OFS 16
 #define NNFP_EW_A_BASE_SIZE 4

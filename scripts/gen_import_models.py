@@ -113,6 +113,13 @@ def requant_double(acc, m0, shift):
     return (high >> right) + (rem > thr)
 
 
+# TFLite's interpreter (ai-edge-litert 2.3.0, reference and optimized
+# kernels alike, measured by tests/e2e/tflite_interp.py) requantizes CONV_2D
+# with its two roundings (requant_double) but FULLY_CONNECTED with one
+# (requant_single): its "tflite" references below follow it layer by layer.
+FC_DOUBLE = False
+
+
 def requant_single(acc, m0, shift):
     """nnfpga's contract (docs/numerics.md): (acc * m0 + 2^(k-1)) >> k, k = 31 - shift."""
     k = 31 - shift
@@ -297,6 +304,12 @@ def act_tensor(m, name, shape, s, zp):
     return m.tensor(name, shape, TT_INT8, scale=[s], zp=[zp])
 
 
+def shape_tensor(m, name, shape):
+    # RESHAPE's second input, as TFLite's converter writes it: the new shape
+    # as a constant int32 vector (TFLite reads it from there)
+    return m.tensor(name, [len(shape)], TT_INT32, np.array(shape, np.int32).tobytes())
+
+
 # ---- the models -----------------------------------------------------------------
 
 def trained_mlp(act, seed, xtr, ytr):
@@ -390,7 +403,7 @@ def tflite_mlp(xtr, ytr, xte_u8, yte, out, ref):
     fc_relu = (OPT_FC, [(0, "Int8", 1)])
     fc_none = (OPT_FC, [(0, "Int8", 0)])
     m.op("QUANTIZE", [t_in], [t_q])
-    m.op("RESHAPE", [t_q], [t_r], (OPT_RESHAPE, []))
+    m.op("RESHAPE", [t_q, shape_tensor(m, "flat/shape", [1, 784])], [t_r], (OPT_RESHAPE, []))
     m.op("FULLY_CONNECTED", [t_r, t_w1, t_b1], [t_h1], fc_relu)
     m.op("FULLY_CONNECTED", [t_h1, t_w2, t_b2], [t_z2], fc_none)
     m.op("LOGISTIC", [t_z2], [t_sg])
@@ -404,14 +417,15 @@ def tflite_mlp(xtr, ytr, xte_u8, yte, out, ref):
     table = lut(s2, zp2, s_sig, zp_sig, sigmoid32)
 
     def run(xu8, double):
+        # TFLite's FULLY_CONNECTED rounds once (FC_DOUBLE), so both runs agree
         x = xu8.reshape(-1, 784).astype(np.int64) - 128  # QUANTIZE of pixels / 255: exact
         a1 = (x - zp_x) @ q1.T.astype(np.int64) + b1
-        h = L1.out(a1, zp1, zp1, 127, double)
+        h = L1.out(a1, zp1, zp1, 127, double and FC_DOUBLE)
         a2 = (h - zp1) @ q2.T.astype(np.int64) + b2
-        z = L2.out(a2, zp2, -128, 127, double)
+        z = L2.out(a2, zp2, -128, 127, double and FC_DOUBLE)
         sg = table[z + 128]
         a3 = (sg - zp_sig) @ q3.T.astype(np.int64) + b3
-        return L3.out(a3, zp3, -128, 127, double)
+        return L3.out(a3, zp3, -128, 127, double and FC_DOUBLE)
 
     full_d, full_s = run(xte_u8, True), run(xte_u8, False)
     n = ref["n"]
@@ -490,7 +504,7 @@ def tflite_cnn(xte_u8, out, ref):
     m.op("MAX_POOL_2D", [t_c1], [t_p1], (OPT_POOL, [(0, "Int8", 1), (1, "Int32", 2), (2, "Int32", 2), (3, "Int32", 2), (4, "Int32", 2)]))
     m.op("CONV_2D", [t_p1, t_w2, t_b2], [t_c2], (OPT_CONV, [(0, "Int8", 1), (1, "Int32", 1), (2, "Int32", 1)]))
     m.op("AVERAGE_POOL_2D", [t_c2], [t_p2], (OPT_POOL, [(0, "Int8", 1), (1, "Int32", 2), (2, "Int32", 2), (3, "Int32", 2), (4, "Int32", 2)]))
-    m.op("RESHAPE", [t_p2], [t_r], (OPT_RESHAPE, []))
+    m.op("RESHAPE", [t_p2, shape_tensor(m, "flat/shape", [1, 288])], [t_r], (OPT_RESHAPE, []))
     m.op("FULLY_CONNECTED", [t_r, t_w3, t_b3], [t_z], (OPT_FC, [(0, "Int8", 0)]))
     with open(f"{out}/import_cnn.tflite", "wb") as f:
         f.write(m.build([t_x], [t_z]))
@@ -506,7 +520,7 @@ def tflite_cnn(xte_u8, out, ref):
         c1 = L1.out(conv_q(xq, q1, b1, 1, zp_x), zp1, zp1, 127, double)
         c2 = L2.out(conv_q(pool(c1, False), q2, b2, 0, zp1), zp2, -128, 127, double)
         p2 = pool(c2, True).reshape(-1, 288)
-        return L3.out((p2 - zp2) @ q3.T.astype(np.int64) + b3, zp3, -128, 127, double)
+        return L3.out((p2 - zp2) @ q3.T.astype(np.int64) + b3, zp3, -128, 127, double and FC_DOUBLE)
 
     n = ref["n"]
     d, s = run(xte_u8[:n], True), run(xte_u8[:n], False)
@@ -549,9 +563,9 @@ def tflite_tanh(xte_u8, out, ref):
 
     def run(xu8, double):
         xq = xu8.reshape(-1, 784).astype(np.int64) - 128
-        z = L1.out((xq - zp_x) @ q1.T.astype(np.int64) + b1, zp1, -128, 127, double)
+        z = L1.out((xq - zp_x) @ q1.T.astype(np.int64) + b1, zp1, -128, 127, double and FC_DOUBLE)
         t = table[z + 128]
-        return L2.out((t - zp_t) @ q2.T.astype(np.int64) + b2, zp2, -128, 127, double)
+        return L2.out((t - zp_t) @ q2.T.astype(np.int64) + b2, zp2, -128, 127, double and FC_DOUBLE)
 
     n = ref["n"]
     d, s = run(xte_u8[:n], True), run(xte_u8[:n], False)

@@ -109,7 +109,7 @@ BOARDS = {
         # LCs; 32-bit counters (docs/boards/icebreaker.md)
         # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
         "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "HAS_REL": 0, "LIF_LANES": 1, "CNT_W": 32,
-                  "W_SPRAM": 1,
+                  "W_SPRAM": 1, "HAS_TFL_ROUND": 0,
                   "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
     },
     "ulx3s": {

@@ -140,6 +140,11 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
     const nnf_dense *cd = nnf_layer_conv(l);
     if (n->quantized && cd) add_qlayer(tl, i, cd->in, cd->out, nnf_layer_conv_qlayer(l));
   }
+  int32_t rounding[NNF_MAX_LAYERS];
+  if (nnf_net_tflite_rounding(n)) { /* each layer's rounding (absent: single everywhere) */
+    for (int i = 0; i < n->nlayers; i++) rounding[i] = n->layer[i]->round;
+    add(tl, "quant.rounding", NNF_ST_I32, rounding, 1, n->nlayers, 0);
+  }
   if (given) { /* an imported int8 model: every fixed boundary's quantization as given */
     for (int i = 0; i <= n->nlayers; i++) {
       given_scale[i] = n->t[i].r.fixed ? n->t[i].r.scale : 0.0;
@@ -178,6 +183,8 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   free(tl);
   return rc;
 }
+
+static int load_rounding(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen);
 
 /* ---- reading ---------------------------------------------------------------- */
 
@@ -602,6 +609,7 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
     }
   }
   if (!rc) rc = load_given(n, f, path, err, errlen);
+  if (!rc) rc = load_rounding(n, f, path, err, errlen);
   const char *qz = nnf_st_meta(f, "quantized");
   if (!rc && qz && !strcmp(qz, "1"))
     rc = nnf_net_quantize(n, err, errlen) || check_quantized(n, f, path, 0, vth, err, errlen);
@@ -610,6 +618,19 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
     return NULL;
   }
   return n;
+}
+
+/* Each layer's requantization rounding: quant.rounding I32 [nlayers],
+ * NNFM_ROUND_* (absent: single rounding everywhere). */
+static int load_rounding(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
+  if (!nnf_st_find(f, "quant.rounding")) return 0;
+  const nnf_st_tensor *t = want(f, path, "quant.rounding", NNF_ST_I32, 1, n->nlayers, 0, err, errlen);
+  if (!t) return -1;
+  for (int i = 0; i < n->nlayers; i++)
+    if (nnf_layer_set_rounding(n->layer[i], ((const int32_t *)t->data)[i]))
+      return nnf_fail(err, errlen, "%s: quant.rounding[%d] is %d, not 0 (single) or 1 (TFLite's double rounding)",
+                      path, i, (int)((const int32_t *)t->data)[i]);
+  return 0;
 }
 
 /* The task and loss (absent before tasks: multiclass, cross-entropy). */

@@ -24,6 +24,8 @@
  *   quant.given_scale           F64 [L+1]   boundary i's scale (0: observed)
  *   quant.given_zero_point      I32 [L+1]   boundary i's zero point
  *   quant.<i>.weight_scale_given F32 [out]  the per-channel weight scales
+ * and when some layer rounds as TFLite (nnf_layer_set_rounding):
+ *   quant.rounding              I32 [L]     layer i's NNFM_ROUND_* (absent: all single)
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.
  * "Linear(784,128),ReLU,Linear(128,10)"), inputs, steps, input ("observed",
  * "pixels", "rate"), quantized; for the ready-made networks also model

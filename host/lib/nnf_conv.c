@@ -186,7 +186,8 @@ static int conv_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tens
   } else {
     /* the device's integer conv (int8 x: rows x (Cin, H, W) -> int8 y: rows x (Cout, OH, OW)) */
     const nnf_qlayer *Q = &C->q;
-    nnfm_conv_args a = {conv_win(C, (int)rows), C->cout, x->r.zp, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL};
+    nnfm_conv_args a = {conv_win(C, (int)rows), C->cout, x->r.zp, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL,
+                        Q->round};
     if (nnfm_conv2d_ref(&a, x->q, C->w_oihw, Q->bias, Q->m0, Q->shift, y->q) != NNFM_OK)
       return nnf_fail(err, errlen, "layer %d (Conv2d): the model refuses its integer form", l->index);
   }
@@ -243,6 +244,7 @@ static int conv_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char 
   if (l->fusion.current) return nnf_fail(err, errlen, "layer %d (Conv2d): a LIF layer cannot follow a conv", l->index);
   if (!C->bias) v.b = NULL;
   if (nnf_qlayer_quantize_weights(Q, &v, x->r.scale, nnf_req_q(l)->scale, l->index + 1, err, errlen)) return -1;
+  Q->round = l->round;
   for (int n = 0; n < N; n++)
     for (int i = 0; i < K; i++) C->w_oihw[(size_t)n * K + i] = Q->w_kn[(size_t)i * N + n];
   if (nnfm_conv_fold_input_zp(C->w_oihw, N, l->ic, C->k, C->k, x->r.zp, Q->bias, C->bias_dev) != NNFM_OK)
@@ -346,7 +348,7 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
   nnfdrv_conv c = {(uint16_t)l->ic, (uint16_t)C->cout, (uint16_t)l->ih, (uint16_t)l->iw, (uint16_t)p->B,
                    (uint8_t)C->k, (uint8_t)C->k, (uint8_t)C->stride, (uint8_t)C->stride, (uint8_t)C->pad,
                    (uint8_t)C->pad, 0, 0, nnf_plan_input(p, l->index), C->w_base, C->p_base, p->act[l->index + 1],
-                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, C->pool2};
+                   zp_in, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, C->pool2, Q->round};
   if (C->packed) {
     /* the KH x 1 conv of KW*Cin channels over the packed H x OW map */
     c.cin = (uint16_t)(C->k * l->ic), c.w = (uint16_t)l->ow, c.kw = 1, c.sw = 1, c.pw = 0;

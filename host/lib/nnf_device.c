@@ -188,6 +188,14 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
    * never reaches ACT: only when no backward pass reads it back) */
   p->fuse_pool = d->fuse_pool && d->outputs_only && !d->spiking;
   p->in_layer = -1;
+  for (int i = 0; i < n->nlayers && !(in->features & NNFP_FEAT_TFL_ROUND); i++)
+    if (n->layer[i]->round == NNFM_ROUND_TFLITE) {
+      snprintf(err, errlen,
+               "device %s does not round as TFLite (its INFO lacks feature bit 10, FEAT_TFL_ROUND): layer %d (%s) "
+               "requantizes with TFLite's double rounding (an imported TFLite model: docs/import.md)",
+               d->uri, i, n->layer[i]->ops->kind);
+      return -1;
+    }
   for (int i = 0; i < n->nlayers; i++) {
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;

@@ -642,6 +642,14 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
   return 0;
 }
 
+/* Each layer rounds as its TFLite kernel: CONV_2D with TFLite's two
+ * roundings, FULLY_CONNECTED with one (the interpreter's fully connected
+ * kernel rounds once: docs/import.md, "Rounding"). */
+static void tflite_rounding(nnf_net *n) {
+  for (int i = 0; i < n->nlayers; i++)
+    nnf_layer_set_rounding(n->layer[i], nnf_layer_conv(n->layer[i]) ? NNFM_ROUND_TFLITE : NNFM_ROUND_SINGLE);
+}
+
 /* The given quantization on every boundary, quantize, and check that the
  * int8 model is the file's: weights, biases, multipliers. */
 static int give(rd *r, build *b) {
@@ -657,6 +665,7 @@ static int give(rd *r, build *b) {
   }
   /* a Linear or Conv2d layer with a ReLU after it requantizes to the ReLU's
    * boundary: the same tensor, so the same quantization */
+  tflite_rounding(n);
   if (nnf_net_quantize(n, sub, sizeof sub)) return fail(r, "%s", sub);
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];

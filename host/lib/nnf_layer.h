@@ -82,6 +82,8 @@ typedef struct {
   int8_t table[256];
   float *s_w_given;  /* out, or NULL: per-channel weight scales given (an imported int8
                         model's, nnf_layer_give_weight_scales) instead of max|W[n,:]| / 127 */
+  int round;         /* NNFM_ROUND_*: the requantizer's rounding (the layer's,
+                        nnf_layer_set_rounding) */
 } nnf_qlayer;
 
 /* The int8 form of one dense layer (the numeric contract, docs/numerics.md):
@@ -217,6 +219,7 @@ struct nnf_layer {
   int imap, omap;      /* input / output rows are maps (nnf_tensor.map); omap preset to imap */
   int fused;           /* folded into the layer before it on the quantized paths */
   nnf_fusion fusion;   /* what the layer after it asks of this one's output */
+  int round;           /* NNFM_ROUND_*: its requantizations' rounding (nnf_layer_set_rounding) */
 };
 
 typedef enum { NNF_ENC_DIRECT = 0, NNF_ENC_RATE } nnf_encoding;
@@ -258,6 +261,16 @@ int nnf_net_inputs(const nnf_net *n);
 int nnf_net_outputs(const nnf_net *n);
 /* 1 when the network has spiking layers (its outputs are spike counts). */
 int nnf_net_spiking(const nnf_net *n);
+/* The rounding of a layer's requantizations in its int8 form
+ * (nnfm_requantize_r): NNFM_ROUND_SINGLE (nnfpga's, the default) or
+ * NNFM_ROUND_TFLITE (TFLite's double rounding: an imported TFLite model's
+ * convolutions, docs/import.md). The device needs INFO feature
+ * FEAT_TFL_ROUND for the latter; checkpoints keep it (quant.rounding).
+ * nnf_net_set_rounding sets every layer's. 0, or -1 for another value. */
+int nnf_layer_set_rounding(nnf_layer *l, int round);
+int nnf_net_set_rounding(nnf_net *n, int round);
+/* 1 when some layer rounds as TFLite (NNFM_ROUND_TFLITE). */
+int nnf_net_tflite_rounding(const nnf_net *n);
 /* The architecture, e.g. "Linear(784,128),ReLU,Linear(128,10)". */
 void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
 

@@ -139,7 +139,7 @@ static void forward_int(linear *L, const nnf_pass *p, const nnf_tensor *x, nnf_t
     for (int b = 0; b < B; b++)
       for (int j = 0; j < N; j++) {
         int32_t s = nnfm_acc_add((int32_t)acc[(size_t)b * N + j], Q->bias[j]);
-        a[(size_t)b * N + j] = nnfm_vector_stage(s, Q->m0[j], Q->shift[j], Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL);
+        a[(size_t)b * N + j] = nnfm_vector_stage(s, Q->m0[j], Q->shift[j], Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL, Q->round);
         double r = fabs((double)s * sin * Q->s_w[j]);
         mx = r > mx ? r : mx;
       }
@@ -206,6 +206,7 @@ static int lin_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *
   const nnf_qrange *qr = nnf_req_q(l);
   (void)y;
   if (nnf_qlayer_quantize(Q, &L->d, x->r.scale, x->r.zp, qr->scale, l->index + 1, err, errlen)) return -1;
+  Q->round = l->round;
   for (size_t i = 0; i < (size_t)l->in * l->out; i++) L->wq[i] = Q->w_kn[i];
   nnf_qlayer_output(l, Q);
   return 0;
@@ -281,14 +282,14 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
     nnfdrv_conv c = {(uint16_t)m->mc, (uint16_t)l->out, (uint16_t)m->mh, (uint16_t)m->mw, (uint16_t)p->B,
                      (uint8_t)m->mh, (uint8_t)m->mw, 1, 1, 0, 0, 0, 0,
                      nnf_plan_input(p, l->index), L->w_base, L->p_base, p->act[l->index + 1],
-                     (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0};
+                     (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0, Q->round};
     if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
     if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
     return 0;
   }
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)l->in, (uint16_t)l->out,
                    nnf_plan_input(p, l->index), L->w_base, L->p_base,
-                   p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut};
+                   p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut, Q->round};
   nnfdrv_insn_gemm(insn, &g);
   if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
   return 0;

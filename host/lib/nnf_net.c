@@ -124,6 +124,25 @@ int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
   return 0;
 }
 
+int nnf_layer_set_rounding(nnf_layer *l, int round) {
+  if (!l || (round != NNFM_ROUND_SINGLE && round != NNFM_ROUND_TFLITE)) return -1;
+  if (l->round != round && l->net) l->net->quantized = 0; /* the int8 forms take it when next quantized */
+  l->round = round;
+  return 0;
+}
+
+int nnf_net_set_rounding(nnf_net *n, int round) {
+  if (!n || (round != NNFM_ROUND_SINGLE && round != NNFM_ROUND_TFLITE)) return -1;
+  for (int i = 0; i < n->nlayers; i++) nnf_layer_set_rounding(n->layer[i], round);
+  return 0;
+}
+
+int nnf_net_tflite_rounding(const nnf_net *n) {
+  for (int i = 0; i < n->nlayers; i++)
+    if (n->layer[i]->round == NNFM_ROUND_TFLITE) return 1;
+  return 0;
+}
+
 int nnf_net_inputs(const nnf_net *n) { return n->t[0].width; }
 int nnf_net_outputs(const nnf_net *n) { return n->t[n->nlayers].width; }
 int nnf_net_spiking(const nnf_net *n) { return n->nlayers && n->layer[n->nlayers - 1]->ops->spiking; }

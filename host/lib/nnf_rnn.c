@@ -384,7 +384,7 @@ static void run_gemm(rnn *R, const nnf_pass *p, const nnf_qlayer *Q, const nnf_q
                      const int8_t *a, int K, int kx, int32_t zx, int32_t zh, int N, int8_t *out) {
   int B = p->batch;
   if (p->mode == NNF_FWD_INT) {
-    nnfm_gemm_args g = {B, K, N, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL};
+    nnfm_gemm_args g = {B, K, N, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL, Q->round};
     nnfm_gemm(&g, a, Q->w_kn, Q->bias, Q->m0, Q->shift, out); /* parameters checked when quantized */
     return;
   }
@@ -538,6 +538,7 @@ static int block(rnn *R, nnf_qlayer *Q, const int *rows, int N, int ux, int uh, 
   int rc = nnf_qlayer_quantize_weights(Q, &L, 1.0, s_out, R->base.index, err, errlen);
   free(L.w), free(L.b);
   if (rc) return -1;
+  Q->round = R->base.round;
   if ((ux && nnfm_fold_input_zp(Q->w_kn, NI, N, xr->zp, Q->bias, Q->bias) != NNFM_OK) ||
       (uh && nnfm_fold_input_zp(Q->w_kn + (size_t)off * N, H, N, hr->zp, Q->bias, Q->bias) != NNFM_OK))
     return nnf_fail(err, errlen, "layer %d (%s): cannot fold the zero points", R->base.index, kind_names[R->kind]);
@@ -565,6 +566,7 @@ static int ew_set(rnn *R, ew_io *e, int op, double sa, int32_t za, double sb, in
   if (nnfm_ew_prepare(op, sa, za, sb, zb, so, zo, -128, 127, &e->p) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (%s): elementwise op %d's scales are out of the device's range", R->base.index,
                     kind_names[R->kind], (int)(e - R->ew));
+  e->p.round = R->base.round;
   return 0;
 }
 
@@ -1061,7 +1063,7 @@ static void put_gemm(nnf_plan *p, const rnn *R, int k, uint32_t a, uint32_t o, i
   uint8_t *insn = nnf_plan_insn(p);
   if (!insn) return;
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)kd, (uint16_t)nd, a, R->dw[k], R->dp[k], o,
-                   (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut};
+                   (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, Q->round};
   nnfdrv_insn_gemm(insn, &g);
   if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slots[R->base.index][lut_k]) != NNFDRV_OK) p->ok = 0;
   if ((a_rel || o_rel) && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;

@@ -28,6 +28,7 @@ module nnf_core #(
     parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
     parameter integer HAS_EW      = 1,        // EW (0: EW ends a program)
     parameter integer HAS_REL     = 1,        // relative bases and LOOP's stride (0: the flags and the stride are ignored)
+    parameter integer HAS_TFL_ROUND = 1,      // the TFL_ROUND flag: TFLite's double rounding (0: ignored; INFO FEAT_TFL_ROUND)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
     parameter integer LUT_COUNT   = 8,        // resident LUTs: 1, 2, 4 or 8
     parameter integer BANKS       = 4,        // bank flags for weight streaming, 0..8 (0: no BWAIT, BPOST, BANK)
@@ -144,7 +145,8 @@ module nnf_core #(
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
-               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS)) u_exec (
+               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
+               .HAS_TFL_ROUND(HAS_TFL_ROUND)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
@@ -166,9 +168,9 @@ module nnf_core #(
     // ------------------------------------------------------------------
     // The micro-program
     // ------------------------------------------------------------------
-    wire        g_ready, g_lut, g_chk_start, g_chk_done, g_chk_ok;
+    wire        g_ready, g_lut, g_rnd, g_chk_start, g_chk_done, g_chk_ok;
     wire [2:0]  g_lut_idx;
-    wire        x_start, x_done, x_a_small, x_lut;
+    wire        x_start, x_done, x_a_small, x_lut, x_rnd;
     wire [1:0]  x_op;
     wire [15:0] x_n, x_m;
     wire [31:0] x_b_base;
@@ -208,7 +210,7 @@ module nnf_core #(
         .g_valid(g_valid), .g_ready(g_ready), .g_busy(e_busy),
         .g_m(g_m), .g_k(g_k), .g_n(g_n), .g_a_base(g_a_base), .g_w_base(g_w_base),
         .g_p_base(g_p_base), .g_o_base(g_o_base), .g_zp(g_zp), .g_lo(g_lo), .g_hi(g_hi),
-        .g_lut(g_lut), .g_lut_idx(g_lut_idx), .g_chk_start(g_chk_start), .g_chk_done(g_chk_done), .g_chk_ok(g_chk_ok),
+        .g_lut(g_lut), .g_lut_idx(g_lut_idx), .g_rnd(g_rnd), .g_chk_start(g_chk_start), .g_chk_done(g_chk_done), .g_chk_ok(g_chk_ok),
         .l_start(l_start), .l_busy(l_busy), .l_done(l_done),
         .l_m(l_m), .l_n(l_n), .l_a_base(l_a_base), .l_o_base(l_o_base), .l_s_base(l_s_base),
         .l_du(l_du), .l_dv(l_dv), .l_vth(l_vth), .l_bias_mant(l_bm), .l_bias_exp(l_be),
@@ -219,7 +221,7 @@ module nnf_core #(
         .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin),
         .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
         .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
-        .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut),
+        .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut), .x_rnd(x_rnd),
         .x_lut_idx(x_lut_idx));
 
     assign running = p_run || e_busy;
@@ -252,12 +254,12 @@ module nnf_core #(
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
-               .W_SPRAM(W_SPRAM)) u_gemm (
+               .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),
         .cmd_a_base(g_a_base), .cmd_w_base(g_w_base), .cmd_p_base(g_p_base), .cmd_o_base(g_o_base),
-        .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut), .cmd_lut_sel(g_lut_idx),
+        .cmd_zp(g_zp), .cmd_lo(g_lo), .cmd_hi(g_hi), .cmd_lut(g_lut), .cmd_lut_sel(g_lut_idx), .cmd_rnd(g_rnd),
         .cmd_conv(g_conv), .cmd_pool2(g_pool2), .cmd_kt(w_kt), .cmd_ct(w_ct), .cmd_h(w_h), .cmd_w(w_w),
         .cmd_b(w_b), .cmd_oh(g_pool2 ? {1'b0, w_oh[10:1]} : w_oh),
         .cmd_ow(g_pool2 ? {1'b0, w_ow[10:1]} : w_ow), .cmd_kh(w_kh[2:0]), .cmd_kw(w_kw[2:0]),
@@ -348,13 +350,14 @@ module nnf_core #(
     // ------------------------------------------------------------------
     generate
         if (HAS_EW != 0) begin : g_ew
-            nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(EW_LANES), .LUT_COUNT(LUT_COUNT)) u_ew (
+            nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
+                        .TFL_ROUND(HAS_TFL_ROUND)) u_ew (
                 .clk(clk), .rst(rst), .start(x_start), .abort(p_abort),
                 .c_op(x_op), .c_n(x_n), .c_m(x_m), .c_a_base(g_a_base[ACT_AW-1:0]),
                 .c_b_base(x_b_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
                 .c_zp_a(x_zp_a), .c_zp_b(x_zp_b), .c_m0_s(x_m0_s), .c_nshift_s(x_nshift_s),
                 .c_a_small(x_a_small), .c_m0(x_m0), .c_shift(x_shift), .c_zp(x_zp), .c_lo(x_lo),
-                .c_hi(x_hi), .c_lut(x_lut), .c_lut_sel(x_lut_idx),
+                .c_hi(x_hi), .c_rnd(x_rnd), .c_lut(x_lut), .c_lut_sel(x_lut_idx),
                 .lw_we(m_we && m_sel == 4'd3), .lw_addr(m_addr[10:0]), .lw_data(m_wdata),
                 .busy(x_busy), .done(x_done),
                 .act_re(e_act_re), .act_ra(e_act_ra), .act_rd(l_act_rd),
@@ -369,7 +372,7 @@ module nnf_core #(
             assign e_act_wd = {(ROWS*8){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
-                               x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx};
+                               x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

@@ -281,6 +281,9 @@
 `ifndef NNFP_FEAT_BANKS
 `define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
 `endif
+`ifndef NNFP_FEAT_TFL_ROUND
+`define NNFP_FEAT_TFL_ROUND 16'h0400  // the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md)
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
@@ -359,7 +362,8 @@ module nnf_exec #(
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
     parameter integer CNT_W       = 64,
-    parameter integer BANKS       = 0        // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
+    parameter integer BANKS       = 0,       // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
+    parameter integer HAS_TFL_ROUND = 0      // the TFL_ROUND flag (INFO FEAT_TFL_ROUND)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -600,6 +604,7 @@ module nnf_exec #(
                                 | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000)
                                 | ((HAS_EW != 0) ? `NNFP_FEAT_EW : 16'h0000)
                                 | ((HAS_REL != 0) ? `NNFP_FEAT_REL : 16'h0000)
+                                | ((HAS_TFL_ROUND != 0) ? `NNFP_FEAT_TFL_ROUND : 16'h0000)
                                 | ((BANKS != 0) ? `NNFP_FEAT_BANKS : 16'h0000);
     localparam integer INFO_BITS = 8 * `NNFP_INFO_BYTES;
     reg [INFO_BITS-1:0] info_rec;

@@ -44,7 +44,8 @@ module nnf_gemm #(
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
     parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
-    parameter integer W_SPRAM   = 0     // 1: W single-ported (nnf_spram; the iCE40UP5K's SPRAMs)
+    parameter integer W_SPRAM   = 0,    // 1: W single-ported (nnf_spram; the iCE40UP5K's SPRAMs)
+    parameter integer TFL_ROUND = 0     // 1: cmd_rnd chooses TFLite's double rounding (nnf_requant_tail)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -64,6 +65,7 @@ module nnf_gemm #(
     input  wire [7:0]  cmd_hi,
     input  wire        cmd_lut,
     input  wire [2:0]  cmd_lut_sel,    // which LUT (checked < LUT_COUNT before issue)
+    input  wire        cmd_rnd,        // TFLite's double rounding (the TFL_ROUND flag)
     // CONV (docs/conv.md): cmd_conv = 1 walks the input as a feature map
     // (cmd_m = OH*OW*B rows, cmd_k = Cin, cmd_n = Cout, cmd_kt = KH*KW*CT
     // K tiles of CT = cmd_ct channel tiles each; the sizes nnf_insn_check
@@ -166,6 +168,7 @@ module nnf_gemm #(
     reg  [W_AW-1:0]   c_w_base_q;
     reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
     reg               c_lut_q;
+    reg               c_rnd_q;
     reg  [2:0]        c_lsel_q;
     reg               c_p2_q;
     // CONV (and its fused pooling) only when built with it: HAS_CONV = 0
@@ -188,6 +191,7 @@ module nnf_gemm #(
             c_lo_q     <= cmd_lo;
             c_hi_q     <= cmd_hi;
             c_lut_q    <= cmd_lut;
+            c_rnd_q    <= (TFL_ROUND != 0) && cmd_rnd;
             c_lsel_q   <= cmd_lut_sel;
             c_zpin_q   <= conv_c ? cmd_zp_in : 8'd0;
             c_p2_q     <= conv_c && cmd_pool2;
@@ -508,9 +512,9 @@ module nnf_gemm #(
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
-              .P_WORDS(P_WORDS)) u_vec (
+              .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .lut(c_lut_q),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .rnd(c_rnd_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------

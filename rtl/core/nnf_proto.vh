@@ -249,6 +249,7 @@
 `define NNFP_FEAT_EW 16'h0080  // EW instruction (elementwise ADD, SUB, MUL, MAP)
 `define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
 `define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
+`define NNFP_FEAT_TFL_ROUND 16'h0400  // the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md)
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -405,6 +406,12 @@
 `define NNFP_GEMM_LUT_IDX_W 3
 `define NNFP_GEMM_LUT_IDX_SEL(v) v[12:10]
 `define NNFP_GEMM_LUT_IDX_MASK 8'h1C
+`define NNFP_GEMM_TFL_ROUND_OFS 1  // (FEAT_TFL_ROUND) requantize with TFLite's double rounding
+`define NNFP_GEMM_TFL_ROUND_SIZE 1
+`define NNFP_GEMM_TFL_ROUND_LSB 13
+`define NNFP_GEMM_TFL_ROUND_W 1
+`define NNFP_GEMM_TFL_ROUND_SEL(v) v[13]
+`define NNFP_GEMM_TFL_ROUND 8'h20
 `define NNFP_GEMM_A_REL_OFS 1
 `define NNFP_GEMM_A_REL_SIZE 1
 `define NNFP_GEMM_A_REL_LSB 14
@@ -597,6 +604,12 @@
 `define NNFP_CONV_LUT_IDX_W 3
 `define NNFP_CONV_LUT_IDX_SEL(v) v[12:10]
 `define NNFP_CONV_LUT_IDX_MASK 8'h1C
+`define NNFP_CONV_TFL_ROUND_OFS 1  // (FEAT_TFL_ROUND) as GEMM's
+`define NNFP_CONV_TFL_ROUND_SIZE 1
+`define NNFP_CONV_TFL_ROUND_LSB 13
+`define NNFP_CONV_TFL_ROUND_W 1
+`define NNFP_CONV_TFL_ROUND_SEL(v) v[13]
+`define NNFP_CONV_TFL_ROUND 8'h20
 `define NNFP_CONV_ZP_OFS 2  // output zero point
 `define NNFP_CONV_ZP_SIZE 1
 `define NNFP_CONV_ZP_LSB 16
@@ -996,6 +1009,12 @@
 `define NNFP_EW_OP_W 2
 `define NNFP_EW_OP_SEL(v) v[126:125]
 `define NNFP_EW_OP_MASK 32'h60000000
+`define NNFP_EW_TFL_ROUND_OFS 12  // (FEAT_TFL_ROUND) every requantization of the op with TFLite's double rounding
+`define NNFP_EW_TFL_ROUND_SIZE 4
+`define NNFP_EW_TFL_ROUND_LSB 127
+`define NNFP_EW_TFL_ROUND_W 1
+`define NNFP_EW_TFL_ROUND_SEL(v) v[127]
+`define NNFP_EW_TFL_ROUND_MASK 32'h80000000
 `define NNFP_EW_A_BASE_OFS 16  // ACT word of A
 `define NNFP_EW_A_BASE_SIZE 4
 `define NNFP_EW_A_BASE_LSB 128

@@ -1,6 +1,7 @@
-// nnf_requant: one lane of the vector stage: single-rounding requantization,
-// output zero point and clamp (docs/numerics.md; the C definition is
-// nnfm_requantize in sim/model/nnfm.c):
+// nnf_requant: one lane of the vector stage: single-rounding requantization
+// (or, with TFL_ROUND = 1 and rnd, TFLite's double rounding: see
+// nnf_requant_tail), output zero point and clamp (docs/numerics.md; the C
+// definition is nnfm_requantize_r in sim/model/nnfm.c):
 //
 //     k = 31 - shift                                  (1 <= k <= 62)
 //     y = (acc * m0 + (1 << (k-1))) >>> k
@@ -21,11 +22,14 @@
 // exact: |t| >= 2^13 gives |y| >= 2^12 either way, with t's sign.
 `default_nettype none
 
-module nnf_requant (
+module nnf_requant #(
+    parameter integer TFL_ROUND = 0     // 1: rnd chooses TFLite's double rounding (nnf_requant_tail)
+) (
     input  wire        clk,
     input  wire [31:0] acc,     // int32 accumulator
     input  wire [30:0] m0,      // multiplier, 0 <= m0 < 2^31
     input  wire [7:0]  shift,   // int8, -31..30
+    input  wire        rnd,     // TFL_ROUND = 1: TFLite's double rounding (held for the command)
     input  wire [7:0]  zp,      // int8 output zero point (held for the command)
     input  wire [7:0]  lo,      // int8 clamp bounds (held for the command)
     input  wire [7:0]  hi,
@@ -69,8 +73,8 @@ module nnf_requant (
     end
 
     // ---- 3-5: shift, round, zero point and clamp
-    nnf_requant_tail u_tail (
-        .clk(clk), .prod(prod_q), .km1(k2_q), .zp(zp), .lo(lo), .hi(hi), .q(q));
+    nnf_requant_tail #(.TFL_ROUND(TFL_ROUND)) u_tail (
+        .clk(clk), .prod(prod_q), .km1(k2_q), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
 
 endmodule
 

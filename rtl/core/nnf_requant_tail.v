@@ -5,10 +5,30 @@
 // rounding, the zero point and the clamp, shared by nnf_requant (products
 // in DSPs) and nnf_vec's fabric requantizer (VEC_SERIAL = 2: the product
 // by Booth steps). q follows prod / km1 by 3 cycles.
-module nnf_requant_tail (
+//
+// TFL_ROUND = 1 adds TFLite's double rounding, chosen by rnd (held for the
+// command; nnfm_requantize_r's NNFM_ROUND_TFLITE). For k <= 31 it is the
+// single rounding. For k >= 32 (r = k - 31 >= 1) TFLite computes
+// h = floor((p + 2^30) / 2^31), then y = floor((h + 2^(r-1) - [h < 0]) / 2^r).
+// With P = floor(p / 2^31), h = P + p[30], and [h < 0] may be read as p[63]
+// (they differ only for -2^30 <= p < 0, where h = 0 and either gives y = 0),
+// so y = floor((P + 2^(r-1) + e) / 2^r) with e = p[30] - p[63] in {-1, 0, 1}.
+// Split P at bit r - 1: t = floor(P / 2^(r-1)) is stage 3's t (a shift by
+// k - 1 = 30 + r), and R = P mod 2^(r-1) = p[k-2 : 31] (r - 1 bits). Then
+// y = floor((t + 1 + c) / 2) with c = floor((R + e) / 2^(r-1)):
+//   c = +1  when e = +1 and R is all ones  (vacuously when r = 1)
+//   c = -1  when e = -1 and R is all zeros (vacuously when r = 1)
+//   c =  0  otherwise
+// so the rounding step adds 0, 1 or 2 instead of 1: no carry chain ahead of
+// the shifter, and the masks of R sit beside it. Saturated t keeps y's
+// saturation exact (|t + 1 + c| stays within 15 bits).
+module nnf_requant_tail #(
+    parameter integer TFL_ROUND = 0     // 1: rnd chooses TFLite's double rounding
+) (
     input  wire        clk,
     input  wire [63:0] prod,    // acc * m0, exact (|acc * m0| < 2^62)
     input  wire [5:0]  km1,     // k - 1, 0..61
+    input  wire        rnd,     // TFL_ROUND = 1: TFLite's double rounding
     input  wire [7:0]  zp,
     input  wire [7:0]  lo,
     input  wire [7:0]  hi,
@@ -43,11 +63,39 @@ module nnf_requant_tail (
         else                 ts_q <= 14'h1fff;   // +8191
     end
 
-    // ---- 4: y = (t + 1) >>> 1 (the rounding); saturate to [-2048, 2047].
-    //         With zp, lo, hi in int8 range, clamp(y + zp, lo, hi) is
-    //         unchanged by this.
+    //         TFLite's rounding: c = +1 (cup_q) or -1 (cdn_q), above
+    reg         cup_q, cdn_q;
+    generate
+        if (TFL_ROUND != 0) begin : g_tfl
+            wire        dbl = rnd && (km1 >= 6'd31);        // k >= 32
+            wire [4:0]  rw  = km1[4:0] - 5'd31;             // r - 1, 0..30 when dbl (mod 32)
+            wire [29:0] rm;                                 // R's bits among p[60:31]
+            genvar g;
+            for (g = 0; g < 30; g = g + 1) begin : g_m
+                assign rm[g] = (rw > g);
+            end
+            wire        r_ones  = &(prod[60:31] | ~rm);
+            wire        r_zeros = ~|(prod[60:31] & rm);
+            always @(posedge clk) begin
+                cup_q <= dbl && prod[30] && !prod[63] && r_ones;
+                cdn_q <= dbl && !prod[30] && prod[63] && r_zeros;
+            end
+        end else begin : g_single
+            always @(posedge clk) begin
+                cup_q <= 1'b0;
+                cdn_q <= 1'b0;
+            end
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_rnd = rnd;
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+
+    // ---- 4: y = (t + 1 + c) >>> 1 (the rounding; c = 0 but for TFLite's
+    //         double rounding); saturate to [-2048, 2047]. With zp, lo, hi
+    //         in int8 range, clamp(y + zp, lo, hi) is unchanged by this.
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [14:0] u     = {ts_q[13], ts_q} + 15'd1;
+    wire [14:0] u     = {ts_q[13], ts_q} + {13'd0, cup_q, !cup_q && !cdn_q};
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] y     = u[14:1];
     wire        fits  = (y[13:11] == 3'b000) || (y[13:11] == 3'b111);

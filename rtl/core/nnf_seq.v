@@ -91,6 +91,9 @@
 `ifndef NNFP_GEMM_LUT_IDX_SEL
 `define NNFP_GEMM_LUT_IDX_SEL(v) v[12:10]
 `endif
+`ifndef NNFP_GEMM_TFL_ROUND_SEL
+`define NNFP_GEMM_TFL_ROUND_SEL(v) v[13]
+`endif
 `ifndef NNFP_GEMM_ZP_SEL
 `define NNFP_GEMM_ZP_SEL(v) v[23:16]
 `endif
@@ -265,6 +268,9 @@
 `ifndef NNFP_EW_OP_SEL
 `define NNFP_EW_OP_SEL(v) v[126:125]
 `endif
+`ifndef NNFP_EW_TFL_ROUND_SEL
+`define NNFP_EW_TFL_ROUND_SEL(v) v[127]
+`endif
 `ifndef NNFP_EW_M0_S_SEL
 `define NNFP_EW_M0_S_SEL(v) v[190:160]
 `endif
@@ -331,6 +337,7 @@ module nnf_seq #(
     output wire [7:0]  g_zp, g_lo, g_hi,
     output wire        g_lut,
     output wire [2:0]  g_lut_idx,
+    output wire        g_rnd,              // TFL_ROUND (GEMM and CONV: the same bit)
     output wire        g_conv,             // a CONV: the walk below applies
     output wire        g_pool2,            // a CONV with fused 2x2 max pooling
     output reg         g_chk_start,
@@ -372,7 +379,7 @@ module nnf_seq #(
     output wire [7:0]  x_zp_a, x_zp_b, x_shift, x_zp, x_lo, x_hi,
     output wire [30:0] x_m0_s, x_m0,
     output wire [4:0]  x_nshift_s,
-    output wire        x_a_small, x_lut,
+    output wire        x_a_small, x_lut, x_rnd,
     output wire [2:0]  x_lut_idx
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
@@ -485,6 +492,7 @@ module nnf_seq #(
     assign g_pool2  = is_conv && `NNFP_CONV_POOL2_SEL(insn_q);
     assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
     assign g_lut_idx = `NNFP_GEMM_LUT_IDX_SEL(insn_q);      // CONV's and EW's at the same bits
+    assign g_rnd    = `NNFP_GEMM_TFL_ROUND_SEL(insn_q);      // CONV's at the same bit
     assign g_zp     = `NNFP_GEMM_ZP_SEL(insn_q);
     assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
     assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
@@ -593,6 +601,7 @@ module nnf_seq #(
     assign x_a_small  = `NNFP_EW_A_SMALL_SEL(insn_q);
     assign x_lut      = `NNFP_EW_LUT_SEL(insn_q);
     assign x_lut_idx  = `NNFP_EW_LUT_IDX_SEL(insn_q);
+    assign x_rnd      = `NNFP_EW_TFL_ROUND_SEL(insn_q);
     reg  xc_start_q;
     wire xc_done, xc_ok;
     generate

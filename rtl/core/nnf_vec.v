@@ -23,14 +23,15 @@
 //                   step, so each arrives for its lane's step 0; fin_m0 /
 //                   fin_sh are not used.
 // fin_* are held from the cycle after fin_load until the next fin_load;
-// zp / lo / hi / lut are the command's, held while the engine is busy.
+// zp / lo / hi / rnd / lut are the command's, held while the engine is busy.
 `default_nettype none
 
 module nnf_vec #(
     parameter integer COLS       = 8,
     parameter integer VEC_SERIAL = 0,
     parameter integer FAB_STEPS  = 17,         // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
-    parameter integer P_WORDS    = 64          // VEC_SERIAL = 2: P entries (the width of fin_pent)
+    parameter integer P_WORDS    = 64,         // VEC_SERIAL = 2: P entries (the width of fin_pent)
+    parameter integer TFL_ROUND  = 0           // 1: rnd chooses TFLite's double rounding
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -45,6 +46,7 @@ module nnf_vec #(
     input  wire [7:0]  zp,
     input  wire [7:0]  lo,
     input  wire [7:0]  hi,
+    input  wire        rnd,                    // TFLite's double rounding (TFL_ROUND = 1)
     input  wire        lut,
     output wire [(VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_ra,
     input  wire [(VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_rd,
@@ -82,9 +84,9 @@ module nnf_vec #(
                 req_q <= q_all;
             end
             for (g = 0; g < COLS; g = g + 1) begin : g_lane
-                nnf_requant u_rq (
+                nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
                     .clk(clk), .acc(fin_acc[32*g +: 32]), .m0(fin_m0[31*g +: 31]),
-                    .shift(fin_sh[8*g +: 8]), .zp(zp), .lo(lo), .hi(hi),
+                    .shift(fin_sh[8*g +: 8]), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi),
                     .q(q_all[8*g +: 8]));
             end
             assign lut_ra = q_all;
@@ -125,9 +127,9 @@ module nnf_vec #(
                 req_q <= q;
                 if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= lut ? lut_rd : req_q;
             end
-            nnf_requant u_rq (
+            nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
                 .clk(clk), .acc(acc_arr[lane]), .m0(m0_arr[lane]),
-                .shift(sh_arr[lane]), .zp(zp), .lo(lo), .hi(hi), .q(q));
+                .shift(sh_arr[lane]), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
             assign lut_ra = q;
             assign o_row  = row_q;
             assign o_we   = we_q;
@@ -203,8 +205,8 @@ module nnf_vec #(
             // the tail: the product {h, l} (exact in its low 64 bits) in the
             // cycle after the last step, q 3 cycles later
             wire [7:0] q;
-            nnf_requant_tail u_tail (
-                .clk(clk), .prod({h_q[63-LW:0], l_q}), .km1(km1_q), .zp(zp), .lo(lo), .hi(hi), .q(q));
+            nnf_requant_tail #(.TFL_ROUND(TFL_ROUND)) u_tail (
+                .clk(clk), .prod({h_q[63-LW:0], l_q}), .km1(km1_q), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
             reg  [3:0]        v_q;                  // v_q[i]: tail stage i+1 holds a lane's value
             reg  [LOG_C-1:0]  vl_q [0:3];
             reg  [7:0]        req_q;

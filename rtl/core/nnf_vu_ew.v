@@ -15,6 +15,16 @@
 //
 // MBQM(x << 20, m0_s, s) = (x*m0_s + 2^(k'-1)) >>> k' with k' = 11 + nshift_s
 // (11..42): the 2^20 divides both terms of nnfm_requantize's numerator.
+// With c_rnd (TFL_ROUND = 1) every MBQM rounds as TFLite's default kernels
+// (nnfm_requantize_r): the output's in nnf_requant, the small input's here
+// as in nnf_requant_tail: with p = x*m0_s and n = nshift_s >= 1, TFLite's
+// floor((h + 2^(n-1) - [h<0]) / 2^n), h = floor((p + 2^10) / 2^11), is
+// floor((t + 1 + c) / 2) with t = floor(p / 2^(k'-1)) and c +1 when
+// p[10] = 1, p >= 0 and p[9+n : 11] all ones, -1 when p[10] = 0, p < 0 and
+// those bits all zeros (vacuous for n = 1), else 0; the single rounding is
+// floor((t + 1) / 2). They differ by +1 when c = +1 and t is even, by -1
+// when c = -1 and t is odd (t's parity: p[k'-1]); that difference joins
+// the sum in s4, with the small term's sign.
 //
 // Timing. Words are launched one per period P = max(R, G) cycles (R: the
 // reads a word needs, 2 or 1 for MAP; G = ROWS / LANES, the lane groups).
@@ -55,7 +65,8 @@ module nnf_vu_ew #(
     parameter integer ROWS      = 8,
     parameter integer ACT_AW    = 15,
     parameter integer LANES     = 8,     // lanes per cycle: a power of two dividing ROWS
-    parameter integer LUT_COUNT = 8      // resident LUTs: a power of two 1..8
+    parameter integer LUT_COUNT = 8,     // resident LUTs: a power of two 1..8
+    parameter integer TFL_ROUND = 0      // 1: c_rnd chooses TFLite's double rounding for every MBQM
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -74,6 +85,7 @@ module nnf_vu_ew #(
     input  wire [30:0]       c_m0,
     input  wire [7:0]        c_shift,
     input  wire [7:0]        c_zp, c_lo, c_hi,
+    input  wire              c_rnd,     // TFLite's double rounding (TFL_ROUND = 1)
     input  wire              c_lut,
     input  wire [2:0]        c_lut_sel,
     input  wire              lw_we,     // host LUT write: byte lw_addr of region LUT
@@ -282,24 +294,58 @@ module nnf_vu_ew #(
                 lg3_q <= lg2_q;
                 x3_q  <= x2_q;
             end
+            // s2, s3: TFLite's correction of the small term (above): +1 / -1
+            reg                cup3_q, cdn3_q;
+            if (TFL_ROUND != 0) begin : g_tfl
+                reg         cup2_q, cdn2_q;
+                wire        dbl = c_rnd && !c_op[1] && (c_nshift_s != 5'd0);
+                wire [4:0]  nm1 = c_nshift_s - 5'd1;            // R's width n - 1, 0..30
+                wire [29:0] rm;
+                genvar g;
+                for (g = 0; g < 30; g = g + 1) begin : g_m
+                    assign rm[g] = (nm1 > g);
+                end
+                wire [30:0] tb1;                                // one-hot: t's parity bit, p[10+n]
+                for (g = 0; g < 31; g = g + 1) begin : g_t
+                    assign tb1[g] = ({1'b0, nm1} == g);
+                end
+                wire        r_ones  = &(p_q[40:11] | ~rm);
+                wire        r_zeros = ~|(p_q[40:11] & rm);
+                wire        t_odd   = |(p_q[41:11] & tb1);
+                always @(posedge clk) begin
+                    cup2_q <= dbl && p_q[10] && !p_q[42] && r_ones && !t_odd;
+                    cdn2_q <= dbl && !p_q[10] && p_q[42] && r_zeros && t_odd;
+                    cup3_q <= cup2_q;
+                    cdn3_q <= cdn2_q;
+                end
+            end else begin : g_single
+                always @(posedge clk) begin
+                    cup3_q <= 1'b0;
+                    cdn3_q <= 1'b0;
+                end
+            end
             // s4: the accumulator the requantizer takes
             wire signed [31:0] sm32 = sm_q[31:0];             // |small| < 2^28
             wire signed [31:0] lg32 = {{3{lg3_q[28]}}, lg3_q};
             wire signed [31:0] ta   = c_a_small ? sm32 : lg32;
             wire signed [31:0] tb   = c_a_small ? lg32 : sm32;
+            // c with the small term's sign in the sum (SUB subtracts B)
+            wire               cneg = (c_op[0] && !c_a_small) ? cup3_q : cdn3_q;
+            wire               cpos = (c_op[0] && !c_a_small) ? cdn3_q : cup3_q;
+            wire signed [31:0] cc   = {{31{cneg}}, cneg | cpos};
             reg  [31:0] acc_q;
             always @(posedge clk) begin
                 case (c_op)
-                    2'd0:    acc_q <= ta + tb;
-                    2'd1:    acc_q <= ta - tb;
+                    2'd0:    acc_q <= ta + tb + cc;
+                    2'd1:    acc_q <= ta - tb + cc;
                     default: acc_q <= x3_q;
                 endcase
             end
             // s5 .. s9: requantize, zero point, clamp
             wire [7:0] rq;
-            nnf_requant u_rq (
-                .clk(clk), .acc(acc_q), .m0(c_m0), .shift(c_shift), .zp(c_zp), .lo(c_lo), .hi(c_hi),
-                .q(rq));
+            nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
+                .clk(clk), .acc(acc_q), .m0(c_m0), .shift(c_shift), .rnd(c_rnd), .zp(c_zp), .lo(c_lo),
+                .hi(c_hi), .q(rq));
             // s10: the LUT read (this lane's copy); s11 the byte
             wire [10:0]    la = {c_lut_sel, rq};
             wire [7:0]     lut_rd;

@@ -51,17 +51,33 @@ int nnfm_requant_params_valid(int32_t m0, int shift) {
   return m0 >= 0 && shift >= NNFM_SHIFT_MIN && shift <= NNFM_SHIFT_MAX;
 }
 
-int32_t nnfm_requantize(int32_t acc, int32_t m0, int shift, int32_t zp,
-                        int32_t lo, int32_t hi) {
+int32_t nnfm_requantize_r(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
+                          int32_t hi, int rnd) {
   if (!nnfm_requant_params_valid(m0, shift)) { /* outside the contract: as m0 = 0 */
     m0 = 0;
     shift = 0;
   }
-  int k = 31 - shift;                                   /* 1 .. 62 */
-  int64_t prod = (int64_t)acc * m0;                     /* |prod| < 2^62 */
-  int64_t y = asr64(prod + ((int64_t)1 << (k - 1)), k); /* ties round toward +inf */
+  int64_t prod = (int64_t)acc * m0; /* |prod| < 2^62 */
+  int64_t y;
+  if (rnd == NNFM_ROUND_TFLITE && shift < 0) {
+    /* TFLite: h = SaturatingRoundingDoublingHighMul(acc, m0) rounds
+     * prod / 2^31 to nearest, ties toward +inf (its nudge and truncating
+     * division; the saturating case needs m0 = INT32_MIN), then
+     * RoundingDivideByPOT(h, r) rounds h / 2^r, ties away from zero. */
+    int r = -shift;                                  /* 1 .. 31 */
+    int64_t h = asr64(prod + ((int64_t)1 << 30), 31); /* |h| < 2^31 */
+    y = asr64(h + ((int64_t)1 << (r - 1)) - (h < 0), r);
+  } else {
+    int k = 31 - shift;                              /* 1 .. 62 */
+    y = asr64(prod + ((int64_t)1 << (k - 1)), k);    /* ties round toward +inf */
+  }
   /* |y| < 2^61, so y + zp cannot overflow; clamp before narrowing. */
   return (int32_t)clamp64(y + zp, lo, hi);
+}
+
+int32_t nnfm_requantize(int32_t acc, int32_t m0, int shift, int32_t zp,
+                        int32_t lo, int32_t hi) {
+  return nnfm_requantize_r(acc, m0, shift, zp, lo, hi, NNFM_ROUND_SINGLE);
 }
 
 int nnfm_quantize_multiplier(double real, int32_t *m0, int *shift) {
@@ -112,8 +128,8 @@ int32_t nnfm_acc_add(int32_t acc, int32_t x) {
 }
 
 int8_t nnfm_vector_stage(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
-                         int32_t hi, const int8_t *lut) {
-  int32_t q = nnfm_requantize(acc, m0, shift, zp, lo, hi);
+                         int32_t hi, const int8_t *lut, int rnd) {
+  int32_t q = nnfm_requantize_r(acc, m0, shift, zp, lo, hi, rnd);
   int8_t y = (int8_t)nnfm_clamp(q, INT8_MIN, INT8_MAX); /* no-op for int8 lo, hi */
   return lut ? nnfm_lut(lut, y) : y;
 }
@@ -155,6 +171,7 @@ int nnfm_ew_params_check(const nnfm_ew_params *p) {
     return NNFM_ERR_RANGE;
   if (p->m0_s < 0 || p->shift_s < NNFM_SHIFT_MIN || p->shift_s > 0) return NNFM_ERR_RANGE;
   if (p->a_small != 0 && p->a_small != 1) return NNFM_ERR_RANGE;
+  if (p->round != NNFM_ROUND_SINGLE && p->round != NNFM_ROUND_TFLITE) return NNFM_ERR_RANGE;
   if (!nnfm_requant_params_valid(p->m0, p->shift)) return NNFM_ERR_RANGE;
   return NNFM_OK;
 }
@@ -162,8 +179,8 @@ int nnfm_ew_params_check(const nnfm_ew_params *p) {
 /* TFLite's MultiplyByQuantizedMultiplier with single rounding: nnfm_requantize
  * without zero point, over the whole int32 range (the clamp never binds for
  * the values the ops below pass: |x * m| < 2^59). */
-static int32_t mbqm(int32_t x, int32_t m0, int shift) {
-  return nnfm_requantize(x, m0, shift, 0, INT32_MIN, INT32_MAX);
+static int32_t mbqm(int32_t x, int32_t m0, int shift, int rnd) {
+  return nnfm_requantize_r(x, m0, shift, 0, INT32_MIN, INT32_MAX, rnd);
 }
 
 int8_t nnfm_ew(const nnfm_ew_params *p, int8_t a, int8_t b, const int8_t *lut) {
@@ -175,15 +192,15 @@ int8_t nnfm_ew(const nnfm_ew_params *p, int8_t a, int8_t b, const int8_t *lut) {
     /* (ia << 20) fits: |ia| <= 255 < 2^8, so < 2^28 */
     int32_t xa = ia * (1 << NNFM_EW_LEFT_SHIFT), xb = ib * (1 << NNFM_EW_LEFT_SHIFT);
     int32_t half = (int32_t)1 << 30;
-    int32_t sa = p->a_small ? mbqm(xa, p->m0_s, p->shift_s) : mbqm(xa, half, 0);
-    int32_t sb = p->a_small ? mbqm(xb, half, 0) : mbqm(xb, p->m0_s, p->shift_s);
+    int32_t sa = p->a_small ? mbqm(xa, p->m0_s, p->shift_s, p->round) : mbqm(xa, half, 0, p->round);
+    int32_t sb = p->a_small ? mbqm(xb, half, 0, p->round) : mbqm(xb, p->m0_s, p->shift_s, p->round);
     acc = p->op == NNFM_EW_ADD ? sa + sb : sa - sb; /* |sa|, |sb| < 2^27 */
     break;
   }
   case NNFM_EW_MUL: acc = ia * ib; break;
   default: acc = ia; break; /* MAP */
   }
-  return nnfm_vector_stage(acc, p->m0, p->shift, p->zp, p->lo, p->hi, lut);
+  return nnfm_vector_stage(acc, p->m0, p->shift, p->zp, p->lo, p->hi, lut, p->round);
 }
 
 int nnfm_ew_prepare(int op, double s_a, int32_t zp_a, double s_b, int32_t zp_b, double s_out,
@@ -193,7 +210,7 @@ int nnfm_ew_prepare(int op, double s_a, int32_t zp_a, double s_b, int32_t zp_b, 
   if (!(s_a > 0) || !isfinite(s_a) || !(s_out > 0) || !isfinite(s_out) ||
       (binary && (!(s_b > 0) || !isfinite(s_b))))
     return NNFM_ERR_RANGE;
-  nnfm_ew_params q = {op, zp_a, binary ? zp_b : 0, 0, 0, 0, 0, 0, zp, lo, hi};
+  nnfm_ew_params q = {op, zp_a, binary ? zp_b : 0, 0, 0, 0, 0, 0, zp, lo, hi, NNFM_ROUND_SINGLE};
   double real;
   if (op == NNFM_EW_ADD || op == NNFM_EW_SUB) {
     double twice = 2.0 * (s_a > s_b ? s_a : s_b);
@@ -244,7 +261,7 @@ int nnfm_gemm(const nnfm_gemm_args *g, const int8_t *a, const int8_t *w,
       int32_t acc = bias[j];
       for (int kk = 0; kk < K; kk++)
         acc = nnfm_acc_add(acc, (int32_t)arow[kk] * w[(size_t)kk * N + j]);
-      y[(size_t)i * N + j] = nnfm_vector_stage(acc, m0[j], shift[j], g->out_zp, g->lo, g->hi, g->lut);
+      y[(size_t)i * N + j] = nnfm_vector_stage(acc, m0[j], shift[j], g->out_zp, g->lo, g->hi, g->lut, g->round);
     }
   }
   return NNFM_OK;

@@ -46,6 +46,25 @@ const char *nnfm_strerror(int status);
 int32_t nnfm_requantize(int32_t acc, int32_t m0, int shift, int32_t zp,
                         int32_t lo, int32_t hi);
 
+/* The requantizer's two roundings, chosen per instruction (GEMM and CONV
+ * flag TFL_ROUND, EW's TFL_ROUND bit; INFO feature FEAT_TFL_ROUND):
+ *   NNFM_ROUND_SINGLE  nnfm_requantize above: one rounding of acc * m0 / 2^k
+ *                      (TFLITE_SINGLE_ROUNDING, CMSIS-NN)
+ *   NNFM_ROUND_TFLITE  TFLite's default reference kernels
+ *                      (MultiplyByQuantizedMultiplier: gemmlowp's
+ *                      SaturatingRoundingDoublingHighMul, then
+ *                      RoundingDivideByPOT): for shift >= 0 the same single
+ *                      rounding; for shift < 0, with r = -shift,
+ *                        h = (acc * m0 + 2^30) >> 31       (ties toward +inf)
+ *                        y = (h + 2^(r-1) - (h < 0)) >> r  (ties away from 0)
+ *                      then clamp(y + zp, lo, hi) as above.
+ * Any other value of round acts as NNFM_ROUND_SINGLE. docs/numerics.md,
+ * "TFLite's double rounding", shows why this is TFLite's arithmetic exactly
+ * (including for shift > 0, where TFLite shifts acc left first). */
+enum { NNFM_ROUND_SINGLE = 0, NNFM_ROUND_TFLITE = 1 };
+int32_t nnfm_requantize_r(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
+                          int32_t hi, int rnd);
+
 /* 1 when (m0, shift) are in range, else 0. */
 int nnfm_requant_params_valid(int32_t m0, int shift);
 
@@ -84,11 +103,12 @@ int8_t nnfm_lut(const int8_t lut[256], int8_t x);
 /* Wrapping int32 addition (two's complement, mod 2^32): the accumulator rule. */
 int32_t nnfm_acc_add(int32_t acc, int32_t x);
 
-/* The engine's vector stage for one lane: requantize, add zp, clamp to
- * [lo, hi], then lut[(uint8_t)y] when lut != NULL. lo and hi must be in int8
- * range (the result is then int8 without further narrowing). */
+/* The engine's vector stage for one lane: requantize with rounding `rnd`
+ * (NNFM_ROUND_*), add zp, clamp to [lo, hi], then lut[(uint8_t)y] when
+ * lut != NULL. lo and hi must be in int8 range (the result is then int8
+ * without further narrowing). */
 int8_t nnfm_vector_stage(int32_t acc, int32_t m0, int shift, int32_t zp, int32_t lo,
-                         int32_t hi, const int8_t *lut);
+                         int32_t hi, const int8_t *lut, int rnd);
 
 /* Input zero point. The engine has none: the host folds it into the bias,
  *   bias_out[n] = bias[n] - zp_in * sum_k w[k][n]          (mod 2^32)
@@ -114,8 +134,9 @@ int nnfm_fold_input_zp(const int8_t *w, int k, int n, int32_t zp_in, const int32
  *   MAP       y  = MBQM(ia, m0, shift)                    (b unused)
  *   out = clamp(y + zp, lo, hi), then lut[(uint8_t)out] when lut != NULL
  * where MBQM(x, m, s) = (x * m + 2^(30-s)) >> (31-s) (nnfm_requantize
- * without zero point and clamp). The 0.5 of ADD's larger-scale input is
- * exact in TFLite (its scale over twice itself), so one multiplier per op
+ * without zero point and clamp; with round = NNFM_ROUND_TFLITE each MBQM is
+ * nnfm_requantize_r's double rounding, TFLite's default kernels). The 0.5
+ * of ADD's larger-scale input is exact in TFLite (its scale over twice itself), so one multiplier per op
  * names both inputs; MBQM(ia << 20, 2^30, 0) is ia << 19. */
 enum { NNFM_EW_ADD = 0, NNFM_EW_SUB = 1, NNFM_EW_MUL = 2, NNFM_EW_MAP = 3 };
 #define NNFM_EW_LEFT_SHIFT 20 /* TFLite's int8 ADD / SUB left shift */
@@ -129,10 +150,12 @@ typedef struct {
   int32_t m0;             /* output multiplier, as nnfm_requantize's */
   int shift;
   int32_t zp, lo, hi;     /* output zero point and clamp, int8, lo <= hi */
+  int round;              /* NNFM_ROUND_*: every MBQM of the op rounds this way */
 } nnfm_ew_params;
 
 /* NNFM_OK when the parameters are in range (op, int8 fields, lo <= hi,
- * 0 <= m0_s < 2^31, -31 <= shift_s <= 0, a_small 0 or 1, (m0, shift) valid),
+ * 0 <= m0_s < 2^31, -31 <= shift_s <= 0, a_small 0 or 1, round a NNFM_ROUND_*,
+ * (m0, shift) valid),
  * NNFM_ERR_RANGE otherwise, NNFM_ERR_NULL for NULL. */
 int nnfm_ew_params_check(const nnfm_ew_params *p);
 
@@ -158,6 +181,7 @@ typedef struct {
   int32_t out_zp;       /* output zero point, -128..127 */
   int32_t lo, hi;       /* clamp bounds, -128 <= lo <= hi <= 127 */
   const int8_t *lut;    /* NULL: no LUT; else 256 entries applied after clamp */
+  int round;            /* NNFM_ROUND_* (0: single) */
 } nnfm_gemm_args;
 
 /* y[m][n] = f(requantize(bias[n] + sum_k a[m][k] * w[k][n], m0[n], shift[n]))
@@ -202,6 +226,7 @@ typedef struct {
   int32_t zp, lo, hi;                  /* int8 range, lo <= hi */
   int lut;                             /* 0 or 1 */
   uint32_t lut_sel;                    /* which LUT, < the configuration's luts */
+  int round;                           /* NNFM_ROUND_* (the TFL_ROUND flag) */
 } nnfm_cmd;
 
 /* Engine state: the buffer images, laid out exactly as the RTL holds them. */
@@ -237,7 +262,8 @@ int nnfm_engine_read_bytes(const nnfm_engine *e, int region, uint32_t addr, uint
  * NNFM_OK, NNFM_ERR_RANGE or NNFM_ERR_SHAPE. In this order:
  *   NNFM_ERR_NULL   e or c is NULL
  *   NNFM_ERR_RANGE  m, k or n > 65535; zp, lo or hi outside int8; lo > hi;
- *                   lut not 0 or 1; lut_sel >= the configuration's luts
+ *                   lut not 0 or 1; lut_sel >= the configuration's luts;
+ *                   round not a NNFM_ROUND_*
  *   (M == 0 or N == 0: the command touches nothing and is accepted)
  *   NNFM_ERR_SHAPE  with KT = max(1, ceil(K/rows)), NT = ceil(N/cols):
  *                   ACT read  a_base .. a_base + KT*M - 1,
@@ -332,11 +358,12 @@ typedef struct {
   int32_t out_zp;     /* output zero point, int8 */
   int32_t lo, hi;     /* clamp, int8, lo <= hi */
   const int8_t *lut;  /* NULL or 256 entries applied after the clamp */
+  int round;          /* NNFM_ROUND_* (0: single) */
 } nnfm_conv_args;
 
 /* Direct int8 convolution, the numeric definition of a conv layer:
  *   acc[b][n][oy][ox] = bias[n] + sum_{c,ky,kx} (x'[b][c][iy][ix] - zp_in) * w[n][c][ky][kx]
- *   y[b][n][oy][ox]   = nnfm_vector_stage(acc, m0[n], shift[n], out_zp, lo, hi, lut)
+ *   y[b][n][oy][ox]   = nnfm_vector_stage(acc, m0[n], shift[n], out_zp, lo, hi, lut, round)
  * with iy = oy*SH - PH + ky, ix = ox*SW - PW + kx, x' = x inside the map and
  * zp_in in the padding (TFLite: padding is the real 0.0), the sum wrapping as
  * nnfm_acc_add. bias is NOT folded (see nnfm_conv_fold_input_zp).
@@ -402,6 +429,7 @@ typedef struct {
   int lut;                       /* 0 or 1 */
   uint32_t pool2;                /* 0 or 1: fused 2x2 max pooling, stride 2 (below) */
   uint32_t lut_sel;              /* which LUT, as nnfm_cmd's */
+  int round;                     /* NNFM_ROUND_*, as nnfm_cmd's */
 } nnfm_conv_cmd;
 
 /* CONV with pool2 = 1 (docs/conv.md, "Fused 2x2 max pooling"): the conv's
@@ -448,8 +476,8 @@ typedef struct {
  *   NNFM_ERR_NULL   e or c NULL
  *   NNFM_ERR_RANGE  a field outside its range above (zero sizes, stride 0,
  *                   a kernel over 7, ...), zp_in / zp / lo / hi outside int8,
- *                   lo > hi, lut or pool2 not 0/1, lut_sel >= luts, a kernel larger than the
- *                   padded input (KH > H + 2*PH + EH or KW > W + 2*PW + EW),
+ *                   lo > hi, lut or pool2 not 0/1, lut_sel >= luts, round
+ *                   not a NNFM_ROUND_*, a kernel larger than the padded input (KH > H + 2*PH + EH or KW > W + 2*PW + EW),
  *                   or with pool2 = 1 OH < 2 or OW < 2
  *   NNFM_ERR_SHAPE  with CT = ceil(Cin/rows), NT = ceil(N/cols), M = OH*OW*B
  *                   (pool2 = 0) or the pooled Mp = (OH/2)*(OW/2)*B (pool2 = 1):

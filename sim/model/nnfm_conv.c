@@ -87,7 +87,7 @@ int nnfm_conv2d_ref(const nnfm_conv_args *a, const int8_t *x, const int8_t *w,
                 acc = nnfm_acc_add(acc, (v - a->zp_in) * wt); /* |.| <= 255 * 128 */
               }
           y[(((size_t)b * N + n) * OH + oy) * OW + ox] =
-              nnfm_vector_stage(acc, m0[n], shift[n], a->out_zp, a->lo, a->hi, a->lut);
+              nnfm_vector_stage(acc, m0[n], shift[n], a->out_zp, a->lo, a->hi, a->lut, a->round);
         }
   return NNFM_OK;
 }

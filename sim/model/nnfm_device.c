@@ -56,6 +56,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.ew = 1;
   c.banks = 4; /* nnf_core's BANKS */
   c.rel = 1;
+  c.tfl_round = 1;
   return c;
 }
 
@@ -64,7 +65,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->prog_words < 2 || cfg->prog_words > 65536 || cfg->max_payload < 16 ||
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
-      (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) || cfg->banks > NNFM_BANKS_MAX)
+      (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) ||
+      (cfg->tfl_round != 0 && cfg->tfl_round != 1) || cfg->banks > NNFM_BANKS_MAX)
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -380,6 +382,7 @@ static void ew_decode(const nnfm_device *d, const uint8_t *in, nnfm_ew_cmd *c) {
   c->o_base = nnfp_ew_get_o_base(in);
   c->lut = (int)nnfp_ew_get_lut(in);
   c->lut_sel = nnfp_ew_get_lut_idx(in);
+  c->p.round = d->cfg.tfl_round ? (int)nnfp_ew_get_tfl_round(in) : NNFM_ROUND_SINGLE;
 }
 
 /* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
@@ -404,6 +407,7 @@ static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
     nnfm_conv_cmd c = {0};
     uint64_t macs = 0;
     conv_decode(in, &c);
+    c.round = d->cfg.tfl_round ? (int)nnfp_conv_get_tfl_round(in) : NNFM_ROUND_SINGLE;
     int st = nnfm_engine_conv(d->eng, &c, &macs);
     if (st != NNFM_OK) {
       refuse(d, &d->stats.refused_convs, st);
@@ -519,6 +523,7 @@ static void resume(nnfm_device *d) {
     nnfm_cmd c = {0};
     c.lut = (int)nnfp_gemm_get_lut(in);
     c.lut_sel = nnfp_gemm_get_lut_idx(in);
+    c.round = d->cfg.tfl_round ? (int)nnfp_gemm_get_tfl_round(in) : NNFM_ROUND_SINGLE;
     c.zp = nnfp_gemm_get_zp(in);
     c.lo = nnfp_gemm_get_lo(in);
     c.hi = nnfp_gemm_get_hi(in);
@@ -596,7 +601,8 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
                                 (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
-                                (d->cfg.banks ? NNFP_FEAT_BANKS : 0));
+                                (d->cfg.banks ? NNFP_FEAT_BANKS : 0) |
+                                (d->cfg.tfl_round ? NNFP_FEAT_TFL_ROUND : 0));
   nnfp_info_put_act_words(r, c->act_words);
   nnfp_info_put_w_words(r, c->w_words);
   nnfp_info_put_p_words(r, c->p_words);

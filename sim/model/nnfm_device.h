@@ -64,6 +64,11 @@ typedef struct {
   int rel;                  /* 1: relative bases and LOOP's stride (INFO
                                FEAT_REL); 0: the REL flags and the stride
                                are ignored (HAS_REL = 0) */
+  int tfl_round;            /* 1: the TFL_ROUND flag of GEMM, CONV and EW
+                               chooses TFLite's double rounding (INFO
+                               FEAT_TFL_ROUND); 0: the flag is ignored and
+                               every requantization rounds once
+                               (HAS_TFL_ROUND = 0) */
 } nnfm_device_config;
 
 #define NNFM_BANKS_MAX 8

@@ -198,7 +198,8 @@ static int in_int8(int32_t x) { return x >= INT8_MIN && x <= INT8_MAX; }
 static int cmd_fields_ok(const nnfm_config *cfg, const nnfm_cmd *c) {
   if (c->lut_sel >= nnfm_config_luts(cfg)) return 0;
   return c->m <= 65535 && c->k <= 65535 && c->n <= 65535 && in_int8(c->zp) && in_int8(c->lo) &&
-         in_int8(c->hi) && c->lo <= c->hi && (c->lut == 0 || c->lut == 1);
+         in_int8(c->hi) && c->lo <= c->hi && (c->lut == 0 || c->lut == 1) &&
+         (c->round == NNFM_ROUND_SINGLE || c->round == NNFM_ROUND_TFLITE);
 }
 
 /* Every word the command touches lies inside its buffer; A and O disjoint. */
@@ -259,7 +260,7 @@ static void engine_row(nnfm_engine *e, const nnfm_cmd *c, uint32_t nt, uint32_t 
       orow[j] = 0; /* padded output lane */
       continue;
     }
-    int8_t y = nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j], c->zp, c->lo, c->hi, lut);
+    int8_t y = nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j], c->zp, c->lo, c->hi, lut, c->round);
     orow[j] = (uint8_t)y;
   }
 }
@@ -442,7 +443,8 @@ int nnfm_engine_conv_check(const nnfm_engine *e, const nnfm_conv_cmd *c) {
       !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
       !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) ||
       c->lo > c->hi || (c->lut != 0 && c->lut != 1) || c->pool2 > 1 ||
-      c->lut_sel >= nnfm_config_luts(&e->cfg))
+      c->lut_sel >= nnfm_config_luts(&e->cfg) ||
+      (c->round != NNFM_ROUND_SINGLE && c->round != NNFM_ROUND_TFLITE))
     return NNFM_ERR_RANGE;
   walk_sizes s = {0};
   if (!conv_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input, pool2 on < 2x2 */
@@ -545,7 +547,7 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs) {
               const uint64_t row = mb + i, tap = row % NNFM_POOL2_TAPS;
               for (uint32_t j = 0; j < C; j++) {
                 int8_t y = nnfm_vector_stage(acc[j], e->m0[p0 + j], e->shift[p0 + j], c->zp, c->lo,
-                                             c->hi, lut);
+                                             c->hi, lut, c->round);
                 out[j] = (!c->pool2 || tap == 0 || y > out[j]) ? y : out[j];
               }
               if (c->pool2 && tap + 1 < NNFM_POOL2_TAPS) continue;

@@ -30,6 +30,9 @@
 #ifndef NNFB_P_HAS_REL
 #define NNFB_P_HAS_REL 1
 #endif
+#ifndef NNFB_P_HAS_TFL_ROUND
+#define NNFB_P_HAS_TFL_ROUND 1 /* the board tops' default */
+#endif
 
 /* The model's configuration: the board's top parameters. */
 static inline nnfm_device_config nnfb_board_config(void) {
@@ -51,6 +54,7 @@ static inline nnfm_device_config nnfb_board_config(void) {
 #endif
   c.ew = NNFB_P_HAS_EW;
   c.rel = NNFB_P_HAS_REL;
+  c.tfl_round = NNFB_P_HAS_TFL_ROUND;
   c.engine.luts = NNFB_P_LUT_COUNT;
   return c;
 }

@@ -145,8 +145,8 @@ static void nnfb_session_build(nnfb_session *s, uint64_t seed) {
   nnfb_write(s, NNFDRV_LUT, 0, (const uint8_t *)lut, 256);
 
   uint8_t prog[3 * 32];
-  nnfdrv_gemm g1 = {M, K1, N1, 0, 0, 0, h0, -3, -3, 127, 0};
-  nnfdrv_gemm g2 = {M, N1, N2, h0, w2b, p2, o0, 5, -100, 100, 1};
+  nnfdrv_gemm g1 = {M, K1, N1, 0, 0, 0, h0, -3, -3, 127, 0, NNFM_ROUND_SINGLE};
+  nnfdrv_gemm g2 = {M, N1, N2, h0, w2b, p2, o0, 5, -100, 100, 1, NNFM_ROUND_SINGLE};
   nnfdrv_insn_gemm(prog, &g1);
   nnfdrv_insn_gemm(prog + 32, &g2);
   nnfdrv_insn_end(prog + 64);

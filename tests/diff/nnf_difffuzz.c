@@ -411,6 +411,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
   di->cfg.rel = (nnfp_info_get_features(r) & NNFP_FEAT_REL) != 0;
+  di->cfg.tfl_round = (nnfp_info_get_features(r) & NNFP_FEAT_TFL_ROUND) != 0;
   di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
   di->cfg.banks = (nnfp_info_get_features(r) & NNFP_FEAT_BANKS) ? nnfp_info_get_banks(r) : 0;
   di->rows = nnfp_info_get_rows(r);
@@ -1010,6 +1011,17 @@ static void gen_pack(gen *g, uint8_t *in, int *clean) {
   }
 }
 
+/* TFLite's double rounding in half the GEMMs, CONVs and EWs (FEAT_TFL_ROUND:
+ * without it the device ignores the flag and rounds once, as the model does
+ * with tfl_round = 0). */
+static void g_round(gen *g, uint8_t *in) {
+  if (!chance(g, 50)) return;
+  uint32_t op = nnfp_insn_get_opcode(in);
+  if (op == NNFP_OP_GEMM) nnfp_gemm_put_tfl_round(in, 1);
+  else if (op == NNFP_OP_CONV) nnfp_conv_put_tfl_round(in, 1);
+  else if (op == NNFP_OP_EW) nnfp_ew_put_tfl_round(in, 1);
+}
+
 /* Relative bases now and then (FEAT_REL: without it the device ignores the
  * flags); a relocated range may go anywhere, so the program is not clean. */
 static void g_rel(gen *g, uint8_t *in, int *clean) {
@@ -1085,11 +1097,13 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   if (di->cfg.conv && chance(g, 20)) {
     if (chance(g, 25)) gen_pack(g, in, clean);
     else gen_conv_pool(g, in, clean);
+    g_round(g, in);
     g_rel(g, in, clean);
     return;
   }
   if (di->cfg.ew && chance(g, 20)) {
     gen_ew(g, in, clean);
+    g_round(g, in);
     g_rel(g, in, clean);
     return;
   }
@@ -1138,6 +1152,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     uint32_t kt2 = k ? (k + R - 1) / R : 1, nt2 = (n + R - 1) / R;
     uint64_t ae = (uint64_t)a + (uint64_t)kt2 * m, oe = (uint64_t)o + (uint64_t)nt2 * m;
     if (m && n && !((ae > act) || (oe > act)) && (ae > half || oe > half)) *clean = 0;
+    g_round(g, in);
     g_rel(g, in, clean);
   } else if (kind < 70 && di->cfg.state_words) { /* LIF */
     uint32_t m = 1 + rnd(g, 8), n = 1 + rnd(g, 3 * R), nt = (n + R - 1) / R, words = nt * m;

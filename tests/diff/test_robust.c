@@ -295,7 +295,7 @@ static void test_abort_gemm(void) {
   memcpy(re->bias, pe_m->bias, sizeof(int32_t) * cfg.engine.p_words * R);
   memcpy(re->m0, pe_m->m0, sizeof(int32_t) * cfg.engine.p_words * R);
   memcpy(re->shift, pe_m->shift, cfg.engine.p_words * R);
-  nnfm_cmd c = {M, K, N, 0, 0, 0, o_base, 0, -128, 127, 0, 0};
+  nnfm_cmd c = {M, K, N, 0, 0, 0, o_base, 0, -128, 127, 0, 0, NNFM_ROUND_SINGLE};
   CHECK_EQ(nnfm_engine_gemm(re, &c, NULL), NNFM_OK);
   /* RUN on the RTL only (the model has no time to abort in) */
   uint8_t f[32];

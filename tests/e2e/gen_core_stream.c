@@ -108,8 +108,8 @@ int main(int argc, char **argv) {
   write_region(NNFDRV_LUT, 0, (const uint8_t *)lut, 256);
 
   uint8_t prog[3 * 32];
-  nnfdrv_gemm g1 = {(uint16_t)M, (uint16_t)K1, (uint16_t)N1, 0, 0, 0, h0, -3, -3, 127, 0};
-  nnfdrv_gemm g2 = {(uint16_t)M, (uint16_t)N1, (uint16_t)N2, h0, w2b, p2, o0, 5, -100, 100, 1};
+  nnfdrv_gemm g1 = {(uint16_t)M, (uint16_t)K1, (uint16_t)N1, 0, 0, 0, h0, -3, -3, 127, 0, NNFM_ROUND_SINGLE};
+  nnfdrv_gemm g2 = {(uint16_t)M, (uint16_t)N1, (uint16_t)N2, h0, w2b, p2, o0, 5, -100, 100, 1, NNFM_ROUND_SINGLE};
   nnfdrv_insn_gemm(prog, &g1);
   nnfdrv_insn_gemm(prog + 32, &g2);
   nnfdrv_insn_end(prog + 64);
@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
     l2.du = 4095;
     l2.reset_sub = 0;
     l2.refractory = 0;
-    nnfdrv_gemm gs = {(uint16_t)M, (uint16_t)N1, (uint16_t)N2, sp1, w2b, p2, c2, 0, -128, 127, 0};
+    nnfdrv_gemm gs = {(uint16_t)M, (uint16_t)N1, (uint16_t)N2, sp1, w2b, p2, c2, 0, -128, 127, 0, NNFM_ROUND_SINGLE};
     uint8_t sp[8 * 32];
     l1.clear = l2.clear = 1;
     CHECK_OK(nnfdrv_insn_lif(sp, &l1));

@@ -9,9 +9,9 @@
 #   - the TFLite int8 MLP imports (its quantization given) and evaluates on
 #     the model device and on the simulated RTL with the accuracy of the
 #     same accuracy over the first 2,000 test images (0.8545; over all
-#     10,000, 0.8374: the script's single-rounding reference and TFLite's
-#     double rounding both give it, no prediction differing), and infer
-#     runs it;
+#     10,000, 0.8374, TFLite's: its FULLY_CONNECTED rounds once, as nnfpga),
+#     also on a device without TFLite's double rounding, and infer runs it;
+#     the CNN (CONV_2D rounds twice) is refused on such a device;
 #   - the ONNX MLP imports with calibration; its float weights on the host
 #     score PyTorch's accuracy on those images (0.8705) and its int8 model
 #     on the model device stays within 0.5 point of it; with --calib 0 the
@@ -60,6 +60,14 @@ for dev in model sim; do
     "$nnfpga" eval --model "$tmp/tfl.safetensors" --device "$dev" --limit 2000 --json --quiet
 done
 expect 0 "class" -- "$nnfpga" infer --model "$tmp/tfl.safetensors" --device model --count 3
+# its FULLY_CONNECTED layers round once, as nnfpga does: a device without
+# TFLite's double rounding (the iCEBreaker's) runs it too
+expect 0 '"accuracy":[[:space:]]*0.8545,' -- \
+  "$nnfpga" eval --model "$tmp/tfl.safetensors" --device model:tfl_round=0 --limit 2000 --json --quiet
+# the CNN's CONV_2D layers round twice: refused there, naming the layer, before anything runs
+imp "$data/import_cnn.tflite" --out "$tmp/cnn.safetensors" >/dev/null || fail "import_cnn.tflite did not import"
+expect 1 "device model:tfl_round=0 does not round as TFLite \(its INFO lacks feature bit 10, FEAT_TFL_ROUND\): layer 0 \(Conv2d\)" -- \
+  "$nnfpga" eval --model "$tmp/cnn.safetensors" --device model:tfl_round=0 --limit 10
 
 # 3. the ONNX MLP: calibrated (1024 training images), within 0.5 point of float
 expect 0 "dropped: Softmax \(node 6\)" -- imp "$data/import_mlp.onnx" --out "$tmp/onnx.safetensors"

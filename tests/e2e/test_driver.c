@@ -200,8 +200,8 @@ static void test_mlp_program(nnfdrv *d) {
   layer_random(&L2, M, 37, 10);
   int8_t lut[256];
   for (int i = 0; i < 256; i++) lut[i] = (int8_t)(127 - i);
-  nnfm_gemm_args g1 = {L1.m, L1.k, L1.n, -5, -5, 127, NULL};      /* ReLU at zp -5 */
-  nnfm_gemm_args g2 = {L2.m, L2.k, L2.n, 3, -128, 127, lut};
+  nnfm_gemm_args g1 = {L1.m, L1.k, L1.n, -5, -5, 127, NULL, NNFM_ROUND_SINGLE};      /* ReLU at zp -5 */
+  nnfm_gemm_args g2 = {L2.m, L2.k, L2.n, 3, -128, 127, lut, NNFM_ROUND_SINGLE};
   CHECK(nnfm_gemm(&g1, L1.a, L1.w, L1.bias, L1.m0, L1.shift, L1.y) == NNFM_OK);
   memcpy(L2.a, L1.y, (size_t)L1.m * L1.n);
   CHECK(nnfm_gemm(&g2, L2.a, L2.w, L2.bias, L2.m0, L2.shift, L2.y) == NNFM_OK);
@@ -216,8 +216,8 @@ static void test_mlp_program(nnfdrv *d) {
                      (size_t)nnfm_act_words(&cfg, M, 200) * cfg.rows) == NNFDRV_OK);
 
   uint8_t prog[3 * 32];
-  nnfdrv_gemm i1 = {(uint16_t)M, 200, 37, a0, w1, 0, h0, -5, -5, 127, 0};
-  nnfdrv_gemm i2 = {(uint16_t)M, 37, 10, h0, w2, p2, o0, 3, -128, 127, 1};
+  nnfdrv_gemm i1 = {(uint16_t)M, 200, 37, a0, w1, 0, h0, -5, -5, 127, 0, NNFM_ROUND_SINGLE};
+  nnfdrv_gemm i2 = {(uint16_t)M, 37, 10, h0, w2, p2, o0, 3, -128, 127, 1, NNFM_ROUND_SINGLE};
   nnfdrv_insn_gemm(prog, &i1);
   nnfdrv_insn_gemm(prog + 32, &i2);
   nnfdrv_insn_end(prog + 64);
@@ -348,7 +348,7 @@ static void test_banks(nnfdrv *d) {
   const int C = in->cols, M = 50, K = 100, N = 3 * C - 2; /* three N tiles, the last ragged */
   layer L, S0, S1;
   layer_random(&L, M, K, N);
-  nnfm_gemm_args g = {M, K, N, 7, -100, 120, NULL};
+  nnfm_gemm_args g = {M, K, N, 7, -100, 120, NULL, NNFM_ROUND_SINGLE};
   CHECK(nnfm_gemm(&g, L.a, L.w, L.bias, L.m0, L.shift, L.y) == NNFM_OK);
   const int n0 = 2 * C;
   layer_slice(&L, 0, n0, &S0);
@@ -359,8 +359,8 @@ static void test_banks(nnfdrv *d) {
   CHECK(nnfdrv_write(d, NNFDRV_ACT, 0, img->act, (size_t)o0 * cfg.rows) == NNFDRV_OK);
   uint8_t prog[20 * 32];
   memset(prog, 0, sizeof prog);
-  nnfdrv_gemm c0 = {M, K, (uint16_t)n0, a0, wb[0], pb[0], o0, 7, -100, 120, 0};
-  nnfdrv_gemm c1 = {M, K, (uint16_t)(N - n0), a0, wb[1], pb[1], o0 + (uint32_t)(n0 / C) * M, 7, -100, 120, 0};
+  nnfdrv_gemm c0 = {M, K, (uint16_t)n0, a0, wb[0], pb[0], o0, 7, -100, 120, 0, NNFM_ROUND_SINGLE};
+  nnfdrv_gemm c1 = {M, K, (uint16_t)(N - n0), a0, wb[1], pb[1], o0 + (uint32_t)(n0 / C) * M, 7, -100, 120, 0, NNFM_ROUND_SINGLE};
   CHECK(nnfdrv_insn_bank(prog, -1, 0) == NNFDRV_OK);            /* 0: acquire 0 */
   nnfdrv_insn_gemm(prog + 32, &c0);                             /* 1 */
   CHECK(nnfdrv_insn_bank(prog + 64, 0, 1) == NNFDRV_OK);        /* 2: release 0, acquire 1 */

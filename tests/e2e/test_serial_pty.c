@@ -258,7 +258,7 @@ int main(int argc, char **argv) {
    * takes it while the program runs (docs/memory.md). */
   {
     uint8_t prog[3 * 32];
-    nnfdrv_gemm g = {64, 64, 64, 0, 0, 0, 4096, 0, -128, 127, 0};
+    nnfdrv_gemm g = {64, 64, 64, 0, 0, 0, 4096, 0, -128, 127, 0, NNFM_ROUND_SINGLE};
     nnfdrv_insn_gemm(prog, &g);
     CHECK_EQ(nnfdrv_insn_loop(prog + 32, 0, 100), NNFDRV_OK);
     nnfdrv_insn_end(prog + 64);

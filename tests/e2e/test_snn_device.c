@@ -447,7 +447,7 @@ static void enc_gemm(uint8_t out[32], const dense *L, int m, uint32_t a, uint32_
 }
 
 static void ref_gemm(const dense *L, int m, const int8_t *a, int8_t *y) {
-  nnfm_gemm_args g = {m, L->k, L->n, L->zp, L->lo, L->hi, NULL};
+  nnfm_gemm_args g = {m, L->k, L->n, L->zp, L->lo, L->hi, NULL, NNFM_ROUND_SINGLE};
   CHECK_OK(nnfm_gemm(&g, a, L->w, L->bias, L->m0, L->shift, y));
 }
 

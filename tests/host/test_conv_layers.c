@@ -189,7 +189,7 @@ static void qat(void) {
     static int8_t w8[5 * 27];
     for (int o = 0; o < 5; o++)
       for (int i = 0; i < 27; i++) w8[o * 27 + i] = Q->w_kn[i * 5 + o];
-    nnfm_conv_args a = {{B, 3, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0}, 5, in->r.zp, Q->zp, Q->lo, Q->hi, NULL};
+    nnfm_conv_args a = {{B, 3, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0}, 5, in->r.zp, Q->zp, Q->lo, Q->hi, NULL, NNFM_ROUND_SINGLE};
     CHECK_EQ(d->in, 27);
     for (int b = 0; b < B; b++)
       for (int o = 0; o < 5; o++)

@@ -6,10 +6,13 @@
  *     PyTorch's within 1e-5 + 1e-5 |v| (float32 sums in another order);
  *   - TFLite int8 models: the int8 outputs of the imported network (the
  *     device's integer arithmetic, nnf_net_forward_int) equal the
- *     reference's under nnfpga's single rounding, exactly; against TFLite's
- *     double rounding exactly the number of outputs the script counted
- *     differ; the sigmoid and tanh tables are TFLite's; the checkpoint round trip
- *     keeps every int8 output;
+ *     reference's under TFLite's roundings (two in a CONV_2D, one in a
+ *     FULLY_CONNECTED: the importer's), exactly; set to nnfpga's single
+ *     rounding throughout, they equal the script's single-rounding
+ *     reference, and exactly the number of outputs the script counted
+ *     differ between the two; the sigmoid and tanh tables
+ *     are TFLite's; the checkpoint round trip keeps the rounding and every
+ *     int8 output;
  *   - every refusal: unsupported operators, dtypes, shapes and attributes
  *     named with their index in the graph (exact messages; the TFLite ones
  *     of tests/data/import_bad/ with their expected.json), and truncated
@@ -133,14 +136,25 @@ static void tflite_int8(const char *file, const char *key, const char *arch, int
   static int8_t got[NREF * 10], again[NREF * 10];
   CHECK_EQ(flat(get(ref, key, "single"), single, NREF * 10), NREF * 10);
   CHECK_EQ(flat(get(ref, key, "tflite"), tfl, NREF * 10), NREF * 10);
+  /* the import rounds as TFLite's kernels: its convolutions twice, its
+   * fully connected layers once; TFLite's reference, exactly */
+  for (int i = 0; i < n->nlayers; i++)
+    CHECK_EQ(n->layer[i]->round, nnf_layer_conv(n->layer[i]) ? NNFM_ROUND_TFLITE : NNFM_ROUND_SINGLE);
   run_int(n, got);
-  /* nnfpga's arithmetic: the single-rounding reference, exactly */
-  CHECK_EQ(count_diff(got, single, NREF * 10), 0);
-  /* TFLite's: only the outputs the rounding changes */
-  int differ = count_diff(got, tfl, NREF * 10);
-  printf("%s: int8 outputs equal to the single-rounding reference; %d of %d differ from TFLite's double rounding\n",
-         file, differ, NREF * 10);
+  CHECK_EQ(count_diff(got, tfl, NREF * 10), 0);
+  /* nnfpga's single rounding: the script's single-rounding reference,
+   * exactly, and only the outputs the rounding changes differ */
+  CHECK_OK(nnf_net_set_rounding(n, NNFM_ROUND_SINGLE));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  run_int(n, again);
+  CHECK_EQ(count_diff(again, single, NREF * 10), 0);
+  int differ = count_diff(again, tfl, NREF * 10);
+  printf("%s: int8 outputs equal to TFLite's double rounding; %d of %d differ under single rounding\n", file,
+         differ, NREF * 10);
   CHECK_EQ(differ, (int)get(ref, key, "differ")->valuedouble);
+  for (int i = 0; i < n->nlayers; i++)
+    CHECK_OK(nnf_layer_set_rounding(n->layer[i], nnf_layer_conv(n->layer[i]) ? NNFM_ROUND_TFLITE : NNFM_ROUND_SINGLE));
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
   if (lut_layer >= 0) { /* the sigmoid table: TFLite's LUTPopulate */
     static double lut[256];
     CHECK_EQ(flat(get(ref, key, "lut"), lut, 256), 256);
@@ -157,6 +171,7 @@ static void tflite_int8(const char *file, const char *key, const char *arch, int
   nnf_net *m = nnf_ckpt_load(path, err, sizeof err);
   nnf_test_ctx("load %s: %s", path, err);
   CHECK(m != NULL);
+  for (int i = 0; i < n->nlayers; i++) CHECK_EQ(m->layer[i]->round, n->layer[i]->round);
   run_int(m, again);
   CHECK_MEM_EQ(got, again, sizeof got);
   nnf_net_free(m);

@@ -101,7 +101,7 @@ static void device_matches_reference(const char *uri, nnf_act act, int ns, const
     oracle_layer(Q, B, sizes[l], sizes[l + 1], in, y);
     nnf_test_ctx("device %s, act %s, layer %d of %d against the oracle", uri, nnf_act_name(act), l + 1, L);
     CHECK_MEM_EQ(outs[l + 1], y, cnt);
-    nnfm_gemm_args g = {B, sizes[l], sizes[l + 1], Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL};
+    nnfm_gemm_args g = {B, sizes[l], sizes[l + 1], Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL, NNFM_ROUND_SINGLE};
     CHECK_EQ(nnfm_gemm(&g, in, Q->w_kn, Q->bias, Q->m0, Q->shift, g_y), NNFM_OK);
     CHECK_MEM_EQ(g_y, y, cnt);
     for (size_t i = 0; i < cnt; i++) distinct += !seen[(uint8_t)y[i]]++;

@@ -513,7 +513,7 @@ static void int_rule(void) {
       memcpy(a + b * K, xq + (b * T + t) * I, I);
       memcpy(a + b * K + I, h + b * H, H);
     }
-    nnfm_gemm_args g = {B, K, H, pre->zp, -128, 127, lut};
+    nnfm_gemm_args g = {B, K, H, pre->zp, -128, 127, lut, NNFM_ROUND_SINGLE};
     CHECK_EQ(nnfm_gemm(&g, a, w, bias, m0, shift, h), NNFM_OK);
     for (int b = 0; b < B; b++)
       for (int j = 0; j < H; j++) differ += h[b * H + j] != n->t[1].q[(b * T + t) * H + j];

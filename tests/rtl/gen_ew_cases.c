@@ -27,6 +27,12 @@
  *             natural one; the fields an op does not use random
  *   data      uniform, near the zero points (small differences, ties), or
  *             the int8 extremes
+ *   rounding  single or TFLite's double rounding (TFL_ROUND), half the cases each;
+ *             a fifth of the ADD / SUB cases are fine: the larger-scale input
+ *             at its zero point, the other near its own, m0_s near
+ *             2^(10 - shift_s) and the output multiplier near 1, so the
+ *             small term's last unit (where the two roundings differ)
+ *             reaches the output
  *   LUT       on in a third of the cases, lut_sel random < LUT_COUNT; the
  *             tables are written through the unit's lw_* port: all of them
  *             in the first case, then now and then a few random bytes or a
@@ -58,7 +64,7 @@
 enum {
   F_OP, F_N, F_M, F_WORDS, F_ABASE, F_BBASE, F_OBASE, F_ZPA, F_ZPB, F_M0S, F_NSHIFTS, F_ASMALL,
   F_M0, F_SHIFT, F_ZP, F_LO, F_HI, F_LUT, F_LUTSEL, F_ABORT, F_NB, F_NO, F_CYCLES, F_NLW, F_MODE,
-  F_GAP, F_IABORT, F_RESET, NF
+  F_GAP, F_IABORT, F_RESET, F_RND, NF
 };
 
 /* nnf_vu_ew's cycles from start to done (its header, "Timing"): with W =
@@ -130,6 +136,7 @@ static int numbers(nnfm_ew_params *p, int op, int *mode) {
       return 0;
     if (op == NNFM_EW_MAP) p->zp_b = rnd_i8(); /* unused: garbage */
     if (op >= NNFM_EW_MUL) p->m0_s = (int32_t)rnd(0, INT32_MAX), p->shift_s = (int)rnd(-31, 0), p->a_small = (int)rnd(0, 1);
+    p->round = (int)rnd(0, 1);
     return 1;
   }
   memset(p, 0, sizeof *p);
@@ -148,6 +155,7 @@ static int numbers(nnfm_ew_params *p, int op, int *mode) {
     p->shift = s < NNFM_SHIFT_MIN ? NNFM_SHIFT_MIN : s > NNFM_SHIFT_MAX ? NNFM_SHIFT_MAX : s;
     if (rnd(0, 1)) p->m0 = (int32_t)rnd((int64_t)1 << 30, INT32_MAX);
   }
+  p->round = (int)rnd(0, 1);
   return nnfm_ew_params_check(p) == NNFM_OK;
 }
 
@@ -173,6 +181,22 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   memset(&c, 0, sizeof c);
   int op = (int)rnd(0, 3), mode;
   if (!numbers(&c.p, op, &mode)) return 0;
+  /* fine ADD / SUB (1 in 5): the larger-scale input at its zero point and an
+   * output multiplier near 1, so that the output shows the small term's
+   * last unit: its rounding (single or TFLite's) decides the result */
+  const int fine = op <= NNFM_EW_SUB && rnd(0, 4) == 0;
+  if (fine) {
+    /* the small term is ib * m0_s / 2^(11+n) with |ib| <= 4: m0_s near
+     * 2^(10+n) (a power of two, or 2^10 (2^n - 1), whose products carry
+     * the long runs of ones or zeros under bit 10 + n where TFLite's two
+     * roundings part from the single one) */
+    const int n = (int)rnd(1, 31), j = 10 + n + (int)rnd(-3, 0);
+    c.p.shift_s = -n;
+    c.p.m0_s = rnd(0, 1) && n <= 21 ? ((int32_t)1 << 10) * (((int32_t)1 << n) - 1)
+                                     : (int32_t)1 << (j < 0 ? 0 : j > 30 ? 30 : j);
+    c.p.m0 = (int32_t)rnd((int64_t)1 << 30, INT32_MAX), c.p.shift = (int)rnd(0, 1);
+    c.p.lo = -128, c.p.hi = 127, c.p.zp = (int32_t)rnd(-8, 8);
+  }
   const int binary = op != NNFM_EW_MAP;
   c.n = (uint32_t)(rnd(0, 3) == 0 ? R * rnd(1, 40 / R > 1 ? 40 / R : 2) : rnd(1, 40));
   c.m = (uint32_t)rnd(1, rnd(0, 3) ? 30 : 4);
@@ -271,8 +295,12 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   const int dmode = (int)(rnd(0, 5) < 3 ? 0 : rnd(1, 2));
   for (uint32_t i = 0; i < words; i++)
     for (int r = 0; r < R; r++) {
-      e->act[((size_t)c.a_base + i) * R + r] = data_of(dmode, c.p.zp_a);
-      if (binary) e->act[((size_t)c.b_base + i) * R + r] = data_of(dmode, c.p.zp_b);
+      /* fine: the larger-scale input at its zero point (B when a_small) */
+      e->act[((size_t)c.a_base + i) * R + r] =
+          fine ? (c.p.a_small ? data_of(1, c.p.zp_a) : (uint8_t)c.p.zp_a) : data_of(dmode, c.p.zp_a);
+      if (binary)
+        e->act[((size_t)c.b_base + i) * R + r] =
+            fine ? (c.p.a_small ? (uint8_t)c.p.zp_b : data_of(1, c.p.zp_b)) : data_of(dmode, c.p.zp_b);
     }
   memcpy(before, e->act, (size_t)A * R);
   if (nnfm_engine_ew(e, &c) != NNFM_OK) {
@@ -288,7 +316,7 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   f[F_M0S] = (uint32_t)c.p.m0_s, f[F_NSHIFTS] = (uint32_t)-c.p.shift_s, f[F_ASMALL] = (uint32_t)c.p.a_small;
   f[F_M0] = (uint32_t)c.p.m0, f[F_SHIFT] = (uint8_t)(int8_t)c.p.shift;
   f[F_ZP] = (uint8_t)(int8_t)c.p.zp, f[F_LO] = (uint8_t)(int8_t)c.p.lo, f[F_HI] = (uint8_t)(int8_t)c.p.hi;
-  f[F_LUT] = (uint32_t)c.lut, f[F_LUTSEL] = c.lut_sel;
+  f[F_LUT] = (uint32_t)c.lut, f[F_LUTSEL] = c.lut_sel, f[F_RND] = (uint32_t)c.p.round;
   f[F_ABORT] = rnd(0, 15) ? 0 : (uint32_t)rnd(1, (int64_t)cycles);
   f[F_NB] = binary ? words : 0, f[F_NO] = words, f[F_CYCLES] = (uint32_t)cycles, f[F_NLW] = nlw;
   f[F_MODE] = (uint32_t)(place * 4 + mode);

@@ -3,7 +3,9 @@
 // rows: random accumulators, multipliers, shifts, zero points and clamps,
 // the extremes of each, and rows arriving as close together as the
 // streamer lets them (COLS * 17 cycles); zero point and clamp change
-// between commands, with nothing in flight, as nnf_gemm holds them. The
+// between commands, with nothing in flight, as nnf_gemm holds them, and so
+// does the rounding (rnd: single or TFLite's double rounding, TFL_ROUND = 1
+// in both units; tb_requant checks nnf_requant against the model). The
 // fabric unit reads each lane's m0 and shift itself (from pm_mem here, as
 // from nnf_bufs' P_SPLIT RAM: a registered read), at a random P entry.
 `timescale 1ns / 1ps
@@ -24,19 +26,20 @@ module tb_vec_fab;
     reg [COLS*31-1:0] m0 = 0;
     reg [COLS*8-1:0]  sh = 0;
     reg [7:0] zp = 0, lo = 8'h80, hi = 8'h7f;
+    reg rnd = 1'b0;
     wire [7:0] ra_s, ra_f;
     wire [COLS*8-1:0] row_s, row_f;
     wire we_s, we_f, idle_s, idle_f;
     // LUT off (lut = 0): the requantized bytes themselves
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(1), .P_WORDS(PW)) u_s (
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(1), .P_WORDS(PW), .TFL_ROUND(1)) u_s (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
         .fin_pent(4'd0), .pm_re(), .pm_ra(), .pm_rd(40'd0),
-        .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
+        .zp(zp), .lo(lo), .hi(hi), .rnd(rnd), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
         .o_row(row_s), .o_we(we_s), .idle(idle_s));
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(2), .P_WORDS(PW)) u_f (
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(2), .P_WORDS(PW), .TFL_ROUND(1)) u_f (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0({(COLS*31){1'b0}}), .fin_sh({(COLS*8){1'b0}}),
         .fin_pent(pent[3:0]), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
-        .zp(zp), .lo(lo), .hi(hi), .lut(1'b0), .lut_ra(ra_f), .lut_rd(8'd0),
+        .zp(zp), .lo(lo), .hi(hi), .rnd(rnd), .lut(1'b0), .lut_ra(ra_f), .lut_rd(8'd0),
         .o_row(row_f), .o_we(we_f), .idle(idle_f));
     always #5 clk = !clk;
 
@@ -101,6 +104,7 @@ module tb_vec_fab;
                 while (!idle_s || !idle_f) @(negedge clk);
                 a = $random; b = $random;
                 zp = $random;
+                rnd = $random;
                 if ($signed(a) <= $signed(b)) begin lo = a; hi = b; end else begin lo = b; hi = a; end
                 if (row % 250 == 0) begin lo = 8'h80; hi = 8'h7f; end
             end

@@ -45,7 +45,7 @@ module tb_vu_ew #(
                        F_ZPA = 7, F_ZPB = 8, F_M0S = 9, F_NSHIFTS = 10, F_ASMALL = 11, F_M0 = 12,
                        F_SHIFT = 13, F_ZP = 14, F_LO = 15, F_HI = 16, F_LUT = 17, F_LUTSEL = 18,
                        F_ABORT = 19, F_NB = 20, F_NO = 21, F_CYCLES = 22, F_NLW = 23, F_MODE = 24,
-                       F_GAP = 25, F_IABORT = 26, F_RESET = 27, NF = 28;
+                       F_GAP = 25, F_IABORT = 26, F_RESET = 27, F_RND = 28, NF = 29;
     reg clk = 1'b0;
     always #5 clk = !clk;
 
@@ -65,7 +65,7 @@ module tb_vu_ew #(
     reg              c_a_small;
     reg [30:0]       c_m0;
     reg [7:0]        c_shift, c_zp, c_lo, c_hi;
-    reg              c_lut;
+    reg              c_lut, c_rnd;
     reg [2:0]        c_lut_sel;
     reg              lw_we = 1'b0;
     reg [10:0]       lw_addr = 11'd0;
@@ -74,11 +74,11 @@ module tb_vu_ew #(
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0] act_wd;
 
-    nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(LANES), .LUT_COUNT(LUT_COUNT)) dut (
+    nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(LANES), .LUT_COUNT(LUT_COUNT), .TFL_ROUND(1)) dut (
         .clk(clk), .rst(rst), .start(start), .abort(abort), .c_op(c_op), .c_n(c_n), .c_m(c_m),
         .c_a_base(c_a_base), .c_b_base(c_b_base), .c_o_base(c_o_base), .c_zp_a(c_zp_a),
         .c_zp_b(c_zp_b), .c_m0_s(c_m0_s), .c_nshift_s(c_nshift_s), .c_a_small(c_a_small),
-        .c_m0(c_m0), .c_shift(c_shift), .c_zp(c_zp), .c_lo(c_lo), .c_hi(c_hi), .c_lut(c_lut),
+        .c_m0(c_m0), .c_shift(c_shift), .c_zp(c_zp), .c_lo(c_lo), .c_hi(c_hi), .c_rnd(c_rnd), .c_lut(c_lut),
         .c_lut_sel(c_lut_sel), .lw_we(lw_we), .lw_addr(lw_addr), .lw_data(lw_data),
         .busy(busy), .done(done), .act_re(act_re), .act_ra(act_ra), .act_rd(rd_q),
         .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
@@ -129,6 +129,7 @@ module tb_vu_ew #(
             c_o_base = $random; c_zp_a = $random; c_zp_b = $random; c_m0_s = $random;
             c_nshift_s = $random; c_a_small = $random; c_m0 = $random; c_shift = $random;
             c_zp = $random; c_lo = $random; c_hi = $random; c_lut = $random; c_lut_sel = $random;
+            c_rnd = $random;
         end
     endtask
 
@@ -186,7 +187,7 @@ module tb_vu_ew #(
             c_zp_a = fv[F_ZPA][7:0]; c_zp_b = fv[F_ZPB][7:0]; c_m0_s = fv[F_M0S][30:0];
             c_nshift_s = fv[F_NSHIFTS][4:0]; c_a_small = fv[F_ASMALL][0]; c_m0 = fv[F_M0][30:0];
             c_shift = fv[F_SHIFT][7:0]; c_zp = fv[F_ZP][7:0]; c_lo = fv[F_LO][7:0]; c_hi = fv[F_HI][7:0];
-            c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0];
+            c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0]; c_rnd = fv[F_RND][0];
             abort_at = fv[F_ABORT];
             reset_at = fv[F_RESET];
             if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin

@@ -173,7 +173,7 @@ static void test_conv_ref_hand(void) {
   const int8_t x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[4] = {1, 0, 0, -1};
   const int32_t bias[1] = {10}, m0[1] = {1 << 30};
   const int8_t shift[1] = {1};
-  nnfm_conv_args a = {win(1, 1, 3, 3, 2, 2, 2, 2, 1, 1), 1, 1, 0, -128, 127, NULL};
+  nnfm_conv_args a = {win(1, 1, 3, 3, 2, 2, 2, 2, 1, 1), 1, 1, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
   int8_t y[4];
   CHECK_OK(nnfm_conv2d_ref(&a, x, w, bias, m0, shift, y));
   const int8_t want[4] = {10, 8, 4, 6};
@@ -205,7 +205,7 @@ static void test_conv_ref_hand(void) {
   const int8_t ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
   const int32_t zero[1] = {0};
   for (int i = 0; i < 16; i++) x16[i] = (int8_t)i;
-  nnfm_conv_args same = {win(1, 1, 4, 4, 3, 3, 2, 2, 0, 0), 1, 0, 0, -128, 127, NULL};
+  nnfm_conv_args same = {win(1, 1, 4, 4, 3, 3, 2, 2, 0, 0), 1, 0, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
   same.win.eh = same.win.ew = 1;
   CHECK_OK(nnfm_conv2d_ref(&same, x16, ones, zero, m0, shift, y4));
   const int8_t want_same[4] = {45, 39, 66, 50};
@@ -336,7 +336,7 @@ static void conv_case_fill(nnf_rng *r, conv_case *t, int sat) {
 }
 
 static int conv_ref_of(const conv_case *t, const int8_t *lut, int8_t *y) {
-  nnfm_conv_args a = {t->g, t->n, t->zp_in, t->zp, t->lo, t->hi, t->lut ? lut : NULL};
+  nnfm_conv_args a = {t->g, t->n, t->zp_in, t->zp, t->lo, t->hi, t->lut ? lut : NULL, NNFM_ROUND_SINGLE};
   return nnfm_conv2d_ref(&a, t->x, t->w, t->bias, t->m0, t->shift, y);
 }
 
@@ -367,7 +367,7 @@ static void check_ref_vs_im2col(const conv_case *t, const int8_t *lut) {
   CHECK_OK(nnfm_fold_input_zp(wk, K, N, t->zp_in, t->bias, fb));
   CHECK_OK(nnfm_conv_fold_input_zp(t->w, N, C, g->kh, g->kw, t->zp_in, t->bias, fb2));
   CHECK_MEM_EQ(fb, fb2, sizeof(int32_t) * N);
-  nnfm_gemm_args ga = {M, K, N, t->zp, t->lo, t->hi, t->lut ? lut : NULL};
+  nnfm_gemm_args ga = {M, K, N, t->zp, t->lo, t->hi, t->lut ? lut : NULL, NNFM_ROUND_SINGLE};
   CHECK_OK(nnfm_gemm(&ga, a, wk, fb, t->m0, t->shift, yg));
   CHECK_OK(conv_ref_of(t, lut, yr));
   for (int b = 0; b < B; b++) /* yr is NCHW, yg is (b, oy, ox) x n */
@@ -695,7 +695,7 @@ static void test_flatten_dense(void) {
     int32_t *fb = malloc(sizeof(int32_t) * N);
     CHECK(fb != NULL);
     CHECK_OK(nnfm_fold_input_zp(wk, K, N, c.zp_in, c.bias, fb));
-    nnfm_gemm_args ga = {B, K, N, c.zp, c.lo, c.hi, NULL};
+    nnfm_gemm_args ga = {B, K, N, c.zp, c.lo, c.hi, NULL, NNFM_ROUND_SINGLE};
     CHECK_OK(nnfm_gemm(&ga, c.x, wk, fb, c.m0, c.shift, yd)); /* x is B x (C*H*W): flattened */
     CHECK_OK(conv_ref_of(&c, NULL, yc));
     for (int b = 0; b < B; b++)
@@ -743,7 +743,7 @@ static void test_conv_is_gemm(void) {
         shift[j] = (int8_t)s;
         bias[j] = (int32_t)nnf_rng_range(&r, -500000, 500000);
       }
-      nnfm_cmd g = {m, k, n, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+      nnfm_cmd g = {m, k, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, NNFM_ROUND_SINGLE};
       CHECK(place_act(&r, cfgs[ci].act_words, (uint64_t)KT * m, (uint64_t)NT * m, &g.a_base, &g.o_base));
       g.w_base = (uint32_t)nnf_rng_range(&r, 0, (int64_t)(cfgs[ci].w_words - NT * KT * R));
       g.p_base = (uint32_t)nnf_rng_range(&r, 0, (int64_t)(cfgs[ci].p_words - NT));
@@ -763,7 +763,7 @@ static void test_conv_is_gemm(void) {
       scribble_spare_lanes(&s1, e1, g.a_base, k, 1, 1, m);
       scribble_spare_lanes(&s2, e2, g.a_base, k, 1, 1, m);
       nnfm_conv_cmd c = {k, 1, 1, m, n, 1, 1, 1, 1, 0, 0, 0, 0, g.a_base, g.w_base, g.p_base, g.o_base,
-                         (int32_t)nnf_rng_range(&r, -128, 127), g.zp, g.lo, g.hi, g.lut, 0, 0};
+                         (int32_t)nnf_rng_range(&r, -128, 127), g.zp, g.lo, g.hi, g.lut, 0, 0, NNFM_ROUND_SINGLE};
       uint64_t mg = 0, mc = 1;
       nnf_test_ctx("rows %u: m %u k %u n %u", R, m, k, n);
       CHECK_OK(nnfm_engine_gemm(e1, &g, &mg));
@@ -855,7 +855,7 @@ static void test_conv_check(void) {
   /* Cin 6 (CT 2), H 5, W 4, B 3, N 9 (NT 3), 3x2 kernel, stride 2,1, pad 1,0:
    * OH = (5+2-3)/2+1 = 3, OW = 3, M = 27; in 2*5*4*3 = 120 words, out 81,
    * W 3 * 3*2*2 * 4 = 144 words, P 3 entries */
-  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0, 0, 0};
+  const nnfm_conv_cmd ok = {6, 5, 4, 3, 9, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 500, -5, 0, -128, 127, 0, 0, 0, NNFM_ROUND_SINGLE};
   nnfm_conv_cmd c = ok;
   CHECK_OK(nnfm_engine_conv_check(e, &c));
   CHECK_EQ(nnfm_engine_conv_check(NULL, &c), NNFM_ERR_NULL);

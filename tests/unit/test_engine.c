@@ -279,7 +279,7 @@ static void test_check(void) {
   int8_t shift[9] = {0};
   for (int i = 0; i < 9; i++) m0[i] = 1 << 30;
   CHECK_OK(nnfm_engine_put_params(e, 10, bias, m0, shift, 9));
-  const nnfm_cmd ok = {4, 10, 9, 100, 200, 10, 300, 0, -128, 127, 0, 0};
+  const nnfm_cmd ok = {4, 10, 9, 100, 200, 10, 300, 0, -128, 127, 0, 0, NNFM_ROUND_SINGLE};
   nnfm_cmd c = {0};
   CHECK_OK(nnfm_engine_check(e, &ok));
   CHECK_EQ(nnfm_engine_check(NULL, &ok), NNFM_ERR_NULL);
@@ -476,7 +476,7 @@ static int run_case(nnf_rng *r, nnfm_engine *e, shape sh) {
 
   /* expectation: the snapshot with the output words replaced */
   snap s = snap_take(e);
-  nnfm_gemm_args g = {(int)M, (int)K, (int)N, c.zp, c.lo, c.hi, c.lut ? e->lut : NULL};
+  nnfm_gemm_args g = {(int)M, (int)K, (int)N, c.zp, c.lo, c.hi, c.lut ? e->lut : NULL, NNFM_ROUND_SINGLE};
   CHECK_OK(nnfm_gemm(&g, a, w, bias, m0, shift, y));
   for (uint32_t nt = 0; nt < NT; nt++)
     for (uint32_t i = 0; i < M; i++)
@@ -519,7 +519,7 @@ static void test_engine_hand(void) {
   CHECK_OK(nnfm_engine_put_weights(e, 0, w, 3, 2));
   CHECK_OK(nnfm_engine_put_params(e, 1, bias, m0, shift, 2));
   e->act[3 * 2 + 1] = 0x7f; /* A word 3 = row 1, lanes k 2 (valid) and k 3 (padding) */
-  nnfm_cmd c = {2, 3, 2, 0, 0, 1, 10, 3, -128, 127, 0, 0};
+  nnfm_cmd c = {2, 3, 2, 0, 0, 1, 10, 3, -128, 127, 0, 0, NNFM_ROUND_SINGLE};
   uint64_t macs = 0;
   CHECK_OK(nnfm_engine_gemm(e, &c, &macs));
   CHECK_EQ_U64(macs, 12);
@@ -700,7 +700,7 @@ static void test_ew(void) {
   CHECK_EQ(nnfm_region_bytes(&cfg, NNFP_REGION_LUT), 256u);
   c = ok, c.lut_sel = 1;
   CHECK_EQ(nnfm_engine_ew_check(e, &c), NNFM_ERR_RANGE);
-  nnfm_cmd g = {4, 8, 8, 0, 0, 0, 100, 0, -128, 127, 1, 1};
+  nnfm_cmd g = {4, 8, 8, 0, 0, 0, 100, 0, -128, 127, 1, 1, NNFM_ROUND_SINGLE};
   CHECK_EQ(nnfm_engine_check(e, &g), NNFM_ERR_RANGE);
   g.lut_sel = 0;
   CHECK_OK(nnfm_engine_check(e, &g));

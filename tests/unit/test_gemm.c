@@ -54,7 +54,7 @@ static void test_hand(void) {
   const int32_t m0[2] = {1 << 30, 1 << 30};
   const int8_t shift[2] = {1, 0}; /* multipliers 1.0 and 0.5 */
   int8_t y[4];
-  nnfm_gemm_args g = {2, 3, 2, 3, -128, 127, NULL};
+  nnfm_gemm_args g = {2, 3, 2, 3, -128, 127, NULL, NNFM_ROUND_SINGLE};
   /* sums + bias: [[24, -8], [-2, -12]]; times [1, 0.5]: [[24, -4], [-2, -6]]; + zp 3 */
   CHECK_OK(nnfm_gemm(&g, a, w, bias, m0, shift, y));
   const int8_t want[4] = {27, -1, 1, -3};
@@ -82,7 +82,7 @@ static void test_wrap(void) {
   const int32_t bias = INT32_MAX - 100, m0 = 1 << 30;
   const int8_t shift = 1;
   int8_t y = 0;
-  nnfm_gemm_args g = {1, 2, 1, 0, -128, 127, NULL};
+  nnfm_gemm_args g = {1, 2, 1, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
   CHECK_OK(nnfm_gemm(&g, a, w, &bias, &m0, &shift, &y));
   CHECK_EQ(y, -128); /* a saturating accumulator would give 127 */
   CHECK_EQ(nnfm_acc_add(nnfm_acc_add(bias, 16129), 16129), INT32_MIN + 32258 - 101);
@@ -98,7 +98,7 @@ static void test_zero_sizes(void) {
   const int8_t shift[3] = {1, 1, 1};
   int8_t y[6] = {9, 9, 9, 9, 9, 9};
   /* K = 0: y = requantize(bias) */
-  nnfm_gemm_args g = {2, 0, 3, 1, -128, 127, NULL};
+  nnfm_gemm_args g = {2, 0, 3, 1, -128, 127, NULL, NNFM_ROUND_SINGLE};
   CHECK_OK(nnfm_gemm(&g, NULL, NULL, bias, m0, shift, y));
   const int8_t want[6] = {-128, 8, 127, -128, 8, 127};
   CHECK_MEM_EQ(y, want, 6);
@@ -122,7 +122,7 @@ static void test_refusals(void) {
   int8_t shift[2] = {0, 0};
   int8_t y[4] = {5, 5, 5, 5};
   const int8_t y0[4] = {5, 5, 5, 5};
-  nnfm_gemm_args g = {2, 2, 2, 0, -128, 127, NULL}, b;
+  nnfm_gemm_args g = {2, 2, 2, 0, -128, 127, NULL, NNFM_ROUND_SINGLE}, b;
   CHECK_EQ(nnfm_gemm(NULL, a, w, bias, m0, shift, y), NNFM_ERR_NULL);
   CHECK_EQ(nnfm_gemm(&g, NULL, w, bias, m0, shift, y), NNFM_ERR_NULL);
   CHECK_EQ(nnfm_gemm(&g, a, NULL, bias, m0, shift, y), NNFM_ERR_NULL);
@@ -197,7 +197,7 @@ static void test_random(void) {
     if (t % 10 == 1) memset(a, 127, (size_t)M * K), memset(w, 127, (size_t)K * N); /* max sums */
     random_params(&r, K, N, bias, m0, shift);
     int32_t zp = (int32_t)nnf_rng_range(&r, -128, 127), lo = (int32_t)nnf_rng_range(&r, -128, 127);
-    nnfm_gemm_args g = {M, K, N, zp, lo, (int32_t)nnf_rng_range(&r, lo, 127), t % 3 ? NULL : lut};
+    nnfm_gemm_args g = {M, K, N, zp, lo, (int32_t)nnf_rng_range(&r, lo, 127), t % 3 ? NULL : lut, NNFM_ROUND_SINGLE};
     if (t % 4 == 0) g.lo = -128, g.hi = 127;
     nnf_test_ctx("random case %d: M %d K %d N %d", t, M, K, N);
     CHECK_OK(nnfm_gemm(&g, a, w, bias, m0, shift, y));
@@ -260,7 +260,7 @@ static void test_fold_random(void) {
     random_params(&r, K, N, bias, m0, shift);
     nnf_test_ctx("fold case %d: M %d K %d N %d zp_in %lld", t, M, K, N, (long long)zp_in);
     CHECK_OK(nnfm_fold_input_zp(w, K, N, (int32_t)zp_in, bias, bf));
-    nnfm_gemm_args g = {M, K, N, 0, -128, 127, NULL};
+    nnfm_gemm_args g = {M, K, N, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
     CHECK_OK(nnfm_gemm(&g, a, w, bf, m0, shift, y));
     for (int i = 0; i < M; i++)
       for (int j = 0; j < N; j++) {

@@ -205,7 +205,7 @@ static void test_sigmoid_lut(void) {
   const int8_t want[6] = {0, 59, -59, -4, -128, 127};
   for (int i = 0; i < 6; i++) CHECK_EQ(nnfm_lut(lut, x[i]), want[i]);
   /* after the clamp: y = 50 clamped to [-128, 16] indexes lut[16] */
-  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, 0, -128, 16, lut), 59);
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, 0, -128, 16, lut, NNFM_ROUND_SINGLE), 59);
 }
 
 static void test_lut_acc(void) {
@@ -221,9 +221,9 @@ static void test_lut_acc(void) {
   CHECK_EQ(nnfm_acc_add(I32_HI, I32_HI), -2);
   CHECK_EQ(nnfm_acc_add(-5, 3), -2);
   /* the vector stage: requantize, clamp, then the LUT on the clamped value */
-  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, NULL), 40);
-  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, lut), lut[40]);
-  CHECK_EQ(nnfm_vector_stage(-1000, HALF, 0, 0, -20, 127, lut), lut[(uint8_t)-20]);
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, NULL, NNFM_ROUND_SINGLE), 40);
+  CHECK_EQ(nnfm_vector_stage(100, HALF, 0, -10, -128, 127, lut, NNFM_ROUND_SINGLE), lut[40]);
+  CHECK_EQ(nnfm_vector_stage(-1000, HALF, 0, 0, -20, 127, lut, NNFM_ROUND_SINGLE), lut[(uint8_t)-20]);
 }
 
 /* An independent reference for requantize: exact 128-bit product and a
@@ -431,8 +431,117 @@ static void test_ew_params(void) {
   CHECK_OK(nnfm_ew_prepare(NNFM_EW_MAP, 0.5, 0, 0.0, 0, 1.0, 0, -128, 127, &p));
 }
 
+/* ---- TFLite's double rounding ----------------------------------------------
+ * An independent transcription of TFLite's reference arithmetic
+ * (MultiplyByQuantizedMultiplier: a left shift for shift > 0, gemmlowp's
+ * SaturatingRoundingDoublingHighMul with its nudge and C's truncating
+ * division, then RoundingDivideByPOT with its mask and threshold), written
+ * from their published definitions, not from nnfm.c. Cases where TFLite's
+ * own int32 left shift would overflow (undefined there) are skipped. */
+static int tfl_ref(int32_t x, int32_t m, int shift, int32_t *out) {
+  int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int64_t xs = (int64_t)x * ((int64_t)1 << left);
+  if (xs < INT32_MIN || xs > INT32_MAX) return 0;
+  int32_t a = (int32_t)xs;
+  int32_t h;
+  if (a == INT32_MIN && m == INT32_MIN) {
+    h = INT32_MAX;
+  } else {
+    int64_t ab = (int64_t)a * m;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    h = (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division: toward zero */
+  }
+  int64_t mask = ((int64_t)1 << right) - 1;
+  int64_t rem = (int64_t)h & mask;
+  int64_t thr = (mask >> 1) + (h < 0 ? 1 : 0);
+  int64_t fl = h >= 0 ? (int64_t)h >> right : -((-(int64_t)h + mask) >> right); /* floor(h / 2^right) */
+  *out = (int32_t)(fl + (rem > thr ? 1 : 0));
+  return 1;
+}
+
+static int32_t rq_tfl(int32_t acc, int32_t m0, int shift) {
+  return nnfm_requantize_r(acc, m0, shift, 0, I32_LO, I32_HI, NNFM_ROUND_TFLITE);
+}
+
+static void test_tflite_rounding(void) {
+  /* hand-worked: multiplier 2^30 * 2^-31 * 2^-1 = 1/4 (m0 = 2^30, shift -1).
+   * acc = 2: h = round(2 * 2^30 / 2^31) = 1, then 1 / 2 = 0.5 -> 1 (away from
+   * zero); single rounding: 2 / 4 = 0.5 -> 1 too. acc = -2: h = -1 (the
+   * first rounding of -1.0 is exact), -1 / 2 = -0.5 -> -1 (away from zero);
+   * single: -0.5 -> 0 (toward +inf). */
+  CHECK_EQ(rq_tfl(2, HALF, -1), 1);
+  CHECK_EQ(rq_tfl(-2, HALF, -1), -1);
+  CHECK_EQ(rq(-2, HALF, -1), 0);
+  /* acc = 1: h = round(0.5) = 1 (ties up), 1 / 2 -> 1; single: 0.25 -> 0 */
+  CHECK_EQ(rq_tfl(1, HALF, -1), 1);
+  CHECK_EQ(rq(1, HALF, -1), 0);
+  /* acc = -1: h = round(-0.5) = 0 (ties toward +inf), so 0; single 0 */
+  CHECK_EQ(rq_tfl(-1, HALF, -1), 0);
+  /* acc = -3: h = round(-1.5) = -1, -1 / 2 -> -1; single -0.75 -> -1 */
+  CHECK_EQ(rq_tfl(-3, HALF, -1), -1);
+  /* acc = 6: h = 3, 3 / 2 = 1.5 -> 2; single 1.5 -> 2. acc = -6: h = -3,
+   * -1.5 -> -2 (away); single -1.5 -> -1 */
+  CHECK_EQ(rq_tfl(6, HALF, -1), 2);
+  CHECK_EQ(rq_tfl(-6, HALF, -1), -2);
+  CHECK_EQ(rq(-6, HALF, -1), -1);
+  /* shift >= 0: one rounding, the same as nnfpga's */
+  CHECK_EQ(rq_tfl(-5, HALF, 0), -2);
+  CHECK_EQ(rq_tfl(3, 1, 30), 2);
+  /* zero point and clamp after the rounding, as for single rounding */
+  CHECK_EQ(nnfm_requantize_r(-6, HALF, -1, 5, -128, 127, NNFM_ROUND_TFLITE), 3);
+  CHECK_EQ(nnfm_requantize_r(-600, HALF, -1, 0, -100, 127, NNFM_ROUND_TFLITE), -100);
+  /* any other round value is single rounding */
+  CHECK_EQ(nnfm_requantize_r(-6, HALF, -1, 0, I32_LO, I32_HI, 7), -1);
+
+  /* every shift, against the transcription: structured and random cases */
+  nnf_rng r = nnf_rng_seed(20261204);
+  long differ = 0, cases = 0;
+  for (int shift = NNFM_SHIFT_MIN; shift <= NNFM_SHIFT_MAX; shift++) {
+    for (int i = 0; i < 40000; i++) {
+      int32_t m0, acc;
+      int c = (int)nnf_rng_range(&r, 0, 5);
+      if (c == 0) m0 = (int32_t)1 << nnf_rng_range(&r, 0, 30);
+      else if (c == 1) m0 = (int32_t)nnf_rng_range(&r, 0, 70000);
+      else m0 = (int32_t)nnf_rng_range(&r, (int64_t)1 << 30, INT32_MAX);
+      int d = (int)nnf_rng_range(&r, 0, 3);
+      if (d == 0) acc = (int32_t)nnf_rng_u32(&r);
+      else if (d == 1) acc = (int32_t)nnf_rng_range(&r, -5000, 5000);
+      else if (d == 2) acc = (int32_t)(nnf_rng_u32(&r) >> nnf_rng_range(&r, 0, 31)) * (nnf_rng_range(&r, 0, 1) ? 1 : -1);
+      else acc = (int32_t)nnf_rng_range(&r, -2, 2) + (nnf_rng_range(&r, 0, 1) ? INT32_MIN + 2 : INT32_MAX - 2);
+      int32_t want;
+      if (!tfl_ref(acc, m0, shift, &want)) continue;
+      int32_t got = rq_tfl(acc, m0, shift);
+      cases++;
+      differ += got != rq(acc, m0, shift);
+      if (got != want) {
+        CHECK_EQ(got, want);
+        fprintf(stderr, "  acc %d m0 %d shift %d\n", acc, m0, shift);
+        return;
+      }
+    }
+  }
+  /* the cases reach the difference between the roundings */
+  printf("TFLite's rounding: %ld cases equal to the transcription, %ld of them differing from single rounding\n",
+         cases, differ);
+  CHECK(cases > 1000000);
+  CHECK(differ > 1000);
+  /* the ew ops round every MBQM the op's way: ADD of equal scales 0.5 into
+   * 1.0 halves ia + ib; -1 + 0 is -0.5: 0 single, -1 TFLite (the EW
+   * instruction's docs/numerics.md example) */
+  nnfm_ew_params p;
+  CHECK_OK(nnfm_ew_prepare(NNFM_EW_ADD, 0.5, 0, 0.5, 0, 1.0, 0, -128, 127, &p));
+  CHECK_EQ(nnfm_ew(&p, -1, 0, NULL), 0);
+  CHECK_EQ(nnfm_ew(&p, -3, 0, NULL), -1);
+  p.round = NNFM_ROUND_TFLITE;
+  CHECK_EQ(nnfm_ew(&p, -1, 0, NULL), -1);
+  CHECK_EQ(nnfm_ew(&p, -3, 0, NULL), -2);
+  p.round = 2;
+  CHECK_EQ(nnfm_ew_params_check(&p), NNFM_ERR_RANGE);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
+  test_tflite_rounding();
   test_ties();
   test_extremes();
   test_zp_clamp();

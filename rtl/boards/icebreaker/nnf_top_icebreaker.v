@@ -20,6 +20,7 @@ module nnf_top_icebreaker #(
     parameter integer LIF_LANES = 1,    // LIF neurons per cycle
     parameter integer CNT_W = 32,       // counter bits (COUNTERS reads the upper 4 bytes as 0)
     parameter integer HAS_REL = 0,     // relative bases and LOOP's stride (no room on the part)
+    parameter integer HAS_TFL_ROUND = 0, // TFLite's double rounding (no room on the part; docs/import.md)
     parameter integer BANKS = 4,       // bank flags for weight streaming
     parameter integer W_SPRAM = 1,     // W in the four SB_SPRAM256KA (nnf_spram)
     parameter integer CLOCK_HZ = 24000000,
@@ -55,7 +56,7 @@ module nnf_top_icebreaker #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
         .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV), .LIF_LANES(LIF_LANES),
-        .HAS_EW(0), .HAS_REL(HAS_REL), .LUT_COUNT(1), .BANKS(BANKS), .W_SPRAM(W_SPRAM),          // no EW unit yet (docs/rnn.md)
+        .HAS_EW(0), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .LUT_COUNT(1), .BANKS(BANKS), .W_SPRAM(W_SPRAM),          // no EW unit yet (docs/rnn.md)
         .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W),
         .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (

@@ -19,6 +19,7 @@ module nnf_top_orangecrab #(
     parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
     parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
     parameter integer HAS_REL = 1,     // relative bases and LOOP's stride (docs/boards/orangecrab.md)
+    parameter integer HAS_TFL_ROUND = 1, // TFLite's double rounding (docs/numerics.md)
     parameter integer CLOCK_HZ = 84000000,
     parameter integer BAUD = 3000000,
     parameter integer PLL_CLKI_DIV = 4,
@@ -49,7 +50,7 @@ module nnf_top_orangecrab #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
         .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
-        .HAS_EW(0), .HAS_REL(HAS_REL), .LUT_COUNT(1),          // no EW unit yet (docs/rnn.md)
+        .HAS_EW(0), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .LUT_COUNT(1),          // no EW unit yet (docs/rnn.md)
         .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(gpio_1), .txd(gpio_0),
