@@ -145,7 +145,7 @@ module nnf_gemm_synth_top #(
         .cmd_a_base(a_base), .cmd_w_base(w_base), .cmd_p_base(p_base),
         .cmd_o_base(o_base),
         .cmd_zp(sr_q[O_ZP +: 8]), .cmd_lo(sr_q[O_LO +: 8]), .cmd_hi(sr_q[O_HI +: 8]),
-        .cmd_lut(sr_q[O_LUT]), .cmd_lut_sel(3'd0),
+        .cmd_lut(sr_q[O_LUT]), .cmd_lut_sel(3'd0), .cmd_rnd(1'b0),
         .cmd_conv(sr_q[O_CONV]), .cmd_pool2(sr_q[O_POOL2]), .cmd_kt(sr_q[O_KT +: 16]), .cmd_ct(sr_q[O_CT +: 16]),
         .cmd_h(sr_q[O_GEO11 +: 11]), .cmd_w(sr_q[O_GEO11 + 11 +: 11]),
         .cmd_b(sr_q[O_GEO11 + 22 +: 11]), .cmd_oh(sr_q[O_GEO11 + 33 +: 11]),

@@ -449,10 +449,13 @@ typedef struct {
 /* The fused pooling's output rows per N tile, Mp = (OH/2)*(OW/2)*B, from the
  * conv's output size: the one rule the model, the host and the tests share. */
 uint64_t nnfm_conv_pool2_rows(uint32_t oh, uint32_t ow, uint32_t b);
-/* The rows a (valid) CONV writes through the vector stage: NT * its output
- * rows per N tile; 0 when its window does not fit. For time bounds (the
- * differential fuzzer's). */
-uint64_t nnfm_conv_out_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c);
+/* The work a (valid) CONV streams through the array, for time bounds (the
+ * differential fuzzer's):
+ * its rows walked per K tile and N tile (NT * KT * M, M the walk's rows: 4
+ * per output row with pool2), its weight tiles in *tiles (NT * KT) and the
+ * rows its vector stage requantizes in *vec (NT * M). 0 (and 0s) when its
+ * window does not fit. */
+uint64_t nnfm_conv_stream_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c, uint64_t *tiles, uint64_t *vec);
 
 enum { NNFM_POOL_MAX = 0, NNFM_POOL_AVG = 1 };
 

@@ -415,7 +415,10 @@ static int run_conv_pool(nnfm_device *d, uint32_t op, const uint8_t *in) {
     }
     d->macs += macs;
     d->stats.convs++;
-    d->stats.vec_rows += nnfm_conv_out_rows(&d->cfg.engine, &c);
+    uint64_t tiles, vec;
+    d->stats.gemm_rows += nnfm_conv_stream_rows(&d->cfg.engine, &c, &tiles, &vec);
+    d->stats.gemm_tiles += tiles;
+    d->stats.vec_rows += vec;
   } else {
     nnfm_pool_cmd c;
     pool_decode(in, &c);

@@ -123,9 +123,9 @@ typedef struct {
   uint64_t lif_updates;      /* neuron updates done by LIF instructions */
   /* The work of the programs run, for bounds on the device's time (the
    * differential fuzzer's hang bound): instructions reached (refused ones
-   * included), and per executed GEMM its streamed rows (NT * KT * M) and
-   * weight tiles (NT * KT); the rows GEMMs and CONVs write through the
-   * vector stage (NT * M), which a serial vector stage spaces apart. */
+   * included), and per executed GEMM or CONV its streamed rows (NT * KT *
+   * M) and weight tiles (NT * KT); the rows GEMMs and CONVs requantize in
+   * the vector stage (NT * M), which a serial vector stage spaces apart. */
   uint64_t insns;
   uint64_t gemm_rows;
   uint64_t gemm_tiles;

@@ -410,9 +410,12 @@ static int conv_sizes(const nnfm_config *cfg, const nnfm_conv_cmd *c, walk_sizes
   return 1;
 }
 
-uint64_t nnfm_conv_out_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c) {
+uint64_t nnfm_conv_stream_rows(const nnfm_config *cfg, const nnfm_conv_cmd *c, uint64_t *tiles, uint64_t *vec) {
   walk_sizes s;
-  return conv_sizes(cfg, c, &s) ? s.out_words : 0;
+  int ok = conv_sizes(cfg, c, &s);
+  *tiles = ok ? s.nt * s.kt : 0;
+  *vec = ok ? s.nt * s.m : 0;
+  return ok ? s.nt * s.kt * s.m : 0;
 }
 
 static int pool_sizes(const nnfm_config *cfg, const nnfm_pool_cmd *c, walk_sizes *s) {

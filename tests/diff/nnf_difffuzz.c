@@ -497,12 +497,13 @@ typedef struct {
 #endif
 
 /* A bound on the cycles the model's program work since `a` takes on the RTL:
- * with a serial vector stage, the output rows are spaced R lanes apart. */
+ * with a serial vector stage, the output rows are spaced R lanes apart, and
+ * each tile's last row drains through it as well. */
 static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_stats b) {
   uint64_t R = di->rows, per_vec_row = di->cfg.vec_serial ? R * NNF_DIFF_VEC_LANE_CYCLES + 2 : 0;
   return 2000 + 200 * (b.insns - a.insns) + 2 * (b.gemm_rows - a.gemm_rows) +
          per_vec_row * (b.vec_rows - a.vec_rows) +
-         (4 * R + 64) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
+         (4 * R + 64 + per_vec_row) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
          (R + 4) * (b.ew_words - a.ew_words);
 }
 
