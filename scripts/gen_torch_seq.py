@@ -12,37 +12,30 @@ Writes into tests/data/torch_seq/ (the default; --out DIR elsewhere):
                    1.weight, 1.bias, 4.weight, 4.bias, 6.weight, 6.bias, F32
   mlp.json         the matching --arch ("flatten,dense(64),relu,dropout(0.1),
                    dense(32),tanh,dense(10)"), PyTorch's float32 logits of the
-                   first 32 test images (inputs: pixels / 255 in float32, as
+                   first 32 test images (row-major, 32 x 10) (inputs: pixels / 255 in float32, as
                    nnfpga's IDX reader makes them), its float accuracy on the
                    10,000 test images, the torch version
 
 The tests (tests/host/test_import_torch.c, tests/e2e/quantize_cli.sh) need
 neither PyTorch nor this script. Run with Debian's python3 (torch 1.13) and
-PyPI's safetensors (scripts/bootstrap installs it), about 15 s on two cores:
+PyPI's safetensors (scripts/bootstrap installs both, and the flatbuffers
+that scripts/gen_import_models.py, whose IDX reader this uses, imports),
+about 5 s on two cores:
 
     /usr/bin/python3 scripts/gen_torch_seq.py
 """
 import argparse
-import gzip
 import json
 import os
-import struct
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
 
-DATA = "/usr/share/datasets/fashion-mnist"
+from gen_import_models import DATA, idx  # the IDX reader (scripts/ is on sys.path)
+
 ARCH = "flatten,dense(64),relu,dropout(0.1),dense(32),tanh,dense(10)"
 NREF = 32
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        b = f.read()
-    nd = b[3]
-    dims = struct.unpack(">" + "I" * nd, b[4:4 + 4 * nd])
-    return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
 def images(split):
@@ -86,7 +79,7 @@ def main():
         "arch": ARCH,
         "input_shape": "1,28,28",
         "images": NREF,
-        "logits": [[float(v) for v in row] for row in logits.tolist()],
+        "logits": [float(v) for v in logits.flatten().tolist()],  # row-major, images x 10
         "test_accuracy": acc,
         "torch": torch.__version__,
     }

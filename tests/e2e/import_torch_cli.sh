@@ -22,7 +22,6 @@ mkdir -p "$tmp"
 . "$(dirname "$0")/lib.sh"
 
 imp() { "$nnfpga" import "$@"; }
-num() { tr -d ' \t\n' | grep -o "\"$1\":[-0-9.e]*" | cut -d: -f2; }
 sd=$data/torch_seq/mlp.safetensors
 arch="flatten,dense(64),relu,dropout(0.1),dense(32),tanh,dense(10)"
 
@@ -47,13 +46,13 @@ expect 3 "cut.safetensors: tensor '.*': data ends at [0-9]+, beyond the data are
 # 2. the float model is PyTorch's; calibrated, the int8 model is close
 expect 0 '"format":[[:space:]]*"safetensors"' -- imp "$sd" --arch "$arch" --calib 0 --out "$tmp/f.safetensors" --json
 expect 3 "f.safetensors: an nnfpga checkpoint already" -- imp "$tmp/f.safetensors" --arch "$arch" --out "$tmp/x.safetensors"
-want=$(num test_accuracy < "$data/torch_seq/mlp.json")
-fa=$("$nnfpga" eval --model "$tmp/f.safetensors" --float --json --quiet | num accuracy)
+want=$(json_num test_accuracy < "$data/torch_seq/mlp.json")
+fa=$("$nnfpga" eval --model "$tmp/f.safetensors" --float --json --quiet | json_num accuracy)
 [ "$fa" = "$want" ] || fail "float accuracy $fa, PyTorch's $want"
 expect 0 "drop: " -- "$nnfpga" quantize --model "$tmp/f.safetensors" --out "$tmp/q.safetensors" --eval 500 --quiet
 expect 0 "quantization: percentile 99.9 of 512 training images" -- \
   imp "$sd" --arch "$arch" --calib 512 --observer percentile:99.9 --out "$tmp/p.safetensors"
-qa=$("$nnfpga" eval --model "$tmp/p.safetensors" --json --quiet | num accuracy)
+qa=$("$nnfpga" eval --model "$tmp/p.safetensors" --json --quiet | json_num accuracy)
 awk -v f="$fa" -v q="${qa:-0}" 'BEGIN { exit !(f - q < 0.01 && q - f < 0.01) }' || fail "int8 $qa not within 1 point of $fa"
 
 [ "$fails" -eq 0 ] && echo "import_torch_cli: all checks passed"

@@ -23,7 +23,6 @@ mkdir -p "$tmp"
 . "$(dirname "$0")/lib.sh"
 
 q() { "$nnfpga" quantize "$@"; }
-num() { tr -d ' \t\n' | grep -o "\"$1\":[-0-9.e]*" | cut -d: -f2; }
 
 "$nnfpga" import "$data/import_mlp.onnx" --calib 0 --out "$tmp/float.safetensors" >/dev/null || fail "import --calib 0"
 "$nnfpga" import "$data/import_mlp.onnx" --calib 1024 --out "$tmp/imported.safetensors" >/dev/null || fail "import"
@@ -56,13 +55,13 @@ for k in model out observer calibration calib_images device images float_accurac
 done
 grep -q '"observer":[[:space:]]*"min/max"' <<<"$out" || fail "observer not min/max: $out"
 grep -q '"calibration":[[:space:]]*"min/max of 1024 training images of' <<<"$out" || fail "calibration: $out"
-[ "$(num float_accuracy <<<"$out")" = "0.8705" ] || fail "float accuracy $(num float_accuracy <<<"$out"), want 0.8705"
-[ "$(num images <<<"$out")" = "2000" ] || fail "images: $out"
-fa=$(num float_accuracy <<<"$out") qa=$(num int8_accuracy <<<"$out") drop=$(num accuracy_drop_points <<<"$out")
+[ "$(json_num float_accuracy <<<"$out")" = "0.8705" ] || fail "float accuracy $(json_num float_accuracy <<<"$out"), want 0.8705"
+[ "$(json_num images <<<"$out")" = "2000" ] || fail "images: $out"
+fa=$(json_num float_accuracy <<<"$out") qa=$(json_num int8_accuracy <<<"$out") drop=$(json_num accuracy_drop_points <<<"$out")
 awk -v f="$fa" -v q="$qa" -v d="$drop" 'BEGIN { exit !(d - 100 * (f - q) < 1e-9 && 100 * (f - q) - d < 1e-9) }' ||
   fail "accuracy_drop_points $drop is not 100 * ($fa - $qa)"
-ia=$("$nnfpga" eval --model "$tmp/imported.safetensors" --limit 2000 --json --quiet | num accuracy)
-ea=$("$nnfpga" eval --model "$tmp/mm.safetensors" --limit 2000 --json --quiet | num accuracy)
+ia=$("$nnfpga" eval --model "$tmp/imported.safetensors" --limit 2000 --json --quiet | json_num accuracy)
+ea=$("$nnfpga" eval --model "$tmp/mm.safetensors" --limit 2000 --json --quiet | json_num accuracy)
 [ "$ia" = "$qa" ] && [ "$ea" = "$qa" ] || fail "import --calib 1024 ($ia), eval ($ea) and quantize ($qa) disagree"
 expect 0 "drop: [0-9.-]+ points" -- q --model "$tmp/float.safetensors" --out "$tmp/mm2.safetensors" --eval 100 --quiet
 cmp -s "$tmp/mm.safetensors" "$tmp/mm2.safetensors" || fail "two min/max runs wrote different checkpoints"
@@ -71,10 +70,10 @@ cmp -s "$tmp/mm.safetensors" "$tmp/mm2.safetensors" || fail "two min/max runs wr
 out=$(q --model "$tmp/float.safetensors" --out "$tmp/p.safetensors" --observer percentile --eval 2000 --json) ||
   fail "quantize percentile: $out"
 grep -q '"observer":[[:space:]]*"percentile 99.99"' <<<"$out" || fail "observer not percentile 99.99: $out"
-awk -v d="$(num accuracy_drop_points <<<"$out")" 'BEGIN { exit !(d > -1 && d < 1) }' || fail "percentile drop: $out"
-m=$(q --model "$tmp/float.safetensors" --out "$tmp/p1.safetensors" --observer percentile:99.9 --eval 300 --json | num int8_accuracy)
+awk -v d="$(json_num accuracy_drop_points <<<"$out")" 'BEGIN { exit !(d > -1 && d < 1) }' || fail "percentile drop: $out"
+m=$(q --model "$tmp/float.safetensors" --out "$tmp/p1.safetensors" --observer percentile:99.9 --eval 300 --json | json_num int8_accuracy)
 s=$(q --model "$tmp/float.safetensors" --out "$tmp/p2.safetensors" --observer percentile:99.9 --eval 300 --json \
-      --device sim | num int8_accuracy)
+      --device sim | json_num int8_accuracy)
 [ -n "$m" ] && [ "$m" = "$s" ] || fail "percentile:99.9 int8 accuracy: model $m, sim $s"
 
 [ "$fails" -eq 0 ] && echo "quantize_cli: all checks passed"

@@ -41,16 +41,10 @@ static nnf_net *arch_net(const char *arch) {
 }
 
 static uint8_t *read_bin(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  nnf_test_ctx("%s", path);
-  CHECK(f != NULL);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  CHECK(b && fread(b, 1, (size_t)n, f) == (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
+  char err[512];
+  uint8_t *b = nnf_import_read(path, len, err, sizeof err);
+  nnf_test_ctx("%s", err);
+  CHECK(b != NULL);
   return b;
 }
 
@@ -118,24 +112,13 @@ static void float_bound(nnf_net *n, int B, double *bound) {
   free(e);
 }
 
-/* The numbers of a nested JSON array, row-major; their count. */
-static int flat(const cJSON *o, double *out, int max) {
-  if (cJSON_IsNumber(o)) {
-    if (max > 0) out[0] = o->valuedouble;
-    return 1;
-  }
-  int k = 0;
-  const cJSON *v;
-  cJSON_ArrayForEach(v, o) k += flat(v, out + k, max - k);
-  return k;
-}
-
 static void float_logits(void) {
   cJSON *ref = nnf_ref_load("torch_seq/mlp.json");
   const cJSON *arch = cJSON_GetObjectItemCaseSensitive(ref, "arch");
   CHECK(cJSON_IsString(arch) && !strcmp(arch->valuestring, ARCH));
-  static double want[NREF * 10], bound[NREF * 10];
-  CHECK_EQ(flat(cJSON_GetObjectItemCaseSensitive(ref, "logits"), want, NREF * 10), NREF * 10);
+  static float want[NREF * 10];
+  static double bound[NREF * 10];
+  CHECK_EQ(nnf_ref_floats(ref, "logits", want, NREF * 10), NREF * 10);
   nnf_dataset d;
   char err[512];
   nnf_test_ctx("%s: %s", NNF_FASHION_DIR, err);
