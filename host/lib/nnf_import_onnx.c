@@ -479,8 +479,9 @@ static int qparams(walk *w, const node *nd, size_t si, size_t zi, const char *wh
   for (int64_t i = 0; i < c; i++) {
     q->zp[i] = z ? z[i] : i32 ? 0 : -128;
     if (!(q->scale[i] > 0)) {
+      double bad = q->scale[i];
       free(z), qp_free(q);
-      return fail(w, "its %s '%s' is %g, not positive", sw, TN(S), (double)q->scale[i]);
+      return fail(w, "its %s '%s' is %g, not positive", sw, TN(S), bad);
     }
   }
   if (Z && !i32 && dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
