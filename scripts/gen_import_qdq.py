@@ -16,6 +16,9 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
                        QLinearMatMul, DequantizeLinear; uint8 activations
   import_qbad/*.onnx, import_qbad/expected.json  small int8 models with one
                        defect each, and the message each is refused with
+  tests/fuzz/corpus/import/q*_small.onnx, qop_gap.onnx  small int8 models
+                       that import (QDQ; QLinearConv, MaxPool, QGemm,
+                       QLinearMatMul; QLinearGlobalAveragePool): the fuzzer's seeds
   import_qdq_ref.json  per model: the int8 outputs of the first 64 test
                        images under ONNX Runtime and under nnfpga's integer
                        arithmetic (computed below, from docs/numerics.md),
@@ -298,6 +301,32 @@ def qop_base(op, name, inputs, inits, shape, **attrs):
     return graph_model(nodes, base + inits, shape)
 
 
+def seed_models():
+    """Small int8 models that import: the fuzzer's seeds (tests/fuzz/corpus/import)."""
+    s, z = np.float32(0.02), np.int8(-5)
+    conv = [init("W", np.arange(-9, 9, dtype=np.int8).reshape(2, 1, 3, 3)), init("W_s", np.full(2, 0.01, np.float32)),
+            init("W_z", np.zeros(2, np.int8)), init("B", np.array([100, -100], np.int32)), init("s", s), init("z", z)]
+    fc = [init("G", np.arange(-18, 18, dtype=np.int8).reshape(2, 18)), init("G_s", np.full(2, 0.02, np.float32)),
+          init("G_z", np.zeros(2, np.int8)), init("C", np.array([7, -7], np.int32)),
+          init("M", np.array([[3, -4, 5], [-6, 7, 8]], np.int8)), init("M_s", np.float32(0.03)), init("M_z", np.int8(0))]
+    qconv = ["xq", "x_s", "x_z", "W", "W_s", "W_z", "s", "z", "B"]
+    gemm = helper.make_node("QGemm", ["f", "s", "z", "G", "G_s", "G_z", "C", "s", "z"], ["g"], name="fc",
+                            domain="com.microsoft", transB=1)
+    qop = qop_base("QLinearConv", "conv", qconv, conv + fc, [1, 1, 6, 6], kernel_shape=[3, 3], pads=[1] * 4)
+    qop.graph.node[-1].input[0] = "m"
+    qop.graph.node.insert(2, helper.make_node("MaxPool", ["hq"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]))
+    qop.graph.node.insert(3, helper.make_node("Flatten", ["p"], ["f"], name="flat"))
+    qop.graph.node.insert(4, gemm)
+    qop.graph.node.insert(5, helper.make_node("QLinearMatMul", ["g", "s", "z", "M", "M_s", "M_z", "s", "z"], ["m"],
+                                              name="mm"))
+    qop.graph.node[-1].input[1:] = ["s", "z"]
+    gap = qop_base("QLinearConv", "conv", qconv, conv, [1, 1, 5, 5], kernel_shape=[3, 3])
+    gap.graph.node[-1].input[:] = ["a", "s", "z"]
+    gap.graph.node.insert(2, helper.make_node("QLinearGlobalAveragePool", ["hq", "s", "z", "s", "z"], ["a"], name="gap",
+                                              domain="com.microsoft"))
+    return {"qdq_small": small_qdq(), "qop_small": qop, "qop_gap": gap}
+
+
 def bad_models():
     """name -> (model, the message it is refused with after "<file>: ")."""
     wq = np.array([[1, -2, 3, -4], [5, 6, -7, 8], [9, -10, 11, 12], [-13, 14, 15, -128]], np.int8)
@@ -391,6 +420,9 @@ def main():
     with open(f"{out}/import_qbad/expected.json", "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")
+    seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus", "import")
+    for name, model in seed_models().items():
+        onnx.save(model, f"{seeds}/{name}.onnx")
 
 
 if __name__ == "__main__":

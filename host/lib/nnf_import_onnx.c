@@ -880,15 +880,15 @@ static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *inf
                      "nn.Sequential, import)", cur);
     int is_matmul = 0;
     char sub[256];
-    int rc = w->quant ? walk_qnode(w, n, nd, op, cur) : 1;
-    if (rc != 1) {
-      if (rc) return -1;
+    int q = w->quant ? walk_qnode(w, n, nd, op, cur) : 1, rc = 0; /* q 1: not an int8 graph's operator */
+    if (q < 0) return -1;
+    if (q == 0) {
       if (!strcmp(op, "DequantizeLinear") && last_out && !strcmp(nd->output[0], last_out)) {
         char what[64];
         snprintf(what, sizeof what, "DequantizeLinear (node %zu)", i);
         nnf_imp_dropped(info, what);
       }
-    } else if (rc = 0, !strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
+    } else if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
     else if (!strcmp(op, "MatMul")) rc = linear(w, n, nd, 0), is_matmul = 1;
     else if (!strcmp(op, "Add") && prev_matmul) rc = matmul_bias(w, n, nd, cur);
     else if (!strcmp(op, "Conv")) rc = conv(w, n, nd);
