@@ -10,6 +10,8 @@
  * - ONNX (protobuf, read with protobuf-c from the onnx.proto subset
  *   nnf_onnx.proto): float32 weights; the network comes out unquantized
  *   (its ranges are observed afterwards: calibration, nnf_net_observe).
+ *   An int8 ONNX model (QDQ or QOperator) comes out as a TFLite one does
+ *   below: its quantization given, checked, quantized.
  * - TFLite (a flatbuffer, read by a bounds-checked reader written here):
  *   int8 models; the network comes out with its quantization given
  *   (nnf_net_give_range, nnf_layer_give_weight_scales) and quantized, its
@@ -47,7 +49,7 @@ typedef enum { NNF_IMPORT_ONNX = 0, NNF_IMPORT_TFLITE, NNF_IMPORT_SAFETENSORS } 
 
 typedef struct {
   nnf_import_format format;
-  int quantized;        /* 1: an int8 model with its quantization given (TFLite) */
+  int quantized;        /* 1: an int8 model with its quantization given (TFLite, ONNX int8) */
   int operators;        /* operators in the graph */
   char producer[64];    /* ONNX producer_name + version, TFLite description (may be "") */
   char dropped[256];    /* the operators left out, e.g. "Softmax (node 5)" ("" if none) */
