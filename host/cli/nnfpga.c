@@ -1,7 +1,7 @@
 /*
  * nnfpga - the command-line tool of nnfpga.
  *
- *   nnfpga info | train | eval | infer | bench | tune | import  [OPTIONS]   (nnfpga COMMAND --help)
+ *   nnfpga info | train | eval | infer | bench | tune | import | quantize  [OPTIONS]   (nnfpga COMMAND --help)
  *
  * Exit codes: 0 success, 1 the device failed or refused, 2 bad usage,
  * 3 bad input (a data set, checkpoint or file that cannot be used).
@@ -23,7 +23,9 @@ static void usage(FILE *f) {
           "  infer    classes and int8 logits of samples, from a checkpoint\n"
           "  bench    host training step time and device inference figures\n"
           "  tune     hyperparameter search (grid or random), resumable, with a plot\n"
-          "  import   a model trained elsewhere (ONNX float, TFLite int8) as a checkpoint\n"
+          "  import   a model trained elsewhere (ONNX float, TFLite int8, a PyTorch nn.Sequential's\n"
+          "           state_dict in safetensors) as a checkpoint\n"
+          "  quantize post-training quantization of a float checkpoint, with the accuracy drop\n"
           "\n"
           "options:\n"
           "  --device URI   sim (default; sim:board=ulx3s|icebreaker|..., sim:link=uart3m|usbfs, sim:cpb=N), model,\n"
@@ -51,6 +53,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
   if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
   if (!strcmp(argv[1], "import")) return cmd_import(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "quantize")) return cmd_quantize(argc - 2, argv + 2);
   fprintf(stderr, "nnfpga: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return EXIT_USAGE;

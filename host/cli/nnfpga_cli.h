@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nnf_calib.h"
 #include "nnf_data.h"
 #include "nnf_device.h"
 #include "nnf_optim.h"
@@ -174,5 +175,22 @@ int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+
+/* Calibration, shared by import and quantize (nnfpga_quantize.c): the
+ * observer of --observer (NULL: minmax): 0, or EXIT_USAGE after printing
+ * why; and calibrate + quantize net on the first `calib` training images of
+ * dir (NULL: Fashion-MNIST) with it, desc then saying what was done
+ * ("min/max of 1024 training images of DIR"): 0, or the exit code after
+ * printing why (EXIT_USAGE: fewer images than calib; EXIT_INPUT: no data,
+ * features that are not the model's inputs). */
+int cli_observer(const char *cmd, const char *s, nnf_observer *o);
+int cli_calibrate(const char *cmd, nnf_net *net, const char *dir, long calib, const nnf_observer *o, char *desc,
+                  size_t desclen);
+#define CLI_OBSERVER_HELP                                                                               \
+  "  --observer O     how each activation's range is taken from the calibration pass:\n"          \
+  "                   minmax (default: the observed min / max) or percentile[:P] (clipped to\n"   \
+  "                   the P-th and (100-P)-th percentiles, exact; P in (50, 100], default\n"       \
+  "                   99.99: docs/import.md)\n"
 
 #endif /* NNFPGA_CLI_H */

@@ -1,6 +1,6 @@
 /*
  * nnf_import.c - importing networks trained elsewhere (nnf_import.h): the
- * format by content, the file, and what both readers share.
+ * format by content, the file, and what the readers share.
  */
 #include "nnf_import.h"
 #include "nnf_import_impl.h"
@@ -12,19 +12,37 @@
 
 #include "nnf_err.h"
 
-nnf_import_format nnf_import_detect(const uint8_t *buf, size_t len) {
-  return len >= 8 && !memcmp(buf + 4, "TFL3", 4) ? NNF_IMPORT_TFLITE : NNF_IMPORT_ONNX;
+/* safetensors: an 8-byte little-endian header length, then the JSON header. */
+static int is_safetensors(const uint8_t *buf, size_t len) {
+  if (len < 10) return 0;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
+  return n >= 2 && n <= len - 8 && buf[8] == '{';
 }
 
-const char *nnf_import_format_name(nnf_import_format f) { return f == NNF_IMPORT_TFLITE ? "tflite" : "onnx"; }
+nnf_import_format nnf_import_detect(const uint8_t *buf, size_t len) {
+  if (len >= 8 && !memcmp(buf + 4, "TFL3", 4)) return NNF_IMPORT_TFLITE;
+  return is_safetensors(buf, len) ? NNF_IMPORT_SAFETENSORS : NNF_IMPORT_ONNX;
+}
+
+const char *nnf_import_format_name(nnf_import_format f) {
+  return f == NNF_IMPORT_TFLITE ? "tflite" : f == NNF_IMPORT_SAFETENSORS ? "safetensors" : "onnx";
+}
 
 nnf_net *nnf_import_mem(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
                         size_t errlen) {
-  return nnf_import_detect(buf, len) == NNF_IMPORT_TFLITE ? nnf_import_tflite(buf, len, name, info, err, errlen)
-                                                          : nnf_import_onnx(buf, len, name, info, err, errlen);
+  nnf_import_format fmt = nnf_import_detect(buf, len);
+  if (fmt == NNF_IMPORT_SAFETENSORS) {
+    if (info) memset(info, 0, sizeof *info), info->format = fmt;
+    nnf_fail(err, errlen, "%s: a PyTorch state_dict (safetensors) holds no architecture: give it with --arch "
+                          "(as nnfpga train takes it, docs/import.md)", name);
+    return NULL;
+  }
+  return fmt == NNF_IMPORT_TFLITE ? nnf_import_tflite(buf, len, name, info, err, errlen)
+                                  : nnf_import_onnx(buf, len, name, info, err, errlen);
 }
 
-nnf_net *nnf_import_file(const char *path, nnf_import_info *info, char *err, size_t errlen) {
+uint8_t *nnf_import_read(const char *path, size_t *lenp, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     nnf_fail(err, errlen, "%s: %s", path, strerror(errno));
@@ -55,7 +73,14 @@ nnf_net *nnf_import_file(const char *path, nnf_import_info *info, char *err, siz
     nnf_fail(err, errlen, bad ? "%s: read error" : "%s: larger than 256 MiB", path);
     return NULL;
   }
-  nnf_net *n = nnf_import_mem(buf, len, path, info, err, errlen);
+  *lenp = len;
+  return buf;
+}
+
+nnf_net *nnf_import_file(const char *path, nnf_import_info *info, char *err, size_t errlen) {
+  size_t len;
+  uint8_t *buf = nnf_import_read(path, &len, err, errlen);
+  nnf_net *n = buf ? nnf_import_mem(buf, len, path, info, err, errlen) : NULL;
   free(buf);
   return n;
 }

@@ -11,6 +11,16 @@
  *   Flatten (axis 1), Reshape to (N, features): Flatten
  *   Identity, Dropout, Pad by zeros: nothing; Constant: a value for the nodes after it
  *   Softmax as the last node: dropped (the logits are the outputs)
+ *
+ * and int8 models with their quantization given (as TFLite's, nnf_import_quant.c):
+ *
+ *   QDQ: QuantizeLinear / DequantizeLinear around the float operators above,
+ *        int8 weights and int32 biases through DequantizeLinear
+ *   QOperator: QLinearConv, QLinearMatMul, QGemm (com.microsoft), MaxPool,
+ *        QLinearAveragePool, QLinearGlobalAveragePool (com.microsoft)
+ *   QuantizeLinear at the input, DequantizeLinear at the end (dropped)
+ *
+ * uint8 tensors become int8 (u - 128, zero point z - 128: the same reals).
  */
 #include "nnf_import.h"
 #include "nnf_import_impl.h"
@@ -28,6 +38,9 @@ typedef NnfOnnx__TensorProto tensor;
 typedef NnfOnnx__NodeProto node;
 #define TN(t) ((t)->name ? (t)->name : "")
 
+/* What cur, the tensor the chain has reached, is in an int8 model. */
+enum { K_FLOAT = 0, K_INT, K_DEQ, K_ACC };
+
 /* What the walk knows: the file, the graph's values by name. */
 typedef struct {
   const char *file;
@@ -36,6 +49,15 @@ typedef struct {
   char where[160];         /* "node 3 'Conv' (name)" of the node being read */
   char *err;
   size_t errlen;
+  /* int8 models (QDQ, QOperator) */
+  int quant;               /* the graph quantizes: its quantization is given */
+  int kind;                /* cur is K_FLOAT: the float input; K_INT: an int8 (uint8) tensor;
+                              K_DEQ: a DequantizeLinear's float image of one (or a pool's);
+                              K_ACC: a Conv / Gemm / MatMul's output, not yet quantized */
+  const node **qconsts;    /* DequantizeLinear nodes of initializers (the weights), by node index */
+  int qset[NNF_MAX_LAYERS + 1];
+  nnf_imp_given given;     /* boundary i's quantization once qset[i], the int32 biases */
+  nnf_imp_ctx ctx;
 } walk;
 
 static const char *const dtype_names[] = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16",
@@ -376,6 +398,414 @@ static int pad_none(walk *w, const node *nd) {
   return 0;
 }
 
+/* ---- int8 models: QDQ and QOperator ------------------------------------------- */
+
+/* t's integer values (INT8, UINT8 less 128, INT32), exactly n of them,
+ * malloc'ed; *dtype their type. NULL after the error. */
+static int32_t *ints(walk *w, const tensor *t, const char *what, int64_t n, int32_t *dtype) {
+  int32_t dt = t->has_data_type ? t->data_type : 0;
+  int size = dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4 : 1;
+  *dtype = dt;
+  if (t->has_data_location && t->data_location == NNF_ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    fail(w, "%s '%s' is stored outside the file (external data): save the model with its weights inside", what, TN(t));
+    return NULL;
+  }
+  if (dt != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT8 && dt != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 &&
+      dt != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+    fail(w, "%s '%s' is %s: only INT8, UINT8 and INT32 import here", what, TN(t), dtype_name(dt));
+    return NULL;
+  }
+  int64_t c = count(t);
+  if (c != n) {
+    fail(w, "%s '%s' has %lld elements, not %lld", what, TN(t), (long long)c, (long long)n);
+    return NULL;
+  }
+  int raw = t->has_raw_data;
+  if ((raw && t->raw_data.len != (size_t)n * size) || (!raw && t->n_int32_data != (size_t)n)) {
+    fail(w, "%s '%s': its data does not hold its dims' elements", what, TN(t));
+    return NULL;
+  }
+  int32_t *v = malloc((size_t)(n ? n : 1) * sizeof(int32_t));
+  if (!v) {
+    fail(w, "%s '%s': out of memory", what, TN(t));
+    return NULL;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const uint8_t *b = raw ? t->raw_data.data + size * i : NULL;
+    int32_t x = !raw ? t->int32_data[i]
+                : size == 4 ? (int32_t)((uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24)
+                : dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ? (int8_t)b[0] : b[0];
+    v[i] = dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ? x - 128 : x;
+  }
+  return v;
+}
+
+/* The initializer (or Constant) named nd->input[k]; NULL after the error. */
+static const tensor *qinput(walk *w, const node *nd, size_t k, const char *what) {
+  const tensor *t = k < nd->n_input && nd->input[k][0] ? value(w, nd->input[k]) : NULL;
+  if (!t) fail(w, "its %s '%s' is not an initializer or Constant", what, k < nd->n_input ? nd->input[k] : "");
+  return t;
+}
+
+/* A quantization: the scales (n of them, or one) of nd->input[si] and the
+ * zero points of input zi (absent: 0 of UINT8, ONNX's default; of INT32
+ * for a bias, i32), both malloc'ed, the zero points as int8 (a uint8 z is
+ * z - 128). */
+typedef struct {
+  int n;
+  float *scale;
+  int64_t *zp;
+} qp;
+
+static void qp_free(qp *q) { free(q->scale), free(q->zp), q->scale = NULL, q->zp = NULL; }
+
+static int qparams(walk *w, const node *nd, size_t si, size_t zi, const char *what, int n, int i32, qp *q) {
+  char sw[64], zw[64];
+  snprintf(sw, sizeof sw, "%s scale", what);
+  snprintf(zw, sizeof zw, "%s zero point", what);
+  const tensor *S = qinput(w, nd, si, sw), *Z = zi < nd->n_input && nd->input[zi][0] ? qinput(w, nd, zi, zw) : NULL;
+  if (!S || (zi < nd->n_input && nd->input[zi][0] && !Z)) return -1;
+  int64_t c = count(S);
+  if (c != 1 && c != n) return fail(w, "its %s '%s' has %lld values, not 1 or %d", sw, TN(S), (long long)c, n);
+  q->n = (int)c;
+  q->scale = floats(w, S, sw, (int)S->n_dims, S->dims);
+  q->zp = calloc((size_t)c, sizeof(int64_t));
+  int32_t dt, *z = Z && q->scale && q->zp ? ints(w, Z, zw, c, &dt) : NULL;
+  if (!q->scale || !q->zp || (Z && !z)) {
+    if (q->scale && !q->zp) fail(w, "out of memory");
+    qp_free(q);
+    return -1;
+  }
+  for (int64_t i = 0; i < c; i++) {
+    q->zp[i] = z ? z[i] : i32 ? 0 : -128;
+    if (!(q->scale[i] > 0)) {
+      double bad = q->scale[i];
+      free(z), qp_free(q);
+      return fail(w, "its %s '%s' is %g, not positive", sw, TN(S), bad);
+    }
+  }
+  if (Z && !i32 && dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+    free(z), qp_free(q);
+    return fail(w, "its %s '%s' is INT32: activations and weights are INT8 or UINT8", zw, TN(Z));
+  }
+  free(z);
+  return 0;
+}
+
+/* An activation's quantization (one scale, one zero point) into s, zp. */
+static int act_qp(walk *w, const node *nd, size_t si, size_t zi, const char *what, double *s, int32_t *zp) {
+  qp q;
+  if (qparams(w, nd, si, zi, what, 1, 0, &q)) return -1;
+  *s = q.scale[0];
+  *zp = (int32_t)q.zp[0];
+  qp_free(&q);
+  return 0;
+}
+
+/* The current boundary's quantization must be (s, zp): what a QuantizeLinear
+ * after a pool, a DequantizeLinear or a QLinear operator's input says. */
+static int same_q(walk *w, const nnf_net *n, double s, int32_t zp, const char *what) {
+  int i = n->nlayers;
+  if (w->qset[i] && w->given.scale[i] == s && w->given.zp[i] == zp) return 0;
+  return fail(w, "its %s (%g, %d) is not the quantization (%g, %d) of the tensor it reads%s", what, s, (int)zp,
+              w->given.scale[i], (int)w->given.zp[i],
+              w->kind == K_DEQ ? " (a pool, Flatten or Relu keeps its input's quantization)" : "");
+}
+
+/* A quantization for the boundaries the last layers left open (a Conv and
+ * the Relu after it). A Conv / Gemm / MatMul quantized to zero point -128
+ * clamps at 0: ONNX Runtime folded its Relu into the quantization, and the
+ * ReLU comes back as a layer (the same int8 model, the float one the
+ * network trained). */
+static int give_out(walk *w, nnf_net *n, double s, int32_t zp) {
+  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+  char sub[256];
+  if (zp == -128 && l && (nnf_layer_dense(l) || nnf_layer_conv(l)) &&
+      add(w, n, nnf_activation(NNF_ACT_RELU, sub, sizeof sub), sub))
+    return -1;
+  for (int i = n->nlayers; i >= 0 && !w->qset[i]; i--) w->qset[i] = 1, w->given.scale[i] = s, w->given.zp[i] = zp;
+  w->kind = K_INT;
+  return 0;
+}
+
+/* QuantizeLinear: the network's input quantizer, a layer's output, or
+ * (after a pool, Flatten, Relu) the quantization its input already has. */
+static int quantize_linear(walk *w, nnf_net *n, const node *nd) {
+  double s;
+  int32_t zp;
+  if (act_qp(w, nd, 1, 2, "output", &s, &zp)) return -1;
+  if (w->kind == K_FLOAT && n->nlayers == 0 && !w->qset[0]) return give_out(w, n, s, zp);
+  if (w->kind == K_ACC) return give_out(w, n, s, zp);
+  if (w->kind == K_INT) return fail(w, "its input is already quantized");
+  if (same_q(w, n, s, zp, "output quantization")) return -1;
+  w->kind = K_INT;
+  return 0;
+}
+
+static int dequantize_linear(walk *w, nnf_net *n, const node *nd) {
+  double s;
+  int32_t zp;
+  if (w->kind != K_INT) return fail(w, "its input is not a quantized tensor");
+  if (act_qp(w, nd, 1, 2, "input", &s, &zp) || same_q(w, n, s, zp, "quantization")) return -1;
+  w->kind = K_DEQ;
+  return 0;
+}
+
+/* The DequantizeLinear node (of an initializer) whose output is name, or NULL. */
+static const node *qconst(const walk *w, const char *name) {
+  for (size_t i = 0; name && i < w->g->n_node; i++)
+    if (w->qconsts[i] && !strcmp(w->qconsts[i]->output[0], name)) return w->qconsts[i];
+  return NULL;
+}
+
+/* A layer's int8 weights: initializer wk of nd with its scales sk and zero
+ * points zk, dims `dims` (ndim), `out` channels along axis oaxis (per
+ * channel: the scales' axis must be it), into the layer's order (out x in:
+ * transposed when oaxis is 1). *q holds them (free with wq_free). */
+typedef struct {
+  nnf_imp_wq q;
+  int8_t *w;
+  float *s;
+  qp p;
+} wts;
+
+static void wts_free(wts *t) { free(t->w), free(t->s), qp_free(&t->p); }
+
+static int qweights(walk *w, const node *nd, size_t wk, size_t sk, size_t zk, int64_t axis, int ndim,
+                    const int64_t *dims, int oaxis, wts *t) {
+  memset(t, 0, sizeof *t);
+  const tensor *W = qinput(w, nd, wk, "weights");
+  if (!W) return -1;
+  int same = (int)W->n_dims == ndim;
+  for (int d = 0; same && d < ndim; d++) same = W->dims[d] == dims[d];
+  if (!same) return fail(w, "its weights '%s' do not have the shape the layer needs", TN(W));
+  int out = (int)dims[oaxis];
+  int64_t cnt = count(W);
+  int in = (int)(cnt / out);
+  if (qparams(w, nd, sk, zk, "weight", out, 0, &t->p)) return -1;
+  if (t->p.n > 1 && axis != oaxis && axis != oaxis - ndim)
+    return wts_free(t), fail(w, "its weights '%s' are quantized along axis %lld, not per output channel (axis %d)",
+                             TN(W), (long long)axis, oaxis);
+  int32_t dt, *v = ints(w, W, "weights", cnt, &dt);
+  t->w = malloc((size_t)cnt);
+  t->s = malloc((size_t)out * sizeof(float));
+  if (!v || !t->w || !t->s || dt == NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+    if (v && t->w && t->s) fail(w, "its weights '%s' are INT32, not INT8 or UINT8", TN(W));
+    else if (v) fail(w, "out of memory");
+    free(v), wts_free(t);
+    return -1;
+  }
+  for (int64_t i = 0; i < cnt; i++) {
+    int64_t o = oaxis ? i % out : i / in, k = oaxis ? i / out : i % in;
+    t->w[o * in + k] = (int8_t)v[i];
+  }
+  for (int o = 0; o < out; o++) t->s[o] = t->p.scale[t->p.n == 1 ? 0 : o];
+  free(v);
+  t->q = (nnf_imp_wq){TN(W), t->w, t->s, t->p.zp, t->p.n, NULL};
+  return 0;
+}
+
+/* The int32 bias of a layer with input scale s_in and weight scales sw: an
+ * INT32 initializer (QOperator) or, when dq, a DequantizeLinear of one at
+ * scale s_in * sw (QDQ). NULL (no error) when nd has no input k. */
+static int qbias(walk *w, const node *nd, size_t k, int out, double s_in, const float *sw, int dq, int32_t **b) {
+  *b = NULL;
+  if (k >= nd->n_input || !nd->input[k][0]) return 0;
+  const node *q = nd;
+  size_t bk = k;
+  if (dq) {
+    if (!(q = qconst(w, nd->input[k])))
+      return fail(w, "its bias '%s' is not a DequantizeLinear of an INT32 initializer", nd->input[k]);
+    bk = 0;
+    qp p;
+    if (qparams(w, q, 1, 2, "bias", out, 1, &p)) return -1;
+    for (int o = 0; o < out; o++) {
+      double want = s_in * sw[o], got = p.scale[p.n == 1 ? 0 : o];
+      if (p.zp[p.n == 1 ? 0 : o] != 0)
+        return qp_free(&p), fail(w, "its bias '%s' has a zero point other than 0", q->input[0]);
+      if (fabs(got - want) > 1e-6 * want)
+        return qp_free(&p), fail(w, "its bias '%s' has scale %g in channel %d, not input scale x weight scale %g",
+                                 q->input[0], got, o, want);
+    }
+    qp_free(&p);
+  }
+  const tensor *B = qinput(w, q, bk, "bias");
+  int32_t dt;
+  if (!B || !(*b = ints(w, B, "bias", out, &dt))) return -1;
+  if (dt != NNF_ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+    free(*b), *b = NULL;
+    return fail(w, "its bias '%s' is %s, not INT32", TN(B), dtype_name(dt));
+  }
+  return 0;
+}
+
+/* The layer just added takes the weights t and bias b. */
+static int give_weights(walk *w, nnf_net *n, wts *t, int32_t *b, int out, int in) {
+  t->q.bias = b;
+  int rc = nnf_imp_weights(&w->ctx, &w->given, n->layer[n->nlayers - 1], &t->q, out, in,
+                           w->given.scale[n->nlayers - 1]);
+  wts_free(t), free(b);
+  return rc;
+}
+
+/* The window of a Conv / pool, the layer checks (shared with the float path). */
+static int conv_attrs(walk *w, const nnf_net *n, const node *nd, int64_t *k, int64_t *s, int64_t *p) {
+  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (check_window(w, nd, k, s, p)) return -1;
+  if (attr_int(nd, "group", 1) != 1) return fail(w, "group convolutions (group != 1) do not import");
+  return 0;
+}
+
+/* Conv (QDQ, reading a DequantizeLinear's output) and QLinearConv. */
+static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
+  const nnf_tensor *x = &n->t[n->nlayers];
+  int64_t k, s, p;
+  if (conv_attrs(w, n, nd, &k, &s, &p)) return -1;
+  const node *q = nd;
+  size_t wk = 3;
+  if (!qop) {
+    if (nd->n_input < 2 || !(q = qconst(w, nd->input[1])))
+      return fail(w, "its weights '%s' are not a DequantizeLinear of an initializer",
+                  nd->n_input > 1 ? nd->input[1] : "");
+    wk = 0;
+  }
+  const tensor *W = qinput(w, q, wk, "weights");
+  if (!W) return -1;
+  if (W->n_dims != 4 || W->dims[0] < 1 || W->dims[0] > 65535)
+    return fail(w, "its weights '%s' are not a 4-d (out, in, kh, kw) tensor", TN(W));
+  int64_t dims[4] = {W->dims[0], x->c, k, k};
+  int out = (int)dims[0], in = (int)(x->c * k * k);
+  double sx;
+  int32_t zx;
+  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization"))) return -1;
+  wts t;
+  int32_t *b = NULL;
+  if (qweights(w, q, wk, wk + 1, wk + 2, qop ? 0 : attr_int(q, "axis", 1), 4, dims, 0, &t)) return -1;
+  if (qbias(w, nd, qop ? 8 : 2, out, w->given.scale[n->nlayers], t.s, !qop, &b)) return wts_free(&t), -1;
+  char sub[256];
+  if (add(w, n, nnf_conv2d(out, (int)k, (int)s, (int)p, b != NULL, sub, sizeof sub), sub))
+    return wts_free(&t), free(b), -1;
+  if (give_weights(w, n, &t, b, out, in)) return -1;
+  w->kind = K_ACC;
+  if (!qop) return 0;
+  double sy;
+  int32_t zy;
+  return act_qp(w, nd, 6, 7, "output", &sy, &zy) || give_out(w, n, sy, zy);
+}
+
+/* Gemm, MatMul (QDQ), QLinearMatMul and QGemm: a Linear layer. */
+static int qlinear(walk *w, nnf_net *n, const node *nd, const char *op) {
+  const nnf_tensor *x = &n->t[n->nlayers];
+  int qmm = !strcmp(op, "QLinearMatMul"), qgemm = !strcmp(op, "QGemm"), gemm = qgemm || !strcmp(op, "Gemm");
+  int qop = qmm || qgemm, trans = 0;
+  if (x->map) return fail(w, "its input is a feature map: Flatten it first");
+  if (gemm) {
+    const NnfOnnx__AttributeProto *al = attr(nd, "alpha"), *be = attr(nd, "beta");
+    if ((al && al->has_f && al->f != 1.0f) || (be && be->has_f && be->f != 1.0f) || attr_int(nd, "transA", 0))
+      return fail(w, "only alpha = 1, beta = 1, transA = 0 import");
+    trans = attr_int(nd, "transB", 0) != 0;
+  }
+  const node *q = nd;
+  size_t wk = 3;
+  if (!qop) {
+    if (nd->n_input < 2 || !(q = qconst(w, nd->input[1])))
+      return fail(w, "its weights '%s' are not a DequantizeLinear of an initializer",
+                  nd->n_input > 1 ? nd->input[1] : "");
+    wk = 0;
+  }
+  const tensor *B = qinput(w, q, wk, "weights");
+  if (!B) return -1;
+  if (B->n_dims != 2 || B->dims[trans ? 1 : 0] != x->width || B->dims[trans ? 0 : 1] < 1 ||
+      B->dims[trans ? 0 : 1] > 65535)
+    return fail(w, "its weights '%s' are not a 2-d matrix over the %d inputs", TN(B), x->width);
+  int in = x->width, out = (int)B->dims[trans ? 0 : 1];
+  double sx;
+  int32_t zx;
+  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization"))) return -1;
+  wts t;
+  int32_t *b = NULL;
+  if (qweights(w, q, wk, wk + 1, wk + 2, qop ? (trans ? 0 : 1) : attr_int(q, "axis", 1), 2, B->dims, trans ? 0 : 1,
+               &t))
+    return -1;
+  if (!qmm && qbias(w, nd, qgemm ? 6 : 2, out, w->given.scale[n->nlayers], t.s, !qop, &b)) return wts_free(&t), -1;
+  char sub[256];
+  if (add(w, n, nnf_linear(out, sub, sizeof sub), sub)) return wts_free(&t), free(b), -1;
+  if (give_weights(w, n, &t, b, out, in)) return -1;
+  w->kind = K_ACC;
+  if (!qop) return 0;
+  double sy;
+  int32_t zy;
+  if (qgemm && (nd->n_input < 8 || !nd->input[7][0]))
+    return fail(w, "QGemm without an output scale (a float output) does not import");
+  return act_qp(w, nd, qgemm ? 7 : 6, qgemm ? 8 : 7, "output", &sy, &zy) || give_out(w, n, sy, zy);
+}
+
+/* Add after a QDQ MatMul: its int32 bias, a DequantizeLinear at s_in * s_w. */
+static int qmatmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
+  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+  nnf_dense *d = l ? nnf_layer_dense(l) : NULL;
+  if (nd->n_input != 2 || !d || w->given.bias[l->index])
+    return fail(w, "Add imports only as the bias of the MatMul right before it");
+  node a = *nd; /* the bias as input 0 of a node of one input */
+  char *other = !strcmp(nd->input[0], cur) ? nd->input[1] : nd->input[0];
+  a.input = &other, a.n_input = 1;
+  int32_t *b;
+  const float *sw = nnf_layer_given_weight_scales(l);
+  if (qbias(w, &a, 0, d->out, w->given.scale[l->index], sw, 1, &b)) return -1;
+  for (int o = 0; o < d->out; o++) d->b[o] = (float)((double)b[o] * w->given.scale[l->index] * sw[o]);
+  w->given.bias[l->index] = b;
+  return 0;
+}
+
+/* QLinearAveragePool and QLinearGlobalAveragePool (com.microsoft): the
+ * pool of the int8 map, its output quantized as its input. */
+static int qlinear_pool(walk *w, nnf_net *n, const node *nd, int global) {
+  double sx, sy;
+  int32_t zx, zy;
+  if (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization") ||
+      act_qp(w, nd, 3, 4, "output", &sy, &zy))
+    return -1;
+  if (sy != sx || zy != zx) return fail(w, "its output's quantization is not its input's");
+  if (attr_int(nd, "channels_last", 0)) return fail(w, "channels_last=1 does not import");
+  char sub[256];
+  if (!global) return pool(w, n, nd, 1);
+  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  return add(w, n, nnf_global_avgpool(sub, sizeof sub), sub);
+}
+
+/* One node of an int8 graph (the chain checked); 1 when it is not one of
+ * the quantized operators (the float path reads it). */
+static int walk_qnode(walk *w, nnf_net *n, const node *nd, const char *op, const char *cur) {
+  int k = w->kind;
+  if (!strcmp(op, "QuantizeLinear")) return quantize_linear(w, n, nd);
+  if (!strcmp(op, "DequantizeLinear")) return dequantize_linear(w, n, nd);
+  if (k == K_FLOAT) return fail(w, "the graph's input must be quantized (QuantizeLinear) first");
+  if (!strcmp(op, "QLinearConv") || !strcmp(op, "QLinearMatMul") || !strcmp(op, "QGemm") ||
+      !strcmp(op, "QLinearAveragePool") || !strcmp(op, "QLinearGlobalAveragePool")) {
+    if (k != K_INT) return fail(w, "its input is not a quantized tensor");
+    if (!strcmp(op, "QLinearConv")) return qconv(w, n, nd, 1);
+    if (!strncmp(op, "QLinear", 7) && strstr(op, "Pool")) return qlinear_pool(w, n, nd, !strcmp(op, "QLinearGlobalAveragePool"));
+    return qlinear(w, n, nd, op);
+  }
+  if (!strcmp(op, "Conv") || !strcmp(op, "Gemm") || !strcmp(op, "MatMul")) {
+    if (k != K_DEQ) return fail(w, "its input is not a DequantizeLinear's output (only fully quantized graphs import)");
+    return !strcmp(op, "Conv") ? qconv(w, n, nd, 0) : qlinear(w, n, nd, op);
+  }
+  if (!strcmp(op, "Add")) {
+    if (k != K_ACC) return fail(w, "Add imports only as the bias of the MatMul right before it (an Add after a "
+                                   "QuantizeLinear adds two tensors)");
+    return qmatmul_bias(w, n, nd, cur);
+  }
+  if (k == K_ACC && strcmp(op, "Relu") && strcmp(op, "Clip"))
+    return fail(w, "it reads the float output of the layer before it: a QuantizeLinear must come first");
+  if (k == K_INT && strcmp(op, "MaxPool") && strcmp(op, "Flatten") && strcmp(op, "Reshape") && strcmp(op, "Identity"))
+    return fail(w, "%s reads an int8 tensor: only QLinear operators, MaxPool, Flatten, Reshape and "
+                   "DequantizeLinear do", op);
+  if (!strcmp(op, "Sigmoid") || !strcmp(op, "Tanh"))
+    return fail(w, "%s in an int8 ONNX model does not import (its lookup table is not given)", op);
+  return 1;
+}
+
 /* The graph's input: the first input that is not an initializer, float,
  * (N, F) or (N, C, H, W); an empty network over it. */
 static nnf_net *input_net(walk *w, const char **name) {
@@ -427,9 +857,16 @@ static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *inf
     const char *op = nd->op_type ? nd->op_type : "";
     snprintf(w->where, sizeof w->where, "node %zu '%.40s'%s%.60s%s", i, op, nd->name && nd->name[0] ? " (" : "",
              nd->name ? nd->name : "", nd->name && nd->name[0] ? ")" : "");
-    if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx"))
+    int ms = nd->domain && !strcmp(nd->domain, "com.microsoft");
+    if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx") && !ms)
       return fail(w, "operator domain '%s' is not ONNX's: not supported", nd->domain);
     if (nd->n_output < 1) return fail(w, "it has no output");
+    if (!strcmp(op, "QLinearAdd") || !strcmp(op, "Sum"))
+      return fail(w, "%s adds two tensors (a residual): only chains of layers, as nn.Sequential, import", op);
+    if (!strcmp(op, "DequantizeLinear") && nd->n_input > 0 && value(w, nd->input[0])) {
+      w->qconsts[i] = nd; /* weights or a bias: read by the layer */
+      continue;
+    }
     if (!strcmp(op, "Constant")) {
       const NnfOnnx__AttributeProto *a = attr(nd, "value");
       if (!a || !a->t) return fail(w, "only Constant with a tensor 'value' imports");
@@ -443,8 +880,15 @@ static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *inf
                      "nn.Sequential, import)", cur);
     int is_matmul = 0;
     char sub[256];
-    int rc = 0;
-    if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
+    int q = w->quant ? walk_qnode(w, n, nd, op, cur) : 1, rc = 0; /* q 1: not an int8 graph's operator */
+    if (q < 0) return -1;
+    if (q == 0) {
+      if (!strcmp(op, "DequantizeLinear") && last_out && !strcmp(nd->output[0], last_out)) {
+        char what[64];
+        snprintf(what, sizeof what, "DequantizeLinear (node %zu)", i);
+        nnf_imp_dropped(info, what);
+      }
+    } else if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
     else if (!strcmp(op, "MatMul")) rc = linear(w, n, nd, 0), is_matmul = 1;
     else if (!strcmp(op, "Add") && prev_matmul) rc = matmul_bias(w, n, nd, cur);
     else if (!strcmp(op, "Conv")) rc = conv(w, n, nd);
@@ -476,11 +920,29 @@ static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *inf
     if (rc) return -1;
     prev_matmul = is_matmul;
     cur = nd->output[0];
+    /* a pool, Flatten or Relu of a quantized tensor keeps its quantization */
+    for (int b = n->nlayers; w->quant && (w->kind == K_INT || w->kind == K_DEQ) && b > 0 && !w->qset[b]; b--) {
+      int a = b - 1;
+      while (!w->qset[a]) a--;
+      w->qset[b] = 1, w->given.scale[b] = w->given.scale[a], w->given.zp[b] = w->given.zp[a];
+    }
   }
   snprintf(w->where, sizeof w->where, "graph output");
   if (!last_out || strcmp(cur, last_out))
     return fail(w, "the graph's output '%s' is not the last node's output '%s'", last_out ? last_out : "(none)", cur);
   if (!n->nlayers) return fail(w, "the graph has no layers");
+  if (!w->quant) return 0;
+  if (w->kind == K_ACC) return fail(w, "the last layer's output is not quantized (no QuantizeLinear after it)");
+  info->quantized = 1;
+  return nnf_imp_quantize(&w->ctx, n, &w->given);
+}
+
+/* An int8 graph: one that quantizes (QDQ or QOperator nodes). */
+static int quantizes(const NnfOnnx__GraphProto *g) {
+  static const char *const ops[] = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul", "QGemm"};
+  for (size_t i = 0; i < g->n_node; i++)
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
+      if (g->node[i]->op_type && !strcmp(g->node[i]->op_type, ops[k])) return 1;
   return 0;
 }
 
@@ -496,23 +958,30 @@ nnf_net *nnf_import_onnx(const uint8_t *buf, size_t len, const char *name, nnf_i
                           "corrupt)", name);
     return NULL;
   }
-  walk w = {name, m->graph, NULL, "model", err, errlen};
+  walk w;
+  memset(&w, 0, sizeof w);
+  w.file = name, w.g = m->graph, w.err = err, w.errlen = errlen;
+  snprintf(w.where, sizeof w.where, "model");
+  w.ctx = (nnf_imp_ctx){name, w.where, sizeof w.where, err, errlen};
   nnf_net *n = NULL;
   const char *cur = NULL;
   snprintf(info->producer, sizeof info->producer, "%.30s%s%.30s", m->producer_name ? m->producer_name : "",
            m->producer_version ? " " : "", m->producer_version ? m->producer_version : "");
   if (!m->graph) {
     fail(&w, "it has no graph");
-  } else if (!(w.consts = calloc(m->graph->n_node + 1, sizeof *w.consts))) {
+  } else if (!(w.consts = calloc(m->graph->n_node + 1, sizeof *w.consts)) ||
+             !(w.qconsts = calloc(m->graph->n_node + 1, sizeof *w.qconsts))) {
     fail(&w, "out of memory");
   } else {
+    w.quant = quantizes(m->graph);
     info->operators = (int)m->graph->n_node;
     if ((n = input_net(&w, &cur)) && walk_nodes(&w, n, cur, info)) {
       nnf_net_free(n);
       n = NULL;
     }
   }
-  free(w.consts);
+  free(w.consts), free(w.qconsts);
+  nnf_imp_given_free(&w.given);
   nnf_onnx__model_proto__free_unpacked(m, NULL);
   return n;
 }

@@ -23,7 +23,6 @@
  */
 #include "nnf_import.h"
 #include "nnf_import_impl.h"
-#include "nnf_layer_impl.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -32,7 +31,6 @@
 #include <string.h>
 
 #include "nnf_err.h"
-#include "nnfm.h"
 
 /* ---- the flatbuffer reader ------------------------------------------------------ */
 
@@ -196,6 +194,7 @@ typedef struct {
   uint32_t nt;
   size_t buffers;      /* the buffers vector */
   uint32_t nbuf;
+  nnf_imp_ctx ctx;     /* the same file, where and err for the shared checks */
 } rd;
 
 static int fail(rd *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -315,7 +314,7 @@ typedef struct {
   nnf_net *n;
   int out_tensor[NNF_MAX_LAYERS + 1];  /* boundary i's tensor (0: the input) */
   int nhwc;                            /* the current rows are a map flattened in TFLite's (H, W, C) order */
-  int32_t *bias[NNF_MAX_LAYERS];       /* layer i's int32 biases as the file has them (NULL: none) */
+  nnf_imp_given given;                 /* the boundaries' quantization, the layers' int32 biases */
 } build;
 
 static int add(build *b, nnf_layer *l, const char *sub, int tensor) {
@@ -341,29 +340,12 @@ static int weights(build *b, nnf_layer *l, const tfl_tensor *wt, const int8_t *w
   rd *r = b->r;
   if (!(wt->nq == 1 || (wt->nq == out && wt->qdim == 0)))
     return fail(r, "its weights '%s' are not quantized per tensor or per output channel (dimension 0)", wt->name);
-  for (int i = 0; i < wt->nzp; i++)
-    if (wt->zp[i]) return fail(r, "its weights '%s' have a zero point other than 0", wt->name);
-  float *s = malloc((size_t)out * sizeof(float)), *wf = malloc((size_t)out * in * sizeof(float)),
-        *bf = malloc((size_t)out * sizeof(float));
-  int rc = !s || !wf || !bf ? fail(r, "out of memory") : 0;
-  for (int o = 0; !rc && o < out; o++) {
-    s[o] = wt->scale[wt->nq == 1 ? 0 : o];
-    if (!(s[o] > 0) || !isfinite(s[o])) rc = fail(r, "its weights '%s' have scale %g", wt->name, (double)s[o]);
-    for (int i = 0; !rc && i < in; i++) {
-      int8_t q = w[(size_t)o * in + i];
-      if (q == -128) rc = fail(r, "its weights '%s' hold -128: int8 weights are -127..127 (TFLite's symmetric range)", wt->name);
-      wf[(size_t)o * in + i] = (float)q * s[o];
-    }
-    bf[o] = bias ? (float)((double)bias[o] * s_in * s[o]) : 0.0f;
-  }
-  if (!rc) {
-    nnf_imp_set_params(l, wf, bf);
-    char sub[256];
-    if (nnf_layer_give_weight_scales(l, s, sub, sizeof sub)) rc = fail(r, "%s", sub);
-  }
-  if (!rc && bias && !(b->bias[l->index] = malloc((size_t)out * 4))) rc = fail(r, "out of memory");
-  if (!rc && bias) memcpy(b->bias[l->index], bias, (size_t)out * 4);
-  free(s), free(wf), free(bf);
+  float *s = malloc((size_t)out * sizeof(float));
+  if (!s) return fail(r, "out of memory");
+  for (int o = 0; o < out; o++) s[o] = wt->scale[wt->nq == 1 ? 0 : o];
+  nnf_imp_wq q = {wt->name, w, s, wt->zp, wt->nzp, bias};
+  int rc = nnf_imp_weights(&r->ctx, &b->given, l, &q, out, in, s_in);
+  free(s);
   return rc;
 }
 
@@ -653,52 +635,11 @@ static void tflite_rounding(nnf_net *n) {
 /* The given quantization on every boundary, quantize, and check that the
  * int8 model is the file's: weights, biases, multipliers. */
 static int give(rd *r, build *b) {
-  nnf_net *n = b->n;
-  char sub[256];
   snprintf(r->where, sizeof r->where, "quantization");
-  for (int i = 0; i <= n->nlayers; i++) {
-    const tfl_tensor *t = &r->t[b->out_tensor[i]];
-    double s;
-    int32_t zp;
-    if (act_q(r, t, "tensor", &s, &zp)) return -1;
-    if (nnf_net_give_range(n, i, s, zp, sub, sizeof sub)) return fail(r, "%s", sub);
-  }
-  /* a Linear or Conv2d layer with a ReLU after it requantizes to the ReLU's
-   * boundary: the same tensor, so the same quantization */
-  tflite_rounding(n);
-  if (nnf_net_quantize(n, sub, sizeof sub)) return fail(r, "%s", sub);
-  for (int i = 0; i < n->nlayers; i++) {
-    nnf_layer *l = n->layer[i];
-    const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
-    const nnf_qlayer *Q = nnf_layer_dense(l) ? nnf_layer_qlayer(l) : nnf_layer_conv_qlayer(l);
-    if (!d) continue;
-    snprintf(r->where, sizeof r->where, "layer %d", i);
-    const nnf_qrange *qi = &n->t[i].r, *qo = nnf_req_q(l);
-    for (int o = 0; o < d->out; o++) {
-      int32_t m0;
-      int shift;
-      const float *sw = nnf_layer_given_weight_scales(l);
-      for (int k = 0; k < d->in; k++)
-        if ((float)Q->w_kn[(size_t)k * d->out + o] * sw[o] != d->w[(size_t)o * d->in + k])
-          return fail(r, "channel %d: the int8 weights do not come back exactly", o);
-      if (nnfm_quantize_multiplier((double)qi->scale * (double)sw[o] / qo->scale, &m0, &shift) != NNFM_OK ||
-          m0 != Q->m0[o] || shift != Q->shift[o])
-        return fail(r, "channel %d: the requantization multiplier is not TFLite's", o);
-    }
-  }
-  return 0;
-}
-
-/* The biases after quantizing must be the file's (folded with the input's
- * zero point for a Linear layer, as nnfm_fold_input_zp folds them). */
-static int check_bias(rd *r, const nnf_qlayer *Q, const int8_t *w_kn, int in, int out, int32_t zp_in,
-                      const int32_t *bias, int fold) {
-  int32_t *want = malloc((size_t)out * 4);
-  if (!want) return fail(r, "out of memory");
-  int bad = fold ? nnfm_fold_input_zp(w_kn, in, out, zp_in, bias, want) != NNFM_OK : (memcpy(want, bias, (size_t)out * 4), 0);
-  bad = bad || memcmp(want, Q->bias, (size_t)out * 4);
-  free(want);
-  return bad ? fail(r, "its int32 biases cannot be held exactly (too large for float32 weights)") : 0;
+  for (int i = 0; i <= b->n->nlayers; i++)
+    if (act_q(r, &r->t[b->out_tensor[i]], "tensor", &b->given.scale[i], &b->given.zp[i])) return -1;
+  tflite_rounding(b->n);
+  return nnf_imp_quantize(&r->ctx, b->n, &b->given);
 }
 
 nnf_net *nnf_import_tflite(const uint8_t *buf, size_t len, const char *name, nnf_import_info *info, char *err,
@@ -708,7 +649,8 @@ nnf_net *nnf_import_tflite(const uint8_t *buf, size_t len, const char *name, nnf
   memset(info, 0, sizeof *info);
   info->format = NNF_IMPORT_TFLITE;
   info->quantized = 1;
-  rd r = {{buf, len}, name, "model", err, errlen, {0, 0, 0}, {0, 0, 0}, NULL, 0, 0, 0};
+  rd r = {{buf, len}, name, "model", err, errlen, {0, 0, 0}, {0, 0, 0}, NULL, 0, 0, 0, {NULL, NULL, 0, NULL, 0}};
+  r.ctx = (nnf_imp_ctx){name, r.where, sizeof r.where, err, errlen};
   build b;
   memset(&b, 0, sizeof b);
   b.r = &r;
@@ -735,19 +677,7 @@ nnf_net *nnf_import_tflite(const uint8_t *buf, size_t len, const char *name, nnf
     rc = fb_vec_table(&r.f, tens, i, &tt) ? corrupt(&r, "the tensor") : read_tensor(&r, &tt, &r.t[i]);
   }
   if (!rc) rc = walk_ops(&r, &b, info) || give(&r, &b);
-  for (int i = 0; !rc && i < b.n->nlayers; i++) { /* the biases, once quantized */
-    nnf_layer *l = b.n->layer[i];
-    int lin = nnf_layer_dense(l) != NULL;
-    const nnf_dense *d = lin ? nnf_layer_dense(l) : nnf_layer_conv(l);
-    if (!d) continue;
-    const nnf_qlayer *Q = lin ? nnf_layer_qlayer(l) : nnf_layer_conv_qlayer(l);
-    int32_t *zeros = b.bias[i] ? NULL : calloc((size_t)d->out, 4);
-    snprintf(r.where, sizeof r.where, "layer %d", i);
-    rc = !b.bias[i] && !zeros ? fail(&r, "out of memory")
-                              : check_bias(&r, Q, Q->w_kn, d->in, d->out, b.n->t[i].r.zp, b.bias[i] ? b.bias[i] : zeros, lin);
-    free(zeros);
-  }
-  for (int i = 0; i < NNF_MAX_LAYERS; i++) free(b.bias[i]);
+  nnf_imp_given_free(&b.given);
   free_tensors(&r);
   if (rc) {
     nnf_net_free(b.n);

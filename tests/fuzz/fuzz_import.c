@@ -1,7 +1,9 @@
 /*
  * fuzz_import.c - libFuzzer target for `nnfpga import`'s readers
  * (nnf_import.h): the input is a whole file image, given to the ONNX reader
- * (protobuf-c over nnf_onnx.proto), to the TFLite reader (the bounds-checked
+ * (protobuf-c over nnf_onnx.proto; float models and int8 ones, QDQ and
+ * QOperator, whose seeds are corpus/import/q*.onnx from
+ * scripts/gen_import_qdq.py), to the TFLite reader (the bounds-checked
  * flatbuffer reader) and to the dispatcher. Each must fail with a message
  * or give a network that describes itself, runs a float forward pass (and,
  * for an int8 model, the integer one) and frees cleanly.
