@@ -77,6 +77,7 @@ def train(model, x, y, epochs, seed):
             loss.backward()
             opt.step()
     model.eval()
+    return model
 
 
 # ---- TFLite's int8 arithmetic (the reference side) --------------------------------

@@ -42,11 +42,9 @@ files written here.
     /usr/bin/python3 scripts/gen_import_qdq.py
 """
 import argparse
-import gzip
 import json
 import math
 import os
-import struct
 import tempfile
 
 import numpy as np
@@ -56,40 +54,14 @@ import torch
 from onnx import helper, numpy_helper, TensorProto
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
+# Fashion-MNIST's IDX reader and the float training loop: gen_import_models.py's
+from gen_import_models import fashion, train  # noqa: E402
+
 DATA = "/usr/share/datasets/fashion-mnist"
 NREF = 64
 
 
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        b = f.read()
-    nd = b[3]
-    dims = struct.unpack(">" + "I" * nd, b[4:4 + 4 * nd])
-    return np.frombuffer(b, np.uint8, offset=4 + 4 * nd).reshape(dims)
-
-
-def fashion():
-    tr = idx(f"{DATA}/train-images-idx3-ubyte.gz"), idx(f"{DATA}/train-labels-idx1-ubyte.gz")
-    te = idx(f"{DATA}/t10k-images-idx3-ubyte.gz"), idx(f"{DATA}/t10k-labels-idx1-ubyte.gz")
-    return tr, te
-
-
 # ---- the float models ------------------------------------------------------------
-
-def train(model, x, y, epochs, seed):
-    torch.manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    n = x.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n)
-        for i in range(0, n, 64):
-            j = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(x[j]), y[j]).backward()
-            opt.step()
-    model.eval()
-    return model
-
 
 def mlp():
     torch.manual_seed(11)

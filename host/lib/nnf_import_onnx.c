@@ -656,19 +656,26 @@ static int conv_attrs(walk *w, const nnf_net *n, const node *nd, int64_t *k, int
   return 0;
 }
 
+/* Where a layer's int8 weights are: a QLinear / QGemm node's own inputs
+ * from 3 on (qop), or the DequantizeLinear of an initializer that feeds a
+ * QDQ node's input 1 (its inputs from 0). */
+static int weight_node(walk *w, const node *nd, int qop, const node **q, size_t *wk) {
+  *q = nd, *wk = 3;
+  if (qop) return 0;
+  if (nd->n_input < 2 || !(*q = qconst(w, nd->input[1])))
+    return fail(w, "its weights '%s' are not a DequantizeLinear of an initializer", nd->n_input > 1 ? nd->input[1] : "");
+  *wk = 0;
+  return 0;
+}
+
 /* Conv (QDQ, reading a DequantizeLinear's output) and QLinearConv. */
 static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
   const nnf_tensor *x = &n->t[n->nlayers];
   int64_t k, s, p;
   if (conv_attrs(w, n, nd, &k, &s, &p)) return -1;
-  const node *q = nd;
-  size_t wk = 3;
-  if (!qop) {
-    if (nd->n_input < 2 || !(q = qconst(w, nd->input[1])))
-      return fail(w, "its weights '%s' are not a DequantizeLinear of an initializer",
-                  nd->n_input > 1 ? nd->input[1] : "");
-    wk = 0;
-  }
+  const node *q;
+  size_t wk;
+  if (weight_node(w, nd, qop, &q, &wk)) return -1;
   const tensor *W = qinput(w, q, wk, "weights");
   if (!W) return -1;
   if (W->n_dims != 4 || W->dims[0] < 1 || W->dims[0] > 65535)
@@ -705,14 +712,9 @@ static int qlinear(walk *w, nnf_net *n, const node *nd, const char *op) {
       return fail(w, "only alpha = 1, beta = 1, transA = 0 import");
     trans = attr_int(nd, "transB", 0) != 0;
   }
-  const node *q = nd;
-  size_t wk = 3;
-  if (!qop) {
-    if (nd->n_input < 2 || !(q = qconst(w, nd->input[1])))
-      return fail(w, "its weights '%s' are not a DequantizeLinear of an initializer",
-                  nd->n_input > 1 ? nd->input[1] : "");
-    wk = 0;
-  }
+  const node *q;
+  size_t wk;
+  if (weight_node(w, nd, qop, &q, &wk)) return -1;
   const tensor *B = qinput(w, q, wk, "weights");
   if (!B) return -1;
   if (B->n_dims != 2 || B->dims[trans ? 1 : 0] != x->width || B->dims[trans ? 0 : 1] < 1 ||
