@@ -246,6 +246,7 @@ static int do_info(nnfdrv *d) {
   i->state_words = nnfp_info_get_state_words(r);
   i->luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
   i->banks = (i->features & NNFP_FEAT_BANKS) ? nnfp_info_get_banks(r) : 0;
+  i->config_id = nnfp_info_get_config_id(r);
   if (i->proto_version != NNFP_VERSION)
     return fail(d, NNFDRV_ERR_PROTOCOL, "device speaks protocol version %u, this driver %u",
                 i->proto_version, NNFP_VERSION);

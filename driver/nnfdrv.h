@@ -70,6 +70,7 @@ typedef struct {
   uint32_t state_words;         /* LIF state entries (region NNFDRV_STATE); 0 without LIF */
   uint32_t luts;                /* resident activation LUTs, >= 1 (INFO's 0 reads as 1) */
   uint32_t banks;               /* bank flags (FEAT_BANKS; 0 without): nnfdrv_bank_wait / _post, BANK */
+  uint32_t config_id;           /* the configs/ file the device was built from (0: none; docs/codesign.md) */
 } nnfdrv_info;
 
 typedef struct {

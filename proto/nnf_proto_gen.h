@@ -329,6 +329,13 @@ static inline void nnfp_info_put_luts(uint8_t *p, uint32_t v) { p[44] = (uint8_t
 #define NNFP_INFO_BANKS_W 8
 static inline uint32_t nnfp_info_get_banks(const uint8_t *p) { return (uint32_t)p[45]; }
 static inline void nnfp_info_put_banks(uint8_t *p, uint32_t v) { p[45] = (uint8_t)v; }
+/* CONFIG_ID: the configuration's id (configs/, docs/codesign.md); 0: built from no configuration file */
+#define NNFP_INFO_CONFIG_ID_OFS 46
+#define NNFP_INFO_CONFIG_ID_SIZE 2
+#define NNFP_INFO_CONFIG_ID_LSB 368
+#define NNFP_INFO_CONFIG_ID_W 16
+static inline uint32_t nnfp_info_get_config_id(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 46); }
+static inline void nnfp_info_put_config_id(uint8_t *p, uint32_t v) { nnfp_put16(p + 46, (uint16_t)v); }
 
 /* INFO FEATURES bits */
 #define NNFP_FEAT_GEMM 1

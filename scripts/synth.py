@@ -86,74 +86,38 @@ TARGETS = {
     },
 }
 
-# Boards: a top in rtl/boards/<board>/, its pin constraints, the core clock
-# its PLL makes (what nextpnr must meet), and the nnf_core configuration.
-# "target" names the TARGETS entry whose device facts apply.
-BOARDS = {
-    "icebreaker": {
-        "target": "ice40-up5k",
-        "top": "nnf_top_icebreaker",
-        "files": ["boards/icebreaker/nnf_top_icebreaker.v"],
-        "constraints": "constraints/icebreaker.pcf",
-        "bitstream": "icebreaker.bin",
-        "freq": 24.0,
-        "config": {"rows": 2, "cols": 2, "act_words": 1024, "w_words": 65536,
-                   "p_words": 128, "acc_depth": 64, "vec_serial": 2, "pe_dsp": 2},
-        # W in the four SB_SPRAM256KA (W_SPRAM, nnf_spram): 65536 words of
-        # 2 bytes, 128 KiB, 128 P entries a lane and 1024 ACT words, so
-        # 784-128-10 (50816 W words, 69 entries, 853 ACT words for an image)
-        # is resident
-        # the array two products per SB_MAC16 and the requantizer in the
-        # fabric: 2 of the 8 DSPs (docs/boards/icebreaker.md); no LIF core
-        # (STATE_WORDS 0): with it the device does not fit the UP5K's 5280
-        # LCs; 32-bit counters (docs/boards/icebreaker.md)
-        # nor CONV / POOL (HAS_CONV 0: the vector unit and the conv check)
-        "extra": {"PROG_WORDS": 16, "STATE_WORDS": 0, "HAS_CONV": 0, "HAS_REL": 0, "LIF_LANES": 1, "CNT_W": 32,
-                  "W_SPRAM": 1, "HAS_TFL_ROUND": 0,
-                  "MAX_PAYLOAD": 1024, "CLOCK_HZ": 24000000},
-    },
-    "ulx3s": {
-        "target": "ecp5-25f",
-        "top": "nnf_top_ulx3s",
-        "files": ["boards/ulx3s/nnf_top_ulx3s.v", "boards/ecp5/nnf_ecp5_pll.v"],
-        "constraints": "constraints/ulx3s.lpf",
-        "bitstream": "ulx3s.bit",
-        "pack_args": ["--compress"],
-        "freq": 60.0,
-        "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
-                   "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 60000000},
-    },
-    "ulx3s-85f": {
-        "target": "ecp5-85f",
-        "top": "nnf_top_ulx3s",
-        "files": ["boards/ulx3s/nnf_top_ulx3s.v", "boards/ecp5/nnf_ecp5_pll.v"],
-        "constraints": "constraints/ulx3s.lpf",
-        "bitstream": "ulx3s-85f.bit",
-        "pack_args": ["--compress"],
-        "freq": 45.0,
-        "config": {"rows": 8, "cols": 8, "act_words": 8192, "w_words": 16384,
-                   "p_words": 512, "acc_depth": 512, "vec_serial": 0, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 4096, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 45000000,
-                  "PLL_CLKI_DIV": 5, "PLL_CLKFB_DIV": 9, "PLL_CLKOP_DIV": 12},
-    },
-    "orangecrab": {
-        "target": "ecp5-25f",
-        "pnr_args": ["--25k", "--package", "CSFBGA285", "--speed", "8"],
-        "device": "LFE5U-25F-8MG285",
-        "package": "CSFBGA285",
-        "top": "nnf_top_orangecrab",
-        "files": ["boards/orangecrab/nnf_top_orangecrab.v", "boards/ecp5/nnf_ecp5_pll.v"],
-        "constraints": "constraints/orangecrab.lpf",
-        "bitstream": "orangecrab.bit",
-        # as the OrangeCrab's DFU bootloader expects (its examples' flags)
-        "pack_args": ["--compress", "--freq", "38.8"],
-        "freq": 84.0,
-        "config": {"rows": 4, "cols": 4, "act_words": 4096, "w_words": 8192,
-                   "p_words": 256, "acc_depth": 512, "vec_serial": 1, "pe_dsp": 1},
-        "extra": {"PROG_WORDS": 64, "STATE_WORDS": 512, "HAS_REL": 1, "MAX_PAYLOAD": 4096, "CLOCK_HZ": 84000000},
-    },
-}
+# Boards: each configs/<board>.json with a "board" object (scripts/nnfconfig.py,
+# docs/codesign.md) names the top in rtl/boards/<board>/, its pin
+# constraints, the core clock its PLL makes (what nextpnr must meet), and
+# every parameter of its nnf_core. "target" names the TARGETS entry whose
+# device facts apply (the board may override device, package, pnr_args).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nnfconfig  # noqa: E402
+
+CONFIG_KEYS = {"rows": "ROWS", "cols": "COLS", "act_words": "ACT_WORDS", "w_words": "W_WORDS",
+               "p_words": "P_WORDS", "acc_depth": "ACC_DEPTH", "vec_serial": "VEC_SERIAL",
+               "pe_dsp": "PE_DSP"}
+
+
+def board_of(cfg):
+    """synth.py's view of a configuration with a board: the top, its files,
+    the clock, the eight array fields (config) and every other top
+    parameter (extra: the rest of the core's, CONFIG_ID, BAUD, the PLL's)."""
+    b = cfg["board"]
+    params = nnfconfig.top_params(cfg)
+    entry = {"target": b["target"], "top": b["top"], "files": b["files"],
+             "constraints": b["constraints"], "bitstream": b.get("bitstream", cfg["name"] + (
+                 ".bin" if TARGETS[b["target"]]["family"] == "ice40" else ".bit")),
+             "freq": cfg["core"]["CLOCK_HZ"] / 1e6,
+             "config": {k: params.pop(v) for k, v in CONFIG_KEYS.items()},
+             "extra": params, "config_name": cfg["name"], "config_id": nnfconfig.config_id(cfg)}
+    for k in ("device", "package", "pnr_args", "pack_args"):
+        if k in b:
+            entry[k] = b[k]
+    return entry
+
+
+BOARDS = {cfg["name"]: board_of(cfg) for cfg in nnfconfig.board_configs()}
 
 # nextpnr utilisation names -> report fields
 PNR_RES = {
@@ -465,6 +429,9 @@ def parse_args(argv):
     ap.add_argument("--target", choices=sorted(TARGETS), help="device to build for")
     ap.add_argument("--board", choices=sorted(BOARDS),
                     help="build a board top (PLL, UART, nnf_core) and its bitstream instead")
+    ap.add_argument("--config", metavar="FILE",
+                    help="build the board top of this configuration file (configs/*.json, or one "
+                         "nnfconfig.py derive wrote) instead of a named --board")
     ap.add_argument("--bit-out", help="with --board: copy the bitstream here")
     ap.add_argument("--rows", type=int, help="array rows (power of two, 2..64)")
     ap.add_argument("--cols", type=int, help="array columns (default: = rows)")
@@ -508,10 +475,10 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.list or a.print_board_params:
         return a
-    if a.board and a.target:
-        ap.error("--board and --target exclude each other")
-    if not (a.target or a.board) or not a.out:
-        ap.error("--target (or --board) and --out are required")
+    if sum(1 for x in (a.board, a.target, a.config) if x) > 1:
+        ap.error("--board, --config and --target exclude each other")
+    if not (a.target or a.board or a.config) or not a.out:
+        ap.error("--target (or --board, or --config) and --out are required")
     return a
 
 
@@ -529,6 +496,16 @@ def main(argv):
         return 0
 
     board = BOARDS.get(a.board) if a.board else None
+    if a.config:
+        try:
+            cfg = nnfconfig.load(a.config)
+        except nnfconfig.ConfigError as e:
+            raise FlowError("synth.py: %s" % e, 2)
+        if "board" not in cfg:
+            raise FlowError("synth.py: %s has no \"board\" (a top to build it in): derive it from a "
+                            "board's configuration (docs/codesign.md)" % a.config, 2)
+        board = board_of(cfg)
+        a.board = cfg["name"]
     if board:
         t = dict(TARGETS[board["target"]])
         for k in ("pnr_args", "device", "package"):
@@ -573,6 +550,10 @@ def main(argv):
         if not m or not board:
             raise FlowError("synth.py: --param needs --board and NAME=INTEGER: %s" % pv, 2)
         extra[m.group(1)] = int(m.group(2))
+    if a.param or any(getattr(a, k) is not None for k in CONFIG_KEYS):
+        # no longer the configuration's device: INFO reports no configuration
+        if board:
+            extra["CONFIG_ID"] = 0
     yosys_version = tool_version([yosys, "-V"])
     variant = coarse_variant(yosys_version)
     netlist = os.path.join(work, "netlist.json")  # nextpnr reads it by this name
@@ -714,6 +695,7 @@ def main(argv):
             with open(fn, "rb") as f:
                 srcs.update(os.path.relpath(fn, REPO).encode() + b"\0" + f.read())
         result.update({"board": a.board, "top": board["top"],
+                       "config_name": board["config_name"], "config_id": "0x%04x" % extra["CONFIG_ID"],
                        "sources_sha256": srcs.hexdigest(),
                        "clock_mhz": freq,
                        "gmacs_at_clock": round(cfg["rows"] * cfg["cols"] * freq / 1000.0, 3),

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "nnf_config.h"
 #include "nnf_proto_gen.h"
 #include "nnfdrv.h"
 #include "nnfpga_cli.h"
@@ -61,6 +62,8 @@ int cmd_info(int argc, char **argv) {
     nnfdrv_close(d);
     return EXIT_DEVICE;
   }
+  char cfg_name[128] = "", cfg_path[4096] = "";
+  int have_cfg = nnf_config_find(in->config_id, cfg_name, sizeof cfg_name, cfg_path, sizeof cfg_path);
   if (json) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "device", uri);
@@ -82,6 +85,17 @@ int cmd_info(int argc, char **argv) {
     cJSON_AddNumberToObject(o, "banks", in->banks);
     cJSON_AddNumberToObject(o, "max_payload", in->max_payload);
     cJSON_AddNumberToObject(o, "clock_hz", in->clock_hz);
+    cJSON *cf = cJSON_AddObjectToObject(o, "config");
+    char idhex[8];
+    snprintf(idhex, sizeof idhex, "0x%04x", (unsigned)in->config_id);
+    cJSON_AddStringToObject(cf, "id", idhex);
+    if (have_cfg) {
+      cJSON_AddStringToObject(cf, "name", cfg_name);
+      cJSON_AddStringToObject(cf, "file", cfg_path);
+    } else {
+      cJSON_AddNullToObject(cf, "name");
+      cJSON_AddNullToObject(cf, "file");
+    }
     cJSON *cn = cJSON_AddObjectToObject(o, "counters");
     cJSON_AddNumberToObject(cn, "cycles", (double)c.cycles);
     cJSON_AddNumberToObject(cn, "busy_cycles", (double)c.busy_cycles);
@@ -94,6 +108,12 @@ int cmd_info(int argc, char **argv) {
   } else {
     printf("device         %s\n", uri);
     printf("protocol       %u, RTL %u.%u\n", in->proto_version, in->rtl_version >> 8, in->rtl_version & 0xFF);
+    if (have_cfg)
+      printf("configuration  %s (%s, id 0x%04x)\n", cfg_name, cfg_path, (unsigned)in->config_id);
+    else if (in->config_id)
+      printf("configuration  id 0x%04x (no file in %s has it)\n", (unsigned)in->config_id, nnf_config_dir());
+    else
+      printf("configuration  none (built from no configuration file)\n");
     printf("array          %u x %u int8 MACs%s\n", in->rows, in->cols,
            (in->features & 8) ? " (shared requantizer)" : "");
     printf("features      ");

@@ -36,7 +36,8 @@ module nnf_core #(
     parameter integer TIMEOUT     = 65536,    // idle cycles that abandon a frame (boards: ~0.1 s)
     parameter integer CLOCK_HZ    = 0,        // reported by INFO (0: unknown)
     parameter integer CNT_W       = 64,       // counter bits, 8..64 by 8 (COUNTERS reads the rest as 0)
-    parameter integer W_SPRAM     = 0         // 1: W single-ported (nnf_spram: the iCE40UP5K's SPRAMs)
+    parameter integer W_SPRAM     = 0,        // 1: W single-ported (nnf_spram: the iCE40UP5K's SPRAMs)
+    parameter integer CONFIG_ID   = 0         // reported by INFO: the id of the configs/ file built from (0: none)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -146,7 +147,7 @@ module nnf_core #(
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
-               .HAS_TFL_ROUND(HAS_TFL_ROUND)) u_exec (
+               .HAS_TFL_ROUND(HAS_TFL_ROUND), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),

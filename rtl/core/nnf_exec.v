@@ -251,6 +251,12 @@
 `ifndef NNFP_INFO_BANKS_W
 `define NNFP_INFO_BANKS_W 8
 `endif
+`ifndef NNFP_INFO_CONFIG_ID_LSB
+`define NNFP_INFO_CONFIG_ID_LSB 368
+`endif
+`ifndef NNFP_INFO_CONFIG_ID_W
+`define NNFP_INFO_CONFIG_ID_W 16
+`endif
 `ifndef NNFP_FEAT_GEMM
 `define NNFP_FEAT_GEMM 16'h0001
 `endif
@@ -363,7 +369,8 @@ module nnf_exec #(
     parameter integer CLOCK_HZ    = 0,
     parameter integer CNT_W       = 64,
     parameter integer BANKS       = 0,       // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
-    parameter integer HAS_TFL_ROUND = 0      // the TFL_ROUND flag (INFO FEAT_TFL_ROUND)
+    parameter integer HAS_TFL_ROUND = 0,     // the TFL_ROUND flag (INFO FEAT_TFL_ROUND)
+    parameter integer CONFIG_ID   = 0        // INFO CONFIG_ID: the configuration's id (configs/)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -628,6 +635,7 @@ module nnf_exec #(
         info_rec[`NNFP_INFO_STATE_WORDS_LSB +: `NNFP_INFO_STATE_WORDS_W]     = STATE_WORDS;
         info_rec[`NNFP_INFO_LUTS_LSB +: `NNFP_INFO_LUTS_W]                   = LUT_COUNT[`NNFP_INFO_LUTS_W-1:0];
         info_rec[`NNFP_INFO_BANKS_LSB +: `NNFP_INFO_BANKS_W]                 = BANKS[`NNFP_INFO_BANKS_W-1:0];
+        info_rec[`NNFP_INFO_CONFIG_ID_LSB +: `NNFP_INFO_CONFIG_ID_W]         = CONFIG_ID[`NNFP_INFO_CONFIG_ID_W-1:0];
         info_byte = info_rec[8*a_idx_q[5:0] +: 8];
     end
 

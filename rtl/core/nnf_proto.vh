@@ -237,6 +237,11 @@
 `define NNFP_INFO_BANKS_LSB 360
 `define NNFP_INFO_BANKS_W 8
 `define NNFP_INFO_BANKS_SEL(v) v[367:360]
+`define NNFP_INFO_CONFIG_ID_OFS 46  // the configuration's id (configs/, docs/codesign.md); 0: built from no configuration file
+`define NNFP_INFO_CONFIG_ID_SIZE 2
+`define NNFP_INFO_CONFIG_ID_LSB 368
+`define NNFP_INFO_CONFIG_ID_W 16
+`define NNFP_INFO_CONFIG_ID_SEL(v) v[383:368]
 
 // INFO FEATURES bits
 `define NNFP_FEAT_GEMM 16'h0001

@@ -57,6 +57,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.banks = 4; /* nnf_core's BANKS */
   c.rel = 1;
   c.tfl_round = 1;
+  c.config_id = 0;
   return c;
 }
 
@@ -66,7 +67,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
       (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) ||
-      (cfg->tfl_round != 0 && cfg->tfl_round != 1) || cfg->banks > NNFM_BANKS_MAX)
+      (cfg->tfl_round != 0 && cfg->tfl_round != 1) || cfg->banks > NNFM_BANKS_MAX ||
+      cfg->config_id > 0xffff)
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
@@ -618,6 +620,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
   nnfp_info_put_state_words(r, d->cfg.state_words);
   nnfp_info_put_luts(r, nnfm_config_luts(c));
   nnfp_info_put_banks(r, d->cfg.banks);
+  nnfp_info_put_config_id(r, d->cfg.config_id);
 }
 
 static void execute(nnfm_device *d, const nnfp_header *h, int crc_ok, int tmo) {

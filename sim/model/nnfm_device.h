@@ -61,6 +61,8 @@ typedef struct {
                                NNFM_BANKS_MAX): BWAIT, BPOST and the BANK
                                instruction (docs/protocol.md, Banks); 0: they
                                are unknown / stop a program like END */
+  uint32_t config_id;       /* INFO CONFIG_ID: the configs/ file the device was
+                               built from (nnf_core's CONFIG_ID; 0: none) */
   int rel;                  /* 1: relative bases and LOOP's stride (INFO
                                FEAT_REL); 0: the REL flags and the stride
                                are ignored (HAS_REL = 0) */

@@ -3,8 +3,7 @@
  * board, from the parameters its bitstream is built with. CMake passes every
  * top parameter scripts/synth.py sets for the board as a compile definition
  * NNFB_P_<NAME>=<value> (nnf_board_definitions() in sim/core/CMakeLists.txt,
- * with NNFB_BOARD="<board>"); TIMEOUT is CLOCK_HZ / 10, as every board top
- * passes it to nnf_dev_uart. For any test linked with nnfsim_core_<board>
+ * with NNFB_BOARD="<board>"), from the board's configs/<board>.json. For any test linked with nnfsim_core_<board>
  * or nnfb_board_<board>.
  */
 #ifndef NNFB_BOARD_CONFIG_H
@@ -30,6 +29,9 @@
 #ifndef NNFB_P_HAS_REL
 #define NNFB_P_HAS_REL 1
 #endif
+#ifndef NNFB_P_CONFIG_ID
+#error "NNFB_P_CONFIG_ID: the board's configuration id (scripts/nnfconfig.py boards)"
+#endif
 #ifndef NNFB_P_HAS_TFL_ROUND
 #define NNFB_P_HAS_TFL_ROUND 1 /* the board tops' default */
 #endif
@@ -46,7 +48,7 @@ static inline nnfm_device_config nnfb_board_config(void) {
   c.prog_words = NNFB_P_PROG_WORDS;
   c.state_words = NNFB_P_STATE_WORDS;
   c.max_payload = NNFB_P_MAX_PAYLOAD;
-  c.timeout_cycles = NNFB_P_CLOCK_HZ / 10;
+  c.timeout_cycles = NNFB_P_TIMEOUT;
   c.clock_hz = NNFB_P_CLOCK_HZ;
   c.vec_serial = NNFB_P_VEC_SERIAL;
 #ifdef NNFB_P_HAS_CONV
@@ -56,6 +58,7 @@ static inline nnfm_device_config nnfb_board_config(void) {
   c.rel = NNFB_P_HAS_REL;
   c.tfl_round = NNFB_P_HAS_TFL_ROUND;
   c.engine.luts = NNFB_P_LUT_COUNT;
+  c.config_id = NNFB_P_CONFIG_ID;
   return c;
 }
 

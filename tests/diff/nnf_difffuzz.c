@@ -407,6 +407,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.max_payload = nnfp_info_get_max_payload(r);
   di->cfg.timeout_cycles = nnfp_info_get_timeout_cycles(r);
   di->cfg.clock_hz = nnfp_info_get_clock_hz(r);
+  di->cfg.config_id = nnfp_info_get_config_id(r);
   di->cfg.state_words = nnfp_info_get_state_words(r);
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;

@@ -31,6 +31,7 @@ module nnf_dev_uart #(
     parameter integer TIMEOUT     = 65536,
     parameter integer CLOCK_HZ    = 0,
     parameter integer CNT_W       = 64,       // counter bits (nnf_core)
+    parameter integer CONFIG_ID   = 0,        // INFO's configuration id (nnf_core)
     parameter integer RX_FIFO     = 16,
     parameter integer DIV_W       = 16,       // bits of the UART's bit-time counters (baud_div < 2^DIV_W)
     parameter integer STRETCH     = 1 << 20
@@ -59,7 +60,7 @@ module nnf_dev_uart #(
                .PE_DSP(PE_DSP), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
                .BANKS(BANKS), .W_SPRAM(W_SPRAM), .MAX_PAYLOAD(MAX_PAYLOAD),
-               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W)) u_core (
+               .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .CONFIG_ID(CONFIG_ID)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));

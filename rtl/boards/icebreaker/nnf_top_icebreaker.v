@@ -10,20 +10,26 @@
 `default_nettype none
 
 module nnf_top_icebreaker #(
+    // every nnf_core parameter (configs/<board>.json sets each one: docs/codesign.md)
     parameter integer ROWS = 2, parameter integer COLS = 2,
     parameter integer ACT_WORDS = 512, parameter integer W_WORDS = 512,
     parameter integer P_WORDS = 16, parameter integer ACC_DEPTH = 64,
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 16, parameter integer MAX_PAYLOAD = 1024,
     parameter integer STATE_WORDS = 0,  // LIF state entries (0: no LIF core)
-    parameter integer HAS_CONV = 0,     // no CONV / POOL (the part is full: docs/boards/icebreaker.md)
     parameter integer LIF_LANES = 1,    // LIF neurons per cycle
+    parameter integer HAS_CONV = 0,     // no CONV / POOL (the part is full: docs/boards/icebreaker.md)
+    parameter integer HAS_EW = 0,       // no EW unit (docs/rnn.md)
     parameter integer CNT_W = 32,       // counter bits (COUNTERS reads the upper 4 bytes as 0)
-    parameter integer HAS_REL = 0,     // relative bases and LOOP's stride (no room on the part)
+    parameter integer HAS_REL = 0,      // relative bases and LOOP's stride (no room on the part)
     parameter integer HAS_TFL_ROUND = 0, // TFLite's double rounding (no room on the part; docs/import.md)
-    parameter integer BANKS = 4,       // bank flags for weight streaming
-    parameter integer W_SPRAM = 1,     // W in the four SB_SPRAM256KA (nnf_spram)
+    parameter integer W_SPRAM = 1,      // W in the four SB_SPRAM256KA (nnf_spram)
+    parameter integer EW_LANES = 1,     // EW lanes per cycle
+    parameter integer LUT_COUNT = 1,    // resident activation LUTs
+    parameter integer BANKS = 4,        // bank flags for weight streaming
     parameter integer CLOCK_HZ = 24000000,
+    parameter integer TIMEOUT = CLOCK_HZ / 10,  // idle cycles that abandon a frame: 0.1 s
+    parameter integer CONFIG_ID = 0,    // INFO's configuration id (configs/)
     parameter integer BAUD = 3000000,
     parameter [3:0] PLL_DIVR = 4'd0,
     parameter [6:0] PLL_DIVF = 7'd63,
@@ -55,9 +61,10 @@ module nnf_top_icebreaker #(
     nnf_dev_uart #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
-        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV), .LIF_LANES(LIF_LANES),
-        .HAS_EW(0), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .LUT_COUNT(1), .BANKS(BANKS), .W_SPRAM(W_SPRAM),          // no EW unit yet (docs/rnn.md)
-        .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W),
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES), .HAS_CONV(HAS_CONV),
+        .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
+        .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT),
+        .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .W_SPRAM(W_SPRAM), .CONFIG_ID(CONFIG_ID),
         .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(RX), .txd(TX),

@@ -11,15 +11,26 @@
 `default_nettype none
 
 module nnf_top_ulx3s #(
+    // every nnf_core parameter (configs/<board>.json sets each one: docs/codesign.md)
     parameter integer ROWS = 4, parameter integer COLS = 4,
     parameter integer ACT_WORDS = 4096, parameter integer W_WORDS = 8192,
     parameter integer P_WORDS = 256, parameter integer ACC_DEPTH = 512,
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
     parameter integer PROG_WORDS = 64, parameter integer MAX_PAYLOAD = 4096,
     parameter integer STATE_WORDS = 512,  // LIF state entries (0: no LIF core)
-    parameter integer HAS_REL = 1,     // relative bases and LOOP's stride (streamed layers loop over their chunks: docs/memory.md)
+    parameter integer LIF_LANES = 1,    // LIF neurons per cycle
+    parameter integer HAS_CONV = 1,     // CONV, POOL, PACK and the vector unit
+    parameter integer HAS_EW = 0,       // no EW unit (docs/rnn.md)
+    parameter integer CNT_W = 64,       // counter bits
+    parameter integer HAS_REL = 1,      // relative bases and LOOP's stride (streamed layers loop over their chunks: docs/memory.md)
     parameter integer HAS_TFL_ROUND = 1, // TFLite's double rounding (docs/numerics.md)
+    parameter integer W_SPRAM = 0,      // W in block RAM
+    parameter integer EW_LANES = 1,     // EW lanes per cycle
+    parameter integer LUT_COUNT = 1,    // resident activation LUTs
+    parameter integer BANKS = 4,        // bank flags for weight streaming
     parameter integer CLOCK_HZ = 60000000,
+    parameter integer TIMEOUT = CLOCK_HZ / 10,  // idle cycles that abandon a frame: 0.1 s
+    parameter integer CONFIG_ID = 0,    // INFO's configuration id (configs/)
     parameter integer BAUD = 3000000,
     parameter integer PLL_CLKI_DIV = 5,
     parameter integer PLL_CLKFB_DIV = 12,
@@ -46,9 +57,11 @@ module nnf_top_ulx3s #(
     nnf_dev_uart #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP),
-        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .MAX_PAYLOAD(MAX_PAYLOAD),
-        .HAS_EW(0), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .LUT_COUNT(1),          // no EW unit yet (docs/rnn.md)
-        .TIMEOUT(CLOCK_HZ / 10), .CLOCK_HZ(CLOCK_HZ), .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+        .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES), .HAS_CONV(HAS_CONV),
+        .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
+        .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT),
+        .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .W_SPRAM(W_SPRAM), .CONFIG_ID(CONFIG_ID),
+        .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(ftdi_txd), .txd(ftdi_rxd),
         .led_act(led_act), .led_err(led_err), .led_run(led_run));

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# config_cli.sh NNFPGA SRC TMP - the configuration files end to end
+# (docs/codesign.md):
+#   - scripts/nnfconfig.py check passes on configs/, and refuses, with exit 2
+#     and a message naming the field, a file that misses an nnf_core
+#     parameter, names one nnf_core lacks (or CONFIG_ID), has a bad name, a
+#     bad link, a non-integer value, or is not JSON;
+#   - derive changes the named parameters (COLS follows ROWS), keeps the
+#     board, and gives another id; an unknown parameter is refused;
+#   - scripts/synth.py's boards are the board files, parameter for parameter;
+#   - the simulated devices report their file's id in INFO, and nnfpga info
+#     names the file (sim, and the board modules); a device built from no
+#     file says so, and an id no file has is reported as such.
+set -u
+NNFPGA=$1 SRC=$2 TMP=$3
+. "$SRC/tests/e2e/lib.sh"
+CFG="python3 $SRC/scripts/nnfconfig.py"
+rm -rf "$TMP" && mkdir -p "$TMP"
+
+expect 0 "sim, id 0x" -- $CFG check
+
+# refusals: start from a good file and break one thing each
+mk() { python3 - "$SRC/configs/ulx3s.json" "$TMP/$1.json" "$2" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+open(sys.argv[2], "w").write(json.dumps(c))
+PY
+}
+mk missing 'del c["core"]["BANKS"]'
+expect 2 "core lacks BANKS" -- $CFG check "$TMP/missing.json"
+mk extra 'c["core"]["FOO"] = 1'
+expect 2 "FOO, which nnf_core does not have" -- $CFG check "$TMP/extra.json"
+mk cid 'c["core"]["CONFIG_ID"] = 7'
+expect 2 "CONFIG_ID is computed" -- $CFG check "$TMP/cid.json"
+mk str 'c["core"]["ROWS"] = "4"'
+expect 2 "core.ROWS: must be an integer" -- $CFG check "$TMP/str.json"
+mk neg 'c["core"]["W_WORDS"] = -1'
+expect 2 "core.W_WORDS: must be an integer" -- $CFG check "$TMP/neg.json"
+mk rows 'c["core"]["ROWS"] = 256'
+expect 2 "core.ROWS must be 1..255" -- $CFG check "$TMP/rows.json"
+mk name 'c["name"] = "Bad Name"'
+expect 2 "\"name\" must be" -- $CFG check "$TMP/name.json"
+mk link 'c["link"] = {"kind": "spi"}'
+expect 2 "link.kind must be one of" -- $CFG check "$TMP/link.json"
+mk baud 'c["link"]["baud"] = 30000000'
+expect 2 "needs CLOCK_HZ >= 4" -- $CFG check "$TMP/baud.json"
+mk bfile 'c["board"]["files"] = ["boards/nope.v"]'
+expect 2 "rtl/boards/nope.v does not exist" -- $CFG check "$TMP/bfile.json"
+head -c 200 "$SRC/configs/ulx3s.json" > "$TMP/cut.json"
+expect 2 "not valid JSON" -- $CFG check "$TMP/cut.json"
+expect 2 "No such file" -- $CFG check "$TMP/none.json"
+
+# derive
+expect 0 "ulx3s-rows8, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=8 --out "$TMP/d8.json"
+python3 - "$TMP/d8.json" <<'PY' || fail "derive: wrong contents"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["core"]["ROWS"] == 8 and c["core"]["COLS"] == 8, c["core"]
+assert c["board"]["top"] == "nnf_top_ulx3s" and "bitstream" not in c["board"]
+PY
+[ "$($CFG id "$TMP/d8.json")" != "$($CFG id "$SRC/configs/ulx3s.json")" ] || fail "derive: same id"
+expect 2 "FOO is not a parameter" -- $CFG derive "$SRC/configs/ulx3s.json" --set FOO=1 --out "$TMP/x.json"
+expect 2 "want NAME=INTEGER" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=x --out "$TMP/x.json"
+
+# synth.py's boards are the files
+python3 - "$SRC" <<'PY' || fail "synth.py's boards differ from configs/"
+import json, subprocess, sys
+src = sys.argv[1]
+out = subprocess.run([sys.executable, src + "/scripts/synth.py", "--print-board-params", "all"],
+                     capture_output=True, text=True, check=True).stdout
+boards = [json.loads(l) for l in out.splitlines()]
+assert sorted(b["board"] for b in boards) == ["icebreaker", "orangecrab", "ulx3s", "ulx3s-85f"], boards
+for b in boards:
+    c = json.load(open("%s/configs/%s.json" % (src, b["board"])))
+    want = dict(c["core"]); want.update(c["board"]["params"]); want["BAUD"] = c["link"]["baud"]
+    got = dict(b["params"]); cid = got.pop("CONFIG_ID")
+    ids = subprocess.run([sys.executable, src + "/scripts/nnfconfig.py", "id",
+                          "%s/configs/%s.json" % (src, b["board"])], capture_output=True, text=True).stdout
+    assert got == want and cid == int(ids, 16), (b["board"], got, want, cid, ids)
+PY
+
+# INFO's id, and nnfpga info's name for it
+for dev in sim sim:board=icebreaker sim:board=ulx3s sim:board=ulx3s-85f sim:board=orangecrab; do
+  want=sim; [ "$dev" = sim ] || want=${dev#sim:board=}
+  out=$("$NNFPGA" info --device "$dev" --json) || { fail "info $dev"; continue; }
+  python3 - "$want" "$($CFG id "$SRC/configs/$want.json")" <<<"$out" <<'PY' || fail "info $dev: $out"
+import json, sys
+o = json.load(sys.stdin)["config"]
+assert o["name"] == sys.argv[1] and o["id"] == sys.argv[2] and o["file"].endswith("/%s.json" % sys.argv[1]), o
+PY
+done
+expect 0 "configuration  ulx3s .*id 0x" -- "$NNFPGA" info --device sim:board=ulx3s
+expect 0 "configuration  none" -- "$NNFPGA" info --device model
+mkdir -p "$TMP/empty"
+expect 0 "id 0x[0-9a-f]{4} \(no file in .*empty has it\)" -- env NNF_CONFIG_DIR="$TMP/empty" "$NNFPGA" info --device sim
+
+[ "$fails" -eq 0 ] || { echo "config_cli: $fails failure(s)" >&2; exit 1; }
+echo "config_cli: ok"
