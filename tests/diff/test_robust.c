@@ -45,6 +45,7 @@ typedef struct {
 static pair *pair_new(void) {
   pair *p = calloc(1, sizeof *p);
   nnfm_device_config cfg = nnfm_device_config_default();
+  cfg.config_id = NNF_SIM_CONFIG_ID; /* the default sim's configs/ file */
   p->c = nnfsim_core_create();
   p->m = nnfm_device_create(&cfg);
   CHECK(p->c && p->m);

@@ -84,9 +84,9 @@ PY
 for dev in sim sim:board=icebreaker sim:board=ulx3s sim:board=ulx3s-85f sim:board=orangecrab; do
   want=sim; [ "$dev" = sim ] || want=${dev#sim:board=}
   out=$("$NNFPGA" info --device "$dev" --json) || { fail "info $dev"; continue; }
-  python3 - "$want" "$($CFG id "$SRC/configs/$want.json")" <<<"$out" <<'PY' || fail "info $dev: $out"
-import json, sys
-o = json.load(sys.stdin)["config"]
+  INFO_JSON=$out python3 - "$want" "$($CFG id "$SRC/configs/$want.json")" <<'PY' || fail "info $dev: $out"
+import json, os, sys
+o = json.loads(os.environ["INFO_JSON"])["config"]
 assert o["name"] == sys.argv[1] and o["id"] == sys.argv[2] and o["file"].endswith("/%s.json" % sys.argv[1]), o
 PY
 done

@@ -3,7 +3,7 @@
  * scripts/nnfconfig.py, which the RTL's CONFIG_ID comes from:
  *   - two known answers, computed from the canonical text's definition
  *     (docs/codesign.md), so a change to the rule on both sides is caught;
- *   - every configs/*.json: the C id equals `nnfconfig.py id`, and
+ *   - every file of configs/: the C id equals `nnfconfig.py id`, and
  *     nnf_config_find() maps it back to that file and name;
  *   - the id ignores member order and "board", and moves with any core value
  *     and the link;
