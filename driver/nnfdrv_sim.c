@@ -20,6 +20,7 @@
 static const nnfsim_core_api sim_default_api = {
     NNFSIM_MODULE_ABI, "", 0, nnfsim_core_create, nnfsim_core_destroy, nnfsim_core_reset,
     nnfsim_core_run, nnfsim_core_idle, nnfsim_core_cycles, nnfsim_core_set_pacing,
+    nnfsim_core_trace_window, nnfsim_core_trace_close,
 };
 
 /* Longest wait for one byte, in simulated cycles: a safety net far above
