@@ -697,7 +697,7 @@ int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {
   const char *colon = strchr(uri, ':');
   size_t slen = colon ? (size_t)(colon - uri) : strlen(uri);
   const char *spec = colon ? colon + 1 : "";
-  char msg[256] = "";
+  char msg[1024] = "";
   int rc;
   if (slen == 5 && !strncmp(uri, "model", 5)) rc = nnfdrv_open_model(spec, &d->t, msg, sizeof msg);
   else if (slen == 3 && !strncmp(uri, "sim", 3)) rc = nnfdrv_open_sim(spec, &d->t, msg, sizeof msg);
@@ -720,6 +720,12 @@ int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {
   }
   *out = d;
   return NNFDRV_OK;
+}
+
+int nnfdrv_trace_range(nnfdrv *d, const char **path, uint64_t *first, uint64_t *end) {
+  if (!d || !path || !first || !end) return NNFDRV_ERR_ARG;
+  if (!d->t || !d->t->trace_range) return NNFDRV_ERR_UNSUPPORTED;
+  return d->t->trace_range(d->t, path, first, end);
 }
 
 void nnfdrv_close(nnfdrv *d) {

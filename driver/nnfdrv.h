@@ -4,6 +4,10 @@
  * Opens a device by URI and runs the commands of docs/protocol.md on it:
  *
  *   "sim"                         the Verilated nnf_core, in process (default)
+ *   "sim:board=ulx3s,link=uart3m" the same, options comma-separated: board=NAME or
+ *                                 module=PATH (another configuration), link= / cpb=
+ *                                 (a slower link), trace=PATH[,trace_from=N][,trace_to=N]
+ *                                 (an FST waveform; nnfdrv_sim.c, docs/cli.md)
  *   "model"                       the functional model (nnfm_device), in process, with CONV / POOL / PACK
  *   "model:conv=0"                the same without them (FEAT_CONV clear, as an RTL built with HAS_CONV = 0)
  *   "serial:/dev/ttyUSB1[@baud]"  a board on a serial port (termios)
@@ -95,6 +99,15 @@ typedef struct {
  * set only on success; on failure err (errlen bytes, may be NULL) says why. */
 int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen);
 void nnfdrv_close(nnfdrv *d);
+
+/* A simulator opened with trace=PATH: *path (the library's, valid until
+ * nnfdrv_close) and the device cycles the FST holds so far, [*first, *end),
+ * counted as the simulator counts them (its power-on reset included: cycle
+ * c is the trace's time steps 2c and 2c + 1); none yet: both the cycle the
+ * device is at. The file is complete once the handle is closed, ending at
+ * time 2 * *end if no command came after the call. NNFDRV_ERR_UNSUPPORTED
+ * for every other device. */
+int nnfdrv_trace_range(nnfdrv *d, const char **path, uint64_t *first, uint64_t *end);
 
 /* The message for the last failure on this handle ("" if none). */
 const char *nnfdrv_errmsg(const nnfdrv *d);

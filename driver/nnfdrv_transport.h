@@ -19,6 +19,9 @@ struct nnfdrv_transport {
    * the count, 0 when nothing came, or NNFDRV_ERR_IO (message in err). */
   int (*recv)(nnfdrv_transport *t, uint8_t *buf, size_t max, int timeout_ms);
   void (*close)(nnfdrv_transport *t);
+  /* Optional (NULL: none): a simulator writing a waveform (sim:trace=):
+   * its path and the cycles the trace holds so far, [*first, *end). */
+  int (*trace_range)(nnfdrv_transport *t, const char **path, uint64_t *first, uint64_t *end);
   /* 1: the link has no flow control (a UART): bytes that reach the device
    * while it holds its input (a WRITE waiting for a running program) are
    * lost, so the driver WAITs for the program first (nnfdrv_write). */

@@ -54,6 +54,7 @@ int cli_optimizer(const char *cmd, const char *name, const cli_deferred *hp, int
 /* What eval and infer share: the checkpoint, the device, the data. */
 typedef struct {
   const char *model, *uri, *data, *csv;
+  const char *open_uri;             /* uri with --trace's options (cli_trace_uri) */
   const char *arch, *input_shape;   /* --arch instead of --model: an untrained network */
   long label_col, seed;
   long seq_id;                      /* --seq-id N: CSV of one line per time step (-1: none) */
@@ -63,8 +64,9 @@ typedef struct {
 } cli_model_flags;
 extern const cli_option cli_model_options[];
 extern cli_model_flags cli_model_values;
-/* The start of eval and infer: parse argv against cli_model_options and
- * the command's own table, then load the checkpoint (quantized unless
+/* The start of eval and infer: parse argv against cli_model_options,
+ * cli_trace_options and the command's own table (the URI to open, with the
+ * trace's options: open_uri), then load the checkpoint (quantized unless
  * --float), or with --arch build that network untrained (torch's default
  * initialisation from --seed, ranges observed on 64 seeded uniform inputs
  * in [0, 1), quantized): what an architecture costs a device. 0 with *net set; -1 after printing the help (exit 0); or the
@@ -158,6 +160,33 @@ int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net *
  * 0, or the exit code after printing the error (EXIT_USAGE for a malformed
  * URI, EXIT_DEVICE when nothing usable answers there). */
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev);
+
+/* --trace FILE.fst and --trace-window FROM:TO (eval, infer, train): an FST
+ * waveform of the RTL simulator (the sim backend's trace= options,
+ * docs/cli.md, Waveforms). */
+typedef struct {
+  const char *file, *window;
+} cli_trace_flags;
+extern const cli_option cli_trace_options[];
+extern cli_trace_flags cli_trace_values;
+/* The URI to open into out (outlen bytes): uri, with the trace's options
+ * when --trace was given. uri NULL: the command runs no device (--float).
+ * 0, or EXIT_USAGE after printing why: --trace without a simulator, a comma
+ * in its path (the URI's separator), a trace in uri already, a bad window,
+ * --trace-window without --trace. */
+int cli_trace_uri(const char *cmd, const char *uri, char *out, size_t outlen);
+/* After a run on a traced simulator (nothing otherwise): the FST's path and
+ * the cycles it holds, into j as "trace": {file, from, to} when j is given,
+ * else as a line on stderr unless quiet. Call it after the device's last
+ * command, before nnf_device_close (which completes the file). */
+void cli_trace_report(const char *cmd, nnf_device *dev, int quiet, cJSON *j);
+#define CLI_TRACE_HELP                                                                                  \
+  "  --trace FILE.fst an FST waveform of the whole device (every signal of nnf_core) as it\n"    \
+  "                   runs, for GTKWave or Surfer: --device sim, sim:board=NAME or\n"             \
+  "                   sim:module=PATH only (docs/cli.md, Waveforms); its path and cycles\n"      \
+  "                   are printed on stderr at the end (in --json: \"trace\")\n"                   \
+  "  --trace-window FROM:TO  only the device cycles [FROM, TO), or from FROM on (FROM:);\n"      \
+  "                   cycles count from the simulator's start, cycle c at time 2c\n"
 
 /* infer's output for samples first .. first + B - 1: per sample its label
  * (labels[r]), the class and the C output values (vals, B x C, row-major)

@@ -29,6 +29,7 @@ static void usage_eval(FILE *f) {
           "  --model FILE     checkpoint written by nnfpga train\n"
           CLI_MODEL_ARCH_HELP
           DEVICE_HELP
+          CLI_TRACE_HELP
           CLI_PACK_HELP
           "  --float          evaluate the float weights on the host instead\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
@@ -42,8 +43,8 @@ static void usage_eval(FILE *f) {
           "                   device_batch (the largest batch <= --batch the buffers fit; with streamed\n"
           "                   weights the largest they fit), weights {resident_bytes,\n"
           "                   streamed_layers, chunks, bank_bytes, streamed_bytes_per_pass,\n"
-          "                   streamed_bytes_per_image, program_copies}, ...}\n"
-          "  --quiet          no progress bar\n");
+          "                   streamed_bytes_per_image, program_copies}, trace {file, from, to}, ...}\n"
+          "  --quiet          no progress bar (nor the trace's line)\n");
 }
 
 static void eval_progress(void *ctx, long done, long total, const nnf_epoch_stats *e) {
@@ -74,7 +75,7 @@ int cmd_eval(int argc, char **argv) {
     return EXIT_INPUT;
   }
   nnf_device *dev = NULL;
-  if (!use_float) rc = cli_open_device("eval", uri, &dev);
+  if (!use_float) rc = cli_open_device("eval", cli_model_values.open_uri, &dev);
   nnf_device_set_pack(dev, !cli_model_values.no_pack);
   nnf_device_set_fuse_pool(dev, !cli_model_values.no_fuse_pool);
   nnf_device_set_outputs_only(dev, 1); /* only the logits cross the link back */
@@ -142,6 +143,7 @@ int cmd_eval(int argc, char **argv) {
           cJSON_AddNumberToObject(mo, "program_copies", m.copies);
         }
       }
+      cli_trace_report("eval", dev, 0, o);
       cli_json_emit(o);
     } else {
       if (spiking)
@@ -169,6 +171,7 @@ int cmd_eval(int argc, char **argv) {
                (unsigned long long)(m.resident_w_bytes + m.resident_p_bytes), (unsigned long long)m.streamed_bytes,
                m.batch, m.streamed_layers, m.streamed_layers == 1 ? "" : "s", m.chunks,
                (unsigned long long)m.bank_words * (unsigned long long)r.dev.cols, (double)m.streamed_bytes / m.batch);
+      cli_trace_report("eval", dev, quiet, NULL);
     }
   }
   nnf_device_close(dev);

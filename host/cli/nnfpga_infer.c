@@ -28,6 +28,7 @@ static void usage_infer(FILE *f) {
           "  --model FILE     checkpoint written by nnfpga train\n"
           CLI_MODEL_ARCH_HELP
           DEVICE_HELP
+          CLI_TRACE_HELP
           CLI_PACK_HELP
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV samples instead (--label-col N, default 0; -1 = last)\n"
@@ -35,7 +36,7 @@ static void usage_infer(FILE *f) {
           "  --first N        the first sample to run (default 0)\n"
           "  --count N        how many samples (default 10)\n"
           "  --float          the float weights on the host instead: float logits (exact, %%.9g)\n"
-          "  --json           a JSON array of {index, label, class, logits}\n");
+          "  --json           a JSON array of {index, label, class, logits} (and no trace line)\n");
 }
 
 /* Multilabel (per label: its probability and the decision p > 0.5) and
@@ -79,8 +80,7 @@ int cmd_infer(int argc, char **argv) {
   nnf_net *net;
   int rc = cli_model_command("infer", argc, argv, opts, usage_infer, &net);
   if (rc) return rc < 0 ? 0 : rc;
-  const char *uri = cli_model_values.uri, *data = cli_model_values.data,
-             *csvf = cli_model_values.csv;
+  const char *uri = cli_model_values.open_uri, *data = cli_model_values.data, *csvf = cli_model_values.csv;
   long label_col = cli_model_values.label_col;
   int json = cli_model_values.json, use_float = cli_model_values.use_float;
   char err[512];
@@ -145,6 +145,7 @@ int cmd_infer(int argc, char **argv) {
     free(q);
     free(cls);
   }
+  if (!rc) cli_trace_report("infer", dev, json, NULL); /* its JSON is an array: the line only in text */
   nnf_device_close(dev);
   nnf_dataset_free(&all);
   nnf_dataset_free(&d);

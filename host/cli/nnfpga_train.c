@@ -70,13 +70,14 @@ static void usage_train(FILE *f) {
           "  --limit N        train on the first N samples only\n"
           "  --test-limit N   evaluate on the first N test samples only (0: none)\n"
           DEVICE_HELP
+          CLI_TRACE_HELP
           "  --float          train in float without quantization (the float baseline)\n"
           "  --observe-every N  device mode: observe activation ranges on the host every\n"
           "                   N steps (default 8)\n"
           "  --out FILE       checkpoint (default model.safetensors)\n"
           "  --csv FILE       per-epoch log (default: FILE.csv next to --out)\n"
           "  --json           print a JSON summary on stdout\n"
-          "  --quiet          no progress bar\n");
+          "  --quiet          no progress bar (nor the trace's line)\n");
 }
 
 static void usage_train_snn(FILE *f) {
@@ -104,7 +105,8 @@ static void usage_train_snn(FILE *f) {
           "  --epochs N (default 10), --batch N (default 128), --seed N (default 1)\n"
           "  --data DIR, --train-csv F --test-csv F, --label-col N, --limit N, --test-limit N\n"
           "  --observe-every N  steps between current-range observations (default 8)\n"
-          "  --out FILE, --csv FILE, --plot FILE.svg, --json, --quiet\n");
+          "  --out FILE, --csv FILE, --plot FILE.svg, --json, --quiet\n"
+          "  --device URI, --trace FILE.fst, --trace-window FROM:TO   as for the MLP\n");
 }
 
 typedef struct {
@@ -255,6 +257,7 @@ static int snn_config(nnf_snn_config *c) {
 
 int cmd_train(int argc, char **argv) {
   memset(&f, 0, sizeof f);
+  memset(&cli_trace_values, 0, sizeof cli_trace_values);
   f.model = "mlp", f.layers = NULL, f.input_shape = "1,28,28", f.act = "relu", f.optname = "adam", f.init = "default";
   f.init_mode = "fan_in", f.init_a = "0", f.init_b = "1", f.init_mean = "0", f.init_std = "1";
   f.reset = "subtract", f.enc = "direct", f.surr = "atan";
@@ -263,7 +266,7 @@ int cmd_train(int argc, char **argv) {
   cli_sched_values = defaults;
   cli_deferred hp = {{0}, 0};
   int help = 0;
-  const cli_option *tables[] = {train_options, cli_sched_options, NULL};
+  const cli_option *tables[] = {train_options, cli_sched_options, cli_trace_options, NULL};
   int rc = cli_parse("train", argc, argv, tables, &help, cli_defer, &hp);
   int snn = !strcmp(f.model, "snn");
   if (help) {
@@ -296,7 +299,8 @@ int cmd_train(int argc, char **argv) {
   }
   const char *uri = f.uri ? f.uri : snn ? "host" : "model";
   const char *out = f.out ? f.out : snn ? "snn.safetensors" : "model.safetensors";
-  char err[512];
+  char err[512], open_uri[8192];
+  if ((rc = cli_trace_uri("train", f.use_float ? NULL : uri, open_uri, sizeof open_uri))) return rc;
   nnf_opt_config oc;
   if ((rc = cli_optimizer("train", f.optname, &hp, argc, argv, &oc))) return rc;
   long batch = snn ? 128 : 64;
@@ -405,7 +409,7 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "nnfpga train: %s\n", err);
     rc = EXIT_USAGE;
   } else if (!rc && !f.use_float) {
-    rc = cli_open_device("train", uri, &dev);
+    rc = cli_open_device("train", open_uri, &dev);
   }
   char csv_buf[1024];
   const char *csv_path = f.csv_path;
@@ -535,6 +539,7 @@ int cmd_train(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "test_images", (double)ev.images);
       }
       cJSON_AddNumberToObject(j, "seconds", secs);
+      cli_trace_report("train", dev, 0, j);
       cli_json_emit(j);
     } else {
       if (snn)
@@ -552,6 +557,7 @@ int cmd_train(int argc, char **argv) {
       else if (have_test)
         cli_print_figures("test", &task, &ev, &test);
       printf("checkpoint %s, log %s\n", out, csv_path);
+      cli_trace_report("train", dev, f.quiet, NULL);
     }
   }
   nnf_device_close(dev);

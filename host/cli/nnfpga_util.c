@@ -423,17 +423,22 @@ int cli_model_command(const char *cmd, int argc, char **argv, const cli_option *
   int help = 0;
   *net = NULL;
   memset(&cli_model_values, 0, sizeof cli_model_values);
+  memset(&cli_trace_values, 0, sizeof cli_trace_values);
   cli_model_values.uri = "model";
   cli_model_values.input_shape = "1,28,28";
   cli_model_values.seq_id = -1;
   cli_model_values.seed = 1;
-  const cli_option *tables[] = {cli_model_options, own, NULL};
+  const cli_option *tables[] = {cli_model_options, cli_trace_options, own, NULL};
   int rc = cli_parse(cmd, argc, argv, tables, &help, NULL, NULL);
   if (help) {
     usage(stdout);
     return -1;
   }
   if (rc) return rc;
+  static char open_uri[8192];
+  if ((rc = cli_trace_uri(cmd, cli_model_values.use_float ? NULL : cli_model_values.uri, open_uri, sizeof open_uri)))
+    return rc;
+  cli_model_values.open_uri = open_uri;
   const char *path = cli_model_values.model;
   if (path && cli_model_values.arch) {
     fprintf(stderr, "nnfpga %s: --model and --arch both give the network: one of them\n", cmd);
@@ -516,14 +521,111 @@ int cli_arch_net(const char *cmd, const char *arch, const char *shape, nnf_net *
   return 0;
 }
 
+/* "sim" or "sim:...": the RTL simulator. */
+static int is_sim(const char *uri) { return !strncmp(uri, "sim", 3) && (!uri[3] || uri[3] == ':'); }
+
 int cli_open_device(const char *cmd, const char *uri, nnf_device **dev) {
   *dev = NULL;
   if (!strcmp(uri, "host")) return 0;
-  char err[512];
+  char err[1024];
   int rc = nnf_device_connect(uri, dev, err, sizeof err);
   if (rc == NNFDRV_OK) return 0;
   fprintf(stderr, "nnfpga %s: %s\n", cmd, err);
-  return rc == NNFDRV_ERR_URI ? EXIT_USAGE : EXIT_DEVICE;
+  /* the simulator's only I/O at open is its trace file: a file that cannot be used */
+  return rc == NNFDRV_ERR_URI ? EXIT_USAGE : rc == NNFDRV_ERR_IO && is_sim(uri) ? EXIT_INPUT : EXIT_DEVICE;
+}
+
+cli_trace_flags cli_trace_values;
+const cli_option cli_trace_options[] = {
+    {"--trace", CLI_STR, &cli_trace_values.file, 0, 0},
+    {"--trace-window", CLI_STR, &cli_trace_values.window, 0, 0},
+    CLI_END};
+
+/* A cycle number of --trace-window: digits only, at most 18 of them. */
+static int trace_cycle(const char *s, size_t n, unsigned long long *v) {
+  if (n == 0 || n > 18) return -1;
+  *v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    *v = *v * 10 + (unsigned long long)(s[i] - '0');
+  }
+  return 0;
+}
+
+int cli_trace_uri(const char *cmd, const char *uri, char *out, size_t outlen) {
+  const cli_trace_flags *f = &cli_trace_values;
+  if (!f->file) {
+    if (f->window) {
+      fprintf(stderr, "nnfpga %s: --trace-window needs --trace FILE.fst\n", cmd);
+      return EXIT_USAGE;
+    }
+    if ((size_t)snprintf(out, outlen, "%s", uri ? uri : "") >= outlen) {
+      fprintf(stderr, "nnfpga %s: --device URI too long\n", cmd);
+      return EXIT_USAGE;
+    }
+    return 0;
+  }
+  if (!uri || !is_sim(uri)) {
+    fprintf(stderr, "nnfpga %s: --trace needs the RTL simulator (--device sim, sim:board=NAME or "
+            "sim:module=PATH), not %s%s%s\n", cmd, uri ? "--device " : "--float", uri ? uri : "",
+            uri && !strcmp(uri, "host") ? " (no device)" : "");
+    return EXIT_USAGE;
+  }
+  if (!*f->file || strchr(f->file, ',')) {
+    fprintf(stderr, "nnfpga %s: --trace '%s': %s\n", cmd, f->file,
+            *f->file ? "the path has a comma, which the device URI cannot carry (its options are "
+                       "comma-separated); choose a name without one"
+                     : "an empty path");
+    return EXIT_USAGE;
+  }
+  const char *opts = uri[3] == ':' ? uri + 4 : "";
+  for (const char *o = opts; *o; o += strcspn(o, ","), o += *o == ',')
+    if (!strncmp(o, "trace", 5)) {
+      fprintf(stderr, "nnfpga %s: --trace and the trace options of --device %s: give the trace once\n", cmd, uri);
+      return EXIT_USAGE;
+    }
+  unsigned long long from = 0, to = 0;
+  int has_to = 0;
+  if (f->window) {
+    const char *colon = strchr(f->window, ':');
+    has_to = colon && colon[1];
+    if (!colon || trace_cycle(f->window, (size_t)(colon - f->window), &from) ||
+        (has_to && trace_cycle(colon + 1, strlen(colon + 1), &to)) || (has_to && from >= to)) {
+      fprintf(stderr, "nnfpga %s: --trace-window wants FROM:TO or FROM: (device cycles, digits only, "
+              "FROM < TO), not '%s'\n", cmd, f->window);
+      return EXIT_USAGE;
+    }
+  }
+  int n = snprintf(out, outlen, "sim:%s%strace=%s", opts, *opts ? "," : "", f->file);
+  if (n >= 0 && (size_t)n < outlen && f->window)
+    n += snprintf(out + n, outlen - (size_t)n, ",trace_from=%llu", from);
+  if (n >= 0 && (size_t)n < outlen && has_to) n += snprintf(out + n, outlen - (size_t)n, ",trace_to=%llu", to);
+  if (n < 0 || (size_t)n >= outlen) {
+    fprintf(stderr, "nnfpga %s: --trace '%s': the path is too long\n", cmd, f->file);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+void cli_trace_report(const char *cmd, nnf_device *dev, int quiet, cJSON *j) {
+  const char *path;
+  uint64_t first, end;
+  if (!dev || nnfdrv_trace_range(nnf_device_driver(dev), &path, &first, &end)) return;
+  if (j) {
+    cJSON *t = cJSON_AddObjectToObject(j, "trace");
+    cJSON_AddStringToObject(t, "file", path);
+    cJSON_AddNumberToObject(t, "from", (double)first);
+    cJSON_AddNumberToObject(t, "to", (double)end);
+    return;
+  }
+  if (quiet) return;
+  if (end > first)
+    fprintf(stderr, "nnfpga %s: trace %s: cycles %llu..%llu (%llu cycles; FST times %llu..%llu)\n", cmd, path,
+            (unsigned long long)first, (unsigned long long)end, (unsigned long long)(end - first),
+            2 * (unsigned long long)first, 2 * (unsigned long long)end);
+  else
+    fprintf(stderr, "nnfpga %s: trace %s: no cycle in the window (the device ran to cycle %llu)\n", cmd, path,
+            (unsigned long long)end);
 }
 
 /* One printer for both value types: exactly one of ivals / fvals is set. */

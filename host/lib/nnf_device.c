@@ -28,7 +28,7 @@ typedef struct {
 
 struct nnf_device {
   nnfdrv *drv;
-  char uri[128];
+  char *uri;                 /* as opened (a sim's trace= path may be long) */
   nnfm_config cfg;
   nnfm_engine *img;          /* staging image in the device's layouts */
   const nnf_net *net;        /* the loaded network */
@@ -83,9 +83,17 @@ int nnf_device_connect(const char *uri, nnf_device **out, char *err, size_t errl
     nnf_fail(err, errlen, "out of memory");
     return NNFDRV_ERR_NOMEM;
   }
-  snprintf(d->uri, sizeof d->uri, "%s", uri && *uri ? uri : "sim");
+  const char *u = uri && *uri ? uri : "sim";
+  d->uri = malloc(strlen(u) + 1);
+  if (d->uri) memcpy(d->uri, u, strlen(u) + 1);
+  if (!d->uri) {
+    free(d);
+    nnf_fail(err, errlen, "out of memory");
+    return NNFDRV_ERR_NOMEM;
+  }
   int rc = nnfdrv_open(d->uri, &d->drv, err, errlen);
   if (rc) {
+    free(d->uri);
     free(d);
     return rc;
   }
@@ -123,6 +131,7 @@ void nnf_device_close(nnf_device *d) {
   free(d->chunk);
   if (d->drv) nnfdrv_close(d->drv);
   nnfm_engine_destroy(d->img);
+  free(d->uri);
   free(d);
 }
 

@@ -56,8 +56,25 @@ int nnfsim_core_idle(const nnfsim_core *s);
 /* Cycles simulated since creation. */
 uint64_t nnfsim_core_cycles(const nnfsim_core *s);
 
-/* FST waveform of the whole core: start (overwrites path) and stop. */
+/* FST waveform of the whole core (every signal of nnf_core) into path,
+ * overwritten, of the cycles in the window [from, to) only: from and to
+ * count cycles as nnfsim_core_cycles() does (since create, its reset
+ * included); to = NNFSIM_TRACE_NO_END for no end. The trace's times are the
+ * simulated time, two steps a cycle, whatever the window: cycle c is time
+ * step 2c (clk low, the cycle's inputs driven: what its rising edge
+ * samples) and 2c + 1 (after its rising edge). The trace starts at cycle
+ * max(from, cycles now), its first step holding every signal's value, and
+ * ends with step 2e, clk low again, e = min(to, cycles when it closes): so
+ * it shows cycles [start, e), (last - first) / 2 of them. A window that
+ * ends before it begins writes a valid FST without time steps. A trace
+ * open already is closed first. 0, or -1 with errno set (the file cannot
+ * be written: the FST writer does not say so itself; from > to: EINVAL). */
+#define NNFSIM_TRACE_NO_END UINT64_MAX
+int nnfsim_core_trace_window(nnfsim_core *s, const char *path, uint64_t from, uint64_t to);
+/* The same for every cycle from now on: the window [0, NNFSIM_TRACE_NO_END). */
 int nnfsim_core_trace_open(nnfsim_core *s, const char *path);
+/* Write the trace's last step (above) and close the file (complete only
+ * then). Without a trace open: nothing. nnfsim_core_destroy closes it too. */
 void nnfsim_core_trace_close(nnfsim_core *s);
 
 #ifdef __cplusplus

@@ -2,6 +2,8 @@
 // nnf_core. The only C++ here is what Verilator requires.
 #include "nnfsim_core.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <memory>
 #include <new>
 
@@ -14,7 +16,10 @@ struct nnfsim_core {
   Vnnf_core *top = nullptr;
   VerilatedFstC *trace = nullptr;
   uint64_t cycles = 0;
-  uint64_t time = 0;
+  // the trace's window of cycles [trace_from, trace_to) (nnfsim_core.h) and
+  // the last time step it holds (trace_any: whether it holds one)
+  uint64_t trace_from = 0, trace_to = NNFSIM_TRACE_NO_END, trace_last = 0;
+  bool trace_any = false;
   // link pacing (nnfsim_core_set_pacing): every byte spends `cpb` cycles
   // on the link; the cycles the byte now on the receive / transmit side
   // has waited so far
@@ -22,15 +27,26 @@ struct nnfsim_core {
   uint64_t rx_wait = 0, tx_wait = 0;
 };
 
-// One rising edge; the inputs are already set.
+static inline void dump(nnfsim_core *s, uint64_t t) {
+  s->trace->dump(t);
+  s->trace_last = t;
+  s->trace_any = true;
+}
+
+// One cycle; the inputs are already set and evaluated (clk low). Traced
+// inside the window as time steps 2c (the inputs, before the edge) and
+// 2c + 1 (after it); the window's last cycle adds its end, 2(c + 1).
 static inline void edge(nnfsim_core *s) {
+  const uint64_t c = s->cycles;
+  const bool tr = s->trace && c >= s->trace_from && c < s->trace_to;
+  if (tr) dump(s, 2 * c);
   s->top->clk = 1;
   s->top->eval();
-  if (s->trace) s->trace->dump(s->time++);
+  if (tr) dump(s, 2 * c + 1);
   s->top->clk = 0;
   s->top->eval();
-  if (s->trace) s->trace->dump(s->time++);
-  s->cycles++;
+  s->cycles = c + 1;
+  if (tr && c + 1 == s->trace_to) dump(s, 2 * (c + 1));
 }
 
 extern "C" nnfsim_core *nnfsim_core_create(void) {
@@ -62,6 +78,7 @@ extern "C" void nnfsim_core_reset(nnfsim_core *s, unsigned cycles) {
   s->top->rst = 1;
   s->top->rx_valid = 0;
   s->top->tx_ready = 0;
+  s->top->eval();
   for (unsigned i = 0; i < (cycles ? cycles : 1); i++) edge(s);
   s->top->rst = 0;
   s->top->eval();
@@ -109,23 +126,44 @@ extern "C" int nnfsim_core_idle(const nnfsim_core *s) { return s->top->idle ? 1 
 
 extern "C" uint64_t nnfsim_core_cycles(const nnfsim_core *s) { return s->cycles; }
 
-extern "C" int nnfsim_core_trace_open(nnfsim_core *s, const char *path) {
-  if (!s || !path) return -1;
+extern "C" int nnfsim_core_trace_window(nnfsim_core *s, const char *path, uint64_t from, uint64_t to) {
+  if (!s || !path || from > to) {
+    errno = EINVAL;
+    return -1;
+  }
   nnfsim_core_trace_close(s);
+  // The FST writer does not report an unwritable path: try it first.
+  std::FILE *f = std::fopen(path, "wb");
+  if (!f) return -1;
+  std::fclose(f);
   s->trace = new (std::nothrow) VerilatedFstC;
-  if (!s->trace) return -1;
+  if (!s->trace) {
+    errno = ENOMEM;
+    return -1;
+  }
   s->top->trace(s->trace, 99);
   s->trace->open(path);
   if (!s->trace->isOpen()) {
     delete s->trace;
     s->trace = nullptr;
+    errno = EIO;
     return -1;
   }
+  s->trace_from = from;
+  s->trace_to = to;
+  s->trace_any = false;
   return 0;
+}
+
+extern "C" int nnfsim_core_trace_open(nnfsim_core *s, const char *path) {
+  return nnfsim_core_trace_window(s, path, 0, NNFSIM_TRACE_NO_END);
 }
 
 extern "C" void nnfsim_core_trace_close(nnfsim_core *s) {
   if (s && s->trace) {
+    // the end of a trace that stopped inside its window: clk low again
+    const uint64_t end = 2 * s->cycles;
+    if (s->trace_any && s->cycles <= s->trace_to && s->trace_last < end) dump(s, end);
     s->trace->close();
     delete s->trace;
     s->trace = nullptr;

@@ -3,7 +3,8 @@
 #include "nnfsim_module.h"
 
 __attribute__((visibility("default"))) const nnfsim_core_api nnfsim_module_api = {
-    NNFSIM_MODULE_ABI,     NNFSIM_MODULE_BOARD,   NNFSIM_MODULE_CLOCK_HZ, nnfsim_core_create,
-    nnfsim_core_destroy,   nnfsim_core_reset,     nnfsim_core_run,        nnfsim_core_idle,
-    nnfsim_core_cycles,    nnfsim_core_set_pacing,
+    NNFSIM_MODULE_ABI,        NNFSIM_MODULE_BOARD,     NNFSIM_MODULE_CLOCK_HZ, nnfsim_core_create,
+    nnfsim_core_destroy,      nnfsim_core_reset,       nnfsim_core_run,        nnfsim_core_idle,
+    nnfsim_core_cycles,       nnfsim_core_set_pacing,  nnfsim_core_trace_window,
+    nnfsim_core_trace_close,
 };

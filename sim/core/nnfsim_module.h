@@ -2,13 +2,17 @@
  * loadable module (libnnfsim_board_<board>.so, sim/core/CMakeLists.txt):
  * every configuration defines the same nnfsim_core_* names, so one process
  * reaches another configuration only through this table, which the module
- * exports as `nnfsim_module_api` (the driver's sim:board=NAME dlopens it). */
+ * exports as `nnfsim_module_api` (the driver's sim:board=NAME dlopens it,
+ * sim:module=PATH any such file).
+ *
+ * NNFSIM_MODULE_ABI changes with every change of the table: the driver
+ * loads only modules of its own. 2: trace_open / trace_close. */
 #ifndef NNFSIM_MODULE_H
 #define NNFSIM_MODULE_H
 
 #include "nnfsim_core.h"
 
-#define NNFSIM_MODULE_ABI 1
+#define NNFSIM_MODULE_ABI 2
 
 typedef struct {
   unsigned abi;      /* NNFSIM_MODULE_ABI */
@@ -22,6 +26,9 @@ typedef struct {
   int (*idle)(const nnfsim_core *s);
   uint64_t (*cycles)(const nnfsim_core *s);
   void (*set_pacing)(nnfsim_core *s, unsigned cycles_per_byte);
+  /* nnfsim_core_trace_window, nnfsim_core_trace_close */
+  int (*trace_open)(nnfsim_core *s, const char *path, uint64_t from, uint64_t to);
+  void (*trace_close)(nnfsim_core *s);
 } nnfsim_core_api;
 
 #endif
