@@ -105,9 +105,7 @@ const char *nnf_config_dir(void) {
   return env && *env ? env : NNF_CONFIG_SOURCE_DIR;
 }
 
-int nnf_config_find(uint32_t id, char *name, size_t name_len, char *path, size_t path_len) {
-  const char *dir = nnf_config_dir();
-  if (!id || !*dir) return 0;
+static int find_in(const char *dir, uint32_t id, char *name, size_t name_len, char *path, size_t path_len) {
   DIR *d = opendir(dir);
   if (!d) return 0;
   int found = 0;
@@ -126,4 +124,22 @@ int nnf_config_find(uint32_t id, char *name, size_t name_len, char *path, size_t
   }
   closedir(d);
   return found;
+}
+
+int nnf_config_find(uint32_t id, char *name, size_t name_len, char *path, size_t path_len) {
+  const char *dirs = nnf_config_dir();
+  if (!id) return 0;
+  /* a colon-separated list, searched in order */
+  while (*dirs) {
+    size_t n = strcspn(dirs, ":");
+    char dir[4096];
+    if (n > 0 && n < sizeof dir) {
+      memcpy(dir, dirs, n);
+      dir[n] = 0;
+      if (find_in(dir, id, name, name_len, path, path_len)) return 1;
+    }
+    dirs += n;
+    if (*dirs == ':') dirs++;
+  }
+  return 0;
 }

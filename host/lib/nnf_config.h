@@ -23,11 +23,12 @@ uint32_t nnf_config_id_of_json(const char *json);
  * or is not a configuration. With name != NULL, the file's "name". */
 uint32_t nnf_config_id_of_file(const char *path, char *name, size_t name_len);
 
-/* The folder of configuration files: $NNF_CONFIG_DIR, else the source
- * tree's configs/ this library was built from. */
+/* The folders of configuration files: $NNF_CONFIG_DIR (a colon-separated
+ * list, searched in order), else the source tree's configs/ this library
+ * was built from. */
 const char *nnf_config_dir(void);
 
-/* The configuration file (path and "name") in nnf_config_dir() whose id is
+/* The configuration file (path and "name") in nnf_config_dir()'s folders whose id is
  * `id`. 1 when found, 0 when no file has it (or id is 0). */
 int nnf_config_find(uint32_t id, char *name, size_t name_len, char *path, size_t path_len);
 

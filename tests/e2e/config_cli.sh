@@ -94,6 +94,12 @@ expect 0 "configuration  ulx3s .*id 0x" -- "$NNFPGA" info --device sim:board=ulx
 expect 0 "configuration  none" -- "$NNFPGA" info --device model
 mkdir -p "$TMP/empty"
 expect 0 "id 0x[0-9a-f]{4} \(no file in .*empty has it\)" -- env NNF_CONFIG_DIR="$TMP/empty" "$NNFPGA" info --device sim
+# a list of folders, searched in order: a copy of ulx3s.json under another name is found first
+python3 -c "import json,sys; c=json.load(open(sys.argv[1])); c['name']='mine'; json.dump(c,open(sys.argv[2],'w'))" \
+  "$SRC/configs/ulx3s.json" "$TMP/empty/mine.json"
+expect 0 "configuration  mine \(.*/empty/mine.json, id 0x" -- env NNF_CONFIG_DIR="/nonexistent:$TMP/empty:$SRC/configs" \
+  "$NNFPGA" info --device sim:board=ulx3s
+expect 0 "configuration  sim \(" -- env NNF_CONFIG_DIR="$TMP/empty:$SRC/configs" "$NNFPGA" info --device sim
 
 [ "$fails" -eq 0 ] || { echo "config_cli: $fails failure(s)" >&2; exit 1; }
 echo "config_cli: ok"
