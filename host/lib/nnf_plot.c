@@ -587,3 +587,130 @@ int nnf_plot_scatter(const char *path, const nnf_plot_scatter_opts *o, const nnf
   free(b.p);
   return rc;
 }
+
+/* ---- Pareto fronts ---------------------------------------------------------- */
+
+int nnf_plot_pareto(const double *x, const double *y, int n, int *front) {
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    front[i] = isfinite(x[i]) && isfinite(y[i]);
+    for (int j = 0; j < n && front[i]; j++) {
+      if (j == i || !isfinite(x[j]) || !isfinite(y[j])) continue;
+      if (x[j] <= x[i] && y[j] >= y[i] && (x[j] < x[i] || y[j] > y[i])) front[i] = 0;   /* j dominates i */
+    }
+    count += front[i];
+  }
+  return count;
+}
+
+/* Can value v be placed on an axis (log: only v > 0)? */
+static int placeable(double v, int log_axis) { return isfinite(v) && (!log_axis || v > 0); }
+
+static void value_axis(axis *ax, double lo, double hi, int log_axis) {
+  if (log_axis) axis_log(ax, lo, hi);
+  else axis_linear(ax, lo, hi, 6, 0);
+}
+
+/* Front points in order of x, then y (insertion sort: a front is short). */
+static void front_order(const double *x, const double *y, int *idx, int m) {
+  for (int a = 1; a < m; a++) {
+    int v = idx[a], b = a;
+    while (b > 0 && (x[idx[b - 1]] > x[v] || (x[idx[b - 1]] == x[v] && y[idx[b - 1]] > y[v]))) {
+      idx[b] = idx[b - 1];
+      b--;
+    }
+    idx[b] = v;
+  }
+}
+
+static void front_tooltip(sbuf *b, const char *name, double xv, double yv) {
+  sb_printf(b, "<title>");
+  sb_text(b, name ? name : "");
+  sb_printf(b, "%s%.6g, %.6g</title>", name && *name ? ": " : "", xv, yv);
+}
+
+int nnf_plot_front(const char *path, const nnf_plot_front_opts *o, const double *x, const double *y,
+                   const char *const *label, const int *front, int n, char *err, size_t errlen) {
+  nnf_plot_front_opts def;
+  memset(&def, 0, sizeof def);
+  if (!o) o = &def;
+  if (n < 0 || (n && (!x || !y))) return nnf_fail(err, errlen, "%s: invalid chart arguments", path);
+  double W = o->width > 0 ? o->width : 760, H = o->height > 0 ? o->height : 480;
+  double top = (o->title && *o->title ? 44 : 16) + 24;
+  rect r = {80, top, W - 40, H - (o->xlabel && *o->xlabel ? 50 : 32)};
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  int *on = calloc((size_t)(n ? n : 1), sizeof *on), *idx = calloc((size_t)(n ? n : 1), sizeof *idx), m = 0;
+  if (!on || !idx) {
+    free(on);
+    free(idx);
+    return nnf_fail(err, errlen, "%s: out of memory", path);
+  }
+  for (int i = 0; i < n; i++) {
+    if (!placeable(x[i], o->log_x) || !placeable(y[i], o->log_y)) continue;
+    on[i] = 1;
+    xlo = fmin(xlo, x[i]), xhi = fmax(xhi, x[i]);
+    ylo = fmin(ylo, y[i]), yhi = fmax(yhi, y[i]);
+    if (front && front[i]) idx[m++] = i;
+  }
+  axis ax, ay;
+  value_axis(&ax, xlo, xhi, o->log_x);
+  value_axis(&ay, ylo, yhi, o->log_y);
+  sbuf b = {0};
+  svg_begin(&b, W, H, o->title);
+  /* legend, above the plot area */
+  const char *pl = o->point_label ? o->point_label : "point", *fl = o->front_label ? o->front_label : "Pareto front";
+  double lx = r.x0 + 24 + 7.0 * (double)strlen(pl) + 24;
+  sb_printf(&b, "<g class=\"legend\">\n<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"#7f7f7f\" fill-opacity=\"0.6\"/>"
+                "<text x=\"%.2f\" y=\"%.2f\">", r.x0 + 6, top - 14, r.x0 + 16, top - 10);
+  sb_text(&b, pl);
+  sb_printf(&b, "</text>\n<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#d62728\" stroke-width=\"2\"/>"
+                "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"5\" fill=\"#d62728\" stroke=\"#000000\"/><text x=\"%.2f\" y=\"%.2f\">",
+            lx, top - 14, lx + 24, top - 14, lx + 12, top - 14, lx + 32, top - 10);
+  sb_text(&b, fl);
+  sb_printf(&b, "</text>\n</g>\n");
+  char xl[256], yl[256];
+  snprintf(xl, sizeof xl, "%s%s", o->xlabel ? o->xlabel : "", o->log_x && o->xlabel ? " (log scale)" : "");
+  snprintf(yl, sizeof yl, "%s%s", o->ylabel ? o->ylabel : "", o->log_y && o->ylabel ? " (log scale)" : "");
+  sb_printf(&b, "<g class=\"panel\">\n");
+  draw_axes(&b, &r, &ax, &ay, xl, yl);
+  /* the points off the front, then the front's line, points and names on top */
+  sb_printf(&b, "<g class=\"points\" fill=\"#7f7f7f\" fill-opacity=\"0.6\">\n");
+  for (int i = 0; i < n; i++) {
+    if (!on[i] || (front && front[i])) continue;
+    sb_printf(&b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\">", px(&r, &ax, x[i]), py(&r, &ay, y[i]));
+    front_tooltip(&b, label ? label[i] : NULL, x[i], y[i]);
+    sb_printf(&b, "</circle>\n");
+  }
+  sb_printf(&b, "</g>\n<g class=\"front\" stroke=\"#d62728\" fill=\"#d62728\">\n");
+  front_order(x, y, idx, m);
+  if (m > 1) {
+    sb_printf(&b, "<polyline fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" points=\"");
+    for (int k = 0; k < m; k++)
+      sb_printf(&b, "%s%.2f,%.2f", k ? " " : "", px(&r, &ax, x[idx[k]]), py(&r, &ay, y[idx[k]]));
+    sb_printf(&b, "\"/>\n");
+  }
+  for (int k = 0; k < m; k++) {
+    int i = idx[k];
+    sb_printf(&b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"5.5\" stroke=\"#000000\">", px(&r, &ax, x[i]),
+              py(&r, &ay, y[i]));
+    front_tooltip(&b, label ? label[i] : NULL, x[i], y[i]);
+    sb_printf(&b, "</circle>\n");
+  }
+  sb_printf(&b, "</g>\n<g class=\"labels\" font-size=\"11\" fill=\"#000000\">\n");
+  for (int k = 0; label && k < m; k++) {
+    int i = idx[k];
+    if (!label[i] || !*label[i]) continue;
+    double cx = px(&r, &ax, x[i]), cy = py(&r, &ay, y[i]);
+    int left = cx > (r.x0 + r.x1) / 2;   /* names point into the plot area */
+    double ty = cy < r.y0 + 14 ? cy + 16 : cy - 8;
+    sb_printf(&b, "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"%s\">", left ? cx - 8 : cx + 8, ty, left ? "end" : "start");
+    sb_text(&b, label[i]);
+    sb_printf(&b, "</text>\n");
+  }
+  sb_printf(&b, "</g>\n</g>\n</svg>\n");
+  int rc = write_atomic(path, &b, err, errlen);
+  free(b.p);
+  free(on);
+  free(idx);
+  return rc;
+}

@@ -10,6 +10,9 @@
  *                     per variable in a grid: linear, log10 or categorical
  *                     (strings, e.g. optimizer names) x axes; one point may
  *                     be highlighted (the best trial)
+ *   nnf_plot_front    points of cost against benefit (logic against
+ *                     throughput), the Pareto front's points joined and
+ *                     labelled; nnf_plot_pareto finds that front
  *
  * The files have an xmlns and a viewBox (they scale in any browser), axes
  * with "nice" ticks (1-2-5 steps; decades on log axes), axis labels, a
@@ -81,6 +84,32 @@ typedef struct {
  * category) are left out of that panel. */
 int nnf_plot_scatter(const char *path, const nnf_plot_scatter_opts *o, const nnf_plot_var *vars,
                      int nvars, const double *y, int n, char *err, size_t errlen);
+
+/* ---- Pareto fronts --------------------------------------------------------- */
+
+/* The Pareto front of n points (x[i], y[i]) when x is a cost (smaller is
+ * better) and y a benefit (larger is better): front[i] = 1 when both are
+ * finite and no other such point has x <= x[i] and y >= y[i] with one of
+ * them strict, else 0. Equal points are all on the front. Returns how many
+ * points are on it. */
+int nnf_plot_pareto(const double *x, const double *y, int n, int *front);
+
+typedef struct {
+  const char *title;           /* NULL: none */
+  const char *xlabel, *ylabel; /* NULL: none */
+  int log_x, log_y;            /* log10 axes (values <= 0 left out) */
+  const char *point_label;     /* legend text of the points (NULL: "point") */
+  const char *front_label;     /* legend text of the front (NULL: "Pareto front") */
+  int width, height;           /* pixels; 0: 760 and 480 */
+} nnf_plot_front_opts;
+
+/* A chart of n points (x[i], y[i]), each named label[i] (NULL entries or
+ * label NULL: unnamed) in its tooltip. Points with front[i] set (front may
+ * be NULL: none) are drawn apart, joined by a line in order of x (then y)
+ * and labelled with their names beside them. Points whose x or y is not
+ * finite, or <= 0 on a log axis, are left out. */
+int nnf_plot_front(const char *path, const nnf_plot_front_opts *o, const double *x, const double *y,
+                   const char *const *label, const int *front, int n, char *err, size_t errlen);
 
 /* ---- the pieces, for tests and other writers ------------------------------ */
 

@@ -9,6 +9,9 @@
  *     tick labels are the expected values, title and legend text are there
  *     and escaped (& < > " ', control bytes, invalid UTF-8), and every
  *     coordinate lies inside the viewBox;
+ *   - the Pareto front of known point sets (ties, dominated duplicates,
+ *     non-finite points), and its chart: the front's points joined in order
+ *     of x and labelled, the others apart, log axes leaving out x <= 0;
  *   - empty charts are valid; bad arguments and unwritable paths fail with a
  *     message; writing leaves no temporary file behind.
  */
@@ -479,6 +482,85 @@ static void test_scatter(void) {
   free(d);
 }
 
+/* ---- Pareto fronts ------------------------------------------------------------- */
+
+static void test_front(void) {
+  /* cost x (smaller is better), benefit y (larger is better) */
+  enum { N = 9 };
+  double x[N] = {100, 200, 150, 400, 200, 50, NAN, 400, 120};
+  double y[N] = {10, 40, 10, 80, 40, 5, 100, 70, 30};
+  const char *name[N] = {"a", "b", "c", "d", "b2", "e", "nan", "d-", "f <&>"};
+  int front[N], want[N] = {1, 1, 0, 1, 1, 1, 0, 0, 1};
+  /* c is dominated by a (cheaper, same y); d- by d; b and b2 equal: both kept */
+  CHECK_EQ(nnf_plot_pareto(x, y, N, front), 6);
+  for (int i = 0; i < N; i++) {
+    nnf_test_ctx("point %s", name[i]);
+    CHECK_EQ(front[i], want[i]);
+  }
+  nnf_test_ctx("");
+  int none[1];
+  CHECK_EQ(nnf_plot_pareto(x, y, 0, none), 0);
+  const char *path = NNF_TEST_TMP "/plot_front.svg";
+  nnf_plot_front_opts o = {"Pareto: model \"m\"", "logic (LUT4s)", "images/s", 0, 0, "configuration", NULL, 0, 0};
+  CHECK_OK(nnf_plot_front(path, &o, x, y, name, front, N, err, sizeof err));
+  xdoc *d = calloc(1, sizeof *d);
+  load_svg(path, d);
+  int off = 0, on = 0, lines = 0;
+  double lastx = -1;
+  for (int i = 0; i < d->n; i++) {
+    if (!strcmp(d->el[i].name, "circle") && within(d, i, "points")) off++;
+    if (!strcmp(d->el[i].name, "circle") && within(d, i, "front")) on++;
+    if (!strcmp(d->el[i].name, "polyline") && within(d, i, "front")) {
+      lines++;
+      const char *pts = attr(&d->el[i], "points");
+      CHECK_EQ(points_in(pts), 6);
+      /* joined in order of x */
+      for (const char *p = pts; *p;) {
+        double px, py;
+        int used;
+        CHECK(sscanf(p, "%lf,%lf%n", &px, &py, &used) == 2);
+        CHECK(px >= lastx);
+        lastx = px;
+        p += used;
+        while (*p == ' ') p++;
+      }
+    }
+  }
+  CHECK_EQ(off, 2);    /* c and d-; the NaN point is left out */
+  CHECK_EQ(on, 6);
+  CHECK_EQ(lines, 1);
+  char lab[512], leg[256];
+  texts(d, "labels", lab, sizeof lab);
+  /* names in order of x (then y): e, a, f, b, b2, d */
+  CHECK(!strcmp(lab, "e|a|f <&>|b|b2|d|"));
+  texts(d, "legend", leg, sizeof leg);
+  CHECK(!strcmp(leg, "configuration|Pareto front|"));
+  int tip = 0;
+  for (int i = 0; i < d->n; i++)
+    if (!strcmp(d->el[i].name, "title") && d->el[i].text && !strcmp(d->el[i].text, "d-: 400, 70")) tip++;
+  CHECK_EQ(tip, 1);    /* a point off the front names itself in its tooltip */
+  xml_free(d);
+  /* log x: x <= 0 is left out; no front and no names: points only */
+  double lx[3] = {0, 10, 1000}, ly[3] = {1, 2, 3};
+  o.log_x = 1;
+  CHECK_OK(nnf_plot_front(path, &o, lx, ly, NULL, NULL, 3, err, sizeof err));
+  load_svg(path, d);
+  CHECK_EQ(count(d, "circle"), 2 + 2);   /* two points and the legend's two markers */
+  CHECK_EQ(count(d, "polyline"), 0);
+  char xt[256];
+  texts(d, "xticks", xt, sizeof xt);
+  CHECK(!strcmp(xt, "10|20|50|100|200|500|1000|"));   /* two decades: 1-2-5 */
+  xml_free(d);
+  /* empty: a valid chart */
+  CHECK_OK(nnf_plot_front(path, NULL, NULL, NULL, NULL, NULL, 0, err, sizeof err));
+  load_svg(path, d);
+  CHECK_EQ(count(d, "polyline"), 0);
+  xml_free(d);
+  free(d);
+  CHECK_EQ(nnf_plot_front(path, NULL, NULL, y, NULL, NULL, 3, err, sizeof err), -1);
+  CHECK(strstr(err, "invalid") != NULL);
+}
+
 /* ---- edges ------------------------------------------------------------------- */
 
 static void test_edges(void) {
@@ -530,6 +612,7 @@ int main(int argc, char **argv) {
   test_ticks();
   test_lines();
   test_scatter();
+  test_front();
   test_edges();
   return nnf_test_done(argv[0]);
 }
