@@ -1,7 +1,8 @@
 /*
  * nnfpga - the command-line tool of nnfpga.
  *
- *   nnfpga info | train | eval | infer | bench | tune | import | quantize  [OPTIONS]   (nnfpga COMMAND --help)
+ *   nnfpga info | train | eval | infer | bench | tune | sweep | import | quantize  [OPTIONS]
+ *   (nnfpga COMMAND --help)
  *
  * Exit codes: 0 success, 1 the device failed or refused, 2 bad usage,
  * 3 bad input (a data set, checkpoint or file that cannot be used).
@@ -23,6 +24,8 @@ static void usage(FILE *f) {
           "  infer    classes and int8 logits of samples, from a checkpoint\n"
           "  bench    host training step time and device inference figures\n"
           "  tune     hyperparameter search (grid or random), resumable, with a plot\n"
+          "  sweep    device configurations built, run and synthesised: accuracy, cycles, area,\n"
+          "           fmax as CSV and JSON, the Pareto front as a plot; resumable, parallel\n"
           "  import   a model trained elsewhere (ONNX float, TFLite int8, a PyTorch nn.Sequential's\n"
           "           state_dict in safetensors) as a checkpoint\n"
           "  quantize post-training quantization of a float checkpoint, with the accuracy drop\n"
@@ -52,6 +55,7 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "infer")) return cmd_infer(argc - 2, argv + 2);
   if (!strcmp(argv[1], "bench")) return cmd_bench(argc - 2, argv + 2);
   if (!strcmp(argv[1], "tune")) return cmd_tune(argc - 2, argv + 2);
+  if (!strcmp(argv[1], "sweep")) return cmd_sweep(argc - 2, argv + 2);
   if (!strcmp(argv[1], "import")) return cmd_import(argc - 2, argv + 2);
   if (!strcmp(argv[1], "quantize")) return cmd_quantize(argc - 2, argv + 2);
   fprintf(stderr, "nnfpga: unknown command '%s'\n", argv[1]);

@@ -203,6 +203,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 
