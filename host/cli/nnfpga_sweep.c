@@ -1278,9 +1278,10 @@ static cJSON *build_rows(const sweep *s, tally *t) {
       for (int k = 0; k < 4; k++) add_num_or_null(o, RES[k], sr ? jnum(sr, RES[k]) : NAN);
       cJSON_AddNullToObject(o, "pareto");
       if (er && jstr(er, "error")) snprintf(err, sizeof err, "eval: %s", jstr(er, "error"));
-      if (sr && jstr(sr, "error")) {
+      if ((sr && jstr(sr, "error")) || !c->target[0]) {
         size_t l = strlen(err);
-        snprintf(err + l, sizeof err - l, "%ssynth: %s", l ? "; " : "", jstr(sr, "error"));
+        snprintf(err + l, sizeof err - l, "%ssynth: %s", l ? "; " : "",
+                 c->target[0] ? jstr(sr, "error") : "the configuration has no board, nothing to synthesise");
       }
       if (err[0]) cJSON_AddStringToObject(o, "error", err);
       else cJSON_AddNullToObject(o, "error");
