@@ -931,24 +931,27 @@ static int device_id(const char *uri, unsigned *id) {
 
 /* A prebuilt simulator that reports id c->id in INFO: the in-process "sim",
  * or "sim:board=NAME" for each configuration with a board in
- * nnf_config_dir() (c's own name first). Names only order the tries: the
- * device's INFO decides. 1 with uri set, or 0. */
-static int prebuilt_device(const sw_config *c, char *uri, size_t len) {
+ * nnf_config_dir() (else the source tree's configs/; c's own name first).
+ * Names only order the tries: the device's INFO decides. 1 with uri set,
+ * or 0. */
+static int prebuilt_device(const sweep *s, const sw_config *c, char *uri, size_t len) {
   unsigned id;
   if (!device_id("sim", &id) && id == c->id) {
     snprintf(uri, len, "sim");
     return 1;
   }
-  char tried[64][64];
+  char tried[64][64], dir[PATH_LEN + 16];
   int nt = 0;
   snprintf(tried[nt++], sizeof tried[0], "%s", c->name);
-  DIR *d = opendir(nnf_config_dir());
+  if (*nnf_config_dir()) snprintf(dir, sizeof dir, "%s", nnf_config_dir());
+  else snprintf(dir, sizeof dir, "%s/configs", s->src);
+  DIR *d = opendir(dir);
   struct dirent *e;
   while (d && (e = readdir(d)) && nt < 64) {
     size_t n = strlen(e->d_name);
     if (n < 6 || n - 5 >= sizeof tried[0] || strcmp(e->d_name + n - 5, ".json")) continue;
     char p[PATH_LEN + 300];
-    snprintf(p, sizeof p, "%s/%s", nnf_config_dir(), e->d_name);
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
     sw_config other;
     char err[PATH_LEN + 256];
     if (read_config(p, &other, err, sizeof err) || !other.target[0] || !strcmp(other.name, c->name)) continue;
@@ -992,7 +995,7 @@ static cJSON *eval_job(const sweep *s, const sw_job *j, FILE *log) {
     return error_result(r, "checkpoint", 0, msg);
   }
   const char *source = "prebuilt";
-  if (!prebuilt_device(c, uri, sizeof uri)) {
+  if (!prebuilt_device(s, c, uri, sizeof uri)) {
     char script[PATH_LEN + 32], *o, *e;
     python_script(s, "nnfconfig.py", script, sizeof script);
     char *argv[] = {"python3", script, "build-sim", (char *)c->file, NULL};
@@ -1189,8 +1192,8 @@ static int run_job(sweep *s, int k, job_status *st, cJSON **result, char *holder
   snprintf(rel, sizeof rel, "results/%s.json", j->name);
   int rc = !text || store_put(s, rel, text) ? EXIT_INPUT : 0;
   free(text);
-  if (ftruncate(fd, 0)) { /* the holder's line goes with the lock; nothing to do if it stays */
-  }
+  /* the holder's line goes with the lock (left behind, it would only name a past worker) */
+  if (ftruncate(fd, 0)) errno = 0;
   close(fd);
   if (rc) {
     cJSON_Delete(res);
@@ -1572,7 +1575,7 @@ static int run_sweep(sweep *s, run_count *n) {
     FILE *out;
     int k;
   } slot[MAX_WORKERS];
-  int active = 0, next = 0, ended = 0;
+  int active = 0, next = 0, ended = 0, rc = 0;
   int show = !s->quiet && !s->json;
   if (show && nq)
     fprintf(stderr, "sweep %s: %d job%s to run, %ld at a time\n", s->dir, nq, nq == 1 ? "" : "s",
@@ -1585,16 +1588,13 @@ static int run_sweep(sweep *s, run_count *n) {
       char *argv[] = {s->self, "sweep", "--dir", s->dir, "--run-job", num, "--json",
                       s->retry_failed ? "--retry-failed" : NULL, NULL};
       FILE *out = tmpfile();
-      if (!out) {
-        free(queue);
-        return input_err("cannot create a temporary file: %s", strerror(errno));
-      }
       fflush(NULL);
-      pid_t pid = fork();
-      if (pid < 0) {
-        fclose(out);
-        free(queue);
-        return input_err("cannot start job %d: %s", k, strerror(errno));
+      pid_t pid = out ? fork() : -1;
+      if (pid < 0) {   /* start no more; wait for the running ones */
+        rc = input_err("cannot start job %d: %s", k, strerror(errno));
+        if (out) fclose(out);
+        next = nq;
+        break;
       }
       if (pid == 0) {
         dup2(fileno(out), 1);
@@ -1644,7 +1644,7 @@ static int run_sweep(sweep *s, run_count *n) {
     cJSON_Delete(o);
   }
   free(queue);
-  return 0;
+  return rc;
 }
 
 /* ---- the command ------------------------------------------------------------------ */
@@ -1850,8 +1850,8 @@ static void summary(const sweep *s, int created, const run_count *n, const tally
     cli_json_emit(o);
     return;
   }
-  printf("sweep %s (%s): %d jobs, %d done, %d failed, %d pending\n", s->dir, created ? "new plan" : "resumed",
-         s->njob, t->done, t->failed, t->pending);
+  printf("sweep %s (%s): %d job%s, %d done, %d failed, %d pending\n", s->dir, created ? "new plan" : "resumed",
+         s->njob, s->njob == 1 ? "" : "s", t->done, t->failed, t->pending);
   if (s->collect)
     printf("collected the results of %d job%s\n", t->done + t->failed, t->done + t->failed == 1 ? "" : "s");
   else if (!n->ran && !n->running && !n->lost)
