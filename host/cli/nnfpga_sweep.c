@@ -441,7 +441,8 @@ static int split_list(const char *s, char out[][PATH_LEN], int max, const char *
 /* Does the base configuration have a parameter called name (core, link.baud,
  * board.params, as nnfconfig.py derive takes them)? */
 static int base_has(const cJSON *base, const char *name) {
-  if (!strcmp(name, "link.baud")) return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(base, "link"), "baud") != NULL;
+  if (!strcmp(name, "link.baud"))
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(base, "link"), "baud") != NULL;
   if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(base, "core"), name)) return 1;
   const cJSON *b = cJSON_GetObjectItemCaseSensitive(base, "board");
   return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "params"), name) != NULL;
@@ -556,7 +557,8 @@ static int build_request(sweep *s, request *rq, cJSON **out) {
     cJSON_AddNullToObject(req, "base");
     cJSON_AddNullToObject(req, "grid");
   }
-  if (!rc && !rq->nconfigs && !rq->base[0]) rc = usage_err("no configurations: give --configs A.json,B.json or --base F.json --grid ...");
+  if (!rc && !rq->nconfigs && !rq->base[0])
+    rc = usage_err("no configurations: give --configs A.json,B.json or --base F.json --grid ...");
   cJSON *md = cJSON_AddArrayToObject(req, "models");
   s->nmodel = 0;
   if (!rc && s->models_s) {
