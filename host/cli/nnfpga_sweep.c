@@ -931,9 +931,28 @@ static int device_id(const char *uri, unsigned *id) {
   return 0;
 }
 
+/* Add to names[] the name of each configuration with a board in folder dir
+ * (not yet there; at most max). */
+static void board_names(const char *dir, char (*names)[64], int *n, int max) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  while (d && (e = readdir(d)) && *n < max) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".json")) continue;
+    char p[PATH_LEN + 300], err[PATH_LEN + 256];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    sw_config other;
+    if (read_config(p, &other, err, sizeof err) || !other.target[0]) continue;
+    int seen = 0;
+    for (int i = 0; i < *n && !seen; i++) seen = !strcmp(names[i], other.name);
+    if (!seen) snprintf(names[(*n)++], sizeof names[0], "%s", other.name);
+  }
+  if (d) closedir(d);
+}
+
 /* A prebuilt simulator that reports id c->id in INFO: the in-process "sim",
- * or "sim:board=NAME" for each configuration with a board in
- * nnf_config_dir() (else the source tree's configs/; c's own name first).
+ * or "sim:board=NAME" for each configuration with a board in the folders of
+ * nnf_config_dir() (else the source tree's configs/), c's own name first.
  * Names only order the tries: the device's INFO decides. 1 with uri set,
  * or 0. */
 static int prebuilt_device(const sweep *s, const sw_config *c, char *uri, size_t len) {
@@ -945,21 +964,20 @@ static int prebuilt_device(const sweep *s, const sw_config *c, char *uri, size_t
   char tried[64][64], dir[PATH_LEN + 16];
   int nt = 0;
   snprintf(tried[nt++], sizeof tried[0], "%s", c->name);
-  if (*nnf_config_dir()) snprintf(dir, sizeof dir, "%s", nnf_config_dir());
-  else snprintf(dir, sizeof dir, "%s/configs", s->src);
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  while (d && (e = readdir(d)) && nt < 64) {
-    size_t n = strlen(e->d_name);
-    if (n < 6 || n - 5 >= sizeof tried[0] || strcmp(e->d_name + n - 5, ".json")) continue;
-    char p[PATH_LEN + 300];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    sw_config other;
-    char err[PATH_LEN + 256];
-    if (read_config(p, &other, err, sizeof err) || !other.target[0] || !strcmp(other.name, c->name)) continue;
-    snprintf(tried[nt++], sizeof tried[0], "%s", other.name);
+  const char *dirs = nnf_config_dir();
+  if (!*dirs) {
+    snprintf(dir, sizeof dir, "%s/configs", s->src);
+    board_names(dir, tried, &nt, 64);
   }
-  if (d) closedir(d);
+  while (*dirs) {   /* a colon-separated list */
+    size_t n = strcspn(dirs, ":");
+    if (n > 0 && n < sizeof dir) {
+      memcpy(dir, dirs, n);
+      dir[n] = 0;
+      board_names(dir, tried, &nt, 64);
+    }
+    dirs += n + (dirs[n] == ':');
+  }
   for (int i = 0; i < nt; i++) {
     char u[128];
     snprintf(u, sizeof u, "sim:board=%.63s", tried[i]);
@@ -1699,8 +1717,8 @@ static void usage_sweep(FILE *f) {
           "\n"
           "environment: NNF_SOURCE_DIR the nnfpga source tree (scripts/nnfconfig.py, synth.py;\n"
           "default the tree this nnfpga was built from), NNF_SIM_DIR the board modules,\n"
-          "NNF_SIM_CACHE build-sim's cache, NNF_CONFIG_DIR the configurations tried as\n"
-          "prebuilt boards.\n"
+          "NNF_SIM_CACHE build-sim's cache, NNF_CONFIG_DIR the folders (colon-separated) of\n"
+          "the configurations tried as prebuilt boards.\n"
           "\n"
           "exit codes: 0 success (failed jobs are results: see the CSV's error column),\n"
           "1 a job's worker died without a result, 2 bad usage (or a different plan in\n"
