@@ -7,7 +7,9 @@
 // and followed by their CRC16, low byte first (nnf_usb_crc16). Any other
 // type is sent as its PID byte alone (ACK, NAK, STALL: the device sends no
 // tokens). The PID byte carries its check nibble. Bytes go out on tx_valid
-// / tx_data / tx_last / tx_ready, the last one flagged.
+// / tx_data / tx_last / tx_ready, the last one flagged. `drop` (nnf_usb_tx's
+// underrun: the payload came too late and the packet was spoiled) drops the
+// packet: back to idle, the rest of the payload is not pulled.
 `default_nettype none
 
 module nnf_usb_pkt_tx #(
@@ -15,6 +17,7 @@ module nnf_usb_pkt_tx #(
 ) (
     input  wire             clk,
     input  wire             rst,
+    input  wire             drop,           // nnf_usb_tx's underrun: drop the packet
     input  wire             send_valid,
     input  wire [3:0]       send_pid,
     input  wire [LEN_W-1:0] send_len,
@@ -74,7 +77,7 @@ module nnf_usb_pkt_tx #(
     end
 
     always @(posedge clk) begin
-        if (rst) begin
+        if (rst || drop) begin
             st_q   <= S_IDLE;
             pid_q  <= 4'd0;
             left_q <= {LEN_W{1'b0}};

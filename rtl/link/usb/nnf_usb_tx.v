@@ -13,7 +13,9 @@
 // the line, so the source has a whole byte time (32 clocks) per byte. If it
 // has none when one is needed (an underrun), `underrun` pulses and the
 // packet is spoiled on purpose, as USB asks: eight ones without stuffing
-// (a stuffing error at every receiver), then the EOP.
+// (a stuffing error at every receiver), then the EOP; no byte is taken
+// from the underrun to the end of that EOP (the source starts over:
+// nnf_usb_pkt_tx's `drop`).
 //
 // busy: a packet is on the line (oe) or about to be. dp_o, dm_o and oe are
 // registered (no glitches on the pins); J (dp_o high) while idle.
@@ -45,6 +47,7 @@ module nnf_usb_tx (
     reg        hold_last_q;
     reg        hold_v_q;
     reg        lvl_q;                       // NRZI level: 1 J, 0 K
+    reg        ab_q;                        // spoiling a packet after an underrun
 
     wire tick = (st_q != S_IDLE) && (cnt_q == 2'd0);
 
@@ -56,7 +59,7 @@ module nnf_usb_tx (
         .clk(clk), .rst(rst), .clear(st_clear), .tick(st_tick), .in_bit(sh_q[0]),
         .in_take(take), .out_bit(out_bit), .stuffing(stuffing));
 
-    assign in_ready = !hold_v_q;
+    assign in_ready = !hold_v_q && !ab_q;
     assign busy     = (st_q != S_IDLE) || hold_v_q;
 
     always @(posedge clk) begin
@@ -72,11 +75,12 @@ module nnf_usb_tx (
             hold_last_q <= 1'b0;
             hold_v_q    <= 1'b0;
             lvl_q       <= 1'b1;
+            ab_q        <= 1'b0;
             dp_o        <= 1'b1;
             dm_o        <= 1'b0;
             oe          <= 1'b0;
         end else begin
-            if (in_valid && !hold_v_q) begin
+            if (in_valid && in_ready) begin
                 hold_q      <= in_data;
                 hold_last_q <= in_last;
                 hold_v_q    <= 1'b1;
@@ -115,6 +119,7 @@ module nnf_usb_tx (
                                 hold_v_q <= 1'b0;
                             end else begin      // underrun: spoil the packet
                                 underrun <= 1'b1;
+                                ab_q     <= 1'b1;
                                 nbit_q   <= 3'd0;
                                 st_q     <= S_ABORT;
                             end
@@ -142,6 +147,7 @@ module nnf_usb_tx (
                 end
                 default: if (tick) begin        // S_J: release the pins
                     oe   <= 1'b0;
+                    ab_q <= 1'b0;
                     st_q <= S_IDLE;
                 end
             endcase
