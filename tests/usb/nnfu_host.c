@@ -160,14 +160,17 @@ size_t nnfu_encode(const uint8_t *bytes, size_t n, const nnfu_enc_opts *o, uint8
 
 /* ---- samples ------------------------------------------------------------ */
 
-static double jit(nnfu_timing *t) {
+static double unit(nnfu_timing *t) {  /* splitmix64, uniform in [0, 1) */
   uint64_t z = (t->rng += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;
-  double u = (double)(z >> 11) * (1.0 / 9007199254740992.0);
-  return (2.0 * u - 1.0) * t->jitter;
+  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
+
+static double jit(nnfu_timing *t) { return (2.0 * unit(t) - 1.0) * t->jitter; }
+
+static int is_jk(int s) { return s == NNFU_J || s == NNFU_K; }
 
 size_t nnfu_render(nnfu_timing *t, const uint8_t *sym, size_t n, uint8_t *samp, size_t cap) {
   const double bit = 4.0 * (1.0 + t->offset);
@@ -182,9 +185,14 @@ size_t nnfu_render(nnfu_timing *t, const uint8_t *sym, size_t n, uint8_t *samp, 
       samp[i] = (uint8_t)(k == 0 ? NNFU_J : sym[k - 1]);
       i++;
     }
+    const int change = k > 0 && is_jk(sym[k]) && is_jk(sym[k - 1]) && sym[k] != sym[k - 1];
+    const int glitch = change && t->glitch > 0 && unit(t) < t->glitch;
+    const size_t first = i;
     while ((double)i < next) {
       if (i >= cap) return 0;
-      samp[i++] = sym[k];
+      samp[i] = sym[k];
+      if (glitch && i == first) samp[i] = unit(t) < 0.5 ? NNFU_SE0 : NNFU_SE1;
+      i++;
     }
     start = next;
   }

@@ -105,12 +105,15 @@ typedef struct {
   double jitter;            /* each edge moves by a uniform amount in [-jitter, +jitter] samples */
   double phase;             /* first edge's position inside its sample, [0, 1) */
   uint64_t rng;             /* state of the jitter's generator (splitmix64) */
+  double glitch;            /* probability that a J <-> K edge passes through SE0 or SE1 for
+                             * one sample (D+ and D- crossing apart), 0 for none */
 } nnfu_timing;
 
 /* Symbols -> samples: symbol k lasts from 4k(1 + offset) + phase + jitter_k
- * to the next edge; sample i takes the symbol in force at time i. The last
- * symbol (EOP's J) is held one bit. Returns the sample count, 0 if cap is
- * too small. */
+ * to the next edge; sample i takes the symbol in force at time i (with
+ * probability `glitch` the first sample of a J <-> K change is SE0 or SE1
+ * instead). The last symbol (EOP's J) is held one bit. Returns the sample
+ * count, 0 if cap is too small. */
 size_t nnfu_render(nnfu_timing *t, const uint8_t *sym, size_t n, uint8_t *samp, size_t cap);
 
 /* ---- decoding the device's line ----------------------------------------- */
