@@ -155,6 +155,38 @@ module nnf_usb_rx #(
             endcase
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md, docs/usb.md). For any pins (dp,
+    // dm free): the strobes keep their order, one packet at a time:
+    // rx_start only outside a packet; rx_valid and rx_end only inside one;
+    // exactly one rx_end closes each packet (the next rx_start comes after
+    // it); at most one strobe a cycle; `active` exactly inside a packet;
+    // rx_end carries an error exactly when it is not a clean EOP on a byte
+    // boundary, and err is one of the documented codes.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+
+    reg f_open;                             // rx_start seen, its rx_end not yet
+    always @(posedge clk)
+        if (rst)           f_open <= 1'b0;
+        else if (rx_start) f_open <= 1'b1;
+        else if (rx_end)   f_open <= 1'b0;
+    always @(*) if (f_past_valid && !rst) begin
+        if (rx_start) assert(!f_open && !rx_valid && !rx_end);
+        if (rx_valid) assert(f_open && !rx_end);
+        if (rx_end)   assert(f_open);
+        assert(active == (rx_start || (f_open && !rx_end)));
+        if (rx_end) assert(err == 3'b000 || err == 3'b001 || err == 3'b010 ||
+                           err == 3'b100 || err == 3'b110);
+`ifndef FORMAL_PORTS_ONLY
+        assert(st_q <= S_WAIT);
+        if (st_q == S_EOP) assert(cnt_q >= 3'd1 && cnt_q <= 3'd3);
+`endif
+    end
+`endif
 endmodule
 
 `default_nettype wire
