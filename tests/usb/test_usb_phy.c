@@ -300,9 +300,12 @@ static int cmd_rx(uint64_t seed, long cases, int clock) {
   CHECK(d != NULL);
   static const double offs[] = {0.0025, -0.0025, 0.01, -0.01, 0.0};
   long counts[5] = {0};
+  static long seen[MAX_PAYLOAD + 1][2];   /* undamaged data packets by length and DATA0/1 */
+  memset(seen, 0, sizeof seen);
   for (long i = 0; i < cases; i++) {
     rx_case c;
     make_case(&r, i, 1, &c);
+    if (strcmp(c.what, "data") == 0) seen[c.n - 3][(c.b[0] & 0xF) == NNFU_PID_DATA1]++;
     nnfu_timing t = {0, 0, nnf_rng_unit(&r), nnf_rng_u64(&r), 0};
     if (clock) {
       int k = (int)(i % 5);
@@ -315,6 +318,13 @@ static int cmd_rx(uint64_t seed, long cases, int clock) {
                  (unsigned long long)seed, i, c.what, c.n, t.offset, t.jitter, t.glitch);
     run_rx_case(d, &c, &t, (int)nnf_rng_range(&r, 1, 40), i);
   }
+  /* coverage: every payload length, as DATA0 and as DATA1, undamaged */
+  long least = cases;
+  for (int n = 0; n <= MAX_PAYLOAD; n++)
+    for (int k = 0; k < 2; k++) least = seen[n][k] < least ? seen[n][k] : least;
+  printf("%ld cases; every payload length 0..%d as DATA0 and DATA1 at least %ld times undamaged\n",
+         cases, MAX_PAYLOAD, least);
+  if (cases >= 5000) CHECK(least >= 10);
   if (clock)
     printf("offsets +0.25%%/-0.25%% (jitter 0.4), +1%%/-1%% (0.25), 0 (0.45): %ld %ld %ld %ld %ld cases,"
            " half of them with one-sample SE0/SE1 at J <-> K edges\n",
@@ -562,6 +572,8 @@ static int cmd_tx(uint64_t seed, long cases) {
   static const int hs[] = {NNFU_PID_ACK, NNFU_PID_NAK, NNFU_PID_STALL};
   uint8_t pl[MAX_PAYLOAD];
   long stuffed_ff = 0;
+  static long seen[MAX_PAYLOAD + 1][2];
+  memset(seen, 0, sizeof seen);
   for (long i = 0; i < cases; i++) {
     int pid, n = 0;
     if (i % 9 == 8) {
@@ -576,7 +588,10 @@ static int cmd_tx(uint64_t seed, long cases) {
     tx_send(&h, &r, pid, pl, n, (int)(i % 4) * 6, -1, 0);
     tx_expect(&h, pid, pl, n);
     CHECK_EQ(h.underruns, 0);
+    if (pid == NNFU_PID_DATA0 || pid == NNFU_PID_DATA1) seen[n][pid == NNFU_PID_DATA1]++;
   }
+  if (cases >= 1000)   /* every length as DATA0 and as DATA1 */
+    for (int n = 0; n <= MAX_PAYLOAD; n++) CHECK(seen[n][0] > 0 && seen[n][1] > 0);
   /* an underrun: the source withholds byte 5 for 200 clocks; the packet
    * is spoiled (a stuffing error for the host), the layer starts over, and
    * the next packet goes out whole */
