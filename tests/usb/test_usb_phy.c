@@ -605,8 +605,32 @@ static int cmd_tx(uint64_t seed, long cases) {
   tx_send(&h, &r, NNFU_PID_DATA1, pl, 20, 3, -1, 0);
   tx_expect(&h, NNFU_PID_DATA1, pl, 20);
   CHECK_EQ(h.underruns, 0);
-  printf("%ld packets sent and decoded (%ld starting with 0xFF 0xFF), %ld clocks\n", cases,
-         stuffed_ff, h.cycle);
+  /* the byte after a stall of every length 0..90 clocks: early, in the
+   * very cycle it is due (straight to the line), or late (an underrun:
+   * spoiled, and the next packet whole) */
+  int on_time = 0, late = 0, max_ok = -1;
+  for (int ls = 0; ls <= 90; ls++) {
+    nnf_test_ctx("a stall of %d clocks before byte 5", ls);
+    for (int i = 0; i < 20; i++) pl[i] = (uint8_t)(0x35 ^ (i * 11));   /* the same each time: the due cycle stays put */
+    tx_send(&h, &r, NNFU_PID_DATA0, pl, 20, 0, 5, ls);
+    if (h.underruns == 0) {
+      tx_expect(&h, NNFU_PID_DATA0, pl, 20);
+      on_time++;
+      CHECK(late == 0);   /* once late, always late */
+      max_ok = ls;
+    } else {
+      CHECK_EQ(h.underruns, 1);
+      CHECK_EQ(h.mon.status, NNFU_E_STUFF);
+      h.underruns = 0;
+      late++;
+      tx_send(&h, &r, NNFU_PID_DATA1, pl, 20, 0, -1, 0);
+      tx_expect(&h, NNFU_PID_DATA1, pl, 20);
+    }
+  }
+  CHECK(on_time > 40 && late > 20);
+  printf("%ld packets sent and decoded (%ld starting with 0xFF 0xFF), %ld clocks; "
+         "a byte may come up to %d clocks late without an underrun\n",
+         cases, stuffed_ff, h.cycle, max_ok);
   nnfu_mon_free(&h.mon);
   nnfu_dut_destroy(h.d);
   return 0;

@@ -10,7 +10,8 @@
 //
 // The first byte is taken in idle and the packet starts the next cycle; the
 // next byte is taken into a holding register while the previous one is on
-// the line, so the source has a whole byte time (32 clocks) per byte. If it
+// the line, so the source has a whole byte time (32 clocks) per byte (one
+// offered in the very cycle it is needed goes straight out). If it
 // has none when one is needed (an underrun), `underrun` pulses and the
 // packet is spoiled on purpose, as USB asks: eight ones without stuffing
 // (a stuffing error at every receiver), then the EOP; no byte is taken
@@ -59,6 +60,10 @@ module nnf_usb_tx (
         .clk(clk), .rst(rst), .clear(st_clear), .tick(st_tick), .in_bit(sh_q[0]),
         .in_take(take), .out_bit(out_bit), .stuffing(stuffing));
 
+    // the next byte is due now and the holding register is empty: a byte
+    // offered in this cycle goes straight to the shift register
+    wire due = st_tick && take && (nbit_q == 3'd7) && !last_q && !hold_v_q;
+
     assign in_ready = !hold_v_q && !ab_q;
     assign busy     = (st_q != S_IDLE) || hold_v_q;
 
@@ -80,7 +85,7 @@ module nnf_usb_tx (
             dm_o        <= 1'b0;
             oe          <= 1'b0;
         end else begin
-            if (in_valid && in_ready) begin
+            if (in_valid && in_ready && !due) begin
                 hold_q      <= in_data;
                 hold_last_q <= in_last;
                 hold_v_q    <= 1'b1;
@@ -117,6 +122,9 @@ module nnf_usb_tx (
                                 sh_q     <= hold_q;
                                 last_q   <= hold_last_q;
                                 hold_v_q <= 1'b0;
+                            end else if (in_valid) begin    // just in time
+                                sh_q     <= in_data;
+                                last_q   <= in_last;
                             end else begin      // underrun: spoil the packet
                                 underrun <= 1'b1;
                                 ab_q     <= 1'b1;
@@ -153,6 +161,50 @@ module nnf_usb_tx (
             endcase
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md, docs/usb.md). For any byte source:
+    // the pins never show SE1; released (oe low) they are J; they are
+    // released only after J (the EOP's last bit); no byte is taken from an
+    // underrun to the release of the pins. (The line's run lengths, i.e. the
+    // stuffing seen through NRZI, are nnf_usb_stuff's proof and rtl_usb_tx's
+    // sample-exact decoding: a k-induction over the 28 clocks of a run is
+    // too slow here.)
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+
+    reg f_spoil;                            // an underrun since the pins were taken
+    always @(posedge clk)
+        if (rst || !oe)    f_spoil <= 1'b0;
+        else if (underrun) f_spoil <= 1'b1;
+    always @(*) if (f_past_valid && !rst) begin
+        assert(!(dp_o && dm_o));
+        if (!oe) assert(dp_o && !dm_o);
+        if ((f_spoil && oe) || underrun) assert(!in_ready);
+    end
+    always @(posedge clk) if (f_past_valid && !rst && !$past(rst))
+        if ($past(oe) && !oe) assert($past(dp_o) && !$past(dm_o));
+`ifndef FORMAL_PORTS_ONLY
+    always @(*) if (f_past_valid && !rst) begin
+        assert(st_q <= S_EOP0);
+        if (st_q == S_IDLE) assert(!oe && !ab_q);
+        if (st_q == S_DATA && !oe) assert(cnt_q == 2'd0 && nbit_q == 3'd0 && !done_q);
+        // the pins in each state: NRZI level, EOP's SE0, its J
+        if (oe && (st_q == S_DATA || st_q == S_ABORT || st_q == S_EOP0))
+            assert(dp_o == lvl_q && dm_o == !lvl_q);
+        if (st_q == S_EOP1 || st_q == S_EOP2) assert(!dp_o && !dm_o);
+        if (st_q == S_J) assert(dp_o && !dm_o);
+        if (ab_q) assert(st_q != S_IDLE && st_q != S_DATA && !hold_v_q);
+        if (st_q == S_ABORT) assert(ab_q);
+        if ((f_spoil && oe) || underrun) assert(ab_q);
+        if (ab_q) assert(f_spoil || underrun);
+        // the pins are taken at the SYNC's first tick and kept to the end
+        if (!oe) assert(st_q == S_IDLE || (st_q == S_DATA && !done_q && !ab_q));
+    end
+`endif
+`endif
 endmodule
 
 `default_nettype wire
