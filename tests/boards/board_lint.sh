@@ -4,8 +4,10 @@
 # iverilog -g2005 -Wall (warnings in these files fail; the core's own are
 # its owners') over: nnf_uart / nnf_uart_rx / nnf_uart_tx / nnf_fifo /
 # nnf_ft245 (rtl/link) / nnf_reset_sync / nnf_led_stretch / nnf_dev_uart
-# (rtl/boards/common), tb_ft245_core, and each board top
-# in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives.
+# (rtl/boards/common), tb_ft245_core, each board top
+# in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives, and
+# every module of the USB device core (rtl/link/usb, not yet in a board top)
+# with the test top that joins its layers (tests/usb/nnfu_dut.v).
 # CTest: rtl_board_lint (label rtl).
 #
 #   tests/boards/board_lint.sh [REPO_ROOT]
@@ -31,7 +33,7 @@ check() {   # check NAME TOP FILES...
   if command -v iverilog >/dev/null 2>&1; then
     n=$((n + 1))
     if iverilog -g2005 -Wall -Wno-timescale "-I$root/rtl/core" -o "$tmp/a.out" -s "$top" "$@" >"$tmp/out" 2>&1 \
-         && ! grep -E "(rtl/link|rtl/boards|tests/boards)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
+         && ! grep -E "(rtl/link|rtl/boards|tests/boards|tests/usb)[^:]*:[0-9]+: (warning|error)" "$tmp/out" | grep -q .; then
       echo "ok   iverilog  $name"
     else
       echo "FAIL iverilog  $name"; sed 's/^/     /' "$tmp/out" | head -20; fail=$((fail + 1))
@@ -49,6 +51,13 @@ check nnf_top_ulx3s nnf_top_ulx3s "$root/rtl/boards/ulx3s/nnf_top_ulx3s.v" "$ecp
   "$here/vendor_stubs.v" "${core[@]}"
 check nnf_top_orangecrab nnf_top_orangecrab "$root/rtl/boards/orangecrab/nnf_top_orangecrab.v" "$ecp5" \
   "$here/vendor_stubs.v" "${core[@]}"
+
+usb=("$root"/rtl/link/usb/*.v)
+for f in "${usb[@]}"; do
+  m=$(basename "$f" .v)
+  check "$m" "$m" "${usb[@]}"
+done
+check nnfu_dut nnfu_dut "$root/tests/usb/nnfu_dut.v" "${usb[@]}"
 
 echo "$((n - fail)) passed, $fail failed"
 [ $fail -eq 0 ]
