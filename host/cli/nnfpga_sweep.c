@@ -105,26 +105,30 @@ typedef struct {
   nnf_tune_store store;
 } sweep;
 
+/* A message "nnfpga sweep: ..." on stderr; returns code. */
+static int say_err(int code, const char *fmt, va_list ap) {
+  fprintf(stderr, "nnfpga sweep: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\n");
+  return code;
+}
+
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_err(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "nnfpga sweep: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  int rc = say_err(EXIT_USAGE, fmt, ap);
   va_end(ap);
-  return EXIT_USAGE;
+  return rc;
 }
 
 static int input_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int input_err(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "nnfpga sweep: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  int rc = say_err(EXIT_INPUT, fmt, ap);
   va_end(ap);
-  return EXIT_INPUT;
+  return rc;
 }
 
 /* ---- small helpers ------------------------------------------------------------ */
