@@ -98,6 +98,8 @@ int nnfdrv_open_ftdi(unsigned vid, unsigned pid, const char *serial, long baud, 
     else
       snprintf(msg, msglen, "usb: no FTDI bridge found (tried 0403:6010, 0403:6015, 0403:6014): %s",
                ftdi_get_error_string(u->ftdi));
+    if (rc == -8)
+      snprintf(msg + strlen(msg), msglen - strlen(msg), " (install the udev rule: docs/usb-host.md)");
     ftdi_free(u->ftdi);
     free(u);
     /* -8: "inappropriate permissions on device" (libusb_open: ACCESS) */

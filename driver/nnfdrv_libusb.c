@@ -447,7 +447,7 @@ int nnfdrv_open_libusb(unsigned vid, unsigned pid, const char *serial, const cha
     u->h = h;
   }
   libusb_device *dev = u->h ? libusb_get_device(u->h) : NULL;
-  if (n > 0) libusb_free_device_list(list, 1);
+  if (n >= 0) libusb_free_device_list(list, 1);   /* allocated even when empty */
   if (!u->h) {
     snprintf(msg, msglen, "usb: no device %04x:%04x%s%s%s%s%s", vid, pid, product ? " \"" : "",
              product ? product : "", product ? "\"" : "", serial && *serial ? " serial " : "",

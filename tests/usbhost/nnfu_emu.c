@@ -105,6 +105,7 @@ static void tx_take_from_model(nnfu_emu *e) {
 static size_t tx_avail(nnfu_emu *e) { return now_us() >= e->release_at ? e->tx_n : 0; }
 
 static void tx_consume(nnfu_emu *e, uint8_t *out, size_t n) {
+  if (n == 0) return;
   memcpy(out, e->tx, n);
   memmove(e->tx, e->tx + n, e->tx_n - n);
   e->tx_n -= n;
