@@ -48,11 +48,12 @@ struct nnfu_emu {
   uint8_t *tx;               /* the device's answer stream not yet sent */
   size_t tx_n, tx_cap;
   int64_t release_at;        /* hold tx until this monotonic time (us) */
+  int64_t hold_until;        /* native: NAK OUT until this time (us) */
+  atomic_int hold_next_ms;
   atomic_int delay_next_ms;
   atomic_long unplug_after;  /* -1: never */
   int zlp_due;
   int gone;
-  int held_out;
   /* FTDI */
   uint8_t txf[FTDI_TX_FIFO]; /* the chip's transmit FIFO, towards the UART */
   size_t txf_n;
@@ -135,7 +136,11 @@ static void check_unplug_after(nnfu_emu *e, size_t sent) {
 
 static void pump_native(nnfu_emu *e) {
   /* OUT: each packet goes to the model unless the device holds its input */
-  while (!e->held_out && !g_queue_is_empty(&e->out_q)) {
+  if (!g_queue_is_empty(&e->out_q)) {
+    int h = atomic_exchange(&e->hold_next_ms, 0);
+    if (h > 0) e->hold_until = now_us() + (int64_t)h * 1000;
+  }
+  while (now_us() >= e->hold_until && !g_queue_is_empty(&e->out_q)) {
     urb *u = g_queue_pop_head(&e->out_q);
     int len = U(u)->buffer_length;
     if (len > 0) nnfm_device_rx(e->model, u->buf->data, (size_t)len);
@@ -253,12 +258,26 @@ static gboolean on_tick(gpointer p) {
   return G_SOURCE_CONTINUE;
 }
 
+static void schedule_wake(nnfu_emu *e);
+
 static gboolean on_release(gpointer p) {
   nnfu_emu *e = p;
   g_source_unref(e->release_src);
   e->release_src = NULL;
   pump(e, 0);
+  schedule_wake(e);
   return G_SOURCE_REMOVE;
+}
+
+/* A timer for the next held answer or held OUT to let go (one at a time). */
+static void schedule_wake(nnfu_emu *e) {
+  int64_t t = now_us(), at = 0;
+  if (e->release_at > t) at = e->release_at;
+  if (e->hold_until > t && (!at || e->hold_until < at)) at = e->hold_until;
+  if (!at || e->gone || e->release_src) return;
+  e->release_src = g_timeout_source_new((guint)((at - t) / 1000 + 1));
+  g_source_set_callback(e->release_src, on_release, e, NULL);
+  g_source_attach(e->release_src, e->ctx);
 }
 
 static void do_unplug(nnfu_emu *e) {
@@ -415,11 +434,7 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *c, gpoint
     }
     pump(e, 0);
     set_ready(e);
-    if (e->release_at > now_us() && !e->gone && !e->release_src) {   /* wake up when a held answer is due */
-      e->release_src = g_timeout_source_new((guint)((e->release_at - now_us()) / 1000 + 1));
-      g_source_set_callback(e->release_src, on_release, e, NULL);
-      g_source_attach(e->release_src, e->ctx);
-    }
+    schedule_wake(e);   /* wake up when a held answer or OUT is due */
     umockdev_ioctl_client_complete(c, 0, 0);
     return TRUE;
   }
@@ -569,6 +584,14 @@ void nnfu_emu_unplug(nnfu_emu *e) {
 
 void nnfu_emu_unplug_after_in(nnfu_emu *e, long bytes) { atomic_store(&e->unplug_after, bytes); }
 void nnfu_emu_delay_next_answer(nnfu_emu *e, int ms) { atomic_store(&e->delay_next_ms, ms); }
+void nnfu_emu_hold_next_out(nnfu_emu *e, int ms) { atomic_store(&e->hold_next_ms, ms); }
+
+void nnfu_emu_stale(nnfu_emu *e, const uint8_t *bytes, size_t n) {
+  e->tx = realloc(e->tx, e->tx_n + n);
+  memcpy(e->tx + e->tx_n, bytes, n);
+  e->tx_n += n;
+  e->tx_cap = e->tx_n;
+}
 
 nnfu_emu_stats nnfu_emu_get_stats(nnfu_emu *e) {
   g_mutex_lock(&e->lock);

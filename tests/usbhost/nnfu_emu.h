@@ -45,6 +45,12 @@ void nnfu_emu_unplug_after_in(nnfu_emu *e, long bytes);
 /* Hold the next answer the device produces for ms milliseconds (a long
  * RUN): the host's IN transfers are NAKed meanwhile. */
 void nnfu_emu_delay_next_answer(nnfu_emu *e, int ms);
+/* Native: NAK the next OUT transfer(s) for ms milliseconds (the device
+ * holding its input), then take them. */
+void nnfu_emu_hold_next_out(nnfu_emu *e, int ms);
+/* Queue n answer bytes left over from an earlier session (call before the
+ * device's first open). */
+void nnfu_emu_stale(nnfu_emu *e, const uint8_t *bytes, size_t n);
 /* Free what unplug left (the device must be unplugged, its client gone). */
 void nnfu_emu_free(nnfu_emu *e);
 
