@@ -78,10 +78,14 @@ static int try_open(struct ftdi_context *f, unsigned vid, unsigned pid, const ch
 int nnfdrv_open_ftdi(unsigned vid, unsigned pid, const char *serial, long baud, nnfdrv_transport **out, char *msg,
                      size_t msglen) {
   ftdi_transport *u = calloc(1, sizeof *u);
-  if (!u || !(u->ftdi = ftdi_new())) {
-    free(u);
+  if (!u) {
     snprintf(msg, msglen, "usb: out of memory");
     return NNFDRV_ERR_NOMEM;
+  }
+  if (!(u->ftdi = ftdi_new())) {   /* its libusb_init failed (or memory ran out) */
+    free(u);
+    snprintf(msg, msglen, "usb: libftdi cannot start libusb (no USB on this machine?)");
+    return NNFDRV_ERR_NO_DEVICE;
   }
   static const unsigned known[][2] = {{0x0403, 0x6010}, {0x0403, 0x6015}, {0x0403, 0x6014}};
   int rc = -3;

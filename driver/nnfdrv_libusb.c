@@ -411,10 +411,10 @@ int nnfdrv_open_libusb(unsigned vid, unsigned pid, const char *serial, const cha
     return NNFDRV_ERR_NOMEM;
   }
   int rc = libusb_init(&u->ctx);
-  if (rc) {
-    snprintf(msg, msglen, "usb: libusb_init failed: %s", libusb_error_name(rc));
+  if (rc) {   /* e.g. no usbfs at all (a container): nothing to find */
+    snprintf(msg, msglen, "usb: no USB on this machine (libusb_init: %s)", libusb_error_name(rc));
     free(u);
-    return NNFDRV_ERR_IO;
+    return NNFDRV_ERR_NO_DEVICE;
   }
   libusb_device **list;
   ssize_t n = libusb_get_device_list(u->ctx, &list);
