@@ -361,7 +361,11 @@ static void mode_unplug(void) {
 
 /* CPU of this thread (the driver's) and of the process while a command's
  * answer is held back wait_ms. */
-static void cpu_case(nnfu_emu_kind kind, const char *uri, int devnum, int wait_ms) {
+typedef struct {
+  double wait_ms, thread_pct, process_pct;
+} cpu_fig;
+
+static cpu_fig cpu_case(nnfu_emu_kind kind, const char *uri, int devnum, int wait_ms) {
   nnfu_emu *e = nnfu_emu_plug(kind, devnum, NULL);
   nnfdrv *d;
   char err[512];
@@ -381,12 +385,13 @@ static void cpu_case(nnfu_emu_kind kind, const char *uri, int devnum, int wait_m
   nnfdrv_close(d);
   nnfu_emu_unplug(e);
   nnfu_emu_free(e);
+  return (cpu_fig){w1 - w0, pct, 100 * (p1 - p0) / (w1 - w0)};
 }
 
 #ifdef NNFU_HAVE_FTDI
 /* The FTDI backend's receive loop before this change: ftdi_read_data until
  * the time-out, over the same emulated bridge, nothing to read. */
-static void old_ftdi_loop(int devnum, int wait_ms) {
+static cpu_fig old_ftdi_loop(int devnum, int wait_ms) {
   nnfu_emu *e = nnfu_emu_plug(NNFU_EMU_FT2232H, devnum, NULL);
   struct ftdi_context *f = ftdi_new();
   ftdi_set_interface(f, INTERFACE_B);
@@ -407,6 +412,7 @@ static void old_ftdi_loop(int devnum, int wait_ms) {
   ftdi_free(f);
   nnfu_emu_unplug(e);
   nnfu_emu_free(e);
+  return (cpu_fig){w1 - w0, 100 * (c1 - c0) / (w1 - w0), 100 * (p1 - p0) / (w1 - w0)};
 }
 #endif
 
@@ -464,18 +470,36 @@ static void mode_ftdi_knobs(void) {
     for (int j = 0; j < 3; j++) ftdi_knobs(dev++, "usb:0403:6010@12000000", "2", "32", sz[i], sz[j]);
 }
 
-static void mode_cpu(void) {
-  cpu_case(NNFU_EMU_NATIVE, "usb:1209:0001", 9, 2000);
-  cpu_case(NNFU_EMU_FT2232H, "usb:0403:6010", 10, 2000);
+static void put_fig(FILE *f, const char *key, cpu_fig c, const char *sep) {
+  fprintf(f, "  \"%s\": {\"wait_ms\": %.0f, \"driver_thread_cpu_pct\": %.3f, \"process_cpu_pct\": %.3f}%s\n", key,
+          c.wait_ms, c.thread_pct, c.process_pct, sep);
+}
+
+/* json: NULL, or a file to write the figures to (bench.json's "usb_host"). */
+static void mode_cpu(const char *json) {
+  cpu_fig n = cpu_case(NNFU_EMU_NATIVE, "usb:1209:0001", 9, 2000);
+  cpu_fig f = cpu_case(NNFU_EMU_FT2232H, "usb:0403:6010", 10, 2000);
+  cpu_fig o = {0, 0, 0};
 #ifdef NNFU_HAVE_FTDI
-  old_ftdi_loop(11, 2000);
+  o = old_ftdi_loop(11, 2000);
 #endif
+  if (json) {
+    FILE *fp = fopen(json, "w");
+    CHECK(fp != NULL);
+    fprintf(fp, "{\n  \"what\": \"host CPU while the driver waits for a late answer, devices emulated "
+                "(umockdev, tests/usbhost; docs/usb-host.md)\",\n");
+    put_fig(fp, "native", n, ",");
+    put_fig(fp, "ftdi", f, ",");
+    put_fig(fp, "ftdi_old_read_loop", o, "");
+    fprintf(fp, "}\n");
+    CHECK(fclose(fp) == 0);
+  }
 }
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  if (argc != 2) {
-    fprintf(stderr, "usage: umockdev-wrapper %s native|ftdi|uri|unplug|cpu\n", argv[0]);
+  if (argc != 2 && !(argc == 4 && !strcmp(argv[1], "cpu") && !strcmp(argv[2], "--json"))) {
+    fprintf(stderr, "usage: umockdev-wrapper %s native|ftdi|uri|unplug|ftdi_knobs|cpu [--json FILE]\n", argv[0]);
     return 2;
   }
   const char *pre = getenv("LD_PRELOAD");
@@ -488,7 +512,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(m, "ftdi")) mode_ftdi();
   else if (!strcmp(m, "uri")) mode_uri();
   else if (!strcmp(m, "unplug")) mode_unplug();
-  else if (!strcmp(m, "cpu")) mode_cpu();
+  else if (!strcmp(m, "cpu")) mode_cpu(argc == 4 ? argv[3] : NULL);
   else if (!strcmp(m, "ftdi_knobs")) mode_ftdi_knobs();
   else {
     fprintf(stderr, "unknown mode %s\n", m);
