@@ -34,7 +34,7 @@ struct nnfdrv_usbio {
   int dead;
   int stopping;
   int idled;                          /* cfg.idle was called with 1 */
-  double last_data;                   /* ms: when bytes last arrived (or the start) */
+  double last_data;                   /* ms: when bytes last arrived, or recv() began waiting */
   char why[200];
   nnfdrv_usbio_stats st;
 };
@@ -278,7 +278,10 @@ int nnfdrv_usbio_send(nnfdrv_usbio *io, const uint8_t *buf, size_t len, char *er
 }
 
 int nnfdrv_usbio_recv(nnfdrv_usbio *io, uint8_t *buf, size_t max, int timeout_ms, char *err, size_t errlen) {
-  double end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+  double start = now_ms(), end = start + (timeout_ms > 0 ? timeout_ms : 0);
+  /* Idle is silence while the host waits: not the time it spent elsewhere
+   * between commands (its next answer must not wait for a long latency). */
+  if (io->last_data < start) io->last_data = start;
   for (;;) {
     if (io->wr > io->rd) {
       io->last_data = now_ms();

@@ -336,7 +336,10 @@ static int control(nnfu_emu *e, const uint8_t *setup, uint8_t *data, int max) {
       e->st.baud = e->baud;
       e->st.baud_requests++;
     }
-    if (req == 0x09) e->st.latency_ms = e->latency_ms = (int)(value & 0xFF);
+    if (req == 0x09) {
+      e->st.latency_ms = e->latency_ms = (int)(value & 0xFF);
+      e->st.latency_sets++;
+    }
     g_mutex_unlock(&e->lock);
     if (req == 0x00 && value == 1) e->tx_n = 0;          /* purge RX */
     if (req == 0x00 && value == 2) e->txf_n = 0;         /* purge TX */

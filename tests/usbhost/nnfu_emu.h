@@ -58,6 +58,7 @@ typedef struct {
   long submits, reaps, discards, controls, claims, releases, clear_halts, detaches, zlps;
   long in_bytes, out_bytes;
   int latency_ms;          /* FTDI: the latency timer the driver set */
+  long latency_sets;       /* FTDI: SET_LATENCY_TIMER requests seen */
   int baud_requests;       /* FTDI: SET_BAUDRATE requests seen */
   long baud;               /* FTDI: the last one, decoded (the UART runs at it) */
   long status_only;        /* FTDI: IN packets with no data */

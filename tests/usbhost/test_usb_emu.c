@@ -236,6 +236,25 @@ static void mode_ftdi(void) {
   same_as_model("usb:0403:6010:FT0001@1000000", &ref);
   s = nnfu_emu_get_stats(e);
   CHECK_EQ(s.baud, 1000000);
+  {
+    /* the host busy elsewhere for 400 ms between commands is not a long
+     * wait: the next answers come at the 2 ms latency, not the idle 32 ms */
+    nnfdrv *d;
+    char err[512];
+    CHECK_EQ(nnfdrv_open("usb:0403:6010", &d, err, sizeof err), NNFDRV_OK);
+    nnfdrv_state st;
+    CHECK_EQ(nnfdrv_get_state(d, &st), NNFDRV_OK);
+    usleep(400000);
+    long sets = nnfu_emu_get_stats(e).latency_sets;
+    double t0 = mono_ms();
+    for (int i = 0; i < 5; i++) CHECK_EQ(nnfdrv_get_state(d, &st), NNFDRV_OK);
+    double rt = (mono_ms() - t0) / 5;
+    printf("  after 400 ms away: small command %.2f ms, latency timer %d ms\n", rt, nnfu_emu_get_stats(e).latency_ms);
+    CHECK_EQ(nnfu_emu_get_stats(e).latency_ms, 2);
+    CHECK_EQ(nnfu_emu_get_stats(e).latency_sets, sets);   /* not switched to the idle latency and back */
+    CHECK(rt < 20);
+    nnfdrv_close(d);
+  }
   CHECK_EQ(s.latency_ms, 2);
   CHECK(s.baud_requests >= 3);
   CHECK_EQ(s.submits, s.reaps);
