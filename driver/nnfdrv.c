@@ -697,15 +697,17 @@ int nnfdrv_open(const char *uri, nnfdrv **out, char *err, size_t errlen) {
   const char *colon = strchr(uri, ':');
   size_t slen = colon ? (size_t)(colon - uri) : strlen(uri);
   const char *spec = colon ? colon + 1 : "";
+  /* usb takes all that follows "usb" (its URI may be usb@BAUD: nnfdrv_usb.c) */
+  int is_usb = !strncmp(uri, "usb", 3) && (uri[3] == '\0' || uri[3] == ':' || uri[3] == '@');
   char msg[1024] = "";
   int rc;
   if (slen == 5 && !strncmp(uri, "model", 5)) rc = nnfdrv_open_model(spec, &d->t, msg, sizeof msg);
   else if (slen == 3 && !strncmp(uri, "sim", 3)) rc = nnfdrv_open_sim(spec, &d->t, msg, sizeof msg);
   else if (slen == 6 && !strncmp(uri, "serial", 6)) rc = nnfdrv_open_serial(spec, &d->t, msg, sizeof msg);
-  else if (slen == 3 && !strncmp(uri, "usb", 3)) rc = nnfdrv_open_usb(spec, &d->t, msg, sizeof msg);
+  else if (is_usb) rc = nnfdrv_open_usb(uri + 3, &d->t, msg, sizeof msg);
   else {
     rc = NNFDRV_ERR_URI;
-    snprintf(msg, sizeof msg, "unknown device \"%s\" (expected sim, model, serial:PATH[@BAUD] or usb[:VID:PID[:SERIAL]])", uri);
+    snprintf(msg, sizeof msg, "unknown device \"%s\" (expected sim, model, serial:PATH[@BAUD] or usb[:VID:PID[:SERIAL]][@BAUD])", uri);
   }
   if (rc != NNFDRV_OK) {
     if (err && errlen) snprintf(err, errlen, "%s", msg);

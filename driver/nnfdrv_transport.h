@@ -30,7 +30,9 @@ struct nnfdrv_transport {
 };
 
 /* Backends. Each returns NNFDRV_OK and sets *out, or an error with a message
- * in msg (msglen bytes). `spec` is the URI after "<scheme>:" (may be ""). */
+ * in msg (msglen bytes). `spec` is the URI after "<scheme>:" (may be ""),
+ * except for usb, which gets all that follows "usb" ("", ":..." or "@...":
+ * nnfdrv_usb.c). */
 int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
 int nnfdrv_open_sim(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);
 int nnfdrv_open_serial(const char *spec, nnfdrv_transport **out, char *msg, size_t msglen);

@@ -32,7 +32,7 @@ static void usage(FILE *f) {
           "\n"
           "options:\n"
           "  --device URI   sim (default; sim:board=ulx3s|icebreaker|..., sim:link=uart3m|usbfs, sim:cpb=N), model,\n"
-          "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
+          "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]][@BAUD]\n"
           "  --json         machine-readable output\n"
           "  -h, --help     this text (also: nnfpga COMMAND --help)\n"
           "\n"

@@ -18,7 +18,7 @@ static void usage_info(FILE *f) {
           "\n"
           "Opens the device, reads its INFO record and counters, and prints them.\n"
           "  --device URI   sim (default; sim:board=ulx3s|icebreaker|..., sim:link=uart3m|usbfs, sim:cpb=N), model,\n"
-          "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]]\n"
+          "                 serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]][@BAUD]\n"
           "  --json         one JSON object on stdout\n");
 }
 

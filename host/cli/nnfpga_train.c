@@ -16,7 +16,7 @@
 
 #define DEVICE_HELP \
   "  --device URI     where forward passes run: model (default; the functional model),\n" \
-  "                   sim (the Verilated RTL), serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]],\n" \
+  "                   sim (the Verilated RTL), serial:/dev/ttyUSB1[@BAUD], usb[:VID:PID[:SERIAL]][@BAUD],\n" \
   "                   or host (fake quantization in float on the host, no device)\n"
 
 static void usage_train(FILE *f) {
