@@ -17,8 +17,9 @@
 # edges. Debian's z3 and cvc4 stall on the SMT-LIB that clk2fflogic gives
 # (z3 grew to 14 GB before its first step), so these proofs run in Yosys'
 # own SAT engine instead (`sat`, MiniSAT, on the bit-blasted design after
-# memory_map): `-seq N` for the bounded proof, `-tempinduct` for the
-# induction; the presat check is a `sat` run that must find a trace
+# memory_map): `-tempinduct -tempinduct-baseonly` for the bounded proof
+# (step by step, far faster than one `-seq N` problem), `-tempinduct` for
+# the induction; the presat check is a `sat` run that must find a trace
 # satisfying every assumption for N steps. Free formal inputs in these
 # modules are undriven wires made ports by `setundef -expose`.
 #
@@ -110,6 +111,7 @@ if [ $multiclock -eq 1 ]; then
   }
   ok=0
   if [ $expect_fail -eq 1 ]; then
+    # one N-step problem: a model (the counterexample) is found fast
     satrun "-seq $depth -prove-asserts" bmc.log
     if grep -q "model found: FAIL" "$work/bmc.log"; then
       echo "run_formal: $top mutant FAILS its bounded proof, as it must (trace in $work/bmc.log)"
@@ -125,8 +127,8 @@ if [ $multiclock -eq 1 ]; then
     grep -E "ERROR|model" "$work/presat.log" | tail -n 5 >&2
     exit 1
   fi
-  satrun "-seq $depth -prove-asserts" bmc.log
-  if ! grep -q "no model found: SUCCESS" "$work/bmc.log"; then
+  satrun "-tempinduct -tempinduct-baseonly -prove-asserts -maxsteps $depth" bmc.log
+  if ! grep -q "proved base case for $depth steps: SUCCESS" "$work/bmc.log"; then
     echo "run_formal: $top bounded proof (depth $depth) FAILED (the failing trace is in $work/bmc.log):" >&2
     grep -E "SUCCESS|FAIL|ERROR" "$work/bmc.log" | tail -n 5 >&2
     exit 1
