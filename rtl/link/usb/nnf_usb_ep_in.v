@@ -67,27 +67,40 @@ module nnf_usb_ep_in (
     end
 `ifdef FORMAL
     // ------------------------------------------------------------------
-    // Formal properties (docs/usb.md): the packet out stays as it was
-    // until ACKed: its length is fixed and none of its bytes is written
-    // (a ghost keeps the byte at one free offset f_i of it when it is
-    // fixed); the ring never overflows.
+    // Formal properties (docs/usb.md): the packet out stays as it was until
+    // ACKed, so a resend is the same packet: `len` is the length it had at
+    // `begin`, and its byte at one free offset f_i reads the same as then
+    // (a ghost keeps it), whatever comes in meanwhile; the ring never holds
+    // more than 64 bytes.
     // ------------------------------------------------------------------
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
     always @(*) if (!f_past_valid) assume(rst);
-    // nnf_usb_xact: ack only for a packet begun, begin not while one is out
-    always @(*) if (ack) assume(lock_q);
-    always @(*) if (begin_i) assume(!lock_q && !ack);
 
     (* anyconst *) reg [5:0] f_i;
-    reg [7:0] f_byte;
-    always @(posedge clk)
-        if (begin_i && !lock_q) f_byte <= mem[head_q + f_i];
+    reg       f_out;                        // a packet begun, not yet ACKed
+    reg [6:0] f_len;
+    reg [7:0] f_byte;                       // its byte at f_i
+    always @(posedge clk) begin
+        if (rst) f_out <= 1'b0;
+        else if (ack && f_out) f_out <= 1'b0;
+        else if (begin_i && !f_out) begin
+            f_out  <= 1'b1;
+            f_len  <= len;
+            f_byte <= mem[head_q + f_i];
+        end
+    end
+    // nnf_usb_xact: an ACK only for a packet that went out
+    always @(*) if (ack) assume(f_out);
     always @(*) if (f_past_valid && !rst) begin
+        if (f_out) assert(has && len == f_len);
+        if (f_out && idx == f_i && {1'b0, f_i} < f_len) assert(data == f_byte);
+`ifndef FORMAL_PORTS_ONLY
         assert(count_q <= 7'd64);
-        if (lock_q) assert(lock_len_q <= count_q && lock_len_q <= 7'd64);
+        assert(f_out == lock_q);
+        if (lock_q) assert(lock_len_q == f_len && lock_len_q <= count_q);
         if (lock_q && {1'b0, f_i} < lock_len_q) assert(mem[head_q + f_i] == f_byte);
-        if (lock_q) assert(len == lock_len_q);
+`endif
     end
 `endif
 endmodule

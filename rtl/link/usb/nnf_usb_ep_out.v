@@ -55,11 +55,12 @@ module nnf_usb_ep_out (
     end
 `ifdef FORMAL
     // ------------------------------------------------------------------
-    // Formal properties (docs/usb.md): a byte is handed on only from a
-    // committed packet, each of its bytes once and in order, and its bytes
-    // do not change while it is held; nothing of an uncommitted packet.
-    // A ghost copy of the byte at one free address (f_a) follows every
-    // write; the byte handed on at f_a equals the ghost's value at commit.
+    // Formal properties (docs/usb.md): bytes are handed on only from a
+    // committed packet, exactly its len bytes, in order, and a held packet's
+    // bytes do not change (writes while it is held are ignored), so nothing
+    // of a packet that was not ACKed as new ever leaves. A ghost follows the
+    // byte at one free offset f_a: its value at the commit must be what is
+    // handed on as byte f_a of that packet.
     // ------------------------------------------------------------------
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
@@ -67,22 +68,38 @@ module nnf_usb_ep_out (
     always @(*) assume(len <= 7'd64);
 
     (* anyconst *) reg [5:0] f_a;
-    reg [7:0] f_byte;                       // the last byte written at f_a
-    reg [7:0] f_held;                       // f_byte when the packet was committed
-    reg [6:0] f_n;                          // bytes handed on of the packet held
+    reg [7:0] f_byte;                       // the byte at f_a (the last one written there)
+    reg [7:0] f_held;                       // ... when the packet held was committed
+    reg [6:0] f_len;                        // that packet's length
+    reg [6:0] f_n;                          // its bytes handed on
+    reg       f_open;                       // it is being handed on
+    always @(*) if (!f_past_valid) assume(f_byte == mem[f_a]);
     always @(posedge clk) begin
         if (we && !full_q && idx == f_a) f_byte <= data;
-        if (rst) f_n <= 7'd0;
-        else if (!full_q && commit && len != 7'd0) begin
-            f_held <= (we && idx == f_a) ? data : f_byte;
+        if (rst) begin
+            f_open <= 1'b0;
             f_n    <= 7'd0;
-        end else if (out_valid && out_ready) f_n <= f_n + 7'd1;
+        end else if (!f_open && commit && len != 7'd0 && ready) begin
+            f_open <= 1'b1;
+            f_held <= (we && idx == f_a) ? data : f_byte;
+            f_len  <= len;
+            f_n    <= 7'd0;
+        end else if (out_valid && out_ready) begin
+            f_n <= f_n + 7'd1;
+            if (f_n + 7'd1 == f_len) f_open <= 1'b0;
+        end
     end
+`ifndef FORMAL_PORTS_ONLY
+    always @(*) assert(mem[f_a] == f_byte);   // in reset too (the memory is not reset)
+`endif
     always @(*) if (f_past_valid && !rst) begin
-        if (full_q) assert(len_q != 7'd0 && len_q <= 7'd64 && rd_q < len_q && rd_q == f_n);
-        if (!full_q) assert(!out_valid);
-        if (full_q) assert(mem[f_a] == f_held);
-        if (out_valid && rd_q[5:0] == f_a) assert(out_data == f_held);
+        assert(out_valid == f_open);
+        assert(ready == !f_open);
+        if (f_open) assert(f_n < f_len);
+        if (out_valid && f_n[5:0] == f_a) assert(out_data == f_held);
+`ifndef FORMAL_PORTS_ONLY
+        if (full_q) assert(f_held == f_byte && len_q == f_len && rd_q == f_n && f_len <= 7'd64);
+`endif
     end
 `endif
 endmodule

@@ -270,46 +270,56 @@ module nnf_usb_xact #(
     end
 `ifdef FORMAL
     // ------------------------------------------------------------------
-    // Formal properties (docs/usb.md). For any packets received and any
-    // endpoint state: the device asks to transmit only to answer, and once:
-    // send_valid only IPD clocks after a received packet's end (never on
-    // its own, never while the host's packet may still be coming), held
-    // until taken; one answer per packet received; in_ack only for a DATA
-    // of ours; out_ok / setup_ok only at a good packet's end.
+    // Formal properties (docs/usb.md). For any packets received: the
+    // device asks to transmit only in its answer window, once per packet:
+    // send_valid exactly IPD + 1 clocks after a received packet's end,
+    // never a second answer to the same packet; in_ack only for the host's
+    // good ACK right after a DATA of ours; out_ok / setup_ok only at a
+    // good DATA packet's end. The environment: the packet layer is idle
+    // (send_ready) unless our packet is going out, and the host is silent
+    // from the end of its packet to the end of our answer (it waits for it).
     // ------------------------------------------------------------------
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
     always @(*) if (!f_past_valid) assume(rst);
 
-    // clocks since the last received packet ended (saturating)
-    reg [7:0] f_since;
-    always @(posedge clk)
+    always @(*) if (st_q != S_BUSY) assume(send_ready && !tx_busy);
+    always @(*) if (st_q == S_IPD || st_q == S_SEND || st_q == S_BUSY) assume(!end_valid && !pk_valid);
+
+    reg [7:0] f_since;                      // clocks since the last packet's end (saturating)
+    reg       f_answered;                   // an answer went out since
+    reg       f_sent_data;                  // ... and it was a DATA packet
+    reg       f_ack_ok, f_data_ok;          // last clock: the host's ACK of our DATA / a good DATA
+    always @(posedge clk) begin
         if (rst || end_valid) f_since <= 8'd0;
         else if (f_since != 8'hFF) f_since <= f_since + 8'd1;
-    // the answer requested for the packet that ended last
-    reg f_answered;
-    always @(posedge clk)
-        if (rst || end_valid) f_answered <= 1'b0;
-        else if (send_valid && send_ready) f_answered <= 1'b1;
-    // a DATA of ours went out since the last packet
-    reg f_sent_data;
-    always @(posedge clk)
-        if (rst || bus_reset) f_sent_data <= 1'b0;
-        else if (end_valid) f_sent_data <= 1'b0;
-        else if (send_valid && send_ready && (send_pid == P_DATA0 || send_pid == P_DATA1))
-            f_sent_data <= 1'b1;
-    // the packet layer: a send takes at least a clock (send_ready low until it is done)
-    always @(posedge clk) if (f_past_valid && $past(send_valid && send_ready)) assume(!send_ready);
-    // the receiver: no packet ends while we transmit (it is kept off the line)
-    always @(*) if (st_q == S_BUSY) assume(!end_valid && !pk_valid);
+        if (rst || end_valid) begin
+            f_answered  <= 1'b0;
+            f_sent_data <= 1'b0;
+        end else if (send_valid && send_ready) begin
+            f_answered  <= 1'b1;
+            f_sent_data <= (send_pid == P_DATA0 || send_pid == P_DATA1);
+        end
+        f_ack_ok  <= f_sent_data && end_valid && end_ok && end_pid == P_ACK;
+        f_data_ok <= end_valid && end_ok && is_dpid;
+    end
 
-    always @(*) if (f_past_valid && !rst && !bus_reset) begin
-        if (send_valid) assert(f_since >= IPD[7:0] + 8'd1 && !f_answered && !end_valid);
-        assert(st_q <= S_BUSY);
-        if (await_q) assert(st_q == S_IDLE || st_q == S_DATA || st_q == S_IPD);
-        if (st_q == S_IPD) assert(!send_valid && cnt_q <= IPD[6:0]);
-        if (st_q == S_SEND) assert(send_valid);
-        if (st_q != S_SEND) assert(!send_valid);
+    always @(*) if (f_past_valid && !rst) begin
+        if (send_valid) assert(f_since == IPD[7:0] + 8'd1 && !f_answered);
+        if (in_ack) assert(f_ack_ok);
+        if (out_ok || setup_ok) assert(f_data_ok);
+`ifndef FORMAL_PORTS_ONLY
+        if (!bus_reset) begin
+            assert(st_q <= S_BUSY);
+            assert(send_valid == (st_q == S_SEND));
+            if (st_q == S_IPD) assert(cnt_q <= IPD[6:0] && f_since == {1'b0, cnt_q} && !f_answered);
+            if (st_q == S_SEND) assert(f_since == IPD[7:0] + 8'd1 && !f_answered);
+            if (st_q == S_BUSY) assert(f_answered && f_sent_data == is_data_q);
+            if (st_q == S_IPD || st_q == S_SEND)
+                assert(is_data_q == (send_pid == P_DATA0 || send_pid == P_DATA1));
+            if (await_q) assert(st_q == S_IDLE && f_answered && f_sent_data);
+        end
+`endif
     end
 `endif
 endmodule
