@@ -230,6 +230,11 @@ static int count(nnfu_hc *h, int r) {
   return r;
 }
 
+int nnfu_hc_token(nnfu_hc *h, int pid, unsigned addr, unsigned ep) {
+  int rc = sof_before(h, 64);
+  return rc == NNFU_OK ? send_token(h, pid, addr, ep, NULL) : rc;
+}
+
 int nnfu_hc_setup(nnfu_hc *h, unsigned addr, const uint8_t setup[8]) {
   uint64_t eop;
   nnfu_pkt p;

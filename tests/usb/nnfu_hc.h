@@ -131,6 +131,9 @@ int nnfu_hc_out(nnfu_hc *h, unsigned addr, unsigned ep, const uint8_t *p, size_t
  * More than cap bytes is BAD. */
 int nnfu_hc_in(nnfu_hc *h, unsigned addr, unsigned ep, uint8_t *p, size_t cap, size_t *n);
 
+/* A bare token (pid NNFU_PID_*), nothing awaited: e.g. an OUT whose DATA never comes. */
+int nnfu_hc_token(nnfu_hc *h, int pid, unsigned addr, unsigned ep);
+
 /* ---- transfers (retries: NAKs up to nak_limit in a row, three errors in a row) -- */
 /* A control transfer: setup; the data stage IN (bmRequestType bit 7) of up to wLength bytes
  * into data (*n: the bytes received) or OUT of wLength bytes from data; the status stage.

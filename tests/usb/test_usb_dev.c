@@ -20,6 +20,7 @@
  *                                  lost (the OUT repeated: ACKed, dropped); IN with
  *                                  the host's ACK missing (resent, same toggle) or
  *                                  damaged (resent, the host discards the repeat);
+ *                                  a token instead of the DATA after OUT / SETUP;
  *                                  the device's time-outs
  *   test_usb_dev reset SEED        bus resets in the middle of OUT and IN
  *                                  transfers: address 0, not configured, buffers
@@ -447,6 +448,19 @@ static int cmd_faults(uint64_t seed) {
   CHECK_EQ(nnfu_hc_in(h, ADDR, 1, got, 64, &k), NNFU_HC_DATA);   /* the ZLP */
   CHECK_EQ(k, 0);
   CHECK_EQ(nnfu_hc_in(h, ADDR, 1, got, 64, &k), NNFU_HC_NAK);
+  /* an OUT token whose DATA never comes, then at once an IN: answered */
+  nnf_test_ctx("OUT token without its DATA");
+  for (int i = 0; i < 10; i++) c->src[i] = (uint8_t)(0x55 + i);
+  c->psrc = 0;
+  c->nsrc = 10;
+  CHECK_OK(nnfu_hc_idle(h, 500));
+  CHECK_OK(nnfu_hc_token(h, NNFU_PID_OUT, ADDR, 1));
+  CHECK_EQ(nnfu_hc_in(h, ADDR, 1, got, 64, &k), NNFU_HC_DATA);
+  CHECK_EQ(k, 10);
+  CHECK_MEM_EQ(got, c->src, 10);
+  CHECK_OK(nnfu_hc_token(h, NNFU_PID_SETUP, ADDR, 0));
+  CHECK_EQ(nnfu_hc_in(h, ADDR, 1, got, 64, &k), NNFU_HC_NAK);
+  bulk_out_check(h, c, 100);
   /* the host's ACK damaged on the wire: the host moved on, the device sends the
    * packet again with the old toggle: the host ACKs it and discards it */
   nnf_test_ctx("IN, the host's ACK damaged");

@@ -115,6 +115,7 @@ module nnf_usb_xact #(
     wire for_us  = tok_ok && (tok_addr == addr) && ep_ok;
     wire tok_ep1 = tok_ep[0];
     wire is_dpid = (end_pid == P_DATA0) || (end_pid == P_DATA1);
+    wire take_tok = for_us && (st_q == S_IDLE || st_q == S_DATA);
 
     wire in_halt  = tok_ep1 ? ep1_in_halt : ep0_stall;
     wire in_has   = tok_ep1 ? ep1_in_has  : ep0_in_has;
@@ -124,7 +125,7 @@ module nnf_usb_xact #(
 
     // an IN answered with data: the endpoint fixes the packet in this very
     // cycle, the one whose length goes into send_len
-    assign tx_begin = (st_q == S_IDLE) && for_us && (end_pid == P_IN) && !in_halt && in_has;
+    assign tx_begin = take_tok && (end_pid == P_IN) && !in_halt && in_has;
     assign rx_we    = (st_q == S_DATA) && pk_valid && accept_q;
     assign rx_idx   = idx_q[5:0];
     assign rx_data  = pk_data;
@@ -185,32 +186,7 @@ module nnf_usb_xact #(
                 end
             end
             case (st_q)
-                S_IDLE: if (for_us) begin
-                    activity <= 1'b1;
-                    xf_ep    <= tok_ep1;
-                    xf_setup <= (end_pid == P_SETUP);
-                    idx_q    <= 7'd0;
-                    cnt_q    <= 7'd0;
-                    if (end_pid == P_IN) begin
-                        st_q      <= S_IPD;
-                        is_data_q <= 1'b0;
-                        if (in_halt) begin
-                            send_pid <= P_STALL;
-                        end else if (in_has) begin
-                            send_pid  <= in_tog ? P_DATA1 : P_DATA0;
-                            send_len  <= in_len;
-                            is_data_q <= 1'b1;
-                        end else begin
-                            send_pid <= P_NAK;
-                        end
-                    end else if (end_pid == P_SETUP && !tok_ep1) begin
-                        st_q     <= S_DATA;
-                        accept_q <= 1'b1;
-                    end else if (end_pid == P_OUT) begin
-                        st_q     <= S_DATA;
-                        accept_q <= !tok_ep1 || (ep1_out_ready && !ep1_out_halt);
-                    end
-                end
+                S_IDLE: ;                       // tokens: below
                 S_DATA: begin                   // the DATA after SETUP / OUT
                     if (rx_we) idx_q <= idx_q + 7'd1;
                     if (end_valid) begin
@@ -266,6 +242,34 @@ module nnf_usb_xact #(
                     end
                 end
             endcase
+            // a token for us, in idle or instead of the DATA awaited after
+            // OUT / SETUP (that one was lost: the host has moved on)
+            if (take_tok) begin
+                activity <= 1'b1;
+                xf_ep    <= tok_ep1;
+                xf_setup <= (end_pid == P_SETUP);
+                idx_q    <= 7'd0;
+                cnt_q    <= 7'd0;
+                if (end_pid == P_IN) begin
+                    st_q      <= S_IPD;
+                    is_data_q <= 1'b0;
+                    if (in_halt) begin
+                        send_pid <= P_STALL;
+                    end else if (in_has) begin
+                        send_pid  <= in_tog ? P_DATA1 : P_DATA0;
+                        send_len  <= in_len;
+                        is_data_q <= 1'b1;
+                    end else begin
+                        send_pid <= P_NAK;
+                    end
+                end else if (end_pid == P_SETUP && !tok_ep1) begin
+                    st_q     <= S_DATA;
+                    accept_q <= 1'b1;
+                end else if (end_pid == P_OUT) begin
+                    st_q     <= S_DATA;
+                    accept_q <= !tok_ep1 || (ep1_out_ready && !ep1_out_halt);
+                end
+            end
         end
     end
 `ifdef FORMAL
