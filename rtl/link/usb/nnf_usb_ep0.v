@@ -227,6 +227,47 @@ module nnf_usb_ep0 #(
             if (st_q == S_DATA_IN || st_q == S_STATUS_OUT) st_q <= S_IDLE;
         end
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/usb.md), for any packets and strobes from
+    // nnf_usb_xact: the address changes only when the host ACKs the status
+    // stage of a SET_ADDRESS (USB: not before), and only to that request's
+    // value; the configuration and EP1's halts change only at a SETUP (or
+    // a reset); EP0 offers an IN packet only inside a control transfer and
+    // never more than EP0_MAX bytes; a STALL lasts until the next SETUP.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+    // nnf_usb_xact: one strobe at a time
+    always @(*) assume(!(setup_ok && (in_ack || out_ok)) && !(in_ack && out_ok));
+
+    reg        f_setaddr;                   // the last SETUP was SET_ADDRESS, ACKed
+    reg  [6:0] f_addr;                      // its value
+    always @(posedge clk)
+        if (rst) f_setaddr <= 1'b0;
+        else if (setup_ok) begin
+            f_setaddr <= ({bm_req, b_req} == 16'h0005) && w_val_h == 8'd0 && !w_val_l[7];
+            f_addr    <= w_val_l[6:0];
+        end
+    always @(posedge clk) if (f_past_valid && !$past(rst) && !rst) begin
+        if (addr != $past(addr))
+            assert($past(in_ack && !xf_ep && in_has && in_len == 7'd0) && $past(f_setaddr) &&
+                   addr == $past(f_addr));
+        if (configured != $past(configured) || ep1_in_halt != $past(ep1_in_halt) ||
+            ep1_out_halt != $past(ep1_out_halt))
+            assert($past(setup_ok));
+        if ($past(stall) && !$past(setup_ok)) assert(stall);
+    end
+    always @(*) if (f_past_valid && !rst) begin
+        if (in_has) assert(in_len <= MAXP && !stall);
+`ifndef FORMAL_PORTS_ONLY
+        assert(st_q <= S_STALL);
+        if (set_addr_q) assert(f_setaddr && new_addr_q == f_addr);
+        if (st_q == S_STATUS_IN && set_addr_q) assert(in_len == 7'd0);
+`endif
+    end
+`endif
 endmodule
 
 `default_nettype wire
