@@ -28,9 +28,11 @@
  * host's inter-packet gap (`ipd_bits`, 4 by default); the host waits 18
  * bit times for the device's answer (`timeout_bits`).
  *
- * Return codes: the transaction calls return an outcome (>= 0, NNFU_HC_*)
- * or a negative error (NNFU_HC_E_*); the transfer calls return NNFU_OK (0)
- * or a negative error. nnfu_hc_strerror names them all.
+ * Return codes: the transaction calls (setup, out, in) return an outcome
+ * (> 0, NNFU_HC_*) or a negative error (NNFU_HC_E_*, or NNFU_E_SPACE for a
+ * packet too long to render); everything else returns NNFU_OK (0) or a
+ * negative error. nnfu_hc_strerror names them all. Statistics accumulate
+ * in h->stats; faults in h->faults are consumed as they are used.
  */
 #ifndef NNFU_HC_H
 #define NNFU_HC_H
