@@ -65,8 +65,8 @@ module nnf_usb_ep0 #(
     reg  [7:0] s_q [0:7];                   // the SETUP packet
     reg  [2:0] st_q;
     reg        rom_q;                       // the data come from the ROM (else reply_q)
-    reg  [6:0] base_q;                      // ROM address of the data stage's first byte
-    reg  [6:0] pos_q;                       // bytes of the data stage ACKed
+    reg  [6:0] ptr_q;                       // ROM address of this packet's first byte
+    reg        first_q;                     // no packet of the data stage ACKed yet
     reg  [6:0] rem_q;                       // bytes still to send
     reg        short_q;                     // less than wLength: end with a short packet
     reg  [7:0] reply_q;                     // the first byte of a GET_STATUS / GET_CONFIGURATION
@@ -92,7 +92,7 @@ module nnf_usb_ep0 #(
     // the descriptor ROM: lookup for the request, bytes for the data stage
     wire       d_found;
     wire [6:0] d_base, d_len;
-    wire [6:0] rom_addr = base_q + pos_q + tx_idx;
+    wire [6:0] rom_addr = ptr_q + tx_idx;
     wire [7:0] rom_data;
     nnf_usb_desc #(.VID(VID), .PID(PID), .BCD_DEVICE(BCD_DEVICE), .SERIAL(SERIAL),
                    .EP0_MAX(EP0_MAX)) u_desc (
@@ -150,7 +150,7 @@ module nnf_usb_ep0 #(
     assign in_has  = (st_q == S_DATA_IN) || (st_q == S_STATUS_IN);
     assign in_len  = (st_q == S_DATA_IN) ? pkt_len : 7'd0;
     assign stall   = (st_q == S_STALL);
-    assign in_data = rom_q ? rom_data : ((pos_q == 7'd0 && tx_idx == 7'd0) ? reply_q : 8'd0);
+    assign in_data = rom_q ? rom_data : ((first_q && tx_idx == 7'd0) ? reply_q : 8'd0);
 
     always @(posedge clk) begin
         ep1_out_tog_clr <= 1'b0;
@@ -158,8 +158,8 @@ module nnf_usb_ep0 #(
         if (rst) begin
             st_q         <= S_IDLE;
             rom_q        <= 1'b0;
-            base_q       <= 7'd0;
-            pos_q        <= 7'd0;
+            ptr_q        <= 7'd0;
+            first_q      <= 1'b0;
             rem_q        <= 7'd0;
             short_q      <= 1'b0;
             reply_q      <= 8'd0;
@@ -171,8 +171,8 @@ module nnf_usb_ep0 #(
             ep1_in_halt  <= 1'b0;
         end else if (setup_ok) begin
             rom_q      <= a_rom;
-            base_q     <= d_base;
-            pos_q      <= 7'd0;
+            ptr_q      <= d_base;
+            first_q    <= 1'b1;
             rem_q      <= d_total;
             short_q    <= len_lt;
             reply_q    <= a_reply;
@@ -213,7 +213,8 @@ module nnf_usb_ep0 #(
             end
         end else if (in_ack && !xf_ep) begin
             if (st_q == S_DATA_IN) begin
-                pos_q <= pos_q + pkt_len;
+                ptr_q   <= ptr_q + pkt_len;
+                first_q <= 1'b0;
                 rem_q <= rem_q - pkt_len;
                 // done after a short packet, or after the last full one when
                 // it was all the host asked for
