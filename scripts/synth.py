@@ -211,9 +211,10 @@ def rtl_includes(rtl_dir):
 
 def rtl_sources(rtl_dir, tops=None):
     """The top's files, then every file of the layers under it: a board top
-    (tops given) reads rtl/boards/common (board glue), rtl/link (the link
-    adapters) and rtl/core; the default top, the engine wrapper, rtl/core."""
-    layers = ["boards/common", "link", "core"] if tops else ["core"]
+    (tops given) reads rtl/boards/common (board glue), rtl/link and
+    rtl/link/usb (the link adapters) and rtl/core; the default top, the
+    engine wrapper, rtl/core."""
+    layers = ["boards/common", "link", "link/usb", "core"] if tops else ["core"]
     files = []
     for layer in layers:
         d = os.path.join(rtl_dir, layer)

@@ -3,11 +3,11 @@
 # in both simulators. verilator --lint-only -Wall (any warning fails) and
 # iverilog -g2005 -Wall (warnings in these files fail; the core's own are
 # its owners') over: nnf_uart / nnf_uart_rx / nnf_uart_tx / nnf_fifo /
-# nnf_ft245 (rtl/link) / nnf_reset_sync / nnf_led_stretch / nnf_dev_uart
-# (rtl/boards/common), tb_ft245_core, each board top
-# in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives, and
-# every module of the USB device core (rtl/link/usb, not yet in a board top)
-# with the test top that joins its layers (tests/usb/nnfu_dut.v).
+# nnf_ft245 / nnf_afifo (rtl/link) / nnf_reset_sync / nnf_led_stretch /
+# nnf_dev_uart / nnf_dev_usb (rtl/boards/common), tb_ft245_core, each board
+# top in rtl/boards/ with vendor_stubs.v standing in for the PLL primitives,
+# and every module of the USB device core (rtl/link/usb) with the test top
+# that joins its lower layers (tests/usb/nnfu_dut.v).
 # CTest: rtl_board_lint (label rtl).
 #
 #   tests/boards/board_lint.sh [REPO_ROOT]
@@ -17,7 +17,7 @@ here="$root/tests/boards"
 VERILATOR=${VERILATOR:-verilator}
 command -v "$VERILATOR" >/dev/null 2>&1 || { echo "board_lint: $VERILATOR not found" >&2; exit 2; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-core=("$root"/rtl/boards/common/*.v "$root"/rtl/link/*.v "$root"/rtl/core/*.v)
+core=("$root"/rtl/boards/common/*.v "$root"/rtl/link/*.v "$root"/rtl/link/usb/*.v "$root"/rtl/core/*.v)
 ecp5="$root/rtl/boards/ecp5/nnf_ecp5_pll.v"
 fail=0; n=0
 
@@ -41,7 +41,8 @@ check() {   # check NAME TOP FILES...
   fi
 }
 
-for m in nnf_uart nnf_uart_rx nnf_uart_tx nnf_fifo nnf_ft245 nnf_reset_sync nnf_led_stretch nnf_dev_uart; do
+for m in nnf_uart nnf_uart_rx nnf_uart_tx nnf_fifo nnf_afifo nnf_ft245 nnf_reset_sync nnf_led_stretch nnf_dev_uart \
+         nnf_dev_usb; do
   check "$m" "$m" "${core[@]}"
 done
 check tb_ft245_core tb_ft245_core "$here/tb_ft245_core.v" "${core[@]}"
