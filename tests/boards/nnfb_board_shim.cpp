@@ -21,12 +21,6 @@
 #define NNFB_TXD(t) (t)->ftdi_rxd
 #define NNFB_BUTTON(t, pressed) ((t)->btn = (pressed) ? 1 : 0)
 #define NNFB_ERR(t) (((t)->led >> 1) & 1)
-#elif defined(NNFB_TOP_nnf_top_orangecrab)
-#define NNFB_CLK(t) (t)->clk48
-#define NNFB_RXD(t) (t)->gpio_1
-#define NNFB_TXD(t) (t)->gpio_0
-#define NNFB_BUTTON(t, pressed) ((t)->usr_btn = (pressed) ? 0 : 1)
-#define NNFB_ERR(t) (!(t)->rgb_led0_r)
 #else
 #error "nnfb_board_shim.cpp: no pin map for this board top (NNFB_TOP_<module>)"
 #endif

@@ -73,7 +73,9 @@ boards = [json.loads(l) for l in out.splitlines()]
 assert sorted(b["board"] for b in boards) == ["icebreaker", "orangecrab", "ulx3s", "ulx3s-85f"], boards
 for b in boards:
     c = json.load(open("%s/configs/%s.json" % (src, b["board"])))
-    want = dict(c["core"]); want.update(c["board"]["params"]); want["BAUD"] = c["link"]["baud"]
+    want = dict(c["core"]); want.update(c["board"]["params"])
+    if c["link"]["kind"] == "uart":
+        want["BAUD"] = c["link"]["baud"]
     got = dict(b["params"]); cid = got.pop("CONFIG_ID")
     ids = subprocess.run([sys.executable, src + "/scripts/nnfconfig.py", "id",
                           "%s/configs/%s.json" % (src, b["board"])], capture_output=True, text=True).stdout

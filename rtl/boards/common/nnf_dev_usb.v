@@ -1,7 +1,8 @@
 // nnf_dev_usb: the device behind a native USB full-speed link, what a USB
 // board top instantiates after its PLL and reset synchronisers:
 // nnf_usb_dev (the USB device core, rtl/link/usb, in the 48 MHz domain),
-// an asynchronous FIFO each way (nnf_afifo) and nnf_core in its own clock,
+// an asynchronous FIFO each way (nnf_afifo, with a 4-byte nnf_fifo on the
+// core's side) and nnf_core in its own clock,
 // plus three status lights, two of them held on for STRETCH cycles of their
 // clock after their event by nnf_led_stretch:
 //   led_act  a good packet for us (48 MHz domain)
@@ -72,15 +73,30 @@ module nnf_dev_usb #(
         .configured(configured), .bus_reset(bus_reset), .activity(activity), .error(error));
 
     // ---- the crossing ----
-    wire       rx_valid, rx_ready, tx_valid, tx_ready;        // core side
+    // An asynchronous FIFO each way, and on the core's side a small
+    // synchronous FIFO (nnf_fifo) between it and the core: the core's
+    // rx_ready and tx_valid come out of deep control logic, and these keep
+    // them off the crossing FIFOs' pointer logic (each side of an nnf_fifo
+    // sees only registers of the other), so the core's timing does not
+    // depend on where the crossing is placed.
+    wire       ax_valid, ax_ready, tq_valid, tq_ready;      // afifo <-> nnf_fifo, core domain
+    wire [7:0] ax_data, tq_data;
+    wire       rx_valid, rx_ready, tx_valid, tx_ready;      // the core's ports
     wire [7:0] rx_data, tx_data;
+    wire       rxq_full, txq_full;
 
     nnf_afifo #(.DEPTH(FIFO_DEPTH), .W(8)) u_h2d (
         .wclk(clk48), .wrst(rst48), .in_valid(h2d_valid), .in_data(h2d_data), .in_ready(h2d_ready),
-        .rclk(clk), .rrst(rst), .out_valid(rx_valid), .out_data(rx_data), .out_ready(rx_ready));
+        .rclk(clk), .rrst(rst), .out_valid(ax_valid), .out_data(ax_data), .out_ready(ax_ready));
+    nnf_fifo #(.DEPTH(4), .W(8)) u_rxq (
+        .clk(clk), .rst(rst), .in_valid(ax_valid), .in_data(ax_data), .in_ready(ax_ready),
+        .out_valid(rx_valid), .out_data(rx_data), .out_ready(rx_ready), .full(rxq_full));
 
+    nnf_fifo #(.DEPTH(4), .W(8)) u_txq (
+        .clk(clk), .rst(rst), .in_valid(tx_valid), .in_data(tx_data), .in_ready(tx_ready),
+        .out_valid(tq_valid), .out_data(tq_data), .out_ready(tq_ready), .full(txq_full));
     nnf_afifo #(.DEPTH(FIFO_DEPTH), .W(8)) u_d2h (
-        .wclk(clk), .wrst(rst), .in_valid(tx_valid), .in_data(tx_data), .in_ready(tx_ready),
+        .wclk(clk), .wrst(rst), .in_valid(tq_valid), .in_data(tq_data), .in_ready(tq_ready),
         .rclk(clk48), .rrst(rst48), .out_valid(d2h_valid), .out_data(d2h_data), .out_ready(d2h_ready));
 
     // ---- the core ----
@@ -104,7 +120,7 @@ module nnf_dev_usb #(
     assign led_run = running;
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, idle, configured, bus_reset};
+    wire unused = &{1'b0, idle, configured, bus_reset, rxq_full, txq_full};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 
