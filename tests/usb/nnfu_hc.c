@@ -444,3 +444,43 @@ int nnfu_hc_bulk_in(nnfu_hc *h, unsigned addr, unsigned ep, size_t maxp, uint8_t
   }
   return NNFU_OK;
 }
+
+int nnfu_hc_configure(nnfu_hc *h, unsigned addr, uint8_t dev[18]) {
+  uint8_t s[8], buf[64];
+  size_t n = 0;
+  int rc = nnfu_hc_bus_reset(h, 48000, 48000);
+  if (rc < 0) return rc;
+  nnfu_hc_req(s, 0x80, 6, 0x0100, 0, 64);                /* GET_DESCRIPTOR device */
+  if ((rc = nnfu_hc_control(h, 0, s, buf, &n)) < 0) return rc;
+  if (n != 18) return NNFU_HC_E_PROTO;
+  memcpy(dev, buf, 18);
+  nnfu_hc_req(s, 0x00, 5, addr, 0, 0);                   /* SET_ADDRESS */
+  if ((rc = nnfu_hc_control(h, 0, s, NULL, NULL)) < 0) return rc;
+  nnfu_hc_req(s, 0x00, 9, 1, 0, 0);                      /* SET_CONFIGURATION 1 */
+  return nnfu_hc_control(h, addr, s, NULL, NULL);
+}
+
+int nnfu_hc_read_answer(nnfu_hc *h, unsigned addr, unsigned ep, size_t maxp, uint8_t *p, size_t cap,
+                        size_t want, uint64_t deadline, int quiet, size_t *n) {
+  uint8_t buf[1024];
+  *n = 0;
+  if (maxp > sizeof buf) return NNFU_E_SPACE;
+  int extra = 0;
+  for (;;) {
+    if (*n < want) {
+      if (h->stats.clocks >= deadline) break;
+    } else if (extra++ >= quiet) {
+      break;
+    }
+    size_t k = 0;
+    int rc = nnfu_hc_in(h, addr, ep, buf, maxp, &k);
+    if (rc < 0) return rc;
+    if (rc == NNFU_HC_NAK || rc == NNFU_HC_DUP) continue;
+    if (rc != NNFU_HC_DATA) return rc;
+    if (*n + k > cap) return NNFU_HC_E_PROTO;
+    memcpy(p + *n, buf, k);
+    *n += k;
+    h->stats.bytes_in += k;
+  }
+  return NNFU_OK;
+}

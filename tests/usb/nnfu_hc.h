@@ -150,6 +150,20 @@ int nnfu_hc_bulk_out(nnfu_hc *h, unsigned addr, unsigned ep, size_t maxp, const 
 int nnfu_hc_bulk_in(nnfu_hc *h, unsigned addr, unsigned ep, size_t maxp, uint8_t *p, size_t cap,
                     size_t *n);
 
+/* ---- sessions with a device's byte stream (the board tests) ------------------ */
+/* Enumerate as a host does before it talks: bus reset, GET_DESCRIPTOR device (wLength
+ * 64) at address 0 into dev[18], SET_ADDRESS addr, SET_CONFIGURATION 1. NNFU_OK, or an
+ * error (NNFU_HC_E_PROTO: a device descriptor not 18 bytes long). */
+int nnfu_hc_configure(nnfu_hc *h, unsigned addr, uint8_t dev[18]);
+/* An answer from a byte-stream endpoint: IN transactions of up to maxp bytes until
+ * `want` bytes came or h->stats.clocks reaches `deadline`, then `quiet` more IN
+ * transactions (what they bring is extra bytes; a zero-length packet after a full
+ * one is no byte): *n bytes into p (at most cap). NNFU_OK, NNFU_HC_E_PROTO for more
+ * than cap bytes, or the first outcome that is not DATA, DUP or NAK (a STALL, a
+ * time-out, a bad packet) as a positive NNFU_HC_* value. */
+int nnfu_hc_read_answer(nnfu_hc *h, unsigned addr, unsigned ep, size_t maxp, uint8_t *p, size_t cap,
+                        size_t want, uint64_t deadline, int quiet, size_t *n);
+
 /* A standard request's 8 bytes. */
 void nnfu_hc_req(uint8_t s[8], int bm, int req, unsigned value, unsigned index, unsigned length);
 

@@ -36,17 +36,8 @@ int main(int argc, char **argv) {
   nnfu_hc h;
   CHECK_EQ(nnfu_hc_init(&h, nnfu_board_step, b), NNFU_OK);
   h.nak_limit = 100000000;
-  /* enumeration, as a host does it */
-  uint8_t s[8], desc[64];
-  size_t n = 0;
-  CHECK_EQ(nnfu_hc_bus_reset(&h, 48000, 48000), NNFU_OK);
-  nnfu_hc_req(s, 0x80, 6, 0x0100, 0, 64);
-  CHECK_EQ(nnfu_hc_control(&h, 0, s, desc, &n), NNFU_OK);
-  CHECK_EQ(n, 18);
-  nnfu_hc_req(s, 0x00, 5, ADDR, 0, 0);
-  CHECK_EQ(nnfu_hc_control(&h, 0, s, NULL, NULL), NNFU_OK);
-  nnfu_hc_req(s, 0x00, 9, 1, 0, 0);
-  CHECK_EQ(nnfu_hc_control(&h, ADDR, s, NULL, NULL), NNFU_OK);
+  uint8_t dev[18];
+  CHECK_EQ(nnfu_hc_configure(&h, ADDR, dev), NNFU_OK);   /* enumerated, as a host does it */
 
   /* USB clocks the board's TIMEOUT lasts */
   const uint64_t timeout_usb = (uint64_t)((double)w.cfg.timeout_cycles / NNFB_P_CLOCK_HZ * 48e6);
@@ -64,18 +55,7 @@ int main(int argc, char **argv) {
     uint64_t deadline = h.stats.clocks + 48000ull * 50 + (c->nout + 64) * 48ull * 8;
     if (c->kind == NNFB_W_CUT) deadline += timeout_usb;
     size_t have = 0;
-    while (have < c->nout && h.stats.clocks < deadline) {
-      size_t k = 0;
-      int rc = nnfu_hc_in(&h, ADDR, EP, got + have, sizeof got - have < MAXP ? sizeof got - have : MAXP, &k);
-      CHECK(rc == NNFU_HC_DATA || rc == NNFU_HC_NAK || rc == NNFU_HC_DUP);
-      if (rc == NNFU_HC_DATA) have += k;
-    }
-    for (int q = 0; q < 20; q++) {
-      size_t k = 0;
-      int rc = nnfu_hc_in(&h, ADDR, EP, got + have, sizeof got - have < MAXP ? sizeof got - have : MAXP, &k);
-      CHECK(rc == NNFU_HC_DATA || rc == NNFU_HC_NAK);
-      if (rc == NNFU_HC_DATA) have += k;
-    }
+    CHECK_EQ(nnfu_hc_read_answer(&h, ADDR, EP, MAXP, got, sizeof got, c->nout, deadline, 20, &have), NNFU_OK);
     nnfb_work_check(&w, i, got, have);
     CHECK_EQ(nnfu_board_leds(b) & 2u, 0u);
     bytes += c->nin + have;

@@ -31,44 +31,20 @@
 
 enum { ADDR = 9, EP = 1, MAXP = 64 };
 
-/* The device's address set and configuration 1 chosen, as a host does. */
+/* Enumerated at ADDR, configuration 1, as a host does; the device's identity. */
 static void enumerate(nnfu_hc *h) {
-  uint8_t s[8], buf[64];
-  size_t n = 0;
-  CHECK_EQ(nnfu_hc_bus_reset(h, 48000, 48000), NNFU_OK);
-  nnfu_hc_req(s, 0x80, 6, 0x0100, 0, 64);                /* GET_DESCRIPTOR device */
-  CHECK_EQ(nnfu_hc_control(h, 0, s, buf, &n), NNFU_OK);
-  CHECK_EQ(n, 18);
-  CHECK_EQ(buf[8] | buf[9] << 8, 0x1209);
-  CHECK_EQ(buf[10] | buf[11] << 8, 0x0001);
-  nnfu_hc_req(s, 0x00, 5, ADDR, 0, 0);                   /* SET_ADDRESS */
-  CHECK_EQ(nnfu_hc_control(h, 0, s, NULL, NULL), NNFU_OK);
-  nnfu_hc_req(s, 0x00, 9, 1, 0, 0);                      /* SET_CONFIGURATION 1 */
-  CHECK_EQ(nnfu_hc_control(h, ADDR, s, NULL, NULL), NNFU_OK);
+  uint8_t dev[18];
+  CHECK_EQ(nnfu_hc_configure(h, ADDR, dev), NNFU_OK);
+  CHECK_EQ(dev[8] | dev[9] << 8, 0x1209);
+  CHECK_EQ(dev[10] | dev[11] << 8, 0x0001);
 }
 
-/* Bulk IN until `want` bytes came (short packets end each transfer), then
- * a few more IN transactions that must all be NAKed: nothing extra. */
+/* An answer of `want` bytes within 50 ms, then 20 INs that must bring nothing. */
 static size_t read_answer(nnfu_hc *h, uint8_t *got, size_t cap, size_t want) {
-  size_t have = 0;
-  int idle = 0;
-  while (have < want && idle < 2000) {
-    size_t n = 0;
-    int rc = nnfu_hc_in(h, ADDR, EP, got + have, cap - have < MAXP ? cap - have : MAXP, &n);
-    if (rc == NNFU_HC_DATA) {
-      have += n;
-      idle = 0;
-    } else {
-      CHECK(rc == NNFU_HC_NAK || rc == NNFU_HC_DUP);
-      idle++;
-    }
-  }
-  for (int i = 0; i < 20; i++) {
-    size_t n = 0;
-    int rc = nnfu_hc_in(h, ADDR, EP, got + have, cap - have < MAXP ? cap - have : MAXP, &n);
-    if (rc == NNFU_HC_DATA) have += n;   /* a zero-length packet after a full one is fine */
-  }
-  return have;
+  size_t n = 0;
+  CHECK_EQ(nnfu_hc_read_answer(h, ADDR, EP, MAXP, got, cap, want, h->stats.clocks + 48000ull * 50, 20, &n),
+           NNFU_OK);
+  return n;
 }
 
 typedef struct {
