@@ -127,7 +127,6 @@ module nnf_afifo #(
         rbin_q = 0; rgray_q = 0; wg1_q = 0; wg2_q = 0;
     end
     always @(*) assume(!wrst && !rrst);
-    wire f_run = 1'b1;
 
     wire          f_wr = in_valid && in_ready;
     wire          f_rd = out_valid && out_ready;
@@ -146,7 +145,7 @@ module nnf_afifo #(
     // no overflow, no underflow: never more than DEPTH entries as the ports
     // see them, a byte offered only while there is room, one read only
     // after its write
-    always @(*) if (f_run) begin
+    always @(*) begin
         assert(f_cnt <= DEPTH);
         if (in_ready) assert(f_cnt < DEPTH);
         if (out_valid) assert(f_cnt != 0);
@@ -193,7 +192,7 @@ module nnf_afifo #(
         if (rrst) f_done <= 1'b0;
         else if (f_tracking && f_rd && f_rn == f_idx) f_done <= 1'b1;
     end
-    always @(*) if (f_run && f_tracking && !f_done) begin
+    always @(*) if (f_tracking && !f_done) begin
         assert((f_idx - f_rn) < f_cnt);
 `ifndef FORMAL_PORTS_ONLY
         assert(mem[f_idx[AW-1:0]] == f_val);
