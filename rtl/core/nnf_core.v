@@ -22,6 +22,7 @@ module nnf_core #(
     parameter integer ACC_DEPTH   = 256,
     parameter integer VEC_SERIAL  = 0,
     parameter integer PE_DSP      = 1,
+    parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
@@ -254,7 +255,7 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
+               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
                .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),

@@ -40,7 +40,11 @@ module nnf_gemm #(
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts); 2: the same in
                                         // the fabric, no DSP (nnf_vec)
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs; 2: iCE40 column
-                                        // pairs, two products per SB_MAC16 (nnf_pe2_ice40)
+                                        // pairs, two products per SB_MAC16 (nnf_pe2_ice40);
+                                        // 3: the product registered twice, in the ECP5
+                                        // MULT18X18D's own registers (nnf_pe_ecp5)
+    parameter integer PE_LUT_ROWS = 0,  // PE_DSP = 3: the array's last rows whose products come
+                                        // from LUTs (a part with fewer MULT18X18D than PEs)
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
     parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
@@ -128,7 +132,8 @@ module nnf_gemm #(
     localparam integer P_AW   = $clog2(P_WORDS);
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer PSUM_W = 17 + LOG_R;        // |sum of ROWS int8 products| <= ROWS * 2^14
-    localparam integer LAT    = ROWS + COLS;       // input register + array latency
+    localparam integer PE_PIPE = (PE_DSP == 3) ? 2 : 0;   // nnf_pe_ecp5's product registers
+    localparam integer LAT    = ROWS + COLS + PE_PIPE;   // input register + array latency
     localparam integer KL_W   = LOG_R + 1;
     localparam integer NL_W   = LOG_C + 1;
     localparam integer ML_W   = ACC_AW + 1;
@@ -155,8 +160,11 @@ module nnf_gemm #(
         if (VEC_SERIAL < 0 || VEC_SERIAL > 2) begin : g_bad_vec
             nnf_gemm_bad_parameter_VEC_SERIAL_must_be_0_1_or_2 u_bad();
         end
-        if (PE_DSP < 0 || PE_DSP > 2) begin : g_bad_pe
-            nnf_gemm_bad_parameter_PE_DSP_must_be_0_1_or_2 u_bad();
+        if (PE_DSP < 0 || PE_DSP > 3) begin : g_bad_pe
+            nnf_gemm_bad_parameter_PE_DSP_must_be_0_to_3 u_bad();
+        end
+        if (PE_LUT_ROWS < 0 || PE_LUT_ROWS > ROWS || (PE_LUT_ROWS != 0 && PE_DSP != 3)) begin : g_bad_lut_rows
+            nnf_gemm_bad_parameter_PE_LUT_ROWS_must_be_0_or_with_PE_DSP_3_up_to_ROWS u_bad();
         end
     endgenerate
 
@@ -485,7 +493,8 @@ module nnf_gemm #(
         ar_wl_data_q <= wl_data;
     end
 
-    nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP)) u_array (
+    nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP),
+                   .LUT_ROWS(PE_LUT_ROWS)) u_array (
         .clk(clk), .a_row(ar_a_q), .a_bank(ar_bank_q),
         .wl_en(ar_wl_en_q), .wl_row(ar_wl_row_q), .wl_bank(ar_wl_bank_q), .wl_data(ar_wl_data_q),
         .sum_row(sum_row));

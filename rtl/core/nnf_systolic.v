@@ -3,8 +3,10 @@
 //
 // Timing: a row of ROWS activations (a_row, lane r = input k of the tile)
 // presented in cycle t produces the COLS column sums (lane c = output n of
-// the tile) in cycle t + LAT, LAT = ROWS + COLS - 1, one row per cycle, fully
-// pipelined. Activation lane r reaches PE (r, c) in cycle t + r + c.
+// the tile) in cycle t + LAT, LAT = ROWS + COLS - 1 + PIPE, one row per cycle,
+// fully pipelined; PIPE = 2 with MUL_DSP = 3 (nnf_pe_ecp5: every product
+// registered twice), else 0. Activation lane r reaches PE (r, c) in cycle
+// t + r + c.
 //
 // Weights: wl_en writes wl_data (COLS bytes, byte c -> column c) into bank
 // wl_bank of every PE in row wl_row. Row r must be written before the first
@@ -17,8 +19,11 @@ module nnf_systolic #(
     parameter integer COLS   = 8,
     parameter integer PSUM_W = 20,
     parameter integer ROW_W  = 3,              // width of wl_row
-    parameter integer MUL_DSP = 1              // 0, 1: passed to nnf_pe; 2: iCE40 column
-                                               // pairs (nnf_pe2_ice40; COLS even)
+    parameter integer MUL_DSP = 1,             // 0, 1: passed to nnf_pe; 2: iCE40 column
+                                               // pairs (nnf_pe2_ice40; COLS even); 3: the
+                                               // product registered (nnf_pe_ecp5)
+    parameter integer LUT_ROWS = 0             // MUL_DSP = 3: the last LUT_ROWS rows' products
+                                               // from LUTs (nnf_pe_ecp5 LUT_MUL)
 ) (
     input  wire                     clk,
     input  wire [ROWS*8-1:0]        a_row,     // lane r = bits [8r+7:8r]
@@ -89,6 +94,24 @@ module nnf_systolic #(
                         .bank_o (b_h[r*(COLS+1)+c+2]),
                         .psum0_o(p_v[(r+1)*COLS+c]),
                         .psum1_o(p_v[(r+1)*COLS+c+1])
+                    );
+                end
+            end
+        end else if (MUL_DSP == 3) begin : g_pes_reg
+            // ECP5: the product registered twice (MULT18X18D's own registers)
+            for (r = 0; r < ROWS; r = r + 1) begin : g_row
+                for (c = 0; c < COLS; c = c + 1) begin : g_col
+                    nnf_pe_ecp5 #(.PSUM_W(PSUM_W), .LUT_MUL((r >= ROWS - LUT_ROWS) ? 1 : 0)) u_pe (
+                        .clk    (clk),
+                        .a_i    (a_h[r*(COLS+1)+c]),
+                        .bank_i (b_h[r*(COLS+1)+c]),
+                        .psum_i (p_v[r*COLS+c]),
+                        .wl_en  (wl_en && (wl_row == r[ROW_W-1:0])),
+                        .wl_bank(wl_bank),
+                        .wl_data(wl_data[8*c +: 8]),
+                        .a_o    (a_h[r*(COLS+1)+c+1]),
+                        .bank_o (b_h[r*(COLS+1)+c+1]),
+                        .psum_o (p_v[(r+1)*COLS+c])
                     );
                 end
             end
