@@ -159,13 +159,13 @@ PY
 [ "$(ls "$TMP/two/results" | wc -l)" = 4 ] || fail "two sweeps at once: want 4 results"
 
 # a grid point equal to ulx3s runs on its prebuilt module, found by INFO's id
-out=$("$NNFPGA" sweep --dir "$TMP/grid" --base "$C/ulx3s.json" --grid PE_DSP=1 --model "$TMP/mlp.safetensors" \
+out=$("$NNFPGA" sweep --dir "$TMP/grid" --base "$C/ulx3s.json" --grid PE_DSP=3 --model "$TMP/mlp.safetensors" \
   --no-synth --limit 32 --json) || fail "grid sweep"
 python3 - "$TMP/grid" "$D" <<'PY' || fail "the grid point did not run as ulx3s"
 import json, sys
 g, d = (json.load(open(p + "/sweep.json")) for p in sys.argv[1:])
 r, u = g["rows"][0], d["rows"][0]
-assert r["config"] == "ulx3s-pe_dsp1" and r["device"] == "sim:board=ulx3s" and r["id"] == u["id"], r
+assert r["config"] == "ulx3s-pe_dsp3" and r["device"] == "sim:board=ulx3s" and r["id"] == u["id"], r
 assert r["accuracy"] == u["accuracy"] and r["cycles_per_image"] == u["cycles_per_image"], (r, u)
 PY
 
