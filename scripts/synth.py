@@ -472,6 +472,9 @@ def parse_args(argv):
     ap.add_argument("--workdir", help="logs and netlists (default: <out without .json>.d)")
     ap.add_argument("--rtl-dir", default=os.path.join(REPO, "rtl"), help="RTL root (default: the repo's rtl/)")
     ap.add_argument("--pack", action="store_true", help="also make a bitstream (icepack / ecppack)")
+    ap.add_argument("--synth-only", action="store_true",
+                    help="stop after Yosys: print the cells it mapped and, for ECP5, every path over "
+                         "the clock as scripts/logic_depth.py estimates it (no report written)")
     ap.add_argument("--require-timing", action="store_true",
                     help="exit 1 when the target frequency is not met")
     ap.add_argument("--list", action="store_true", help="print the targets and their defaults, then exit")
@@ -592,6 +595,13 @@ def main(argv):
     t_yosys = run([yosys, "-q", "-l", "yosys.log", "synth.ys"],
                   os.path.join(work, "yosys.out"), "yosys", cwd=work)
     cells = cells_of(stat)
+    if a.synth_only:
+        print("synth.py: Yosys mapped: %s (%.0f s); netlist %s" % (
+            ", ".join("%s %d" % kv for kv in sorted(cells.items())), t_yosys, netlist))
+        if t["family"] == "ecp5":
+            subprocess.call([sys.executable, os.path.join(REPO, "scripts", "logic_depth.py"),
+                             netlist, "--mhz", "%g" % freq, "--top", "30"])
+        return 0
 
     # nextpnr and the packers run in the work directory with relative paths:
     # the YoWASP (WebAssembly) builds see only the current directory.

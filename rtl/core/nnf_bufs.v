@@ -32,7 +32,9 @@
 //                     W, P read, LUT  while idle (P: and the P check does not read)
 //
 // Read data is valid the cycle after a granted read, from the RAM's output
-// register (a RAM not read keeps its output). Priorities per RAM port:
+// register (a RAM not read keeps its output); with PIPE_CUTS the host's byte
+// the cycle after that (each RAM's word, lane or byte chosen and registered,
+// then the byte: a block RAM's output is late in its cycle on ECP5). Priorities per RAM port:
 //   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
 //   P read: accumulator > P check > host       W, LUT: engine > host
 //   W with W_SPRAM (one port): loader read > host write > host read
@@ -48,7 +50,8 @@ module nnf_bufs #(
     parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
     parameter integer LUT_COUNT = 1,       // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
     parameter integer W_SPRAM   = 0,       // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
-    parameter integer P_SPLIT   = 0        // 1: P as biases per lane + m0 / shift lane by lane (above)
+    parameter integer P_SPLIT   = 0,       // 1: P as biases per lane + m0 / shift lane by lane (above)
+    parameter integer PIPE_CUTS   = 0        // 1: host read data two cycles after the read (below)
 ) (
     input  wire        clk,
     input  wire        busy,                         // the engine owns the buffers
@@ -271,13 +274,40 @@ module nnf_bufs #(
         end
     endgenerate
     wire [71:0] p_rd_sel = p_rd_arr[rd_lane_q];
-    assign hp_rdata = (rd_sel_q == 2'd0) ? act_rd[8*rd_byte_q[LOG_R-1:0] +: 8]
-                    : (rd_sel_q == 2'd1) ? w_rd[8*rd_byte_q[LOG_C-1:0] +: 8]
-                    : (rd_sel_q == 2'd2) ? ((rd_byte_q < 6'd4 || (P_SPLIT == 0 && rd_byte_q < 6'd9))
-                                            ? p_rd_sel[8*rd_byte_q +: 8]
-                                            : (P_SPLIT != 0 && rd_byte_q < 6'd9) ? pm_rd[8*(rd_byte_q-6'd4) +: 8]
-                                            : 8'd0)
-                    : lut_rd[7:0];
+    wire [7:0]  act_byte = act_rd[8*rd_byte_q[LOG_R-1:0] +: 8];
+    wire [7:0]  w_byte   = w_rd[8*rd_byte_q[LOG_C-1:0] +: 8];
+
+    // PIPE_CUTS: the first choice of each RAM registered, then the byte
+    wire [1:0]  o_sel;
+    wire [5:0]  o_byte;
+    wire [7:0]  o_act, o_w, o_lut;
+    wire [71:0] o_p;
+    wire [39:0] o_pm;
+    generate
+        if (PIPE_CUTS != 0) begin : g_rd_pipe
+            reg [1:0]  sel_d_q;
+            reg [5:0]  byte_d_q;
+            reg [7:0]  act_d_q, w_d_q, lut_d_q;
+            reg [71:0] p_d_q;
+            reg [39:0] pm_d_q;
+            always @(posedge clk) begin
+                sel_d_q <= rd_sel_q; byte_d_q <= rd_byte_q;
+                act_d_q <= act_byte; w_d_q <= w_byte; lut_d_q <= lut_rd[7:0];
+                p_d_q <= p_rd_sel; pm_d_q <= pm_rd;
+            end
+            assign {o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm} = {sel_d_q, byte_d_q, act_d_q, w_d_q, lut_d_q, p_d_q, pm_d_q};
+        end else begin : g_rd_direct
+            assign {o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm} =
+                   {rd_sel_q, rd_byte_q, act_byte, w_byte, lut_rd[7:0], p_rd_sel, pm_rd};
+        end
+    endgenerate
+    assign hp_rdata = (o_sel == 2'd0) ? o_act
+                    : (o_sel == 2'd1) ? o_w
+                    : (o_sel == 2'd2) ? ((o_byte < 6'd4 || (P_SPLIT == 0 && o_byte < 6'd9))
+                                         ? o_p[8*o_byte +: 8]
+                                         : (P_SPLIT != 0 && o_byte < 6'd9) ? o_pm[8*(o_byte-6'd4) +: 8]
+                                         : 8'd0)
+                    : o_lut;
 
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).

@@ -23,6 +23,8 @@ module nnf_core #(
     parameter integer VEC_SERIAL  = 0,
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
+    parameter integer PIPE_CUTS   = 0,        // 1: registers cut the long paths (block-RAM outputs, the receiver's
+                                              // ready): ECP5 clocks near 100 MHz, a cycle more here and there
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
@@ -86,12 +88,39 @@ module nnf_core #(
     wire        pl_valid, pl_ready;
     wire [7:0]  pl_data;
 
+    wire        f_pl_valid, f_pl_ready, f_pl_done;
+    wire [7:0]  f_pl_data;
     nnf_frame_rx #(.MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT)) u_rx (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
-        .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
-        .pl_ready(pl_ready), .end_valid(end_valid), .end_ok(end_ok), .end_tmo(end_tmo),
-        .frame_err(frame_err), .byte_in(byte_in), .busy(rx_busy));
+        .h_len(h_len), .h_arg(h_arg), .pl_valid(f_pl_valid), .pl_data(f_pl_data),
+        .pl_ready(f_pl_ready), .pl_done(f_pl_done), .end_valid(end_valid), .end_ok(end_ok),
+        .end_tmo(end_tmo), .frame_err(frame_err), .byte_in(byte_in), .busy(rx_busy));
+
+    // The payload to the executor: with PIPE_CUTS through a two-byte FIFO,
+    // so the receiver's ready (and everything it drives: its state, the
+    // link's FIFO) is a register of the FIFO's, not the executor's memory
+    // handshake; the frame's CRC bytes wait until the FIFO has drained, so
+    // end_valid still follows the last payload byte taken. An abandoned
+    // frame (timeout) empties it.
+    generate
+        if (PIPE_CUTS != 0) begin : g_pl_fifo
+            wire pl_full;
+            nnf_fifo #(.DEPTH(2), .W(8)) u_pl_fifo (
+                .clk(clk), .rst(rst || (end_valid && end_tmo)),
+                .in_valid(f_pl_valid), .in_data(f_pl_data), .in_ready(f_pl_ready),
+                .out_valid(pl_valid), .out_data(pl_data), .out_ready(pl_ready), .full(pl_full));
+            assign f_pl_done = !pl_valid;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_pl = pl_full;
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else begin : g_pl_direct
+            assign pl_valid   = f_pl_valid;
+            assign pl_data    = f_pl_data;
+            assign f_pl_ready = pl_ready;
+            assign f_pl_done  = 1'b1;
+        end
+    endgenerate
 
     wire        tx_start, tx_idle, tx_done, a_valid, a_ready;
     wire [7:0]  a_type, a_data;
@@ -118,7 +147,24 @@ module nnf_core #(
     assign m_wait = m_eng && hp_wait;
     reg  [3:0]  m_sel_q;                     // the region of the read in flight
     always @(posedge clk) m_sel_q <= m_sel;
-    wire [7:0]  m_rdata = (m_sel_q == 4'd4) ? pm_rdata : (m_sel_q == 4'd5) ? st_rdata : hp_rdata;
+    // a read's byte: the cycle after m_re, or with PIPE_CUTS the one after that
+    // (the engine's buffers register their output first: nnf_bufs), the
+    // program's and the LIF state's delayed alike
+    wire [7:0]  m_rdata;
+    generate
+        if (PIPE_CUTS != 0) begin : g_rd_pipe
+            reg [3:0] m_sel_d_q;
+            reg [7:0] pm_rdata_d_q, st_rdata_d_q;
+            always @(posedge clk) begin
+                m_sel_d_q    <= m_sel_q;
+                pm_rdata_d_q <= pm_rdata;
+                st_rdata_d_q <= st_rdata;
+            end
+            assign m_rdata = (m_sel_d_q == 4'd4) ? pm_rdata_d_q : (m_sel_d_q == 4'd5) ? st_rdata_d_q : hp_rdata;
+        end else begin : g_rd_direct
+            assign m_rdata = (m_sel_q == 4'd4) ? pm_rdata : (m_sel_q == 4'd5) ? st_rdata : hp_rdata;
+        end
+    endgenerate
 
     wire        prog_start, abort_req, cnt_clear, stall, x_idle;
     wire [PROG_AW-1:0] prog_pc;
@@ -148,7 +194,7 @@ module nnf_core #(
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
-               .HAS_TFL_ROUND(HAS_TFL_ROUND), .CONFIG_ID(CONFIG_ID)) u_exec (
+               .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(PIPE_CUTS), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
@@ -255,7 +301,7 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
+               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
                .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),

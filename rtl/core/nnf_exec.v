@@ -370,6 +370,7 @@ module nnf_exec #(
     parameter integer CNT_W       = 64,
     parameter integer BANKS       = 0,       // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
     parameter integer HAS_TFL_ROUND = 0,     // the TFL_ROUND flag (INFO FEAT_TFL_ROUND)
+    parameter integer PIPE_CUTS     = 0,       // 1: m_rdata two cycles after m_re (nnf_core)
     parameter integer CONFIG_ID   = 0        // INFO CONFIG_ID: the configuration's id (configs/)
 ) (
     input  wire        clk,
@@ -686,16 +687,27 @@ module nnf_exec #(
     end
 
     // READ answers: the transmitter asks for byte a_idx_q; the memory is read
-    // in that cycle and its output is the byte the next cycle.
+    // in that cycle and its output is the byte the next cycle (with PIPE_CUTS
+    // the one after: the other answers' bytes wait as long).
     reg read_ans_q;
     wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx_q};
     always @(posedge clk) read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
-    // the answer byte, registered: two cycles after tx_req
+    wire [7:0] a_byte_x;
+    generate
+        if (PIPE_CUTS != 0) begin : g_rd_pipe
+            reg [7:0] a_byte_d_q;
+            always @(posedge clk) a_byte_d_q <= a_byte_q;
+            assign a_byte_x = a_byte_d_q;
+        end else begin : g_rd_direct
+            assign a_byte_x = a_byte_q;
+        end
+    endgenerate
+    // the answer byte, registered: two cycles after tx_req (PIPE_CUTS: three)
     reg [7:0] a_data_q;
-    always @(posedge clk) a_data_q <= read_ans_q ? m_rdata : a_byte_q;
+    always @(posedge clk) a_data_q <= read_ans_q ? m_rdata : a_byte_x;
 
     // ahead of the transmitter: requests bytes while its FIFO has room
-    nnf_prefetch #(.LAT(2), .DEPTH(3), .LEN_W(16)) u_pref (
+    nnf_prefetch #(.LAT(2 + PIPE_CUTS), .DEPTH(3 + PIPE_CUTS), .LEN_W(16)) u_pref (
         .clk(clk), .rst(rst), .start(tx_start), .len(a_len), .req(tx_req), .data(a_data_q),
         .out_valid(a_valid), .out_data(a_data), .out_ready(a_ready));
 

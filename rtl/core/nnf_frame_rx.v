@@ -92,6 +92,9 @@ module nnf_frame_rx #(
     output wire        pl_valid,
     output wire [7:0]  pl_data,
     input  wire        pl_ready,
+    input  wire        pl_done,       // every payload byte handed out has been consumed
+                                      // (a FIFO after pl_*: nnf_core PIPE_CUTS): the CRC
+                                      // bytes, and so end_valid, wait for it; else 1
     output reg         end_valid,     // one-cycle pulse
     output reg         end_ok,
     output reg         end_tmo,
@@ -134,7 +137,7 @@ module nnf_frame_rx #(
     // Not ready while the timeout fires: that cycle abandons the frame and
     // must not take a byte it would neither hunt nor store.
     assign rx_ready = !timeout && ((state_q == S_PAY) ? pl_ready
-                                 : (state_q == S_PCRC) ? 1'b1
+                                 : (state_q == S_PCRC) ? pl_done
                                  : accept);
     assign pl_valid = (state_q == S_PAY) && rx_valid && !timeout;
     assign pl_data  = rx_data;
@@ -262,8 +265,8 @@ module nnf_frame_rx #(
 `ifdef FORMAL
     // ------------------------------------------------------------------
     // Formal properties (docs/formal.md; tests/formal). Proved at
-    // MAX_PAYLOAD 2, TIMEOUT 3, for any byte stream, any accept and any
-    // pl_ready (all free inputs):
+    // MAX_PAYLOAD 2, TIMEOUT 3, for any byte stream, any accept, any
+    // pl_ready and any pl_done (all free inputs):
     //  - never hangs: a frame (busy) takes at most 12 + MAX_PAYLOAD + 4
     //    bytes, and at most TIMEOUT + 1 cycles pass in it without the sender
     //    offering a byte; then the receiver is hunting again;

@@ -45,6 +45,8 @@ module nnf_gemm #(
                                         // MULT18X18D's own registers (nnf_pe_ecp5)
     parameter integer PE_LUT_ROWS = 0,  // PE_DSP = 3: the array's last rows whose products come
                                         // from LUTs (a part with fewer MULT18X18D than PEs)
+    parameter integer PIPE_CUTS   = 0,    // 1: block-RAM outputs registered before long paths:
+                                        // hp_rdata two cycles after hp_re (nnf_bufs)
     parameter integer CNT_W     = 64,   // counter bits (8..64; the ports read the rest as 0)
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
     parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
@@ -395,7 +397,7 @@ module nnf_gemm #(
 
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM),
-               .P_SPLIT(P_SPLIT)) u_bufs (
+               .P_SPLIT(P_SPLIT), .PIPE_CUTS(PIPE_CUTS)) u_bufs (
         .clk(clk), .busy(busy),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
@@ -529,7 +531,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Parameter check (nnf_pcheck), while idle
     // ------------------------------------------------------------------
-    nnf_pcheck #(.COLS(COLS), .P_WORDS(P_WORDS), .P_SPLIT(P_SPLIT)) u_pcheck (
+    nnf_pcheck #(.COLS(COLS), .P_WORDS(P_WORDS), .P_SPLIT(P_SPLIT), .PIPE_CUTS(PIPE_CUTS)) u_pcheck (
         .clk(clk), .rst(rst), .start(chk_start && !busy), .p_base(cmd_p_base[P_AW-1:0]),
         .n(cmd_n), .re(pc_re), .ra(pc_ra), .p_rd(p_rd), .pm_rd(pm_rd), .done(chk_done), .ok(chk_ok));
 

@@ -172,7 +172,6 @@ module nnf_lif #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       r_m_q;
     reg  [11:0]       r_mu_q;          // 4096 - (du + 1) = 4095 - du
     reg  [12:0]       r_mv_q;          // 4096 - dv
     reg  [22:0]       r_th_q;          // vth << 6
@@ -189,14 +188,20 @@ module nnf_lif #(
     reg  [ACT_AW-1:0] a_ptr_q, o_ptr_q;  // ACT words of the current word
     reg  [SAW-1:0]    e_word_q;        // entry of lane 0 of the current word
     reg  [SAW-1:0]    e_tile_q;        // entry of row 0 of the current tile
+    // the walk's compares kept as flags beside the counts (no subtract or
+    // carry chain in front of the next word's choice)
+    reg  [15:0]       r_mm1_q;         // M - 1
+    reg               full_q;          // w_nrem_q >= ROWS: a full tile
+    reg               lastt_q;         // w_nrem_q <= ROWS: the last tile
 
     wire [16:0] rows17   = ROWS[16:0];
-    wire        full_t   = (w_nrem_q >= rows17);
+    wire [17:0] rows2    = {ROWS[16:0], 1'b0};
+    wire        full_t   = full_q;
     wire [LOG_R-1:0] nl_m1 = full_t ? ROWS[LOG_R-1:0] - 1'b1 : w_nrem_q[LOG_R-1:0] - 1'b1;
     wire [LOG_R-1:0] grp_last = (nl_m1 >> LOG_L) << LOG_L;     // first lane of the last group
     wire        at_last  = (lane_q == grp_last);
-    wire        row_last = (w_m_q == r_m_q - 16'd1);
-    wire        all_last = at_last && row_last && (w_nrem_q <= rows17);
+    wire        row_last = (w_m_q == r_mm1_q);
+    wire        all_last = at_last && row_last && lastt_q;
     wire        go       = iss_q && !abort;
 
     wire [11:0] du_c = c_du;
@@ -220,7 +225,9 @@ module nnf_lif #(
                     busy <= 1'b1;
                     iss_q  <= 1'b1;               // word 0 is read this cycle (act_re)
                 end
-                r_m_q         <= c_m;
+                r_mm1_q       <= c_m - 16'd1;
+                full_q        <= ({1'b0, c_n} >= rows17);
+                lastt_q       <= ({1'b0, c_n} <= rows17);
                 r_mu_q        <= 12'd4095 - du_c;
                 r_mv_q        <= 13'd4096 - dv_c;
                 r_th_q        <= {c_vth, 6'd0};
@@ -247,6 +254,8 @@ module nnf_lif #(
                         if (row_last) begin
                             w_m_q    <= 16'd0;
                             w_nrem_q <= w_nrem_q - rows17;
+                            full_q   <= ({1'b0, w_nrem_q} >= rows2);
+                            lastt_q  <= ({1'b0, w_nrem_q} <= rows2);
                             e_tile_q <= e_tile_q + ROWS[SAW-1:0];
                             e_word_q <= e_tile_q + ROWS[SAW-1:0];
                         end else begin

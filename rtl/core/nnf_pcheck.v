@@ -11,13 +11,16 @@
 // the P check port of nnf_bufs (re / ra, data on p_rd the next cycle).
 // P_SPLIT (nnf_bufs): m0 and shift are one RAM, entry * COLS + lane, so the
 // used lanes are the n words from p_base * COLS on: one a cycle from pm_rd,
-// done n + 2 cycles after start.
+// done n + 2 cycles after start. PIPE_CUTS: the words read are registered
+// before they are checked (a block RAM's output is late in its cycle on
+// ECP5): done one cycle later.
 `default_nettype none
 
 module nnf_pcheck #(
     parameter integer COLS    = 8,
     parameter integer P_WORDS = 64,
-    parameter integer P_SPLIT = 0
+    parameter integer P_SPLIT = 0,
+    parameter integer PIPE_CUTS = 0
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -40,7 +43,7 @@ module nnf_pcheck #(
     // (NT - 1 < P_WORDS entries; P_SPLIT: n - 1 < P_WORDS * COLS lanes)
     localparam integer RA_W = P_AW + ((P_SPLIT != 0) ? LOG_C : 0);
     reg  [RA_W-1:0] left_q;
-    reg             v_q;            // read data this cycle
+    reg             v_q;            // read data this cycle (PIPE_CUTS: in its register)
     reg             last_q;
     reg             bad_q;
     wire            last = (left_q == {RA_W{1'b0}});
@@ -50,9 +53,16 @@ module nnf_pcheck #(
     wire [31:0]           left0 = (P_SPLIT != 0) ? n_m1 : (n_m1 >> LOG_C);
     generate
         if (P_SPLIT != 0) begin : g_split
-            // one lane's m0 / shift
-            assign rd_bad = pm_rd[31] || ($signed(pm_rd[39:32]) < -8'sd31)
-                            || ($signed(pm_rd[39:32]) > 8'sd30);
+            // one lane's m0 / shift: m0's sign and the shift
+            wire [8:0] ck;
+            if (PIPE_CUTS != 0) begin : g_pipe
+                reg [8:0] ck_q;
+                always @(posedge clk) ck_q <= {pm_rd[39:32], pm_rd[31]};
+                assign ck = ck_q;
+            end else begin : g_direct
+                assign ck = {pm_rd[39:32], pm_rd[31]};
+            end
+            assign rd_bad = ck[0] || ($signed(ck[8:1]) < -8'sd31) || ($signed(ck[8:1]) > 8'sd30);
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_split = &{1'b0, p_rd, pm_rd[30:0]};
             /* verilator lint_on UNUSEDSIGNAL */
@@ -61,12 +71,33 @@ module nnf_pcheck #(
             reg  [NL_W-1:0] nl_q;           // used lanes of the entry read
             reg  [NL_W-1:0] nl_last_q;      // used lanes of the last entry: ((n-1) % COLS) + 1
             reg  [COLS-1:0] lane_bad;
+            // each lane's m0 sign and shift, as read (PIPE_CUTS: registered)
+            wire [9*COLS-1:0] ck_rd;
+            wire [9*COLS-1:0] ck;
+            wire [NL_W-1:0]   nl;
+            genvar gl;
+            for (gl = 0; gl < COLS; gl = gl + 1) begin : g_ck
+                assign ck_rd[9*gl +: 9] = {p_rd[72*gl + 64 +: 8], p_rd[72*gl + 63]};
+            end
+            if (PIPE_CUTS != 0) begin : g_pipe
+                reg [9*COLS-1:0] ck_q;
+                reg [NL_W-1:0]   nl_d_q;
+                always @(posedge clk) begin
+                    ck_q   <= ck_rd;
+                    nl_d_q <= nl_q;
+                end
+                assign ck = ck_q;
+                assign nl = nl_d_q;
+            end else begin : g_direct
+                assign ck = ck_rd;
+                assign nl = nl_q;
+            end
             integer         cl;
             always @(*) begin
                 for (cl = 0; cl < COLS; cl = cl + 1)
-                    lane_bad[cl] = (cl < nl_q) && (p_rd[72*cl + 63] ||
-                                   ($signed(p_rd[72*cl + 64 +: 8]) < -8'sd31) ||
-                                   ($signed(p_rd[72*cl + 64 +: 8]) > 8'sd30));
+                    lane_bad[cl] = (cl < nl) && (ck[9*cl] ||
+                                   ($signed(ck[9*cl + 1 +: 8]) < -8'sd31) ||
+                                   ($signed(ck[9*cl + 1 +: 8]) > 8'sd30));
             end
             always @(posedge clk) begin
                 nl_q <= last ? nl_last_q : COLS[NL_W-1:0];
@@ -74,14 +105,30 @@ module nnf_pcheck #(
             end
             assign rd_bad = (lane_bad != {COLS{1'b0}});
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_lanes = &{1'b0, pm_rd};
+            wire unused_lanes = &{1'b0, pm_rd, p_rd};   // each lane's bias and m0 below its sign
             /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
+    // the read's valid and last flags, as old as the data checked
+    wire v_rd, last_rd;
+    generate
+        if (PIPE_CUTS != 0) begin : g_flags_pipe
+            reg v1_q, last1_q;
+            always @(posedge clk) begin
+                v1_q    <= re && !rst;
+                last1_q <= last;
+            end
+            assign v_rd = v1_q;
+            assign last_rd = last1_q;
+        end else begin : g_flags_direct
+            assign v_rd = re;
+            assign last_rd = last;
         end
     endgenerate
     always @(posedge clk) begin
         done   <= 1'b0;
-        v_q    <= re;
-        last_q <= last;
+        v_q    <= v_rd;
+        last_q <= last_rd;
         if (rst) begin
             re  <= 1'b0;
             v_q <= 1'b0;

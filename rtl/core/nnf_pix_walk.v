@@ -144,6 +144,8 @@ module nnf_pix_walk #(
         reg  [AW-1:0] swb_q;       // SW*B (pool2)
         reg  [AW-1:0] dstep_q;     // SH*W*B - SW*B (pool2: wy 0 -> 1)
         reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
+        reg  [15:0]   bm1_q, ctnm1_q;              // the last b, ct, ox, oy, kx, ky: the
+        reg  [10:0]   owm1_q, ohm1_q, kwm1_q, khm1_q;  // compares without a subtract
         // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
         wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
 
@@ -170,6 +172,12 @@ module nnf_pix_walk #(
                 phwb_q  <= mul7(ph_q, wb_q);
                 pwb_q   <= mul7(pw_q, bb);
                 swb_q   <= mul7(sw_q, bb);
+                bm1_q   <= b_q - 16'd1;
+                ctnm1_q <= ctn_q - 16'd1;
+                owm1_q  <= ow_q - 11'd1;
+                ohm1_q  <= oh_q - 11'd1;
+                kwm1_q  <= kw_q - 11'd1;
+                khm1_q  <= kh_q - 11'd1;
                 prep_q  <= 2'd1;
             end else if (prep_q == 2'd1) begin
                 row0_q  <= row0_d;
@@ -198,8 +206,8 @@ module nnf_pix_walk #(
         wire signed [SW_-1:0] sw_s = $signed({{(SW_-3){1'b0}}, sw_q});
 
         // the next row of the current one
-        wire b_end  = (rb_q == b_q - 16'd1);
-        wire ox_end = (rox_q == ow_q - 11'd1);
+        wire b_end  = (rb_q == bm1_q);
+        wire ox_end = (rox_q == owm1_q);
         reg  [15:0]          nb;
         reg  [10:0]          nox, noy;
         reg  signed [SW_-1:0] niy, nix, ngiy, ngix;
@@ -318,8 +326,8 @@ module nnf_pix_walk #(
         reg  [AW-1:0] toff_q;      // (ct*H*W + ky*W + kx)*B
         reg  [AW-1:0] kxb_q;       // (ky*W + kx)*B
         reg  [AW-1:0] kyb_q;       // ky*W*B
-        wire ct_end = (ct_q == ctn_q - 16'd1);
-        wire kx_end = (kx_q == kw_q - 11'd1);
+        wire ct_end = (ct_q == ctnm1_q);
+        wire kx_end = (kx_q == kwm1_q);
         always @(posedge clk) begin
             if (prep_q == 2'd1 || (go && tap_op == T_FIRST)) begin
                 ct_q <= 16'd0; kx_q <= 11'd0; ky_q <= 11'd0;
@@ -350,8 +358,8 @@ module nnf_pix_walk #(
         wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
         assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
                         (ix >= 0) && (ix < $signed({2'b00, w_q}));
-        assign row_last = b_end && ox_end && (roy_q == oh_q - 11'd1) && (!p2_q || (rwx_q && rwy_q));
-        assign tap_last = ct_end && kx_end && (ky_q == kh_q - 11'd1);
+        assign row_last = b_end && ox_end && (roy_q == ohm1_q) && (!p2_q || (rwx_q && rwy_q));
+        assign tap_last = ct_end && kx_end && (ky_q == khm1_q);
         end
     endgenerate
 endmodule

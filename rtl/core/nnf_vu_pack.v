@@ -93,10 +93,13 @@ module nnf_vu_pack #(
     reg  [BW-1:0]   r_q, r_ct_q;                  // row-relative (signed)
     reg  [15:0]     ocl_q;          // channels left: C' - ct*ROWS
     reg  [ACT_AW-1:0] out_q, img_out_q, tile_out_q;
-    wire last_ox = (ox_q == c_ow - 11'd1);
-    wire last_y  = (y_q == c_h - 11'd1);
-    wire last_b  = (b_q == c_b - 11'd1);
-    wire last_ct = (ct_q == c_ct - 16'd1);
+    // the last ox, y, b, ct, made at start (the compares: no subtract)
+    reg  [10:0]     owm1_q, hm1_q, bm1_q;
+    reg  [15:0]     ctm1_q;
+    wire last_ox = (ox_q == owm1_q);
+    wire last_y  = (y_q == hm1_q);
+    wire last_b  = (b_q == bm1_q);
+    wire last_ct = (ct_q == ctm1_q);
 
     // lanes in the row: lo_n_q <= l < hi_n_q; channels: l < ocl_n_q. They are
     // registered with r_q and ocl_q, made from the values those take next
@@ -176,6 +179,10 @@ module nnf_vu_pack #(
             if (start && !busy) begin
                 run_q     <= 1'b1;
                 setup_q   <= 1'b1;
+                owm1_q    <= c_ow - 11'd1;
+                hm1_q     <= c_h - 11'd1;
+                bm1_q     <= c_b - 11'd1;
+                ctm1_q    <= c_ct - 16'd1;
                 lv_q      <= 1'b0;
                 hv_q      <= 1'b0;
                 cw_q      <= {CWW{1'b0}};

@@ -13,7 +13,8 @@ module tb_ft245_core #(
     parameter integer PROG_WORDS = 16, parameter integer STATE_WORDS = 256,
     parameter integer MAX_PAYLOAD = 1024,
     parameter integer TIMEOUT = 65536,
-    parameter integer LIF_LANES = 1, parameter integer CNT_W = 64
+    parameter integer LIF_LANES = 1, parameter integer CNT_W = 64,
+    parameter integer PE_DSP = 1, parameter integer PE_LUT_ROWS = 0, parameter integer PIPE_CUTS = 0
 ) (
     input  wire       clk,
     input  wire       rst,
@@ -38,7 +39,8 @@ module tb_ft245_core #(
     nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES),
-               .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT), .CNT_W(CNT_W)) u_core (
+               .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT), .CNT_W(CNT_W), .PE_DSP(PE_DSP),
+               .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));

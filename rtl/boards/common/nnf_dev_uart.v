@@ -17,6 +17,7 @@ module nnf_dev_uart #(
     parameter integer VEC_SERIAL  = 1,
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
+    parameter integer PIPE_CUTS     = 0,        // 1: block-RAM outputs registered before long paths (ECP5 fast clocks)
     parameter integer PROG_WORDS  = 16,
     parameter integer STATE_WORDS = 256,      // LIF state entries (0: no LIF core)
     parameter integer HAS_CONV    = 1,        // CONV, POOL and the vector unit
@@ -58,7 +59,7 @@ module nnf_dev_uart #(
 
     nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
+               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
                .BANKS(BANKS), .W_SPRAM(W_SPRAM), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .CONFIG_ID(CONFIG_ID)) u_core (

@@ -1,4 +1,4 @@
-// nnf_fifo: small synchronous byte FIFO, first-word fall-through, valid/ready
+// nnf_fifo: small synchronous FIFO, first-word fall-through, valid/ready
 // on both sides. DEPTH entries (power of two, 2..256) in a register array,
 // read combinationally (LUT RAM on ECP5, flip-flops on iCE40: keep it small).
 `default_nettype none
