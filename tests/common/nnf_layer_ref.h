@@ -2,7 +2,8 @@
  * nnf_layer_ref.h - what the layer tests against PyTorch reference values
  * share (tests/host/test_conv_layers.c, test_rnn.c): reading a JSON array of
  * floats, the worst relative difference, and the backward pass and loss of
- * a network through its layers' vtables.
+ * a network through its layers' vtables, and finite differences of its
+ * gradients (test_attn.c too).
  */
 #ifndef NNF_LAYER_REF_H
 #define NNF_LAYER_REF_H
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnf_ckpt.h"
 #include "nnf_layer.h"
 #include "nnf_test.h"
 
@@ -53,20 +55,64 @@ static inline double nnf_ref_worst(const float *a, const float *b, int n, double
 }
 
 /* Backward of the loss (y . g) through the layers (parameter gradients
- * written); dx into dx if not NULL. */
-static inline void nnf_ref_backward(nnf_net *n, const float *g, int B, float *dx) {
+ * written, or with accumulate added); dx into dx if not NULL. */
+static inline void nnf_ref_backward_acc(nnf_net *n, const float *g, int B, float *dx, int accumulate) {
   nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
   size_t cnt = (size_t)B * nnf_net_outputs(n);
   memcpy(n->g0, g, cnt * sizeof(float));
   float *cur = n->g0, *next = n->g1;
   for (int i = n->nlayers - 1; i >= 0; i--) {
     nnf_layer *l = n->layer[i];
-    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], cur, next, 0);
+    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], cur, next, accumulate);
     float *t = cur;
     cur = next;
     next = t;
   }
   if (dx) memcpy(dx, cur, (size_t)B * nnf_net_inputs(n) * sizeof(float));
+}
+
+static inline void nnf_ref_backward(nnf_net *n, const float *g, int B, float *dx) { nnf_ref_backward_acc(n, g, B, dx, 0); }
+
+/* The fields every layer reference case has. */
+typedef struct {
+  const char *name, *arch, *describe; /* the case, its grammar, its checkpoint form */
+  int B, T, I;                        /* sequences, steps (tokens), features a step */
+} nnf_ref_case;
+
+static inline nnf_ref_case nnf_ref_case_of(const cJSON *c) {
+  nnf_ref_case r;
+  r.name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
+  r.arch = cJSON_GetObjectItemCaseSensitive(c, "arch")->valuestring;
+  r.describe = cJSON_GetObjectItemCaseSensitive(c, "describe")->valuestring;
+  r.B = cJSON_GetObjectItemCaseSensitive(c, "B")->valueint;
+  r.T = cJSON_GetObjectItemCaseSensitive(c, "T")->valueint;
+  r.I = cJSON_GetObjectItemCaseSensitive(c, "I")->valueint;
+  return r;
+}
+
+/* A reference case's network: built from its grammar item(s) arch over flat
+ * rows of `inputs`, describing itself as `describe`, and that entry (the
+ * checkpoints' form) building the same layers again. NULL if it does not
+ * build. */
+static inline nnf_net *nnf_ref_case_net(const char *name, const char *arch, const char *describe, int inputs) {
+  char err[512], desc[2048];
+  int shape[3] = {inputs, 0, 0};
+  nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
+  nnf_test_ctx("case %s: %s: %s", name, arch, err);
+  CHECK(n != NULL);
+  if (!n) return NULL;
+  nnf_net_describe(n, desc, sizeof desc);
+  nnf_test_ctx("case %s: describe %s", name, desc);
+  CHECK(!strcmp(desc, describe));
+  nnf_net *n2 = nnf_arch_parse(describe, inputs, 1, NNF_INPUT_OBSERVED, err, sizeof err);
+  nnf_test_ctx("case %s: nnf_arch_parse(%s): %s", name, describe, err);
+  CHECK(n2 != NULL);
+  if (n2) {
+    nnf_net_describe(n2, desc, sizeof desc);
+    CHECK(!strcmp(desc, describe));
+    nnf_net_free(n2);
+  }
+  return n;
 }
 
 /* The loss (y . g) of a float forward pass of x. */
@@ -76,6 +122,38 @@ static inline double nnf_ref_loss(nnf_net *n, const float *x, const float *g, in
   double s = 0;
   for (size_t i = 0; i < (size_t)B * nnf_net_outputs(n); i++) s += (double)n->logits[i] * g[i];
   return s;
+}
+
+/* Central differences of (y . g) (the loss summed in double) with step h at
+ * `probes` coordinates of v (from `offset`) against the analytic gradient d:
+ * within tol of the largest |d|; up to `kinks` may miss (a ReLU's or a
+ * max's kink crossed by the step). */
+static inline void nnf_ref_fd_probe(nnf_net *n, const float *x, const float *g, int B, float *v, const float *d, int cnt,
+                                    const char *what, float h, int probes, int offset, double tol, int kinks) {
+  double dmax = 1e-3;
+  for (int i = 0; i < cnt; i++) dmax = fabs(d[i]) > dmax ? fabs(d[i]) : dmax;
+  int miss = 0;
+  for (int k = 0; k < probes; k++) {
+    int i = (int)(((uint64_t)k * 2654435761u + (uint64_t)offset) % (uint64_t)cnt);
+    float keep = v[i];
+    v[i] = keep + h;
+    double up = nnf_ref_loss(n, x, g, B);
+    v[i] = keep - h;
+    double dn = nnf_ref_loss(n, x, g, B);
+    v[i] = keep;
+    double fd = (up - dn) / ((double)(keep + h) - (double)(keep - h));
+    if (fabs(fd - d[i]) > tol * dmax) miss++, printf("  fd %s[%d]: %g vs %g (max %g)\n", what, i, fd, d[i], dmax);
+  }
+  nnf_test_ctx("finite differences of %s: %d of %d off", what, miss, probes);
+  CHECK(miss <= kinks);
+}
+
+/* The recurrent and attention layers' check: step 1e-2 at 16 coordinates,
+ * within 5e-3 of the largest |d| (float32 forwards: rounding ~1e-6 / 1e-2;
+ * curvature ~1e-4 * the third derivative). */
+static inline void nnf_ref_fd_check(nnf_net *n, const float *x, const float *g, int B, float *v, const float *d,
+                                    int cnt, const char *what, int kinks) {
+  nnf_ref_fd_probe(n, x, g, B, v, d, cnt, what, 1e-2f, 16, 3, 5e-3, kinks);
 }
 
 #endif /* NNF_LAYER_REF_H */

@@ -44,22 +44,7 @@ static double worst(const float *a, const float *b, int n) { return nnf_ref_wors
  * the test allows 1 of the probed 12 to miss). */
 static void fd_check(nnf_net *n, const float *x, const float *g, int B, float *v, const float *d, int cnt,
                      const char *what) {
-  double dmax = 1e-3;
-  for (int i = 0; i < cnt; i++) dmax = fabs(d[i]) > dmax ? fabs(d[i]) : dmax;
-  int miss = 0;
-  for (int k = 0; k < 12; k++) {
-    int i = (int)(((uint64_t)k * 2654435761u + 7) % (uint64_t)cnt);
-    float keep = v[i];
-    v[i] = keep + 1e-3f;
-    double up = nnf_ref_loss(n, x, g, B);
-    v[i] = keep - 1e-3f;
-    double dn = nnf_ref_loss(n, x, g, B);
-    v[i] = keep;
-    double fd = (up - dn) / 2e-3;
-    if (fabs(fd - d[i]) > 2e-2 * dmax) miss++, printf("  fd %s[%d]: %g vs %g (max %g)\n", what, i, fd, d[i], dmax);
-  }
-  nnf_test_ctx("finite differences of %s: %d of 12 off", what, miss);
-  CHECK(miss <= 1);
+  nnf_ref_fd_probe(n, x, g, B, v, d, cnt, what, 1e-3f, 12, 7, 2e-2, 1);
 }
 
 static void torch_cases(void) {

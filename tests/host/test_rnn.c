@@ -52,29 +52,15 @@ static void torch_cases(void) {
   int ncases = 0;
   double all = 0;
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "cases")) {
-    const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
-    const char *arch = cJSON_GetObjectItemCaseSensitive(c, "arch")->valuestring;
-    const char *describe = cJSON_GetObjectItemCaseSensitive(c, "describe")->valuestring;
-    int B = cJSON_GetObjectItemCaseSensitive(c, "B")->valueint, T = cJSON_GetObjectItemCaseSensitive(c, "T")->valueint;
-    int I = cJSON_GetObjectItemCaseSensitive(c, "I")->valueint, H = cJSON_GetObjectItemCaseSensitive(c, "H")->valueint;
-    int seq = cJSON_GetObjectItemCaseSensitive(c, "seq")->valueint;
-    int shape[3] = {T * I, 0, 0};
-    nnf_net *n = nnf_arch_build(arch, shape, err, sizeof err);
-    nnf_test_ctx("case %s: %s: %s", name, arch, err);
-    CHECK(n != NULL);
-    char desc[256], gram[64];
-    nnf_net_describe(n, desc, sizeof desc);
+    const nnf_ref_case rc = nnf_ref_case_of(c);
+    const char *name = rc.name, *arch = rc.arch;
+    const int B = rc.B, T = rc.T, I = rc.I;
+    const int H = cJSON_GetObjectItemCaseSensitive(c, "H")->valueint, seq = cJSON_GetObjectItemCaseSensitive(c, "seq")->valueint;
+    nnf_net *n = nnf_ref_case_net(name, arch, rc.describe, T * I); /* and its checkpoint form */
+    char gram[64];
     nnf_rnn_grammar(n->layer[0], gram, sizeof gram);
-    nnf_test_ctx("case %s: describe %s, grammar %s", name, desc, gram);
-    CHECK(!strcmp(desc, describe));
+    nnf_test_ctx("case %s: grammar %s", name, gram);
     CHECK(!strcmp(gram, arch));
-    /* and the checkpoints' form builds the same layer */
-    nnf_net *n2 = nnf_arch_parse(describe, T * I, 1, NNF_INPUT_OBSERVED, err, sizeof err);
-    nnf_test_ctx("case %s: nnf_arch_parse(%s): %s", name, describe, err);
-    CHECK(n2 != NULL);
-    nnf_net_describe(n2, desc, sizeof desc);
-    CHECK(!strcmp(desc, describe));
-    nnf_net_free(n2);
     CHECK_EQ(nnf_net_outputs(n), seq ? T * H : H);
     int nx = floats(c, "x", x), ny = floats(c, "y", y);
     CHECK_EQ(floats(c, "dy", dy), ny);
@@ -125,31 +111,7 @@ static void torch_cases(void) {
 
 /* ---- finite differences ------------------------------------------------------------------ */
 
-/* Central differences of (y . g) (step 1e-2, the loss summed in double) at 16
- * coordinates of v against the analytic gradient d: within 5e-3 of the
- * largest |d| (float32 forwards: rounding ~1e-6 / 1e-2; curvature ~1e-4 *
- * the third derivative). A ReLU RNN's kink crossed by the step shows at one
- * point at most: it may miss one. */
-static void fd_check(nnf_net *n, const float *x, const float *g, int B, float *v, const float *d, int cnt,
-                     const char *what, int kinks) {
-  double dmax = 1e-3;
-  for (int i = 0; i < cnt; i++) dmax = fabs(d[i]) > dmax ? fabs(d[i]) : dmax;
-  int miss = 0;
-  for (int k = 0; k < 16; k++) {
-    int i = (int)(((uint64_t)k * 2654435761u + 3) % (uint64_t)cnt);
-    float keep = v[i];
-    v[i] = keep + 1e-2f;
-    double up = nnf_ref_loss(n, x, g, B);
-    v[i] = keep - 1e-2f;
-    double dn = nnf_ref_loss(n, x, g, B);
-    v[i] = keep;
-    double fd = (up - dn) / ((double)(keep + 1e-2f) - (double)(keep - 1e-2f));
-    if (fabs(fd - d[i]) > 5e-3 * dmax) miss++, printf("  fd %s[%d]: %g vs %g (max %g)\n", what, i, fd, d[i], dmax);
-  }
-  nnf_test_ctx("finite differences of %s: %d of 16 off", what, miss);
-  CHECK(miss <= kinks);
-}
-
+/* finite differences: nnf_ref_fd_check (tests/common/nnf_layer_ref.h) */
 static void finite_differences(void) {
   static const char *const archs[] = {"rnn(5,in=3,seq=1),rnn(4),dense(3)", "rnn(5,in=3,act=relu,seq=1),rnn(4,act=relu),dense(3)",
                                       "gru(5,in=3,seq=1),gru(4),dense(3)", "lstm(5,in=3,seq=1),lstm(4),dense(3)"};
@@ -171,7 +133,7 @@ static void finite_differences(void) {
     int kinks = a == 1;
     nnf_ref_loss(n, x, g, B);
     nnf_ref_backward(n, g, B, mine);
-    fd_check(n, x, g, B, x, mine, B * T * I, "x", kinks);
+    nnf_ref_fd_check(n, x, g, B, x, mine, B * T * I, "x", kinks);
     nnf_param p[16];
     int np = nnf_net_params(n, p, 16, NULL);
     CHECK_EQ(np, 10);
@@ -180,7 +142,7 @@ static void finite_differences(void) {
       nnf_ref_backward(n, g, B, NULL);
       int k = (int)nnf_param_size(&p[j]);
       memcpy(ref, p[j].grad, (size_t)k * sizeof(float));
-      fd_check(n, x, g, B, p[j].data, ref, k, p[j].name, kinks);
+      nnf_ref_fd_check(n, x, g, B, p[j].data, ref, k, p[j].name, kinks);
     }
     printf("finite differences: %s agrees\n", archs[a]);
     nnf_net_free(n);
