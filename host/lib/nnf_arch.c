@@ -15,6 +15,17 @@
  *   dropout(P)                                Dropout
  *   rnn(H, in=I, act=tanh|relu, seq=0|1)      RNN (batch_first); in from the input if omitted
  *   gru(H, in=I, seq=0|1), lstm(H, in=I, seq=0|1)   GRU, LSTM; seq=1: every step's output
+ * and the attention layers (nnf_attn.c, docs/attention.md) over rows of tokens; D, a
+ * token's features, is taken from the input when omitted (d=):
+ *   embed(D, in=I)                            TokenLinear: a Linear on every token (I -> D)
+ *   posembed(P, d=D)                          learned positional embedding of P positions
+ *   clstoken(d=D)                             a learned class token before the tokens
+ *   meanpool(d=D), clspool(d=D)               T tokens -> 1 row: their mean, the class token's
+ *   layernorm(D, eps=E)                       LayerNorm over each token; eps 1e-5
+ *   gelu(approx=none|tanh)                    GELU (erf, or tanh's approximation)
+ *   mha(D, HEADS)                             MultiheadAttention, self-attention
+ *   encoder(D, HEADS, ff=F, act=relu|gelu, norm_first=0|1, eps=E)
+ *                                             TransformerEncoderLayer; ff 4 D, relu, post-norm
  * Names are case-insensitive; "padding" is "pad". Every shape is checked
  * when the item joins the network, so an architecture that does not
  * compose is refused here with the item's index and text (see nnf_ckpt.h).
@@ -81,8 +92,9 @@ static int split_item(const char *tok, item *it, char *err, size_t errlen) {
       size_t vl = (size_t)(e - v);
       while (vl && isspace((unsigned char)v[vl - 1])) vl--;
       if (number(v, vl, &it->kval[it->nkey])) {
-        /* the one key that takes a word: a recurrent layer's act */
-        if (strcmp(it->key[it->nkey], "act") || !vl || vl >= sizeof it->kstr[0])
+        /* the keys that take a word: act (rnn, encoder), approx (gelu) */
+        if ((strcmp(it->key[it->nkey], "act") && strcmp(it->key[it->nkey], "approx")) || !vl ||
+            vl >= sizeof it->kstr[0])
           return nnf_fail(err, errlen, "%s wants a number, not '%.*s'", it->key[it->nkey], (int)vl, v);
         for (size_t i = 0; i < vl; i++) it->kstr[it->nkey][i] = (char)tolower((unsigned char)v[i]);
         it->kval[it->nkey] = NAN;
@@ -116,6 +128,76 @@ static int int_arg(const item *it, int i, const char *key, const char *alias, in
   if (v != (double)(int)v || v < 0 || v > 1e6) return nnf_fail(err, errlen, "%s wants a whole number, not %g", key, v);
   *out = (int)v;
   return 0;
+}
+
+/* A real argument by key (dflt if absent). */
+static int num_arg(const item *it, const char *key, double dflt, double *out, char *err, size_t errlen) {
+  *out = dflt;
+  for (int k = 0; k < it->nkey; k++)
+    if (!strcmp(it->key[k], key)) {
+      if (it->kval[k] != it->kval[k]) return nnf_fail(err, errlen, "%s wants a number, not '%s'", key, it->kstr[k]);
+      *out = it->kval[k];
+    }
+  return 0;
+}
+
+/* A word argument by key: the index of its value in words (dflt if absent). */
+static int word_arg(const item *it, const char *key, const char *const *words, int dflt, int *out, char *err,
+                    size_t errlen) {
+  *out = dflt;
+  for (int k = 0; k < it->nkey; k++)
+    if (!strcmp(it->key[k], key)) {
+      *out = -1;
+      for (int j = 0; words[j]; j++)
+        if (!strcmp(it->kstr[k], words[j])) *out = j;
+      if (*out < 0)
+        return nnf_fail(err, errlen, "%s is %s or %s, not '%s'", key, words[0], words[1],
+                        it->kstr[k][0] ? it->kstr[k] : "a number");
+    }
+  return 0;
+}
+
+static int only(const item *it, int npos, const char *const *keys, char *err, size_t errlen);
+
+/* The attention layers' items (nnf_attn.c); NULL + err "" for another name. */
+static nnf_layer *make_attn(const item *it, char *err, size_t errlen) {
+  static const char *const names[] = {"embed", "posembed", "clstoken", "meanpool", "clspool",
+                                      "layernorm", "gelu", "mha", "encoder", NULL};
+  static const char *const keys[][7] = {{"out", "in", NULL},     {"positions", "d", NULL}, {"d", NULL},
+                                        {"d", NULL},             {"d", NULL},              {"d", "eps", NULL},
+                                        {"approx", NULL},        {"d", "heads", NULL},
+                                        {"d", "heads", "ff", "act", "norm_first", "eps", NULL}};
+  static const int npos[] = {1, 1, 0, 0, 0, 1, 0, 2, 2};
+  static const char *const acts[] = {"relu", "gelu", NULL}, *const approx[] = {"none", "tanh", NULL};
+  int k = 0;
+  while (names[k] && strcmp(it->name, names[k])) k++;
+  err[0] = 0;
+  if (!names[k]) return NULL;
+  nnf_attn_config c = nnf_attn_defaults();
+  int e = k == NNF_ATTN_ENCODER || k == NNF_ATTN_MHA, pk = 0;
+  if (only(it, npos[k], keys[k], err, errlen)) return NULL;
+  switch (k) {
+    case NNF_ATTN_EMBED:
+      if (int_arg(it, 0, "out", NULL, -1, &c.d, err, errlen) || int_arg(it, -1, "in", NULL, 0, &c.in, err, errlen))
+        return NULL;
+      for (int j = 0; j < it->nkey; j++)
+        if (!strcmp(it->key[j], "in") && !c.in) return nnf_fail(err, errlen, "in is 1..65535, not 0"), NULL;
+      break;
+    case NNF_ATTN_POSEMBED: pk = int_arg(it, 0, "positions", NULL, -1, &c.positions, err, errlen); break;
+    case NNF_ATTN_GELU: pk = word_arg(it, "approx", approx, 0, &c.tanh_approx, err, errlen); break;
+    default: break;
+  }
+  if (pk || (k != NNF_ATTN_EMBED && k != NNF_ATTN_GELU &&
+             int_arg(it, e || k == NNF_ATTN_LAYERNORM ? 0 : -1, "d", NULL, e ? -1 : 0, &c.d, err, errlen)) ||
+      (e && int_arg(it, 1, "heads", NULL, -1, &c.heads, err, errlen)) ||
+      int_arg(it, -1, "ff", NULL, 0, &c.ff, err, errlen) || int_arg(it, -1, "norm_first", NULL, 0, &c.norm_first, err, errlen) ||
+      word_arg(it, "act", acts, 0, &c.gelu, err, errlen) || num_arg(it, "eps", 1e-5, &c.eps, err, errlen))
+    return NULL;
+  for (int j = 0; j < it->nkey; j++)
+    if ((!strcmp(it->key[j], "d") || !strcmp(it->key[j], "ff")) && !it->kval[j])
+      return nnf_fail(err, errlen, "%s is 1..65535, not 0", it->key[j]), NULL;
+  if (c.norm_first > 1) return nnf_fail(err, errlen, "norm_first is 0 or 1, not %d", c.norm_first), NULL;
+  return nnf_attn((nnf_attn_kind)k, &c, err, errlen);
 }
 
 /* Refuse arguments the item does not take. */
@@ -179,6 +261,8 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
       if (!strcmp(it->key[j], "in") && !in) return nnf_fail(err, errlen, "in is 1..65535, not 0"), NULL;
     return nnf_rnn(kind, a, in, seq, err, errlen);
   }
+  nnf_layer *at = make_attn(it, err, errlen);
+  if (at || err[0]) return at;
   if (!strcmp(n, "dropout")) {
     if (it->npos != 1 || it->nkey) return nnf_fail(err, errlen, "takes one argument, the probability"), NULL;
     return nnf_dropout(it->pos[0], err, errlen);
@@ -190,7 +274,7 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
     }
   nnf_fail(err, errlen,
            "unknown layer '%s' (conv, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, "
-           "dropout, rnn, gru, lstm)", n);
+           "dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)", n);
   return NULL;
 }
 

@@ -64,7 +64,8 @@ static void range_pair(const nnf_qrange *r, float out[2]) {
 }
 
 static int has_range(nnf_layer *l) {
-  return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0 || !nnf_layer_rnn(l, NULL, NULL, NULL, NULL);
+  return nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_act(l) >= 0 || !nnf_layer_rnn(l, NULL, NULL, NULL, NULL) ||
+         !nnf_layer_attn(l, NULL, NULL);
 }
 
 static const char *act_meta(int a) {
@@ -454,6 +455,7 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
   }
   nnf_layer *m = nnf_map_layer_parse(tok, channels, err, errlen);
   if (!m && !err[0]) m = nnf_rnn_layer_parse(tok, err, errlen);
+  if (!m && !err[0]) m = nnf_attn_layer_parse(tok, err, errlen);
   if (!m && !err[0]) nnf_fail(err, errlen, "unknown layer '%.60s'", tok);
   return m;
 }

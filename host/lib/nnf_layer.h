@@ -49,7 +49,8 @@ extern "C" {
 #endif
 
 #define NNF_MAX_LAYERS 24   /* layers of a network (activations count) */
-#define NNF_MAX_PARAMS 4    /* parameter tensors of one layer */
+#define NNF_MAX_PARAMS 12   /* parameter tensors of one layer (a TransformerEncoderLayer's 12) */
+#define NNF_MAX_NET_PARAMS (NNF_MAX_PARAMS * NNF_MAX_LAYERS) /* of a network */
 #define NNF_MAX_SIZES 9     /* sizes of a ready-made MLP or SNN: up to 8 Linear layers */
 
 /* The input quantizer of images in [0, 1]: pixels are exact (the model's
@@ -355,6 +356,79 @@ void nnf_rnn_grammar(const nnf_layer *l, char *buf, size_t len);
  * "RNN(28,128,nonlinearity='relu',batch_first=True,seq=1)"): the layer, or
  * NULL + err (NULL with err "" when tok is no recurrent layer's entry). */
 nnf_layer *nnf_rnn_layer_parse(const char *tok, char *err, size_t errlen);
+
+/* Attention layers (nnf_attn.c, docs/attention.md): a Transformer encoder's
+ * pieces with PyTorch's semantics, parameter names and layouts, over rows
+ * of tokens as the recurrent layers lay sequences out: a row is one whole
+ * sequence of T tokens of d features, PyTorch's (T, d) slice of its
+ * batch_first (B, T, d) tensor, width T * d. The token width d is given
+ * (d = 0: taken when the layer joins a network from the layer before: a
+ * token layer's d, a recurrent layer's hidden size with seq=1, a C x H x W
+ * map's W, through activations and Dropout; refused where there is none).
+ *   EMBED      a Linear applied to every token: (B, T, in) -> (B, T, d);
+ *              weight [d, in], bias [d] (torch.nn.Linear on the last dim);
+ *              in = 0: the input's token width
+ *   POSEMBED   learned positional embedding: y[:, t] = x[:, t] + weight[t],
+ *              weight [positions, d]; T <= positions
+ *   CLSTOKEN   a learned class token before the tokens: T -> T + 1,
+ *              class_token [1, 1, d]
+ *   MEANPOOL   the mean over the T tokens: width d (no tokens after it)
+ *   CLSPOOL    the first token (the class token's): width d
+ *   LAYERNORM  torch.nn.LayerNorm(d, eps): weight, bias [d] (d = 0 without
+ *              tokens before it: the whole row)
+ *   GELU       torch.nn.GELU(approximate='none' | 'tanh'), elementwise
+ *   MHA        torch.nn.MultiheadAttention(d, heads, batch_first=True) as
+ *              self-attention (query = key = value = x, no masks, no
+ *              dropout, outputs only): in_proj_weight [3d, d],
+ *              in_proj_bias [3d], out_proj.weight [d, d], out_proj.bias [d]
+ *   ENCODER    torch.nn.TransformerEncoderLayer(d, heads, ff, dropout=0,
+ *              activation relu | gelu, layer_norm_eps, batch_first=True,
+ *              norm_first): its 12 parameters under PyTorch's names
+ *              (self_attn.*, linear1.*, linear2.*, norm1.*, norm2.*)
+ * FLOAT only: the quantized forwards and the device compiler refuse them,
+ * naming the layer (issue 26's device part is next). */
+typedef enum {
+  NNF_ATTN_EMBED = 0,
+  NNF_ATTN_POSEMBED,
+  NNF_ATTN_CLSTOKEN,
+  NNF_ATTN_MEANPOOL,
+  NNF_ATTN_CLSPOOL,
+  NNF_ATTN_LAYERNORM,
+  NNF_ATTN_GELU,
+  NNF_ATTN_MHA,
+  NNF_ATTN_ENCODER,
+} nnf_attn_kind;
+
+typedef struct {
+  int d;           /* token width (EMBED: its output's); 0: from the input (not MHA, ENCODER) */
+  int in;          /* EMBED: the input token's features (0: from the input) */
+  int positions;   /* POSEMBED: the table's positions, 1..65535 */
+  int heads;       /* MHA, ENCODER: dividing d */
+  int ff;          /* ENCODER: dim_feedforward */
+  int gelu;        /* ENCODER: 0 ReLU, 1 GELU (erf) */
+  int tanh_approx; /* GELU: 1 approximate='tanh' */
+  int norm_first;  /* ENCODER: 1 pre-norm, 0 post-norm (PyTorch's default) */
+  double eps;      /* LAYERNORM, ENCODER: 1e-5 by default */
+} nnf_attn_config;
+
+/* A configuration with PyTorch's defaults (eps 1e-5, ReLU, post-norm, ff 0:
+ * the constructor makes it 4 d). */
+nnf_attn_config nnf_attn_defaults(void);
+nnf_layer *nnf_attn(nnf_attn_kind kind, const nnf_attn_config *c, char *err, size_t errlen);
+/* An attention layer's kind and configuration (d, in resolved once in a
+ * network; ff as built); -1 for another kind. Either pointer may be NULL. */
+int nnf_layer_attn(const nnf_layer *l, nnf_attn_kind *kind, nnf_attn_config *c);
+/* PyTorch's initialisation of an attention layer from rng (EMBED: Linear's
+ * default; POSEMBED normal(0, 0.02) and CLSTOKEN zeros, as torchvision's
+ * VisionTransformer; LayerNorm ones and zeros; MultiheadAttention's
+ * _reset_parameters: xavier_uniform_ in_proj_weight, Linear's default
+ * out_proj.weight, zero biases; linear1 / linear2 Linear's default); -1 for
+ * another kind. */
+int nnf_attn_init(nnf_layer *l, uint64_t *rng);
+/* The entry describe writes ("TransformerEncoderLayer(64,4,...)",
+ * "LayerNorm(64,eps=1e-05)", "GELU(approximate='tanh')", ...): the layer,
+ * or NULL + err (NULL with err "" when tok is no attention layer's entry). */
+nnf_layer *nnf_attn_layer_parse(const char *tok, char *err, size_t errlen);
 
 typedef enum { NNF_SURR_FAST_SIGMOID = 0, NNF_SURR_ATAN } nnf_surrogate;
 

@@ -39,7 +39,8 @@ int nnf_net_size(const nnf_net *n, int i) {
 int nnf_net_init(nnf_net *n, const nnf_init_spec *s, uint64_t seed) {
   uint64_t rng = seed;
   for (int i = 0; i < n->nlayers; i++) {
-    if (!nnf_rnn_init(n->layer[i], &rng)) continue; /* recurrent layers: PyTorch's default, always */
+    if (!nnf_rnn_init(n->layer[i], &rng)) continue;  /* recurrent layers: PyTorch's default, always */
+    if (!nnf_attn_init(n->layer[i], &rng)) continue; /* attention layers: likewise */
     nnf_dense *d = nnf_layer_dense(n->layer[i]);
     if (!d) d = nnf_layer_conv(n->layer[i]); /* fan-in Cin*K*K, as torch's */
     if (!d) continue;

@@ -178,16 +178,16 @@ size_t nnf_param_size(const nnf_param *p) {
 
 
 int nnf_net_register(nnf_net *n, nnf_optim *o) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   for (int i = 0; i < k; i++)
     if (nnf_optim_add(o, p[i].data, p[i].grad, nnf_param_size(&p[i]))) return -1;
   return 0;
 }
 
 void nnf_net_zero_grad(nnf_net *n) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   for (int i = 0; i < k; i++) memset(p[i].grad, 0, nnf_param_size(&p[i]) * sizeof(float));
 }
 
@@ -385,18 +385,18 @@ const int32_t *nnf_net_counts(const nnf_net *n) { return n->counts; }
 /* ---- regularisation ------------------------------------------------------------------ */
 
 double nnf_net_l1(nnf_net *n, float l1) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   double s = 0.0;
   for (int i = 0; i < k; i++) s += nnf_l1_penalty(p[i].data, p[i].grad, nnf_param_size(&p[i]), l1);
   return s;
 }
 
 float nnf_net_clip_grad_norm(nnf_net *n, float max_norm) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  float *g[4 * NNF_MAX_LAYERS];
-  size_t cnt[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  float *g[NNF_MAX_NET_PARAMS];
+  size_t cnt[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   for (int i = 0; i < k; i++) g[i] = p[i].grad, cnt[i] = nnf_param_size(&p[i]);
   return nnf_clip_grad_norm(g, cnt, k, max_norm);
 }

@@ -247,7 +247,7 @@ int nnf_dataset_split(const nnf_dataset *d, double fraction, uint64_t seed, nnf_
 /* A snapshot of what training changes: the parameters, the observers and
  * the spiking layers' current ranges. */
 typedef struct {
-  float *data[4 * NNF_MAX_LAYERS];
+  float *data[NNF_MAX_NET_PARAMS];
   nnf_qrange r[NNF_MAX_LAYERS + 1];
   float cur_range[NNF_MAX_LAYERS];
   int cur_seen[NNF_MAX_LAYERS];
@@ -255,13 +255,13 @@ typedef struct {
 } snapshot;
 
 static void snap_free(snapshot *s) {
-  for (int i = 0; i < 4 * NNF_MAX_LAYERS; i++) free(s->data[i]);
+  for (int i = 0; i < NNF_MAX_NET_PARAMS; i++) free(s->data[i]);
 }
 
 
 static int snap_take(snapshot *s, nnf_net *n) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   for (int i = 0; i < k; i++) {
     if (!s->data[i] && !(s->data[i] = malloc(nnf_param_size(&p[i]) * sizeof(float)))) return -1;
     memcpy(s->data[i], p[i].data, nnf_param_size(&p[i]) * sizeof(float));
@@ -277,8 +277,8 @@ static int snap_take(snapshot *s, nnf_net *n) {
 }
 
 static void snap_restore(const snapshot *s, nnf_net *n) {
-  nnf_param p[4 * NNF_MAX_LAYERS];
-  int k = nnf_net_params(n, p, 4 * NNF_MAX_LAYERS, NULL);
+  nnf_param p[NNF_MAX_NET_PARAMS];
+  int k = nnf_net_params(n, p, NNF_MAX_NET_PARAMS, NULL);
   for (int i = 0; i < k; i++) memcpy(p[i].data, s->data[i], nnf_param_size(&p[i]) * sizeof(float));
   for (int i = 0; i <= n->nlayers; i++) n->t[i].r = s->r[i];
   for (int i = 0; i < n->nlayers; i++) {
