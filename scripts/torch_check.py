@@ -26,7 +26,9 @@ sigmoid; Dropout, Flatten and Identity are the identity in evaluation;
 convolutions and pools: error_bound below),
 computed here in float64 per image and logit.
 A network with recurrent layers (RNN, GRU, LSTM: libnnf's rows of T steps,
-see recurrent_module) has no useful a-priori bound: the same rule through
+see recurrent_module) or attention layers (scripts/attn_modules.py: rows
+of T tokens; softmax and LayerNorm divide by sums the rule does not bound
+usefully) has no useful a-priori bound: the same rule through
 the steps grows as (|W_hh| |f'|)^T, beyond 1e6 after 28 steps. Its bound
 is measured instead (recurrent_bound): 4 times the largest deviation of
 PyTorch's float32 logits from its float64 forward of the same weights over
@@ -35,6 +37,12 @@ accurate as PyTorch's own, within that factor. Both forwards
 lie within the bound of the exact result, so within 2 * bound of each
 other, whatever their summation order (BLAS blocking, vector lanes). The
 largest difference as a fraction of its bound is printed.
+
+Runs of equal consecutive TransformerEncoderLayer entries are also loaded, under their
+own state_dict names (layers.<j>.self_attn.in_proj_weight, ...), into
+PyTorch's torch.nn.TransformerEncoder(layer, num_layers) with
+load_state_dict(strict=True), which must give the Sequential's outputs of
+those layers (the same modules: within 1e-6 relative; printed).
 
 Exit codes: 0 agree, 1 disagree or the file does not load, 77 PyTorch or
 safetensors absent (scripts/bootstrap installs them).
@@ -93,7 +101,7 @@ def error_bound(torch, mods, x):
         elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.Flatten)):
             err = m(err)
             a = m(a)
-        elif isinstance(m, (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM)):
+        elif isinstance(m, (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM)) or getattr(m, "nnf_attention", False):
             return None  # recurrent_bound
         else:
             a = m(a)
@@ -102,7 +110,7 @@ def error_bound(torch, mods, x):
 
 def recurrent_bound(torch, model, x, logits):
     """Per image and logit, the measured bound of a network with recurrent
-    layers (see the module's docstring)."""
+    or attention layers (see the module's docstring)."""
     with torch.no_grad():
         ref = model.double()(x.double())
         model.float()
@@ -182,7 +190,11 @@ def build(torch, meta):
             elif name in ("RNN", "GRU", "LSTM"):
                 mods.append(recurrent_module(torch, name, args))
             else:
-                return None
+                from attn_modules import attn_module  # scripts/attn_modules.py, beside this script
+                m = attn_module(torch, name, args)
+                if m is None:
+                    return None
+                mods.append(m)
         return mods
     sizes = [int(v) for v in meta["layers"].split(",")]
     for i in range(len(sizes) - 1):
@@ -190,6 +202,37 @@ def build(torch, meta):
         if i + 2 < len(sizes):
             mods.append(acts[meta["activation"]]())
     return mods
+
+
+def encoder_check(torch, mods, tensors, x):
+    """Each run of consecutive TransformerEncoderLayer modules, loaded into
+    torch.nn.TransformerEncoder (strict), against the Sequential's outputs of
+    those layers; the worst relative difference, or None without encoders."""
+    a, i, worst = x, 0, None
+    while i < len(mods):
+        if not hasattr(mods[i], "nnf_kwargs"):
+            a = mods[i](a)
+            i += 1
+            continue
+        j = i
+        while j < len(mods) and getattr(mods[j], "nnf_kwargs", None) == mods[i].nnf_kwargs:
+            j += 1  # TransformerEncoder stacks copies of one layer: a run of equal ones
+        pos, kw = mods[i].nnf_kwargs
+        enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(*pos, **kw), num_layers=j - i,
+                                          enable_nested_tensor=False).eval()
+        state = {f"layers.{k - i}.{key.split('.', 1)[1]}": v for k in range(i, j) for key, v in tensors.items()
+                 if key.split(".", 1)[0] == str(k)}
+        enc.load_state_dict(state, strict=True)
+        d = pos[0]
+        theirs = enc(a.reshape(a.shape[0], -1, d)).flatten(1)
+        for m in mods[i:j]:
+            a = m(a)
+        w = ((theirs - a).abs() / (1e-6 + 1e-6 * a.abs())).max().item()
+        worst = w if worst is None else max(worst, w)
+        print(f"torch_check: layers {i}..{j - 1} load into torch.nn.TransformerEncoder(num_layers={j - i}): "
+              f"its outputs within {w:.3g} of 1e-6 relative of the Sequential's")
+        i = j
+    return worst
 
 
 def main():
@@ -233,6 +276,10 @@ def main():
         bound = error_bound(torch, mods, x)
         if bound is None:
             bound = recurrent_bound(torch, model, x, logits)
+        enc_worst = encoder_check(torch, mods, tensors, x)
+    if enc_worst is not None and enc_worst > 1:
+        print("torch_check: FAIL, torch.nn.TransformerEncoder's outputs differ from the layers'")
+        return 1
     acc = (logits.argmax(1) == y).float().mean().item()
     print(f"torch_check: {args.checkpoint} loads in PyTorch {torch.__version__}; "
           f"float accuracy {100 * acc:.2f}% on {count} images")

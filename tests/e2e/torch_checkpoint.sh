@@ -8,7 +8,8 @@
 #     its float logits there equal libnnf's (`nnfpga infer --float`) image by
 #     image, logit by logit, within the float32 rounding bound that
 #     scripts/torch_check.py derives and states;
-#     (also for recurrent networks: GRU, LSTM, RNN, trained with --float);
+#     (also for recurrent networks: GRU, LSTM, RNN, and Transformer encoders,
+#     trained with --float; the encoders also as torch.nn.TransformerEncoder);
 #   - scripts/check_safetensors.py accepts it, by the format's rules and by
 #     safetensors.torch.load_file;
 #   - and both oracles can fail: logits moved by 1e-2 on one image (about 5
@@ -90,6 +91,25 @@ for arch in "gru(24),dense(10)" "lstm(12,seq=1),lstm(16),relu,dense(10)" "rnn(20
 done
 out=$("$py" "$scripts/torch_check.py" "$ckr" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 300)
 [ $? -eq 1 ] || fail "torch_check.py accepted a recurrent network's logits moved by 1e-2: $out"
+
+# ... and a Transformer encoder (trained in float: attention has no int8 form yet):
+# a token embedding, positional embedding, two pre-norm GELU
+# TransformerEncoderLayers, mean pooling; and a class token, a post-norm
+# ReLU layer, a final LayerNorm and GELU; as scripts/attn_modules.py's modules over rows of 28 tokens,
+# loaded strict, and each run of encoder layers also loaded into PyTorch's
+# torch.nn.TransformerEncoder (torch_check.py compares its outputs)
+for arch in "embed(16),posembed(28),encoder(16,4,ff=32,act=gelu,norm_first=1),encoder(16,4,ff=32,act=gelu,norm_first=1),meanpool,dense(10)" \
+  "embed(16),clstoken,posembed(29),encoder(16,2,ff=24),layernorm,gelu(approx=tanh),clspool,dense(10)"; do
+  cka=$tmp/torch_attn.safetensors
+  "$nnfpga" train --float --data "$data" --limit 1000 --epochs 1 --test-limit 0 --seed 7 --quiet --arch "$arch" \
+    --out "$cka" >/dev/null || fail "nnfpga train --float --arch $arch"
+  out=$("$py" "$scripts/torch_check.py" "$cka" --nnfpga "$nnfpga" --data "$data" --limit 300)
+  [ $? -eq 0 ] || fail "torch_check.py on $arch: $out"
+  grep -q "torch.nn.TransformerEncoder" <<<"$out" || fail "torch_check.py did not load the encoder layers into torch.nn.TransformerEncoder: $out"
+  echo "$out" | tail -2
+done
+out=$("$py" "$scripts/torch_check.py" "$cka" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 300)
+[ $? -eq 1 ] || fail "torch_check.py accepted an attention network's logits moved by 1e-2: $out"
 
 # 2. the file by the format's rules and by safetensors.torch
 out=$("$py" "$scripts/check_safetensors.py" "$ck") || fail "check_safetensors.py refused the checkpoint: $out"
