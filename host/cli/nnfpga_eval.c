@@ -32,6 +32,8 @@ static void usage_eval(FILE *f) {
           CLI_TRACE_HELP
           CLI_PACK_HELP
           "  --float          evaluate the float weights on the host instead\n"
+          "  --int            with --device host: the host's exact integer forward (the device's\n"
+          "                   arithmetic, the functional model's rules) instead of fake quantization\n"
           "  --data DIR       IDX files in MNIST layout (default " NNF_FASHION_DEFAULT "), test split\n"
           "  --csv F          CSV data instead (--label-col N, default 0, -1 the last; multilabel\n"
           "                   and regression read one target column per output from there)\n"
@@ -54,8 +56,9 @@ static void eval_progress(void *ctx, long done, long total, const nnf_epoch_stat
 
 int cmd_eval(int argc, char **argv) {
   long limit = 0, batch = 64;
-  int quiet = 0;
+  int quiet = 0, exact = 0;
   const cli_option opts[] = {{"--limit", CLI_INT, &limit, 0, 0x7fffffffL},
+                             {"--int", CLI_FLAG, &exact, 0, 0},
                              {"--batch", CLI_INT, &batch, 1, 65535},
                              {"--quiet", CLI_FLAG, &quiet, 0, 0},
                              CLI_END};
@@ -80,7 +83,7 @@ int cmd_eval(int argc, char **argv) {
   nnf_device_set_fuse_pool(dev, !cli_model_values.no_fuse_pool);
   nnf_device_set_outputs_only(dev, 1); /* only the logits cross the link back */
   nnf_eval_result r;
-  nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : spiking ? NNF_FWD_INT : NNF_FWD_FAKEQUANT;
+  nnf_fwd_mode mode = use_float ? NNF_FWD_FLOAT : dev ? NNF_FWD_DEVICE : spiking || exact ? NNF_FWD_INT : NNF_FWD_FAKEQUANT;
   cli_progress bar;
   cli_progress_init(&bar, "eval", !quiet && !json);
   if (!rc && nnf_evaluate(net, mode, dev, &d, (int)batch, &r, eval_progress, &bar, err, sizeof err)) {

@@ -19,8 +19,15 @@
  * that cache: one backward per forward, as the training loop runs them.
  * Parameter gradients are written, or added when accumulating.
  *
- * Float only: FAKEQUANT, INT, DEVICE and the device compiler refuse these
- * layers with a message naming them (the device part of issue 26 is next).
+ * Quantized (docs/attention.md "Integer"): INT runs every layer in int8
+ * through the functional model's rules (nnfm_gemm, nnfm_matmul_act,
+ * nnfm_softmax, nnfm_layernorm, nnfm_ew, the LUTs: what the device will
+ * compute); FAKEQUANT is the same but for the Linear parts, which run in
+ * float with the fake-quant weights and quantize their outputs (as
+ * nnf_linear.c's), observing every intermediate range on the way. Both keep
+ * the dequantized intermediates in the float caches, and the backward passes
+ * straight through the roundings. DEVICE and the device compiler refuse the
+ * layers with a message naming them (the device path is not built yet).
  */
 #include "nnf_compile.h"
 #include "nnf_err.h"
@@ -32,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nnfm_attn.h"
 
 /* The forward's cache and the backward's scratch, per kind (sizes in
  * attn_sizes). */
@@ -69,7 +78,29 @@ typedef struct {
   nnf_dense in_proj, out_proj, lin1, lin2; /* MHA, ENCODER (lin1, lin2: ENCODER) */
   int cap;
   float *buf[C_N];
+  /* the int8 forms (quantized modes) */
+  nnf_qrange rg[16];  /* the intermediates' ranges (R_*) */
+  nnf_qlayer qe, qp[3], qo, q1, q2; /* embed; in_proj's q, k, v; out_proj; linear1, linear2 */
+  float *inproj_fq;   /* (3d, d): in_proj's fake-quant weights (the backward's) */
+  int32_t smax[256];  /* softmax's exp terms (nnfm_softmax_table) */
+  nnfm_matmul_args mm[2]; /* Q K^T and P V: the multipliers and zero points */
+  nnfm_layernorm_params ln[2];
+  nnfm_ew_params ew[2]; /* the residual adds; posembed's add; clstoken's and clspool's requantization */
+  int8_t *tabq;       /* posembed's table, clstoken's token: int8 */
+  nnf_qrange tabr;
+  int8_t lut[256];    /* GELU */
+  int32_t pool_m0;    /* meanpool: s_in / (T s_out) */
+  int pool_shift;
+  int qcap;
+  int8_t *qb[C_N];    /* the int8 twins of the caches */
 } attn;
+
+/* The ranges of the intermediates: in_proj's q (already over sqrt(dh)), k, v
+ * (symmetric, zero point 0), the logits, the heads' outputs, out_proj's
+ * output, the first residual sum, norm1's output (pre-norm), the norm before
+ * the feed-forward, linear1's output (GELU: its pre-activation), the
+ * activation's output, linear2's output, the second residual sum (post-norm). */
+enum { R_Q = 0, R_K, R_V, R_LOGIT, R_CTX, R_SA, R_R1, R_U, R_X1, R_H, R_A, R_F, R_R2, R_N };
 
 static const nnf_layer_ops attn_ops[NNF_ATTN_ENCODER + 1];
 
@@ -169,8 +200,8 @@ static void gelu_backward(const float *x, const float *dy, float *dx, size_t n, 
 /* Self-attention, d = E features, H heads of dh = E / H:
  * u: (B, T, E) -> qkv: (B, T, 3E) = u W_in^T + b_in, q /= sqrt(dh);
  * per sequence b and head h: P = softmax(q_h k_h^T): (T, T), ctx_h = P v_h: (T, dh);
- * out: (B, T, E) = ctx W_out^T + b_out */
-static void mha_forward(attn *A, const float *u, float *out, int B) {
+ * out: (B, T, E) = ctx W_out^T + b_out; lmm (non-NULL): the logits' min and max folded in */
+static void mha_forward(attn *A, const float *u, float *out, int B, float *lmm) {
   const int T = A->T, E = A->d, H = A->c.heads, dh = E / H, R = B * T;
   float *qkv = A->buf[C_QKV], *P = A->buf[C_P], *ctx = A->buf[C_CTX];
   nnf_dense_forward(&A->in_proj, NULL, u, qkv, R);
@@ -182,6 +213,7 @@ static void mha_forward(attn *A, const float *u, float *out, int B) {
       const float *q = qkv + (size_t)b * T * 3 * E + h * dh, *k = q + E, *v = q + 2 * E;
       float *p = P + ((size_t)b * H + h) * T * T;
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, 1.0f, q, 3 * E, k, 3 * E, 0.0f, p, T);
+      for (size_t i = 0; lmm && i < (size_t)T * T; i++) lmm[0] = fminf(lmm[0], p[i]), lmm[1] = fmaxf(lmm[1], p[i]);
       nnf_softmax_forward(p, p, T, T);
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, p, T, v, 3 * E, 0.0f,
                   ctx + (size_t)b * T * E + h * dh, E);
@@ -192,11 +224,11 @@ static void mha_forward(attn *A, const float *u, float *out, int B) {
 /* dout: (B, T, E) -> dctx (out_proj's backward, into C_G3), per sequence and head
  * dP = dctx_h v_h^T, dv_h = P^T dctx_h, dS = softmax'(dP), dq_h = dS k_h / sqrt(dh),
  * dk_h = dS q_h (q scaled); then du: (B, T, E) = dqkv W_in (written; NULL: none) */
-static void mha_backward(attn *A, const float *u, const float *dout, float *du, int B, int accumulate) {
+static void mha_backward(attn *A, const float *u, const float *dout, float *du, int B, int accumulate, int quant) {
   const int T = A->T, E = A->d, H = A->c.heads, dh = E / H, R = B * T;
   const float *qkv = A->buf[C_QKV], *P = A->buf[C_P];
   float *dctx = A->buf[C_G3], *dqkv = A->buf[C_GQKV], *dP = A->buf[C_GP];
-  nnf_dense_backward(&A->out_proj, NULL, A->buf[C_CTX], dout, dctx, R, accumulate);
+  nnf_dense_backward(&A->out_proj, quant ? A->qo.w_fq : NULL, A->buf[C_CTX], dout, dctx, R, accumulate);
   const float sq = sqrtf((float)dh);
   for (int b = 0; b < B; b++)
     for (int h = 0; h < H; h++) {
@@ -212,7 +244,7 @@ static void mha_backward(attn *A, const float *u, const float *dout, float *du, 
       for (int t = 0; t < T; t++)
         for (int j = 0; j < dh; j++) dq[(size_t)t * 3 * E + j] /= sq;
     }
-  nnf_dense_backward(&A->in_proj, NULL, u, dqkv, du, R, accumulate);
+  nnf_dense_backward(&A->in_proj, quant ? A->inproj_fq : NULL, u, dqkv, du, R, accumulate);
 }
 
 static void add_to(float *y, const float *a, size_t n) {
@@ -235,24 +267,24 @@ static void ff_forward(attn *A, const float *v, float *out, int R) {
 }
 
 /* dout: (B, T, d) -> dv: (B, T, d) written (linear2, the activation, linear1) */
-static void ff_backward(attn *A, const float *v, const float *dout, float *dv, int R, int accumulate) {
+static void ff_backward(attn *A, const float *v, const float *dout, float *dv, int R, int accumulate, int quant) {
   float *h = A->buf[C_H], *a = A->buf[C_A], *da = A->buf[C_GF];
   size_t n = (size_t)R * A->c.ff;
-  nnf_dense_backward(&A->lin2, NULL, a, dout, da, R, accumulate);
+  nnf_dense_backward(&A->lin2, quant ? A->q2.w_fq : NULL, a, dout, da, R, accumulate);
   if (A->c.gelu) gelu_backward(h, da, da, n, 0);
   else nnf_act_backward(NNF_ACT_RELU, h, a, da, da, n);
-  nnf_dense_backward(&A->lin1, NULL, v, da, dv, R, accumulate);
+  nnf_dense_backward(&A->lin1, quant ? A->q1.w_fq : NULL, v, da, dv, R, accumulate);
 }
 
 /* TransformerEncoderLayer, x: (B, T, d) -> y: (B, T, d):
  *   post-norm  x1 = norm1(x + sa(x)),   y = norm2(x1 + ff(x1))
  *   pre-norm   x1 = x + sa(norm1(x)),   y = x1 + ff(norm2(x1)) */
-static void enc_forward(attn *A, const float *x, float *y, int B) {
+static void enc_forward(attn *A, const float *x, float *y, int B, float *lmm) {
   const int R = B * A->T, D = A->d;
   const size_t n = (size_t)R * D;
   float **c = A->buf;
   if (!A->c.norm_first) {
-    mha_forward(A, x, c[C_SA], B);
+    mha_forward(A, x, c[C_SA], B, lmm);
     sum_of(c[C_R1], x, c[C_SA], n);
     ln_forward(c[C_R1], A->nw[0], A->nb[0], c[C_X1], c[C_M1], R, D, A->c.eps);
     ff_forward(A, c[C_X1], c[C_G1], R);
@@ -261,7 +293,7 @@ static void enc_forward(attn *A, const float *x, float *y, int B) {
     return;
   }
   ln_forward(x, A->nw[0], A->nb[0], c[C_U], c[C_M1], R, D, A->c.eps);
-  mha_forward(A, c[C_U], c[C_SA], B);
+  mha_forward(A, c[C_U], c[C_SA], B, lmm);
   sum_of(c[C_R1], x, c[C_SA], n);
   ln_forward(c[C_R1], A->nw[1], A->nb[1], c[C_X1], c[C_M2], R, D, A->c.eps);
   ff_forward(A, c[C_X1], c[C_G1], R);
@@ -269,23 +301,23 @@ static void enc_forward(attn *A, const float *x, float *y, int B) {
 }
 
 /* dy: (B, T, d) -> dx: (B, T, d) (NULL: the first layer) and every parameter's gradient */
-static void enc_backward(attn *A, const float *x, const float *dy, float *dx, int B, int acc) {
+static void enc_backward(attn *A, const float *x, const float *dy, float *dx, int B, int acc, int quant) {
   const int R = B * A->T, D = A->d;
   const size_t n = (size_t)R * D;
   float **c = A->buf, *g1 = c[C_G1], *g2 = c[C_G2];
   if (!A->c.norm_first) {
     ln_backward(c[C_R2], A->nw[1], c[C_M2], dy, g1, A->dnw[1], A->dnb[1], R, D, acc); /* d(x1 + ff) */
-    ff_backward(A, c[C_X1], g1, g2, R, acc);
+    ff_backward(A, c[C_X1], g1, g2, R, acc, quant);
     add_to(g2, g1, n);                                                                 /* d x1 */
     ln_backward(c[C_R1], A->nw[0], c[C_M1], g2, g1, A->dnw[0], A->dnb[0], R, D, acc); /* d(x + sa) */
-    mha_backward(A, x, g1, dx, B, acc);
+    mha_backward(A, x, g1, dx, B, acc, quant);
     if (dx) add_to(dx, g1, n);
     return;
   }
-  ff_backward(A, c[C_X1], dy, g2, R, acc);
+  ff_backward(A, c[C_X1], dy, g2, R, acc, quant);
   ln_backward(c[C_R1], A->nw[1], c[C_M2], g2, g1, A->dnw[1], A->dnb[1], R, D, acc);
   add_to(g1, dy, n);                                                                   /* d x1 */
-  mha_backward(A, c[C_U], g1, g2, B, acc);
+  mha_backward(A, c[C_U], g1, g2, B, acc, quant);
   ln_backward(x, A->nw[0], c[C_M1], g2, dx, A->dnw[0], A->dnb[0], R, D, acc);
   if (dx) add_to(dx, g1, n);
 }
@@ -320,7 +352,8 @@ static int fail_layer(const nnf_layer *l, char *err, size_t errlen, const char *
   return nnf_fail(err, errlen, "layer %d (%s): %s", l->index, d, what);
 }
 
-#define FLOAT_ONLY "attention runs in float only for now; the device path is issue 26's next step"
+#define NO_DEVICE                                                                                                \
+  "attention runs on the host only for now (float, or int8 with --device host); its device path is not built yet"
 
 /* The token width of l's input from the layers before it (0: none): a token
  * layer's d, a recurrent layer's hidden size with seq=1, a map's W;
@@ -382,24 +415,30 @@ static int attn_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
   }
   int ok = 1;
   switch (A->kind) {
-    case NNF_ATTN_EMBED: ok = !nnf_dense_init(&A->lin, c->in, c->d); break;
+    case NNF_ATTN_EMBED: ok = !nnf_dense_init(&A->lin, c->in, c->d) && !nnf_qlayer_alloc(&A->qe, c->in, c->d); break;
     case NNF_ATTN_POSEMBED:
     case NNF_ATTN_CLSTOKEN: {
       size_t n = (size_t)(A->kind == NNF_ATTN_POSEMBED ? c->positions : 1) * A->d;
-      ok = (A->tab = zalloc(n)) && (A->dtab = zalloc(n));
+      ok = (A->tab = zalloc(n)) && (A->dtab = zalloc(n)) && (A->tabq = calloc(n, 1));
       break;
     }
     case NNF_ATTN_ENCODER:
-      ok = !nnf_dense_init(&A->lin1, A->d, c->ff) && !nnf_dense_init(&A->lin2, c->ff, A->d);
+      ok = !nnf_dense_init(&A->lin1, A->d, c->ff) && !nnf_dense_init(&A->lin2, c->ff, A->d) &&
+           !nnf_qlayer_alloc(&A->q1, A->d, c->ff) && !nnf_qlayer_alloc(&A->q2, c->ff, A->d);
       /* fall through - the attention and the norms */
     case NNF_ATTN_MHA:
-      ok = ok && !nnf_dense_init(&A->in_proj, A->d, 3 * A->d) && !nnf_dense_init(&A->out_proj, A->d, A->d);
+      ok = ok && !nnf_dense_init(&A->in_proj, A->d, 3 * A->d) && !nnf_dense_init(&A->out_proj, A->d, A->d) &&
+           !nnf_qlayer_alloc(&A->qp[0], A->d, A->d) && !nnf_qlayer_alloc(&A->qp[1], A->d, A->d) &&
+           !nnf_qlayer_alloc(&A->qp[2], A->d, A->d) && !nnf_qlayer_alloc(&A->qo, A->d, A->d) &&
+           (A->inproj_fq = zalloc((size_t)3 * A->d * A->d));
       if (A->kind == NNF_ATTN_MHA) break;
       /* fall through */
     case NNF_ATTN_LAYERNORM:
       for (int k = 0; k < (A->kind == NNF_ATTN_ENCODER ? 2 : 1) && ok; k++) {
         ok = (A->nw[k] = zalloc(A->d)) && (A->nb[k] = zalloc(A->d)) && (A->dnw[k] = zalloc(A->d)) &&
-             (A->dnb[k] = zalloc(A->d));
+             (A->dnb[k] = zalloc(A->d)) && (A->ln[k].m0 = calloc((size_t)A->d, sizeof(int32_t))) &&
+             (A->ln[k].shift = calloc((size_t)A->d, 1)) && (A->ln[k].sign = calloc((size_t)A->d, 1)) &&
+             (A->ln[k].bias = calloc((size_t)A->d, sizeof(int32_t)));
         for (int j = 0; ok && j < A->d; j++) A->nw[k][j] = 1.0f; /* torch's init */
       }
       break;
@@ -434,34 +473,435 @@ static void attn_sizes(const attn *A, size_t B, size_t *s) {
 }
 
 static void free_cache(attn *A) {
-  for (int k = 0; k < C_N; k++) free(A->buf[k]), A->buf[k] = NULL;
-  A->cap = 0;
+  for (int k = 0; k < C_N; k++) free(A->buf[k]), free(A->qb[k]), A->buf[k] = NULL, A->qb[k] = NULL;
+  A->cap = A->qcap = 0;
 }
 
-static int reserve(attn *A, int B) {
-  if (B <= A->cap) return 0;
+/* The caches for B sequences, with their int8 twins for a quantized pass. */
+static int reserve(attn *A, int B, int quant) {
+  if (B <= A->cap && (!quant || B <= A->qcap)) return 0;
   free_cache(A);
   size_t s[C_N];
   attn_sizes(A, (size_t)B, s);
   for (int k = 0; k < C_N; k++)
-    if (s[k] && !(A->buf[k] = malloc(s[k] * sizeof(float)))) {
+    if (s[k] && (!(A->buf[k] = malloc(s[k] * sizeof(float))) || (quant && !(A->qb[k] = malloc(s[k]))))) {
       free_cache(A);
       return -1;
     }
   A->cap = B;
+  A->qcap = quant ? B : 0;
   return 0;
 }
 
-/* x: (B, Ti, din) -> y: (B, T, d) */
-static int attn_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+/* ---- the int8 forms (docs/attention.md "Integer") -------------------------------------------
+ * Every intermediate is an int8 tensor with its own quantization (rg[R_*]
+ * or a boundary's): the Linear parts are the dense layers' int8 GEMMs
+ * (per-channel weights, the input zero point in the bias), in_proj's q part
+ * quantized from W_q / sqrt(dh); the logits Q K^T and the context P V are
+ * products of two activations (nnfm_matmul_act; Q, K, V symmetric), the
+ * softmax is TFLite's (nnfm_softmax: probabilities at 1/256, zero point
+ * -128), LayerNorm the model's (nnfm_layernorm), the residual adds TFLite's
+ * ADD (nnfm_ew), GELU a LUT fused into linear1 (exact for its int8 input). */
+
+#define S_PROB (1.0 / 256.0)
+#define Z_PROB (-128)
+
+static const int n_ranges[NNF_ATTN_ENCODER + 1] = {0, 0, 0, 0, 0, 0, 0, R_SA, R_N};
+
+/* Q, K and V: symmetric (the array's stationary operand has no zero point). */
+static void sym_params(nnf_qrange *q) {
+  double a = fmax(fabs((double)q->lo), fabs((double)q->hi));
+  if (!q->seen || a < 1e-8) a = 1.0;
+  q->scale = a / 127.0;
+  q->zp = 0;
+}
+
+static void quantize_to(const float *f, size_t n, const nnf_qrange *r, int8_t *q) {
+  for (size_t i = 0; i < n; i++) q[i] = (int8_t)nnfm_quantize_real(f[i], r->scale, r->zp, -128, 127);
+}
+
+/* A Linear part over R rows: x8 (R, K) (xf its dequantized floats) -> y8 (R, N)
+ * requantized to pre (with a LUT: the table's input; relu: clamped at pre's
+ * zero point). INT: the model's GEMM. FAKEQUANT: z = xf w_fq^T + b_fq in float
+ * into zf (R, N), observed into pre when observing, quantized. */
+static void q_linear(const nnf_pass *p, const nnf_qlayer *Q, nnf_qrange *pre, int relu, const int8_t *x8,
+                     const float *xf, int R, int K, int N, int8_t *y8, float *zf, float momentum) {
+  if (p->mode == NNF_FWD_INT) {
+    nnfm_gemm_args g = {R, K, N, Q->zp, Q->lo, Q->hi, Q->lut ? Q->table : NULL, Q->round};
+    nnfm_gemm(&g, x8, Q->w_kn, Q->bias, Q->m0, Q->shift, y8); /* parameters checked when quantized */
+    return;
+  }
+  for (int r = 0; r < R; r++) memcpy(zf + (size_t)r * N, Q->b_fq, (size_t)N * sizeof(float));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, N, K, 1.0f, xf, K, Q->w_fq, K, 1.0f, zf, N);
+  size_t n = (size_t)R * N;
+  if (relu) nnf_act_forward(NNF_ACT_RELU, zf, zf, n);
+  if (p->observe) nnf_qrange_observe(pre, zf, n, momentum);
+  for (size_t i = 0; i < n; i++) {
+    int32_t q = nnfm_quantize_real(zf[i], pre->scale, pre->zp, Q->lut ? -128 : Q->lo, Q->lut ? 127 : Q->hi);
+    y8[i] = Q->lut ? Q->table[(uint8_t)q] : (int8_t)q;
+  }
+}
+
+/* LayerNorm k over R tokens: x8 at zp_in (xf dequantized) -> o8 at o (of dequantized);
+ * the float statistics of xf into mr (the backward's), its float output observed
+ * into o in FAKEQUANT. */
+static void q_layernorm(attn *A, const nnf_pass *p, int k, const int8_t *x8, const float *xf, int32_t zp_in, int R,
+                        nnf_qrange *o, int8_t *o8, float *of, float *mr, float momentum) {
+  const int D = A->d;
+  ln_forward(xf, A->nw[k], A->nb[k], of, mr, (size_t)R, D, A->c.eps);
+  if (p->mode == NNF_FWD_FAKEQUANT && p->observe) nnf_qrange_observe(o, of, (size_t)R * D, momentum);
+  for (int r = 0; r < R; r++) nnfm_layernorm(&A->ln[k], x8 + (size_t)r * D, zp_in, o8 + (size_t)r * D);
+  nnf_qrange_dequantize(o, o8, of, (size_t)R * D);
+}
+
+/* An elementwise op e over n values: a8 (af) and b8 (bf; NULL: MAP) -> o8 at o (of);
+ * FAKEQUANT observes the float sum (or a's value) into o. */
+static void q_ew(const nnf_pass *p, const nnfm_ew_params *e, const int8_t *a8, const float *af, const int8_t *b8,
+                 const float *bf, size_t n, nnf_qrange *o, int8_t *o8, float *of, float momentum) {
+  if (p->mode == NNF_FWD_FAKEQUANT && p->observe) {
+    for (size_t i = 0; i < n; i++) of[i] = af[i] + (bf ? bf[i] : 0.0f);
+    nnf_qrange_observe(o, of, n, momentum);
+  }
+  for (size_t i = 0; i < n; i++) o8[i] = nnfm_ew(e, a8[i], b8 ? b8[i] : 0, NULL);
+  nnf_qrange_dequantize(o, o8, of, n);
+}
+
+/* Self-attention on int8 tokens u8 (B, T, E) (uf dequantized) -> o8 (B, T, E) at
+ * o (of dequantized); Q | K | V, the probabilities and the context in the
+ * caches' int8 twins, dequantized in the caches (the float layout). */
+static void mha_quant(attn *A, const nnf_pass *p, const int8_t *u8, const float *uf, int B, nnf_qrange *o, int8_t *o8,
+                      float *of, float m) {
+  const int T = A->T, E = A->d, H = A->c.heads, dh = E / H, R = B * T;
+  const size_t RE = (size_t)R * E;
+  int8_t *q8 = A->qb[C_QKV], *p8 = A->qb[C_P], *c8 = A->qb[C_CTX], *l8 = A->qb[C_GP];
+  float *qkv = A->buf[C_QKV], *P = A->buf[C_P], *ctx = A->buf[C_CTX], *z = A->buf[C_GQKV];
+  for (int g = 0; g < 3; g++) { /* q, k, v: (R, E) each, dequantized into qkv's (R, 3E) layout */
+    nnf_qrange *r = &A->rg[R_Q + g];
+    q_linear(p, &A->qp[g], r, 0, u8, uf, R, E, E, q8 + g * RE, z, m);
+    for (size_t i = 0; i < RE; i++) qkv[i / E * 3 * E + g * E + i % E] = (float)((q8[g * RE + i] - r->zp) * r->scale);
+  }
+  int obs = p->mode == NNF_FWD_FAKEQUANT && p->observe;
+  if (obs) { /* the float logits and context of the dequantized q, k, v, observed */
+    float lmm[2] = {INFINITY, -INFINITY};
+    for (int b = 0; b < B; b++)
+      for (int h = 0; h < H; h++) {
+        const float *q = qkv + (size_t)b * T * 3 * E + h * dh;
+        float *lg = z; /* (T, T) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, 1.0f, q, 3 * E, q + E, 3 * E, 0.0f, lg, T);
+        for (size_t i = 0; i < (size_t)T * T; i++) lmm[0] = fminf(lmm[0], lg[i]), lmm[1] = fmaxf(lmm[1], lg[i]);
+        nnf_softmax_forward(lg, lg, T, T);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f, lg, T, q + 2 * E, 3 * E, 0.0f,
+                    ctx + (size_t)b * T * E + h * dh, E);
+      }
+    nnf_qrange_observe(&A->rg[R_LOGIT], lmm, 2, m);
+    nnf_qrange_observe(&A->rg[R_CTX], ctx, RE, m);
+  }
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < H; h++) {
+      const size_t at = (size_t)b * T * E + h * dh;
+      int8_t *pb = p8 + ((size_t)b * H + h) * T * T;
+      nnfm_matmul_args lg = A->mm[0], cx = A->mm[1];
+      lg.M = T, lg.K = dh, lg.N = T, cx.M = T, cx.K = T, cx.N = dh;
+      nnfm_matmul_act(&lg, q8 + at, E, q8 + RE + at, 1, E, l8, T); /* Q K^T: K read transposed */
+      for (int t = 0; t < T; t++) nnfm_softmax(A->smax, l8 + (size_t)t * T, T, pb + (size_t)t * T);
+      nnfm_matmul_act(&cx, pb, T, q8 + 2 * RE + at, E, 1, c8 + at, E); /* P V */
+    }
+  nnf_qrange prob = {0};
+  nnf_qrange_fix(&prob, S_PROB, Z_PROB);
+  nnf_qrange_dequantize(&prob, p8, P, (size_t)B * H * T * T);
+  nnf_qrange_dequantize(&A->rg[R_CTX], c8, ctx, RE);
+  q_linear(p, &A->qo, o, 0, c8, ctx, R, E, E, o8, of, m);
+  nnf_qrange_dequantize(o, o8, of, RE);
+}
+
+/* The feed-forward block on x1 (R, d) -> f8 at R_F (ff dequantized). */
+static void ff_quant(attn *A, const nnf_pass *p, const int8_t *x8, const float *xf, int R, int8_t *f8, float *ff,
+                     float m) {
+  const int D = A->d, F = A->c.ff;
+  float *h = A->buf[C_H], *a = A->buf[C_A];
+  int8_t *a8 = A->qb[C_A];
+  q_linear(p, &A->q1, &A->rg[A->c.gelu ? R_H : R_A], !A->c.gelu, x8, xf, R, D, F, a8, h, m);
+  nnf_qrange_dequantize(&A->rg[R_A], a8, a, (size_t)R * F);
+  if (!A->c.gelu) memcpy(h, a, (size_t)R * F * sizeof(float)); /* ReLU's backward: a > 0 */
+  q_linear(p, &A->q2, &A->rg[R_F], 0, a8, a, R, F, D, f8, ff, m);
+  nnf_qrange_dequantize(&A->rg[R_F], f8, ff, (size_t)R * D);
+}
+
+/* The encoder layer (enc_forward's two orders) on int8 tokens. */
+static void enc_quant(attn *A, const nnf_pass *p, const nnf_tensor *x, nnf_tensor *y, int B, float m) {
+  const int R = B * A->T;
+  const size_t n = (size_t)R * A->d;
+  float **c = A->buf;
+  int8_t **q = A->qb;
+  nnf_qrange *rg = A->rg;
+  if (A->c.norm_first) {
+    q_layernorm(A, p, 0, x->q, x->f, x->r.zp, R, &rg[R_U], q[C_U], c[C_U], c[C_M1], m);
+    mha_quant(A, p, q[C_U], c[C_U], B, &rg[R_SA], q[C_SA], c[C_SA], m);
+    q_ew(p, &A->ew[0], x->q, x->f, q[C_SA], c[C_SA], n, &rg[R_R1], q[C_R1], c[C_R1], m);
+    q_layernorm(A, p, 1, q[C_R1], c[C_R1], rg[R_R1].zp, R, &rg[R_X1], q[C_X1], c[C_X1], c[C_M2], m);
+    ff_quant(A, p, q[C_X1], c[C_X1], R, q[C_G1], c[C_G1], m);
+    q_ew(p, &A->ew[1], q[C_R1], c[C_R1], q[C_G1], c[C_G1], n, &y->r, y->q, y->f, m);
+    return;
+  }
+  mha_quant(A, p, x->q, x->f, B, &rg[R_SA], q[C_SA], c[C_SA], m);
+  q_ew(p, &A->ew[0], x->q, x->f, q[C_SA], c[C_SA], n, &rg[R_R1], q[C_R1], c[C_R1], m);
+  q_layernorm(A, p, 0, q[C_R1], c[C_R1], rg[R_R1].zp, R, &rg[R_X1], q[C_X1], c[C_X1], c[C_M1], m);
+  ff_quant(A, p, q[C_X1], c[C_X1], R, q[C_G1], c[C_G1], m);
+  q_ew(p, &A->ew[1], q[C_X1], c[C_X1], q[C_G1], c[C_G1], n, &rg[R_R2], q[C_R2], c[C_R2], m);
+  q_layernorm(A, p, 1, q[C_R2], c[C_R2], rg[R_R2].zp, R, &y->r, y->q, y->f, c[C_M2], m);
+}
+
+static double gelu_ref(double v) { return 0.5 * v * (1.0 + erf(v * M_SQRT1_2)); }
+static double gelu_tanh_ref(double v) { return 0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))); }
+
+/* The LUT of GELU from in's int8 values to out's. */
+static void gelu_lut(int8_t *t, const nnf_qrange *in, const nnf_qrange *out, int tanh_approx) {
+  for (int v = -128; v < 128; v++) {
+    double xv = (v - in->zp) * in->scale;
+    t[(uint8_t)v] = (int8_t)nnfm_quantize_real(tanh_approx ? gelu_tanh_ref(xv) : gelu_ref(xv), out->scale, out->zp,
+                                               -128, 127);
+  }
+}
+
+/* A Linear part's int8 form: from in to pre (the LUT's input, or the output
+ * with the clamp [lo, 127]), table the LUT (NULL: none). */
+static int q_dense(attn *A, nnf_qlayer *Q, const nnf_dense *L, const nnf_qrange *in, const nnf_qrange *pre, int32_t lo,
+                   const int8_t *table, char *err, size_t errlen) {
+  if (nnf_qlayer_quantize(Q, L, in->scale, in->zp, pre->scale, A->base.index + 1, err, errlen)) return -1;
+  Q->round = A->base.round;
+  Q->zp = pre->zp, Q->lo = lo, Q->hi = 127, Q->lut = table != NULL;
+  if (table) memcpy(Q->table, table, 256);
+  return 0;
+}
+
+static int q_norm(attn *A, int k, const nnf_qrange *in, const nnf_qrange *out, char *err, size_t errlen) {
+  if (nnfm_layernorm_prepare(A->d, in->scale, A->c.eps, A->nw[k], A->nb[k], out->scale, out->zp, &A->ln[k]) != NNFM_OK)
+    return fail_layer(&A->base, err, errlen, "LayerNorm's scales are out of the device's range (d over 1024?)");
+  return 0;
+}
+
+static int q_add(attn *A, nnfm_ew_params *e, int op, const nnf_qrange *a, const nnf_qrange *b, const nnf_qrange *o,
+                 char *err, size_t errlen) {
+  if (nnfm_ew_prepare(op, a->scale, a->zp, b ? b->scale : 1.0, b ? b->zp : 0, o->scale, o->zp, -128, 127, e) != NNFM_OK)
+    return fail_layer(&A->base, err, errlen, "an elementwise op's scales are out of the device's range");
+  e->round = A->base.round;
+  return 0;
+}
+
+/* The attention block's int8 form: in_proj from u to Q, K, V, the products'
+ * multipliers, the softmax table, out_proj from the context to o. */
+static int q_mha(attn *A, const nnf_qrange *u, const nnf_qrange *o, char *err, size_t errlen) {
+  const int E = A->d, dh = E / A->c.heads;
+  const double sq = sqrt((double)dh);
+  const nnf_qrange *rg = A->rg;
+  float *wq = malloc((size_t)E * E * sizeof(float)), *bq = malloc((size_t)E * sizeof(float));
+  if (!wq || !bq) {
+    free(wq), free(bq);
+    return fail_layer(&A->base, err, errlen, "out of memory");
+  }
+  for (size_t i = 0; i < (size_t)E * E; i++) wq[i] = (float)(A->in_proj.w[i] / sq);
+  for (int j = 0; j < E; j++) bq[j] = (float)(A->in_proj.b[j] / sq);
+  nnf_dense part[3] = {{E, E, wq, bq, NULL, NULL},
+                       {E, E, A->in_proj.w + (size_t)E * E, A->in_proj.b + E, NULL, NULL},
+                       {E, E, A->in_proj.w + (size_t)2 * E * E, A->in_proj.b + 2 * E, NULL, NULL}};
+  int rc = 0;
+  for (int g = 0; g < 3 && !rc; g++) rc = q_dense(A, &A->qp[g], &part[g], u, &rg[R_Q + g], -128, NULL, err, errlen);
+  free(wq), free(bq);
+  if (rc) return -1;
+  for (int g = 0; g < 3; g++) /* the backward's in_proj: q's rows times sqrt(dh) again */
+    for (size_t i = 0; i < (size_t)E * E; i++)
+      A->inproj_fq[(size_t)g * E * E + i] = (float)(A->qp[g].w_fq[i] * (g ? 1.0 : sq));
+  nnfm_softmax_params sp;
+  if (nnfm_softmax_prepare(rg[R_LOGIT].scale, 1.0, &sp) != NNFM_OK || nnfm_softmax_table(&sp, A->smax) != NNFM_OK)
+    return fail_layer(&A->base, err, errlen, "the logits' scale is out of the softmax's range");
+  const double real[2] = {rg[R_Q].scale * rg[R_K].scale / rg[R_LOGIT].scale, S_PROB * rg[R_V].scale / rg[R_CTX].scale};
+  const int32_t zin[2] = {0, Z_PROB}, zout[2] = {rg[R_LOGIT].zp, rg[R_CTX].zp};
+  for (int k = 0; k < 2; k++) {
+    nnfm_matmul_args *g = &A->mm[k];
+    memset(g, 0, sizeof *g);
+    g->za = zin[k], g->zb = 0, g->zp = zout[k], g->lo = -128, g->hi = 127;
+    if (nnfm_quantize_multiplier(real[k], &g->m0, &g->shift) != NNFM_OK)
+      return fail_layer(&A->base, err, errlen, "an attention product's multiplier is out of range");
+  }
+  return q_dense(A, &A->qo, &A->out_proj, &rg[R_CTX], o, -128, NULL, err, errlen);
+}
+
+static void attn_qparams(nnf_layer *l) {
   attn *A = (attn *)l;
-  if (p->mode != NNF_FWD_FLOAT) return fail_layer(l, err, errlen, FLOAT_ONLY);
+  for (int k = 0; k < n_ranges[A->kind]; k++) {
+    if (k <= R_V) sym_params(&A->rg[k]);
+    else nnf_qrange_params(&A->rg[k]);
+  }
+  nnf_qrange_params(nnf_layer_range(l));
+}
+
+static int attn_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  attn *A = (attn *)l;
+  const nnf_qrange *xr = &x->r, *yr = &y->r, *rg = A->rg;
+  const int D = A->d;
+  switch (A->kind) {
+    case NNF_ATTN_EMBED: return q_dense(A, &A->qe, &A->lin, xr, yr, -128, NULL, err, errlen);
+    case NNF_ATTN_POSEMBED:
+    case NNF_ATTN_CLSTOKEN: {
+      size_t n = (size_t)(A->kind == NNF_ATTN_POSEMBED ? A->c.positions : 1) * D;
+      memset(&A->tabr, 0, sizeof A->tabr);
+      nnf_qrange_observe(&A->tabr, A->tab, n, 1.0f);
+      nnf_qrange_params(&A->tabr);
+      if (A->kind == NNF_ATTN_CLSTOKEN) A->tabr = *yr; /* the token is written at the output's quantization */
+      quantize_to(A->tab, n, &A->tabr, A->tabq);
+      return A->kind == NNF_ATTN_POSEMBED ? q_add(A, &A->ew[0], NNFM_EW_ADD, xr, &A->tabr, yr, err, errlen)
+                                          : q_add(A, &A->ew[0], NNFM_EW_MAP, xr, NULL, yr, err, errlen);
+    }
+    case NNF_ATTN_MEANPOOL:
+      if (nnfm_quantize_multiplier(xr->scale / (A->Ti * yr->scale), &A->pool_m0, &A->pool_shift) != NNFM_OK)
+        return fail_layer(l, err, errlen, "the mean's multiplier is out of range");
+      return 0;
+    case NNF_ATTN_CLSPOOL: return q_add(A, &A->ew[0], NNFM_EW_MAP, xr, NULL, yr, err, errlen);
+    case NNF_ATTN_LAYERNORM: return q_norm(A, 0, xr, yr, err, errlen);
+    case NNF_ATTN_GELU: gelu_lut(A->lut, xr, yr, A->c.tanh_approx); return 0;
+    case NNF_ATTN_MHA: return q_mha(A, xr, yr, err, errlen);
+    case NNF_ATTN_ENCODER: {
+      const nnf_qrange *act = &rg[R_A], *pre = &rg[A->c.gelu ? R_H : R_A];
+      int8_t table[256];
+      if (A->c.gelu) gelu_lut(table, pre, act, 0);
+      int first = A->c.norm_first;
+      if ((first && q_norm(A, 0, xr, &rg[R_U], err, errlen)) || q_mha(A, first ? &rg[R_U] : xr, &rg[R_SA], err, errlen) ||
+          q_add(A, &A->ew[0], NNFM_EW_ADD, xr, &rg[R_SA], &rg[R_R1], err, errlen) ||
+          q_norm(A, first, &rg[R_R1], &rg[R_X1], err, errlen) ||
+          q_dense(A, &A->q1, &A->lin1, &rg[R_X1], pre, A->c.gelu ? -128 : act->zp, A->c.gelu ? table : NULL, err,
+                  errlen) ||
+          q_dense(A, &A->q2, &A->lin2, act, &rg[R_F], -128, NULL, err, errlen))
+        return -1;
+      if (first) return q_add(A, &A->ew[1], NNFM_EW_ADD, &rg[R_R1], &rg[R_F], yr, err, errlen);
+      return q_add(A, &A->ew[1], NNFM_EW_ADD, &rg[R_X1], &rg[R_F], &rg[R_R2], err, errlen) ||
+                     q_norm(A, 1, &rg[R_R2], yr, err, errlen)
+                 ? -1
+                 : 0;
+    }
+  }
+  return 0;
+}
+
+/* The quantized forward of one layer: x->q (B, Ti, din) -> y->q (B, T, d), y->f dequantized. */
+static void forward_quant(attn *A, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y) {
   const int B = p->batch, T = A->T, Ti = A->Ti, D = A->d;
-  if (reserve(A, B)) return fail_layer(l, err, errlen, "out of memory");
-  y->steps = x->steps;
-  const float *xf = x->f;
-  float *yf = y->f;
-  const size_t n = (size_t)B * l->out;
+  const float m = nnf_observer_momentum(A->base.net, p);
+  const int fq_obs = p->mode == NNF_FWD_FAKEQUANT && p->observe;
+  const size_t n = (size_t)B * A->base.out;
+  switch (A->kind) {
+    case NNF_ATTN_EMBED:
+      q_linear(p, &A->qe, &y->r, 0, x->q, x->f, B * T, A->din, D, y->q, y->f, m);
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_POSEMBED:
+      for (int b = 0; b < B; b++) {
+        const size_t at = (size_t)b * T * D, td = (size_t)T * D;
+        if (fq_obs) sum_of(y->f + at, x->f + at, A->tab, td);
+        for (size_t i = 0; i < td; i++) y->q[at + i] = nnfm_ew(&A->ew[0], x->q[at + i], A->tabq[i], NULL);
+      }
+      if (fq_obs) nnf_qrange_observe(&y->r, y->f, n, m);
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_CLSTOKEN:
+      if (fq_obs) {
+        float v[2] = {INFINITY, -INFINITY};
+        for (int j = 0; j < D; j++) v[0] = fminf(v[0], A->tab[j]), v[1] = fmaxf(v[1], A->tab[j]);
+        for (size_t i = 0; i < (size_t)B * Ti * D; i++) v[0] = fminf(v[0], x->f[i]), v[1] = fmaxf(v[1], x->f[i]);
+        nnf_qrange_observe(&y->r, v, 2, m);
+      }
+      for (int b = 0; b < B; b++) {
+        memcpy(y->q + (size_t)b * T * D, A->tabq, (size_t)D);
+        for (size_t i = 0; i < (size_t)Ti * D; i++)
+          y->q[((size_t)b * T + 1) * D + i] = nnfm_ew(&A->ew[0], x->q[(size_t)b * Ti * D + i], 0, NULL);
+      }
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_MEANPOOL:
+      for (int b = 0; b < B; b++)
+        for (int j = 0; j < D; j++) {
+          int32_t acc = 0; /* |acc| <= 255 Ti */
+          float s = 0;
+          for (int t = 0; t < Ti; t++) {
+            acc += x->q[((size_t)b * Ti + t) * D + j] - x->r.zp;
+            s += x->f[((size_t)b * Ti + t) * D + j];
+          }
+          y->f[(size_t)b * D + j] = s / (float)Ti;
+          y->q[(size_t)b * D + j] = (int8_t)nnfm_requantize(acc, A->pool_m0, A->pool_shift, y->r.zp, -128, 127);
+        }
+      if (fq_obs) nnf_qrange_observe(&y->r, y->f, n, m);
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_CLSPOOL:
+      for (int b = 0; b < B; b++)
+        for (int j = 0; j < D; j++) {
+          y->f[(size_t)b * D + j] = x->f[(size_t)b * Ti * D + j];
+          y->q[(size_t)b * D + j] = nnfm_ew(&A->ew[0], x->q[(size_t)b * Ti * D + j], 0, NULL);
+        }
+      if (fq_obs) nnf_qrange_observe(&y->r, y->f, n, m);
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_LAYERNORM:
+      q_layernorm(A, p, 0, x->q, x->f, x->r.zp, B * T, &y->r, y->q, y->f, A->buf[C_M1], m);
+      break;
+    case NNF_ATTN_GELU:
+      if (fq_obs) {
+        gelu_forward(x->f, y->f, n, A->c.tanh_approx);
+        nnf_qrange_observe(&y->r, y->f, n, m);
+      }
+      for (size_t i = 0; i < n; i++) y->q[i] = nnfm_lut(A->lut, x->q[i]);
+      nnf_qrange_dequantize(&y->r, y->q, y->f, n);
+      break;
+    case NNF_ATTN_MHA: mha_quant(A, p, x->q, x->f, B, &y->r, y->q, y->f, m); break;
+    case NNF_ATTN_ENCODER: enc_quant(A, p, x, y, B, m); break;
+  }
+}
+
+/* The float pass's observations of the intermediates (the logits' in lmm). */
+static void observe_float(attn *A, const nnf_pass *p, int B, const float *lmm) {
+  const size_t R = (size_t)B * A->T, E = (size_t)A->d, F = (size_t)A->c.ff;
+  const float m = nnf_observer_momentum(A->base.net, p);
+  float **c = A->buf;
+  if (A->kind != NNF_ATTN_MHA && A->kind != NNF_ATTN_ENCODER) return;
+  for (int g = 0; g < 3; g++) {
+    float v[2] = {INFINITY, -INFINITY};
+    for (size_t r = 0; r < R; r++)
+      for (size_t j = 0; j < E; j++) {
+        float q = c[C_QKV][r * 3 * E + g * E + j];
+        v[0] = fminf(v[0], q), v[1] = fmaxf(v[1], q);
+      }
+    nnf_qrange_observe(&A->rg[R_Q + g], v, 2, m);
+  }
+  nnf_qrange_observe(&A->rg[R_LOGIT], lmm, 2, m);
+  nnf_qrange_observe(&A->rg[R_CTX], c[C_CTX], R * E, m);
+  if (A->kind == NNF_ATTN_MHA) return;
+  static const int cache[] = {C_SA, C_R1, C_U, C_X1, C_H, C_A, C_G1, C_R2};
+  for (int k = 0; k < 8; k++) {
+    int r = R_SA + k;
+    if ((r == R_U && !A->c.norm_first) || (r == R_R2 && A->c.norm_first) || (r == R_H && !A->c.gelu)) continue;
+    nnf_qrange_observe(&A->rg[r], c[cache[k]], R * (r == R_H || r == R_A ? F : E), m);
+  }
+}
+
+int nnf_layer_attn_ranges(nnf_layer *l, nnf_qrange **ranges) {
+  attn *A = as_attn(l);
+  if (!A) return -1;
+  *ranges = A->rg;
+  return n_ranges[A->kind];
+}
+
+int nnf_layer_attn_int(nnf_layer *l, nnf_attn_int *v) {
+  attn *A = as_attn(l);
+  if (!A) return -1;
+  *v = (nnf_attn_int){&A->qe, {&A->qp[0], &A->qp[1], &A->qp[2]}, &A->qo, &A->q1, &A->q2, A->smax, A->mm, A->ln,
+                      A->ew, A->tabq, A->lut, A->pool_m0, A->pool_shift, A->rg};
+  return 0;
+}
+
+
+/* The float forward, x: (B, Ti, din) -> y: (B, T, d); lmm: the logits' min / max (NULL: not observed) */
+static void forward_float(attn *A, int B, const float *xf, float *yf, float *lmm) {
+  const int T = A->T, Ti = A->Ti, D = A->d;
+  const size_t n = (size_t)B * A->base.out;
   switch (A->kind) {
     case NNF_ATTN_EMBED: nnf_dense_forward(&A->lin, NULL, xf, yf, B * T); break;
     case NNF_ATTN_POSEMBED:
@@ -486,11 +926,35 @@ static int attn_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tens
       break;
     case NNF_ATTN_LAYERNORM: ln_forward(xf, A->nw[0], A->nb[0], yf, A->buf[C_M1], (size_t)B * T, D, A->c.eps); break;
     case NNF_ATTN_GELU: gelu_forward(xf, yf, n, A->c.tanh_approx); break;
-    case NNF_ATTN_MHA: mha_forward(A, xf, yf, B); break;
-    case NNF_ATTN_ENCODER: enc_forward(A, xf, yf, B); break;
+    case NNF_ATTN_MHA: mha_forward(A, xf, yf, B, lmm); break;
+    case NNF_ATTN_ENCODER: enc_forward(A, xf, yf, B, lmm); break;
   }
-  /* the boundary's range, as every layer observes its output (checkpoints keep it) */
-  if (p->observe) nnf_qrange_observe(&y->r, yf, n, nnf_observer_momentum(l->net, p));
+}
+
+static int attn_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  attn *A = (attn *)l;
+  if (p->mode == NNF_FWD_DEVICE) return fail_layer(l, err, errlen, NO_DEVICE);
+  const int B = p->batch;
+  if (reserve(A, B, p->mode != NNF_FWD_FLOAT)) return fail_layer(l, err, errlen, "out of memory");
+  y->steps = x->steps;
+  const size_t n = (size_t)B * l->out;
+  float lmm[2] = {INFINITY, -INFINITY};
+  int fresh = !(n_ranges[A->kind] ? A->rg[0].seen : y->r.seen);
+  if (p->mode == NNF_FWD_FLOAT || (p->mode == NNF_FWD_FAKEQUANT && p->observe && fresh)) {
+    /* float; or QAT's first pass: the ranges were never observed, and an
+     * int8 pass through default ranges would seed every observer after it
+     * with garbage: observe them in float on this batch, quantize with them */
+    forward_float(A, B, x->f, y->f, lmm);
+    if (p->observe) {
+      observe_float(A, p, B, lmm);
+      /* the boundary's range, as every layer observes its output (checkpoints keep it) */
+      nnf_qrange_observe(&y->r, y->f, n, nnf_observer_momentum(l->net, p));
+    }
+    if (p->mode == NNF_FWD_FLOAT) return 0;
+    attn_qparams(l);
+    if (attn_quantize(l, x, y, err, errlen)) return -1;
+  }
+  forward_quant(A, p, x, y);
   return 0;
 }
 
@@ -499,9 +963,10 @@ static void attn_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, 
   attn *A = (attn *)l;
   const int B = p->batch, T = A->T, Ti = A->Ti, D = A->d;
   const float *xf = x->f;
+  const int quant = p->mode != NNF_FWD_FLOAT; /* straight through the roundings, the fake-quant weights */
   (void)y;
   switch (A->kind) {
-    case NNF_ATTN_EMBED: nnf_dense_backward(&A->lin, NULL, xf, dy, dx, B * T, acc); break;
+    case NNF_ATTN_EMBED: nnf_dense_backward(&A->lin, quant ? A->qe.w_fq : NULL, xf, dy, dx, B * T, acc); break;
     case NNF_ATTN_POSEMBED:
       /* dW[t] = sum_b dy[b, t] (rows past T: no gradient) */
       if (!acc) memset(A->dtab, 0, (size_t)A->c.positions * D * sizeof(float));
@@ -530,8 +995,8 @@ static void attn_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, 
     case NNF_ATTN_GELU:
       if (dx) gelu_backward(xf, dy, dx, (size_t)B * l->in, A->c.tanh_approx);
       break;
-    case NNF_ATTN_MHA: mha_backward(A, xf, dy, dx, B, acc); break;
-    case NNF_ATTN_ENCODER: enc_backward(A, xf, dy, dx, B, acc); break;
+    case NNF_ATTN_MHA: mha_backward(A, xf, dy, dx, B, acc, quant); break;
+    case NNF_ATTN_ENCODER: enc_backward(A, xf, dy, dx, B, acc, quant); break;
   }
 }
 
@@ -614,7 +1079,7 @@ int nnf_attn_init(nnf_layer *l, uint64_t *rng) {
 /* The device compiler: not yet (refused before anything runs). */
 static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen) {
   (void)p;
-  return fail_layer(l, err, errlen, FLOAT_ONLY);
+  return fail_layer(l, err, errlen, NO_DEVICE);
 }
 
 static int attn_emit(nnf_layer *l, struct nnf_plan *p) {
@@ -629,13 +1094,17 @@ static void attn_destroy(nnf_layer *l) {
   for (int k = 0; k < 5; k++) nnf_dense_free(ds[k]);
   free(A->tab), free(A->dtab);
   for (int k = 0; k < 2; k++) free(A->nw[k]), free(A->nb[k]), free(A->dnw[k]), free(A->dnb[k]);
+  nnf_qlayer *qs[7] = {&A->qe, &A->qp[0], &A->qp[1], &A->qp[2], &A->qo, &A->q1, &A->q2};
+  for (int k = 0; k < 7; k++) nnf_qlayer_free(qs[k]);
+  for (int k = 0; k < 2; k++) free(A->ln[k].m0), free(A->ln[k].shift), free(A->ln[k].sign), free(A->ln[k].bias);
+  free(A->inproj_fq), free(A->tabq);
   free(A);
 }
 
 #define ATTN_OPS(name)                                                                                          \
   {                                                                                                             \
     .kind = name, .shape = attn_shape, .forward = attn_forward, .backward = attn_backward,                     \
-    .params = attn_params, .plan = attn_plan, .emit = attn_emit, .describe = attn_describe,                     \
+    .params = attn_params, .qparams = attn_qparams, .quantize = attn_quantize, .plan = attn_plan, .emit = attn_emit, .describe = attn_describe,                     \
     .destroy = attn_destroy,                                                                                    \
   }
 

@@ -95,7 +95,7 @@ static void forget_ranges(nnf_net *n) {
   for (int i = 0; i <= n->nlayers; i++) n->t[i].r.seen = 0;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_qrange *rr;
-    int k = nnf_layer_rnn_ranges(n->layer[i], &rr);
+    int k = nnf_layer_ranges(n->layer[i], &rr);
     for (int j = 0; j < k; j++) rr[j].seen = 0;
     if (n->layer[i]->ops->forget) n->layer[i]->ops->forget(n->layer[i]);
   }

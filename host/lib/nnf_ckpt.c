@@ -79,8 +79,8 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
   tlist *tl = calloc(1, sizeof *tl);
   float ranges[NNF_MAX_LAYERS + 1][2];
   int32_t seen[NNF_MAX_LAYERS + 1];
-  float rnn_ranges[NNF_MAX_LAYERS][8][2]; /* a recurrent layer's intermediates */
-  int32_t rnn_seen[NNF_MAX_LAYERS][8];
+  float rnn_ranges[NNF_MAX_LAYERS][16][2]; /* a recurrent or attention layer's intermediates */
+  int32_t rnn_seen[NNF_MAX_LAYERS][16];
   if (!tl) return nnf_fail(err, errlen, "out of memory");
   char name[48];
   range_pair(&n->t[0].r, ranges[NNF_MAX_LAYERS]);
@@ -113,8 +113,8 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       add(tl, name, NNF_ST_I32, &seen[i], 1, 1, 0);
     }
     nnf_qrange *rr;
-    int nr = nnf_layer_rnn_ranges(l, &rr);
-    for (int j = 0; j < nr && j < 8; j++) {
+    int nr = nnf_layer_ranges(l, &rr);
+    for (int j = 0; j < nr && j < 16; j++) {
       range_pair(&rr[j], rnn_ranges[i][j]);
       rnn_seen[i][j] = rr[j].seen;
     }
@@ -577,10 +577,12 @@ static nnf_net *load_v2(const nnf_st_file *f, const char *path, char *err, size_
     nnf_layer *l = n->layer[i];
     snprintf(name, sizeof name, "quant.%d.observed", i);
     nnf_qrange *rr;
-    int nr = nnf_layer_rnn_ranges(l, &rr);
+    int nr = nnf_layer_ranges(l, &rr);
+    snprintf(sub, sizeof sub, "quant.%d.rnn_ranges", i);
+    if (nr > 0 && nnf_layer_attn_ranges(l, &rr) >= 0 && !nnf_st_find(f, sub))
+      nr = 0; /* an attention layer saved before its int8 form: its ranges are observed anew */
     if (nr > 0) {
       char on[48];
-      snprintf(sub, sizeof sub, "quant.%d.rnn_ranges", i);
       snprintf(on, sizeof on, "quant.%d.rnn_observed", i);
       if (!(t = want(f, path, sub, NNF_ST_F32, 2, nr, 2, err, errlen)) ||
           !(o = want(f, path, on, NNF_ST_I32, 1, nr, 0, err, errlen))) {

@@ -42,6 +42,7 @@
 #include "nnf_optim.h"
 #include "nnf_task.h"
 #include "nnfm.h"
+#include "nnfm_attn.h"
 #include "nnfm_lif.h"
 
 #ifdef __cplusplus
@@ -418,6 +419,31 @@ nnf_layer *nnf_attn(nnf_attn_kind kind, const nnf_attn_config *c, char *err, siz
 /* An attention layer's kind and configuration (d, in resolved once in a
  * network; ff as built); -1 for another kind. Either pointer may be NULL. */
 int nnf_layer_attn(const nnf_layer *l, nnf_attn_kind *kind, nnf_attn_config *c);
+/* An attention layer's intermediate ranges (MultiheadAttention: 5,
+ * TransformerEncoderLayer: 13; the others: 0): their count, or -1 for
+ * another kind of layer. */
+int nnf_layer_attn_ranges(nnf_layer *l, nnf_qrange **ranges);
+/* A recurrent or attention layer's intermediate ranges (checkpoints keep
+ * them as quant.<i>.rnn_ranges): their count (0..16), or -1. */
+int nnf_layer_ranges(nnf_layer *l, nnf_qrange **ranges);
+/* An attention layer's int8 form (after nnf_net_quantize), read only: the
+ * Linear parts (embed; in_proj's q, k, v; out_proj; linear1, linear2), the
+ * softmax's table, the products' arguments (Q K^T, P V; sizes unset), the
+ * norms, the elementwise ops (residual adds; posembed's add; clstoken's and
+ * clspool's MAP), the table of posembed / clstoken, GELU's LUT, meanpool's
+ * multiplier, the intermediate ranges. 0, or -1 for another kind. */
+typedef struct {
+  const nnf_qlayer *qe, *qp[3], *qo, *q1, *q2;
+  const int32_t *smax;
+  const nnfm_matmul_args *mm;
+  const nnfm_layernorm_params *ln;
+  const nnfm_ew_params *ew;
+  const int8_t *tabq, *lut;
+  int32_t pool_m0;
+  int pool_shift;
+  const nnf_qrange *rg;
+} nnf_attn_int;
+int nnf_layer_attn_int(nnf_layer *l, nnf_attn_int *v);
 /* PyTorch's initialisation of an attention layer from rng (EMBED: Linear's
  * default; POSEMBED normal(0, 0.02) and CLSTOKEN zeros, as torchvision's
  * VisionTransformer; LayerNorm ones and zeros; MultiheadAttention's

@@ -62,6 +62,11 @@ float nnf_observer_momentum(const nnf_net *n, const nnf_pass *p) {
 
 nnf_qrange *nnf_layer_range(nnf_layer *l) { return &l->net->t[l->index + 1].r; }
 
+int nnf_layer_ranges(nnf_layer *l, nnf_qrange **ranges) {
+  int k = nnf_layer_rnn_ranges(l, ranges);
+  return k >= 0 ? k : nnf_layer_attn_ranges(l, ranges);
+}
+
 
 /* ---- the int8 form of a layer with weights (Linear, Conv2d) ------------------ */
 
