@@ -13,6 +13,10 @@
 // A row never reads the word the row in the cycle before it writes (the
 // streamer leaves a cycle between them, nnf_gemm's hz_q), so the write has
 // landed before the read and the RAMs need no read-during-write rule.
+// RD_EARLY = 1 (nnf_gemm's PIPE_CUTS): the reads move to X-2 (tpp_v and its
+// tags) and both block RAMs' outputs are registered in X-1, so the add in
+// X starts from registers. A row then reads two cycles before it writes:
+// the streamer keeps a word's rows three cycles apart (two waits, hz_q).
 `default_nettype none
 
 module nnf_accum #(
@@ -20,12 +24,16 @@ module nnf_accum #(
     parameter integer P_WORDS   = 64,
     parameter integer ACC_DEPTH = 256,
     parameter integer PSUM_W    = 20,
-    parameter integer FIN_PARAMS = 1            // hold m0 / shift with the final sums
+    parameter integer FIN_PARAMS = 1,           // hold m0 / shift with the final sums
+    parameter integer RD_EARLY   = 0            // 1: read at X-2, outputs registered (above)
 ) (
     input  wire        clk,
     input  wire        start,                   // a command is accepted
     input  wire [$clog2(P_WORDS)-1:0] p_base,   // its first P entry
-    // the row at X-1 (tp_*) and at X (tx_*)
+    // the row at X-2 (tpp_*: RD_EARLY), at X-1 (tp_*) and at X (tx_*)
+    input  wire        tpp_v,
+    input  wire        tpp_row0,
+    input  wire        tpp_nth,
     input  wire        tp_v,
     input  wire        tp_row0,                 // first row of an M block
     input  wire        tp_nth,                  // ... of a new N tile: the next P entry
@@ -47,39 +55,74 @@ module nnf_accum #(
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer P_AW   = $clog2(P_WORDS);
 
+    // the row whose words are read this cycle: at X-1, or X-2 (RD_EARLY)
+    wire r_v    = (RD_EARLY != 0) ? tpp_v    : tp_v;
+    wire r_row0 = (RD_EARLY != 0) ? tpp_row0 : tp_row0;
+    wire r_nth  = (RD_EARLY != 0) ? tpp_nth  : tp_nth;
+
     reg  [ACC_AW-1:0] acc_ctr_q;             // next row within the tile
+    reg  [ACC_AW-1:0] ra_q;                  // accumulator address read last cycle
     reg  [ACC_AW-1:0] x_ra_q;                // accumulator address of the row at X
-    reg  [P_AW-1:0]   p_ptr_q;               // parameter entry of the current N tile
-    wire [ACC_AW-1:0] acc_ra = tp_row0 ? {ACC_AW{1'b0}} : acc_ctr_q;
-    assign p_ra = tp_nth ? p_ptr_q + 1'b1 : p_ptr_q;
-    assign p_re = tp_v;
+    reg  [P_AW-1:0]   p_ptr_q;               // parameter entry of the row read last
+    wire [ACC_AW-1:0] acc_ra = r_row0 ? {ACC_AW{1'b0}} : acc_ctr_q;
+    assign p_ra = r_nth ? p_ptr_q + 1'b1 : p_ptr_q;
+    assign p_re = r_v;
 
     always @(posedge clk) begin
         if (start) begin
             p_ptr_q <= p_base;
-        end else if (tp_v) begin
+        end else if (r_v) begin
             acc_ctr_q <= acc_ra + 1'b1;
             p_ptr_q   <= p_ra;
         end
-        x_ra_q <= acc_ra;
+        ra_q <= acc_ra;
     end
 
     wire acc_we = tx_v && !tx_last;
 
     assign fin_load = tx_v && tx_last;
-    assign fin_pent = p_ptr_q;                  // updated at X-1 with the row's tags
+    generate
+        if (RD_EARLY != 0) begin : g_early
+            reg [P_AW-1:0] pent_q;
+            always @(posedge clk) begin
+                x_ra_q <= ra_q;
+                pent_q <= p_ptr_q;
+            end
+            assign fin_pent = pent_q;           // the entry of the row at X
+        end else begin : g_late
+            always @(posedge clk) x_ra_q <= acc_ra;
+            assign fin_pent = p_ptr_q;          // updated at X-1 with the row's tags
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_e = &{1'b0, tpp_v, tpp_row0, tpp_nth, ra_q};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
 
     genvar g;
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_lane
-            wire [71:0]       p    = p_rd[72*g +: 72];
-            wire [31:0]       acc_rd;
+            wire [71:0]       p;
+            wire [31:0]       acc_rd, acc_x;
             wire [PSUM_W-1:0] col  = sum_row[PSUM_W*g +: PSUM_W];
-            wire [31:0]       init = tx_first ? p[31:0] : acc_rd;
+            wire [31:0]       init = tx_first ? p[31:0] : acc_x;
             wire [31:0]       sum  = init + {{(32-PSUM_W){col[PSUM_W-1]}}, col};
             nnf_ram #(.AW(ACC_AW), .NB(4)) u_acc (
                 .clk(clk), .we({4{acc_we}}), .wa(x_ra_q), .wd(sum),
-                .re(tp_v), .ra(acc_ra), .rd(acc_rd));
+                .re(r_v), .ra(acc_ra), .rd(acc_rd));
+            if (RD_EARLY != 0) begin : g_rreg
+                // the outputs read in X-1, registered for X
+                reg [31:0] acc_q;
+                reg [71:0] p_q;
+                always @(posedge clk) begin
+                    acc_q <= acc_rd;
+                    p_q   <= p_rd[72*g +: 72];
+                end
+                assign acc_x = acc_q;
+                assign p     = p_q;
+            end else begin : g_rdir
+                assign acc_x = acc_rd;
+                assign p     = p_rd[72*g +: 72];
+            end
 
             // the final sum and its parameters, held for the vector stage
             reg [31:0] fin_acc_q;

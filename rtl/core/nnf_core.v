@@ -148,19 +148,18 @@ module nnf_core #(
     reg  [3:0]  m_sel_q;                     // the region of the read in flight
     always @(posedge clk) m_sel_q <= m_sel;
     // a read's byte: the cycle after m_re, or with PIPE_CUTS the one after that
-    // (the engine's buffers register their output first: nnf_bufs), the
-    // program's and the LIF state's delayed alike
+    // (the engine's buffers and the LIF state register their RAM's output
+    // first: nnf_bufs, nnf_lif's HOST_RD_REG), the program's delayed alike
     wire [7:0]  m_rdata;
     generate
         if (PIPE_CUTS != 0) begin : g_rd_pipe
             reg [3:0] m_sel_d_q;
-            reg [7:0] pm_rdata_d_q, st_rdata_d_q;
+            reg [7:0] pm_rdata_d_q;
             always @(posedge clk) begin
                 m_sel_d_q    <= m_sel_q;
                 pm_rdata_d_q <= pm_rdata;
-                st_rdata_d_q <= st_rdata;
             end
-            assign m_rdata = (m_sel_d_q == 4'd4) ? pm_rdata_d_q : (m_sel_d_q == 4'd5) ? st_rdata_d_q : hp_rdata;
+            assign m_rdata = (m_sel_d_q == 4'd4) ? pm_rdata_d_q : (m_sel_d_q == 4'd5) ? st_rdata : hp_rdata;
         end else begin : g_rd_direct
             assign m_rdata = (m_sel_q == 4'd4) ? pm_rdata : (m_sel_q == 4'd5) ? st_rdata : hp_rdata;
         end
@@ -248,7 +247,8 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS)) u_seq (
+              .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
+              .PIPE_CUTS(PIPE_CUTS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused), .waiting(p_wait),
@@ -328,7 +328,8 @@ module nnf_core #(
     generate
         if (HAS_LIF != 0) begin : g_lif
             nnf_lif #(.ROWS(ROWS), .ACT_AW(ACT_AW),
-                      .STATE_WORDS(HAS_LIF != 0 ? STATE_WORDS : 2), .LANES(LIF_LANES)) u_lif (
+                      .STATE_WORDS(HAS_LIF != 0 ? STATE_WORDS : 2), .LANES(LIF_LANES),
+                      .HOST_RD_REG(PIPE_CUTS)) u_lif (
                 .clk(clk), .rst(rst),
                 .start(l_start), .abort(p_abort),
                 .c_m(l_m), .c_n(l_n), .c_a_base(l_a_base), .c_o_base(l_o_base),
@@ -368,7 +369,7 @@ module nnf_core #(
     // ------------------------------------------------------------------
     generate
         if (HAS_CONV != 0) begin : g_vu
-            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW)) u_vu (
+            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(PIPE_CUTS)) u_vu (
                 .clk(clk), .rst(rst), .start(v_start), .abort(p_abort),
                 .c_pack(v_pack), .c_cin(v_cin), .c_zp_in(w_zp_in),
                 .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),

@@ -214,7 +214,7 @@ module nnf_gemm #(
     // streamer follows the loader a tile behind, bank by bank: what it needs
     // of a tile (first / last K tile, N tile head, valid lanes, the block's
     // last row) is kept per weight bank when the loader finishes loading it
-    // (desc_q), so it needs no walker of its own.
+    // (desc0_q / desc1_q), so it needs no walker of its own.
     // ------------------------------------------------------------------
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
@@ -243,7 +243,7 @@ module nnf_gemm #(
     // per bank: {first, last, nt_head, k lanes, n lanes, m_last} of the
     // tile loaded into it, written in the loader's last cycle of the tile
     localparam integer DESC_W = 3 + KL_W + NL_W + ML_W;
-    reg  [DESC_W-1:0] desc_q [0:1];
+    reg  [DESC_W-1:0] desc0_q, desc1_q;   // flops, not a LUT RAM: the streamer's step reads them
 
     // The streamer's ACT addresses (nnf_pix_walk): a CONV's feature-map walk;
     // a GEMM is the walk of H = W = K = 1 over B = m rows, kt_n channel tiles
@@ -298,9 +298,15 @@ module nnf_gemm #(
     // A one-row block's rows all use accumulator word 0: the row after a
     // K tile that is not the last reads the word that row writes, so it
     // waits a cycle (hz_q) and the accumulators need no forwarding
-    // (nnf_accum). The loader's ROWS cycles a tile make this wait rare.
-    reg  hz_q;
-    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready && !hz_q &&
+    // (nnf_accum). With PIPE_CUTS the accumulators are read two cycles
+    // before the write, so a word's rows are kept three cycles apart: two
+    // waits after a non-last K tile of one or two rows. The loader's ROWS
+    // cycles a tile make these waits rare.
+    localparam [ML_W-1:0] HZ_ML = (PIPE_CUTS != 0) ? 1 : 0;   // largest sw_mlast that waits
+    reg  [1:0] hz_q;                 // waits left
+    reg        hz_w_q;               // hz_q != 0 (a flop of its own: st_go's term is one bit)
+    wire       hz_wait = (PIPE_CUTS != 0) ? hz_w_q : hz_q[0];   // (else hz_q is 0 or 1)
+    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready && !hz_wait &&
                   ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
     wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
     // the walk: the next row; at a tile's end back to the block's first row
@@ -320,8 +326,11 @@ module nnf_gemm #(
 
     assign lw_adv = ld_end;
     always @(posedge clk)
-        if (ld_end) desc_q[ld_bank_q] <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
-    assign {sw_first, sw_last, sw_nth, sw_kl, sw_nl, sw_mlast} = desc_q[st_bank_q];
+        if (ld_end) begin
+            if (ld_bank_q) desc1_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
+            else           desc0_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
+        end
+    assign {sw_first, sw_last, sw_nth, sw_kl, sw_nl, sw_mlast} = st_bank_q ? desc1_q : desc0_q;
     // every row issued: the loader has walked every tile, and the streamer
     // is between tiles with none loaded for it
     assign sw_done = lw_done && (st_m_q == 16'd0) && !bank_ready_q[st_bank_q];
@@ -341,9 +350,16 @@ module nnf_gemm #(
             st_m_q       <= 16'd0;
             st_bank_q    <= 1'b0;
             thr_cnt_q    <= {THR_W{1'b0}};
-            hz_q         <= 1'b0;
+            hz_q         <= 2'd0;
+            hz_w_q       <= 1'b0;
         end else begin
-            hz_q <= st_end && (sw_mlast == {ML_W{1'b0}}) && !sw_last;
+            if (st_end && (sw_mlast <= HZ_ML) && !sw_last) begin
+                hz_q   <= (PIPE_CUTS != 0) ? 2'd2 : 2'd1;
+                hz_w_q <= 1'b1;
+            end else if (hz_q != 2'd0) begin
+                hz_q   <= hz_q - 2'd1;
+                hz_w_q <= (hz_q != 2'd1);
+            end
             if (st_go && sw_last) thr_cnt_q <= VEC_GAP[THR_W-1:0] - 1'b1;
             else if (thr_cnt_q != {THR_W{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
             if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
@@ -391,6 +407,10 @@ module nnf_gemm #(
     wire              o_wr;          // its write (pool2: a window's fourth row)
     reg  [ACT_AW-1:0] o_ptr_q;
     wire [COLS*8-1:0] o_data;
+    wire              ow_we;         // the ACT write port: o_wr, or with PIPE_CUTS
+    wire [ACT_AW-1:0] ow_wa;         // the write registered a cycle (A and O never
+    wire [COLS*8-1:0] ow_wd;         // overlap, nnf_insn_check; done waits for it)
+    wire              ow_busy;       // a registered write not yet made
 
     wire [ACT_AW-1:0] st_addr = c_a_base_q + pw_ofs;
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
@@ -403,7 +423,7 @@ module nnf_gemm #(
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
         .lp_wd(lp_wd), .act_rd(act_rd),
-        .sr_re(st_go), .sr_ra(st_addr), .ow_we(o_wr), .ow_wa(o_ptr_q), .ow_wd(o_data),
+        .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
         .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
@@ -504,6 +524,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Accumulate (nnf_accum), the vector stage (nnf_vec)
     // ------------------------------------------------------------------
+    wire [TAG_W-1:0] tpp = tag_q[LAT-2];     // row at X-2
     wire [TAG_W-1:0] tp = tag_q[LAT-1];      // row at X-1
     wire [TAG_W-1:0] tx = tag_q[LAT];        // row at X
     wire              fin_load;
@@ -512,8 +533,9 @@ module nnf_gemm #(
     wire [COLS*8-1:0]  fin_sh;
     wire [P_AW-1:0]    fin_pent;
     nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W),
-                .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0)) u_accum (
+                .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0), .RD_EARLY(PIPE_CUTS)) u_accum (
         .clk(clk), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
+        .tpp_v(tpp[4]), .tpp_row0(tpp[1]), .tpp_nth(tpp[0]),
         .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]),
         .tx_v(tx[4]), .tx_first(tx[3]), .tx_last(tx[2]), .sum_row(sum_row),
         .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
@@ -523,7 +545,7 @@ module nnf_gemm #(
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
-              .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND)) u_vec (
+              .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND), .PIPE_CUTS(PIPE_CUTS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
         .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .rnd(c_rnd_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
@@ -555,6 +577,28 @@ module nnf_gemm #(
         end
     endgenerate
     assign o_wr = o_we && (!c_p2_q || o_ph_q == 2'd3);
+
+    generate
+        if (PIPE_CUTS != 0) begin : g_ow_cut
+            reg              ow_v_q;
+            reg [ACT_AW-1:0] ow_wa_q;
+            reg [COLS*8-1:0] ow_wd_q;
+            always @(posedge clk) begin
+                ow_v_q  <= o_wr && !rst;
+                ow_wa_q <= o_ptr_q;
+                ow_wd_q <= o_data;
+            end
+            assign ow_we   = ow_v_q;
+            assign ow_wa   = ow_wa_q;
+            assign ow_wd   = ow_wd_q;
+            assign ow_busy = ow_v_q;
+        end else begin : g_ow
+            assign ow_we   = o_wr;
+            assign ow_wa   = o_ptr_q;
+            assign ow_wd   = o_data;
+            assign ow_busy = 1'b0;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (accept) begin
@@ -588,7 +632,7 @@ module nnf_gemm #(
     always @(*) begin
         for (t = 0; t <= LAT; t = t + 1) tag_valids[t] = tag_q[t][4];
     end
-    wire pipe_empty = (tag_valids == {(LAT+1){1'b0}}) && vec_idle && !s0_v_q;
+    wire pipe_empty = (tag_valids == {(LAT+1){1'b0}}) && vec_idle && !s0_v_q && !ow_busy;
 
     always @(posedge clk) begin
         if (rst || accept) ab_q <= 1'b0;
@@ -642,7 +686,7 @@ module nnf_gemm #(
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
-    wire unused = &{1'b0, lw_mlen, lw_mrow0, tp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
+    wire unused = &{1'b0, lw_mlen, lw_mrow0, tp[3:2], tpp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
                     cmd_o_base, k_round, lp_ra, lp_wa, cmd_wb, cmd_hwb,
                     pw_tap_last};
     /* verilator lint_on UNUSEDSIGNAL */

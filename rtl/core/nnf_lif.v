@@ -102,7 +102,9 @@ module nnf_lif #(
     parameter integer ROWS        = 8,
     parameter integer ACT_AW      = 15,
     parameter integer STATE_WORDS = 16384,
-    parameter integer LANES       = 8       // neurons per cycle: a power of two, 1..ROWS
+    parameter integer LANES       = 8,      // neurons per cycle: a power of two, 1..ROWS
+    parameter integer HOST_RD_REG = 0       // 1: the host's entry registered after the block
+                                            // RAM, hp_rdata two cycles after hp_re (else one)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -338,10 +340,26 @@ module nnf_lif #(
         hb_q    <= hp_raddr[3:0];
         hbank_q <= hr_bank;
     end
-    wire [95:0] h_rd = bk_rd[hbank_q];
+    wire [95:0] h_rd;
+    wire [3:0]  h_b;                   // the byte of h_rd the host asked for
+    generate
+        if (HOST_RD_REG != 0) begin : g_hrd_reg
+            reg [95:0] h_rd_q;
+            reg [3:0]  hb_d_q;
+            always @(posedge clk) begin
+                h_rd_q <= bk_rd[hbank_q];
+                hb_d_q <= hb_q;
+            end
+            assign h_rd = h_rd_q;
+            assign h_b  = hb_d_q;
+        end else begin : g_hrd
+            assign h_rd = bk_rd[hbank_q];
+            assign h_b  = hb_q;
+        end
+    endgenerate
     reg  [7:0]  hp_byte;
     always @(*) begin
-        case (hb_q)
+        case (h_b)
             4'd0:  hp_byte = h_rd[7:0];
             4'd1:  hp_byte = h_rd[15:8];
             4'd2:  hp_byte = h_rd[23:16];

@@ -144,8 +144,15 @@ module nnf_pix_walk #(
         reg  [AW-1:0] swb_q;       // SW*B (pool2)
         reg  [AW-1:0] dstep_q;     // SH*W*B - SW*B (pool2: wy 0 -> 1)
         reg  [1:0]    prep_q;      // 2: constants stage 1, 1: stage 2, 0: done
-        reg  [15:0]   bm1_q, ctnm1_q;              // the last b, ct, ox, oy, kx, ky: the
-        reg  [10:0]   owm1_q, ohm1_q, kwm1_q, khm1_q;  // compares without a subtract
+        // The "last b, ox, oy, ct, kx, ky" tests are flops (*_end_q), set with
+        // the counter they describe: from the compare with the last value but
+        // one (*m2_q) when it counts up, from the one-value flags (*1_q)
+        // when it restarts at 0, from the marked row's copy on BACK. So
+        // row_last and tap_last, which the streamer's step reads, are ANDs
+        // of flops, and no compare sits after a counter's adder.
+        reg  [15:0]   bm2_q, ctnm2_q;              // the last value but one
+        reg  [10:0]   owm2_q, ohm2_q, kwm2_q, khm2_q;
+        reg           b1_q, ctn1_q, ow1_q, oh1_q, kw1_q, kh1_q;   // B, CT_N, ... == 1
         // row 0's offset: made in stage 2, kept in row0_q for later FIRSTs
         wire [AW-1:0] row0_d = (prep_q == 2'd1) ? ({AW{1'b0}} - phwb_q - pwb_q) : row0_q;
 
@@ -172,12 +179,18 @@ module nnf_pix_walk #(
                 phwb_q  <= mul7(ph_q, wb_q);
                 pwb_q   <= mul7(pw_q, bb);
                 swb_q   <= mul7(sw_q, bb);
-                bm1_q   <= b_q - 16'd1;
-                ctnm1_q <= ctn_q - 16'd1;
-                owm1_q  <= ow_q - 11'd1;
-                ohm1_q  <= oh_q - 11'd1;
-                kwm1_q  <= kw_q - 11'd1;
-                khm1_q  <= kh_q - 11'd1;
+                bm2_q   <= b_q - 16'd2;
+                ctnm2_q <= ctn_q - 16'd2;
+                owm2_q  <= ow_q - 11'd2;
+                ohm2_q  <= oh_q - 11'd2;
+                kwm2_q  <= kw_q - 11'd2;
+                khm2_q  <= kh_q - 11'd2;
+                b1_q    <= (b_q == 16'd1);
+                ctn1_q  <= (ctn_q == 16'd1);
+                ow1_q   <= (ow_q == 11'd1);
+                oh1_q   <= (oh_q == 11'd1);
+                kw1_q   <= (kw_q == 11'd1);
+                kh1_q   <= (kh_q == 11'd1);
                 prep_q  <= 2'd1;
             end else if (prep_q == 2'd1) begin
                 row0_q  <= row0_d;
@@ -197,6 +210,7 @@ module nnf_pix_walk #(
         // pool2: the window's position, and its group's (wy = wx = 0) iy0, ix0,
         // rowoff, and the rowoff of (py, px, b = 0)
         reg                  rwx_q, mwx_q, rwy_q, mwy_q;
+        reg                  rbe_q, mbe_q, rxe_q, mxe_q, rye_q, mye_q;  // b, ox, oy last
         reg  signed [SW_-1:0] giy_q, mgiy_q, gix_q, mgix_q;
         reg  [AW-1:0]        goff_q, mgoff_q, gpoff_q, mgpoff_q;
 
@@ -206,29 +220,37 @@ module nnf_pix_walk #(
         wire signed [SW_-1:0] sw_s = $signed({{(SW_-3){1'b0}}, sw_q});
 
         // the next row of the current one
-        wire b_end  = (rb_q == bm1_q);
-        wire ox_end = (rox_q == owm1_q);
+        wire b_end  = rbe_q;
+        wire ox_end = rxe_q;
+        // the flags of b + 1, ox + 1, oy + 1
+        wire b_up = (rb_q == bm2_q), ox_up = (rox_q == owm2_q), oy_up = (roy_q == ohm2_q);
         reg  [15:0]          nb;
         reg  [10:0]          nox, noy;
         reg  signed [SW_-1:0] niy, nix, ngiy, ngix;
         reg  [AW-1:0]        noff, nst, ngoff, ngpoff;
-        reg                  nwx, nwy;
+        reg                  nwx, nwy, nbe, nxe, nye;
         always @(*) begin
             nb = rb_q; nox = rox_q; noy = roy_q; niy = riy_q; nix = rix_q; noff = roff_q; nst = rst_q;
             nwx = rwx_q; nwy = rwy_q; ngiy = giy_q; ngix = gix_q; ngoff = goff_q; ngpoff = gpoff_q;
+            nbe = rbe_q; nxe = rxe_q; nye = rye_q;
             if (!p2_q) begin
                 nb   = rb_q + 16'd1;
+                nbe  = b_up;
                 noff = roff_q + {{(AW-1){1'b0}}, 1'b1};
                 if (b_end) begin
-                    nb = 16'd0;
+                    nb  = 16'd0;
+                    nbe = b1_q;
                     if (!ox_end) begin
                         nox  = rox_q + 11'd1;
+                        nxe  = ox_up;
                         nix  = rix_q + sw_s;
                         noff = roff_q + bstep_q;
                     end else begin
                         nox  = 11'd0;
+                        nxe  = ow1_q;
                         nix  = ix_init;
                         noy  = roy_q + 11'd1;
+                        nye  = oy_up;
                         niy  = riy_q + sh_s;
                         nst  = rst_q + rstep_q;
                         noff = rst_q + rstep_q;
@@ -249,13 +271,16 @@ module nnf_pix_walk #(
                 nwy = 1'b0;
                 if (!b_end) begin
                     nb    = rb_q + 16'd1;
+                    nbe   = b_up;
                     niy   = giy_q;
                     nix   = gix_q;
                     noff  = goff_q + {{(AW-1){1'b0}}, 1'b1};
                     ngoff = noff;
                 end else if (!ox_end) begin
                     nb     = 16'd0;
+                    nbe    = b1_q;
                     nox    = rox_q + 11'd1;
+                    nxe    = ox_up;
                     niy    = giy_q;
                     nix    = gix_q + (sw_s <<< 1);
                     ngix   = nix;
@@ -264,8 +289,11 @@ module nnf_pix_walk #(
                     ngpoff = noff;
                 end else begin
                     nb     = 16'd0;
+                    nbe    = b1_q;
                     nox    = 11'd0;
+                    nxe    = ow1_q;
                     noy    = roy_q + 11'd1;
+                    nye    = oy_up;
                     niy    = giy_q + (sh_s <<< 1);
                     ngiy   = niy;
                     nix    = ix_init;
@@ -291,6 +319,8 @@ module nnf_pix_walk #(
                 goff_q <= row0_d; gpoff_q <= row0_d;
                 mwx_q <= 1'b0; mwy_q <= 1'b0; mgiy_q <= iy_init; mgix_q <= ix_init;
                 mgoff_q <= row0_d; mgpoff_q <= row0_d;
+                rbe_q <= b1_q; rxe_q <= ow1_q; rye_q <= oh1_q;
+                mbe_q <= b1_q; mxe_q <= ow1_q; mye_q <= oh1_q;
             end else if (go) begin
                 case (row_op)
                     R_NEXT: begin
@@ -298,12 +328,14 @@ module nnf_pix_walk #(
                         roff_q <= noff; rst_q <= nst;
                         rwx_q <= nwx; rwy_q <= nwy; giy_q <= ngiy; gix_q <= ngix;
                         goff_q <= ngoff; gpoff_q <= ngpoff;
+                        rbe_q <= nbe; rxe_q <= nxe; rye_q <= nye;
                     end
                     R_BACK: begin
                         rb_q <= mb_q; rox_q <= mox_q; roy_q <= moy_q; riy_q <= miy_q; rix_q <= mix_q;
                         roff_q <= moff_q; rst_q <= mst_q;
                         rwx_q <= mwx_q; rwy_q <= mwy_q; giy_q <= mgiy_q; gix_q <= mgix_q;
                         goff_q <= mgoff_q; gpoff_q <= mgpoff_q;
+                        rbe_q <= mbe_q; rxe_q <= mxe_q; rye_q <= mye_q;
                     end
                     R_NEXT_MARK: begin
                         rb_q <= nb; rox_q <= nox; roy_q <= noy; riy_q <= niy; rix_q <= nix;
@@ -314,6 +346,8 @@ module nnf_pix_walk #(
                         moff_q <= noff; mst_q <= nst;
                         mwx_q <= nwx; mwy_q <= nwy; mgiy_q <= ngiy; mgix_q <= ngix;
                         mgoff_q <= ngoff; mgpoff_q <= ngpoff;
+                        rbe_q <= nbe; rxe_q <= nxe; rye_q <= nye;
+                        mbe_q <= nbe; mxe_q <= nxe; mye_q <= nye;
                     end
                     default: ;
                 endcase
@@ -326,25 +360,33 @@ module nnf_pix_walk #(
         reg  [AW-1:0] toff_q;      // (ct*H*W + ky*W + kx)*B
         reg  [AW-1:0] kxb_q;       // (ky*W + kx)*B
         reg  [AW-1:0] kyb_q;       // ky*W*B
-        wire ct_end = (ct_q == ctnm1_q);
-        wire kx_end = (kx_q == kwm1_q);
+        reg           cte_q, kxe_q, kye_q;   // ct, kx, ky last
+        wire ct_end = cte_q;
+        wire kx_end = kxe_q;
         always @(posedge clk) begin
             if (prep_q == 2'd1 || (go && tap_op == T_FIRST)) begin
                 ct_q <= 16'd0; kx_q <= 11'd0; ky_q <= 11'd0;
+                cte_q <= ctn1_q; kxe_q <= kw1_q; kye_q <= kh1_q;
                 toff_q <= {AW{1'b0}}; kxb_q <= {AW{1'b0}}; kyb_q <= {AW{1'b0}};
             end else if (go && tap_op == T_NEXT) begin
                 if (!ct_end) begin
                     ct_q   <= ct_q + 16'd1;
+                    cte_q  <= (ct_q == ctnm2_q);
                     toff_q <= toff_q + hwb_q;
                 end else if (!kx_end) begin
                     ct_q   <= 16'd0;
+                    cte_q  <= ctn1_q;
                     kx_q   <= kx_q + 11'd1;
+                    kxe_q  <= (kx_q == kwm2_q);
                     kxb_q  <= kxb_q + bb;
                     toff_q <= kxb_q + bb;
                 end else begin
                     ct_q   <= 16'd0;
+                    cte_q  <= ctn1_q;
                     kx_q   <= 11'd0;
+                    kxe_q  <= kw1_q;
                     ky_q   <= ky_q + 11'd1;
+                    kye_q  <= (ky_q == khm2_q);
                     kyb_q  <= kyb_q + wb_q;
                     kxb_q  <= kyb_q + wb_q;
                     toff_q <= kyb_q + wb_q;
@@ -358,8 +400,8 @@ module nnf_pix_walk #(
         wire signed [SW_-1:0] ix = rix_q + $signed({2'b00, kx_q});
         assign in_map = (iy >= 0) && (iy < $signed({2'b00, h_q})) &&
                         (ix >= 0) && (ix < $signed({2'b00, w_q}));
-        assign row_last = b_end && ox_end && (roy_q == ohm1_q) && (!p2_q || (rwx_q && rwy_q));
-        assign tap_last = ct_end && kx_end && (ky_q == khm1_q);
+        assign row_last = b_end && ox_end && rye_q && (!p2_q || (rwx_q && rwy_q));
+        assign tap_last = ct_end && kx_end && kye_q;
         end
     endgenerate
 endmodule

@@ -303,7 +303,9 @@ module nnf_seq #(
     parameter integer HAS_EW      = 0,        // 0: EW ends the program
     parameter integer HAS_REL     = 0,        // 0: REL flags and LOOP's stride ignored
     parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
-    parameter integer BANKS       = 4         // bank flags, 0..8 (0: BANK ends the program)
+    parameter integer BANKS       = 4,        // bank flags, 0..8 (0: BANK ends the program)
+    parameter integer PIPE_CUTS   = 0         // 1: a fetched word is registered before insn_q
+                                              // (S_LOAD a cycle longer)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -443,6 +445,30 @@ module nnf_seq #(
         f_got_q  <= fetch;
         f_gidx_q <= f_idx_q[2:0];
     end
+    // the word latched this cycle: pm_rd, or with PIPE_CUTS its register
+    // (the block RAM's output then reaches no logic before a flip-flop)
+    wire        f_lat;
+    wire [2:0]  f_lidx;
+    wire [31:0] f_word;
+    generate
+        if (PIPE_CUTS != 0) begin : g_fetch_cut
+            reg        f_lat_q;
+            reg [2:0]  f_lidx_q;
+            reg [31:0] f_word_q;
+            always @(posedge clk) begin
+                f_lat_q  <= f_got_q && running_q && (st_q == S_LOAD) && !start && !rst;
+                f_lidx_q <= f_gidx_q;
+                f_word_q <= pm_rd;
+            end
+            assign f_lat  = f_lat_q;
+            assign f_lidx = f_lidx_q;
+            assign f_word = f_word_q;
+        end else begin : g_fetch
+            assign f_lat  = f_got_q;
+            assign f_lidx = f_gidx_q;
+            assign f_word = pm_rd;
+        end
+    endgenerate
     // Words 4..7 hold the bases (and LOOP's target). Where nothing needs
     // their exact value, a word keeps its low K bits and, at bit K, a flag
     // for any higher bit set: every use of those words is then the low bits
@@ -474,7 +500,7 @@ module nnf_seq #(
         for (w = 0; w < INSN_BITS / 32; w = w + 1) begin : g_insn
             localparam integer K = (w == 4) ? K4 : (w == 5) ? K5 : (w == 6) ? K6 : (w == 7) ? K7 : 32;
             always @(posedge clk)
-                if (f_got_q && f_gidx_q == w) insn_q[32*w +: 32] <= compact(pm_rd, K);
+                if (f_lat && f_lidx == w) insn_q[32*w +: 32] <= compact(f_word, K);
         end
     endgenerate
     wire [7:0] op_q = `NNFP_INSN_OPCODE_SEL(insn_q);
@@ -732,7 +758,7 @@ module nnf_seq #(
                 end
                 S_LOAD: begin
                     if (!f_idx_q[3]) f_idx_q <= f_idx_q + 4'd1;
-                    if (f_got_q && f_gidx_q == 3'd7) st_q <= S_DEC;    // the last word arrives
+                    if (f_lat && f_lidx == 3'd7) st_q <= S_DEC;        // the last word arrives
                 end
                 S_DEC: begin
                     case (op_q)

@@ -4,10 +4,12 @@
 // asks for it, the 256-entry activation LUT (its copies live in nnf_bufs:
 // lut_ra in, lut_rd the next cycle).
 //   VEC_SERIAL = 0: one nnf_requant per lane and a LUT copy each; a row per
-//                   cycle; o_we 7 cycles after fin_load.
+//                   cycle; o_we 7 cycles after fin_load (PIPE_CUTS: 8, o_row
+//                   from a register, not from the LUT's block RAM).
 //   VEC_SERIAL = 1: one shared nnf_requant and LUT copy visit the lanes in
 //                   turn (the streamer spaces last-K-tile rows COLS cycles
-//                   apart); o_we 7 + COLS cycles after fin_load.
+//                   apart); o_we 7 + COLS cycles after fin_load (PIPE_CUTS:
+//                   8 + COLS, the lane's operands registered after the mux).
 //   VEC_SERIAL = 2: no DSP: one requantizer in the fabric visits the lanes,
 //                   FAB_STEPS (17) cycles each: the product acc * m0 by
 //                   sixteen radix-4 Booth steps (a 35-bit add of 0, +-acc
@@ -31,7 +33,10 @@ module nnf_vec #(
     parameter integer VEC_SERIAL = 0,
     parameter integer FAB_STEPS  = 17,         // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
     parameter integer P_WORDS    = 64,         // VEC_SERIAL = 2: P entries (the width of fin_pent)
-    parameter integer TFL_ROUND  = 0           // 1: rnd chooses TFLite's double rounding
+    parameter integer TFL_ROUND  = 0,          // 1: rnd chooses TFLite's double rounding
+    parameter integer PIPE_CUTS  = 0           // 1: VEC_SERIAL = 0: the LUT's output registered
+                                               // before o_row; 1: the lane's operands registered
+                                               // (o_we a cycle later, both)
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -75,13 +80,22 @@ module nnf_vec #(
         end
         if (VEC_SERIAL == 0) begin : g_par
             // vl_q[i] is valid at fin_load + 1 + i
-            reg  [VLAT-1:0]   vl_q;
+            localparam integer VL = VLAT + ((PIPE_CUTS != 0) ? 1 : 0);
+            reg  [VL-1:0]     vl_q;
             wire [COLS*8-1:0] q_all;
             reg  [COLS*8-1:0] req_q;
+            wire [COLS*8-1:0] row = lut ? lut_rd : req_q;
             always @(posedge clk) begin
-                if (rst) vl_q <= {VLAT{1'b0}};
-                else     vl_q <= {vl_q[VLAT-2:0], fin_load};
+                if (rst) vl_q <= {VL{1'b0}};
+                else     vl_q <= {vl_q[VL-2:0], fin_load};
                 req_q <= q_all;
+            end
+            if (PIPE_CUTS != 0) begin : g_row_cut
+                reg [COLS*8-1:0] row_q;
+                always @(posedge clk) row_q <= row;
+                assign o_row = row_q;
+            end else begin : g_row
+                assign o_row = row;
             end
             for (g = 0; g < COLS; g = g + 1) begin : g_lane
                 nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
@@ -90,9 +104,8 @@ module nnf_vec #(
                     .q(q_all[8*g +: 8]));
             end
             assign lut_ra = q_all;
-            assign o_row  = lut ? lut_rd : req_q;
-            assign o_we   = vl_q[VLAT-1];
-            assign idle   = (vl_q == {VLAT{1'b0}});
+            assign o_we   = vl_q[VL-1];
+            assign idle   = (vl_q == {VL{1'b0}});
             assign pm_re  = 1'b0;
             assign pm_ra  = {(PM_AW){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
@@ -111,6 +124,11 @@ module nnf_vec #(
             wire [7:0]        q;
             reg  [7:0]        req_q;
             integer i;
+            wire             rq_on;             // the lane at nnf_requant's input
+            wire [LOG_C-1:0] rq_lane;
+            wire [31:0]      rq_acc;
+            wire [30:0]      rq_m0;
+            wire [7:0]       rq_sh;
             always @(posedge clk) begin
                 if (rst) begin
                     ser_lane_q <= COLS[LOG_C:0];
@@ -119,21 +137,42 @@ module nnf_vec #(
                 end else begin
                     if (fin_load)    ser_lane_q <= {(LOG_C+1){1'b0}};
                     else if (ser_on) ser_lane_q <= ser_lane_q + 1'b1;
-                    sv_q <= {sv_q[4:0], ser_on};
+                    sv_q <= {sv_q[4:0], rq_on};
                     we_q <= sv_q[5] && (sl_q[5] == COLS[LOG_C-1:0] - 1'b1);
                 end
-                sl_q[0] <= lane;
+                sl_q[0] <= rq_lane;
                 for (i = 1; i < 6; i = i + 1) sl_q[i] <= sl_q[i-1];
                 req_q <= q;
                 if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= lut ? lut_rd : req_q;
             end
+            // the lane's operands into nnf_requant: chosen by the lane mux,
+            // or with PIPE_CUTS registered after it (a cycle later, the
+            // mux then not on the multiplier's path)
+            if (PIPE_CUTS != 0) begin : g_op_cut
+                reg             on_q;
+                reg [LOG_C-1:0] lane_q;
+                reg [31:0]      acc_q;
+                reg [30:0]      m0_q;
+                reg [7:0]       sh_q;
+                always @(posedge clk) begin
+                    on_q   <= ser_on && !rst;
+                    lane_q <= lane;
+                    acc_q  <= acc_arr[lane];
+                    m0_q   <= m0_arr[lane];
+                    sh_q   <= sh_arr[lane];
+                end
+                assign {rq_on, rq_lane, rq_acc, rq_m0, rq_sh} = {on_q, lane_q, acc_q, m0_q, sh_q};
+            end else begin : g_op
+                assign {rq_on, rq_lane, rq_acc, rq_m0, rq_sh} =
+                       {ser_on, lane, acc_arr[lane], m0_arr[lane], sh_arr[lane]};
+            end
             nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
-                .clk(clk), .acc(acc_arr[lane]), .m0(m0_arr[lane]),
-                .shift(sh_arr[lane]), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
+                .clk(clk), .acc(rq_acc), .m0(rq_m0),
+                .shift(rq_sh), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
             assign lut_ra = q;
             assign o_row  = row_q;
             assign o_we   = we_q;
-            assign idle   = !ser_on && (sv_q == 6'd0) && !we_q;
+            assign idle   = !ser_on && !rq_on && (sv_q == 6'd0) && !we_q;
             assign pm_re  = 1'b0;
             assign pm_ra  = {(PM_AW){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */

@@ -26,6 +26,8 @@
 //   I+3  the row's last tap: max -> the output word; avg -> the divider
 //   ...  avg: 8 divider cycles, then the output word
 //   out  the registered write (act_we / act_wa / act_wd from flops)
+// DATA_REG = 1 (PIPE_CUTS): act_rd is registered at I+2 and the lanes take
+// it at I+2b, a cycle later; everything after moves by one cycle (done too).
 //
 // Max pooling issues one tap every cycle (padding taps take their cycle
 // without a read): KH*KW cycles per output word. The divider is a
@@ -44,7 +46,7 @@
 // until done (the walker and the lane mask read them throughout). abort
 // (while busy) stops the issue; the taps in flight and a result in the
 // divider finish (so the written words are a prefix of the command's, each
-// complete), then done, at most 14 cycles after the cycle of abort. A partial row is
+// complete), then done, at most 14 cycles (DATA_REG: 15) after the cycle of abort. A partial row is
 // dropped. The windows are checked before (every window has an in-map tap:
 // count >= 1).
 //
@@ -56,7 +58,9 @@
 
 module nnf_vu #(
     parameter integer ROWS   = 8,
-    parameter integer ACT_AW = 15
+    parameter integer ACT_AW = 15,
+    parameter integer DATA_REG = 0      // 1: act_rd registered before the lanes (a stage I+2b
+                                        // between I+2 and I+3: POOL one cycle longer)
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -130,9 +134,14 @@ module nnf_vu #(
     reg  [3:0]       dcnt_q;      // iterations left
     reg              res_q;       // quotients ready
 
+    // the tap the lanes take: stage I+2's, or (DATA_REG) I+2b's, registered
+    wire             t_v, t_rd, t_first, t_last;
+    wire [ROWS*8-1:0] t_data;
     // An average row's last tap issues only if the divider will be free when
-    // its sum is: loaded 3 cycles later, with no other load before.
-    wire div_ok = (dcnt_q <= 4'd3) && !ld_q && !(a_v_q && a_last_q) && !(r_v_q && r_last_q);
+    // its sum is: loaded 3 cycles later (DATA_REG: 4), with no other load before.
+    localparam [3:0] DIV_AHEAD = (DATA_REG != 0) ? 4'd4 : 4'd3;
+    wire div_ok = (dcnt_q <= DIV_AHEAD) && !ld_q && !(t_v && t_last) && !(a_v_q && a_last_q) &&
+                  !(r_v_q && r_last_q);
     wire issue  = walk_q && pw_ready && !abort && (!c_avg || !pw_tlast || div_ok);
 
     always @(*) begin
@@ -176,7 +185,7 @@ module nnf_vu #(
             r_re_q <= issue && pw_in;
             a_v_q  <= r_v_q;
             a_rd_q <= r_re_q;
-            ld_q   <= a_v_q && a_last_q;
+            ld_q   <= t_v && t_last;
         end
         r_first_q <= tfirst_q;
         r_last_q  <= pw_tlast;
@@ -184,12 +193,33 @@ module nnf_vu #(
         a_first_q <= r_first_q;
         a_last_q  <= r_last_q;
     end
+    generate
+        if (DATA_REG != 0) begin : g_dreg
+            reg              b_v_q, b_rd_q, b_first_q, b_last_q;
+            reg [ROWS*8-1:0] b_data_q;
+            always @(posedge clk) begin
+                if (rst) begin
+                    b_v_q <= 1'b0; b_rd_q <= 1'b0;
+                end else begin
+                    b_v_q <= a_v_q; b_rd_q <= a_rd_q;
+                end
+                b_first_q <= a_first_q;
+                b_last_q  <= a_last_q;
+                b_data_q  <= act_rd;
+            end
+            assign {t_v, t_rd, t_first, t_last} = {b_v_q, b_rd_q, b_first_q, b_last_q};
+            assign t_data = b_data_q;
+        end else begin : g_dir
+            assign {t_v, t_rd, t_first, t_last} = {a_v_q, a_rd_q, a_first_q, a_last_q};
+            assign t_data = act_rd;
+        end
+    endgenerate
     wire p_re = r_re_q;
 
     // count of the row's in-map taps
     reg  [CNT_W-1:0] cnt_q;
     always @(posedge clk)
-        if (a_v_q) cnt_q <= (a_first_q ? {CNT_W{1'b0}} : cnt_q) + {{(CNT_W-1){1'b0}}, a_rd_q};
+        if (t_v) cnt_q <= (t_first ? {CNT_W{1'b0}} : cnt_q) + {{(CNT_W-1){1'b0}}, t_rd};
 
     // ---- the divider's shared divisor ----
     reg  [SUM_W-1:0] d_q;         // count << (iterations left - 1)
@@ -251,18 +281,18 @@ module nnf_vu #(
     genvar g;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_lane
-            wire signed [7:0]       v  = act_rd[8*g +: 8];
+            wire signed [7:0]       v  = t_data[8*g +: 8];
             // the sum (from 0 on the row's first tap; padding taps add 0)
             reg  signed [SUM_W-1:0] acc_q;
-            wire signed [SUM_W-1:0] sbase = a_first_q ? {SUM_W{1'b0}} : acc_q;
-            wire signed [SUM_W-1:0] sadd  = a_rd_q ? {{(SUM_W-8){v[7]}}, v} : {SUM_W{1'b0}};
+            wire signed [SUM_W-1:0] sbase = t_first ? {SUM_W{1'b0}} : acc_q;
+            wire signed [SUM_W-1:0] sadd  = t_rd ? {{(SUM_W-8){v[7]}}, v} : {SUM_W{1'b0}};
             always @(posedge clk)
-                if (a_v_q && c_avg) acc_q <= sbase + sadd;
+                if (t_v && c_avg) acc_q <= sbase + sadd;
             // the max (from -128 on the row's first tap)
             reg  signed [7:0]       mx_q;
-            wire signed [7:0]       mbase = a_first_q ? -8'sd128 : mx_q;
+            wire signed [7:0]       mbase = t_first ? -8'sd128 : mx_q;
             always @(posedge clk)
-                if (a_v_q && !c_avg) mx_q <= (a_rd_q && v > mbase) ? v : mbase;
+                if (t_v && !c_avg) mx_q <= (t_rd && v > mbase) ? v : mbase;
 
             // divider: remainder and quotient of (|sum| + count/2) / count
             reg  [SUM_W-1:0] rem_q;
@@ -293,7 +323,7 @@ module nnf_vu #(
     endgenerate
 
     // ---- busy / done ----
-    wire drained = !walk_q && !r_v_q && !a_v_q && !ld_q && dcnt_q == 4'd0 && !res_q && !w_q;
+    wire drained = !walk_q && !r_v_q && !a_v_q && !t_v && !ld_q && dcnt_q == 4'd0 && !res_q && !w_q;
     always @(posedge clk) begin
         if (rst) begin
             p_busy_q <= 1'b0;

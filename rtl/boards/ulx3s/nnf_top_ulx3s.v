@@ -45,6 +45,7 @@ module nnf_top_ulx3s #(
     output wire       wifi_gpio0
 );
     localparam integer DIV = CLOCK_HZ / BAUD;
+    localparam integer DIV_W = $clog2(DIV + 1);   // the UART's counters: no wider than DIV needs
     wire clk, locked;
 
     nnf_ecp5_pll #(.CLKI_DIV(PLL_CLKI_DIV), .CLKFB_DIV(PLL_CLKFB_DIV),
@@ -62,7 +63,7 @@ module nnf_top_ulx3s #(
         .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
         .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT),
         .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .W_SPRAM(W_SPRAM), .CONFIG_ID(CONFIG_ID),
-        .RX_FIFO(16), .STRETCH(CLOCK_HZ / 10)
+        .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
     ) u_dev (
         .clk(clk), .rst(rst), .baud_div(DIV[15:0]), .rxd(ftdi_txd), .txd(ftdi_rxd),
         .led_act(led_act), .led_err(led_err), .led_run(led_run));
