@@ -20,6 +20,14 @@
  *                                           not folded: nnfm_conv2d_ref's)
  *   quant.<i>.multiplier, shift I32, I8 [out]   requantization
  *   quant.<i>.lut               I8  [256]   activation table (LUT layers)
+ *   quant.<i>.rnn_ranges        F32 [r, 2]  a recurrent or attention layer's observed
+ *                                           intermediate ranges (gates, logits, context,
+ *                                           LayerNorm outputs; r <= 16)
+ * Recurrent and attention layers name their parameters as PyTorch's modules
+ * do under the layer's index: <i>.weight_ih_l0, <i>.self_attn.in_proj_weight,
+ * <i>.linear1.weight, <i>.norm2.bias, ... (docs/rnn.md, docs/attention.md);
+ * their entries in the architecture are the modules' constructor calls
+ * (e.g. "TransformerEncoderLayer(64,4,dim_feedforward=128,...)").
  * and for an imported int8 model (nnf_import.h), its quantization as given:
  *   quant.given_scale           F64 [L+1]   boundary i's scale (0: observed)
  *   quant.given_zero_point      I32 [L+1]   boundary i's zero point
