@@ -61,7 +61,6 @@ module nnf_accum #(
     wire r_nth  = (RD_EARLY != 0) ? tpp_nth  : tp_nth;
 
     reg  [ACC_AW-1:0] acc_ctr_q;             // next row within the tile
-    reg  [ACC_AW-1:0] ra_q;                  // accumulator address read last cycle
     reg  [ACC_AW-1:0] x_ra_q;                // accumulator address of the row at X
     reg  [P_AW-1:0]   p_ptr_q;               // parameter entry of the row read last
     wire [ACC_AW-1:0] acc_ra = r_row0 ? {ACC_AW{1'b0}} : acc_ctr_q;
@@ -75,7 +74,6 @@ module nnf_accum #(
             acc_ctr_q <= acc_ra + 1'b1;
             p_ptr_q   <= p_ra;
         end
-        ra_q <= acc_ra;
     end
 
     wire acc_we = tx_v && !tx_last;
@@ -83,8 +81,10 @@ module nnf_accum #(
     assign fin_load = tx_v && tx_last;
     generate
         if (RD_EARLY != 0) begin : g_early
-            reg [P_AW-1:0] pent_q;
+            reg [ACC_AW-1:0] ra_q;           // accumulator address read last cycle
+            reg [P_AW-1:0]   pent_q;
             always @(posedge clk) begin
+                ra_q   <= acc_ra;
                 x_ra_q <= ra_q;
                 pent_q <= p_ptr_q;
             end
@@ -93,7 +93,7 @@ module nnf_accum #(
             always @(posedge clk) x_ra_q <= acc_ra;
             assign fin_pent = p_ptr_q;          // updated at X-1 with the row's tags
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_e = &{1'b0, tpp_v, tpp_row0, tpp_nth, ra_q};
+            wire unused_e = &{1'b0, tpp_v, tpp_row0, tpp_nth};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
@@ -109,20 +109,9 @@ module nnf_accum #(
             nnf_ram #(.AW(ACC_AW), .NB(4)) u_acc (
                 .clk(clk), .we({4{acc_we}}), .wa(x_ra_q), .wd(sum),
                 .re(r_v), .ra(acc_ra), .rd(acc_rd));
-            if (RD_EARLY != 0) begin : g_rreg
-                // the outputs read in X-1, registered for X
-                reg [31:0] acc_q;
-                reg [71:0] p_q;
-                always @(posedge clk) begin
-                    acc_q <= acc_rd;
-                    p_q   <= p_rd[72*g +: 72];
-                end
-                assign acc_x = acc_q;
-                assign p     = p_q;
-            end else begin : g_rdir
-                assign acc_x = acc_rd;
-                assign p     = p_rd[72*g +: 72];
-            end
+            // the outputs read in X-1, registered for X (RD_EARLY)
+            nnf_cut #(.W(32 + 72), .ON(RD_EARLY)) u_rd_cut (
+                .clk(clk), .rst(1'b0), .d({acc_rd, p_rd[72*g +: 72]}), .q({acc_x, p}));
 
             // the final sum and its parameters, held for the vector stage
             reg [31:0] fin_acc_q;

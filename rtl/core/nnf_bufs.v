@@ -283,24 +283,9 @@ module nnf_bufs #(
     wire [7:0]  o_act, o_w, o_lut;
     wire [71:0] o_p;
     wire [39:0] o_pm;
-    generate
-        if (PIPE_CUTS != 0) begin : g_rd_pipe
-            reg [1:0]  sel_d_q;
-            reg [5:0]  byte_d_q;
-            reg [7:0]  act_d_q, w_d_q, lut_d_q;
-            reg [71:0] p_d_q;
-            reg [39:0] pm_d_q;
-            always @(posedge clk) begin
-                sel_d_q <= rd_sel_q; byte_d_q <= rd_byte_q;
-                act_d_q <= act_byte; w_d_q <= w_byte; lut_d_q <= lut_rd[7:0];
-                p_d_q <= p_rd_sel; pm_d_q <= pm_rd;
-            end
-            assign {o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm} = {sel_d_q, byte_d_q, act_d_q, w_d_q, lut_d_q, p_d_q, pm_d_q};
-        end else begin : g_rd_direct
-            assign {o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm} =
-                   {rd_sel_q, rd_byte_q, act_byte, w_byte, lut_rd[7:0], p_rd_sel, pm_rd};
-        end
-    endgenerate
+    nnf_cut #(.W(2 + 6 + 3*8 + 72 + 40), .ON(PIPE_CUTS)) u_rd_cut (
+        .clk(clk), .rst(1'b0), .d({rd_sel_q, rd_byte_q, act_byte, w_byte, lut_rd[7:0], p_rd_sel, pm_rd}),
+        .q({o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm}));
     assign hp_rdata = (o_sel == 2'd0) ? o_act
                     : (o_sel == 2'd1) ? o_w
                     : (o_sel == 2'd2) ? ((o_byte < 6'd4 || (P_SPLIT == 0 && o_byte < 6'd9))

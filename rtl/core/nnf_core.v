@@ -151,19 +151,11 @@ module nnf_core #(
     // (the engine's buffers and the LIF state register their RAM's output
     // first: nnf_bufs, nnf_lif's HOST_RD_REG), the program's delayed alike
     wire [7:0]  m_rdata;
-    generate
-        if (PIPE_CUTS != 0) begin : g_rd_pipe
-            reg [3:0] m_sel_d_q;
-            reg [7:0] pm_rdata_d_q;
-            always @(posedge clk) begin
-                m_sel_d_q    <= m_sel_q;
-                pm_rdata_d_q <= pm_rdata;
-            end
-            assign m_rdata = (m_sel_d_q == 4'd4) ? pm_rdata_d_q : (m_sel_d_q == 4'd5) ? st_rdata : hp_rdata;
-        end else begin : g_rd_direct
-            assign m_rdata = (m_sel_q == 4'd4) ? pm_rdata : (m_sel_q == 4'd5) ? st_rdata : hp_rdata;
-        end
-    endgenerate
+    wire [3:0]  m_sel_d;
+    wire [7:0]  pm_rdata_d;
+    nnf_cut #(.W(4 + 8), .ON(PIPE_CUTS)) u_rd_cut (
+        .clk(clk), .rst(rst), .d({m_sel_q, pm_rdata}), .q({m_sel_d, pm_rdata_d}));
+    assign m_rdata = (m_sel_d == 4'd4) ? pm_rdata_d : (m_sel_d == 4'd5) ? st_rdata : hp_rdata;
 
     wire        prog_start, abort_req, cnt_clear, stall, x_idle;
     wire [PROG_AW-1:0] prog_pc;

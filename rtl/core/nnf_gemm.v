@@ -302,7 +302,8 @@ module nnf_gemm #(
     // before the write, so a word's rows are kept three cycles apart: two
     // waits after a non-last K tile of one or two rows. The loader's ROWS
     // cycles a tile make these waits rare.
-    localparam [ML_W-1:0] HZ_ML = (PIPE_CUTS != 0) ? 1 : 0;   // largest sw_mlast that waits
+    // sw_mlast <= 1 (PIPE_CUTS) or == 0, as equalities: no carry chain
+    wire hz_ml = (PIPE_CUTS != 0) ? (sw_mlast[ML_W-1:1] == {(ML_W-1){1'b0}}) : (sw_mlast == {ML_W{1'b0}});
     reg  [1:0] hz_q;                 // waits left
     reg        hz_w_q;               // hz_q != 0 (a flop of its own: st_go's term is one bit)
     wire       hz_wait = (PIPE_CUTS != 0) ? hz_w_q : hz_q[0];   // (else hz_q is 0 or 1)
@@ -353,7 +354,7 @@ module nnf_gemm #(
             hz_q         <= 2'd0;
             hz_w_q       <= 1'b0;
         end else begin
-            if (st_end && (sw_mlast <= HZ_ML) && !sw_last) begin
+            if (st_end && hz_ml && !sw_last) begin
                 hz_q   <= (PIPE_CUTS != 0) ? 2'd2 : 2'd1;
                 hz_w_q <= 1'b1;
             end else if (hz_q != 2'd0) begin
@@ -578,27 +579,9 @@ module nnf_gemm #(
     endgenerate
     assign o_wr = o_we && (!c_p2_q || o_ph_q == 2'd3);
 
-    generate
-        if (PIPE_CUTS != 0) begin : g_ow_cut
-            reg              ow_v_q;
-            reg [ACT_AW-1:0] ow_wa_q;
-            reg [COLS*8-1:0] ow_wd_q;
-            always @(posedge clk) begin
-                ow_v_q  <= o_wr && !rst;
-                ow_wa_q <= o_ptr_q;
-                ow_wd_q <= o_data;
-            end
-            assign ow_we   = ow_v_q;
-            assign ow_wa   = ow_wa_q;
-            assign ow_wd   = ow_wd_q;
-            assign ow_busy = ow_v_q;
-        end else begin : g_ow
-            assign ow_we   = o_wr;
-            assign ow_wa   = o_ptr_q;
-            assign ow_wd   = o_data;
-            assign ow_busy = 1'b0;
-        end
-    endgenerate
+    nnf_cut #(.W(1 + ACT_AW + COLS*8), .ON(PIPE_CUTS), .RV(1)) u_ow_cut (
+        .clk(clk), .rst(rst), .d({o_wr, o_ptr_q, o_data}), .q({ow_we, ow_wa, ow_wd}));
+    assign ow_busy = (PIPE_CUTS != 0) && ow_we;
 
     always @(posedge clk) begin
         if (accept) begin

@@ -342,21 +342,8 @@ module nnf_lif #(
     end
     wire [95:0] h_rd;
     wire [3:0]  h_b;                   // the byte of h_rd the host asked for
-    generate
-        if (HOST_RD_REG != 0) begin : g_hrd_reg
-            reg [95:0] h_rd_q;
-            reg [3:0]  hb_d_q;
-            always @(posedge clk) begin
-                h_rd_q <= bk_rd[hbank_q];
-                hb_d_q <= hb_q;
-            end
-            assign h_rd = h_rd_q;
-            assign h_b  = hb_d_q;
-        end else begin : g_hrd
-            assign h_rd = bk_rd[hbank_q];
-            assign h_b  = hb_q;
-        end
-    endgenerate
+    nnf_cut #(.W(96 + 4), .ON(HOST_RD_REG)) u_hrd_cut (
+        .clk(clk), .rst(rst), .d({bk_rd[hbank_q], hb_q}), .q({h_rd, h_b}));
     reg  [7:0]  hp_byte;
     always @(*) begin
         case (h_b)

@@ -55,13 +55,8 @@ module nnf_pcheck #(
         if (P_SPLIT != 0) begin : g_split
             // one lane's m0 / shift: m0's sign and the shift
             wire [8:0] ck;
-            if (PIPE_CUTS != 0) begin : g_pipe
-                reg [8:0] ck_q;
-                always @(posedge clk) ck_q <= {pm_rd[39:32], pm_rd[31]};
-                assign ck = ck_q;
-            end else begin : g_direct
-                assign ck = {pm_rd[39:32], pm_rd[31]};
-            end
+            nnf_cut #(.W(9), .ON(PIPE_CUTS)) u_ck_cut (
+                .clk(clk), .rst(rst), .d({pm_rd[39:32], pm_rd[31]}), .q(ck));
             assign rd_bad = ck[0] || ($signed(ck[8:1]) < -8'sd31) || ($signed(ck[8:1]) > 8'sd30);
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_split = &{1'b0, p_rd, pm_rd[30:0]};
@@ -79,19 +74,8 @@ module nnf_pcheck #(
             for (gl = 0; gl < COLS; gl = gl + 1) begin : g_ck
                 assign ck_rd[9*gl +: 9] = {p_rd[72*gl + 64 +: 8], p_rd[72*gl + 63]};
             end
-            if (PIPE_CUTS != 0) begin : g_pipe
-                reg [9*COLS-1:0] ck_q;
-                reg [NL_W-1:0]   nl_d_q;
-                always @(posedge clk) begin
-                    ck_q   <= ck_rd;
-                    nl_d_q <= nl_q;
-                end
-                assign ck = ck_q;
-                assign nl = nl_d_q;
-            end else begin : g_direct
-                assign ck = ck_rd;
-                assign nl = nl_q;
-            end
+            nnf_cut #(.W(9*COLS + NL_W), .ON(PIPE_CUTS)) u_ck_cut (
+                .clk(clk), .rst(rst), .d({ck_rd, nl_q}), .q({ck, nl}));
             integer         cl;
             always @(*) begin
                 for (cl = 0; cl < COLS; cl = cl + 1)
@@ -111,20 +95,8 @@ module nnf_pcheck #(
     endgenerate
     // the read's valid and last flags, as old as the data checked
     wire v_rd, last_rd;
-    generate
-        if (PIPE_CUTS != 0) begin : g_flags_pipe
-            reg v1_q, last1_q;
-            always @(posedge clk) begin
-                v1_q    <= re && !rst;
-                last1_q <= last;
-            end
-            assign v_rd = v1_q;
-            assign last_rd = last1_q;
-        end else begin : g_flags_direct
-            assign v_rd = re;
-            assign last_rd = last;
-        end
-    endgenerate
+    nnf_cut #(.W(2), .ON(PIPE_CUTS), .RV(1)) u_flags_cut (
+        .clk(clk), .rst(rst), .d({re, last}), .q({v_rd, last_rd}));
     always @(posedge clk) begin
         done   <= 1'b0;
         v_q    <= v_rd;

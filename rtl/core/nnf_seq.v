@@ -450,25 +450,11 @@ module nnf_seq #(
     wire        f_lat;
     wire [2:0]  f_lidx;
     wire [31:0] f_word;
-    generate
-        if (PIPE_CUTS != 0) begin : g_fetch_cut
-            reg        f_lat_q;
-            reg [2:0]  f_lidx_q;
-            reg [31:0] f_word_q;
-            always @(posedge clk) begin
-                f_lat_q  <= f_got_q && running_q && (st_q == S_LOAD) && !start && !rst;
-                f_lidx_q <= f_gidx_q;
-                f_word_q <= pm_rd;
-            end
-            assign f_lat  = f_lat_q;
-            assign f_lidx = f_lidx_q;
-            assign f_word = f_word_q;
-        end else begin : g_fetch
-            assign f_lat  = f_got_q;
-            assign f_lidx = f_gidx_q;
-            assign f_word = pm_rd;
-        end
-    endgenerate
+    // the registered fetch keeps only a load's word: a stale fetch cannot
+    // end a new program's load
+    wire f_got = (PIPE_CUTS != 0) ? (f_got_q && running_q && (st_q == S_LOAD) && !start) : f_got_q;
+    nnf_cut #(.W(1 + 3 + 32), .ON(PIPE_CUTS), .RV(1)) u_fetch_cut (
+        .clk(clk), .rst(rst), .d({f_got, f_gidx_q, pm_rd}), .q({f_lat, f_lidx, f_word}));
     // Words 4..7 hold the bases (and LOOP's target). Where nothing needs
     // their exact value, a word keeps its low K bits and, at bit K, a flag
     // for any higher bit set: every use of those words is then the low bits

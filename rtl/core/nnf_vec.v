@@ -90,13 +90,8 @@ module nnf_vec #(
                 else     vl_q <= {vl_q[VL-2:0], fin_load};
                 req_q <= q_all;
             end
-            if (PIPE_CUTS != 0) begin : g_row_cut
-                reg [COLS*8-1:0] row_q;
-                always @(posedge clk) row_q <= row;
-                assign o_row = row_q;
-            end else begin : g_row
-                assign o_row = row;
-            end
+            nnf_cut #(.W(COLS*8), .ON(PIPE_CUTS)) u_row_cut (
+                .clk(clk), .rst(rst), .d(row), .q(o_row));
             for (g = 0; g < COLS; g = g + 1) begin : g_lane
                 nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
                     .clk(clk), .acc(fin_acc[32*g +: 32]), .m0(fin_m0[31*g +: 31]),
@@ -148,24 +143,9 @@ module nnf_vec #(
             // the lane's operands into nnf_requant: chosen by the lane mux,
             // or with PIPE_CUTS registered after it (a cycle later, the
             // mux then not on the multiplier's path)
-            if (PIPE_CUTS != 0) begin : g_op_cut
-                reg             on_q;
-                reg [LOG_C-1:0] lane_q;
-                reg [31:0]      acc_q;
-                reg [30:0]      m0_q;
-                reg [7:0]       sh_q;
-                always @(posedge clk) begin
-                    on_q   <= ser_on && !rst;
-                    lane_q <= lane;
-                    acc_q  <= acc_arr[lane];
-                    m0_q   <= m0_arr[lane];
-                    sh_q   <= sh_arr[lane];
-                end
-                assign {rq_on, rq_lane, rq_acc, rq_m0, rq_sh} = {on_q, lane_q, acc_q, m0_q, sh_q};
-            end else begin : g_op
-                assign {rq_on, rq_lane, rq_acc, rq_m0, rq_sh} =
-                       {ser_on, lane, acc_arr[lane], m0_arr[lane], sh_arr[lane]};
-            end
+            nnf_cut #(.W(1 + LOG_C + 32 + 31 + 8), .ON(PIPE_CUTS), .RV(1)) u_op_cut (
+                .clk(clk), .rst(rst), .d({ser_on, lane, acc_arr[lane], m0_arr[lane], sh_arr[lane]}),
+                .q({rq_on, rq_lane, rq_acc, rq_m0, rq_sh}));
             nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
                 .clk(clk), .acc(rq_acc), .m0(rq_m0),
                 .shift(rq_sh), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));

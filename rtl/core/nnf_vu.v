@@ -193,27 +193,9 @@ module nnf_vu #(
         a_first_q <= r_first_q;
         a_last_q  <= r_last_q;
     end
-    generate
-        if (DATA_REG != 0) begin : g_dreg
-            reg              b_v_q, b_rd_q, b_first_q, b_last_q;
-            reg [ROWS*8-1:0] b_data_q;
-            always @(posedge clk) begin
-                if (rst) begin
-                    b_v_q <= 1'b0; b_rd_q <= 1'b0;
-                end else begin
-                    b_v_q <= a_v_q; b_rd_q <= a_rd_q;
-                end
-                b_first_q <= a_first_q;
-                b_last_q  <= a_last_q;
-                b_data_q  <= act_rd;
-            end
-            assign {t_v, t_rd, t_first, t_last} = {b_v_q, b_rd_q, b_first_q, b_last_q};
-            assign t_data = b_data_q;
-        end else begin : g_dir
-            assign {t_v, t_rd, t_first, t_last} = {a_v_q, a_rd_q, a_first_q, a_last_q};
-            assign t_data = act_rd;
-        end
-    endgenerate
+    nnf_cut #(.W(4 + ROWS*8), .ON(DATA_REG), .RV(2)) u_data_cut (
+        .clk(clk), .rst(rst), .d({a_v_q, a_rd_q, a_first_q, a_last_q, act_rd}),
+        .q({t_v, t_rd, t_first, t_last, t_data}));
     wire p_re = r_re_q;
 
     // count of the row's in-map taps

@@ -1,7 +1,8 @@
 // nnf_top_ulx3s: nnf_core on the ULX3S (ECP5 LFE5U-12F/25F/45F/85F, CABGA381).
 // 25 MHz oscillator -> EHXPLLL -> CLOCK_HZ core clock (default 60 MHz:
-// 25 / CLKI_DIV 5 * CLKFB_DIV 12, VCO 600 MHz with CLKOP_DIV 10; the 85F
-// build runs its 8x8 at 45 MHz: CLKFB_DIV 9, CLKOP_DIV 12); link: UART on
+// 25 / CLKI_DIV 5 * CLKFB_DIV 12, VCO 600 MHz with CLKOP_DIV 10; each
+// build's divisors are its configuration's: configs/ulx3s.json, the 25F at
+// 75 MHz, configs/ulx3s-85f.json, the 85F at 60 MHz); link: UART on
 // the FT231X at BAUD (default 3 Mbaud, 20 clocks per bit); reset: PLL not
 // locked or FIRE1 (btn[1]) held. wifi_gpio0 is held high so the ESP32 does
 // not take over the board.
