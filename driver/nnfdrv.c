@@ -628,6 +628,29 @@ int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e) {
   return NNFDRV_OK;
 }
 
+int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r) {
+  if (!out || !r || r->op != NNFM_ROW_SOFTMAX || (r->tbl != 0 && r->tbl != 1) || r->n > NNFM_ROW_N_MAX)
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_row_put_opcode(out, NNFP_OP_ROW);
+  nnfp_row_put_tbl(out, (uint32_t)r->tbl);
+  nnfp_row_put_op(out, NNFP_ROWOP_SOFTMAX);
+  nnfp_row_put_n(out, r->n);
+  nnfp_row_put_m(out, r->m);
+  nnfp_row_put_a_base(out, r->a_base);
+  nnfp_row_put_o_base(out, r->o_base);
+  return NNFDRV_OK;
+}
+
+int nnfdrv_softmax_luts(const int32_t table[256], uint8_t lut[1024]) {
+  if (!table || !lut) return NNFDRV_ERR_ARG;
+  for (int i = 0; i < 256; i++)
+    if (table[i] < 0) return NNFDRV_ERR_ARG;
+  for (int b = 0; b < 4; b++)
+    for (int i = 0; i < 256; i++) lut[256 * b + i] = (uint8_t)((uint32_t)table[i] >> (8 * b));
+  return NNFDRV_OK;
+}
+
 int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count,
                             uint32_t stride) {
   int rc = nnfdrv_insn_loop(out, target, count);
@@ -637,8 +660,11 @@ int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint3
 
 /* LUT_IDX and the REL flags sit at the same bits in every record that has them. */
 _Static_assert(NNFP_GEMM_LUT_IDX_LSB == NNFP_CONV_LUT_IDX_LSB && NNFP_GEMM_LUT_IDX_LSB == NNFP_EW_LUT_IDX_LSB &&
-                   NNFP_GEMM_A_REL == NNFP_INSN_A_REL && NNFP_EW_O_REL == NNFP_INSN_O_REL,
-               "LUT_IDX or REL bits differ between records");
+                   NNFP_GEMM_A_REL == NNFP_INSN_A_REL && NNFP_EW_O_REL == NNFP_INSN_O_REL &&
+                   NNFP_ROW_A_REL == NNFP_INSN_A_REL && NNFP_ROW_O_REL == NNFP_INSN_O_REL &&
+                   NNFP_ROW_A_BASE_OFS == NNFP_GEMM_A_BASE_OFS && NNFP_ROW_O_BASE_OFS == NNFP_GEMM_O_BASE_OFS &&
+                   NNFP_ROW_N_OFS == NNFP_EW_N_OFS && NNFP_ROW_M_OFS == NNFP_EW_M_OFS,
+               "LUT_IDX, the REL bits or a shared field differ between records");
 
 int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx) {
   if (!insn || idx > UMAX(NNFP_GEMM_LUT_IDX_W)) return NNFDRV_ERR_ARG;
@@ -652,7 +678,7 @@ int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int
   if (!insn) return NNFDRV_ERR_ARG;
   uint32_t op = nnfp_insn_get_opcode(insn);
   int bases = op == NNFP_OP_GEMM || op == NNFP_OP_LIF || op == NNFP_OP_CONV || op == NNFP_OP_POOL ||
-              op == NNFP_OP_PACK || op == NNFP_OP_EW;
+              op == NNFP_OP_PACK || op == NNFP_OP_EW || op == NNFP_OP_ROW;
   if (!bases || (b_rel && op != NNFP_OP_EW)) return NNFDRV_ERR_ARG;
   nnfp_insn_put_a_rel(insn, a_rel ? 1u : 0u);
   nnfp_insn_put_o_rel(insn, o_rel ? 1u : 0u);

@@ -67,7 +67,7 @@ enum {
 typedef struct {
   uint16_t proto_version, rtl_version;
   uint8_t rows, cols;
-  uint16_t features;            /* NNFP_FEAT_*: GEMM, LUT, LIF, VEC_SERIAL, CONV, PACK, CONV_POOL, EW, REL */
+  uint16_t features;            /* NNFP_FEAT_*: GEMM, LUT, LIF, VEC_SERIAL, CONV, PACK, CONV_POOL, EW, REL, ..., ROW */
   uint32_t act_words, w_words, p_words, acc_depth, prog_words;
   uint16_t max_payload, credits;
   uint32_t timeout_cycles, clock_hz;
@@ -255,6 +255,18 @@ typedef struct {
   uint8_t lut_idx;        /* 0..7 (the device refuses one >= its INFO LUTS) */
 } nnfdrv_ew;
 
+/* A row-wise op (docs/attention.md, docs/protocol.md ROW): m rows of n
+ * channels in the activation layout, each row through TFLite's int8
+ * SOFTMAX (nnfm_softmax) with the exp table in LUTs 4*tbl .. 4*tbl+3
+ * (nnfdrv_softmax_luts lays a table out so), into O (A's range or
+ * disjoint). Needs INFO feature FEAT_ROW and LUTS >= 4 (8 for tbl 1). */
+typedef struct {
+  int op;                 /* NNFM_ROW_SOFTMAX */
+  int tbl;                /* 0 or 1 */
+  uint16_t n, m;          /* the row's length 1..4095, rows */
+  uint32_t a_base, o_base;  /* ACT words */
+} nnfdrv_row;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
@@ -289,13 +301,23 @@ int nnfdrv_insn_pack(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pack *p);
  * The device refuses ranges outside ACT, a partial overlap of O with A or B
  * and lut_idx >= its LUTS (STATUS: BAD_INSN). */
 int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e);
+/* ROW: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for an op other than
+ * NNFM_ROW_SOFTMAX, tbl not 0/1 or n over NNFM_ROW_N_MAX. The device
+ * refuses ranges outside ACT, O partly over A and a table whose LUTs it
+ * does not have (STATUS: BAD_INSN). */
+int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r);
+/* The bytes of region LUT from 1024 * tbl that hold an exp table (entry i's
+ * byte b at LUT 4*tbl+b, index i): lut[256*b + i]. Entries outside
+ * 0..INT32_MAX: NNFDRV_ERR_ARG (nothing written). */
+int nnfdrv_softmax_luts(const int32_t table[256], uint8_t lut[1024]);
 /* LOOP with a stride (INFO feature FEAT_REL): as nnfdrv_insn_loop, and each
  * jump back adds `stride` ACT words to the LOOP offset that relative bases
  * add (nnfdrv_insn_set_rel). */
 int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t count,
                             uint32_t stride);
 /* Options of an encoded instruction. set_lut: the LUT a GEMM, CONV or EW
- * applies (0..7). set_rel (FEAT_REL): its A and O bases (and an EW's B)
+ * applies (0..7). set_rel (FEAT_REL): its A and O bases (and an EW's B; ROW
+ * has A and O)
  * plus the LOOP offset. NNFDRV_ERR_ARG (nothing changed) for an opcode
  * without the field, or idx > 7. */
 int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx);

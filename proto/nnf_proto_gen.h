@@ -349,6 +349,7 @@ static inline void nnfp_info_put_config_id(uint8_t *p, uint32_t v) { nnfp_put16(
 #define NNFP_FEAT_REL 0x100  /* relative bases (A_REL, O_REL, B_REL) and LOOP's stride */
 #define NNFP_FEAT_BANKS 0x200  /* BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs */
 #define NNFP_FEAT_TFL_ROUND 0x400  /* the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md) */
+#define NNFP_FEAT_ROW 0x800  /* ROW instruction (row-wise SOFTMAX with the exp table in four LUTs) */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -496,6 +497,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_PACK 7  /* with FEAT_PACK; else stops like END */
 #define NNFP_OP_EW 8  /* with FEAT_EW; else stops like END */
 #define NNFP_OP_BANK 9  /* with FEAT_BANKS; else stops like END */
+#define NNFP_OP_ROW 0xA  /* with FEAT_ROW; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -1376,6 +1378,76 @@ static inline void nnfp_ew_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 2
 #define NNFP_EWOP_SUB 1
 #define NNFP_EWOP_MUL 2
 #define NNFP_EWOP_MAP 3
+
+/* record ROW */
+#define NNFP_ROW_BYTES 32
+#define NNFP_ROW_OPCODE_OFS 0
+#define NNFP_ROW_OPCODE_SIZE 1
+#define NNFP_ROW_OPCODE_LSB 0
+#define NNFP_ROW_OPCODE_W 8
+static inline uint32_t nnfp_row_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_row_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* TBL: the exp table: LUTs 4*TBL .. 4*TBL+3 (< INFO LUTS) */
+#define NNFP_ROW_TBL_OFS 1
+#define NNFP_ROW_TBL_SIZE 1
+#define NNFP_ROW_TBL_LSB 8
+#define NNFP_ROW_TBL_W 1
+#define NNFP_ROW_TBL 1
+static inline uint32_t nnfp_row_get_tbl(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_row_put_tbl(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ROW_TBL) | ((v) & NNFP_ROW_TBL)); }
+/* A_REL: (FEAT_REL) the A base plus the LOOP offset */
+#define NNFP_ROW_A_REL_OFS 1
+#define NNFP_ROW_A_REL_SIZE 1
+#define NNFP_ROW_A_REL_LSB 14
+#define NNFP_ROW_A_REL_W 1
+#define NNFP_ROW_A_REL 0x40
+static inline uint32_t nnfp_row_get_a_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 6) & 1); }
+static inline void nnfp_row_put_a_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ROW_A_REL) | ((v << 6) & NNFP_ROW_A_REL)); }
+#define NNFP_ROW_O_REL_OFS 1
+#define NNFP_ROW_O_REL_SIZE 1
+#define NNFP_ROW_O_REL_LSB 15
+#define NNFP_ROW_O_REL_W 1
+#define NNFP_ROW_O_REL 0x80
+static inline uint32_t nnfp_row_get_o_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 7) & 1); }
+static inline void nnfp_row_put_o_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ROW_O_REL) | ((v << 7) & NNFP_ROW_O_REL)); }
+/* OP: ROWOP_* (others refused) */
+#define NNFP_ROW_OP_OFS 2
+#define NNFP_ROW_OP_SIZE 1
+#define NNFP_ROW_OP_LSB 16
+#define NNFP_ROW_OP_W 8
+static inline uint32_t nnfp_row_get_op(const uint8_t *p) { return (uint32_t)p[2]; }
+static inline void nnfp_row_put_op(uint8_t *p, uint32_t v) { p[2] = (uint8_t)v; }
+/* N: channels, the row's length: 1..4095 (others refused; 0 with M: nothing) */
+#define NNFP_ROW_N_OFS 8
+#define NNFP_ROW_N_SIZE 2
+#define NNFP_ROW_N_LSB 64
+#define NNFP_ROW_N_W 16
+static inline uint32_t nnfp_row_get_n(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_row_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* M: rows */
+#define NNFP_ROW_M_OFS 10
+#define NNFP_ROW_M_SIZE 2
+#define NNFP_ROW_M_LSB 80
+#define NNFP_ROW_M_W 16
+static inline uint32_t nnfp_row_get_m(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
+static inline void nnfp_row_put_m(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* A_BASE: ACT word of the input */
+#define NNFP_ROW_A_BASE_OFS 16
+#define NNFP_ROW_A_BASE_SIZE 4
+#define NNFP_ROW_A_BASE_LSB 128
+#define NNFP_ROW_A_BASE_W 32
+static inline uint32_t nnfp_row_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_row_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* O_BASE: ACT word of the output (A's range, or no word of it) */
+#define NNFP_ROW_O_BASE_OFS 28
+#define NNFP_ROW_O_BASE_SIZE 4
+#define NNFP_ROW_O_BASE_LSB 224
+#define NNFP_ROW_O_BASE_W 32
+static inline uint32_t nnfp_row_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_row_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* ROW ops (ROW OP) */
+#define NNFP_ROWOP_SOFTMAX 0
 
 /* record BANK */
 #define NNFP_BANK_BYTES 32

@@ -30,6 +30,8 @@ module nnf_core #(
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
     parameter integer HAS_EW      = 1,        // EW (0: EW ends a program)
+    parameter integer HAS_ROW     = 1,        // ROW, row-wise SOFTMAX (0: ROW ends a program); there only
+                                              // with HAS_EW and LUT_COUNT >= 4 (ROW_ON below)
     parameter integer HAS_REL     = 1,        // relative bases and LOOP's stride (0: the flags and the stride are ignored)
     parameter integer HAS_TFL_ROUND = 1,      // the TFL_ROUND flag: TFLite's double rounding (0: ignored; INFO FEAT_TFL_ROUND)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
@@ -57,6 +59,8 @@ module nnf_core #(
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
     localparam integer ACT_AW  = $clog2(ACT_WORDS);
+    // the row unit: with the EW unit (its check, its handshake) and four LUTs for the exp table
+    localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4) ? 1 : 0;
 
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
@@ -183,7 +187,7 @@ module nnf_core #(
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
                .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(PIPE_CUTS), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
@@ -210,6 +214,7 @@ module nnf_core #(
     wire        g_ready, g_lut, g_rnd, g_chk_start, g_chk_done, g_chk_ok;
     wire [2:0]  g_lut_idx;
     wire        x_start, x_done, x_a_small, x_lut, x_rnd;
+    wire        r_start, r_tbl;
     wire [1:0]  x_op;
     wire [15:0] x_n, x_m;
     wire [31:0] x_b_base;
@@ -239,7 +244,7 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
+              .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
               .PIPE_CUTS(PIPE_CUTS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
@@ -262,7 +267,7 @@ module nnf_core #(
         .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
         .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
         .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut), .x_rnd(x_rnd),
-        .x_lut_idx(x_lut_idx));
+        .x_lut_idx(x_lut_idx), .r_start(r_start), .r_tbl(r_tbl));
 
     assign running = p_run || e_busy;
     assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_quiet;
@@ -391,6 +396,9 @@ module nnf_core #(
     // ------------------------------------------------------------------
     generate
         if (HAS_EW != 0) begin : g_ew
+            wire              ew_busy, ew_done, ew_act_re, ew_act_we;
+            wire [ACT_AW-1:0] ew_act_ra, ew_act_wa;
+            wire [ROWS*8-1:0] ew_act_wd;
             nnf_vu_ew #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
                         .TFL_ROUND(HAS_TFL_ROUND)) u_ew (
                 .clk(clk), .rst(rst), .start(x_start), .abort(p_abort),
@@ -400,9 +408,36 @@ module nnf_core #(
                 .c_a_small(x_a_small), .c_m0(x_m0), .c_shift(x_shift), .c_zp(x_zp), .c_lo(x_lo),
                 .c_hi(x_hi), .c_rnd(x_rnd), .c_lut(x_lut), .c_lut_sel(x_lut_idx),
                 .lw_we(m_we && m_sel == 4'd3), .lw_addr(m_addr[10:0]), .lw_data(m_wdata),
-                .busy(x_busy), .done(x_done),
-                .act_re(e_act_re), .act_ra(e_act_ra), .act_rd(l_act_rd),
-                .act_we(e_act_we), .act_wa(e_act_wa), .act_wd(e_act_wd));
+                .busy(ew_busy), .done(ew_done),
+                .act_re(ew_act_re), .act_ra(ew_act_ra), .act_rd(l_act_rd),
+                .act_we(ew_act_we), .act_wa(ew_act_wa), .act_wd(ew_act_wd));
+            // the row unit (docs/attention.md; rtl/core/nnf_vu_row.v) beside it:
+            // one of the two runs at a time, its ports chosen while it is busy
+            wire              rw_busy, rw_done, rw_act_re, rw_act_we;
+            wire [ACT_AW-1:0] rw_act_ra, rw_act_wa;
+            wire [ROWS*8-1:0] rw_act_wd;
+            if (ROW_ON != 0) begin : g_row
+                nnf_vu_row #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LUT_COUNT(LUT_COUNT >= 8 ? 8 : 4)) u_row (
+                    .clk(clk), .rst(rst), .start(r_start), .abort(p_abort), .c_tbl(r_tbl),
+                    .c_n(x_n), .c_m(x_m), .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
+                    .lw_we(m_we && m_sel == 4'd3), .lw_addr(m_addr[10:0]), .lw_data(m_wdata),
+                    .busy(rw_busy), .done(rw_done),
+                    .act_re(rw_act_re), .act_ra(rw_act_ra), .act_rd(l_act_rd),
+                    .act_we(rw_act_we), .act_wa(rw_act_wa), .act_wd(rw_act_wd));
+            end else begin : g_no_row
+                assign {rw_busy, rw_done, rw_act_re, rw_act_we} = 4'd0;
+                assign {rw_act_ra, rw_act_wa, rw_act_wd} = {(2*ACT_AW + ROWS*8){1'b0}};
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_row = &{1'b0, r_start, r_tbl};
+                /* verilator lint_on UNUSEDSIGNAL */
+            end
+            assign x_busy   = ew_busy || rw_busy;
+            assign x_done   = ew_done || rw_done;
+            assign e_act_re = ew_act_re || rw_act_re;
+            assign e_act_we = ew_act_we || rw_act_we;
+            assign e_act_ra = rw_busy ? rw_act_ra : ew_act_ra;
+            assign e_act_wa = rw_busy ? rw_act_wa : ew_act_wa;
+            assign e_act_wd = rw_busy ? rw_act_wd : ew_act_wd;
         end else begin : g_no_ew
             assign x_busy = 1'b0;
             assign x_done = 1'b0;
@@ -413,7 +448,8 @@ module nnf_core #(
             assign e_act_wd = {(ROWS*8){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
-                               x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd};
+                               x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd,
+                               r_start, r_tbl};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

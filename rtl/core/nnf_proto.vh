@@ -255,6 +255,7 @@
 `define NNFP_FEAT_REL 16'h0100  // relative bases (A_REL, O_REL, B_REL) and LOOP's stride
 `define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
 `define NNFP_FEAT_TFL_ROUND 16'h0400  // the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md)
+`define NNFP_FEAT_ROW 16'h0800  // ROW instruction (row-wise SOFTMAX with the exp table in four LUTs)
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -371,6 +372,7 @@
 `define NNFP_OP_PACK 8'h07  // with FEAT_PACK; else stops like END
 `define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
 `define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
+`define NNFP_OP_ROW 8'h0A  // with FEAT_ROW; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -1046,6 +1048,60 @@
 `define NNFP_EWOP_SUB 2'h1
 `define NNFP_EWOP_MUL 2'h2
 `define NNFP_EWOP_MAP 2'h3
+
+// record ROW
+`define NNFP_ROW_BYTES 32
+`define NNFP_ROW_OPCODE_OFS 0
+`define NNFP_ROW_OPCODE_SIZE 1
+`define NNFP_ROW_OPCODE_LSB 0
+`define NNFP_ROW_OPCODE_W 8
+`define NNFP_ROW_OPCODE_SEL(v) v[7:0]
+`define NNFP_ROW_TBL_OFS 1  // the exp table: LUTs 4*TBL .. 4*TBL+3 (< INFO LUTS)
+`define NNFP_ROW_TBL_SIZE 1
+`define NNFP_ROW_TBL_LSB 8
+`define NNFP_ROW_TBL_W 1
+`define NNFP_ROW_TBL_SEL(v) v[8]
+`define NNFP_ROW_TBL 8'h01
+`define NNFP_ROW_A_REL_OFS 1  // (FEAT_REL) the A base plus the LOOP offset
+`define NNFP_ROW_A_REL_SIZE 1
+`define NNFP_ROW_A_REL_LSB 14
+`define NNFP_ROW_A_REL_W 1
+`define NNFP_ROW_A_REL_SEL(v) v[14]
+`define NNFP_ROW_A_REL 8'h40
+`define NNFP_ROW_O_REL_OFS 1
+`define NNFP_ROW_O_REL_SIZE 1
+`define NNFP_ROW_O_REL_LSB 15
+`define NNFP_ROW_O_REL_W 1
+`define NNFP_ROW_O_REL_SEL(v) v[15]
+`define NNFP_ROW_O_REL 8'h80
+`define NNFP_ROW_OP_OFS 2  // ROWOP_* (others refused)
+`define NNFP_ROW_OP_SIZE 1
+`define NNFP_ROW_OP_LSB 16
+`define NNFP_ROW_OP_W 8
+`define NNFP_ROW_OP_SEL(v) v[23:16]
+`define NNFP_ROW_N_OFS 8  // channels, the row's length: 1..4095 (others refused; 0 with M: nothing)
+`define NNFP_ROW_N_SIZE 2
+`define NNFP_ROW_N_LSB 64
+`define NNFP_ROW_N_W 16
+`define NNFP_ROW_N_SEL(v) v[79:64]
+`define NNFP_ROW_M_OFS 10  // rows
+`define NNFP_ROW_M_SIZE 2
+`define NNFP_ROW_M_LSB 80
+`define NNFP_ROW_M_W 16
+`define NNFP_ROW_M_SEL(v) v[95:80]
+`define NNFP_ROW_A_BASE_OFS 16  // ACT word of the input
+`define NNFP_ROW_A_BASE_SIZE 4
+`define NNFP_ROW_A_BASE_LSB 128
+`define NNFP_ROW_A_BASE_W 32
+`define NNFP_ROW_A_BASE_SEL(v) v[159:128]
+`define NNFP_ROW_O_BASE_OFS 28  // ACT word of the output (A's range, or no word of it)
+`define NNFP_ROW_O_BASE_SIZE 4
+`define NNFP_ROW_O_BASE_LSB 224
+`define NNFP_ROW_O_BASE_W 32
+`define NNFP_ROW_O_BASE_SEL(v) v[255:224]
+
+// ROW ops (ROW OP)
+`define NNFP_ROWOP_SOFTMAX 8'h00
 
 // record BANK
 `define NNFP_BANK_BYTES 32

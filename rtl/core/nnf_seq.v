@@ -73,6 +73,9 @@
 `ifndef NNFP_OP_BANK
 `define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
 `endif
+`ifndef NNFP_OP_ROW
+`define NNFP_OP_ROW 8'h0A  // with FEAT_ROW; else stops like END
+`endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
 `endif
@@ -277,6 +280,15 @@
 `ifndef NNFP_EW_M0_SEL
 `define NNFP_EW_M0_SEL(v) v[222:192]
 `endif
+`ifndef NNFP_ROW_TBL_SEL
+`define NNFP_ROW_TBL_SEL(v) v[8]
+`endif
+`ifndef NNFP_ROW_OP_SEL
+`define NNFP_ROW_OP_SEL(v) v[23:16]
+`endif
+`ifndef NNFP_ROWOP_SOFTMAX
+`define NNFP_ROWOP_SOFTMAX 8'h00
+`endif
 `ifndef NNFP_BANK_ACQUIRE_SEL
 `define NNFP_BANK_ACQUIRE_SEL(v) v[8]
 `endif
@@ -301,6 +313,7 @@ module nnf_seq #(
     parameter integer STATE_WORDS = 16384,    // 0: no LIF core (LIF ends the program)
     parameter integer HAS_CONV    = 1,        // 0: CONV and POOL end the program
     parameter integer HAS_EW      = 0,        // 0: EW ends the program
+    parameter integer HAS_ROW     = 0,        // 0: ROW ends the program (1 needs HAS_EW: the EW check)
     parameter integer HAS_REL     = 0,        // 0: REL flags and LOOP's stride ignored
     parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
     parameter integer BANKS       = 4,        // bank flags, 0..8 (0: BANK ends the program)
@@ -382,7 +395,10 @@ module nnf_seq #(
     output wire [30:0] x_m0_s, x_m0,
     output wire [4:0]  x_nshift_s,
     output wire        x_a_small, x_lut, x_rnd,
-    output wire [2:0]  x_lut_idx
+    output wire [2:0]  x_lut_idx,
+    // ROW to the row unit (nnf_vu_row); its N and M are x_n, x_m, its bases g_a_base, g_o_base
+    output reg         r_start,
+    output wire        r_tbl
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer PM_AW   = PROG_AW + 3;
@@ -391,7 +407,8 @@ module nnf_seq #(
     // opcodes
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
                      OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
-                     OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW, OP_BANK = `NNFP_OP_BANK;
+                     OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW, OP_BANK = `NNFP_OP_BANK,
+                     OP_ROW = `NNFP_OP_ROW;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -583,6 +600,7 @@ module nnf_seq #(
     // the flags ask, registered in S_DEC (the checks start a cycle later)
     // ------------------------------------------------------------------
     wire        is_ew   = (op_q == OP_EW);
+    wire        is_row  = (op_q == OP_ROW);
     wire        rel_a   = (HAS_REL != 0) && `NNFP_INSN_A_REL_SEL(insn_q);
     wire        rel_o   = (HAS_REL != 0) && `NNFP_INSN_O_REL_SEL(insn_q);
     wire        rel_b   = (HAS_REL != 0) && `NNFP_EW_B_REL_SEL(insn_q);
@@ -618,10 +636,12 @@ module nnf_seq #(
     wire xc_done, xc_ok;
     generate
         if (HAS_EW != 0) begin : g_ew_check
+            // ROW: the ranges as a MAP's (A and O), its other fields below
             nnf_ew_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .LUT_COUNT(LUT_COUNT)) u_ew_check (
                 .clk(clk), .rst(rst), .start(xc_start_q), .n(x_n), .m(x_m), .a_base(g_a_base),
-                .b_base(b_eff_q), .o_base(g_o_base), .binary(x_op != 2'd3), .lo(x_lo), .hi(x_hi),
-                .shift(x_shift), .lut_sel(x_lut_idx), .done(xc_done), .ok(xc_ok));
+                .b_base(b_eff_q), .o_base(g_o_base), .binary(!is_row && x_op != 2'd3),
+                .lo(is_row ? 8'd0 : x_lo), .hi(is_row ? 8'd0 : x_hi), .shift(is_row ? 8'd0 : x_shift),
+                .lut_sel(is_row ? 3'd0 : x_lut_idx), .done(xc_done), .ok(xc_ok));
         end else begin : g_no_ew_check
             assign xc_done = 1'b0;
             assign xc_ok   = 1'b0;
@@ -630,6 +650,11 @@ module nnf_seq #(
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
+    // ROW: its op (SOFTMAX), N <= 4095 and the table's four LUTs resident
+    // (the model's nnfm_engine_row_check; the ranges are nnf_ew_check's)
+    assign r_tbl = `NNFP_ROW_TBL_SEL(insn_q);
+    wire   r_ok  = (`NNFP_ROW_OP_SEL(insn_q) == `NNFP_ROWOP_SOFTMAX) && (x_n <= 16'd4095) &&
+                   ((r_tbl ? 8 : 4) <= LUT_COUNT);
     // GEMM and CONV: the LUT index (the rest is nnf_insn_check's)
     wire lidx_ok = ({29'd0, g_lut_idx} < LUT_COUNT) || !(op_q == OP_GEMM || is_conv);
 
@@ -719,6 +744,7 @@ module nnf_seq #(
         g_chk_start <= 1'b0;
         v_start     <= 1'b0;
         x_start     <= 1'b0;
+        r_start     <= 1'b0;
         refused     <= 1'b0;
         if (rst) begin
             running_q  <= 1'b0;
@@ -763,6 +789,14 @@ module nnf_seq #(
                         end
                         OP_EW: begin                            // END without the EW unit
                             if (HAS_EW != 0) begin
+                                xc_start_q <= 1'b1;
+                                st_q       <= S_XCHK;
+                            end else begin
+                                running_q <= 1'b0;
+                            end
+                        end
+                        OP_ROW: begin                           // END without the row unit
+                            if (HAS_ROW != 0) begin
                                 xc_start_q <= 1'b1;
                                 st_q       <= S_XCHK;
                             end else begin
@@ -885,7 +919,7 @@ module nnf_seq #(
                     if (abort_q) begin
                         running_q <= 1'b0;
                     end else if (xc_done) begin
-                        if (!xc_ok) begin
+                        if (!xc_ok || (is_row && !r_ok)) begin
                             running_q <= 1'b0;
                             refused   <= 1'b1;
                         end else begin
@@ -897,8 +931,9 @@ module nnf_seq #(
                     if (abort_q) begin
                         running_q <= 1'b0;
                     end else if (!g_busy) begin
-                        v_start <= !is_ew;
+                        v_start <= !is_ew && !is_row;
                         x_start <= is_ew;
+                        r_start <= is_row;
                         st_q    <= S_VU;
                     end
                 end

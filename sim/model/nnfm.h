@@ -570,6 +570,34 @@ typedef struct {
 int nnfm_engine_ew_check(const nnfm_engine *e, const nnfm_ew_cmd *c);
 int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c);
 
+/* ROW (docs/attention.md): a row-wise op over an int8 tensor of M rows and
+ * N channels in the activation layout (as EW's: row m is the CT words
+ * base + ct*M + m), written in the same layout at o_base, lanes of channels
+ * >= N as 0. SOFTMAX: each row through nnfm_softmax with the exp table in
+ * LUTs 4*tbl .. 4*tbl+3 (entry i: byte b at index i of LUT 4*tbl+b, little
+ * endian, bit 31 cleared: 0 <= entry <= INT32_MAX, as nnfm_softmax_table
+ * writes them). Rows are done one after the other, each read whole before
+ * it is written (in place is allowed). */
+#define NNFM_ROW_SOFTMAX 0
+#define NNFM_ROW_N_MAX 4095
+typedef struct {
+  int op;                        /* NNFM_ROW_* */
+  int tbl;                       /* 0 or 1: the table's four LUTs */
+  uint32_t n, m;                 /* channels (row length) and rows */
+  uint32_t a_base, o_base;       /* ACT words */
+} nnfm_row_cmd;
+
+/* Check a ROW, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for an unknown
+ * op, tbl not 0/1, 4*(tbl+1) > luts, n over NNFM_ROW_N_MAX or m over 65535;
+ * (M == 0 or N == 0: accepted, touches nothing); NNFM_ERR_SHAPE for A or O
+ * (CT*M words) outside ACT, or O sharing a word with A without being the
+ * same range. */
+int nnfm_engine_row_check(const nnfm_engine *e, const nnfm_row_cmd *c);
+int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c);
+
+/* The exp table of LUTs 4*tbl .. 4*tbl+3 as ROW reads it (tbl in range). */
+void nnfm_engine_row_table(const nnfm_engine *e, int tbl, int32_t table[256]);
+
 /* Feature maps and conv weights into the layouts above (bounds checked like
  * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size
  * of 0 or over 65535, or a kernel over NNFM_KERNEL_MAX; NNFM_ERR_NULL for a

@@ -61,13 +61,19 @@ int32_t nnfm_exp_on_negative_values(int32_t a) {
   return a == 0 ? INT32_MAX : result;
 }
 
+static int32_t wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+static int32_t wrap_sub(int32_t a, int32_t b) { return (int32_t)((uint32_t)a - (uint32_t)b); }
+
 int32_t nnfm_one_over_one_plus_x(int32_t a) {
   int64_t sum = (int64_t)a + INT32_MAX;
   const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2); /* (1 + a) / 2, Q0.31 */
-  int32_t x = 1515870810 + nnfm_srdhm(half_den, -1010580540);            /* 48/17 - 32/17 d, Q2.29 */
+  /* the additions wrap at 32 bits (gemmlowp's int32 arithmetic; the RTL's
+   * adders): they never do for a sum of table terms from a real exp table,
+   * only for hostile tables (nnf_vu_row must equal this on those too) */
+  int32_t x = wrap_add(1515870810, nnfm_srdhm(half_den, -1010580540)); /* 48/17 - 32/17 d, Q2.29 */
   for (int i = 0; i < 3; i++) {
-    const int32_t err = (1 << 29) - nnfm_srdhm(half_den, x);           /* 1 - d x, Q2.29 */
-    x = x + nnfm_sat_shl(nnfm_srdhm(x, err), 2);
+    const int32_t err = wrap_sub(1 << 29, nnfm_srdhm(half_den, x)); /* 1 - d x, Q2.29 */
+    x = wrap_add(x, nnfm_sat_shl(nnfm_srdhm(x, err), 2));
   }
   return nnfm_sat_shl(x, 1); /* x / 2 in Q1.30 read as Q0.31 */
 }

@@ -54,6 +54,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.state_words = 16384;
   c.conv = 1;
   c.ew = 1;
+  c.row = 1;
   c.banks = 4; /* nnf_core's BANKS */
   c.rel = 1;
   c.tfl_round = 1;
@@ -67,12 +68,14 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
       (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) ||
+      (cfg->row != 0 && cfg->row != 1) ||
       (cfg->tfl_round != 0 && cfg->tfl_round != 1) || cfg->banks > NNFM_BANKS_MAX ||
       cfg->config_id > 0xffff)
     return NULL;
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   d->cfg = *cfg;
+  d->cfg.row = cfg->row && cfg->ew && nnfm_config_luts(&cfg->engine) >= 4; /* as nnf_core's HAS_ROW */
   d->eng = nnfm_engine_create(&cfg->engine);
   d->prog = calloc(cfg->prog_words, NNFP_INSN_BYTES);
   d->payload = malloc(cfg->max_payload);
@@ -524,7 +527,25 @@ static void resume(nnfm_device *d) {
       d->pc++;
       continue;
     }
-    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW without them: stop */
+    if (op == NNFP_OP_ROW && d->cfg.row) {
+      nnfm_row_cmd c = {0};
+      c.op = (int)nnfp_row_get_op(in);
+      c.tbl = (int)nnfp_row_get_tbl(in);
+      c.n = nnfp_row_get_n(in);
+      c.m = nnfp_row_get_m(in);
+      c.a_base = nnfp_row_get_a_base(in);
+      c.o_base = nnfp_row_get_o_base(in);
+      int st = nnfm_engine_row(d->eng, &c);
+      if (st != NNFM_OK) {
+        refuse(d, &d->stats.refused_rows, st);
+        return;
+      }
+      d->stats.rows++;
+      d->stats.row_words += (uint64_t)((c.n + d->cfg.engine.rows - 1) / (uint32_t)d->cfg.engine.rows) * c.m;
+      d->pc++;
+      continue;
+    }
+    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW / ROW without them: stop */
     nnfm_cmd c = {0};
     c.lut = (int)nnfp_gemm_get_lut(in);
     c.lut_sel = nnfp_gemm_get_lut_idx(in);
@@ -605,7 +626,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
-                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
+                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.row ? NNFP_FEAT_ROW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
                                 (d->cfg.banks ? NNFP_FEAT_BANKS : 0) |
                                 (d->cfg.tfl_round ? NNFP_FEAT_TFL_ROUND : 0));
   nnfp_info_put_act_words(r, c->act_words);

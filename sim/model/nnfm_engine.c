@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnfm_attn.h"
 #include "nnf_proto_gen.h" /* region numbers, the P record (proto/nnf_proto.def) */
 
 enum { P_BYTES = NNFP_P_BYTES }; /* host-port bytes per P entry and lane */
@@ -846,6 +847,46 @@ int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c) {
     for (uint32_t r = 0; r < R; r++)
       out[r] = ct * R + r < c->n ? (uint8_t)nnfm_ew(&c->p, i8_of_u8(wa[r]), i8_of_u8(wb[r]), lut) : 0;
     memcpy(e->act + ((size_t)c->o_base + i) * R, out, R);
+  }
+  return NNFM_OK;
+}
+
+/* ---- ROW ---------------------------------------------------------------------------- */
+
+int nnfm_engine_row_check(const nnfm_engine *e, const nnfm_row_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if (c->op != NNFM_ROW_SOFTMAX || (c->tbl != 0 && c->tbl != 1) ||
+      4 * ((uint32_t)c->tbl + 1) > nnfm_config_luts(&e->cfg) || c->n > NNFM_ROW_N_MAX || c->m > 65535)
+    return NNFM_ERR_RANGE;
+  if (c->n == 0 || c->m == 0) return NNFM_OK;
+  const uint64_t words = n_tiles(&e->cfg, c->n) * c->m, D = e->cfg.act_words;
+  if (!range_ok(c->a_base, words, D) || !range_ok(c->o_base, words, D)) return NNFM_ERR_SHAPE;
+  if (!same_or_disjoint(c->o_base, c->a_base, words)) return NNFM_ERR_SHAPE;
+  return NNFM_OK;
+}
+
+void nnfm_engine_row_table(const nnfm_engine *e, int tbl, int32_t table[256]) {
+  const uint8_t *l = (const uint8_t *)e->lut + 1024 * (size_t)tbl;
+  for (int i = 0; i < 256; i++)
+    table[i] = (int32_t)(((uint32_t)l[i] | (uint32_t)l[256 + i] << 8 | (uint32_t)l[512 + i] << 16 |
+                          (uint32_t)l[768 + i] << 24) & 0x7fffffffu);
+}
+
+int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c) {
+  int st = nnfm_engine_row_check(e, c);
+  if (st != NNFM_OK || c->n == 0 || c->m == 0) return st;
+  const uint32_t R = (uint32_t)e->cfg.rows, CT = (uint32_t)n_tiles(&e->cfg, c->n);
+  int32_t table[256];
+  nnfm_engine_row_table(e, c->tbl, table);
+  int8_t x[NNFM_ROW_N_MAX], y[NNFM_ROW_N_MAX];
+  for (uint32_t m = 0; m < c->m; m++) {
+    for (uint32_t j = 0; j < c->n; j++)
+      x[j] = i8_of_u8(e->act[((size_t)c->a_base + (size_t)(j / R) * c->m + m) * R + j % R]);
+    nnfm_softmax(table, x, (int)c->n, y);
+    for (uint32_t ct = 0; ct < CT; ct++) {
+      uint8_t *w = e->act + ((size_t)c->o_base + (size_t)ct * c->m + m) * R;
+      for (uint32_t r = 0; r < R; r++) w[r] = ct * R + r < c->n ? (uint8_t)y[ct * R + r] : 0;
+    }
   }
   return NNFM_OK;
 }

@@ -411,6 +411,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.state_words = nnfp_info_get_state_words(r);
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
+  di->cfg.row = (nnfp_info_get_features(r) & NNFP_FEAT_ROW) != 0;
   di->cfg.rel = (nnfp_info_get_features(r) & NNFP_FEAT_REL) != 0;
   di->cfg.tfl_round = (nnfp_info_get_features(r) & NNFP_FEAT_TFL_ROUND) != 0;
   di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
@@ -437,6 +438,7 @@ static struct {
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
   uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs, ews, refused_ews;
+  uint64_t rows, refused_rows;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -505,7 +507,7 @@ static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_s
   return 2000 + 200 * (b.insns - a.insns) + 2 * (b.gemm_rows - a.gemm_rows) +
          per_vec_row * (b.vec_rows - a.vec_rows) +
          (4 * R + 64 + per_vec_row) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
-         (R + 4) * (b.ew_words - a.ew_words);
+         (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 60) * (b.row_words - a.row_words);
 }
 
 /* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
@@ -664,9 +666,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         break;
       }
       int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
-                        st1.refused_packs + st1.refused_ews + st1.refused_banks !=
+                        st1.refused_packs + st1.refused_ews + st1.refused_rows + st1.refused_banks !=
                     st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
-                        st0.refused_packs + st0.refused_ews + st0.refused_banks;
+                        st0.refused_packs + st0.refused_ews + st0.refused_rows + st0.refused_banks;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -734,6 +736,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.refused_packs += sf.refused_packs;
   cov.ews += sf.ews;
   cov.refused_ews += sf.refused_ews;
+  cov.rows += sf.rows;
+  cov.refused_rows += sf.refused_rows;
   cov.bank_waits += sf.bank_waits;
   cov.refused_banks += sf.refused_banks;
   cov.gemm_rows += sf.gemm_rows;
@@ -1088,6 +1092,41 @@ static void gen_ew(gen *g, uint8_t *in, int *clean) {
   if (n && m && (a + w64 > half || o + w64 > half || (op != 3 && (b & 0xFFFFFFu) + w64 > half))) *clean = 0;
 }
 
+/* ROW (FEAT_ROW): SOFTMAX over rows of random lengths, the exp table in
+ * whatever the LUTs hold (the sessions write them at random: hostile
+ * tables); operands in the lower half of ACT (disjoint or in place), or a
+ * wild field now and then (an unknown op, the second table without eight
+ * LUTs, N over 4095, past the end, a partial overlap). */
+static void gen_row(gen *g, uint8_t *in, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  uint32_t n = 1 + rnd(g, 3 * R), m = 1 + rnd(g, 6);
+  if (chance(g, 10)) n = 1 + rnd(g, 40 * R);
+  if (chance(g, 3)) n = 0;
+  if (chance(g, 3)) m = 0;
+  uint32_t words = ((n + R - 1) / R) * m;
+  if (2 * words > half) { m = 1; words = (n + R - 1) / R; }
+  if (2 * words > half) { n = R; words = 1; }
+  uint32_t a = rnd(g, half - 2 * words + 1), o = chance(g, 35) ? a : a + words + rnd(g, half - a - 2 * words + 1);
+  nnfp_row_put_opcode(in, NNFP_OP_ROW);
+  nnfp_row_put_tbl(in, di->cfg.engine.luts >= 8 ? rnd(g, 2) : (uint32_t)chance(g, 5));
+  nnfp_row_put_op(in, chance(g, 95) ? NNFP_ROWOP_SOFTMAX : 1 + rnd(g, 255));
+  switch (chance(g, 20) ? rnd(g, 5) : 99) {
+  case 0: n = 4096 + rnd(g, 61440); break;                            /* N over 4095 */
+  case 1: a = act - rnd(g, 3); break;                                 /* past the end */
+  case 2: o = a + 1 + rnd(g, words ? words : 1); break;               /* partial overlap */
+  case 3: o = nnf_rng_u32(&g->r); break;
+  case 4: n = 4095; m = 65535; break;
+  default: break;
+  }
+  nnfp_row_put_n(in, n);
+  nnfp_row_put_m(in, m);
+  nnfp_row_put_a_base(in, a);
+  nnfp_row_put_o_base(in, o);
+  uint64_t w64 = (uint64_t)((n + R - 1) / R) * m;
+  if (n && m && n <= 4095 && (a + w64 > half || o + w64 > half)) *clean = 0;
+}
+
 /* One instruction. `clean`: a GEMM, LIF, CONV or POOL whose ACT ranges lie
  * in the lower half of ACT (or that the limits refuse outright), with no
  * relative base. */
@@ -1100,6 +1139,11 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     if (chance(g, 25)) gen_pack(g, in, clean);
     else gen_conv_pool(g, in, clean);
     g_round(g, in);
+    g_rel(g, in, clean);
+    return;
+  }
+  if (di->cfg.row && chance(g, 8)) {
+    gen_row(g, in, clean);
     g_rel(g, in, clean);
     return;
   }
@@ -1203,6 +1247,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
      * BANK without FEAT_BANKS; with it, BANK is the bank sessions') */
     uint32_t op = di->cfg.ew ? 9 + rnd(g, 247) : di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251);
     if (di->cfg.banks && op == NNFP_OP_BANK) op = NNFP_OP_BANK + 1 + rnd(g, 255 - NNFP_OP_BANK);
+    if (di->cfg.row && op == NNFP_OP_ROW) op = NNFP_OP_ROW + 1 + rnd(g, 255 - NNFP_OP_ROW); /* gen_row's */
     nnfp_insn_put_opcode(in, op);
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
@@ -1827,11 +1872,12 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
            (unsigned long long)cov.lif_updates);
     printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused; PACK: %llu run, %llu refused; "
-           "EW: %llu run, %llu refused\n",
+           "EW: %llu run, %llu refused; ROW: %llu run, %llu refused\n",
            (unsigned long long)cov.convs, (unsigned long long)cov.refused_convs,
            (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools,
            (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs,
-           (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews);
+           (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews,
+           (unsigned long long)cov.rows, (unsigned long long)cov.refused_rows);
     if (di.cfg.banks)
       printf("  banks (%u): %llu bank sessions, %llu BWAIT (ERR BANK %llu), %llu BPOST answered, "
              "%llu waits at an acquire, %llu BANKs refused, %llu W / P writes while a program may run\n",

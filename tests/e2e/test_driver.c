@@ -16,6 +16,7 @@
 #include "nnfdrv.h"
 #include "nnf_proto.h"
 #include "nnfm.h"
+#include "nnfm_attn.h"
 
 static nnf_rng rng = {20261122};
 static uint32_t rnd(void) { return nnf_rng_u32(&rng); }
@@ -289,6 +290,83 @@ static void test_mlp_program(nnfdrv *d) {
   free(raw);
   layer_free(&L1);
   layer_free(&L2);
+  nnfm_engine_destroy(img);
+}
+
+/* ---- ROW (docs/attention.md): SOFTMAX on the device ------------------------- */
+
+static void expect_state(nnfdrv *d, int running, int waiting, uint8_t last_error, uint16_t pc);
+
+/* M rows of N int8 logits through ROW SOFTMAX with TFLite's table for the
+ * logits' scale, in place and into another range, against nnfm_softmax row
+ * by row; then the refusals (STATUS: BAD_INSN at the instruction). Without
+ * FEAT_ROW, ROW stops the program like END. */
+static void test_row_softmax(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
+  const uint32_t M = 7, N = 3 * cfg.rows + 5, words = nnfm_act_words(&cfg, M, N);
+  const uint32_t a0 = 0, o0 = words + 3;
+  int8_t x[7 * 64], want[7 * 64], got[7 * 64];
+  for (uint32_t i = 0; i < M * N; i++) x[i] = (int8_t)(rnd() % 90) - 60;
+  for (uint32_t j = 0; j < N; j++) x[2 * N + j] = 17;   /* a row of equal logits */
+  for (uint32_t j = 0; j < N; j++) x[3 * N + j] = -128; /* one 127 among -128s: probability 1 */
+  x[3 * N + 5] = 127;
+  nnfm_softmax_params sp;
+  int32_t table[256];
+  uint8_t lut[1024];
+  CHECK(nnfm_softmax_prepare(0.0625, 1.0, &sp) == NNFM_OK);
+  CHECK(nnfm_softmax_table(&sp, table) == NNFM_OK);
+  for (uint32_t m = 0; m < M; m++) CHECK(nnfm_softmax(table, x + m * N, (int)N, want + m * N) == NNFM_OK);
+  uint8_t prog[4 * 32];
+  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)N, (uint16_t)M, a0, o0};
+  CHECK(nnfdrv_insn_row(prog, &r) == NNFDRV_OK);
+  r.o_base = a0; /* then in place */
+  CHECK(nnfdrv_insn_row(prog + 32, &r) == NNFDRV_OK);
+  nnfdrv_insn_end(prog + 64);
+  CHECK(nnfdrv_softmax_luts(table, lut) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_LUT, 0, lut, in->luts >= 4 ? sizeof lut : 256 * in->luts) == NNFDRV_OK);
+  CHECK(nnfm_engine_put_act(img, a0, x, M, N) == NNFM_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, a0 * cfg.rows, img->act + (size_t)a0 * cfg.rows, (size_t)words * cfg.rows) ==
+        NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  if (!(in->features & NNFP_FEAT_ROW)) { /* stops at the first ROW, nothing written */
+    CHECK(st.running == 0 && st.pc == 0);
+    nnfm_engine_destroy(img);
+    return;
+  }
+  CHECK(st.running == 0 && st.pc == 2);
+  uint8_t *raw = malloc((size_t)words * cfg.rows);
+  for (int pass = 0; pass < 2; pass++) { /* O, then A (in place) */
+    const uint32_t at = pass ? a0 : o0;
+    CHECK(nnfdrv_read(d, NNFDRV_ACT, at * cfg.rows, raw, (size_t)words * cfg.rows) == NNFDRV_OK);
+    memcpy(img->act + (size_t)at * cfg.rows, raw, (size_t)words * cfg.rows);
+    CHECK(nnfm_engine_get_act(img, at, got, M, N) == NNFM_OK);
+    CHECK_MEM_EQ(got, want, M * N); /* the in-place pass saw the same logits: ROW left A alone */
+  }
+  CHECK(got[3 * N + 5] == 127 && got[3 * N + 4] == -128);
+  /* refusals: N over 4095, an unknown op, O partly over A, the second table without 8 LUTs */
+  uint8_t bad[4][32];
+  for (int i = 0; i < 4; i++) CHECK(nnfdrv_insn_row(bad[i], &r) == NNFDRV_OK);
+  nnfp_row_put_n(bad[0], NNFM_ROW_N_MAX + 1);
+  nnfp_row_put_op(bad[1], 7);
+  nnfp_row_put_o_base(bad[2], a0 + 1);
+  nnfp_row_put_tbl(bad[3], 1);
+  const nnfdrv_row big = {NNFM_ROW_SOFTMAX, 0, NNFM_ROW_N_MAX + 1, 1, 0, 0};
+  CHECK(nnfdrv_insn_row(prog, &big) == NNFDRV_ERR_ARG);
+  for (int i = 0; i < 4; i++) {
+    if (i == 3 && in->luts >= 8) break; /* a table the device has */
+    memcpy(prog + 32, bad[i], 32);
+    CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+    CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+    CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+    expect_state(d, 0, 0, NNFP_E_BAD_INSN, 1);
+  }
+  free(raw);
   nnfm_engine_destroy(img);
 }
 
@@ -574,6 +652,7 @@ int main(int argc, char **argv) {
     test_round_trips(d);
     test_device_errors(d);
     test_mlp_program(d);
+    test_row_softmax(d);
     test_banks(d);
     if (!strcmp(argv[1], "model")) { /* a device without banks */
       nnfdrv *d0 = open_dev("model:banks=0");

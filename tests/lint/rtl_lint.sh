@@ -44,6 +44,8 @@ lint "nnf_core 2x2, 2 LIF lanes"    nnf_core "${core[@]}" -- -GROWS=2 -GCOLS=2 -
 lint "nnf_core no banks"            nnf_core "${core[@]}" -- -GBANKS=0
 lint "nnf_core 1 bank, no EW, 1 LUT" nnf_core "${core[@]}" -- -GBANKS=1 -GHAS_EW=0 -GLUT_COUNT=1
 lint "nnf_core 8 banks"             nnf_core "${core[@]}" -- -GBANKS=8
+lint "nnf_core 4 LUTs (one ROW table)" nnf_core "${core[@]}" -- -GLUT_COUNT=4
+lint "nnf_core no ROW"              nnf_core "${core[@]}" -- -GHAS_ROW=0
 wrap="$root/rtl/synth/nnf_gemm_synth_top.v"
 lint "nnf_gemm_synth_top (defaults)" nnf_gemm_synth_top "$wrap" "${core[@]}" --
 lint "nnf_gemm_synth_top 2x2"       nnf_gemm_synth_top "$wrap" "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=256 -GW_WORDS=256 -GP_WORDS=16 -GACC_DEPTH=64 -GVEC_SERIAL=1 -GPE_DSP=0
