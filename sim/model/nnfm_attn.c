@@ -128,15 +128,31 @@ static int8_t prob(int32_t inv, int nbou, int32_t e) {
   return (int8_t)nnfm_clamp(v, -128, 127);
 }
 
-int nnfm_softmax(const int32_t table[256], const int8_t *x, int n, int8_t *y) {
-  if (!table || !x || !y) return NNFM_ERR_NULL;
+/* The row's max, sum of table terms, reciprocal and its shift. */
+static int row_stats(const int32_t table[256], const int8_t *x, int n, int *m, int32_t *sum, int32_t *inv,
+                     int *nbou) {
+  if (!table || !x) return NNFM_ERR_NULL;
   if (n < 1 || n > 4095) return NNFM_ERR_RANGE;
-  int m = -128;
-  for (int j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
-  int32_t sum = 0; /* at most 4095 * 2^19 < 2^31 */
-  for (int j = 0; j < n; j++) sum += nnfm_rdbpot(table[m - x[j]], 12);
-  int nbou;
-  const int32_t inv = reciprocal(sum, &nbou);
+  *m = -128;
+  for (int j = 0; j < n; j++) *m = x[j] > *m ? x[j] : *m;
+  *sum = 0; /* at most 4095 * 2^19 < 2^31 */
+  for (int j = 0; j < n; j++) *sum += nnfm_rdbpot(table[*m - x[j]], 12);
+  *inv = reciprocal(*sum, nbou);
+  return NNFM_OK;
+}
+
+int nnfm_softmax_stats(const int32_t table[256], const int8_t *x, int n, int32_t *sum, int32_t *inv) {
+  if (!sum || !inv) return NNFM_ERR_NULL;
+  int m, nbou;
+  return row_stats(table, x, n, &m, sum, inv, &nbou);
+}
+
+int nnfm_softmax(const int32_t table[256], const int8_t *x, int n, int8_t *y) {
+  if (!y) return NNFM_ERR_NULL;
+  int m, nbou;
+  int32_t sum, inv;
+  const int st = row_stats(table, x, n, &m, &sum, &inv, &nbou);
+  if (st != NNFM_OK) return st;
   for (int j = 0; j < n; j++) y[j] = prob(inv, nbou, table[m - x[j]]);
   return NNFM_OK;
 }

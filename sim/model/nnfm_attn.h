@@ -73,6 +73,10 @@ int nnfm_softmax_table(const nnfm_softmax_params *p, int32_t table[256]);
  * (rdbpot's exponent above 31 rounds exactly: 0 here). NNFM_ERR_RANGE for
  * n outside 1..4095. */
 int nnfm_softmax(const int32_t table[256], const int8_t *x, int n, int8_t *y);
+/* The row values nnfm_softmax computes on the way: the sum of the table
+ * terms and the reciprocal inv (Q0.31); the row unit's testbench checks
+ * them inside the RTL. Same arguments and errors (x, n). */
+int nnfm_softmax_stats(const int32_t table[256], const int8_t *x, int n, int32_t *sum, int32_t *inv);
 
 /* The same row computed as TFLite's reference kernel writes it (the exp
  * routine on every element, no table): the definition the table form is

@@ -202,19 +202,16 @@ static int one_case(nnfm_engine *e, int first, uint8_t *before) {
   if (words) { /* each row's sum and reciprocal, nnfm_softmax's */
     int32_t table[256];
     nnfm_engine_row_table(e, c.tbl, table);
+    static int8_t x[NNFM_ROW_N_MAX];
     for (uint32_t m = 0; m < c.m; m++) {
-      int mx = -128;
-      for (uint32_t j = 0; j < c.n; j++) {
-        const int x = (int8_t)before[((size_t)c.a_base + (j / R) * c.m + m) * R + j % R];
-        mx = x > mx ? x : mx;
+      for (uint32_t j = 0; j < c.n; j++) x[j] = (int8_t)before[((size_t)c.a_base + (j / R) * c.m + m) * R + j % R];
+      int32_t sum, inv;
+      if (nnfm_softmax_stats(table, x, (int)c.n, &sum, &inv) != NNFM_OK) {
+        fprintf(stderr, "gen_row_cases: nnfm_softmax_stats refused a checked row\n");
+        exit(1);
       }
-      int32_t sum = 0;
-      for (uint32_t j = 0; j < c.n; j++)
-        sum += nnfm_rdbpot(table[mx - (int8_t)before[((size_t)c.a_base + (j / R) * c.m + m) * R + j % R]], 12);
-      int lz = 0;
-      while (lz < 31 && !((uint32_t)sum & (0x80000000u >> lz))) lz++;
       gen_put_u32(&hex, (uint32_t)sum);
-      gen_put_u32(&hex, (uint32_t)nnfm_one_over_one_plus_x((int32_t)(((uint32_t)sum << lz) - 0x80000000u)));
+      gen_put_u32(&hex, (uint32_t)inv);
     }
   }
   for (uint32_t i = 0; i < A; i++)
