@@ -642,6 +642,22 @@ int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r) {
   return NNFDRV_OK;
 }
 
+int nnfdrv_insn_actw(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_actw *a) {
+  if (!out || !a || (a->tr != 0 && a->tr != 1) || (a->sum != 0 && a->sum != 1) || a->za < -128 || a->za > 127)
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_actw_put_opcode(out, NNFP_OP_ACTW);
+  nnfp_actw_put_tr(out, (uint32_t)a->tr);
+  nnfp_actw_put_sum(out, (uint32_t)a->sum);
+  nnfp_actw_put_za(out, a->za);
+  nnfp_actw_put_n(out, a->n);
+  nnfp_actw_put_m(out, a->m);
+  nnfp_actw_put_a_base(out, a->a_base);
+  nnfp_actw_put_w_base(out, a->w_base);
+  nnfp_actw_put_p_base(out, a->p_base);
+  return NNFDRV_OK;
+}
+
 int nnfdrv_softmax_luts(const int32_t table[256], uint8_t lut[1024]) {
   if (!table || !lut) return NNFDRV_ERR_ARG;
   for (int i = 0; i < 256; i++)

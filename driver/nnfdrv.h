@@ -267,6 +267,20 @@ typedef struct {
   uint32_t a_base, o_base;  /* ACT words */
 } nnfdrv_row;
 
+/* ACTW (docs/attention.md, docs/protocol.md ACTW): the m x n int8 tensor A
+ * at ACT word a_base (activation layout) into W at w_base as a GEMM's
+ * weights B: B = A (tr 0: K = m, N = n) or B = A^T (tr 1: K = n, N = m),
+ * the words a GEMM with that K and N reads at w_base; with sum, the biases
+ * of the GEMM's P entries p_base .. become -za * B's column sums (the
+ * GEMM's A zero point folded in: za = -128 for softmax probabilities).
+ * Needs INFO feature FEAT_ACTW. */
+typedef struct {
+  int tr, sum;            /* 0 or 1 */
+  int32_t za;             /* -128 .. 127 */
+  uint16_t n, m;          /* A's channels and rows */
+  uint32_t a_base, w_base, p_base;
+} nnfdrv_actw;
+
 /* Encode instructions into 32-byte words. */
 void nnfdrv_insn_gemm(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_gemm *g);
 void nnfdrv_insn_barrier(uint8_t out[NNFP_INSN_BYTES]);
@@ -306,6 +320,10 @@ int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e);
  * refuses ranges outside ACT, O partly over A and a table whose LUTs it
  * does not have (STATUS: BAD_INSN). */
 int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r);
+/* ACTW: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for tr or sum not 0/1
+ * or za outside int8. The device refuses (STATUS: BAD_INSN) ranges outside
+ * ACT, W or P (nnfm_engine_actw_check). */
+int nnfdrv_insn_actw(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_actw *a);
 /* The bytes of region LUT from 1024 * tbl that hold an exp table (entry i's
  * byte b at LUT 4*tbl+b, index i): lut[256*b + i]. Entries outside
  * 0..INT32_MAX: NNFDRV_ERR_ARG (nothing written). */

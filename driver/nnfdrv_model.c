@@ -36,8 +36,8 @@ static void model_close(nnfdrv_transport *t) {
 /* "model" or "model:OPTS", OPTS comma-separated: conv=0|1 (CONV and POOL
  * off, FEAT_CONV clear: a device built with HAS_CONV = 0, such as the
  * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
- * instruction: FEAT_EW), row=0|1 (the ROW instruction, FEAT_ROW, where ew=1
- * and luts >= 4), rel=0|1 (relative bases and LOOP's stride:
+ * instruction: FEAT_EW), row=0|1 (attention's ROW and ACTW instructions,
+ * FEAT_ROW and FEAT_ACTW, where ew=1 and luts >= 4), rel=0|1 (relative bases and LOOP's stride:
  * FEAT_REL), tfl_round=0|1 (TFLite's double rounding: FEAT_TFL_ROUND) and
  * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as the ECP5
  * boards do (`model:ew=0,rel=0,luts=1,conv=0,tfl_round=0` as the

@@ -350,6 +350,7 @@ static inline void nnfp_info_put_config_id(uint8_t *p, uint32_t v) { nnfp_put16(
 #define NNFP_FEAT_BANKS 0x200  /* BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs */
 #define NNFP_FEAT_TFL_ROUND 0x400  /* the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md) */
 #define NNFP_FEAT_ROW 0x800  /* ROW instruction (row-wise SOFTMAX with the exp table in four LUTs) */
+#define NNFP_FEAT_ACTW 0x1000  /* ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights) */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -498,6 +499,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_EW 8  /* with FEAT_EW; else stops like END */
 #define NNFP_OP_BANK 9  /* with FEAT_BANKS; else stops like END */
 #define NNFP_OP_ROW 0xA  /* with FEAT_ROW; else stops like END */
+#define NNFP_OP_ACTW 0xB  /* with FEAT_ACTW; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -1448,6 +1450,81 @@ static inline void nnfp_row_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 
 
 /* ROW ops (ROW OP) */
 #define NNFP_ROWOP_SOFTMAX 0
+
+/* record ACTW */
+#define NNFP_ACTW_BYTES 32
+#define NNFP_ACTW_OPCODE_OFS 0
+#define NNFP_ACTW_OPCODE_SIZE 1
+#define NNFP_ACTW_OPCODE_LSB 0
+#define NNFP_ACTW_OPCODE_W 8
+static inline uint32_t nnfp_actw_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_actw_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* TR: B = A^T (else B = A) */
+#define NNFP_ACTW_TR_OFS 1
+#define NNFP_ACTW_TR_SIZE 1
+#define NNFP_ACTW_TR_LSB 8
+#define NNFP_ACTW_TR_W 1
+#define NNFP_ACTW_TR 1
+static inline uint32_t nnfp_actw_get_tr(const uint8_t *p) { return ((uint32_t)p[1] & 1); }
+static inline void nnfp_actw_put_tr(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ACTW_TR) | ((v) & NNFP_ACTW_TR)); }
+/* SUM: write the P entries' biases */
+#define NNFP_ACTW_SUM_OFS 1
+#define NNFP_ACTW_SUM_SIZE 1
+#define NNFP_ACTW_SUM_LSB 9
+#define NNFP_ACTW_SUM_W 1
+#define NNFP_ACTW_SUM 2
+static inline uint32_t nnfp_actw_get_sum(const uint8_t *p) { return (((uint32_t)p[1] >> 1) & 1); }
+static inline void nnfp_actw_put_sum(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ACTW_SUM) | ((v << 1) & NNFP_ACTW_SUM)); }
+/* A_REL: (FEAT_REL) the A base plus the LOOP offset */
+#define NNFP_ACTW_A_REL_OFS 1
+#define NNFP_ACTW_A_REL_SIZE 1
+#define NNFP_ACTW_A_REL_LSB 14
+#define NNFP_ACTW_A_REL_W 1
+#define NNFP_ACTW_A_REL 0x40
+static inline uint32_t nnfp_actw_get_a_rel(const uint8_t *p) { return (((uint32_t)p[1] >> 6) & 1); }
+static inline void nnfp_actw_put_a_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_ACTW_A_REL) | ((v << 6) & NNFP_ACTW_A_REL)); }
+/* ZA: the zero point folded by SUM: bias = -ZA * sum_k B[k][n] */
+#define NNFP_ACTW_ZA_OFS 2
+#define NNFP_ACTW_ZA_SIZE 1
+#define NNFP_ACTW_ZA_LSB 16
+#define NNFP_ACTW_ZA_W 8
+static inline int32_t nnfp_actw_get_za(const uint8_t *p) { return nnfp_sext32((uint32_t)p[2], 8); }
+static inline void nnfp_actw_put_za(uint8_t *p, int32_t v) { p[2] = (uint8_t)v; }
+/* N: A's channels (0 with M: nothing) */
+#define NNFP_ACTW_N_OFS 8
+#define NNFP_ACTW_N_SIZE 2
+#define NNFP_ACTW_N_LSB 64
+#define NNFP_ACTW_N_W 16
+static inline uint32_t nnfp_actw_get_n(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_actw_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* M: A's rows */
+#define NNFP_ACTW_M_OFS 10
+#define NNFP_ACTW_M_SIZE 2
+#define NNFP_ACTW_M_LSB 80
+#define NNFP_ACTW_M_W 16
+static inline uint32_t nnfp_actw_get_m(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
+static inline void nnfp_actw_put_m(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* A_BASE: ACT word of A */
+#define NNFP_ACTW_A_BASE_OFS 16
+#define NNFP_ACTW_A_BASE_SIZE 4
+#define NNFP_ACTW_A_BASE_LSB 128
+#define NNFP_ACTW_A_BASE_W 32
+static inline uint32_t nnfp_actw_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_actw_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* W_BASE: W word of B (ceil(N/ROWS) * ceil(M/ROWS) * ROWS words) */
+#define NNFP_ACTW_W_BASE_OFS 20
+#define NNFP_ACTW_W_BASE_SIZE 4
+#define NNFP_ACTW_W_BASE_LSB 160
+#define NNFP_ACTW_W_BASE_W 32
+static inline uint32_t nnfp_actw_get_w_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 20); }
+static inline void nnfp_actw_put_w_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
+/* P_BASE: P entry of B's first column tile (SUM) */
+#define NNFP_ACTW_P_BASE_OFS 24
+#define NNFP_ACTW_P_BASE_SIZE 4
+#define NNFP_ACTW_P_BASE_LSB 192
+#define NNFP_ACTW_P_BASE_W 32
+static inline uint32_t nnfp_actw_get_p_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 24); }
+static inline void nnfp_actw_put_p_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 24, (uint32_t)v); }
 
 /* record BANK */
 #define NNFP_BANK_BYTES 32

@@ -29,7 +29,8 @@ static const struct {
 } feature_names[] = {{NNFP_FEAT_GEMM, "gemm"}, {NNFP_FEAT_LUT, "lut"}, {NNFP_FEAT_LIF, "lif"},
                      {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}, {NNFP_FEAT_PACK, "pack"},
                      {NNFP_FEAT_CONV_POOL, "conv_pool"}, {NNFP_FEAT_EW, "ew"}, {NNFP_FEAT_REL, "rel"},
-                     {NNFP_FEAT_BANKS, "banks"}, {NNFP_FEAT_TFL_ROUND, "tfl_round"}, {NNFP_FEAT_ROW, "row"}};
+                     {NNFP_FEAT_BANKS, "banks"}, {NNFP_FEAT_TFL_ROUND, "tfl_round"}, {NNFP_FEAT_ROW, "row"},
+                     {NNFP_FEAT_ACTW, "actw"}};
 
 int cmd_info(int argc, char **argv) {
   const char *uri = "sim";

@@ -15,6 +15,9 @@
 //   LIF core        ACT word reads and writes (lp_*), while the engine is
 //                   idle; always granted then.
 //   P check         P reads (pc_*), while the engine is idle; always granted.
+//   ACTW unit       (nnf_vu_actw) whole W words (aw_*) and a P entry's
+//                   biases, every lane at once (ap_*), while the engine is
+//                   idle; always granted then.
 //   host            one byte-wide port (hp_*). A request not granted in a
 //                   cycle is answered with hp_wait high: the requester holds
 //                   it (valid held until taken; nothing is dropped). Grants:
@@ -22,12 +25,13 @@
 //                                the LIF core writes ACT (so the next
 //                                batch streams in while a GEMM runs)
 //                     ACT read   while idle and the LIF core does not read
-//                     W, P write every cycle: the host is their write ports'
-//                                only client (so the next bank's weights
-//                                stream in while a program computes from
-//                                the last one, docs/protocol.md, Banks);
-//                                with W_SPRAM, a W write every cycle the
-//                                loader does not read
+//                     W, P write every cycle the ACTW unit does not write
+//                                the RAM (the engine never writes them: so
+//                                the next bank's weights stream in while a
+//                                program computes from the last one,
+//                                docs/protocol.md, Banks); with W_SPRAM, a
+//                                W write every cycle the loader does not
+//                                read either
 //                                (W_SPRAM: W is single-ported, nnf_spram)
 //                     W, P read, LUT  while idle (P: and the P check does not read)
 //
@@ -37,7 +41,8 @@
 // then the byte: a block RAM's output is late in its cycle on ECP5). Priorities per RAM port:
 //   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
 //   P read: accumulator > P check > host       W, LUT: engine > host
-//   W with W_SPRAM (one port): loader read > host write > host read
+//   W write: ACTW > host      P write: ACTW > host
+//   W with W_SPRAM (one port): loader read > ACTW write > host write > host read
 // Every port has at most one writer per cycle (the `ifdef FORMAL` block).
 `default_nettype none
 
@@ -70,6 +75,13 @@ module nnf_bufs #(
     input  wire [$clog2(ACT_WORDS)-1:0] lp_wa,
     input  wire [ROWS*8-1:0] lp_wd,
     output wire [ROWS*8-1:0] act_rd,                 // the ACT read port's output (LIF, streamer)
+    // ACTW unit: a W word, a P entry's biases (lane c at [32c +: 32])
+    input  wire        aw_we,
+    input  wire [$clog2(W_WORDS)-1:0] aw_wa,
+    input  wire [COLS*8-1:0] aw_wd,
+    input  wire        ap_we,
+    input  wire [$clog2(P_WORDS)-1:0] ap_wa,
+    input  wire [COLS*32-1:0] ap_wd,
     // engine: streamer, output writer, loader, accumulator, LUT lookups
     input  wire        sr_re,
     input  wire [$clog2(ACT_WORDS)-1:0] sr_ra,
@@ -111,10 +123,12 @@ module nnf_bufs #(
     wire g_lpr  = !busy && lp_re;
     wire g_hr_act = hp_re && h_act && !busy && !g_lpr;
     wire g_ld   = busy && ld_re;                       // W
-    wire g_hw_w = hp_we && h_w && !(W_SPRAM != 0 && g_ld);  // (dual port: the write port is the host's alone)
+    wire g_aw   = !busy && aw_we;
+    wire g_hw_w = hp_we && h_w && !g_aw && !(W_SPRAM != 0 && g_ld);
     wire g_hr_w = hp_re && h_w && !busy;
     wire g_pc   = !busy && pc_re;                      // P
-    wire g_hw_p = hp_we && h_p;                        // (write port: the host's alone)
+    wire g_ap   = !busy && ap_we;
+    wire g_hw_p = hp_we && h_p && !g_ap;
     wire g_hr_p = hp_re && h_p && !busy && !g_pc;
     wire g_hw_lut = hp_we && h_lut && !busy;           // LUT
     wire g_hr_lut = hp_re && h_lut && !busy;
@@ -154,27 +168,29 @@ module nnf_bufs #(
     wire [COLS-1:0] w_we;
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_w_we
-            assign w_we[g] = g_hw_w && hp_wbyte == g;
+            assign w_we[g] = g_aw || (g_hw_w && hp_wbyte == g);
         end
     endgenerate
+    wire [W_AW-1:0]   w_wa = g_aw ? aw_wa : hp_addr[LOG_C +: W_AW];
+    wire [COLS*8-1:0] w_wd = g_aw ? aw_wd : {COLS{hp_wdata}};
 
     // dual port: the read port; single port (W_SPRAM): the one port, the
     // loader's read, else the host's write or read
     wire            w_re = busy ? ld_re : g_hr_w;
     wire [W_AW-1:0] w_ra = busy ? ld_ra : hp_addr[LOG_C +: W_AW];
-    wire            w_en   = g_ld || g_hw_w || g_hr_w;
-    wire [W_AW-1:0] w_addr = g_ld ? ld_ra : hp_addr[LOG_C +: W_AW];
+    wire            w_en   = g_ld || g_aw || g_hw_w || g_hr_w;
+    wire [W_AW-1:0] w_addr = g_ld ? ld_ra : w_wa;
     generate
         if (W_SPRAM != 0) begin : g_w_sp
             nnf_spram #(.AW(W_AW), .NB(COLS)) u_w (
-                .clk(clk), .en(w_en), .we(w_we), .addr(w_addr), .wd({COLS{hp_wdata}}),
+                .clk(clk), .en(w_en), .we(w_we), .addr(w_addr), .wd(w_wd),
                 .rd(w_rd));
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_w = &{1'b0, w_re, w_ra};
             /* verilator lint_on UNUSEDSIGNAL */
         end else begin : g_w_dp
             nnf_ram #(.AW(W_AW), .NB(COLS)) u_w (
-                .clk(clk), .we(w_we), .wa(hp_addr[LOG_C +: W_AW]), .wd({COLS{hp_wdata}}),
+                .clk(clk), .we(w_we), .wa(w_wa), .wd(w_wd),
                 .re(w_re), .ra(w_ra), .rd(w_rd));
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_w = &{1'b0, w_en, w_addr};
@@ -192,10 +208,11 @@ module nnf_bufs #(
                 wire [3:0] pb_we;
                 genvar pb;
                 for (pb = 0; pb < 4; pb = pb + 1) begin : g_pwe
-                    assign pb_we[pb] = g_hw_p && hp_plane == g && hp_pb == pb;
+                    assign pb_we[pb] = g_ap || (g_hw_p && hp_plane == g && hp_pb == pb);
                 end
                 nnf_ram #(.AW(P_AW), .NB(4)) u_pb (
-                    .clk(clk), .we(pb_we), .wa(hp_pent), .wd({4{hp_wdata}}),
+                    .clk(clk), .we(pb_we), .wa(g_ap ? ap_wa : hp_pent),
+                    .wd(g_ap ? ap_wd[32*g +: 32] : {4{hp_wdata}}),
                     .re(busy ? pa_re : g_hr_p), .ra(busy ? pa_ra : hp_pent),
                     .rd(p_rd[72*g +: 32]));
                 assign p_rd[72*g+32 +: 40] = 40'd0;
@@ -220,10 +237,11 @@ module nnf_bufs #(
             wire [8:0] p_we;
             genvar pb;
             for (pb = 0; pb < 9; pb = pb + 1) begin : g_pwe
-                assign p_we[pb] = g_hw_p && hp_plane == g && hp_pb == pb;
+                assign p_we[pb] = (g_ap && pb < 4) || (g_hw_p && hp_plane == g && hp_pb == pb);
             end
             nnf_ram #(.AW(P_AW), .NB(9)) u_p (
-                .clk(clk), .we(p_we), .wa(hp_pent), .wd({9{hp_wdata}}),
+                .clk(clk), .we(p_we), .wa(g_ap ? ap_wa : hp_pent),
+                .wd(g_ap ? {40'd0, ap_wd[32*g +: 32]} : {9{hp_wdata}}),
                 .re(busy ? pa_re : (pc_re || g_hr_p)),
                 .ra(busy ? pa_ra : pc_re ? pc_ra : hp_pent),
                 .rd(p_rd[72*g +: 72]));
@@ -312,7 +330,7 @@ module nnf_bufs #(
 
     always @(*) begin
         if (!busy) assume(!sr_re && !ow_we && !ld_re && !pa_re);
-        if (busy)  assume(!lp_re && !lp_we && !pc_re);
+        if (busy)  assume(!lp_re && !lp_we && !pc_re && !aw_we && !ap_we);
         if (!busy) assume(!pm_re);
         assume(!(hp_we && hp_re));
     end
@@ -321,15 +339,18 @@ module nnf_bufs #(
                && hp_addr == $past(hp_addr) && hp_wdata == $past(hp_wdata));
     end
     reg [3:0] f_busy_run = 4'd0, f_actw_run = 4'd0, f_actr_run = 4'd0, f_pr_run = 4'd0;
+    reg [3:0] f_ww_run = 4'd0, f_pw_run = 4'd0;
     always @(posedge clk) begin
         f_busy_run <= busy ? f_busy_run + 4'd1 : 4'd0;
         f_actw_run <= (g_ow || g_lpw) ? f_actw_run + 4'd1 : 4'd0;
         f_actr_run <= (busy || lp_re) ? f_actr_run + 4'd1 : 4'd0;
         f_pr_run   <= (busy || pc_re) ? f_pr_run + 4'd1 : 4'd0;
+        f_ww_run   <= (busy || aw_we) ? f_ww_run + 4'd1 : 4'd0;
+        f_pw_run   <= ap_we ? f_pw_run + 4'd1 : 4'd0;
     end
     always @(*) begin
         assume(f_busy_run <= FAIR_MAX && f_actw_run <= FAIR_MAX && f_actr_run <= FAIR_MAX
-               && f_pr_run <= FAIR_MAX);
+               && f_pr_run <= FAIR_MAX && f_ww_run <= FAIR_MAX && f_pw_run <= FAIR_MAX);
     end
 
     // no two writers of one RAM port in one cycle; each write goes where its
@@ -340,8 +361,10 @@ module nnf_bufs #(
         if (g_lpw) assert(act_we == {ROWS{1'b1}} && act_wa == lp_wa && act_wd == lp_wd);
         if (g_hw_act) assert(act_we == ({{(ROWS-1){1'b0}}, 1'b1} << hp_abyte));
         if (!g_ow && !g_lpw && !g_hw_act) assert(act_we == {ROWS{1'b0}});
-        if (!g_hw_w) assert(w_we == {COLS{1'b0}});
-        if (g_hw_w)  assert(w_we == ({{(COLS-1){1'b0}}, 1'b1} << hp_wbyte));
+        assert(!(g_aw && g_hw_w) && !(g_ap && g_hw_p));
+        if (!g_hw_w && !g_aw) assert(w_we == {COLS{1'b0}});
+        if (g_hw_w)  assert(w_we == ({{(COLS-1){1'b0}}, 1'b1} << hp_wbyte) && w_wa == hp_addr[LOG_C +: W_AW]);
+        if (g_aw)    assert(w_we == {COLS{1'b1}} && w_wa == aw_wa && w_wd == aw_wd);
         // the engine's and the LIF core's reads are always served, at their address
         if (busy && sr_re) assert(act_re && act_ra == sr_ra);
         if (g_lpr)         assert(act_re && act_ra == lp_ra);
@@ -353,12 +376,12 @@ module nnf_bufs #(
         if (hp_wait && hp_we && h_act) assert(g_ow || g_lpw);
         if (hp_wait && hp_re && h_act) assert(busy || g_lpr);
         if (hp_wait && hp_re && h_p)   assert(busy || g_pc);
-        // W and P writes are never held (busy or not; with W_SPRAM a W
-        // write waits only for the loader's read, which goes to the port);
+        // W and P writes wait only for the ACTW unit's writes (and with
+        // W_SPRAM a W write for the loader's read, which goes to the port);
         // W reads and LUT accesses wait only while busy
-        if (hp_we && h_p) assert(!hp_wait);
-        if (hp_we && h_w && W_SPRAM == 0) assert(!hp_wait);
-        if (hp_we && h_w && W_SPRAM != 0) assert(hp_wait == g_ld);
+        if (hp_we && h_p) assert(hp_wait == g_ap);
+        if (hp_we && h_w && W_SPRAM == 0) assert(hp_wait == g_aw);
+        if (hp_we && h_w && W_SPRAM != 0) assert(hp_wait == (g_ld || g_aw));
         if (W_SPRAM != 0 && g_ld) assert(w_en && w_addr == ld_ra && w_we == {COLS{1'b0}});
         if (W_SPRAM != 0 && g_hw_w) assert(w_en && w_addr == hp_addr[LOG_C +: W_AW]);
         if (hp_wait && (h_lut || (hp_re && h_w))) assert(busy);

@@ -30,8 +30,9 @@ module nnf_core #(
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
     parameter integer HAS_CONV    = 1,        // CONV, POOL, the vector unit (0: they end a program)
     parameter integer HAS_EW      = 1,        // EW (0: EW ends a program)
-    parameter integer HAS_ROW     = 1,        // ROW, row-wise SOFTMAX (0: ROW ends a program); there only
-                                              // with HAS_EW and LUT_COUNT >= 4 (ROW_ON below)
+    parameter integer HAS_ROW     = 1,        // attention's ROW (row-wise SOFTMAX) and ACTW (an ACT tensor
+                                              // into W); 0: they end a program. There only with HAS_EW
+                                              // and LUT_COUNT >= 4 (ROW_ON below)
     parameter integer HAS_REL     = 1,        // relative bases and LOOP's stride (0: the flags and the stride are ignored)
     parameter integer HAS_TFL_ROUND = 1,      // the TFL_ROUND flag: TFLite's double rounding (0: ignored; INFO FEAT_TFL_ROUND)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
@@ -59,8 +60,12 @@ module nnf_core #(
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer HAS_LIF = (STATE_WORDS != 0) ? 1 : 0;
     localparam integer ACT_AW  = $clog2(ACT_WORDS);
+    localparam integer W_AW    = $clog2(W_WORDS);
+    localparam integer P_AW    = $clog2(P_WORDS);
     // the row unit: with the EW unit (its check, its handshake) and four LUTs for the exp table
     localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4) ? 1 : 0;
+    // the ACTW unit beside it (a word of A and of W both ROWS bytes)
+    localparam integer ACTW_ON = (ROW_ON != 0 && ROWS == COLS) ? 1 : 0;
 
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
@@ -187,7 +192,7 @@ module nnf_core #(
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
                .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(PIPE_CUTS), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
@@ -215,6 +220,13 @@ module nnf_core #(
     wire [2:0]  g_lut_idx;
     wire        x_start, x_done, x_a_small, x_lut, x_rnd;
     wire        r_start, r_tbl;
+    wire        a_start, a_tr, a_sum;             // ACTW (its N, M and bases are EW's and GEMM's)
+    wire [7:0]  a_za;
+    wire              aw_we, ap_we;               // the ACTW unit's W and P writes
+    wire [W_AW-1:0]   aw_wa;
+    wire [COLS*8-1:0] aw_wd;
+    wire [P_AW-1:0]   ap_wa;
+    wire [COLS*32-1:0] ap_wd;
     wire [1:0]  x_op;
     wire [15:0] x_n, x_m;
     wire [31:0] x_b_base;
@@ -244,7 +256,7 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
+              .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
               .PIPE_CUTS(PIPE_CUTS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
@@ -267,7 +279,8 @@ module nnf_core #(
         .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
         .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
         .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut), .x_rnd(x_rnd),
-        .x_lut_idx(x_lut_idx), .r_start(r_start), .r_tbl(r_tbl));
+        .x_lut_idx(x_lut_idx), .r_start(r_start), .r_tbl(r_tbl),
+        .a_start(a_start), .a_tr(a_tr), .a_sum(a_sum), .a_za(a_za));
 
     assign running = p_run || e_busy;
     assign idle    = x_idle && !rx_busy && !hdr_valid && tx_idle && prog_quiet;
@@ -317,6 +330,7 @@ module nnf_core #(
         .hp_wdata(m_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(x_act_re), .lp_ra(x_act_ra), .lp_rd(l_act_rd),
         .lp_we(x_act_we), .lp_wa(x_act_wa), .lp_wd(x_act_wd),
+        .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
         .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
 
     // ------------------------------------------------------------------
@@ -431,11 +445,30 @@ module nnf_core #(
                 wire unused_row = &{1'b0, r_start, r_tbl};
                 /* verilator lint_on UNUSEDSIGNAL */
             end
-            assign x_busy   = ew_busy || rw_busy;
-            assign x_done   = ew_done || rw_done;
-            assign e_act_re = ew_act_re || rw_act_re;
+            // the ACTW unit (docs/attention.md; rtl/core/nnf_vu_actw.v): ACT
+            // reads through the same port, W and P writes through its own
+            wire              aw_busy, aw_done, aw_act_re;
+            wire [ACT_AW-1:0] aw_act_ra;
+            if (ACTW_ON != 0) begin : g_actw
+                nnf_vu_actw #(.ROWS(ROWS), .ACT_AW(ACT_AW), .W_AW(W_AW), .P_AW(P_AW)) u_actw (
+                    .clk(clk), .rst(rst), .start(a_start), .abort(p_abort), .c_tr(a_tr), .c_sum(a_sum),
+                    .c_za(a_za), .c_n(x_n), .c_m(x_m), .c_a_base(g_a_base[ACT_AW-1:0]),
+                    .c_w_base(g_w_base[W_AW-1:0]), .c_p_base(g_p_base[P_AW-1:0]),
+                    .busy(aw_busy), .done(aw_done), .act_re(aw_act_re), .act_ra(aw_act_ra), .act_rd(l_act_rd),
+                    .w_we(aw_we), .w_wa(aw_wa), .w_wd(aw_wd), .p_we(ap_we), .p_wa(ap_wa), .p_wd(ap_wd));
+            end else begin : g_no_actw
+                assign {aw_busy, aw_done, aw_act_re, aw_we, ap_we} = 5'd0;
+                assign aw_act_ra = {ACT_AW{1'b0}};
+                assign {aw_wa, aw_wd, ap_wa, ap_wd} = {(W_AW + COLS*8 + P_AW + COLS*32){1'b0}};
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_actw = &{1'b0, a_start, a_tr, a_sum, a_za};
+                /* verilator lint_on UNUSEDSIGNAL */
+            end
+            assign x_busy   = ew_busy || rw_busy || aw_busy;
+            assign x_done   = ew_done || rw_done || aw_done;
+            assign e_act_re = ew_act_re || rw_act_re || aw_act_re;
             assign e_act_we = ew_act_we || rw_act_we;
-            assign e_act_ra = rw_busy ? rw_act_ra : ew_act_ra;
+            assign e_act_ra = aw_busy ? aw_act_ra : rw_busy ? rw_act_ra : ew_act_ra;
             assign e_act_wa = rw_busy ? rw_act_wa : ew_act_wa;
             assign e_act_wd = rw_busy ? rw_act_wd : ew_act_wd;
         end else begin : g_no_ew
@@ -446,10 +479,12 @@ module nnf_core #(
             assign e_act_ra = {ACT_AW{1'b0}};
             assign e_act_wa = {ACT_AW{1'b0}};
             assign e_act_wd = {(ROWS*8){1'b0}};
+            assign {aw_we, ap_we} = 2'd0;
+            assign {aw_wa, aw_wd, ap_wa, ap_wd} = {(W_AW + COLS*8 + P_AW + COLS*32){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
                                x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd,
-                               r_start, r_tbl};
+                               r_start, r_tbl, a_start, a_tr, a_sum, a_za};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

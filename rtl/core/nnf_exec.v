@@ -293,6 +293,9 @@
 `ifndef NNFP_FEAT_ROW
 `define NNFP_FEAT_ROW 16'h0800  // ROW instruction (row-wise SOFTMAX with the exp table in four LUTs)
 `endif
+`ifndef NNFP_FEAT_ACTW
+`define NNFP_FEAT_ACTW 16'h1000  // ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights)
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
@@ -366,6 +369,7 @@ module nnf_exec #(
     parameter integer HAS_CONV    = 1,       // CONV, POOL, PACK and the vector unit (INFO FEAT_CONV, FEAT_PACK)
     parameter integer HAS_EW      = 0,       // EW (INFO FEAT_EW)
     parameter integer HAS_ROW     = 0,       // ROW (INFO FEAT_ROW; nnf_core's ROW_ON)
+    parameter integer HAS_ACTW    = 0,       // ACTW (INFO FEAT_ACTW; nnf_core's ACTW_ON)
     parameter integer HAS_REL     = 0,       // relative bases, LOOP's stride (INFO FEAT_REL)
     parameter integer LUT_COUNT   = 1,       // resident LUTs (INFO LUTS, region LUT's size)
     parameter integer MAX_PAYLOAD = 4096,
@@ -616,6 +620,7 @@ module nnf_exec #(
                                 | ((HAS_CONV != 0) ? (`NNFP_FEAT_CONV | `NNFP_FEAT_PACK | `NNFP_FEAT_CONV_POOL) : 16'h0000)
                                 | ((HAS_EW != 0) ? `NNFP_FEAT_EW : 16'h0000)
                                 | ((HAS_ROW != 0) ? `NNFP_FEAT_ROW : 16'h0000)
+                                | ((HAS_ACTW != 0) ? `NNFP_FEAT_ACTW : 16'h0000)
                                 | ((HAS_REL != 0) ? `NNFP_FEAT_REL : 16'h0000)
                                 | ((HAS_TFL_ROUND != 0) ? `NNFP_FEAT_TFL_ROUND : 16'h0000)
                                 | ((BANKS != 0) ? `NNFP_FEAT_BANKS : 16'h0000);

@@ -118,6 +118,15 @@ module nnf_gemm #(
     input  wire [31:0] lp_wa,
     input  wire [ROWS*8-1:0] lp_wd,
 
+    // the ACTW unit's W words and P biases, while idle (nnf_bufs; a host
+    // W or P write waits in those cycles)
+    input  wire        aw_we,
+    input  wire [$clog2(W_WORDS)-1:0] aw_wa,
+    input  wire [COLS*8-1:0] aw_wd,
+    input  wire        ap_we,
+    input  wire [$clog2(P_WORDS)-1:0] ap_wa,
+    input  wire [COLS*32-1:0] ap_wd,
+
     // counters
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
     output wire [63:0] cnt_cycles,
@@ -424,6 +433,7 @@ module nnf_gemm #(
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
         .lp_wd(lp_wd), .act_rd(act_rd),
+        .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),

@@ -256,6 +256,7 @@
 `define NNFP_FEAT_BANKS 16'h0200  // BANK, BWAIT, BPOST (INFO BANKS flags); W and P written while a program runs
 `define NNFP_FEAT_TFL_ROUND 16'h0400  // the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md)
 `define NNFP_FEAT_ROW 16'h0800  // ROW instruction (row-wise SOFTMAX with the exp table in four LUTs)
+`define NNFP_FEAT_ACTW 16'h1000  // ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights)
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -373,6 +374,7 @@
 `define NNFP_OP_EW 8'h08  // with FEAT_EW; else stops like END
 `define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
 `define NNFP_OP_ROW 8'h0A  // with FEAT_ROW; else stops like END
+`define NNFP_OP_ACTW 8'h0B  // with FEAT_ACTW; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -1102,6 +1104,62 @@
 
 // ROW ops (ROW OP)
 `define NNFP_ROWOP_SOFTMAX 8'h00
+
+// record ACTW
+`define NNFP_ACTW_BYTES 32
+`define NNFP_ACTW_OPCODE_OFS 0
+`define NNFP_ACTW_OPCODE_SIZE 1
+`define NNFP_ACTW_OPCODE_LSB 0
+`define NNFP_ACTW_OPCODE_W 8
+`define NNFP_ACTW_OPCODE_SEL(v) v[7:0]
+`define NNFP_ACTW_TR_OFS 1  // B = A^T (else B = A)
+`define NNFP_ACTW_TR_SIZE 1
+`define NNFP_ACTW_TR_LSB 8
+`define NNFP_ACTW_TR_W 1
+`define NNFP_ACTW_TR_SEL(v) v[8]
+`define NNFP_ACTW_TR 8'h01
+`define NNFP_ACTW_SUM_OFS 1  // write the P entries' biases
+`define NNFP_ACTW_SUM_SIZE 1
+`define NNFP_ACTW_SUM_LSB 9
+`define NNFP_ACTW_SUM_W 1
+`define NNFP_ACTW_SUM_SEL(v) v[9]
+`define NNFP_ACTW_SUM 8'h02
+`define NNFP_ACTW_A_REL_OFS 1  // (FEAT_REL) the A base plus the LOOP offset
+`define NNFP_ACTW_A_REL_SIZE 1
+`define NNFP_ACTW_A_REL_LSB 14
+`define NNFP_ACTW_A_REL_W 1
+`define NNFP_ACTW_A_REL_SEL(v) v[14]
+`define NNFP_ACTW_A_REL 8'h40
+`define NNFP_ACTW_ZA_OFS 2  // the zero point folded by SUM: bias = -ZA * sum_k B[k][n]
+`define NNFP_ACTW_ZA_SIZE 1
+`define NNFP_ACTW_ZA_LSB 16
+`define NNFP_ACTW_ZA_W 8
+`define NNFP_ACTW_ZA_SEL(v) v[23:16]
+`define NNFP_ACTW_N_OFS 8  // A's channels (0 with M: nothing)
+`define NNFP_ACTW_N_SIZE 2
+`define NNFP_ACTW_N_LSB 64
+`define NNFP_ACTW_N_W 16
+`define NNFP_ACTW_N_SEL(v) v[79:64]
+`define NNFP_ACTW_M_OFS 10  // A's rows
+`define NNFP_ACTW_M_SIZE 2
+`define NNFP_ACTW_M_LSB 80
+`define NNFP_ACTW_M_W 16
+`define NNFP_ACTW_M_SEL(v) v[95:80]
+`define NNFP_ACTW_A_BASE_OFS 16  // ACT word of A
+`define NNFP_ACTW_A_BASE_SIZE 4
+`define NNFP_ACTW_A_BASE_LSB 128
+`define NNFP_ACTW_A_BASE_W 32
+`define NNFP_ACTW_A_BASE_SEL(v) v[159:128]
+`define NNFP_ACTW_W_BASE_OFS 20  // W word of B (ceil(N/ROWS) * ceil(M/ROWS) * ROWS words)
+`define NNFP_ACTW_W_BASE_SIZE 4
+`define NNFP_ACTW_W_BASE_LSB 160
+`define NNFP_ACTW_W_BASE_W 32
+`define NNFP_ACTW_W_BASE_SEL(v) v[191:160]
+`define NNFP_ACTW_P_BASE_OFS 24  // P entry of B's first column tile (SUM)
+`define NNFP_ACTW_P_BASE_SIZE 4
+`define NNFP_ACTW_P_BASE_LSB 192
+`define NNFP_ACTW_P_BASE_W 32
+`define NNFP_ACTW_P_BASE_SEL(v) v[223:192]
 
 // record BANK
 `define NNFP_BANK_BYTES 32

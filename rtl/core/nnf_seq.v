@@ -22,6 +22,7 @@
 //                      until v_done
 //   EW                 x_start (one-cycle pulse while the EW unit is idle,
 //                      after the engine is), fields x_* stable until x_done
+//   ROW, ACTW          r_start, a_start: as EW's (their done is x_done)
 //   relative bases     (HAS_REL) the A and O bases (and EW's B) plus the
 //                      LOOP offset where the instruction's flags ask,
 //                      registered in S_DEC: g_a_base, g_o_base, l_a_base,
@@ -75,6 +76,9 @@
 `endif
 `ifndef NNFP_OP_ROW
 `define NNFP_OP_ROW 8'h0A  // with FEAT_ROW; else stops like END
+`endif
+`ifndef NNFP_OP_ACTW
+`define NNFP_OP_ACTW 8'h0B  // with FEAT_ACTW; else stops like END
 `endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
@@ -289,6 +293,15 @@
 `ifndef NNFP_ROWOP_SOFTMAX
 `define NNFP_ROWOP_SOFTMAX 8'h00
 `endif
+`ifndef NNFP_ACTW_TR_SEL
+`define NNFP_ACTW_TR_SEL(v) v[8]
+`endif
+`ifndef NNFP_ACTW_SUM_SEL
+`define NNFP_ACTW_SUM_SEL(v) v[9]
+`endif
+`ifndef NNFP_ACTW_ZA_SEL
+`define NNFP_ACTW_ZA_SEL(v) v[23:16]
+`endif
 `ifndef NNFP_BANK_ACQUIRE_SEL
 `define NNFP_BANK_ACQUIRE_SEL(v) v[8]
 `endif
@@ -314,6 +327,7 @@ module nnf_seq #(
     parameter integer HAS_CONV    = 1,        // 0: CONV and POOL end the program
     parameter integer HAS_EW      = 0,        // 0: EW ends the program
     parameter integer HAS_ROW     = 0,        // 0: ROW ends the program (1 needs HAS_EW: the EW check)
+    parameter integer HAS_ACTW    = 0,        // 0: ACTW ends the program
     parameter integer HAS_REL     = 0,        // 0: REL flags and LOOP's stride ignored
     parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
     parameter integer BANKS       = 4,        // bank flags, 0..8 (0: BANK ends the program)
@@ -398,7 +412,12 @@ module nnf_seq #(
     output wire [2:0]  x_lut_idx,
     // ROW to the row unit (nnf_vu_row); its N and M are x_n, x_m, its bases g_a_base, g_o_base
     output reg         r_start,
-    output wire        r_tbl
+    output wire        r_tbl,
+    // ACTW to its unit (nnf_vu_actw); its N and M are x_n, x_m, its bases g_a_base, g_w_base, g_p_base
+    output reg         a_start,
+    output wire        a_tr,
+    output wire        a_sum,
+    output wire [7:0]  a_za
 );
     localparam integer PROG_AW = $clog2(PROG_WORDS);
     localparam integer PM_AW   = PROG_AW + 3;
@@ -408,7 +427,7 @@ module nnf_seq #(
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
                      OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
                      OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW, OP_BANK = `NNFP_OP_BANK,
-                     OP_ROW = `NNFP_OP_ROW;
+                     OP_ROW = `NNFP_OP_ROW, OP_ACTW = `NNFP_OP_ACTW;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -421,9 +440,9 @@ module nnf_seq #(
                      S_LIFW  = 4'd7,     // LIF: the GEMM before it is done
                      S_LIF   = 4'd8,     // LIF: running
                      S_BAR   = 4'd9,     // BARRIER: the engine and the LIF core idle
-                     S_VUW   = 4'd10,    // POOL, PACK, EW: the GEMM before it is done
-                     S_VU    = 4'd11,    // POOL, PACK, EW: running
-                     S_XCHK  = 4'd12,    // EW: nnf_ew_check
+                     S_VUW   = 4'd10,    // POOL, PACK, EW, ROW, ACTW: the GEMM before it is done
+                     S_VU    = 4'd11,    // POOL, PACK, EW, ROW, ACTW: running
+                     S_XCHK  = 4'd12,    // EW, ROW: nnf_ew_check; ACTW: nnf_actw_check
                      S_REL   = 4'd13,    // BANK: RELEASE once the work before it is done
                      S_ACQ   = 4'd14;    // BANK: ACQUIRE, until the bank is full
     reg  [3:0] st_q;
@@ -601,6 +620,7 @@ module nnf_seq #(
     // ------------------------------------------------------------------
     wire        is_ew   = (op_q == OP_EW);
     wire        is_row  = (op_q == OP_ROW);
+    wire        is_actw = (op_q == OP_ACTW);
     wire        rel_a   = (HAS_REL != 0) && `NNFP_INSN_A_REL_SEL(insn_q);
     wire        rel_o   = (HAS_REL != 0) && `NNFP_INSN_O_REL_SEL(insn_q);
     wire        rel_b   = (HAS_REL != 0) && `NNFP_EW_B_REL_SEL(insn_q);
@@ -638,7 +658,7 @@ module nnf_seq #(
         if (HAS_EW != 0) begin : g_ew_check
             // ROW: the ranges as a MAP's (A and O), its other fields below
             nnf_ew_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .LUT_COUNT(LUT_COUNT)) u_ew_check (
-                .clk(clk), .rst(rst), .start(xc_start_q), .n(x_n), .m(x_m), .a_base(g_a_base),
+                .clk(clk), .rst(rst), .start(xc_start_q && !is_actw), .n(x_n), .m(x_m), .a_base(g_a_base),
                 .b_base(b_eff_q), .o_base(g_o_base), .binary(!is_row && x_op != 2'd3),
                 .lo(is_row ? 8'd0 : x_lo), .hi(is_row ? 8'd0 : x_hi), .shift(is_row ? 8'd0 : x_shift),
                 .lut_sel(is_row ? 3'd0 : x_lut_idx), .done(xc_done), .ok(xc_ok));
@@ -655,6 +675,26 @@ module nnf_seq #(
     assign r_tbl = `NNFP_ROW_TBL_SEL(insn_q);
     wire   r_ok  = (`NNFP_ROW_OP_SEL(insn_q) == `NNFP_ROWOP_SOFTMAX) && (x_n <= 16'd4095) &&
                    ((r_tbl ? 8 : 4) <= LUT_COUNT);
+    // ACTW: its fields, and its check (nnf_actw_check); the EW and ACTW
+    // checks answer S_XCHK (xk_done, xk_ok)
+    assign a_tr  = `NNFP_ACTW_TR_SEL(insn_q);
+    assign a_sum = `NNFP_ACTW_SUM_SEL(insn_q);
+    assign a_za  = `NNFP_ACTW_ZA_SEL(insn_q);
+    wire ac_done, ac_ok;
+    generate
+        if (HAS_ACTW != 0) begin : g_actw_check
+            nnf_actw_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
+                             .P_WORDS(P_WORDS)) u_actw_check (
+                .clk(clk), .rst(rst), .start(xc_start_q && is_actw), .n(x_n), .m(x_m), .tr(a_tr),
+                .sum(a_sum), .a_base(g_a_base), .w_base(g_w_base), .p_base(g_p_base),
+                .done(ac_done), .ok(ac_ok));
+        end else begin : g_no_actw_check
+            assign ac_done = 1'b0;
+            assign ac_ok   = 1'b0;
+        end
+    endgenerate
+    wire xk_done = is_actw ? ac_done : xc_done;
+    wire xk_ok   = is_actw ? ac_ok : xc_ok;
     // GEMM and CONV: the LUT index (the rest is nnf_insn_check's)
     wire lidx_ok = ({29'd0, g_lut_idx} < LUT_COUNT) || !(op_q == OP_GEMM || is_conv);
 
@@ -745,6 +785,7 @@ module nnf_seq #(
         v_start     <= 1'b0;
         x_start     <= 1'b0;
         r_start     <= 1'b0;
+        a_start     <= 1'b0;
         refused     <= 1'b0;
         if (rst) begin
             running_q  <= 1'b0;
@@ -787,16 +828,9 @@ module nnf_seq #(
                                 running_q <= 1'b0;
                             end
                         end
-                        OP_EW: begin                            // END without the EW unit
-                            if (HAS_EW != 0) begin
-                                xc_start_q <= 1'b1;
-                                st_q       <= S_XCHK;
-                            end else begin
-                                running_q <= 1'b0;
-                            end
-                        end
-                        OP_ROW: begin                           // END without the row unit
-                            if (HAS_ROW != 0) begin
+                        OP_EW, OP_ROW, OP_ACTW: begin           // END without their unit
+                            if ((is_ew && HAS_EW != 0) || (is_row && HAS_ROW != 0) ||
+                                (is_actw && HAS_ACTW != 0)) begin
                                 xc_start_q <= 1'b1;
                                 st_q       <= S_XCHK;
                             end else begin
@@ -918,8 +952,8 @@ module nnf_seq #(
                 S_XCHK: begin
                     if (abort_q) begin
                         running_q <= 1'b0;
-                    end else if (xc_done) begin
-                        if (!xc_ok || (is_row && !r_ok)) begin
+                    end else if (xk_done) begin
+                        if (!xk_ok || (is_row && !r_ok)) begin
                             running_q <= 1'b0;
                             refused   <= 1'b1;
                         end else begin
@@ -931,9 +965,10 @@ module nnf_seq #(
                     if (abort_q) begin
                         running_q <= 1'b0;
                     end else if (!g_busy) begin
-                        v_start <= !is_ew && !is_row;
+                        v_start <= !is_ew && !is_row && !is_actw;
                         x_start <= is_ew;
                         r_start <= is_row;
+                        a_start <= is_actw;
                         st_q    <= S_VU;
                     end
                 end

@@ -163,6 +163,8 @@ module nnf_gemm_synth_top #(
         .hp_rdata(hp_rdata), .hp_wait(hp_wait),
         .lp_re(1'b0), .lp_ra(32'd0), .lp_rd(lp_rd_nc), .lp_we(1'b0), .lp_wa(32'd0),
         .lp_wd({(ROWS*8){1'b0}}),
+        .aw_we(1'b0), .aw_wa({$clog2(W_WORDS){1'b0}}), .aw_wd({(COLS*8){1'b0}}),
+        .ap_we(1'b0), .ap_wa({$clog2(P_WORDS){1'b0}}), .ap_wd({(COLS*32){1'b0}}),
         .cnt_clear(cnt_clear_q),
         .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs));
 

@@ -598,6 +598,33 @@ int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c);
 /* The exp table of LUTs 4*tbl .. 4*tbl+3 as ROW reads it (tbl in range). */
 void nnfm_engine_row_table(const nnfm_engine *e, int tbl, int32_t table[256]);
 
+/* ACTW (docs/attention.md): an int8 tensor A of M rows and N channels in the
+ * activation layout (row m is the words a_base + ct*M + m) becomes the
+ * weights B of a GEMM, written into W in the weight layout (engine.md):
+ *   tr = 0: B = A,   K = M, N' = N   (P V: V as it lies)
+ *   tr = 1: B = A^T, K = N, N' = M   (Q K^T)
+ * every word of the NT' * KT * rows words at w_base (NT' = ceil(N' / cols),
+ * KT = ceil(K / rows)), entries outside A (k >= K or n >= N') written 0.
+ * With sum, the biases of P entries p_base .. p_base + NT' - 1 become
+ * -za * sum_k B[k][n] (lanes n >= N': 0), the GEMM's A zero point folded
+ * in (nnfm_matmul_act's za); their m0 and shift are left as they are.
+ * (A word of A and a word of B are both rows == cols bytes.) */
+typedef struct {
+  int tr;                        /* 0 or 1: B = A^T */
+  int sum;                       /* 0 or 1: write the biases */
+  int32_t za;                    /* -128 .. 127 */
+  uint32_t n, m;                 /* A's channels and rows */
+  uint32_t a_base, w_base, p_base;
+} nnfm_actw_cmd;
+
+/* Check an ACTW, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for tr or
+ * sum not 0/1, za outside int8, n or m over 65535; (M == 0 or
+ * N == 0: accepted, touches nothing); NNFM_ERR_SHAPE for A (ceil(N / rows)
+ * * M words) outside ACT, B (ceil(N / rows) * ceil(M / rows) * rows words)
+ * outside W, or with sum the NT' entries outside P. */
+int nnfm_engine_actw_check(const nnfm_engine *e, const nnfm_actw_cmd *c);
+int nnfm_engine_actw(nnfm_engine *e, const nnfm_actw_cmd *c);
+
 /* Feature maps and conv weights into the layouts above (bounds checked like
  * the commands: NNFM_ERR_SHAPE, nothing written; NNFM_ERR_RANGE for a size
  * of 0 or over 65535, or a kernel over NNFM_KERNEL_MAX; NNFM_ERR_NULL for a

@@ -545,7 +545,28 @@ static void resume(nnfm_device *d) {
       d->pc++;
       continue;
     }
-    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW / ROW without them: stop */
+    if (op == NNFP_OP_ACTW && d->cfg.row) {
+      nnfm_actw_cmd c = {0};
+      c.tr = (int)nnfp_actw_get_tr(in);
+      c.sum = (int)nnfp_actw_get_sum(in);
+      c.za = nnfp_actw_get_za(in);
+      c.n = nnfp_actw_get_n(in);
+      c.m = nnfp_actw_get_m(in);
+      c.a_base = nnfp_actw_get_a_base(in);
+      c.w_base = nnfp_actw_get_w_base(in);
+      c.p_base = nnfp_actw_get_p_base(in);
+      int st = nnfm_engine_actw(d->eng, &c);
+      if (st != NNFM_OK) {
+        refuse(d, &d->stats.refused_actws, st);
+        return;
+      }
+      const uint64_t R = (uint64_t)d->cfg.engine.rows;
+      d->stats.actws++;
+      d->stats.actw_words += (c.n + R - 1) / R * ((c.m + R - 1) / R) * R;
+      d->pc++;
+      continue;
+    }
+    if (op != NNFP_OP_GEMM) return; /* END, reserved opcodes, CONV / POOL / PACK / EW / ROW / ACTW without them: stop */
     nnfm_cmd c = {0};
     c.lut = (int)nnfp_gemm_get_lut(in);
     c.lut_sel = nnfp_gemm_get_lut_idx(in);
@@ -626,7 +647,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
-                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.row ? NNFP_FEAT_ROW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
+                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.row ? NNFP_FEAT_ROW | NNFP_FEAT_ACTW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
                                 (d->cfg.banks ? NNFP_FEAT_BANKS : 0) |
                                 (d->cfg.tfl_round ? NNFP_FEAT_TFL_ROUND : 0));
   nnfp_info_put_act_words(r, c->act_words);

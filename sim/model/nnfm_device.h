@@ -57,11 +57,13 @@ typedef struct {
   int ew;                   /* 1: the EW instruction (INFO FEAT_EW); 0: EW
                                stops a program like END (HAS_EW = 0). The
                                LUT count is engine.luts */
-  int row;                  /* 1: the ROW instruction (INFO FEAT_ROW: SOFTMAX
-                               over a table in four LUTs) where ew is 1 and
-                               engine.luts >= 4, as nnf_core's HAS_ROW (it
-                               is off otherwise); 0: ROW stops a program
-                               like END (HAS_ROW = 0) */
+  int row;                  /* 1: attention's two instructions, ROW (INFO
+                               FEAT_ROW: SOFTMAX over a table in four LUTs)
+                               and ACTW (FEAT_ACTW: an ACT tensor into W),
+                               where ew is 1 and engine.luts >= 4, as
+                               nnf_core's HAS_ROW (they are off otherwise);
+                               0: ROW and ACTW stop a program like END
+                               (HAS_ROW = 0) */
   uint32_t banks;           /* bank flags (INFO BANKS, FEAT_BANKS; 0..
                                NNFM_BANKS_MAX): BWAIT, BPOST and the BANK
                                instruction (docs/protocol.md, Banks); 0: they
@@ -125,6 +127,9 @@ typedef struct {
   uint64_t refused_rows;     /* program ROWs nnfm_engine_row_check refused */
   uint64_t rows;             /* ROW instructions executed */
   uint64_t row_words;        /* and the output words they wrote */
+  uint64_t refused_actws;    /* program ACTWs nnfm_engine_actw_check refused */
+  uint64_t actws;            /* ACTW instructions executed */
+  uint64_t actw_words;       /* and the W words they wrote */
   /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
    * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
    * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while

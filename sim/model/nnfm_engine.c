@@ -890,3 +890,46 @@ int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c) {
   }
   return NNFM_OK;
 }
+
+/* ---- ACTW ----------------------------------------------------------------------------- */
+
+int nnfm_engine_actw_check(const nnfm_engine *e, const nnfm_actw_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if ((c->tr != 0 && c->tr != 1) || (c->sum != 0 && c->sum != 1) ||
+      c->za < -128 || c->za > 127 || c->n > 65535 || c->m > 65535)
+    return NNFM_ERR_RANGE;
+  if (c->n == 0 || c->m == 0) return NNFM_OK;
+  const uint64_t R = (uint64_t)e->cfg.rows, CX = ceil_div(c->n, R), CY = ceil_div(c->m, R);
+  if (!range_ok(c->a_base, CX * c->m, e->cfg.act_words) || !range_ok(c->w_base, CX * CY * R, e->cfg.w_words) ||
+      (c->sum && !range_ok(c->p_base, c->tr ? CY : CX, e->cfg.p_words)))
+    return NNFM_ERR_SHAPE;
+  return NNFM_OK;
+}
+
+int nnfm_engine_actw(nnfm_engine *e, const nnfm_actw_cmd *c) {
+  int st = nnfm_engine_actw_check(e, c);
+  if (st != NNFM_OK || c->n == 0 || c->m == 0) return st;
+  const uint32_t R = (uint32_t)e->cfg.rows;
+  const uint32_t K = c->tr ? c->n : c->m, N = c->tr ? c->m : c->n;
+  const uint32_t KT = (uint32_t)ceil_div(K, R), NT = (uint32_t)ceil_div(N, R);
+  for (uint32_t nt = 0; nt < NT; nt++) {
+    int32_t colsum[64] = {0};
+    for (uint32_t k = 0; k < KT * R; k++) {
+      uint8_t *w = e->w + ((size_t)c->w_base + (size_t)nt * KT * R + k) * R;
+      for (uint32_t j = 0; j < R; j++) {
+        const uint32_t n = nt * R + j;
+        uint8_t b = 0;
+        if (k < K && n < N) { /* B[k][n] = A[row][ch] */
+          const uint32_t row = c->tr ? n : k, ch = c->tr ? k : n;
+          b = e->act[((size_t)c->a_base + (size_t)(ch / R) * c->m + row) * R + ch % R];
+        }
+        w[j] = b;
+        colsum[j] += i8_of_u8(b);
+      }
+    }
+    if (c->sum)
+      for (uint32_t j = 0; j < R; j++) /* |colsum| < 2^23: no wrap */
+        e->bias[((size_t)c->p_base + nt) * R + j] = -c->za * colsum[j];
+  }
+  return NNFM_OK;
+}

@@ -374,6 +374,7 @@ typedef struct {
   uint32_t timeout;
   int link;              /* LINK_* the sessions run over */
   unsigned div;          /* uart: cycles per bit */
+  int actw;              /* FEAT_ACTW (the model's cfg.row gives ROW and ACTW together) */
 } devinfo;
 
 /* INFO over the link the sessions will use. */
@@ -412,6 +413,8 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
   di->cfg.row = (nnfp_info_get_features(r) & NNFP_FEAT_ROW) != 0;
+  di->actw = (nnfp_info_get_features(r) & NNFP_FEAT_ACTW) != 0;
+  if (di->actw != di->cfg.row) return -1; /* the model has the two together (nnfm_device_config row) */
   di->cfg.rel = (nnfp_info_get_features(r) & NNFP_FEAT_REL) != 0;
   di->cfg.tfl_round = (nnfp_info_get_features(r) & NNFP_FEAT_TFL_ROUND) != 0;
   di->cfg.engine.luts = nnfp_info_get_luts(r) ? nnfp_info_get_luts(r) : 1;
@@ -438,7 +441,7 @@ static struct {
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
   uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs, ews, refused_ews;
-  uint64_t rows, refused_rows;
+  uint64_t rows, refused_rows, actws, refused_actws;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -507,7 +510,8 @@ static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_s
   return 2000 + 200 * (b.insns - a.insns) + 2 * (b.gemm_rows - a.gemm_rows) +
          per_vec_row * (b.vec_rows - a.vec_rows) +
          (4 * R + 64 + per_vec_row) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
-         (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 60) * (b.row_words - a.row_words);
+         (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 60) * (b.row_words - a.row_words) +
+         16 * (b.actw_words - a.actw_words);
 }
 
 /* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
@@ -666,9 +670,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         break;
       }
       int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
-                        st1.refused_packs + st1.refused_ews + st1.refused_rows + st1.refused_banks !=
+                        st1.refused_packs + st1.refused_ews + st1.refused_rows + st1.refused_actws + st1.refused_banks !=
                     st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
-                        st0.refused_packs + st0.refused_ews + st0.refused_rows + st0.refused_banks;
+                        st0.refused_packs + st0.refused_ews + st0.refused_rows + st0.refused_actws + st0.refused_banks;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -738,6 +742,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.refused_ews += sf.refused_ews;
   cov.rows += sf.rows;
   cov.refused_rows += sf.refused_rows;
+  cov.actws += sf.actws;
+  cov.refused_actws += sf.refused_actws;
   cov.bank_waits += sf.bank_waits;
   cov.refused_banks += sf.refused_banks;
   cov.gemm_rows += sf.gemm_rows;
@@ -1127,6 +1133,40 @@ static void gen_row(gen *g, uint8_t *in, int *clean) {
   if (n && m && n <= 4095 && (a + w64 > half || o + w64 > half)) *clean = 0;
 }
 
+/* ACTW (FEAT_ACTW, with ROW): A of random shape (neither side a multiple
+ * of the array, now and then) in the lower half of ACT, into W anywhere,
+ * transposed or not, with the biases of P entries anywhere now and then
+ * (za random); or a wild field (past the end of ACT, W or P). */
+static void gen_actw(gen *g, uint8_t *in, int *clean) {
+  const devinfo *di = g->di;
+  const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
+  const uint32_t W = di->cfg.engine.w_words, P = di->cfg.engine.p_words;
+  uint32_t n = 1 + rnd(g, 3 * R), m = 1 + rnd(g, 3 * R + 2);
+  if (chance(g, 3)) n = 0;
+  if (chance(g, 3)) m = 0;
+  const int tr = (int)rnd(g, 2), sum = chance(g, 60);
+  uint32_t cx = (n + R - 1) / R, cy = (m + R - 1) / R, aw = cx * m, ww = cx * cy * R, pe = tr ? cy : cx;
+  if (aw > half || ww > W || pe > P) { n = R; m = 1; cx = cy = 1; aw = 1; ww = R; pe = 1; }
+  uint32_t a = rnd(g, half - aw + 1), w = rnd(g, W - ww + 1), p = rnd(g, P - pe + 1);
+  switch (chance(g, 15) ? rnd(g, 4) : 99) {
+  case 0: a = act - rnd(g, 3); break;                    /* past the end */
+  case 1: w = W - rnd(g, ww ? ww : 1); break;
+  case 2: p = P - rnd(g, pe ? pe : 1); break;
+  case 3: p = nnf_rng_u32(&g->r); break;                 /* (harmless without SUM) */
+  default: break;
+  }
+  nnfp_actw_put_opcode(in, NNFP_OP_ACTW);
+  nnfp_actw_put_tr(in, (uint32_t)tr);
+  nnfp_actw_put_sum(in, (uint32_t)sum);
+  nnfp_actw_put_za(in, chance(g, 50) ? -128 : (int32_t)nnf_rng_range(&g->r, -128, 127));
+  nnfp_actw_put_n(in, n);
+  nnfp_actw_put_m(in, m);
+  nnfp_actw_put_a_base(in, a);
+  nnfp_actw_put_w_base(in, w);
+  nnfp_actw_put_p_base(in, p);
+  if (n && m && a + aw <= act && a + aw > half) *clean = 0;
+}
+
 /* One instruction. `clean`: a GEMM, LIF, CONV or POOL whose ACT ranges lie
  * in the lower half of ACT (or that the limits refuse outright), with no
  * relative base. */
@@ -1144,6 +1184,11 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
   }
   if (di->cfg.row && chance(g, 8)) {
     gen_row(g, in, clean);
+    g_rel(g, in, clean);
+    return;
+  }
+  if (di->actw && chance(g, 8)) {
+    gen_actw(g, in, clean);
     g_rel(g, in, clean);
     return;
   }
@@ -1248,6 +1293,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     uint32_t op = di->cfg.ew ? 9 + rnd(g, 247) : di->cfg.conv ? 7 + rnd(g, 249) : 5 + rnd(g, 251);
     if (di->cfg.banks && op == NNFP_OP_BANK) op = NNFP_OP_BANK + 1 + rnd(g, 255 - NNFP_OP_BANK);
     if (di->cfg.row && op == NNFP_OP_ROW) op = NNFP_OP_ROW + 1 + rnd(g, 255 - NNFP_OP_ROW); /* gen_row's */
+    if (di->actw && op == NNFP_OP_ACTW) op = NNFP_OP_ACTW + 1 + rnd(g, 255 - NNFP_OP_ACTW); /* gen_actw's */
     nnfp_insn_put_opcode(in, op);
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
@@ -1872,12 +1918,13 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.refused_lifs, (unsigned long long)cov.gemm_rows,
            (unsigned long long)cov.lif_updates);
     printf("  CONV: %llu run, %llu refused; POOL: %llu run, %llu refused; PACK: %llu run, %llu refused; "
-           "EW: %llu run, %llu refused; ROW: %llu run, %llu refused\n",
+           "EW: %llu run, %llu refused; ROW: %llu run, %llu refused; ACTW: %llu run, %llu refused\n",
            (unsigned long long)cov.convs, (unsigned long long)cov.refused_convs,
            (unsigned long long)cov.pools, (unsigned long long)cov.refused_pools,
            (unsigned long long)cov.packs, (unsigned long long)cov.refused_packs,
            (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews,
-           (unsigned long long)cov.rows, (unsigned long long)cov.refused_rows);
+           (unsigned long long)cov.rows, (unsigned long long)cov.refused_rows,
+           (unsigned long long)cov.actws, (unsigned long long)cov.refused_actws);
     if (di.cfg.banks)
       printf("  banks (%u): %llu bank sessions, %llu BWAIT (ERR BANK %llu), %llu BPOST answered, "
              "%llu waits at an acquire, %llu BANKs refused, %llu W / P writes while a program may run\n",

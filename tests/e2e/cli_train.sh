@@ -86,8 +86,8 @@ expect 2 "unknown command" -- "$nnfpga" fly
 expect 2 "unknown device" -- "$nnfpga" info --device bogus:x
 # info names INFO's feature bits: the model and the RTL both run CONV/POOL;
 # the model PACK and CONV's fused pooling too
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row$" -- "$nnfpga" info --device model
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row$" -- "$nnfpga" info --device sim
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw$" -- "$nnfpga" info --device model
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw$" -- "$nnfpga" info --device sim
 expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round$" -- "$nnfpga" info --device model:row=0
 expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round$" -- "$nnfpga" info --device model:luts=2
 expect 0 '"features":.*"conv"' -- "$nnfpga" info --device model --json

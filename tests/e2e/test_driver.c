@@ -370,6 +370,159 @@ static void test_row_softmax(nnfdrv *d) {
   nnfm_engine_destroy(img);
 }
 
+/* ---- ACTW (docs/attention.md): one attention head on the device ----------- */
+
+/* A uniform requantization for every lane of P entries [p_base, p_base +
+ * ceil(n / cols)) through the engine image's layout, bias 0. */
+static void upload_uniform_params(nnfdrv *d, nnfm_engine *img, uint32_t p_base, uint32_t n, int32_t m0, int8_t sh) {
+  const nnfm_config *c = &img->cfg;
+  int32_t bias[256] = {0}, m0s[256];
+  int8_t shs[256];
+  for (uint32_t j = 0; j < n; j++) m0s[j] = m0, shs[j] = sh;
+  CHECK(nnfm_engine_put_params(img, p_base, bias, m0s, shs, n) == NNFM_OK);
+  uint32_t p_addr = p_base * (uint32_t)c->cols * 16, p_len = nnfm_p_entries(c, n) * (uint32_t)c->cols * 16;
+  uint8_t rec[256 * 16];
+  CHECK_OK(nnfm_engine_read_bytes(img, NNFDRV_P, p_addr, rec, p_len));
+  CHECK(nnfdrv_write(d, NNFDRV_P, p_addr, rec, p_len) == NNFDRV_OK);
+}
+
+/* Q, K, V of T tokens and dh features (neither a multiple of the array) in
+ * ACT; one program: ACTW K^T -> W, GEMM Q K^T -> logits, ROW SOFTMAX in
+ * place, ACTW V -> W with the biases 128 * colsum(V), GEMM P V -> context.
+ * Against the host's integer attention (nnfm_matmul_act, nnfm_softmax, the
+ * rules the host's INT forward runs), and W and P against the model's
+ * nnfm_engine_actw on an image of the device. Then the refusals. Without
+ * FEAT_ACTW the program stops at the first ACTW. */
+static void test_actw_attention(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
+  const uint32_t R = (uint32_t)cfg.rows, T = 2 * R + 3, DH = R + 3;
+  const uint32_t qw = nnfm_act_words(&cfg, T, DH), lw = nnfm_act_words(&cfg, T, T);
+  const uint32_t aq = 0, ak = qw, av = 2 * qw, al = 3 * qw, ac = 3 * qw + lw;
+  const uint32_t wk = 0, wv = nnfm_w_words(&cfg, DH, T), pl = 0, pc = nnfm_p_entries(&cfg, T);
+  if (ac + qw > cfg.act_words || wv + nnfm_w_words(&cfg, T, DH) > cfg.w_words ||
+      pc + nnfm_p_entries(&cfg, DH) > cfg.p_words) {
+    fprintf(stderr, "  (actw: the device's buffers are too small for the head, skipped)\n");
+    nnfm_engine_destroy(img);
+    return;
+  }
+  int8_t q[64 * 64], k[64 * 64], v[64 * 64], lg[64 * 64], pr[64 * 64], ctx[64 * 64], got[64 * 64];
+  for (uint32_t i = 0; i < T * DH; i++) {
+    q[i] = (int8_t)((int)(rnd() % 255) - 127);
+    k[i] = (int8_t)((int)(rnd() % 255) - 127);
+    v[i] = (int8_t)((int)(rnd() % 255) - 127);
+  }
+  for (uint32_t j = 0; j < DH; j++) q[3 * DH + j] = 0; /* token 3: all-equal logits */
+  /* the host's integer attention for one head */
+  nnfm_matmul_args lga = {(int)T, (int)DH, (int)T, 0, 0, 1518500250, -8, 0, -128, 127};
+  nnfm_matmul_args cxa = {(int)T, (int)T, (int)DH, -128, 0, 1 << 30, -7, 0, -128, 127};
+  nnfm_softmax_params sp;
+  int32_t table[256];
+  uint8_t lut[1024];
+  CHECK(nnfm_softmax_prepare(0.05, 1.0, &sp) == NNFM_OK);
+  CHECK(nnfm_softmax_table(&sp, table) == NNFM_OK);
+  CHECK(nnfm_matmul_act(&lga, q, (int)DH, k, 1, (int)DH, lg, (int)T) == NNFM_OK);
+  for (uint32_t t = 0; t < T; t++) CHECK(nnfm_softmax(table, lg + t * T, (int)T, pr + t * T) == NNFM_OK);
+  CHECK(nnfm_matmul_act(&cxa, pr, (int)T, v, (int)DH, 1, ctx, (int)DH) == NNFM_OK);
+  int sat = 0;
+  for (uint32_t i = 0; i < T * T; i++) sat += lg[i] == 127 || lg[i] == -128;
+  CHECK(sat > 0); /* the clamp is exercised */
+
+  uint8_t prog[6 * 32];
+  nnfdrv_actw a = {1, 0, 0, (uint16_t)DH, (uint16_t)T, ak, wk, 0};
+  CHECK(nnfdrv_insn_actw(prog, &a) == NNFDRV_OK);
+  nnfdrv_gemm g = {0};
+  g.m = (uint16_t)T, g.k = (uint16_t)DH, g.n = (uint16_t)T, g.a_base = aq, g.w_base = wk, g.p_base = pl, g.o_base = al;
+  g.zp = 0, g.lo = -128, g.hi = 127;
+  nnfdrv_insn_gemm(prog + 32, &g);
+  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)T, (uint16_t)T, al, al};
+  CHECK(nnfdrv_insn_row(prog + 64, &r) == NNFDRV_OK);
+  nnfdrv_actw b = {0, 1, -128, (uint16_t)DH, (uint16_t)T, av, wv, pc};
+  CHECK(nnfdrv_insn_actw(prog + 96, &b) == NNFDRV_OK);
+  g.m = (uint16_t)T, g.k = (uint16_t)T, g.n = (uint16_t)DH, g.a_base = al, g.w_base = wv, g.p_base = pc, g.o_base = ac;
+  nnfdrv_insn_gemm(prog + 128, &g);
+  nnfdrv_insn_end(prog + 160);
+
+  CHECK(nnfdrv_softmax_luts(table, lut) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_LUT, 0, lut, in->luts >= 4 ? sizeof lut : 256 * in->luts) == NNFDRV_OK);
+  CHECK(nnfm_engine_put_act(img, aq, q, T, DH) == NNFM_OK);
+  CHECK(nnfm_engine_put_act(img, ak, k, T, DH) == NNFM_OK);
+  CHECK(nnfm_engine_put_act(img, av, v, T, DH) == NNFM_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, 0, img->act, (size_t)3 * qw * R) == NNFDRV_OK);
+  upload_uniform_params(d, img, pl, T, lga.m0, (int8_t)lga.shift);
+  upload_uniform_params(d, img, pc, DH, cxa.m0, (int8_t)cxa.shift); /* biases: ACTW's */
+  /* W and P hold stale bytes ACTW must overwrite (its zero padding too) */
+  uint8_t junk[4096];
+  for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)rnd();
+  const uint32_t wwords = wv + nnfm_w_words(&cfg, T, DH);
+  CHECK(wwords * R <= sizeof junk);
+  CHECK(nnfdrv_write(d, NNFDRV_W, 0, junk, (size_t)wwords * R) == NNFDRV_OK);
+  for (uint32_t e = pc; e < pc + nnfm_p_entries(&cfg, DH); e++)
+    for (uint32_t j = 0; j < R; j++)
+      CHECK(nnfdrv_write(d, NNFDRV_P, (e * R + j) * 16, junk + 4 * j, 4) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  if (!(in->features & NNFP_FEAT_ACTW)) { /* stops at the first ACTW */
+    CHECK(st.running == 0 && st.pc == 0);
+    nnfm_engine_destroy(img);
+    return;
+  }
+  CHECK(st.running == 0 && st.pc == 5); /* at the END (last_error is an earlier test's) */
+  uint8_t raw[64 * 64];
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, ac * R, raw, (size_t)qw * R) == NNFDRV_OK);
+  memcpy(img->act + (size_t)ac * R, raw, (size_t)qw * R);
+  CHECK(nnfm_engine_get_act(img, ac, got, T, DH) == NNFM_OK);
+  CHECK_MEM_EQ(got, ctx, T * DH);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, al * R, raw, (size_t)lw * R) == NNFDRV_OK);
+  memcpy(img->act + (size_t)al * R, raw, (size_t)lw * R);
+  CHECK(nnfm_engine_get_act(img, al, got, T, T) == NNFM_OK);
+  CHECK_MEM_EQ(got, pr, T * T);
+  /* W and the biases as the model's ACTW writes them */
+  nnfm_actw_cmd mk = {1, 0, 0, DH, T, ak, wk, 0}, mv = {0, 1, -128, DH, T, av, wv, pc};
+  memcpy(img->w, junk, (size_t)wwords * R);
+  CHECK(nnfm_engine_actw(img, &mk) == NNFM_OK && nnfm_engine_actw(img, &mv) == NNFM_OK);
+  CHECK(nnfdrv_read(d, NNFDRV_W, 0, raw, (size_t)wwords * R) == NNFDRV_OK);
+  CHECK_MEM_EQ(raw, img->w, (size_t)wwords * R);
+  for (uint32_t j = 0; j < DH; j++) { /* 128 * colsum(V) */
+    int32_t want = 0, b4;
+    for (uint32_t t = 0; t < T; t++) want += 128 * v[t * DH + j];
+    CHECK(img->bias[(size_t)pc * R + j] == want);
+    CHECK(nnfdrv_read(d, NNFDRV_P, ((pc + j / R) * R + j % R) * 16, (uint8_t *)&b4, 4) == NNFDRV_OK);
+    CHECK(b4 == want); /* (a little-endian host) */
+  }
+  /* refusals (BAD_INSN at the instruction): A past ACT, B past W, the
+   * biases past P; the encoder's own */
+  uint8_t bad[3][32];
+  for (int i = 0; i < 3; i++) CHECK(nnfdrv_insn_actw(bad[i], &b) == NNFDRV_OK);
+  nnfp_actw_put_a_base(bad[0], cfg.act_words - qw + 1);
+  nnfp_actw_put_w_base(bad[1], cfg.w_words - nnfm_w_words(&cfg, T, DH) + 1);
+  nnfp_actw_put_p_base(bad[2], cfg.p_words - nnfm_p_entries(&cfg, DH) + 1);
+  for (int i = 0; i < 3; i++) {
+    memcpy(prog + 32, bad[i], 32);
+    nnfdrv_insn_end(prog + 64);
+    CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+    CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+    CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+    expect_state(d, 0, 0, NNFP_E_BAD_INSN, 1);
+  }
+  b.sum = 0; /* without SUM, P is not looked at */
+  CHECK(nnfdrv_insn_actw(prog + 32, &b) == NNFDRV_OK);
+  nnfp_actw_put_p_base(prog + 32, 0xffffffffu);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK && nnfdrv_wait(d) == NNFDRV_OK);
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  CHECK(st.running == 0 && st.pc == 2); /* ran to the END */
+  b.za = 128;
+  CHECK(nnfdrv_insn_actw(prog, &b) == NNFDRV_ERR_ARG);
+  b.za = 0, b.tr = 2;
+  CHECK(nnfdrv_insn_actw(prog, &b) == NNFDRV_ERR_ARG);
+  nnfm_engine_destroy(img);
+}
+
 /* ---- banks (docs/protocol.md, Banks) ---------------------------------------- */
 
 static void expect_state(nnfdrv *d, int running, int waiting, uint8_t last_error, uint16_t pc) {
@@ -653,6 +806,7 @@ int main(int argc, char **argv) {
     test_device_errors(d);
     test_mlp_program(d);
     test_row_softmax(d);
+    test_actw_attention(d);
     test_banks(d);
     if (!strcmp(argv[1], "model")) { /* a device without banks */
       nnfdrv *d0 = open_dev("model:banks=0");
