@@ -629,16 +629,43 @@ int nnfdrv_insn_ew(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_ew *e) {
 }
 
 int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r) {
-  if (!out || !r || r->op != NNFM_ROW_SOFTMAX || (r->tbl != 0 && r->tbl != 1) || r->n > NNFM_ROW_N_MAX)
+  if (!out || !r || (r->tbl != 0 && r->tbl != 1)) return NNFDRV_ERR_ARG;
+  const int ln = r->op == NNFM_ROW_LAYERNORM;
+  if (!ln && (r->op != NNFM_ROW_SOFTMAX || r->n > NNFM_ROW_N_MAX)) return NNFDRV_ERR_ARG;
+  if (ln && (r->n > NNFM_ROW_LN_N_MAX || r->eps_q < 0 || r->eps_q > NNFM_ROW_LN_EPS_MAX || r->zp_in < -128 ||
+             r->zp_in > 127 || r->zp_out < -128 || r->zp_out > 127))
     return NNFDRV_ERR_ARG;
   memset(out, 0, NNFP_INSN_BYTES);
   nnfp_row_put_opcode(out, NNFP_OP_ROW);
   nnfp_row_put_tbl(out, (uint32_t)r->tbl);
-  nnfp_row_put_op(out, NNFP_ROWOP_SOFTMAX);
+  nnfp_row_put_op(out, ln ? NNFP_ROWOP_LAYERNORM : NNFP_ROWOP_SOFTMAX);
   nnfp_row_put_n(out, r->n);
   nnfp_row_put_m(out, r->m);
   nnfp_row_put_a_base(out, r->a_base);
   nnfp_row_put_o_base(out, r->o_base);
+  if (ln) {
+    nnfp_row_put_zp_in(out, r->zp_in);
+    nnfp_row_put_zp_out(out, r->zp_out);
+    nnfp_row_put_eps_hi(out, (uint32_t)((uint64_t)r->eps_q >> 32));
+    nnfp_row_put_eps_lo(out, (uint32_t)r->eps_q);
+    nnfp_row_put_p_base(out, r->p_base);
+  }
+  return NNFDRV_OK;
+}
+
+int nnfdrv_layernorm_p(int d, const int32_t *m0, const int8_t *shift, const int8_t *sign, const int32_t *bias,
+                       uint32_t cols, uint8_t *out) {
+  if (!m0 || !shift || !sign || !bias || !out || d < 1 || d > NNFM_ROW_LN_N_MAX || cols == 0) return NNFDRV_ERR_ARG;
+  for (int j = 0; j < d; j++)
+    if (sign[j] < -1 || sign[j] > 1 || m0[j] < 0) return NNFDRV_ERR_ARG;
+  const uint32_t entries = ((uint32_t)d + cols - 1) / cols;
+  memset(out, 0, (size_t)entries * cols * NNFP_P_BYTES);
+  for (int j = 0; j < d; j++) {
+    uint8_t *l = out + (size_t)j * NNFP_P_BYTES; /* entry j / cols, lane j % cols: (entry * cols + lane) * 16 */
+    nnfp_p_put_bias(l, bias[j]);
+    nnfp_p_put_m0(l, (int32_t)((uint32_t)m0[j] | (sign[j] < 0 ? 0x80000000u : 0u)));
+    nnfp_p_put_shift(l, shift[j]);
+  }
   return NNFDRV_OK;
 }
 

@@ -256,15 +256,22 @@ typedef struct {
 } nnfdrv_ew;
 
 /* A row-wise op (docs/attention.md, docs/protocol.md ROW): m rows of n
- * channels in the activation layout, each row through TFLite's int8
- * SOFTMAX (nnfm_softmax) with the exp table in LUTs 4*tbl .. 4*tbl+3
- * (nnfdrv_softmax_luts lays a table out so), into O (A's range or
- * disjoint). Needs INFO feature FEAT_ROW and LUTS >= 4 (8 for tbl 1). */
+ * channels in the activation layout, into O (A's range or disjoint). Needs
+ * INFO feature FEAT_ROW. SOFTMAX: each row through TFLite's int8 SOFTMAX
+ * (nnfm_softmax) with the exp table in LUTs 4*tbl .. 4*tbl+3
+ * (nnfdrv_softmax_luts lays a table out so; LUTS >= 4, 8 for tbl 1).
+ * LAYERNORM: each row (a token of n <= 1024 channels) through the integer
+ * LayerNorm (nnfm_layernorm) with zp_in, eps_q, zp_out and the per-channel
+ * parameters in the ceil(n / cols) P entries at p_base
+ * (nnfdrv_layernorm_p lays them out). */
 typedef struct {
-  int op;                 /* NNFM_ROW_SOFTMAX */
-  int tbl;                /* 0 or 1 */
-  uint16_t n, m;          /* the row's length 1..4095, rows */
+  int op;                 /* NNFM_ROW_SOFTMAX or NNFM_ROW_LAYERNORM */
+  int tbl;                /* 0 or 1 (SOFTMAX) */
+  uint16_t n, m;          /* the row's length (1..4095; LAYERNORM 1..1024), rows */
   uint32_t a_base, o_base;  /* ACT words */
+  int32_t zp_in, zp_out;  /* LAYERNORM: int8 */
+  int64_t eps_q;          /* LAYERNORM: 0 .. 2^62 (nnfm_layernorm_params) */
+  uint32_t p_base;        /* LAYERNORM: P entry */
 } nnfdrv_row;
 
 /* ACTW (docs/attention.md, docs/protocol.md ACTW): the m x n int8 tensor A
@@ -324,6 +331,13 @@ int nnfdrv_insn_row(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_row *r);
  * or za outside int8. The device refuses (STATUS: BAD_INSN) ranges outside
  * ACT, W or P (nnfm_engine_actw_check). */
 int nnfdrv_insn_actw(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_actw *a);
+/* LAYERNORM's per-channel parameters as P's bytes (region P from entry
+ * p_base's first byte: ceil(d / cols) entries of cols lanes of 16 bytes):
+ * channel j in lane j % cols of entry j / cols, bias, m0 with gamma's sign
+ * in bit 31, shift; lanes of channels >= d 0. NNFDRV_ERR_ARG for d outside
+ * 1..1024, cols 0, a sign outside -1..1 or an m0 outside 0 .. 2^31 - 1. */
+int nnfdrv_layernorm_p(int d, const int32_t *m0, const int8_t *shift, const int8_t *sign, const int32_t *bias,
+                       uint32_t cols, uint8_t *out);
 /* The bytes of region LUT from 1024 * tbl that hold an exp table (entry i's
  * byte b at LUT 4*tbl+b, index i): lut[256*b + i]. Entries outside
  * 0..INT32_MAX: NNFDRV_ERR_ARG (nothing written). */

@@ -1419,7 +1419,21 @@ static inline void nnfp_row_put_o_rel(uint8_t *p, uint32_t v) { p[1] = (uint8_t)
 #define NNFP_ROW_OP_W 8
 static inline uint32_t nnfp_row_get_op(const uint8_t *p) { return (uint32_t)p[2]; }
 static inline void nnfp_row_put_op(uint8_t *p, uint32_t v) { p[2] = (uint8_t)v; }
-/* N: channels, the row's length: 1..4095 (others refused; 0 with M: nothing) */
+/* ZP_IN: LAYERNORM: the input's zero point */
+#define NNFP_ROW_ZP_IN_OFS 3
+#define NNFP_ROW_ZP_IN_SIZE 1
+#define NNFP_ROW_ZP_IN_LSB 24
+#define NNFP_ROW_ZP_IN_W 8
+static inline int32_t nnfp_row_get_zp_in(const uint8_t *p) { return nnfp_sext32((uint32_t)p[3], 8); }
+static inline void nnfp_row_put_zp_in(uint8_t *p, int32_t v) { p[3] = (uint8_t)v; }
+/* ZP_OUT: LAYERNORM: the output's zero point */
+#define NNFP_ROW_ZP_OUT_OFS 4
+#define NNFP_ROW_ZP_OUT_SIZE 1
+#define NNFP_ROW_ZP_OUT_LSB 32
+#define NNFP_ROW_ZP_OUT_W 8
+static inline int32_t nnfp_row_get_zp_out(const uint8_t *p) { return nnfp_sext32((uint32_t)p[4], 8); }
+static inline void nnfp_row_put_zp_out(uint8_t *p, int32_t v) { p[4] = (uint8_t)v; }
+/* N: channels, the row's length: 1..4095, LAYERNORM 1..1024 (others refused; 0 with M: nothing) */
 #define NNFP_ROW_N_OFS 8
 #define NNFP_ROW_N_SIZE 2
 #define NNFP_ROW_N_LSB 64
@@ -1433,6 +1447,13 @@ static inline void nnfp_row_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (u
 #define NNFP_ROW_M_W 16
 static inline uint32_t nnfp_row_get_m(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
 static inline void nnfp_row_put_m(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* EPS_HI: LAYERNORM: eps_q's upper 32 bits (eps_q <= 2^62, else refused) */
+#define NNFP_ROW_EPS_HI_OFS 12
+#define NNFP_ROW_EPS_HI_SIZE 4
+#define NNFP_ROW_EPS_HI_LSB 96
+#define NNFP_ROW_EPS_HI_W 32
+static inline uint32_t nnfp_row_get_eps_hi(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 12); }
+static inline void nnfp_row_put_eps_hi(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (uint32_t)v); }
 /* A_BASE: ACT word of the input */
 #define NNFP_ROW_A_BASE_OFS 16
 #define NNFP_ROW_A_BASE_SIZE 4
@@ -1440,6 +1461,20 @@ static inline void nnfp_row_put_m(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (
 #define NNFP_ROW_A_BASE_W 32
 static inline uint32_t nnfp_row_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
 static inline void nnfp_row_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* EPS_LO: LAYERNORM: eps_q's lower 32 bits */
+#define NNFP_ROW_EPS_LO_OFS 20
+#define NNFP_ROW_EPS_LO_SIZE 4
+#define NNFP_ROW_EPS_LO_LSB 160
+#define NNFP_ROW_EPS_LO_W 32
+static inline uint32_t nnfp_row_get_eps_lo(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 20); }
+static inline void nnfp_row_put_eps_lo(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
+/* P_BASE: LAYERNORM: P entry of channels 0..COLS-1 (ceil(N / COLS) entries) */
+#define NNFP_ROW_P_BASE_OFS 24
+#define NNFP_ROW_P_BASE_SIZE 4
+#define NNFP_ROW_P_BASE_LSB 192
+#define NNFP_ROW_P_BASE_W 32
+static inline uint32_t nnfp_row_get_p_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 24); }
+static inline void nnfp_row_put_p_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 24, (uint32_t)v); }
 /* O_BASE: ACT word of the output (A's range, or no word of it) */
 #define NNFP_ROW_O_BASE_OFS 28
 #define NNFP_ROW_O_BASE_SIZE 4
@@ -1450,6 +1485,7 @@ static inline void nnfp_row_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 
 
 /* ROW ops (ROW OP) */
 #define NNFP_ROWOP_SOFTMAX 0
+#define NNFP_ROWOP_LAYERNORM 1
 
 /* record ACTW */
 #define NNFP_ACTW_BYTES 32

@@ -63,7 +63,8 @@ module nnf_core #(
     localparam integer W_AW    = $clog2(W_WORDS);
     localparam integer P_AW    = $clog2(P_WORDS);
     // the row unit: with the EW unit (its check, its handshake) and four LUTs for the exp table
-    localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4) ? 1 : 0;
+    // (and P not split: LAYERNORM reads every lane of a P entry at once)
+    localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4 && VEC_SERIAL != 2) ? 1 : 0;
     // the ACTW unit beside it (a word of A and of W both ROWS bytes)
     localparam integer ACTW_ON = (ROW_ON != 0 && ROWS == COLS) ? 1 : 0;
 
@@ -219,7 +220,12 @@ module nnf_core #(
     wire        g_ready, g_lut, g_rnd, g_chk_start, g_chk_done, g_chk_ok;
     wire [2:0]  g_lut_idx;
     wire        x_start, x_done, x_a_small, x_lut, x_rnd;
-    wire        r_start, r_tbl;
+    wire        r_start, r_tbl, r_ln;
+    wire [7:0]  r_zp_in, r_zp_out;
+    wire [62:0] r_eps;
+    wire              xp_re;                      // LAYERNORM's P reads (nnf_gemm's P check port)
+    wire [P_AW-1:0]   xp_ra;
+    wire [COLS*72-1:0] xp_rd;
     wire        a_start, a_tr, a_sum;             // ACTW (its N, M and bases are EW's and GEMM's)
     wire [7:0]  a_za;
     wire              aw_we, ap_we;               // the ACTW unit's W and P writes
@@ -279,7 +285,8 @@ module nnf_core #(
         .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
         .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
         .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut), .x_rnd(x_rnd),
-        .x_lut_idx(x_lut_idx), .r_start(r_start), .r_tbl(r_tbl),
+        .x_lut_idx(x_lut_idx), .r_start(r_start), .r_tbl(r_tbl), .r_ln(r_ln), .r_zp_in(r_zp_in),
+        .r_zp_out(r_zp_out), .r_eps(r_eps),
         .a_start(a_start), .a_tr(a_tr), .a_sum(a_sum), .a_za(a_za));
 
     assign running = p_run || e_busy;
@@ -331,6 +338,7 @@ module nnf_core #(
         .lp_re(x_act_re), .lp_ra(x_act_ra), .lp_rd(l_act_rd),
         .lp_we(x_act_we), .lp_wa(x_act_wa), .lp_wd(x_act_wd),
         .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
+        .xp_re(xp_re), .xp_ra(xp_ra), .xp_rd(xp_rd),
         .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
 
     // ------------------------------------------------------------------
@@ -431,18 +439,42 @@ module nnf_core #(
             wire [ACT_AW-1:0] rw_act_ra, rw_act_wa;
             wire [ROWS*8-1:0] rw_act_wd;
             if (ROW_ON != 0) begin : g_row
+                // SOFTMAX (nnf_vu_row) and LAYERNORM (nnf_vu_ln): one of the two runs
+                wire              sm_busy, sm_done, sm_act_re, sm_act_we;
+                wire [ACT_AW-1:0] sm_act_ra, sm_act_wa;
+                wire [ROWS*8-1:0] sm_act_wd;
+                wire              ln_busy, ln_done, ln_act_re, ln_act_we;
+                wire [ACT_AW-1:0] ln_act_ra, ln_act_wa;
+                wire [ROWS*8-1:0] ln_act_wd;
                 nnf_vu_row #(.ROWS(ROWS), .ACT_AW(ACT_AW), .LUT_COUNT(LUT_COUNT >= 8 ? 8 : 4)) u_row (
-                    .clk(clk), .rst(rst), .start(r_start), .abort(p_abort), .c_tbl(r_tbl),
+                    .clk(clk), .rst(rst), .start(r_start && !r_ln), .abort(p_abort), .c_tbl(r_tbl),
                     .c_n(x_n), .c_m(x_m), .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
                     .lw_we(m_we && m_sel == 4'd3), .lw_addr(m_addr[10:0]), .lw_data(m_wdata),
-                    .busy(rw_busy), .done(rw_done),
-                    .act_re(rw_act_re), .act_ra(rw_act_ra), .act_rd(l_act_rd),
-                    .act_we(rw_act_we), .act_wa(rw_act_wa), .act_wd(rw_act_wd));
+                    .busy(sm_busy), .done(sm_done),
+                    .act_re(sm_act_re), .act_ra(sm_act_ra), .act_rd(l_act_rd),
+                    .act_we(sm_act_we), .act_wa(sm_act_wa), .act_wd(sm_act_wd));
+                nnf_vu_ln #(.ROWS(ROWS), .ACT_AW(ACT_AW), .P_AW(P_AW)) u_ln (
+                    .clk(clk), .rst(rst), .start(r_start && r_ln), .abort(p_abort),
+                    .c_n(x_n), .c_m(x_m), .c_zp_in(r_zp_in), .c_zp_out(r_zp_out), .c_eps(r_eps),
+                    .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
+                    .c_p_base(g_p_base[P_AW-1:0]),
+                    .busy(ln_busy), .done(ln_done),
+                    .act_re(ln_act_re), .act_ra(ln_act_ra), .act_rd(l_act_rd),
+                    .act_we(ln_act_we), .act_wa(ln_act_wa), .act_wd(ln_act_wd),
+                    .p_re(xp_re), .p_ra(xp_ra), .p_rd(xp_rd));
+                assign rw_busy   = sm_busy || ln_busy;
+                assign rw_done   = sm_done || ln_done;
+                assign rw_act_re = sm_act_re || ln_act_re;
+                assign rw_act_we = sm_act_we || ln_act_we;
+                assign rw_act_ra = ln_busy ? ln_act_ra : sm_act_ra;
+                assign rw_act_wa = ln_busy ? ln_act_wa : sm_act_wa;
+                assign rw_act_wd = ln_busy ? ln_act_wd : sm_act_wd;
             end else begin : g_no_row
-                assign {rw_busy, rw_done, rw_act_re, rw_act_we} = 4'd0;
+                assign {rw_busy, rw_done, rw_act_re, rw_act_we, xp_re} = 5'd0;
                 assign {rw_act_ra, rw_act_wa, rw_act_wd} = {(2*ACT_AW + ROWS*8){1'b0}};
+                assign xp_ra = {P_AW{1'b0}};
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire unused_row = &{1'b0, r_start, r_tbl};
+                wire unused_row = &{1'b0, r_start, r_tbl, r_ln, r_zp_in, r_zp_out, r_eps, xp_rd};
                 /* verilator lint_on UNUSEDSIGNAL */
             end
             // the ACTW unit (docs/attention.md; rtl/core/nnf_vu_actw.v): ACT
@@ -479,12 +511,14 @@ module nnf_core #(
             assign e_act_ra = {ACT_AW{1'b0}};
             assign e_act_wa = {ACT_AW{1'b0}};
             assign e_act_wd = {(ROWS*8){1'b0}};
-            assign {aw_we, ap_we} = 2'd0;
+            assign {aw_we, ap_we, xp_re} = 3'd0;
             assign {aw_wa, aw_wd, ap_wa, ap_wd} = {(W_AW + COLS*8 + P_AW + COLS*32){1'b0}};
+            assign xp_ra = {P_AW{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
                                x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd,
-                               r_start, r_tbl, a_start, a_tr, a_sum, a_za};
+                               r_start, r_tbl, a_start, a_tr, a_sum, a_za, r_ln, r_zp_in, r_zp_out, r_eps,
+                               xp_rd};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

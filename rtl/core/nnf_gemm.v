@@ -126,6 +126,11 @@ module nnf_gemm #(
     input  wire        ap_we,
     input  wire [$clog2(P_WORDS)-1:0] ap_wa,
     input  wire [COLS*32-1:0] ap_wd,
+    // LAYERNORM's P reads (nnf_vu_ln), while idle, through the P check's
+    // port (the two never run together); P entries whole (P not split)
+    input  wire        xp_re,
+    input  wire [$clog2(P_WORDS)-1:0] xp_ra,
+    output wire [COLS*72-1:0] xp_rd,
 
     // counters
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
@@ -425,6 +430,8 @@ module nnf_gemm #(
     wire [ACT_AW-1:0] st_addr = c_a_base_q + pw_ofs;
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
+    // (P split: LAYERNORM is off, nnf_core's ROW_ON; its address as an entry's lane 0)
+    wire [PC_AW-1:0] xp_ra_w = xp_ra << (PC_AW - P_AW);
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM),
                .P_SPLIT(P_SPLIT), .PIPE_CUTS(PIPE_CUTS)) u_bufs (
@@ -436,10 +443,11 @@ module nnf_gemm #(
         .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
-        .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re), .pc_ra(pc_ra), .p_rd(p_rd),
+        .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re || xp_re), .pc_ra(xp_re ? xp_ra_w : pc_ra), .p_rd(p_rd),
         .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
         .lut_ra(lut_ra), .lut_sel(c_lsel_q), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
+    assign xp_rd = p_rd;
 
     genvar g;
 

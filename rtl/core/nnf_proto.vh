@@ -1081,7 +1081,17 @@
 `define NNFP_ROW_OP_LSB 16
 `define NNFP_ROW_OP_W 8
 `define NNFP_ROW_OP_SEL(v) v[23:16]
-`define NNFP_ROW_N_OFS 8  // channels, the row's length: 1..4095 (others refused; 0 with M: nothing)
+`define NNFP_ROW_ZP_IN_OFS 3  // LAYERNORM: the input's zero point
+`define NNFP_ROW_ZP_IN_SIZE 1
+`define NNFP_ROW_ZP_IN_LSB 24
+`define NNFP_ROW_ZP_IN_W 8
+`define NNFP_ROW_ZP_IN_SEL(v) v[31:24]
+`define NNFP_ROW_ZP_OUT_OFS 4  // LAYERNORM: the output's zero point
+`define NNFP_ROW_ZP_OUT_SIZE 1
+`define NNFP_ROW_ZP_OUT_LSB 32
+`define NNFP_ROW_ZP_OUT_W 8
+`define NNFP_ROW_ZP_OUT_SEL(v) v[39:32]
+`define NNFP_ROW_N_OFS 8  // channels, the row's length: 1..4095, LAYERNORM 1..1024 (others refused; 0 with M: nothing)
 `define NNFP_ROW_N_SIZE 2
 `define NNFP_ROW_N_LSB 64
 `define NNFP_ROW_N_W 16
@@ -1091,11 +1101,26 @@
 `define NNFP_ROW_M_LSB 80
 `define NNFP_ROW_M_W 16
 `define NNFP_ROW_M_SEL(v) v[95:80]
+`define NNFP_ROW_EPS_HI_OFS 12  // LAYERNORM: eps_q's upper 32 bits (eps_q <= 2^62, else refused)
+`define NNFP_ROW_EPS_HI_SIZE 4
+`define NNFP_ROW_EPS_HI_LSB 96
+`define NNFP_ROW_EPS_HI_W 32
+`define NNFP_ROW_EPS_HI_SEL(v) v[127:96]
 `define NNFP_ROW_A_BASE_OFS 16  // ACT word of the input
 `define NNFP_ROW_A_BASE_SIZE 4
 `define NNFP_ROW_A_BASE_LSB 128
 `define NNFP_ROW_A_BASE_W 32
 `define NNFP_ROW_A_BASE_SEL(v) v[159:128]
+`define NNFP_ROW_EPS_LO_OFS 20  // LAYERNORM: eps_q's lower 32 bits
+`define NNFP_ROW_EPS_LO_SIZE 4
+`define NNFP_ROW_EPS_LO_LSB 160
+`define NNFP_ROW_EPS_LO_W 32
+`define NNFP_ROW_EPS_LO_SEL(v) v[191:160]
+`define NNFP_ROW_P_BASE_OFS 24  // LAYERNORM: P entry of channels 0..COLS-1 (ceil(N / COLS) entries)
+`define NNFP_ROW_P_BASE_SIZE 4
+`define NNFP_ROW_P_BASE_LSB 192
+`define NNFP_ROW_P_BASE_W 32
+`define NNFP_ROW_P_BASE_SEL(v) v[223:192]
 `define NNFP_ROW_O_BASE_OFS 28  // ACT word of the output (A's range, or no word of it)
 `define NNFP_ROW_O_BASE_SIZE 4
 `define NNFP_ROW_O_BASE_LSB 224
@@ -1104,6 +1129,7 @@
 
 // ROW ops (ROW OP)
 `define NNFP_ROWOP_SOFTMAX 8'h00
+`define NNFP_ROWOP_LAYERNORM 8'h01
 
 // record ACTW
 `define NNFP_ACTW_BYTES 32

@@ -290,8 +290,23 @@
 `ifndef NNFP_ROW_OP_SEL
 `define NNFP_ROW_OP_SEL(v) v[23:16]
 `endif
+`ifndef NNFP_ROW_ZP_IN_SEL
+`define NNFP_ROW_ZP_IN_SEL(v) v[31:24]
+`endif
+`ifndef NNFP_ROW_ZP_OUT_SEL
+`define NNFP_ROW_ZP_OUT_SEL(v) v[39:32]
+`endif
+`ifndef NNFP_ROW_EPS_HI_SEL
+`define NNFP_ROW_EPS_HI_SEL(v) v[127:96]
+`endif
+`ifndef NNFP_ROW_EPS_LO_SEL
+`define NNFP_ROW_EPS_LO_SEL(v) v[191:160]
+`endif
 `ifndef NNFP_ROWOP_SOFTMAX
 `define NNFP_ROWOP_SOFTMAX 8'h00
+`endif
+`ifndef NNFP_ROWOP_LAYERNORM
+`define NNFP_ROWOP_LAYERNORM 8'h01
 `endif
 `ifndef NNFP_ACTW_TR_SEL
 `define NNFP_ACTW_TR_SEL(v) v[8]
@@ -413,6 +428,9 @@ module nnf_seq #(
     // ROW to the row unit (nnf_vu_row); its N and M are x_n, x_m, its bases g_a_base, g_o_base
     output reg         r_start,
     output wire        r_tbl,
+    output wire        r_ln,               // LAYERNORM (else SOFTMAX); its P base is g_p_base
+    output wire [7:0]  r_zp_in, r_zp_out,
+    output wire [62:0] r_eps,
     // ACTW to its unit (nnf_vu_actw); its N and M are x_n, x_m, its bases g_a_base, g_w_base, g_p_base
     output reg         a_start,
     output wire        a_tr,
@@ -670,11 +688,25 @@ module nnf_seq #(
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
-    // ROW: its op (SOFTMAX), N <= 4095 and the table's four LUTs resident
-    // (the model's nnfm_engine_row_check; the ranges are nnf_ew_check's)
-    assign r_tbl = `NNFP_ROW_TBL_SEL(insn_q);
-    wire   r_ok  = (`NNFP_ROW_OP_SEL(insn_q) == `NNFP_ROWOP_SOFTMAX) && (x_n <= 16'd4095) &&
-                   ((r_tbl ? 8 : 4) <= LUT_COUNT);
+    // ROW: its op; SOFTMAX: N <= 4095 and the table's four LUTs resident;
+    // LAYERNORM: N <= 1024, eps_q <= 2^62 and its CT P entries inside P
+    // (the model's nnfm_engine_row_check; A and O are nnf_ew_check's)
+    localparam integer LR_P = $clog2(ROWS);
+    assign r_tbl    = `NNFP_ROW_TBL_SEL(insn_q);
+    assign r_ln     = (`NNFP_ROW_OP_SEL(insn_q) == `NNFP_ROWOP_LAYERNORM);
+    assign r_zp_in  = `NNFP_ROW_ZP_IN_SEL(insn_q);
+    assign r_zp_out = `NNFP_ROW_ZP_OUT_SEL(insn_q);
+    wire   [31:0] r_eps_hi = `NNFP_ROW_EPS_HI_SEL(insn_q);
+    wire   [31:0] r_eps_lo = `NNFP_ROW_EPS_LO_SEL(insn_q);
+    assign r_eps    = {r_eps_hi[30:0], r_eps_lo};
+    wire   [15:0] r_ct  = {{LR_P{1'b0}}, x_n[15:LR_P]} + {15'd0, (x_n[LR_P-1:0] != {LR_P{1'b0}})};
+    wire   [33:0] r_pe  = {2'b00, g_p_base} + {18'd0, r_ct};
+    wire   r_ok_sm  = (`NNFP_ROW_OP_SEL(insn_q) == `NNFP_ROWOP_SOFTMAX) && (x_n <= 16'd4095) &&
+                      ((r_tbl ? 8 : 4) <= LUT_COUNT);
+    wire   r_ok_ln  = r_ln && (x_n <= 16'd1024) &&
+                      (r_eps_hi < 32'h4000_0000 || (r_eps_hi == 32'h4000_0000 && r_eps_lo == 32'd0)) &&
+                      (x_n == 16'd0 || x_m == 16'd0 || r_pe <= (34'd1 << P_AW));
+    wire   r_ok     = r_ok_sm || r_ok_ln;
     // ACTW: its fields, and its check (nnf_actw_check); the EW and ACTW
     // checks answer S_XCHK (xk_done, xk_ok)
     assign a_tr  = `NNFP_ACTW_TR_SEL(insn_q);

@@ -576,22 +576,35 @@ int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c);
  * >= N as 0. SOFTMAX: each row through nnfm_softmax with the exp table in
  * LUTs 4*tbl .. 4*tbl+3 (entry i: byte b at index i of LUT 4*tbl+b, little
  * endian, bit 31 cleared: 0 <= entry <= INT32_MAX, as nnfm_softmax_table
- * writes them). Rows are done one after the other, each read whole before
- * it is written (in place is allowed). */
+ * writes them). LAYERNORM: each row (a token of d = N channels) through
+ * nnfm_layernorm_row and nnfm_layernorm_elem (nnfm_attn.h) with zp_in,
+ * eps_q, zp_out and channel j's parameters from lane j % cols of P entry
+ * p_base + j / cols: bias, m0 (bit 31: gamma's sign, -1 when set; the
+ * multiplier is bits 30..0) and shift (tbl is not used). Rows are done one
+ * after the other, each read whole before it is written (in place is
+ * allowed). */
 #define NNFM_ROW_SOFTMAX 0
+#define NNFM_ROW_LAYERNORM 1
 #define NNFM_ROW_N_MAX 4095
+#define NNFM_ROW_LN_N_MAX 1024
+#define NNFM_ROW_LN_EPS_MAX ((int64_t)1 << 62)
 typedef struct {
   int op;                        /* NNFM_ROW_* */
-  int tbl;                       /* 0 or 1: the table's four LUTs */
+  int tbl;                       /* 0 or 1: the table's four LUTs (SOFTMAX) */
   uint32_t n, m;                 /* channels (row length) and rows */
   uint32_t a_base, o_base;       /* ACT words */
+  int32_t zp_in, zp_out;         /* LAYERNORM: int8 */
+  int64_t eps_q;                 /* LAYERNORM: 0 .. 2^62 */
+  uint32_t p_base;               /* LAYERNORM: P entry */
 } nnfm_row_cmd;
 
 /* Check a ROW, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for an unknown
- * op, tbl not 0/1, 4*(tbl+1) > luts, n over NNFM_ROW_N_MAX or m over 65535;
- * (M == 0 or N == 0: accepted, touches nothing); NNFM_ERR_SHAPE for A or O
- * (CT*M words) outside ACT, or O sharing a word with A without being the
- * same range. */
+ * op, tbl not 0/1, m over 65535; SOFTMAX: 4*(tbl+1) > luts, n over
+ * NNFM_ROW_N_MAX; LAYERNORM: n over NNFM_ROW_LN_N_MAX, eps_q outside 0 ..
+ * 2^62, a zero point outside int8; (M == 0 or N == 0: accepted, touches
+ * nothing); NNFM_ERR_SHAPE for A or O (CT*M words) outside ACT, O sharing
+ * a word with A without being the same range, or (LAYERNORM) the CT P
+ * entries outside P. */
 int nnfm_engine_row_check(const nnfm_engine *e, const nnfm_row_cmd *c);
 int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c);
 

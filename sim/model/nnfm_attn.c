@@ -227,11 +227,9 @@ int nnfm_layernorm_prepare(int d, double s_in, double eps, const float *gamma, c
   return NNFM_OK;
 }
 
-int nnfm_layernorm(const nnfm_layernorm_params *p, const int8_t *x, int32_t zp_in, int8_t *y) {
-  if (!p || !x || !y || !p->m0 || !p->shift || !p->sign || !p->bias) return NNFM_ERR_NULL;
-  const int d = p->d;
-  if (d < 1 || d > LN_MAX_D || p->eps_q < 0 || p->eps_q > LN_EPS_MAX || zp_in < -128 || zp_in > 127)
-    return NNFM_ERR_RANGE;
+int nnfm_layernorm_row(int d, int64_t eps_q, const int8_t *x, int32_t zp_in, nnfm_ln_row *r) {
+  if (!x || !r) return NNFM_ERR_NULL;
+  if (d < 1 || d > LN_MAX_D || eps_q < 0 || eps_q > LN_EPS_MAX || zp_in < -128 || zp_in > 127) return NNFM_ERR_RANGE;
   /* |S| <= 255 d < 2^18, Q <= 65025 d < 2^26, 0 <= T = d Q - S^2 < 2^36 */
   int64_t S = 0, Q = 0;
   for (int j = 0; j < d; j++) {
@@ -239,17 +237,34 @@ int nnfm_layernorm(const nnfm_layernorm_params *p, const int8_t *x, int32_t zp_i
     S += u, Q += u * u;
   }
   const int64_t T = (int64_t)d * Q - S * S;
-  const uint64_t r = nnfm_isqrt(((uint64_t)T << 24) + (uint64_t)p->eps_q); /* 4096 sqrt(d^2 (var + eps)) < 2^31.1 */
+  const uint64_t rt = nnfm_isqrt(((uint64_t)T << 24) + (uint64_t)eps_q); /* 4096 sqrt(d^2 (var + eps)) < 2^31.1 */
   int k = 0; /* inv keeps 24 significant bits: 2^(36+k) / r in (2^23, 2^24] */
-  while (r >> (13 + k)) k++;
-  const int64_t inv = r ? (int64_t)((((uint64_t)1 << (36 + k)) + r / 2) / r) : 0; /* one division a row */
-  for (int j = 0; j < d; j++) {
-    const int64_t c = (int64_t)d * ((int64_t)x[j] - zp_in) - S;   /* |c| < 2^19 */
-    const int64_t prod = c * inv * p->sign[j];                     /* |prod| < 2^43 */
-    const int32_t a = (int32_t)((prod + (k ? (int64_t)1 << (k - 1) : 0)) >> k); /* xhat 2^24, |a| < 2^30 */
-    const int32_t z = nnfm_requantize(a, p->m0[j], p->shift[j], 0, -LN_Z_MAX, LN_Z_MAX);
-    y[j] = (int8_t)nnfm_requantize(z + p->bias[j], 1 << 30, -7, p->zp_out, -128, 127);
-  }
+  while (rt >> (13 + k)) k++;
+  r->d = d;
+  r->S = S;
+  r->k = k;
+  r->inv = rt ? (int64_t)((((uint64_t)1 << (36 + k)) + rt / 2) / rt) : 0; /* one division a row */
+  return NNFM_OK;
+}
+
+int8_t nnfm_layernorm_elem(const nnfm_ln_row *r, int8_t x, int32_t zp_in, int sign, int32_t m0, int shift,
+                           int32_t bias, int32_t zp_out) {
+  const int k = r->k;
+  const int64_t c = (int64_t)r->d * ((int64_t)x - zp_in) - r->S; /* |c| < 2^19 */
+  const int64_t prod = c * r->inv * sign;                          /* |prod| < 2^43 */
+  const int32_t a = (int32_t)((prod + (k ? (int64_t)1 << (k - 1) : 0)) >> k); /* xhat 2^24, |a| < 2^30 */
+  const int32_t z = nnfm_requantize(a, m0, shift, 0, -LN_Z_MAX, LN_Z_MAX);
+  const int32_t zb = wrap_add(z, bias); /* modulo 2^32 */
+  return (int8_t)nnfm_requantize(zb, 1 << 30, -7, zp_out, -128, 127);
+}
+
+int nnfm_layernorm(const nnfm_layernorm_params *p, const int8_t *x, int32_t zp_in, int8_t *y) {
+  if (!p || !x || !y || !p->m0 || !p->shift || !p->sign || !p->bias) return NNFM_ERR_NULL;
+  nnfm_ln_row r;
+  int st = nnfm_layernorm_row(p->d, p->eps_q, x, zp_in, &r);
+  if (st != NNFM_OK) return st;
+  for (int j = 0; j < p->d; j++)
+    y[j] = nnfm_layernorm_elem(&r, x[j], zp_in, p->sign[j], p->m0[j], p->shift[j], p->bias[j], p->zp_out);
   return NNFM_OK;
 }
 

@@ -115,6 +115,23 @@ int nnfm_layernorm_prepare(int d, double s_in, double eps, const float *gamma, c
                            int32_t zp_out, nnfm_layernorm_params *p);
 int nnfm_layernorm(const nnfm_layernorm_params *p, const int8_t *x, int32_t zp_in, int8_t *y);
 
+/* nnfm_layernorm in its two steps, the device's ROW LAYERNORM rule (the
+ * row unit computes the row's constants once, then one element a cycle):
+ * a token's S, k and inv from its d values (1 <= d <= 1024, 0 <= eps_q <=
+ * 2^62, zp_in int8; else NNFM_ERR_RANGE), and one output y_j from x_j and
+ * channel j's parameters. The element rule adds z_j + bias_j modulo 2^32
+ * (prepared parameters never wrap: |bias| <= 2^24), and a (m0, shift)
+ * outside the requantization contract acts as m0 = 0 (nnfm_requantize). */
+typedef struct {
+  int d;
+  int64_t S;        /* sum of u = x - zp_in */
+  int k;            /* inv's scale: 0 .. 19 */
+  int64_t inv;      /* 0 .. 2^24 */
+} nnfm_ln_row;
+int nnfm_layernorm_row(int d, int64_t eps_q, const int8_t *x, int32_t zp_in, nnfm_ln_row *r);
+int8_t nnfm_layernorm_elem(const nnfm_ln_row *r, int8_t x, int32_t zp_in, int sign, int32_t m0, int shift,
+                           int32_t bias, int32_t zp_out);
+
 /* ---- the product of two int8 activations ----------------------------------------
  * out[m][n] = requantize(sum_k (a[m][k] - za) * (b(k, n) - zb), m0, shift,
  * zp, lo, hi), the sum in wrapping int32 (the accumulator rule: exact for

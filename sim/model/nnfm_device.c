@@ -535,6 +535,10 @@ static void resume(nnfm_device *d) {
       c.m = nnfp_row_get_m(in);
       c.a_base = nnfp_row_get_a_base(in);
       c.o_base = nnfp_row_get_o_base(in);
+      c.zp_in = nnfp_row_get_zp_in(in);
+      c.zp_out = nnfp_row_get_zp_out(in);
+      c.eps_q = (int64_t)((uint64_t)nnfp_row_get_eps_hi(in) << 32 | nnfp_row_get_eps_lo(in)); /* > 2^62: refused */
+      c.p_base = nnfp_row_get_p_base(in);
       int st = nnfm_engine_row(d->eng, &c);
       if (st != NNFM_OK) {
         refuse(d, &d->stats.refused_rows, st);

@@ -855,13 +855,17 @@ int nnfm_engine_ew(nnfm_engine *e, const nnfm_ew_cmd *c) {
 
 int nnfm_engine_row_check(const nnfm_engine *e, const nnfm_row_cmd *c) {
   if (!e || !c) return NNFM_ERR_NULL;
-  if (c->op != NNFM_ROW_SOFTMAX || (c->tbl != 0 && c->tbl != 1) ||
-      4 * ((uint32_t)c->tbl + 1) > nnfm_config_luts(&e->cfg) || c->n > NNFM_ROW_N_MAX || c->m > 65535)
+  const int ln = c->op == NNFM_ROW_LAYERNORM;
+  if ((c->op != NNFM_ROW_SOFTMAX && !ln) || (c->tbl != 0 && c->tbl != 1) || c->m > 65535) return NNFM_ERR_RANGE;
+  if (!ln && (4 * ((uint32_t)c->tbl + 1) > nnfm_config_luts(&e->cfg) || c->n > NNFM_ROW_N_MAX)) return NNFM_ERR_RANGE;
+  if (ln && (c->n > NNFM_ROW_LN_N_MAX || c->eps_q < 0 || c->eps_q > NNFM_ROW_LN_EPS_MAX || c->zp_in < -128 ||
+             c->zp_in > 127 || c->zp_out < -128 || c->zp_out > 127))
     return NNFM_ERR_RANGE;
   if (c->n == 0 || c->m == 0) return NNFM_OK;
   const uint64_t words = n_tiles(&e->cfg, c->n) * c->m, D = e->cfg.act_words;
   if (!range_ok(c->a_base, words, D) || !range_ok(c->o_base, words, D)) return NNFM_ERR_SHAPE;
   if (!same_or_disjoint(c->o_base, c->a_base, words)) return NNFM_ERR_SHAPE;
+  if (ln && !range_ok(c->p_base, n_tiles(&e->cfg, c->n), e->cfg.p_words)) return NNFM_ERR_SHAPE;
   return NNFM_OK;
 }
 
@@ -877,12 +881,23 @@ int nnfm_engine_row(nnfm_engine *e, const nnfm_row_cmd *c) {
   if (st != NNFM_OK || c->n == 0 || c->m == 0) return st;
   const uint32_t R = (uint32_t)e->cfg.rows, CT = (uint32_t)n_tiles(&e->cfg, c->n);
   int32_t table[256];
-  nnfm_engine_row_table(e, c->tbl, table);
+  if (c->op == NNFM_ROW_SOFTMAX) nnfm_engine_row_table(e, c->tbl, table);
   int8_t x[NNFM_ROW_N_MAX], y[NNFM_ROW_N_MAX];
   for (uint32_t m = 0; m < c->m; m++) {
     for (uint32_t j = 0; j < c->n; j++)
       x[j] = i8_of_u8(e->act[((size_t)c->a_base + (size_t)(j / R) * c->m + m) * R + j % R]);
-    nnfm_softmax(table, x, (int)c->n, y);
+    if (c->op == NNFM_ROW_LAYERNORM) {
+      nnfm_ln_row r;
+      nnfm_layernorm_row((int)c->n, c->eps_q, x, c->zp_in, &r);
+      for (uint32_t j = 0; j < c->n; j++) {
+        const size_t pi = ((size_t)c->p_base + j / R) * R + j % R; /* rows == cols */
+        const int32_t m0 = e->m0[pi];
+        y[j] = nnfm_layernorm_elem(&r, x[j], c->zp_in, m0 < 0 ? -1 : 1, m0 & INT32_MAX, e->shift[pi], e->bias[pi],
+                                   c->zp_out);
+      }
+    } else {
+      nnfm_softmax(table, x, (int)c->n, y);
+    }
     for (uint32_t ct = 0; ct < CT; ct++) {
       uint8_t *w = e->act + ((size_t)c->o_base + (size_t)ct * c->m + m) * R;
       for (uint32_t r = 0; r < R; r++) w[r] = ct * R + r < c->n ? (uint8_t)y[ct * R + r] : 0;

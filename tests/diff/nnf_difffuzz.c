@@ -510,7 +510,7 @@ static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_s
   return 2000 + 200 * (b.insns - a.insns) + 2 * (b.gemm_rows - a.gemm_rows) +
          per_vec_row * (b.vec_rows - a.vec_rows) +
          (4 * R + 64 + per_vec_row) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
-         (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 60) * (b.row_words - a.row_words) +
+         (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 180) * (b.row_words - a.row_words) +
          16 * (b.actw_words - a.actw_words);
 }
 
@@ -1100,9 +1100,12 @@ static void gen_ew(gen *g, uint8_t *in, int *clean) {
 
 /* ROW (FEAT_ROW): SOFTMAX over rows of random lengths, the exp table in
  * whatever the LUTs hold (the sessions write them at random: hostile
- * tables); operands in the lower half of ACT (disjoint or in place), or a
- * wild field now and then (an unknown op, the second table without eight
- * LUTs, N over 4095, past the end, a partial overlap). */
+ * tables), or LAYERNORM with random zero points and eps_q and whatever P
+ * holds (hostile parameters: shifts out of range, either sign); operands in
+ * the lower half of ACT (disjoint or in place), or a wild field now and
+ * then (an unknown op, the second table without eight LUTs, N over 4095
+ * (LAYERNORM: 1024), eps_q over 2^62, P past the end, past the end of ACT,
+ * a partial overlap). */
 static void gen_row(gen *g, uint8_t *in, int *clean) {
   const devinfo *di = g->di;
   const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
@@ -1116,7 +1119,19 @@ static void gen_row(gen *g, uint8_t *in, int *clean) {
   uint32_t a = rnd(g, half - 2 * words + 1), o = chance(g, 35) ? a : a + words + rnd(g, half - a - 2 * words + 1);
   nnfp_row_put_opcode(in, NNFP_OP_ROW);
   nnfp_row_put_tbl(in, di->cfg.engine.luts >= 8 ? rnd(g, 2) : (uint32_t)chance(g, 5));
-  nnfp_row_put_op(in, chance(g, 95) ? NNFP_ROWOP_SOFTMAX : 1 + rnd(g, 255));
+  const int ln = chance(g, 45);
+  nnfp_row_put_op(in, chance(g, 95) ? (ln ? NNFP_ROWOP_LAYERNORM : NNFP_ROWOP_SOFTMAX) : 2 + rnd(g, 254));
+  if (ln) {
+    const uint32_t P = di->cfg.engine.p_words, ct = (n + R - 1) / R;
+    nnfp_row_put_zp_in(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+    nnfp_row_put_zp_out(in, (int32_t)nnf_rng_range(&g->r, -128, 127));
+    uint64_t eps = chance(g, 50) ? rnd(g, 1u << 20) : chance(g, 50) ? nnf_rng_u32(&g->r) : (uint64_t)1 << 62;
+    if (chance(g, 5)) eps = ((uint64_t)1 << 62) + 1 + rnd(g, 1000); /* refused */
+    nnfp_row_put_eps_hi(in, (uint32_t)(eps >> 32));
+    nnfp_row_put_eps_lo(in, (uint32_t)eps);
+    nnfp_row_put_p_base(in, chance(g, 95) && ct <= P ? rnd(g, P - ct + 1) : P - rnd(g, 2));
+    if (n > 1024 && chance(g, 80)) n = 1 + rnd(g, 1024);
+  }
   switch (chance(g, 20) ? rnd(g, 5) : 99) {
   case 0: n = 4096 + rnd(g, 61440); break;                            /* N over 4095 */
   case 1: a = act - rnd(g, 3); break;                                 /* past the end */

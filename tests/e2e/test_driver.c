@@ -319,7 +319,7 @@ static void test_row_softmax(nnfdrv *d) {
   CHECK(nnfm_softmax_table(&sp, table) == NNFM_OK);
   for (uint32_t m = 0; m < M; m++) CHECK(nnfm_softmax(table, x + m * N, (int)N, want + m * N) == NNFM_OK);
   uint8_t prog[4 * 32];
-  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)N, (uint16_t)M, a0, o0};
+  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)N, (uint16_t)M, a0, o0, 0, 0, 0, 0};
   CHECK(nnfdrv_insn_row(prog, &r) == NNFDRV_OK);
   r.o_base = a0; /* then in place */
   CHECK(nnfdrv_insn_row(prog + 32, &r) == NNFDRV_OK);
@@ -356,7 +356,7 @@ static void test_row_softmax(nnfdrv *d) {
   nnfp_row_put_op(bad[1], 7);
   nnfp_row_put_o_base(bad[2], a0 + 1);
   nnfp_row_put_tbl(bad[3], 1);
-  const nnfdrv_row big = {NNFM_ROW_SOFTMAX, 0, NNFM_ROW_N_MAX + 1, 1, 0, 0};
+  const nnfdrv_row big = {NNFM_ROW_SOFTMAX, 0, NNFM_ROW_N_MAX + 1, 1, 0, 0, 0, 0, 0, 0};
   CHECK(nnfdrv_insn_row(prog, &big) == NNFDRV_ERR_ARG);
   for (int i = 0; i < 4; i++) {
     if (i == 3 && in->luts >= 8) break; /* a table the device has */
@@ -367,6 +367,95 @@ static void test_row_softmax(nnfdrv *d) {
     expect_state(d, 0, 0, NNFP_E_BAD_INSN, 1);
   }
   free(raw);
+  nnfm_engine_destroy(img);
+}
+
+/* ---- ROW LAYERNORM (docs/attention.md) -------------------------------------- */
+
+/* M tokens of d channels (not a multiple of the array) through ROW
+ * LAYERNORM, in place and into another range, against nnfm_layernorm (the
+ * host's INT forward's rule) token by token: gammas of both signs and 0, a
+ * token of equal values (variance 0: eps alone), a saturating one; then the
+ * refusals. Without FEAT_ROW the program stops at the first ROW. */
+static void test_row_layernorm(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
+  const uint32_t R = (uint32_t)cfg.rows, M = 6, D = 2 * R + 5, words = nnfm_act_words(&cfg, M, D);
+  const uint32_t a0 = 0, o0 = words + 2, pb = 1, pe = nnfm_p_entries(&cfg, D);
+  if (o0 + words > cfg.act_words || pb + pe > cfg.p_words) {
+    fprintf(stderr, "  (layernorm: the device's buffers are too small, skipped)\n");
+    nnfm_engine_destroy(img);
+    return;
+  }
+  int8_t x[6 * 64], want[6 * 64], got[6 * 64];
+  float gamma[64], beta[64];
+  int32_t m0[64], bias[64];
+  int8_t shift[64], sign[64];
+  for (uint32_t i = 0; i < M * D; i++) x[i] = (int8_t)((int)(rnd() % 200) - 90);
+  for (uint32_t j = 0; j < D; j++) x[2 * D + j] = 33;                      /* variance 0 */
+  for (uint32_t j = 0; j < D; j++) x[3 * D + j] = (int8_t)(j & 1 ? 127 : -128); /* the widest */
+  for (uint32_t j = 0; j < D; j++) {
+    gamma[j] = (float)((int)(rnd() % 2001) - 1000) / 400.0f;
+    beta[j] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+  }
+  gamma[1] = 0.0f, gamma[2] = -gamma[3];
+  nnfm_layernorm_params lp = {0, 0, 0, m0, shift, sign, bias};
+  const int32_t zp_in = -7, zp_out = 5;
+  CHECK(nnfm_layernorm_prepare((int)D, 0.05, 1e-5, gamma, beta, 0.02, zp_out, &lp) == NNFM_OK);
+  for (uint32_t t = 0; t < M; t++) CHECK(nnfm_layernorm(&lp, x + t * D, zp_in, want + t * D) == NNFM_OK);
+  int sat = 0;
+  for (uint32_t i = 0; i < M * D; i++) sat += want[i] == 127 || want[i] == -128;
+  CHECK(sat > 0);
+  uint8_t pbytes[64 * 16];
+  CHECK(nnfdrv_layernorm_p((int)D, m0, shift, sign, bias, R, pbytes) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_P, pb * R * 16, pbytes, (size_t)pe * R * 16) == NNFDRV_OK);
+  uint8_t prog[4 * 32];
+  nnfdrv_row r = {NNFM_ROW_LAYERNORM, 0, (uint16_t)D, (uint16_t)M, a0, o0, zp_in, zp_out, lp.eps_q, pb};
+  CHECK(nnfdrv_insn_row(prog, &r) == NNFDRV_OK);
+  r.o_base = a0; /* then in place */
+  CHECK(nnfdrv_insn_row(prog + 32, &r) == NNFDRV_OK);
+  nnfdrv_insn_end(prog + 64);
+  CHECK(nnfm_engine_put_act(img, a0, x, M, D) == NNFM_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, a0 * R, img->act + (size_t)a0 * R, (size_t)words * R) == NNFDRV_OK);
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  if (!(in->features & NNFP_FEAT_ROW)) {
+    CHECK(st.running == 0 && st.pc == 0);
+    nnfm_engine_destroy(img);
+    return;
+  }
+  CHECK(st.running == 0 && st.pc == 2);
+  uint8_t raw[6 * 64];
+  for (int pass = 0; pass < 2; pass++) { /* O, then A (in place) */
+    const uint32_t at = pass ? a0 : o0;
+    CHECK(nnfdrv_read(d, NNFDRV_ACT, at * R, raw, (size_t)words * R) == NNFDRV_OK);
+    memcpy(img->act + (size_t)at * R, raw, (size_t)words * R);
+    CHECK(nnfm_engine_get_act(img, at, got, M, D) == NNFM_OK);
+    CHECK_MEM_EQ(got, want, M * D);
+  }
+  /* refusals: N over 1024, eps_q over 2^62, the P entries past P, an unknown op */
+  uint8_t bad[4][32];
+  for (int i = 0; i < 4; i++) CHECK(nnfdrv_insn_row(bad[i], &r) == NNFDRV_OK);
+  nnfp_row_put_n(bad[0], NNFM_ROW_LN_N_MAX + 1);
+  nnfp_row_put_eps_hi(bad[1], 0x40000000u), nnfp_row_put_eps_lo(bad[1], 1);
+  nnfp_row_put_p_base(bad[2], cfg.p_words - pe + 1);
+  nnfp_row_put_op(bad[3], 2);
+  nnfdrv_row big = r;
+  big.n = NNFM_ROW_LN_N_MAX + 1;
+  CHECK(nnfdrv_insn_row(prog, &big) == NNFDRV_ERR_ARG);
+  big = r, big.eps_q = NNFM_ROW_LN_EPS_MAX + 1;
+  CHECK(nnfdrv_insn_row(prog, &big) == NNFDRV_ERR_ARG);
+  for (int i = 0; i < 4; i++) {
+    memcpy(prog + 32, bad[i], 32);
+    CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, 3 * 32) == NNFDRV_OK);
+    CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+    CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+    expect_state(d, 0, 0, NNFP_E_BAD_INSN, 1);
+  }
   nnfm_engine_destroy(img);
 }
 
@@ -436,7 +525,7 @@ static void test_actw_attention(nnfdrv *d) {
   g.m = (uint16_t)T, g.k = (uint16_t)DH, g.n = (uint16_t)T, g.a_base = aq, g.w_base = wk, g.p_base = pl, g.o_base = al;
   g.zp = 0, g.lo = -128, g.hi = 127;
   nnfdrv_insn_gemm(prog + 32, &g);
-  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)T, (uint16_t)T, al, al};
+  nnfdrv_row r = {NNFM_ROW_SOFTMAX, 0, (uint16_t)T, (uint16_t)T, al, al, 0, 0, 0, 0};
   CHECK(nnfdrv_insn_row(prog + 64, &r) == NNFDRV_OK);
   nnfdrv_actw b = {0, 1, -128, (uint16_t)DH, (uint16_t)T, av, wv, pc};
   CHECK(nnfdrv_insn_actw(prog + 96, &b) == NNFDRV_OK);
@@ -807,6 +896,7 @@ int main(int argc, char **argv) {
     test_mlp_program(d);
     test_row_softmax(d);
     test_actw_attention(d);
+    test_row_layernorm(d);
     test_banks(d);
     if (!strcmp(argv[1], "model")) { /* a device without banks */
       nnfdrv *d0 = open_dev("model:banks=0");
