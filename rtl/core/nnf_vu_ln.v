@@ -23,10 +23,11 @@
 // Timing. A pass walks the row's words: a word's read (and in pass 1 its P
 // entry's) is issued (act_re, p_re: flops), both arrive two cycles later
 // and the ROWS lanes are stepped one a cycle: ROWS + 3 cycles a word. Between
-// the passes 1 + 1 + 32 + 1 + 58 cycles (the sums' last term, T, the square
+// the passes 1 + 1 + 32 + 1 + 57 cycles (the sums' last term, T, the square
 // root, k, the division); after pass 1, 10 cycles while its last bytes leave
-// the pipeline and the word is written: a row takes 2*CT*(ROWS + 3) + 103
-// cycles. Rows are done one after the other, each read whole (pass 0)
+// the pipeline and the word is written: a row takes 2*CT*(ROWS + 3) + 102
+// cycles, and done is high in cycle M*(2*CT*(ROWS + 3) + 102) + 1 after the
+// cycle of start (N or M 0: cycle 2); tests/rtl/tb_vu_ln.v checks it exactly. Rows are done one after the other, each read whole (pass 0)
 // before any of its words is written, so O may be A's range (in place) or
 // disjoint from it.
 //
@@ -177,7 +178,7 @@ module nnf_vu_ln #(
 
     always @(posedge clk) begin
         // the pipeline moves every cycle
-        tv_q  <= {tv_q[PD-2:0], (st_q == S_LANE) && pass_q && busy && !rst};
+        tv_q  <= rst ? {PD{1'b0}} : {tv_q[PD-2:0], (st_q == S_LANE) && pass_q && busy && !rst};
         tl_q  <= {tl_q[PD-2:0], lane_v};
         tw_q  <= {tw_q[PD-2:0], lane_last};
         e1_u_q  <= lx;
@@ -205,7 +206,7 @@ module nnf_vu_ln #(
         act_re <= 1'b0;
         act_we <= 1'b0;
         p_re   <= 1'b0;
-        if (tv_q[PD-1]) begin                       // an output byte
+        if (tv_q[PD-1] && !rst) begin               // an output byte
             ow_q <= {e8_y_q, ow_q[ROWS*8-1:8]};
             if (tw_q[PD-1]) begin                   // its word is whole
                 act_we <= 1'b1;

@@ -126,7 +126,9 @@ typedef struct {
   int d;
   int64_t S;        /* sum of u = x - zp_in */
   int k;            /* inv's scale: 0 .. 19 */
-  int64_t inv;      /* 0 .. 2^24 */
+  int64_t inv;      /* 0 .. 2^24, or up to 2^36 when T = 0 and eps_q < 2^24
+                       (then every c is 0, so the device keeps only inv's low
+                       25 bits and every output is the same) */
 } nnfm_ln_row;
 int nnfm_layernorm_row(int d, int64_t eps_q, const int8_t *x, int32_t zp_in, nnfm_ln_row *r);
 int8_t nnfm_layernorm_elem(const nnfm_ln_row *r, int8_t x, int32_t zp_in, int sign, int32_t m0, int shift,
