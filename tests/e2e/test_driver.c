@@ -400,6 +400,7 @@ static void test_row_layernorm(nnfdrv *d) {
     beta[j] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
   }
   gamma[1] = 0.0f, gamma[2] = -gamma[3];
+  gamma[0] = 6.0f, gamma[4] = -6.0f; /* the widest token saturates both ends there */
   nnfm_layernorm_params lp = {0, 0, 0, m0, shift, sign, bias};
   const int32_t zp_in = -7, zp_out = 5;
   CHECK(nnfm_layernorm_prepare((int)D, 0.05, 1e-5, gamma, beta, 0.02, zp_out, &lp) == NNFM_OK);
@@ -503,6 +504,7 @@ static void test_actw_attention(nnfdrv *d) {
     v[i] = (int8_t)((int)(rnd() % 255) - 127);
   }
   for (uint32_t j = 0; j < DH; j++) q[3 * DH + j] = 0; /* token 3: all-equal logits */
+  for (uint32_t j = 0; j < DH; j++) q[5 * DH + j] = 127, k[5 * DH + j] = 127, k[6 * DH + j] = -127; /* saturating */
   /* the host's integer attention for one head */
   nnfm_matmul_args lga = {(int)T, (int)DH, (int)T, 0, 0, 1518500250, -8, 0, -128, 127};
   nnfm_matmul_args cxa = {(int)T, (int)T, (int)DH, -128, 0, 1 << 30, -7, 0, -128, 127};
