@@ -721,10 +721,10 @@ int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int
   if (!insn) return NNFDRV_ERR_ARG;
   uint32_t op = nnfp_insn_get_opcode(insn);
   int bases = op == NNFP_OP_GEMM || op == NNFP_OP_LIF || op == NNFP_OP_CONV || op == NNFP_OP_POOL ||
-              op == NNFP_OP_PACK || op == NNFP_OP_EW || op == NNFP_OP_ROW;
-  if (!bases || (b_rel && op != NNFP_OP_EW)) return NNFDRV_ERR_ARG;
+              op == NNFP_OP_PACK || op == NNFP_OP_EW || op == NNFP_OP_ROW || op == NNFP_OP_ACTW;
+  if (!bases || (b_rel && op != NNFP_OP_EW) || (o_rel && op == NNFP_OP_ACTW)) return NNFDRV_ERR_ARG;
   nnfp_insn_put_a_rel(insn, a_rel ? 1u : 0u);
-  nnfp_insn_put_o_rel(insn, o_rel ? 1u : 0u);
+  if (op != NNFP_OP_ACTW) nnfp_insn_put_o_rel(insn, o_rel ? 1u : 0u);
   if (op == NNFP_OP_EW) nnfp_ew_put_b_rel(insn, b_rel ? 1u : 0u);
   return NNFDRV_OK;
 }

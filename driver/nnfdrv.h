@@ -349,9 +349,8 @@ int nnfdrv_insn_loop_stride(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint3
                             uint32_t stride);
 /* Options of an encoded instruction. set_lut: the LUT a GEMM, CONV or EW
  * applies (0..7). set_rel (FEAT_REL): its A and O bases (and an EW's B; ROW
- * has A and O)
- * plus the LOOP offset. NNFDRV_ERR_ARG (nothing changed) for an opcode
- * without the field, or idx > 7. */
+ * has A and O, ACTW only A) plus the LOOP offset. NNFDRV_ERR_ARG (nothing
+ * changed) for an opcode without the field, or idx > 7. */
 int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx);
 int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int b_rel);
 /* BANK (FEAT_BANKS): release bank `release` (after the work before it) and

@@ -26,8 +26,12 @@
  * float with the fake-quant weights and quantize their outputs (as
  * nnf_linear.c's), observing every intermediate range on the way. Both keep
  * the dequantized intermediates in the float caches, and the backward passes
- * straight through the roundings. DEVICE and the device compiler refuse the
- * layers with a message naming them (the device path is not built yet).
+ * straight through the roundings.
+ *
+ * On the device (the compile hooks at the end, docs/attention.md "Device"):
+ * a chunk is one sequence, its tokens one GEMM operand of T rows; every
+ * part is the instructions whose rules INT runs (GEMM, EW, ROW, ACTW), so
+ * the device's outputs equal INT's byte for byte.
  */
 #include "nnf_compile.h"
 #include "nnf_err.h"
@@ -36,6 +40,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +71,15 @@ enum {
   C_N
 };
 
+/* The device plan's addresses (docs/attention.md "Device"). */
+enum { DW_IN = 0, DW_OUT, DW_1, DW_2, DW_X, DW_N };             /* W regions */
+enum { DP_IN = 0, DP_OUT, DP_1, DP_2, DP_LN0, DP_LN1, DP_LG, DP_CX, DP_N }; /* P entries */
+enum { DA_C = 0, DA_U, DA_QKV, DA_LG, DA_CTX, DA_SA, DA_R1, DA_X1, DA_H, DA_F, DA_R2, DA_N }; /* ACT */
+
+typedef struct {
+  uint32_t w[DW_N], p[DP_N], a[DA_N];
+} attn_dev;
+
 typedef struct {
   nnf_layer base;
   nnf_attn_kind kind;
@@ -93,6 +107,7 @@ typedef struct {
   int pool_shift;
   int qcap;
   int8_t *qb[C_N];    /* the int8 twins of the caches */
+  attn_dev dv;        /* the device plan's W, P and ACT addresses (attn_plan) */
 } attn;
 
 /* The ranges of the intermediates: in_proj's q (already over sqrt(dh)), k, v
@@ -352,8 +367,7 @@ static int fail_layer(const nnf_layer *l, char *err, size_t errlen, const char *
   return nnf_fail(err, errlen, "layer %d (%s): %s", l->index, d, what);
 }
 
-#define NO_DEVICE                                                                                                \
-  "attention runs on the host only for now (float, or int8 with --device host); its device path is not built yet"
+#define NO_DEVICE "its device forward is the device's (nnf_device_forward reads its outputs back)"
 
 /* The token width of l's input from the layers before it (0: none): a token
  * layer's d, a recurrent layer's hidden size with seq=1, a map's W;
@@ -1076,15 +1090,427 @@ int nnf_attn_init(nnf_layer *l, uint64_t *rng) {
   return 0;
 }
 
-/* The device compiler: not yet (refused before anything runs). */
+/* ---- the device (docs/attention.md "Device") ------------------------------------------------
+ * A chunk is one sequence. Its tokens are a GEMM operand of T rows: token
+ * t's channel c at ACT word base + (c / rows) * T + t, lane c % rows
+ * (nnf_plan.tok_rows), the input laid out so by the input hook. Every
+ * per-token part is one instruction over the T rows: a Linear part a GEMM,
+ * a residual or positional add an EW ADD, LayerNorm a ROW LAYERNORM, GELU
+ * a LUT (linear1's, or an EW MAP's). Attention: in_proj's output channels
+ * laid out per part and head, each head padded to whole words (channel
+ * (g*H + h)*DP + j, DP = ceil(dh / rows) * rows; padding channels zero), so
+ * Q_h, K_h and V_h are tensors of their own; per head ACTW K_h^T, GEMM Q_h
+ * K_h^T, ROW SOFTMAX, ACTW V_h (folding the probabilities' zero point),
+ * GEMM P V_h into the context's head h (the same padded layout, which
+ * out_proj reads through zero weight rows). The head's five instructions
+ * run in a LOOP over the heads (stride DT*T words, FEAT_REL), or unrolled.
+ * The pools are a GEMM of one constant row (ones; e_0 for cls) times the
+ * tokens (ACTW, as they lie). */
+
+static attn_dev *dev_of(attn *A) { return &A->dv; }
+
+static uint32_t tiles_of(uint32_t n, uint32_t rows) { return (n + rows - 1) / rows; }
+
+/* ACT words of T tokens of c channels. */
+static uint32_t tok_words(const nnf_plan *p, uint32_t T, uint32_t c) { return nnfm_act_words(p->cfg, T, c); }
+
+/* "feature bit 7 (FEAT_EW)", "feature bits 7 and 11 (FEAT_EW, FEAT_ROW)", ... for the missing bits. */
+static void feature_list(uint32_t missing, char *out, size_t len) {
+  static const struct {
+    uint32_t bit;
+    const char *num, *name;
+  } f[] = {{NNFP_FEAT_EW, "7", "FEAT_EW"}, {NNFP_FEAT_ROW, "11", "FEAT_ROW"}, {NNFP_FEAT_ACTW, "12", "FEAT_ACTW"}};
+  const char *nums[3] = {"", "", ""}, *names[3] = {"", "", ""};
+  int n = 0;
+  for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+    if (missing & f[k].bit) nums[n] = f[k].num, names[n++] = f[k].name;
+  if (n == 1) snprintf(out, len, "feature bit %s (%s)", nums[0], names[0]);
+  else if (n == 2) snprintf(out, len, "feature bits %s and %s (%s, %s)", nums[0], nums[1], names[0], names[1]);
+  else snprintf(out, len, "feature bits %s, %s and %s (%s, %s, %s)", nums[0], nums[1], nums[2], names[0], names[1], names[2]);
+}
+
+/* What each kind's instructions need of the device. */
+static uint32_t needs_of(const attn *A) {
+  switch (A->kind) {
+    case NNF_ATTN_POSEMBED:
+    case NNF_ATTN_GELU: return NNFP_FEAT_EW;
+    case NNF_ATTN_LAYERNORM: return NNFP_FEAT_ROW;
+    case NNF_ATTN_MEANPOOL:
+    case NNF_ATTN_CLSPOOL: return NNFP_FEAT_ACTW;
+    case NNF_ATTN_MHA: return NNFP_FEAT_ROW | NNFP_FEAT_ACTW;
+    case NNF_ATTN_ENCODER: return NNFP_FEAT_ROW | NNFP_FEAT_ACTW | NNFP_FEAT_EW;
+    default: return 0;
+  }
+}
+
+/* The padded head width DP and the in_proj's device channels 3*H*DP. */
+static uint32_t head_pad(const attn *A, uint32_t rows) { return tiles_of((uint32_t)(A->d / A->c.heads), rows) * rows; }
+
+static int plan_fail(const attn *A, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int plan_fail(const attn *A, char *err, size_t errlen, const char *fmt, ...) {
+  char m[224];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m, sizeof m, fmt, ap);
+  va_end(ap);
+  return fail_layer(&A->base, err, errlen, m);
+}
+
 static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen) {
-  (void)p;
-  return fail_layer(l, err, errlen, NO_DEVICE);
+  attn *A = (attn *)l;
+  attn_dev *D = dev_of(A);
+  if (!D) return fail_layer(l, err, errlen, "out of memory");
+  const int i = l->index;
+  const uint32_t rows = (uint32_t)p->cfg->rows, T = (uint32_t)A->T, Ti = (uint32_t)A->Ti, E = (uint32_t)A->d;
+  uint32_t missing = needs_of(A) & ~p->features;
+  if (missing) {
+    char bits[96];
+    feature_list(missing, bits, sizeof bits);
+    return plan_fail(A, err, errlen, "device %s does not run it: its INFO lacks %s", p->dev ? p->dev : "?", bits);
+  }
+  if (A->kind == NNF_ATTN_CLSTOKEN)
+    return fail_layer(l, err, errlen, "the class token does not run on the device yet (mean pooling does: meanpool)");
+  if (p->B != 1) return plan_fail(A, err, errlen, "a chunk of %d sequences: on the device a chunk holds one", p->B);
+  if (p->in_layer == i) p->tok_rows[i] = (uint16_t)Ti; /* the input hook lays the tokens out */
+  else if (p->tok_rows[i] != Ti)
+    return plan_fail(A, err, errlen,
+                     "its input (layer %d's output) is not a sequence of tokens on the device: attention layers read "
+                     "the network's input or another attention layer's tokens",
+                     i - 1);
+  memset(D, 0, sizeof *D);
+  const uint64_t a0 = p->a;
+  uint32_t out_words = tok_words(p, T, E);
+  switch (A->kind) {
+    case NNF_ATTN_EMBED:
+      D->w[DW_IN] = nnf_plan_w(p, nnfm_w_words(p->cfg, (uint32_t)A->din, E));
+      D->p[DP_IN] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+      break;
+    case NNF_ATTN_POSEMBED: D->a[DA_C] = nnf_plan_act_const(p, tok_words(p, T, E)); break;
+    case NNF_ATTN_MEANPOOL:
+    case NNF_ATTN_CLSPOOL:
+      D->a[DA_C] = nnf_plan_act_const(p, nnfm_act_words(p->cfg, 1, Ti));
+      D->w[DW_X] = nnf_plan_w(p, nnfm_w_words(p->cfg, Ti, E));
+      D->p[DP_IN] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+      out_words = nnfm_act_words(p->cfg, 1, E);
+      break;
+    case NNF_ATTN_LAYERNORM:
+      if (E > NNFM_ROW_LN_N_MAX)
+        return plan_fail(A, err, errlen, "%u channels a token, more than the device's LayerNorm row of %d", E,
+                         NNFM_ROW_LN_N_MAX);
+      D->p[DP_LN0] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+      break;
+    case NNF_ATTN_GELU: break;
+    case NNF_ATTN_MHA:
+    case NNF_ATTN_ENCODER: {
+      const uint32_t H = (uint32_t)A->c.heads, dh = E / H, DP = head_pad(A, rows), F = (uint32_t)A->c.ff;
+      if (T > NNFM_ROW_N_MAX)
+        return plan_fail(A, err, errlen, "%u tokens, more than the device's softmax row of %d", T, NNFM_ROW_N_MAX);
+      if (A->kind == NNF_ATTN_ENCODER && E > NNFM_ROW_LN_N_MAX)
+        return plan_fail(A, err, errlen, "d_model %u, more than the device's LayerNorm row of %d", E,
+                         NNFM_ROW_LN_N_MAX);
+      if (3 * H * DP > 65535)
+        return plan_fail(A, err, errlen, "in_proj's %u channels (heads padded to whole words) exceed a GEMM's 65535",
+                         3 * H * DP);
+      if (rows != (uint32_t)p->cfg->cols)
+        return plan_fail(A, err, errlen, "the device's array is %u x %d: ACTW needs as many rows as columns", rows,
+                         p->cfg->cols);
+      D->w[DW_IN] = nnf_plan_w(p, nnfm_w_words(p->cfg, E, 3 * H * DP));
+      D->p[DP_IN] = nnf_plan_p(p, nnfm_p_entries(p->cfg, 3 * H * DP));
+      D->w[DW_OUT] = nnf_plan_w(p, nnfm_w_words(p->cfg, H * DP, E));
+      D->p[DP_OUT] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+      D->w[DW_X] = nnf_plan_w(p, nnfm_w_words(p->cfg, dh, T)); /* K_h^T, then V_h (as many words: rows == cols) */
+      D->p[DP_LG] = nnf_plan_p(p, nnfm_p_entries(p->cfg, T));
+      D->p[DP_CX] = nnf_plan_p(p, nnfm_p_entries(p->cfg, dh));
+      D->a[DA_QKV] = nnf_plan_act(p, tok_words(p, T, 3 * H * DP));
+      D->a[DA_LG] = nnf_plan_act(p, tok_words(p, T, T));
+      D->a[DA_CTX] = nnf_plan_act(p, tok_words(p, T, H * DP));
+      if (A->kind == NNF_ATTN_ENCODER) {
+        D->p[DP_LN0] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+        D->p[DP_LN1] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+        D->w[DW_1] = nnf_plan_w(p, nnfm_w_words(p->cfg, E, F));
+        D->p[DP_1] = nnf_plan_p(p, nnfm_p_entries(p->cfg, F));
+        D->w[DW_2] = nnf_plan_w(p, nnfm_w_words(p->cfg, F, E));
+        D->p[DP_2] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
+        if (A->c.norm_first) D->a[DA_U] = nnf_plan_act(p, tok_words(p, T, E));
+        D->a[DA_SA] = nnf_plan_act(p, tok_words(p, T, E));
+        D->a[DA_R1] = nnf_plan_act(p, tok_words(p, T, E));
+        D->a[DA_X1] = nnf_plan_act(p, tok_words(p, T, E));
+        D->a[DA_H] = nnf_plan_act(p, tok_words(p, T, F));
+        D->a[DA_F] = nnf_plan_act(p, tok_words(p, T, E));
+        if (!A->c.norm_first) D->a[DA_R2] = nnf_plan_act(p, tok_words(p, T, E));
+      }
+      break;
+    }
+    case NNF_ATTN_CLSTOKEN: break;
+  }
+  p->act[i + 1] = nnf_plan_act(p, out_words);
+  p->tok_rows[i + 1] = A->kind == NNF_ATTN_MEANPOOL || A->kind == NNF_ATTN_CLSPOOL ? 0 : (uint16_t)T;
+  if (p->a > p->cfg->act_words)
+    return plan_fail(A, err, errlen,
+                     "a sequence of %u tokens needs %llu ACT words here (%llu before it; the attention matrix alone "
+                     "%u); device %s has %u",
+                     T, (unsigned long long)(p->a - a0), (unsigned long long)a0,
+                     A->kind == NNF_ATTN_MHA || A->kind == NNF_ATTN_ENCODER ? tok_words(p, T, T) : 0,
+                     p->dev ? p->dev : "?", p->cfg->act_words);
+  return 0;
+}
+
+/* The input laid out as a sequence of tokens (one a chunk). */
+static uint32_t attn_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const int8_t *xq, int B) {
+  attn *A = (attn *)l;
+  uint32_t words = tok_words(p, (uint32_t)A->Ti, (uint32_t)A->din) * (uint32_t)B;
+  if (!xq) return words;
+  for (int b = 0; b < B; b++)
+    if (nnfm_engine_put_act(p->img, base + (uint32_t)b * words / (uint32_t)B, xq + (size_t)b * A->Ti * A->din,
+                            (uint32_t)A->Ti, (uint32_t)A->din) != NNFM_OK)
+      return 0;
+  return words;
+}
+
+static int attn_luts(const nnf_layer *l, const int8_t **t, int max) {
+  const attn *A = (const attn *)l;
+  if (max < 1) return 0;
+  if (A->kind == NNF_ATTN_GELU) return t[0] = A->lut, 1;
+  if (A->kind == NNF_ATTN_ENCODER && A->q1.lut) return t[0] = A->q1.table, 1;
+  return 0;
+}
+
+static const int32_t *attn_softmax_table(const nnf_layer *l) {
+  const attn *A = (const attn *)l;
+  return A->kind == NNF_ATTN_MHA || A->kind == NNF_ATTN_ENCODER ? A->smax : NULL;
+}
+
+/* A qlayer's GEMM (K x N, w_kn) into W and P as it is. */
+static int pack_dense(nnf_plan *p, const nnf_qlayer *Q, uint32_t w, uint32_t pb, uint32_t K, uint32_t N) {
+  return nnfm_engine_put_weights(p->img, w, Q->w_kn, K, N) == NNFM_OK &&
+                 nnfm_engine_put_params(p->img, pb, Q->bias, Q->m0, Q->shift, N) == NNFM_OK
+             ? 0
+             : -1;
+}
+
+/* n channels of one multiplier and one bias. */
+static int pack_uniform(nnf_plan *p, uint32_t pb, uint32_t n, int32_t bias, int32_t m0, int shift) {
+  int32_t *b = malloc(n * sizeof *b), *m = malloc(n * sizeof *m);
+  int8_t *s = malloc(n);
+  int rc = b && m && s ? 0 : -1;
+  for (uint32_t j = 0; !rc && j < n; j++) b[j] = bias, m[j] = m0, s[j] = (int8_t)shift;
+  if (!rc) rc = nnfm_engine_put_params(p->img, pb, b, m, s, n) == NNFM_OK ? 0 : -1;
+  free(b), free(m), free(s);
+  return rc;
+}
+
+/* LayerNorm's per-channel parameters into P (nnfdrv_layernorm_p's bytes). */
+static int pack_ln(nnf_plan *p, const nnfm_layernorm_params *L, uint32_t pb) {
+  const uint32_t C = (uint32_t)p->cfg->cols, n = nnfm_p_entries(p->cfg, (uint32_t)L->d) * C * NNFP_P_BYTES;
+  uint8_t *b = malloc(n);
+  int rc = b && nnfdrv_layernorm_p(L->d, L->m0, L->shift, L->sign, L->bias, C, b) == NNFDRV_OK ? 0 : -1;
+  for (uint32_t k = 0; !rc && k < n; k++)
+    rc = nnfm_engine_write_byte(p->img, NNFDRV_P, pb * C * NNFP_P_BYTES + k, b[k]) == NNFM_OK ? 0 : -1;
+  free(b);
+  return rc;
+}
+
+/* in_proj (its q, k, v parts) with each head's channels padded to DP, and
+ * out_proj with the same padding on its input rows. */
+static int pack_mha(attn *A, nnf_plan *p, const attn_dev *D) {
+  const uint32_t rows = (uint32_t)p->cfg->rows, E = (uint32_t)A->d, H = (uint32_t)A->c.heads, dh = E / H;
+  const uint32_t DP = head_pad(A, rows), N = 3 * H * DP, T = (uint32_t)A->T;
+  int8_t *w = calloc((size_t)E * N, 1), *wo = calloc((size_t)H * DP * E, 1), *sh = calloc(N, 1);
+  int32_t *bias = calloc(N, sizeof *bias), *m0 = calloc(N, sizeof *m0);
+  int rc = w && wo && sh && bias && m0 ? 0 : -1;
+  for (uint32_t g = 0; !rc && g < 3; g++) {
+    const nnf_qlayer *Q = &A->qp[g];
+    for (uint32_t n = 0; n < E; n++) {
+      uint32_t dn = (g * H + n / dh) * DP + n % dh;
+      bias[dn] = Q->bias[n], m0[dn] = Q->m0[n], sh[dn] = Q->shift[n];
+      for (uint32_t k = 0; k < E; k++) w[(size_t)k * N + dn] = Q->w_kn[(size_t)k * E + n];
+    }
+    for (uint32_t n = 0; n < H * DP; n++) /* padding: zero weights and bias, any valid multiplier */
+      if (n % DP >= dh) m0[(g * H) * DP + n] = Q->m0[0], sh[(g * H) * DP + n] = Q->shift[0];
+  }
+  for (uint32_t k = 0; !rc && k < E; k++)
+    memcpy(wo + (size_t)((k / dh) * DP + k % dh) * E, A->qo.w_kn + (size_t)k * E, E);
+  if (!rc)
+    rc = nnfm_engine_put_weights(p->img, D->w[DW_IN], w, E, N) == NNFM_OK &&
+                 nnfm_engine_put_params(p->img, D->p[DP_IN], bias, m0, sh, N) == NNFM_OK &&
+                 nnfm_engine_put_weights(p->img, D->w[DW_OUT], wo, H * DP, E) == NNFM_OK &&
+                 nnfm_engine_put_params(p->img, D->p[DP_OUT], A->qo.bias, A->qo.m0, A->qo.shift, E) == NNFM_OK
+             ? 0
+             : -1;
+  /* the logits' and the context's requantization, the same in every channel
+   * (the context's biases are ACTW's) */
+  if (!rc) rc = pack_uniform(p, D->p[DP_LG], T, 0, A->mm[0].m0, A->mm[0].shift);
+  if (!rc) rc = pack_uniform(p, D->p[DP_CX], dh, 0, A->mm[1].m0, A->mm[1].shift);
+  free(w), free(wo), free(sh), free(bias), free(m0);
+  return rc;
+}
+
+static int attn_pack(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen) {
+  attn *A = (attn *)l;
+  const attn_dev *D = dev_of(A);
+  const uint32_t T = (uint32_t)A->T, Ti = (uint32_t)A->Ti, E = (uint32_t)A->d;
+  int rc = 0;
+  switch (A->kind) {
+    case NNF_ATTN_EMBED: rc = pack_dense(p, &A->qe, D->w[DW_IN], D->p[DP_IN], (uint32_t)A->din, E); break;
+    case NNF_ATTN_POSEMBED: rc = nnfm_engine_put_act(p->img, D->a[DA_C], A->tabq, T, E) == NNFM_OK ? 0 : -1; break;
+    case NNF_ATTN_MEANPOOL:
+    case NNF_ATTN_CLSPOOL: {
+      int mean = A->kind == NNF_ATTN_MEANPOOL;
+      int8_t *row = calloc(Ti, 1);
+      if (!row) return fail_layer(l, err, errlen, "out of memory");
+      for (uint32_t t = 0; t < Ti; t++) row[t] = (int8_t)(mean || t == 0);
+      const int32_t zp_in = l->net->t[l->index].r.zp;
+      rc = nnfm_engine_put_act(p->img, D->a[DA_C], row, 1, Ti) == NNFM_OK ? 0 : -1;
+      free(row);
+      /* mean: requantize(sum_t (x - zp)); cls: EW MAP's requantize(x_0 - zp) */
+      if (!rc)
+        rc = mean ? pack_uniform(p, D->p[DP_IN], E, -(int32_t)Ti * zp_in, A->pool_m0, A->pool_shift)
+                  : pack_uniform(p, D->p[DP_IN], E, -A->ew[0].zp_a, A->ew[0].m0, A->ew[0].shift);
+      break;
+    }
+    case NNF_ATTN_LAYERNORM: rc = pack_ln(p, &A->ln[0], D->p[DP_LN0]); break;
+    case NNF_ATTN_MHA: rc = pack_mha(A, p, D); break;
+    case NNF_ATTN_ENCODER:
+      rc = pack_mha(A, p, D);
+      if (!rc) rc = pack_ln(p, &A->ln[0], D->p[DP_LN0]);
+      if (!rc) rc = pack_ln(p, &A->ln[1], D->p[DP_LN1]);
+      if (!rc) rc = pack_dense(p, &A->q1, D->w[DW_1], D->p[DP_1], E, (uint32_t)A->c.ff);
+      if (!rc) rc = pack_dense(p, &A->q2, D->w[DW_2], D->p[DP_2], (uint32_t)A->c.ff, E);
+      break;
+    default: break;
+  }
+  return rc ? fail_layer(l, err, errlen, "does not pack into the device's buffers") : 0;
+}
+
+/* ---- emission ---- */
+
+static uint8_t *put_gemm(nnf_plan *p, uint32_t M, uint32_t K, uint32_t N, uint32_t a, uint32_t w, uint32_t pb,
+                         uint32_t o, int32_t zp, int32_t lo, int32_t hi, int round) {
+  uint8_t *insn = nnf_plan_insn(p);
+  if (!insn) return p->ok = 0, NULL;
+  nnfdrv_gemm g = {(uint16_t)M, (uint16_t)K, (uint16_t)N, a, w, pb, o, (int8_t)zp, (int8_t)lo, (int8_t)hi, 0, round};
+  nnfdrv_insn_gemm(insn, &g);
+  return insn;
+}
+
+/* A qlayer's GEMM over T tokens (its LUT in the layer's first LUT slot). */
+static void put_dense(nnf_plan *p, const attn *A, const nnf_qlayer *Q, uint32_t T, uint32_t K, uint32_t N, uint32_t a,
+                      uint32_t w, uint32_t pb, uint32_t o) {
+  uint8_t *insn = put_gemm(p, T, K, N, a, w, pb, o, Q->zp, Q->lo, Q->hi, Q->round);
+  if (insn && Q->lut) {
+    nnfp_gemm_put_lut(insn, 1);
+    if (nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slots[A->base.index][0]) != NNFDRV_OK) p->ok = 0;
+  }
+}
+
+static void put_ew(nnf_plan *p, const nnfm_ew_params *e, uint32_t N, uint32_t M, uint32_t a, uint32_t b, uint32_t o,
+                   int lut, int lut_idx) {
+  uint8_t *insn = nnf_plan_insn(p);
+  nnfdrv_ew w = {*e, (uint16_t)N, (uint16_t)M, a, b, o, lut, (uint8_t)lut_idx};
+  if (!insn || nnfdrv_insn_ew(insn, &w) != NNFDRV_OK) p->ok = 0;
+}
+
+static void put_ln(nnf_plan *p, const nnfm_layernorm_params *L, uint32_t T, int32_t zp_in, uint32_t a, uint32_t pb,
+                   uint32_t o) {
+  uint8_t *insn = nnf_plan_insn(p);
+  nnfdrv_row r = {NNFM_ROW_LAYERNORM, 0, (uint16_t)L->d, (uint16_t)T, a, o, zp_in, L->zp_out, L->eps_q, pb};
+  if (!insn || nnfdrv_insn_row(insn, &r) != NNFDRV_OK) p->ok = 0;
+}
+
+static uint8_t *put_actw(nnf_plan *p, int tr, int sum, int32_t za, uint32_t n, uint32_t m, uint32_t a, uint32_t w,
+                         uint32_t pb) {
+  uint8_t *insn = nnf_plan_insn(p);
+  nnfdrv_actw c = {tr, sum, za, (uint16_t)n, (uint16_t)m, a, w, pb};
+  if (!insn || nnfdrv_insn_actw(insn, &c) != NNFDRV_OK) return p->ok = 0, NULL;
+  return insn;
+}
+
+static void set_rel(nnf_plan *p, uint8_t *insn, int a_rel, int o_rel) {
+  if (insn && nnfdrv_insn_set_rel(insn, a_rel, o_rel, 0) != NNFDRV_OK) p->ok = 0;
+}
+
+/* Self-attention on the tokens at x (T x E) into o: in_proj, the heads
+ * (looped with FEAT_REL), out_proj. */
+static void emit_mha(nnf_plan *p, const attn *A, const attn_dev *D, uint32_t x, uint32_t o) {
+  const uint32_t rows = (uint32_t)p->cfg->rows, T = (uint32_t)A->T, E = (uint32_t)A->d, H = (uint32_t)A->c.heads;
+  const uint32_t dh = E / H, DP = head_pad(A, rows), DT = DP / rows, S = DT * T; /* a head's words */
+  put_dense(p, A, &A->qp[0], T, E, 3 * H * DP, x, D->w[DW_IN], D->p[DP_IN], D->a[DA_QKV]);
+  const int loop = (p->features & NNFP_FEAT_REL) && H > 1;
+  for (uint32_t h = 0; h < (loop ? 1 : H); h++) {
+    const uint32_t q = D->a[DA_QKV] + h * S, k = q + H * S, v = k + H * S, lg = D->a[DA_LG];
+    int body = p->pc;
+    /* K_h^T into W; Q_h K_h^T; softmax in place; V_h into W with 128 colsum(V) as the biases; P V_h */
+    set_rel(p, put_actw(p, 1, 0, 0, dh, T, k, D->w[DW_X], 0), loop, 0);
+    set_rel(p, put_gemm(p, T, dh, T, q, D->w[DW_X], D->p[DP_LG], lg, A->mm[0].zp, -128, 127, NNFM_ROUND_SINGLE), loop,
+            0);
+    uint8_t *r = nnf_plan_insn(p);
+    nnfdrv_row sm = {NNFM_ROW_SOFTMAX, p->row_tbl[A->base.index], (uint16_t)T, (uint16_t)T, lg, lg, 0, 0, 0, 0};
+    if (!r || nnfdrv_insn_row(r, &sm) != NNFDRV_OK) p->ok = 0;
+    set_rel(p, put_actw(p, 0, 1, Z_PROB, dh, T, v, D->w[DW_X], D->p[DP_CX]), loop, 0);
+    set_rel(p,
+            put_gemm(p, T, T, dh, lg, D->w[DW_X], D->p[DP_CX], D->a[DA_CTX] + h * S, A->mm[1].zp, -128, 127,
+                     NNFM_ROUND_SINGLE),
+            0, loop);
+    if (loop) {
+      uint8_t *lp = nnf_plan_insn(p);
+      if (!lp || nnfdrv_insn_loop_stride(lp, (uint32_t)body, H, S) != NNFDRV_OK) p->ok = 0;
+    }
+  }
+  put_dense(p, A, &A->qo, T, H * DP, E, D->a[DA_CTX], D->w[DW_OUT], D->p[DP_OUT], o);
 }
 
 static int attn_emit(nnf_layer *l, struct nnf_plan *p) {
-  (void)l, (void)p;
-  return -1;
+  attn *A = (attn *)l;
+  const attn_dev *D = dev_of(A);
+  const int i = l->index;
+  const uint32_t T = (uint32_t)A->T, Ti = (uint32_t)A->Ti, E = (uint32_t)A->d, F = (uint32_t)A->c.ff;
+  const uint32_t x = nnf_plan_input(p, i), y = p->act[i + 1];
+  const int32_t zx = l->net->t[i].r.zp;
+  switch (A->kind) {
+    case NNF_ATTN_EMBED: put_dense(p, A, &A->qe, T, (uint32_t)A->din, E, x, D->w[DW_IN], D->p[DP_IN], y); break;
+    case NNF_ATTN_POSEMBED: put_ew(p, &A->ew[0], E, T, x, D->a[DA_C], y, 0, 0); break;
+    case NNF_ATTN_MEANPOOL:
+    case NNF_ATTN_CLSPOOL: {
+      int mean = A->kind == NNF_ATTN_MEANPOOL;
+      const nnfm_ew_params *e = &A->ew[0];
+      put_actw(p, 0, 0, 0, E, Ti, x, D->w[DW_X], 0);
+      put_gemm(p, 1, Ti, E, D->a[DA_C], D->w[DW_X], D->p[DP_IN], y, mean ? nnf_layer_range(l)->zp : e->zp,
+               mean ? -128 : e->lo, mean ? 127 : e->hi, mean ? NNFM_ROUND_SINGLE : e->round);
+      break;
+    }
+    case NNF_ATTN_LAYERNORM: put_ln(p, &A->ln[0], T, zx, x, D->p[DP_LN0], y); break;
+    case NNF_ATTN_GELU: {
+      /* the table alone: an EW MAP whose requantization is the identity */
+      nnfm_ew_params id = {.op = NNFM_EW_MAP, .m0 = 1 << 30, .shift = 1, .lo = -128, .hi = 127};
+      put_ew(p, &id, E, T, x, 0, y, 1, p->lut_slots[i][0]);
+      break;
+    }
+    case NNF_ATTN_MHA: emit_mha(p, A, D, x, y); break;
+    case NNF_ATTN_ENCODER: {
+      const uint32_t *a = D->a;
+      const nnf_qrange *rg = A->rg;
+      if (A->c.norm_first) { /* x + sa = r1; r1 + ff(norm2(r1)) */
+        put_ln(p, &A->ln[0], T, zx, x, D->p[DP_LN0], a[DA_U]);
+        emit_mha(p, A, D, a[DA_U], a[DA_SA]);
+        put_ew(p, &A->ew[0], E, T, x, a[DA_SA], a[DA_R1], 0, 0);
+        put_ln(p, &A->ln[1], T, rg[R_R1].zp, a[DA_R1], D->p[DP_LN1], a[DA_X1]);
+        put_dense(p, A, &A->q1, T, E, F, a[DA_X1], D->w[DW_1], D->p[DP_1], a[DA_H]);
+        put_dense(p, A, &A->q2, T, F, E, a[DA_H], D->w[DW_2], D->p[DP_2], a[DA_F]);
+        put_ew(p, &A->ew[1], E, T, a[DA_R1], a[DA_F], y, 0, 0);
+      } else { /* norm1(x + sa) = x1; norm2(x1 + ff(x1)) */
+        emit_mha(p, A, D, x, a[DA_SA]);
+        put_ew(p, &A->ew[0], E, T, x, a[DA_SA], a[DA_R1], 0, 0);
+        put_ln(p, &A->ln[0], T, rg[R_R1].zp, a[DA_R1], D->p[DP_LN0], a[DA_X1]);
+        put_dense(p, A, &A->q1, T, E, F, a[DA_X1], D->w[DW_1], D->p[DP_1], a[DA_H]);
+        put_dense(p, A, &A->q2, T, F, E, a[DA_H], D->w[DW_2], D->p[DP_2], a[DA_F]);
+        put_ew(p, &A->ew[1], E, T, a[DA_X1], a[DA_F], a[DA_R2], 0, 0);
+        put_ln(p, &A->ln[1], T, rg[R_R2].zp, a[DA_R2], D->p[DP_LN1], y);
+      }
+      break;
+    }
+    default: p->ok = 0; break;
+  }
+  return p->ok ? 0 : -1;
 }
 
 static void attn_destroy(nnf_layer *l) {
@@ -1104,8 +1530,9 @@ static void attn_destroy(nnf_layer *l) {
 #define ATTN_OPS(name)                                                                                          \
   {                                                                                                             \
     .kind = name, .shape = attn_shape, .forward = attn_forward, .backward = attn_backward,                     \
-    .params = attn_params, .qparams = attn_qparams, .quantize = attn_quantize, .plan = attn_plan, .emit = attn_emit, .describe = attn_describe,                     \
-    .destroy = attn_destroy,                                                                                    \
+    .params = attn_params, .qparams = attn_qparams, .quantize = attn_quantize, .plan = attn_plan,               \
+    .pack = attn_pack, .emit = attn_emit, .luts = attn_luts, .softmax_table = attn_softmax_table,               \
+    .input = attn_input, .describe = attn_describe, .destroy = attn_destroy,                                    \
   }
 
 static const nnf_layer_ops attn_ops[NNF_ATTN_ENCODER + 1] = {

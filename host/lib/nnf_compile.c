@@ -30,6 +30,11 @@ uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
 }
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) { return take(&p->a, words); }
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, entries); }
+uint32_t nnf_plan_act_const(nnf_plan *p, uint32_t words) {
+  uint32_t base = take(&p->a, words);
+  if (p->nconst < 2 * NNF_PLAN_BOUNDARIES) p->const_base[p->nconst] = base, p->const_words[p->nconst++] = words;
+  return base;
+}
 
 uint32_t nnf_plan_input(const nnf_plan *p, int i) {
   return i == 0 || p->act[i] == p->act[0] ? p->in_base[p->copy] : p->act[i];

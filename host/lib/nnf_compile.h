@@ -72,6 +72,18 @@ typedef struct nnf_plan {
   uint32_t s_wbase[NNF_PLAN_BOUNDARIES], s_pbase[NNF_PLAN_BOUNDARIES]; /* a streamed layer's first (virtual) W word and P entry */
   uint32_t s_words[NNF_PLAN_BOUNDARIES];  /* and its W words */
   int bank_prev;               /* emission: the bank the last chunk acquired (-1: none) */
+  /* token tensors (the attention layers, docs/attention.md "Device"):
+   * boundary i holds tok_rows[i] tokens of width / tok_rows[i] channels as
+   * one GEMM operand (word base + ct * T + t, lane c % rows); 0: the
+   * boundary's own layout */
+  uint16_t tok_rows[NNF_PLAN_BOUNDARIES];
+  /* the LUT group (LUTs 4*g .. 4*g+3) holding layer i's softmax exp table
+   * (nnf_layer_ops.softmax_table; the device compiler's segments choose it) */
+  int8_t row_tbl[NNF_PLAN_BOUNDARIES];
+  /* ACT ranges that hold constants the pack hooks write (a positional
+   * table, a pooling row): uploaded once, with the weights */
+  int nconst;
+  uint32_t const_base[2 * NNF_PLAN_BOUNDARIES], const_words[2 * NNF_PLAN_BOUNDARIES];
   int ok;                      /* 0 once an instruction did not encode */
 } nnf_plan;
 
@@ -81,6 +93,8 @@ uint32_t nnf_plan_w(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries);
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries);
+/* ACT words for constants (nnf_plan.const_base): uploaded at load. */
+uint32_t nnf_plan_act_const(nnf_plan *p, uint32_t words);
 /* Where boundary i is read in the copy being emitted: the copy's input
  * buffer when i is the network's input or aliases it (layers before it
  * that cost the device nothing, e.g. Flatten or Dropout), else act[i]. */

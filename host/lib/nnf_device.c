@@ -41,7 +41,7 @@ struct nnf_device {
    * tables) in the device's LUT k (-1: none); a new segment begins only
    * where a layer's tables need more LUTs than are free */
   int nseg, seg_first[MAX_SEG + 1], seg_len[MAX_SEG], seg_lut[MAX_SEG][NNFM_LUTS_MAX];
-  int8_t tables[NNF_MAX_LAYERS * NNF_LAYER_LUTS][256];
+  int8_t tables[NNF_MAX_LAYERS * (NNF_LAYER_LUTS + 4)][256]; /* + 4: a softmax's exp table, byte by byte */
   int ntables;
   int seg_page[MAX_SEG];     /* the parameter page segment s uses (plan.ppage) */
   uint8_t *pages[NNF_PLAN_BOUNDARIES];  /* with plan.npages > 1: each page's P bytes */
@@ -229,17 +229,34 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
       uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p, vw0 = p->vw, vp0 = p->vp;
+      int c0 = p->nconst;
+      if (p->tok_rows[i] && nnf_layer_attn(l, NULL, NULL)) {
+        char what[256];
+        l->ops->describe(l, what, sizeof what);
+        return nnf_fail(err, errlen,
+                        "layer %d (%s) reads layer %d's tokens: on the device only the attention layers and the token "
+                        "pools read a sequence of tokens (pool them first: meanpool or clspool)",
+                        i, what, i - 1);
+      }
       p->cur = i;
       if (l->ops->plan(l, p, err, errlen)) return -1;
-      if (p->p > d->p_cap && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES) {
+      int retried = p->p > d->p_cap && p0 > 0 && !d->spiking && p->npages < NNF_PLAN_BOUNDARIES;
+      if (retried) {
         /* the layer's parameters start a new page (uploaded before its segment runs) */
-        p->w = w0, p->a = a0, p->st = s0, p->p = 0, p->vw = vw0, p->vp = vp0;
+        p->w = w0, p->a = a0, p->st = s0, p->p = 0, p->vw = vw0, p->vp = vp0, p->nconst = c0;
         p->npages++;
         if (l->ops->plan(l, p, err, errlen)) return -1;
+      }
+      if (p->p > d->p_cap && (p0 == 0 || retried) && !d->spiking) { /* the layer alone is too many */
+        char what[256];
+        l->ops->describe(l, what, sizeof what);
+        return nnf_fail(err, errlen, "layer %d (%s) needs %llu parameter entries; device %s has %u", i, what,
+                        (unsigned long long)p->p, d->uri, d->p_cap);
       }
       p->cur = -1;
     } else {
       p->act[i + 1] = p->act[i];
+      p->tok_rows[i + 1] = p->tok_rows[i];
     }
     p->ppage[i] = p->npages - 1;
     p->pused[p->npages - 1] = p->p;
@@ -485,14 +502,14 @@ static int step_program(nnf_device *d, nnf_plan *p, int B) {
 /* Emit and upload the program for chunks of B rows. */
 static int write_program(nnf_device *d, int B, char *err, size_t errlen) {
   nnf_plan p = d->plan;
-  p.cap = 4 * NNF_MAX_LAYERS + 8 + 2 * (2 * d->nchunks + 2);
+  /* room past the device's program memory, so that write_prog says by how much a program is too long */
+  p.cap = 4 * NNF_MAX_LAYERS + 8 + 2 * (2 * d->nchunks + 2) + 2 * (int)nnfdrv_get_info(d->drv)->prog_words + 4096;
   p.pc = 0;
   p.ok = 1;
   if (!(p.prog = calloc((size_t)p.cap, 32))) return nnf_fail(err, errlen, "out of memory");
   int rc = d->spiking ? step_program(d, &p, B) : stream_program(d, &p, B);
-  if (!rc && p.ok && !d->spiking && d->copies == 2 && d->nchunks &&
-      (uint32_t)p.pc > nnfdrv_get_info(d->drv)->prog_words) {
-    /* streamed chunks make the program long: one copy (one input buffer) */
+  if (!rc && p.ok && !d->spiking && d->copies == 2 && (uint32_t)p.pc > nnfdrv_get_info(d->drv)->prog_words) {
+    /* streamed chunks or an encoder make the program long: one copy (one input buffer) */
     d->copies = 1;
     p.pc = 0;
     rc = stream_program(d, &p, B);
@@ -523,32 +540,46 @@ static int layer_tables(nnf_layer *l, const int8_t **t) {
   return 1;
 }
 
+/* The four byte planes of a softmax exp table, as ROW reads them from LUTs
+ * 4*g .. 4*g+3 (nnfdrv_softmax_luts). */
+static void exp_planes(const int32_t *t, int8_t planes[4][256]) {
+  uint8_t lut[1024];
+  memset(lut, 0, sizeof lut);
+  nnfdrv_softmax_luts(t, lut); /* nnfm_softmax_table's entries are in range */
+  memcpy(planes, lut, sizeof lut);
+}
+
+static void new_segment(nnf_device *d, int first, int page) {
+  d->seg_first[d->nseg] = first;
+  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
+  d->seg_page[d->nseg++] = page;
+}
+
 /* Segments and LUTs: each distinct table (by content) of a segment takes
  * one of the device's LUTs (plan.lut_slots[i][k] says which layer i's
- * table k selects; lut_slot[i] is its first); a new segment begins where a
- * layer's new tables do not fit the LUTs left (with one LUT: wherever the
- * table changes). A layer needing more tables than the device has LUTs is
- * refused. */
+ * table k selects; lut_slot[i] is its first), from LUT 0 up; a softmax's
+ * exp table takes a group of four, LUTs 4*g .. 4*g+3 (plan.row_tbl[i] =
+ * g), from the top down. A new segment begins where a layer's new tables
+ * do not fit the LUTs left (with one LUT: wherever the table changes). A
+ * layer needing more tables than the device has LUTs is refused. */
 static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
-  int used = 0;
-  d->nseg = 1;
+  int used = 0, groups = 0; /* LUTs taken from the bottom; exp groups from the top */
+  d->nseg = 0;
   d->ntables = 0;
-  d->seg_first[0] = 0;
-  d->seg_page[0] = 0;
-  for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[0][k] = -1;
+  new_segment(d, 0, 0);
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     const int8_t *t[NNF_LAYER_LUTS];
-    int nt = nnf_plan_runs(&d->plan, l) ? layer_tables(l, t) : 0;
+    int runs = nnf_plan_runs(&d->plan, l), nt = runs ? layer_tables(l, t) : 0;
+    const int32_t *xt = runs && l->ops->softmax_table ? l->ops->softmax_table(l) : NULL;
     memset(d->plan.lut_slots[i], 0, sizeof d->plan.lut_slots[i]);
     d->plan.lut_slot[i] = 0;
+    d->plan.row_tbl[i] = 0;
     if (d->plan.ppage[i] != d->seg_page[d->nseg - 1]) { /* a new parameter page: a new segment */
-      d->seg_first[d->nseg] = i;
-      for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
-      d->seg_page[d->nseg++] = d->plan.ppage[i];
-      used = 0;
+      new_segment(d, i, d->plan.ppage[i]);
+      used = groups = 0;
     }
-    if (!nt) continue;
+    if (!nt && !xt) continue;
     /* the layer's distinct tables */
     int distinct = 0;
     for (int k = 0; k < nt; k++) {
@@ -556,28 +587,38 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
       for (int j = 0; j < k && !dup; j++) dup = !memcmp(t[j], t[k], 256);
       distinct += !dup;
     }
-    if (distinct > d->nluts) {
-      char what[96];
+    if (distinct + (xt ? 4 : 0) > d->nluts) {
+      char what[256];
       l->ops->describe(l, what, sizeof what);
-      return nnf_fail(err, errlen, "layer %d (%s) needs %d activation tables at once; device %s has %d LUT%s (INFO LUTS)",
-                      i, what, distinct, d->uri, d->nluts, d->nluts == 1 ? "" : "s");
+      return nnf_fail(err, errlen, "layer %d (%s) needs %d activation tables at once%s; device %s has %d LUT%s (INFO LUTS)",
+                      i, what, distinct + (xt ? 4 : 0), xt ? " (four for its softmax's exp table)" : "", d->uri,
+                      d->nluts, d->nluts == 1 ? "" : "s");
+    }
+    int *seg = d->seg_lut[d->nseg - 1];
+    int8_t planes[4][256];
+    int grp = -1; /* the exp table's group, when the segment holds it already */
+    if (xt) {
+      exp_planes(xt, planes);
+      for (int g = 0; g < groups && grp < 0; g++) {
+        int G = d->nluts / 4 - 1 - g, same = 1;
+        for (int b = 0; b < 4 && same; b++) same = !memcmp(d->tables[seg[4 * G + b]], planes[b], 256);
+        if (same) grp = G;
+      }
     }
     /* those not resident in the current segment */
     int fresh = 0;
     for (int k = 0; k < nt; k++) {
       int found = 0;
-      for (int j = 0; j < used && !found; j++) found = !memcmp(d->tables[d->seg_lut[d->nseg - 1][j]], t[k], 256);
+      for (int j = 0; j < used && !found; j++) found = !memcmp(d->tables[seg[j]], t[k], 256);
       for (int j = 0; j < k && !found; j++) found = !memcmp(t[j], t[k], 256);
       fresh += !found;
     }
-    if (used + fresh > d->nluts) {
-      d->seg_first[d->nseg] = i;
-      for (int k = 0; k < NNFM_LUTS_MAX; k++) d->seg_lut[d->nseg][k] = -1;
-      d->seg_page[d->nseg] = d->seg_page[d->nseg - 1];
-      d->nseg++;
-      used = 0;
+    if (used + fresh + 4 * (groups + (xt && grp < 0)) > d->nluts) {
+      new_segment(d, i, d->seg_page[d->nseg - 1]);
+      seg = d->seg_lut[d->nseg - 1];
+      used = groups = 0;
+      grp = -1;
     }
-    int *seg = d->seg_lut[d->nseg - 1];
     for (int k = 0; k < nt; k++) {
       int slot = -1;
       for (int j = 0; j < used && slot < 0; j++)
@@ -590,6 +631,16 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
       d->plan.lut_slots[i][k] = (int8_t)slot;
     }
     d->plan.lut_slot[i] = d->plan.lut_slots[i][0];
+    if (xt) {
+      if (grp < 0) {
+        grp = d->nluts / 4 - 1 - groups++;
+        for (int b = 0; b < 4; b++) {
+          memcpy(d->tables[d->ntables], planes[b], 256);
+          seg[4 * grp + b] = d->ntables++;
+        }
+      }
+      d->plan.row_tbl[i] = (int8_t)grp;
+    }
   }
   d->seg_first[d->nseg] = n->nlayers;
   return 0;
@@ -831,6 +882,10 @@ int nnf_device_load(nnf_device *d, const nnf_net *n, int max_batch, char *err, s
       nnfm_engine_read_bytes(d->img, NNFDRV_P, 0, d->pages[pg], len);
     }
   }
+  for (int k = 0; k < d->plan.nconst; k++) /* constants in ACT (a positional table, a pooling row) */
+    if (upload_range(d, NNFDRV_ACT, d->plan.const_base[k] * (uint32_t)d->cfg.rows,
+                     act_bytes(d, d->plan.const_words[k]), "constant upload", err, errlen))
+      return -1;
   if (upload_range(d, NNFDRV_W, 0, (size_t)d->plan.w * d->cfg.cols, "weight upload", err, errlen) ||
       (d->plan.npages == 1 &&
        upload_range(d, NNFDRV_P, 0, (size_t)d->plan.p * p_entry_bytes(d), "parameter upload", err, errlen)))
@@ -936,11 +991,15 @@ static int get_outputs(nnf_device *d, nnf_net *n, int B, size_t first, int buf, 
       if (l->ops->output(l, &p, in, y->q + first * W, B)) return nnf_fail(err, errlen, "outputs do not unpack");
       continue;
     }
-    uint32_t words = map_words(&d->cfg, y, B);
+    /* a sequence of tokens (one a chunk): T rows of W / T channels */
+    uint32_t T = d->plan.tok_rows[i + 1];
+    uint32_t words = T ? nnfm_act_words(&d->cfg, T, W / T) : map_words(&d->cfg, y, B);
     int rc = nnfdrv_read(d->drv, NNFDRV_ACT, base * (uint32_t)d->cfg.rows, d->img->act + act_bytes(d, base),
                          act_bytes(d, words));
     if (rc) return drv_fail(d, rc, "activation read-back", err, errlen);
-    if (is_map(y))
+    if (T)
+      nnfm_engine_get_act(d->img, base, y->q + first * W, T, W / T);
+    else if (is_map(y))
       nnfm_engine_get_fmap(d->img, base, y->q + first * W, (uint32_t)B, (uint32_t)y->mc, (uint32_t)y->mh, (uint32_t)y->mw);
     else nnfm_engine_get_act(d->img, base, y->q + first * W, (uint32_t)B, W);
   }

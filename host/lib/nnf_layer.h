@@ -193,6 +193,10 @@ typedef struct {
    * (nnf_plan.lut_slots[index][k] for the layer's table k). NULL: the
    * Linear / Conv2d table of nnf_qlayer, if any. */
   int (*luts)(const nnf_layer *l, const int8_t **tables, int max);
+  /* The softmax exp table (256 entries, nnfm_softmax_table) the layer's ROW
+   * SOFTMAX reads, or NULL: the device compiler gives it a group of four
+   * LUTs (nnf_plan.row_tbl). NULL hook: none. */
+  const int32_t *(*softmax_table)(const nnf_layer *l);
   /* A layer that reads the network's input in a layout of its own (the
    * recurrent layers' per-step regions): with xq NULL the ACT words one
    * input buffer of p->B rows takes; else lay B rows of xq (the input

@@ -79,4 +79,41 @@ static inline uint64_t nnf_test_device_ran(nnf_device *d, const int8_t *out, siz
   return f.bytes_in;
 }
 
+/* The quantized network n over x (count rows) on uri, in chunks of at most
+ * max_batch: the host's INT forward, then the device's (its boundaries
+ * scribbled over first): every planned layer's int8 outputs and the logits
+ * equal the host's, and the device really ran (nnf_test_device_ran). The
+ * int8 values compared; *batch (if not NULL): the device's chunk. */
+static inline size_t nnf_test_device_same(nnf_net *n, const float *x, int count, const char *uri, int max_batch,
+                                          const char *what, int *batch) {
+  char err[512] = "";
+  int L = n->nlayers, C = nnf_net_outputs(n);
+  int8_t *host[NNF_MAX_LAYERS + 1];
+  float *logits = nnf_test_device_host_int(n, x, count, host);
+  nnf_device *d = nnf_device_open(uri, err, sizeof err);
+  nnf_test_ctx("%s: open %s: %s", what, uri, err);
+  CHECK(d != NULL);
+  int rc = nnf_device_load(d, n, max_batch, err, sizeof err);
+  nnf_test_ctx("%s: load on %s: %s", what, uri, err);
+  CHECK_OK(rc);
+  if (batch) *batch = nnf_device_batch(d);
+  for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
+  rc = nnf_device_forward(d, n, x, count, err, sizeof err);
+  nnf_test_ctx("%s: forward on %s: %s", what, uri, err);
+  CHECK_OK(rc);
+  size_t compared = 0;
+  for (int i = 0; i < L; i++) {
+    nnf_layer *l = n->layer[i];
+    if (!l->ops->plan || l->fused) continue; /* what the device wrote: each planned layer's output */
+    nnf_test_ctx("%s: layer %d (%s) outputs, device vs host INT", what, i, l->ops->kind);
+    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
+    compared += (size_t)count * n->t[i + 1].width;
+  }
+  nnf_test_ctx("%s: logits", what);
+  CHECK_MEM_EQ(n->logits, logits, (size_t)count * C * sizeof(float));
+  nnf_test_device_ran(d, host[L], (size_t)count * C, (uint64_t)count);
+  nnf_test_device_host_free(host, logits);
+  return compared;
+}
+
 #endif /* NNF_TEST_DEVICE_H */

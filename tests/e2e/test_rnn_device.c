@@ -42,37 +42,13 @@ static nnf_net *build(const char *arch, int T, int I, uint64_t seed) {
 /* Observe, quantize; the host's INT forward; the device's (over chunks of
  * max_batch): every planned layer's int8 outputs and the logits equal. */
 static size_t same_on_device(const char *arch, int T, int I, int count, int max_batch, uint64_t seed) {
-  char err[512] = "";
+  char err[512] = "", what[256];
   nnf_net *n = build(arch, T, I, seed);
-  int K = nnf_net_inputs(n), L = n->nlayers, C = nnf_net_outputs(n);
-  float *x = inputs(count, K, seed * 7 + 1);
+  float *x = inputs(count, nnf_net_inputs(n), seed * 7 + 1);
   CHECK_OK(nnf_net_observe(n, x, count, 1));
   CHECK_OK(nnf_net_quantize(n, err, sizeof err));
-  int8_t *host[NNF_MAX_LAYERS + 1];
-  float *logits = nnf_test_device_host_int(n, x, count, host);
-  nnf_device *d = nnf_device_open(dev_uri, err, sizeof err);
-  nnf_test_ctx("%s: open %s: %s", arch, dev_uri, err);
-  CHECK(d != NULL);
-  nnf_test_ctx("%s (T %d, I %d): load on %s", arch, T, I, dev_uri);
-  int rc = nnf_device_load(d, n, max_batch, err, sizeof err);
-  nnf_test_ctx("%s (T %d, I %d): load on %s: %s", arch, T, I, dev_uri, err);
-  CHECK_OK(rc);
-  for (int i = 1; i <= L; i++) memset(n->t[i].q, 0x5a, (size_t)count * n->t[i].width);
-  rc = nnf_device_forward(d, n, x, count, err, sizeof err);
-  nnf_test_ctx("%s (T %d, I %d): forward: %s", arch, T, I, err);
-  CHECK_OK(rc);
-  size_t compared = 0;
-  for (int i = 0; i < L; i++) {
-    nnf_layer *l = n->layer[i];
-    if (!l->ops->plan || l->fused) continue;
-    nnf_test_ctx("%s (T %d, I %d): layer %d (%s) outputs, device vs host INT", arch, T, I, i, l->ops->kind);
-    CHECK_MEM_EQ(n->t[i + 1].q, host[i + 1], (size_t)count * n->t[i + 1].width);
-    compared += (size_t)count * n->t[i + 1].width;
-  }
-  nnf_test_ctx("%s (T %d, I %d): logits", arch, T, I);
-  CHECK_MEM_EQ(n->logits, logits, (size_t)count * C * sizeof(float));
-  nnf_test_device_ran(d, host[L], (size_t)count * C, (uint64_t)count);
-  nnf_test_device_host_free(host, logits);
+  snprintf(what, sizeof what, "%s (T %d, I %d)", arch, T, I);
+  size_t compared = nnf_test_device_same(n, x, count, dev_uri, max_batch, what, NULL);
   free(x);
   nnf_net_free(n);
   printf("%s on %d steps of %d: %zu int8 values equal\n", arch, T, I, compared);

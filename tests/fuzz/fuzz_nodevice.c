@@ -80,6 +80,22 @@ int nnfdrv_insn_loop_stride(uint8_t out[32], uint32_t target, uint32_t count, ui
   abort();
 }
 
+int nnfdrv_insn_row(uint8_t out[32], const nnfdrv_row *r) {
+  (void)out, (void)r;
+  abort();
+}
+
+int nnfdrv_insn_actw(uint8_t out[32], const nnfdrv_actw *a) {
+  (void)out, (void)a;
+  abort();
+}
+
+int nnfdrv_layernorm_p(int d, const int32_t *m0, const int8_t *shift, const int8_t *sign, const int32_t *bias,
+                       uint32_t cols, uint8_t *out) {
+  (void)d, (void)m0, (void)shift, (void)sign, (void)bias, (void)cols, (void)out;
+  abort();
+}
+
 /* nnfpga_util.c's cli_trace_report (after a traced run) asks the driver. */
 struct nnfdrv *nnf_device_driver(nnf_device *d) {
   (void)d;

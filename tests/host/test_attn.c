@@ -303,7 +303,8 @@ static void refusals(void) {
     CHECK(!strcmp(err, bad[i].msg));
     nnf_net_free(n);
   }
-  /* the quantized forwards run (test_attn_int.c checks them); the device compiler refuses, naming the layer */
+  /* the quantized forwards run (test_attn_int.c checks them); a device without the features is refused, naming the
+   * layer (tests/e2e/test_attn_device.c runs them on devices that have them) */
   nnf_net *n = nnf_arch_build("embed(8,in=4),encoder(8,2,ff=8),meanpool,dense(3)", flat, err, sizeof err);
   CHECK(n != NULL);
   if (!n) return;
@@ -328,8 +329,8 @@ static void refusals(void) {
   CHECK_EQ(n->layer[1]->ops->plan(n->layer[1], &pl, err, sizeof err), -1);
   nnf_test_ctx("%s", err);
   CHECK(!strcmp(err, "layer 1 (TransformerEncoderLayer(8,2,dim_feedforward=8,dropout=0.0,activation='relu',"
-                     "layer_norm_eps=1e-05,batch_first=True,norm_first=False)): attention runs on the host only for "
-                     "now (float, or int8 with --device host); its device path is not built yet"));
+                     "layer_norm_eps=1e-05,batch_first=True,norm_first=False)): device model does not run it: its "
+                     "INFO lacks feature bits 7, 11 and 12 (FEAT_EW, FEAT_ROW, FEAT_ACTW)"));
   nnf_net_free(n);
   /* the spiking time axis is not a sequence */
   nnf_snn_config sc = nnf_snn_defaults();
