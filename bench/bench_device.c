@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_json.h"
 #include "nnfdrv.h"
 #include "nnfm.h"
 
@@ -210,27 +211,9 @@ int main(int argc, char **argv) {
          (unsigned long long)(c1.stall_cycles - c0.stall_cycles));
 
   if (json_path) {
-    cJSON *root = NULL;
-    FILE *f = fopen(json_path, "rb");
-    if (f) {
-      fseek(f, 0, SEEK_END);
-      long len = ftell(f);
-      fseek(f, 0, SEEK_SET);
-      char *txt = malloc((size_t)len + 1);
-      if (fread(txt, 1, (size_t)len, f) == (size_t)len) {
-        txt[len] = 0;
-        root = cJSON_Parse(txt);
-      }
-      free(txt);
-      fclose(f);
-    }
-    if (!root) root = cJSON_CreateObject();
-    cJSON_DeleteItemFromObject(root, "link");
-    cJSON_DeleteItemFromObject(root, "mlp_inference");
-    cJSON *link = cJSON_AddObjectToObject(root, "link");
+    cJSON *root = bench_json_load(json_path), *link = cJSON_CreateObject(), *mlp = cJSON_CreateObject();
     cJSON_AddNumberToObject(link, "efficiency", efficiency);
     cJSON_AddNumberToObject(link, "max_payload", in->max_payload);
-    cJSON *mlp = cJSON_AddObjectToObject(root, "mlp_inference");
     cJSON_AddStringToObject(mlp, "device", uri);
     cJSON_AddNumberToObject(mlp, "batch", B);
     cJSON_AddNumberToObject(mlp, "batches", batches);
@@ -238,16 +221,12 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(mlp, "ideal_cycles_per_image", ideal);
     cJSON_AddNumberToObject(mlp, "ratio", cycles / images / ideal);
     cJSON_AddNumberToObject(mlp, "utilization", util);
-    char *txt = cJSON_Print(root);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", json_path);
-    FILE *o = fopen(tmp, "wb");
-    if (!o || fputs(txt, o) < 0 || fclose(o) != 0 || rename(tmp, json_path) != 0) {
+    bench_json_set(root, "link", link);
+    bench_json_set(root, "mlp_inference", mlp);
+    if (bench_json_save(json_path, root)) {
       fprintf(stderr, "bench_device: cannot write %s\n", json_path);
       return 1;
     }
-    free(txt);
-    cJSON_Delete(root);
   }
   for (int b = 0; b < batches; b++) {
     free(x[b]);

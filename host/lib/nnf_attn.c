@@ -1133,6 +1133,7 @@ static void feature_list(uint32_t missing, char *out, size_t len) {
 static uint32_t needs_of(const attn *A) {
   switch (A->kind) {
     case NNF_ATTN_POSEMBED:
+    case NNF_ATTN_CLSTOKEN:
     case NNF_ATTN_GELU: return NNFP_FEAT_EW;
     case NNF_ATTN_LAYERNORM: return NNFP_FEAT_ROW;
     case NNF_ATTN_MEANPOOL:
@@ -1168,8 +1169,6 @@ static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen)
     feature_list(missing, bits, sizeof bits);
     return plan_fail(A, err, errlen, "device %s does not run it: its INFO lacks %s", p->dev ? p->dev : "?", bits);
   }
-  if (A->kind == NNF_ATTN_CLSTOKEN)
-    return fail_layer(l, err, errlen, "the class token does not run on the device yet (mean pooling does: meanpool)");
   if (p->B != 1) return plan_fail(A, err, errlen, "a chunk of %d sequences: on the device a chunk holds one", p->B);
   if (p->in_layer == i) p->tok_rows[i] = (uint16_t)Ti; /* the input hook lays the tokens out */
   else if (p->tok_rows[i] != Ti)
@@ -1186,6 +1185,7 @@ static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen)
       D->p[DP_IN] = nnf_plan_p(p, nnfm_p_entries(p->cfg, E));
       break;
     case NNF_ATTN_POSEMBED: D->a[DA_C] = nnf_plan_act_const(p, tok_words(p, T, E)); break;
+    case NNF_ATTN_CLSTOKEN: break; /* the output holds the token: below */
     case NNF_ATTN_MEANPOOL:
     case NNF_ATTN_CLSPOOL:
       D->a[DA_C] = nnf_plan_act_const(p, nnfm_act_words(p->cfg, 1, Ti));
@@ -1241,9 +1241,9 @@ static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen)
       }
       break;
     }
-    case NNF_ATTN_CLSTOKEN: break;
   }
-  p->act[i + 1] = nnf_plan_act(p, out_words);
+  /* the class token's output: row 0 is the token, written once with the constants */
+  p->act[i + 1] = A->kind == NNF_ATTN_CLSTOKEN ? nnf_plan_act_const(p, out_words) : nnf_plan_act(p, out_words);
   p->tok_rows[i + 1] = A->kind == NNF_ATTN_MEANPOOL || A->kind == NNF_ATTN_CLSPOOL ? 0 : (uint16_t)T;
   if (p->a > p->cfg->act_words)
     return plan_fail(A, err, errlen,
@@ -1353,6 +1353,14 @@ static int attn_pack(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen)
   switch (A->kind) {
     case NNF_ATTN_EMBED: rc = pack_dense(p, &A->qe, D->w[DW_IN], D->p[DP_IN], (uint32_t)A->din, E); break;
     case NNF_ATTN_POSEMBED: rc = nnfm_engine_put_act(p->img, D->a[DA_C], A->tabq, T, E) == NNFM_OK ? 0 : -1; break;
+    case NNF_ATTN_CLSTOKEN: { /* the output's row 0: the token (the EW MAPs write the rows below it) */
+      int8_t *y = calloc((size_t)T * E, 1);
+      if (!y) return fail_layer(l, err, errlen, "out of memory");
+      memcpy(y, A->tabq, E);
+      rc = nnfm_engine_put_act(p->img, p->act[l->index + 1], y, T, E) == NNFM_OK ? 0 : -1;
+      free(y);
+      break;
+    }
     case NNF_ATTN_MEANPOOL:
     case NNF_ATTN_CLSPOOL: {
       int mean = A->kind == NNF_ATTN_MEANPOOL;
@@ -1469,6 +1477,12 @@ static int attn_emit(nnf_layer *l, struct nnf_plan *p) {
   switch (A->kind) {
     case NNF_ATTN_EMBED: put_dense(p, A, &A->qe, T, (uint32_t)A->din, E, x, D->w[DW_IN], D->p[DP_IN], y); break;
     case NNF_ATTN_POSEMBED: put_ew(p, &A->ew[0], E, T, x, D->a[DA_C], y, 0, 0); break;
+    case NNF_ATTN_CLSTOKEN: { /* each channel tile's Ti rows mapped to rows 1.. of the output's (T apart) */
+      const uint32_t rows = (uint32_t)p->cfg->rows;
+      for (uint32_t ct = 0; ct * rows < E; ct++)
+        put_ew(p, &A->ew[0], E - ct * rows < rows ? E - ct * rows : rows, Ti, x + ct * Ti, 0, y + ct * T + 1, 0, 0);
+      break;
+    }
     case NNF_ATTN_MEANPOOL:
     case NNF_ATTN_CLSPOOL: {
       int mean = A->kind == NNF_ATTN_MEANPOOL;

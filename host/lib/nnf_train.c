@@ -334,6 +334,15 @@ int nnf_train(nnf_net *n, nnf_optim *opt, nnf_device *dev, const nnf_dataset *tr
     return nnf_fail(err, errlen, "the L1 coefficient and the clipping norm must be >= 0 (got %g, %g)", (double)o->l1,
                     (double)o->clip_norm);
   for (int i = 0; o->mode == NNF_FWD_DEVICE && i < n->nlayers; i++)
+    if (!nnf_layer_attn(n->layer[i], NULL, NULL)) {
+      char what[256];
+      n->layer[i]->ops->describe(n->layer[i], what, sizeof what);
+      return nnf_fail(err, errlen,
+                      "layer %d (%s): attention layers train with --float or --device host (a device's forward keeps "
+                      "nothing for their backward); eval --device runs them on the device",
+                      i, what);
+    }
+  for (int i = 0; o->mode == NNF_FWD_DEVICE && i < n->nlayers; i++)
     if (!nnf_layer_rnn(n->layer[i], NULL, NULL, NULL, NULL)) {
       char g[96];
       nnf_rnn_grammar(n->layer[i], g, sizeof g);

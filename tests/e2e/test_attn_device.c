@@ -12,11 +12,11 @@
  * nnfm_matmul_act, nnfm_softmax, nnfm_layernorm, nnfm_ew), over several
  * sequences, on fixed shapes (head sizes, token widths and sequence lengths
  * not multiples of the rows; one head; post-norm and pre-norm; GELU and
- * ReLU; two layers; mean and class pooling; a LayerNorm, GELU and
- * MultiheadAttention of their own), logits scaled up so that the softmax
+ * ReLU; two layers; mean and class pooling; a class token; a LayerNorm,
+ * GELU and MultiheadAttention of their own), logits scaled up so that the softmax
  * saturates, and random ones. Then the refusals, with their exact messages:
- * a device without FEAT_ROW / FEAT_ACTW / FEAT_EW, too few LUTs, a class
- * token, tokens into a Linear, a layer's parameters beyond P, a sequence
+ * a device without FEAT_ROW / FEAT_ACTW / FEAT_EW, too few LUTs, tokens
+ * into a Linear, a layer's parameters beyond P, a sequence
  * beyond ACT or beyond a softmax row.
  *
  * usage: test_attn_device [seed [random networks [device URI]]]
@@ -83,6 +83,11 @@ int main(int argc, char **argv) {
   total += same_on_device("embed(11),encoder(11,1,ff=16,act=gelu),meanpool,dense(3)", 10, 6, 2, 40.0f, seed + 2);
   /* the pieces as layers of their own */
   total += same_on_device("embed(10),layernorm,mha(10,2),gelu,posembed(8),meanpool", 8, 4, 3, 1.0f, seed + 3);
+  /* a class token (its row an ACT constant, the tokens mapped below it a word column at a time), class pooling */
+  total += same_on_device("embed(19),clstoken,posembed(12),encoder(19,1,ff=7,act=gelu,norm_first=1),layernorm,"
+                          "gelu(approx=tanh),clspool,dense(6)",
+                          11, 5, 3, 1.0f, seed + 6);
+  total += same_on_device("clstoken,encoder(8,2,ff=8),meanpool", 1, 8, 2, 1.0f, seed + 7);
   /* tokens as the output; one token */
   total += same_on_device("embed(9),encoder(9,3,ff=9,norm_first=1)", 5, 9, 2, 1.0f, seed + 4);
   total += same_on_device("encoder(8,2,ff=8),meanpool,dense(2)", 1, 8, 2, 1.0f, seed + 5);
@@ -92,7 +97,8 @@ int main(int argc, char **argv) {
     int T = 1 + (int)(nnf_rng_u32(&r) % 20), I = 1 + (int)(nnf_rng_u32(&r) % 12), ff = 1 + (int)(nnf_rng_u32(&r) % 30);
     int layers = 1 + (int)(nnf_rng_u32(&r) % 2), nf = (int)(nnf_rng_u32(&r) % 2), gelu = (int)(nnf_rng_u32(&r) % 2);
     char arch[400];
-    int at = snprintf(arch, sizeof arch, "embed(%d)%s", d, nnf_rng_u32(&r) % 2 ? ",posembed(20)" : "");
+    int at = snprintf(arch, sizeof arch, "embed(%d)%s%s", d, nnf_rng_u32(&r) % 4 ? "" : ",clstoken",
+                      nnf_rng_u32(&r) % 2 ? ",posembed(21)" : "");
     for (int j = 0; j < layers; j++)
       at += snprintf(arch + at, sizeof arch - (size_t)at, ",encoder(%d,%d,ff=%d%s,norm_first=%d)", d, heads, ff,
                      gelu ? ",act=gelu" : "", nf);
@@ -116,8 +122,8 @@ int main(int argc, char **argv) {
        "layer 1 (PositionalEmbedding(4,8)): device model:ew=0 does not run it: its INFO lacks feature bit 7 (FEAT_EW)"},
       {"embed(8),encoder(8,2,ff=8,act=gelu),meanpool", 4, 3, "model:luts=4",
        "needs 5 activation tables at once (four for its softmax's exp table); device model:luts=4 has 4 LUTs"},
-      {"embed(8),clstoken,meanpool", 4, 3, "model",
-       "layer 1 (ClassToken(8)): the class token does not run on the device yet (mean pooling does: meanpool)"},
+      {"embed(8),clstoken,meanpool", 4, 3, "model:ew=0",
+       "layer 1 (ClassToken(8)): device model:ew=0 does not run it: its INFO lacks feature bit 7 (FEAT_EW)"},
       {"embed(8),dense(3)", 4, 3, "model",
        "layer 1 (Linear(32,3)) reads layer 0's tokens: on the device only the attention layers and the token pools read a "
        "sequence of tokens (pool them first: meanpool or clspool)"},
