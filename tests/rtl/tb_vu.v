@@ -23,16 +23,12 @@ module tb_vu #(
     localparam integer A  = 1 << ACT_AW;
     localparam integer WB = ROWS * 8;
     localparam integer NF = 29;
-    reg clk = 1'b0;
-    always #5 clk = !clk;
+    localparam integer F_CYCLES = 25;          // the exact cycles from start to done
+    localparam integer ABORT_MAX = 14;         // done at most this many cycles after abort
+    localparam integer RESET_QUIET = 0;        // no case resets
+`define TB_VU_ACT_IMAGE
+`include "tb_vu_run.vh"  // the clock, the case file, the run from start to done
 
-    reg [WB-1:0] f   [0:FWORDS-1];
-    reg [WB-1:0] act [0:A-1];
-    reg [WB-1:0] expw [0:A-1];
-    reg [WB-1:0] orig [0:A-1];
-    reg [WB-1:0] rd_q;
-
-    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
     reg c_avg, c_pack;
     reg [$clog2(ROWS):0] c_cin;
     reg [7:0]  c_zp_in;
@@ -41,7 +37,7 @@ module tb_vu #(
     reg [2:0]  c_sh, c_sw, c_ph, c_pw;
     reg [ACT_AW-1:0] c_wb, c_hwb, c_a_base, c_o_base;
     reg [7:0]  c_lo, c_hi;
-    wire busy, done, act_re, act_we;
+    wire act_re, act_we;
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0] act_wd;
 
@@ -55,8 +51,6 @@ module tb_vu #(
         .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
 
     // the ACT model and the port checks
-    integer nreads, ncyc, cas;
-    integer fv [0:NF-1];
     always @(posedge clk) begin
         if (act_re) begin
             rd_q <= act[act_ra];
@@ -76,42 +70,25 @@ module tb_vu #(
         end
     end
 
-    integer p, i, j, k, ncases, total_cycles, total_reads, naborts, nmax, navg, nglobal, npack;
-    integer first_bad, abort_at, abort_cyc, abort_lat;
-    reg [WB-1:0] garbage;
+    integer total_reads, nmax, navg, nglobal, npack;
+    integer first_bad;
 
-    function integer fld(input integer at);
-        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
-    endfunction
+    task scramble;  // nnf_vu's command fields are not scrambled
+        begin
+        end
+    endtask
+
+    task case_info;
+        $write("FAIL case %0d (avg %0d pack %0d)", cas, fv[0], fv[26]);
+    endtask
 
     initial begin
-        $readmemh(FILE, f);
-        ncases = fld(0);
-        p = 2;
-        total_cycles = 0; total_reads = 0; abort_lat = 0; naborts = 0; nmax = 0; navg = 0; nglobal = 0; npack = 0;
-        nreads = 0;
-        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
-        repeat (3) @(negedge clk);
-        rst = 1'b0;
-        @(negedge clk);
+        total_reads = 0; nmax = 0; navg = 0; nglobal = 0; npack = 0;
+        tb_vu_begin;
         for (cas = 0; cas < ncases; cas = cas + 1) begin
-            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
-            p = p + 2 * NF;
+            tb_vu_fields;
             // ACT: garbage, the input; expected: the garbage, the outputs
-            for (i = 0; i < A; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
-                act[i] = garbage;
-                expw[i] = garbage;
-                orig[i] = garbage;
-            end
-            for (i = 0; i < fv[22]; i = i + 1) begin
-                act[fv[17] + i] = f[p + i];
-                expw[fv[17] + i] = f[p + i];
-            end
-            p = p + fv[22];
-            for (i = 0; i < fv[23]; i = i + 1) expw[fv[18] + i] = f[p + i];
-            p = p + fv[23];
+            tb_vu_act_case(fv[17], fv[22], 0, 0, fv[18], fv[23]);
             c_avg = fv[0][0]; c_c = fv[1][15:0]; c_ct = fv[2][15:0]; c_h = fv[3][10:0]; c_w = fv[4][10:0];
             c_b = fv[5][10:0]; c_kh = fv[6][10:0]; c_kw = fv[7][10:0]; c_sh = fv[8][2:0]; c_sw = fv[9][2:0];
             c_ph = fv[10][2:0]; c_pw = fv[11][2:0]; c_oh = fv[12][10:0]; c_ow = fv[13][10:0];
@@ -120,42 +97,10 @@ module tb_vu #(
             c_lo = fv[19][7:0]; c_hi = fv[20][7:0];
             c_pack = fv[26][0]; c_cin = fv[27][$clog2(ROWS):0]; c_zp_in = fv[28][7:0];
             abort_at = fv[21];
-            if (busy || done) begin
-                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
-                $finish;
-            end
-            nreads = 0;
-            start = 1'b1;
-            @(negedge clk);
-            start = 1'b0;
-            ncyc = 1;
-            abort_cyc = -1;
-            while (!done) begin
-                if (!busy) begin
-                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
-                    $finish;
-                end
-                if (abort_at != 0 && ncyc == abort_at) begin
-                    abort = 1'b1;
-                    abort_cyc = ncyc;
-                end
-                @(negedge clk);
-                abort = 1'b0;
-                ncyc = ncyc + 1;
-                if (ncyc > fv[25] + 20) begin
-                    $display("FAIL case %0d: no done after %0d cycles (bound %0d)", cas, ncyc, fv[25]);
-                    $finish;
-                end
-            end
-            if (busy) begin
-                $display("FAIL case %0d: busy with done", cas);
-                $finish;
-            end
-            if (abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-            if (abort_cyc >= 0 && ncyc - abort_cyc > 14) begin
-                $display("FAIL case %0d: done %0d cycles after abort", cas, ncyc - abort_cyc);
-                $finish;
-            end
+            reset_at = 0;
+            // an idle cycle after each case's done (checked below): neither
+            // busy nor done at start
+            tb_vu_run(1);
             @(negedge clk);
             if (done) begin
                 $display("FAIL case %0d: done longer than one cycle", cas);
@@ -178,36 +123,31 @@ module tb_vu #(
                     end
                 end
             end
-            if (abort_cyc >= 0) begin
-                naborts = naborts + 1;
-                if (first_bad >= 0) begin
-                    // POOL writes the words in address order: from the first one
-                    // not the model's on, all untouched; PACK in its (ct, b, y, ox)
-                    // order: each word the model's or untouched
-                    for (j = first_bad; j < fv[23]; j = j + 1)
-                        if (act[fv[18] + j] !== orig[fv[18] + j] &&
-                            !(fv[26] != 0 && act[fv[18] + j] === expw[fv[18] + j])) begin
-                            $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
-                                     cas, j, act[fv[18] + j], orig[fv[18] + j], expw[fv[18] + j]);
-                            $finish;
-                        end
-                end
-            end else begin
-                if (ncyc != fv[25]) begin
-                    $display("FAIL case %0d (avg %0d pack %0d): %0d cycles, want %0d", cas, fv[0], fv[26], ncyc, fv[25]);
-                    $finish;
-                end
+            if (abort_cyc >= 0 && first_bad >= 0) begin
+                // POOL writes the words in address order: from the first one
+                // not the model's on, all untouched; PACK in its (ct, b, y, ox)
+                // order: each word the model's or untouched
+                for (j = first_bad; j < fv[23]; j = j + 1)
+                    if (act[fv[18] + j] !== orig[fv[18] + j] &&
+                        !(fv[26] != 0 && act[fv[18] + j] === expw[fv[18] + j])) begin
+                        $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
+                                 cas, j, act[fv[18] + j], orig[fv[18] + j], expw[fv[18] + j]);
+                        $finish;
+                    end
+            end
+            tb_vu_cycles;
+            if (abort_cyc < 0) begin
                 if (nreads != fv[24]) begin
                     $display("FAIL case %0d: %0d reads, want %0d", cas, nreads, fv[24]);
                     $finish;
                 end
                 total_reads = total_reads + nreads;
-                total_cycles = total_cycles + ncyc;
                 if (fv[26] != 0) npack = npack + 1;
                 else if (fv[0] != 0) navg = navg + 1; else nmax = nmax + 1;
                 if (fv[26] == 0 && fv[6] == fv[3] && fv[7] == fv[4] && fv[12] == 1 && fv[13] == 1) nglobal = nglobal + 1;
             end
         end
+        tb_vu_end;
         $display("PASS %0d cases (%0d max, %0d avg, %0d with the window the whole map, %0d PACK; %0d aborted, done at most %0d cycles after abort), %0d reads, %0d cycles",
                  ncases, nmax, navg, nglobal, npack, naborts, abort_lat, total_reads, total_cycles);
         $finish;

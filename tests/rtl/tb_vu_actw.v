@@ -54,13 +54,12 @@ module tb_vu_actw #(
     // cycle, S_END: done ROWS + 4 cycles later) or in the bias multiply's
     // first step (9 steps, the P write, S_END: 11 cycles)
     localparam integer ABORT_MAX = (ROWS + 4 > 11) ? ROWS + 4 : 11;
+    localparam integer RESET_QUIET = ABORT_MAX + 4;
     localparam integer F_TR = 0, F_SUM = 1, F_ZA = 2, F_N = 3, F_M = 4, F_ABASE = 5, F_WBASE = 6,
                        F_PBASE = 7, F_AWORDS = 8, F_WWORDS = 9, F_NP = 10, F_CYCLES = 11, F_ABORT = 12,
                        F_RESET = 13, F_GAP = 14, F_IABORT = 15, F_MODE = 16, NF = 17;
-    reg clk = 1'b0;
-    always #5 clk = !clk;
+`include "tb_vu_run.vh"  // the clock, the case file, the run from start to done
 
-    reg [WB-1:0] f     [0:FWORDS-1];
     reg [WB-1:0] act   [0:AN-1];
     reg          rdone [0:AN-1];       // the word was read in this case
     reg [WB-1:0] wimg  [0:WN-1];
@@ -71,14 +70,13 @@ module tb_vu_actw #(
     reg [PB-1:0] porig [0:PN-1];
     reg [WB-1:0] rd_q;
 
-    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
     reg              c_tr, c_sum;
     reg [7:0]        c_za;
     reg [15:0]       c_n, c_m;
     reg [ACT_AW-1:0] c_a_base;
     reg [W_AW-1:0]   c_w_base;
     reg [P_AW-1:0]   c_p_base;
-    wire busy, done, act_re, w_we, p_we;
+    wire act_re, w_we, p_we;
     wire [ACT_AW-1:0] act_ra;
     wire [W_AW-1:0]   w_wa;
     wire [P_AW-1:0]   p_wa;
@@ -91,9 +89,8 @@ module tb_vu_actw #(
         .busy(busy), .done(done), .act_re(act_re), .act_ra(act_ra), .act_rd(rd_q),
         .w_we(w_we), .w_wa(w_wa), .w_wd(w_wd), .p_we(p_we), .p_wa(p_wa), .p_wd(p_wd));
 
-    // the buffers' models and the port checks
-    integer nreads, nwrites, npw, cas, want, ra, ncyc;
-    integer fv [0:NF-1];
+    // the buffers' models and the port checks (nwrites: W's)
+    integer npw, want, ra;
     reg     ab_seen;                   // an edge has sampled abort while busy
     always @(posedge clk) begin
         if (act_re) begin
@@ -138,12 +135,7 @@ module tb_vu_actw #(
         if (busy && abort) ab_seen = 1'b1;
     end
 
-    function integer fld(input integer at);
-        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
-    endfunction
-
-    integer p, i, k, ncases, total_cycles, total_words, total_biases, naborts, abort_lat, nempty, nresets;
-    integer abort_at, abort_cyc, reset_at, nw_lo, nw_hi;
+    integer total_biases, nw_lo, nw_hi;
     reg [WB-1:0] garbage;
     reg [PB-1:0] pgarbage;
 
@@ -154,32 +146,21 @@ module tb_vu_actw #(
         end
     endtask
 
+    task case_info;
+        $write("FAIL case %0d (tr %0d sum %0d N %0d M %0d)", cas, fv[F_TR], fv[F_SUM], fv[F_N], fv[F_M]);
+    endtask
+
     initial begin
-        $readmemh(FILE, f);
-        ncases = fld(0);
-        p = 2;
-        total_cycles = 0; total_words = 0; total_biases = 0; nresets = 0; abort_lat = 0; naborts = 0;
-        nempty = 0; nreads = 0; nwrites = 0; npw = 0; cas = -1; ab_seen = 1'b0; ncyc = 0;
-        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
+        total_biases = 0; npw = 0; ab_seen = 1'b0; ncyc = 0;
         for (i = 0; i < AN; i = i + 1) rdone[i] = 1'b0;
-        scramble;
-        repeat (3) @(negedge clk);
-        rst = 1'b0;
-        @(negedge clk);
+        tb_vu_begin;
         for (cas = 0; cas < ncases; cas = cas + 1) begin
-            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
-            p = p + 2 * NF;
+            tb_vu_fields;
             scramble;
-            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
-                abort = fv[F_IABORT][0] & !i[0];
-                @(negedge clk);
-                scramble;
-            end
-            abort = 1'b0;
+            tb_vu_idle(fv[F_GAP], fv[F_IABORT][0], 1'b1);
             // ACT: garbage, then A's words
             for (i = 0; i < AN; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
+                `TB_VU_GARBAGE(garbage, WB)
                 act[i] = garbage;
                 rdone[i] = 1'b0;
             end
@@ -187,8 +168,7 @@ module tb_vu_actw #(
             p = p + fv[F_AWORDS];
             // W: garbage; expected: the garbage with the model's B words
             for (i = 0; i < WN; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
+                `TB_VU_GARBAGE(garbage, WB)
                 wimg[i] = garbage;
                 worig[i] = garbage;
                 wexp[i] = garbage;
@@ -197,8 +177,7 @@ module tb_vu_actw #(
             p = p + fv[F_WWORDS];
             // P's biases: garbage; expected: the model's for the NT' entries
             for (i = 0; i < PN; i = i + 1) begin
-                pgarbage = 0;
-                for (k = 0; k < PB; k = k + 32) pgarbage = (pgarbage << 32) | {$random};
+                `TB_VU_GARBAGE(pgarbage, PB)
                 pimg[i] = pgarbage;
                 porig[i] = pgarbage;
                 pexp[i] = pgarbage;
@@ -211,66 +190,8 @@ module tb_vu_actw #(
             c_a_base = fv[F_ABASE][ACT_AW-1:0]; c_w_base = fv[F_WBASE][W_AW-1:0]; c_p_base = fv[F_PBASE][P_AW-1:0];
             abort_at = fv[F_ABORT];
             reset_at = fv[F_RESET];
-            if (busy || (done && fv[F_GAP] != 0)) begin
-                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
-                $finish;
-            end
-            nreads = 0; nwrites = 0; npw = 0; ab_seen = 1'b0;
-            start = 1'b1;
-            @(negedge clk);
-            start = 1'b0;
-            ncyc = 1;
-            abort_cyc = -1;
-            if (done) begin
-                $display("FAIL case %0d: done one cycle after start", cas);
-                $finish;
-            end
-            begin : wait_done
-            while (!done) begin
-                if (reset_at != 0 && ncyc == reset_at) begin
-                    rst = 1'b1;
-                    abort_cyc = ncyc;
-                    @(negedge clk);
-                    rst = 1'b0;
-                    for (i = 0; i < ABORT_MAX + 4; i = i + 1) begin
-                        if (busy || done) begin
-                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
-                            $finish;
-                        end
-                        @(negedge clk);
-                    end
-                    nresets = nresets + 1;
-                    disable wait_done;
-                end
-                if (!busy) begin
-                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
-                    $finish;
-                end
-                if (abort_at != 0 && ncyc == abort_at) begin
-                    abort = 1'b1;
-                    abort_cyc = ncyc;
-                end
-                @(negedge clk);
-                abort = 1'b0;
-                ncyc = ncyc + 1;
-                if (ncyc > fv[F_CYCLES] + 20) begin
-                    $display("FAIL case %0d (tr %0d sum %0d N %0d M %0d): no done after %0d cycles (want %0d)",
-                             cas, fv[F_TR], fv[F_SUM], fv[F_N], fv[F_M], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
-            end
-            end
-            if (busy) begin
-                $display("FAIL case %0d: busy with done", cas);
-                $finish;
-            end
-            if (reset_at == 0 && abort_cyc >= 0) begin
-                if (ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-                if (ncyc - abort_cyc > ABORT_MAX) begin
-                    $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
-                    $finish;
-                end
-            end
+            npw = 0; ab_seen = 1'b0;
+            tb_vu_run(fv[F_GAP]);
             // W: the model's words where written (all of B, or a prefix after
             // an abort or a reset), the garbage elsewhere
             nw_lo = fv[F_WBASE];
@@ -294,34 +215,19 @@ module tb_vu_actw #(
                     $finish;
                 end
             end
-            if (abort_cyc >= 0) begin
-                if (reset_at == 0) naborts = naborts + 1;
-            end else begin
-                if (ncyc != fv[F_CYCLES]) begin
-                    $display("FAIL case %0d (tr %0d sum %0d N %0d M %0d): done in cycle %0d, want %0d",
-                             cas, fv[F_TR], fv[F_SUM], fv[F_N], fv[F_M], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
+            tb_vu_cycles;
+            if (abort_cyc < 0) begin
                 if (nreads != fv[F_AWORDS] || nwrites != fv[F_WWORDS] || npw != fv[F_NP]) begin
                     $display("FAIL case %0d: %0d reads, %0d W writes, %0d P writes, want %0d, %0d, %0d",
                              cas, nreads, nwrites, npw, fv[F_AWORDS], fv[F_WWORDS], fv[F_NP]);
                     $finish;
                 end
-                total_cycles = total_cycles + ncyc;
                 total_words = total_words + fv[F_WWORDS];
                 total_biases = total_biases + ROWS * fv[F_NP];
                 if (fv[F_WWORDS] == 0) nempty = nempty + 1;
             end
         end
-        @(negedge clk);
-        if (done || busy) begin
-            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
-            $finish;
-        end
-        if (p != FWORDS) begin
-            $display("FAIL: read %0d words of the case file, it has %0d", p, FWORDS);
-            $finish;
-        end
+        tb_vu_end;
         $display("PASS %0d cases (%0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d W words, %0d biases, %0d cycles",
                  ncases, nempty, naborts, abort_lat, nresets, total_words, total_biases, total_cycles);
         $finish;

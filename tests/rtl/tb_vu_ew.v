@@ -40,22 +40,17 @@ module tb_vu_ew #(
     localparam integer G     = ROWS / LANES;
     localparam integer FIXED = 18;                 // cycles: W ? (W-1)*P + G + FIXED : 2
     localparam integer ABORT_MAX = G + FIXED - 2;   // done at most this many cycles after abort
+    localparam integer RESET_QUIET = G + FIXED + 4; // busy and done low this long after a reset
     // fields (gen_ew_cases.c's F_*)
     localparam integer F_OP = 0, F_N = 1, F_M = 2, F_WORDS = 3, F_ABASE = 4, F_BBASE = 5, F_OBASE = 6,
                        F_ZPA = 7, F_ZPB = 8, F_M0S = 9, F_NSHIFTS = 10, F_ASMALL = 11, F_M0 = 12,
                        F_SHIFT = 13, F_ZP = 14, F_LO = 15, F_HI = 16, F_LUT = 17, F_LUTSEL = 18,
                        F_ABORT = 19, F_NB = 20, F_NO = 21, F_CYCLES = 22, F_NLW = 23, F_MODE = 24,
                        F_GAP = 25, F_IABORT = 26, F_RESET = 27, F_RND = 28, NF = 29;
-    reg clk = 1'b0;
-    always #5 clk = !clk;
+`define TB_VU_LUT_PORT
+`define TB_VU_ACT_IMAGE
+`include "tb_vu_run.vh"  // the clock, the case file, the run from start to done
 
-    reg [WB-1:0] f    [0:FWORDS-1];
-    reg [WB-1:0] act  [0:A-1];
-    reg [WB-1:0] expw [0:A-1];
-    reg [WB-1:0] orig [0:A-1];
-    reg [WB-1:0] rd_q;
-
-    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
     reg [1:0]        c_op;
     reg [15:0]       c_n, c_m;
     reg [ACT_AW-1:0] c_a_base, c_b_base, c_o_base;
@@ -67,10 +62,7 @@ module tb_vu_ew #(
     reg [7:0]        c_shift, c_zp, c_lo, c_hi;
     reg              c_lut, c_rnd;
     reg [2:0]        c_lut_sel;
-    reg              lw_we = 1'b0;
-    reg [10:0]       lw_addr = 11'd0;
-    reg [7:0]        lw_data = 8'd0;
-    wire busy, done, act_re, act_we;
+    wire act_re, act_we;
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0] act_wd;
 
@@ -84,8 +76,7 @@ module tb_vu_ew #(
         .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
 
     // the ACT model and the port checks
-    integer nreads, nwrites, ncyc, cas, want;
-    integer fv [0:NF-1];
+    integer want;
     always @(posedge clk) begin
         if (act_re) begin
             rd_q <= act[act_ra];
@@ -114,14 +105,9 @@ module tb_vu_ew #(
         end
     end
 
-    integer p, i, j, k, ncases, total_cycles, total_words, naborts, abort_lat, nlut, nempty;
+    integer nlut;
     integer nop [0:3];
-    integer first_bad, abort_at, abort_cyc, binary, reset_at, nresets;
-    reg [WB-1:0] garbage;
-
-    function integer fld(input integer at);
-        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
-    endfunction
+    integer first_bad, binary;
 
     task scramble;  // the command fields while idle: garbage
         begin
@@ -133,54 +119,24 @@ module tb_vu_ew #(
         end
     endtask
 
+    task case_info;
+        $write("FAIL case %0d (op %0d N %0d M %0d words %0d)", cas, fv[F_OP], fv[F_N], fv[F_M], fv[F_WORDS]);
+    endtask
+
     initial begin
-        $readmemh(FILE, f);
-        ncases = fld(0);
-        p = 2;
-        total_cycles = 0; total_words = 0; nresets = 0; abort_lat = 0; naborts = 0; nlut = 0; nempty = 0;
+        nlut = 0;
         for (i = 0; i < 4; i = i + 1) nop[i] = 0;
-        nreads = 0; nwrites = 0; cas = -1;
-        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
-        scramble;
-        repeat (3) @(negedge clk);
-        rst = 1'b0;
-        @(negedge clk);
+        tb_vu_begin;
         for (cas = 0; cas < ncases; cas = cas + 1) begin
-            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
-            p = p + 2 * NF;
+            tb_vu_fields;
             binary = (fv[F_OP] != 3);
             // the LUT writes and F_GAP cycles, idle, the command fields garbage,
             // abort pulsed in them (F_IABORT); none: start in the cycle done is high
             scramble;
-            for (i = 0; i < fv[F_NLW]; i = i + 1) begin
-                k = fld(p + 2 * i);
-                lw_we = 1'b1; lw_addr = k[18:8]; lw_data = k[7:0];
-                abort = fv[F_IABORT][0] & i[0];
-                @(negedge clk);
-            end
-            lw_we = 1'b0; lw_addr = $random; lw_data = $random;
-            p = p + 2 * fv[F_NLW];
-            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
-                abort = fv[F_IABORT][0] & !i[0];
-                @(negedge clk);
-            end
-            abort = 1'b0;
+            tb_vu_lut_writes(fv[F_NLW], fv[F_IABORT][0]);
+            tb_vu_idle(fv[F_GAP], fv[F_IABORT][0], 1'b0);
             // ACT: garbage, the inputs; expected: the same, the outputs
-            for (i = 0; i < A; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
-                act[i] = garbage;
-            end
-            for (i = 0; i < fv[F_WORDS]; i = i + 1) act[fv[F_ABASE] + i] = f[p + i];
-            p = p + fv[F_WORDS];
-            for (i = 0; i < fv[F_NB]; i = i + 1) act[fv[F_BBASE] + i] = f[p + i];
-            p = p + fv[F_NB];
-            for (i = 0; i < A; i = i + 1) begin
-                orig[i] = act[i];
-                expw[i] = act[i];
-            end
-            for (i = 0; i < fv[F_NO]; i = i + 1) expw[fv[F_OBASE] + i] = f[p + i];
-            p = p + fv[F_NO];
+            tb_vu_act_case(fv[F_ABASE], fv[F_WORDS], fv[F_BBASE], fv[F_NB], fv[F_OBASE], fv[F_NO]);
             c_op = fv[F_OP][1:0]; c_n = fv[F_N][15:0]; c_m = fv[F_M][15:0];
             c_a_base = fv[F_ABASE][ACT_AW-1:0]; c_b_base = fv[F_BBASE][ACT_AW-1:0];
             c_o_base = fv[F_OBASE][ACT_AW-1:0];
@@ -190,65 +146,7 @@ module tb_vu_ew #(
             c_lut = fv[F_LUT][0]; c_lut_sel = fv[F_LUTSEL][2:0]; c_rnd = fv[F_RND][0];
             abort_at = fv[F_ABORT];
             reset_at = fv[F_RESET];
-            if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin
-                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
-                $finish;
-            end
-            nreads = 0; nwrites = 0;
-            start = 1'b1;
-            @(negedge clk);
-            start = 1'b0;
-            ncyc = 1;
-            abort_cyc = -1;
-            if (done) begin
-                $display("FAIL case %0d: done longer than one cycle, or one cycle after start", cas);
-                $finish;
-            end
-            begin : wait_done
-            while (!done) begin
-                if (reset_at != 0 && ncyc == reset_at) begin
-                    // rst for one cycle: then idle (the monitor: no reads or
-                    // writes while not busy), no done; O a prefix, as abort's
-                    rst = 1'b1;
-                    abort_cyc = ncyc;
-                    @(negedge clk);
-                    rst = 1'b0;
-                    for (i = 0; i < G + FIXED + 4; i = i + 1) begin
-                        if (busy || done) begin
-                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
-                            $finish;
-                        end
-                        @(negedge clk);
-                    end
-                    nresets = nresets + 1;
-                    disable wait_done;
-                end
-                if (!busy) begin
-                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
-                    $finish;
-                end
-                if (abort_at != 0 && ncyc == abort_at) begin
-                    abort = 1'b1;
-                    abort_cyc = ncyc;
-                end
-                @(negedge clk);
-                abort = 1'b0;
-                ncyc = ncyc + 1;
-                if (ncyc > fv[F_CYCLES] + 20) begin
-                    $display("FAIL case %0d: no done after %0d cycles (want %0d)", cas, ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
-            end
-            end
-            if (busy) begin
-                $display("FAIL case %0d: busy with done", cas);
-                $finish;
-            end
-            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
-                $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
-                $finish;
-            end
+            tb_vu_run(fv[F_NLW] + fv[F_GAP]);
             // the whole ACT
             first_bad = -1;
             for (i = 0; i < A; i = i + 1) begin
@@ -267,38 +165,27 @@ module tb_vu_ew #(
                     end
                 end
             end
-            if (abort_cyc >= 0) begin
-                if (reset_at == 0) naborts = naborts + 1;
-                if (first_bad >= 0) begin
-                    for (j = first_bad; j < fv[F_NO]; j = j + 1)
-                        if (act[fv[F_OBASE] + j] !== orig[fv[F_OBASE] + j]) begin
-                            $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
-                                     cas, j, act[fv[F_OBASE] + j], orig[fv[F_OBASE] + j], expw[fv[F_OBASE] + j]);
-                            $finish;
-                        end
-                end
-            end else begin
-                if (ncyc != fv[F_CYCLES]) begin
-                    $display("FAIL case %0d (op %0d N %0d M %0d words %0d): %0d cycles, want %0d",
-                             cas, fv[F_OP], fv[F_N], fv[F_M], fv[F_WORDS], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
+            if (abort_cyc >= 0 && first_bad >= 0) begin
+                for (j = first_bad; j < fv[F_NO]; j = j + 1)
+                    if (act[fv[F_OBASE] + j] !== orig[fv[F_OBASE] + j]) begin
+                        $display("FAIL case %0d: aborted, output word %0d = %h, neither untouched (%h) nor after a prefix of the model's (%h)",
+                                 cas, j, act[fv[F_OBASE] + j], orig[fv[F_OBASE] + j], expw[fv[F_OBASE] + j]);
+                        $finish;
+                    end
+            end
+            tb_vu_cycles;
+            if (abort_cyc < 0) begin
                 if (nreads != fv[F_WORDS] * (binary ? 2 : 1) || nwrites != fv[F_WORDS]) begin
                     $display("FAIL case %0d: %0d reads, %0d writes, for %0d words", cas, nreads, nwrites, fv[F_WORDS]);
                     $finish;
                 end
-                total_cycles = total_cycles + ncyc;
                 total_words = total_words + fv[F_WORDS];
                 nop[fv[F_OP]] = nop[fv[F_OP]] + 1;
                 if (fv[F_LUT] != 0) nlut = nlut + 1;
                 if (fv[F_WORDS] == 0) nempty = nempty + 1;
             end
         end
-        @(negedge clk);
-        if (done || busy) begin
-            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
-            $finish;
-        end
+        tb_vu_end;
         $display("PASS %0d cases (%0d ADD, %0d SUB, %0d MUL, %0d MAP, %0d with the LUT, %0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d words, %0d cycles",
                  ncases, nop[0], nop[1], nop[2], nop[3], nlut, nempty, naborts, abort_lat, nresets, total_words, total_cycles);
         $finish;

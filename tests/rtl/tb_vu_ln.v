@@ -54,28 +54,23 @@ module tb_vu_ln #(
     // pass 1's S_W1 (S_W2, the word's ROWS lanes, the 8-stage pipeline's
     // drain, the write, S_END: ROWS + 12)
     localparam integer ABORT_MAX = (ROWS + 12 > 59) ? ROWS + 12 : 59;
+    localparam integer RESET_QUIET = ABORT_MAX + 4;
     localparam integer F_N = 0, F_M = 1, F_ZPIN = 2, F_ZPOUT = 3, F_EPSLO = 4, F_EPSHI = 5, F_ABASE = 6,
                        F_OBASE = 7, F_PBASE = 8, F_WORDS = 9, F_NP = 10, F_CYCLES = 11, F_ABORT = 12,
                        F_RESET = 13, F_GAP = 14, F_IABORT = 15, F_MODE = 16, F_NREC = 17, NF = 18;
     localparam [3:0] S_DIV = 4'd9;     // nnf_vu_ln's state of the division steps
-    reg clk = 1'b0;
-    always #5 clk = !clk;
+`define TB_VU_ACT_IMAGE
+`include "tb_vu_run.vh"  // the clock, the case file, the run from start to done
 
-    reg [WB-1:0] f    [0:FWORDS-1];
-    reg [WB-1:0] act  [0:A-1];
-    reg [WB-1:0] expw [0:A-1];
-    reg [WB-1:0] orig [0:A-1];
     reg [PB-1:0] pmem [0:PN-1];
-    reg [WB-1:0] rd_q;
     reg [PB-1:0] prd_q;
 
-    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
     reg [15:0]       c_n, c_m;
     reg [7:0]        c_zp_in, c_zp_out;
     reg [62:0]       c_eps;
     reg [ACT_AW-1:0] c_a_base, c_o_base;
     reg [P_AW-1:0]   c_p_base;
-    wire busy, done, act_re, act_we, p_re;
+    wire act_re, act_we, p_re;
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0]     act_wd;
     wire [P_AW-1:0]   p_ra;
@@ -87,8 +82,7 @@ module tb_vu_ln #(
         .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd), .p_re(p_re), .p_ra(p_ra), .p_rd(prd_q));
 
     // the buffers' models and the port checks
-    integer nreads, nwrites, npr, ncyc, cas, want, ctn;
-    integer fv [0:NF-1];
+    integer npr, want, ctn;
     integer since_rst = 0;             // cycles since rst was last high
     always @(posedge clk) begin
         if (!busy && (act_re || act_we || p_re)) begin
@@ -134,10 +128,6 @@ module tb_vu_ln #(
         end
     end
 
-    function integer fld(input integer at);
-        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
-    endfunction
-
     // each row's constants (S, k, inv, r), checked as pass 1 starts: the
     // cycle after the division's last step (it_q 56), when inv_q is final
     integer rp, nrec_checked;
@@ -161,9 +151,8 @@ module tb_vu_ln #(
     end
 `endif
 
-    integer p, i, j, k, ncases, total_cycles, total_words, naborts, abort_lat, nempty, nresets;
-    integer abort_at, abort_cyc, reset_at, ord, pv;
-    reg [WB-1:0] garbage, wexp;
+    integer ord, pv;
+    reg [WB-1:0] wexp;
     reg [PB-1:0] pgarbage;
 
     task scramble;  // the command fields while idle: garbage
@@ -173,45 +162,22 @@ module tb_vu_ln #(
         end
     endtask
 
+    task case_info;
+        $write("FAIL case %0d (N %0d CT %0d M %0d)", cas, fv[F_N], ctn, fv[F_M]);
+    endtask
+
     initial begin
-        $readmemh(FILE, f);
-        ncases = fld(0);
-        p = 2;
-        total_cycles = 0; total_words = 0; nresets = 0; abort_lat = 0; naborts = 0; nempty = 0;
-        nreads = 0; nwrites = 0; npr = 0; cas = -1; ctn = 1; rp = 0; nrec_checked = 0;
-        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
-        scramble;
-        repeat (3) @(negedge clk);
-        rst = 1'b0;
-        @(negedge clk);
+        npr = 0; ctn = 1; rp = 0; nrec_checked = 0;
+        tb_vu_begin;
         for (cas = 0; cas < ncases; cas = cas + 1) begin
-            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
-            p = p + 2 * NF;
+            tb_vu_fields;
             scramble;
-            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
-                abort = fv[F_IABORT][0] & !i[0];
-                @(negedge clk);
-                scramble;
-            end
-            abort = 1'b0;
+            tb_vu_idle(fv[F_GAP], fv[F_IABORT][0], 1'b1);
             // ACT: garbage, then A's words; expected: the garbage with the model's O words
-            for (i = 0; i < A; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
-                act[i] = garbage;
-            end
-            for (i = 0; i < fv[F_WORDS]; i = i + 1) act[fv[F_ABASE] + i] = f[p + i];
-            p = p + fv[F_WORDS];
-            for (i = 0; i < A; i = i + 1) begin
-                orig[i] = act[i];
-                expw[i] = act[i];
-            end
-            for (i = 0; i < fv[F_WORDS]; i = i + 1) expw[fv[F_OBASE] + i] = f[p + i];
-            p = p + fv[F_WORDS];
+            tb_vu_act_case(fv[F_ABASE], fv[F_WORDS], 0, 0, fv[F_OBASE], fv[F_WORDS]);
             // P: garbage, then the CT entries from p_base
             for (i = 0; i < PN; i = i + 1) begin
-                pgarbage = 0;
-                for (k = 0; k < PB; k = k + 32) pgarbage = (pgarbage << 32) | {$random};
+                `TB_VU_GARBAGE(pgarbage, PB)
                 pmem[i] = pgarbage;
             end
             for (i = 0; i < fv[F_NP]; i = i + 1)
@@ -230,66 +196,8 @@ module tb_vu_ln #(
             c_a_base = fv[F_ABASE][ACT_AW-1:0]; c_o_base = fv[F_OBASE][ACT_AW-1:0]; c_p_base = fv[F_PBASE][P_AW-1:0];
             abort_at = fv[F_ABORT];
             reset_at = fv[F_RESET];
-            if (busy || (done && fv[F_GAP] != 0)) begin
-                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
-                $finish;
-            end
-            nreads = 0; nwrites = 0; npr = 0;
-            start = 1'b1;
-            @(negedge clk);
-            start = 1'b0;
-            ncyc = 1;
-            abort_cyc = -1;
-            if (done) begin
-                $display("FAIL case %0d: done one cycle after start", cas);
-                $finish;
-            end
-            begin : wait_done
-            while (!done) begin
-                if (reset_at != 0 && ncyc == reset_at) begin
-                    rst = 1'b1;
-                    abort_cyc = ncyc;
-                    @(negedge clk);
-                    rst = 1'b0;
-                    for (i = 0; i < ABORT_MAX + 4; i = i + 1) begin
-                        if (busy || done) begin
-                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
-                            $finish;
-                        end
-                        @(negedge clk);
-                    end
-                    nresets = nresets + 1;
-                    disable wait_done;
-                end
-                if (!busy) begin
-                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
-                    $finish;
-                end
-                if (abort_at != 0 && ncyc == abort_at) begin
-                    abort = 1'b1;
-                    abort_cyc = ncyc;
-                end
-                @(negedge clk);
-                abort = 1'b0;
-                ncyc = ncyc + 1;
-                if (ncyc > fv[F_CYCLES] + 20) begin
-                    $display("FAIL case %0d (N %0d M %0d): no done after %0d cycles (want %0d)",
-                             cas, fv[F_N], fv[F_M], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
-            end
-            end
-            if (busy) begin
-                $display("FAIL case %0d: busy with done", cas);
-                $finish;
-            end
-            if (reset_at == 0 && abort_cyc >= 0) begin
-                if (ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-                if (ncyc - abort_cyc > ABORT_MAX) begin
-                    $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
-                    $finish;
-                end
-            end
+            npr = 0;
+            tb_vu_run(fv[F_GAP]);
             // ACT: the model's words where written (all of O, or the first
             // nwrites words of its write order after an abort or a reset),
             // the garbage (or A's input, in place) elsewhere
@@ -305,33 +213,18 @@ module tb_vu_ln #(
                     $finish;
                 end
             end
-            if (abort_cyc >= 0) begin
-                if (reset_at == 0) naborts = naborts + 1;
-            end else begin
-                if (ncyc != fv[F_CYCLES]) begin
-                    $display("FAIL case %0d (N %0d CT %0d M %0d): done in cycle %0d, want %0d",
-                             cas, fv[F_N], ctn, fv[F_M], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
+            tb_vu_cycles;
+            if (abort_cyc < 0) begin
                 if (nreads != 2 * fv[F_WORDS] || npr != fv[F_WORDS] || nwrites != fv[F_WORDS]) begin
                     $display("FAIL case %0d: %0d reads, %0d P reads, %0d writes, for %0d words", cas, nreads, npr,
                              nwrites, fv[F_WORDS]);
                     $finish;
                 end
-                total_cycles = total_cycles + ncyc;
                 total_words = total_words + fv[F_WORDS];
                 if (fv[F_WORDS] == 0) nempty = nempty + 1;
             end
         end
-        @(negedge clk);
-        if (done || busy) begin
-            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
-            $finish;
-        end
-        if (p != FWORDS) begin
-            $display("FAIL: read %0d words of the case file, it has %0d", p, FWORDS);
-            $finish;
-        end
+        tb_vu_end;
         $display("PASS %0d cases (%0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d words, %0d rows' constants, %0d cycles",
                  ncases, nempty, naborts, abort_lat, nresets, total_words, nrec_checked, total_cycles);
         $finish;

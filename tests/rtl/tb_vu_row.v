@@ -33,26 +33,18 @@ module tb_vu_row #(
     localparam integer A         = 1 << ACT_AW;
     localparam integer WB        = ROWS * 8;
     localparam integer ABORT_MAX = ROWS + 14;   // the word in its lanes, then the drain
+    localparam integer RESET_QUIET = ABORT_MAX + 4;
     localparam integer F_TBL = 0, F_N = 1, F_M = 2, F_WORDS = 3, F_ABASE = 4, F_OBASE = 5, F_ABORT = 6,
                        F_NO = 7, F_CYCLES = 8, F_NLW = 9, F_MODE = 10, F_GAP = 11, F_IABORT = 12,
                        F_RESET = 13, F_NREC = 14, NF = 15;
-    reg clk = 1'b0;
-    always #5 clk = !clk;
+`define TB_VU_LUT_PORT
+`define TB_VU_ACT_IMAGE
+`include "tb_vu_run.vh"  // the clock, the case file, the run from start to done
 
-    reg [WB-1:0] f    [0:FWORDS-1];
-    reg [WB-1:0] act  [0:A-1];
-    reg [WB-1:0] expw [0:A-1];
-    reg [WB-1:0] orig [0:A-1];
-    reg [WB-1:0] rd_q;
-
-    reg rst = 1'b1, start = 1'b0, abort = 1'b0;
     reg              c_tbl;
     reg [15:0]       c_n, c_m;
     reg [ACT_AW-1:0] c_a_base, c_o_base;
-    reg              lw_we = 1'b0;
-    reg [10:0]       lw_addr = 11'd0;
-    reg [7:0]        lw_data = 8'd0;
-    wire busy, done, act_re, act_we;
+    wire act_re, act_we;
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0] act_wd;
 
@@ -63,8 +55,7 @@ module tb_vu_row #(
         .act_we(act_we), .act_wa(act_wa), .act_wd(act_wd));
 
     // the ACT model and the port checks
-    integer nreads, nwrites, ncyc, cas, want, ctn, nrd_want;
-    integer fv [0:NF-1];
+    integer want, ctn, nrd_want;
     always @(posedge clk) begin
         if (act_re) begin
             rd_q <= act[act_ra];
@@ -93,10 +84,6 @@ module tb_vu_row #(
         end
     end
 
-    function integer fld(input integer at);
-        fld = f[at][15:0] + (f[at + 1][15:0] << 16);
-    endfunction
-
     // each row's sum and reciprocal, checked as pass 2 starts (the cycle
     // after S_REC's last, when inv_q is loaded)
     integer rp, nrec_checked;
@@ -114,58 +101,25 @@ module tb_vu_row #(
         rec_q <= !rst && dut.busy && (dut.st_q == 3'd6) && (dut.k_q == 3'd7) && !dut.ab_q && !abort;
     end
 
-    integer p, i, j, k, ncases, total_cycles, total_words, naborts, abort_lat, nempty, nresets;
-    integer abort_at, abort_cyc, reset_at;
-    reg [WB-1:0] garbage;
-
-
     task scramble;  // the command fields while idle: garbage
         begin
             c_tbl = $random; c_n = $random; c_m = $random; c_a_base = $random; c_o_base = $random;
         end
     endtask
 
+    task case_info;
+        $write("FAIL case %0d (N %0d M %0d words %0d)", cas, fv[F_N], fv[F_M], fv[F_WORDS]);
+    endtask
+
     initial begin
-        $readmemh(FILE, f);
-        ncases = fld(0);
-        p = 2;
-        total_cycles = 0; total_words = 0; nresets = 0; abort_lat = 0; naborts = 0; nempty = 0;
-        nreads = 0; nwrites = 0; cas = -1; ctn = 1; nrd_want = 0; rp = 0; nrec_checked = 0;
-        for (i = 0; i < NF; i = i + 1) fv[i] = 0;
-        scramble;
-        repeat (3) @(negedge clk);
-        rst = 1'b0;
-        @(negedge clk);
+        ctn = 1; nrd_want = 0; rp = 0; nrec_checked = 0;
+        tb_vu_begin;
         for (cas = 0; cas < ncases; cas = cas + 1) begin
-            for (i = 0; i < NF; i = i + 1) fv[i] = fld(p + 2 * i);
-            p = p + 2 * NF;
+            tb_vu_fields;
             scramble;
-            for (i = 0; i < fv[F_NLW]; i = i + 1) begin
-                k = fld(p + 2 * i);
-                lw_we = 1'b1; lw_addr = k[18:8]; lw_data = k[7:0];
-                abort = fv[F_IABORT][0] & i[0];
-                @(negedge clk);
-            end
-            lw_we = 1'b0; lw_addr = $random; lw_data = $random;
-            p = p + 2 * fv[F_NLW];
-            for (i = 0; i < fv[F_GAP]; i = i + 1) begin
-                abort = fv[F_IABORT][0] & !i[0];
-                @(negedge clk);
-            end
-            abort = 1'b0;
-            for (i = 0; i < A; i = i + 1) begin
-                garbage = 0;
-                for (k = 0; k < WB; k = k + 32) garbage = (garbage << 32) | {$random};
-                act[i] = garbage;
-            end
-            for (i = 0; i < fv[F_WORDS]; i = i + 1) act[fv[F_ABASE] + i] = f[p + i];
-            p = p + fv[F_WORDS];
-            for (i = 0; i < A; i = i + 1) begin
-                orig[i] = act[i];
-                expw[i] = act[i];
-            end
-            for (i = 0; i < fv[F_NO]; i = i + 1) expw[fv[F_OBASE] + i] = f[p + i];
-            p = p + fv[F_NO];
+            tb_vu_lut_writes(fv[F_NLW], fv[F_IABORT][0]);
+            tb_vu_idle(fv[F_GAP], fv[F_IABORT][0], 1'b0);
+            tb_vu_act_case(fv[F_ABASE], fv[F_WORDS], 0, 0, fv[F_OBASE], fv[F_NO]);
             rp = p;
             p = p + 4 * fv[F_NREC];
             ctn = (fv[F_N] + ROWS - 1) / ROWS;
@@ -175,63 +129,7 @@ module tb_vu_row #(
             c_a_base = fv[F_ABASE][ACT_AW-1:0]; c_o_base = fv[F_OBASE][ACT_AW-1:0];
             abort_at = fv[F_ABORT];
             reset_at = fv[F_RESET];
-            if (busy || (done && fv[F_NLW] + fv[F_GAP] != 0)) begin
-                $display("FAIL case %0d: busy %0d done %0d before start", cas, busy, done);
-                $finish;
-            end
-            nreads = 0; nwrites = 0;
-            start = 1'b1;
-            @(negedge clk);
-            start = 1'b0;
-            ncyc = 1;
-            abort_cyc = -1;
-            if (done) begin
-                $display("FAIL case %0d: done one cycle after start", cas);
-                $finish;
-            end
-            begin : wait_done
-            while (!done) begin
-                if (reset_at != 0 && ncyc == reset_at) begin
-                    rst = 1'b1;
-                    abort_cyc = ncyc;
-                    @(negedge clk);
-                    rst = 1'b0;
-                    for (i = 0; i < ABORT_MAX + 4; i = i + 1) begin
-                        if (busy || done) begin
-                            $display("FAIL case %0d: busy %0d done %0d %0d cycles after a reset", cas, busy, done, i);
-                            $finish;
-                        end
-                        @(negedge clk);
-                    end
-                    nresets = nresets + 1;
-                    disable wait_done;
-                end
-                if (!busy) begin
-                    $display("FAIL case %0d: not busy at cycle %0d before done", cas, ncyc);
-                    $finish;
-                end
-                if (abort_at != 0 && ncyc == abort_at) begin
-                    abort = 1'b1;
-                    abort_cyc = ncyc;
-                end
-                @(negedge clk);
-                abort = 1'b0;
-                ncyc = ncyc + 1;
-                if (ncyc > fv[F_CYCLES] + 20) begin
-                    $display("FAIL case %0d: no done after %0d cycles (want %0d)", cas, ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
-            end
-            end
-            if (busy) begin
-                $display("FAIL case %0d: busy with done", cas);
-                $finish;
-            end
-            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > abort_lat) abort_lat = ncyc - abort_cyc;
-            if (reset_at == 0 && abort_cyc >= 0 && ncyc - abort_cyc > ABORT_MAX) begin
-                $display("FAIL case %0d: done %0d cycles after abort (at most %0d)", cas, ncyc - abort_cyc, ABORT_MAX);
-                $finish;
-            end
+            tb_vu_run(fv[F_NLW] + fv[F_GAP]);
             for (i = 0; i < A; i = i + 1) begin
                 if (act[i] !== expw[i]) begin
                     j = i - fv[F_OBASE];
@@ -243,28 +141,17 @@ module tb_vu_row #(
                     end
                 end
             end
-            if (abort_cyc >= 0) begin
-                if (reset_at == 0) naborts = naborts + 1;
-            end else begin
-                if (ncyc != fv[F_CYCLES]) begin
-                    $display("FAIL case %0d (N %0d M %0d words %0d): %0d cycles, want %0d",
-                             cas, fv[F_N], fv[F_M], fv[F_WORDS], ncyc, fv[F_CYCLES]);
-                    $finish;
-                end
+            tb_vu_cycles;
+            if (abort_cyc < 0) begin
                 if (nreads != nrd_want || nwrites != fv[F_WORDS]) begin
                     $display("FAIL case %0d: %0d reads, %0d writes, for %0d words", cas, nreads, nwrites, fv[F_WORDS]);
                     $finish;
                 end
-                total_cycles = total_cycles + ncyc;
                 total_words = total_words + fv[F_WORDS];
                 if (fv[F_WORDS] == 0) nempty = nempty + 1;
             end
         end
-        @(negedge clk);
-        if (done || busy) begin
-            $display("FAIL: done %0d busy %0d the cycle after the last done", done, busy);
-            $finish;
-        end
+        tb_vu_end;
         $display("PASS %0d cases (%0d empty; %0d aborted, done at most %0d cycles after abort, %0d reset), %0d words, %0d rows' sums and reciprocals, %0d cycles",
                  ncases, nempty, naborts, abort_lat, nresets, total_words, nrec_checked, total_cycles);
         $finish;
