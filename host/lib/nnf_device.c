@@ -225,6 +225,8 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
   p->act[0] = p->in_base[0];
   p->npages = 1;
+  int p_layer = -1; /* the first layer whose parameters alone exceed P (refused after W's check) */
+  uint64_t p_need = 0;
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
@@ -247,12 +249,8 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
         p->npages++;
         if (l->ops->plan(l, p, err, errlen)) return -1;
       }
-      if (p->p > d->p_cap && (p0 == 0 || retried) && !d->spiking) { /* the layer alone is too many */
-        char what[256];
-        l->ops->describe(l, what, sizeof what);
-        return nnf_fail(err, errlen, "layer %d (%s) needs %llu parameter entries; device %s has %u", i, what,
-                        (unsigned long long)p->p, d->uri, d->p_cap);
-      }
+      if (p->p > d->p_cap && (p0 == 0 || retried) && !d->spiking && p_layer < 0) /* the layer alone is too many */
+        p_layer = i, p_need = p->p;
       p->cur = -1;
     } else {
       p->act[i + 1] = p->act[i];
@@ -274,6 +272,12 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
                     : d->spiking ? " (a spiking network streams only the layers before its first LIF, with static input: "
                                    "the others run at every step)"
                                  : "");
+  }
+  if (p_layer >= 0) {
+    char what[256];
+    n->layer[p_layer]->ops->describe(n->layer[p_layer], what, sizeof what);
+    return nnf_fail(err, errlen, "layer %d (%s) needs %llu parameter entries; device %s has %u", p_layer, what,
+                    (unsigned long long)p_need, d->uri, d->p_cap);
   }
   for (int k = 0; k < p->npages; k++)
     if (p->pused[k] > d->p_cap)

@@ -82,9 +82,9 @@ typedef struct {
 
 #define NNFM_BANKS_MAX 8
 
-/* The default simulation configuration (matches the nnf_core defaults used
- * by the simulator, CONV and POOL included: its INFO is the RTL's byte for
- * byte). */
+/* The default simulation configuration (configs/sim.json, the simulator's:
+ * CONV and POOL included, P of 256 entries and 256 program words; its INFO
+ * is the RTL's byte for byte). */
 nnfm_device_config nnfm_device_config_default(void);
 
 typedef struct nnfm_device nnfm_device;

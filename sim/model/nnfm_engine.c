@@ -69,7 +69,7 @@ nnfm_config nnfm_config_default(void) {
   c.cols = 8;
   c.act_words = 32768;
   c.w_words = 16384;
-  c.p_words = 256;
+  c.p_words = 64;
   c.acc_depth = 256;
   c.luts = 8;
   return c;

@@ -19,7 +19,9 @@ module tb_core_icarus;
     wire       rx_valid = !rst && (ip < NSTIM);
     wire [7:0] rx_data  = (ip < NSTIM) ? stim[ip] : 8'h00;
 
-    nnf_core #(.TIMEOUT(65536), .LIF_LANES(LIF_LANES)) dut (
+    // the model's default device (nnfm_device_config_default): nnf_core's
+    // defaults but P and the program memory, which configs/sim.json deepens
+    nnf_core #(.TIMEOUT(65536), .LIF_LANES(LIF_LANES), .P_WORDS(256), .PROG_WORDS(256)) dut (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(1'b1), .running(running), .idle(idle));
 

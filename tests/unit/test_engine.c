@@ -24,7 +24,7 @@ static void test_config(void) {
   CHECK_EQ(d.cols, 8);
   CHECK_EQ(d.act_words, 32768);
   CHECK_EQ(d.w_words, 16384);
-  CHECK_EQ(d.p_words, 256);
+  CHECK_EQ(d.p_words, 64);
   CHECK_EQ(d.acc_depth, 256);
   CHECK_OK(nnfm_config_check(&d));
   CHECK_EQ(nnfm_config_check(NULL), NNFM_ERR_NULL);
