@@ -559,15 +559,29 @@ static void new_segment(nnf_device *d, int first, int page) {
   d->seg_page[d->nseg++] = page;
 }
 
+/* A group of four free LUTs (4*g .. 4*g+3) for segment s's softmax exp
+ * table, or -1: consecutive segments prefer different groups (the top one
+ * for even segments), so that chunk after chunk each re-uploads only the
+ * LUTs the other took. */
+static int free_group(const nnf_device *d, const int *seg, int s) {
+  const int groups = d->nluts / 4;
+  for (int k = 0; k < groups; k++) {
+    int g = (groups - 1 - s % 2 - k + 2 * groups) % groups, free = 1;
+    for (int b = 0; b < 4 && free; b++) free = seg[4 * g + b] < 0;
+    if (free) return g;
+  }
+  return -1;
+}
+
 /* Segments and LUTs: each distinct table (by content) of a segment takes
  * one of the device's LUTs (plan.lut_slots[i][k] says which layer i's
- * table k selects; lut_slot[i] is its first), from LUT 0 up; a softmax's
- * exp table takes a group of four, LUTs 4*g .. 4*g+3 (plan.row_tbl[i] =
- * g), from the top down. A new segment begins where a layer's new tables
- * do not fit the LUTs left (with one LUT: wherever the table changes). A
- * layer needing more tables than the device has LUTs is refused. */
+ * table k selects; lut_slot[i] is its first), the lowest free one; a
+ * softmax's exp table takes a group of four, LUTs 4*g .. 4*g+3
+ * (plan.row_tbl[i] = g; free_group). A new segment begins where a layer's
+ * new tables do not fit the LUTs left (with one LUT: wherever the table
+ * changes). A layer needing more tables than the device has LUTs is
+ * refused. */
 static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
-  int used = 0, groups = 0; /* LUTs taken from the bottom; exp groups from the top */
   d->nseg = 0;
   d->ntables = 0;
   new_segment(d, 0, 0);
@@ -579,10 +593,8 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
     memset(d->plan.lut_slots[i], 0, sizeof d->plan.lut_slots[i]);
     d->plan.lut_slot[i] = 0;
     d->plan.row_tbl[i] = 0;
-    if (d->plan.ppage[i] != d->seg_page[d->nseg - 1]) { /* a new parameter page: a new segment */
+    if (d->plan.ppage[i] != d->seg_page[d->nseg - 1]) /* a new parameter page: a new segment */
       new_segment(d, i, d->plan.ppage[i]);
-      used = groups = 0;
-    }
     if (!nt && !xt) continue;
     /* the layer's distinct tables */
     int distinct = 0;
@@ -598,52 +610,52 @@ static int segments(nnf_device *d, const nnf_net *n, char *err, size_t errlen) {
                       i, what, distinct + (xt ? 4 : 0), xt ? " (four for its softmax's exp table)" : "", d->uri,
                       d->nluts, d->nluts == 1 ? "" : "s");
     }
-    int *seg = d->seg_lut[d->nseg - 1];
     int8_t planes[4][256];
-    int grp = -1; /* the exp table's group, when the segment holds it already */
-    if (xt) {
-      exp_planes(xt, planes);
-      for (int g = 0; g < groups && grp < 0; g++) {
-        int G = d->nluts / 4 - 1 - g, same = 1;
-        for (int b = 0; b < 4 && same; b++) same = !memcmp(d->tables[seg[4 * G + b]], planes[b], 256);
-        if (same) grp = G;
+    if (xt) exp_planes(xt, planes);
+    for (int attempt = 0; attempt < 2; attempt++) {
+      int *seg = d->seg_lut[d->nseg - 1];
+      int grp = -1; /* the exp table's group, when the segment holds it already */
+      for (int g = 0; xt && g < d->nluts / 4 && grp < 0; g++) {
+        int same = 1;
+        for (int b = 0; b < 4 && same; b++) same = seg[4 * g + b] >= 0 && !memcmp(d->tables[seg[4 * g + b]], planes[b], 256);
+        if (same) grp = g;
       }
-    }
-    /* those not resident in the current segment */
-    int fresh = 0;
-    for (int k = 0; k < nt; k++) {
-      int found = 0;
-      for (int j = 0; j < used && !found; j++) found = !memcmp(d->tables[seg[j]], t[k], 256);
-      for (int j = 0; j < k && !found; j++) found = !memcmp(t[j], t[k], 256);
-      fresh += !found;
-    }
-    if (used + fresh + 4 * (groups + (xt && grp < 0)) > d->nluts) {
-      new_segment(d, i, d->seg_page[d->nseg - 1]);
-      seg = d->seg_lut[d->nseg - 1];
-      used = groups = 0;
-      grp = -1;
-    }
-    for (int k = 0; k < nt; k++) {
-      int slot = -1;
-      for (int j = 0; j < used && slot < 0; j++)
-        if (!memcmp(d->tables[seg[j]], t[k], 256)) slot = j;
-      if (slot < 0) {
-        slot = used++;
-        memcpy(d->tables[d->ntables], t[k], 256);
-        seg[slot] = d->ntables++;
+      /* the tables not resident in the segment, and its free LUTs */
+      int fresh = 0, free_luts = 0;
+      for (int k = 0; k < nt; k++) {
+        int found = 0;
+        for (int j = 0; j < d->nluts && !found; j++) found = seg[j] >= 0 && !memcmp(d->tables[seg[j]], t[k], 256);
+        for (int j = 0; j < k && !found; j++) found = !memcmp(t[j], t[k], 256);
+        fresh += !found;
       }
-      d->plan.lut_slots[i][k] = (int8_t)slot;
-    }
-    d->plan.lut_slot[i] = d->plan.lut_slots[i][0];
-    if (xt) {
-      if (grp < 0) {
-        grp = d->nluts / 4 - 1 - groups++;
+      for (int j = 0; j < d->nluts; j++) free_luts += seg[j] < 0;
+      int g_new = xt && grp < 0 ? free_group(d, seg, d->nseg - 1) : -1;
+      if ((xt && grp < 0 && g_new < 0) || fresh + 4 * (xt && grp < 0) > free_luts) {
+        new_segment(d, i, d->seg_page[d->nseg - 1]); /* an empty segment always fits (checked above) */
+        continue;
+      }
+      if (xt && grp < 0) {
+        grp = g_new;
         for (int b = 0; b < 4; b++) {
           memcpy(d->tables[d->ntables], planes[b], 256);
           seg[4 * grp + b] = d->ntables++;
         }
       }
-      d->plan.row_tbl[i] = (int8_t)grp;
+      if (xt) d->plan.row_tbl[i] = (int8_t)grp;
+      for (int k = 0; k < nt; k++) {
+        int slot = -1;
+        for (int j = 0; j < d->nluts && slot < 0; j++)
+          if (seg[j] >= 0 && !memcmp(d->tables[seg[j]], t[k], 256)) slot = j;
+        for (int j = 0; j < d->nluts && slot < 0; j++)
+          if (seg[j] < 0) {
+            slot = j;
+            memcpy(d->tables[d->ntables], t[k], 256);
+            seg[j] = d->ntables++;
+          }
+        d->plan.lut_slots[i][k] = (int8_t)slot;
+      }
+      d->plan.lut_slot[i] = d->plan.lut_slots[i][0];
+      break;
     }
   }
   d->seg_first[d->nseg] = n->nlayers;
