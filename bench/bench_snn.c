@@ -28,6 +28,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_json.h"
+
 #include "nnfdrv.h"
 #include "nnf_proto.h"
 #include "nnfm.h"
@@ -225,23 +227,7 @@ int main(int argc, char **argv) {
          (double)out_spikes / ((double)B * O * T), ref_uri);
 
   if (json_path) {
-    cJSON *root = NULL;
-    FILE *f = fopen(json_path, "rb");
-    if (f) {
-      fseek(f, 0, SEEK_END);
-      long len = ftell(f);
-      fseek(f, 0, SEEK_SET);
-      char *txt = malloc((size_t)len + 1);
-      if (fread(txt, 1, (size_t)len, f) == (size_t)len) {
-        txt[len] = 0;
-        root = cJSON_Parse(txt);
-      }
-      free(txt);
-      fclose(f);
-    }
-    if (!root) root = cJSON_CreateObject();
-    cJSON_DeleteItemFromObject(root, "snn");
-    cJSON *s = cJSON_AddObjectToObject(root, "snn");
+    cJSON *root = bench_json_load(json_path), *s = cJSON_CreateObject();
     cJSON_AddStringToObject(s, "network", "784-128-10 LIF, direct current input");
     cJSON_AddStringToObject(s, "device", uri);
     cJSON_AddNumberToObject(s, "steps", T);
@@ -254,16 +240,11 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(s, "hidden_spike_rate", (double)hidden_spikes / ((double)B * H * T));
     cJSON_AddNumberToObject(s, "output_spike_rate", (double)out_spikes / ((double)B * O * T));
     cJSON_AddBoolToObject(s, "bit_exact", 1);
-    char *txt = cJSON_Print(root);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", json_path);
-    FILE *o = fopen(tmp, "wb");
-    if (!o || fputs(txt, o) < 0 || fclose(o) != 0 || rename(tmp, json_path) != 0) {
+    bench_json_set(root, "snn", s);
+    if (bench_json_save(json_path, root)) {
       fprintf(stderr, "bench_snn: cannot write %s\n", json_path);
       return 1;
     }
-    free(txt);
-    cJSON_Delete(root);
   }
   free(r.counts1);
   free(r.counts2);

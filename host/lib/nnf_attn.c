@@ -1258,13 +1258,13 @@ static int attn_plan(nnf_layer *l, struct nnf_plan *p, char *err, size_t errlen)
 /* The input laid out as a sequence of tokens (one a chunk). */
 static uint32_t attn_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const int8_t *xq, int B) {
   attn *A = (attn *)l;
-  uint32_t words = tok_words(p, (uint32_t)A->Ti, (uint32_t)A->din) * (uint32_t)B;
-  if (!xq) return words;
+  const uint32_t seq = tok_words(p, (uint32_t)A->Ti, (uint32_t)A->din); /* one sequence's words */
+  if (!xq) return seq * (uint32_t)B;
   for (int b = 0; b < B; b++)
-    if (nnfm_engine_put_act(p->img, base + (uint32_t)b * words / (uint32_t)B, xq + (size_t)b * A->Ti * A->din,
-                            (uint32_t)A->Ti, (uint32_t)A->din) != NNFM_OK)
+    if (nnfm_engine_put_act(p->img, base + (uint32_t)b * seq, xq + (size_t)b * A->Ti * A->din, (uint32_t)A->Ti,
+                            (uint32_t)A->din) != NNFM_OK)
       return 0;
-  return words;
+  return seq * (uint32_t)B;
 }
 
 static int attn_luts(const nnf_layer *l, const int8_t **t, int max) {

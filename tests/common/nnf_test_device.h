@@ -23,6 +23,15 @@ static inline nnf_net *nnf_test_device_net(const char *arch, int c, int h, int w
   return n;
 }
 
+/* n's ranges observed on x (count rows) and its int8 form derived. */
+static inline void nnf_test_device_quantize(nnf_net *n, const float *x, int count) {
+  char err[512] = "";
+  CHECK_OK(nnf_net_observe(n, x, count, 1));
+  int rc = nnf_net_quantize(n, err, sizeof err);
+  nnf_test_ctx("quantize: %s", err);
+  CHECK_OK(rc);
+}
+
 /* The host's integer forward of the quantized network n over x (count
  * rows): a copy of every boundary's int8 values (host[1..nlayers], the
  * rest NULL) and of the logits, for the device's to be compared with;

@@ -41,11 +41,10 @@ static float *inputs(int count, int width, uint64_t seed, float gain) {
  * layer's int8 outputs and the logits equal. gain scales the inputs (large:
  * the logits spread and the softmax saturates). */
 static size_t same_on_device(const char *arch, int T, int I, int count, float gain, uint64_t seed) {
-  char err[512] = "", what[512];
+  char what[512];
   nnf_net *n = nnf_test_device_net(arch, 1, T, I, seed);
   float *x = inputs(count, nnf_net_inputs(n), seed * 7 + 1, gain);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, count);
   snprintf(what, sizeof what, "%s (T %d, I %d)", arch, T, I);
   int batch = 0;
   size_t compared = nnf_test_device_same(n, x, count, dev_uri, 16, what, &batch);
@@ -58,11 +57,9 @@ static size_t same_on_device(const char *arch, int T, int I, int count, float ga
 
 /* Loading arch on uri fails with a message containing want. */
 static void refused(const char *arch, int T, int I, const char *uri, const char *want) {
-  char err[512] = "";
   nnf_net *n = nnf_test_device_net(arch, 1, T, I, 5);
   float *x = inputs(3, T * I, 3, 1.0f);
-  CHECK_OK(nnf_net_observe(n, x, 3, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, 3);
   nnf_test_device_refused(n, arch, uri, 4, want);
   free(x);
   nnf_net_free(n);

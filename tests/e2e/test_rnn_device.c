@@ -42,11 +42,10 @@ static nnf_net *build(const char *arch, int T, int I, uint64_t seed) {
 /* Observe, quantize; the host's INT forward; the device's (over chunks of
  * max_batch): every planned layer's int8 outputs and the logits equal. */
 static size_t same_on_device(const char *arch, int T, int I, int count, int max_batch, uint64_t seed) {
-  char err[512] = "", what[256];
+  char what[256];
   nnf_net *n = build(arch, T, I, seed);
   float *x = inputs(count, nnf_net_inputs(n), seed * 7 + 1);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, count);
   snprintf(what, sizeof what, "%s (T %d, I %d)", arch, T, I);
   size_t compared = nnf_test_device_same(n, x, count, dev_uri, max_batch, what, NULL);
   free(x);
@@ -57,11 +56,9 @@ static size_t same_on_device(const char *arch, int T, int I, int count, int max_
 
 /* Loading arch on uri fails with a message containing want. */
 static void refused(const char *arch, int T, int I, const char *uri, int max_batch, const char *want) {
-  char err[512] = "";
   nnf_net *n = build(arch, T, I, 5);
   float *x = inputs(4, T * I, 3);
-  CHECK_OK(nnf_net_observe(n, x, 4, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, 4);
   nnf_test_device_refused(n, arch, uri, max_batch, want);
   free(x);
   nnf_net_free(n);
