@@ -243,7 +243,7 @@ def rtl_sources(rtl_dir, tops=None):
 # (0.70 has synth_ice40's "check; flatten" under a "flatten" label of its own
 # and proc in "begin"), so each version has its own list; coarse_variant()
 # picks one from the version Yosys reports.
-PE_CELLS = "a:src=*nnf_pe.v* a:src=*nnf_pe_ecp5.v* %u"
+PE_CELLS = "a:src=*nnf_pe.v* a:src=*nnf_pe_ecp5.v* a:src=*nnf_mul8_ecp5.v* %u %u"
 NOT_PE = "t:* %s %%d" % PE_CELLS
 
 COARSE = {
@@ -354,9 +354,9 @@ def yosys_script(t, cfg, files, json_out, stat_out, opts, top=TOP, extra=None, v
     lines = []
     if top != TOP or t["family"] != "ice40":
         # board tops instantiate vendor primitives (PLL), and the ECP5 PE its
-        # MULT18X18D: their blackboxes first
+        # MULT18X18D and nnf_mul8_ecp5 its CCU2C: their blackboxes first
         lines.append("read_verilog -lib -specify +/ice40/cells_sim.v" if t["family"] == "ice40"
-                     else "read_verilog -lib +/ecp5/cells_bb.v")
+                     else "read_verilog -lib -specify +/ecp5/cells_sim.v +/ecp5/cells_bb.v")
     # NNF_ICE40 / NNF_ECP5: the primitives the RTL instantiates itself
     # (nnf_pe2_ice40's SB_MAC16, nnf_pe_ecp5's MULT18X18D)
     defs = "-DNNF_ICE40 " if t["family"] == "ice40" else "-DNNF_ECP5 "

@@ -26,9 +26,9 @@
 
 module nnf_pe_ecp5 #(
     parameter integer PSUM_W  = 20,
-    parameter integer LUT_MUL = 0          // 1: the product from LUTs (a shift-and-add form
-                                           // Yosys does not map to a DSP), the same cycles:
-                                           // for PEs beyond the part's MULT18X18D count
+    parameter integer LUT_MUL = 0          // 1: the product from LUTs and carry chains
+                                           // (nnf_mul8_ecp5), the same cycles: for PEs
+                                           // beyond the part's MULT18X18D count
 ) (
     input  wire                  clk,
     input  wire [7:0]            a_i,
@@ -48,22 +48,15 @@ module nnf_pe_ecp5 #(
 
     generate
     if (LUT_MUL != 0) begin : g_lut
-        // signed 8x8 as eight shifted copies of a (bit 7 of w weighs -128),
-        // from the operand registers to the product register
+        // signed 8x8 from LUTs and carry chains (nnf_mul8_ecp5), from the
+        // operand registers to the product register
         reg  [7:0]  w_q;
         reg  [15:0] p_q;
-        wire [15:0] ax = {{8{a_o[7]}}, a_o};
-        wire [15:0] pp0 = w_q[0] ? ax        : 16'd0;
-        wire [15:0] pp1 = w_q[1] ? ax << 1   : 16'd0;
-        wire [15:0] pp2 = w_q[2] ? ax << 2   : 16'd0;
-        wire [15:0] pp3 = w_q[3] ? ax << 3   : 16'd0;
-        wire [15:0] pp4 = w_q[4] ? ax << 4   : 16'd0;
-        wire [15:0] pp5 = w_q[5] ? ax << 5   : 16'd0;
-        wire [15:0] pp6 = w_q[6] ? ax << 6   : 16'd0;
-        wire [15:0] pp7 = w_q[7] ? ax << 7   : 16'd0;
+        wire [15:0] m;
+        nnf_mul8_ecp5 u_mul (.a(a_o), .w(w_q), .p(m));
         always @(posedge clk) begin
             w_q <= w;
-            p_q <= ((pp0 + pp1) + (pp2 + pp3)) + ((pp4 + pp5) + (pp6 - pp7));
+            p_q <= m;
         end
         assign prod_q = p_q;
     end else begin : g_dsp
