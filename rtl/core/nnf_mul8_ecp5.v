@@ -22,8 +22,7 @@
 // shift-and-add form with a LUT per AND bit beside the adders; this form has
 // none: 73 fewer LUT4 and one more CCU2C per PE (docs/synthesis.md).
 //
-// Without NNF_ECP5 (simulation, other parts) the same product as a plain
-// shift-and-add. tests/rtl (rtl_pe_ecp5_lut_ccu2c_icarus) checks the CCU2C
+// Without NNF_ECP5 (simulation) the same product as a plain '*'. tests/rtl (rtl_pe_ecp5_lut_ccu2c_icarus) checks the CCU2C
 // form on every operand pair under Yosys' model of the primitive.
 `default_nettype none
 
@@ -49,16 +48,7 @@ module nnf_mul8_ecp5 (
     wire [11:0] p_hi = {4'd0, u[11:4]} + v;
     assign p = {~p_hi[11], p_hi[10:0], u[3:0]};
 `else
-    wire [15:0] ax = {{8{a[7]}}, a};
-    wire [15:0] pp0 = w[0] ? ax        : 16'd0;
-    wire [15:0] pp1 = w[1] ? ax << 1   : 16'd0;
-    wire [15:0] pp2 = w[2] ? ax << 2   : 16'd0;
-    wire [15:0] pp3 = w[3] ? ax << 3   : 16'd0;
-    wire [15:0] pp4 = w[4] ? ax << 4   : 16'd0;
-    wire [15:0] pp5 = w[5] ? ax << 5   : 16'd0;
-    wire [15:0] pp6 = w[6] ? ax << 6   : 16'd0;
-    wire [15:0] pp7 = w[7] ? ax << 7   : 16'd0;
-    assign p = ((pp0 + pp1) + (pp2 + pp3)) + ((pp4 + pp5) + (pp6 - pp7));
+    assign p = $signed(a) * $signed(w);
 `endif
 endmodule
 
