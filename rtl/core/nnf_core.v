@@ -64,7 +64,7 @@ module nnf_core #(
     localparam integer P_AW    = $clog2(P_WORDS);
     // the row unit: with the EW unit (its check, its handshake) and four LUTs for the exp table
     // (and P not split: LAYERNORM reads every lane of a P entry at once)
-    localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4 && VEC_SERIAL != 2) ? 1 : 0;
+    localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4 && VEC_SERIAL == 0) ? 1 : 0;
     // the ACTW unit beside it (a word of A and of W both ROWS bytes)
     localparam integer ACTW_ON = (ROW_ON != 0 && ROWS == COLS) ? 1 : 0;
 

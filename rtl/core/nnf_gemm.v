@@ -405,9 +405,10 @@ module nnf_gemm #(
     // The buffers and their arbiter (nnf_bufs)
     // ------------------------------------------------------------------
     localparam integer LUTS = (VEC_SERIAL != 0) ? 1 : COLS;
-    // the fabric requantizer reads m0 / shift a lane at a time: P split
-    // into biases per lane and m0 / shift lane by lane (nnf_bufs)
-    localparam integer P_SPLIT = (VEC_SERIAL == 2) ? 1 : 0;
+    // a serial requantizer reads m0 / shift a lane at a time: P split into
+    // biases per lane and m0 / shift lane by lane (nnf_bufs; 9-byte entries
+    // take three DP16KD a lane on ECP5, the split about 1.6)
+    localparam integer P_SPLIT = (VEC_SERIAL != 0) ? 1 : 0;
     localparam integer PC_AW   = P_AW + ((P_SPLIT != 0) ? LOG_C : 0);
     wire [ROWS*8-1:0] act_rd;
     wire [COLS*8-1:0] w_rd;
@@ -431,7 +432,14 @@ module nnf_gemm #(
     wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     // (P split: LAYERNORM is off, nnf_core's ROW_ON; its address as an entry's lane 0)
-    wire [PC_AW-1:0] xp_ra_w = xp_ra << (PC_AW - P_AW);
+    wire [PC_AW-1:0] xp_ra_w;
+    generate
+        if (P_SPLIT != 0) begin : g_xp_split
+            assign xp_ra_w = {xp_ra, {LOG_C{1'b0}}};
+        end else begin : g_xp_full
+            assign xp_ra_w = xp_ra;
+        end
+    endgenerate
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM),
                .P_SPLIT(P_SPLIT), .PIPE_CUTS(PIPE_CUTS)) u_bufs (

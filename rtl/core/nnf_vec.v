@@ -10,6 +10,9 @@
 //                   turn (the streamer spaces last-K-tile rows COLS cycles
 //                   apart); o_we 7 + COLS cycles after fin_load (PIPE_CUTS:
 //                   8 + COLS, the lane's operands registered after the mux).
+//                   It reads each lane's m0 and shift itself as
+//                   VEC_SERIAL = 2 does (P_SPLIT), one lane a cycle: lane
+//                   0's in the fin_load cycle, lane L+1's in lane L's.
 //   VEC_SERIAL = 2: no DSP: one requantizer in the fabric visits the lanes,
 //                   FAB_STEPS (17) cycles each: the product acc * m0 by
 //                   sixteen radix-4 Booth steps (a 35-bit add of 0, +-acc
@@ -22,8 +25,8 @@
 //                   shift itself (P_SPLIT in nnf_bufs: entry fin_pent,
 //                   pm_re / pm_ra, data on pm_rd the next cycle): lane 0's
 //                   in the fin_load cycle, lane L+1's in lane L's last
-//                   step, so each arrives for its lane's step 0; fin_m0 /
-//                   fin_sh are not used.
+//                   step, so each arrives for its lane's step 0.
+// With VEC_SERIAL != 0, fin_m0 / fin_sh are not used.
 // fin_* are held from the cycle after fin_load until the next fin_load;
 // zp / lo / hi / rnd / lut are the command's, held while the engine is busy.
 `default_nettype none
@@ -32,7 +35,7 @@ module nnf_vec #(
     parameter integer COLS       = 8,
     parameter integer VEC_SERIAL = 0,
     parameter integer FAB_STEPS  = 17,         // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
-    parameter integer P_WORDS    = 64,         // VEC_SERIAL = 2: P entries (the width of fin_pent)
+    parameter integer P_WORDS    = 64,         // VEC_SERIAL != 0: P entries (the width of fin_pent)
     parameter integer TFL_ROUND  = 0,          // 1: rnd chooses TFLite's double rounding
     parameter integer PIPE_CUTS  = 0           // 1: VEC_SERIAL = 0: the LUT's output registered
                                                // before o_row; 1: the lane's operands registered
@@ -44,8 +47,8 @@ module nnf_vec #(
     input  wire [COLS*32-1:0] fin_acc,
     input  wire [COLS*31-1:0] fin_m0,
     input  wire [COLS*8-1:0]  fin_sh,
-    input  wire [$clog2(P_WORDS)-1:0] fin_pent,  // VEC_SERIAL = 2: the row's P entry, with fin_load
-    output wire        pm_re,                    // VEC_SERIAL = 2: m0 / shift reads (else 0)
+    input  wire [$clog2(P_WORDS)-1:0] fin_pent,  // VEC_SERIAL != 0: the row's P entry, with fin_load
+    output wire        pm_re,                    // VEC_SERIAL != 0: m0 / shift reads (else 0)
     output wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
     input  wire [39:0] pm_rd,
     input  wire [7:0]  zp,
@@ -69,14 +72,10 @@ module nnf_vec #(
     // time is a mux
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] acc_arr [0:COLS-1];
-    wire [30:0] m0_arr  [0:COLS-1];
-    wire [7:0]  sh_arr  [0:COLS-1];
     /* verilator lint_on UNUSEDSIGNAL */
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_arr
             assign acc_arr[g] = fin_acc[32*g +: 32];
-            assign m0_arr[g]  = fin_m0[31*g +: 31];
-            assign sh_arr[g]  = fin_sh[8*g +: 8];
         end
         if (VEC_SERIAL == 0) begin : g_par
             // vl_q[i] is valid at fin_load + 1 + i
@@ -124,7 +123,13 @@ module nnf_vec #(
             wire [31:0]      rq_acc;
             wire [30:0]      rq_m0;
             wire [7:0]       rq_sh;
+            reg  [P_AW-1:0]  pent_q;            // the row's P entry
+            // m0 / shift reads: lane 0's with fin_load, lane L+1's in lane
+            // L's cycle: pm_rd holds the lane's in its cycle
+            assign pm_re = fin_load || (ser_on && lane != COLS[LOG_C-1:0] - 1'b1);
+            assign pm_ra = fin_load ? {fin_pent, {LOG_C{1'b0}}} : {pent_q, lane + 1'b1};
             always @(posedge clk) begin
+                if (fin_load) pent_q <= fin_pent;
                 if (rst) begin
                     ser_lane_q <= COLS[LOG_C:0];
                     sv_q       <= 6'd0;
@@ -144,7 +149,7 @@ module nnf_vec #(
             // or with PIPE_CUTS registered after it (a cycle later, the
             // mux then not on the multiplier's path)
             nnf_cut #(.W(1 + LOG_C + 32 + 31 + 8), .ON(PIPE_CUTS), .RV(1)) u_op_cut (
-                .clk(clk), .rst(rst), .d({ser_on, lane, acc_arr[lane], m0_arr[lane], sh_arr[lane]}),
+                .clk(clk), .rst(rst), .d({ser_on, lane, acc_arr[lane], pm_rd[30:0], pm_rd[39:32]}),
                 .q({rq_on, rq_lane, rq_acc, rq_m0, rq_sh}));
             nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
                 .clk(clk), .acc(rq_acc), .m0(rq_m0),
@@ -153,10 +158,8 @@ module nnf_vec #(
             assign o_row  = row_q;
             assign o_we   = we_q;
             assign idle   = !ser_on && !rq_on && (sv_q == 6'd0) && !we_q;
-            assign pm_re  = 1'b0;
-            assign pm_ra  = {(PM_AW){1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd, fin_pent};
+            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 2) begin : g_fab
             if (FAB_STEPS != 17) begin : g_bad
@@ -250,7 +253,7 @@ module nnf_vec #(
             assign o_we   = we_q;
             assign idle   = !run && !pv_q && (v_q == 4'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], pm_rd[39:38], pm_rd[31]};
+            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], pm_rd[39:38], pm_rd[31], fin_m0, fin_sh};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

@@ -6,8 +6,10 @@
 // between commands, with nothing in flight, as nnf_gemm holds them, and so
 // does the rounding (rnd: single or TFLite's double rounding, TFL_ROUND = 1
 // in both units; tb_requant checks nnf_requant against the model). The
-// fabric unit reads each lane's m0 and shift itself (from pm_mem here, as
-// from nnf_bufs' P_SPLIT RAM: a registered read), at a random P entry.
+// two units read each lane's m0 and shift themselves (from pm_mem here,
+// each through a read port of its own, as from nnf_bufs' P_SPLIT RAM: a
+// registered read), at a random P entry: the DSP one a lane a cycle, the
+// fabric one a lane every 17.
 `timescale 1ns / 1ps
 `default_nettype none
 module tb_vec_fab;
@@ -20,6 +22,10 @@ module tb_vec_fab;
     reg [39:0] pm_mem [0:PW*COLS-1];
     reg [39:0] pm_rd = 40'd0;
     always @(posedge clk) if (pm_re) pm_rd <= pm_mem[pm_ra];
+    wire       pm_re_s;
+    wire [5:0] pm_ra_s;
+    reg [39:0] pm_rd_s = 40'd0;
+    always @(posedge clk) if (pm_re_s) pm_rd_s <= pm_mem[pm_ra_s];
     reg clk = 1'b0, rst = 1'b1;
     reg fin_load = 1'b0;
     reg [COLS*32-1:0] acc = 0;
@@ -33,7 +39,7 @@ module tb_vec_fab;
     // LUT off (lut = 0): the requantized bytes themselves
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(1), .P_WORDS(PW), .TFL_ROUND(1)) u_s (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0(m0), .fin_sh(sh),
-        .fin_pent(4'd0), .pm_re(), .pm_ra(), .pm_rd(40'd0),
+        .fin_pent(pent[3:0]), .pm_re(pm_re_s), .pm_ra(pm_ra_s), .pm_rd(pm_rd_s),
         .zp(zp), .lo(lo), .hi(hi), .rnd(rnd), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
         .o_row(row_s), .o_we(we_s), .idle(idle_s));
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(2), .P_WORDS(PW), .TFL_ROUND(1)) u_f (
