@@ -76,7 +76,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   nnfm_device *d = calloc(1, sizeof *d);
   if (!d) return NULL;
   d->cfg = *cfg;
-  d->cfg.row = cfg->row && cfg->ew && nnfm_config_luts(&cfg->engine) >= 4; /* as nnf_core's HAS_ROW */
+  /* as nnf_core's ROW_ON: P not split (a serial requantizer splits it) */
+  d->cfg.row = cfg->row && cfg->ew && nnfm_config_luts(&cfg->engine) >= 4 && !cfg->vec_serial;
   d->eng = nnfm_engine_create(&cfg->engine);
   d->prog = calloc(cfg->prog_words, NNFP_INSN_BYTES);
   d->payload = malloc(cfg->max_payload);
