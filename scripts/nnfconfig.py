@@ -106,6 +106,10 @@ def validate(cfg, path="<config>"):
     for n in ("ROWS", "COLS"):
         if not 1 <= core[n] <= 255:
             raise ConfigError("%s: core.%s must be 1..255 (INFO holds a byte), not %d" % (path, n, core[n]))
+    if core["PE_LUT_ROWS"] > core["ROWS"] or (core["PE_LUT_ROWS"] and core["PE_DSP"] != 3):
+        # nnf_gemm's own check, named here before any tool runs
+        raise ConfigError("%s: core.PE_LUT_ROWS %d needs PE_DSP 3 and at most ROWS (%d) rows" % (
+            path, core["PE_LUT_ROWS"], core["ROWS"]))
     link = cfg["link"]
     if not isinstance(link, dict) or link.get("kind") not in LINK_KINDS:
         raise ConfigError("%s: link.kind must be one of %s" % (path, ", ".join(LINK_KINDS)))

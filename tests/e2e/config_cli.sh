@@ -52,14 +52,18 @@ expect 2 "not valid JSON" -- $CFG check "$TMP/cut.json"
 expect 2 "No such file" -- $CFG check "$TMP/none.json"
 
 # derive
-expect 0 "ulx3s-rows8, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=8 --out "$TMP/d8.json"
+expect 0 "ulx3s-rows16, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=16 --out "$TMP/d8.json"
 python3 - "$TMP/d8.json" <<'PY' || fail "derive: wrong contents"
 import json, sys
 c = json.load(open(sys.argv[1]))
-assert c["core"]["ROWS"] == 8 and c["core"]["COLS"] == 8, c["core"]
+assert c["core"]["ROWS"] == 16 and c["core"]["COLS"] == 16, c["core"]
 assert c["board"]["top"] == "nnf_top_ulx3s" and "bitstream" not in c["board"]
 PY
 [ "$($CFG id "$TMP/d8.json")" != "$($CFG id "$SRC/configs/ulx3s.json")" ] || fail "derive: same id"
+# the ULX3S 25F's 6 LUT rows do not fit a 2x2, nor a PE without DSP registers
+expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3 and at most ROWS \\(2\\) rows" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --out "$TMP/x.json"
+expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3" -- $CFG derive "$SRC/configs/ulx3s.json" --set PE_DSP=1 --out "$TMP/x.json"
+expect 0 "ulx3s-rows2-pe_lut_rows0, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --set PE_LUT_ROWS=0 --out "$TMP/x.json"
 expect 2 "FOO is not a parameter" -- $CFG derive "$SRC/configs/ulx3s.json" --set FOO=1 --out "$TMP/x.json"
 expect 2 "want NAME=INTEGER" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=x --out "$TMP/x.json"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sweep_full.sh NNFPGA SRC TMP - `nnfpga sweep` the whole way (slow):
-#   - a configuration no prebuilt simulator has (ulx3s with ROWS=2, derived by
-#     --grid) runs on the module scripts/nnfconfig.py build-sim builds
+#   - a configuration no prebuilt simulator has (ulx3s with ROWS=2 and no LUT
+#     rows, derived by --grid) runs on the module scripts/nnfconfig.py build-sim builds
 #     (sim:module=PATH): its row has accuracy and cycles per image, the same
 #     as nnfpga eval on that module prints;
 #   - the iCEBreaker's synth job, run by its --print-jobs command, fills the
@@ -18,8 +18,8 @@ D=$TMP/sw
 "$NNFPGA" train --device host --limit 2000 --epochs 1 --layers 784,128,10 --test-limit 0 --seed 5 \
   --out "$TMP/mlp.safetensors" --quiet >/dev/null || fail "train"
 expect 0 "2 jobs run" -- "$NNFPGA" sweep --dir "$D" --configs "$C/icebreaker.json" --base "$C/ulx3s.json" \
-  --grid ROWS=2 --model "$TMP/mlp.safetensors" --limit 32 --no-synth --jobs 2
-module=$(python3 "$SRC/scripts/nnfconfig.py" build-sim "$D/configs/ulx3s-rows2.json") || fail "build-sim"
+  --grid ROWS=2:PE_LUT_ROWS=0 --model "$TMP/mlp.safetensors" --limit 32 --no-synth --jobs 2
+module=$(python3 "$SRC/scripts/nnfconfig.py" build-sim "$D/configs/ulx3s-rows2-pe_lut_rows0.json") || fail "build-sim"
 # the driver's sim:module=PATH (the module's device): without it the derived row can only hold an error
 "$NNFPGA" info --device "sim:module=$module" >/dev/null 2>&1 || fail "this driver opens no sim:module=PATH"
 "$NNFPGA" eval --model "$TMP/mlp.safetensors" --device "sim:module=$module" --limit 32 --json >"$TMP/eval.json" \
@@ -27,7 +27,7 @@ module=$(python3 "$SRC/scripts/nnfconfig.py" build-sim "$D/configs/ulx3s-rows2.j
 python3 - "$D" "$TMP/eval.json" "$module" <<'PY' || fail "the derived configuration's row"
 import json, sys
 j, e = json.load(open(sys.argv[1] + "/sweep.json")), json.load(open(sys.argv[2]))
-r = [r for r in j["rows"] if r["config"] == "ulx3s-rows2"][0]
+r = [r for r in j["rows"] if r["config"] == "ulx3s-rows2-pe_lut_rows0"][0]
 assert r["device"] == "sim:module=" + sys.argv[3] and r["error"] is None, r
 assert r["accuracy"] == e["accuracy"] and r["cycles_per_image"] == e["cycles_per_image"], (r, e)
 assert r["rows"] == r["cols"] == 2
