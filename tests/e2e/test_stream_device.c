@@ -57,8 +57,7 @@ static void same_as_host_map(const char *arch, int c, int h, int w, const char *
   const int width = h ? c * h * w : c;
   int L = n->nlayers, C = nnf_net_outputs(n);
   float *x = inputs(count, width, seed + 3);
-  CHECK_OK(nnf_net_observe(n, x, count, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, count);
   int8_t *host[NNF_MAX_LAYERS + 1];
   float *logits = nnf_test_device_host_int(n, x, count, host);
   nnf_device *d = open_dev(uri);
@@ -146,11 +145,9 @@ static void snn_same(const int *sizes, int ns, nnf_encoding enc, const char *uri
 }
 
 static void refused(const char *arch, int width, const char *uri, const char *want) {
-  char err[512] = "";
   nnf_net *n = nnf_test_device_net(arch, width, 0, 0, 5);
   float *x = inputs(4, width, 3);
-  CHECK_OK(nnf_net_observe(n, x, 4, 1));
-  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  nnf_test_device_quantize(n, x, 4);
   nnf_test_device_refused(n, arch, uri, 16, want);
   free(x);
   nnf_net_free(n);
