@@ -247,6 +247,7 @@ module nnf_gemm #(
     wire [KL_W-1:0] sw_kl;
     wire [NL_W-1:0] sw_nl;
     wire [ML_W-1:0] sw_mlast;
+    wire            sw_ml0, sw_hzml;
 
     nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_lwalk (
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
@@ -254,9 +255,11 @@ module nnf_gemm #(
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
         .m_row0(lw_mrow0), .w_ofs(lw_wofs));
 
-    // per bank: {first, last, nt_head, k lanes, n lanes, m_last} of the
-    // tile loaded into it, written in the loader's last cycle of the tile
-    localparam integer DESC_W = 3 + KL_W + NL_W + ML_W;
+    // per bank: {first, last, nt_head, k lanes, n lanes, m_last, m_last
+    // == 0, the hazard's m_last test (hz_ml below)} of the tile loaded into
+    // it, written in the loader's last cycle of the tile; the two tests are
+    // made here so the streamer's step reads them as flops
+    localparam integer DESC_W = 3 + KL_W + NL_W + ML_W + 2;
     reg  [DESC_W-1:0] desc0_q, desc1_q;   // flops, not a LUT RAM: the streamer's step reads them
 
     // The streamer's ACT addresses (nnf_pix_walk): a CONV's feature-map walk;
@@ -293,7 +296,9 @@ module nnf_gemm #(
 
     reg  [LOG_R-1:0] ld_row_q;
     reg              ld_bank_q;
-    reg  [15:0]      st_m_q;          // row within the m block
+    reg  [ML_W-1:0]  st_m_q;          // row within the m block
+    reg              st_m0_q;         // st_m_q == 0
+    reg              st_lst_q;        // st_m_q == sw_mlast (when st_m_q != 0)
     reg              st_bank_q;
 
     // Abort: no row is issued after the cycle abort arrives; the rows in
@@ -308,7 +313,8 @@ module nnf_gemm #(
     localparam integer VEC_GAP = (VEC_SERIAL == 2) ? COLS * VEC_FAB_STEPS : COLS;
     localparam integer THR_W   = $clog2(VEC_GAP);
     reg  [THR_W-1:0] thr_cnt_q;
-    wire thr_ok = (VEC_SERIAL == 0) || (thr_cnt_q == {THR_W{1'b0}});
+    reg              thr_z_q;         // thr_cnt_q == 0
+    wire thr_ok = (VEC_SERIAL == 0) || thr_z_q;
     // A one-row block's rows all use accumulator word 0: the row after a
     // K tile that is not the last reads the word that row writes, so it
     // waits a cycle (hz_q) and the accumulators need no forwarding
@@ -316,14 +322,22 @@ module nnf_gemm #(
     // before the write, so a word's rows are kept three cycles apart: two
     // waits after a non-last K tile of one or two rows. The loader's ROWS
     // cycles a tile make these waits rare.
-    // sw_mlast <= 1 (PIPE_CUTS) or == 0, as equalities: no carry chain
-    wire hz_ml = (PIPE_CUTS != 0) ? (sw_mlast[ML_W-1:1] == {(ML_W-1){1'b0}}) : (sw_mlast == {ML_W{1'b0}});
+    // m_last <= 1 (PIPE_CUTS) or == 0, as equalities: no carry chain
+    wire lw_hzml = (PIPE_CUTS != 0) ? (lw_mlast[ML_W-1:1] == {(ML_W-1){1'b0}})
+                                    : (lw_mlast == {ML_W{1'b0}});
+    wire lw_ml0  = (lw_mlast == {ML_W{1'b0}});
     reg  [1:0] hz_q;                 // waits left
     reg        hz_w_q;               // hz_q != 0 (a flop of its own: st_go's term is one bit)
     wire       hz_wait = (PIPE_CUTS != 0) ? hz_w_q : hz_q[0];   // (else hz_q is 0 or 1)
-    wire st_go  = busy && !ab_q && !sw_done && thr_ok && pw_ready && !hz_wait &&
-                  ((st_m_q != 16'd0) || bank_ready_q[st_bank_q]);
-    wire st_end = st_go && (st_m_q == {{(16-ML_W){1'b0}}, sw_mlast});
+    // The step is an AND of flops and one 2:1 mux (the bank's ready), and
+    // the tile's end a mux of flags: the row counts are compared the cycle
+    // before (st_m0_q, st_lst_q, the descriptor's sw_ml0), since the step
+    // fans out to the pixel walker's registers. (!sw_done is implied: a row
+    // is issued only with st_m_q != 0 or the bank ready.)
+    wire st_rdy = bank_ready_q[st_bank_q];
+    wire st_go  = busy && !ab_q && thr_ok && pw_ready && !hz_wait && (!st_m0_q || st_rdy);
+    wire st_end = st_go && (st_m0_q ? sw_ml0 : st_lst_q);
+    wire [ML_W-1:0] st_m_n = st_m_q + 1'b1;
     // the walk: the next row; at a tile's end back to the block's first row
     // for the next K tile, or on to the next block (marked), or row 0 for
     // the next N tile; the taps follow the K tiles
@@ -342,13 +356,14 @@ module nnf_gemm #(
     assign lw_adv = ld_end;
     always @(posedge clk)
         if (ld_end) begin
-            if (ld_bank_q) desc1_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
-            else           desc0_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast};
+            if (ld_bank_q) desc1_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast, lw_ml0, lw_hzml};
+            else           desc0_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast, lw_ml0, lw_hzml};
         end
-    assign {sw_first, sw_last, sw_nth, sw_kl, sw_nl, sw_mlast} = st_bank_q ? desc1_q : desc0_q;
+    assign {sw_first, sw_last, sw_nth, sw_kl, sw_nl, sw_mlast, sw_ml0, sw_hzml} =
+        st_bank_q ? desc1_q : desc0_q;
     // every row issued: the loader has walked every tile, and the streamer
     // is between tiles with none loaded for it
-    assign sw_done = lw_done && (st_m_q == 16'd0) && !bank_ready_q[st_bank_q];
+    assign sw_done = lw_done && st_m0_q && !st_rdy;
 
     localparam [LOG_C+1:0] DRAIN = COLS[LOG_C+1:0];
 
@@ -362,30 +377,42 @@ module nnf_gemm #(
             drain_cnt1_q <= {(LOG_C+2){1'b0}};
             ld_row_q     <= {LOG_R{1'b0}};
             ld_bank_q    <= 1'b0;
-            st_m_q       <= 16'd0;
+            st_m_q       <= {ML_W{1'b0}};
+            st_m0_q      <= 1'b1;
+            st_lst_q     <= 1'b0;
             st_bank_q    <= 1'b0;
             thr_cnt_q    <= {THR_W{1'b0}};
+            thr_z_q      <= 1'b1;
             hz_q         <= 2'd0;
             hz_w_q       <= 1'b0;
         end else begin
-            if (st_end && hz_ml && !sw_last) begin
+            if (st_end && sw_hzml && !sw_last) begin
                 hz_q   <= (PIPE_CUTS != 0) ? 2'd2 : 2'd1;
                 hz_w_q <= 1'b1;
             end else if (hz_q != 2'd0) begin
                 hz_q   <= hz_q - 2'd1;
                 hz_w_q <= (hz_q != 2'd1);
             end
-            if (st_go && sw_last) thr_cnt_q <= VEC_GAP[THR_W-1:0] - 1'b1;
-            else if (thr_cnt_q != {THR_W{1'b0}}) thr_cnt_q <= thr_cnt_q - 1'b1;
+            if (st_go && sw_last) begin
+                thr_cnt_q <= VEC_GAP[THR_W-1:0] - 1'b1;
+                thr_z_q   <= (VEC_GAP == 1);
+            end else if (!thr_z_q) begin
+                thr_cnt_q <= thr_cnt_q - 1'b1;
+                thr_z_q   <= (thr_cnt_q == {{(THR_W-1){1'b0}}, 1'b1});
+            end
             if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
             if (ld_end) ld_bank_q <= !ld_bank_q;
-            if (st_go) st_m_q <= st_end ? 16'd0 : st_m_q + 16'd1;
+            if (st_go) begin
+                st_m_q   <= st_end ? {ML_W{1'b0}} : st_m_n;
+                st_m0_q  <= st_end;
+                st_lst_q <= !st_end && (st_m_n == sw_mlast);
+            end
             if (st_end) st_bank_q <= !st_bank_q;
 
             for (b = 0; b < 2; b = b + 1) begin
                 if (ld_go && ld_row_q == {LOG_R{1'b0}} && ld_bank_q == b[0]) bank_busy_q[b] <= 1'b1;
                 if (ld_end && ld_bank_q == b[0])                          bank_ready_q[b] <= 1'b1;
-                if (st_go && st_m_q == 16'd0 && st_bank_q == b[0])          bank_ready_q[b] <= 1'b0;
+                if (st_go && st_m0_q && st_bank_q == b[0])                  bank_ready_q[b] <= 1'b0;
                 if (st_end && st_bank_q == b[0])                          bank_drain_q[b] <= 1'b1;
             end
             if (st_end && !st_bank_q) drain_cnt0_q <= DRAIN;
@@ -508,7 +535,7 @@ module nnf_gemm #(
         if (rst) begin
             for (t = 0; t <= LAT; t = t + 1) tag_q[t] <= {TAG_W{1'b0}};
         end else begin
-            tag_q[0] <= {st_go, sw_first, sw_last, st_m_q == 16'd0, sw_nth && st_m_q == 16'd0};
+            tag_q[0] <= {st_go, sw_first, sw_last, st_m0_q, sw_nth && st_m0_q};
             for (t = 1; t <= LAT; t = t + 1) tag_q[t] <= tag_q[t-1];
         end
     end

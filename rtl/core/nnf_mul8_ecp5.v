@@ -22,8 +22,9 @@
 // shift-and-add form with a LUT per AND bit beside the adders; this form has
 // none: 73 fewer LUT4 and one more CCU2C per PE (docs/synthesis.md).
 //
-// Without NNF_ECP5 (simulation) the same product as a plain '*'. tests/rtl (rtl_pe_ecp5_lut_ccu2c_icarus) checks the CCU2C
-// form on every operand pair under Yosys' model of the primitive.
+// Without NNF_ECP5 (simulation) the same product as a plain '*'. tests/rtl
+// (rtl_pe_ecp5_lut_ccu2c_icarus) checks the CCU2C form on every operand pair
+// under Yosys' model of the primitive.
 `default_nettype none
 
 module nnf_mul8_ecp5 (

@@ -73,6 +73,13 @@ module nnf_vec #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] acc_arr [0:COLS-1];
     /* verilator lint_on UNUSEDSIGNAL */
+    // The serial requantizers' m0 / shift reads (VEC_SERIAL != 0): lane 0
+    // of the row's entry with fin_load, then lane pm_lane of the entry
+    // latched then; each serial branch drives pm_re and pm_lane.
+    reg  [P_AW-1:0]  pent_q;
+    wire [LOG_C-1:0] pm_lane;
+    always @(posedge clk) if (fin_load) pent_q <= fin_pent;
+    wire [PM_AW-1:0] pm_ra_ser = fin_load ? {fin_pent, {LOG_C{1'b0}}} : {pent_q, pm_lane};
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_arr
             assign acc_arr[g] = fin_acc[32*g +: 32];
@@ -100,10 +107,11 @@ module nnf_vec #(
             assign lut_ra = q_all;
             assign o_we   = vl_q[VL-1];
             assign idle   = (vl_q == {VL{1'b0}});
-            assign pm_re  = 1'b0;
-            assign pm_ra  = {(PM_AW){1'b0}};
+            assign pm_re   = 1'b0;
+            assign pm_ra   = {(PM_AW){1'b0}};
+            assign pm_lane = {LOG_C{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd, fin_pent};
+            wire unused_pm = &{1'b0, pm_rd, pm_ra_ser};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 1) begin : g_ser
             // ser_lane_q: the lane entering nnf_requant (COLS = idle)
@@ -123,13 +131,12 @@ module nnf_vec #(
             wire [31:0]      rq_acc;
             wire [30:0]      rq_m0;
             wire [7:0]       rq_sh;
-            reg  [P_AW-1:0]  pent_q;            // the row's P entry
             // m0 / shift reads: lane 0's with fin_load, lane L+1's in lane
             // L's cycle: pm_rd holds the lane's in its cycle
-            assign pm_re = fin_load || (ser_on && lane != COLS[LOG_C-1:0] - 1'b1);
-            assign pm_ra = fin_load ? {fin_pent, {LOG_C{1'b0}}} : {pent_q, lane + 1'b1};
+            assign pm_re   = fin_load || (ser_on && lane != COLS[LOG_C-1:0] - 1'b1);
+            assign pm_lane = lane + 1'b1;
+            assign pm_ra   = pm_ra_ser;
             always @(posedge clk) begin
-                if (fin_load) pent_q <= fin_pent;
                 if (rst) begin
                     ser_lane_q <= COLS[LOG_C:0];
                     sv_q       <= 6'd0;
@@ -180,12 +187,12 @@ module nnf_vec #(
             reg  [LW-1:0]     l_q;
             reg               pv_q;                 // a product is ready: to the tail now
             reg  [LOG_C-1:0]  pl_q;                 // its lane
-            reg  [P_AW-1:0]   pent_q;               // the row's P entry
             // m0 / shift reads: lane 0's with fin_load, lane L+1's in lane
             // L's last step; the data is on pm_rd at the lane's step 0
             wire              last_lane = (lane == COLS[LOG_C-1:0] - 1'b1);
-            assign pm_re = fin_load || (run && last_step && !last_lane);
-            assign pm_ra = fin_load ? {fin_pent, {LOG_C{1'b0}}} : {pent_q, lane + 1'b1};
+            assign pm_re   = fin_load || (run && last_step && !last_lane);
+            assign pm_lane = lane + 1'b1;
+            assign pm_ra   = pm_ra_ser;
             // digit d = -2*b2 + b1 + b0 of mx_q[2:0]: 0, +-1 or +-2
             wire [2:0]        dg   = mx_q[2:0];
             wire              neg  = dg[2] && (dg != 3'b111);
@@ -211,7 +218,6 @@ module nnf_vec #(
                     end
                 end
                 if (run && last_step) pl_q <= lane;
-                if (fin_load) pent_q <= fin_pent;
                 if (run && step_q == 5'd0) begin
                     acc_q  <= {{2{acc_l[31]}}, acc_l};
                     mx_q   <= {1'b0, pm_rd[30:0], 1'b0};
