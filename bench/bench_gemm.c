@@ -34,6 +34,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_json.h"
 #include "nnf_ops_replay.h"
 #include "nnfm.h"
 #include "nnfsim.h"
@@ -278,18 +279,7 @@ static icarus_result icarus_ratio(nnfsim *sim, const char *vvp_bin, const char *
 /* Merge our keys into the JSON file (other keys kept), atomically. */
 static void write_json(const char *path, const char *key, const nnfm_config *cfg, nnfsim *sim,
                        const result *res, int nres, double cps, const icarus_result *ir) {
-  cJSON *root = NULL;
-  char *old = slurp(path);
-  if (old) {
-    root = cJSON_Parse(old);
-    if (!root || !cJSON_IsObject(root)) {
-      fprintf(stderr, "bench_gemm: %s is not a JSON object: replaced\n", path);
-      cJSON_Delete(root);
-      root = NULL;
-    }
-    free(old);
-  }
-  if (!root) root = cJSON_CreateObject();
+  cJSON *root = bench_json_load(path);
   cJSON *arr = cJSON_CreateArray();
   for (int i = 0; i < nres; i++) {
     if (!res[i].fits) continue;
@@ -305,15 +295,13 @@ static void write_json(const char *path, const char *key, const nnfm_config *cfg
     cJSON_AddBoolToObject(o, "bit_exact", 1);
     cJSON_AddItemToArray(arr, o);
   }
-  cJSON_DeleteItemFromObjectCaseSensitive(root, key);
-  cJSON_AddItemToObject(root, key, arr);
+  bench_json_set(root, key, arr);
   char ckey[80];
   snprintf(ckey, sizeof ckey, "%s_config", key);
   cJSON *c = cJSON_CreateObject();
   static const char *names[] = {"ROWS", "COLS", "ACT_WORDS", "W_WORDS", "P_WORDS", "ACC_DEPTH", "VEC_SERIAL", "PE_DSP"};
   for (int i = 0; i < 8; i++) cJSON_AddNumberToObject(c, names[i], (double)nnfsim_param(sim, names[i]));
-  cJSON_DeleteItemFromObjectCaseSensitive(root, ckey);
-  cJSON_AddItemToObject(root, ckey, c);
+  bench_json_set(root, ckey, c);
   if (ir) { /* the simulator figures (only from the run that measured them) */
     cJSON *s = cJSON_CreateObject();
     cJSON_AddNumberToObject(s, "cycles_per_second", cps);
@@ -332,17 +320,9 @@ static void write_json(const char *path, const char *key, const nnfm_config *cfg
     } else {
       cJSON_AddNullToObject(s, "icarus_ratio");
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(root, "sim");
-    cJSON_AddItemToObject(root, "sim", s);
+    bench_json_set(root, "sim", s);
   }
-  char *txt = cJSON_Print(root);
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *o = fopen(tmp, "wb");
-  if (!txt || !o || fputs(txt, o) < 0 || fputc('\n', o) < 0 || fclose(o) != 0 || rename(tmp, path) != 0)
-    die("cannot write %s", path);
-  cJSON_free(txt);
-  cJSON_Delete(root);
+  if (bench_json_save(path, root) != 0) die("cannot write %s", path);
   printf("wrote %s\n", path);
 }
 

@@ -11,10 +11,12 @@
 
 #include <cjson/cJSON.h>
 
-/* path's JSON object, or a new one when the file is missing or not an object. */
+/* path's JSON object, or a new one when the file is missing or not an object
+   (said on stderr: the file is then replaced). */
 static inline cJSON *bench_json_load(const char *path) {
   cJSON *root = NULL;
   FILE *f = fopen(path, "rb");
+  int found = f != NULL;
   if (f) {
     fseek(f, 0, SEEK_END);
     long len = ftell(f);
@@ -28,6 +30,7 @@ static inline cJSON *bench_json_load(const char *path) {
     fclose(f);
   }
   if (!cJSON_IsObject(root)) {
+    if (found) fprintf(stderr, "bench: %s is not a JSON object: replaced\n", path);
     cJSON_Delete(root);
     root = cJSON_CreateObject();
   }

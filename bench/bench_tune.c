@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "bench_json.h"
 #include "tune_objectives.h"
 
 static int cmp_long(const void *a, const void *b) {
@@ -40,24 +41,6 @@ static stats summarise(long *v, int n, long budget) {
   s.median = n % 2 ? (double)c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2.0;
   free(c);
   return s;
-}
-
-static cJSON *load_json(const char *path) {
-  FILE *f = fopen(path, "rb");
-  cJSON *root = NULL;
-  if (f) {
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *txt = malloc((size_t)len + 1);
-    if (txt && fread(txt, 1, (size_t)len, f) == (size_t)len) {
-      txt[len] = 0;
-      root = cJSON_Parse(txt);
-    }
-    free(txt);
-    fclose(f);
-  }
-  return root ? root : cJSON_CreateObject();
 }
 
 int main(int argc, char **argv) {
@@ -113,18 +96,12 @@ int main(int argc, char **argv) {
   free(r);
   free(b);
   if (json_path) {
-    cJSON *root = load_json(json_path);
-    cJSON_DeleteItemFromObject(root, "tune");
-    cJSON_AddItemToObject(root, "tune", report);
-    char *txt = cJSON_Print(root), tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", json_path);
-    FILE *o = fopen(tmp, "wb");
-    if (!txt || !o || fputs(txt, o) < 0 || fclose(o) != 0 || rename(tmp, json_path) != 0) {
+    cJSON *root = bench_json_load(json_path);
+    bench_json_set(root, "tune", report);
+    if (bench_json_save(json_path, root) != 0) {
       fprintf(stderr, "bench_tune: cannot write %s\n", json_path);
       return 1;
     }
-    free(txt);
-    cJSON_Delete(root);
   } else {
     cJSON_Delete(report);
   }
