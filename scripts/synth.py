@@ -445,9 +445,11 @@ def parse_args(argv):
     ap.add_argument("--acc-depth", type=int, help="accumulator depth per column")
     ap.add_argument("--vec-serial", type=int, choices=[0, 1, 2],
                     help="1: one shared requantizer; 2: the same in the fabric (no DSP)")
-    ap.add_argument("--pe-dsp", type=int, choices=[0, 1, 2, 3],
+    ap.add_argument("--pe-dsp", type=int, choices=[0, 1, 2, 3, 4],
                     help="1: PE multiplies in DSPs; 2: iCE40, two products per SB_MAC16; "
-                         "3: ECP5, the product registered in MULT18X18D's own registers")
+                         "3: ECP5, the product registered in MULT18X18D's own registers; "
+                         "4: iCE40 pairs, one weight bank in the SB_MAC16's A register, "
+                         "the products registered in it")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="with --board: another top parameter (e.g. PROG_WORDS=4); repeatable")
     ap.add_argument("--freq", type=float, help="target clock in MHz (default per target)")

@@ -42,7 +42,9 @@ module nnf_gemm #(
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs; 2: iCE40 column
                                         // pairs, two products per SB_MAC16 (nnf_pe2_ice40);
                                         // 3: the product registered twice, in the ECP5
-                                        // MULT18X18D's own registers (nnf_pe_ecp5)
+                                        // MULT18X18D's own registers (nnf_pe_ecp5); 4: iCE40
+                                        // pairs with one weight bank, in the SB_MAC16's A
+                                        // register, and the products registered in it
     parameter integer PE_LUT_ROWS = 0,  // PE_DSP = 3: the array's last rows whose products come
                                         // from LUTs (a part with fewer MULT18X18D than PEs)
     parameter integer PIPE_CUTS   = 0,    // 1: block-RAM outputs registered before long paths:
@@ -148,7 +150,10 @@ module nnf_gemm #(
     localparam integer P_AW   = $clog2(P_WORDS);
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
     localparam integer PSUM_W = 17 + LOG_R;        // |sum of ROWS int8 products| <= ROWS * 2^14
-    localparam integer PE_PIPE = (PE_DSP == 3) ? 2 : 0;   // nnf_pe_ecp5's product registers
+    localparam integer PE_PIPE = (PE_DSP == 3) ? 2 : (PE_DSP == 4) ? 1 : 0;   // product registers
+    // the PEs' weight banks: with one (PE_DSP = 4) a tile's weights are loaded
+    // as the tile before drains (the same bank logic, bank 0 only; below)
+    localparam integer PE_BANKS = (PE_DSP == 4) ? 1 : 2;
     localparam integer LAT    = ROWS + COLS + PE_PIPE;   // input register + array latency
     localparam integer KL_W   = LOG_R + 1;
     localparam integer NL_W   = LOG_C + 1;
@@ -176,8 +181,11 @@ module nnf_gemm #(
         if (VEC_SERIAL < 0 || VEC_SERIAL > 2) begin : g_bad_vec
             nnf_gemm_bad_parameter_VEC_SERIAL_must_be_0_1_or_2 u_bad();
         end
-        if (PE_DSP < 0 || PE_DSP > 3) begin : g_bad_pe
-            nnf_gemm_bad_parameter_PE_DSP_must_be_0_to_3 u_bad();
+        if (PE_DSP < 0 || PE_DSP > 4) begin : g_bad_pe
+            nnf_gemm_bad_parameter_PE_DSP_must_be_0_to_4 u_bad();
+        end
+        if (PE_DSP == 4 && PIPE_CUTS != 0) begin : g_bad_pe_cuts     // the one bank's timing below
+            nnf_gemm_bad_parameter_PE_DSP_4_needs_PIPE_CUTS_0 u_bad();
         end
         if (PE_LUT_ROWS < 0 || PE_LUT_ROWS > ROWS || (PE_LUT_ROWS != 0 && PE_DSP != 3)) begin : g_bad_lut_rows
             nnf_gemm_bad_parameter_PE_LUT_ROWS_must_be_0_or_with_PE_DSP_3_up_to_ROWS u_bad();
@@ -353,9 +361,18 @@ module nnf_gemm #(
         end
     end
 
+    // One weight bank (PE_DSP = 4): W row r, read in cycle L + r, is in its
+    // PEs from cycle L + r + 3 (the read, wl_*, ar_wl_*), and an activation
+    // row issued in cycle S reaches PE (r, c) in cycle S + 2 + r + c
+    // (s0_*, ar_a_q, the skew). So a tile may be streamed from the cycle
+    // after its first W row is read (the bank is ready, and its descriptor
+    // written, at that read), and the next tile's first read may come
+    // COLS - 1 cycles after the last row was issued (DRAIN below): at M = 1
+    // a tile every COLS cycles, as with two banks.
+    wire ld_rdy = (PE_BANKS == 1) ? (ld_go && ld_row_q == {LOG_R{1'b0}}) : ld_end;
     assign lw_adv = ld_end;
     always @(posedge clk)
-        if (ld_end) begin
+        if (ld_rdy) begin
             if (ld_bank_q) desc1_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast, lw_ml0, lw_hzml};
             else           desc0_q <= {lw_first, lw_last, lw_nth, lw_kl, lw_nl, lw_mlast, lw_ml0, lw_hzml};
         end
@@ -365,7 +382,9 @@ module nnf_gemm #(
     // is between tiles with none loaded for it
     assign sw_done = lw_done && st_m0_q && !st_rdy;
 
-    localparam [LOG_C+1:0] DRAIN = COLS[LOG_C+1:0];
+    // the bank is free DRAIN + 2 cycles after the tile's last row is issued
+    localparam integer DRAIN_I = (PE_BANKS == 2) ? COLS : (COLS > 3) ? COLS - 3 : 0;
+    localparam [LOG_C+1:0] DRAIN = DRAIN_I[LOG_C+1:0];
 
     integer b;
     always @(posedge clk) begin
@@ -401,17 +420,17 @@ module nnf_gemm #(
                 thr_z_q   <= (thr_cnt_q == {{(THR_W-1){1'b0}}, 1'b1});
             end
             if (ld_go) ld_row_q <= ld_end ? {LOG_R{1'b0}} : ld_row_q + 1'b1;
-            if (ld_end) ld_bank_q <= !ld_bank_q;
+            if (ld_end && PE_BANKS == 2) ld_bank_q <= !ld_bank_q;
             if (st_go) begin
                 st_m_q   <= st_end ? {ML_W{1'b0}} : st_m_n;
                 st_m0_q  <= st_end;
                 st_lst_q <= !st_end && (st_m_n == sw_mlast);
             end
-            if (st_end) st_bank_q <= !st_bank_q;
+            if (st_end && PE_BANKS == 2) st_bank_q <= !st_bank_q;
 
             for (b = 0; b < 2; b = b + 1) begin
                 if (ld_go && ld_row_q == {LOG_R{1'b0}} && ld_bank_q == b[0]) bank_busy_q[b] <= 1'b1;
-                if (ld_end && ld_bank_q == b[0])                          bank_ready_q[b] <= 1'b1;
+                if (ld_rdy && ld_bank_q == b[0])                          bank_ready_q[b] <= 1'b1;
                 if (st_go && st_m0_q && st_bank_q == b[0])                  bank_ready_q[b] <= 1'b0;
                 if (st_end && st_bank_q == b[0])                          bank_drain_q[b] <= 1'b1;
             end

@@ -5,11 +5,13 @@
 // presented in cycle t produces the COLS column sums (lane c = output n of
 // the tile) in cycle t + LAT, LAT = ROWS + COLS - 1 + PIPE, one row per cycle,
 // fully pipelined; PIPE = 2 with MUL_DSP = 3 (nnf_pe_ecp5: every product
-// registered twice), else 0. Activation lane r reaches PE (r, c) in cycle
+// registered twice), 1 with MUL_DSP = 4 (nnf_pe2_ice40: the products
+// registered inside the SB_MAC16), else 0. Activation lane r reaches PE (r, c) in cycle
 // t + r + c.
 //
 // Weights: wl_en writes wl_data (COLS bytes, byte c -> column c) into bank
-// wl_bank of every PE in row wl_row. Row r must be written before the first
+// wl_bank of every PE in row wl_row (MUL_DSP = 4: the one bank; a_bank and
+// wl_bank are unused). Row r must be written before the first
 // activation that uses the bank reaches it (cycle t + r) and after the last
 // activation that used the old contents has left it (cycle t_last + r + COLS-1).
 `default_nettype none
@@ -21,7 +23,9 @@ module nnf_systolic #(
     parameter integer ROW_W  = 3,              // width of wl_row
     parameter integer MUL_DSP = 1,             // 0, 1: passed to nnf_pe; 2: iCE40 column
                                                // pairs (nnf_pe2_ice40; COLS even); 3: the
-                                               // product registered (nnf_pe_ecp5)
+                                               // product registered (nnf_pe_ecp5); 4: iCE40
+                                               // pairs, one weight bank in the SB_MAC16's A
+                                               // register, the products registered in it
     parameter integer LUT_ROWS = 0             // MUL_DSP = 3: the last LUT_ROWS rows' products
                                                // from LUTs (nnf_pe_ecp5 LUT_MUL)
 ) (
@@ -75,11 +79,12 @@ module nnf_systolic #(
             end
         end
 
-        if (MUL_DSP == 2) begin : g_pairs
+        if (MUL_DSP == 2 || MUL_DSP == 4) begin : g_pairs
             // iCE40: the columns in pairs, two products per SB_MAC16
             for (r = 0; r < ROWS; r = r + 1) begin : g_row
                 for (c = 0; c < COLS; c = c + 2) begin : g_col
-                    nnf_pe2_ice40 #(.PSUM_W(PSUM_W)) u_pe2 (
+                    nnf_pe2_ice40 #(.PSUM_W(PSUM_W), .BANKS(MUL_DSP == 4 ? 1 : 2),
+                                    .MUL_REG(MUL_DSP == 4 ? 1 : 0)) u_pe2 (
                         .clk    (clk),
                         .a_i    (a_h[r*(COLS+1)+c]),
                         .bank_i (b_h[r*(COLS+1)+c]),

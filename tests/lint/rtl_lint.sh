@@ -34,6 +34,8 @@ lint "nnf_gemm (defaults)"          nnf_gemm "${core[@]}" --
 lint "nnf_gemm 2x2 tiny"            nnf_gemm "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=2 -GW_WORDS=2 -GP_WORDS=2 -GACC_DEPTH=2
 lint "nnf_gemm 16x16 serial/LUT"    nnf_gemm "${core[@]}" -- -GROWS=16 -GCOLS=16 -GVEC_SERIAL=1 -GPE_DSP=0
 lint "nnf_gemm 4x4 registered PE, 1 LUT row" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=3 -GPE_LUT_ROWS=1 -GPIPE_CUTS=1
+lint "nnf_gemm 4x4 iCE40 pairs, two banks" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=2 -GVEC_SERIAL=2
+lint "nnf_gemm 4x4 iCE40 pairs, one bank in the DSP" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=4 -GVEC_SERIAL=2 -GW_SPRAM=1
 lint "nnf_core PIPE_CUTS"             nnf_core "${core[@]}" -- -GPIPE_CUTS=1
 lint "nnf_core (defaults)"          nnf_core "${core[@]}" --
 lint "nnf_core no LIF core"        nnf_core "${core[@]}" -- -GSTATE_WORDS=0
