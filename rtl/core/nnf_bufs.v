@@ -9,7 +9,11 @@
 //   (P_SPLIT: P is two RAMs: the biases, one per lane, read a row at a time
 //   by the accumulator; m0 and shift of every lane in one RAM at entry *
 //   COLS + lane, read a lane at a time by the serial vector stage and the P
-//   check. The host's byte addresses are the same.) Fixed-latency pipelines: the
+//   check. P_SPLIT = 2 (the fabric requantizer, which adds the bias
+//   itself): one RAM of whole 9-byte entries at entry * COLS + lane, read a
+//   lane at a time (pm_rd with its bias on pb_rd); the accumulators read no
+//   P, and there is no ACTW unit to write a row of biases. The host's byte
+//   addresses are the same.) Fixed-latency pipelines: the
 //                   arbiter grants them whenever they ask, and they ask only
 //                   while busy (the engine owns the buffers then).
 //   LIF core        ACT word reads and writes (lp_*), while the engine is
@@ -55,7 +59,8 @@ module nnf_bufs #(
     parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
     parameter integer LUT_COUNT = 1,       // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
     parameter integer W_SPRAM   = 0,       // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
-    parameter integer P_SPLIT   = 0,       // 1: P as biases per lane + m0 / shift lane by lane (above)
+    parameter integer P_SPLIT   = 0,       // 1: P as biases per lane + m0 / shift lane by lane;
+                                           // 2: whole entries lane by lane (above)
     parameter integer PIPE_CUTS   = 0        // 1: host read data two cycles after the read (below)
 ) (
     input  wire        clk,
@@ -100,6 +105,7 @@ module nnf_bufs #(
     input  wire        pm_re,                         // P_SPLIT: m0 / shift of entry * COLS + lane
     input  wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
     output wire [39:0] pm_rd,                         // m0[31:0], shift[39:32] (P_SPLIT; else 0)
+    output wire [31:0] pb_rd,                         // P_SPLIT = 2: that lane's bias (else 0)
     input  wire [LUTS*8-1:0] lut_ra,
     input  wire [2:0]  lut_sel,                      // the table (held while busy)
     output wire [LUTS*8-1:0] lut_rd
@@ -203,7 +209,29 @@ module nnf_bufs #(
     // per lane the 4 bias bytes, and one RAM of the 5 m0 / shift bytes
     // ------------------------------------------------------------------
     generate
-        if (P_SPLIT != 0) begin : g_psplit
+        if (P_SPLIT == 2) begin : g_plane
+            wire [8:0] pl_we;
+            genvar pb;
+            for (pb = 0; pb < 9; pb = pb + 1) begin : g_plwe
+                assign pl_we[pb] = g_hw_p && hp_pb == pb;
+            end
+            wire [PM_AW-1:0] hp_pm = hp_addr[4 +: PM_AW];
+            wire [71:0]      pl_rd;
+            nnf_ram #(.AW(PM_AW), .NB(9)) u_pl (
+                .clk(clk), .we(pl_we), .wa(hp_pm), .wd({9{hp_wdata}}),
+                .re(busy ? pm_re : (pc_re || g_hr_p)),
+                .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
+                .rd(pl_rd));
+            assign pm_rd = pl_rd[71:32];
+            assign pb_rd = pl_rd[31:0];
+            // the host's bias bytes: the lane it addressed is the one read
+            for (g = 0; g < COLS; g = g + 1) begin : g_pb
+                assign p_rd[72*g +: 72] = {40'd0, pl_rd[31:0]};
+            end
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_pa = &{1'b0, pa_re, pa_ra, ap_wa, ap_wd, ap_we, hp_pent};
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else if (P_SPLIT != 0) begin : g_psplit
             for (g = 0; g < COLS; g = g + 1) begin : g_pb
                 wire [3:0] pb_we;
                 genvar pb;
@@ -228,8 +256,10 @@ module nnf_bufs #(
                 .re(busy ? pm_re : (pc_re || g_hr_p)),
                 .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
                 .rd(pm_rd));
+            assign pb_rd = 32'd0;
         end else begin : g_pfull
         assign pm_rd = 40'd0;
+        assign pb_rd = 32'd0;
         /* verilator lint_off UNUSEDSIGNAL */
         wire unused_pm = &{1'b0, pm_re, pm_ra};
         /* verilator lint_on UNUSEDSIGNAL */

@@ -454,12 +454,14 @@ module nnf_gemm #(
     // a serial requantizer reads m0 / shift a lane at a time: P split into
     // biases per lane and m0 / shift lane by lane (nnf_bufs; 9-byte entries
     // take three DP16KD a lane on ECP5, the split about 1.6)
-    localparam integer P_SPLIT = (VEC_SERIAL != 0) ? 1 : 0;
+    localparam integer P_SPLIT = (VEC_SERIAL == 2) ? 2 : (VEC_SERIAL != 0) ? 1 : 0;
+    // (2: whole entries lane by lane; the fabric requantizer adds the bias)
     localparam integer PC_AW   = P_AW + ((P_SPLIT != 0) ? LOG_C : 0);
     wire [ROWS*8-1:0] act_rd;
     wire [COLS*8-1:0] w_rd;
     wire [COLS*72-1:0] p_rd;
     wire [39:0]       pm_rd;
+    wire [31:0]       pb_rd;
     wire              pa_re, pc_re, pm_re;
     wire [P_AW-1:0]   pa_ra;
     wire [PC_AW-1:0]  pc_ra;
@@ -498,7 +500,7 @@ module nnf_gemm #(
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re || xp_re), .pc_ra(xp_re ? xp_ra_w : pc_ra), .p_rd(p_rd),
-        .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd),
+        .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pb_rd(pb_rd),
         .lut_ra(lut_ra), .lut_sel(c_lsel_q), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
     assign xp_rd = p_rd;
@@ -606,10 +608,11 @@ module nnf_gemm #(
     wire [COLS*8-1:0]  fin_sh;
     wire [P_AW-1:0]    fin_pent;
     nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W),
-                .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0), .RD_EARLY(PIPE_CUTS)) u_accum (
+                .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0), .BIAS(P_SPLIT == 2 ? 0 : 1),
+                .RD_EARLY(PIPE_CUTS)) u_accum (
         .clk(clk), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
-        .tpp_v(tpp[4]), .tpp_row0(tpp[1]), .tpp_nth(tpp[0]),
-        .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]),
+        .tpp_v(tpp[4]), .tpp_row0(tpp[1]), .tpp_nth(tpp[0]), .tpp_first(tpp[3]),
+        .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]), .tp_first(tp[3]),
         .tx_v(tx[4]), .tx_first(tx[3]), .tx_last(tx[2]), .sum_row(sum_row),
         .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
         .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh),
@@ -620,7 +623,7 @@ module nnf_gemm #(
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
               .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND), .PIPE_CUTS(PIPE_CUTS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .rnd(c_rnd_q), .lut(c_lut_q),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .rnd(c_rnd_q), .lut(c_lut_q),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------

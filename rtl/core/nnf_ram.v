@@ -4,11 +4,14 @@
 //
 // Read-during-write to the same address: the simulators return the old
 // contents; synthesis leaves it undefined (no_rw_check). Nothing relies on it.
+// ZERO_INIT = 1: every word starts 0 (block RAM initial contents; a word
+// never written reads 0 for good).
 `default_nettype none
 
 module nnf_ram #(
     parameter integer AW = 8,            // address width (depth 2^AW)
-    parameter integer NB = 1             // word width in bytes
+    parameter integer NB = 1,            // word width in bytes
+    parameter integer ZERO_INIT = 0      // 1: every word 0 at configuration
 ) (
     input  wire            clk,
     input  wire [NB-1:0]   we,           // byte write enables
@@ -24,7 +27,10 @@ module nnf_ram #(
     (* no_rw_check *)
     reg [8*NB-1:0] mem [0:(1<<AW)-1];
 
-    integer i;
+    integer i, j;
+    initial
+        if (ZERO_INIT != 0)
+            for (j = 0; j < (1 << AW); j = j + 1) mem[j] = {(8*NB){1'b0}};
     always @(posedge clk) begin
         for (i = 0; i < NB; i = i + 1)
             if (we[i]) mem[wa][8*i +: 8] <= wd[8*i +: 8];

@@ -21,11 +21,13 @@
 //                   about 120 more iCE40 LCs), then nnf_requant_tail as in
 //                   nnf_requant; the streamer spaces last-K-tile rows
 //                   COLS * FAB_STEPS cycles apart; o_we 5 + COLS * FAB_STEPS
-//                   cycles after fin_load. It reads each lane's m0 and
-//                   shift itself (P_SPLIT in nnf_bufs: entry fin_pent,
-//                   pm_re / pm_ra, data on pm_rd the next cycle): lane 0's
-//                   in the fin_load cycle, lane L+1's in lane L's last
-//                   step, so each arrives for its lane's step 0.
+//                   cycles after fin_load. It reads each lane's bias, m0
+//                   and shift itself (P_SPLIT = 2 in nnf_bufs: entry
+//                   fin_pent, pm_re / pm_ra, data on pm_rd and pm_bias the
+//                   next cycle): lane 0's in the fin_load cycle, lane
+//                   L+1's in lane L's last step, so each arrives for its
+//                   lane's step 0, where the bias is added to the lane's
+//                   sum (the accumulators start from 0: nnf_accum BIAS = 0).
 // With VEC_SERIAL != 0, fin_m0 / fin_sh are not used.
 // fin_* are held from the cycle after fin_load until the next fin_load;
 // zp / lo / hi / rnd / lut are the command's, held while the engine is busy.
@@ -51,6 +53,7 @@ module nnf_vec #(
     output wire        pm_re,                    // VEC_SERIAL != 0: m0 / shift reads (else 0)
     output wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
     input  wire [39:0] pm_rd,
+    input  wire [31:0] pm_bias,                 // VEC_SERIAL = 2: the lane's bias, with pm_rd
     input  wire [7:0]  zp,
     input  wire [7:0]  lo,
     input  wire [7:0]  hi,
@@ -111,7 +114,7 @@ module nnf_vec #(
             assign pm_ra   = {(PM_AW){1'b0}};
             assign pm_lane = {LOG_C{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd, pm_ra_ser};
+            wire unused_pm = &{1'b0, pm_rd, pm_ra_ser, pm_bias};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 1) begin : g_ser
             // ser_lane_q: the lane entering nnf_requant (COLS = idle)
@@ -166,7 +169,7 @@ module nnf_vec #(
             assign o_we   = we_q;
             assign idle   = !ser_on && !rq_on && (sv_q == 6'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh};
+            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh, pm_bias};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 2) begin : g_fab
             if (FAB_STEPS != 17) begin : g_bad
@@ -201,7 +204,11 @@ module nnf_vec #(
             wire [HW-1:0]     mult = two ? {acc_q, 1'b0} : one ? {acc_q[33], acc_q} : {HW{1'b0}};
             // h + d * acc: the subtraction as the complement plus a carry in
             wire [HW-1:0]     h_new = h_q + (mult ^ {HW{neg}}) + {{(HW-1){1'b0}}, neg};
-            wire signed [31:0] acc_l = acc_arr[lane];
+            // the final sum: the accumulators start from 0 (nnf_accum BIAS =
+            // 0), the bias is added here, mod 2^32 as the model's sums
+            wire [31:0]       acc_s = acc_arr[lane];
+            wire [31:0]       acc_b = acc_s + pm_bias;
+            wire signed [31:0] acc_l = acc_b;
             always @(posedge clk) begin
                 if (rst) begin
                     lane_q <= COLS[LOG_C:0];
