@@ -187,8 +187,12 @@ module nnf_core #(
         if (rst) prog_quiet_q <= 1'b1;
         else     prog_quiet_q <= prog_idle || (p_wait && !e_busy && !g_valid && !l_busy && !v_busy && !x_busy);
     wire        prog_quiet = prog_quiet_q;
-    wire [CNT_W-1:0] c_stall, c_bin, c_bout, c_ferr;
-    wire [63:0] e_cycles, e_cbusy, e_cmacs;
+    wire [63:0] e_cycles, e_cbusy, e_cmacs;     // the engine's own counters (its harnesses')
+    wire        e_row;                          // the engine issued a row last cycle ...
+    wire [15:0] e_row_macs;                     // ... with these useful MACs
+    wire        cnt_snap, cnt_busy, cnt_re;
+    wire [2:0]  cnt_ra;
+    wire [CNT_W-1:0] cnt_rd;
 
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
@@ -210,8 +214,7 @@ module nnf_core #(
         .prog_pc_now(p_pc), .prog_refused(p_refused),
         .b_post(b_post), .b_clear(b_clear), .b_idx(b_idx), .b_full(b_full),
         .cnt_clear(cnt_clear),
-        .cnt_snap_in({c_ferr, c_bout, c_bin, c_stall, e_cmacs[CNT_W-1:0], e_cbusy[CNT_W-1:0],
-                      e_cycles[CNT_W-1:0]}),
+        .cnt_snap(cnt_snap), .cnt_busy(cnt_busy), .cnt_re(cnt_re), .cnt_ra(cnt_ra), .cnt_rd(cnt_rd),
         .stall(stall), .x_idle(x_idle));
 
     // ------------------------------------------------------------------
@@ -339,7 +342,8 @@ module nnf_core #(
         .lp_we(x_act_we), .lp_wa(x_act_wa), .lp_wd(x_act_wd),
         .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
         .xp_re(xp_re), .xp_ra(xp_ra), .xp_rd(xp_rd),
-        .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs));
+        .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs),
+        .cnt_row(e_row), .cnt_row_macs(e_row_macs));
 
     // ------------------------------------------------------------------
     // The LIF core (docs/protocol.md, LIF; rtl/core/nnf_lif.v)
@@ -523,13 +527,21 @@ module nnf_core #(
         end
     endgenerate
 
-    nnf_counters #(.N(4), .W(CNT_W), .AW(1)) u_cnt (
+    // The seven counters of the COUNTERS record, in its order, in block RAM
+    // with their snapshot (nnf_cnt_table): cycles, engine busy, useful MACs
+    // (at most ROWS * COLS a row), stall, bytes in, bytes out, frame errors.
+    localparam integer MACS_W = $clog2(ROWS * COLS + 1);
+    localparam [MACS_W-1:0] CNT_ONE = 1;
+    wire [7*MACS_W-1:0] cnt_amt = {{4{CNT_ONE}}, e_row_macs[MACS_W-1:0], {2{CNT_ONE}}};
+    nnf_cnt_table #(.N(7), .W(CNT_W), .AW(MACS_W),
+                    .AWS({8'd1, 8'd1, 8'd1, 8'd1, MACS_W[7:0], 8'd1, 8'd1})) u_cnt (
         .clk(clk), .rst(rst), .clear(cnt_clear),
-        .en({frame_err, tx_valid && tx_ready, byte_in, stall}), .amt(4'b1111),
-        .count({c_ferr, c_bout, c_bin, c_stall}));
+        .en({frame_err, tx_valid && tx_ready, byte_in, stall, e_row, e_busy, 1'b1}),
+        .amt(cnt_amt),
+        .snap(cnt_snap), .busy(cnt_busy), .re(cnt_re), .ra(cnt_ra), .rd(cnt_rd));
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update, x_b_base};
+    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update, x_b_base, e_row_macs};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

@@ -27,8 +27,11 @@
 //   banks       (BANKS > 0) b_post (one-cycle pulse: BPOST fills bank
 //               b_idx), b_clear (one-cycle pulse: a BWAIT empties it, no
 //               program running), b_full (the flags, from nnf_seq)
-//   counters    cnt_clear (one-cycle pulse), cnt_snap_in (the record's
-//               counters, sampled when a COUNTERS request executes), stall
+//   counters    cnt_clear (one-cycle pulse); cnt_snap (one cycle: a
+//               COUNTERS request executes, the snapshot is of this cycle),
+//               cnt_busy (the snapshot is not yet complete: the answer
+//               waits), cnt_re / cnt_ra -> cnt_rd the next cycle (counter
+//               cnt_ra of the snapshot, CNT_W bits; nnf_cnt_table); stall
 //               (one cycle: a payload byte or a request waited)
 //
 // Codes, regions and record layouts: rtl/core/nnf_proto.vh (generated from
@@ -430,7 +433,11 @@ module nnf_exec #(
     input  wire [7:0]  b_full,
     // counters
     output reg         cnt_clear,
-    input  wire [7*CNT_W-1:0] cnt_snap_in,
+    output wire        cnt_snap,
+    input  wire        cnt_busy,
+    output wire        cnt_re,
+    output wire [2:0]  cnt_ra,
+    input  wire [CNT_W-1:0] cnt_rd,
     output reg         stall,
     // state
     output wire        x_idle
@@ -650,12 +657,13 @@ module nnf_exec #(
         info_byte = info_rec[8*a_idx_q[5:0] +: 8];
     end
 
-    // COUNTERS snapshot, taken when the request is executed and sent byte by
-    // byte from a shift register (no 56-way byte multiplexer): byte i of the
-    // record is byte i%8 of counter i/8, 0 from byte CNT_B of a counter up.
-    localparam integer CNT_B = CNT_W / 8;
-    // The shift register sends the counters in cnt_snap_in's order, eight
-    // bytes each: the table's COUNTERS record must say the same.
+    // COUNTERS: the snapshot is taken (nnf_cnt_table) in the cycle the
+    // request executes; the answer waits in X_ANS until it is written. Byte
+    // i of the record is byte i%8 of counter i/8, 0 from byte CNT_B of a
+    // counter up: the counter is read in the tx_req cycle, its byte chosen
+    // the next (with PIPE_CUTS delayed once more, as the memory's bytes).
+    // The counters are read in the table's order, eight bytes each: the
+    // record's layout must say the same.
     generate
         if (`NNFP_COUNTERS_BYTES != 56 || `NNFP_COUNTERS_CYCLES_OFS != 0 ||
             `NNFP_COUNTERS_BUSY_OFS != 8 || `NNFP_COUNTERS_MACS_OFS != 16 ||
@@ -667,8 +675,24 @@ module nnf_exec #(
             nnf_exec_COUNTERS_or_STATUS_layout_differs_from_nnf_proto_def u_bad();
         end
     endgenerate
-    reg  [7*CNT_W-1:0] cnt_snap_q;
-    wire               cnt_shift = ({1'b0, a_idx_q[2:0]} < CNT_B[3:0]);
+    assign cnt_snap = (xst_q == X_EXEC) && (r_type == C_COUNTERS);
+    assign cnt_re   = tx_req;
+    assign cnt_ra   = a_idx_q[5:3];
+    reg  [2:0]  cnt_b_q;                 // the byte of the counter read
+    reg         cnt_ans_q;               // this answer is a COUNTERS record
+    always @(posedge clk) begin
+        if (tx_req) cnt_b_q <= a_idx_q[2:0];
+        cnt_ans_q <= (r_type == C_COUNTERS) && (a_type != A_ERR);
+    end
+    wire [63:0] cnt_rd64;
+    generate
+        if (CNT_W < 64) begin : g_cnt_ext
+            assign cnt_rd64 = {{(64-CNT_W){1'b0}}, cnt_rd};
+        end else begin : g_cnt_full
+            assign cnt_rd64 = cnt_rd;
+        end
+    endgenerate
+    wire [7:0]  cnt_byte = cnt_ans_q ? cnt_rd64[8*cnt_b_q +: 8] : 8'd0;
 
     wire [15:0] pc16 = {{(15-PROG_AW){1'b0}}, prog_pc_now};
     // STATUS byte 0: running (a waiting program runs), waiting
@@ -678,10 +702,6 @@ module nnf_exec #(
     always @(posedge clk) begin
         if (xst_q == X_ANS) a_idx_q <= 16'd0;
         else if (tx_req) a_idx_q <= a_idx_q + 16'd1;
-        if (xst_q == X_EXEC && r_type == C_COUNTERS)
-            cnt_snap_q <= cnt_snap_in;
-        else if (tx_req && r_type == C_COUNTERS && cnt_shift)
-            cnt_snap_q <= cnt_snap_q >> 8;
         if (tx_req) begin
             if (a_type == A_ERR)                a_byte_q <= (a_idx_q == 16'd0) ? r_err_q : r_type;
             else case (r_type)
@@ -690,8 +710,7 @@ module nnf_exec #(
                                     : (a_idx_q == `NNFP_STATUS_LAST_ERROR_OFS) ? last_err_q
                                     : (a_idx_q == `NNFP_STATUS_PC_OFS)         ? pc16[7:0]
                                     : pc16[15:8];
-                C_COUNTERS: a_byte_q <= cnt_shift ? cnt_snap_q[7:0] : 8'd0;
-                default:    a_byte_q <= 8'd0;                 // READ: straight from memory
+                default:    a_byte_q <= 8'd0;   // READ, COUNTERS: from their RAMs
             endcase
         end
     end
@@ -706,10 +725,10 @@ module nnf_exec #(
     generate
         if (PIPE_CUTS != 0) begin : g_rd_pipe
             reg [7:0] a_byte_d_q;
-            always @(posedge clk) a_byte_d_q <= a_byte_q;
+            always @(posedge clk) a_byte_d_q <= a_byte_q | cnt_byte;
             assign a_byte_x = a_byte_d_q;
         end else begin : g_rd_direct
-            assign a_byte_x = a_byte_q;
+            assign a_byte_x = a_byte_q | cnt_byte;
         end
     endgenerate
     // the answer byte, registered: two cycles after tx_req (PIPE_CUTS: three)
@@ -844,7 +863,7 @@ module nnf_exec #(
                         stall <= 1'b1;
                     end
                 end
-                X_ANS: begin
+                X_ANS: if (!cnt_busy) begin      // a COUNTERS snapshot is written
                     tx_start <= 1'b1;
                     xst_q      <= X_SEND;
                 end

@@ -138,7 +138,9 @@ module nnf_gemm #(
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
     output wire [63:0] cnt_cycles,
     output wire [63:0] cnt_busy,
-    output wire [63:0] cnt_macs
+    output wire [63:0] cnt_macs,
+    output wire        cnt_row,        // a row was issued last cycle (nnf_cnt_table's MACs) ...
+    output wire [15:0] cnt_row_macs    // ... with this many useful MACs
 );
     // ------------------------------------------------------------------
     // Parameters and their checks
@@ -723,6 +725,11 @@ module nnf_gemm #(
         row_macs_q <= sw_kl * sw_nl;
         row_go_q   <= st_go && !rst;
     end
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] row_macs32 = {{(32-2*KL_W){1'b0}}, row_macs_q};
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign cnt_row      = row_go_q;
+    assign cnt_row_macs = row_macs32[15:0];           // ROWS * COLS < 2^16
     wire [3*CNT_W-1:0] cnt_q;
     nnf_counters #(.N(3), .W(CNT_W), .AW(2*KL_W)) u_cnt (
         .clk(clk), .rst(rst), .clear(cnt_clear),

@@ -133,6 +133,8 @@ module nnf_gemm_synth_top #(
     wire [63:0] cnt_cycles, cnt_busy, cnt_macs;
     /* verilator lint_off UNUSEDSIGNAL */
     wire        chk_done_nc, chk_ok_nc;   // the parameter check is the core's (not used here)
+    wire        row_nc;                   // the row increments of nnf_core's counter table ...
+    wire [15:0] row_macs_nc;              // ... (this top counts with the engine's own)
     /* verilator lint_on UNUSEDSIGNAL */
 
     nnf_gemm #(
@@ -168,7 +170,7 @@ module nnf_gemm_synth_top #(
         .ap_we(1'b0), .ap_wa({$clog2(P_WORDS){1'b0}}), .ap_wd({(COLS*32){1'b0}}),
         .xp_re(1'b0), .xp_ra({$clog2(P_WORDS){1'b0}}), .xp_rd(xp_rd_nc),
         .cnt_clear(cnt_clear_q),
-        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs));
+        .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs), .cnt_row(row_nc), .cnt_row_macs(row_macs_nc));
 
     // ------------------------------------------------------------------
     // Outputs: registered; the counters folded to one parity bit in two

@@ -64,7 +64,7 @@ module tb_gemm_icarus #(
         .ap_we(1'b0), .ap_wa({$clog2(P_WORDS){1'b0}}), .ap_wd({(COLS*32){1'b0}}),
         .xp_re(1'b0), .xp_ra({$clog2(P_WORDS){1'b0}}), .xp_rd(),
         .cnt_clear(cnt_clear), .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy),
-        .cnt_macs(cnt_macs));
+        .cnt_macs(cnt_macs), .cnt_row(), .cnt_row_macs());
 
     always #5 clk = !clk;
 
