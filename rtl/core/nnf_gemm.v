@@ -575,6 +575,12 @@ module nnf_gemm #(
     // The systolic array
     // ------------------------------------------------------------------
     wire [COLS*PSUM_W-1:0] sum_row;
+    // SKEW (P_SPLIT = 2: the accumulators start from 0, the bias is added
+    // in the vector stage): the array's columns are not de-skewed, lane g's
+    // sums leave it COLS-1-g cycles before X, and each lane's accesses use
+    // the tags that many stages earlier (nnf_accum).
+    localparam integer SKEW = (P_SPLIT == 2) ? 1 : 0;
+    localparam integer RDE  = (PIPE_CUTS != 0) ? 1 : 0;    // reads at X-2 (nnf_accum RD_EARLY)
 
     // Array input registers: activations and weight rows alike, so every
     // timing relation between them is as if the array were fed directly.
@@ -593,7 +599,7 @@ module nnf_gemm #(
     end
 
     nnf_systolic #(.ROWS(ROWS), .COLS(COLS), .PSUM_W(PSUM_W), .ROW_W(LOG_R), .MUL_DSP(PE_DSP),
-                   .LUT_ROWS(PE_LUT_ROWS)) u_array (
+                   .LUT_ROWS(PE_LUT_ROWS), .DESKEW(1 - SKEW)) u_array (
         .clk(clk), .a_row(ar_a_q), .a_bank(ar_bank_q),
         .wl_en(ar_wl_en_q), .wl_row(ar_wl_row_q), .wl_bank(ar_wl_bank_q), .wl_data(ar_wl_data_q),
         .sum_row(sum_row));
@@ -601,9 +607,18 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Accumulate (nnf_accum), the vector stage (nnf_vec)
     // ------------------------------------------------------------------
-    wire [TAG_W-1:0] tpp = tag_q[LAT-2];     // row at X-2
-    wire [TAG_W-1:0] tp = tag_q[LAT-1];      // row at X-1
-    wire [TAG_W-1:0] tx = tag_q[LAT];        // row at X
+    wire [TAG_W-1:0] ta = tag_q[LAT-1-RDE-SKEW*(COLS-1)];  // lane 0's row read
+    wire [TAG_W-1:0] tr = tag_q[LAT-1-RDE];                // the last lane's row read
+    wire [COLS-1:0]  l_rv, l_xv, l_xfirst, l_xlast;
+    generate
+        for (g = 0; g < COLS; g = g + 1) begin : g_ltag
+            localparam integer D = SKEW * (COLS - 1 - g);
+            assign l_rv[g]     = tag_q[LAT-1-RDE-D][4];
+            assign l_xv[g]     = tag_q[LAT-D][4];
+            assign l_xfirst[g] = tag_q[LAT-D][3];
+            assign l_xlast[g]  = tag_q[LAT-D][2];
+        end
+    endgenerate
     wire              fin_load;
     wire [COLS*32-1:0] fin_acc;
     wire [COLS*31-1:0] fin_m0;
@@ -611,11 +626,10 @@ module nnf_gemm #(
     wire [P_AW-1:0]    fin_pent;
     nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W),
                 .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0), .BIAS(P_SPLIT == 2 ? 0 : 1),
-                .RD_EARLY(PIPE_CUTS)) u_accum (
+                .RD_EARLY(RDE), .SKEW(SKEW)) u_accum (
         .clk(clk), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
-        .tpp_v(tpp[4]), .tpp_row0(tpp[1]), .tpp_nth(tpp[0]), .tpp_first(tpp[3]),
-        .tp_v(tp[4]), .tp_row0(tp[1]), .tp_nth(tp[0]), .tp_first(tp[3]),
-        .tx_v(tx[4]), .tx_first(tx[3]), .tx_last(tx[2]), .sum_row(sum_row),
+        .a_v(ta[4]), .a_row0(ta[1]), .a_first(ta[3]), .p_v(tr[4]), .p_nth(tr[0]),
+        .r_v(l_rv), .x_v(l_xv), .x_first(l_xfirst), .x_last(l_xlast), .sum_row(sum_row),
         .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
         .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh),
         .fin_pent(fin_pent));
@@ -751,7 +765,7 @@ module nnf_gemm #(
     // Bits computed for symmetry but not needed by this configuration.
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
-    wire unused = &{1'b0, lw_mlen, lw_mrow0, tp[3:2], tpp[3:2], tx[1:0], cmd_a_base, cmd_w_base, cmd_p_base,
+    wire unused = &{1'b0, lw_mlen, lw_mrow0, ta[2], ta[0], tr[3:1], cmd_a_base, cmd_w_base, cmd_p_base,
                     cmd_o_base, k_round, lp_ra, lp_wa, cmd_wb, cmd_hwb,
                     pw_tap_last};
     /* verilator lint_on UNUSEDSIGNAL */

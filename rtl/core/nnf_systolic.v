@@ -3,7 +3,8 @@
 //
 // Timing: a row of ROWS activations (a_row, lane r = input k of the tile)
 // presented in cycle t produces the COLS column sums (lane c = output n of
-// the tile) in cycle t + LAT, LAT = ROWS + COLS - 1 + PIPE, one row per cycle,
+// the tile) in cycle t + LAT, LAT = ROWS + COLS - 1 + PIPE (DESKEW = 0: lane
+// c in t + LAT - (COLS-1-c)), one row per cycle,
 // fully pipelined; PIPE = 2 with MUL_DSP = 3 (nnf_pe_ecp5: every product
 // registered twice), 1 with MUL_DSP = 4 (nnf_pe2_ice40: the products
 // registered inside the SB_MAC16), else 0. Activation lane r reaches PE (r, c) in cycle
@@ -26,8 +27,10 @@ module nnf_systolic #(
                                                // product registered (nnf_pe_ecp5); 4: iCE40
                                                // pairs, one weight bank in the SB_MAC16's A
                                                // register, the products registered in it
-    parameter integer LUT_ROWS = 0             // MUL_DSP = 3: the last LUT_ROWS rows' products
+    parameter integer LUT_ROWS = 0,            // MUL_DSP = 3: the last LUT_ROWS rows' products
                                                // from LUTs (nnf_pe_ecp5 LUT_MUL)
+    parameter integer DESKEW = 1               // 0: column c's sums leave COLS-1-c cycles
+                                               // before LAT (nnf_accum SKEW = 1)
 ) (
     input  wire                     clk,
     input  wire [ROWS*8-1:0]        a_row,     // lane r = bits [8r+7:8r]
@@ -140,9 +143,11 @@ module nnf_systolic #(
         end
 
         // Output de-skew: column c leaves the array in cycle t + ROWS + c;
-        // delay it COLS-1-c cycles so the whole row appears in t + LAT.
+        // delay it COLS-1-c cycles so the whole row appears in t + LAT
+        // (DESKEW = 0: not delayed, the accumulators take each column as
+        // it comes).
         for (c = 0; c < COLS; c = c + 1) begin : g_deskew
-            localparam integer D = COLS - 1 - c;
+            localparam integer D = (DESKEW != 0) ? COLS - 1 - c : 0;
             wire [PSUM_W-1:0] bottom = p_v[ROWS*COLS+c];
             if (D == 0) begin : g_direct
                 assign sum_row[PSUM_W*c +: PSUM_W] = bottom;
