@@ -53,12 +53,14 @@ module nnf_gemm #(
     parameter integer HAS_CONV  = 1,    // 0: cmd_conv / cmd_pool2 ignored (GEMMs only)
     parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
     parameter integer W_SPRAM   = 0,    // 1: W single-ported (nnf_spram; the iCE40UP5K's SPRAMs)
-    parameter integer TFL_ROUND = 0     // 1: cmd_rnd chooses TFLite's double rounding (nnf_requant_tail)
+    parameter integer TFL_ROUND = 0,    // 1: cmd_rnd chooses TFLite's double rounding (nnf_requant_tail)
+    parameter integer CMD_REGS  = 1     // 1: the command's fields are copied at accept; 0: the
+                                        // port holds them until busy falls (nnf_seq does)
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
 
-    // command port
+    // command port (CMD_REGS = 0: the fields held from accept until busy falls)
     input  wire        cmd_valid,
     output wire        cmd_ready,
     input  wire [15:0] cmd_m,
@@ -197,14 +199,14 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // Command registers
     // ------------------------------------------------------------------
-    reg  [15:0]       c_m_q;
-    reg  [ACT_AW-1:0] c_a_base_q;
-    reg  [W_AW-1:0]   c_w_base_q;
-    reg  [7:0]        c_zp_q, c_lo_q, c_hi_q, c_zpin_q;
-    reg               c_lut_q;
-    reg               c_rnd_q;
-    reg  [2:0]        c_lsel_q;
-    reg               c_p2_q;
+    reg  [15:0]       c_mlast_q;        // M - 1: the output writer's last row (registered)
+    wire [ACT_AW-1:0] c_a_base;
+    wire [W_AW-1:0]   c_w_base;
+    wire [7:0]        c_zp, c_lo, c_hi, c_zpin;
+    wire              c_lut;
+    wire              c_rnd;
+    wire [2:0]        c_lsel;
+    wire              c_p2;
     // CONV (and its fused pooling) only when built with it: HAS_CONV = 0
     // leaves the pixel walker a GEMM's address counter
     wire              conv_c = (HAS_CONV != 0) && cmd_conv;
@@ -216,25 +218,29 @@ module nnf_gemm #(
 
     assign cmd_ready = !busy && !rst;
 
-    always @(posedge clk) begin
-        if (accept) begin
-            c_m_q      <= cmd_m;
-            c_a_base_q <= cmd_a_base[ACT_AW-1:0];
-            c_w_base_q <= cmd_w_base[W_AW-1:0];
-            c_zp_q     <= cmd_zp;
-            c_lo_q     <= cmd_lo;
-            c_hi_q     <= cmd_hi;
-            c_lut_q    <= cmd_lut;
-            c_rnd_q    <= (TFL_ROUND != 0) && cmd_rnd;
-            c_lsel_q   <= cmd_lut_sel;
-            c_zpin_q   <= conv_c ? cmd_zp_in : 8'd0;
-            c_p2_q     <= conv_c && cmd_pool2;
+    // The fields the engine uses while busy: copied at accept (CMD_REGS),
+    // or straight from the port, which then holds them (in the device the
+    // sequencer fetches no instruction while the engine is busy).
+    always @(posedge clk) if (accept) c_mlast_q <= cmd_m - 16'd1;
+    wire [ACT_AW+W_AW+24+8+1+1+3+1-1:0] c_in = {cmd_a_base[ACT_AW-1:0], cmd_w_base[W_AW-1:0],
+        cmd_zp, cmd_lo, cmd_hi, conv_c ? cmd_zp_in : 8'd0, cmd_lut, (TFL_ROUND != 0) && cmd_rnd,
+        cmd_lut_sel, conv_c && cmd_pool2};
+    generate
+        if (CMD_REGS != 0) begin : g_cmd_regs
+            reg [ACT_AW+W_AW+24+8+1+1+3+1-1:0] c_q;
+            always @(posedge clk) if (accept) c_q <= c_in;
+            assign {c_a_base, c_w_base, c_zp, c_lo, c_hi, c_zpin, c_lut, c_rnd,
+                    c_lsel, c_p2} = c_q;
+        end else begin : g_cmd_port
+            assign {c_a_base, c_w_base, c_zp, c_lo, c_hi, c_zpin, c_lut, c_rnd,
+                    c_lsel, c_p2} = c_in;
         end
-    end
+    endgenerate
 
     // ------------------------------------------------------------------
     // The tile walker, the weight loader's: it latches the command's sizes
-    // when it starts (the port may change while the engine is busy). The
+    // when it starts (the port may change while the engine is busy; with
+    // CMD_REGS = 0 it does not, and the walker keeps only kt_n-1, ct_n-1). The
     // streamer follows the loader a tile behind, bank by bank: what it needs
     // of a tile (first / last K tile, N tile head, valid lanes, the block's
     // last row) is kept per weight bank when the loader finishes loading it
@@ -259,7 +265,8 @@ module nnf_gemm #(
     wire [ML_W-1:0] sw_mlast;
     wire            sw_ml0, sw_hzml;
 
-    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW)) u_lwalk (
+    nnf_tile_walk #(.ROWS(ROWS), .COLS(COLS), .ACC_DEPTH(ACC_DEPTH), .W_W(W_AW),
+                    .HOLD(CMD_REGS == 0 ? 1 : 0)) u_lwalk (
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
@@ -478,8 +485,8 @@ module nnf_gemm #(
     wire [COLS*8-1:0] ow_wd;         // overlap, nnf_insn_check; done waits for it)
     wire              ow_busy;       // a registered write not yet made
 
-    wire [ACT_AW-1:0] st_addr = c_a_base_q + pw_ofs;
-    wire [W_AW-1:0]   ld_addr = c_w_base_q + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
+    wire [ACT_AW-1:0] st_addr = c_a_base + pw_ofs;
+    wire [W_AW-1:0]   ld_addr = c_w_base + lw_wofs + {{(W_AW-LOG_R){1'b0}}, ld_row_q};
 
     // (P split: LAYERNORM is off, nnf_core's ROW_ON; its address as an entry's lane 0)
     wire [PC_AW-1:0] xp_ra_w;
@@ -503,7 +510,7 @@ module nnf_gemm #(
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re || xp_re), .pc_ra(xp_re ? xp_ra_w : pc_ra), .p_rd(p_rd),
         .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pb_rd(pb_rd),
-        .lut_ra(lut_ra), .lut_sel(c_lsel_q), .lut_rd(lut_rd));
+        .lut_ra(lut_ra), .lut_sel(c_lsel), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
     assign xp_rd = p_rd;
 
@@ -566,7 +573,7 @@ module nnf_gemm #(
     wire [ROWS*8-1:0] a_row;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_amask
-            assign a_row[8*g +: 8] = (s0_v_q && g < s0_kl_q) ? (s0_in_q ? act_rd[8*g +: 8] : c_zpin_q)
+            assign a_row[8*g +: 8] = (s0_v_q && g < s0_kl_q) ? (s0_in_q ? act_rd[8*g +: 8] : c_zpin)
                                                              : 8'd0;
         end
     endgenerate
@@ -639,7 +646,7 @@ module nnf_gemm #(
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
               .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND), .PIPE_CUTS(PIPE_CUTS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp_q), .lo(c_lo_q), .hi(c_hi_q), .rnd(c_rnd_q), .lut(c_lut_q),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp), .lo(c_lo), .hi(c_hi), .rnd(c_rnd), .lut(c_lut),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------
@@ -668,7 +675,7 @@ module nnf_gemm #(
             assign o_data[8*g +: 8] = (o_nrem_q > g) ? o_red[8*g +: 8] : 8'd0;
         end
     endgenerate
-    assign o_wr = o_we && (!c_p2_q || o_ph_q == 2'd3);
+    assign o_wr = o_we && (!c_p2 || o_ph_q == 2'd3);
 
     nnf_cut #(.W(1 + ACT_AW + COLS*8), .ON(PIPE_CUTS), .RV(1)) u_ow_cut (
         .clk(clk), .rst(rst), .d({o_wr, o_ptr_q, o_data}), .q({ow_we, ow_wa, ow_wd}));
@@ -678,7 +685,7 @@ module nnf_gemm #(
         if (accept) begin
             o_ph_q <= 2'd0;
         end else if (o_we) begin
-            o_ph_q  <= c_p2_q ? o_ph_q + 2'd1 : 2'd0;
+            o_ph_q  <= c_p2 ? o_ph_q + 2'd1 : 2'd0;
             o_max_q <= o_red;
         end
     end
@@ -690,7 +697,7 @@ module nnf_gemm #(
             o_nrem_q <= {1'b0, cmd_n};
         end else if (o_we) begin
             if (o_wr) o_ptr_q <= o_ptr_q + 1'b1;
-            if (o_rows_q == c_m_q - 16'd1) begin
+            if (o_rows_q == c_mlast_q) begin
                 o_rows_q <= 16'd0;
                 o_nrem_q <= o_nrem_q - COLS[16:0];
             end else begin

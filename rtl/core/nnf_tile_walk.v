@@ -15,7 +15,9 @@ module nnf_tile_walk #(
     parameter integer ROWS      = 8,
     parameter integer COLS      = 8,
     parameter integer ACC_DEPTH = 256,
-    parameter integer W_W       = 32      // width of w_ofs (W address)
+    parameter integer W_W       = 32,     // width of w_ofs (W address)
+    parameter integer HOLD      = 0       // 1: m, k and kt_n are held from start to done
+                                          // (not latched here)
 ) (
     input  wire        clk,
     input  wire        start,       // load a new command (m, k, n, kt_n valid)
@@ -54,12 +56,32 @@ module nnf_tile_walk #(
 
     // The command's sizes, latched at start: after it, nothing here depends
     // on the input ports (which may change, and whose logic is then off
-    // every path through this module).
-    reg  [15:0]    m_q, k_q, ktl_q, ctl_q;   // m, k, kt_n - 1, ct_n - 1
-    reg  [W_W-1:0] w_tile_q;             // kt_n * ROWS
+    // every path through this module). HOLD: the ports hold m, k and kt_n
+    // (nnf_gemm CMD_REGS = 0), so only the two differences are latched.
+    reg  [15:0]    ktl_q, ctl_q;             // kt_n - 1, ct_n - 1
+    wire [15:0]    m_q, k_q;                 // m, k
+    wire [W_W-1:0] w_tile_q;                 // kt_n * ROWS
     /* verilator lint_off UNUSEDSIGNAL */
     wire [W_W+15:0] w_tile_full = {{W_W{1'b0}}, kt_n} << $clog2(ROWS);
     /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (HOLD != 0) begin : g_hold
+            assign m_q      = m;
+            assign k_q      = k;
+            assign w_tile_q = w_tile_full[W_W-1:0];
+        end else begin : g_latch
+            reg [15:0]    m_l_q, k_l_q;
+            reg [W_W-1:0] w_tile_l_q;
+            always @(posedge clk) if (start) begin
+                m_l_q      <= m;
+                k_l_q      <= k;
+                w_tile_l_q <= w_tile_full[W_W-1:0];
+            end
+            assign m_q      = m_l_q;
+            assign k_q      = k_l_q;
+            assign w_tile_q = w_tile_l_q;
+        end
+    endgenerate
     localparam [W_W-1:0] ROWS_W = ROWS[W_W-1:0];
 
     assign kt_first = (kt_q == 16'd0);
@@ -84,11 +106,8 @@ module nnf_tile_walk #(
 
     always @(posedge clk) begin
         if (start) begin
-            m_q    <= m;
-            k_q    <= k;
             ktl_q  <= kt_n - 16'd1;
             ctl_q  <= ct_n - 16'd1;
-            w_tile_q <= w_tile_full[W_W-1:0];
             done   <= (m == 16'd0) || (n == 16'd0);
             m_last <= last_of({1'b0, m});
             kt_q   <= 16'd0;
