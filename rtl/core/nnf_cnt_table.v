@@ -11,18 +11,24 @@
 // it was last visited. One adder visits the counters in turn, two cycles
 // each (a round of R = 2 * NS cycles, NS = N rounded up to a power of two):
 //
-//   c_q = 2k - 1   read live word k (RAM L)
+//   c_q = 2k - 1   read live word k (RAM L), or, while k is cleared, a
+//                  word above the live ones that is never written and reads
+//                  0 (ZERO_INIT): the base, with no multiplexer at the adder
 //   c_q = 2k       take: L[k] <= base + p[k], p[k] restarts from this
-//                  cycle's increment (base: L[k], or 0 after a clear)
+//                  cycle's increment; k is no longer cleared if the base
+//                  was the zero word
 //   c_q = 2k + 1   snapshot add: S[k] <= base + q[k] if a snapshot of k is
 //                  pending (L's output still holds the word read)
 //
-// so a counter's value at cycle t is L[k] (or 0 after a clear) + p[k], and
-// p[k] stays below R * 2^AWS[k]. A snapshot (snap, a one-cycle pulse) keeps
-// q[k] = p[k] of that cycle and marks every counter; each is written to S
-// at its next visit, at most R + 1 cycles later (busy until then), with
-// the value the counter had in the snap cycle. rd is S[ra] the cycle after
-// re. clear while busy is not allowed (the snapshot would lose the base).
+// so a counter's value at cycle t is its base + p[k], and p[k] stays below
+// R * 2^AWS[k]. A clear in the cycle of k's read or take leaves k cleared
+// (the word read was its own): the take writes a word nobody reads (p[k]
+// is 0 then), and the next turn starts from the zero word. A snapshot
+// (snap, a one-cycle pulse) keeps q[k] = p[k] of that cycle and marks every
+// counter; each is written to S at its next turn from a true base, at most
+// R + 1 cycles later (busy until then), with the value the counter had in
+// the snap cycle. rd is S[ra] the cycle after re. clear while busy is not
+// allowed (the snapshot would lose the base).
 `default_nettype none
 
 module nnf_cnt_table #(
@@ -72,7 +78,7 @@ module nnf_cnt_table #(
 
     wire [NS-1:0]    clr_q;    // counter i reads 0 until its next take
     wire [NS-1:0]    sn_q;     // counter i's snapshot is still to be written
-    reg              bclr_q;   // the take just done used base 0
+    reg              rz_q;     // the word read is the zero word (the counter was cleared)
     wire [PWM-1:0]   opnd [0:2*NS-1];
 
     genvar i;
@@ -86,15 +92,20 @@ module nnf_cnt_table #(
                 reg  [PW-1:0] p_q, q_q;
                 reg           clr_b_q, sn_b_q;
                 always @(posedge clk) begin
+                    // (a take from a word that is not its base, a cleared
+                    // counter's own word read before the clear, has p = 0:
+                    // the clear came at the read or the take)
                     if (rst || clear)  p_q <= {PW{1'b0}};
                     else if (take)     p_q <= inc;
                     else               p_q <= p_q + inc;
                     if (snap) q_q <= p_q;
                     if (rst || clear)  clr_b_q <= 1'b1;
-                    else if (take)     clr_b_q <= 1'b0;
+                    else if (take && rz_q) clr_b_q <= 1'b0;   // its base was 0
                     if (rst)                        sn_b_q <= 1'b0;
                     else if (snap)                  sn_b_q <= 1'b1;
-                    else if (c_q == 2 * i + 1)      sn_b_q <= 1'b0;
+                    // written, unless from a word that is not its base: then
+                    // again at the next turn, from the zero word
+                    else if (c_q == 2 * i + 1 && (rz_q || !clr_b_q)) sn_b_q <= 1'b0;
                 end
                 assign clr_q[i] = clr_b_q;
                 assign sn_q[i]  = sn_b_q;
@@ -121,14 +132,18 @@ module nnf_cnt_table #(
 
     // the one adder: the take's base + p[k], then the snapshot's base + q[k]
     wire [W-1:0] v;                          // L[k], read at c_q = 2k - 1
-    wire         zero = half ? bclr_q : clr_q[k];
-    wire [W-1:0] sum  = (zero ? {W{1'b0}} : v) + {{(W-PWM){1'b0}}, opnd[c_q]};
+    wire [W-1:0] sum  = v + {{(W-PWM){1'b0}}, opnd[c_q]};
     wire         live = ({1'b0, k} < N[SW:0]);
-    always @(posedge clk) if (!half) bclr_q <= clr_q[k];
+    // the next counter's word, or for a cleared counter a word above the
+    // NS live ones that is never written and reads 0 (ZERO_INIT): no
+    // multiplexer before the adder
+    wire [SW-1:0] kn = k + 1'b1;
+    wire          rz = clr_q[kn];
+    always @(posedge clk) if (rst) rz_q <= 1'b0; else if (half) rz_q <= rz;
 
-    nnf_ram #(.AW(SW), .NB(NB)) u_live (
-        .clk(clk), .we({NB{live && !half}}), .wa(k), .wd(sum),
-        .re(half), .ra(k + 1'b1), .rd(v));
+    nnf_ram #(.AW(SW + 1), .NB(NB), .ZERO_INIT(1)) u_live (
+        .clk(clk), .we({NB{live && !half}}), .wa({1'b0, k}), .wd(sum),
+        .re(half), .ra({rz, kn}), .rd(v));
     nnf_ram #(.AW(SW), .NB(NB)) u_snap (
         .clk(clk), .we({NB{half && sn_q[k]}}), .wa(k), .wd(sum),
         .re(re), .ra(ra[SW-1:0]), .rd(rd));

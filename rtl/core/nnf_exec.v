@@ -477,7 +477,8 @@ module nnf_exec #(
     wire [15:0] r_len  = h_len;
     wire [31:0] r_arg  = h_arg;
     reg  [15:0] r_cnt_q;          // payload bytes taken
-    reg  [31:0] r_word_q;         // first four payload bytes (READ count)
+    reg  [15:0] r_rdc_q;          // payload bytes 0, 1 (a READ's count, its low half) ...
+    reg         r_rdhi_q;         // ... and bytes 2, 3 not both 0 (a count over 65535)
     reg         r_ok_q, r_tmo_q;    // end of frame status
     reg  [7:0]  r_err_q;          // 0 = OK, else error code for the answer
     reg  [7:0]  prev_seq_q, prev_type_q;
@@ -533,7 +534,8 @@ module nnf_exec #(
     // byte, a cycle after hdr_valid); a READ's is the u32 of its payload,
     // whose last byte is taken at least five cycles (the CRC) before
     // X_EXEC. Frames without payload fail on their length first.
-    wire [31:0] rd_count = r_word_q;
+    // (rd_count's upper half only matters as "not 0": BAD_LEN before RANGE)
+    wire [31:0] rd_count = {15'd0, r_rdhi_q, r_rdc_q};
     reg  rng_ok_q;
     always @(posedge clk)
         rng_ok_q <= in_range(r_size, r_addr, (r_type == C_READ) ? rd_count : {16'd0, r_len});
@@ -556,8 +558,7 @@ module nnf_exec #(
     localparam [3:0]  BK4       = BK[3:0];
     reg  rd_cnt_bad_q, run_bad_q, bank_bad_q;
     always @(posedge clk) begin
-        rd_cnt_bad_q <= (rd_count == 32'd0) || (rd_count[31:16] != 16'd0)
-                     || gt16(rd_count[15:0], MAX_PAY16);
+        rd_cnt_bad_q <= (rd_count == 32'd0) || r_rdhi_q || gt16(rd_count[15:0], MAX_PAY16);
         run_bad_q    <= (r_arg >> PROG_AW) != 32'd0;              // PROG_WORDS = 2^PROG_AW
         bank_bad_q   <= ((r_arg >> 4) != 32'd0) || !gt16({12'd0, BK4}, {12'd0, r_arg[3:0]});
     end
@@ -770,7 +771,8 @@ module nnf_exec #(
             case (xst_q)
                 X_IDLE: if (hdr_valid) begin
                     r_cnt_q  <= 16'd0;
-                    r_word_q <= 32'd0;
+                    r_rdc_q  <= 16'd0;
+                    r_rdhi_q <= 1'b0;
                     if (end_valid) begin              // no payload
                         r_ok_q  <= end_ok;
                         r_tmo_q <= end_tmo;
@@ -784,7 +786,8 @@ module nnf_exec #(
                     if (m_we && m_wait) m_we <= 1'b1;
                     if (pl_valid && pl_ready) begin
                         r_cnt_q <= r_cnt_q + 16'd1;
-                        if (r_cnt_q < 16'd4) r_word_q <= {pl_data, r_word_q[31:8]};
+                        if (r_cnt_q < 16'd2) r_rdc_q <= {pl_data, r_rdc_q[15:8]};
+                        else if (r_cnt_q < 16'd4 && pl_data != 8'd0) r_rdhi_q <= 1'b1;
                         if (is_write) begin
                             m_we      <= 1'b1;
                             mw_sel_q  <= r_region;

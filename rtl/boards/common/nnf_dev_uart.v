@@ -1,7 +1,7 @@
 // nnf_dev_uart: the device behind a UART, what every UART board top
 // instantiates after its PLL and reset synchroniser: nnf_uart (the link
 // adapter, rtl/link) + nnf_core + three status lights, two of them held on
-// for STRETCH cycles after their event by nnf_led_stretch:
+// for at least STRETCH cycles after their event by nnf_led_stretch:
 //   led_act  a byte went in or out      led_err  framing error or overrun
 //   led_run  a program or GEMM is running (not stretched)
 // tests/boards/ simulates exactly this module against a bit-level peer.
@@ -68,10 +68,9 @@ module nnf_dev_uart #(
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(tx_ready),
         .running(running), .idle(idle));
 
-    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_act (
-        .clk(clk), .rst(rst), .event_in(rx_busy || tx_busy), .led(led_act));
-    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_err (
-        .clk(clk), .rst(rst), .event_in(overrun || frame_err), .led(led_err));
+    nnf_led_stretch #(.STRETCH(STRETCH), .N(2)) u_leds (
+        .clk(clk), .rst(rst), .event_in({overrun || frame_err, rx_busy || tx_busy}),
+        .led({led_err, led_act}));
     assign led_run = running;
 
     /* verilator lint_off UNUSEDSIGNAL */

@@ -3,7 +3,7 @@
 // nnf_usb_dev (the USB device core, rtl/link/usb, in the 48 MHz domain),
 // an asynchronous FIFO each way (nnf_afifo, with a 4-byte nnf_fifo on the
 // core's side) and nnf_core in its own clock,
-// plus three status lights, two of them held on for STRETCH cycles of their
+// plus three status lights, two of them held on for at least STRETCH cycles of their
 // clock after their event by nnf_led_stretch:
 //   led_act  a good packet for us (48 MHz domain)
 //   led_err  a damaged packet seen (48 MHz domain)
@@ -116,10 +116,8 @@ module nnf_dev_usb #(
         .running(running), .idle(idle));
 
     // ---- lights ----
-    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_act (
-        .clk(clk48), .rst(rst48), .event_in(activity), .led(led_act));
-    nnf_led_stretch #(.STRETCH(STRETCH)) u_led_err (
-        .clk(clk48), .rst(rst48), .event_in(error), .led(led_err));
+    nnf_led_stretch #(.STRETCH(STRETCH), .N(2)) u_leds (
+        .clk(clk48), .rst(rst48), .event_in({error, activity}), .led({led_err, led_act}));
     assign led_run = running;
 
     /* verilator lint_off UNUSEDSIGNAL */
