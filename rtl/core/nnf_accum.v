@@ -30,6 +30,13 @@
 // A row never reads the word the row in the cycle before it writes (the
 // streamer leaves a cycle between them, nnf_gemm's hz_q), so the write has
 // landed before the read and the RAMs need no read-during-write rule.
+// FIN_RAM = 1 (the serial vector stage, SKEW = 1): the final sums are not
+// held in a 32-bit register per lane but written to a small RAM of COLS
+// words (block RAM: no flip-flops), lane g's at X_g into word g, one lane
+// a cycle (the lanes of a row leave at distinct cycles, and last-K-tile
+// rows are spaced); the vector stage reads word fin_ra in a cycle of
+// fin_re and has it on fin_rd the next, as it reads its P words. fin_acc
+// is then 0.
 // RD_EARLY = 1 (nnf_gemm's PIPE_CUTS): the reads move to X_g-2 (the r_v, a_*
 // and p_* tags a cycle earlier) and both block RAMs' outputs are
 // registered in X_g-1, so the add in X_g starts from registers. A row then
@@ -45,7 +52,8 @@ module nnf_accum #(
     parameter integer FIN_PARAMS = 1,           // hold m0 / shift with the final sums
     parameter integer BIAS       = 1,           // 0: start a first K tile from 0 (above)
     parameter integer RD_EARLY   = 0,           // 1: read at X-2, outputs registered (above)
-    parameter integer SKEW       = 0            // 1: each lane at its own X_g (above)
+    parameter integer SKEW       = 0,           // 1: each lane at its own X_g (above)
+    parameter integer FIN_RAM    = 0            // 1: the final sums in a RAM (above; needs SKEW)
 ) (
     input  wire        clk,
     input  wire        start,                   // a command is accepted
@@ -72,7 +80,10 @@ module nnf_accum #(
     output wire [COLS*32-1:0] fin_acc,
     output wire [COLS*31-1:0] fin_m0,
     output wire [COLS*8-1:0]  fin_sh,
-    output wire [$clog2(P_WORDS)-1:0] fin_pent  // the P entry of the row at X (with fin_load)
+    output wire [$clog2(P_WORDS)-1:0] fin_pent, // the P entry of the row at X (with fin_load)
+    input  wire        fin_re,                  // FIN_RAM: read lane fin_ra's final sum
+    input  wire [$clog2(COLS)-1:0] fin_ra,
+    output wire [31:0] fin_rd                   // FIN_RAM: the sum read, the cycle after fin_re
 );
     genvar g;
     localparam integer ACC_AW = $clog2(ACC_DEPTH);
@@ -87,6 +98,9 @@ module nnf_accum #(
     generate
         if (SKEW != 0 && BIAS != 0) begin : g_bad
             nnf_accum_SKEW_needs_BIAS_0 u_bad();
+        end
+        if (FIN_RAM != 0 && (SKEW == 0 || FIN_PARAMS != 0)) begin : g_bad_fin
+            nnf_accum_FIN_RAM_needs_SKEW_and_no_FIN_PARAMS u_bad();
         end
     endgenerate
 
@@ -133,6 +147,9 @@ module nnf_accum #(
         end
     endgenerate
 
+    localparam integer LOG_C = $clog2(COLS);
+    wire [COLS*32-1:0] sum_l;                   // each lane's sum, and whether it is final
+    wire [COLS-1:0]    fin_l;
     generate
         for (g = 0; g < COLS; g = g + 1) begin : g_lane
             wire [71:0]       p;
@@ -152,10 +169,16 @@ module nnf_accum #(
             wire unused_l = &{1'b0, x_first[g] && (BIAS == 0)};  // BIAS = 0: the read chose the zero word
             /* verilator lint_on UNUSEDSIGNAL */
 
+            assign sum_l[32*g +: 32] = sum;
+            assign fin_l[g]          = fin;
             // the final sum and its parameters, held for the vector stage
-            reg [31:0] fin_acc_q;
-            always @(posedge clk) if (fin) fin_acc_q <= sum;
-            assign fin_acc[32*g +: 32] = fin_acc_q;
+            if (FIN_RAM == 0) begin : g_fin_q
+                reg [31:0] fin_acc_q;
+                always @(posedge clk) if (fin) fin_acc_q <= sum;
+                assign fin_acc[32*g +: 32] = fin_acc_q;
+            end else begin : g_fin_z
+                assign fin_acc[32*g +: 32] = 32'd0;
+            end
             if (FIN_PARAMS != 0) begin : g_fin_p
                 reg [30:0] fin_m0_q;
                 reg [7:0]  fin_sh_q;
@@ -173,6 +196,32 @@ module nnf_accum #(
             end
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused = &{1'b0, p[71:32], p[31:0] & {32{BIAS == 0}}};  // m0, shift: FIN_PARAMS; bias: BIAS
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+
+        // FIN_RAM: the lane finishing this cycle (one at most) writes its
+        // word; otherwise fin_rd is unused
+        if (FIN_RAM != 0) begin : g_fin_ram
+            reg [31:0]      fw_d;
+            reg [LOG_C-1:0] fw_a;
+            integer j;
+            always @(*) begin
+                fw_d = 32'd0;
+                fw_a = {LOG_C{1'b0}};
+                for (j = 0; j < COLS; j = j + 1) begin
+                    if (fin_l[j]) begin
+                        fw_d = fw_d | sum_l[32*j +: 32];
+                        fw_a = fw_a | j[LOG_C-1:0];
+                    end
+                end
+            end
+            nnf_ram #(.AW(LOG_C), .NB(4), .STYLE("block")) u_fin (
+                .clk(clk), .we({4{|fin_l}}), .wa(fw_a), .wd(fw_d),
+                .re(fin_re), .ra(fin_ra), .rd(fin_rd));
+        end else begin : g_fin_nr
+            assign fin_rd = 32'd0;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_fr = &{1'b0, fin_re, fin_ra, sum_l, fin_l};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

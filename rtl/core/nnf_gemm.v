@@ -631,22 +631,25 @@ module nnf_gemm #(
     wire [COLS*31-1:0] fin_m0;
     wire [COLS*8-1:0]  fin_sh;
     wire [P_AW-1:0]    fin_pent;
+    wire               fin_re;        // VEC_SERIAL = 2: the vector stage reads the final sums
+    wire [LOG_C-1:0]   fin_ra;
+    wire [31:0]        fin_rd;
     nnf_accum #(.COLS(COLS), .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .PSUM_W(PSUM_W),
                 .FIN_PARAMS(P_SPLIT == 0 ? 1 : 0), .BIAS(P_SPLIT == 2 ? 0 : 1),
-                .RD_EARLY(RDE), .SKEW(SKEW)) u_accum (
+                .RD_EARLY(RDE), .SKEW(SKEW), .FIN_RAM(VEC_SERIAL == 2 ? 1 : 0)) u_accum (
         .clk(clk), .start(accept), .p_base(cmd_p_base[P_AW-1:0]),
         .a_v(ta[4]), .a_row0(ta[1]), .a_first(ta[3]), .p_v(tr[4]), .p_nth(tr[0]),
         .r_v(l_rv), .x_v(l_xv), .x_first(l_xfirst), .x_last(l_xlast), .sum_row(sum_row),
         .p_re(pa_re), .p_ra(pa_ra), .p_rd(p_rd),
         .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0), .fin_sh(fin_sh),
-        .fin_pent(fin_pent));
+        .fin_pent(fin_pent), .fin_re(fin_re), .fin_ra(fin_ra), .fin_rd(fin_rd));
 
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
               .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND), .PIPE_CUTS(PIPE_CUTS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .fin_pent(fin_pent), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp), .lo(c_lo), .hi(c_hi), .rnd(c_rnd), .lut(c_lut),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .fin_re(fin_re), .fin_ra(fin_ra), .fin_rd(fin_rd), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp), .lo(c_lo), .hi(c_hi), .rnd(c_rnd), .lut(c_lut),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------

@@ -11,7 +11,10 @@
 module nnf_ram #(
     parameter integer AW = 8,            // address width (depth 2^AW)
     parameter integer NB = 1,            // word width in bytes
-    parameter integer ZERO_INIT = 0      // 1: every word 0 at configuration
+    parameter integer ZERO_INIT = 0,     // 1: every word 0 at configuration
+    /* verilator lint_off UNUSEDPARAM */
+    parameter         STYLE = "auto"     // Yosys' ram_style: "auto" (its choice) or "block"
+    /* verilator lint_on UNUSEDPARAM */
 ) (
     input  wire            clk,
     input  wire [NB-1:0]   we,           // byte write enables
@@ -24,7 +27,9 @@ module nnf_ram #(
     // no_rw_check: nothing in the design depends on what a read returns when
     // the same word is written in that cycle (the accumulator forwards its
     // own write), so Yosys need not build a bypass around every RAM.
-    (* no_rw_check *)
+    // STYLE "block": block RAM even where Yosys would choose flip-flops (a
+    // few wide words, where the flip-flops are what the RAM is there to save).
+    (* no_rw_check, ram_style = STYLE *)
     reg [8*NB-1:0] mem [0:(1<<AW)-1];
 
     integer i, j;

@@ -28,6 +28,9 @@
 //                   L+1's in lane L's last step, so each arrives for its
 //                   lane's step 0, where the bias is added to the lane's
 //                   sum (the accumulators start from 0: nnf_accum BIAS = 0).
+//                   It reads each lane's final sum the same way, from
+//                   nnf_accum's RAM of them (FIN_RAM: fin_re / fin_ra,
+//                   data on fin_rd the next cycle), not from fin_acc.
 // With VEC_SERIAL != 0, fin_m0 / fin_sh are not used.
 // fin_* are held from the cycle after fin_load until the next fin_load;
 // zp / lo / hi / rnd / lut are the command's, held while the engine is busy.
@@ -50,6 +53,9 @@ module nnf_vec #(
     input  wire [COLS*31-1:0] fin_m0,
     input  wire [COLS*8-1:0]  fin_sh,
     input  wire [$clog2(P_WORDS)-1:0] fin_pent,  // VEC_SERIAL != 0: the row's P entry, with fin_load
+    output wire        fin_re,                   // VEC_SERIAL = 2: lane fin_ra's final sum read
+    output wire [$clog2(COLS)-1:0] fin_ra,
+    input  wire [31:0] fin_rd,                   // ... on fin_rd the next cycle
     output wire        pm_re,                    // VEC_SERIAL != 0: m0 / shift reads (else 0)
     output wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
     input  wire [39:0] pm_rd,
@@ -113,8 +119,10 @@ module nnf_vec #(
             assign pm_re   = 1'b0;
             assign pm_ra   = {(PM_AW){1'b0}};
             assign pm_lane = {LOG_C{1'b0}};
+            assign fin_re  = 1'b0;
+            assign fin_ra  = {LOG_C{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd, pm_ra_ser, pm_bias};
+            wire unused_pm = &{1'b0, pm_rd, pm_ra_ser, pm_bias, fin_rd};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 1) begin : g_ser
             // ser_lane_q: the lane entering nnf_requant (COLS = idle)
@@ -169,7 +177,11 @@ module nnf_vec #(
             assign o_we   = we_q;
             assign idle   = !ser_on && !rq_on && (sv_q == 6'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh, pm_bias};
+            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh, pm_bias, fin_rd};
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign fin_re = 1'b0;
+            assign fin_ra = {LOG_C{1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 2) begin : g_fab
             if (FAB_STEPS != 17) begin : g_bad
@@ -196,6 +208,9 @@ module nnf_vec #(
             assign pm_re   = fin_load || (run && last_step && !last_lane);
             assign pm_lane = lane + 1'b1;
             assign pm_ra   = pm_ra_ser;
+            // the lane's final sum: read with its P word, on fin_rd at its step 0
+            assign fin_re  = pm_re;
+            assign fin_ra  = pm_ra_ser[LOG_C-1:0];
             // digit d = -2*b2 + b1 + b0 of mx_q[2:0]: 0, +-1 or +-2
             wire [2:0]        dg   = mx_q[2:0];
             wire              neg  = dg[2] && (dg != 3'b111);
@@ -206,8 +221,7 @@ module nnf_vec #(
             wire [HW-1:0]     h_new = h_q + (mult ^ {HW{neg}}) + {{(HW-1){1'b0}}, neg};
             // the final sum: the accumulators start from 0 (nnf_accum BIAS =
             // 0), the bias is added here, mod 2^32 as the model's sums
-            wire [31:0]       acc_s = acc_arr[lane];
-            wire [31:0]       acc_b = acc_s + pm_bias;
+            wire [31:0]       acc_b = fin_rd + pm_bias;
             wire signed [31:0] acc_l = acc_b;
             always @(posedge clk) begin
                 if (rst) begin
@@ -266,7 +280,7 @@ module nnf_vec #(
             assign o_we   = we_q;
             assign idle   = !run && !pv_q && (v_q == 4'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], pm_rd[39:38], pm_rd[31], fin_m0, fin_sh};
+            wire unused_fab = &{1'b0, h_q[HW-1:64-LW], pm_rd[39:38], pm_rd[31], fin_acc, fin_m0, fin_sh};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate

@@ -13,6 +13,9 @@
 // (pm_bias, from the same P_SPLIT = 2 word) and adds it to the lane's sum
 // itself, so it gets the sums without their biases and the DSP one the
 // sums with them (mod 2^32, as nnf_accum would have started from the bias).
+// The fabric one reads each lane's sum, too, from a RAM of them (fin_mem
+// here, nnf_accum's FIN_RAM), with its P word; the DSP one has them all
+// on fin_acc.
 `timescale 1ns / 1ps
 `default_nettype none
 module tb_vec_fab;
@@ -33,6 +36,9 @@ module tb_vec_fab;
     always @(posedge clk) if (pm_re_s) pl_rd_s <= pm_mem[pm_ra_s];
     wire [39:0] pm_rd_s = pl_rd_s[71:32];
     reg clk = 1'b0, rst = 1'b1;
+    wire       fin_re;
+    wire [1:0] fin_ra;
+    reg [31:0] fin_rd = 32'd0;
     reg fin_load = 1'b0;
     reg [COLS*32-1:0] accb = 0;                // the sums with their biases (the DSP unit's)
     reg [COLS*32-1:0] acc = 0;                 // without them (the fabric unit's)
@@ -46,15 +52,17 @@ module tb_vec_fab;
     // LUT off (lut = 0): the requantized bytes themselves
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(1), .P_WORDS(PW), .TFL_ROUND(1)) u_s (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(accb), .fin_m0(m0), .fin_sh(sh),
-        .fin_pent(pent[3:0]), .pm_re(pm_re_s), .pm_ra(pm_ra_s), .pm_rd(pm_rd_s), .pm_bias(32'd0),
+        .fin_pent(pent[3:0]), .fin_re(), .fin_ra(), .fin_rd(32'd0), .pm_re(pm_re_s), .pm_ra(pm_ra_s), .pm_rd(pm_rd_s), .pm_bias(32'd0),
         .zp(zp), .lo(lo), .hi(hi), .rnd(rnd), .lut(1'b0), .lut_ra(ra_s), .lut_rd(8'd0),
         .o_row(row_s), .o_we(we_s), .idle(idle_s));
     nnf_vec #(.COLS(COLS), .VEC_SERIAL(2), .P_WORDS(PW), .TFL_ROUND(1)) u_f (
-        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(acc), .fin_m0({(COLS*31){1'b0}}), .fin_sh({(COLS*8){1'b0}}),
-        .fin_pent(pent[3:0]), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd),
+        .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc({(COLS*32){1'b0}}), .fin_m0({(COLS*31){1'b0}}), .fin_sh({(COLS*8){1'b0}}),
+        .fin_pent(pent[3:0]), .fin_re(fin_re), .fin_ra(fin_ra), .fin_rd(fin_rd), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd),
         .zp(zp), .lo(lo), .hi(hi), .rnd(rnd), .lut(1'b0), .lut_ra(ra_f), .lut_rd(8'd0),
         .o_row(row_f), .o_we(we_f), .idle(idle_f));
     always #5 clk = !clk;
+    // the fabric unit's sums: nnf_accum's RAM of them, a registered read
+    always @(posedge clk) if (fin_re) fin_rd <= acc[32*fin_ra +: 32];
 
     // the serial unit's rows, in order, to compare with the fabric's
     reg [COLS*8-1:0] exp_q [0:4095];
