@@ -200,20 +200,18 @@ module nnf_accum #(
         end
 
         // FIN_RAM: the lane finishing this cycle (one at most) writes its
-        // word; otherwise fin_rd is unused
+        // word, chosen by its index (a multiplexer by index is two iCE40
+        // LUTs a bit, an AND-OR of the lanes by their flags took five);
+        // otherwise fin_rd is unused
         if (FIN_RAM != 0) begin : g_fin_ram
             reg [31:0]      fw_d;
             reg [LOG_C-1:0] fw_a;
             integer j;
             always @(*) begin
-                fw_d = 32'd0;
                 fw_a = {LOG_C{1'b0}};
-                for (j = 0; j < COLS; j = j + 1) begin
-                    if (fin_l[j]) begin
-                        fw_d = fw_d | sum_l[32*j +: 32];
-                        fw_a = fw_a | j[LOG_C-1:0];
-                    end
-                end
+                for (j = 0; j < COLS; j = j + 1)
+                    if (fin_l[j]) fw_a = fw_a | j[LOG_C-1:0];
+                fw_d = sum_l[32*fw_a +: 32];
             end
             nnf_ram #(.AW(LOG_C), .NB(4), .STYLE("block")) u_fin (
                 .clk(clk), .we({4{|fin_l}}), .wa(fw_a), .wd(fw_d),

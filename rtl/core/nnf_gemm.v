@@ -256,7 +256,8 @@ module nnf_gemm #(
     wire [NL_W-1:0] lw_nl;
     wire [ML_W-1:0] lw_mlen, lw_mlast;
     wire [15:0]     lw_mrow0;
-    wire [W_AW-1:0]   lw_wofs;
+    wire [W_AW-1:0] lw_wofs;
+    wire [15:0]     lw_ctm1;  // ct_n - 1 (the pixel walker's, HOLD)
     wire            lw_adv;
 
     wire            sw_done, sw_first, sw_last, sw_nth;
@@ -270,7 +271,7 @@ module nnf_gemm #(
         .clk(clk), .start(accept), .m(w_m), .k(w_k), .n(w_n), .kt_n(w_kt), .ct_n(w_ct),
         .adv(lw_adv), .done(lw_done), .kt_first(lw_first), .kt_last(lw_last),
         .nt_head(lw_nth), .k_lanes(lw_kl), .n_lanes(lw_nl), .m_len(lw_mlen), .m_last(lw_mlast),
-        .m_row0(lw_mrow0), .w_ofs(lw_wofs));
+        .m_row0(lw_mrow0), .w_ofs(lw_wofs), .ct_m1(lw_ctm1));
 
     // per bank: {first, last, nt_head, k lanes, n lanes, m_last, m_last
     // == 0, the hazard's m_last test (hz_ml below)} of the tile loaded into
@@ -289,7 +290,7 @@ module nnf_gemm #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ACT_AW+15:0] m_ext = {{ACT_AW{1'b0}}, cmd_m};
     /* verilator lint_on UNUSEDSIGNAL */
-    nnf_pix_walk #(.AW(ACT_AW), .CONV(HAS_CONV)) u_pix (
+    nnf_pix_walk #(.AW(ACT_AW), .CONV(HAS_CONV), .HOLD(CMD_REGS == 0 ? 1 : 0)) u_pix (
         .clk(clk), .start(accept),
         .h(conv_c ? cmd_h : 11'd1), .w(conv_c ? cmd_w : 11'd1),
         .b(conv_c ? {5'd0, cmd_b} : cmd_m),
@@ -300,6 +301,7 @@ module nnf_gemm #(
         .ct_n(w_ct), .pool2(conv_c && cmd_pool2),
         .wb(conv_c ? cmd_wb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
         .hwb(conv_c ? cmd_hwb[ACT_AW-1:0] : m_ext[ACT_AW-1:0]),
+        .b_m1(c_mlast_q), .ct_m1(lw_ctm1),
         .row_op(pw_row_op), .tap_op(pw_tap_op), .ready(pw_ready), .ofs(pw_ofs),
         .in_map(pw_in), .row_last(pw_row_last), .tap_last(pw_tap_last));
 

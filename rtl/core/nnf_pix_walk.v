@@ -51,9 +51,12 @@
 
 module nnf_pix_walk #(
     parameter integer AW   = 15,       // ACT address bits
-    parameter integer CONV = 1         // 0: GEMM walks only (H = W = KH = KW = 1, no
+    parameter integer CONV = 1,        // 0: GEMM walks only (H = W = KH = KW = 1, no
                                        // padding or pool2; the geometry inputs other than
                                        // b, ct_n and hwb are ignored): two counters
+    parameter integer HOLD = 0         // CONV = 0: hwb is held from start to the walk's end and
+                                       // b_m1 / ct_m1 give b - 1, ct_n - 1 (from the cycle
+                                       // after start): none of them is latched here
 ) (
     input  wire          clk,
     input  wire          start,
@@ -66,6 +69,7 @@ module nnf_pix_walk #(
     input  wire [15:0]   ct_n,         // channel tiles per tap (>= 1; pooling: 1)
     input  wire          pool2,        // rows in 2x2 pooling windows (above)
     input  wire [AW-1:0] wb, hwb,      // W*B, H*W*B (mod 2^AW)
+    input  wire [15:0]   b_m1, ct_m1,  // HOLD: b - 1, ct_n - 1 (above)
     input  wire [2:0]    row_op,
     input  wire [1:0]    tap_op,
     output reg           ready,
@@ -81,17 +85,38 @@ module nnf_pix_walk #(
             // (ready the third cycle after start).
             localparam [2:0] G_NEXT = 3'd1, G_BACK = 3'd2, G_NEXT_MARK = 3'd3, G_FIRST = 3'd4;
             localparam [1:0] G_TNEXT = 2'd1, G_TFIRST = 2'd2;
-            reg  [15:0]   b_q, ctn_q, rb_q, mb_q, ct_q;
-            reg  [AW-1:0] hwb_q, roff_q, moff_q, toff_q;
+            reg  [15:0]   rb_q, mb_q, ct_q;
+            reg  [AW-1:0] roff_q, moff_q, toff_q;
             reg  [1:0]    prep_q;
+            wire [15:0]   b_last, ct_last;     // b - 1, ct_n - 1
+            wire [AW-1:0] hwb_h;               // hwb
+            if (HOLD != 0) begin : g_hold
+                assign b_last  = b_m1;
+                assign ct_last = ct_m1;
+                assign hwb_h   = hwb;
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_h = &{1'b0, b, ct_n};
+                /* verilator lint_on UNUSEDSIGNAL */
+            end else begin : g_latch
+                reg  [15:0]   b_q, ctn_q;
+                reg  [AW-1:0] hwb_q;
+                always @(posedge clk) if (start) begin
+                    b_q <= b; ctn_q <= ct_n; hwb_q <= hwb;
+                end
+                assign b_last  = b_q - 16'd1;
+                assign ct_last = ctn_q - 16'd1;
+                assign hwb_h   = hwb_q;
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_h = &{1'b0, b_m1, ct_m1};
+                /* verilator lint_on UNUSEDSIGNAL */
+            end
             wire          go     = (prep_q == 2'd0);
-            wire          b_end  = (rb_q == b_q - 16'd1);
-            wire          ct_end = (ct_q == ctn_q - 16'd1);
+            wire          b_end  = (rb_q == b_last);
+            wire          ct_end = (ct_q == ct_last);
             wire [15:0]   nb     = b_end ? 16'd0 : rb_q + 16'd1;
             wire [AW-1:0] noff   = roff_q + {{(AW-1){1'b0}}, 1'b1};
             always @(posedge clk) begin
                 if (start) begin
-                    b_q <= b; ctn_q <= ct_n; hwb_q <= hwb;
                     prep_q <= 2'd2;
                     ready  <= 1'b0;
                 end else if (prep_q != 2'd0) begin
@@ -115,7 +140,7 @@ module nnf_pix_walk #(
                     ct_q <= 16'd0; toff_q <= {AW{1'b0}};
                 end else if (go && tap_op == G_TNEXT) begin
                     ct_q   <= ct_end ? 16'd0 : ct_q + 16'd1;
-                    toff_q <= toff_q + hwb_q;
+                    toff_q <= toff_q + hwb_h;
                 end
             end
             assign ofs      = toff_q + roff_q;
@@ -402,6 +427,9 @@ module nnf_pix_walk #(
                         (ix >= 0) && (ix < $signed({2'b00, w_q}));
         assign row_last = b_end && ox_end && rye_q && (!p2_q || (rwx_q && rwy_q));
         assign tap_last = ct_end && kx_end && kye_q;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_h = &{1'b0, b_m1, ct_m1};   // HOLD: GEMM walks only
+        /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
 endmodule

@@ -36,7 +36,8 @@ module nnf_tile_walk #(
     output wire [$clog2(ACC_DEPTH):0] m_len,    // rows in this m block, 1..ACC_DEPTH
     output reg  [$clog2(ACC_DEPTH):0] m_last,   // m_len - 1, registered
     output reg  [15:0] m_row0,      // first row of this m block
-    output reg  [W_W-1:0] w_ofs     // (nt * kt_n + kt) * ROWS  (mod 2^W_W)
+    output reg  [W_W-1:0] w_ofs,    // (nt * kt_n + kt) * ROWS  (mod 2^W_W)
+    output wire [15:0] ct_m1        // ct_n - 1, registered at start (valid from the next cycle)
 );
     localparam integer KL_W = $clog2(ROWS) + 1;
     localparam integer NL_W = $clog2(COLS) + 1;
@@ -84,6 +85,7 @@ module nnf_tile_walk #(
     endgenerate
     localparam [W_W-1:0] ROWS_W = ROWS[W_W-1:0];
 
+    assign ct_m1    = ctl_q;
     assign kt_first = (kt_q == 16'd0);
     assign kt_last  = (kt_q == ktl_q);
     assign nt_head  = kt_first && (m_row0 == 16'd0) && !nt0_q;

@@ -117,7 +117,7 @@ module nnf_vu #(
     nnf_pix_walk #(.AW(ACT_AW)) u_walk (
         .clk(clk), .start(go_start), .h(c_h), .w(c_w), .b({5'd0, c_b}), .kh(c_kh), .kw(c_kw),
         .sh(c_sh), .sw(c_sw), .ph(c_ph), .pw(c_pw), .oh(c_oh), .ow(c_ow), .ct_n(16'd1), .pool2(1'b0),
-        .wb(c_wb), .hwb(c_hwb), .row_op(row_op), .tap_op(tap_op), .ready(pw_ready),
+        .wb(c_wb), .hwb(c_hwb), .b_m1(16'd0), .ct_m1(16'd0), .row_op(row_op), .tap_op(tap_op), .ready(pw_ready),
         .ofs(pw_ofs), .in_map(pw_in), .row_last(pw_rlast), .tap_last(pw_tlast));
 
     // ---- I: issue ----

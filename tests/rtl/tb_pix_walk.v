@@ -28,6 +28,7 @@ module tb_pix_walk;
     nnf_pix_walk #(.AW(AW)) dut (
         .clk(clk), .start(start), .h(h), .w(w), .b(b), .kh(kh), .kw(kw), .sh(sh), .sw(sw),
         .ph(ph), .pw(pw), .oh(oh), .ow(ow), .ct_n(ct_n), .pool2(pool2), .wb(wb), .hwb(hwb),
+        .b_m1(16'd0), .ct_m1(16'd0),
         .row_op(row_op), .tap_op(tap_op), .ready(ready), .ofs(ofs), .in_map(in_map),
         .row_last(row_last), .tap_last(tap_last));
 
