@@ -609,8 +609,10 @@ module nnf_exec #(
     wire retry = prev_valid_q && (prev_seq_q == r_seq) && (prev_type_q == r_type);
 
     // RESET's abort, in the cycle the request executes (the sequencer
-    // registers it)
-    assign abort_req = (xst_q == X_EXEC) && !(m_we && m_wait) && (v_err == 8'd0)
+    // registers it). A RESET has no payload, so no memory write is pending
+    // in its X_EXEC (m_we is set only for a WRITE's bytes), and m_wait (the
+    // engine's use of the ACT port, a long path) is not on this one.
+    assign abort_req = (xst_q == X_EXEC) && (v_err == 8'd0)
                     && (r_type == C_RESET) && !retry && `NNFP_RESET_ARG_ABORT_SEL(r_arg);
 
     // ------------------------------------------------------------------
@@ -660,7 +662,7 @@ module nnf_exec #(
 
     // COUNTERS: the snapshot is taken (nnf_cnt_table) in the cycle the
     // request executes; the answer waits in X_ANS until it is written. Byte
-    // i of the record is byte i%8 of counter i/8, 0 from byte CNT_B of a
+    // i of the record is byte i%8 of counter i/8, 0 from byte CNT_W/8 of a
     // counter up: the counter is read in the tx_req cycle, its byte chosen
     // the next (with PIPE_CUTS delayed once more, as the memory's bytes).
     // The counters are read in the table's order, eight bytes each: the
