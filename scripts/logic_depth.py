@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""logic_depth.py: every register-to-register path of an ECP5 netlist that a
-clock would miss, estimated from the cells alone, in one run.
+"""logic_depth.py: every register-to-register path of an ECP5 or iCE40 netlist
+that a clock would miss, estimated from the cells alone, in one run.
 
     scripts/logic_depth.py NETLIST.json [--mhz 100] [--top N] [--paths K]
-                                        [--route NS] [--json OUT]
+                                        [--route NS] [--routed REPORT] [--json OUT]
 
-NETLIST.json is the Yosys netlist scripts/synth.py hands to nextpnr-ecp5
-(WORKDIR/netlist.json). nextpnr reports one critical path per clock; to cut a
+NETLIST.json is the Yosys netlist scripts/synth.py hands to nextpnr
+(WORKDIR/netlist.json); the family (ECP5 or iCE40) is read from its cells. nextpnr reports one critical path per clock; to cut a
 design down to a clock, one wants all the paths over it at once, grouped by
 where they end. This estimates each path's delay from its cells (LUT4, the
 carry chain, the wide muxes, block RAM and DSP outputs registered or not) and
@@ -15,7 +15,14 @@ not a timing sign-off: the figure that counts is nextpnr's (scripts/synth.py's
 fmax). The per-cell delays are round figures read from nextpnr-ecp5's reports
 at speed grade 6 (a LUT 0.25 ns, a block RAM's output 5.8 ns after the clock
 without its output register, 0.75 ns a net on average); on the ULX3S 25F's
-worst path the estimate came within 0.5 ns of nextpnr's.
+worst path the estimate came within 0.5 ns of nextpnr's. The iCE40 figures
+are nextpnr-ice40's for the UP5K (a LUT 0.9-1.3 ns, a flip-flop's clock to
+out 1.4 ns, 2.5 ns a net on average on a nearly full part).
+
+--routed REPORT takes each net's delay from a routed design instead: the JSON
+nextpnr writes with --report REPORT --detailed-timing-report for this same
+netlist. Every endpoint then has its routed arrival time, where nextpnr's own
+report gives only the worst one per clock.
 
 Output: the endpoints over the period, grouped by register (a bus is one line),
 worst first, with their estimated delay, logic levels and the named nets of the
@@ -27,7 +34,7 @@ import json
 import re
 import sys
 
-ROUTE = 0.75         # ns per net between cells (not the carry chain)
+ROUTE = {"ecp5": 0.75, "ice40": 2.5}   # ns per net between cells (not the carry chain)
 # cell arcs (ns): (input-port pattern, output-port pattern, delay)
 ARCS = {
     "LUT4": [(r"[ABCD]$", r"Z$", 0.25)],
@@ -36,11 +43,20 @@ ARCS = {
     "CCU2C": [(r"[ABCD][01]$", r"(S[01]|COUT)$", 0.45), (r"CIN$", r"COUT$", 0.06),
               (r"CIN$", r"S[01]$", 0.3)],
     "TRELLIS_DPR16X4": [(r"RAD\d$", r"DO\d$", 0.6)],
+    # iCE40 UP5K (nextpnr-ice40's figures)
+    "SB_LUT4": [(r"I[12]$", r"O$", 1.2), (r"I0$", r"O$", 1.3), (r"I3$", r"O$", 0.9)],
+    "SB_CARRY": [(r"I[01]$", r"CO$", 0.6), (r"CI$", r"CO$", 0.3)],
 }
 # sources: output ports whose value starts a path (clock to out, ns)
-SETUP = {"TRELLIS_FF": 0.15, "DP16KD": 0.3, "MULT18X18D": 0.5, "TRELLIS_DPR16X4": 0.3}
+SETUP = {"TRELLIS_FF": 0.15, "DP16KD": 0.3, "MULT18X18D": 0.5, "TRELLIS_DPR16X4": 0.3,
+         "SB_RAM40_4K": 0.3, "SB_SPRAM256KA": 0.5, "SB_MAC16": 0.5}
+ICE40_FFS = ("SB_DFF", "SB_DFFE", "SB_DFFSR", "SB_DFFSS", "SB_DFFESR", "SB_DFFESS", "SB_DFFR",
+             "SB_DFFS", "SB_DFFER", "SB_DFFES")
+for _t in ICE40_FFS:
+    SETUP[_t] = 0.3
 NO_ROUTE_IN = {("CCU2C", "CIN"), ("PFUMX", "ALUT"), ("PFUMX", "BLUT"), ("L6MUX21", "D0"),
-               ("L6MUX21", "D1")}
+               ("L6MUX21", "D1"), ("SB_CARRY", "CI")}
+CLOCKS = ("CLK", "WCK", "CLKA", "CLKB", "CLK0", "C", "RCLK", "WCLK", "CLOCK")
 
 
 def source_delay(cell):
@@ -56,6 +72,15 @@ def source_delay(cell):
         return None          # combinational or input-registered: an arc
     if t == "TRELLIS_DPR16X4":
         return 0.8           # a write, then DO (asynchronous read)
+    if t in ICE40_FFS:
+        return 1.4
+    if t == "SB_RAM40_4K":
+        return 2.6
+    if t == "SB_SPRAM256KA":
+        return 4.0
+    if t == "SB_MAC16":
+        ps = [p.get(k, "0") for k in ("TOP_8x8_MULT_REG", "BOT_8x8_MULT_REG", "PIPELINE_16x16_MULT_REG2")]
+        return 1.5 if any(int(str(v), 2) for v in ps if str(v).strip("01") == "") else None
     return 0.0               # I/O, PLL and the rest: the clock edge
 
 
@@ -66,7 +91,11 @@ def main():
     ap.add_argument("--mhz", type=float, default=100.0, help="clock to check (default 100)")
     ap.add_argument("--top", type=int, default=40, help="endpoint groups to list (default 40)")
     ap.add_argument("--paths", type=int, default=1, help="worst paths to print in full (default 1)")
-    ap.add_argument("--route", type=float, default=ROUTE, help="ns per net (default %.1f)" % ROUTE)
+    ap.add_argument("--route", type=float,
+                    help="ns per net (default %.2f on ECP5, %.1f on iCE40)" % (ROUTE["ecp5"], ROUTE["ice40"]))
+    ap.add_argument("--routed", metavar="REPORT",
+                    help="nextpnr's --report JSON with --detailed-timing-report: routed net delays")
+    ap.add_argument("--times", action="store_true", help="each step of a path with its arrival (ns)")
     ap.add_argument("--json", help="write the groups here as JSON")
     a = ap.parse_args()
 
@@ -80,6 +109,9 @@ def main():
         sys.exit("logic_depth.py: %s: expected one top module, found %d" % (a.netlist, len(tops)))
     mod = d["modules"][tops[0]]
     cells = mod["cells"]
+    family = "ice40" if any(c["type"].startswith("SB_") for c in cells.values()) else "ecp5"
+    if a.route is None:
+        a.route = ROUTE[family]
 
     names = {}
     for n, nd in mod.get("netnames", {}).items():
@@ -103,6 +135,49 @@ def main():
                 else:
                     loads[b].append((cn, port))
 
+    # routed delays: nextpnr names a net after one of the Yosys names of its
+    # bit, and a sink by its logic cell (a LUT's name + "_LC"; a flip-flop
+    # shares its LUT's); a sink not found by cell takes the net's worst
+    routed = {}
+    if a.routed:
+        try:
+            with open(a.routed) as f:
+                rep = json.load(f)
+            for n in rep["detailed_net_timings"]:
+                routed[n["net"]] = {(e["cell"], e["port"]): e["delay"] for e in n["endpoints"]}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            sys.exit("logic_depth.py: %s: not a nextpnr report with --detailed-timing-report (%s)"
+                     % (a.routed, e))
+        bit_net = {}
+        for n, nd in mod.get("netnames", {}).items():
+            for i, b in enumerate(nd["bits"]):
+                if not isinstance(b, int) or b in bit_net:
+                    continue
+                nm = n if len(nd["bits"]) == 1 else "%s[%d]" % (n, i)
+                if nm in routed:
+                    bit_net[b] = routed[nm]
+    LC_PORT = {"I0": "I0", "I1": "I1", "I2": "I2", "I3": "I3", "D": "I0", "E": "CEN", "R": "SR", "S": "SR"}
+
+    def net_delay(bit, cn, port):
+        c = cells[cn]
+        if (c["type"], port) in NO_ROUTE_IN:
+            return 0.0
+        drv = drivers.get(bit)
+        if family == "ice40" and drv is not None and port == "I3" and cells[drv[0]]["type"] == "SB_CARRY":
+            return 0.0           # the carry into its LUT, inside the logic cell
+        if not a.routed:
+            return a.route
+        eps = bit_net.get(bit)
+        if eps is None:
+            # not in the report: inside one logic cell (a LUT into its flip-flop)
+            return 0.0 if c["type"] in ICE40_FFS and port == "D" else a.route
+        t = eps.get((cn + "_LC", LC_PORT.get(port, port)))
+        if t is None:
+            t = eps.get((cn, port))
+        if t is None:
+            t = max(eps.values()) if eps else 0.0
+        return t
+
     # arrival time of each output bit; comb cells evaluated on demand
     arr = {}
     how = {}               # bit -> (input bit, levels) of the worst path into it
@@ -115,6 +190,8 @@ def main():
             p = c.get("parameters", {})
             regs_in = p.get("REG_INPUTA_CLK", "NONE") != "NONE" and p.get("REG_INPUTB_CLK", "NONE") != "NONE"
             return [] if regs_in else [(r"[AB]\d+$", r"P\d+$", 3.9)]
+        if t == "SB_MAC16":
+            return [] if source_delay(c) is not None else [(r"[AB]\d+$", r"O\d+$", 7.0)]
         return ARCS.get(t)
 
     def arrival(bit):
@@ -146,10 +223,9 @@ def main():
                     for b in bits:
                         if not isinstance(b, int):
                             continue
-                        r = 0.0 if (c["type"], ip) in NO_ROUTE_IN else a.route
-                        t = arrival(b) + r + dl
+                        t = arrival(b) + net_delay(b, cn, ip) + dl
                         if t > best:
-                            best, bhow = t, (b, how[b][1] + (1 if c["type"] in ("LUT4", "CCU2C") and ip != "CIN" else 0))
+                            best, bhow = t, (b, how[b][1] + (1 if c["type"] in ("LUT4", "CCU2C", "SB_LUT4") and ip != "CIN" else 0))
         if src is not None and src > best:
             best, bhow = src, (None, 0)
         arr[bit] = best
@@ -166,16 +242,20 @@ def main():
             p = c.get("parameters", {})
             if p.get("REG_INPUTA_CLK", "NONE") == "NONE" and p.get("REG_INPUTB_CLK", "NONE") == "NONE":
                 continue      # combinational: its inputs are not endpoints
+        if t == "SB_MAC16" and source_delay(c) is None:
+            continue
         for port, bits in c["connections"].items():
-            if c["port_directions"].get(port) != "input" or port in ("CLK", "WCK", "CLKA", "CLKB", "CLK0"):
+            if c["port_directions"].get(port) != "input" or port in CLOCKS:
                 continue
+            # a registered SB_MAC16's multiply lies before its product register
+            setup = 5.0 if t == "SB_MAC16" and re.match(r"[AB]\d*$", port) else SETUP[t]
             for b in bits:
                 if not isinstance(b, int):
                     continue
-                tot = arrival(b) + a.route + SETUP[t]
+                tot = arrival(b) + net_delay(b, cn, port) + setup
                 if tot <= period:
                     continue
-                key = re.sub(r"_TRELLIS_FF_Q.*$|_DP16KD.*$|_MULT18X18D.*$", "", cn)
+                key = re.sub(r"_TRELLIS_FF_Q.*$|_DP16KD.*$|_MULT18X18D.*$|_SB_DFF\w*_Q(_\d+)?$", "", cn)
                 key = re.sub(r"\[\d+\]$", "", key)
                 g = groups.setdefault(key, {"delay": 0.0, "levels": 0, "bits": 0, "bit": None, "type": t})
                 g["bits"] += 1
@@ -194,20 +274,23 @@ def main():
         m = re.match(r"([^|:]*/)?(nnf_[^/|:]+):(\d+)", src)
         if m:
             return "%s:%s" % (m.group(2), m.group(3))
-        return re.split(r"_(LUT4|CCU2C|PFUMX|L6MUX21|TRELLIS_\w+|DP16KD|MULT18X18D)(_|$)", cn)[0]
+        return re.split(r"_(LUT4|CCU2C|PFUMX|L6MUX21|TRELLIS_\w+|DP16KD|MULT18X18D|SB_[A-Z0-9]+)(_|$)", cn)[0]
 
     def path(bit):
         out = []
         while bit is not None:
             n = where(bit)
+            if a.times:
+                n = "%s@%.1f" % (n, arr[bit])
             if not out or out[-1] != n:
                 out.append(n)
             bit = how[bit][0]
         return list(reversed(out))
 
     ranked = sorted(groups.items(), key=lambda kv: -kv[1]["delay"])
-    print("%s: %d endpoint groups over %.2f ns (%.0f MHz), estimated (route %.2f ns a net)"
-          % (a.netlist, len(ranked), period, a.mhz, a.route))
+    print("%s: %d endpoint groups over %.2f ns (%.0f MHz), estimated (%s)"
+          % (a.netlist, len(ranked), period, a.mhz,
+             "routed delays from %s" % a.routed if a.routed else "route %.2f ns a net" % a.route))
     for i, (k, g) in enumerate(ranked[:a.top]):
         print("%6.2f ns %3d lv %4d bits  %s" % (g["delay"], g["levels"], g["bits"], k))
         if i < a.paths:
