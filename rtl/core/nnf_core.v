@@ -24,7 +24,10 @@ module nnf_core #(
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
     parameter integer PIPE_CUTS   = 0,        // 1: registers cut the long paths (block-RAM outputs, the receiver's
-                                              // ready): ECP5 clocks near 100 MHz, a cycle more here and there
+                                              // ready): ECP5 clocks near 100 MHz, a cycle more here and there;
+                                              // 2: only the receiver's ready off the memory handshake, by taking
+                                              // a WRITE's bytes at most every other cycle (nnf_exec PL_SLOW): a
+                                              // small part on a UART, whose bytes come 80 cycles apart
     parameter integer PROG_WORDS  = 64,       // micro-program instructions
     parameter integer STATE_WORDS = 16384,    // LIF state entries (0: no LIF core)
     parameter integer LIF_LANES   = 1,        // LIF neurons per cycle: a power of two, 1..ROWS
@@ -67,6 +70,9 @@ module nnf_core #(
     localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4 && VEC_SERIAL == 0) ? 1 : 0;
     // the ACTW unit beside it (a word of A and of W both ROWS bytes)
     localparam integer ACTW_ON = (ROW_ON != 0 && ROWS == COLS) ? 1 : 0;
+    // PIPE_CUTS 1's cuts in the engine, the executor and the sequencer (2
+    // has none of them: only the executor's PL_SLOW)
+    localparam integer CUTS    = (PIPE_CUTS == 1) ? 1 : 0;
 
     generate
         if (PROG_WORDS < 2 || (1 << PROG_AW) != PROG_WORDS || PROG_AW > 16) begin : g_bad_prog
@@ -81,6 +87,9 @@ module nnf_core #(
         if (STATE_WORDS != 0 && (STATE_WORDS < 2 || (1 << $clog2(STATE_WORDS)) != STATE_WORDS ||
                                  STATE_WORDS > (1 << 24))) begin : g_bad_state
             nnf_core_bad_parameter_STATE_WORDS_must_be_0_or_a_power_of_two_2_to_2e24 u_bad();
+        end
+        if (PIPE_CUTS < 0 || PIPE_CUTS > 2) begin : g_bad_cuts
+            nnf_core_bad_parameter_PIPE_CUTS_must_be_0_to_2 u_bad();
         end
         if (BANKS < 0 || BANKS > 8) begin : g_bad_banks
             nnf_core_bad_parameter_BANKS_must_be_0_to_8 u_bad();
@@ -107,14 +116,14 @@ module nnf_core #(
         .pl_ready(f_pl_ready), .pl_done(f_pl_done), .end_valid(end_valid), .end_ok(end_ok),
         .end_tmo(end_tmo), .frame_err(frame_err), .byte_in(byte_in), .busy(rx_busy));
 
-    // The payload to the executor: with PIPE_CUTS through a two-byte FIFO,
+    // The payload to the executor: with PIPE_CUTS 1 through a two-byte FIFO,
     // so the receiver's ready (and everything it drives: its state, the
     // link's FIFO) is a register of the FIFO's, not the executor's memory
     // handshake; the frame's CRC bytes wait until the FIFO has drained, so
     // end_valid still follows the last payload byte taken. An abandoned
     // frame (timeout) empties it.
     generate
-        if (PIPE_CUTS != 0) begin : g_pl_fifo
+        if (PIPE_CUTS == 1) begin : g_pl_fifo
             wire pl_full;
             nnf_fifo #(.DEPTH(2), .W(8)) u_pl_fifo (
                 .clk(clk), .rst(rst || (end_valid && end_tmo)),
@@ -157,13 +166,13 @@ module nnf_core #(
     assign m_wait = m_eng && hp_wait;
     reg  [3:0]  m_sel_q;                     // the region of the read in flight
     always @(posedge clk) m_sel_q <= m_sel;
-    // a read's byte: the cycle after m_re, or with PIPE_CUTS the one after that
+    // a read's byte: the cycle after m_re, or with PIPE_CUTS 1 the one after that
     // (the engine's buffers and the LIF state register their RAM's output
     // first: nnf_bufs, nnf_lif's HOST_RD_REG), the program's delayed alike
     wire [7:0]  m_rdata;
     wire [3:0]  m_sel_d;
     wire [7:0]  pm_rdata_d;
-    nnf_cut #(.W(4 + 8), .ON(PIPE_CUTS)) u_rd_cut (
+    nnf_cut #(.W(4 + 8), .ON(CUTS)) u_rd_cut (
         .clk(clk), .rst(rst), .d({m_sel_q, pm_rdata}), .q({m_sel_d, pm_rdata_d}));
     assign m_rdata = (m_sel_d == 4'd4) ? pm_rdata_d : (m_sel_d == 4'd5) ? st_rdata : hp_rdata;
 
@@ -187,6 +196,13 @@ module nnf_core #(
         if (rst) prog_quiet_q <= 1'b1;
         else     prog_quiet_q <= prog_idle || (p_wait && !e_busy && !g_valid && !l_busy && !v_busy && !x_busy);
     wire        prog_quiet = prog_quiet_q;
+    // and idle, registered for the executor (BWAIT, STATUS), off the paths
+    // from the sequencer's and the engine's state: a cycle late, which is
+    // safe, as only the executor's own prog_start makes it fall
+    reg         prog_idle_q;
+    always @(posedge clk)
+        if (rst) prog_idle_q <= 1'b1;
+        else     prog_idle_q <= prog_idle;
     wire [63:0] e_cycles, e_cbusy, e_cmacs;     // the engine's own counters (its harnesses')
     wire        e_row;                          // the engine issued a row last cycle ...
     wire [15:0] e_row_macs;                     // ... with these useful MACs
@@ -199,7 +215,7 @@ module nnf_core #(
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
-               .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(PIPE_CUTS), .CONFIG_ID(CONFIG_ID)) u_exec (
+               .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(CUTS), .PL_SLOW((PIPE_CUTS == 2) ? 1 : 0), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
         .rx_accept(rx_accept), .hdr_valid(hdr_valid), .h_type(h_type), .h_seq(h_seq),
         .h_len(h_len), .h_arg(h_arg), .pl_valid(pl_valid), .pl_data(pl_data),
@@ -210,7 +226,7 @@ module nnf_core #(
         .m_raddr(m_raddr), .m_wdata(m_wdata),
         .m_wait(m_wait), .m_rdata(m_rdata),
         .prog_start(prog_start), .prog_pc(prog_pc), .abort_req(abort_req),
-        .prog_idle(prog_idle), .prog_quiet(prog_quiet), .prog_waiting(p_wait),
+        .prog_idle(prog_idle_q), .prog_quiet(prog_quiet), .prog_waiting(p_wait),
         .prog_pc_now(p_pc), .prog_refused(p_refused),
         .b_post(b_post), .b_clear(b_clear), .b_idx(b_idx), .b_full(b_full),
         .cnt_clear(cnt_clear),
@@ -266,7 +282,7 @@ module nnf_core #(
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
-              .PIPE_CUTS(PIPE_CUTS)) u_seq (
+              .PIPE_CUTS(CUTS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
         .running_q(p_run), .pc_q(p_pc), .refused(p_refused), .waiting(p_wait),
@@ -321,7 +337,7 @@ module nnf_core #(
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
-               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
+               .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(CUTS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
                .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND), .CMD_REGS(0)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
@@ -352,7 +368,7 @@ module nnf_core #(
         if (HAS_LIF != 0) begin : g_lif
             nnf_lif #(.ROWS(ROWS), .ACT_AW(ACT_AW),
                       .STATE_WORDS(HAS_LIF != 0 ? STATE_WORDS : 2), .LANES(LIF_LANES),
-                      .HOST_RD_REG(PIPE_CUTS)) u_lif (
+                      .HOST_RD_REG(CUTS)) u_lif (
                 .clk(clk), .rst(rst),
                 .start(l_start), .abort(p_abort),
                 .c_m(l_m), .c_n(l_n), .c_a_base(l_a_base), .c_o_base(l_o_base),
@@ -392,7 +408,7 @@ module nnf_core #(
     // ------------------------------------------------------------------
     generate
         if (HAS_CONV != 0) begin : g_vu
-            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(PIPE_CUTS)) u_vu (
+            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(CUTS)) u_vu (
                 .clk(clk), .rst(rst), .start(v_start), .abort(p_abort),
                 .c_pack(v_pack), .c_cin(v_cin), .c_zp_in(w_zp_in),
                 .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),

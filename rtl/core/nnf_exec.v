@@ -382,6 +382,7 @@ module nnf_exec #(
     parameter integer BANKS       = 0,       // bank flags (INFO BANKS, FEAT_BANKS; BWAIT, BPOST)
     parameter integer HAS_TFL_ROUND = 0,     // the TFL_ROUND flag (INFO FEAT_TFL_ROUND)
     parameter integer PIPE_CUTS     = 0,       // 1: m_rdata two cycles after m_re (nnf_core)
+    parameter integer PL_SLOW       = 0,       // 1: a WRITE's bytes at most every other cycle (below)
     parameter integer CONFIG_ID   = 0        // INFO CONFIG_ID: the configuration's id (configs/)
 ) (
     input  wire        clk,
@@ -577,33 +578,47 @@ module nnf_exec #(
     reg  [3:0]  mw_sel_q;
     reg  [31:0] mw_addr_q;
 
-    assign pl_ready = (xst_q == X_PAY) && (!is_write || (wr_may && !(m_we && m_wait)));
+    // PL_SLOW: a WRITE's byte is taken only with no write pending, so not
+    // in the cycle after one (at most every other cycle; a UART's bytes
+    // come 80 cycles apart), and the receiver's ready does not depend on
+    // m_wait, the engine's use of its ports (a long path through the
+    // receiver's state to the link's FIFO).
+    wire wr_busy = (PL_SLOW != 0) ? m_we : (m_we && m_wait);
+    assign pl_ready = (xst_q == X_PAY) && (!is_write || (wr_may && !wr_busy));
 
-    // request validation at the end of the frame
-    reg  [7:0] v_err;
+    // request validation at the end of the frame, in two parts: the checks
+    // of the header and the payload (v_hdr_q), registered, then the frame's
+    // own status (r_ok_q, set as X_EXEC is entered). v_hdr_q is right in
+    // X_EXEC: its inputs settle at least four cycles before it (the
+    // header's fields are complete before its four hcrc bytes, a READ's
+    // count before the payload's four CRC bytes), and it takes two (the
+    // wide checks above, then this register). So no path runs from the
+    // header through the checks into the executor's state and the answer.
+    reg  [7:0] v_hdr, v_hdr_q;
     always @(*) begin
-        v_err = 8'd0;
-        if (!r_ok_q)                                   v_err = r_tmo_q ? E_TIMEOUT : E_BAD_CRC;
-        else case (r_type)
+        v_hdr = 8'd0;
+        case (r_type)
             C_INFO, C_WAIT, C_STATUS, C_COUNTERS, C_RESET:
-                if (r_len != 16'd0) v_err = E_BAD_LEN;
+                if (r_len != 16'd0) v_hdr = E_BAD_LEN;
             C_RUN:
-                if (r_len != 16'd0)  v_err = E_BAD_LEN;
-                else if (run_bad_q)  v_err = E_BAD_PROG;
+                if (r_len != 16'd0)  v_hdr = E_BAD_LEN;
+                else if (run_bad_q)  v_hdr = E_BAD_PROG;
             C_BWAIT, C_BPOST:
-                if (BANKS == 0)        v_err = E_UNKNOWN;
-                else if (r_len != 16'd0) v_err = E_BAD_LEN;
-                else if (bank_bad_q)   v_err = E_RANGE;
+                if (BANKS == 0)        v_hdr = E_UNKNOWN;
+                else if (r_len != 16'd0) v_hdr = E_BAD_LEN;
+                else if (bank_bad_q)   v_hdr = E_RANGE;
             C_WRITE:
-                if (r_len == 16'd0)  v_err = E_BAD_LEN;
-                else if (!rng_ok_q)  v_err = E_RANGE;
+                if (r_len == 16'd0)  v_hdr = E_BAD_LEN;
+                else if (!rng_ok_q)  v_hdr = E_RANGE;
             C_READ:
-                if (r_len != `NNFP_READ_REQ_BYTES) v_err = E_BAD_LEN;
-                else if (rd_cnt_bad_q)  v_err = E_BAD_LEN;
-                else if (!rng_ok_q)     v_err = E_RANGE;
-            default: v_err = E_UNKNOWN;
+                if (r_len != `NNFP_READ_REQ_BYTES) v_hdr = E_BAD_LEN;
+                else if (rd_cnt_bad_q)  v_hdr = E_BAD_LEN;
+                else if (!rng_ok_q)     v_hdr = E_RANGE;
+            default: v_hdr = E_UNKNOWN;
         endcase
     end
+    always @(posedge clk) v_hdr_q <= v_hdr;
+    wire [7:0] v_err = !r_ok_q ? (r_tmo_q ? E_TIMEOUT : E_BAD_CRC) : v_hdr_q;
 
     // a RUN, RESET or BPOST repeating the previous frame's seq is a retry
     wire retry = prev_valid_q && (prev_seq_q == r_seq) && (prev_type_q == r_type);

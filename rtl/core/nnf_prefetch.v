@@ -51,7 +51,11 @@ module nnf_prefetch #(
         for (i = 0; i < LAT; i = i + 1) pending = pending + {{CW{1'b0}}, inflight_q[i]};
     end
     localparam [CW:0] DEPTH_C = DEPTH[CW:0];
-    assign req       = (left_q != {LEN_W{1'b0}}) && (pending < DEPTH_C);
+    // left_q != 0, kept beside it (a register: req feeds the memories'
+    // read enables, and a LEN_W-bit compare in front of it was most of
+    // that path)
+    reg left_nz_q;
+    assign req       = left_nz_q && (pending < DEPTH_C);
     assign out_valid = (cnt_q != {CW{1'b0}});
     assign out_data  = f_q[0];
 
@@ -64,6 +68,9 @@ module nnf_prefetch #(
         if (rst)        left_q <= {LEN_W{1'b0}};
         else if (start) left_q <= len;
         else if (req)   left_q <= left_q - 1'b1;
+        if (rst)        left_nz_q <= 1'b0;
+        else if (start) left_nz_q <= (len != {LEN_W{1'b0}});
+        else if (req)   left_nz_q <= (left_q != {{(LEN_W-1){1'b0}}, 1'b1});
         // pop shifts toward the head; push fills the first free slot
         for (i = 0; i < DEPTH; i = i + 1) begin
             if (pop) begin
@@ -77,6 +84,32 @@ module nnf_prefetch #(
         else if (push && !pop)  cnt_q <= cnt_q + 1'b1;
         else if (pop && !push)  cnt_q <= cnt_q - 1'b1;
     end
+`ifdef FORMAL
+    // ------------------------------------------------------------------
+    // Formal properties (docs/formal.md; tests/formal), any start, len,
+    // data and out_ready (start only with nothing in flight and the FIFO
+    // empty, as nnf_exec starts an answer): left_nz_q is left_q != 0; no
+    // request without a byte left; never more bytes held and in flight than
+    // DEPTH (a byte that arrives always has its entry); exactly len
+    // requests after a start.
+    // ------------------------------------------------------------------
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+    always @(*) if (!f_past_valid) assume(rst);
+    always @(*) if (start) assume(inflight_q == {LAT{1'b0}} && cnt_q == {CW{1'b0}});
+    reg [LEN_W:0] f_reqs;                     // requests since the last start
+    reg [LEN_W-1:0] f_len;
+    always @(posedge clk)
+        if (rst)        begin f_reqs <= {(LEN_W+1){1'b0}}; f_len <= {LEN_W{1'b0}}; end
+        else if (start) begin f_reqs <= {(LEN_W+1){1'b0}}; f_len <= len; end
+        else if (req)   f_reqs <= f_reqs + 1'b1;
+    always @(*) if (f_past_valid && !rst) begin
+        assert(left_nz_q == (left_q != {LEN_W{1'b0}}));
+        if (req) assert(left_q != {LEN_W{1'b0}});
+        assert(pending <= DEPTH_C);
+        assert(f_reqs + {1'b0, left_q} == {1'b0, f_len});
+    end
+`endif
 endmodule
 
 `default_nettype wire

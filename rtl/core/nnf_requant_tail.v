@@ -34,7 +34,7 @@ module nnf_requant_tail #(
     input  wire [7:0]  hi,
     output reg  [7:0]  q
 );
-    // ---- 3: t = prod >>> (k-1), saturated to [-2^13, 2^13 - 1]. A
+    // ---- 3: t = prod >>> (k-1), saturated to [-2^13, 2^13 - 1] (in effect: stage 4). A
     //         logarithmic shifter that keeps, after the stage shifting by
     //         2^j, only the 14 + 2^j - 1 low bits the remaining stages can
     //         bring down, and flags (o*) a stage whose dropped bits are not
@@ -55,12 +55,17 @@ module nnf_requant_tail #(
     wire        o1 = (y1[16:14] != {3{y1[14]}});
     wire [14:0] y0 = sa[0] ? {y1[14], y1[14:1]} : y1[14:0];
     wire        o0 = (y0[14:13] != {2{y0[13]}});
-    wire        t_fits = !(o5 || o4 || o3 || o2 || o1 || o0);
+    //         Registered as t's low 14 bits and a flag that t does not
+    //         fit (tov_q), with the product's sign: the saturation itself
+    //         is applied in stage 4, where a saturated t (-8192 or +8191,
+    //         plus 0..2, halved) always saturates y to -2048 or +2047 by
+    //         that sign. So the flags' OR is not in front of ts_q.
     reg  [13:0] ts_q;
+    reg         tov_q, tsg_q;
     always @(posedge clk) begin
-        if (t_fits)          ts_q <= y0[13:0];
-        else if (prod[63]) ts_q <= 14'h2000;   // -8192
-        else                 ts_q <= 14'h1fff;   // +8191
+        ts_q  <= y0[13:0];
+        tov_q <= o5 || o4 || o3 || o2 || o1 || o0;
+        tsg_q <= prod[63];
     end
 
     //         TFLite's rounding: c = +1 (cup_q) or -1 (cdn_q), above
@@ -101,7 +106,8 @@ module nnf_requant_tail #(
     wire        fits  = (y[13:11] == 3'b000) || (y[13:11] == 3'b111);
     reg  [11:0] ys_q;
     always @(posedge clk) begin
-        if (fits)       ys_q <= y[11:0];
+        if (tov_q)      ys_q <= tsg_q ? 12'h800 : 12'h7ff;   // t saturated (stage 3)
+        else if (fits)  ys_q <= y[11:0];
         else if (y[13]) ys_q <= 12'h800;    // -2048
         else            ys_q <= 12'h7ff;    // +2047
     end

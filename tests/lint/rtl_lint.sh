@@ -37,6 +37,7 @@ lint "nnf_gemm 4x4 registered PE, 1 LUT row" nnf_gemm "${core[@]}" -- -GROWS=4 -
 lint "nnf_gemm 4x4 iCE40 pairs, two banks" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=2 -GVEC_SERIAL=2
 lint "nnf_gemm 4x4 iCE40 pairs, one bank in the DSP" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=4 -GVEC_SERIAL=2 -GW_SPRAM=1
 lint "nnf_core PIPE_CUTS"             nnf_core "${core[@]}" -- -GPIPE_CUTS=1
+lint "nnf_core PIPE_CUTS 2 (slow payload)" nnf_core "${core[@]}" -- -GPIPE_CUTS=2
 lint "nnf_core (defaults)"          nnf_core "${core[@]}" --
 lint "nnf_core no LIF core"        nnf_core "${core[@]}" -- -GSTATE_WORDS=0
 lint "nnf_core 2x2, 2 state words"  nnf_core "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=2 -GW_WORDS=2 -GP_WORDS=2 -GACC_DEPTH=2 -GSTATE_WORDS=2 -GPROG_WORDS=2

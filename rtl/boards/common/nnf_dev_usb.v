@@ -25,7 +25,8 @@ module nnf_dev_usb #(
     parameter integer VEC_SERIAL  = 1,
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
-    parameter integer PIPE_CUTS     = 0,        // 1: block-RAM outputs registered before long paths (ECP5 fast clocks)
+    parameter integer PIPE_CUTS     = 0,        // 1: block-RAM outputs registered before long paths (ECP5 fast clocks);
+                                                // 2: a WRITE's bytes every other cycle at most (nnf_core)
     parameter integer PROG_WORDS  = 16,
     parameter integer STATE_WORDS = 256,      // LIF state entries (0: no LIF core)
     parameter integer HAS_CONV    = 1,        // CONV, POOL and the vector unit
