@@ -19,10 +19,11 @@ worst path the estimate came within 0.5 ns of nextpnr's. The iCE40 figures
 are nextpnr-ice40's for the UP5K (a LUT 0.9-1.3 ns, a flip-flop's clock to
 out 1.4 ns, 2.5 ns a net on average on a nearly full part).
 
---routed REPORT takes each net's delay from a routed design instead: the JSON
-nextpnr writes with --report REPORT --detailed-timing-report for this same
-netlist. Every endpoint then has its routed arrival time, where nextpnr's own
-report gives only the worst one per clock.
+--routed REPORT takes the arrival time at each cell input from a routed design
+instead: the JSON nextpnr writes with --report REPORT --detailed-timing-report
+for this same netlist. Every endpoint then has its routed arrival time (plus
+the endpoint cell's delay and setup), where nextpnr's own report gives only
+the worst one per clock.
 
 Output: the endpoints over the period, grouped by register (a bus is one line),
 worst first, with their estimated delay, logic levels and the named nets of the
@@ -158,24 +159,28 @@ def main():
                     bit_net[b] = routed[nm]
     LC_PORT = {"I0": "I0", "I1": "I1", "I2": "I2", "I3": "I3", "D": "I0", "E": "CEN", "R": "SR", "S": "SR"}
 
-    def net_delay(bit, cn, port):
+    def pin_arrival(bit, cn, port):
+        # when the signal on bit reaches input port of cell cn: routed, the
+        # arrival nextpnr reports at that sink (it includes the path before
+        # it); estimated, the driver's arrival plus a net's delay
         c = cells[cn]
+        ab = arrival(bit)
         if (c["type"], port) in NO_ROUTE_IN:
-            return 0.0
+            return ab
         drv = drivers.get(bit)
         if family == "ice40" and drv is not None and port == "I3" and cells[drv[0]]["type"] == "SB_CARRY":
-            return 0.0           # the carry into its LUT, inside the logic cell
+            return ab            # the carry into its LUT, inside the logic cell
         if not a.routed:
-            return a.route
+            return ab + a.route
         eps = bit_net.get(bit)
         if eps is None:
             # not in the report: inside one logic cell (a LUT into its flip-flop)
-            return 0.0 if c["type"] in ICE40_FFS and port == "D" else a.route
+            return ab + (0.0 if c["type"] in ICE40_FFS and port == "D" else a.route)
         t = eps.get((cn + "_LC", LC_PORT.get(port, port)))
         if t is None:
             t = eps.get((cn, port))
         if t is None:
-            t = max(eps.values()) if eps else 0.0
+            t = max(eps.values()) if eps else ab
         return t
 
     # arrival time of each output bit; comb cells evaluated on demand
@@ -223,7 +228,7 @@ def main():
                     for b in bits:
                         if not isinstance(b, int):
                             continue
-                        t = arrival(b) + net_delay(b, cn, ip) + dl
+                        t = pin_arrival(b, cn, ip) + dl
                         if t > best:
                             best, bhow = t, (b, how[b][1] + (1 if c["type"] in ("LUT4", "CCU2C", "SB_LUT4") and ip != "CIN" else 0))
         if src is not None and src > best:
@@ -252,7 +257,7 @@ def main():
             for b in bits:
                 if not isinstance(b, int):
                     continue
-                tot = arrival(b) + net_delay(b, cn, port) + setup
+                tot = pin_arrival(b, cn, port) + setup
                 if tot <= period:
                     continue
                 key = re.sub(r"_TRELLIS_FF_Q.*$|_DP16KD.*$|_MULT18X18D.*$|_SB_DFF\w*_Q(_\d+)?$", "", cn)
