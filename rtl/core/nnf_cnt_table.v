@@ -26,8 +26,9 @@
 // is 0 then), and the next turn starts from the zero word. A snapshot
 // (snap, a one-cycle pulse) keeps q[k] = p[k] of that cycle and marks every
 // counter; each is written to S at its next turn from a true base, at most
-// R + 1 cycles later (busy until then), with the value the counter had in
-// the snap cycle. rd is S[ra] the cycle after re. clear while busy is not
+// R + 2 cycles later (busy until then: R + 1 for the low bytes, one more
+// for the high ones, below), with the value the counter had in the snap
+// cycle. rd is S[ra] the cycle after re. clear while busy is not
 // allowed (the snapshot would lose the base).
 `default_nettype none
 
@@ -130,10 +131,20 @@ module nnf_cnt_table #(
         end
     endgenerate
 
-    // the one adder: the take's base + p[k], then the snapshot's base + q[k]
-    wire [W-1:0] v;                          // L[k], read at c_q = 2k - 1
-    wire [W-1:0] sum  = v + {{(W-PWM){1'b0}}, opnd[c_q]};
-    wire         live = ({1'b0, k} < N[SW:0]);
+    // The one adder: the take's base + p[k], then the snapshot's base +
+    // q[k]. It is split: the low LB bytes are added in the cycle (their
+    // word read at 2k - 1, as above), the high HB bytes the next cycle with
+    // the low half's carry (their word read a cycle later, at 2k, into RAMs
+    // of their own; written at 2k + 1 for the take, 2k + 2 for the
+    // snapshot), so the carry chain behind the operand multiplexer is half
+    // as long. busy covers the last high write.
+    localparam integer LB = (NB + 1) / 2;     // low bytes
+    localparam integer HB = NB - LB;          // high bytes (none when W = 8)
+    localparam integer LW = 8 * LB;
+    wire [W-1:0]  op   = {{(W-PWM){1'b0}}, opnd[c_q]};
+    wire [LW-1:0] v_lo;                      // L[k]'s low bytes, read at c_q = 2k - 1
+    wire [LW:0]   sum_lo = {1'b0, v_lo} + {1'b0, op[LW-1:0]};
+    wire          live = ({1'b0, k} < N[SW:0]);
     // the next counter's word, or for a cleared counter a word above the
     // NS live ones that is never written and reads 0 (ZERO_INIT): no
     // multiplexer before the adder
@@ -141,14 +152,46 @@ module nnf_cnt_table #(
     wire          rz = clr_q[kn];
     always @(posedge clk) if (rst) rz_q <= 1'b0; else if (half) rz_q <= rz;
 
-    nnf_ram #(.AW(SW + 1), .NB(NB), .ZERO_INIT(1)) u_live (
-        .clk(clk), .we({NB{live && !half}}), .wa({1'b0, k}), .wd(sum),
-        .re(half), .ra({rz, kn}), .rd(v));
-    nnf_ram #(.AW(SW), .NB(NB)) u_snap (
-        .clk(clk), .we({NB{half && sn_q[k]}}), .wa(k), .wd(sum),
-        .re(re), .ra(ra[SW-1:0]), .rd(rd));
+    nnf_ram #(.AW(SW + 1), .NB(LB), .ZERO_INIT(1)) u_live (
+        .clk(clk), .we({LB{live && !half}}), .wa({1'b0, k}), .wd(sum_lo[LW-1:0]),
+        .re(half), .ra({rz, kn}), .rd(v_lo));
+    nnf_ram #(.AW(SW), .NB(LB)) u_snap (
+        .clk(clk), .we({LB{half && sn_q[k]}}), .wa(k), .wd(sum_lo[LW-1:0]),
+        .re(re), .ra(ra[SW-1:0]), .rd(rd[LW-1:0]));
 
-    assign busy = |sn_q;
+    generate
+        if (HB > 0) begin : g_hi
+            localparam integer HW = 8 * HB;
+            // the low half's step, a cycle on: its operand's high bits, its
+            // carry, whether it wrote L (a take) or S (a snapshot add), k
+            reg  [HW-1:0] op_hi_q;
+            reg           c_lo_q, l_we_q, s_we_q;
+            reg  [SW-1:0] k_q;
+            always @(posedge clk) begin
+                op_hi_q <= op[W-1:LW];
+                c_lo_q  <= sum_lo[LW];
+                l_we_q  <= live && !half;
+                s_we_q  <= !rst && half && sn_q[k];
+                k_q     <= k;
+            end
+            // L[k]'s high bytes, read at c_q = 2k (the same word as the low
+            // half's read: rz_q is that read's rz), held through 2k + 2
+            wire [HW-1:0] v_hi;
+            wire [HW-1:0] sum_hi = v_hi + op_hi_q + {{(HW-1){1'b0}}, c_lo_q};
+            nnf_ram #(.AW(SW + 1), .NB(HB), .ZERO_INIT(1)) u_live_hi (
+                .clk(clk), .we({HB{l_we_q}}), .wa({1'b0, k_q}), .wd(sum_hi),
+                .re(!half), .ra({rz_q, k}), .rd(v_hi));
+            nnf_ram #(.AW(SW), .NB(HB)) u_snap_hi (
+                .clk(clk), .we({HB{s_we_q}}), .wa(k_q), .wd(sum_hi),
+                .re(re), .ra(ra[SW-1:0]), .rd(rd[W-1:LW]));
+            assign busy = |sn_q || s_we_q;
+        end else begin : g_lo_only
+            assign busy = |sn_q;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_c = sum_lo[LW];           // the counter wraps
+            /* verilator lint_on UNUSEDSIGNAL */
+        end
+    endgenerate
 
     generate
         if (SW < 3) begin : g_ra_unused

@@ -338,7 +338,7 @@ module nnf_core #(
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(CUTS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
-               .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND), .CMD_REGS(0)) u_gemm (
+               .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND), .CMD_REGS(0), .KT_CMD(1)) u_gemm (
         .clk(clk), .rst(rst),
         .cmd_valid(g_valid), .cmd_ready(g_ready),
         .cmd_m(g_m), .cmd_k(g_k), .cmd_n(g_n),

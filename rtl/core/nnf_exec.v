@@ -737,7 +737,15 @@ module nnf_exec #(
     // in that cycle and its output is the byte the next cycle (with PIPE_CUTS
     // the one after: the other answers' bytes wait as long).
     reg read_ans_q;
-    wire [31:0] rd_addr = {4'd0, r_addr} + {16'd0, a_idx_q};
+    // the byte's address, r_addr + a_idx_q, kept as a counter beside
+    // a_idx_q (no adder between it and the memories' address and bank
+    // selects)
+    reg [27:0] rd_addr_q;
+    always @(posedge clk) begin
+        if (xst_q == X_ANS) rd_addr_q <= r_addr;
+        else if (tx_req)    rd_addr_q <= rd_addr_q + 28'd1;
+    end
+    wire [31:0] rd_addr = {4'd0, rd_addr_q};
     always @(posedge clk) read_ans_q <= (r_type == C_READ) && (a_type != A_ERR);
     wire [7:0] a_byte_x;
     generate

@@ -220,13 +220,16 @@ module nnf_frame_rx #(
                         hcnt_q <= hcnt_q + 4'd1;
                         crc_q  <= crc_next;
                         if (hcnt_q == H_LAST) begin
+                            // loaded whatever the verdict (a refused header
+                            // hunts, and SYNC sets the CRC again): the
+                            // header's CRC test stays off their enables
+                            pcnt_q <= f_len;
+                            crc_q  <= `NNFP_CRC_INIT;
                             if (!crc_good || f_len > MAX_PAYLOAD[15:0]) begin
                                 frame_err <= 1'b1;
                                 state_q     <= S_HUNT;
                             end else begin
                                 hdr_valid <= 1'b1;
-                                pcnt_q      <= f_len;
-                                crc_q       <= `NNFP_CRC_INIT;
                                 if (f_len == 16'd0) begin
                                     end_valid <= 1'b1;
                                     end_ok    <= 1'b1;

@@ -54,8 +54,11 @@ module nnf_gemm #(
     parameter integer LUT_COUNT = 1,    // resident LUTs (1, 2, 4, 8): cmd_lut_sel picks one
     parameter integer W_SPRAM   = 0,    // 1: W single-ported (nnf_spram; the iCE40UP5K's SPRAMs)
     parameter integer TFL_ROUND = 0,    // 1: cmd_rnd chooses TFLite's double rounding (nnf_requant_tail)
-    parameter integer CMD_REGS  = 1     // 1: the command's fields are copied at accept; 0: the
+    parameter integer CMD_REGS  = 1,    // 1: the command's fields are copied at accept; 0: the
                                         // port holds them until busy falls (nnf_seq does)
+    parameter integer KT_CMD    = 0     // 1: cmd_ct also carries a GEMM's K tiles, max(1,
+                                        // ceil(cmd_k / ROWS)), from a register (nnf_insn_check's
+                                        // s_ct): no K-tile adder before the tile walker
 ) (
     input  wire        clk,
     input  wire        rst,            // synchronous, active high
@@ -249,8 +252,8 @@ module nnf_gemm #(
     wire [15:0] w_m  = cmd_m;
     wire [15:0] w_k  = cmd_k;
     wire [15:0] w_n  = cmd_n;
-    wire [15:0] w_kt = conv_c ? cmd_kt : k_tiles;
-    wire [15:0] w_ct = conv_c ? cmd_ct : k_tiles;
+    wire [15:0] w_kt = conv_c ? cmd_kt : (KT_CMD != 0) ? cmd_ct : k_tiles;
+    wire [15:0] w_ct = (conv_c || KT_CMD != 0) ? cmd_ct : k_tiles;
     wire            lw_done, lw_first, lw_last, lw_nth;
     wire [KL_W-1:0] lw_kl;
     wire [NL_W-1:0] lw_nl;
@@ -778,7 +781,7 @@ module nnf_gemm #(
     /* verilator lint_off UNUSEDSIGNAL */
     // Address bits above the buffer depths are ignored (addresses wrap).
     wire unused = &{1'b0, lw_mlen, lw_mrow0, ta[2], ta[0], tr[3:1], cmd_a_base, cmd_w_base, cmd_p_base,
-                    cmd_o_base, k_round, lp_ra, lp_wa, cmd_wb, cmd_hwb,
+                    cmd_o_base, k_round, k_tiles, lp_ra, lp_wa, cmd_wb, cmd_hwb,
                     pw_tap_last};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule

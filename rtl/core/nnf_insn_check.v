@@ -37,10 +37,10 @@
 // `done` comes, with CW = 2 + log2 of the largest of ACT_WORDS, W_WORDS,
 // P_WORDS, STATE_WORDS, YB = min(CW, 17), NS = min(11, YB),
 // NT' = min(17 - log2(ROWS), YB), NK = min(3, YB):
-//   GEMM, LIF  3*YB + 7 cycles after start      (40 at the iCEBreaker's sizes,
-//              58 at the simulator's)
-//   CONV       4*NS + 3*NT' + 2*NK + 7          (90, 99)
-//   POOL       4*NS + 2*NT' + 7                 (73, 79)
+//   GEMM, LIF  3*YB + 8 cycles after start      (59 at the simulator's sizes
+//              and the iCEBreaker's, 50 with 4096-word buffers)
+//   CONV       4*NS + 3*NT' + 2*NK + 8          (91, 100)
+//   POOL       4*NS + 2*NT' + 8                 (74, 80)
 // (CONV / POOL wait for the stride divider if 2*NS + NT' < 12, i.e. only
 // when no buffer has more than 4 words.)
 // The sizes of an accepted CONV / POOL (s_*) are registered: valid from
@@ -57,7 +57,7 @@
 // can have (saturating: "big" once >= 2^CW, which no buffer holds, and a
 // big factor refuses the instruction), then each range's end (base +
 // words) against its buffer's size, then the two comparisons of the
-// A/O overlap. The products:
+// A/O overlap (each step's sum judged the cycle after it). The products:
 //   GEMM  m*kt (A), m*nt (O), kt*nt (W tiles)
 //   LIF   m*nt (currents), m*nt (spikes), m*n (state entries)
 //   CONV  W*B, *H, *CT (input), OH*OW, *B (M), *NT (output),
@@ -351,7 +351,7 @@ module nnf_insn_check #(
 
     // steps after the products:
     localparam [4:0] S_AEND = 5'd0, S_OEND = 5'd1, S_WS = 5'd2, S_P = 5'd3,
-                     S_ALT = 5'd4, S_OLT = 5'd5;
+                     S_ALT = 5'd4, S_OLT = 5'd5, S_FIN = 5'd6;
     // W words = tiles * ROWS: the shift may make the count big
     wire          w_sh_big = (acc_q >> (CW - LOG_R)) != {CW{1'b0}};
     wire [AW-1:0] acc_w    = {{(AW-CW){1'b0}}, acc_q << LOG_R};
@@ -386,6 +386,10 @@ module nnf_insn_check #(
     wire [AW-1:0] opa = prod_q ? {{(AW-CW-1){1'b0}}, acc_q, 1'b0} : ra_q;
     wire [AW-1:0] opb = prod_q ? (y_q[YB-1] ? {{(AW-CW){1'b0}}, x_q} : {AW{1'b0}}) : rb_q;
     wire [AW-1:0] sum = opa + opb;
+    // a range step's sum, registered: its verdict is taken the next cycle
+    // (no compare behind the adder's carry on the path into r_ok_q / ok)
+    reg  [AW-1:0] sum_q;
+    always @(posedge clk) sum_q <= sum;
     wire          sum_big = (sum >> CW) != {AW{1'b0}};
     wire          fin_big = big_q || sum_big || xy_big_q;    // the product so far
     wire [CW+15:0] sum_z  = {16'd0, sum[CW-1:0]};
@@ -470,29 +474,28 @@ module nnf_insn_check #(
                     end
                 end
             end else begin
+                // each step's sum is judged the next cycle, from sum_q
                 st_q <= st_q + 5'd1;
                 case (st_q)
-                    S_AEND: begin
-                        r_ok_q <= r_ok_q && a_in && !big_a_q && fits(sum, ACT_AW);
-                        p_a_q  <= sum[CW-1:0];
-                    end
+                    S_AEND: p_a_q <= sum[CW-1:0];
                     S_OEND: begin
-                        r_ok_q <= r_ok_q && o_in && !big_o_q && fits(sum, ACT_AW);
                         p_o_q  <= sum[CW-1:0];
+                        r_ok_q <= r_ok_q && a_in && !big_a_q && fits(sum_q, ACT_AW);   // A's end
                     end
-                    S_WS:   r_ok_q <= r_ok_q && (is_pool || (!big_q &&
-                                                 (is_lif ? (s_in && fits(sum, S_AW))
-                                                         : (w_in && !w_sh_big && fits(sum, W_AW)))));
-                    S_P:    r_ok_q <= r_ok_q && (is_lif || is_pool || (p_in && !nt_big && fits(sum, P_AW)));
-                    S_ALT:  a_lt_q <= !sum[AW-1];
-                    S_OLT: begin
+                    S_WS:   r_ok_q <= r_ok_q && o_in && !big_o_q && fits(sum_q, ACT_AW); // O's end
+                    S_P:    r_ok_q <= r_ok_q && (is_pool || (!big_q &&                   // W's or S's
+                                                 (is_lif ? (s_in && fits(sum_q, S_AW))
+                                                         : (w_in && !w_sh_big && fits(sum_q, W_AW)))));
+                    S_ALT:  r_ok_q <= r_ok_q && (is_lif || is_pool || (p_in && !nt_big && fits(sum_q, P_AW)));
+                    S_OLT:  a_lt_q <= !sum_q[AW-1];                                      // a_base < o_end
+                    S_FIN: begin                                                         // a_end > o_base
                         run_q <= 1'b0;
                         done  <= 1'b1;
                         if (is_cv)
-                            ok <= cv_ok && r_ok_q && !(a_lt_q && !sum[AW-1]);
+                            ok <= cv_ok && r_ok_q && !(a_lt_q && !sum_q[AW-1]);
                         else
                             ok <= (is_lif || lohi_ok) &&
-                                  (empty_q || (r_ok_q && (!(a_lt_q && !sum[AW-1]) ||
+                                  (empty_q || (r_ok_q && (!(a_lt_q && !sum_q[AW-1]) ||
                                                       (is_lif && a_base[ACT_AW-1:0] == o_base[ACT_AW-1:0]))));
                     end
                     default: ;

@@ -43,24 +43,29 @@ module nnf_prefetch #(
     reg  [7:0]       f_q [0:DEPTH-1];        // f_q[0] is the head
     reg  [CW-1:0]    cnt_q;
 
-    // requests in flight
-    integer i;
-    reg [CW:0] pending;
-    always @(*) begin
-        pending = {1'b0, cnt_q};
-        for (i = 0; i < LAT; i = i + 1) pending = pending + {{CW{1'b0}}, inflight_q[i]};
-    end
-    localparam [CW:0] DEPTH_C = DEPTH[CW:0];
-    // left_q != 0, kept beside it (a register: req feeds the memories'
-    // read enables, and a LEN_W-bit compare in front of it was most of
-    // that path)
-    reg left_nz_q;
-    assign req       = left_nz_q && (pending < DEPTH_C);
-    assign out_valid = (cnt_q != {CW{1'b0}});
-    assign out_data  = f_q[0];
-
     wire pop  = out_valid && out_ready;
     wire push = inflight_q[LAT-1];
+
+    // req = left_nz_q && pending < DEPTH (pending: requests in flight and
+    // bytes held), made a cycle ahead from the registers' next values: a
+    // register, as req feeds the memories' read enables and chip selects
+    wire [LAT-1:0] inflight_n = rst ? {LAT{1'b0}} : inflight_next[LAT-1:0];
+    wire           left_nz_n  = rst ? 1'b0 : start ? (len != {LEN_W{1'b0}})
+                              : req ? (left_q != {{(LEN_W-1){1'b0}}, 1'b1}) : left_nz_q;
+    wire [CW-1:0]  cnt_n      = (rst || start) ? {CW{1'b0}}
+                              : (push && !pop) ? cnt_q + 1'b1
+                              : (pop && !push) ? cnt_q - 1'b1 : cnt_q;
+    integer i;
+    reg [CW:0] pending_n;
+    always @(*) begin
+        pending_n = {1'b0, cnt_n};
+        for (i = 0; i < LAT; i = i + 1) pending_n = pending_n + {{CW{1'b0}}, inflight_n[i]};
+    end
+    localparam [CW:0] DEPTH_C = DEPTH[CW:0];
+    reg left_nz_q, req_q;                    // left_q != 0, kept beside it
+    assign req       = req_q;
+    assign out_valid = (cnt_q != {CW{1'b0}});
+    assign out_data  = f_q[0];
 
     always @(posedge clk) begin
         if (rst) inflight_q <= {LAT{1'b0}};
@@ -68,9 +73,8 @@ module nnf_prefetch #(
         if (rst)        left_q <= {LEN_W{1'b0}};
         else if (start) left_q <= len;
         else if (req)   left_q <= left_q - 1'b1;
-        if (rst)        left_nz_q <= 1'b0;
-        else if (start) left_nz_q <= (len != {LEN_W{1'b0}});
-        else if (req)   left_nz_q <= (left_q != {{(LEN_W-1){1'b0}}, 1'b1});
+        left_nz_q <= left_nz_n;
+        req_q     <= left_nz_n && (pending_n < DEPTH_C);
         // pop shifts toward the head; push fills the first free slot
         for (i = 0; i < DEPTH; i = i + 1) begin
             if (pop) begin
@@ -96,6 +100,12 @@ module nnf_prefetch #(
     reg f_past_valid = 1'b0;
     always @(posedge clk) f_past_valid <= 1'b1;
     always @(*) if (!f_past_valid) assume(rst);
+    integer f_i;
+    reg [CW:0] pending;                       // requests in flight and bytes held
+    always @(*) begin
+        pending = {1'b0, cnt_q};
+        for (f_i = 0; f_i < LAT; f_i = f_i + 1) pending = pending + {{CW{1'b0}}, inflight_q[f_i]};
+    end
     always @(*) if (start) assume(inflight_q == {LAT{1'b0}} && cnt_q == {CW{1'b0}});
     reg [LEN_W:0] f_reqs;                     // requests since the last start
     reg [LEN_W-1:0] f_len;
@@ -105,6 +115,7 @@ module nnf_prefetch #(
         else if (req)   f_reqs <= f_reqs + 1'b1;
     always @(*) if (f_past_valid && !rst) begin
         assert(left_nz_q == (left_q != {LEN_W{1'b0}}));
+        assert(req == (left_nz_q && (pending < DEPTH_C)));
         if (req) assert(left_q != {LEN_W{1'b0}});
         assert(pending <= DEPTH_C);
         assert(f_reqs + {1'b0, left_q} == {1'b0, f_len});

@@ -763,7 +763,11 @@ module nnf_seq #(
     wire [7:0]  bk_rnum = `NNFP_BANK_REL_BANK_SEL(insn_q);
     wire [7:0]  bk_anum = `NNFP_BANK_ACQ_BANK_SEL(insn_q);
     // refused when a bank its flags name is at or above BANKS
-    wire        bk_bad  = (bk_acq && ({24'd0, bk_anum} >= BK)) || (bk_rel && ({24'd0, bk_rnum} >= BK));
+    // registered: word 0 is latched seven words before S_DEC reads this
+    // (off the path into the pc's enable)
+    reg         bk_bad_q;
+    always @(posedge clk)
+        bk_bad_q <= (bk_acq && ({24'd0, bk_anum} >= BK)) || (bk_rel && ({24'd0, bk_rnum} >= BK));
     localparam [BK-1:0] BK_ONE = 1;
     reg  [BK-1:0] bank_full_q;
     // S_REL's release, in the cycle the work before it is done (the flag is
@@ -882,7 +886,7 @@ module nnf_seq #(
                         OP_BANK: begin                          // END without banks
                             if (BANKS == 0) begin
                                 running_q <= 1'b0;
-                            end else if (bk_bad) begin          // refused: stop here
+                            end else if (bk_bad_q) begin        // refused: stop here
                                 running_q <= 1'b0;
                                 refused   <= 1'b1;
                             end else if (bk_rel) begin
