@@ -96,7 +96,7 @@ module nnf_frame_rx #(
                                       // (a FIFO after pl_*: nnf_core PIPE_CUTS): the CRC
                                       // bytes, and so end_valid, wait for it; else 1
     output reg         end_valid,     // one-cycle pulse
-    output reg         end_ok,
+    output reg         end_ok,        // end_ok, end_tmo: valid with end_valid only
     output reg         end_tmo,
     // statistics
     output reg         frame_err,     // one-cycle pulse per frame error
@@ -184,13 +184,16 @@ module nnf_frame_rx #(
             frame_err <= 1'b1;
             idle_q      <= {TW{1'b0}};
             at_tmo_q    <= 1'b0;
-            if (state_q != S_HDR) begin           // header was good: tell the executor
-                end_valid <= 1'b1;
-                end_ok    <= 1'b0;
-                end_tmo   <= 1'b1;
-            end
+            end_ok      <= 1'b0;
+            end_tmo     <= 1'b1;
+            if (state_q != S_HDR) end_valid <= 1'b1;   // header was good: tell the executor
             state_q <= S_HUNT;
         end else begin
+            // end_ok and end_tmo are read with end_valid only: set every
+            // cycle (a frame's end is the header's last byte with length 0,
+            // or the payload CRC's last byte), not behind the byte logic
+            end_ok  <= (state_q != S_PCRC) || crc_good;
+            end_tmo <= 1'b0;
             // idle: cycles inside a frame in which the sender offers no
             // byte (counted whether or not the receiver is ready)
             if (in_frame && !rx_valid) begin
@@ -232,8 +235,6 @@ module nnf_frame_rx #(
                                 hdr_valid <= 1'b1;
                                 if (f_len == 16'd0) begin
                                     end_valid <= 1'b1;
-                                    end_ok    <= 1'b1;
-                                    end_tmo   <= 1'b0;
                                     state_q     <= S_HUNT;
                                 end else begin
                                     state_q <= S_PAY;
@@ -254,8 +255,6 @@ module nnf_frame_rx #(
                         ccnt_q <= ccnt_q + 2'd1;
                         if (ccnt_q == C_LAST) begin
                             end_valid <= 1'b1;
-                            end_ok    <= crc_good;
-                            end_tmo   <= 1'b0;
                             if (!crc_good) frame_err <= 1'b1;
                             state_q <= S_HUNT;
                         end

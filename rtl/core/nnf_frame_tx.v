@@ -94,38 +94,48 @@ module nnf_frame_tx (
                        I_LAST = `NNFP_HDR_BYTES - 1,
                        I_CFROM = `NNFP_HCRC_FROM, I_CTO = `NNFP_HCRC_FROM + `NNFP_HCRC_SPAN - 1,
                        I_CLAST = `NNFP_CRC_BYTES - 1;
-    localparam [3:0] H_SYNC0 = I_SYNC0[3:0], H_SYNC1 = I_SYNC1[3:0], H_TYPE = I_TYPE[3:0],
+    /* verilator lint_off UNUSEDPARAM */
+    localparam [3:0] H_SYNC0 = I_SYNC0[3:0];   // the start loads it; named for the formal block
+    /* verilator lint_on UNUSEDPARAM */
+    localparam [3:0] H_SYNC1 = I_SYNC1[3:0], H_TYPE = I_TYPE[3:0],
                      H_SEQ = I_SEQ[3:0], H_LEN0 = I_LEN[3:0], H_LEN1 = H_LEN0 + 4'd1,
                      H_HCRC0 = I_HCRC[3:0], H_HCRC1 = H_HCRC0 + 4'd1, H_HCRC2 = H_HCRC0 + 4'd2,
                      H_HCRC3 = H_HCRC0 + 4'd3, H_LAST = I_LAST[3:0],
                      H_CFROM = I_CFROM[3:0], H_CTO = I_CTO[3:0];
     localparam [1:0] C_LAST = I_CLAST[1:0];
 
+    // The byte on the wire in S_HDR and S_PCRC is a register (ob_q), loaded
+    // with the next one as each byte is taken: the header's multiplexer and
+    // the CRC then lie between registers, not in front of the link's shift
+    // register and the CRC. The first hcrc byte and the first pcrc byte come
+    // from crc_next (the CRC is taken over the byte going out as they load).
     wire [31:0] pcrc = crc_q ^ `NNFP_CRC_XOROUT;
-    reg [7:0] hbyte;
+    reg  [7:0]  ob_q;
+    wire [31:0] crc_next;
+    localparam [31:0] XOROUT = `NNFP_CRC_XOROUT;
+    wire [7:0]  pcrc_next = crc_next[7:0] ^ XOROUT[7:0];   // the first byte sent of a CRC
+    wire [3:0]  hidx_n = hidx_q + 4'd1;
+    reg  [7:0]  hnext;          // header byte hidx_n, which goes out next
     always @(*) begin
-        case (hidx_q)
-            H_SYNC0: hbyte = `NNFP_SYNC0;
-            H_SYNC1: hbyte = `NNFP_SYNC1;
-            H_TYPE:  hbyte = t_type_q;
-            H_SEQ:   hbyte = t_seq_q;
-            H_LEN0:  hbyte = t_len_q[7:0];
-            H_LEN1:  hbyte = t_len_q[15:8];
-            H_HCRC0: hbyte = pcrc[7:0];      // crc holds the header's over the hcrc bytes
-            H_HCRC1: hbyte = pcrc[15:8];
-            H_HCRC2: hbyte = pcrc[23:16];
-            H_HCRC3: hbyte = pcrc[31:24];
-            default: hbyte = 8'h00;          // arg = 0
+        case (hidx_n)
+            H_SYNC1: hnext = `NNFP_SYNC1;
+            H_TYPE:  hnext = t_type_q;
+            H_SEQ:   hnext = t_seq_q;
+            H_LEN0:  hnext = t_len_q[7:0];
+            H_LEN1:  hnext = t_len_q[15:8];
+            H_HCRC0: hnext = pcrc_next;   // the CRC takes the last covered byte now
+            H_HCRC1: hnext = pcrc[15:8];
+            H_HCRC2: hnext = pcrc[23:16];
+            H_HCRC3: hnext = pcrc[31:24];
+            default: hnext = 8'h00;            // arg = 0 (and after the last)
         endcase
     end
 
     assign tx_valid = (state_q == S_HDR) || (state_q == S_PCRC) || (state_q == S_PAY && pl_valid);
-    assign tx_data  = (state_q == S_HDR) ? hbyte
-                    : (state_q == S_PAY) ? pl_data
-                    : pcrc[8*cidx_q +: 8];
+    assign tx_data  = (state_q == S_PAY) ? pl_data : ob_q;
 
     wire        fire = tx_valid && tx_ready;
-    wire [31:0] crc_next;
+    wire [1:0]  cidx_n = cidx_q + 2'd1;
     nnf_crc32 u_crc (.crc_i(crc_q), .data(tx_data), .crc_o(crc_next));
 
     always @(posedge clk) begin
@@ -142,9 +152,11 @@ module nnf_frame_tx (
                     t_len_q    <= len_i;
                     left_q     <= len_i;
                     crc_q      <= `NNFP_CRC_INIT;
+                    ob_q       <= `NNFP_SYNC0;
                 end
                 S_HDR: if (fire) begin
-                    hidx_q <= hidx_q + 4'd1;
+                    hidx_q <= hidx_n;
+                    ob_q   <= hnext;
                     if (hidx_q >= H_CFROM && hidx_q <= H_CTO) crc_q <= crc_next;
                     if (hidx_q == H_LAST) begin
                         crc_q <= `NNFP_CRC_INIT;
@@ -162,10 +174,12 @@ module nnf_frame_tx (
                     if (left_q == 16'd1) begin
                         state_q <= S_PCRC;
                         cidx_q  <= 2'd0;
+                        ob_q    <= pcrc_next;
                     end
                 end
                 default: if (fire) begin     // S_PCRC
                     cidx_q <= cidx_q + 2'd1;
+                    ob_q   <= pcrc[8*cidx_n +: 8];
                     if (cidx_q == C_LAST) begin
                         state_q <= S_IDLE;
                         done  <= 1'b1;
@@ -223,10 +237,30 @@ module nnf_frame_tx (
         if (f_open && !done) assert(f_sent < f_flen);
     end
 `ifndef FORMAL_PORTS_ONLY
+    // the header byte by its index (crc_q holds the header's CRC once the
+    // hcrc bytes go out): what ob_q must hold in S_HDR
+    reg [7:0] f_hbyte;
+    always @(*) begin
+        case (hidx_q)
+            H_SYNC0: f_hbyte = `NNFP_SYNC0;
+            H_SYNC1: f_hbyte = `NNFP_SYNC1;
+            H_TYPE:  f_hbyte = t_type_q;
+            H_SEQ:   f_hbyte = t_seq_q;
+            H_LEN0:  f_hbyte = t_len_q[7:0];
+            H_LEN1:  f_hbyte = t_len_q[15:8];
+            H_HCRC0: f_hbyte = pcrc[7:0];
+            H_HCRC1: f_hbyte = pcrc[15:8];
+            H_HCRC2: f_hbyte = pcrc[23:16];
+            H_HCRC3: f_hbyte = pcrc[31:24];
+            default: f_hbyte = 8'h00;
+        endcase
+    end
     always @(*) if (f_past_valid && !rst) begin
         if (state_q == S_HDR)  assert(f_sent == {14'd0, hidx_q} && hidx_q <= 4'd13 && left_q == t_len_q);
         if (state_q == S_PAY)  assert(f_sent == 18'd14 + {2'd0, t_len_q - left_q} && left_q != 16'd0 && left_q <= t_len_q);
         if (state_q == S_PCRC) assert(f_sent == 18'd14 + {2'd0, t_len_q} + {16'd0, cidx_q} && t_len_q != 16'd0);
+        if (state_q == S_HDR)  assert(ob_q == f_hbyte);
+        if (state_q == S_PCRC) assert(ob_q == pcrc[8*cidx_q +: 8]);
         if (!idle) assert(f_flen == ((t_len_q == 16'd0) ? 18'd14 : 18'd18 + {2'd0, t_len_q}));
     end
 `endif

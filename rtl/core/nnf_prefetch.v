@@ -68,8 +68,9 @@ module nnf_prefetch #(
     assign out_data  = f_q[0];
 
     always @(posedge clk) begin
-        if (rst) inflight_q <= {LAT{1'b0}};
-        else     inflight_q <= inflight_next[LAT-1:0];
+        inflight_q <= inflight_n;
+        // left_q keeps its enable form: as a multiplexer of left_q's next
+        // value Yosys does not find the flip-flops' enable (about 16 LUTs)
         if (rst)        left_q <= {LEN_W{1'b0}};
         else if (start) left_q <= len;
         else if (req)   left_q <= left_q - 1'b1;
@@ -84,9 +85,7 @@ module nnf_prefetch #(
                 f_q[i] <= data;
             end
         end
-        if (rst || start)       cnt_q <= {CW{1'b0}};
-        else if (push && !pop)  cnt_q <= cnt_q + 1'b1;
-        else if (pop && !push)  cnt_q <= cnt_q - 1'b1;
+        cnt_q     <= cnt_n;
     end
 `ifdef FORMAL
     // ------------------------------------------------------------------

@@ -53,12 +53,20 @@ module nnf_uart_rx #(
     wire [DIV_W-1:0] quarter  = div >> 2;
     wire [DIV_W-1:0] win_last = stop_bit ? (div >> 1) + quarter - 1'b1 : div - 1'b1;
     wire             counts   = !stop_bit || (cnt_q >= quarter);
-    wire [DIV_W-1:0] ones_d   = ones_q + {{(DIV_W-1){1'b0}}, s2_q && counts};
-    wire [DIV_W-1:0] half     = stop_bit ? quarter : (div >> 1);
-    wire             bit_val  = ones_d > half;
-    // a start bit needs a strict majority of low samples: a low glitch of
-    // up to half a bit on the idle line is a false start
-    wire             start_ok = ones_d < (div - (div >> 1));
+    wire             inc      = s2_q && counts;
+    wire [DIV_W-1:0] ones_d   = ones_q + {{(DIV_W-1){1'b0}}, inc};
+    // a bit is high on a strict majority of its counted samples: ones_d >
+    // div/2 (the stop bit: > div/4); a start bit needs a strict majority of
+    // low samples: ones_d < div - div/2, so a low glitch of up to half a bit
+    // on the idle line is a false start. Each compare is taken apart on inc,
+    // ones_q against a constant of the board's div (a LUT), with no adder's
+    // carry in front of it.
+    wire [DIV_W-1:0] half_b   = div >> 1;
+    wire [DIV_W-1:0] lows     = div - half_b;                 // >= 2 (div >= 4)
+    wire             gt_q4    = (ones_q > quarter) || (inc && ones_q == quarter);
+    wire             gt_h     = (ones_q > half_b)  || (inc && ones_q == half_b);
+    wire             bit_val  = stop_bit ? gt_q4 : gt_h;
+    wire             start_ok = inc ? (ones_q < lows - 1'b1) : (ones_q < lows);
 
     assign busy = (st_q != S_IDLE);
 
