@@ -59,6 +59,7 @@ TARGETS = {
         "device": "iCE40UP5K",
         "package": "sg48",
         "pnr_args": ["--up5k", "--package", "sg48"],
+        "icetime_args": ["-d", "up5k", "-P", "sg48"],
         "freq": 30.0,
         "config": {"rows": 2, "cols": 2, "act_words": 2048, "w_words": 1024,
                    "p_words": 256, "acc_depth": 256, "vec_serial": 1, "pe_dsp": 1},
@@ -639,6 +640,21 @@ def main(argv):
                 + ["--input", "design.config", "--bit", "design.bit"],
                 os.path.join(work, "pack.log"), "ecppack", cwd=work)
 
+    # icestorm's own timer on the routed design: a second opinion on fmax
+    # (nextpnr 0.4 and icetime differ by a few MHz either way), recorded
+    # beside nextpnr's; not a pass/fail criterion
+    icet = None
+    if t["family"] == "ice40" and t.get("icetime_args") and shutil.which("icetime"):
+        ilog = os.path.join(work, "icetime.log")
+        run(["icetime"] + t["icetime_args"] + ["-t", "design.asc"],   # (-c would exit 1 when missed)
+            ilog, "icetime", cwd=work)
+        with open(ilog, errors="replace") as f:
+            m = re.search(r"Total path delay: ([0-9.]+) ns \(([0-9.]+) MHz\)", f.read())
+        if not m:
+            raise FlowError("synth.py: icetime printed no path delay; log: %s" % ilog)
+        icet = {"fmax_mhz": float(m.group(2)), "path_ns": float(m.group(1)),
+                "tool": "icetime (fpga-icestorm)"}
+
     with open(report) as f:
         rep = json.load(f)
     util = rep.get("utilization", {})
@@ -702,6 +718,7 @@ def main(argv):
                    for k, v in sorted(fmax.items())},
         "gmacs_at_fmax": round(cfg["rows"] * cfg["cols"] * achieved / 1000.0, 3),
         "critical_path": summarise_path(crit) if crit else None,
+        "icetime": icet,
         "seed": a.seed,
         "abc9": a.abc9 or variant != "0.23",
         "no_rw_check": a.no_rw_check,

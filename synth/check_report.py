@@ -67,6 +67,14 @@ def main(argv):
             errors.append("timing_met disagrees with fmax and target")
         if r.get("toolchain") not in ("debian", "yowasp"):
             errors.append("toolchain is %r, not debian or yowasp" % r.get("toolchain"))
+        if r["device"].startswith("iCE40"):
+            # icestorm's timer on the same routed design (bootstrap installs it)
+            it = r.get("icetime")
+            if not isinstance(it, dict) or not it.get("path_ns", 0) > 0:
+                errors.append("icetime's figure missing: %r" % (it,))
+            elif abs(1000.0 / it["path_ns"] - it["fmax_mhz"]) > 0.006 + it["fmax_mhz"] * 0.006 / it["path_ns"]:
+                # (both printed to 0.01: the tolerance is their rounding)
+                errors.append("icetime fmax %s disagrees with its path %s ns" % (it["fmax_mhz"], it["path_ns"]))
         for tool in ("yosys", "nextpnr"):
             if not r["tools"].get(tool) or r["tools"][tool] == "unknown":
                 errors.append("tool version of %s missing" % tool)

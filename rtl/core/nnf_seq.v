@@ -621,8 +621,15 @@ module nnf_seq #(
     // LOOP
     wire [15:0]       lp_count  = `NNFP_LOOP_COUNT_SEL(insn_q);
     wire [31:0]       lp_target = `NNFP_LOOP_TARGET_SEL(insn_q);
-    wire [PROG_AW:0]  lp_dest   = ((lp_target >> PROG_AW) == 32'd0) ? lp_target[PROG_AW:0]
-                                : PROG_WORDS[PROG_AW:0];
+    // registered: words 2 and 4 are latched five and three words before
+    // S_DEC reads these (the count's compare and the target's range test
+    // off the paths into the pc)
+    reg  [PROG_AW:0]  lp_dest_q;
+    reg               lp_more_q;                // lp_count > 1
+    always @(posedge clk) begin
+        lp_dest_q <= ((lp_target >> PROG_AW) == 32'd0) ? lp_target[PROG_AW:0] : PROG_WORDS[PROG_AW:0];
+        lp_more_q <= (lp_count > 16'd1);
+    end
 
     wire [31:0]       lp_stride = (HAS_REL != 0) ? `NNFP_LOOP_STRIDE_SEL(insn_q) : 32'd0;
 
@@ -904,18 +911,18 @@ module nnf_seq #(
                                 if (loop_left_q != 16'd0) begin
                                     loop_left_q <= loop_left_q - 16'd1;
                                     loop_off_q  <= loop_off_q + lp_stride;
-                                    pc_q        <= lp_dest;
+                                    pc_q        <= lp_dest_q;
                                 end else begin
                                     loop_act_q <= 1'b0;
                                     loop_off_q <= 32'd0;
                                     pc_q       <= pc_q + 1'b1;
                                 end
-                            end else if (!loop_act_q && lp_count > 16'd1) begin
+                            end else if (!loop_act_q && lp_more_q) begin
                                 loop_act_q  <= 1'b1;
                                 loop_pc_q   <= pc_q[PROG_AW-1:0];
                                 loop_left_q <= lp_count - 16'd2;
                                 loop_off_q  <= lp_stride;
-                                pc_q        <= lp_dest;
+                                pc_q        <= lp_dest_q;
                             end else begin
                                 pc_q <= pc_q + 1'b1;
                             end
