@@ -653,7 +653,8 @@ def main(argv):
         if not m:
             raise FlowError("synth.py: icetime printed no path delay; log: %s" % ilog)
         icet = {"fmax_mhz": float(m.group(2)), "path_ns": float(m.group(1)),
-                "tool": "icetime (fpga-icestorm)"}
+                "tool": "icetime (fpga-icestorm %s)" % tool_version(
+                    ["dpkg-query", "-W", "-f", "${Version}\n", "fpga-icestorm"])}
 
     with open(report) as f:
         rep = json.load(f)

@@ -11,8 +11,8 @@
  *     character, must never become a byte (every noisy case);
  *   - in a character: a glitch centred (+-0.05 bit) in the start bit or a
  *     data bit, inverting the line for up to `gmax` bits. At the exact rate
- *     and div 8 the window of every bit lies inside the sender's bit, so
- *     gmax 0.35 (<= 3 of 8 samples) is safe; at +-2 % and div 16 the last
+ *     and div 8 or 10 the window of every bit lies inside the sender's bit,
+ *     so gmax 0.35 (<= 3 of 8 samples, 4 of 10) is safe; at +-2 % and div 16 the last
  *     data bit's window reaches up to 3 samples into the stop bit, so gmax
  *     0.2 (<= 4 of 16 samples, 3 of 15) is.
  *   - a BREAK (20 bit times low) lights the error LED, makes no byte, and the
@@ -206,6 +206,9 @@ int main(int argc, char **argv) {
       {"div 8, peer -2%", 8, -0.02, 0, 0},
       {"div 4, exact rate", 4, 0.0, 0, 0},
       {"div 8, glitches <= 0.35 bit", 8, 0.0, 0.35, 1},
+      {"div 10, peer +2%", 10, +0.02, 0, 0},                  /* the iCEBreaker at 30 MHz */
+      {"div 10, peer -2%", 10, -0.02, 0, 0},
+      {"div 10, glitches <= 0.35 bit", 10, 0.0, 0.35, 1},     /* <= 4 of 10 samples */
       {"div 16, +2%, glitches <= 0.2", 16, +0.02, 0.2, 1},
       {"div 16, -2%, glitches <= 0.2", 16, -0.02, 0.2, 1},
       {"div 15, +2%, glitches <= 0.2", 15, +0.02, 0.2, 1},   /* the ULX3S at 45 MHz */

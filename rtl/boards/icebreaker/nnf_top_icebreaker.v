@@ -1,7 +1,8 @@
 // nnf_top_icebreaker: nnf_core on the iCEBreaker (iCE40UP5K-SG48).
-// 12 MHz oscillator -> SB_PLL40_PAD -> CLOCK_HZ core clock (default 24 MHz:
-// DIVR 0, DIVF 63, DIVQ 5, as icepll computes for 12 -> 24 MHz); link: UART
-// on the FT2232H's channel B at BAUD (default 3 Mbaud, 8 clocks per bit);
+// 12 MHz oscillator -> SB_PLL40_PAD -> CLOCK_HZ core clock (default 30 MHz:
+// DIVR 0, DIVF 79, DIVQ 5: 12 MHz * 80 / 32, VCO 960 MHz, as icepll computes
+// for 12 -> 30 MHz); link: UART on the FT2232H's channel B at BAUD (default
+// 3 Mbaud, 10 clocks per bit);
 // reset: PLL not locked or the user button (BTN_N) held.
 // LEDs (active low): green = link activity or a program running, red = a
 // framing error or receive overrun in the last ~0.1 s.
@@ -29,12 +30,12 @@ module nnf_top_icebreaker #(
     parameter integer EW_LANES = 1,     // EW lanes per cycle
     parameter integer LUT_COUNT = 1,    // resident activation LUTs
     parameter integer BANKS = 4,        // bank flags for weight streaming
-    parameter integer CLOCK_HZ = 24000000,
+    parameter integer CLOCK_HZ = 30000000,
     parameter integer TIMEOUT = CLOCK_HZ / 10,  // idle cycles that abandon a frame: 0.1 s
     parameter integer CONFIG_ID = 0,    // INFO's configuration id (configs/)
     parameter integer BAUD = 3000000,
     parameter [3:0] PLL_DIVR = 4'd0,
-    parameter [6:0] PLL_DIVF = 7'd63,
+    parameter [6:0] PLL_DIVF = 7'd79,
     parameter [2:0] PLL_DIVQ = 3'd5,
     parameter [2:0] PLL_FILTER = 3'd1
 ) (
