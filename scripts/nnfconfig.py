@@ -22,7 +22,9 @@ the file it came from.
     nnfconfig.py derive FILE --set K=V [--set ...] [--name N] --out F
                                           a configuration that differs from FILE in the
                                           named core parameters (K: ROWS, ...; COLS follows
-                                          ROWS unless set) or link.baud
+                                          ROWS unless set), link.baud or the board's params
+                                          (a new CLOCK_HZ brings the PLL's dividers and
+                                          TIMEOUT with it unless those are set too)
     nnfconfig.py build-sim FILE [--cache DIR] [--jobs N]
                                           build FILE's Verilated nnf_core as a simulator
                                           module (the driver's sim:module=PATH), cached by
@@ -55,7 +57,123 @@ CONFIG_DIR = os.path.join(REPO, "configs")
 CORE_V = os.path.join(REPO, "rtl", "core", "nnf_core.v")
 LINK_KINDS = ("stream", "uart", "usb")
 BOARD_KEYS = {"top", "files", "constraints", "bitstream", "target", "device", "package",
-              "pnr_args", "pack_args", "params", "seed"}
+              "pnr_args", "pack_args", "params", "seed", "osc_hz"}
+
+# The board PLLs: each family's divider parameters (board.params), their
+# ranges and the data sheets' frequency limits, in Hz. iCE40 SB_PLL40 with
+# SIMPLE feedback: out = osc * (DIVF+1) / ((DIVR+1) * 2^DIVQ), the phase
+# detector at osc / (DIVR+1), the VCO at osc * (DIVF+1) / (DIVR+1), and
+# FILTER_RANGE by the phase detector's frequency (as icepll picks it).
+# ECP5 EHXPLLL fed back from CLKOP (nnf_ecp5_pll): out = osc / CLKI_DIV *
+# CLKFB_DIV, the VCO at out * CLKOP_DIV.
+PLLS = {
+    "ice40": {"params": ("PLL_DIVR", "PLL_DIVF", "PLL_DIVQ", "PLL_FILTER"),
+              "ranges": {"PLL_DIVR": (0, 15), "PLL_DIVF": (0, 127), "PLL_DIVQ": (1, 6),
+                         "PLL_FILTER": (1, 6)},
+              "pfd": (10e6, 133e6), "vco": (533e6, 1066e6), "out": (16e6, 275e6)},
+    "ecp5": {"params": ("PLL_CLKI_DIV", "PLL_CLKFB_DIV", "PLL_CLKOP_DIV"),
+             "ranges": {"PLL_CLKI_DIV": (1, 128), "PLL_CLKFB_DIV": (1, 128),
+                        "PLL_CLKOP_DIV": (1, 128)},
+             "pfd": (3.125e6, 400e6), "vco": (400e6, 800e6), "out": (3.125e6, 400e6)},
+}
+
+
+def pll_family(params):
+    """The PLL a board's params describe ("ice40", "ecp5"), or None."""
+    for fam, d in PLLS.items():
+        if any(k in params for k in d["params"]):
+            return fam
+    return None
+
+
+def ice40_filter(pfd_hz):
+    """SB_PLL40 FILTER_RANGE for a phase detector frequency (icepll's table)."""
+    for i, top in enumerate((17e6, 26e6, 44e6, 66e6, 101e6)):
+        if pfd_hz < top:
+            return i + 1
+    return 6
+
+
+def pll_freqs(fam, osc, p):
+    """(out, pfd, vco) in Hz, as exact rationals (numerator, denominator)."""
+    if fam == "ice40":
+        den = (p["PLL_DIVR"] + 1) * (1 << p["PLL_DIVQ"])
+        return ((osc * (p["PLL_DIVF"] + 1), den), (osc, p["PLL_DIVR"] + 1),
+                (osc * (p["PLL_DIVF"] + 1), p["PLL_DIVR"] + 1))
+    out = (osc * p["PLL_CLKFB_DIV"], p["PLL_CLKI_DIV"])
+    return (out, (osc, p["PLL_CLKI_DIV"]), (out[0] * p["PLL_CLKOP_DIV"], out[1]))
+
+
+def pll_problem(fam, osc, clock, p):
+    """Why params p do not make `clock` from `osc` within the limits, or None."""
+    d = PLLS[fam]
+    for k in d["params"]:
+        if k not in p:
+            return "lacks %s" % k
+        lo, hi = d["ranges"][k]
+        if not lo <= p[k] <= hi:
+            return "%s %d is outside %d..%d" % (k, p[k], lo, hi)
+    out, pfd, vco = pll_freqs(fam, osc, p)
+    if out[0] != clock * out[1]:
+        return "makes %.6g MHz from %.6g MHz, not CLOCK_HZ's %.6g" % (
+            out[0] / out[1] / 1e6, osc / 1e6, clock / 1e6)
+    for name, key, (num, den) in (("phase detector", "pfd", pfd), ("VCO", "vco", vco),
+                                  ("output", "out", out)):
+        lo, hi = d[key]
+        if not lo <= num / den <= hi:
+            return "puts the %s at %.6g MHz, outside %.6g..%.6g" % (name, num / den / 1e6, lo / 1e6, hi / 1e6)
+    if fam == "ice40" and p["PLL_FILTER"] != ice40_filter(pfd[0] / pfd[1]):
+        return "PLL_FILTER %d, but a %.6g MHz phase detector needs %d" % (
+            p["PLL_FILTER"], pfd[0] / pfd[1] / 1e6, ice40_filter(pfd[0] / pfd[1]))
+    return None
+
+
+def pll_solve(fam, osc, clock):
+    """Dividers that make `clock` exactly from `osc` within the limits, or
+    None: iCE40 the smallest DIVR, then DIVQ; ECP5 the smallest CLKI_DIV,
+    then CLKFB_DIV, with the VCO nearest 600 MHz."""
+    if fam == "ice40":
+        for r in range(16):
+            for q in range(1, 7):
+                num = clock * (r + 1) * (1 << q)
+                if num % osc or not 1 <= num // osc <= 128:
+                    continue
+                pfd = osc / (r + 1)
+                p = {"PLL_DIVR": r, "PLL_DIVF": num // osc - 1, "PLL_DIVQ": q,
+                     "PLL_FILTER": ice40_filter(pfd)}
+                if pll_problem(fam, osc, clock, p) is None:
+                    return p
+        return None
+    for ci in range(1, 129):
+        num = clock * ci
+        if num % osc or not 1 <= num // osc <= 128:
+            continue
+        ops = [o for o in range(1, 129) if 400e6 <= clock * o <= 800e6]
+        if ops:
+            p = {"PLL_CLKI_DIV": ci, "PLL_CLKFB_DIV": num // osc,
+                 "PLL_CLKOP_DIV": min(ops, key=lambda o: abs(clock * o - 600e6))}
+            if pll_problem(fam, osc, clock, p) is None:
+                return p
+    return None
+
+
+def check_pll(cfg, path):
+    b, clock = cfg["board"], cfg["core"]["CLOCK_HZ"]
+    fam = pll_family(b.get("params", {}))
+    if fam is None:
+        return
+    if "osc_hz" not in b:
+        raise ConfigError("%s: board has PLL dividers but no \"osc_hz\" (the oscillator they divide)" % path)
+    osc = _int(b["osc_hz"], "%s: board.osc_hz" % path)
+    if osc == 0:
+        raise ConfigError("%s: board.osc_hz must not be 0" % path)
+    why = pll_problem(fam, osc, clock, b["params"])
+    if why:
+        fix = pll_solve(fam, osc, clock)
+        raise ConfigError("%s: board.params: the %s PLL %s (%s)" % (
+            path, fam, why, "for %d Hz use %s" % (clock, ", ".join(
+                "%s %d" % kv for kv in sorted(fix.items()))) if fix else
+            "no dividers make %d Hz from %d Hz exactly" % (clock, osc)))
 
 
 class ConfigError(Exception):
@@ -144,6 +262,7 @@ def validate(cfg, path="<config>"):
             if not re.match(r"^[A-Z_][A-Z0-9_]*$", k) or k in names or k in ("BAUD", "CONFIG_ID"):
                 raise ConfigError("%s: board.params.%s: not a board-only parameter" % (path, k))
             _int(v, "%s: board.params.%s" % (path, k))
+        check_pll(cfg, path)
     return cfg
 
 
@@ -219,6 +338,16 @@ def derive(cfg, sets, name):
             raise ConfigError("--set %s: %s is not a parameter of the configuration" % (s, k))
     if k_changes_clock(cfg, d) and "board" in d:
         d["core"]["TIMEOUT"] = d["core"]["CLOCK_HZ"] // 10
+        # the PLL follows the clock unless its dividers were set too
+        fam = pll_family(d["board"].get("params", {}))
+        named = {s.split("=", 1)[0] for s in sets}
+        if fam and "osc_hz" in d["board"] and not named & set(PLLS[fam]["params"]):
+            fix = pll_solve(fam, d["board"]["osc_hz"], d["core"]["CLOCK_HZ"])
+            if fix is None:
+                raise ConfigError("--set CLOCK_HZ=%d: no %s PLL dividers make it from the board's "
+                                  "%d Hz oscillator exactly" % (d["core"]["CLOCK_HZ"], fam,
+                                                                d["board"]["osc_hz"]))
+            d["board"]["params"].update(fix)
     d["name"] = name
     d["description"] = "%s with %s" % (cfg["name"], ", ".join(sets))
     if "board" in d:

@@ -4,7 +4,9 @@
 #   - scripts/nnfconfig.py check passes on configs/, and refuses, with exit 2
 #     and a message naming the field, a file that misses an nnf_core
 #     parameter, names one nnf_core lacks (or CONFIG_ID), has a bad name, a
-#     bad link, a non-integer value, or is not JSON;
+#     bad link, a non-integer value, PLL dividers that do not make its
+#     clock from the board's oscillator within the PLL's limits, or is not
+#     JSON;
 #   - derive changes the named parameters (COLS follows ROWS), keeps the
 #     board, and gives another id; an unknown parameter is refused;
 #   - scripts/synth.py's boards are the board files, parameter for parameter;
@@ -20,7 +22,7 @@ rm -rf "$TMP" && mkdir -p "$TMP"
 expect 0 "sim, id 0x" -- $CFG check
 
 # refusals: start from a good file and break one thing each
-mk() { python3 - "$SRC/configs/ulx3s.json" "$TMP/$1.json" "$2" <<'PY'
+mk() { python3 - "$SRC/configs/${MKBASE:-ulx3s}.json" "$TMP/$1.json" "$2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 exec(sys.argv[3])
@@ -47,6 +49,19 @@ mk baud 'c["link"]["baud"] = 30000000'
 expect 2 "needs CLOCK_HZ >= 4" -- $CFG check "$TMP/baud.json"
 mk bfile 'c["board"]["files"] = ["boards/nope.v"]'
 expect 2 "rtl/boards/nope.v does not exist" -- $CFG check "$TMP/bfile.json"
+# the PLL must make CLOCK_HZ from the board's oscillator, within its limits
+mk fb 'c["board"]["params"]["PLL_CLKFB_DIV"] = 4'
+expect 2 "the ecp5 PLL makes 100 MHz from 25 MHz, not CLOCK_HZ's 75 \\(for 75000000 Hz use PLL_CLKFB_DIV 3, PLL_CLKI_DIV 1, PLL_CLKOP_DIV 8\\)" -- $CFG check "$TMP/fb.json"
+mk vco 'c["board"]["params"]["PLL_CLKOP_DIV"] = 2'
+expect 2 "puts the VCO at 150 MHz, outside 400..800" -- $CFG check "$TMP/vco.json"
+mk osc 'del c["board"]["osc_hz"]'
+expect 2 "board has PLL dividers but no \"osc_hz\"" -- $CFG check "$TMP/osc.json"
+MKBASE=icebreaker mk filt 'c["board"]["params"]["PLL_FILTER"] = 2'
+expect 2 "PLL_FILTER 2, but a 12 MHz phase detector needs 1" -- $CFG check "$TMP/filt.json"
+MKBASE=icebreaker mk divq 'c["board"]["params"]["PLL_DIVQ"] = 0'
+expect 2 "PLL_DIVQ 0 is outside 1..6" -- $CFG check "$TMP/divq.json"
+MKBASE=icebreaker mk clk 'c["core"]["CLOCK_HZ"] = 24000000'
+expect 2 "makes 30 MHz from 12 MHz, not CLOCK_HZ's 24 \\(for 24000000 Hz use PLL_DIVF 63, PLL_DIVQ 5, PLL_DIVR 0, PLL_FILTER 1\\)" -- $CFG check "$TMP/clk.json"
 head -c 200 "$SRC/configs/ulx3s.json" > "$TMP/cut.json"
 expect 2 "not valid JSON" -- $CFG check "$TMP/cut.json"
 expect 2 "No such file" -- $CFG check "$TMP/none.json"
@@ -64,6 +79,15 @@ PY
 expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3 and at most ROWS \\(2\\) rows" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --out "$TMP/x.json"
 expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3" -- $CFG derive "$SRC/configs/ulx3s.json" --set PE_DSP=1 --out "$TMP/x.json"
 expect 0 "ulx3s-rows2-pe_lut_rows0, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --set PE_LUT_ROWS=0 --out "$TMP/x.json"
+# a new clock takes the PLL's dividers with it (and the 0.1 s TIMEOUT)
+expect 0 "icebreaker-24m, id 0x" -- $CFG derive "$SRC/configs/icebreaker.json" --set CLOCK_HZ=24000000 --name icebreaker-24m --out "$TMP/i24.json"
+python3 - "$TMP/i24.json" <<'PY' || fail "derive CLOCK_HZ: wrong PLL"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["board"]["params"] == {"PLL_DIVR": 0, "PLL_DIVF": 63, "PLL_DIVQ": 5, "PLL_FILTER": 1}, c["board"]
+assert c["core"]["TIMEOUT"] == 2400000, c["core"]
+PY
+expect 2 "no ice40 PLL dividers make it from the board's 12000000 Hz oscillator" -- $CFG derive "$SRC/configs/icebreaker.json" --set CLOCK_HZ=25000001 --out "$TMP/x.json"
 expect 2 "FOO is not a parameter" -- $CFG derive "$SRC/configs/ulx3s.json" --set FOO=1 --out "$TMP/x.json"
 expect 2 "want NAME=INTEGER" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=x --out "$TMP/x.json"
 
