@@ -131,7 +131,7 @@ def pll_problem(fam, osc, clock, p):
 def pll_solve(fam, osc, clock):
     """Dividers that make `clock` exactly from `osc` within the limits, or
     None: iCE40 the smallest DIVR, then DIVQ; ECP5 the smallest CLKI_DIV,
-    then CLKFB_DIV, with the VCO nearest 600 MHz."""
+    then CLKFB_DIV, with the VCO nearest the middle of its range (600 MHz)."""
     if fam == "ice40":
         for r in range(16):
             for q in range(1, 7):
@@ -148,10 +148,11 @@ def pll_solve(fam, osc, clock):
         num = clock * ci
         if num % osc or not 1 <= num // osc <= 128:
             continue
-        ops = [o for o in range(1, 129) if 400e6 <= clock * o <= 800e6]
+        vlo, vhi = PLLS[fam]["vco"]
+        ops = [o for o in range(1, 129) if vlo <= clock * o <= vhi]
         if ops:
             p = {"PLL_CLKI_DIV": ci, "PLL_CLKFB_DIV": num // osc,
-                 "PLL_CLKOP_DIV": min(ops, key=lambda o: abs(clock * o - 600e6))}
+                 "PLL_CLKOP_DIV": min(ops, key=lambda o: abs(clock * o - (vlo + vhi) / 2))}
             if pll_problem(fam, osc, clock, p) is None:
                 return p
     return None

@@ -403,6 +403,15 @@ def cells_of(stat_json):
     return mods.get("num_cells_by_type", {})
 
 
+def signal_name(name):
+    """A net or cell name of nextpnr's report -> the RTL signal or pin it
+    comes from (the suffixes Yosys' mapping and nextpnr's packer add, and a
+    bit index, cut off)."""
+    name = re.split(r"_(?:SB_|LUT4|CCU2C|TRELLIS|MULT18|DP16KD|PFUMX|L6MUX|DFF|CARRY)|\$(?:sb_io|SB_IO)",
+                    name)[0]
+    return re.sub(r"\[\d+\]$", "", name)
+
+
 def summarise_path(cp):
     """One critical path of nextpnr's JSON report -> a short summary: delays
     and the signals it runs through (net names with the mapping suffixes
@@ -415,12 +424,18 @@ def summarise_path(cp):
         net = s.get("net")
         if not net:
             continue
-        name = re.split(r"_(?:SB_|LUT4|CCU2C|TRELLIS|MULT18|DP16KD|PFUMX|L6MUX|DFF|CARRY)", net)[0]
-        name = re.sub(r"\[\d+\]$", "", name)
+        name = signal_name(net)
         if name.startswith("$nextpnr") or (through and through[-1] == name):
             continue
         through.append(name)
-    first = path[0]["from"]["cell"] if path else ""
+    # The start register is where the first net leaves: nextpnr 0.4 gives its
+    # clk-to-q step's "from" as some cell of the path (a carry, a LUT), and
+    # the register as its "to".
+    first = next((s["from"]["cell"] for s in path if s.get("type") == "routing"),
+                 path[0]["to"]["cell"] if path else "")
+    start = signal_name(first)
+    if start and not start.startswith("$nextpnr") and (not through or through[0] != start):
+        through.insert(0, start)
     last = path[-1]["to"]["cell"] if path else ""
     return {"from": first, "to": last, "delay_ns": round(total, 3),
             "logic_ns": round(logic, 3), "routing_ns": round(total - logic, 3),
