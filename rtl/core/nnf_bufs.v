@@ -41,8 +41,8 @@
 //
 // Read data is valid the cycle after a granted read, from the RAM's output
 // register (a RAM not read keeps its output); with PIPE_CUTS the host's byte
-// the cycle after that (each RAM's word, lane or byte chosen and registered,
-// then the byte: a block RAM's output is late in its cycle on ECP5). Priorities per RAM port:
+// the cycle after that (each RAM's byte chosen and registered, then the
+// region's: a block RAM's output is late in its cycle on ECP5). Priorities per RAM port:
 //   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
 //   P read: accumulator > P check > host       W, LUT: engine > host
 //   W write: ACTW > host      P write: ACTW > host
@@ -325,21 +325,21 @@ module nnf_bufs #(
     wire [7:0]  act_byte = act_rd[8*rd_byte_q[LOG_R-1:0] +: 8];
     wire [7:0]  w_byte   = w_rd[8*rd_byte_q[LOG_C-1:0] +: 8];
 
-    // PIPE_CUTS: the first choice of each RAM registered, then the byte
+    // P's byte: the lane's entry (P_SPLIT: the bias, then m0 / shift)
+    wire [7:0]  p_byte = (rd_byte_q < 6'd4 || (P_SPLIT == 0 && rd_byte_q < 6'd9))
+                         ? p_rd_sel[8*rd_byte_q +: 8]
+                         : (P_SPLIT != 0 && rd_byte_q < 6'd9) ? pm_rd[8*(rd_byte_q-6'd4) +: 8]
+                         : 8'd0;
+
+    // PIPE_CUTS: each RAM's byte registered, then the region's
     wire [1:0]  o_sel;
-    wire [5:0]  o_byte;
-    wire [7:0]  o_act, o_w, o_lut;
-    wire [71:0] o_p;
-    wire [39:0] o_pm;
-    nnf_cut #(.W(2 + 6 + 3*8 + 72 + 40), .ON(PIPE_CUTS)) u_rd_cut (
-        .clk(clk), .rst(1'b0), .d({rd_sel_q, rd_byte_q, act_byte, w_byte, lut_rd[7:0], p_rd_sel, pm_rd}),
-        .q({o_sel, o_byte, o_act, o_w, o_lut, o_p, o_pm}));
+    wire [7:0]  o_act, o_w, o_p, o_lut;
+    nnf_cut #(.W(2 + 4*8), .ON(PIPE_CUTS)) u_rd_cut (
+        .clk(clk), .rst(1'b0), .d({rd_sel_q, act_byte, w_byte, p_byte, lut_rd[7:0]}),
+        .q({o_sel, o_act, o_w, o_p, o_lut}));
     assign hp_rdata = (o_sel == 2'd0) ? o_act
                     : (o_sel == 2'd1) ? o_w
-                    : (o_sel == 2'd2) ? ((o_byte < 6'd4 || (P_SPLIT == 0 && o_byte < 6'd9))
-                                         ? o_p[8*o_byte +: 8]
-                                         : (P_SPLIT != 0 && o_byte < 6'd9) ? o_pm[8*(o_byte-6'd4) +: 8]
-                                         : 8'd0)
+                    : (o_sel == 2'd2) ? o_p
                     : o_lut;
 
     /* verilator lint_off UNUSEDSIGNAL */

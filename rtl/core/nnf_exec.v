@@ -584,7 +584,18 @@ module nnf_exec #(
     // m_wait, the engine's use of its ports (a long path through the
     // receiver's state to the link's FIFO).
     wire wr_busy = (PL_SLOW != 0) ? m_we : (m_we && m_wait);
-    assign pl_ready = (xst_q == X_PAY) && (!is_write || (wr_may && !wr_busy));
+    // The region's part of the ready is registered (pl_may_q: no path from
+    // the header's fields through the region decode into the receiver's
+    // state). It is right from X_PAY's first cycle: the type and region
+    // are the header's, held from hdr_valid on, and prog_quiet, a cycle
+    // late, can only have turned on since (a program starts or resumes
+    // only from X_EXEC), which delays a byte a cycle at most. A range
+    // failure drains the payload (rng_ok_q, right from X_PAY's first
+    // cycle). wr_busy needs no is_write: m_we is set only by a WRITE's
+    // byte taken in this X_PAY (it is 0 from X_ANS on).
+    reg pl_may_q;
+    always @(posedge clk) pl_may_q <= (r_type != C_WRITE) || wr_may;
+    assign pl_ready = (xst_q == X_PAY) && (!rng_ok_q || pl_may_q) && !wr_busy;
 
     // request validation at the end of the frame, in two parts: the checks
     // of the header and the payload (v_hdr_q), registered, then the frame's

@@ -359,7 +359,10 @@ module nnf_insn_check #(
     // that no step decode sits on the adder's path. Each step's inputs are
     // final a step before it: p_a_q / p_o_q after their products (and
     // S_AEND / S_OEND, which S_OLT / S_ALT read), acc_q after the last one.
-    wire [4:0]    r_next = prod_q ? S_AEND : st_q + 5'd1;
+    // The next step, st_q + 1, kept as a register of its own (rn_q): no
+    // increment's carry between st_q and the operands' multiplexer.
+    reg  [2:0]    rn_q;
+    wire [4:0]    r_next = prod_q ? S_AEND : {2'b00, rn_q};
     // PACK: the dense bytes' words, ceil(H*W*B*Cin / ROWS) (p_a_q is final
     // from the input product on, long before S_AEND reads this)
     localparam integer  RM1 = ROWS - 1;
@@ -463,6 +466,7 @@ module nnf_insn_check #(
                     if (ph_last) begin
                         prod_q <= 1'b0;
                         st_q   <= S_AEND;
+                        rn_q   <= S_OEND[2:0];
                     end else begin
                         ph_q     <= np;
                         st_q     <= nb_m1;
@@ -476,6 +480,7 @@ module nnf_insn_check #(
             end else begin
                 // each step's sum is judged the next cycle, from sum_q
                 st_q <= st_q + 5'd1;
+                rn_q <= rn_q + 3'd1;
                 case (st_q)
                     S_AEND: p_a_q <= sum[CW-1:0];
                     S_OEND: begin

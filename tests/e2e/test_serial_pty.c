@@ -7,8 +7,8 @@
  *
  * With the simulator the master side behaves like a board's UART: each byte
  * takes one byte time (UART_CYCLES_PER_BYTE device cycles) on the wire, goes
- * into the 16-byte receive FIFO of nnf_dev_uart and is lost when that FIFO
- * is full. That is what makes a WRITE to W during a running program lose
+ * into the receive FIFO of nnf_dev_uart (16 bytes and the register at its
+ * head) and is lost when that is full. That is what makes a WRITE to W during a running program lose
  * bytes on a real board, and what the driver's automatic WAIT (nnfdrv_write)
  * must prevent.
  *
@@ -55,7 +55,9 @@ typedef struct {
 } server;
 
 /* nnf_dev_uart at 24 MHz and 3 Mbaud: 10 bits of 8 clocks each per byte. */
-enum { UART_CYCLES_PER_BYTE = 80, UART_FIFO = 16, UART_SLICE = 2000 };
+/* UART_FIFO: the bytes nnf_uart holds for the core, its 16-byte FIFO and
+ * the register at the FIFO's head */
+enum { UART_CYCLES_PER_BYTE = 80, UART_FIFO = 17, UART_SLICE = 2000 };
 /* The driver's answer timeout: a margin, never a measurement. The longest
  * wait is the 0.4 M-cycle program below plus a 4114-byte frame at 80 cycles
  * a byte, simulated while the host waits: seconds on a loaded machine. */
