@@ -28,8 +28,8 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
                       doubling high multiply + rounding shift: two roundings)
                       and of nnfpga's contract (one rounding), and the figures
 
-The TFLite files are written by the flatbuffer builder of PyPI's `flatbuffers`
-with the field numbers of TFLite's schema.fbs (no TensorFlow needed); the int8
+The TFLite files are written by nnf_tflite.py (the flatbuffer builder of PyPI's
+`flatbuffers` with the field numbers of TFLite's schema.fbs, no TensorFlow); the int8
 arithmetic of the reference is written below from TFLite's reference kernels
 (fully_connected.h, conv.h, pooling.h, MultiplyByQuantizedMultiplier,
 LUTPopulate). Run with Debian's python3 (torch 1.13):
@@ -42,10 +42,16 @@ import json
 import math
 import os
 import struct
+import sys
 
-import flatbuffers
 import numpy as np
 import torch
+
+# the TFLite flatbuffer writer, shared with gen_tiny_models.py (and re-exported
+# here for gen_softmax_ref.py, which imports it from this module)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nnf_tflite import (OPT_CONV, OPT_FC, OPT_POOL, OPT_RESHAPE, OPT_SOFTMAX, TT_FLOAT32, TT_INT8,  # noqa: E402
+                        TT_INT32, TFLite, act_tensor, shape_tensor)
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -176,139 +182,6 @@ class Q:
             f = requant_double if double else requant_single
             y[..., c] = f(acc[..., c], m0, sh)
         return np.clip(y + zp, lo, hi)
-
-
-# ---- a TFLite flatbuffer writer (schema.fbs field numbers) ------------------------
-
-TT_FLOAT32, TT_INT32, TT_INT8 = 0, 2, 9
-OPS = {"TANH": 28, "QUANTIZE": 114, "DEQUANTIZE": 6, "RESHAPE": 22, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "SOFTMAX": 25,
-       "CONV_2D": 3, "MAX_POOL_2D": 17, "AVERAGE_POOL_2D": 1, "ADD": 0}
-OPT_CONV, OPT_POOL, OPT_FC, OPT_SOFTMAX, OPT_RESHAPE = 1, 5, 8, 9, 17
-
-
-class TFLite:
-    def __init__(self):
-        self.tensors = []   # (name, shape, type, buffer bytes or None, scales, zps, qdim)
-        self.ops = []       # (opname, inputs, outputs, (opt_type, fields))
-
-    def tensor(self, name, shape, ttype, data=None, scale=None, zp=None, qdim=0):
-        self.tensors.append((name, shape, ttype, data, scale, zp, qdim))
-        return len(self.tensors) - 1
-
-    def op(self, name, ins, outs, opts=None):
-        self.ops.append((name, ins, outs, opts))
-
-    def build(self, inputs, outputs, description="nnfpga gen_import_models.py", version=3, subgraphs=1):
-        b = flatbuffers.Builder(1024)
-
-        def ivec(vals, prepend, size, align=None):
-            b.StartVector(size, len(vals), align or size)
-            for v in reversed(vals):
-                prepend(v)
-            return b.EndVector()
-
-        def offvec(offs):
-            b.StartVector(4, len(offs), 4)
-            for o in reversed(offs):
-                b.PrependUOffsetTRelative(o)
-            return b.EndVector()
-
-        # buffers: 0 is the empty one, then one per constant tensor
-        bufs, buf_of = [b"" ], []
-        for t in self.tensors:
-            if t[3] is None:
-                buf_of.append(0)
-            else:
-                buf_of.append(len(bufs))
-                bufs.append(t[3])
-        buf_offs = []
-        for data in bufs:
-            if data:
-                d = b.CreateNumpyVector(np.frombuffer(data, np.uint8))
-                b.StartObject(3)
-                b.PrependUOffsetTRelativeSlot(0, d, 0)
-                buf_offs.append(b.EndObject())
-            else:
-                b.StartObject(3)
-                buf_offs.append(b.EndObject())
-        tens = []
-        for i, (name, shape, ttype, data, scale, zp, qdim) in enumerate(self.tensors):
-            n = b.CreateString(name)
-            sh = ivec(list(shape), b.PrependInt32, 4)
-            q = None
-            if scale is not None:
-                sc = ivec([float(s) for s in scale], b.PrependFloat32, 4)
-                zv = ivec([int(z) for z in zp], b.PrependInt64, 8)
-                b.StartObject(7)
-                b.PrependUOffsetTRelativeSlot(2, sc, 0)
-                b.PrependUOffsetTRelativeSlot(3, zv, 0)
-                b.PrependInt32Slot(6, qdim, 0)
-                q = b.EndObject()
-            b.StartObject(8)
-            b.PrependUOffsetTRelativeSlot(0, sh, 0)
-            b.PrependInt8Slot(1, ttype, 0)
-            b.PrependUint32Slot(2, buf_of[i], 0)
-            b.PrependUOffsetTRelativeSlot(3, n, 0)
-            if q is not None:
-                b.PrependUOffsetTRelativeSlot(4, q, 0)
-            tens.append(b.EndObject())
-        codes = sorted({o[0] for o in self.ops}, key=lambda s: OPS[s])
-        code_offs = []
-        for c in codes:
-            b.StartObject(4)
-            b.PrependInt8Slot(0, min(OPS[c], 127), 0)
-            b.PrependInt32Slot(2, 1, 1)
-            b.PrependInt32Slot(3, OPS[c], 0)
-            code_offs.append(b.EndObject())
-        op_offs = []
-        for name, ins, outs, opts in self.ops:
-            iv = ivec(ins, b.PrependInt32, 4)
-            ov = ivec(outs, b.PrependInt32, 4)
-            o_off = None
-            if opts:
-                otype, fields = opts
-                b.StartObject(max(f[0] for f in fields) + 1 if fields else 1)
-                for slot, kind, val in fields:
-                    getattr(b, "Prepend" + kind + "Slot")(slot, val, 0 if kind != "Bool" else False)
-                o_off = b.EndObject()
-            b.StartObject(10)
-            b.PrependUint32Slot(0, codes.index(name), 0)
-            b.PrependUOffsetTRelativeSlot(1, iv, 0)
-            b.PrependUOffsetTRelativeSlot(2, ov, 0)
-            if o_off is not None:
-                b.PrependUint8Slot(3, opts[0], 0)
-                b.PrependUOffsetTRelativeSlot(4, o_off, 0)
-            op_offs.append(b.EndObject())
-        tv, iv, ov, opv = offvec(tens), ivec(inputs, b.PrependInt32, 4), ivec(outputs, b.PrependInt32, 4), offvec(op_offs)
-        sname = b.CreateString("main")
-        b.StartObject(5)
-        b.PrependUOffsetTRelativeSlot(0, tv, 0)
-        b.PrependUOffsetTRelativeSlot(1, iv, 0)
-        b.PrependUOffsetTRelativeSlot(2, ov, 0)
-        b.PrependUOffsetTRelativeSlot(3, opv, 0)
-        b.PrependUOffsetTRelativeSlot(4, sname, 0)
-        sub = b.EndObject()
-        subv, codev, bufv = offvec([sub] * subgraphs), offvec(code_offs), offvec(buf_offs)
-        desc = b.CreateString(description)
-        b.StartObject(8)
-        b.PrependUint32Slot(0, version, 0)
-        b.PrependUOffsetTRelativeSlot(1, codev, 0)
-        b.PrependUOffsetTRelativeSlot(2, subv, 0)
-        b.PrependUOffsetTRelativeSlot(3, desc, 0)
-        b.PrependUOffsetTRelativeSlot(4, bufv, 0)
-        model = b.EndObject()
-        b.Finish(model, file_identifier=b"TFL3")
-        return bytes(b.Output())
-
-
-def act_tensor(m, name, shape, s, zp):
-    return m.tensor(name, shape, TT_INT8, scale=[s], zp=[zp])
-
-
-def shape_tensor(m, name, shape):
-    # RESHAPE's second input, as TFLite's converter writes it: the new shape
-    # as a constant int32 vector (TFLite reads it from there)
-    return m.tensor(name, [len(shape)], TT_INT32, np.array(shape, np.int32).tobytes())
 
 
 # ---- the models -----------------------------------------------------------------
