@@ -4,6 +4,8 @@
  */
 #include "nnf_compile.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,10 +30,70 @@ uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries) {
   if (!streamed(p)) return take(&p->p, entries);
   return p->s_pbase[p->cur] = p->cfg->p_words + take(&p->vp, entries);
 }
-uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) { return take(&p->a, words); }
+static int act_clear(const nnf_plan *p, uint64_t b, uint64_t e) {
+  for (int k = 0; k < p->nlive; k++)
+    if (e > p->live_base[k] && b < (uint64_t)p->live_base[k] + p->live_words[k]) return 0;
+  return 1;
+}
+
+/* Where a region of `words` goes among the live ones: the lowest base that
+ * is free (0 or a live region's end: bottom up), or the highest base that
+ * ends at ACT's end or at a live region's start (top down), whichever lies
+ * farther from the region the layer reads. A chain's layer reads one region
+ * and writes the next, so its outputs alternate between the two ends and
+ * the free words between them stay in one piece. Bottom up may end past
+ * ACT: the plan's check then refuses the batch with the high-water mark. */
+static uint32_t act_fit(const nnf_plan *p, uint32_t words) {
+  uint64_t bu = UINT64_MAX, top = p->cfg->act_words;
+  for (int c = -1; c < p->nlive; c++) {
+    uint64_t b = c < 0 ? 0 : (uint64_t)p->live_base[c] + p->live_words[c];
+    if (b < bu && act_clear(p, b, b + words)) bu = b;
+  }
+  int64_t td = -1;
+  for (int c = -1; c < p->nlive; c++) {
+    int64_t b = (int64_t)(c < 0 ? top : p->live_base[c]) - (int64_t)words;
+    if (b > td && act_clear(p, (uint64_t)b, (uint64_t)b + words)) td = b;
+  }
+  if (td < 0 || p->cur < 0 || p->cur >= NNF_PLAN_BOUNDARIES) return (uint32_t)bu;
+  double in = p->act[p->cur], dbu = (double)bu - in, dtd = (double)td - in;
+  return fabs(dtd) > fabs(dbu) ? (uint32_t)td : (uint32_t)bu;
+}
+
+uint32_t nnf_plan_act(nnf_plan *p, uint32_t words) {
+  if (!p->reuse || p->nlive == NNF_PLAN_LIVE) {
+    uint32_t base = take(&p->a, words);
+    if (p->reuse) p->reuse = 0; /* the table is full: every region from here on stays */
+    return base;
+  }
+  uint32_t base = act_fit(p, words);
+  p->live_base[p->nlive] = base, p->live_words[p->nlive] = words, p->live_keep[p->nlive++] = 0;
+  if ((uint64_t)base + words > p->a) p->a = (uint64_t)base + words;
+  return base;
+}
+
+static int live_index(const nnf_plan *p, uint32_t base) {
+  for (int k = 0; k < p->nlive; k++)
+    if (p->live_base[k] == base) return k;
+  return -1;
+}
+
+void nnf_plan_act_free(nnf_plan *p, uint32_t base) {
+  int k = p->reuse ? live_index(p, base) : -1;
+  if (k < 0 || p->live_keep[k]) return;
+  p->nlive--;
+  p->live_base[k] = p->live_base[p->nlive], p->live_words[k] = p->live_words[p->nlive];
+  p->live_keep[k] = p->live_keep[p->nlive];
+}
+
+void nnf_plan_act_keep(nnf_plan *p, uint32_t base) {
+  int k = p->reuse ? live_index(p, base) : -1;
+  if (k >= 0) p->live_keep[k] = 1;
+}
+
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries) { return take(&p->st, entries); }
 uint32_t nnf_plan_act_const(nnf_plan *p, uint32_t words) {
-  uint32_t base = take(&p->a, words);
+  uint32_t base = nnf_plan_act(p, words);
+  nnf_plan_act_keep(p, base);
   if (p->nconst < 2 * NNF_PLAN_BOUNDARIES) p->const_base[p->nconst] = base, p->const_words[p->nconst++] = words;
   return base;
 }

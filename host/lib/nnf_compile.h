@@ -21,6 +21,7 @@ extern "C" {
 #endif
 
 #define NNF_PLAN_BOUNDARIES 25   /* NNF_MAX_LAYERS + 1 */
+#define NNF_PLAN_LIVE (4 * NNF_PLAN_BOUNDARIES)  /* live ACT regions (reuse) */
 #define NNF_LAYER_LUTS 4         /* tables one layer may select (nnf_layer_ops.luts) */
 
 typedef struct nnf_plan {
@@ -43,6 +44,15 @@ typedef struct nnf_plan {
   uint64_t w, p, a, st;
   /* ACT address of every boundary (boundary 0: input buffer 0) */
   uint32_t act[NNF_PLAN_BOUNDARIES];
+  /* ACT reuse (inference: nothing but the network's outputs is read back):
+   * the regions nnf_plan_act gave out that are still live; a boundary's is
+   * freed once the layer reading it is planned (nnf_plan_act_free), and a
+   * later one may take its words. `a` is then the high-water mark. Without
+   * reuse every region stays (training reads every boundary back). */
+  int reuse;
+  int nlive;
+  uint32_t live_base[NNF_PLAN_LIVE], live_words[NNF_PLAN_LIVE];
+  uint8_t live_keep[NNF_PLAN_LIVE];  /* input buffers, constants: never freed */
   uint32_t in_base[2];         /* input buffers (two when streaming) */
   /* emission: instructions of 32 bytes into prog (room for cap) */
   uint8_t *prog;
@@ -92,6 +102,12 @@ typedef struct nnf_plan {
 uint32_t nnf_plan_w(nnf_plan *p, uint32_t words);
 uint32_t nnf_plan_p(nnf_plan *p, uint32_t entries);
 uint32_t nnf_plan_act(nnf_plan *p, uint32_t words);
+/* With p->reuse: the ACT region based at base (from nnf_plan_act) is dead;
+ * later nnf_plan_act calls may overlap it. Input buffers and constants
+ * stay. Nothing without reuse. */
+void nnf_plan_act_free(nnf_plan *p, uint32_t base);
+/* With p->reuse: the region based at base is never freed (an input buffer). */
+void nnf_plan_act_keep(nnf_plan *p, uint32_t base);
 uint32_t nnf_plan_state(nnf_plan *p, uint32_t entries);
 /* ACT words for constants (nnf_plan.const_base): uploaded at load. */
 uint32_t nnf_plan_act_const(nnf_plan *p, uint32_t words);

@@ -221,8 +221,17 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
     nnf_layer *l = n->layer[p->in_layer];
     in_words = l->ops->input(l, p, 0, NULL, B);
   }
+  /* inference reuses ACT: a boundary's words are free once its reader is
+   * planned (training reads every boundary back; spiking programs re-read
+   * theirs every step) */
+  p->reuse = d->outputs_only && !d->spiking;
+  for (int i = 0; i < n->nlayers; i++) /* (attention and recurrent layers keep theirs: token tensors, scratch) */
+    if (nnf_layer_attn(n->layer[i], NULL, NULL) >= 0 || nnf_layer_rnn(n->layer[i], NULL, NULL, NULL, NULL) >= 0)
+      p->reuse = 0;
   p->in_base[0] = nnf_plan_act(p, in_words);
   p->in_base[1] = d->spiking ? p->in_base[0] : nnf_plan_act(p, in_words);
+  nnf_plan_act_keep(p, p->in_base[0]);
+  nnf_plan_act_keep(p, p->in_base[1]);
   p->act[0] = p->in_base[0];
   p->npages = 1;
   int p_layer = -1; /* the first layer whose parameters alone exceed P (refused after W's check) */
@@ -231,7 +240,7 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
     nnf_layer *l = n->layer[i];
     if (nnf_plan_runs(p, l)) { /* a conv marks the pool it runs before the loop reaches it */
       uint64_t w0 = p->w, a0 = p->a, s0 = p->st, p0 = p->p, vw0 = p->vw, vp0 = p->vp;
-      int c0 = p->nconst;
+      int c0 = p->nconst, l0 = p->nlive, r0 = p->reuse;
       if (p->tok_rows[i] && nnf_layer_attn(l, NULL, NULL)) {
         char what[256];
         l->ops->describe(l, what, sizeof what);
@@ -246,12 +255,16 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
       if (retried) {
         /* the layer's parameters start a new page (uploaded before its segment runs) */
         p->w = w0, p->a = a0, p->st = s0, p->p = 0, p->vw = vw0, p->vp = vp0, p->nconst = c0;
+        p->nlive = l0, p->reuse = r0;
         p->npages++;
         if (l->ops->plan(l, p, err, errlen)) return -1;
       }
       if (p->p > d->p_cap && (p0 == 0 || retried) && !d->spiking && p_layer < 0) /* the layer alone is too many */
         p_layer = i, p_need = p->p;
       p->cur = -1;
+      /* its input has no other reader (a chain): its words are free (but
+       * for a layer that writes in place) */
+      if (p->act[i] != p->act[i + 1]) nnf_plan_act_free(p, p->act[i]);
     } else {
       p->act[i + 1] = p->act[i];
       p->tok_rows[i + 1] = p->tok_rows[i];
@@ -712,15 +725,19 @@ static int choose_streaming(nnf_device *d, const nnf_net *n, char *err, size_t e
     memset(d->stream, 0, sizeof d->stream);
     return 0;
   }
-  uint32_t words[NNF_PLAN_BOUNDARIES] = {0}, tile[NNF_PLAN_BOUNDARIES] = {0};
+  uint32_t words[NNF_PLAN_BOUNDARIES] = {0}, tile[NNF_PLAN_BOUNDARIES] = {0}, ntiles[NNF_PLAN_BOUNDARIES] = {0};
   for (int a = 0; a < nc; a++) {
-    uint32_t nt;
-    if (layer_tiles(d, &p, n->layer[cand[a]], &nt, &tile[cand[a]])) {
+    if (layer_tiles(d, &p, n->layer[cand[a]], &ntiles[cand[a]], &tile[cand[a]])) {
       d->stream[cand[a]] = 0; /* not cut into tiles: resident */
       continue;
     }
     words[cand[a]] = p.s_words[cand[a]];
   }
+  /* P entries of the resident layers (a tile's N channels take one entry);
+   * the banks keep two (p_cap below): a layer made resident must fit both
+   * W and P, else the program would need parameter pages, which streaming
+   * does not combine with */
+  uint64_t pres = p.p;
   uint64_t wres = p.w;
   for (int a = 0; a < nc; a++)
     if (!d->stream[cand[a]]) wres += p.s_words[cand[a]];
@@ -738,9 +755,10 @@ static int choose_streaming(nnf_device *d, const nnf_net *n, char *err, size_t e
     uint64_t tmax = 0;
     for (int b = 0; b < nc; b++)
       if (b != a && d->stream[cand[b]] && tile[cand[b]] > tmax) tmax = tile[cand[b]];
-    if (tmax && wres + words[i] + 2 * tmax <= d->cfg.w_words) {
+    if (tmax && wres + words[i] + 2 * tmax <= d->cfg.w_words && pres + ntiles[i] + 2 <= d->cfg.p_words) {
       d->stream[i] = 0;
       wres += words[i];
+      pres += ntiles[i];
     }
   }
   uint64_t tmax = 0, streamed = 0;

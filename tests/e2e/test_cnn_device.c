@@ -367,6 +367,47 @@ static void refused(const char *uri, const char *arch, int c, int h, int w, int 
   nnf_net_free(n);
 }
 
+/* ACT reuse (docs/memory.md, "The plan", item 7): six 8-channel 16 x 16
+ * maps of 256 words each and two input buffers of 256 need 2,050 words
+ * when every boundary keeps its own (training reads them all back), more
+ * than the 2,048 of ACT here: refused. When only the outputs come back the
+ * chain's boundaries share words (at most two maps live), the device takes
+ * it, and its outputs are the host's bit for bit. */
+static size_t reuse_case(void) {
+  const char *arch = "conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,"
+                     "conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,gap,flatten,dense(3)";
+  const char *uri = "model:act_words=2048";
+  char err[512] = "";
+  nnf_net *n = build(arch, 1, 16, 16, 21);
+  const int count = 3, L = n->nlayers;
+  float *x = inputs(count, nnf_net_inputs(n), 22);
+  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
+  host_int(n, x, count, host);
+  nnf_device *d = nnf_device_open(uri, err, sizeof err);
+  nnf_test_ctx("open %s: %s", uri, err);
+  CHECK(d != NULL);
+  nnf_device_set_pack(d, 0); /* (PACK's packed map would be one more region) */
+  CHECK(nnf_device_load(d, n, 1, err, sizeof err) == -1);
+  nnf_test_ctx("ACT reuse, training's plan: '%s'", err);
+  CHECK(!strcmp(err, "a batch of 1 needs 2050 ACT words; device model:act_words=2048 has 2048"));
+  nnf_device_set_outputs_only(d, 1);
+  nnf_test_ctx("ACT reuse, inference's plan: load: %s", err);
+  CHECK_OK(nnf_device_load(d, n, count, err, sizeof err));
+  /* 1,024 words an image (two maps and the two inputs): two images fill ACT exactly, the maps alternating
+   * between its ends */
+  CHECK_EQ(nnf_device_batch(d), 2);
+  memset(n->t[L].q, 0x5a, (size_t)count * n->t[L].width);
+  nnf_test_ctx("ACT reuse: forward: %s", err);
+  CHECK_OK(nnf_device_forward(d, n, x, count, err, sizeof err));
+  nnf_test_ctx("ACT reuse: outputs, device vs host INT");
+  CHECK_MEM_EQ(n->t[L].q, host[L], (size_t)count * n->t[L].width);
+  nnf_device_close(d);
+  for (int i = 1; i <= L; i++) free(host[i]);
+  free(x);
+  nnf_net_free(n);
+  return (size_t)count * 3;
+}
+
 int main(int argc, char **argv) {
   uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 14;
   if (argc > 3) dev_uri = argv[3];
@@ -487,6 +528,7 @@ int main(int argc, char **argv) {
   refused("model", "conv(4,3,pad=1),flatten,dense(3)", 1, 9, 9, 8,
           "layer 2 (Linear) after Flatten: the device runs it as a conv over the whole 4 x 9 x 9 map, and its kernel "
           "is at most 7 x 7 (pool the map first)");
+  total += reuse_case();
   /* the same MLP runs on a device without FEAT_CONV */
   {
     char err[512];
