@@ -120,6 +120,12 @@ int cli_nonneg(const char *cmd, const char *opt, const char *s, float *out);
  * <prefix>label_accuracy / exact_match / baseline_label_accuracy,
  * <prefix>mse / mae / baseline_mse, <prefix>loss; or as a text line.
  * The baselines are what a constant guess scores on d. */
+/* Where the loaded network's weights live (docs/memory.md), into j as
+ * "weights": {resident_bytes, streamed_layers, chunks, bank_bytes,
+ * streamed_bytes_per_pass, streamed_bytes_per_image, program_copies}
+ * (eval's and infer's --json); nothing when the device has none loaded.
+ * cols: the device's array columns (a W word's bytes). */
+void cli_json_weights(cJSON *j, nnf_device *dev, int cols);
 /* Prints j (cJSON_Print: indented) and a newline to stdout, then deletes j. */
 void cli_json_emit(cJSON *j);
 void cli_json_figures(cJSON *j, const char *prefix, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);

@@ -133,18 +133,7 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddBoolToObject(o, "packed", nnf_device_packed(dev));
         cJSON_AddNumberToObject(o, "pools_fused", nnf_device_pools_fused(dev));
         cJSON_AddNumberToObject(o, "device_batch", nnf_device_batch(dev));
-        nnf_device_memory m;
-        if (!nnf_device_memory_get(dev, &m)) {
-          /* where the weights live (docs/memory.md) */
-          cJSON *mo = cJSON_AddObjectToObject(o, "weights");
-          cJSON_AddNumberToObject(mo, "resident_bytes", (double)(m.resident_w_bytes + m.resident_p_bytes));
-          cJSON_AddNumberToObject(mo, "streamed_layers", m.streamed_layers);
-          cJSON_AddNumberToObject(mo, "chunks", m.chunks);
-          cJSON_AddNumberToObject(mo, "bank_bytes", (double)m.bank_words * r.dev.cols);
-          cJSON_AddNumberToObject(mo, "streamed_bytes_per_pass", (double)m.streamed_bytes);
-          cJSON_AddNumberToObject(mo, "streamed_bytes_per_image", (double)m.streamed_bytes / m.batch);
-          cJSON_AddNumberToObject(mo, "program_copies", m.copies);
-        }
+        cli_json_weights(o, dev, r.dev.cols);
       }
       cli_trace_report("eval", dev, 0, o);
       cli_json_emit(o);

@@ -670,6 +670,19 @@ void cli_print_predictions_f(long first, int B, int C, const int32_t *labels, co
   print_predictions(first, B, C, labels, cls, NULL, vals, key, label, json);
 }
 
+void cli_json_weights(cJSON *j, nnf_device *dev, int cols) {
+  nnf_device_memory m;
+  if (!dev || nnf_device_memory_get(dev, &m)) return;
+  cJSON *mo = cJSON_AddObjectToObject(j, "weights");
+  cJSON_AddNumberToObject(mo, "resident_bytes", (double)(m.resident_w_bytes + m.resident_p_bytes));
+  cJSON_AddNumberToObject(mo, "streamed_layers", m.streamed_layers);
+  cJSON_AddNumberToObject(mo, "chunks", m.chunks);
+  cJSON_AddNumberToObject(mo, "bank_bytes", (double)m.bank_words * cols);
+  cJSON_AddNumberToObject(mo, "streamed_bytes_per_pass", (double)m.streamed_bytes);
+  cJSON_AddNumberToObject(mo, "streamed_bytes_per_image", m.batch ? (double)m.streamed_bytes / m.batch : 0);
+  cJSON_AddNumberToObject(mo, "program_copies", m.copies);
+}
+
 void cli_json_emit(cJSON *j) {
   char *txt = cJSON_Print(j);
   if (txt) puts(txt);

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/e2e/tiny.sh NNFPGA TMPDIR DATADIR [CONFIGS]
+#
+# The MLPerf Tiny look-alikes of scripts/gen_tiny_models.py (DATADIR:
+# tests/data/tiny; docs/tiny.md) end to end:
+#   - the autoencoder (AD) imports as it is and its int8 outputs equal TFLite's
+#     reference kernels' (ad_expected.bin, the interpreter's) on every sample,
+#     on the host's integer forward, the functional model and the simulated RTL
+#     of every configuration in CONFIGS (default: sim and the boards but the
+#     iCEBreaker, whose 16-word program memory cannot hold the streamed
+#     program: refused with the count, docs/tiny.md);
+#   - `infer --int8` prints those outputs, in the file's order;
+#   - bad input: a file that is no whole number of samples, a missing one,
+#     --expect of another length or without --int8, --int8 beside --csv, an
+#     expected output that differs (exit 1, naming the first difference);
+#   - the models nnfpga cannot run yet are refused at import by operator
+#     index, type and name, with the reason.
+set -u
+nnfpga=$1
+tmp=$2
+data=$3
+configs=${4:-sim,sim:board=ulx3s,sim:board=ulx3s-85f,sim:board=orangecrab}
+rm -rf "$tmp"
+mkdir -p "$tmp"
+. "$(dirname "$0")/lib.sh"
+
+ad=$tmp/ad.safetensors
+expect 0 "imported .*ad.tflite \(tflite, 10 operators\): Linear\(640,128\),ReLU,.*Linear\(128,640\)" -- \
+  "$nnfpga" import "$data/ad.tflite" --out "$ad"
+
+# 1. bit-exact with TFLite's reference kernels: 64 samples x 640 outputs
+exact="bit-exact: 64 of 64 samples, 40960 of 40960 outputs equal"
+for dev in host model ${configs//,/ }; do
+  expect 0 "$exact" -- "$nnfpga" infer --model "$ad" --device "$dev" --int8 "$data/ad_input.bin" \
+    --expect "$data/ad_expected.bin"
+done
+expect 1 "the program needs 68 instructions; device sim:board=icebreaker has 16" -- "$nnfpga" infer --model "$ad" \
+  --device sim:board=icebreaker --int8 "$data/ad_input.bin" --expect "$data/ad_expected.bin"
+# a slice of the samples, compared with the same slice of the expected outputs
+expect 0 "bit-exact: 5 of 5 samples, 3200 of 3200 outputs equal" -- "$nnfpga" infer --model "$ad" --device sim \
+  --int8 "$data/ad_input.bin" --expect "$data/ad_expected.bin" --first 7 --count 5
+# the JSON: the counts, the figures of a clocked device, where the weights live
+j=$("$nnfpga" infer --model "$ad" --device sim --int8 "$data/ad_input.bin" --expect "$data/ad_expected.bin" --json)
+[ "$(json_num outputs_equal <<<"$j")" = 40960 ] || fail "JSON outputs_equal: $j"
+[ "$(json_num samples_equal <<<"$j")" = 64 ] || fail "JSON samples_equal: $j"
+[ "$(json_num macs_per_inference <<<"$j")" = 264192 ] || fail "JSON macs_per_inference (264,192 for AD): $j"
+cpi=$(json_num cycles_per_inference <<<"$j")
+awk -v c="$cpi" 'BEGIN { exit !(c > 4128) }' || fail "cycles_per_inference $cpi not above the ideal 4128: $j"
+grep -q '"streamed_layers":' <<<"$j" || fail "JSON lacks the weights' placement: $j"
+grep -q '"first_difference":null' <<<"$(tr -d ' \t\n' <<<"$j")" || fail "JSON first_difference not null: $j"
+
+# 2. infer --int8 prints each sample's outputs: sample 3's are the expected ones
+want=$(od -An -v -t d1 -j $((3 * 640)) -N 640 "$data/ad_expected.bin" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')
+got=$("$nnfpga" infer --model "$ad" --device model --int8 "$data/ad_input.bin" --first 3 --count 1)
+[ "$got" = "3: outputs $want" ] || fail "infer --int8 sample 3: '$got', want '3: outputs $want'"
+
+# 3. bad input
+head -c 639 "$data/ad_input.bin" >"$tmp/short.bin"
+expect 3 "--int8 .*short.bin holds 639 bytes: not a whole number of 640-byte samples \(the model's inputs\)" -- \
+  "$nnfpga" infer --model "$ad" --int8 "$tmp/short.bin"
+expect 3 "--int8 $tmp/none.bin: No such file" -- "$nnfpga" infer --model "$ad" --int8 "$tmp/none.bin"
+: >"$tmp/empty.bin"
+expect 3 "holds 0 bytes" -- "$nnfpga" infer --model "$ad" --int8 "$tmp/empty.bin"
+head -c $((63 * 640)) "$data/ad_expected.bin" >"$tmp/exp63.bin"
+expect 3 "--expect .*exp63.bin holds 63 samples' outputs, --int8 .*ad_input.bin 64 samples" -- \
+  "$nnfpga" infer --model "$ad" --int8 "$data/ad_input.bin" --expect "$tmp/exp63.bin"
+expect 2 "--expect goes with --int8" -- "$nnfpga" infer --model "$ad" --expect "$data/ad_expected.bin"
+expect 2 "--int8 replaces --data and --csv" -- "$nnfpga" infer --model "$ad" --int8 "$data/ad_input.bin" \
+  --csv "$tmp/x.csv"
+expect 2 "--first 64 but .*ad_input.bin holds 64 samples" -- "$nnfpga" infer --model "$ad" \
+  --int8 "$data/ad_input.bin" --first 64
+# one output changed: sample 2, output 5
+python3 - "$data/ad_expected.bin" "$tmp/bad_expected.bin" <<'EOF'
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+b[2 * 640 + 5] = (b[2 * 640 + 5] + 1) % 256
+open(sys.argv[2], "wb").write(b)
+EOF
+for pat in "DIFFERENT: 63 of 64 samples, 40959 of 40960 outputs equal" "first difference: sample 2 output 5: -?[0-9]+, expected -?[0-9]+"; do
+  expect 1 "$pat" -- "$nnfpga" infer --model "$ad" --device model --int8 "$data/ad_input.bin" \
+    --expect "$tmp/bad_expected.bin"
+done
+
+# 4. what does not run yet is refused by operator, never run on the host
+expect 3 "kws.tflite: operator 0 \(CONV_2D '[^']*'\): its weights '[^']*' are not \[out, k, k, 1\]: only square kernels import" -- \
+  "$nnfpga" import "$data/kws.tflite" --out "$tmp/kws.safetensors"
+expect 3 "ic.tflite: operator 3 \(ADD '[^']*'\): it does not read the output of the operator before it \(only chains of layers import\)" -- \
+  "$nnfpga" import "$data/ic.tflite" --out "$tmp/ic.safetensors"
+expect 3 "vww.tflite: operator 0 \(CONV_2D '[^']*'\): SAME padding is not symmetric here" -- \
+  "$nnfpga" import "$data/vww.tflite" --out "$tmp/vww.safetensors"
+[ -e "$tmp/kws.safetensors" ] && fail "a refused import wrote its checkpoint"
+
+if [ "$fails" -ne 0 ]; then
+  echo "tiny: $fails failure(s)"
+  exit 1
+fi
+echo "tiny: AD bit-exact with TFLite's reference kernels on host, model and $configs; refusals as documented"
