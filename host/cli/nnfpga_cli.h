@@ -126,6 +126,11 @@ int cli_nonneg(const char *cmd, const char *opt, const char *s, float *out);
  * (eval's and infer's --json); nothing when the device has none loaded.
  * cols: the device's array columns (a W word's bytes). */
 void cli_json_weights(cJSON *j, nnf_device *dev, int cols);
+/* The layers that run on the host by design when n runs on a device (a
+ * final Softmax: no device program), as "layer 12 (Softmax)" items joined
+ * by ", " into buf ("" when none); with j also as the JSON array
+ * "host_layers" of layer indices. Returns how many. */
+int cli_host_layers(const nnf_net *n, char *buf, size_t len, cJSON *j);
 /* Prints j (cJSON_Print: indented) and a newline to stdout, then deletes j. */
 void cli_json_emit(cJSON *j);
 void cli_json_figures(cJSON *j, const char *prefix, const nnf_task *t, const nnf_eval_result *r, const nnf_dataset *d);
@@ -156,7 +161,7 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   "                   conv(16,5,pad=2),relu,maxpool(2),conv(32,5,pad=2),relu,maxpool(2),flatten,dense(10)\n" \
   "                   conv(OUT,K,stride=S,pad=P,bias=0|1), maxpool(K,stride=S,pad=P), avgpool(K,...),\n"    \
   "                   gap (global average pooling), flatten, dense(OUT), relu, relu6, sigmoid, tanh,\n"     \
-  "                   identity, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n"          \
+  "                   identity, softmax, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n" \
   "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images), or N:\n"     \
   "                   flat rows of N features (CSV data; then dense first, no conv)\n"
 /* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,

@@ -134,6 +134,8 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "pools_fused", nnf_device_pools_fused(dev));
         cJSON_AddNumberToObject(o, "device_batch", nnf_device_batch(dev));
         cli_json_weights(o, dev, r.dev.cols);
+        char host[256];
+        cli_host_layers(net, host, sizeof host, o);
       }
       cli_trace_report("eval", dev, 0, o);
       cli_json_emit(o);
@@ -156,6 +158,9 @@ int cmd_eval(int argc, char **argv) {
       else if (dev)
         printf("device: %llu MACs (the functional model keeps no clock; use --device sim for cycles)\n",
                (unsigned long long)r.dev.macs);
+      char host[256];
+      if (dev && cli_host_layers(net, host, sizeof host, NULL))
+        printf("on the host, by design: %s (after the device's outputs come back; docs/tiny.md)\n", host);
       nnf_device_memory m;
       if (dev && !nnf_device_memory_get(dev, &m) && m.chunks)
         printf("weights: %llu bytes resident, %llu streamed per batch of %d (%d layer%s in %d chunks through two banks "

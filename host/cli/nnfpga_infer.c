@@ -178,9 +178,11 @@ static void print_targets(const nnf_net *net, long first, int B, const nnf_datas
 /* --expect: how many outputs equal the expected ones, and the device's
  * figures per inference over the run (f1 - f0). 0 when all are equal, else
  * EXIT_DEVICE. */
-static int report_expect(const char *expectf, const int8_t *got, const int8_t *want, long first, int B, int C,
-                         const nnf_device_figures *f0, const nnf_device_figures *f1, nnf_device *dev, int json) {
+static int report_expect(const nnf_net *net, const char *expectf, const int8_t *got, const int8_t *want, long first,
+                         int B, int C, const nnf_device_figures *f0, const nnf_device_figures *f1, nnf_device *dev,
+                         int json) {
   int has_dev = dev != NULL;
+  char host[256];
   uint64_t eq = 0, samples_eq = 0;
   long fs = -1, fo = -1;
   for (int r = 0; r < B; r++) {
@@ -227,6 +229,7 @@ static int report_expect(const char *expectf, const int8_t *got, const int8_t *w
       cJSON_AddNumberToObject(o, "link_bytes_out_per_inference", out / B);
       cJSON_AddNumberToObject(o, "device_batch", nnf_device_batch(dev));
       cli_json_weights(o, dev, f1->cols);
+      cli_host_layers(net, host, sizeof host, o);
     }
     cli_json_emit(o);
   } else {
@@ -243,6 +246,8 @@ static int report_expect(const char *expectf, const int8_t *got, const int8_t *w
     else if (has_dev)
       printf("device: %.0f MACs per inference (the functional model keeps no clock; --device sim for cycles), "
              "link %.1f bytes in / %.1f out per inference\n", macs / B, in / B, out / B);
+    if (has_dev && cli_host_layers(net, host, sizeof host, NULL))
+      printf("on the host, by design: %s (after the device's outputs come back; docs/tiny.md)\n", host);
   }
   return eq == total ? 0 : EXIT_DEVICE;
 }
@@ -346,7 +351,7 @@ int cmd_infer(int argc, char **argv) {
       for (size_t r = 0; r < (size_t)B; r++)
         for (size_t j = 0; j < (size_t)C; j++) o[r * C + (hwc ? hwc_index(tl, j) : j)] = tl->q[r * C + j];
       if (expectf) {
-        rc = report_expect(expectf, o, want + (size_t)first * C, first, B, C, &f0, &f1, dev, json);
+        rc = report_expect(net, expectf, o, want + (size_t)first * C, first, B, C, &f0, &f1, dev, json);
         differs = rc != 0;
       } else {
         cJSON *arr = json ? cJSON_CreateArray() : NULL;
@@ -374,7 +379,7 @@ int cmd_infer(int argc, char **argv) {
       fprintf(stderr, "nnfpga infer: out of memory\n");
       rc = EXIT_INPUT;
     } else {
-      const int8_t *lq = net->t[net->nlayers].q;
+      const int8_t *lq = net->t[nnf_net_logits_at(net)].q; /* (before a final Softmax: --int8 prints its output) */
       for (int r = 0; r < B; r++) cls[r] = nnf_argmax(net->logits + (size_t)r * C, C);
       if (net->task.kind == NNF_TASK_BINARY) {
         /* the probability of class 1 (sigmoid of the logit); class: p > 0.5 */

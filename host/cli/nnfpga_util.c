@@ -683,6 +683,21 @@ void cli_json_weights(cJSON *j, nnf_device *dev, int cols) {
   cJSON_AddNumberToObject(mo, "program_copies", m.copies);
 }
 
+int cli_host_layers(const nnf_net *n, char *buf, size_t len, cJSON *j) {
+  int k = 0;
+  size_t at = 0;
+  cJSON *arr = j ? cJSON_AddArrayToObject(j, "host_layers") : NULL;
+  if (len) buf[0] = 0;
+  for (int i = 0; i < n->nlayers; i++) {
+    if (strcmp(n->layer[i]->ops->kind, "Softmax")) continue;
+    if (arr) cJSON_AddItemToArray(arr, cJSON_CreateNumber(i));
+    int w = snprintf(buf + at, len > at ? len - at : 0, "%slayer %d (Softmax)", k ? ", " : "", i);
+    if (w > 0) at += (size_t)w;
+    k++;
+  }
+  return k;
+}
+
 void cli_json_emit(cJSON *j) {
   char *txt = cJSON_Print(j);
   if (txt) puts(txt);

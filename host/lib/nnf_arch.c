@@ -267,6 +267,10 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
     if (it->npos != 1 || it->nkey) return nnf_fail(err, errlen, "takes one argument, the probability"), NULL;
     return nnf_dropout(it->pos[0], err, errlen);
   }
+  if (!strcmp(n, "softmax")) {
+    if (it->npos || it->nkey) return nnf_fail(err, errlen, "takes no arguments"), NULL;
+    return nnf_softmax(err, errlen);
+  }
   for (int j = 0; j <= NNF_ACT_TANH; j++)
     if (!strcmp(n, acts[j]) || !strcmp(n, "flatten")) {
       if (it->npos || it->nkey) return nnf_fail(err, errlen, "takes no arguments"), NULL;
@@ -274,7 +278,7 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
     }
   nnf_fail(err, errlen,
            "unknown layer '%s' (conv, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, "
-           "dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)", n);
+           "softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)", n);
   return NULL;
 }
 

@@ -438,6 +438,7 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
   for (int a = 0; a <= NNF_ACT_TANH; a++)
     if (!strcmp(tok, acts[a])) return nnf_activation((nnf_act)a, err, errlen);
   if (!strcmp(tok, "Flatten")) return nnf_flatten(err, errlen);
+  if (!strcmp(tok, "Softmax(dim=1)")) return nnf_softmax(err, errlen);
   double dp;
   if (sscanf(tok, "Dropout(%lf%c", &dp, &tail) == 2 && tail == ')') return nnf_dropout(dp, err, errlen);
   if (!strncmp(tok, "LIF(", 4)) {

@@ -19,7 +19,7 @@
  *
  * Operators: QUANTIZE first (float input), FULLY_CONNECTED, CONV_2D,
  * MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE (a flatten), LOGISTIC, TANH, and
- * SOFTMAX / DEQUANTIZE at the end (dropped).
+ * SOFTMAX at the end (a Softmax layer), DEQUANTIZE at the end (dropped).
  */
 #include "nnf_import.h"
 #include "nnf_import_impl.h"
@@ -579,7 +579,7 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
       continue;
     }
     if (i == 0 && act_q(r, xi, "input", &s, &zp)) return -1;
-    if (code != OP_SOFTMAX && act_q(r, y, "output", &s, &zp)) return -1;
+    if (act_q(r, y, "output", &s, &zp)) return -1;
     int rc = 0;
     switch (code) {
     case OP_FULLY_CONNECTED: rc = fully_connected(b, &opts, in, ni, out); break;
@@ -607,11 +607,22 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
       else b->out_tensor[b->n->nlayers] = out;
       break;
     }
-    case OP_SOFTMAX:
-      if (out != end && !(i + 2 == nops)) return fail(r, "SOFTMAX imports only at the end (it is dropped: the outputs are the logits)");
-      nnf_imp_dropped(info, "SOFTMAX");
+    case OP_SOFTMAX: {
+      /* kept: TFLite's int8 SOFTMAX is the model's output (a Softmax layer, on
+       * the host after the device: docs/tiny.md) */
+      int64_t bits;
+      if (out != end && !(i + 2 == nops)) return fail(r, "SOFTMAX imports only at the end");
+      if (fb_scalar(f, &opts, 0, 4, 0, 0, &bits)) return corrupt(r, "its options");
+      uint32_t b32 = (uint32_t)bits;
+      float beta;
+      memcpy(&beta, &b32, 4);
+      if (beta != 1.0f) return fail(r, "its beta is %g: only 1 imports (torch.nn.Softmax)", (double)beta);
+      if (s != 1.0 / 256 || zp != -128)
+        return fail(r, "its output is quantized (%g, %d), not TFLite's (1/256, -128)", s, (int)zp);
+      rc = add(b, nnf_softmax(sub, sizeof sub), sub, out);
       dropping = 1;
       break;
+    }
     default: return fail(r, "operator %s is not supported (docs/import.md lists those that are)", name);
     }
     if (rc) return -1;

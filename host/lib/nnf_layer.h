@@ -265,6 +265,11 @@ void nnf_net_free(nnf_net *n);
 int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen);
 int nnf_net_inputs(const nnf_net *n);
 int nnf_net_outputs(const nnf_net *n);
+/* The boundary that holds the network's logits (nnf_net.logits, what the
+ * losses read and the backward pass starts from): the last, or the one
+ * before a final Softmax layer (an imported TFLite model's SOFTMAX, whose
+ * probabilities are the last boundary). */
+int nnf_net_logits_at(const nnf_net *n);
 /* 1 when the network has spiking layers (its outputs are spike counts). */
 int nnf_net_spiking(const nnf_net *n);
 /* The rounding of a layer's requantizations in its int8 form
@@ -284,6 +289,10 @@ void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
 nnf_layer *nnf_linear(int out, char *err, size_t errlen);
 nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen);
 nnf_layer *nnf_flatten(char *err, size_t errlen);
+/* torch.nn.Softmax(dim=1) over each row; quantized, TFLite's int8 SOFTMAX
+ * (reference kernel, beta 1), its output at 1/256 and -128; no device
+ * program (it runs on the host after the device's outputs). */
+nnf_layer *nnf_softmax(char *err, size_t errlen);
 
 /* Maps (nnf_conv.c, docs/conv.md "Host"), over c x h x w rows:
  * torch.nn.Conv2d(cin, cout, k, stride, padding, bias) with cin taken from

@@ -1,13 +1,14 @@
 /*
  * nnf_layers.c - the layers without parameters: activations (ReLU, ReLU6,
- * Sigmoid, Tanh, Identity) and Flatten (see nnf_layer.h).
+ * Sigmoid, Tanh, Identity), Flatten, Dropout and Softmax (see nnf_layer.h).
  *
  * On the quantized paths an activation after a Linear layer is fused into
  * it: the Linear layer's requantization clamps (ReLU: lo = zp; ReLU6: hi =
  * q(6)) or goes through the LUT (sigmoid, tanh, whose output quantization is
  * fixed as TFLite's: sigmoid 1/256, -128; tanh 1/128, 0); the activation
  * layer then passes its input on. The observer of its output is its own.
- * Dropout (inverted, seeded, training only) is at the end.
+ * Dropout (inverted, seeded, training only) and Softmax (TFLite's int8
+ * SOFTMAX when quantized, on the host after a device) are at the end.
  */
 #include "nnf_err.h"
 #include "nnf_layer.h"
@@ -17,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nnf_nn.h"
 #include "nnf_util.h"
 #include "nnfm.h"
+#include "nnfm_attn.h"
 
 typedef struct {
   nnf_layer base;
@@ -276,4 +279,93 @@ nnf_layer *nnf_dropout(double p, char *err, size_t errlen) {
 
 double nnf_layer_dropout_p(const nnf_layer *l) {
   return l && l->ops == &dropout_ops ? ((const dropout *)l)->p : -1.0;
+}
+
+/* ---- Softmax: torch.nn.Softmax(dim=1) over each row --------------------------------
+ * Float: the row's softmax. Quantized: TFLite's int8 SOFTMAX as its reference
+ * kernel defines it (nnfm_softmax_ref, beta 1, docs/numerics.md "Softmax") at
+ * the input's scale; the output's quantization is TFLite's, fixed: 1/256,
+ * zero point -128. FAKEQUANT runs the same integer rule on its input's float
+ * values quantized at the input's range. No device program: on a device it runs on the host
+ * after the device's outputs come back (docs/tiny.md, "The final SOFTMAX").
+ * Backward: dx = y (dy - sum(dy y)) per row, in every mode (the quantized
+ * ones through the straight-through estimator's y). */
+
+typedef struct {
+  nnf_layer base;
+  nnfm_softmax_params sp; /* from the input's scale (quantize) */
+} softmax;
+
+static int softmax_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
+  if (in < 1 || in > 4095)
+    return nnf_fail(err, errlen, "layer %d (Softmax): rows of %d values; TFLite's int8 SOFTMAX takes 1..4095", l->index,
+                    in);
+  nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
+  return copy_shape(l, in, out, steps, err, errlen);
+}
+
+static int softmax_forward(nnf_layer *l, const nnf_pass *p, nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  softmax *S = (softmax *)l;
+  size_t rows = (size_t)x->steps * p->batch, n = (size_t)l->in;
+  y->steps = x->steps;
+  if (p->mode == NNF_FWD_FLOAT) {
+    nnf_softmax_forward(x->f, y->f, (int)rows, (int)n);
+    return 0;
+  }
+  int8_t row[4096]; /* FAKEQUANT: the input's float values on its int8 grid */
+  for (size_t r = 0; r < rows; r++) {
+    const int8_t *q = x->q + r * n;
+    if (p->mode == NNF_FWD_FAKEQUANT) {
+      for (size_t j = 0; j < n; j++)
+        row[j] = (int8_t)nnfm_quantize_real(x->f[r * n + j], x->r.scale, x->r.zp, -128, 127);
+      q = row;
+    }
+    if (nnfm_softmax_ref(&S->sp, q, (int)n, y->q + r * n) != NNFM_OK)
+      return nnf_fail(err, errlen, "layer %d (Softmax): row %zu does not compute", l->index, r);
+  }
+  nnf_qrange_dequantize(&y->r, y->q, y->f, rows * n);
+  return 0;
+}
+
+static void softmax_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y, float *dy,
+                             float *dx, int accumulate) {
+  (void)accumulate;
+  if (!dx) return;
+  nnf_softmax_backward(y->f, dy, dx, x->steps * p->batch, l->in);
+}
+
+static int softmax_quantize(nnf_layer *l, const nnf_tensor *x, nnf_tensor *y, char *err, size_t errlen) {
+  (void)y;
+  if (nnfm_softmax_prepare(x->r.scale, 1.0, &((softmax *)l)->sp) != NNFM_OK)
+    return nnf_fail(err, errlen, "layer %d (Softmax): its input scale %g has no int8 SOFTMAX (beta * scale * 2^26 must exceed 1)",
+                    l->index, x->r.scale);
+  return 0;
+}
+
+static void softmax_qparams(nnf_layer *l) { nnf_qrange_params(nnf_layer_range(l)); }
+
+static void softmax_describe(const nnf_layer *l, char *buf, size_t len) {
+  (void)l;
+  snprintf(buf, len, "Softmax(dim=1)");
+}
+
+static const nnf_layer_ops softmax_ops = {
+    .kind = "Softmax",
+    .shape = softmax_shape,
+    .forward = softmax_forward,
+    .backward = softmax_backward,
+    .qparams = softmax_qparams,
+    .quantize = softmax_quantize,
+    .describe = softmax_describe,
+    .destroy = plain_destroy,
+};
+
+nnf_layer *nnf_softmax(char *err, size_t errlen) {
+  softmax *S = calloc(1, sizeof *S);
+  if (!S) {
+    nnf_fail(err, errlen, "out of memory");
+    return NULL;
+  }
+  S->base.ops = &softmax_ops;
+  return &S->base;
 }

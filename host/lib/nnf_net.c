@@ -253,8 +253,13 @@ int nnf_net_quantize(nnf_net *n, char *err, size_t errlen) {
 
 /* ---- forward ---------------------------------------------------------------------- */
 
+int nnf_net_logits_at(const nnf_net *n) {
+  int L = n->nlayers;
+  return L > 0 && !strcmp(n->layer[L - 1]->ops->kind, "Softmax") ? L - 1 : L;
+}
+
 static void logits_of(nnf_net *n, int B) {
-  const nnf_tensor *y = &n->t[n->nlayers];
+  const nnf_tensor *y = &n->t[nnf_net_logits_at(n)];
   size_t C = (size_t)y->width, cnt = (size_t)B * C;
   if (!nnf_net_spiking(n)) {
     memcpy(n->logits, y->f, cnt * sizeof(float));
@@ -346,7 +351,9 @@ float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accum
 }
 
 float nnf_net_backward_task(nnf_net *n, const int32_t *labels, const float *targets, float scale, int accumulate) {
-  int L = n->nlayers, B = n->last_batch, C = nnf_net_outputs(n);
+  /* the loss reads the logits (before a final Softmax, which its softmax
+   * cross-entropy contains): the gradient starts there */
+  int L = nnf_net_logits_at(n), B = n->last_batch, C = nnf_net_outputs(n);
   const nnf_tensor *out = &n->t[L];
   size_t cntL = (size_t)B * C;
   float *g = n->g0, *gnext = n->g1;

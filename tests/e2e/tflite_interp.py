@@ -9,9 +9,12 @@ images (default 500), and run the same images through the interpreter from
 PyPI's ai-edge-litert (installed by scripts/bootstrap) with TFLite's
 reference kernels (OpResolverType.BUILTIN_REF: the definition; the optimized
 kernels disagree with them on some int8 inputs). The int8 logits (the tensor
-the final SOFTMAX reads, nnfpga drops that SOFTMAX; else the output) must be
-equal, every one. The optimized kernels' disagreements are counted and
-printed, not asserted.
+a final SOFTMAX reads; else the output) must be equal, every one. A model
+that ends in SOFTMAX keeps it (a Softmax layer, on the host after the
+device): its int8 probabilities, from `nnfpga infer --int8` of the same
+images at the model's input quantization, must equal the interpreter's
+SOFTMAX output, every one. The optimized kernels' disagreements are counted
+and printed, not asserted.
 
 Exit 0 pass, 1 fail, 77 skip (no ai_edge_litert: ctest's SKIP_RETURN_CODE).
 """
@@ -49,6 +52,16 @@ def nnfpga_logits(nnfpga, model, tmp, mnist, count):
     return np.array([s["logits"] for s in json.loads(out)], np.int64)
 
 
+def nnfpga_softmax(nnfpga, model, tmp, xq):
+    """The int8 outputs of `nnfpga infer --int8` (the Softmax's) for int8 inputs xq."""
+    ck = os.path.join(tmp, os.path.basename(model) + ".safetensors")
+    path = os.path.join(tmp, os.path.basename(model) + ".int8")
+    xq.astype(np.int8).tofile(path)
+    out = subprocess.run([nnfpga, "infer", "--model", ck, "--device", "model", "--int8", path, "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return np.array([s["outputs"] for s in json.loads(out)], np.int64)
+
+
 class Ref:
     """One model under the interpreter: the int8 tensor nnfpga's outputs are."""
 
@@ -60,6 +73,10 @@ class Ref:
         ops = self.it._get_ops_details()
         soft = [o for o in ops if o["op_name"] == "SOFTMAX"]
         self.want = soft[0]["inputs"][0] if soft else self.it.get_output_details()[0]["index"]
+        self.soft = soft[0]["outputs"][0] if soft else None  # its int8 probabilities
+        # the int8 tensor the layers read: a float input's QUANTIZE output, or the input
+        first = [o for o in ops if o["op_name"] != "DELEGATE"][0]
+        self.qin = first["outputs"][0] if first["op_name"] == "QUANTIZE" else self.inp["index"]
 
     def run(self, pixels):
         d = self.inp
@@ -71,6 +88,8 @@ class Ref:
             x = np.clip(q, -128, 127).astype(np.int8).reshape(d["shape"])
         self.it.set_tensor(d["index"], x)
         self.it.invoke()
+        self.xq = self.it.get_tensor(self.qin).reshape(-1).astype(np.int8)
+        self.probs = self.it.get_tensor(self.soft).reshape(-1).astype(np.int64) if self.soft is not None else None
         return self.it.get_tensor(self.want).reshape(-1).astype(np.int64)
 
 
@@ -84,7 +103,12 @@ def main():
         model = os.path.join(data, name)
         ours = nnfpga_logits(nnfpga, model, tmp, mnist, count)
         ref, opt = Ref(model, OpResolverType.BUILTIN_REF), Ref(model, OpResolverType.BUILTIN)
-        theirs = np.stack([ref.run(p) for p in images])
+        theirs, xq, probs = [], [], []
+        for p in images:
+            theirs.append(ref.run(p))
+            xq.append(ref.xq)
+            probs.append(ref.probs)
+        theirs = np.stack(theirs)
         fast = np.stack([opt.run(p) for p in images])
         if ours.shape != theirs.shape:
             print(f"FAIL {name}: nnfpga gives {ours.shape} logits, the interpreter {theirs.shape}")
@@ -97,6 +121,14 @@ def main():
             i = int(np.argwhere(ours != theirs)[0][0])
             print(f"FAIL {name}: image {i}: nnfpga {ours[i].tolist()}, TFLite {theirs[i].tolist()}")
             bad += 1
+        if ref.soft is not None:  # the kept SOFTMAX: its int8 probabilities
+            got, want = nnfpga_softmax(nnfpga, model, tmp, np.stack(xq)), np.stack(probs)
+            differ = int((got != want).sum()) if got.shape == want.shape else -1
+            print(f"{name}: {want.size} int8 SOFTMAX outputs over {count} images (nnfpga infer --int8): {differ} differ "
+                  f"from TFLite's reference kernels")
+            if differ:
+                print(f"FAIL {name}: SOFTMAX outputs, shapes {got.shape} and {want.shape}")
+                bad += 1
     print("PASS" if not bad else f"FAIL {bad} model(s)")
     return 1 if bad else 0
 

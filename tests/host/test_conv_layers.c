@@ -333,7 +333,7 @@ static void grammar(void) {
        "layer 3 'conv(8,7)': a 7 x 7 kernel is larger than the 6 x 6 input map padded by 0"},
       {"conv(8,3),dense(10)", "layer 1 'dense(10)': its input is a 8 x 26 x 26 map; flatten it first"},
       {"conv(8,3),swish", "layer 1 'swish': unknown layer 'swish' (conv, maxpool, avgpool, gap, flatten, dense, relu, "
-                          "relu6, sigmoid, tanh, identity, dropout, rnn, gru, lstm, embed, posembed, clstoken, "
+                          "relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, "
                           "meanpool, clspool, layernorm, gelu, mha, encoder)"},
       {"conv(8,x)", "layer 0 'conv(8,x)': 'x' is not a number"},
       {"conv(8,9)", "layer 0 'conv(8,9)': a Conv2d has 1..65535 output channels, kernel 1..7, stride 1..4, padding 0..7 "
