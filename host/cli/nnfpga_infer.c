@@ -3,13 +3,13 @@
  * MLP's int8 logits, float logits with --float, or a spiking network's
  * spike counts) from a checkpoint.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "nnf_ckpt.h"
+#include "nnf_import.h"
 #include "nnf_layer.h"
 #include "nnf_safetensors.h"
 #include "nnfm.h"
@@ -53,33 +53,15 @@ static void usage_infer(FILE *f) {
 
 /* ---- raw int8 samples (--int8, --expect) ---------------------------------------- */
 
-#define INT8_FILE_MAX ((size_t)1 << 30)
-
-/* The whole of path, a whole number of `per`-byte samples: 0 with *buf (the
- * caller frees) and *n samples, or EXIT_INPUT after printing why. */
+/* The whole of path (nnf_import_read: at most 256 MiB), a whole number of
+ * `per`-byte samples: 0 with *buf (the caller frees) and *n samples, or
+ * EXIT_INPUT after printing why. */
 static int read_samples(const char *path, const char *opt, size_t per, int8_t **buf, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "nnfpga infer: %s %s: %s\n", opt, path, strerror(errno));
-    return EXIT_INPUT;
-  }
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *b = malloc(cap);
-  for (size_t got = 1; b && got;) {
-    if (len == cap) {
-      uint8_t *nb = cap < INT8_FILE_MAX ? realloc(b, cap * 2) : NULL;
-      if (!nb) break;
-      b = nb, cap *= 2;
-    }
-    got = fread(b + len, 1, cap - len, f);
-    len += got;
-  }
-  int bad = ferror(f) || !b || (len == cap && fgetc(f) != EOF);
-  fclose(f);
-  if (bad) {
-    fprintf(stderr, "nnfpga infer: %s %s: %s\n", opt, path,
-            b ? "unreadable, or larger than 1 GiB" : "out of memory");
-    free(b);
+  char err[512];
+  size_t len = 0;
+  uint8_t *b = nnf_import_read(path, &len, err, sizeof err);
+  if (!b) {
+    fprintf(stderr, "nnfpga infer: %s %s\n", opt, err);
     return EXIT_INPUT;
   }
   if (len == 0 || len % per) {
