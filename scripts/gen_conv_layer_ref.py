@@ -39,6 +39,12 @@ CASES = [
      "Conv2d(1,6,kernel_size=5,stride=1,padding=2),ReLU,MaxPool2d(kernel_size=2,stride=2,padding=0),"
      "Conv2d(6,10,kernel_size=3,stride=2,padding=1),Tanh,AvgPool2d(kernel_size=3,stride=1,padding=1,"
      "count_include_pad=False),Flatten,Linear(90,5)"),
+    # uneven padding, a rectangular kernel with strides and padding per axis,
+    # a depthwise conv and a grouped one (docs/conv.md "Depthwise and rectangular")
+    ("depthwise", [2, 4, 9, 8],
+     "ZeroPad2d((0,1,0,1)),Conv2d(4,6,kernel_size=(3,2),stride=(2,1),padding=(1,0)),ReLU,"
+     "Conv2d(6,6,kernel_size=3,stride=1,padding=1,groups=6),ReLU6,"
+     "Conv2d(6,12,kernel_size=(1,3),stride=1,padding=(0,1),groups=3,bias=False),Flatten,Linear(480,3)"),
 ]
 
 

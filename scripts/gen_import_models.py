@@ -19,7 +19,7 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
                       FULLY_CONNECTED
   import_tanh.tflite  an int8 784-16-10 MLP with TANH, its input int8 (no QUANTIZE)
   import_bad_op.onnx, import_bad_op.tflite   one unsupported operator each
-  import_bad_dtype.tflite, import_bad_shape.tflite   float weights; a 1 x 3 kernel
+  import_bad_dtype.tflite, import_bad_shape.tflite   float weights; weights of 2 input channels over 1
   import_bad/*.tflite, import_bad/expected.json      one defect each, and the message
                       each must be refused with
   import_ref.json     inputs (pixels) and reference outputs: PyTorch's float
@@ -459,7 +459,8 @@ def tflite_bad(out):
 
 
 def tflite_bad_more(out):
-    """FULLY_CONNECTED with float weights; CONV_2D with a 1 x 3 kernel."""
+    """FULLY_CONNECTED with float weights; CONV_2D whose weights read 2
+    channels of a 1-channel input."""
     m = TFLite()
     t_x = act_tensor(m, "x", [1, 4], np.float32(0.5), 0)
     t_w = m.tensor("w", [2, 4], TT_FLOAT32, np.zeros((2, 4), np.float32).tobytes())
@@ -469,7 +470,7 @@ def tflite_bad_more(out):
         f.write(m.build([t_x], [t_y]))
     m = TFLite()
     t_x = act_tensor(m, "x", [1, 5, 5, 1], np.float32(0.5), 0)
-    t_w = m.tensor("w", [2, 1, 3, 1], TT_INT8, np.ones((2, 1, 3, 1), np.int8).tobytes(), [0.1, 0.1], [0, 0], 0)
+    t_w = m.tensor("w", [2, 1, 3, 2], TT_INT8, np.ones((2, 1, 3, 2), np.int8).tobytes(), [0.1, 0.1], [0, 0], 0)
     t_y = act_tensor(m, "y", [1, 5, 3, 2], np.float32(0.5), 0)
     m.op("CONV_2D", [t_x, t_w, -1], [t_y], (OPT_CONV, [(0, "Int8", 1), (1, "Int32", 1), (2, "Int32", 1)]))
     with open(f"{out}/import_bad_shape.tflite", "wb") as f:
@@ -527,7 +528,7 @@ def tflite_refusals(out):
     fc_model("version", "model: schema version 2, not 3", version=2)
     fc_model("subgraphs", "model: 2 subgraphs: only models of one import", subgraphs=2)
 
-    def conv_model(name, msg, k=(3, 3), stride=1, padding=1, dilation=1, pool=None):
+    def conv_model(name, msg, k=(3, 3), stride=1, padding=1, dilation=1, pool=None, pool_padding=1):
         m = TFLite()
         t_x = act_tensor(m, "x", [1, 5, 5, 1], h, 0)
         t_w = m.tensor("w", [2, k[0], k[1], 1], TT_INT8, np.ones((2, k[0], k[1], 1), np.int8).tobytes(), [0.1, 0.1],
@@ -538,8 +539,9 @@ def tflite_refusals(out):
         last = t_y
         if pool:
             s_o, fw = pool
-            t_p = act_tensor(m, "p", [1, 2, 2, 2], np.float32(s_o), 0)
-            m.op("MAX_POOL_2D", [t_y], [t_p], (OPT_POOL, [(0, "Int8", 1), (1, "Int32", 2), (2, "Int32", 2),
+            side = 3 if pool_padding == 0 else 2  # SAME: ceil(5 / 2)
+            t_p = act_tensor(m, "p", [1, side, side, 2], np.float32(s_o), 0)
+            m.op("MAX_POOL_2D", [t_y], [t_p], (OPT_POOL, [(0, "Int8", pool_padding), (1, "Int32", 2), (2, "Int32", 2),
                                                            (3, "Int32", fw[0]), (4, "Int32", fw[1])]))
             last = t_p
         with open(f"{out}/import_bad/{name}.tflite", "wb") as f:
@@ -547,8 +549,8 @@ def tflite_refusals(out):
         want[name] = msg
 
     conv_model("dilation", "operator 0 (CONV_2D 'y'): dilation other than 1 does not import", dilation=2)
-    conv_model("same_asymmetric", "operator 0 (CONV_2D 'y'): SAME padding is not symmetric here (1 rows and columns "
-               "in all: one more after)", k=(2, 2), stride=2, padding=0)
+    conv_model("same_asymmetric", "operator 1 (MAX_POOL_2D 'p'): SAME padding is not symmetric here (0 rows above and "
+               "1 below, 0 columns left and 1 right): pools pad evenly", pool=(0.5, (2, 2)), pool_padding=0)
     conv_model("pool_quant", "operator 1 (MAX_POOL_2D 'p'): its output's quantization is not its input's",
                pool=(0.25, (2, 2)))
     conv_model("pool_window", "operator 1 (MAX_POOL_2D 'p'): a 3 x 2 window with strides 2 x 2: only square windows "

@@ -48,6 +48,7 @@ Exit codes: 0 agree, 1 disagree or the file does not load, 77 PyTorch or
 safetensors absent (scripts/bootstrap installs them).
 """
 import argparse
+import ast
 import gzip
 import json
 import struct
@@ -90,7 +91,7 @@ def error_bound(torch, mods, x):
             w = m.weight.double()
             b = m.bias.double() if m.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
             k = w.shape[1] * w.shape[2] * w.shape[3]
-            conv = lambda v, ww, bb=None: F.conv2d(v, ww, bb, m.stride, m.padding)
+            conv = lambda v, ww, bb=None: F.conv2d(v, ww, bb, m.stride, m.padding, m.dilation, m.groups)
             err = gamma(k + 1) * (conv(a.abs(), w.abs(), b.abs())) + conv(err, w.abs())
             a = conv(a, w, b)
         elif isinstance(m, (torch.nn.AvgPool2d, torch.nn.AdaptiveAvgPool2d)):
@@ -98,7 +99,7 @@ def error_bound(torch, mods, x):
             n = k * k if isinstance(k, int) else k[0] * k[1]
             err = m(err) + gamma(n + 1) * m(a.abs())
             a = m(a)
-        elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.Flatten)):
+        elif isinstance(m, (torch.nn.MaxPool2d, torch.nn.Flatten, torch.nn.ZeroPad2d)):
             err = m(err)
             a = m(a)
         elif isinstance(m, (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM)) or getattr(m, "nnf_attention", False):
@@ -175,13 +176,14 @@ def build(torch, meta):
                 mods.append(torch.nn.Dropout(float(args)))
             elif name in ("ReLU", "ReLU6", "Sigmoid", "Tanh", "Identity", "Flatten"):
                 mods.append(getattr(torch.nn, name)())
-            elif name in ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"):
-                # libnnf writes them as constructor calls: positional integers,
-                # then key=integer / False (count_include_pad=False, bias=False)
+            elif name in ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "ZeroPad2d"):
+                # libnnf writes them as constructor calls: positional integers
+                # (ZeroPad2d's one tuple), then key=integer, (integer,integer)
+                # or False (kernel_size=(10,4), groups=64, bias=False)
                 pos, kw = [], {}
-                for part in args.split(","):
+                for part in split_arch(tok[len(name) + 1:-1]):  # (args lost its tuples' ")")
                     key, eq, val = part.partition("=")
-                    v = False if val == "False" else True if val == "True" else int(val if eq else key)
+                    v = ast.literal_eval(val if eq else key)
                     if eq:
                         kw[key] = v
                     else:

@@ -5,7 +5,10 @@
  *
  * items separated by commas at the top level, each a name and optional
  * arguments, positional first, then key=value:
- *   conv(OUT, K, stride=S, pad=P, bias=0|1)   Conv2d (conv2d too); stride 1, pad 0, bias 1
+ *   conv(OUT, K, stride=S, pad=P, bias=0|1, groups=G)   Conv2d (conv2d too); stride 1, pad 0,
+ *                                             bias 1, groups 1; per axis kh=, kw=, sh=, sw=, ph=, pw=
+ *   dwconv(K, stride=S, pad=P, bias=0|1)      depthwise Conv2d (groups and outputs = input channels)
+ *   zeropad(L, R, T, B)                       ZeroPad2d((L, R, T, B)): uneven padding before a conv
  *   maxpool(K, stride=S, pad=P)               MaxPool2d; stride K, pad 0
  *   avgpool(K, stride=S, pad=P)               AvgPool2d (count_include_pad=False)
  *   gap                                       AdaptiveAvgPool2d(1): global average pooling
@@ -212,18 +215,39 @@ static int only(const item *it, int npos, const char *const *keys, char *err, si
 }
 
 static nnf_layer *make(const item *it, char *err, size_t errlen) {
-  static const char *const conv_keys[] = {"out", "kernel", "stride", "pad", "padding", "bias", NULL};
+  static const char *const conv_keys[] = {"out", "kernel", "stride", "pad", "padding", "bias", "groups",
+                                          "kh", "kw", "sh", "sw", "ph", "pw", NULL};
   static const char *const pool_keys[] = {"kernel", "stride", "pad", "padding", NULL};
   static const char *const acts[] = {"identity", "relu", "relu6", "sigmoid", "tanh"};
   const char *n = it->name;
-  int a = 0, k = 0, s = 0, p = 0, b = 1;
-  if (!strcmp(n, "conv") || !strcmp(n, "conv2d")) {
-    if (only(it, 2, conv_keys, err, errlen) || int_arg(it, 0, "out", NULL, -1, &a, err, errlen) ||
-        int_arg(it, 1, "kernel", NULL, -1, &k, err, errlen) || int_arg(it, -1, "stride", NULL, 1, &s, err, errlen) ||
-        int_arg(it, -1, "pad", "padding", 0, &p, err, errlen) || int_arg(it, -1, "bias", NULL, 1, &b, err, errlen))
+  int a = 0, k = 0, s = 0, p = 0;
+  if (!strcmp(n, "conv") || !strcmp(n, "conv2d") || !strcmp(n, "dwconv")) {
+    /* dwconv(K, ...): depthwise, as many outputs as inputs (groups 0: nnf_conv2d_spec) */
+    const int dw = n[0] == 'd';
+    nnf_conv_spec c = {0, 0, 0, 0, 0, 0, 0, 1, 1};
+    int axes = 0; /* kh= and kw= both given: no kernel needed */
+    for (int j = 0; j < it->nkey; j++) axes += !strcmp(it->key[j], "kh") || !strcmp(it->key[j], "kw");
+    if (only(it, dw ? 1 : 2, conv_keys + dw, err, errlen) ||
+        (!dw && int_arg(it, 0, "out", NULL, -1, &c.cout, err, errlen)) ||
+        int_arg(it, dw ? 0 : 1, "kernel", NULL, axes == 2 ? 0 : -1, &k, err, errlen) ||
+        int_arg(it, -1, "stride", NULL, 1, &s, err, errlen) || int_arg(it, -1, "pad", "padding", 0, &p, err, errlen) ||
+        int_arg(it, -1, "bias", NULL, 1, &c.bias, err, errlen) ||
+        int_arg(it, -1, "groups", NULL, dw ? 0 : 1, &c.groups, err, errlen) ||
+        int_arg(it, -1, "kh", NULL, k, &c.kh, err, errlen) || int_arg(it, -1, "kw", NULL, k, &c.kw, err, errlen) ||
+        int_arg(it, -1, "sh", NULL, s, &c.sh, err, errlen) || int_arg(it, -1, "sw", NULL, s, &c.sw, err, errlen) ||
+        int_arg(it, -1, "ph", NULL, p, &c.ph, err, errlen) || int_arg(it, -1, "pw", NULL, p, &c.pw, err, errlen))
       return NULL;
-    if (b > 1) return nnf_fail(err, errlen, "bias is 0 or 1"), NULL;
-    return nnf_conv2d(a, k, s, p, b, err, errlen);
+    if (c.bias > 1) return nnf_fail(err, errlen, "bias is 0 or 1"), NULL;
+    if (!dw && !c.groups) return nnf_fail(err, errlen, "groups is 1..65535, not 0 (dwconv is depthwise)"), NULL;
+    return nnf_conv2d_spec(&c, err, errlen);
+  }
+  if (!strcmp(n, "zeropad") || !strcmp(n, "zeropad2d")) {
+    static const char *const zkeys[] = {"left", "right", "top", "bottom", NULL};
+    int z[4];
+    for (int j = 0; j < 4; j++)
+      if ((j == 0 && only(it, 4, zkeys, err, errlen)) || int_arg(it, j, zkeys[j], NULL, 0, &z[j], err, errlen))
+        return NULL;
+    return nnf_zeropad2d(z[0], z[1], z[2], z[3], err, errlen);
   }
   if (!strcmp(n, "maxpool") || !strcmp(n, "maxpool2d") || !strcmp(n, "avgpool") || !strcmp(n, "avgpool2d")) {
     if (only(it, 1, pool_keys, err, errlen) || int_arg(it, 0, "kernel", NULL, -1, &k, err, errlen) ||
@@ -277,8 +301,10 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
       return strcmp(n, "flatten") ? nnf_activation((nnf_act)j, err, errlen) : nnf_flatten(err, errlen);
     }
   nnf_fail(err, errlen,
-           "unknown layer '%s' (conv, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, "
-           "softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)", n);
+           "unknown layer '%s' (conv, dwconv, zeropad, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, "
+           "tanh, identity, softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, "
+           "gelu, mha, encoder)",
+           n);
   return NULL;
 }
 

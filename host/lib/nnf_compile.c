@@ -12,6 +12,8 @@
 #include "nnf_layer.h"
 #include "nnf_proto.h"
 
+_Static_assert(NNF_PLAN_BOUNDARIES == NNF_MAX_LAYERS + 1, "a plan has a boundary for each of a network's");
+
 /* Take `words` from a region whose use so far is *used: the base. */
 static uint32_t take(uint64_t *used, uint32_t words) {
   uint32_t base = (uint32_t)*used;
@@ -103,6 +105,8 @@ uint32_t nnf_plan_input(const nnf_plan *p, int i) {
 }
 
 int nnf_layer_streamable(const struct nnf_layer *l) {
+  nnf_conv_spec s;
+  if (!nnf_conv_spec_of(l, &s) && s.groups != 1) return 0; /* a depthwise conv: a CONV a channel tile */
   return l && l->ops->plan && (!strcmp(l->ops->kind, "Linear") || !strcmp(l->ops->kind, "Conv2d"));
 }
 

@@ -20,7 +20,7 @@ struct nnf_layer;
 extern "C" {
 #endif
 
-#define NNF_PLAN_BOUNDARIES 25   /* NNF_MAX_LAYERS + 1 */
+#define NNF_PLAN_BOUNDARIES 97   /* NNF_MAX_LAYERS + 1 (checked in nnf_compile.c) */
 #define NNF_PLAN_LIVE (4 * NNF_PLAN_BOUNDARIES)  /* live ACT regions (reuse) */
 #define NNF_LAYER_LUTS 4         /* tables one layer may select (nnf_layer_ops.luts) */
 

@@ -209,9 +209,17 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
     if (nnf_conv_packs(l, p)) p->pack_layer = i;
-    if (l->ops->input && !d->spiking) p->in_layer = i;
+    if (l->ops->input && !d->spiking && l->ops->input((nnf_layer *)l, p, 0, NULL, B)) p->in_layer = i;
     break;
   }
+  /* a ZeroPad2d runs as the padding of the Conv2d after it (nnf_pad.c) */
+  for (int i = 0, pad[4]; i < n->nlayers; i++)
+    if (nnf_layer_zeropad(n->layer[i], pad) && (i + 1 >= n->nlayers || !nnf_layer_conv(n->layer[i + 1]))) {
+      char what[64];
+      n->layer[i]->ops->describe(n->layer[i], what, sizeof what);
+      return nnf_fail(err, errlen, "layer %d (%s): on the device a ZeroPad2d runs only as the padding of a Conv2d "
+                      "right after it", i, what);
+    }
   /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
   const nnf_tensor *t0 = &n->t[0];
   uint32_t in_words = p->pack_layer >= 0

@@ -336,10 +336,10 @@ static int fused(build *b, int64_t act, int tensor) {
  * per-tensor scales along dimension 0, and the int32 bias (may be NULL):
  * the layer's float parameters and given weight scales. */
 static int weights(build *b, nnf_layer *l, const tfl_tensor *wt, const int8_t *w, int out, int in, const int32_t *bias,
-                   double s_in) {
+                   double s_in, int qdim) {
   rd *r = b->r;
-  if (!(wt->nq == 1 || (wt->nq == out && wt->qdim == 0)))
-    return fail(r, "its weights '%s' are not quantized per tensor or per output channel (dimension 0)", wt->name);
+  if (!(wt->nq == 1 || (wt->nq == out && wt->qdim == qdim)))
+    return fail(r, "its weights '%s' are not quantized per tensor or per output channel (dimension %d)", wt->name, qdim);
   float *s = malloc((size_t)out * sizeof(float));
   if (!s) return fail(r, "out of memory");
   for (int o = 0; o < out; o++) s[o] = wt->scale[wt->nq == 1 ? 0 : o];
@@ -420,60 +420,87 @@ static int fully_connected(build *b, const fb_table *opts, const int32_t *in, ui
     }
   double s_in = r->t[in[0]].scale[0];
   int rc = add(b, nnf_linear(N, sub, sizeof sub), sub, out_t) ||
-           weights(b, n->layer[n->nlayers - 1], wt, w, N, K, bias, s_in) || fused(b, act, out_t);
+           weights(b, n->layer[n->nlayers - 1], wt, w, N, K, bias, s_in, 0) || fused(b, act, out_t);
   b->nhwc = 0;
   free(w), free(bias);
   return rc;
 }
 
-/* TFLite's padding as nnfpga's symmetric pad: SAME (0) -> the pad that
- * gives TFLite's output size when it is symmetric, VALID (1) -> 0. */
-static int pad_of(build *b, int64_t padding, int in, int k, int s, int *pad) {
-  if (padding == 1) {
-    *pad = 0;
-    return 0;
-  }
+/* TFLite's padding along one axis: SAME (0) pads (out - 1)*s + k - in in
+ * all, half before and the rest after (one more after when odd), VALID (1)
+ * nothing. */
+static int pad_of(build *b, int64_t padding, int in, int k, int s, int *before, int *after) {
+  *before = *after = 0;
+  if (padding == 1) return 0;
   if (padding != 0) return fail(b->r, "padding %d is neither SAME nor VALID", (int)padding);
   int out = (in + s - 1) / s, total = (out - 1) * s + k - in;
   if (total < 0) total = 0;
-  if (total % 2) return fail(b->r, "SAME padding is not symmetric here (%d rows and columns in all: one more after)", total);
-  *pad = total / 2;
+  *before = total / 2, *after = total - total / 2;
   return 0;
 }
 
-static int conv2d(build *b, const fb_table *opts, const int32_t *in, uint32_t nin, int out_t) {
+/* A conv's padding: the conv pads `before` on both sides; what SAME adds
+ * after the map beyond that (a row, a column) is a ZeroPad2d before it. */
+static int conv_padding(build *b, int64_t padding, const nnf_tensor *x, nnf_conv_spec *s, int in_tensor) {
+  int t, bo, l, ri;
+  if (pad_of(b, padding, x->h, s->kh, s->sh, &t, &bo) || pad_of(b, padding, x->w, s->kw, s->sw, &l, &ri)) return -1;
+  s->ph = t, s->pw = l;
+  if (bo == t && ri == l) return 0;
+  char sub[256];
+  return add(b, nnf_zeropad2d(0, ri - l, 0, bo - t, sub, sizeof sub), sub, in_tensor);
+}
+
+/* CONV_2D (weights [O, KH, KW, I]) and DEPTHWISE_CONV_2D (weights
+ * [1, KH, KW, I*m], per-channel scales along dimension 3): a Conv2d, groups
+ * 1 or I. */
+static int conv2d(build *b, const fb_table *opts, const int32_t *in, uint32_t nin, int out_t, int depthwise) {
   rd *r = b->r;
   nnf_net *n = b->n;
   tfl_tensor *wt = NULL, *bt = NULL;
-  int64_t padding, sw, sh, act, dw, dh;
+  int64_t padding, sw, sh, act, dw, dh, mult = 1;
   if (wb(b, in, nin, &wt, &bt)) return -1;
+  /* CONV_2D: padding, stride_w, stride_h, fused_activation_function, dilation_w, dilation_h;
+   * DEPTHWISE_CONV_2D: depth_multiplier before the activation */
+  const int o = depthwise;
   if (fb_scalar(&r->f, opts, 0, 1, 0, 1, &padding) || fb_scalar(&r->f, opts, 1, 4, 0, 1, &sw) ||
-      fb_scalar(&r->f, opts, 2, 4, 0, 1, &sh) || fb_scalar(&r->f, opts, 3, 1, 0, 1, &act) ||
-      fb_scalar(&r->f, opts, 4, 4, 1, 1, &dw) || fb_scalar(&r->f, opts, 5, 4, 1, 1, &dh))
+      fb_scalar(&r->f, opts, 2, 4, 0, 1, &sh) || (depthwise && fb_scalar(&r->f, opts, 3, 4, 0, 1, &mult)) ||
+      fb_scalar(&r->f, opts, 3 + o, 1, 0, 1, &act) || fb_scalar(&r->f, opts, 4 + o, 4, 1, 1, &dw) ||
+      fb_scalar(&r->f, opts, 5 + o, 4, 1, 1, &dh))
     return corrupt(r, "its options");
   const nnf_tensor *x = &n->t[n->nlayers];
   if (!x->map) return fail(r, "its input is not a feature map");
   if (dw != 1 || dh != 1) return fail(r, "dilation other than 1 does not import");
-  if (sw != sh || sw < 1 || sw > 64) return fail(r, "strides %d x %d: only equal strides import", (int)sh, (int)sw);
-  if (wt->ndim != 4 || wt->shape[1] != wt->shape[2] || wt->shape[3] != x->c || wt->shape[0] < 1 ||
-      wt->shape[0] > 65535 || wt->shape[1] < 1 || wt->shape[1] > 64)
-    return fail(r, "its weights '%s' are not [out, k, k, %d]: only square kernels import", wt->name, x->c);
-  int O = wt->shape[0], k = wt->shape[1], I = x->c, pad;
-  if (pad_of(b, padding, x->h, k, (int)sw, &pad) || pad_of(b, padding, x->w, k, (int)sw, &pad)) return -1;
-  size_t K = (size_t)I * k * k;
+  if (sw < 1 || sw > NNF_CONV_STRIDE_MAX || sh < 1 || sh > NNF_CONV_STRIDE_MAX)
+    return fail(r, "strides %d x %d: strides 1..%d import", (int)sh, (int)sw, NNF_CONV_STRIDE_MAX);
+  const int I = x->c;
+  if (depthwise && mult == 0 && wt->ndim == 4 && wt->shape[3] % I == 0) mult = wt->shape[3] / I; /* left out: the shapes say */
+  int ok = wt->ndim == 4 && wt->shape[1] >= 1 && wt->shape[1] <= NNF_CONV_KERNEL_MAX && wt->shape[2] >= 1 &&
+           wt->shape[2] <= NNF_CONV_KERNEL_MAX;
+  if (depthwise) ok = ok && wt->shape[0] == 1 && mult >= 1 && (int64_t)I * mult <= 65535 && wt->shape[3] == I * mult;
+  else ok = ok && wt->shape[3] == I && wt->shape[0] >= 1 && wt->shape[0] <= 65535;
+  if (!ok && depthwise)
+    return fail(r, "its weights '%s' are not [1, kh, kw, %d x %d] (kernels 1..%d)", wt->name, I, (int)mult,
+                NNF_CONV_KERNEL_MAX);
+  if (!ok) return fail(r, "its weights '%s' are not [out, kh, kw, %d] (kernels 1..%d)", wt->name, I, NNF_CONV_KERNEL_MAX);
+  const int O = depthwise ? wt->shape[3] : wt->shape[0], KH = wt->shape[1], KW = wt->shape[2];
+  const int CG = depthwise ? 1 : I; /* input channels an output reads */
+  nnf_conv_spec cs = {O, KH, KW, (int)sh, (int)sw, 0, 0, depthwise ? I : 1, bt != NULL};
+  if (conv_padding(b, padding, x, &cs, in[0])) return -1;
+  size_t K = (size_t)CG * KH * KW;
   const uint8_t *wd;
   int8_t *w;
   int32_t *bias;
   if (wb_data(b, wt, bt, O, (size_t)O * K, &wd, &w, &bias)) return -1;
-  for (int o = 0; o < O; o++) /* OHWI -> OIHW */
-    for (int c = 0; c < I; c++)
-      for (int y = 0; y < k; y++)
-        for (int xx = 0; xx < k; xx++)
-          w[(size_t)o * K + ((size_t)c * k + y) * k + xx] = (int8_t)wd[(size_t)o * K + ((size_t)y * k + xx) * I + c];
+  for (int oc = 0; oc < O; oc++) /* OHWI, or 1 x KH x KW x O, -> OIHW */
+    for (int c = 0; c < CG; c++)
+      for (int y = 0; y < KH; y++)
+        for (int xx = 0; xx < KW; xx++)
+          w[(size_t)oc * K + ((size_t)c * KH + y) * KW + xx] =
+              (int8_t)(depthwise ? wd[((size_t)y * KW + xx) * O + oc] : wd[(size_t)oc * K + ((size_t)y * KW + xx) * I + c]);
   char sub[256];
   double s_in = r->t[in[0]].scale[0];
-  int rc = add(b, nnf_conv2d(O, k, (int)sw, pad, bt != NULL, sub, sizeof sub), sub, out_t) ||
-           weights(b, n->layer[n->nlayers - 1], wt, w, O, (int)K, bias, s_in) || fused(b, act, out_t);
+  int rc = add(b, nnf_conv2d_spec(&cs, sub, sizeof sub), sub, out_t) ||
+           weights(b, n->layer[n->nlayers - 1], wt, w, O, (int)K, bias, s_in, depthwise ? 3 : 0) || fused(b, act, out_t);
   free(w), free(bias);
   return rc;
 }
@@ -487,14 +514,20 @@ static int pool2d(build *b, const fb_table *opts, int avg, const tfl_tensor *x, 
     return corrupt(r, "its options");
   const nnf_tensor *t = &b->n->t[b->n->nlayers];
   if (!t->map) return fail(r, "its input is not a feature map");
+  if (act != 0) return fail(r, "a fused activation on a pool does not import");
+  if (!same_q(x, y)) return fail(r, "its output's quantization is not its input's");
+  char sub[256];
+  if (avg && padding == 1 && fh == t->h && fw == t->w) /* the whole map: global average pooling */
+    return add(b, nnf_global_avgpool(sub, sizeof sub), sub, out_t);
   if (fw != fh || sw != sh || fw < 1 || fw > 64 || sw < 1 || sw > 64)
     return fail(r, "a %d x %d window with strides %d x %d: only square windows and equal strides import", (int)fh,
                 (int)fw, (int)sh, (int)sw);
-  if (act != 0) return fail(r, "a fused activation on a pool does not import");
-  if (!same_q(x, y)) return fail(r, "its output's quantization is not its input's");
-  int pad;
-  if (pad_of(b, padding, t->h, (int)fw, (int)sw, &pad) || pad_of(b, padding, t->w, (int)fw, (int)sw, &pad)) return -1;
-  char sub[256];
+  int pad, after, pw, pwa;
+  if (pad_of(b, padding, t->h, (int)fw, (int)sw, &pad, &after) || pad_of(b, padding, t->w, (int)fw, (int)sw, &pw, &pwa))
+    return -1;
+  if (after != pad || pwa != pw || pw != pad)
+    return fail(r, "SAME padding is not symmetric here (%d rows above and %d below, %d columns left and %d right): "
+                "pools pad evenly", pad, after, pw, pwa);
   nnf_layer *l = avg ? nnf_avgpool2d((int)fw, (int)sw, pad, sub, sizeof sub) : nnf_maxpool2d((int)fw, (int)sw, pad, sub, sizeof sub);
   return add(b, l, sub, out_t);
 }
@@ -583,7 +616,8 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
     int rc = 0;
     switch (code) {
     case OP_FULLY_CONNECTED: rc = fully_connected(b, &opts, in, ni, out); break;
-    case OP_CONV_2D: rc = conv2d(b, &opts, in, ni, out); break;
+    case OP_CONV_2D: rc = conv2d(b, &opts, in, ni, out, 0); break;
+    case OP_DEPTHWISE_CONV_2D: rc = conv2d(b, &opts, in, ni, out, 1); break;
     case OP_MAX_POOL_2D: rc = pool2d(b, &opts, 0, xi, y, out); break;
     case OP_AVERAGE_POOL_2D: rc = pool2d(b, &opts, 1, xi, y, out); break;
     case OP_LOGISTIC:

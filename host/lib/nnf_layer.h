@@ -49,7 +49,7 @@
 extern "C" {
 #endif
 
-#define NNF_MAX_LAYERS 24   /* layers of a network (activations count) */
+#define NNF_MAX_LAYERS 96   /* layers of a network (activations count) */
 #define NNF_MAX_PARAMS 12   /* parameter tensors of one layer (a TransformerEncoderLayer's 12) */
 #define NNF_MAX_NET_PARAMS (NNF_MAX_PARAMS * NNF_MAX_LAYERS) /* of a network */
 #define NNF_MAX_SIZES 9     /* sizes of a ready-made MLP or SNN: up to 8 Linear layers */
@@ -305,6 +305,35 @@ nnf_layer *nnf_softmax(char *err, size_t errlen);
  * default for pools). Shapes that do not compose are refused when the
  * layer joins a network (nnf_net_add), naming it. */
 nnf_layer *nnf_conv2d(int cout, int k, int stride, int pad, int bias, char *err, size_t errlen);
+/* The general torch.nn.Conv2d: a kernel, stride and padding per axis and
+ * groups (docs/conv.md "Depthwise and rectangular"). groups 0 is a
+ * depthwise conv: groups = Cin and, with cout 0, Cout = Cin (TFLite's
+ * DEPTHWISE_CONV_2D with multiplier Cout / Cin). On the host kernels are
+ * 1..NNF_CONV_KERNEL_MAX, strides 1..NNF_CONV_STRIDE_MAX, padding
+ * 0..NNF_CONV_KERNEL_MAX; the device compiler checks its own ranges. */
+#define NNF_CONV_KERNEL_MAX 32
+#define NNF_CONV_STRIDE_MAX 16
+typedef struct {
+  int cout;           /* output channels (0 with groups 0: Cin) */
+  int kh, kw;         /* kernel rows, columns */
+  int sh, sw;         /* strides */
+  int ph, pw;         /* padding, the same before and after (ZeroPad2d pads unevenly) */
+  int groups;         /* 1: a full conv; G: grouped; 0: depthwise (G = Cin) */
+  int bias;           /* 0/1 */
+} nnf_conv_spec;
+nnf_layer *nnf_conv2d_spec(const nnf_conv_spec *s, char *err, size_t errlen);
+/* A Conv2d's spec (groups resolved once the layer joined a network): 0, or
+ * -1 for another kind. */
+int nnf_conv_spec_of(const nnf_layer *l, nnf_conv_spec *s);
+/* torch.nn.ZeroPad2d((left, right, top, bottom)) over a map: padding of the
+ * real 0.0 (on the int8 paths the input's zero point, which keeps its
+ * quantization), each side 0..NNF_CONV_KERNEL_MAX. On the device it runs
+ * only as the padding of the Conv2d right after it, which then pads
+ * unevenly (TFLite's SAME over a stride). */
+nnf_layer *nnf_zeropad2d(int left, int right, int top, int bottom, char *err, size_t errlen);
+/* The padding of a ZeroPad2d layer into pad[4] (left, right, top, bottom):
+ * 1, or 0 for another kind. */
+int nnf_layer_zeropad(const nnf_layer *l, int pad[4]);
 nnf_layer *nnf_maxpool2d(int k, int stride, int pad, char *err, size_t errlen);
 nnf_layer *nnf_avgpool2d(int k, int stride, int pad, char *err, size_t errlen);
 nnf_layer *nnf_global_avgpool(char *err, size_t errlen);

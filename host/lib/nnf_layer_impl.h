@@ -40,6 +40,10 @@ void nnf_ste_backward(nnf_layer *l, const nnf_qlayer *Q, const nnf_tensor *y, fl
 int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, double s_out, int layer, char *err,
                                 size_t errlen);
 
+/* The "ZeroPad2d((l,r,t,b))" entry: the layer; NULL + err when malformed,
+ * NULL for another entry. */
+nnf_layer *nnf_zeropad_parse(const char *tok, char *err, size_t errlen);
+
 /* 1 for MaxPool2d, AvgPool2d, AdaptiveAvgPool2d. */
 int nnf_layer_is_pool(const nnf_layer *l);
 

@@ -114,8 +114,10 @@ int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
   y->c = l->oc, y->h = l->oh, y->w = l->ow;
   y->map = l->omap;
   /* the device's map: a layer it runs writes its shape; one it skips
-   * (Flatten, activations, Dropout) leaves its input's where it is */
-  if (l->ops->plan) y->mc = l->oc, y->mh = l->oh, y->mw = l->ow;
+   * (Flatten, activations, Dropout) leaves its input's where it is; a
+   * ZeroPad2d's map is its own (the conv after it reads the map before it) */
+  int pad[4];
+  if (l->ops->plan || nnf_layer_zeropad(l, pad)) y->mc = l->oc, y->mh = l->oh, y->mw = l->ow;
   else y->mc = n->t[i].mc, y->mh = n->t[i].mh, y->mw = n->t[i].mw;
   if (i > 0) fusion_of(n, i - 1);
   fusion_of(n, i);

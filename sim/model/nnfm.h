@@ -359,18 +359,24 @@ typedef struct {
   int32_t lo, hi;     /* clamp, int8, lo <= hi */
   const int8_t *lut;  /* NULL or 256 entries applied after the clamp */
   int round;          /* NNFM_ROUND_* (0: single) */
+  int groups;         /* 0 or 1: a full conv; G: grouped (Cin and Cout multiples of G; a
+                         depthwise conv is G = Cin, Cout = G * multiplier) */
 } nnfm_conv_args;
 
 /* Direct int8 convolution, the numeric definition of a conv layer:
- *   acc[b][n][oy][ox] = bias[n] + sum_{c,ky,kx} (x'[b][c][iy][ix] - zp_in) * w[n][c][ky][kx]
+ *   acc[b][n][oy][ox] = bias[n] + sum_{c,ky,kx} (x'[b][g*Cg + c][iy][ix] - zp_in) * w[n][c][ky][kx]
  *   y[b][n][oy][ox]   = nnfm_vector_stage(acc, m0[n], shift[n], out_zp, lo, hi, lut, round)
  * with iy = oy*SH - PH + ky, ix = ox*SW - PW + kx, x' = x inside the map and
  * zp_in in the padding (TFLite: padding is the real 0.0), the sum wrapping as
- * nnfm_acc_add. bias is NOT folded (see nnfm_conv_fold_input_zp).
- * x: B x Cin x H x W, w: Cout x Cin x KH x KW (OIHW), bias/m0/shift: Cout,
+ * nnfm_acc_add; c runs over the Cg = Cin / G channels of output n's group
+ * g = n / (Cout / G) (G = groups: 1 for a full conv, where Cg = Cin; Cin for
+ * a depthwise conv, TFLite's DepthwiseConvPerChannel, which rounds as its
+ * conv does). bias is NOT folded (see nnfm_conv_fold_input_zp, with Cg).
+ * x: B x Cin x H x W, w: Cout x Cg x KH x KW (OIHW), bias/m0/shift: Cout,
  * y: B x Cout x OH x OW, all row-major. Errors (y untouched): NNFM_ERR_NULL,
  * NNFM_ERR_RANGE (nnfm_window_check with need_tap 0, n < 1, zp_in / out_zp /
- * lo / hi outside int8, lo > hi, an invalid (m0[n], shift[n])). */
+ * lo / hi outside int8, lo > hi, an invalid (m0[n], shift[n]), groups < 0 or
+ * not dividing Cin and Cout). */
 int nnfm_conv2d_ref(const nnfm_conv_args *a, const int8_t *x, const int8_t *w,
                     const int32_t *bias, const int32_t *m0, const int8_t *shift, int8_t *y);
 

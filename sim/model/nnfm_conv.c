@@ -66,24 +66,28 @@ int nnfm_conv2d_ref(const nnfm_conv_args *a, const int8_t *x, const int8_t *w,
   if (a->n < 1 || !in_int8(a->zp_in) || !in_int8(a->out_zp) || !in_int8(a->lo) ||
       !in_int8(a->hi) || a->lo > a->hi)
     return NNFM_ERR_RANGE;
+  const int G = a->groups ? a->groups : 1;
+  if (G < 0 || a->win.c % G || a->n % G) return NNFM_ERR_RANGE;
   for (int n = 0; n < a->n; n++)
     if (!nnfm_requant_params_valid(m0[n], shift[n])) return NNFM_ERR_RANGE;
 
   const nnfm_window *g = &a->win;
   const int B = g->b, C = g->c, H = g->h, W = g->w, N = a->n, KH = g->kh, KW = g->kw;
+  const int CG = C / G, NG = N / G; /* a group's input channels, output channels */
   for (int b = 0; b < B; b++)
     for (int n = 0; n < N; n++)
       for (int oy = 0; oy < OH; oy++)
         for (int ox = 0; ox < OW; ox++) {
           int32_t acc = bias[n];
-          for (int c = 0; c < C; c++)
+          const int c0 = n / NG * CG; /* the group's first input channel */
+          for (int c = 0; c < CG; c++)
             for (int ky = 0; ky < KH; ky++)
               for (int kx = 0; kx < KW; kx++) {
                 int iy = oy * g->sh - g->ph + ky, ix = ox * g->sw - g->pw + kx;
                 int inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
                 /* x[b][c][iy][ix], or the zero point in the padding */
-                int32_t v = inside ? x[(((size_t)b * C + c) * H + iy) * W + ix] : a->zp_in;
-                int32_t wt = w[(((size_t)n * C + c) * KH + ky) * KW + kx]; /* w[n][c][ky][kx] */
+                int32_t v = inside ? x[(((size_t)b * C + c0 + c) * H + iy) * W + ix] : a->zp_in;
+                int32_t wt = w[(((size_t)n * CG + c) * KH + ky) * KW + kx]; /* w[n][c][ky][kx] */
                 acc = nnfm_acc_add(acc, (v - a->zp_in) * wt); /* |.| <= 255 * 128 */
               }
           y[(((size_t)b * N + n) * OH + oy) * OW + ox] =

@@ -38,7 +38,7 @@ expect 3 "import_bad_op.tflite: operator 1 \(ADD 'sum'\): operator ADD is not su
   imp "$data/import_bad_op.tflite" --out "$tmp/x.safetensors"
 expect 3 "import_bad_dtype.tflite: operator 0 \(FULLY_CONNECTED 'y'\): its weights 'w' are FLOAT32, not INT8" -- \
   imp "$data/import_bad_dtype.tflite" --out "$tmp/x.safetensors"
-expect 3 "operator 0 \(CONV_2D 'y'\): its weights 'w' are not \[out, k, k, 1\]: only square kernels import" -- \
+expect 3 "operator 0 \(CONV_2D 'y'\): its weights 'w' are not \[out, kh, kw, 1\] \(kernels 1\.\.32\)" -- \
   imp "$data/import_bad_shape.tflite" --out "$tmp/x.safetensors"
 head -c 3000 "$data/import_mlp.tflite" > "$tmp/cut.tflite"
 expect 3 "cut.tflite: .*points outside the file \(truncated or corrupt flatbuffer\)" -- \

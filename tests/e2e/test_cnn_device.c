@@ -500,6 +500,30 @@ int main(int argc, char **argv) {
    * the plan fits a larger batch (fuse_case checks it is no smaller) */
   fuse_case("conv(8,3,pad=1),relu,maxpool(2),gap,flatten,dense(3)", 1, 64, 64, 7, 8, seed + 48, 1);
 
+  /* depthwise convs (docs/conv.md "Depthwise and rectangular"): one CONV a
+   * channel tile with diagonal weights; 12 channels are a full tile and a
+   * ragged one on the 8x8 array, 3 channels less than a tile; strides 1 and
+   * 2, padding, no bias, a LUT after one */
+  total += same_on_device("conv(12,3,pad=1),relu,dwconv(3,pad=1),relu6,conv(9,1),dwconv(3,stride=2,pad=1,bias=0),relu,"
+                          "gap,flatten,dense(4)",
+                          3, 11, 11, 13, 8, seed + 50);
+  total += same_on_device("dwconv(3,pad=1),tanh,dwconv(5,stride=2,pad=2),conv(4,1),relu,flatten,dense(3)", 3, 9, 8, 9,
+                          1000, seed + 51);
+  /* rectangular kernels, strides and padding per axis, and ZeroPad2d's
+   * uneven padding (TFLite's SAME over a stride) absorbed by the conv after
+   * it: EH and EW */
+  total += same_on_device("zeropad(0,1,0,1),conv(8,3,stride=2),relu,conv(6,kh=3,kw=2,sh=1,sw=2,ph=1,pw=0),relu,"
+                          "zeropad(1,2,0,1),dwconv(3,kh=2,stride=2),flatten,dense(4)",
+                          2, 12, 14, 11, 8, seed + 52);
+  /* a first conv with a kernel over the device's: KWS's 10 x 4 at stride 2
+   * over 49 x 10 with TFLite's SAME padding (4 rows above, 5 below), run as
+   * a 5 x 2 conv at stride 1 over the input the host lays out
+   * space-to-depth; then a depthwise-separable block */
+  total += same_on_device("zeropad(0,0,0,1),conv(16,kh=10,kw=4,stride=2,ph=4,pw=1),relu,dwconv(3,pad=1),relu,conv(8,1),"
+                          "relu,gap,flatten,dense(5)",
+                          1, 49, 10, 9, 8, seed + 53);
+  total += same_on_device("conv(5,9,stride=3,pad=4),relu6,flatten,dense(3)", 2, 13, 12, 7, 4, seed + 54);
+
   /* random architectures (random input sizes and channel counts too) */
   {
     nnf_rng r = nnf_rng_seed(seed * 31 + 7);
@@ -528,6 +552,25 @@ int main(int argc, char **argv) {
   refused("model", "conv(4,3,pad=1),flatten,dense(3)", 1, 9, 9, 8,
           "layer 2 (Linear) after Flatten: the device runs it as a conv over the whole 4 x 9 x 9 map, and its kernel "
           "is at most 7 x 7 (pool the map first)");
+  refused("model", "conv(4,3),zeropad(1,1,1,1),maxpool(2),flatten,dense(3)", 1, 8, 8, 8,
+          "layer 1 (ZeroPad2d((1,1,1,1))): on the device a ZeroPad2d runs only as the padding of a Conv2d right after "
+          "it");
+  refused("model", "zeropad(1,0,0,0),conv(4,3),flatten,dense(3)", 1, 8, 8, 8,
+          "layer 1 (Conv2d(1,4,kernel_size=3,stride=1,padding=0)): with ZeroPad2d layer 0 before it, it pads 0 rows "
+          "above and 0 below, 1 columns left and 0 right; the device pads as much or one more after the map as before "
+          "it");
+  refused("model", "conv(4,3),relu,conv(4,9,stride=2),flatten,dense(3)", 1, 20, 20, 8,
+          "layer 2 (Conv2d(4,4,kernel_size=9,stride=2,padding=0)): the device's CONV takes kernels 1..7, strides "
+          "1..4, padding 0..7 before the map and as much or one more after (here a 9 x 9 kernel, strides 2 x 2, "
+          "padding 0 + 0 rows, 0 + 0 columns); a larger kernel runs as the first layer with stride s, over an input "
+          "the host lays out space-to-depth, when its kernel over s is in range");
+  refused("model", "zeropad(0,2,0,2),conv(4,3),flatten,dense(3)", 1, 8, 8, 8,
+          "layer 1 (Conv2d(1,4,kernel_size=3,stride=1,padding=0)): the device's CONV takes kernels 1..7, strides "
+          "1..4, padding 0..7 before the map and as much or one more after (here a 3 x 3 kernel, strides 1 x 1, "
+          "padding 0 + 2 rows, 0 + 2 columns)");
+  refused("model", "conv(4,3,groups=2),flatten,dense(3)", 2, 8, 8, 8,
+          "layer 0 (Conv2d(2,4,kernel_size=3,stride=1,padding=0,groups=2)): of the grouped convs the device runs the "
+          "depthwise ones with one output channel an input channel (groups = in = out channels) on a square array");
   total += reuse_case();
   /* the same MLP runs on a device without FEAT_CONV */
   {

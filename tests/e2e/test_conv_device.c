@@ -474,7 +474,7 @@ static void test_cnn_program(void) {
   CHECK_EQ(nnfdrv_write(dev, NNFDRV_LUT, 0, lut, 256), NNFDRV_OK);
 
   /* layer 1: conv 3 -> 10 (a ragged second tile at 8x8), 3x3, pad 1, ReLU-like clamp */
-  nnfm_conv_args a1 = {{B, C0, H0, W0, 3, 3, 1, 1, 1, 1, 0, 0}, 10, -7, -20, -20, 127, NULL, NNFM_ROUND_SINGLE};
+  nnfm_conv_args a1 = {{B, C0, H0, W0, 3, 3, 1, 1, 1, 1, 0, 0}, 10, -7, -20, -20, 127, NULL, NNFM_ROUND_SINGLE, 1};
   conv_layer L1;
   conv_layer_init(&L1, &a1);
   /* layer 2: maxpool 2x2 stride 2 (floor: 9 -> 4) */
@@ -482,7 +482,7 @@ static void test_cnn_program(void) {
   int oh2, ow2;
   CHECK_OK(nnfm_window_check(&p2.win, 1, &oh2, &ow2));
   /* layer 3: conv 10 -> 12, 3x3, stride 2, TFLite SAME with an odd total (PH 0, EH 1), LUT */
-  nnfm_conv_args a3 = {{B, 10, oh2, ow2, 3, 3, 2, 2, 0, 0, 1, 1}, 12, -20, 5, -128, 127, lut, NNFM_ROUND_SINGLE};
+  nnfm_conv_args a3 = {{B, 10, oh2, ow2, 3, 3, 2, 2, 0, 0, 1, 1}, 12, -20, 5, -128, 127, lut, NNFM_ROUND_SINGLE, 1};
   conv_layer L3;
   conv_layer_init(&L3, &a3);
   CHECK_EQ(L3.oh, 2);
@@ -491,7 +491,7 @@ static void test_cnn_program(void) {
   int oh4, ow4;
   CHECK_OK(nnfm_window_check(&p4.win, 1, &oh4, &ow4));
   /* layer 5: flatten + dense(12*2*2 -> 5) as the whole-map conv */
-  nnfm_conv_args a5 = {{B, 12, oh4, ow4, oh4, ow4, 1, 1, 0, 0, 0, 0}, 5, 0, 3, -128, 127, NULL, NNFM_ROUND_SINGLE};
+  nnfm_conv_args a5 = {{B, 12, oh4, ow4, oh4, ow4, 1, 1, 0, 0, 0, 0}, 5, 0, 3, -128, 127, NULL, NNFM_ROUND_SINGLE, 1};
   conv_layer L5;
   conv_layer_init(&L5, &a5);
   CHECK_EQ(L5.oh, 1);
@@ -651,7 +651,7 @@ static void test_random(int cases) {
       convs++;
       int32_t lo = (int32_t)rr(-128, 127), hi = (int32_t)rr(lo, 127);
       nnfm_conv_args ca = {g, (int)rr(1, 20), (int32_t)rr(-128, 127), (int32_t)rr(-128, 127), lo, hi,
-                           rr(0, 1) ? lut : NULL, NNFM_ROUND_SINGLE};
+                           rr(0, 1) ? lut : NULL, NNFM_ROUND_SINGLE, 1};
       conv_layer L;
       conv_layer_init(&L, &ca);
       outc = ca.n;
@@ -754,7 +754,7 @@ static void test_random_pool2(int cases) {
     int32_t lo = (int32_t)rr(-128, 127), hi = (int32_t)rr(lo, 127);
     if (rr(0, 1)) lo = -128, hi = 127;
     nnfm_conv_args ca = {g, (int)rr(1, 20), (int32_t)rr(-128, 127), (int32_t)rr(-128, 127), lo, hi,
-                         rr(0, 1) ? lut : NULL, NNFM_ROUND_SINGLE};
+                         rr(0, 1) ? lut : NULL, NNFM_ROUND_SINGLE, 1};
     conv_layer L;
     conv_layer_init(&L, &ca);
     const int n = ca.n;

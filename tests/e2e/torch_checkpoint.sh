@@ -76,6 +76,15 @@ out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$nnfpga" --data "$data" -
 echo "$out" | tail -1
 out=$("$py" "$scripts/torch_check.py" "$ckf" --nnfpga "$tmp/nnfpga_off" --data "$data" --limit 500)
 [ $? -eq 1 ] || fail "torch_check.py accepted a CNN's logits moved by 1e-2: $out"
+# ... and a depthwise-separable CNN: ZeroPad2d, a rectangular kernel with
+# strides per axis, depthwise and grouped Conv2d (groups=)
+ckd2=$tmp/torch_dw.safetensors
+"$nnfpga" train --device host --data "$data" --limit 2000 --epochs 1 --test-limit 0 --seed 6 --quiet \
+  --arch "zeropad(0,1,0,1),conv(8,kh=5,kw=3,sh=2,sw=1,ph=2,pw=1),relu,dwconv(3,pad=1),relu6,conv(16,1,groups=4),relu,dwconv(3,stride=2,bias=0),gap,flatten,dense(10)" \
+  --out "$ckd2" >/dev/null || fail "nnfpga train --arch (depthwise)"
+out=$("$py" "$scripts/torch_check.py" "$ckd2" --nnfpga "$nnfpga" --data "$data" --limit 500)
+[ $? -eq 0 ] || fail "torch_check.py on a depthwise CNN: $out"
+echo "$out" | tail -1
 
 # ... and recurrent networks (trained in float: they have no int8 form yet):
 # GRU, LSTM with every step's output into a second LSTM, a ReLU RNN, as

@@ -109,7 +109,7 @@ static void torch_cases(void) {
     nnf_net_free(n);
     ncases++;
   }
-  CHECK_EQ(ncases, 3);
+  CHECK_EQ(ncases, 4);
   cJSON_Delete(root);
 }
 
@@ -174,7 +174,7 @@ static void qat(void) {
     static int8_t w8[5 * 27];
     for (int o = 0; o < 5; o++)
       for (int i = 0; i < 27; i++) w8[o * 27 + i] = Q->w_kn[i * 5 + o];
-    nnfm_conv_args a = {{B, 3, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0}, 5, in->r.zp, Q->zp, Q->lo, Q->hi, NULL, NNFM_ROUND_SINGLE};
+    nnfm_conv_args a = {{B, 3, 10, 10, 3, 3, 2, 2, 1, 1, 0, 0}, 5, in->r.zp, Q->zp, Q->lo, Q->hi, NULL, NNFM_ROUND_SINGLE, 1};
     CHECK_EQ(d->in, 27);
     for (int b = 0; b < B; b++)
       for (int o = 0; o < 5; o++)
@@ -332,16 +332,24 @@ static void grammar(void) {
       {"conv(8,5),maxpool(2),maxpool(2),conv(8,7),flatten,dense(10)",
        "layer 3 'conv(8,7)': a 7 x 7 kernel is larger than the 6 x 6 input map padded by 0"},
       {"conv(8,3),dense(10)", "layer 1 'dense(10)': its input is a 8 x 26 x 26 map; flatten it first"},
-      {"conv(8,3),swish", "layer 1 'swish': unknown layer 'swish' (conv, maxpool, avgpool, gap, flatten, dense, relu, "
-                          "relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, "
-                          "meanpool, clspool, layernorm, gelu, mha, encoder)"},
+      {"conv(8,3),swish", "layer 1 'swish': unknown layer 'swish' (conv, dwconv, zeropad, maxpool, avgpool, gap, "
+                          "flatten, dense, relu, relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, "
+                          "embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)"},
       {"conv(8,x)", "layer 0 'conv(8,x)': 'x' is not a number"},
-      {"conv(8,9)", "layer 0 'conv(8,9)': a Conv2d has 1..65535 output channels, kernel 1..7, stride 1..4, padding 0..7 "
-                    "(got 8, 9, 1, 0)"},
+      {"conv(8,33)", "layer 0 'conv(8,33)': a Conv2d has 1..65535 output channels, kernel 1..32, stride 1..16, "
+                     "padding 0..32, groups 1..65535 (got 8, 33x33, 1x1, 0x0, 1)"},
+      {"conv(8,3,kw=40)", "layer 0 'conv(8,3,kw=40)': a Conv2d has 1..65535 output channels, kernel 1..32, stride "
+                          "1..16, padding 0..32, groups 1..65535 (got 8, 3x40, 1x1, 0x0, 1)"},
+      {"conv(8,3,groups=0)", "layer 0 'conv(8,3,groups=0)': groups is 1..65535, not 0 (dwconv is depthwise)"},
+      {"conv(6,3,groups=4)", "layer 0 'conv(6,3,groups=4)': 4 groups do not divide 1 input and 6 output channels"},
+      {"dwconv(3,out=4)", "layer 0 'dwconv(3,out=4)': has no argument 'out'"},
+      {"zeropad(1,1,1,1,1)", "layer 0 'zeropad(1,1,1,1,1)': takes 4 positional arguments, not 5"},
+      {"zeropad(0,33)", "layer 0 'zeropad(0,33)': a ZeroPad2d pads each side by 0..32 (got 0, 33, 0, 0)"},
+      {"flatten,zeropad(1)", "layer 1 'zeropad(1)': its input is flattened; a map layer needs a C x H x W map"},
       {"maxpool(2),maxpool(2),maxpool(2),maxpool(2),maxpool(2)",
        "layer 4 'maxpool(2)': a 2 x 2 kernel is larger than the 1 x 1 input map padded by 0"},
-      {"conv(4,3,stride=5)", "layer 0 'conv(4,3,stride=5)': a Conv2d has 1..65535 output channels, kernel 1..7, "
-                             "stride 1..4, padding 0..7 (got 4, 3, 5, 0)"},
+      {"conv(4,3,stride=17)", "layer 0 'conv(4,3,stride=17)': a Conv2d has 1..65535 output channels, kernel 1..32, "
+                              "stride 1..16, padding 0..32, groups 1..65535 (got 4, 3x3, 17x17, 0x0, 1)"},
       {"conv(4,3,dilation=2)", "layer 0 'conv(4,3,dilation=2)': has no argument 'dilation'"},
       {"flatten,conv(4,3)", "layer 1 'conv(4,3)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3),", "architecture ends with a comma"},

@@ -358,14 +358,15 @@ static void onnx_refusals(void) {
   g_attr_ints(&G, c, 0, "kernel_shape", k13, 2);
   g_expect(&G, "t.onnx: node 0 'Conv' (conv): kernel_shape is not a square kernel (k, k)");
 
-  const int64_t map10[4] = {1, 2, 10, 10}, w9[4] = {1, 2, 9, 9};
-  g_init(&G, map10, 4, FLOAT); /* a kernel larger than the layer stack takes */
+  const int64_t map40[4] = {1, 2, 40, 40}, w1[4] = {1, 2, 1, 1};
+  g_init(&G, map40, 4, FLOAT); /* a stride larger than the layer stack takes */
   c = g_node(&G, "Conv", "conv", "x", "W", NULL, "y");
-  int64_t k9[2] = {9, 9};
-  g_attr_ints(&G, c, 0, "kernel_shape", k9, 2);
-  g_init_tensor(&G, "W", w9, 4, FLOAT);
-  g_expect(&G, "t.onnx: node 0 'Conv' (conv): a Conv2d has 1..65535 output channels, kernel 1..7, stride 1..4, "
-               "padding 0..7 (got 1, 9, 1, 0)");
+  int64_t k1[2] = {1, 1}, s17[2] = {17, 17};
+  g_attr_ints(&G, c, 0, "kernel_shape", k1, 2);
+  g_attr_ints(&G, c, 1, "strides", s17, 2);
+  g_init_tensor(&G, "W", w1, 4, FLOAT);
+  g_expect(&G, "t.onnx: node 0 'Conv' (conv): a Conv2d has 1..65535 output channels, kernel 1..32, stride 1..16, "
+               "padding 0..32, groups 1..65535 (got 1, 1x1, 17x17, 0x0, 1)");
 
   g_init(&G, flat4, 2, FLOAT); /* Softmax in the middle */
   g_node(&G, "Softmax", "sm", "x", NULL, NULL, "h");
@@ -387,8 +388,8 @@ static void tflite_refusals(void) {
   expect_file_err("import_bad_op.tflite", "operator 1 (ADD 'sum'): operator ADD is not supported (docs/import.md lists "
                                           "those that are)");
   expect_file_err("import_bad_dtype.tflite", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' are FLOAT32, not INT8");
-  expect_file_err("import_bad_shape.tflite", "operator 0 (CONV_2D 'y'): its weights 'w' are not [out, k, k, 1]: only "
-                                             "square kernels import");
+  expect_file_err("import_bad_shape.tflite", "operator 0 (CONV_2D 'y'): its weights 'w' are not [out, kh, kw, 1] "
+                                             "(kernels 1..32)");
   /* tests/data/import_bad/: one defect each, the message in expected.json */
   cJSON *want = nnf_ref_load("import_bad/expected.json");
   const cJSON *e;

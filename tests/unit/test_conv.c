@@ -173,7 +173,7 @@ static void test_conv_ref_hand(void) {
   const int8_t x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[4] = {1, 0, 0, -1};
   const int32_t bias[1] = {10}, m0[1] = {1 << 30};
   const int8_t shift[1] = {1};
-  nnfm_conv_args a = {win(1, 1, 3, 3, 2, 2, 2, 2, 1, 1), 1, 1, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
+  nnfm_conv_args a = {win(1, 1, 3, 3, 2, 2, 2, 2, 1, 1), 1, 1, 0, -128, 127, NULL, NNFM_ROUND_SINGLE, 1};
   int8_t y[4];
   CHECK_OK(nnfm_conv2d_ref(&a, x, w, bias, m0, shift, y));
   const int8_t want[4] = {10, 8, 4, 6};
@@ -205,7 +205,7 @@ static void test_conv_ref_hand(void) {
   const int8_t ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
   const int32_t zero[1] = {0};
   for (int i = 0; i < 16; i++) x16[i] = (int8_t)i;
-  nnfm_conv_args same = {win(1, 1, 4, 4, 3, 3, 2, 2, 0, 0), 1, 0, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
+  nnfm_conv_args same = {win(1, 1, 4, 4, 3, 3, 2, 2, 0, 0), 1, 0, 0, -128, 127, NULL, NNFM_ROUND_SINGLE, 1};
   same.win.eh = same.win.ew = 1;
   CHECK_OK(nnfm_conv2d_ref(&same, x16, ones, zero, m0, shift, y4));
   const int8_t want_same[4] = {45, 39, 66, 50};
@@ -336,7 +336,7 @@ static void conv_case_fill(nnf_rng *r, conv_case *t, int sat) {
 }
 
 static int conv_ref_of(const conv_case *t, const int8_t *lut, int8_t *y) {
-  nnfm_conv_args a = {t->g, t->n, t->zp_in, t->zp, t->lo, t->hi, t->lut ? lut : NULL, NNFM_ROUND_SINGLE};
+  nnfm_conv_args a = {t->g, t->n, t->zp_in, t->zp, t->lo, t->hi, t->lut ? lut : NULL, NNFM_ROUND_SINGLE, 1};
   return nnfm_conv2d_ref(&a, t->x, t->w, t->bias, t->m0, t->shift, y);
 }
 

@@ -23,7 +23,7 @@ static void test_conv(void) {
   for (int i = 0; i < ncase; i++) {
     const conv_torch_case *t = &conv_torch_cases[i];
     nnfm_conv_args a = {{t->b, t->c, t->h, t->w, t->kh, t->kw, t->sh, t->sw, t->ph, t->pw, t->eh, t->ew},
-                        t->n, t->zp_in, 0, -128, 127, NULL, NNFM_ROUND_SINGLE};
+                        t->n, t->zp_in, 0, -128, 127, NULL, NNFM_ROUND_SINGLE, 1};
     int oh, ow;
     nnf_test_ctx("conv case %d", i);
     CHECK_OK(nnfm_window_check(&a.win, 0, &oh, &ow));
