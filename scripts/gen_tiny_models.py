@@ -189,9 +189,12 @@ class LookAlike:
         g = gain / std
         return g, beta - mean * g
 
-    def _weighted(self, op, name, src, w, z, waxis, act, opts, gain, shift, per_channel=True):
+    def _weighted(self, op, name, src, w, z, waxis, act, opts, gain, shift, per_channel=True, dead=0):
         """The common tail of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED:
-        z = src (*) w without bias; w's output channels lie along waxis."""
+        z = src (*) w without bias; w's output channels lie along waxis.
+        dead: +1 or -1 kills every fifth output channel as the real VWW's are
+        dead (weights near 0, so weight scales near 1e-10 and int32 biases of
+        +-2^30 for a tiny real bias)."""
         # A ReLU's input is centred at +1 sigma, most units active, as in trained
         # networks: centred at 0, half the units switch on and off at random and
         # the random network turns chaotic (in vww's look-alike one rounding step
@@ -200,9 +203,18 @@ class LookAlike:
         gshape = [1] * w.ndim
         gshape[waxis] = -1
         w = w * g.reshape(gshape)
-        y = activation(z * g + b, act)
         s_in, _ = self.q[src]
+        kill = np.arange(3, z.shape[-1], 5) if dead else np.arange(0)
+        if dead:
+            sel = [slice(None)] * w.ndim
+            sel[waxis] = kill
+            w[tuple(sel)] *= 1e-6
+            z = z.copy()
+            z[..., kill] *= 1e-6
         qw, sw = weight_quant(w, waxis if per_channel else None)
+        if dead:  # the bias that is +-2^30 at scale s_in * s_w
+            b[kill] = dead * float(1 << 30) * np.float64(s_in) * sw[kill].astype(np.float64)
+        y = activation(z * g + b, act)
         qb, sb = bias_quant(b, s_in, sw)
         zeros = [0] * len(sw)
         tw = self.m.tensor(f"{name}/weights", list(w.shape), TT_INT8, qw.tobytes(), sw, zeros, waxis if per_channel else 0)
@@ -214,14 +226,14 @@ class LookAlike:
         self.bias_bytes += 4 * qb.size
         return t
 
-    def conv(self, src, cout, k_hw, stride, act, padding=PAD_SAME, gain=1.0, shift=0.5):
+    def conv(self, src, cout, k_hw, stride, act, padding=PAD_SAME, gain=1.0, shift=0.5, dead=0):
         x = self.val[src]
         cin = x.shape[3]
         w = self.rng.normal(0, np.sqrt(2.0 / (k_hw[0] * k_hw[1] * cin)), (cout, *k_hw, cin))
         z = conv_f(x, w, stride, padding)
         self.macs += z.shape[1] * z.shape[2] * cout * k_hw[0] * k_hw[1] * cin
         return self._weighted("CONV_2D", self._name("conv"), src, w, z, 0, act, conv_options(padding, stride, act),
-                              gain, shift)
+                              gain, shift, dead=dead)
 
     def depthwise(self, src, stride, act, k=3, padding=PAD_SAME, gain=1.0, shift=0.5):
         x = self.val[src]
@@ -336,10 +348,11 @@ def model_vww(seed):
     the real file."""
     la = LookAlike(seed, [1, 96, 96, 3], np.float32("0.003921569"), -128)
     t = la.conv(la.input, 8, (3, 3), 2, ACT_RELU)
-    for cout, stride in ((16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (128, 1), (128, 1),
-                         (128, 1), (128, 1), (256, 2), (256, 1)):
+    for i, (cout, stride) in enumerate(((16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (128, 1),
+                                        (128, 1), (128, 1), (128, 1), (256, 2), (256, 1))):
         t = la.depthwise(t, stride, ACT_RELU)
-        t = la.conv(t, cout, (1, 1), 1, ACT_RELU)
+        # dead channels in the wider 1 x 1 convs, as the real file has (974 of 2,736)
+        t = la.conv(t, cout, (1, 1), 1, ACT_RELU, dead=1 if cout >= 64 else 0)
     t = la.avg_pool(t, (3, 3))
     t = la.reshape(t, [1, 256])
     t = la.fc(t, 2, ACT_NONE, gain=2.0)

@@ -99,6 +99,11 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       snprintf(name, sizeof name, "quant.%d.weight_scale_given", i);
       add(tl, name, NNF_ST_F32, gs, 1, nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out, 0);
     }
+    const int32_t *gb = nnf_layer_given_biases(l);
+    if (gb) {
+      snprintf(name, sizeof name, "quant.%d.bias_given", i);
+      add(tl, name, NNF_ST_I32, gb, 1, nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out, 0);
+    }
     int k = l->ops->params ? l->ops->params(l, p) : 0;
     for (int j = 0; j < k; j++) {
       snprintf(name, sizeof name, "%d.%s", i, p[j].name);
@@ -512,7 +517,8 @@ static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_k
 
 /* Given quantization (an imported int8 model): quant.given_scale F64 and
  * quant.given_zero_point I32 [nlayers + 1] (scale 0: the boundary is
- * observed), quant.<i>.weight_scale_given F32 [out]. Absent: none. */
+ * observed), quant.<i>.weight_scale_given F32 [out], quant.<i>.bias_given I32
+ * [out] (after the parameters: the float biases they go with). Absent: none. */
 static int load_given(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
   char name[48], sub[256];
   for (int i = 0; i < n->nlayers; i++) {
@@ -524,6 +530,10 @@ static int load_given(nnf_net *n, const nnf_st_file *f, const char *path, char *
     if (!d) return nnf_fail(err, errlen, "%s: tensor '%s' but layer %d has no weights", path, name, i);
     if (!(t = want(f, path, name, NNF_ST_F32, 1, d->out, 0, err, errlen))) return -1;
     if (nnf_layer_give_weight_scales(l, t->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
+    snprintf(name, sizeof name, "quant.%d.bias_given", i);
+    if (!nnf_st_find(f, name)) continue;
+    if (!(t = want(f, path, name, NNF_ST_I32, 1, d->out, 0, err, errlen))) return -1;
+    if (nnf_layer_give_biases(l, t->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
   }
   if (!nnf_st_find(f, "quant.given_scale")) return 0;
   const nnf_st_tensor *s, *z;

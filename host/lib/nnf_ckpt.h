@@ -32,6 +32,7 @@
  *   quant.given_scale           F64 [L+1]   boundary i's scale (0: observed)
  *   quant.given_zero_point      I32 [L+1]   boundary i's zero point
  *   quant.<i>.weight_scale_given F32 [out]  the per-channel weight scales
+ *   quant.<i>.bias_given        I32 [out]   the int32 biases (nnf_layer_give_biases)
  * and when some layer rounds as TFLite (nnf_layer_set_rounding):
  *   quant.rounding              I32 [L]     layer i's NNFM_ROUND_* (absent: all single)
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.

@@ -84,6 +84,9 @@ typedef struct {
   int8_t table[256];
   float *s_w_given;  /* out, or NULL: per-channel weight scales given (an imported int8
                         model's, nnf_layer_give_weight_scales) instead of max|W[n,:]| / 127 */
+  int32_t *b_given;  /* out, or NULL: the int32 biases given (nnf_layer_give_biases), taken
+                        for each channel whose float bias is still b_given_at's */
+  float *b_given_at; /* out: the float biases when they were given */
   int round;         /* NNFM_ROUND_*: the requantizer's rounding (the layer's,
                         nnf_layer_set_rounding) */
 } nnf_qlayer;
@@ -535,6 +538,16 @@ int nnf_net_give_range(nnf_net *n, int i, double scale, int32_t zp, char *err, s
 int nnf_layer_give_weight_scales(nnf_layer *l, const float *s, char *err, size_t errlen);
 /* The weight scales given to a layer (NULL: none, or another kind). */
 const float *nnf_layer_given_weight_scales(nnf_layer *l);
+/* Given int32 biases (an imported int8 model's, out of them): a float32
+ * bias holds an int32 bias of a tiny scale exactly only up to 2^24, and a
+ * file's may be anything (the real VWW's reach 2^30 on dead channels). The
+ * layer's int8 form takes b[o] as channel o's bias while its float bias is
+ * still the one it had when given (training moves it: then the float
+ * decides). Checkpoints keep them (quant.<i>.bias_given). 0, or -1 + err
+ * for a layer without biases. nnf_layer_given_biases: the biases while
+ * every channel's float bias is unchanged, else NULL. */
+int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, char *err, size_t errlen);
+const int32_t *nnf_layer_given_biases(nnf_layer *l);
 
 /* The k-th Linear layer (k = 0..) of a network: its float layer and int8
  * form (NULL past the last); the count of Linear layers; and the sizes the

@@ -47,7 +47,9 @@ int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, 
       Q->w_fq[(size_t)o * L->in + i] = (float)(q * sw);
     }
     double sacc = s_in * sw;
-    int32_t qb = L->b ? nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX) : 0;
+    int32_t qb = !L->b                                          ? 0
+                 : Q->b_given && L->b[o] == Q->b_given_at[o] ? Q->b_given[o] /* as imported */
+                                                             : nnfm_quantize_real(L->b[o], sacc, 0, INT32_MIN, INT32_MAX);
     Q->bias[o] = qb;
     Q->b_fq[o] = (float)(qb * sacc);
     int sh;

@@ -72,6 +72,8 @@ int nnf_layer_ranges(nnf_layer *l, nnf_qrange **ranges) {
 
 void nnf_qlayer_free(nnf_qlayer *q) {
   free(q->s_w_given);
+  free(q->b_given);
+  free(q->b_given_at);
   free(q->s_w);
   free(q->w_kn);
   free(q->w_fq);
@@ -198,4 +200,29 @@ const float *nnf_layer_given_weight_scales(nnf_layer *l) {
   int out;
   nnf_qlayer *Q = weights_q(l, &out);
   return Q ? Q->s_w_given : NULL;
+}
+
+int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, char *err, size_t errlen) {
+  int out = 0;
+  nnf_qlayer *Q = weights_q(l, &out);
+  const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
+  nnf_conv_spec cs;
+  if (!Q || !d || (!nnf_conv_spec_of(l, &cs) && !cs.bias))
+    return nnf_fail(err, errlen, "layer %d (%s) has no biases to give", l->index, l->ops->kind);
+  if (!Q->b_given && (!(Q->b_given = malloc((size_t)out * 4)) || !(Q->b_given_at = malloc((size_t)out * 4))))
+    return nnf_fail(err, errlen, "out of memory");
+  memcpy(Q->b_given, b, (size_t)out * 4);
+  memcpy(Q->b_given_at, d->b, (size_t)out * 4);
+  l->net->quantized = 0;
+  return 0;
+}
+
+const int32_t *nnf_layer_given_biases(nnf_layer *l) {
+  int out = 0;
+  nnf_qlayer *Q = weights_q(l, &out);
+  const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
+  if (!Q || !Q->b_given) return NULL;
+  for (int o = 0; o < out; o++)
+    if (d->b[o] != Q->b_given_at[o]) return NULL;
+  return Q->b_given;
 }
