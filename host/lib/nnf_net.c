@@ -246,6 +246,10 @@ int nnf_net_quantize(nnf_net *n, char *err, size_t errlen) {
     if (n->layer[i]->ops->qparams) n->layer[i]->ops->qparams(n->layer[i]);
   for (int i = 0; i < n->nlayers; i++) {
     nnf_layer *l = n->layer[i];
+    /* a layer that keeps its input's quantization takes it as it is now: a
+     * pool's fused ReLU sets its boundary's range in the pool's quantize,
+     * after the qparams pass above copied the ReLU's observed one */
+    if (l->ops->qparams == nnf_qparams_pass) n->t[i + 1].r = n->t[i].r;
     fusion_of(n, i);
     if (l->ops->quantize && l->ops->quantize(l, &n->t[i], &n->t[i + 1], err, errlen)) return -1;
   }

@@ -310,7 +310,9 @@ static void fuse_case(const char *arch, int c, int h, int w, int count, int max_
 }
 
 /* A random CNN of seed r: 1..3 blocks of conv (kernel 1..5, stride 1..2,
- * padding up to k/2+1, 1..13 channels, with or without bias) followed by
+ * padding up to k/2+1, 1..13 channels, with or without bias; or the same
+ * per axis, or depthwise, or after a ZeroPad2d of up to one row and column
+ * after the map) followed by
  * nothing, ReLU or ReLU6, and maybe a max / average pool (padding up to
  * k/2, stride 1..k) or a ReLU after it; then global pooling or not,
  * flatten, and one or two dense layers. Written in the --arch grammar;
@@ -322,9 +324,24 @@ static int random_arch(nnf_rng *r, char *buf, size_t len, int c, int h, int w) {
   buf[0] = 0;
   for (int b = 0; b < blocks; b++) {
     int k = 1 + (int)nnf_rng_range(r, 0, 4), st = 1 + (int)nnf_rng_range(r, 0, 1), pd = (int)nnf_rng_range(r, 0, k / 2 + 1);
-    u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,%d,stride=%d,pad=%d,bias=%d)%s", b ? "," : "",
-                          1 + (int)nnf_rng_range(r, 0, 12), k, st, pd, (int)nnf_rng_range(r, 0, 1),
-                          acts[nnf_rng_range(r, 0, 2)]);
+    /* the conv: square, rectangular (kernel, stride, padding per axis),
+     * depthwise, or after a ZeroPad2d of one row / column after the map */
+    const int form = (int)nnf_rng_range(r, 0, 5);
+    if (form == 4)
+      u += (size_t)snprintf(buf + u, len - u, "%szeropad(0,%d,0,%d)", b ? "," : "", (int)nnf_rng_range(r, 0, 1),
+                            (int)nnf_rng_range(r, 0, 1));
+    if (form == 3)
+      u += (size_t)snprintf(buf + u, len - u, "%sdwconv(%d,stride=%d,pad=%d,bias=%d)%s", b ? "," : "", k, st, pd,
+                            (int)nnf_rng_range(r, 0, 1), acts[nnf_rng_range(r, 0, 2)]);
+    else if (form == 2) {
+      int kw = 1 + (int)nnf_rng_range(r, 0, 4);
+      u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,kh=%d,kw=%d,sh=%d,sw=%d,ph=%d,pw=%d)%s", b ? "," : "",
+                            1 + (int)nnf_rng_range(r, 0, 12), k, kw, st, 1 + (int)nnf_rng_range(r, 0, 1), pd,
+                            (int)nnf_rng_range(r, 0, kw / 2 + 1), acts[nnf_rng_range(r, 0, 2)]);
+    } else
+      u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,%d,stride=%d,pad=%d,bias=%d)%s",
+                            b || form == 4 ? "," : "", 1 + (int)nnf_rng_range(r, 0, 12), k, st, pd,
+                            (int)nnf_rng_range(r, 0, 1), acts[nnf_rng_range(r, 0, 2)]);
     if (nnf_rng_range(r, 0, 2)) {
       int pk = 2 + (int)nnf_rng_range(r, 0, 1);
       u += (size_t)snprintf(buf + u, len - u, ",%s(%d,stride=%d,pad=%d)%s", nnf_rng_range(r, 0, 1) ? "maxpool" : "avgpool",

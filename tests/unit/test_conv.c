@@ -1089,9 +1089,72 @@ static void test_engine_pool_global(void) {
   CHECK(done >= 40);
 }
 
+/* A grouped conv (depthwise: G = Cin) is G convs side by side: for random
+ * shapes, groups and multipliers, each group's output channels equal the
+ * full conv (groups 1) of the group's input channels alone, with the
+ * group's weights, biases and multipliers, bit for bit; groups that do not
+ * divide the channels are refused. */
+static void test_conv_groups(void) {
+  nnf_rng r = nnf_rng_seed(2701);
+  for (int it = 0; it < 60; it++) {
+    const int G = 1 + (int)nnf_rng_range(&r, 0, 5), cg = 1 + (int)nnf_rng_range(&r, 0, it % 3 ? 0 : 3),
+              ng = 1 + (int)nnf_rng_range(&r, 0, 2), B = 1 + (int)nnf_rng_range(&r, 0, 2);
+    const int kh = 1 + (int)nnf_rng_range(&r, 0, 3), kw = 1 + (int)nnf_rng_range(&r, 0, 3);
+    const int H = kh + (int)nnf_rng_range(&r, 0, 5), W = kw + (int)nnf_rng_range(&r, 0, 5);
+    const int C = G * cg, N = G * ng;
+    nnfm_window win = {B, C, H, W, kh, kw, 1 + (int)nnf_rng_range(&r, 0, 1), 1 + (int)nnf_rng_range(&r, 0, 1),
+                       (int)nnf_rng_range(&r, 0, kh - 1), (int)nnf_rng_range(&r, 0, kw - 1), (int)nnf_rng_range(&r, 0, 1),
+                       (int)nnf_rng_range(&r, 0, 1)};
+    int OH, OW;
+    CHECK_OK(nnfm_window_check(&win, 0, &OH, &OW));
+    const size_t nx = (size_t)B * C * H * W, nw = (size_t)N * cg * kh * kw, ny = (size_t)B * N * OH * OW;
+    int8_t *x = malloc(nx), *w = malloc(nw), *y = malloc(ny), *xg = malloc(nx), *yg = malloc(ny);
+    int32_t bias[64], m0[64];
+    int8_t shift[64];
+    for (size_t i = 0; i < nx; i++) x[i] = (int8_t)nnf_rng_range(&r, -128, 127);
+    for (size_t i = 0; i < nw; i++) w[i] = (int8_t)nnf_rng_range(&r, -127, 127);
+    for (int n = 0; n < N; n++) {
+      int s;
+      CHECK_OK(nnfm_quantize_multiplier(0.001 + 0.01 * (double)nnf_rng_range(&r, 0, 50), &m0[n], &s));
+      shift[n] = (int8_t)s;
+      bias[n] = (int32_t)nnf_rng_range(&r, -30000, 30000);
+    }
+    const int zp_in = (int)nnf_rng_range(&r, -128, 127), zp = (int)nnf_rng_range(&r, -20, 20);
+    nnfm_conv_args a = {win, N, zp_in, zp, -128, 127, NULL, (int)nnf_rng_range(&r, 0, 1), G};
+    nnf_test_ctx("groups case %d: G %d, %d -> %d channels, %d x %d kernel over %d x %d", it, G, C, N, kh, kw, H, W);
+    CHECK_OK(nnfm_conv2d_ref(&a, x, w, bias, m0, shift, y));
+    for (int g = 0; g < G; g++) {
+      /* the group's channels alone */
+      for (int b = 0; b < B; b++)
+        memcpy(xg + (size_t)b * cg * H * W, x + ((size_t)b * C + (size_t)g * cg) * H * W, (size_t)cg * H * W);
+      nnfm_conv_args ag = a;
+      ag.win.c = cg, ag.n = ng, ag.groups = 1;
+      CHECK_OK(nnfm_conv2d_ref(&ag, xg, w + (size_t)g * ng * cg * kh * kw, bias + g * ng, m0 + g * ng, shift + g * ng,
+                               yg));
+      for (int b = 0; b < B; b++)
+        CHECK_MEM_EQ(y + ((size_t)b * N + (size_t)g * ng) * OH * OW, yg + (size_t)b * ng * OH * OW,
+                     (size_t)ng * OH * OW);
+    }
+    free(x), free(w), free(y), free(xg), free(yg);
+  }
+  /* groups dividing neither count, or negative: refused */
+  int8_t x[16] = {0}, w[16] = {0}, y[16];
+  int32_t bias[4] = {0}, m0[4] = {1 << 30, 1 << 30, 1 << 30, 1 << 30};
+  int8_t shift[4] = {1, 1, 1, 1};
+  nnfm_conv_args bad = {{1, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0}, 3, 0, 0, -128, 127, NULL, NNFM_ROUND_SINGLE, 2};
+  CHECK_EQ(nnfm_conv2d_ref(&bad, x, w, bias, m0, shift, y), NNFM_ERR_RANGE); /* 2 groups, 3 outputs */
+  bad.n = 4, bad.groups = 3;
+  CHECK_EQ(nnfm_conv2d_ref(&bad, x, w, bias, m0, shift, y), NNFM_ERR_RANGE); /* 3 groups, 2 inputs */
+  bad.groups = -1;
+  CHECK_EQ(nnfm_conv2d_ref(&bad, x, w, bias, m0, shift, y), NNFM_ERR_RANGE);
+  bad.groups = 2;
+  CHECK_OK(nnfm_conv2d_ref(&bad, x, w, bias, m0, shift, y));
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   test_avg_round();
+  test_conv_groups();
   test_window();
   test_conv_ref_hand();
   test_pool_ref_hand();
