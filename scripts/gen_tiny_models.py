@@ -570,12 +570,32 @@ def json_text(v, indent=""):
     return "{\n" + ",\n".join(f"{inner}{json.dumps(k)}: {json_text(y, inner)}" for k, y in v.items()) + "\n" + indent + "}"
 
 
+def fuzz_seed(path):
+    """A small DS-CNN for the import fuzzer's corpus (under its 8 KB cap):
+    an uneven-SAME 4 x 2 stride-2 conv, a depthwise conv at stride 2, a 1 x 1
+    conv, a whole-map average pool, RESHAPE, FULLY_CONNECTED, SOFTMAX."""
+    la = LookAlike(77, [1, 9, 6, 1], np.float32("0.5847029"), 83)
+    t = la.conv(la.input, 8, (4, 2), 2, ACT_RELU)
+    t = la.depthwise(t, 2, ACT_RELU)
+    t = la.conv(t, 8, (1, 1), 1, ACT_RELU)
+    t = la.avg_pool(t, tuple(la.val[t].shape[1:3]))
+    t = la.reshape(t, [1, 8])
+    t = la.fc(t, 3, ACT_NONE, gain=2.0)
+    t = la.softmax(t)
+    with open(path, "wb") as f:
+        f.write(la.build(t, "nnfpga fuzz seed: a small DS-CNN"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
                                                   "tiny"))
     ap.add_argument("--real", metavar="DIR", help="compare with the real MLPerf Tiny files in DIR; write nothing")
+    ap.add_argument("--fuzz-seed", metavar="FILE", help="write the import fuzzer's small DS-CNN seed; nothing else")
     a = ap.parse_args()
+    if a.fuzz_seed:
+        fuzz_seed(a.fuzz_seed)
+        return
     if a.real:
         ok = all([compare(name, os.path.join(a.real, MODELS[name][3]), a.out) for name in MODELS])
         print("all four match" if ok else "MISMATCH")
