@@ -5,7 +5,8 @@
  * here); this file walks the graph's nodes in order as a chain:
  *
  *   Gemm (alpha = beta = 1, transA = 0), MatMul [+ Add]  -> Linear
- *   Conv (square kernel, symmetric pads, group 1, dilation 1) -> Conv2d
+ *   Conv (kernel, strides, pads per axis, groups, dilation 1) -> Conv2d, after a
+ *        ZeroPad2d of the pads beyond the smaller of each axis' two
  *   MaxPool, AveragePool (count_include_pad = 0 or no pads), GlobalAveragePool
  *   Relu, Clip(0, 6) (ReLU6), Clip(0) (ReLU), Sigmoid, Tanh
  *   Flatten (axis 1), Reshape to (N, features): Flatten
@@ -234,6 +235,51 @@ static int add(walk *w, nnf_net *n, nnf_layer *l, const char *sub) {
   return nnf_imp_add(n, l, sub, w->file, w->where, w->err, w->errlen);
 }
 
+/* INTS attribute `name` of n values into v (def for each when absent): 0,
+ * or -1 when its count is not n. */
+static int attr_ints(const node *nd, const char *name, size_t n, int64_t def, int64_t *v) {
+  const NnfOnnx__AttributeProto *a = attr(nd, name);
+  for (size_t i = 0; i < n; i++) v[i] = a ? (i < a->n_ints ? a->ints[i] : -1) : def;
+  return a && a->n_ints != n ? -1 : 0;
+}
+
+/* A Conv's window, torch's Conv2d: the kernel, strides and pads per axis
+ * and its group into *s (padding the smaller of each axis' two pads); the
+ * pads beyond those into pad[4] (left, right, top, bottom: a ZeroPad2d
+ * before the conv when not all 0). */
+static int conv_window(walk *w, const nnf_net *n, const node *nd, int64_t out, nnf_conv_spec *s, int pad[4]) {
+  const NnfOnnx__AttributeProto *ap = attr(nd, "auto_pad");
+  int64_t k[2], st[2], p[4], d[2], g = attr_int(nd, "group", 1);
+  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (ap && ap->has_s && ap->s.len && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))
+    return fail(w, "auto_pad is not NOTSET: give explicit pads");
+  if (attr_ints(nd, "kernel_shape", 2, 0, k) || k[0] < 1 || k[1] < 1 || k[0] > 64 || k[1] > 64)
+    return fail(w, "kernel_shape is not two sizes 1..64 (kh, kw)");
+  if (attr_ints(nd, "strides", 2, 1, st) || st[0] < 1 || st[1] < 1 || st[0] > 64 || st[1] > 64)
+    return fail(w, "strides are not two values 1..64");
+  if (attr_ints(nd, "pads", 4, 0, p) || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0 || p[0] > 64 || p[1] > 64 ||
+      p[2] > 64 || p[3] > 64)
+    return fail(w, "pads are not four values 0..64 (top, left, bottom, right)");
+  if (attr_ints(nd, "dilations", 2, 1, d) || d[0] != 1 || d[1] != 1) return fail(w, "dilations other than 1 do not import");
+  if (g < 1 || g > 65535) return fail(w, "group %lld is not 1..65535", (long long)g);
+  const int64_t ph = p[0] < p[2] ? p[0] : p[2], pw = p[1] < p[3] ? p[1] : p[3];
+  nnf_conv_spec c = {(int)out, (int)k[0], (int)k[1], (int)st[0], (int)st[1], (int)ph, (int)pw, (int)g, 1};
+  *s = c;
+  pad[0] = (int)(p[1] - pw), pad[1] = (int)(p[3] - pw), pad[2] = (int)(p[0] - ph), pad[3] = (int)(p[2] - ph);
+  return 0;
+}
+
+/* The ZeroPad2d of a Conv's uneven pads (conv_window), if any; on an int8
+ * model its boundary keeps its input's quantization. */
+static int conv_pad(walk *w, nnf_net *n, const int pad[4]) {
+  char sub[256];
+  if (!pad[0] && !pad[1] && !pad[2] && !pad[3]) return 0;
+  if (add(w, n, nnf_zeropad2d(pad[0], pad[1], pad[2], pad[3], sub, sizeof sub), sub)) return -1;
+  int b = n->nlayers;
+  if (w->qset[b - 1]) w->qset[b] = 1, w->given.scale[b] = w->given.scale[b - 1], w->given.zp[b] = w->given.zp[b - 1];
+  return 0;
+}
+
 /* Gemm and MatMul: a Linear layer from B (k x n, or n x k with trans) and C. */
 static int linear(walk *w, nnf_net *n, const node *nd, int gemm) {
   const nnf_tensor *x = &n->t[n->nlayers];
@@ -300,16 +346,16 @@ static int matmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
 
 static int conv(walk *w, nnf_net *n, const node *nd) {
   const nnf_tensor *x = &n->t[n->nlayers];
-  int64_t k, s, p;
-  if (!x->map) return fail(w, "its input is not a feature map (N, C, H, W)");
-  if (check_window(w, nd, &k, &s, &p)) return -1;
-  if (attr_int(nd, "group", 1) != 1) return fail(w, "group convolutions (group != 1) do not import");
+  nnf_conv_spec cs;
+  int pad[4];
   if (nd->n_input < 2) return fail(w, "it has no weight input");
   const tensor *W = value(w, nd->input[1]);
   if (!W) return fail(w, "its weights '%s' are not an initializer or Constant", nd->input[1]);
   if (W->n_dims != 4 || W->dims[0] < 1 || W->dims[0] > 65535)
     return fail(w, "its weights '%s' are not a 4-d (out, in, kh, kw) tensor", nd->input[1]);
-  int64_t dims[4] = {W->dims[0], x->c, k, k}, bd = W->dims[0];
+  if (conv_window(w, n, nd, W->dims[0], &cs, pad)) return -1;
+  if (x->c % cs.groups) return fail(w, "group %d does not divide its %d input channels", cs.groups, x->c);
+  int64_t dims[4] = {W->dims[0], x->c / cs.groups, cs.kh, cs.kw}, bd = W->dims[0];
   float *wv = floats(w, W, "weight", 4, dims), *bv = NULL;
   if (!wv) return -1;
   int has_b = nd->n_input > 2 && nd->input[2][0];
@@ -321,14 +367,15 @@ static int conv(walk *w, nnf_net *n, const node *nd) {
     }
   }
   char sub[256];
-  int rc = add(w, n, nnf_conv2d((int)dims[0], (int)k, (int)s, (int)p, has_b, sub, sizeof sub), sub);
+  cs.bias = has_b;
+  int rc = conv_pad(w, n, pad) || add(w, n, nnf_conv2d_spec(&cs, sub, sizeof sub), sub);
   if (!rc) nnf_imp_set_params(n->layer[n->nlayers - 1], wv, bv);
   free(wv), free(bv);
   return rc;
 }
 
 static int pool(walk *w, nnf_net *n, const node *nd, int avg) {
-  int64_t k, s, p;
+  int64_t k = 0, s = 0, p = 0;
   if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
   if (check_window(w, nd, &k, &s, &p)) return -1;
   if (!avg && attr_int(nd, "storage_order", 0)) return fail(w, "storage_order=1 does not import");
@@ -648,14 +695,6 @@ static int give_weights(walk *w, nnf_net *n, wts *t, int32_t *b, int out, int in
   return rc;
 }
 
-/* The window of a Conv / pool, the layer checks (shared with the float path). */
-static int conv_attrs(walk *w, const nnf_net *n, const node *nd, int64_t *k, int64_t *s, int64_t *p) {
-  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
-  if (check_window(w, nd, k, s, p)) return -1;
-  if (attr_int(nd, "group", 1) != 1) return fail(w, "group convolutions (group != 1) do not import");
-  return 0;
-}
-
 /* Where a layer's int8 weights are: a QLinear / QGemm node's own inputs
  * from 3 on (qop), or the DequantizeLinear of an initializer that feeds a
  * QDQ node's input 1 (its inputs from 0). */
@@ -671,8 +710,8 @@ static int weight_node(walk *w, const node *nd, int qop, const node **q, size_t 
 /* Conv (QDQ, reading a DequantizeLinear's output) and QLinearConv. */
 static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
   const nnf_tensor *x = &n->t[n->nlayers];
-  int64_t k, s, p;
-  if (conv_attrs(w, n, nd, &k, &s, &p)) return -1;
+  nnf_conv_spec cs;
+  int pad[4];
   const node *q;
   size_t wk;
   if (weight_node(w, nd, qop, &q, &wk)) return -1;
@@ -680,8 +719,10 @@ static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
   if (!W) return -1;
   if (W->n_dims != 4 || W->dims[0] < 1 || W->dims[0] > 65535)
     return fail(w, "its weights '%s' are not a 4-d (out, in, kh, kw) tensor", TN(W));
-  int64_t dims[4] = {W->dims[0], x->c, k, k};
-  int out = (int)dims[0], in = (int)(x->c * k * k);
+  if (conv_window(w, n, nd, W->dims[0], &cs, pad)) return -1;
+  if (x->c % cs.groups) return fail(w, "group %d does not divide its %d input channels", cs.groups, x->c);
+  int64_t dims[4] = {W->dims[0], x->c / cs.groups, cs.kh, cs.kw};
+  int out = (int)dims[0], in = (int)(dims[1] * cs.kh * cs.kw);
   double sx;
   int32_t zx;
   if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization"))) return -1;
@@ -690,8 +731,8 @@ static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
   if (qweights(w, q, wk, wk + 1, wk + 2, qop ? 0 : attr_int(q, "axis", 1), 4, dims, 0, &t)) return -1;
   if (qbias(w, nd, qop ? 8 : 2, out, w->given.scale[n->nlayers], t.s, !qop, &b)) return wts_free(&t), -1;
   char sub[256];
-  if (add(w, n, nnf_conv2d(out, (int)k, (int)s, (int)p, b != NULL, sub, sizeof sub), sub))
-    return wts_free(&t), free(b), -1;
+  cs.bias = b != NULL;
+  if (conv_pad(w, n, pad) || add(w, n, nnf_conv2d_spec(&cs, sub, sizeof sub), sub)) return wts_free(&t), free(b), -1;
   if (give_weights(w, n, &t, b, out, in)) return -1;
   w->kind = K_ACC;
   if (!qop) return 0;

@@ -345,18 +345,53 @@ static void onnx_refusals(void) {
   g_init_tensor(&G, "W", w34, 2, FLOAT); /* [3, 4] without transB: 3 inputs */
   g_expect(&G, "t.onnx: node 0 'Gemm' (fc): its weights 'W' are not a 2-d matrix over the 4 inputs");
 
-  g_init(&G, map, 4, FLOAT); /* a grouped conv */
+  /* a grouped conv with a rectangular kernel, strides per axis and uneven
+   * pads: a ZeroPad2d of the extra row and column, then the Conv2d with
+   * groups, its weights as the file's (out, in / group, kh, kw) */
+  {
+    g_init(&G, map, 4, FLOAT);
+    NnfOnnx__NodeProto *g = g_node(&G, "Conv", "conv", "x", "W", NULL, "y");
+    int64_t k32[2] = {3, 2}, s21[2] = {2, 1}, pads[4] = {1, 0, 2, 1}; /* top, left, bottom, right */
+    const int64_t w4[4] = {4, 1, 3, 2};
+    g_attr_ints(&G, g, 0, "kernel_shape", k32, 2);
+    g_attr_ints(&G, g, 1, "strides", s21, 2);
+    g_attr_ints(&G, g, 2, "pads", pads, 4);
+    g_attr_int(&G, g, 3, "group", 2);
+    g_init_tensor(&G, "W", w4, 4, FLOAT);
+    static uint8_t buf[65536];
+    size_t len = nnf_onnx__model_proto__get_packed_size(&G.m);
+    CHECK(len <= sizeof buf);
+    nnf_onnx__model_proto__pack(&G.m, buf);
+    char err[512] = "", a[256];
+    nnf_net *n = nnf_import_mem(buf, len, "t.onnx", NULL, err, sizeof err);
+    nnf_test_ctx("grouped conv: %s", err);
+    CHECK(n != NULL);
+    nnf_net_describe(n, a, sizeof a);
+    nnf_test_ctx("grouped conv: %s", a);
+    CHECK(!strcmp(a, "ZeroPad2d((0,1,0,1)),Conv2d(2,4,kernel_size=(3,2),stride=(2,1),padding=(1,0),groups=2,bias=False)"));
+    const nnf_dense *d = nnf_layer_conv(n->layer[1]);
+    CHECK_EQ(d->in, 6);
+    for (int i = 0; i < 24; i++) CHECK(d->w[i] == 0.01f * (float)i);
+    CHECK_EQ(n->t[2].h, 3); /* (5 + 1 + 2 - 3) / 2 + 1 */
+    CHECK_EQ(n->t[2].w, 5); /* 5 + 0 + 1 - 2 + 1 */
+    nnf_net_free(n);
+  }
+
+  g_init(&G, map, 4, FLOAT); /* a group that does not divide the channels */
   NnfOnnx__NodeProto *c = g_node(&G, "Conv", "conv", "x", "W", NULL, "y");
   int64_t k3[2] = {3, 3};
   g_attr_ints(&G, c, 0, "kernel_shape", k3, 2);
-  g_attr_int(&G, c, 1, "group", 2);
-  g_expect(&G, "t.onnx: node 0 'Conv' (conv): group convolutions (group != 1) do not import");
+  g_attr_int(&G, c, 1, "group", 3);
+  const int64_t w3[4] = {3, 1, 3, 3};
+  g_init_tensor(&G, "W", w3, 4, FLOAT);
+  g_expect(&G, "t.onnx: node 0 'Conv' (conv): group 3 does not divide its 2 input channels");
 
-  g_init(&G, map, 4, FLOAT); /* a rectangular kernel */
+  g_init(&G, map, 4, FLOAT); /* a kernel of three sizes */
   c = g_node(&G, "Conv", "conv", "x", "W", NULL, "y");
-  int64_t k13[2] = {1, 3};
-  g_attr_ints(&G, c, 0, "kernel_shape", k13, 2);
-  g_expect(&G, "t.onnx: node 0 'Conv' (conv): kernel_shape is not a square kernel (k, k)");
+  int64_t k133[3] = {1, 3, 3};
+  g_attr_ints(&G, c, 0, "kernel_shape", k133, 3);
+  g_init_tensor(&G, "W", w3, 4, FLOAT);
+  g_expect(&G, "t.onnx: node 0 'Conv' (conv): kernel_shape is not two sizes 1..64 (kh, kw)");
 
   const int64_t map40[4] = {1, 2, 40, 40}, w1[4] = {1, 2, 1, 1};
   g_init(&G, map40, 4, FLOAT); /* a stride larger than the layer stack takes */
