@@ -469,6 +469,9 @@ static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
     C->p_base = nnf_plan_p(p, nnfm_p_entries(c, N));
   }
   p->act[l->index + 1] = nnf_plan_act(p, nnfm_fmap_words(c, N, OHo, OWo, (uint32_t)p->B));
+  /* the packed map has no reader after this CONV (placed beside it, so the
+   * output does not overlap it): free for the layers after, under reuse */
+  if (C->packed) nnf_plan_act_free(p, C->pack_base);
   return 0;
 }
 
