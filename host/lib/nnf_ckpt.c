@@ -99,10 +99,14 @@ int nnf_ckpt_save(const char *path, const nnf_net *cn, const char *const *keys, 
       snprintf(name, sizeof name, "quant.%d.weight_scale_given", i);
       add(tl, name, NNF_ST_F32, gs, 1, nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out, 0);
     }
-    const int32_t *gb = nnf_layer_given_biases(l);
+    const float *gat;
+    const int32_t *gb = nnf_layer_given_biases(l, &gat);
     if (gb) {
+      const int out = nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out;
       snprintf(name, sizeof name, "quant.%d.bias_given", i);
-      add(tl, name, NNF_ST_I32, gb, 1, nnf_layer_dense(l) ? l->out : nnf_layer_conv(l)->out, 0);
+      add(tl, name, NNF_ST_I32, gb, 1, out, 0);
+      snprintf(name, sizeof name, "quant.%d.bias_given_at", i);
+      add(tl, name, NNF_ST_F32, gat, 1, out, 0);
     }
     int k = l->ops->params ? l->ops->params(l, p) : 0;
     for (int j = 0; j < k; j++) {
@@ -518,7 +522,9 @@ static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_k
 /* Given quantization (an imported int8 model): quant.given_scale F64 and
  * quant.given_zero_point I32 [nlayers + 1] (scale 0: the boundary is
  * observed), quant.<i>.weight_scale_given F32 [out], quant.<i>.bias_given I32
- * [out] (after the parameters: the float biases they go with). Absent: none. */
+ * [out] and quant.<i>.bias_given_at F32 [out] (the float biases they go
+ * with: a channel whose float bias moved since takes the float's). Absent:
+ * none. */
 static int load_given(nnf_net *n, const nnf_st_file *f, const char *path, char *err, size_t errlen) {
   char name[48], sub[256];
   for (int i = 0; i < n->nlayers; i++) {
@@ -532,8 +538,13 @@ static int load_given(nnf_net *n, const nnf_st_file *f, const char *path, char *
     if (nnf_layer_give_weight_scales(l, t->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
     snprintf(name, sizeof name, "quant.%d.bias_given", i);
     if (!nnf_st_find(f, name)) continue;
-    if (!(t = want(f, path, name, NNF_ST_I32, 1, d->out, 0, err, errlen))) return -1;
-    if (nnf_layer_give_biases(l, t->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
+    const nnf_st_tensor *at;
+    char an[48];
+    snprintf(an, sizeof an, "quant.%d.bias_given_at", i);
+    if (!(t = want(f, path, name, NNF_ST_I32, 1, d->out, 0, err, errlen)) ||
+        !(at = want(f, path, an, NNF_ST_F32, 1, d->out, 0, err, errlen)))
+      return -1;
+    if (nnf_layer_give_biases(l, t->data, at->data, sub, sizeof sub)) return nnf_fail(err, errlen, "%s: %s", path, sub);
   }
   if (!nnf_st_find(f, "quant.given_scale")) return 0;
   const nnf_st_tensor *s, *z;

@@ -33,6 +33,7 @@
  *   quant.given_zero_point      I32 [L+1]   boundary i's zero point
  *   quant.<i>.weight_scale_given F32 [out]  the per-channel weight scales
  *   quant.<i>.bias_given        I32 [out]   the int32 biases (nnf_layer_give_biases)
+ *   quant.<i>.bias_given_at     F32 [out]   the float biases they were given with
  * and when some layer rounds as TFLite (nnf_layer_set_rounding):
  *   quant.rounding              I32 [L]     layer i's NNFM_ROUND_* (absent: all single)
  * Metadata: format "nnfpga", format_version "2", architecture (e.g.

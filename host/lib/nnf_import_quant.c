@@ -49,7 +49,7 @@ int nnf_imp_weights(nnf_imp_ctx *c, nnf_imp_given *g, nnf_layer *l, const nnf_im
   char sub[256];
   if (!rc) nnf_imp_set_params(l, wf, bf);
   if (!rc && nnf_layer_give_weight_scales(l, q->scale, sub, sizeof sub)) rc = nnf_imp_fail(c, "%s", sub);
-  if (!rc && q->bias && nnf_layer_give_biases(l, q->bias, sub, sizeof sub)) rc = nnf_imp_fail(c, "%s", sub);
+  if (!rc && q->bias && nnf_layer_give_biases(l, q->bias, NULL, sub, sizeof sub)) rc = nnf_imp_fail(c, "%s", sub);
   if (!rc && q->bias && !(g->bias[l->index] = malloc((size_t)out * 4))) rc = nnf_imp_fail(c, "out of memory");
   if (!rc && q->bias) memcpy(g->bias[l->index], q->bias, (size_t)out * 4);
   free(wf), free(bf);

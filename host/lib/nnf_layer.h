@@ -542,12 +542,13 @@ const float *nnf_layer_given_weight_scales(nnf_layer *l);
  * bias holds an int32 bias of a tiny scale exactly only up to 2^24, and a
  * file's may be anything (the real VWW's reach 2^30 on dead channels). The
  * layer's int8 form takes b[o] as channel o's bias while its float bias is
- * still the one it had when given (training moves it: then the float
- * decides). Checkpoints keep them (quant.<i>.bias_given). 0, or -1 + err
- * for a layer without biases. nnf_layer_given_biases: the biases while
- * every channel's float bias is unchanged, else NULL. */
-int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, char *err, size_t errlen);
-const int32_t *nnf_layer_given_biases(nnf_layer *l);
+ * still at[o], the one it had when given (at NULL: the float biases now);
+ * training that moves it hands the channel back to the float. Checkpoints
+ * keep both (quant.<i>.bias_given, quant.<i>.bias_given_at). 0, or -1 + err
+ * for a layer without biases. nnf_layer_given_biases: the biases and *at,
+ * or NULL when none were given. */
+int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, const float *at, char *err, size_t errlen);
+const int32_t *nnf_layer_given_biases(nnf_layer *l, const float **at);
 
 /* The k-th Linear layer (k = 0..) of a network: its float layer and int8
  * form (NULL past the last); the count of Linear layers; and the sizes the

@@ -202,7 +202,7 @@ const float *nnf_layer_given_weight_scales(nnf_layer *l) {
   return Q ? Q->s_w_given : NULL;
 }
 
-int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, char *err, size_t errlen) {
+int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, const float *at, char *err, size_t errlen) {
   int out = 0;
   nnf_qlayer *Q = weights_q(l, &out);
   const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
@@ -212,17 +212,15 @@ int nnf_layer_give_biases(nnf_layer *l, const int32_t *b, char *err, size_t errl
   if (!Q->b_given && (!(Q->b_given = malloc((size_t)out * 4)) || !(Q->b_given_at = malloc((size_t)out * 4))))
     return nnf_fail(err, errlen, "out of memory");
   memcpy(Q->b_given, b, (size_t)out * 4);
-  memcpy(Q->b_given_at, d->b, (size_t)out * 4);
+  memcpy(Q->b_given_at, at ? at : d->b, (size_t)out * 4);
   l->net->quantized = 0;
   return 0;
 }
 
-const int32_t *nnf_layer_given_biases(nnf_layer *l) {
+const int32_t *nnf_layer_given_biases(nnf_layer *l, const float **at) {
   int out = 0;
   nnf_qlayer *Q = weights_q(l, &out);
-  const nnf_dense *d = nnf_layer_dense(l) ? nnf_layer_dense(l) : nnf_layer_conv(l);
   if (!Q || !Q->b_given) return NULL;
-  for (int o = 0; o < out; o++)
-    if (d->b[o] != Q->b_given_at[o]) return NULL;
+  *at = Q->b_given_at;
   return Q->b_given;
 }

@@ -476,8 +476,66 @@ static void damaged(const char *file, int stride) {
   free(b), free(c);
 }
 
+/* Given int32 biases (nnf_layer_give_biases): the VWW look-alike's dead
+ * channels have biases of 2^30, past what a float32 holds. Its int8 form
+ * takes them as given; a channel whose float bias then moves (a fine-tune)
+ * takes the float's, the others keep theirs; a checkpoint keeps both, so
+ * the loaded network's int8 biases are the same. */
+static void given_biases(void) {
+  char path[512], err[512];
+  nnf_import_info info;
+  snprintf(path, sizeof path, "%s/tiny/vww.tflite", NNF_TEST_DATA);
+  nnf_net *n = nnf_import_file(path, &info, err, sizeof err);
+  nnf_test_ctx("import %s: %s", path, err);
+  CHECK(n != NULL);
+  int li = -1, big = -1, other = -1;
+  for (int i = 0; i < n->nlayers && li < 0; i++) {
+    const float *at;
+    const int32_t *gb = nnf_layer_given_biases(n->layer[i], &at);
+    const nnf_dense *d = nnf_layer_conv(n->layer[i]);
+    for (int o = 0; gb && d && o < d->out && big < 0; o++)
+      if (gb[o] > (1 << 24) || gb[o] < -(1 << 24)) li = i, big = o;
+    for (int o = 0; li >= 0 && o < d->out && other < 0; o++)
+      if (o != big && gb[o] > -(1 << 20) && gb[o] < (1 << 20)) other = o;
+  }
+  nnf_test_ctx("a layer with a given bias over 2^24 and one under 2^20: layer %d, channels %d, %d", li, big, other);
+  CHECK(li >= 0 && other >= 0);
+  nnf_layer *l = n->layer[li];
+  const nnf_qlayer *Q = nnf_layer_conv_qlayer(l);
+  nnf_dense *d = nnf_layer_conv(l);
+  const float *at;
+  const int32_t *gb = nnf_layer_given_biases(l, &at);
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK_EQ(Q->bias[big], gb[big]); /* as given, though the float cannot hold it */
+  CHECK(nnfm_quantize_real(d->b[big], (double)n->t[li].r.scale * Q->s_w[big], 0, INT32_MIN, INT32_MAX) != gb[big]);
+  /* a fine-tune moves one channel's float bias: that channel takes the float's */
+  const int32_t want_other = gb[other] + 1000;
+  d->b[other] = (float)((double)want_other * (double)n->t[li].r.scale * Q->s_w[other]);
+  n->quantized = 0;
+  CHECK_OK(nnf_net_quantize(n, err, sizeof err));
+  CHECK_EQ(Q->bias[other], want_other);
+  CHECK_EQ(Q->bias[big], gb[big]);
+  /* the checkpoint keeps the given biases and the floats they go with */
+  snprintf(path, sizeof path, "%s/import_given_biases.safetensors", NNF_TEST_TMP);
+  CHECK_OK(nnf_ckpt_save(path, n, NULL, NULL, 0, err, sizeof err));
+  nnf_net *m = nnf_ckpt_load(path, err, sizeof err);
+  nnf_test_ctx("load %s: %s", path, err);
+  CHECK(m != NULL);
+  CHECK_OK(nnf_net_quantize(m, err, sizeof err));
+  for (int i = 0; i < n->nlayers; i++) {
+    const nnf_dense *dn = nnf_layer_conv(n->layer[i]);
+    if (!dn) continue;
+    nnf_test_ctx("layer %d's int8 biases after the checkpoint", i);
+    CHECK_MEM_EQ(nnf_layer_conv_qlayer(m->layer[i])->bias, nnf_layer_conv_qlayer(n->layer[i])->bias,
+                 (size_t)dn->out * 4);
+  }
+  nnf_net_free(m);
+  nnf_net_free(n);
+}
+
 int main(void) {
   ref = nnf_ref_load("import_ref.json");
+  given_biases();
   CHECK_EQ((int)get(ref, "n", NULL)->valuedouble, NREF);
   load_images();
   onnx_float("import_mlp.onnx", "mlp_onnx", "Flatten,Linear(784,64),ReLU,Linear(64,32),Tanh,Linear(32,10)");
