@@ -159,9 +159,11 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
 #define CLI_ARCH_HELP                                                                                   \
   "  --arch A         the network as layers, e.g. (docs/cli.md)\n"                                     \
   "                   conv(16,5,pad=2),relu,maxpool(2),conv(32,5,pad=2),relu,maxpool(2),flatten,dense(10)\n" \
-  "                   conv(OUT,K,stride=S,pad=P,bias=0|1), maxpool(K,stride=S,pad=P), avgpool(K,...),\n"    \
-  "                   gap (global average pooling), flatten, dense(OUT), relu, relu6, sigmoid, tanh,\n"     \
-  "                   identity, softmax, dropout(P); K 1..7, stride 1..4 (pools: K by default), pad 0..7\n" \
+  "                   conv(OUT,K,stride=S,pad=P,bias=0|1,groups=G) (per axis: kh= kw= sh= sw= ph= pw=),\n"   \
+  "                   dwconv(K,...) (depthwise), zeropad(L,R,T,B), maxpool(K,stride=S,pad=P),\n"           \
+  "                   avgpool(K,...), gap (global average pooling), flatten, dense(OUT), relu, relu6,\n"    \
+  "                   sigmoid, tanh, identity, softmax, dropout(P); the device runs K 1..7, stride 1..4,\n" \
+  "                   pad 0..7 (pools: stride K by default)\n"                                              \
   "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images), or N:\n"     \
   "                   flat rows of N features (CSV data; then dense first, no conv)\n"
 /* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,

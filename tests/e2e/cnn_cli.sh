@@ -47,7 +47,10 @@ expect 2 "--input-shape wants C,H,W \(e.g. 1,28,28\) or N \(flat rows\), not '28
   t "${nodata[@]}" --arch "flatten,dense(10)" --input-shape 28,28
 expect 3 "--arch conv\(4,3\),relu,flatten,dense\(10\) takes 2352 inputs but the training data has 784 features" -- \
   t --arch "conv(4,3),relu,flatten,dense(10)" --input-shape 3,28,28 --limit 50 --test-limit 0 --epochs 1
-"$nnfpga" train --help | grep -q "conv(OUT,K,stride=S,pad=P,bias=0|1)" || fail "train --help lacks the --arch grammar"
+h=$("$nnfpga" train --help)
+for item in "conv(OUT,K,stride=S,pad=P,bias=0|1,groups=G)" "dwconv(K,...)" "zeropad(L,R,T,B)"; do
+  grep -qF "$item" <<<"$h" || fail "train --help lacks the --arch grammar's $item"
+done
 
 # 2. a small CNN: host fake quantization, then the model device (hardware in the loop)
 arch="conv(6,5,pad=2),relu,maxpool(2),conv(8,3,stride=2),relu,avgpool(2,stride=1,pad=1),flatten,dense(10)"
