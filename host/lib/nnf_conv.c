@@ -69,7 +69,7 @@ static void col2im(const float *dcol, int c, int h, int w, const geo *g, int oh,
 }
 
 /* A map layer's input must be the map the device holds (not a Flatten's). */
-static int need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen) {
+int nnf_need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen) {
   const nnf_tensor *x = &l->net->t[l->index];
   if (!x->map || x->mc != x->c || x->mh != x->h || x->mw != x->w)
     return nnf_fail(err, errlen, "layer %d (%s): its input is flattened; a map layer needs a C x H x W map", l->index,
@@ -78,12 +78,12 @@ static int need_map(const nnf_layer *l, const char *what, int *steps, char *err,
   return 0;
 }
 
-/* A map layer's input and window: the map (need_map), then "a 5 x 5 kernel
+/* A map layer's input and window: the map (nnf_need_map), then "a 5 x 5 kernel
  * is larger than the 3 x 3 input map padded by 0" and the like from the
  * model's window check; the output size in *oh, *ow. */
 static int window_fits(const nnf_layer *l, const char *what, const nnfm_window *win, int need_tap, int *steps, int *oh,
                        int *ow, char *err, size_t errlen) {
-  if (need_map(l, what, steps, err, errlen)) return -1;
+  if (nnf_need_map(l, what, steps, err, errlen)) return -1;
   if (nnfm_window_check(win, 0, oh, ow) != NNFM_OK)
     return nnf_fail(err, errlen, "layer %d (%s): a %d x %d kernel is larger than the %d x %d input map padded by %d",
                     l->index, what, win->kh, win->kw, win->h, win->w, win->ph);

@@ -40,6 +40,11 @@ void nnf_ste_backward(nnf_layer *l, const nnf_qlayer *Q, const nnf_tensor *y, fl
 int nnf_qlayer_quantize_weights(nnf_qlayer *Q, const nnf_dense *L, double s_in, double s_out, int layer, char *err,
                                 size_t errlen);
 
+/* A map layer's input check: its input is a C x H x W map the device holds
+ * (not flattened) and it takes no time steps; 0, or -1 + err naming the
+ * layer as `what`. */
+int nnf_need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen);
+
 /* The "ZeroPad2d((l,r,t,b))" entry: the layer; NULL + err when malformed,
  * NULL for another entry. */
 nnf_layer *nnf_zeropad_parse(const char *tok, char *err, size_t errlen);

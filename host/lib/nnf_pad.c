@@ -35,14 +35,10 @@ static void zp_describe(const nnf_layer *l, char *buf, size_t len) {
 
 static int zp_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
   const int *p = ((const zeropad *)l)->pad;
-  const nnf_tensor *x = &l->net->t[l->index];
   char what[64];
   (void)in;
   zp_describe(l, what, sizeof what);
-  if (!x->map || x->mc != x->c || x->mh != x->h || x->mw != x->w)
-    return nnf_fail(err, errlen, "layer %d (%s): its input is flattened; a map layer needs a C x H x W map", l->index,
-                    what);
-  if (*steps != 1) return nnf_fail(err, errlen, "layer %d (%s): map layers take no time steps", l->index, what);
+  if (nnf_need_map(l, what, steps, err, errlen)) return -1;
   int64_t oh = (int64_t)l->ih + p[2] + p[3], ow = (int64_t)l->iw + p[0] + p[1];
   if ((int64_t)l->ic * oh * ow > (1 << 24))
     return nnf_fail(err, errlen, "layer %d (%s): a %d x %lld x %lld output is more than 2^24 values", l->index, what,
