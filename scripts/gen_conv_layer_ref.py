@@ -15,7 +15,12 @@ and, for the scalar (y * g).sum(), the gradients of x and of every
 parameter (state_dict names). The cases cover stride 2, padding, a 1x1
 kernel, conv without bias, max pooling with padding, average pooling with
 padding (count_include_pad=False), global average pooling, and channel counts
-that are not multiples of 8. Float32 values are written with %.9g.
+that are not multiples of 8; and a graph, "residual": two ResNet-8 blocks, an
+identity shortcut (Add(1)) and a 1x1 stride-2 conv shortcut reading an
+earlier output (from=6) joined by Add(10). Entries with from=K and Add(K)
+are run by scripts/torch_check.py's Graph (split_from takes from=K out of an
+entry; the rest is still evaluated as a torch.nn constructor call). Float32
+values are written with %.9g.
 """
 import json
 import os
@@ -25,7 +30,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_check import split_arch  # noqa: E402  (the one split of an architecture string)
+from torch_check import graph_types, split_arch, split_from  # noqa: E402  (the one parse of an architecture string)
 
 CASES = [
     ("strided", [2, 3, 9, 9],
@@ -45,15 +50,31 @@ CASES = [
      "ZeroPad2d((0,1,0,1)),Conv2d(4,6,kernel_size=(3,2),stride=(2,1),padding=(1,0)),ReLU,"
      "Conv2d(6,6,kernel_size=3,stride=1,padding=1,groups=6),ReLU6,"
      "Conv2d(6,12,kernel_size=(1,3),stride=1,padding=(0,1),groups=3,bias=False),Flatten,Linear(480,3)"),
+    # a residual graph (docs/tiny.md "Residual graphs"): a block with an
+    # identity shortcut (layer 5 adds layer 1's output), then a stride-2
+    # block whose shortcut, a 1x1 stride-2 conv, reads layer 6's output
+    # (from=6) and is joined by Add(10)
+    ("residual", [2, 3, 8, 8],
+     "Conv2d(3,4,kernel_size=3,stride=1,padding=1),ReLU,Conv2d(4,4,kernel_size=3,stride=1,padding=1),ReLU,"
+     "Conv2d(4,4,kernel_size=3,stride=1,padding=1),Add(1),ReLU,ZeroPad2d((0,1,0,1)),"
+     "Conv2d(4,6,kernel_size=3,stride=2,padding=0),ReLU,Conv2d(6,6,kernel_size=3,stride=1,padding=1),"
+     "Conv2d(4,6,kernel_size=1,stride=2,padding=0,from=6),Add(10),ReLU,AdaptiveAvgPool2d(1),Flatten,Linear(6,3)"),
 ]
 
 
 def build(arch):
+    """torch_check's Graph (an nn.Sequential; a chain runs as one) of the
+    entries: from=K taken out by split_from, Add(K) its Add, the rest
+    evaluated as torch.nn constructor calls."""
+    Add, Graph = graph_types(torch)
     mods = []
     for item in split_arch(arch):
+        item, src = split_from(item)
         name = item if "(" in item else item + "()"
-        mods.append(eval("nn." + name, {"nn": nn}))
-    return nn.Sequential(*mods)
+        mods.append(eval(name if name.startswith("Add(") else "nn." + name, {"nn": nn, "Add": Add}))
+        if src is not None:
+            mods[-1].nnf_from = src
+    return Graph(*mods)
 
 
 def f32(t):

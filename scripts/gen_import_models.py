@@ -447,13 +447,13 @@ def tflite_tanh(xte_u8, out, ref):
 
 
 def tflite_bad(out):
-    """QUANTIZE then ADD: an unsupported operator at index 1."""
+    """QUANTIZE then MUL: an unsupported operator at index 1."""
     m = TFLite()
     t_in = m.tensor("x", [1, 4], TT_FLOAT32)
     t_q = act_tensor(m, "xq", [1, 4], np.float32(0.5), 0)
-    t_y = act_tensor(m, "sum", [1, 4], np.float32(1.0), 0)
+    t_y = act_tensor(m, "product", [1, 4], np.float32(1.0), 0)
     m.op("QUANTIZE", [t_in], [t_q])
-    m.op("ADD", [t_q, t_q], [t_y])
+    m.op("MUL", [t_q, t_q], [t_y])
     with open(f"{out}/import_bad_op.tflite", "wb") as f:
         f.write(m.build([t_in], [t_y]))
 
@@ -500,7 +500,8 @@ def tflite_refusals(out):
         last = t_y
         for k, (op, shape, s_o, zp_o, opts) in enumerate(after or []):
             t_z = act_tensor(m, "z" if k == 0 else f"z{k}", shape, np.float32(s_o), zp_o)
-            m.op(op, [t_x if branch else last], [t_z], opts)
+            src = act_tensor(m, "u", shape, h, 0) if branch == "unwritten" else t_x if branch else last
+            m.op(op, [src], [t_z], opts)
             last = t_z
         data = m.build([t_x], [last], version=version, subgraphs=subgraphs)
         with open(f"{out}/import_bad/{name}.tflite", "wb") as f:
@@ -520,8 +521,10 @@ def tflite_refusals(out):
     fc_model("bias_shape", "operator 0 (FULLY_CONNECTED 'y'): its bias 'b' is not [2]", bias_shape=[3])
     fc_model("logistic_q", "operator 1 (LOGISTIC 'z'): its output is quantized (0.0078125, -128), not TFLite's "
              "(1/256, -128)", after=[("LOGISTIC", [1, 2], 1 / 128, -128, None)])
-    fc_model("branch", "operator 1 (LOGISTIC 'z'): it does not read the output of the operator before it (only chains "
-             "of layers import)", after=[("LOGISTIC", [1, 2], 1 / 256, -128, None)], branch=True)
+    fc_model("branch", "operator 1 (LOGISTIC 'z'): LOGISTIC imports only right after FULLY_CONNECTED or CONV_2D "
+             "without a fused activation", after=[("LOGISTIC", [1, 2], 1 / 256, -128, None)], branch=True)
+    fc_model("unwritten", "operator 1 (LOGISTIC 'z'): it reads tensor 'u', which is neither the input nor an earlier "
+             "operator's output", after=[("LOGISTIC", [1, 2], 1 / 256, -128, None)], branch="unwritten")
     fc_model("softmax_middle", "operator 2 (LOGISTIC 'z1'): LOGISTIC after SOFTMAX: SOFTMAX imports only at the end",
              after=[("SOFTMAX", [1, 2], 1 / 256, -128, (OPT_SOFTMAX, [(0, "Float32", 1.0)])),
                     ("LOGISTIC", [1, 2], 1 / 256, -128, None)])

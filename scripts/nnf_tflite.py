@@ -34,7 +34,8 @@ TT_FLOAT32, TT_INT32, TT_INT8 = 0, 2, 9
 
 # BuiltinOperator
 OPS = {"TANH": 28, "QUANTIZE": 114, "DEQUANTIZE": 6, "RESHAPE": 22, "FULLY_CONNECTED": 9, "LOGISTIC": 14, "SOFTMAX": 25,
-       "CONV_2D": 3, "MAX_POOL_2D": 17, "AVERAGE_POOL_2D": 1, "ADD": 0, "DEPTHWISE_CONV_2D": 4}
+       "CONV_2D": 3, "MAX_POOL_2D": 17, "AVERAGE_POOL_2D": 1, "ADD": 0, "DEPTHWISE_CONV_2D": 4,
+       "MUL": 18}
 
 # BuiltinOptions (the union's type numbers)
 OPT_CONV, OPT_POOL, OPT_FC, OPT_SOFTMAX, OPT_RESHAPE = 1, 5, 8, 9, 17

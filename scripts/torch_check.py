@@ -38,6 +38,19 @@ lie within the bound of the exact result, so within 2 * bound of each
 other, whatever their summation order (BLAS blocking, vector lanes). The
 largest difference as a fraction of its bound is printed.
 
+Graphs (residual networks). An entry may end with `from=K`: that layer
+reads the output of layer K (K counts as the state_dict prefixes do, "K.weight";
+-1 is the network's input) instead of the layer's just before it, e.g.
+`Conv2d(16,32,kernel_size=1,stride=2,padding=0,from=6)`, `ReLU(from=3)`,
+`ZeroPad2d((0,1,0,1),from=6)`; and `Add(K)` is y = x + out_K, x its input
+(the output before it, or from=J's: `Add(10,from=6)` = out_6 + out_10), the
+same shapes, no parameters. Layers read only earlier outputs; the network's
+output is the last layer's. The modules are still numbered as in an
+nn.Sequential (Graph below, whose forward keeps every layer's output and
+feeds each module its source; a chain is the Sequential's forward), so the
+state_dict names are the same. The bound follows the graph: an Add's is the
+sum of its inputs' plus one float32 rounding of the sum, gamma(1) |x + z|.
+
 Runs of equal consecutive TransformerEncoderLayer entries are also loaded, under their
 own state_dict names (layers.<j>.self_attn.in_proj_weight, ...), into
 PyTorch's torch.nn.TransformerEncoder(layer, num_layers) with
@@ -77,12 +90,21 @@ def error_bound(torch, mods, x):
     taps are exact zeros); MaxPool2d passes the largest error of its window
     (|max(a + e) - max(a)| <= max |e|); an average pool of n taps adds the
     rounding of its sum and division, gamma(n + 1) * mean |a|, to the mean
-    error; Flatten reshapes it."""
+    error; Flatten reshapes it. In a graph each layer starts from its
+    source's (a, err) (sources); an Add sums its inputs' values and errors
+    and adds the one rounding of the float32 sum, gamma(1) |a_x + a_z|."""
     F = torch.nn.functional
-    a = x.double()
-    err = torch.zeros_like(a)
-    for m in mods:
-        if isinstance(m, torch.nn.Linear):
+    Add = graph_types(torch)[0]
+    srcs = sources(mods)
+    drop = last_reads(srcs)
+    outs = {-1: (x.double(), torch.zeros_like(x, dtype=torch.float64))}
+    for i, (m, (src, src2)) in enumerate(zip(mods, srcs)):
+        a, err = outs[src]
+        if isinstance(m, Add):
+            a2, err2 = outs[src2]
+            a = a + a2
+            err = err + err2 + gamma(1) * a.abs()
+        elif isinstance(m, torch.nn.Linear):
             w, b = m.weight.double(), m.bias.double()
             k = w.shape[1]
             err = gamma(k + 1) * (a.abs() @ w.abs().T + b.abs()) + err @ w.abs().T
@@ -106,6 +128,9 @@ def error_bound(torch, mods, x):
             return None  # recurrent_bound
         else:
             a = m(a)
+        outs[i] = (a, err)
+        for j in drop[i]:
+            del outs[j]
     return err
 
 
@@ -159,17 +184,130 @@ def split_arch(arch):
     return out + ([cur] if cur else [])
 
 
+def split_from(tok):
+    """An entry without its `from=K` (its last argument, if it is one) and K,
+    or the entry and None: "ReLU(from=3)" -> ("ReLU", 3),
+    "ZeroPad2d((0,1,0,1),from=6)" -> ("ZeroPad2d((0,1,0,1))", 6)."""
+    name, paren, _ = tok.partition("(")
+    if not paren or not tok.endswith(")"):
+        return tok, None
+    parts = split_arch(tok[len(name) + 1:-1])
+    if not parts or not parts[-1].strip().startswith("from="):
+        return tok, None
+    k = int(parts[-1].strip()[len("from="):])
+    return (f"{name}({','.join(parts[:-1])})" if len(parts) > 1 else name), k
+
+
+def sources(mods):
+    """Per layer i, the outputs it reads: (src, src2), src the layer whose
+    output is its input (from=K, else i - 1; -1 the network's input), src2
+    an Add's second (Add(K): K), else None."""
+    out = []
+    for i, m in enumerate(mods):
+        src, src2 = getattr(m, "nnf_from", i - 1), getattr(m, "nnf_add", None)
+        if not -1 <= src < i or not (src2 is None or -1 <= src2 < i):
+            raise ValueError(f"layer {i} reads the output of layer {src}"
+                             f"{'' if src2 is None else f' and {src2}'}: only earlier ones (or -1, the input)")
+        out.append((src, src2))
+    return out
+
+
+def last_reads(srcs):
+    """Per layer i, the outputs no layer after i reads (their last reader is
+    i), to drop once layer i has run; the last layer's output is kept."""
+    last = {}
+    for i, (src, src2) in enumerate(srcs):
+        for j in (src, src2):
+            if j is not None:
+                last[j] = i
+    drop = [[] for _ in srcs]
+    for j, i in last.items():
+        if j != len(srcs) - 1:
+            drop[i].append(j)
+    return drop
+
+
+def describe_graph(mods):
+    """The graph's edges in words ("layer 5 adds layer 1's output; ..."), or
+    None for a chain."""
+    if not is_graph(mods):
+        return None
+    name = lambda k: "the input" if k < 0 else f"layer {k}'s output"
+    edges = []
+    for i, (src, src2) in enumerate(sources(mods)):
+        e = [f"reads {name(src)}"] if src != i - 1 else []
+        e += [f"adds {name(src2)}"] if src2 is not None else []
+        if e:
+            edges.append(f"layer {i} " + " and ".join(e))
+    return "; ".join(edges)
+
+
+def is_graph(mods):
+    """True when some layer reads other than the output just before it."""
+    return any(s != (i - 1, None) for i, s in enumerate(sources(mods)))
+
+
+_GRAPH_TYPES = []
+
+
+def graph_types(torch):
+    """(Add, Graph): the Add module, y = x + z (no parameters), and the
+    nn.Sequential whose forward follows sources (the state_dict names stay
+    "0.weight", ...); made once torch is imported."""
+    if _GRAPH_TYPES:
+        return _GRAPH_TYPES[0]
+
+    class Add(torch.nn.Module):
+        """libnnf's Add(K): its input plus layer K's output (nnf_add = K)."""
+
+        def __init__(self, k):
+            super().__init__()
+            self.nnf_add = k
+
+        def forward(self, x, z):
+            return x + z
+
+        def extra_repr(self):
+            return str(self.nnf_add)
+
+    class Graph(torch.nn.Sequential):
+        """nn.Sequential over a graph: every layer's output kept (until its
+        last reader has run), each module fed its source and an Add also its
+        second input. A chain runs as nn.Sequential."""
+
+        def forward(self, x):
+            mods = list(self)
+            if not is_graph(mods):
+                return super().forward(x)
+            srcs = sources(mods)
+            drop = last_reads(srcs)
+            outs = {-1: x}
+            for i, (m, (src, src2)) in enumerate(zip(mods, srcs)):
+                outs[i] = m(outs[src]) if src2 is None else m(outs[src], outs[src2])
+                for j in drop[i]:
+                    del outs[j]
+            return outs[len(mods) - 1]
+
+    _GRAPH_TYPES.append((Add, Graph))
+    return _GRAPH_TYPES[0]
+
+
 def build(torch, meta):
-    """The nn.Sequential's modules the metadata describes; None if a layer
-    has no PyTorch module (a LIF layer)."""
+    """The nn.Sequential's modules the metadata describes (a graph's: an
+    entry's from=K is the module's nnf_from, Add(K) graph_types' Add; run
+    them with Graph); None if a layer has no PyTorch module (a LIF layer)."""
     acts = {"relu": torch.nn.ReLU, "relu6": torch.nn.ReLU6, "sigmoid": torch.nn.Sigmoid,
             "tanh": torch.nn.Tanh, "none": torch.nn.Identity}
     mods = []
     if "architecture" in meta:
+        Add = graph_types(torch)[0]
         for tok in split_arch(meta["architecture"]):
+            tok, src = split_from(tok)
             name, _, args = tok.partition("(")
             args = args.rstrip(")")
-            if name == "Linear":
+            if name == "Add":
+                mods.append(Add(int(args)))
+            elif name == "Linear":
                 i, o = (int(v) for v in args.split(","))
                 mods.append(torch.nn.Linear(i, o))
             elif name == "Dropout":
@@ -197,6 +335,9 @@ def build(torch, meta):
                 if m is None:
                     return None
                 mods.append(m)
+            if src is not None:
+                mods[-1].nnf_from = src
+        sources(mods)  # (refuses a layer reading a later one)
         return mods
     sizes = [int(v) for v in meta["layers"].split(",")]
     for i in range(len(sizes) - 1):
@@ -209,7 +350,13 @@ def build(torch, meta):
 def encoder_check(torch, mods, tensors, x):
     """Each run of consecutive TransformerEncoderLayer modules, loaded into
     torch.nn.TransformerEncoder (strict), against the Sequential's outputs of
-    those layers; the worst relative difference, or None without encoders."""
+    those layers; the worst relative difference, or None without encoders
+    (or, not checked, in a graph: encoders come in chains)."""
+    if not any(hasattr(m, "nnf_kwargs") for m in mods):
+        return None
+    if is_graph(mods):
+        print("torch_check: encoder layers in a graph: not loaded into torch.nn.TransformerEncoder")
+        return None
     a, i, worst = x, 0, None
     while i < len(mods):
         if not hasattr(mods[i], "nnf_kwargs"):
@@ -259,7 +406,7 @@ def main():
         print(f"torch_check: {args.checkpoint}: a layer without a PyTorch module "
               f"({meta.get('architecture')}); this check is for float networks")
         return 1
-    model = torch.nn.Sequential(*mods).eval()
+    model = graph_types(torch)[1](*mods).eval()
     # format 2 names the float tensors as nn.Sequential's state_dict ("0.weight");
     # format 1 put them under "layers."
     state = {k[len("layers."):] if k.startswith("layers.") else k: v for k, v in tensors.items()
@@ -285,6 +432,8 @@ def main():
     acc = (logits.argmax(1) == y).float().mean().item()
     print(f"torch_check: {args.checkpoint} loads in PyTorch {torch.__version__}; "
           f"float accuracy {100 * acc:.2f}% on {count} images")
+    if describe_graph(mods):
+        print(f"torch_check: a graph: {describe_graph(mods)}")
     if not args.nnfpga:
         return 0
     out = subprocess.run([args.nnfpga, "infer", "--model", args.checkpoint, "--float", "--data", args.data,

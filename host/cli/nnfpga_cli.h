@@ -163,7 +163,9 @@ int cli_plot_history(const char *cmd, const char *path, const char *title, const
   "                   dwconv(K,...) (depthwise), zeropad(L,R,T,B), maxpool(K,stride=S,pad=P),\n"           \
   "                   avgpool(K,...), gap (global average pooling), flatten, dense(OUT), relu, relu6,\n"    \
   "                   sigmoid, tanh, identity, softmax, dropout(P); the device runs K 1..7, stride 1..4,\n" \
-  "                   pad 0..7 (pools: stride K by default)\n"                                              \
+  "                   pad 0..7 (pools: stride K by default); residual graphs: add(K) adds layer K's\n"   \
+  "                   output, and any item's from=K reads layer K's output (-1: the input) instead of\n" \
+  "                   the one before it\n"                                                                 \
   "  --input-shape S  C,H,W of the inputs for --arch (default 1,28,28: the images), or N:\n"     \
   "                   flat rows of N features (CSV data; then dense first, no conv)\n"
 /* The network of --arch over --input-shape (C,H,W or CxHxW): 0 and *net,

@@ -13,6 +13,8 @@
  *   avgpool(K, stride=S, pad=P)               AvgPool2d (count_include_pad=False)
  *   gap                                       AdaptiveAvgPool2d(1): global average pooling
  *   flatten                                   Flatten
+ *   add(K)                                    Add: the input plus layer K's output (-1: the
+ *                                             network's input): a residual join
  *   dense(OUT)                                Linear (linear too)
  *   relu, relu6, sigmoid, tanh, identity      activations
  *   dropout(P)                                Dropout
@@ -29,6 +31,10 @@
  *   mha(D, HEADS)                             MultiheadAttention, self-attention
  *   encoder(D, HEADS, ff=F, act=relu|gelu, norm_first=0|1, eps=E)
  *                                             TransformerEncoderLayer; ff 4 D, relu, post-norm
+ * Any item may read an earlier layer's output instead of the one before it:
+ * from=K (K = -1: the network's input), a residual block's shortcut:
+ *   conv(16,3,pad=1),relu,conv(16,3,pad=1),relu,conv(16,3,pad=1),add(1),relu
+ *   ...,conv(32,1,stride=2,from=6),add(9),relu
  * Names are case-insensitive; "padding" is "pad". Every shape is checked
  * when the item joins the network, so an architecture that does not
  * compose is refused here with the item's index and text (see nnf_ckpt.h).
@@ -300,12 +306,41 @@ static nnf_layer *make(const item *it, char *err, size_t errlen) {
       if (it->npos || it->nkey) return nnf_fail(err, errlen, "takes no arguments"), NULL;
       return strcmp(n, "flatten") ? nnf_activation((nnf_act)j, err, errlen) : nnf_flatten(err, errlen);
     }
+  if (!strcmp(n, "add")) {
+    if (only(it, 1, NULL, err, errlen)) return NULL;
+    double v = it->npos ? it->pos[0] : NAN;
+    if (v != (double)(int)v || v < -1)
+      return nnf_fail(err, errlen, "add(K) adds the output of layer K (-1: the input)"), NULL;
+    return nnf_add((int)v, err, errlen);
+  }
   nnf_fail(err, errlen,
-           "unknown layer '%s' (conv, dwconv, zeropad, maxpool, avgpool, gap, flatten, dense, relu, relu6, sigmoid, "
+           "unknown layer '%s' (conv, dwconv, zeropad, maxpool, avgpool, gap, flatten, add, dense, relu, relu6, sigmoid, "
            "tanh, identity, softmax, dropout, rnn, gru, lstm, embed, posembed, clstoken, meanpool, clspool, layernorm, "
            "gelu, mha, encoder)",
            n);
   return NULL;
+}
+
+/* An item's from=K (any item: it reads layer K's output, -1 the input),
+ * taken out of its arguments into *from. */
+static int take_from(item *it, int idx, int *from, char *err, size_t errlen) {
+  for (int k = 0; k < it->nkey; k++) {
+    if (strcmp(it->key[k], "from")) continue;
+    double v = it->kval[k];
+    if (v != v) return nnf_fail(err, errlen, "from=%s: from takes a layer's index", it->kstr[k]);
+    if (v != (double)(int)v || v < -1 || v >= idx)
+      return nnf_fail(err, errlen, "from=%g: it reads the output of a layer before it (0..%d) or the input (-1)", v,
+                      idx - 1);
+    *from = (int)v;
+    for (int j = k + 1; j < it->nkey; j++) {
+      memcpy(it->key[j - 1], it->key[j], sizeof it->key[j]);
+      it->kval[j - 1] = it->kval[j];
+      memcpy(it->kstr[j - 1], it->kstr[j], sizeof it->kstr[j]);
+    }
+    it->nkey--;
+    return 0;
+  }
+  return 0;
 }
 
 /* A layer's own message starts "layer N (Kind(...)): "; the item says that. */
@@ -341,9 +376,11 @@ nnf_net *nnf_arch_build(const char *spec, const int shape[3], char *err, size_t 
     }
     item it;
     nnf_layer *l = NULL;
+    int from = n->nlayers - 1;
     if (too_long) nnf_fail(sub, sizeof sub, "too long");
-    else if (!split_item(tok, &it, sub, sizeof sub)) l = make(&it, sub, sizeof sub);
-    if (!l || nnf_net_add(n, l, sub, sizeof sub)) {
+    else if (!split_item(tok, &it, sub, sizeof sub) && !take_from(&it, n->nlayers, &from, sub, sizeof sub))
+      l = make(&it, sub, sizeof sub);
+    if (!l || nnf_net_add_from(n, l, from, sub, sizeof sub)) {
       nnf_fail(err, errlen, "layer %d '%s': %s", idx, tok, strip_prefix(sub));
       nnf_net_free(n);
       return NULL;

@@ -448,6 +448,8 @@ static nnf_layer *parse_layer(const char *tok, int width, int channels, char *er
     if (!strcmp(tok, acts[a])) return nnf_activation((nnf_act)a, err, errlen);
   if (!strcmp(tok, "Flatten")) return nnf_flatten(err, errlen);
   if (!strcmp(tok, "Softmax(dim=1)")) return nnf_softmax(err, errlen);
+  int from;
+  if (sscanf(tok, "Add(%d%c", &from, &tail) == 2 && tail == ')') return nnf_add(from, err, errlen);
   double dp;
   if (sscanf(tok, "Dropout(%lf%c", &dp, &tail) == 2 && tail == ')') return nnf_dropout(dp, err, errlen);
   if (!strncmp(tok, "LIF(", 4)) {
@@ -503,9 +505,17 @@ static nnf_net *arch_layers(nnf_net *n, const char *arch, int steps, nnf_input_k
     }
     tok[k] = 0;
     if (*p == ',') p++;
-    char sub[256];
-    const nnf_tensor *last = &n->t[n->nlayers];
-    if (nnf_net_add(n, parse_layer(tok, last->width, last->c, sub, sizeof sub), sub, sizeof sub)) {
+    char sub[256], entry[512];
+    int from = n->nlayers - 1, g = nnf_split_from(tok, entry, sizeof entry, &from);
+    if (g < 0 || from >= n->nlayers) {
+      nnf_fail(err, errlen, "architecture '%.80s': layer %d '%.60s': from= names no layer before it", arch, n->nlayers,
+               tok);
+      nnf_net_free(n);
+      return NULL;
+    }
+    const nnf_tensor *last = &n->t[from + 1];
+    sub[0] = 0;
+    if (nnf_net_add_from(n, parse_layer(entry, last->width, last->c, sub, sizeof sub), from, sub, sizeof sub)) {
       nnf_fail(err, errlen, "architecture '%.80s': %s", arch, sub);
       nnf_net_free(n);
       return NULL;

@@ -70,7 +70,7 @@ static void col2im(const float *dcol, int c, int h, int w, const geo *g, int oh,
 
 /* A map layer's input must be the map the device holds (not a Flatten's). */
 int nnf_need_map(const nnf_layer *l, const char *what, int *steps, char *err, size_t errlen) {
-  const nnf_tensor *x = &l->net->t[l->index];
+  const nnf_tensor *x = &l->net->t[l->src];
   if (!x->map || x->mc != x->c || x->mh != x->h || x->mw != x->w)
     return nnf_fail(err, errlen, "layer %d (%s): its input is flattened; a map layer needs a C x H x W map", l->index,
                     what);
@@ -308,8 +308,8 @@ static int dev_window(const conv *C, int B, nnfm_window *w, const char *what, ch
   const nnf_layer *l = &C->base;
   int pad[4];
   *w = conv_win(C, B);
-  if (l->index < 1 || !nnf_layer_zeropad(l->net->layer[l->index - 1], pad)) return 0;
-  const nnf_layer *z = l->net->layer[l->index - 1];
+  const nnf_layer *z = nnf_layer_producer(l);
+  if (!z || !nnf_layer_zeropad(z, pad)) return 0;
   int top = w->ph + pad[2], bottom = w->ph + pad[3], left = w->pw + pad[0], right = w->pw + pad[1];
   if (bottom < top || right < left)
     return nnf_fail(err, errlen,
@@ -355,7 +355,7 @@ static uint32_t conv_input(nnf_layer *l, const nnf_plan *p, uint32_t base, const
   const nnfm_window v = s2d_window(C, &w, s);
   const uint32_t words = nnfm_fmap_words(p->cfg, (uint32_t)v.c, (uint32_t)v.h, (uint32_t)v.w, (uint32_t)B);
   if (!xq) return words;
-  const int CI = l->ic, H = w.h, W = w.w, zp = l->net->t[l->index].r.zp;
+  const int CI = l->ic, H = w.h, W = w.w, zp = l->net->t[l->src].r.zp;
   int8_t *m = malloc((size_t)B * v.c * v.h * v.w);
   if (!m) return 0;
   for (int b = 0; b < B; b++)
@@ -534,8 +534,8 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
   conv *C = (conv *)l;
   const nnf_qlayer *Q = &C->q;
   const nnfm_window *w = &C->dw;
-  const int8_t zp_in = (int8_t)l->net->t[l->index].r.zp;
-  const uint32_t a_base = nnf_plan_input(p, l->index);
+  const int8_t zp_in = (int8_t)l->net->t[l->src].r.zp;
+  const uint32_t a_base = nnf_plan_input(p, l->src);
   if (C->packed) {
     uint8_t *insn = nnf_plan_insn(p);
     if (!insn) return -1;
@@ -786,7 +786,7 @@ static int pool_emit(nnf_layer *l, nnf_plan *p) {
                    (uint8_t)(P->global ? 0 : P->k), (uint8_t)(P->global ? 0 : P->k),
                    (uint8_t)(P->global ? 1 : P->stride), (uint8_t)(P->global ? 1 : P->stride),
                    (uint8_t)(P->global ? 0 : P->pad), (uint8_t)(P->global ? 0 : P->pad), 0, 0,
-                   nnf_plan_input(p, l->index), p->act[l->index + 1], (int8_t)P->lo, (int8_t)P->hi, P->global};
+                   nnf_plan_input(p, l->src), p->act[l->index + 1], (int8_t)P->lo, (int8_t)P->hi, P->global};
   if (nnfdrv_insn_pool(insn, &c) != NNFDRV_OK) p->ok = 0;
   return 0;
 }
@@ -856,6 +856,8 @@ int nnf_conv_fuses_pool(const nnf_layer *l, const nnf_plan *p) {
   int i = l->index + 1;
   while (i < n->nlayers && n->layer[i]->fused) i++; /* a ReLU in the conv's clamp */
   if (i >= n->nlayers || n->layer[i]->ops != &maxpool_ops) return -1;
+  /* the pool is the unpooled map's one reader (fused layers are their input's) */
+  if (n->layer[i]->src != i || nnf_net_readers(n, i) != 1) return -1;
   const pool *P = (const pool *)n->layer[i];
   if (P->k != 2 || P->stride != 2 || P->pad != 0 || P->lo != -128 || P->hi != 127) return -1;
   if (l->oh < 2 || l->ow < 2) return -1;

@@ -176,6 +176,19 @@ static uint32_t map_words(const nnfm_config *c, const nnf_tensor *t, int B) {
   return nnfm_fmap_words(c, (uint32_t)t->mc, (uint32_t)t->mh, (uint32_t)t->mw, (uint32_t)B);
 }
 
+/* Whether ACT words at base are read after layer i is planned: a boundary
+ * placed there (itself, or through layers that cost the device nothing) is
+ * a later layer's input, or the network's output. */
+static int region_read_after(const nnf_net *n, const nnf_plan *p, int i, uint32_t base) {
+  for (int b = 0; b <= i + 1; b++) {
+    if (p->act[b] != base) continue;
+    if (b == n->nlayers) return 1;
+    for (int j = i + 1; j < n->nlayers; j++)
+      if (n->layer[j]->src == b || n->layer[j]->src2 == b) return 1;
+  }
+  return 0;
+}
+
 /* The layout for batches of B rows into p: the input buffer(s) (two when
  * streaming), then what each layer places. 0 if it fits, else a message. */
 static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, size_t errlen) {
@@ -208,18 +221,34 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
   for (int i = 0; i < n->nlayers; i++) {
     const nnf_layer *l = n->layer[i];
     if (!l->ops->plan || l->fused) continue;
+    /* (a layer that lays the input out its own way is its one reader: a
+     * chain up to it) */
+    int chain = 1;
+    for (int b = 0; b <= i; b++) chain &= nnf_net_readers(n, b) == 1 && n->layer[b]->src == b;
+    if (!chain) break;
     if (nnf_conv_packs(l, p)) p->pack_layer = i;
     if (l->ops->input && !d->spiking && l->ops->input((nnf_layer *)l, p, 0, NULL, B)) p->in_layer = i;
     break;
   }
-  /* a ZeroPad2d runs as the padding of the Conv2d after it (nnf_pad.c) */
+  /* a ZeroPad2d runs as the padding of the Conv2d after it (nnf_pad.c),
+   * its output's one reader */
   for (int i = 0, pad[4]; i < n->nlayers; i++)
-    if (nnf_layer_zeropad(n->layer[i], pad) && (i + 1 >= n->nlayers || !nnf_layer_conv(n->layer[i + 1]))) {
+    if (nnf_layer_zeropad(n->layer[i], pad) &&
+        (i + 1 >= n->nlayers || !nnf_layer_conv(n->layer[i + 1]) || n->layer[i + 1]->src != i + 1 ||
+         nnf_net_readers(n, i + 1) != 1)) {
       char what[64];
       n->layer[i]->ops->describe(n->layer[i], what, sizeof what);
       return nnf_fail(err, errlen, "layer %d (%s): on the device a ZeroPad2d runs only as the padding of a Conv2d "
-                      "right after it", i, what);
+                      "right after it, its output's one reader", i, what);
     }
+  /* graphs: the map layers, Linear and Add (recurrent, attention and LIF
+   * layers keep regions of their own) */
+  if (nnf_net_is_graph(n))
+    for (int i = 0; i < n->nlayers; i++)
+      if (nnf_layer_attn(n->layer[i], NULL, NULL) >= 0 || nnf_layer_rnn(n->layer[i], NULL, NULL, NULL, NULL) >= 0 ||
+          nnf_layer_lif_config(n->layer[i]))
+        return nnf_fail(err, errlen, "layer %d (%s): on the device a network with residual joins (Add, from=) runs "
+                        "map layers, Linear and Add only", i, n->layer[i]->ops->kind);
   /* a dense input takes ceil(H*W*Cin*B / rows) words, as PACK's check counts */
   const nnf_tensor *t0 = &n->t[0];
   uint32_t in_words = p->pack_layer >= 0
@@ -270,13 +299,13 @@ static int plan(nnf_device *d, const nnf_net *n, int B, nnf_plan *p, char *err, 
       if (p->p > d->p_cap && (p0 == 0 || retried) && !d->spiking && p_layer < 0) /* the layer alone is too many */
         p_layer = i, p_need = p->p;
       p->cur = -1;
-      /* its input has no other reader (a chain): its words are free (but
-       * for a layer that writes in place) */
-      if (p->act[i] != p->act[i + 1]) nnf_plan_act_free(p, p->act[i]);
     } else {
-      p->act[i + 1] = p->act[i];
-      p->tok_rows[i + 1] = p->tok_rows[i];
+      p->act[i + 1] = p->act[l->src];
+      p->tok_rows[i + 1] = p->tok_rows[l->src];
     }
+    /* an input no later layer reads: its words are free */
+    if (!region_read_after(n, p, i, p->act[l->src])) nnf_plan_act_free(p, p->act[l->src]);
+    if (l->src2 >= 0 && !region_read_after(n, p, i, p->act[l->src2])) nnf_plan_act_free(p, p->act[l->src2]);
     p->ppage[i] = p->npages - 1;
     p->pused[p->npages - 1] = p->p;
   }

@@ -95,10 +95,15 @@ int nnf_imp_vfail(char *err, size_t errlen, const char *file, const char *where,
 
 int nnf_imp_add(nnf_net *n, nnf_layer *l, const char *sub, const char *file, const char *where, char *err,
                 size_t errlen) {
+  return nnf_imp_add_from(n, l, n->nlayers - 1, sub, file, where, err, errlen);
+}
+
+int nnf_imp_add_from(nnf_net *n, nnf_layer *l, int from, const char *sub, const char *file, const char *where,
+                     char *err, size_t errlen) {
   char why[384];
   why[0] = 0;
   if (!l) return nnf_fail(err, errlen, "%s: %s: %s", file, where, sub && sub[0] ? sub : "cannot make the layer");
-  if (nnf_net_add(n, l, why, sizeof why)) return nnf_fail(err, errlen, "%s: %s: %s", file, where, why);
+  if (nnf_net_add_from(n, l, from, why, sizeof why)) return nnf_fail(err, errlen, "%s: %s: %s", file, where, why);
   return 0;
 }
 

@@ -19,6 +19,10 @@ int nnf_imp_vfail(char *err, size_t errlen, const char *file, const char *where,
  * err = "<file>: <where>: <why>" and -1. */
 int nnf_imp_add(nnf_net *n, nnf_layer *l, const char *sub, const char *file, const char *where, char *err,
                 size_t errlen);
+/* The same, the layer reading layer `from`'s output (-1: the input): a
+ * graph's operator reading a tensor other than the last one's. */
+int nnf_imp_add_from(nnf_net *n, nnf_layer *l, int from, const char *sub, const char *file, const char *where,
+                     char *err, size_t errlen);
 /* Copy a Linear ([out, in]) or Conv2d ([out, in, kh, kw]) layer's weights
  * and its bias (b NULL: zeros; ignored for a conv without bias). */
 void nnf_imp_set_params(nnf_layer *l, const float *w, const float *b);

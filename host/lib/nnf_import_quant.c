@@ -58,7 +58,7 @@ int nnf_imp_weights(nnf_imp_ctx *c, nnf_imp_given *g, nnf_layer *l, const nnf_im
 
 /* Layer l's int8 weights and multipliers after quantizing: the file's. */
 static int check_weights(nnf_imp_ctx *c, nnf_net *n, nnf_layer *l, const nnf_dense *d, const nnf_qlayer *Q) {
-  const nnf_qrange *qi = &n->t[l->index].r, *qo = nnf_req_q(l);
+  const nnf_qrange *qi = &n->t[l->src].r, *qo = nnf_req_q(l);
   const float *sw = nnf_layer_given_weight_scales(l);
   for (int o = 0; o < d->out; o++) {
     int32_t m0;

@@ -148,7 +148,7 @@ static const char *const type_names[] = {"FLOAT32", "FLOAT16", "INT32", "UINT8",
                                          "RESOURCE", "VARIANT", "UINT32", "UINT16", "INT4"};
 
 enum {
-  OP_AVERAGE_POOL_2D = 1, OP_CONV_2D = 3, OP_DEPTHWISE_CONV_2D = 4, OP_DEQUANTIZE = 6, OP_FULLY_CONNECTED = 9,
+  OP_ADD = 0, OP_AVERAGE_POOL_2D = 1, OP_CONV_2D = 3, OP_DEPTHWISE_CONV_2D = 4, OP_DEQUANTIZE = 6, OP_FULLY_CONNECTED = 9,
   OP_LOGISTIC = 14, OP_MAX_POOL_2D = 17, OP_RESHAPE = 22, OP_SOFTMAX = 25, OP_TANH = 28, OP_QUANTIZE = 114
 };
 
@@ -308,18 +308,34 @@ static int elems(const tfl_tensor *t) {
 
 /* ---- operators into layers ------------------------------------------------------ */
 
-/* What the walk keeps per layer: the tensor its output boundary is. */
+/* What the walk keeps per layer: the tensor its output boundary is. The
+ * operators form a graph (a residual block's ADD reads two tensors): each
+ * reads the boundaries its input tensors are. */
 typedef struct {
   rd *r;
   nnf_net *n;
-  int out_tensor[NNF_MAX_LAYERS + 1];  /* boundary i's tensor (0: the input) */
+  int out_tensor[NNF_MAX_LAYERS + 1];  /* boundary i's tensor (0: the input); -1: a boundary no
+                                          tensor is (a ZeroPad2d's: SAME's padding) */
+  int q_tensor[NNF_MAX_LAYERS + 1];    /* the tensor whose quantization boundary i has */
+  int src;                             /* the boundary the operator's next layer reads */
   int nhwc;                            /* the current rows are a map flattened in TFLite's (H, W, C) order */
   nnf_imp_given given;                 /* the boundaries' quantization, the layers' int32 biases */
 } build;
 
+/* The boundary that is tensor k (the latest: a fused activation's output
+ * after its layer's), or -1 when no layer wrote it. */
+static int boundary_of(const build *b, int k) {
+  for (int i = b->n->nlayers; i >= 0; i--)
+    if (b->out_tensor[i] == k) return i;
+  return -1;
+}
+
+/* The operator's next layer: it reads b->src (the operator's input, or
+ * the layer the operator added before it) and its output is `tensor`. */
 static int add(build *b, nnf_layer *l, const char *sub, int tensor) {
-  if (nnf_imp_add(b->n, l, sub, b->r->file, b->r->where, b->r->err, b->r->errlen)) return -1;
-  b->out_tensor[b->n->nlayers] = tensor;
+  if (nnf_imp_add_from(b->n, l, b->src - 1, sub, b->r->file, b->r->where, b->r->err, b->r->errlen)) return -1;
+  b->src = b->n->nlayers;
+  b->out_tensor[b->src] = b->q_tensor[b->src] = tensor;
   return 0;
 }
 
@@ -391,7 +407,7 @@ static int fully_connected(build *b, const fb_table *opts, const int32_t *in, ui
   if (wb(b, in, nin, &wt, &bt)) return -1;
   if (fb_scalar(&r->f, opts, 0, 1, 0, 1, &act) || fb_scalar(&r->f, opts, 1, 1, 0, 1, &fmt)) return corrupt(r, "its options");
   if (fmt != 0) return fail(r, "weights_format %d is not supported (DEFAULT is)", (int)fmt);
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[b->src];
   int K = x->width;
   if (wt->ndim != 2 || wt->shape[1] != K || wt->shape[0] < 1 || wt->shape[0] > 65535)
     return fail(r, "its weights '%s' are not [out, %d]", wt->name, K);
@@ -402,13 +418,14 @@ static int fully_connected(build *b, const fb_table *opts, const int32_t *in, ui
   if (wb_data(b, wt, bt, N, (size_t)N * K, &wd, &w, &bias)) return -1;
   char sub[256];
   int perm = b->nhwc || (x->map && x->c > 1);
-  if (x->map && add(b, nnf_flatten(sub, sizeof sub), sub, b->out_tensor[n->nlayers])) {
+  if (x->map && add(b, nnf_flatten(sub, sizeof sub), sub, in[0])) {
     free(w), free(bias);
     return -1;
   }
-  /* the rows a map flattened in TFLite's (H, W, C) order hold, in nnfpga's (C, H, W) */
-  const nnf_tensor *m = perm ? &n->t[n->nlayers - 1] : NULL;
-  int C = m ? n->t[n->nlayers - 1].c : 1, H = m ? n->t[n->nlayers - 1].h : 1, W = m ? n->t[n->nlayers - 1].w : 1;
+  /* the rows a map flattened in TFLite's (H, W, C) order hold, in nnfpga's
+   * (C, H, W): the map is the input of the Flatten before this layer */
+  const nnf_tensor *m = perm ? &n->t[n->layer[b->src - 1]->src] : NULL;
+  int C = m ? m->c : 1, H = m ? m->h : 1, W = m ? m->w : 1;
   for (int o = 0; o < N; o++)
     for (int k = 0; k < K; k++) {
       int src = k;
@@ -447,7 +464,9 @@ static int conv_padding(build *b, int64_t padding, const nnf_tensor *x, nnf_conv
   s->ph = t, s->pw = l;
   if (bo == t && ri == l) return 0;
   char sub[256];
-  return add(b, nnf_zeropad2d(0, ri - l, 0, bo - t, sub, sizeof sub), sub, in_tensor);
+  if (add(b, nnf_zeropad2d(0, ri - l, 0, bo - t, sub, sizeof sub), sub, in_tensor)) return -1;
+  b->out_tensor[b->src] = -1; /* its input's quantization, no tensor of the file */
+  return 0;
 }
 
 /* CONV_2D (weights [O, KH, KW, I]) and DEPTHWISE_CONV_2D (weights
@@ -467,7 +486,7 @@ static int conv2d(build *b, const fb_table *opts, const int32_t *in, uint32_t ni
       fb_scalar(&r->f, opts, 3 + o, 1, 0, 1, &act) || fb_scalar(&r->f, opts, 4 + o, 4, 1, 1, &dw) ||
       fb_scalar(&r->f, opts, 5 + o, 4, 1, 1, &dh))
     return corrupt(r, "its options");
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[b->src];
   if (!x->map) return fail(r, "its input is not a feature map");
   if (dw != 1 || dh != 1) return fail(r, "dilation other than 1 does not import");
   if (sw < 1 || sw > NNF_CONV_STRIDE_MAX || sh < 1 || sh > NNF_CONV_STRIDE_MAX)
@@ -512,7 +531,7 @@ static int pool2d(build *b, const fb_table *opts, int avg, const tfl_tensor *x, 
       fb_scalar(&r->f, opts, 2, 4, 0, 1, &sh) || fb_scalar(&r->f, opts, 3, 4, 0, 1, &fw) ||
       fb_scalar(&r->f, opts, 4, 4, 0, 1, &fh) || fb_scalar(&r->f, opts, 5, 1, 0, 1, &act))
     return corrupt(r, "its options");
-  const nnf_tensor *t = &b->n->t[b->n->nlayers];
+  const nnf_tensor *t = &b->n->t[b->src];
   if (!t->map) return fail(r, "its input is not a feature map");
   if (act != 0) return fail(r, "a fused activation on a pool does not import");
   if (!same_q(x, y)) return fail(r, "its output's quantization is not its input's");
@@ -571,7 +590,7 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
   b->n = x->ndim == 2 ? nnf_net_create(sh[1], sub, sizeof sub)
                       : nnf_net_create_map(x->ndim == 4 ? sh[3] : 1, sh[1], sh[2], sub, sizeof sub);
   if (!b->n) return fail(r, "%s", sub);
-  b->out_tensor[0] = cur;
+  b->out_tensor[0] = b->q_tensor[0] = cur;
   int dropping = 0;
   for (uint32_t i = 0; i < nops; i++) {
     fb_table op, opts;
@@ -595,18 +614,21 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
     snprintf(r->where, sizeof r->where, "operator %u (%s '%s')", i, custom[0] ? "custom" : name, y->name);
     if (custom[0]) return fail(r, "custom operator '%s' is not supported", custom);
     if (dropping && code != OP_DEQUANTIZE) return fail(r, "%s after SOFTMAX: SOFTMAX imports only at the end", name);
-    if (ni < 1 || in[0] != cur) return fail(r, "it does not read the output of the operator before it (only chains of layers import)");
+    if (ni < 1) return fail(r, "it has no inputs");
     if (tensor_ix(r, in[0], "input", &xi)) return -1;
     double s;
     int32_t zp;
-    if (code == OP_QUANTIZE && i == 0) { /* float input -> int8: the network's input quantizer */
+    if (code == OP_QUANTIZE && i == 0 && in[0] == cur) { /* float input -> int8: the network's input quantizer */
       if (xi->type != T_FLOAT32) return fail(r, "its input '%s' is %s, not FLOAT32", xi->name, type_name(xi->type));
       if (act_q(r, y, "output", &s, &zp)) return -1;
-      b->out_tensor[0] = out;
+      b->out_tensor[0] = b->q_tensor[0] = out;
       cur = out;
       continue;
     }
-    if (code == OP_DEQUANTIZE && out == end) {
+    /* the boundary it reads: the graph's input or an earlier layer's output */
+    if ((b->src = boundary_of(b, in[0])) < 0)
+      return fail(r, "it reads tensor '%s', which is neither the input nor an earlier operator's output", xi->name);
+    if (code == OP_DEQUANTIZE && out == end && b->src == b->n->nlayers) {
       nnf_imp_dropped(info, "DEQUANTIZE (the last operator)");
       cur = out;
       continue;
@@ -623,7 +645,7 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
     case OP_LOGISTIC:
     case OP_TANH: {
       int sig = code == OP_LOGISTIC;
-      nnf_layer *prev = b->n->nlayers ? b->n->layer[b->n->nlayers - 1] : NULL;
+      nnf_layer *prev = b->src && b->src == b->n->nlayers ? b->n->layer[b->src - 1] : NULL;
       if (!prev || !(nnf_layer_dense(prev) || nnf_layer_conv(prev)))
         return fail(r, "%s imports only right after FULLY_CONNECTED or CONV_2D without a fused activation", name);
       if (s != (sig ? 1.0 / 256 : 1.0 / 128) || zp != (sig ? -128 : 0))
@@ -632,13 +654,35 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
       break;
     }
     case OP_RESHAPE: {
-      const nnf_tensor *t = &b->n->t[b->n->nlayers];
+      const nnf_tensor *t = &b->n->t[b->src];
       if (!(y->ndim == 2 && y->shape[0] == 1 && y->shape[1] == t->width) && !(y->ndim == 1 && y->shape[0] == t->width))
         return fail(r, "only a RESHAPE to (1, %d) (a flatten) imports", t->width);
       if (!same_q(xi, y)) return fail(r, "its output's quantization is not its input's");
       if (t->map && t->c > 1) b->nhwc = 1; /* the next FULLY_CONNECTED reads (H, W, C) rows */
       if (t->map) rc = add(b, nnf_flatten(sub, sizeof sub), sub, out);
-      else b->out_tensor[b->n->nlayers] = out;
+      else if (b->src == b->n->nlayers) b->out_tensor[b->src] = out; /* flat rows renamed */
+      else return fail(r, "a RESHAPE of flat rows imports only right after the operator that wrote them");
+      break;
+    }
+    case OP_ADD: {
+      /* a residual join: an Add reading both tensors' boundaries (TFLite's
+       * int8 ADD, nnfm_ew), its fused ReLU in its clamp */
+      tfl_tensor *x2 = NULL;
+      double s1, s2;
+      int32_t z1, z2;
+      int64_t act;
+      if (ni != 2) return fail(r, "%u inputs: ADD imports with two", ni);
+      if (tensor_ix(r, in[1], "input", &x2) || act_q(r, xi, "input", &s1, &z1) || act_q(r, x2, "input", &s2, &z2))
+        return -1;
+      int b2 = boundary_of(b, in[1]);
+      if (b2 < 0)
+        return fail(r, "it reads tensor '%s', which is neither the input nor an earlier operator's output", x2->name);
+      if (fb_scalar(f, &opts, 0, 1, 0, 1, &act)) return corrupt(r, "its options");
+      if (b2 > b->src) { /* it reads the later one (ADD is symmetric): "Add(K)" after the layer before it */
+        int t = b2;
+        b2 = b->src, b->src = t;
+      }
+      rc = add(b, nnf_add(b2 - 1, sub, sizeof sub), sub, out) || fused(b, act, out);
       break;
     }
     case OP_SOFTMAX: {
@@ -664,17 +708,20 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
     cur = out;
   }
   snprintf(r->where, sizeof r->where, "subgraph outputs");
-  if (cur != end) return fail(r, "the subgraph's output is not the last operator's");
+  if (cur != end || (b->out_tensor[b->n->nlayers] != end && nnf_net_outputs(b->n) && cur == (int)rd32(f, ins)))
+    return fail(r, "the subgraph's output is not the last operator's");
   if (!b->n->nlayers) return fail(r, "the subgraph has no layers");
   return 0;
 }
 
-/* Each layer rounds as its TFLite kernel: CONV_2D with TFLite's two
- * roundings, FULLY_CONNECTED with one (the interpreter's fully connected
- * kernel rounds once: docs/import.md, "Rounding"). */
+/* Each layer rounds as its TFLite kernel: CONV_2D and ADD with TFLite's
+ * two roundings, FULLY_CONNECTED with one (the interpreter's fully
+ * connected kernel rounds once: docs/import.md, "Rounding"). */
 static void tflite_rounding(nnf_net *n) {
   for (int i = 0; i < n->nlayers; i++)
-    nnf_layer_set_rounding(n->layer[i], nnf_layer_conv(n->layer[i]) ? NNFM_ROUND_TFLITE : NNFM_ROUND_SINGLE);
+    nnf_layer_set_rounding(n->layer[i], nnf_layer_conv(n->layer[i]) || nnf_layer_add_from(n->layer[i]) >= -1
+                                            ? NNFM_ROUND_TFLITE
+                                            : NNFM_ROUND_SINGLE);
 }
 
 /* The given quantization on every boundary, quantize, and check that the
@@ -682,7 +729,7 @@ static void tflite_rounding(nnf_net *n) {
 static int give(rd *r, build *b) {
   snprintf(r->where, sizeof r->where, "quantization");
   for (int i = 0; i <= b->n->nlayers; i++)
-    if (act_q(r, &r->t[b->out_tensor[i]], "tensor", &b->given.scale[i], &b->given.zp[i])) return -1;
+    if (act_q(r, &r->t[b->q_tensor[i]], "tensor", &b->given.scale[i], &b->given.zp[i])) return -1;
   tflite_rounding(b->n);
   return nnf_imp_quantize(&r->ctx, b->n, &b->given);
 }

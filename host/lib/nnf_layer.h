@@ -3,6 +3,13 @@
  * way torch.nn.Sequential reads, and each layer is a small vtable
  * (docs/host.md, "The layer stack").
  *
+ * Graphs. A layer reads the boundary before it unless it joined reading
+ * another (nnf_net_add_from: a residual block's shortcut), and an Add layer
+ * also reads a second one: the residual networks' forks and joins. Layers
+ * stay in order (each reads only boundaries before it), so the forward pass
+ * is the list in order and the backward pass the list in reverse, summing
+ * the gradients of a boundary that several layers read.
+ *
  * Tensors between layers. Boundary i (0..nlayers) is the network's input
  * (i = 0) or layer i-1's output: rows of `width` features, `steps` x batch
  * of them (steps is 1, or the network's time steps T after a spiking layer
@@ -169,6 +176,10 @@ typedef struct {
    * overwritten. */
   void (*backward)(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, const nnf_tensor *y,
                    float *dy, float *dx, int accumulate);
+  /* A layer with a second input (Add, l->src2 >= 0): dy -> dx2, the
+   * gradient of the second input, written; called before backward, dy
+   * unchanged. NULL: one input. */
+  void (*backward2)(nnf_layer *l, const nnf_pass *p, const nnf_tensor *y, const float *dy, float *dx2);
   /* Parameters (up to NNF_MAX_PARAMS) into out; the count. NULL: none. */
   int (*params)(nnf_layer *l, nnf_param *out);
   /* What this layer asks of the layer before it (NULL: nothing; the
@@ -221,6 +232,9 @@ struct nnf_layer {
   const nnf_layer_ops *ops;
   nnf_net *net;
   int index;           /* position in the network (its state_dict prefix) */
+  int src;             /* the boundary it reads: index (the layer before it's output), or
+                          the one nnf_net_add_from gave (src < index + 1) */
+  int src2;            /* an Add's second input boundary; -1: none */
   int in, out;         /* widths */
   int ic, ih, iw;      /* the input's shape (C, H, W); the shape hook sets */
   int oc, oh, ow;      /* the output's (preset to the input's; a layer that leaves
@@ -248,7 +262,9 @@ struct nnf_net {
   /* boundaries and work buffers for batches of up to cap rows */
   int cap;
   nnf_tensor t[NNF_MAX_LAYERS + 1];
-  float *g0, *g1;                        /* gradient scratch */
+  int ngrad;
+  float *grad[NNF_MAX_LAYERS + 2];       /* gradient buffers of `widest` floats (backward) */
+  size_t widest;                         /* floats of the widest boundary */
   float *logits;                         /* cap x outputs: the last forward's logits (a
                                             boundary's floats, or spike counts) */
   int32_t *counts;                       /* cap x outputs: spike counts (spiking outputs) */
@@ -266,6 +282,16 @@ void nnf_net_free(nnf_net *n);
 /* Append a layer (made by one of the constructors below; the network owns
  * it from here, also on failure). 0, or -1 if its shape does not compose. */
 int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen);
+/* The same, the layer reading the output of layer `from` (-1: the
+ * network's input) instead of the last one's: a residual block's shortcut.
+ * Recurrent, attention and LIF layers read only the layer before them. */
+int nnf_net_add_from(nnf_net *n, nnf_layer *l, int from, char *err, size_t errlen);
+/* The layers that read boundary b (0: the input; Add's second inputs too). */
+int nnf_net_readers(const nnf_net *n, int b);
+/* 1 when some layer reads a boundary other than the one before it. */
+int nnf_net_is_graph(const nnf_net *n);
+/* The layer whose output layer l reads (NULL: the network's input). */
+nnf_layer *nnf_layer_producer(const nnf_layer *l);
 int nnf_net_inputs(const nnf_net *n);
 int nnf_net_outputs(const nnf_net *n);
 /* The boundary that holds the network's logits (nnf_net.logits, what the
@@ -292,6 +318,13 @@ void nnf_net_describe(const nnf_net *n, char *buf, size_t len);
 nnf_layer *nnf_linear(int out, char *err, size_t errlen);
 nnf_layer *nnf_activation(nnf_act act, char *err, size_t errlen);
 nnf_layer *nnf_flatten(char *err, size_t errlen);
+/* A residual join (nnf_add.c): y = x + the output of layer `from` (-1: the
+ * network's input), the same shape; torch's `x + skip`. Quantized, TFLite's
+ * int8 ADD (nnfm_ew, its own output range, a ReLU after it fused into its
+ * clamp); on the device an EW ADD. Described "Add(K)". */
+nnf_layer *nnf_add(int from, char *err, size_t errlen);
+/* An Add's `from` (-2 for another kind of layer). */
+int nnf_layer_add_from(const nnf_layer *l);
 /* torch.nn.Softmax(dim=1) over each row; quantized, TFLite's int8 SOFTMAX
  * (reference kernel, beta 1), its output at 1/256 and -128; no device
  * program (it runs on the host after the device's outputs). */
@@ -597,6 +630,11 @@ int nnf_net_run(nnf_net *n, nnf_fwd_mode mode, const float *x, int batch, char *
  * (mean loss) overwrite the parameters' gradients, or with accumulate are
  * added to them. Returns the mean loss. */
 float nnf_net_backward_task(nnf_net *n, const int32_t *labels, const float *targets, float scale, int accumulate);
+/* The backward pass from a given gradient gy of the last boundary (steps x
+ * batch x outputs) of the last forward: parameter gradients written (added
+ * with accumulate); the input's gradient into dx when not NULL (zeros when
+ * no layer reads the input). 0, or -1 (no forward before). */
+int nnf_net_backward_grad(nnf_net *n, const float *gy, float *dx, int accumulate);
 /* The same with labels only (multiclass and binary). */
 float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accumulate);
 /* Regularisation on the parameters' gradients (all of them, biases too, as

@@ -49,6 +49,17 @@ int nnf_need_map(const nnf_layer *l, const char *what, int *steps, char *err, si
  * NULL for another entry. */
 nnf_layer *nnf_zeropad_parse(const char *tok, char *err, size_t errlen);
 
+/* Graphs in architecture entries (nnf_net_describe, the checkpoints'
+ * parser, --arch): a layer that reads layer K's output rather than the one
+ * before it ends its entry with "from=K" among its arguments (K = -1: the
+ * network's input), "Conv2d(16,32,kernel_size=(1,1),stride=(2,2),from=6)",
+ * "ReLU(from=3)". nnf_describe_from appends it to the entry in buf;
+ * nnf_split_from copies tok without it into out (outlen) and sets *from:
+ * 1 when it had one, 0 when not (out = tok, *from untouched), -1 when
+ * malformed or too long. */
+void nnf_describe_from(char *buf, size_t len, int from);
+int nnf_split_from(const char *tok, char *out, size_t outlen, int *from);
+
 /* 1 for MaxPool2d, AvgPool2d, AdaptiveAvgPool2d. */
 int nnf_layer_is_pool(const nnf_layer *l);
 

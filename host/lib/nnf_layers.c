@@ -42,7 +42,7 @@ static int copy_shape(nnf_layer *l, int in, int *out, int *steps, char *err, siz
 static int act_shape(nnf_layer *l, int in, int *out, int *steps, char *err, size_t errlen) {
   nnf_act a = ((activation *)l)->act;
   /* after a pool only a clamp has an int8 form (the pool keeps its input's quantization) */
-  if (is_lut(a) && l->index > 0 && nnf_layer_is_pool(l->net->layer[l->index - 1]))
+  if (is_lut(a) && nnf_layer_producer(l) && nnf_layer_is_pool(nnf_layer_producer(l)))
     return nnf_fail(err, errlen, "layer %d (%s): a sigmoid or tanh after a pool has no int8 form; put it before the pool",
                     l->index, act_kinds[a]);
   if (a == NNF_ACT_SIGMOID) nnf_qrange_fix(nnf_layer_range(l), 1.0 / 256.0, -128);
@@ -147,7 +147,7 @@ static void flat_backward(nnf_layer *l, const nnf_pass *p, const nnf_tensor *x, 
   if (dx) memcpy(dx, dy, (size_t)x->steps * p->batch * l->in * sizeof(float));
 }
 
-void nnf_qparams_pass(nnf_layer *l) { l->net->t[l->index + 1].r = l->net->t[l->index].r; }
+void nnf_qparams_pass(nnf_layer *l) { l->net->t[l->index + 1].r = l->net->t[l->src].r; }
 
 static void flat_describe(const nnf_layer *l, char *buf, size_t len) {
   (void)l;

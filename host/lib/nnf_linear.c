@@ -222,7 +222,7 @@ static void lin_describe(const nnf_layer *l, char *buf, size_t len) { snprintf(b
 /* The map the device holds for the input (after a Flatten of a conv's or
  * pool's output): the layer runs as a CONV whose kernel is the whole map. */
 static const nnf_tensor *map_in(const nnf_layer *l) {
-  const nnf_tensor *x = &l->net->t[l->index];
+  const nnf_tensor *x = &l->net->t[l->src];
   return x->mh * x->mw > 1 ? x : NULL;
 }
 
@@ -283,14 +283,14 @@ static int lin_emit(nnf_layer *l, nnf_plan *p) {
   if (m) {
     nnfdrv_conv c = {(uint16_t)m->mc, (uint16_t)l->out, (uint16_t)m->mh, (uint16_t)m->mw, (uint16_t)p->B,
                      (uint8_t)m->mh, (uint8_t)m->mw, 1, 1, 0, 0, 0, 0,
-                     nnf_plan_input(p, l->index), L->w_base, L->p_base, p->act[l->index + 1],
+                     nnf_plan_input(p, l->src), L->w_base, L->p_base, p->act[l->index + 1],
                      (int8_t)m->r.zp, (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, Q->lut, 0, Q->round};
     if (nnfdrv_insn_conv(insn, &c) != NNFDRV_OK) p->ok = 0;
     if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;
     return 0;
   }
   nnfdrv_gemm g = {(uint16_t)p->B, (uint16_t)l->in, (uint16_t)l->out,
-                   nnf_plan_input(p, l->index), L->w_base, L->p_base,
+                   nnf_plan_input(p, l->src), L->w_base, L->p_base,
                    p->act[l->index + 1], (int8_t)Q->zp, (int8_t)Q->lo, (int8_t)Q->hi, (uint8_t)Q->lut, Q->round};
   nnfdrv_insn_gemm(insn, &g);
   if (Q->lut && nnfdrv_insn_set_lut(insn, (unsigned)p->lut_slot[l->index]) != NNFDRV_OK) p->ok = 0;

@@ -61,13 +61,14 @@ static void free_buffers(nnf_net *n) {
     n->t[i].f = NULL;
     n->t[i].q = NULL;
   }
-  free(n->g0);
-  free(n->g1);
+  for (int k = 0; k < n->ngrad; k++) free(n->grad[k]);
+  n->ngrad = 0;
   free(n->logits);
   free(n->counts);
-  n->g0 = n->g1 = n->logits = NULL;
+  n->logits = NULL;
   n->counts = NULL;
   n->cap = 0;
+  n->widest = 0;
 }
 
 void nnf_net_free(nnf_net *n) {
@@ -77,28 +78,64 @@ void nnf_net_free(nnf_net *n) {
   free(n);
 }
 
-/* What layer i's consumer asks of it (the default: its own range, no clamp). */
+/* What layer i's consumer asks of it (the default: its own range, no clamp).
+ * A consumer fuses into it only as its output's one reader: a fused
+ * activation changes the int8 output every reader sees. */
 static void fusion_of(nnf_net *n, int i) {
   nnf_layer *l = n->layer[i], *next = i + 1 < n->nlayers ? n->layer[i + 1] : NULL;
   nnf_fusion f = {NNF_ACT_NONE, NULL, -128, 127, 0, NULL};
-  if (next && next->ops->fuse && l->ops->fusable) next->fused = next->ops->fuse(next, &f);
+  if (next) next->fused = 0;
+  if (next && next->ops->fuse && l->ops->fusable && next->src == i + 1 && nnf_net_readers(n, i + 1) == 1)
+    next->fused = next->ops->fuse(next, &f);
   l->fusion = f;
 }
 
+int nnf_net_readers(const nnf_net *n, int b) {
+  int k = 0;
+  for (int j = 0; j < n->nlayers; j++) k += (n->layer[j]->src == b) + (n->layer[j]->src2 == b);
+  return k;
+}
+
+int nnf_net_is_graph(const nnf_net *n) {
+  for (int j = 0; j < n->nlayers; j++)
+    if (n->layer[j]->src != j || n->layer[j]->src2 >= 0) return 1;
+  return 0;
+}
+
+nnf_layer *nnf_layer_producer(const nnf_layer *l) { return l->src > 0 ? l->net->layer[l->src - 1] : NULL; }
+
 int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
+  return nnf_net_add_from(n, l, n->nlayers - 1, err, errlen);
+}
+
+int nnf_net_add_from(nnf_net *n, nnf_layer *l, int from, char *err, size_t errlen) {
   if (!l) return -1;
   if (n->nlayers == NNF_MAX_LAYERS) {
     l->ops->destroy(l);
     return nnf_fail(err, errlen, "a network has at most %d layers", NNF_MAX_LAYERS);
   }
-  int i = n->nlayers, out = 0, steps = n->t[i].steps;
+  int i = n->nlayers, out = 0, s = from + 1;
+  if (from < -1 || from >= i) {
+    l->ops->destroy(l);
+    return nnf_fail(err, errlen, "layer %d (%s) reads layer %d's output: it may read the input (-1) or a layer "
+                    "before it (0..%d)", i, l->ops->kind, from, i - 1);
+  }
+  if (s != i && (nnf_layer_rnn(l, NULL, NULL, NULL, NULL) >= 0 || nnf_layer_attn(l, NULL, NULL) >= 0 ||
+                 nnf_layer_lif_config(l))) {
+    l->ops->destroy(l);
+    return nnf_fail(err, errlen, "layer %d (%s) reads layer %d's output: a recurrent, attention or LIF layer "
+                    "reads only the layer before it", i, l->ops->kind, from);
+  }
+  int steps = n->t[s].steps;
   l->net = n;
   l->index = i;
-  l->in = n->t[i].width;
-  l->ic = l->oc = n->t[i].c;
-  l->ih = l->oh = n->t[i].h;
-  l->iw = l->ow = n->t[i].w;
-  l->imap = l->omap = n->t[i].map;
+  l->src = s;
+  l->src2 = -1;
+  l->in = n->t[s].width;
+  l->ic = l->oc = n->t[s].c;
+  l->ih = l->oh = n->t[s].h;
+  l->iw = l->ow = n->t[s].w;
+  l->imap = l->omap = n->t[s].map;
   memset(&n->t[i + 1], 0, sizeof n->t[i + 1]);
   if (l->ops->shape(l, l->in, &out, &steps, err, errlen)) {
     l->ops->destroy(l);
@@ -118,9 +155,9 @@ int nnf_net_add(nnf_net *n, nnf_layer *l, char *err, size_t errlen) {
    * ZeroPad2d's map is its own (the conv after it reads the map before it) */
   int pad[4];
   if (l->ops->plan || nnf_layer_zeropad(l, pad)) y->mc = l->oc, y->mh = l->oh, y->mw = l->ow;
-  else y->mc = n->t[i].mc, y->mh = n->t[i].mh, y->mw = n->t[i].mw;
-  if (i > 0) fusion_of(n, i - 1);
-  fusion_of(n, i);
+  else y->mc = n->t[s].mc, y->mh = n->t[s].mh, y->mw = n->t[s].mw;
+  /* a new reader may end a fusion anywhere before it */
+  for (int j = 0; j <= i; j++) fusion_of(n, j);
   free_buffers(n);
   n->quantized = 0;
   return 0;
@@ -155,8 +192,52 @@ void nnf_net_describe(const nnf_net *n, char *buf, size_t len) {
   for (int i = 0; i < n->nlayers && used + 1 < len; i++) {
     if (i) buf[used++] = ',', buf[used] = 0;
     n->layer[i]->ops->describe(n->layer[i], buf + used, len - used);
+    if (n->layer[i]->src != i) nnf_describe_from(buf + used, len - used, n->layer[i]->src - 1);
     used += strlen(buf + used);
   }
+}
+
+void nnf_describe_from(char *buf, size_t len, int from) {
+  size_t u = strlen(buf);
+  char tail[24];
+  if (u && buf[u - 1] == ')') {
+    snprintf(tail, sizeof tail, ",from=%d)", from);
+    buf[--u] = 0;
+  } else {
+    snprintf(tail, sizeof tail, "(from=%d)", from);
+  }
+  snprintf(buf + u, len - u, "%s", tail);
+}
+
+int nnf_split_from(const char *tok, char *out, size_t outlen, int *from) {
+  size_t n = strlen(tok);
+  if (n + 1 > outlen) return -1;
+  memcpy(out, tok, n + 1);
+  if (!n || tok[n - 1] != ')') return 0;
+  /* the last argument: back to the ',' or '(' at the entry's own depth */
+  size_t k = n - 1;
+  int depth = 0;
+  while (k > 0) {
+    char c = tok[k - 1];
+    if (c == ')') depth++;
+    else if (c == '(' && depth) depth--;
+    else if ((c == ',' || c == '(') && !depth) break;
+    k--;
+  }
+  if (!k) return 0;
+  const char *a = tok + k;
+  while (*a == ' ') a++;
+  if (strncmp(a, "from=", 5)) return 0;
+  char *end;
+  errno = 0;
+  long v = strtol(a + 5, &end, 10);
+  while (*end == ' ') end++;
+  if (end == a + 5 || errno || v < -1 || v > NNF_MAX_LAYERS || end != tok + n - 1) return -1;
+  *from = (int)v;
+  /* drop ",from=K" (or "(from=K)" whole) */
+  if (tok[k - 1] == '(') out[k - 1] = 0;
+  else out[k - 1] = ')', out[k] = 0;
+  return 1;
 }
 
 int nnf_net_params(nnf_net *n, nnf_param *out, int max, int *owner) {
@@ -195,10 +276,12 @@ void nnf_net_zero_grad(nnf_net *n) {
 
 /* ---- buffers ------------------------------------------------------------------ */
 
+static int grad_need(const nnf_net *n);
+
 int nnf_net_reserve(nnf_net *n, int batch, char *err, size_t errlen) {
   if (batch <= n->cap) return 0;
   free_buffers(n);
-  size_t widest = 0;
+  size_t widest = 1;
   for (int i = 0; i <= n->nlayers; i++) {
     nnf_tensor *t = &n->t[i];
     size_t cnt = (size_t)t->steps * batch * t->width;
@@ -206,9 +289,10 @@ int nnf_net_reserve(nnf_net *n, int batch, char *err, size_t errlen) {
     if (!(t->f = malloc(cnt * sizeof(float))) || !(t->q = malloc(cnt))) goto oom;
   }
   size_t C = (size_t)nnf_net_outputs(n) * batch;
-  if (!(n->g0 = malloc(widest * sizeof(float))) || !(n->g1 = malloc(widest * sizeof(float))) ||
-      !(n->logits = malloc(C * sizeof(float))) || !(n->counts = malloc(C * sizeof(int32_t))))
-    goto oom;
+  if (!(n->logits = malloc(C * sizeof(float))) || !(n->counts = malloc(C * sizeof(int32_t)))) goto oom;
+  for (int k = grad_need(n); n->ngrad < k; n->ngrad++)
+    if (!(n->grad[n->ngrad] = malloc(widest * sizeof(float)))) goto oom;
+  n->widest = widest;
   n->cap = batch;
   return 0;
 oom:
@@ -249,9 +333,9 @@ int nnf_net_quantize(nnf_net *n, char *err, size_t errlen) {
     /* a layer that keeps its input's quantization takes it as it is now: a
      * pool's fused ReLU sets its boundary's range in the pool's quantize,
      * after the qparams pass above copied the ReLU's observed one */
-    if (l->ops->qparams == nnf_qparams_pass) n->t[i + 1].r = n->t[i].r;
+    if (l->ops->qparams == nnf_qparams_pass) n->t[i + 1].r = n->t[l->src].r;
     fusion_of(n, i);
-    if (l->ops->quantize && l->ops->quantize(l, &n->t[i], &n->t[i + 1], err, errlen)) return -1;
+    if (l->ops->quantize && l->ops->quantize(l, &n->t[l->src], &n->t[i + 1], err, errlen)) return -1;
   }
   n->quantized = 1;
   return 0;
@@ -300,14 +384,14 @@ int nnf_net_forward(nnf_net *n, const nnf_pass *p, const float *x, char *err, si
     if (p->mode == NNF_FWD_DEVICE && !l->fused && l->ops->plan) {
       /* the device's outputs: dequantize them */
       nnf_tensor *y = &n->t[i + 1];
-      y->steps = n->t[i].steps;
+      y->steps = n->t[l->src].steps;
       const nnf_qrange *r = l->fusion.out ? l->fusion.out : nnf_layer_range(l);
       nnf_qrange_dequantize(r, y->q, y->f, (size_t)y->steps * B * y->width);
       continue;
     }
     nnf_pass q = *p;
     if (p->mode == NNF_FWD_DEVICE) q.mode = NNF_FWD_INT; /* pass-through layers copy */
-    if (l->ops->forward(l, &q, &n->t[i], &n->t[i + 1], err, errlen)) return -1;
+    if (l->ops->forward(l, &q, &n->t[l->src], &n->t[i + 1], err, errlen)) return -1;
   }
   logits_of(n, B);
   return 0;
@@ -356,27 +440,119 @@ float nnf_net_backward(nnf_net *n, const int32_t *labels, float scale, int accum
   return nnf_net_backward_task(n, labels, NULL, scale, accumulate);
 }
 
+/* A gradient buffer of n->widest floats from the free list (NULL: none
+ * left, which nnf_net_reserve's count rules out). */
+static float *grad_take(float **free_list, int *nfree) { return *nfree ? free_list[--*nfree] : NULL; }
+
+/* The gradient buffers the backward pass holds at once: the walk below
+ * with counts. A chain needs two. */
+static int grad_need(const nnf_net *n) {
+  unsigned char live[NNF_MAX_LAYERS + 1] = {0};
+  int L = n->nlayers, total = 1, nfree = 0;
+  live[L] = 1;
+#define TAKE() (nfree ? nfree-- : total++)
+  for (int i = L - 1; i >= 0; i--) {
+    const nnf_layer *l = n->layer[i];
+    if (!live[i + 1]) TAKE();
+    int in[2] = {l->src2, l->src};
+    for (int k = 0; k < 2; k++) { /* (the input's gradient too: nnf_net_backward_grad) */
+      if (in[k] < 0) continue;
+      TAKE();
+      if (live[in[k]]) nfree++; /* scratch, added and given back */
+      live[in[k]] = 1;
+    }
+    live[i + 1] = 0;
+    nfree++;
+  }
+#undef TAKE
+  return total;
+}
+
+/* dx of boundary b: written into G[b] by its first contributor (the
+ * highest reader), else into scratch and added. */
+static float *grad_into(float **G, int b, float **fl, int *nf, int *added) {
+  *added = G[b] != NULL;
+  if (!*added) return G[b] = grad_take(fl, nf);
+  return grad_take(fl, nf);
+}
+
+static void grad_add(const nnf_net *n, float **G, int b, float *s, int B, float **fl, int *nf) {
+  const nnf_tensor *t = &n->t[b];
+  size_t cnt = (size_t)t->steps * B * t->width;
+  for (size_t k = 0; k < cnt; k++) G[b][k] += s[k];
+  fl[(*nf)++] = s;
+}
+
+/* The walk back from boundary L, whose gradient is in buffer gL (taken
+ * from the free list fl): parameter gradients written (added with
+ * accumulate); the input's gradient (boundary 0's) returned when want_dx
+ * and a layer reads the input, else NULL. */
+static float *walk_back(nnf_net *n, int L, float *gL, float **fl, int nf, int want_dx, int accumulate) {
+  const int B = n->last_batch;
+  float *G[NNF_MAX_LAYERS + 1] = {0};
+  G[L] = gL;
+  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
+  const int lo = want_dx ? 0 : 1; /* the lowest boundary whose gradient is wanted */
+  for (int i = L - 1; i >= 0; i--) {
+    nnf_layer *l = n->layer[i];
+    float *gy = G[i + 1];
+    if (!gy) { /* an output nothing after it reads: no gradient */
+      const nnf_tensor *y = &n->t[i + 1];
+      if (!(gy = G[i + 1] = grad_take(fl, &nf))) return NULL;
+      memset(gy, 0, (size_t)y->steps * B * y->width * sizeof(float));
+    }
+    int a1 = 0, a2 = 0;
+    float *d2 = NULL, *d1 = NULL;
+    if (l->src2 >= lo && l->ops->backward2) {
+      if (!(d2 = grad_into(G, l->src2, fl, &nf, &a2))) return NULL;
+      l->ops->backward2(l, &p, &n->t[i + 1], gy, d2);
+    }
+    if (l->src >= lo && !(d1 = grad_into(G, l->src, fl, &nf, &a1))) return NULL;
+    l->ops->backward(l, &p, &n->t[l->src], &n->t[i + 1], gy, d1, accumulate);
+    if (a2) grad_add(n, G, l->src2, d2, B, fl, &nf);
+    if (a1) grad_add(n, G, l->src, d1, B, fl, &nf);
+    fl[nf++] = gy;
+    G[i + 1] = NULL;
+  }
+  return G[0];
+}
+
 float nnf_net_backward_task(nnf_net *n, const int32_t *labels, const float *targets, float scale, int accumulate) {
   /* the loss reads the logits (before a final Softmax, which its softmax
    * cross-entropy contains): the gradient starts there */
   int L = nnf_net_logits_at(n), B = n->last_batch, C = nnf_net_outputs(n);
   const nnf_tensor *out = &n->t[L];
   size_t cntL = (size_t)B * C;
-  float *g = n->g0, *gnext = n->g1;
+  float *fl[NNF_MAX_LAYERS + 2];
+  int nf = n->ngrad;
+  memcpy(fl, n->grad, sizeof(float *) * (size_t)nf);
+  float *g = grad_take(fl, &nf);
+  if (!g) return NAN;
   float loss = nnf_task_loss(&n->task, n->logits, labels, targets, B, C, g);
   if (scale != 1.0f)
     for (size_t i = 0; i < cntL; i++) g[i] *= scale;
   /* a count readout: each step's spikes get the counts' gradient */
   for (int t = 1; t < out->steps; t++) memcpy(g + (size_t)t * cntL, g, cntL * sizeof(float));
-  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
-  for (int i = L - 1; i >= 0; i--) {
-    nnf_layer *l = n->layer[i];
-    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], g, i > 0 ? gnext : NULL, accumulate);
-    float *tmp = g;
-    g = gnext;
-    gnext = tmp;
-  }
+  walk_back(n, L, g, fl, nf, 0, accumulate);
   return loss;
+}
+
+int nnf_net_backward_grad(nnf_net *n, const float *gy, float *dx, int accumulate) {
+  const int L = n->nlayers, B = n->last_batch;
+  if (B < 1 || B > n->cap) return -1;
+  float *fl[NNF_MAX_LAYERS + 2];
+  int nf = n->ngrad;
+  memcpy(fl, n->grad, sizeof(float *) * (size_t)nf);
+  float *g = grad_take(fl, &nf);
+  if (!g) return -1;
+  memcpy(g, gy, (size_t)n->t[L].steps * B * n->t[L].width * sizeof(float));
+  float *g0 = walk_back(n, L, g, fl, nf, dx != NULL, accumulate);
+  if (dx) {
+    size_t cnt = (size_t)n->t[0].steps * B * n->t[0].width;
+    if (g0) memcpy(dx, g0, cnt * sizeof(float));
+    else memset(dx, 0, cnt * sizeof(float));
+  }
+  return 0;
 }
 
 int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out) {
@@ -387,7 +563,7 @@ int nnf_net_forward_int(nnf_net *n, const int8_t *xq, int batch, int8_t *out) {
   memcpy(t0->q, xq, (size_t)batch * t0->width);
   nnf_qrange_dequantize(&t0->r, t0->q, t0->f, (size_t)batch * t0->width);
   for (int i = 0; i < n->nlayers; i++)
-    if (n->layer[i]->ops->forward(n->layer[i], &p, &n->t[i], &n->t[i + 1], NULL, 0)) return -1;
+    if (n->layer[i]->ops->forward(n->layer[i], &p, &n->t[n->layer[i]->src], &n->t[i + 1], NULL, 0)) return -1;
   memcpy(out, n->t[n->nlayers].q, (size_t)batch * nnf_net_outputs(n));
   return 0;
 }

@@ -57,18 +57,8 @@ static inline double nnf_ref_worst(const float *a, const float *b, int n, double
 /* Backward of the loss (y . g) through the layers (parameter gradients
  * written, or with accumulate added); dx into dx if not NULL. */
 static inline void nnf_ref_backward_acc(nnf_net *n, const float *g, int B, float *dx, int accumulate) {
-  nnf_pass p = nnf_net_pass(n, n->last_mode, B, 0, 1);
-  size_t cnt = (size_t)B * nnf_net_outputs(n);
-  memcpy(n->g0, g, cnt * sizeof(float));
-  float *cur = n->g0, *next = n->g1;
-  for (int i = n->nlayers - 1; i >= 0; i--) {
-    nnf_layer *l = n->layer[i];
-    l->ops->backward(l, &p, &n->t[i], &n->t[i + 1], cur, next, accumulate);
-    float *t = cur;
-    cur = next;
-    next = t;
-  }
-  if (dx) memcpy(dx, cur, (size_t)B * nnf_net_inputs(n) * sizeof(float));
+  (void)B;
+  CHECK(nnf_net_backward_grad(n, g, dx, accumulate) == 0);
 }
 
 static inline void nnf_ref_backward(nnf_net *n, const float *g, int B, float *dx) { nnf_ref_backward_acc(n, g, B, dx, 0); }

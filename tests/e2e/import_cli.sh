@@ -34,7 +34,7 @@ expect 0 "usage: nnfpga import FILE" -- imp --help
 expect 2 "--calib wants an integer in 0..4096" -- imp "$data/import_mlp.onnx" --out "$tmp/x.safetensors" --calib 5000
 expect 3 "import_bad_op.onnx: node 2 'LeakyRelu' \(/2/LeakyRelu\): operator LeakyRelu is not supported" -- \
   imp "$data/import_bad_op.onnx" --out "$tmp/x.safetensors"
-expect 3 "import_bad_op.tflite: operator 1 \(ADD 'sum'\): operator ADD is not supported" -- \
+expect 3 "import_bad_op.tflite: operator 1 \(MUL 'product'\): operator MUL is not supported" -- \
   imp "$data/import_bad_op.tflite" --out "$tmp/x.safetensors"
 expect 3 "import_bad_dtype.tflite: operator 0 \(FULLY_CONNECTED 'y'\): its weights 'w' are FLOAT32, not INT8" -- \
   imp "$data/import_bad_dtype.tflite" --out "$tmp/x.safetensors"

@@ -313,10 +313,21 @@ static void fuse_case(const char *arch, int c, int h, int w, int count, int max_
  * padding up to k/2+1, 1..13 channels, with or without bias; or the same
  * per axis, or depthwise, or after a ZeroPad2d of up to one row and column
  * after the map) followed by
- * nothing, ReLU or ReLU6, and maybe a max / average pool (padding up to
+ * nothing, ReLU or ReLU6, maybe a residual join (Add) around a depthwise
+ * conv or a 3x3 conv with a 1x1 conv shortcut, and maybe a max / average pool (padding up to
  * k/2, stride 1..k) or a ReLU after it; then global pooling or not,
  * flatten, and one or two dense layers. Written in the --arch grammar;
  * shapes that do not compose are drawn again. */
+/* The items of an --arch text so far. */
+static int items(const char *a) {
+  int k = *a ? 1 : 0, depth = 0;
+  for (; *a; a++) {
+    depth += *a == '(' ? 1 : *a == ')' ? -1 : 0;
+    k += *a == ',' && !depth;
+  }
+  return k;
+}
+
 static int random_arch(nnf_rng *r, char *buf, size_t len, int c, int h, int w) {
   static const char *const acts[] = {"", ",relu", ",relu6"};
   size_t u = 0;
@@ -342,6 +353,17 @@ static int random_arch(nnf_rng *r, char *buf, size_t len, int c, int h, int w) {
       u += (size_t)snprintf(buf + u, len - u, "%sconv(%d,%d,stride=%d,pad=%d,bias=%d)%s",
                             b || form == 4 ? "," : "", 1 + (int)nnf_rng_range(r, 0, 12), k, st, pd,
                             (int)nnf_rng_range(r, 0, 1), acts[nnf_rng_range(r, 0, 2)]);
+    /* a residual join after the block: the identity around a depthwise
+     * conv, or a 1x1 conv shortcut around a 3x3 conv (ResNet's) */
+    const int res = (int)nnf_rng_range(r, 0, 3), K = items(buf) - 1;
+    if (res == 1)
+      u += (size_t)snprintf(buf + u, len - u, ",dwconv(3,pad=1)%s,add(%d)%s", acts[nnf_rng_range(r, 0, 2)], K,
+                            acts[nnf_rng_range(r, 0, 2)]);
+    else if (res == 2) {
+      int c2 = 1 + (int)nnf_rng_range(r, 0, 12);
+      u += (size_t)snprintf(buf + u, len - u, ",conv(%d,3,pad=1),relu,conv(%d,1,from=%d),add(%d)%s", c2, c2, K, K + 2,
+                            acts[nnf_rng_range(r, 0, 2)]);
+    }
     if (nnf_rng_range(r, 0, 2)) {
       int pk = 2 + (int)nnf_rng_range(r, 0, 1);
       u += (size_t)snprintf(buf + u, len - u, ",%s(%d,stride=%d,pad=%d)%s", nnf_rng_range(r, 0, 1) ? "maxpool" : "avgpool",
@@ -541,6 +563,20 @@ int main(int argc, char **argv) {
                           1, 49, 10, 9, 8, seed + 53);
   total += same_on_device("conv(5,9,stride=3,pad=4),relu6,flatten,dense(3)", 2, 13, 12, 7, 4, seed + 54);
 
+  /* residual graphs (docs/tiny.md "Residual graphs"): ResNet-8's blocks,
+   * an identity join and a strided one with a 1x1 conv shortcut (reading
+   * the block's input, which ACT keeps until then), each Add an EW ADD with
+   * its ReLU in the clamp; joins reading the network's input (three
+   * readers: nothing packs it); and a batch whose maps fill most of ACT */
+  total += same_on_device("conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,conv(8,3,pad=1),add(1),relu,zeropad(0,1,0,1),"
+                          "conv(12,3,stride=2),relu,conv(12,3,pad=1),conv(12,1,stride=2,from=6),add(10),relu,gap,"
+                          "flatten,dense(4)",
+                          3, 12, 12, 11, 8, seed + 60);
+  total += same_on_device("dwconv(3,pad=1),add(-1),relu6,conv(5,3,pad=1,from=-1),conv(5,1,from=2),add(3),flatten,dense(3)",
+                          2, 7, 6, 9, 1000, seed + 61);
+  total += same_on_device("conv(8,3,pad=1),relu,conv(8,3,pad=1),relu,conv(8,3,pad=1),add(1),relu,gap,flatten,dense(4)",
+                          3, 32, 32, 5, 16, seed + 62);
+
   /* random architectures (random input sizes and channel counts too) */
   {
     nnf_rng r = nnf_rng_seed(seed * 31 + 7);
@@ -571,7 +607,15 @@ int main(int argc, char **argv) {
           "is at most 7 x 7 (pool the map first)");
   refused("model", "conv(4,3),zeropad(1,1,1,1),maxpool(2),flatten,dense(3)", 1, 8, 8, 8,
           "layer 1 (ZeroPad2d((1,1,1,1))): on the device a ZeroPad2d runs only as the padding of a Conv2d right after "
-          "it");
+          "it, its output's one reader");
+  refused("model", "conv(4,3),zeropad(1,1,1,1),conv(4,3),conv(4,3,from=1),add(2),flatten,dense(3)", 1, 8, 8, 8,
+          "layer 1 (ZeroPad2d((1,1,1,1))): on the device a ZeroPad2d runs only as the padding of a Conv2d right after "
+          "it, its output's one reader");
+  refused("model:ew=0", "conv(4,3,pad=1),relu,conv(4,3,pad=1),add(1),relu,flatten,dense(3)", 1, 8, 8, 8,
+          "device model:ew=0 does not run EW (its INFO lacks feature bit 7, FEAT_EW): layer 3 (Add(1)) needs an EW "
+          "ADD");
+  refused("model:act_words=524288", "add(-1),relu,gap,flatten,dense(3)", 1, 300, 300, 8,
+          "layer 0 (Add(-1)): its EW reads 90000 rows (300 x 300 pixels x 1 images), more than 65535");
   refused("model", "zeropad(1,0,0,0),conv(4,3),flatten,dense(3)", 1, 8, 8, 8,
           "layer 1 (Conv2d(1,4,kernel_size=3,stride=1,padding=0)): with ZeroPad2d layer 0 before it, it pads 0 rows "
           "above and 0 below, 1 columns left and 0 right; the device pads as much or one more after the map as before "

@@ -15,8 +15,8 @@
 #     expected output that differs (exit 1, naming the first difference);
 #   - KWS and VWW bit-exact on host, model and sim (KWS on the 85F too; the
 #     25F's ACT is refused with the words it needs);
-#   - the model nnfpga cannot run yet (IC) is refused at import by operator
-#     index, type and name, with the reason.
+#   - IC (ResNet-8, a residual graph) bit-exact on host, model and sim; a
+#     board without EW refuses its Add by name.
 set -u
 nnfpga=$1
 tmp=$2
@@ -105,13 +105,22 @@ for dev in host model sim; do
     --int8 "$data/vww_input.bin" --expect "$data/vww_expected.bin"
 done
 
-# 5. what does not run yet is refused by operator, never run on the host
-expect 3 "ic.tflite: operator 3 \(ADD '[^']*'\): it does not read the output of the operator before it \(only chains of layers import\)" -- \
-  "$nnfpga" import "$data/ic.tflite" --out "$tmp/ic.safetensors"
-[ -e "$tmp/ic.safetensors" ] && fail "a refused import wrote its checkpoint"
+# 5. IC (ResNet-8: three residual blocks, two with a strided 1x1 conv
+# shortcut) imports as a graph, each ADD an Add with its fused ReLU, and
+# equals the reference kernels on host, model and sim; a board without EW
+# refuses its first Add by name, never running it on the host
+ic=$tmp/ic.safetensors
+expect 0 "imported .*ic.tflite \(tflite, 16 operators\): Conv2d\(3,16,kernel_size=3,stride=1,padding=1\),ReLU,.*,Add\(1\),ReLU,ZeroPad2d\(\(0,1,0,1\)\),.*,Conv2d\(16,32,kernel_size=1,stride=2,padding=0,from=6\),Add\(10\),ReLU,.*,Linear\(64,10\),Softmax\(dim=1\)" -- \
+  "$nnfpga" import "$data/ic.tflite" --out "$ic"
+for dev in host model sim; do
+  expect 0 "bit-exact: 16 of 16 samples, 160 of 160 outputs equal" -- "$nnfpga" infer --model "$ic" --device "$dev" \
+    --int8 "$data/ic_input.bin" --expect "$data/ic_expected.bin"
+done
+expect 1 "device sim:board=ulx3s-85f does not run EW \(its INFO lacks feature bit 7, FEAT_EW\): layer 5 \(Add\(1\)\) needs an EW ADD" -- \
+  "$nnfpga" infer --model "$ic" --device sim:board=ulx3s-85f --int8 "$data/ic_input.bin" --expect "$data/ic_expected.bin"
 
 if [ "$fails" -ne 0 ]; then
   echo "tiny: $fails failure(s)"
   exit 1
 fi
-echo "tiny: AD bit-exact with TFLite's reference kernels on host, model and $configs, KWS and VWW too; refusals as documented"
+echo "tiny: AD bit-exact with TFLite's reference kernels on host, model and $configs, KWS, VWW and IC too; refusals as documented"

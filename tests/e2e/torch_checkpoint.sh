@@ -8,8 +8,9 @@
 #     its float logits there equal libnnf's (`nnfpga infer --float`) image by
 #     image, logit by logit, within the float32 rounding bound that
 #     scripts/torch_check.py derives and states;
-#     (also for recurrent networks: GRU, LSTM, RNN, and Transformer encoders,
-#     trained with --float; the encoders also as torch.nn.TransformerEncoder);
+#     (also for CNNs, a residual one (add, from=) among them, and for recurrent
+#     networks: GRU, LSTM, RNN, and Transformer encoders, trained with --float;
+#     the encoders also as torch.nn.TransformerEncoder);
 #   - scripts/check_safetensors.py accepts it, by the format's rules and by
 #     safetensors.torch.load_file;
 #   - and both oracles can fail: logits moved by 1e-2 on one image (about 5
@@ -85,6 +86,19 @@ ckd2=$tmp/torch_dw.safetensors
 out=$("$py" "$scripts/torch_check.py" "$ckd2" --nnfpga "$nnfpga" --data "$data" --limit 500)
 [ $? -eq 0 ] || fail "torch_check.py on a depthwise CNN: $out"
 echo "$out" | tail -1
+# ... and a residual CNN (a graph: add(K), from=K): an identity shortcut, and a
+# stride-2 block whose 1x1 stride-2 shortcut conv reads layer 6's output and
+# is joined by an Add that itself reads from=9; torch_check.py runs the same
+# graph (its Graph module) and states the edges it built
+ckg=$tmp/torch_residual.safetensors
+"$nnfpga" train --device host --data "$data" --limit 2000 --epochs 1 --test-limit 0 --seed 8 --quiet --input-shape 1,28,28 \
+  --arch "conv(8,3,stride=2,pad=1),relu,conv(8,3,pad=1),relu,conv(8,3,pad=1),add(1),relu,conv(16,3,stride=2,pad=1),relu,conv(16,3,pad=1),conv(16,1,stride=2,from=6),add(10,from=9),relu,gap,flatten,dense(10)" \
+  --out "$ckg" >/dev/null || fail "nnfpga train --arch (residual)"
+out=$("$py" "$scripts/torch_check.py" "$ckg" --nnfpga "$nnfpga" --data "$data" --limit 500)
+[ $? -eq 0 ] || fail "torch_check.py on a residual CNN: $out"
+grep -q "a graph: layer 5 adds layer 1's output; layer 10 reads layer 6's output; layer 11 reads layer 9's output and adds layer 10's output" <<<"$out" ||
+  fail "torch_check.py did not build the residual graph: $out"
+echo "$out"
 
 # ... and recurrent networks (trained in float: they have no int8 form yet):
 # GRU, LSTM with every step's output into a second LSTM, a ReLU RNN, as

@@ -292,7 +292,7 @@ static void refusals(void) {
       {"layernorm(d=0)", "layer 0 'layernorm(d=0)': d is 1..65535, not 0"},
       {"layernorm(6,eps=x)", "layer 0 'layernorm(6,eps=x)': eps wants a number, not 'x'"},
       {"attention(8)", "layer 0 'attention(8)': unknown layer 'attention' (conv, dwconv, zeropad, maxpool, avgpool, "
-                       "gap, flatten, dense, relu, relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, "
+                       "gap, flatten, add, dense, relu, relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, "
                        "embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -3,10 +3,11 @@
  * AdaptiveAvgPool2d(1), Flatten) on the layer stack:
  *   - float forward and backward against PyTorch (tests/data/conv_layer_ref.json,
  *     scripts/gen_conv_layer_ref.py with Debian's torch 1.13): outputs, input
- *     gradients and every parameter's gradient of three stacks (stride 2,
+ *     gradients and every parameter's gradient of four stacks (stride 2,
  *     padding, a 1x1 kernel, a conv without bias, pools with padding, global
- *     pooling, channel counts not multiples of 8), the network built from the
- *     architecture string the layers describe themselves as;
+ *     pooling, channel counts not multiples of 8, depthwise and grouped) and
+ *     a residual graph (two ResNet-8 blocks: Add, from=), the network built
+ *     from the architecture string the layers describe themselves as;
  *   - central finite differences of the same stacks (a loss y . g);
  *   - QAT: the integer forward (the model's nnfm_conv2d_ref / pools) against
  *     a direct evaluation of the TFLite rules here, the fake-quant forward
@@ -109,7 +110,7 @@ static void torch_cases(void) {
     nnf_net_free(n);
     ncases++;
   }
-  CHECK_EQ(ncases, 4);
+  CHECK_EQ(ncases, 5);
   cJSON_Delete(root);
 }
 
@@ -333,7 +334,7 @@ static void grammar(void) {
        "layer 3 'conv(8,7)': a 7 x 7 kernel is larger than the 6 x 6 input map padded by 0"},
       {"conv(8,3),dense(10)", "layer 1 'dense(10)': its input is a 8 x 26 x 26 map; flatten it first"},
       {"conv(8,3),swish", "layer 1 'swish': unknown layer 'swish' (conv, dwconv, zeropad, maxpool, avgpool, gap, "
-                          "flatten, dense, relu, relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, "
+                          "flatten, add, dense, relu, relu6, sigmoid, tanh, identity, softmax, dropout, rnn, gru, lstm, "
                           "embed, posembed, clstoken, meanpool, clspool, layernorm, gelu, mha, encoder)"},
       {"conv(8,x)", "layer 0 'conv(8,x)': 'x' is not a number"},
       {"conv(8,33)", "layer 0 'conv(8,33)': a Conv2d has 1..65535 output channels, kernel 1..32, stride 1..16, "

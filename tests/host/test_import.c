@@ -420,7 +420,7 @@ static void onnx_refusals(void) {
 }
 
 static void tflite_refusals(void) {
-  expect_file_err("import_bad_op.tflite", "operator 1 (ADD 'sum'): operator ADD is not supported (docs/import.md lists "
+  expect_file_err("import_bad_op.tflite", "operator 1 (MUL 'product'): operator MUL is not supported (docs/import.md lists "
                                           "those that are)");
   expect_file_err("import_bad_dtype.tflite", "operator 0 (FULLY_CONNECTED 'y'): its weights 'w' are FLOAT32, not INT8");
   expect_file_err("import_bad_shape.tflite", "operator 0 (CONV_2D 'y'): its weights 'w' are not [out, kh, kw, 1] "

@@ -95,9 +95,7 @@ static void torch_cases(void) {
     /* accumulate adds: a second forward and backward with accumulate doubles
      * the gradients (a backward consumes its forward's cache) */
     CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, B, err, sizeof err));
-    nnf_pass ps = nnf_net_pass(n, NNF_FWD_FLOAT, B, 0, 1);
-    memcpy(n->g0, dy, (size_t)ny * sizeof(float));
-    n->layer[0]->ops->backward(n->layer[0], &ps, &n->t[0], &n->t[1], n->g0, NULL, 1);
+    CHECK_OK(nnf_net_backward_grad(n, dy, NULL, 1));
     int k3 = (int)nnf_param_size(&p[3]);
     floats(grads, p[3].name, ref);
     for (int i = 0; i < k3; i++) CHECK(fabsf(p[3].grad[i] - 2 * ref[i]) <= 2e-5f + 2e-5f * fabsf(ref[i]));
