@@ -327,7 +327,6 @@ static int take_from(item *it, int idx, int *from, char *err, size_t errlen) {
   for (int k = 0; k < it->nkey; k++) {
     if (strcmp(it->key[k], "from")) continue;
     double v = it->kval[k];
-    if (v != v) return nnf_fail(err, errlen, "from=%s: from takes a layer's index", it->kstr[k]);
     if (v != (double)(int)v || v < -1 || v >= idx)
       return nnf_fail(err, errlen, "from=%g: it reads the output of a layer before it (0..%d) or the input (-1)", v,
                       idx - 1);

@@ -358,6 +358,17 @@ static void grammar(void) {
       {"conv(4,3),gap,dense(3)", "layer 2 'dense(3)': its input is a 4 x 1 x 1 map; flatten it first"},
       {"flatten,dense(8),conv(4,1)", "layer 2 'conv(4,1)': its input is flattened; a map layer needs a C x H x W map"},
       {"conv(4,3", "layer 0 'conv(4,3': arguments are closed by ')' at the end"},
+      /* residual graphs: what a join or a from= may read */
+      {"conv(4,3),add(5)", "layer 1 'add(5)': it adds the output of a layer before it (-1: the input, or 0..0)"},
+      {"conv(4,3),add(-1)", "layer 1 'add(-1)': it adds 1 x 28 x 28 to 4 x 26 x 26 (the shapes must be the same)"},
+      {"conv(4,3),add(-2)", "layer 1 'add(-2)': add(K) adds the output of layer K (-1: the input)"},
+      {"conv(4,3),add", "layer 1 'add': add(K) adds the output of layer K (-1: the input)"},
+      {"conv(4,3),conv(4,1,from=1)",
+       "layer 1 'conv(4,1,from=1)': from=1: it reads the output of a layer before it (0..0) or the input (-1)"},
+      {"conv(4,3),conv(4,1,from=x)", "layer 1 'conv(4,1,from=x)': from wants a number, not 'x'"},
+      {"conv(4,3),flatten,dense(8),gru(4,in=2,from=0)",
+       "layer 3 'gru(4,in=2,from=0)': it reads layer 0's output, but a recurrent, attention or LIF layer reads only "
+       "the layer before it"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     err[0] = 0;
