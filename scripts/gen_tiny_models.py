@@ -586,15 +586,38 @@ def fuzz_seed(path):
         f.write(la.build(t, "nnfpga fuzz seed: a small DS-CNN"))
 
 
+def fuzz_seed_resnet(path):
+    """A small ResNet for the import fuzzer's corpus: an identity block (ADD
+    reading a tensor two operators back) and a strided block with a 1 x 1
+    shortcut written after its branch, as the real IC's; then the same head."""
+    la = LookAlike(78, [1, 6, 6, 2], np.float32(1.0), -128)
+    x = la.conv(la.input, 4, (3, 3), 1, ACT_RELU)
+    t = la.conv(x, 4, (3, 3), 1, ACT_NONE)
+    x = la.add(x, t, ACT_RELU)
+    t = la.conv(x, 6, (3, 3), 2, ACT_RELU)
+    s = la.conv(x, 6, (1, 1), 2, ACT_NONE)
+    x = la.add(s, t, ACT_RELU)
+    t = la.avg_pool(x, tuple(la.val[x].shape[1:3]))
+    t = la.reshape(t, [1, 6])
+    t = la.fc(t, 3, ACT_NONE, gain=2.0)
+    t = la.softmax(t)
+    with open(path, "wb") as f:
+        f.write(la.build(t, "nnfpga fuzz seed: a small ResNet"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data",
                                                   "tiny"))
     ap.add_argument("--real", metavar="DIR", help="compare with the real MLPerf Tiny files in DIR; write nothing")
     ap.add_argument("--fuzz-seed", metavar="FILE", help="write the import fuzzer's small DS-CNN seed; nothing else")
+    ap.add_argument("--fuzz-seed-resnet", metavar="FILE", help="write its small ResNet seed; nothing else")
     a = ap.parse_args()
-    if a.fuzz_seed:
-        fuzz_seed(a.fuzz_seed)
+    if a.fuzz_seed or a.fuzz_seed_resnet:
+        if a.fuzz_seed:
+            fuzz_seed(a.fuzz_seed)
+        if a.fuzz_seed_resnet:
+            fuzz_seed_resnet(a.fuzz_seed_resnet)
         return
     if a.real:
         ok = all([compare(name, os.path.join(a.real, MODELS[name][3]), a.out) for name in MODELS])
