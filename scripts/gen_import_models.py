@@ -18,6 +18,10 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
                       MAX_POOL_2D, CONV_2D (VALID), AVERAGE_POOL_2D, RESHAPE,
                       FULLY_CONNECTED
   import_tanh.tflite  an int8 784-16-10 MLP with TANH, its input int8 (no QUANTIZE)
+  import_residual.onnx, import_residual_ref.json   a small untrained ResNet (Conv,
+                      Relu, MaxPool, an identity block and a strided block with a
+                      1x1 shortcut joined by Add, GlobalAveragePool, Flatten, Gemm)
+                      and PyTorch's float logits (--residual-only: these alone)
   import_bad_op.onnx, import_bad_op.tflite   one unsupported operator each
   import_bad_dtype.tflite, import_bad_shape.tflite   float weights; weights of 2 input channels over 1
   import_bad/*.tflite, import_bad/expected.json      one defect each, and the message
@@ -229,6 +233,62 @@ def onnx_cnn(xte, out, ref):
     torch.onnx.export(model, xte[:1], f"{out}/import_cnn.onnx", input_names=["image"], output_names=["logits"],
                       opset_version=13)
     ref["cnn_onnx"] = {"logits": logits.tolist()}
+
+
+class ResBlock(torch.nn.Module):
+    """A ResNet basic block: conv, ReLU, conv, + the shortcut, ReLU. The
+    shortcut is the block's input (identity) or, when the block strides or
+    widens, a strided 1x1 conv, computed after the branch (so the ONNX Add
+    reads a tensor written after its other input)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1 = torch.nn.Conv2d(cin, cout, 3, stride, 1)
+        self.c2 = torch.nn.Conv2d(cout, cout, 3, 1, 1)
+        self.sc = torch.nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        y = self.c2(torch.relu(self.c1(x)))
+        return torch.relu(y + (self.sc(x) if self.sc is not None else x))
+
+
+class ResNet(torch.nn.Module):
+    """A small ResNet over 1x28x28: a stem conv and max pool, an identity
+    block (8 channels, 14x14) and a strided block with a 1x1 shortcut (16
+    channels, 7x7), global average pool, Linear(16, 10)."""
+
+    def __init__(self, width=8):
+        super().__init__()
+        self.stem = torch.nn.Conv2d(1, width, 3, padding=1)
+        self.b1 = ResBlock(width, width, 1)
+        self.b2 = ResBlock(width, 2 * width, 2)
+        self.fc = torch.nn.Linear(2 * width, 10)
+
+    def forward(self, x):
+        x = torch.nn.functional.max_pool2d(torch.relu(self.stem(x)), 2)
+        x = self.b2(self.b1(x))
+        return self.fc(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+def onnx_residual(xte, out, n):
+    """import_residual.onnx (the ResNet above, untrained, seed 5) and
+    import_residual_ref.json (PyTorch's float logits of the first n test
+    images); and the fuzzer's seed of the same graph 4 channels wide
+    (tests/fuzz/corpus/import/residual_small.onnx)."""
+    torch.manual_seed(5)
+    model = ResNet().eval()
+    with torch.no_grad():
+        logits = model(xte[:n])
+    torch.onnx.export(model, xte[:1], f"{out}/import_residual.onnx", input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+    with open(f"{out}/import_residual_ref.json", "w") as f:
+        json.dump({"n": n, "torch": torch.__version__, "images": f"the first {n} Fashion-MNIST test images (t10k), "
+                   "pixels / 255 (import_ref.json's)", "logits": logits.tolist()}, f, separators=(",", ":"))
+        f.write("\n")
+    torch.manual_seed(6)
+    seed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus", "import")
+    torch.onnx.export(ResNet(2).eval(), torch.zeros(1, 1, 8, 8), f"{seed}/residual_small.onnx", input_names=["image"],
+                      output_names=["logits"], opset_version=13)
 
 
 def onnx_bad(out):
@@ -568,7 +628,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data"))
     ap.add_argument("--n", type=int, default=64, help="reference samples (the first test images)")
     ap.add_argument("--bad-only", action="store_true", help="only the files with unsupported operators or types")
+    ap.add_argument("--residual-only", action="store_true",
+                    help="only import_residual.onnx, import_residual_ref.json and the fuzzer's residual seed")
     a = ap.parse_args()
+    if a.residual_only:
+        (_, _), (xte_u8, _) = fashion()
+        onnx_residual(torch.from_numpy(xte_u8[:a.n].astype(np.float32) / 255).reshape(-1, 1, 28, 28), a.out, a.n)
+        return
     if a.bad_only:
         onnx_bad(a.out)
         tflite_bad(a.out)
@@ -585,6 +651,7 @@ def main():
            "pixels": xte_u8[:a.n].reshape(a.n, -1).tolist()}
     onnx_mlp(xtr, ytr_t, xte, yte_t, a.out, ref)
     onnx_cnn(xte, a.out, ref)
+    onnx_residual(xte, a.out, a.n)
     onnx_bad(a.out)
     tflite_mlp(xtr, ytr_t, xte_u8, yte, a.out, ref)
     tflite_cnn(xte_u8, a.out, ref)

@@ -19,6 +19,12 @@ Writes into tests/data/ (the default; --out DIR elsewhere):
   tests/fuzz/corpus/import/q*_small.onnx, qop_gap.onnx  small int8 models
                        that import (QDQ; QLinearConv, MaxPool, QGemm,
                        QLinearMatMul; QLinearGlobalAveragePool): the fuzzer's seeds
+  import_qdq_residual.onnx  a small ResNet (an identity block and a strided block
+                       with a 1x1 shortcut, Add joins) trained here, QDQ form, int8
+                       activations; import_qdq_residual_ref.json as import_qdq_ref.json,
+                       and nnfpga's Add against ONNX Runtime's on the same int8 inputs
+                       (the model's, and every input pair of each Add's quantization)
+                       (--residual-only: these and the seed qdq_residual.onnx alone)
   import_qdq_ref.json  per model: the int8 outputs of the first 64 test
                        images under ONNX Runtime and under nnfpga's integer
                        arithmetic (computed below, from docs/numerics.md),
@@ -52,6 +58,8 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnx import helper, numpy_helper, TensorProto
+
+from gen_import_models import ResBlock  # noqa: E402  (scripts/, beside this one)
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 # Fashion-MNIST's IDX reader and the float training loop: gen_import_models.py's
@@ -75,6 +83,18 @@ def cnn():
         torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(16 * 7 * 7, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10, bias=False))
+
+
+# the ResNet basic block gen_import_models.py's float residual model uses
+Block = ResBlock
+
+
+def resnet():
+    """Conv 8 + ReLU, max pool (8 x 14 x 14), an identity block, a strided
+    block with a 1x1 shortcut (16 x 7 x 7), Flatten, Linear(784, 10)."""
+    torch.manual_seed(13)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                               Block(8, 8, 1), Block(8, 16, 2), torch.nn.Flatten(), torch.nn.Linear(16 * 7 * 7, 10))
 
 
 def export(model, x1, path):
@@ -117,6 +137,31 @@ def requantize(acc, real, zp, lo):
     k = np.array([31 - s for _, s in mk], np.int64).reshape(shape)
     y = ((acc * m0 + (np.int64(1) << (k - 1))) >> k) + zp
     return np.clip(y, lo, 127)
+
+
+def mbqm(x, m0, shift, double=False):
+    """MultiplyByQuantizedMultiplier: one rounding (nnfm_requantize without zero point and clamp, ties toward
+    +inf), or (double) TFLite's two when shift < 0 (the high half rounded ties toward +inf, then a rounding
+    divide by 2^-shift, ties away from zero: nnfm_requantize_r's NNFM_ROUND_TFLITE)."""
+    if double and shift < 0:
+        h = (x * m0 + (np.int64(1) << 30)) >> 31
+        return (h + (np.int64(1) << (-shift - 1)) - (h < 0)) >> -shift
+    k = 31 - shift
+    return (x * m0 + (np.int64(1) << (k - 1))) >> k
+
+
+def ew_add(ia, ib, sa, sb, sc, zc, lo, double=False):
+    """nnfpga's int8 Add (nnfm_ew, NNFM_EW_ADD; one rounding, or TFLite's two): TFLite's ADD arithmetic. ia,
+    ib are the inputs less their zero points; each is scaled to twice the larger scale at a 2^20 left shift
+    (the larger by 0.5 exactly), summed, requantized by twice / (2^20 * sc), + zc, clamped to [lo, 127]."""
+    twice = 2.0 * max(sa, sb)
+    small = sa < sb
+    m0s, shs = quantize_multiplier((sa if small else sb) / twice)
+    m0, sh = quantize_multiplier(twice / ((1 << 20) * sc))
+    xa, xb = ia.astype(np.int64) << 20, ib.astype(np.int64) << 20
+    a = mbqm(xa, m0s, shs, double) if small else mbqm(xa, 1 << 30, 0, double)
+    b = mbqm(xb, 1 << 30, 0, double) if small else mbqm(xb, m0s, shs, double)
+    return np.clip(mbqm(a + b, m0, sh, double) + zc, lo, 127)
 
 
 def as_int8(a):
@@ -166,6 +211,10 @@ class Int8Ref:
                     y = np.clip(np.sign(r) * np.floor(np.abs(r) + 0.5) + z[0], -128, 127).astype(np.int64)
                 elif x[0] == "acc":
                     y = requantize(x[1], x[2] / s[0], z[0], max(z[0], -128) if x[3] else -128)
+                elif x[0] == "add":  # two dequantized tensors' sum: nnfpga's int8 Add, its Relu in the clamp
+                    (_, ya, sa, za), (_, yb, sb, zb), relu = x[1], x[2], x[3]
+                    y = ew_add(ya - za, yb - zb, float(sa), float(sb), float(s[0]), int(z[0]),
+                               max(int(z[0]), -128) if relu else -128)
                 else:
                     assert x[2] == s[0] and x[3] == z[0], "a requantizing QuantizeLinear"
                     y = x[1]
@@ -193,8 +242,11 @@ class Int8Ref:
                 so, zo = self.qp(*((i[7], i[8]) if op == "QGemm" else (i[6], i[7])))
                 real = x[2] * sw * np.ones(acc.shape[1]) / so[0]
                 v[nd.output[0]] = ("q", requantize(acc, real, zo[0], -128), so[0], zo[0])
+            elif op == "Add" and v.get(i[1], ("c",))[0] == "q":  # a residual join (not a MatMul's bias)
+                v[nd.output[0]] = ("add", x, v[i[1]], False)
             elif op == "Relu":
-                v[nd.output[0]] = (x[0], x[1], x[2], True) if x[0] == "acc" else (x[0], np.maximum(x[1], x[3]), x[2], x[3])
+                v[nd.output[0]] = ((x[0], x[1], x[2], True) if x[0] in ("acc", "add") else
+                                   (x[0], np.maximum(x[1], x[3]), x[2], x[3]))
             elif op == "MaxPool":
                 k, st = a["kernel_shape"][0], a.get("strides", [1, 1])[0]
                 y = torch.nn.functional.max_pool2d(torch.tensor(x[1], dtype=torch.float64), k, st).numpy().astype(np.int64)
@@ -321,12 +373,161 @@ def bad_models():
                                                     "import (its lookup table is not given)"),
         "qlinear_add": (qop_base("QLinearAdd", "add", ["xq", "x_s", "x_z", "xq", "x_s", "x_z", "x_s", "x_z"], [],
                                  [1, 4]),
-                        "node 1 'QLinearAdd' (add): QLinearAdd adds two tensors (a residual): only chains of "
-                        "layers, as nn.Sequential, import"),
+                        "node 1 'QLinearAdd' (add): QLinearAdd (QOperator) does not import: an Add imports in the "
+                        "QDQ form (DequantizeLinear, Add, QuantizeLinear), as quantize_static writes it by default"),
         "conv_group": (qop_base("QLinearConv", "conv", ["xq", "x_s", "x_z", "W", "W_s", "W_z", "x_s", "x_z"], conv_w,
                                 [1, 4, 5, 5], kernel_shape=[3, 3], group=3),
                        "node 1 'QLinearConv' (conv): group 3 does not divide its 4 input channels"),
     }
+
+
+# ---- the residual model ---------------------------------------------------------------
+
+def ort_add_pairs(sa, za, sb, zb, sc, zc):
+    """ONNX Runtime's int8 Add over all 65,536 input pairs: a QDQ graph of one Add (DequantizeLinear of each
+    int8 input, Add, QuantizeLinear: ONNX Runtime fuses it into QLinearAdd) run on the pairs as its inputs, as
+    in a model (not constants, which it would fold in float at load). (ia, ib, y): the inputs less their zero
+    points and the outputs."""
+    a, b = np.meshgrid(np.arange(-128, 128), np.arange(-128, 128), indexing="ij")
+    a, b = a.ravel(), b.ravel()
+    inits = [init("sa", np.float32(sa)), init("za", np.int8(za)), init("sb", np.float32(sb)),
+             init("zb", np.int8(zb)), init("sc", np.float32(sc)), init("zc", np.int8(zc))]
+    nodes = [helper.make_node("DequantizeLinear", ["a", "sa", "za"], ["ad"]),
+             helper.make_node("DequantizeLinear", ["b", "sb", "zb"], ["bd"]),
+             helper.make_node("Add", ["ad", "bd"], ["c"]), helper.make_node("QuantizeLinear", ["c", "sc", "zc"], ["y"])]
+    g = helper.make_graph(nodes, "add", [helper.make_tensor_value_info(k, TensorProto.INT8, [a.size]) for k in "ab"],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, [a.size])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = sess.run(None, {"a": a.astype(np.int8), "b": b.astype(np.int8)})[0]
+    return a - za, b - zb, y.astype(np.int64)
+
+
+def ort_add_tensors(path, x):
+    """ONNX Runtime's int8 Adds in the model at path run on x: for each residual Add, its two int8 inputs, its
+    int8 output and its quantization (s_a, z_a, s_b, z_b, s_out, z_out). Made graph outputs in the model as
+    ONNX Runtime optimized it (saved, then run without optimizing again: the same kernels), since outputs added
+    to the file itself change what it fuses. An Add is a QLinearAdd there, or, where a DequantizeLinear feeds
+    other nodes too (ONNX Runtime fuses only a node's own), still DequantizeLinear, Add, QuantizeLinear."""
+    tmp = tempfile.mkdtemp(prefix="gen_import_qdq.")
+    so = ort.SessionOptions()
+    so.optimized_model_filepath = f"{tmp}/opt.onnx"
+    plain = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    m = onnx.load(f"{tmp}/opt.onnx")
+    g = m.graph
+    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    prod = {o: nd for nd in g.node for o in nd.output}
+    adds = []
+    for nd in g.node:
+        if nd.op_type == "QLinearAdd":
+            i = list(nd.input)
+            qp = (i[1], i[2], i[4], i[5], i[6], i[7])
+            t = (i[0], i[3], nd.output[0])
+        elif nd.op_type == "Add" and all(prod.get(k) is not None and prod[k].op_type == "DequantizeLinear"
+                                         for k in nd.input):
+            dq = [prod[k] for k in nd.input]
+            q = [c for c in g.node if nd.output[0] in c.input][0]
+            qp = (dq[0].input[1], dq[0].input[2], dq[1].input[1], dq[1].input[2], q.input[1], q.input[2])
+            t = (dq[0].input[0], dq[1].input[0], q.output[0])
+        else:
+            continue
+        v = [init[k] for k in qp]
+        adds.append((t, (float(v[0]), int(as_int8(v[1])), float(v[2]), int(as_int8(v[3])), float(v[4]),
+                         int(as_int8(v[5])))))
+        for k, z in zip(t, (v[1], v[3], v[5])):  # int8 or uint8, as its zero point
+            g.output.append(helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(z.dtype), None))
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    names = [k for t, _ in adds for k in t]
+    got = []
+    for i in range(0, len(x), 1000):
+        r = sess.run([g.output[0].name] + names, {"image": x[i:i + 1000]})
+        assert np.array_equal(r[0], plain.run(None, {"image": x[i:i + 1000]})[0])  # what ONNX Runtime computes
+        got.append(r[1:])
+    cat = [np.concatenate([as_int8(r[k]).ravel() for r in got]) for k in range(len(names))]
+    return [(cat[3 * k], cat[3 * k + 1], cat[3 * k + 2], q) for k, (_, q) in enumerate(adds)]
+
+
+def add_figures(path, x):
+    """nnfpga's Add (one rounding, and TFLite's two) against ONNX Runtime's, given the same int8 inputs: over
+    the Adds' inputs in the model at path run on x, and over all 65,536 input pairs of each Add's quantization
+    (ONNX Runtime's QLinearAdd). ONNX Runtime adds in float32 and rounds half to even."""
+    fig = {"adds": 0, "outputs": 0, "nnfpga_differ": 0, "tflite_rounding_differ": 0, "pairs": 0,
+           "pairs_nnfpga_differ": 0, "pairs_tflite_rounding_differ": 0}
+    for a, b, y, (sa, za, sb, zb, sc, zc) in ort_add_tensors(path, x):
+        fig["adds"] += 1
+        fig["outputs"] += int(y.size)
+        fig["nnfpga_differ"] += int((ew_add(a - za, b - zb, sa, sb, sc, zc, -128) != y).sum())
+        fig["tflite_rounding_differ"] += int((ew_add(a - za, b - zb, sa, sb, sc, zc, -128, double=True) != y).sum())
+        ia, ib, y = ort_add_pairs(sa, za, sb, zb, sc, zc)
+        fig["pairs"] += int(y.size)
+        fig["pairs_nnfpga_differ"] += int((ew_add(ia, ib, sa, sb, sc, zc, -128) != y).sum())
+        fig["pairs_tflite_rounding_differ"] += int((ew_add(ia, ib, sa, sb, sc, zc, -128, double=True) != y).sum())
+    return fig
+
+
+def residual_seed():
+    """A small QDQ residual graph that imports (the fuzzer's seed): x (1, 2, 3, 3) -> Q -> DQ -> Conv 3x3 ->
+    Q -> DQ, + DQ(x) -> Q (zero point -128: a folded Relu) -> DQ -> y."""
+    s, z, s2 = np.float32(0.02), np.int8(-5), np.float32(0.03)
+    inits = [init("x_s", s), init("x_z", z), init("W", np.arange(-18, 18, dtype=np.int8).reshape(2, 2, 3, 3)),
+             init("W_s", np.full(2, 0.01, np.float32)), init("W_z", np.zeros(2, np.int8)),
+             init("B", np.array([50, -50], np.int32)), init("B_s", np.full(2, np.float32(0.02 * 0.01), np.float32)),
+             init("B_z", np.zeros(2, np.int32)), init("h_s", np.float32(0.05)), init("h_z", np.int8(2)),
+             init("y_s", s2), init("y_z", np.int8(-128))]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "x_s", "x_z"], ["xq"], name="x_q"),
+             helper.make_node("DequantizeLinear", ["xq", "x_s", "x_z"], ["xd"], name="x_dq"),
+             helper.make_node("DequantizeLinear", ["W", "W_s", "W_z"], ["Wf"], name="W_dq", axis=0),
+             helper.make_node("DequantizeLinear", ["B", "B_s", "B_z"], ["Bf"], name="B_dq", axis=0),
+             helper.make_node("Conv", ["xd", "Wf", "Bf"], ["h"], name="conv", kernel_shape=[3, 3], pads=[1] * 4),
+             helper.make_node("QuantizeLinear", ["h", "h_s", "h_z"], ["hq"], name="h_q"),
+             helper.make_node("DequantizeLinear", ["hq", "h_s", "h_z"], ["hd"], name="h_dq"),
+             helper.make_node("Add", ["hd", "xd"], ["a"], name="add"),
+             helper.make_node("QuantizeLinear", ["a", "y_s", "y_z"], ["aq"], name="a_q"),
+             helper.make_node("DequantizeLinear", ["aq", "y_s", "y_z"], ["y"], name="a_dq")]
+    return graph_model(nodes, inits, [1, 2, 3, 3])
+
+
+def residual(out, xtr, ytr_t, xte, yte):
+    """import_qdq_residual.onnx (the ResNet above trained 1 epoch, QDQ, int8 activations) and
+    import_qdq_residual_ref.json (import_qdq_ref.json's form: its int8 outputs under nnfpga's arithmetic and
+    ONNX Runtime's, the figures, and each Add's comparison over all its input pairs); the fuzzer's seed
+    tests/fuzz/corpus/import/qdq_residual.onnx."""
+    file, shape = "import_qdq_residual.onnx", (-1, 1, 28, 28)
+    tmp = tempfile.mkdtemp(prefix="gen_import_qdq.")
+    x = torch.tensor(xtr).reshape(shape)
+    model = train(resnet(), x, ytr_t, 1, 1)
+    with torch.no_grad():
+        float_acc = accuracy(model(torch.tensor(xte).reshape(shape)).numpy(), yte)
+    export(model, x[:1], f"{tmp}/resnet.onnx")
+    print(f"resnet: PyTorch float accuracy {float_acc:.4f}")
+    path = f"{out}/{file}"
+    quantize(f"{tmp}/resnet.onnx", path, xtr[:1024].reshape(shape), QuantFormat.QDQ, QuantType.QInt8)
+    xs = xte.reshape(shape)
+    r = Int8Ref(path)
+    ours, theirs = r.run(xs), ort_int8(path, xs)
+    differ = ours != theirs
+    fig = {"float_accuracy": float_acc, "onnxruntime_accuracy": accuracy(theirs, yte),
+           "nnfpga_accuracy": accuracy(ours, yte), "nnfpga_accuracy_2000": accuracy(ours[:2000], yte[:2000]),
+           "outputs": int(ours.size), "outputs_differ": int(differ.sum()),
+           "largest_difference": int(np.abs(ours - theirs).max()),
+           "predictions_differ": int((ours.argmax(1) != theirs.argmax(1)).sum()),
+           "add": add_figures(path, xs)}
+    rows = np.flatnonzero(differ.any(1))[:16]  # test images where the roundings part
+    ref = {"n": NREF, "images": "the first 64 Fashion-MNIST test images (t10k), pixels / 255",
+           "onnxruntime": ort.__version__, "onnx": onnx.__version__, "torch": torch.__version__,
+           "models": {file: {"nnfpga": ours[:NREF].tolist(), "onnxruntime": theirs[:NREF].tolist(),
+                             "differ": int(differ[:NREF].sum()), "figures": fig,
+                             "parted": {"index": rows.tolist(), "nnfpga": ours[rows].tolist(),
+                                        "onnxruntime": theirs[rows].tolist(), "differ": int(differ[rows].sum())}}}}
+    print(f"{file}: {os.path.getsize(path)} bytes; {json.dumps(fig)}")
+    with open(f"{out}/import_qdq_residual_ref.json", "w") as f:
+        json.dump(ref, f, indent=None, separators=(",", ":"))
+        f.write("\n")
+    seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus", "import")
+    onnx.save(residual_seed(), f"{seeds}/qdq_residual.onnx")
 
 
 # ---- main ------------------------------------------------------------------------
@@ -345,6 +546,8 @@ def accuracy(logits, y):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
+    ap.add_argument("--residual-only", action="store_true",
+                    help="only import_qdq_residual.onnx, import_qdq_residual_ref.json and the residual seed")
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     torch.set_num_threads(1)
@@ -352,6 +555,9 @@ def main():
     xtr = xtr.reshape(-1, 784).astype(np.float32) / np.float32(255)
     xte = xte.reshape(-1, 784).astype(np.float32) / np.float32(255)
     ytr_t = torch.tensor(ytr.astype(np.int64))
+    if args.residual_only:
+        residual(out, xtr, ytr_t, xte, yte)
+        return
     shape = {"mlp": (-1, 784), "cnn": (-1, 1, 28, 28)}
     tmp = tempfile.mkdtemp(prefix="gen_import_qdq.")
     floats = {}
@@ -395,6 +601,7 @@ def main():
     seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fuzz", "corpus", "import")
     for name, model in seed_models().items():
         onnx.save(model, f"{seeds}/{name}.onnx")
+    residual(out, xtr, ytr_t, xte, yte)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
  * nnf_import_onnx.c - ONNX float models into the layer stack (nnf_import.h,
  * docs/import.md). The protobuf is parsed by protobuf-c with the C that
  * protoc-c generates from nnf_onnx.proto (the subset of onnx.proto read
- * here); this file walks the graph's nodes in order as a chain:
+ * here); this file walks the graph's nodes in order. The nodes form a graph
+ * (a ResNet block's Add reads two tensors): a map from tensor names to the
+ * layer stack's boundaries, each node's layers reading the boundary its
+ * input tensor is (nnf_net_add_from):
  *
  *   Gemm (alpha = beta = 1, transA = 0), MatMul [+ Add]  -> Linear
  *   Conv (kernel, strides, pads per axis, groups, dilation 1) -> Conv2d, after a
  *        ZeroPad2d of the pads beyond the smaller of each axis' two
  *   MaxPool, AveragePool (count_include_pad = 0 or no pads), GlobalAveragePool
  *   Relu, Clip(0, 6) (ReLU6), Clip(0) (ReLU), Sigmoid, Tanh
+ *   Add (Sum) of two tensors of the same shape -> Add (a residual join)
  *   Flatten (axis 1), Reshape to (N, features): Flatten
  *   Identity, Dropout, Pad by zeros: nothing; Constant: a value for the nodes after it
  *   Softmax as the last node: dropped (the logits are the outputs)
@@ -39,8 +43,19 @@ typedef NnfOnnx__TensorProto tensor;
 typedef NnfOnnx__NodeProto node;
 #define TN(t) ((t)->name ? (t)->name : "")
 
-/* What cur, the tensor the chain has reached, is in an int8 model. */
+/* What a tensor is in an int8 model. */
 enum { K_FLOAT = 0, K_INT, K_DEQ, K_ACC };
+
+/* A tensor the walk has met: the boundary it is (0: the graph's input;
+ * -1: a MatMul's output its bias Add took, read by nothing else), what it
+ * is in an int8 model, whether a MatMul wrote it (float: an Add of a
+ * constant after it is its bias). */
+typedef struct {
+  const char *name;
+  int b;
+  int kind;
+  int matmul;
+} value_of;
 
 /* What the walk knows: the file, the graph's values by name. */
 typedef struct {
@@ -50,11 +65,16 @@ typedef struct {
   char where[160];         /* "node 3 'Conv' (name)" of the node being read */
   char *err;
   size_t errlen;
+  value_of *vals;          /* the tensors read so far: the graph's input, each node's output */
+  size_t nvals;
+  int src;                 /* the boundary the node's next layer reads (its input tensor's, then
+                              the last layer the node added) */
+  int node_of[NNF_MAX_LAYERS + 1]; /* the node that added the layer writing boundary i */
   /* int8 models (QDQ, QOperator) */
   int quant;               /* the graph quantizes: its quantization is given */
-  int kind;                /* cur is K_FLOAT: the float input; K_INT: an int8 (uint8) tensor;
+  int kind;                /* the node's input is K_FLOAT: the float input; K_INT: an int8 (uint8) tensor;
                               K_DEQ: a DequantizeLinear's float image of one (or a pool's);
-                              K_ACC: a Conv / Gemm / MatMul's output, not yet quantized */
+                              K_ACC: a Conv / Gemm / MatMul / Add's output, not yet quantized */
   const node **qconsts;    /* DequantizeLinear nodes of initializers (the weights), by node index */
   int qset[NNF_MAX_LAYERS + 1];
   nnf_imp_given given;     /* boundary i's quantization once qset[i], the int32 biases */
@@ -231,8 +251,50 @@ static int check_window(walk *w, const node *nd, int64_t *k, int64_t *s, int64_t
   return 0;
 }
 
+/* The node's next layer: it reads w->src (the node's input, or the layer
+ * the node added before it), and becomes w->src. */
 static int add(walk *w, nnf_net *n, nnf_layer *l, const char *sub) {
-  return nnf_imp_add(n, l, sub, w->file, w->where, w->err, w->errlen);
+  if (nnf_imp_add_from(n, l, w->src - 1, sub, w->file, w->where, w->err, w->errlen)) return -1;
+  w->src = n->nlayers;
+  return 0;
+}
+
+/* The tensor named name the walk has met (the latest of that name), or NULL. */
+static value_of *tensor_of(const walk *w, const char *name) {
+  for (size_t i = w->nvals; name && i-- > 0;)
+    if (!strcmp(w->vals[i].name, name)) return &w->vals[i];
+  return NULL;
+}
+
+/* A tensor a node read as an activation: the input or an earlier node's output. */
+static const value_of *read_tensor(walk *w, const char *name) {
+  const value_of *v = tensor_of(w, name);
+  if (!v)
+    fail(w, "it reads tensor '%s', which is neither the graph's input nor an earlier node's output", name ? name : "");
+  else if (v->b < 0)
+    fail(w, "it reads tensor '%s', a MatMul's output before the Add of its bias (only that Add may read it)", v->name);
+  return v && v->b >= 0 ? v : NULL;
+}
+
+/* "C x H x W" or "F features": a boundary's shape, for messages. */
+static const char *shape_of(const nnf_tensor *t, char *buf, size_t len) {
+  if (t->map) snprintf(buf, len, "%d x %d x %d", t->c, t->h, t->w);
+  else snprintf(buf, len, "%d features", t->width);
+  return buf;
+}
+
+/* Add (or Sum) of tensors a and b, neither a constant: a residual join,
+ * an Add layer reading the later of the two boundaries and adding the
+ * earlier (torch's `out + shortcut`; the sum is the same either way). */
+static int add_tensors(walk *w, nnf_net *n, const node *nd, const value_of *a, const value_of *b) {
+  const nnf_tensor *ta = &n->t[a->b], *tb = &n->t[b->b];
+  char sa[64], sb[64], sub[256];
+  if (ta->map != tb->map || ta->width != tb->width || ta->c != tb->c || ta->h != tb->h || ta->w != tb->w)
+    return fail(w, "it adds '%s' (%s) and '%s' (%s): only tensors of the same shape add (no broadcasting)",
+                nd->input[0], shape_of(ta, sa, sizeof sa), nd->input[1], shape_of(tb, sb, sizeof sb));
+  int later = a->b > b->b ? a->b : b->b, earlier = a->b > b->b ? b->b : a->b;
+  w->src = later;
+  return add(w, n, nnf_add(earlier - 1, sub, sizeof sub), sub);
 }
 
 /* INTS attribute `name` of n values into v (def for each when absent): 0,
@@ -250,7 +312,7 @@ static int attr_ints(const node *nd, const char *name, size_t n, int64_t def, in
 static int conv_window(walk *w, const nnf_net *n, const node *nd, int64_t out, nnf_conv_spec *s, int pad[4]) {
   const NnfOnnx__AttributeProto *ap = attr(nd, "auto_pad");
   int64_t k[2], st[2], p[4], d[2], g = attr_int(nd, "group", 1);
-  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (!n->t[w->src].map) return fail(w, "its input is not a feature map (N, C, H, W)");
   if (ap && ap->has_s && ap->s.len && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)))
     return fail(w, "auto_pad is not NOTSET: give explicit pads");
   if (attr_ints(nd, "kernel_shape", 2, 0, k) || k[0] < 1 || k[1] < 1 || k[0] > 64 || k[1] > 64)
@@ -274,15 +336,16 @@ static int conv_window(walk *w, const nnf_net *n, const node *nd, int64_t out, n
 static int conv_pad(walk *w, nnf_net *n, const int pad[4]) {
   char sub[256];
   if (!pad[0] && !pad[1] && !pad[2] && !pad[3]) return 0;
+  int a = w->src;
   if (add(w, n, nnf_zeropad2d(pad[0], pad[1], pad[2], pad[3], sub, sizeof sub), sub)) return -1;
-  int b = n->nlayers;
-  if (w->qset[b - 1]) w->qset[b] = 1, w->given.scale[b] = w->given.scale[b - 1], w->given.zp[b] = w->given.zp[b - 1];
+  int b = w->src;
+  if (w->qset[a]) w->qset[b] = 1, w->given.scale[b] = w->given.scale[a], w->given.zp[b] = w->given.zp[a];
   return 0;
 }
 
 /* Gemm and MatMul: a Linear layer from B (k x n, or n x k with trans) and C. */
 static int linear(walk *w, nnf_net *n, const node *nd, int gemm) {
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[w->src];
   if (x->map) return fail(w, "its input is a feature map: Flatten it first");
   if (nd->n_input < 2) return fail(w, "it has no weight input");
   const tensor *B = value(w, nd->input[1]);
@@ -328,12 +391,13 @@ static int linear(walk *w, nnf_net *n, const node *nd, int gemm) {
   return rc;
 }
 
-/* Add after MatMul: the Linear layer's bias. */
-static int matmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
-  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+/* Add after MatMul (its output x, no other reader): the Linear layer's bias. */
+static int matmul_bias(walk *w, nnf_net *n, const node *nd, const value_of *x) {
+  nnf_layer *l = w->src ? n->layer[w->src - 1] : NULL;
   nnf_dense *d = l ? nnf_layer_dense(l) : NULL;
-  if (nd->n_input != 2 || !d) return fail(w, "Add imports only as the bias of the MatMul before it");
-  const char *other = !strcmp(nd->input[0], cur) ? nd->input[1] : nd->input[0];
+  if (nd->n_input != 2 || !d || !x->matmul || nnf_net_readers(n, w->src))
+    return fail(w, "Add of a constant imports only as the bias of the MatMul before it");
+  const char *other = !strcmp(nd->input[0], x->name) ? nd->input[1] : nd->input[0];
   const tensor *C = value(w, other);
   if (!C) return fail(w, "Add imports only as the bias of the MatMul before it ('%s' is not a constant)", other);
   int64_t bd = d->out;
@@ -345,7 +409,7 @@ static int matmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
 }
 
 static int conv(walk *w, nnf_net *n, const node *nd) {
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[w->src];
   nnf_conv_spec cs;
   int pad[4];
   if (nd->n_input < 2) return fail(w, "it has no weight input");
@@ -376,7 +440,7 @@ static int conv(walk *w, nnf_net *n, const node *nd) {
 
 static int pool(walk *w, nnf_net *n, const node *nd, int avg) {
   int64_t k = 0, s = 0, p = 0;
-  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (!n->t[w->src].map) return fail(w, "its input is not a feature map (N, C, H, W)");
   if (check_window(w, nd, &k, &s, &p)) return -1;
   if (!avg && attr_int(nd, "storage_order", 0)) return fail(w, "storage_order=1 does not import");
   if (avg && p > 0 && attr_int(nd, "count_include_pad", 0))
@@ -411,7 +475,7 @@ static int clip(walk *w, nnf_net *n, const node *nd) {
 
 /* Reshape: imports when it flattens (N, C, H, W) or (N, F) to (N, C*H*W). */
 static int reshape(walk *w, nnf_net *n, const node *nd) {
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[w->src];
   int64_t v[8];
   int k = 0;
   const tensor *t = nd->n_input > 1 ? value(w, nd->input[1]) : NULL;
@@ -549,28 +613,32 @@ static int act_qp(walk *w, const node *nd, size_t si, size_t zi, const char *wha
   return 0;
 }
 
-/* The current boundary's quantization must be (s, zp): what a QuantizeLinear
- * after a pool, a DequantizeLinear or a QLinear operator's input says. */
-static int same_q(walk *w, const nnf_net *n, double s, int32_t zp, const char *what) {
-  int i = n->nlayers;
+/* The quantization of the boundary the node reads must be (s, zp): what a
+ * QuantizeLinear after a pool, a DequantizeLinear or a QLinear operator's
+ * input says. */
+static int same_q(walk *w, double s, int32_t zp, const char *what) {
+  int i = w->src;
   if (w->qset[i] && w->given.scale[i] == s && w->given.zp[i] == zp) return 0;
   return fail(w, "its %s (%g, %d) is not the quantization (%g, %d) of the tensor it reads%s", what, s, (int)zp,
               w->given.scale[i], (int)w->given.zp[i],
               w->kind == K_DEQ ? " (a pool, Flatten or Relu keeps its input's quantization)" : "");
 }
 
-/* A quantization for the boundaries the last layers left open (a Conv and
- * the Relu after it). A Conv / Gemm / MatMul quantized to zero point -128
- * clamps at 0: ONNX Runtime folded its Relu into the quantization, and the
- * ReLU comes back as a layer (the same int8 model, the float one the
- * network trained). */
+/* A quantization for the boundaries the node's input tensor left open: its
+ * boundary and the ones before it back to a quantized one (a Conv and the
+ * Relu after it: the layers that wrote the tensor). A Conv / Gemm / MatMul
+ * or an Add quantized to zero point -128 clamps at 0: ONNX Runtime folded
+ * its Relu into the quantization, and the ReLU comes back as a layer (the
+ * same int8 model, the float one the network trained; after an Add it fuses
+ * into the Add's clamp). */
 static int give_out(walk *w, nnf_net *n, double s, int32_t zp) {
-  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+  nnf_layer *l = w->src ? n->layer[w->src - 1] : NULL;
   char sub[256];
-  if (zp == -128 && l && (nnf_layer_dense(l) || nnf_layer_conv(l)) &&
+  if (zp == -128 && l && (nnf_layer_dense(l) || nnf_layer_conv(l) || nnf_layer_add_from(l) >= -1) &&
       add(w, n, nnf_activation(NNF_ACT_RELU, sub, sizeof sub), sub))
     return -1;
-  for (int i = n->nlayers; i >= 0 && !w->qset[i]; i--) w->qset[i] = 1, w->given.scale[i] = s, w->given.zp[i] = zp;
+  for (int i = w->src; i >= 0 && !w->qset[i]; i = i ? n->layer[i - 1]->src : -1)
+    w->qset[i] = 1, w->given.scale[i] = s, w->given.zp[i] = zp;
   w->kind = K_INT;
   return 0;
 }
@@ -581,19 +649,20 @@ static int quantize_linear(walk *w, nnf_net *n, const node *nd) {
   double s;
   int32_t zp;
   if (act_qp(w, nd, 1, 2, "output", &s, &zp)) return -1;
-  if (w->kind == K_FLOAT && n->nlayers == 0 && !w->qset[0]) return give_out(w, n, s, zp);
+  if (w->kind == K_FLOAT && w->src == 0 && !w->qset[0]) return give_out(w, n, s, zp);
+  if (w->kind == K_ACC && w->qset[w->src]) return fail(w, "its input is quantized by another QuantizeLinear already");
   if (w->kind == K_ACC) return give_out(w, n, s, zp);
   if (w->kind == K_INT) return fail(w, "its input is already quantized");
-  if (same_q(w, n, s, zp, "output quantization")) return -1;
+  if (same_q(w, s, zp, "output quantization")) return -1;
   w->kind = K_INT;
   return 0;
 }
 
-static int dequantize_linear(walk *w, nnf_net *n, const node *nd) {
+static int dequantize_linear(walk *w, const node *nd) {
   double s;
   int32_t zp;
   if (w->kind != K_INT) return fail(w, "its input is not a quantized tensor");
-  if (act_qp(w, nd, 1, 2, "input", &s, &zp) || same_q(w, n, s, zp, "quantization")) return -1;
+  if (act_qp(w, nd, 1, 2, "input", &s, &zp) || same_q(w, s, zp, "quantization")) return -1;
   w->kind = K_DEQ;
   return 0;
 }
@@ -689,8 +758,8 @@ static int qbias(walk *w, const node *nd, size_t k, int out, double s_in, const 
 /* The layer just added takes the weights t and bias b. */
 static int give_weights(walk *w, nnf_net *n, wts *t, int32_t *b, int out, int in) {
   t->q.bias = b;
-  int rc = nnf_imp_weights(&w->ctx, &w->given, n->layer[n->nlayers - 1], &t->q, out, in,
-                           w->given.scale[n->nlayers - 1]);
+  nnf_layer *l = n->layer[n->nlayers - 1];
+  int rc = nnf_imp_weights(&w->ctx, &w->given, l, &t->q, out, in, w->given.scale[l->src]);
   wts_free(t), free(b);
   return rc;
 }
@@ -709,7 +778,7 @@ static int weight_node(walk *w, const node *nd, int qop, const node **q, size_t 
 
 /* Conv (QDQ, reading a DequantizeLinear's output) and QLinearConv. */
 static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[w->src];
   nnf_conv_spec cs;
   int pad[4];
   const node *q;
@@ -725,11 +794,11 @@ static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
   int out = (int)dims[0], in = (int)(dims[1] * cs.kh * cs.kw);
   double sx;
   int32_t zx;
-  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization"))) return -1;
+  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, sx, zx, "input quantization"))) return -1;
   wts t;
   int32_t *b = NULL;
   if (qweights(w, q, wk, wk + 1, wk + 2, qop ? 0 : attr_int(q, "axis", 1), 4, dims, 0, &t)) return -1;
-  if (qbias(w, nd, qop ? 8 : 2, out, w->given.scale[n->nlayers], t.s, !qop, &b)) return wts_free(&t), -1;
+  if (qbias(w, nd, qop ? 8 : 2, out, w->given.scale[w->src], t.s, !qop, &b)) return wts_free(&t), -1;
   char sub[256];
   cs.bias = b != NULL;
   if (conv_pad(w, n, pad) || add(w, n, nnf_conv2d_spec(&cs, sub, sizeof sub), sub)) return wts_free(&t), free(b), -1;
@@ -743,7 +812,7 @@ static int qconv(walk *w, nnf_net *n, const node *nd, int qop) {
 
 /* Gemm, MatMul (QDQ), QLinearMatMul and QGemm: a Linear layer. */
 static int qlinear(walk *w, nnf_net *n, const node *nd, const char *op) {
-  const nnf_tensor *x = &n->t[n->nlayers];
+  const nnf_tensor *x = &n->t[w->src];
   int qmm = !strcmp(op, "QLinearMatMul"), qgemm = !strcmp(op, "QGemm"), gemm = qgemm || !strcmp(op, "Gemm");
   int qop = qmm || qgemm, trans = 0;
   if (x->map) return fail(w, "its input is a feature map: Flatten it first");
@@ -764,13 +833,13 @@ static int qlinear(walk *w, nnf_net *n, const node *nd, const char *op) {
   int in = x->width, out = (int)B->dims[trans ? 0 : 1];
   double sx;
   int32_t zx;
-  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization"))) return -1;
+  if (qop && (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, sx, zx, "input quantization"))) return -1;
   wts t;
   int32_t *b = NULL;
   if (qweights(w, q, wk, wk + 1, wk + 2, qop ? (trans ? 0 : 1) : attr_int(q, "axis", 1), 2, B->dims, trans ? 0 : 1,
                &t))
     return -1;
-  if (!qmm && qbias(w, nd, qgemm ? 6 : 2, out, w->given.scale[n->nlayers], t.s, !qop, &b)) return wts_free(&t), -1;
+  if (!qmm && qbias(w, nd, qgemm ? 6 : 2, out, w->given.scale[w->src], t.s, !qop, &b)) return wts_free(&t), -1;
   char sub[256];
   if (add(w, n, nnf_linear(out, sub, sizeof sub), sub)) return wts_free(&t), free(b), -1;
   if (give_weights(w, n, &t, b, out, in)) return -1;
@@ -783,19 +852,20 @@ static int qlinear(walk *w, nnf_net *n, const node *nd, const char *op) {
   return act_qp(w, nd, qgemm ? 7 : 6, qgemm ? 8 : 7, "output", &sy, &zy) || give_out(w, n, sy, zy);
 }
 
-/* Add after a QDQ MatMul: its int32 bias, a DequantizeLinear at s_in * s_w. */
+/* Add after a QDQ MatMul (its output, no other reader): its int32 bias, a
+ * DequantizeLinear at s_in * s_w. */
 static int qmatmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
-  nnf_layer *l = n->nlayers ? n->layer[n->nlayers - 1] : NULL;
+  nnf_layer *l = w->src ? n->layer[w->src - 1] : NULL;
   nnf_dense *d = l ? nnf_layer_dense(l) : NULL;
-  if (nd->n_input != 2 || !d || w->given.bias[l->index])
+  if (nd->n_input != 2 || !d || w->given.bias[l->index] || nnf_net_readers(n, w->src))
     return fail(w, "Add imports only as the bias of the MatMul right before it");
   node a = *nd; /* the bias as input 0 of a node of one input */
   char *other = !strcmp(nd->input[0], cur) ? nd->input[1] : nd->input[0];
   a.input = &other, a.n_input = 1;
   int32_t *b;
   const float *sw = nnf_layer_given_weight_scales(l);
-  if (qbias(w, &a, 0, d->out, w->given.scale[l->index], sw, 1, &b)) return -1;
-  for (int o = 0; o < d->out; o++) d->b[o] = (float)((double)b[o] * w->given.scale[l->index] * sw[o]);
+  if (qbias(w, &a, 0, d->out, w->given.scale[l->src], sw, 1, &b)) return -1;
+  for (int o = 0; o < d->out; o++) d->b[o] = (float)((double)b[o] * w->given.scale[l->src] * sw[o]);
   w->given.bias[l->index] = b;
   return 0;
 }
@@ -805,23 +875,24 @@ static int qmatmul_bias(walk *w, nnf_net *n, const node *nd, const char *cur) {
 static int qlinear_pool(walk *w, nnf_net *n, const node *nd, int global) {
   double sx, sy;
   int32_t zx, zy;
-  if (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, n, sx, zx, "input quantization") ||
+  if (act_qp(w, nd, 1, 2, "input", &sx, &zx) || same_q(w, sx, zx, "input quantization") ||
       act_qp(w, nd, 3, 4, "output", &sy, &zy))
     return -1;
   if (sy != sx || zy != zx) return fail(w, "its output's quantization is not its input's");
   if (attr_int(nd, "channels_last", 0)) return fail(w, "channels_last=1 does not import");
   char sub[256];
   if (!global) return pool(w, n, nd, 1);
-  if (!n->t[n->nlayers].map) return fail(w, "its input is not a feature map (N, C, H, W)");
+  if (!n->t[w->src].map) return fail(w, "its input is not a feature map (N, C, H, W)");
   return add(w, n, nnf_global_avgpool(sub, sizeof sub), sub);
 }
 
-/* One node of an int8 graph (the chain checked); 1 when it is not one of
- * the quantized operators (the float path reads it). */
-static int walk_qnode(walk *w, nnf_net *n, const node *nd, const char *op, const char *cur) {
+/* One node of an int8 graph, reading a (and b: an Add's second tensor,
+ * NULL for any other node); 1 when it is not one of the quantized
+ * operators (the float path reads it). */
+static int walk_qnode(walk *w, nnf_net *n, const node *nd, const char *op, const value_of *a, const value_of *b) {
   int k = w->kind;
   if (!strcmp(op, "QuantizeLinear")) return quantize_linear(w, n, nd);
-  if (!strcmp(op, "DequantizeLinear")) return dequantize_linear(w, n, nd);
+  if (!strcmp(op, "DequantizeLinear")) return dequantize_linear(w, nd);
   if (k == K_FLOAT) return fail(w, "the graph's input must be quantized (QuantizeLinear) first");
   if (!strcmp(op, "QLinearConv") || !strcmp(op, "QLinearMatMul") || !strcmp(op, "QGemm") ||
       !strcmp(op, "QLinearAveragePool") || !strcmp(op, "QLinearGlobalAveragePool")) {
@@ -834,10 +905,17 @@ static int walk_qnode(walk *w, nnf_net *n, const node *nd, const char *op, const
     if (k != K_DEQ) return fail(w, "its input is not a DequantizeLinear's output (only fully quantized graphs import)");
     return !strcmp(op, "Conv") ? qconv(w, n, nd, 0) : qlinear(w, n, nd, op);
   }
-  if (!strcmp(op, "Add")) {
-    if (k != K_ACC) return fail(w, "Add imports only as the bias of the MatMul right before it (an Add after a "
-                                   "QuantizeLinear adds two tensors)");
-    return qmatmul_bias(w, n, nd, cur);
+  if (b) { /* a residual join of two dequantized tensors; its QuantizeLinear gives its output's quantization */
+    if (a->kind != K_DEQ || b->kind != K_DEQ)
+      return fail(w, "%s adds two tensors that are not both DequantizeLinear outputs ('%s' and '%s'): in an int8 "
+                     "graph a residual %s reads two dequantized tensors", op, a->name, b->name, op);
+    if (add_tensors(w, n, nd, a, b)) return -1;
+    w->kind = K_ACC;
+    return 0;
+  }
+  if (!strcmp(op, "Add") || !strcmp(op, "Sum")) {
+    if (k != K_ACC) return fail(w, "Add of a constant imports only as the bias of the MatMul right before it");
+    return qmatmul_bias(w, n, nd, a->name);
   }
   if (k == K_ACC && strcmp(op, "Relu") && strcmp(op, "Clip"))
     return fail(w, "it reads the float output of the layer before it: a QuantizeLinear must come first");
@@ -890,93 +968,178 @@ static nnf_net *input_net(walk *w, const char **name) {
   return NULL;
 }
 
-/* The nodes, in order, each reading the one before it. */
-static int walk_nodes(walk *w, nnf_net *n, const char *cur, nnf_import_info *info) {
+/* "node 3 'Conv' (name)": node i, for messages. */
+static void node_name(const node *nd, size_t i, char *buf, size_t len) {
+  const char *op = nd->op_type ? nd->op_type : "";
+  snprintf(buf, len, "node %zu '%.40s'%s%.60s%s", i, op, nd->name && nd->name[0] ? " (" : "", nd->name ? nd->name : "",
+           nd->name && nd->name[0] ? ")" : "");
+}
+
+/* The node to walk right after node k, whose output t is the last layer's, or
+ * -1: a later node not walked yet that reads only t (the other input a
+ * constant) and belongs with t's layer: an activation, a QuantizeLinear, an
+ * Add of a bias. Walked at once, its layer follows t's (a ReLU fuses only
+ * into the layer right before it), whatever the file's order: ONNX
+ * Runtime's quantizer may write a shortcut's nodes between a Conv and its
+ * QuantizeLinear. */
+static long follower(const walk *w, const unsigned char *done, size_t k) {
+  const char *t = w->g->node[k]->output[0];
+  for (size_t j = k + 1; j < w->g->n_node; j++) {
+    const node *nd = w->g->node[j];
+    const char *op = nd->op_type ? nd->op_type : "";
+    if (done[j] || w->consts[j] || w->qconsts[j] || nd->n_input < 1 || nd->n_output < 1) continue;
+    int act = !strcmp(op, "Relu") || !strcmp(op, "Clip") || !strcmp(op, "Sigmoid") || !strcmp(op, "Tanh") ||
+              !strcmp(op, "QuantizeLinear");
+    int add2 = (!strcmp(op, "Add") || !strcmp(op, "Sum")) && nd->n_input == 2;
+    if (act && !strcmp(nd->input[0], t)) return (long)j;
+    for (int i = 0; add2 && i < 2; i++)
+      if (!strcmp(nd->input[i], t) && (value(w, nd->input[1 - i]) || qconst(w, nd->input[1 - i]))) return (long)j;
+  }
+  return -1;
+}
+
+/* Node i: the layers it adds (reading the boundaries its input tensors
+ * are), its output's boundary. */
+static int walk_node(walk *w, nnf_net *n, size_t i, const char *last_out, nnf_import_info *info) {
+  const NnfOnnx__GraphProto *g = w->g;
+  const node *nd = g->node[i];
+  const char *op = nd->op_type ? nd->op_type : "";
+  node_name(nd, i, w->where, sizeof w->where);
+  int ms = nd->domain && !strcmp(nd->domain, "com.microsoft");
+  if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx") && !ms)
+    return fail(w, "operator domain '%s' is not ONNX's: not supported", nd->domain);
+  if (nd->n_output < 1) return fail(w, "it has no output");
+  if (!strcmp(op, "QLinearAdd"))
+    return fail(w, "%s (QOperator) does not import: an Add imports in the QDQ form (DequantizeLinear, Add, "
+                "QuantizeLinear), as quantize_static writes it by default", op);
+  if (w->qconsts[i] || w->consts[i]) return 0; /* a constant (walk_nodes) */
+  if (!strcmp(op, "Constant")) return fail(w, "only Constant with a tensor 'value' imports");
+  /* the tensors it reads: its input 0; an Add (Sum) reads two tensors (a
+   * residual join) or one and a constant (a MatMul's bias), either first */
+  int is_add = !strcmp(op, "Add") || !strcmp(op, "Sum");
+  const value_of *a = NULL, *b = NULL;
+  if (nd->n_input < 1) return fail(w, "it has no inputs");
+  if (is_add && nd->n_input != 2) return fail(w, "%s of %zu tensors: %s imports with two", op, nd->n_input, op);
+  if (is_add && !tensor_of(w, nd->input[0]) && tensor_of(w, nd->input[1])) {
+    if (!(a = read_tensor(w, nd->input[1]))) return -1;
+  } else {
+    if (!(a = read_tensor(w, nd->input[0]))) return -1;
+    if (is_add && tensor_of(w, nd->input[1]) && !(b = read_tensor(w, nd->input[1]))) return -1;
+  }
+  w->src = a->b;
+  w->kind = a->kind;
+  int first = n->nlayers + 1, bias = 0; /* the node's first new boundary */
+  char sub[256];
+  int q = w->quant ? walk_qnode(w, n, nd, op, a, b) : 1, rc = 0; /* q 1: not an int8 graph's operator */
+  if (q < 0) return -1;
+  if (q == 0) {
+    bias = is_add && !b;
+    if (!strcmp(op, "DequantizeLinear") && last_out && !strcmp(nd->output[0], last_out)) {
+      char what[64];
+      snprintf(what, sizeof what, "DequantizeLinear (node %zu)", i);
+      nnf_imp_dropped(info, what);
+    }
+  } else if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
+  else if (!strcmp(op, "MatMul")) rc = linear(w, n, nd, 0);
+  else if (is_add && b) rc = add_tensors(w, n, nd, a, b);
+  else if (is_add) rc = matmul_bias(w, n, nd, a), bias = 1;
+  else if (!strcmp(op, "Conv")) rc = conv(w, n, nd);
+  else if (!strcmp(op, "MaxPool")) rc = pool(w, n, nd, 0);
+  else if (!strcmp(op, "AveragePool")) rc = pool(w, n, nd, 1);
+  else if (!strcmp(op, "GlobalAveragePool")) {
+    rc = n->t[w->src].map ? add(w, n, nnf_global_avgpool(sub, sizeof sub), sub)
+                          : fail(w, "its input is not a feature map (N, C, H, W)");
+  } else if (!strcmp(op, "Relu")) rc = add(w, n, nnf_activation(NNF_ACT_RELU, sub, sizeof sub), sub);
+  else if (!strcmp(op, "Sigmoid")) rc = add(w, n, nnf_activation(NNF_ACT_SIGMOID, sub, sizeof sub), sub);
+  else if (!strcmp(op, "Tanh")) rc = add(w, n, nnf_activation(NNF_ACT_TANH, sub, sizeof sub), sub);
+  else if (!strcmp(op, "Clip")) rc = clip(w, n, nd);
+  else if (!strcmp(op, "Flatten")) {
+    if (attr_int(nd, "axis", 1) != 1) return fail(w, "only Flatten with axis 1 imports");
+    if (n->t[w->src].map) rc = add(w, n, nnf_flatten(sub, sizeof sub), sub);
+  } else if (!strcmp(op, "Reshape")) rc = reshape(w, n, nd);
+  else if (!strcmp(op, "Pad")) rc = pad_none(w, nd);
+  else if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
+    if (nd->n_output > 1 && nd->output[1][0]) return fail(w, "Dropout's mask output is not supported");
+  } else if (!strcmp(op, "Softmax") && last_out && !strcmp(nd->output[0], last_out) && i + 1 == g->n_node) {
+    char what[64];
+    snprintf(what, sizeof what, "Softmax (node %zu)", i);
+    nnf_imp_dropped(info, what);
+  } else if (!strcmp(op, "Softmax")) {
+    return fail(w, "Softmax imports only as the last node (it is dropped: the outputs are the logits)");
+  } else {
+    return fail(w, "operator %s is not supported (docs/import.md lists those that are)", op);
+  }
+  if (rc) return -1;
+  /* its output is the boundary its last layer wrote (or, adding no layer,
+   * the one it read); a MatMul's output its bias Add took is no more */
+  if (bias) tensor_of(w, a->name)->b = -1;
+  w->vals[w->nvals++] = (value_of){nd->output[0], w->src, w->kind, !strcmp(op, "MatMul")};
+  for (int k = first; k <= n->nlayers; k++) {
+    w->node_of[k] = (int)i;
+    /* a pool, Flatten or Relu of a quantized tensor keeps its quantization */
+    int s = n->layer[k - 1]->src;
+    if (w->quant && (w->kind == K_INT || w->kind == K_DEQ) && !w->qset[k] && w->qset[s])
+      w->qset[k] = 1, w->given.scale[k] = w->given.scale[s], w->given.zp[k] = w->given.zp[s];
+  }
+  return 0;
+}
+
+/* The nodes in order (a node that belongs with the layer before it pulled
+ * forward: follower), each reading the boundaries its input tensors are
+ * (the graph's input or an earlier node's output), its layers appended. */
+static int walk_nodes(walk *w, nnf_net *n, const char *input, nnf_import_info *info) {
   const NnfOnnx__GraphProto *g = w->g;
   const char *last_out = g->n_output && g->output[0]->name ? g->output[0]->name : NULL;
-  int prev_matmul = 0;
+  w->vals[w->nvals++] = (value_of){input, 0, K_FLOAT, 0};
+  /* the constants first: Constant nodes' values, DequantizeLinear nodes of
+   * initializers (weights and biases, read by their layers) */
   for (size_t i = 0; i < g->n_node; i++) {
     const node *nd = g->node[i];
-    const char *op = nd->op_type ? nd->op_type : "";
-    snprintf(w->where, sizeof w->where, "node %zu '%.40s'%s%.60s%s", i, op, nd->name && nd->name[0] ? " (" : "",
-             nd->name ? nd->name : "", nd->name && nd->name[0] ? ")" : "");
-    int ms = nd->domain && !strcmp(nd->domain, "com.microsoft");
-    if (nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx") && !ms)
-      return fail(w, "operator domain '%s' is not ONNX's: not supported", nd->domain);
-    if (nd->n_output < 1) return fail(w, "it has no output");
-    if (!strcmp(op, "QLinearAdd") || !strcmp(op, "Sum"))
-      return fail(w, "%s adds two tensors (a residual): only chains of layers, as nn.Sequential, import", op);
-    if (!strcmp(op, "DequantizeLinear") && nd->n_input > 0 && value(w, nd->input[0])) {
-      w->qconsts[i] = nd; /* weights or a bias: read by the layer */
-      continue;
-    }
-    if (!strcmp(op, "Constant")) {
-      const NnfOnnx__AttributeProto *a = attr(nd, "value");
-      if (!a || !a->t) return fail(w, "only Constant with a tensor 'value' imports");
-      w->consts[i] = a->t;
-      continue;
-    }
-    int reads_cur = 0;
-    for (size_t k = 0; k < nd->n_input; k++) reads_cur = reads_cur || !strcmp(nd->input[k], cur);
-    if (!reads_cur || (strcmp(nd->input[0], cur) && strcmp(op, "Add")))
-      return fail(w, "it does not read the output '%s' of the layer before it (only chains of layers, as "
-                     "nn.Sequential, import)", cur);
-    int is_matmul = 0;
-    char sub[256];
-    int q = w->quant ? walk_qnode(w, n, nd, op, cur) : 1, rc = 0; /* q 1: not an int8 graph's operator */
-    if (q < 0) return -1;
-    if (q == 0) {
-      if (!strcmp(op, "DequantizeLinear") && last_out && !strcmp(nd->output[0], last_out)) {
-        char what[64];
-        snprintf(what, sizeof what, "DequantizeLinear (node %zu)", i);
-        nnf_imp_dropped(info, what);
-      }
-    } else if (!strcmp(op, "Gemm")) rc = linear(w, n, nd, 1);
-    else if (!strcmp(op, "MatMul")) rc = linear(w, n, nd, 0), is_matmul = 1;
-    else if (!strcmp(op, "Add") && prev_matmul) rc = matmul_bias(w, n, nd, cur);
-    else if (!strcmp(op, "Conv")) rc = conv(w, n, nd);
-    else if (!strcmp(op, "MaxPool")) rc = pool(w, n, nd, 0);
-    else if (!strcmp(op, "AveragePool")) rc = pool(w, n, nd, 1);
-    else if (!strcmp(op, "GlobalAveragePool")) {
-      rc = n->t[n->nlayers].map ? add(w, n, nnf_global_avgpool(sub, sizeof sub), sub)
-                                : fail(w, "its input is not a feature map (N, C, H, W)");
-    } else if (!strcmp(op, "Relu")) rc = add(w, n, nnf_activation(NNF_ACT_RELU, sub, sizeof sub), sub);
-    else if (!strcmp(op, "Sigmoid")) rc = add(w, n, nnf_activation(NNF_ACT_SIGMOID, sub, sizeof sub), sub);
-    else if (!strcmp(op, "Tanh")) rc = add(w, n, nnf_activation(NNF_ACT_TANH, sub, sizeof sub), sub);
-    else if (!strcmp(op, "Clip")) rc = clip(w, n, nd);
-    else if (!strcmp(op, "Flatten")) {
-      if (attr_int(nd, "axis", 1) != 1) return fail(w, "only Flatten with axis 1 imports");
-      if (n->t[n->nlayers].map) rc = add(w, n, nnf_flatten(sub, sizeof sub), sub);
-    } else if (!strcmp(op, "Reshape")) rc = reshape(w, n, nd);
-    else if (!strcmp(op, "Pad")) rc = pad_none(w, nd);
-    else if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
-      if (nd->n_output > 1 && nd->output[1][0]) return fail(w, "Dropout's mask output is not supported");
-    } else if (!strcmp(op, "Softmax") && last_out && !strcmp(nd->output[0], last_out) && i + 1 == g->n_node) {
-      char what[64];
-      snprintf(what, sizeof what, "Softmax (node %zu)", i);
-      nnf_imp_dropped(info, what);
-    } else if (!strcmp(op, "Softmax")) {
-      return fail(w, "Softmax imports only as the last node (it is dropped: the outputs are the logits)");
-    } else {
-      return fail(w, "operator %s is not supported (docs/import.md lists those that are)", op);
-    }
-    if (rc) return -1;
-    prev_matmul = is_matmul;
-    cur = nd->output[0];
-    /* a pool, Flatten or Relu of a quantized tensor keeps its quantization */
-    for (int b = n->nlayers; w->quant && (w->kind == K_INT || w->kind == K_DEQ) && b > 0 && !w->qset[b]; b--) {
-      int a = b - 1;
-      while (!w->qset[a]) a--;
-      w->qset[b] = 1, w->given.scale[b] = w->given.scale[a], w->given.zp[b] = w->given.zp[a];
-    }
+    const NnfOnnx__AttributeProto *a = nd->op_type && !strcmp(nd->op_type, "Constant") ? attr(nd, "value") : NULL;
+    if (a && a->t && nd->n_output > 0) w->consts[i] = a->t;
   }
+  for (size_t i = 0; i < g->n_node; i++) {
+    const node *nd = g->node[i];
+    if (nd->op_type && !strcmp(nd->op_type, "DequantizeLinear") && nd->n_input > 0 && nd->n_output > 0 &&
+        value(w, nd->input[0]))
+      w->qconsts[i] = nd;
+  }
+  unsigned char *done = calloc(g->n_node + 1, 1);
+  if (!done) return fail(w, "out of memory");
+  int rc = 0;
+  for (size_t i = 0; i < g->n_node && !rc; i++)
+    for (long k = (long)i; k >= 0 && !done[k] && !rc;) {
+      done[k] = 1;
+      rc = walk_node(w, n, (size_t)k, last_out, info);
+      const value_of *t = rc ? NULL : tensor_of(w, g->node[k]->output[0]);
+      k = t && t->b > 0 && t->b == n->nlayers ? follower(w, done, (size_t)k) : -1;
+    }
+  free(done);
+  if (rc) return -1;
   snprintf(w->where, sizeof w->where, "graph output");
-  if (!last_out || strcmp(cur, last_out))
-    return fail(w, "the graph's output '%s' is not the last node's output '%s'", last_out ? last_out : "(none)", cur);
+  const value_of *o = last_out ? tensor_of(w, last_out) : NULL;
+  if (!o || o->b < 0) return fail(w, "the graph's output '%s' is no node's output", last_out ? last_out : "(none)");
   if (!n->nlayers) return fail(w, "the graph has no layers");
+  char who[160];
+  if (o->b != n->nlayers) {
+    node_name(g->node[w->node_of[n->nlayers]], (size_t)w->node_of[n->nlayers], who, sizeof who);
+    return fail(w, "the graph's output '%s' is not the last layer's output ('%s' of %s)", last_out,
+                g->node[w->node_of[n->nlayers]]->output[0], who);
+  }
+  /* every other layer's output feeds a later layer: one output, no dead branch */
+  for (int k = 1; k < n->nlayers; k++)
+    if (!nnf_net_readers(n, k)) {
+      node_name(g->node[w->node_of[k]], (size_t)w->node_of[k], who, sizeof who);
+      return fail(w, "%s writes '%s', which no node reads (a graph imports with one output, its last layer's)", who,
+                  g->node[w->node_of[k]]->output[0]);
+    }
   if (!w->quant) return 0;
-  if (w->kind == K_ACC) return fail(w, "the last layer's output is not quantized (no QuantizeLinear after it)");
+  if (o->kind == K_ACC) return fail(w, "the last layer's output is not quantized (no QuantizeLinear after it)");
   info->quantized = 1;
+  /* every layer rounds once, an Add too (its int8 form is TFLite's ADD:
+   * ONNX Runtime's adds in float32, rounding half to even, and differs near
+   * half steps only; docs/import.md "Rounding against ONNX Runtime") */
+  nnf_net_set_rounding(n, NNFM_ROUND_SINGLE);
   return nnf_imp_quantize(&w->ctx, n, &w->given);
 }
 
@@ -1013,7 +1176,8 @@ nnf_net *nnf_import_onnx(const uint8_t *buf, size_t len, const char *name, nnf_i
   if (!m->graph) {
     fail(&w, "it has no graph");
   } else if (!(w.consts = calloc(m->graph->n_node + 1, sizeof *w.consts)) ||
-             !(w.qconsts = calloc(m->graph->n_node + 1, sizeof *w.qconsts))) {
+             !(w.qconsts = calloc(m->graph->n_node + 1, sizeof *w.qconsts)) ||
+             !(w.vals = calloc(m->graph->n_node + 1, sizeof *w.vals))) {
     fail(&w, "out of memory");
   } else {
     w.quant = quantizes(m->graph);
@@ -1023,7 +1187,7 @@ nnf_net *nnf_import_onnx(const uint8_t *buf, size_t len, const char *name, nnf_i
       n = NULL;
     }
   }
-  free(w.consts), free(w.qconsts);
+  free(w.consts), free(w.qconsts), free(w.vals);
   nnf_imp_given_free(&w.given);
   nnf_onnx__model_proto__free_unpacked(m, NULL);
   return n;

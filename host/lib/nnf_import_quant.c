@@ -105,7 +105,7 @@ int nnf_imp_quantize(nnf_imp_ctx *c, nnf_net *n, const nnf_imp_given *g) {
     const nnf_qlayer *Q = lin ? nnf_layer_qlayer(l) : nnf_layer_conv_qlayer(l);
     if (!d) continue;
     snprintf(c->where, c->wherelen, "layer %d", i);
-    if (check_weights(c, n, l, d, Q) || check_bias(c, Q, d, n->t[i].r.zp, g->bias[i], lin)) return -1;
+    if (check_weights(c, n, l, d, Q) || check_bias(c, Q, d, n->t[l->src].r.zp, g->bias[i], lin)) return -1;
   }
   return 0;
 }

@@ -3,7 +3,8 @@
  * on the models scripts/gen_import_models.py made (tests/data/import_*):
  *
  *   - ONNX float models: the imported network's float logits equal
- *     PyTorch's within 1e-5 + 1e-5 |v| (float32 sums in another order);
+ *     PyTorch's within 1e-5 + 1e-5 |v| (float32 sums in another order), a
+ *     residual graph's (import_residual.onnx, a small ResNet) too;
  *   - TFLite int8 models: the int8 outputs of the imported network (the
  *     device's integer arithmetic, nnf_net_forward_int) equal the
  *     reference's under TFLite's roundings (two in a CONV_2D, one in a
@@ -103,12 +104,15 @@ static void load_images(void) {
   }
 }
 
-static void onnx_float(const char *file, const char *key, const char *arch) {
+/* An ONNX float model against PyTorch's logits: r[key].logits (key NULL:
+ * r.logits). */
+static void onnx_float(const char *file, const cJSON *r, const char *key, const char *arch) {
   nnf_net *n = import(file, NNF_IMPORT_ONNX, 0, arch);
   char err[256];
   static double want[NREF * 10];
   static float got[NREF * 10], wf[NREF * 10];
-  CHECK_EQ(flat(get(ref, key, "logits"), want, NREF * 10), NREF * 10);
+  const cJSON *logits = key ? get(r, key, "logits") : get(r, "logits", NULL);
+  CHECK_EQ(flat(logits, want, NREF * 10), NREF * 10);
   CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, images, NREF, err, sizeof err));
   memcpy(got, n->logits, sizeof got);
   for (int i = 0; i < NREF * 10; i++) wf[i] = (float)want[i];
@@ -322,14 +326,67 @@ static void onnx_refusals(void) {
   g_expect(&G, "t.onnx: node 1 'LeakyRelu' (lr): operator LeakyRelu is not supported (docs/import.md lists those "
                "that are)");
 
-  g_init(&G, flat4, 2, FLOAT); /* a branch: not a chain */
+  g_init(&G, flat4, 2, FLOAT); /* a branch nothing reads: a second output */
   g_node(&G, "Gemm", "fc", "x", "W", "b", "h");
   g_attr_int(&G, &G.node[0], 0, "transB", 1);
   g_init_tensor(&G, "W", w34, 2, FLOAT);
   g_init_tensor(&G, "b", b3, 1, FLOAT);
   g_node(&G, "Relu", "r", "x", NULL, NULL, "y");
-  g_expect(&G, "t.onnx: node 1 'Relu' (r): it does not read the output 'h' of the layer before it (only chains of "
-               "layers, as nn.Sequential, import)");
+  g_expect(&G, "t.onnx: graph output: node 0 'Gemm' (fc) writes 'h', which no node reads (a graph imports with one "
+               "output, its last layer's)");
+
+  g_init(&G, flat4, 2, FLOAT); /* a tensor no node wrote */
+  g_node(&G, "Relu", "r", "x", NULL, NULL, "h");
+  g_node(&G, "Relu", "r2", "g", NULL, NULL, "y");
+  g_expect(&G, "t.onnx: node 1 'Relu' (r2): it reads tensor 'g', which is neither the graph's input nor an earlier "
+               "node's output");
+
+  g_init(&G, map, 4, FLOAT); /* a residual Add of two shapes: the strided conv's 2 x 3 x 3 and its 2 x 5 x 5 input */
+  {
+    NnfOnnx__NodeProto *cv = g_node(&G, "Conv", "conv", "x", "W", NULL, "h");
+    int64_t k11[2] = {1, 1}, s22[2] = {2, 2};
+    const int64_t w2[4] = {2, 2, 1, 1};
+    g_attr_ints(&G, cv, 0, "kernel_shape", k11, 2);
+    g_attr_ints(&G, cv, 1, "strides", s22, 2);
+    g_init_tensor(&G, "W", w2, 4, FLOAT);
+    g_node(&G, "Add", "add", "x", "h", NULL, "y");
+    g_expect(&G, "t.onnx: node 1 'Add' (add): it adds 'x' (2 x 5 x 5) and 'h' (2 x 3 x 3): only tensors of the same "
+                 "shape add (no broadcasting)");
+  }
+
+  g_init(&G, flat4, 2, FLOAT); /* an Add of a constant not after a MatMul */
+  g_node(&G, "Relu", "r", "x", NULL, NULL, "h");
+  g_node(&G, "Add", "add", "h", "c", NULL, "y");
+  const int64_t four[1] = {4};
+  g_init_tensor(&G, "c", four, 1, FLOAT);
+  g_expect(&G, "t.onnx: node 1 'Add' (add): Add of a constant imports only as the bias of the MatMul before it");
+
+  g_init(&G, flat4, 2, FLOAT); /* Sum of three */
+  g_node(&G, "Sum", "s", "x", "x", "x", "y");
+  g_expect(&G, "t.onnx: node 0 'Sum' (s): Sum of 3 tensors: Sum imports with two");
+
+  /* a residual join of flat rows, its second input the graph's input:
+   * y = relu(x) + x, the Add reading the ReLU's output and the input */
+  {
+    g_init(&G, flat4, 2, FLOAT);
+    g_node(&G, "Relu", "r", "x", NULL, NULL, "h");
+    g_node(&G, "Add", "add", "h", "x", NULL, "y");
+    static uint8_t buf[65536];
+    size_t len = nnf_onnx__model_proto__get_packed_size(&G.m);
+    CHECK(len <= sizeof buf);
+    nnf_onnx__model_proto__pack(&G.m, buf);
+    char err[512] = "", a[256];
+    nnf_net *n = nnf_import_mem(buf, len, "t.onnx", NULL, err, sizeof err);
+    nnf_test_ctx("relu + x: %s", err);
+    CHECK(n != NULL);
+    nnf_net_describe(n, a, sizeof a);
+    nnf_test_ctx("relu + x: %s", a);
+    CHECK(!strcmp(a, "ReLU,Add(-1)"));
+    const float x[4] = {-1.5f, 0.25f, 2.0f, -0.125f}, want[4] = {-1.5f, 0.5f, 4.0f, -0.125f};
+    CHECK_OK(nnf_net_run(n, NNF_FWD_FLOAT, x, 1, err, sizeof err));
+    CHECK_MEM_EQ(n->logits, want, sizeof want);
+    nnf_net_free(n);
+  }
 
   g_init(&G, flat4, 2, FLOAT); /* Clip(0, 3) */
   g_node(&G, "Clip", "c", "x", "lo", "hi", "y");
@@ -538,11 +595,22 @@ int main(void) {
   given_biases();
   CHECK_EQ((int)get(ref, "n", NULL)->valuedouble, NREF);
   load_images();
-  onnx_float("import_mlp.onnx", "mlp_onnx", "Flatten,Linear(784,64),ReLU,Linear(64,32),Tanh,Linear(32,10)");
-  onnx_float("import_cnn.onnx", "cnn_onnx",
+  onnx_float("import_mlp.onnx", ref, "mlp_onnx", "Flatten,Linear(784,64),ReLU,Linear(64,32),Tanh,Linear(32,10)");
+  onnx_float("import_cnn.onnx", ref, "cnn_onnx",
              "Conv2d(1,4,kernel_size=3,stride=1,padding=1),ReLU,MaxPool2d(kernel_size=2,stride=2,padding=0),"
              "Conv2d(4,8,kernel_size=3,stride=2,padding=1),ReLU6,AvgPool2d(kernel_size=2,stride=2,padding=0,count_include_pad=False),"
              "Conv2d(8,8,kernel_size=3,stride=1,padding=1),Sigmoid,AdaptiveAvgPool2d(1),Flatten,Linear(8,10)");
+  /* a ResNet: an identity block, a strided block whose 1x1 shortcut (written
+   * after its branch) reads the block's input */
+  cJSON *res = nnf_ref_load("import_residual_ref.json");
+  CHECK_EQ((int)get(res, "n", NULL)->valuedouble, NREF);
+  onnx_float("import_residual.onnx", res, NULL,
+             "Conv2d(1,8,kernel_size=3,stride=1,padding=1),ReLU,MaxPool2d(kernel_size=2,stride=2,padding=0),"
+             "Conv2d(8,8,kernel_size=3,stride=1,padding=1),ReLU,Conv2d(8,8,kernel_size=3,stride=1,padding=1),Add(2),"
+             "ReLU,Conv2d(8,16,kernel_size=3,stride=2,padding=1),ReLU,Conv2d(16,16,kernel_size=3,stride=1,padding=1),"
+             "Conv2d(8,16,kernel_size=1,stride=2,padding=0,from=7),Add(10),ReLU,AdaptiveAvgPool2d(1),Flatten,"
+             "Linear(16,10)");
+  cJSON_Delete(res);
   tflite_int8("import_mlp.tflite", "mlp_tflite",
               "Flatten,Linear(784,64),ReLU,Linear(64,32),Sigmoid,Linear(32,10),Softmax(dim=1)", 3);
   tflite_int8("import_cnn.tflite", "cnn_tflite",
@@ -554,6 +622,7 @@ int main(void) {
   tflite_refusals();
   damaged("import_mlp.tflite", 97);
   damaged("import_cnn.onnx", 13);
+  damaged("import_residual.onnx", 31);
   damaged("import_cnn.tflite", 29);
   cJSON_Delete(ref);
   free(images), free(images_q);
