@@ -115,16 +115,17 @@ int nnf_net_add_from(nnf_net *n, nnf_layer *l, int from, char *err, size_t errle
     return nnf_fail(err, errlen, "a network has at most %d layers", NNF_MAX_LAYERS);
   }
   int i = n->nlayers, out = 0, s = from + 1;
+  const char *kind = l->ops->kind; /* (static: the message outlives the layer) */
   if (from < -1 || from >= i) {
     l->ops->destroy(l);
     return nnf_fail(err, errlen, "layer %d (%s): it reads layer %d's output; it may read the input (-1) or a "
-                    "layer before it (0..%d)", i, l->ops->kind, from, i - 1);
+                    "layer before it (0..%d)", i, kind, from, i - 1);
   }
   if (s != i && (nnf_layer_rnn(l, NULL, NULL, NULL, NULL) >= 0 || nnf_layer_attn(l, NULL, NULL) >= 0 ||
                  nnf_layer_lif_config(l))) {
     l->ops->destroy(l);
     return nnf_fail(err, errlen, "layer %d (%s): it reads layer %d's output, but a recurrent, attention or LIF "
-                    "layer reads only the layer before it", i, l->ops->kind, from);
+                    "layer reads only the layer before it", i, kind, from);
   }
   int steps = n->t[s].steps;
   l->net = n;
