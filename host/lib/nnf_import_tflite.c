@@ -708,8 +708,7 @@ static int walk_ops(rd *r, build *b, nnf_import_info *info) {
     cur = out;
   }
   snprintf(r->where, sizeof r->where, "subgraph outputs");
-  if (cur != end || (b->out_tensor[b->n->nlayers] != end && nnf_net_outputs(b->n) && cur == (int)rd32(f, ins)))
-    return fail(r, "the subgraph's output is not the last operator's");
+  if (cur != end) return fail(r, "the subgraph's output is not the last operator's");
   if (!b->n->nlayers) return fail(r, "the subgraph has no layers");
   return 0;
 }
