@@ -543,6 +543,37 @@ int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
   return NNFDRV_OK;
 }
 
+int nnfdrv_insn_dwconv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
+  if (!out || !c || c->cin == 0 || c->n != c->cin || c->lut != 0 || c->pool2 != 0 || c->kh > NNFM_DW_KERNEL_MAX ||
+      c->kw > NNFM_DW_KERNEL_MAX || !walk_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew))
+    return NNFDRV_ERR_ARG;
+  memset(out, 0, NNFP_INSN_BYTES);
+  nnfp_dwconv_put_opcode(out, NNFP_OP_DWCONV);
+  nnfp_dwconv_put_tfl_round(out, c->round == NNFM_ROUND_TFLITE ? 1u : 0u);
+  nnfp_dwconv_put_zp(out, c->zp);
+  nnfp_dwconv_put_lo(out, c->lo);
+  nnfp_dwconv_put_hi(out, c->hi);
+  nnfp_dwconv_put_zp_in(out, c->zp_in);
+  nnfp_dwconv_put_kh(out, c->kh);
+  nnfp_dwconv_put_kw(out, c->kw);
+  nnfp_dwconv_put_sh_m1(out, c->sh - 1u);
+  nnfp_dwconv_put_sw_m1(out, c->sw - 1u);
+  nnfp_dwconv_put_ph(out, c->ph);
+  nnfp_dwconv_put_pw(out, c->pw);
+  nnfp_dwconv_put_c(out, c->cin);
+  nnfp_dwconv_put_n(out, c->n);
+  nnfp_dwconv_put_h_m1(out, c->h - 1u);
+  nnfp_dwconv_put_w_m1(out, c->w - 1u);
+  nnfp_dwconv_put_b_m1(out, c->b - 1u);
+  nnfp_dwconv_put_eh(out, c->eh);
+  nnfp_dwconv_put_ew(out, c->ew);
+  nnfp_dwconv_put_a_base(out, c->a_base);
+  nnfp_dwconv_put_w_base(out, c->w_base);
+  nnfp_dwconv_put_p_base(out, c->p_base);
+  nnfp_dwconv_put_o_base(out, c->o_base);
+  return NNFDRV_OK;
+}
+
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p) {
   if (!out || !p || p->c == 0 || (p->avg != 0 && p->avg != 1) || (p->global != 0 && p->global != 1))
     return NNFDRV_ERR_ARG;
@@ -706,7 +737,8 @@ _Static_assert(NNFP_GEMM_LUT_IDX_LSB == NNFP_CONV_LUT_IDX_LSB && NNFP_GEMM_LUT_I
                    NNFP_GEMM_A_REL == NNFP_INSN_A_REL && NNFP_EW_O_REL == NNFP_INSN_O_REL &&
                    NNFP_ROW_A_REL == NNFP_INSN_A_REL && NNFP_ROW_O_REL == NNFP_INSN_O_REL &&
                    NNFP_ROW_A_BASE_OFS == NNFP_GEMM_A_BASE_OFS && NNFP_ROW_O_BASE_OFS == NNFP_GEMM_O_BASE_OFS &&
-                   NNFP_ROW_N_OFS == NNFP_EW_N_OFS && NNFP_ROW_M_OFS == NNFP_EW_M_OFS,
+                   NNFP_ROW_N_OFS == NNFP_EW_N_OFS && NNFP_ROW_M_OFS == NNFP_EW_M_OFS &&
+                   NNFP_DWCONV_A_BASE_OFS == NNFP_GEMM_A_BASE_OFS && NNFP_DWCONV_O_BASE_OFS == NNFP_GEMM_O_BASE_OFS,
                "LUT_IDX, the REL bits or a shared field differ between records");
 
 int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx) {
@@ -720,7 +752,7 @@ int nnfdrv_insn_set_lut(uint8_t insn[NNFP_INSN_BYTES], unsigned idx) {
 int nnfdrv_insn_set_rel(uint8_t insn[NNFP_INSN_BYTES], int a_rel, int o_rel, int b_rel) {
   if (!insn) return NNFDRV_ERR_ARG;
   uint32_t op = nnfp_insn_get_opcode(insn);
-  int bases = op == NNFP_OP_GEMM || op == NNFP_OP_LIF || op == NNFP_OP_CONV || op == NNFP_OP_POOL ||
+  int bases = op == NNFP_OP_GEMM || op == NNFP_OP_LIF || op == NNFP_OP_CONV || op == NNFP_OP_DWCONV || op == NNFP_OP_POOL ||
               op == NNFP_OP_PACK || op == NNFP_OP_EW || op == NNFP_OP_ROW || op == NNFP_OP_ACTW;
   if (!bases || (b_rel && op != NNFP_OP_EW) || (o_rel && op == NNFP_OP_ACTW)) return NNFDRV_ERR_ARG;
   nnfp_insn_put_a_rel(insn, a_rel ? 1u : 0u);

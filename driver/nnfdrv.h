@@ -311,6 +311,13 @@ int nnfdrv_insn_loop(uint8_t out[NNFP_INSN_BYTES], uint32_t target, uint32_t cou
  * program reaches the instruction (STATUS: BAD_INSN). */
 int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c);
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p);
+/* DWCONV (docs/conv.md, "The depthwise unit"; FEAT_DW): a depthwise conv of
+ * c->cin channels, the CONV fields with n = cin, kernels 1..3, lut and
+ * pool2 0, and the bias in P NOT folded (nnfm_engine_dwconv: the unit
+ * subtracts zp_in from every in-map tap); weights in DWCONV's layout
+ * (nnfm_engine_put_dw_weights). NNFDRV_ERR_ARG (nothing written) for a field
+ * out of those ranges; the device refuses the rest as CONV's. */
+int nnfdrv_insn_dwconv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c);
 /* PACK: NNFDRV_OK, or NNFDRV_ERR_ARG (nothing written) for cin 0 or a size,
  * kernel width, stride, padding or ew outside the ranges above. The device
  * refuses (STATUS: BAD_INSN) cin over its rows, a kernel wider than the

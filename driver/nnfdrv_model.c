@@ -37,9 +37,10 @@ static void model_close(nnfdrv_transport *t) {
  * off, FEAT_CONV clear: a device built with HAS_CONV = 0, such as the
  * iCEBreaker's, which a host must refuse a CNN on), ew=0|1 (the EW
  * instruction: FEAT_EW), row=0|1 (attention's ROW and ACTW instructions,
- * FEAT_ROW and FEAT_ACTW, where ew=1 and luts >= 4), rel=0|1 (relative bases and LOOP's stride:
+ * FEAT_ROW and FEAT_ACTW, where ew=1 and luts >= 4), dw=0|1 (the DWCONV
+ * instruction, FEAT_DW, where conv=1), rel=0|1 (relative bases and LOOP's stride:
  * FEAT_REL), tfl_round=0|1 (TFLite's double rounding: FEAT_TFL_ROUND) and
- * luts=1|2|4|8 (resident LUTs): `model:ew=0,luts=1` answers as the ECP5
+ * luts=1|2|4|8 (resident LUTs): `model:ew=0,dw=0,luts=1` answers as the ECP5
  * boards do (`model:ew=0,rel=0,luts=1,conv=0,tfl_round=0` as the
  * iCEBreaker); banks=0..8 (bank flags, FEAT_BANKS; default 4); w_words=N,
  * p_words=N, act_words=N (buffer depths, powers of two; P at most 2^16):
@@ -66,6 +67,7 @@ int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_
       if (!strcmp(opt, "conv=0") || !strcmp(opt, "conv=1")) cfg.conv = opt[5] == '1';
       else if (!strcmp(opt, "ew=0") || !strcmp(opt, "ew=1")) cfg.ew = opt[3] == '1';
       else if (!strcmp(opt, "row=0") || !strcmp(opt, "row=1")) cfg.row = opt[4] == '1';
+      else if (!strcmp(opt, "dw=0") || !strcmp(opt, "dw=1")) cfg.dw = opt[3] == '1';
       else if (!strcmp(opt, "rel=0") || !strcmp(opt, "rel=1")) cfg.rel = opt[4] == '1';
       else if (!strcmp(opt, "tfl_round=0") || !strcmp(opt, "tfl_round=1")) cfg.tfl_round = opt[10] == '1';
       else if (!strcmp(opt, "luts=1") || !strcmp(opt, "luts=2") || !strcmp(opt, "luts=4") || !strcmp(opt, "luts=8"))
@@ -78,7 +80,7 @@ int nnfdrv_open_model(const char *spec, nnfdrv_transport **out, char *msg, size_
       else ok = 0;
     }
     if (!ok) {
-      snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, row=0|1, "
+      snprintf(msg, msglen, "model: unknown option \"%.*s\" (options, comma-separated: conv=0|1, ew=0|1, row=0|1, dw=0|1, "
                "luts=1|2|4|8, rel=0|1, tfl_round=0|1, banks=0..8, w_words=N, p_words=N, act_words=N: powers of two)", (int)(n < 64 ? n : 64), p);
       return NNFDRV_ERR_URI;
     }

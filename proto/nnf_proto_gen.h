@@ -351,6 +351,7 @@ static inline void nnfp_info_put_config_id(uint8_t *p, uint32_t v) { nnfp_put16(
 #define NNFP_FEAT_TFL_ROUND 0x400  /* the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md) */
 #define NNFP_FEAT_ROW 0x800  /* ROW instruction (row-wise SOFTMAX with the exp table in four LUTs) */
 #define NNFP_FEAT_ACTW 0x1000  /* ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights) */
+#define NNFP_FEAT_DW 0x2000  /* DWCONV instruction (depthwise conv on the vector unit, kernels 1..3) */
 
 /* record STATUS */
 #define NNFP_STATUS_BYTES 4
@@ -500,6 +501,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_OP_BANK 9  /* with FEAT_BANKS; else stops like END */
 #define NNFP_OP_ROW 0xA  /* with FEAT_ROW; else stops like END */
 #define NNFP_OP_ACTW 0xB  /* with FEAT_ACTW; else stops like END */
+#define NNFP_OP_DWCONV 0xC  /* with FEAT_DW; else stops like END */
 
 /* record INSN: every instruction: INSN_BYTES bytes, opcode first */
 #define NNFP_INSN_BYTES 32
@@ -510,7 +512,7 @@ static inline void nnfp_p_put_shift(uint8_t *p, int32_t v) { p[8] = (uint8_t)v; 
 #define NNFP_INSN_OPCODE_W 8
 static inline uint32_t nnfp_insn_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
 static inline void nnfp_insn_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
-/* A_REL: (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, POOL, PACK, EW */
+/* A_REL: (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, DWCONV, POOL, PACK, EW */
 #define NNFP_INSN_A_REL_OFS 1
 #define NNFP_INSN_A_REL_SIZE 1
 #define NNFP_INSN_A_REL_LSB 14
@@ -975,6 +977,174 @@ static inline void nnfp_conv_put_p_base(uint8_t *p, uint32_t v) { nnfp_put32(p +
 #define NNFP_CONV_O_BASE_W 32
 static inline uint32_t nnfp_conv_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
 static inline void nnfp_conv_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
+
+/* record DWCONV */
+#define NNFP_DWCONV_BYTES 32
+#define NNFP_DWCONV_OPCODE_OFS 0
+#define NNFP_DWCONV_OPCODE_SIZE 1
+#define NNFP_DWCONV_OPCODE_LSB 0
+#define NNFP_DWCONV_OPCODE_W 8
+static inline uint32_t nnfp_dwconv_get_opcode(const uint8_t *p) { return (uint32_t)p[0]; }
+static inline void nnfp_dwconv_put_opcode(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; }
+/* TFL_ROUND: (FEAT_TFL_ROUND) as CONV's */
+#define NNFP_DWCONV_TFL_ROUND_OFS 1
+#define NNFP_DWCONV_TFL_ROUND_SIZE 1
+#define NNFP_DWCONV_TFL_ROUND_LSB 13
+#define NNFP_DWCONV_TFL_ROUND_W 1
+#define NNFP_DWCONV_TFL_ROUND 0x20
+static inline uint32_t nnfp_dwconv_get_tfl_round(const uint8_t *p) { return (((uint32_t)p[1] >> 5) & 1); }
+static inline void nnfp_dwconv_put_tfl_round(uint8_t *p, uint32_t v) { p[1] = (uint8_t)((p[1] & ~NNFP_DWCONV_TFL_ROUND) | ((v << 5) & NNFP_DWCONV_TFL_ROUND)); }
+/* ZP: output zero point */
+#define NNFP_DWCONV_ZP_OFS 2
+#define NNFP_DWCONV_ZP_SIZE 1
+#define NNFP_DWCONV_ZP_LSB 16
+#define NNFP_DWCONV_ZP_W 8
+static inline int32_t nnfp_dwconv_get_zp(const uint8_t *p) { return nnfp_sext32((uint32_t)p[2], 8); }
+static inline void nnfp_dwconv_put_zp(uint8_t *p, int32_t v) { p[2] = (uint8_t)v; }
+/* LO: clamp low */
+#define NNFP_DWCONV_LO_OFS 3
+#define NNFP_DWCONV_LO_SIZE 1
+#define NNFP_DWCONV_LO_LSB 24
+#define NNFP_DWCONV_LO_W 8
+static inline int32_t nnfp_dwconv_get_lo(const uint8_t *p) { return nnfp_sext32((uint32_t)p[3], 8); }
+static inline void nnfp_dwconv_put_lo(uint8_t *p, int32_t v) { p[3] = (uint8_t)v; }
+/* HI: clamp high */
+#define NNFP_DWCONV_HI_OFS 4
+#define NNFP_DWCONV_HI_SIZE 1
+#define NNFP_DWCONV_HI_LSB 32
+#define NNFP_DWCONV_HI_W 8
+static inline int32_t nnfp_dwconv_get_hi(const uint8_t *p) { return nnfp_sext32((uint32_t)p[4], 8); }
+static inline void nnfp_dwconv_put_hi(uint8_t *p, int32_t v) { p[4] = (uint8_t)v; }
+/* ZP_IN: input zero point, subtracted from every in-map tap */
+#define NNFP_DWCONV_ZP_IN_OFS 5
+#define NNFP_DWCONV_ZP_IN_SIZE 1
+#define NNFP_DWCONV_ZP_IN_LSB 40
+#define NNFP_DWCONV_ZP_IN_W 8
+static inline int32_t nnfp_dwconv_get_zp_in(const uint8_t *p) { return nnfp_sext32((uint32_t)p[5], 8); }
+static inline void nnfp_dwconv_put_zp_in(uint8_t *p, int32_t v) { p[5] = (uint8_t)v; }
+/* KH: kernel height 1..3 (0 and 4..7 refused) */
+#define NNFP_DWCONV_KH_OFS 6
+#define NNFP_DWCONV_KH_SIZE 2
+#define NNFP_DWCONV_KH_LSB 48
+#define NNFP_DWCONV_KH_W 3
+#define NNFP_DWCONV_KH_MASK 7
+static inline uint32_t nnfp_dwconv_get_kh(const uint8_t *p) { return ((uint32_t)nnfp_get16(p + 6) & 7); }
+static inline void nnfp_dwconv_put_kh(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_KH_MASK) | ((v) & NNFP_DWCONV_KH_MASK)); }
+/* KW: kernel width 1..3 */
+#define NNFP_DWCONV_KW_OFS 6
+#define NNFP_DWCONV_KW_SIZE 2
+#define NNFP_DWCONV_KW_LSB 51
+#define NNFP_DWCONV_KW_W 3
+#define NNFP_DWCONV_KW_MASK 0x38
+static inline uint32_t nnfp_dwconv_get_kw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 3) & 7); }
+static inline void nnfp_dwconv_put_kw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_KW_MASK) | ((v << 3) & NNFP_DWCONV_KW_MASK)); }
+/* SH_M1: as CONV */
+#define NNFP_DWCONV_SH_M1_OFS 6
+#define NNFP_DWCONV_SH_M1_SIZE 2
+#define NNFP_DWCONV_SH_M1_LSB 54
+#define NNFP_DWCONV_SH_M1_W 2
+#define NNFP_DWCONV_SH_M1_MASK 0xC0
+static inline uint32_t nnfp_dwconv_get_sh_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 6) & 3); }
+static inline void nnfp_dwconv_put_sh_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_SH_M1_MASK) | ((v << 6) & NNFP_DWCONV_SH_M1_MASK)); }
+#define NNFP_DWCONV_SW_M1_OFS 6
+#define NNFP_DWCONV_SW_M1_SIZE 2
+#define NNFP_DWCONV_SW_M1_LSB 56
+#define NNFP_DWCONV_SW_M1_W 2
+#define NNFP_DWCONV_SW_M1_MASK 0x300
+static inline uint32_t nnfp_dwconv_get_sw_m1(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 8) & 3); }
+static inline void nnfp_dwconv_put_sw_m1(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_SW_M1_MASK) | ((v << 8) & NNFP_DWCONV_SW_M1_MASK)); }
+#define NNFP_DWCONV_PH_OFS 6
+#define NNFP_DWCONV_PH_SIZE 2
+#define NNFP_DWCONV_PH_LSB 58
+#define NNFP_DWCONV_PH_W 3
+#define NNFP_DWCONV_PH_MASK 0x1C00
+static inline uint32_t nnfp_dwconv_get_ph(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 10) & 7); }
+static inline void nnfp_dwconv_put_ph(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_PH_MASK) | ((v << 10) & NNFP_DWCONV_PH_MASK)); }
+#define NNFP_DWCONV_PW_OFS 6
+#define NNFP_DWCONV_PW_SIZE 2
+#define NNFP_DWCONV_PW_LSB 61
+#define NNFP_DWCONV_PW_W 3
+#define NNFP_DWCONV_PW_MASK 0xE000
+static inline uint32_t nnfp_dwconv_get_pw(const uint8_t *p) { return (((uint32_t)nnfp_get16(p + 6) >> 13) & 7); }
+static inline void nnfp_dwconv_put_pw(uint8_t *p, uint32_t v) { nnfp_put16(p + 6, (nnfp_get16(p + 6) & ~NNFP_DWCONV_PW_MASK) | ((v << 13) & NNFP_DWCONV_PW_MASK)); }
+/* C: channels in and out (0 refused) */
+#define NNFP_DWCONV_C_OFS 8
+#define NNFP_DWCONV_C_SIZE 2
+#define NNFP_DWCONV_C_LSB 64
+#define NNFP_DWCONV_C_W 16
+static inline uint32_t nnfp_dwconv_get_c(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 8); }
+static inline void nnfp_dwconv_put_c(uint8_t *p, uint32_t v) { nnfp_put16(p + 8, (uint16_t)v); }
+/* N: must equal C */
+#define NNFP_DWCONV_N_OFS 10
+#define NNFP_DWCONV_N_SIZE 2
+#define NNFP_DWCONV_N_LSB 80
+#define NNFP_DWCONV_N_W 16
+static inline uint32_t nnfp_dwconv_get_n(const uint8_t *p) { return (uint32_t)nnfp_get16(p + 10); }
+static inline void nnfp_dwconv_put_n(uint8_t *p, uint32_t v) { nnfp_put16(p + 10, (uint16_t)v); }
+/* H_M1: as CONV */
+#define NNFP_DWCONV_H_M1_OFS 12
+#define NNFP_DWCONV_H_M1_SIZE 4
+#define NNFP_DWCONV_H_M1_LSB 96
+#define NNFP_DWCONV_H_M1_W 10
+#define NNFP_DWCONV_H_M1_MASK 0x3FF
+static inline uint32_t nnfp_dwconv_get_h_m1(const uint8_t *p) { return ((uint32_t)nnfp_get32(p + 12) & 0x3FF); }
+static inline void nnfp_dwconv_put_h_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_DWCONV_H_M1_MASK) | ((v) & NNFP_DWCONV_H_M1_MASK)); }
+#define NNFP_DWCONV_W_M1_OFS 12
+#define NNFP_DWCONV_W_M1_SIZE 4
+#define NNFP_DWCONV_W_M1_LSB 106
+#define NNFP_DWCONV_W_M1_W 10
+#define NNFP_DWCONV_W_M1_MASK 0xFFC00
+static inline uint32_t nnfp_dwconv_get_w_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 10) & 0x3FF); }
+static inline void nnfp_dwconv_put_w_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_DWCONV_W_M1_MASK) | ((v << 10) & NNFP_DWCONV_W_M1_MASK)); }
+#define NNFP_DWCONV_B_M1_OFS 12
+#define NNFP_DWCONV_B_M1_SIZE 4
+#define NNFP_DWCONV_B_M1_LSB 116
+#define NNFP_DWCONV_B_M1_W 10
+#define NNFP_DWCONV_B_M1_MASK 0x3FF00000
+static inline uint32_t nnfp_dwconv_get_b_m1(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 20) & 0x3FF); }
+static inline void nnfp_dwconv_put_b_m1(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_DWCONV_B_M1_MASK) | ((v << 20) & NNFP_DWCONV_B_M1_MASK)); }
+#define NNFP_DWCONV_EH_OFS 12
+#define NNFP_DWCONV_EH_SIZE 4
+#define NNFP_DWCONV_EH_LSB 126
+#define NNFP_DWCONV_EH_W 1
+#define NNFP_DWCONV_EH_MASK 0x40000000
+static inline uint32_t nnfp_dwconv_get_eh(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 30) & 1); }
+static inline void nnfp_dwconv_put_eh(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_DWCONV_EH_MASK) | ((v << 30) & NNFP_DWCONV_EH_MASK)); }
+#define NNFP_DWCONV_EW_OFS 12
+#define NNFP_DWCONV_EW_SIZE 4
+#define NNFP_DWCONV_EW_LSB 127
+#define NNFP_DWCONV_EW_W 1
+#define NNFP_DWCONV_EW_MASK 0x80000000u
+static inline uint32_t nnfp_dwconv_get_ew(const uint8_t *p) { return (((uint32_t)nnfp_get32(p + 12) >> 31) & 1); }
+static inline void nnfp_dwconv_put_ew(uint8_t *p, uint32_t v) { nnfp_put32(p + 12, (nnfp_get32(p + 12) & ~NNFP_DWCONV_EW_MASK) | ((v << 31) & NNFP_DWCONV_EW_MASK)); }
+/* A_BASE: ACT word of the input map */
+#define NNFP_DWCONV_A_BASE_OFS 16
+#define NNFP_DWCONV_A_BASE_SIZE 4
+#define NNFP_DWCONV_A_BASE_LSB 128
+#define NNFP_DWCONV_A_BASE_W 32
+static inline uint32_t nnfp_dwconv_get_a_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 16); }
+static inline void nnfp_dwconv_put_a_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 16, (uint32_t)v); }
+/* W_BASE: W word: tile t's taps at W_BASE + t*KH*KW + ky*KW + kx */
+#define NNFP_DWCONV_W_BASE_OFS 20
+#define NNFP_DWCONV_W_BASE_SIZE 4
+#define NNFP_DWCONV_W_BASE_LSB 160
+#define NNFP_DWCONV_W_BASE_W 32
+static inline uint32_t nnfp_dwconv_get_w_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 20); }
+static inline void nnfp_dwconv_put_w_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 20, (uint32_t)v); }
+/* P_BASE: P entry: tile t's at P_BASE + t */
+#define NNFP_DWCONV_P_BASE_OFS 24
+#define NNFP_DWCONV_P_BASE_SIZE 4
+#define NNFP_DWCONV_P_BASE_LSB 192
+#define NNFP_DWCONV_P_BASE_W 32
+static inline uint32_t nnfp_dwconv_get_p_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 24); }
+static inline void nnfp_dwconv_put_p_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 24, (uint32_t)v); }
+/* O_BASE: ACT word of the output map */
+#define NNFP_DWCONV_O_BASE_OFS 28
+#define NNFP_DWCONV_O_BASE_SIZE 4
+#define NNFP_DWCONV_O_BASE_LSB 224
+#define NNFP_DWCONV_O_BASE_W 32
+static inline uint32_t nnfp_dwconv_get_o_base(const uint8_t *p) { return (uint32_t)nnfp_get32(p + 28); }
+static inline void nnfp_dwconv_put_o_base(uint8_t *p, uint32_t v) { nnfp_put32(p + 28, (uint32_t)v); }
 
 /* record POOL */
 #define NNFP_POOL_BYTES 32

@@ -30,7 +30,7 @@ static const struct {
                      {NNFP_FEAT_VEC_SERIAL, "vec_serial"}, {NNFP_FEAT_CONV, "conv"}, {NNFP_FEAT_PACK, "pack"},
                      {NNFP_FEAT_CONV_POOL, "conv_pool"}, {NNFP_FEAT_EW, "ew"}, {NNFP_FEAT_REL, "rel"},
                      {NNFP_FEAT_BANKS, "banks"}, {NNFP_FEAT_TFL_ROUND, "tfl_round"}, {NNFP_FEAT_ROW, "row"},
-                     {NNFP_FEAT_ACTW, "actw"}};
+                     {NNFP_FEAT_ACTW, "actw"}, {NNFP_FEAT_DW, "dw"}};
 
 int cmd_info(int argc, char **argv) {
   const char *uri = "sim";

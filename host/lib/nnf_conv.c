@@ -115,6 +115,7 @@ typedef struct {
   int pool2;             /* the CONV max-pools 2x2 (nnf_conv_fuses_pool): output OH/2 x OW/2 */
   int s2d;               /* the stride: the host writes the input space-to-depth (a first conv
                             whose kernel is over the device's: conv_s2d) */
+  int dwu;               /* a depthwise conv on the depthwise unit: one DWCONV (conv_on_dw_unit) */
 } conv;
 
 static const nnf_layer_ops conv_ops;
@@ -405,6 +406,16 @@ int nnf_conv_packs(const nnf_layer *l, const nnf_plan *p) {
   return (uint64_t)w.h * (uint64_t)ow <= NNFM_WALK_MAX;
 }
 
+/* A depthwise conv runs on the depthwise unit (one DWCONV, docs/conv.md
+ * "The depthwise unit") where the device has it (FEAT_DW), its kernel is
+ * at most 3 x 3, it has no LUT and every window has an in-map tap; else as
+ * one CONV a channel tile with diagonal weights. */
+static int conv_on_dw_unit(const conv *C, const nnf_plan *p, const nnfm_window *w) {
+  return C->s.groups > 1 && (p->features & NNFP_FEAT_DW) && !C->s2d && !C->q.lut &&
+         (uint32_t)w->kh <= NNFM_DW_KERNEL_MAX && (uint32_t)w->kw <= NNFM_DW_KERNEL_MAX &&
+         nnfm_window_check(w, 1, NULL, NULL) == NNFM_OK;
+}
+
 static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
   conv *C = (conv *)l;
   const nnfm_config *c = p->cfg;
@@ -434,6 +445,7 @@ static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
                           "space-to-depth, when its kernel over s is in range"
                         : "");
   C->dw = w;
+  C->dwu = depthwise && conv_on_dw_unit(C, p, &w);
   C->packed = p->pack_layer == l->index;
   /* with the pool fused the walk covers the 2*(OH/2) x 2*(OW/2) pixels the
    * windows take (4*Mp rows) and the output is the pooled OH/2 x OW/2 map */
@@ -450,6 +462,11 @@ static int conv_plan(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
       return -1;
     C->w_base = nnf_plan_w(p, nnfm_conv_w_words(c, N, cp, KH, 1));
     C->pack_base = nnf_plan_act(p, nnfm_fmap_words(c, cp, H, OW, (uint32_t)p->B));
+    C->p_base = nnf_plan_p(p, nnfm_p_entries(c, N));
+  } else if (C->dwu) {
+    /* one DWCONV: KH*KW words a channel tile, a P entry a tile */
+    if (nnf_plan_walk_fits(p, l->index, what, H, W, OHo, OWo, 1, err, errlen)) return -1;
+    C->w_base = nnf_plan_w(p, nnfm_dwconv_w_words(c, N, KH, KW));
     C->p_base = nnf_plan_p(p, nnfm_p_entries(c, N));
   } else if (depthwise) {
     /* one CONV a channel tile, its weights diagonal: ROWS x KH*KW words a tile */
@@ -502,6 +519,12 @@ static int conv_pack(nnf_layer *l, nnf_plan *p, char *err, size_t errlen) {
                                                   (uint32_t)KH, 1)
                    : nnfm_engine_put_conv_weights(p->img, C->w_base, wp, (uint32_t)N, (uint32_t)w->c,
                                                   (uint32_t)w->kh, (uint32_t)w->kw);
+  } else if (C->dwu) {
+    /* DWCONV: w[c][ky][kx] as it lies (OIHW with one input channel a group); the bias not folded */
+    rc = nnfm_engine_put_dw_weights(p->img, C->w_base, C->w_oihw, (uint32_t)N, (uint32_t)KH, (uint32_t)KW);
+    if (rc == NNFM_OK) rc = nnfm_engine_put_params(p->img, C->p_base, Q->bias, Q->m0, Q->shift, (uint32_t)N);
+    if (rc != NNFM_OK) return nnf_fail(err, errlen, "layer %d (Conv2d) does not pack into the device's buffers", l->index);
+    return 0;
   } else if (C->s.groups > 1) {
     /* tile t's CONV: W[o][c][ky][kx] = w[ch0 + c][ky][kx] on the diagonal o = c, else 0 */
     const size_t taps = (size_t)KH * KW;
@@ -551,6 +574,12 @@ static int conv_emit(nnf_layer *l, nnf_plan *p) {
     /* the KH x 1 conv of KW*Cin channels over the packed H x OW map */
     c.cin = (uint16_t)(w->kw * l->ic), c.w = (uint16_t)l->ow, c.kw = 1, c.sw = 1, c.pw = 0, c.ew = 0;
     c.a_base = C->pack_base;
+  }
+  if (C->dwu) {
+    uint8_t *insn = nnf_plan_insn(p);
+    if (!insn) return -1;
+    if (nnfdrv_insn_dwconv(insn, &c) != NNFDRV_OK) p->ok = 0;
+    return 0;
   }
   const int tiles = C->s.groups > 1 ? dw_tiles(C, p) : 1;
   const uint32_t in_tile = (uint32_t)(w->h * w->w * p->B), out_tile = (uint32_t)(l->oh * l->ow * p->B);

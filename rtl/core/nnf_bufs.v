@@ -22,6 +22,8 @@
 //   ACTW unit       (nnf_vu_actw) whole W words (aw_*) and a P entry's
 //                   biases, every lane at once (ap_*), while the engine is
 //                   idle; always granted then.
+//   DWCONV unit     (nnf_vu_dw) whole W word reads (xw_*, data on w_rd),
+//                   while the engine is idle; always granted then.
 //   host            one byte-wide port (hp_*). A request not granted in a
 //                   cycle is answered with hp_wait high: the requester holds
 //                   it (valid held until taken; nothing is dropped). Grants:
@@ -37,16 +39,17 @@
 //                                W write every cycle the loader does not
 //                                read either
 //                                (W_SPRAM: W is single-ported, nnf_spram)
-//                     W, P read, LUT  while idle (P: and the P check does not read)
+//                     W, P read, LUT  while idle (P: and the P check does not read;
+//                                W: and the DWCONV unit does not read)
 //
 // Read data is valid the cycle after a granted read, from the RAM's output
 // register (a RAM not read keeps its output); with PIPE_CUTS the host's byte
 // the cycle after that (each RAM's byte chosen and registered, then the
 // region's: a block RAM's output is late in its cycle on ECP5). Priorities per RAM port:
 //   ACT write: output writer > LIF > host      ACT read: streamer > LIF > host
-//   P read: accumulator > P check > host       W, LUT: engine > host
-//   W write: ACTW > host      P write: ACTW > host
-//   W with W_SPRAM (one port): loader read > ACTW write > host write > host read
+//   P read: accumulator > P check > host       W read: loader > DWCONV unit > host
+//   LUT: engine > host        W write: ACTW > host      P write: ACTW > host
+//   W with W_SPRAM (one port): loader read > DWCONV read > ACTW write > host write > host read
 // Every port has at most one writer per cycle (the `ifdef FORMAL` block).
 `default_nettype none
 
@@ -87,6 +90,9 @@ module nnf_bufs #(
     input  wire        ap_we,
     input  wire [$clog2(P_WORDS)-1:0] ap_wa,
     input  wire [COLS*32-1:0] ap_wd,
+    // DWCONV unit: W word reads (the data on w_rd)
+    input  wire        xw_re,
+    input  wire [$clog2(W_WORDS)-1:0] xw_ra,
     // engine: streamer, output writer, loader, accumulator, LUT lookups
     input  wire        sr_re,
     input  wire [$clog2(ACT_WORDS)-1:0] sr_ra,
@@ -130,8 +136,9 @@ module nnf_bufs #(
     wire g_hr_act = hp_re && h_act && !busy && !g_lpr;
     wire g_ld   = busy && ld_re;                       // W
     wire g_aw   = !busy && aw_we;
-    wire g_hw_w = hp_we && h_w && !g_aw && !(W_SPRAM != 0 && g_ld);
-    wire g_hr_w = hp_re && h_w && !busy;
+    wire g_xw   = !busy && xw_re;
+    wire g_hw_w = hp_we && h_w && !g_aw && !(W_SPRAM != 0 && (g_ld || g_xw));
+    wire g_hr_w = hp_re && h_w && !busy && !g_xw;
     wire g_pc   = !busy && pc_re;                      // P
     wire g_ap   = !busy && ap_we;
     wire g_hw_p = hp_we && h_p && !g_ap;
@@ -182,10 +189,10 @@ module nnf_bufs #(
 
     // dual port: the read port; single port (W_SPRAM): the one port, the
     // loader's read, else the host's write or read
-    wire            w_re = busy ? ld_re : g_hr_w;
-    wire [W_AW-1:0] w_ra = busy ? ld_ra : hp_addr[LOG_C +: W_AW];
-    wire            w_en   = g_ld || g_aw || g_hw_w || g_hr_w;
-    wire [W_AW-1:0] w_addr = g_ld ? ld_ra : w_wa;
+    wire            w_re = busy ? ld_re : (g_xw || g_hr_w);
+    wire [W_AW-1:0] w_ra = busy ? ld_ra : g_xw ? xw_ra : hp_addr[LOG_C +: W_AW];
+    wire            w_en   = g_ld || g_xw || g_aw || g_hw_w || g_hr_w;
+    wire [W_AW-1:0] w_addr = g_ld ? ld_ra : g_xw ? xw_ra : w_wa;
     generate
         if (W_SPRAM != 0) begin : g_w_sp
             nnf_spram #(.AW(W_AW), .NB(COLS)) u_w (
@@ -360,7 +367,7 @@ module nnf_bufs #(
 
     always @(*) begin
         if (!busy) assume(!sr_re && !ow_we && !ld_re && !pa_re);
-        if (busy)  assume(!lp_re && !lp_we && !pc_re && !aw_we && !ap_we);
+        if (busy)  assume(!lp_re && !lp_we && !pc_re && !aw_we && !ap_we && !xw_re);
         if (!busy) assume(!pm_re);
         assume(!(hp_we && hp_re));
     end
@@ -375,7 +382,7 @@ module nnf_bufs #(
         f_actw_run <= (g_ow || g_lpw) ? f_actw_run + 4'd1 : 4'd0;
         f_actr_run <= (busy || lp_re) ? f_actr_run + 4'd1 : 4'd0;
         f_pr_run   <= (busy || pc_re) ? f_pr_run + 4'd1 : 4'd0;
-        f_ww_run   <= (busy || aw_we) ? f_ww_run + 4'd1 : 4'd0;
+        f_ww_run   <= (busy || aw_we || xw_re) ? f_ww_run + 4'd1 : 4'd0;
         f_pw_run   <= ap_we ? f_pw_run + 4'd1 : 4'd0;
     end
     always @(*) begin
@@ -411,10 +418,12 @@ module nnf_bufs #(
         // W reads and LUT accesses wait only while busy
         if (hp_we && h_p) assert(hp_wait == g_ap);
         if (hp_we && h_w && W_SPRAM == 0) assert(hp_wait == g_aw);
-        if (hp_we && h_w && W_SPRAM != 0) assert(hp_wait == (g_ld || g_aw));
+        if (hp_we && h_w && W_SPRAM != 0) assert(hp_wait == (g_ld || g_aw || g_xw));
         if (W_SPRAM != 0 && g_ld) assert(w_en && w_addr == ld_ra && w_we == {COLS{1'b0}});
         if (W_SPRAM != 0 && g_hw_w) assert(w_en && w_addr == hp_addr[LOG_C +: W_AW]);
-        if (hp_wait && (h_lut || (hp_re && h_w))) assert(busy);
+        if (hp_wait && h_lut) assert(busy);
+        if (hp_wait && hp_re && h_w) assert(busy || g_xw);
+        if (g_xw) assert(w_re && w_ra == xw_ra);
     end
 
     // every host request is served: a held request waits at most as long as

@@ -6,6 +6,7 @@
 //   nnf_gemm                      the GEMM engine and its buffers
 //   nnf_lif                       the LIF core and its neuron-state memory
 //   nnf_vu, nnf_vu_ew             the vector unit: POOL / PACK, and EW (elementwise)
+//   nnf_vu_dw                     the vector unit's depthwise conv (DWCONV)
 //   nnf_counters                  the link's performance counters
 // Board-independent: a board top adds a link adapter (rtl/link) in front.
 //
@@ -36,6 +37,8 @@ module nnf_core #(
     parameter integer HAS_ROW     = 1,        // attention's ROW (row-wise SOFTMAX) and ACTW (an ACT tensor
                                               // into W); 0: they end a program. There only with HAS_EW
                                               // and LUT_COUNT >= 4 (ROW_ON below)
+    parameter integer HAS_DW      = 1,        // DWCONV, the depthwise unit (0: DWCONV ends a program). There only
+                                              // with HAS_CONV, ROWS == COLS and P whole (VEC_SERIAL 0): DW_ON below
     parameter integer HAS_REL     = 1,        // relative bases and LOOP's stride (0: the flags and the stride are ignored)
     parameter integer HAS_TFL_ROUND = 1,      // the TFL_ROUND flag: TFLite's double rounding (0: ignored; INFO FEAT_TFL_ROUND)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle: a power of two dividing ROWS
@@ -70,6 +73,8 @@ module nnf_core #(
     localparam integer ROW_ON  = (HAS_ROW != 0 && HAS_EW != 0 && LUT_COUNT >= 4 && VEC_SERIAL == 0) ? 1 : 0;
     // the ACTW unit beside it (a word of A and of W both ROWS bytes)
     localparam integer ACTW_ON = (ROW_ON != 0 && ROWS == COLS) ? 1 : 0;
+    // the depthwise unit: a tile's channels are a W word's and a P entry's lanes, the entry read whole
+    localparam integer DW_ON   = (HAS_DW != 0 && HAS_CONV != 0 && ROWS == COLS && VEC_SERIAL == 0) ? 1 : 0;
     // PIPE_CUTS 1's cuts in the engine, the executor and the sequencer (2
     // has none of them: only the executor's PL_SLOW)
     localparam integer CUTS    = (PIPE_CUTS == 1) ? 1 : 0;
@@ -213,7 +218,7 @@ module nnf_core #(
     nnf_exec #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
+               .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_DW(DW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .BANKS(BANKS),
                .HAS_TFL_ROUND(HAS_TFL_ROUND), .PIPE_CUTS(CUTS), .PL_SLOW((PIPE_CUTS == 2) ? 1 : 0), .CONFIG_ID(CONFIG_ID)) u_exec (
         .clk(clk), .rst(rst),
@@ -242,8 +247,15 @@ module nnf_core #(
     wire        r_start, r_tbl, r_ln;
     wire [7:0]  r_zp_in, r_zp_out;
     wire [62:0] r_eps;
-    wire              xp_re;                      // LAYERNORM's P reads (nnf_gemm's P check port)
+    wire              xp_re;                      // LAYERNORM's and DWCONV's P reads (nnf_gemm's P check port)
     wire [P_AW-1:0]   xp_ra;
+    wire              ln_p_re, dw_p_re;           // (one of the two runs at a time)
+    wire [P_AW-1:0]   ln_p_ra, dw_p_ra;
+    wire              xw_re;                      // DWCONV's W reads
+    wire [W_AW-1:0]   xw_ra;
+    wire [COLS*8-1:0] xw_rd;
+    assign xp_re = ln_p_re || dw_p_re;
+    assign xp_ra = dw_p_re ? dw_p_ra : ln_p_ra;
     wire [COLS*72-1:0] xp_rd;
     wire        a_start, a_tr, a_sum;             // ACTW (its N, M and bases are EW's and GEMM's)
     wire [7:0]  a_za;
@@ -271,7 +283,7 @@ module nnf_core #(
     wire [2:0]  l_be;
     wire        l_rsub, l_cnt, l_clr;
     wire [3:0]  l_refr;
-    wire        g_conv, g_pool2, v_start, v_done, v_avg, v_pack;
+    wire        g_conv, g_pool2, v_start, v_done, v_avg, v_pack, v_dw;
     wire [$clog2(ROWS):0] v_cin;
     wire [10:0] w_h, w_w, w_b, w_oh, w_ow, w_kh, w_kw;
     wire [2:0]  w_sh, w_sw, w_ph, w_pw;
@@ -281,7 +293,7 @@ module nnf_core #(
 
     nnf_seq #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
               .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-              .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
+              .HAS_EW(HAS_EW), .HAS_ROW(ROW_ON), .HAS_ACTW(ACTW_ON), .HAS_DW(DW_ON), .HAS_REL(HAS_REL), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS),
               .PIPE_CUTS(CUTS)) u_seq (
         .clk(clk), .rst(rst),
         .start(prog_start), .start_pc(prog_pc), .abort_req(abort_req), .abort_q(p_abort),
@@ -300,7 +312,7 @@ module nnf_core #(
         .g_conv(g_conv), .g_pool2(g_pool2), .w_h(w_h), .w_w(w_w), .w_b(w_b), .w_oh(w_oh), .w_ow(w_ow), .w_kh(w_kh),
         .w_kw(w_kw), .w_sh(w_sh), .w_sw(w_sw), .w_ph(w_ph), .w_pw(w_pw), .w_m(w_m), .w_ct(w_ct),
         .w_kt(w_kt), .w_wb(w_wb), .w_hwb(w_hwb), .w_zp_in(w_zp_in),
-        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin),
+        .v_start(v_start), .v_done(v_done), .v_avg(v_avg), .v_c(v_c), .v_pack(v_pack), .v_cin(v_cin), .v_dw(v_dw),
         .x_start(x_start), .x_done(x_done), .x_op(x_op), .x_n(x_n), .x_m(x_m), .x_b_base(x_b_base),
         .x_zp_a(x_zp_a), .x_zp_b(x_zp_b), .x_shift(x_shift), .x_zp(x_zp), .x_lo(x_lo), .x_hi(x_hi),
         .x_m0_s(x_m0_s), .x_m0(x_m0), .x_nshift_s(x_nshift_s), .x_a_small(x_a_small), .x_lut(x_lut), .x_rnd(x_rnd),
@@ -357,7 +369,7 @@ module nnf_core #(
         .lp_re(x_act_re), .lp_ra(x_act_ra), .lp_rd(l_act_rd),
         .lp_we(x_act_we), .lp_wa(x_act_wa), .lp_wd(x_act_wd),
         .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
-        .xp_re(xp_re), .xp_ra(xp_ra), .xp_rd(xp_rd),
+        .xp_re(xp_re), .xp_ra(xp_ra), .xp_rd(xp_rd), .xw_re(xw_re), .xw_ra(xw_ra), .xw_rd(xw_rd),
         .cnt_clear(cnt_clear), .cnt_cycles(e_cycles), .cnt_busy(e_cbusy), .cnt_macs(e_cmacs),
         .cnt_row(e_row), .cnt_row_macs(e_row_macs));
 
@@ -408,16 +420,52 @@ module nnf_core #(
     // ------------------------------------------------------------------
     generate
         if (HAS_CONV != 0) begin : g_vu
+            wire              pl_busy, pl_done, pl_act_re, pl_act_we;
+            wire [ACT_AW-1:0] pl_act_ra, pl_act_wa;
+            wire [ROWS*8-1:0] pl_act_wd;
             nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(CUTS)) u_vu (
-                .clk(clk), .rst(rst), .start(v_start), .abort(p_abort),
+                .clk(clk), .rst(rst), .start(v_start && !v_dw), .abort(p_abort),
                 .c_pack(v_pack), .c_cin(v_cin), .c_zp_in(w_zp_in),
                 .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),
                 .c_kh(w_kh), .c_kw(w_kw), .c_sh(w_sh), .c_sw(w_sw), .c_ph(w_ph), .c_pw(w_pw),
                 .c_oh(w_oh), .c_ow(w_ow), .c_m(w_m), .c_wb(w_wb), .c_hwb(w_hwb),
                 .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
-                .c_lo(g_lo), .c_hi(g_hi), .busy(v_busy), .done(v_done),
-                .act_re(v_act_re), .act_ra(v_act_ra), .act_rd(l_act_rd),
-                .act_we(v_act_we), .act_wa(v_act_wa), .act_wd(v_act_wd));
+                .c_lo(g_lo), .c_hi(g_hi), .busy(pl_busy), .done(pl_done),
+                .act_re(pl_act_re), .act_ra(pl_act_ra), .act_rd(l_act_rd),
+                .act_we(pl_act_we), .act_wa(pl_act_wa), .act_wd(pl_act_wd));
+            // the depthwise unit (docs/conv.md; rtl/core/nnf_vu_dw.v) beside
+            // it: one of the two runs at a time, its ports chosen while busy;
+            // W words through the engine's xw port, P entries through xp
+            wire              dw_busy, dw_done, dw_act_re, dw_act_we;
+            wire [ACT_AW-1:0] dw_act_ra, dw_act_wa;
+            wire [ROWS*8-1:0] dw_act_wd;
+            if (DW_ON != 0) begin : g_dw
+                nnf_vu_dw #(.ROWS(ROWS), .ACT_AW(ACT_AW), .W_AW(W_AW), .P_AW(P_AW), .DATA_REG(CUTS),
+                            .TFL_ROUND(HAS_TFL_ROUND)) u_dw (
+                    .clk(clk), .rst(rst), .start(v_start && v_dw), .abort(p_abort),
+                    .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b), .c_kh(w_kh[2:0]), .c_kw(w_kw[2:0]),
+                    .c_sh(w_sh), .c_sw(w_sw), .c_ph(w_ph), .c_pw(w_pw), .c_oh(w_oh), .c_ow(w_ow), .c_m(w_m),
+                    .c_wb(w_wb), .c_hwb(w_hwb), .c_a_base(g_a_base[ACT_AW-1:0]), .c_o_base(g_o_base[ACT_AW-1:0]),
+                    .c_w_base(g_w_base[W_AW-1:0]), .c_p_base(g_p_base[P_AW-1:0]), .c_zp_in(w_zp_in),
+                    .c_zp(g_zp), .c_lo(g_lo), .c_hi(g_hi), .c_rnd(g_rnd && (HAS_TFL_ROUND != 0)),
+                    .busy(dw_busy), .done(dw_done),
+                    .act_re(dw_act_re), .act_ra(dw_act_ra), .act_rd(l_act_rd),
+                    .act_we(dw_act_we), .act_wa(dw_act_wa), .act_wd(dw_act_wd),
+                    .w_re(xw_re), .w_ra(xw_ra), .w_rd(xw_rd[ROWS*8-1:0]),
+                    .p_re(dw_p_re), .p_ra(dw_p_ra), .p_rd(xp_rd[ROWS*72-1:0]));
+            end else begin : g_no_dw
+                assign {dw_busy, dw_done, dw_act_re, dw_act_we, xw_re, dw_p_re} = 6'd0;
+                assign {dw_act_ra, dw_act_wa, dw_act_wd} = {(2*ACT_AW + ROWS*8){1'b0}};
+                assign xw_ra   = {W_AW{1'b0}};
+                assign dw_p_ra = {P_AW{1'b0}};
+            end
+            assign v_busy   = pl_busy || dw_busy;
+            assign v_done   = pl_done || dw_done;
+            assign v_act_re = pl_act_re || dw_act_re;
+            assign v_act_we = pl_act_we || dw_act_we;
+            assign v_act_ra = dw_busy ? dw_act_ra : pl_act_ra;
+            assign v_act_wa = dw_busy ? dw_act_wa : pl_act_wa;
+            assign v_act_wd = dw_busy ? dw_act_wd : pl_act_wd;
         end else begin : g_no_vu
             assign v_busy = 1'b0;
             assign v_done = 1'b0;
@@ -426,8 +474,11 @@ module nnf_core #(
             assign v_act_ra = {ACT_AW{1'b0}};
             assign v_act_wa = {ACT_AW{1'b0}};
             assign v_act_wd = {(ROWS*8){1'b0}};
+            assign {xw_re, dw_p_re} = 2'd0;
+            assign xw_ra   = {W_AW{1'b0}};
+            assign dw_p_ra = {P_AW{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_vu = &{1'b0, v_start, v_avg, v_pack, v_cin, v_c, w_oh, w_ow, w_m, w_kh[10:3], w_kw[10:3]};
+            wire unused_vu = &{1'b0, v_start, v_avg, v_pack, v_cin, v_c, w_oh, w_ow, w_m, w_kh[10:3], w_kw[10:3], v_dw};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
@@ -481,7 +532,7 @@ module nnf_core #(
                     .busy(ln_busy), .done(ln_done),
                     .act_re(ln_act_re), .act_ra(ln_act_ra), .act_rd(l_act_rd),
                     .act_we(ln_act_we), .act_wa(ln_act_wa), .act_wd(ln_act_wd),
-                    .p_re(xp_re), .p_ra(xp_ra), .p_rd(xp_rd));
+                    .p_re(ln_p_re), .p_ra(ln_p_ra), .p_rd(xp_rd));
                 assign rw_busy   = sm_busy || ln_busy;
                 assign rw_done   = sm_done || ln_done;
                 assign rw_act_re = sm_act_re || ln_act_re;
@@ -490,11 +541,11 @@ module nnf_core #(
                 assign rw_act_wa = ln_busy ? ln_act_wa : sm_act_wa;
                 assign rw_act_wd = ln_busy ? ln_act_wd : sm_act_wd;
             end else begin : g_no_row
-                assign {rw_busy, rw_done, rw_act_re, rw_act_we, xp_re} = 5'd0;
+                assign {rw_busy, rw_done, rw_act_re, rw_act_we, ln_p_re} = 5'd0;
                 assign {rw_act_ra, rw_act_wa, rw_act_wd} = {(2*ACT_AW + ROWS*8){1'b0}};
-                assign xp_ra = {P_AW{1'b0}};
+                assign ln_p_ra = {P_AW{1'b0}};
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire unused_row = &{1'b0, r_start, r_tbl, r_ln, r_zp_in, r_zp_out, r_eps, xp_rd};
+                wire unused_row = &{1'b0, r_start, r_tbl, r_ln, r_zp_in, r_zp_out, r_eps};
                 /* verilator lint_on UNUSEDSIGNAL */
             end
             // the ACTW unit (docs/attention.md; rtl/core/nnf_vu_actw.v): ACT
@@ -531,14 +582,13 @@ module nnf_core #(
             assign e_act_ra = {ACT_AW{1'b0}};
             assign e_act_wa = {ACT_AW{1'b0}};
             assign e_act_wd = {(ROWS*8){1'b0}};
-            assign {aw_we, ap_we, xp_re} = 3'd0;
+            assign {aw_we, ap_we, ln_p_re} = 3'd0;
             assign {aw_wa, aw_wd, ap_wa, ap_wd} = {(W_AW + COLS*8 + P_AW + COLS*32){1'b0}};
-            assign xp_ra = {P_AW{1'b0}};
+            assign ln_p_ra = {P_AW{1'b0}};
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_ew = &{1'b0, x_start, x_op, x_n, x_m, x_b_base, x_zp_a, x_zp_b, x_shift, x_zp,
                                x_lo, x_hi, x_m0_s, x_m0, x_nshift_s, x_a_small, x_lut, x_lut_idx, x_rnd,
-                               r_start, r_tbl, a_start, a_tr, a_sum, a_za, r_ln, r_zp_in, r_zp_out, r_eps,
-                               xp_rd};
+                               r_start, r_tbl, a_start, a_tr, a_sum, a_za, r_ln, r_zp_in, r_zp_out, r_eps};
             /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
@@ -557,7 +607,7 @@ module nnf_core #(
         .snap(cnt_snap), .busy(cnt_busy), .re(cnt_re), .ra(cnt_ra), .rd(cnt_rd));
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update, x_b_base, e_row_macs};
+    wire unused = &{1'b0, e_done, e_cycles, e_cbusy, e_cmacs, l_update, x_b_base, e_row_macs, xp_rd, xw_rd};
     /* verilator lint_on UNUSEDSIGNAL */
 endmodule
 

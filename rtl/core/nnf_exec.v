@@ -299,6 +299,9 @@
 `ifndef NNFP_FEAT_ACTW
 `define NNFP_FEAT_ACTW 16'h1000  // ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights)
 `endif
+`ifndef NNFP_FEAT_DW
+`define NNFP_FEAT_DW 16'h2000  // DWCONV instruction (depthwise conv on the vector unit, kernels 1..3)
+`endif
 `ifndef NNFP_STATUS_BYTES
 `define NNFP_STATUS_BYTES 4
 `endif
@@ -373,6 +376,7 @@ module nnf_exec #(
     parameter integer HAS_EW      = 0,       // EW (INFO FEAT_EW)
     parameter integer HAS_ROW     = 0,       // ROW (INFO FEAT_ROW; nnf_core's ROW_ON)
     parameter integer HAS_ACTW    = 0,       // ACTW (INFO FEAT_ACTW; nnf_core's ACTW_ON)
+    parameter integer HAS_DW      = 0,       // DWCONV (INFO FEAT_DW; nnf_core's DW_ON)
     parameter integer HAS_REL     = 0,       // relative bases, LOOP's stride (INFO FEAT_REL)
     parameter integer LUT_COUNT   = 1,       // resident LUTs (INFO LUTS, region LUT's size)
     parameter integer MAX_PAYLOAD = 4096,
@@ -657,6 +661,7 @@ module nnf_exec #(
                                 | ((HAS_EW != 0) ? `NNFP_FEAT_EW : 16'h0000)
                                 | ((HAS_ROW != 0) ? `NNFP_FEAT_ROW : 16'h0000)
                                 | ((HAS_ACTW != 0) ? `NNFP_FEAT_ACTW : 16'h0000)
+                                | ((HAS_DW != 0) ? `NNFP_FEAT_DW : 16'h0000)
                                 | ((HAS_REL != 0) ? `NNFP_FEAT_REL : 16'h0000)
                                 | ((HAS_TFL_ROUND != 0) ? `NNFP_FEAT_TFL_ROUND : 16'h0000)
                                 | ((BANKS != 0) ? `NNFP_FEAT_BANKS : 16'h0000);

@@ -138,6 +138,11 @@ module nnf_gemm #(
     input  wire        xp_re,
     input  wire [$clog2(P_WORDS)-1:0] xp_ra,
     output wire [COLS*72-1:0] xp_rd,
+    // the DWCONV unit's W word reads (nnf_vu_dw), while idle: the data the
+    // cycle after xw_re
+    input  wire        xw_re,
+    input  wire [$clog2(W_WORDS)-1:0] xw_ra,
+    output wire [COLS*8-1:0] xw_rd,
 
     // counters
     input  wire        cnt_clear,      // zero the counters (like rst, counters only)
@@ -511,6 +516,7 @@ module nnf_gemm #(
         .lp_re(lp_re), .lp_ra(lp_ra[ACT_AW-1:0]), .lp_we(lp_we), .lp_wa(lp_wa[ACT_AW-1:0]),
         .lp_wd(lp_wd), .act_rd(act_rd),
         .aw_we(aw_we), .aw_wa(aw_wa), .aw_wd(aw_wd), .ap_we(ap_we), .ap_wa(ap_wa), .ap_wd(ap_wd),
+        .xw_re(xw_re), .xw_ra(xw_ra),
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re || xp_re), .pc_ra(xp_re ? xp_ra_w : pc_ra), .p_rd(p_rd),
@@ -518,6 +524,7 @@ module nnf_gemm #(
         .lut_ra(lut_ra), .lut_sel(c_lsel), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
     assign xp_rd = p_rd;
+    assign xw_rd = w_rd;
 
     genvar g;
 

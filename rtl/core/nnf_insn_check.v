@@ -24,6 +24,11 @@
 //         input (CT*H*W*B) and output (CT*M words) inside ACT and disjoint.
 //         With POOL2 (c_pool2): also OH, OW >= 2, M = (OH/2)*(OW/2)*B
 //         (the output), 4*M <= 65535 (the rows walked).
+//   DWCONV (c_dw, kind CONV) nnfm_engine_dwconv_check without its P-lane
+//         check (nnf_gemm's, n = C): as CONV, and N = C, KH, KW <= 3, no
+//         window without an in-bounds tap (as POOL); W is w_base,
+//         KT = KH*KW*CT words (not times NT*ROWS, and not limited to
+//         65535: the last product is not made), P p_base, CT entries.
 //   PACK  nnfm_engine_pack_check, given as POOL with C = C' = KW*Cin, KH =
 //         SH = 1, PH = EH = 0 (c_pack), Cin in 1..ROWS by the caller
 //         (c_xok): as POOL, except that the input is the dense bytes'
@@ -40,6 +45,7 @@
 //   GEMM, LIF  3*YB + 8 cycles after start      (59 at the simulator's sizes
 //              and the iCEBreaker's, 50 with 4096-word buffers)
 //   CONV       4*NS + 3*NT' + 2*NK + 8          (91, 100)
+//   DWCONV     4*NS + 2*NT' + 2*NK + 8
 //   POOL       4*NS + 2*NT' + 8                 (74, 80)
 // (CONV / POOL wait for the stride divider if 2*NS + NT' < 12, i.e. only
 // when no buffer has more than 4 words.)
@@ -104,6 +110,7 @@ module nnf_insn_check #(
     input  wire        c_ew,
     input  wire        c_global,    // POOL only (ignored for CONV)
     input  wire        c_pool2,     // CONV: fused 2x2 max pooling (OH, OW >= 2; M = OH/2*OW/2*B, 4*M walked)
+    input  wire        c_dw,        // CONV: a DWCONV (above)
     input  wire        c_pack,      // POOL: a PACK (its input: ceil(H*W*B*Cin / ROWS) words)
     input  wire [15:0] c_pcin,      // PACK: Cin (checked <= ROWS by the caller: c_xok)
     input  wire        c_xok,       // CONV, POOL: the fields' other checks passed
@@ -333,7 +340,7 @@ module nnf_insn_check #(
     // the current product's role
     wire ph_a    = is_cv ? (ph_q == 4'd2) : (ph_q == 4'd0);
     wire ph_o    = is_cv ? (ph_q == 4'd5) : (ph_q == 4'd1);
-    wire ph_last = is_cv ? (ph_q == (is_pool ? 4'd5 : 4'd8)) : (ph_q == 4'd2);
+    wire ph_last = is_cv ? (ph_q == (is_pool ? 4'd5 : c_dw ? 4'd7 : 4'd8)) : (ph_q == 4'd2);
     // OH, OW not final yet (only when the first three products are short)
     wire hold    = is_cv && (ph_q == 4'd2) && (dcnt_q != 4'd0);
 
@@ -373,7 +380,7 @@ module nnf_insn_check #(
         case (r_next)
             S_AEND:  begin r_opa = c_pack ? pk_words : {2'b00, p_a_q};  r_opb = a_lo; end
             S_OEND:  begin r_opa = {2'b00, p_o_q};  r_opb = o_lo; end
-            S_WS:    begin r_opa = is_lif ? {2'b00, acc_q} : acc_w; r_opb = is_lif ? s_lo : w_lo; end
+            S_WS:    begin r_opa = (is_lif || c_dw) ? {2'b00, acc_q} : acc_w; r_opb = is_lif ? s_lo : w_lo; end
             S_P:     begin r_opa = {2'b00, nt_ext[CW-1:0]}; r_opb = p_lo; end
             S_ALT:   begin r_opa = {2'b00, p_o_q};  r_opb = ~a_lo; end      // o_end - a_base - 1
             default: begin r_opa = {2'b00, p_a_q};  r_opb = ~o_lo; end      // a_end - o_base - 1
@@ -424,7 +431,8 @@ module nnf_insn_check #(
                     (c_ph == 3'd0) && (c_pw == 3'd0) && !c_eh && !c_ew;
     wire cv_ok    = c_xok && (c_cin != 16'd0) && lohi_ok && fit_h && fit_w && walk_ok_q &&
                     (is_pool ? (glob ? g_zero : (k_nz && taps_ok))
-                             : ((n != 16'd0) && k_nz && (!c_pool2 || (dq_h_q > 11'd1 && dq_w_q > 11'd1))));
+                             : ((n != 16'd0) && k_nz && (!c_pool2 || (dq_h_q > 11'd1 && dq_w_q > 11'd1)) &&
+                                (!c_dw || (n == c_cin && c_kh <= 3'd3 && c_kw <= 3'd3 && taps_ok))));
 
     always @(posedge clk) begin
         done <= 1'b0;
@@ -460,7 +468,7 @@ module nnf_insn_check #(
                         if (ph_q == 4'd1) s_hwb <= sum[ACT_AW-1:0];
                         if (ph_q == 4'd4) s_m   <= sum_z[15:0];
                         if (ph_q == 4'd7) s_kt  <= sum_z[15:0];
-                        if ((ph_q == 4'd4) || (ph_q == 4'd7))           // pool2: 4*M walked
+                        if ((ph_q == 4'd4) || (ph_q == 4'd7 && !c_dw))  // pool2: 4*M walked
                             walk_ok_q <= walk_ok_q && !sum_64k && !(c_pool2 && ph_q == 4'd4 && sum_16k);
                     end
                     if (ph_last) begin
@@ -490,7 +498,7 @@ module nnf_insn_check #(
                     S_WS:   r_ok_q <= r_ok_q && o_in && !big_o_q && fits(sum_q, ACT_AW); // O's end
                     S_P:    r_ok_q <= r_ok_q && (is_pool || (!big_q &&                   // W's or S's
                                                  (is_lif ? (s_in && fits(sum_q, S_AW))
-                                                         : (w_in && !w_sh_big && fits(sum_q, W_AW)))));
+                                                         : (w_in && (c_dw || !w_sh_big) && fits(sum_q, W_AW)))));
                     S_ALT:  r_ok_q <= r_ok_q && (is_lif || is_pool || (p_in && !nt_big && fits(sum_q, P_AW)));
                     S_OLT:  a_lt_q <= !sum_q[AW-1];                                      // a_base < o_end
                     S_FIN: begin                                                         // a_end > o_base

@@ -257,6 +257,7 @@
 `define NNFP_FEAT_TFL_ROUND 16'h0400  // the TFL_ROUND flag of GEMM, CONV and EW: TFLite's double rounding (docs/numerics.md)
 `define NNFP_FEAT_ROW 16'h0800  // ROW instruction (row-wise SOFTMAX with the exp table in four LUTs)
 `define NNFP_FEAT_ACTW 16'h1000  // ACTW instruction (an ACT tensor, or its transpose, into W as a GEMM's weights)
+`define NNFP_FEAT_DW 16'h2000  // DWCONV instruction (depthwise conv on the vector unit, kernels 1..3)
 
 // record STATUS
 `define NNFP_STATUS_BYTES 4
@@ -375,6 +376,7 @@
 `define NNFP_OP_BANK 8'h09  // with FEAT_BANKS; else stops like END
 `define NNFP_OP_ROW 8'h0A  // with FEAT_ROW; else stops like END
 `define NNFP_OP_ACTW 8'h0B  // with FEAT_ACTW; else stops like END
+`define NNFP_OP_DWCONV 8'h0C  // with FEAT_DW; else stops like END
 
 // record INSN: every instruction: INSN_BYTES bytes, opcode first
 `define NNFP_INSN_BYTES 32
@@ -383,7 +385,7 @@
 `define NNFP_INSN_OPCODE_LSB 0
 `define NNFP_INSN_OPCODE_W 8
 `define NNFP_INSN_OPCODE_SEL(v) v[7:0]
-`define NNFP_INSN_A_REL_OFS 1  // (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, POOL, PACK, EW
+`define NNFP_INSN_A_REL_OFS 1  // (FEAT_REL) the A base (bytes 16..19) plus the LOOP offset: GEMM, LIF, CONV, DWCONV, POOL, PACK, EW
 `define NNFP_INSN_A_REL_SIZE 1
 `define NNFP_INSN_A_REL_LSB 14
 `define NNFP_INSN_A_REL_W 1
@@ -735,6 +737,136 @@
 `define NNFP_CONV_O_BASE_LSB 224
 `define NNFP_CONV_O_BASE_W 32
 `define NNFP_CONV_O_BASE_SEL(v) v[255:224]
+
+// record DWCONV
+`define NNFP_DWCONV_BYTES 32
+`define NNFP_DWCONV_OPCODE_OFS 0
+`define NNFP_DWCONV_OPCODE_SIZE 1
+`define NNFP_DWCONV_OPCODE_LSB 0
+`define NNFP_DWCONV_OPCODE_W 8
+`define NNFP_DWCONV_OPCODE_SEL(v) v[7:0]
+`define NNFP_DWCONV_TFL_ROUND_OFS 1  // (FEAT_TFL_ROUND) as CONV's
+`define NNFP_DWCONV_TFL_ROUND_SIZE 1
+`define NNFP_DWCONV_TFL_ROUND_LSB 13
+`define NNFP_DWCONV_TFL_ROUND_W 1
+`define NNFP_DWCONV_TFL_ROUND_SEL(v) v[13]
+`define NNFP_DWCONV_TFL_ROUND 8'h20
+`define NNFP_DWCONV_ZP_OFS 2  // output zero point
+`define NNFP_DWCONV_ZP_SIZE 1
+`define NNFP_DWCONV_ZP_LSB 16
+`define NNFP_DWCONV_ZP_W 8
+`define NNFP_DWCONV_ZP_SEL(v) v[23:16]
+`define NNFP_DWCONV_LO_OFS 3  // clamp low
+`define NNFP_DWCONV_LO_SIZE 1
+`define NNFP_DWCONV_LO_LSB 24
+`define NNFP_DWCONV_LO_W 8
+`define NNFP_DWCONV_LO_SEL(v) v[31:24]
+`define NNFP_DWCONV_HI_OFS 4  // clamp high
+`define NNFP_DWCONV_HI_SIZE 1
+`define NNFP_DWCONV_HI_LSB 32
+`define NNFP_DWCONV_HI_W 8
+`define NNFP_DWCONV_HI_SEL(v) v[39:32]
+`define NNFP_DWCONV_ZP_IN_OFS 5  // input zero point, subtracted from every in-map tap
+`define NNFP_DWCONV_ZP_IN_SIZE 1
+`define NNFP_DWCONV_ZP_IN_LSB 40
+`define NNFP_DWCONV_ZP_IN_W 8
+`define NNFP_DWCONV_ZP_IN_SEL(v) v[47:40]
+`define NNFP_DWCONV_KH_OFS 6  // kernel height 1..3 (0 and 4..7 refused)
+`define NNFP_DWCONV_KH_SIZE 2
+`define NNFP_DWCONV_KH_LSB 48
+`define NNFP_DWCONV_KH_W 3
+`define NNFP_DWCONV_KH_SEL(v) v[50:48]
+`define NNFP_DWCONV_KH_MASK 16'h0007
+`define NNFP_DWCONV_KW_OFS 6  // kernel width 1..3
+`define NNFP_DWCONV_KW_SIZE 2
+`define NNFP_DWCONV_KW_LSB 51
+`define NNFP_DWCONV_KW_W 3
+`define NNFP_DWCONV_KW_SEL(v) v[53:51]
+`define NNFP_DWCONV_KW_MASK 16'h0038
+`define NNFP_DWCONV_SH_M1_OFS 6  // as CONV
+`define NNFP_DWCONV_SH_M1_SIZE 2
+`define NNFP_DWCONV_SH_M1_LSB 54
+`define NNFP_DWCONV_SH_M1_W 2
+`define NNFP_DWCONV_SH_M1_SEL(v) v[55:54]
+`define NNFP_DWCONV_SH_M1_MASK 16'h00C0
+`define NNFP_DWCONV_SW_M1_OFS 6
+`define NNFP_DWCONV_SW_M1_SIZE 2
+`define NNFP_DWCONV_SW_M1_LSB 56
+`define NNFP_DWCONV_SW_M1_W 2
+`define NNFP_DWCONV_SW_M1_SEL(v) v[57:56]
+`define NNFP_DWCONV_SW_M1_MASK 16'h0300
+`define NNFP_DWCONV_PH_OFS 6
+`define NNFP_DWCONV_PH_SIZE 2
+`define NNFP_DWCONV_PH_LSB 58
+`define NNFP_DWCONV_PH_W 3
+`define NNFP_DWCONV_PH_SEL(v) v[60:58]
+`define NNFP_DWCONV_PH_MASK 16'h1C00
+`define NNFP_DWCONV_PW_OFS 6
+`define NNFP_DWCONV_PW_SIZE 2
+`define NNFP_DWCONV_PW_LSB 61
+`define NNFP_DWCONV_PW_W 3
+`define NNFP_DWCONV_PW_SEL(v) v[63:61]
+`define NNFP_DWCONV_PW_MASK 16'hE000
+`define NNFP_DWCONV_C_OFS 8  // channels in and out (0 refused)
+`define NNFP_DWCONV_C_SIZE 2
+`define NNFP_DWCONV_C_LSB 64
+`define NNFP_DWCONV_C_W 16
+`define NNFP_DWCONV_C_SEL(v) v[79:64]
+`define NNFP_DWCONV_N_OFS 10  // must equal C
+`define NNFP_DWCONV_N_SIZE 2
+`define NNFP_DWCONV_N_LSB 80
+`define NNFP_DWCONV_N_W 16
+`define NNFP_DWCONV_N_SEL(v) v[95:80]
+`define NNFP_DWCONV_H_M1_OFS 12  // as CONV
+`define NNFP_DWCONV_H_M1_SIZE 4
+`define NNFP_DWCONV_H_M1_LSB 96
+`define NNFP_DWCONV_H_M1_W 10
+`define NNFP_DWCONV_H_M1_SEL(v) v[105:96]
+`define NNFP_DWCONV_H_M1_MASK 32'h000003FF
+`define NNFP_DWCONV_W_M1_OFS 12
+`define NNFP_DWCONV_W_M1_SIZE 4
+`define NNFP_DWCONV_W_M1_LSB 106
+`define NNFP_DWCONV_W_M1_W 10
+`define NNFP_DWCONV_W_M1_SEL(v) v[115:106]
+`define NNFP_DWCONV_W_M1_MASK 32'h000FFC00
+`define NNFP_DWCONV_B_M1_OFS 12
+`define NNFP_DWCONV_B_M1_SIZE 4
+`define NNFP_DWCONV_B_M1_LSB 116
+`define NNFP_DWCONV_B_M1_W 10
+`define NNFP_DWCONV_B_M1_SEL(v) v[125:116]
+`define NNFP_DWCONV_B_M1_MASK 32'h3FF00000
+`define NNFP_DWCONV_EH_OFS 12
+`define NNFP_DWCONV_EH_SIZE 4
+`define NNFP_DWCONV_EH_LSB 126
+`define NNFP_DWCONV_EH_W 1
+`define NNFP_DWCONV_EH_SEL(v) v[126]
+`define NNFP_DWCONV_EH_MASK 32'h40000000
+`define NNFP_DWCONV_EW_OFS 12
+`define NNFP_DWCONV_EW_SIZE 4
+`define NNFP_DWCONV_EW_LSB 127
+`define NNFP_DWCONV_EW_W 1
+`define NNFP_DWCONV_EW_SEL(v) v[127]
+`define NNFP_DWCONV_EW_MASK 32'h80000000
+`define NNFP_DWCONV_A_BASE_OFS 16  // ACT word of the input map
+`define NNFP_DWCONV_A_BASE_SIZE 4
+`define NNFP_DWCONV_A_BASE_LSB 128
+`define NNFP_DWCONV_A_BASE_W 32
+`define NNFP_DWCONV_A_BASE_SEL(v) v[159:128]
+`define NNFP_DWCONV_W_BASE_OFS 20  // W word: tile t's taps at W_BASE + t*KH*KW + ky*KW + kx
+`define NNFP_DWCONV_W_BASE_SIZE 4
+`define NNFP_DWCONV_W_BASE_LSB 160
+`define NNFP_DWCONV_W_BASE_W 32
+`define NNFP_DWCONV_W_BASE_SEL(v) v[191:160]
+`define NNFP_DWCONV_P_BASE_OFS 24  // P entry: tile t's at P_BASE + t
+`define NNFP_DWCONV_P_BASE_SIZE 4
+`define NNFP_DWCONV_P_BASE_LSB 192
+`define NNFP_DWCONV_P_BASE_W 32
+`define NNFP_DWCONV_P_BASE_SEL(v) v[223:192]
+`define NNFP_DWCONV_O_BASE_OFS 28  // ACT word of the output map
+`define NNFP_DWCONV_O_BASE_SIZE 4
+`define NNFP_DWCONV_O_BASE_LSB 224
+`define NNFP_DWCONV_O_BASE_W 32
+`define NNFP_DWCONV_O_BASE_SEL(v) v[255:224]
 
 // record POOL
 `define NNFP_POOL_BYTES 32

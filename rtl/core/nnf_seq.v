@@ -23,6 +23,10 @@
 //   EW                 x_start (one-cycle pulse while the EW unit is idle,
 //                      after the engine is), fields x_* stable until x_done
 //   ROW, ACTW          r_start, a_start: as EW's (their done is x_done)
+//   DWCONV             (HAS_DW) checked as a CONV (nnf_insn_check c_dw) and
+//                      its P lanes by the engine's P check (g_chk_*, n = C),
+//                      then v_start with v_dw (the depthwise unit,
+//                      nnf_vu_dw), fields and w_* stable until v_done
 //   relative bases     (HAS_REL) the A and O bases (and EW's B) plus the
 //                      LOOP offset where the instruction's flags ask,
 //                      registered in S_DEC: g_a_base, g_o_base, l_a_base,
@@ -81,6 +85,9 @@
 `endif
 `ifndef NNFP_OP_ACTW
 `define NNFP_OP_ACTW 8'h0B  // with FEAT_ACTW; else stops like END
+`endif
+`ifndef NNFP_OP_DWCONV
+`define NNFP_OP_DWCONV 8'h0C  // with FEAT_DW; else stops like END
 `endif
 `ifndef NNFP_INSN_BYTES
 `define NNFP_INSN_BYTES 32
@@ -345,6 +352,7 @@ module nnf_seq #(
     parameter integer HAS_EW      = 0,        // 0: EW ends the program
     parameter integer HAS_ROW     = 0,        // 0: ROW ends the program (1 needs HAS_EW: the EW check)
     parameter integer HAS_ACTW    = 0,        // 0: ACTW ends the program
+    parameter integer HAS_DW      = 0,        // 0: DWCONV ends the program (1 needs HAS_CONV)
     parameter integer HAS_REL     = 0,        // 0: REL flags and LOOP's stride ignored
     parameter integer LUT_COUNT   = 1,        // resident LUTs: a LUT index >= it refuses GEMM, CONV, EW
     parameter integer BANKS       = 4,        // bank flags, 0..8 (0: BANK ends the program)
@@ -416,6 +424,7 @@ module nnf_seq #(
     output wire [15:0] v_c,
     output wire        v_pack,             // PACK: v_c is C' = KW*Cin, v_cin Cin
     output wire [$clog2(ROWS):0] v_cin,
+    output wire        v_dw,               // DWCONV (nnf_vu_dw): its fields are CONV's, g_zp, g_rnd, g_w_base, g_p_base
     // EW to the elementwise unit (nnf_vu_ew); bases g_a_base, g_o_base, x_b_base
     output reg         x_start,
     input  wire        x_done,
@@ -447,7 +456,7 @@ module nnf_seq #(
     localparam [7:0] OP_GEMM = `NNFP_OP_GEMM, OP_BARRIER = `NNFP_OP_BARRIER, OP_LIF = `NNFP_OP_LIF,
                      OP_LOOP = `NNFP_OP_LOOP, OP_CONV = `NNFP_OP_CONV, OP_POOL = `NNFP_OP_POOL,
                      OP_PACK = `NNFP_OP_PACK, OP_EW = `NNFP_OP_EW, OP_BANK = `NNFP_OP_BANK,
-                     OP_ROW = `NNFP_OP_ROW, OP_ACTW = `NNFP_OP_ACTW;
+                     OP_ROW = `NNFP_OP_ROW, OP_ACTW = `NNFP_OP_ACTW, OP_DWCONV = `NNFP_OP_DWCONV;
     localparam integer INSN_BITS = 8 * `NNFP_INSN_BYTES;
 
     localparam [3:0] S_FETCH = 4'd0,
@@ -556,6 +565,10 @@ module nnf_seq #(
     // GEMM, and CONV where its record differs (LUT, zp, lo, hi and the
     // bases sit where GEMM's do; M is the walk's, K is Cin)
     wire   is_conv  = (HAS_CONV != 0) && (op_q == OP_CONV);   // (else it stops at S_DEC, as END)
+    // DWCONV: CONV's layout (C where CONV's Cin is, N where its N is); the
+    // LUT, POOL2 and LUT_IDX bits reserved and ignored
+    wire   is_dw    = (HAS_DW != 0) && (HAS_CONV != 0) && (op_q == OP_DWCONV);
+    assign v_dw     = is_dw;
     assign g_conv   = is_conv;
     assign g_pool2  = is_conv && `NNFP_CONV_POOL2_SEL(insn_q);
     assign g_lut    = `NNFP_GEMM_LUT_SEL(insn_q);
@@ -565,8 +578,8 @@ module nnf_seq #(
     assign g_lo     = `NNFP_GEMM_LO_SEL(insn_q);
     assign g_hi     = `NNFP_GEMM_HI_SEL(insn_q);
     assign g_m      = !is_conv ? `NNFP_GEMM_M_SEL(insn_q) : g_pool2 ? {w_m[13:0], 2'b00} : w_m;
-    assign g_k      = is_conv ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
-    assign g_n      = is_conv ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
+    assign g_k      = (is_conv || is_dw) ? `NNFP_CONV_CIN_SEL(insn_q) : `NNFP_GEMM_K_SEL(insn_q);
+    assign g_n      = (is_conv || is_dw) ? `NNFP_CONV_N_SEL(insn_q) : `NNFP_GEMM_N_SEL(insn_q);
     // (without HAS_REL the record's own fields: no relocation registers)
     assign g_a_base = (HAS_REL != 0) ? a_eff_q : `NNFP_GEMM_A_BASE_SEL(insn_q);
     assign g_w_base = `NNFP_GEMM_W_BASE_SEL(insn_q);
@@ -745,7 +758,7 @@ module nnf_seq #(
     // ------------------------------------------------------------------
     reg  ic_start_q;
     wire ic_done, ic_ok;
-    wire [1:0] ic_kind = (op_q == OP_LIF) ? 2'd1 : (op_q == OP_CONV) ? 2'd2
+    wire [1:0] ic_kind = (op_q == OP_LIF) ? 2'd1 : (op_q == OP_CONV || is_dw) ? 2'd2
                        : (op_q == OP_POOL || is_pack) ? 2'd3 : 2'd0;
     nnf_insn_check #(.ROWS(ROWS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS), .P_WORDS(P_WORDS),
                      .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV)) u_check (
@@ -756,7 +769,7 @@ module nnf_seq #(
         .c_sh_m1(is_pack ? 2'd0 : f_sh_m1), .c_sw_m1(f_sw_m1),
         .c_ph(is_pack ? 3'd0 : w_ph), .c_pw(w_pw), .c_h_m1(f_h_m1), .c_w_m1(f_w_m1), .c_b_m1(f_b_m1),
         .c_eh(!is_pack && `NNFP_CONV_EH_SEL(insn_q)), .c_ew(`NNFP_CONV_EW_SEL(insn_q)), .c_global(f_global),
-        .c_pool2(g_pool2), .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
+        .c_pool2(g_pool2), .c_dw(is_dw), .c_pack(is_pack), .c_pcin(f_cin), .c_xok(!is_pack || pk_cin_ok),
         .s_oh(w_oh), .s_ow(w_ow), .s_kh(w_kh), .s_kw(w_kw), .s_m(w_m), .s_ct(w_ct), .s_kt(w_kt),
         .s_wb(w_wb), .s_hwb(w_hwb),
         .done(ic_done), .ok(ic_ok));
@@ -890,6 +903,14 @@ module nnf_seq #(
                                 running_q <= 1'b0;
                             end
                         end
+                        OP_DWCONV: begin                        // END without the depthwise unit
+                            if (is_dw) begin
+                                ic_start_q <= 1'b1;
+                                st_q       <= S_CHK;
+                            end else begin
+                                running_q <= 1'b0;
+                            end
+                        end
                         OP_BANK: begin                          // END without banks
                             if (BANKS == 0) begin
                                 running_q <= 1'b0;
@@ -941,6 +962,8 @@ module nnf_seq #(
                             st_q <= S_LIFW;
                         end else if (op_q == OP_POOL || is_pack) begin
                             st_q <= S_VUW;
+                        end else if (is_dw) begin               // M, C >= 1: its P lanes next
+                            st_q <= S_PWAIT;
                         end else if (g_m == 16'd0 || g_n == 16'd0) begin
                             g_valid <= 1'b1;                    // touches nothing: no P check
                             st_q    <= S_ISSUE;
@@ -964,6 +987,8 @@ module nnf_seq #(
                             refused   <= 1'b1;
                         end else if (abort_q) begin
                             running_q <= 1'b0;
+                        end else if (is_dw) begin
+                            st_q    <= S_VUW;
                         end else begin
                             g_valid <= 1'b1;
                             st_q    <= S_ISSUE;

@@ -127,6 +127,7 @@ module nnf_gemm_synth_top #(
     wire        cmd_ready, busy, done, hp_wait;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ROWS*8-1:0] lp_rd_nc;       // the LIF core's ACT port: not used here
+    wire [COLS*8-1:0]  xw_rd_nc;      // DWCONV's W port: not used here
     wire [COLS*72-1:0] xp_rd_nc;      // LAYERNORM's P port: not used here
     /* verilator lint_on UNUSEDSIGNAL */
     wire [7:0]  hp_rdata;
@@ -168,6 +169,7 @@ module nnf_gemm_synth_top #(
         .lp_wd({(ROWS*8){1'b0}}),
         .aw_we(1'b0), .aw_wa({$clog2(W_WORDS){1'b0}}), .aw_wd({(COLS*8){1'b0}}),
         .ap_we(1'b0), .ap_wa({$clog2(P_WORDS){1'b0}}), .ap_wd({(COLS*32){1'b0}}),
+        .xw_re(1'b0), .xw_ra({$clog2(W_WORDS){1'b0}}), .xw_rd(xw_rd_nc),
         .xp_re(1'b0), .xp_ra({$clog2(P_WORDS){1'b0}}), .xp_rd(xp_rd_nc),
         .cnt_clear(cnt_clear_q),
         .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy), .cnt_macs(cnt_macs), .cnt_row(row_nc), .cnt_row_macs(row_macs_nc));

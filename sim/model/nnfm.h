@@ -515,6 +515,53 @@ int nnfm_engine_conv(nnfm_engine *e, const nnfm_conv_cmd *c, uint64_t *macs);
 int nnfm_engine_pool_check(const nnfm_engine *e, const nnfm_pool_cmd *c);
 int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *c);
 
+/* DWCONV (docs/conv.md, "The depthwise unit"): a depthwise conv (one
+ * output channel an input channel: TFLite's DepthwiseConvPerChannel with
+ * multiplier 1) on the vector unit, in the map layout above:
+ *   acc = bias[c] + sum over the in-map taps (ky, kx) of (x[b][c][iy][ix] - zp_in) * w[c][ky][kx]
+ *   y   = nnfm_vector_stage(acc, m0[c], shift[c], zp, lo, hi, NULL, round)
+ * with iy = oy*SH - PH + ky, ix = ox*SW - PW + kx; padding taps are skipped
+ * (they add nothing; so the bias is the layer's, NOT folded with zp_in as
+ * a CONV's). Channel tile ct (CT = ceil(C/rows)) reads
+ *   input   word a_base + ((ct*H + iy)*W + ix)*B + b,  lane c % rows
+ *   weights word w_base + ct*KH*KW + ky*KW + kx,       lane c % rows
+ *   P       entry p_base + ct,                         lane c % rows
+ * and writes word o_base + ct*M + m, m = (oy*OW + ox)*B + b (M = OH*OW*B);
+ * lanes of channels >= C written 0. Needs rows == cols (a P entry's lanes
+ * are the tile's channels). The sum wraps as nnfm_acc_add. */
+#define NNFM_DW_KERNEL_MAX 3u
+typedef struct {
+  uint32_t c, h, w, b;           /* channels 1..65535 (in = out), H, W, B 1..1024 */
+  uint32_t kh, kw;               /* 1..NNFM_DW_KERNEL_MAX */
+  uint32_t sh, sw;               /* 1..NNFM_STRIDE_MAX */
+  uint32_t ph, pw;               /* 0..NNFM_PAD_MAX, above / left */
+  uint32_t eh, ew;               /* 0 or 1: one more padding row below / column right */
+  uint32_t a_base, w_base, p_base, o_base;
+  int32_t zp_in;                 /* input zero point, int8 */
+  int32_t zp, lo, hi;            /* output zero point and clamp, int8, lo <= hi */
+  int round;                     /* NNFM_ROUND_*, as nnfm_cmd's */
+} nnfm_dwconv_cmd;
+
+/* Check a DWCONV, in this order: NNFM_ERR_NULL; NNFM_ERR_RANGE for a field
+ * out of range (C 0, a kernel over NNFM_DW_KERNEL_MAX, the rest as CONV),
+ * an int8 outside int8, lo > hi, round not a NNFM_ROUND_*, rows != cols, a
+ * window nnfm_window_check(.., need_tap 1, ..) refuses (so every window
+ * has an in-map tap); NNFM_ERR_SHAPE for M over NNFM_WALK_MAX, ACT read
+ * a_base .. + CT*H*W*B - 1 or write o_base .. + CT*M - 1 outside ACT or
+ * sharing a word, W w_base .. + CT*KH*KW - 1 or P p_base .. + CT - 1
+ * outside theirs; NNFM_ERR_RANGE for a used P lane (c < C) with an invalid
+ * (m0, shift). */
+int nnfm_engine_dwconv_check(const nnfm_engine *e, const nnfm_dwconv_cmd *c);
+/* Execute it (buffers untouched when the check refuses). */
+int nnfm_engine_dwconv(nnfm_engine *e, const nnfm_dwconv_cmd *c);
+/* W words of a DWCONV's weights: CT*KH*KW (UINT32_MAX on overflow). */
+uint32_t nnfm_dwconv_w_words(const nnfm_config *cfg, uint32_t c, uint32_t kh, uint32_t kw);
+/* Depthwise weights w[c][ky][kx] (C x KH x KW, row-major) into W at w_base
+ * in DWCONV's layout, lanes of channels >= C zero: as put_conv_weights's
+ * errors (NNFM_ERR_RANGE also for a kernel over NNFM_DW_KERNEL_MAX). */
+int nnfm_engine_put_dw_weights(nnfm_engine *e, uint32_t w_base, const int8_t *w, uint32_t c, uint32_t kh,
+                               uint32_t kw);
+
 /* PACK (docs/conv.md, "PACK"): a first layer's few input channels folded
  * into the lanes, so that its conv uses the array's rows. The input is a
  * dense map: B images of H x W pixels of Cin bytes, image after image, in

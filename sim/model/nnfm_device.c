@@ -56,6 +56,7 @@ nnfm_device_config nnfm_device_config_default(void) {
   c.conv = 1;
   c.ew = 1;
   c.row = 1;
+  c.dw = 1;
   c.banks = 4; /* nnf_core's BANKS */
   c.rel = 1;
   c.tfl_round = 1;
@@ -69,7 +70,7 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
       cfg->max_payload > 65535 || (cfg->state_words != 0 && !is_pow2(cfg->state_words)) ||
       cfg->state_words > (1u << 24) || (cfg->conv != 0 && cfg->conv != 1) ||
       (cfg->ew != 0 && cfg->ew != 1) || (cfg->rel != 0 && cfg->rel != 1) ||
-      (cfg->row != 0 && cfg->row != 1) ||
+      (cfg->row != 0 && cfg->row != 1) || (cfg->dw != 0 && cfg->dw != 1) ||
       (cfg->tfl_round != 0 && cfg->tfl_round != 1) || cfg->banks > NNFM_BANKS_MAX ||
       cfg->config_id > 0xffff)
     return NULL;
@@ -78,6 +79,8 @@ nnfm_device *nnfm_device_create(const nnfm_device_config *cfg) {
   d->cfg = *cfg;
   /* as nnf_core's ROW_ON: P not split (a serial requantizer splits it) */
   d->cfg.row = cfg->row && cfg->ew && nnfm_config_luts(&cfg->engine) >= 4 && !cfg->vec_serial;
+  /* as nnf_core's DW_ON */
+  d->cfg.dw = cfg->dw && cfg->conv && cfg->engine.rows == cfg->engine.cols && !cfg->vec_serial;
   d->eng = nnfm_engine_create(&cfg->engine);
   d->prog = calloc(cfg->prog_words, NNFP_INSN_BYTES);
   d->payload = malloc(cfg->max_payload);
@@ -392,6 +395,33 @@ static void ew_decode(const nnfm_device *d, const uint8_t *in, nnfm_ew_cmd *c) {
   c->p.round = d->cfg.tfl_round ? (int)nnfp_ew_get_tfl_round(in) : NNFM_ROUND_SINGLE;
 }
 
+/* DWCONV record (docs/conv.md, "The depthwise unit"); A and O relocated by
+ * run_program. Byte 1's bits 0..4 are reserved (ignored). */
+static void dwconv_decode(const nnfm_device *d, const uint8_t *in, nnfm_dwconv_cmd *c) {
+  memset(c, 0, sizeof *c);
+  c->zp = nnfp_dwconv_get_zp(in);
+  c->lo = nnfp_dwconv_get_lo(in);
+  c->hi = nnfp_dwconv_get_hi(in);
+  c->zp_in = nnfp_dwconv_get_zp_in(in);
+  c->kh = nnfp_dwconv_get_kh(in);
+  c->kw = nnfp_dwconv_get_kw(in);
+  c->sh = nnfp_dwconv_get_sh_m1(in) + 1;
+  c->sw = nnfp_dwconv_get_sw_m1(in) + 1;
+  c->ph = nnfp_dwconv_get_ph(in);
+  c->pw = nnfp_dwconv_get_pw(in);
+  c->c = nnfp_dwconv_get_c(in);
+  c->h = nnfp_dwconv_get_h_m1(in) + 1;
+  c->w = nnfp_dwconv_get_w_m1(in) + 1;
+  c->b = nnfp_dwconv_get_b_m1(in) + 1;
+  c->eh = nnfp_dwconv_get_eh(in);
+  c->ew = nnfp_dwconv_get_ew(in);
+  c->a_base = nnfp_dwconv_get_a_base(in);
+  c->w_base = nnfp_dwconv_get_w_base(in);
+  c->p_base = nnfp_dwconv_get_p_base(in);
+  c->o_base = nnfp_dwconv_get_o_base(in);
+  c->round = d->cfg.tfl_round ? (int)nnfp_dwconv_get_tfl_round(in) : NNFM_ROUND_SINGLE;
+}
+
 /* A refused instruction: the program stops at it (STATUS: BAD_INSN, pc). */
 static void refuse(nnfm_device *d, uint64_t *count, int why) {
   (*count)++;
@@ -513,6 +543,24 @@ static void resume(nnfm_device *d) {
     }
     if ((op == NNFP_OP_CONV || op == NNFP_OP_POOL || op == NNFP_OP_PACK) && d->cfg.conv) {
       if (run_conv_pool(d, op, in) != 0) return;
+      d->pc++;
+      continue;
+    }
+    if (op == NNFP_OP_DWCONV && d->cfg.dw) {
+      nnfm_dwconv_cmd c;
+      dwconv_decode(d, in, &c);
+      int st = nnfp_dwconv_get_n(in) != c.c ? NNFM_ERR_RANGE : nnfm_engine_dwconv(d->eng, &c);
+      if (st != NNFM_OK) {
+        refuse(d, &d->stats.refused_dwconvs, st);
+        return;
+      }
+      d->stats.dwconvs++;
+      int oh = 0, ow = 0;
+      nnfm_window g = {(int)c.b, (int)c.c, (int)c.h, (int)c.w, (int)c.kh, (int)c.kw, (int)c.sh, (int)c.sw,
+                       (int)c.ph, (int)c.pw, (int)c.eh, (int)c.ew};
+      nnfm_window_check(&g, 1, &oh, &ow);
+      d->stats.dw_words += (uint64_t)((c.c + d->cfg.engine.rows - 1) / (uint32_t)d->cfg.engine.rows) *
+                           (uint64_t)oh * (uint64_t)ow * c.b;
       d->pc++;
       continue;
     }
@@ -653,7 +701,7 @@ static void info_record(const nnfm_device *d, uint8_t r[NNFP_INFO_BYTES]) {
                                 (d->cfg.state_words ? NNFP_FEAT_LIF : 0) |
                                 (d->cfg.vec_serial ? NNFP_FEAT_VEC_SERIAL : 0) |
                                 (d->cfg.conv ? NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL : 0) |
-                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.row ? NNFP_FEAT_ROW | NNFP_FEAT_ACTW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
+                                (d->cfg.ew ? NNFP_FEAT_EW : 0) | (d->cfg.row ? NNFP_FEAT_ROW | NNFP_FEAT_ACTW : 0) | (d->cfg.dw ? NNFP_FEAT_DW : 0) | (d->cfg.rel ? NNFP_FEAT_REL : 0) |
                                 (d->cfg.banks ? NNFP_FEAT_BANKS : 0) |
                                 (d->cfg.tfl_round ? NNFP_FEAT_TFL_ROUND : 0));
   nnfp_info_put_act_words(r, c->act_words);

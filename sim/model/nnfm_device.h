@@ -64,6 +64,11 @@ typedef struct {
                                nnf_core's HAS_ROW (they are off otherwise);
                                0: ROW and ACTW stop a program like END
                                (HAS_ROW = 0) */
+  int dw;                   /* 1: the DWCONV instruction (INFO FEAT_DW: a
+                               depthwise conv on the vector unit), where
+                               conv is 1, rows == cols and vec_serial is 0
+                               (it reads P entries whole), as nnf_core's
+                               HAS_DW; 0: DWCONV stops a program like END */
   uint32_t banks;           /* bank flags (INFO BANKS, FEAT_BANKS; 0..
                                NNFM_BANKS_MAX): BWAIT, BPOST and the BANK
                                instruction (docs/protocol.md, Banks); 0: they
@@ -130,6 +135,9 @@ typedef struct {
   uint64_t refused_actws;    /* program ACTWs nnfm_engine_actw_check refused */
   uint64_t actws;            /* ACTW instructions executed */
   uint64_t actw_words;       /* and the W words they wrote */
+  uint64_t refused_dwconvs;  /* program DWCONVs refused (nnfm_engine_dwconv_check, or N != C) */
+  uint64_t dwconvs;          /* DWCONV instructions executed */
+  uint64_t dw_words;         /* and the output words they wrote */
   /* Why the last refused GEMM, CONV or POOL was refused: the engine check's
    * nnfm_status (NNFM_ERR_RANGE: a field; NNFM_ERR_SHAPE: an extent); a
    * refused LIF sets NNFM_ERR_SHAPE (its refusals are all extents). 0 while

@@ -634,6 +634,98 @@ int nnfm_engine_pool(nnfm_engine *e, const nnfm_pool_cmd *cmd) {
   return NNFM_OK;
 }
 
+/* ---- DWCONV: a depthwise conv on the vector unit ------------------------------ */
+
+static int dw_sizes(const nnfm_config *cfg, const nnfm_dwconv_cmd *c, walk_sizes *s) {
+  nnfm_window g = window_of(c->c, c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew);
+  int oh, ow;
+  if (nnfm_window_check(&g, 1, &oh, &ow) != NNFM_OK) return 0; /* every window has an in-map tap */
+  s->oh = (uint32_t)oh, s->ow = (uint32_t)ow;
+  s->ct = s->nt = ceil_div(c->c, (uint64_t)cfg->rows);
+  s->kt = (uint64_t)c->kh * c->kw;
+  s->m = s->om = (uint64_t)s->oh * s->ow * c->b;
+  s->in_words = s->ct * c->h * c->w * c->b;
+  s->out_words = s->ct * s->m;
+  s->w_words = s->ct * s->kt;
+  return 1;
+}
+
+uint32_t nnfm_dwconv_w_words(const nnfm_config *cfg, uint32_t c, uint32_t kh, uint32_t kw) {
+  return sat_u32(ceil_div(c, (uint64_t)cfg->rows) * kh * kw);
+}
+
+int nnfm_engine_dwconv_check(const nnfm_engine *e, const nnfm_dwconv_cmd *c) {
+  if (!e || !c) return NNFM_ERR_NULL;
+  if (!u_in(c->c, 1, 65535) || !u_in(c->kh, 1, NNFM_DW_KERNEL_MAX) || !u_in(c->kw, 1, NNFM_DW_KERNEL_MAX) ||
+      !walk_fields_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew) ||
+      !in_int8(c->zp_in) || !in_int8(c->zp) || !in_int8(c->lo) || !in_int8(c->hi) || c->lo > c->hi ||
+      (c->round != NNFM_ROUND_SINGLE && c->round != NNFM_ROUND_TFLITE) || e->cfg.rows != e->cfg.cols)
+    return NNFM_ERR_RANGE;
+  walk_sizes s = {0};
+  if (!dw_sizes(&e->cfg, c, &s)) return NNFM_ERR_RANGE; /* kernel > padded input, a window of padding */
+  if (s.m > NNFM_WALK_MAX) return NNFM_ERR_SHAPE;
+  if (!act_ranges_ok(&e->cfg, c->a_base, s.in_words, c->o_base, s.out_words) ||
+      !range_ok(c->w_base, s.w_words, e->cfg.w_words) || !range_ok(c->p_base, s.ct, e->cfg.p_words))
+    return NNFM_ERR_SHAPE;
+  nnfm_cmd g;
+  memset(&g, 0, sizeof g);
+  g.n = c->c, g.p_base = c->p_base; /* the P lanes of channels < C, as a GEMM's */
+  if (!cmd_params_ok(e, &g)) return NNFM_ERR_RANGE;
+  return NNFM_OK;
+}
+
+int nnfm_engine_dwconv(nnfm_engine *e, const nnfm_dwconv_cmd *c) {
+  int st = nnfm_engine_dwconv_check(e, c);
+  if (st != NNFM_OK) return st;
+  walk_sizes s = {0};
+  dw_sizes(&e->cfg, c, &s);
+  const uint32_t R = (uint32_t)e->cfg.rows, H = c->h, W = c->w, B = c->b;
+  for (uint32_t ct = 0; ct < s.ct; ct++) {
+    const size_t p0 = ((size_t)c->p_base + ct) * R; /* the tile's P lanes */
+    const uint8_t *wt = e->w + ((size_t)c->w_base + (size_t)ct * s.kt) * R;
+    pix_walk p = pix_first(c->ph, c->pw);
+    for (uint64_t m = 0; m < s.m; m++, pix_next(&p, B, s.ow, c->sh, c->sw, c->pw)) {
+      int32_t acc[64]; /* R <= 64 */
+      for (uint32_t r = 0; r < R; r++) acc[r] = e->bias[p0 + r];
+      for (uint32_t ky = 0; ky < c->kh; ky++)
+        for (uint32_t kx = 0; kx < c->kw; kx++) {
+          const int64_t iy = p.iy0 + ky, ix = p.ix0 + kx;
+          if (iy < 0 || iy >= (int64_t)H || ix < 0 || ix >= (int64_t)W) continue; /* padding: skipped */
+          const uint8_t *word =
+              e->act + ((size_t)c->a_base + (((size_t)ct * H + (size_t)iy) * W + (size_t)ix) * B + p.b) * R;
+          const uint8_t *wword = wt + ((size_t)ky * c->kw + kx) * R;
+          for (uint32_t r = 0; r < R; r++)
+            acc[r] = nnfm_acc_add(acc[r], (i8_of_u8(word[r]) - c->zp_in) * i8_of_u8(wword[r]));
+        }
+      uint8_t *orow = e->act + ((size_t)c->o_base + (size_t)ct * s.m + m) * R;
+      for (uint32_t r = 0; r < R; r++)
+        orow[r] = ct * R + r < c->c ? (uint8_t)nnfm_vector_stage(acc[r], e->m0[p0 + r], e->shift[p0 + r], c->zp,
+                                                                 c->lo, c->hi, NULL, c->round)
+                                    : 0; /* lanes of channels >= C */
+    }
+  }
+  return NNFM_OK;
+}
+
+int nnfm_engine_put_dw_weights(nnfm_engine *e, uint32_t w_base, const int8_t *w, uint32_t c, uint32_t kh,
+                               uint32_t kw) {
+  if (!e || !w) return NNFM_ERR_NULL;
+  if (!u_in(c, 1, 65535) || !u_in(kh, 1, NNFM_DW_KERNEL_MAX) || !u_in(kw, 1, NNFM_DW_KERNEL_MAX))
+    return NNFM_ERR_RANGE;
+  const uint32_t R = (uint32_t)e->cfg.rows, CT = (uint32_t)ceil_div(c, R), taps = kh * kw;
+  if (!range_ok(w_base, (uint64_t)CT * taps, e->cfg.w_words)) return NNFM_ERR_SHAPE;
+  const uint32_t WB = (uint32_t)e->cfg.cols; /* bytes a W word */
+  for (uint32_t ct = 0; ct < CT; ct++)
+    for (uint32_t t = 0; t < taps; t++) {
+      uint8_t *word = e->w + ((size_t)w_base + (size_t)ct * taps + t) * WB;
+      for (uint32_t r = 0; r < WB; r++) {
+        uint32_t ch = ct * R + r;
+        word[r] = r < R && ch < c ? (uint8_t)w[(size_t)ch * taps + t] : 0;
+      }
+    }
+  return NNFM_OK;
+}
+
 /* ---- feature-map and conv-weight packing ------------------------------------ */
 
 uint32_t nnfm_fmap_words(const nnfm_config *cfg, uint32_t c, uint32_t h, uint32_t w, uint32_t b) {

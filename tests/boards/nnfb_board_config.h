@@ -23,8 +23,14 @@
 #ifndef NNFB_P_HAS_EW
 #define NNFB_P_HAS_EW 0 /* the board tops' (no EW unit yet: docs/rnn.md) */
 #endif
+#ifndef NNFB_P_HAS_DW
+#define NNFB_P_HAS_DW 0 /* the board tops' (no depthwise unit on a board yet: docs/conv.md) */
+#endif
 #ifndef NNFB_P_HAS_ROW
 #define NNFB_P_HAS_ROW 0 /* the board tops' (no ROW unit: docs/attention.md) */
+#endif
+#ifndef NNFB_P_HAS_DW
+#define NNFB_P_HAS_DW 0 /* the board tops' (no depthwise unit: docs/conv.md) */
 #endif
 #ifndef NNFB_P_LUT_COUNT
 #define NNFB_P_LUT_COUNT 1
@@ -59,6 +65,8 @@ static inline nnfm_device_config nnfb_board_config(void) {
 #endif
   c.ew = NNFB_P_HAS_EW;
   c.row = NNFB_P_HAS_ROW;
+  c.dw = NNFB_P_HAS_DW;
+  c.dw = NNFB_P_HAS_DW;
   c.rel = NNFB_P_HAS_REL;
   c.tfl_round = NNFB_P_HAS_TFL_ROUND;
   c.engine.luts = NNFB_P_LUT_COUNT;

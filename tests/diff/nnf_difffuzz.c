@@ -413,6 +413,7 @@ static int read_info(devinfo *di, int link, unsigned div) {
   di->cfg.conv = (nnfp_info_get_features(r) & NNFP_FEAT_CONV) != 0;
   di->cfg.ew = (nnfp_info_get_features(r) & NNFP_FEAT_EW) != 0;
   di->cfg.row = (nnfp_info_get_features(r) & NNFP_FEAT_ROW) != 0;
+  di->cfg.dw = (nnfp_info_get_features(r) & NNFP_FEAT_DW) != 0;
   di->actw = (nnfp_info_get_features(r) & NNFP_FEAT_ACTW) != 0;
   if (di->actw != di->cfg.row) return -1; /* the model has the two together (nnfm_device_config row) */
   di->cfg.rel = (nnfp_info_get_features(r) & NNFP_FEAT_REL) != 0;
@@ -441,7 +442,7 @@ static struct {
   uint64_t gaps_short, gaps_long, act_writes_running, chars_running, held;
   uint64_t insns, refused_gemms, refused_lifs, gemm_rows, lif_updates;
   uint64_t convs, pools, refused_convs, refused_pools, packs, refused_packs, ews, refused_ews;
-  uint64_t rows, refused_rows, actws, refused_actws;
+  uint64_t rows, refused_rows, actws, refused_actws, dwconvs, refused_dwconvs;
 } cov;
 
 static int failf(const char *fmt, ...) {
@@ -511,7 +512,7 @@ static uint64_t work_bound(const devinfo *di, nnfm_device_stats a, nnfm_device_s
          per_vec_row * (b.vec_rows - a.vec_rows) +
          (4 * R + 64 + per_vec_row) * (b.gemm_tiles - a.gemm_tiles) + 16 * (b.lif_updates - a.lif_updates) +
          (R + 4) * (b.ew_words - a.ew_words) + (3 * R + 180) * (b.row_words - a.row_words) +
-         16 * (b.actw_words - a.actw_words);
+         16 * (b.actw_words - a.actw_words) + 16 * (b.dw_words - a.dw_words);
 }
 
 /* Compare one answer frame (RTL vs model) with the masks of the header's doc. */
@@ -670,9 +671,9 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
         break;
       }
       int refused = st1.refused_gemms + st1.refused_lifs + st1.refused_convs + st1.refused_pools +
-                        st1.refused_packs + st1.refused_ews + st1.refused_rows + st1.refused_actws + st1.refused_banks !=
+                        st1.refused_packs + st1.refused_ews + st1.refused_rows + st1.refused_actws + st1.refused_banks + st1.refused_dwconvs !=
                     st0.refused_gemms + st0.refused_lifs + st0.refused_convs + st0.refused_pools +
-                        st0.refused_packs + st0.refused_ews + st0.refused_rows + st0.refused_actws + st0.refused_banks;
+                        st0.refused_packs + st0.refused_ews + st0.refused_rows + st0.refused_actws + st0.refused_banks + st0.refused_dwconvs;
       for (int f = 0; f < fr_m.n && rc == 0; f++) {
         const uint8_t *mf = mod_out + cmp_done + fr_m.off[f];
         const uint8_t *rf = rtl_out + cmp_done + fr_r.off[f];
@@ -741,6 +742,8 @@ static int run_session(const devinfo *di, const session *s, uint64_t *cycles_out
   cov.ews += sf.ews;
   cov.refused_ews += sf.refused_ews;
   cov.rows += sf.rows;
+  cov.dwconvs += sf.dwconvs;
+  cov.refused_dwconvs += sf.refused_dwconvs;
   cov.refused_rows += sf.refused_rows;
   cov.actws += sf.actws;
   cov.refused_actws += sf.refused_actws;
@@ -877,12 +880,20 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   const devinfo *di = g->di;
   const uint32_t R = di->rows, act = di->cfg.engine.act_words, half = act / 2;
   const int pool = chance(g, 40), global = pool && chance(g, 25);
+  /* a DWCONV (FEAT_DW): CONV's record, N = C, kernels 1..3, every window
+   * with an in-map tap (now and then not: refused) */
+  const int dw = !pool && di->cfg.dw && chance(g, 40);
   uint32_t c = 1 + rnd(g, 2 * R + 3), n = 1 + rnd(g, 2 * R + 3);
   uint32_t h = 1 + rnd(g, 8), w = 1 + rnd(g, 8), b = 1 + rnd(g, 3);
   uint32_t ph = rnd(g, 3), pw = rnd(g, 3), eh = chance(g, 25), ew = chance(g, 25);
   uint32_t sh = 1 + rnd(g, 4), sw = 1 + rnd(g, 4);
   uint32_t hp = h + 2 * ph + eh, wp = w + 2 * pw + ew;
   uint32_t kh = 1 + rnd(g, hp < 7 ? hp : 7), kw = 1 + rnd(g, wp < 7 ? wp : 7);
+  if (dw) {
+    kh = 1 + rnd(g, hp < 3 ? hp : 3), kw = 1 + rnd(g, wp < 3 ? wp : 3), n = c;
+    if (chance(g, 90) && ph >= kh) ph = kh - 1;
+    if (chance(g, 90) && pw >= kw) pw = kw - 1;
+  }
   if (pool) { /* a pooling window always has an in-map tap: padding below the kernel */
     if (ph >= kh) ph = kh - 1;
     if (pw >= kw) pw = kw - 1;
@@ -892,16 +903,16 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   uint32_t oh = (h + 2 * ph + eh - gkh) / sh + 1, ow = (w + 2 * pw + ew - gkw) / sw + 1;
   /* a CONV with fused 2x2 max pooling (FEAT_CONV_POOL), now and then one
    * whose output is too small for it (refused) */
-  const int pool2 = !pool && di->cfg.conv && ((oh >= 2 && ow >= 2) || chance(g, 10)) &&
+  const int pool2 = !pool && !dw && di->cfg.conv && ((oh >= 2 && ow >= 2) || chance(g, 10)) &&
                     chance(g, 35);
   if (pool2) oh /= 2, ow /= 2;
-  const uint32_t ct = (c + R - 1) / R, nt = pool ? ct : (n + R - 1) / R;
+  const uint32_t ct = (c + R - 1) / R, nt = (pool || dw) ? ct : (n + R - 1) / R;
   uint32_t iw = ct * h * w * b, owds = nt * oh * ow * b;
   while (iw + owds > half && b > 1) b--, iw = ct * h * w * b, owds = nt * oh * ow * b;
   uint32_t a = iw + owds <= half ? rnd(g, half - iw - owds + 1) : 0;
   uint32_t o = a + iw + (iw + owds <= half ? rnd(g, half - a - iw - owds + 1) : 0);
   if (chance(g, 50) && iw + owds <= half) { uint32_t t = rnd(g, half - iw - owds + 1); o = t; a = t + owds; }
-  uint32_t ww = nt * gkh * gkw * ct * R, wb = ww <= di->cfg.engine.w_words ? rnd(g, di->cfg.engine.w_words - ww + 1) : 0;
+  uint32_t ww = dw ? ct * gkh * gkw : nt * gkh * gkw * ct * R, wb = ww <= di->cfg.engine.w_words ? rnd(g, di->cfg.engine.w_words - ww + 1) : 0;
   uint32_t pb = nt <= di->cfg.engine.p_words ? rnd(g, di->cfg.engine.p_words - nt + 1) : 0;
   int8_t lo = (int8_t)nnf_rng_range(&g->r, -128, 0), hi = (int8_t)nnf_rng_range(&g->r, 0, 127);
   if (chance(g, 30)) { lo = -128; hi = 127; }
@@ -918,6 +929,7 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   case 9: ph = 7; pw = 7; break;                            /* windows of padding only */
   default: break;
   }
+  if (dw && chance(g, 4)) n = c + 1 + rnd(g, 3); /* N != C */
   if (pool) {
     nnfp_pool_put_opcode(in, NNFP_OP_POOL);
     nnfp_pool_put_avg(in, rnd(g, 2));
@@ -937,6 +949,11 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
     nnfp_conv_put_w_base(in, wb);
     nnfp_conv_put_p_base(in, pb);
     nnfp_conv_put_pool2(in, (uint32_t)pool2);
+    if (dw) {
+      nnfp_insn_put_opcode(in, NNFP_OP_DWCONV);
+      nnfp_conv_put_pool2(in, rnd(g, 2)); /* reserved bits: ignored */
+      nnfp_conv_put_lut_idx(in, rnd(g, 8));
+    }
   }
   /* the shape fields sit where CONV's do in both records */
   nnfp_conv_put_kh(in, kh);
@@ -956,7 +973,7 @@ static void gen_conv_pool(gen *g, uint8_t *in, int *clean) {
   const uint32_t hp2 = h + 2 * ph + eh, wp2 = w + 2 * pw + ew;
   const uint32_t k2h = global ? h : kh, k2w = global ? w : kw;
   if (c && k2h && k2w && k2h <= hp2 && k2w <= wp2) {
-    const uint64_t ct2 = (c + R - 1) / R, nt2 = pool ? ct2 : (n + R - 1) / R;
+    const uint64_t ct2 = (c + R - 1) / R, nt2 = (pool || dw) ? ct2 : (n + R - 1) / R;
     const uint64_t ae = (uint64_t)a + ct2 * h * w * b;
     const uint64_t oh2 = (hp2 - k2h) / sh + 1, ow2 = (wp2 - k2w) / sw + 1;
     const uint64_t oe = (uint64_t)o + nt2 * (pool2 ? (oh2 / 2) * (ow2 / 2) : oh2 * ow2) * b;
@@ -1309,6 +1326,7 @@ static void gen_insn(gen *g, uint8_t *in, uint32_t pc, int *clean) {
     if (di->cfg.banks && op == NNFP_OP_BANK) op = NNFP_OP_BANK + 1 + rnd(g, 255 - NNFP_OP_BANK);
     if (di->cfg.row && op == NNFP_OP_ROW) op = NNFP_OP_ROW + 1 + rnd(g, 255 - NNFP_OP_ROW); /* gen_row's */
     if (di->actw && op == NNFP_OP_ACTW) op = NNFP_OP_ACTW + 1 + rnd(g, 255 - NNFP_OP_ACTW); /* gen_actw's */
+    if (di->cfg.dw && op == NNFP_OP_DWCONV) op = NNFP_OP_DWCONV + 1 + rnd(g, 255 - NNFP_OP_DWCONV); /* gen_conv_pool's */
     nnfp_insn_put_opcode(in, op);
     nnf_rng_fill(&g->r, in + 1, NNFP_INSN_BYTES - 1);
   }
@@ -1940,6 +1958,9 @@ int main(int argc, char **argv) {
            (unsigned long long)cov.ews, (unsigned long long)cov.refused_ews,
            (unsigned long long)cov.rows, (unsigned long long)cov.refused_rows,
            (unsigned long long)cov.actws, (unsigned long long)cov.refused_actws);
+    if (di.cfg.dw)
+      printf("  DWCONV: %llu run, %llu refused\n", (unsigned long long)cov.dwconvs,
+             (unsigned long long)cov.refused_dwconvs);
     if (di.cfg.banks)
       printf("  banks (%u): %llu bank sessions, %llu BWAIT (ERR BANK %llu), %llu BPOST answered, "
              "%llu waits at an acquire, %llu BANKs refused, %llu W / P writes while a program may run\n",

@@ -86,10 +86,11 @@ expect 2 "unknown command" -- "$nnfpga" fly
 expect 2 "unknown device" -- "$nnfpga" info --device bogus:x
 # info names INFO's feature bits: the model and the RTL both run CONV/POOL;
 # the model PACK and CONV's fused pooling too
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw$" -- "$nnfpga" info --device model
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw$" -- "$nnfpga" info --device sim
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round$" -- "$nnfpga" info --device model:row=0
-expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round$" -- "$nnfpga" info --device model:luts=2
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw dw$" -- "$nnfpga" info --device model
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw dw$" -- "$nnfpga" info --device sim
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round dw$" -- "$nnfpga" info --device model:row=0
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round dw$" -- "$nnfpga" info --device model:luts=2
+expect 0 "^features +gemm lut lif conv pack conv_pool ew rel banks tfl_round row actw$" -- "$nnfpga" info --device model:dw=0
 expect 0 '"features":.*"conv"' -- "$nnfpga" info --device model --json
 expect 2 "unknown device" -- "$nnfpga" train --device bogus:x --data "$data" --limit 100 --epochs 1 --out "$tmp/x.safetensors"
 expect 2 "unknown device" -- "$nnfpga" eval --model "$ck" --device bogus:x --data "$data" --limit 10

@@ -79,7 +79,7 @@ expect 1 "device model:conv=0 does not run CONV / POOL \(its INFO lacks feature 
   "$nnfpga" eval --quiet --model "$tmp/cnn.safetensors" --device model:conv=0 --limit 10
 expect 0 "accuracy" -- "$nnfpga" train --quiet --arch "flatten,dense(16),relu,dense(10)" --device model:conv=0 \
   --limit 200 --test-limit 50 --epochs 1 --out "$tmp/mlp.safetensors"
-expect 2 "model: unknown option \"conv=9\" \(options, comma-separated: conv=0\|1, ew=0\|1, row=0\|1, luts=1\|2\|4\|8, rel=0\|1, tfl_round=0\|1, banks=0..8, w_words=N, p_words=N, act_words=N: powers of two\)" -- "$nnfpga" eval --model "$tmp/cnn.safetensors" --device model:conv=9
+expect 2 "model: unknown option \"conv=9\" \(options, comma-separated: conv=0\|1, ew=0\|1, row=0\|1, dw=0\|1, luts=1\|2\|4\|8, rel=0\|1, tfl_round=0\|1, banks=0..8, w_words=N, p_words=N, act_words=N: powers of two\)" -- "$nnfpga" eval --model "$tmp/cnn.safetensors" --device model:conv=9
 
 # 4. eval / infer --arch: an untrained network on a device (what it costs, whether it fits)
 a2="conv(8,3,pad=1),relu,maxpool(2),conv(8,3,pad=1),relu,maxpool(2),flatten,dense(10)"

@@ -654,7 +654,7 @@ int main(int argc, char **argv) {
     char err[512] = "";
     CHECK(nnf_device_open("model:conv=2", err, sizeof err) == NULL);
     nnf_test_ctx("%s", err);
-    CHECK(strstr(err, "model: unknown option \"conv=2\" (options, comma-separated: conv=0|1, ew=0|1, row=0|1, "
+    CHECK(strstr(err, "model: unknown option \"conv=2\" (options, comma-separated: conv=0|1, ew=0|1, row=0|1, dw=0|1, "
                       "luts=1|2|4|8, rel=0|1, tfl_round=0|1, banks=0..8, w_words=N, p_words=N, act_words=N: powers of two)") != NULL);
   }
   printf("%zu int8 values equal in all\n", total);

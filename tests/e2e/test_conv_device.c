@@ -1473,9 +1473,9 @@ static void test_refusals(void) {
  * like END; with it on they run. */
 static void test_feat_off(void) {
   const nnfm_device_config on = small_cfg(1), off = small_cfg(0);
-  /* INFO: only the feature bits CONV and PACK differ */
+  /* INFO: only the feature bits CONV, PACK, CONV_POOL and DW (the depthwise unit needs CONV) differ */
   sess *a = sess_new(&on), *b = sess_new(&off);
-  const uint32_t both = NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL;
+  const uint32_t both = NNFP_FEAT_CONV | NNFP_FEAT_PACK | NNFP_FEAT_CONV_POOL | NNFP_FEAT_DW;
   CHECK_EQ(sess_cmd(a, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(sess_cmd(b, NNFP_INFO, 0, NULL, 0), NNFP_OK(NNFP_INFO));
   CHECK_EQ(nnfp_info_get_features(a->ans_pl) & both, both);

@@ -370,6 +370,130 @@ static void test_row_softmax(nnfdrv *d) {
   nnfm_engine_destroy(img);
 }
 
+/* ---- DWCONV (docs/conv.md, "The depthwise unit") ---------------------------- */
+
+/* Two depthwise layers in one program, the second reading the first's map:
+ * C = 2*rows + 3 channels of 6 x 7, two images; a 3x3 at stride 1 with
+ * padding 1 and TFLite's rounding, then a 3x3 at stride 2 with TFLite's
+ * SAME padding (one more row and column after) and single rounding. Each
+ * against nnfm_conv2d_ref with groups = C (the bias not folded). Then the
+ * refusals (STATUS: BAD_INSN at the instruction). Without FEAT_DW the
+ * program stops at the first DWCONV. */
+static void test_dwconv(nnfdrv *d) {
+  const nnfdrv_info *in = nnfdrv_get_info(d);
+  nnfm_engine *img = device_image(in);
+  const nnfm_config cfg = img->cfg;
+  const uint32_t R = (uint32_t)cfg.rows, C = 2 * R + 3, H = 6, W = 7, B = 2, CT = (C + R - 1) / R;
+  const nnfm_window g1 = {(int)B, (int)C, (int)H, (int)W, 3, 3, 1, 1, 1, 1, 0, 0};
+  const nnfm_window g2 = {(int)B, (int)C, (int)H, (int)W, 3, 3, 2, 2, 0, 0, 1, 1};
+  int oh1, ow1, oh2, ow2;
+  CHECK_OK(nnfm_window_check(&g1, 1, &oh1, &ow1));
+  CHECK_OK(nnfm_window_check(&g2, 1, &oh2, &ow2));
+  const uint32_t in_w = CT * H * W * B, mid_w = CT * (uint32_t)(oh1 * ow1) * B, out_w = CT * (uint32_t)(oh2 * ow2) * B;
+  const uint32_t a0 = 5, a1 = a0 + in_w + 2, a2 = a1 + mid_w + 1, wb = 3, pb = 1;
+  int8_t x[2 * 19 * 42], w[2][19 * 9], y1[2 * 19 * 42], y2[2 * 19 * 42], got[2 * 19 * 42];
+  int32_t bias[2][19], m0[2][19];
+  int8_t sh[2][19];
+  CHECK(C <= 19 || R > 8); /* the arrays: rows <= 8 */
+  if (C > 19) {
+    nnfm_engine_destroy(img);
+    return;
+  }
+  for (uint32_t i = 0; i < B * C * H * W; i++) x[i] = (int8_t)(rnd() % 256 - 128);
+  for (int l = 0; l < 2; l++)
+    for (uint32_t c = 0; c < C; c++) {
+      for (int t = 0; t < 9; t++) w[l][c * 9 + t] = (int8_t)(rnd() % 255 - 127);
+      int s;
+      CHECK_OK(nnfm_quantize_multiplier(0.002 + 0.0005 * (double)(rnd() % 16), &m0[l][c], &s));
+      sh[l][c] = (int8_t)s;
+      bias[l][c] = (int32_t)(rnd() % 40001) - 20000;
+    }
+  const int32_t zp_in1 = -7, zp1 = 3, zp2 = -5;
+  nnfm_conv_args r1 = {g1, (int)C, zp_in1, zp1, -128, 127, NULL, NNFM_ROUND_TFLITE, (int)C};
+  nnfm_conv_args r2 = {g2, (int)C, zp1, zp2, -100, 90, NULL, NNFM_ROUND_SINGLE, (int)C};
+  r2.win.h = oh1, r2.win.w = ow1;
+  CHECK_OK(nnfm_window_check(&r2.win, 1, &oh2, &ow2));
+  CHECK_OK(nnfm_conv2d_ref(&r1, x, w[0], bias[0], m0[0], sh[0], y1));
+  CHECK_OK(nnfm_conv2d_ref(&r2, y1, w[1], bias[1], m0[1], sh[1], y2));
+  /* the program */
+  nnfdrv_conv c1 = {(uint16_t)C, (uint16_t)C, (uint16_t)H, (uint16_t)W, (uint16_t)B, 3, 3, 1, 1, 1, 1, 0, 0,
+                    a0, wb, pb, a1, (int8_t)zp_in1, (int8_t)zp1, -128, 127, 0, 0, NNFM_ROUND_TFLITE};
+  nnfdrv_conv c2 = {(uint16_t)C, (uint16_t)C, (uint16_t)oh1, (uint16_t)ow1, (uint16_t)B, 3, 3, 2, 2, 0, 0, 1, 1,
+                    a1, wb + CT * 9, pb + CT, a2, (int8_t)zp1, (int8_t)zp2, -100, 90, 0, 0, NNFM_ROUND_SINGLE};
+  uint8_t prog[3 * 32];
+  CHECK(nnfdrv_insn_dwconv(prog, &c1) == NNFDRV_OK);
+  CHECK(nnfdrv_insn_dwconv(prog + 32, &c2) == NNFDRV_OK);
+  nnfdrv_insn_end(prog + 64);
+  CHECK_OK(nnfm_engine_put_fmap(img, a0, x, B, C, H, W));
+  CHECK(nnfdrv_write(d, NNFDRV_ACT, a0 * R, img->act + (size_t)a0 * R, (size_t)in_w * R) == NNFDRV_OK);
+  for (int l = 0; l < 2; l++) {
+    const uint32_t lw = wb + (uint32_t)l * CT * 9, lp = pb + (uint32_t)l * CT;
+    CHECK_OK(nnfm_engine_put_dw_weights(img, lw, w[l], C, 3, 3));
+    CHECK(nnfdrv_write(d, NNFDRV_W, lw * (uint32_t)cfg.cols, img->w + (size_t)lw * cfg.cols, (size_t)CT * 9 * cfg.cols) ==
+          NNFDRV_OK);
+    CHECK_OK(nnfm_engine_put_params(img, lp, bias[l], m0[l], sh[l], C));
+    uint32_t p_addr = lp * (uint32_t)cfg.cols * 16, p_len = CT * (uint32_t)cfg.cols * 16;
+    uint8_t rec[3 * 64 * 16];
+    CHECK_OK(nnfm_engine_read_bytes(img, NNFDRV_P, p_addr, rec, p_len));
+    CHECK(nnfdrv_write(d, NNFDRV_P, p_addr, rec, p_len) == NNFDRV_OK);
+  }
+  CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+  CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+  CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+  nnfdrv_state st;
+  CHECK(nnfdrv_get_state(d, &st) == NNFDRV_OK);
+  if (!(in->features & NNFP_FEAT_DW)) { /* stops at the first DWCONV, nothing written */
+    CHECK(st.running == 0 && st.pc == 0);
+    nnfm_engine_destroy(img);
+    return;
+  }
+  CHECK(st.running == 0 && st.pc == 2);
+  uint8_t *raw = malloc((size_t)(mid_w > out_w ? mid_w : out_w) * R);
+  CHECK(raw != NULL);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, a1 * R, raw, (size_t)mid_w * R) == NNFDRV_OK);
+  memcpy(img->act + (size_t)a1 * R, raw, (size_t)mid_w * R);
+  CHECK_OK(nnfm_engine_get_fmap(img, a1, got, B, C, (uint32_t)oh1, (uint32_t)ow1));
+  CHECK_MEM_EQ(got, y1, (size_t)B * C * oh1 * ow1);
+  CHECK(nnfdrv_read(d, NNFDRV_ACT, a2 * R, raw, (size_t)out_w * R) == NNFDRV_OK);
+  memcpy(img->act + (size_t)a2 * R, raw, (size_t)out_w * R);
+  CHECK_OK(nnfm_engine_get_fmap(img, a2, got, B, C, (uint32_t)oh2, (uint32_t)ow2));
+  CHECK_MEM_EQ(got, y2, (size_t)B * C * oh2 * ow2);
+  free(raw);
+  /* refusals: N != C, a 4-row kernel, the output over the input, P past the
+   * buffer, a used lane's multiplier negative (channel C - 1 of layer 1) */
+  uint8_t bad[5][32];
+  for (int i = 0; i < 5; i++) CHECK(nnfdrv_insn_dwconv(bad[i], &c2) == NNFDRV_OK);
+  nnfp_dwconv_put_n(bad[0], C + 1);
+  nnfp_dwconv_put_kh(bad[1], 4);
+  nnfp_dwconv_put_o_base(bad[2], a1 + 1);
+  nnfp_dwconv_put_p_base(bad[3], in->p_words - 1);
+  for (int i = 0; i < 5; i++) {
+    memcpy(prog + 32, bad[i], 32);
+    if (i == 4) { /* a negative m0 in lane (C - 1) % rows of the second layer's last entry */
+      uint8_t rec[16];
+      nnfp_p_put_bias(rec, 0), nnfp_p_put_m0(rec, -5), nnfp_p_put_shift(rec, 0);
+      memset(rec + 9, 0, 7);
+      CHECK(nnfdrv_write(d, NNFDRV_P, ((pb + 2 * CT - 1) * (uint32_t)cfg.cols + (C - 1) % R) * 16, rec, 16) ==
+            NNFDRV_OK);
+    }
+    CHECK(nnfdrv_write(d, NNFDRV_PROG, 0, prog, sizeof prog) == NNFDRV_OK);
+    CHECK(nnfdrv_run(d, 0) == NNFDRV_OK);
+    CHECK(nnfdrv_wait(d) == NNFDRV_OK);
+    nnf_test_ctx("dwconv refusal %d", i);
+    expect_state(d, 0, 0, NNFP_E_BAD_INSN, 1);
+    nnf_test_ctx("");
+  }
+  /* the encoder's own refusals */
+  nnfdrv_conv e = c1;
+  e.n = (uint16_t)(C - 1);
+  CHECK(nnfdrv_insn_dwconv(prog, &e) == NNFDRV_ERR_ARG);
+  e = c1, e.kw = 4;
+  CHECK(nnfdrv_insn_dwconv(prog, &e) == NNFDRV_ERR_ARG);
+  e = c1, e.lut = 1;
+  CHECK(nnfdrv_insn_dwconv(prog, &e) == NNFDRV_ERR_ARG);
+  nnfm_engine_destroy(img);
+}
+
 /* ---- ROW LAYERNORM (docs/attention.md) -------------------------------------- */
 
 /* M tokens of d channels (not a multiple of the array) through ROW
@@ -899,11 +1023,15 @@ int main(int argc, char **argv) {
     test_row_softmax(d);
     test_actw_attention(d);
     test_row_layernorm(d);
+    test_dwconv(d);
     test_banks(d);
     if (!strcmp(argv[1], "model")) { /* a device without banks */
       nnfdrv *d0 = open_dev("model:banks=0");
       test_banks(d0);
       nnfdrv_close(d0);
+      nnfdrv *d1 = open_dev("model:dw=0"); /* a device without the depthwise unit */
+      test_dwconv(d1);
+      nnfdrv_close(d1);
     }
   }
   nnfdrv_close(d);

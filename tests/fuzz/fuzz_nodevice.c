@@ -50,6 +50,11 @@ int nnfdrv_insn_conv(uint8_t out[32], const nnfdrv_conv *c) {
   abort();
 }
 
+int nnfdrv_insn_dwconv(uint8_t out[32], const nnfdrv_conv *c) {
+  (void)out, (void)c;
+  abort();
+}
+
 int nnfdrv_insn_pool(uint8_t out[32], const nnfdrv_pool *p) {
   (void)out, (void)p;
   abort();

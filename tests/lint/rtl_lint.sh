@@ -49,6 +49,8 @@ lint "nnf_core 1 bank, no EW, 1 LUT" nnf_core "${core[@]}" -- -GBANKS=1 -GHAS_EW
 lint "nnf_core 8 banks"             nnf_core "${core[@]}" -- -GBANKS=8
 lint "nnf_core 4 LUTs (one ROW table)" nnf_core "${core[@]}" -- -GLUT_COUNT=4
 lint "nnf_core no ROW"              nnf_core "${core[@]}" -- -GHAS_ROW=0
+lint "nnf_core no DW"               nnf_core "${core[@]}" -- -GHAS_DW=0
+lint "nnf_core DW 16x16"            nnf_core "${core[@]}" -- -GROWS=16 -GCOLS=16 -GHAS_DW=1 -GP_WORDS=64 -GW_WORDS=4096
 wrap="$root/rtl/synth/nnf_gemm_synth_top.v"
 lint "nnf_gemm_synth_top (defaults)" nnf_gemm_synth_top "$wrap" "${core[@]}" --
 lint "nnf_gemm_synth_top 2x2"       nnf_gemm_synth_top "$wrap" "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=256 -GW_WORDS=256 -GP_WORDS=16 -GACC_DEPTH=64 -GVEC_SERIAL=1 -GPE_DSP=0

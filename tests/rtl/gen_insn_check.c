@@ -14,7 +14,7 @@
  *
  * One case per line, 16 hex words of 32 bits (a 512-bit $readmemh word),
  * most significant first:
- *   0  kind (1:0), expected ok (2), compare s_kt (3), eh (4), ew (5), global (6)
+ *   0  kind (1:0), expected ok (2), compare s_kt (3), eh (4), ew (5), global (6), DWCONV (7: kind CONV checked as a DWCONV)
  *   1  m << 16 | k          2  n << 16 | cin
  *   3  a_base  4  w_base  5  p_base  6  o_base
  *   7  lo << 24 | hi << 16 | kh << 12 | kw << 8 | sh_m1 << 4 | sw_m1
@@ -33,7 +33,7 @@
 enum { K_GEMM = 0, K_LIF = 1, K_CONV = 2, K_POOL = 3 };
 
 typedef struct {
-  unsigned kind, eh, ew, global;
+  unsigned kind, eh, ew, global, dw; /* dw: kind CONV as a DWCONV */
   uint32_t m, k, n, cin;
   uint32_t a_base, w_base, p_base, o_base;
   int32_t lo, hi;
@@ -165,7 +165,15 @@ static int verdict(const fields *f, sizes *s) {
   if (f->kind == K_LIF) return lif_ok(f);
   int st;
   uint32_t kh = f->kh, kw = f->kw, sh = f->sh_m1 + 1, sw = f->sw_m1 + 1, ph = f->ph, pw = f->pw;
-  if (f->kind == K_CONV) {
+  if (f->kind == K_CONV && f->dw) {
+    nnfm_dwconv_cmd c;
+    memset(&c, 0, sizeof c);
+    c.c = f->cin, c.h = f->h_m1 + 1, c.w = f->w_m1 + 1, c.b = f->b_m1 + 1;
+    c.kh = f->kh, c.kw = f->kw, c.sh = f->sh_m1 + 1, c.sw = f->sw_m1 + 1, c.ph = f->ph, c.pw = f->pw;
+    c.eh = f->eh, c.ew = f->ew, c.a_base = f->a_base, c.w_base = f->w_base, c.p_base = f->p_base;
+    c.o_base = f->o_base, c.lo = f->lo, c.hi = f->hi;
+    st = f->n == f->cin ? nnfm_engine_dwconv_check(eng, &c) : NNFM_ERR_RANGE; /* N must equal C */
+  } else if (f->kind == K_CONV) {
     nnfm_conv_cmd c = conv_of(f);
     st = nnfm_engine_conv_check(eng, &c);
   } else {
@@ -180,7 +188,7 @@ static int verdict(const fields *f, sizes *s) {
   g.kh = (int)kh, g.kw = (int)kw, g.sh = (int)sh, g.sw = (int)sw, g.ph = (int)ph, g.pw = (int)pw;
   g.eh = (int)f->eh, g.ew = (int)f->ew;
   int oh, ow;
-  if (nnfm_window_check(&g, f->kind == K_POOL, &oh, &ow) != NNFM_OK) {
+  if (nnfm_window_check(&g, f->kind == K_POOL || f->dw, &oh, &ow) != NNFM_OK) {
     fprintf(stderr, "gen_insn_check: accepted but nnfm_window_check refuses\n");
     exit(1);
   }
@@ -189,7 +197,7 @@ static int verdict(const fields *f, sizes *s) {
   s->m = (uint32_t)((uint64_t)oh * ow * B);
   s->ct = (uint32_t)CT;
   s->kt = (uint32_t)(kh * kw * CT);
-  s->check_kt = f->kind == K_CONV;
+  s->check_kt = f->kind == K_CONV && !f->dw;
   s->wb = (uint32_t)((W * B) % cfg.act_words);
   s->hwb = (uint32_t)((H * W * B) % cfg.act_words);
   return 1;
@@ -341,6 +349,20 @@ static void gen_cv(fields *f, unsigned kind, int mode) {
   }
 }
 
+/* A DWCONV: a CONV's fields (kind CONV, dw set) with N = C mostly, kernels
+ * 1..3 mostly (0 and 4..7 refused), its W extent CT*KH*KW words at the
+ * buffer's end and one past. */
+static void gen_dw(fields *f) {
+  gen_cv(f, K_CONV, chance(10) ? 1 : chance(10) ? 2 : 0);
+  f->dw = 1;
+  if (chance(90)) f->n = f->cin;
+  if (chance(85)) f->kh = rr(1, 3), f->kw = rr(1, 3);
+  if (chance(50)) f->ph = chance(70) ? rr(0, f->kh) : rr(0, 7), f->pw = chance(70) ? rr(0, f->kw) : rr(0, 7);
+  uint64_t CT = cdiv(f->cin, cfg.rows), ww = CT * f->kh * f->kw;
+  if (chance(40)) f->w_base = ww <= cfg.w_words ? (uint32_t)(cfg.w_words - ww + (chance(30) ? 1 : 0)) : 0;
+  if (chance(20)) f->p_base = CT <= cfg.p_words ? (uint32_t)(cfg.p_words - CT + (chance(30) ? 1 : 0)) : 0;
+}
+
 /* ---- extents that wrap the check's saturating counters ------------------- *
  * nnf_insn_check counts in CW = 2 + log2(largest buffer) bits and flags a
  * product >= 2^CW as "big" (refused). An extent of exactly 2^CW words
@@ -461,7 +483,8 @@ int main(int argc, char **argv) {
     /* without a LIF core (STATE_WORDS 0) nnf_seq never starts a LIF check
        and nnf_insn_check has none (its LIF paths fold away): GEMMs instead */
     else if (r < 16) gen_gemm_lif(&f, state_words ? K_LIF : K_GEMM);
-    else if (r < 58) gen_cv(&f, K_CONV, chance(12) ? 1 : chance(12) ? 2 : 0);
+    else if (r < 44) gen_cv(&f, K_CONV, chance(12) ? 1 : chance(12) ? 2 : 0);
+    else if (r < 58) gen_dw(&f);
     else gen_cv(&f, K_POOL, chance(12) ? 1 : chance(12) ? 2 : 0);
     if (f.m > 65535 || f.k > 65535 || f.n > 65535 || f.cin > 65535) {
       fprintf(stderr, "gen_insn_check: case %ld: a 16-bit field out of range\n", i);
@@ -471,7 +494,8 @@ int main(int argc, char **argv) {
     int ok = verdict(&f, &s);
     n_all[f.kind]++, n_ok[f.kind] += ok;
     uint32_t w[16];
-    w[0] = f.kind | (uint32_t)ok << 2 | (uint32_t)s.check_kt << 3 | f.eh << 4 | f.ew << 5 | f.global << 6;
+    w[0] = f.kind | (uint32_t)ok << 2 | (uint32_t)s.check_kt << 3 | f.eh << 4 | f.ew << 5 | f.global << 6 |
+           f.dw << 7;
     w[1] = f.m << 16 | f.k;
     w[2] = f.n << 16 | f.cin;
     w[3] = f.a_base, w[4] = f.w_base, w[5] = f.p_base, w[6] = f.o_base;

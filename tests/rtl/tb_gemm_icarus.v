@@ -62,6 +62,7 @@ module tb_gemm_icarus #(
         .lp_wd({ROWS{8'd0}}),
         .aw_we(1'b0), .aw_wa({$clog2(W_WORDS){1'b0}}), .aw_wd({(COLS*8){1'b0}}),
         .ap_we(1'b0), .ap_wa({$clog2(P_WORDS){1'b0}}), .ap_wd({(COLS*32){1'b0}}),
+        .xw_re(1'b0), .xw_ra({$clog2(W_WORDS){1'b0}}), .xw_rd(),
         .xp_re(1'b0), .xp_ra({$clog2(P_WORDS){1'b0}}), .xp_rd(),
         .cnt_clear(cnt_clear), .cnt_cycles(cnt_cycles), .cnt_busy(cnt_busy),
         .cnt_macs(cnt_macs), .cnt_row(), .cnt_row_macs());

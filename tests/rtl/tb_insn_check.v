@@ -30,7 +30,7 @@ module tb_insn_check #(
     reg  [2:0]  c_kh = 3'd0, c_kw = 3'd0, c_ph = 3'd0, c_pw = 3'd0;
     reg  [1:0]  c_sh_m1 = 2'd0, c_sw_m1 = 2'd0;
     reg  [9:0]  c_h_m1 = 10'd0, c_w_m1 = 10'd0, c_b_m1 = 10'd0;
-    reg         c_eh = 1'b0, c_ew = 1'b0, c_global = 1'b0;
+    reg         c_eh = 1'b0, c_ew = 1'b0, c_global = 1'b0, c_dw = 1'b0;
     wire        done, ok;
     wire [10:0] s_oh, s_ow, s_kh, s_kw;
     wire [15:0] s_m, s_ct, s_kt;
@@ -42,17 +42,17 @@ module tb_insn_check #(
         .a_base(a_base), .w_base(w_base), .p_base(p_base), .o_base(o_base), .lo(lo), .hi(hi),
         .c_cin(c_cin), .c_kh(c_kh), .c_kw(c_kw), .c_sh_m1(c_sh_m1), .c_sw_m1(c_sw_m1),
         .c_ph(c_ph), .c_pw(c_pw), .c_h_m1(c_h_m1), .c_w_m1(c_w_m1), .c_b_m1(c_b_m1),
-        .c_eh(c_eh), .c_ew(c_ew), .c_global(c_global), .c_pool2(1'b0), .c_pack(1'b0), .c_pcin(16'd0), .c_xok(1'b1),
+        .c_eh(c_eh), .c_ew(c_ew), .c_global(c_global), .c_pool2(1'b0), .c_dw(c_dw), .c_pack(1'b0), .c_pcin(16'd0), .c_xok(1'b1),
         .done(done), .ok(ok),
         .s_oh(s_oh), .s_ow(s_ow), .s_kh(s_kh), .s_kw(s_kw), .s_m(s_m), .s_ct(s_ct),
         .s_kt(s_kt), .s_wb(s_wb), .s_hwb(s_hwb));
 
     reg  [511:0] vec [0:MAX_CASES-1];
     reg  [511:0] v;
-    reg  [1:0]   kd;
+    integer      kd;
     reg  [4*11+3*16+2*ACT_AW-1:0] at_done;   // the sizes in the cycle of done
     reg  [1023:0] path;
-    integer ncases, i, j, cyc, errors, lat[0:3], nok[0:3], nall[0:3];
+    integer ncases, i, j, cyc, errors, lat[0:4], nok[0:4], nall[0:4];   // [4]: DWCONV
 
     reg  [31:0]  w [0:15];               // the case's words
 
@@ -67,7 +67,7 @@ module tb_insn_check #(
 
     initial begin
         errors = 0;
-        for (i = 0; i < 4; i = i + 1) begin lat[i] = -1; nok[i] = 0; nall[i] = 0; end
+        for (i = 0; i < 5; i = i + 1) begin lat[i] = -1; nok[i] = 0; nall[i] = 0; end
         if (!$value$plusargs("cases=%s", path)) begin
             $display("tb_insn_check: FAIL no +cases=FILE");
             $finish;
@@ -89,6 +89,7 @@ module tb_insn_check #(
             c_eh     = w[0][4];
             c_ew     = w[0][5];
             c_global = w[0][6];
+            c_dw     = w[0][7];
             m        = w[1][31:16];
             k        = w[1][15:0];
             n        = w[2][31:16];
@@ -116,7 +117,7 @@ module tb_insn_check #(
                 @(negedge clk);
                 cyc = cyc + 1;
             end
-            kd = w[0][1:0];
+            kd = w[0][7] ? 4 : {30'd0, w[0][1:0]};
             if (!done) begin
                 err("no done", cyc, 0);
             end else begin
@@ -146,10 +147,10 @@ module tb_insn_check #(
                 end
             end
         end
-        $display("tb_insn_check: cycles GEMM %0d LIF %0d CONV %0d POOL %0d (start to done)",
-                 lat[0], lat[1], lat[2], lat[3]);
-        $display("tb_insn_check: accepted GEMM %0d/%0d LIF %0d/%0d CONV %0d/%0d POOL %0d/%0d",
-                 nok[0], nall[0], nok[1], nall[1], nok[2], nall[2], nok[3], nall[3]);
+        $display("tb_insn_check: cycles GEMM %0d LIF %0d CONV %0d POOL %0d DWCONV %0d (start to done)",
+                 lat[0], lat[1], lat[2], lat[3], lat[4]);
+        $display("tb_insn_check: accepted GEMM %0d/%0d LIF %0d/%0d CONV %0d/%0d POOL %0d/%0d DWCONV %0d/%0d",
+                 nok[0], nall[0], nok[1], nall[1], nok[2], nall[2], nok[3], nall[3], nok[4], nall[4]);
         if (errors == 0)
             $display("tb_insn_check: PASS %0d cases", ncases);
         else

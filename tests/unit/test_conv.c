@@ -574,6 +574,187 @@ static int run_pool_case(nnf_rng *r, nnfm_engine *e, nnfm_window g, int op, int 
   return 1;
 }
 
+static const nnfm_config *random_cfgs(int *count);
+
+/* One DWCONV on the engine against nnfm_conv2d_ref with groups = C (the
+ * bias not folded, padding taps zp_in: (zp_in - zp_in) * w adds nothing, so
+ * the reference's padding is DWCONV's skipping); 0 when it does not fit. */
+static int run_dwconv_case(nnf_rng *r, nnfm_engine *e, nnfm_window g) {
+  const nnfm_config *cfg = &e->cfg;
+  const uint32_t R = (uint32_t)cfg->rows, CT = cdiv((uint32_t)g.c, R);
+  conv_case t;
+  memset(&t, 0, sizeof t);
+  t.g = g, t.n = g.c;
+  if (nnfm_window_check(&t.g, 1, &t.oh, &t.ow) != NNFM_OK) return 0;
+  const uint64_t M = (uint64_t)t.oh * t.ow * g.b, in_w = (uint64_t)CT * g.h * g.w * g.b, out_w = CT * M;
+  const uint64_t ww = (uint64_t)CT * g.kh * g.kw;
+  if (ww > cfg->w_words || CT > cfg->p_words) return 0;
+  nnfm_dwconv_cmd c;
+  memset(&c, 0, sizeof c);
+  if (!place_act(r, cfg->act_words, in_w, out_w, &c.a_base, &c.o_base)) return 0;
+  c.w_base = (uint32_t)nnf_rng_range(r, 0, (int64_t)(cfg->w_words - ww));
+  c.p_base = (uint32_t)nnf_rng_range(r, 0, (int64_t)(cfg->p_words - CT));
+  int pick = (int)nnf_rng_range(r, 0, 5);
+  t.zp_in = pick == 0 ? -128 : pick == 1 ? 127 : (int32_t)nnf_rng_range(r, -128, 127);
+  t.zp = (int32_t)nnf_rng_range(r, -128, 127);
+  t.lo = (int32_t)nnf_rng_range(r, -128, 127), t.hi = (int32_t)nnf_rng_range(r, t.lo, 127);
+  if (nnf_rng_range(r, 0, 2)) t.lo = -128, t.hi = 127;
+  /* conv_case_fill's weights are OIHW with Cin taps an output: fill for one input channel */
+  nnfm_window g1 = g;
+  g1.c = 1;
+  conv_case u = t;
+  u.g = g1, u.n = g.c;
+  conv_case_fill(r, &u, nnf_rng_range(r, 0, 7) == 0);
+  free(u.x);
+  u.x = malloc((size_t)g.b * g.c * g.h * g.w);
+  CHECK(u.x != NULL);
+  nnf_rng_fill(r, u.x, (size_t)g.b * g.c * g.h * g.w);
+  free(u.y);
+  u.y = malloc((size_t)g.b * g.c * t.oh * t.ow);
+  CHECK(u.y != NULL);
+  const int round = (int)nnf_rng_range(r, 0, 1) ? NNFM_ROUND_TFLITE : NNFM_ROUND_SINGLE;
+
+  c.c = (uint32_t)g.c, c.h = (uint32_t)g.h, c.w = (uint32_t)g.w, c.b = (uint32_t)g.b;
+  c.kh = (uint32_t)g.kh, c.kw = (uint32_t)g.kw, c.sh = (uint32_t)g.sh, c.sw = (uint32_t)g.sw;
+  c.ph = (uint32_t)g.ph, c.pw = (uint32_t)g.pw, c.eh = (uint32_t)g.eh, c.ew = (uint32_t)g.ew;
+  c.zp_in = t.zp_in, c.zp = t.zp, c.lo = t.lo, c.hi = t.hi, c.round = round;
+
+  CHECK_OK(nnfm_engine_put_fmap(e, c.a_base, u.x, c.b, c.c, c.h, c.w));
+  scribble_spare_lanes(r, e, c.a_base, c.c, c.h, c.w, c.b);
+  CHECK_OK(nnfm_engine_put_dw_weights(e, c.w_base, u.w, c.c, c.kh, c.kw));
+  for (uint64_t word = 0; word < ww; word++) /* lanes of channels >= C: garbage the unit must not use */
+    for (uint32_t j = 0; j < R; j++)
+      if ((word / ((uint64_t)g.kh * g.kw)) * R + j >= c.c) e->w[((size_t)c.w_base + word) * R + j] = (uint8_t)nnf_rng_u32(r);
+  CHECK_OK(nnfm_engine_put_params(e, c.p_base, u.bias, u.m0, u.shift, c.c));
+  for (uint32_t j = c.c; j < CT * R; j++) { /* invalid parameters in padding lanes */
+    e->m0[(size_t)c.p_base * R + j] = -(int32_t)nnf_rng_range(r, 1, 1000);
+    e->shift[(size_t)c.p_base * R + j] = (int8_t)nnf_rng_range(r, 31, 127);
+  }
+  nnfm_conv_args a = {g, g.c, t.zp_in, t.zp, t.lo, t.hi, NULL, round, g.c};
+  CHECK_OK(nnfm_conv2d_ref(&a, u.x, u.w, u.bias, u.m0, u.shift, u.y));
+  snap s = snap_take(e);
+  for (uint32_t ct = 0; ct < CT; ct++)
+    for (uint64_t m = 0; m < M; m++) {
+      uint32_t b = (uint32_t)(m % c.b), pix = (uint32_t)(m / c.b);
+      for (uint32_t j = 0; j < R; j++) {
+        uint32_t ch = ct * R + j;
+        s.act[((size_t)c.o_base + ct * M + m) * R + j] =
+            ch < c.c ? (uint8_t)u.y[((size_t)b * c.c + ch) * t.oh * t.ow + pix] : 0;
+      }
+    }
+  nnf_test_ctx("rows %d: dwconv B %d C %d H %d W %d k %dx%d s %d,%d p %d+%d,%d+%d zp_in %d round %d a %u o %u w %u p %u",
+               cfg->rows, g.b, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.eh, g.pw, g.ew, t.zp_in, round,
+               c.a_base, c.o_base, c.w_base, c.p_base);
+  CHECK_OK(nnfm_engine_dwconv_check(e, &c));
+  CHECK_OK(nnfm_engine_dwconv(e, &c));
+  check_same(e, &s);
+  nnf_test_ctx("");
+  snap_free(&s);
+  conv_case_free(&u);
+  return 1;
+}
+
+static void test_engine_dwconv_random(void) {
+  nnf_rng r = nnf_rng_seed(3131);
+  int ncfg, ran = 0, tried = 0;
+  const nnfm_config *cfgs = random_cfgs(&ncfg);
+  for (int ci = 0; ci < ncfg; ci++) {
+    nnfm_engine *e = nnfm_engine_create(&cfgs[ci]);
+    CHECK(e != NULL);
+    fill_garbage(&r, e);
+    for (int t = 0; t < 300; t++) {
+      nnfm_window g = random_window(&r, cfgs[ci].rows, 1);
+      if (g.kh > 3 || g.kw > 3) { /* the unit's kernels: 1..3 */
+        g.kh = 1 + (g.kh - 1) % 3, g.kw = 1 + (g.kw - 1) % 3;
+        if (g.ph >= g.kh) g.ph = g.kh - 1;
+        if (g.pw >= g.kw) g.pw = g.kw - 1;
+        if (g.ph + g.eh >= g.kh) g.eh = 0;
+        if (g.pw + g.ew >= g.kw) g.ew = 0;
+      }
+      if (t % 5 == 0) g.c = 1 + (int)nnf_rng_range(&r, 0, 4 * cfgs[ci].rows); /* several tiles */
+      tried++;
+      ran += run_dwconv_case(&r, e, g);
+    }
+    nnfm_engine_destroy(e);
+  }
+  CHECK(ran >= tried * 9 / 10);
+  printf("dwconv: %d random shapes, engine == reference\n", ran);
+}
+
+/* DWCONV's refusals, each with its code, the buffers untouched. */
+static void test_dwconv_check(void) {
+  nnfm_config cfg = small_cfg(4, 256, 64, 16, 8);
+  nnfm_engine *e = nnfm_engine_create(&cfg);
+  CHECK(e != NULL);
+  nnf_rng r = nnf_rng_seed(77);
+  fill_garbage(&r, e);
+  int8_t w[6 * 9];
+  int32_t bias[6] = {1, 2, 3, 4, 5, 6}, m0[6];
+  int8_t shift[6];
+  for (int i = 0; i < 6; i++) m0[i] = 1 << 30, shift[i] = -3;
+  for (int i = 0; i < 6 * 9; i++) w[i] = (int8_t)(i - 20);
+  CHECK_OK(nnfm_engine_put_dw_weights(e, 10, w, 6, 3, 3));
+  CHECK_OK(nnfm_engine_put_params(e, 2, bias, m0, shift, 6));
+  /* 6 channels (2 tiles of 4) of 5 x 5, one image: 50 words in, 50 out */
+  const nnfm_dwconv_cmd ok = {6, 5, 5, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 10, 2, 60, 3, 0, -128, 127, NNFM_ROUND_TFLITE};
+  nnfm_dwconv_cmd c = ok;
+  CHECK_OK(nnfm_engine_dwconv_check(e, &c));
+  snap s = snap_take(e);
+#define DW_REFUSED(code, stmt)                                         \
+  do {                                                                 \
+    c = ok;                                                            \
+    stmt;                                                              \
+    CHECK_EQ(nnfm_engine_dwconv(e, &c), code);                         \
+    check_same(e, &s);                                                 \
+  } while (0)
+  CHECK_EQ(nnfm_engine_dwconv_check(NULL, &c), NNFM_ERR_NULL);
+  CHECK_EQ(nnfm_engine_dwconv_check(e, NULL), NNFM_ERR_NULL);
+  DW_REFUSED(NNFM_ERR_RANGE, c.c = 0);
+  DW_REFUSED(NNFM_ERR_RANGE, c.kh = 4);
+  DW_REFUSED(NNFM_ERR_RANGE, c.kw = 0);
+  DW_REFUSED(NNFM_ERR_RANGE, c.sh = 5);
+  DW_REFUSED(NNFM_ERR_RANGE, c.ph = 8);
+  DW_REFUSED(NNFM_ERR_RANGE, c.ew = 2);
+  DW_REFUSED(NNFM_ERR_RANGE, c.h = 1025);
+  DW_REFUSED(NNFM_ERR_RANGE, c.zp_in = 128);
+  DW_REFUSED(NNFM_ERR_RANGE, (c.lo = 5, c.hi = 4));
+  DW_REFUSED(NNFM_ERR_RANGE, c.round = 7);
+  DW_REFUSED(NNFM_ERR_RANGE, (c.ph = 3, c.kh = 3));  /* the first window's rows all padding */
+  DW_REFUSED(NNFM_ERR_RANGE, (c.h = 1, c.ph = 0));   /* the kernel over the padded input */
+  DW_REFUSED(NNFM_ERR_SHAPE, c.a_base = 256 - 49);   /* the input past ACT */
+  DW_REFUSED(NNFM_ERR_SHAPE, c.o_base = 40);         /* the output overlaps the input */
+  DW_REFUSED(NNFM_ERR_SHAPE, c.w_base = 64 - 17);    /* 18 weight words past W */
+  DW_REFUSED(NNFM_ERR_SHAPE, c.p_base = 15);         /* the second tile's entry past P */
+  DW_REFUSED(NNFM_ERR_SHAPE, (c.b = 1000, c.h = 300, c.w = 300)); /* M over the walk's counter */
+  e->m0[2 * 4 + 5 % 4 + 4] = -1;                    /* channel 5's multiplier (entry 3, lane 1) */
+  s = (snap_free(&s), snap_take(e));
+  DW_REFUSED(NNFM_ERR_RANGE, (void)0);
+  e->m0[2 * 4 + 5 % 4 + 4] = 1 << 30;
+  e->m0[2 * 4 + 7] = -1;                             /* lane 3 of entry 3: channel 7, unused */
+  s = (snap_free(&s), snap_take(e));
+  c = ok;
+  CHECK_OK(nnfm_engine_dwconv(e, &c));
+#undef DW_REFUSED
+  snap_free(&s);
+  /* rows != cols: refused */
+  nnfm_config rect = small_cfg(4, 256, 64, 16, 8);
+  rect.cols = 8;
+  nnfm_engine *e2 = nnfm_engine_create(&rect);
+  if (e2) {
+    c = ok;
+    CHECK_EQ(nnfm_engine_dwconv_check(e2, &c), NNFM_ERR_RANGE);
+    nnfm_engine_destroy(e2);
+  }
+  /* the weight layout: tile t's taps at w_base + t*KH*KW + ky*KW + kx, lane c % rows */
+  CHECK_EQ(nnfm_dwconv_w_words(&cfg, 6, 3, 3), 18u);
+  CHECK_EQ((int8_t)e->w[(10 + 9 + 2 * 3 + 1) * 4 + 1], w[5 * 9 + 2 * 3 + 1]);
+  CHECK_EQ(e->w[(10 + 9) * 4 + 2], 0); /* channel 6: none */
+  CHECK_EQ(nnfm_engine_put_dw_weights(e, 60, w, 6, 3, 3), NNFM_ERR_SHAPE);
+  CHECK_EQ(nnfm_engine_put_dw_weights(e, 0, w, 6, 4, 3), NNFM_ERR_RANGE);
+  CHECK_EQ(nnfm_engine_put_dw_weights(e, 0, NULL, 6, 3, 3), NNFM_ERR_NULL);
+  nnfm_engine_destroy(e);
+}
+
 static const nnfm_config *random_cfgs(int *count) {
   static nnfm_config cfgs[5];
   cfgs[0] = small_cfg(2, 8192, 8192, 64, 2);
@@ -1168,6 +1349,8 @@ int main(int argc, char **argv) {
   test_engine_conv_random();
   test_engine_pool_random();
   test_engine_pool_global();
+  test_engine_dwconv_random();
+  test_dwconv_check();
   test_engine_large();
   return nnf_test_done(argv[0]);
 }

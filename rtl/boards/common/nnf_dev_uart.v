@@ -24,6 +24,7 @@ module nnf_dev_uart #(
     parameter integer HAS_CONV    = 1,        // CONV, POOL and the vector unit
     parameter integer HAS_EW      = 1,        // EW (nnf_core)
     parameter integer HAS_ROW     = 1,        // ROW (nnf_core)
+    parameter integer HAS_DW      = 1,        // DWCONV (nnf_core)
     parameter integer HAS_REL     = 1,        // relative bases, LOOP's stride (nnf_core)
     parameter integer HAS_TFL_ROUND = 1,      // TFLite's double rounding (nnf_core, FEAT_TFL_ROUND)
     parameter integer EW_LANES    = 1,        // EW lanes per cycle (nnf_core)
@@ -62,7 +63,7 @@ module nnf_dev_uart #(
     nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
                .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
-               .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
+               .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_DW(HAS_DW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT),
                .BANKS(BANKS), .W_SPRAM(W_SPRAM), .MAX_PAYLOAD(MAX_PAYLOAD),
                .TIMEOUT(TIMEOUT), .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .CONFIG_ID(CONFIG_ID)) u_core (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),

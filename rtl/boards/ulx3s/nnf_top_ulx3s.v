@@ -24,6 +24,7 @@ module nnf_top_ulx3s #(
     parameter integer HAS_CONV = 1,     // CONV, POOL, PACK and the vector unit
     parameter integer HAS_EW = 0,       // no EW unit (docs/rnn.md)
     parameter integer HAS_ROW = 0,      // no row unit (docs/attention.md)
+    parameter integer HAS_DW = 0,       // no depthwise unit (docs/conv.md)
     parameter integer CNT_W = 64,       // counter bits
     parameter integer HAS_REL = 1,      // relative bases and LOOP's stride (streamed layers loop over their chunks: docs/memory.md)
     parameter integer HAS_TFL_ROUND = 1, // TFLite's double rounding (docs/numerics.md)
@@ -62,7 +63,7 @@ module nnf_top_ulx3s #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
         .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS),
         .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES), .HAS_CONV(HAS_CONV),
-        .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
+        .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_DW(HAS_DW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
         .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT),
         .CLOCK_HZ(CLOCK_HZ), .CNT_W(CNT_W), .W_SPRAM(W_SPRAM), .CONFIG_ID(CONFIG_ID),
         .RX_FIFO(16), .DIV_W(DIV_W), .STRETCH(CLOCK_HZ / 10)
