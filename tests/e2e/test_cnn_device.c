@@ -123,6 +123,69 @@ static nnf_device *open_dev(const char *arch, nnfdrv **drv, const nnfdrv_info **
   return d;
 }
 
+/* The depthwise unit (docs/conv.md "The depthwise unit"): a 3x3 depthwise
+ * conv runs as one DWCONV of all its channels where the device reports
+ * FEAT_DW, and as diagonal CONVs (one a channel tile) where it does not; a
+ * 5x5 one (over the unit's kernels) and one with a LUT after it (tanh)
+ * stay diagonal CONVs either way. Outputs bit for bit the host's on `uri`
+ * and, on the model, also without the unit (model:dw=0); the program read
+ * back names the instructions. */
+static void dw_case(const char *uri, uint64_t seed) {
+  const char *arch = "conv(12,3,pad=1),relu,dwconv(3,pad=1),relu6,dwconv(5,stride=2,pad=2),relu,"
+                     "dwconv(3,stride=2,pad=1),tanh,gap,flatten,dense(3)";
+  const int c = 3, h = 11, w = 11, count = 5;
+  char err[512];
+  nnf_net *n = build(arch, c, h, w, seed);
+  int K = nnf_net_inputs(n), L = n->nlayers;
+  float *x = inputs(count, K, seed * 7 + 1);
+  int8_t *host[NNF_MAX_LAYERS + 1] = {0};
+  host_int(n, x, count, host);
+  const char *saved = dev_uri;
+  dev_uri = uri;
+  nnfdrv *drv;
+  const nnfdrv_info *in;
+  nnf_device *d = open_dev(arch, &drv, &in);
+  const int unit = (in->features & NNFP_FEAT_DW) != 0;
+  nnf_test_ctx("%s on %s: load: %s", arch, uri, err);
+  CHECK_OK(nnf_device_load(d, n, 4, err, sizeof err));
+  size_t plen = (size_t)in->prog_words * NNFP_INSN_BYTES;
+  uint8_t *prog = malloc(plen);
+  CHECK(prog != NULL);
+  CHECK_EQ(nnfdrv_read(drv, NNFDRV_PROG, 0, prog, plen), NNFDRV_OK);
+  int dws = 0, diag3 = 0, diag5 = 0, ends = 0;
+  for (size_t i = 0; i < in->prog_words && ends < 2; i++) { /* the two program copies */
+    const uint8_t *k = prog + i * NNFP_INSN_BYTES;
+    if (k[0] == NNFP_OP_END) ends++;
+    if (k[0] == NNFP_OP_DWCONV) {
+      dws++;
+      CHECK_EQ(nnfp_dwconv_get_c(k), 12u);
+      CHECK_EQ(nnfp_dwconv_get_n(k), 12u);
+      CHECK_EQ(nnfp_dwconv_get_kh(k), 3u);
+      CHECK_EQ(nnfp_dwconv_get_sh_m1(k), 0u); /* the stride-1 one: the other has the LUT */
+    }
+    /* a diagonal CONV: its tile's channels in and out, at most a tile */
+    if (k[0] == NNFP_OP_CONV && nnfp_conv_get_cin(k) == nnfp_conv_get_n(k) && nnfp_conv_get_cin(k) <= in->rows &&
+        nnfp_conv_get_kh(k) != 1) {
+      if (nnfp_conv_get_kh(k) == 5) diag5++;
+      else if (nnfp_conv_get_kh(k) == 3) diag3++;
+    }
+  }
+  const int tiles = (12 + in->rows - 1) / in->rows;
+  nnf_test_ctx("%s on %s (FEAT_DW %d): %d DWCONVs, %d + %d diagonal CONVs", arch, uri, unit, dws, diag3, diag5);
+  CHECK_EQ(dws, unit ? 2 : 0);           /* one a program copy */
+  CHECK_EQ(diag5, 2 * tiles);            /* the 5x5: one a tile, each copy */
+  CHECK_EQ(diag3, (unit ? 2 : 4) * tiles); /* the 3x3 with the LUT; without the unit the other too */
+  free(prog);
+  char what[600];
+  snprintf(what, sizeof what, "%s on %s", arch, uri);
+  device_equals_host(what, d, n, x, count, host);
+  nnf_device_close(d);
+  dev_uri = saved;
+  for (int i = 1; i <= L; i++) free(host[i]);
+  free(x);
+  nnf_net_free(n);
+}
+
 /* PACK (docs/conv.md): the CNN on the device with packing allowed and with
  * it off (nnf_device_set_pack, the CLI's --no-pack), each time every
  * planned layer's int8 outputs bit for bit against the host's INT forward;
@@ -548,6 +611,9 @@ int main(int argc, char **argv) {
                           3, 11, 11, 13, 8, seed + 50);
   total += same_on_device("dwconv(3,pad=1),tanh,dwconv(5,stride=2,pad=2),conv(4,1),relu,flatten,dense(3)", 3, 9, 8, 9,
                           1000, seed + 51);
+  /* the depthwise unit: DWCONV where the device has it, diagonal CONVs where not */
+  dw_case(dev_uri, seed + 53);
+  if (!strcmp(dev_uri, "model")) dw_case("model:dw=0", seed + 53);
   /* rectangular kernels, strides and padding per axis, and ZeroPad2d's
    * uneven padding (TFLite's SAME over a stride) absorbed by the conv after
    * it: EH and EW */
