@@ -543,35 +543,20 @@ int nnfdrv_insn_conv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
   return NNFDRV_OK;
 }
 
+/* DWCONV's record is CONV's (C where Cin is) with its own opcode */
+_Static_assert(NNFP_DWCONV_C_OFS == NNFP_CONV_CIN_OFS && NNFP_DWCONV_N_OFS == NNFP_CONV_N_OFS &&
+                   NNFP_DWCONV_KH_LSB == NNFP_CONV_KH_LSB && NNFP_DWCONV_H_M1_LSB == NNFP_CONV_H_M1_LSB &&
+                   NNFP_DWCONV_ZP_IN_OFS == NNFP_CONV_ZP_IN_OFS && NNFP_DWCONV_TFL_ROUND == NNFP_CONV_TFL_ROUND &&
+                   NNFP_DWCONV_W_BASE_OFS == NNFP_CONV_W_BASE_OFS && NNFP_DWCONV_P_BASE_OFS == NNFP_CONV_P_BASE_OFS,
+               "DWCONV's record differs from CONV's");
+
 int nnfdrv_insn_dwconv(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_conv *c) {
-  if (!out || !c || c->cin == 0 || c->n != c->cin || c->lut != 0 || c->pool2 != 0 || c->kh > NNFM_DW_KERNEL_MAX ||
-      c->kw > NNFM_DW_KERNEL_MAX || !walk_ok(c->h, c->w, c->b, c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->eh, c->ew))
+  if (!out || !c || c->n != c->cin || c->lut != 0 || c->pool2 != 0 || c->kh > NNFM_DW_KERNEL_MAX ||
+      c->kw > NNFM_DW_KERNEL_MAX)
     return NNFDRV_ERR_ARG;
-  memset(out, 0, NNFP_INSN_BYTES);
-  nnfp_dwconv_put_opcode(out, NNFP_OP_DWCONV);
-  nnfp_dwconv_put_tfl_round(out, c->round == NNFM_ROUND_TFLITE ? 1u : 0u);
-  nnfp_dwconv_put_zp(out, c->zp);
-  nnfp_dwconv_put_lo(out, c->lo);
-  nnfp_dwconv_put_hi(out, c->hi);
-  nnfp_dwconv_put_zp_in(out, c->zp_in);
-  nnfp_dwconv_put_kh(out, c->kh);
-  nnfp_dwconv_put_kw(out, c->kw);
-  nnfp_dwconv_put_sh_m1(out, c->sh - 1u);
-  nnfp_dwconv_put_sw_m1(out, c->sw - 1u);
-  nnfp_dwconv_put_ph(out, c->ph);
-  nnfp_dwconv_put_pw(out, c->pw);
-  nnfp_dwconv_put_c(out, c->cin);
-  nnfp_dwconv_put_n(out, c->n);
-  nnfp_dwconv_put_h_m1(out, c->h - 1u);
-  nnfp_dwconv_put_w_m1(out, c->w - 1u);
-  nnfp_dwconv_put_b_m1(out, c->b - 1u);
-  nnfp_dwconv_put_eh(out, c->eh);
-  nnfp_dwconv_put_ew(out, c->ew);
-  nnfp_dwconv_put_a_base(out, c->a_base);
-  nnfp_dwconv_put_w_base(out, c->w_base);
-  nnfp_dwconv_put_p_base(out, c->p_base);
-  nnfp_dwconv_put_o_base(out, c->o_base);
-  return NNFDRV_OK;
+  int rc = nnfdrv_insn_conv(out, c);
+  if (rc == NNFDRV_OK) nnfp_dwconv_put_opcode(out, NNFP_OP_DWCONV);
+  return rc;
 }
 
 int nnfdrv_insn_pool(uint8_t out[NNFP_INSN_BYTES], const nnfdrv_pool *p) {
