@@ -160,38 +160,55 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
 /* floor(a / b) for b > 0 */
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* nnf_vu_pack's cycles from start to done and its reads (the module's
- * "Timing": a word in 1 cycle when the cached window holds its used bytes or
- * it uses none; otherwise a refill first, 1, 3 or 4 cycles for 0, 1 or 2
- * reads; bits(Cin) + 4 cycles of set-up and drain). */
+/* nnf_vu_pack's cycles from start to done and its reads, cycle by cycle
+ * as the module's "Timing" describes them: a window of four words cw ..
+ * cw + 3 with valid bits; a word is made when it uses none or its used
+ * words are valid at offset d = floor(pos/ROWS) - cw of 0..2; a word that
+ * uses some moves the window to floor(pos/ROWS) (keeping what it holds); a
+ * read issued in a cycle (the lowest window word, after the move and the
+ * landing data, neither valid nor on the port, inside the current row's
+ * bytes or the next row's of the tile) lands two cycles later. Set-up
+ * bits(Cin) + 2 cycles; done 3 cycles after the last word is made, 4 when a
+ * read was issued in that cycle. */
 static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
-  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin;
-  int64_t cw = INT64_MIN / 2;
-  int lv = 0, hv = 0, L = 0;
-  for (uint32_t v = c->cin; v; v >>= 1) L++;
-  uint64_t cyc = (uint64_t)L + 4, rd = 0;
+  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin, ab = (int64_t)c->a_base * R;
+  int64_t cw = 0, ra = 0, da = 0;
+  int v[4] = {0, 0, 0, 0}, re = 0, dv = 0, L = 0, last_pf = 0;
+  for (uint32_t x = c->cin; x; x >>= 1) L++;
+  uint64_t cyc = (uint64_t)L + 2, rd = 0;
   for (uint32_t t = 0; t < ct; t++)
     for (uint32_t b = 0; b < c->b; b++)
       for (uint32_t y = 0; y < c->h; y++)
-        for (uint32_t ox = 0; ox < ow; ox++) {
+        for (uint32_t ox = 0; ox < ow;) {
           const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
-          const int64_t pos = (int64_t)c->a_base * R + ((int64_t)b * c->h + y) * wc + r;
+          const int64_t rb = ab + ((int64_t)b * c->h + y) * wc, pos = rb + r;
           int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
           const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
           const int need = lo < he;
           const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
           const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
-          const int same = w0 == cw, slide = w0 == cw + 1;
-          if (!need || (same && (!nlo || lv) && (!nhi || hv))) {
-            cyc += 1;
-            continue;
-          }
-          const int n_lv = same ? lv : (slide && hv), n_hv = same && hv;
-          const int k = (nlo && !n_lv) + (nhi && !n_hv);
-          cyc += 1 + (k == 0 ? 1 : k == 1 ? 3 : 4) , rd += (uint64_t)k;
-          cw = w0, lv = n_lv || nlo, hv = n_hv || nhi;
+          const int64_t d = w0 - cw;
+          const int d_in = d >= 0 && d <= 3;
+          const int make = !need || (d_in && d != 3 && (!nlo || v[d]) && (!nhi || v[d + 1]));
+          const int move = need && d != 0;
+          const int64_t cw_n = move ? w0 : cw;
+          int vn[4];
+          for (int j = 0; j < 4; j++) vn[j] = move ? (d_in && j + d <= 3 && v[j + d]) : v[j];
+          if (dv && da - cw_n >= 0 && da - cw_n <= 3) vn[da - cw_n] = 1;
+          const int last_row = y + 1 == c->h && b + 1 == c->b;
+          const int64_t lo_w = floor_div(rb, R), hi_w = floor_div(rb + (last_row ? wc - 1 : 2 * wc - 1), R);
+          int pf = -1;
+          for (int j = 0; j < 4 && pf < 0; j++)
+            if (!vn[j] && !(re && ra == cw_n + j) && cw_n + j >= lo_w && cw_n + j <= hi_w) pf = j;
+          dv = re, da = ra;
+          re = pf >= 0, ra = cw_n + (pf >= 0 ? pf : 0), rd += (uint64_t)re;
+          cw = cw_n;
+          memcpy(v, vn, sizeof v);
+          cyc++;
+          last_pf = re;
+          ox += (uint32_t)make;
         }
-  *cycles = cyc, *reads = rd;
+  *cycles = cyc + 3 + (uint64_t)last_pf, *reads = rd;
 }
 
 /* One random PACK: the dense input's words full of data, the bytes past
