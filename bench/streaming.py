@@ -3,8 +3,8 @@
 (docs/memory.md): their largest layers' weights stream through the banks while
 the array computes.
 
-For each device configuration (the default 8 x 8 simulator, whose W holds a
-quarter of 784-512-256-10, and the board configurations that run the
+For each device configuration (the default 8 x 8 simulator, whose W holds half
+of 784-512-256-10, and the board configurations that run the
 networks) and each network (784-128-10 and 784-512-256-10 MLPs, a 784-256-10
 spiking network with T = 8), with the link as fast as the device takes bytes
 and paced as a 3 Mbaud UART and as USB full-speed bulk, runs `nnfpga eval

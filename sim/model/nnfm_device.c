@@ -46,7 +46,11 @@ static int is_pow2(uint32_t x) { return x != 0 && (x & (x - 1)) == 0; }
 nnfm_device_config nnfm_device_config_default(void) {
   nnfm_device_config c;
   c.engine = nnfm_config_default();
-  c.engine.p_words = 256; /* configs/sim.json (the engine's own default, nnf_gemm's, is 64) */
+  /* configs/sim.json: buffers larger than any board's (the engine's own
+   * defaults are nnf_gemm's) */
+  c.engine.w_words = 32768;
+  c.engine.p_words = 512;
+  c.engine.acc_depth = 512;
   c.prog_words = 256;
   c.max_payload = 4096;
   c.timeout_cycles = 65536;

@@ -88,7 +88,8 @@ typedef struct {
 #define NNFM_BANKS_MAX 8
 
 /* The default simulation configuration (configs/sim.json, the simulator's:
- * CONV and POOL included, P of 256 entries and 256 program words; its INFO
+ * CONV and POOL included, W of 32768 words (256 KiB), P of 512 entries, 512
+ * accumulator rows and 256 program words; its INFO
  * is the RTL's byte for byte). */
 nnfm_device_config nnfm_device_config_default(void);
 

@@ -20,8 +20,10 @@ module tb_core_icarus;
     wire [7:0] rx_data  = (ip < NSTIM) ? stim[ip] : 8'h00;
 
     // the model's default device (nnfm_device_config_default): nnf_core's
-    // defaults but P and the program memory, which configs/sim.json deepens
-    nnf_core #(.TIMEOUT(65536), .LIF_LANES(LIF_LANES), .P_WORDS(256), .PROG_WORDS(256)) dut (
+    // defaults but W, P, the accumulators and the program memory, which
+    // configs/sim.json deepens
+    nnf_core #(.TIMEOUT(65536), .LIF_LANES(LIF_LANES), .W_WORDS(32768), .P_WORDS(512), .ACC_DEPTH(512),
+               .PROG_WORDS(256)) dut (
         .clk(clk), .rst(rst), .rx_valid(rx_valid), .rx_data(rx_data), .rx_ready(rx_ready),
         .tx_valid(tx_valid), .tx_data(tx_data), .tx_ready(1'b1), .running(running), .idle(idle));
 

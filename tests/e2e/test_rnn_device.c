@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
       {"flatten,dense(12),rnn(8,in=4)", 3, 4, "model",
        "layer 2 'rnn(8,in=4)': on the device a recurrent layer reads the network's input or a recurrent layer's "
        "every step (after another layer it does not run on the device yet)"},
-      {"lstm(1500),dense(3)", 3, 28, "model", "the weights need 1156576 W words; device model has 16384"},
+      {"lstm(1500),dense(3)", 3, 28, "model", "the weights need 1156576 W words; device model has 32768"},
       {"rnn(8)", 30000, 8, "model", "a batch of 1 needs 120005 ACT words; device model has 32768"},
   };
   for (size_t k = 0; k < sizeof refusals / sizeof refusals[0]; k++)

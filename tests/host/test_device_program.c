@@ -29,17 +29,19 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-/* FNV-1a of the device's regions PROG, W, P and LUT, read back. PROG and P
- * are hashed over the 64 instructions and 64 entries the hashes were
- * recorded with (the simulator's, and so the model's default, grew to 256
- * each for the attention layers); what lies past them must be all zero. */
+/* FNV-1a of the device's regions PROG, W, P and LUT, read back. PROG, W
+ * and P are hashed over the 64 instructions, 16384 words and 64 entries the
+ * hashes were recorded with (the simulator's, and so the model's default,
+ * grew since: PROG and P to 256 for the attention layers, W to 32768 words
+ * and P to 512 for MLPerf Tiny's VWW); what lies past them must be all zero. */
 static uint64_t regions_hash(nnf_device *d) {
   nnfdrv *drv = nnf_device_driver(d);
   const nnfdrv_info *in = nnfdrv_get_info(drv);
   const int regions[4] = {NNFDRV_PROG, NNFDRV_W, NNFDRV_P, NNFDRV_LUT};
   const size_t sizes[4] = {(size_t)in->prog_words * 32, (size_t)in->w_words * in->cols,
                            (size_t)in->p_words * in->cols * 16, 256};
-  const size_t hashed[4] = {(size_t)(in->prog_words < 64 ? in->prog_words : 64) * 32, sizes[1],
+  const size_t hashed[4] = {(size_t)(in->prog_words < 64 ? in->prog_words : 64) * 32,
+                            (size_t)(in->w_words < 16384 ? in->w_words : 16384) * in->cols,
                             (size_t)(in->p_words < 64 ? in->p_words : 64) * in->cols * 16, sizes[3]};
   uint64_t h = 0xcbf29ce484222325ull;
   for (int r = 0; r < 4; r++) {
