@@ -9,8 +9,10 @@ equal TFLite's reference kernels'; any difference fails the bench) and
 record under "tiny" in bench.json, per model and configuration:
 
   cycles_per_inference       the device's cycle counter per inference, batched
-                             (all the samples in one call) and single (one),
-                             the link unpaced (a byte a cycle): the device's work
+                             (the samples in one call, repeated to at least
+                             --stream inferences: a stream, whose first input's
+                             upload no run overlaps) and single (one), the link
+                             unpaced (a byte a cycle): the device's work
   ideal_cycles               MACs / (rows * cols): every cycle of the array busy
   ratio                      cycles_per_inference (batched) / ideal_cycles
   inferences_per_s           at the bitstream's clock (boards only), from the above
@@ -23,7 +25,7 @@ A model nnfpga cannot import yet is recorded with the refusal (its operator
 and why) instead of figures.
 
     tiny.py --nnfpga PATH [--data tests/data/tiny] [--real DIR] [--models ad,kws]
-            [--configs sim,icebreaker] [--json FILE]
+            [--configs sim,icebreaker] [--stream N] [--json FILE]
 """
 import argparse
 import json
@@ -42,6 +44,9 @@ REAL = {"ad": "ad01_int8.tflite", "kws": "kws_ref_model.tflite", "ic": "pretrain
 CONFIGS = {"sim": ("sim", None), "icebreaker": ("sim:board=icebreaker", "uart3m"),
            "ulx3s": ("sim:board=ulx3s", "uart3m"), "ulx3s-85f": ("sim:board=ulx3s-85f", "uart3m"),
            "orangecrab": ("sim:board=orangecrab", "usbfs")}
+
+
+REAL_SAMPLES = 8  # random inputs of a real file, with the interpreter's outputs
 
 
 def run(cmd):
@@ -66,7 +71,23 @@ def infer(a, ck, uri, inp, exp, count=None):
     return r
 
 
-def one_model(a, name, tfl, inp, exp, macs, tmp):
+def repeated(a, name, inp, exp, n, tmp):
+    """inp and exp repeated to at least a.stream samples (n in the files)."""
+    reps = max(1, -(-a.stream // n))
+    if reps == 1:
+        return inp, exp
+    paths = []
+    for src, tag in ((inp, "input"), (exp, "expected")):
+        with open(src, "rb") as f:
+            data = f.read()
+        dst = os.path.join(tmp, "%s_stream_%s.bin" % (name, tag))
+        with open(dst, "wb") as f:
+            f.write(data * reps)
+        paths.append(dst)
+    return paths[0], paths[1]
+
+
+def one_model(a, name, tfl, inp, exp, macs, tmp, n):
     ck = os.path.join(tmp, name + ".safetensors")
     p = run([a.nnfpga, "import", tfl, "--out", ck, "--json"])
     if p.returncode != 0:
@@ -74,6 +95,7 @@ def one_model(a, name, tfl, inp, exp, macs, tmp):
         print("tiny %s: refused at import: %s" % (name, msg))
         return {"status": "refused", "reason": msg, "macs": macs}
     out = {"status": "runs", "macs": macs, "configs": {}}
+    inp, exp = repeated(a, name, inp, exp, n, tmp)
     for cfg in a.configs:
         uri, link = CONFIGS[cfg]
         info = bench_json.run_json([a.nnfpga, "info", "--device", uri, "--json"], "tiny")
@@ -123,6 +145,8 @@ def main():
     ap.add_argument("--models", default="ad,kws,ic,vww")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--link-samples", type=int, default=8, help="samples of the batched run behind the paced link")
+    ap.add_argument("--stream", type=int, default=16,
+                    help="the batched run's inferences at least: the samples repeated (default 16)")
     ap.add_argument("--json")
     a = ap.parse_args()
     a.configs = [c for c in a.configs.split(",") if c]
@@ -136,11 +160,11 @@ def main():
         for m in a.models.split(","):
             d = os.path.join(a.data, m)
             res["lookalike"][m] = one_model(a, m, d + ".tflite", d + "_input.bin", d + "_expected.bin",
-                                            meta["models"][m]["macs"], tmp)
+                                            meta["models"][m]["macs"], tmp, meta["models"][m]["n"])
         if a.real:
             real = real_cases(a, tmp)
             for m, (tfl, inp, exp) in real.items():
-                res["real"][m] = one_model(a, m + "_real", tfl, inp, exp, meta["models"][m]["macs"], tmp)
+                res["real"][m] = one_model(a, m + "_real", tfl, inp, exp, meta["models"][m]["macs"], tmp, REAL_SAMPLES)
     if a.json:
         bench_json.merge(a.json, "tiny", res)
 
@@ -157,7 +181,7 @@ def real_cases(a, tmp):
             print("tiny: no %s in %s: the real %s is skipped" % (REAL[m], a.real, m))
             continue
         inp, exp = os.path.join(tmp, m + "_real_input.bin"), os.path.join(tmp, m + "_real_expected.bin")
-        gen_tiny_models.reference_run(tfl, 8, inp, exp)
+        gen_tiny_models.reference_run(tfl, REAL_SAMPLES, inp, exp)
         cases[m] = (tfl, inp, exp)
     return cases
 

@@ -202,6 +202,8 @@ static int report_expect(const nnf_net *net, const char *expectf, const int8_t *
     if (has_dev && cycles > 0) {
       cJSON_AddNumberToObject(o, "cycles_per_inference", cycles / B);
       cJSON_AddNumberToObject(o, "utilization", macs / (cycles * f1->rows * f1->cols));
+      cJSON_AddNumberToObject(o, "busy_cycles_per_inference", (double)(f1->busy_cycles - f0->busy_cycles) / B);
+      cJSON_AddNumberToObject(o, "stall_cycles_per_inference", (double)(f1->stall_cycles - f0->stall_cycles) / B);
     } else {
       cJSON_AddNullToObject(o, "cycles_per_inference");
     }

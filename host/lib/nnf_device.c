@@ -1187,6 +1187,7 @@ int nnf_device_figures_get(nnf_device *d, nnf_device_figures *f, char *err, size
   if (rc) return drv_fail(d, rc, "counter read", err, errlen);
   f->cycles = c.cycles;
   f->busy_cycles = c.busy_cycles;
+  f->stall_cycles = c.stall_cycles;
   f->macs = c.macs;
   f->bytes_in = c.bytes_in;
   f->bytes_out = c.bytes_out;

@@ -66,6 +66,7 @@ int nnf_device_forward(nnf_device *d, nnf_net *n, const float *x, int batch, cha
 /* Device figures since open (or the last nnf_device_reset_counters). */
 typedef struct {
   uint64_t cycles, busy_cycles, macs, images;
+  uint64_t stall_cycles;          /* a WRITE waiting for the engine, or a command for the program */
   uint64_t bytes_in, bytes_out;   /* link bytes the device took in / sent (frames included) */
   int rows, cols;
 } nnf_device_figures;
