@@ -48,6 +48,13 @@ j=$("$nnfpga" infer --model "$ad" --device sim --int8 "$data/ad_input.bin" --exp
 [ "$(json_num macs_per_inference <<<"$j")" = 264192 ] || fail "JSON macs_per_inference (264,192 for AD): $j"
 cpi=$(json_num cycles_per_inference <<<"$j")
 awk -v c="$cpi" 'BEGIN { exit !(c > 4128) }' || fail "cycles_per_inference $cpi not above the ideal 4128: $j"
+# the array's busy cycles: at least the ideal (all its MACs), at most every cycle
+bpi=$(json_num busy_cycles_per_inference <<<"$j")
+awk -v b="$bpi" -v c="$cpi" 'BEGIN { exit !(b >= 4128 && b <= c) }' ||
+  fail "busy_cycles_per_inference $bpi not within [4128, $cpi]: $j"
+spi=$(json_num stall_cycles_per_inference <<<"$j")
+awk -v s="$spi" -v c="$cpi" 'BEGIN { exit !(s >= 0 && s <= c) }' ||
+  fail "stall_cycles_per_inference $spi not within [0, $cpi]: $j"
 grep -q '"streamed_layers":' <<<"$j" || fail "JSON lacks the weights' placement: $j"
 grep -q '"first_difference":null' <<<"$(tr -d ' \t\n' <<<"$j")" || fail "JSON first_difference not null: $j"
 
