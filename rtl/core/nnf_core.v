@@ -423,7 +423,9 @@ module nnf_core #(
             wire              pl_busy, pl_done, pl_act_re, pl_act_we;
             wire [ACT_AW-1:0] pl_act_ra, pl_act_wa;
             wire [ROWS*8-1:0] pl_act_wd;
-            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(CUTS)) u_vu (
+            // PACK's fast cache where the configuration spends area on speed (VEC_SERIAL 0:
+            // the simulator), the two-word one on the boards
+            nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .DATA_REG(CUTS), .PACK_FAST(VEC_SERIAL == 0 ? 1 : 0)) u_vu (
                 .clk(clk), .rst(rst), .start(v_start && !v_dw), .abort(p_abort),
                 .c_pack(v_pack), .c_cin(v_cin), .c_zp_in(w_zp_in),
                 .c_avg(v_avg), .c_c(v_c), .c_ct(w_ct), .c_h(w_h), .c_w(w_w), .c_b(w_b),

@@ -59,8 +59,9 @@
 module nnf_vu #(
     parameter integer ROWS   = 8,
     parameter integer ACT_AW = 15,
-    parameter integer DATA_REG = 0      // 1: act_rd registered before the lanes (a stage I+2b
+    parameter integer DATA_REG = 0,     // 1: act_rd registered before the lanes (a stage I+2b
                                         // between I+2 and I+3: POOL one cycle longer)
+    parameter integer PACK_FAST = 1     // nnf_vu_pack's FAST: its six-word prefetching cache
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -325,7 +326,7 @@ module nnf_vu #(
     wire              k_busy, k_done, k_re, k_we;
     wire [ACT_AW-1:0] k_ra, k_wa;
     wire [ROWS*8-1:0] k_wd;
-    nnf_vu_pack #(.ROWS(ROWS), .ACT_AW(ACT_AW)) u_pack (
+    nnf_vu_pack #(.ROWS(ROWS), .ACT_AW(ACT_AW), .FAST(PACK_FAST)) u_pack (
         .clk(clk), .rst(rst), .start(start && !busy && c_pack), .abort(abort),
         .c_cin(c_cin), .c_cp(c_c), .c_ct(c_ct), .c_h(c_h), .c_w(c_w), .c_b(c_b), .c_ow(c_ow),
         .c_sw(c_sw), .c_pw(c_pw), .c_m(c_m), .c_a_base(c_a_base), .c_o_base(c_o_base),

@@ -26,23 +26,29 @@
 // cycles), W*Cin - 1 and 2*W*Cin - 1 the cycle after; SW*Cin and PW*Cin (at
 // most 3 terms each) are registered at start.
 //
-// Timing: the cache is a window of four words, cw_q .. cw_q + 3, each with
-// a valid bit, filled by a prefetcher that reads one word a cycle: the
-// lowest word of the window that is neither valid nor on the port, inside
-// the current row's bytes or the next row's (rows of one channel tile follow
-// each other in the dense input, image after image), so every read is inside
-// the dense input. A word is made in one cycle when its used words are
-// valid at window offset d = floor(pos/ROWS) - cw_q of 0, 1 or 2 (or it uses
-// none: padding only, or beyond C'); a word that uses some moves the window
-// to cw = floor(pos/ROWS), keeping the words it holds of it, whether it is
-// made then or waits for them. The prefetcher works on the window as it is
-// after that move and after the read data landing this cycle. A read's data
-// is on act_rd the cycle after act_re and is kept if its word is still in
-// the window. With a word's advance SW*Cin <= ROWS, the steady state is one
-// word a cycle (measured: VWW's 96 x 96 x 3 input, stride 2, 3.35 -> about
-// 1.05 cycles a word). W*Cin takes bits(Cin) + 1 cycles at start, 2*W*Cin - 1
-// one more; done comes 3 cycles after the last word is made. Reads and writes
-// come from flops (act_re / act_ra / act_we / act_wa / act_wd).
+// Timing (FAST = 1; with FAST = 0 the two-word cache of the g_small block,
+// read on a miss, about a third of the speed at VWW's stride 2): the cache
+// is a window of NS = 6 words, cw_q .. cw_q + 5, each
+// with a valid bit, filled by a prefetcher that reads one word a cycle. A
+// word is made in one cycle when its used words are valid at window offset
+// d = floor(pos/ROWS) - cw_q of 0..4 (or it uses none: padding only, or
+// beyond C'); a word that uses some moves the window to cw = floor(pos/ROWS),
+// keeping the words it holds of it, whether it is made then or waits for
+// them. The prefetcher decides from registers only (timing: the 96 MHz
+// OrangeCrab): the lowest word of the window as it was at the cycle's start
+// that is not valid, not on the port and not landing now, inside the rows
+// (from the current row's first word to the last word of the next row of
+// the tile: rows of one channel tile follow each other in the dense input,
+// image after image), those bounds registered a cycle late (after a row or
+// tile change they are the previous row's, still inside the input). So
+// every read is inside the dense input. A read's data is on act_rd the cycle
+// after act_re and is kept if its word is still in the window. With a
+// word's advance SW*Cin <= ROWS, the steady state is one word a cycle
+// (measured: VWW's 96 x 96 x 3 input, stride 2, 3.35 -> 1.01 cycles a word).
+// W*Cin takes bits(Cin) + 1 cycles at start, W*Cin - 1 and 2*W*Cin - 1 one
+// more; done comes 3 cycles after the last word is made, 4 when a read was
+// issued in that cycle. Reads and writes come from flops (act_re / act_ra /
+// act_we / act_wa / act_wd).
 //
 // start is a one-cycle pulse while idle, the c_* fields held until done.
 // abort stops making words; reads in flight land; done follows (the written
@@ -52,7 +58,8 @@
 
 module nnf_vu_pack #(
     parameter integer ROWS   = 8,
-    parameter integer ACT_AW = 15
+    parameter integer ACT_AW = 15,
+    parameter integer FAST   = 1        // 1: the six-word prefetching cache; 0: two words, read on a miss
 ) (
     input  wire              clk,
     input  wire              rst,
@@ -135,10 +142,7 @@ module nnf_vu_pack #(
     wire [LR:0]     hi_e   = (hi_n_q < ocl_n_q) ? hi_n_q : ocl_n_q;
     wire            need   = lo_n_q < hi_e;         // some input byte is used
 
-    // ---- the cache: words cw_q .. cw_q + 3 (sl_q[j], valid v_q[j]) ----
-    reg  [CWW-1:0]  cw_q;
-    reg  [3:0]      v_q;
-    reg  [4*ROWS*8-1:0] sl_q;       // word cw_q + j at sl_q[j*ROWS*8 +: ROWS*8]
+    // ---- the cache (FAST: six words, prefetched; else two, read on a miss) ----
     reg  [BW-1:0]   rb_q;           // the current row's first byte (RB)
     reg  [BW-1:0]   wc1_q, wc2_q;   // W*Cin - 1, 2*W*Cin - 1
     reg             wcd_q;          // set-up: they are made
@@ -149,70 +153,195 @@ module nnf_vu_pack #(
     // used bytes in word cw_need (lo) and in word cw_need + 1 (hi)
     wire            need_lo = need && (s_lo < {1'b0, ROWS[LR:0]});
     wire            need_hi = need && (s_hi > {1'b0, ROWS[LR:0]});
-    wire [CWW-1:0]  d       = cw_need - cw_q;
-    wire            d_in    = (d[CWW-1:2] == {(CWW-2){1'b0}});      // 0..3
-    wire [1:0]      dk      = d[1:0];
-    wire            win_ok  = d_in && (dk != 2'd3) && (!need_lo || v_q[dk]) && (!need_hi || v_q[dk + 2'd1]);
-    wire            hit     = !need || win_ok;
-    // the prefetcher's rows: from the current row's first word to the last
-    // word of the next row in the tile (of this one for the tile's last row)
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [BW-1:0]   hi_byte = rb_q + ((last_y && last_b) ? wc1_q : wc2_q);   // (its word only)
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [CWW-1:0]  lo_w    = rb_q[BW-1:LR], hi_w = hi_byte[BW-1:LR];
-    reg             re_q, dv_q;     // a read on the port; its data on act_rd now
-    reg  [CWW-1:0]  ra_q, da_q;     // their words
     // B and M as address increments
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ACT_AW+15:0] b_x = {{(ACT_AW+5){1'b0}}, c_b};
     wire [ACT_AW+15:0] m_x = {{ACT_AW{1'b0}}, c_m};
     /* verilator lint_on UNUSEDSIGNAL */
     wire [ACT_AW-1:0] b_inc = b_x[ACT_AW-1:0], m_inc = m_x[ACT_AW-1:0];
+    wire            act_ok = run_q && !setup_q && !abort;
+    wire            first  = start && !busy;
+    // what the cache gives the walk: make the word now, its two words, the
+    // read port, nothing in flight
+    wire            make;
+    wire [2*ROWS*8-1:0] win;
+    wire            c_re, c_idle;
+    wire [ACT_AW-1:0] c_ra;
 
-    wire act_ok = run_q && !setup_q && !abort;
-    wire make   = act_ok && hit;
-    wire move   = act_ok && need && (d != {CWW{1'b0}});
-
-    // the window after this cycle: moved, then the landing read's word; the
-    // prefetch: the lowest window word neither valid nor on the port, inside
-    // the rows
-    wire [CWW-1:0]  cw_n  = move ? cw_need : cw_q;
-    wire [CWW-1:0]  dj    = da_q - cw_n;
-    wire            dj_in = dv_q && (dj[CWW-1:2] == {(CWW-2){1'b0}});
-    wire [3:0]      v_n, elig;
-    wire [4*ROWS*8-1:0] sl_n;
-    genvar gs;
     generate
-        for (gs = 0; gs < 4; gs = gs + 1) begin : g_slot
-            wire [2:0]        src  = {1'b0, dk} + gs[2:0];
-            wire              kept = move ? (d_in && !src[2] && v_q[src[1:0]]) : v_q[gs];
-            wire [ROWS*8-1:0] kd   = move ? sl_q[src[1:0]*ROWS*8 +: ROWS*8] : sl_q[gs*ROWS*8 +: ROWS*8];
-            wire              land = dj_in && (dj[1:0] == gs[1:0]);
-            wire [CWW-1:0]    cand = cw_n + gs[CWW-1:0];
-            assign v_n[gs] = kept || land;
-            assign sl_n[gs*ROWS*8 +: ROWS*8] = land ? act_rd : kd;
-            assign elig[gs] = !v_n[gs] && !(re_q && ra_q == cand) && ($signed(cand) >= $signed(lo_w)) &&
-                              ($signed(cand) <= $signed(hi_w));
+        if (FAST != 0) begin : g_fast
+            // words cw_q .. cw_q + NS - 1 (sl_q[j], valid v_q[j])
+            localparam integer NS = 6;
+            localparam integer NS_M2I = NS - 2;
+            localparam [2:0]   NS_M2 = NS_M2I[2:0];
+            localparam [CWW-1:0] NS_W = {{(CWW-3){1'b0}}, 3'd6};   // NS
+            reg  [CWW-1:0]  cw_q;
+            reg  [NS-1:0]   v_q;
+            reg  [NS*ROWS*8-1:0] sl_q;      // word cw_q + j at sl_q[j*ROWS*8 +: ROWS*8]
+            wire [CWW-1:0]  d      = cw_need - cw_q;
+            wire            d_in   = (d < NS_W);                   // 0..NS-1
+            wire [2:0]      dk     = d[2:0];
+            wire            win_ok = d_in && (dk <= NS_M2) && (!need_lo || v_q[dk]) && (!need_hi || v_q[dk + 3'd1]);
+            // the prefetcher's rows: from the current row's first word to
+            // the last word of the next row in the tile (of this one for the
+            // tile's last row), registered from the walk's registers: a cycle
+            // late after a row or tile change, when they are the previous
+            // row's (still inside the input)
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [BW-1:0]   hi_byte = rb_q + ((last_y && last_b) ? wc1_q : wc2_q);   // (its word only)
+            /* verilator lint_on UNUSEDSIGNAL */
+            reg  [CWW-1:0]  lo_w_q, hi_w_q;
+            reg             re_q, dv_q;     // a read on the port; its data on act_rd now
+            reg  [CWW-1:0]  ra_q, da_q;     // their words
+            wire            move = act_ok && need && (d != {CWW{1'b0}});
+            assign make = act_ok && (!need || win_ok);
+            // the window after this cycle: moved, then the landing read's word
+            wire [CWW-1:0]  cw_n  = move ? cw_need : cw_q;
+            wire [CWW-1:0]  dj    = da_q - cw_n;
+            wire            dj_in = dv_q && (dj < NS_W);
+            wire [NS-1:0]   v_n, elig;
+            wire [NS*ROWS*8-1:0] sl_n;
+            // the prefetch, from registers (the window before this cycle's
+            // move): the lowest window word not valid, not on the port, not
+            // landing now, inside the rows; cwj_q[j] = cw_q + j
+            reg  [NS*CWW-1:0] cwj_q;
+            genvar gs;
+            for (gs = 0; gs < NS; gs = gs + 1) begin : g_slot
+                wire [3:0]        src  = {1'b0, dk} + gs[3:0];
+                wire              s_in = (src < NS[3:0]);
+                wire [2:0]        sc   = s_in ? src[2:0] : 3'd0;
+                wire              kept = move ? (d_in && s_in && v_q[sc]) : v_q[gs];
+                wire [ROWS*8-1:0] kd   = move ? sl_q[sc*ROWS*8 +: ROWS*8] : sl_q[gs*ROWS*8 +: ROWS*8];
+                wire              land = dj_in && (dj[2:0] == gs[2:0]);
+                wire [CWW-1:0]    cand = cwj_q[gs*CWW +: CWW];
+                assign v_n[gs] = kept || land;
+                assign sl_n[gs*ROWS*8 +: ROWS*8] = land ? act_rd : kd;
+                assign elig[gs] = !v_q[gs] && !(re_q && ra_q == cand) && !(dv_q && da_q == cand) &&
+                                  ($signed(cand) >= $signed(lo_w_q)) && ($signed(cand) <= $signed(hi_w_q));
+                always @(posedge clk)
+                    cwj_q[gs*CWW +: CWW] <= (first ? {CWW{1'b0}} : cw_n) + gs[CWW-1:0];
+            end
+            reg  [2:0]     pf_j;            // the lowest eligible slot
+            integer        pj;
+            always @(*) begin
+                pf_j = 3'd0;
+                for (pj = NS - 1; pj >= 0; pj = pj - 1)
+                    if (elig[pj]) pf_j = pj[2:0];
+            end
+            wire           pf   = act_ok && (elig != {NS{1'b0}});
+            wire [CWW-1:0] pf_w = cwj_q[pf_j*CWW +: CWW];
+            always @(posedge clk) begin
+                if (rst) begin
+                    v_q  <= {NS{1'b0}};
+                    re_q <= 1'b0;
+                    dv_q <= 1'b0;
+                end else begin
+                    re_q <= pf;
+                    dv_q <= re_q;
+                    cw_q <= first ? {CWW{1'b0}} : cw_n;
+                    v_q  <= first ? {NS{1'b0}} : v_n;
+                end
+                ra_q   <= pf_w;
+                da_q   <= ra_q;
+                sl_q   <= sl_n;
+                lo_w_q <= rb_q[BW-1:LR];
+                hi_w_q <= hi_byte[BW-1:LR];
+            end
+            wire [2:0] wk = (dk > NS_M2) ? NS_M2 : dk;   // (a word with dk > NS - 2 is not made)
+            assign win    = sl_q[wk*ROWS*8 +: 2*ROWS*8]; // words cw_need, cw_need + 1
+            assign c_re   = re_q;
+            assign c_ra   = ra_q[ACT_AW-1:0];
+            assign c_idle = !re_q && !dv_q;
+        end else begin : g_small
+            // words cw_q (lo_q) and cw_q + 1 (hi_q), read on a miss. Only
+            // words holding a used byte are read (so every read is inside
+            // the dense input): lo when a used lane falls in it
+            // (s + lo_n_q < ROWS), hi when one falls past it (s + hi_e >
+            // ROWS). A word is made in one cycle when the cache holds its
+            // used words; otherwise a refill cycle first moves the window to
+            // cw = floor(pos/ROWS), keeping what it holds of it (when the
+            // window slid by one word, lo_q <= hi_q), and reads the used
+            // words it lacks: none costs 1 cycle more, one read 3, two 4.
+            reg  [CWW-1:0]  cw_q, cw1_q;    // cw1_q = cw_q + 1
+            reg             lv_q, hv_q;     // lo_q, hi_q hold words cw_q, cw_q + 1
+            reg  [ROWS*8-1:0] lo_q, hi_q;
+            wire            same  = (cw_need == cw_q);
+            wire            slide = (cw_need == cw1_q);
+            wire            hit   = !need || (same && (!need_lo || lv_q) && (!need_hi || hv_q));
+            wire            n_lv  = same ? lv_q : (slide && hv_q);
+            wire            n_hv  = same && hv_q;
+            wire            rd_lo = need_lo && !n_lv, rd_hi = need_hi && !n_hv;
+            reg  [1:0]      fill_q;         // reads in flight or to issue
+            reg             rd2_q;          // a second read (hi) to issue next cycle
+            reg             re_q, re_hi_q;  // the read on the port, and where its data goes
+            reg  [ACT_AW-1:0] ra_q;
+            reg             dv_q, dhi_q;    // its data on act_rd now: to lo_q or hi_q
+            wire            miss = act_ok && (fill_q == 2'd0) && !hit;
+            assign make = act_ok && (fill_q == 2'd0) && hit;
+            always @(posedge clk) begin
+                if (rst) begin
+                    lv_q   <= 1'b0;
+                    hv_q   <= 1'b0;
+                    fill_q <= 2'd0;
+                    rd2_q  <= 1'b0;
+                    re_q   <= 1'b0;
+                    dv_q   <= 1'b0;
+                end else begin
+                    re_q  <= 1'b0;
+                    dv_q  <= re_q;
+                    dhi_q <= re_hi_q;
+                    if (first) begin
+                        lv_q  <= 1'b0;
+                        hv_q  <= 1'b0;
+                        cw_q  <= {CWW{1'b0}};
+                        cw1_q <= {{(CWW-1){1'b0}}, 1'b1};
+                    end
+                    if (miss) begin
+                        cw_q   <= cw_need;
+                        cw1_q  <= cw_need + {{(CWW-1){1'b0}}, 1'b1};
+                        lv_q   <= n_lv;
+                        hv_q   <= n_hv;
+                        if (slide) lo_q <= hi_q;
+                        fill_q <= {1'b0, rd_lo} + {1'b0, rd_hi};
+                        if (rd_lo || rd_hi) begin
+                            re_q    <= 1'b1;
+                            ra_q    <= cw_need[ACT_AW-1:0] + {{(ACT_AW-1){1'b0}}, !rd_lo};
+                            re_hi_q <= !rd_lo;
+                        end
+                        rd2_q <= rd_lo && rd_hi;
+                    end else if (rd2_q) begin
+                        rd2_q   <= 1'b0;
+                        re_q    <= 1'b1;
+                        ra_q    <= ra_q + {{(ACT_AW-1){1'b0}}, 1'b1};
+                        re_hi_q <= 1'b1;
+                    end
+                    if (dv_q) begin                         // a read's data (act_rd now)
+                        if (dhi_q) begin
+                            hi_q <= act_rd;
+                            hv_q <= 1'b1;
+                        end else begin
+                            lo_q <= act_rd;
+                            lv_q <= 1'b1;
+                        end
+                        fill_q <= fill_q - 2'd1;
+                    end
+                end
+            end
+            assign win    = {hi_q, lo_q};
+            assign c_re   = re_q;
+            assign c_ra   = ra_q;
+            assign c_idle = (fill_q == 2'd0) && !rd2_q && !re_q && !dv_q;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused = &{1'b0, rb_q, wc1_q, wc2_q};   // (the prefetcher's bounds)
+            /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
-    wire [1:0]     pf_j = elig[0] ? 2'd0 : elig[1] ? 2'd1 : elig[2] ? 2'd2 : 2'd3;
-    wire           pf   = act_ok && (elig != 4'd0);
-    wire [CWW-1:0] pf_w = cw_n + {{(CWW-2){1'b0}}, pf_j};
 
     always @(posedge clk) begin
         if (rst) begin
             run_q   <= 1'b0;
             setup_q <= 1'b0;
-            v_q     <= 4'd0;
-            re_q    <= 1'b0;
-            dv_q    <= 1'b0;
         end else begin
-            re_q <= pf;
-            ra_q <= pf_w;
-            dv_q <= re_q;
-            da_q <= ra_q;
-            cw_q <= cw_n;
-            v_q  <= v_n;
             if (start && !busy) begin
                 run_q     <= 1'b1;
                 setup_q   <= 1'b1;
@@ -220,8 +349,9 @@ module nnf_vu_pack #(
                 hm1_q     <= c_h - 11'd1;
                 bm1_q     <= c_b - 11'd1;
                 ctm1_q    <= c_ct - 16'd1;
-                v_q       <= 4'd0;
-                cw_q      <= {CWW{1'b0}};
+                y_q       <= 11'd0;          // (the first row's bounds, made in set-up)
+                b_q       <= 11'd0;
+                rb_q      <= abyte;
                 wcd_q     <= 1'b0;
                 sc_left_q <= c_cin;
                 wsh_q     <= {{(BW-11){1'b0}}, c_w};
@@ -312,16 +442,13 @@ module nnf_vu_pack #(
             end
         end
     end
-    always @(posedge clk) sl_q <= sl_n;
-    assign act_re = re_q;
-    assign act_ra = ra_q[ACT_AW-1:0];
+    assign act_re = c_re;
+    assign act_ra = c_ra;
 
     // ---- the output word ----
     reg               we_q;
     reg  [ACT_AW-1:0] wa_q;
     reg  [ROWS*8-1:0] wd_q;
-    wire [1:0]          wk  = (dk == 2'd3) ? 2'd2 : dk;      // (a word with dk = 3 is not made)
-    wire [2*ROWS*8-1:0] win = sl_q[wk*ROWS*8 +: 2*ROWS*8];   // words cw_need, cw_need + 1
     genvar g;
     generate
         for (g = 0; g < ROWS; g = g + 1) begin : g_lane
@@ -342,7 +469,7 @@ module nnf_vu_pack #(
     assign act_wd = wd_q;
 
     // ---- busy / done ----
-    wire drained = !run_q && !setup_q && !re_q && !dv_q && !we_q;
+    wire drained = !run_q && !setup_q && c_idle && !we_q;
     always @(posedge clk) begin
         if (rst) begin
             busy <= 1'b0;

@@ -161,19 +161,24 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 /* nnf_vu_pack's cycles from start to done and its reads, cycle by cycle
- * as the module's "Timing" describes them: a window of four words cw ..
- * cw + 3 with valid bits; a word is made when it uses none or its used
- * words are valid at offset d = floor(pos/ROWS) - cw of 0..2; a word that
+ * as the module's "Timing" describes them: a window of PACK_NS words cw ..
+ * cw + PACK_NS - 1 with valid bits; a word is made when it uses none or its
+ * used words are valid at offset d = floor(pos/ROWS) - cw of 0..PACK_NS - 2; a word that
  * uses some moves the window to floor(pos/ROWS) (keeping what it holds); a
- * read issued in a cycle (the lowest window word, after the move and the
- * landing data, neither valid nor on the port, inside the current row's
- * bytes or the next row's of the tile) lands two cycles later. Set-up
- * bits(Cin) + 2 cycles; done 3 cycles after the last word is made, 4 when a
- * read was issued in that cycle. */
+ * read issued in a cycle lands two cycles later. The read issued: the
+ * lowest word of the window as it was at the cycle's start that is not
+ * valid, not on the port and not landing, inside the rows of the previous
+ * cycle's position (the current row's bytes and the next row's of the
+ * tile). Set-up bits(Cin) + 2 cycles; done 3 cycles after the last word is
+ * made, 4 when a read was issued in that cycle. */
+enum { PACK_NS = 6 }; /* nnf_vu_pack's NS */
+
 static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
   const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin, ab = (int64_t)c->a_base * R;
   int64_t cw = 0, ra = 0, da = 0;
-  int v[4] = {0, 0, 0, 0}, re = 0, dv = 0, L = 0, last_pf = 0;
+  int v[PACK_NS] = {0}, re = 0, dv = 0, L = 0, last_pf = 0;
+  /* the first row's bounds, made in set-up */
+  int64_t lo_w = floor_div(ab, R), hi_w = floor_div(ab + (c->h == 1 && c->b == 1 ? wc - 1 : 2 * wc - 1), R);
   for (uint32_t x = c->cin; x; x >>= 1) L++;
   uint64_t cyc = (uint64_t)L + 2, rd = 0;
   for (uint32_t t = 0; t < ct; t++)
@@ -188,20 +193,20 @@ static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64
           const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
           const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
           const int64_t d = w0 - cw;
-          const int d_in = d >= 0 && d <= 3;
-          const int make = !need || (d_in && d != 3 && (!nlo || v[d]) && (!nhi || v[d + 1]));
+          const int d_in = d >= 0 && d < PACK_NS;
+          const int make = !need || (d_in && d <= PACK_NS - 2 && (!nlo || v[d]) && (!nhi || v[d + 1]));
           const int move = need && d != 0;
           const int64_t cw_n = move ? w0 : cw;
-          int vn[4];
-          for (int j = 0; j < 4; j++) vn[j] = move ? (d_in && j + d <= 3 && v[j + d]) : v[j];
-          if (dv && da - cw_n >= 0 && da - cw_n <= 3) vn[da - cw_n] = 1;
-          const int last_row = y + 1 == c->h && b + 1 == c->b;
-          const int64_t lo_w = floor_div(rb, R), hi_w = floor_div(rb + (last_row ? wc - 1 : 2 * wc - 1), R);
+          int vn[PACK_NS];
+          for (int j = 0; j < PACK_NS; j++) vn[j] = move ? (d_in && j + d < PACK_NS && v[j + d]) : v[j];
+          if (dv && da - cw_n >= 0 && da - cw_n < PACK_NS) vn[da - cw_n] = 1;
           int pf = -1;
-          for (int j = 0; j < 4 && pf < 0; j++)
-            if (!vn[j] && !(re && ra == cw_n + j) && cw_n + j >= lo_w && cw_n + j <= hi_w) pf = j;
+          for (int j = 0; j < PACK_NS && pf < 0; j++)
+            if (!v[j] && !(re && ra == cw + j) && !(dv && da == cw + j) && cw + j >= lo_w && cw + j <= hi_w) pf = j;
+          const int last_row = y + 1 == c->h && b + 1 == c->b; /* the bounds the next cycle uses */
+          lo_w = floor_div(rb, R), hi_w = floor_div(rb + (last_row ? wc - 1 : 2 * wc - 1), R);
           dv = re, da = ra;
-          re = pf >= 0, ra = cw_n + (pf >= 0 ? pf : 0), rd += (uint64_t)re;
+          re = pf >= 0, ra = cw + (pf >= 0 ? pf : 0), rd += (uint64_t)re;
           cw = cw_n;
           memcpy(v, vn, sizeof v);
           cyc++;
@@ -211,8 +216,44 @@ static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64
   *cycles = cyc + 3 + (uint64_t)last_pf, *reads = rd;
 }
 
+/* The same with FAST = 0 (nnf_vu_pack's two-word cache, read on a miss): a
+ * word in 1 cycle when the cached window holds its used bytes or it uses
+ * none; otherwise a refill first, 1, 3 or 4 cycles for 0, 1 or 2 reads;
+ * bits(Cin) + 5 cycles of set-up and drain. */
+static void pack_timing_small(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
+  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin;
+  int64_t cw = INT64_MIN / 2;
+  int lv = 0, hv = 0, L = 0;
+  for (uint32_t v = c->cin; v; v >>= 1) L++;
+  uint64_t cyc = (uint64_t)L + 5, rd = 0;
+  for (uint32_t t = 0; t < ct; t++)
+    for (uint32_t b = 0; b < c->b; b++)
+      for (uint32_t y = 0; y < c->h; y++)
+        for (uint32_t ox = 0; ox < ow; ox++) {
+          const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
+          const int64_t pos = (int64_t)c->a_base * R + ((int64_t)b * c->h + y) * wc + r;
+          int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
+          const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
+          const int need = lo < he;
+          const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
+          const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
+          const int same = w0 == cw, slide = w0 == cw + 1;
+          if (!need || (same && (!nlo || lv) && (!nhi || hv))) {
+            cyc += 1;
+            continue;
+          }
+          const int n_lv = same ? lv : (slide && hv), n_hv = same && hv;
+          const int k = (nlo && !n_lv) + (nhi && !n_hv);
+          cyc += 1 + (k == 0 ? 1 : k == 1 ? 3 : 4) , rd += (uint64_t)k;
+          cw = w0, lv = n_lv || nlo, hv = n_hv || nhi;
+        }
+  *cycles = cyc, *reads = rd;
+}
+
 /* One random PACK: the dense input's words full of data, the bytes past
  * its H*W*B*Cin in the last word garbage the PACK must not use. */
+static int pack_fast = 1; /* the suite: pack (FAST = 1) or pack-small (FAST = 0) */
+
 static int pack_case(nnfm_engine *e) {
   nnfm_pack_cmd c;
   memset(&c, 0, sizeof c);
@@ -240,7 +281,8 @@ static int pack_case(nnfm_engine *e) {
     exit(1);
   }
   uint64_t cycles, reads;
-  pack_timing(&c, ow, ct, &cycles, &reads);
+  if (pack_fast) pack_timing(&c, ow, ct, &cycles, &reads);
+  else pack_timing_small(&c, ow, ct, &cycles, &reads);
   uint32_t f[NF] = {0};
   f[F_PACK] = 1, f[F_CIN] = c.cin, f[F_ZPIN] = (uint8_t)(int8_t)c.zp_in;
   f[F_C] = c.kw * c.cin, f[F_CT] = ct, f[F_H] = c.h, f[F_W] = c.w, f[F_B] = c.b;
@@ -334,7 +376,7 @@ static int global_case(nnfm_engine *e, int i) {
 
 int main(int argc, char **argv) {
   if (argc != 8) {
-    fprintf(stderr, "usage: gen_vu_cases ROWS ACT_AW random|global|pack SEED NCASES NAME OUTDIR\n");
+    fprintf(stderr, "usage: gen_vu_cases ROWS ACT_AW random|global|pack|pack-small SEED NCASES NAME OUTDIR\n");
     return 2;
   }
   R = atoi(argv[1]), AW = atoi(argv[2]);
@@ -355,7 +397,8 @@ int main(int argc, char **argv) {
   }
   if (gen_hex_open(&hex, dir, name, R)) return 1;
   gen_put_u32(&hex, (uint32_t)ncases);
-  int global = strcmp(suite, "global") == 0, pack = strcmp(suite, "pack") == 0;
+  int global = strcmp(suite, "global") == 0, pack = strcmp(suite, "pack") == 0 || strcmp(suite, "pack-small") == 0;
+  pack_fast = strcmp(suite, "pack-small") != 0;
   if (!global && !pack && strcmp(suite, "random") != 0) {
     fprintf(stderr, "gen_vu_cases: unknown suite %s\n", suite);
     return 2;
@@ -370,7 +413,7 @@ int main(int argc, char **argv) {
          cov.c_ragged, cov.tiles, cov.batch, cov.clamp, cov.aborts);
   char origin[512], params[256];
   snprintf(origin, sizeof origin, "gen_vu_cases %s %s %s %s %s", argv[1], argv[2], argv[3], argv[4], argv[5]);
-  snprintf(params, sizeof params, ".ROWS(%d), .ACT_AW(%d)", R, AW);
+  snprintf(params, sizeof params, ".ROWS(%d), .ACT_AW(%d), .PACK_FAST(%d)", R, AW, pack_fast);
   if (gen_write_top(&hex, dir, name, origin, "tb_vu", params)) return 1;
   nnfm_engine_destroy(e);
   return 0;

@@ -17,6 +17,7 @@
 module tb_vu #(
     parameter integer ROWS   = 8,
     parameter integer ACT_AW = 10,
+    parameter integer PACK_FAST = 1,
     parameter integer FWORDS = 2,
     parameter         FILE   = "vu.hex"
 ) ();
@@ -41,7 +42,7 @@ module tb_vu #(
     wire [ACT_AW-1:0] act_ra, act_wa;
     wire [WB-1:0] act_wd;
 
-    nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW)) dut (
+    nnf_vu #(.ROWS(ROWS), .ACT_AW(ACT_AW), .PACK_FAST(PACK_FAST)) dut (
         .clk(clk), .rst(rst), .start(start), .abort(abort), .c_pack(c_pack), .c_cin(c_cin),
         .c_zp_in(c_zp_in), .c_avg(c_avg), .c_c(c_c), .c_ct(c_ct),
         .c_h(c_h), .c_w(c_w), .c_b(c_b), .c_kh(c_kh), .c_kw(c_kw), .c_sh(c_sh), .c_sw(c_sw),
