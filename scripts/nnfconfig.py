@@ -225,6 +225,11 @@ def validate(cfg, path="<config>"):
     for n in ("ROWS", "COLS"):
         if not 1 <= core[n] <= 255:
             raise ConfigError("%s: core.%s must be 1..255 (INFO holds a byte), not %d" % (path, n, core[n]))
+    lanes = core["VEC_LANES"]
+    if lanes < 1 or lanes & (lanes - 1) or (lanes > 1 and (core["VEC_SERIAL"] != 1 or lanes >= core["COLS"])):
+        # nnf_gemm's own check, named here before any tool runs
+        raise ConfigError("%s: core.VEC_LANES %d must be 1, or a power of two below COLS (%d) with VEC_SERIAL 1" % (
+            path, lanes, core["COLS"]))
     if core["PE_LUT_ROWS"] > core["ROWS"] or (core["PE_LUT_ROWS"] and core["PE_DSP"] != 3):
         # nnf_gemm's own check, named here before any tool runs
         raise ConfigError("%s: core.PE_LUT_ROWS %d needs PE_DSP 3 and at most ROWS (%d) rows" % (

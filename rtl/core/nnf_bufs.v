@@ -62,6 +62,7 @@ module nnf_bufs #(
     parameter integer LUTS      = 8,       // LUT copies (one per lane, or 1 when shared)
     parameter integer LUT_COUNT = 1,       // resident tables per copy (1, 2, 4, 8; region LUT: 256 each)
     parameter integer W_SPRAM   = 0,       // 1: W in a single-port RAM (nnf_spram: the iCE40UP5K's SPRAMs)
+    parameter integer PM_LANES  = 1,       // P_SPLIT = 1: m0 / shift words read at once (pm_rdl)
     parameter integer P_SPLIT   = 0,       // 1: P as biases per lane + m0 / shift lane by lane;
                                            // 2: whole entries lane by lane (above)
     parameter integer PIPE_CUTS   = 0        // 1: host read data two cycles after the read (below)
@@ -111,6 +112,8 @@ module nnf_bufs #(
     input  wire        pm_re,                         // P_SPLIT: m0 / shift of entry * COLS + lane
     input  wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
     output wire [39:0] pm_rd,                         // m0[31:0], shift[39:32] (P_SPLIT; else 0)
+    output wire [PM_LANES*40-1:0] pm_rdl,             // PM_LANES > 1: lanes pm_ra.. pm_ra + PM_LANES - 1
+                                                      // (pm_ra a multiple of PM_LANES); else pm_rd
     output wire [31:0] pb_rd,                         // P_SPLIT = 2: that lane's bias (else 0)
     input  wire [LUTS*8-1:0] lut_ra,
     input  wire [2:0]  lut_sel,                      // the table (held while busy)
@@ -230,6 +233,7 @@ module nnf_bufs #(
                 .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
                 .rd(pl_rd));
             assign pm_rd = pl_rd[71:32];
+            assign pm_rdl = pl_rd[32 +: PM_LANES*40];
             assign pb_rd = pl_rd[31:0];
             // the host's bias bytes: the lane it addressed is the one read
             for (g = 0; g < COLS; g = g + 1) begin : g_pb
@@ -258,14 +262,38 @@ module nnf_bufs #(
                 assign pm_we[pmb] = g_hw_p && hp_pb == pmb + 4;
             end
             wire [PM_AW-1:0] hp_pm = hp_addr[4 +: PM_AW];
-            nnf_ram #(.AW(PM_AW), .NB(5)) u_pm (
-                .clk(clk), .we(pm_we), .wa(hp_pm), .wd({5{hp_wdata}}),
-                .re(busy ? pm_re : (pc_re || g_hr_p)),
-                .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
-                .rd(pm_rd));
+            if (PM_LANES == 1) begin : g_pm1
+                nnf_ram #(.AW(PM_AW), .NB(5)) u_pm (
+                    .clk(clk), .we(pm_we), .wa(hp_pm), .wd({5{hp_wdata}}),
+                    .re(busy ? pm_re : (pc_re || g_hr_p)),
+                    .ra(busy ? pm_ra : pc_re ? pc_ra : hp_pm),
+                    .rd(pm_rd));
+                assign pm_rdl = pm_rd;
+            end else begin : g_pmn
+                // lane l's words in RAM l mod PM_LANES at entry * COLS + l
+                // over PM_LANES: a group's in one read; the P check and the
+                // host read a lane, chosen by its low bits
+                localparam integer LOG_PL = $clog2(PM_LANES);
+                wire             pm_r = busy ? pm_re : (pc_re || g_hr_p);
+                wire [PM_AW-1:0] pm_a = busy ? pm_ra : pc_re ? pc_ra : hp_pm;
+                reg  [LOG_PL-1:0] pm_sel_q;
+                always @(posedge clk) if (pm_r) pm_sel_q <= pm_a[LOG_PL-1:0];
+                wire [39:0] pm_arr [0:PM_LANES-1];
+                genvar pl;
+                for (pl = 0; pl < PM_LANES; pl = pl + 1) begin : g_pml
+                    localparam [LOG_PL-1:0] PL = pl;
+                    nnf_ram #(.AW(PM_AW - LOG_PL), .NB(5)) u_pm (
+                        .clk(clk), .we(pm_we & {5{hp_pm[LOG_PL-1:0] == PL}}),
+                        .wa(hp_pm[PM_AW-1:LOG_PL]), .wd({5{hp_wdata}}),
+                        .re(pm_r), .ra(pm_a[PM_AW-1:LOG_PL]), .rd(pm_rdl[40*pl +: 40]));
+                    assign pm_arr[pl] = pm_rdl[40*pl +: 40];
+                end
+                assign pm_rd = pm_arr[pm_sel_q];
+            end
             assign pb_rd = 32'd0;
         end else begin : g_pfull
         assign pm_rd = 40'd0;
+        assign pm_rdl = {(PM_LANES*40){1'b0}};
         assign pb_rd = 32'd0;
         /* verilator lint_off UNUSEDSIGNAL */
         wire unused_pm = &{1'b0, pm_re, pm_ra};

@@ -22,6 +22,7 @@ module nnf_core #(
     parameter integer P_WORDS     = 64,
     parameter integer ACC_DEPTH   = 256,
     parameter integer VEC_SERIAL  = 0,
+    parameter integer VEC_LANES   = 1,        // VEC_SERIAL = 1: lanes requantized a cycle (nnf_vec)
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
     parameter integer PIPE_CUTS   = 0,        // 1: registers cut the long paths (block-RAM outputs, the receiver's
@@ -348,7 +349,7 @@ module nnf_core #(
     wire [ROWS*8-1:0] x_act_wd = x_busy ? e_act_wd : v_busy ? v_act_wd : l_act_wd;
 
     nnf_gemm #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .VEC_LANES(VEC_LANES),
                .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(CUTS), .CNT_W(CNT_W), .HAS_CONV(HAS_CONV), .LUT_COUNT(LUT_COUNT),
                .W_SPRAM(W_SPRAM), .TFL_ROUND(HAS_TFL_ROUND), .CMD_REGS(0), .KT_CMD(1)) u_gemm (
         .clk(clk), .rst(rst),

@@ -39,6 +39,8 @@ module nnf_gemm #(
     parameter integer ACC_DEPTH = 256,
     parameter integer VEC_SERIAL = 0,   // 1: one shared requantizer (small parts); 2: the same in
                                         // the fabric, no DSP (nnf_vec)
+    parameter integer VEC_LANES = 1,    // VEC_SERIAL = 1: lanes requantized a cycle (a power of
+                                        // two below COLS; nnf_vec)
     parameter integer PE_DSP    = 1,    // 0: PE multipliers in LUTs, not DSPs; 2: iCE40 column
                                         // pairs, two products per SB_MAC16 (nnf_pe2_ice40);
                                         // 3: the product registered twice, in the ECP5
@@ -193,6 +195,10 @@ module nnf_gemm #(
         if (VEC_SERIAL < 0 || VEC_SERIAL > 2) begin : g_bad_vec
             nnf_gemm_bad_parameter_VEC_SERIAL_must_be_0_1_or_2 u_bad();
         end
+        if (VEC_LANES < 1 || (VEC_LANES & (VEC_LANES - 1)) != 0 || (VEC_LANES > 1
+                && (VEC_SERIAL != 1 || VEC_LANES >= COLS))) begin : g_bad_lanes
+            nnf_gemm_bad_parameter_VEC_LANES_a_power_of_two_below_COLS_with_VEC_SERIAL_1 u_bad();
+        end
         if (PE_DSP < 0 || PE_DSP > 4) begin : g_bad_pe
             nnf_gemm_bad_parameter_PE_DSP_must_be_0_to_4 u_bad();
         end
@@ -334,10 +340,10 @@ module nnf_gemm #(
     wire ld_go  = busy && !ab_q && !lw_done && ((ld_row_q != {LOG_R{1'b0}}) || !bank_busy_q[ld_bank_q]);
     wire ld_end = ld_go && (ld_row_q == ROWS[LOG_R-1:0] - 1'b1);
     // With VEC_SERIAL, rows of a last K tile leave VEC_GAP cycles between
-    // them: COLS (one lane a cycle), COLS * VEC_FAB_STEPS (the fabric
-    // requantizer, VEC_SERIAL = 2).
+    // them: COLS / VEC_LANES (VEC_LANES lanes a cycle), COLS * VEC_FAB_STEPS
+    // (the fabric requantizer, VEC_SERIAL = 2).
     localparam integer VEC_FAB_STEPS = 17;
-    localparam integer VEC_GAP = (VEC_SERIAL == 2) ? COLS * VEC_FAB_STEPS : COLS;
+    localparam integer VEC_GAP = (VEC_SERIAL == 2) ? COLS * VEC_FAB_STEPS : COLS / VEC_LANES;
     localparam integer THR_W   = $clog2(VEC_GAP);
     reg  [THR_W-1:0] thr_cnt_q;
     reg              thr_z_q;         // thr_cnt_q == 0
@@ -469,7 +475,7 @@ module nnf_gemm #(
     // ------------------------------------------------------------------
     // The buffers and their arbiter (nnf_bufs)
     // ------------------------------------------------------------------
-    localparam integer LUTS = (VEC_SERIAL != 0) ? 1 : COLS;
+    localparam integer LUTS = (VEC_SERIAL == 1) ? VEC_LANES : (VEC_SERIAL != 0) ? 1 : COLS;
     // a serial requantizer reads m0 / shift a lane at a time: P split into
     // biases per lane and m0 / shift lane by lane (nnf_bufs; 9-byte entries
     // take three DP16KD a lane on ECP5, the split about 1.6)
@@ -479,7 +485,9 @@ module nnf_gemm #(
     wire [ROWS*8-1:0] act_rd;
     wire [COLS*8-1:0] w_rd;
     wire [COLS*72-1:0] p_rd;
-    wire [39:0]       pm_rd;
+    wire [39:0]       pm_rd;         // the P check's lane
+    localparam integer PML = (VEC_SERIAL == 1) ? VEC_LANES : 1;
+    wire [PML*40-1:0] pm_rdl;        // the vector stage's: a group's (VEC_SERIAL = 1)
     wire [31:0]       pb_rd;
     wire              pa_re, pc_re, pm_re;
     wire [P_AW-1:0]   pa_ra;
@@ -509,7 +517,8 @@ module nnf_gemm #(
     endgenerate
     nnf_bufs #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
                .P_WORDS(P_WORDS), .LUTS(LUTS), .LUT_COUNT(LUT_COUNT), .W_SPRAM(W_SPRAM),
-               .P_SPLIT(P_SPLIT), .PIPE_CUTS(PIPE_CUTS)) u_bufs (
+               .P_SPLIT(P_SPLIT), .PM_LANES(PML),
+               .PIPE_CUTS(PIPE_CUTS)) u_bufs (
         .clk(clk), .busy(busy),
         .hp_we(hp_we), .hp_re(hp_re), .hp_sel(hp_sel), .hp_addr(hp_addr),
         .hp_wdata(hp_wdata), .hp_rdata(hp_rdata), .hp_wait(hp_wait),
@@ -520,7 +529,7 @@ module nnf_gemm #(
         .sr_re(st_go), .sr_ra(st_addr), .ow_we(ow_we), .ow_wa(ow_wa), .ow_wd(ow_wd),
         .ld_re(ld_go), .ld_ra(ld_addr), .w_rd(w_rd),
         .pa_re(pa_re), .pa_ra(pa_ra), .pc_re(pc_re || xp_re), .pc_ra(xp_re ? xp_ra_w : pc_ra), .p_rd(p_rd),
-        .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pb_rd(pb_rd),
+        .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_rdl(pm_rdl), .pb_rd(pb_rd),
         .lut_ra(lut_ra), .lut_sel(c_lsel), .lut_rd(lut_rd));
     assign lp_rd = act_rd;
     assign xp_rd = p_rd;
@@ -658,10 +667,10 @@ module nnf_gemm #(
 
     wire [COLS*8-1:0] o_row;        // int8 results before the N mask
     wire              vec_idle;     // nothing in flight in the vector stage
-    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .FAB_STEPS(VEC_FAB_STEPS),
+    nnf_vec #(.COLS(COLS), .VEC_SERIAL(VEC_SERIAL), .VEC_LANES(VEC_LANES), .FAB_STEPS(VEC_FAB_STEPS),
               .P_WORDS(P_WORDS), .TFL_ROUND(TFL_ROUND), .PIPE_CUTS(PIPE_CUTS)) u_vec (
         .clk(clk), .rst(rst), .fin_load(fin_load), .fin_acc(fin_acc), .fin_m0(fin_m0),
-        .fin_sh(fin_sh), .fin_pent(fin_pent), .fin_re(fin_re), .fin_ra(fin_ra), .fin_rd(fin_rd), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rd), .pm_bias(pb_rd), .zp(c_zp), .lo(c_lo), .hi(c_hi), .rnd(c_rnd), .lut(c_lut),
+        .fin_sh(fin_sh), .fin_pent(fin_pent), .fin_re(fin_re), .fin_ra(fin_ra), .fin_rd(fin_rd), .pm_re(pm_re), .pm_ra(pm_ra), .pm_rd(pm_rdl), .pm_bias(pb_rd), .zp(c_zp), .lo(c_lo), .hi(c_hi), .rnd(c_rnd), .lut(c_lut),
         .lut_ra(lut_ra), .lut_rd(lut_rd), .o_row(o_row), .o_we(o_we), .idle(vec_idle));
 
     // ------------------------------------------------------------------

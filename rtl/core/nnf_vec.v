@@ -6,13 +6,15 @@
 //   VEC_SERIAL = 0: one nnf_requant per lane and a LUT copy each; a row per
 //                   cycle; o_we 7 cycles after fin_load (PIPE_CUTS: 8, o_row
 //                   from a register, not from the LUT's block RAM).
-//   VEC_SERIAL = 1: one shared nnf_requant and LUT copy visit the lanes in
-//                   turn (the streamer spaces last-K-tile rows COLS cycles
-//                   apart); o_we 7 + COLS cycles after fin_load (PIPE_CUTS:
-//                   8 + COLS, the lane's operands registered after the mux).
-//                   It reads each lane's m0 and shift itself as
-//                   VEC_SERIAL = 2 does (P_SPLIT), one lane a cycle: lane
-//                   0's in the fin_load cycle, lane L+1's in lane L's.
+//   VEC_SERIAL = 1: VEC_LANES shared nnf_requants and LUT copies visit the
+//                   lanes a group of VEC_LANES at a time (the streamer spaces
+//                   last-K-tile rows G = COLS / VEC_LANES cycles apart);
+//                   o_we 7 + G cycles after fin_load (PIPE_CUTS: 8 + G, the
+//                   group's operands registered after the mux). It reads
+//                   each group's m0 and shift itself as VEC_SERIAL = 2 does
+//                   (P_SPLIT; VEC_LANES words at once, nnf_bufs PM_LANES),
+//                   a group a cycle: group 0's in the fin_load cycle, group
+//                   N+1's in group N's.
 //   VEC_SERIAL = 2: no DSP: one requantizer in the fabric visits the lanes,
 //                   FAB_STEPS (17) cycles each: the product acc * m0 by
 //                   sixteen radix-4 Booth steps (a 35-bit add of 0, +-acc
@@ -39,6 +41,8 @@
 module nnf_vec #(
     parameter integer COLS       = 8,
     parameter integer VEC_SERIAL = 0,
+    parameter integer VEC_LANES  = 1,          // VEC_SERIAL = 1: lanes requantized a cycle (1, 2, 4, ...,
+                                               // fewer than COLS): COLS / VEC_LANES cycles a row
     parameter integer FAB_STEPS  = 17,         // VEC_SERIAL = 2: cycles per lane (nnf_gemm's spacing)
     parameter integer P_WORDS    = 64,         // VEC_SERIAL != 0: P entries (the width of fin_pent)
     parameter integer TFL_ROUND  = 0,          // 1: rnd chooses TFLite's double rounding
@@ -58,15 +62,15 @@ module nnf_vec #(
     input  wire [31:0] fin_rd,                   // ... on fin_rd the next cycle
     output wire        pm_re,                    // VEC_SERIAL != 0: m0 / shift reads (else 0)
     output wire [$clog2(P_WORDS)+$clog2(COLS)-1:0] pm_ra,
-    input  wire [39:0] pm_rd,
+    input  wire [(VEC_SERIAL == 1 ? VEC_LANES : 1)*40-1:0] pm_rd,  // lane j's of the group at 40*j
     input  wire [31:0] pm_bias,                 // VEC_SERIAL = 2: the lane's bias, with pm_rd
     input  wire [7:0]  zp,
     input  wire [7:0]  lo,
     input  wire [7:0]  hi,
     input  wire        rnd,                    // TFLite's double rounding (TFL_ROUND = 1)
     input  wire        lut,
-    output wire [(VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_ra,
-    input  wire [(VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_rd,
+    output wire [(VEC_SERIAL == 1 ? VEC_LANES : VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_ra,
+    input  wire [(VEC_SERIAL == 1 ? VEC_LANES : VEC_SERIAL != 0 ? 1 : COLS)*8-1:0] lut_rd,
     output wire [COLS*8-1:0] o_row,            // int8 results, with o_we
     output wire        o_we,
     output wire        idle                    // nothing in flight
@@ -125,27 +129,39 @@ module nnf_vec #(
             wire unused_pm = &{1'b0, pm_rd, pm_ra_ser, pm_bias, fin_rd};
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 1) begin : g_ser
-            // ser_lane_q: the lane entering nnf_requant (COLS = idle)
+            // VEC_LANES lanes a cycle, each through its own nnf_requant and
+            // LUT copy: ser_lane_q is the group's first lane (COLS = idle),
+            // stepping by VEC_LANES; a group's m0 / shift words come
+            // together (nnf_bufs PM_LANES), lane first + j's on pm_rd[40*j]
+            localparam integer L     = VEC_LANES;
+            localparam integer G     = COLS / VEC_LANES;   // groups, one a cycle
+            localparam integer LOG_G = $clog2(G);
+            localparam integer LOG_L = $clog2(VEC_LANES);
+            localparam integer     LAST_I = COLS - VEC_LANES;
+            localparam [LOG_C:0]   LSTEP = VEC_LANES[LOG_C:0];
+            localparam [LOG_C-1:0] LASTG = LAST_I[LOG_C-1:0];  // the last group's first lane
             reg  [LOG_C:0]    ser_lane_q;
-            // lane number and valid, delayed to the LUT output (6 cycles)
+            // group's first lane and valid, delayed to the LUT output (6 cycles)
             reg  [LOG_C-1:0]  sl_q [0:5];
             reg  [5:0]        sv_q;
             reg  [COLS*8-1:0] row_q;
             reg               we_q;
             wire              ser_on = !ser_lane_q[LOG_C];
             wire [LOG_C-1:0]  lane   = ser_lane_q[LOG_C-1:0];
-            wire [7:0]        q;
-            reg  [7:0]        req_q;
+            wire [LOG_C-1:0]  gi_c   = lane >> LOG_L;      // the group's number
+            wire [LOG_G-1:0]  gi     = gi_c[LOG_G-1:0];
+            wire [L*8-1:0]    q;
+            reg  [L*8-1:0]    req_q;
             integer i;
-            wire             rq_on;             // the lane at nnf_requant's input
-            wire [LOG_C-1:0] rq_lane;
-            wire [31:0]      rq_acc;
-            wire [30:0]      rq_m0;
-            wire [7:0]       rq_sh;
-            // m0 / shift reads: lane 0's with fin_load, lane L+1's in lane
-            // L's cycle: pm_rd holds the lane's in its cycle
-            assign pm_re   = fin_load || (ser_on && lane != COLS[LOG_C-1:0] - 1'b1);
-            assign pm_lane = lane + 1'b1;
+            wire              rq_on;             // the group at the requantizers' inputs
+            wire [LOG_C-1:0]  rq_lane;
+            wire [L*32-1:0]   op_acc, rq_acc;
+            wire [L*31-1:0]   op_m0, rq_m0;
+            wire [L*8-1:0]    op_sh, rq_sh;
+            // m0 / shift reads: group 0's with fin_load, group G+1's in group
+            // G's cycle: pm_rd holds the group's in its cycle
+            assign pm_re   = fin_load || (ser_on && lane != LASTG);
+            assign pm_lane = lane + LSTEP[LOG_C-1:0];
             assign pm_ra   = pm_ra_ser;
             always @(posedge clk) begin
                 if (rst) begin
@@ -154,35 +170,52 @@ module nnf_vec #(
                     we_q       <= 1'b0;
                 end else begin
                     if (fin_load)    ser_lane_q <= {(LOG_C+1){1'b0}};
-                    else if (ser_on) ser_lane_q <= ser_lane_q + 1'b1;
+                    else if (ser_on) ser_lane_q <= ser_lane_q + LSTEP;
                     sv_q <= {sv_q[4:0], rq_on};
-                    we_q <= sv_q[5] && (sl_q[5] == COLS[LOG_C-1:0] - 1'b1);
+                    we_q <= sv_q[5] && (sl_q[5] == LASTG);
                 end
                 sl_q[0] <= rq_lane;
                 for (i = 1; i < 6; i = i + 1) sl_q[i] <= sl_q[i-1];
                 req_q <= q;
-                if (sv_q[5]) row_q[8*sl_q[5] +: 8] <= lut ? lut_rd : req_q;
             end
-            // the lane's operands into nnf_requant: chosen by the lane mux,
-            // or with PIPE_CUTS registered after it (a cycle later, the
-            // mux then not on the multiplier's path)
-            nnf_cut #(.W(1 + LOG_C + 32 + 31 + 8), .ON(PIPE_CUTS), .RV(1)) u_op_cut (
-                .clk(clk), .rst(rst), .d({ser_on, lane, acc_arr[lane], pm_rd[30:0], pm_rd[39:32]}),
+            for (g = 0; g < L; g = g + 1) begin : g_sl
+                // lane first + g of the group: its final sum by the group mux
+                wire [31:0] acc_g [0:G-1];
+                genvar h;
+                for (h = 0; h < G; h = h + 1) begin : g_ag
+                    assign acc_g[h] = acc_arr[h*L + g];
+                end
+                assign op_acc[32*g +: 32] = acc_g[gi];
+                assign op_m0[31*g +: 31]  = pm_rd[40*g +: 31];
+                assign op_sh[8*g +: 8]    = pm_rd[40*g+32 +: 8];
+                nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
+                    .clk(clk), .acc(rq_acc[32*g +: 32]), .m0(rq_m0[31*g +: 31]),
+                    .shift(rq_sh[8*g +: 8]), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi),
+                    .q(q[8*g +: 8]));
+            end
+            // output lane g: lane g mod L of group g / L (its first lane g - g mod L)
+            for (g = 0; g < COLS; g = g + 1) begin : g_ow
+                localparam integer     J  = g % L;
+                localparam integer     F  = g - J;
+                localparam [LOG_C-1:0] FL = F[LOG_C-1:0];
+                always @(posedge clk)
+                    if (sv_q[5] && sl_q[5] == FL) row_q[8*g +: 8] <= lut ? lut_rd[8*J +: 8] : req_q[8*J +: 8];
+            end
+            // the group's operands into the requantizers: chosen by the group
+            // mux, or with PIPE_CUTS registered after it (a cycle later, the
+            // mux then not on the multipliers' paths)
+            nnf_cut #(.W(1 + LOG_C + L*(32 + 31 + 8)), .ON(PIPE_CUTS), .RV(1)) u_op_cut (
+                .clk(clk), .rst(rst), .d({ser_on, lane, op_acc, op_m0, op_sh}),
                 .q({rq_on, rq_lane, rq_acc, rq_m0, rq_sh}));
-            nnf_requant #(.TFL_ROUND(TFL_ROUND)) u_rq (
-                .clk(clk), .acc(rq_acc), .m0(rq_m0),
-                .shift(rq_sh), .rnd(rnd), .zp(zp), .lo(lo), .hi(hi), .q(q));
             assign lut_ra = q;
             assign o_row  = row_q;
             assign o_we   = we_q;
             assign idle   = !ser_on && !rq_on && (sv_q == 6'd0) && !we_q;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire unused_pm = &{1'b0, pm_rd[31], fin_m0, fin_sh, pm_bias, fin_rd};
+            wire unused_pm = &{1'b0, pm_rd, fin_m0, fin_sh, pm_bias, fin_rd, gi_c};
             /* verilator lint_on UNUSEDSIGNAL */
             assign fin_re = 1'b0;
             assign fin_ra = {LOG_C{1'b0}};
-            /* verilator lint_off UNUSEDSIGNAL */
-            /* verilator lint_on UNUSEDSIGNAL */
         end else if (VEC_SERIAL == 2) begin : g_fab
             if (FAB_STEPS != 17) begin : g_bad
                 nnf_vec_bad_parameter_FAB_STEPS_must_be_17 u_bad();

@@ -23,7 +23,8 @@
 //   next ct:         pos = row_pos = ct_pos += ROWS, RB = a_base*ROWS, r = r_ct += ROWS,
 //                    out = img_out = tile_out += M
 // W*Cin is made at start by shift-and-add over Cin's bits (LOG_R + 1
-// cycles), W*Cin - 1 and 2*W*Cin - 1 the cycle after; SW*Cin and PW*Cin (at
+// cycles), W*Cin - 1 and 2*W*Cin - 1 the cycle after (FAST only: the
+// prefetcher's bounds); SW*Cin and PW*Cin (at
 // most 3 terms each) are registered at start.
 //
 // Timing (FAST = 1; with FAST = 0 the two-word cache of the g_small block,
@@ -46,7 +47,7 @@
 // word's advance SW*Cin <= ROWS, the steady state is one word a cycle
 // (measured: VWW's 96 x 96 x 3 input, stride 2, 3.35 -> 1.01 cycles a word).
 // W*Cin takes bits(Cin) + 1 cycles at start, W*Cin - 1 and 2*W*Cin - 1 one
-// more; done comes 3 cycles after the last word is made, 4 when a read was
+// more (FAST = 0: not made, no cycle); done comes 3 cycles after the last word is made, 4 when a read was
 // issued in that cycle. Reads and writes come from flops (act_re / act_ra /
 // act_we / act_wa / act_wd).
 //
@@ -368,7 +369,7 @@ module nnf_vu_pack #(
                     if (sc_left_q[0]) wc_q <= wc_q + wsh_q;
                     wsh_q     <= wsh_q << 1;
                     sc_left_q <= sc_left_q >> 1;
-                end else if (!wcd_q) begin                  // W*Cin known
+                end else if (FAST != 0 && !wcd_q) begin     // W*Cin known (FAST: the bounds)
                     wcd_q <= 1'b1;
                     wc1_q <= wc_q - {{(BW-1){1'b0}}, 1'b1};
                     wc2_q <= (wc_q << 1) - {{(BW-1){1'b0}}, 1'b1};

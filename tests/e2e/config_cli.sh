@@ -79,6 +79,10 @@ PY
 expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3 and at most ROWS \\(2\\) rows" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --out "$TMP/x.json"
 expect 2 "core.PE_LUT_ROWS 6 needs PE_DSP 3" -- $CFG derive "$SRC/configs/ulx3s.json" --set PE_DSP=1 --out "$TMP/x.json"
 expect 0 "ulx3s-rows2-pe_lut_rows0, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set ROWS=2 --set PE_LUT_ROWS=0 --out "$TMP/x.json"
+expect 2 "core.VEC_LANES 3 must be 1, or a power of two below COLS \\(8\\) with VEC_SERIAL 1" -- $CFG derive "$SRC/configs/ulx3s.json" --set VEC_LANES=3 --out "$TMP/x.json"
+expect 2 "core.VEC_LANES 8 must be 1, or a power of two below COLS \\(8\\)" -- $CFG derive "$SRC/configs/ulx3s.json" --set VEC_LANES=8 --out "$TMP/x.json"
+expect 2 "core.VEC_LANES 2 must be 1, or a power of two below COLS \\(8\\) with VEC_SERIAL 1" -- $CFG derive "$SRC/configs/sim.json" --set VEC_LANES=2 --out "$TMP/x.json"
+expect 0 "ulx3s-vec_lanes4, id 0x" -- $CFG derive "$SRC/configs/ulx3s.json" --set VEC_LANES=4 --out "$TMP/x.json"
 # a new clock takes the PLL's dividers with it (and the 0.1 s TIMEOUT)
 expect 0 "icebreaker-24m, id 0x" -- $CFG derive "$SRC/configs/icebreaker.json" --set CLOCK_HZ=24000000 --name icebreaker-24m --out "$TMP/i24.json"
 python3 - "$TMP/i24.json" <<'PY' || fail "derive CLOCK_HZ: wrong PLL"

@@ -33,6 +33,8 @@ lint() {   # lint NAME TOP FILES... -- VERILATOR-ARGS...
 lint "nnf_gemm (defaults)"          nnf_gemm "${core[@]}" --
 lint "nnf_gemm 2x2 tiny"            nnf_gemm "${core[@]}" -- -GROWS=2 -GCOLS=2 -GACT_WORDS=2 -GW_WORDS=2 -GP_WORDS=2 -GACC_DEPTH=2
 lint "nnf_gemm 16x16 serial/LUT"    nnf_gemm "${core[@]}" -- -GROWS=16 -GCOLS=16 -GVEC_SERIAL=1 -GPE_DSP=0
+lint "nnf_gemm 16x16 serial, 4 lanes" nnf_gemm "${core[@]}" -- -GROWS=16 -GCOLS=16 -GVEC_SERIAL=1 -GVEC_LANES=4 -GPE_DSP=3 -GPIPE_CUTS=1
+lint "nnf_gemm 4x4 serial, 2 lanes" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GVEC_SERIAL=1 -GVEC_LANES=2 -GPE_DSP=0
 lint "nnf_gemm 4x4 registered PE, 1 LUT row" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=3 -GPE_LUT_ROWS=1 -GPIPE_CUTS=1
 lint "nnf_gemm 4x4 iCE40 pairs, two banks" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=2 -GVEC_SERIAL=2
 lint "nnf_gemm 4x4 iCE40 pairs, one bank in the DSP" nnf_gemm "${core[@]}" -- -GROWS=4 -GCOLS=4 -GPE_DSP=4 -GVEC_SERIAL=2 -GW_SPRAM=1
@@ -78,6 +80,7 @@ ycheck "yosys check nnf_core 8 LIF lanes" nnf_core "-set ACT_WORDS 1024 -set W_W
 ycheck "yosys check nnf_core no LIF"   nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 0" "${core[@]}"
 ycheck "yosys check nnf_core no banks" nnf_core "-set ACT_WORDS 1024 -set W_WORDS 1024 -set STATE_WORDS 1024 -set BANKS 0" "${core[@]}"
 ycheck "yosys check nnf_gemm 4x4 serial" nnf_gemm "-set ROWS 4 -set COLS 4 -set ACT_WORDS 256 -set W_WORDS 256 -set VEC_SERIAL 1 -set PE_DSP 0" "${core[@]}"
+ycheck "yosys check nnf_gemm 4x4 serial, 2 lanes" nnf_gemm "-set ROWS 4 -set COLS 4 -set ACT_WORDS 256 -set W_WORDS 256 -set VEC_SERIAL 1 -set VEC_LANES 2 -set PE_DSP 0" "${core[@]}"
 
 # The naming rule for registers (tests/lint/rtl_naming.py, docs/engine.md).
 n=$((n + 1))

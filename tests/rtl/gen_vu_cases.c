@@ -160,6 +160,29 @@ static int emit(nnfm_engine *e, nnfm_pool_cmd *c, int mode, int ties, int abort_
 /* floor(a / b) for b > 0 */
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* One output word of a PACK (tile t, image b, row y, column ox): where its
+ * row starts (rb) and its first byte (pos) in ACT bytes, whether it uses
+ * input bytes at all (need), and the input words it uses: w0 (nlo) and
+ * w0 + 1 (nhi). */
+typedef struct {
+  int64_t rb, pos, w0;
+  int need, nlo, nhi;
+} pack_word;
+
+static pack_word pack_word_at(const nnfm_pack_cmd *c, uint32_t t, uint32_t b, uint32_t y, uint32_t ox) {
+  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin;
+  const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
+  pack_word p;
+  p.rb = (int64_t)c->a_base * R + ((int64_t)b * c->h + y) * wc, p.pos = p.rb + r;
+  const int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
+  const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
+  p.need = lo < he;
+  p.w0 = floor_div(p.pos, R);
+  const int64_t sh = p.pos - p.w0 * R;
+  p.nlo = p.need && sh + lo < R, p.nhi = p.need && sh + he > R;
+  return p;
+}
+
 /* nnf_vu_pack's cycles from start to done and its reads, cycle by cycle
  * as the module's "Timing" describes them: a window of PACK_NS words cw ..
  * cw + PACK_NS - 1 with valid bits; a word is made when it uses none or its
@@ -174,7 +197,7 @@ static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a +
 enum { PACK_NS = 6 }; /* nnf_vu_pack's NS */
 
 static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
-  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin, ab = (int64_t)c->a_base * R;
+  const int64_t wc = (int64_t)c->w * c->cin, ab = (int64_t)c->a_base * R;
   int64_t cw = 0, ra = 0, da = 0;
   int v[PACK_NS] = {0}, re = 0, dv = 0, L = 0, last_pf = 0;
   /* the first row's bounds, made in set-up */
@@ -185,13 +208,9 @@ static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64
     for (uint32_t b = 0; b < c->b; b++)
       for (uint32_t y = 0; y < c->h; y++)
         for (uint32_t ox = 0; ox < ow;) {
-          const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
-          const int64_t rb = ab + ((int64_t)b * c->h + y) * wc, pos = rb + r;
-          int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
-          const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
-          const int need = lo < he;
-          const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
-          const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
+          const pack_word p = pack_word_at(c, t, b, y, ox);
+          const int64_t rb = p.rb, w0 = p.w0;
+          const int need = p.need, nlo = p.nlo, nhi = p.nhi;
           const int64_t d = w0 - cw;
           const int d_in = d >= 0 && d < PACK_NS;
           const int make = !need || (d_in && d <= PACK_NS - 2 && (!nlo || v[d]) && (!nhi || v[d + 1]));
@@ -219,24 +238,19 @@ static void pack_timing(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64
 /* The same with FAST = 0 (nnf_vu_pack's two-word cache, read on a miss): a
  * word in 1 cycle when the cached window holds its used bytes or it uses
  * none; otherwise a refill first, 1, 3 or 4 cycles for 0, 1 or 2 reads;
- * bits(Cin) + 5 cycles of set-up and drain. */
+ * bits(Cin) + 4 cycles of set-up and drain. */
 static void pack_timing_small(const nnfm_pack_cmd *c, uint32_t ow, uint32_t ct, uint64_t *cycles, uint64_t *reads) {
-  const int64_t wc = (int64_t)c->w * c->cin, cp = (int64_t)c->kw * c->cin;
   int64_t cw = INT64_MIN / 2;
   int lv = 0, hv = 0, L = 0;
   for (uint32_t v = c->cin; v; v >>= 1) L++;
-  uint64_t cyc = (uint64_t)L + 5, rd = 0;
+  uint64_t cyc = (uint64_t)L + 4, rd = 0;
   for (uint32_t t = 0; t < ct; t++)
     for (uint32_t b = 0; b < c->b; b++)
       for (uint32_t y = 0; y < c->h; y++)
         for (uint32_t ox = 0; ox < ow; ox++) {
-          const int64_t r = ((int64_t)ox * c->sw - c->pw) * c->cin + (int64_t)t * R;
-          const int64_t pos = (int64_t)c->a_base * R + ((int64_t)b * c->h + y) * wc + r;
-          int64_t lo = r < 0 ? (-r < R ? -r : R) : 0, hi = wc - r < 0 ? 0 : (wc - r < R ? wc - r : R);
-          const int64_t ocl = cp - (int64_t)t * R < R ? cp - (int64_t)t * R : R, he = hi < ocl ? hi : ocl;
-          const int need = lo < he;
-          const int64_t w0 = floor_div(pos, R), sh = pos - w0 * R;
-          const int nlo = need && sh + lo < R, nhi = need && sh + he > R;
+          const pack_word p = pack_word_at(c, t, b, y, ox);
+          const int64_t w0 = p.w0;
+          const int need = p.need, nlo = p.nlo, nhi = p.nhi;
           const int same = w0 == cw, slide = w0 == cw + 1;
           if (!need || (same && (!nlo || lv) && (!nhi || hv))) {
             cyc += 1;

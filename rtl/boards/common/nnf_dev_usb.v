@@ -23,6 +23,7 @@ module nnf_dev_usb #(
     parameter integer P_WORDS     = 16,
     parameter integer ACC_DEPTH   = 64,
     parameter integer VEC_SERIAL  = 1,
+    parameter integer VEC_LANES   = 1,
     parameter integer PE_DSP      = 1,
     parameter integer PE_LUT_ROWS = 0,        // PE_DSP = 3: the array's last rows that multiply in LUTs
     parameter integer PIPE_CUTS     = 0,        // 1: block-RAM outputs registered before long paths (ECP5 fast clocks);
@@ -107,7 +108,7 @@ module nnf_dev_usb #(
     // ---- the core ----
     wire running, idle;
     nnf_core #(.ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL),
+               .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .VEC_LANES(VEC_LANES),
                .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS), .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .HAS_CONV(HAS_CONV),
                .LIF_LANES(LIF_LANES), .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_DW(HAS_DW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND),
                .EW_LANES(EW_LANES), .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .W_SPRAM(W_SPRAM),

@@ -16,6 +16,7 @@ module nnf_top_icebreaker #(
     parameter integer ACT_WORDS = 512, parameter integer W_WORDS = 512,
     parameter integer P_WORDS = 16, parameter integer ACC_DEPTH = 64,
     parameter integer VEC_SERIAL = 1, parameter integer PE_DSP = 1,
+    parameter integer VEC_LANES = 1,    // VEC_SERIAL = 1: lanes requantized a cycle
     parameter integer PE_LUT_ROWS = 0, parameter integer PIPE_CUTS = 0,
     parameter integer PROG_WORDS = 16, parameter integer MAX_PAYLOAD = 1024,
     parameter integer STATE_WORDS = 0,  // LIF state entries (0: no LIF core)
@@ -64,7 +65,7 @@ module nnf_top_icebreaker #(
     wire led_act, led_err, led_run;
     nnf_dev_uart #(
         .ROWS(ROWS), .COLS(COLS), .ACT_WORDS(ACT_WORDS), .W_WORDS(W_WORDS),
-        .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS),
+        .P_WORDS(P_WORDS), .ACC_DEPTH(ACC_DEPTH), .VEC_SERIAL(VEC_SERIAL), .VEC_LANES(VEC_LANES), .PE_DSP(PE_DSP), .PE_LUT_ROWS(PE_LUT_ROWS), .PIPE_CUTS(PIPE_CUTS),
         .PROG_WORDS(PROG_WORDS), .STATE_WORDS(STATE_WORDS), .LIF_LANES(LIF_LANES), .HAS_CONV(HAS_CONV),
         .HAS_EW(HAS_EW), .HAS_ROW(HAS_ROW), .HAS_DW(HAS_DW), .HAS_REL(HAS_REL), .HAS_TFL_ROUND(HAS_TFL_ROUND), .EW_LANES(EW_LANES),
         .LUT_COUNT(LUT_COUNT), .BANKS(BANKS), .MAX_PAYLOAD(MAX_PAYLOAD), .TIMEOUT(TIMEOUT),
